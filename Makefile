@@ -1,0 +1,173 @@
+# mthp - the khugepaged mTHP collapse engine, its simulator and live tools.
+#
+#   make                    build build/mthp and build/libmthp.a
+#   make check              build and run every test (installs missing packages)
+#   make demo               the main job on the built-in default
+#   make bench              benchmarks (medians, ratios to the baselines)
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make SANITIZE=address,undefined check   (objects go to build-asan-ubsan/)
+#   make SANITIZE=thread check              (objects go to build-tsan/)
+#   make CC=clang ...       any target with clang (objects go to build-clang/)
+#
+# Packages are checked (and installed when missing) by scripts/install-deps
+# before anything is compiled.
+
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+PKG_CONFIG ?= pkg-config
+
+# One build directory per compiler and sanitizer, so they never mix objects.
+ifeq ($(SANITIZE),)
+  BUILD_SUFFIX :=
+else ifeq ($(SANITIZE),thread)
+  BUILD_SUFFIX := -tsan
+else ifeq ($(SANITIZE),address,undefined)
+  BUILD_SUFFIX := -asan-ubsan
+else ifeq ($(SANITIZE),address)
+  BUILD_SUFFIX := -asan
+else ifeq ($(SANITIZE),undefined)
+  BUILD_SUFFIX := -ubsan
+else
+  $(error SANITIZE must be address,undefined or thread (or address, or undefined), not '$(SANITIZE)')
+endif
+ifneq ($(findstring clang,$(CC)),)
+  BUILD_SUFFIX := -clang$(BUILD_SUFFIX)
+endif
+BUILD ?= build$(BUILD_SUFFIX)
+
+# Libraries; the pkg-config calls run when a recipe runs, after
+# scripts/install-deps has made sure the packages are there.
+LIB_PKGS := jansson cairo inih
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+ifneq ($(SANITIZE),)
+  CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=$(SANITIZE)
+  DEBUG ?= 1
+endif
+DEBUG ?= 0
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -pthread -Iinclude -Isrc \
+	-DMTHP_DEBUG=$(DEBUG) -MMD -MP $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) -pthread
+LIBS = $(PKG_LIBS) -lm
+
+LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c src/sim/*.c \
+	src/live/*.c src/report/*.c))
+CLI_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+BENCH_HELPER_SRCS := $(sort $(wildcard bench/lib/*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
+BENCH_HELPER_OBJS := $(BENCH_HELPER_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+# Quiet by default: 'make V=1' prints the full commands.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+LIBMTHP := $(BUILD)/libmthp.a
+LIBCLI := $(BUILD)/libmthpcli.a
+MTHP := $(BUILD)/mthp
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps check test-bins bench demo install uninstall clean fuzz
+.DEFAULT_GOAL := all
+
+all: $(MTHP) $(LIBMTHP) $(BUILD)/libmthp.pc
+
+deps $(DEPS_STAMP):
+	@scripts/install-deps
+	@mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBMTHP): $(LIB_OBJS)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(LIBCLI): $(CLI_OBJS)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(MTHP): $(BUILD)/src/cli/main.o $(LIBCLI) $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HELPER_OBJS) $(LIBCLI) $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%.o: bench/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_HELPER_OBJS) $(LIBCLI) $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libmthp.pc: libmthp.pc.in Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+test-bins: $(TEST_BINS) $(MTHP)
+
+# Each test program runs from the project root; exit 77 means skipped.
+check: test-bins
+	@MTHP=$(MTHP) scripts/run-tests $(TEST_BINS)
+
+bench: $(BENCH_BINS) $(MTHP)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+demo: $(MTHP)
+	@scripts/demo $(MTHP)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/mthp $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(MTHP) $(DESTDIR)$(PREFIX)/bin/mthp
+	install -m 644 $(LIBMTHP) $(DESTDIR)$(PREFIX)/lib/libmthp.a
+	install -m 644 $(BUILD)/libmthp.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp.pc
+	install -m 644 include/mthp/*.h $(DESTDIR)$(PREFIX)/include/mthp/
+	if [ -f docs/mthp.1 ]; then install -m 644 docs/mthp.1 $(DESTDIR)$(PREFIX)/share/man/man1/mthp.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mthp $(DESTDIR)$(PREFIX)/lib/libmthp.a \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp.pc \
+		$(DESTDIR)$(PREFIX)/share/man/man1/mthp.1
+	rm -rf $(DESTDIR)$(PREFIX)/include/mthp
+
+clean:
+	rm -rf build build-*
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d \
+	$(TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)

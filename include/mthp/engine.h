@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mthp/engine.h - the khugepaged (m)THP collapse decision engine.
+ *
+ * One PMD range at a time: precheck (VMA eligibility, range, PMD state),
+ * scan of the PTEs into the occupancy bitmap, then the order walk of the
+ * chosen policy, which hands out windows to attempt and is told how each
+ * attempt went.  The plan (mthp_plan_range) drives the walk with the
+ * engine's own prediction of each attempt; the simulator drives the same
+ * walk with real collapses.  Nothing here allocates, recurses or locks;
+ * every structure has a static bound.  Rules: shared/spec/plan-contract.md
+ * (copied to docs/plan-contract.md).
+ */
+#ifndef MTHP_ENGINE_H
+#define MTHP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mthp/result.h>
+#include <mthp/settings.h>
+
+/* PTE states: the characters of the snapshot alphabet. */
+enum mthp_pte_state {
+	MTHP_PTE_NONE		= '.',	/* pte_none */
+	MTHP_PTE_ZERO		= '0',	/* maps the shared zero page */
+	MTHP_PTE_SWAP		= 'w',	/* swap entry */
+	MTHP_PTE_UFFD_WP	= 'u',	/* uffd-wp bit or uffd-wp swap marker */
+	MTHP_PTE_YOUNG		= 'A',	/* exclusive anon page, young */
+	MTHP_PTE_OLD		= 'a',	/* exclusive anon page, not young */
+	MTHP_PTE_SHARED_YOUNG	= 'S',	/* anon page maybe mapped elsewhere, young */
+	MTHP_PTE_SHARED_OLD	= 's',	/* the same, not young */
+	MTHP_PTE_NOT_ANON	= 'f',	/* present page that is not anonymous */
+	MTHP_PTE_SPECIAL	= 'n',	/* special mapping without a normal page */
+	MTHP_PTE_LAZYFREE	= 'l',	/* clean MADV_FREE folio */
+	MTHP_PTE_LOCKED		= 'K',	/* folio locked */
+	MTHP_PTE_PINNED		= 'P',	/* extra reference */
+	MTHP_PTE_NOT_LRU	= 'N',	/* folio not on an LRU list */
+};
+
+/* True for a character of the alphabet above. */
+bool mthp_pte_state_valid(int c);
+/* True when the state maps a normal page, so a folio order applies. */
+bool mthp_pte_state_has_folio(int c);
+
+/* Folio order of a PTE that maps no normal page. */
+#define MTHP_NO_FOLIO 0xff
+
+/* VMA flags of the snapshot format. */
+enum mthp_vma_flag {
+	MTHP_VMA_ANON		= 1u << 0,
+	MTHP_VMA_HUGEPAGE	= 1u << 1,	/* VM_HUGEPAGE */
+	MTHP_VMA_NOHUGEPAGE	= 1u << 2,	/* VM_NOHUGEPAGE */
+	MTHP_VMA_UFFD		= 1u << 3,	/* userfaultfd armed */
+	MTHP_VMA_NOANONVMA	= 1u << 4,	/* no anon_vma yet */
+	MTHP_VMA_FILE		= 1u << 5,
+	MTHP_VMA_SHARED		= 1u << 6,
+};
+
+enum mthp_policy {
+	MTHP_POLICY_LEGACY,	/* mainline before 7.2: PMD only */
+	MTHP_POLICY_SEED,	/* v10 of the mTHP series (patches 01-06) */
+	MTHP_POLICY_UPSTREAM,	/* Linux 7.2 */
+};
+#define MTHP_NR_POLICIES 3
+
+enum mthp_context {
+	MTHP_CONTEXT_KHUGEPAGED,
+	MTHP_CONTEXT_MADVISE,	/* MADV_COLLAPSE */
+};
+
+const char *mthp_policy_name(enum mthp_policy p);
+int mthp_policy_parse(const char *name, enum mthp_policy *p);
+const char *mthp_context_name(enum mthp_context c);
+int mthp_context_parse(const char *name, enum mthp_context *c);
+
+/*
+ * Orders (bit o set for order o, 2 <= o <= PMD) the sysfs settings allow
+ * for a VMA with these flags: always; madvise with hugepage; inherit under
+ * a global always, or a global madvise with hugepage.  None for
+ * nohugepage, noanonvma or a VMA that is not anon.
+ */
+uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags);
+
+/* Everything the engine decides from for the ranges of one VMA. */
+struct mthp_rules {
+	const struct mthp_settings *settings;
+	enum mthp_policy policy;
+	enum mthp_context context;
+	uint32_t vma_flags;
+	uint32_t nr_ptes;	/* N */
+	uint32_t pmd_order;	/* log2(N) */
+	uint32_t orders;	/* orders the walk may collapse to */
+	bool eligible;		/* false: SCAN_VMA_CHECK */
+	bool pmd_only;		/* orders == {PMD} */
+	bool uffd;		/* the VMA is userfaultfd armed */
+	uint32_t scan_max_none;	/* scan limits; N means no limit */
+	uint32_t scan_max_swap;
+	uint32_t scan_max_shared;
+};
+
+void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
+		     enum mthp_policy policy, enum mthp_context context,
+		     uint32_t vma_flags);
+
+/* What a PMD entry holds. */
+enum mthp_pmd_kind {
+	MTHP_PMD_NONE,		/* no page table */
+	MTHP_PMD_HUGE,		/* mapped by a PMD-sized folio */
+	MTHP_PMD_TABLE,		/* a page table of N PTEs */
+};
+
+/* One PMD range as the engine sees it. */
+struct mthp_range {
+	uint64_t pmd_addr;
+	uint64_t vma_start;		/* the VMA the range belongs to */
+	uint64_t vma_end;		/* exclusive */
+	enum mthp_pmd_kind kind;
+	const uint8_t *ptes;		/* N states (kind TABLE) */
+	const uint8_t *folio_orders;	/* N orders or MTHP_NO_FOLIO; NULL: order 0 */
+};
+
+/*
+ * The checks made before any scan, in the contract's order: SCAN_VMA_CHECK,
+ * SCAN_ADDRESS_RANGE, SCAN_NO_PTE_TABLE, SCAN_PMD_MAPPED; else SCAN_SUCCEED.
+ */
+enum mthp_result mthp_precheck(const struct mthp_rules *r,
+			       const struct mthp_range *range);
+
+#define MTHP_BITMAP_WORDS (MTHP_MAX_PTES / 64)
+
+/* The scan of one page table: results, counters and per-PTE bitmaps. */
+struct mthp_scan {
+	enum mthp_result result;	/* SCAN_SUCCEED or the first failure */
+	uint32_t nr_ptes;
+	uint32_t fail_index;		/* PTE that ended the scan; nr_ptes if none */
+	/* counted as the kernel does: up to and including fail_index */
+	uint32_t none_or_zero;
+	uint32_t unmapped;
+	uint32_t shared;
+	uint32_t referenced;
+	uint32_t present;		/* bits set in occupied[] */
+	uint64_t occupied[MTHP_BITMAP_WORDS];	/* the occupancy bitmap */
+	uint64_t none[MTHP_BITMAP_WORDS];	/* '.' '0' */
+	uint64_t swap[MTHP_BITMAP_WORDS];	/* 'w' */
+	uint64_t shared_pte[MTHP_BITMAP_WORDS];	/* 'S' 's' */
+	uint64_t young[MTHP_BITMAP_WORDS];	/* 'A' 'S' */
+	uint64_t large[MTHP_BITMAP_WORDS];	/* pages of folios of order >= 2 */
+	uint64_t bad[MTHP_BITMAP_WORDS];	/* PTEs that fail any collapse */
+	const uint8_t *ptes;
+	const uint8_t *folio_orders;
+};
+
+/* Scan a page table of r->nr_ptes PTEs. */
+void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
+	       const uint8_t *ptes, const uint8_t *folio_orders);
+
+/* A collapse window: PTE offset in its range, order, outcome. */
+struct mthp_window {
+	uint16_t offset;
+	uint8_t order;
+	uint8_t result;		/* enum mthp_result */
+};
+
+/*
+ * The swap-in step of attempting (off, order): below PMD order any swap
+ * PTE in the window gives SCAN_EXCEED_SWAP_PTE (seed and upstream).
+ */
+enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
+				     const struct mthp_scan *s,
+				     uint32_t off, unsigned order);
+
+/*
+ * The isolate step: the window's PTEs in address order against the
+ * per-order limits, then the referenced rule.  swapped_in: the swap PTEs
+ * of the window have been swapped in (plan: they count as present order-0
+ * pages); otherwise a swap PTE gives SCAN_PTE_NON_PRESENT.
+ */
+enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
+				      const struct mthp_scan *s,
+				      uint32_t off, unsigned order,
+				      bool swapped_in);
+
+/* The plan's prediction of a whole attempt: swap-in, then isolate. */
+enum mthp_result mthp_attempt(const struct mthp_rules *r,
+			      const struct mthp_scan *s,
+			      uint32_t off, unsigned order);
+
+/*
+ * The order walk of a policy over a scanned range.  mthp_walk_next() hands
+ * out the next window that passes the count (upstream) or density (seed)
+ * test; the caller attempts it and tells mthp_walk_report() the result.
+ */
+struct mthp_walk {
+	const struct mthp_rules *rules;
+	const struct mthp_scan *scan;
+	uint32_t off;		/* upstream: cursor; seed/legacy: last window */
+	uint32_t order;
+	bool pending;		/* a window was handed out, no report yet */
+	bool done;
+	uint32_t depth;		/* seed: entries on the stack */
+	struct {
+		uint16_t off;
+		uint8_t order;
+	} stack[MTHP_MAX_PMD_ORDER];
+	/* seed: one bit per 4-PTE chunk */
+	uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
+};
+
+void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
+		    const struct mthp_scan *s);
+bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win);
+void mthp_walk_report(struct mthp_walk *w, enum mthp_result r);
+
+/* What the upstream walk does after an attempt with this result. */
+enum mthp_walk_action {
+	MTHP_WALK_ADVANCE,	/* go on after the window */
+	MTHP_WALK_LOWER,	/* try the next smaller order at the same offset */
+	MTHP_WALK_STOP,		/* abandon the range */
+};
+enum mthp_walk_action mthp_walk_action(enum mthp_result r);
+
+#define MTHP_MAX_COLLAPSES (MTHP_MAX_PTES >> MTHP_MIN_ORDER)
+#define MTHP_MAX_ATTEMPTS (MTHP_MAX_PTES >> (MTHP_MIN_ORDER - 1))
+
+/* The plan of one PMD range. */
+struct mthp_pmd_plan {
+	uint64_t pmd_addr;
+	enum mthp_result scan;		/* precheck or scan-phase result */
+	uint32_t pages_filled;		/* none/zero PTEs inside collapses */
+	uint32_t nr_collapses;
+	uint32_t nr_attempts;
+	struct mthp_window collapses[MTHP_MAX_COLLAPSES];	/* walk order */
+	struct mthp_window attempts[MTHP_MAX_ATTEMPTS];		/* failed ones */
+};
+
+/* Workspace of mthp_plan_range(); large, so the caller owns it. */
+struct mthp_planner {
+	struct mthp_scan scan;
+	struct mthp_walk walk;
+};
+
+/*
+ * Plan one range: precheck, scan, walk with mthp_attempt() as the outcome
+ * of every attempt.
+ */
+void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		     const struct mthp_range *range, struct mthp_planner *work);
+
+/* Number of set bits of a bitmap in [off, off + len). */
+uint32_t mthp_bitmap_count(const uint64_t *map, uint32_t off, uint32_t len);
+
+#endif /* MTHP_ENGINE_H */

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mthp/snapshot.h - snapshot format 1: reader, writer, builder, planner.
+ *
+ * A snapshot is a process's page tables, one line per PMD range
+ * (docs/snapshot-format.md).  The reader rejects malformed input with
+ * "FILE:LINE: what is wrong" and never reads out of bounds, whatever the
+ * bytes.  Functions return 0 or -errno and never set errno.
+ */
+#ifndef MTHP_SNAPSHOT_H
+#define MTHP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mthp/engine.h>
+#include <mthp/settings.h>
+
+struct mthp_snapshot_setting {
+	char *key;
+	char *value;
+	unsigned line;		/* 0 when built, not read */
+};
+
+struct mthp_snapshot_vma {
+	uint64_t start;
+	uint64_t end;		/* exclusive */
+	uint32_t flags;		/* enum mthp_vma_flag */
+	char *unknown_flags;	/* flags the format does not know, kept; or NULL */
+	unsigned line;
+};
+
+struct mthp_snapshot_pmd {
+	uint64_t addr;
+	enum mthp_pmd_kind kind;
+	size_t vma;		/* index into vmas */
+	uint8_t *ptes;		/* N states, kind TABLE; else NULL */
+	uint8_t *folio_orders;	/* N orders / MTHP_NO_FOLIO; NULL when absent */
+	unsigned line;
+};
+
+struct mthp_snapshot {
+	struct mthp_geometry geo;
+	struct mthp_snapshot_setting *settings;
+	size_t nr_settings;
+	struct mthp_snapshot_vma *vmas;
+	size_t nr_vmas;
+	struct mthp_snapshot_pmd *pmds;
+	size_t nr_pmds;
+	size_t cap_settings, cap_vmas, cap_pmds;	/* private */
+};
+
+/* Diagnostics: the error text, and where warnings go. */
+struct mthp_diag {
+	char msg[512];		/* "FILE:LINE: what is wrong" after an error */
+	void (*warn)(void *ctx, const char *msg);	/* NULL: drop warnings */
+	void *warn_ctx;
+};
+
+/* An empty snapshot of a geometry. */
+void mthp_snapshot_init(struct mthp_snapshot *snap, const struct mthp_geometry *geo);
+void mthp_snapshot_free(struct mthp_snapshot *snap);
+
+/* Builders (copying their arguments); -ENOMEM or -EINVAL on bad input. */
+int mthp_snapshot_add_setting(struct mthp_snapshot *snap, const char *key,
+			      const char *value);
+int mthp_snapshot_add_vma(struct mthp_snapshot *snap, uint64_t start,
+			  uint64_t end, uint32_t flags);
+/* Adds to the last VMA; ptes/folio_orders may be NULL (folio_orders only). */
+int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
+			  enum mthp_pmd_kind kind, const uint8_t *ptes,
+			  const uint8_t *folio_orders);
+
+/*
+ * Read a snapshot.  name is used in messages ("FILE:LINE: ...").  On error
+ * returns -EINVAL (or -ENOMEM, -EIO) with diag->msg set and *snap empty.
+ * Unknown line kinds and unknown setting knobs are warnings.  Every
+ * setting line is checked against the geometry (range, known sizes).
+ */
+int mthp_snapshot_read(struct mthp_snapshot *snap, FILE *f, const char *name,
+		       struct mthp_diag *diag);
+int mthp_snapshot_read_mem(struct mthp_snapshot *snap, const char *buf,
+			   size_t len, const char *name, struct mthp_diag *diag);
+
+/* Write format 1; -EIO on a write error. */
+int mthp_snapshot_write(const struct mthp_snapshot *snap, FILE *f);
+
+/*
+ * Settings for planning this snapshot: the defaults of its geometry, then
+ * its setting lines in file order (unknown knobs are warnings; bad values
+ * are errors "FILE:LINE: ...").
+ */
+int mthp_snapshot_settings(const struct mthp_snapshot *snap,
+			   struct mthp_settings *s, const char *name,
+			   struct mthp_diag *diag);
+
+/* Comma list of VMA flags <-> bits; unknown names are collected. */
+int mthp_vma_flags_parse(const char *text, uint32_t *flags, char *unknown,
+			 size_t unknown_len);
+void mthp_vma_flags_format(uint32_t flags, const char *unknown, char *buf,
+			   size_t buflen);
+
+/* Visit the plan of every pmd line, in file order. */
+typedef void (*mthp_plan_fn)(void *ctx, const struct mthp_snapshot *snap,
+			     const struct mthp_snapshot_pmd *pmd,
+			     const struct mthp_pmd_plan *plan);
+int mthp_snapshot_plan(const struct mthp_snapshot *snap,
+		       const struct mthp_settings *s, enum mthp_policy policy,
+		       enum mthp_context context, mthp_plan_fn fn, void *ctx);
+
+#endif /* MTHP_SNAPSHOT_H */
