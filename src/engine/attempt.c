@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attempt.c - what attempting one window checks before anything is copied:
+ * the swap-in step and the isolate step of collapse_huge_page, with the
+ * per-order limits of the policy (rules.c).  The plan calls them on the
+ * scan it planned from; the simulator calls them on a scan of the table it
+ * holds locked, so both decide from the same code.
+ *
+ * The isolate step walks the window's PTEs in address order and stops at
+ * the first one that breaks a rule.  As in scan.c the first such PTE is
+ * found from the bitmaps: the candidates are the PTE where the none count
+ * goes above its limit, the one where the shared count does, the first
+ * non-present PTE, the first PTE that fails outright, and the first page of
+ * a folio of the target order or larger; the earliest wins.  Only the folio
+ * check can fall on the same PTE as another: the kernel checks that a page
+ * is anon, not lazyfree and within the shared limit before it looks at its
+ * folio's order, and looks at the order before it locks, counts references
+ * and isolates from the LRU.
+ */
+#include "engine/engine_internal.h"
+
+enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
+				     const struct mthp_scan *s,
+				     uint32_t off, unsigned order)
+{
+	struct mthp_window_limits lim;
+
+	mthp_window_limits(r, order, &lim);
+	if (lim.swap_veto && mthp_bitmap_any(s->swap, off, BIT(order)))
+		return SCAN_EXCEED_SWAP_PTE;
+	return SCAN_SUCCEED;
+}
+
+/* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
+static uint32_t first_large_folio(const struct mthp_scan *s, uint32_t off,
+				  unsigned order)
+{
+	uint32_t len = BIT(order);
+
+	for (uint32_t k = 0;; k++) {
+		uint32_t pos = mthp_bitmap_nth(s->large, off, len, k);
+
+		if (pos == MTHP_NO_BIT || s->folio_orders[pos] >= order)
+			return pos;
+	}
+}
+
+/* Does an outright failure of this state come after the folio-order check? */
+static bool fails_after_folio_check(uint8_t state)
+{
+	return state == MTHP_PTE_LOCKED || state == MTHP_PTE_PINNED ||
+	       state == MTHP_PTE_NOT_LRU;
+}
+
+static uint32_t window_crossing(const uint64_t *map, uint32_t off,
+				uint32_t len, uint32_t limit)
+{
+	if (limit >= len)
+		return MTHP_NO_BIT;
+	return mthp_bitmap_nth(map, off, len, limit);
+}
+
+enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
+				      const struct mthp_scan *s,
+				      uint32_t off, unsigned order,
+				      bool swapped_in)
+{
+	struct mthp_window_limits lim;
+	uint32_t len = BIT(order);
+	uint32_t first = MTHP_NO_BIT;
+	enum mthp_result result = SCAN_SUCCEED;
+	uint32_t pos;
+
+	mthp_window_limits(r, order, &lim);
+
+	pos = window_crossing(s->none, off, len, lim.max_none);
+	if (pos != MTHP_NO_BIT) {
+		first = pos;
+		result = SCAN_EXCEED_NONE_PTE;
+	}
+	pos = window_crossing(s->shared_pte, off, len, lim.max_shared);
+	if (pos < first) {
+		first = pos;
+		result = SCAN_EXCEED_SHARED_PTE;
+	}
+	if (!swapped_in) {
+		pos = mthp_bitmap_nth(s->swap, off, len, 0);
+		if (pos < first) {
+			first = pos;
+			result = SCAN_PTE_NON_PRESENT;
+		}
+	}
+	pos = mthp_bitmap_nth(s->bad, off, len, 0);
+	if (pos < first) {
+		first = pos;
+		result = mthp_pte_failure(s->ptes[pos]);
+	}
+	if (lim.folio_veto && s->folio_orders) {
+		pos = first_large_folio(s, off, order);
+		if (pos != MTHP_NO_BIT &&
+		    (pos < first ||
+		     (pos == first && fails_after_folio_check(s->ptes[pos])))) {
+			first = pos;
+			result = SCAN_PTE_MAPPED_HUGEPAGE;
+		}
+	}
+	if (result != SCAN_SUCCEED)
+		return result;
+	if (lim.need_young && !mthp_bitmap_any(s->young, off, len))
+		return SCAN_LACK_REFERENCED_PAGE;
+	return SCAN_SUCCEED;
+}
+
+enum mthp_result mthp_attempt(const struct mthp_rules *r,
+			      const struct mthp_scan *s,
+			      uint32_t off, unsigned order)
+{
+	enum mthp_result result = mthp_attempt_swapin(r, s, off, order);
+
+	if (result != SCAN_SUCCEED)
+		return result;
+	return mthp_attempt_isolate(r, s, off, order, true);
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan.c - the plan of one PMD range: the prechecks, the scan, and the walk
+ * driven by the engine's own prediction of every attempt (mthp_attempt):
+ * what khugepaged or MADV_COLLAPSE would do if nothing changed between the
+ * scan and the collapse and every allocation succeeded.
+ */
+#include "engine/engine_internal.h"
+
+enum mthp_result mthp_precheck(const struct mthp_rules *r,
+			       const struct mthp_range *range)
+{
+	uint64_t pmd_size = mthp_pmd_size(&r->settings->geo);
+
+	if (!r->eligible)
+		return SCAN_VMA_CHECK;
+	if (range->pmd_addr < range->vma_start ||
+	    range->pmd_addr > range->vma_end ||
+	    range->vma_end - range->pmd_addr < pmd_size)
+		return SCAN_ADDRESS_RANGE;
+	switch (range->kind) {
+	case MTHP_PMD_NONE:
+		return SCAN_NO_PTE_TABLE;
+	case MTHP_PMD_HUGE:
+		return SCAN_PMD_MAPPED;
+	case MTHP_PMD_TABLE:
+		break;
+	}
+	return SCAN_SUCCEED;
+}
+
+void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		     const struct mthp_range *range, struct mthp_planner *work)
+{
+	struct mthp_scan *scan = &work->scan;
+	struct mthp_walk *walk = &work->walk;
+	struct mthp_window win;
+
+	out->pmd_addr = range->pmd_addr;
+	out->pages_filled = 0;
+	out->nr_collapses = 0;
+	out->nr_attempts = 0;
+	out->scan = mthp_precheck(r, range);
+	if (out->scan != SCAN_SUCCEED)
+		return;
+	mthp_scan(scan, r, range->ptes, range->folio_orders);
+	out->scan = scan->result;
+	if (out->scan != SCAN_SUCCEED)
+		return;
+
+	mthp_walk_init(walk, r, scan);
+	while (mthp_walk_next(walk, &win)) {
+		enum mthp_result result = mthp_attempt(r, scan, win.offset, win.order);
+
+		win.result = (uint8_t)result;
+		if (result == SCAN_SUCCEED) {
+			out->collapses[out->nr_collapses++] = win;
+			out->pages_filled += mthp_bitmap_count(scan->none, win.offset,
+							       BIT(win.order));
+		} else {
+			out->attempts[out->nr_attempts++] = win;
+		}
+		mthp_walk_report(walk, result);
+	}
+}

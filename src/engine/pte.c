@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pte.c - the PTE alphabet, and the names of policies and contexts.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <mthp/engine.h>
+
+bool mthp_pte_state_valid(int c)
+{
+	switch (c) {
+	case MTHP_PTE_NONE: case MTHP_PTE_ZERO: case MTHP_PTE_SWAP:
+	case MTHP_PTE_UFFD_WP: case MTHP_PTE_YOUNG: case MTHP_PTE_OLD:
+	case MTHP_PTE_SHARED_YOUNG: case MTHP_PTE_SHARED_OLD:
+	case MTHP_PTE_NOT_ANON: case MTHP_PTE_SPECIAL: case MTHP_PTE_LAZYFREE:
+	case MTHP_PTE_LOCKED: case MTHP_PTE_PINNED: case MTHP_PTE_NOT_LRU:
+		return true;
+	}
+	return false;
+}
+
+bool mthp_pte_state_has_folio(int c)
+{
+	switch (c) {
+	case MTHP_PTE_YOUNG: case MTHP_PTE_OLD: case MTHP_PTE_SHARED_YOUNG:
+	case MTHP_PTE_SHARED_OLD: case MTHP_PTE_NOT_ANON: case MTHP_PTE_LAZYFREE:
+	case MTHP_PTE_LOCKED: case MTHP_PTE_PINNED: case MTHP_PTE_NOT_LRU:
+		return true;
+	}
+	/* none, zero page, swap, uffd-wp (taken as a marker), special */
+	return false;
+}
+
+static const char *const policy_names[MTHP_NR_POLICIES] = {
+	[MTHP_POLICY_LEGACY] = "legacy",
+	[MTHP_POLICY_SEED] = "seed",
+	[MTHP_POLICY_UPSTREAM] = "upstream",
+};
+
+const char *mthp_policy_name(enum mthp_policy p)
+{
+	return (unsigned)p < MTHP_NR_POLICIES ? policy_names[p] : "?";
+}
+
+int mthp_policy_parse(const char *name, enum mthp_policy *p)
+{
+	for (unsigned i = 0; i < MTHP_NR_POLICIES; i++) {
+		if (!strcmp(name, policy_names[i])) {
+			*p = (enum mthp_policy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *mthp_context_name(enum mthp_context c)
+{
+	switch (c) {
+	case MTHP_CONTEXT_KHUGEPAGED:
+		return "khugepaged";
+	case MTHP_CONTEXT_MADVISE:
+		return "madvise";
+	}
+	return "?";
+}
+
+int mthp_context_parse(const char *name, enum mthp_context *c)
+{
+	if (!strcmp(name, "khugepaged")) {
+		*c = MTHP_CONTEXT_KHUGEPAGED;
+		return 0;
+	}
+	if (!strcmp(name, "madvise")) {
+		*c = MTHP_CONTEXT_MADVISE;
+		return 0;
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rules.c - which orders a VMA may collapse to under each policy and
+ * context, the scan's limits, and the per-order limits of an attempt
+ * (plan-contract.md: "Eligible orders of a VMA", "Scan", and the attempt
+ * rules of each policy).
+ */
+#include "engine/engine_internal.h"
+
+uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags)
+{
+	bool advised = vma_flags & MTHP_VMA_HUGEPAGE;
+	uint32_t orders = 0;
+
+	if (!(vma_flags & MTHP_VMA_ANON) ||
+	    (vma_flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA)))
+		return 0;
+	for (unsigned o = MTHP_MIN_ORDER; o <= s->geo.pmd_order; o++) {
+		bool allowed = false;
+
+		switch (s->size_enabled[o]) {
+		case MTHP_MODE_ALWAYS:
+			allowed = true;
+			break;
+		case MTHP_MODE_MADVISE:
+			allowed = advised;
+			break;
+		case MTHP_MODE_INHERIT:
+			allowed = s->enabled == MTHP_MODE_ALWAYS ||
+				  (s->enabled == MTHP_MODE_MADVISE && advised);
+			break;
+		case MTHP_MODE_NEVER:
+			break;
+		}
+		if (allowed)
+			orders |= BIT(o);
+	}
+	return orders;
+}
+
+/* The orders the walk may collapse to. */
+static uint32_t policy_orders(const struct mthp_settings *s,
+			      enum mthp_policy policy,
+			      enum mthp_context context, uint32_t vma_flags)
+{
+	uint32_t pmd_bit = BIT(s->geo.pmd_order);
+	uint32_t allowed;
+
+	if (context == MTHP_CONTEXT_MADVISE) {
+		/* MADV_COLLAPSE ignores sysfs: only the VMA can refuse it */
+		if (!(vma_flags & MTHP_VMA_ANON) ||
+		    (vma_flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA)))
+			return 0;
+		return pmd_bit;
+	}
+	allowed = mthp_vma_allowed_orders(s, vma_flags);
+	switch (policy) {
+	case MTHP_POLICY_LEGACY:
+		return allowed & pmd_bit;
+	case MTHP_POLICY_SEED:
+		/* v10 scans only where the PMD order is allowed */
+		return (allowed & pmd_bit) ? allowed : 0;
+	case MTHP_POLICY_UPSTREAM:
+		return allowed;
+	}
+	return 0;
+}
+
+void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
+		     enum mthp_policy policy, enum mthp_context context,
+		     uint32_t vma_flags)
+{
+	uint32_t n = s->geo.ptes_per_pmd;
+	uint32_t pmd_bit = BIT(s->geo.pmd_order);
+	bool khugepaged = context == MTHP_CONTEXT_KHUGEPAGED;
+
+	r->settings = s;
+	r->policy = policy;
+	r->context = context;
+	r->vma_flags = vma_flags;
+	r->nr_ptes = n;
+	r->pmd_order = s->geo.pmd_order;
+	r->orders = policy_orders(s, policy, context, vma_flags);
+	r->eligible = r->orders != 0;
+	r->pmd_only = r->orders == pmd_bit;
+	r->uffd = vma_flags & MTHP_VMA_UFFD;
+
+	r->scan_max_none = khugepaged ? s->max_ptes_none : n;
+	r->scan_max_swap = khugepaged ? s->max_ptes_swap : n;
+	r->scan_max_shared = khugepaged ? s->max_ptes_shared : n;
+	if (r->uffd)
+		r->scan_max_none = 0;
+	if (khugepaged && !r->pmd_only && r->eligible) {
+		switch (policy) {
+		case MTHP_POLICY_UPSTREAM:
+			/* 7.2 overwrites the uffd limit too */
+			r->scan_max_none = n - 1;
+			break;
+		case MTHP_POLICY_SEED:
+			/* v10: no none limit at all, but the uffd rule stays */
+			if (!r->uffd)
+				r->scan_max_none = n;
+			break;
+		case MTHP_POLICY_LEGACY:
+			break;
+		}
+	}
+}
+
+uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order)
+{
+	const struct mthp_settings *s = r->settings;
+
+	if (r->context == MTHP_CONTEXT_MADVISE)
+		return r->nr_ptes;
+	if (order == r->pmd_order)
+		return s->max_ptes_none;
+	/* 7.2: only 0 and N-1 are supported below PMD; others act as 0 */
+	if (s->max_ptes_none == r->nr_ptes - 1)
+		return BIT(order) - 1;
+	return 0;
+}
+
+void mthp_window_limits(const struct mthp_rules *r, unsigned order,
+			struct mthp_window_limits *lim)
+{
+	const struct mthp_settings *s = r->settings;
+	bool khugepaged = r->context == MTHP_CONTEXT_KHUGEPAGED;
+	bool below_pmd = order < r->pmd_order;
+
+	lim->need_young = khugepaged;
+	lim->swap_veto = below_pmd;
+	if (!khugepaged)
+		lim->max_shared = r->nr_ptes;
+	else
+		lim->max_shared = below_pmd ? 0 : s->max_ptes_shared;
+
+	switch (r->policy) {
+	case MTHP_POLICY_LEGACY:
+	case MTHP_POLICY_UPSTREAM:
+		lim->max_none = mthp_upstream_max_none(r, order);
+		lim->folio_veto = below_pmd;
+		break;
+	case MTHP_POLICY_SEED:
+		lim->max_none = khugepaged ?
+			s->max_ptes_none >> (r->pmd_order - order) : r->nr_ptes;
+		/* the folio-order veto is v10 07/13, not part of seed */
+		lim->folio_veto = false;
+		break;
+	}
+	if (r->uffd)
+		lim->max_none = 0;
+}
