@@ -139,13 +139,19 @@ struct mthp_scan {
 	uint32_t unmapped;
 	uint32_t shared;
 	uint32_t referenced;
-	uint32_t present;		/* bits set in occupied[] */
+	/* totals over the whole table, whatever the result */
+	uint32_t nr_none;
+	uint32_t nr_swap;
+	uint32_t nr_shared;
+	uint32_t nr_bad;
+	bool has_large;			/* large[] is filled and not all zero */
 	uint64_t occupied[MTHP_BITMAP_WORDS];	/* the occupancy bitmap */
 	uint64_t none[MTHP_BITMAP_WORDS];	/* '.' '0' */
 	uint64_t swap[MTHP_BITMAP_WORDS];	/* 'w' */
 	uint64_t shared_pte[MTHP_BITMAP_WORDS];	/* 'S' 's' */
 	uint64_t young[MTHP_BITMAP_WORDS];	/* 'A' 'S' */
-	uint64_t large[MTHP_BITMAP_WORDS];	/* pages of folios of order >= 2 */
+	uint64_t large[MTHP_BITMAP_WORDS];	/* pages of folios of order >= 2,
+						 * when has_large */
 	uint64_t bad[MTHP_BITMAP_WORDS];	/* PTEs that fail any collapse */
 	const uint8_t *ptes;
 	const uint8_t *folio_orders;
@@ -241,9 +247,13 @@ struct mthp_planner {
 };
 
 /*
- * Plan one range: precheck, scan, walk with mthp_attempt() as the outcome
- * of every attempt.
+ * The walk of a scanned range with mthp_attempt() as the outcome of every
+ * attempt: fills the collapses, attempts and pages_filled of out.
  */
+void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		    const struct mthp_scan *scan, struct mthp_walk *walk);
+
+/* Plan one range: precheck, scan, then mthp_plan_walk(). */
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work);
 

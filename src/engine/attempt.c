@@ -26,7 +26,7 @@ enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
 	struct mthp_window_limits lim;
 
 	mthp_window_limits(r, order, &lim);
-	if (lim.swap_veto && mthp_bitmap_any(s->swap, off, BIT(order)))
+	if (lim.swap_veto && s->nr_swap && mthp_bitmap_any(s->swap, off, BIT(order)))
 		return SCAN_EXCEED_SWAP_PTE;
 	return SCAN_SUCCEED;
 }
@@ -73,29 +73,36 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 
 	mthp_window_limits(r, order, &lim);
 
-	pos = window_crossing(s->none, off, len, lim.max_none);
-	if (pos != MTHP_NO_BIT) {
-		first = pos;
-		result = SCAN_EXCEED_NONE_PTE;
+	/* a window holds no more of a class than the whole table */
+	if (s->nr_none > lim.max_none) {
+		pos = window_crossing(s->none, off, len, lim.max_none);
+		if (pos != MTHP_NO_BIT) {
+			first = pos;
+			result = SCAN_EXCEED_NONE_PTE;
+		}
 	}
-	pos = window_crossing(s->shared_pte, off, len, lim.max_shared);
-	if (pos < first) {
-		first = pos;
-		result = SCAN_EXCEED_SHARED_PTE;
+	if (s->nr_shared > lim.max_shared) {
+		pos = window_crossing(s->shared_pte, off, len, lim.max_shared);
+		if (pos < first) {
+			first = pos;
+			result = SCAN_EXCEED_SHARED_PTE;
+		}
 	}
-	if (!swapped_in) {
+	if (!swapped_in && s->nr_swap) {
 		pos = mthp_bitmap_nth(s->swap, off, len, 0);
 		if (pos < first) {
 			first = pos;
 			result = SCAN_PTE_NON_PRESENT;
 		}
 	}
-	pos = mthp_bitmap_nth(s->bad, off, len, 0);
-	if (pos < first) {
-		first = pos;
-		result = mthp_pte_failure(s->ptes[pos]);
+	if (s->nr_bad) {
+		pos = mthp_bitmap_nth(s->bad, off, len, 0);
+		if (pos < first) {
+			first = pos;
+			result = mthp_pte_failure(s->ptes[pos]);
+		}
 	}
-	if (lim.folio_veto && s->folio_orders) {
+	if (lim.folio_veto && s->has_large) {
 		pos = first_large_folio(s, off, order);
 		if (pos != MTHP_NO_BIT &&
 		    (pos < first ||

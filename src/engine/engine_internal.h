@@ -16,9 +16,20 @@
 /* No set bit found. */
 #define MTHP_NO_BIT UINT32_MAX
 
+/*
+ * Without -mpopcnt, __builtin_popcountll is a call into libgcc; the
+ * inline SWAR form is several times faster on the bitmaps' hot paths.
+ */
 static inline uint32_t popcount64(uint64_t x)
 {
+#if defined(__POPCNT__)
 	return (uint32_t)__builtin_popcountll(x);
+#else
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+#endif
 }
 
 /* Bits [lo, lo + len) of one word, len in 1..64, lo + len <= 64. */

@@ -29,24 +29,10 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
 	return SCAN_SUCCEED;
 }
 
-void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
-		     const struct mthp_range *range, struct mthp_planner *work)
+void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		    const struct mthp_scan *scan, struct mthp_walk *walk)
 {
-	struct mthp_scan *scan = &work->scan;
-	struct mthp_walk *walk = &work->walk;
 	struct mthp_window win;
-
-	out->pmd_addr = range->pmd_addr;
-	out->pages_filled = 0;
-	out->nr_collapses = 0;
-	out->nr_attempts = 0;
-	out->scan = mthp_precheck(r, range);
-	if (out->scan != SCAN_SUCCEED)
-		return;
-	mthp_scan(scan, r, range->ptes, range->folio_orders);
-	out->scan = scan->result;
-	if (out->scan != SCAN_SUCCEED)
-		return;
 
 	mthp_walk_init(walk, r, scan);
 	while (mthp_walk_next(walk, &win)) {
@@ -62,4 +48,20 @@ void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		}
 		mthp_walk_report(walk, result);
 	}
+}
+
+void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		     const struct mthp_range *range, struct mthp_planner *work)
+{
+	out->pmd_addr = range->pmd_addr;
+	out->pages_filled = 0;
+	out->nr_collapses = 0;
+	out->nr_attempts = 0;
+	out->scan = mthp_precheck(r, range);
+	if (out->scan != SCAN_SUCCEED)
+		return;
+	mthp_scan(&work->scan, r, range->ptes, range->folio_orders);
+	out->scan = work->scan.result;
+	if (out->scan == SCAN_SUCCEED)
+		mthp_plan_walk(out, r, &work->scan, &work->walk);
 }

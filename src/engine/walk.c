@@ -82,17 +82,19 @@ static void build_chunks(struct mthp_walk *w)
 	memset(w->chunks, 0, sizeof(w->chunks[0]) * ((nr_chunks + 63) / 64));
 	for (uint32_t word = 0; word < r->nr_ptes / 64; word++) {
 		uint64_t x = w->scan->none[word];
-		uint64_t fits;
-		uint64_t bits = 0;
+		uint64_t bits;
 
 		/* per-nibble popcount: each nibble holds 0..4 */
 		x = x - ((x >> 1) & 0x5555555555555555ull);
 		x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 		/* bit 3 of each nibble of 8 + s - count is set iff count <= s */
-		fits = ((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) &
-		       0x8888888888888888ull;
-		for (unsigned nib = 0; nib < 16; nib++)
-			bits |= ((fits >> (nib * 4 + 3)) & 1) << nib;
+		bits = (((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) >> 3) &
+		       0x1111111111111111ull;
+		/* gather bit 4k to bit k: pairs per byte, nibbles per 16 bits, ... */
+		bits = (bits | (bits >> 3)) & 0x0303030303030303ull;
+		bits = (bits | (bits >> 6)) & 0x000f000f000f000full;
+		bits = (bits | (bits >> 12)) & 0x000000ff000000ffull;
+		bits = (bits | (bits >> 24)) & 0xffffull;
 		w->chunks[word / 4] |= bits << ((word % 4) * 16);
 	}
 	/* v10 records a chunk when its walk reaches the next one: never the last */
@@ -123,12 +125,21 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	const struct mthp_rules *r = w->rules;
 	uint32_t len = BIT(order);
 	uint32_t max_none = mthp_upstream_max_none(r, order);
-	uint32_t count = mthp_bitmap_count(w->scan->occupied, off, len);
+	uint32_t count;
 
-	/* swap entries will be swapped in at PMD order */
+	if (max_none >= len)
+		return true;
+	/*
+	 * At PMD order the swap entries count too: they will be swapped in.
+	 * After a successful scan every PTE is none, swap, occupied or (only
+	 * where the scan itself did not fail on it) bad, so the range's count
+	 * is what is neither none nor bad.
+	 */
 	if (order == r->pmd_order)
-		count += mthp_bitmap_count(w->scan->swap, 0, r->nr_ptes);
-	return max_none >= len || count >= len - max_none;
+		count = r->nr_ptes - w->scan->nr_none - w->scan->nr_bad;
+	else
+		count = mthp_bitmap_count(w->scan->occupied, off, len);
+	return count >= len - max_none;
 }
 
 /* seed: more set chunks than T(o), or exempt from the test. */
