@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * build.c - the in-memory snapshot: init, free and the builders.  Every
+ * rule of the format about settings, vmas and pmds that does not depend on
+ * text is checked here, once, for the public builders and the reader
+ * alike; the stored folio orders are normalised here (a PTE without a
+ * folio stores MTHP_NO_FOLIO, a PTE with one stores an order, 0 if none
+ * was given) so that writing and reading back gives the same snapshot.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct mthp_geometry default_geo = { 4096, 512, 9 };
+
+void mthp_snapshot_init(struct mthp_snapshot *snap, const struct mthp_geometry *geo)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->geo = geo ? *geo : default_geo;
+}
+
+void mthp_snapshot_free(struct mthp_snapshot *snap)
+{
+	struct mthp_geometry geo = snap->geo;
+
+	for (size_t i = 0; i < snap->nr_settings; i++) {
+		free(snap->settings[i].key);
+		free(snap->settings[i].value);
+	}
+	for (size_t i = 0; i < snap->nr_vmas; i++)
+		free(snap->vmas[i].unknown_flags);
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		free(snap->pmds[i].ptes);
+		free(snap->pmds[i].folio_orders);
+	}
+	free(snap->settings);
+	free(snap->vmas);
+	free(snap->pmds);
+	mthp_snapshot_init(snap, &geo);
+}
+
+/* Make room for one more element of an array; 0 or -ENOMEM. */
+static int grow(void **array, size_t *cap, size_t nr, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (nr < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap < *cap || ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	p = realloc(*array, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = ncap;
+	return 0;
+}
+
+static char *copy_text(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+/* " (line N)" for a line that was read, "" for a built one. */
+static const char *line_ref(char *buf, size_t buflen, unsigned line)
+{
+	if (!line)
+		return "";
+	snprintf(buf, buflen, " (line %u)", line);
+	return buf;
+}
+
+/* A KEY or VALUE must be one token that a writer can write and read back. */
+static int check_token(const char *what, const char *s, size_t len,
+		       char *why, size_t whylen)
+{
+	char q[64];
+
+	if (!len) {
+		snap_why(why, whylen, "setting line: empty %s", what);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			snap_quote(q, sizeof(q), s, len);
+			snap_why(why, whylen,
+				 "setting line: %s '%s' has the control character 0x%02x at position %zu",
+				 what, q, c, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int snap_add_setting(struct mthp_snapshot *snap, const char *key, size_t keylen,
+		     const char *value, size_t valuelen, unsigned line,
+		     char *why, size_t whylen)
+{
+	struct mthp_snapshot_setting *set;
+	int err;
+
+	err = check_token("KEY", key, keylen, why, whylen);
+	if (!err)
+		err = check_token("VALUE", value, valuelen, why, whylen);
+	if (err)
+		return err;
+	err = grow((void **)&snap->settings, &snap->cap_settings,
+		   snap->nr_settings, sizeof(*snap->settings));
+	if (err)
+		goto out_nomem;
+	set = &snap->settings[snap->nr_settings];
+	set->key = copy_text(key, keylen);
+	set->value = copy_text(value, valuelen);
+	if (!set->key || !set->value)
+		goto out_free_set;
+	set->line = line;
+	snap->nr_settings++;
+	return 0;
+
+out_free_set:
+	free(set->key);
+	free(set->value);
+out_nomem:
+	snap_why(why, whylen, "out of memory");
+	return -ENOMEM;
+}
+
+int mthp_snapshot_add_setting(struct mthp_snapshot *snap, const char *key,
+			      const char *value)
+{
+	if (!key || !value)
+		return -EINVAL;
+	return snap_add_setting(snap, key, strlen(key), value, strlen(value), 0,
+				NULL, 0);
+}
+
+static int check_vma(const struct mthp_snapshot *snap, uint64_t start,
+		     uint64_t end, uint32_t flags, char *why, size_t whylen)
+{
+	const struct mthp_snapshot_vma *prev;
+	char ref[32];
+
+	if (flags & ~SNAP_KNOWN_VMA_FLAGS) {
+		snap_why(why, whylen, "vma flags 0x%x have bits the format does not know",
+			 flags);
+		return -EINVAL;
+	}
+	if (start >= end) {
+		snap_why(why, whylen, "vma start %llx is not below its end %llx",
+			 (unsigned long long)start, (unsigned long long)end);
+		return -EINVAL;
+	}
+	if (!snap->nr_vmas)
+		return 0;
+	prev = &snap->vmas[snap->nr_vmas - 1];
+	if (start < prev->start) {
+		snap_why(why, whylen,
+			 "vma %llx-%llx is below the previous vma %llx-%llx%s: vmas must be in increasing order",
+			 (unsigned long long)start, (unsigned long long)end,
+			 (unsigned long long)prev->start, (unsigned long long)prev->end,
+			 line_ref(ref, sizeof(ref), prev->line));
+		return -EINVAL;
+	}
+	if (start < prev->end) {
+		snap_why(why, whylen, "vma %llx-%llx overlaps the previous vma %llx-%llx%s",
+			 (unsigned long long)start, (unsigned long long)end,
+			 (unsigned long long)prev->start, (unsigned long long)prev->end,
+			 line_ref(ref, sizeof(ref), prev->line));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int snap_add_vma(struct mthp_snapshot *snap, uint64_t start, uint64_t end,
+		 uint32_t flags, const char *unknown, unsigned line,
+		 char *why, size_t whylen)
+{
+	struct mthp_snapshot_vma *vma;
+	int err;
+
+	err = check_vma(snap, start, end, flags, why, whylen);
+	if (err)
+		return err;
+	err = grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
+		   sizeof(*snap->vmas));
+	if (err)
+		goto out_nomem;
+	vma = &snap->vmas[snap->nr_vmas];
+	vma->unknown_flags = NULL;
+	if (unknown && *unknown) {
+		vma->unknown_flags = copy_text(unknown, strlen(unknown));
+		if (!vma->unknown_flags)
+			goto out_nomem;
+	}
+	vma->start = start;
+	vma->end = end;
+	vma->flags = flags;
+	vma->line = line;
+	snap->nr_vmas++;
+	return 0;
+
+out_nomem:
+	snap_why(why, whylen, "out of memory");
+	return -ENOMEM;
+}
+
+int mthp_snapshot_add_vma(struct mthp_snapshot *snap, uint64_t start,
+			  uint64_t end, uint32_t flags)
+{
+	return snap_add_vma(snap, start, end, flags, NULL, 0, NULL, 0);
+}
+
+/* Where the pmd goes: the last vma, aligned, inside, after the last pmd. */
+static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
+			   char *why, size_t whylen)
+{
+	uint64_t size = mthp_pmd_size(&snap->geo);
+	const struct mthp_snapshot_vma *vma;
+	const struct mthp_snapshot_pmd *prev;
+	char ref[32];
+
+	if (!snap->nr_vmas) {
+		snap_why(why, whylen, "pmd line before any vma line");
+		return -EINVAL;
+	}
+	vma = &snap->vmas[snap->nr_vmas - 1];
+	if (addr & (size - 1)) {
+		snap_why(why, whylen, "address %llx is not aligned to the PMD size 0x%llx",
+			 (unsigned long long)addr, (unsigned long long)size);
+		return -EINVAL;
+	}
+	if (addr < vma->start || addr >= vma->end) {
+		snap_why(why, whylen, "pmd %llx is outside its vma %llx-%llx%s",
+			 (unsigned long long)addr, (unsigned long long)vma->start,
+			 (unsigned long long)vma->end,
+			 line_ref(ref, sizeof(ref), vma->line));
+		return -EINVAL;
+	}
+	if (!snap->nr_pmds)
+		return 0;
+	prev = &snap->pmds[snap->nr_pmds - 1];
+	if (addr == prev->addr) {
+		snap_why(why, whylen, "pmd %llx is repeated%s",
+			 (unsigned long long)addr,
+			 line_ref(ref, sizeof(ref), prev->line));
+		return -EINVAL;
+	}
+	if (addr < prev->addr) {
+		snap_why(why, whylen,
+			 "pmd %llx is below the previous pmd %llx%s: pmd lines must be in increasing order",
+			 (unsigned long long)addr, (unsigned long long)prev->addr,
+			 line_ref(ref, sizeof(ref), prev->line));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_pmd_content(const struct mthp_snapshot *snap,
+			     enum mthp_pmd_kind kind, const uint8_t *ptes,
+			     const uint8_t *folio_orders, char *why, size_t whylen)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+	char q[16];
+
+	if (kind != MTHP_PMD_NONE && kind != MTHP_PMD_HUGE && kind != MTHP_PMD_TABLE) {
+		snap_why(why, whylen, "bad pmd kind %d", (int)kind);
+		return -EINVAL;
+	}
+	if (kind != MTHP_PMD_TABLE) {
+		if (!ptes && !folio_orders)
+			return 0;
+		snap_why(why, whylen, "a pmd that is not a table has no PTES or FOLIOS");
+		return -EINVAL;
+	}
+	if (!ptes) {
+		snap_why(why, whylen, "a table pmd needs PTES");
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (mthp_pte_state_valid(ptes[i]))
+			continue;
+		snap_quote(q, sizeof(q), (const char *)&ptes[i], 1);
+		snap_why(why, whylen, "unknown PTE character '%s' at position %u", q, i);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; folio_orders && i < n; i++) {
+		if (folio_orders[i] <= MTHP_MAX_PMD_ORDER || folio_orders[i] == MTHP_NO_FOLIO)
+			continue;
+		snap_why(why, whylen, "folio order %u at position %u is above %u",
+			 folio_orders[i], i, MTHP_MAX_PMD_ORDER);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copy orders, normalised against the PTE states (see the top of the file). */
+static void copy_orders(uint8_t *dst, const uint8_t *ptes, const uint8_t *src,
+			uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!mthp_pte_state_has_folio(ptes[i]))
+			dst[i] = MTHP_NO_FOLIO;
+		else
+			dst[i] = src[i] == MTHP_NO_FOLIO ? 0 : src[i];
+	}
+}
+
+int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
+		 enum mthp_pmd_kind kind, const uint8_t *ptes,
+		 const uint8_t *folio_orders, unsigned line,
+		 char *why, size_t whylen)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+	struct mthp_snapshot_pmd *pmd;
+	int err;
+
+	err = check_pmd_place(snap, addr, why, whylen);
+	if (!err)
+		err = check_pmd_content(snap, kind, ptes, folio_orders, why, whylen);
+	if (err)
+		return err;
+	err = grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
+		   sizeof(*snap->pmds));
+	if (err)
+		goto out_nomem;
+	pmd = &snap->pmds[snap->nr_pmds];
+	memset(pmd, 0, sizeof(*pmd));
+	if (ptes) {
+		pmd->ptes = malloc(n);
+		if (!pmd->ptes)
+			goto out_nomem;
+		memcpy(pmd->ptes, ptes, n);
+	}
+	if (folio_orders) {
+		pmd->folio_orders = malloc(n);
+		if (!pmd->folio_orders)
+			goto out_free_ptes;
+		copy_orders(pmd->folio_orders, ptes, folio_orders, n);
+	}
+	pmd->addr = addr;
+	pmd->kind = kind;
+	pmd->vma = snap->nr_vmas - 1;
+	pmd->line = line;
+	snap->nr_pmds++;
+	return 0;
+
+out_free_ptes:
+	free(pmd->ptes);
+out_nomem:
+	snap_why(why, whylen, "out of memory");
+	return -ENOMEM;
+}
+
+int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
+			  enum mthp_pmd_kind kind, const uint8_t *ptes,
+			  const uint8_t *folio_orders)
+{
+	return snap_add_pmd(snap, addr, kind, ptes, folio_orders, 0, NULL, 0);
+}
