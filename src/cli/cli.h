@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - the subcommands of `mthp`.  Each takes its own argv (argv[0] is
+ * the subcommand name), writes its output to out and its messages to err,
+ * and returns the process exit status: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef MTHP_CLI_H
+#define MTHP_CLI_H
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+struct mthp_command {
+	const char *name;
+	int (*run)(int argc, char **argv, FILE *out, FILE *err);
+	const char *summary;
+};
+
+/* The command table, NULL-terminated (main.c). */
+extern const struct mthp_command mthp_commands[];
+
+/* Run argv as `mthp argv[0] ...` would (used by main and tests). */
+int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* plan.c */
+int cmd_plan(int argc, char **argv, FILE *out, FILE *err);
+
+
+#endif /* MTHP_CLI_H */

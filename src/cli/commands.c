@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+/*
+ * commands.c - the command table and the top-level usage of `mthp`.
+ */
+#include <string.h>
+
+#include "cli/cli.h"
+
+const struct mthp_command mthp_commands[] = {
+	{ "plan", cmd_plan, "what khugepaged or MADV_COLLAPSE would collapse, per PMD range" },
+	{ NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mthp COMMAND [OPTIONS]\n\n"
+		"The khugepaged multi-size THP (mTHP) collapse engine.\n\ncommands:\n");
+	for (const struct mthp_command *c = mthp_commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n'mthp COMMAND --help' describes each command.\n");
+}
+
+int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err)
+{
+	if (argc < 1 || !argv[0]) {
+		usage(err);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
+		usage(out);
+		return 0;
+	}
+	if (!strcmp(argv[0], "--version")) {
+		fprintf(out, "mthp 0.1.0\n");
+		return 0;
+	}
+	for (const struct mthp_command *c = mthp_commands; c->name; c++)
+		if (!strcmp(argv[0], c->name))
+			return c->run(argc, argv, out, err);
+	fprintf(err, "mthp: unknown command '%s'\n", argv[0]);
+	usage(err);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan.c - `mthp plan`: what khugepaged (or MADV_COLLAPSE) would collapse
+ * in every PMD range of a snapshot, or of one page table given as a
+ * pattern, under the given settings and policy (plan-contract.md).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/engine.h>
+#include <mthp/snapshot.h>
+
+#include "cli/cli.h"
+#include "cli/pattern.h"
+#include "report/report.h"
+
+static const char plan_usage[] =
+"usage: mthp plan --snapshot FILE [OPTIONS]\n"
+"       mthp plan --ptes PATTERN [--page-size N] [--vma FLAGS] [OPTIONS]\n"
+"\n"
+"For every PMD range, what khugepaged (or MADV_COLLAPSE) would collapse:\n"
+"the scan result, the collapses (address and order) and the attempts that\n"
+"failed, assuming nothing changes between the scan and the collapse and\n"
+"every allocation succeeds.\n"
+"\n"
+"input (one of):\n"
+"  --snapshot FILE     a snapshot (format 1); '-' reads standard input\n"
+"  --ptes PATTERN      one page table in run-length form, e.g. 'A*16 .*496':\n"
+"                        a token is a string of PTE states ('AAaa..') or one\n"
+"                        state and a count ('A*16'), optionally followed by\n"
+"                        '@ORDER', the order of the folio its pages are in\n"
+"                        ('A*16@4' is one 64K folio); tokens are separated by\n"
+"                        spaces and must add up to one page table.\n"
+"                      PTE states:  . none   0 zero page   w swap   u uffd-wp\n"
+"                        A young anon   a old anon   S shared young   s shared old\n"
+"                        f not anon   n special   l lazyfree   K locked\n"
+"                        P pinned   N not on LRU\n"
+"  --page-size N       with --ptes: 4096 (512 PTEs, default), 16384 or 65536\n"
+"  --vma FLAGS         with --ptes: the VMA's flags (default anon,hugepage),\n"
+"                        from anon hugepage nohugepage uffd noanonvma file shared\n"
+"  --addr HEX          with --ptes: the PMD-aligned address (default 0)\n"
+"\n"
+"options:\n"
+"  --policy P          legacy | seed | upstream (default upstream)\n"
+"  --context C         khugepaged | madvise (default khugepaged)\n"
+"  --set KNOB=VALUE    a THP sysfs knob, e.g. khugepaged/max_ptes_none=0 or\n"
+"                        hugepages-64kB/enabled=always; repeatable; applied\n"
+"                        after the snapshot's setting lines\n"
+"  --json              one JSON document (\"mthp-plan 1\"); the text form is\n"
+"                        for people and may change\n"
+"  -h, --help          this help\n"
+"\n"
+"Defaults of the knobs: enabled=madvise, the PMD size inherit, other sizes\n"
+"never, max_ptes_none N-1, max_ptes_swap N/8, max_ptes_shared N/2.\n"
+"Exit status: 0 planned, 1 bad input file, 2 bad option.\n";
+
+struct plan_opts {
+	const char *snapshot;
+	const char *ptes;
+	const char *vma_flags;
+	uint64_t page_size;
+	uint64_t addr;
+	enum mthp_policy policy;
+	enum mthp_context context;
+	const char **sets;
+	size_t nr_sets;
+	bool json;
+};
+
+struct plan_output {
+	FILE *out;
+	const struct mthp_geometry *geo;
+	json_t *doc;
+	struct mthp_plan_totals totals;
+	int error;
+};
+
+static void warn_to_stream(void *ctx, const char *msg)
+{
+	fprintf(ctx, "mthp plan: warning: %s\n", msg);
+}
+
+static int parse_u64(const char *text, int base, uint64_t *v)
+{
+	char *end;
+
+	if (!*text || *text == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(text, &end, base);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+/* 0, or an exit status. */
+static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FILE *err)
+{
+	enum { OPT_SNAPSHOT = 256, OPT_PTES, OPT_PAGE_SIZE, OPT_VMA, OPT_ADDR,
+	       OPT_POLICY, OPT_CONTEXT, OPT_SET, OPT_JSON };
+	static const struct option longopts[] = {
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "ptes", required_argument, NULL, OPT_PTES },
+		{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
+		{ "vma", required_argument, NULL, OPT_VMA },
+		{ "addr", required_argument, NULL, OPT_ADDR },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "context", required_argument, NULL, OPT_CONTEXT },
+		{ "set", required_argument, NULL, OPT_SET },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SNAPSHOT:
+			o->snapshot = optarg;
+			break;
+		case OPT_PTES:
+			o->ptes = optarg;
+			break;
+		case OPT_PAGE_SIZE:
+			if (parse_u64(optarg, 10, &o->page_size)) {
+				fprintf(err, "mthp plan: --page-size '%s' is not a number\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_VMA:
+			o->vma_flags = optarg;
+			break;
+		case OPT_ADDR:
+			if (parse_u64(optarg, 16, &o->addr)) {
+				fprintf(err, "mthp plan: --addr '%s' is not a hex address\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_POLICY:
+			if (mthp_policy_parse(optarg, &o->policy)) {
+				fprintf(err, "mthp plan: --policy '%s': must be legacy, seed or upstream\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_CONTEXT:
+			if (mthp_context_parse(optarg, &o->context)) {
+				fprintf(err, "mthp plan: --context '%s': must be khugepaged or madvise\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SET:
+			o->sets[o->nr_sets++] = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'h':
+			fputs(plan_usage, out);
+			return -1;
+		case ':':
+			fprintf(err, "mthp plan: %s needs a value\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(err, "mthp plan: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(err, "Try 'mthp plan --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err, "mthp plan: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->snapshot == !o->ptes) {
+		fprintf(err, "mthp plan: give one of --snapshot FILE and --ptes PATTERN\n"
+			"Try 'mthp plan --help'.\n");
+		return EXIT_USAGE;
+	}
+	if (o->snapshot && (o->page_size || o->vma_flags || o->addr)) {
+		fprintf(err, "mthp plan: --page-size, --vma and --addr go with --ptes, not --snapshot\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* A one-range snapshot from --ptes; 0 or an exit status. */
+static int snapshot_from_pattern(const struct plan_opts *o, struct mthp_snapshot *snap,
+				 FILE *err)
+{
+	struct mthp_geometry geo;
+	uint8_t *ptes = NULL, *orders = NULL;
+	char unknown[128], msg[256];
+	uint32_t flags;
+	bool has_folios;
+	int status = EXIT_USAGE;
+
+	if (mthp_geometry_from_page_size(&geo, o->page_size ? o->page_size : 4096)) {
+		fprintf(err, "mthp plan: --page-size %" PRIu64 ": must be 4096, 16384 or 65536\n",
+			o->page_size);
+		return EXIT_USAGE;
+	}
+	if (o->addr % mthp_pmd_size(&geo) ||
+	    o->addr > UINT64_MAX - mthp_pmd_size(&geo)) {
+		fprintf(err, "mthp plan: --addr %" PRIx64 " is not aligned to the PMD size %#" PRIx64 "\n",
+			o->addr, mthp_pmd_size(&geo));
+		return EXIT_USAGE;
+	}
+	if (mthp_vma_flags_parse(o->vma_flags ? o->vma_flags : "anon,hugepage",
+				 &flags, unknown, sizeof(unknown)) || unknown[0]) {
+		fprintf(err, "mthp plan: --vma '%s': flags are a comma list of anon, hugepage, "
+			"nohugepage, uffd, noanonvma, file, shared\n", o->vma_flags);
+		return EXIT_USAGE;
+	}
+	ptes = malloc(geo.ptes_per_pmd);
+	orders = malloc(geo.ptes_per_pmd);
+	if (!ptes || !orders) {
+		fprintf(err, "mthp plan: out of memory\n");
+		status = 1;
+		goto out_free;
+	}
+	if (mthp_pattern_parse(o->ptes, geo.ptes_per_pmd, ptes, orders, &has_folios,
+			       msg, sizeof(msg))) {
+		fprintf(err, "mthp plan: --ptes: %s\n", msg);
+		goto out_free;
+	}
+	mthp_snapshot_init(snap, &geo);
+	if (mthp_snapshot_add_vma(snap, o->addr, o->addr + mthp_pmd_size(&geo), flags) ||
+	    mthp_snapshot_add_pmd(snap, o->addr, MTHP_PMD_TABLE, ptes,
+				  has_folios ? orders : NULL)) {
+		fprintf(err, "mthp plan: out of memory\n");
+		mthp_snapshot_free(snap);
+		status = 1;
+		goto out_free;
+	}
+	status = 0;
+out_free:
+	free(ptes);
+	free(orders);
+	return status;
+}
+
+/* 0 or an exit status. */
+static int load_snapshot(const struct plan_opts *o, struct mthp_snapshot *snap,
+			 FILE *err)
+{
+	struct mthp_diag diag = { .warn = warn_to_stream, .warn_ctx = err };
+	FILE *f;
+	int ret;
+
+	if (o->ptes)
+		return snapshot_from_pattern(o, snap, err);
+	if (!strcmp(o->snapshot, "-")) {
+		ret = mthp_snapshot_read(snap, stdin, "<stdin>", &diag);
+	} else {
+		f = fopen(o->snapshot, "r");
+		if (!f) {
+			fprintf(err, "mthp plan: %s: %s\n", o->snapshot, strerror(errno));
+			return 1;
+		}
+		ret = mthp_snapshot_read(snap, f, o->snapshot, &diag);
+		fclose(f);
+	}
+	if (ret) {
+		fprintf(err, "mthp plan: %s\n", diag.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* 0 or an exit status. */
+static int make_settings(const struct plan_opts *o, const struct mthp_snapshot *snap,
+			 struct mthp_settings *s, FILE *err)
+{
+	/* the reader has already warned about unknown knobs */
+	struct mthp_diag diag = { .warn = NULL };
+	const char *name = o->snapshot ? o->snapshot : "--ptes";
+	char msg[256];
+
+	if (mthp_snapshot_settings(snap, s, strcmp(name, "-") ? name : "<stdin>", &diag)) {
+		fprintf(err, "mthp plan: %s\n", diag.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < o->nr_sets; i++) {
+		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
+			fprintf(err, "mthp plan: --set %s: %s\n", o->sets[i], msg);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* The kernel's warn-once for a max_ptes_none that mTHP collapse treats as 0. */
+static void warn_max_ptes_none(const struct plan_opts *o, const struct mthp_snapshot *snap,
+			       const struct mthp_settings *s, FILE *err)
+{
+	uint32_t n = s->geo.ptes_per_pmd;
+	uint32_t below_pmd = 0;
+
+	if (o->policy != MTHP_POLICY_UPSTREAM || o->context != MTHP_CONTEXT_KHUGEPAGED ||
+	    s->max_ptes_none == 0 || s->max_ptes_none == n - 1)
+		return;
+	for (size_t i = 0; i < snap->nr_vmas; i++)
+		below_pmd |= mthp_vma_allowed_orders(s, snap->vmas[i].flags) &
+			     ((1u << s->geo.pmd_order) - 1);
+	if (below_pmd)
+		fprintf(err, "mthp plan: warning: mTHP collapse does not support max_ptes_none "
+			"values other than 0 or %u, defaulting to 0 below the PMD order\n", n - 1);
+}
+
+static void emit_range(void *ctx, const struct mthp_snapshot *snap,
+		       const struct mthp_snapshot_pmd *pmd,
+		       const struct mthp_pmd_plan *plan)
+{
+	struct plan_output *po = ctx;
+
+	(void)snap;
+	(void)pmd;
+	mthp_plan_totals_add(&po->totals, plan);
+	if (po->doc) {
+		if (!po->error)
+			po->error = mthp_plan_json_add(po->doc, po->geo, plan);
+	} else {
+		mthp_plan_text_range(po->out, po->geo, plan);
+	}
+}
+
+/* 0 or an exit status. */
+static int run_plan(const struct plan_opts *o, const struct mthp_snapshot *snap,
+		    const struct mthp_settings *s, FILE *out, FILE *err)
+{
+	struct plan_output po = { .out = out, .geo = &s->geo };
+	int ret;
+
+	if (o->json) {
+		po.doc = mthp_plan_json_new(o->policy, o->context);
+		if (!po.doc)
+			goto out_nomem;
+	} else {
+		mthp_plan_text_header(out, o->policy, o->context);
+	}
+	ret = mthp_snapshot_plan(snap, s, o->policy, o->context, emit_range, &po);
+	if (ret || po.error)
+		goto out_nomem;
+	if (po.doc) {
+		if (mthp_plan_json_finish(po.doc, &po.totals) ||
+		    json_dumpf(po.doc, out, JSON_INDENT(2)))
+			goto out_nomem;
+		fputc('\n', out);
+		json_decref(po.doc);
+	} else {
+		mthp_plan_text_totals(out, &s->geo, &po.totals);
+	}
+	return 0;
+
+out_nomem:
+	json_decref(po.doc);
+	fprintf(err, "mthp plan: out of memory\n");
+	return 1;
+}
+
+int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct plan_opts o = { .policy = MTHP_POLICY_UPSTREAM,
+			       .context = MTHP_CONTEXT_KHUGEPAGED };
+	struct mthp_snapshot snap;
+	struct mthp_settings settings;
+	int status;
+
+	o.sets = calloc((size_t)argc + 1, sizeof(*o.sets));
+	if (!o.sets) {
+		fprintf(err, "mthp plan: out of memory\n");
+		return 1;
+	}
+	status = parse_opts(argc, argv, &o, out, err);
+	if (status) {
+		free(o.sets);
+		return status < 0 ? 0 : status;
+	}
+	status = load_snapshot(&o, &snap, err);
+	if (status)
+		goto out_sets;
+	status = make_settings(&o, &snap, &settings, err);
+	if (!status) {
+		warn_max_ptes_none(&o, &snap, &settings, err);
+		status = run_plan(&o, &snap, &settings, out, err);
+	}
+	mthp_snapshot_free(&snap);
+out_sets:
+	free(o.sets);
+	return status;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - output of plans: the JSON document of plan-contract.md
+ * ("mthp-plan 1", through jansson) and the text form for people.
+ */
+#ifndef MTHP_REPORT_H
+#define MTHP_REPORT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <mthp/engine.h>
+
+/* Totals over the ranges of a plan. */
+struct mthp_plan_totals {
+	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t pages_filled;
+	uint64_t ranges;
+	uint64_t scan_results[MTHP_NR_RESULTS];
+};
+
+void mthp_plan_totals_add(struct mthp_plan_totals *t, const struct mthp_pmd_plan *plan);
+
+/* plan_json.c: {"format", "policy", "context", "pmds": [], "totals"} */
+json_t *mthp_plan_json_new(enum mthp_policy policy, enum mthp_context context);
+/* Append one range; -ENOMEM. */
+int mthp_plan_json_add(json_t *doc, const struct mthp_geometry *geo,
+		       const struct mthp_pmd_plan *plan);
+/* Set "totals"; -ENOMEM. */
+int mthp_plan_json_finish(json_t *doc, const struct mthp_plan_totals *t);
+/* Lower-case hex without 0x and without leading zeros. */
+void mthp_format_addr(char *buf, size_t len, uint64_t addr);
+
+/* plan_text.c */
+void mthp_plan_text_header(FILE *out, enum mthp_policy policy,
+			   enum mthp_context context);
+void mthp_plan_text_range(FILE *out, const struct mthp_geometry *geo,
+			  const struct mthp_pmd_plan *plan);
+void mthp_plan_text_totals(FILE *out, const struct mthp_geometry *geo,
+			   const struct mthp_plan_totals *t);
+
+#endif /* MTHP_REPORT_H */

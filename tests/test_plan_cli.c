@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_plan_cli.c - `mthp plan` as a user meets it: the --ptes pattern
+ * form, option errors and their exit status, --set errors that name the
+ * knob and its range, the text form, and --help.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <mthp/engine.h>
+
+#include "cli/cli.h"
+#include "cli/pattern.h"
+
+struct run {
+	int status;
+	char *out;
+	char *err;
+};
+
+/* Run `mthp ARGS...` (NULL-terminated) and capture its output. */
+static struct run run_mthp(const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	size_t out_len, err_len;
+	struct run r = { 0 };
+	FILE *out, *err;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	out = open_memstream(&r.out, &out_len);
+	err = open_memstream(&r.err, &err_len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r.status = mthp_cli_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static json_t *run_json(struct run *r)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (r->status != 0)
+		fail_msg("exit %d: %s", r->status, r->err);
+	doc = json_loads(r->out, 0, &jerr);
+	if (!doc)
+		fail_msg("not JSON: %s", r->out);
+	return doc;
+}
+
+/* pmds[0].collapses as "OFFSET:ORDER ..." with offsets in pages from 0. */
+static void collapses_of(json_t *doc, char *buf, size_t len)
+{
+	json_t *list = json_object_get(json_array_get(json_object_get(doc, "pmds"), 0),
+				       "collapses");
+	size_t i;
+	json_t *c;
+
+	buf[0] = '\0';
+	json_array_foreach(list, i, c) {
+		unsigned long long addr = strtoull(json_string_value(json_object_get(c, "addr")),
+						   NULL, 16);
+		char one[32];
+
+		snprintf(one, sizeof(one), "%s%llu:%lld", i ? " " : "", addr / 4096,
+			 json_integer_value(json_object_get(c, "order")));
+		strncat(buf, one, len - strlen(buf) - 1);
+	}
+}
+
+static void test_ptes_full_64k_blocks_collapse_at_order_4(void **state)
+{
+	struct run r = run_mthp("plan", "--ptes", "A*16 .*496", "--set",
+				"hugepages-64kB/enabled=always", "--set",
+				"khugepaged/max_ptes_none=0", "--json", NULL);
+	json_t *doc = run_json(&r);
+	char got[256];
+
+	(void)state;
+	collapses_of(doc, got, sizeof(got));
+	assert_string_equal(got, "0:4");
+	json_decref(doc);
+	run_free(&r);
+}
+
+static void test_ptes_one_page_511_goes_to_largest_order(void **state)
+{
+	/* PMD size off, 16K..1M on: the page at 300 lands in [256,512) order 8 */
+	struct run r = run_mthp("plan", "--ptes", ".*300 A .*211",
+				"--set", "hugepages-2048kB/enabled=never",
+				"--set", "hugepages-16kB/enabled=always",
+				"--set", "hugepages-1024kB/enabled=always", "--json", NULL);
+	json_t *doc = run_json(&r);
+	char got[256];
+
+	(void)state;
+	collapses_of(doc, got, sizeof(got));
+	assert_string_equal(got, "256:8");
+	json_decref(doc);
+	run_free(&r);
+}
+
+static void test_ptes_folio_order_suffix_vetoes_rebuild(void **state)
+{
+	/* PTEs 16-31 already one 64K folio: upstream leaves it */
+	struct run r = run_mthp("plan", "--ptes", "A*16 A*16@4 A*32 .*448", "--set",
+				"hugepages-64kB/enabled=always", "--set",
+				"hugepages-2048kB/enabled=never", "--json", NULL);
+	json_t *doc = run_json(&r);
+	json_t *attempt;
+	char got[256];
+
+	(void)state;
+	collapses_of(doc, got, sizeof(got));
+	assert_string_equal(got, "0:4 32:4 48:4");
+	attempt = json_array_get(json_object_get(json_array_get(json_object_get(doc, "pmds"), 0),
+						 "attempts"), 0);
+	assert_string_equal(json_string_value(json_object_get(attempt, "result")),
+			    "SCAN_PTE_MAPPED_HUGEPAGE");
+	json_decref(doc);
+	run_free(&r);
+}
+
+static void test_ptes_literal_and_geometry_16k(void **state)
+{
+	/* 2048 PTEs: a literal string then runs; 256kB is order 4 there */
+	struct run r = run_mthp("plan", "--page-size", "16384", "--ptes",
+				"AAAAAAAAAAAAAAAA .*2032", "--set", "hugepages-256kB/enabled=always",
+				"--set", "khugepaged/max_ptes_none=0", "--json", NULL);
+	json_t *doc = run_json(&r);
+	char got[256];
+
+	(void)state;
+	collapses_of(doc, got, sizeof(got));
+	/* offsets printed in 4K units by collapses_of: PTE 0 */
+	assert_string_equal(got, "0:4");
+	json_decref(doc);
+	run_free(&r);
+}
+
+static void test_ptes_vma_flags_and_policy(void **state)
+{
+	struct run r = run_mthp("plan", "--ptes", "A*512", "--vma", "anon,nohugepage",
+				"--json", NULL);
+	json_t *doc = run_json(&r);
+	json_t *pmd = json_array_get(json_object_get(doc, "pmds"), 0);
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(pmd, "scan")), "SCAN_VMA_CHECK");
+	json_decref(doc);
+	run_free(&r);
+
+	r = run_mthp("plan", "--ptes", "A*512", "--policy", "legacy", "--context", "madvise",
+		     "--json", NULL);
+	doc = run_json(&r);
+	assert_string_equal(json_string_value(json_object_get(doc, "policy")), "legacy");
+	assert_string_equal(json_string_value(json_object_get(doc, "context")), "madvise");
+	json_decref(doc);
+	run_free(&r);
+}
+
+static void expect_usage_error(struct run r, const char *needle)
+{
+	if (r.status != EXIT_USAGE || !strstr(r.err, needle))
+		fail_msg("expected exit 2 and '%s', got exit %d: %s", needle, r.status, r.err);
+	run_free(&r);
+}
+
+static void test_bad_patterns_are_usage_errors(void **state)
+{
+	(void)state;
+	expect_usage_error(run_mthp("plan", "--ptes", "A*16 .*495", NULL),
+			   "511 PTEs given, a page table has 512");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*600", NULL), "count after '*'");
+	expect_usage_error(run_mthp("plan", "--ptes", "Z*512", NULL), "'Z' is not a PTE state");
+	expect_usage_error(run_mthp("plan", "--ptes", "AA*2 .*510", NULL), "repeats one state");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*16@14 .*496", NULL), "folio order 0..13");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*513", NULL), "count after '*'");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512 A", NULL), "more than 512 PTEs");
+	expect_usage_error(run_mthp("plan", "--ptes", "", NULL), "0 PTEs given");
+}
+
+static void test_bad_options_are_usage_errors(void **state)
+{
+	(void)state;
+	expect_usage_error(run_mthp("plan", NULL), "give one of --snapshot");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--snapshot", "x", NULL),
+			   "give one of --snapshot");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--policy", "greedy", NULL),
+			   "--policy 'greedy'");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--context", "fault", NULL),
+			   "--context 'fault'");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--page-size", "8192", NULL),
+			   "must be 4096, 16384 or 65536");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--addr", "1000", NULL),
+			   "not aligned");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--vma", "anon,huge", NULL),
+			   "--vma 'anon,huge'");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--bogus", NULL),
+			   "unknown option '--bogus'");
+	expect_usage_error(run_mthp("plan", "--ptes", NULL), "needs a value");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "extra", NULL),
+			   "unexpected argument 'extra'");
+	expect_usage_error(run_mthp("plan", "--snapshot", "x.snap", "--page-size", "4096", NULL),
+			   "go with --ptes");
+	expect_usage_error(run_mthp("frobnicate", NULL), "unknown command 'frobnicate'");
+}
+
+static void test_bad_set_names_knob_and_range(void **state)
+{
+	(void)state;
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
+				    "khugepaged/max_ptes_none=512", NULL),
+			   "khugepaged/max_ptes_none: '512' is not in the range 0..511");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
+				    "khugepaged/max_ptes_swap=-1", NULL),
+			   "khugepaged/max_ptes_swap: '-1' is not in the range 0..511");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
+				    "khugepaged/pages_to_scan=0", NULL),
+			   "range 1..4294967295");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "enabled=sometimes",
+				    NULL),
+			   "enabled: 'sometimes' is not one of always, madvise, never");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
+				    "hugepages-8kB/enabled=always", NULL),
+			   "hugepages-8kB/enabled: no such size");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "shmem_enabled=always",
+				    NULL),
+			   "unknown knob 'shmem_enabled'");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "max_ptes_none", NULL),
+			   "is not KNOB=VALUE");
+	expect_usage_error(run_mthp("plan", "--page-size", "65536", "--ptes", "A*8192", "--set",
+				    "khugepaged/max_ptes_none=8192", NULL),
+			   "range 0..8191");
+}
+
+static void test_missing_and_bad_snapshot_files(void **state)
+{
+	struct run r = run_mthp("plan", "--snapshot", "tests/no-such-file.snap", NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "tests/no-such-file.snap: No such file or directory"));
+	run_free(&r);
+}
+
+static void test_text_form_lists_ranges_and_totals(void **state)
+{
+	struct run r = run_mthp("plan", "--snapshot", "tests/examples/uffd-upstream-mthp.snap",
+				NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "# policy upstream, context khugepaged"));
+	assert_non_null(strstr(r.out, "7f3a00200000     SCAN_SUCCEED"));
+	assert_non_null(strstr(r.out, "7f3a00210000:o4:64K"));
+	assert_non_null(strstr(r.out, "!7f3a00200000:o9:SCAN_EXCEED_NONE_PTE"));
+	assert_non_null(strstr(r.out, "totals: 2 ranges, 2 collapses (64K: 2), 0 pages filled"));
+	run_free(&r);
+}
+
+static void test_warns_on_max_ptes_none_treated_as_zero(void **state)
+{
+	struct run r = run_mthp("plan", "--ptes", "A*100 .*412", "--set",
+				"khugepaged/max_ptes_none=256", "--set",
+				"hugepages-64kB/enabled=always", "--json", NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "does not support max_ptes_none values other than 0 or 511"));
+	run_free(&r);
+}
+
+static void test_help_documents_the_pattern(void **state)
+{
+	struct run r = run_mthp("plan", "--help", NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "--ptes PATTERN"));
+	assert_non_null(strstr(r.out, "'A*16@4' is one 64K folio"));
+	assert_non_null(strstr(r.out, "--set KNOB=VALUE"));
+	run_free(&r);
+	r = run_mthp("--help", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "plan"));
+	run_free(&r);
+}
+
+static void test_pattern_parser_orders(void **state)
+{
+	uint8_t ptes[512], orders[512];
+	char err[128];
+	bool has;
+
+	(void)state;
+	assert_int_equal(mthp_pattern_parse("A*4@2 w . 0 S*4 a*501", 512, ptes, orders, &has,
+					    err, sizeof(err)), 0);
+	assert_true(has);
+	assert_int_equal(orders[0], 2);
+	assert_int_equal(orders[3], 2);
+	assert_int_equal(ptes[4], 'w');
+	assert_int_equal(orders[4], MTHP_NO_FOLIO);
+	assert_int_equal(orders[5], MTHP_NO_FOLIO);
+	assert_int_equal(orders[7], 0);
+	assert_int_equal(ptes[511], 'a');
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ptes_full_64k_blocks_collapse_at_order_4),
+		cmocka_unit_test(test_ptes_one_page_511_goes_to_largest_order),
+		cmocka_unit_test(test_ptes_folio_order_suffix_vetoes_rebuild),
+		cmocka_unit_test(test_ptes_literal_and_geometry_16k),
+		cmocka_unit_test(test_ptes_vma_flags_and_policy),
+		cmocka_unit_test(test_bad_patterns_are_usage_errors),
+		cmocka_unit_test(test_bad_options_are_usage_errors),
+		cmocka_unit_test(test_bad_set_names_knob_and_range),
+		cmocka_unit_test(test_missing_and_bad_snapshot_files),
+		cmocka_unit_test(test_text_form_lists_ranges_and_totals),
+		cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
+		cmocka_unit_test(test_help_documents_the_pattern),
+		cmocka_unit_test(test_pattern_parser_orders),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
