@@ -90,6 +90,8 @@ MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps check test-bins bench demo install uninstall clean fuzz
+# keep the test and bench objects between builds
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(MTHP) $(LIBMTHP) $(BUILD)/libmthp.pc
