@@ -1,0 +1,910 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_engine_props.c - properties of mthp_plan_range() on random tables,
+ * and agreement with reference implementations written straight from
+ * plan-contract.md:
+ *
+ *   - upstream: a RECURSIVE pre-order walk of the binary split (the
+ *     contract's linear walk visits windows in this order);
+ *   - seed: the explicit stack of the contract, counting chunk bits one by
+ *     one;
+ *   - legacy: one PMD collapse when the scan passes.
+ *
+ * Each table (MTHP_PROP_TABLES, default 100000, fixed seed) is planned with
+ * all three policies under one random setting: so each policy sees that
+ * many tables.  Any disagreement prints the table, the settings and both
+ * plans.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <mthp/engine.h>
+#include <mthp/result.h>
+#include <mthp/settings.h>
+
+#include "helpers/table.h"
+
+#define KH MTHP_CONTEXT_KHUGEPAGED
+#define MA MTHP_CONTEXT_MADVISE
+
+/* One random case: settings, VMA, context, range shape, table. */
+struct pcase {
+	struct mthp_settings s;
+	enum mthp_context ctx;
+	uint32_t flags;
+	enum mthp_pmd_kind kind;
+	bool short_vma;		/* the VMA ends one page into the range */
+	struct mt_table t;
+};
+
+/* A plan as the reference computes it (same shape as the engine's). */
+struct rplan {
+	enum mthp_result scan;
+	uint32_t filled;
+	uint32_t nc, na;
+	struct mthp_window c[MTHP_MAX_COLLAPSES];
+	struct mthp_window a[MTHP_MAX_ATTEMPTS];
+};
+
+/* ------------------------------------------------------------------ */
+/* Reference: shared parts (eligibility, scan) */
+
+struct ref {
+	const struct pcase *pc;
+	enum mthp_policy pol;
+	uint32_t n;		/* N */
+	unsigned pmd;		/* PMD order */
+	uint32_t orders;	/* orders the policy may collapse to (seed: E) */
+	bool uffd;
+	bool occupied[MTHP_MAX_PTES];
+	struct rplan *out;
+};
+
+/* The contract's "Eligible orders of a VMA", from the sysfs settings. */
+static uint32_t ref_allowed(const struct mthp_settings *s, uint32_t flags)
+{
+	bool hp = flags & MTHP_VMA_HUGEPAGE;
+	uint32_t m = 0;
+
+	if (!(flags & MTHP_VMA_ANON) || (flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA)))
+		return 0;
+	for (unsigned o = 2; o <= s->geo.pmd_order; o++) {
+		enum mthp_thp_mode mode = s->size_enabled[o];
+		bool ok = mode == MTHP_MODE_ALWAYS ||
+			(mode == MTHP_MODE_MADVISE && hp) ||
+			(mode == MTHP_MODE_INHERIT &&
+			 (s->enabled == MTHP_MODE_ALWAYS ||
+			  (s->enabled == MTHP_MODE_MADVISE && hp)));
+
+		if (ok)
+			m |= 1u << o;
+	}
+	return m;
+}
+
+static bool is_none(uint8_t c)
+{
+	return c == '.' || c == '0';
+}
+
+static bool is_shared(uint8_t c)
+{
+	return c == 'S' || c == 's';
+}
+
+static bool is_young(uint8_t c)
+{
+	return c == 'A' || c == 'S';
+}
+
+/* "Scan (all policies)". */
+static enum mthp_result ref_scan(struct ref *r)
+{
+	const struct pcase *pc = r->pc;
+	const struct mthp_settings *s = &pc->s;
+	bool kh = pc->ctx == KH;
+	uint32_t n = r->n;
+	uint32_t lim_none, lim_swap, lim_shared;
+	uint32_t none = 0, unmapped = 0, shared = 0, referenced = 0;
+	uint32_t below_pmd = r->orders & ((1u << r->pmd) - 1);
+
+	if (kh) {
+		lim_none = s->max_ptes_none;
+		lim_swap = s->max_ptes_swap;
+		lim_shared = s->max_ptes_shared;
+	} else {
+		lim_none = lim_swap = lim_shared = n;
+	}
+	if (r->uffd)
+		lim_none = 0;
+	if (r->pol == MTHP_POLICY_UPSTREAM && kh && below_pmd)
+		lim_none = n - 1;
+	if (r->pol == MTHP_POLICY_SEED && kh && below_pmd && !r->uffd)
+		lim_none = UINT32_MAX;
+
+	memset(r->occupied, 0, sizeof(r->occupied));
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = pc->t.ptes[i];
+
+		switch (c) {
+		case '.':
+		case '0':
+			if (++none > lim_none)
+				return SCAN_EXCEED_NONE_PTE;
+			break;
+		case 'w':
+			if (++unmapped > lim_swap)
+				return SCAN_EXCEED_SWAP_PTE;
+			break;
+		case 'u':
+			return SCAN_PTE_UFFD_WP;
+		case 'n':
+			return SCAN_PAGE_NULL;
+		case 'l':
+			if (kh)
+				return SCAN_PAGE_LAZYFREE;
+			r->occupied[i] = true;
+			break;
+		case 'f':
+			return SCAN_PAGE_ANON;
+		case 'S':
+		case 's':
+			if (++shared > lim_shared)
+				return SCAN_EXCEED_SHARED_PTE;
+			r->occupied[i] = true;
+			referenced += c == 'S';
+			break;
+		case 'A':
+			referenced++;
+			r->occupied[i] = true;
+			break;
+		case 'a':
+			r->occupied[i] = true;
+			break;
+		case 'N':
+			return SCAN_PAGE_LRU;
+		case 'K':
+			return SCAN_PAGE_LOCK;
+		case 'P':
+			return SCAN_PAGE_COUNT;
+		default:
+			fail_msg("bad PTE state %d in a generated table", c);
+		}
+	}
+	if (kh && (referenced == 0 || (unmapped > 0 && referenced < n / 2)))
+		return SCAN_LACK_REFERENCED_PAGE;
+	return SCAN_SUCCEED;
+}
+
+static void add_collapse(struct ref *r, uint32_t off, unsigned o)
+{
+	struct rplan *p = r->out;
+
+	p->c[p->nc++] = (struct mthp_window){ (uint16_t)off, (uint8_t)o, SCAN_SUCCEED };
+	for (uint32_t i = off; i < off + (1u << o); i++)
+		p->filled += is_none(r->pc->t.ptes[i]);
+}
+
+static void add_attempt(struct ref *r, uint32_t off, unsigned o, enum mthp_result res)
+{
+	struct rplan *p = r->out;
+
+	p->a[p->na++] = (struct mthp_window){ (uint16_t)off, (uint8_t)o, (uint8_t)res };
+}
+
+static bool window_has(const struct ref *r, uint32_t off, unsigned o, uint8_t c)
+{
+	for (uint32_t i = off; i < off + (1u << o); i++)
+		if (r->pc->t.ptes[i] == c)
+			return true;
+	return false;
+}
+
+static bool window_young(const struct ref *r, uint32_t off, unsigned o)
+{
+	for (uint32_t i = off; i < off + (1u << o); i++)
+		if (is_young(r->pc->t.ptes[i]))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference: upstream, recursive */
+
+/* max_none(o) */
+static uint32_t up_max_none(const struct ref *r, unsigned o)
+{
+	const struct mthp_settings *s = &r->pc->s;
+
+	if (r->pc->ctx == MA)
+		return r->n;
+	if (o == r->pmd)
+		return s->max_ptes_none;
+	if (s->max_ptes_none == r->n - 1)
+		return (1u << o) - 1;
+	return 0;
+}
+
+static bool up_passes(const struct ref *r, uint32_t off, unsigned o)
+{
+	uint32_t count = 0;
+	int64_t need;
+
+	for (uint32_t i = off; i < off + (1u << o); i++) {
+		count += r->occupied[i];
+		if (o == r->pmd && r->pc->t.ptes[i] == 'w')
+			count++;
+	}
+	need = (int64_t)(1u << o) - (int64_t)up_max_none(r, o);
+	return (int64_t)count >= need;
+}
+
+static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+{
+	const struct pcase *pc = r->pc;
+	uint32_t max_none = r->uffd ? 0 : up_max_none(r, o);
+	uint32_t lim_shared = o < r->pmd ? 0 :
+		pc->ctx == KH ? pc->s.max_ptes_shared : r->n;
+	uint32_t none = 0, shared = 0;
+
+	if (o < r->pmd && window_has(r, off, o, 'w'))
+		return SCAN_EXCEED_SWAP_PTE;
+	for (uint32_t i = off; i < off + (1u << o); i++) {
+		uint8_t c = pc->t.ptes[i];
+		uint8_t f = pc->t.folios[i];
+
+		if (is_none(c) && ++none > max_none)
+			return SCAN_EXCEED_NONE_PTE;
+		if (is_shared(c) && ++shared > lim_shared)
+			return SCAN_EXCEED_SHARED_PTE;
+		if (o < r->pmd && !is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= o)
+			return SCAN_PTE_MAPPED_HUGEPAGE;
+	}
+	if (pc->ctx == KH && !window_young(r, off, o))
+		return SCAN_LACK_REFERENCED_PAGE;
+	return SCAN_SUCCEED;
+}
+
+static void up_visit(struct ref *r, uint32_t off, unsigned o)
+{
+	if ((r->orders & (1u << o)) && up_passes(r, off, o)) {
+		enum mthp_result res = up_attempt(r, off, o);
+
+		if (res == SCAN_SUCCEED) {
+			add_collapse(r, off, o);
+			return;
+		}
+		add_attempt(r, off, o, res);
+		if (res == SCAN_PTE_MAPPED_HUGEPAGE)
+			return;
+	}
+	/* lower: only when some allowed order is below o */
+	if (r->orders & ((1u << o) - 1)) {
+		up_visit(r, off, o - 1);
+		up_visit(r, off + (1u << (o - 1)), o - 1);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference: seed, explicit stack */
+
+struct seed_ref {
+	bool chunk[MTHP_MAX_PTES / 4];
+	bool pmd_only;
+};
+
+static bool seed_density(const struct ref *r, const struct seed_ref *sr,
+			 uint32_t off, unsigned o)
+{
+	const struct mthp_settings *s = &r->pc->s;
+	uint32_t b = 0, t;
+
+	if (sr->pmd_only || s->size_enabled[o] == MTHP_MODE_ALWAYS)
+		return true;
+	for (uint32_t k = off / 4; k < off / 4 + (1u << (o - 2)); k++)
+		if (sr->chunk[k])
+			b++;
+	t = (r->n - 1 - s->max_ptes_none) >> (r->pmd - o + 2);
+	return b > t;
+}
+
+static enum mthp_result seed_attempt(const struct ref *r, uint32_t off, unsigned o)
+{
+	const struct pcase *pc = r->pc;
+	uint64_t lim_none;
+	uint32_t none = 0, shared = 0;
+
+	if (o < r->pmd && window_has(r, off, o, 'w'))
+		return SCAN_EXCEED_SWAP_PTE;
+	if (r->uffd)
+		lim_none = 0;
+	else if (pc->ctx == KH)
+		lim_none = pc->s.max_ptes_none >> (r->pmd - o);
+	else
+		lim_none = UINT64_MAX;
+	for (uint32_t i = off; i < off + (1u << o); i++) {
+		uint8_t c = pc->t.ptes[i];
+
+		if (is_none(c) && ++none > lim_none)
+			return SCAN_EXCEED_NONE_PTE;
+		if (is_shared(c)) {
+			if (o < r->pmd)
+				return SCAN_EXCEED_SHARED_PTE;
+			if (pc->ctx == KH && ++shared > pc->s.max_ptes_shared)
+				return SCAN_EXCEED_SHARED_PTE;
+		}
+	}
+	if (pc->ctx == KH && !window_young(r, off, o))
+		return SCAN_LACK_REFERENCED_PAGE;
+	return SCAN_SUCCEED;
+}
+
+static void seed_walk(struct ref *r)
+{
+	static struct seed_ref sr;
+	uint32_t s_none = r->pc->s.max_ptes_none >> (r->pmd - 2);
+	uint32_t nchunks = r->n / 4;
+	struct {
+		uint32_t off;
+		unsigned o;
+	} stack[64];
+	unsigned depth = 0;
+
+	sr.pmd_only = r->orders == (1u << r->pmd);
+	for (uint32_t k = 0; k < nchunks; k++) {
+		uint32_t none = 0;
+
+		for (uint32_t i = 4 * k; i < 4 * k + 4; i++)
+			none += is_none(r->pc->t.ptes[i]);
+		sr.chunk[k] = k != nchunks - 1 && none <= s_none;
+	}
+
+	stack[depth].off = 0;
+	stack[depth++].o = r->pmd;
+	while (depth) {
+		uint32_t off = stack[--depth].off;
+		unsigned o = stack[depth].o;
+
+		if ((r->orders & (1u << o)) && seed_density(r, &sr, off, o)) {
+			enum mthp_result res = seed_attempt(r, off, o);
+
+			if (res == SCAN_SUCCEED) {
+				add_collapse(r, off, o);
+				continue;
+			}
+			add_attempt(r, off, o, res);
+		}
+		if (o > 2) {
+			assert_true(depth + 2 <= 64);
+			stack[depth].off = off + (1u << (o - 1));
+			stack[depth++].o = o - 1;
+			stack[depth].off = off;
+			stack[depth++].o = o - 1;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference: the whole plan of one range */
+
+static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy pol)
+{
+	static struct ref r;
+	uint32_t allowed;
+	bool eligible;
+
+	memset(out, 0, offsetof(struct rplan, c));
+	r.pc = pc;
+	r.pol = pol;
+	r.n = pc->s.geo.ptes_per_pmd;
+	r.pmd = pc->s.geo.pmd_order;
+	r.uffd = pc->flags & MTHP_VMA_UFFD;
+	r.out = out;
+
+	allowed = ref_allowed(&pc->s, pc->flags);
+	if (pc->ctx == MA) {
+		eligible = (pc->flags & MTHP_VMA_ANON) &&
+			!(pc->flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA));
+		r.orders = 1u << r.pmd;
+	} else if (pol == MTHP_POLICY_UPSTREAM) {
+		r.orders = allowed;
+		eligible = allowed != 0;
+	} else {
+		eligible = allowed & (1u << r.pmd);
+		r.orders = pol == MTHP_POLICY_SEED ? allowed : 1u << r.pmd;
+	}
+
+	if (!eligible)
+		out->scan = SCAN_VMA_CHECK;
+	else if (pc->short_vma)
+		out->scan = SCAN_ADDRESS_RANGE;
+	else if (pc->kind == MTHP_PMD_NONE)
+		out->scan = SCAN_NO_PTE_TABLE;
+	else if (pc->kind == MTHP_PMD_HUGE)
+		out->scan = SCAN_PMD_MAPPED;
+	else
+		out->scan = ref_scan(&r);
+	if (out->scan != SCAN_SUCCEED)
+		return;
+
+	switch (pol) {
+	case MTHP_POLICY_LEGACY:
+		add_collapse(&r, 0, r.pmd);
+		break;
+	case MTHP_POLICY_UPSTREAM:
+		up_visit(&r, 0, r.pmd);
+		break;
+	case MTHP_POLICY_SEED:
+		seed_walk(&r);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Random cases */
+
+static enum mthp_thp_mode random_mode(struct mt_rng *g)
+{
+	static const enum mthp_thp_mode modes[] = {
+		MTHP_MODE_NEVER, MTHP_MODE_NEVER, MTHP_MODE_NEVER, MTHP_MODE_NEVER,
+		MTHP_MODE_ALWAYS, MTHP_MODE_ALWAYS, MTHP_MODE_MADVISE, MTHP_MODE_INHERIT,
+		MTHP_MODE_INHERIT, MTHP_MODE_MADVISE,
+	};
+
+	return modes[mt_rng_below(g, sizeof(modes) / sizeof(modes[0]))];
+}
+
+static void random_case(struct pcase *pc, struct mt_rng *g)
+{
+	struct mthp_geometry geo;
+	uint32_t n, pick = mt_rng_below(g, 64);
+	unsigned pmd;
+
+	n = pick == 0 ? 8192 : pick < 5 ? 2048 : 512;
+	assert_int_equal(mthp_geometry_from_ptes(&geo, n), 0);
+	pmd = geo.pmd_order;
+	mthp_settings_init(&pc->s, &geo);
+
+	switch (mt_rng_below(g, 3)) {
+	case 0: pc->s.max_ptes_none = 0; break;
+	case 1: pc->s.max_ptes_none = n - 1; break;
+	default: pc->s.max_ptes_none = mt_rng_below(g, n); break;
+	}
+	if (mt_rng_chance(g, 1, 3))
+		pc->s.max_ptes_swap = mt_rng_chance(g, 1, 4) ? 0 : mt_rng_below(g, n);
+	if (mt_rng_chance(g, 1, 3))
+		pc->s.max_ptes_shared = mt_rng_chance(g, 1, 4) ? 0 : mt_rng_below(g, n);
+	pc->s.enabled = (enum mthp_thp_mode[]){ MTHP_MODE_ALWAYS, MTHP_MODE_MADVISE,
+						MTHP_MODE_NEVER }[mt_rng_below(g, 3)];
+	for (unsigned o = 2; o < pmd; o++)
+		pc->s.size_enabled[o] = random_mode(g);
+	if (mt_rng_chance(g, 1, 2))
+		pc->s.size_enabled[pmd] = random_mode(g);
+
+	pc->flags = MTHP_VMA_ANON;
+	if (mt_rng_chance(g, 7, 10))
+		pc->flags |= MTHP_VMA_HUGEPAGE;
+	if (mt_rng_chance(g, 1, 14))
+		pc->flags |= MTHP_VMA_UFFD;
+	switch (mt_rng_below(g, 100)) {
+	case 0: case 1: pc->flags |= MTHP_VMA_NOHUGEPAGE; break;
+	case 2: pc->flags |= MTHP_VMA_NOANONVMA; break;
+	case 3: pc->flags = MTHP_VMA_FILE | (pc->flags & MTHP_VMA_HUGEPAGE); break;
+	}
+	pc->ctx = mt_rng_chance(g, 1, 5) ? MA : KH;
+
+	pc->kind = MTHP_PMD_TABLE;
+	pc->short_vma = false;
+	switch (mt_rng_below(g, 100)) {
+	case 0: case 1: pc->kind = MTHP_PMD_NONE; break;
+	case 2: pc->kind = MTHP_PMD_HUGE; break;
+	case 3: pc->short_vma = true; break;
+	}
+	mt_table_random(&pc->t, n, g, 1);
+}
+
+static const struct mthp_pmd_plan *engine_plan(const struct pcase *pc, enum mthp_policy pol)
+{
+	uint64_t size = mthp_pmd_size(&pc->s.geo);
+	struct mthp_range range = {
+		.pmd_addr = MT_PMD_ADDR,
+		.vma_start = MT_PMD_ADDR,
+		.vma_end = MT_PMD_ADDR + size - (pc->short_vma ? (size - pc->s.geo.page_size) : 0),
+		.kind = pc->kind,
+		.ptes = pc->kind == MTHP_PMD_TABLE ? pc->t.ptes : NULL,
+		.folio_orders = pc->kind == MTHP_PMD_TABLE ? pc->t.folios : NULL,
+	};
+
+	return mt_plan_range(&pc->s, pol, pc->ctx, pc->flags, &range);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reporting */
+
+static void dump_case(const struct pcase *pc, unsigned idx, enum mthp_policy pol)
+{
+	uint32_t n = pc->t.n;
+
+	fprintf(stderr, "\n== table %u, policy %s, context %s, N %u\n", idx,
+		mthp_policy_name(pol), mthp_context_name(pc->ctx), n);
+	fprintf(stderr, "vma flags 0x%x%s%s%s%s%s, kind %d%s\n", pc->flags,
+		pc->flags & MTHP_VMA_ANON ? " anon" : "",
+		pc->flags & MTHP_VMA_HUGEPAGE ? " hugepage" : "",
+		pc->flags & MTHP_VMA_NOHUGEPAGE ? " nohugepage" : "",
+		pc->flags & MTHP_VMA_UFFD ? " uffd" : "",
+		pc->flags & MTHP_VMA_NOANONVMA ? " noanonvma" : "",
+		(int)pc->kind, pc->short_vma ? ", short VMA" : "");
+	fprintf(stderr, "settings: enabled %s, max_ptes_none %u, swap %u, shared %u, sizes",
+		mthp_thp_mode_name(pc->s.enabled), pc->s.max_ptes_none,
+		pc->s.max_ptes_swap, pc->s.max_ptes_shared);
+	for (unsigned o = 2; o <= pc->s.geo.pmd_order; o++)
+		fprintf(stderr, " %u:%s", o, mthp_thp_mode_name(pc->s.size_enabled[o]));
+	fprintf(stderr, "\nPTES   %.*s\nFOLIOS ", (int)n, (const char *)pc->t.ptes);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t f = pc->t.folios[i];
+
+		fputc(f == MTHP_NO_FOLIO ? '-' : "0123456789abcd"[f < 14 ? f : 0], stderr);
+	}
+	fputc('\n', stderr);
+}
+
+static const char *rplan_str(const struct rplan *rp)
+{
+	static struct mthp_pmd_plan p;
+
+	p.scan = rp->scan;
+	p.pages_filled = rp->filled;
+	p.nr_collapses = rp->nc;
+	p.nr_attempts = rp->na;
+	memcpy(p.collapses, rp->c, rp->nc * sizeof(rp->c[0]));
+	memcpy(p.attempts, rp->a, rp->na * sizeof(rp->a[0]));
+	return mt_plan_str(&p);
+}
+
+static bool same_plan(const struct mthp_pmd_plan *p, const struct rplan *rp)
+{
+	if (p->scan != rp->scan || p->pages_filled != rp->filled ||
+	    p->nr_collapses != rp->nc || p->nr_attempts != rp->na)
+		return false;
+	for (uint32_t i = 0; i < rp->nc; i++)
+		if (p->collapses[i].offset != rp->c[i].offset ||
+		    p->collapses[i].order != rp->c[i].order)
+			return false;
+	for (uint32_t i = 0; i < rp->na; i++)
+		if (p->attempts[i].offset != rp->a[i].offset ||
+		    p->attempts[i].order != rp->a[i].order ||
+		    p->attempts[i].result != rp->a[i].result)
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Properties that must hold for every plan, whatever the reference says */
+
+/* Walk order (pre-order of the binary split): offset up, then order down. */
+static bool before(const struct mthp_window *a, const struct mthp_window *b)
+{
+	return a->offset < b->offset || (a->offset == b->offset && a->order > b->order);
+}
+
+static bool inside(const struct mthp_window *in, const struct mthp_window *out)
+{
+	return in->offset >= out->offset &&
+		in->offset + (1u << in->order) <= out->offset + (1u << out->order);
+}
+
+static bool overlap(const struct mthp_window *a, const struct mthp_window *b)
+{
+	return a->offset < b->offset + (1u << b->order) &&
+		b->offset < a->offset + (1u << a->order);
+}
+
+/* Returns NULL or what is wrong. */
+static const char *check_plan(const struct mthp_pmd_plan *p, const struct pcase *pc,
+			      enum mthp_policy pol)
+{
+	static bool covered[MTHP_MAX_PTES];
+	uint32_t n = pc->s.geo.ptes_per_pmd;
+	unsigned pmd = pc->s.geo.pmd_order;
+	uint32_t allowed = ref_allowed(&pc->s, pc->flags);
+	uint32_t may;
+	uint32_t filled = 0;
+
+	if (pc->ctx == MA || pol == MTHP_POLICY_LEGACY)
+		may = 1u << pmd;
+	else
+		may = allowed;
+
+	if (p->nr_collapses > MTHP_MAX_COLLAPSES || p->nr_attempts > MTHP_MAX_ATTEMPTS)
+		return "counts out of bounds";
+	if (p->scan != SCAN_SUCCEED &&
+	    (p->nr_collapses || p->nr_attempts || p->pages_filled))
+		return "a failed range has collapses, attempts or pages_filled";
+	if (pol == MTHP_POLICY_LEGACY && (p->nr_collapses > 1 || p->nr_attempts))
+		return "legacy: more than one collapse, or an attempt";
+	if (p->scan == SCAN_SUCCEED && pol == MTHP_POLICY_LEGACY && p->nr_collapses != 1)
+		return "legacy: scan passed without the PMD collapse";
+
+	memset(covered, 0, n * sizeof(covered[0]));
+	for (uint32_t i = 0; i < p->nr_collapses; i++) {
+		const struct mthp_window *w = &p->collapses[i];
+		uint32_t len = 1u << w->order;
+
+		if (w->order < 2 || w->order > pmd)
+			return "collapse order outside 2..PMD";
+		if (!(may & (1u << w->order)))
+			return "collapse at an order that is not allowed";
+		if (w->offset % len)
+			return "collapse window not naturally aligned";
+		if (w->offset + len > n)
+			return "collapse window outside the range";
+		if (i && !before(&p->collapses[i - 1], w))
+			return "collapses not in walk (address) order";
+		for (uint32_t k = w->offset; k < w->offset + len; k++) {
+			if (covered[k])
+				return "collapse windows overlap";
+			covered[k] = true;
+			filled += is_none(pc->t.ptes[k]);
+			if (pol != MTHP_POLICY_LEGACY && w->order < pmd &&
+			    (pc->t.ptes[k] == 'w' || is_shared(pc->t.ptes[k])))
+				return "a collapse below PMD holds a swap or shared PTE";
+		}
+		if (pc->ctx == KH) {
+			bool young = false;
+
+			for (uint32_t k = w->offset; k < w->offset + len; k++)
+				young |= is_young(pc->t.ptes[k]);
+			if (!young)
+				return "khugepaged collapse without a young PTE";
+		}
+	}
+	if (filled != p->pages_filled)
+		return "pages_filled is not the none/zero PTEs inside the collapses";
+
+	for (uint32_t i = 0; i < p->nr_attempts; i++) {
+		const struct mthp_window *w = &p->attempts[i];
+		uint32_t len = 1u << w->order;
+
+		if (w->order < 2 || w->order > pmd || !(may & (1u << w->order)))
+			return "attempt at an order that is not allowed";
+		if (w->offset % len || w->offset + len > n)
+			return "attempt window misaligned or outside the range";
+		if (i && !before(&p->attempts[i - 1], w))
+			return "attempts not in walk order";
+		switch (w->result) {
+		case SCAN_EXCEED_NONE_PTE:
+			if (pol == MTHP_POLICY_UPSTREAM && !(pc->flags & MTHP_VMA_UFFD))
+				return "upstream EXCEED_NONE attempt outside a uffd VMA";
+			break;
+		case SCAN_EXCEED_SWAP_PTE:
+		case SCAN_EXCEED_SHARED_PTE:
+			break;
+		case SCAN_LACK_REFERENCED_PAGE:
+			if (pc->ctx == MA)
+				return "LACK_REFERENCED attempt in context madvise";
+			break;
+		case SCAN_PTE_MAPPED_HUGEPAGE:
+			if (pol != MTHP_POLICY_UPSTREAM || w->order == pmd)
+				return "PTE_MAPPED_HUGEPAGE outside upstream below PMD";
+			break;
+		default:
+			return "attempt result that no attempt can give";
+		}
+		/* attempts never lie inside (or on) a collapse: a window after
+		 * a collapse in walk order is disjoint from it */
+		for (uint32_t k = 0; k < p->nr_collapses; k++) {
+			const struct mthp_window *c = &p->collapses[k];
+
+			if (overlap(w, c) && !(inside(c, w) && w->order > c->order))
+				return "an attempt overlaps a collapse that came before it";
+		}
+		/* nothing is visited inside a window that advanced */
+		if (w->result == SCAN_PTE_MAPPED_HUGEPAGE) {
+			for (uint32_t k = 0; k < p->nr_collapses; k++)
+				if (inside(&p->collapses[k], w))
+					return "a collapse inside a PTE_MAPPED_HUGEPAGE window";
+			for (uint32_t k = 0; k < p->nr_attempts; k++)
+				if (k != i && inside(&p->attempts[k], w))
+					return "an attempt inside a PTE_MAPPED_HUGEPAGE window";
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+static unsigned nr_tables(void)
+{
+	const char *e = getenv("MTHP_PROP_TABLES");
+
+	if (e && *e) {
+		long v = strtol(e, NULL, 10);
+
+		if (v > 0)
+			return (unsigned)v;
+	}
+	return 100000;
+}
+
+struct stats {
+	unsigned tables, succeed, collapses, attempts, below_pmd, mapped;
+};
+
+static void run_policy(enum mthp_policy pol, uint64_t seed)
+{
+	static struct pcase pc;
+	static struct rplan rp;
+	static char legacy_str[256 * 1024];
+	struct mt_rng g;
+	struct stats st = { 0 };
+	unsigned tables = nr_tables();
+
+	mt_rng_seed(&g, seed);
+	for (unsigned i = 0; i < tables; i++) {
+		const struct mthp_pmd_plan *p;
+		const char *why;
+
+		random_case(&pc, &g);
+		p = engine_plan(&pc, pol);
+		why = check_plan(p, &pc, pol);
+		if (why) {
+			dump_case(&pc, i, pol);
+			fprintf(stderr, "engine:    %s\n", mt_plan_str(p));
+			fail_msg("property broken: %s", why);
+		}
+		ref_plan(&rp, &pc, pol);
+		if (!same_plan(p, &rp)) {
+			dump_case(&pc, i, pol);
+			fprintf(stderr, "engine:    %s\nreference: %s\n", mt_plan_str(p),
+				rplan_str(&rp));
+			fail_msg("engine and reference disagree on table %u (%s)", i,
+				 mthp_policy_name(pol));
+		}
+		st.tables++;
+		st.succeed += p->scan == SCAN_SUCCEED;
+		st.collapses += p->nr_collapses;
+		st.attempts += p->nr_attempts;
+		for (uint32_t k = 0; k < p->nr_collapses; k++)
+			st.below_pmd += p->collapses[k].order < pc.s.geo.pmd_order;
+		for (uint32_t k = 0; k < p->nr_attempts; k++)
+			st.mapped += p->attempts[k].result == SCAN_PTE_MAPPED_HUGEPAGE;
+
+		/* seed decides as legacy when PMD-only or in context madvise,
+		 * and upstream as legacy in context madvise */
+		if (pol != MTHP_POLICY_LEGACY) {
+			uint32_t allowed = ref_allowed(&pc.s, pc.flags);
+			unsigned pmd = pc.s.geo.pmd_order;
+			bool as_legacy = pc.ctx == MA ||
+				(pol == MTHP_POLICY_SEED && allowed == (1u << pmd));
+
+			if (as_legacy) {
+				snprintf(legacy_str, sizeof(legacy_str), "%s", mt_plan_str(p));
+				p = engine_plan(&pc, MTHP_POLICY_LEGACY);
+				if (strcmp(legacy_str, mt_plan_str(p))) {
+					dump_case(&pc, i, pol);
+					fail_msg("%s decides unlike legacy: '%s' vs '%s'",
+						 mthp_policy_name(pol), legacy_str, mt_plan_str(p));
+				}
+			}
+		}
+	}
+	fprintf(stderr, "%s: %u tables, %u scanned through, %u collapses (%u below PMD), "
+		"%u failed attempts (%u PTE_MAPPED_HUGEPAGE)\n", mthp_policy_name(pol),
+		st.tables, st.succeed, st.collapses, st.below_pmd, st.attempts, st.mapped);
+	/* the random mix must reach the interesting cases */
+	if (tables >= 10000) {
+		assert_true(st.succeed > tables / 5);
+		assert_true(st.collapses > tables / 5);
+		if (pol != MTHP_POLICY_LEGACY) {
+			assert_true(st.below_pmd > tables / 20);
+			assert_true(st.attempts > tables / 20);
+		}
+		if (pol == MTHP_POLICY_UPSTREAM)
+			assert_true(st.mapped > tables / 200);
+	}
+}
+
+static void legacy_matches_reference_on_random_tables(void **state)
+{
+	(void)state;
+	run_policy(MTHP_POLICY_LEGACY, 0x1e9acull);
+}
+
+static void upstream_matches_recursive_reference_on_random_tables(void **state)
+{
+	(void)state;
+	run_policy(MTHP_POLICY_UPSTREAM, 0x0b57ea3ull);
+}
+
+static void seed_matches_stack_reference_on_random_tables(void **state)
+{
+	(void)state;
+	run_policy(MTHP_POLICY_SEED, 0x5eedull);
+}
+
+/* The reference itself on the contract's worked examples, so that a
+ * reference bug cannot hide behind agreement with the same engine bug. */
+static void reference_reproduces_contract_examples(void **state)
+{
+	(void)state;
+	static struct pcase pc;
+	static struct rplan rp;
+	static char want[4096];
+	struct mthp_geometry geo;
+
+	assert_int_equal(mthp_geometry_from_ptes(&geo, 512), 0);
+	mthp_settings_init(&pc.s, &geo);
+	pc.ctx = KH;
+	pc.flags = MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE;
+	pc.kind = MTHP_PMD_TABLE;
+	pc.short_vma = false;
+
+	/* upstream-swap-in-64k */
+	for (unsigned o = 2; o <= 4; o++)
+		pc.s.size_enabled[o] = MTHP_MODE_ALWAYS;
+	pc.s.size_enabled[9] = MTHP_MODE_NEVER;
+	mt_table_init(&pc.t, 512, 'A');
+	mt_table_put(&pc.t, 5, "w");
+	ref_plan(&rp, &pc, MTHP_POLICY_UPSTREAM);
+	want[0] = '\0';
+	mt_strcat(want, sizeof(want), "SUCCEED C[0/2 8/3");
+	for (uint32_t off = 16; off < 512; off += 16)
+		mt_strcat(want, sizeof(want), " %u/4", off);
+	mt_strcat(want, sizeof(want), "] A[0/4:EXCEED_SWAP_PTE 0/3:EXCEED_SWAP_PTE "
+		  "4/2:EXCEED_SWAP_PTE] F=0");
+	assert_string_equal(rplan_str(&rp), want);
+
+	/* seed-last-chunk */
+	mthp_settings_init(&pc.s, &geo);
+	pc.s.max_ptes_none = 0;
+	for (unsigned o = 2; o < 9; o++)
+		pc.s.size_enabled[o] = MTHP_MODE_MADVISE;
+	mt_table_init(&pc.t, 512, 'A');
+	ref_plan(&rp, &pc, MTHP_POLICY_SEED);
+	assert_string_equal(rplan_str(&rp),
+			    "SUCCEED C[0/8 256/7 384/6 448/5 480/4 496/3 504/2] A[] F=0");
+
+	/* seed-creep round 1 */
+	mthp_settings_init(&pc.s, &geo);
+	pc.s.max_ptes_none = 384;
+	for (unsigned o = 6; o < 9; o++)
+		pc.s.size_enabled[o] = MTHP_MODE_MADVISE;
+	mt_table_init(&pc.t, 512, '.');
+	mt_table_fill(&pc.t, 0, 16, 'A');
+	ref_plan(&rp, &pc, MTHP_POLICY_SEED);
+	assert_string_equal(rplan_str(&rp), "SUCCEED C[0/6] A[] F=48");
+	ref_plan(&rp, &pc, MTHP_POLICY_UPSTREAM);
+	assert_string_equal(rplan_str(&rp), "SUCCEED C[] A[] F=0");
+
+	/* uffd-upstream-mthp range 2 */
+	mthp_settings_init(&pc.s, &geo);
+	pc.s.size_enabled[4] = MTHP_MODE_ALWAYS;
+	pc.flags |= MTHP_VMA_UFFD;
+	mt_table_init(&pc.t, 512, '.');
+	mt_table_fill(&pc.t, 0, 32, 'A');
+	mt_table_put(&pc.t, 15, ".");
+	ref_plan(&rp, &pc, MTHP_POLICY_UPSTREAM);
+	assert_string_equal(rplan_str(&rp),
+			    "SUCCEED C[16/4] A[0/9:EXCEED_NONE_PTE 0/4:EXCEED_NONE_PTE] F=0");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reference_reproduces_contract_examples),
+		cmocka_unit_test(legacy_matches_reference_on_random_tables),
+		cmocka_unit_test(upstream_matches_recursive_reference_on_random_tables),
+		cmocka_unit_test(seed_matches_stack_reference_on_random_tables),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
