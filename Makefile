@@ -89,7 +89,7 @@ LIBCLI := $(BUILD)/libmthpcli.a
 MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check test-bins bench demo install uninstall clean fuzz
+.PHONY: all deps check test-bins bench demo install uninstall clean fuzz fuzz-bins
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -167,6 +167,42 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp.pc \
 		$(DESTDIR)$(PREFIX)/share/man/man1/mthp.1
 	rm -rf $(DESTDIR)$(PREFIX)/include/mthp
+
+# Fuzzing with libFuzzer (clang): each target runs FUZZ_SECONDS, starting
+# from its seed corpus in fuzz/corpus/TARGET (new inputs go to a scratch
+# directory, not into the repository).  A crash is saved as
+# build-fuzz/crash-*; copy it into fuzz/regressions/TARGET/ so
+# tests/test_fuzz_corpus replays it in every test run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+fuzz:
+	@scripts/install-deps --fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang DEBUG=1 \
+		CFLAGS="-O1 -g $(FUZZ_FLAGS)" LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+	@for t in $(FUZZ_TARGETS); do \
+		scratch=$$(mktemp -d); \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		(cd build-fuzz && ./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 $$scratch ../fuzz/corpus/$$t 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|crash-|SUMMARY' ); \
+		status=$$?; rm -rf $$scratch; \
+		if ls build-fuzz/crash-* >/dev/null 2>&1; then \
+			echo "fuzz: $$t found a crash: build-fuzz/crash-*"; exit 1; fi; \
+	done
+
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%.o: fuzz/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/tests/helpers/fuzz_targets.o $(LIBCLI) $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 clean:
 	rm -rf build build-*

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_targets.c - what each fuzz target does with one input (see
+ * fuzz_targets.h).  A target aborts when an invariant breaks, so the fuzzer
+ * reports it like a crash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/engine.h>
+#include <mthp/snapshot.h>
+
+#include "cli/cli.h"
+#include "helpers/fuzz_targets.h"
+
+static void check(bool ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz invariant broken: %s\n", what);
+		abort();
+	}
+}
+
+static void count_plan(void *ctx, const struct mthp_snapshot *snap,
+		       const struct mthp_snapshot_pmd *pmd,
+		       const struct mthp_pmd_plan *plan)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+
+	(void)pmd;
+	*(size_t *)ctx += 1;
+	for (uint32_t i = 0; i < plan->nr_collapses; i++) {
+		const struct mthp_window *w = &plan->collapses[i];
+
+		check(w->order >= MTHP_MIN_ORDER && w->order <= snap->geo.pmd_order,
+		      "collapse order in range");
+		check(w->offset % (1u << w->order) == 0, "collapse aligned");
+		check(w->offset + (1u << w->order) <= n, "collapse inside the range");
+	}
+}
+
+int fuzz_snapshot(const uint8_t *data, size_t size)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_snapshot snap, again;
+	struct mthp_settings settings;
+	char *text = NULL;
+	size_t text_len = 0;
+	FILE *f;
+
+	if (mthp_snapshot_read_mem(&snap, (const char *)data, size, "fuzz", &diag)) {
+		check(strchr(diag.msg, ':') != NULL, "an error names where it is");
+		return 0;
+	}
+	/* write and read back: the same snapshot */
+	f = open_memstream(&text, &text_len);
+	check(f && !mthp_snapshot_write(&snap, f), "snapshot written");
+	fclose(f);
+	check(!mthp_snapshot_read_mem(&again, text, text_len, "again", &diag),
+	      "a written snapshot reads back");
+	check(again.nr_pmds == snap.nr_pmds && again.nr_vmas == snap.nr_vmas &&
+	      again.nr_settings == snap.nr_settings, "round trip keeps the lines");
+	mthp_snapshot_free(&again);
+	free(text);
+
+	if (!mthp_snapshot_settings(&snap, &settings, "fuzz", &diag)) {
+		for (unsigned p = 0; p < MTHP_NR_POLICIES; p++) {
+			for (unsigned c = 0; c < 2; c++) {
+				size_t ranges = 0;
+
+				check(!mthp_snapshot_plan(&snap, &settings, (enum mthp_policy)p,
+							  (enum mthp_context)c, count_plan, &ranges),
+				      "planned");
+				check(ranges == snap.nr_pmds, "one plan per pmd line");
+			}
+		}
+	}
+	mthp_snapshot_free(&snap);
+	return 0;
+}
+
+int fuzz_plan_args(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size + 1);
+	char *argv[33] = { "plan" };
+	int argc = 1;
+	char *out_text = NULL, *err_text = NULL;
+	size_t out_len, err_len;
+	FILE *out, *err;
+	int status;
+
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	for (char *p = buf; argc < 32 && p < buf + size;) {
+		size_t len = strcspn(p, "\n");
+
+		p[len] = '\0';
+		argv[argc++] = p;
+		p += len + 1;
+	}
+	/* the snapshot reader has its own target; never read files here */
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--sn", 4)) {
+			free(buf);
+			return 0;
+		}
+	}
+	argv[argc] = NULL;
+	out = open_memstream(&out_text, &out_len);
+	err = open_memstream(&err_text, &err_len);
+	check(out && err, "streams");
+	status = mthp_cli_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	check(status == 0 || status == 1 || status == EXIT_USAGE, "exit status 0, 1 or 2");
+	check(status == 0 || err_len > 0, "a failure says why");
+	free(out_text);
+	free(err_text);
+	free(buf);
+	return 0;
+}
