@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mthp/sim.h - the simulated memory manager.
+ *
+ * Physical frames with a buddy allocator, folios with content tags, memory
+ * cgroups, page tables, VMAs and mms, swap, and the operations a process
+ * does on anonymous memory (mmap, faults, madvise, fork, ...).  The fault
+ * path chooses folio orders as Linux does, with the engine's
+ * mthp_vma_allowed_orders() as the per-size mask.  Every operation may be
+ * called from several threads at once; the locks are real.  Addresses and
+ * lengths are in bytes and must be page aligned.  Functions return 0 or
+ * -errno and never set errno.
+ */
+#ifndef MTHP_SIM_H
+#define MTHP_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mthp/settings.h>
+#include <mthp/snapshot.h>
+
+struct sim;
+struct sim_mm;
+
+struct sim_config {
+	uint32_t page_size;		/* 4096, 16384 or 65536 */
+	uint64_t nr_frames;		/* physical memory in base pages */
+	uint64_t nr_swap_slots;		/* swap area in base pages; 0: none */
+	uint64_t seed;			/* for sim_random() */
+	bool read_fault_alloc;		/* read faults allocate, no zero page */
+};
+
+/* A simulator with the given settings (copied); *out on success. */
+int sim_create(struct sim **out, const struct sim_config *cfg,
+	       const struct mthp_settings *settings);
+/* Free everything; every mm must have exited. */
+void sim_destroy(struct sim *sim);
+
+const struct mthp_geometry *sim_geometry(const struct sim *sim);
+/* Replace the settings (copied); takes effect for later operations. */
+int sim_set_settings(struct sim *sim, const struct mthp_settings *s);
+/* A copy of the settings in force. */
+void sim_get_settings(struct sim *sim, struct mthp_settings *s);
+/* One sysfs knob, as mthp_settings_set(). */
+int sim_set_knob(struct sim *sim, const char *knob, const char *value);
+/* The machine switch: read faults allocate a zeroed page (true) or map
+ * the shared zero page (false, Linux's default). */
+void sim_set_read_fault_alloc(struct sim *sim, bool alloc);
+
+/* Simulated clock (nanoseconds) and deterministic random numbers. */
+uint64_t sim_now(struct sim *sim);
+void sim_advance(struct sim *sim, uint64_t ns);
+uint64_t sim_random(struct sim *sim);
+
+/* Physical memory. */
+uint64_t sim_free_pages(struct sim *sim);
+/* Free blocks of exactly this order. */
+uint64_t sim_free_blocks(struct sim *sim, unsigned order);
+/*
+ * Pin one free frame in every aligned block of 2^order frames, so that no
+ * free block of order or more remains.  Returns the number pinned (>= 0).
+ */
+int64_t sim_fragment(struct sim *sim, unsigned order);
+/* Release the frames sim_fragment() pinned. */
+void sim_unfragment(struct sim *sim);
+
+/* Memory cgroups: 0 is the root, without limit. */
+int sim_memcg_create(struct sim *sim, uint64_t limit_pages, unsigned *id);
+int sim_memcg_set_limit(struct sim *sim, unsigned id, uint64_t limit_pages);
+uint64_t sim_memcg_usage(struct sim *sim, unsigned id);
+
+/* Processes. */
+int sim_mm_create(struct sim *sim, unsigned memcg, struct sim_mm **out);
+/* Tear down an mm (process exit); mm is freed. */
+void sim_exit(struct sim_mm *mm);
+/* A child with a copy of the address space, pages shared copy-on-write. */
+int sim_fork(struct sim_mm *mm, struct sim_mm **child);
+uint32_t sim_mm_id(const struct sim_mm *mm);
+
+#define SIM_PROT_NONE	0u
+#define SIM_PROT_READ	1u
+#define SIM_PROT_WRITE	2u
+#define SIM_PROT_RW	(SIM_PROT_READ | SIM_PROT_WRITE)
+
+#define SIM_MAP_FIXED	1u	/* map exactly at *addr, replacing */
+
+/* Anonymous private mapping; *addr is the hint/fixed address and the result. */
+int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
+	     unsigned flags);
+int sim_munmap(struct sim_mm *mm, uint64_t addr, uint64_t len);
+int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot);
+/* Move [old_addr, +len) (one VMA) to new_addr (fixed) or anywhere if 0. */
+int sim_mremap(struct sim_mm *mm, uint64_t old_addr, uint64_t len,
+	       uint64_t *new_addr);
+
+/* Load and store of a page's content tag, with faults as the CPU would. */
+int sim_read(struct sim_mm *mm, uint64_t addr, uint64_t *tag);
+int sim_write(struct sim_mm *mm, uint64_t addr, uint64_t tag);
+
+enum sim_madv {
+	SIM_MADV_HUGEPAGE,
+	SIM_MADV_NOHUGEPAGE,
+	SIM_MADV_DONTNEED,
+	SIM_MADV_FREE,
+	SIM_MADV_PAGEOUT,
+	SIM_MADV_POPULATE_WRITE,
+};
+int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
+		enum sim_madv advice);
+
+/* userfaultfd: register (missing and/or wp), unregister, write-protect. */
+#define SIM_UFFD_MISSING 1u
+#define SIM_UFFD_WP	 2u
+int sim_uffd_register(struct sim_mm *mm, uint64_t addr, uint64_t len,
+		      unsigned modes);
+int sim_uffd_unregister(struct sim_mm *mm, uint64_t addr, uint64_t len);
+int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
+			  bool protect);
+
+/* Clear the young bits of every PTE and PMD of the mm (aging). */
+int sim_age(struct sim_mm *mm);
+/* Take or drop an extra reference on the folio at addr (a GUP pin). */
+int sim_pin(struct sim_mm *mm, uint64_t addr);
+int sim_unpin(struct sim_mm *mm, uint64_t addr);
+
+/* What one address maps, for tests and tools. */
+struct sim_page_info {
+	char state;		/* snapshot alphabet: '.', '0', 'w', 'A', ... */
+	bool huge;		/* PMD-mapped */
+	bool writable, dirty, young;
+	uint64_t pfn;		/* present pages */
+	unsigned order;		/* folio order (present pages) */
+	uint32_t refcount;	/* folio refcount */
+	uint32_t mapcount;	/* this page's mapcount (PTE + PMD) */
+	uint32_t folio_mapcount;
+	uint64_t tag;		/* content (present or swapped) */
+};
+int sim_page_info(struct sim_mm *mm, uint64_t addr, struct sim_page_info *info);
+
+/* VMAs, for tests: the n-th VMA, -ENOENT past the last. */
+struct sim_vma_info {
+	uint64_t start, end;
+	unsigned prot;
+	uint32_t flags;		/* enum mthp_vma_flag */
+};
+int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info);
+size_t sim_nr_vmas(struct sim_mm *mm);
+
+/*
+ * Statistics by their kernel names.  vmstat: "thp_fault_alloc", ...
+ * Per size (order 2..PMD): "anon_fault_alloc", "anon_fault_fallback",
+ * "anon_fault_fallback_charge", "nr_anon", "swpout", "swpin", "split", ...
+ * Returns 0 for an unknown name.
+ */
+uint64_t sim_vmstat(struct sim *sim, const char *name);
+uint64_t sim_mthp_stat(struct sim *sim, unsigned order, const char *name);
+/* The sysfs-like dump: "/proc/vmstat/thp_fault_alloc 3" and
+ * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/swpout 1". */
+int sim_stats_dump(struct sim *sim, FILE *f);
+
+/*
+ * Walk every page table, folio count and map count, cgroup charge, swap
+ * slot and buddy free list; 0, or -EUCLEAN with the first inconsistency in
+ * sim_check_message().  Takes the world lock: no operation runs meanwhile.
+ */
+int sim_check(struct sim *sim);
+const char *sim_check_message(struct sim *sim);
+
+/* The mm as a snapshot (format 1) with the settings in force. */
+int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
+
+#endif /* MTHP_SIM_H */

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * advice.c - madvise (HUGEPAGE, NOHUGEPAGE, DONTNEED, FREE, PAGEOUT,
+ * POPULATE_WRITE), userfaultfd registration and write-protection, and
+ * aging (clearing young bits).  VMA flag changes split and merge VMAs
+ * under mmap_lock held for write; the page-table ones run under the read
+ * lock, PMD by PMD, with the PTE lock of each table.
+ */
+#include <errno.h>
+
+#include "sim/sim_internal.h"
+
+/* One page-table operation over a range. */
+struct pte_op {
+	/* Context: PTE lock of t held.  PTEs [first, last] of t. */
+	void (*fn)(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		   uint32_t last, void *ctx);
+	/* Context: PMD lock held.  A huge PMD the range covers whole; NULL:
+	 * split it and use fn. */
+	void (*huge_fn)(struct sim_mm *mm, uint64_t *pmdp, void *ctx);
+	void *ctx;
+};
+
+/* Context: mmap_lock held; takes the PMD lock, then the PTE lock. */
+static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt,
+		      uint64_t start, uint64_t end, void *ctx)
+{
+	struct pte_op *op = ctx;
+	struct sim *sim = mm->sim;
+	bool whole = end - start == mthp_pmd_size(&sim->geo);
+	uint64_t pmd = ld_acquire(pmdp);
+	struct sim_pte_table *t;
+	int err;
+
+	if (pmd_is_huge(pmd) && whole && op->huge_fn) {
+		pthread_mutex_lock(&pmdt->lock);
+		if (pmd_is_huge(ld_acquire(pmdp))) {
+			op->huge_fn(mm, pmdp, op->ctx);
+			pthread_mutex_unlock(&pmdt->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&pmdt->lock);
+	}
+	if (pmd_is_huge(pmd)) {
+		err = pmd_split_huge(mm, pmdp, pmdt);
+		if (err)
+			return err;
+	}
+	pmd = ld_acquire(pmdp);
+	if (!pmd_is_table(pmd))
+		return 0;
+	t = pmd_table(pmd);
+	pthread_mutex_lock(&t->lock);
+	op->fn(mm, t, pte_index(sim, start), pte_index(sim, end - 1), op->ctx);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/* Context: mmap_lock held. */
+static int pte_op_range(struct sim_mm *mm, uint64_t start, uint64_t end,
+			struct pte_op *op)
+{
+	return walk_pmds(mm, start, end, pte_op_pmd, op);
+}
+
+/* ---- MADV_FREE ---- */
+
+/* Context: PTE lock of t held. */
+static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		      uint32_t last, void *ctx)
+{
+	struct sim *sim = mm->sim;
+
+	(void)ctx;
+	for (uint32_t i = first; i <= last; i++) {
+		uint32_t pte = t->ptes[i], pfn, head;
+		unsigned order;
+
+		if (pte_is_swap(pte) && pte_slot(pte)) {
+			t->ptes[i] = 0;
+			zap_pte(mm, pte);
+			continue;
+		}
+		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
+			continue;
+		pfn = pte_pfn(pte);
+		head = folio_head(sim, pfn);
+		order = sim_pg(sim, head)->order;
+		if (folio_maybe_shared(sim, head))
+			continue;
+		if (order && (pfn - head > i ||
+		    !folio_whole_here(sim, t, i - (pfn - head), first, last, head))) {
+			folio_get(sim, head, 1);
+			if (folio_split(sim, head, 1)) {
+				folio_put(sim, head, 1);
+				continue;
+			}
+			head = pfn;
+		}
+		folio_set_flag(sim, head, PG_LAZYFREE);
+		t->ptes[i] = pte & ~(PTE_DIRTY | PTE_YOUNG);
+	}
+}
+
+/* Context: PMD lock held. */
+static void free_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
+{
+	uint64_t pmd = ld_acquire(pmdp);
+
+	(void)ctx;
+	if ((pmd & PMD_ZERO) || folio_maybe_shared(mm->sim, pmd_pfn(pmd)))
+		return;
+	folio_set_flag(mm->sim, pmd_pfn(pmd), PG_LAZYFREE);
+	st_release(pmdp, pmd & ~(PMD_DIRTY | PMD_YOUNG));
+}
+
+/* ---- MADV_PAGEOUT ---- */
+
+static void pageout_fn(struct sim_mm *mm, struct sim_pte_table *t,
+		       uint32_t first, uint32_t last, void *ctx)
+{
+	(void)ctx;
+	pageout_ptes(mm, t, first, last);
+}
+
+/* ---- aging ---- */
+
+static void age_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		     uint32_t last, void *ctx)
+{
+	(void)mm;
+	(void)ctx;
+	for (uint32_t i = first; i <= last; i++)
+		if (pte_present(t->ptes[i]))
+			t->ptes[i] &= ~PTE_YOUNG;
+}
+
+static void age_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
+{
+	(void)mm;
+	(void)ctx;
+	st_release(pmdp, ld_acquire(pmdp) & ~PMD_YOUNG);
+}
+
+/* ---- userfaultfd write-protect ---- */
+
+static void uffd_wp_ptes(struct sim_mm *mm, struct sim_pte_table *t,
+			 uint32_t first, uint32_t last, void *ctx)
+{
+	bool protect = *(bool *)ctx;
+
+	(void)mm;
+	for (uint32_t i = first; i <= last; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (pte_present(pte))
+			pte = protect ? (pte | PTE_UFFD_WP) & ~PTE_WRITE
+				      : pte & ~PTE_UFFD_WP;
+		else if (pte_is_swap(pte) && pte_slot(pte))
+			pte = protect ? pte | PTE_SWP_UFFD_WP : pte & ~PTE_SWP_UFFD_WP;
+		else if (pte_is_swap(pte) && !protect)
+			pte = 0;	/* marker only */
+		t->ptes[i] = pte;
+	}
+}
+
+/* ---- the operations ---- */
+
+/* Context: mmap_lock held for write. */
+static int set_vm_flags(struct sim_mm *mm, uint64_t start, uint64_t end,
+			uint32_t set, uint32_t clear)
+{
+	int err = range_mapped(mm, start, end) ? vma_isolate_range(mm, start, end)
+					       : -ENOMEM;
+
+	if (err)
+		return err;
+	for (size_t i = vma_index_after(mm, start);
+	     i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+		mm->vmas[i].vm_flags = (mm->vmas[i].vm_flags & ~clear) | set;
+	vma_merge_range(mm, start, end);
+	return 0;
+}
+
+/* Context: mmap_lock held for read. */
+static int populate_write(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t tag = 0;
+
+	for (uint64_t addr = start; addr < end; addr += mm->sim->geo.page_size) {
+		int err = handle_access(mm, addr, SIM_ACCESS_POPULATE, &tag);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool madv_needs_write_lock(enum sim_madv advice)
+{
+	switch (advice) {
+	case SIM_MADV_HUGEPAGE:
+	case SIM_MADV_NOHUGEPAGE:
+		return true;
+	case SIM_MADV_DONTNEED:
+	case SIM_MADV_FREE:
+	case SIM_MADV_PAGEOUT:
+	case SIM_MADV_POPULATE_WRITE:
+		return false;
+	}
+	return true;
+}
+
+/* Context: mmap_lock held (write for the VMA flag advice). */
+static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
+			  enum sim_madv advice)
+{
+	struct pte_op op = { 0 };
+
+	if (!range_mapped(mm, start, end))
+		return -ENOMEM;
+	switch (advice) {
+	case SIM_MADV_HUGEPAGE:
+		return set_vm_flags(mm, start, end, SIM_VM_HUGEPAGE, SIM_VM_NOHUGEPAGE);
+	case SIM_MADV_NOHUGEPAGE:
+		return set_vm_flags(mm, start, end, SIM_VM_NOHUGEPAGE, SIM_VM_HUGEPAGE);
+	case SIM_MADV_DONTNEED:
+		return zap_range(mm, start, end);
+	case SIM_MADV_FREE:
+		op.fn = free_ptes;
+		op.huge_fn = free_huge;
+		return pte_op_range(mm, start, end, &op);
+	case SIM_MADV_PAGEOUT:
+		op.fn = pageout_fn;
+		return pte_op_range(mm, start, end, &op);
+	case SIM_MADV_POPULATE_WRITE:
+		return populate_write(mm, start, end);
+	}
+	return -EINVAL;
+}
+
+static bool range_ok(struct sim *sim, uint64_t addr, uint64_t len)
+{
+	uint64_t mask = sim->geo.page_size - 1;
+
+	return len && !(addr & mask) && !(len & mask) && addr + len > addr;
+}
+
+int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
+		enum sim_madv advice)
+{
+	struct sim *sim = mm->sim;
+	bool write = madv_needs_write_lock(advice);
+	int err;
+
+	if (!range_ok(sim, addr, len))
+		return -EINVAL;
+	world_enter(sim);
+	if (write)
+		pthread_rwlock_wrlock(&mm->mmap_lock);
+	else
+		pthread_rwlock_rdlock(&mm->mmap_lock);
+	err = madvise_locked(mm, addr, addr + len, advice);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	sim_debug_check(sim);
+	return err;
+}
+
+static int uffd_flags_op(struct sim_mm *mm, uint64_t addr, uint64_t len,
+			 uint32_t set, uint32_t clear)
+{
+	struct sim *sim = mm->sim;
+	bool unprotect = false;
+	struct pte_op op = { .fn = uffd_wp_ptes, .ctx = &unprotect };
+	int err;
+
+	if (!range_ok(sim, addr, len))
+		return -EINVAL;
+	world_enter(sim);
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	err = set_vm_flags(mm, addr, addr + len, set, clear);
+	if (!err && (clear & SIM_VM_UFFD_WP))
+		err = pte_op_range(mm, addr, addr + len, &op);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	sim_debug_check(sim);
+	return err;
+}
+
+int sim_uffd_register(struct sim_mm *mm, uint64_t addr, uint64_t len,
+		      unsigned modes)
+{
+	uint32_t set = 0;
+
+	if (modes & SIM_UFFD_MISSING)
+		set |= SIM_VM_UFFD_MISSING;
+	if (modes & SIM_UFFD_WP)
+		set |= SIM_VM_UFFD_WP;
+	if (!set || (modes & ~(SIM_UFFD_MISSING | SIM_UFFD_WP)))
+		return -EINVAL;
+	return uffd_flags_op(mm, addr, len, set, 0);
+}
+
+int sim_uffd_unregister(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	return uffd_flags_op(mm, addr, len, 0, SIM_VM_UFFD);
+}
+
+/* Context: mmap_lock held.  Is all of [start, end) uffd-wp registered? */
+static bool range_uffd_wp(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	if (!range_mapped(mm, start, end))
+		return false;
+	for (size_t i = vma_index_after(mm, start);
+	     i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+		if (!(mm->vmas[i].vm_flags & SIM_VM_UFFD_WP))
+			return false;
+	return true;
+}
+
+int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
+			  bool protect)
+{
+	struct sim *sim = mm->sim;
+	struct pte_op op = { .fn = uffd_wp_ptes, .ctx = &protect };
+	int err;
+
+	if (!range_ok(sim, addr, len))
+		return -EINVAL;
+	world_enter(sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	err = range_uffd_wp(mm, addr, addr + len) ?
+	      pte_op_range(mm, addr, addr + len, &op) : -ENOENT;
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	sim_debug_check(sim);
+	return err;
+}
+
+int sim_age(struct sim_mm *mm)
+{
+	struct pte_op op = { .fn = age_ptes, .huge_fn = age_huge };
+	int err = 0;
+
+	world_enter(mm->sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
+		err = pte_op_range(mm, mm->vmas[i].start, mm->vmas[i].end, &op);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(mm->sim);
+	return err;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * export.c - what the simulator looks like from outside: the PTE states of
+ * a PMD range in the snapshot alphabet (shared = the folio is mapped by
+ * more than one mm; young = the PTE's young bit), a whole mm as a format-1
+ * snapshot with the settings in force, and sim_page_info() for one address.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sim/sim_internal.h"
+
+/* Context: the PTE lock of the table holding pte. */
+char pte_state(struct sim *sim, uint32_t pte)
+{
+	uint32_t pfn, head;
+	uint32_t expected;
+
+	if (!pte)
+		return MTHP_PTE_NONE;
+	if (!pte_present(pte))
+		return (pte & PTE_SWP_UFFD_WP) || !pte_slot(pte) ? MTHP_PTE_UFFD_WP
+								 : MTHP_PTE_SWAP;
+	if (pte & PTE_UFFD_WP)
+		return MTHP_PTE_UFFD_WP;
+	pfn = pte_pfn(pte);
+	if (pfn == sim->pm.zero_pfn)
+		return MTHP_PTE_ZERO;
+	head = folio_head(sim, pfn);
+	if (folio_test_flag(sim, head, PG_LAZYFREE) && !(pte & PTE_DIRTY))
+		return MTHP_PTE_LAZYFREE;
+	if (folio_maybe_shared(sim, head))
+		return (pte & PTE_YOUNG) ? MTHP_PTE_SHARED_YOUNG : MTHP_PTE_SHARED_OLD;
+	if (!folio_test_flag(sim, head, PG_LRU))
+		return MTHP_PTE_NOT_LRU;
+	if (folio_test_flag(sim, head, PG_LOCKED))
+		return MTHP_PTE_LOCKED;
+	expected = folio_mapcount(sim, head);
+	if (folio_test_flag(sim, head, PG_SWAPCACHE))
+		expected += 1u << sim_pg(sim, head)->order;
+	if (folio_refcount(sim, head) > expected)
+		return MTHP_PTE_PINNED;
+	return (pte & PTE_YOUNG) ? MTHP_PTE_YOUNG : MTHP_PTE_OLD;
+}
+
+enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
+				  uint8_t *ptes, uint8_t *orders)
+{
+	struct sim *sim = mm->sim;
+	struct sim_pmd_table *pmdt;
+	uint64_t *pmdp = pmd_lookup(mm, pmd_addr, false, &pmdt), pmd;
+	struct sim_pte_table *t;
+
+	if (!pmdp)
+		return MTHP_PMD_NONE;
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_huge(pmd))
+		return MTHP_PMD_HUGE;
+	if (!pmd_is_table(pmd))
+		return MTHP_PMD_NONE;
+	t = pmd_table(pmd);
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		uint32_t pte = t->ptes[i];
+
+		ptes[i] = (uint8_t)pte_state(sim, pte);
+		orders[i] = MTHP_NO_FOLIO;
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
+			orders[i] = sim_pg(sim, pte_pfn(pte))->order;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return MTHP_PMD_TABLE;
+}
+
+struct setting_ctx {
+	struct mthp_snapshot *snap;
+	int err;
+};
+
+static void add_setting(void *ctx, const char *knob, const char *value)
+{
+	struct setting_ctx *c = ctx;
+
+	if (!c->err)
+		c->err = mthp_snapshot_add_setting(c->snap, knob, value);
+}
+
+/* Context: mmap_lock held. */
+static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
+			const struct sim_vma *v, uint8_t *ptes, uint8_t *orders)
+{
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
+	uint64_t addr = (v->start + pmd_size - 1) & ~(pmd_size - 1);
+	int err = mthp_snapshot_add_vma(snap, v->start, v->end, vma_snapshot_flags(v));
+
+	for (; !err && addr >= v->start && addr < v->end; addr += pmd_size) {
+		enum mthp_pmd_kind kind = sim_pmd_states(mm, addr, ptes, orders);
+
+		if (kind == MTHP_PMD_TABLE)
+			err = mthp_snapshot_add_pmd(snap, addr, kind, ptes, orders);
+		else
+			err = mthp_snapshot_add_pmd(snap, addr, kind, NULL, NULL);
+	}
+	return err;
+}
+
+int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
+{
+	struct sim *sim = mm->sim;
+	struct setting_ctx sc = { .snap = snap, .err = 0 };
+	uint8_t *ptes = malloc(2 * MTHP_MAX_PTES);
+	int err = 0;
+
+	if (!ptes)
+		return -ENOMEM;
+	mthp_snapshot_init(snap, &sim->geo);
+	world_enter(sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mthp_settings_foreach(sim_settings(sim), add_setting, &sc);
+	err = sc.err;
+	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
+		err = snapshot_vma(mm, snap, &mm->vmas[i], ptes, ptes + MTHP_MAX_PTES);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	free(ptes);
+	if (err)
+		mthp_snapshot_free(snap);
+	return err;
+}
+
+/* Context: the lock of whatever maps pfn. */
+static void info_folio(struct sim *sim, uint32_t pfn, struct sim_page_info *info)
+{
+	uint32_t head = folio_head(sim, pfn);
+
+	info->pfn = pfn;
+	info->order = sim_pg(sim, head)->order;
+	info->refcount = folio_refcount(sim, head);
+	info->folio_mapcount = folio_mapcount(sim, head);
+	info->mapcount = (uint32_t)ld_relaxed(&sim_pg(sim, pfn)->mapcount) +
+			 folio_entire_mapcount(sim, head);
+	info->tag = page_tag(sim, pfn);
+}
+
+/* Context: mmap_lock held; takes the PMD lock, then the PTE lock. */
+static void page_info_locked(struct sim_mm *mm, uint64_t addr,
+			     struct sim_page_info *info)
+{
+	struct sim *sim = mm->sim;
+	struct sim_pmd_table *pmdt;
+	uint64_t *pmdp = pmd_lookup(mm, addr, false, &pmdt), pmd;
+	struct sim_pte_table *t;
+	uint32_t pte;
+
+	if (!pmdp)
+		return;
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_huge(pmd)) {
+		info->huge = true;
+		info->young = pmd & PMD_YOUNG;
+		info->dirty = pmd & PMD_DIRTY;
+		info->writable = pmd & PMD_WRITE;
+		info->state = MTHP_PTE_ZERO;
+		if (!(pmd & PMD_ZERO)) {
+			info_folio(sim, pmd_pfn(pmd) + pte_index(sim, addr), info);
+			info->state = folio_maybe_shared(sim, pmd_pfn(pmd)) ?
+				      MTHP_PTE_SHARED_YOUNG : MTHP_PTE_YOUNG;
+		}
+	} else if (pmd_is_table(pmd)) {
+		t = pmd_table(pmd);
+		pthread_mutex_lock(&t->lock);
+		pte = t->ptes[pte_index(sim, addr)];
+		info->state = pte_state(sim, pte);
+		info->young = pte_present(pte) && (pte & PTE_YOUNG);
+		info->dirty = pte_present(pte) && (pte & PTE_DIRTY);
+		info->writable = pte_present(pte) && (pte & PTE_WRITE);
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
+			info_folio(sim, pte_pfn(pte), info);
+		else if (pte_is_swap(pte) && pte_slot(pte))
+			info->tag = swap_tag(&sim->swap, pte_slot(pte));
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_unlock(&pmdt->lock);
+}
+
+int sim_page_info(struct sim_mm *mm, uint64_t addr, struct sim_page_info *info)
+{
+	*info = (struct sim_page_info){ .state = MTHP_PTE_NONE };
+	world_enter(mm->sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	page_info_locked(mm, addr, info);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(mm->sim);
+	return 0;
+}

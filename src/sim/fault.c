@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fault.c - loads and stores of a page and the faults they take: the
+ * anonymous fault path choosing the folio order as the kernel does (PMD
+ * first where allowed, else the highest allowed order whose aligned block
+ * is all none, falling back on allocation or charge failure, with the
+ * anon_fault_* counters), the zero page and huge zero page on read, the
+ * machine switch that makes read faults allocate, write-protect faults
+ * (reuse or copy-on-write), and GUP-like pins.
+ */
+#include <errno.h>
+
+#include "sim/sim_internal.h"
+
+/* Internal: the fault changed the tables, walk again. */
+#define FAULT_RETRY 1
+
+uint32_t fault_allowed_orders(struct sim *sim, const struct sim_vma *v)
+{
+	uint32_t flags = MTHP_VMA_ANON;
+
+	if (v->vm_flags & SIM_VM_UFFD)
+		return 0;	/* userfaultfd-armed: order 0 only */
+	if (v->vm_flags & SIM_VM_HUGEPAGE)
+		flags |= MTHP_VMA_HUGEPAGE;
+	if (v->vm_flags & SIM_VM_NOHUGEPAGE)
+		flags |= MTHP_VMA_NOHUGEPAGE;
+	return mthp_vma_allowed_orders(sim_settings(sim), flags);
+}
+
+static bool order_fits(struct sim *sim, const struct sim_vma *v, uint64_t addr,
+		       unsigned order)
+{
+	uint64_t size = (uint64_t)sim->geo.page_size << order;
+	uint64_t base = addr & ~(size - 1);
+
+	return base >= v->start && base + size <= v->end;
+}
+
+static bool read_allocates(struct sim *sim)
+{
+	return ld_relaxed(&sim->read_fault_alloc);
+}
+
+/* A new anon folio of this order, charged to the mm's memcg; counts. */
+static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
+		      uint32_t *head)
+{
+	struct sim *sim = mm->sim;
+	int err = folio_alloc(sim, order, head);
+
+	if (!err) {
+		err = folio_charge(sim, *head, mm->memcg);
+		if (err) {
+			folio_put(sim, *head, 1);
+			count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
+			if (pmd_fault)
+				count_vm(sim, VM_THP_FAULT_FALLBACK_CHARGE);
+		}
+	}
+	if (err) {
+		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK);
+		if (pmd_fault)
+			count_vm(sim, VM_THP_FAULT_FALLBACK);
+		return err;
+	}
+	folio_set_flag(sim, *head, PG_ANON | PG_LRU);
+	mod_mthp(sim, order, MS_NR_ANON, 1);
+	return 0;
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock. */
+static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
+			   struct sim_pmd_table *pmdt)
+{
+	pthread_mutex_lock(&pmdt->lock);
+	if (pmd_is_none(ld_acquire(pmdp)))
+		st_release(pmdp, PMD_HUGE | PMD_ZERO);
+	pthread_mutex_unlock(&pmdt->lock);
+	if (!__atomic_exchange_n(&mm->sim->huge_zero_counted, true, __ATOMIC_RELAXED))
+		count_vm(mm->sim, VM_THP_ZERO_PAGE_ALLOC);
+	return 0;
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock.  -ENOMEM: fall back. */
+static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
+			   uint64_t *pmdp, struct sim_pmd_table *pmdt)
+{
+	struct sim *sim = mm->sim;
+	unsigned order = sim->geo.pmd_order;
+	uint64_t pmd;
+	uint32_t head;
+	int err = alloc_anon(mm, order, true, &head);
+
+	if (err)
+		return err;
+	pmd = ((uint64_t)head << PMD_PFN_SHIFT) | PMD_HUGE | PMD_YOUNG | PMD_DIRTY;
+	if (v->prot & SIM_PROT_WRITE)
+		pmd |= PMD_WRITE;
+	pthread_mutex_lock(&pmdt->lock);
+	if (pmd_is_none(ld_acquire(pmdp))) {
+		folio_add_pmd(sim, head, mm->id);
+		st_release(pmdp, pmd);
+		count_vm(sim, VM_THP_FAULT_ALLOC);
+		count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
+	}
+	pthread_mutex_unlock(&pmdt->lock);
+	folio_put(sim, head, 1);
+	return 0;
+}
+
+/* Context: mmap_lock held.  The PMD is none: PMD path, else a table. */
+static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
+			  uint64_t *pmdp, struct sim_pmd_table *pmdt,
+			  enum sim_access kind)
+{
+	struct sim *sim = mm->sim;
+	unsigned pmd_order = sim->geo.pmd_order;
+	uint32_t orders = fault_allowed_orders(sim, v);
+
+	if ((orders & (1u << pmd_order)) && order_fits(sim, v, addr, pmd_order)) {
+		if (kind == SIM_ACCESS_READ && !read_allocates(sim) &&
+		    sim_settings(sim)->use_zero_page)
+			return huge_zero_fault(mm, pmdp, pmdt);
+		if (!anon_vma_prepare(mm, v))
+			return -ENOMEM;
+		if (huge_anon_fault(mm, v, pmdp, pmdt) == 0)
+			return 0;
+	}
+	return pmd_install_table(mm, pmdp, pmdt);
+}
+
+/* Context: PTE lock of t held.  Are PTEs [first, first + nr) all none? */
+static bool pte_range_none(const struct sim_pte_table *t, uint32_t first,
+			   uint32_t nr)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		if (t->ptes[first + i])
+			return false;
+	return true;
+}
+
+/* Context: PTE lock of t held.  Map a new folio over its aligned block. */
+static void map_new_folio(struct sim_mm *mm, const struct sim_vma *v,
+			  struct sim_pte_table *t, uint64_t addr, uint32_t head)
+{
+	struct sim *sim = mm->sim;
+	unsigned order = sim_pg(sim, head)->order;
+	uint32_t nr = 1u << order;
+	uint32_t first = pte_index(sim, addr) & ~(nr - 1);
+	uint32_t bits = PTE_YOUNG;
+
+	if (v->prot & SIM_PROT_WRITE)
+		bits |= PTE_WRITE | PTE_DIRTY;
+	folio_add_ptes(sim, head, nr, mm->id);
+	for (uint32_t i = 0; i < nr; i++)
+		t->ptes[first + i] = pte_mk(head + i, bits);
+	count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
+	folio_put(sim, head, 1);
+}
+
+/* The orders do_anonymous_page may try, highest first, as a mask. */
+static uint32_t anon_candidate_orders(struct sim_mm *mm, const struct sim_vma *v,
+				      const struct sim_pte_table *t, uint64_t addr)
+{
+	struct sim *sim = mm->sim;
+	uint32_t orders = fault_allowed_orders(sim, v);
+
+	orders &= ((1u << sim->geo.pmd_order) - 1) & ~3u;
+	for (unsigned o = MTHP_MIN_ORDER; o < sim->geo.pmd_order; o++)
+		if ((orders & (1u << o)) && !order_fits(sim, v, addr, o))
+			orders &= ~(1u << o);
+	while (orders) {
+		unsigned o = 31 - (unsigned)__builtin_clz(orders);
+		uint32_t nr = 1u << o;
+
+		if (pte_range_none(t, pte_index(sim, addr) & ~(nr - 1), nr))
+			break;
+		orders &= ~(1u << o);
+	}
+	return orders;
+}
+
+/* Context: PTE lock of t held.  do_anonymous_page. */
+static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
+		      struct sim_pte_table *t, enum sim_access kind)
+{
+	struct sim *sim = mm->sim;
+	uint32_t orders, head;
+	int err;
+
+	if (kind == SIM_ACCESS_READ && !read_allocates(sim)) {
+		t->ptes[pte_index(sim, addr)] = pte_mk(sim->pm.zero_pfn, 0);
+		return 0;
+	}
+	if (!anon_vma_prepare(mm, v))
+		return -ENOMEM;
+	orders = anon_candidate_orders(mm, v, t, addr);
+	while (orders) {
+		unsigned o = 31 - (unsigned)__builtin_clz(orders);
+
+		orders &= ~(1u << o);
+		if (alloc_anon(mm, o, false, &head) == 0) {
+			map_new_folio(mm, v, t, addr, head);
+			return 0;
+		}
+	}
+	err = folio_alloc(sim, 0, &head);
+	if (err)
+		return err;
+	err = folio_charge(sim, head, mm->memcg);
+	if (err) {
+		folio_put(sim, head, 1);
+		return err;
+	}
+	folio_set_flag(sim, head, PG_ANON | PG_LRU);
+	mod_mthp(sim, 0, MS_NR_ANON, 1);
+	map_new_folio(mm, v, t, addr, head);
+	return 0;
+}
+
+/* Can a write fault reuse this folio instead of copying it? */
+static bool can_reuse(struct sim *sim, uint32_t head)
+{
+	if (folio_test_flag(sim, head, PG_SWAPCACHE))
+		return false;
+	if (sim_pg(sim, head)->order == 0)
+		return folio_refcount(sim, head) == 1;
+	return !folio_maybe_shared(sim, head) &&
+	       folio_refcount(sim, head) == folio_mapcount(sim, head);
+}
+
+/* Context: PTE lock of t held.  A new private order-0 copy at PTE i. */
+static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
+{
+	struct sim *sim = mm->sim;
+	uint32_t old = t->ptes[i], head;
+	int err = folio_alloc(sim, 0, &head);
+
+	if (err)
+		return err;
+	err = folio_charge(sim, head, mm->memcg);
+	if (err) {
+		folio_put(sim, head, 1);
+		return err;
+	}
+	folio_set_flag(sim, head, PG_ANON | PG_LRU);
+	mod_mthp(sim, 0, MS_NR_ANON, 1);
+	if (pte_pfn(old) != sim->pm.zero_pfn)
+		page_set_tag(sim, head, page_tag(sim, pte_pfn(old)));
+	folio_add_ptes(sim, head, 1, mm->id);
+	t->ptes[i] = pte_mk(head, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
+	folio_put(sim, head, 1);
+	zap_pte(mm, old);
+	return 0;
+}
+
+/* Context: PTE lock of t held.  do_wp_page: reuse or copy. */
+static int wp_fault(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
+{
+	struct sim *sim = mm->sim;
+	uint32_t pte = t->ptes[i];
+
+	if (pte & PTE_UFFD_WP)
+		return -EAGAIN;	/* delivered to the userfaultfd handler */
+	if (pte_pfn(pte) != sim->pm.zero_pfn &&
+	    can_reuse(sim, folio_head(sim, pte_pfn(pte)))) {
+		t->ptes[i] = pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+		return 0;
+	}
+	return wp_copy(mm, t, i);
+}
+
+/* Context: PTE lock of t held.  The load or store itself. */
+static void do_access(struct sim *sim, struct sim_pte_table *t, uint32_t i,
+		      enum sim_access kind, uint64_t *tag)
+{
+	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte);
+
+	if (kind == SIM_ACCESS_READ) {
+		*tag = pfn == sim->pm.zero_pfn ? 0 : page_tag(sim, pfn);
+		t->ptes[i] = pte | PTE_YOUNG;
+		return;
+	}
+	if (kind == SIM_ACCESS_WRITE)
+		page_set_tag(sim, pfn, *tag);
+	t->ptes[i] = pte | PTE_YOUNG | PTE_DIRTY;
+}
+
+/* Context: mmap_lock held; takes and drops the PTE lock of t. */
+static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
+		      struct sim_pte_table *t, enum sim_access kind, uint64_t *tag)
+{
+	struct sim *sim = mm->sim;
+	uint32_t i = pte_index(sim, addr), pte;
+	bool write = kind != SIM_ACCESS_READ;
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	pte = t->ptes[i];
+	if (!pte) {
+		count_vm(sim, VM_PGFAULT);
+		err = anon_fault(mm, v, addr, t, kind);
+	} else if (pte_is_swap(pte) && pte_slot(pte) == 0) {
+		/* a uffd-wp marker on an empty PTE */
+		err = write ? -EAGAIN : 0;
+		if (!err)
+			t->ptes[i] = pte_mk(sim->pm.zero_pfn, PTE_UFFD_WP);
+	} else if (pte_is_swap(pte)) {
+		count_vm(sim, VM_PGFAULT);
+		err = swapin_pte(mm, v, t, i, write);
+	}
+	if (!err && write && !(t->ptes[i] & PTE_WRITE)) {
+		count_vm(sim, VM_PGFAULT);
+		err = wp_fault(mm, t, i);
+	}
+	if (!err)
+		do_access(sim, t, i, kind, tag);
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock. */
+static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
+		       struct sim_pmd_table *pmdt, enum sim_access kind,
+		       uint64_t *tag)
+{
+	struct sim *sim = mm->sim;
+	uint64_t pmd;
+	uint32_t pfn, head;
+
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp);
+	if (!pmd_is_huge(pmd)) {
+		pthread_mutex_unlock(&pmdt->lock);
+		return FAULT_RETRY;
+	}
+	head = pmd_pfn(pmd);
+	pfn = head + pte_index(sim, addr);
+	if (kind == SIM_ACCESS_READ) {
+		*tag = (pmd & PMD_ZERO) ? 0 : page_tag(sim, pfn);
+		st_release(pmdp, pmd | PMD_YOUNG);
+		pthread_mutex_unlock(&pmdt->lock);
+		return 0;
+	}
+	if ((pmd & PMD_ZERO) || (!(pmd & PMD_WRITE) &&
+	    (folio_maybe_shared(sim, head) || folio_refcount(sim, head) != 1))) {
+		/* write to the huge zero page or a shared THP: split, retry */
+		pthread_mutex_unlock(&pmdt->lock);
+		return pmd_split_huge(mm, pmdp, pmdt) ?: FAULT_RETRY;
+	}
+	if (kind == SIM_ACCESS_WRITE)
+		page_set_tag(sim, pfn, *tag);
+	st_release(pmdp, pmd | PMD_YOUNG | PMD_DIRTY | PMD_WRITE);
+	pthread_mutex_unlock(&pmdt->lock);
+	return 0;
+}
+
+int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+		  uint64_t *tag)
+{
+	struct sim_vma *v = vma_find(mm, addr);
+	bool write = kind != SIM_ACCESS_READ;
+
+	if (!v || !(v->prot & (write ? SIM_PROT_WRITE : SIM_PROT_RW)))
+		return -EFAULT;
+	for (int tries = 0; tries < 64; tries++) {
+		struct sim_pmd_table *pmdt;
+		uint64_t *pmdp = pmd_lookup(mm, addr, true, &pmdt);
+		uint64_t pmd;
+		int err;
+
+		if (!pmdp)
+			return -ENOMEM;
+		pmd = ld_acquire(pmdp);
+		if (pmd_is_none(pmd)) {
+			err = fault_pmd_none(mm, v, addr, pmdp, pmdt, kind);
+			if (err)
+				return err;
+			continue;
+		}
+		if (pmd_is_huge(pmd))
+			err = access_huge(mm, addr, pmdp, pmdt, kind, tag);
+		else
+			err = access_pte(mm, v, addr, pmd_table(pmd), kind, tag);
+		if (err != FAULT_RETRY)
+			return err;
+	}
+	return -EAGAIN;
+}
+
+static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+		     uint64_t *tag)
+{
+	struct sim *sim = mm->sim;
+	uint64_t faults = ld_relaxed(&sim->vmstat[VM_PGFAULT]);
+	int err;
+
+	if (addr & (sim->geo.page_size - 1))
+		return -EINVAL;
+	world_enter(sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	err = handle_access(mm, addr, kind, tag);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	/* debug builds: check after a fault (a mapping change) */
+	if (faults != ld_relaxed(&sim->vmstat[VM_PGFAULT]))
+		sim_debug_check(sim);
+	return err;
+}
+
+int sim_read(struct sim_mm *mm, uint64_t addr, uint64_t *tag)
+{
+	return access_op(mm, addr, SIM_ACCESS_READ, tag);
+}
+
+int sim_write(struct sim_mm *mm, uint64_t addr, uint64_t tag)
+{
+	return access_op(mm, addr, SIM_ACCESS_WRITE, &tag);
+}
+
+/* Context: mmap_lock held; takes the PMD lock and the PTE lock. */
+static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
+{
+	struct sim *sim = mm->sim;
+	struct sim_pmd_table *pmdt;
+	uint64_t *pmdp = pmd_lookup(mm, addr, false, &pmdt), pmd;
+	uint32_t pfn = SIM_NO_PFN;
+	struct sim_pte_table *t = NULL;
+
+	if (!pmdp)
+		return -EFAULT;
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
+		pfn = pmd_pfn(pmd);
+	else if (pmd_is_table(pmd))
+		t = pmd_table(pmd);
+	if (t) {
+		uint32_t pte;
+
+		pthread_mutex_lock(&t->lock);
+		pte = t->ptes[pte_index(sim, addr)];
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
+			pfn = pte_pfn(pte);
+	}
+	if (pfn != SIM_NO_PFN) {
+		uint32_t head = folio_head(sim, pfn);
+
+		if (pin)
+			folio_get(sim, head, 1);
+		else if (folio_refcount(sim, head) > folio_mapcount(sim, head))
+			folio_put(sim, head, 1);
+		else
+			pfn = SIM_NO_PFN;
+	}
+	if (t)
+		pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&pmdt->lock);
+	return pfn == SIM_NO_PFN ? -EFAULT : 0;
+}
+
+static int pin_op(struct sim_mm *mm, uint64_t addr, bool pin)
+{
+	int err;
+
+	world_enter(mm->sim);
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	err = pin_locked(mm, addr, pin);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(mm->sim);
+	return err;
+}
+
+int sim_pin(struct sim_mm *mm, uint64_t addr)
+{
+	return pin_op(mm, addr, true);
+}
+
+int sim_unpin(struct sim_mm *mm, uint64_t addr)
+{
+	return pin_op(mm, addr, false);
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+/*
+ * folio.c - folios on top of the frame array: allocation and freeing,
+ * reference and map counts (per page, per folio, PMD "entire" count), the
+ * kernel's two mm-id slots that answer "mapped by more than one mm", flags
+ * (anon, LRU, locked, swapcache, lazyfree), splitting to order 0, and the
+ * content tags.  Counts of large folios change under the folio's map lock,
+ * a bit spinlock in the head page's flags; order-0 counts are atomics.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+#define SLOT0 2
+#define SLOT1 3
+
+static uint16_t flags_load(struct sim *sim, uint32_t pfn)
+{
+	return ld_relaxed(&sim_pg(sim, pfn)->flags);
+}
+
+void folio_set_flag(struct sim *sim, uint32_t head, uint16_t flag)
+{
+	__atomic_fetch_or(&sim_pg(sim, head)->flags, flag, __ATOMIC_RELAXED);
+}
+
+void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag)
+{
+	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~flag,
+			   __ATOMIC_RELAXED);
+}
+
+bool folio_test_flag(struct sim *sim, uint32_t head, uint16_t flag)
+{
+	return flags_load(sim, head) & flag;
+}
+
+bool folio_trylock(struct sim *sim, uint32_t head)
+{
+	uint16_t old = __atomic_fetch_or(&sim_pg(sim, head)->flags, PG_LOCKED,
+					 __ATOMIC_ACQUIRE);
+	return !(old & PG_LOCKED);
+}
+
+void folio_unlock(struct sim *sim, uint32_t head)
+{
+	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~PG_LOCKED,
+			   __ATOMIC_RELEASE);
+}
+
+/* Context: takes the folio's map lock (a bit spinlock). */
+static void maplock(struct sim *sim, uint32_t head)
+{
+	uint16_t *f = &sim_pg(sim, head)->flags;
+
+	while (__atomic_fetch_or(f, PG_MAPLOCK, __ATOMIC_ACQUIRE) & PG_MAPLOCK)
+		while (ld_relaxed(f) & PG_MAPLOCK)
+			;
+}
+
+/* Context: drops the folio's map lock. */
+static void mapunlock(struct sim *sim, uint32_t head)
+{
+	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~PG_MAPLOCK,
+			   __ATOMIC_RELEASE);
+}
+
+int folio_alloc(struct sim *sim, unsigned order, uint32_t *head)
+{
+	uint32_t pfn, nr = 1u << order;
+	int err = physmem_alloc(&sim->pm, order, &pfn);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct sim_page *p = sim_pg(sim, pfn + i);
+
+		*p = (struct sim_page){ .order = (uint8_t)order };
+	}
+	memset(&sim->pm.tags[pfn], 0, nr * sizeof(uint64_t));
+	sim_pg(sim, pfn)->flags = PG_HEAD;
+	sim_pg(sim, pfn)->a = 1;
+	*head = pfn;
+	return 0;
+}
+
+int folio_charge(struct sim *sim, uint32_t head, unsigned memcg)
+{
+	int err = memcg_charge(sim, memcg, 1ull << sim_pg(sim, head)->order);
+
+	if (err)
+		return err;
+	sim_pg(sim, head)->memcg = (uint8_t)memcg;
+	folio_set_flag(sim, head, PG_CHARGED);
+	return 0;
+}
+
+static void folio_free(struct sim *sim, uint32_t head)
+{
+	struct sim_page *h = sim_pg(sim, head);
+	unsigned order = h->order;
+	uint16_t flags = flags_load(sim, head);
+
+	if (flags & PG_CHARGED)
+		memcg_uncharge(sim, h->memcg, 1ull << order);
+	if (flags & PG_ANON)
+		mod_mthp(sim, order, MS_NR_ANON, -1);
+	for (uint32_t i = 0; i < (1u << order); i++)
+		*sim_pg(sim, head + i) = (struct sim_page){ 0 };
+	physmem_free(&sim->pm, head, order);
+}
+
+void folio_get(struct sim *sim, uint32_t head, uint32_t n)
+{
+	__atomic_fetch_add(&sim_pg(sim, head)->a, n, __ATOMIC_RELAXED);
+}
+
+void folio_put(struct sim *sim, uint32_t head, uint32_t n)
+{
+	uint32_t old = __atomic_fetch_sub(&sim_pg(sim, head)->a, n,
+					  __ATOMIC_ACQ_REL);
+	if (old == n)
+		folio_free(sim, head);
+}
+
+uint32_t folio_refcount(struct sim *sim, uint32_t head)
+{
+	return ld_acquire(&sim_pg(sim, head)->a);
+}
+
+uint32_t folio_mapcount(struct sim *sim, uint32_t head)
+{
+	if (sim_pg(sim, head)->order == 0)
+		return (uint32_t)ld_relaxed(&sim_pg(sim, head)->mapcount);
+	return ld_relaxed(&sim_pg(sim, head)->b);
+}
+
+uint32_t folio_entire_mapcount(struct sim *sim, uint32_t head)
+{
+	if (sim_pg(sim, head)->order == 0)
+		return 0;
+	return ld_relaxed(&sim_pg(sim, head + 1)->b);
+}
+
+/* Context: map lock held.  Add (or remove, n < 0) n mappings of mm_id. */
+static void slots_mod(struct sim *sim, uint32_t head, uint32_t mm_id, int64_t n)
+{
+	struct sim_page *s0 = sim_pg(sim, head + SLOT0);
+	struct sim_page *s1 = sim_pg(sim, head + SLOT1);
+	struct sim_page *s = NULL;
+
+	if (ld_relaxed(&s0->a) == mm_id)
+		s = s0;
+	else if (ld_relaxed(&s1->a) == mm_id)
+		s = s1;
+	else if (n > 0 && ld_relaxed(&s0->a) == 0)
+		s = s0;
+	else if (n > 0 && ld_relaxed(&s1->a) == 0)
+		s = s1;
+	if (!s)
+		return;		/* a third mm: untracked, so maybe shared */
+	st_relaxed(&s->a, mm_id);
+	st_relaxed(&s->b, (uint32_t)(ld_relaxed(&s->b) + n));
+	if (ld_relaxed(&s->b) == 0)
+		st_relaxed(&s->a, 0);
+}
+
+static void total_mod(struct sim *sim, uint32_t head, int64_t n)
+{
+	uint32_t *b = &sim_pg(sim, head)->b;
+
+	st_relaxed(b, (uint32_t)(ld_relaxed(b) + n));
+}
+
+void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
+{
+	uint32_t head = folio_head(sim, pfn);
+
+	if (sim_pg(sim, head)->order == 0) {
+		__atomic_fetch_add(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
+		folio_get(sim, head, 1);
+		return;
+	}
+	maplock(sim, head);
+	for (uint32_t i = 0; i < nr; i++)
+		__atomic_fetch_add(&sim_pg(sim, pfn + i)->mapcount, 1,
+				   __ATOMIC_RELAXED);
+	total_mod(sim, head, nr);
+	slots_mod(sim, head, mm_id, nr);
+	mapunlock(sim, head);
+	folio_get(sim, head, nr);
+}
+
+void folio_remove_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
+{
+	uint32_t head = folio_head(sim, pfn);
+
+	if (sim_pg(sim, head)->order == 0) {
+		__atomic_fetch_sub(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
+		folio_put(sim, head, 1);
+		return;
+	}
+	maplock(sim, head);
+	for (uint32_t i = 0; i < nr; i++)
+		__atomic_fetch_sub(&sim_pg(sim, pfn + i)->mapcount, 1,
+				   __ATOMIC_RELAXED);
+	total_mod(sim, head, -(int64_t)nr);
+	slots_mod(sim, head, mm_id, -(int64_t)nr);
+	mapunlock(sim, head);
+	folio_put(sim, head, nr);
+}
+
+void folio_add_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
+{
+	uint32_t *entire = &sim_pg(sim, head + 1)->b;
+
+	maplock(sim, head);
+	st_relaxed(entire, ld_relaxed(entire) + 1);
+	total_mod(sim, head, 1);
+	slots_mod(sim, head, mm_id, 1);
+	mapunlock(sim, head);
+	folio_get(sim, head, 1);
+}
+
+void folio_remove_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
+{
+	uint32_t *entire = &sim_pg(sim, head + 1)->b;
+
+	maplock(sim, head);
+	st_relaxed(entire, ld_relaxed(entire) - 1);
+	total_mod(sim, head, -1);
+	slots_mod(sim, head, mm_id, -1);
+	mapunlock(sim, head);
+	folio_put(sim, head, 1);
+}
+
+void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id)
+{
+	uint32_t nr = 1u << sim_pg(sim, head)->order;
+	uint32_t *entire = &sim_pg(sim, head + 1)->b;
+
+	maplock(sim, head);
+	st_relaxed(entire, ld_relaxed(entire) - 1);
+	for (uint32_t i = 0; i < nr; i++)
+		__atomic_fetch_add(&sim_pg(sim, head + i)->mapcount, 1,
+				   __ATOMIC_RELAXED);
+	total_mod(sim, head, nr - 1);
+	slots_mod(sim, head, mm_id, nr - 1);
+	mapunlock(sim, head);
+	folio_get(sim, head, nr - 1);
+}
+
+bool folio_maybe_shared(struct sim *sim, uint32_t head)
+{
+	uint32_t total, c0, c1;
+
+	if (sim_pg(sim, head)->order == 0)
+		return ld_relaxed(&sim_pg(sim, head)->mapcount) > 1;
+	maplock(sim, head);
+	total = ld_relaxed(&sim_pg(sim, head)->b);
+	c0 = ld_relaxed(&sim_pg(sim, head + SLOT0)->b);
+	c1 = ld_relaxed(&sim_pg(sim, head + SLOT1)->b);
+	mapunlock(sim, head);
+	return total && c0 != total && c1 != total;
+}
+
+/* Context: map lock held.  Can the folio be split now? */
+static bool split_allowed(struct sim *sim, uint32_t head, uint32_t extra)
+{
+	uint16_t flags = flags_load(sim, head);
+
+	if (flags & (PG_LOCKED | PG_SWAPCACHE))
+		return false;
+	if (ld_relaxed(&sim_pg(sim, head + 1)->b))
+		return false;	/* still PMD-mapped */
+	return folio_refcount(sim, head) == ld_relaxed(&sim_pg(sim, head)->b) + extra;
+}
+
+int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
+{
+	struct sim_page *h = sim_pg(sim, head);
+	unsigned order = h->order;
+	uint16_t keep;
+	uint8_t memcg = h->memcg;
+	uint32_t nr = 1u << order, freed = 0;
+
+	if (order == 0)
+		return 0;
+	maplock(sim, head);
+	if (!split_allowed(sim, head, extra)) {
+		mapunlock(sim, head);
+		count_mthp(sim, order, MS_SPLIT_FAILED);
+		if (order == sim->geo.pmd_order)
+			count_vm(sim, VM_THP_SPLIT_PAGE_FAILED);
+		return -EBUSY;
+	}
+	keep = flags_load(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE |
+					 PG_CHARGED | PG_REFERENCED);
+	for (uint32_t i = 0; i < nr; i++) {
+		struct sim_page *p = sim_pg(sim, head + i);
+		int32_t map = ld_relaxed(&p->mapcount);
+
+		*p = (struct sim_page){ .a = (uint32_t)map, .mapcount = map,
+					.flags = (uint16_t)(keep | PG_HEAD),
+					.memcg = memcg };
+	}
+	/* the map lock bit went with the old flags */
+	for (uint32_t i = 0; i < nr; i++) {
+		if (sim_pg(sim, head + i)->a)
+			continue;
+		if (keep & PG_CHARGED)
+			memcg_uncharge(sim, memcg, 1);
+		*sim_pg(sim, head + i) = (struct sim_page){ 0 };
+		physmem_free(&sim->pm, head + i, 0);
+		freed++;
+	}
+	if (keep & PG_ANON) {
+		mod_mthp(sim, order, MS_NR_ANON, -1);
+		mod_mthp(sim, 0, MS_NR_ANON, nr - freed);
+	}
+	count_mthp(sim, order, MS_SPLIT);
+	if (order == sim->geo.pmd_order)
+		count_vm(sim, VM_THP_SPLIT_PAGE);
+	return 0;
+}
+
+void folio_copy_tags(struct sim *sim, uint32_t dst_pfn, uint32_t src_pfn,
+		     uint32_t nr)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		page_set_tag(sim, dst_pfn + i, page_tag(sim, src_pfn + i));
+}

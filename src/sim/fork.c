@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork.c - fork: the child gets a copy of every VMA (sharing the
+ * anon_vma, losing userfaultfd registration) and of every page table:
+ * anon pages and THPs shared and write-protected in both, swap entries
+ * duplicated, pinned pages copied at once as the kernel does.
+ * Context: parent mmap_lock then child mmap_lock, both for write; per
+ * table the parent's PTE lock, then the child's nested.
+ */
+#include <errno.h>
+
+#include "sim/sim_internal.h"
+
+/* Context: both PTE locks held.  Copy one PTE; -ENOMEM if a copy fails. */
+static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
+		    uint32_t *src, uint32_t *dst)
+{
+	struct sim *sim = parent->sim;
+	uint32_t pte = *src, pfn = pte_pfn(pte), head, copy;
+	int err;
+
+	if (pte_is_swap(pte)) {
+		if (pte_slot(pte))
+			swap_dup(&sim->swap, pte_slot(pte));
+		*dst = pte_slot(pte) ? pte & ~PTE_SWP_UFFD_WP : 0;
+		return 0;
+	}
+	if (!pte_present(pte))
+		return 0;
+	if (pfn == sim->pm.zero_pfn) {
+		*dst = pte & ~PTE_UFFD_WP;
+		return 0;
+	}
+	head = folio_head(sim, pfn);
+	if (folio_refcount(sim, head) == folio_mapcount(sim, head)) {
+		*src = pte & ~PTE_WRITE;
+		*dst = pte & ~(PTE_WRITE | PTE_UFFD_WP);
+		folio_add_ptes(sim, pfn, 1, child->id);
+		return 0;
+	}
+	/* pinned: the child gets its own copy now */
+	err = folio_alloc(sim, 0, &copy);
+	if (!err) {
+		err = folio_charge(sim, copy, child->memcg);
+		if (err)
+			folio_put(sim, copy, 1);
+	}
+	if (err)
+		return err;
+	folio_set_flag(sim, copy, PG_ANON | PG_LRU);
+	mod_mthp(sim, 0, MS_NR_ANON, 1);
+	page_set_tag(sim, copy, page_tag(sim, pfn));
+	folio_add_ptes(sim, copy, 1, child->id);
+	folio_put(sim, copy, 1);
+	*dst = pte_mk(copy, (pte & (PTE_YOUNG | PTE_DIRTY | PTE_WRITE)));
+	return 0;
+}
+
+/* Context: parent PMD lock taken and dropped, then the child's. */
+static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp,
+		     struct sim_pmd_table *pmdt, uint64_t addr)
+{
+	struct sim_pmd_table *cpmdt;
+	uint64_t *cpmdp = pmd_lookup(child, addr, true, &cpmdt), pmd;
+
+	if (!cpmdp)
+		return -ENOMEM;
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp) & ~PMD_WRITE;
+	st_release(pmdp, pmd);
+	if (!(pmd & PMD_ZERO))
+		folio_add_pmd(parent->sim, pmd_pfn(pmd), child->id);
+	pthread_mutex_unlock(&pmdt->lock);
+	pthread_mutex_lock(&cpmdt->lock);
+	st_release(cpmdp, pmd);
+	pthread_mutex_unlock(&cpmdt->lock);
+	return 0;
+}
+
+/* Context: parent mmap_lock (write); PTE locks parent then child. */
+static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table *pmdt,
+		    uint64_t start, uint64_t end, void *ctx)
+{
+	struct sim_mm *child = ctx;
+	struct sim *sim = parent->sim;
+	uint64_t pmd = ld_acquire(pmdp), *cpmdp;
+	struct sim_pmd_table *cpmdt;
+	struct sim_pte_table *t, *ct;
+	int err = 0;
+
+	if (pmd_is_huge(pmd))
+		return copy_huge(parent, child, pmdp, pmdt, start);
+	if (!pmd_is_table(pmd))
+		return 0;
+	cpmdp = pmd_lookup(child, start, true, &cpmdt);
+	if (!cpmdp)
+		return -ENOMEM;
+	err = pmd_install_table(child, cpmdp, cpmdt);
+	if (err)
+		return err;
+	t = pmd_table(pmd);
+	ct = pmd_table(ld_acquire(cpmdp));
+	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&ct->lock);
+	for (uint32_t i = pte_index(sim, start); i <= pte_index(sim, end - 1) && !err; i++)
+		err = copy_pte(parent, child, &t->ptes[i], &ct->ptes[i]);
+	pthread_mutex_unlock(&ct->lock);
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+/* Context: parent and child mmap_lock held for write. */
+static int dup_mmap(struct sim_mm *parent, struct sim_mm *child)
+{
+	for (size_t i = 0; i < parent->nr_vmas; i++) {
+		struct sim_vma v = parent->vmas[i];
+		int err;
+
+		v.vm_flags &= ~SIM_VM_UFFD;
+		v.anon_vma = anon_vma_get(ld_acquire(&parent->vmas[i].anon_vma));
+		err = vma_insert(child, &v);
+		if (err) {
+			anon_vma_put(v.anon_vma);
+			return err;
+		}
+		err = walk_pmds(parent, v.start, v.end, copy_pmd, child);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sim_fork(struct sim_mm *mm, struct sim_mm **out)
+{
+	struct sim *sim = mm->sim;
+	struct sim_mm *child = NULL;
+	int err;
+
+	world_enter(sim);
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	err = mm_alloc(sim, mm->memcg, &child);
+	if (err)
+		goto out_unlock;
+	pthread_rwlock_wrlock(&child->mmap_lock);
+	child->mmap_base = mm->mmap_base;
+	err = dup_mmap(mm, child);
+	pthread_rwlock_unlock(&child->mmap_lock);
+out_unlock:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	world_exit(sim);
+	if (err == 0) {
+		*out = child;
+		sim_debug_check(sim);
+	} else if (child) {
+		sim_exit(child);
+	}
+	return err;
+}

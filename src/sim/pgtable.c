@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pgtable.c - page tables: the upper directories (pgd, pud), PMD tables
+ * with their PMD lock, PTE tables with their PTE lock; installing a table
+ * under an empty PMD, splitting a huge PMD into PTEs, detaching a table
+ * (pmdp_collapse_flush) and putting it back (pmd_populate), zapping a
+ * range, and freeing tables no VMA covers any more.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+struct sim_pte_table *pte_table_alloc(struct sim *sim)
+{
+	size_t n = sim->geo.ptes_per_pmd;
+	struct sim_pte_table *t = malloc(sizeof(*t) + n * sizeof(uint32_t));
+
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	memset(t->ptes, 0, n * sizeof(uint32_t));
+	return t;
+}
+
+void pte_table_free(struct sim_pte_table *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct sim_pmd_table *pmd_table_alloc(void)
+{
+	struct sim_pmd_table *p = calloc(1, sizeof(*p));
+
+	if (p)
+		pthread_mutex_init(&p->lock, NULL);
+	return p;
+}
+
+/* Context: takes and drops mm->pgd_lock when it allocates. */
+static void *dir_slot(struct sim_mm *mm, void **slot, bool alloc, bool pmd_level)
+{
+	void *p = ld_acquire(slot);
+
+	if (p || !alloc)
+		return p;
+	pthread_mutex_lock(&mm->pgd_lock);
+	p = ld_acquire(slot);
+	if (!p) {
+		p = pmd_level ? (void *)pmd_table_alloc()
+			      : calloc(1, sizeof(struct sim_pud));
+		if (p)
+			st_release(slot, p);
+	}
+	pthread_mutex_unlock(&mm->pgd_lock);
+	return p;
+}
+
+uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
+		     struct sim_pmd_table **pmdt)
+{
+	struct sim *sim = mm->sim;
+	uint64_t top = addr >> (sim->pmd_shift + 18);
+	unsigned pud_i = (addr >> (sim->pmd_shift + 9)) & (SIM_DIR_ENTRIES - 1);
+	unsigned pmd_i = (addr >> sim->pmd_shift) & (SIM_DIR_ENTRIES - 1);
+	struct sim_pud *pud;
+	struct sim_pmd_table *pt;
+
+	if (top >= sim->top_entries)
+		return NULL;
+	pud = dir_slot(mm, (void **)&mm->pgd[top], alloc, false);
+	if (!pud)
+		return NULL;
+	pt = dir_slot(mm, (void **)&pud->slot[pud_i], alloc, true);
+	if (!pt)
+		return NULL;
+	*pmdt = pt;
+	return &pt->pmd[pmd_i];
+}
+
+int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
+{
+	struct sim_pte_table *t = pte_table_alloc(mm->sim);
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_lock(&pmdt->lock);
+	if (pmd_is_none(ld_acquire(pmdp))) {
+		st_release(pmdp, (uint64_t)(uintptr_t)t);
+		t = NULL;
+	}
+	pthread_mutex_unlock(&pmdt->lock);
+	pte_table_free(t);
+	return 0;
+}
+
+/* Context: PMD lock held; the PMD is huge.  Fill t with its PTEs. */
+static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *t)
+{
+	struct sim *sim = mm->sim;
+	uint32_t n = sim->geo.ptes_per_pmd, bits = 0;
+
+	if (pmd & PMD_YOUNG)
+		bits |= PTE_YOUNG;
+	if (pmd & PMD_ZERO) {
+		for (uint32_t i = 0; i < n; i++)
+			t->ptes[i] = pte_mk(sim->pm.zero_pfn, bits);
+		return;
+	}
+	if (pmd & PMD_DIRTY)
+		bits |= PTE_DIRTY;
+	if (pmd & PMD_WRITE)
+		bits |= PTE_WRITE;
+	for (uint32_t i = 0; i < n; i++)
+		t->ptes[i] = pte_mk(pmd_pfn(pmd) + i, bits);
+	folio_pmd_to_ptes(sim, pmd_pfn(pmd), mm->id);
+}
+
+int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
+{
+	struct sim_pte_table *t = pte_table_alloc(mm->sim);
+	uint64_t pmd;
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_huge(pmd)) {
+		huge_to_ptes(mm, pmd, t);
+		st_release(pmdp, (uint64_t)(uintptr_t)t);
+		t = NULL;
+		count_vm(mm->sim, VM_THP_SPLIT_PMD);
+	}
+	pthread_mutex_unlock(&pmdt->lock);
+	pte_table_free(t);
+	return 0;
+}
+
+struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
+{
+	uint64_t pmd = ld_acquire(pmdp);
+
+	if (!pmd_is_table(pmd))
+		return NULL;
+	st_release(pmdp, 0);
+	return pmd_table(pmd);
+}
+
+void pmd_populate(uint64_t *pmdp, struct sim_pte_table *t)
+{
+	st_release(pmdp, (uint64_t)(uintptr_t)t);
+}
+
+int walk_pmds(struct sim_mm *mm, uint64_t start, uint64_t end, pmd_range_fn fn,
+	      void *ctx)
+{
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
+
+	for (uint64_t addr = start; addr < end;) {
+		uint64_t next = pmd_base(mm->sim, addr) + pmd_size;
+		struct sim_pmd_table *pmdt = NULL;
+		uint64_t *pmdp;
+		int err;
+
+		if (next > end || next < addr)
+			next = end;
+		pmdp = pmd_lookup(mm, addr, false, &pmdt);
+		if (pmdp) {
+			err = fn(mm, pmdp, pmdt, addr, next, ctx);
+			if (err)
+				return err;
+		}
+		addr = next;
+	}
+	return 0;
+}
+
+void zap_pte(struct sim_mm *mm, uint32_t pte)
+{
+	struct sim *sim = mm->sim;
+
+	if (pte_present(pte)) {
+		if (pte_pfn(pte) != sim->pm.zero_pfn)
+			folio_remove_ptes(sim, pte_pfn(pte), 1, mm->id);
+	} else if (pte_is_swap(pte) && pte_slot(pte)) {
+		swap_free(&sim->swap, pte_slot(pte));
+	}
+}
+
+#define ZAP_MAX_LARGE 64
+
+/* Large folios a zap touched, each held by an extra reference. */
+struct zap_large {
+	uint32_t head[ZAP_MAX_LARGE];
+	unsigned nr;
+};
+
+static bool zap_hold_large(struct sim *sim, struct zap_large *zl, uint32_t pfn)
+{
+	uint32_t head = folio_head(sim, pfn);
+
+	if (sim_pg(sim, head)->order == 0)
+		return true;
+	for (unsigned i = 0; i < zl->nr; i++)
+		if (zl->head[i] == head)
+			return true;
+	if (zl->nr == ZAP_MAX_LARGE)
+		return false;
+	folio_get(sim, head, 1);
+	zl->head[zl->nr++] = head;
+	return true;
+}
+
+/* Context: PTE lock of t held.  PTEs of t mapping pages of the folio. */
+static uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t head)
+{
+	uint32_t nr = 1u << sim_pg(sim, head)->order, n = 0;
+
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (pte_present(pte) && pte_pfn(pte) - head < nr)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Context: PTE lock of t held.  Split the partially mapped large folios a
+ * zap left behind when every mapping is in t; otherwise defer (count).
+ */
+static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
+			  struct zap_large *zl)
+{
+	struct sim *sim = mm->sim;
+
+	for (unsigned i = 0; i < zl->nr; i++) {
+		uint32_t head = zl->head[i], mapped = folio_mapcount(sim, head);
+		unsigned order = sim_pg(sim, head)->order;
+
+		if (mapped == 0 || mapped == (1u << order)) {
+			folio_put(sim, head, 1);
+			continue;
+		}
+		if (!folio_maybe_shared(sim, head) &&
+		    ptes_mapping(sim, t, head) == mapped &&
+		    folio_split(sim, head, 1) == 0)
+			continue;
+		count_mthp(sim, order, MS_SPLIT_DEFERRED);
+		if (order == sim->geo.pmd_order)
+			count_vm(sim, VM_THP_DEFERRED_SPLIT_PAGE);
+		folio_put(sim, head, 1);
+	}
+	zl->nr = 0;
+}
+
+/* Context: mmap_lock held; takes the PTE lock of the table. */
+static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		     uint32_t last)
+{
+	struct sim *sim = mm->sim;
+	struct zap_large zl = { .nr = 0 };
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = first; i <= last; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (!pte)
+			continue;
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn &&
+		    !zap_hold_large(sim, &zl, pte_pfn(pte))) {
+			split_partial_folios(mm, t, &zl);
+			zap_hold_large(sim, &zl, pte_pfn(pte));
+		}
+		t->ptes[i] = 0;
+		zap_pte(mm, pte);
+	}
+	split_partial_folios(mm, t, &zl);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/* Context: mmap_lock held; PMD lock taken and dropped. */
+static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt,
+		   uint64_t start, uint64_t end, void *ctx)
+{
+	struct sim *sim = mm->sim;
+	uint64_t pmd = ld_acquire(pmdp);
+	uint64_t base = pmd_base(sim, start);
+	bool whole = start == base && end - start == mthp_pmd_size(&sim->geo);
+	int err;
+
+	(void)ctx;
+	if (pmd_is_huge(pmd) && whole) {
+		pthread_mutex_lock(&pmdt->lock);
+		pmd = ld_acquire(pmdp);
+		st_release(pmdp, 0);
+		pthread_mutex_unlock(&pmdt->lock);
+		if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
+			folio_remove_pmd(sim, pmd_pfn(pmd), mm->id);
+		return 0;
+	}
+	if (pmd_is_huge(pmd)) {
+		err = pmd_split_huge(mm, pmdp, pmdt);
+		if (err)
+			return err;
+		pmd = ld_acquire(pmdp);
+	}
+	if (!pmd_is_table(pmd))
+		return 0;
+	return zap_table(mm, pmd_table(pmd), pte_index(sim, start),
+			 pte_index(sim, end - 1));
+}
+
+int zap_range(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	return walk_pmds(mm, start, end, zap_pmd, NULL);
+}
+
+/* Does any VMA overlap [start, end)? */
+static bool vma_overlaps(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_index_after(mm, start);
+
+	return i < mm->nr_vmas && mm->vmas[i].start < end;
+}
+
+/* Context: mmap_lock held for write. */
+static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
+			 struct sim_pmd_table *pmdt, uint64_t start,
+			 uint64_t end, void *ctx)
+{
+	uint64_t base = pmd_base(mm->sim, start);
+	struct sim_pte_table *t = NULL;
+	uint64_t pmd;
+
+	(void)end;
+	(void)ctx;
+	if (vma_overlaps(mm, base, base + mthp_pmd_size(&mm->sim->geo)))
+		return 0;
+	pthread_mutex_lock(&pmdt->lock);
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_table(pmd)) {
+		t = pmd_table(pmd);
+		st_release(pmdp, 0);
+	}
+	pthread_mutex_unlock(&pmdt->lock);
+	pte_table_free(t);
+	return 0;
+}
+
+void free_unused_tables(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
+	uint64_t s = pmd_base(mm->sim, start);
+	uint64_t e = pmd_base(mm->sim, end + pmd_size - 1);
+
+	walk_pmds(mm, s, e, free_table_cb, NULL);
+}
+
+void free_all_tables(struct sim_mm *mm)
+{
+	struct sim *sim = mm->sim;
+
+	for (unsigned top = 0; top < sim->top_entries; top++) {
+		struct sim_pud *pud = mm->pgd[top];
+
+		if (!pud)
+			continue;
+		for (unsigned i = 0; i < SIM_DIR_ENTRIES; i++) {
+			struct sim_pmd_table *pt = pud->slot[i];
+
+			if (!pt)
+				continue;
+			for (unsigned j = 0; j < SIM_DIR_ENTRIES; j++)
+				if (pmd_is_table(pt->pmd[j]))
+					pte_table_free(pmd_table(pt->pmd[j]));
+			pthread_mutex_destroy(&pt->lock);
+			free(pt);
+		}
+		free(pud);
+		mm->pgd[top] = NULL;
+	}
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * swap.c - the swap area (slots holding a content tag and a count of the
+ * swap PTEs that refer to them, under the swap lock), swap-out of whole
+ * folios into contiguous slots (MADV_PAGEOUT; clean lazyfree folios are
+ * dropped instead), and swap-in of one page at fault time.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sim/sim_internal.h"
+
+int swap_init(struct sim_swap *sw, uint64_t nr_slots)
+{
+	sw->nr_slots = nr_slots ? nr_slots + 1 : 0;
+	sw->nr_used = 0;
+	sw->cursor = 1;
+	sw->slots = NULL;
+	if (nr_slots >= (1ull << (32 - PTE_SLOT_SHIFT)) - 1)
+		return -EINVAL;
+	if (nr_slots) {
+		sw->slots = calloc(sw->nr_slots, sizeof(*sw->slots));
+		if (!sw->slots)
+			return -ENOMEM;
+	}
+	pthread_mutex_init(&sw->lock, NULL);
+	return 0;
+}
+
+void swap_destroy(struct sim_swap *sw)
+{
+	pthread_mutex_destroy(&sw->lock);
+	free(sw->slots);
+}
+
+/* Context: swap lock held.  Is the aligned run at s free? */
+static bool run_free(struct sim_swap *sw, uint64_t s, uint32_t nr)
+{
+	if (s == 0 || s + nr > sw->nr_slots)
+		return false;
+	for (uint32_t i = 0; i < nr; i++)
+		if (sw->slots[s + i].count)
+			return false;
+	return true;
+}
+
+int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot)
+{
+	uint32_t nr = 1u << order;
+	int err = -ENOSPC;
+
+	if (!sw->nr_slots)
+		return -ENOSPC;
+	pthread_mutex_lock(&sw->lock);
+	for (uint64_t n = 0; n < sw->nr_slots; n += nr) {
+		uint64_t s = ((sw->cursor + n) % sw->nr_slots) & ~(uint64_t)(nr - 1);
+
+		if (!run_free(sw, s, nr))
+			continue;
+		for (uint32_t i = 0; i < nr; i++)
+			sw->slots[s + i].count = 1;
+		sw->nr_used += nr;
+		sw->cursor = s + nr;
+		*slot = (uint32_t)s;
+		err = 0;
+		break;
+	}
+	pthread_mutex_unlock(&sw->lock);
+	return err;
+}
+
+void swap_dup(struct sim_swap *sw, uint32_t slot)
+{
+	pthread_mutex_lock(&sw->lock);
+	sw->slots[slot].count++;
+	pthread_mutex_unlock(&sw->lock);
+}
+
+void swap_free(struct sim_swap *sw, uint32_t slot)
+{
+	pthread_mutex_lock(&sw->lock);
+	if (--sw->slots[slot].count == 0) {
+		sw->slots[slot].tag = 0;
+		sw->nr_used--;
+	}
+	pthread_mutex_unlock(&sw->lock);
+}
+
+uint64_t swap_tag(struct sim_swap *sw, uint32_t slot)
+{
+	uint64_t tag;
+
+	pthread_mutex_lock(&sw->lock);
+	tag = sw->slots[slot].tag;
+	pthread_mutex_unlock(&sw->lock);
+	return tag;
+}
+
+void swap_set_tag(struct sim_swap *sw, uint32_t slot, uint64_t tag)
+{
+	pthread_mutex_lock(&sw->lock);
+	sw->slots[slot].tag = tag;
+	pthread_mutex_unlock(&sw->lock);
+}
+
+uint32_t swap_count(struct sim_swap *sw, uint32_t slot)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&sw->lock);
+	n = sw->slots[slot].count;
+	pthread_mutex_unlock(&sw->lock);
+	return n;
+}
+
+/* Context: PTE lock of t held.  Is the folio mapped whole, in order, at
+ * PTE idx.. of t and nowhere else? */
+bool folio_whole_here(struct sim *sim, struct sim_pte_table *t,
+			     uint32_t idx, uint32_t first, uint32_t last,
+			     uint32_t head)
+{
+	uint32_t nr = 1u << sim_pg(sim, head)->order;
+
+	if (idx < first || idx > last || idx + nr - 1 > last || folio_mapcount(sim, head) != nr)
+		return false;
+	for (uint32_t k = 0; k < nr; k++) {
+		uint32_t pte = t->ptes[idx + k];
+
+		if (!pte_present(pte) || pte_pfn(pte) != head + k)
+			return false;
+	}
+	return true;
+}
+
+/* Context: PTE lock of t held.  Unmap nr PTEs from idx to swap slots
+ * from slot on, or to none when slot is 0 (a dropped lazyfree folio). */
+static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
+		       uint32_t head, uint32_t nr, uint32_t slot)
+{
+	struct sim *sim = mm->sim;
+
+	for (uint32_t k = 0; k < nr; k++) {
+		uint32_t pte = t->ptes[idx + k];
+
+		if (!slot) {
+			t->ptes[idx + k] = 0;
+			continue;
+		}
+		swap_set_tag(&sim->swap, slot + k, page_tag(sim, head + k));
+		t->ptes[idx + k] = pte_mk_swap(slot + k, pte & PTE_UFFD_WP);
+		count_vm(sim, VM_PSWPOUT);
+	}
+	folio_remove_ptes(sim, head, nr, mm->id);
+}
+
+/* Context: PTE lock of t held.  Split for page-out; 0: retry PTE i. */
+static uint32_t pageout_split(struct sim *sim, uint32_t head)
+{
+	folio_get(sim, head, 1);
+	if (folio_split(sim, head, 1) == 0)
+		return 0;
+	folio_put(sim, head, 1);
+	return 1;
+}
+
+/*
+ * Context: PTE lock of t held.  Page out the folio mapped at PTE i.
+ * Returns the number of PTEs consumed, or 0 when the folio was split and
+ * PTE i should be tried again.
+ */
+static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
+			    uint32_t i, uint32_t first, uint32_t last)
+{
+	struct sim *sim = mm->sim;
+	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, nr, idx, slot;
+	unsigned order;
+	bool clean = true;
+
+	if (!pte_present(pte) || pfn == sim->pm.zero_pfn)
+		return 1;
+	head = folio_head(sim, pfn);
+	order = sim_pg(sim, head)->order;
+	nr = 1u << order;
+	if (folio_maybe_shared(sim, head) || folio_test_flag(sim, head, PG_LOCKED) ||
+	    folio_refcount(sim, head) != folio_mapcount(sim, head))
+		return 1;
+	idx = i - (pfn - head);
+	if (order && (pfn - head > i || !folio_whole_here(sim, t, idx, first, last, head)))
+		return pageout_split(sim, head);
+	for (uint32_t k = 0; k < nr; k++)
+		if (t->ptes[idx + k] & PTE_DIRTY)
+			clean = false;
+	if (folio_test_flag(sim, head, PG_LAZYFREE) && clean) {
+		unmap_ptes(mm, t, idx, head, nr, 0);
+		return nr;
+	}
+	if (swap_alloc(&sim->swap, order, &slot) == 0) {
+		unmap_ptes(mm, t, idx, head, nr, slot);
+		if (order)
+			count_mthp(sim, order, MS_SWPOUT);
+		if (order && order == sim->geo.pmd_order)
+			count_vm(sim, VM_THP_SWPOUT);
+		return nr;
+	}
+	if (!order)
+		return 1;	/* swap is full */
+	count_mthp(sim, order, MS_SWPOUT_FALLBACK);
+	if (order == sim->geo.pmd_order)
+		count_vm(sim, VM_THP_SWPOUT_FALLBACK);
+	return pageout_split(sim, head);
+}
+
+void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		  uint32_t last)
+{
+	for (uint32_t i = first; i <= last;) {
+		uint32_t used = pageout_one(mm, t, i, first, last);
+
+		if (used == 0)
+			used = pageout_one(mm, t, i, first, last);
+		i += used ? used : 1;
+	}
+}
+
+int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
+	       struct sim_pte_table *t, uint32_t i, bool write)
+{
+	struct sim *sim = mm->sim;
+	uint32_t pte = t->ptes[i], slot = pte_slot(pte), head, bits = PTE_YOUNG;
+	int err = folio_alloc(sim, 0, &head);
+
+	if (err)
+		return err;
+	err = folio_charge(sim, head, mm->memcg);
+	if (err) {
+		folio_put(sim, head, 1);
+		return err;
+	}
+	folio_set_flag(sim, head, PG_ANON | PG_LRU);
+	mod_mthp(sim, 0, MS_NR_ANON, 1);
+	page_set_tag(sim, head, swap_tag(&sim->swap, slot));
+	if (pte & PTE_SWP_UFFD_WP)
+		bits |= PTE_UFFD_WP;
+	else if (v->prot & SIM_PROT_WRITE)
+		bits |= PTE_WRITE | (write ? PTE_DIRTY : 0);
+	folio_add_ptes(sim, head, 1, mm->id);
+	t->ptes[i] = pte_mk(head, bits);
+	folio_put(sim, head, 1);
+	swap_free(&sim->swap, slot);
+	count_vm(sim, VM_PSWPIN);
+	return 0;
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vma.c - VMAs of an mm: a sorted array searched by address, splitting at
+ * a boundary, merging compatible neighbours, removing a range, finding a
+ * free area, and the anon_vma (its rwlock is the one khugepaged takes;
+ * shared by parent and child after fork, reference counted).
+ * Context: the VMA array changes only under mmap_lock held for write.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+#define SIM_MMAP_MIN	0x10000000ull
+
+size_t vma_index_after(struct sim_mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid].end > addr)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+struct sim_vma *vma_find(struct sim_mm *mm, uint64_t addr)
+{
+	size_t i = vma_index_after(mm, addr);
+
+	if (i < mm->nr_vmas && mm->vmas[i].start <= addr)
+		return &mm->vmas[i];
+	return NULL;
+}
+
+static int vma_reserve(struct sim_mm *mm, size_t extra)
+{
+	size_t cap;
+	struct sim_vma *n;
+
+	if (mm->nr_vmas + extra <= mm->cap_vmas)
+		return 0;
+	cap = mm->cap_vmas ? mm->cap_vmas * 2 : 16;
+	while (cap < mm->nr_vmas + extra)
+		cap *= 2;
+	n = realloc(mm->vmas, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	mm->vmas = n;
+	mm->cap_vmas = cap;
+	return 0;
+}
+
+int vma_insert(struct sim_mm *mm, const struct sim_vma *v)
+{
+	size_t i;
+	int err = vma_reserve(mm, 1);
+
+	if (err)
+		return err;
+	i = vma_index_after(mm, v->start);
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nr_vmas - i) * sizeof(*v));
+	mm->vmas[i] = *v;
+	mm->nr_vmas++;
+	return 0;
+}
+
+struct sim_anon_vma *anon_vma_get(struct sim_anon_vma *av)
+{
+	if (av)
+		__atomic_fetch_add(&av->refcount, 1, __ATOMIC_RELAXED);
+	return av;
+}
+
+void anon_vma_put(struct sim_anon_vma *av)
+{
+	if (!av || __atomic_fetch_sub(&av->refcount, 1, __ATOMIC_ACQ_REL) != 1)
+		return;
+	pthread_rwlock_destroy(&av->lock);
+	free(av);
+}
+
+struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v)
+{
+	struct sim_anon_vma *av = ld_acquire(&v->anon_vma);
+
+	if (av)
+		return av;
+	pthread_mutex_lock(&mm->pgd_lock);
+	av = ld_acquire(&v->anon_vma);
+	if (!av) {
+		av = calloc(1, sizeof(*av));
+		if (av) {
+			pthread_rwlock_init(&av->lock, NULL);
+			av->refcount = 1;
+			st_release(&v->anon_vma, av);
+		}
+	}
+	pthread_mutex_unlock(&mm->pgd_lock);
+	return av;
+}
+
+/* A huge PMD straddling a new VMA boundary is split (as
+ * vma_adjust_trans_huge does). */
+static int split_huge_at(struct sim_mm *mm, uint64_t addr)
+{
+	struct sim_pmd_table *pmdt;
+	uint64_t *pmdp;
+
+	if (addr == pmd_base(mm->sim, addr))
+		return 0;
+	pmdp = pmd_lookup(mm, addr, false, &pmdt);
+	if (!pmdp || !pmd_is_huge(ld_acquire(pmdp)))
+		return 0;
+	return pmd_split_huge(mm, pmdp, pmdt);
+}
+
+int vma_split_at(struct sim_mm *mm, uint64_t addr)
+{
+	size_t i = vma_index_after(mm, addr);
+	struct sim_vma *v, tail;
+	int err;
+
+	if (i >= mm->nr_vmas || mm->vmas[i].start >= addr)
+		return 0;
+	err = split_huge_at(mm, addr);
+	if (!err)
+		err = vma_reserve(mm, 1);
+	if (err)
+		return err;
+	v = &mm->vmas[i];
+	tail = *v;
+	tail.start = addr;
+	tail.pgoff = v->pgoff + ((addr - v->start) >> mm->sim->page_shift);
+	anon_vma_get(tail.anon_vma);
+	v->end = addr;
+	memmove(&mm->vmas[i + 2], &mm->vmas[i + 1],
+		(mm->nr_vmas - i - 1) * sizeof(*v));
+	mm->vmas[i + 1] = tail;
+	mm->nr_vmas++;
+	return 0;
+}
+
+static bool vma_mergeable(struct sim_mm *mm, const struct sim_vma *a,
+			  const struct sim_vma *b)
+{
+	if (a->end != b->start || a->prot != b->prot || a->vm_flags != b->vm_flags)
+		return false;
+	if (a->anon_vma && b->anon_vma && a->anon_vma != b->anon_vma)
+		return false;
+	return a->pgoff + ((a->end - a->start) >> mm->sim->page_shift) == b->pgoff;
+}
+
+void vma_merge_range(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_index_after(mm, start);
+
+	if (i > 0)
+		i--;
+	while (i + 1 < mm->nr_vmas && mm->vmas[i].start <= end) {
+		struct sim_vma *a = &mm->vmas[i], *b = &mm->vmas[i + 1];
+
+		if (!vma_mergeable(mm, a, b)) {
+			i++;
+			continue;
+		}
+		a->end = b->end;
+		if (!a->anon_vma)
+			a->anon_vma = b->anon_vma;
+		else
+			anon_vma_put(b->anon_vma);
+		memmove(b, b + 1, (mm->nr_vmas - i - 2) * sizeof(*b));
+		mm->nr_vmas--;
+	}
+}
+
+int vma_remove_range(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i, j;
+	int err = vma_split_at(mm, start);
+
+	if (!err)
+		err = vma_split_at(mm, end);
+	if (err)
+		return err;
+	i = vma_index_after(mm, start);
+	for (j = i; j < mm->nr_vmas && mm->vmas[j].end <= end; j++)
+		anon_vma_put(mm->vmas[j].anon_vma);
+	if (j > i)
+		memmove(&mm->vmas[i], &mm->vmas[j],
+			(mm->nr_vmas - j) * sizeof(struct sim_vma));
+	mm->nr_vmas -= j - i;
+	return 0;
+}
+
+uint32_t vma_snapshot_flags(const struct sim_vma *v)
+{
+	uint32_t f = MTHP_VMA_ANON;
+
+	if (v->vm_flags & SIM_VM_HUGEPAGE)
+		f |= MTHP_VMA_HUGEPAGE;
+	if (v->vm_flags & SIM_VM_NOHUGEPAGE)
+		f |= MTHP_VMA_NOHUGEPAGE;
+	if (v->vm_flags & SIM_VM_UFFD)
+		f |= MTHP_VMA_UFFD;
+	if (!ld_acquire(&v->anon_vma))
+		f |= MTHP_VMA_NOANONVMA;
+	return f;
+}
+
+int vma_get_unmapped_area(struct sim_mm *mm, uint64_t len, uint64_t align,
+			  uint64_t *addr)
+{
+	for (size_t i = mm->nr_vmas + 1; i-- > 0;) {
+		uint64_t gap_end = mm->mmap_base, gap_start = SIM_MMAP_MIN, cand;
+
+		if (i < mm->nr_vmas && mm->vmas[i].start < gap_end)
+			gap_end = mm->vmas[i].start;
+		if (i > 0 && mm->vmas[i - 1].end > gap_start)
+			gap_start = mm->vmas[i - 1].end;
+		if (gap_end < gap_start + len)
+			continue;
+		cand = (gap_end - len) & ~(align - 1);
+		if (cand >= gap_start) {
+			*addr = cand;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info)
+{
+	int err = -ENOENT;
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	if (n < mm->nr_vmas) {
+		struct sim_vma *v = &mm->vmas[n];
+
+		info->start = v->start;
+		info->end = v->end;
+		info->prot = v->prot;
+		info->flags = vma_snapshot_flags(v);
+		err = 0;
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return err;
+}
+
+size_t sim_nr_vmas(struct sim_mm *mm)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	n = mm->nr_vmas;
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return n;
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_sim_ops.c - every mapping operation of the simulator: mapping,
+ * counts and content tags before and after, sim_check() clean after each.
+ * munmap frees, DONTNEED zaps and splits partially covered large folios,
+ * FREE marks lazyfree, PAGEOUT writes to swap and reads back on fault,
+ * mremap moves PTEs and PMDs, mprotect and madvise split and merge VMAs,
+ * userfaultfd write-protection, aging, pins.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <mthp/sim.h>
+
+#define PAGE 4096ull
+#define PMD (512 * PAGE)
+#define BASE 0x200000000ull
+
+struct fx {
+	struct sim *sim;
+	struct sim_mm *mm;
+};
+
+static struct fx make(const char *const *knobs)
+{
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+	struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
+				  .nr_swap_slots = 4096, .seed = 1 };
+	struct fx f;
+
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_settings_init(&s, &geo);
+	for (; knobs && *knobs; knobs += 2)
+		assert_int_equal(mthp_settings_set(&s, knobs[0], knobs[1], NULL, 0), 0);
+	assert_int_equal(sim_create(&f.sim, &cfg, &s), 0);
+	assert_int_equal(sim_mm_create(f.sim, 0, &f.mm), 0);
+	return f;
+}
+
+static void ok(struct fx *f)
+{
+	if (sim_check(f->sim))
+		fail_msg("sim_check: %s", sim_check_message(f->sim));
+}
+
+static void done(struct fx *f)
+{
+	ok(f);
+	sim_exit(f->mm);
+	ok(f);
+	assert_int_equal(sim_free_pages(f->sim), 8191);
+	sim_destroy(f->sim);
+}
+
+static void map_at(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	assert_int_equal(sim_mmap(mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+}
+
+static void fill(struct sim_mm *mm, uint64_t addr, unsigned n, uint64_t salt)
+{
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(sim_write(mm, addr + i * PAGE, (addr + i * PAGE) ^ salt), 0);
+}
+
+static void expect(struct sim_mm *mm, uint64_t addr, unsigned n, uint64_t salt)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t tag = 0;
+
+		assert_int_equal(sim_read(mm, addr + i * PAGE, &tag), 0);
+		assert_int_equal(tag, (addr + i * PAGE) ^ salt);
+	}
+}
+
+static struct sim_page_info info(struct sim_mm *mm, uint64_t addr)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(mm, addr, &pi), 0);
+	return pi;
+}
+
+static const char *const k64[] = { "hugepages-64kB/enabled", "always", NULL };
+static const char *const kpmd[] = { "enabled", "always", NULL };
+
+static void test_munmap_frees(void **state)
+{
+	struct fx f = make(k64);
+	uint64_t before = sim_free_pages(f.sim);
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 64, 0);
+	assert_int_equal(sim_free_pages(f.sim), before - 64);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 4);
+	assert_int_equal(sim_munmap(f.mm, BASE, PMD), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 0);
+	assert_int_equal(sim_free_pages(f.sim), before);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 0);
+	assert_int_equal(sim_write(f.mm, BASE, 1), -EFAULT);
+	done(&f);
+}
+
+static void test_munmap_middle_splits_vma(void **state)
+{
+	struct fx f = make(NULL);
+	struct sim_vma_info vi;
+
+	(void)state;
+	map_at(f.mm, BASE, 64 * PAGE);
+	fill(f.mm, BASE, 64, 0);
+	assert_int_equal(sim_munmap(f.mm, BASE + 16 * PAGE, 16 * PAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
+	assert_int_equal(vi.start, BASE + 32 * PAGE);
+	expect(f.mm, BASE, 16, 0);
+	expect(f.mm, BASE + 32 * PAGE, 32, 0);
+	ok(&f);
+	/* mapping the hole again merges the three */
+	map_at(f.mm, BASE + 16 * PAGE, 16 * PAGE);
+	assert_int_equal(sim_nr_vmas(f.mm), 1);
+	assert_int_equal(info(f.mm, BASE + 16 * PAGE).state, '.');
+	done(&f);
+}
+
+static void test_dontneed_splits_partial_folio(void **state)
+{
+	struct fx f = make(k64);
+	struct sim_page_info pi;
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 16, 0);
+	assert_int_equal(info(f.mm, BASE).order, 4);
+	assert_int_equal(sim_madvise(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_MADV_DONTNEED), 0);
+	ok(&f);
+	pi = info(f.mm, BASE);
+	assert_int_equal(pi.order, 0);
+	assert_int_equal(pi.refcount, 1);
+	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, '.');
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "split"), 1);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 0);
+	expect(f.mm, BASE, 4, 0);
+	expect(f.mm, BASE + 8 * PAGE, 8, 0);
+	{
+		uint64_t tag = 1;
+
+		assert_int_equal(sim_read(f.mm, BASE + 4 * PAGE, &tag), 0);
+		assert_int_equal(tag, 0);
+	}
+	done(&f);
+}
+
+static void test_dontneed_huge_pmd(void **state)
+{
+	struct fx f = make(kpmd);
+
+	(void)state;
+	map_at(f.mm, BASE, 2 * PMD);
+	fill(f.mm, BASE, 512, 0);
+	assert_true(info(f.mm, BASE).huge);
+	/* part of the PMD: split the PMD mapping, zap, split the folio */
+	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_DONTNEED), 0);
+	ok(&f);
+	assert_false(info(f.mm, BASE + 8 * PAGE).huge);
+	assert_int_equal(sim_vmstat(f.sim, "thp_split_pmd"), 1);
+	assert_int_equal(sim_vmstat(f.sim, "thp_split_page"), 1);
+	expect(f.mm, BASE + 8 * PAGE, 504, 0);
+	/* a whole PMD: zapped at once */
+	fill(f.mm, BASE + PMD, 1, 0);
+	assert_true(info(f.mm, BASE + PMD).huge);
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(info(f.mm, BASE + PMD).state, '.');
+	assert_int_equal(sim_mthp_stat(f.sim, 9, "nr_anon"), 0);
+	done(&f);
+}
+
+static void test_free_marks_lazyfree(void **state)
+{
+	struct fx f = make(NULL);
+
+	(void)state;
+	map_at(f.mm, BASE, 16 * PAGE);
+	fill(f.mm, BASE, 16, 0);
+	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_FREE), 0);
+	ok(&f);
+	assert_int_equal(info(f.mm, BASE).state, 'l');
+	assert_int_equal(info(f.mm, BASE + 8 * PAGE).state, 'A');
+	/* written again: dirty, so not discarded by page-out */
+	fill(f.mm, BASE, 1, 0x55);
+	assert_int_equal(sim_madvise(f.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	ok(&f);
+	assert_int_equal(info(f.mm, BASE).state, 'w');
+	assert_int_equal(info(f.mm, BASE + PAGE).state, '.');	/* dropped */
+	assert_int_equal(info(f.mm, BASE + 8 * PAGE).state, 'w');
+	expect(f.mm, BASE, 1, 0x55);
+	expect(f.mm, BASE + 8 * PAGE, 8, 0);
+	{
+		uint64_t tag = 1;
+
+		assert_int_equal(sim_read(f.mm, BASE + PAGE, &tag), 0);
+		assert_int_equal(tag, 0);
+	}
+	done(&f);
+}
+
+static void test_pageout_and_swapin(void **state)
+{
+	struct fx f = make(k64);
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 32, 7);
+	assert_int_equal(sim_madvise(f.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	ok(&f);
+	assert_int_equal(info(f.mm, BASE).state, 'w');
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "swpout"), 1);
+	assert_int_equal(sim_vmstat(f.sim, "pswpout"), 16);
+	/* partly covered 64K folio: split, then paged out page by page */
+	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 4 * PAGE, SIM_MADV_PAGEOUT), 0);
+	ok(&f);
+	assert_int_equal(info(f.mm, BASE + 16 * PAGE).state, 'w');
+	assert_int_equal(info(f.mm, BASE + 20 * PAGE).state, 'A');
+	assert_int_equal(info(f.mm, BASE + 20 * PAGE).order, 0);
+	expect(f.mm, BASE, 32, 7);
+	ok(&f);
+	assert_int_equal(sim_vmstat(f.sim, "pswpin"), 20);
+	assert_int_equal(info(f.mm, BASE).order, 0);
+	done(&f);
+}
+
+static void test_pageout_huge_pmd(void **state)
+{
+	struct fx f = make(kpmd);
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 512, 3);
+	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_PAGEOUT), 0);
+	ok(&f);
+	assert_int_equal(sim_vmstat(f.sim, "thp_swpout"), 1);
+	assert_int_equal(info(f.mm, BASE + 100 * PAGE).state, 'w');
+	expect(f.mm, BASE, 512, 3);
+	done(&f);
+}
+
+static void test_mremap_moves_ptes(void **state)
+{
+	struct fx f = make(k64);
+	uint64_t dst = BASE + 8 * PMD + 4 * PAGE;
+	struct sim_page_info before, after;
+
+	(void)state;
+	map_at(f.mm, BASE, 64 * PAGE);
+	fill(f.mm, BASE, 64, 9);
+	before = info(f.mm, BASE + 3 * PAGE);
+	assert_int_equal(sim_mremap(f.mm, BASE, 64 * PAGE, &dst), 0);
+	ok(&f);
+	assert_int_equal(dst, BASE + 8 * PMD + 4 * PAGE);
+	after = info(f.mm, dst + 3 * PAGE);
+	assert_int_equal(after.pfn, before.pfn);
+	assert_int_equal(after.order, 4);
+	assert_int_equal(info(f.mm, BASE).state, '.');
+	assert_int_equal(sim_write(f.mm, BASE, 1), -EFAULT);
+	for (unsigned i = 0; i < 64; i++) {
+		uint64_t tag;
+
+		assert_int_equal(sim_read(f.mm, dst + i * PAGE, &tag), 0);
+		assert_int_equal(tag, (BASE + i * PAGE) ^ 9);
+	}
+	done(&f);
+}
+
+static void test_mremap_moves_pmd(void **state)
+{
+	struct fx f = make(kpmd);
+	uint64_t dst = 0;
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 512, 4);
+	assert_int_equal(sim_mremap(f.mm, BASE, PMD, &dst), 0);
+	ok(&f);
+	assert_true(info(f.mm, dst).huge);
+	assert_int_equal(sim_vmstat(f.sim, "thp_split_pmd"), 0);
+	for (unsigned i = 0; i < 512; i += 17) {
+		uint64_t tag;
+
+		assert_int_equal(sim_read(f.mm, dst + i * PAGE, &tag), 0);
+		assert_int_equal(tag, (BASE + i * PAGE) ^ 4);
+	}
+	done(&f);
+}
+
+static void test_mprotect_splits_and_merges(void **state)
+{
+	struct fx f = make(kpmd);
+	struct sim_vma_info vi;
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 1, 0);
+	assert_int_equal(sim_mprotect(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_PROT_READ), 0);
+	ok(&f);
+	assert_int_equal(sim_nr_vmas(f.mm), 3);
+	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
+	assert_int_equal(vi.prot, SIM_PROT_READ);
+	assert_false(info(f.mm, BASE).huge);	/* the huge PMD was split */
+	assert_false(info(f.mm, BASE + 4 * PAGE).writable);
+	assert_int_equal(sim_write(f.mm, BASE + 4 * PAGE, 1), -EFAULT);
+	expect(f.mm, BASE, 1, 0);
+	assert_int_equal(sim_mprotect(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_PROT_RW), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 1);
+	/* write after re-enabling: reuse, no copy */
+	{
+		uint64_t pfn = info(f.mm, BASE + 4 * PAGE).pfn;
+
+		assert_int_equal(sim_write(f.mm, BASE + 4 * PAGE, 77), 0);
+		assert_int_equal(info(f.mm, BASE + 4 * PAGE).pfn, pfn);
+	}
+	done(&f);
+}
+
+static void test_madvise_hugepage_splits_vma(void **state)
+{
+	struct fx f = make(NULL);
+	struct sim_vma_info vi;
+
+	(void)state;
+	map_at(f.mm, BASE, 4 * PMD);
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 3);
+	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
+	assert_true(vi.flags & MTHP_VMA_HUGEPAGE);
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 3);
+	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
+	assert_true(vi.flags & MTHP_VMA_NOHUGEPAGE);
+	assert_int_equal(sim_madvise(f.mm, BASE + 8 * PMD, PMD, SIM_MADV_HUGEPAGE), -ENOMEM);
+	done(&f);
+}
+
+static void test_populate_write(void **state)
+{
+	struct fx f = make(NULL);
+
+	(void)state;
+	map_at(f.mm, BASE, 32 * PAGE);
+	fill(f.mm, BASE, 4, 0);
+	assert_int_equal(sim_madvise(f.mm, BASE, 32 * PAGE, SIM_MADV_POPULATE_WRITE), 0);
+	ok(&f);
+	assert_int_equal(info(f.mm, BASE + 31 * PAGE).state, 'A');
+	assert_true(info(f.mm, BASE + 31 * PAGE).writable);
+	expect(f.mm, BASE, 4, 0);
+	done(&f);
+}
+
+static void test_uffd_wp_and_age(void **state)
+{
+	struct fx f = make(NULL);
+
+	(void)state;
+	map_at(f.mm, BASE, 16 * PAGE);
+	fill(f.mm, BASE, 16, 0);
+	assert_int_equal(sim_uffd_writeprotect(f.mm, BASE, PAGE, true), -ENOENT);
+	assert_int_equal(sim_uffd_register(f.mm, BASE, 8 * PAGE, SIM_UFFD_WP), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	assert_int_equal(sim_uffd_writeprotect(f.mm, BASE, 4 * PAGE, true), 0);
+	assert_int_equal(info(f.mm, BASE).state, 'u');
+	assert_int_equal(sim_write(f.mm, BASE, 5), -EAGAIN);
+	expect(f.mm, BASE, 1, 0);
+	assert_int_equal(sim_madvise(f.mm, BASE, PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(info(f.mm, BASE).state, 'u');	/* swap with marker */
+	ok(&f);
+	assert_int_equal(sim_uffd_writeprotect(f.mm, BASE, 4 * PAGE, false), 0);
+	assert_int_equal(info(f.mm, BASE).state, 'w');
+	assert_int_equal(sim_uffd_unregister(f.mm, BASE, 8 * PAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 1);
+	assert_int_equal(sim_age(f.mm), 0);
+	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, 'a');
+	expect(f.mm, BASE, 16, 0);
+	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, 'A');
+	done(&f);
+}
+
+static void test_pin(void **state)
+{
+	struct fx f = make(NULL);
+
+	(void)state;
+	map_at(f.mm, BASE, 16 * PAGE);
+	fill(f.mm, BASE, 1, 0);
+	assert_int_equal(sim_pin(f.mm, BASE), 0);
+	assert_int_equal(info(f.mm, BASE).state, 'P');
+	assert_int_equal(info(f.mm, BASE).refcount, 2);
+	ok(&f);
+	assert_int_equal(sim_unpin(f.mm, BASE), 0);
+	assert_int_equal(sim_unpin(f.mm, BASE), -EFAULT);
+	assert_int_equal(info(f.mm, BASE).state, 'A');
+	done(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_munmap_frees),
+		cmocka_unit_test(test_munmap_middle_splits_vma),
+		cmocka_unit_test(test_dontneed_splits_partial_folio),
+		cmocka_unit_test(test_dontneed_huge_pmd),
+		cmocka_unit_test(test_free_marks_lazyfree),
+		cmocka_unit_test(test_pageout_and_swapin),
+		cmocka_unit_test(test_pageout_huge_pmd),
+		cmocka_unit_test(test_mremap_moves_ptes),
+		cmocka_unit_test(test_mremap_moves_pmd),
+		cmocka_unit_test(test_mprotect_splits_and_merges),
+		cmocka_unit_test(test_madvise_hugepage_splits_vma),
+		cmocka_unit_test(test_populate_write),
+		cmocka_unit_test(test_uffd_wp_and_age),
+		cmocka_unit_test(test_pin),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
