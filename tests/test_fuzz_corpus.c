@@ -59,6 +59,13 @@ static void test_snapshot_corpus(void **state)
 	replay_dir("fuzz/regressions/snapshot", fuzz_snapshot);
 }
 
+static void test_scenario_corpus(void **state)
+{
+	(void)state;
+	assert_true(replay_dir("fuzz/corpus/scenario", fuzz_scenario) >= 2);
+	replay_dir("fuzz/regressions/scenario", fuzz_scenario);
+}
+
 static void test_plan_args_corpus(void **state)
 {
 	(void)state;
@@ -70,6 +77,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_corpus),
+		cmocka_unit_test(test_scenario_corpus),
 		cmocka_unit_test(test_plan_args_corpus),
 	};
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <mthp/engine.h>
+#include <mthp/scenario.h>
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
@@ -77,6 +78,34 @@ int fuzz_snapshot(const uint8_t *data, size_t size)
 		}
 	}
 	mthp_snapshot_free(&snap);
+	return 0;
+}
+
+int fuzz_scenario(const uint8_t *data, size_t size)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	struct mthp_settings settings;
+
+	if (mthp_scenario_read_mem(&sc, (const char *)data, size, "fuzz.ini", &diag)) {
+		check(!strncmp(diag.msg, "fuzz.ini:", 9), "an error names the file and line");
+		check(sc.nr_processes == 0 && !sc.phases, "a rejected scenario is empty");
+		return 0;
+	}
+	check(sc.nr_processes > 0, "a scenario has a process");
+	check(!mthp_scenario_settings(&sc, &settings, &diag), "accepted settings apply");
+	for (size_t i = 0; i < sc.nr_phases; i++) {
+		const struct mthp_scenario_phase *ph = &sc.phases[i];
+
+		check(ph->process < sc.nr_processes, "phase process exists");
+		if (ph->action != MTHP_ACT_SLEEP) {
+			const struct mthp_scenario_vma *v = &sc.vmas[ph->vma];
+
+			check(ph->vma < sc.nr_vmas && v->process == ph->process, "phase vma exists");
+			check(ph->length && ph->offset + ph->length <= v->size, "phase range inside its vma");
+		}
+	}
+	mthp_scenario_free(&sc);
 	return 0;
 }
 

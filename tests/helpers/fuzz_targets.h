@@ -12,6 +12,8 @@
 
 /* Read the bytes as a snapshot; if valid, round-trip and plan it. */
 int fuzz_snapshot(const uint8_t *data, size_t size);
+/* Read the bytes as a scenario; if valid, its settings must apply. */
+int fuzz_scenario(const uint8_t *data, size_t size);
 /* Split the bytes into arguments (NUL or newline) and run `mthp plan`. */
 int fuzz_plan_args(const uint8_t *data, size_t size);
 

@@ -1,0 +1,888 @@
+// SPDX-License-Identifier: MIT
+/*
+ * scenario.c - the scenario reader (docs/scenarios.md).
+ *
+ * libinih parses the key = value lines; this file feeds it one line at a
+ * time through its own reader, so it always knows the line number (the
+ * Debian libinih does not pass it to the handler), and it sees section
+ * headers itself, since libinih only reports sections that hold keys.
+ * Values are checked as they come; what depends on several lines (the
+ * geometry for the settings, the action for a phase's keys) is checked
+ * when the whole file has been read, at the line of the key concerned.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include <mthp/engine.h>
+#include <mthp/scenario.h>
+
+#define MAX_LINE 180		/* longest line accepted, in characters */
+#define MAX_PROCESSES 64
+#define MAX_VMAS 256
+#define MAX_PHASES 1024
+#define MAX_SETTINGS 256
+#define MAX_DURATION_S 1000000.0
+
+/* Phase keys, to check which ones apply to the action. */
+enum phase_key {
+	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
+	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
+	NR_PHASE_KEYS
+};
+
+static const char *const phase_key_names[NR_PHASE_KEYS] = {
+	"vma", "action", "duration", "offset", "length", "density", "runs",
+	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
+};
+
+#define KEY(k) (1u << (k))
+#define COMMON_KEYS (KEY(PK_VMA) | KEY(PK_ACTION) | KEY(PK_DURATION) | \
+		     KEY(PK_OFFSET) | KEY(PK_LENGTH))
+
+static const struct {
+	const char *name;
+	uint32_t keys;		/* keys beyond the common ones */
+} actions[MTHP_NR_ACTIONS] = {
+	[MTHP_ACT_FILL] = { "fill", 0 },
+	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) },
+	[MTHP_ACT_CLUSTER] = { "cluster", KEY(PK_RUNS) | KEY(PK_RUN_PAGES) },
+	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) },
+	[MTHP_ACT_HOT] = { "hot", KEY(PK_HOT) },
+	[MTHP_ACT_HEAP] = { "heap", KEY(PK_OBJECT_SIZES) | KEY(PK_LIVE) | KEY(PK_CHURN) },
+	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) },
+	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) },
+	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) },
+	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) },
+	[MTHP_ACT_SLEEP] = { "sleep", 0 },
+};
+
+const char *mthp_scenario_action_name(enum mthp_scenario_action a)
+{
+	return (unsigned)a < MTHP_NR_ACTIONS ? actions[a].name : "?";
+}
+
+enum section_kind { SEC_NONE, SEC_MACHINE, SEC_SETTINGS, SEC_PROCESS, SEC_VMA, SEC_PHASE };
+
+/* What the reader knows about a phase beyond struct mthp_scenario_phase. */
+struct phase_extra {
+	uint32_t keys;				/* keys given */
+	unsigned key_line[NR_PHASE_KEYS];
+	char vma_name[MTHP_SCENARIO_NAME_MAX];
+	bool has_action;
+};
+
+struct reader {
+	const char *name;
+	const char *buf;
+	size_t len, pos;
+	unsigned line;
+	struct mthp_scenario *sc;
+	struct mthp_diag *diag;
+	bool failed;
+	enum section_kind section;
+	size_t index;				/* of the current process/vma/phase */
+	bool seen_machine, seen_settings;
+	unsigned memory_line, swap_line;	/* where [machine] set them */
+	struct phase_extra *extra;		/* one per phase */
+};
+
+static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+
+	if (rd->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(rd->diag->msg, sizeof(rd->diag->msg), "%s:%u: %s", rd->name, line, what);
+	rd->failed = true;
+}
+
+/* ---- values ---- */
+
+static bool parse_u64(const char *text, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*text))
+		return false;
+	errno = 0;
+	*v = strtoull(text, &end, 10);
+	return !errno && !*end;
+}
+
+/* A size: digits, then K, M or G (powers of 1024), optionally B. */
+static bool parse_size(const char *text, uint64_t *bytes)
+{
+	char *end;
+	uint64_t v, mult = 1;
+
+	if (!isdigit((unsigned char)*text))
+		return false;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return false;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		mult = 1ull << 10;
+		end++;
+		break;
+	case 'M':
+		mult = 1ull << 20;
+		end++;
+		break;
+	case 'G':
+		mult = 1ull << 30;
+		end++;
+		break;
+	}
+	if (toupper((unsigned char)*end) == 'B')
+		end++;
+	if (*end || v > UINT64_MAX / mult)
+		return false;
+	*bytes = v * mult;
+	return true;
+}
+
+/* A duration: a number, then "ms" or "s" (or nothing: seconds). */
+static bool parse_duration(const char *text, uint64_t *ns)
+{
+	char *end;
+	double v, scale = 1e9;
+
+	if (!isdigit((unsigned char)*text))
+		return false;
+	v = strtod(text, &end);
+	if (!strcmp(end, "ms"))
+		scale = 1e6;
+	else if (strcmp(end, "s") && *end)
+		return false;
+	if (!isfinite(v) || v * scale / 1e9 > MAX_DURATION_S)
+		return false;
+	*ns = (uint64_t)llround(v * scale);
+	return true;
+}
+
+/* A fraction: "0.25" or "25%", from 0 to 1. */
+static bool parse_fraction(const char *text, double *f)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)*text) && *text != '.')
+		return false;
+	v = strtod(text, &end);
+	if (!strcmp(end, "%"))
+		v /= 100;
+	else if (*end)
+		return false;
+	if (!isfinite(v) || v < 0 || v > 1)
+		return false;
+	*f = v;
+	return true;
+}
+
+static bool parse_bool(const char *text, bool *b)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (!strcmp(text, yes[i])) {
+			*b = true;
+			return true;
+		}
+		if (!strcmp(text, no[i])) {
+			*b = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= MTHP_SCENARIO_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/* ---- growing arrays ---- */
+
+static void *grow(void *array, size_t *nr, size_t size, size_t max)
+{
+	char *bigger;
+
+	if (*nr >= max)
+		return NULL;
+	bigger = realloc(array, (*nr + 1) * size);
+	if (!bigger)
+		return NULL;
+	memset(bigger + *nr * size, 0, size);
+	(*nr)++;
+	return bigger;
+}
+
+/* ---- section headers ---- */
+
+static ssize_t find_process(const struct mthp_scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nr_processes; i++)
+		if (!strcmp(sc->processes[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+static ssize_t find_vma(const struct mthp_scenario *sc, size_t process, const char *name)
+{
+	for (size_t i = 0; i < sc->nr_vmas; i++)
+		if (sc->vmas[i].process == process && !strcmp(sc->vmas[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void begin_process(struct reader *rd, char **words, int nr)
+{
+	struct mthp_scenario *sc = rd->sc;
+	struct mthp_scenario_process *p;
+
+	if (nr != 2 || !valid_name(words[1]))
+		return fail_at(rd, rd->line, "a process section is [process NAME] (letters, digits, _ . -)");
+	if (find_process(sc, words[1]) >= 0)
+		return fail_at(rd, rd->line, "process '%s' is defined twice", words[1]);
+	p = grow(sc->processes, &sc->nr_processes, sizeof(*p), MAX_PROCESSES);
+	if (!p)
+		return fail_at(rd, rd->line, "more than %d processes", MAX_PROCESSES);
+	sc->processes = p;
+	p = &sc->processes[sc->nr_processes - 1];
+	snprintf(p->name, sizeof(p->name), "%s", words[1]);
+	p->line = rd->line;
+	rd->section = SEC_PROCESS;
+	rd->index = sc->nr_processes - 1;
+}
+
+static void begin_vma(struct reader *rd, char **words, int nr)
+{
+	struct mthp_scenario *sc = rd->sc;
+	struct mthp_scenario_vma *v;
+	ssize_t proc;
+
+	if (nr != 3 || !valid_name(words[2]))
+		return fail_at(rd, rd->line, "a vma section is [vma PROCESS NAME]");
+	proc = find_process(sc, words[1]);
+	if (proc < 0)
+		return fail_at(rd, rd->line, "vma '%s': no process '%s' above this line",
+			       words[2], words[1]);
+	if (find_vma(sc, (size_t)proc, words[2]) >= 0)
+		return fail_at(rd, rd->line, "process '%s' has two vmas named '%s'",
+			       words[1], words[2]);
+	v = grow(sc->vmas, &sc->nr_vmas, sizeof(*v), MAX_VMAS);
+	if (!v)
+		return fail_at(rd, rd->line, "more than %d vmas", MAX_VMAS);
+	sc->vmas = v;
+	v = &sc->vmas[sc->nr_vmas - 1];
+	snprintf(v->name, sizeof(v->name), "%s", words[2]);
+	v->process = (size_t)proc;
+	v->line = rd->line;
+	rd->section = SEC_VMA;
+	rd->index = sc->nr_vmas - 1;
+}
+
+static void begin_phase(struct reader *rd, char **words, int nr)
+{
+	struct mthp_scenario *sc = rd->sc;
+	struct mthp_scenario_phase *ph;
+	struct phase_extra *extra;
+	ssize_t proc;
+	size_t nr_extra;
+
+	if (nr != 3 || !valid_name(words[2]))
+		return fail_at(rd, rd->line, "a phase section is [phase PROCESS LABEL]");
+	proc = find_process(sc, words[1]);
+	if (proc < 0)
+		return fail_at(rd, rd->line, "phase '%s': no process '%s' above this line",
+			       words[2], words[1]);
+	for (size_t i = 0; i < sc->nr_phases; i++)
+		if (sc->phases[i].process == (size_t)proc && !strcmp(sc->phases[i].label, words[2]))
+			return fail_at(rd, rd->line, "process '%s' has two phases labelled '%s'",
+				       words[1], words[2]);
+	nr_extra = sc->nr_phases;
+	ph = grow(sc->phases, &sc->nr_phases, sizeof(*ph), MAX_PHASES);
+	if (!ph)
+		return fail_at(rd, rd->line, "more than %d phases, or out of memory", MAX_PHASES);
+	sc->phases = ph;
+	extra = grow(rd->extra, &nr_extra, sizeof(*extra), MAX_PHASES);
+	if (!extra)
+		return fail_at(rd, rd->line, "out of memory");
+	rd->extra = extra;
+	ph = &sc->phases[sc->nr_phases - 1];
+	snprintf(ph->label, sizeof(ph->label), "%s", words[2]);
+	ph->process = (size_t)proc;
+	ph->line = rd->line;
+	/* the defaults of docs/scenarios.md */
+	ph->density = 0.1;
+	ph->runs = 8;
+	ph->run_pages = 16;
+	ph->hot = 0.1;
+	ph->live = 0.5;
+	ph->churn = 0.05;
+	ph->child_writes = 0.1;
+	ph->sizes[0] = (struct mthp_scenario_size_weight){ 4096, 60 };
+	ph->sizes[1] = (struct mthp_scenario_size_weight){ 65536, 30 };
+	ph->sizes[2] = (struct mthp_scenario_size_weight){ 1u << 20, 10 };
+	ph->nr_sizes = 3;
+	rd->section = SEC_PHASE;
+	rd->index = sc->nr_phases - 1;
+}
+
+/* A "[...]" line: note the section it opens. */
+static void begin_section(struct reader *rd, const char *text)
+{
+	char copy[MAX_LINE + 1], *words[4], *save = NULL;
+	const char *close = strchr(text, ']');
+	int nr = 0;
+
+	if (!close || close[strspn(close + 1, " \t\r\n") + 1] != '\0')
+		return fail_at(rd, rd->line, "a section header is [KIND ...] alone on its line");
+	snprintf(copy, sizeof(copy), "%.*s", (int)(close - text - 1), text + 1);
+	for (char *w = strtok_r(copy, " \t", &save); w && nr < 4; w = strtok_r(NULL, " \t", &save))
+		words[nr++] = w;
+	if (!nr)
+		return fail_at(rd, rd->line, "empty section header []");
+	if (!strcmp(words[0], "machine") || !strcmp(words[0], "settings")) {
+		bool machine = words[0][0] == 'm';
+		bool *seen = machine ? &rd->seen_machine : &rd->seen_settings;
+
+		if (nr != 1)
+			return fail_at(rd, rd->line, "[%s] takes no name", words[0]);
+		if (*seen)
+			return fail_at(rd, rd->line, "a second [%s] section", words[0]);
+		*seen = true;
+		rd->section = machine ? SEC_MACHINE : SEC_SETTINGS;
+		return;
+	}
+	if (!strcmp(words[0], "process"))
+		return begin_process(rd, words, nr);
+	if (!strcmp(words[0], "vma"))
+		return begin_vma(rd, words, nr);
+	if (!strcmp(words[0], "phase"))
+		return begin_phase(rd, words, nr);
+	fail_at(rd, rd->line,
+		"unknown section [%s]: sections are machine, settings, process, vma, phase",
+		words[0]);
+}
+
+/* ---- the line reader libinih pulls from ---- */
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct reader *rd = stream;
+	const char *start = rd->buf + rd->pos;
+	const char *nl;
+	size_t len, text_len;
+
+	if (rd->failed || rd->pos >= rd->len)
+		return NULL;
+	nl = memchr(start, '\n', rd->len - rd->pos);
+	len = nl ? (size_t)(nl - start) + 1 : rd->len - rd->pos;
+	rd->pos += len;
+	rd->line++;
+	text_len = len - (nl ? 1 : 0);
+	if (text_len && start[text_len - 1] == '\r')
+		text_len--;
+	if (memchr(start, '\0', text_len)) {
+		fail_at(rd, rd->line, "NUL byte in the line");
+		return NULL;
+	}
+	if (text_len > MAX_LINE || text_len + 2 > (size_t)num) {
+		fail_at(rd, rd->line, "line longer than %d characters", MAX_LINE);
+		return NULL;
+	}
+	memcpy(str, start, text_len);
+	str[text_len] = '\n';
+	str[text_len + 1] = '\0';
+	start = str + strspn(str, " \t");
+	if (*start == '[')
+		begin_section(rd, start);
+	return rd->failed ? NULL : str;
+}
+
+/* ---- keys ---- */
+
+static void machine_key(struct reader *rd, const char *key, const char *value)
+{
+	struct mthp_scenario *sc = rd->sc;
+	uint64_t v;
+
+	if (!strcmp(key, "memory")) {
+		rd->memory_line = rd->line;
+		if (!parse_size(value, &sc->memory) || !sc->memory)
+			return fail_at(rd, rd->line, "memory '%s' is not a size such as 1G", value);
+	} else if (!strcmp(key, "page_size")) {
+		struct mthp_geometry geo;
+
+		if (!parse_size(value, &v) || mthp_geometry_from_page_size(&geo, v))
+			return fail_at(rd, rd->line, "page_size '%s': must be 4K, 16K or 64K", value);
+		sc->page_size = (uint32_t)v;
+	} else if (!strcmp(key, "swap")) {
+		rd->swap_line = rd->line;
+		if (!parse_size(value, &sc->swap))
+			return fail_at(rd, rd->line, "swap '%s' is not a size such as 256M", value);
+	} else if (!strcmp(key, "fragmentation")) {
+		if (!parse_fraction(value, &sc->fragmentation))
+			return fail_at(rd, rd->line,
+				       "fragmentation '%s' is not a fraction 0..1 (or 0%%..100%%)", value);
+	} else if (!strcmp(key, "tlb")) {
+		static const char *const names[] = { "x86-64", "zen", "arm64-4k", "arm64-64k" };
+		char copy[MAX_LINE + 1], *save = NULL;
+
+		snprintf(copy, sizeof(copy), "%s", value);
+		sc->tlb_profiles = 0;
+		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			unsigned i;
+
+			if (!strcmp(w, "all")) {
+				sc->tlb_profiles = MTHP_TLB_ALL;
+				continue;
+			}
+			for (i = 0; i < 4 && strcmp(w, names[i]); i++)
+				;
+			if (i == 4)
+				return fail_at(rd, rd->line,
+					       "tlb profile '%s': must be x86-64, zen, arm64-4k, arm64-64k or all", w);
+			sc->tlb_profiles |= 1u << i;
+		}
+		if (!sc->tlb_profiles)
+			return fail_at(rd, rd->line, "tlb: no profile given");
+	} else if (!strcmp(key, "read_fault_alloc")) {
+		if (!parse_bool(value, &sc->read_fault_alloc))
+			return fail_at(rd, rd->line, "read_fault_alloc '%s': must be yes or no", value);
+	} else if (!strcmp(key, "seed")) {
+		if (!parse_u64(value, &sc->seed))
+			return fail_at(rd, rd->line, "seed '%s' is not a whole number", value);
+	} else {
+		return fail_at(rd, rd->line,
+			       "unknown key '%s' in [machine] (memory, page_size, swap, fragmentation, tlb, read_fault_alloc, seed)",
+			       key);
+	}
+}
+
+static void settings_key(struct reader *rd, const char *key, const char *value)
+{
+	struct mthp_scenario *sc = rd->sc;
+	struct mthp_snapshot_setting *s;
+
+	for (size_t i = 0; i < sc->nr_settings; i++)
+		if (!strcmp(sc->settings[i].key, key))
+			return fail_at(rd, rd->line, "setting '%s' given twice (first at line %u)",
+				       key, sc->settings[i].line);
+	s = grow(sc->settings, &sc->nr_settings, sizeof(*s), MAX_SETTINGS);
+	if (!s)
+		return fail_at(rd, rd->line, "more than %d settings, or out of memory", MAX_SETTINGS);
+	sc->settings = s;
+	s = &sc->settings[sc->nr_settings - 1];
+	s->key = strdup(key);
+	s->value = strdup(value);
+	s->line = rd->line;
+	if (!s->key || !s->value)
+		fail_at(rd, rd->line, "out of memory");
+}
+
+static void process_key(struct reader *rd, const char *key, const char *value)
+{
+	struct mthp_scenario_process *p = &rd->sc->processes[rd->index];
+
+	if (strcmp(key, "memcg_limit"))
+		return fail_at(rd, rd->line, "unknown key '%s' in a process (memcg_limit)", key);
+	if (!parse_size(value, &p->memcg_limit))
+		fail_at(rd, rd->line, "memcg_limit '%s' is not a size such as 512M", value);
+}
+
+static void vma_key(struct reader *rd, const char *key, const char *value)
+{
+	struct mthp_scenario_vma *v = &rd->sc->vmas[rd->index];
+
+	if (!strcmp(key, "size")) {
+		if (!parse_size(value, &v->size) || !v->size)
+			return fail_at(rd, rd->line, "size '%s' is not a size such as 64M", value);
+	} else if (!strcmp(key, "align")) {
+		if (!parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
+			return fail_at(rd, rd->line, "align '%s' is not a power of two such as 2M", value);
+	} else if (!strcmp(key, "flags")) {
+		char copy[MAX_LINE + 1], *save = NULL;
+
+		snprintf(copy, sizeof(copy), "%s", value);
+		v->flags = 0;
+		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(w, "hugepage"))
+				v->flags |= MTHP_VMA_HUGEPAGE;
+			else if (!strcmp(w, "nohugepage"))
+				v->flags |= MTHP_VMA_NOHUGEPAGE;
+			else if (!strcmp(w, "uffd"))
+				v->flags |= MTHP_VMA_UFFD;
+			else if (strcmp(w, "none"))
+				return fail_at(rd, rd->line,
+					       "vma flag '%s': flags are hugepage, nohugepage, uffd or none", w);
+		}
+		if ((v->flags & MTHP_VMA_HUGEPAGE) && (v->flags & MTHP_VMA_NOHUGEPAGE))
+			return fail_at(rd, rd->line, "hugepage and nohugepage exclude each other");
+	} else {
+		fail_at(rd, rd->line, "unknown key '%s' in a vma (size, align, flags)", key);
+	}
+}
+
+/* "4K:60,64K:30,1M:10" */
+static bool parse_sizes(struct mthp_scenario_phase *ph, const char *value)
+{
+	char copy[MAX_LINE + 1], *save = NULL;
+	unsigned nr = 0;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(w, ':');
+		uint64_t weight;
+
+		if (!colon || nr == MTHP_SCENARIO_MAX_SIZES)
+			return false;
+		*colon = '\0';
+		if (!parse_size(w, &ph->sizes[nr].size) || !ph->sizes[nr].size ||
+		    !parse_u64(colon + 1, &weight) || !weight || weight > 1000000)
+			return false;
+		ph->sizes[nr++].weight = (uint32_t)weight;
+	}
+	ph->nr_sizes = nr;
+	return nr > 0;
+}
+
+static void phase_key(struct reader *rd, const char *key, const char *value)
+{
+	struct mthp_scenario_phase *ph = &rd->sc->phases[rd->index];
+	struct phase_extra *x = &rd->extra[rd->index];
+	uint64_t v;
+	bool ok = true;
+	int k;
+
+	for (k = 0; k < NR_PHASE_KEYS && strcmp(key, phase_key_names[k]); k++)
+		;
+	if (k == NR_PHASE_KEYS)
+		return fail_at(rd, rd->line, "unknown key '%s' in a phase", key);
+	if (x->keys & KEY(k))
+		return fail_at(rd, rd->line, "key '%s' given twice in this phase", key);
+	x->keys |= KEY(k);
+	x->key_line[k] = rd->line;
+	switch ((enum phase_key)k) {
+	case PK_VMA:
+		ok = valid_name(value);
+		if (ok)
+			snprintf(x->vma_name, sizeof(x->vma_name), "%s", value);
+		break;
+	case PK_ACTION:
+		for (k = 0; k < MTHP_NR_ACTIONS && strcmp(value, actions[k].name); k++)
+			;
+		if (k == MTHP_NR_ACTIONS)
+			return fail_at(rd, rd->line,
+				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed or sleep",
+				       value);
+		ph->action = (enum mthp_scenario_action)k;
+		x->has_action = true;
+		break;
+	case PK_DURATION:
+		ok = parse_duration(value, &ph->duration_ns);
+		break;
+	case PK_OFFSET:
+		ok = parse_size(value, &ph->offset);
+		break;
+	case PK_LENGTH:
+		ok = parse_size(value, &ph->length) && ph->length;
+		break;
+	case PK_DENSITY:
+		ok = parse_fraction(value, &ph->density);
+		break;
+	case PK_RUNS:
+		ok = parse_u64(value, &v) && v && v <= 1000000;
+		ph->runs = (uint32_t)v;
+		break;
+	case PK_RUN_PAGES:
+		ok = parse_u64(value, &v) && v && v <= 1000000;
+		ph->run_pages = (uint32_t)v;
+		break;
+	case PK_HOT:
+		ok = parse_fraction(value, &ph->hot);
+		break;
+	case PK_OBJECT_SIZES:
+		ok = parse_sizes(ph, value);
+		break;
+	case PK_LIVE:
+		ok = parse_fraction(value, &ph->live);
+		break;
+	case PK_CHURN:
+		ok = parse_fraction(value, &ph->churn);
+		break;
+	case PK_CHILD_WRITES:
+		ok = parse_fraction(value, &ph->child_writes);
+		break;
+	case NR_PHASE_KEYS:
+		break;
+	}
+	if (!ok)
+		fail_at(rd, rd->line, "%s '%s' is not valid here (see docs/scenarios.md)", key, value);
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct reader *rd = user;
+
+	(void)section;
+	if (rd->failed)
+		return 0;
+	switch (rd->section) {
+	case SEC_NONE:
+		fail_at(rd, rd->line, "'%s' is outside any section", key);
+		break;
+	case SEC_MACHINE:
+		machine_key(rd, key, value);
+		break;
+	case SEC_SETTINGS:
+		settings_key(rd, key, value);
+		break;
+	case SEC_PROCESS:
+		process_key(rd, key, value);
+		break;
+	case SEC_VMA:
+		vma_key(rd, key, value);
+		break;
+	case SEC_PHASE:
+		phase_key(rd, key, value);
+		break;
+	}
+	return !rd->failed;
+}
+
+/* ---- checks across lines ---- */
+
+static void check_machine(struct reader *rd)
+{
+	struct mthp_scenario *sc = rd->sc;
+	struct mthp_geometry geo;
+
+	mthp_geometry_from_page_size(&geo, sc->page_size);
+	if (sc->memory % sc->page_size || sc->memory < 4 * mthp_pmd_size(&geo))
+		fail_at(rd, rd->memory_line ? rd->memory_line : 1,
+			"[machine] memory must be a multiple of the page size and at least 4 PMD sizes (%llu bytes)",
+			(unsigned long long)(4 * mthp_pmd_size(&geo)));
+	else if (sc->swap % sc->page_size)
+		fail_at(rd, rd->swap_line ? rd->swap_line : 1,
+			"[machine] swap must be a multiple of the page size");
+}
+
+static void check_settings(struct reader *rd)
+{
+	struct mthp_settings s;
+
+	if (rd->failed)
+		return;
+	if (mthp_scenario_settings(rd->sc, &s, rd->diag))
+		rd->failed = true;
+}
+
+static void check_vmas(struct reader *rd)
+{
+	struct mthp_scenario *sc = rd->sc;
+
+	if (!rd->failed && !sc->nr_processes)
+		fail_at(rd, rd->line, "no [process NAME] section: nothing to simulate");
+	for (size_t i = 0; i < sc->nr_vmas && !rd->failed; i++) {
+		struct mthp_scenario_vma *v = &sc->vmas[i];
+
+		if (!v->align)
+			v->align = (uint64_t)sc->page_size *
+				   (sc->page_size == 4096 ? 512 : sc->page_size == 16384 ? 2048 : 8192);
+		if (!v->size)
+			fail_at(rd, v->line, "vma '%s' has no size", v->name);
+		else if (v->size % sc->page_size)
+			fail_at(rd, v->line, "vma '%s': size is not a multiple of the page size (%u)",
+				v->name, sc->page_size);
+		else if (v->align < sc->page_size)
+			fail_at(rd, v->line, "vma '%s': align is smaller than the page size", v->name);
+	}
+}
+
+static void check_phases(struct reader *rd)
+{
+	struct mthp_scenario *sc = rd->sc;
+
+	for (size_t i = 0; i < sc->nr_phases && !rd->failed; i++) {
+		struct mthp_scenario_phase *ph = &sc->phases[i];
+		struct phase_extra *x = &rd->extra[i];
+		uint32_t allowed = COMMON_KEYS | actions[ph->action].keys;
+		const struct mthp_scenario_vma *v;
+		ssize_t vma;
+
+		if (!x->has_action) {
+			fail_at(rd, ph->line, "phase '%s' has no action", ph->label);
+			break;
+		}
+		if (ph->action == MTHP_ACT_SLEEP)
+			allowed = KEY(PK_ACTION) | KEY(PK_DURATION);
+		for (int k = 0; k < NR_PHASE_KEYS; k++)
+			if ((x->keys & KEY(k)) && !(allowed & KEY(k)))
+				fail_at(rd, x->key_line[k], "key '%s' does not apply to action %s",
+					phase_key_names[k], actions[ph->action].name);
+		if (rd->failed || ph->action == MTHP_ACT_SLEEP)
+			continue;
+		if (!(x->keys & KEY(PK_VMA))) {
+			fail_at(rd, ph->line, "phase '%s' has no vma", ph->label);
+			break;
+		}
+		vma = find_vma(sc, ph->process, x->vma_name);
+		if (vma < 0) {
+			fail_at(rd, x->key_line[PK_VMA], "process '%s' has no vma '%s'",
+				sc->processes[ph->process].name, x->vma_name);
+			break;
+		}
+		ph->vma = (size_t)vma;
+		v = &sc->vmas[vma];
+		if (ph->offset % sc->page_size || ph->length % sc->page_size)
+			fail_at(rd, x->key_line[ph->offset % sc->page_size ? PK_OFFSET : PK_LENGTH],
+				"offset and length must be multiples of the page size (%u)",
+				sc->page_size);
+		else if (ph->offset >= v->size || ph->length > v->size - ph->offset)
+			fail_at(rd, x->key_line[(x->keys & KEY(PK_LENGTH)) ? PK_LENGTH : PK_OFFSET],
+				"offset and length reach past the end of vma '%s' (%llu bytes)",
+				v->name, (unsigned long long)v->size);
+		else if (!ph->length)
+			ph->length = v->size - ph->offset;
+	}
+}
+
+int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings *s,
+			   struct mthp_diag *diag)
+{
+	struct mthp_geometry geo;
+	char msg[256];
+
+	if (mthp_geometry_from_page_size(&geo, sc->page_size))
+		return -EINVAL;
+	mthp_settings_init(s, &geo);
+	for (size_t i = 0; i < sc->nr_settings; i++) {
+		const struct mthp_snapshot_setting *line = &sc->settings[i];
+
+		if (mthp_settings_set(s, line->key, line->value, msg, sizeof(msg))) {
+			snprintf(diag->msg, sizeof(diag->msg), "%s:%u: %s", sc->file, line->line, msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void mthp_scenario_free(struct mthp_scenario *sc)
+{
+	for (size_t i = 0; i < sc->nr_settings; i++) {
+		free(sc->settings[i].key);
+		free(sc->settings[i].value);
+	}
+	free(sc->settings);
+	free(sc->processes);
+	free(sc->vmas);
+	free(sc->phases);
+	free(sc->file);
+	memset(sc, 0, sizeof(*sc));
+}
+
+int mthp_scenario_read_mem(struct mthp_scenario *sc, const char *buf, size_t len,
+			   const char *name, struct mthp_diag *diag)
+{
+	struct reader rd = { .name = name, .buf = buf, .len = len, .sc = sc, .diag = diag };
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->file = strdup(name);
+	sc->memory = 1ull << 30;
+	sc->page_size = 4096;
+	sc->swap = 256ull << 20;
+	sc->tlb_profiles = MTHP_TLB_ALL;
+	sc->seed = 1;
+	if (!sc->file) {
+		snprintf(diag->msg, sizeof(diag->msg), "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	/* an indented line is a key, never the continuation of the one above */
+	ini_allow_multiline = false;
+	ret = ini_parse_stream(read_line, &rd, on_key, &rd);
+	if (ret && !rd.failed)
+		fail_at(&rd, (unsigned)(ret > 0 ? ret : (int)rd.line),
+			"not a 'key = value' line or a [section]");
+	if (!rd.failed)
+		check_machine(&rd);
+	check_settings(&rd);
+	if (!rd.failed)
+		check_vmas(&rd);
+	if (!rd.failed)
+		check_phases(&rd);
+	free(rd.extra);
+	if (rd.failed) {
+		mthp_scenario_free(sc);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mthp_scenario_read(struct mthp_scenario *sc, const char *path,
+		       struct mthp_diag *diag)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, got;
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	if (!f) {
+		snprintf(diag->msg, sizeof(diag->msg), "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	do {
+		if (len == cap) {
+			char *bigger;
+
+			cap = cap ? cap * 2 : 8192;
+			bigger = cap > (64u << 20) ? NULL : realloc(buf, cap);
+			if (!bigger) {
+				snprintf(diag->msg, sizeof(diag->msg), "%s: too large or out of memory", path);
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = bigger;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	if (ferror(f)) {
+		snprintf(diag->msg, sizeof(diag->msg), "%s: read error", path);
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	ret = mthp_scenario_read_mem(sc, buf ? buf : "", len, path, diag);
+	free(buf);
+	return ret;
+}

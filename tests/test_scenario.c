@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_scenario.c - the scenario reader: every key of every section with
+ * its default and its parsed value, and every error with its FILE:LINE.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <mthp/engine.h>
+#include <mthp/scenario.h>
+
+static const char minimal[] =
+	"[process p]\n"
+	"[vma p v]\n"
+	"size = 4M\n"
+	"[phase p one]\n"
+	"vma = v\n"
+	"action = fill\n";
+
+static void read_ok(struct mthp_scenario *sc, const char *text)
+{
+	struct mthp_diag diag = { .warn = NULL };
+
+	if (mthp_scenario_read_mem(sc, text, strlen(text), "t.ini", &diag))
+		fail_msg("rejected: %s", diag.msg);
+}
+
+/* The text must be rejected with a message starting "t.ini:LINE:" and holding needle. */
+static void expect_error(const char *text, unsigned line, const char *needle)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	char prefix[32];
+
+	if (!mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini", &diag)) {
+		mthp_scenario_free(&sc);
+		fail_msg("accepted, expected line %u: %s\n%s", line, needle, text);
+	}
+	snprintf(prefix, sizeof(prefix), "t.ini:%u: ", line);
+	if (strncmp(diag.msg, prefix, strlen(prefix)) || !strstr(diag.msg, needle))
+		fail_msg("expected '%s...%s', got '%s'", prefix, needle, diag.msg);
+	/* a rejected scenario is left empty */
+	assert_int_equal(sc.nr_processes, 0);
+	assert_null(sc.phases);
+}
+
+static void test_defaults(void **state)
+{
+	struct mthp_scenario sc;
+	const struct mthp_scenario_phase *ph;
+
+	(void)state;
+	read_ok(&sc, minimal);
+	assert_int_equal(sc.memory, 1ull << 30);
+	assert_int_equal(sc.page_size, 4096);
+	assert_int_equal(sc.swap, 256ull << 20);
+	assert_true(sc.fragmentation == 0);
+	assert_int_equal(sc.tlb_profiles, MTHP_TLB_ALL);
+	assert_false(sc.read_fault_alloc);
+	assert_int_equal(sc.seed, 1);
+	assert_int_equal(sc.nr_processes, 1);
+	assert_int_equal(sc.processes[0].memcg_limit, 0);
+	assert_int_equal(sc.nr_vmas, 1);
+	assert_int_equal(sc.vmas[0].align, 2u << 20);
+	assert_int_equal(sc.vmas[0].flags, 0);
+	assert_int_equal(sc.nr_phases, 1);
+	ph = &sc.phases[0];
+	assert_int_equal(ph->action, MTHP_ACT_FILL);
+	assert_int_equal(ph->duration_ns, 0);
+	assert_int_equal(ph->offset, 0);
+	assert_int_equal(ph->length, 4u << 20);
+	assert_int_equal(ph->line, 4);
+	mthp_scenario_free(&sc);
+}
+
+static void test_every_machine_key(void **state)
+{
+	struct mthp_scenario sc;
+
+	(void)state;
+	read_ok(&sc, "[machine]\nmemory = 2G\npage_size = 16K\nswap = 0\n"
+		     "fragmentation = 25%\ntlb = zen,arm64-4k\nread_fault_alloc = yes\n"
+		     "seed = 42\n[process p]\n");
+	assert_int_equal(sc.memory, 2ull << 30);
+	assert_int_equal(sc.page_size, 16384);
+	assert_int_equal(sc.swap, 0);
+	assert_true(sc.fragmentation > 0.2499 && sc.fragmentation < 0.2501);
+	assert_int_equal(sc.tlb_profiles, MTHP_TLB_ZEN | MTHP_TLB_ARM64_4K);
+	assert_true(sc.read_fault_alloc);
+	assert_int_equal(sc.seed, 42);
+	mthp_scenario_free(&sc);
+}
+
+static void test_settings_apply_with_the_geometry(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	struct mthp_settings s;
+
+	(void)state;
+	read_ok(&sc, "[settings]\nhugepages-256kB/enabled = always\n"
+		     "khugepaged/max_ptes_none = 2047\n[machine]\npage_size = 16K\n"
+		     "memory = 1G\n[process p]\n");
+	assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+	assert_int_equal(s.geo.ptes_per_pmd, 2048);
+	assert_int_equal(s.size_enabled[4], MTHP_MODE_ALWAYS);
+	assert_int_equal(s.max_ptes_none, 2047);
+	mthp_scenario_free(&sc);
+}
+
+static void test_every_vma_and_process_key(void **state)
+{
+	struct mthp_scenario sc;
+
+	(void)state;
+	read_ok(&sc, "[process db]\nmemcg_limit = 512M\n[vma db pool]\nsize = 64M\n"
+		     "align = 64K\nflags = hugepage,uffd\n[vma db log]\nsize=8M\nflags=nohugepage\n");
+	assert_int_equal(sc.processes[0].memcg_limit, 512u << 20);
+	assert_int_equal(sc.vmas[0].size, 64u << 20);
+	assert_int_equal(sc.vmas[0].align, 65536);
+	assert_int_equal(sc.vmas[0].flags, MTHP_VMA_HUGEPAGE | MTHP_VMA_UFFD);
+	assert_int_equal(sc.vmas[1].flags, MTHP_VMA_NOHUGEPAGE);
+	mthp_scenario_free(&sc);
+}
+
+static void test_every_action_and_its_keys(void **state)
+{
+	struct mthp_scenario sc;
+	const struct mthp_scenario_phase *ph;
+
+	(void)state;
+	read_ok(&sc, "[process p]\n[vma p v]\nsize = 8M\n"
+		     "[phase p a]\nvma = v\naction = random\ndensity = 5%\nduration = 250ms\n"
+		     "offset = 1M\nlength = 2M\n"
+		     "[phase p b]\nvma = v\naction = cluster\nruns = 3\nrun_pages = 32\n"
+		     "[phase p c]\nvma = v\naction = read\ndensity = 0.5\n"
+		     "[phase p d]\nvma = v\naction = hot\nhot = 0.2\nduration = 2\n"
+		     "[phase p e]\nvma = v\naction = heap\nobject_sizes = 4K:1,2M:3\nlive = 0.7\nchurn = 1%\n"
+		     "[phase p f]\nvma = v\naction = fork\nchild_writes = 0.3\n"
+		     "[phase p g]\nvma = v\naction = pageout\ndensity = 1\n"
+		     "[phase p h]\nvma = v\naction = free\n"
+		     "[phase p i]\nvma = v\naction = dontneed\ndensity = 0%\n"
+		     "[phase p j]\naction = sleep\nduration = 1.5s\n"
+		     "[phase p k]\nvma = v\naction = fill\n");
+	assert_int_equal(sc.nr_phases, 11);
+	ph = sc.phases;
+	assert_int_equal(ph[0].action, MTHP_ACT_RANDOM);
+	assert_true(ph[0].density > 0.0499 && ph[0].density < 0.0501);
+	assert_int_equal(ph[0].duration_ns, 250000000);
+	assert_int_equal(ph[0].offset, 1u << 20);
+	assert_int_equal(ph[0].length, 2u << 20);
+	assert_int_equal(ph[1].runs, 3);
+	assert_int_equal(ph[1].run_pages, 32);
+	assert_int_equal(ph[2].action, MTHP_ACT_READ);
+	assert_int_equal(ph[3].duration_ns, 2000000000ull);
+	assert_true(ph[3].hot > 0.199 && ph[3].hot < 0.201);
+	assert_int_equal(ph[4].nr_sizes, 2);
+	assert_int_equal(ph[4].sizes[1].size, 2u << 20);
+	assert_int_equal(ph[4].sizes[1].weight, 3);
+	assert_true(ph[4].churn > 0.0099 && ph[4].churn < 0.0101);
+	assert_true(ph[5].child_writes > 0.299 && ph[5].child_writes < 0.301);
+	assert_true(ph[6].density == 1.0);
+	assert_true(ph[7].density > 0.0999 && ph[7].density < 0.1001);	/* the default */
+	assert_int_equal(ph[9].action, MTHP_ACT_SLEEP);
+	assert_int_equal(ph[9].duration_ns, 1500000000ull);
+	assert_int_equal(ph[10].length, 8u << 20);
+	for (unsigned a = 0; a < MTHP_NR_ACTIONS; a++)
+		assert_string_not_equal(mthp_scenario_action_name((enum mthp_scenario_action)a), "?");
+	mthp_scenario_free(&sc);
+}
+
+static void test_comments_crlf_and_indentation(void **state)
+{
+	struct mthp_scenario sc;
+
+	(void)state;
+	read_ok(&sc, "; a comment\r\n# another\r\n[process p]\r\n  [vma p v]\r\n"
+		     "  size = 4M ; inline comment\r\n\r\n  flags = hugepage\r\n");
+	assert_int_equal(sc.vmas[0].size, 4u << 20);
+	assert_int_equal(sc.vmas[0].flags, MTHP_VMA_HUGEPAGE);
+	mthp_scenario_free(&sc);
+}
+
+static void test_section_errors(void **state)
+{
+	(void)state;
+	expect_error("[process p]\n[bogus]\n", 2, "unknown section [bogus]");
+	expect_error("[process p]\n[]\n", 2, "empty section header");
+	expect_error("[process p\n", 1, "alone on its line");
+	expect_error("[machine]\n[machine]\n", 2, "a second [machine]");
+	expect_error("[settings x]\n", 1, "[settings] takes no name");
+	expect_error("[process]\n", 1, "[process NAME]");
+	expect_error("[process a b]\n", 1, "[process NAME]");
+	expect_error("[process p]\n[process p]\n", 2, "process 'p' is defined twice");
+	expect_error("[vma q v]\n", 1, "no process 'q' above this line");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[vma p v]\n", 4, "two vmas named 'v'");
+	expect_error("[phase q x]\n", 1, "no process 'q'");
+	expect_error("[process p]\n[phase p x]\naction=sleep\n[phase p x]\n", 4,
+		     "two phases labelled 'x'");
+	expect_error("[process p/x]\n", 1, "[process NAME]");
+	expect_error("x = 1\n[process p]\n", 1, "outside any section");
+	expect_error("[process p]\njust words\n", 2, "not a 'key = value' line");
+	expect_error("[machine]\nmemory = 1G\n", 2, "no [process NAME] section");
+}
+
+static void test_machine_errors(void **state)
+{
+	(void)state;
+	expect_error("[machine]\nmemory = lots\n[process p]\n", 2, "memory 'lots'");
+	expect_error("[machine]\nmemory = 0\n[process p]\n", 2, "memory '0'");
+	expect_error("[machine]\nmemory = 4M\n[process p]\n", 2, "at least 4 PMD sizes");
+	expect_error("[machine]\nmemory = 1000001\n[process p]\n", 2, "multiple of the page size");
+	expect_error("[machine]\npage_size = 8K\n[process p]\n", 2, "must be 4K, 16K or 64K");
+	expect_error("[machine]\nswap = -1\n[process p]\n", 2, "swap '-1'");
+	expect_error("[machine]\nswap = 100\n[process p]\n", 2, "swap must be a multiple");
+	expect_error("[machine]\nfragmentation = 150%\n[process p]\n", 2, "fragmentation '150%'");
+	expect_error("[machine]\nfragmentation = 1.5\n[process p]\n", 2, "fraction 0..1");
+	expect_error("[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'");
+	expect_error("[machine]\ntlb = ,\n[process p]\n", 2, "no profile");
+	expect_error("[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no");
+	expect_error("[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'");
+	expect_error("[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]");
+	expect_error("[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory");
+}
+
+static void test_settings_errors(void **state)
+{
+	(void)state;
+	expect_error("[settings]\nkhugepaged/max_ptes_none = 512\n[process p]\n", 2,
+		     "khugepaged/max_ptes_none: '512' is not in the range 0..511");
+	expect_error("[settings]\nhugepages-16kB/enabled = always\n[machine]\npage_size = 64K\n"
+		     "memory = 4G\n[process p]\n", 2, "no such size with 65536-byte pages");
+	expect_error("[settings]\nshmem_enabled = always\n[process p]\n", 2,
+		     "unknown knob 'shmem_enabled'");
+	expect_error("[settings]\nenabled = always\nenabled = never\n[process p]\n", 3,
+		     "given twice (first at line 2)");
+}
+
+static void test_vma_errors(void **state)
+{
+	(void)state;
+	expect_error("[process p]\n[vma p v]\nsize = 0\n", 3, "size '0'");
+	expect_error("[process p]\n[vma p v]\nsize = 5000\n", 2, "not a multiple of the page size");
+	expect_error("[process p]\n[vma p v]\nflags = hugepage\n", 2, "has no size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\nalign = 3K\n", 4, "power of two");
+	expect_error("[process p]\n[vma p v]\nsize=4M\nalign = 1K\n", 2, "smaller than the page size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = huge\n", 4, "vma flag 'huge'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = hugepage,nohugepage\n", 4,
+		     "exclude each other");
+	expect_error("[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'");
+	expect_error("[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'");
+	expect_error("[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process");
+}
+
+static void test_phase_errors(void **state)
+{
+	(void)state;
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\n", 4, "has no action");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = fill\n", 4, "has no vma");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = jump\n", 5,
+		     "action 'jump'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = w\naction = fill\n", 5,
+		     "process 'p' has no vma 'w'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "density = 0.5\n", 7, "key 'density' does not apply to action fill");
+	expect_error("[process p]\n[phase p x]\naction = sleep\nvma = v\n", 4,
+		     "key 'vma' does not apply to action sleep");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "action = fill\n", 7, "given twice");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "duration = soon\n", 7, "duration 'soon'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
+		     "density = 2\n", 7, "density '2'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
+		     "runs = 0\n", 7, "runs '0'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
+		     "object_sizes = 4K\n", 7, "object_sizes '4K'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "offset = 4M\n", 7, "reach past the end of vma 'v'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "offset = 1M\nlength = 4M\n", 8, "reach past the end");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "offset = 100\n", 7, "multiples of the page size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "speed = 3\n", 7, "unknown key 'speed' in a phase");
+}
+
+static void test_bytes_that_are_not_text(void **state)
+{
+	char nul[] = "[process p]\nx\0y = 1\n";
+	char line[400];
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+
+	(void)state;
+	assert_int_equal(mthp_scenario_read_mem(&sc, nul, sizeof(nul) - 1, "t.ini", &diag), -EINVAL);
+	assert_string_equal(diag.msg, "t.ini:2: NUL byte in the line");
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "[process p]\nk = ", 16);
+	line[sizeof(line) - 1] = '\0';
+	expect_error(line, 2, "line longer than 180 characters");
+	/* no trailing newline is fine */
+	read_ok(&sc, "[process p]");
+	mthp_scenario_free(&sc);
+}
+
+static void test_missing_file(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+
+	(void)state;
+	assert_int_equal(mthp_scenario_read(&sc, "tests/no-such.ini", &diag), -ENOENT);
+	assert_string_equal(diag.msg, "tests/no-such.ini: No such file or directory");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_machine_key),
+		cmocka_unit_test(test_settings_apply_with_the_geometry),
+		cmocka_unit_test(test_every_vma_and_process_key),
+		cmocka_unit_test(test_every_action_and_its_keys),
+		cmocka_unit_test(test_comments_crlf_and_indentation),
+		cmocka_unit_test(test_section_errors),
+		cmocka_unit_test(test_machine_errors),
+		cmocka_unit_test(test_settings_errors),
+		cmocka_unit_test(test_vma_errors),
+		cmocka_unit_test(test_phase_errors),
+		cmocka_unit_test(test_bytes_that_are_not_text),
+		cmocka_unit_test(test_missing_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
