@@ -35,13 +35,6 @@ enum mthp_scenario_action {
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a);
 
-/* TLB profiles a scenario asks to report, as a bit per profile. */
-#define MTHP_TLB_X86_64		(1u << 0)
-#define MTHP_TLB_ZEN		(1u << 1)
-#define MTHP_TLB_ARM64_4K	(1u << 2)
-#define MTHP_TLB_ARM64_64K	(1u << 3)
-#define MTHP_TLB_ALL		0xfu
-
 struct mthp_scenario_process {
 	char name[MTHP_SCENARIO_NAME_MAX];
 	uint64_t memcg_limit;		/* bytes; 0: no limit */
@@ -87,7 +80,8 @@ struct mthp_scenario {
 	uint32_t page_size;
 	uint64_t swap;			/* bytes */
 	double fragmentation;		/* 0..1 */
-	uint32_t tlb_profiles;		/* MTHP_TLB_* */
+	uint32_t tlb_profiles;		/* bit (1 << enum mthp_tlb_profile); 0: all
+					 * that fit the page size */
 	bool read_fault_alloc;
 	uint64_t seed;
 	/* [settings], in file order */

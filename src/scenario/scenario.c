@@ -22,6 +22,7 @@
 
 #include <mthp/engine.h>
 #include <mthp/scenario.h>
+#include <mthp/tlb.h>
 
 #define MAX_LINE 180		/* longest line accepted, in characters */
 #define MAX_PROCESSES 64
@@ -451,27 +452,26 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 			return fail_at(rd, rd->line,
 				       "fragmentation '%s' is not a fraction 0..1 (or 0%%..100%%)", value);
 	} else if (!strcmp(key, "tlb")) {
-		static const char *const names[] = { "x86-64", "zen", "arm64-4k", "arm64-64k" };
 		char copy[MAX_LINE + 1], *save = NULL;
+		bool all = false;
 
 		snprintf(copy, sizeof(copy), "%s", value);
 		sc->tlb_profiles = 0;
 		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-			unsigned i;
+			enum mthp_tlb_profile prof;
 
-			if (!strcmp(w, "all")) {
-				sc->tlb_profiles = MTHP_TLB_ALL;
-				continue;
-			}
-			for (i = 0; i < 4 && strcmp(w, names[i]); i++)
-				;
-			if (i == 4)
+			if (!strcmp(w, "all"))
+				all = true;
+			else if (mthp_tlb_profile_parse(w, &prof))
 				return fail_at(rd, rd->line,
-					       "tlb profile '%s': must be x86-64, zen, arm64-4k, arm64-64k or all", w);
-			sc->tlb_profiles |= 1u << i;
+					       "tlb profile '%s': must be x86-64, zen, arm64-4k, arm64-16k, arm64-64k or all", w);
+			else
+				sc->tlb_profiles |= 1u << prof;
 		}
-		if (!sc->tlb_profiles)
+		if (!sc->tlb_profiles && !all)
 			return fail_at(rd, rd->line, "tlb: no profile given");
+		if (all)
+			sc->tlb_profiles = 0;
 	} else if (!strcmp(key, "read_fault_alloc")) {
 		if (!parse_bool(value, &sc->read_fault_alloc))
 			return fail_at(rd, rd->line, "read_fault_alloc '%s': must be yes or no", value);
@@ -818,7 +818,6 @@ int mthp_scenario_read_mem(struct mthp_scenario *sc, const char *buf, size_t len
 	sc->memory = 1ull << 30;
 	sc->page_size = 4096;
 	sc->swap = 256ull << 20;
-	sc->tlb_profiles = MTHP_TLB_ALL;
 	sc->seed = 1;
 	if (!sc->file) {
 		snprintf(diag->msg, sizeof(diag->msg), "%s: out of memory", name);

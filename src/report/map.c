@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/*
+ * map.c - the address-space map (include/mthp/map.h): the palette and
+ * geometry table, the class of a page and of a cell, the layout, and the
+ * drawing with cairo to SVG or PNG: titled panels of cells, row address
+ * labels, the legend, and the bloat / TLB-entries plot of a comparison.
+ *
+ * The picture is drawn top to bottom: titles, panels (each a column of
+ * rows of `cols` cells), legend, plot.  All positions come from
+ * mthp_map_layout(), which the tests use to find cells.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cairo.h>
+#include <cairo-svg.h>
+
+#include <mthp/engine.h>
+#include <mthp/map.h>
+#include <mthp/snapshot.h>
+#include <mthp/tlb.h>
+
+const struct mthp_map_style mthp_map_style = {
+	.rgb = {
+		[MTHP_MAP_NONE]		= 0xeeeeee,
+		[MTHP_MAP_ZERO]		= 0xfff2a8,
+		[MTHP_MAP_SWAP]		= 0xb39ddb,
+		[MTHP_MAP_NO_FOLIO]	= 0x8d6e63,
+		[MTHP_MAP_ORDER0 + 0]	= 0x90a4ae,
+		[MTHP_MAP_ORDER0 + 1]	= 0x80deea,
+		[MTHP_MAP_ORDER0 + 2]	= 0x4dd0e1,
+		[MTHP_MAP_ORDER0 + 3]	= 0x26a69a,
+		[MTHP_MAP_ORDER0 + 4]	= 0x43a047,
+		[MTHP_MAP_ORDER0 + 5]	= 0x9ccc65,
+		[MTHP_MAP_ORDER0 + 6]	= 0xd4e157,
+		[MTHP_MAP_ORDER0 + 7]	= 0xfdd835,
+		[MTHP_MAP_ORDER0 + 8]	= 0xffa726,
+		[MTHP_MAP_ORDER0 + 9]	= 0xf4511e,
+		[MTHP_MAP_ORDER0 + 10]	= 0xe53935,
+		[MTHP_MAP_ORDER0 + 11]	= 0xc2185b,
+		[MTHP_MAP_ORDER0 + 12]	= 0x8e24aa,
+		[MTHP_MAP_ORDER0 + 13]	= 0x5e35b1,
+		[MTHP_MAP_PMD]		= 0x1e40c8,
+		[MTHP_MAP_SHARED]	= 0x212121,
+	},
+	.name = {
+		[MTHP_MAP_NONE]		= "not present",
+		[MTHP_MAP_ZERO]		= "zero page",
+		[MTHP_MAP_SWAP]		= "swap",
+		[MTHP_MAP_NO_FOLIO]	= "special/uffd",
+		[MTHP_MAP_PMD]		= NULL,		/* "PMD 2M" */
+		[MTHP_MAP_SHARED]	= "shared (mark)",
+	},
+	.background = 0xffffff,
+	.text = 0x000000,
+	.point_rgb = {
+		0xd62728, 0x1f77b4, 0x2ca02c, 0x9467bd, 0xff7f0e, 0x17becf,
+		0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x393b79, 0x637939,
+		0x8c6d31, 0x843c39, 0x7b4173, 0x3182bd,
+	},
+	.cell_w = 2, .cell_h = 10, .mark_h = 3, .row_gap = 2,
+	.cols = 512, .max_rows = 512,
+	.margin = 12, .label_w = 96, .title_h = 22, .panel_gap = 24,
+	.legend_item_w = 112, .legend_row_h = 18, .swatch = 10,
+	.plot_w = 640, .plot_h = 360,
+	.max_pixels = 32000,
+};
+
+#define S mthp_map_style
+
+_Static_assert(MTHP_MAP_NR_CLASSES == MTHP_MAP_ORDER0 + MTHP_MAX_PMD_ORDER + 3,
+	       "one class per folio order, then PMD and the shared mark");
+
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- classes ---- */
+
+enum mthp_map_class mthp_map_pte_class(uint8_t state, uint8_t order, bool *shared)
+{
+	*shared = state == MTHP_PTE_SHARED_YOUNG || state == MTHP_PTE_SHARED_OLD;
+	switch (state) {
+	case MTHP_PTE_ZERO:
+		return MTHP_MAP_ZERO;
+	case MTHP_PTE_SWAP:
+		return MTHP_MAP_SWAP;
+	case MTHP_PTE_SPECIAL:
+	case MTHP_PTE_UFFD_WP:
+		return MTHP_MAP_NO_FOLIO;
+	}
+	if (!mthp_pte_state_has_folio(state))
+		return MTHP_MAP_NONE;
+	if (order > MTHP_MAX_PMD_ORDER)	/* MTHP_NO_FOLIO: lenient, order 0 */
+		order = 0;
+	return MTHP_MAP_ORDER(order);
+}
+
+enum mthp_map_class mthp_map_cell_class(const struct mthp_snapshot *snap,
+					 size_t pmd, uint32_t off, uint32_t n,
+					 bool *shared)
+{
+	const struct mthp_snapshot_pmd *p = &snap->pmds[pmd];
+	uint32_t count[MTHP_MAP_NR_CLASSES] = { 0 };
+	unsigned best = MTHP_MAP_NONE;
+
+	*shared = false;
+	if (p->kind == MTHP_PMD_HUGE)
+		return MTHP_MAP_PMD;
+	if (p->kind != MTHP_PMD_TABLE || !p->ptes)
+		return MTHP_MAP_NONE;
+	for (uint32_t i = off; i < off + n; i++) {
+		uint8_t order = p->folio_orders ? p->folio_orders[i] : 0;
+		bool sh;
+
+		count[mthp_map_pte_class(p->ptes[i], order, &sh)]++;
+		*shared |= sh;
+	}
+	for (unsigned c = 0; c < MTHP_MAP_NR_CLASSES; c++)
+		if (count[c] && count[c] >= count[best])
+			best = c;
+	return (enum mthp_map_class)best;
+}
+
+/* Classes in the legend of a geometry, in order; returns how many. */
+static unsigned legend_classes(const struct mthp_geometry *geo,
+			       enum mthp_map_class *out)
+{
+	unsigned n = 0;
+
+	for (unsigned c = MTHP_MAP_NONE; c < MTHP_MAP_ORDER0; c++)
+		out[n++] = (enum mthp_map_class)c;
+	for (unsigned o = 0; o <= geo->pmd_order; o++)
+		out[n++] = MTHP_MAP_ORDER(o);
+	out[n++] = MTHP_MAP_PMD;
+	out[n++] = MTHP_MAP_SHARED;
+	return n;
+}
+
+static void class_label(const struct mthp_geometry *geo, enum mthp_map_class c,
+			char *buf, size_t len)
+{
+	char size[16];
+
+	if (c == MTHP_MAP_PMD) {
+		mthp_tlb_size_label(mthp_pmd_size(geo), size, sizeof(size));
+		snprintf(buf, len, "PMD %s", size);
+	} else if (c >= MTHP_MAP_ORDER0 && c < MTHP_MAP_PMD) {
+		mthp_tlb_size_label((uint64_t)geo->page_size << (c - MTHP_MAP_ORDER0),
+				    size, sizeof(size));
+		snprintf(buf, len, "%s (o%u)", size, (unsigned)(c - MTHP_MAP_ORDER0));
+	} else {
+		snprintf(buf, len, "%s", S.name[c]);
+	}
+}
+
+/* ---- layout ---- */
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+static double panel_w(void)
+{
+	return S.label_w + (double)S.cols * S.cell_w;
+}
+
+static double row_h(void)
+{
+	return S.cell_h + S.row_gap;
+}
+
+int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
+		    const struct mthp_map_plot *plot, struct mthp_map_layout *l,
+		    char *err, size_t errlen)
+{
+	enum mthp_map_class legend[MTHP_MAP_NR_CLASSES];
+	uint64_t max_cells = 0;
+	uint32_t max_rows = 0, n;
+	unsigned nr_legend, legend_rows;
+	double panels_w;
+
+	if (!panels || !nr_panels || nr_panels > MTHP_MAP_MAX_PANELS) {
+		set_err(err, errlen, "map: %s panels (1 to %d)",
+			nr_panels ? "too many" : "no", MTHP_MAP_MAX_PANELS);
+		return -EINVAL;
+	}
+	if (plot && (plot->nr_points > MTHP_MAP_MAX_POINTS ||
+		     (plot->nr_points && !plot->points))) {
+		set_err(err, errlen, "map: the plot needs 0 to %d points",
+			MTHP_MAP_MAX_POINTS);
+		return -EINVAL;
+	}
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < nr_panels; i++) {
+		const struct mthp_snapshot *s = panels[i].snap;
+
+		if (!s) {
+			set_err(err, errlen, "map: panel '%s' has no snapshot",
+				panels[i].title ? panels[i].title : "");
+			return -EINVAL;
+		}
+		if (i && s->geo.page_size != l->geo.page_size) {
+			set_err(err, errlen, "map: panel '%s' has another page size than '%s'",
+				panels[i].title ? panels[i].title : "",
+				panels[0].title ? panels[0].title : "");
+			return -EINVAL;
+		}
+		l->geo = s->geo;
+		if ((uint64_t)s->nr_pmds * s->geo.ptes_per_pmd > max_cells)
+			max_cells = (uint64_t)s->nr_pmds * s->geo.ptes_per_pmd;
+	}
+	n = l->geo.ptes_per_pmd;
+	l->pages_per_cell = 1;
+	while (div_up(max_cells / l->pages_per_cell, S.cols) > S.max_rows &&
+	       l->pages_per_cell < n)
+		l->pages_per_cell <<= 1;
+	l->nr_panels = nr_panels;
+	for (size_t i = 0; i < nr_panels; i++) {
+		uint64_t cells = (uint64_t)panels[i].snap->nr_pmds * (n / l->pages_per_cell);
+		uint64_t rows = div_up(cells, S.cols);
+
+		if (rows > S.max_pixels) {
+			set_err(err, errlen, "map: panel '%s' is too large to draw",
+				panels[i].title ? panels[i].title : "");
+			return -EFBIG;
+		}
+		l->rows[i] = (uint32_t)rows;
+		l->nr_pmds[i] = panels[i].snap->nr_pmds;
+		if (l->rows[i] > max_rows)
+			max_rows = l->rows[i];
+	}
+	panels_w = nr_panels * panel_w() + (nr_panels - 1) * (double)S.panel_gap;
+	l->has_plot = plot != NULL;
+	l->width = 2.0 * S.margin +
+		   (l->has_plot && S.plot_w > panels_w ? S.plot_w : panels_w);
+	for (size_t i = 0; i < nr_panels; i++)
+		l->panel_x[i] = S.margin + i * (panel_w() + S.panel_gap);
+	l->cells_x = S.label_w;
+	l->cells_y = S.margin + S.title_h;
+	l->legend_y = l->cells_y + max_rows * row_h() + S.margin;
+	nr_legend = legend_classes(&l->geo, legend);
+	l->legend_per_row = (unsigned)((l->width - 2 * S.margin) / S.legend_item_w);
+	if (!l->legend_per_row)
+		l->legend_per_row = 1;
+	legend_rows = (nr_legend + l->legend_per_row - 1) / l->legend_per_row;
+	l->height = l->legend_y + legend_rows * (double)S.legend_row_h;
+	if (l->has_plot) {
+		l->plot_x = S.margin;
+		l->plot_y = l->height + S.margin;
+		l->height = l->plot_y + S.plot_h;
+	}
+	l->height += S.margin;
+	if (l->width > S.max_pixels || l->height > S.max_pixels) {
+		set_err(err, errlen, "map: the picture would be %.0f x %.0f pixels, more than %u",
+			l->width, l->height, S.max_pixels);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+int mthp_map_cell_xy(const struct mthp_map_layout *l, size_t panel, size_t pmd,
+		     uint32_t pte, double *x, double *y)
+{
+	uint32_t n = l->geo.ptes_per_pmd;
+	uint64_t g;
+
+	if (panel >= l->nr_panels || pmd >= l->nr_pmds[panel] || pte >= n ||
+	    !l->pages_per_cell)
+		return -EINVAL;
+	g = (uint64_t)pmd * (n / l->pages_per_cell) + pte / l->pages_per_cell;
+	*x = l->panel_x[panel] + l->cells_x + (double)(g % S.cols) * S.cell_w;
+	*y = l->cells_y + (double)(g / S.cols) * row_h();
+	return 0;
+}
+
+/* ---- drawing ---- */
+
+static void set_rgb(cairo_t *cr, uint32_t rgb)
+{
+	cairo_set_source_rgb(cr, ((rgb >> 16) & 0xff) / 255.0,
+			     ((rgb >> 8) & 0xff) / 255.0, (rgb & 0xff) / 255.0);
+}
+
+static void fill_rect(cairo_t *cr, uint32_t rgb, double x, double y, double w, double h)
+{
+	set_rgb(cr, rgb);
+	cairo_rectangle(cr, x, y, w, h);
+	cairo_fill(cr);
+}
+
+static void text_at(cairo_t *cr, double x, double y, double size, bool bold,
+		    const char *s)
+{
+	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, size);
+	set_rgb(cr, S.text);
+	cairo_move_to(cr, x, y);
+	cairo_show_text(cr, s);
+}
+
+/* A run of cells of one class (or of shared marks) in one row of one pmd. */
+struct run {
+	bool open;
+	uint32_t rgb;
+	double x, y, h;
+	uint32_t len;
+};
+
+static void run_flush(cairo_t *cr, struct run *r)
+{
+	if (r->open)
+		fill_rect(cr, r->rgb, r->x, r->y, (double)r->len * S.cell_w, r->h);
+	r->open = false;
+}
+
+static void run_add(cairo_t *cr, struct run *r, bool row_start, uint32_t rgb,
+		    double x, double y, double h)
+{
+	if (r->open && (row_start || r->rgb != rgb))
+		run_flush(cr, r);
+	if (!r->open)
+		*r = (struct run){ true, rgb, x, y, h, 0 };
+	r->len++;
+}
+
+/* Draw the cells of one pmd; runs break at row ends and the pmd's end. */
+static void draw_pmd(cairo_t *cr, const struct mthp_map_layout *l, size_t panel,
+		     const struct mthp_snapshot *snap, size_t pmd)
+{
+	uint32_t ppc = l->pages_per_cell, cells = l->geo.ptes_per_pmd / ppc;
+	double row_x = l->panel_x[panel] + l->cells_x;
+	struct run cls = { 0 }, mark = { 0 };
+
+	for (uint32_t j = 0; j < cells; j++) {
+		enum mthp_map_class c;
+		bool shared, row_start;
+		double x, y;
+
+		c = mthp_map_cell_class(snap, pmd, j * ppc, ppc, &shared);
+		if (mthp_map_cell_xy(l, panel, pmd, j * ppc, &x, &y))
+			break;
+		row_start = x == row_x;
+		/* a pmd that starts inside a row: a tick under its first cell */
+		if (j == 0 && !row_start)
+			fill_rect(cr, S.text, x - 1, y + S.cell_h, 1, S.row_gap);
+		run_add(cr, &cls, row_start, S.rgb[c], x, y, S.cell_h);
+		if (mark.open && (row_start || !shared))
+			run_flush(cr, &mark);
+		if (shared)
+			run_add(cr, &mark, row_start, S.rgb[MTHP_MAP_SHARED], x,
+				y + S.cell_h - S.mark_h, S.mark_h);
+	}
+	run_flush(cr, &cls);
+	run_flush(cr, &mark);
+}
+
+/* The address of the first page of row r of a panel. */
+static uint64_t row_addr(const struct mthp_map_layout *l,
+			 const struct mthp_snapshot *snap, uint32_t r)
+{
+	uint32_t per_pmd = l->geo.ptes_per_pmd / l->pages_per_cell;
+	uint64_t g = (uint64_t)r * S.cols;
+	const struct mthp_snapshot_pmd *p = &snap->pmds[g / per_pmd];
+
+	return p->addr + (g % per_pmd) * l->pages_per_cell * (uint64_t)l->geo.page_size;
+}
+
+static void draw_panel(cairo_t *cr, const struct mthp_map_layout *l, size_t i,
+		       const struct mthp_map_panel *panel)
+{
+	const struct mthp_snapshot *snap = panel->snap;
+	double x = l->panel_x[i];
+	char buf[160], size[16];
+
+	mthp_tlb_size_label((uint64_t)l->pages_per_cell * l->geo.page_size,
+			    size, sizeof(size));
+	snprintf(buf, sizeof(buf), "%s  (%zu PMD ranges, 1 cell = %s)",
+		 panel->title ? panel->title : "", snap->nr_pmds, size);
+	text_at(cr, x, S.margin + S.title_h - 8, 13, true, buf);
+	for (uint32_t r = 0; r < l->rows[i]; r++) {
+		snprintf(buf, sizeof(buf), "%" PRIx64, row_addr(l, snap, r));
+		text_at(cr, x, l->cells_y + r * row_h() + S.cell_h - 1, 9, false, buf);
+	}
+	for (size_t p = 0; p < snap->nr_pmds; p++)
+		draw_pmd(cr, l, i, snap, p);
+}
+
+static void draw_legend(cairo_t *cr, const struct mthp_map_layout *l)
+{
+	enum mthp_map_class legend[MTHP_MAP_NR_CLASSES];
+	unsigned n = legend_classes(&l->geo, legend);
+	char label[48];
+
+	for (unsigned k = 0; k < n; k++) {
+		double x = S.margin + (double)(k % l->legend_per_row) * S.legend_item_w;
+		double y = l->legend_y + (double)(k / l->legend_per_row) * S.legend_row_h;
+
+		fill_rect(cr, S.rgb[legend[k]], x, y, S.swatch, S.swatch);
+		class_label(&l->geo, legend[k], label, sizeof(label));
+		text_at(cr, x + S.swatch + 4, y + S.swatch - 1, 10, false, label);
+	}
+}
+
+static void draw_plot(cairo_t *cr, const struct mthp_map_layout *l,
+		      const struct mthp_map_plot *plot)
+{
+	double x0 = l->plot_x + 70, y0 = l->plot_y + 28;
+	double w = S.plot_w - 100, h = S.plot_h - 70;
+	double xmax = 0, ymax = 0;
+	char buf[64];
+
+	for (size_t i = 0; i < plot->nr_points; i++) {
+		if (plot->points[i].bloat > xmax)
+			xmax = plot->points[i].bloat;
+		if (plot->points[i].tlb > ymax)
+			ymax = plot->points[i].tlb;
+	}
+	xmax = xmax > 0 ? xmax * 1.15 : 1;
+	ymax = ymax > 0 ? ymax * 1.15 : 1;
+	text_at(cr, l->plot_x, l->plot_y + 14, 13, true,
+		plot->title ? plot->title : "bloat against TLB entries");
+	/* axes: a frame, end ticks labelled */
+	set_rgb(cr, S.text);
+	cairo_set_line_width(cr, 1);
+	cairo_rectangle(cr, x0 + 0.5, y0 + 0.5, w, h);
+	cairo_stroke(cr);
+	text_at(cr, x0 - 8, y0 + h + 14, 10, false, "0");
+	snprintf(buf, sizeof(buf), "%.0f", xmax);
+	text_at(cr, x0 + w - 20, y0 + h + 14, 10, false, buf);
+	snprintf(buf, sizeof(buf), "%.0f", ymax);
+	text_at(cr, l->plot_x, y0 + 10, 10, false, buf);
+	text_at(cr, x0 + w / 2 - 60, y0 + h + 30, 11, false,
+		plot->x_label ? plot->x_label : "pages filled by collapse");
+	text_at(cr, l->plot_x, y0 + h / 2, 11, false,
+		plot->y_label ? plot->y_label : "TLB entries");
+	for (size_t i = 0; i < plot->nr_points; i++) {
+		const struct mthp_map_point *pt = &plot->points[i];
+		double px = x0 + pt->bloat / xmax * w, py = y0 + h - pt->tlb / ymax * h;
+
+		set_rgb(cr, S.point_rgb[i]);
+		cairo_arc(cr, px, py, 4, 0, 6.283185307179586);
+		cairo_fill(cr);
+		snprintf(buf, sizeof(buf), "%s (%.0f, %.0f)",
+			 pt->label ? pt->label : "", pt->bloat, pt->tlb);
+		text_at(cr, px + 7, py - 5, 10, false, buf);
+	}
+}
+
+static void draw_all(cairo_t *cr, const struct mthp_map_layout *l,
+		     const struct mthp_map_panel *panels,
+		     const struct mthp_map_plot *plot)
+{
+	set_rgb(cr, S.background);
+	cairo_paint(cr);
+	for (size_t i = 0; i < l->nr_panels; i++)
+		draw_panel(cr, l, i, &panels[i]);
+	draw_legend(cr, l);
+	if (plot)
+		draw_plot(cr, l, plot);
+}
+
+enum picture_type { PICTURE_SVG, PICTURE_PNG };
+
+static int picture_type(const char *path, enum picture_type *t)
+{
+	const char *dot = path ? strrchr(path, '.') : NULL;
+
+	if (dot && !strcasecmp(dot, ".svg"))
+		*t = PICTURE_SVG;
+	else if (dot && !strcasecmp(dot, ".png"))
+		*t = PICTURE_PNG;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
+		    size_t nr_panels, const struct mthp_map_plot *plot,
+		    char *err, size_t errlen)
+{
+	struct mthp_map_layout l;
+	enum picture_type type;
+	cairo_surface_t *surface;
+	cairo_status_t status;
+	cairo_t *cr;
+	int ret;
+
+	if (picture_type(path, &type)) {
+		set_err(err, errlen,
+			"%s: unknown picture type: the file name must end in .svg or .png",
+			path ? path : "(null)");
+		return -EINVAL;
+	}
+	ret = mthp_map_layout(panels, nr_panels, plot, &l, err, errlen);
+	if (ret)
+		return ret;
+	if (type == PICTURE_SVG) {
+		surface = cairo_svg_surface_create(path, l.width, l.height);
+#if CAIRO_VERSION >= CAIRO_VERSION_ENCODE(1, 16, 0)
+		cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
+#endif
+	} else {
+		surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)l.width,
+						     (int)l.height);
+	}
+	cr = cairo_create(surface);
+	draw_all(cr, &l, panels, plot);
+	status = cairo_status(cr);
+	cairo_destroy(cr);
+	if (status == CAIRO_STATUS_SUCCESS && type == PICTURE_PNG)
+		status = cairo_surface_write_to_png(surface, path);
+	cairo_surface_finish(surface);
+	if (status == CAIRO_STATUS_SUCCESS)
+		status = cairo_surface_status(surface);
+	cairo_surface_destroy(surface);
+	if (status != CAIRO_STATUS_SUCCESS) {
+		set_err(err, errlen, "%s: %s", path, cairo_status_to_string(status));
+		return status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;
+	}
+	return 0;
+}
+
+int mthp_map_draw(const char *path, const struct mthp_snapshot *before,
+		  const struct mthp_snapshot *after, char *err, size_t errlen)
+{
+	const struct mthp_map_panel panels[2] = {
+		{ "before", before },
+		{ "after", after },
+	};
+
+	return mthp_map_render(path, panels, after ? 2 : 1, NULL, err, errlen);
+}

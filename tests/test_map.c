@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_map.c - the address-space map (include/mthp/map.h): page and cell
+ * classes, the cell-size rule and the layout, then pictures of a known
+ * layout read back: PNG pixels of every cell against the palette (with
+ * cairo_image_surface_create_from_png), SVG rectangles counted by colour
+ * (cairo writes a filled rectangle as a <path> with four corners), the
+ * comparison picture with its plot points, and the errors.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cairo.h>
+#include <cmocka.h>
+
+#include <mthp/map.h>
+#include <mthp/snapshot.h>
+
+#define S mthp_map_style
+#define VMA_START 0x7f0000000000ull
+
+static char dir[64];
+
+/*
+ * fontconfig (under cairo's text) keeps what it parsed of its XML
+ * configuration for the life of the process; LeakSanitizer, when the
+ * tests are built with it, calls this hook and ignores those blocks.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libfontconfig.so\n";
+}
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/mthp-test-map.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	/* let leak checkers see cairo's (and fontconfig's) caches freed */
+	cairo_debug_reset_static_data();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *file(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+/* ---- layouts ---- */
+
+struct table {
+	uint8_t ptes[MTHP_MAX_PTES];
+	uint8_t orders[MTHP_MAX_PTES];
+};
+
+static void put(struct table *t, uint32_t off, uint32_t n, char c, uint8_t order)
+{
+	memset(t->ptes + off, c, n);
+	memset(t->orders + off, mthp_pte_state_has_folio(c) ? order : MTHP_NO_FOLIO, n);
+}
+
+static void table_init(struct table *t, uint32_t n)
+{
+	put(t, 0, n, '.', 0);
+}
+
+static void snap_new(struct mthp_snapshot *s, uint32_t ps, size_t nr_pmds)
+{
+	struct mthp_geometry geo;
+
+	assert_int_equal(mthp_geometry_from_page_size(&geo, ps), 0);
+	mthp_snapshot_init(s, &geo);
+	assert_int_equal(mthp_snapshot_add_vma(s, VMA_START,
+					       VMA_START + nr_pmds * mthp_pmd_size(&geo),
+					       MTHP_VMA_ANON), 0);
+}
+
+static void add(struct mthp_snapshot *s, size_t i, enum mthp_pmd_kind kind,
+		const struct table *t)
+{
+	assert_int_equal(mthp_snapshot_add_pmd(s, VMA_START + i * mthp_pmd_size(&s->geo),
+					       kind, t ? t->ptes : NULL,
+					       t ? t->orders : NULL), 0);
+}
+
+static struct table T;
+
+/*
+ * The known layout: pmd 0 PMD-mapped, pmd 1 the table below, pmd 2 no
+ * table.  Per panel its runs are NONE 4, ZERO, SWAP, NO_FOLIO, ORDER0,
+ * ORDER2, ORDER3, ORDER4, PMD one each, and 2 runs of shared marks.
+ */
+static void known_before(struct mthp_snapshot *s)
+{
+	snap_new(s, 4096, 3);
+	add(s, 0, MTHP_PMD_HUGE, NULL);
+	table_init(&T, 512);
+	put(&T, 0, 16, 'A', 4);
+	put(&T, 16, 4, 'S', 2);
+	put(&T, 24, 8, 'a', 3);
+	put(&T, 32, 32, '0', 0);
+	put(&T, 64, 8, 'w', 0);
+	put(&T, 72, 1, 'n', 0);
+	put(&T, 80, 16, 'a', 0);
+	put(&T, 96, 4, 's', 0);
+	add(s, 1, MTHP_PMD_TABLE, &T);
+	add(s, 2, MTHP_PMD_NONE, NULL);
+}
+
+/* The class and shared mark of PTE i of known_before()'s table. */
+static enum mthp_map_class known_class(uint32_t i, bool *shared)
+{
+	*shared = (i >= 16 && i < 20) || (i >= 96 && i < 100);
+	if (i < 16)
+		return MTHP_MAP_ORDER(4);
+	if (i < 20)
+		return MTHP_MAP_ORDER(2);
+	if (i < 24)
+		return MTHP_MAP_NONE;
+	if (i < 32)
+		return MTHP_MAP_ORDER(3);
+	if (i < 64)
+		return MTHP_MAP_ZERO;
+	if (i < 72)
+		return MTHP_MAP_SWAP;
+	if (i == 72)
+		return MTHP_MAP_NO_FOLIO;
+	if (i < 80)
+		return MTHP_MAP_NONE;
+	if (i < 100)
+		return MTHP_MAP_ORDER0;
+	return MTHP_MAP_NONE;
+}
+
+/* "after": pmd 1 one PTE-mapped 2M folio. */
+static void known_after(struct mthp_snapshot *s)
+{
+	snap_new(s, 4096, 3);
+	add(s, 0, MTHP_PMD_HUGE, NULL);
+	put(&T, 0, 512, 'A', 9);
+	add(s, 1, MTHP_PMD_TABLE, &T);
+	add(s, 2, MTHP_PMD_NONE, NULL);
+}
+
+/* ---- reading pictures back ---- */
+
+struct png {
+	cairo_surface_t *surface;
+	unsigned char *data;
+	int stride, width, height;
+};
+
+static void png_open(struct png *p, const char *path)
+{
+	p->surface = cairo_image_surface_create_from_png(path);
+	assert_int_equal(cairo_surface_status(p->surface), CAIRO_STATUS_SUCCESS);
+	p->data = cairo_image_surface_get_data(p->surface);
+	p->stride = cairo_image_surface_get_stride(p->surface);
+	p->width = cairo_image_surface_get_width(p->surface);
+	p->height = cairo_image_surface_get_height(p->surface);
+}
+
+static uint32_t pixel(const struct png *p, double fx, double fy)
+{
+	int x = (int)fx, y = (int)fy;
+
+	assert_true(x >= 0 && x < p->width && y >= 0 && y < p->height);
+	return *(const uint32_t *)(p->data + (size_t)y * p->stride + (size_t)x * 4) & 0xffffff;
+}
+
+static void png_close(struct png *p)
+{
+	cairo_surface_destroy(p->surface);
+}
+
+/* Check the top and the bottom (shared-mark) pixels of one cell. */
+static void check_cell(const struct png *p, const struct mthp_map_layout *l,
+		       size_t panel, size_t pmd, uint32_t pte,
+		       enum mthp_map_class c, bool shared)
+{
+	double x, y;
+
+	assert_int_equal(mthp_map_cell_xy(l, panel, pmd, pte, &x, &y), 0);
+	for (unsigned dx = 0; dx < S.cell_w; dx++) {
+		if (pixel(p, x + dx, y) != S.rgb[c] ||
+		    pixel(p, x + dx, y + S.cell_h - S.mark_h - 1) != S.rgb[c])
+			fail_msg("panel %zu pmd %zu pte %u: %06x, want class %d %06x",
+				 panel, pmd, pte, pixel(p, x + dx, y), c, S.rgb[c]);
+		assert_int_equal(pixel(p, x + dx, y + S.cell_h - 1),
+				 S.rgb[shared ? MTHP_MAP_SHARED : c]);
+	}
+	/* the row gap below is background (or a range tick) */
+	assert_true(pixel(p, x, y + S.cell_h) == S.background ||
+		    pixel(p, x, y + S.cell_h) == S.text);
+}
+
+/*
+ * Filled rectangles (<rect>, or <path> with four corners) by colour, and
+ * filled paths of other shapes (the plot points) by point colour.
+ */
+struct svg_counts {
+	unsigned rects[MTHP_MAP_NR_CLASSES];
+	unsigned other_rects;		/* rectangles of colours not in the palette */
+	unsigned points[MTHP_MAP_MAX_POINTS];	/* non-rectangles of point colours */
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len > 0);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static unsigned pct(double v)
+{
+	return (unsigned)(v * 255.0 / 100.0 + 0.5);
+}
+
+static void svg_count(const char *path, struct svg_counts *c)
+{
+	char *text = slurp(path);
+
+	memset(c, 0, sizeof(*c));
+	assert_non_null(strstr(text, "<svg"));
+	for (char *p = strchr(text, '<'); p; p = strchr(p + 1, '<')) {
+		bool is_path = !strncmp(p, "<path ", 6), is_rect = !strncmp(p, "<rect ", 6);
+		char *end, *fill, *d;
+		double r, g, b, x[4], y[4];
+		uint32_t rgb;
+		bool rect, found = false;
+
+		if (!is_path && !is_rect)
+			continue;
+		end = strstr(p, "/>");
+		assert_non_null(end);
+		*end = '\0';
+		fill = strstr(p, "fill:rgb(");
+		d = strstr(p, " d=\"");
+		if (!fill || (is_path && !d)) {
+			*end = '/';
+			continue;
+		}
+		assert_int_equal(sscanf(fill, "fill:rgb(%lf%%,%lf%%,%lf%%)", &r, &g, &b), 3);
+		rgb = pct(r) << 16 | pct(g) << 8 | pct(b);
+		rect = is_rect ||
+		       (sscanf(d, " d=\"M %lf %lf L %lf %lf L %lf %lf L %lf %lf Z",
+			       &x[0], &y[0], &x[1], &y[1], &x[2], &y[2], &x[3], &y[3]) == 8 &&
+			y[0] == y[1] && x[1] == x[2] && y[2] == y[3] && x[3] == x[0]);
+		for (unsigned k = 0; rect && k < MTHP_MAP_NR_CLASSES; k++) {
+			if (S.rgb[k] == rgb) {
+				c->rects[k]++;
+				found = true;
+			}
+		}
+		if (rect && !found)
+			c->other_rects++;
+		for (unsigned k = 0; !rect && k < MTHP_MAP_MAX_POINTS; k++)
+			if (S.point_rgb[k] == rgb)
+				c->points[k]++;
+		*end = '/';
+	}
+	free(text);
+}
+
+/* ---- classes ---- */
+
+static void test_pte_class(void **state)
+{
+	bool sh;
+
+	(void)state;
+	assert_int_equal(mthp_map_pte_class('.', MTHP_NO_FOLIO, &sh), MTHP_MAP_NONE);
+	assert_false(sh);
+	assert_int_equal(mthp_map_pte_class('0', MTHP_NO_FOLIO, &sh), MTHP_MAP_ZERO);
+	assert_int_equal(mthp_map_pte_class('w', MTHP_NO_FOLIO, &sh), MTHP_MAP_SWAP);
+	assert_int_equal(mthp_map_pte_class('n', MTHP_NO_FOLIO, &sh), MTHP_MAP_NO_FOLIO);
+	assert_int_equal(mthp_map_pte_class('u', MTHP_NO_FOLIO, &sh), MTHP_MAP_NO_FOLIO);
+	for (const char *c = "AafNlKP"; *c; c++) {
+		assert_int_equal(mthp_map_pte_class((uint8_t)*c, 4, &sh), MTHP_MAP_ORDER(4));
+		assert_false(sh);
+	}
+	assert_int_equal(mthp_map_pte_class('S', 2, &sh), MTHP_MAP_ORDER(2));
+	assert_true(sh);
+	assert_int_equal(mthp_map_pte_class('s', 13, &sh), MTHP_MAP_ORDER(13));
+	assert_true(sh);
+	/* a present PTE without an order is order 0, as the reader takes it */
+	assert_int_equal(mthp_map_pte_class('A', MTHP_NO_FOLIO, &sh), MTHP_MAP_ORDER0);
+	/* an order under a PTE without a folio is ignored */
+	assert_int_equal(mthp_map_pte_class('.', 4, &sh), MTHP_MAP_NONE);
+}
+
+static void test_palette_distinct(void **state)
+{
+	(void)state;
+	for (unsigned a = 0; a < MTHP_MAP_NR_CLASSES; a++) {
+		assert_int_not_equal(S.rgb[a], S.background);
+		assert_int_not_equal(S.rgb[a], S.text);
+		for (unsigned b = a + 1; b < MTHP_MAP_NR_CLASSES; b++)
+			assert_int_not_equal(S.rgb[a], S.rgb[b]);
+		for (unsigned k = 0; k < MTHP_MAP_MAX_POINTS; k++)
+			assert_int_not_equal(S.rgb[a], S.point_rgb[k]);
+	}
+	assert_true(S.mark_h < S.cell_h);
+}
+
+static void test_cell_class_majority(void **state)
+{
+	struct mthp_snapshot s;
+	bool sh;
+
+	(void)state;
+	snap_new(&s, 4096, 2);
+	table_init(&T, 512);
+	put(&T, 0, 3, 'A', 4);		/* cell 0..3: 3 of order 4, one none */
+	put(&T, 4, 2, 'A', 0);		/* cell 4..7: a tie, 2 none, 2 order 0 */
+	put(&T, 8, 1, 'S', 0);		/* cell 8..11: one shared page, 3 none */
+	put(&T, 12, 2, '0', 0);		/* cell 12..15: tie zero / order 2 */
+	put(&T, 14, 2, 'a', 2);
+	add(&s, 0, MTHP_PMD_TABLE, &T);
+	add(&s, 1, MTHP_PMD_HUGE, NULL);
+	assert_int_equal(mthp_map_cell_class(&s, 0, 0, 4, &sh), MTHP_MAP_ORDER(4));
+	assert_false(sh);
+	assert_int_equal(mthp_map_cell_class(&s, 0, 4, 4, &sh), MTHP_MAP_ORDER0);
+	assert_int_equal(mthp_map_cell_class(&s, 0, 8, 4, &sh), MTHP_MAP_NONE);
+	assert_true(sh);
+	assert_int_equal(mthp_map_cell_class(&s, 0, 12, 4, &sh), MTHP_MAP_ORDER(2));
+	assert_int_equal(mthp_map_cell_class(&s, 0, 0, 1, &sh), MTHP_MAP_ORDER(4));
+	assert_int_equal(mthp_map_cell_class(&s, 0, 3, 1, &sh), MTHP_MAP_NONE);
+	assert_int_equal(mthp_map_cell_class(&s, 1, 0, 512, &sh), MTHP_MAP_PMD);
+	mthp_snapshot_free(&s);
+}
+
+/* ---- layout ---- */
+
+static void test_layout_one_page_cells(void **state)
+{
+	struct mthp_snapshot s;
+	struct mthp_map_panel p = { "x", &s };
+	struct mthp_map_layout l;
+	double x, y;
+
+	(void)state;
+	known_before(&s);
+	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 1);
+	assert_int_equal(l.rows[0], 3);		/* one row per 512-PTE range */
+	/* from the table: margin, title, label column */
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 0, &x, &y), 0);
+	assert_true(x == S.margin + S.label_w && y == S.margin + S.title_h);
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 1, 5, &x, &y), 0);
+	assert_true(x == S.margin + S.label_w + 5 * S.cell_w);
+	assert_true(y == S.margin + S.title_h + S.cell_h + S.row_gap);
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 3, 0, &x, &y), -EINVAL);
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 512, &x, &y), -EINVAL);
+	assert_int_equal(mthp_map_cell_xy(&l, 1, 0, 0, &x, &y), -EINVAL);
+	mthp_snapshot_free(&s);
+}
+
+static void test_layout_cells_grow(void **state)
+{
+	struct mthp_snapshot big, small, s64;
+	struct mthp_map_panel p[2] = { { "small", &small }, { "big", &big } };
+	struct mthp_map_layout l;
+	double x, y;
+
+	(void)state;
+	/* 600 ranges of 512: 600 rows > max_rows, so 2 pages a cell */
+	snap_new(&big, 4096, 600);
+	for (size_t i = 0; i < 600; i++)
+		add(&big, i, MTHP_PMD_NONE, NULL);
+	snap_new(&small, 4096, 1);
+	add(&small, 0, MTHP_PMD_HUGE, NULL);
+	assert_int_equal(mthp_map_layout(p, 2, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 2);	/* the same for both panels */
+	assert_int_equal(l.rows[0], 1);
+	assert_int_equal(l.rows[1], 300);
+	/* two ranges share a row: range 1 starts at cell 256 of row 0 */
+	assert_int_equal(mthp_map_cell_xy(&l, 1, 1, 0, &x, &y), 0);
+	assert_true(x == l.panel_x[1] + S.label_w + 256 * S.cell_w);
+	assert_true(y == l.cells_y);
+	assert_int_equal(mthp_map_cell_xy(&l, 1, 3, 6, &x, &y), 0);
+	assert_true(x == l.panel_x[1] + S.label_w + (256 + 3) * S.cell_w);
+	assert_true(y == l.cells_y + S.cell_h + S.row_gap);
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 1, 0, &x, &y), -EINVAL);	/* one pmd */
+	assert_int_equal(mthp_map_cell_xy(&l, 1, 600, 0, &x, &y), -EINVAL);
+	assert_true(l.panel_x[1] == S.margin + S.label_w + S.cols * S.cell_w + S.panel_gap);
+
+	/* 64K pages: one 8192-PTE range is 16 rows of one-page cells */
+	snap_new(&s64, 65536, 1);
+	add(&s64, 0, MTHP_PMD_HUGE, NULL);
+	p[0].snap = &s64;
+	assert_int_equal(mthp_map_layout(p, 1, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 1);
+	assert_int_equal(l.rows[0], 16);
+	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 1024 + 7, &x, &y), 0);
+	assert_true(x == S.margin + S.label_w + 7 * S.cell_w);
+	assert_true(y == l.cells_y + 2 * (S.cell_h + S.row_gap));
+	mthp_snapshot_free(&big);
+	mthp_snapshot_free(&small);
+	mthp_snapshot_free(&s64);
+}
+
+/* ---- pictures ---- */
+
+static void test_png_before_after_pixels(void **state)
+{
+	struct mthp_snapshot before, after;
+	struct mthp_map_panel p[2] = { { "before", &before }, { "after", &after } };
+	struct mthp_map_layout l;
+	struct png png;
+	char err[256] = "";
+	bool sh;
+
+	(void)state;
+	known_before(&before);
+	known_after(&after);
+	assert_int_equal(mthp_map_draw(file("ba.png"), &before, &after, err, sizeof(err)), 0);
+	assert_int_equal(mthp_map_layout(p, 2, NULL, &l, NULL, 0), 0);
+	png_open(&png, file("ba.png"));
+	assert_int_equal(png.width, (int)l.width);
+	assert_int_equal(png.height, (int)l.height);
+	for (uint32_t i = 0; i < 512; i++) {
+		enum mthp_map_class kc = known_class(i, &sh);
+
+		check_cell(&png, &l, 0, 0, i, MTHP_MAP_PMD, false);
+		check_cell(&png, &l, 0, 1, i, kc, sh);
+		check_cell(&png, &l, 0, 2, i, MTHP_MAP_NONE, false);
+		check_cell(&png, &l, 1, 0, i, MTHP_MAP_PMD, false);
+		check_cell(&png, &l, 1, 1, i, MTHP_MAP_ORDER(9), false);
+		check_cell(&png, &l, 1, 2, i, MTHP_MAP_NONE, false);
+	}
+	png_close(&png);
+	mthp_snapshot_free(&before);
+	mthp_snapshot_free(&after);
+}
+
+static void test_png_one_panel_and_scaled_cells(void **state)
+{
+	struct mthp_snapshot s;
+	struct mthp_map_panel p = { "big", &s };
+	struct mthp_map_layout l;
+	struct png png;
+	char err[256] = "";
+
+	(void)state;
+	/* 1100 ranges: 4 pages a cell; range 5 has order-4 folios, shared */
+	snap_new(&s, 4096, 1100);
+	for (size_t i = 0; i < 1100; i++) {
+		table_init(&T, 512);
+		if (i == 5) {
+			put(&T, 0, 256, 'S', 4);
+			put(&T, 256, 2, 'a', 0);	/* cell 64: tie, order 0 */
+		}
+		if (i == 7)
+			add(&s, i, MTHP_PMD_HUGE, NULL);
+		else
+			add(&s, i, MTHP_PMD_TABLE, &T);
+	}
+	assert_int_equal(mthp_map_render(file("big.png"), &p, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 4);
+	assert_int_equal(l.rows[0], 275);
+	png_open(&png, file("big.png"));
+	for (uint32_t i = 0; i < 512; i += 4) {
+		check_cell(&png, &l, 0, 5, i,
+			   i < 256 ? MTHP_MAP_ORDER(4) : i == 256 ? MTHP_MAP_ORDER0 : MTHP_MAP_NONE,
+			   i < 256);
+		check_cell(&png, &l, 0, 7, i, MTHP_MAP_PMD, false);
+		check_cell(&png, &l, 0, 1099, i, MTHP_MAP_NONE, false);
+	}
+	png_close(&png);
+	mthp_snapshot_free(&s);
+}
+
+static void test_svg_rects_by_colour(void **state)
+{
+	struct mthp_snapshot before, after;
+	struct svg_counts c;
+	unsigned want[MTHP_MAP_NR_CLASSES] = { 0 };
+	char err[256] = "";
+
+	(void)state;
+	known_before(&before);
+	known_after(&after);
+	assert_int_equal(mthp_map_draw(file("ba.svg"), &before, &after, err, sizeof(err)), 0);
+	svg_count(file("ba.svg"), &c);
+	/* before */
+	want[MTHP_MAP_NONE] = 4;
+	want[MTHP_MAP_ZERO] = want[MTHP_MAP_SWAP] = want[MTHP_MAP_NO_FOLIO] = 1;
+	want[MTHP_MAP_ORDER0] = want[MTHP_MAP_ORDER(2)] = 1;
+	want[MTHP_MAP_ORDER(3)] = want[MTHP_MAP_ORDER(4)] = 1;
+	want[MTHP_MAP_PMD] = 1;
+	want[MTHP_MAP_SHARED] = 2;
+	/* after: PMD, the 2M PTE-mapped folio, no table */
+	want[MTHP_MAP_PMD]++;
+	want[MTHP_MAP_ORDER(9)]++;
+	want[MTHP_MAP_NONE]++;
+	/* the legend of a 4K geometry: one swatch per class up to order 9 */
+	for (unsigned k = 0; k < MTHP_MAP_NR_CLASSES; k++)
+		if (k < MTHP_MAP_ORDER(10) || k >= MTHP_MAP_PMD)
+			want[k]++;
+	for (unsigned k = 0; k < MTHP_MAP_NR_CLASSES; k++)
+		if (c.rects[k] != want[k])
+			fail_msg("class %u (%06x): %u rects, want %u", k, S.rgb[k],
+				 c.rects[k], want[k]);
+	assert_int_equal(c.other_rects, 1);	/* the background */
+
+	/* before alone */
+	assert_int_equal(mthp_map_draw(file("b.svg"), &before, NULL, err, sizeof(err)), 0);
+	svg_count(file("b.svg"), &c);
+	assert_int_equal(c.rects[MTHP_MAP_PMD], 1 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_ORDER(9)], 0 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_SHARED], 2 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_NONE], 4 + 1);
+	mthp_snapshot_free(&before);
+	mthp_snapshot_free(&after);
+}
+
+static void test_svg_runs_break_at_rows(void **state)
+{
+	struct mthp_snapshot s;
+	struct mthp_map_panel p = { "64k", &s };
+	struct svg_counts c;
+	char err[256] = "";
+
+	(void)state;
+	/* 64K pages: 16 rows per range; one folio order 13 across all rows */
+	snap_new(&s, 65536, 1);
+	table_init(&T, 8192);
+	put(&T, 0, 8192, 's', 13);
+	add(&s, 0, MTHP_PMD_TABLE, &T);
+	assert_int_equal(mthp_map_render(file("64k.svg"), &p, 1, NULL, err, sizeof(err)), 0);
+	svg_count(file("64k.svg"), &c);
+	assert_int_equal(c.rects[MTHP_MAP_ORDER(13)], 16 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_SHARED], 16 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_NONE], 0 + 1);
+	mthp_snapshot_free(&s);
+}
+
+static void test_compare_with_plot(void **state)
+{
+	struct mthp_snapshot a, b, d;
+	const struct mthp_map_panel p[3] = {
+		{ "legacy", &a }, { "seed", &b }, { "upstream", &d },
+	};
+	const struct mthp_map_point pts[3] = {
+		{ "legacy", 0, 1536 }, { "seed", 900, 40 }, { "upstream", 120, 200 },
+	};
+	const struct mthp_map_plot plot = { "bloat vs TLB (arm64-4k)", NULL, NULL, pts, 3 };
+	struct mthp_map_layout l;
+	struct svg_counts c;
+	struct png png;
+	char err[256] = "";
+	bool sh;
+
+	(void)state;
+	known_before(&a);
+	known_after(&b);
+	known_before(&d);
+	assert_int_equal(mthp_map_render(file("cmp.svg"), p, 3, &plot, err, sizeof(err)), 0);
+	svg_count(file("cmp.svg"), &c);
+	assert_int_equal(c.rects[MTHP_MAP_PMD], 3 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_ORDER(9)], 1 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_ORDER(4)], 2 + 1);
+	assert_int_equal(c.rects[MTHP_MAP_SHARED], 4 + 1);
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(c.points[k], 1);	/* one point per policy */
+	assert_int_equal(c.points[3], 0);
+
+	assert_int_equal(mthp_map_render(file("cmp.png"), p, 3, &plot, err, sizeof(err)), 0);
+	assert_int_equal(mthp_map_layout(p, 3, &plot, &l, NULL, 0), 0);
+	assert_true(l.has_plot);
+	assert_true(l.plot_y >= l.legend_y);
+	png_open(&png, file("cmp.png"));
+	assert_int_equal(png.height, (int)l.height);
+	for (uint32_t i = 0; i < 512; i += 7) {
+		enum mthp_map_class kc = known_class(i, &sh);
+
+		check_cell(&png, &l, 2, 1, i, kc, sh);
+		check_cell(&png, &l, 1, 1, i, MTHP_MAP_ORDER(9), false);
+	}
+	png_close(&png);
+	mthp_snapshot_free(&a);
+	mthp_snapshot_free(&b);
+	mthp_snapshot_free(&d);
+}
+
+/* ---- errors ---- */
+
+static void test_errors(void **state)
+{
+	struct mthp_snapshot s, s64;
+	struct mthp_map_panel p[9];
+	struct mthp_map_point pts[17] = { { "x", 0, 0 } };
+	struct mthp_map_plot plot = { NULL, NULL, NULL, pts, 17 };
+	char err[256];
+
+	(void)state;
+	known_before(&s);
+	snap_new(&s64, 65536, 1);
+	for (size_t i = 0; i < 9; i++)
+		p[i] = (struct mthp_map_panel){ "p", &s };
+
+	/* the file type comes from the name, and the message names the file */
+	err[0] = '\0';
+	assert_int_equal(mthp_map_draw(file("x.jpg"), &s, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "x.jpg"));
+	assert_non_null(strstr(err, ".svg or .png"));
+	assert_int_equal(access(file("x.jpg"), F_OK), -1);
+	assert_int_equal(mthp_map_draw(file("noext"), &s, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "noext"));
+	assert_int_equal(mthp_map_draw(file("x.svg.txt"), &s, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mthp_map_draw(NULL, &s, NULL, err, sizeof(err)), -EINVAL);
+	/* either case of the extension */
+	assert_int_equal(mthp_map_draw(file("upper.PNG"), &s, NULL, err, sizeof(err)), 0);
+
+	/* panels */
+	assert_int_equal(mthp_map_render(file("x.png"), p, 0, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mthp_map_render(file("x.png"), p, 9, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too many"));
+	p[1].snap = NULL;
+	assert_int_equal(mthp_map_render(file("x.png"), p, 2, NULL, err, sizeof(err)), -EINVAL);
+	p[1].snap = &s64;
+	assert_int_equal(mthp_map_draw(file("x.png"), &s, &s64, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "page size"));
+	assert_int_equal(mthp_map_render(file("x.png"), p, 1, &plot, err, sizeof(err)), -EINVAL);
+
+	/* a file that cannot be written */
+	assert_int_equal(mthp_map_draw("/nonexistent-dir/x.png", &s, NULL, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "/nonexistent-dir/x.png"));
+	assert_int_equal(mthp_map_draw("/nonexistent-dir/x.svg", &s, NULL, err, sizeof(err)), -EIO);
+	/* no err buffer is fine */
+	assert_int_equal(mthp_map_draw(file("x.gif"), &s, NULL, NULL, 0), -EINVAL);
+	mthp_snapshot_free(&s);
+	mthp_snapshot_free(&s64);
+}
+
+static void test_empty_snapshot(void **state)
+{
+	struct mthp_snapshot s;
+	char err[256] = "";
+	struct svg_counts c;
+
+	(void)state;
+	mthp_snapshot_init(&s, NULL);
+	assert_int_equal(mthp_map_draw(file("empty.svg"), &s, NULL, err, sizeof(err)), 0);
+	svg_count(file("empty.svg"), &c);
+	assert_int_equal(c.rects[MTHP_MAP_NONE], 1);	/* the legend only */
+	assert_int_equal(mthp_map_draw(file("empty.png"), &s, NULL, err, sizeof(err)), 0);
+	mthp_snapshot_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pte_class),
+		cmocka_unit_test(test_palette_distinct),
+		cmocka_unit_test(test_cell_class_majority),
+		cmocka_unit_test(test_layout_one_page_cells),
+		cmocka_unit_test(test_layout_cells_grow),
+		cmocka_unit_test(test_png_before_after_pixels),
+		cmocka_unit_test(test_png_one_panel_and_scaled_cells),
+		cmocka_unit_test(test_svg_rects_by_colour),
+		cmocka_unit_test(test_svg_runs_break_at_rows),
+		cmocka_unit_test(test_compare_with_plot),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_empty_snapshot),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
