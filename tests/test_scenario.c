@@ -323,6 +323,27 @@ static void test_missing_file(void **state)
 	assert_string_equal(diag.msg, "tests/no-such.ini: No such file or directory");
 }
 
+static void test_shipped_scenarios_are_valid(void **state)
+{
+	static const char *const files[] = {
+		"scenarios/default.ini", "scenarios/database.ini", "scenarios/hashtable.ini",
+		"scenarios/jvm.ini", "scenarios/malloc-server.ini", "scenarios/fork-workers.ini",
+	};
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	struct mthp_settings s;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (mthp_scenario_read(&sc, files[i], &diag))
+			fail_msg("%s", diag.msg);
+		assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+		assert_true(sc.nr_processes >= 1);
+		assert_true(sc.nr_phases >= 2);
+		mthp_scenario_free(&sc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_phase_errors),
 		cmocka_unit_test(test_bytes_that_are_not_text),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_shipped_scenarios_are_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
