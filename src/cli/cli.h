@@ -26,5 +26,9 @@ int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err);
 /* plan.c */
 int cmd_plan(int argc, char **argv, FILE *out, FILE *err);
 
+/* audit.c, snapshot.c, collapse.c (live processes) */
+int cmd_audit(int argc, char **argv, FILE *out, FILE *err);
+int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err);
+int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
 
 #endif /* MTHP_CLI_H */

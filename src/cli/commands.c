@@ -8,6 +8,9 @@
 
 const struct mthp_command mthp_commands[] = {
 	{ "plan", cmd_plan, "what khugepaged or MADV_COLLAPSE would collapse, per PMD range" },
+	{ "audit", cmd_audit, "(m)THP use of running processes, per VMA (thpmaps counters)" },
+	{ "snapshot", cmd_snapshot, "a running process's page tables as a snapshot file" },
+	{ "collapse", cmd_collapse, "collapse a running process's planned PMD ranges (MADV_COLLAPSE)" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mthp/live.h - the running kernel as a snapshot source: host THP settings,
+ * a process's anonymous page tables (snapshot), its (m)THP audit, and
+ * process_madvise(MADV_COLLAPSE).
+ *
+ * Needs root (CAP_SYS_ADMIN) for PFNs in /proc/PID/pagemap and for
+ * /proc/kpageflags and /proc/kpagecount.  Nothing here writes a sysfs knob.
+ * Functions return 0 or -errno and never set errno; on error diag->msg says
+ * what is wrong in words a user can act on.  -ESRCH: the process does not
+ * exist or exited; -EAGAIN: its mappings kept changing while it was read.
+ *
+ * Young/old: pagemap has no young bit and KPF_IDLE is not refreshed from
+ * the PTEs, so every present anon page is written young ('A', 'S'): the
+ * plan predicts what khugepaged does to memory touched recently.
+ */
+#ifndef MTHP_LIVE_H
+#define MTHP_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mthp/settings.h>
+#include <mthp/snapshot.h>
+
+/* What the host offers. */
+struct mthp_live_host {
+	bool thp_present;	/* /sys/kernel/mm/transparent_hugepage exists */
+	bool thp_disabled;	/* enabled=never and no size can be used */
+	uint32_t sizes;		/* bit o: hugepages-<order o>/ exists */
+	uint32_t unknown_knobs;	/* sysfs knobs the engine does not know (skipped) */
+};
+
+/* Geometry from the page size and hpage_pmd_size; 0 or -errno. */
+int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag);
+
+/*
+ * The host's THP settings: defaults of the geometry, then every knob the
+ * engine knows read from sysfs.  host may be NULL.
+ */
+int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
+		       struct mthp_diag *diag);
+
+/* 0 when this process can read PFNs and kpageflags; else -EPERM + message. */
+int mthp_live_check_access(struct mthp_diag *diag);
+
+/*
+ * A process's anonymous VMAs and page tables as a snapshot (format 1), with
+ * the host settings as setting lines.  snap is initialised here; free it
+ * with mthp_snapshot_free() (also after an error).  PMD ranges with nothing
+ * mapped are left out.
+ */
+int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
+		       struct mthp_diag *diag);
+
+/* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */
+#define MTHP_AUDIT_OCC_BUCKETS 9
+
+/* Counters of an audit, in pages (base pages of the geometry). */
+struct mthp_audit_counts {
+	uint64_t anon;			/* present anon pages (Anonymous) */
+	uint64_t pmd_mapped;		/* anon-thp-pmd-aligned-<PMD>kB */
+	uint64_t pte_aligned[MTHP_MAX_PMD_ORDER + 1];	/* anon-thp-pte-aligned-<order> */
+	uint64_t pte_unaligned[MTHP_MAX_PMD_ORDER + 1];	/* anon-thp-pte-unaligned-<order> */
+	uint64_t pte_partial;		/* anon-thp-pte-partial */
+	uint64_t swap;			/* swap entries */
+	uint64_t shared;		/* pages of folios mapped elsewhere too */
+	uint64_t zero;			/* mappings of the (huge) zero page */
+	uint64_t pmd_ranges;		/* PMD ranges fully inside anon VMAs */
+	uint64_t occupancy[MTHP_AUDIT_OCC_BUCKETS];	/* of those, by bucket */
+};
+
+/* One PMD range of an audit (kept when asked for). */
+struct mthp_audit_range {
+	uint64_t pmd_addr;
+	uint32_t present;	/* present anon pages */
+	uint32_t swap;
+	uint32_t zero;
+	bool huge;		/* PMD-mapped */
+};
+
+struct mthp_audit_vma {
+	uint64_t start, end;
+	uint32_t flags;		/* enum mthp_vma_flag */
+	char perms[5];
+	char name[64];
+	struct mthp_audit_counts c;
+	struct mthp_audit_range *ranges;	/* keep_ranges only */
+	size_t nr_ranges;
+};
+
+struct mthp_audit_proc {
+	pid_t pid;
+	char comm[32];
+	struct mthp_geometry geo;
+	struct mthp_audit_counts total;
+	struct mthp_audit_vma *vmas;	/* anon VMAs */
+	size_t nr_vmas;
+};
+
+/* Audit one process; keep_ranges: fill each VMA's ranges[]. */
+int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
+		    struct mthp_diag *diag);
+void mthp_audit_proc_free(struct mthp_audit_proc *p);
+void mthp_audit_counts_add(struct mthp_audit_counts *sum,
+			   const struct mthp_audit_counts *c);
+
+/* PIDs of every process (/proc) or of a cgroup and its children; sorted. */
+int mthp_live_all_pids(pid_t **pids, size_t *nr, struct mthp_diag *diag);
+int mthp_live_cgroup_pids(const char *path, pid_t **pids, size_t *nr,
+			  struct mthp_diag *diag);
+
+/*
+ * process_madvise(MADV_COLLAPSE) on [start, start + len) of pid.  0, or
+ * the errno of the call (-EPERM: no permission, -ESRCH: gone, -EINVAL,
+ * -EAGAIN, -ENOMEM, -EBUSY as madvise(2) says).
+ */
+int mthp_live_collapse(pid_t pid, uint64_t start, uint64_t len,
+		       struct mthp_diag *diag);
+
+/* Is [pmd_addr, +PMD size) of pid PMD-mapped now?  1, 0 or -errno. */
+int mthp_live_pmd_mapped(pid_t pid, uint64_t pmd_addr,
+			 const struct mthp_geometry *geo, struct mthp_diag *diag);
+
+#endif /* MTHP_LIVE_H */

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * collapse.c - `mthp collapse --pid PID [--range START-END] [--dry-run]`:
+ * snapshot the process, plan it as MADV_COLLAPSE would (legacy policy,
+ * madvise context: this kernel collapses at PMD order only), perform the
+ * planned PMD collapses with process_madvise(MADV_COLLAPSE), read the
+ * process again and report which ranges are PMD-mapped now.  The mTHP
+ * windows the upstream policy would collapse are listed as not possible
+ * on this kernel.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/engine.h>
+#include <mthp/live.h>
+#include <mthp/snapshot.h>
+
+#include "cli/cli.h"
+
+static const char collapse_usage[] =
+"usage: mthp collapse --pid PID [--range START-END] [--dry-run]\n"
+"\n"
+"Plan the process's anonymous memory as MADV_COLLAPSE would, collapse\n"
+"every PMD range the plan collapses with process_madvise(MADV_COLLAPSE),\n"
+"then read the process again and report which ranges are PMD-mapped.\n"
+"Windows below PMD size (mTHP) are listed as not possible: this kernel's\n"
+"MADV_COLLAPSE collapses at PMD size only.\n"
+"\n"
+"  -p, --pid PID            the process\n"
+"  -r, --range START-END    only PMD ranges inside [START, END) (hex)\n"
+"  -n, --dry-run            plan and list, collapse nothing\n"
+"  -h, --help               this help\n"
+"\n"
+"Needs root (CAP_SYS_ADMIN to read the page tables, CAP_SYS_NICE for\n"
+"process_madvise).  Exit status: 0 every planned range collapsed (or\n"
+"--dry-run); 1 a range did not, or the process could not be read; 2 bad\n"
+"option.\n";
+
+struct collapse_ctx {
+	FILE *out;
+	uint64_t range_start, range_end;
+	uint32_t pmd_order;
+	uint64_t *targets;
+	size_t nr_targets;
+	size_t nr_mthp;
+	bool mthp_only;		/* the upstream pass: list sub-PMD windows */
+	int error;
+};
+
+static bool in_range(const struct collapse_ctx *cc, uint64_t addr, uint64_t size)
+{
+	return addr >= cc->range_start && addr + size <= cc->range_end;
+}
+
+static void plan_pmd(void *ctx, const struct mthp_snapshot *snap,
+		     const struct mthp_snapshot_pmd *pmd,
+		     const struct mthp_pmd_plan *plan)
+{
+	struct collapse_ctx *cc = ctx;
+	uint64_t size = mthp_pmd_size(&snap->geo);
+
+	if (!in_range(cc, pmd->addr, size))
+		return;
+	for (uint32_t i = 0; i < plan->nr_collapses; i++) {
+		const struct mthp_window *w = &plan->collapses[i];
+		uint64_t addr = pmd->addr + (uint64_t)w->offset * snap->geo.page_size;
+
+		if (w->order == cc->pmd_order && cc->mthp_only)
+			continue;
+		if (w->order == cc->pmd_order) {
+			uint64_t *t = realloc(cc->targets,
+					      (cc->nr_targets + 1) * sizeof(*t));
+
+			if (!t) {
+				cc->error = -ENOMEM;
+				return;
+			}
+			cc->targets = t;
+			t[cc->nr_targets++] = pmd->addr;
+		} else if (cc->mthp_only) {
+			fprintf(cc->out, "%" PRIx64 " %" PRIu64 "kB: mTHP collapse not possible on this kernel (MADV_COLLAPSE is PMD-only)\n",
+				addr, ((uint64_t)snap->geo.page_size << w->order) / 1024);
+			cc->nr_mthp++;
+		}
+	}
+}
+
+/*
+ * The PMD collapses of the legacy (mainline) plan, then the sub-PMD windows
+ * of the upstream plan, which this kernel cannot do.
+ */
+static int plan_snapshot(const struct mthp_snapshot *snap, struct collapse_ctx *cc,
+			 FILE *err)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_settings s;
+	int ret;
+
+	ret = mthp_snapshot_settings(snap, &s, "live", &diag);
+	if (ret < 0) {
+		fprintf(err, "mthp collapse: %s\n", diag.msg);
+		return ret;
+	}
+	cc->pmd_order = s.geo.pmd_order;
+	ret = mthp_snapshot_plan(snap, &s, MTHP_POLICY_LEGACY, MTHP_CONTEXT_MADVISE,
+				 plan_pmd, cc);
+	if (!ret) {
+		cc->mthp_only = true;
+		ret = mthp_snapshot_plan(snap, &s, MTHP_POLICY_UPSTREAM,
+					 MTHP_CONTEXT_MADVISE, plan_pmd, cc);
+		cc->mthp_only = false;
+	}
+	if (!ret)
+		ret = cc->error;
+	if (ret < 0)
+		fprintf(err, "mthp collapse: planning failed: %s\n", strerror(-ret));
+	return ret;
+}
+
+static int parse_range(const char *text, uint64_t *start, uint64_t *end)
+{
+	char *dash;
+
+	errno = 0;
+	*start = strtoull(text, &dash, 16);
+	if (errno || dash == text || *dash != '-')
+		return -EINVAL;
+	*end = strtoull(dash + 1, &dash, 16);
+	if (errno || *dash || *end <= *start) {
+		errno = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_pid(const char *text, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v <= 0 || v > 0x3fffffff) {
+		errno = 0;
+		return -EINVAL;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
+			struct collapse_ctx *cc, bool dry_run, FILE *out)
+{
+	uint64_t size = mthp_pmd_size(geo);
+	size_t done = 0;
+
+	for (size_t i = 0; i < cc->nr_targets; i++) {
+		struct mthp_diag diag = { 0 };
+		uint64_t addr = cc->targets[i];
+		int ret, mapped;
+
+		if (dry_run) {
+			fprintf(out, "%" PRIx64 " %" PRIu64 "kB: would collapse\n",
+				addr, size / 1024);
+			continue;
+		}
+		ret = mthp_live_collapse(pid, addr, size, &diag);
+		if (ret == -EAGAIN)	/* a page in flight: retry once, as the selftests do */
+			ret = mthp_live_collapse(pid, addr, size, &diag);
+		mapped = mthp_live_pmd_mapped(pid, addr, geo, &diag);
+		if (mapped == 1) {
+			fprintf(out, "%" PRIx64 " %" PRIu64 "kB: collapsed\n", addr,
+				size / 1024);
+			done++;
+		} else {
+			fprintf(out, "%" PRIx64 " %" PRIu64 "kB: not collapsed: %s\n",
+				addr, size / 1024, ret < 0 ? diag.msg :
+				"not PMD-mapped when read again");
+		}
+		if (ret == -EPERM || ret == -ESRCH)
+			break;
+	}
+	if (dry_run)
+		fprintf(out, "%zu PMD ranges planned for collapse (dry run)\n",
+			cc->nr_targets);
+	else
+		fprintf(out, "%zu of %zu planned PMD ranges collapsed\n", done,
+			cc->nr_targets);
+	return dry_run || done == cc->nr_targets ? 0 : 1;
+}
+
+int cmd_collapse(int argc, char **argv, FILE *out, FILE *err)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "range", required_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct collapse_ctx cc = { .out = out, .range_end = UINT64_MAX };
+	struct mthp_diag diag = { 0 };
+	struct mthp_snapshot snap;
+	bool dry_run = false;
+	pid_t pid = 0;
+	int c, status;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "p:r:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pid(optarg, &pid) < 0) {
+				fprintf(err, "mthp collapse: bad pid '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (parse_range(optarg, &cc.range_start, &cc.range_end) < 0) {
+				fprintf(err, "mthp collapse: bad range '%s' (hex START-END, START < END)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'h':
+			fputs(collapse_usage, out);
+			return 0;
+		default:
+			fprintf(err, "mthp collapse: bad option '%s'\n%s",
+				argv[optind - 1], collapse_usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !pid) {
+		fprintf(err, "mthp collapse: %s\n%s", pid ? "unexpected argument" :
+			"--pid is required", collapse_usage);
+		return EXIT_USAGE;
+	}
+	if (mthp_live_snapshot(pid, &snap, &diag) < 0) {
+		fprintf(err, "mthp collapse: %s\n", diag.msg);
+		mthp_snapshot_free(&snap);
+		return 1;
+	}
+	if (plan_snapshot(&snap, &cc, err) < 0) {
+		mthp_snapshot_free(&snap);
+		free(cc.targets);
+		return 1;
+	}
+	status = do_collapses(pid, &snap.geo, &cc, dry_run, out);
+	mthp_snapshot_free(&snap);
+	free(cc.targets);
+	return status;
+}

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT
+/*
+ * audit.c - the (m)THP audit of a live process: per anon VMA the memory
+ * mapped by folios of each order, with the definitions of the kernel's
+ * tools/mm/thpmaps, plus swap entries, pages of shared folios, zero-page
+ * mappings and the occupancy of each PMD range; and the pid lists of
+ * /proc and of a cgroup.
+ *
+ * thpmaps's definitions, kept here: take the present pages with KPF_THP in
+ * address order and cut them into runs where both the virtual and the
+ * physical page number go up by one.  In a run, pages before the first
+ * compound head are "partial"; each head starts a folio that reaches to
+ * the next head; the last folio of a run is "partial" too when the page
+ * after the run's last pfn is a compound tail (the folio goes on
+ * unmapped).  A whole folio of n pages counts 2^floor(log2 n) pages at
+ * that order, "aligned" when its first virtual page number is a multiple
+ * of that, else "unaligned".  PMD-mapped folios are counted apart
+ * (anon-thp-pmd-aligned), so anon-thp-pte-aligned-<PMD size> is a
+ * PTE-mapped PMD-sized folio.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "live/live_internal.h"
+
+struct thp_run {
+	bool active;
+	uint64_t last_vfn, last_pfn;
+	bool folio;
+	uint64_t folio_vfn, folio_nr;
+};
+
+struct audit_ctx {
+	struct mthp_audit_proc *p;
+	struct mthp_audit_vma *vma;	/* current */
+	struct thp_run run;
+	bool keep_ranges;
+	size_t cap_ranges;
+};
+
+static void count_folio(struct mthp_audit_counts *c, uint64_t vfn, uint64_t nr)
+{
+	unsigned order = (unsigned)(63 - __builtin_clzll(nr));
+
+	if (order > MTHP_MAX_PMD_ORDER)
+		order = MTHP_MAX_PMD_ORDER;
+	nr = 1ull << order;
+	if (vfn % nr == 0)
+		c->pte_aligned[order] += nr;
+	else
+		c->pte_unaligned[order] += nr;
+}
+
+static void run_end(struct audit_ctx *ac, struct live_kpage *kp)
+{
+	struct thp_run *run = &ac->run;
+
+	if (run->folio) {
+		uint64_t next = live_kpageflags(kp, run->last_pfn + 1);
+
+		if (next & KPF_BIT(KPF_COMPOUND_TAIL))
+			ac->vma->c.pte_partial += run->folio_nr;
+		else
+			count_folio(&ac->vma->c, run->folio_vfn, run->folio_nr);
+	}
+	*run = (struct thp_run){ 0 };
+}
+
+static void run_page(struct audit_ctx *ac, struct live_kpage *kp, uint64_t vfn,
+		     uint64_t pfn, uint64_t flags)
+{
+	struct thp_run *run = &ac->run;
+
+	if (!run->active || vfn != run->last_vfn + 1 || pfn != run->last_pfn + 1) {
+		run_end(ac, kp);
+		run->active = true;
+	}
+	run->last_vfn = vfn;
+	run->last_pfn = pfn;
+	if (flags & KPF_BIT(KPF_COMPOUND_HEAD)) {
+		if (run->folio)
+			count_folio(&ac->vma->c, run->folio_vfn, run->folio_nr);
+		run->folio = true;
+		run->folio_vfn = vfn;
+		run->folio_nr = 1;
+	} else if (run->folio) {
+		run->folio_nr++;
+	} else {
+		ac->vma->c.pte_partial++;
+	}
+}
+
+static int keep_range(struct audit_ctx *ac, const struct mthp_audit_range *r)
+{
+	struct mthp_audit_vma *v = ac->vma;
+
+	if (v->nr_ranges == ac->cap_ranges) {
+		size_t cap = ac->cap_ranges ? ac->cap_ranges * 2 : 16;
+		struct mthp_audit_range *p = realloc(v->ranges, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		v->ranges = p;
+		ac->cap_ranges = cap;
+	}
+	v->ranges[v->nr_ranges++] = *r;
+	return 0;
+}
+
+static void occupancy(struct mthp_audit_counts *c, uint32_t present, uint32_t n)
+{
+	c->occupancy[(uint64_t)present * (MTHP_AUDIT_OCC_BUCKETS - 1) / n]++;
+}
+
+static int table_range(struct audit_ctx *ac, struct live_capture *cap,
+		       const struct live_range *r, struct mthp_audit_range *ar)
+{
+	struct mthp_audit_counts *c = &ac->vma->c;
+	uint64_t vfn0 = r->pmd_addr / cap->geo.page_size;
+
+	for (uint32_t i = r->lo; i < r->hi; i++) {
+		uint64_t e = r->pm[i], f = r->kflags[i];
+
+		if (!(e & PM_PRESENT)) {
+			run_end(ac, &cap->kp);
+			if ((e & PM_SWAP) && !(e & PM_GUARD_REGION)) {
+				c->swap++;
+				ar->swap++;
+			}
+			continue;
+		}
+		if (f & KPF_BIT(KPF_ZERO_PAGE)) {
+			run_end(ac, &cap->kp);
+			c->zero++;
+			ar->zero++;
+			continue;
+		}
+		if (!(f & KPF_BIT(KPF_ANON))) {
+			run_end(ac, &cap->kp);
+			continue;
+		}
+		c->anon++;
+		ar->present++;
+		if (live_page_shared(&cap->kp, e, f))
+			c->shared++;
+		if (f & KPF_BIT(KPF_THP))
+			run_page(ac, &cap->kp, vfn0 + i, e & PM_PFN_MASK, f);
+		else
+			run_end(ac, &cap->kp);
+	}
+	return 0;
+}
+
+static int audit_range(void *ctx, struct live_capture *cap,
+		       const struct live_vma *vma, const struct live_range *r)
+{
+	struct audit_ctx *ac = ctx;
+	struct mthp_audit_proc *p = ac->p;
+	uint32_t n = cap->geo.ptes_per_pmd;
+	struct mthp_audit_range ar = { .pmd_addr = r ? r->pmd_addr : 0 };
+	struct mthp_audit_counts *c;
+
+	if (!vma) {		/* end of the VMA */
+		run_end(ac, &cap->kp);
+		return 0;
+	}
+	if (!r) {
+		struct mthp_audit_vma *v;
+
+		v = realloc(p->vmas, (p->nr_vmas + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->vmas = v;
+		ac->vma = &v[p->nr_vmas++];
+		*ac->vma = (struct mthp_audit_vma){ .start = vma->start,
+						    .end = vma->end,
+						    .flags = vma->flags };
+		memcpy(ac->vma->perms, vma->perms, sizeof(vma->perms));
+		memcpy(ac->vma->name, vma->name, sizeof(vma->name));
+		ac->cap_ranges = 0;
+		p->geo = cap->geo;
+		return 0;
+	}
+	c = &ac->vma->c;
+	if (r->huge) {
+		run_end(ac, &cap->kp);
+		ar.huge = true;
+		if (r->huge_zero) {
+			c->zero += n;
+			ar.zero = n;
+		} else {
+			c->pmd_mapped += n;
+			c->anon += n;
+			ar.present = n;
+			if (r->huge_shared)
+				c->shared += n;
+		}
+	} else {
+		table_range(ac, cap, r, &ar);
+	}
+	if (r->lo == 0 && r->hi == n)
+		occupancy(c, ar.present, n);
+	return ac->keep_ranges ? keep_range(ac, &ar) : 0;
+}
+
+static int audit_reset(void *ctx)
+{
+	struct audit_ctx *ac = ctx;
+
+	for (size_t i = 0; i < ac->p->nr_vmas; i++)
+		free(ac->p->vmas[i].ranges);
+	free(ac->p->vmas);
+	ac->p->vmas = NULL;
+	ac->p->nr_vmas = 0;
+	ac->vma = NULL;
+	ac->run = (struct thp_run){ 0 };
+	return 0;
+}
+
+void mthp_audit_counts_add(struct mthp_audit_counts *sum,
+			   const struct mthp_audit_counts *c)
+{
+	const uint64_t *src = (const uint64_t *)c;
+	uint64_t *dst = (uint64_t *)sum;
+
+	_Static_assert(sizeof(*c) % sizeof(uint64_t) == 0, "counts are u64 only");
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+}
+
+/* Ranges fully inside a VMA that no callback saw are empty: bucket 0. */
+static void finish_vma(struct mthp_audit_vma *v, const struct mthp_geometry *geo)
+{
+	uint64_t pmd = mthp_pmd_size(geo);
+	uint64_t first = (v->start + pmd - 1) & ~(pmd - 1);
+	uint64_t last = v->end & ~(pmd - 1);
+	uint64_t seen = 0;
+
+	v->c.pmd_ranges = last > first ? (last - first) / pmd : 0;
+	for (unsigned b = 0; b < MTHP_AUDIT_OCC_BUCKETS; b++)
+		seen += v->c.occupancy[b];
+	v->c.occupancy[0] += v->c.pmd_ranges - seen;
+}
+
+void mthp_audit_proc_free(struct mthp_audit_proc *p)
+{
+	for (size_t i = 0; i < p->nr_vmas; i++)
+		free(p->vmas[i].ranges);
+	free(p->vmas);
+	p->vmas = NULL;
+	p->nr_vmas = 0;
+}
+
+/* A live task without an mm (its maps are empty, pagemap cannot open). */
+static bool is_kernel_thread(pid_t pid)
+{
+	struct live_maps m;
+	bool empty;
+
+	if (live_maps_read(pid, false, &m, NULL) < 0)
+		return false;
+	empty = m.nr == 0;
+	live_maps_free(&m);
+	return empty;
+}
+
+int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
+		    struct mthp_diag *diag)
+{
+	struct audit_ctx ac = { .p = out, .keep_ranges = keep_ranges };
+	char path[64];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	ret = mthp_live_geometry(&out->geo, diag);
+	if (ret < 0)
+		return ret;
+	ret = mthp_live_check_access(diag);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (live_read_text(path, out->comm, sizeof(out->comm)) < 0) {
+		live_diag(diag, "pid %d: no such process", (int)pid);
+		return -ESRCH;
+	}
+	ret = live_capture(pid, false, audit_range, audit_reset, &ac, diag);
+	if (ret == -ESRCH && is_kernel_thread(pid)) {
+		audit_reset(&ac);	/* no mm: nothing to audit */
+		return 0;
+	}
+	if (ret < 0) {
+		mthp_audit_proc_free(out);
+		return ret;
+	}
+	for (size_t i = 0; i < out->nr_vmas; i++) {
+		finish_vma(&out->vmas[i], &out->geo);
+		mthp_audit_counts_add(&out->total, &out->vmas[i].c);
+	}
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int push_pid(pid_t **pids, size_t *nr, size_t *cap, pid_t pid)
+{
+	if (*nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		pid_t *p = realloc(*pids, ncap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		*pids = p;
+		*cap = ncap;
+	}
+	(*pids)[(*nr)++] = pid;
+	return 0;
+}
+
+static void sort_unique(pid_t *pids, size_t *nr)
+{
+	size_t out = 0;
+
+	qsort(pids, *nr, sizeof(*pids), cmp_pid);
+	for (size_t i = 0; i < *nr; i++)
+		if (!out || pids[out - 1] != pids[i])
+			pids[out++] = pids[i];
+	*nr = out;
+}
+
+int mthp_live_all_pids(pid_t **pids, size_t *nr, struct mthp_diag *diag)
+{
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int ret = 0;
+
+	*pids = NULL;
+	*nr = 0;
+	if (!d) {
+		ret = -errno;
+		live_diag(diag, "cannot open /proc: %s", strerror(-ret));
+		return ret;
+	}
+	while ((de = readdir(d)) && !ret) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		ret = push_pid(pids, nr, &cap, (pid_t)atoi(de->d_name));
+	}
+	closedir(d);
+	if (!ret)
+		sort_unique(*pids, nr);
+	return ret;
+}
+
+static int cgroup_walk(const char *dir, pid_t **pids, size_t *nr, size_t *cap,
+		       int depth)
+{
+	char path[4096];
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+	int pid, ret = 0;
+
+	if (depth > 64)
+		return -ELOOP;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &pid) == 1 && !ret)
+		ret = push_pid(pids, nr, cap, (pid_t)pid);
+	fclose(f);
+	if (ret)
+		return ret;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !ret) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ret = cgroup_walk(path, pids, nr, cap, depth + 1);
+		if (ret == -ENOENT)	/* removed while walked */
+			ret = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+int mthp_live_cgroup_pids(const char *path, pid_t **pids, size_t *nr,
+			  struct mthp_diag *diag)
+{
+	char full[4096];
+	size_t cap = 0;
+	int ret;
+
+	*pids = NULL;
+	*nr = 0;
+	if (!strncmp(path, "/sys/fs/cgroup", 14) || access(path, F_OK) == 0)
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "/sys/fs/cgroup%s%s",
+			 path[0] == '/' ? "" : "/", path);
+	ret = cgroup_walk(full, pids, nr, &cap, 0);
+	if (ret < 0) {
+		live_diag(diag, "cgroup %s: cannot read %s/cgroup.procs: %s",
+			  path, full, strerror(-ret));
+		free(*pids);
+		*pids = NULL;
+		*nr = 0;
+		return ret;
+	}
+	sort_unique(*pids, nr);
+	return 0;
+}

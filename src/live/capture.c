@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+/*
+ * capture.c - the walk of a live process that the snapshot and the audit
+ * share: its anon VMAs from /proc/PID/(s)maps, their populated and
+ * PMD-mapped regions from PAGEMAP_SCAN, then per populated PMD range the
+ * pagemap entries (one batched pread) and the kpageflags of every present
+ * page.  The maps are read again at the end; if they changed, the walk is
+ * retried, so no caller reports a half-old, half-new process.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live/live_internal.h"
+
+#define CAPTURE_TRIES 3
+
+static uint64_t align_down(uint64_t x, uint64_t a)
+{
+	return x & ~(a - 1);
+}
+
+/* The region list of a VMA; without PAGEMAP_SCAN, the whole VMA. */
+static int vma_regions(struct live_capture *cap, const struct live_vma *vma)
+{
+	int ret = live_pagemap_regions(&cap->pm, vma->start, vma->end,
+				       &cap->regions, &cap->nr_regions,
+				       &cap->cap_regions);
+
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	if (!cap->cap_regions) {
+		cap->regions = malloc(sizeof(*cap->regions));
+		if (!cap->regions)
+			return -ENOMEM;
+		cap->cap_regions = 1;
+	}
+	cap->regions[0] = (struct live_region){ vma->start, vma->end,
+						LIVE_PAGE_IS_PRESENT };
+	cap->nr_regions = 1;
+	return 0;
+}
+
+/*
+ * Without PAGEMAP_SCAN: a fully mapped, aligned PMD-order folio is taken
+ * to be PMD-mapped (a PTE-mapped one cannot be told apart).
+ */
+static bool guess_huge(struct live_capture *cap, const struct live_range *r)
+{
+	uint32_t n = cap->geo.ptes_per_pmd;
+	uint64_t pfn0 = r->pm[0] & PM_PFN_MASK;
+
+	if (r->lo || r->hi != n || (pfn0 & (n - 1)))
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (!(r->pm[i] & PM_PRESENT) || (r->pm[i] & PM_PFN_MASK) != pfn0 + i)
+			return false;
+	return live_folio_order(&cap->kp, pfn0, r->kflags[0],
+				cap->geo.pmd_order) == cap->geo.pmd_order;
+}
+
+static int read_table(struct live_capture *cap, struct live_range *r)
+{
+	uint64_t vfn0 = r->pmd_addr / cap->geo.page_size;
+	int ret;
+
+	memset(r->pm, 0, sizeof(uint64_t) * cap->geo.ptes_per_pmd);
+	memset(r->kflags, 0, sizeof(uint64_t) * cap->geo.ptes_per_pmd);
+	ret = live_pagemap_read(&cap->pm, vfn0 + r->lo, r->hi - r->lo, r->pm + r->lo);
+	if (ret < 0)
+		return ret;
+	r->empty = true;
+	for (uint32_t i = r->lo; i < r->hi; i++) {
+		uint64_t e = r->pm[i];
+
+		if (!(e & (PM_PRESENT | PM_SWAP)))
+			continue;
+		r->empty = false;
+		if (!(e & PM_PRESENT))
+			continue;
+		if (!(e & PM_PFN_MASK))
+			return -EPERM;
+		r->kflags[i] = live_kpageflags(&cap->kp, e & PM_PFN_MASK);
+	}
+	return 0;
+}
+
+/* Is [addr, end) covered by regions with all of cat, from index *ri on? */
+static bool regions_cover(const struct live_capture *cap, size_t ri,
+			  uint64_t addr, uint64_t end, uint64_t cat)
+{
+	for (; ri < cap->nr_regions && addr < end; ri++) {
+		const struct live_region *g = &cap->regions[ri];
+
+		if (g->start > addr || (g->categories & cat) != cat)
+			return false;
+		addr = g->end;
+	}
+	return addr >= end;
+}
+
+static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
+		       live_range_fn fn, void *ctx)
+{
+	uint64_t pmd_size = mthp_pmd_size(&cap->geo);
+	uint64_t page = cap->geo.page_size;
+	uint64_t next = 0;	/* first PMD range not yet visited */
+	int ret;
+
+	ret = fn(ctx, cap, vma, NULL);
+	if (ret < 0)
+		return ret;
+	ret = vma_regions(cap, vma);
+	if (ret < 0)
+		return ret;
+	for (size_t ri = 0; ri < cap->nr_regions; ri++) {
+		const struct live_region *g = &cap->regions[ri];
+		uint64_t addr = align_down(g->start, pmd_size);
+
+		if (addr < next)
+			addr = next;
+		for (; addr < g->end; addr += pmd_size) {
+			uint64_t lo = addr > vma->start ? addr : vma->start;
+			uint64_t hi = addr + pmd_size < vma->end ? addr + pmd_size : vma->end;
+			struct live_range r = {
+				.pmd_addr = addr,
+				.lo = (uint32_t)((lo - addr) / page),
+				.hi = (uint32_t)((hi - addr) / page),
+				.pm = cap->pm_buf,
+				.kflags = cap->kf_buf,
+			};
+
+			if (lo == addr && hi == addr + pmd_size &&
+			    regions_cover(cap, ri, addr, hi, LIVE_PAGE_IS_HUGE)) {
+				uint64_t e;
+
+				r.huge = true;
+				r.huge_zero = regions_cover(cap, ri, addr, hi,
+							    LIVE_PAGE_IS_PFNZERO);
+				ret = live_pagemap_read(&cap->pm, addr / page, 1, &e);
+				if (ret < 0)
+					return ret;
+				r.huge_shared = !(e & PM_MMAP_EXCLUSIVE);
+			} else {
+				ret = read_table(cap, &r);
+				if (ret < 0)
+					return ret;
+				if (r.empty)
+					continue;
+				if (!cap->pm.scan_ok && guess_huge(cap, &r))
+					r.huge = true;
+			}
+			ret = fn(ctx, cap, vma, &r);
+			if (ret < 0)
+				return ret;
+		}
+		next = addr;
+	}
+	return fn(ctx, cap, NULL, NULL);	/* end of the VMA */
+}
+
+static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
+			struct mthp_diag *diag)
+{
+	struct live_maps after;
+	int ret;
+
+	ret = live_maps_read(cap->pid, cap->smaps, &cap->maps, diag);
+	if (ret < 0)
+		return ret;
+	cap->started = true;
+	for (size_t i = 0; i < cap->maps.nr; i++) {
+		if (!cap->maps.vmas[i].anon)
+			continue;
+		ret = capture_vma(cap, &cap->maps.vmas[i], fn, ctx);
+		if (ret < 0)
+			goto out;
+	}
+	ret = live_maps_read(cap->pid, false, &after, diag);
+	if (ret < 0)
+		goto out;
+	if (after.hash != cap->maps.hash)
+		ret = -EAGAIN;
+	live_maps_free(&after);
+out:
+	live_maps_free(&cap->maps);
+	return ret;
+}
+
+int live_capture(pid_t pid, bool smaps, live_range_fn fn,
+		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+{
+	struct live_capture cap = { .pid = pid, .smaps = smaps };
+	int ret, tries = 0;
+
+	ret = mthp_live_geometry(&cap.geo, diag);
+	if (ret < 0)
+		return ret;
+	cap.pm_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
+	cap.kf_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
+	if (!cap.pm_buf || !cap.kf_buf) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = live_kpage_open(&cap.kp, diag);
+	if (ret < 0)
+		goto out_free;
+	ret = live_pagemap_open(&cap.pm, pid, cap.geo.page_size, diag);
+	if (ret < 0)
+		goto out_kpage;
+	do {
+		if (tries && reset) {
+			ret = reset(ctx);
+			if (ret < 0)
+				break;
+		}
+		ret = capture_once(&cap, fn, ctx, diag);
+	} while (ret == -EAGAIN && ++tries < CAPTURE_TRIES);
+
+	switch (ret) {
+	case -EAGAIN:
+		live_diag(diag, "pid %d: its mappings kept changing while being read (%d tries)",
+			  (int)pid, CAPTURE_TRIES);
+		break;
+	case -ESRCH:
+		if (!cap.started)
+			break;	/* maps.c said "no such process" */
+		live_diag(diag, "pid %d: the process exited while being read", (int)pid);
+		break;
+	case -EPERM:
+		live_diag(diag, "pid %d: page frame numbers are hidden in pagemap: root (CAP_SYS_ADMIN) is needed",
+			  (int)pid);
+		break;
+	}
+	live_pagemap_close(&cap.pm);
+out_kpage:
+	live_kpage_close(&cap.kp);
+out_free:
+	free(cap.regions);
+	free(cap.pm_buf);
+	free(cap.kf_buf);
+	return ret;
+}

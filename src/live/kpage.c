@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kpage.c - /proc/kpageflags and /proc/kpagecount through a small
+ * direct-mapped cache of pread windows (LIVE_KPAGE_WINDOW pfns each), so
+ * that pages faulted in address order, whose pfns mostly run up or down,
+ * cost one read per window instead of one per page; and the order of the
+ * large folio a pfn belongs to, from the compound head and tail bits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "live/live_internal.h"
+
+static int cache_open(struct live_kpage_cache *c, const char *path,
+		      struct mthp_diag *diag)
+{
+	int ret;
+
+	memset(c->tag, 0, sizeof(c->tag));
+	c->reads = 0;
+	c->data = malloc(sizeof(uint64_t) * LIVE_KPAGE_SLOTS * LIVE_KPAGE_WINDOW);
+	if (!c->data)
+		return -ENOMEM;
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->fd >= 0)
+		return 0;
+	ret = -errno;
+	free(c->data);
+	c->data = NULL;
+	live_diag(diag, "cannot open %s: %s%s", path, strerror(-ret),
+		  ret == -EACCES || ret == -EPERM ?
+		  ": root (CAP_SYS_ADMIN) is needed to read page flags" : "");
+	return ret;
+}
+
+static void cache_close(struct live_kpage_cache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->data);
+	c->data = NULL;
+}
+
+static uint64_t cache_get(struct live_kpage_cache *c, uint64_t pfn)
+{
+	uint64_t win = pfn / LIVE_KPAGE_WINDOW;
+	unsigned slot = (unsigned)(win % LIVE_KPAGE_SLOTS);
+	uint64_t *data = c->data + (size_t)slot * LIVE_KPAGE_WINDOW;
+
+	if (c->tag[slot] != win + 1) {
+		ssize_t n = pread(c->fd, data, sizeof(uint64_t) * LIVE_KPAGE_WINDOW,
+				  (off_t)(win * LIVE_KPAGE_WINDOW * sizeof(uint64_t)));
+
+		c->reads++;
+		if (n < 0)
+			n = 0;
+		/* Past the end of memory reads short: zeros. */
+		memset((char *)data + n, 0,
+		       sizeof(uint64_t) * LIVE_KPAGE_WINDOW - (size_t)n);
+		c->tag[slot] = win + 1;
+	}
+	return data[pfn % LIVE_KPAGE_WINDOW];
+}
+
+int live_kpage_open(struct live_kpage *kp, struct mthp_diag *diag)
+{
+	int ret;
+
+	memset(kp, 0, sizeof(*kp));
+	kp->flags.fd = kp->count.fd = -1;
+	ret = cache_open(&kp->flags, "/proc/kpageflags", diag);
+	if (ret < 0)
+		return ret;
+	ret = cache_open(&kp->count, "/proc/kpagecount", diag);
+	if (ret < 0)
+		cache_close(&kp->flags);
+	return ret;
+}
+
+void live_kpage_close(struct live_kpage *kp)
+{
+	cache_close(&kp->flags);
+	cache_close(&kp->count);
+}
+
+uint64_t live_kpageflags(struct live_kpage *kp, uint64_t pfn)
+{
+	return cache_get(&kp->flags, pfn);
+}
+
+uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn)
+{
+	return cache_get(&kp->count, pfn);
+}
+
+unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
+			  unsigned max_order)
+{
+	uint64_t limit = 1ull << max_order, head = pfn, nr = 1;
+
+	if (kp->folio_nr && pfn >= kp->folio_head &&
+	    pfn < kp->folio_head + kp->folio_nr)
+		goto found;
+	if (!(flags & KPF_BIT(KPF_THP)))
+		return 0;
+	/* Back to the head: folios are naturally aligned, so stay inside. */
+	while (!(flags & KPF_BIT(KPF_COMPOUND_HEAD))) {
+		if (!(flags & KPF_BIT(KPF_COMPOUND_TAIL)) || head == 0 ||
+		    pfn - head >= limit)
+			return 0;
+		head--;
+		flags = live_kpageflags(kp, head);
+	}
+	while (nr < limit &&
+	       (live_kpageflags(kp, head + nr) & KPF_BIT(KPF_COMPOUND_TAIL)))
+		nr++;
+	kp->folio_head = head;
+	kp->folio_nr = nr;
+found:
+	return (unsigned)(63 - __builtin_clzll(kp->folio_nr));
+}

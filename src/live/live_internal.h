@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * live_internal.h - what the files of src/live share: the pagemap and
+ * kpageflags bit masks (as tools/mm/page-types.c names them), the VMA list
+ * of /proc/PID/(s)maps, the batched pagemap and kpageflags readers, and the
+ * capture walk that feeds both the snapshot and the audit.  Prototypes are
+ * grouped by the file that defines them.
+ */
+#ifndef MTHP_LIVE_INTERNAL_H
+#define MTHP_LIVE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mthp/live.h>
+
+/* /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PFN_BITS		55
+#define PM_PFN_MASK		((1ull << PM_PFN_BITS) - 1)
+#define PM_SOFT_DIRTY		(1ull << 55)
+#define PM_MMAP_EXCLUSIVE	(1ull << 56)
+#define PM_UFFD_WP		(1ull << 57)
+#define PM_GUARD_REGION		(1ull << 58)
+#define PM_FILE			(1ull << 61)
+#define PM_SWAP			(1ull << 62)
+#define PM_PRESENT		(1ull << 63)
+
+/* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
+#define KPF_LOCKED		0
+#define KPF_REFERENCED		2
+#define KPF_DIRTY		4
+#define KPF_LRU			5
+#define KPF_ANON		12
+#define KPF_SWAPCACHE		13
+#define KPF_SWAPBACKED		14
+#define KPF_COMPOUND_HEAD	15
+#define KPF_COMPOUND_TAIL	16
+#define KPF_HUGE		17
+#define KPF_NOPAGE		20
+#define KPF_KSM			21
+#define KPF_THP			22
+#define KPF_ZERO_PAGE		24
+#define KPF_IDLE		25
+#define KPF_BIT(b)		(1ull << (b))
+
+/* PAGEMAP_SCAN (Linux 6.7), declared here for older uapi headers. */
+#define LIVE_PAGE_IS_PRESENT	(1ull << 3)
+#define LIVE_PAGE_IS_SWAPPED	(1ull << 4)
+#define LIVE_PAGE_IS_PFNZERO	(1ull << 5)
+#define LIVE_PAGE_IS_HUGE	(1ull << 6)
+
+/* ---- maps.c ---- */
+
+struct live_vma {
+	uint64_t start, end;
+	uint64_t inode;
+	char perms[5];
+	char name[64];
+	bool anon;		/* private, no file: heap, stack, anonymous */
+	uint32_t flags;		/* enum mthp_vma_flag (smaps: VmFlags too) */
+	uint64_t anon_kb, anon_huge_kb, swap_kb, rss_kb;	/* smaps only */
+};
+
+struct live_maps {
+	struct live_vma *vmas;
+	size_t nr, cap;
+	uint64_t hash;		/* of the text of maps, to see changes */
+};
+
+/* Read /proc/PID/maps (smaps=false) or smaps; -ESRCH when pid is gone. */
+int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
+		   struct mthp_diag *diag);
+void live_maps_free(struct live_maps *m);
+
+/* ---- pagemap.c ---- */
+
+struct live_pagemap {
+	pid_t pid;
+	int fd;
+	bool scan_ok;		/* PAGEMAP_SCAN works */
+	uint32_t page_shift;
+};
+
+int live_pagemap_open(struct live_pagemap *pm, pid_t pid, uint32_t page_size,
+		      struct mthp_diag *diag);
+void live_pagemap_close(struct live_pagemap *pm);
+/* Entries of [vfn, vfn + nr); -ESRCH when the process exited. */
+int live_pagemap_read(struct live_pagemap *pm, uint64_t vfn, uint64_t nr,
+		      uint64_t *out);
+
+struct live_region {
+	uint64_t start, end;	/* bytes */
+	uint64_t categories;	/* LIVE_PAGE_IS_* */
+};
+
+/*
+ * The populated regions (present or swapped) of [start, end), merged by
+ * category, from PAGEMAP_SCAN.  *out is reallocated.  -EOPNOTSUPP if the
+ * kernel lacks PAGEMAP_SCAN.
+ */
+int live_pagemap_regions(struct live_pagemap *pm, uint64_t start, uint64_t end,
+			 struct live_region **out, size_t *nr, size_t *cap);
+
+/* ---- kpage.c ---- */
+
+#define LIVE_KPAGE_WINDOW	256	/* pfns per cached read */
+#define LIVE_KPAGE_SLOTS	256
+
+struct live_kpage_cache {
+	int fd;
+	uint64_t tag[LIVE_KPAGE_SLOTS];		/* window index + 1; 0 empty */
+	uint64_t *data;				/* SLOTS * WINDOW */
+	uint64_t reads;
+};
+
+struct live_kpage {
+	struct live_kpage_cache flags;
+	struct live_kpage_cache count;
+	uint64_t folio_head, folio_nr;		/* last resolved folio */
+};
+
+int live_kpage_open(struct live_kpage *kp, struct mthp_diag *diag);
+void live_kpage_close(struct live_kpage *kp);
+/* kpageflags / kpagecount of a pfn; 0 past the end of memory. */
+uint64_t live_kpageflags(struct live_kpage *kp, uint64_t pfn);
+uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn);
+/*
+ * Order of the large folio holding pfn (flags: its kpageflags, KPF_THP
+ * set), found from the head and tail bits; max_order bounds the search.
+ */
+unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
+			  unsigned max_order);
+
+/* ---- capture.c ---- */
+
+/* One PMD range of an anon VMA, as read. */
+struct live_range {
+	uint64_t pmd_addr;
+	uint32_t lo, hi;	/* PTE indexes inside the VMA: [lo, hi) */
+	bool huge;		/* PMD-mapped */
+	bool huge_zero;		/* PMD maps the huge zero page */
+	bool huge_shared;	/* PMD-mapped folio not exclusive */
+	bool empty;		/* nothing present or swapped in [lo, hi) */
+	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
+	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
+};
+
+struct live_capture;
+/*
+ * Called per VMA (range NULL, before its ranges), per PMD range, and at the
+ * end of each VMA (vma and range NULL).
+ */
+typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
+			     const struct live_vma *vma,
+			     const struct live_range *range);
+
+struct live_capture {
+	pid_t pid;
+	struct mthp_geometry geo;
+	struct live_pagemap pm;
+	struct live_kpage kp;
+	struct live_maps maps;
+	struct live_region *regions;
+	size_t nr_regions, cap_regions;
+	uint64_t *pm_buf, *kf_buf;
+	bool smaps;
+	bool started;		/* the maps were read once */
+};
+
+/*
+ * Walk the anon VMAs of pid, calling fn for each VMA and each PMD range
+ * that intersects it.  Retries (calling reset, which must forget what fn
+ * collected) when the maps changed during the walk; -EAGAIN after that.
+ */
+int live_capture(pid_t pid, bool smaps, live_range_fn fn,
+		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag);
+
+/* ---- snapshot.c ---- */
+
+/*
+ * Is the page of pagemap entry e (kpageflags flags) in a folio that may be
+ * mapped by another process: not "mapped exclusively", and kpagecount > 1
+ * or a large folio.
+ */
+bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags);
+
+/* ---- sysfs.c ---- */
+
+#define LIVE_THP_DIR "/sys/kernel/mm/transparent_hugepage"
+
+/* Read a small text file into buf (trailing newline dropped); 0 or -errno. */
+int live_read_text(const char *path, char *buf, size_t len);
+
+/* ---- diag helpers (maps.c) ---- */
+
+void live_diag(struct mthp_diag *diag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* MTHP_LIVE_INTERNAL_H */

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/*
+ * snapshot.c - a live process's anonymous page tables as a snapshot
+ * (format 1): one vma line per anon VMA, one pmd line per populated PMD
+ * range, PTE states and folio orders from pagemap, kpageflags and
+ * kpagecount, and the host's THP settings as setting lines.
+ *
+ * How a PTE is classified (first match):
+ *   not present, no swap entry          '.'
+ *   swap entry with the uffd-wp marker  'u'     other swap entries   'w'
+ *   present with the uffd-wp bit        'u'
+ *   KPF_ZERO_PAGE                       '0'     KPF_NOPAGE           'n'
+ *   not KPF_ANON                        'f'     KPF_LOCKED           'K'
+ *   !KPF_SWAPBACKED and !KPF_DIRTY      'l' (clean MADV_FREE folio)
+ *   otherwise anon: 'S' when pagemap does not say "mapped exclusively"
+ *   and kpagecount > 1 or the folio is large (another part may be mapped
+ *   elsewhere); else 'A'.
+ *
+ * Young or old: pagemap has no young bit, and KPF_IDLE is the raw PG_idle
+ * flag, not refreshed from the PTE young bits unless someone reads
+ * /sys/kernel/mm/page_idle/bitmap (pages written a moment ago show it on
+ * this kind of host).  So every present anon page is written young ('A',
+ * 'S'): khugepaged then needs only what it needs from memory the process
+ * touched since its last scan, one referenced page (N/2 with swap PTEs),
+ * and the plan predicts the kernel for recently used memory.  Old ('a',
+ * 's') is never written; edit the file to ask "what if it were idle".
+ * Not shown by the kernel, so never written: 'P' (extra references) and
+ * 'N' (off the LRU: khugepaged drains the per-CPU LRU batches before it
+ * scans, so a page still in one would not stop it).
+ * A range with nothing present or swapped gets no pmd line, nor does a
+ * range that starts below its VMA (the format and khugepaged both skip
+ * it); PTEs of a range past the VMA's end are written as '.'.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live/live_internal.h"
+
+struct snap_ctx {
+	struct mthp_snapshot *snap;
+	uint8_t *ptes;
+	uint8_t *orders;
+};
+
+/* Pages of a folio that may be mapped by another process too. */
+bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags)
+{
+	if (e & PM_MMAP_EXCLUSIVE)
+		return false;
+	if (flags & KPF_BIT(KPF_THP))
+		return true;
+	return live_kpagecount(kp, e & PM_PFN_MASK) > 1;
+}
+
+static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
+			uint8_t *order)
+{
+	*order = MTHP_NO_FOLIO;
+	if (!(e & PM_PRESENT)) {
+		if (!(e & PM_SWAP))
+			return MTHP_PTE_NONE;
+		return e & PM_UFFD_WP ? MTHP_PTE_UFFD_WP : MTHP_PTE_SWAP;
+	}
+	if (f & KPF_BIT(KPF_ZERO_PAGE))
+		return MTHP_PTE_ZERO;
+	if (f & KPF_BIT(KPF_NOPAGE))
+		return MTHP_PTE_SPECIAL;
+	*order = f & KPF_BIT(KPF_THP) ?
+		(uint8_t)live_folio_order(&cap->kp, e & PM_PFN_MASK, f,
+					  cap->geo.pmd_order) : 0;
+	if (e & PM_UFFD_WP)
+		return MTHP_PTE_UFFD_WP;
+	if (!(f & KPF_BIT(KPF_ANON)))
+		return MTHP_PTE_NOT_ANON;
+	if (f & KPF_BIT(KPF_LOCKED))
+		return MTHP_PTE_LOCKED;
+	if (!(f & (KPF_BIT(KPF_SWAPBACKED) | KPF_BIT(KPF_DIRTY) | KPF_BIT(KPF_KSM))))
+		return MTHP_PTE_LAZYFREE;
+	if (live_page_shared(&cap->kp, e, f))
+		return MTHP_PTE_SHARED_YOUNG;
+	return MTHP_PTE_YOUNG;
+}
+
+static int snap_range(void *ctx, struct live_capture *cap,
+		      const struct live_vma *vma, const struct live_range *r)
+{
+	struct snap_ctx *sc = ctx;
+	uint32_t n = cap->geo.ptes_per_pmd;
+
+	if (!vma)
+		return 0;
+	if (!r)
+		return mthp_snapshot_add_vma(sc->snap, vma->start, vma->end,
+					     vma->flags);
+	/* The format puts a pmd line inside its VMA; the kernel scans no
+	 * range that starts below the VMA either. */
+	if (r->pmd_addr < vma->start)
+		return 0;
+	if (r->huge)
+		return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_HUGE,
+					     NULL, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i < r->lo || i >= r->hi) {
+			sc->ptes[i] = MTHP_PTE_NONE;
+			sc->orders[i] = MTHP_NO_FOLIO;
+			continue;
+		}
+		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i], &sc->orders[i]);
+	}
+	return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_TABLE,
+				     sc->ptes, sc->orders);
+}
+
+static void add_setting(void *ctx, const char *knob, const char *value)
+{
+	struct snap_ctx *sc = ctx;
+
+	if (mthp_snapshot_add_setting(sc->snap, knob, value) < 0)
+		sc->ptes = NULL;	/* reported as -ENOMEM below */
+}
+
+static int snap_settings(struct snap_ctx *sc, const struct mthp_settings *s)
+{
+	uint8_t *keep = sc->ptes;
+
+	mthp_settings_foreach(s, add_setting, sc);
+	if (!sc->ptes) {
+		sc->ptes = keep;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int snap_reset(void *ctx)
+{
+	struct snap_ctx *sc = ctx;
+	struct mthp_snapshot *snap = sc->snap;
+	struct mthp_geometry geo = snap->geo;
+	struct mthp_settings s;
+	int ret;
+
+	mthp_snapshot_free(snap);
+	mthp_snapshot_init(snap, &geo);
+	ret = mthp_live_settings(&s, NULL, NULL);
+	if (ret < 0)
+		return ret;
+	return snap_settings(sc, &s);
+}
+
+int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
+		       struct mthp_diag *diag)
+{
+	struct mthp_settings s;
+	struct snap_ctx sc = { .snap = snap };
+	int ret;
+
+	ret = mthp_live_settings(&s, NULL, diag);
+	mthp_snapshot_init(snap, &s.geo);
+	if (ret < 0)
+		return ret;
+	ret = mthp_live_check_access(diag);
+	if (ret < 0)
+		return ret;
+	sc.ptes = malloc(s.geo.ptes_per_pmd);
+	sc.orders = malloc(s.geo.ptes_per_pmd);
+	if (!sc.ptes || !sc.orders) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = snap_settings(&sc, &s);
+	if (ret < 0)
+		goto out;
+	ret = live_capture(pid, true, snap_range, snap_reset, &sc, diag);
+out:
+	if (ret == -ENOMEM)
+		live_diag(diag, "out of memory");
+	else if (ret == -EINVAL && diag && !diag->msg[0])
+		live_diag(diag, "pid %d: the snapshot builder refused a line (a bug)",
+			  (int)pid);
+	free(sc.ptes);
+	free(sc.orders);
+	return ret;
+}
