@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -328,6 +330,56 @@ static void test_pattern_parser_orders(void **state)
 	assert_int_equal(ptes[511], 'a');
 }
 
+/* A process of ours with a 2 MiB region written densely, planned through --pid. */
+static void test_plan_pid_of_a_live_process(void **state)
+{
+	const size_t pmd = 2u << 20;
+	char pid_text[32];
+	json_t *doc, *pmds, *range;
+	bool found = false;
+	struct run r;
+	size_t i;
+	char *map, *region;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	map = mmap(NULL, 2 * pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	region = (char *)(((uintptr_t)map + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	madvise(region, pmd, MADV_NOHUGEPAGE);	/* PTE-mapped, so there is a table */
+	for (size_t off = 0; off < pmd; off += 4096)
+		region[off] = 1;
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)getpid());
+	r = run_mthp("plan", "--pid", pid_text, "--context", "madvise", "--json", NULL);
+	if (r.status == 1 && strstr(r.err, "CAP_SYS_ADMIN"))
+		skip();
+	doc = run_json(&r);
+	pmds = json_object_get(doc, "pmds");
+	json_array_foreach(pmds, i, range) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "%lx", (unsigned long)(uintptr_t)region);
+		if (strcmp(json_string_value(json_object_get(range, "addr")), addr))
+			continue;
+		found = true;
+		/* nohugepage: MADV_COLLAPSE refuses the VMA */
+		assert_string_equal(json_string_value(json_object_get(range, "scan")),
+				    "SCAN_VMA_CHECK");
+	}
+	assert_true(found);
+	json_decref(doc);
+	run_free(&r);
+	munmap(map, 2 * pmd);
+
+	r = run_mthp("plan", "--pid", "4194303", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "4194303"));
+	run_free(&r);
+	expect_usage_error(run_mthp("plan", "--pid", "0", NULL), "--pid '0' is not a process id");
+	expect_usage_error(run_mthp("plan", "--pid", "12", "--vma", "anon", NULL), "go with --ptes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
 		cmocka_unit_test(test_help_documents_the_pattern),
 		cmocka_unit_test(test_pattern_parser_orders),
+		cmocka_unit_test(test_plan_pid_of_a_live_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

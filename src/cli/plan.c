@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <mthp/engine.h>
+#include <mthp/live.h>
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
@@ -20,6 +21,7 @@
 static const char plan_usage[] =
 "usage: mthp plan --snapshot FILE [OPTIONS]\n"
 "       mthp plan --ptes PATTERN [--page-size N] [--vma FLAGS] [OPTIONS]\n"
+"       mthp plan --pid PID [OPTIONS]\n"
 "\n"
 "For every PMD range, what khugepaged (or MADV_COLLAPSE) would collapse:\n"
 "the scan result, the collapses (address and order) and the attempts that\n"
@@ -28,6 +30,8 @@ static const char plan_usage[] =
 "\n"
 "input (one of):\n"
 "  --snapshot FILE     a snapshot (format 1); '-' reads standard input\n"
+"  --pid PID           a running process, captured as `mthp snapshot --pid`\n"
+"                        does (root needed), with the host's THP settings\n"
 "  --ptes PATTERN      one page table in run-length form, e.g. 'A*16 .*496':\n"
 "                        a token is a string of PTE states ('AAaa..') or one\n"
 "                        state and a count ('A*16'), optionally followed by\n"
@@ -60,6 +64,7 @@ static const char plan_usage[] =
 struct plan_opts {
 	const char *snapshot;
 	const char *ptes;
+	long pid;			/* 0: none */
 	const char *vma_flags;
 	uint64_t page_size;
 	uint64_t addr;
@@ -99,11 +104,12 @@ static int parse_u64(const char *text, int base, uint64_t *v)
 /* 0, or an exit status. */
 static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FILE *err)
 {
-	enum { OPT_SNAPSHOT = 256, OPT_PTES, OPT_PAGE_SIZE, OPT_VMA, OPT_ADDR,
+	enum { OPT_SNAPSHOT = 256, OPT_PTES, OPT_PID, OPT_PAGE_SIZE, OPT_VMA, OPT_ADDR,
 	       OPT_POLICY, OPT_CONTEXT, OPT_SET, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "ptes", required_argument, NULL, OPT_PTES },
+		{ "pid", required_argument, NULL, OPT_PID },
 		{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 		{ "vma", required_argument, NULL, OPT_VMA },
 		{ "addr", required_argument, NULL, OPT_ADDR },
@@ -126,6 +132,16 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 		case OPT_PTES:
 			o->ptes = optarg;
 			break;
+		case OPT_PID: {
+			uint64_t pid;
+
+			if (parse_u64(optarg, 10, &pid) || pid == 0 || pid > 4194304) {
+				fprintf(err, "mthp plan: --pid '%s' is not a process id\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->pid = (long)pid;
+			break;
+		}
 		case OPT_PAGE_SIZE:
 			if (parse_u64(optarg, 10, &o->page_size)) {
 				fprintf(err, "mthp plan: --page-size '%s' is not a number\n", optarg);
@@ -177,13 +193,13 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 		fprintf(err, "mthp plan: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!o->snapshot == !o->ptes) {
-		fprintf(err, "mthp plan: give one of --snapshot FILE and --ptes PATTERN\n"
+	if (!!o->snapshot + !!o->ptes + !!o->pid != 1) {
+		fprintf(err, "mthp plan: give one of --snapshot FILE, --ptes PATTERN and --pid PID\n"
 			"Try 'mthp plan --help'.\n");
 		return EXIT_USAGE;
 	}
-	if (o->snapshot && (o->page_size || o->vma_flags || o->addr)) {
-		fprintf(err, "mthp plan: --page-size, --vma and --addr go with --ptes, not --snapshot\n");
+	if (!o->ptes && (o->page_size || o->vma_flags || o->addr)) {
+		fprintf(err, "mthp plan: --page-size, --vma and --addr go with --ptes\n");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -255,6 +271,15 @@ static int load_snapshot(const struct plan_opts *o, struct mthp_snapshot *snap,
 
 	if (o->ptes)
 		return snapshot_from_pattern(o, snap, err);
+	if (o->pid) {
+		ret = mthp_live_snapshot((pid_t)o->pid, snap, &diag);
+		if (ret) {
+			fprintf(err, "mthp plan: %s\n", diag.msg);
+			mthp_snapshot_free(snap);
+			return 1;
+		}
+		return 0;
+	}
 	if (!strcmp(o->snapshot, "-")) {
 		ret = mthp_snapshot_read(snap, stdin, "<stdin>", &diag);
 	} else {
@@ -279,9 +304,14 @@ static int make_settings(const struct plan_opts *o, const struct mthp_snapshot *
 {
 	/* the reader has already warned about unknown knobs */
 	struct mthp_diag diag = { .warn = NULL };
+	char pid_name[32];
 	const char *name = o->snapshot ? o->snapshot : "--ptes";
 	char msg[256];
 
+	if (o->pid) {
+		snprintf(pid_name, sizeof(pid_name), "pid %ld", o->pid);
+		name = pid_name;
+	}
 	if (mthp_snapshot_settings(snap, s, strcmp(name, "-") ? name : "<stdin>", &diag)) {
 		fprintf(err, "mthp plan: %s\n", diag.msg);
 		return 1;
