@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <mthp/engine.h>
+#include <mthp/result.h>
 #include <mthp/settings.h>
 #include <mthp/snapshot.h>
 
@@ -171,5 +173,77 @@ const char *sim_check_message(struct sim *sim);
 
 /* The mm as a snapshot (format 1) with the settings in force. */
 int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
+
+/* Debug builds: run sim_check() after every nth mapping change (default 1). */
+void sim_set_check_interval(struct sim *sim, uint32_t n);
+
+/*
+ * khugepaged and MADV_COLLAPSE.
+ *
+ * khugepaged scans the mms that have an mm slot (given by MADV_HUGEPAGE,
+ * by a fault in a VMA with an allowed THP order, by fork from an mm that
+ * has one, or by sim_khugepaged_enter()), PMD range by PMD range from a
+ * cursor, pages_to_scan per wake-up, plans each range with the engine and
+ * collapses the windows the policy's walk chooses.  The policy is the
+ * caller's choice (default upstream).
+ *
+ * Deterministic mode: the caller calls sim_khugepaged_wake() (one
+ * wake-up, then scan_sleep_millisecs on the simulated clock) or
+ * sim_khugepaged_pass() from one thread; with the same seed the same
+ * calls give the same bytes of trace.  Concurrent mode:
+ * sim_khugepaged_start() runs wake-ups in a thread of its own until
+ * sim_khugepaged_stop().
+ */
+int sim_khugepaged_set_policy(struct sim *sim, enum mthp_policy policy);
+enum mthp_policy sim_khugepaged_policy(struct sim *sim);
+/* Give the mm an mm slot now. */
+void sim_khugepaged_enter(struct sim_mm *mm);
+/* One wake-up: scan up to pages_to_scan; the progress made is in *progress. */
+int sim_khugepaged_wake(struct sim *sim, uint64_t *progress);
+/*
+ * Wake up until full_scans has gone up by one (a whole pass over every mm
+ * slot; the last wake-up ends there) or max_wakeups have run (0: no
+ * limit); *collapsed (may be NULL) gets the windows collapsed meanwhile.
+ */
+int sim_khugepaged_pass(struct sim *sim, uint32_t max_wakeups, uint64_t *collapsed);
+/* khugepaged in its own thread (real sleeps of scan_sleep_millisecs). */
+int sim_khugepaged_start(struct sim *sim);
+void sim_khugepaged_stop(struct sim *sim);
+/* "pages_collapsed" or "full_scans" (khugepaged/ in sysfs); 0 if unknown. */
+uint64_t sim_khugepaged_stat(struct sim *sim, const char *name);
+
+/*
+ * MADV_COLLAPSE of [addr, addr + len): synchronous, PMD order only, no
+ * max_ptes_* limits.  0 when every PMD range in it is PMD-mapped after
+ * the call (already PMD-mapped ranges count); else -ENOMEM (allocation),
+ * -EBUSY (charge, or a none PTE in a userfaultfd VMA), -EAGAIN (a
+ * transient page state), -EINVAL (anything else, or an ineligible VMA);
+ * -ENOMEM also for a hole in the range.
+ */
+int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len);
+
+/* One window attempted by khugepaged or MADV_COLLAPSE. */
+struct sim_collapse_event {
+	uint32_t mm_id;
+	uint64_t pmd_addr;
+	uint64_t addr;			/* start of the window */
+	unsigned order;
+	enum mthp_result result;	/* SCAN_SUCCEED: collapsed */
+	enum mthp_context context;
+};
+/*
+ * Called after every attempt, from the collapsing thread, with no
+ * simulator lock held (it may call sim_page_info(), not sim_khugepaged_*).
+ */
+typedef void (*sim_collapse_fn)(void *ctx, const struct sim_collapse_event *ev);
+void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx);
+
+/*
+ * Tracepoint lines (mm_khugepaged_scan_pmd, mm_collapse_huge_page,
+ * mm_collapse_huge_page_isolate, mm_collapse_huge_page_swapin, with
+ * order=) to f, or off when f is NULL.  Time stamps are the simulated
+ * clock; "mm=" is a stable stand-in for the kernel's pointer.
+ */
+void sim_set_trace(struct sim *sim, FILE *f);
 
 #endif /* MTHP_SIM_H */

@@ -263,6 +263,8 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	err = madvise_locked(mm, addr, addr + len, advice);
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	world_exit(sim);
+	if (!err && advice == SIM_MADV_HUGEPAGE)
+		khugepaged_enter(mm);	/* hugepage_madvise: an mm slot */
 	sim_debug_check(sim);
 	return err;
 }

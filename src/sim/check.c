@@ -267,13 +267,13 @@ int sim_check_locked(struct sim *sim)
 		goto out_free;
 	sim->check_msg[0] = 0;
 	err = physmem_check(sim, c.free);
-	pthread_mutex_lock(&sim->mm_list_lock);
+	mm_list_lock(sim);
 	for (struct sim_mm *mm = sim->mm_list; mm && !err; mm = mm->next) {
 		err = check_vmas(sim, mm);
 		if (!err)
 			err = check_tables(&c, mm);
 	}
-	pthread_mutex_unlock(&sim->mm_list_lock);
+	mm_list_unlock(sim);
 	if (!err)
 		err = check_frames(&c);
 	if (!err)

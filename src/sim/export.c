@@ -59,7 +59,16 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 	if (!pmd_is_table(pmd))
 		return MTHP_PMD_NONE;
 	t = pmd_table(pmd);
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
+	table_states(sim, t, ptes, orders);
+	pte_unlock(t);
+	return MTHP_PMD_TABLE;
+}
+
+void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
+		  uint8_t *orders)
+{
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
 		uint32_t pte = t->ptes[i];
 
@@ -68,8 +77,6 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
 			orders[i] = sim_pg(sim, pte_pfn(pte))->order;
 	}
-	pthread_mutex_unlock(&t->lock);
-	return MTHP_PMD_TABLE;
 }
 
 struct setting_ctx {

@@ -124,6 +124,7 @@ static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 			return huge_zero_fault(mm, pmdp, pmdt);
 		if (!anon_vma_prepare(mm, v))
 			return -ENOMEM;
+		khugepaged_enter(mm);
 		if (huge_anon_fault(mm, v, pmdp, pmdt) == 0)
 			return 0;
 	}
@@ -195,6 +196,8 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	}
 	if (!anon_vma_prepare(mm, v))
 		return -ENOMEM;
+	if (fault_allowed_orders(sim, v))
+		khugepaged_enter(mm);
 	orders = anon_candidate_orders(mm, v, t, addr);
 	while (orders) {
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);

@@ -76,11 +76,10 @@ int folio_alloc(struct sim *sim, unsigned order, uint32_t *head)
 	for (uint32_t i = 0; i < nr; i++) {
 		struct sim_page *p = sim_pg(sim, pfn + i);
 
-		*p = (struct sim_page){ .order = (uint8_t)order };
+		page_store(p, 0, 0, 0, 0, (uint8_t)order, 0);
 	}
 	memset(&sim->pm.tags[pfn], 0, nr * sizeof(uint64_t));
-	sim_pg(sim, pfn)->flags = PG_HEAD;
-	sim_pg(sim, pfn)->a = 1;
+	page_store(sim_pg(sim, pfn), 1, 0, 0, PG_HEAD, (uint8_t)order, 0);
 	*head = pfn;
 	return 0;
 }
@@ -107,7 +106,7 @@ static void folio_free(struct sim *sim, uint32_t head)
 	if (flags & PG_ANON)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
 	for (uint32_t i = 0; i < (1u << order); i++)
-		*sim_pg(sim, head + i) = (struct sim_page){ 0 };
+		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
 	physmem_free(&sim->pm, head, order);
 }
 
@@ -301,9 +300,8 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 		struct sim_page *p = sim_pg(sim, head + i);
 		int32_t map = ld_relaxed(&p->mapcount);
 
-		*p = (struct sim_page){ .a = (uint32_t)map, .mapcount = map,
-					.flags = (uint16_t)(keep | PG_HEAD),
-					.memcg = memcg };
+		page_store(p, (uint32_t)map, map, 0, (uint16_t)(keep | PG_HEAD), 0,
+			   memcg);
 	}
 	/* the map lock bit went with the old flags */
 	for (uint32_t i = 0; i < nr; i++) {
@@ -311,7 +309,7 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 			continue;
 		if (keep & PG_CHARGED)
 			memcg_uncharge(sim, memcg, 1);
-		*sim_pg(sim, head + i) = (struct sim_page){ 0 };
+		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
 		physmem_free(&sim->pm, head + i, 0);
 		freed++;
 	}

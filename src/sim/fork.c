@@ -149,6 +149,8 @@ out_unlock:
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	world_exit(sim);
 	if (err == 0) {
+		if (ld_relaxed(&mm->khugepaged_slot))
+			khugepaged_enter(child);	/* fork copies the mm slot */
 		*out = child;
 		sim_debug_check(sim);
 	} else if (child) {

@@ -88,6 +88,7 @@ void world_enter(struct sim *sim)
 {
 #if MTHP_DEBUG
 	pthread_rwlock_rdlock(&sim->world_lock);
+	lockdep_acquired(LOCK_WORLD, sim, LOCK_READ, false);
 #else
 	(void)sim;
 #endif
@@ -96,15 +97,25 @@ void world_enter(struct sim *sim)
 void world_exit(struct sim *sim)
 {
 #if MTHP_DEBUG
+	lockdep_released(LOCK_WORLD, sim);
 	pthread_rwlock_unlock(&sim->world_lock);
 #else
 	(void)sim;
 #endif
 }
 
+void sim_set_check_interval(struct sim *sim, uint32_t n)
+{
+	st_relaxed(&sim->check_interval, n ? n : 1);
+}
+
 void sim_debug_check(struct sim *sim)
 {
 #if MTHP_DEBUG
+	uint32_t n = __atomic_add_fetch(&sim->check_counter, 1, __ATOMIC_RELAXED);
+
+	if (n % ld_relaxed(&sim->check_interval))
+		return;
 	if (sim_check(sim)) {
 		fprintf(stderr, "sim_check: %s\n", sim->check_msg);
 		abort();
@@ -152,6 +163,9 @@ int sim_create(struct sim **out, const struct sim_config *cfg,
 	pthread_mutex_init(&sim->mm_list_lock, NULL);
 	pthread_rwlock_init(&sim->world_lock, NULL);
 	sim->next_mm_id = 1;
+	sim->check_interval = 1;
+	trace_init(sim);
+	khugepaged_init(sim);
 	*out = sim;
 	return 0;
 out_swap:
@@ -169,6 +183,8 @@ void sim_destroy(struct sim *sim)
 
 	if (!sim)
 		return;
+	khugepaged_destroy(sim);
+	trace_destroy(sim);
 	while (n) {
 		struct sim_settings_node *prev = n->prev;
 
@@ -202,6 +218,7 @@ int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out)
 	mm->sim = sim;
 	mm->memcg = memcg;
 	mm->mmap_base = SIM_MMAP_BASE;
+	mm->refs = 1;
 	pthread_rwlock_init(&mm->mmap_lock, NULL);
 	pthread_mutex_init(&mm->pgd_lock, NULL);
 	pthread_mutex_lock(&sim->mm_list_lock);
@@ -223,18 +240,31 @@ uint32_t sim_mm_id(const struct sim_mm *mm)
 	return mm->id;
 }
 
+/* Context: takes the mm list lock.  Off the mm list and khugepaged's. */
 static void mm_unlist(struct sim_mm *mm)
 {
 	struct sim *sim = mm->sim;
 
-	pthread_mutex_lock(&sim->mm_list_lock);
+	mm_list_lock(sim);
 	for (struct sim_mm **p = &sim->mm_list; *p; p = &(*p)->next) {
 		if (*p == mm) {
 			*p = mm->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&sim->mm_list_lock);
+	khugepaged_exit_locked(mm);
+	mm_list_unlock(sim);
+}
+
+void mm_put(struct sim_mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_rwlock_destroy(&mm->mmap_lock);
+	pthread_mutex_destroy(&mm->pgd_lock);
+	free(mm->vmas);
+	free(mm->pgd);
+	free(mm);
 }
 
 /* Context: mmap_lock held for write (or the mm is private). */
@@ -253,16 +283,13 @@ void sim_exit(struct sim_mm *mm)
 	struct sim *sim = mm->sim;
 
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
+	st_relaxed(&mm->exiting, true);
 	mm_teardown(mm);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	mm_unlist(mm);
 	world_exit(sim);
-	pthread_rwlock_destroy(&mm->mmap_lock);
-	pthread_mutex_destroy(&mm->pgd_lock);
-	free(mm->vmas);
-	free(mm->pgd);
-	free(mm);
+	mm_put(mm);
 	sim_debug_check(sim);
 }
 

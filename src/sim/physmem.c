@@ -56,7 +56,7 @@ static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 		if (buddy >= pm->nr_frames)
 			break;
 		b = &pm->pages[buddy];
-		if (!(b->flags & PG_BUDDY) || b->order != order)
+		if (!(ld_relaxed(&b->flags) & PG_BUDDY) || ld_relaxed(&b->order) != order)
 			break;
 		list_del(pm, buddy, order);
 		b->order = 0;

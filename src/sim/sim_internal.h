@@ -73,6 +73,22 @@ struct sim_page {
 };
 _Static_assert(sizeof(struct sim_page) == 16, "sim_page must stay 16 bytes");
 
+/*
+ * Rewrite a whole page descriptor with relaxed atomic stores: the buddy
+ * allocator reads a neighbour's flags and order (under the zone lock)
+ * while the neighbour's owner may be changing them.
+ */
+static inline void page_store(struct sim_page *p, uint32_t a, int32_t mapcount,
+			      uint32_t b, uint16_t flags, uint8_t order, uint8_t memcg)
+{
+	__atomic_store_n(&p->a, a, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->mapcount, mapcount, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->b, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->flags, flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->order, order, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->memcg, memcg, __ATOMIC_RELAXED);
+}
+
 struct sim_physmem {
 	pthread_mutex_t zone_lock;
 	uint64_t nr_frames;
@@ -154,6 +170,35 @@ enum sim_mthp_item {
 	MS_NR_ITEMS
 };
 
+/* ---- khugepaged (khugepaged.c) ---- */
+
+struct collapse_control;
+
+struct sim_khugepaged {
+	enum mthp_policy policy;
+	/* the mm slots and the scan cursor, under sim->mm_list_lock */
+	struct sim_mm *slot_head, *slot_tail;
+	struct sim_mm *cursor_mm;	/* NULL: start at slot_head */
+	uint64_t cursor_addr;
+	uint64_t pages_collapsed;	/* atomic */
+	uint64_t full_scans;		/* atomic */
+	struct collapse_control *cc;	/* khugepaged's workspace */
+	/* the concurrent mode's thread */
+	pthread_mutex_t lock;		/* leaf: guards the fields below */
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;
+	bool stop;
+};
+
+/* Tracepoint lines and the collapse observer (trace.c). */
+struct sim_trace {
+	pthread_mutex_t lock;		/* leaf: one line at a time */
+	FILE *file;			/* NULL: tracing off */
+	sim_collapse_fn observer;
+	void *observer_ctx;
+};
+
 /* ---- the simulator ---- */
 
 struct sim_settings_node {
@@ -184,6 +229,10 @@ struct sim {
 	uint64_t vmstat[VM_NR_ITEMS];				/* atomic */
 	uint64_t mthp_stat[MTHP_MAX_PMD_ORDER + 1][MS_NR_ITEMS];	/* atomic */
 	char check_msg[256];
+	uint32_t check_interval;	/* debug builds: sim_check every Nth op */
+	uint32_t check_counter;		/* atomic */
+	struct sim_khugepaged khugepaged;
+	struct sim_trace trace;
 };
 
 /* ---- page tables ---- */
@@ -288,6 +337,11 @@ struct sim_mm {
 	size_t cap_vmas;
 	uint64_t mmap_base;
 	struct sim_mm *next;		/* sim->mm_list */
+	uint32_t refs;			/* atomic: the process + khugepaged's hold */
+	bool exiting;			/* atomic: set under mmap_lock for write */
+	/* khugepaged's mm slot, under sim->mm_list_lock */
+	bool khugepaged_slot;		/* also read relaxed as a hint */
+	struct sim_mm *slot_next;
 };
 
 /* Range operations walk PMD by PMD; these carry what a step needs. */
@@ -488,5 +542,180 @@ char pte_state(struct sim *sim, uint32_t pte);
 
 /* ---- check.c ---- */
 int sim_check_locked(struct sim *sim);
+
+/* ---- lockdep.c: the held-locks record of each thread ---- */
+
+/*
+ * Lock classes, ranked in the order they nest (outermost first).  Debug
+ * builds (MTHP_DEBUG) record every lock taken through the wrappers below
+ * in a per-thread list, check that a blocking acquisition never nests
+ * inside a lock of a higher rank, and let a function assert the locks its
+ * Context: line names.  Release builds compile all of it away.  This is
+ * the seed of a full lock-order validator: the rank is the class's place
+ * in the kernel's order.
+ */
+enum sim_lock_class {
+	LOCK_WORLD,		/* sim->world_lock (debug only) */
+	LOCK_MMAP,		/* mm->mmap_lock */
+	LOCK_ANON_VMA,		/* anon_vma->lock */
+	LOCK_PMD,		/* sim_pmd_table->lock */
+	LOCK_PTE,		/* sim_pte_table->lock */
+	LOCK_PTE_NESTED,	/* a second PTE table, nested (fork, mremap) */
+	LOCK_MM_LIST,		/* sim->mm_list_lock (leaf) */
+	LOCK_NR_CLASSES
+};
+
+enum sim_lock_mode {
+	LOCK_READ = 1,		/* shared */
+	LOCK_WRITE = 2,		/* exclusive (a mutex is always this) */
+	LOCK_ANY = 3,		/* for assertions: either */
+};
+
+#if MTHP_DEBUG
+void lockdep_acquired(enum sim_lock_class c, const void *obj,
+		      enum sim_lock_mode mode, bool trylock);
+void lockdep_released(enum sim_lock_class c, const void *obj);
+/* Abort unless obj (any of the class when NULL) is held in mode. */
+void lockdep_assert_held(enum sim_lock_class c, const void *obj,
+			 enum sim_lock_mode mode);
+/* Abort if obj (any of the class when NULL) is held. */
+void lockdep_assert_not_held(enum sim_lock_class c, const void *obj);
+/* Number of locks the calling thread holds. */
+unsigned lockdep_depth(void);
+#else
+static inline void lockdep_acquired(enum sim_lock_class c, const void *obj,
+				    enum sim_lock_mode mode, bool trylock)
+{
+	(void)c; (void)obj; (void)mode; (void)trylock;
+}
+static inline void lockdep_released(enum sim_lock_class c, const void *obj)
+{
+	(void)c; (void)obj;
+}
+static inline void lockdep_assert_held(enum sim_lock_class c, const void *obj,
+				       enum sim_lock_mode mode)
+{
+	(void)c; (void)obj; (void)mode;
+}
+static inline void lockdep_assert_not_held(enum sim_lock_class c, const void *obj)
+{
+	(void)c; (void)obj;
+}
+static inline unsigned lockdep_depth(void) { return 0; }
+#endif
+
+/* The lock wrappers: take or drop the lock, and record it. */
+static inline void mmap_read_lock(struct sim_mm *mm)
+{
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	lockdep_acquired(LOCK_MMAP, mm, LOCK_READ, false);
+}
+static inline bool mmap_read_trylock(struct sim_mm *mm)
+{
+	if (pthread_rwlock_tryrdlock(&mm->mmap_lock))
+		return false;
+	lockdep_acquired(LOCK_MMAP, mm, LOCK_READ, true);
+	return true;
+}
+static inline void mmap_write_lock(struct sim_mm *mm)
+{
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	lockdep_acquired(LOCK_MMAP, mm, LOCK_WRITE, false);
+}
+static inline void mmap_unlock(struct sim_mm *mm)
+{
+	lockdep_released(LOCK_MMAP, mm);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+}
+static inline void anon_vma_lock_write(struct sim_anon_vma *av)
+{
+	pthread_rwlock_wrlock(&av->lock);
+	lockdep_acquired(LOCK_ANON_VMA, av, LOCK_WRITE, false);
+}
+static inline void anon_vma_unlock_write(struct sim_anon_vma *av)
+{
+	lockdep_released(LOCK_ANON_VMA, av);
+	pthread_rwlock_unlock(&av->lock);
+}
+static inline void pmd_lock(struct sim_pmd_table *pmdt)
+{
+	pthread_mutex_lock(&pmdt->lock);
+	lockdep_acquired(LOCK_PMD, pmdt, LOCK_WRITE, false);
+}
+static inline void pmd_unlock(struct sim_pmd_table *pmdt)
+{
+	lockdep_released(LOCK_PMD, pmdt);
+	pthread_mutex_unlock(&pmdt->lock);
+}
+static inline void pte_lock(struct sim_pte_table *t)
+{
+	pthread_mutex_lock(&t->lock);
+	lockdep_acquired(LOCK_PTE, t, LOCK_WRITE, false);
+}
+static inline void pte_unlock(struct sim_pte_table *t)
+{
+	lockdep_released(LOCK_PTE, t);
+	pthread_mutex_unlock(&t->lock);
+}
+static inline void mm_list_lock(struct sim *sim)
+{
+	pthread_mutex_lock(&sim->mm_list_lock);
+	lockdep_acquired(LOCK_MM_LIST, sim, LOCK_WRITE, false);
+}
+static inline void mm_list_unlock(struct sim *sim)
+{
+	lockdep_released(LOCK_MM_LIST, sim);
+	pthread_mutex_unlock(&sim->mm_list_lock);
+}
+
+/* ---- mm.c (references) ---- */
+/* Drop a reference; the last one frees the mm (after sim_exit). */
+void mm_put(struct sim_mm *mm);
+
+/* ---- export.c (tables) ---- */
+/* Context: PTE lock of t held.  States and folio orders of t's PTEs. */
+void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
+		  uint8_t *orders);
+
+/* ---- khugepaged.c ---- */
+void khugepaged_init(struct sim *sim);
+void khugepaged_destroy(struct sim *sim);
+/* Give the mm an mm slot (khugepaged_enter).  Context: takes the mm list lock. */
+void khugepaged_enter(struct sim_mm *mm);
+/* Remove the mm's slot, moving the cursor past it.  Context: mm list lock held. */
+void khugepaged_exit_locked(struct sim_mm *mm);
+
+/* ---- collapse.c ---- */
+struct collapse_control *collapse_control_alloc(struct sim *sim,
+						enum mthp_policy policy,
+						enum mthp_context context);
+void collapse_control_free(struct collapse_control *cc);
+void collapse_control_set_policy(struct collapse_control *cc,
+				 enum mthp_policy policy);
+/*
+ * Scan one PMD range with the engine and collapse what the walk chooses.
+ * Context: world lock (debug builds) and mmap_lock held for read on
+ * entry; on return both are still held when *mmap_locked is true, and
+ * both dropped when it is false.
+ */
+enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
+				   uint64_t pmd_addr, bool *mmap_locked,
+				   struct collapse_control *cc);
+/* The rules of a VMA for cc's policy and context. */
+void collapse_rules(struct collapse_control *cc, const struct sim_vma *v,
+		    struct mthp_rules *rules);
+/* Collapses the last collapse_scan_pmd() made. */
+uint32_t collapse_nr_done(const struct collapse_control *cc);
+
+/* ---- trace.c ---- */
+void trace_init(struct sim *sim);
+void trace_destroy(struct sim *sim);
+bool trace_on(struct sim *sim);
+/* Context: none required; takes the trace lock (a leaf). */
+void trace_printf(struct sim *sim, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A stable stand-in for the kernel's %p of an mm. */
+unsigned long long trace_mm_ptr(const struct sim_mm *mm);
+void trace_observe(struct sim *sim, const struct sim_collapse_event *ev);
 
 #endif /* MTHP_SIM_INTERNAL_H */

@@ -81,5 +81,9 @@ int sim_stats_dump(struct sim *sim, FILE *f)
 				size, mthp_names[i],
 				(unsigned long long)ld_relaxed(&sim->mthp_stat[o][i]));
 	}
+	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed %llu\n",
+		(unsigned long long)sim_khugepaged_stat(sim, "pages_collapsed"));
+	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans %llu\n",
+		(unsigned long long)sim_khugepaged_stat(sim, "full_scans"));
 	return ferror(f) ? -EIO : 0;
 }

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/*
+ * khugepaged.c - the khugepaged daemon: the mm slots (a list in
+ * registration order under the mm list lock), the scan cursor (an mm and
+ * an address), one wake-up (khugepaged_do_scan: pages_to_scan of
+ * progress, the alloc sleep after a first allocation failure and the end
+ * of the wake-up after a second), the walk of one mm's VMAs from the
+ * cursor (khugepaged_scan_mm_slot: +1 per mm, +1 per skipped VMA, +N per
+ * PMD range; a failed mmap_lock trylock or the lock dropped by a
+ * collapse ends the mm's turn), full_scans and pages_collapsed, the
+ * simulated clock for both sleeps, and the concurrent mode's thread.
+ * What a PMD range does is collapse.c's.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/sim_internal.h"
+
+void khugepaged_init(struct sim *sim)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	memset(ks, 0, sizeof(*ks));
+	ks->policy = MTHP_POLICY_UPSTREAM;
+	pthread_mutex_init(&ks->lock, NULL);
+	pthread_cond_init(&ks->wake, NULL);
+}
+
+void khugepaged_destroy(struct sim *sim)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	sim_khugepaged_stop(sim);
+	collapse_control_free(ks->cc);
+	ks->cc = NULL;
+	pthread_cond_destroy(&ks->wake);
+	pthread_mutex_destroy(&ks->lock);
+}
+
+static bool khugepaged_running(struct sim *sim)
+{
+	bool running;
+
+	pthread_mutex_lock(&sim->khugepaged.lock);
+	running = sim->khugepaged.running;
+	pthread_mutex_unlock(&sim->khugepaged.lock);
+	return running;
+}
+
+int sim_khugepaged_set_policy(struct sim *sim, enum mthp_policy policy)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	if ((unsigned)policy >= MTHP_NR_POLICIES)
+		return -EINVAL;
+	if (khugepaged_running(sim))
+		return -EBUSY;
+	ks->policy = policy;
+	if (ks->cc)
+		collapse_control_set_policy(ks->cc, policy);
+	return 0;
+}
+
+enum mthp_policy sim_khugepaged_policy(struct sim *sim)
+{
+	return sim->khugepaged.policy;
+}
+
+void khugepaged_enter(struct sim_mm *mm)
+{
+	struct sim *sim = mm->sim;
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	if (ld_relaxed(&mm->khugepaged_slot))
+		return;
+	mm_list_lock(sim);
+	if (!mm->khugepaged_slot && !ld_relaxed(&mm->exiting)) {
+		st_relaxed(&mm->khugepaged_slot, true);
+		mm->slot_next = NULL;
+		if (ks->slot_tail)
+			ks->slot_tail->slot_next = mm;
+		else
+			ks->slot_head = mm;
+		ks->slot_tail = mm;
+	}
+	mm_list_unlock(sim);
+}
+
+void sim_khugepaged_enter(struct sim_mm *mm)
+{
+	khugepaged_enter(mm);
+}
+
+void khugepaged_exit_locked(struct sim_mm *mm)
+{
+	struct sim_khugepaged *ks = &mm->sim->khugepaged;
+	struct sim_mm *prev = NULL;
+
+	lockdep_assert_held(LOCK_MM_LIST, mm->sim, LOCK_WRITE);
+	if (!mm->khugepaged_slot)
+		return;
+	for (struct sim_mm *p = ks->slot_head; p && p != mm; p = p->slot_next)
+		prev = p;
+	if (prev)
+		prev->slot_next = mm->slot_next;
+	else
+		ks->slot_head = mm->slot_next;
+	if (ks->slot_tail == mm)
+		ks->slot_tail = prev;
+	if (ks->cursor_mm == mm) {
+		ks->cursor_mm = mm->slot_next;
+		ks->cursor_addr = 0;
+		if (!ks->cursor_mm)
+			__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
+	}
+	st_relaxed(&mm->khugepaged_slot, false);
+	mm->slot_next = NULL;
+}
+
+/* Is khugepaged enabled at all (hugepage_enabled)? */
+static bool khugepaged_enabled(const struct mthp_settings *s, enum mthp_policy policy)
+{
+	unsigned first = policy == MTHP_POLICY_UPSTREAM ? MTHP_MIN_ORDER : s->geo.pmd_order;
+
+	for (unsigned o = first; o <= s->geo.pmd_order; o++) {
+		switch (s->size_enabled[o]) {
+		case MTHP_MODE_ALWAYS:
+		case MTHP_MODE_MADVISE:
+			return true;
+		case MTHP_MODE_INHERIT:
+			if (s->enabled != MTHP_MODE_NEVER)
+				return true;
+			break;
+		case MTHP_MODE_NEVER:
+			break;
+		}
+	}
+	return false;
+}
+
+/*
+ * Scan the mm at the cursor from the cursor's address, up to pages of
+ * progress; returns the progress made, the last range's result in
+ * *result, and adds the windows collapsed to *collapsed.
+ * Context: no lock held; takes the mm list lock (briefly), then the world
+ * lock and mmap_lock of the mm.
+ */
+static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
+					enum mthp_result *result,
+					uint64_t *collapsed)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	uint64_t pmd_size = mthp_pmd_size(&sim->geo), progress = 0, addr;
+	uint32_t nr_ptes = sim->geo.ptes_per_pmd;
+	struct collapse_control *cc = ks->cc;
+	bool mmap_locked = false;
+	bool vmas_done = false;
+	struct sim_mm *mm;
+
+	lockdep_assert_not_held(LOCK_MMAP, NULL);
+	*result = SCAN_FAIL;
+	mm_list_lock(sim);
+	if (!ks->cursor_mm) {
+		ks->cursor_mm = ks->slot_head;
+		ks->cursor_addr = 0;
+	}
+	mm = ks->cursor_mm;
+	if (mm)
+		__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
+	addr = ks->cursor_addr;
+	mm_list_unlock(sim);
+	if (!mm)
+		return 0;
+	progress++;
+
+	world_enter(sim);
+	if (!mmap_read_trylock(mm)) {
+		world_exit(sim);
+		vmas_done = true;	/* this mm is dropped for the pass */
+		goto out_cursor;
+	}
+	mmap_locked = true;
+	for (size_t i = vma_index_after(mm, addr);; i++) {
+		const struct sim_vma *v;
+		struct mthp_rules rules;
+		uint64_t hstart, hend;
+
+		if (ld_relaxed(&mm->exiting) || i >= mm->nr_vmas) {
+			vmas_done = true;
+			break;
+		}
+		v = &mm->vmas[i];
+		collapse_rules(cc, v, &rules);
+		if (!rules.eligible) {
+			progress++;
+			continue;
+		}
+		hstart = (v->start + pmd_size - 1) & ~(pmd_size - 1);
+		hend = v->end & ~(pmd_size - 1);
+		if (hstart >= hend || addr > hend) {
+			progress++;
+			continue;
+		}
+		if (addr < hstart)
+			addr = hstart;
+		while (addr < hend) {
+			*result = collapse_scan_pmd(mm, v, addr, &mmap_locked, cc);
+			*collapsed += collapse_nr_done(cc);
+			if (*result == SCAN_SUCCEED)
+				__atomic_fetch_add(&ks->pages_collapsed, 1, __ATOMIC_RELAXED);
+			progress += nr_ptes;
+			addr += pmd_size;
+			if (!mmap_locked)
+				goto out_cursor;	/* the mm's turn ends */
+			if (progress >= pages)
+				goto out_unlock;
+		}
+	}
+out_unlock:
+	mmap_unlock(mm);
+	mmap_locked = false;
+	world_exit(sim);
+out_cursor:
+	mm_list_lock(sim);
+	if (ks->cursor_mm == mm) {
+		ks->cursor_addr = addr;
+		if (vmas_done) {
+			ks->cursor_mm = mm->slot_next;
+			ks->cursor_addr = 0;
+			if (!ks->cursor_mm)
+				__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
+		}
+	}
+	mm_list_unlock(sim);
+	mm_put(mm);
+	return progress;
+}
+
+/*
+ * One wake-up; with stop_at_wrap it ends when the cursor wraps past the
+ * last mm slot (the kernel goes on with what is left of pages_to_scan).
+ * Context: no lock held.
+ */
+static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
+			      uint64_t *collapsed, bool stop_at_wrap)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	const struct mthp_settings *s = sim_settings(sim);
+	uint64_t pages = s->pages_to_scan, progress = 0;
+	unsigned pass_through_head = 0;
+	enum mthp_result result = SCAN_FAIL;
+	uint64_t full_scans = ld_relaxed(&ks->full_scans);
+	bool wait = true;
+
+	*progress_out = 0;
+	if (!khugepaged_enabled(s, ks->policy))
+		return 0;
+	if (!ks->cc) {
+		ks->cc = collapse_control_alloc(sim, ks->policy, MTHP_CONTEXT_KHUGEPAGED);
+		if (!ks->cc)
+			return -ENOMEM;
+	}
+	for (;;) {
+		bool have_slots, at_head;
+
+		mm_list_lock(sim);
+		have_slots = ks->slot_head != NULL;
+		at_head = ks->cursor_mm == NULL;
+		mm_list_unlock(sim);
+		if (at_head)
+			pass_through_head++;
+		if (have_slots && pass_through_head < 2)
+			progress += khugepaged_scan_mm_slot(sim, pages - progress,
+							    &result, collapsed);
+		else
+			progress = pages;
+		if (progress >= pages)
+			break;
+		if (stop_at_wrap && ld_relaxed(&ks->full_scans) != full_scans)
+			break;
+		if (result == SCAN_ALLOC_HUGE_PAGE_FAIL) {
+			if (!wait)
+				break;
+			wait = false;
+			sim_advance(sim, (uint64_t)s->alloc_sleep_millisecs * 1000000ull);
+		}
+	}
+	*progress_out = progress;
+	return 0;
+}
+
+int sim_khugepaged_wake(struct sim *sim, uint64_t *progress)
+{
+	uint64_t collapsed = 0, dummy;
+	int err;
+
+	if (khugepaged_running(sim))
+		return -EBUSY;
+	err = khugepaged_do_scan(sim, progress ? progress : &dummy, &collapsed, false);
+	sim_advance(sim, (uint64_t)sim_settings(sim)->scan_sleep_millisecs * 1000000ull);
+	return err;
+}
+
+int sim_khugepaged_pass(struct sim *sim, uint32_t max_wakeups, uint64_t *collapsed)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	uint64_t start = ld_relaxed(&ks->full_scans), done = 0, progress;
+	int err = 0;
+
+	if (khugepaged_running(sim))
+		return -EBUSY;
+	for (uint32_t n = 0; !max_wakeups || n < max_wakeups; n++) {
+		bool have_slots;
+
+		mm_list_lock(sim);
+		have_slots = ks->slot_head != NULL;
+		mm_list_unlock(sim);
+		if (!have_slots || !khugepaged_enabled(sim_settings(sim), ks->policy))
+			break;
+		err = khugepaged_do_scan(sim, &progress, &done, true);
+		sim_advance(sim, (uint64_t)sim_settings(sim)->scan_sleep_millisecs *
+				 1000000ull);
+		if (err || ld_relaxed(&ks->full_scans) != start)
+			break;
+	}
+	if (collapsed)
+		*collapsed = done;
+	return err;
+}
+
+static void *khugepaged_thread(void *arg)
+{
+	struct sim *sim = arg;
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	for (;;) {
+		uint64_t progress, collapsed = 0;
+		uint32_t ms;
+		bool stop;
+
+		pthread_mutex_lock(&ks->lock);
+		stop = ks->stop;
+		pthread_mutex_unlock(&ks->lock);
+		if (stop)
+			break;
+		khugepaged_do_scan(sim, &progress, &collapsed, false);
+		ms = sim_settings(sim)->scan_sleep_millisecs;
+		sim_advance(sim, (uint64_t)ms * 1000000ull);
+		pthread_mutex_lock(&ks->lock);
+		if (!ks->stop && ms) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (long)(ms % 1000) * 1000000l;
+			if (ts.tv_nsec >= 1000000000l) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000l;
+			}
+			pthread_cond_timedwait(&ks->wake, &ks->lock, &ts);
+		}
+		pthread_mutex_unlock(&ks->lock);
+	}
+	return NULL;
+}
+
+int sim_khugepaged_start(struct sim *sim)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	int err = 0;
+
+	pthread_mutex_lock(&ks->lock);
+	if (ks->running) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	if (!ks->cc) {
+		ks->cc = collapse_control_alloc(sim, ks->policy, MTHP_CONTEXT_KHUGEPAGED);
+		if (!ks->cc) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	ks->stop = false;
+	err = -pthread_create(&ks->thread, NULL, khugepaged_thread, sim);
+	if (!err)
+		ks->running = true;
+out_unlock:
+	pthread_mutex_unlock(&ks->lock);
+	return err;
+}
+
+void sim_khugepaged_stop(struct sim *sim)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	bool running;
+
+	pthread_mutex_lock(&ks->lock);
+	running = ks->running;
+	ks->stop = true;
+	pthread_cond_broadcast(&ks->wake);
+	pthread_mutex_unlock(&ks->lock);
+	if (!running)
+		return;
+	pthread_join(ks->thread, NULL);
+	pthread_mutex_lock(&ks->lock);
+	ks->running = false;
+	pthread_mutex_unlock(&ks->lock);
+}
+
+uint64_t sim_khugepaged_stat(struct sim *sim, const char *name)
+{
+	if (!strcmp(name, "pages_collapsed"))
+		return ld_relaxed(&sim->khugepaged.pages_collapsed);
+	if (!strcmp(name, "full_scans"))
+		return ld_relaxed(&sim->khugepaged.full_scans);
+	return 0;
+}

@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_khugepaged_mthp.c - khugepaged with mTHP sizes: the 7.2 cases
+ * (full 64K blocks with max_ptes_none 0, a single page with 511, swap and
+ * shared PTEs vetoing windows below PMD order, existing mTHPs not rebuilt
+ * smaller, mTHP-only configurations, allocation failure falling back);
+ * creep under seed and not under upstream; agreement of every khugepaged
+ * pass with the plan of a snapshot taken just before it, over many random
+ * layouts and settings, with the data checked after every collapse; and
+ * the same bytes of trace from the same run twice.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <mthp/engine.h>
+#include <mthp/sim.h>
+#include <mthp/snapshot.h>
+
+#define PAGE 4096ull
+#define NR 512u
+#define PMD (NR * PAGE)
+#define BASE (1ull << 30)
+#define MAX_PMDS 16u
+#define MAX_EVENTS 4096u
+
+struct fx {
+	struct sim *sim;
+	struct sim_mm *mm;
+	uint64_t rng;
+	uint64_t gen;
+	uint64_t expect[MAX_PMDS * NR];	/* tag model of [BASE, +MAX_PMDS) */
+	/* the observer's record */
+	unsigned nr_events;
+	struct sim_collapse_event events[MAX_EVENTS];
+	unsigned data_errors;
+};
+
+static uint64_t rnd(struct fx *f)
+{
+	f->rng ^= f->rng << 13;
+	f->rng ^= f->rng >> 7;
+	f->rng ^= f->rng << 17;
+	return f->rng;
+}
+
+static void knob(struct fx *f, const char *k, const char *v)
+{
+	assert_int_equal(sim_set_knob(f->sim, k, v), 0);
+}
+
+static void size_mode(struct fx *f, unsigned order, const char *mode)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "hugepages-%ukB/enabled", 4u << order);
+	knob(f, name, mode);
+}
+
+/* Every size never, and the PMD size never too. */
+static void sizes_off(struct fx *f)
+{
+	for (unsigned o = 2; o <= 9; o++)
+		size_mode(f, o, "never");
+}
+
+/* The data check after every collapse: the window reads as the model. */
+static void observe(void *ctx, const struct sim_collapse_event *ev)
+{
+	struct fx *f = ctx;
+
+	if (f->nr_events < MAX_EVENTS)
+		f->events[f->nr_events++] = *ev;
+	if (ev->result != SCAN_SUCCEED || ev->addr < BASE ||
+	    ev->addr >= BASE + MAX_PMDS * PMD)
+		return;
+	for (uint64_t k = 0; k < (1ull << ev->order); k++) {
+		uint64_t a = ev->addr + k * PAGE;
+		struct sim_page_info pi;
+
+		if (sim_page_info(f->mm, a, &pi) ||
+		    pi.tag != f->expect[(a - BASE) / PAGE])
+			f->data_errors++;
+	}
+}
+
+static void fx_init(struct fx *f, enum mthp_policy policy, uint64_t seed)
+{
+	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 15,
+				  .nr_swap_slots = 8192, .seed = seed };
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+
+	memset(f, 0, sizeof(*f));
+	f->rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_settings_init(&s, &geo);
+	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
+	assert_int_equal(sim_khugepaged_set_policy(f->sim, policy), 0);
+	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
+	knob(f, "use_zero_page", "0");
+	knob(f, "khugepaged/scan_sleep_millisecs", "10");
+	sim_set_collapse_observer(f->sim, observe, f);
+}
+
+static void fx_done(struct fx *f)
+{
+	assert_int_equal(f->data_errors, 0);
+	assert_int_equal(sim_check(f->sim), 0);
+	sim_exit(f->mm);
+	assert_int_equal(sim_check(f->sim), 0);
+	sim_destroy(f->sim);
+}
+
+static void map_at(struct fx *f, uint64_t addr, uint64_t len)
+{
+	assert_int_equal(sim_mmap(f->mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+}
+
+static void write_pages(struct fx *f, uint64_t start, uint64_t nr)
+{
+	for (uint64_t a = start; a < start + nr * PAGE; a += PAGE) {
+		uint64_t tag = (a << 8) | (++f->gen & 0xff) | 1;
+
+		assert_int_equal(sim_write(f->mm, a, tag), 0);
+		f->expect[(a - BASE) / PAGE] = tag;
+	}
+}
+
+static unsigned order_at(struct fx *f, uint64_t addr)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(f->mm, addr, &pi), 0);
+	return pi.huge ? 9 : pi.order;
+}
+
+static char state_at(struct fx *f, uint64_t addr)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(f->mm, addr, &pi), 0);
+	return pi.state;
+}
+
+static void validate(struct fx *f, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < end; a += PAGE) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(f->mm, a, &pi), 0);
+		if (pi.tag != f->expect[(a - BASE) / PAGE])
+			fail_msg("page %llx: tag %llx, expected %llx",
+				 (unsigned long long)a, (unsigned long long)pi.tag,
+				 (unsigned long long)f->expect[(a - BASE) / PAGE]);
+	}
+}
+
+static uint64_t pass(struct fx *f)
+{
+	uint64_t collapsed = 0;
+
+	sim_khugepaged_enter(f->mm);
+	assert_int_equal(sim_khugepaged_pass(f->sim, 1000, &collapsed), 0);
+	return collapsed;
+}
+
+static uint64_t ms(struct fx *f, unsigned order, const char *name)
+{
+	return sim_mthp_stat(f->sim, order, name);
+}
+
+/* ---- 7.2 mTHP cases ---- */
+
+static void test_full_64k_blocks_max_ptes_none_0(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 1);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE + 0 * 16 * PAGE, 16);	/* block 0 */
+	write_pages(&f, BASE + 2 * 16 * PAGE, 16);	/* block 2 */
+	write_pages(&f, BASE + 5 * 16 * PAGE, 16);	/* block 5 */
+	write_pages(&f, BASE + 7 * 16 * PAGE, 15);	/* block 7, one short */
+	assert_int_equal(order_at(&f, BASE), 0);
+	/* mTHP only: the PMD size stays off */
+	knob(&f, "khugepaged/max_ptes_none", "0");
+	size_mode(&f, 4, "always");
+	assert_int_equal(pass(&f), 3);
+	assert_int_equal(order_at(&f, BASE), 4);
+	assert_int_equal(order_at(&f, BASE + 2 * 16 * PAGE + 5 * PAGE), 4);
+	assert_int_equal(order_at(&f, BASE + 5 * 16 * PAGE), 4);
+	assert_int_equal(order_at(&f, BASE + 7 * 16 * PAGE), 0);
+	assert_int_equal(ms(&f, 4, "collapse_alloc"), 3);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 0);
+	assert_int_equal(sim_khugepaged_stat(f.sim, "pages_collapsed"), 1);
+	validate(&f, BASE, BASE + PMD);
+	fx_done(&f);
+}
+
+static void test_511_single_page_largest_order(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 2);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	map_at(&f, BASE, 2 * PMD);
+	write_pages(&f, BASE + 3 * PAGE, 1);
+	write_pages(&f, BASE + PMD + 300 * PAGE, 1);
+	for (unsigned o = 2; o <= 8; o++)
+		size_mode(&f, o, "always");
+	knob(&f, "khugepaged/max_ptes_none", "511");
+	assert_int_equal(pass(&f), 2);
+	/* the largest allowed order holding the page: 1 MiB */
+	assert_int_equal(order_at(&f, BASE + 3 * PAGE), 8);
+	assert_int_equal(order_at(&f, BASE + PMD + 300 * PAGE), 8);
+	assert_int_equal(order_at(&f, BASE + 300 * PAGE), 0);	/* empty: nothing */
+	assert_int_equal(ms(&f, 8, "collapse_alloc"), 2);
+	validate(&f, BASE, BASE + 2 * PMD);
+	/* with the PMD size on as well, the next single page goes to PMD */
+	map_at(&f, BASE + 4 * PMD, PMD);
+	write_pages(&f, BASE + 4 * PMD + 9 * PAGE, 1);
+	size_mode(&f, 9, "always");
+	assert_true(pass(&f) >= 1);
+	assert_int_equal(order_at(&f, BASE + 4 * PMD), 9);
+	validate(&f, BASE + 4 * PMD, BASE + 5 * PMD);
+	fx_done(&f);
+}
+
+/* Were windows of these orders at addr refused with this result? */
+static bool refused(struct fx *f, uint64_t addr, unsigned order, enum mthp_result r)
+{
+	for (unsigned i = 0; i < f->nr_events; i++)
+		if (f->events[i].addr == addr && f->events[i].order == order &&
+		    f->events[i].result == r)
+			return true;
+	return false;
+}
+
+static void test_swap_pte_vetoes_below_pmd(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 3);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE, 300);
+	assert_int_equal(sim_madvise(f.mm, BASE + 5 * PAGE, PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(state_at(&f, BASE + 5 * PAGE), 'w');
+	for (unsigned o = 2; o <= 8; o++)
+		size_mode(&f, o, "always");
+	knob(&f, "khugepaged/max_ptes_none", "511");
+	pass(&f);
+	/* every window holding page 5 was refused, from 1 MiB down to 16K */
+	for (unsigned o = 8; o >= 2; o--)
+		assert_true(refused(&f, BASE, o, SCAN_EXCEED_SWAP_PTE) || o == 2);
+	assert_true(refused(&f, BASE + 4 * PAGE, 2, SCAN_EXCEED_SWAP_PTE));
+	assert_int_equal(state_at(&f, BASE + 5 * PAGE), 'w');	/* never swapped in */
+	assert_true(ms(&f, 8, "collapse_exceed_swap_pte") >= 1);
+	assert_int_equal(sim_vmstat(f.sim, "thp_scan_exceed_swap_pte"), 0);
+	/* the smaller windows around it collapsed */
+	assert_int_equal(order_at(&f, BASE), 2);
+	assert_int_equal(order_at(&f, BASE + 8 * PAGE), 3);
+	assert_int_equal(order_at(&f, BASE + 128 * PAGE), 7);
+	validate(&f, BASE, BASE + PMD);
+	fx_done(&f);
+}
+
+static void test_shared_pte_vetoes_below_pmd(void **state)
+{
+	struct fx f;
+	struct sim_mm *parent;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 4);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE, 64);
+	/* the child keeps page 37 shared with the parent */
+	parent = f.mm;
+	assert_int_equal(sim_fork(parent, &f.mm), 0);
+	write_pages(&f, BASE, 37);
+	write_pages(&f, BASE + 38 * PAGE, 64 - 38);
+	assert_int_equal(state_at(&f, BASE + 37 * PAGE), 'S');
+	for (unsigned o = 2; o <= 6; o++)
+		size_mode(&f, o, "always");
+	knob(&f, "khugepaged/max_ptes_none", "0");
+	pass(&f);
+	assert_true(refused(&f, BASE, 6, SCAN_EXCEED_SHARED_PTE));
+	assert_true(refused(&f, BASE + 32 * PAGE, 5, SCAN_EXCEED_SHARED_PTE));
+	assert_true(refused(&f, BASE + 36 * PAGE, 2, SCAN_EXCEED_SHARED_PTE));
+	assert_true(ms(&f, 6, "collapse_exceed_shared_pte") >= 1);
+	assert_int_equal(order_at(&f, BASE), 5);
+	assert_int_equal(order_at(&f, BASE + 32 * PAGE), 2);
+	assert_int_equal(order_at(&f, BASE + 37 * PAGE), 0);
+	assert_int_equal(order_at(&f, BASE + 40 * PAGE), 3);
+	assert_int_equal(order_at(&f, BASE + 48 * PAGE), 4);
+	validate(&f, BASE, BASE + 64 * PAGE);
+	sim_exit(parent);
+	fx_done(&f);
+}
+
+static void test_existing_mthps_not_rebuilt_smaller(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 5);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	size_mode(&f, 4, "always");
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE, 128);	/* faults give 64K folios */
+	assert_int_equal(order_at(&f, BASE), 4);
+	size_mode(&f, 4, "never");
+	size_mode(&f, 2, "always");
+	size_mode(&f, 3, "always");
+	knob(&f, "khugepaged/max_ptes_none", "511");
+	assert_int_equal(pass(&f), 0);
+	assert_true(refused(&f, BASE, 3, SCAN_PTE_MAPPED_HUGEPAGE));
+	/* the folio is allocated before the veto is known, and freed */
+	assert_true(ms(&f, 3, "collapse_alloc") > 0);
+	assert_int_equal(ms(&f, 2, "nr_anon") + ms(&f, 3, "nr_anon"), 0);
+	assert_int_equal(order_at(&f, BASE + 64 * PAGE), 4);
+	validate(&f, BASE, BASE + PMD);
+	fx_done(&f);
+}
+
+static void test_alloc_failure_falls_back(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 6);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE, 256);
+	for (unsigned o = 2; o <= 9; o++)
+		size_mode(&f, o, "always");
+	knob(&f, "khugepaged/max_ptes_none", "0");
+	assert_true(sim_fragment(f.sim, 5) > 0);	/* no free block above 64K */
+	pass(&f);
+	assert_int_equal(ms(&f, 8, "collapse_alloc_failed"), 1);
+	assert_int_equal(ms(&f, 7, "collapse_alloc_failed"), 2);
+	assert_int_equal(ms(&f, 5, "collapse_alloc_failed"), 8);
+	assert_int_equal(ms(&f, 4, "collapse_alloc"), 16);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc_failed"), 0);
+	assert_int_equal(order_at(&f, BASE + 200 * PAGE), 4);
+	validate(&f, BASE, BASE + PMD);
+	sim_unfragment(f.sim);
+	fx_done(&f);
+}
+
+/* ---- creep ---- */
+
+static unsigned creep_run(enum mthp_policy policy, unsigned passes)
+{
+	struct fx f;
+	unsigned order;
+
+	fx_init(&f, policy, 7);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	for (unsigned o = 6; o <= 9; o++)
+		size_mode(&f, o, "madvise");
+	knob(&f, "khugepaged/max_ptes_none", "384");
+	map_at(&f, BASE, PMD);
+	write_pages(&f, BASE, 16);	/* not advised yet: order 0 */
+	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+	for (unsigned p = 0; p < passes; p++) {
+		pass(&f);
+		if (policy == MTHP_POLICY_SEED && p < 3)
+			assert_int_equal(order_at(&f, BASE), p == 0 ? 6 : p == 1 ? 8 : 9);
+	}
+	order = order_at(&f, BASE);
+	validate(&f, BASE, BASE + PMD);
+	fx_done(&f);
+	return order;
+}
+
+static void test_creep_seed_grows_to_pmd(void **state)
+{
+	(void)state;
+	assert_int_equal(creep_run(MTHP_POLICY_SEED, 3), 9);
+}
+
+static void test_creep_upstream_never(void **state)
+{
+	(void)state;
+	assert_int_equal(creep_run(MTHP_POLICY_UPSTREAM, 6), 0);
+}
+
+/* ---- agreement with the plan, and data ---- */
+
+struct plan_ctx {
+	unsigned nr;
+	struct { uint64_t addr; unsigned order; } c[MAX_EVENTS];
+};
+
+static void collect_plan(void *ctx, const struct mthp_snapshot *snap,
+			 const struct mthp_snapshot_pmd *pmd,
+			 const struct mthp_pmd_plan *plan)
+{
+	struct plan_ctx *pc = ctx;
+
+	(void)snap;
+	for (uint32_t i = 0; i < plan->nr_collapses && pc->nr < MAX_EVENTS; i++) {
+		pc->c[pc->nr].addr = pmd->addr + plan->collapses[i].offset * PAGE;
+		pc->c[pc->nr].order = plan->collapses[i].order;
+		pc->nr++;
+	}
+}
+
+static const char *const modes[] = { "never", "always", "madvise", "inherit" };
+
+/* Random sizes and limits. */
+static void random_settings(struct fx *f)
+{
+	static const char *const nones[] = { "0", "511", "511", "255", "384", "64" };
+	char buf[16];
+
+	knob(f, "enabled", modes[rnd(f) % 3]);
+	for (unsigned o = 2; o <= 9; o++)
+		size_mode(f, o, modes[rnd(f) % 4]);
+	knob(f, "khugepaged/max_ptes_none", nones[rnd(f) % 6]);
+	snprintf(buf, sizeof(buf), "%u", (unsigned)(rnd(f) % 128));
+	knob(f, "khugepaged/max_ptes_swap", buf);
+	snprintf(buf, sizeof(buf), "%u", (unsigned)(rnd(f) % 512));
+	knob(f, "khugepaged/max_ptes_shared", buf);
+	snprintf(buf, sizeof(buf), "%u", 512u * (1 + (unsigned)(rnd(f) % 8)));
+	knob(f, "khugepaged/pages_to_scan", buf);
+}
+
+/* One PMD range filled with one of a few patterns. */
+static void random_range(struct fx *f, uint64_t pmd_addr)
+{
+	unsigned kind = rnd(f) % 7;
+
+	switch (kind) {
+	case 0:		/* empty */
+		break;
+	case 1:		/* dense */
+		write_pages(f, pmd_addr, NR);
+		break;
+	case 2:		/* sparse */
+		for (unsigned n = rnd(f) % 40; n; n--)
+			write_pages(f, pmd_addr + (rnd(f) % NR) * PAGE, 1);
+		break;
+	default:	/* blocks of random sizes */
+		for (unsigned n = 1 + rnd(f) % 12; n; n--) {
+			unsigned order = rnd(f) % 7, len = 1u << order;
+			unsigned off = (unsigned)(rnd(f) % NR) & ~(len - 1);
+
+			write_pages(f, pmd_addr + off * PAGE, len - (rnd(f) % 4 == 0));
+		}
+		break;
+	}
+	if (rnd(f) % 4 == 0) {
+		uint64_t off = rnd(f) % NR;
+
+		sim_madvise(f->mm, pmd_addr + off * PAGE, (1 + rnd(f) % 8) * PAGE,
+			    SIM_MADV_PAGEOUT);
+	}
+	if (rnd(f) % 5 == 0) {
+		uint64_t off = rnd(f) % (NR - 16), len = 1 + rnd(f) % 16;
+
+		assert_int_equal(sim_madvise(f->mm, pmd_addr + off * PAGE, len * PAGE,
+					     SIM_MADV_DONTNEED), 0);
+		for (uint64_t k = 0; k < len; k++)
+			f->expect[(pmd_addr - BASE) / PAGE + off + k] = 0;
+	}
+	if (rnd(f) % 8 == 0)
+		sim_pin(f->mm, pmd_addr + (rnd(f) % NR) * PAGE);
+}
+
+static void agreement_run(uint64_t seed)
+{
+	enum mthp_policy policy = (enum mthp_policy)(seed % MTHP_NR_POLICIES);
+	struct plan_ctx *pc = calloc(1, sizeof(*pc));
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+	struct fx *f = calloc(1, sizeof(*f));
+	unsigned nr_done = 0;
+
+	assert_non_null(pc);
+	assert_non_null(f);
+	fx_init(f, policy, seed);
+	/* fault-time sizes: sometimes mTHPs come from faults */
+	knob(f, "enabled", "never");
+	sizes_off(f);
+	if (seed % 3 == 0)
+		size_mode(f, 2 + (unsigned)(rnd(f) % 4), "always");
+	map_at(f, BASE, 6 * PMD);
+	map_at(f, BASE + 7 * PMD, 3 * PMD + 5 * PAGE);
+	for (unsigned i = 0; i < 10; i++)
+		if (i != 6)
+			random_range(f, BASE + i * PMD);
+	if (rnd(f) % 2)
+		sim_age(f->mm);
+	for (unsigned n = rnd(f) % 64; n; n--)
+		write_pages(f, BASE + (rnd(f) % (6 * NR)) * PAGE, 1);
+	if (rnd(f) % 3 == 0)
+		assert_int_equal(sim_madvise(f->mm, BASE, 3 * PMD, SIM_MADV_HUGEPAGE), 0);
+	if (rnd(f) % 4 == 0)
+		assert_int_equal(sim_uffd_register(f->mm, BASE + 7 * PMD, PMD,
+						   SIM_UFFD_MISSING), 0);
+	random_settings(f);
+
+	/* the plan of a snapshot taken just before the pass */
+	assert_int_equal(sim_mm_snapshot(f->mm, &snap), 0);
+	assert_int_equal(mthp_snapshot_settings(&snap, &s, "sim", NULL), 0);
+	assert_int_equal(mthp_snapshot_plan(&snap, &s, policy,
+					    MTHP_CONTEXT_KHUGEPAGED, collect_plan, pc), 0);
+	mthp_snapshot_free(&snap);
+
+	f->nr_events = 0;
+	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
+		FILE *o = fopen("/tmp/seed.snap", "w");
+
+		assert_int_equal(sim_mm_snapshot(f->mm, &snap), 0);
+		mthp_snapshot_write(&snap, o);
+		fclose(o);
+		mthp_snapshot_free(&snap);
+		sim_set_trace(f->sim, stderr);
+	}
+	pass(f);
+	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
+		for (unsigned i = 0; i < f->nr_events; i++)
+			fprintf(stderr, "event %llx o%u %s\n",
+				(unsigned long long)f->events[i].addr, f->events[i].order,
+				mthp_result_name(f->events[i].result));
+		for (unsigned i = 0; i < pc->nr; i++)
+			fprintf(stderr, "plan %llx o%u\n", (unsigned long long)pc->c[i].addr,
+				pc->c[i].order);
+	}
+	for (unsigned i = 0; i < f->nr_events; i++) {
+		const struct sim_collapse_event *ev = &f->events[i];
+
+		if (ev->result != SCAN_SUCCEED)
+			continue;
+		if (nr_done >= pc->nr || pc->c[nr_done].addr != ev->addr ||
+		    pc->c[nr_done].order != ev->order)
+			fail_msg("seed %llu (%s): collapse %u at %llx order %u, plan says "
+				 "%llx order %u", (unsigned long long)seed,
+				 mthp_policy_name(policy), nr_done,
+				 (unsigned long long)ev->addr, ev->order,
+				 nr_done < pc->nr ? (unsigned long long)pc->c[nr_done].addr : 0ull,
+				 nr_done < pc->nr ? pc->c[nr_done].order : 0);
+		nr_done++;
+	}
+	if (nr_done != pc->nr)
+		fail_msg("seed %llu (%s): %u collapses, plan says %u",
+			 (unsigned long long)seed, mthp_policy_name(policy), nr_done, pc->nr);
+	validate(f, BASE, BASE + 6 * PMD);
+	validate(f, BASE + 7 * PMD, BASE + 10 * PMD);
+	fx_done(f);
+	free(f);
+	free(pc);
+}
+
+static void test_agreement_with_plan(void **state)
+{
+	const char *env = getenv("MTHP_AGREEMENT_RUNS");
+	unsigned runs = env ? (unsigned)atoi(env) : 150;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= runs; seed++)
+		agreement_run(seed);
+}
+
+/* ---- determinism and the trace ---- */
+
+static char *traced_run(size_t *len)
+{
+	char *buf = NULL;
+	FILE *mem = open_memstream(&buf, len);
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(mem);
+	assert_non_null(f);
+	fx_init(f, MTHP_POLICY_UPSTREAM, 11);
+	knob(f, "enabled", "never");
+	sizes_off(f);
+	map_at(f, BASE, 4 * PMD);
+	write_pages(f, BASE, 300);
+	write_pages(f, BASE + PMD + 64 * PAGE, 16);
+	write_pages(f, BASE + 2 * PMD, NR);
+	assert_int_equal(sim_madvise(f->mm, BASE + 7 * PAGE, PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(sim_madvise(f->mm, BASE + 2 * PMD, PAGE, SIM_MADV_PAGEOUT), 0);
+	for (unsigned o = 2; o <= 9; o++)
+		size_mode(f, o, "always");
+	sim_set_trace(f->sim, mem);
+	pass(f);
+	pass(f);
+	sim_set_trace(f->sim, NULL);
+	fclose(mem);
+	fx_done(f);
+	free(f);
+	return buf;
+}
+
+static void test_deterministic_trace(void **state)
+{
+	size_t len1, len2;
+	char *a = traced_run(&len1), *b = traced_run(&len2);
+
+	(void)state;
+	assert_true(len1 > 0);
+	assert_int_equal(len1, len2);
+	assert_memory_equal(a, b, len1);
+	assert_non_null(strstr(a, "mm_khugepaged_scan_pmd: mm="));
+	assert_non_null(strstr(a, "mm_collapse_huge_page: mm="));
+	assert_non_null(strstr(a, "mm_collapse_huge_page_isolate: scan_pfn="));
+	assert_non_null(strstr(a, "mm_collapse_huge_page_swapin: mm="));
+	assert_non_null(strstr(a, "status=succeeded, order=9"));
+	assert_non_null(strstr(a, "ret=1, order=9"));
+	if (getenv("MTHP_SHOW_TRACE"))
+		fputs(a, stdout);
+	free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_64k_blocks_max_ptes_none_0),
+		cmocka_unit_test(test_511_single_page_largest_order),
+		cmocka_unit_test(test_swap_pte_vetoes_below_pmd),
+		cmocka_unit_test(test_shared_pte_vetoes_below_pmd),
+		cmocka_unit_test(test_existing_mthps_not_rebuilt_smaller),
+		cmocka_unit_test(test_alloc_failure_falls_back),
+		cmocka_unit_test(test_creep_seed_grows_to_pmd),
+		cmocka_unit_test(test_creep_upstream_never),
+		cmocka_unit_test(test_agreement_with_plan),
+		cmocka_unit_test(test_deterministic_trace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

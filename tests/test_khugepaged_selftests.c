@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_khugepaged_selftests.c - the kernel's khugepaged selftests for
+ * anonymous memory (tools/testing/selftests/mm/khugepaged.c, as catalogued
+ * in kernel-khugepaged-behaviour.md 1.2) on the simulator, each in both
+ * contexts: khugepaged (limits enforced; run under each policy, which
+ * must agree when only the PMD size is enabled) and MADV_COLLAPSE (limits
+ * ignored, sysfs "enabled" set to never meanwhile).  Same settings as the
+ * harness, same area (1 GiB), same expected outcomes; every test checks
+ * the data afterwards.  Also the errnos of MADV_COLLAPSE.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <mthp/sim.h>
+
+#define PAGE 4096ull
+#define NR 512u
+#define PMD (NR * PAGE)
+#define BASE (1ull << 30)
+#define AREA_PMDS 4u
+#define UNWRITTEN 0ull
+
+/* The variants every test runs in. */
+enum variant { K_LEGACY, K_SEED, K_UPSTREAM, MADVISE, NR_VARIANTS };
+
+struct fx {
+	struct sim *sim;
+	struct sim_mm *mm;
+	enum variant var;
+	uint64_t gen;
+	uint64_t expect[AREA_PMDS * NR];	/* tag model of [BASE, +4 PMDs) */
+};
+
+static bool is_khugepaged(const struct fx *f)
+{
+	return f->var != MADVISE;
+}
+
+static void knob(struct fx *f, const char *k, const char *v)
+{
+	assert_int_equal(sim_set_knob(f->sim, k, v), 0);
+}
+
+static void fx_init(struct fx *f, enum variant var)
+{
+	static const enum mthp_policy policies[] = {
+		[K_LEGACY] = MTHP_POLICY_LEGACY, [K_SEED] = MTHP_POLICY_SEED,
+		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [MADVISE] = MTHP_POLICY_UPSTREAM,
+	};
+	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 15,
+				  .nr_swap_slots = 4096, .seed = 7 };
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+
+	memset(f, 0, sizeof(*f));
+	f->var = var;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_settings_init(&s, &geo);
+	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
+	/* the harness's settings (main() of the selftest) */
+	knob(f, "enabled", "madvise");
+	knob(f, "defrag", "always");
+	knob(f, "use_zero_page", "0");
+	knob(f, "khugepaged/defrag", "1");
+	knob(f, "khugepaged/scan_sleep_millisecs", "10");
+	knob(f, "khugepaged/alloc_sleep_millisecs", "10");
+	knob(f, "khugepaged/pages_to_scan", "4096");
+	knob(f, "khugepaged/max_ptes_none", "511");
+	knob(f, "khugepaged/max_ptes_swap", "64");
+	knob(f, "khugepaged/max_ptes_shared", "256");
+	knob(f, "hugepages-2048kB/enabled", "inherit");
+	assert_int_equal(sim_khugepaged_set_policy(f->sim, policies[var]), 0);
+	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
+}
+
+static void fx_done(struct fx *f)
+{
+	assert_int_equal(sim_check(f->sim), 0);
+	sim_exit(f->mm);
+	assert_int_equal(sim_check(f->sim), 0);
+	sim_destroy(f->sim);
+}
+
+static void map_area(struct fx *f, uint64_t nr_pmds)
+{
+	uint64_t addr = BASE;
+
+	assert_int_equal(sim_mmap(f->mm, &addr, nr_pmds * PMD, SIM_PROT_RW,
+				  SIM_MAP_FIXED), 0);
+}
+
+/* The anon "fault" helper: write every page of [start, end) in mm. */
+static void fault_in(struct fx *f, struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < end; a += PAGE) {
+		uint64_t tag = (a << 8) | (++f->gen & 0xff) | 1;
+
+		assert_int_equal(sim_write(mm, a, tag), 0);
+		f->expect[(a - BASE) / PAGE] = tag;
+	}
+}
+
+static void fault(struct fx *f, uint64_t start, uint64_t end)
+{
+	fault_in(f, f->mm, start, end);
+}
+
+static void validate(struct fx *f, struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < end; a += PAGE) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(mm, a, &pi), 0);
+		if (pi.tag != f->expect[(a - BASE) / PAGE])
+			fail_msg("page %llx: tag %llx, expected %llx",
+				 (unsigned long long)a, (unsigned long long)pi.tag,
+				 (unsigned long long)f->expect[(a - BASE) / PAGE]);
+	}
+}
+
+/* check_huge: how many PMD ranges of [p, p + nr PMDs) are PMD-mapped. */
+static unsigned nr_huge(struct sim_mm *mm, uint64_t p, unsigned nr)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(mm, p + i * PMD, &pi), 0);
+		n += pi.huge;
+	}
+	return n;
+}
+
+/* The khugepaged context: MADV_HUGEPAGE, then wait for huge or 2 full scans. */
+static void collapse_khugepaged(struct fx *f, struct sim_mm *mm, uint64_t p,
+				unsigned nr, bool expect)
+{
+	uint64_t start;
+
+	assert_int_equal(nr_huge(mm, p, nr), 0);
+	assert_int_equal(sim_madvise(mm, p, nr * PMD, SIM_MADV_HUGEPAGE), 0);
+	start = sim_khugepaged_stat(f->sim, "full_scans");
+	for (int i = 0; i < 1000; i++) {
+		if (nr_huge(mm, p, nr) == nr)
+			break;
+		if (sim_khugepaged_stat(f->sim, "full_scans") >= start + 2)
+			break;
+		assert_int_equal(sim_khugepaged_wake(f->sim, NULL), 0);
+	}
+	assert_int_equal(nr_huge(mm, p, nr), expect ? nr : 0);
+}
+
+/* The madvise context: enabled=never, MADV_HUGEPAGE, MADV_COLLAPSE (retry on EAGAIN). */
+static void collapse_madvise(struct fx *f, struct sim_mm *mm, uint64_t p,
+			     unsigned nr, bool expect)
+{
+	int ret;
+
+	assert_int_equal(nr_huge(mm, p, nr), 0);
+	knob(f, "enabled", "never");
+	assert_int_equal(sim_madvise(mm, p, nr * PMD, SIM_MADV_HUGEPAGE), 0);
+	ret = sim_madvise_collapse(mm, p, nr * PMD);
+	if (ret == -EAGAIN)
+		ret = sim_madvise_collapse(mm, p, nr * PMD);
+	knob(f, "enabled", "madvise");
+	assert_int_equal(ret == 0, expect);
+	assert_int_equal(nr_huge(mm, p, nr), expect ? nr : 0);
+}
+
+static void collapse(struct fx *f, struct sim_mm *mm, uint64_t p, unsigned nr,
+		     bool expect)
+{
+	if (is_khugepaged(f))
+		collapse_khugepaged(f, mm, p, nr, expect);
+	else
+		collapse_madvise(f, mm, p, nr, expect);
+	assert_int_equal(sim_check(f->sim), 0);
+}
+
+/* alloc_hpage(): fault 2 MiB, MADV_COLLAPSE, check PMD-mapped, MADV_HUGEPAGE. */
+static void alloc_hpage(struct fx *f)
+{
+	fault(f, BASE, BASE + PMD);
+	assert_int_equal(sim_madvise_collapse(f->mm, BASE, PMD), 0);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 1);
+	assert_int_equal(sim_madvise(f->mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+}
+
+static unsigned count_state(struct sim_mm *mm, uint64_t p, char state)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < NR; i++) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(mm, p + i * PAGE, &pi), 0);
+		n += pi.state == state;
+	}
+	return n;
+}
+
+typedef void (*case_fn)(struct fx *f);
+
+static void run_variants(case_fn fn, bool madvise_too)
+{
+	for (unsigned v = 0; v < NR_VARIANTS; v++) {
+		struct fx f;
+
+		if (v == MADVISE && !madvise_too)
+			continue;
+		fx_init(&f, (enum variant)v);
+		fn(&f);
+		fx_done(&f);
+	}
+}
+
+/* ---- the tests ---- */
+
+static void case_full(struct fx *f)
+{
+	map_area(f, AREA_PMDS);
+	fault(f, BASE, BASE + AREA_PMDS * PMD);
+	collapse(f, f->mm, BASE, AREA_PMDS, true);
+	validate(f, f->mm, BASE, BASE + AREA_PMDS * PMD);
+}
+
+static void test_collapse_full(void **state)
+{
+	(void)state;
+	run_variants(case_full, true);
+}
+
+static void case_empty(struct fx *f)
+{
+	map_area(f, 1);
+	collapse(f, f->mm, BASE, 1, false);
+	if (!is_khugepaged(f))
+		assert_int_equal(sim_madvise_collapse(f->mm, BASE, PMD), -EINVAL);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_empty(void **state)
+{
+	(void)state;
+	run_variants(case_empty, true);
+}
+
+static void case_single_pte_entry(struct fx *f)
+{
+	map_area(f, 1);
+	fault(f, BASE, BASE + PAGE);
+	collapse(f, f->mm, BASE, 1, true);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_single_pte_entry(void **state)
+{
+	(void)state;
+	run_variants(case_single_pte_entry, true);
+}
+
+static void case_max_ptes_none(struct fx *f)
+{
+	unsigned max_ptes_none = NR / 2;
+
+	knob(f, "khugepaged/max_ptes_none", "256");
+	map_area(f, 1);
+	fault(f, BASE, BASE + (NR - max_ptes_none - 1) * PAGE);
+	collapse(f, f->mm, BASE, 1, !is_khugepaged(f));
+	validate(f, f->mm, BASE, BASE + PMD);
+	if (is_khugepaged(f)) {
+		fault(f, BASE, BASE + (NR - max_ptes_none) * PAGE);
+		collapse(f, f->mm, BASE, 1, true);
+		validate(f, f->mm, BASE, BASE + PMD);
+		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_none_pte") > 0);
+	}
+	knob(f, "khugepaged/max_ptes_none", "511");
+}
+
+static void test_collapse_max_ptes_none(void **state)
+{
+	(void)state;
+	run_variants(case_max_ptes_none, true);
+}
+
+static void case_swapin_single_pte(struct fx *f)
+{
+	map_area(f, 1);
+	fault(f, BASE, BASE + PMD);
+	assert_int_equal(sim_madvise(f->mm, BASE, PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(count_state(f->mm, BASE, 'w'), 1);
+	collapse(f, f->mm, BASE, 1, true);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_swapin_single_pte(void **state)
+{
+	(void)state;
+	run_variants(case_swapin_single_pte, true);
+}
+
+static void case_max_ptes_swap(struct fx *f)
+{
+	unsigned max_ptes_swap = NR / 8;
+
+	map_area(f, 1);
+	fault(f, BASE, BASE + PMD);
+	assert_int_equal(sim_madvise(f->mm, BASE, (max_ptes_swap + 1) * PAGE,
+				     SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(count_state(f->mm, BASE, 'w'), max_ptes_swap + 1);
+	collapse(f, f->mm, BASE, 1, !is_khugepaged(f));
+	validate(f, f->mm, BASE, BASE + PMD);
+	if (is_khugepaged(f)) {
+		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_swap_pte") > 0);
+		fault(f, BASE, BASE + PMD);
+		assert_int_equal(sim_madvise(f->mm, BASE, max_ptes_swap * PAGE,
+					     SIM_MADV_PAGEOUT), 0);
+		assert_int_equal(count_state(f->mm, BASE, 'w'), max_ptes_swap);
+		collapse(f, f->mm, BASE, 1, true);
+		validate(f, f->mm, BASE, BASE + PMD);
+	}
+}
+
+static void test_collapse_max_ptes_swap(void **state)
+{
+	(void)state;
+	run_variants(case_max_ptes_swap, true);
+}
+
+static void case_single_pte_entry_compound(struct fx *f)
+{
+	map_area(f, 1);
+	alloc_hpage(f);
+	assert_int_equal(sim_madvise(f->mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_madvise(f->mm, BASE + PAGE, PMD - PAGE,
+				     SIM_MADV_DONTNEED), 0);
+	for (unsigned i = 1; i < NR; i++)
+		f->expect[i] = UNWRITTEN;
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 0);
+	collapse(f, f->mm, BASE, 1, true);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_single_pte_entry_compound(void **state)
+{
+	(void)state;
+	run_variants(case_single_pte_entry_compound, true);
+}
+
+static void case_full_of_compound(struct fx *f)
+{
+	struct sim_page_info pi;
+
+	map_area(f, 1);
+	alloc_hpage(f);
+	assert_int_equal(sim_madvise(f->mm, BASE, PAGE, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_madvise(f->mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 0);
+	assert_int_equal(sim_page_info(f->mm, BASE + 7 * PAGE, &pi), 0);
+	assert_int_equal(pi.order, 9);	/* 512 PTEs into one THP */
+	collapse(f, f->mm, BASE, 1, true);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_full_of_compound(void **state)
+{
+	(void)state;
+	run_variants(case_full_of_compound, true);
+}
+
+static void case_fork(struct fx *f)
+{
+	struct sim_mm *child;
+
+	map_area(f, 1);
+	fault(f, BASE, BASE + PAGE);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 0);
+	assert_int_equal(sim_fork(f->mm, &child), 0);
+	assert_int_equal(nr_huge(child, BASE, 1), 0);
+	fault_in(f, child, BASE + PAGE, BASE + 2 * PAGE);
+	collapse(f, child, BASE, 1, true);
+	validate(f, child, BASE, BASE + 2 * PAGE);
+	sim_exit(child);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 0);
+	f->expect[1] = UNWRITTEN;
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_fork(void **state)
+{
+	(void)state;
+	run_variants(case_fork, true);
+}
+
+static void case_fork_compound(struct fx *f)
+{
+	struct sim_mm *child;
+	uint64_t parent_page0;
+
+	map_area(f, 1);
+	alloc_hpage(f);
+	parent_page0 = f->expect[0];
+	assert_int_equal(sim_fork(f->mm, &child), 0);
+	assert_int_equal(nr_huge(child, BASE, 1), 1);
+	fault_in(f, child, BASE, BASE + PAGE);	/* split the PMD, COW page 0 */
+	assert_int_equal(nr_huge(child, BASE, 1), 0);
+	knob(f, "khugepaged/max_ptes_shared", "511");
+	collapse(f, child, BASE, 1, true);
+	knob(f, "khugepaged/max_ptes_shared", "256");
+	validate(f, child, BASE, BASE + PMD);
+	sim_exit(child);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 1);
+	f->expect[0] = parent_page0;
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_fork_compound(void **state)
+{
+	(void)state;
+	run_variants(case_fork_compound, true);
+}
+
+static void case_max_ptes_shared(struct fx *f)
+{
+	unsigned max_ptes_shared = NR / 2;
+	uint64_t parent[NR];
+	struct sim_mm *child;
+
+	map_area(f, 1);
+	alloc_hpage(f);
+	memcpy(parent, f->expect, sizeof(parent));
+	assert_int_equal(sim_fork(f->mm, &child), 0);
+	fault_in(f, child, BASE, BASE + (NR - max_ptes_shared - 1) * PAGE);
+	assert_int_equal(count_state(child, BASE, 'S'), max_ptes_shared + 1);
+	collapse(f, child, BASE, 1, !is_khugepaged(f));
+	validate(f, child, BASE, BASE + PMD);
+	if (is_khugepaged(f)) {
+		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_share_pte") > 0);
+		fault_in(f, child, BASE, BASE + (NR - max_ptes_shared) * PAGE);
+		assert_int_equal(count_state(child, BASE, 'S'), max_ptes_shared);
+		collapse(f, child, BASE, 1, true);
+		validate(f, child, BASE, BASE + PMD);
+	}
+	sim_exit(child);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 1);
+	memcpy(f->expect, parent, sizeof(parent));
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_collapse_max_ptes_shared(void **state)
+{
+	(void)state;
+	run_variants(case_max_ptes_shared, true);
+}
+
+static void case_existing_thps(struct fx *f)
+{
+	map_area(f, 1);
+	fault(f, BASE, BASE + PMD);
+	collapse(f, f->mm, BASE, 1, true);
+	/* MADV_COLLAPSE on a PMD-mapped range: SCAN_PMD_MAPPED counts as done */
+	assert_int_equal(sim_madvise_collapse(f->mm, BASE, PMD), 0);
+	assert_int_equal(nr_huge(f->mm, BASE, 1), 1);
+	validate(f, f->mm, BASE, BASE + PMD);
+}
+
+static void test_madvise_collapse_existing_thps(void **state)
+{
+	(void)state;
+	run_variants(case_existing_thps, true);
+}
+
+/*
+ * collapse_compound_extreme needs mremap to shrink and grow a VMA (its
+ * spliced pages stay in one VMA); the simulator's mremap only moves.
+ */
+static void test_collapse_compound_extreme(void **state)
+{
+	(void)state;
+	skip();
+}
+
+/* ---- MADV_COLLAPSE errnos ---- */
+
+static void test_madvise_errnos(void **state)
+{
+	struct fx f;
+	uint64_t addr;
+
+	(void)state;
+	fx_init(&f, MADVISE);
+	map_area(&f, 3);
+	/* no anon_vma yet: not eligible */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PMD), -EINVAL);
+	fault(&f, BASE, BASE + 3 * PMD);
+	/* a sub-PMD range: equal rounded bounds do nothing, crossed ones fail */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PAGE), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PAGE, PAGE), -EINVAL);
+	/* VM_NOHUGEPAGE */
+	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PMD), -EINVAL);
+	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+	/* a pinned page: SCAN_PAGE_COUNT, EAGAIN */
+	assert_int_equal(sim_pin(f.mm, BASE + 5 * PAGE), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PMD), -EAGAIN);
+	assert_int_equal(sim_unpin(f.mm, BASE + 5 * PAGE), 0);
+	/* a none PTE in a userfaultfd-armed VMA: EXCEED_NONE_PTE, EBUSY */
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD + 3 * PAGE, PAGE,
+				     SIM_MADV_DONTNEED), 0);
+	f.expect[NR + 3] = UNWRITTEN;
+	assert_int_equal(sim_uffd_register(f.mm, BASE + PMD, PMD, SIM_UFFD_MISSING), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PMD, PMD), -EBUSY);
+	assert_int_equal(sim_uffd_unregister(f.mm, BASE + PMD, PMD), 0);
+	/* no memory for a PMD folio: ENOMEM */
+	assert_true(sim_fragment(f.sim, 9) > 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + 2 * PMD, PMD), -ENOMEM);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc_failed"), 1);
+	sim_unfragment(f.sim);
+	/* all three, then again: already PMD-mapped counts */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 3 * PMD), 0);
+	assert_int_equal(nr_huge(f.mm, BASE, 3), 3);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 3 * PMD), 0);
+	validate(&f, f.mm, BASE, BASE + 3 * PMD);
+	/* a hole: ENOMEM after doing the rest */
+	addr = BASE + 3 * PMD;
+	assert_int_equal(sim_munmap(f.mm, addr, PMD), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 4 * PMD), -ENOMEM);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 3);
+	fx_done(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collapse_full),
+		cmocka_unit_test(test_collapse_empty),
+		cmocka_unit_test(test_collapse_single_pte_entry),
+		cmocka_unit_test(test_collapse_max_ptes_none),
+		cmocka_unit_test(test_collapse_swapin_single_pte),
+		cmocka_unit_test(test_collapse_max_ptes_swap),
+		cmocka_unit_test(test_collapse_single_pte_entry_compound),
+		cmocka_unit_test(test_collapse_full_of_compound),
+		cmocka_unit_test(test_collapse_compound_extreme),
+		cmocka_unit_test(test_collapse_fork),
+		cmocka_unit_test(test_collapse_fork_compound),
+		cmocka_unit_test(test_collapse_max_ptes_shared),
+		cmocka_unit_test(test_madvise_collapse_existing_thps),
+		cmocka_unit_test(test_madvise_errnos),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
