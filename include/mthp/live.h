@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mthp/live.h - the running kernel as a snapshot source: host THP settings,
- * a process's anonymous page tables (snapshot), its (m)THP audit, and
- * process_madvise(MADV_COLLAPSE).
+ * a process's anonymous page tables (snapshot), its (m)THP audit,
+ * process_madvise(MADV_COLLAPSE), and a userspace khugepaged (the daemon).
  *
  * Needs root (CAP_SYS_ADMIN) for PFNs in /proc/PID/pagemap and for
  * /proc/kpageflags and /proc/kpagecount.  Nothing here writes a sysfs knob.
@@ -17,8 +17,10 @@
 #ifndef MTHP_LIVE_H
 #define MTHP_LIVE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <mthp/settings.h>
@@ -53,6 +55,14 @@ int mthp_live_check_access(struct mthp_diag *diag);
  */
 int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
 		       struct mthp_diag *diag);
+
+/*
+ * The same for the PMD ranges in [start, end) only (widened to PMD
+ * bounds): vma lines for the anon VMAs that intersect it, pmd lines for
+ * its populated ranges.  What the daemon reads per turn.
+ */
+int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
+			     struct mthp_snapshot *snap, struct mthp_diag *diag);
 
 /* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */
 #define MTHP_AUDIT_OCC_BUCKETS 9
@@ -122,5 +132,79 @@ int mthp_live_collapse(pid_t pid, uint64_t start, uint64_t len,
 /* Is [pmd_addr, +PMD size) of pid PMD-mapped now?  1, 0 or -errno. */
 int mthp_live_pmd_mapped(pid_t pid, uint64_t pmd_addr,
 			 const struct mthp_geometry *geo, struct mthp_diag *diag);
+
+/* ---- the userspace khugepaged (daemon.c) ---- */
+
+/*
+ * What the daemon scans and how.  Targets: pids (fixed; dropped when they
+ * exit), or a cgroup (v2) and its descendants, or (neither) every process
+ * with anonymous memory; the last two are listed again at each full scan.
+ */
+struct mthp_daemon_config {
+	const pid_t *pids;		/* copied */
+	size_t nr_pids;
+	const char *cgroup;		/* copied; NULL: not a cgroup */
+	uint32_t pages_to_scan;		/* budget per scan; 0: the settings' */
+	enum mthp_policy policy;
+	bool dry_run;			/* plan and log, never process_madvise */
+	const char *const *overrides;	/* "KNOB=VALUE", for planning only */
+	size_t nr_overrides;
+};
+
+/* The counters, named as khugepaged's sysfs files and SCAN_* results. */
+struct mthp_daemon_counters {
+	uint64_t pages_collapsed;	/* ranges collapsed (khugepaged/pages_collapsed) */
+	uint64_t full_scans;		/* wraps past the last target (khugepaged/full_scans) */
+	uint64_t pages_scanned;		/* progress: +1 per mm taken and per VMA
+					 * skipped, +N per PMD range */
+	uint64_t collapse_failed;	/* MADV_COLLAPSE calls that failed */
+	uint64_t mthp_not_possible;	/* planned mTHP windows this kernel cannot do */
+	uint64_t targets_dropped;	/* targets that exited or refused us */
+	uint64_t result[MTHP_NR_RESULTS];	/* per scanned range: the plan's
+						 * result, or the attempt's */
+};
+
+struct mthp_daemon_target {
+	pid_t pid;
+	uint64_t addr;		/* the cursor: everything below is done */
+};
+
+struct mthp_daemon {
+	struct mthp_daemon_config cfg;
+	struct mthp_settings settings;	/* host, then the overrides */
+	struct mthp_daemon_target *targets;
+	size_t nr_targets, cap_targets;
+	size_t cursor;		/* index of the target being scanned */
+	bool at_head;		/* the cursor is before the first target */
+	struct mthp_daemon_counters c;
+	FILE *log;		/* one line per decision; NULL: none */
+	/* Set from signal handlers; looked at between PMD ranges. */
+	volatile sig_atomic_t *stop;	/* finish the range, return */
+	volatile sig_atomic_t *dump;	/* print the counters to log, clear */
+	struct mthp_planner *work;
+	struct mthp_pmd_plan *plan;
+};
+
+/*
+ * Read the host settings (then apply the overrides), check access, and
+ * list the targets.  -EINVAL: a bad override; -ESRCH: a --pid does not
+ * exist; -EPERM: not root; -ENOENT: no THP on this kernel.  Free with
+ * mthp_daemon_free(), also after an error.
+ */
+int mthp_daemon_init(struct mthp_daemon *d, const struct mthp_daemon_config *cfg,
+		     FILE *log, struct mthp_diag *diag);
+
+/*
+ * One wake-up of khugepaged: scan at most pages_to_scan pages from the
+ * cursor, mm by mm and PMD range by PMD range, plan each range, collapse
+ * the PMD windows by process_madvise(MADV_COLLAPSE).  0; -ESRCH when no
+ * target is left (fixed pids, all gone); -EPERM or -ENOMEM (fatal).
+ */
+int mthp_daemon_scan(struct mthp_daemon *d, struct mthp_diag *diag);
+
+/* The counters as "name value" lines (non-zero results only). */
+void mthp_daemon_print_counters(const struct mthp_daemon *d, FILE *f);
+
+void mthp_daemon_free(struct mthp_daemon *d);
 
 #endif /* MTHP_LIVE_H */

@@ -30,5 +30,6 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err);
 int cmd_audit(int argc, char **argv, FILE *out, FILE *err);
 int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err);
 int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
+int cmd_daemon(int argc, char **argv, FILE *out, FILE *err);	/* daemon.c */
 
 #endif /* MTHP_CLI_H */

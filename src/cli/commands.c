@@ -11,6 +11,7 @@ const struct mthp_command mthp_commands[] = {
 	{ "audit", cmd_audit, "(m)THP use of running processes, per VMA (thpmaps counters)" },
 	{ "snapshot", cmd_snapshot, "a running process's page tables as a snapshot file" },
 	{ "collapse", cmd_collapse, "collapse a running process's planned PMD ranges (MADV_COLLAPSE)" },
+	{ "daemon", cmd_daemon, "a userspace khugepaged: scan, plan and collapse every interval" },
 	{ NULL, NULL, NULL },
 };
 

@@ -4,7 +4,7 @@
  * share: its anon VMAs from /proc/PID/(s)maps, their populated and
  * PMD-mapped regions from PAGEMAP_SCAN, then per populated PMD range the
  * pagemap entries (one batched pread) and the kpageflags of every present
- * page.  The maps are read again at the end; if they changed, the walk is
+ * page; either of the whole process or of an address window of it.  The maps are read again at the end; if they changed, the walk is
  * retried, so no caller reports a half-old, half-new process.
  */
 #include <errno.h>
@@ -20,12 +20,16 @@ static uint64_t align_down(uint64_t x, uint64_t a)
 	return x & ~(a - 1);
 }
 
-/* The region list of a VMA; without PAGEMAP_SCAN, the whole VMA. */
+/*
+ * The region list of a VMA inside the window [lo, hi) of the capture;
+ * without PAGEMAP_SCAN, all of it.
+ */
 static int vma_regions(struct live_capture *cap, const struct live_vma *vma)
 {
-	int ret = live_pagemap_regions(&cap->pm, vma->start, vma->end,
-				       &cap->regions, &cap->nr_regions,
-				       &cap->cap_regions);
+	uint64_t start = vma->start > cap->lo ? vma->start : cap->lo;
+	uint64_t end = vma->end < cap->hi ? vma->end : cap->hi;
+	int ret = live_pagemap_regions(&cap->pm, start, end, &cap->regions,
+				       &cap->nr_regions, &cap->cap_regions);
 
 	if (ret != -EOPNOTSUPP)
 		return ret;
@@ -35,8 +39,7 @@ static int vma_regions(struct live_capture *cap, const struct live_vma *vma)
 			return -ENOMEM;
 		cap->cap_regions = 1;
 	}
-	cap->regions[0] = (struct live_region){ vma->start, vma->end,
-						LIVE_PAGE_IS_PRESENT };
+	cap->regions[0] = (struct live_region){ start, end, LIVE_PAGE_IS_PRESENT };
 	cap->nr_regions = 1;
 	return 0;
 }
@@ -170,7 +173,9 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 		return ret;
 	cap->started = true;
 	for (size_t i = 0; i < cap->maps.nr; i++) {
-		if (!cap->maps.vmas[i].anon)
+		const struct live_vma *v = &cap->maps.vmas[i];
+
+		if (!v->anon || v->end <= cap->lo || v->start >= cap->hi)
 			continue;
 		ret = capture_vma(cap, &cap->maps.vmas[i], fn, ctx);
 		if (ret < 0)
@@ -190,12 +195,25 @@ out:
 int live_capture(pid_t pid, bool smaps, live_range_fn fn,
 		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
 {
+	return live_capture_range(pid, smaps, 0, UINT64_MAX, fn, reset, ctx, diag);
+}
+
+int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
+		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+		       struct mthp_diag *diag)
+{
 	struct live_capture cap = { .pid = pid, .smaps = smaps };
+	uint64_t pmd_size;
 	int ret, tries = 0;
 
 	ret = mthp_live_geometry(&cap.geo, diag);
 	if (ret < 0)
 		return ret;
+	/* Whole PMD ranges only: the window is widened to PMD bounds. */
+	pmd_size = mthp_pmd_size(&cap.geo);
+	cap.lo = align_down(lo, pmd_size);
+	cap.hi = hi > UINT64_MAX - pmd_size ? UINT64_MAX :
+		 align_down(hi + pmd_size - 1, pmd_size);
 	cap.pm_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
 	cap.kf_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
 	if (!cap.pm_buf || !cap.kf_buf) {

@@ -165,6 +165,7 @@ struct live_capture {
 	struct live_region *regions;
 	size_t nr_regions, cap_regions;
 	uint64_t *pm_buf, *kf_buf;
+	uint64_t lo, hi;	/* the window: PMD ranges in [lo, hi) only */
 	bool smaps;
 	bool started;		/* the maps were read once */
 };
@@ -176,6 +177,14 @@ struct live_capture {
  */
 int live_capture(pid_t pid, bool smaps, live_range_fn fn,
 		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag);
+/*
+ * The same for the anon VMAs that intersect [lo, hi) (widened to PMD
+ * bounds), visiting only the PMD ranges inside it; each VMA is still
+ * passed whole.
+ */
+int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
+		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+		       struct mthp_diag *diag);
 
 /* ---- snapshot.c ---- */
 

@@ -3,6 +3,8 @@
  * maps.c - the VMA list of a process from /proc/PID/maps or smaps: bounds,
  * permissions, name, whether it is anonymous, the snapshot VMA flags (from
  * smaps VmFlags) and the smaps sizes; plus the diag helper of src/live.
+ * An exited (zombie) process has empty maps: that reads as -ESRCH, so no
+ * caller reports a process that is gone as one with no memory.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -138,6 +140,28 @@ static void finish_vma(struct live_vma *v, bool smaps)
 		v->flags |= MTHP_VMA_NOANONVMA;
 }
 
+#define PF_KTHREAD 0x00200000u	/* include/linux/sched.h */
+
+/*
+ * Has pid an mm of its own to lose: false for a kernel thread, true for
+ * a user task (which, with no VMA left, is exiting or a zombie); -ESRCH
+ * when /proc/PID/stat is gone.
+ */
+static int task_is_user(pid_t pid)
+{
+	char path[64], buf[1024], *rp;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (live_read_text(path, buf, sizeof(buf)) < 0)
+		return -ESRCH;
+	/* comm may hold spaces and parentheses: the fields follow the last ')' */
+	rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return -ESRCH;
+	return !(flags & PF_KTHREAD);
+}
+
 int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 		   struct mthp_diag *diag)
 {
@@ -197,6 +221,11 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 	if (have) {
 		finish_vma(&cur, smaps);
 		ret = push_vma(m, &cur);
+	} else if (task_is_user(pid) != 0) {
+		/* A user task's maps go empty when it exits: gone, not empty. */
+		ret = -ESRCH;
+		live_diag(diag, "pid %d: the process exited (no memory map left)",
+			  (int)pid);
 	}
 out:
 	free(line);

@@ -151,6 +151,12 @@ static int snap_reset(void *ctx)
 int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
 		       struct mthp_diag *diag)
 {
+	return mthp_live_snapshot_range(pid, 0, UINT64_MAX, snap, diag);
+}
+
+int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
+			     struct mthp_snapshot *snap, struct mthp_diag *diag)
+{
 	struct mthp_settings s;
 	struct snap_ctx sc = { .snap = snap };
 	int ret;
@@ -171,7 +177,8 @@ int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
 	ret = snap_settings(&sc, &s);
 	if (ret < 0)
 		goto out;
-	ret = live_capture(pid, true, snap_range, snap_reset, &sc, diag);
+	ret = live_capture_range(pid, true, start, end, snap_range, snap_reset,
+				 &sc, diag);
 out:
 	if (ret == -ENOMEM)
 		live_diag(diag, "out of memory");

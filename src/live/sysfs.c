@@ -193,6 +193,11 @@ int mthp_live_check_access(struct mthp_diag *diag)
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
+		if (ret == -EACCES || ret == -EPERM) {
+			live_diag(diag, "cannot open /proc/self/pagemap: %s: page frame numbers are hidden: root (CAP_SYS_ADMIN) is needed",
+				  strerror(-ret));
+			return -EPERM;
+		}
 		live_diag(diag, "cannot open /proc/self/pagemap: %s", strerror(-ret));
 		return ret;
 	}

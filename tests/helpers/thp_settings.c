@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,8 @@ int thp_settings_push(const char *knob, const char *value)
 		if (ret < 0)
 			return ret;
 		knobs[i].orig_len = strlen(knobs[i].orig);
+		/* The entry is complete before a handler can see it. */
+		atomic_signal_fence(memory_order_release);
 		nr_knobs = i + 1;	/* only now can a handler restore it */
 	}
 	return write_value(path, value, strlen(value));

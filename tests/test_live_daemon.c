@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_live_daemon.c - `mthp daemon`, the userspace khugepaged, on child
+ * processes with a known layout (a dense PMD range of order-0 pages, a
+ * sparse one, an empty one): one wake-up collapses the dense range and
+ * not the sparse one; the host settings decide eligibility; --dry-run
+ * collapses nothing; the budget and cursor advance as khugepaged's do;
+ * SIGUSR1 prints the counters, SIGTERM and SIGINT stop it cleanly; a
+ * target that exits is dropped and the others go on; a cgroup's new
+ * processes are picked up at the next full scan; the option errors.
+ * The daemon never writes a knob: overrides go through --set.  Every
+ * child is killed and reaped in the teardown, also when a case fails.
+ * Needs root and THP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <mthp/live.h>
+
+#include "cli/cli.h"
+
+#define PMD_SIZE (2ul << 20)
+#define PAGE 4096ul
+#define N 512
+#define SPARSE_PAGES 10
+
+/* Planning overrides: eligible without VM_HUGEPAGE, sparse ranges refused. */
+#define SET_ALWAYS "enabled=always"
+#define SET_NONE "khugepaged/max_ptes_none=64"
+
+/* ---- children, killed and reaped in the teardown ---- */
+
+#define MAX_KIDS 8
+static pid_t kids[MAX_KIDS];
+static char cgroup_dir[256];
+
+static void kid_add(pid_t pid)
+{
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (!kids[i]) {
+			kids[i] = pid;
+			return;
+		}
+	}
+	kill(pid, SIGKILL);
+	fail_msg("too many children");
+}
+
+static void kid_reap(pid_t pid)
+{
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (kids[i] == pid) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			kids[i] = 0;
+		}
+	}
+}
+
+/* A child reaped by the case itself. */
+static void kid_forget(pid_t pid)
+{
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (kids[i] == pid)
+			kids[i] = 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (kids[i])
+			kid_reap(kids[i]);
+	if (cgroup_dir[0]) {
+		for (int i = 0; i < 50 && rmdir(cgroup_dir) && errno == EBUSY; i++)
+			usleep(20000);
+		cgroup_dir[0] = '\0';
+	}
+	return 0;
+}
+
+struct child {
+	pid_t pid;
+	uint64_t dense, sparse, empty;	/* the 3 PMD ranges of its VMA */
+};
+
+/*
+ * A child with one 3-PMD VMA of its own: range 0 fully written (order-0
+ * pages: the host's enabled is not "always" for a VMA without
+ * VM_HUGEPAGE... unless it is, then the range is a THP at once and the
+ * cases skip), range 1 with SPARSE_PAGES pages, range 2 empty.
+ */
+static struct child child_start(void)
+{
+	struct child c = { 0 };
+	uint64_t addr;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	c.pid = fork();
+	assert_true(c.pid >= 0);
+	if (c.pid == 0) {
+		char *p = mmap(NULL, 4 * PMD_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *a = (char *)(((uintptr_t)p + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		if (a > p)
+			munmap(p, (size_t)(a - p));
+		munmap(a + 3 * PMD_SIZE, (size_t)(p + 4 * PMD_SIZE - (a + 3 * PMD_SIZE)));
+		memset(a, 1, PMD_SIZE);
+		for (size_t i = 0; i < SPARSE_PAGES; i++)
+			a[PMD_SIZE + i * PAGE] = 1;
+		addr = (uintptr_t)a;
+		if (write(fds[1], &addr, sizeof(addr)) != sizeof(addr))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	kid_add(c.pid);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &addr, sizeof(addr)), sizeof(addr));
+	close(fds[0]);
+	c.dense = addr;
+	c.sparse = addr + PMD_SIZE;
+	c.empty = addr + 2 * PMD_SIZE;
+	return c;
+}
+
+static int pmd_mapped(pid_t pid, uint64_t addr)
+{
+	struct mthp_geometry geo;
+	struct mthp_diag diag = { 0 };
+
+	assert_int_equal(mthp_live_geometry(&geo, &diag), 0);
+	return mthp_live_pmd_mapped(pid, addr, &geo, &diag);
+}
+
+/* AnonHugePages (kB) of the VMA holding addr, from smaps. */
+static long anon_huge_kb(pid_t pid, uint64_t addr)
+{
+	char path[64], line[512];
+	unsigned long long start, end;
+	bool in = false;
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+		    line[strcspn(line, " ") - 1] != ':')
+			in = start <= addr && addr < end;
+		else if (in && sscanf(line, "AnonHugePages: %ld", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* The child's dense range must start as order-0 pages. */
+static void require_small_pages(const struct child *c)
+{
+	if (pmd_mapped(c->pid, c->dense) != 0)
+		skip();		/* enabled=always on the host: a THP at fault */
+}
+
+/* Run `mthp ARGS...` (NULL-terminated) into out and err. */
+static int run(char *out, size_t outlen, char *err, size_t errlen, ...)
+{
+	char *argv[32];
+	int argc = 0, status;
+	va_list ap;
+	FILE *fo = fmemopen(out, outlen, "w"), *fe = fmemopen(err, errlen, "w");
+
+	assert_non_null(fo);
+	assert_non_null(fe);
+	va_start(ap, errlen);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	status = mthp_cli_run(argc, argv, fo, fe);
+	fclose(fo);
+	fclose(fe);
+	return status;
+}
+
+static bool has_line(const char *text, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool has_line(const char *text, const char *fmt, ...)
+{
+	char want[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	return strstr(text, want) != NULL;
+}
+
+/* The value of counter NAME in the last counter block of text, or -1. */
+static long counter(const char *text, const char *name)
+{
+	const char *block = text, *p;
+	char key[64];
+	long v = -1;
+
+	while ((p = strstr(block, "# mthp daemon counters\n")))
+		block = p + 1;
+	snprintf(key, sizeof(key), "\n%s ", name);
+	p = strstr(block, key);
+	if (p)
+		sscanf(p + strlen(key), "%ld", &v);
+	return v;
+}
+
+/* ---- one wake-up from the command line ---- */
+
+static void test_collapses_dense_not_sparse(void **state)
+{
+	static char out[1 << 16], err[4096];
+	struct child c = child_start();
+	char pid[16];
+
+	(void)state;
+	require_small_pages(&c);
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+			     "--iterations", "1", "--pages-to-scan", "1000000",
+			     "--set", SET_ALWAYS, "--set", SET_NONE, NULL), 0);
+	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
+			     pid, (unsigned long long)c.dense));
+	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip errno=0\n",
+			     pid, (unsigned long long)c.sparse));
+	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.empty));
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
+	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
+	assert_int_equal(anon_huge_kb(c.pid, c.dense), 2048);	/* only the dense range */
+	assert_true(counter(out, "pages_collapsed") >= 1);
+	assert_int_equal(counter(out, "full_scans"), 1);
+	assert_true(counter(out, "SCAN_EXCEED_NONE_PTE") >= 1);
+	assert_int_equal(counter(out, "collapse_failed"), 0);
+}
+
+/* With the host's settings a VMA without VM_HUGEPAGE is not eligible. */
+static void test_host_settings_decide(void **state)
+{
+	static char out[1 << 16], err[4096];
+	struct mthp_settings s;
+	struct mthp_diag diag = { 0 };
+	struct child c = child_start();
+	char pid[16];
+
+	(void)state;
+	require_small_pages(&c);
+	assert_int_equal(mthp_live_settings(&s, NULL, &diag), 0);
+	if (s.enabled == MTHP_MODE_ALWAYS)
+		skip();
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+			     "--iterations", "1", "--pages-to-scan", "1000000", NULL), 0);
+	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.dense));
+	assert_int_equal(counter(out, "pages_collapsed"), 0);
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
+}
+
+static void test_dry_run_collapses_nothing(void **state)
+{
+	static char out[1 << 16], err[4096];
+	struct child c = child_start();
+	char pid[16];
+
+	(void)state;
+	require_small_pages(&c);
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+			     "--dry-run", "--iterations", "2", "--interval", "0",
+			     "--pages-to-scan", "1000000", "--set", SET_ALWAYS,
+			     "--set", SET_NONE, NULL), 0);
+	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
+			     pid, (unsigned long long)c.dense));
+	assert_non_null(strstr(out, ", dry run\n"));
+	assert_int_equal(counter(out, "pages_collapsed"), 0);
+	assert_int_equal(counter(out, "full_scans"), 2);
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
+	assert_int_equal(anon_huge_kb(c.pid, c.dense), 0);
+}
+
+/* No selector: every process with anonymous memory (dry run: the host's!). */
+static void test_every_process_dry_run(void **state)
+{
+	static char out[1 << 20], err[4096];
+	struct child c = child_start();
+	char pid[16];
+
+	(void)state;
+	require_small_pages(&c);
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
+			     "--iterations", "1", "--pages-to-scan", "100000000",
+			     "--set", SET_ALWAYS, "--set", SET_NONE, NULL), 0);
+	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
+			     pid, (unsigned long long)c.dense));
+	assert_false(has_line(out, "pid=%d ", (int)getpid()));	/* not itself */
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
+}
+
+/* ---- the API: single wake-ups ---- */
+
+static const char *const overrides[] = { SET_ALWAYS, SET_NONE };
+
+static void daemon_start(struct mthp_daemon *d, const pid_t *pids, size_t nr,
+			 uint32_t budget, FILE *log)
+{
+	struct mthp_daemon_config cfg = {
+		.pids = pids,
+		.nr_pids = nr,
+		.pages_to_scan = budget,
+		.policy = MTHP_POLICY_UPSTREAM,
+		.overrides = overrides,
+		.nr_overrides = 2,
+	};
+	struct mthp_diag diag = { 0 };
+
+	if (mthp_daemon_init(d, &cfg, log, &diag) < 0)
+		fail_msg("daemon init: %s", diag.msg);
+}
+
+static void test_api_single_wakeup(void **state)
+{
+	struct child c = child_start();
+	struct mthp_diag diag = { 0 };
+	struct mthp_daemon d;
+
+	(void)state;
+	require_small_pages(&c);
+	daemon_start(&d, &c.pid, 1, 1000000, NULL);
+	assert_int_equal(d.nr_targets, 1);
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+	assert_int_equal(d.c.pages_collapsed, 1);
+	assert_int_equal(d.c.full_scans, 1);
+	/* the sparse range, and maybe a range of the test's own .bss */
+	assert_true(d.c.result[SCAN_EXCEED_NONE_PTE] >= 1);
+	assert_int_equal(d.c.result[SCAN_SUCCEED], 1);
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
+	/* The next wake-up finds a THP there and collapses nothing more. */
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+	assert_int_equal(d.c.pages_collapsed, 1);
+	assert_int_equal(d.c.result[SCAN_PMD_MAPPED], 1);
+	assert_int_equal(d.c.full_scans, 2);
+	mthp_daemon_free(&d);
+}
+
+/*
+ * A budget of one PMD range: each wake-up goes a little further from the
+ * cursor, never much past its budget, and one full scan takes several.
+ */
+static void test_budget_and_cursor(void **state)
+{
+	struct child c = child_start();
+	struct mthp_diag diag = { 0 };
+	struct mthp_daemon d;
+	int wakeups = 0;
+
+	(void)state;
+	require_small_pages(&c);
+	daemon_start(&d, &c.pid, 1, N + 1, NULL);
+	while (d.c.full_scans == 0 && wakeups < 100) {
+		uint64_t before = d.c.pages_scanned;
+
+		assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+		/* checked before each range, so at most one range over */
+		assert_true(d.c.pages_scanned - before <= N + 1 + N);
+		assert_true(d.c.pages_scanned - before > 0);
+		wakeups++;
+	}
+	assert_int_equal(d.c.full_scans, 1);
+	assert_true(wakeups >= 3);	/* dense, sparse, empty: one each */
+	assert_int_equal(d.c.pages_collapsed, 1);
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
+	mthp_daemon_free(&d);
+}
+
+static void test_target_exit_is_dropped(void **state)
+{
+	struct child a = child_start(), b = child_start();
+	struct mthp_diag diag = { 0 };
+	struct mthp_daemon d;
+	pid_t pids[2] = { a.pid, b.pid };
+	char *log = NULL;
+	size_t loglen = 0, mark;
+	FILE *f = open_memstream(&log, &loglen);
+
+	(void)state;
+	require_small_pages(&a);
+	require_small_pages(&b);
+	assert_non_null(f);
+	daemon_start(&d, pids, 2, 1000000, f);
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+	assert_int_equal(d.c.pages_collapsed, 2);
+	kid_reap(a.pid);
+	fflush(f);
+	mark = loglen;
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+	fflush(f);
+	assert_int_equal(d.nr_targets, 1);
+	assert_int_equal(d.targets[0].pid, b.pid);
+	assert_int_equal(d.c.targets_dropped, 1);
+	assert_true(has_line(log + mark, "pid=%d addr=0 result=- action=drop errno=ESRCH",
+			     (int)a.pid));
+	/* b goes on: its sparse range is decided again */
+	assert_true(has_line(log + mark, "pid=%d addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip",
+			     (int)b.pid, (unsigned long long)b.sparse));
+	/* every --pid gone: the daemon says so */
+	kid_reap(b.pid);
+	assert_int_equal(mthp_daemon_scan(&d, &diag), -ESRCH);
+	assert_non_null(strstr(diag.msg, "no target left"));
+	mthp_daemon_free(&d);
+	fclose(f);
+	free(log);
+}
+
+/* ---- signals: a daemon in its own process ---- */
+
+struct bg {
+	pid_t pid;
+	int fd;		/* its standard output */
+	char out[1 << 16];
+	size_t len;
+};
+
+static void bg_start(struct bg *bg, const char *target)
+{
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	bg->len = 0;
+	bg->out[0] = '\0';
+	bg->pid = fork();
+	assert_true(bg->pid >= 0);
+	if (bg->pid == 0) {
+		char *argv[] = { "daemon", "--pid", (char *)target, "--interval", "60000",
+				 "--pages-to-scan", "1000000", "--set", SET_ALWAYS,
+				 "--set", SET_NONE, NULL };
+		FILE *out = fdopen(fds[1], "w");
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		if (!out)
+			_exit(99);
+		_exit(mthp_cli_run(11, argv, out, stderr));
+	}
+	kid_add(bg->pid);
+	close(fds[1]);
+	bg->fd = fds[0];
+}
+
+/* Read its output until it holds want (or 10 s pass); true when found. */
+static bool bg_wait_for(struct bg *bg, const char *want)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!strstr(bg->out, want)) {
+		struct pollfd p = { .fd = bg->fd, .events = POLLIN };
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 10)
+			return false;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(bg->fd, bg->out + bg->len, sizeof(bg->out) - 1 - bg->len);
+		if (n <= 0)
+			return strstr(bg->out, want) != NULL;
+		bg->len += (size_t)n;
+		bg->out[bg->len] = '\0';
+	}
+	return true;
+}
+
+static void bg_stop_with(struct bg *bg, int sig)
+{
+	int status;
+
+	assert_int_equal(kill(bg->pid, sig), 0);
+	bg_wait_for(bg, "\ntargets_dropped ");
+	bg_wait_for(bg, "\n-EOF-");	/* the rest, up to end of file */
+	assert_int_equal(waitpid(bg->pid, &status, 0), bg->pid);
+	kid_forget(bg->pid);
+	close(bg->fd);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void check_signal_stop(int sig)
+{
+	struct child c = child_start();
+	struct bg *bg = calloc(1, sizeof(*bg));
+	char pid[16], line[128];
+
+	assert_non_null(bg);
+	require_small_pages(&c);
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	bg_start(bg, pid);
+	/* the first wake-up's collapse, then it sleeps for a minute */
+	snprintf(line, sizeof(line), "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
+		 pid, (unsigned long long)c.dense);
+	assert_true(bg_wait_for(bg, line));
+	assert_true(bg_wait_for(bg, "action=skip errno=0\n"));
+	usleep(100000);
+	/* SIGUSR1: the counters, and it goes on */
+	assert_int_equal(kill(bg->pid, SIGUSR1), 0);
+	assert_true(bg_wait_for(bg, "\ntargets_dropped 0\n"));
+	assert_int_equal(waitpid(bg->pid, NULL, WNOHANG), 0);
+	bg->len = 0;
+	bg->out[0] = '\0';
+	bg_stop_with(bg, sig);
+	assert_non_null(strstr(bg->out, "# mthp daemon counters\n"));
+	assert_int_equal(counter(bg->out, "pages_collapsed"), 1);
+	assert_int_equal(counter(bg->out, "full_scans"), 1);
+	free(bg);
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	(void)state;
+	check_signal_stop(SIGTERM);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+	(void)state;
+	check_signal_stop(SIGINT);
+}
+
+/* ---- a cgroup: new processes are picked up at each full scan ---- */
+
+static void test_cgroup_picks_up_new_processes(void **state)
+{
+	struct child c = child_start();
+	struct mthp_daemon_config cfg = {
+		.cgroup = cgroup_dir,
+		.pages_to_scan = 1000000,
+		.policy = MTHP_POLICY_UPSTREAM,
+		.overrides = overrides,
+		.nr_overrides = 2,
+	};
+	struct mthp_diag diag = { 0 };
+	struct mthp_daemon d;
+	char path[300], pid[16];
+	int fd;
+
+	(void)state;
+	require_small_pages(&c);
+	snprintf(cgroup_dir, sizeof(cgroup_dir), "/sys/fs/cgroup/unified/mthp-test-%d",
+		 (int)getpid());
+	if (mkdir(cgroup_dir, 0755) < 0) {
+		cgroup_dir[0] = '\0';
+		skip();		/* no writable cgroup v2 here */
+	}
+	assert_int_equal(mthp_daemon_init(&d, &cfg, NULL, &diag), 0);
+	assert_int_equal(d.nr_targets, 0);
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);	/* empty: nothing */
+	assert_int_equal(d.c.pages_collapsed, 0);
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(write(fd, pid, strlen(pid)), (ssize_t)strlen(pid));
+	close(fd);
+	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
+	assert_int_equal(d.nr_targets, 1);
+	assert_int_equal(d.c.pages_collapsed, 1);
+	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
+	mthp_daemon_free(&d);
+	kid_reap(c.pid);	/* so the teardown can remove the cgroup */
+}
+
+/* ---- options ---- */
+
+static void test_option_errors(void **state)
+{
+	static char out[8192], err[8192];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--bogus", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "x", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "0", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--pages-to-scan", "0", NULL), 2);
+	assert_non_null(strstr(err, "greater than 0"));
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--interval", "-5", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--policy", "fast", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--set", "nonsense", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--set", "khugepaged/max_ptes_none=100000", NULL), 2);
+	assert_non_null(strstr(err, "max_ptes_none"));
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+			     "--pid", "1", "--cgroup", "/x", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "extra", NULL), 2);
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--help", NULL), 0);
+	assert_non_null(strstr(out, "--iterations N"));
+	assert_non_null(strstr(out, "--dry-run"));
+	/* not usage errors: the targets cannot be read */
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid",
+			     "1073741808", "--iterations", "1", NULL), 1);
+	assert_non_null(strstr(err, "no such process"));
+	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--cgroup",
+			     "/sys/fs/cgroup/unified/mthp-no-such-cgroup", "--iterations",
+			     "1", NULL), 1);
+	assert_non_null(strstr(err, "cgroup"));
+}
+
+/* ---- the man page carries each live command's --help ---- */
+
+/* Collapse runs of white space into one space, in place. */
+static void squeeze(char *s)
+{
+	char *w = s;
+	bool space = false;
+
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\n' || *s == '\t') {
+			space = true;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = false;
+		*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/* The man page as text: requests dropped, font and escape codes undone. */
+static char *man_text(void)
+{
+	static char text[1 << 17];
+	char line[1024];
+	size_t len = 0;
+	FILE *f = fopen("docs/mthp.1", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '.')
+			continue;
+		for (char *p = line; *p && len < sizeof(text) - 2; p++) {
+			if (p[0] == '\\' && (p[1] == 'f') && p[2]) {
+				p += 2;
+			} else if (p[0] == '\\' && (p[1] == '-' || p[1] == '&' || p[1] == 'e')) {
+				if (p[1] != '&')
+					text[len++] = p[1] == 'e' ? '\\' : '-';
+				p++;
+			} else {
+				text[len++] = *p;
+			}
+		}
+		text[len++] = ' ';
+	}
+	fclose(f);
+	text[len] = '\0';
+	squeeze(text);
+	return text;
+}
+
+static void test_man_page_matches_help(void **state)
+{
+	static const char *const cmds[] = { "audit", "snapshot", "collapse", "daemon" };
+	static char out[16384], err[1024];
+	const char *man = man_text();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *body;
+
+		assert_int_equal(run(out, sizeof(out), err, sizeof(err), cmds[i], "--help",
+				     NULL), 0);
+		body = strstr(out, "\n\n");	/* after the usage lines */
+		assert_non_null(body);
+		squeeze(body);
+		if (!strstr(man, body + 1))
+			fail_msg("docs/mthp.1 lacks the --help text of '%s'", cmds[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_collapses_dense_not_sparse, teardown),
+		cmocka_unit_test_teardown(test_host_settings_decide, teardown),
+		cmocka_unit_test_teardown(test_dry_run_collapses_nothing, teardown),
+		cmocka_unit_test_teardown(test_every_process_dry_run, teardown),
+		cmocka_unit_test_teardown(test_api_single_wakeup, teardown),
+		cmocka_unit_test_teardown(test_budget_and_cursor, teardown),
+		cmocka_unit_test_teardown(test_target_exit_is_dropped, teardown),
+		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
+		cmocka_unit_test_teardown(test_sigint_stops_cleanly, teardown),
+		cmocka_unit_test_teardown(test_cgroup_picks_up_new_processes, teardown),
+		cmocka_unit_test_teardown(test_option_errors, teardown),
+		cmocka_unit_test(test_man_page_matches_help),
+	};
+	struct mthp_diag diag = { 0 };
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root (CAP_SYS_ADMIN) to read PFNs and kpageflags\n");
+		return 77;
+	}
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK)) {
+		printf("SKIP: no THP on this kernel\n");
+		return 77;
+	}
+	if (sysconf(_SC_PAGESIZE) != 4096) {
+		printf("SKIP: the layouts assume 4 KiB pages\n");
+		return 77;
+	}
+	if (mthp_live_check_access(&diag) < 0) {
+		printf("SKIP: %s\n", diag.msg);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+}
