@@ -69,7 +69,8 @@ BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_HELPER_SRCS := $(sort $(wildcard bench/lib/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+# the built-in default scenario is compiled into the command
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_scenario.o
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 BENCH_HELPER_OBJS := $(BENCH_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -102,6 +103,15 @@ deps $(DEPS_STAMP):
 
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/default_scenario.c: scenarios/default.ini scripts/embed | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)
+	$(Q)scripts/embed mthp_default_scenario $< > $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

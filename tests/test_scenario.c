@@ -150,8 +150,10 @@ static void test_every_action_and_its_keys(void **state)
 		     "[phase p h]\nvma = v\naction = free\n"
 		     "[phase p i]\nvma = v\naction = dontneed\ndensity = 0%\n"
 		     "[phase p j]\naction = sleep\nduration = 1.5s\n"
-		     "[phase p k]\nvma = v\naction = fill\n");
-	assert_int_equal(sc.nr_phases, 11);
+		     "[phase p k]\nvma = v\naction = fill\n"
+		     "[phase p l]\nvma = v\naction = advise\nadvice = nohugepage\n"
+		     "[phase p m]\nvma = v\naction = advise\n");
+	assert_int_equal(sc.nr_phases, 13);
 	ph = sc.phases;
 	assert_int_equal(ph[0].action, MTHP_ACT_RANDOM);
 	assert_true(ph[0].density > 0.0499 && ph[0].density < 0.0501);
@@ -173,6 +175,9 @@ static void test_every_action_and_its_keys(void **state)
 	assert_int_equal(ph[9].action, MTHP_ACT_SLEEP);
 	assert_int_equal(ph[9].duration_ns, 1500000000ull);
 	assert_int_equal(ph[10].length, 8u << 20);
+	assert_int_equal(ph[11].action, MTHP_ACT_ADVISE);
+	assert_int_equal(ph[11].advice, MTHP_VMA_NOHUGEPAGE);
+	assert_int_equal(ph[12].advice, MTHP_VMA_HUGEPAGE);	/* the default */
 	for (unsigned a = 0; a < MTHP_NR_ACTIONS; a++)
 		assert_string_not_equal(mthp_scenario_action_name((enum mthp_scenario_action)a), "?");
 	mthp_scenario_free(&sc);
@@ -292,6 +297,8 @@ static void test_phase_errors(void **state)
 		     "offset = 100\n", 7, "multiples of the page size");
 	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
 		     "speed = 3\n", 7, "unknown key 'speed' in a phase");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
+		     "advice = huge\n", 7, "advice 'huge'");
 }
 
 static void test_bytes_that_are_not_text(void **state)

@@ -11,7 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include <mthp/engine.h>
+#include <mthp/result.h>
 #include <mthp/settings.h>
 #include <mthp/snapshot.h>
 
@@ -29,6 +32,7 @@ enum mthp_scenario_action {
 	MTHP_ACT_PAGEOUT,
 	MTHP_ACT_FREE,
 	MTHP_ACT_DONTNEED,
+	MTHP_ACT_ADVISE,
 	MTHP_ACT_SLEEP,
 };
 #define MTHP_NR_ACTIONS (MTHP_ACT_SLEEP + 1)
@@ -70,6 +74,7 @@ struct mthp_scenario_phase {
 	unsigned nr_sizes;
 	double live, churn;		/* heap */
 	double child_writes;		/* fork */
+	uint32_t advice;		/* advise: MTHP_VMA_HUGEPAGE or NOHUGEPAGE */
 	unsigned line;
 };
 
@@ -104,5 +109,50 @@ void mthp_scenario_free(struct mthp_scenario *sc);
 /* The geometry of the machine and the settings of the scenario applied. */
 int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings *s,
 			   struct mthp_diag *diag);
+
+/* ---- running a scenario (run.c) ---- */
+
+#define MTHP_RUN_NO_COLLAPSE (-1)	/* policy: khugepaged off, the baseline */
+
+struct mthp_run_opts {
+	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
+	FILE *trace;			/* tracepoint lines, or NULL */
+	/* called now and then with the share of simulated time done, 0..1 */
+	void (*progress)(void *ctx, double done);
+	void *progress_ctx;
+};
+
+/* What one run of a scenario did. */
+struct mthp_run_report {
+	int policy;
+	uint64_t sim_ns;			/* simulated time */
+	uint64_t wakeups;			/* khugepaged wake-ups */
+	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t failed_by_result[MTHP_NR_RESULTS];	/* attempts that failed */
+	uint64_t scan_results[MTHP_NR_RESULTS];	/* per PMD range scanned */
+	uint64_t recollapses;		/* collapses into a larger folio of an earlier
+					 * collapse's pages: the creep signal */
+	uint64_t rebuilds;		/* collapses of an earlier collapse's window
+					 * again at the same order (no folio veto) */
+	uint64_t pages_filled;		/* none/zero PTEs collapses filled */
+	uint64_t pages_copied;		/* pages collapses copied */
+	uint64_t ptes_scanned;
+	uint64_t pages_written;		/* distinct pages the workload wrote */
+	uint64_t resident_pages;	/* at the end, over every process */
+	struct mthp_snapshot final;	/* every process at the end, one snapshot */
+};
+
+/*
+ * Run the scenario once under settings s (the scenario's, with any
+ * overrides) and the given policy: the machine, the processes and their
+ * phases in simulated time, khugepaged waking every scan_sleep_millisecs.
+ * Deterministic: the same scenario, settings and seed give the same
+ * report.  On error diag->msg says what failed.  Free the report with
+ * mthp_run_report_free().
+ */
+int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings *s,
+		      uint64_t seed, const struct mthp_run_opts *opts,
+		      struct mthp_run_report *out, struct mthp_diag *diag);
+void mthp_run_report_free(struct mthp_run_report *r);
 
 #endif /* MTHP_SCENARIO_H */

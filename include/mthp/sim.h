@@ -66,6 +66,11 @@ uint64_t sim_free_blocks(struct sim *sim, unsigned order);
  * free block of order or more remains.  Returns the number pinned (>= 0).
  */
 int64_t sim_fragment(struct sim *sim, unsigned order);
+/*
+ * The same for a share of the blocks only, spread evenly over memory:
+ * fraction 0 pins nothing, 1 is sim_fragment().
+ */
+int64_t sim_fragment_some(struct sim *sim, unsigned order, double fraction);
 /* Release the frames sim_fragment() pinned. */
 void sim_unfragment(struct sim *sim);
 
@@ -209,8 +214,13 @@ int sim_khugepaged_pass(struct sim *sim, uint32_t max_wakeups, uint64_t *collaps
 /* khugepaged in its own thread (real sleeps of scan_sleep_millisecs). */
 int sim_khugepaged_start(struct sim *sim);
 void sim_khugepaged_stop(struct sim *sim);
-/* "pages_collapsed" or "full_scans" (khugepaged/ in sysfs); 0 if unknown. */
+/*
+ * "pages_collapsed" or "full_scans" (khugepaged/ in sysfs), or
+ * "ptes_scanned" (the PTEs of every table khugepaged scanned); 0 if unknown.
+ */
 uint64_t sim_khugepaged_stat(struct sim *sim, const char *name);
+/* How many PMD ranges khugepaged's scan ended with each result. */
+void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 
 /*
  * MADV_COLLAPSE of [addr, addr + len): synchronous, PMD order only, no
@@ -230,6 +240,7 @@ struct sim_collapse_event {
 	unsigned order;
 	enum mthp_result result;	/* SCAN_SUCCEED: collapsed */
 	enum mthp_context context;
+	uint32_t filled;		/* collapsed: none/zero PTEs zero-filled */
 };
 /*
  * Called after every attempt, from the collapsing thread, with no

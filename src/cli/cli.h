@@ -32,4 +32,7 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err);
 int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
 int cmd_daemon(int argc, char **argv, FILE *out, FILE *err);	/* daemon.c */
 
+/* sim.c */
+int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
+
 #endif /* MTHP_CLI_H */

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 const struct mthp_command mthp_commands[] = {
+	{ "sim", cmd_sim, "run a workload scenario in the simulator under each collapse policy" },
 	{ "plan", cmd_plan, "what khugepaged or MADV_COLLAPSE would collapse, per PMD range" },
 	{ "audit", cmd_audit, "(m)THP use of running processes, per VMA (thpmaps counters)" },
 	{ "snapshot", cmd_snapshot, "a running process's page tables as a snapshot file" },

@@ -35,12 +35,13 @@
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
-	NR_PHASE_KEYS
+	PK_ADVICE, NR_PHASE_KEYS
 };
 
 static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
+	"advice",
 };
 
 #define KEY(k) (1u << (k))
@@ -61,6 +62,7 @@ static const struct {
 	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) },
 	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) },
 	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) },
+	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
 };
 
@@ -346,6 +348,7 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 	ph->live = 0.5;
 	ph->churn = 0.05;
 	ph->child_writes = 0.1;
+	ph->advice = MTHP_VMA_HUGEPAGE;
 	ph->sizes[0] = (struct mthp_scenario_size_weight){ 4096, 60 };
 	ph->sizes[1] = (struct mthp_scenario_size_weight){ 65536, 30 };
 	ph->sizes[2] = (struct mthp_scenario_size_weight){ 1u << 20, 10 };
@@ -599,7 +602,7 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 			;
 		if (k == MTHP_NR_ACTIONS)
 			return fail_at(rd, rd->line,
-				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed or sleep",
+				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise or sleep",
 				       value);
 		ph->action = (enum mthp_scenario_action)k;
 		x->has_action = true;
@@ -638,6 +641,14 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		break;
 	case PK_CHILD_WRITES:
 		ok = parse_fraction(value, &ph->child_writes);
+		break;
+	case PK_ADVICE:
+		if (!strcmp(value, "hugepage"))
+			ph->advice = MTHP_VMA_HUGEPAGE;
+		else if (!strcmp(value, "nohugepage"))
+			ph->advice = MTHP_VMA_NOHUGEPAGE;
+		else
+			ok = false;
 		break;
 	case NR_PHASE_KEYS:
 		break;

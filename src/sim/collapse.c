@@ -87,6 +87,7 @@ struct collapse_control {
 	struct mthp_walk walk;
 	struct mthp_scan recheck;	/* a fresh scan of the locked table */
 	uint32_t nr_done;		/* windows collapsed in the range */
+	uint32_t filled;		/* none/zero PTEs the last copy zero-filled */
 	uint32_t nr_isolated;
 	uint8_t ptes[MTHP_MAX_PTES];
 	uint8_t orders[MTHP_MAX_PTES];
@@ -395,13 +396,16 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	cc->filled = 0;
 	for (uint32_t k = 0; k < nr; k++) {
 		uint32_t pte = t->ptes[off + k];
 
-		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn) {
 			page_set_tag(sim, head + k, page_tag(sim, pte_pfn(pte)));
-		else
+		} else {
 			page_set_tag(sim, head + k, 0);
+			cc->filled++;
+		}
 		t->ptes[off + k] = 0;
 		zap_pte(mm, pte);
 	}
@@ -608,6 +612,9 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	if (result == SCAN_SUCCEED) {
 		mthp_scan(&cc->scan, &cc->rules, cc->ptes, cc->orders);
 		result = cc->scan.result;
+		if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
+			__atomic_fetch_add(&sim->khugepaged.ptes_scanned,
+					   sim->geo.ptes_per_pmd, __ATOMIC_RELAXED);
 		count_exceed(sim, result, sim->geo.pmd_order);
 		if (trace_on(sim))
 			trace_printf(sim, "mm_khugepaged_scan_pmd: mm=%016llx, scan_pfn=0x%llx, "
@@ -617,6 +624,8 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 				     cc->scan.referenced, cc->scan.none_or_zero,
 				     mthp_result_status(result), cc->scan.unmapped);
 	}
+	if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
+		__atomic_fetch_add(&sim->khugepaged.scan_results[result], 1, __ATOMIC_RELAXED);
 	if (result != SCAN_SUCCEED)
 		return result;
 
@@ -636,8 +645,10 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 		};
 
 		result = collapse_huge_page(mm, pmd_addr, win.offset, win.order, cc);
-		if (result == SCAN_SUCCEED)
+		if (result == SCAN_SUCCEED) {
 			cc->nr_done++;
+			ev.filled = cc->filled;
+		}
 		else if (result == SCAN_ALLOC_HUGE_PAGE_FAIL)
 			alloc_failed = true;
 		if (result != SCAN_SUCCEED)

@@ -415,5 +415,13 @@ uint64_t sim_khugepaged_stat(struct sim *sim, const char *name)
 		return ld_relaxed(&sim->khugepaged.pages_collapsed);
 	if (!strcmp(name, "full_scans"))
 		return ld_relaxed(&sim->khugepaged.full_scans);
+	if (!strcmp(name, "ptes_scanned"))
+		return ld_relaxed(&sim->khugepaged.ptes_scanned);
 	return 0;
+}
+
+void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS])
+{
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		out[r] = ld_relaxed(&sim->khugepaged.scan_results[r]);
 }

@@ -188,13 +188,25 @@ static int pinned_push(struct sim_physmem *pm, uint32_t pfn)
 
 int64_t sim_fragment(struct sim *sim, unsigned order)
 {
+	return sim_fragment_some(sim, order, 1.0);
+}
+
+int64_t sim_fragment_some(struct sim *sim, unsigned order, double fraction)
+{
 	struct sim_physmem *pm = &sim->pm;
 	uint64_t block = 1ull << order, nr = 0;
+	double share = 0;
 
 	pthread_mutex_lock(&pm->zone_lock);
 	for (uint64_t base = 0; base < pm->nr_frames; base += block) {
 		/* pin the middle frame of the block if it is free */
 		uint32_t pfn = (uint32_t)(base + block / 2);
+
+		/* every block adds the fraction; a whole one means pin this one */
+		share += fraction;
+		if (share < 1.0)
+			continue;
+		share -= 1.0;
 
 		if (pfn >= pm->nr_frames)
 			pfn = (uint32_t)base;

@@ -182,6 +182,8 @@ struct sim_khugepaged {
 	uint64_t cursor_addr;
 	uint64_t pages_collapsed;	/* atomic */
 	uint64_t full_scans;		/* atomic */
+	uint64_t ptes_scanned;		/* atomic: PTEs of the tables scanned */
+	uint64_t scan_results[MTHP_NR_RESULTS];	/* atomic: per range scanned */
 	struct collapse_control *cc;	/* khugepaged's workspace */
 	/* the concurrent mode's thread */
 	pthread_mutex_t lock;		/* leaf: guards the fields below */

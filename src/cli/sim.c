@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sim.c - `mthp sim`: run a scenario in the simulator under one policy or
+ * several (--compare), each beside a run with khugepaged off, and report
+ * what each did: collapses by order, scan results, resident memory, pages
+ * filled (bloat), khugepaged's work, re-collapses (creep) and the TLB
+ * entries needed under each profile; in text, JSON, and as a map.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <mthp/map.h>
+#include <mthp/scenario.h>
+#include <mthp/snapshot.h>
+#include <mthp/tlb.h>
+
+#include "cli/cli.h"
+
+/* scenarios/default.ini, compiled in (scripts/embed) */
+extern const char mthp_default_scenario[];
+
+#define MAX_RUNS (1 + MTHP_NR_POLICIES)
+
+static const char sim_usage[] =
+"usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
+"                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
+"                [--snapshot FILE]\n"
+"\n"
+"Run a workload scenario (docs/scenarios.md; without SCENARIO, the built-in\n"
+"default) in the simulated memory manager with khugepaged, and report what\n"
+"the collapse policy did, beside a run of the same workload with khugepaged\n"
+"off (\"no collapse\").\n"
+"\n"
+"  --policy P          legacy | seed | upstream (default upstream)\n"
+"  --compare LIST      run each policy of the comma list on the same workload\n"
+"                        (same seed) and show them side by side\n"
+"  --set KNOB=VALUE    a THP sysfs knob, over the scenario's [settings];\n"
+"                        repeatable\n"
+"  --seed N            the workload's random seed (default: the scenario's)\n"
+"  --json              one JSON document (\"mthp-sim 1\") instead of the table\n"
+"  --map FILE          draw the address space by folio order (.svg or .png):\n"
+"                        no collapse and each policy side by side, and with\n"
+"                        --compare a plot of bloat against TLB entries\n"
+"  --trace FILE        khugepaged's tracepoint lines of every run\n"
+"  --snapshot FILE     the processes at the end of the (last) policy's run,\n"
+"                        as a snapshot for `mthp plan --snapshot`\n"
+"  -h, --help          this help\n"
+"\n"
+"Exit status: 0 done, 1 bad scenario or failed run, 2 bad option.\n";
+
+struct sim_opts {
+	const char *scenario;
+	int policies[MTHP_NR_POLICIES];
+	size_t nr_policies;
+	const char **sets;
+	size_t nr_sets;
+	uint64_t seed;
+	bool seed_given;
+	bool json;
+	bool compare;
+	const char *map;
+	const char *trace;
+	const char *snapshot;
+};
+
+struct progress {
+	FILE *err;
+	bool tty;
+	struct timespec start;
+	const char *label;
+	bool shown;
+};
+
+static double elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A bar on stderr, once a run has taken more than a second, on a terminal. */
+static void show_progress(void *ctx, double done)
+{
+	struct progress *pg = ctx;
+	int width = 30, filled = (int)(done * width);
+
+	if (!pg->tty || elapsed(&pg->start) < 1.0)
+		return;
+	fprintf(pg->err, "\r%-10s [%.*s%*s] %3d%%", pg->label, filled,
+		"##############################", width - filled, "", (int)(done * 100));
+	fflush(pg->err);
+	pg->shown = true;
+}
+
+static int parse_policies(const char *list, struct sim_opts *o, FILE *err)
+{
+	char copy[128], *save = NULL;
+
+	if (strlen(list) >= sizeof(copy))
+		goto bad;
+	strcpy(copy, list);
+	o->nr_policies = 0;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		enum mthp_policy p;
+
+		if (mthp_policy_parse(w, &p) || o->nr_policies == MTHP_NR_POLICIES)
+			goto bad;
+		for (size_t i = 0; i < o->nr_policies; i++)
+			if (o->policies[i] == (int)p)
+				goto bad;
+		o->policies[o->nr_policies++] = (int)p;
+	}
+	if (o->nr_policies)
+		return 0;
+bad:
+	fprintf(err, "mthp sim: --compare '%s': a comma list of distinct policies "
+		"(legacy, seed, upstream)\n", list);
+	return EXIT_USAGE;
+}
+
+/* 0, -1 (help shown) or an exit status. */
+static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE *err)
+{
+	enum { OPT_POLICY = 256, OPT_COMPARE, OPT_SET, OPT_SEED, OPT_JSON, OPT_MAP,
+	       OPT_TRACE, OPT_SNAPSHOT };
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "compare", required_argument, NULL, OPT_COMPARE },
+		{ "set", required_argument, NULL, OPT_SET },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "map", required_argument, NULL, OPT_MAP },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool policy_given = false;
+	char *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POLICY: {
+			enum mthp_policy p;
+
+			if (mthp_policy_parse(optarg, &p)) {
+				fprintf(err, "mthp sim: --policy '%s': must be legacy, seed or upstream\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			o->policies[0] = (int)p;
+			o->nr_policies = 1;
+			policy_given = true;
+			break;
+		}
+		case OPT_COMPARE:
+			if (parse_policies(optarg, o, err))
+				return EXIT_USAGE;
+			o->compare = true;
+			break;
+		case OPT_SET:
+			o->sets[o->nr_sets++] = optarg;
+			break;
+		case OPT_SEED:
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-') {
+				fprintf(err, "mthp sim: --seed '%s' is not a whole number\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->seed_given = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_MAP:
+			o->map = optarg;
+			break;
+		case OPT_TRACE:
+			o->trace = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			o->snapshot = optarg;
+			break;
+		case 'h':
+			fputs(sim_usage, out);
+			return -1;
+		case ':':
+			fprintf(err, "mthp sim: %s needs a value\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(err, "mthp sim: unknown option '%s'\nTry 'mthp sim --help'.\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (policy_given && o->compare) {
+		fprintf(err, "mthp sim: give --policy or --compare, not both\n");
+		return EXIT_USAGE;
+	}
+	if (optind < argc)
+		o->scenario = argv[optind++];
+	if (optind < argc) {
+		fprintf(err, "mthp sim: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->map) {
+		const char *dot = strrchr(o->map, '.');
+
+		if (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))) {
+			fprintf(err, "mthp sim: --map %s: the file name must end in .svg or .png\n",
+				o->map);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static const char *run_name(int policy)
+{
+	return policy == MTHP_RUN_NO_COLLAPSE ? "no collapse" :
+	       mthp_policy_name((enum mthp_policy)policy);
+}
+
+/* Profiles to report: the scenario's, of those made for its page size. */
+static uint32_t profiles_of(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
+{
+	uint32_t mask = 0;
+
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
+		if (sc->tlb_profiles && !(sc->tlb_profiles & (1u << p)))
+			continue;
+		if (mthp_tlb_profile_fits((enum mthp_tlb_profile)p, geo))
+			mask |= 1u << p;
+	}
+	return mask;
+}
+
+static uint64_t tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p)
+{
+	struct mthp_tlb_count count;
+
+	if (mthp_tlb_count(&r->final, p, &count))
+		return 0;
+	return count.total;
+}
+
+static double bloat_percent(const struct mthp_run_report *r)
+{
+	return r->pages_written ? 100.0 * (double)r->pages_filled / (double)r->pages_written : 0;
+}
+
+/* ---- text ---- */
+
+static void text_row_u64(FILE *out, const char *label, const struct mthp_run_report *runs,
+			 size_t n, uint64_t (*get)(const struct mthp_run_report *, const void *),
+			 const void *arg, bool baseline_dash)
+{
+	fprintf(out, "%-28s", label);
+	for (size_t i = 0; i < n; i++) {
+		if (baseline_dash && runs[i].policy == MTHP_RUN_NO_COLLAPSE)
+			fprintf(out, " %12s", "-");
+		else
+			fprintf(out, " %12" PRIu64, get(&runs[i], arg));
+	}
+	fputc('\n', out);
+}
+
+static uint64_t get_order(const struct mthp_run_report *r, const void *arg)
+{
+	return r->collapses_by_order[*(const unsigned *)arg];
+}
+
+static uint64_t get_collapses(const struct mthp_run_report *r, const void *arg)
+{
+	uint64_t n = 0;
+
+	(void)arg;
+	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+		n += r->collapses_by_order[o];
+	return n;
+}
+
+static uint64_t get_field(const struct mthp_run_report *r, const void *arg)
+{
+	return *(const uint64_t *)((const char *)r + *(const size_t *)arg);
+}
+
+static uint64_t get_scan(const struct mthp_run_report *r, const void *arg)
+{
+	return r->scan_results[*(const unsigned *)arg];
+}
+
+static uint64_t get_failed(const struct mthp_run_report *r, const void *arg)
+{
+	return r->failed_by_result[*(const unsigned *)arg];
+}
+
+static uint64_t get_tlb(const struct mthp_run_report *r, const void *arg)
+{
+	return tlb_total(r, *(const enum mthp_tlb_profile *)arg);
+}
+
+static void text_field(FILE *out, const char *label, const struct mthp_run_report *runs,
+		       size_t n, size_t offset, bool dash)
+{
+	text_row_u64(out, label, runs, n, get_field, &offset, dash);
+}
+
+static void print_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		       const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+		       size_t n)
+{
+	uint32_t profiles = profiles_of(sc, geo);
+	double mib = (double)geo->page_size / (1 << 20);
+
+	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
+		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
+		runs[n - 1].wakeups);
+	fprintf(out, "%-28s", "");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12s", run_name(runs[i].policy));
+	fputc('\n', out);
+
+	text_row_u64(out, "collapses", runs, n, get_collapses, NULL, true);
+	for (unsigned o = MTHP_MIN_ORDER; o <= geo->pmd_order; o++) {
+		char label[40], size[16];
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].collapses_by_order[o] != 0;
+		if (!any)
+			continue;
+		mthp_tlb_size_label((uint64_t)geo->page_size << o, size, sizeof(size));
+		snprintf(label, sizeof(label), "  %s", size);
+		text_row_u64(out, label, runs, n, get_order, &o, true);
+	}
+	text_field(out, "re-collapses (creep)", runs, n,
+		   offsetof(struct mthp_run_report, recollapses), true);
+	text_field(out, "rebuilds at the same order", runs, n,
+		   offsetof(struct mthp_run_report, rebuilds), true);
+	fprintf(out, "%-28s", "resident MiB");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12.1f", (double)runs[i].resident_pages * mib);
+	fputc('\n', out);
+	text_field(out, "pages written", runs, n,
+		   offsetof(struct mthp_run_report, pages_written), false);
+	text_field(out, "pages filled (bloat)", runs, n,
+		   offsetof(struct mthp_run_report, pages_filled), true);
+	fprintf(out, "%-28s", "  % of pages written");
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i].policy == MTHP_RUN_NO_COLLAPSE)
+			fprintf(out, " %12s", "-");
+		else
+			fprintf(out, " %11.1f%%", bloat_percent(&runs[i]));
+	}
+	fputc('\n', out);
+	text_field(out, "PTEs scanned", runs, n,
+		   offsetof(struct mthp_run_report, ptes_scanned), true);
+	text_field(out, "pages copied", runs, n,
+		   offsetof(struct mthp_run_report, pages_copied), true);
+	fprintf(out, "TLB entries\n");
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
+		char label[40];
+
+		if (!(profiles & (1u << p)))
+			continue;
+		snprintf(label, sizeof(label), "  %s", mthp_tlb_profile_name((enum mthp_tlb_profile)p));
+		text_row_u64(out, label, runs, n, get_tlb, &p, false);
+	}
+	fprintf(out, "scan results (PMD ranges)\n");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].scan_results[r] != 0;
+		if (any) {
+			char label[48];
+
+			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
+			text_row_u64(out, label, runs, n, get_scan, &r, true);
+		}
+	}
+	fprintf(out, "failed attempts\n");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].failed_by_result[r] != 0;
+		if (any) {
+			char label[48];
+
+			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
+			text_row_u64(out, label, runs, n, get_failed, &r, true);
+		}
+	}
+}
+
+/* ---- JSON ---- */
+
+static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
+{
+	json_t *obj = json_object();
+
+	for (unsigned i = 0; obj && i < nr; i++) {
+		char key[16];
+
+		if (!counts[i])
+			continue;
+		if (!by_result)
+			snprintf(key, sizeof(key), "%u", i);
+		if (json_object_set_new(obj, by_result ? mthp_result_name((enum mthp_result)i) : key,
+					json_integer((json_int_t)counts[i]))) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
+			const struct mthp_geometry *geo)
+{
+	json_t *tlb = json_object();
+	json_t *run;
+
+	for (unsigned p = 0; tlb && p < MTHP_TLB_NR_PROFILES; p++) {
+		if (!(profiles & (1u << p)))
+			continue;
+		if (json_object_set_new(tlb, mthp_tlb_profile_name((enum mthp_tlb_profile)p),
+					json_integer((json_int_t)tlb_total(r, (enum mthp_tlb_profile)p)))) {
+			json_decref(tlb);
+			return NULL;
+		}
+	}
+	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o}",
+			"policy", run_name(r->policy),
+			"collapses_by_order", counts_json(r->collapses_by_order,
+							  MTHP_MAX_PMD_ORDER + 1, false),
+			"recollapses", (json_int_t)r->recollapses,
+			"rebuilds", (json_int_t)r->rebuilds,
+			"resident_pages", (json_int_t)r->resident_pages,
+			"resident_bytes", (json_int_t)(r->resident_pages * geo->page_size),
+			"pages_written", (json_int_t)r->pages_written,
+			"pages_filled", (json_int_t)r->pages_filled,
+			"bloat_percent", bloat_percent(r),
+			"ptes_scanned", (json_int_t)r->ptes_scanned,
+			"pages_copied", (json_int_t)r->pages_copied,
+			"wakeups", (json_int_t)r->wakeups,
+			"tlb_entries", tlb,
+			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
+			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
+	return run;
+}
+
+static int print_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		      const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+		      size_t n)
+{
+	uint32_t profiles = profiles_of(sc, geo);
+	json_t *list = json_array();
+	json_t *doc;
+	int ret = 0;
+
+	for (size_t i = 0; list && i < n; i++) {
+		json_t *run = run_json(&runs[i], profiles, geo);
+
+		if (!run || json_array_append_new(list, run)) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+	}
+	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o}", "format", "mthp-sim 1",
+			"scenario", sc->file, "seed", (json_int_t)seed,
+			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,
+			"runs", list);
+	if (!doc)
+		return -ENOMEM;
+	if (json_dumpf(doc, out, JSON_INDENT(2)))
+		ret = -EIO;
+	fputc('\n', out);
+	json_decref(doc);
+	return ret;
+}
+
+/* ---- map ---- */
+
+static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
+		    const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+		    size_t n, FILE *err)
+{
+	struct mthp_map_panel panels[MAX_RUNS];
+	struct mthp_map_point points[MAX_RUNS];
+	struct mthp_map_plot plot = { .points = points };
+	uint32_t profiles = profiles_of(sc, geo);
+	enum mthp_tlb_profile prof = MTHP_TLB_X86_64;
+	char title[96], msg[256];
+
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
+		if (profiles & (1u << p)) {
+			prof = (enum mthp_tlb_profile)p;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		panels[i].title = run_name(runs[i].policy);
+		panels[i].snap = &runs[i].final;
+		points[i].label = run_name(runs[i].policy);
+		points[i].bloat = (double)runs[i].pages_filled;
+		points[i].tlb = (double)tlb_total(&runs[i], prof);
+	}
+	plot.nr_points = n;
+	snprintf(title, sizeof(title), "pages filled by collapse vs TLB entries (%s)",
+		 mthp_tlb_profile_name(prof));
+	plot.title = title;
+	if (mthp_map_render(o->map, panels, n, o->compare && profiles ? &plot : NULL,
+			    msg, sizeof(msg))) {
+		fprintf(err, "mthp sim: %s\n", msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the command ---- */
+
+static int load(const struct sim_opts *o, struct mthp_scenario *sc,
+		struct mthp_settings *s, FILE *err)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	char msg[256];
+	int ret;
+
+	if (o->scenario)
+		ret = mthp_scenario_read(sc, o->scenario, &diag);
+	else
+		ret = mthp_scenario_read_mem(sc, mthp_default_scenario,
+					     strlen(mthp_default_scenario), "default.ini", &diag);
+	if (ret) {
+		fprintf(err, "mthp sim: %s\n", diag.msg);
+		return 1;
+	}
+	if (mthp_scenario_settings(sc, s, &diag)) {
+		fprintf(err, "mthp sim: %s\n", diag.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < o->nr_sets; i++) {
+		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
+			fprintf(err, "mthp sim: --set %s: %s\n", o->sets[i], msg);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FILE *err)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f) {
+		fprintf(err, "mthp sim: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	ret = mthp_snapshot_write(snap, f);
+	if (fclose(f) || ret) {
+		fprintf(err, "mthp sim: %s: write error\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
+		   const struct mthp_settings *s, struct mthp_run_report *runs,
+		   size_t *nr_runs, FILE *trace, FILE *err)
+{
+	uint64_t seed = o->seed_given ? o->seed : sc->seed;
+	struct progress pg = { .err = err, .tty = isatty(fileno(err)) };
+
+	clock_gettime(CLOCK_MONOTONIC, &pg.start);
+	for (size_t i = 0; i <= o->nr_policies; i++) {
+		struct mthp_run_opts ro = { .progress = show_progress, .progress_ctx = &pg };
+		struct mthp_diag diag = { .warn = NULL };
+
+		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
+		pg.label = run_name(ro.policy);
+		if (trace && ro.policy != MTHP_RUN_NO_COLLAPSE) {
+			fprintf(trace, "# mthp sim: %s, policy %s, seed %" PRIu64 "\n", sc->file,
+				run_name(ro.policy), seed);
+			ro.trace = trace;
+		}
+		if (mthp_scenario_run(sc, s, seed, &ro, &runs[i], &diag)) {
+			if (pg.shown)
+				fputc('\n', err);
+			fprintf(err, "mthp sim: %s run: %s\n", run_name(ro.policy), diag.msg);
+			return 1;
+		}
+		(*nr_runs)++;
+	}
+	if (pg.shown)
+		fprintf(err, "\r%60s\r", "");
+	return 0;
+}
+
+int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1 };
+	struct mthp_run_report runs[MAX_RUNS];
+	struct mthp_scenario sc;
+	struct mthp_settings s;
+	FILE *trace = NULL;
+	size_t nr_runs = 0;
+	int status;
+
+	o.sets = calloc((size_t)argc + 1, sizeof(*o.sets));
+	if (!o.sets) {
+		fprintf(err, "mthp sim: out of memory\n");
+		return 1;
+	}
+	status = parse_opts(argc, argv, &o, out, err);
+	if (status) {
+		free(o.sets);
+		return status < 0 ? 0 : status;
+	}
+	status = load(&o, &sc, &s, err);
+	if (status)
+		goto out_sets;
+	if (o.trace) {
+		trace = fopen(o.trace, "w");
+		if (!trace) {
+			fprintf(err, "mthp sim: %s: %s\n", o.trace, strerror(errno));
+			status = 1;
+			goto out_scenario;
+		}
+	}
+	status = run_all(&o, &sc, &s, runs, &nr_runs, trace, err);
+	if (!status) {
+		uint64_t seed = o.seed_given ? o.seed : sc.seed;
+
+		if (o.json)
+			status = print_json(out, &sc, seed, &s.geo, runs, nr_runs) ? 1 : 0;
+		else
+			print_text(out, &sc, seed, &s.geo, runs, nr_runs);
+	}
+	if (!status && o.map)
+		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);
+	if (!status && o.snapshot)
+		status = write_snapshot(o.snapshot, &runs[nr_runs - 1].final, err);
+	for (size_t i = 0; i < nr_runs; i++)
+		mthp_run_report_free(&runs[i]);
+	if (trace && fclose(trace) && !status) {
+		fprintf(err, "mthp sim: %s: write error\n", o.trace);
+		status = 1;
+	}
+out_scenario:
+	mthp_scenario_free(&sc);
+out_sets:
+	free(o.sets);
+	return status;
+}

@@ -1,0 +1,772 @@
+// SPDX-License-Identifier: MIT
+/*
+ * run.c - running a scenario in the simulator (docs/scenarios.md).
+ *
+ * One thread, simulated time that jumps from event to event.  Every
+ * process starts its first phase at time 0; a phase's action is done when
+ * it starts (fill, random, cluster, read, fork, pageout, free, dontneed,
+ * advise) or at every tick while it lasts (hot, heap).  Ticks come every
+ * scan_sleep_millisecs (at least 1 ms), from time 0: after the phases'
+ * work of a tick, khugepaged wakes once (unless the run is the no-collapse
+ * baseline, which still does the ticks' work).  A phase ends when its
+ * duration has passed, before a tick at the same time; the run ends when
+ * every process has ended its last phase.  The workload's
+ * random choices come from its own generator seeded by the run's seed, so
+ * every policy sees the same writes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/scenario.h>
+#include <mthp/sim.h>
+
+#define PROCESS_BASE 0x7f0000000000ull
+#define PROCESS_SPAN (1ull << 40)	/* address space per process */
+#define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
+
+struct heap_object {
+	uint64_t page;			/* first page, in the phase's range */
+	uint64_t nr;			/* pages */
+};
+
+/* A running process. */
+struct proc {
+	struct sim_mm *mm;
+	uint64_t *vma_addr;		/* per scenario vma (of this process) */
+	size_t phase;			/* index into sc->phases, or nr_phases */
+	bool started;
+	uint64_t phase_start_ns;
+	struct sim_mm *child;		/* fork phase */
+	/* heap phase */
+	struct heap_object *objects;
+	size_t nr_objects, cap_objects;
+	uint8_t *heap_used;		/* one byte per page of the phase's range */
+};
+
+/* A window collapsed, to see later collapses that take it in. */
+struct done_window {
+	uint32_t mm_id;
+	uint64_t addr;
+	unsigned order;
+};
+
+struct run {
+	const struct mthp_scenario *sc;
+	const struct mthp_settings *settings;
+	struct sim *sim;
+	struct proc *procs;
+	uint64_t rng;
+	uint64_t next_tag;
+	uint8_t **written;		/* per vma: one bit per page written */
+	struct mthp_run_report *out;
+	struct done_window *done;
+	size_t nr_done, cap_done;
+	int error;
+	struct mthp_diag *diag;
+};
+
+static void run_fail(struct run *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void run_fail(struct run *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->error)
+		return;
+	r->error = err ? err : -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(r->diag->msg, sizeof(r->diag->msg), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t rnd(struct run *r)
+{
+	uint64_t x = r->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return r->rng = x;
+}
+
+/* True with probability p. */
+static bool chance(struct run *r, double p)
+{
+	return (double)(rnd(r) >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
+static uint64_t page_size(const struct run *r)
+{
+	return r->sc->page_size;
+}
+
+/* ---- the workload's operations ---- */
+
+static uint64_t phase_base(const struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	return p->vma_addr[ph->vma] + ph->offset;
+}
+
+static uint64_t phase_pages(const struct run *r, const struct mthp_scenario_phase *ph)
+{
+	return ph->length / page_size(r);
+}
+
+static void write_page(struct run *r, struct sim_mm *mm, const struct mthp_scenario_phase *ph,
+		       uint64_t addr, uint64_t page)
+{
+	uint64_t vma_page = ph->offset / page_size(r) + page;
+	int err = sim_write(mm, addr, ++r->next_tag);
+
+	/* out of simulated memory (or over the memcg limit): the page stays unwritten */
+	if (err == -ENOMEM)
+		return;
+	if (err)
+		return run_fail(r, err, "phase '%s': write at %llx failed (%s)", ph->label,
+				(unsigned long long)addr, strerror(-err));
+	r->written[ph->vma][vma_page / 8] |= (uint8_t)(1u << (vma_page % 8));
+}
+
+static void write_pages(struct run *r, struct sim_mm *mm, const struct mthp_scenario_phase *ph,
+			uint64_t base, uint64_t first, uint64_t nr)
+{
+	for (uint64_t i = first; i < first + nr && !r->error; i++)
+		write_page(r, mm, ph, base + i * page_size(r), i);
+}
+
+/*
+ * The workload freed, paged out or split [addr, addr + len): a collapsed
+ * folio there is gone, so a later collapse of the window is no re-collapse.
+ */
+static void forget_collapses(struct run *r, struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	uint32_t mm_id = sim_mm_id(mm);
+
+	for (size_t i = 0; i < r->nr_done;) {
+		struct done_window *d = &r->done[i];
+		uint64_t d_len = page_size(r) << d->order;
+
+		if (d->mm_id == mm_id && d->addr < addr + len && addr < d->addr + d_len) {
+			*d = r->done[--r->nr_done];
+			continue;
+		}
+		i++;
+	}
+}
+
+/* madvise the pages chosen with probability density, run by run. */
+static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t pages,
+			  double density, enum sim_madv advice)
+{
+	uint64_t run_start = 0, run_len = 0;
+
+	for (uint64_t i = 0; i <= pages && !r->error; i++) {
+		bool pick = i < pages && chance(r, density);
+
+		if (pick) {
+			if (!run_len)
+				run_start = i;
+			run_len++;
+			continue;
+		}
+		if (run_len) {
+			int err = sim_madvise(mm, base + run_start * page_size(r),
+					      run_len * page_size(r), advice);
+
+			forget_collapses(r, mm, base + run_start * page_size(r),
+					 run_len * page_size(r));
+			/* PAGEOUT without swap space is not an error of the scenario */
+			if (err && err != -ENOMEM && err != -ENOSPC)
+				run_fail(r, err, "madvise at %llx failed (%s)",
+					 (unsigned long long)(base + run_start * page_size(r)),
+					 strerror(-err));
+			run_len = 0;
+		}
+	}
+}
+
+/* heap: place objects until the live share is reached. */
+static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	uint64_t pages = phase_pages(r, ph), base = phase_base(p, ph);
+	uint64_t used = 0, target = (uint64_t)(ph->live * (double)pages);
+	uint32_t total_weight = 0;
+
+	for (uint64_t i = 0; i < pages; i++)
+		used += p->heap_used[i];
+	for (unsigned i = 0; i < ph->nr_sizes; i++)
+		total_weight += ph->sizes[i].weight;
+	for (unsigned tries = 0; used < target && tries < 64 && !r->error;) {
+		uint32_t pick = (uint32_t)(rnd(r) % total_weight);
+		uint64_t size = ph->sizes[0].size, nr, start, run = 0;
+		unsigned k;
+
+		for (k = 0; k < ph->nr_sizes && pick >= ph->sizes[k].weight; k++)
+			pick -= ph->sizes[k].weight;
+		size = ph->sizes[k < ph->nr_sizes ? k : 0].size;
+		nr = (size + page_size(r) - 1) / page_size(r);
+		/* first fit from a random place */
+		start = rnd(r) % pages;
+		for (uint64_t i = 0; i < pages && run < nr; i++) {
+			uint64_t at = (start + i) % pages;
+
+			if (at == 0)
+				run = 0;
+			run = p->heap_used[at] ? 0 : run + 1;
+			if (run == nr) {
+				start = at + 1 - nr;
+				break;
+			}
+		}
+		if (run < nr) {
+			tries++;
+			continue;
+		}
+		if (p->nr_objects == p->cap_objects) {
+			size_t cap = p->cap_objects ? 2 * p->cap_objects : 64;
+			struct heap_object *o = realloc(p->objects, cap * sizeof(*o));
+
+			if (!o)
+				return run_fail(r, -ENOMEM, "out of memory");
+			p->objects = o;
+			p->cap_objects = cap;
+		}
+		p->objects[p->nr_objects++] = (struct heap_object){ start, nr };
+		memset(p->heap_used + start, 1, nr);
+		used += nr;
+		write_pages(r, p->mm, ph, base, start, nr);
+	}
+}
+
+/* heap: free a share of the objects (MADV_DONTNEED), then place new ones. */
+static void heap_churn(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	uint64_t base = phase_base(p, ph);
+
+	for (size_t i = 0; i < p->nr_objects && !r->error;) {
+		struct heap_object *o = &p->objects[i];
+		int err;
+
+		if (!chance(r, ph->churn)) {
+			i++;
+			continue;
+		}
+		err = sim_madvise(p->mm, base + o->page * page_size(r), o->nr * page_size(r),
+				  SIM_MADV_DONTNEED);
+		forget_collapses(r, p->mm, base + o->page * page_size(r), o->nr * page_size(r));
+		if (err)
+			return run_fail(r, err, "phase '%s': dontneed failed (%s)", ph->label,
+					strerror(-err));
+		memset(p->heap_used + o->page, 0, o->nr);
+		*o = p->objects[--p->nr_objects];
+	}
+	heap_place(r, p, ph);
+}
+
+static void heap_end(struct proc *p)
+{
+	free(p->objects);
+	free(p->heap_used);
+	p->objects = NULL;
+	p->heap_used = NULL;
+	p->nr_objects = p->cap_objects = 0;
+}
+
+/* The work a phase does when it starts. */
+static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	uint64_t base = ph->action == MTHP_ACT_SLEEP ? 0 : phase_base(p, ph);
+	uint64_t pages = ph->action == MTHP_ACT_SLEEP ? 0 : phase_pages(r, ph);
+
+	switch (ph->action) {
+	case MTHP_ACT_FILL:
+		write_pages(r, p->mm, ph, base, 0, pages);
+		break;
+	case MTHP_ACT_RANDOM:
+		for (uint64_t i = 0; i < pages && !r->error; i++)
+			if (chance(r, ph->density))
+				write_page(r, p->mm, ph, base + i * page_size(r), i);
+		break;
+	case MTHP_ACT_CLUSTER:
+		for (uint32_t k = 0; k < ph->runs && !r->error; k++) {
+			uint64_t len = ph->run_pages < pages ? ph->run_pages : pages;
+			uint64_t first = rnd(r) % (pages - len + 1);
+
+			write_pages(r, p->mm, ph, base, first, len);
+		}
+		break;
+	case MTHP_ACT_READ:
+		for (uint64_t i = 0; i < pages && !r->error; i++) {
+			uint64_t tag;
+
+			if (chance(r, ph->density) &&
+			    sim_read(p->mm, base + i * page_size(r), &tag) == -EFAULT)
+				run_fail(r, -EFAULT, "phase '%s': read fault failed", ph->label);
+		}
+		break;
+	case MTHP_ACT_HOT:
+		break;
+	case MTHP_ACT_HEAP:
+		p->heap_used = calloc(pages, 1);
+		if (!p->heap_used)
+			return run_fail(r, -ENOMEM, "out of memory");
+		heap_place(r, p, ph);
+		break;
+	case MTHP_ACT_FORK: {
+		int err = sim_fork(p->mm, &p->child);
+
+		if (err)
+			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
+					strerror(-err));
+		for (uint64_t i = 0; i < pages && !r->error; i++) {
+			if (chance(r, ph->child_writes) &&
+			    sim_write(p->child, base + i * page_size(r), ++r->next_tag) == -EFAULT)
+				run_fail(r, -EFAULT, "phase '%s': child write failed", ph->label);
+		}
+		break;
+	}
+	case MTHP_ACT_PAGEOUT:
+		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_PAGEOUT);
+		break;
+	case MTHP_ACT_FREE:
+		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_FREE);
+		break;
+	case MTHP_ACT_DONTNEED:
+		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_DONTNEED);
+		break;
+	case MTHP_ACT_ADVISE: {
+		int err = sim_madvise(p->mm, base, ph->length, ph->advice == MTHP_VMA_HUGEPAGE ?
+				      SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);
+
+		if (err)
+			run_fail(r, err, "phase '%s': madvise failed (%s)", ph->label, strerror(-err));
+		break;
+	}
+	case MTHP_ACT_SLEEP:
+		break;
+	}
+}
+
+/* The work a phase does at every tick. */
+static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	uint64_t base, pages;
+
+	switch (ph->action) {
+	case MTHP_ACT_HOT:
+		base = phase_base(p, ph);
+		pages = phase_pages(r, ph);
+		if (sim_age(p->mm))
+			return run_fail(r, -EINVAL, "phase '%s': aging failed", ph->label);
+		/* the hot set is the same pages every tick */
+		for (uint64_t i = 0; i < pages && !r->error; i++) {
+			uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
+
+			if ((double)(h >> 11) * (1.0 / 9007199254740992.0) < ph->hot)
+				write_page(r, p->mm, ph, base + i * page_size(r), i);
+		}
+		break;
+	case MTHP_ACT_HEAP:
+		heap_churn(r, p, ph);
+		break;
+	case MTHP_ACT_FILL:
+	case MTHP_ACT_RANDOM:
+	case MTHP_ACT_CLUSTER:
+	case MTHP_ACT_READ:
+	case MTHP_ACT_FORK:
+	case MTHP_ACT_PAGEOUT:
+	case MTHP_ACT_FREE:
+	case MTHP_ACT_DONTNEED:
+	case MTHP_ACT_ADVISE:
+	case MTHP_ACT_SLEEP:
+		break;
+	}
+}
+
+static void phase_end(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
+{
+	(void)r;
+	if (ph->action == MTHP_ACT_FORK && p->child) {
+		sim_exit(p->child);
+		p->child = NULL;
+	}
+	if (ph->action == MTHP_ACT_HEAP)
+		heap_end(p);
+}
+
+/* ---- setting up ---- */
+
+static int setup_machine(struct run *r, uint64_t seed)
+{
+	const struct mthp_scenario *sc = r->sc;
+	struct sim_config cfg = {
+		.page_size = sc->page_size,
+		.nr_frames = sc->memory / sc->page_size,
+		.nr_swap_slots = sc->swap / sc->page_size,
+		.seed = seed,
+		.read_fault_alloc = sc->read_fault_alloc,
+	};
+	int err = sim_create(&r->sim, &cfg, r->settings);
+
+	if (err) {
+		run_fail(r, err, "%s: cannot create the simulated machine (%s)", sc->file,
+			 strerror(-err));
+		return err;
+	}
+	if (sc->fragmentation > 0)
+		sim_fragment_some(r->sim, r->settings->geo.pmd_order, sc->fragmentation);
+	return 0;
+}
+
+static int setup_process(struct run *r, size_t i)
+{
+	const struct mthp_scenario *sc = r->sc;
+	const struct mthp_scenario_process *sp = &sc->processes[i];
+	struct proc *p = &r->procs[i];
+	uint64_t cursor = PROCESS_BASE + i * PROCESS_SPAN;
+	unsigned memcg = 0;
+	int err;
+
+	if (sp->memcg_limit) {
+		err = sim_memcg_create(r->sim, sp->memcg_limit / sc->page_size, &memcg);
+		if (err)
+			goto out_fail;
+	}
+	err = sim_mm_create(r->sim, memcg, &p->mm);
+	if (err)
+		goto out_fail;
+	p->vma_addr = calloc(sc->nr_vmas, sizeof(*p->vma_addr));
+	if (!p->vma_addr) {
+		err = -ENOMEM;
+		goto out_fail;
+	}
+	for (size_t v = 0; v < sc->nr_vmas; v++) {
+		const struct mthp_scenario_vma *sv = &sc->vmas[v];
+		uint64_t addr;
+
+		if (sv->process != i)
+			continue;
+		addr = (cursor + sv->align - 1) & ~(sv->align - 1);
+		err = sim_mmap(p->mm, &addr, sv->size, SIM_PROT_RW, SIM_MAP_FIXED);
+		if (!err && (sv->flags & MTHP_VMA_HUGEPAGE))
+			err = sim_madvise(p->mm, addr, sv->size, SIM_MADV_HUGEPAGE);
+		if (!err && (sv->flags & MTHP_VMA_NOHUGEPAGE))
+			err = sim_madvise(p->mm, addr, sv->size, SIM_MADV_NOHUGEPAGE);
+		if (!err && (sv->flags & MTHP_VMA_UFFD))
+			err = sim_uffd_register(p->mm, addr, sv->size, SIM_UFFD_MISSING);
+		if (err) {
+			run_fail(r, err, "%s:%u: vma '%s' could not be mapped (%s)", sc->file,
+				 sv->line, sv->name, strerror(-err));
+			return err;
+		}
+		p->vma_addr[v] = addr;
+		/* a guard gap keeps neighbouring VMAs from merging */
+		cursor = addr + sv->size + sv->align;
+	}
+	p->phase = 0;
+	return 0;
+
+out_fail:
+	run_fail(r, err, "%s:%u: process '%s' could not be created (%s)", sc->file,
+		 sp->line, sp->name, strerror(-err));
+	return err;
+}
+
+/* ---- observing khugepaged ---- */
+
+static void observe(void *ctx, const struct sim_collapse_event *ev)
+{
+	struct run *r = ctx;
+	struct mthp_run_report *out = r->out;
+	uint64_t len = page_size(r) << ev->order;
+	bool grew = false, rebuilt = false;
+
+	if (ev->result != SCAN_SUCCEED) {
+		if ((unsigned)ev->result < MTHP_NR_RESULTS)
+			out->failed_by_result[ev->result]++;
+		return;
+	}
+	out->collapses_by_order[ev->order]++;
+	out->pages_filled += ev->filled;
+	out->pages_copied += (1ull << ev->order) - ev->filled;
+	/*
+	 * A collapse over an earlier one's window: into a larger folio is
+	 * the creep signal; at the same order it rebuilds what was there.
+	 */
+	for (size_t i = 0; i < r->nr_done;) {
+		struct done_window *d = &r->done[i];
+
+		if (d->mm_id == ev->mm_id && d->addr >= ev->addr && d->addr < ev->addr + len) {
+			if (d->order < ev->order)
+				grew = true;
+			else
+				rebuilt = true;
+			*d = r->done[--r->nr_done];
+			continue;
+		}
+		i++;
+	}
+	out->recollapses += grew;
+	out->rebuilds += rebuilt && !grew;
+	if (r->nr_done == r->cap_done) {
+		size_t cap = r->cap_done ? 2 * r->cap_done : 256;
+		struct done_window *d = realloc(r->done, cap * sizeof(*d));
+
+		if (!d)
+			return run_fail(r, -ENOMEM, "out of memory");
+		r->done = d;
+		r->cap_done = cap;
+	}
+	r->done[r->nr_done++] = (struct done_window){ ev->mm_id, ev->addr, ev->order };
+}
+
+/* ---- the run ---- */
+
+/* Start phases whose time has come; false when every process is done. */
+static bool advance_phases(struct run *r, uint64_t now)
+{
+	const struct mthp_scenario *sc = r->sc;
+	bool active = false;
+
+	for (size_t i = 0; i < sc->nr_processes && !r->error; i++) {
+		struct proc *p = &r->procs[i];
+
+		for (;;) {
+			const struct mthp_scenario_phase *ph;
+
+			while (p->phase < sc->nr_phases && sc->phases[p->phase].process != i)
+				p->phase++;
+			if (p->phase >= sc->nr_phases)
+				break;
+			ph = &sc->phases[p->phase];
+			if (!p->started) {
+				p->started = true;
+				p->phase_start_ns = now;
+				phase_begin(r, p, ph);
+			}
+			if (now - p->phase_start_ns < ph->duration_ns || r->error)
+				break;
+			phase_end(r, p, ph);
+			p->phase++;
+			p->started = false;
+		}
+		active |= p->phase < sc->nr_phases;
+	}
+	return active && !r->error;
+}
+
+/* When the earliest of the running phases ends. */
+static uint64_t next_phase_end(const struct run *r)
+{
+	uint64_t end = UINT64_MAX;
+
+	for (size_t i = 0; i < r->sc->nr_processes; i++) {
+		const struct proc *p = &r->procs[i];
+
+		if (p->phase < r->sc->nr_phases) {
+			uint64_t e = p->phase_start_ns + r->sc->phases[p->phase].duration_ns;
+
+			if (e < end)
+				end = e;
+		}
+	}
+	return end;
+}
+
+static uint64_t total_duration(const struct mthp_scenario *sc)
+{
+	uint64_t longest = 0;
+
+	for (size_t i = 0; i < sc->nr_processes; i++) {
+		uint64_t sum = 0;
+
+		for (size_t k = 0; k < sc->nr_phases; k++)
+			if (sc->phases[k].process == i)
+				sum += sc->phases[k].duration_ns;
+		if (sum > longest)
+			longest = sum;
+	}
+	return longest;
+}
+
+/* The processes at the end, one snapshot (their address ranges are apart). */
+static void final_snapshot(struct run *r)
+{
+	struct mthp_snapshot *all = &r->out->final;
+
+	mthp_snapshot_init(all, &r->settings->geo);
+	for (size_t i = 0; i < r->sc->nr_processes && !r->error; i++) {
+		struct mthp_snapshot one;
+		int err = sim_mm_snapshot(r->procs[i].mm, &one);
+
+		if (err)
+			return run_fail(r, err, "snapshot of process '%s' failed",
+					r->sc->processes[i].name);
+		if (i == 0)
+			for (size_t k = 0; k < one.nr_settings && !err; k++)
+				err = mthp_snapshot_add_setting(all, one.settings[k].key,
+								one.settings[k].value);
+		for (size_t v = 0; v < one.nr_vmas && !err; v++) {
+			err = mthp_snapshot_add_vma(all, one.vmas[v].start, one.vmas[v].end,
+						    one.vmas[v].flags);
+			for (size_t k = 0; k < one.nr_pmds && !err; k++) {
+				const struct mthp_snapshot_pmd *pmd = &one.pmds[k];
+
+				if (pmd->vma == v)
+					err = mthp_snapshot_add_pmd(all, pmd->addr, pmd->kind,
+								    pmd->ptes, pmd->folio_orders);
+			}
+		}
+		mthp_snapshot_free(&one);
+		if (err)
+			run_fail(r, err, "out of memory");
+	}
+}
+
+static uint64_t resident_pages(const struct mthp_snapshot *snap)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->kind == MTHP_PMD_HUGE)
+			pages += snap->geo.ptes_per_pmd;
+		if (pmd->kind != MTHP_PMD_TABLE)
+			continue;
+		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
+			pages += mthp_pte_state_has_folio(pmd->ptes[k]);
+	}
+	return pages;
+}
+
+static void count_written(struct run *r)
+{
+	for (size_t v = 0; v < r->sc->nr_vmas; v++) {
+		uint64_t pages = r->sc->vmas[v].size / page_size(r);
+
+		for (uint64_t i = 0; i < (pages + 7) / 8; i++)
+			r->out->pages_written += (uint64_t)__builtin_popcount(r->written[v][i]);
+	}
+}
+
+static void teardown(struct run *r)
+{
+	if (r->procs) {
+		for (size_t i = 0; i < r->sc->nr_processes; i++) {
+			struct proc *p = &r->procs[i];
+
+			if (p->child)
+				sim_exit(p->child);
+			if (p->mm)
+				sim_exit(p->mm);
+			heap_end(p);
+			free(p->vma_addr);
+		}
+	}
+	if (r->written)
+		for (size_t v = 0; v < r->sc->nr_vmas; v++)
+			free(r->written[v]);
+	free(r->written);
+	free(r->procs);
+	free(r->done);
+	if (r->sim)
+		sim_destroy(r->sim);
+}
+
+static int allocate(struct run *r)
+{
+	r->procs = calloc(r->sc->nr_processes, sizeof(*r->procs));
+	r->written = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->written));
+	if (!r->procs || !r->written)
+		return -ENOMEM;
+	for (size_t v = 0; v < r->sc->nr_vmas; v++) {
+		r->written[v] = calloc((r->sc->vmas[v].size / r->sc->page_size + 7) / 8, 1);
+		if (!r->written[v])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings *s,
+		      uint64_t seed, const struct mthp_run_opts *opts,
+		      struct mthp_run_report *out, struct mthp_diag *diag)
+{
+	struct run r = { .sc = sc, .settings = s, .out = out, .diag = diag,
+			 .rng = seed * 0x9e3779b97f4a7c15ull + 1 };
+	uint64_t tick = (uint64_t)s->scan_sleep_millisecs * 1000000ull;
+	uint64_t total = total_duration(sc), now = 0;
+	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
+
+	memset(out, 0, sizeof(*out));
+	out->policy = opts->policy;
+	mthp_snapshot_init(&out->final, &s->geo);
+	if (tick < MIN_TICK_NS)
+		tick = MIN_TICK_NS;
+	if (allocate(&r)) {
+		run_fail(&r, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (setup_machine(&r, seed))
+		goto out;
+	if (collapse) {
+		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
+		sim_set_collapse_observer(r.sim, observe, &r);
+		sim_set_trace(r.sim, opts->trace);
+	}
+	for (size_t i = 0; i < sc->nr_processes && !r.error; i++)
+		setup_process(&r, i);
+
+	for (uint64_t next_wake = 0; !r.error && advance_phases(&r, now);) {
+		uint64_t next_end = next_phase_end(&r);
+
+		/* a phase that ends when khugepaged wakes ends first */
+		if (next_wake >= next_end) {
+			now = next_end;
+			continue;
+		}
+		now = next_wake;
+		next_wake += tick;
+		for (size_t i = 0; i < sc->nr_processes && !r.error; i++) {
+			struct proc *p = &r.procs[i];
+
+			if (p->phase < sc->nr_phases)
+				phase_tick(&r, p, &sc->phases[p->phase]);
+		}
+		if (collapse && !r.error) {
+			int err = sim_khugepaged_wake(r.sim, NULL);
+
+			if (err)
+				run_fail(&r, err, "khugepaged failed (%s)", strerror(-err));
+			out->wakeups++;
+		}
+		if (opts->progress && total)
+			opts->progress(opts->progress_ctx, now >= total ? 1.0 : (double)now / (double)total);
+	}
+	out->sim_ns = now;
+	if (r.error)
+		goto out;
+	if (collapse) {
+		sim_set_collapse_observer(r.sim, NULL, NULL);
+		sim_set_trace(r.sim, NULL);
+		sim_khugepaged_scan_results(r.sim, out->scan_results);
+		out->ptes_scanned = sim_khugepaged_stat(r.sim, "ptes_scanned");
+	}
+	mthp_snapshot_free(&out->final);
+	final_snapshot(&r);
+	out->resident_pages = resident_pages(&out->final);
+	count_written(&r);
+out:
+	teardown(&r);
+	if (r.error)
+		mthp_run_report_free(out);
+	return r.error;
+}
+
+void mthp_run_report_free(struct mthp_run_report *rep)
+{
+	mthp_snapshot_free(&rep->final);
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_sim_run.c - running scenarios: each action does what it says
+ * (pages counted and placed), a run is deterministic, --compare runs every
+ * policy on the same workload, and `mthp sim` reports and fails as a user
+ * expects.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <mthp/engine.h>
+#include <mthp/scenario.h>
+
+#include "cli/cli.h"
+
+#define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
+#define V_PAGES 4096u
+
+static void run_text(const char *text, int policy, struct mthp_run_report *rep)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_run_opts opts = { .policy = policy };
+	struct mthp_scenario sc;
+	struct mthp_settings s;
+
+	if (mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini", &diag))
+		fail_msg("scenario rejected: %s", diag.msg);
+	assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+	if (mthp_scenario_run(&sc, &s, sc.seed, &opts, rep, &diag))
+		fail_msg("run failed: %s", diag.msg);
+	mthp_scenario_free(&sc);
+}
+
+/* How many PTEs of the final snapshot are in state c. */
+static uint64_t count_state(const struct mthp_run_report *rep, char c)
+{
+	const struct mthp_snapshot *snap = &rep->final;
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++)
+		if (snap->pmds[i].kind == MTHP_PMD_TABLE)
+			for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
+				n += snap->pmds[i].ptes[k] == c;
+	return n;
+}
+
+static void test_fill_writes_every_page_of_its_range(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p a]\nvma = v\naction = fill\noffset = 4M\nlength = 8M\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.pages_written, 2048);
+	assert_int_equal(rep.resident_pages, 2048);
+	/* placement: the written pages fill PMD ranges 2 to 5 of the VMA */
+	for (size_t i = 0; i < rep.final.nr_pmds; i++) {
+		uint64_t off = rep.final.pmds[i].addr - rep.final.vmas[0].start;
+		bool inside = off >= (4u << 20) && off < (12u << 20);
+
+		assert_int_equal(rep.final.pmds[i].kind == MTHP_PMD_TABLE, inside);
+	}
+	assert_int_equal(count_state(&rep, 'A'), 2048);
+	mthp_run_report_free(&rep);
+}
+
+static void test_random_writes_about_density(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p a]\nvma = v\naction = random\ndensity = 25%\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_in_range(rep.pages_written, V_PAGES / 4 - 200, V_PAGES / 4 + 200);
+	assert_int_equal(rep.resident_pages, rep.pages_written);
+	mthp_run_report_free(&rep);
+}
+
+static void test_cluster_writes_runs(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p a]\nvma = v\naction = cluster\nruns = 4\nrun_pages = 32\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_in_range(rep.pages_written, 32, 128);
+	/* each run is 32 contiguous pages: at most 4 separate stretches */
+	{
+		const struct mthp_snapshot *snap = &rep.final;
+		unsigned stretches = 0;
+		char prev = '.';
+
+		for (size_t i = 0; i < snap->nr_pmds; i++) {
+			for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++) {
+				char c = snap->pmds[i].kind == MTHP_PMD_TABLE ?
+					 (char)snap->pmds[i].ptes[k] : '.';
+
+				stretches += c == 'A' && prev != 'A';
+				prev = c;
+			}
+		}
+		assert_in_range(stretches, 1, 4);
+	}
+	mthp_run_report_free(&rep);
+}
+
+static void test_read_maps_the_zero_page(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p a]\nvma = v\naction = read\ndensity = 50%\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.pages_written, 0);
+	assert_in_range(count_state(&rep, '0'), V_PAGES / 2 - 200, V_PAGES / 2 + 200);
+	assert_int_equal(rep.resident_pages, 0);
+	mthp_run_report_free(&rep);
+}
+
+static void test_hot_keeps_a_hot_set_young(void **state)
+{
+	struct mthp_run_report rep;
+	uint64_t young;
+
+	(void)state;
+	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
+		      "[phase p hot]\nvma = v\naction = hot\nhot = 10%\nduration = 1s\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	young = count_state(&rep, 'A');
+	assert_in_range(young, V_PAGES / 10 - 150, V_PAGES / 10 + 150);
+	assert_int_equal(young + count_state(&rep, 'a'), V_PAGES);
+	mthp_run_report_free(&rep);
+}
+
+static void test_heap_keeps_its_live_share(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p h]\nvma = v\naction = heap\nobject_sizes = 4K:3,64K:1\n"
+		      "live = 50%\nchurn = 20%\nduration = 1s\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	/* placed up to half the range, some freed at the last tick */
+	assert_in_range(rep.resident_pages, V_PAGES / 4, V_PAGES / 2 + 16);
+	/* churn placed new objects where old ones were freed */
+	assert_true(rep.pages_written > rep.resident_pages);
+	mthp_run_report_free(&rep);
+}
+
+static void test_pageout_free_dontneed(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
+		      "[phase p out]\nvma = v\naction = pageout\ndensity = 100%\nlength = 4M\n"
+		      "[phase p free]\nvma = v\naction = free\ndensity = 100%\noffset = 4M\nlength = 4M\n"
+		      "[phase p gone]\nvma = v\naction = dontneed\ndensity = 100%\noffset = 8M\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(count_state(&rep, 'w'), 1024);
+	assert_int_equal(count_state(&rep, 'l'), 1024);
+	assert_int_equal(rep.resident_pages, 1024);	/* the lazyfree ones */
+	mthp_run_report_free(&rep);
+}
+
+static void test_fork_child_writes_and_exits(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
+		      "[phase p fork]\nvma = v\naction = fork\nchild_writes = 50%\nduration = 200ms\n",
+		 MTHP_RUN_NO_COLLAPSE, &rep);
+	/* the child is gone: nothing is shared any more */
+	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), 0);
+	assert_int_equal(rep.resident_pages, V_PAGES);
+	assert_int_equal(rep.sim_ns, 200000000ull);
+	mthp_run_report_free(&rep);
+}
+
+static void test_advise_and_sleep(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
+		      "[phase p adv]\nvma = v\naction = advise\n"
+		      "[phase p wait]\naction = sleep\nduration = 2s\n",
+		 MTHP_POLICY_UPSTREAM, &rep);
+	assert_true(rep.final.vmas[0].flags & MTHP_VMA_HUGEPAGE);
+	assert_int_equal(rep.sim_ns, 2000000000ull);
+	/* advised after the faults: khugepaged collapses all 8 ranges */
+	assert_int_equal(rep.collapses_by_order[9], 8);
+	assert_int_equal(rep.scan_results[SCAN_SUCCEED], 8);
+	/* the default scan_sleep_millisecs is 10 s: one wake-up, at time 0 */
+	assert_int_equal(rep.wakeups, 1);
+	mthp_run_report_free(&rep);
+}
+
+static void test_same_seed_same_report_every_policy_same_workload(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 256M\n[settings]\nhugepages-64kB/enabled = madvise\n"
+		"khugepaged/max_ptes_none = 384\n[process p]\n[vma p v]\nsize = 16M\n"
+		"[phase p a]\nvma = v\naction = random\ndensity = 20%\n"
+		"[phase p b]\nvma = v\naction = advise\n[phase p c]\naction = sleep\nduration = 1s\n";
+	struct mthp_run_report a, b, base;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &base);
+	for (int p = 0; p < MTHP_NR_POLICIES; p++) {
+		run_text(text, p, &a);
+		run_text(text, p, &b);
+		assert_int_equal(a.pages_written, base.pages_written);
+		assert_int_equal(a.pages_written, b.pages_written);
+		assert_memory_equal(a.collapses_by_order, b.collapses_by_order,
+				    sizeof(a.collapses_by_order));
+		assert_int_equal(a.pages_filled, b.pages_filled);
+		assert_int_equal(a.resident_pages, b.resident_pages);
+		/* filled pages are what collapse added to the workload's own */
+		assert_int_equal(a.resident_pages, base.resident_pages + a.pages_filled);
+		mthp_run_report_free(&a);
+		mthp_run_report_free(&b);
+	}
+	mthp_run_report_free(&base);
+}
+
+struct cli_run {
+	int status;
+	char *out, *err;
+};
+
+static struct cli_run run_cli(int argc, char **argv)
+{
+	struct cli_run r = { 0 };
+	size_t ol, el;
+	FILE *out = open_memstream(&r.out, &ol), *err = open_memstream(&r.err, &el);
+
+	r.status = mthp_cli_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static void test_cli_json_is_byte_identical_and_compares(void **state)
+{
+	char *argv[] = { "sim", "--compare", "legacy,seed,upstream", "--json", NULL };
+	struct cli_run a = run_cli(4, argv), b = run_cli(4, argv);
+	json_t *doc, *runs;
+
+	(void)state;
+	assert_int_equal(a.status, 0);
+	assert_string_equal(a.out, b.out);
+	doc = json_loads(a.out, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-sim 1");
+	runs = json_object_get(doc, "runs");
+	assert_int_equal(json_array_size(runs), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 2), "policy")),
+			    "seed");
+	/* the default scenario shows seed's creep and none under upstream */
+	assert_true(json_integer_value(json_object_get(json_array_get(runs, 2), "recollapses")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 3), "recollapses")), 0);
+	json_decref(doc);
+	free(a.out);
+	free(a.err);
+	free(b.out);
+	free(b.err);
+}
+
+static void test_cli_errors(void **state)
+{
+	struct { char *argv[6]; int argc; const char *needle; int status; } cases[] = {
+		{ { "sim", "--policy", "greedy" }, 3, "--policy 'greedy'", 2 },
+		{ { "sim", "--compare", "seed,seed" }, 3, "distinct policies", 2 },
+		{ { "sim", "--compare", "seed", "--policy", "legacy" }, 5, "not both", 2 },
+		{ { "sim", "--seed", "x" }, 3, "--seed 'x'", 2 },
+		{ { "sim", "--map", "out.jpg" }, 3, "must end in .svg or .png", 2 },
+		{ { "sim", "--set", "khugepaged/max_ptes_none=999" }, 3, "range 0..511", 2 },
+		{ { "sim", "tests/no-such.ini" }, 2, "tests/no-such.ini: No such file", 1 },
+		{ { "sim", "a.ini", "b.ini" }, 3, "unexpected argument 'b.ini'", 2 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_run r = run_cli(cases[i].argc, cases[i].argv);
+
+		if (r.status != cases[i].status || !strstr(r.err, cases[i].needle))
+			fail_msg("case %zu: exit %d, '%s'", i, r.status, r.err);
+		free(r.out);
+		free(r.err);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fill_writes_every_page_of_its_range),
+		cmocka_unit_test(test_random_writes_about_density),
+		cmocka_unit_test(test_cluster_writes_runs),
+		cmocka_unit_test(test_read_maps_the_zero_page),
+		cmocka_unit_test(test_hot_keeps_a_hot_set_young),
+		cmocka_unit_test(test_heap_keeps_its_live_share),
+		cmocka_unit_test(test_pageout_free_dontneed),
+		cmocka_unit_test(test_fork_child_writes_and_exits),
+		cmocka_unit_test(test_advise_and_sleep),
+		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
+		cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),
+		cmocka_unit_test(test_cli_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
