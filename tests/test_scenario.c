@@ -351,6 +351,33 @@ static void test_shipped_scenarios_are_valid(void **state)
 	}
 }
 
+/* The worked example of docs/scenarios.md is a valid scenario. */
+static void test_docs_worked_example_is_valid(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	char *doc = NULL, *start, *end;
+	size_t cap = 0;
+	FILE *f = fopen("docs/scenarios.md", "r");
+	ssize_t len;
+
+	(void)state;
+	assert_non_null(f);
+	len = getdelim(&doc, &cap, '\0', f);
+	fclose(f);
+	assert_true(len > 0);
+	start = strstr(doc, "```ini\n");
+	assert_non_null(start);
+	start += strlen("```ini\n");
+	end = strstr(start, "```");
+	assert_non_null(end);
+	if (mthp_scenario_read_mem(&sc, start, (size_t)(end - start), "example", &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(sc.nr_phases, 5);
+	mthp_scenario_free(&sc);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_bytes_that_are_not_text),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_scenarios_are_valid),
+		cmocka_unit_test(test_docs_worked_example_is_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
