@@ -39,6 +39,18 @@
 #define PMD_SIZE (2ul << 20)
 #define PAGE 4096ul
 #define N 512
+
+/* Under AddressSanitizer a forked child carries the sanitizer's mappings. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED_ADDRESS_SPACE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED_ADDRESS_SPACE 1
+#endif
+#endif
+#ifndef SANITIZED_ADDRESS_SPACE
+#define SANITIZED_ADDRESS_SPACE 0
+#endif
 #define SPARSE_PAGES 10
 
 /* Planning overrides: eligible without VM_HUGEPAGE, sparse ranges refused. */
@@ -356,18 +368,25 @@ static void test_api_single_wakeup(void **state)
 	require_small_pages(&c);
 	daemon_start(&d, &c.pid, 1, 1000000, NULL);
 	assert_int_equal(d.nr_targets, 1);
+	uint64_t collapsed, mapped;
+
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
-	assert_int_equal(d.c.pages_collapsed, 1);
-	assert_int_equal(d.c.full_scans, 1);
-	/* the sparse range, and maybe a range of the test's own .bss */
+	/*
+	 * The dense range, and any dense range the child inherited from this
+	 * test process (an allocator's arena, a sanitizer's own memory).
+	 */
+	collapsed = d.c.pages_collapsed;
+	assert_true(collapsed >= 1);
+	assert_int_equal(d.c.result[SCAN_SUCCEED], collapsed);
+	assert_true(d.c.full_scans >= 1);
 	assert_true(d.c.result[SCAN_EXCEED_NONE_PTE] >= 1);
-	assert_int_equal(d.c.result[SCAN_SUCCEED], 1);
 	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
-	/* The next wake-up finds a THP there and collapses nothing more. */
+	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
+	/* The next wake-up finds THPs there and collapses nothing more. */
+	mapped = d.c.result[SCAN_PMD_MAPPED];
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
-	assert_int_equal(d.c.pages_collapsed, 1);
-	assert_int_equal(d.c.result[SCAN_PMD_MAPPED], 1);
-	assert_int_equal(d.c.full_scans, 2);
+	assert_int_equal(d.c.pages_collapsed, collapsed);
+	assert_true(d.c.result[SCAN_PMD_MAPPED] >= mapped + collapsed);
 	mthp_daemon_free(&d);
 }
 
@@ -383,6 +402,13 @@ static void test_budget_and_cursor(void **state)
 	int wakeups = 0;
 
 	(void)state;
+	if (SANITIZED_ADDRESS_SPACE) {
+		/* the teardown kills the child */
+		print_message("SKIP: AddressSanitizer's shadow memory gives a forked test "
+			      "process terabytes of VMAs: a full scan at one range per "
+			      "wake-up is too long\n");
+		skip();
+	}
 	require_small_pages(&c);
 	daemon_start(&d, &c.pid, 1, N + 1, NULL);
 	while (d.c.full_scans == 0 && wakeups < 100) {

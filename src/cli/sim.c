@@ -534,6 +534,7 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 
 /* ---- the command ---- */
 
+/* The scenario and its settings; on failure nothing is left to free. */
 static int load(const struct sim_opts *o, struct mthp_scenario *sc,
 		struct mthp_settings *s, FILE *err)
 {
@@ -552,15 +553,21 @@ static int load(const struct sim_opts *o, struct mthp_scenario *sc,
 	}
 	if (mthp_scenario_settings(sc, s, &diag)) {
 		fprintf(err, "mthp sim: %s\n", diag.msg);
-		return 1;
+		ret = 1;
+		goto out_free;
 	}
 	for (size_t i = 0; i < o->nr_sets; i++) {
 		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
 			fprintf(err, "mthp sim: --set %s: %s\n", o->sets[i], msg);
-			return EXIT_USAGE;
+			ret = EXIT_USAGE;
+			goto out_free;
 		}
 	}
 	return 0;
+
+out_free:
+	mthp_scenario_free(sc);
+	return ret;
 }
 
 static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FILE *err)

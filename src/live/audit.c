@@ -331,6 +331,8 @@ static void sort_unique(pid_t *pids, size_t *nr)
 {
 	size_t out = 0;
 
+	if (!*nr)
+		return;
 	qsort(pids, *nr, sizeof(*pids), cmp_pid);
 	for (size_t i = 0; i < *nr; i++)
 		if (!out || pids[out - 1] != pids[i])

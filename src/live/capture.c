@@ -162,16 +162,35 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 	return fn(ctx, cap, NULL, NULL);	/* end of the VMA */
 }
 
+/*
+ * /proc/PID/maps is read in several chunks; a process that maps or unmaps
+ * between two of them gives lines that overlap or go backwards.
+ */
+static bool maps_torn(const struct live_maps *maps)
+{
+	for (size_t i = 0; i < maps->nr; i++) {
+		if (maps->vmas[i].start >= maps->vmas[i].end)
+			return true;
+		if (i && maps->vmas[i].start < maps->vmas[i - 1].end)
+			return true;
+	}
+	return false;
+}
+
 static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			struct mthp_diag *diag)
 {
 	struct live_maps after;
-	int ret;
+	int ret, err;
 
 	ret = live_maps_read(cap->pid, cap->smaps, &cap->maps, diag);
 	if (ret < 0)
 		return ret;
 	cap->started = true;
+	if (maps_torn(&cap->maps)) {
+		ret = -EAGAIN;	/* changed while read: try again */
+		goto out;
+	}
 	for (size_t i = 0; i < cap->maps.nr; i++) {
 		const struct live_vma *v = &cap->maps.vmas[i];
 
@@ -179,11 +198,16 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			continue;
 		ret = capture_vma(cap, &cap->maps.vmas[i], fn, ctx);
 		if (ret < 0)
-			goto out;
+			break;
 	}
-	ret = live_maps_read(cap->pid, false, &after, diag);
-	if (ret < 0)
+	/* -EINVAL: what was read did not fit together; a change explains it */
+	if (ret < 0 && ret != -EINVAL)
 		goto out;
+	err = live_maps_read(cap->pid, false, &after, diag);
+	if (err < 0) {
+		ret = err;	/* gone while read, most likely */
+		goto out;
+	}
 	if (after.hash != cap->maps.hash)
 		ret = -EAGAIN;
 	live_maps_free(&after);
