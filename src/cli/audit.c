@@ -314,21 +314,6 @@ static void prom_write(FILE *out, const struct prom_entry *entries, size_t nr,
 
 /* ---- the command ---- */
 
-static int parse_pid(const char *text, pid_t *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v <= 0 || v > 0x3fffffff) {
-		errno = 0;
-		return -EINVAL;
-	}
-	*pid = (pid_t)v;
-	return 0;
-}
-
 static int parse_audit_opts(int argc, char **argv, struct audit_opts *o,
 			    FILE *out, FILE *err)
 {
@@ -349,7 +334,7 @@ static int parse_audit_opts(int argc, char **argv, struct audit_opts *o,
 		switch (c) {
 		case 'p':
 			if (o->nr_pids == MAX_PIDS ||
-			    parse_pid(optarg, &o->pids[o->nr_pids]) < 0) {
+			    mthp_cli_parse_pid(optarg, &o->pids[o->nr_pids]) < 0) {
 				fprintf(err, "mthp audit: bad pid '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

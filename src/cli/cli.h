@@ -8,6 +8,7 @@
 #define MTHP_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #define EXIT_USAGE 2
 
@@ -19,6 +20,9 @@ struct mthp_command {
 
 /* The command table, NULL-terminated (main.c). */
 extern const struct mthp_command mthp_commands[];
+
+/* A process id argument: decimal, 1 .. 2^30-1; 0 or -EINVAL. */
+int mthp_cli_parse_pid(const char *text, pid_t *pid);
 
 /* Run argv as `mthp argv[0] ...` would (used by main and tests). */
 int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err);

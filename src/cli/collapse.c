@@ -136,21 +136,6 @@ static int parse_range(const char *text, uint64_t *start, uint64_t *end)
 	return 0;
 }
 
-static int parse_pid(const char *text, pid_t *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v <= 0 || v > 0x3fffffff) {
-		errno = 0;
-		return -EINVAL;
-	}
-	*pid = (pid_t)v;
-	return 0;
-}
-
 static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
 			struct collapse_ctx *cc, bool dry_run, FILE *out)
 {
@@ -213,7 +198,7 @@ int cmd_collapse(int argc, char **argv, FILE *out, FILE *err)
 	while ((c = getopt_long(argc, argv, "p:r:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pid(optarg, &pid) < 0) {
+			if (mthp_cli_parse_pid(optarg, &pid) < 0) {
 				fprintf(err, "mthp collapse: bad pid '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * commands.c - the command table and the top-level usage of `mthp`.
+ * commands.c - the command table, the top-level usage of `mthp`, and
+ * what the commands share in parsing their arguments.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -15,6 +18,21 @@ const struct mthp_command mthp_commands[] = {
 	{ "daemon", cmd_daemon, "a userspace khugepaged: scan, plan and collapse every interval" },
 	{ NULL, NULL, NULL },
 };
+
+int mthp_cli_parse_pid(const char *text, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v <= 0 || v > 0x3fffffff) {
+		errno = 0;
+		return -EINVAL;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
 
 static void usage(FILE *f)
 {

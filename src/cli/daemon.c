@@ -138,11 +138,11 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o,
 		switch (c) {
 		case 'p':
 			if (o->nr_pids == MAX_PIDS ||
-			    parse_ulong(optarg, 0x3fffffff, &v) < 0 || !v) {
+			    mthp_cli_parse_pid(optarg, &o->pids[o->nr_pids]) < 0) {
 				fprintf(err, "mthp daemon: bad pid '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
-			o->pids[o->nr_pids++] = (pid_t)v;
+			o->nr_pids++;
 			break;
 		case 'c':
 			o->cgroup = optarg;

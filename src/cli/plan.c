@@ -64,7 +64,7 @@ static const char plan_usage[] =
 struct plan_opts {
 	const char *snapshot;
 	const char *ptes;
-	long pid;			/* 0: none */
+	pid_t pid;			/* 0: none */
 	const char *vma_flags;
 	uint64_t page_size;
 	uint64_t addr;
@@ -132,16 +132,12 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 		case OPT_PTES:
 			o->ptes = optarg;
 			break;
-		case OPT_PID: {
-			uint64_t pid;
-
-			if (parse_u64(optarg, 10, &pid) || pid == 0 || pid > 4194304) {
+		case OPT_PID:
+			if (mthp_cli_parse_pid(optarg, &o->pid)) {
 				fprintf(err, "mthp plan: --pid '%s' is not a process id\n", optarg);
 				return EXIT_USAGE;
 			}
-			o->pid = (long)pid;
 			break;
-		}
 		case OPT_PAGE_SIZE:
 			if (parse_u64(optarg, 10, &o->page_size)) {
 				fprintf(err, "mthp plan: --page-size '%s' is not a number\n", optarg);
@@ -272,7 +268,7 @@ static int load_snapshot(const struct plan_opts *o, struct mthp_snapshot *snap,
 	if (o->ptes)
 		return snapshot_from_pattern(o, snap, err);
 	if (o->pid) {
-		ret = mthp_live_snapshot((pid_t)o->pid, snap, &diag);
+		ret = mthp_live_snapshot(o->pid, snap, &diag);
 		if (ret) {
 			fprintf(err, "mthp plan: %s\n", diag.msg);
 			mthp_snapshot_free(snap);
@@ -309,7 +305,7 @@ static int make_settings(const struct plan_opts *o, const struct mthp_snapshot *
 	char msg[256];
 
 	if (o->pid) {
-		snprintf(pid_name, sizeof(pid_name), "pid %ld", o->pid);
+		snprintf(pid_name, sizeof(pid_name), "pid %d", (int)o->pid);
 		name = pid_name;
 	}
 	if (mthp_snapshot_settings(snap, s, strcmp(name, "-") ? name : "<stdin>", &diag)) {

@@ -31,22 +31,6 @@ static const char snapshot_usage[] =
 "pmd line.\n"
 "Exit status: 0 written, 1 the process could not be read, 2 bad option.\n";
 
-/* Parse a pid argument; 0 or -EINVAL. */
-static int parse_pid(const char *text, pid_t *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v <= 0 || v > 0x3fffffff) {
-		errno = 0;
-		return -EINVAL;
-	}
-	*pid = (pid_t)v;
-	return 0;
-}
-
 int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 {
 	static const struct option opts[] = {
@@ -67,7 +51,7 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 	while ((c = getopt_long(argc, argv, "p:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pid(optarg, &pid) < 0) {
+			if (mthp_cli_parse_pid(optarg, &pid) < 0) {
 				fprintf(err, "mthp snapshot: bad pid '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
