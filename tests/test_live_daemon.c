@@ -51,6 +51,19 @@
 #ifndef SANITIZED_ADDRESS_SPACE
 #define SANITIZED_ADDRESS_SPACE 0
 #endif
+
+/*
+ * A count of the daemon's over a whole child: exact in a normal build; at
+ * least that many under AddressSanitizer, whose own dense regions, in a
+ * child forked from this test, are there to be collapsed too.  Checks of
+ * the child's own ranges stay exact everywhere.
+ */
+#define assert_daemon_count(got, want) do {				\
+	if (SANITIZED_ADDRESS_SPACE)					\
+		assert_true((uint64_t)(got) >= (uint64_t)(want));	\
+	else								\
+		assert_int_equal((got), (want));			\
+} while (0)
 #define SPARSE_PAGES 10
 
 /* Planning overrides: eligible without VM_HUGEPAGE, sparse ranges refused. */
@@ -385,8 +398,9 @@ static void test_api_single_wakeup(void **state)
 	/* The next wake-up finds THPs there and collapses nothing more. */
 	mapped = d.c.result[SCAN_PMD_MAPPED];
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
-	assert_int_equal(d.c.pages_collapsed, collapsed);
+	assert_daemon_count(d.c.pages_collapsed, collapsed);
 	assert_true(d.c.result[SCAN_PMD_MAPPED] >= mapped + collapsed);
+	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
 	mthp_daemon_free(&d);
 }
 
@@ -563,8 +577,10 @@ static void check_signal_stop(int sig)
 	bg->out[0] = '\0';
 	bg_stop_with(bg, sig);
 	assert_non_null(strstr(bg->out, "# mthp daemon counters\n"));
-	assert_int_equal(counter(bg->out, "pages_collapsed"), 1);
-	assert_int_equal(counter(bg->out, "full_scans"), 1);
+	assert_daemon_count(counter(bg->out, "pages_collapsed"), 1);
+	/* under ASan the child's address space takes longer than this to scan */
+	if (!SANITIZED_ADDRESS_SPACE)
+		assert_int_equal(counter(bg->out, "full_scans"), 1);
 	free(bg);
 }
 
@@ -618,7 +634,7 @@ static void test_cgroup_picks_up_new_processes(void **state)
 	close(fd);
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
 	assert_int_equal(d.nr_targets, 1);
-	assert_int_equal(d.c.pages_collapsed, 1);
+	assert_daemon_count(d.c.pages_collapsed, 1);
 	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
 	mthp_daemon_free(&d);
 	kid_reap(c.pid);	/* so the teardown can remove the cgroup */
