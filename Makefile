@@ -4,6 +4,7 @@
 #   make check              build and run every test (installs missing packages)
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
+#   make stress             the simulator stress program (STRESS_SECONDS=10)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=address,undefined check   (objects go to build-asan-ubsan/)
 #   make SANITIZE=thread check              (objects go to build-tsan/)
@@ -90,7 +91,7 @@ LIBCLI := $(BUILD)/libmthpcli.a
 MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check test-bins bench demo install uninstall clean fuzz fuzz-bins
+.PHONY: all deps check test-bins bench demo install uninstall clean fuzz fuzz-bins stress
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -137,6 +138,22 @@ $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HELPER_OBJS) $(LIBCLI) $(LIBMTHP)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+# The stress program: khugepaged and mutator threads with fault injection
+# (not a cmocka test; 'make stress' runs it, .ci/run under both sanitizers).
+STRESS_SECONDS ?= 10
+STRESS_THREADS ?= 4
+STRESS_SEED ?= 1
+STRESS_POLICY ?= upstream
+
+$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+stress: $(BUILD)/tests/stress
+	TSAN_OPTIONS="suppressions=tests/stress.tsan.supp $(TSAN_OPTIONS)" \
+		$(BUILD)/tests/stress --seconds $(STRESS_SECONDS) --threads $(STRESS_THREADS) \
+		--seed $(STRESS_SEED) --policy $(STRESS_POLICY)
 
 $(BUILD)/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -217,5 +234,5 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/tests/helpers/fuzz_targets
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
 	$(TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)

@@ -257,4 +257,45 @@ void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx);
  */
 void sim_set_trace(struct sim *sim, FILE *f);
 
+/*
+ * Fault injection: a seeded switch that makes chosen steps of a collapse
+ * (khugepaged and MADV_COLLAPSE alike) fail, so that every failure path
+ * runs.  Each point fires on one draw in one_in (1: every time, 0: off);
+ * the draws come from their own seeded sequence, so sim_random() and the
+ * trace of a run without injection are unchanged.
+ */
+enum sim_inject_point {
+	SIM_INJECT_ALLOC,	/* the new folio's allocation: ALLOC_HUGE_PAGE_FAIL */
+	SIM_INJECT_CHARGE,	/* its memcg charge: CGROUP_CHARGE_FAIL */
+	SIM_INJECT_REVALIDATE,	/* revalidation after the lock was dropped: VMA_CHECK */
+	SIM_INJECT_LRU,		/* LRU isolation of a folio: DEL_PAGE_LRU */
+	SIM_INJECT_MUNMAP,	/* the PMD range unmapped between scan and collapse */
+	SIM_INJECT_MREMAP,	/* ... moved away and back */
+	SIM_INJECT_FORK,	/* ... the mm forked (the child exits after the attempt) */
+	SIM_INJECT_COPY_MC,	/* a machine check while copying: COPY_MC */
+	SIM_NR_INJECT
+};
+/* "alloc", "charge", ...; NULL outside the enum. */
+const char *sim_inject_name(enum sim_inject_point p);
+/* Fire point p on one draw in one_in (0: never); -EINVAL for a bad point. */
+int sim_inject_set(struct sim *sim, enum sim_inject_point p, uint32_t one_in);
+/* Restart the draws from seed (default: the sim's seed). */
+void sim_inject_seed(struct sim *sim, uint64_t seed);
+/* How often p has fired. */
+uint64_t sim_inject_fired(struct sim *sim, enum sim_inject_point p);
+/*
+ * The concurrent mutations (MUNMAP, MREMAP, FORK) run from the collapsing
+ * thread after the scan dropped mmap_lock and before the window's
+ * collapse, with no simulator lock held.  sim_inject_race() is the
+ * default mutation of the PMD range at pmd_addr: munmap it; mremap it
+ * elsewhere and back; fork the mm (the child in *child, exited by the
+ * collapse after its attempt).  A race function replaces it (to keep a
+ * model of the memory in step, say) and may call sim_inject_race().
+ */
+typedef int (*sim_race_fn)(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
+			   enum sim_inject_point what, struct sim_mm **child);
+int sim_inject_race(struct sim_mm *mm, uint64_t pmd_addr,
+		    enum sim_inject_point what, struct sim_mm **child);
+void sim_inject_set_race(struct sim *sim, sim_race_fn fn, void *ctx);
+
 #endif /* MTHP_SIM_H */

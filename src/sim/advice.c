@@ -33,13 +33,13 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 	int err;
 
 	if (pmd_is_huge(pmd) && whole && op->huge_fn) {
-		pthread_mutex_lock(&pmdt->lock);
+		pmd_lock(pmdt);
 		if (pmd_is_huge(ld_acquire(pmdp))) {
 			op->huge_fn(mm, pmdp, op->ctx);
-			pthread_mutex_unlock(&pmdt->lock);
+			pmd_unlock(pmdt);
 			return 0;
 		}
-		pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock(pmdt);
 	}
 	if (pmd_is_huge(pmd)) {
 		err = pmd_split_huge(mm, pmdp, pmdt);
@@ -50,9 +50,9 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 	if (!pmd_is_table(pmd))
 		return 0;
 	t = pmd_table(pmd);
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
 	op->fn(mm, t, pte_index(sim, start), pte_index(sim, end - 1), op->ctx);
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock(t);
 	return 0;
 }
 
@@ -257,11 +257,11 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 		return -EINVAL;
 	world_enter(sim);
 	if (write)
-		pthread_rwlock_wrlock(&mm->mmap_lock);
+		mmap_write_lock(mm);
 	else
-		pthread_rwlock_rdlock(&mm->mmap_lock);
+		mmap_read_lock(mm);
 	err = madvise_locked(mm, addr, addr + len, advice);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	if (!err && advice == SIM_MADV_HUGEPAGE)
 		khugepaged_enter(mm);	/* hugepage_madvise: an mm slot */
@@ -280,11 +280,11 @@ static int uffd_flags_op(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = set_vm_flags(mm, addr, addr + len, set, clear);
 	if (!err && (clear & SIM_VM_UFFD_WP))
 		err = pte_op_range(mm, addr, addr + len, &op);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -331,10 +331,10 @@ int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	err = range_uffd_wp(mm, addr, addr + len) ?
 	      pte_op_range(mm, addr, addr + len, &op) : -ENOENT;
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -346,10 +346,10 @@ int sim_age(struct sim_mm *mm)
 	int err = 0;
 
 	world_enter(mm->sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
 		err = pte_op_range(mm, mm->vmas[i].start, mm->vmas[i].end, &op);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(mm->sim);
 	return err;
 }

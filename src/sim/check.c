@@ -290,9 +290,9 @@ int sim_check(struct sim *sim)
 {
 	int err;
 
-	pthread_rwlock_wrlock(&sim->world_lock);
+	rw_write_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 	err = sim_check_locked(sim);
-	pthread_rwlock_unlock(&sim->world_lock);
+	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 	return err;
 }
 

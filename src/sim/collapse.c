@@ -19,7 +19,9 @@
  *   - Each lock's state is a boolean set on the line that takes or drops
  *     it; the exit path releases by those booleans, never by the order or
  *     the result.
- *   - Debug builds assert every Context: line (lockdep.c).
+ *   - Locks nest in the order written at the top of lockdep.c (world,
+ *     mmap_lock, anon_vma, PMD lock, PTE lock); debug builds check it and
+ *     assert every Context: line.
  *
  * The state machine of collapse_huge_page (one window, order o):
  *
@@ -58,7 +60,11 @@
  *               v                o == PMD: anon_vma unlocked here
  *   COPY     [PTE lock]          collapse_copy(): tags copied, none and
  *               |                zero PTEs zero-filled, old PTEs cleared,
- *               |                old folios released (cannot fail)
+ *               |                old folios released
+ *               |                -- fail (machine check): COPY_MC before
+ *               |                   anything is cleared; undo: release the
+ *               |                   isolated folios, pmd_populate() the
+ *               |                   table back, as ISOLATE's undo
  *               v
  *   INSTALL  [PMD lock]          o == PMD: a huge PMD, the table freed;
  *            [PMD + PTE lock]    o < PMD: pmd_populate() first, then the
@@ -66,6 +72,11 @@
  *               v
  *   RELEASE  anon_vma unlocked if still locked, write lock dropped,
  *            trace mm_collapse_huge_page.
+ *
+ * Fault injection (inject.c) fires at ALLOC (allocation, charge),
+ * REVALIDATE (both revalidations), ISOLATE (LRU isolation) and COPY, and
+ * runs its racing munmap/mremap/fork before each window's ALLOC, in
+ * collapse_scan_pmd, where no lock is held.
  *
  * collapse_scan_pmd (one PMD range) runs under mmap_lock held for read:
  * precheck and scan with the engine; a failure returns with the lock held.
@@ -164,7 +175,7 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
 	bool pmd = order == sim->geo.pmd_order;
 
 	lockdep_assert_not_held(LOCK_MMAP, NULL);
-	if (folio_alloc(sim, order, head)) {
+	if (inject_fail(sim, SIM_INJECT_ALLOC) || folio_alloc(sim, order, head)) {
 		*head = SIM_NO_PFN;
 		count_mthp(sim, order, MS_COLLAPSE_ALLOC_FAILED);
 		if (pmd)
@@ -174,7 +185,7 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
 	count_mthp(sim, order, MS_COLLAPSE_ALLOC);
 	if (pmd)
 		count_vm(sim, VM_THP_COLLAPSE_ALLOC);
-	if (folio_charge(sim, *head, mm->memcg)) {
+	if (inject_fail(sim, SIM_INJECT_CHARGE) || folio_charge(sim, *head, mm->memcg)) {
 		folio_put(sim, *head, 1);
 		*head = SIM_NO_PFN;
 		return SCAN_CGROUP_CHARGE_FAIL;
@@ -211,6 +222,8 @@ static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
 		return SCAN_VMA_CHECK;
 	if (!ld_acquire(&v->anon_vma))
 		return SCAN_PAGE_ANON;
+	if (inject_fail(mm->sim, SIM_INJECT_REVALIDATE))
+		return SCAN_VMA_CHECK;	/* as if MADV_NOHUGEPAGE had raced */
 	*vp = v;
 	return SCAN_SUCCEED;
 }
@@ -310,7 +323,7 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 		folio_unlock(sim, head);
 		return SCAN_PAGE_COUNT;
 	}
-	if (!folio_test_flag(sim, head, PG_LRU)) {
+	if (!folio_test_flag(sim, head, PG_LRU) || inject_fail(sim, SIM_INJECT_LRU)) {
 		folio_unlock(sim, head);
 		return SCAN_DEL_PAGE_LRU;
 	}
@@ -498,12 +511,25 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 		anon_vma_locked = false;
 	}
 
-	/* COPY */
+	/* COPY: a machine check puts everything back (SCAN_COPY_MC) */
 	pte_lock(t);
 	pte_locked = true;
-	collapse_copy(mm, t, off, order, head, cc);
+	if (inject_fail(sim, SIM_INJECT_COPY_MC)) {
+		release_isolated(sim, cc);
+		result = SCAN_COPY_MC;
+	} else {
+		collapse_copy(mm, t, off, order, head, cc);
+	}
 	pte_unlock(t);
 	pte_locked = false;
+	if (result != SCAN_SUCCEED) {
+		pmd_lock(pmdt);
+		pmd_locked = true;
+		pmd_populate(pmdp, t);
+		pmd_unlock(pmdt);
+		pmd_locked = false;
+		goto out;
+	}
 
 	/* INSTALL */
 	if (pmd_order) {
@@ -643,8 +669,12 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 			.order = win.order,
 			.context = cc->context,
 		};
+		struct sim_mm *child;
 
+		child = inject_race_point(mm, pmd_addr);
 		result = collapse_huge_page(mm, pmd_addr, win.offset, win.order, cc);
+		if (child)
+			sim_exit(child);	/* the racing fork's child */
 		if (result == SCAN_SUCCEED) {
 			cc->nr_done++;
 			ev.filled = cc->filled;

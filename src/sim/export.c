@@ -122,12 +122,12 @@ int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
 		return -ENOMEM;
 	mthp_snapshot_init(snap, &sim->geo);
 	world_enter(sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	mthp_settings_foreach(sim_settings(sim), add_setting, &sc);
 	err = sc.err;
 	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
 		err = snapshot_vma(mm, snap, &mm->vmas[i], ptes, ptes + MTHP_MAX_PTES);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	free(ptes);
 	if (err)
@@ -161,7 +161,7 @@ static void page_info_locked(struct sim_mm *mm, uint64_t addr,
 
 	if (!pmdp)
 		return;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd)) {
 		info->huge = true;
@@ -176,7 +176,7 @@ static void page_info_locked(struct sim_mm *mm, uint64_t addr,
 		}
 	} else if (pmd_is_table(pmd)) {
 		t = pmd_table(pmd);
-		pthread_mutex_lock(&t->lock);
+		pte_lock(t);
 		pte = t->ptes[pte_index(sim, addr)];
 		info->state = pte_state(sim, pte);
 		info->young = pte_present(pte) && (pte & PTE_YOUNG);
@@ -186,18 +186,18 @@ static void page_info_locked(struct sim_mm *mm, uint64_t addr,
 			info_folio(sim, pte_pfn(pte), info);
 		else if (pte_is_swap(pte) && pte_slot(pte))
 			info->tag = swap_tag(&sim->swap, pte_slot(pte));
-		pthread_mutex_unlock(&t->lock);
+		pte_unlock(t);
 	}
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 }
 
 int sim_page_info(struct sim_mm *mm, uint64_t addr, struct sim_page_info *info)
 {
 	*info = (struct sim_page_info){ .state = MTHP_PTE_NONE };
 	world_enter(mm->sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	page_info_locked(mm, addr, info);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(mm->sim);
 	return 0;
 }

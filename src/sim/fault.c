@@ -73,10 +73,10 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 			   struct sim_pmd_table *pmdt)
 {
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	if (pmd_is_none(ld_acquire(pmdp)))
 		st_release(pmdp, PMD_HUGE | PMD_ZERO);
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	if (!__atomic_exchange_n(&mm->sim->huge_zero_counted, true, __ATOMIC_RELAXED))
 		count_vm(mm->sim, VM_THP_ZERO_PAGE_ALLOC);
 	return 0;
@@ -97,14 +97,14 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	pmd = ((uint64_t)head << PMD_PFN_SHIFT) | PMD_HUGE | PMD_YOUNG | PMD_DIRTY;
 	if (v->prot & SIM_PROT_WRITE)
 		pmd |= PMD_WRITE;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	if (pmd_is_none(ld_acquire(pmdp))) {
 		folio_add_pmd(sim, head, mm->id);
 		st_release(pmdp, pmd);
 		count_vm(sim, VM_THP_FAULT_ALLOC);
 		count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
 	}
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	folio_put(sim, head, 1);
 	return 0;
 }
@@ -299,7 +299,7 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	bool write = kind != SIM_ACCESS_READ;
 	int err = 0;
 
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
 	pte = t->ptes[i];
 	if (!pte) {
 		count_vm(sim, VM_PGFAULT);
@@ -319,7 +319,7 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	}
 	if (!err)
 		do_access(sim, t, i, kind, tag);
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock(t);
 	return err;
 }
 
@@ -332,10 +332,10 @@ static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
 	uint64_t pmd;
 	uint32_t pfn, head;
 
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (!pmd_is_huge(pmd)) {
-		pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock(pmdt);
 		return FAULT_RETRY;
 	}
 	head = pmd_pfn(pmd);
@@ -343,19 +343,19 @@ static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
 	if (kind == SIM_ACCESS_READ) {
 		*tag = (pmd & PMD_ZERO) ? 0 : page_tag(sim, pfn);
 		st_release(pmdp, pmd | PMD_YOUNG);
-		pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock(pmdt);
 		return 0;
 	}
 	if ((pmd & PMD_ZERO) || (!(pmd & PMD_WRITE) &&
 	    (folio_maybe_shared(sim, head) || folio_refcount(sim, head) != 1))) {
 		/* write to the huge zero page or a shared THP: split, retry */
-		pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock(pmdt);
 		return pmd_split_huge(mm, pmdp, pmdt) ?: FAULT_RETRY;
 	}
 	if (kind == SIM_ACCESS_WRITE)
 		page_set_tag(sim, pfn, *tag);
 	st_release(pmdp, pmd | PMD_YOUNG | PMD_DIRTY | PMD_WRITE);
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	return 0;
 }
 
@@ -365,6 +365,7 @@ int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	struct sim_vma *v = vma_find(mm, addr);
 	bool write = kind != SIM_ACCESS_READ;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (!v || !(v->prot & (write ? SIM_PROT_WRITE : SIM_PROT_RW)))
 		return -EFAULT;
 	for (int tries = 0; tries < 64; tries++) {
@@ -402,9 +403,9 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	if (addr & (sim->geo.page_size - 1))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	err = handle_access(mm, addr, kind, tag);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	/* debug builds: check after a fault (a mapping change) */
 	if (faults != ld_relaxed(&sim->vmstat[VM_PGFAULT]))
@@ -433,7 +434,7 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 
 	if (!pmdp)
 		return -EFAULT;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
 		pfn = pmd_pfn(pmd);
@@ -442,7 +443,7 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 	if (t) {
 		uint32_t pte;
 
-		pthread_mutex_lock(&t->lock);
+		pte_lock(t);
 		pte = t->ptes[pte_index(sim, addr)];
 		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
 			pfn = pte_pfn(pte);
@@ -458,8 +459,8 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 			pfn = SIM_NO_PFN;
 	}
 	if (t)
-		pthread_mutex_unlock(&t->lock);
-	pthread_mutex_unlock(&pmdt->lock);
+		pte_unlock(t);
+	pmd_unlock(pmdt);
 	return pfn == SIM_NO_PFN ? -EFAULT : 0;
 }
 
@@ -468,9 +469,9 @@ static int pin_op(struct sim_mm *mm, uint64_t addr, bool pin)
 	int err;
 
 	world_enter(mm->sim);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	err = pin_locked(mm, addr, pin);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(mm->sim);
 	return err;
 }

@@ -57,11 +57,13 @@ static void maplock(struct sim *sim, uint32_t head)
 	while (__atomic_fetch_or(f, PG_MAPLOCK, __ATOMIC_ACQUIRE) & PG_MAPLOCK)
 		while (ld_relaxed(f) & PG_MAPLOCK)
 			;
+	lockdep_acquired(LOCK_FOLIO_MAP, f, LOCK_WRITE, false);
 }
 
 /* Context: drops the folio's map lock. */
 static void mapunlock(struct sim *sim, uint32_t head)
 {
+	lockdep_released(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~PG_MAPLOCK,
 			   __ATOMIC_RELEASE);
 }
@@ -296,6 +298,8 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 	}
 	keep = flags_load(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE |
 					 PG_CHARGED | PG_REFERENCED);
+	/* the first store below drops the map lock bit with the old flags */
+	lockdep_released(LOCK_FOLIO_MAP, &h->flags);
 	for (uint32_t i = 0; i < nr; i++) {
 		struct sim_page *p = sim_pg(sim, head + i);
 		int32_t map = ld_relaxed(&p->mapcount);

@@ -65,15 +65,15 @@ static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp
 
 	if (!cpmdp)
 		return -ENOMEM;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp) & ~PMD_WRITE;
 	st_release(pmdp, pmd);
 	if (!(pmd & PMD_ZERO))
 		folio_add_pmd(parent->sim, pmd_pfn(pmd), child->id);
-	pthread_mutex_unlock(&pmdt->lock);
-	pthread_mutex_lock(&cpmdt->lock);
+	pmd_unlock(pmdt);
+	pmd_lock(cpmdt);
 	st_release(cpmdp, pmd);
-	pthread_mutex_unlock(&cpmdt->lock);
+	pmd_unlock(cpmdt);
 	return 0;
 }
 
@@ -100,12 +100,12 @@ static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table 
 		return err;
 	t = pmd_table(pmd);
 	ct = pmd_table(ld_acquire(cpmdp));
-	pthread_mutex_lock(&t->lock);
-	pthread_mutex_lock(&ct->lock);
+	pte_lock(t);
+	pte_lock_nested(ct);
 	for (uint32_t i = pte_index(sim, start); i <= pte_index(sim, end - 1) && !err; i++)
 		err = copy_pte(parent, child, &t->ptes[i], &ct->ptes[i]);
-	pthread_mutex_unlock(&ct->lock);
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock_nested(ct);
+	pte_unlock(t);
 	return err;
 }
 
@@ -137,16 +137,16 @@ int sim_fork(struct sim_mm *mm, struct sim_mm **out)
 	int err;
 
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = mm_alloc(sim, mm->memcg, &child);
 	if (err)
 		goto out_unlock;
-	pthread_rwlock_wrlock(&child->mmap_lock);
+	mmap_write_lock_nested(child);
 	child->mmap_base = mm->mmap_base;
 	err = dup_mmap(mm, child);
-	pthread_rwlock_unlock(&child->mmap_lock);
+	mmap_unlock_nested(child);
 out_unlock:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	if (err == 0) {
 		if (ld_relaxed(&mm->khugepaged_slot))

@@ -1,33 +1,77 @@
 // SPDX-License-Identifier: MIT
 /*
- * lockdep.c - the per-thread record of held locks (debug builds): what the
- * lock wrappers of sim_internal.h took, in which mode, checked against the
- * rank of each lock class on every blocking acquisition, and asserted by
- * the functions whose Context: line says a lock must (or must not) be
- * held.  A violation prints the thread's held locks and aborts.  Release
- * builds compile none of it.
+ * lockdep.c - the simulator's lock validator (debug builds): the per-thread
+ * record of held locks, what the lock wrappers of sim_internal.h took, in
+ * which mode and where (file:line), checked against the rank of each lock
+ * class on every blocking acquisition and release, and asserted by the
+ * functions whose Context: line says a lock must (or must not) be held.
+ * A violation prints both locks, both call sites and the thread's held
+ * locks, and aborts.  Release builds compile none of it but the names.
+ *
+ * The lock order, outermost first (the kernel's; a lock may be taken only
+ * while every lock held is of a lower rank, except by a trylock):
+ *
+ *   world          sim->world_lock, rwlock, debug builds only: every
+ *                  operation holds it for read, sim_check() for write
+ *   mmap_lock      mm->mmap_lock, rwlock fair to writers: the VMA list
+ *                  (write to change it), page tables against teardown
+ *   mmap_lock_nested  a fork child's, inside the parent's (both write)
+ *   anon_vma       anon_vma->lock, rwlock: held for write by a collapse
+ *                  while the PMD is clear (rmap walkers must wait)
+ *   pmd_lock       sim_pmd_table->lock: the 512 PMD entries of a table
+ *   pmd_lock_nested  a second PMD table (mremap's destination)
+ *   pte_lock       sim_pte_table->lock: the PTEs of one table
+ *   pte_lock_nested  a second PTE table (fork's child, mremap's
+ *                  destination)
+ *   folio map lock the bit spinlock of a large folio: its map counts
+ *   pgd_lock       mm->pgd_lock (page_table_lock): directory allocation
+ *                  and anon_vma installation
+ *   swap lock      sim->swap.lock: the swap slots
+ *   zone lock      sim->pm.zone_lock: the buddy allocator (a leaf: frees
+ *                  from under any lock above end here)
+ *   memcg lock     sim->memcg_lock: cgroup creation (charges are atomics)
+ *   mm list lock   sim->mm_list_lock: the mm list and khugepaged's slots
+ *
+ * Not in the order, because they never nest anything: the settings lock,
+ * the trace lock and khugepaged's thread lock (a condition variable's).
+ *
+ * collapse.c draws where a collapse holds which of these.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "sim/sim_internal.h"
 
+static const char *const class_names[LOCK_NR_CLASSES] = {
+	[LOCK_WORLD] = "world",
+	[LOCK_MMAP] = "mmap_lock",
+	[LOCK_MMAP_NESTED] = "mmap_lock_nested",
+	[LOCK_ANON_VMA] = "anon_vma",
+	[LOCK_PMD] = "pmd_lock",
+	[LOCK_PMD_NESTED] = "pmd_lock_nested",
+	[LOCK_PTE] = "pte_lock",
+	[LOCK_PTE_NESTED] = "pte_lock_nested",
+	[LOCK_FOLIO_MAP] = "folio_map_lock",
+	[LOCK_PGD] = "pgd_lock",
+	[LOCK_SWAP] = "swap_lock",
+	[LOCK_ZONE] = "zone_lock",
+	[LOCK_MEMCG] = "memcg_lock",
+	[LOCK_MM_LIST] = "mm_list_lock",
+};
+
+const char *lockdep_class_name(enum sim_lock_class c)
+{
+	return (unsigned)c < LOCK_NR_CLASSES ? class_names[c] : "?";
+}
+
 #if MTHP_DEBUG
 
 #define LOCKDEP_MAX_HELD 16
 
-static const char *const class_names[LOCK_NR_CLASSES] = {
-	[LOCK_WORLD] = "world",
-	[LOCK_MMAP] = "mmap_lock",
-	[LOCK_ANON_VMA] = "anon_vma",
-	[LOCK_PMD] = "pmd_lock",
-	[LOCK_PTE] = "pte_lock",
-	[LOCK_PTE_NESTED] = "pte_lock_nested",
-	[LOCK_MM_LIST] = "mm_list_lock",
-};
-
 struct held_lock {
 	const void *obj;
+	const char *file;
+	int line;
 	uint8_t cls;
 	uint8_t mode;
 };
@@ -35,34 +79,53 @@ struct held_lock {
 static __thread struct held_lock held[LOCKDEP_MAX_HELD];
 static __thread unsigned nr_held;
 
-static void lockdep_fail(const char *what, enum sim_lock_class c, const void *obj)
+/*
+ * Print "lockdep: WHAT: CLASS OBJ at FILE:LINE", then the other lock
+ * (when there is one) with where it was taken, then every held lock,
+ * and abort.
+ */
+static void lockdep_fail(const char *what, enum sim_lock_class c, const void *obj,
+			 const char *file, int line, const struct held_lock *other)
 {
-	fprintf(stderr, "lockdep: %s: %s %p\n", what, class_names[c], obj);
+	fprintf(stderr, "lockdep: %s: %s %p at %s:%d\n", what, class_names[c], obj,
+		file, line);
+	if (other)
+		fprintf(stderr, "lockdep: the other lock: %s %p taken at %s:%d\n",
+			class_names[other->cls], other->obj, other->file, other->line);
 	for (unsigned i = 0; i < nr_held; i++)
-		fprintf(stderr, "  held %u: %s %p (%s)\n", i, class_names[held[i].cls],
-			held[i].obj, held[i].mode == LOCK_READ ? "read" : "write");
+		fprintf(stderr, "  held %u: %s %p (%s) taken at %s:%d\n", i,
+			class_names[held[i].cls], held[i].obj,
+			held[i].mode == LOCK_READ ? "read" : "write",
+			held[i].file, held[i].line);
+	fflush(stderr);
 	abort();
 }
 
-void lockdep_acquired(enum sim_lock_class c, const void *obj,
-		      enum sim_lock_mode mode, bool trylock)
+void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
+			 enum sim_lock_mode mode, bool trylock,
+			 const char *file, int line)
 {
 	if (nr_held == LOCKDEP_MAX_HELD)
-		lockdep_fail("too many locks held taking", c, obj);
+		lockdep_fail("too many locks held taking", c, obj, file, line, NULL);
 	for (unsigned i = 0; i < nr_held; i++) {
 		if (held[i].obj == obj && held[i].cls == c)
-			lockdep_fail("recursive acquisition of", c, obj);
+			lockdep_fail("recursive acquisition of", c, obj, file, line,
+				     &held[i]);
 		/* a trylock cannot deadlock, so it may go against the order */
-		if (!trylock && held[i].cls > c)
-			lockdep_fail("lock order inversion taking", c, obj);
+		if (!trylock && held[i].cls >= c)
+			lockdep_fail("lock order inversion taking", c, obj, file,
+				     line, &held[i]);
 	}
 	held[nr_held].obj = obj;
+	held[nr_held].file = file;
+	held[nr_held].line = line;
 	held[nr_held].cls = (uint8_t)c;
 	held[nr_held].mode = (uint8_t)mode;
 	nr_held++;
 }
 
-void lockdep_released(enum sim_lock_class c, const void *obj)
+void lockdep_released_at(enum sim_lock_class c, const void *obj,
+			 const char *file, int line)
 {
 	for (unsigned i = nr_held; i-- > 0;) {
 		if (held[i].obj != obj || held[i].cls != c)
@@ -72,24 +135,34 @@ void lockdep_released(enum sim_lock_class c, const void *obj)
 		nr_held--;
 		return;
 	}
-	lockdep_fail("releasing a lock not held", c, obj);
+	/* the same object held under another class is the likely mistake */
+	for (unsigned i = 0; i < nr_held; i++)
+		if (held[i].obj == obj)
+			lockdep_fail("releasing a lock not held", c, obj, file, line,
+				     &held[i]);
+	lockdep_fail("releasing a lock not held", c, obj, file, line,
+		     nr_held ? &held[nr_held - 1] : NULL);
 }
 
-void lockdep_assert_held(enum sim_lock_class c, const void *obj,
-			 enum sim_lock_mode mode)
+void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
+			    enum sim_lock_mode mode, const char *file, int line)
 {
 	for (unsigned i = 0; i < nr_held; i++)
 		if (held[i].cls == c && (!obj || held[i].obj == obj) &&
 		    (held[i].mode & mode))
 			return;
-	lockdep_fail(mode == LOCK_WRITE ? "not held for write" : "not held", c, obj);
+	lockdep_fail(mode == LOCK_WRITE ? "Context: not held for write" :
+		     "Context: not held", c, obj, file, line,
+		     nr_held ? &held[nr_held - 1] : NULL);
 }
 
-void lockdep_assert_not_held(enum sim_lock_class c, const void *obj)
+void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
+				const char *file, int line)
 {
 	for (unsigned i = 0; i < nr_held; i++)
 		if (held[i].cls == c && (!obj || held[i].obj == obj))
-			lockdep_fail("unexpectedly held", c, obj);
+			lockdep_fail("Context: still held", c, held[i].obj, file,
+				     line, &held[i]);
 }
 
 unsigned lockdep_depth(void)

@@ -31,7 +31,7 @@ int sim_memcg_create(struct sim *sim, uint64_t limit_pages, unsigned *id)
 {
 	int err = -ENOSPC;
 
-	pthread_mutex_lock(&sim->memcg_lock);
+	memcg_lock(sim);
 	for (unsigned i = 1; i < SIM_MAX_MEMCGS; i++) {
 		if (sim->memcgs[i].used)
 			continue;
@@ -42,7 +42,7 @@ int sim_memcg_create(struct sim *sim, uint64_t limit_pages, unsigned *id)
 		err = 0;
 		break;
 	}
-	pthread_mutex_unlock(&sim->memcg_lock);
+	memcg_unlock(sim);
 	return err;
 }
 

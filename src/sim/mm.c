@@ -87,8 +87,7 @@ uint64_t sim_random(struct sim *sim)
 void world_enter(struct sim *sim)
 {
 #if MTHP_DEBUG
-	pthread_rwlock_rdlock(&sim->world_lock);
-	lockdep_acquired(LOCK_WORLD, sim, LOCK_READ, false);
+	rw_read_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 #else
 	(void)sim;
 #endif
@@ -97,8 +96,7 @@ void world_enter(struct sim *sim)
 void world_exit(struct sim *sim)
 {
 #if MTHP_DEBUG
-	lockdep_released(LOCK_WORLD, sim);
-	pthread_rwlock_unlock(&sim->world_lock);
+	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 #else
 	(void)sim;
 #endif
@@ -165,6 +163,7 @@ int sim_create(struct sim **out, const struct sim_config *cfg,
 	sim->next_mm_id = 1;
 	sim->check_interval = 1;
 	trace_init(sim);
+	inject_init(sim);
 	khugepaged_init(sim);
 	*out = sim;
 	return 0;
@@ -200,6 +199,22 @@ void sim_destroy(struct sim *sim)
 	free(sim);
 }
 
+/*
+ * mmap_lock is fair to writers, as the kernel's rwsem is: once a writer
+ * waits, new readers (and read trylocks) wait behind it, so a khugepaged
+ * that keeps coming back for the read lock cannot starve munmap or fork.
+ */
+static void mmap_lock_init(struct sim_mm *mm)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&mm->mmap_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
 /* An empty mm on the sim's list. Context: takes the mm list lock. */
 int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out)
 {
@@ -219,13 +234,13 @@ int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out)
 	mm->memcg = memcg;
 	mm->mmap_base = SIM_MMAP_BASE;
 	mm->refs = 1;
-	pthread_rwlock_init(&mm->mmap_lock, NULL);
+	mmap_lock_init(mm);
 	pthread_mutex_init(&mm->pgd_lock, NULL);
-	pthread_mutex_lock(&sim->mm_list_lock);
+	mm_list_lock(sim);
 	mm->id = sim->next_mm_id++;
 	mm->next = sim->mm_list;
 	sim->mm_list = mm;
-	pthread_mutex_unlock(&sim->mm_list_lock);
+	mm_list_unlock(sim);
 	*out = mm;
 	return 0;
 }
@@ -325,7 +340,7 @@ int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
 	    ((flags & SIM_MAP_FIXED) && !range_ok(sim, *addr, len)))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (flags & SIM_MAP_FIXED) {
 		v.start = *addr;
 		err = unmap_locked(mm, v.start, v.start + len);
@@ -343,7 +358,7 @@ int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
 	vma_merge_range(mm, v.start, v.end);
 	*addr = v.start;
 out_unlock:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -357,9 +372,9 @@ int sim_munmap(struct sim_mm *mm, uint64_t addr, uint64_t len)
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = unmap_locked(mm, addr, addr + len);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -389,19 +404,19 @@ static int wrprotect_pmd(struct sim_mm *mm, uint64_t *pmdp,
 	struct sim_pte_table *t;
 
 	(void)ctx;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd))
 		st_release(pmdp, pmd & ~PMD_WRITE);
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	if (!pmd_is_table(pmd))
 		return 0;
 	t = pmd_table(pmd);
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
 	for (uint32_t i = pte_index(sim, start); i <= pte_index(sim, end - 1); i++)
 		if (pte_present(t->ptes[i]))
 			t->ptes[i] &= ~PTE_WRITE;
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock(t);
 	return 0;
 }
 
@@ -422,7 +437,7 @@ int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = range_mapped(mm, addr, end) ? vma_isolate_range(mm, addr, end) : -ENOMEM;
 	if (err)
 		goto out_unlock;
@@ -433,7 +448,7 @@ int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 		err = walk_pmds(mm, addr, end, wrprotect_pmd, NULL);
 	vma_merge_range(mm, addr, end);
 out_unlock:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;

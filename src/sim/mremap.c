@@ -41,16 +41,16 @@ static int move_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pm
 
 	if (!dpmdp)
 		return -ENOMEM;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	if (dpmdt != pmdt)
-		pthread_mutex_lock(&dpmdt->lock);
+		pmd_lock_nested(dpmdt);
 	pmd = ld_acquire(pmdp);
 	old = ld_acquire(dpmdp);
 	st_release(pmdp, 0);
 	st_release(dpmdp, pmd);
 	if (dpmdt != pmdt)
-		pthread_mutex_unlock(&dpmdt->lock);
-	pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock_nested(dpmdt);
+	pmd_unlock(pmdt);
 	if (pmd_is_table(old))
 		pte_table_free(pmd_table(old));
 	return 0;
@@ -75,16 +75,16 @@ static void move_ptes(struct sim_mm *mm, struct sim_pte_table *src,
 		dst = pmd_table(ld_acquire(dpmdp));
 		if (dst != held) {
 			if (held && held != src)
-				pthread_mutex_unlock(&held->lock);
+				pte_unlock_nested(held);
 			held = dst;
 			if (held != src)
-				pthread_mutex_lock(&held->lock);
+				pte_lock_nested(held);
 		}
 		dst->ptes[pte_index(sim, addr + delta)] = pte;
 		src->ptes[i] = 0;
 	}
 	if (held && held != src)
-		pthread_mutex_unlock(&held->lock);
+		pte_unlock_nested(held);
 }
 
 struct move_ctx {
@@ -115,9 +115,9 @@ static int move_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmd
 	if (err)
 		return err;
 	t = pmd_table(pmd);
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
 	move_ptes(mm, t, start, end, delta);
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock(t);
 	return 0;
 }
 
@@ -187,9 +187,9 @@ int sim_mremap(struct sim_mm *mm, uint64_t old_addr, uint64_t len,
 	    (*new_addr && !range_ok(sim, *new_addr, len)))
 		return -EINVAL;
 	world_enter(sim);
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = mremap_locked(mm, old_addr, len, new_addr);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;

@@ -48,7 +48,7 @@ static void *dir_slot(struct sim_mm *mm, void **slot, bool alloc, bool pmd_level
 
 	if (p || !alloc)
 		return p;
-	pthread_mutex_lock(&mm->pgd_lock);
+	pgd_lock(mm);
 	p = ld_acquire(slot);
 	if (!p) {
 		p = pmd_level ? (void *)pmd_table_alloc()
@@ -56,7 +56,7 @@ static void *dir_slot(struct sim_mm *mm, void **slot, bool alloc, bool pmd_level
 		if (p)
 			st_release(slot, p);
 	}
-	pthread_mutex_unlock(&mm->pgd_lock);
+	pgd_unlock(mm);
 	return p;
 }
 
@@ -88,12 +88,12 @@ int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 
 	if (!t)
 		return -ENOMEM;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	if (pmd_is_none(ld_acquire(pmdp))) {
 		st_release(pmdp, (uint64_t)(uintptr_t)t);
 		t = NULL;
 	}
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	pte_table_free(t);
 	return 0;
 }
@@ -127,7 +127,7 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 
 	if (!t)
 		return -ENOMEM;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd)) {
 		huge_to_ptes(mm, pmd, t);
@@ -135,7 +135,7 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 		t = NULL;
 		count_vm(mm->sim, VM_THP_SPLIT_PMD);
 	}
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	pte_table_free(t);
 	return 0;
 }
@@ -144,6 +144,7 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 {
 	uint64_t pmd = ld_acquire(pmdp);
 
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	if (!pmd_is_table(pmd))
 		return NULL;
 	st_release(pmdp, 0);
@@ -152,6 +153,7 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 
 void pmd_populate(uint64_t *pmdp, struct sim_pte_table *t)
 {
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	st_release(pmdp, (uint64_t)(uintptr_t)t);
 }
 
@@ -265,7 +267,7 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 	struct sim *sim = mm->sim;
 	struct zap_large zl = { .nr = 0 };
 
-	pthread_mutex_lock(&t->lock);
+	pte_lock(t);
 	for (uint32_t i = first; i <= last; i++) {
 		uint32_t pte = t->ptes[i];
 
@@ -280,7 +282,7 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		zap_pte(mm, pte);
 	}
 	split_partial_folios(mm, t, &zl);
-	pthread_mutex_unlock(&t->lock);
+	pte_unlock(t);
 	return 0;
 }
 
@@ -296,10 +298,10 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 
 	(void)ctx;
 	if (pmd_is_huge(pmd) && whole) {
-		pthread_mutex_lock(&pmdt->lock);
+		pmd_lock(pmdt);
 		pmd = ld_acquire(pmdp);
 		st_release(pmdp, 0);
-		pthread_mutex_unlock(&pmdt->lock);
+		pmd_unlock(pmdt);
 		if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
 			folio_remove_pmd(sim, pmd_pfn(pmd), mm->id);
 		return 0;
@@ -318,6 +320,7 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 
 int zap_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	return walk_pmds(mm, start, end, zap_pmd, NULL);
 }
 
@@ -342,13 +345,13 @@ static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
 	(void)ctx;
 	if (vma_overlaps(mm, base, base + mthp_pmd_size(&mm->sim->geo)))
 		return 0;
-	pthread_mutex_lock(&pmdt->lock);
+	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_table(pmd)) {
 		t = pmd_table(pmd);
 		st_release(pmdp, 0);
 	}
-	pthread_mutex_unlock(&pmdt->lock);
+	pmd_unlock(pmdt);
 	pte_table_free(t);
 	return 0;
 }

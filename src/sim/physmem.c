@@ -49,6 +49,7 @@ static void list_del(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 /* Context: zone lock held. */
 static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 {
+	lockdep_assert_held(LOCK_ZONE, pm, LOCK_WRITE);
 	while (order < pm->max_order) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct sim_page *b;
@@ -90,8 +91,11 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 	pm->zero_pfn = 0;
 	pm->pages[0].flags = PG_RESERVED;
 	pm->pages[0].a = 1;
+	/* nobody else sees pm yet, but free_locked() asserts its Context */
+	zone_lock(pm);
 	for (pfn = 1; pfn < nr_frames; pfn++)
 		free_locked(pm, (uint32_t)pfn, 0);
+	zone_unlock(pm);
 	return 0;
 }
 
@@ -120,32 +124,33 @@ int physmem_alloc(struct sim_physmem *pm, unsigned order, uint32_t *pfn)
 
 	if (order > pm->max_order)
 		return -ENOMEM;
-	pthread_mutex_lock(&pm->zone_lock);
+	zone_lock(pm);
 	for (o = order; o <= pm->max_order; o++)
 		if (pm->free_head[o] != SIM_NO_PFN)
 			break;
 	if (o > pm->max_order) {
-		pthread_mutex_unlock(&pm->zone_lock);
+		zone_unlock(pm);
 		return -ENOMEM;
 	}
 	got = pm->free_head[o];
 	list_del(pm, got, o);
 	split_block(pm, got, o, order);
-	pthread_mutex_unlock(&pm->zone_lock);
+	zone_unlock(pm);
 	*pfn = got;
 	return 0;
 }
 
 void physmem_free(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 {
-	pthread_mutex_lock(&pm->zone_lock);
+	zone_lock(pm);
 	free_locked(pm, pfn, order);
-	pthread_mutex_unlock(&pm->zone_lock);
+	zone_unlock(pm);
 }
 
 /* Context: zone lock held.  Take one free frame out of its buddy block. */
 static bool take_free_frame(struct sim_physmem *pm, uint32_t pfn)
 {
+	lockdep_assert_held(LOCK_ZONE, pm, LOCK_WRITE);
 	for (unsigned o = 0; o <= pm->max_order; o++) {
 		uint32_t head = pfn & ~((1u << o) - 1);
 		struct sim_page *h = &pm->pages[head];
@@ -197,7 +202,7 @@ int64_t sim_fragment_some(struct sim *sim, unsigned order, double fraction)
 	uint64_t block = 1ull << order, nr = 0;
 	double share = 0;
 
-	pthread_mutex_lock(&pm->zone_lock);
+	zone_lock(pm);
 	for (uint64_t base = 0; base < pm->nr_frames; base += block) {
 		/* pin the middle frame of the block if it is free */
 		uint32_t pfn = (uint32_t)(base + block / 2);
@@ -220,7 +225,7 @@ int64_t sim_fragment_some(struct sim *sim, unsigned order, double fraction)
 		pm->pages[pfn].a = 1;
 		nr++;
 	}
-	pthread_mutex_unlock(&pm->zone_lock);
+	zone_unlock(pm);
 	return (int64_t)nr;
 }
 
@@ -228,7 +233,7 @@ void sim_unfragment(struct sim *sim)
 {
 	struct sim_physmem *pm = &sim->pm;
 
-	pthread_mutex_lock(&pm->zone_lock);
+	zone_lock(pm);
 	for (uint64_t i = 0; i < pm->nr_pinned; i++) {
 		uint32_t pfn = pm->pinned[i];
 
@@ -237,16 +242,16 @@ void sim_unfragment(struct sim *sim)
 		free_locked(pm, pfn, 0);
 	}
 	pm->nr_pinned = 0;
-	pthread_mutex_unlock(&pm->zone_lock);
+	zone_unlock(pm);
 }
 
 uint64_t sim_free_pages(struct sim *sim)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&sim->pm.zone_lock);
+	zone_lock(&sim->pm);
 	n = sim->pm.nr_free_pages;
-	pthread_mutex_unlock(&sim->pm.zone_lock);
+	zone_unlock(&sim->pm);
 	return n;
 }
 
@@ -256,9 +261,9 @@ uint64_t sim_free_blocks(struct sim *sim, unsigned order)
 
 	if (order > sim->pm.max_order)
 		return 0;
-	pthread_mutex_lock(&sim->pm.zone_lock);
+	zone_lock(&sim->pm);
 	n = sim->pm.nr_free_blocks[order];
-	pthread_mutex_unlock(&sim->pm.zone_lock);
+	zone_unlock(&sim->pm);
 	return n;
 }
 

@@ -6,16 +6,8 @@
  * Data layout (bytes per base page): struct sim_page 16 + content tag 8,
  * indexed by pfn; a PTE is 4 bytes.  No per-page allocation anywhere.
  *
- * Lock order (outermost first), as the kernel's:
- *   world (rwlock, debug builds: sim_check excludes operations)
- *   -> mm->mmap_lock (rwlock)
- *   -> anon_vma->lock (rwlock)
- *   -> PMD lock (mutex per PMD table)
- *   -> PTE lock (mutex per PTE table; a second table's nested after it)
- *   -> folio map lock (bit spinlock in the head page's flags)
- *   -> zone lock, swap lock, memcg (atomics), mm list lock (leaves)
- * mm->pgd_lock (the kernel's page_table_lock) guards upper directory and
- * anon_vma installation and is a leaf too.
+ * The lock order, and which lock guards what, is written once at the top
+ * of lockdep.c; the lock wrappers and classes are below.
  */
 #ifndef MTHP_SIM_INTERNAL_H
 #define MTHP_SIM_INTERNAL_H
@@ -201,6 +193,17 @@ struct sim_trace {
 	void *observer_ctx;
 };
 
+/* ---- fault injection (inject.c) ---- */
+
+struct sim_inject {
+	uint64_t seed;
+	uint64_t counter;			/* atomic: draws made */
+	uint32_t one_in[SIM_NR_INJECT];		/* atomic: 0 off */
+	uint64_t fired[SIM_NR_INJECT];		/* atomic */
+	sim_race_fn race_fn;			/* atomic pair, set together */
+	void *race_ctx;
+};
+
 /* ---- the simulator ---- */
 
 struct sim_settings_node {
@@ -235,6 +238,7 @@ struct sim {
 	uint32_t check_counter;		/* atomic */
 	struct sim_khugepaged khugepaged;
 	struct sim_trace trace;
+	struct sim_inject inject;
 };
 
 /* ---- page tables ---- */
@@ -548,22 +552,30 @@ int sim_check_locked(struct sim *sim);
 /* ---- lockdep.c: the held-locks record of each thread ---- */
 
 /*
- * Lock classes, ranked in the order they nest (outermost first).  Debug
- * builds (MTHP_DEBUG) record every lock taken through the wrappers below
- * in a per-thread list, check that a blocking acquisition never nests
- * inside a lock of a higher rank, and let a function assert the locks its
- * Context: line names.  Release builds compile all of it away.  This is
- * the seed of a full lock-order validator: the rank is the class's place
- * in the kernel's order.
+ * Lock classes, ranked in the order they nest (outermost first); the
+ * order and why is written once, at the top of lockdep.c.  Debug builds
+ * (MTHP_DEBUG) record every lock taken through the wrappers below, with
+ * the file and line of the call, in a per-thread list: a blocking
+ * acquisition inside a lock of a higher rank (or the same class twice),
+ * a release of a lock not held, and a failed Context: assertion abort
+ * with both locks' names and both call sites.  Release builds compile all
+ * of it away.
  */
 enum sim_lock_class {
-	LOCK_WORLD,		/* sim->world_lock (debug only) */
+	LOCK_WORLD,		/* sim->world_lock (debug only; write: sim_check) */
 	LOCK_MMAP,		/* mm->mmap_lock */
+	LOCK_MMAP_NESTED,	/* a fork child's mmap_lock, inside the parent's */
 	LOCK_ANON_VMA,		/* anon_vma->lock */
 	LOCK_PMD,		/* sim_pmd_table->lock */
+	LOCK_PMD_NESTED,	/* a second PMD table, nested (mremap) */
 	LOCK_PTE,		/* sim_pte_table->lock */
 	LOCK_PTE_NESTED,	/* a second PTE table, nested (fork, mremap) */
-	LOCK_MM_LIST,		/* sim->mm_list_lock (leaf) */
+	LOCK_FOLIO_MAP,		/* a large folio's map lock (bit spinlock) */
+	LOCK_PGD,		/* mm->pgd_lock, the kernel's page_table_lock */
+	LOCK_SWAP,		/* sim->swap.lock (swap_info lock) */
+	LOCK_ZONE,		/* sim->pm.zone_lock (the buddy allocator) */
+	LOCK_MEMCG,		/* sim->memcg_lock (cgroup creation) */
+	LOCK_MM_LIST,		/* sim->mm_list_lock */
 	LOCK_NR_CLASSES
 };
 
@@ -573,102 +585,155 @@ enum sim_lock_mode {
 	LOCK_ANY = 3,		/* for assertions: either */
 };
 
+/* The name of a lock class, as lockdep prints it. */
+const char *lockdep_class_name(enum sim_lock_class c);
+
 #if MTHP_DEBUG
-void lockdep_acquired(enum sim_lock_class c, const void *obj,
-		      enum sim_lock_mode mode, bool trylock);
-void lockdep_released(enum sim_lock_class c, const void *obj);
+void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
+			 enum sim_lock_mode mode, bool trylock,
+			 const char *file, int line);
+void lockdep_released_at(enum sim_lock_class c, const void *obj,
+			 const char *file, int line);
 /* Abort unless obj (any of the class when NULL) is held in mode. */
-void lockdep_assert_held(enum sim_lock_class c, const void *obj,
-			 enum sim_lock_mode mode);
+void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
+			    enum sim_lock_mode mode, const char *file, int line);
 /* Abort if obj (any of the class when NULL) is held. */
-void lockdep_assert_not_held(enum sim_lock_class c, const void *obj);
+void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
+				const char *file, int line);
 /* Number of locks the calling thread holds. */
 unsigned lockdep_depth(void);
 #else
-static inline void lockdep_acquired(enum sim_lock_class c, const void *obj,
-				    enum sim_lock_mode mode, bool trylock)
+static inline void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
+				       enum sim_lock_mode mode, bool trylock,
+				       const char *file, int line)
 {
-	(void)c; (void)obj; (void)mode; (void)trylock;
+	(void)c; (void)obj; (void)mode; (void)trylock; (void)file; (void)line;
 }
-static inline void lockdep_released(enum sim_lock_class c, const void *obj)
+static inline void lockdep_released_at(enum sim_lock_class c, const void *obj,
+				       const char *file, int line)
 {
-	(void)c; (void)obj;
+	(void)c; (void)obj; (void)file; (void)line;
 }
-static inline void lockdep_assert_held(enum sim_lock_class c, const void *obj,
-				       enum sim_lock_mode mode)
+static inline void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
+					  enum sim_lock_mode mode,
+					  const char *file, int line)
 {
-	(void)c; (void)obj; (void)mode;
+	(void)c; (void)obj; (void)mode; (void)file; (void)line;
 }
-static inline void lockdep_assert_not_held(enum sim_lock_class c, const void *obj)
+static inline void lockdep_assert_not_held_at(enum sim_lock_class c,
+					      const void *obj,
+					      const char *file, int line)
 {
-	(void)c; (void)obj;
+	(void)c; (void)obj; (void)file; (void)line;
 }
 static inline unsigned lockdep_depth(void) { return 0; }
 #endif
 
-/* The lock wrappers: take or drop the lock, and record it. */
-static inline void mmap_read_lock(struct sim_mm *mm)
+#define lockdep_acquired(c, obj, mode, trylock) \
+	lockdep_acquired_at(c, obj, mode, trylock, __FILE__, __LINE__)
+#define lockdep_released(c, obj) lockdep_released_at(c, obj, __FILE__, __LINE__)
+#define lockdep_assert_held(c, obj, mode) \
+	lockdep_assert_held_at(c, obj, mode, __FILE__, __LINE__)
+#define lockdep_assert_not_held(c, obj) \
+	lockdep_assert_not_held_at(c, obj, __FILE__, __LINE__)
+
+/*
+ * The lock wrappers: take or drop the lock and record it with the
+ * caller's file and line.  Each has a _at function and a macro of the
+ * plain name that passes __FILE__ and __LINE__.
+ */
+static inline void rw_read_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				   const void *obj, const char *file, int line)
 {
-	pthread_rwlock_rdlock(&mm->mmap_lock);
-	lockdep_acquired(LOCK_MMAP, mm, LOCK_READ, false);
+	pthread_rwlock_rdlock(l);
+	lockdep_acquired_at(c, obj, LOCK_READ, false, file, line);
 }
-static inline bool mmap_read_trylock(struct sim_mm *mm)
+static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				      const void *obj, const char *file, int line)
 {
-	if (pthread_rwlock_tryrdlock(&mm->mmap_lock))
+	if (pthread_rwlock_tryrdlock(l))
 		return false;
-	lockdep_acquired(LOCK_MMAP, mm, LOCK_READ, true);
+	lockdep_acquired_at(c, obj, LOCK_READ, true, file, line);
 	return true;
 }
-static inline void mmap_write_lock(struct sim_mm *mm)
+static inline void rw_write_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				    const void *obj, const char *file, int line)
 {
-	pthread_rwlock_wrlock(&mm->mmap_lock);
-	lockdep_acquired(LOCK_MMAP, mm, LOCK_WRITE, false);
+	pthread_rwlock_wrlock(l);
+	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
 }
-static inline void mmap_unlock(struct sim_mm *mm)
+static inline void rw_unlock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				const void *obj, const char *file, int line)
 {
-	lockdep_released(LOCK_MMAP, mm);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	lockdep_released_at(c, obj, file, line);
+	pthread_rwlock_unlock(l);
 }
-static inline void anon_vma_lock_write(struct sim_anon_vma *av)
+static inline void mutex_lock_at(pthread_mutex_t *l, enum sim_lock_class c,
+				 const void *obj, const char *file, int line)
 {
-	pthread_rwlock_wrlock(&av->lock);
-	lockdep_acquired(LOCK_ANON_VMA, av, LOCK_WRITE, false);
+	pthread_mutex_lock(l);
+	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
 }
-static inline void anon_vma_unlock_write(struct sim_anon_vma *av)
+static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
+				   const void *obj, const char *file, int line)
 {
-	lockdep_released(LOCK_ANON_VMA, av);
-	pthread_rwlock_unlock(&av->lock);
+	lockdep_released_at(c, obj, file, line);
+	pthread_mutex_unlock(l);
 }
-static inline void pmd_lock(struct sim_pmd_table *pmdt)
-{
-	pthread_mutex_lock(&pmdt->lock);
-	lockdep_acquired(LOCK_PMD, pmdt, LOCK_WRITE, false);
-}
-static inline void pmd_unlock(struct sim_pmd_table *pmdt)
-{
-	lockdep_released(LOCK_PMD, pmdt);
-	pthread_mutex_unlock(&pmdt->lock);
-}
-static inline void pte_lock(struct sim_pte_table *t)
-{
-	pthread_mutex_lock(&t->lock);
-	lockdep_acquired(LOCK_PTE, t, LOCK_WRITE, false);
-}
-static inline void pte_unlock(struct sim_pte_table *t)
-{
-	lockdep_released(LOCK_PTE, t);
-	pthread_mutex_unlock(&t->lock);
-}
-static inline void mm_list_lock(struct sim *sim)
-{
-	pthread_mutex_lock(&sim->mm_list_lock);
-	lockdep_acquired(LOCK_MM_LIST, sim, LOCK_WRITE, false);
-}
-static inline void mm_list_unlock(struct sim *sim)
-{
-	lockdep_released(LOCK_MM_LIST, sim);
-	pthread_mutex_unlock(&sim->mm_list_lock);
-}
+
+#define mmap_read_lock(mm) \
+	rw_read_lock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_read_trylock(mm) \
+	rw_read_trylock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_write_lock(mm) \
+	rw_write_lock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_unlock(mm) \
+	rw_unlock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+/* A fork child's, while the parent's is held for write. */
+#define mmap_write_lock_nested(mm) \
+	rw_write_lock_at(&(mm)->mmap_lock, LOCK_MMAP_NESTED, (mm), __FILE__, __LINE__)
+#define mmap_unlock_nested(mm) \
+	rw_unlock_at(&(mm)->mmap_lock, LOCK_MMAP_NESTED, (mm), __FILE__, __LINE__)
+#define anon_vma_lock_write(av) \
+	rw_write_lock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define anon_vma_unlock_write(av) \
+	rw_unlock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define pmd_lock(pmdt) \
+	mutex_lock_at(&(pmdt)->lock, LOCK_PMD, (pmdt), __FILE__, __LINE__)
+#define pmd_unlock(pmdt) \
+	mutex_unlock_at(&(pmdt)->lock, LOCK_PMD, (pmdt), __FILE__, __LINE__)
+#define pmd_lock_nested(pmdt) \
+	mutex_lock_at(&(pmdt)->lock, LOCK_PMD_NESTED, (pmdt), __FILE__, __LINE__)
+#define pmd_unlock_nested(pmdt) \
+	mutex_unlock_at(&(pmdt)->lock, LOCK_PMD_NESTED, (pmdt), __FILE__, __LINE__)
+#define pte_lock(t) \
+	mutex_lock_at(&(t)->lock, LOCK_PTE, (t), __FILE__, __LINE__)
+#define pte_unlock(t) \
+	mutex_unlock_at(&(t)->lock, LOCK_PTE, (t), __FILE__, __LINE__)
+#define pte_lock_nested(t) \
+	mutex_lock_at(&(t)->lock, LOCK_PTE_NESTED, (t), __FILE__, __LINE__)
+#define pte_unlock_nested(t) \
+	mutex_unlock_at(&(t)->lock, LOCK_PTE_NESTED, (t), __FILE__, __LINE__)
+#define pgd_lock(mm) \
+	mutex_lock_at(&(mm)->pgd_lock, LOCK_PGD, (mm), __FILE__, __LINE__)
+#define pgd_unlock(mm) \
+	mutex_unlock_at(&(mm)->pgd_lock, LOCK_PGD, (mm), __FILE__, __LINE__)
+#define swap_lock(sw) \
+	mutex_lock_at(&(sw)->lock, LOCK_SWAP, (sw), __FILE__, __LINE__)
+#define swap_unlock(sw) \
+	mutex_unlock_at(&(sw)->lock, LOCK_SWAP, (sw), __FILE__, __LINE__)
+#define zone_lock(pm) \
+	mutex_lock_at(&(pm)->zone_lock, LOCK_ZONE, (pm), __FILE__, __LINE__)
+#define zone_unlock(pm) \
+	mutex_unlock_at(&(pm)->zone_lock, LOCK_ZONE, (pm), __FILE__, __LINE__)
+#define memcg_lock(sim) \
+	mutex_lock_at(&(sim)->memcg_lock, LOCK_MEMCG, (sim), __FILE__, __LINE__)
+#define memcg_unlock(sim) \
+	mutex_unlock_at(&(sim)->memcg_lock, LOCK_MEMCG, (sim), __FILE__, __LINE__)
+#define mm_list_lock(sim) \
+	mutex_lock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
+#define mm_list_unlock(sim) \
+	mutex_unlock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
 
 /* ---- mm.c (references) ---- */
 /* Drop a reference; the last one frees the mm (after sim_exit). */
@@ -708,6 +773,17 @@ void collapse_rules(struct collapse_control *cc, const struct sim_vma *v,
 		    struct mthp_rules *rules);
 /* Collapses the last collapse_scan_pmd() made. */
 uint32_t collapse_nr_done(const struct collapse_control *cc);
+
+/* ---- inject.c ---- */
+void inject_init(struct sim *sim);
+/* Does point p fire now?  Counts it when it does.  Context: any. */
+bool inject_fail(struct sim *sim, enum sim_inject_point p);
+/*
+ * Between the scan and a window's collapse: maybe run one of the racing
+ * mutations.  Returns a forked child to sim_exit() after the attempt, or
+ * NULL.  Context: no simulator lock held.
+ */
+struct sim_mm *inject_race_point(struct sim_mm *mm, uint64_t pmd_addr);
 
 /* ---- trace.c ---- */
 void trace_init(struct sim *sim);

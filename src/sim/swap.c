@@ -51,7 +51,7 @@ int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot)
 
 	if (!sw->nr_slots)
 		return -ENOSPC;
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	for (uint64_t n = 0; n < sw->nr_slots; n += nr) {
 		uint64_t s = ((sw->cursor + n) % sw->nr_slots) & ~(uint64_t)(nr - 1);
 
@@ -65,51 +65,51 @@ int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot)
 		err = 0;
 		break;
 	}
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 	return err;
 }
 
 void swap_dup(struct sim_swap *sw, uint32_t slot)
 {
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	sw->slots[slot].count++;
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 }
 
 void swap_free(struct sim_swap *sw, uint32_t slot)
 {
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	if (--sw->slots[slot].count == 0) {
 		sw->slots[slot].tag = 0;
 		sw->nr_used--;
 	}
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 }
 
 uint64_t swap_tag(struct sim_swap *sw, uint32_t slot)
 {
 	uint64_t tag;
 
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	tag = sw->slots[slot].tag;
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 	return tag;
 }
 
 void swap_set_tag(struct sim_swap *sw, uint32_t slot, uint64_t tag)
 {
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	sw->slots[slot].tag = tag;
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 }
 
 uint32_t swap_count(struct sim_swap *sw, uint32_t slot)
 {
 	uint32_t n;
 
-	pthread_mutex_lock(&sw->lock);
+	swap_lock(sw);
 	n = sw->slots[slot].count;
-	pthread_mutex_unlock(&sw->lock);
+	swap_unlock(sw);
 	return n;
 }
 

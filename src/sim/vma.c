@@ -92,7 +92,7 @@ struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v)
 
 	if (av)
 		return av;
-	pthread_mutex_lock(&mm->pgd_lock);
+	pgd_lock(mm);
 	av = ld_acquire(&v->anon_vma);
 	if (!av) {
 		av = calloc(1, sizeof(*av));
@@ -102,7 +102,7 @@ struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v)
 			st_release(&v->anon_vma, av);
 		}
 	}
-	pthread_mutex_unlock(&mm->pgd_lock);
+	pgd_unlock(mm);
 	return av;
 }
 
@@ -239,7 +239,7 @@ int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info)
 {
 	int err = -ENOENT;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	if (n < mm->nr_vmas) {
 		struct sim_vma *v = &mm->vmas[n];
 
@@ -249,7 +249,7 @@ int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info)
 		info->flags = vma_snapshot_flags(v);
 		err = 0;
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	return err;
 }
 
@@ -257,8 +257,8 @@ size_t sim_nr_vmas(struct sim_mm *mm)
 {
 	size_t n;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	n = mm->nr_vmas;
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_unlock(mm);
 	return n;
 }

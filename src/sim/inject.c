@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * inject.c - fault injection into the collapse: the per-point rates, the
+ * seeded draws that decide when a point fires, the count of faults
+ * injected, and the racing mutations (munmap, mremap, fork) run between
+ * a range's scan and a window's collapse.  Where each point sits in the
+ * collapse, and what it fails with, is collapse.c's (see its drawing).
+ */
+#include <errno.h>
+
+#include "sim/sim_internal.h"
+
+static const char *const inject_names[SIM_NR_INJECT] = {
+	[SIM_INJECT_ALLOC] = "alloc",
+	[SIM_INJECT_CHARGE] = "charge",
+	[SIM_INJECT_REVALIDATE] = "revalidate",
+	[SIM_INJECT_LRU] = "lru",
+	[SIM_INJECT_MUNMAP] = "munmap",
+	[SIM_INJECT_MREMAP] = "mremap",
+	[SIM_INJECT_FORK] = "fork",
+	[SIM_INJECT_COPY_MC] = "copy_mc",
+};
+
+void inject_init(struct sim *sim)
+{
+	sim->inject.seed = sim->seed;
+}
+
+const char *sim_inject_name(enum sim_inject_point p)
+{
+	if ((unsigned)p >= SIM_NR_INJECT)
+		return NULL;
+	return inject_names[p];
+}
+
+int sim_inject_set(struct sim *sim, enum sim_inject_point p, uint32_t one_in)
+{
+	if ((unsigned)p >= SIM_NR_INJECT)
+		return -EINVAL;
+	st_relaxed(&sim->inject.one_in[p], one_in);
+	return 0;
+}
+
+void sim_inject_seed(struct sim *sim, uint64_t seed)
+{
+	st_relaxed(&sim->inject.seed, seed);
+	st_relaxed(&sim->inject.counter, 0);
+}
+
+uint64_t sim_inject_fired(struct sim *sim, enum sim_inject_point p)
+{
+	if ((unsigned)p >= SIM_NR_INJECT)
+		return 0;
+	return ld_relaxed(&sim->inject.fired[p]);
+}
+
+void sim_inject_set_race(struct sim *sim, sim_race_fn fn, void *ctx)
+{
+	st_relaxed(&sim->inject.race_ctx, ctx);
+	st_release(&sim->inject.race_fn, fn);
+}
+
+/* splitmix64 of the seed and the draw number: one draw, any thread. */
+static uint64_t inject_draw(struct sim *sim)
+{
+	uint64_t n = __atomic_fetch_add(&sim->inject.counter, 1, __ATOMIC_RELAXED);
+	uint64_t z = ld_relaxed(&sim->inject.seed) + (n + 1) * 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+bool inject_fail(struct sim *sim, enum sim_inject_point p)
+{
+	uint32_t one_in = ld_relaxed(&sim->inject.one_in[p]);
+
+	if (!one_in)
+		return false;
+	if (one_in > 1 && inject_draw(sim) % one_in)
+		return false;
+	__atomic_fetch_add(&sim->inject.fired[p], 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+int sim_inject_race(struct sim_mm *mm, uint64_t pmd_addr,
+		    enum sim_inject_point what, struct sim_mm **child)
+{
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo), away = 0, back = pmd_addr;
+	int err;
+
+	*child = NULL;
+	switch (what) {
+	case SIM_INJECT_MUNMAP:
+		return sim_munmap(mm, pmd_addr, pmd_size);
+	case SIM_INJECT_MREMAP:
+		err = sim_mremap(mm, pmd_addr, pmd_size, &away);
+		if (err)
+			return err;
+		return sim_mremap(mm, away, pmd_size, &back);
+	case SIM_INJECT_FORK:
+		return sim_fork(mm, child);
+	case SIM_INJECT_ALLOC:
+	case SIM_INJECT_CHARGE:
+	case SIM_INJECT_REVALIDATE:
+	case SIM_INJECT_LRU:
+	case SIM_INJECT_COPY_MC:
+	case SIM_NR_INJECT:
+		break;
+	}
+	return -EINVAL;
+}
+
+struct sim_mm *inject_race_point(struct sim_mm *mm, uint64_t pmd_addr)
+{
+	static const enum sim_inject_point races[] = {
+		SIM_INJECT_MUNMAP, SIM_INJECT_MREMAP, SIM_INJECT_FORK,
+	};
+	struct sim *sim = mm->sim;
+	struct sim_mm *child = NULL;
+
+	lockdep_assert_not_held(LOCK_MMAP, NULL);
+	lockdep_assert_not_held(LOCK_WORLD, NULL);
+	for (unsigned i = 0; i < sizeof(races) / sizeof(races[0]); i++) {
+		sim_race_fn fn;
+
+		if (!inject_fail(sim, races[i]))
+			continue;
+		fn = ld_acquire(&sim->inject.race_fn);
+		if (fn)
+			fn(ld_relaxed(&sim->inject.race_ctx), mm, pmd_addr, races[i], &child);
+		else
+			sim_inject_race(mm, pmd_addr, races[i], &child);
+		break;
+	}
+	return child;
+}
