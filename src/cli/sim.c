@@ -502,6 +502,7 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 {
 	struct mthp_map_panel panels[MAX_RUNS];
 	struct mthp_map_point points[MAX_RUNS];
+	char labels[MAX_RUNS][64];
 	struct mthp_map_plot plot = { .points = points };
 	uint32_t profiles = profiles_of(sc, geo);
 	enum mthp_tlb_profile prof = MTHP_TLB_X86_64;
@@ -514,13 +515,27 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
+		double bloat = (double)runs[i].pages_filled;
+		double tlb = (double)tlb_total(&runs[i], prof);
+		size_t k;
+
 		panels[i].title = run_name(runs[i].policy);
 		panels[i].snap = &runs[i].final;
-		points[i].label = run_name(runs[i].policy);
-		points[i].bloat = (double)runs[i].pages_filled;
-		points[i].tlb = (double)tlb_total(&runs[i], prof);
+		/* runs that land on one point share it: "legacy, upstream" */
+		for (k = 0; k < plot.nr_points; k++)
+			if (points[k].bloat == bloat && points[k].tlb == tlb)
+				break;
+		if (k == plot.nr_points) {
+			snprintf(labels[k], sizeof(labels[k]), "%s", run_name(runs[i].policy));
+			points[k] = (struct mthp_map_point){ labels[k], bloat, tlb };
+			plot.nr_points++;
+		} else {
+			size_t used = strlen(labels[k]);
+
+			snprintf(labels[k] + used, sizeof(labels[k]) - used, ", %s",
+				 run_name(runs[i].policy));
+		}
 	}
-	plot.nr_points = n;
 	snprintf(title, sizeof(title), "pages filled by collapse vs TLB entries (%s)",
 		 mthp_tlb_profile_name(prof));
 	plot.title = title;
