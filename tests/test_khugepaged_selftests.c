@@ -49,13 +49,13 @@ static void knob(struct fx *f, const char *k, const char *v)
 	assert_int_equal(sim_set_knob(f->sim, k, v), 0);
 }
 
-static void fx_init(struct fx *f, enum variant var)
+static void fx_init_frames(struct fx *f, enum variant var, uint64_t nr_frames)
 {
 	static const enum mthp_policy policies[] = {
 		[K_LEGACY] = MTHP_POLICY_LEGACY, [K_SEED] = MTHP_POLICY_SEED,
 		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [MADVISE] = MTHP_POLICY_UPSTREAM,
 	};
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 15,
+	struct sim_config cfg = { .page_size = 4096, .nr_frames = nr_frames,
 				  .nr_swap_slots = 4096, .seed = 7 };
 	struct mthp_geometry geo;
 	struct mthp_settings s;
@@ -79,6 +79,11 @@ static void fx_init(struct fx *f, enum variant var)
 	knob(f, "hugepages-2048kB/enabled", "inherit");
 	assert_int_equal(sim_khugepaged_set_policy(f->sim, policies[var]), 0);
 	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
+}
+
+static void fx_init(struct fx *f, enum variant var)
+{
+	fx_init_frames(f, var, 1u << 15);
 }
 
 static void fx_done(struct fx *f)
@@ -480,13 +485,94 @@ static void test_madvise_collapse_existing_thps(void **state)
 }
 
 /*
- * collapse_compound_extreme needs mremap to shrink and grow a VMA (its
- * spliced pages stay in one VMA); the simulator's mremap only moves.
+ * collapse_compound_extreme: 512 times, fault a THP at BASE, mark it
+ * NOHUGEPAGE, and splice its first page below the pages spliced so far
+ * with two mremap calls: shrink the VMA [BASE - i pages, BASE + PMD) to
+ * i + 1 pages (the THP's other 511 pages unmapped) moving it away, then
+ * move it back one page lower, grown by a PMD (MREMAP_MAYMOVE |
+ * MREMAP_FIXED both times).  Page i of [BASE - PMD, BASE) then maps the
+ * first page of the i-th THP.  Rewrite all, assert not huge, collapse.
+ *
+ * One difference from the kernel: the kernel leaves each partly unmapped
+ * THP on the deferred split queue, so its PTEs map 512 different compound
+ * pages; the simulator's zap splits a partly unmapped folio at once when
+ * every mapping of it is in the zapped table, so they map 512 order-0
+ * pages, each from a different (split) THP's block.  Each iteration
+ * leaves one page in a PMD block, hence memory for 1024 PMD blocks.
  */
+static void case_compound_extreme(struct fx *f)
+{
+	uint64_t p = BASE - PMD, tags[NR], blocks[NR];
+
+	map_area(f, 1);
+	/* debug builds: sim_check() every 97th change, not each of ~3500 */
+	sim_set_check_interval(f->sim, 97);
+	for (unsigned i = 0; i < NR; i++) {
+		uint64_t away = BASE + 2 * PMD, back = BASE - (i + 1) * PAGE;
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_madvise(f->mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+		fault(f, BASE, BASE + PMD);
+		if (nr_huge(f->mm, BASE, 1) != 1)
+			fail_msg("iteration %u: failed to allocate a huge page", i);
+		assert_int_equal(sim_madvise(f->mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+		tags[i] = f->expect[0];
+		assert_int_equal(sim_page_info(f->mm, BASE, &pi), 0);
+		blocks[i] = pi.pfn >> 9;
+		assert_int_equal(sim_mremap_resize(f->mm, BASE - i * PAGE, i * PAGE + PMD,
+						   (i + 1) * PAGE, SIM_MREMAP_MAYMOVE |
+						   SIM_MREMAP_FIXED, &away), 0);
+		assert_int_equal(away, BASE + 2 * PMD);
+		assert_int_equal(sim_mremap_resize(f->mm, away, (i + 1) * PAGE,
+						   (i + 1) * PAGE + PMD, SIM_MREMAP_MAYMOVE |
+						   SIM_MREMAP_FIXED, &back), 0);
+		assert_int_equal(back, BASE - (i + 1) * PAGE);
+	}
+	sim_set_check_interval(f->sim, 1);
+	assert_int_equal(sim_check(f->sim), 0);
+	/* one VMA [p, BASE + PMD); cleanup_area of [BASE, +PMD) leaves [p, BASE) */
+	assert_int_equal(sim_nr_vmas(f->mm), 1);
+	assert_int_equal(sim_munmap(f->mm, BASE, PMD), 0);
+	for (unsigned i = 0; i < NR; i++) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(f->mm, p + i * PAGE, &pi), 0);
+		if (pi.tag != tags[i] || pi.pfn >> 9 != blocks[i])
+			fail_msg("page %u: tag %llx pfn %llx, expected the first page of "
+				 "THP %u (tag %llx)", i, (unsigned long long)pi.tag,
+				 (unsigned long long)pi.pfn, i, (unsigned long long)tags[i]);
+		for (unsigned j = 0; j < i; j++)
+			assert_true(blocks[j] != blocks[i]);	/* 512 different THPs */
+	}
+	/* ops->fault(p, 0, hpage_pmd_size): rewrite all; not huge */
+	for (unsigned i = 0; i < NR; i++) {
+		tags[i] = ((p + i * PAGE) << 8) | (++f->gen & 0xff) | 1;
+		assert_int_equal(sim_write(f->mm, p + i * PAGE, tags[i]), 0);
+	}
+	assert_int_equal(nr_huge(f->mm, p, 1), 0);
+	collapse(f, f->mm, p, 1, true);
+	for (unsigned i = 0; i < NR; i++) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(f->mm, p + i * PAGE, &pi), 0);
+		assert_true(pi.huge);
+		if (pi.tag != tags[i])
+			fail_msg("page %u after collapse: tag %llx, expected %llx", i,
+				 (unsigned long long)pi.tag, (unsigned long long)tags[i]);
+	}
+	assert_int_equal(sim_munmap(f->mm, p, PMD), 0);
+}
+
 static void test_collapse_compound_extreme(void **state)
 {
 	(void)state;
-	skip();
+	for (unsigned v = 0; v < NR_VARIANTS; v++) {
+		struct fx f;
+
+		fx_init_frames(&f, (enum variant)v, 1u << 19);
+		case_compound_extreme(&f);
+		fx_done(&f);
+	}
 }
 
 /* ---- MADV_COLLAPSE errnos ---- */
@@ -538,6 +624,68 @@ static void test_madvise_errnos(void **state)
 	fx_done(&f);
 }
 
+/*
+ * MADV_COLLAPSE over several VMAs: each VMA on its own, its part clamped
+ * to whole PMD ranges; the first failing VMA ends the call; a hole is
+ * -ENOMEM unless a VMA failed.
+ */
+static void test_madvise_collapse_vmas(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MADVISE);
+	map_area(&f, 4);
+	fault(&f, BASE, BASE + 4 * PMD);
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 3);
+	/* eligible, then not: the first collapses, the second fails the call */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 2 * PMD), -EINVAL);
+	assert_int_equal(nr_huge(f.mm, BASE, 1), 1);
+	assert_int_equal(nr_huge(f.mm, BASE + PMD, 1), 0);
+	/* not eligible first: the call ends there, the eligible one is untouched */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PMD, 2 * PMD), -EINVAL);
+	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 1), 0);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 1);
+	assert_int_equal(sim_check(f.sim), 0);
+	validate(&f, f.mm, BASE, BASE + 4 * PMD);
+
+	/* a hole between VMAs: the others are done, then -ENOMEM */
+	assert_int_equal(sim_munmap(f.mm, BASE + PMD, PMD), 0);
+	assert_int_equal(sim_pin(f.mm, BASE + 3 * PMD + 5 * PAGE), 0);
+	/* ... unless a VMA after it fails: its errno (PAGE_COUNT: EAGAIN) */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 4 * PMD), -EAGAIN);
+	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 1), 1);
+	assert_int_equal(nr_huge(f.mm, BASE + 3 * PMD, 1), 0);
+	assert_int_equal(sim_unpin(f.mm, BASE + 3 * PMD + 5 * PAGE), 0);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 4 * PMD), -ENOMEM);
+	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 2), 2);
+	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 3);
+	/* the hole alone, or at the end: -ENOMEM */
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PMD, PMD), -ENOMEM);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE + 3 * PMD, 2 * PMD), -ENOMEM);
+	assert_int_equal(sim_check(f.sim), 0);
+	validate(&f, f.mm, BASE, BASE + PMD);
+	validate(&f, f.mm, BASE + 2 * PMD, BASE + 4 * PMD);
+	fx_done(&f);
+
+	/*
+	 * A VMA boundary inside a PMD range: each VMA's part is clamped
+	 * inward, so the straddled range is in neither and the call succeeds.
+	 */
+	fx_init(&f, MADVISE);
+	map_area(&f, 3);
+	fault(&f, BASE, BASE + 3 * PMD);
+	assert_int_equal(sim_madvise(f.mm, BASE, PMD + 16 * PAGE, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 3 * PMD), 0);
+	assert_int_equal(nr_huge(f.mm, BASE, 1), 1);
+	assert_int_equal(nr_huge(f.mm, BASE + PMD, 1), 0);
+	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 1), 1);
+	validate(&f, f.mm, BASE, BASE + 3 * PMD);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_collapse_max_ptes_shared),
 		cmocka_unit_test(test_madvise_collapse_existing_thps),
 		cmocka_unit_test(test_madvise_errnos),
+		cmocka_unit_test(test_madvise_collapse_vmas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

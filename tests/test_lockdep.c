@@ -134,6 +134,23 @@ static void case_context_not_held(void)
 	khugepaged_exit_locked(fx.mm);
 }
 
+/* An operation entered from under a simulator lock (world_enter's Context). */
+static void case_context_operation(void)
+{
+	SITE();
+	mmap_read_lock(fx.mm);
+	sim_write(fx.mm, 0, 1);
+}
+
+/* A function that wants mmap_lock for write, called under the read lock. */
+static void case_context_mmap_write(void)
+{
+	SITE();
+	mmap_read_lock(fx.mm);
+	SITE();
+	mmap_assert_locked(fx.mm, LOCK_WRITE);
+}
+
 /*
  * Run fn in a child; it must abort, and its stderr must name the locks in
  * names (NULL-terminated) and every call site it printed on stdout.
@@ -242,6 +259,39 @@ static void test_context_not_held_aborts(void **state)
 		     names);
 }
 
+static void test_context_operation_aborts(void **state)
+{
+	static const char *const names[] = { "mmap_lock", "src/sim/fault.c:", NULL };
+
+	(void)state;
+	expect_abort(case_context_operation,
+		     "Context: no lock may be held, still held: mmap_lock", names);
+}
+
+static void test_context_mmap_write_aborts(void **state)
+{
+	static const char *const names[] = { "mmap_lock", NULL };
+
+	(void)state;
+	expect_abort(case_context_mmap_write, "Context: not held for write: mmap_lock",
+		     names);
+}
+
+/* mmap_assert_locked() takes a fork child's nested mmap_lock too. */
+static void test_mmap_assert_nested(void **state)
+{
+	(void)state;
+	mmap_write_lock_nested(fx.mm);
+	mmap_assert_locked(fx.mm, LOCK_WRITE);
+	assert_true(lockdep_is_held(LOCK_MMAP_NESTED, fx.mm, LOCK_WRITE));
+	assert_false(lockdep_is_held(LOCK_MMAP, fx.mm, LOCK_ANY));
+	mmap_unlock_nested(fx.mm);
+	mmap_read_lock(fx.mm);
+	mmap_assert_locked(fx.mm, LOCK_READ);
+	mmap_unlock(fx.mm);
+	lockdep_assert_none_held();
+}
+
 /* The documented order, the nested classes and a trylock are allowed. */
 static void test_allowed_nesting(void **state)
 {
@@ -299,6 +349,9 @@ int main(void)
 		cmocka_unit_test(test_context_still_held_aborts),
 		cmocka_unit_test(test_context_sim_function_aborts),
 		cmocka_unit_test(test_context_not_held_aborts),
+		cmocka_unit_test(test_context_operation_aborts),
+		cmocka_unit_test(test_context_mmap_write_aborts),
+		cmocka_unit_test(test_mmap_assert_nested),
 	};
 
 	if (!MTHP_DEBUG) {

@@ -301,6 +301,181 @@ static void test_mremap_moves_pmd(void **state)
 	done(&f);
 }
 
+/* mremap shrinking in place: the tail is unmapped, its folios freed or split. */
+static void test_mremap_shrink_in_place(void **state)
+{
+	struct fx f = make(k64);
+	uint64_t before = sim_free_pages(f.sim), na = 0;
+	struct sim_vma_info vi;
+
+	(void)state;
+	map_at(f.mm, BASE, 64 * PAGE);
+	fill(f.mm, BASE, 64, 5);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 4);
+	assert_int_equal(sim_free_pages(f.sim), before - 64);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 64 * PAGE, 20 * PAGE, 0, &na), 0);
+	ok(&f);
+	assert_int_equal(na, BASE);
+	assert_int_equal(sim_nr_vmas(f.mm), 1);
+	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
+	assert_int_equal(vi.start, BASE);
+	assert_int_equal(vi.end, BASE + 20 * PAGE);
+	/* 44 pages freed; the 64K folio cut at page 20 split, 4 pages kept */
+	assert_int_equal(sim_free_pages(f.sim), before - 20);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 1);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "split"), 1);
+	assert_int_equal(info(f.mm, BASE + 3 * PAGE).order, 4);
+	assert_int_equal(info(f.mm, BASE + 17 * PAGE).order, 0);
+	assert_int_equal(info(f.mm, BASE + 20 * PAGE).state, '.');
+	assert_int_equal(sim_write(f.mm, BASE + 20 * PAGE, 1), -EFAULT);
+	expect(f.mm, BASE, 20, 5);
+	/* same length: nothing to do */
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 20 * PAGE, 20 * PAGE, 0, &na), 0);
+	assert_int_equal(na, BASE);
+	done(&f);
+}
+
+/* mremap growing in place: the VMA is extended, nothing moves. */
+static void test_mremap_grow_in_place(void **state)
+{
+	struct fx f = make(k64);
+	struct sim_page_info before;
+	struct sim_vma_info vi;
+	uint64_t na = 0;
+
+	(void)state;
+	map_at(f.mm, BASE, 16 * PAGE);
+	fill(f.mm, BASE, 16, 6);
+	before = info(f.mm, BASE + 5 * PAGE);
+	assert_int_equal(before.order, 4);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 48 * PAGE, 0, &na), 0);
+	ok(&f);
+	assert_int_equal(na, BASE);
+	assert_int_equal(sim_nr_vmas(f.mm), 1);
+	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
+	assert_int_equal(vi.end, BASE + 48 * PAGE);
+	assert_int_equal(info(f.mm, BASE + 5 * PAGE).pfn, before.pfn);
+	assert_int_equal(info(f.mm, BASE + 16 * PAGE).state, '.');
+	expect(f.mm, BASE, 16, 6);
+	/* the grown part faults like the rest (a 64K folio) */
+	fill(f.mm, BASE + 16 * PAGE, 32, 6);
+	assert_int_equal(info(f.mm, BASE + 40 * PAGE).order, 4);
+	expect(f.mm, BASE, 48, 6);
+	/* a range in the middle of the VMA grows by moving only (-ENOMEM without) */
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 20 * PAGE, 0, &na),
+			 -ENOMEM);
+	done(&f);
+}
+
+/* mremap growing where the next range is taken: -ENOMEM, or a move with MAYMOVE. */
+static void test_mremap_grow_moves(void **state)
+{
+	struct fx f = make(k64);
+	struct sim_page_info before;
+	struct sim_vma_info vi;
+	uint64_t na = 0, free_before;
+
+	(void)state;
+	map_at(f.mm, BASE, 16 * PAGE);
+	map_at(f.mm, BASE + 16 * PAGE, 16 * PAGE);
+	assert_int_equal(sim_mprotect(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	fill(f.mm, BASE, 16, 7);
+	before = info(f.mm, BASE + 9 * PAGE);
+	free_before = sim_free_pages(f.sim);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 32 * PAGE, 0, &na),
+			 -ENOMEM);
+	ok(&f);
+	expect(f.mm, BASE, 16, 7);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 32 * PAGE,
+					   SIM_MREMAP_MAYMOVE, &na), 0);
+	ok(&f);
+	assert_true(na != BASE);
+	assert_int_equal(sim_free_pages(f.sim), free_before);
+	assert_int_equal(info(f.mm, na + 9 * PAGE).pfn, before.pfn);
+	assert_int_equal(info(f.mm, na + 9 * PAGE).order, 4);
+	assert_int_equal(info(f.mm, BASE + 9 * PAGE).state, '.');
+	assert_int_equal(sim_write(f.mm, BASE, 1), -EFAULT);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
+	assert_int_equal(vi.start, BASE + 16 * PAGE);	/* the blocker stays */
+	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
+	assert_int_equal(vi.start, na);
+	assert_int_equal(vi.end, na + 32 * PAGE);
+	for (unsigned i = 0; i < 16; i++) {
+		uint64_t tag;
+
+		assert_int_equal(sim_read(f.mm, na + i * PAGE, &tag), 0);
+		assert_int_equal(tag, (BASE + i * PAGE) ^ 7);
+	}
+	assert_int_equal(info(f.mm, na + 20 * PAGE).state, '.');
+	done(&f);
+}
+
+/*
+ * MREMAP_FIXED: the destination is replaced, the old range shrunk (tail
+ * unmapped) and moved; then moved back grown (the selftest's splice).
+ */
+static void test_mremap_fixed_shrink_and_grow(void **state)
+{
+	struct fx f = make(kpmd);
+	uint64_t dst = BASE + 4 * PMD, back = BASE - PAGE, pfn0;
+	struct sim_vma_info vi;
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 512, 8);
+	assert_true(info(f.mm, BASE).huge);
+	pfn0 = info(f.mm, BASE).pfn;
+	map_at(f.mm, dst, 8 * PAGE);		/* replaced by the move */
+	fill(f.mm, dst, 8, 9);
+	/* errors first: FIXED without MAYMOVE, overlap, crossing, nothing mapped */
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD, PAGE, SIM_MREMAP_FIXED, &dst),
+			 -EINVAL);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD, PAGE, 4, &dst), -EINVAL);
+	back = BASE + PAGE;
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD, PMD, SIM_MREMAP_MAYMOVE |
+					   SIM_MREMAP_FIXED, &back), -EINVAL);
+	back = BASE + 8 * PMD;
+	assert_int_equal(sim_mremap_resize(f.mm, BASE + PMD, PAGE, PAGE, SIM_MREMAP_MAYMOVE |
+					   SIM_MREMAP_FIXED, &back), -EFAULT);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE + PMD - PAGE, 2 * PAGE, PAGE,
+					   0, &back), 0);	/* a shrink is allowed */
+	assert_int_equal(sim_mremap_resize(f.mm, BASE + PMD - 2 * PAGE, 2 * PAGE,
+					   PAGE, 0, &back), 0);	/* in place */
+	assert_int_equal(back, BASE + PMD - 2 * PAGE);
+	assert_int_equal(sim_mremap_resize(f.mm, BASE + PMD - 2 * PAGE, 2 * PAGE,
+					   4 * PAGE, SIM_MREMAP_MAYMOVE, &back), -EFAULT);
+	ok(&f);
+	/* shrink to 1 page and move it over the destination */
+	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD - PAGE, PAGE, SIM_MREMAP_MAYMOVE |
+					   SIM_MREMAP_FIXED, &dst), 0);
+	ok(&f);
+	assert_int_equal(dst, BASE + 4 * PMD);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);	/* + the rest of the replaced one */
+	assert_int_equal(info(f.mm, dst).pfn, pfn0);
+	assert_int_equal(info(f.mm, dst).order, 0);	/* split by the unmap */
+	expect(f.mm, dst, 1, 8 ^ BASE ^ dst);
+	expect(f.mm, dst + PAGE, 7, 9);
+	/* back below BASE, grown by a PMD */
+	back = BASE - PAGE;
+	assert_int_equal(sim_mremap_resize(f.mm, dst, PAGE, PAGE + PMD, SIM_MREMAP_MAYMOVE |
+					   SIM_MREMAP_FIXED, &back), 0);
+	ok(&f);
+	assert_int_equal(back, BASE - PAGE);
+	assert_int_equal(sim_nr_vmas(f.mm), 2);
+	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
+	assert_int_equal(vi.start, BASE - PAGE);
+	assert_int_equal(vi.end, BASE + PMD);
+	assert_int_equal(info(f.mm, back).pfn, pfn0);
+	assert_int_equal(info(f.mm, dst).state, '.');
+	assert_int_equal(info(f.mm, BASE).state, '.');
+	expect(f.mm, back, 1, 8 ^ BASE ^ back);
+	expect(f.mm, dst + PAGE, 7, 9);
+	assert_int_equal(sim_free_pages(f.sim), 8191 - 8);
+	done(&f);
+}
+
 static void test_mprotect_splits_and_merges(void **state)
 {
 	struct fx f = make(kpmd);
@@ -421,6 +596,10 @@ int main(void)
 		cmocka_unit_test(test_pageout_huge_pmd),
 		cmocka_unit_test(test_mremap_moves_ptes),
 		cmocka_unit_test(test_mremap_moves_pmd),
+		cmocka_unit_test(test_mremap_shrink_in_place),
+		cmocka_unit_test(test_mremap_grow_in_place),
+		cmocka_unit_test(test_mremap_grow_moves),
+		cmocka_unit_test(test_mremap_fixed_shrink_and_grow),
 		cmocka_unit_test(test_mprotect_splits_and_merges),
 		cmocka_unit_test(test_madvise_hugepage_splits_vma),
 		cmocka_unit_test(test_populate_write),

@@ -10,6 +10,12 @@
  * called from several threads at once; the locks are real.  Addresses and
  * lengths are in bytes and must be page aligned.  Functions return 0 or
  * -errno and never set errno.
+ *
+ * Context (every function here): called with no simulator lock held, and
+ * returns with none held; the operations take the locks they need (the
+ * lock order is at the top of src/sim/lockdep.c).  Debug builds assert it
+ * where an operation enters the simulator (world_enter()), so a collapse
+ * observer or race function that calls back in from under a lock aborts.
  */
 #ifndef MTHP_SIM_H
 #define MTHP_SIM_H
@@ -102,6 +108,24 @@ int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot);
 /* Move [old_addr, +len) (one VMA) to new_addr (fixed) or anywhere if 0. */
 int sim_mremap(struct sim_mm *mm, uint64_t old_addr, uint64_t len,
 	       uint64_t *new_addr);
+
+#define SIM_MREMAP_MAYMOVE 1u	/* MREMAP_MAYMOVE */
+#define SIM_MREMAP_FIXED   2u	/* MREMAP_FIXED (needs MAYMOVE) */
+/*
+ * mremap(2) of [old_addr, +old_len) to new_len bytes, as the kernel does.
+ * With SIM_MREMAP_FIXED: [*new_addr, +new_len) is unmapped, the old range
+ * shrunk to new_len (its tail unmapped) and moved there, into a VMA of
+ * new_len.  Without: a shrink unmaps the tail in place; a grow extends the
+ * VMA in place when the range ends at the VMA's end and the new_len -
+ * old_len bytes after it are free, else moves the range to a free area
+ * with SIM_MREMAP_MAYMOVE, else fails with -ENOMEM.  The part that is
+ * moved or grown must lie inside one VMA (-EFAULT; also when nothing is
+ * mapped at old_addr).  -EINVAL: unknown flags, FIXED without MAYMOVE, a
+ * zero or unaligned length or address, overlapping old and new ranges.
+ * *new_addr gets the address of the result.
+ */
+int sim_mremap_resize(struct sim_mm *mm, uint64_t old_addr, uint64_t old_len,
+		      uint64_t new_len, unsigned flags, uint64_t *new_addr);
 
 /* Load and store of a page's content tag, with faults as the CPU would. */
 int sim_read(struct sim_mm *mm, uint64_t addr, uint64_t *tag);
@@ -224,11 +248,15 @@ void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS])
 
 /*
  * MADV_COLLAPSE of [addr, addr + len): synchronous, PMD order only, no
- * max_ptes_* limits.  0 when every PMD range in it is PMD-mapped after
- * the call (already PMD-mapped ranges count); else -ENOMEM (allocation),
- * -EBUSY (charge, or a none PTE in a userfaultfd VMA), -EAGAIN (a
- * transient page state), -EINVAL (anything else, or an ineligible VMA);
- * -ENOMEM also for a hole in the range.
+ * max_ptes_* limits.  Each VMA the range overlaps is handled on its own,
+ * its part clamped inward to whole PMD ranges, in address order: a VMA
+ * succeeds when every PMD range of its part is PMD-mapped after the call
+ * (already PMD-mapped ranges count); else its errno ends the call:
+ * -ENOMEM (allocation), -EBUSY (charge, or a none PTE in a userfaultfd
+ * VMA), -EAGAIN (a transient page state), -EINVAL (anything else, an
+ * ineligible VMA, or a part within one VMA whose clamped bounds cross).
+ * A hole is -ENOMEM: one before or between VMAs when all of them
+ * succeeded, one at the end of the range at once (after the VMAs before).
  */
 int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len);
 

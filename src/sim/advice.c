@@ -21,7 +21,10 @@ struct pte_op {
 	void *ctx;
 };
 
-/* Context: mmap_lock held; takes the PMD lock, then the PTE lock. */
+/*
+ * Context: mmap_lock held; takes and drops the PMD lock (a huge PMD),
+ * then takes and drops the PTE lock of the table.
+ */
 static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt,
 		      uint64_t start, uint64_t end, void *ctx)
 {
@@ -32,6 +35,9 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 	struct sim_pte_table *t;
 	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	lockdep_assert_not_held(LOCK_PTE, NULL);
 	if (pmd_is_huge(pmd) && whole && op->huge_fn) {
 		pmd_lock(pmdt);
 		if (pmd_is_huge(ld_acquire(pmdp))) {
@@ -60,6 +66,7 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 static int pte_op_range(struct sim_mm *mm, uint64_t start, uint64_t end,
 			struct pte_op *op)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	return walk_pmds(mm, start, end, pte_op_pmd, op);
 }
 
@@ -72,6 +79,7 @@ static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 	struct sim *sim = mm->sim;
 
 	(void)ctx;
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last; i++) {
 		uint32_t pte = t->ptes[i], pfn, head;
 		unsigned order;
@@ -108,6 +116,7 @@ static void free_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
 	uint64_t pmd = ld_acquire(pmdp);
 
 	(void)ctx;
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	if ((pmd & PMD_ZERO) || folio_maybe_shared(mm->sim, pmd_pfn(pmd)))
 		return;
 	folio_set_flag(mm->sim, pmd_pfn(pmd), PG_LAZYFREE);
@@ -116,40 +125,48 @@ static void free_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
 
 /* ---- MADV_PAGEOUT ---- */
 
+/* Context: PTE lock of t held. */
 static void pageout_fn(struct sim_mm *mm, struct sim_pte_table *t,
 		       uint32_t first, uint32_t last, void *ctx)
 {
 	(void)ctx;
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	pageout_ptes(mm, t, first, last);
 }
 
 /* ---- aging ---- */
 
+/* Context: PTE lock of t held. */
 static void age_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		     uint32_t last, void *ctx)
 {
 	(void)mm;
 	(void)ctx;
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last; i++)
 		if (pte_present(t->ptes[i]))
 			t->ptes[i] &= ~PTE_YOUNG;
 }
 
+/* Context: PMD lock held. */
 static void age_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
 {
 	(void)mm;
 	(void)ctx;
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	st_release(pmdp, ld_acquire(pmdp) & ~PMD_YOUNG);
 }
 
 /* ---- userfaultfd write-protect ---- */
 
+/* Context: PTE lock of t held. */
 static void uffd_wp_ptes(struct sim_mm *mm, struct sim_pte_table *t,
 			 uint32_t first, uint32_t last, void *ctx)
 {
 	bool protect = *(bool *)ctx;
 
 	(void)mm;
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last; i++) {
 		uint32_t pte = t->ptes[i];
 
@@ -170,9 +187,11 @@ static void uffd_wp_ptes(struct sim_mm *mm, struct sim_pte_table *t,
 static int set_vm_flags(struct sim_mm *mm, uint64_t start, uint64_t end,
 			uint32_t set, uint32_t clear)
 {
-	int err = range_mapped(mm, start, end) ? vma_isolate_range(mm, start, end)
-					       : -ENOMEM;
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	err = range_mapped(mm, start, end) ? vma_isolate_range(mm, start, end)
+					   : -ENOMEM;
 	if (err)
 		return err;
 	for (size_t i = vma_index_after(mm, start);
@@ -187,6 +206,7 @@ static int populate_write(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	uint64_t tag = 0;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	for (uint64_t addr = start; addr < end; addr += mm->sim->geo.page_size) {
 		int err = handle_access(mm, addr, SIM_ACCESS_POPULATE, &tag);
 
@@ -217,6 +237,8 @@ static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
 {
 	struct pte_op op = { 0 };
 
+	lockdep_assert_held(LOCK_MMAP, mm,
+			    madv_needs_write_lock(advice) ? LOCK_WRITE : LOCK_ANY);
 	if (!range_mapped(mm, start, end))
 		return -ENOMEM;
 	switch (advice) {
@@ -269,6 +291,7 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	return err;
 }
 
+/* Context: no lock held; takes the world lock, then mmap_lock for write. */
 static int uffd_flags_op(struct sim_mm *mm, uint64_t addr, uint64_t len,
 			 uint32_t set, uint32_t clear)
 {
@@ -277,6 +300,7 @@ static int uffd_flags_op(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	struct pte_op op = { .fn = uffd_wp_ptes, .ctx = &unprotect };
 	int err;
 
+	lockdep_assert_none_held();
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
@@ -312,6 +336,7 @@ int sim_uffd_unregister(struct sim_mm *mm, uint64_t addr, uint64_t len)
 /* Context: mmap_lock held.  Is all of [start, end) uffd-wp registered? */
 static bool range_uffd_wp(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (!range_mapped(mm, start, end))
 		return false;
 	for (size_t i = vma_index_after(mm, start);

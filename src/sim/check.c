@@ -263,6 +263,7 @@ int sim_check_locked(struct sim *sim)
 	};
 	int err = -ENOMEM;
 
+	lockdep_assert_held(LOCK_WORLD, sim, LOCK_WRITE);
 	if (!c.pte_maps || !c.pmd_maps || !c.swap_refs || !c.free)
 		goto out_free;
 	sim->check_msg[0] = 0;
@@ -286,10 +287,12 @@ out_free:
 	return err;
 }
 
+/* Context: no lock held; takes the world lock for write. */
 int sim_check(struct sim *sim)
 {
 	int err;
 
+	lockdep_assert_none_held();
 	rw_write_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 	err = sim_check_locked(sim);
 	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);

@@ -314,6 +314,7 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 {
 	uint32_t expected;
 
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
 	if (!folio_trylock(sim, head))
 		return SCAN_PAGE_LOCK;
 	expected = folio_mapcount(sim, head);
@@ -579,6 +580,8 @@ out:
 	if (head != SIM_NO_PFN)
 		folio_put(sim, head, 1);	/* the mapping holds its own if used */
 	world_exit(sim);
+	lockdep_assert_not_held(LOCK_MMAP, mm);
+	lockdep_assert_not_held(LOCK_ANON_VMA, NULL);
 	if (trace_on(sim))
 		trace_printf(sim, "mm_collapse_huge_page: mm=%016llx, isolated=%d, "
 			     "status=%s, order=%u", trace_mm_ptr(mm), folio_used,
@@ -586,7 +589,10 @@ out:
 	return result;
 }
 
-/* Context: mmap_lock held.  The pfn of the last page the scan looked at. */
+/*
+ * The pfn of the last page the scan looked at.
+ * Context: mmap_lock held; takes and drops the PTE lock.
+ */
 static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 					uint32_t last)
 {
@@ -596,6 +602,7 @@ static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 	unsigned long long pfn = (unsigned long long)-1;
 	struct sim_pte_table *t;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (!pmdp || !pmd_is_table(pmd = ld_acquire(pmdp)))
 		return pfn;
 	t = pmd_table(pmd);
@@ -653,7 +660,7 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
 		__atomic_fetch_add(&sim->khugepaged.scan_results[result], 1, __ATOMIC_RELAXED);
 	if (result != SCAN_SUCCEED)
-		return result;
+		return result;	/* *mmap_locked still true: both held */
 
 	/* the collapse takes its own locks: drop ours */
 	mmap_unlock(mm);
@@ -687,6 +694,9 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 		trace_observe(sim, &ev);
 		mthp_walk_report(&cc->walk, result);
 	}
+	/* *mmap_locked is false: neither lock is held on this return */
+	lockdep_assert_not_held(LOCK_MMAP, mm);
+	lockdep_assert_not_held(LOCK_WORLD, sim);
 	if (cc->nr_done)
 		return SCAN_SUCCEED;
 	return alloc_failed ? SCAN_ALLOC_HUGE_PAGE_FAIL : last;

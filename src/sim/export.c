@@ -16,6 +16,7 @@ char pte_state(struct sim *sim, uint32_t pte)
 	uint32_t pfn, head;
 	uint32_t expected;
 
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
 	if (!pte)
 		return MTHP_PTE_NONE;
 	if (!pte_present(pte))
@@ -51,6 +52,8 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 	uint64_t *pmdp = pmd_lookup(mm, pmd_addr, false, &pmdt), pmd;
 	struct sim_pte_table *t;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PTE, NULL);
 	if (!pmdp)
 		return MTHP_PMD_NONE;
 	pmd = ld_acquire(pmdp);
@@ -98,8 +101,10 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
 	uint64_t addr = (v->start + pmd_size - 1) & ~(pmd_size - 1);
-	int err = mthp_snapshot_add_vma(snap, v->start, v->end, vma_snapshot_flags(v));
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	err = mthp_snapshot_add_vma(snap, v->start, v->end, vma_snapshot_flags(v));
 	for (; !err && addr >= v->start && addr < v->end; addr += pmd_size) {
 		enum mthp_pmd_kind kind = sim_pmd_states(mm, addr, ptes, orders);
 
@@ -135,11 +140,15 @@ int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
 	return err;
 }
 
-/* Context: the lock of whatever maps pfn. */
+/*
+ * Context: the PMD lock of the range mapping pfn held (and the PTE lock
+ * of its table when it is PTE-mapped), so the mapping cannot go away.
+ */
 static void info_folio(struct sim *sim, uint32_t pfn, struct sim_page_info *info)
 {
 	uint32_t head = folio_head(sim, pfn);
 
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	info->pfn = pfn;
 	info->order = sim_pg(sim, head)->order;
 	info->refcount = folio_refcount(sim, head);
@@ -149,7 +158,10 @@ static void info_folio(struct sim *sim, uint32_t pfn, struct sim_page_info *info
 	info->tag = page_tag(sim, pfn);
 }
 
-/* Context: mmap_lock held; takes the PMD lock, then the PTE lock. */
+/*
+ * Context: mmap_lock held; takes the PMD lock, then the PTE lock nested
+ * inside it, and drops both.
+ */
 static void page_info_locked(struct sim_mm *mm, uint64_t addr,
 			     struct sim_page_info *info)
 {
@@ -159,6 +171,8 @@ static void page_info_locked(struct sim_mm *mm, uint64_t addr,
 	struct sim_pte_table *t;
 	uint32_t pte;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, NULL);
 	if (!pmdp)
 		return;
 	pmd_lock(pmdt);

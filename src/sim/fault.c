@@ -73,6 +73,8 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 			   struct sim_pmd_table *pmdt)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	pmd_lock(pmdt);
 	if (pmd_is_none(ld_acquire(pmdp)))
 		st_release(pmdp, PMD_HUGE | PMD_ZERO);
@@ -90,8 +92,11 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	unsigned order = sim->geo.pmd_order;
 	uint64_t pmd;
 	uint32_t head;
-	int err = alloc_anon(mm, order, true, &head);
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	err = alloc_anon(mm, order, true, &head);
 	if (err)
 		return err;
 	pmd = ((uint64_t)head << PMD_PFN_SHIFT) | PMD_HUGE | PMD_YOUNG | PMD_DIRTY;
@@ -118,6 +123,7 @@ static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	unsigned pmd_order = sim->geo.pmd_order;
 	uint32_t orders = fault_allowed_orders(sim, v);
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if ((orders & (1u << pmd_order)) && order_fits(sim, v, addr, pmd_order)) {
 		if (kind == SIM_ACCESS_READ && !read_allocates(sim) &&
 		    sim_settings(sim)->use_zero_page)
@@ -135,6 +141,7 @@ static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 static bool pte_range_none(const struct sim_pte_table *t, uint32_t first,
 			   uint32_t nr)
 {
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = 0; i < nr; i++)
 		if (t->ptes[first + i])
 			return false;
@@ -151,6 +158,7 @@ static void map_new_folio(struct sim_mm *mm, const struct sim_vma *v,
 	uint32_t first = pte_index(sim, addr) & ~(nr - 1);
 	uint32_t bits = PTE_YOUNG;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (v->prot & SIM_PROT_WRITE)
 		bits |= PTE_WRITE | PTE_DIRTY;
 	folio_add_ptes(sim, head, nr, mm->id);
@@ -190,6 +198,7 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	uint32_t orders, head;
 	int err;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (kind == SIM_ACCESS_READ && !read_allocates(sim)) {
 		t->ptes[pte_index(sim, addr)] = pte_mk(sim->pm.zero_pfn, 0);
 		return 0;
@@ -238,8 +247,10 @@ static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
 {
 	struct sim *sim = mm->sim;
 	uint32_t old = t->ptes[i], head;
-	int err = folio_alloc(sim, 0, &head);
+	int err;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	err = folio_alloc(sim, 0, &head);
 	if (err)
 		return err;
 	err = folio_charge(sim, head, mm->memcg);
@@ -264,6 +275,7 @@ static int wp_fault(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
 	struct sim *sim = mm->sim;
 	uint32_t pte = t->ptes[i];
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (pte & PTE_UFFD_WP)
 		return -EAGAIN;	/* delivered to the userfaultfd handler */
 	if (pte_pfn(pte) != sim->pm.zero_pfn &&
@@ -280,6 +292,7 @@ static void do_access(struct sim *sim, struct sim_pte_table *t, uint32_t i,
 {
 	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte);
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (kind == SIM_ACCESS_READ) {
 		*tag = pfn == sim->pm.zero_pfn ? 0 : page_tag(sim, pfn);
 		t->ptes[i] = pte | PTE_YOUNG;
@@ -299,6 +312,8 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	bool write = kind != SIM_ACCESS_READ;
 	int err = 0;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PTE, t);
 	pte_lock(t);
 	pte = t->ptes[i];
 	if (!pte) {
@@ -332,6 +347,8 @@ static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
 	uint64_t pmd;
 	uint32_t pfn, head;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (!pmd_is_huge(pmd)) {
@@ -393,6 +410,7 @@ int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	return -EAGAIN;
 }
 
+/* Context: no lock held; takes the world lock, then mmap_lock for read. */
 static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		     uint64_t *tag)
 {
@@ -400,6 +418,7 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	uint64_t faults = ld_relaxed(&sim->vmstat[VM_PGFAULT]);
 	int err;
 
+	lockdep_assert_none_held();
 	if (addr & (sim->geo.page_size - 1))
 		return -EINVAL;
 	world_enter(sim);
@@ -423,7 +442,10 @@ int sim_write(struct sim_mm *mm, uint64_t addr, uint64_t tag)
 	return access_op(mm, addr, SIM_ACCESS_WRITE, &tag);
 }
 
-/* Context: mmap_lock held; takes the PMD lock and the PTE lock. */
+/*
+ * Context: mmap_lock held; takes the PMD lock, then the PTE lock nested
+ * inside it, and drops both.
+ */
 static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 {
 	struct sim *sim = mm->sim;
@@ -432,6 +454,8 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 	uint32_t pfn = SIM_NO_PFN;
 	struct sim_pte_table *t = NULL;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, NULL);
 	if (!pmdp)
 		return -EFAULT;
 	pmd_lock(pmdt);
@@ -464,10 +488,12 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 	return pfn == SIM_NO_PFN ? -EFAULT : 0;
 }
 
+/* Context: no lock held; takes the world lock, then mmap_lock for read. */
 static int pin_op(struct sim_mm *mm, uint64_t addr, bool pin)
 {
 	int err;
 
+	lockdep_assert_none_held();
 	world_enter(mm->sim);
 	mmap_read_lock(mm);
 	err = pin_locked(mm, addr, pin);

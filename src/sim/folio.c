@@ -54,6 +54,8 @@ static void maplock(struct sim *sim, uint32_t head)
 {
 	uint16_t *f = &sim_pg(sim, head)->flags;
 
+	/* a bit spinlock taken twice spins for ever: catch it first */
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, f);
 	while (__atomic_fetch_or(f, PG_MAPLOCK, __ATOMIC_ACQUIRE) & PG_MAPLOCK)
 		while (ld_relaxed(f) & PG_MAPLOCK)
 			;
@@ -63,6 +65,7 @@ static void maplock(struct sim *sim, uint32_t head)
 /* Context: drops the folio's map lock. */
 static void mapunlock(struct sim *sim, uint32_t head)
 {
+	lockdep_assert_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags, LOCK_WRITE);
 	lockdep_released(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~PG_MAPLOCK,
 			   __ATOMIC_RELEASE);
@@ -151,6 +154,7 @@ static void slots_mod(struct sim *sim, uint32_t head, uint32_t mm_id, int64_t n)
 	struct sim_page *s1 = sim_pg(sim, head + SLOT1);
 	struct sim_page *s = NULL;
 
+	lockdep_assert_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags, LOCK_WRITE);
 	if (ld_relaxed(&s0->a) == mm_id)
 		s = s0;
 	else if (ld_relaxed(&s1->a) == mm_id)
@@ -167,17 +171,21 @@ static void slots_mod(struct sim *sim, uint32_t head, uint32_t mm_id, int64_t n)
 		st_relaxed(&s->a, 0);
 }
 
+/* Context: map lock held.  The folio's total map count. */
 static void total_mod(struct sim *sim, uint32_t head, int64_t n)
 {
 	uint32_t *b = &sim_pg(sim, head)->b;
 
+	lockdep_assert_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags, LOCK_WRITE);
 	st_relaxed(b, (uint32_t)(ld_relaxed(b) + n));
 }
 
+/* Context: takes and drops the folio's map lock (a large folio). */
 void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 {
 	uint32_t head = folio_head(sim, pfn);
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	if (sim_pg(sim, head)->order == 0) {
 		__atomic_fetch_add(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
 		folio_get(sim, head, 1);
@@ -193,10 +201,12 @@ void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 	folio_get(sim, head, nr);
 }
 
+/* Context: takes and drops the folio's map lock (a large folio). */
 void folio_remove_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 {
 	uint32_t head = folio_head(sim, pfn);
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	if (sim_pg(sim, head)->order == 0) {
 		__atomic_fetch_sub(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
 		folio_put(sim, head, 1);
@@ -212,10 +222,12 @@ void folio_remove_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_i
 	folio_put(sim, head, nr);
 }
 
+/* Context: takes and drops the folio's map lock. */
 void folio_add_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
 {
 	uint32_t *entire = &sim_pg(sim, head + 1)->b;
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	maplock(sim, head);
 	st_relaxed(entire, ld_relaxed(entire) + 1);
 	total_mod(sim, head, 1);
@@ -224,10 +236,12 @@ void folio_add_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
 	folio_get(sim, head, 1);
 }
 
+/* Context: takes and drops the folio's map lock. */
 void folio_remove_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
 {
 	uint32_t *entire = &sim_pg(sim, head + 1)->b;
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	maplock(sim, head);
 	st_relaxed(entire, ld_relaxed(entire) - 1);
 	total_mod(sim, head, -1);
@@ -236,11 +250,13 @@ void folio_remove_pmd(struct sim *sim, uint32_t head, uint32_t mm_id)
 	folio_put(sim, head, 1);
 }
 
+/* Context: takes and drops the folio's map lock. */
 void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id)
 {
 	uint32_t nr = 1u << sim_pg(sim, head)->order;
 	uint32_t *entire = &sim_pg(sim, head + 1)->b;
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	maplock(sim, head);
 	st_relaxed(entire, ld_relaxed(entire) - 1);
 	for (uint32_t i = 0; i < nr; i++)
@@ -252,10 +268,12 @@ void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id)
 	folio_get(sim, head, nr - 1);
 }
 
+/* Context: takes and drops the folio's map lock (a large folio). */
 bool folio_maybe_shared(struct sim *sim, uint32_t head)
 {
 	uint32_t total, c0, c1;
 
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	if (sim_pg(sim, head)->order == 0)
 		return ld_relaxed(&sim_pg(sim, head)->mapcount) > 1;
 	maplock(sim, head);
@@ -271,6 +289,7 @@ static bool split_allowed(struct sim *sim, uint32_t head, uint32_t extra)
 {
 	uint16_t flags = flags_load(sim, head);
 
+	lockdep_assert_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags, LOCK_WRITE);
 	if (flags & (PG_LOCKED | PG_SWAPCACHE))
 		return false;
 	if (ld_relaxed(&sim_pg(sim, head + 1)->b))
@@ -278,6 +297,7 @@ static bool split_allowed(struct sim *sim, uint32_t head, uint32_t extra)
 	return folio_refcount(sim, head) == ld_relaxed(&sim_pg(sim, head)->b) + extra;
 }
 
+/* Context: the PTE lock of the table mapping it held; takes the map lock. */
 int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 {
 	struct sim_page *h = sim_pg(sim, head);
@@ -286,6 +306,7 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 	uint8_t memcg = h->memcg;
 	uint32_t nr = 1u << order, freed = 0;
 
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
 	if (order == 0)
 		return 0;
 	maplock(sim, head);

@@ -19,6 +19,8 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 	uint32_t pte = *src, pfn = pte_pfn(pte), head, copy;
 	int err;
 
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
+	lockdep_assert_held(LOCK_PTE_NESTED, NULL, LOCK_WRITE);
 	if (pte_is_swap(pte)) {
 		if (pte_slot(pte))
 			swap_dup(&sim->swap, pte_slot(pte));
@@ -56,13 +58,19 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 	return 0;
 }
 
-/* Context: parent PMD lock taken and dropped, then the child's. */
+/*
+ * Context: parent mmap_lock held for write, the child's nested; the
+ * parent's PMD lock taken and dropped, then the child's.
+ */
 static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp,
 		     struct sim_pmd_table *pmdt, uint64_t addr)
 {
 	struct sim_pmd_table *cpmdt;
 	uint64_t *cpmdp = pmd_lookup(child, addr, true, &cpmdt), pmd;
 
+	lockdep_assert_held(LOCK_MMAP, parent, LOCK_WRITE);
+	lockdep_assert_held(LOCK_MMAP_NESTED, child, LOCK_WRITE);
+	lockdep_assert_not_held(LOCK_PMD, NULL);
 	if (!cpmdp)
 		return -ENOMEM;
 	pmd_lock(pmdt);
@@ -77,7 +85,10 @@ static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp
 	return 0;
 }
 
-/* Context: parent mmap_lock (write); PTE locks parent then child. */
+/*
+ * Context: parent mmap_lock held for write, the child's nested; takes the
+ * parent's PTE lock, then the child's nested, and drops both.
+ */
 static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table *pmdt,
 		    uint64_t start, uint64_t end, void *ctx)
 {
@@ -88,6 +99,8 @@ static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table 
 	struct sim_pte_table *t, *ct;
 	int err = 0;
 
+	lockdep_assert_held(LOCK_MMAP, parent, LOCK_WRITE);
+	lockdep_assert_held(LOCK_MMAP_NESTED, child, LOCK_WRITE);
 	if (pmd_is_huge(pmd))
 		return copy_huge(parent, child, pmdp, pmdt, start);
 	if (!pmd_is_table(pmd))
@@ -109,9 +122,11 @@ static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table 
 	return err;
 }
 
-/* Context: parent and child mmap_lock held for write. */
+/* Context: parent mmap_lock held for write, the child's nested (write). */
 static int dup_mmap(struct sim_mm *parent, struct sim_mm *child)
 {
+	lockdep_assert_held(LOCK_MMAP, parent, LOCK_WRITE);
+	lockdep_assert_held(LOCK_MMAP_NESTED, child, LOCK_WRITE);
 	for (size_t i = 0; i < parent->nr_vmas; i++) {
 		struct sim_vma v = parent->vmas[i];
 		int err;

@@ -67,11 +67,13 @@ enum mthp_policy sim_khugepaged_policy(struct sim *sim)
 	return sim->khugepaged.policy;
 }
 
+/* Context: takes and drops the mm list lock (a leaf: any other may be held). */
 void khugepaged_enter(struct sim_mm *mm)
 {
 	struct sim *sim = mm->sim;
 	struct sim_khugepaged *ks = &sim->khugepaged;
 
+	lockdep_assert_not_held(LOCK_MM_LIST, sim);
 	if (ld_relaxed(&mm->khugepaged_slot))
 		return;
 	mm_list_lock(sim);
@@ -92,6 +94,7 @@ void sim_khugepaged_enter(struct sim_mm *mm)
 	khugepaged_enter(mm);
 }
 
+/* Context: the mm list lock held. */
 void khugepaged_exit_locked(struct sim_mm *mm)
 {
 	struct sim_khugepaged *ks = &mm->sim->khugepaged;
@@ -158,7 +161,7 @@ static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
 	bool vmas_done = false;
 	struct sim_mm *mm;
 
-	lockdep_assert_not_held(LOCK_MMAP, NULL);
+	lockdep_assert_none_held();
 	*result = SCAN_FAIL;
 	mm_list_lock(sim);
 	if (!ks->cursor_mm) {
@@ -234,6 +237,7 @@ out_cursor:
 	}
 	mm_list_unlock(sim);
 	mm_put(mm);
+	lockdep_assert_none_held();
 	return progress;
 }
 
@@ -253,6 +257,7 @@ static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
 	uint64_t full_scans = ld_relaxed(&ks->full_scans);
 	bool wait = true;
 
+	lockdep_assert_none_held();
 	*progress_out = 0;
 	if (!khugepaged_enabled(s, ks->policy))
 		return 0;

@@ -165,6 +165,24 @@ void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
 				     line, &held[i]);
 }
 
+void lockdep_assert_none_held_at(const char *file, int line)
+{
+	if (nr_held)
+		lockdep_fail("Context: no lock may be held, still held",
+			     held[nr_held - 1].cls, held[nr_held - 1].obj, file,
+			     line, &held[nr_held - 1]);
+}
+
+bool lockdep_is_held(enum sim_lock_class c, const void *obj,
+		     enum sim_lock_mode mode)
+{
+	for (unsigned i = 0; i < nr_held; i++)
+		if (held[i].cls == c && (!obj || held[i].obj == obj) &&
+		    (held[i].mode & mode))
+			return true;
+	return false;
+}
+
 unsigned lockdep_depth(void)
 {
 	return nr_held;

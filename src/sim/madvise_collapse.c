@@ -3,10 +3,15 @@
  * madvise_collapse.c - MADV_COLLAPSE: a synchronous PMD-order collapse of
  * every PMD range in [addr, addr + len) through the same collapse path
  * as khugepaged (collapse.c) in context madvise (no max_ptes_* limits, no
- * referenced rule, sysfs ignored).  Already PMD-mapped ranges count as
- * done; a range failing with a transient or page-state result lets the
- * call go on to the next range, any other failure stops it; the last
- * failure picks the errno as the kernel's madvise_collapse_errno() does.
+ * referenced rule, sysfs ignored).  As in the kernel, madvise walks the
+ * VMAs of the range and hands each its part (madvise_collapse() per VMA,
+ * clamped inward to whole PMD ranges); a hole is -ENOMEM.  Within a VMA,
+ * already PMD-mapped ranges count as done; a range failing with a
+ * transient or page-state result lets the call go on to the next range,
+ * any other failure stops it; the last failure picks the errno as the
+ * kernel's madvise_collapse_errno() does.
+ * Context: called with no lock held; holds mmap_lock for read across the
+ * walk, except while a collapse runs (collapse.c takes its own locks).
  */
 #include <errno.h>
 
@@ -101,65 +106,80 @@ static enum range_outcome range_outcome(enum mthp_result r)
 	return RANGE_STOP;
 }
 
-/* Context: mmap_lock held.  Does every VMA in [start, end) allow it? */
-static bool range_collapsible(struct sim_mm *mm, struct collapse_control *cc,
-			      uint64_t start, uint64_t end)
+/*
+ * Revalidate after the lock was dropped, as hugepage_vma_revalidate(): the
+ * VMA at pmd_addr, still covering its PMD range and still eligible.
+ * Context: mmap_lock held.
+ */
+static enum mthp_result madvise_revalidate(struct sim_mm *mm,
+					   struct collapse_control *cc,
+					   uint64_t pmd_addr,
+					   const struct sim_vma **vp)
 {
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	for (size_t i = vma_index_after(mm, start);
-	     i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
-		struct mthp_rules rules;
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
+	const struct sim_vma *v;
+	struct mthp_rules rules;
 
-		collapse_rules(cc, &mm->vmas[i], &rules);
-		if (!rules.eligible)
-			return false;
-	}
-	return true;
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	if (ld_relaxed(&mm->exiting))
+		return SCAN_ANY_PROCESS;
+	v = vma_find(mm, pmd_addr);
+	if (!v)
+		return SCAN_VMA_NULL;
+	if (v->start > pmd_addr || v->end - pmd_addr < pmd_size)
+		return SCAN_ADDRESS_RANGE;
+	collapse_rules(cc, v, &rules);
+	if (!rules.eligible)
+		return SCAN_VMA_CHECK;
+	*vp = v;
+	return SCAN_SUCCEED;
 }
 
-int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len)
+/*
+ * madvise_collapse() of one VMA: [start, end) is the part of the call's
+ * range inside v, clamped inward to whole PMD ranges; 0 when every one of
+ * them is PMD-mapped afterwards, else the errno of the last failure.  An
+ * ineligible VMA is -EINVAL, and so is a part whose clamped bounds cross
+ * (a sub-PMD part within one PMD range has none: 0).
+ * Context: world lock (debug builds) and mmap_lock held for read on entry
+ * and on return; both are dropped and retaken when a collapse runs, so v
+ * is not to be used by the caller afterwards.
+ */
+static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
+				uint64_t start, uint64_t end,
+				struct collapse_control *cc, bool *mmap_locked)
 {
 	struct sim *sim = mm->sim;
 	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
-	uint64_t end = addr + len, hstart, hend, nr_ranges = 0, thps = 0;
-	enum mthp_result last_fail = SCAN_SUCCEED;
-	struct collapse_control *cc;
-	bool mmap_locked = false;
-	bool hole;
-	int err = 0;
+	uint64_t hstart = (start + pmd_size - 1) & ~(pmd_size - 1);
+	uint64_t hend = end & ~(pmd_size - 1), nr_ranges, thps = 0;
+	enum mthp_result last_fail = SCAN_FAIL;
+	struct mthp_rules rules;
 
-	if ((addr & (sim->geo.page_size - 1)) || !len || end < addr)
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
+	collapse_rules(cc, v, &rules);
+	if (!rules.eligible)
 		return -EINVAL;
-	end = (end + sim->geo.page_size - 1) & ~(uint64_t)(sim->geo.page_size - 1);
-	hstart = (addr + pmd_size - 1) & ~(pmd_size - 1);
-	hend = end & ~(pmd_size - 1);
-	cc = collapse_control_alloc(sim, MTHP_POLICY_LEGACY, MTHP_CONTEXT_MADVISE);
-	if (!cc)
-		return -ENOMEM;
-
-	world_enter(sim);
-	mmap_read_lock(mm);
-	mmap_locked = true;
-	hole = !range_mapped(mm, addr, end);
-	if (!range_collapsible(mm, cc, addr, end) || hstart > hend) {
-		err = -EINVAL;
-		goto out;
-	}
+	if (hstart > hend)
+		return madvise_collapse_errno(SCAN_FAIL);
+	nr_ranges = (hend - hstart) / pmd_size;
 	for (uint64_t pmd_addr = hstart; pmd_addr < hend; pmd_addr += pmd_size) {
-		const struct sim_vma *v;
 		enum mthp_result result;
 		enum range_outcome outcome;
 
-		if (!mmap_locked) {
+		if (!*mmap_locked) {
 			world_enter(sim);
 			mmap_read_lock(mm);
-			mmap_locked = true;
+			*mmap_locked = true;
+			result = madvise_revalidate(mm, cc, pmd_addr, &v);
+			if (result != SCAN_SUCCEED) {
+				last_fail = result;
+				break;
+			}
+			if (hend > (v->end & ~(pmd_size - 1)))
+				hend = v->end & ~(pmd_size - 1);
 		}
-		v = vma_find(mm, pmd_addr);
-		if (!v)
-			continue;	/* a hole: madvise's -ENOMEM at the end */
-		nr_ranges++;
-		result = collapse_scan_pmd(mm, v, pmd_addr, &mmap_locked, cc);
+		result = collapse_scan_pmd(mm, v, pmd_addr, mmap_locked, cc);
 		outcome = range_outcome(result);
 		if (outcome == RANGE_DONE) {
 			thps++;
@@ -169,17 +189,69 @@ int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len)
 		if (outcome == RANGE_STOP)
 			break;
 	}
-out:
-	if (mmap_locked) {
-		mmap_unlock(mm);
-		mmap_locked = false;
-		world_exit(sim);
+	/* the caller expects mmap_lock held on return */
+	if (!*mmap_locked) {
+		world_enter(sim);
+		mmap_read_lock(mm);
+		*mmap_locked = true;
 	}
+	return thps == nr_ranges ? 0 : madvise_collapse_errno(last_fail);
+}
+
+/*
+ * madvise(MADV_COLLAPSE) as madvise_walk_vmas() runs it: each VMA the
+ * range overlaps handled on its own; the first VMA that fails ends the
+ * call with its errno; a hole before or between VMAs is remembered as
+ * -ENOMEM, returned when nothing else failed; a hole at the end is
+ * -ENOMEM at once (after the VMAs before it were done).
+ */
+int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	struct sim *sim = mm->sim;
+	uint64_t end = addr + len, start = addr;
+	struct collapse_control *cc;
+	bool mmap_locked = false;
+	int unmapped_error = 0;
+	int err = 0;
+
+	if ((addr & (sim->geo.page_size - 1)) || !len || end < addr)
+		return -EINVAL;
+	end = (end + sim->geo.page_size - 1) & ~(uint64_t)(sim->geo.page_size - 1);
+	cc = collapse_control_alloc(sim, MTHP_POLICY_LEGACY, MTHP_CONTEXT_MADVISE);
+	if (!cc)
+		return -ENOMEM;
+
+	world_enter(sim);
+	mmap_read_lock(mm);
+	mmap_locked = true;
+	for (;;) {
+		size_t i = vma_index_after(mm, start);
+		const struct sim_vma *v;
+		uint64_t part_end;
+
+		if (i >= mm->nr_vmas) {
+			err = -ENOMEM;	/* nothing mapped at or after start */
+			break;
+		}
+		v = &mm->vmas[i];
+		if (start < v->start) {
+			unmapped_error = -ENOMEM;
+			start = v->start;
+			if (start >= end)
+				break;
+		}
+		part_end = v->end < end ? v->end : end;
+		err = madvise_collapse_vma(mm, v, start, part_end, cc, &mmap_locked);
+		if (err)
+			break;
+		start = part_end;
+		if (start >= end)
+			break;
+	}
+	mmap_unlock(mm);
+	mmap_locked = false;
+	world_exit(sim);
 	collapse_control_free(cc);
 	sim_debug_check(sim);
-	if (err)
-		return err;
-	if (thps == nr_ranges)
-		return hole ? -ENOMEM : 0;
-	return madvise_collapse_errno(last_fail);
+	return err ? err : unmapped_error;
 }

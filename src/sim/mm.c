@@ -84,18 +84,28 @@ uint64_t sim_random(struct sim *sim)
 	return z ^ (z >> 31);
 }
 
+/*
+ * Context: no lock held (every operation starts here, so this asserts
+ * that no simulator function is entered from under a simulator lock);
+ * takes the world lock for read in debug builds.
+ */
 void world_enter(struct sim *sim)
 {
 #if MTHP_DEBUG
+	lockdep_assert_none_held();
 	rw_read_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 #else
 	(void)sim;
 #endif
 }
 
+/* Context: the world lock held for read, and nothing else; drops it. */
 void world_exit(struct sim *sim)
 {
 #if MTHP_DEBUG
+	lockdep_assert_held(LOCK_WORLD, sim, LOCK_READ);
+	if (lockdep_depth() != 1)
+		lockdep_assert_none_held();	/* reports the lock left held */
 	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
 #else
 	(void)sim;
@@ -230,6 +240,7 @@ int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out)
 		free(mm);
 		return -ENOMEM;
 	}
+	lockdep_assert_not_held(LOCK_MM_LIST, sim);
 	mm->sim = sim;
 	mm->memcg = memcg;
 	mm->mmap_base = SIM_MMAP_BASE;
@@ -260,6 +271,7 @@ static void mm_unlist(struct sim_mm *mm)
 {
 	struct sim *sim = mm->sim;
 
+	lockdep_assert_not_held(LOCK_MM_LIST, sim);
 	mm_list_lock(sim);
 	for (struct sim_mm **p = &sim->mm_list; *p; p = &(*p)->next) {
 		if (*p == mm) {
@@ -282,9 +294,10 @@ void mm_put(struct sim_mm *mm)
 	free(mm);
 }
 
-/* Context: mmap_lock held for write (or the mm is private). */
+/* Context: mmap_lock held for write. */
 void mm_teardown(struct sim_mm *mm)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	for (size_t i = 0; i < mm->nr_vmas; i++)
 		zap_range(mm, mm->vmas[i].start, mm->vmas[i].end);
 	for (size_t i = 0; i < mm->nr_vmas; i++)
@@ -317,10 +330,12 @@ static bool range_ok(struct sim *sim, uint64_t addr, uint64_t len)
 }
 
 /* Context: mmap_lock held for write. */
-static int unmap_locked(struct sim_mm *mm, uint64_t start, uint64_t end)
+int munmap_locked(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
-	int err = zap_range(mm, start, end);
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	err = zap_range(mm, start, end);
 	if (!err)
 		err = vma_remove_range(mm, start, end);
 	if (!err)
@@ -343,7 +358,7 @@ int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
 	mmap_write_lock(mm);
 	if (flags & SIM_MAP_FIXED) {
 		v.start = *addr;
-		err = unmap_locked(mm, v.start, v.start + len);
+		err = munmap_locked(mm, v.start, v.start + len);
 	} else {
 		err = vma_get_unmapped_area(mm, len, len >= pmd_size ? pmd_size :
 					    sim->geo.page_size, &v.start);
@@ -373,7 +388,7 @@ int sim_munmap(struct sim_mm *mm, uint64_t addr, uint64_t len)
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);
-	err = unmap_locked(mm, addr, addr + len);
+	err = munmap_locked(mm, addr, addr + len);
 	mmap_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
@@ -394,7 +409,10 @@ bool range_mapped(struct sim_mm *mm, uint64_t start, uint64_t end)
 	return at >= end;
 }
 
-/* Context: mmap_lock held; takes PMD and PTE locks. */
+/*
+ * Context: mmap_lock held for write; takes and drops the PMD lock, then
+ * the PTE lock of the table.
+ */
 static int wrprotect_pmd(struct sim_mm *mm, uint64_t *pmdp,
 			 struct sim_pmd_table *pmdt, uint64_t start,
 			 uint64_t end, void *ctx)
@@ -404,6 +422,8 @@ static int wrprotect_pmd(struct sim_mm *mm, uint64_t *pmdp,
 	struct sim_pte_table *t;
 
 	(void)ctx;
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd))
@@ -423,8 +443,10 @@ static int wrprotect_pmd(struct sim_mm *mm, uint64_t *pmdp,
 /* Context: mmap_lock held for write.  Bound [start, end) by VMA edges. */
 int vma_isolate_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
-	int err = vma_split_at(mm, start);
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	err = vma_split_at(mm, start);
 	return err ? err : vma_split_at(mm, end);
 }
 

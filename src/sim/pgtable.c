@@ -48,6 +48,7 @@ static void *dir_slot(struct sim_mm *mm, void **slot, bool alloc, bool pmd_level
 
 	if (p || !alloc)
 		return p;
+	lockdep_assert_not_held(LOCK_PGD, mm);
 	pgd_lock(mm);
 	p = ld_acquire(slot);
 	if (!p) {
@@ -60,6 +61,11 @@ static void *dir_slot(struct sim_mm *mm, void **slot, bool alloc, bool pmd_level
 	return p;
 }
 
+/*
+ * Context: with alloc, takes and drops mm->pgd_lock (dir_slot()).  The
+ * directories are freed only at exit, so a lookup needs no lock; what the
+ * PMD entry holds is the caller's to lock.
+ */
 uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 		     struct sim_pmd_table **pmdt)
 {
@@ -70,6 +76,8 @@ uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 	struct sim_pud *pud;
 	struct sim_pmd_table *pt;
 
+	if (alloc)
+		lockdep_assert_not_held(LOCK_PGD, mm);
 	if (top >= sim->top_entries)
 		return NULL;
 	pud = dir_slot(mm, (void **)&mm->pgd[top], alloc, false);
@@ -82,10 +90,14 @@ uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 	return &pt->pmd[pmd_i];
 }
 
+/* Context: mmap_lock held; takes and drops the PMD lock. */
 int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
 {
-	struct sim_pte_table *t = pte_table_alloc(mm->sim);
+	struct sim_pte_table *t;
 
+	mmap_assert_locked(mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	t = pte_table_alloc(mm->sim);
 	if (!t)
 		return -ENOMEM;
 	pmd_lock(pmdt);
@@ -104,6 +116,7 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
 	struct sim *sim = mm->sim;
 	uint32_t n = sim->geo.ptes_per_pmd, bits = 0;
 
+	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	if (pmd & PMD_YOUNG)
 		bits |= PTE_YOUNG;
 	if (pmd & PMD_ZERO) {
@@ -120,11 +133,15 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
 	folio_pmd_to_ptes(sim, pmd_pfn(pmd), mm->id);
 }
 
+/* Context: mmap_lock held; takes and drops the PMD lock. */
 int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
 {
-	struct sim_pte_table *t = pte_table_alloc(mm->sim);
+	struct sim_pte_table *t;
 	uint64_t pmd;
 
+	mmap_assert_locked(mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	t = pte_table_alloc(mm->sim);
 	if (!t)
 		return -ENOMEM;
 	pmd_lock(pmdt);
@@ -140,6 +157,7 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 	return 0;
 }
 
+/* Context: PMD lock held. */
 struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 {
 	uint64_t pmd = ld_acquire(pmdp);
@@ -151,6 +169,7 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 	return pmd_table(pmd);
 }
 
+/* Context: PMD lock held. */
 void pmd_populate(uint64_t *pmdp, struct sim_pte_table *t)
 {
 	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
@@ -222,6 +241,7 @@ static uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t 
 {
 	uint32_t nr = 1u << sim_pg(sim, head)->order, n = 0;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
 		uint32_t pte = t->ptes[i];
 
@@ -240,6 +260,7 @@ static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
 {
 	struct sim *sim = mm->sim;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (unsigned i = 0; i < zl->nr; i++) {
 		uint32_t head = zl->head[i], mapped = folio_mapcount(sim, head);
 		unsigned order = sim_pg(sim, head)->order;
@@ -267,6 +288,8 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 	struct sim *sim = mm->sim;
 	struct zap_large zl = { .nr = 0 };
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PTE, t);
 	pte_lock(t);
 	for (uint32_t i = first; i <= last; i++) {
 		uint32_t pte = t->ptes[i];
@@ -297,6 +320,8 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 	int err;
 
 	(void)ctx;
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	if (pmd_is_huge(pmd) && whole) {
 		pmd_lock(pmdt);
 		pmd = ld_acquire(pmdp);
@@ -318,6 +343,7 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 			 pte_index(sim, end - 1));
 }
 
+/* Context: mmap_lock held; takes and drops PMD and PTE locks. */
 int zap_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
@@ -343,6 +369,8 @@ static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
 
 	(void)end;
 	(void)ctx;
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	if (vma_overlaps(mm, base, base + mthp_pmd_size(&mm->sim->geo)))
 		return 0;
 	pmd_lock(pmdt);
@@ -356,12 +384,14 @@ static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
 	return 0;
 }
 
+/* Context: mmap_lock held for write; takes and drops PMD locks. */
 void free_unused_tables(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
 	uint64_t s = pmd_base(mm->sim, start);
 	uint64_t e = pmd_base(mm->sim, end + pmd_size - 1);
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	walk_pmds(mm, s, e, free_table_cb, NULL);
 }
 

@@ -111,17 +111,20 @@ void physmem_destroy(struct sim_physmem *pm)
 static void split_block(struct sim_physmem *pm, uint32_t pfn, unsigned have,
 			unsigned order)
 {
+	lockdep_assert_held(LOCK_ZONE, pm, LOCK_WRITE);
 	while (have > order) {
 		have--;
 		list_push(pm, pfn + (1u << have), have);
 	}
 }
 
+/* Context: takes and drops the zone lock (a leaf). */
 int physmem_alloc(struct sim_physmem *pm, unsigned order, uint32_t *pfn)
 {
 	unsigned o;
 	uint32_t got;
 
+	lockdep_assert_not_held(LOCK_ZONE, pm);
 	if (order > pm->max_order)
 		return -ENOMEM;
 	zone_lock(pm);
@@ -140,8 +143,10 @@ int physmem_alloc(struct sim_physmem *pm, unsigned order, uint32_t *pfn)
 	return 0;
 }
 
+/* Context: takes and drops the zone lock (a leaf). */
 void physmem_free(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 {
+	lockdep_assert_not_held(LOCK_ZONE, pm);
 	zone_lock(pm);
 	free_locked(pm, pfn, order);
 	zone_unlock(pm);

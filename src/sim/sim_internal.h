@@ -394,8 +394,8 @@ bool folio_maybe_shared(struct sim *sim, uint32_t head);
  * Split a large folio into order-0 folios and free its unmapped pages.
  * extra: references the caller holds beyond the mappings, consumed on
  * success.  -EBUSY (split_failed counted) when pinned, locked, in the
- * swapcache or PMD-mapped.  Caller: every mapping of it is under the PTE
- * lock it holds.
+ * swapcache or PMD-mapped.  Context: the PTE lock of the table holding
+ * every mapping of it held; takes and drops the folio's map lock.
  */
 int folio_split(struct sim *sim, uint32_t head, uint32_t extra);
 void folio_set_flag(struct sim *sim, uint32_t head, uint16_t flag);
@@ -488,6 +488,9 @@ int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out);
 void mm_teardown(struct sim_mm *mm);
 /* Is [start, end) covered by VMAs without a hole? */
 bool range_mapped(struct sim_mm *mm, uint64_t start, uint64_t end);
+/* munmap: zap, remove the VMAs, free the tables no VMA needs any more.
+ * Context: mmap_lock held for write. */
+int munmap_locked(struct sim_mm *mm, uint64_t start, uint64_t end);
 /* Split VMAs at start and end.  Context: mmap_lock held for write. */
 int vma_isolate_range(struct sim_mm *mm, uint64_t start, uint64_t end);
 
@@ -547,6 +550,7 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 char pte_state(struct sim *sim, uint32_t pte);
 
 /* ---- check.c ---- */
+/* sim_check() itself.  Context: the world lock held for write. */
 int sim_check_locked(struct sim *sim);
 
 /* ---- lockdep.c: the held-locks record of each thread ---- */
@@ -600,6 +604,11 @@ void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
 /* Abort if obj (any of the class when NULL) is held. */
 void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
 				const char *file, int line);
+/* Abort if the calling thread holds any lock. */
+void lockdep_assert_none_held_at(const char *file, int line);
+/* Is obj (any of the class when NULL) held in mode? */
+bool lockdep_is_held(enum sim_lock_class c, const void *obj,
+		     enum sim_lock_mode mode);
 /* Number of locks the calling thread holds. */
 unsigned lockdep_depth(void);
 #else
@@ -626,6 +635,16 @@ static inline void lockdep_assert_not_held_at(enum sim_lock_class c,
 {
 	(void)c; (void)obj; (void)file; (void)line;
 }
+static inline void lockdep_assert_none_held_at(const char *file, int line)
+{
+	(void)file; (void)line;
+}
+static inline bool lockdep_is_held(enum sim_lock_class c, const void *obj,
+				   enum sim_lock_mode mode)
+{
+	(void)c; (void)obj; (void)mode;
+	return true;
+}
 static inline unsigned lockdep_depth(void) { return 0; }
 #endif
 
@@ -636,6 +655,16 @@ static inline unsigned lockdep_depth(void) { return 0; }
 	lockdep_assert_held_at(c, obj, mode, __FILE__, __LINE__)
 #define lockdep_assert_not_held(c, obj) \
 	lockdep_assert_not_held_at(c, obj, __FILE__, __LINE__)
+#define lockdep_assert_none_held() lockdep_assert_none_held_at(__FILE__, __LINE__)
+/*
+ * mm's mmap_lock held in mode, as LOCK_MMAP or as LOCK_MMAP_NESTED (a
+ * fork child's, whose VMAs and tables fork builds under the parent's).
+ */
+#define mmap_assert_locked(mm, mode)					\
+	do {								\
+		if (!lockdep_is_held(LOCK_MMAP_NESTED, (mm), (mode)))	\
+			lockdep_assert_held(LOCK_MMAP, (mm), (mode));	\
+	} while (0)
 
 /*
  * The lock wrappers: take or drop the lock and record it with the

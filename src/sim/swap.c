@@ -36,6 +36,7 @@ void swap_destroy(struct sim_swap *sw)
 /* Context: swap lock held.  Is the aligned run at s free? */
 static bool run_free(struct sim_swap *sw, uint64_t s, uint32_t nr)
 {
+	lockdep_assert_held(LOCK_SWAP, sw, LOCK_WRITE);
 	if (s == 0 || s + nr > sw->nr_slots)
 		return false;
 	for (uint32_t i = 0; i < nr; i++)
@@ -44,11 +45,13 @@ static bool run_free(struct sim_swap *sw, uint64_t s, uint32_t nr)
 	return true;
 }
 
+/* Context: takes and drops the swap lock. */
 int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot)
 {
 	uint32_t nr = 1u << order;
 	int err = -ENOSPC;
 
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	if (!sw->nr_slots)
 		return -ENOSPC;
 	swap_lock(sw);
@@ -69,15 +72,19 @@ int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot)
 	return err;
 }
 
+/* Context: takes and drops the swap lock. */
 void swap_dup(struct sim_swap *sw, uint32_t slot)
 {
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
 	sw->slots[slot].count++;
 	swap_unlock(sw);
 }
 
+/* Context: takes and drops the swap lock. */
 void swap_free(struct sim_swap *sw, uint32_t slot)
 {
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
 	if (--sw->slots[slot].count == 0) {
 		sw->slots[slot].tag = 0;
@@ -86,27 +93,33 @@ void swap_free(struct sim_swap *sw, uint32_t slot)
 	swap_unlock(sw);
 }
 
+/* Context: takes and drops the swap lock. */
 uint64_t swap_tag(struct sim_swap *sw, uint32_t slot)
 {
 	uint64_t tag;
 
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
 	tag = sw->slots[slot].tag;
 	swap_unlock(sw);
 	return tag;
 }
 
+/* Context: takes and drops the swap lock. */
 void swap_set_tag(struct sim_swap *sw, uint32_t slot, uint64_t tag)
 {
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
 	sw->slots[slot].tag = tag;
 	swap_unlock(sw);
 }
 
+/* Context: takes and drops the swap lock. */
 uint32_t swap_count(struct sim_swap *sw, uint32_t slot)
 {
 	uint32_t n;
 
+	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
 	n = sw->slots[slot].count;
 	swap_unlock(sw);
@@ -121,6 +134,7 @@ bool folio_whole_here(struct sim *sim, struct sim_pte_table *t,
 {
 	uint32_t nr = 1u << sim_pg(sim, head)->order;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (idx < first || idx > last || idx + nr - 1 > last || folio_mapcount(sim, head) != nr)
 		return false;
 	for (uint32_t k = 0; k < nr; k++) {
@@ -139,6 +153,7 @@ static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 {
 	struct sim *sim = mm->sim;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t k = 0; k < nr; k++) {
 		uint32_t pte = t->ptes[idx + k];
 
@@ -153,9 +168,13 @@ static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 	folio_remove_ptes(sim, head, nr, mm->id);
 }
 
-/* Context: PTE lock of t held.  Split for page-out; 0: retry PTE i. */
+/*
+ * Split for page-out; 0: retry the PTE, 1: skip it.
+ * Context: the PTE lock of the table mapping the folio held.
+ */
 static uint32_t pageout_split(struct sim *sim, uint32_t head)
 {
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
 	folio_get(sim, head, 1);
 	if (folio_split(sim, head, 1) == 0)
 		return 0;
@@ -176,6 +195,7 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 	unsigned order;
 	bool clean = true;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (!pte_present(pte) || pfn == sim->pm.zero_pfn)
 		return 1;
 	head = folio_head(sim, pfn);
@@ -210,9 +230,11 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 	return pageout_split(sim, head);
 }
 
+/* Context: PTE lock of t held. */
 void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		  uint32_t last)
 {
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last;) {
 		uint32_t used = pageout_one(mm, t, i, first, last);
 
@@ -222,13 +244,16 @@ void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 	}
 }
 
+/* Context: PTE lock of t held. */
 int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
 	       struct sim_pte_table *t, uint32_t i, bool write)
 {
 	struct sim *sim = mm->sim;
 	uint32_t pte = t->ptes[i], slot = pte_slot(pte), head, bits = PTE_YOUNG;
-	int err = folio_alloc(sim, 0, &head);
+	int err;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	err = folio_alloc(sim, 0, &head);
 	if (err)
 		return err;
 	err = folio_charge(sim, head, mm->memcg);

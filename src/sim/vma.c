@@ -56,11 +56,14 @@ static int vma_reserve(struct sim_mm *mm, size_t extra)
 	return 0;
 }
 
+/* Context: mmap_lock held for write (a fork child's: nested). */
 int vma_insert(struct sim_mm *mm, const struct sim_vma *v)
 {
 	size_t i;
-	int err = vma_reserve(mm, 1);
+	int err;
 
+	mmap_assert_locked(mm, LOCK_WRITE);
+	err = vma_reserve(mm, 1);
 	if (err)
 		return err;
 	i = vma_index_after(mm, v->start);
@@ -86,12 +89,15 @@ void anon_vma_put(struct sim_anon_vma *av)
 	free(av);
 }
 
+/* Context: mmap_lock held (read is enough); takes and drops pgd_lock. */
 struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v)
 {
 	struct sim_anon_vma *av = ld_acquire(&v->anon_vma);
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (av)
 		return av;
+	lockdep_assert_not_held(LOCK_PGD, mm);
 	pgd_lock(mm);
 	av = ld_acquire(&v->anon_vma);
 	if (!av) {
@@ -106,13 +112,17 @@ struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v)
 	return av;
 }
 
-/* A huge PMD straddling a new VMA boundary is split (as
- * vma_adjust_trans_huge does). */
+/*
+ * A huge PMD straddling a new VMA boundary is split (as
+ * vma_adjust_trans_huge does).
+ * Context: mmap_lock held for write; takes and drops the PMD lock.
+ */
 static int split_huge_at(struct sim_mm *mm, uint64_t addr)
 {
 	struct sim_pmd_table *pmdt;
 	uint64_t *pmdp;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	if (addr == pmd_base(mm->sim, addr))
 		return 0;
 	pmdp = pmd_lookup(mm, addr, false, &pmdt);
@@ -121,12 +131,14 @@ static int split_huge_at(struct sim_mm *mm, uint64_t addr)
 	return pmd_split_huge(mm, pmdp, pmdt);
 }
 
+/* Context: mmap_lock held for write. */
 int vma_split_at(struct sim_mm *mm, uint64_t addr)
 {
 	size_t i = vma_index_after(mm, addr);
 	struct sim_vma *v, tail;
 	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	if (i >= mm->nr_vmas || mm->vmas[i].start >= addr)
 		return 0;
 	err = split_huge_at(mm, addr);
@@ -157,10 +169,12 @@ static bool vma_mergeable(struct sim_mm *mm, const struct sim_vma *a,
 	return a->pgoff + ((a->end - a->start) >> mm->sim->page_shift) == b->pgoff;
 }
 
+/* Context: mmap_lock held for write. */
 void vma_merge_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	size_t i = vma_index_after(mm, start);
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	if (i > 0)
 		i--;
 	while (i + 1 < mm->nr_vmas && mm->vmas[i].start <= end) {
@@ -180,11 +194,14 @@ void vma_merge_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 	}
 }
 
+/* Context: mmap_lock held for write. */
 int vma_remove_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	size_t i, j;
-	int err = vma_split_at(mm, start);
+	int err;
 
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	err = vma_split_at(mm, start);
 	if (!err)
 		err = vma_split_at(mm, end);
 	if (err)
@@ -214,9 +231,11 @@ uint32_t vma_snapshot_flags(const struct sim_vma *v)
 	return f;
 }
 
+/* Context: mmap_lock held for write (the gap must stay free). */
 int vma_get_unmapped_area(struct sim_mm *mm, uint64_t len, uint64_t align,
 			  uint64_t *addr)
 {
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	for (size_t i = mm->nr_vmas + 1; i-- > 0;) {
 		uint64_t gap_end = mm->mmap_base, gap_start = SIM_MMAP_MIN, cand;
 
@@ -235,10 +254,12 @@ int vma_get_unmapped_area(struct sim_mm *mm, uint64_t len, uint64_t align,
 	return -ENOMEM;
 }
 
+/* Context: no lock held; takes and drops mmap_lock for read. */
 int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info)
 {
 	int err = -ENOENT;
 
+	lockdep_assert_not_held(LOCK_MMAP, mm);
 	mmap_read_lock(mm);
 	if (n < mm->nr_vmas) {
 		struct sim_vma *v = &mm->vmas[n];
@@ -253,10 +274,12 @@ int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info)
 	return err;
 }
 
+/* Context: no lock held; takes and drops mmap_lock for read. */
 size_t sim_nr_vmas(struct sim_mm *mm)
 {
 	size_t n;
 
+	lockdep_assert_not_held(LOCK_MMAP, mm);
 	mmap_read_lock(mm);
 	n = mm->nr_vmas;
 	mmap_unlock(mm);
