@@ -217,16 +217,9 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 			return 0;
 		}
 	}
-	err = folio_alloc(sim, 0, &head);
+	err = anon_folio_new(sim, 0, mm->memcg, &head);
 	if (err)
 		return err;
-	err = folio_charge(sim, head, mm->memcg);
-	if (err) {
-		folio_put(sim, head, 1);
-		return err;
-	}
-	folio_set_flag(sim, head, PG_ANON | PG_LRU);
-	mod_mthp(sim, 0, MS_NR_ANON, 1);
 	map_new_folio(mm, v, t, addr, head);
 	return 0;
 }
@@ -250,16 +243,9 @@ static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
 	int err;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	err = folio_alloc(sim, 0, &head);
+	err = anon_folio_new(sim, 0, mm->memcg, &head);
 	if (err)
 		return err;
-	err = folio_charge(sim, head, mm->memcg);
-	if (err) {
-		folio_put(sim, head, 1);
-		return err;
-	}
-	folio_set_flag(sim, head, PG_ANON | PG_LRU);
-	mod_mthp(sim, 0, MS_NR_ANON, 1);
 	if (pte_pfn(old) != sim->pm.zero_pfn)
 		page_set_tag(sim, head, page_tag(sim, pte_pfn(old)));
 	folio_add_ptes(sim, head, 1, mm->id);

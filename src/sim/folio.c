@@ -100,6 +100,22 @@ int folio_charge(struct sim *sim, uint32_t head, unsigned memcg)
 	return 0;
 }
 
+int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head)
+{
+	int err = folio_alloc(sim, order, head);
+
+	if (err)
+		return err;
+	err = folio_charge(sim, *head, memcg);
+	if (err) {
+		folio_put(sim, *head, 1);
+		return err;
+	}
+	folio_set_flag(sim, *head, PG_ANON | PG_LRU);
+	mod_mthp(sim, order, MS_NR_ANON, 1);
+	return 0;
+}
+
 static void folio_free(struct sim *sim, uint32_t head)
 {
 	struct sim_page *h = sim_pg(sim, head);

@@ -41,16 +41,9 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 		return 0;
 	}
 	/* pinned: the child gets its own copy now */
-	err = folio_alloc(sim, 0, &copy);
-	if (!err) {
-		err = folio_charge(sim, copy, child->memcg);
-		if (err)
-			folio_put(sim, copy, 1);
-	}
+	err = anon_folio_new(sim, 0, child->memcg, &copy);
 	if (err)
 		return err;
-	folio_set_flag(sim, copy, PG_ANON | PG_LRU);
-	mod_mthp(sim, 0, MS_NR_ANON, 1);
 	page_set_tag(sim, copy, page_tag(sim, pfn));
 	folio_add_ptes(sim, copy, 1, child->id);
 	folio_put(sim, copy, 1);

@@ -376,6 +376,11 @@ static inline struct sim_page *sim_pg(struct sim *sim, uint32_t pfn)
 }
 int folio_alloc(struct sim *sim, unsigned order, uint32_t *head);
 int folio_charge(struct sim *sim, uint32_t head, unsigned memcg);
+/*
+ * A new anonymous folio: allocated, charged to memcg, on the LRU and
+ * counted in nr_anon; on a failed charge nothing is left allocated.
+ */
+int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head);
 /* Drop n references; frees (and uncharges) the folio at zero. */
 void folio_put(struct sim *sim, uint32_t head, uint32_t n);
 void folio_get(struct sim *sim, uint32_t head, uint32_t n);

@@ -253,16 +253,9 @@ int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
 	int err;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	err = folio_alloc(sim, 0, &head);
+	err = anon_folio_new(sim, 0, mm->memcg, &head);
 	if (err)
 		return err;
-	err = folio_charge(sim, head, mm->memcg);
-	if (err) {
-		folio_put(sim, head, 1);
-		return err;
-	}
-	folio_set_flag(sim, head, PG_ANON | PG_LRU);
-	mod_mthp(sim, 0, MS_NR_ANON, 1);
 	page_set_tag(sim, head, swap_tag(&sim->swap, slot));
 	if (pte & PTE_SWP_UFFD_WP)
 		bits |= PTE_UFFD_WP;
