@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "helpers/live_skip.h"
+
 #include <mthp/live.h>
 
 #include "cli/cli.h"
@@ -767,23 +769,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_option_errors, teardown),
 		cmocka_unit_test(test_man_page_matches_help),
 	};
-	struct mthp_diag diag = { 0 };
+	int unmet = live_test_requirements(false);
 
-	if (geteuid() != 0) {
-		printf("SKIP: needs root (CAP_SYS_ADMIN) to read PFNs and kpageflags\n");
-		return 77;
-	}
-	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK)) {
-		printf("SKIP: no THP on this kernel\n");
-		return 77;
-	}
-	if (sysconf(_SC_PAGESIZE) != 4096) {
-		printf("SKIP: the layouts assume 4 KiB pages\n");
-		return 77;
-	}
-	if (mthp_live_check_access(&diag) < 0) {
-		printf("SKIP: %s\n", diag.msg);
-		return 77;
-	}
+	if (unmet)
+		return unmet;
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
 }

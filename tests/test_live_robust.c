@@ -33,6 +33,7 @@
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
+#include "helpers/live_skip.h"
 #include "helpers/thp_settings.h"
 
 #define PAGE 4096ul
@@ -662,23 +663,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_settings_restored_on_sigabrt, teardown),
 		cmocka_unit_test_teardown(test_settings_restored_at_exit, teardown),
 	};
-	struct mthp_diag diag = { 0 };
+	int unmet = live_test_requirements(true);
 
-	if (geteuid() != 0) {
-		printf("SKIP: needs root (CAP_SYS_ADMIN) to read PFNs and kpageflags\n");
-		return 77;
-	}
-	if (access("/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled", F_OK)) {
-		printf("SKIP: no THP with a 64kB size on this kernel\n");
-		return 77;
-	}
-	if (sysconf(_SC_PAGESIZE) != 4096) {
-		printf("SKIP: the cases assume 4 KiB pages\n");
-		return 77;
-	}
-	if (mthp_live_check_access(&diag) < 0) {
-		printf("SKIP: %s\n", diag.msg);
-		return 77;
-	}
+	if (unmet)
+		return unmet;
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
 }

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * live_skip.h - what a live test needs of the machine: root, THP (with
+ * the 64kB size when asked), 4 KiB pages, readable PFNs and kpageflags.
+ */
+#ifndef MTHP_TEST_LIVE_SKIP_H
+#define MTHP_TEST_LIVE_SKIP_H
+
+#include <stdbool.h>
+
+/* 0 when the live tests can run here; else prints "SKIP: why" and returns 77. */
+int live_test_requirements(bool need_64k);
+
+#endif
