@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "helpers/live_skip.h"
+#include "helpers/smaps.h"
 
 #include <mthp/live.h>
 
@@ -179,29 +180,6 @@ static int pmd_mapped(pid_t pid, uint64_t addr)
 
 	assert_int_equal(mthp_live_geometry(&geo, &diag), 0);
 	return mthp_live_pmd_mapped(pid, addr, &geo, &diag);
-}
-
-/* AnonHugePages (kB) of the VMA holding addr, from smaps. */
-static long anon_huge_kb(pid_t pid, uint64_t addr)
-{
-	char path[64], line[512];
-	unsigned long long start, end;
-	bool in = false;
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
-		    line[strcspn(line, " ") - 1] != ':')
-			in = start <= addr && addr < end;
-		else if (in && sscanf(line, "AnonHugePages: %ld", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
 }
 
 /* The child's dense range must start as order-0 pages. */

@@ -32,6 +32,7 @@
 
 #include "cli/cli.h"
 #include "helpers/live_skip.h"
+#include "helpers/smaps.h"
 #include "helpers/swapfile.h"
 #include "helpers/thp_settings.h"
 
@@ -233,29 +234,6 @@ static void layout_swapped(char *a)
 static void layout_small_pages(char *a)
 {
 	memset(a + PMD_SIZE, 1, PMD_SIZE);
-}
-
-/* AnonHugePages (kB) of the VMA holding addr, from smaps. */
-static long anon_huge_kb(pid_t pid, uint64_t addr)
-{
-	char path[64], line[512];
-	unsigned long long start, end;
-	bool in = false;
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ' ') &&
-		    line[strcspn(line, " ") - 1] != ':')
-			in = start <= addr && addr < end;
-		else if (in && sscanf(line, "AnonHugePages: %ld", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
 }
 
 /* ---- cases ---- */
