@@ -13,27 +13,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/measure.h"
 
 #define PMD (2ul << 20)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#define RUNS 5
 
 /* The child: map, fault, tell the parent, wait to be killed. */
 static void child(size_t bytes, int ready_fd)
@@ -60,7 +46,8 @@ int main(int argc, char **argv)
 {
 	size_t gib = argc > 1 ? strtoul(argv[1], NULL, 10) : 8;
 	char *args[] = { "audit", "--pid", NULL, "--rollup", NULL };
-	double samples[5];
+	double samples[RUNS];
+	struct bench_stats st;
 	char pid_text[32], ok;
 	int fds[2];
 	pid_t pid;
@@ -82,11 +69,11 @@ int main(int argc, char **argv)
 	snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
 	args[2] = pid_text;
 	null = fopen("/dev/null", "w");
-	for (int i = 0; i < 5; i++) {
-		double t0 = now_s();
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = bench_now();
 		int status = mthp_cli_run(4, args, null, stderr);
 
-		samples[i] = now_s() - t0;
+		samples[i] = bench_now() - t0;
 		if (status) {
 			fprintf(stderr, "bench_audit: audit failed (%d)\n", status);
 			kill(pid, SIGKILL);
@@ -97,9 +84,10 @@ int main(int argc, char **argv)
 	fclose(null);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	qsort(samples, 5, sizeof(samples[0]), cmp_double);
-	printf("bench_audit: mthp audit --rollup of %zu GiB (half PMD THPs, half 4K pages): "
-	       "%.3f s median, %.1f M pages/s (target < 0.25 s for 8 GiB)\n", gib, samples[2],
-	       (double)(gib << 30) / 4096 / samples[2] / 1e6);
+	bench_stats(&st, samples, RUNS);
+	printf("bench_audit: mthp audit --rollup of %zu GiB (half PMD THPs, half 4K pages), "
+	       "%u runs: %.3f s median (min %.3f, max %.3f), %.1f M pages/s "
+	       "(target <= 0.05 s for 8 GiB)\n", gib, st.runs, st.median, st.min, st.max,
+	       (double)(gib << 30) / 4096 / st.median / 1e6);
 	return 0;
 }

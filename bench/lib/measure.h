@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * measure.h - what every benchmark measures with: a monotonic clock, the
+ * process's resident memory as the kernel counts it, and the order
+ * statistics of repeated runs.  Benchmarks print; they never assert.
+ */
+#ifndef MTHP_BENCH_MEASURE_H
+#define MTHP_BENCH_MEASURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Seconds on CLOCK_MONOTONIC. */
+double bench_now(void);
+
+/* Bytes resident in this process (/proc/self/statm), or 0 if unreadable. */
+uint64_t bench_rss_bytes(void);
+
+struct bench_stats {
+	double min, median, max;
+	unsigned runs;
+};
+
+/* Sorts samples[0..n) in place; n >= 1. */
+void bench_stats(struct bench_stats *st, double *samples, unsigned n);
+
+#endif
