@@ -62,7 +62,7 @@ ALL_LDFLAGS = $(LDFLAGS) -pthread
 LIBS = $(PKG_LIBS) -lm
 
 LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c src/sim/*.c \
-	src/scenario/*.c src/live/*.c src/report/*.c))
+	src/scenario/*.c src/live/*.c src/report/*.c src/answer/*.c))
 CLI_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))

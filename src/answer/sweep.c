@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sweep.c - a scenario over a grid of knob values under each policy, the
+ * Pareto front of memory against TLB entries, and the recommendation
+ * (mthp/sweep.h).  The runs themselves are mthp_scenario_run(); this file
+ * only decides what to run, in which order, and what the results say.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mthp/sweep.h>
+
+static int fail(struct mthp_diag *diag, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct mthp_diag *diag, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int parse_values(struct mthp_sweep_axis *axis, const char *list,
+			const struct mthp_settings *s, struct mthp_diag *diag)
+{
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		struct mthp_settings scratch = *s;
+		char *v = axis->values[axis->nr_values];
+		char msg[256];
+
+		if (!len)
+			return fail(diag, -EINVAL, "--sweep %s=%s: an empty value", axis->knob,
+				    list);
+		if (len >= MTHP_SWEEP_VALUE_MAX)
+			return fail(diag, -EINVAL, "--sweep %s: the value '%.*s' is too long",
+				    axis->knob, (int)len, p);
+		if (axis->nr_values == MTHP_SWEEP_MAX_VALUES)
+			return fail(diag, -E2BIG, "--sweep %s: more than %d values",
+				    axis->knob, MTHP_SWEEP_MAX_VALUES);
+		memcpy(v, p, len);
+		v[len] = '\0';
+		for (unsigned i = 0; i < axis->nr_values; i++)
+			if (!strcmp(axis->values[i], v))
+				return fail(diag, -EINVAL, "--sweep %s: the value '%s' is given twice",
+					    axis->knob, v);
+		if (mthp_settings_set(&scratch, axis->knob, v, msg, sizeof(msg)))
+			return fail(diag, -EINVAL, "--sweep %s=%s: %s", axis->knob, list, msg);
+		axis->nr_values++;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+int mthp_sweep_axis_parse(struct mthp_sweep_axis *axis, const char *arg,
+			  const struct mthp_settings *s, struct mthp_diag *diag)
+{
+	const char *eq = strchr(arg, '=');
+
+	memset(axis, 0, sizeof(*axis));
+	if (!eq || eq == arg)
+		return fail(diag, -EINVAL, "--sweep '%s': expected KNOB=V1,V2,...", arg);
+	if ((size_t)(eq - arg) >= sizeof(axis->knob))
+		return fail(diag, -EINVAL, "--sweep '%s': the knob name is too long", arg);
+	memcpy(axis->knob, arg, (size_t)(eq - arg));
+	return parse_values(axis, eq + 1, s, diag);
+}
+
+const char *mthp_sweep_value(const struct mthp_sweep *sw, unsigned combo, unsigned a)
+{
+	unsigned stride = 1;
+
+	for (unsigned b = sw->nr_axes; b-- > a + 1;)
+		stride *= sw->axes[b].nr_values;
+	return sw->axes[a].values[(combo / stride) % sw->axes[a].nr_values];
+}
+
+void mthp_sweep_combo_label(const struct mthp_sweep *sw, unsigned combo,
+			    char *buf, size_t buflen)
+{
+	size_t used = 0;
+
+	if (!buflen)
+		return;
+	buf[0] = '\0';
+	if (!sw->nr_axes) {
+		snprintf(buf, buflen, "as written");
+		return;
+	}
+	for (unsigned a = 0; a < sw->nr_axes && used < buflen; a++) {
+		int n = snprintf(buf + used, buflen - used, "%s%s=%s", a ? ", " : "",
+				 sw->axes[a].knob, mthp_sweep_value(sw, combo, a));
+
+		if (n < 0)
+			return;
+		used += (size_t)n;
+	}
+}
+
+const char *mthp_sweep_policy_label(int policy)
+{
+	if (policy == MTHP_RUN_NO_COLLAPSE)
+		return "no collapse";
+	return mthp_policy_name((enum mthp_policy)policy);
+}
+
+/* ---- running the grid ---- */
+
+struct job {
+	unsigned combo;			/* UINT32_MAX: the baseline */
+	int policy;
+	struct mthp_run_report *out;
+	uint64_t *tlb;
+	int err;
+	char msg[sizeof(((struct mthp_diag *)0)->msg)];
+};
+
+struct pool {
+	const struct mthp_sweep *sw;
+	struct job *jobs;
+	size_t nr_jobs;
+	size_t next;			/* atomic: the next job to take */
+};
+
+static int apply_combo(const struct mthp_sweep *sw, unsigned combo, struct mthp_settings *s,
+		       struct mthp_diag *diag)
+{
+	char msg[256];
+
+	*s = sw->settings;
+	if (combo == UINT32_MAX)
+		return 0;
+	for (unsigned a = 0; a < sw->nr_axes; a++)
+		if (mthp_settings_set(s, sw->axes[a].knob, mthp_sweep_value(sw, combo, a), msg,
+				      sizeof(msg)))
+			return fail(diag, -EINVAL, "%s", msg);
+	return 0;
+}
+
+static void run_job(const struct mthp_sweep *sw, struct job *j)
+{
+	struct mthp_run_opts opts = { .policy = j->policy };
+	struct mthp_diag diag = { .msg = "" };
+	struct mthp_tlb_count count;
+	struct mthp_settings s;
+
+	j->err = apply_combo(sw, j->combo, &s, &diag);
+	if (!j->err)
+		j->err = mthp_scenario_run(sw->scenario, &s, sw->seed, &opts, j->out, &diag);
+	if (!j->err) {
+		j->err = mthp_tlb_count(&j->out->final, sw->profile, &count);
+		if (j->err)
+			snprintf(diag.msg, sizeof(diag.msg), "TLB profile %s does not fit the "
+				 "scenario's page size", mthp_tlb_profile_name(sw->profile));
+		*j->tlb = count.total;
+		/* the grid keeps numbers, not whole address spaces */
+		mthp_snapshot_free(&j->out->final);
+		memset(&j->out->final, 0, sizeof(j->out->final));
+	}
+	if (j->err)
+		memcpy(j->msg, diag.msg, sizeof(j->msg));
+}
+
+static void *worker(void *arg)
+{
+	struct pool *pool = arg;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&pool->next, 1, __ATOMIC_RELAXED);
+
+		if (i >= pool->nr_jobs)
+			return NULL;
+		run_job(pool->sw, &pool->jobs[i]);
+	}
+}
+
+static unsigned nr_threads(const struct mthp_sweep *sw, size_t nr_jobs)
+{
+	long cpus = sw->threads ? (long)sw->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		cpus = 1;
+	if ((size_t)cpus > nr_jobs)
+		cpus = (long)nr_jobs;
+	return cpus > 64 ? 64 : (unsigned)cpus;
+}
+
+static int run_pool(struct pool *pool)
+{
+	pthread_t threads[64];
+	unsigned n = nr_threads(pool->sw, pool->nr_jobs), started = 0;
+
+	/* this thread works too; helpers are a bonus, not a requirement */
+	while (started + 1 < n && !pthread_create(&threads[started], NULL, worker, pool))
+		started++;
+	worker(pool);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	return 0;
+}
+
+static int count_combos(const struct mthp_sweep *sw, unsigned *out, struct mthp_diag *diag)
+{
+	uint64_t n = 1;
+
+	if (sw->nr_axes > MTHP_SWEEP_MAX_AXES)
+		return fail(diag, -E2BIG, "more than %d swept knobs", MTHP_SWEEP_MAX_AXES);
+	for (unsigned a = 0; a < sw->nr_axes; a++) {
+		for (unsigned b = 0; b < a; b++)
+			if (!strcmp(sw->axes[a].knob, sw->axes[b].knob))
+				return fail(diag, -EINVAL, "--sweep %s is given twice",
+					    sw->axes[a].knob);
+		n *= sw->axes[a].nr_values;
+		if (n > MTHP_SWEEP_MAX_COMBOS)
+			return fail(diag, -E2BIG, "the sweep has more than %d combinations of "
+				    "settings", MTHP_SWEEP_MAX_COMBOS);
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static void fill_jobs(struct mthp_sweep *sw, struct job *jobs)
+{
+	unsigned per = mthp_sweep_runs_per_combo(sw);
+
+	jobs[0] = (struct job){ .combo = UINT32_MAX, .policy = MTHP_RUN_NO_COLLAPSE,
+				.out = &sw->baseline, .tlb = &sw->baseline_tlb };
+	for (size_t i = 0; i < sw->nr_runs; i++) {
+		struct mthp_sweep_run *run = &sw->runs[i];
+
+		run->combo = (unsigned)(i / per);
+		run->policy = i % per ? sw->policies[i % per - 1] : MTHP_RUN_NO_COLLAPSE;
+		jobs[i + 1] = (struct job){ .combo = run->combo, .policy = run->policy,
+					    .out = &run->report, .tlb = &run->tlb_entries };
+	}
+}
+
+static double change(uint64_t value, uint64_t base)
+{
+	if (!base)
+		return value ? 1.0 : 0.0;
+	return (double)value / (double)base - 1.0;
+}
+
+static bool dominates(const struct mthp_sweep_run *a, const struct mthp_sweep_run *b)
+{
+	uint64_t am = a->report.resident_pages, bm = b->report.resident_pages;
+
+	return am <= bm && a->tlb_entries <= b->tlb_entries &&
+	       (am < bm || a->tlb_entries < b->tlb_entries);
+}
+
+static void mark_front(struct mthp_sweep *sw)
+{
+	for (size_t i = 0; i < sw->nr_runs; i++) {
+		struct mthp_sweep_run *run = &sw->runs[i];
+
+		run->memory_change = change(run->report.resident_pages,
+					    sw->baseline.resident_pages);
+		run->tlb_change = change(run->tlb_entries, sw->baseline_tlb);
+		run->on_front = true;
+		for (size_t k = 0; k < sw->nr_runs && run->on_front; k++)
+			if (k != i && dominates(&sw->runs[k], run))
+				run->on_front = false;
+	}
+}
+
+int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag)
+{
+	struct pool pool = { .sw = sw };
+	int err;
+
+	sw->runs = NULL;
+	sw->nr_runs = 0;
+	memset(&sw->baseline, 0, sizeof(sw->baseline));
+	err = count_combos(sw, &sw->nr_combos, diag);
+	if (err)
+		return err;
+	sw->nr_runs = (size_t)sw->nr_combos * mthp_sweep_runs_per_combo(sw);
+	sw->runs = calloc(sw->nr_runs, sizeof(*sw->runs));
+	pool.nr_jobs = sw->nr_runs + 1;
+	pool.jobs = calloc(pool.nr_jobs, sizeof(*pool.jobs));
+	if (!sw->runs || !pool.jobs) {
+		free(pool.jobs);
+		mthp_sweep_free(sw);
+		return fail(diag, -ENOMEM, "out of memory for %zu runs", sw->nr_runs);
+	}
+	fill_jobs(sw, pool.jobs);
+	run_pool(&pool);
+	for (size_t i = 0; i < pool.nr_jobs; i++) {
+		struct job *j = &pool.jobs[i];
+		char label[256];
+
+		if (!j->err)
+			continue;
+		if (j->combo == UINT32_MAX)
+			snprintf(label, sizeof(label), "the scenario as written");
+		else
+			mthp_sweep_combo_label(sw, j->combo, label, sizeof(label));
+		err = fail(diag, j->err, "%s under %s: %s", label,
+			   mthp_sweep_policy_label(j->policy), j->msg);
+		break;
+	}
+	free(pool.jobs);
+	if (err) {
+		mthp_sweep_free(sw);
+		return err;
+	}
+	mark_front(sw);
+	return 0;
+}
+
+void mthp_sweep_free(struct mthp_sweep *sw)
+{
+	for (size_t i = 0; i < sw->nr_runs; i++)
+		mthp_run_report_free(&sw->runs[i].report);
+	mthp_run_report_free(&sw->baseline);
+	free(sw->runs);
+	sw->runs = NULL;
+	sw->nr_runs = 0;
+}
+
+/* ---- the answer ---- */
+
+/* a better than b as a recommendation: fewer TLB entries, then less memory */
+static bool better(const struct mthp_sweep_run *a, const struct mthp_sweep_run *b)
+{
+	if (a->tlb_entries != b->tlb_entries)
+		return a->tlb_entries < b->tlb_entries;
+	return a->report.resident_pages < b->report.resident_pages;
+}
+
+void mthp_sweep_choose(const struct mthp_sweep *sw, double budget,
+		       struct mthp_sweep_choice *choice)
+{
+	choice->within_budget = -1;
+	choice->fewest_tlb = -1;
+	for (size_t i = 0; i < sw->nr_runs; i++) {
+		const struct mthp_sweep_run *run = &sw->runs[i];
+
+		if (!run->on_front || run->tlb_entries >= sw->baseline_tlb)
+			continue;
+		if (choice->fewest_tlb < 0 || better(run, &sw->runs[choice->fewest_tlb]))
+			choice->fewest_tlb = (long)i;
+		if (run->memory_change <= budget + 1e-12 &&
+		    (choice->within_budget < 0 || better(run, &sw->runs[choice->within_budget])))
+			choice->within_budget = (long)i;
+	}
+}
+
+static void describe(const struct mthp_sweep *sw, const struct mthp_sweep_run *run,
+		     char *buf, size_t buflen)
+{
+	char label[256];
+
+	mthp_sweep_combo_label(sw, run->combo, label, sizeof(label));
+	if (run->policy == MTHP_RUN_NO_COLLAPSE)
+		snprintf(buf, buflen, "khugepaged off with %s", label);
+	else
+		snprintf(buf, buflen, "%s with %s", mthp_sweep_policy_label(run->policy), label);
+}
+
+void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
+			       char *buf, size_t buflen)
+{
+	struct mthp_sweep_choice c;
+	char what[320], other[320];
+	const struct mthp_sweep_run *best, *most;
+
+	mthp_sweep_choose(sw, budget, &c);
+	if (c.fewest_tlb < 0) {
+		snprintf(buf, buflen, "No setting needs fewer TLB entries (%s) than the scenario "
+			 "as written with khugepaged off: keep what you have.",
+			 mthp_tlb_profile_name(sw->profile));
+		return;
+	}
+	most = &sw->runs[c.fewest_tlb];
+	describe(sw, most, other, sizeof(other));
+	if (c.within_budget < 0) {
+		snprintf(buf, buflen, "No setting saves TLB entries (%s) within %.0f%% more "
+			 "memory. The fewest TLB entries: %s: %+.0f%% TLB entries for %+.0f%% "
+			 "memory.", mthp_tlb_profile_name(sw->profile), budget * 100, other,
+			 most->tlb_change * 100, most->memory_change * 100);
+		return;
+	}
+	best = &sw->runs[c.within_budget];
+	describe(sw, best, what, sizeof(what));
+	if (best == most)
+		snprintf(buf, buflen, "Lowest TLB entries (%s) within %.0f%% more memory, and "
+			 "lowest of all: %s: TLB entries %+.0f%%, memory %+.0f%%.",
+			 mthp_tlb_profile_name(sw->profile), budget * 100, what,
+			 best->tlb_change * 100, best->memory_change * 100);
+	else
+		snprintf(buf, buflen, "Lowest TLB entries (%s) within %.0f%% more memory: %s: "
+			 "TLB entries %+.0f%%, memory %+.0f%%. The fewest of all: %s: TLB entries "
+			 "%+.0f%% for memory %+.0f%%.",
+			 mthp_tlb_profile_name(sw->profile), budget * 100, what,
+			 best->tlb_change * 100, best->memory_change * 100, other,
+			 most->tlb_change * 100, most->memory_change * 100);
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_sweep.c - the sweep: knob lists are checked before anything runs,
+ * the grid is every combination in order, the same sweep gives the same
+ * numbers on one thread and on several, the front is exactly the runs no
+ * other run dominates, the recommendation follows the budget, and the
+ * chart is written.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <mthp/sweep.h>
+
+#include "report/sweep_report.h"
+
+/* Sparse runs of 64K under advice: the policies and max_ptes_none differ. */
+static const char scenario_text[] =
+	"[machine]\nmemory = 256M\nswap = 0\n"
+	"[settings]\nenabled = madvise\nhugepages-64kB/enabled = madvise\n"
+	"hugepages-2048kB/enabled = inherit\nkhugepaged/max_ptes_none = 0\n"
+	"khugepaged/scan_sleep_millisecs = 100\n"
+	"[process p]\n[vma p v]\nsize = 8M\n"
+	"[phase p write]\nvma = v\naction = cluster\nruns = 40\nrun_pages = 16\n"
+	"[phase p advise]\nvma = v\naction = advise\n"
+	"[phase p wait]\naction = sleep\nduration = 2s\n";
+
+struct fixture {
+	struct mthp_scenario sc;
+	struct mthp_sweep sw;
+};
+
+static void setup_sweep(struct fixture *f, unsigned threads)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	static const char *const axes[] = {
+		"khugepaged/max_ptes_none=0,511",
+		"hugepages-64kB/enabled=never,madvise",
+	};
+
+	memset(f, 0, sizeof(*f));
+	if (mthp_scenario_read_mem(&f->sc, scenario_text, strlen(scenario_text), "t.ini", &diag))
+		fail_msg("scenario rejected: %s", diag.msg);
+	assert_int_equal(mthp_scenario_settings(&f->sc, &f->sw.settings, &diag), 0);
+	f->sw.scenario = &f->sc;
+	for (unsigned a = 0; a < 2; a++)
+		if (mthp_sweep_axis_parse(&f->sw.axes[a], axes[a], &f->sw.settings, &diag))
+			fail_msg("%s: %s", axes[a], diag.msg);
+	f->sw.nr_axes = 2;
+	f->sw.policies[0] = MTHP_POLICY_LEGACY;
+	f->sw.policies[1] = MTHP_POLICY_UPSTREAM;
+	f->sw.nr_policies = 2;
+	f->sw.profile = MTHP_TLB_ARM64_4K;
+	f->sw.seed = 7;
+	f->sw.threads = threads;
+	if (mthp_sweep_run(&f->sw, &diag))
+		fail_msg("sweep failed: %s", diag.msg);
+}
+
+static void teardown_sweep(struct fixture *f)
+{
+	mthp_sweep_free(&f->sw);
+	mthp_scenario_free(&f->sc);
+}
+
+static void test_axis_errors_name_the_knob_and_value(void **state)
+{
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+	struct mthp_sweep_axis axis;
+	static const struct {
+		const char *arg, *want;
+	} cases[] = {
+		{ "khugepaged/max_ptes_none", "expected KNOB=V1,V2" },
+		{ "=1,2", "expected KNOB=V1,V2" },
+		{ "khugepaged/max_ptes_none=0,,511", "an empty value" },
+		{ "khugepaged/max_ptes_none=0,512", "max_ptes_none" },
+		{ "khugepaged/max_ptes_none=0,0", "given twice" },
+		{ "no/such_knob=1", "no/such_knob" },
+		{ "hugepages-64kB/enabled=always,sometimes", "sometimes" },
+	};
+
+	(void)state;
+	mthp_geometry_from_page_size(&geo, 4096);
+	mthp_settings_init(&s, &geo);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mthp_diag diag = { .warn = NULL };
+
+		assert_int_not_equal(mthp_sweep_axis_parse(&axis, cases[i].arg, &s, &diag), 0);
+		if (!strstr(diag.msg, cases[i].want))
+			fail_msg("%s: '%s' lacks '%s'", cases[i].arg, diag.msg, cases[i].want);
+	}
+	assert_int_equal(mthp_sweep_axis_parse(&axis, "khugepaged/max_ptes_none=0,64,511", &s,
+					       &(struct mthp_diag){ .warn = NULL }), 0);
+	assert_int_equal(axis.nr_values, 3);
+	assert_string_equal(axis.values[1], "64");
+}
+
+static void test_grid_is_every_combination_first_axis_slowest(void **state)
+{
+	struct fixture f;
+	char label[256];
+
+	(void)state;
+	setup_sweep(&f, 1);
+	assert_int_equal(f.sw.nr_combos, 4);
+	assert_int_equal(f.sw.nr_runs, 4 * 3);
+	mthp_sweep_combo_label(&f.sw, 1, label, sizeof(label));
+	assert_string_equal(label, "khugepaged/max_ptes_none=0, hugepages-64kB/enabled=madvise");
+	mthp_sweep_combo_label(&f.sw, 2, label, sizeof(label));
+	assert_string_equal(label, "khugepaged/max_ptes_none=511, hugepages-64kB/enabled=never");
+	for (size_t i = 0; i < f.sw.nr_runs; i++) {
+		assert_int_equal(f.sw.runs[i].combo, i / 3);
+		assert_int_equal(f.sw.runs[i].policy, i % 3 == 0 ? MTHP_RUN_NO_COLLAPSE :
+				 i % 3 == 1 ? MTHP_POLICY_LEGACY : MTHP_POLICY_UPSTREAM);
+	}
+	/* khugepaged off: the knob of khugepaged changes nothing */
+	assert_int_equal(f.sw.runs[0].report.resident_pages, f.sw.runs[6].report.resident_pages);
+	/* upstream at 511 with 64K advised fills the sparse runs: more memory */
+	assert_true(f.sw.runs[11].report.resident_pages > f.sw.runs[5].report.resident_pages);
+	assert_true(f.sw.runs[11].report.pages_filled > 0);
+	teardown_sweep(&f);
+}
+
+static void test_same_results_on_one_thread_and_on_four(void **state)
+{
+	struct fixture a, b;
+
+	(void)state;
+	setup_sweep(&a, 1);
+	setup_sweep(&b, 4);
+	assert_int_equal(a.sw.baseline_tlb, b.sw.baseline_tlb);
+	for (size_t i = 0; i < a.sw.nr_runs; i++) {
+		assert_int_equal(a.sw.runs[i].report.resident_pages,
+				 b.sw.runs[i].report.resident_pages);
+		assert_int_equal(a.sw.runs[i].tlb_entries, b.sw.runs[i].tlb_entries);
+		assert_memory_equal(a.sw.runs[i].report.collapses_by_order,
+				    b.sw.runs[i].report.collapses_by_order,
+				    sizeof(a.sw.runs[i].report.collapses_by_order));
+		assert_int_equal(a.sw.runs[i].on_front, b.sw.runs[i].on_front);
+	}
+	teardown_sweep(&a);
+	teardown_sweep(&b);
+}
+
+static bool dominated(const struct mthp_sweep *sw, size_t i)
+{
+	const struct mthp_sweep_run *r = &sw->runs[i];
+
+	for (size_t k = 0; k < sw->nr_runs; k++) {
+		const struct mthp_sweep_run *o = &sw->runs[k];
+
+		if (o->report.resident_pages <= r->report.resident_pages &&
+		    o->tlb_entries <= r->tlb_entries &&
+		    (o->report.resident_pages < r->report.resident_pages ||
+		     o->tlb_entries < r->tlb_entries))
+			return true;
+	}
+	return false;
+}
+
+static void test_front_is_exactly_the_undominated_runs(void **state)
+{
+	struct fixture f;
+	size_t on = 0;
+
+	(void)state;
+	setup_sweep(&f, 2);
+	for (size_t i = 0; i < f.sw.nr_runs; i++) {
+		assert_int_equal(f.sw.runs[i].on_front, !dominated(&f.sw, i));
+		on += f.sw.runs[i].on_front;
+	}
+	assert_true(on >= 1 && on < f.sw.nr_runs);
+	teardown_sweep(&f);
+}
+
+static void test_recommendation_follows_the_budget(void **state)
+{
+	struct mthp_sweep_choice tight, loose;
+	struct fixture f;
+	char words[1024];
+
+	(void)state;
+	setup_sweep(&f, 2);
+	mthp_sweep_choose(&f.sw, 0.0, &tight);
+	mthp_sweep_choose(&f.sw, 10.0, &loose);
+	assert_true(loose.fewest_tlb >= 0);
+	/* with room for everything, the choice is the fewest TLB entries */
+	assert_int_equal(loose.within_budget, loose.fewest_tlb);
+	if (tight.within_budget >= 0)
+		assert_true(f.sw.runs[tight.within_budget].memory_change <= 1e-9);
+	for (size_t i = 0; i < f.sw.nr_runs; i++) {
+		assert_true(f.sw.runs[i].tlb_entries >= f.sw.runs[loose.fewest_tlb].tlb_entries);
+		if (tight.within_budget >= 0 && f.sw.runs[i].memory_change <= 1e-9)
+			assert_true(f.sw.runs[i].tlb_entries >=
+				    f.sw.runs[tight.within_budget].tlb_entries);
+	}
+	mthp_sweep_recommendation(&f.sw, 10.0, words, sizeof(words));
+	assert_non_null(strstr(words, "within 1000% more memory"));
+	assert_non_null(strstr(words, mthp_sweep_policy_label(f.sw.runs[loose.fewest_tlb].policy)));
+	teardown_sweep(&f);
+}
+
+static void test_text_marks_the_front_and_ends_with_the_answer(void **state)
+{
+	struct fixture f;
+	char *buf = NULL, words[1024];
+	size_t len = 0, stars = 0, on = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	setup_sweep(&f, 2);
+	mthp_sweep_text(out, &f.sw, 0.05, "--tlb");
+	fclose(out);
+	for (const char *p = buf; (p = strstr(p, "\n")); p++)
+		stars += p[6] == '*';
+	for (size_t i = 0; i < f.sw.nr_runs; i++)
+		on += f.sw.runs[i].on_front;
+	assert_int_equal(stars, on);
+	mthp_sweep_recommendation(&f.sw, 0.05, words, sizeof(words));
+	assert_non_null(strstr(buf, words));
+	assert_non_null(strstr(buf, "profile arm64-4k (--tlb)"));
+	free(buf);
+	teardown_sweep(&f);
+}
+
+static void test_chart_is_written_and_bad_names_refused(void **state)
+{
+	char path[] = "/tmp/mthp-sweep-XXXXXX.png", err[256];
+	struct fixture f;
+	unsigned char magic[8];
+	FILE *in;
+	int fd;
+
+	(void)state;
+	setup_sweep(&f, 2);
+	assert_int_equal(mthp_sweep_plot("/tmp/x.jpg", &f.sw, 0.05, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ".svg or .png"));
+	fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mthp_sweep_plot(path, &f.sw, 0.05, err, sizeof(err)), 0);
+	in = fopen(path, "rb");
+	assert_non_null(in);
+	assert_int_equal(fread(magic, 1, 8, in), 8);
+	fclose(in);
+	unlink(path);
+	assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
+	teardown_sweep(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_axis_errors_name_the_knob_and_value),
+		cmocka_unit_test(test_grid_is_every_combination_first_axis_slowest),
+		cmocka_unit_test(test_same_results_on_one_thread_and_on_four),
+		cmocka_unit_test(test_front_is_exactly_the_undominated_runs),
+		cmocka_unit_test(test_recommendation_follows_the_budget),
+		cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
+		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
