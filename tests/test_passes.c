@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_passes.c - plans over passes: a pass's collapses are applied as
+ * the kernel leaves them (young pages of one new folio, a huge PMD at PMD
+ * order), the creep case of the review creeps under seed at max_ptes_none
+ * 256 and not at 255 nor under upstream, and a bound stops the passes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <mthp/passes.h>
+
+#define N 512
+#define PMD_ADDR 0x200000ull
+
+/* 32 young pages at the start of an empty table, every size madvise. */
+static void creep_case(struct mthp_snapshot *snap, struct mthp_settings *s,
+		       const char *max_ptes_none)
+{
+	static const char *const sizes[] = { "16", "32", "64", "128", "256", "512", "1024",
+					     "2048" };
+	struct mthp_geometry geo;
+	uint8_t ptes[N];
+	char knob[64], err[256];
+
+	mthp_geometry_from_page_size(&geo, 4096);
+	mthp_snapshot_init(snap, &geo);
+	memset(ptes, MTHP_PTE_NONE, N);
+	memset(ptes, MTHP_PTE_YOUNG, 32);
+	assert_int_equal(mthp_snapshot_add_vma(snap, PMD_ADDR, PMD_ADDR + (N << 12),
+					       MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE), 0);
+	assert_int_equal(mthp_snapshot_add_pmd(snap, PMD_ADDR, MTHP_PMD_TABLE, ptes, NULL), 0);
+	mthp_settings_init(s, &geo);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(knob, sizeof(knob), "hugepages-%skB/enabled", sizes[i]);
+		if (mthp_settings_set(s, knob, "madvise", err, sizeof(err)))
+			fail_msg("%s", err);
+	}
+	assert_int_equal(mthp_settings_set(s, "khugepaged/max_ptes_none", max_ptes_none, err,
+					   sizeof(err)), 0);
+}
+
+struct seen {
+	unsigned passes;
+	uint64_t collapses_by_order[10][MTHP_MAX_PMD_ORDER + 1];
+};
+
+static void count_pass(void *ctx, const struct mthp_snapshot *snap,
+		       const struct mthp_pass_report *rep)
+{
+	struct seen *seen = ctx;
+
+	(void)snap;
+	assert_int_equal(rep->pass, seen->passes + 1);
+	seen->passes = rep->pass;
+	if (rep->pass < 10)
+		memcpy(seen->collapses_by_order[rep->pass], rep->collapses_by_order,
+		       sizeof(rep->collapses_by_order));
+}
+
+static void run(const char *none, enum mthp_policy policy, unsigned bound,
+		struct mthp_snapshot *snap, struct mthp_passes_summary *sum, struct seen *seen)
+{
+	struct mthp_settings s;
+
+	memset(seen, 0, sizeof(*seen));
+	creep_case(snap, &s, none);
+	assert_int_equal(mthp_snapshot_plan_passes(snap, &s, policy, MTHP_CONTEXT_KHUGEPAGED,
+						   bound, NULL, count_pass, seen, sum), 0);
+	assert_int_equal(seen->passes, sum->passes);
+}
+
+static void test_seed_at_256_creeps_to_the_pmd_order(void **state)
+{
+	struct mthp_passes_summary sum;
+	struct mthp_snapshot snap;
+	struct seen seen;
+
+	(void)state;
+	run("256", MTHP_POLICY_SEED, 20, &snap, &sum, &seen);
+	/* one window a pass, each twice the last, then a pass that changes nothing */
+	for (unsigned pass = 1; pass <= 4; pass++)
+		assert_int_equal(seen.collapses_by_order[pass][5 + pass], 1);
+	assert_int_equal(sum.passes, 5);
+	assert_int_equal(sum.end, MTHP_PASSES_STABLE);
+	assert_int_equal(sum.creep_from, 6);
+	assert_int_equal(sum.creep_to, 9);
+	assert_int_equal(sum.creep_last_pass, 4);
+	assert_int_equal(sum.recollapses, 3);
+	assert_int_equal(sum.pages_filled, N - 32);
+	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_HUGE);
+	mthp_snapshot_free(&snap);
+}
+
+static void test_seed_at_255_rebuilds_but_does_not_creep(void **state)
+{
+	struct mthp_passes_summary sum;
+	struct mthp_snapshot snap;
+	struct seen seen;
+
+	(void)state;
+	run("255", MTHP_POLICY_SEED, 20, &snap, &sum, &seen);
+	assert_int_equal(sum.passes, 2);
+	assert_int_equal(sum.end, MTHP_PASSES_STABLE);
+	assert_int_equal(sum.recollapses, 0);
+	assert_int_equal(sum.creep_to, 0);
+	/* no folio veto in v10: the same 128K window is collapsed again */
+	assert_int_equal(seen.collapses_by_order[2][5], 1);
+	assert_int_equal(sum.rebuilds, 1);
+	for (unsigned k = 0; k < N; k++) {
+		assert_int_equal(snap.pmds[0].ptes[k], k < 32 ? MTHP_PTE_YOUNG : MTHP_PTE_NONE);
+		assert_int_equal(snap.pmds[0].folio_orders[k], k < 32 ? 5 : MTHP_NO_FOLIO);
+	}
+	mthp_snapshot_free(&snap);
+}
+
+static void test_upstream_does_not_creep(void **state)
+{
+	struct mthp_passes_summary sum;
+	struct mthp_snapshot snap;
+	struct seen seen;
+
+	(void)state;
+	run("256", MTHP_POLICY_UPSTREAM, 20, &snap, &sum, &seen);
+	assert_int_equal(sum.passes, 2);
+	assert_int_equal(sum.recollapses, 0);
+	assert_int_equal(sum.rebuilds, 0);
+	assert_int_equal(sum.pages_filled, 0);
+	assert_int_equal(seen.collapses_by_order[1][5], 1);
+	mthp_snapshot_free(&snap);
+}
+
+static void test_bound_stops_a_creeping_run(void **state)
+{
+	struct mthp_passes_summary sum;
+	struct mthp_snapshot snap;
+	struct seen seen;
+
+	(void)state;
+	run("256", MTHP_POLICY_SEED, 2, &snap, &sum, &seen);
+	assert_int_equal(sum.passes, 2);
+	assert_int_equal(sum.end, MTHP_PASSES_BOUND);
+	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_TABLE);
+	assert_int_equal(snap.pmds[0].folio_orders[0], 7);
+	assert_int_equal(mthp_snapshot_plan_passes(&snap, &(struct mthp_settings){ 0 },
+						   MTHP_POLICY_SEED, MTHP_CONTEXT_KHUGEPAGED, 0,
+						   NULL, NULL, NULL, &sum), -EINVAL);
+	mthp_snapshot_free(&snap);
+}
+
+static void test_apply_refuses_what_a_plan_cannot_hold(void **state)
+{
+	struct mthp_pmd_plan plan = { .nr_collapses = 1 };
+	struct mthp_settings s;
+	struct mthp_snapshot snap;
+
+	(void)state;
+	creep_case(&snap, &s, "0");
+	assert_int_equal(mthp_snapshot_apply_plan(&snap, 1, &plan), -EINVAL);
+	plan.collapses[0] = (struct mthp_window){ .offset = 8, .order = 4 };	/* misaligned */
+	assert_int_equal(mthp_snapshot_apply_plan(&snap, 0, &plan), -EINVAL);
+	plan.collapses[0] = (struct mthp_window){ .offset = 0, .order = 9 };
+	assert_int_equal(mthp_snapshot_apply_plan(&snap, 0, &plan), 0);
+	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_HUGE);
+	assert_null(snap.pmds[0].ptes);
+	mthp_snapshot_free(&snap);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_at_256_creeps_to_the_pmd_order),
+		cmocka_unit_test(test_seed_at_255_rebuilds_but_does_not_creep),
+		cmocka_unit_test(test_upstream_does_not_creep),
+		cmocka_unit_test(test_bound_stops_a_creeping_run),
+		cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
