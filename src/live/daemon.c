@@ -7,7 +7,7 @@
  * process_madvise(MADV_COLLAPSE), the decision log and the counters.
  *
  * One wake-up (mthp_daemon_scan), as khugepaged_do_scan() and
- * khugepaged_scan_mm_slot() account it (kernel-khugepaged-behaviour 2.2):
+ * khugepaged_scan_mm_slot() account it (mm/khugepaged.c):
  *
  *   budget = pages_to_scan
  *   until the budget is used, or the cursor passed the list head twice:
@@ -70,8 +70,8 @@ static const char *errno_name(int err)
 }
 
 /*
- * The SCAN_* result behind a MADV_COLLAPSE errno (the table of
- * kernel-khugepaged-behaviour 3, read backwards where it is one to one).
+ * The SCAN_* result behind a MADV_COLLAPSE errno (the kernel's
+ * madvise_collapse_errno() read backwards, where it is one to one).
  */
 static enum mthp_result errno_result(int err)
 {
