@@ -49,26 +49,6 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 	       align_down(x + a - 1, a);
 }
 
-static const char *errno_name(int err)
-{
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ 0, "0" }, { EPERM, "EPERM" }, { ESRCH, "ESRCH" },
-		{ EINTR, "EINTR" }, { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },
-		{ EACCES, "EACCES" }, { EBUSY, "EBUSY" }, { EINVAL, "EINVAL" },
-		{ ENOSYS, "ENOSYS" }, { EFAULT, "EFAULT" },
-	};
-
-	if (err < 0)
-		err = -err;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	return "E?";
-}
-
 /*
  * The SCAN_* result behind a MADV_COLLAPSE errno (the kernel's
  * madvise_collapse_errno() read backwards, where it is one to one).
@@ -110,7 +90,7 @@ static void log_line(struct mthp_daemon *d, pid_t pid, uint64_t addr,
 	if (!d->log)
 		return;
 	fprintf(d->log, "pid=%d addr=%" PRIx64 " result=%s action=%s errno=%s%s%s\n",
-		(int)pid, addr, result, action, errno_name(err),
+		(int)pid, addr, result, action, mthp_errno_name(err),
 		note && note[0] ? " " : "", note ? note : "");
 	fflush(d->log);
 }
