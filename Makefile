@@ -1,6 +1,6 @@
 # mthp - the khugepaged mTHP collapse engine, its simulator and live tools.
 #
-#   make                    build build/mthp and build/libmthp.a
+#   make                    build build/mthp, build/libmthp.a and build/libmthp-tools.a
 #   make check              build and run every test (installs missing packages)
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
@@ -38,8 +38,9 @@ ifneq ($(findstring clang,$(CC)),)
 endif
 BUILD ?= build$(BUILD_SUFFIX)
 
-# Libraries; the pkg-config calls run when a recipe runs, after
-# scripts/install-deps has made sure the packages are there.
+# Libraries of the tools layer; the pkg-config calls run when a recipe
+# runs, after scripts/install-deps has made sure the packages are there.
+# libmthp itself needs none of them.
 LIB_PKGS := jansson cairo inih
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
@@ -61,8 +62,13 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -pthread -Iinclude -Isrc \
 ALL_LDFLAGS = $(LDFLAGS) -pthread
 LIBS = $(PKG_LIBS) -lm
 
-LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c src/sim/*.c \
-	src/scenario/*.c src/live/*.c src/report/*.c src/answer/*.c))
+# Two libraries: libmthp (the engine and the snapshot format, libc only)
+# and libmthp-tools above it (simulator, scenarios, live tools, TLB
+# model, reports, answers; jansson, cairo, inih).  scripts/check-layers keeps
+# libmthp free of the layers above it.
+LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c))
+TOOLS_SRCS := $(sort $(wildcard src/sim/*.c src/scenario/*.c src/live/*.c \
+	src/tlb/*.c src/report/*.c src/answer/*.c))
 CLI_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
@@ -70,6 +76,7 @@ BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_HELPER_SRCS := $(sort $(wildcard bench/lib/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TOOLS_OBJS := $(TOOLS_SRCS:%.c=$(BUILD)/%.o)
 # the built-in default scenario is compiled into the command
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_scenario.o
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
@@ -87,16 +94,20 @@ else
 endif
 
 LIBMTHP := $(BUILD)/libmthp.a
+LIBTOOLS := $(BUILD)/libmthp-tools.a
+# what every program of the project links, in link order
+MTHP_LIBS := $(LIBTOOLS) $(LIBMTHP)
+PC_FILES := $(BUILD)/libmthp.pc $(BUILD)/libmthp-tools.pc
 LIBCLI := $(BUILD)/libmthpcli.a
 MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check test-bins bench demo install uninstall clean fuzz fuzz-bins stress
+.PHONY: all deps check check-layers test-bins bench demo install uninstall clean fuzz fuzz-bins stress
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-all: $(MTHP) $(LIBMTHP) $(BUILD)/libmthp.pc
+all: $(MTHP) $(MTHP_LIBS) $(PC_FILES)
 
 deps $(DEPS_STAMP):
 	@scripts/install-deps
@@ -116,17 +127,24 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIBMTHP): $(LIB_OBJS)
+# (rebuilt when the Makefile changes, so an object moved to the other
+# library leaves this one)
+$(LIBMTHP): $(LIB_OBJS) Makefile
 	@rm -f $@
 	$(call say,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
+
+$(LIBTOOLS): $(TOOLS_OBJS) Makefile
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
 
 $(LIBCLI): $(CLI_OBJS)
 	@rm -f $@
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(MTHP): $(BUILD)/src/cli/main.o $(LIBCLI) $(LIBMTHP)
+$(MTHP): $(BUILD)/src/cli/main.o $(LIBCLI) $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -135,7 +153,7 @@ $(BUILD)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HELPER_OBJS) $(LIBCLI) $(LIBMTHP)
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HELPER_OBJS) $(LIBCLI) $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
@@ -146,7 +164,7 @@ STRESS_THREADS ?= 4
 STRESS_SEED ?= 1
 STRESS_POLICY ?= upstream
 
-$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(LIBMTHP)
+$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -160,18 +178,24 @@ $(BUILD)/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -c $< -o $@
 
-$(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_HELPER_OBJS) $(LIBCLI) $(LIBMTHP)
+$(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_HELPER_OBJS) $(LIBCLI) $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/libmthp.pc: libmthp.pc.in Makefile | $(DEPS_STAMP)
+$(BUILD)/%.pc: %.pc.in Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+	$(call say,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+# libmthp stands alone: the engine and the snapshot code include nothing
+# from the layers above, and a program links with libmthp.a and libc only.
+check-layers: $(LIBMTHP)
+	@scripts/check-layers "$(CC)" $(BUILD) "$(ALL_LDFLAGS)"
 
 test-bins: $(TEST_BINS) $(MTHP)
 
 # Each test program runs from the project root; exit 77 means skipped.
-check: test-bins
+check: test-bins check-layers
 	@MTHP=$(MTHP) scripts/run-tests $(TEST_BINS)
 
 bench: $(BENCH_BINS) $(MTHP)
@@ -184,14 +208,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include/mthp $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(MTHP) $(DESTDIR)$(PREFIX)/bin/mthp
-	install -m 644 $(LIBMTHP) $(DESTDIR)$(PREFIX)/lib/libmthp.a
-	install -m 644 $(BUILD)/libmthp.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp.pc
+	install -m 644 $(MTHP_LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(PC_FILES) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 include/mthp/*.h $(DESTDIR)$(PREFIX)/include/mthp/
 	if [ -f docs/mthp.1 ]; then install -m 644 docs/mthp.1 $(DESTDIR)$(PREFIX)/share/man/man1/mthp.1; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mthp $(DESTDIR)$(PREFIX)/lib/libmthp.a \
+		$(DESTDIR)$(PREFIX)/lib/libmthp-tools.a \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp.pc \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/libmthp-tools.pc \
 		$(DESTDIR)$(PREFIX)/share/man/man1/mthp.1
 	rm -rf $(DESTDIR)$(PREFIX)/include/mthp
 
@@ -227,12 +253,12 @@ $(BUILD)/fuzz/%.o: fuzz/%.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/tests/helpers/fuzz_targets.o $(LIBCLI) $(LIBMTHP)
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/tests/helpers/fuzz_targets.o $(LIBCLI) $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
+-include $(LIB_OBJS:.o=.d) $(TOOLS_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
 	$(TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)

@@ -8,8 +8,7 @@
  * attempt went.  The plan (mthp_plan_range) drives the walk with the
  * engine's own prediction of each attempt; the simulator drives the same
  * walk with real collapses.  Nothing here allocates, recurses or locks;
- * every structure has a static bound.  Rules: shared/spec/plan-contract.md
- * (copied to docs/plan-contract.md).
+ * every structure has a static bound.  Rules: docs/plan-contract.md.
  */
 #ifndef MTHP_ENGINE_H
 #define MTHP_ENGINE_H

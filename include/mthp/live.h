@@ -8,7 +8,8 @@
  * /proc/kpageflags and /proc/kpagecount.  Nothing here writes a sysfs knob.
  * Functions return 0 or -errno and never set errno; on error diag->msg says
  * what is wrong in words a user can act on.  -ESRCH: the process does not
- * exist or exited; -EAGAIN: its mappings kept changing while it was read.
+ * exist or exited; -ENXIO: the pid is a kernel thread (no user memory);
+ * -EAGAIN: its mappings kept changing while it was read.
  *
  * Young/old: pagemap has no young bit and KPF_IDLE is not refreshed from
  * the PTEs, so every present anon page is written young ('A', 'S'): the
@@ -108,6 +109,9 @@ struct mthp_audit_proc {
 	struct mthp_audit_vma *vmas;	/* anon VMAs */
 	size_t nr_vmas;
 };
+
+/* "EPERM", "ESRCH", ... for err or -err; "E?" for one not known. */
+const char *mthp_errno_name(int err);
 
 /* Audit one process; keep_ranges: fill each VMA's ranges[]. */
 int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,

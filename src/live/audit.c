@@ -256,19 +256,6 @@ void mthp_audit_proc_free(struct mthp_audit_proc *p)
 	p->nr_vmas = 0;
 }
 
-/* A live task without an mm (its maps are empty, pagemap cannot open). */
-static bool is_kernel_thread(pid_t pid)
-{
-	struct live_maps m;
-	bool empty;
-
-	if (live_maps_read(pid, false, &m, NULL) < 0)
-		return false;
-	empty = m.nr == 0;
-	live_maps_free(&m);
-	return empty;
-}
-
 int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		    struct mthp_diag *diag)
 {
@@ -290,10 +277,6 @@ int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		return -ESRCH;
 	}
 	ret = live_capture(pid, false, audit_range, audit_reset, &ac, diag);
-	if (ret == -ESRCH && is_kernel_thread(pid)) {
-		audit_reset(&ac);	/* no mm: nothing to audit */
-		return 0;
-	}
 	if (ret < 0) {
 		mthp_audit_proc_free(out);
 		return ret;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "live/live_internal.h"
 
@@ -270,8 +271,8 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 		live_diag(diag, "pid %d: the process exited while being read", (int)pid);
 		break;
 	case -EPERM:
-		live_diag(diag, "pid %d: page frame numbers are hidden in pagemap: root (CAP_SYS_ADMIN) is needed",
-			  (int)pid);
+		live_diag(diag, "pid %d: page frame numbers are hidden in pagemap: %s",
+			  (int)pid, live_denied_hint(LIVE_DENIED_PFN, geteuid()));
 		break;
 	}
 	live_pagemap_close(&cap.pm);

@@ -7,7 +7,7 @@
  * process_madvise(MADV_COLLAPSE), the decision log and the counters.
  *
  * One wake-up (mthp_daemon_scan), as khugepaged_do_scan() and
- * khugepaged_scan_mm_slot() account it (kernel-khugepaged-behaviour 2.2):
+ * khugepaged_scan_mm_slot() account it (mm/khugepaged.c):
  *
  *   budget = pages_to_scan
  *   until the budget is used, or the cursor passed the list head twice:
@@ -49,29 +49,9 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 	       align_down(x + a - 1, a);
 }
 
-static const char *errno_name(int err)
-{
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ 0, "0" }, { EPERM, "EPERM" }, { ESRCH, "ESRCH" },
-		{ EINTR, "EINTR" }, { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },
-		{ EACCES, "EACCES" }, { EBUSY, "EBUSY" }, { EINVAL, "EINVAL" },
-		{ ENOSYS, "ENOSYS" }, { EFAULT, "EFAULT" },
-	};
-
-	if (err < 0)
-		err = -err;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	return "E?";
-}
-
 /*
- * The SCAN_* result behind a MADV_COLLAPSE errno (the table of
- * kernel-khugepaged-behaviour 3, read backwards where it is one to one).
+ * The SCAN_* result behind a MADV_COLLAPSE errno (the kernel's
+ * madvise_collapse_errno() read backwards, where it is one to one).
  */
 static enum mthp_result errno_result(int err)
 {
@@ -110,7 +90,7 @@ static void log_line(struct mthp_daemon *d, pid_t pid, uint64_t addr,
 	if (!d->log)
 		return;
 	fprintf(d->log, "pid=%d addr=%" PRIx64 " result=%s action=%s errno=%s%s%s\n",
-		(int)pid, addr, result, action, errno_name(err),
+		(int)pid, addr, result, action, mthp_errno_name(err),
 		note && note[0] ? " " : "", note ? note : "");
 	fflush(d->log);
 }

@@ -30,9 +30,11 @@ static int cache_open(struct live_kpage_cache *c, const char *path,
 	ret = -errno;
 	free(c->data);
 	c->data = NULL;
-	live_diag(diag, "cannot open %s: %s%s", path, strerror(-ret),
-		  ret == -EACCES || ret == -EPERM ?
-		  ": root (CAP_SYS_ADMIN) is needed to read page flags" : "");
+	if (ret == -EACCES || ret == -EPERM)
+		live_diag(diag, "cannot open %s: %s: %s", path, strerror(-ret),
+			  live_denied_hint(LIVE_DENIED_PFN, geteuid()));
+	else
+		live_diag(diag, "cannot open %s: %s", path, strerror(-ret));
 	return ret;
 }
 

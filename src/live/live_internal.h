@@ -204,7 +204,33 @@ int live_read_text(const char *path, char *buf, size_t len);
 
 /* ---- diag helpers (maps.c) ---- */
 
+/*
+ * Has pid an mm of its own to lose: 0 for a kernel thread, 1 for a user
+ * task (which, with no VMA left, is exiting or a zombie); -ESRCH when
+ * /proc/PID/stat is gone.
+ */
+int live_task_is_user(pid_t pid);
+/* "pid N is a kernel thread: it has no user memory"; returns -ENXIO. */
+int live_kernel_thread(struct mthp_diag *diag, pid_t pid);
+
 void live_diag(struct mthp_diag *diag, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---- access.c: why the kernel refused ---- */
+
+enum live_denied {
+	LIVE_DENIED_PROC,	/* another process's maps or pagemap */
+	LIVE_DENIED_PFN,	/* page frame numbers, kpageflags, kpagecount */
+};
+
+/* The hint after EACCES/EPERM, for a process of effective uid euid. */
+const char *live_denied_hint(enum live_denied what, uid_t euid);
+
+/*
+ * The message and error of a failed open of pid's /proc file path (err
+ * the -errno): -ESRCH "no such process" when it is gone, else err, with
+ * the hint of live_denied_hint() when access was refused.
+ */
+int live_open_failed(struct mthp_diag *diag, pid_t pid, const char *path, int err);
 
 #endif /* MTHP_LIVE_INTERNAL_H */

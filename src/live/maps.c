@@ -142,12 +142,7 @@ static void finish_vma(struct live_vma *v, bool smaps)
 
 #define PF_KTHREAD 0x00200000u	/* include/linux/sched.h */
 
-/*
- * Has pid an mm of its own to lose: false for a kernel thread, true for
- * a user task (which, with no VMA left, is exiting or a zombie); -ESRCH
- * when /proc/PID/stat is gone.
- */
-static int task_is_user(pid_t pid)
+int live_task_is_user(pid_t pid)
 {
 	char path[64], buf[1024], *rp;
 	unsigned long flags;
@@ -160,6 +155,12 @@ static int task_is_user(pid_t pid)
 	if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
 		return -ESRCH;
 	return !(flags & PF_KTHREAD);
+}
+
+int live_kernel_thread(struct mthp_diag *diag, pid_t pid)
+{
+	live_diag(diag, "pid %d is a kernel thread: it has no user memory", (int)pid);
+	return -ENXIO;
 }
 
 int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
@@ -177,16 +178,7 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, smaps ? "smaps" : "maps");
 	f = fopen(path, "re");
 	if (!f) {
-		ret = -errno;
-		if (ret == -ENOENT || ret == -ESRCH) {
-			live_diag(diag, "pid %d: no such process", (int)pid);
-			return -ESRCH;
-		}
-		live_diag(diag, "pid %d: cannot open %s: %s%s", (int)pid, path,
-			  strerror(-ret),
-			  ret == -EACCES || ret == -EPERM ?
-			  " (root, CAP_SYS_ADMIN, is needed)" : "");
-		return ret;
+		return live_open_failed(diag, pid, path, -errno);
 	}
 	while (getline(&line, &linecap, f) > 0) {
 		struct live_vma v;
@@ -221,11 +213,13 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 	if (have) {
 		finish_vma(&cur, smaps);
 		ret = push_vma(m, &cur);
-	} else if (task_is_user(pid) != 0) {
+	} else if (live_task_is_user(pid) != 0) {
 		/* A user task's maps go empty when it exits: gone, not empty. */
 		ret = -ESRCH;
 		live_diag(diag, "pid %d: the process exited (no memory map left)",
 			  (int)pid);
+	} else {
+		ret = live_kernel_thread(diag, pid);
 	}
 out:
 	free(line);

@@ -42,7 +42,6 @@ int live_pagemap_open(struct live_pagemap *pm, pid_t pid, uint32_t page_size,
 		      struct mthp_diag *diag)
 {
 	char path[64];
-	int ret;
 
 	*pm = (struct live_pagemap){ .pid = pid, .fd = -1, .scan_ok = true,
 				     .page_shift = (uint32_t)__builtin_ctz(page_size) };
@@ -50,15 +49,7 @@ int live_pagemap_open(struct live_pagemap *pm, pid_t pid, uint32_t page_size,
 	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm->fd >= 0)
 		return 0;
-	ret = -errno;
-	if (ret == -ENOENT || ret == -ESRCH) {
-		live_diag(diag, "pid %d: no such process", (int)pid);
-		return -ESRCH;
-	}
-	live_diag(diag, "pid %d: cannot open %s: %s%s", (int)pid, path,
-		  strerror(-ret), ret == -EACCES || ret == -EPERM ?
-		  " (root, CAP_SYS_ADMIN, is needed)" : "");
-	return ret;
+	return live_open_failed(diag, pid, path, -errno);
 }
 
 void live_pagemap_close(struct live_pagemap *pm)

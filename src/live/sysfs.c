@@ -194,8 +194,8 @@ int mthp_live_check_access(struct mthp_diag *diag)
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -EACCES || ret == -EPERM) {
-			live_diag(diag, "cannot open /proc/self/pagemap: %s: page frame numbers are hidden: root (CAP_SYS_ADMIN) is needed",
-				  strerror(-ret));
+			live_diag(diag, "cannot open /proc/self/pagemap: %s: page frame numbers are hidden: %s",
+				  strerror(-ret), live_denied_hint(LIVE_DENIED_PFN, geteuid()));
 			return -EPERM;
 		}
 		live_diag(diag, "cannot open /proc/self/pagemap: %s", strerror(-ret));
@@ -206,14 +206,16 @@ int mthp_live_check_access(struct mthp_diag *diag)
 		entry = 0;
 	close(fd);
 	if (!(entry & PM_PRESENT) || !(entry & PM_PFN_MASK)) {
-		live_diag(diag, "page frame numbers are hidden in /proc/PID/pagemap: root (CAP_SYS_ADMIN) is needed");
+		live_diag(diag, "page frame numbers are hidden in /proc/PID/pagemap: %s",
+			  live_denied_hint(LIVE_DENIED_PFN, geteuid()));
 		return -EPERM;
 	}
 	fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		live_diag(diag, "cannot open /proc/kpageflags: %s: root (CAP_SYS_ADMIN) is needed",
-			  strerror(-ret));
+		live_diag(diag, "cannot open /proc/kpageflags: %s: %s", strerror(-ret),
+			  ret == -EACCES || ret == -EPERM ?
+			  live_denied_hint(LIVE_DENIED_PFN, geteuid()) : "cannot read page flags");
 		return ret == -EACCES ? -EPERM : ret;
 	}
 	close(fd);

@@ -22,6 +22,11 @@
 #include <mthp/scenario.h>
 #include <mthp/sim.h>
 
+#include "common/rng.h"
+
+/* Told apart from the run's seed, which the simulator draws from. */
+#define WORKLOAD_STREAM 0x776f726b6c6f6164ull	/* "workload" */
+
 #define PROCESS_BASE 0x7f0000000000ull
 #define PROCESS_SPAN (1ull << 40)	/* address space per process */
 #define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
@@ -57,7 +62,7 @@ struct run {
 	const struct mthp_settings *settings;
 	struct sim *sim;
 	struct proc *procs;
-	uint64_t rng;
+	struct mthp_rng rng;		/* the workload's choices */
 	uint64_t next_tag;
 	uint8_t **written;		/* per vma: one bit per page written */
 	struct mthp_run_report *out;
@@ -82,20 +87,10 @@ static void run_fail(struct run *r, int err, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t rnd(struct run *r)
+/* Uniform in [0, n) for n >= 1, n up to 2^64 - 1. */
+static uint64_t rnd_below(struct run *r, uint64_t n)
 {
-	uint64_t x = r->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return r->rng = x;
-}
-
-/* True with probability p. */
-static bool chance(struct run *r, double p)
-{
-	return (double)(rnd(r) >> 11) * (1.0 / 9007199254740992.0) < p;
+	return mthp_rng_next(&r->rng) % n;
 }
 
 static uint64_t page_size(const struct run *r)
@@ -164,7 +159,7 @@ static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint6
 	uint64_t run_start = 0, run_len = 0;
 
 	for (uint64_t i = 0; i <= pages && !r->error; i++) {
-		bool pick = i < pages && chance(r, density);
+		bool pick = i < pages && mthp_rng_chance(&r->rng, density);
 
 		if (pick) {
 			if (!run_len)
@@ -200,7 +195,7 @@ static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario
 	for (unsigned i = 0; i < ph->nr_sizes; i++)
 		total_weight += ph->sizes[i].weight;
 	for (unsigned tries = 0; used < target && tries < 64 && !r->error;) {
-		uint32_t pick = (uint32_t)(rnd(r) % total_weight);
+		uint32_t pick = mthp_rng_below(&r->rng, total_weight);
 		uint64_t size = ph->sizes[0].size, nr, start, run = 0;
 		unsigned k;
 
@@ -209,7 +204,7 @@ static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario
 		size = ph->sizes[k < ph->nr_sizes ? k : 0].size;
 		nr = (size + page_size(r) - 1) / page_size(r);
 		/* first fit from a random place */
-		start = rnd(r) % pages;
+		start = rnd_below(r, pages);
 		for (uint64_t i = 0; i < pages && run < nr; i++) {
 			uint64_t at = (start + i) % pages;
 
@@ -250,7 +245,7 @@ static void heap_churn(struct run *r, struct proc *p, const struct mthp_scenario
 		struct heap_object *o = &p->objects[i];
 		int err;
 
-		if (!chance(r, ph->churn)) {
+		if (!mthp_rng_chance(&r->rng, ph->churn)) {
 			i++;
 			continue;
 		}
@@ -287,13 +282,13 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		break;
 	case MTHP_ACT_RANDOM:
 		for (uint64_t i = 0; i < pages && !r->error; i++)
-			if (chance(r, ph->density))
+			if (mthp_rng_chance(&r->rng, ph->density))
 				write_page(r, p->mm, ph, base + i * page_size(r), i);
 		break;
 	case MTHP_ACT_CLUSTER:
 		for (uint32_t k = 0; k < ph->runs && !r->error; k++) {
 			uint64_t len = ph->run_pages < pages ? ph->run_pages : pages;
-			uint64_t first = rnd(r) % (pages - len + 1);
+			uint64_t first = rnd_below(r, pages - len + 1);
 
 			write_pages(r, p->mm, ph, base, first, len);
 		}
@@ -302,7 +297,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
 			uint64_t tag;
 
-			if (chance(r, ph->density) &&
+			if (mthp_rng_chance(&r->rng, ph->density) &&
 			    sim_read(p->mm, base + i * page_size(r), &tag) == -EFAULT)
 				run_fail(r, -EFAULT, "phase '%s': read fault failed", ph->label);
 		}
@@ -322,7 +317,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
 					strerror(-err));
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
-			if (chance(r, ph->child_writes) &&
+			if (mthp_rng_chance(&r->rng, ph->child_writes) &&
 			    sim_write(p->child, base + i * page_size(r), ++r->next_tag) == -EFAULT)
 				run_fail(r, -EFAULT, "phase '%s': child write failed", ph->label);
 		}
@@ -695,12 +690,13 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		      uint64_t seed, const struct mthp_run_opts *opts,
 		      struct mthp_run_report *out, struct mthp_diag *diag)
 {
-	struct run r = { .sc = sc, .settings = s, .out = out, .diag = diag,
-			 .rng = seed * 0x9e3779b97f4a7c15ull + 1 };
+	struct run r = { .sc = sc, .settings = s, .out = out, .diag = diag };
 	uint64_t tick = (uint64_t)s->scan_sleep_millisecs * 1000000ull;
 	uint64_t total = total_duration(sc), now = 0;
 	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
 
+	/* a stream of its own, apart from the simulator's (seeded by seed) */
+	mthp_rng_seed(&r.rng, seed ^ WORKLOAD_STREAM);
 	memset(out, 0, sizeof(*out));
 	out->policy = opts->policy;
 	mthp_snapshot_init(&out->final, &s->geo);

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+/*
+ * audit_text.c - `mthp audit` for people: per anon VMA (the header line
+ * of /proc/PID/maps, then the counters that are not zero, in kB with their
+ * share of the anonymous memory) or one rolled-up block.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report/audit.h"
+
+struct text_ctx {
+	FILE *out;
+	uint64_t anon_kb;
+};
+
+static void text_counter(void *ctx, const char *name, uint64_t value, bool is_kb)
+{
+	struct text_ctx *t = ctx;
+	int pad = 32 - (int)strlen(name) - 1;
+
+	if (!value)
+		return;
+	if (pad < 0)
+		pad = 0;
+	if (!is_kb)
+		fprintf(t->out, "%s:%*s%8" PRIu64 " ranges\n", name, pad, "", value);
+	else if (t->anon_kb && strcmp(name, "anon-total") &&
+		 strncmp(name, "anon-swap", 9))
+		fprintf(t->out, "%s:%*s%8" PRIu64 " kB (%3.0f%%)\n", name, pad, "",
+			value, 100.0 * (double)value / (double)t->anon_kb);
+	else
+		fprintf(t->out, "%s:%*s%8" PRIu64 " kB\n", name, pad, "", value);
+}
+
+void mthp_audit_text_header(FILE *out)
+{
+	fprintf(out, "       PID             START              END PROT OBJECT\n");
+}
+
+void mthp_audit_text_block(FILE *out, const struct mthp_audit_counts *c,
+			   const struct mthp_geometry *geo)
+{
+	struct text_ctx t = { out, mthp_audit_kb(geo, c->anon) };
+
+	mthp_audit_visit_counters(c, geo, text_counter, &t);
+}
+
+void mthp_audit_text_proc(FILE *out, const struct mthp_audit_proc *p)
+{
+	for (size_t i = 0; i < p->nr_vmas; i++) {
+		const struct mthp_audit_vma *v = &p->vmas[i];
+
+		fprintf(out, "%010d: %016" PRIx64 "-%016" PRIx64 " %s %s\n",
+			(int)p->pid, v->start, v->end, v->perms, v->name);
+		mthp_audit_text_block(out, &v->c, &p->geo);
+	}
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_live_errors.c - the live tools' errors as a user meets them: a
+ * kernel thread asked for by --pid, access refused to a user who is root
+ * and to one who is not, and an audit that could not read every process,
+ * which must say so in every output format.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <mthp/live.h>
+
+#include "cli/cli.h"
+#include "live/live_internal.h"
+#include "report/audit.h"
+#include "helpers/live_skip.h"
+
+struct run {
+	int status;
+	char *out;
+	char *err;
+};
+
+/* Run `mthp ARGS...` (NULL-terminated) and capture its output. */
+static struct run run_mthp(const char *first, ...)
+{
+	char *argv[16];
+	int argc = 0;
+	size_t len;
+	struct run r = { 0 };
+	FILE *out, *err;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	out = open_memstream(&r.out, &len);
+	err = open_memstream(&r.err, &len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r.status = mthp_cli_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* A kernel thread's pid, or 0 when none is visible (a pid namespace). */
+static int find_kernel_thread(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	while (d && (e = readdir(d)) && !found) {
+		int pid = atoi(e->d_name);
+
+		if (pid > 0 && live_task_is_user(pid) == 0)
+			found = pid;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* ---- access refused: the hint depends on who we are ---- */
+
+static void test_denied_hint_not_root(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(live_denied_hint(LIVE_DENIED_PROC, 1000),
+			       "root (CAP_SYS_ADMIN) is needed"));
+	assert_non_null(strstr(live_denied_hint(LIVE_DENIED_PFN, 1000),
+			       "root (CAP_SYS_ADMIN) is needed"));
+}
+
+static void test_denied_hint_root(void **state)
+{
+	const char *proc = live_denied_hint(LIVE_DENIED_PROC, 0);
+	const char *pfn = live_denied_hint(LIVE_DENIED_PFN, 0);
+
+	(void)state;
+	/* root is what the user already is: say what else is missing */
+	assert_null(strstr(proc, "root (CAP_SYS_ADMIN) is needed"));
+	assert_null(strstr(pfn, "root (CAP_SYS_ADMIN) is needed"));
+	assert_non_null(strstr(proc, "although running as root"));
+	assert_non_null(strstr(proc, "PTRACE_MODE_READ_FSCREDS"));
+	assert_non_null(strstr(pfn, "initial user namespace"));
+}
+
+static void test_errno_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mthp_errno_name(-EACCES), "EACCES");
+	assert_string_equal(mthp_errno_name(ESRCH), "ESRCH");
+	assert_string_equal(mthp_errno_name(-ENXIO), "ENXIO");
+	assert_string_equal(mthp_errno_name(-12345), "E?");
+}
+
+/* ---- a kernel thread has no user memory ---- */
+
+static void test_kernel_thread_pid(void **state)
+{
+	static const char *const cmds[] = { "snapshot", "plan", "collapse", "audit" };
+	char pid[16];
+	int kthread;
+
+	(void)state;
+	if (live_test_requirements(false))
+		skip();
+	kthread = find_kernel_thread();
+	if (!kthread) {
+		printf("SKIP: no kernel thread is visible in /proc here\n");
+		skip();
+	}
+	snprintf(pid, sizeof(pid), "%d", kthread);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct run r = run_mthp(cmds[i], "--pid", pid,
+					!strcmp(cmds[i], "collapse") ? "--dry-run" : NULL,
+					NULL);
+
+		if (r.status != 1 || !strstr(r.err, "is a kernel thread: it has no user memory"))
+			fail_msg("mthp %s --pid %s: exit %d, err '%s'", cmds[i], pid,
+				 r.status, r.err);
+		assert_null(strstr(r.out, "PID"));	/* no bare header */
+		run_free(&r);
+	}
+}
+
+/* ---- a partial audit says it is partial ---- */
+
+static struct mthp_audit_proc one_proc(void)
+{
+	struct mthp_audit_proc p = { .pid = 4242 };
+
+	strcpy(p.comm, "worker");
+	assert_int_equal(mthp_geometry_from_page_size(&p.geo, 4096), 0);
+	p.total.anon = 100;
+	return p;
+}
+
+/* Feed one process and three failures to a report; return what it wrote. */
+static char *partial_report(enum mthp_audit_format f, bool rollup)
+{
+	struct mthp_audit_proc p = one_proc();
+	struct mthp_audit_report rep;
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(mthp_audit_report_init(&rep, f, rollup, &p.geo, out), 0);
+	assert_int_equal(mthp_audit_report_proc(&rep, &p), 0);
+	assert_int_equal(mthp_audit_report_error(&rep, 1, -EACCES, "pid 1: denied"), 0);
+	assert_int_equal(mthp_audit_report_error(&rep, 7, -EPERM, "pid 7: denied"), 0);
+	assert_int_equal(mthp_audit_report_error(&rep, 9, -ESRCH, "pid 9: gone"), 0);
+	assert_int_equal(mthp_audit_report_finish(&rep), 0);
+	fclose(out);
+	return buf;
+}
+
+static void test_audit_json_lists_errors(void **state)
+{
+	char *text = partial_report(MTHP_AUDIT_JSON, false);
+	json_t *doc = json_loads(text, 0, NULL), *errors, *e;
+
+	(void)state;
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "processes")), 1);
+	errors = json_object_get(doc, "errors");
+	assert_int_equal(json_array_size(errors), 3);
+	e = json_array_get(errors, 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "pid")), 1);
+	assert_string_equal(json_string_value(json_object_get(e, "reason")), "denied");
+	assert_string_equal(json_string_value(json_object_get(e, "errno")), "EACCES");
+	assert_string_equal(json_string_value(json_object_get(e, "error")), "pid 1: denied");
+	e = json_array_get(errors, 2);
+	assert_string_equal(json_string_value(json_object_get(e, "reason")), "gone");
+	assert_string_equal(json_string_value(json_object_get(e, "errno")), "ESRCH");
+	json_decref(doc);
+	free(text);
+}
+
+static void test_audit_prom_counts_errors(void **state)
+{
+	char *text = partial_report(MTHP_AUDIT_PROM, true);
+
+	(void)state;
+	assert_non_null(strstr(text, "# TYPE mthp_audit_errors gauge\n"));
+	assert_non_null(strstr(text, "\nmthp_audit_errors 3\n"));
+	assert_non_null(strstr(text, "\nmthp_audit_processes 1\n"));
+	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"denied\"} 2\n"));
+	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"gone\"} 1\n"));
+	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"changing\"} 0\n"));
+	assert_non_null(strstr(text, "mthp_anon_kilobytes{} 400\n"));
+	free(text);
+}
+
+static void test_audit_text_header_only_with_a_process(void **state)
+{
+	struct mthp_audit_report rep;
+	struct mthp_geometry geo;
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	assert_int_equal(mthp_audit_report_init(&rep, MTHP_AUDIT_TEXT, false, &geo, out), 0);
+	assert_int_equal(mthp_audit_report_error(&rep, 2, -ENXIO, "kernel thread"), 0);
+	assert_int_equal(mthp_audit_report_finish(&rep), 0);
+	fclose(out);
+	assert_string_equal(buf, "");
+	free(buf);
+}
+
+/* The whole machine, as a user runs it: the skipped ones are counted. */
+static void test_audit_all_says_what_it_skipped(void **state)
+{
+	struct run r;
+	json_t *doc, *errors;
+	size_t i;
+	json_t *e;
+
+	(void)state;
+	if (live_test_requirements(false))
+		skip();
+	r = run_mthp("audit", "--rollup", "--json", NULL);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	errors = json_object_get(doc, "errors");
+	assert_true(json_is_array(errors));
+	json_array_foreach(errors, i, e) {
+		assert_true(json_integer_value(json_object_get(e, "pid")) > 0);
+		assert_non_null(json_string_value(json_object_get(e, "reason")));
+		assert_string_not_equal(json_string_value(json_object_get(e, "errno")), "E?");
+		/* kernel threads are not failures of an audit of everything */
+		assert_string_not_equal(json_string_value(json_object_get(e, "errno")), "ENXIO");
+	}
+	json_decref(doc);
+	run_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_denied_hint_not_root),
+		cmocka_unit_test(test_denied_hint_root),
+		cmocka_unit_test(test_errno_names),
+		cmocka_unit_test(test_kernel_thread_pid),
+		cmocka_unit_test(test_audit_json_lists_errors),
+		cmocka_unit_test(test_audit_prom_counts_errors),
+		cmocka_unit_test(test_audit_text_header_only_with_a_process),
+		cmocka_unit_test(test_audit_all_says_what_it_skipped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+}
