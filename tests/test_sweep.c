@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include <mthp/passes.h>
 #include <mthp/sweep.h>
 
 #include "report/sweep_report.h"
@@ -50,6 +51,7 @@ static void setup_sweep(struct fixture *f, unsigned threads)
 		fail_msg("scenario rejected: %s", diag.msg);
 	assert_int_equal(mthp_scenario_settings(&f->sc, &f->sw.settings, &diag), 0);
 	f->sw.scenario = &f->sc;
+	f->sw.source = "t.ini";
 	for (unsigned a = 0; a < 2; a++)
 		if (mthp_sweep_axis_parse(&f->sw.axes[a], axes[a], &f->sw.settings, &diag))
 			fail_msg("%s: %s", axes[a], diag.msg);
@@ -256,6 +258,76 @@ static void test_chart_is_written_and_bad_names_refused(void **state)
 	teardown_sweep(&f);
 }
 
+/* Two ranges: full aligned 64K blocks in one, a sparse scatter in the other. */
+static void snapshot_case(struct mthp_snapshot *snap, struct mthp_settings *s)
+{
+	struct mthp_geometry geo;
+	uint8_t ptes[512];
+
+	mthp_geometry_from_page_size(&geo, 4096);
+	mthp_snapshot_init(snap, &geo);
+	assert_int_equal(mthp_snapshot_add_vma(snap, 0x200000, 0x600000, MTHP_VMA_ANON), 0);
+	memset(ptes, '.', sizeof(ptes));
+	for (unsigned b = 0; b < 512; b += 64)
+		memset(ptes + b, 'A', 16);
+	assert_int_equal(mthp_snapshot_add_pmd(snap, 0x200000, MTHP_PMD_TABLE, ptes, NULL), 0);
+	memset(ptes, '.', sizeof(ptes));
+	for (unsigned k = 0; k < 512; k += 37)
+		ptes[k] = 'A';
+	assert_int_equal(mthp_snapshot_add_pmd(snap, 0x400000, MTHP_PMD_TABLE, ptes, NULL), 0);
+	mthp_settings_init(s, &geo);
+	assert_int_equal(mthp_settings_set(s, "enabled", "always", NULL, 0), 0);
+}
+
+static void test_a_snapshot_is_swept_by_passes_to_the_fixpoint(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_snapshot snap;
+	struct mthp_sweep sw = { .snapshot = NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	snapshot_case(&snap, &sw.settings);
+	sw.snapshot = &snap;
+	sw.source = "pid 1";
+	sw.context = MTHP_CONTEXT_KHUGEPAGED;
+	sw.policies[0] = MTHP_POLICY_UPSTREAM;
+	sw.nr_policies = 1;
+	sw.profile = MTHP_TLB_X86_64;
+	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[0], "khugepaged/max_ptes_none=0,511",
+					       &sw.settings, &diag), 0);
+	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[1], "hugepages-64kB/enabled=never,always",
+					       &sw.settings, &diag), 0);
+	sw.nr_axes = 2;
+	assert_int_equal(mthp_sweep_run(&sw, &diag), 0);
+	/* one run per combination: the snapshot has no fault path to vary */
+	assert_int_equal(sw.nr_runs, 4);
+	assert_int_equal(sw.baseline.resident_pages, 128 + 14);
+	/* 0, never: nothing; 0, always: the eight 64K blocks; 511: both 2M */
+	assert_int_equal(sw.runs[0].report.resident_pages, 142);
+	assert_int_equal(sw.runs[0].tlb_entries, 142);
+	assert_int_equal(sw.runs[1].report.collapses_by_order[4], 8);
+	assert_int_equal(sw.runs[1].tlb_entries, 142);	/* x86-64 has no 64K entry */
+	assert_int_equal(sw.runs[3].report.collapses_by_order[9], 2);
+	assert_int_equal(sw.runs[3].report.resident_pages, 1024);
+	assert_int_equal(sw.runs[3].tlb_entries, 2);
+	assert_int_equal(sw.runs[3].report.pages_filled, 1024 - 142);
+	/* lines for a shell, for the knobs that differ (max_ptes_none is 511) */
+	out = open_memstream(&buf, &len);
+	assert_int_equal(mthp_sweep_echo(out, &sw, 3), 1);
+	assert_int_equal(mthp_sweep_echo(out, &sw, 0), 1);
+	fclose(out);
+	assert_string_equal(buf, "echo always > /sys/kernel/mm/transparent_hugepage/"
+			    "hugepages-64kB/enabled\n"
+			    "echo 0 > /sys/kernel/mm/transparent_hugepage/"
+			    "khugepaged/max_ptes_none\n");
+	free(buf);
+	mthp_sweep_free(&sw);
+	mthp_snapshot_free(&snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_recommendation_follows_the_budget),
 		cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
 		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
+		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,9 @@
 
 #include <mthp/snapshot.h>
 
+/* A deep copy (flags the format does not know are left out); -ENOMEM. */
+int mthp_snapshot_copy(struct mthp_snapshot *dst, const struct mthp_snapshot *src);
+
 /* Make the collapses of plan in pmd number i of snap; -EINVAL, -ENOMEM. */
 int mthp_snapshot_apply_plan(struct mthp_snapshot *snap, size_t i,
 			     const struct mthp_pmd_plan *plan);
@@ -33,6 +36,7 @@ struct mthp_pass_report {
 	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
 	uint64_t collapses;
 	uint64_t pages_filled;			/* none/zero PTEs collapses filled */
+	uint64_t pages_copied;			/* the other PTEs of the windows */
 	uint64_t recollapses;			/* collapses that crept */
 	uint64_t ptes_changed;			/* PTEs whose state or folio changed */
 };
@@ -46,7 +50,9 @@ struct mthp_passes_summary {
 	enum mthp_passes_end end;
 	unsigned passes;		/* passes run, the unchanging last one included */
 	uint64_t collapses;		/* over all passes */
+	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
 	uint64_t pages_filled;
+	uint64_t pages_copied;
 	uint64_t recollapses;
 	uint64_t rebuilds;		/* collapses that changed no PTE */
 	unsigned creep_from;		/* lowest order a creeping collapse grew from */

@@ -6,13 +6,17 @@
  * recommendation in words.
  *
  * The grid is every combination of the swept values (the first axis
- * varies slowest).  Each combination is run with khugepaged off ("no
- * collapse": fault-time settings such as hugepages-64kB/enabled matter
- * there too) and under each policy asked for; one more run, the baseline,
- * is the scenario as written (its [settings] and --set overrides) with
- * khugepaged off.  Every run uses the same seed.  A run's memory is its
- * resident pages at the end; its TLB entries those of one profile (see
- * mthp/tlb.h).  Both are given as changes from the baseline.
+ * varies slowest).  The source is a scenario or a snapshot.  A scenario:
+ * each combination is run with khugepaged off ("no collapse": fault-time
+ * settings such as hugepages-64kB/enabled matter there too) and under
+ * each policy asked for; one more run, the baseline, is the scenario as
+ * written (its [settings] and --set overrides) with khugepaged off.  Every
+ * run uses the same seed.  A snapshot: each combination under each policy
+ * is khugepaged's passes over the snapshot until a pass changes nothing
+ * (mthp/passes.h); the baseline is the snapshot as it is.  A run's memory
+ * is its resident pages at the end (zero-page PTEs do not count); its TLB
+ * entries those of one profile (see mthp/tlb.h).  Both are given as
+ * changes from the baseline.
  *
  * The front: a run is on it when no other run needs no more memory and no
  * more TLB entries, and less of one of them.  The recommendation is the
@@ -68,8 +72,12 @@ struct mthp_sweep_run {
 
 struct mthp_sweep {
 	/* what to run: set by the caller */
-	const struct mthp_scenario *scenario;
-	struct mthp_settings settings;	/* the scenario's, with overrides */
+	const struct mthp_scenario *scenario;	/* the source: a scenario, */
+	const struct mthp_snapshot *snapshot;	/* or a snapshot */
+	const char *source;		/* its name in reports */
+	enum mthp_context context;	/* snapshot: khugepaged or madvise */
+	unsigned max_passes;		/* snapshot: at most this many passes (0: 64) */
+	struct mthp_settings settings;	/* the source's, with overrides */
 	struct mthp_sweep_axis axes[MTHP_SWEEP_MAX_AXES];
 	unsigned nr_axes;
 	int policies[MTHP_NR_POLICIES];	/* enum mthp_policy */
@@ -85,10 +93,10 @@ struct mthp_sweep {
 	size_t nr_runs;
 };
 
-/* Runs per combination: no collapse, then each policy. */
+/* Runs per combination: no collapse (scenarios only), then each policy. */
 static inline unsigned mthp_sweep_runs_per_combo(const struct mthp_sweep *sw)
 {
-	return 1 + sw->nr_policies;
+	return (sw->snapshot ? 0 : 1) + sw->nr_policies;
 }
 
 /* Run the baseline and the whole grid; fills the results. */

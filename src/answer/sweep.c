@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mthp/passes.h>
 #include <mthp/sweep.h>
 
 static int fail(struct mthp_diag *diag, int err, const char *fmt, ...)
@@ -148,6 +149,41 @@ static int apply_combo(const struct mthp_sweep *sw, unsigned combo, struct mthp_
 	return 0;
 }
 
+/* khugepaged's passes over a copy of the snapshot, as a run report */
+static int run_passes(const struct mthp_sweep *sw, const struct mthp_settings *s, int policy,
+		      struct mthp_run_report *out, struct mthp_diag *diag)
+{
+	struct mthp_passes_summary sum = { 0 };
+	struct mthp_tlb_count count;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->policy = policy;
+	err = mthp_snapshot_copy(&out->final, sw->snapshot);
+	if (err)
+		return fail(diag, err, "out of memory copying the snapshot");
+	if (policy != MTHP_RUN_NO_COLLAPSE) {
+		err = mthp_snapshot_plan_passes(&out->final, s, (enum mthp_policy)policy,
+						sw->context, sw->max_passes ? sw->max_passes : 64,
+						NULL, NULL, NULL, &sum);
+		if (err)
+			return fail(diag, err, "planning the snapshot failed (%d)", err);
+	}
+	/* resident: every page mapped, the shared zero page aside */
+	err = mthp_tlb_count(&out->final, sw->profile, &count);
+	if (err)
+		return fail(diag, err, "TLB profile %s does not fit the snapshot's page size",
+			    mthp_tlb_profile_name(sw->profile));
+	out->resident_pages = count.pages - count.zero_pages;
+	memcpy(out->collapses_by_order, sum.collapses_by_order, sizeof(out->collapses_by_order));
+	out->pages_filled = sum.pages_filled;
+	out->pages_copied = sum.pages_copied;
+	out->recollapses = sum.recollapses;
+	out->rebuilds = sum.rebuilds;
+	out->wakeups = sum.passes;
+	return 0;
+}
+
 static void run_job(const struct mthp_sweep *sw, struct job *j)
 {
 	struct mthp_run_opts opts = { .policy = j->policy };
@@ -156,7 +192,9 @@ static void run_job(const struct mthp_sweep *sw, struct job *j)
 	struct mthp_settings s;
 
 	j->err = apply_combo(sw, j->combo, &s, &diag);
-	if (!j->err)
+	if (!j->err && sw->snapshot)
+		j->err = run_passes(sw, &s, j->policy, j->out, &diag);
+	else if (!j->err)
 		j->err = mthp_scenario_run(sw->scenario, &s, sw->seed, &opts, j->out, &diag);
 	if (!j->err) {
 		j->err = mthp_tlb_count(&j->out->final, sw->profile, &count);
@@ -239,8 +277,13 @@ static void fill_jobs(struct mthp_sweep *sw, struct job *jobs)
 	for (size_t i = 0; i < sw->nr_runs; i++) {
 		struct mthp_sweep_run *run = &sw->runs[i];
 
+		unsigned k = (unsigned)(i % per);
+
 		run->combo = (unsigned)(i / per);
-		run->policy = i % per ? sw->policies[i % per - 1] : MTHP_RUN_NO_COLLAPSE;
+		if (!sw->snapshot)
+			run->policy = k ? sw->policies[k - 1] : MTHP_RUN_NO_COLLAPSE;
+		else
+			run->policy = sw->policies[k];
 		jobs[i + 1] = (struct job){ .combo = run->combo, .policy = run->policy,
 					    .out = &run->report, .tlb = &run->tlb_entries };
 	}

@@ -285,8 +285,8 @@ static void draw(cairo_t *cr, void *ctx)
 	picture_rgb(cr, 0xffffff);
 	cairo_paint(cr);
 	snprintf(title, sizeof(title), "%s: memory against TLB entries, %zu runs (baseline: "
-		 "%.1f MiB, %llu TLB entries)", p->sw->scenario->file ? p->sw->scenario->file :
-		 "scenario", p->sw->nr_runs, (double)p->sw->baseline.resident_pages *
+		 "%.1f MiB, %llu TLB entries)", p->sw->source ? p->sw->source : "sweep",
+		 p->sw->nr_runs, (double)p->sw->baseline.resident_pages *
 		 p->sw->settings.geo.page_size / 1048576.0,
 		 (unsigned long long)p->sw->baseline_tlb);
 	picture_text(cr, PLOT_X, 32, 17, true, TEXT, title);

@@ -25,6 +25,13 @@ json_t *mthp_sweep_json(const struct mthp_sweep *sw, double budget, const char *
 			json_t *(*run_json)(const struct mthp_run_report *r, void *ctx),
 			void *ctx);
 
+/*
+ * The shell lines that apply run i's setting on a host, one `echo VALUE >
+ * /sys/kernel/mm/transparent_hugepage/KNOB` per swept knob whose value
+ * differs from the sweep's current settings; returns how many.
+ */
+unsigned mthp_sweep_echo(FILE *out, const struct mthp_sweep *sw, size_t i);
+
 /* The Pareto chart; 0 or -errno with a message in err. */
 int mthp_sweep_plot(const char *path, const struct mthp_sweep *sw, double budget,
 		    char *err, size_t errlen);

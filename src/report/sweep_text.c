@@ -17,19 +17,24 @@ static double mib(const struct mthp_sweep *sw, uint64_t pages)
 
 static void header(FILE *out, const struct mthp_sweep *sw, const char *profile_why)
 {
-	unsigned per = mthp_sweep_runs_per_combo(sw);
+	const char *source = sw->source ? sw->source : "sweep";
 
-	fprintf(out, "mthp sim --sweep: %s, seed %" PRIu64 ", %u setting%s x %u runs (no "
-		"collapse", sw->scenario->file ? sw->scenario->file : "scenario", sw->seed,
-		sw->nr_combos, sw->nr_combos == 1 ? "" : "s", per);
-	for (unsigned p = 0; p < sw->nr_policies; p++)
-		fprintf(out, ", %s", mthp_policy_name((enum mthp_policy)sw->policies[p]));
-	fprintf(out, ") = %zu runs\n", sw->nr_runs);
+	if (sw->snapshot)
+		fprintf(out, "%s: %u setting%s x %u polic%s, khugepaged's passes (%s) until "
+			"nothing changes = %zu runs\n", source, sw->nr_combos,
+			sw->nr_combos == 1 ? "" : "s", sw->nr_policies,
+			sw->nr_policies == 1 ? "y" : "ies", mthp_context_name(sw->context),
+			sw->nr_runs);
+	else
+		fprintf(out, "%s, seed %" PRIu64 ": %u setting%s x %u runs (no collapse and "
+			"each policy) = %zu runs\n", source, sw->seed, sw->nr_combos,
+			sw->nr_combos == 1 ? "" : "s", mthp_sweep_runs_per_combo(sw), sw->nr_runs);
 	fprintf(out, "TLB entries: profile %s (%s)\n", mthp_tlb_profile_name(sw->profile),
 		profile_why);
-	fprintf(out, "baseline: the scenario as written with khugepaged off: %.1f MiB resident, "
-		"%" PRIu64 " TLB entries\n\n", mib(sw, sw->baseline.resident_pages),
-		sw->baseline_tlb);
+	fprintf(out, "baseline: %s: %.1f MiB resident, %" PRIu64 " TLB entries\n\n",
+		sw->snapshot ? "the memory as it is now" :
+		"the scenario as written with khugepaged off",
+		mib(sw, sw->baseline.resident_pages), sw->baseline_tlb);
 }
 
 static void row(FILE *out, const struct mthp_sweep *sw, size_t i)
@@ -64,6 +69,24 @@ void mthp_sweep_text(FILE *out, const struct mthp_sweep *sw, double budget,
 		"PTEs collapses filled (bloat). re-collapses: collapses into a larger folio of "
 		"an earlier collapse's pages (creep). copied: pages collapses copied. "
 		"`mthp sim --help` defines every column.\n\n%s\n", words);
+}
+
+unsigned mthp_sweep_echo(FILE *out, const struct mthp_sweep *sw, size_t i)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < sw->nr_axes; a++) {
+		const char *v = mthp_sweep_value(sw, sw->runs[i].combo, a);
+		char now[32];
+
+		if (!mthp_settings_get(&sw->settings, sw->axes[a].knob, now, sizeof(now)) &&
+		    !strcmp(now, v))
+			continue;
+		fprintf(out, "echo %s > /sys/kernel/mm/transparent_hugepage/%s\n", v,
+			sw->axes[a].knob);
+		n++;
+	}
+	return n;
 }
 
 static json_t *axes_json(const struct mthp_sweep *sw)
@@ -144,7 +167,7 @@ json_t *mthp_sweep_json(const struct mthp_sweep *sw, double budget, const char *
 	return json_pack("{s:s, s:s?, s:I, s:s, s:s, s:f, s:o*, s:{s:o*, s:I}, s:o*, s:o*, "
 			 "s:{s:s, s:o, s:o}}",
 			 "format", "mthp-sweep 1",
-			 "scenario", sw->scenario->file,
+			 "source", sw->source,
 			 "seed", (json_int_t)sw->seed,
 			 "tlb_profile", mthp_tlb_profile_name(sw->profile),
 			 "tlb_profile_source", profile_why,

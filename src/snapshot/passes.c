@@ -164,6 +164,7 @@ static int apply_pass(struct pass_state *ps, struct mthp_pass_report *rep,
 		rep->collapses_by_order[c->win.order]++;
 		rep->collapses++;
 		rep->pages_filled += c->filled;
+		rep->pages_copied += (1u << c->win.order) - c->filled;
 		rep->recollapses += creep;
 		rep->ptes_changed += changed;
 		sum->rebuilds += !changed;
@@ -175,7 +176,10 @@ static void summarize(struct mthp_passes_summary *sum, const struct mthp_pass_re
 {
 	sum->passes = rep->pass;
 	sum->collapses += rep->collapses;
+	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+		sum->collapses_by_order[o] += rep->collapses_by_order[o];
 	sum->pages_filled += rep->pages_filled;
+	sum->pages_copied += rep->pages_copied;
 	sum->recollapses += rep->recollapses;
 	if (rep->recollapses)
 		sum->creep_last_pass = rep->pass;
