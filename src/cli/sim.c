@@ -307,6 +307,44 @@ static uint64_t get_failed(const struct mthp_run_report *r, const void *arg)
 	return r->failed_by_result[*(const unsigned *)arg];
 }
 
+static uint64_t get_write_fail(const struct mthp_run_report *r, const void *arg)
+{
+	return r->writes_failed[*(const unsigned *)arg];
+}
+
+static uint64_t writes_failed(const struct mthp_run_report *r)
+{
+	uint64_t n = 0;
+
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
+		n += r->writes_failed[f];
+	return n;
+}
+
+static uint64_t get_writes_failed(const struct mthp_run_report *r, const void *arg)
+{
+	(void)arg;
+	return writes_failed(r);
+}
+
+/* Writes the machine could not take, by reason; nothing when none failed. */
+static void text_write_fails(FILE *out, const struct mthp_run_report *runs, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= writes_failed(&runs[i]) != 0;
+	if (!any)
+		return;
+	text_row_u64(out, "writes failed", runs, n, get_writes_failed, NULL, false);
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++) {
+		char label[48];
+
+		snprintf(label, sizeof(label), "  %s", mthp_write_fail_name(f));
+		text_row_u64(out, label, runs, n, get_write_fail, &f, false);
+	}
+}
+
 static uint64_t get_tlb(const struct mthp_run_report *r, const void *arg)
 {
 	return tlb_total(r, *(const enum mthp_tlb_profile *)arg);
@@ -356,6 +394,7 @@ static void print_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	fputc('\n', out);
 	text_field(out, "pages written", runs, n,
 		   offsetof(struct mthp_run_report, pages_written), false);
+	text_write_fails(out, runs, n);
 	text_field(out, "pages filled (bloat)", runs, n,
 		   offsetof(struct mthp_run_report, pages_filled), true);
 	fprintf(out, "%-28s", "  % of pages written");
@@ -429,6 +468,17 @@ static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
 	return obj;
 }
 
+/* {"total": N, "out_of_memory": N, "memcg_limit": N}, always present. */
+static json_t *write_fails_json(const struct mthp_run_report *r)
+{
+	json_t *obj = json_pack("{s:I}", "total", (json_int_t)writes_failed(r));
+
+	for (unsigned f = 0; obj && f < MTHP_NR_WRITE_FAILS; f++)
+		json_object_set_new(obj, mthp_write_fail_name(f),
+				    json_integer((json_int_t)r->writes_failed[f]));
+	return obj;
+}
+
 static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
 			const struct mthp_geometry *geo)
 {
@@ -461,6 +511,10 @@ static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
 			"tlb_entries", tlb,
 			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
 			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
+	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
+		json_decref(run);
+		return NULL;
+	}
 	return run;
 }
 
@@ -602,6 +656,23 @@ static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FI
 	return 0;
 }
 
+/*
+ * A workload that writes more than the machine (or its cgroup) holds is
+ * cut short: a condition of the run, reported, not an error of mthp.
+ */
+static void warn_write_fails(const struct mthp_run_report *r, FILE *err)
+{
+	if (!writes_failed(r))
+		return;
+	fprintf(err, "mthp sim: warning: %s run: %" PRIu64
+		" writes failed, the workload was cut short (", run_name(r->policy),
+		writes_failed(r));
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
+		fprintf(err, "%s%s %" PRIu64, f ? ", " : "", mthp_write_fail_name(f),
+			r->writes_failed[f]);
+	fprintf(err, ")\n");
+}
+
 static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 		   const struct mthp_settings *s, struct mthp_run_report *runs,
 		   size_t *nr_runs, FILE *trace, FILE *err)
@@ -628,6 +699,7 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 			return 1;
 		}
 		(*nr_runs)++;
+		warn_write_fails(&runs[i], err);
 	}
 	if (pg.shown)
 		fprintf(err, "\r%60s\r", "");
