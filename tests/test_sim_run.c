@@ -335,6 +335,25 @@ static void test_writes_past_the_cgroup_limit_are_counted(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* Every process of a scenario gets an address space below the 47-bit top. */
+static void test_several_processes_run(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n"
+		"[process a]\n[vma a v]\nsize = 4M\n[phase a f]\nvma = v\naction = fill\n"
+		"[process b]\n[vma b v]\nsize = 4M\n[phase b f]\nvma = v\naction = fill\n"
+		"[process c]\n[vma c v]\nsize = 4M\n[phase c f]\nvma = v\naction = fill\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.pages_written, 3 * 1024);
+	assert_int_equal(rep.final.nr_vmas, 3);
+	for (size_t i = 1; i < rep.final.nr_vmas; i++)
+		assert_true(rep.final.vmas[i - 1].end <= rep.final.vmas[i].start);
+	mthp_run_report_free(&rep);
+}
+
 /* `mthp sim` warns of a cut-short workload and exits 0 (a condition, not an error). */
 static void test_cli_warns_of_failed_writes(void **state)
 {
@@ -385,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_cli_errors),
 		cmocka_unit_test(test_writes_past_the_machine_are_counted),
 		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
+		cmocka_unit_test(test_several_processes_run),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
 	};
 

@@ -27,7 +27,13 @@
 /* Told apart from the run's seed, which the simulator draws from. */
 #define WORKLOAD_STREAM 0x776f726b6c6f6164ull	/* "workload" */
 
-#define PROCESS_BASE 0x7f0000000000ull
+/*
+ * Process i's VMAs start at PROCESS_TOP - (nr_processes - 1 - i) spans: a
+ * single process at PROCESS_TOP, as a real one near the top of a 47-bit
+ * address space, and every process below that top, in increasing order
+ * (the final snapshot lists them in order).
+ */
+#define PROCESS_TOP 0x7f0000000000ull
 #define PROCESS_SPAN (1ull << 40)	/* address space per process */
 #define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
 
@@ -439,7 +445,7 @@ static int setup_process(struct run *r, size_t i)
 	const struct mthp_scenario *sc = r->sc;
 	const struct mthp_scenario_process *sp = &sc->processes[i];
 	struct proc *p = &r->procs[i];
-	uint64_t cursor = PROCESS_BASE + i * PROCESS_SPAN;
+	uint64_t cursor = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
 	unsigned memcg = 0;
 	int err;
 
