@@ -387,6 +387,37 @@ static void test_cli_warns_of_failed_writes(void **state)
 	free(err_buf);
 }
 
+/* Output paths are checked before the run: the error comes, the report does not. */
+static void test_cli_checks_output_paths_first(void **state)
+{
+	static const struct {
+		const char *opt, *path, *needle;
+	} cases[] = {
+		{ "--map", "/nonexistent-dir/m.svg", "--map /nonexistent-dir/m.svg: directory /nonexistent-dir: does not exist" },
+		{ "--snapshot", "/tmp", "--snapshot /tmp: is a directory" },
+		{ "--trace", "/dev/null/t.txt", "--trace /dev/null/t.txt: /dev/null is not a directory" },
+		{ "--trace", "", "--trace: the file name is empty" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "sim", (char *)cases[i].opt, (char *)cases[i].path, NULL };
+		char *out_buf = NULL, *err_buf = NULL;
+		size_t len;
+		FILE *out = open_memstream(&out_buf, &len);
+		FILE *err = open_memstream(&err_buf, &len);
+		int status = mthp_cli_run(3, argv, out, err);
+
+		fclose(out);
+		fclose(err);
+		if (status != 1 || !strstr(err_buf, cases[i].needle) || *out_buf)
+			fail_msg("sim %s '%s': exit %d, err '%s', out '%.40s'", cases[i].opt,
+				 cases[i].path, status, err_buf, out_buf);
+		free(out_buf);
+		free(err_buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
 		cmocka_unit_test(test_several_processes_run),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
+		cmocka_unit_test(test_cli_checks_output_paths_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

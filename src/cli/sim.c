@@ -726,6 +726,11 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 		free(o.sets);
 		return status < 0 ? 0 : status;
 	}
+	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
+		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
+		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
+	if (status)
+		goto out_sets;
 	status = load(&o, &sc, &s, err);
 	if (status)
 		goto out_sets;

@@ -73,6 +73,8 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 			"--pid is required", snapshot_usage);
 		return EXIT_USAGE;
 	}
+	if (mthp_cli_check_output(err, "snapshot", "-o", output))
+		return 1;
 	ret = mthp_live_snapshot(pid, &snap, &diag);
 	if (ret < 0) {
 		fprintf(err, "mthp snapshot: %s\n", diag.msg);
