@@ -7,7 +7,8 @@
  * entries needed under each profile; in text, JSON, and as a map.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,14 @@
 #include <mthp/tlb.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 /* scenarios/default.ini, compiled in (scripts/embed) */
 extern const char mthp_default_scenario[];
 
 #define MAX_RUNS (1 + MTHP_NR_POLICIES)
 
-static const char sim_usage[] =
+static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--snapshot FILE]\n"
@@ -37,32 +39,21 @@ static const char sim_usage[] =
 "default) in the simulated memory manager with khugepaged, and report what\n"
 "the collapse policy did, beside a run of the same workload with khugepaged\n"
 "off (\"no collapse\").\n"
-"\n"
-"  --policy P          legacy | seed | upstream (default upstream)\n"
-"  --compare LIST      run each policy of the comma list on the same workload\n"
-"                        (same seed) and show them side by side\n"
-"  --set KNOB=VALUE    a THP sysfs knob, over the scenario's [settings];\n"
-"                        repeatable\n"
-"  --seed N            the workload's random seed (default: the scenario's)\n"
-"  --json              one JSON document (\"mthp-sim 1\") instead of the table\n"
-"  --map FILE          draw the address space by folio order (.svg or .png):\n"
-"                        no collapse and each policy side by side, and with\n"
-"                        --compare a plot of bloat against TLB entries\n"
-"  --trace FILE        khugepaged's tracepoint lines of every run\n"
-"  --snapshot FILE     the processes at the end of the (last) policy's run,\n"
-"                        as a snapshot for `mthp plan --snapshot`\n"
-"  -h, --help          this help\n"
-"\n"
+"\n";
+
+static const char sim_outro[] =
+"Writes the machine or a cgroup could not take are counted (\"writes\n"
+"failed\", by reason) and warned about; the run still succeeds.\n"
 "Exit status: 0 done, 1 bad scenario or failed run, 2 bad option.\n";
 
 struct sim_opts {
 	const char *scenario;
 	int policies[MTHP_NR_POLICIES];
 	size_t nr_policies;
-	const char **sets;
-	size_t nr_sets;
+	struct mthp_opt_strings sets;
 	uint64_t seed;
 	bool seed_given;
+	bool policy_given;
 	bool json;
 	bool compare;
 	const char *map;
@@ -100,8 +91,24 @@ static void show_progress(void *ctx, double done)
 	pg->shown = true;
 }
 
-static int parse_policies(const char *list, struct sim_opts *o, FILE *err)
+static int parse_policy(void *opts, const char *value, char *why, size_t len)
 {
+	struct sim_opts *o = opts;
+	enum mthp_policy p;
+
+	if (mthp_policy_parse(value, &p)) {
+		snprintf(why, len, "must be legacy, seed or upstream");
+		return -EINVAL;
+	}
+	o->policies[0] = (int)p;
+	o->nr_policies = 1;
+	o->policy_given = true;
+	return 0;
+}
+
+static int parse_compare(void *opts, const char *list, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
 	char copy[128], *save = NULL;
 
 	if (strlen(list) >= sizeof(copy))
@@ -118,112 +125,68 @@ static int parse_policies(const char *list, struct sim_opts *o, FILE *err)
 				goto bad;
 		o->policies[o->nr_policies++] = (int)p;
 	}
+	o->compare = true;
 	if (o->nr_policies)
 		return 0;
 bad:
-	fprintf(err, "mthp sim: --compare '%s': a comma list of distinct policies "
-		"(legacy, seed, upstream)\n", list);
-	return EXIT_USAGE;
+	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream)");
+	return -EINVAL;
 }
+
+static int parse_seed(void *opts, const char *value, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
+
+	o->seed_given = true;
+	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->seed, why, len);
+}
+
+#define OPT(field) offsetof(struct sim_opts, field)
+
+static const struct mthp_opt sim_opts_table[] = {
+	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
+	  .help = "legacy | seed | upstream (default upstream)" },
+	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
+	  .help = "run each policy of the comma list on the same workload\n"
+		  "  (same seed) and show them side by side" },
+	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
+	  .help = "a THP sysfs knob, over the scenario's [settings];\n"
+		  "  repeatable" },
+	{ "seed", 0, "N", MTHP_OPT_FN, .fn = parse_seed,
+	  .help = "the workload's random seed (default: the scenario's)" },
+	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
+	  .help = "one JSON document (\"mthp-sim 1\") instead of the table" },
+	{ "map", 0, "FILE", MTHP_OPT_STRING, OPT(map),
+	  .help = "draw the address space by folio order (.svg or .png):\n"
+		  "  no collapse and each policy side by side, and with\n"
+		  "  --compare a plot of bloat against TLB entries" },
+	{ "trace", 0, "FILE", MTHP_OPT_STRING, OPT(trace),
+	  .help = "khugepaged's tracepoint lines of every run" },
+	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
+	  .help = "the processes at the end of the (last) policy's run,\n"
+		  "  as a snapshot for `mthp plan --snapshot`" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec sim_spec = {
+	"sim", sim_intro, sim_opts_table, sim_outro, "SCENARIO", OPT(scenario),
+};
 
 /* 0, -1 (help shown) or an exit status. */
 static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE *err)
 {
-	enum { OPT_POLICY = 256, OPT_COMPARE, OPT_SET, OPT_SEED, OPT_JSON, OPT_MAP,
-	       OPT_TRACE, OPT_SNAPSHOT };
-	static const struct option longopts[] = {
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "compare", required_argument, NULL, OPT_COMPARE },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "trace", required_argument, NULL, OPT_TRACE },
-		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool policy_given = false;
-	char *end;
-	int c;
+	const char *dot;
+	int ret = mthp_opts_parse(&sim_spec, argc, argv, o, out, err);
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_POLICY: {
-			enum mthp_policy p;
-
-			if (mthp_policy_parse(optarg, &p)) {
-				fprintf(err, "mthp sim: --policy '%s': must be legacy, seed or upstream\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->policies[0] = (int)p;
-			o->nr_policies = 1;
-			policy_given = true;
-			break;
-		}
-		case OPT_COMPARE:
-			if (parse_policies(optarg, o, err))
-				return EXIT_USAGE;
-			o->compare = true;
-			break;
-		case OPT_SET:
-			o->sets[o->nr_sets++] = optarg;
-			break;
-		case OPT_SEED:
-			errno = 0;
-			o->seed = strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || *optarg == '-') {
-				fprintf(err, "mthp sim: --seed '%s' is not a whole number\n", optarg);
-				return EXIT_USAGE;
-			}
-			o->seed_given = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_MAP:
-			o->map = optarg;
-			break;
-		case OPT_TRACE:
-			o->trace = optarg;
-			break;
-		case OPT_SNAPSHOT:
-			o->snapshot = optarg;
-			break;
-		case 'h':
-			fputs(sim_usage, out);
-			return -1;
-		case ':':
-			fprintf(err, "mthp sim: %s needs a value\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(err, "mthp sim: unknown option '%s'\nTry 'mthp sim --help'.\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (policy_given && o->compare) {
-		fprintf(err, "mthp sim: give --policy or --compare, not both\n");
-		return EXIT_USAGE;
-	}
-	if (optind < argc)
-		o->scenario = argv[optind++];
-	if (optind < argc) {
-		fprintf(err, "mthp sim: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (o->map) {
-		const char *dot = strrchr(o->map, '.');
-
-		if (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))) {
-			fprintf(err, "mthp sim: --map %s: the file name must end in .svg or .png\n",
-				o->map);
-			return EXIT_USAGE;
-		}
-	}
+	if (ret)
+		return ret;
+	if (o->policy_given && o->compare)
+		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
+	dot = o->map ? strrchr(o->map, '.') : NULL;
+	if (o->map && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
+		return mthp_opts_usage_error(&sim_spec, err,
+					     "--map %s: the file name must end in .svg or .png",
+					     o->map);
 	return 0;
 }
 
@@ -625,9 +588,9 @@ static int load(const struct sim_opts *o, struct mthp_scenario *sc,
 		ret = 1;
 		goto out_free;
 	}
-	for (size_t i = 0; i < o->nr_sets; i++) {
-		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
-			fprintf(err, "mthp sim: --set %s: %s\n", o->sets[i], msg);
+	for (size_t i = 0; i < o->sets.nr; i++) {
+		if (mthp_settings_set_assignment(s, o->sets.v[i], msg, sizeof(msg))) {
+			fprintf(err, "mthp sim: --set %s: %s\n", o->sets.v[i], msg);
 			ret = EXIT_USAGE;
 			goto out_free;
 		}
@@ -716,24 +679,19 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	size_t nr_runs = 0;
 	int status;
 
-	o.sets = calloc((size_t)argc + 1, sizeof(*o.sets));
-	if (!o.sets) {
-		fprintf(err, "mthp sim: out of memory\n");
-		return 1;
-	}
 	status = parse_opts(argc, argv, &o, out, err);
 	if (status) {
-		free(o.sets);
+		mthp_opts_free(&sim_spec, &o);
 		return status < 0 ? 0 : status;
 	}
 	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
 		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
 		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
 	if (status)
-		goto out_sets;
+		goto out_opts;
 	status = load(&o, &sc, &s, err);
 	if (status)
-		goto out_sets;
+		goto out_opts;
 	if (o.trace) {
 		trace = fopen(o.trace, "w");
 		if (!trace) {
@@ -763,7 +721,7 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	}
 out_scenario:
 	mthp_scenario_free(&sc);
-out_sets:
-	free(o.sets);
+out_opts:
+	mthp_opts_free(&sim_spec, &o);
 	return status;
 }
