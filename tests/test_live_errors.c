@@ -144,6 +144,18 @@ static void test_kernel_thread_pid(void **state)
 	}
 }
 
+/* -o is checked before the process is read (which may take long). */
+static void test_snapshot_output_checked_first(void **state)
+{
+	struct run r = run_mthp("snapshot", "--pid", "1", "-o", "/nonexistent-dir/p.snap", NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.err, "mthp snapshot: -o /nonexistent-dir/p.snap: directory "
+			    "/nonexistent-dir: does not exist\n");
+	run_free(&r);
+}
+
 /* ---- a partial audit says it is partial ---- */
 
 static struct mthp_audit_proc one_proc(void)
@@ -265,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_denied_hint_root),
 		cmocka_unit_test(test_errno_names),
 		cmocka_unit_test(test_kernel_thread_pid),
+		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),

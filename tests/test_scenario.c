@@ -226,7 +226,7 @@ static void test_machine_errors(void **state)
 	expect_error("[machine]\nmemory = 1000001\n[process p]\n", 2, "multiple of the page size");
 	expect_error("[machine]\npage_size = 8K\n[process p]\n", 2, "must be 4K, 16K or 64K");
 	expect_error("[machine]\nswap = -1\n[process p]\n", 2, "swap '-1'");
-	expect_error("[machine]\nswap = 100\n[process p]\n", 2, "swap must be a multiple");
+	expect_error("[machine]\nswap = 100\n[process p]\n", 2, "swap '100': must be a multiple");
 	expect_error("[machine]\nfragmentation = 150%\n[process p]\n", 2, "fragmentation '150%'");
 	expect_error("[machine]\nfragmentation = 1.5\n[process p]\n", 2, "fraction 0..1");
 	expect_error("[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'");
@@ -264,6 +264,29 @@ static void test_vma_errors(void **state)
 	expect_error("[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'");
 	expect_error("[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'");
 	expect_error("[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process");
+}
+
+/* Every value with a range names the file:line, the key, the value and the range. */
+static void test_range_errors_name_the_limit(void **state)
+{
+	(void)state;
+	expect_error("[machine]\nmemory = 256G\n[process p]\n", 2,
+		     "memory '256G': must be a multiple of the page size, at least 4 PMD sizes (8M) and below 256G with 4K pages");
+	expect_error("[machine]\npage_size = 64K\nmemory = 4T\n[process p]\n", 3,
+		     "memory '4T': must be a multiple of the page size, at least 4 PMD sizes (2G) and below 4T with 64K pages");
+	expect_error("[machine]\nmemory = 2M\n[process p]\n", 2, "at least 4 PMD sizes (8M)");
+	expect_error("[machine]\nswap = 2T\n[process p]\n", 2,
+		     "swap '2T': must be a multiple of the page size and at most 2T less 2 pages with 4K pages");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
+		     "density = 150%\n", 7, "density '150%': must be 0-100%");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
+		     "runs = 0\n", 7, "runs '0': must be a whole number 1-1000000");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "duration = 2h\n", 7, "duration '2h': must be a duration such as 500ms or 2s");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
+		     "object_sizes = 4K\n", 7, "object_sizes '4K': must be SIZE:WEIGHT");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
+		     "advice = always\n", 7, "advice 'always': must be hugepage or nohugepage");
 }
 
 static void test_phase_errors(void **state)
@@ -392,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_vma_errors),
 		cmocka_unit_test(test_phase_errors),
+		cmocka_unit_test(test_range_errors_name_the_limit),
 		cmocka_unit_test(test_bytes_that_are_not_text),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_scenarios_are_valid),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -301,6 +302,122 @@ static void test_cli_errors(void **state)
 	}
 }
 
+/* A workload larger than the machine is cut short, and the report says how. */
+static void test_writes_past_the_machine_are_counted(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 16M\nswap = 0\n[process p]\n[vma p v]\nsize = 64M\n"
+		"[phase p f]\nvma = v\naction = fill\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	/* fill writes each of the 16384 pages once: written or failed */
+	assert_true(rep.writes_failed[MTHP_WRITE_FAIL_MEMORY] > 0);
+	assert_int_equal(rep.pages_written + rep.writes_failed[MTHP_WRITE_FAIL_MEMORY],
+			 (64u << 20) / 4096);
+	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMCG], 0);
+	mthp_run_report_free(&rep);
+}
+
+static void test_writes_past_the_cgroup_limit_are_counted(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n[process p]\nmemcg_limit = 2M\n[vma p v]\nsize = 4M\n"
+		"[phase p f]\nvma = v\naction = fill\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	assert_true(rep.pages_written <= 512);
+	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMCG], 1024 - rep.pages_written);
+	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMORY], 0);
+	mthp_run_report_free(&rep);
+}
+
+/* Every process of a scenario gets an address space below the 47-bit top. */
+static void test_several_processes_run(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n"
+		"[process a]\n[vma a v]\nsize = 4M\n[phase a f]\nvma = v\naction = fill\n"
+		"[process b]\n[vma b v]\nsize = 4M\n[phase b f]\nvma = v\naction = fill\n"
+		"[process c]\n[vma c v]\nsize = 4M\n[phase c f]\nvma = v\naction = fill\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.pages_written, 3 * 1024);
+	assert_int_equal(rep.final.nr_vmas, 3);
+	for (size_t i = 1; i < rep.final.nr_vmas; i++)
+		assert_true(rep.final.vmas[i - 1].end <= rep.final.vmas[i].start);
+	mthp_run_report_free(&rep);
+}
+
+/* `mthp sim` warns of a cut-short workload and exits 0 (a condition, not an error). */
+static void test_cli_warns_of_failed_writes(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 16M\nswap = 0\n[process p]\n[vma p v]\nsize = 64M\n"
+		"[phase p f]\nvma = v\naction = fill\n";
+	char path[] = "/tmp/mthp-test-XXXXXX";
+	char *out_buf = NULL, *err_buf = NULL;
+	size_t len;
+	FILE *out, *err, *f;
+	char *argv[] = { "sim", path, NULL };
+	int fd = mkstemp(path), status;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	out = open_memstream(&out_buf, &len);
+	err = open_memstream(&err_buf, &len);
+	status = mthp_cli_run(2, argv, out, err);
+	fclose(out);
+	fclose(err);
+	unlink(path);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(err_buf, "writes failed, the workload was cut short (out_of_memory"));
+	assert_non_null(strstr(out_buf, "\nwrites failed "));
+	assert_non_null(strstr(out_buf, "\n  out_of_memory "));
+	free(out_buf);
+	free(err_buf);
+}
+
+/* Output paths are checked before the run: the error comes, the report does not. */
+static void test_cli_checks_output_paths_first(void **state)
+{
+	static const struct {
+		const char *opt, *path, *needle;
+	} cases[] = {
+		{ "--map", "/nonexistent-dir/m.svg", "--map /nonexistent-dir/m.svg: directory /nonexistent-dir: does not exist" },
+		{ "--snapshot", "/tmp", "--snapshot /tmp: is a directory" },
+		{ "--trace", "/dev/null/t.txt", "--trace /dev/null/t.txt: /dev/null is not a directory" },
+		{ "--trace", "", "--trace: the file name is empty" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "sim", (char *)cases[i].opt, (char *)cases[i].path, NULL };
+		char *out_buf = NULL, *err_buf = NULL;
+		size_t len;
+		FILE *out = open_memstream(&out_buf, &len);
+		FILE *err = open_memstream(&err_buf, &len);
+		int status = mthp_cli_run(3, argv, out, err);
+
+		fclose(out);
+		fclose(err);
+		if (status != 1 || !strstr(err_buf, cases[i].needle) || *out_buf)
+			fail_msg("sim %s '%s': exit %d, err '%s', out '%.40s'", cases[i].opt,
+				 cases[i].path, status, err_buf, out_buf);
+		free(out_buf);
+		free(err_buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +433,11 @@ int main(void)
 		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
 		cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),
 		cmocka_unit_test(test_cli_errors),
+		cmocka_unit_test(test_writes_past_the_machine_are_counted),
+		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
+		cmocka_unit_test(test_several_processes_run),
+		cmocka_unit_test(test_cli_warns_of_failed_writes),
+		cmocka_unit_test(test_cli_checks_output_paths_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

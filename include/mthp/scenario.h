@@ -122,6 +122,15 @@ struct mthp_run_opts {
 	void *progress_ctx;
 };
 
+/* Why a write of the workload failed (the page stays unwritten). */
+enum mthp_write_fail {
+	MTHP_WRITE_FAIL_MEMORY,		/* the machine's memory was full */
+	MTHP_WRITE_FAIL_MEMCG,		/* the process's memory cgroup was at its limit */
+	MTHP_NR_WRITE_FAILS,
+};
+
+const char *mthp_write_fail_name(enum mthp_write_fail f);
+
 /* What one run of a scenario did. */
 struct mthp_run_report {
 	int policy;
@@ -138,6 +147,8 @@ struct mthp_run_report {
 	uint64_t pages_copied;		/* pages collapses copied */
 	uint64_t ptes_scanned;
 	uint64_t pages_written;		/* distinct pages the workload wrote */
+	/* writes the machine could not take: a workload cut short */
+	uint64_t writes_failed[MTHP_NR_WRITE_FAILS];
 	uint64_t resident_pages;	/* at the end, over every process */
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */
 };

@@ -6,7 +6,7 @@
  * src/report (report/audit.h).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +14,10 @@
 #include <mthp/live.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "report/audit.h"
 
-static const char audit_usage[] =
+static const char audit_intro[] =
 "usage: mthp audit [--pid PID]... [--cgroup PATH] [--rollup] [--json | --prometheus]\n"
 "\n"
 "For each anonymous VMA of the selected processes (default: every\n"
@@ -34,90 +35,61 @@ static const char audit_usage[] =
 "  anon-zero-page                  mappings of the (huge) zero page\n"
 "  pmd-occupancy-<LO>-<HI>         PMD ranges inside the VMA with LO..HI present\n"
 "                                  pages (a count of ranges, not kB)\n"
-"\n"
-"  -p, --pid PID       a process (repeatable)\n"
-"  -c, --cgroup PATH   the processes of a cgroup (v2) and its descendants;\n"
-"                      PATH absolute or below /sys/fs/cgroup\n"
-"  -r, --rollup        one sum over all VMAs of all processes\n"
-"  -j, --json          JSON (per process, per VMA, per PMD range)\n"
-"  -P, --prometheus    node_exporter textfile format\n"
-"  -h, --help          this help\n"
-"\n"
-"Needs root (CAP_SYS_ADMIN).  A process that exits while it is read is\n"
-"reported as gone and the others go on.  Exit status: 0 done; 1 a --pid\n"
-"could not be read (or nothing could); 2 bad option.\n";
+"\n";
 
-#define MAX_PIDS 4096
+static const char audit_outro[] =
+"Needs root (CAP_SYS_ADMIN).  A process that exits while it is read is\n"
+"reported as gone and the others go on; a kernel thread, which has no\n"
+"user memory, is skipped (an error when named by --pid).  Every process\n"
+"that could not be read is counted on standard error by reason (text),\n"
+"listed under \"errors\" with its pid, reason, errno and message (JSON),\n"
+"and counted by the mthp_audit_errors gauges (Prometheus), so a partial\n"
+"audit says it is partial.  Exit status: 0 done; 1 a --pid could not be\n"
+"read (or nothing could); 2 bad option.\n";
 
 struct audit_opts {
-	pid_t pids[MAX_PIDS];
-	size_t nr_pids;
+	struct mthp_opt_pids pids;
 	const char *cgroup;
 	bool rollup, json, prometheus;
 };
 
+#define OPT(field) offsetof(struct audit_opts, field)
+
+static const struct mthp_opt audit_opts_table[] = {
+	{ "pid", 'p', "PID", MTHP_OPT_PIDS, OPT(pids),
+	  .help = "a process (repeatable)" },
+	{ "cgroup", 'c', "PATH", MTHP_OPT_STRING, OPT(cgroup),
+	  .help = "the processes of a cgroup (v2) and its descendants;\n"
+		  "PATH absolute or below /sys/fs/cgroup" },
+	{ "rollup", 'r', NULL, MTHP_OPT_FLAG, OPT(rollup),
+	  .help = "one sum over all VMAs of all processes" },
+	{ "json", 'j', NULL, MTHP_OPT_FLAG, OPT(json),
+	  .help = "JSON (per process, per VMA, per PMD range)" },
+	{ "prometheus", 'P', NULL, MTHP_OPT_FLAG, OPT(prometheus),
+	  .help = "node_exporter textfile format" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec audit_spec = {
+	"audit", audit_intro, audit_opts_table, audit_outro, NULL, 0,
+};
+
 /* ---- the command ---- */
 
+/* 0, -1 (help shown) or an exit status. */
 static int parse_audit_opts(int argc, char **argv, struct audit_opts *o,
 			    FILE *out, FILE *err)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "rollup", no_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "prometheus", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int ret = mthp_opts_parse(&audit_spec, argc, argv, o, out, err);
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:c:rjPh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (o->nr_pids == MAX_PIDS ||
-			    mthp_cli_parse_pid(optarg, &o->pids[o->nr_pids]) < 0) {
-				fprintf(err, "mthp audit: bad pid '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			o->nr_pids++;
-			break;
-		case 'c':
-			o->cgroup = optarg;
-			break;
-		case 'r':
-			o->rollup = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'P':
-			o->prometheus = true;
-			break;
-		case 'h':
-			fputs(audit_usage, out);
-			return -1;
-		default:
-			fprintf(err, "mthp audit: bad option '%s'\n%s", argv[optind - 1],
-				audit_usage);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(err, "mthp audit: unexpected argument '%s'\n%s", argv[optind],
-			audit_usage);
-		return EXIT_USAGE;
-	}
-	if (o->json && o->prometheus) {
-		fprintf(err, "mthp audit: --json and --prometheus exclude each other\n");
-		return EXIT_USAGE;
-	}
-	if (o->cgroup && o->nr_pids) {
-		fprintf(err, "mthp audit: --pid and --cgroup exclude each other\n");
-		return EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
+	if (o->json && o->prometheus)
+		return mthp_opts_usage_error(&audit_spec, err,
+					     "--json and --prometheus exclude each other");
+	if (o->cgroup && o->pids.nr)
+		return mthp_opts_usage_error(&audit_spec, err,
+					     "--pid and --cgroup exclude each other");
 	return 0;
 }
 
@@ -127,12 +99,12 @@ static int select_pids(const struct audit_opts *o, pid_t **pids, size_t *nr,
 	struct mthp_diag diag = { 0 };
 	int ret;
 
-	if (o->nr_pids) {
-		*pids = malloc(o->nr_pids * sizeof(pid_t));
+	if (o->pids.nr) {
+		*pids = malloc(o->pids.nr * sizeof(pid_t));
 		if (!*pids)
 			return -ENOMEM;
-		memcpy(*pids, o->pids, o->nr_pids * sizeof(pid_t));
-		*nr = o->nr_pids;
+		memcpy(*pids, o->pids.v, o->pids.nr * sizeof(pid_t));
+		*nr = o->pids.nr;
 		return 0;
 	}
 	ret = o->cgroup ? mthp_live_cgroup_pids(o->cgroup, pids, nr, &diag) :
@@ -156,9 +128,9 @@ static int audit_one(const struct audit_opts *o, struct mthp_audit_report *rep,
 
 	ret = mthp_live_audit(pid, o->json && !o->rollup, &p, &diag);
 	if (ret < 0) {
-		if (!o->nr_pids && ret == -ENXIO)
+		if (!o->pids.nr && ret == -ENXIO)
 			return 0;
-		if (o->nr_pids && !o->json)
+		if (o->pids.nr && !o->json)
 			fprintf(err, "mthp audit: %s\n", diag.msg);
 		if (mthp_audit_report_error(rep, pid, ret, diag.msg) < 0)
 			return -ENOMEM;
@@ -224,8 +196,8 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 		return 1;
 	ret = parse_audit_opts(argc, argv, o, out, err);
 	if (ret) {
-		free(o);
-		return ret < 0 ? 0 : ret;
+		status = ret < 0 ? 0 : ret;
+		goto out_opts;
 	}
 	if (mthp_live_check_access(&diag) < 0 || mthp_live_geometry(&geo, &diag) < 0) {
 		fprintf(err, "mthp audit: %s\n", diag.msg);
@@ -243,14 +215,15 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 		nr_failed += ret < 0;
 	}
 	/* 1 when a --pid failed, or when nothing at all could be read */
-	status = ret == -ENOMEM || (o->nr_pids && nr_failed) || (nr && !rep.nr_procs);
-	if (!o->nr_pids && !o->json && !o->prometheus)
+	status = ret == -ENOMEM || (o->pids.nr && nr_failed) || (nr && !rep.nr_procs);
+	if (!o->pids.nr && !o->json && !o->prometheus)
 		say_skipped(&rep, err);
 	if (mthp_audit_report_finish(&rep) < 0)
 		status = 1;
 out_pids:
 	free(pids);
 out_opts:
+	mthp_opts_free(&audit_spec, o);
 	free(o);
 	return status;
 }

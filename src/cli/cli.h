@@ -24,6 +24,15 @@ extern const struct mthp_command mthp_commands[];
 /* A process id argument: decimal, 1 .. 2^30-1; 0 or -EINVAL. */
 int mthp_cli_parse_pid(const char *text, pid_t *pid);
 
+/*
+ * output.c: check an output file of option opt before the work that
+ * writes it (its directory exists, it can be written or created; "-" and
+ * NULL pass).  0, or 1 (the exit status) after "mthp CMD: OPT PATH: why"
+ * on err.
+ */
+int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
+			  const char *path);
+
 /* Run argv as `mthp argv[0] ...` would (used by main and tests). */
 int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err);
 

@@ -9,7 +9,7 @@
  * on this kernel.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,9 @@
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
-static const char collapse_usage[] =
+static const char collapse_intro[] =
 "usage: mthp collapse --pid PID [--range START-END] [--dry-run]\n"
 "\n"
 "Plan the process's anonymous memory as MADV_COLLAPSE would, collapse\n"
@@ -28,16 +29,19 @@ static const char collapse_usage[] =
 "then read the process again and report which ranges are PMD-mapped.\n"
 "Windows below PMD size (mTHP) are listed as not possible: this kernel's\n"
 "MADV_COLLAPSE collapses at PMD size only.\n"
-"\n"
-"  -p, --pid PID            the process\n"
-"  -r, --range START-END    only PMD ranges inside [START, END) (hex)\n"
-"  -n, --dry-run            plan and list, collapse nothing\n"
-"  -h, --help               this help\n"
-"\n"
+"\n";
+
+static const char collapse_outro[] =
 "Needs root (CAP_SYS_ADMIN to read the page tables, CAP_SYS_NICE for\n"
 "process_madvise).  Exit status: 0 every planned range collapsed (or\n"
 "--dry-run); 1 a range did not, or the process could not be read; 2 bad\n"
 "option.\n";
+
+struct collapse_opts {
+	pid_t pid;
+	uint64_t range_start, range_end;
+	bool dry_run;
+};
 
 struct collapse_ctx {
 	FILE *out;
@@ -120,21 +124,38 @@ static int plan_snapshot(const struct mthp_snapshot *snap, struct collapse_ctx *
 	return ret;
 }
 
-static int parse_range(const char *text, uint64_t *start, uint64_t *end)
+static int parse_range(void *opts, const char *text, char *why, size_t len)
 {
+	struct collapse_opts *o = opts;
 	char *dash;
 
 	errno = 0;
-	*start = strtoull(text, &dash, 16);
+	o->range_start = strtoull(text, &dash, 16);
 	if (errno || dash == text || *dash != '-')
-		return -EINVAL;
-	*end = strtoull(dash + 1, &dash, 16);
-	if (errno || *dash || *end <= *start) {
-		errno = 0;
-		return -EINVAL;
-	}
+		goto bad;
+	o->range_end = strtoull(dash + 1, &dash, 16);
+	if (errno || *dash || o->range_end <= o->range_start)
+		goto bad;
 	return 0;
+bad:
+	errno = 0;
+	snprintf(why, len, "must be hex START-END, START < END");
+	return -EINVAL;
 }
+
+static const struct mthp_opt collapse_opts_table[] = {
+	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct collapse_opts, pid),
+	  .help = "the process" },
+	{ "range", 'r', "START-END", MTHP_OPT_FN, .fn = parse_range,
+	  .help = "only PMD ranges inside [START, END) (hex)" },
+	{ "dry-run", 'n', NULL, MTHP_OPT_FLAG, offsetof(struct collapse_opts, dry_run),
+	  .help = "plan and list, collapse nothing" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec collapse_spec = {
+	"collapse", collapse_intro, collapse_opts_table, collapse_outro, NULL, 0,
+};
 
 static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
 			struct collapse_ctx *cc, bool dry_run, FILE *out)
@@ -179,55 +200,20 @@ static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
 
 int cmd_collapse(int argc, char **argv, FILE *out, FILE *err)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "range", required_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct collapse_ctx cc = { .out = out, .range_end = UINT64_MAX };
+	struct collapse_opts o = { .range_end = UINT64_MAX };
+	struct collapse_ctx cc = { .out = out };
 	struct mthp_diag diag = { 0 };
 	struct mthp_snapshot snap;
-	bool dry_run = false;
-	pid_t pid = 0;
-	int c, status;
+	int status;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:r:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (mthp_cli_parse_pid(optarg, &pid) < 0) {
-				fprintf(err, "mthp collapse: bad pid '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'r':
-			if (parse_range(optarg, &cc.range_start, &cc.range_end) < 0) {
-				fprintf(err, "mthp collapse: bad range '%s' (hex START-END, START < END)\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 'h':
-			fputs(collapse_usage, out);
-			return 0;
-		default:
-			fprintf(err, "mthp collapse: bad option '%s'\n%s",
-				argv[optind - 1], collapse_usage);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc || !pid) {
-		fprintf(err, "mthp collapse: %s\n%s", pid ? "unexpected argument" :
-			"--pid is required", collapse_usage);
-		return EXIT_USAGE;
-	}
-	if (mthp_live_snapshot(pid, &snap, &diag) < 0) {
+	status = mthp_opts_parse(&collapse_spec, argc, argv, &o, out, err);
+	if (status)
+		return status < 0 ? 0 : status;
+	if (!o.pid)
+		return mthp_opts_usage_error(&collapse_spec, err, "--pid is required");
+	cc.range_start = o.range_start;
+	cc.range_end = o.range_end;
+	if (mthp_live_snapshot(o.pid, &snap, &diag) < 0) {
 		fprintf(err, "mthp collapse: %s\n", diag.msg);
 		mthp_snapshot_free(&snap);
 		return 1;
@@ -237,7 +223,7 @@ int cmd_collapse(int argc, char **argv, FILE *out, FILE *err)
 		free(cc.targets);
 		return 1;
 	}
-	status = do_collapses(pid, &snap.geo, &cc, dry_run, out);
+	status = do_collapses(o.pid, &snap.geo, &cc, o.dry_run, out);
 	mthp_snapshot_free(&snap);
 	free(cc.targets);
 	return status;

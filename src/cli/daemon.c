@@ -6,7 +6,7 @@
  * counters) and the interruptible sleep between wake-ups.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <sys/select.h>
 #include <signal.h>
@@ -18,8 +18,9 @@
 #include <mthp/live.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
-static const char daemon_usage[] =
+static const char daemon_intro[] =
 "usage: mthp daemon [--pid PID... | --cgroup PATH] [--interval MS]\n"
 "                   [--pages-to-scan N] [--policy P] [--set KNOB=VALUE]...\n"
 "                   [--dry-run] [--iterations N]\n"
@@ -34,24 +35,9 @@ static const char daemon_usage[] =
 "possible on this kernel.  After a collapse attempt the process's turn\n"
 "ends, as khugepaged's does when it drops mmap_lock.\n"
 "\n"
-"  -p, --pid PID            a target process (repeatable); a target that\n"
-"                           exits is dropped, the others go on\n"
-"  -c, --cgroup PATH        the processes of a cgroup and its descendants,\n"
-"                           listed again at each full scan; PATH absolute\n"
-"                           or below /sys/fs/cgroup\n"
-"                           (neither: every process with anonymous memory)\n"
-"  -i, --interval MS        sleep between scans (default: the host's\n"
-"                           khugepaged/scan_sleep_millisecs)\n"
-"  -s, --pages-to-scan N    pages per scan, N > 0 (default: the host's\n"
-"                           khugepaged/pages_to_scan)\n"
-"  -P, --policy P           legacy | seed | upstream (default upstream)\n"
-"  -S, --set KNOB=VALUE     plan with this THP knob (sysfs name, e.g.\n"
-"                           khugepaged/max_ptes_none=64) instead of the\n"
-"                           host's; repeatable; sysfs is never written\n"
-"  -n, --dry-run            plan and log, never call process_madvise\n"
-"  -N, --iterations N       stop after N scans (default 0: until signalled)\n"
-"  -h, --help               this help\n"
-"\n"
+"\n";
+
+static const char daemon_outro[] =
 "Log, one line per PMD range that has a page table (not a THP already):\n"
 "  pid=PID addr=HEX result=SCAN_... action=ACTION errno=NAME [note]\n"
 "ACTION is skip, collapse, would-collapse (--dry-run) or mthp-not-possible;\n"
@@ -67,8 +53,6 @@ static const char daemon_usage[] =
 "--pid exited); 1 cannot run (not root, no THP, no such pid or cgroup);\n"
 "2 bad option.\n";
 
-#define MAX_PIDS 4096
-#define MAX_SETS 64
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t dump_flag;
@@ -85,128 +69,64 @@ static void on_dump(int sig)
 	dump_flag = 1;
 }
 
+#define HOST_INTERVAL UINT64_MAX	/* the host's scan_sleep_millisecs */
+
 struct daemon_opts {
-	pid_t pids[MAX_PIDS];
-	size_t nr_pids;
-	const char *sets[MAX_SETS];
-	size_t nr_sets;
+	struct mthp_opt_pids pids;
+	struct mthp_opt_strings sets;
 	const char *cgroup;
-	long interval;		/* -1: the host's */
-	uint32_t pages_to_scan;	/* 0: the host's */
+	uint64_t interval;		/* ms, or HOST_INTERVAL */
+	uint64_t pages_to_scan;		/* 0: the host's */
 	enum mthp_policy policy;
 	bool dry_run;
-	unsigned long iterations;
+	uint64_t iterations;		/* 0: until signalled */
 };
 
-static int parse_ulong(const char *text, unsigned long max, unsigned long *v)
-{
-	char *end;
+#define OPT(field) offsetof(struct daemon_opts, field)
 
-	errno = 0;
-	if (text[0] == '-')
-		return -EINVAL;
-	*v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || *v > max) {
-		errno = 0;
-		return -EINVAL;
-	}
-	return 0;
-}
+static const struct mthp_opt daemon_opts_table[] = {
+	{ "pid", 'p', "PID", MTHP_OPT_PIDS, OPT(pids),
+	  .help = "a target process (repeatable); a target that\n"
+		  "exits is dropped, the others go on" },
+	{ "cgroup", 'c', "PATH", MTHP_OPT_STRING, OPT(cgroup),
+	  .help = "the processes of a cgroup and its descendants,\n"
+		  "listed again at each full scan; PATH absolute\n"
+		  "or below /sys/fs/cgroup\n"
+		  "(neither: every process with anonymous memory)" },
+	{ "interval", 'i', "MS", MTHP_OPT_U64, OPT(interval), 0, 86400000,
+	  .help = "sleep between scans (default: the host's\n"
+		  "khugepaged/scan_sleep_millisecs)" },
+	{ "pages-to-scan", 's', "N", MTHP_OPT_U64, OPT(pages_to_scan), 1, UINT32_MAX,
+	  .help = "pages per scan, N > 0 (default: the host's\n"
+		  "khugepaged/pages_to_scan)" },
+	{ "policy", 'P', "P", MTHP_OPT_POLICY, OPT(policy),
+	  .help = "legacy | seed | upstream (default upstream)" },
+	{ "set", 'S', "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
+	  .help = "plan with this THP knob (sysfs name, e.g.\n"
+		  "khugepaged/max_ptes_none=64) instead of the\n"
+		  "host's; repeatable; sysfs is never written" },
+	{ "dry-run", 'n', NULL, MTHP_OPT_FLAG, OPT(dry_run),
+	  .help = "plan and log, never call process_madvise" },
+	{ "iterations", 'N', "N", MTHP_OPT_U64, OPT(iterations), 0, UINT32_MAX,
+	  .help = "stop after N scans (default 0: until signalled)" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec daemon_spec = {
+	"daemon", daemon_intro, daemon_opts_table, daemon_outro, NULL, 0,
+};
 
 /* 0 parsed, -1 --help, EXIT_USAGE bad option. */
 static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o,
 			     FILE *out, FILE *err)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "pages-to-scan", required_argument, NULL, 's' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "set", required_argument, NULL, 'S' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "iterations", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned long v;
-	int c;
+	int ret = mthp_opts_parse(&daemon_spec, argc, argv, o, out, err);
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:c:i:s:P:S:nN:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (o->nr_pids == MAX_PIDS ||
-			    mthp_cli_parse_pid(optarg, &o->pids[o->nr_pids]) < 0) {
-				fprintf(err, "mthp daemon: bad pid '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			o->nr_pids++;
-			break;
-		case 'c':
-			o->cgroup = optarg;
-			break;
-		case 'i':
-			if (parse_ulong(optarg, 86400000, &v) < 0) {
-				fprintf(err, "mthp daemon: --interval '%s': milliseconds, 0..86400000\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->interval = (long)v;
-			break;
-		case 's':
-			if (parse_ulong(optarg, UINT32_MAX, &v) < 0 || !v) {
-				fprintf(err, "mthp daemon: --pages-to-scan '%s': must be greater than 0\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->pages_to_scan = (uint32_t)v;
-			break;
-		case 'P':
-			if (mthp_policy_parse(optarg, &o->policy)) {
-				fprintf(err, "mthp daemon: --policy '%s': must be legacy, seed or upstream\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'S':
-			if (o->nr_sets == MAX_SETS || !strchr(optarg, '=')) {
-				fprintf(err, "mthp daemon: --set '%s': KNOB=VALUE expected\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->sets[o->nr_sets++] = optarg;
-			break;
-		case 'n':
-			o->dry_run = true;
-			break;
-		case 'N':
-			if (parse_ulong(optarg, UINT32_MAX, &v) < 0) {
-				fprintf(err, "mthp daemon: --iterations '%s': a count expected\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->iterations = v;
-			break;
-		case 'h':
-			fputs(daemon_usage, out);
-			return -1;
-		default:
-			fprintf(err, "mthp daemon: bad option '%s'\n%s", argv[optind - 1],
-				daemon_usage);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(err, "mthp daemon: unexpected argument '%s'\n%s", argv[optind],
-			daemon_usage);
-		return EXIT_USAGE;
-	}
-	if (o->cgroup && o->nr_pids) {
-		fprintf(err, "mthp daemon: --pid and --cgroup exclude each other\n");
-		return EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
+	if (o->cgroup && o->pids.nr)
+		return mthp_opts_usage_error(&daemon_spec, err,
+					     "--pid and --cgroup exclude each other");
 	return 0;
 }
 
@@ -221,9 +141,9 @@ static int check_sets(const struct daemon_opts *o, FILE *err)
 	if (mthp_live_geometry(&geo, &diag) < 0)
 		return 0;	/* reported by mthp_daemon_init */
 	mthp_settings_init(&s, &geo);
-	for (size_t i = 0; i < o->nr_sets; i++) {
-		if (mthp_settings_set_assignment(&s, o->sets[i], msg, sizeof(msg)) < 0) {
-			fprintf(err, "mthp daemon: --set %s: %s\n", o->sets[i], msg);
+	for (size_t i = 0; i < o->sets.nr; i++) {
+		if (mthp_settings_set_assignment(&s, o->sets.v[i], msg, sizeof(msg)) < 0) {
+			fprintf(err, "mthp daemon: --set %s: %s\n", o->sets.v[i], msg);
 			return EXIT_USAGE;
 		}
 	}
@@ -300,14 +220,14 @@ static void interval_sleep(struct mthp_daemon *d, long ms, FILE *out)
 static int run_daemon(const struct daemon_opts *o, FILE *out, FILE *err)
 {
 	struct mthp_daemon_config cfg = {
-		.pids = o->pids,
-		.nr_pids = o->nr_pids,
+		.pids = o->pids.v,
+		.nr_pids = o->pids.nr,
 		.cgroup = o->cgroup,
-		.pages_to_scan = o->pages_to_scan,
+		.pages_to_scan = (uint32_t)o->pages_to_scan,
 		.policy = o->policy,
 		.dry_run = o->dry_run,
-		.overrides = o->sets,
-		.nr_overrides = o->nr_sets,
+		.overrides = o->sets.v,
+		.nr_overrides = o->sets.nr,
 	};
 	struct mthp_diag diag = { 0 };
 	struct saved_signals saved;
@@ -323,15 +243,16 @@ static int run_daemon(const struct daemon_opts *o, FILE *out, FILE *err)
 	}
 	if (d.settings.enabled == MTHP_MODE_NEVER)
 		fprintf(err, "mthp daemon: note: THP is disabled (enabled=never): khugepaged would not run; only sizes enabled on their own are planned\n");
-	interval = o->interval >= 0 ? o->interval : (long)d.settings.scan_sleep_millisecs;
+	interval = o->interval != HOST_INTERVAL ? (long)o->interval :
+		   (long)d.settings.scan_sleep_millisecs;
 	install_signals(&saved);	/* before the first line: a reader may signal then */
 	fprintf(out, "# mthp daemon: %zu targets, pages_to_scan %" PRIu32 ", interval %ld ms, policy %s%s\n",
-		d.nr_targets, o->pages_to_scan ? o->pages_to_scan : d.settings.pages_to_scan,
+		d.nr_targets, o->pages_to_scan ? (uint32_t)o->pages_to_scan : d.settings.pages_to_scan,
 		interval, mthp_policy_name(o->policy), o->dry_run ? ", dry run" : "");
 	fflush(out);
 	d.stop = &stop_flag;
 	d.dump = &dump_flag;
-	for (unsigned long i = 0; !o->iterations || i < o->iterations; i++) {
+	for (uint64_t i = 0; !o->iterations || i < o->iterations; i++) {
 		ret = mthp_daemon_scan(&d, &diag);
 		if (ret == -ESRCH) {
 			fprintf(err, "mthp daemon: %s\n", diag.msg);
@@ -363,16 +284,14 @@ int cmd_daemon(int argc, char **argv, FILE *out, FILE *err)
 
 	if (!o)
 		return 1;
-	o->interval = -1;
+	o->interval = HOST_INTERVAL;
 	o->policy = MTHP_POLICY_UPSTREAM;
 	ret = parse_daemon_opts(argc, argv, o, out, err);
 	if (!ret)
 		ret = check_sets(o, err);
-	if (ret) {
-		free(o);
-		return ret < 0 ? 0 : ret;
-	}
-	ret = run_daemon(o, out, err);
+	if (!ret)
+		ret = run_daemon(o, out, err);
+	mthp_opts_free(&daemon_spec, o);
 	free(o);
-	return ret;
+	return ret < 0 ? 0 : ret;
 }

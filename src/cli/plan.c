@@ -5,7 +5,7 @@
  * pattern, under the given settings and policy (plan-contract.md).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +15,11 @@
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/pattern.h"
 #include "report/report.h"
 
-static const char plan_usage[] =
+static const char plan_intro[] =
 "usage: mthp plan --snapshot FILE [OPTIONS]\n"
 "       mthp plan --ptes PATTERN [--page-size N] [--vma FLAGS] [OPTIONS]\n"
 "       mthp plan --pid PID [OPTIONS]\n"
@@ -27,36 +28,9 @@ static const char plan_usage[] =
 "the scan result, the collapses (address and order) and the attempts that\n"
 "failed, assuming nothing changes between the scan and the collapse and\n"
 "every allocation succeeds.\n"
-"\n"
-"input (one of):\n"
-"  --snapshot FILE     a snapshot (format 1); '-' reads standard input\n"
-"  --pid PID           a running process, captured as `mthp snapshot --pid`\n"
-"                        does (root needed), with the host's THP settings\n"
-"  --ptes PATTERN      one page table in run-length form, e.g. 'A*16 .*496':\n"
-"                        a token is a string of PTE states ('AAaa..') or one\n"
-"                        state and a count ('A*16'), optionally followed by\n"
-"                        '@ORDER', the order of the folio its pages are in\n"
-"                        ('A*16@4' is one 64K folio); tokens are separated by\n"
-"                        spaces and must add up to one page table.\n"
-"                      PTE states:  . none   0 zero page   w swap   u uffd-wp\n"
-"                        A young anon   a old anon   S shared young   s shared old\n"
-"                        f not anon   n special   l lazyfree   K locked\n"
-"                        P pinned   N not on LRU\n"
-"  --page-size N       with --ptes: 4096 (512 PTEs, default), 16384 or 65536\n"
-"  --vma FLAGS         with --ptes: the VMA's flags (default anon,hugepage),\n"
-"                        from anon hugepage nohugepage uffd noanonvma file shared\n"
-"  --addr HEX          with --ptes: the PMD-aligned address (default 0)\n"
-"\n"
-"options:\n"
-"  --policy P          legacy | seed | upstream (default upstream)\n"
-"  --context C         khugepaged | madvise (default khugepaged)\n"
-"  --set KNOB=VALUE    a THP sysfs knob, e.g. khugepaged/max_ptes_none=0 or\n"
-"                        hugepages-64kB/enabled=always; repeatable; applied\n"
-"                        after the snapshot's setting lines\n"
-"  --json              one JSON document (\"mthp-plan 1\"); the text form is\n"
-"                        for people and may change\n"
-"  -h, --help          this help\n"
-"\n"
+"\n";
+
+static const char plan_outro[] =
 "Defaults of the knobs: enabled=madvise, the PMD size inherit, other sizes\n"
 "never, max_ptes_none N-1, max_ptes_swap N/8, max_ptes_shared N/2.\n"
 "Exit status: 0 planned, 1 bad input file, 2 bad option.\n";
@@ -70,9 +44,54 @@ struct plan_opts {
 	uint64_t addr;
 	enum mthp_policy policy;
 	enum mthp_context context;
-	const char **sets;
-	size_t nr_sets;
+	struct mthp_opt_strings sets;
 	bool json;
+};
+
+#define OPT(field) offsetof(struct plan_opts, field)
+
+static const struct mthp_opt plan_opts[] = {
+	{ .help = "input (one of):" },
+	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
+	  .help = "a snapshot (format 1); '-' reads standard input" },
+	{ "pid", 0, "PID", MTHP_OPT_PID, OPT(pid),
+	  .help = "a running process, captured as `mthp snapshot --pid`\n"
+		  "  does (root needed), with the host's THP settings" },
+	{ "ptes", 0, "PATTERN", MTHP_OPT_STRING, OPT(ptes),
+	  .help = "one page table in run-length form, e.g. 'A*16 .*496':\n"
+		  "  a token is a string of PTE states ('AAaa..') or one\n"
+		  "  state and a count ('A*16'), optionally followed by\n"
+		  "  '@ORDER', the order of the folio its pages are in\n"
+		  "  ('A*16@4' is one 64K folio); tokens are separated by\n"
+		  "  spaces and must add up to one page table.\n"
+		  "PTE states:  . none   0 zero page   w swap   u uffd-wp\n"
+		  "  A young anon   a old anon   S shared young   s shared old\n"
+		  "  f not anon   n special   l lazyfree   K locked\n"
+		  "  P pinned   N not on LRU" },
+	{ "page-size", 0, "N", MTHP_OPT_U64, OPT(page_size), 0, UINT64_MAX,
+	  .help = "with --ptes: 4096 (512 PTEs, default), 16384 or 65536" },
+	{ "vma", 0, "FLAGS", MTHP_OPT_STRING, OPT(vma_flags),
+	  .help = "with --ptes: the VMA's flags (default anon,hugepage),\n"
+		  "  from anon hugepage nohugepage uffd noanonvma file shared" },
+	{ "addr", 0, "HEX", MTHP_OPT_U64, OPT(addr), 0, UINT64_MAX, true,
+	  .help = "with --ptes: the PMD-aligned address (default 0)" },
+	{ .help = "\noptions:" },
+	{ "policy", 0, "P", MTHP_OPT_POLICY, OPT(policy),
+	  .help = "legacy | seed | upstream (default upstream)" },
+	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),
+	  .help = "khugepaged | madvise (default khugepaged)" },
+	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
+	  .help = "a THP sysfs knob, e.g. khugepaged/max_ptes_none=0 or\n"
+		  "  hugepages-64kB/enabled=always; repeatable; applied\n"
+		  "  after the snapshot's setting lines" },
+	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
+	  .help = "one JSON document (\"mthp-plan 1\"); the text form is\n"
+		  "  for people and may change" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec plan_spec = {
+	"plan", plan_intro, plan_opts, plan_outro, NULL, 0,
 };
 
 struct plan_output {
@@ -88,116 +107,19 @@ static void warn_to_stream(void *ctx, const char *msg)
 	fprintf(ctx, "mthp plan: warning: %s\n", msg);
 }
 
-static int parse_u64(const char *text, int base, uint64_t *v)
-{
-	char *end;
-
-	if (!*text || *text == '-')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(text, &end, base);
-	if (errno || *end)
-		return -EINVAL;
-	return 0;
-}
-
-/* 0, or an exit status. */
+/* 0, -1 (help shown) or an exit status. */
 static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FILE *err)
 {
-	enum { OPT_SNAPSHOT = 256, OPT_PTES, OPT_PID, OPT_PAGE_SIZE, OPT_VMA, OPT_ADDR,
-	       OPT_POLICY, OPT_CONTEXT, OPT_SET, OPT_JSON };
-	static const struct option longopts[] = {
-		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-		{ "ptes", required_argument, NULL, OPT_PTES },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
-		{ "vma", required_argument, NULL, OPT_VMA },
-		{ "addr", required_argument, NULL, OPT_ADDR },
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "context", required_argument, NULL, OPT_CONTEXT },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int ret = mthp_opts_parse(&plan_spec, argc, argv, o, out, err);
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SNAPSHOT:
-			o->snapshot = optarg;
-			break;
-		case OPT_PTES:
-			o->ptes = optarg;
-			break;
-		case OPT_PID:
-			if (mthp_cli_parse_pid(optarg, &o->pid)) {
-				fprintf(err, "mthp plan: --pid '%s' is not a process id\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_PAGE_SIZE:
-			if (parse_u64(optarg, 10, &o->page_size)) {
-				fprintf(err, "mthp plan: --page-size '%s' is not a number\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_VMA:
-			o->vma_flags = optarg;
-			break;
-		case OPT_ADDR:
-			if (parse_u64(optarg, 16, &o->addr)) {
-				fprintf(err, "mthp plan: --addr '%s' is not a hex address\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_POLICY:
-			if (mthp_policy_parse(optarg, &o->policy)) {
-				fprintf(err, "mthp plan: --policy '%s': must be legacy, seed or upstream\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_CONTEXT:
-			if (mthp_context_parse(optarg, &o->context)) {
-				fprintf(err, "mthp plan: --context '%s': must be khugepaged or madvise\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_SET:
-			o->sets[o->nr_sets++] = optarg;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case 'h':
-			fputs(plan_usage, out);
-			return -1;
-		case ':':
-			fprintf(err, "mthp plan: %s needs a value\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(err, "mthp plan: unknown option '%s'\n", argv[optind - 1]);
-			fprintf(err, "Try 'mthp plan --help'.\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(err, "mthp plan: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (!!o->snapshot + !!o->ptes + !!o->pid != 1) {
-		fprintf(err, "mthp plan: give one of --snapshot FILE, --ptes PATTERN and --pid PID\n"
-			"Try 'mthp plan --help'.\n");
-		return EXIT_USAGE;
-	}
-	if (!o->ptes && (o->page_size || o->vma_flags || o->addr)) {
-		fprintf(err, "mthp plan: --page-size, --vma and --addr go with --ptes\n");
-		return EXIT_USAGE;
-	}
+	if (ret)
+		return ret;
+	if (!!o->snapshot + !!o->ptes + !!o->pid != 1)
+		return mthp_opts_usage_error(&plan_spec, err,
+					     "give one of --snapshot FILE, --ptes PATTERN and --pid PID");
+	if (!o->ptes && (o->page_size || o->vma_flags || o->addr))
+		return mthp_opts_usage_error(&plan_spec, err,
+					     "--page-size, --vma and --addr go with --ptes");
 	return 0;
 }
 
@@ -312,9 +234,9 @@ static int make_settings(const struct plan_opts *o, const struct mthp_snapshot *
 		fprintf(err, "mthp plan: %s\n", diag.msg);
 		return 1;
 	}
-	for (size_t i = 0; i < o->nr_sets; i++) {
-		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
-			fprintf(err, "mthp plan: --set %s: %s\n", o->sets[i], msg);
+	for (size_t i = 0; i < o->sets.nr; i++) {
+		if (mthp_settings_set_assignment(s, o->sets.v[i], msg, sizeof(msg))) {
+			fprintf(err, "mthp plan: --set %s: %s\n", o->sets.v[i], msg);
 			return EXIT_USAGE;
 		}
 	}
@@ -398,26 +320,21 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 	struct mthp_settings settings;
 	int status;
 
-	o.sets = calloc((size_t)argc + 1, sizeof(*o.sets));
-	if (!o.sets) {
-		fprintf(err, "mthp plan: out of memory\n");
-		return 1;
-	}
 	status = parse_opts(argc, argv, &o, out, err);
 	if (status) {
-		free(o.sets);
+		mthp_opts_free(&plan_spec, &o);
 		return status < 0 ? 0 : status;
 	}
 	status = load_snapshot(&o, &snap, err);
 	if (status)
-		goto out_sets;
+		goto out_opts;
 	status = make_settings(&o, &snap, &settings, err);
 	if (!status) {
 		warn_max_ptes_none(&o, &snap, &settings, err);
 		status = run_plan(&o, &snap, &settings, out, err);
 	}
 	mthp_snapshot_free(&snap);
-out_sets:
-	free(o.sets);
+out_opts:
+	mthp_opts_free(&plan_spec, &o);
 	return status;
 }

@@ -7,7 +7,8 @@
  * entries needed under each profile; in text, JSON, and as a map.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,14 @@
 #include <mthp/tlb.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 /* scenarios/default.ini, compiled in (scripts/embed) */
 extern const char mthp_default_scenario[];
 
 #define MAX_RUNS (1 + MTHP_NR_POLICIES)
 
-static const char sim_usage[] =
+static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--snapshot FILE]\n"
@@ -37,32 +39,21 @@ static const char sim_usage[] =
 "default) in the simulated memory manager with khugepaged, and report what\n"
 "the collapse policy did, beside a run of the same workload with khugepaged\n"
 "off (\"no collapse\").\n"
-"\n"
-"  --policy P          legacy | seed | upstream (default upstream)\n"
-"  --compare LIST      run each policy of the comma list on the same workload\n"
-"                        (same seed) and show them side by side\n"
-"  --set KNOB=VALUE    a THP sysfs knob, over the scenario's [settings];\n"
-"                        repeatable\n"
-"  --seed N            the workload's random seed (default: the scenario's)\n"
-"  --json              one JSON document (\"mthp-sim 1\") instead of the table\n"
-"  --map FILE          draw the address space by folio order (.svg or .png):\n"
-"                        no collapse and each policy side by side, and with\n"
-"                        --compare a plot of bloat against TLB entries\n"
-"  --trace FILE        khugepaged's tracepoint lines of every run\n"
-"  --snapshot FILE     the processes at the end of the (last) policy's run,\n"
-"                        as a snapshot for `mthp plan --snapshot`\n"
-"  -h, --help          this help\n"
-"\n"
+"\n";
+
+static const char sim_outro[] =
+"Writes the machine or a cgroup could not take are counted (\"writes\n"
+"failed\", by reason) and warned about; the run still succeeds.\n"
 "Exit status: 0 done, 1 bad scenario or failed run, 2 bad option.\n";
 
 struct sim_opts {
 	const char *scenario;
 	int policies[MTHP_NR_POLICIES];
 	size_t nr_policies;
-	const char **sets;
-	size_t nr_sets;
+	struct mthp_opt_strings sets;
 	uint64_t seed;
 	bool seed_given;
+	bool policy_given;
 	bool json;
 	bool compare;
 	const char *map;
@@ -100,8 +91,24 @@ static void show_progress(void *ctx, double done)
 	pg->shown = true;
 }
 
-static int parse_policies(const char *list, struct sim_opts *o, FILE *err)
+static int parse_policy(void *opts, const char *value, char *why, size_t len)
 {
+	struct sim_opts *o = opts;
+	enum mthp_policy p;
+
+	if (mthp_policy_parse(value, &p)) {
+		snprintf(why, len, "must be legacy, seed or upstream");
+		return -EINVAL;
+	}
+	o->policies[0] = (int)p;
+	o->nr_policies = 1;
+	o->policy_given = true;
+	return 0;
+}
+
+static int parse_compare(void *opts, const char *list, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
 	char copy[128], *save = NULL;
 
 	if (strlen(list) >= sizeof(copy))
@@ -118,112 +125,68 @@ static int parse_policies(const char *list, struct sim_opts *o, FILE *err)
 				goto bad;
 		o->policies[o->nr_policies++] = (int)p;
 	}
+	o->compare = true;
 	if (o->nr_policies)
 		return 0;
 bad:
-	fprintf(err, "mthp sim: --compare '%s': a comma list of distinct policies "
-		"(legacy, seed, upstream)\n", list);
-	return EXIT_USAGE;
+	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream)");
+	return -EINVAL;
 }
+
+static int parse_seed(void *opts, const char *value, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
+
+	o->seed_given = true;
+	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->seed, why, len);
+}
+
+#define OPT(field) offsetof(struct sim_opts, field)
+
+static const struct mthp_opt sim_opts_table[] = {
+	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
+	  .help = "legacy | seed | upstream (default upstream)" },
+	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
+	  .help = "run each policy of the comma list on the same workload\n"
+		  "  (same seed) and show them side by side" },
+	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
+	  .help = "a THP sysfs knob, over the scenario's [settings];\n"
+		  "  repeatable" },
+	{ "seed", 0, "N", MTHP_OPT_FN, .fn = parse_seed,
+	  .help = "the workload's random seed (default: the scenario's)" },
+	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
+	  .help = "one JSON document (\"mthp-sim 1\") instead of the table" },
+	{ "map", 0, "FILE", MTHP_OPT_STRING, OPT(map),
+	  .help = "draw the address space by folio order (.svg or .png):\n"
+		  "  no collapse and each policy side by side, and with\n"
+		  "  --compare a plot of bloat against TLB entries" },
+	{ "trace", 0, "FILE", MTHP_OPT_STRING, OPT(trace),
+	  .help = "khugepaged's tracepoint lines of every run" },
+	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
+	  .help = "the processes at the end of the (last) policy's run,\n"
+		  "  as a snapshot for `mthp plan --snapshot`" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec sim_spec = {
+	"sim", sim_intro, sim_opts_table, sim_outro, "SCENARIO", OPT(scenario),
+};
 
 /* 0, -1 (help shown) or an exit status. */
 static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE *err)
 {
-	enum { OPT_POLICY = 256, OPT_COMPARE, OPT_SET, OPT_SEED, OPT_JSON, OPT_MAP,
-	       OPT_TRACE, OPT_SNAPSHOT };
-	static const struct option longopts[] = {
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "compare", required_argument, NULL, OPT_COMPARE },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "trace", required_argument, NULL, OPT_TRACE },
-		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool policy_given = false;
-	char *end;
-	int c;
+	const char *dot;
+	int ret = mthp_opts_parse(&sim_spec, argc, argv, o, out, err);
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_POLICY: {
-			enum mthp_policy p;
-
-			if (mthp_policy_parse(optarg, &p)) {
-				fprintf(err, "mthp sim: --policy '%s': must be legacy, seed or upstream\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o->policies[0] = (int)p;
-			o->nr_policies = 1;
-			policy_given = true;
-			break;
-		}
-		case OPT_COMPARE:
-			if (parse_policies(optarg, o, err))
-				return EXIT_USAGE;
-			o->compare = true;
-			break;
-		case OPT_SET:
-			o->sets[o->nr_sets++] = optarg;
-			break;
-		case OPT_SEED:
-			errno = 0;
-			o->seed = strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || *optarg == '-') {
-				fprintf(err, "mthp sim: --seed '%s' is not a whole number\n", optarg);
-				return EXIT_USAGE;
-			}
-			o->seed_given = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_MAP:
-			o->map = optarg;
-			break;
-		case OPT_TRACE:
-			o->trace = optarg;
-			break;
-		case OPT_SNAPSHOT:
-			o->snapshot = optarg;
-			break;
-		case 'h':
-			fputs(sim_usage, out);
-			return -1;
-		case ':':
-			fprintf(err, "mthp sim: %s needs a value\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(err, "mthp sim: unknown option '%s'\nTry 'mthp sim --help'.\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (policy_given && o->compare) {
-		fprintf(err, "mthp sim: give --policy or --compare, not both\n");
-		return EXIT_USAGE;
-	}
-	if (optind < argc)
-		o->scenario = argv[optind++];
-	if (optind < argc) {
-		fprintf(err, "mthp sim: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (o->map) {
-		const char *dot = strrchr(o->map, '.');
-
-		if (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))) {
-			fprintf(err, "mthp sim: --map %s: the file name must end in .svg or .png\n",
-				o->map);
-			return EXIT_USAGE;
-		}
-	}
+	if (ret)
+		return ret;
+	if (o->policy_given && o->compare)
+		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
+	dot = o->map ? strrchr(o->map, '.') : NULL;
+	if (o->map && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
+		return mthp_opts_usage_error(&sim_spec, err,
+					     "--map %s: the file name must end in .svg or .png",
+					     o->map);
 	return 0;
 }
 
@@ -307,6 +270,44 @@ static uint64_t get_failed(const struct mthp_run_report *r, const void *arg)
 	return r->failed_by_result[*(const unsigned *)arg];
 }
 
+static uint64_t get_write_fail(const struct mthp_run_report *r, const void *arg)
+{
+	return r->writes_failed[*(const unsigned *)arg];
+}
+
+static uint64_t writes_failed(const struct mthp_run_report *r)
+{
+	uint64_t n = 0;
+
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
+		n += r->writes_failed[f];
+	return n;
+}
+
+static uint64_t get_writes_failed(const struct mthp_run_report *r, const void *arg)
+{
+	(void)arg;
+	return writes_failed(r);
+}
+
+/* Writes the machine could not take, by reason; nothing when none failed. */
+static void text_write_fails(FILE *out, const struct mthp_run_report *runs, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= writes_failed(&runs[i]) != 0;
+	if (!any)
+		return;
+	text_row_u64(out, "writes failed", runs, n, get_writes_failed, NULL, false);
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++) {
+		char label[48];
+
+		snprintf(label, sizeof(label), "  %s", mthp_write_fail_name(f));
+		text_row_u64(out, label, runs, n, get_write_fail, &f, false);
+	}
+}
+
 static uint64_t get_tlb(const struct mthp_run_report *r, const void *arg)
 {
 	return tlb_total(r, *(const enum mthp_tlb_profile *)arg);
@@ -356,6 +357,7 @@ static void print_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	fputc('\n', out);
 	text_field(out, "pages written", runs, n,
 		   offsetof(struct mthp_run_report, pages_written), false);
+	text_write_fails(out, runs, n);
 	text_field(out, "pages filled (bloat)", runs, n,
 		   offsetof(struct mthp_run_report, pages_filled), true);
 	fprintf(out, "%-28s", "  % of pages written");
@@ -429,6 +431,17 @@ static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
 	return obj;
 }
 
+/* {"total": N, "out_of_memory": N, "memcg_limit": N}, always present. */
+static json_t *write_fails_json(const struct mthp_run_report *r)
+{
+	json_t *obj = json_pack("{s:I}", "total", (json_int_t)writes_failed(r));
+
+	for (unsigned f = 0; obj && f < MTHP_NR_WRITE_FAILS; f++)
+		json_object_set_new(obj, mthp_write_fail_name(f),
+				    json_integer((json_int_t)r->writes_failed[f]));
+	return obj;
+}
+
 static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
 			const struct mthp_geometry *geo)
 {
@@ -461,6 +474,10 @@ static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
 			"tlb_entries", tlb,
 			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
 			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
+	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
+		json_decref(run);
+		return NULL;
+	}
 	return run;
 }
 
@@ -571,9 +588,9 @@ static int load(const struct sim_opts *o, struct mthp_scenario *sc,
 		ret = 1;
 		goto out_free;
 	}
-	for (size_t i = 0; i < o->nr_sets; i++) {
-		if (mthp_settings_set_assignment(s, o->sets[i], msg, sizeof(msg))) {
-			fprintf(err, "mthp sim: --set %s: %s\n", o->sets[i], msg);
+	for (size_t i = 0; i < o->sets.nr; i++) {
+		if (mthp_settings_set_assignment(s, o->sets.v[i], msg, sizeof(msg))) {
+			fprintf(err, "mthp sim: --set %s: %s\n", o->sets.v[i], msg);
 			ret = EXIT_USAGE;
 			goto out_free;
 		}
@@ -602,6 +619,23 @@ static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FI
 	return 0;
 }
 
+/*
+ * A workload that writes more than the machine (or its cgroup) holds is
+ * cut short: a condition of the run, reported, not an error of mthp.
+ */
+static void warn_write_fails(const struct mthp_run_report *r, FILE *err)
+{
+	if (!writes_failed(r))
+		return;
+	fprintf(err, "mthp sim: warning: %s run: %" PRIu64
+		" writes failed, the workload was cut short (", run_name(r->policy),
+		writes_failed(r));
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
+		fprintf(err, "%s%s %" PRIu64, f ? ", " : "", mthp_write_fail_name(f),
+			r->writes_failed[f]);
+	fprintf(err, ")\n");
+}
+
 static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 		   const struct mthp_settings *s, struct mthp_run_report *runs,
 		   size_t *nr_runs, FILE *trace, FILE *err)
@@ -628,6 +662,7 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 			return 1;
 		}
 		(*nr_runs)++;
+		warn_write_fails(&runs[i], err);
 	}
 	if (pg.shown)
 		fprintf(err, "\r%60s\r", "");
@@ -644,19 +679,19 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	size_t nr_runs = 0;
 	int status;
 
-	o.sets = calloc((size_t)argc + 1, sizeof(*o.sets));
-	if (!o.sets) {
-		fprintf(err, "mthp sim: out of memory\n");
-		return 1;
-	}
 	status = parse_opts(argc, argv, &o, out, err);
 	if (status) {
-		free(o.sets);
+		mthp_opts_free(&sim_spec, &o);
 		return status < 0 ? 0 : status;
 	}
+	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
+		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
+		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
+	if (status)
+		goto out_opts;
 	status = load(&o, &sc, &s, err);
 	if (status)
-		goto out_sets;
+		goto out_opts;
 	if (o.trace) {
 		trace = fopen(o.trace, "w");
 		if (!trace) {
@@ -686,7 +721,7 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	}
 out_scenario:
 	mthp_scenario_free(&sc);
-out_sets:
-	free(o.sets);
+out_opts:
+	mthp_opts_free(&sim_spec, &o);
 	return status;
 }

@@ -4,7 +4,7 @@
  * anonymous page tables as a snapshot file (format 1).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,67 +12,60 @@
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
-static const char snapshot_usage[] =
+static const char snapshot_intro[] =
 "usage: mthp snapshot --pid PID [-o FILE]\n"
 "\n"
 "Write the anonymous VMAs and page tables of a running process as a\n"
 "snapshot (format 1), with the host's THP settings as 'setting' lines, for\n"
 "'mthp plan --snapshot FILE'.  Needs root (CAP_SYS_ADMIN): page frame\n"
 "numbers and /proc/kpageflags are hidden from other users.\n"
-"\n"
-"  -p, --pid PID       the process\n"
-"  -o, --output FILE   write to FILE instead of standard output\n"
-"  -h, --help          this help\n"
-"\n"
+"\n";
+
+static const char snapshot_outro[] =
 "PTE states come from pagemap, kpageflags and kpagecount.  pagemap has no\n"
 "young bit: every present anon page is written young (A, S), as memory\n"
 "the process touched recently is.  PMD ranges with nothing mapped get no\n"
 "pmd line.\n"
 "Exit status: 0 written, 1 the process could not be read, 2 bad option.\n";
 
+struct snapshot_opts {
+	pid_t pid;
+	const char *output;
+};
+
+static const struct mthp_opt snapshot_opts_table[] = {
+	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct snapshot_opts, pid),
+	  .help = "the process" },
+	{ "output", 'o', "FILE", MTHP_OPT_STRING, offsetof(struct snapshot_opts, output),
+	  .help = "write to FILE instead of standard output" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec snapshot_spec = {
+	"snapshot", snapshot_intro, snapshot_opts_table, snapshot_outro, NULL, 0,
+};
+
 int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct snapshot_opts o = { 0 };
 	struct mthp_diag diag = { 0 };
 	struct mthp_snapshot snap;
-	const char *output = NULL;
-	pid_t pid = 0;
+	const char *output;
+	pid_t pid;
 	FILE *f = out;
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (mthp_cli_parse_pid(optarg, &pid) < 0) {
-				fprintf(err, "mthp snapshot: bad pid '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'h':
-			fputs(snapshot_usage, out);
-			return 0;
-		default:
-			fprintf(err, "mthp snapshot: bad option '%s'\n%s",
-				argv[optind - 1], snapshot_usage);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc || !pid) {
-		fprintf(err, "mthp snapshot: %s\n%s", pid ? "unexpected argument" :
-			"--pid is required", snapshot_usage);
-		return EXIT_USAGE;
-	}
+	ret = mthp_opts_parse(&snapshot_spec, argc, argv, &o, out, err);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (!o.pid)
+		return mthp_opts_usage_error(&snapshot_spec, err, "--pid is required");
+	pid = o.pid;
+	output = o.output;
+	if (mthp_cli_check_output(err, "snapshot", "-o", output))
+		return 1;
 	ret = mthp_live_snapshot(pid, &snap, &diag);
 	if (ret < 0) {
 		fprintf(err, "mthp snapshot: %s\n", diag.msg);

@@ -27,7 +27,13 @@
 /* Told apart from the run's seed, which the simulator draws from. */
 #define WORKLOAD_STREAM 0x776f726b6c6f6164ull	/* "workload" */
 
-#define PROCESS_BASE 0x7f0000000000ull
+/*
+ * Process i's VMAs start at PROCESS_TOP - (nr_processes - 1 - i) spans: a
+ * single process at PROCESS_TOP, as a real one near the top of a 47-bit
+ * address space, and every process below that top, in increasing order
+ * (the final snapshot lists them in order).
+ */
+#define PROCESS_TOP 0x7f0000000000ull
 #define PROCESS_SPAN (1ull << 40)	/* address space per process */
 #define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
 
@@ -39,6 +45,8 @@ struct heap_object {
 /* A running process. */
 struct proc {
 	struct sim_mm *mm;
+	unsigned memcg;			/* 0: the root cgroup, no limit */
+	uint64_t memcg_limit_pages;
 	uint64_t *vma_addr;		/* per scenario vma (of this process) */
 	size_t phase;			/* index into sc->phases, or nr_phases */
 	bool started;
@@ -110,26 +118,37 @@ static uint64_t phase_pages(const struct run *r, const struct mthp_scenario_phas
 	return ph->length / page_size(r);
 }
 
-static void write_page(struct run *r, struct sim_mm *mm, const struct mthp_scenario_phase *ph,
+/*
+ * A write found no memory: the page stays unwritten, and the report says
+ * why (the process's cgroup at its limit, or the machine full).
+ */
+static void write_failed(struct run *r, const struct proc *p)
+{
+	if (p->memcg && sim_memcg_usage(r->sim, p->memcg) + 1 > p->memcg_limit_pages)
+		r->out->writes_failed[MTHP_WRITE_FAIL_MEMCG]++;
+	else
+		r->out->writes_failed[MTHP_WRITE_FAIL_MEMORY]++;
+}
+
+static void write_page(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph,
 		       uint64_t addr, uint64_t page)
 {
 	uint64_t vma_page = ph->offset / page_size(r) + page;
-	int err = sim_write(mm, addr, ++r->next_tag);
+	int err = sim_write(p->mm, addr, ++r->next_tag);
 
-	/* out of simulated memory (or over the memcg limit): the page stays unwritten */
 	if (err == -ENOMEM)
-		return;
+		return write_failed(r, p);
 	if (err)
 		return run_fail(r, err, "phase '%s': write at %llx failed (%s)", ph->label,
 				(unsigned long long)addr, strerror(-err));
 	r->written[ph->vma][vma_page / 8] |= (uint8_t)(1u << (vma_page % 8));
 }
 
-static void write_pages(struct run *r, struct sim_mm *mm, const struct mthp_scenario_phase *ph,
+static void write_pages(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph,
 			uint64_t base, uint64_t first, uint64_t nr)
 {
 	for (uint64_t i = first; i < first + nr && !r->error; i++)
-		write_page(r, mm, ph, base + i * page_size(r), i);
+		write_page(r, p, ph, base + i * page_size(r), i);
 }
 
 /*
@@ -232,7 +251,7 @@ static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario
 		p->objects[p->nr_objects++] = (struct heap_object){ start, nr };
 		memset(p->heap_used + start, 1, nr);
 		used += nr;
-		write_pages(r, p->mm, ph, base, start, nr);
+		write_pages(r, p, ph, base, start, nr);
 	}
 }
 
@@ -278,19 +297,19 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 
 	switch (ph->action) {
 	case MTHP_ACT_FILL:
-		write_pages(r, p->mm, ph, base, 0, pages);
+		write_pages(r, p, ph, base, 0, pages);
 		break;
 	case MTHP_ACT_RANDOM:
 		for (uint64_t i = 0; i < pages && !r->error; i++)
 			if (mthp_rng_chance(&r->rng, ph->density))
-				write_page(r, p->mm, ph, base + i * page_size(r), i);
+				write_page(r, p, ph, base + i * page_size(r), i);
 		break;
 	case MTHP_ACT_CLUSTER:
 		for (uint32_t k = 0; k < ph->runs && !r->error; k++) {
 			uint64_t len = ph->run_pages < pages ? ph->run_pages : pages;
 			uint64_t first = rnd_below(r, pages - len + 1);
 
-			write_pages(r, p->mm, ph, base, first, len);
+			write_pages(r, p, ph, base, first, len);
 		}
 		break;
 	case MTHP_ACT_READ:
@@ -317,9 +336,14 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
 					strerror(-err));
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
-			if (mthp_rng_chance(&r->rng, ph->child_writes) &&
-			    sim_write(p->child, base + i * page_size(r), ++r->next_tag) == -EFAULT)
-				run_fail(r, -EFAULT, "phase '%s': child write failed", ph->label);
+			if (!mthp_rng_chance(&r->rng, ph->child_writes))
+				continue;
+			err = sim_write(p->child, base + i * page_size(r), ++r->next_tag);
+			if (err == -ENOMEM)
+				write_failed(r, p);	/* the child is in p's cgroup */
+			else if (err)
+				run_fail(r, err, "phase '%s': child write failed (%s)",
+					 ph->label, strerror(-err));
 		}
 		break;
 	}
@@ -361,7 +385,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 			uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
 
 			if ((double)(h >> 11) * (1.0 / 9007199254740992.0) < ph->hot)
-				write_page(r, p->mm, ph, base + i * page_size(r), i);
+				write_page(r, p, ph, base + i * page_size(r), i);
 		}
 		break;
 	case MTHP_ACT_HEAP:
@@ -421,7 +445,7 @@ static int setup_process(struct run *r, size_t i)
 	const struct mthp_scenario *sc = r->sc;
 	const struct mthp_scenario_process *sp = &sc->processes[i];
 	struct proc *p = &r->procs[i];
-	uint64_t cursor = PROCESS_BASE + i * PROCESS_SPAN;
+	uint64_t cursor = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
 	unsigned memcg = 0;
 	int err;
 
@@ -429,6 +453,8 @@ static int setup_process(struct run *r, size_t i)
 		err = sim_memcg_create(r->sim, sp->memcg_limit / sc->page_size, &memcg);
 		if (err)
 			goto out_fail;
+		p->memcg = memcg;
+		p->memcg_limit_pages = sp->memcg_limit / sc->page_size;
 	}
 	err = sim_mm_create(r->sim, memcg, &p->mm);
 	if (err)
@@ -765,4 +791,17 @@ out:
 void mthp_run_report_free(struct mthp_run_report *rep)
 {
 	mthp_snapshot_free(&rep->final);
+}
+
+const char *mthp_write_fail_name(enum mthp_write_fail f)
+{
+	switch (f) {
+	case MTHP_WRITE_FAIL_MEMORY:
+		return "out_of_memory";
+	case MTHP_WRITE_FAIL_MEMCG:
+		return "memcg_limit";
+	case MTHP_NR_WRITE_FAILS:
+		break;
+	}
+	return "?";
 }

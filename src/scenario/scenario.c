@@ -30,8 +30,19 @@
 #define MAX_PHASES 1024
 #define MAX_SETTINGS 256
 #define MAX_DURATION_S 1000000.0
+#define MAX_COUNT 1000000	/* runs, run_pages, object weights */
+/*
+ * The simulator's 4-byte PTEs hold a page-frame number of 26 bits and a
+ * swap slot of 29 bits: the largest machine and swap area it can model.
+ */
+#define SIM_MAX_FRAMES ((1ull << 26) - 1)
+#define SIM_MAX_SWAP_SLOTS ((1ull << 29) - 2)
 
-/* Phase keys, to check which ones apply to the action. */
+/* What a value of each kind must be, for the messages. */
+#define ALLOWED_FRACTION "must be 0-100% (or a fraction 0..1)"
+#define ALLOWED_COUNT "must be a whole number 1-1000000"
+
+/* Phase keys, to check which ones apply to the action, and what each takes. */
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
@@ -42,6 +53,22 @@ static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
 	"advice",
+};
+
+static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
+	[PK_VMA] = "must be the name of a vma of the process (letters, digits, _ . -)",
+	[PK_DURATION] = "must be a duration such as 500ms or 2s, at most 1000000 s",
+	[PK_OFFSET] = "must be a size such as 4M",
+	[PK_LENGTH] = "must be a size above 0 such as 4M",
+	[PK_DENSITY] = ALLOWED_FRACTION,
+	[PK_RUNS] = ALLOWED_COUNT,
+	[PK_RUN_PAGES] = ALLOWED_COUNT,
+	[PK_HOT] = ALLOWED_FRACTION,
+	[PK_OBJECT_SIZES] = "must be SIZE:WEIGHT,... such as 4K:60,64K:30 (1-8 sizes above 0, weights 1-1000000)",
+	[PK_LIVE] = ALLOWED_FRACTION,
+	[PK_CHURN] = ALLOWED_FRACTION,
+	[PK_CHILD_WRITES] = ALLOWED_FRACTION,
+	[PK_ADVICE] = "must be hugepage or nohugepage",
 };
 
 #define KEY(k) (1u << (k))
@@ -93,6 +120,7 @@ struct reader {
 	size_t index;				/* of the current process/vma/phase */
 	bool seen_machine, seen_settings;
 	unsigned memory_line, swap_line;	/* where [machine] set them */
+	char memory_text[MAX_LINE + 1], swap_text[MAX_LINE + 1];	/* as written */
 	struct phase_extra *extra;		/* one per phase */
 };
 
@@ -113,6 +141,13 @@ static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
 	rd->failed = true;
 }
 
+/* "KEY 'VALUE': what it must be" at line. */
+static void fail_value(struct reader *rd, unsigned line, const char *key,
+		       const char *value, const char *allowed)
+{
+	fail_at(rd, line, "%s '%s': %s", key, value, allowed);
+}
+
 /* ---- values ---- */
 
 static bool parse_u64(const char *text, uint64_t *v)
@@ -126,7 +161,7 @@ static bool parse_u64(const char *text, uint64_t *v)
 	return !errno && !*end;
 }
 
-/* A size: digits, then K, M or G (powers of 1024), optionally B. */
+/* A size: digits, then K, M, G or T (powers of 1024), optionally B. */
 static bool parse_size(const char *text, uint64_t *bytes)
 {
 	char *end;
@@ -149,6 +184,10 @@ static bool parse_size(const char *text, uint64_t *bytes)
 		break;
 	case 'G':
 		mult = 1ull << 30;
+		end++;
+		break;
+	case 'T':
+		mult = 1ull << 40;
 		end++;
 		break;
 	}
@@ -438,22 +477,23 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 
 	if (!strcmp(key, "memory")) {
 		rd->memory_line = rd->line;
+		snprintf(rd->memory_text, sizeof(rd->memory_text), "%s", value);
 		if (!parse_size(value, &sc->memory) || !sc->memory)
-			return fail_at(rd, rd->line, "memory '%s' is not a size such as 1G", value);
+			return fail_value(rd, rd->line, key, value, "must be a size such as 1G");
 	} else if (!strcmp(key, "page_size")) {
 		struct mthp_geometry geo;
 
 		if (!parse_size(value, &v) || mthp_geometry_from_page_size(&geo, v))
-			return fail_at(rd, rd->line, "page_size '%s': must be 4K, 16K or 64K", value);
+			return fail_value(rd, rd->line, key, value, "must be 4K, 16K or 64K");
 		sc->page_size = (uint32_t)v;
 	} else if (!strcmp(key, "swap")) {
 		rd->swap_line = rd->line;
+		snprintf(rd->swap_text, sizeof(rd->swap_text), "%s", value);
 		if (!parse_size(value, &sc->swap))
-			return fail_at(rd, rd->line, "swap '%s' is not a size such as 256M", value);
+			return fail_value(rd, rd->line, key, value, "must be a size such as 256M (0: no swap)");
 	} else if (!strcmp(key, "fragmentation")) {
 		if (!parse_fraction(value, &sc->fragmentation))
-			return fail_at(rd, rd->line,
-				       "fragmentation '%s' is not a fraction 0..1 (or 0%%..100%%)", value);
+			return fail_value(rd, rd->line, key, value, ALLOWED_FRACTION);
 	} else if (!strcmp(key, "tlb")) {
 		char copy[MAX_LINE + 1], *save = NULL;
 		bool all = false;
@@ -477,10 +517,11 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 			sc->tlb_profiles = 0;
 	} else if (!strcmp(key, "read_fault_alloc")) {
 		if (!parse_bool(value, &sc->read_fault_alloc))
-			return fail_at(rd, rd->line, "read_fault_alloc '%s': must be yes or no", value);
+			return fail_value(rd, rd->line, key, value, "must be yes or no");
 	} else if (!strcmp(key, "seed")) {
 		if (!parse_u64(value, &sc->seed))
-			return fail_at(rd, rd->line, "seed '%s' is not a whole number", value);
+			return fail_value(rd, rd->line, key, value,
+					  "must be a whole number 0-18446744073709551615");
 	} else {
 		return fail_at(rd, rd->line,
 			       "unknown key '%s' in [machine] (memory, page_size, swap, fragmentation, tlb, read_fault_alloc, seed)",
@@ -516,7 +557,7 @@ static void process_key(struct reader *rd, const char *key, const char *value)
 	if (strcmp(key, "memcg_limit"))
 		return fail_at(rd, rd->line, "unknown key '%s' in a process (memcg_limit)", key);
 	if (!parse_size(value, &p->memcg_limit))
-		fail_at(rd, rd->line, "memcg_limit '%s' is not a size such as 512M", value);
+		fail_value(rd, rd->line, key, value, "must be a size such as 512M (0: no limit)");
 }
 
 static void vma_key(struct reader *rd, const char *key, const char *value)
@@ -525,10 +566,10 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 
 	if (!strcmp(key, "size")) {
 		if (!parse_size(value, &v->size) || !v->size)
-			return fail_at(rd, rd->line, "size '%s' is not a size such as 64M", value);
+			return fail_value(rd, rd->line, key, value, "must be a size above 0 such as 64M");
 	} else if (!strcmp(key, "align")) {
 		if (!parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
-			return fail_at(rd, rd->line, "align '%s' is not a power of two such as 2M", value);
+			return fail_value(rd, rd->line, key, value, "must be a power of two such as 2M");
 	} else if (!strcmp(key, "flags")) {
 		char copy[MAX_LINE + 1], *save = NULL;
 
@@ -567,7 +608,7 @@ static bool parse_sizes(struct mthp_scenario_phase *ph, const char *value)
 			return false;
 		*colon = '\0';
 		if (!parse_size(w, &ph->sizes[nr].size) || !ph->sizes[nr].size ||
-		    !parse_u64(colon + 1, &weight) || !weight || weight > 1000000)
+		    !parse_u64(colon + 1, &weight) || !weight || weight > MAX_COUNT)
 			return false;
 		ph->sizes[nr++].weight = (uint32_t)weight;
 	}
@@ -620,11 +661,11 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = parse_fraction(value, &ph->density);
 		break;
 	case PK_RUNS:
-		ok = parse_u64(value, &v) && v && v <= 1000000;
+		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
 		ph->runs = (uint32_t)v;
 		break;
 	case PK_RUN_PAGES:
-		ok = parse_u64(value, &v) && v && v <= 1000000;
+		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
 		ph->run_pages = (uint32_t)v;
 		break;
 	case PK_HOT:
@@ -654,7 +695,7 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		break;
 	}
 	if (!ok)
-		fail_at(rd, rd->line, "%s '%s' is not valid here (see docs/scenarios.md)", key, value);
+		fail_value(rd, rd->line, key, value, phase_key_allowed[k]);
 }
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
@@ -689,19 +730,48 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 /* ---- checks across lines ---- */
 
+/* "4K", "256G": a size in its largest whole unit, for messages. */
+static void format_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned u = 0;
+
+	for (; bytes >= 1024 && !(bytes % 1024) && u < 4; u++)
+		bytes /= 1024;
+	if (u)
+		snprintf(buf, len, "%llu%c", (unsigned long long)bytes, units[u - 1]);
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+}
+
 static void check_machine(struct reader *rd)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_geometry geo;
+	char page[32], least[32], most[32], msg[256];
+	uint64_t max_memory = (SIM_MAX_FRAMES + 1) * sc->page_size;
+	uint64_t max_swap = SIM_MAX_SWAP_SLOTS * sc->page_size;
 
 	mthp_geometry_from_page_size(&geo, sc->page_size);
-	if (sc->memory % sc->page_size || sc->memory < 4 * mthp_pmd_size(&geo))
-		fail_at(rd, rd->memory_line ? rd->memory_line : 1,
-			"[machine] memory must be a multiple of the page size and at least 4 PMD sizes (%llu bytes)",
-			(unsigned long long)(4 * mthp_pmd_size(&geo)));
-	else if (sc->swap % sc->page_size)
-		fail_at(rd, rd->swap_line ? rd->swap_line : 1,
-			"[machine] swap must be a multiple of the page size");
+	format_size(page, sizeof(page), sc->page_size);
+	format_size(least, sizeof(least), 4 * mthp_pmd_size(&geo));
+	format_size(most, sizeof(most), max_memory);
+	if (sc->memory % sc->page_size || sc->memory < 4 * mthp_pmd_size(&geo) ||
+	    sc->memory >= max_memory) {
+		snprintf(msg, sizeof(msg),
+			 "must be a multiple of the page size, at least 4 PMD sizes (%s) and below %s with %s pages",
+			 least, most, page);
+		return fail_value(rd, rd->memory_line ? rd->memory_line : 1, "memory",
+				  rd->memory_line ? rd->memory_text : "1G", msg);
+	}
+	format_size(most, sizeof(most), max_swap + 2ull * sc->page_size);
+	if (sc->swap % sc->page_size || sc->swap > max_swap) {
+		snprintf(msg, sizeof(msg),
+			 "must be a multiple of the page size and at most %s less 2 pages with %s pages",
+			 most, page);
+		fail_value(rd, rd->swap_line ? rd->swap_line : 1, "swap",
+			   rd->swap_line ? rd->swap_text : "256M", msg);
+	}
 }
 
 static void check_settings(struct reader *rd)
