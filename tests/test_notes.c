@@ -59,7 +59,7 @@ static void test_upstream_acts_as_zero_between_0_and_511(void **state)
 	assert_int_equal(notes_of(&s, runs, 2, &t), 1);
 	assert_non_null(strstr(t.buf, "max_ptes_none 384 acts as 0 for mTHP orders under "
 				      "upstream"));
-	assert_non_null(strstr(t.buf, "64kB: all 16"));
+	assert_non_null(strstr(t.buf, "a 64K window: all 16"));
 	/* 0 and 511 are honoured: nothing to say */
 	settings(&s, "0", "madvise");
 	assert_int_equal(notes_of(&s, runs, 2, &t), 0);

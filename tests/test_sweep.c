@@ -20,6 +20,9 @@
 #include <mthp/passes.h>
 #include <mthp/sweep.h>
 
+#include <jansson.h>
+
+#include "cli/cli.h"
 #include "report/sweep_report.h"
 
 /* Sparse runs of 64K under advice: the policies and max_ptes_none differ. */
@@ -328,6 +331,97 @@ static void test_a_snapshot_is_swept_by_passes_to_the_fixpoint(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* Run `mthp ARGS...`; out and err captured; returns the exit status. */
+static int mthp(char **out, char **err, ...)
+{
+	char *argv[32];
+	int argc = 0, status;
+	size_t olen = 0, elen = 0;
+	FILE *o = open_memstream(out, &olen), *e = open_memstream(err, &elen);
+	va_list ap;
+
+	va_start(ap, err);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	status = mthp_cli_run(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	return status;
+}
+
+static void test_sim_sweep_json_has_every_run_the_front_and_the_answer(void **state)
+{
+	char *out, *err, path[] = "/tmp/mthp-sweep-ini-XXXXXX";
+	json_error_t jerr;
+	json_t *doc, *runs, *front;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(scenario_text, f);
+	fclose(f);
+	assert_int_equal(mthp(&out, &err, "sim", path, "--sweep", "khugepaged/max_ptes_none=0,511",
+			      "--compare", "upstream", "--tlb", "arm64-4k", "--budget", "10%",
+			      "--threads", "2", "--json", NULL), 0);
+	unlink(path);
+	doc = json_loads(out, 0, &jerr);
+	if (!doc)
+		fail_msg("not JSON: %s\n%s", jerr.text, out);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-sweep 1");
+	assert_string_equal(json_string_value(json_object_get(doc, "tlb_profile")), "arm64-4k");
+	assert_true(json_real_value(json_object_get(doc, "budget")) == 0.10);
+	runs = json_object_get(doc, "runs");
+	front = json_object_get(doc, "front");
+	/* two settings, each with khugepaged off and under upstream */
+	assert_int_equal(json_array_size(runs), 4);
+	assert_true(json_array_size(front) >= 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 3), "policy")),
+			    "upstream");
+	assert_non_null(json_object_get(json_object_get(json_array_get(runs, 3), "report"),
+					"collapses_by_order"));
+	assert_non_null(strstr(json_string_value(json_object_get(
+				json_object_get(doc, "recommendation"), "text")), "within 10%"));
+	json_decref(doc);
+	free(out);
+	free(err);
+}
+
+static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
+{
+	static const struct {
+		const char *args[6], *want;
+	} cases[] = {
+		{ { "sim", "--plot", "x.png" }, "go with --sweep" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--map", "m.png" }, "--plot" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--budget", "five" },
+		  "percentage" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--tlb", "sparc" }, "x86-64" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0,600" }, "max_ptes_none" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--plot", "p.jpg" },
+		  ".svg or .png" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		int n = 0;
+
+		while (n < 6 && cases[i].args[n])
+			n++;
+		assert_int_equal(mthp(&out, &err, cases[i].args[0], cases[i].args[1],
+				      n > 2 ? cases[i].args[2] : NULL, n > 3 ? cases[i].args[3] : NULL,
+				      n > 4 ? cases[i].args[4] : NULL, NULL), 2);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		free(out);
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +433,8 @@ int main(void)
 		cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
 		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
 		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
+		cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
+		cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

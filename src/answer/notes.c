@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <mthp/notes.h>
+#include <mthp/tlb.h>
 
 struct notes {
 	void (*emit)(void *ctx, const char *note);
@@ -63,12 +64,12 @@ static void settings_notes(struct notes *nt, const struct mthp_settings *s,
 			     "only collapse to the PMD size, as legacy does.");
 		return;
 	}
-	mthp_size_name(&s->geo, o, size, sizeof(size));
+	mthp_tlb_size_label((uint64_t)s->geo.page_size << o, size, sizeof(size));
 	if (ran(runs, n, MTHP_POLICY_UPSTREAM) && none && none != last)
 		note(nt, "max_ptes_none %u acts as 0 for mTHP orders under upstream (Linux 7.2 "
 		     "honours only 0 and %u below the PMD order): a window below the PMD size "
-		     "collapses only when every one of its PTEs is present (%s: all %u).",
-		     none, last, size, 1u << o);
+		     "collapses only when every one of its PTEs is present (a %s window: all "
+		     "%u).", none, last, size, 1u << o);
 	if (ran(runs, n, MTHP_POLICY_SEED) && none >= (last + 1) / 2)
 		note(nt, "max_ptes_none %u is at least half a page table: under seed a window "
 		     "collapsed at one order passes at the next order on a later scan, so "

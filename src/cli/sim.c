@@ -24,21 +24,50 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "report/sim_report.h"
+#include "report/sweep_report.h"
 
 /* scenarios/default.ini, compiled in (scripts/embed) */
 extern const char mthp_default_scenario[];
 
-#define MAX_RUNS (1 + MTHP_NR_POLICIES)
+#define MAX_RUNS MTHP_SIM_MAX_RUNS
 
 static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--snapshot FILE]\n"
+"       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
+"                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
 "Run a workload scenario (docs/scenarios.md; without SCENARIO, the built-in\n"
 "default) in the simulated memory manager with khugepaged, and report what\n"
 "the collapse policy did, beside a run of the same workload with khugepaged\n"
-"off (\"no collapse\").\n"
+"off (\"no collapse\").  With --sweep: run every combination of the swept\n"
+"values, with khugepaged off and under each policy (all three unless\n"
+"--policy or --compare says), and answer which setting gives the fewest TLB\n"
+"entries within the memory budget.\n"
+"\n"
+"The rows of the table:\n"
+"  collapses                  folios collapses made, by size\n"
+"  re-collapses (creep)       collapses into a larger folio of pages an earlier\n"
+"                             collapse made (and the workload did not free)\n"
+"  rebuilds at the same order collapses of an earlier collapse's window again\n"
+"                             at the same order (seed has no folio veto)\n"
+"  resident MiB               memory mapped at the end, the zero page aside\n"
+"  pages written              distinct pages the workload wrote\n"
+"  writes failed              writes the machine or a cgroup could not take\n"
+"  pages filled (bloat)       none or zero-page PTEs that collapses filled\n"
+"    % of pages written       pages filled per page the workload wrote\n"
+"  PTEs scanned, pages copied khugepaged's work\n"
+"  TLB entries                entries needed to map the memory, per profile\n"
+"                             (docs/tlb-profiles.md)\n"
+"  scan results               PMD ranges khugepaged scanned, by the result of\n"
+"                             the scan (SCAN_SUCCEED: the walk ran; whether it\n"
+"                             collapsed is in the rows above)\n"
+"  failed attempts            collapse windows tried and refused, by result\n"
+"With --sweep, \"memory\" and \"TLB\" are changes from the baseline (the\n"
+"scenario as written with khugepaged off) and * marks the Pareto front: the\n"
+"runs that no other run beats on both memory and TLB entries.\n"
 "\n";
 
 static const char sim_outro[] =
@@ -59,6 +88,13 @@ struct sim_opts {
 	const char *map;
 	const char *trace;
 	const char *snapshot;
+	/* --sweep */
+	struct mthp_opt_strings sweeps;
+	double budget;
+	bool budget_given;
+	int tlb;			/* enum mthp_tlb_profile, or -1: the host's */
+	uint64_t threads;		/* 0: every online CPU */
+	const char *plot;
 };
 
 struct progress {
@@ -141,6 +177,34 @@ static int parse_seed(void *opts, const char *value, char *why, size_t len)
 	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->seed, why, len);
 }
 
+static int parse_budget(void *opts, const char *value, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
+	char *end;
+	double v = strtod(value, &end);
+
+	if (end == value || (*end && strcmp(end, "%")) || !(v >= 0) || v > 10000) {
+		snprintf(why, len, "must be a percentage from 0 to 10000 (e.g. 5%%)");
+		return -EINVAL;
+	}
+	o->budget = v / 100;
+	o->budget_given = true;
+	return 0;
+}
+
+static int parse_tlb(void *opts, const char *value, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
+	enum mthp_tlb_profile p;
+
+	if (mthp_tlb_profile_parse(value, &p)) {
+		snprintf(why, len, "must be x86-64, zen, arm64-4k, arm64-16k or arm64-64k");
+		return -EINVAL;
+	}
+	o->tlb = (int)p;
+	return 0;
+}
+
 #define OPT(field) offsetof(struct sim_opts, field)
 
 static const struct mthp_opt sim_opts_table[] = {
@@ -165,6 +229,21 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "the processes at the end of the (last) policy's run,\n"
 		  "  as a snapshot for `mthp plan --snapshot`" },
+	{ "sweep", 0, "KNOB=V1,V2,...", MTHP_OPT_STRINGS, OPT(sweeps),
+	  .help = "sweep a knob over these values; repeatable: every\n"
+		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511)" },
+	{ "budget", 0, "PCT", MTHP_OPT_FN, .fn = parse_budget,
+	  .help = "with --sweep: the memory increase the recommendation may\n"
+		  "  spend (default 5%)" },
+	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = parse_tlb,
+	  .help = "with --sweep: the TLB profile judged (default: this host's\n"
+		  "  CPU and page size)" },
+	{ "threads", 0, "N", MTHP_OPT_U64, OPT(threads), .min = 1, .max = 64,
+	  .help = "with --sweep: runs at once (default: one per CPU); the\n"
+		  "  output is the same whatever the number" },
+	{ "plot", 0, "FILE", MTHP_OPT_STRING, OPT(plot),
+	  .help = "with --sweep: the Pareto chart of memory against TLB\n"
+		  "  entries (.svg or .png)" },
 	{ 0 },
 };
 
@@ -182,333 +261,23 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 		return ret;
 	if (o->policy_given && o->compare)
 		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
+	if (!o->sweeps.nr && (o->plot || o->budget_given || o->tlb >= 0 || o->threads))
+		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
+					     "go with --sweep");
+	if (o->sweeps.nr && (o->map || o->trace || o->snapshot))
+		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace and --snapshot draw "
+					     "one run each; with --sweep, use --plot");
+	dot = o->plot ? strrchr(o->plot, '.') : NULL;
+	if (o->plot && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
+		return mthp_opts_usage_error(&sim_spec, err,
+					     "--plot %s: the file name must end in .svg or .png",
+					     o->plot);
 	dot = o->map ? strrchr(o->map, '.') : NULL;
 	if (o->map && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
 		return mthp_opts_usage_error(&sim_spec, err,
 					     "--map %s: the file name must end in .svg or .png",
 					     o->map);
 	return 0;
-}
-
-static const char *run_name(int policy)
-{
-	return policy == MTHP_RUN_NO_COLLAPSE ? "no collapse" :
-	       mthp_policy_name((enum mthp_policy)policy);
-}
-
-/* Profiles to report: the scenario's, of those made for its page size. */
-static uint32_t profiles_of(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
-{
-	uint32_t mask = 0;
-
-	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
-		if (sc->tlb_profiles && !(sc->tlb_profiles & (1u << p)))
-			continue;
-		if (mthp_tlb_profile_fits((enum mthp_tlb_profile)p, geo))
-			mask |= 1u << p;
-	}
-	return mask;
-}
-
-static uint64_t tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p)
-{
-	struct mthp_tlb_count count;
-
-	if (mthp_tlb_count(&r->final, p, &count))
-		return 0;
-	return count.total;
-}
-
-static double bloat_percent(const struct mthp_run_report *r)
-{
-	return r->pages_written ? 100.0 * (double)r->pages_filled / (double)r->pages_written : 0;
-}
-
-/* ---- text ---- */
-
-static void text_row_u64(FILE *out, const char *label, const struct mthp_run_report *runs,
-			 size_t n, uint64_t (*get)(const struct mthp_run_report *, const void *),
-			 const void *arg, bool baseline_dash)
-{
-	fprintf(out, "%-28s", label);
-	for (size_t i = 0; i < n; i++) {
-		if (baseline_dash && runs[i].policy == MTHP_RUN_NO_COLLAPSE)
-			fprintf(out, " %12s", "-");
-		else
-			fprintf(out, " %12" PRIu64, get(&runs[i], arg));
-	}
-	fputc('\n', out);
-}
-
-static uint64_t get_order(const struct mthp_run_report *r, const void *arg)
-{
-	return r->collapses_by_order[*(const unsigned *)arg];
-}
-
-static uint64_t get_collapses(const struct mthp_run_report *r, const void *arg)
-{
-	uint64_t n = 0;
-
-	(void)arg;
-	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
-		n += r->collapses_by_order[o];
-	return n;
-}
-
-static uint64_t get_field(const struct mthp_run_report *r, const void *arg)
-{
-	return *(const uint64_t *)((const char *)r + *(const size_t *)arg);
-}
-
-static uint64_t get_scan(const struct mthp_run_report *r, const void *arg)
-{
-	return r->scan_results[*(const unsigned *)arg];
-}
-
-static uint64_t get_failed(const struct mthp_run_report *r, const void *arg)
-{
-	return r->failed_by_result[*(const unsigned *)arg];
-}
-
-static uint64_t get_write_fail(const struct mthp_run_report *r, const void *arg)
-{
-	return r->writes_failed[*(const unsigned *)arg];
-}
-
-static uint64_t writes_failed(const struct mthp_run_report *r)
-{
-	uint64_t n = 0;
-
-	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
-		n += r->writes_failed[f];
-	return n;
-}
-
-static uint64_t get_writes_failed(const struct mthp_run_report *r, const void *arg)
-{
-	(void)arg;
-	return writes_failed(r);
-}
-
-/* Writes the machine could not take, by reason; nothing when none failed. */
-static void text_write_fails(FILE *out, const struct mthp_run_report *runs, size_t n)
-{
-	bool any = false;
-
-	for (size_t i = 0; i < n; i++)
-		any |= writes_failed(&runs[i]) != 0;
-	if (!any)
-		return;
-	text_row_u64(out, "writes failed", runs, n, get_writes_failed, NULL, false);
-	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++) {
-		char label[48];
-
-		snprintf(label, sizeof(label), "  %s", mthp_write_fail_name(f));
-		text_row_u64(out, label, runs, n, get_write_fail, &f, false);
-	}
-}
-
-static uint64_t get_tlb(const struct mthp_run_report *r, const void *arg)
-{
-	return tlb_total(r, *(const enum mthp_tlb_profile *)arg);
-}
-
-static void text_field(FILE *out, const char *label, const struct mthp_run_report *runs,
-		       size_t n, size_t offset, bool dash)
-{
-	text_row_u64(out, label, runs, n, get_field, &offset, dash);
-}
-
-static void print_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
-		       const struct mthp_geometry *geo, const struct mthp_run_report *runs,
-		       size_t n)
-{
-	uint32_t profiles = profiles_of(sc, geo);
-	double mib = (double)geo->page_size / (1 << 20);
-
-	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
-		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
-		runs[n - 1].wakeups);
-	fprintf(out, "%-28s", "");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, " %12s", run_name(runs[i].policy));
-	fputc('\n', out);
-
-	text_row_u64(out, "collapses", runs, n, get_collapses, NULL, true);
-	for (unsigned o = MTHP_MIN_ORDER; o <= geo->pmd_order; o++) {
-		char label[40], size[16];
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].collapses_by_order[o] != 0;
-		if (!any)
-			continue;
-		mthp_tlb_size_label((uint64_t)geo->page_size << o, size, sizeof(size));
-		snprintf(label, sizeof(label), "  %s", size);
-		text_row_u64(out, label, runs, n, get_order, &o, true);
-	}
-	text_field(out, "re-collapses (creep)", runs, n,
-		   offsetof(struct mthp_run_report, recollapses), true);
-	text_field(out, "rebuilds at the same order", runs, n,
-		   offsetof(struct mthp_run_report, rebuilds), true);
-	fprintf(out, "%-28s", "resident MiB");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, " %12.1f", (double)runs[i].resident_pages * mib);
-	fputc('\n', out);
-	text_field(out, "pages written", runs, n,
-		   offsetof(struct mthp_run_report, pages_written), false);
-	text_write_fails(out, runs, n);
-	text_field(out, "pages filled (bloat)", runs, n,
-		   offsetof(struct mthp_run_report, pages_filled), true);
-	fprintf(out, "%-28s", "  % of pages written");
-	for (size_t i = 0; i < n; i++) {
-		if (runs[i].policy == MTHP_RUN_NO_COLLAPSE)
-			fprintf(out, " %12s", "-");
-		else
-			fprintf(out, " %11.1f%%", bloat_percent(&runs[i]));
-	}
-	fputc('\n', out);
-	text_field(out, "PTEs scanned", runs, n,
-		   offsetof(struct mthp_run_report, ptes_scanned), true);
-	text_field(out, "pages copied", runs, n,
-		   offsetof(struct mthp_run_report, pages_copied), true);
-	fprintf(out, "TLB entries\n");
-	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
-		char label[40];
-
-		if (!(profiles & (1u << p)))
-			continue;
-		snprintf(label, sizeof(label), "  %s", mthp_tlb_profile_name((enum mthp_tlb_profile)p));
-		text_row_u64(out, label, runs, n, get_tlb, &p, false);
-	}
-	fprintf(out, "scan results (PMD ranges)\n");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].scan_results[r] != 0;
-		if (any) {
-			char label[48];
-
-			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
-			text_row_u64(out, label, runs, n, get_scan, &r, true);
-		}
-	}
-	fprintf(out, "failed attempts\n");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].failed_by_result[r] != 0;
-		if (any) {
-			char label[48];
-
-			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
-			text_row_u64(out, label, runs, n, get_failed, &r, true);
-		}
-	}
-}
-
-/* ---- JSON ---- */
-
-static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
-{
-	json_t *obj = json_object();
-
-	for (unsigned i = 0; obj && i < nr; i++) {
-		char key[16];
-
-		if (!counts[i])
-			continue;
-		if (!by_result)
-			snprintf(key, sizeof(key), "%u", i);
-		if (json_object_set_new(obj, by_result ? mthp_result_name((enum mthp_result)i) : key,
-					json_integer((json_int_t)counts[i]))) {
-			json_decref(obj);
-			return NULL;
-		}
-	}
-	return obj;
-}
-
-/* {"total": N, "out_of_memory": N, "memcg_limit": N}, always present. */
-static json_t *write_fails_json(const struct mthp_run_report *r)
-{
-	json_t *obj = json_pack("{s:I}", "total", (json_int_t)writes_failed(r));
-
-	for (unsigned f = 0; obj && f < MTHP_NR_WRITE_FAILS; f++)
-		json_object_set_new(obj, mthp_write_fail_name(f),
-				    json_integer((json_int_t)r->writes_failed[f]));
-	return obj;
-}
-
-static json_t *run_json(const struct mthp_run_report *r, uint32_t profiles,
-			const struct mthp_geometry *geo)
-{
-	json_t *tlb = json_object();
-	json_t *run;
-
-	for (unsigned p = 0; tlb && p < MTHP_TLB_NR_PROFILES; p++) {
-		if (!(profiles & (1u << p)))
-			continue;
-		if (json_object_set_new(tlb, mthp_tlb_profile_name((enum mthp_tlb_profile)p),
-					json_integer((json_int_t)tlb_total(r, (enum mthp_tlb_profile)p)))) {
-			json_decref(tlb);
-			return NULL;
-		}
-	}
-	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o}",
-			"policy", run_name(r->policy),
-			"collapses_by_order", counts_json(r->collapses_by_order,
-							  MTHP_MAX_PMD_ORDER + 1, false),
-			"recollapses", (json_int_t)r->recollapses,
-			"rebuilds", (json_int_t)r->rebuilds,
-			"resident_pages", (json_int_t)r->resident_pages,
-			"resident_bytes", (json_int_t)(r->resident_pages * geo->page_size),
-			"pages_written", (json_int_t)r->pages_written,
-			"pages_filled", (json_int_t)r->pages_filled,
-			"bloat_percent", bloat_percent(r),
-			"ptes_scanned", (json_int_t)r->ptes_scanned,
-			"pages_copied", (json_int_t)r->pages_copied,
-			"wakeups", (json_int_t)r->wakeups,
-			"tlb_entries", tlb,
-			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
-			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
-	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
-		json_decref(run);
-		return NULL;
-	}
-	return run;
-}
-
-static int print_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
-		      const struct mthp_geometry *geo, const struct mthp_run_report *runs,
-		      size_t n)
-{
-	uint32_t profiles = profiles_of(sc, geo);
-	json_t *list = json_array();
-	json_t *doc;
-	int ret = 0;
-
-	for (size_t i = 0; list && i < n; i++) {
-		json_t *run = run_json(&runs[i], profiles, geo);
-
-		if (!run || json_array_append_new(list, run)) {
-			json_decref(list);
-			return -ENOMEM;
-		}
-	}
-	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o}", "format", "mthp-sim 1",
-			"scenario", sc->file, "seed", (json_int_t)seed,
-			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,
-			"runs", list);
-	if (!doc)
-		return -ENOMEM;
-	if (json_dumpf(doc, out, JSON_INDENT(2)))
-		ret = -EIO;
-	fputc('\n', out);
-	json_decref(doc);
-	return ret;
 }
 
 /* ---- map ---- */
@@ -521,7 +290,7 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	struct mthp_map_point points[MAX_RUNS];
 	char labels[MAX_RUNS][64];
 	struct mthp_map_plot plot = { .points = points };
-	uint32_t profiles = profiles_of(sc, geo);
+	uint32_t profiles = mthp_sim_profiles(sc, geo);
 	enum mthp_tlb_profile prof = MTHP_TLB_X86_64;
 	char title[96], msg[256];
 
@@ -533,24 +302,24 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	}
 	for (size_t i = 0; i < n; i++) {
 		double bloat = (double)runs[i].pages_filled;
-		double tlb = (double)tlb_total(&runs[i], prof);
+		double tlb = (double)mthp_sim_tlb_total(&runs[i], prof);
 		size_t k;
 
-		panels[i].title = run_name(runs[i].policy);
+		panels[i].title = mthp_sim_run_name(runs[i].policy);
 		panels[i].snap = &runs[i].final;
 		/* runs that land on one point share it: "legacy, upstream" */
 		for (k = 0; k < plot.nr_points; k++)
 			if (points[k].bloat == bloat && points[k].tlb == tlb)
 				break;
 		if (k == plot.nr_points) {
-			snprintf(labels[k], sizeof(labels[k]), "%s", run_name(runs[i].policy));
+			snprintf(labels[k], sizeof(labels[k]), "%s", mthp_sim_run_name(runs[i].policy));
 			points[k] = (struct mthp_map_point){ labels[k], bloat, tlb };
 			plot.nr_points++;
 		} else {
 			size_t used = strlen(labels[k]);
 
 			snprintf(labels[k] + used, sizeof(labels[k]) - used, ", %s",
-				 run_name(runs[i].policy));
+				 mthp_sim_run_name(runs[i].policy));
 		}
 	}
 	snprintf(title, sizeof(title), "pages filled by collapse vs TLB entries (%s)",
@@ -625,11 +394,11 @@ static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FI
  */
 static void warn_write_fails(const struct mthp_run_report *r, FILE *err)
 {
-	if (!writes_failed(r))
+	if (!mthp_sim_writes_failed(r))
 		return;
 	fprintf(err, "mthp sim: warning: %s run: %" PRIu64
-		" writes failed, the workload was cut short (", run_name(r->policy),
-		writes_failed(r));
+		" writes failed, the workload was cut short (", mthp_sim_run_name(r->policy),
+		mthp_sim_writes_failed(r));
 	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
 		fprintf(err, "%s%s %" PRIu64, f ? ", " : "", mthp_write_fail_name(f),
 			r->writes_failed[f]);
@@ -649,16 +418,16 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 		struct mthp_diag diag = { .warn = NULL };
 
 		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
-		pg.label = run_name(ro.policy);
+		pg.label = mthp_sim_run_name(ro.policy);
 		if (trace && ro.policy != MTHP_RUN_NO_COLLAPSE) {
 			fprintf(trace, "# mthp sim: %s, policy %s, seed %" PRIu64 "\n", sc->file,
-				run_name(ro.policy), seed);
+				mthp_sim_run_name(ro.policy), seed);
 			ro.trace = trace;
 		}
 		if (mthp_scenario_run(sc, s, seed, &ro, &runs[i], &diag)) {
 			if (pg.shown)
 				fputc('\n', err);
-			fprintf(err, "mthp sim: %s run: %s\n", run_name(ro.policy), diag.msg);
+			fprintf(err, "mthp sim: %s run: %s\n", mthp_sim_run_name(ro.policy), diag.msg);
 			return 1;
 		}
 		(*nr_runs)++;
@@ -669,9 +438,119 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 	return 0;
 }
 
+/* ---- --sweep ---- */
+
+static json_t *sweep_run_json(const struct mthp_run_report *r, void *ctx)
+{
+	const struct mthp_sweep *sw = ctx;
+
+	return mthp_sim_run_json(r, 1u << sw->profile, &sw->settings.geo);
+}
+
+/* The profile judged, and how it was chosen; 0 or an exit status. */
+static int sweep_profile(const struct sim_opts *o, struct mthp_sweep *sw, char *why,
+			 size_t len, FILE *err)
+{
+	enum mthp_tlb_profile p;
+	char host[96];
+
+	if (o->tlb >= 0) {
+		p = (enum mthp_tlb_profile)o->tlb;
+		snprintf(why, len, "--tlb");
+	} else if (!mthp_tlb_host_profile(&p, host, sizeof(host)) &&
+		   mthp_tlb_profile_fits(p, &sw->settings.geo)) {
+		snprintf(why, len, "%s", host);
+	} else {
+		/* the host has none, or one made for another page size */
+		for (p = 0; p < MTHP_TLB_NR_PROFILES; p++)
+			if (mthp_tlb_profile_fits(p, &sw->settings.geo))
+				break;
+		snprintf(why, len, "the first profile for the scenario's %uK pages; "
+			 "this host's does not apply", sw->settings.geo.page_size / 1024);
+	}
+	if (!mthp_tlb_profile_fits(p, &sw->settings.geo)) {
+		fprintf(err, "mthp sim: --tlb %s: made for another page size than the "
+			"scenario's %u bytes\n", mthp_tlb_profile_name(p),
+			sw->settings.geo.page_size);
+		return EXIT_USAGE;
+	}
+	sw->profile = p;
+	return 0;
+}
+
+static int sweep_setup(const struct sim_opts *o, const struct mthp_scenario *sc,
+		       const struct mthp_settings *s, struct mthp_sweep *sw, const char *source,
+		       char *why, size_t len, FILE *err)
+{
+	struct mthp_diag diag = { .warn = NULL };
+
+	sw->scenario = sc;
+	sw->source = source;
+	sw->settings = *s;
+	sw->seed = o->seed_given ? o->seed : sc->seed;
+	sw->threads = (unsigned)o->threads;
+	if (o->sweeps.nr > MTHP_SWEEP_MAX_AXES) {
+		fprintf(err, "mthp sim: at most %d --sweep knobs\n", MTHP_SWEEP_MAX_AXES);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < o->sweeps.nr; i++) {
+		if (mthp_sweep_axis_parse(&sw->axes[i], o->sweeps.v[i], s, &diag)) {
+			fprintf(err, "mthp sim: %s\n", diag.msg);
+			return EXIT_USAGE;
+		}
+	}
+	sw->nr_axes = (unsigned)o->sweeps.nr;
+	if (o->policy_given || o->compare) {
+		for (size_t i = 0; i < o->nr_policies; i++)
+			sw->policies[i] = o->policies[i];
+		sw->nr_policies = (unsigned)o->nr_policies;
+	} else {
+		for (int p = 0; p < MTHP_NR_POLICIES; p++)
+			sw->policies[p] = p;
+		sw->nr_policies = MTHP_NR_POLICIES;
+	}
+	return sweep_profile(o, sw, why, len, err);
+}
+
+static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
+		     const struct mthp_settings *s, FILE *out, FILE *err)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	double budget = o->budget_given ? o->budget : 0.05;
+	struct mthp_sweep sw = { .scenario = NULL };
+	char why[160], msg[256], source[300];
+	int status;
+
+	snprintf(source, sizeof(source), "mthp sim --sweep: %s", sc->file);
+	status = sweep_setup(o, sc, s, &sw, source, why, sizeof(why), err);
+	if (status)
+		return status;
+	if (mthp_sweep_run(&sw, &diag)) {
+		fprintf(err, "mthp sim: %s\n", diag.msg);
+		return 1;
+	}
+	if (o->json) {
+		json_t *doc = mthp_sweep_json(&sw, budget, why, sweep_run_json, &sw);
+
+		if (!doc || json_dumpf(doc, out, JSON_INDENT(2)))
+			status = 1;
+		fputc('\n', out);
+		json_decref(doc);
+	} else {
+		mthp_sweep_text(out, &sw, budget, why);
+	}
+	if (!status && o->plot && mthp_sweep_plot(o->plot, &sw, budget, msg, sizeof(msg))) {
+		fprintf(err, "mthp sim: %s\n", msg);
+		status = 1;
+	}
+	mthp_sweep_free(&sw);
+	return status;
+}
+
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 {
-	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1 };
+	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
+			      .tlb = -1 };
 	struct mthp_run_report runs[MAX_RUNS];
 	struct mthp_scenario sc;
 	struct mthp_settings s;
@@ -686,12 +565,17 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	}
 	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
 		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
-		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
+		 mthp_cli_check_output(err, "sim", "--trace", o.trace) ?:
+		 mthp_cli_check_output(err, "sim", "--plot", o.plot);
 	if (status)
 		goto out_opts;
 	status = load(&o, &sc, &s, err);
 	if (status)
 		goto out_opts;
+	if (o.sweeps.nr) {
+		status = run_sweep(&o, &sc, &s, out, err);
+		goto out_scenario;
+	}
 	if (o.trace) {
 		trace = fopen(o.trace, "w");
 		if (!trace) {
@@ -705,9 +589,9 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 		uint64_t seed = o.seed_given ? o.seed : sc.seed;
 
 		if (o.json)
-			status = print_json(out, &sc, seed, &s.geo, runs, nr_runs) ? 1 : 0;
+			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs) ? 1 : 0;
 		else
-			print_text(out, &sc, seed, &s.geo, runs, nr_runs);
+			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
 	}
 	if (!status && o.map)
 		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);

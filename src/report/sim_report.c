@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sim_report.c - what `mthp sim` prints of its runs: the table for people
+ * (one column per run, one row per figure, the notes under it) and the
+ * "mthp-sim 1" JSON document, with every figure's definition in `mthp sim
+ * --help`, the man page and docs/scenarios.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mthp/notes.h>
+
+#include "report/sim_report.h"
+
+const char *mthp_sim_run_name(int policy)
+{
+	return policy == MTHP_RUN_NO_COLLAPSE ? "no collapse" :
+	       mthp_policy_name((enum mthp_policy)policy);
+}
+
+uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
+{
+	uint32_t mask = 0;
+
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
+		if (sc->tlb_profiles && !(sc->tlb_profiles & (1u << p)))
+			continue;
+		if (mthp_tlb_profile_fits((enum mthp_tlb_profile)p, geo))
+			mask |= 1u << p;
+	}
+	return mask;
+}
+
+uint64_t mthp_sim_tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p)
+{
+	struct mthp_tlb_count count;
+
+	if (mthp_tlb_count(&r->final, p, &count))
+		return 0;
+	return count.total;
+}
+
+static double bloat_percent(const struct mthp_run_report *r)
+{
+	return r->pages_written ? 100.0 * (double)r->pages_filled / (double)r->pages_written : 0;
+}
+
+/* ---- text ---- */
+
+static void text_row_u64(FILE *out, const char *label, const struct mthp_run_report *runs,
+			 size_t n, uint64_t (*get)(const struct mthp_run_report *, const void *),
+			 const void *arg, bool baseline_dash)
+{
+	fprintf(out, "%-28s", label);
+	for (size_t i = 0; i < n; i++) {
+		if (baseline_dash && runs[i].policy == MTHP_RUN_NO_COLLAPSE)
+			fprintf(out, " %12s", "-");
+		else
+			fprintf(out, " %12" PRIu64, get(&runs[i], arg));
+	}
+	fputc('\n', out);
+}
+
+static uint64_t get_order(const struct mthp_run_report *r, const void *arg)
+{
+	return r->collapses_by_order[*(const unsigned *)arg];
+}
+
+static uint64_t get_collapses(const struct mthp_run_report *r, const void *arg)
+{
+	uint64_t n = 0;
+
+	(void)arg;
+	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+		n += r->collapses_by_order[o];
+	return n;
+}
+
+static uint64_t get_field(const struct mthp_run_report *r, const void *arg)
+{
+	return *(const uint64_t *)((const char *)r + *(const size_t *)arg);
+}
+
+static uint64_t get_scan(const struct mthp_run_report *r, const void *arg)
+{
+	return r->scan_results[*(const unsigned *)arg];
+}
+
+static uint64_t get_failed(const struct mthp_run_report *r, const void *arg)
+{
+	return r->failed_by_result[*(const unsigned *)arg];
+}
+
+static uint64_t get_write_fail(const struct mthp_run_report *r, const void *arg)
+{
+	return r->writes_failed[*(const unsigned *)arg];
+}
+
+uint64_t mthp_sim_writes_failed(const struct mthp_run_report *r)
+{
+	uint64_t n = 0;
+
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
+		n += r->writes_failed[f];
+	return n;
+}
+
+static uint64_t get_writes_failed(const struct mthp_run_report *r, const void *arg)
+{
+	(void)arg;
+	return mthp_sim_writes_failed(r);
+}
+
+/* Writes the machine could not take, by reason; nothing when none failed. */
+static void text_write_fails(FILE *out, const struct mthp_run_report *runs, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= mthp_sim_writes_failed(&runs[i]) != 0;
+	if (!any)
+		return;
+	text_row_u64(out, "writes failed", runs, n, get_writes_failed, NULL, false);
+	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++) {
+		char label[48];
+
+		snprintf(label, sizeof(label), "  %s", mthp_write_fail_name(f));
+		text_row_u64(out, label, runs, n, get_write_fail, &f, false);
+	}
+}
+
+static uint64_t get_tlb(const struct mthp_run_report *r, const void *arg)
+{
+	return mthp_sim_tlb_total(r, *(const enum mthp_tlb_profile *)arg);
+}
+
+static void text_field(FILE *out, const char *label, const struct mthp_run_report *runs,
+		       size_t n, size_t offset, bool dash)
+{
+	text_row_u64(out, label, runs, n, get_field, &offset, dash);
+}
+
+static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		       const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+		       size_t n)
+{
+	uint32_t profiles = mthp_sim_profiles(sc, geo);
+	double mib = (double)geo->page_size / (1 << 20);
+
+	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
+		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
+		runs[n - 1].wakeups);
+	fprintf(out, "%-28s", "");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12s", mthp_sim_run_name(runs[i].policy));
+	fputc('\n', out);
+
+	text_row_u64(out, "collapses", runs, n, get_collapses, NULL, true);
+	for (unsigned o = MTHP_MIN_ORDER; o <= geo->pmd_order; o++) {
+		char label[40], size[16];
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].collapses_by_order[o] != 0;
+		if (!any)
+			continue;
+		mthp_tlb_size_label((uint64_t)geo->page_size << o, size, sizeof(size));
+		snprintf(label, sizeof(label), "  %s", size);
+		text_row_u64(out, label, runs, n, get_order, &o, true);
+	}
+	text_field(out, "re-collapses (creep)", runs, n,
+		   offsetof(struct mthp_run_report, recollapses), true);
+	text_field(out, "rebuilds at the same order", runs, n,
+		   offsetof(struct mthp_run_report, rebuilds), true);
+	fprintf(out, "%-28s", "resident MiB");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12.1f", (double)runs[i].resident_pages * mib);
+	fputc('\n', out);
+	text_field(out, "pages written", runs, n,
+		   offsetof(struct mthp_run_report, pages_written), false);
+	text_write_fails(out, runs, n);
+	text_field(out, "pages filled (bloat)", runs, n,
+		   offsetof(struct mthp_run_report, pages_filled), true);
+	fprintf(out, "%-28s", "  % of pages written");
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i].policy == MTHP_RUN_NO_COLLAPSE)
+			fprintf(out, " %12s", "-");
+		else
+			fprintf(out, " %11.1f%%", bloat_percent(&runs[i]));
+	}
+	fputc('\n', out);
+	text_field(out, "PTEs scanned", runs, n,
+		   offsetof(struct mthp_run_report, ptes_scanned), true);
+	text_field(out, "pages copied", runs, n,
+		   offsetof(struct mthp_run_report, pages_copied), true);
+	fprintf(out, "TLB entries\n");
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
+		char label[40];
+
+		if (!(profiles & (1u << p)))
+			continue;
+		snprintf(label, sizeof(label), "  %s", mthp_tlb_profile_name((enum mthp_tlb_profile)p));
+		text_row_u64(out, label, runs, n, get_tlb, &p, false);
+	}
+	fprintf(out, "scan results (PMD ranges)\n");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].scan_results[r] != 0;
+		if (any) {
+			char label[48];
+
+			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
+			text_row_u64(out, label, runs, n, get_scan, &r, true);
+		}
+	}
+	fprintf(out, "failed attempts\n");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].failed_by_result[r] != 0;
+		if (any) {
+			char label[48];
+
+			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
+			text_row_u64(out, label, runs, n, get_failed, &r, true);
+		}
+	}
+}
+
+/* ---- notes ---- */
+
+static void runs_for_notes(const struct mthp_run_report *runs, size_t n,
+			   struct mthp_note_run *nr)
+{
+	for (size_t i = 0; i < n; i++) {
+		nr[i].policy = runs[i].policy;
+		memcpy(nr[i].collapses_by_order, runs[i].collapses_by_order,
+		       sizeof(nr[i].collapses_by_order));
+		nr[i].pages_filled = runs[i].pages_filled;
+		nr[i].resident_pages = runs[i].resident_pages;
+	}
+}
+
+static void note_line(void *ctx, const char *note)
+{
+	fprintf(ctx, "  - %s\n", note);
+}
+
+static void note_json(void *ctx, const char *note)
+{
+	json_array_append_new(ctx, json_string(note));
+}
+
+static json_t *notes_json(const struct mthp_settings *s, const struct mthp_run_report *runs,
+			  size_t n)
+{
+	struct mthp_note_run nr[MTHP_SIM_MAX_RUNS];
+	json_t *list = json_array();
+
+	runs_for_notes(runs, n, nr);
+	if (list)
+		mthp_notes(s, nr, n, note_json, list);
+	return list;
+}
+
+void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		   const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n)
+{
+	struct mthp_note_run nr[MTHP_SIM_MAX_RUNS];
+
+	table(out, sc, seed, &s->geo, runs, n);
+	runs_for_notes(runs, n, nr);
+	fprintf(out, "\nNotes (every row is defined in `mthp sim --help`):\n");
+	if (!mthp_notes(s, nr, n, note_line, out))
+		fprintf(out, "  - nothing to add.\n");
+}
+
+/* ---- JSON ---- */
+
+static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
+{
+	json_t *obj = json_object();
+
+	for (unsigned i = 0; obj && i < nr; i++) {
+		char key[16];
+
+		if (!counts[i])
+			continue;
+		if (!by_result)
+			snprintf(key, sizeof(key), "%u", i);
+		if (json_object_set_new(obj, by_result ? mthp_result_name((enum mthp_result)i) : key,
+					json_integer((json_int_t)counts[i]))) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* {"total": N, "out_of_memory": N, "memcg_limit": N}, always present. */
+static json_t *write_fails_json(const struct mthp_run_report *r)
+{
+	json_t *obj = json_pack("{s:I}", "total", (json_int_t)mthp_sim_writes_failed(r));
+
+	for (unsigned f = 0; obj && f < MTHP_NR_WRITE_FAILS; f++)
+		json_object_set_new(obj, mthp_write_fail_name(f),
+				    json_integer((json_int_t)r->writes_failed[f]));
+	return obj;
+}
+
+json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
+			const struct mthp_geometry *geo)
+{
+	json_t *tlb = json_object();
+	json_t *run;
+
+	for (unsigned p = 0; tlb && p < MTHP_TLB_NR_PROFILES; p++) {
+		if (!(profiles & (1u << p)))
+			continue;
+		if (json_object_set_new(tlb, mthp_tlb_profile_name((enum mthp_tlb_profile)p),
+					json_integer((json_int_t)mthp_sim_tlb_total(r, (enum mthp_tlb_profile)p)))) {
+			json_decref(tlb);
+			return NULL;
+		}
+	}
+	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o}",
+			"policy", mthp_sim_run_name(r->policy),
+			"collapses_by_order", counts_json(r->collapses_by_order,
+							  MTHP_MAX_PMD_ORDER + 1, false),
+			"recollapses", (json_int_t)r->recollapses,
+			"rebuilds", (json_int_t)r->rebuilds,
+			"resident_pages", (json_int_t)r->resident_pages,
+			"resident_bytes", (json_int_t)(r->resident_pages * geo->page_size),
+			"pages_written", (json_int_t)r->pages_written,
+			"pages_filled", (json_int_t)r->pages_filled,
+			"bloat_percent", bloat_percent(r),
+			"ptes_scanned", (json_int_t)r->ptes_scanned,
+			"pages_copied", (json_int_t)r->pages_copied,
+			"wakeups", (json_int_t)r->wakeups,
+			"tlb_entries", tlb,
+			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
+			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
+	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
+		json_decref(run);
+		return NULL;
+	}
+	return run;
+}
+
+int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		  const struct mthp_settings *s,
+		  const struct mthp_run_report *runs, size_t n)
+{
+	const struct mthp_geometry *geo = &s->geo;
+	uint32_t profiles = mthp_sim_profiles(sc, geo);
+	json_t *list = json_array();
+	json_t *doc;
+	int ret = 0;
+
+	for (size_t i = 0; list && i < n; i++) {
+		json_t *run = mthp_sim_run_json(&runs[i], profiles, geo);
+
+		if (!run || json_array_append_new(list, run)) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+	}
+	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o*}", "format", "mthp-sim 1",
+			"scenario", sc->file, "seed", (json_int_t)seed,
+			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,
+			"runs", list, "notes", notes_json(s, runs, n));
+	if (!doc)
+		return -ENOMEM;
+	if (json_dumpf(doc, out, JSON_INDENT(2)))
+		ret = -EIO;
+	fputc('\n', out);
+	json_decref(doc);
+	return ret;
+}
+

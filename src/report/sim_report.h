@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_report.h - the reports of `mthp sim` runs: the text table with its
+ * notes, and the "mthp-sim 1" JSON document (one object per run).
+ */
+#ifndef MTHP_REPORT_SIM_H
+#define MTHP_REPORT_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <mthp/scenario.h>
+#include <mthp/tlb.h>
+
+/* no collapse and every policy */
+#define MTHP_SIM_MAX_RUNS (1 + MTHP_NR_POLICIES)
+
+/* "no collapse" or the policy's name. */
+const char *mthp_sim_run_name(int policy);
+/* The TLB profiles to report (bits): the scenario's that fit its page size. */
+uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo);
+/* The run's TLB entries under profile p; 0 when p does not fit. */
+uint64_t mthp_sim_tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p);
+/* Writes the workload could not make, all reasons. */
+uint64_t mthp_sim_writes_failed(const struct mthp_run_report *r);
+
+/* The table, one column per run (n <= MTHP_SIM_MAX_RUNS), and its notes. */
+void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		   const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n);
+/* One run as JSON, its TLB entries for the profiles given; NULL: no memory. */
+json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
+			  const struct mthp_geometry *geo);
+/* The whole document; 0, -ENOMEM or -EIO. */
+int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		  const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n);
+
+#endif
