@@ -46,7 +46,9 @@ static const char sim_intro[] =
 "values, with khugepaged off and under each policy (all three unless\n"
 "--policy or --compare says), and answer which setting gives the fewest TLB\n"
 "entries within the memory budget.\n"
-"\n"
+"\n";
+
+static const char sim_outro[] =
 "The rows of the table:\n"
 "  collapses                  folios collapses made, by size\n"
 "  re-collapses (creep)       collapses into a larger folio of pages an earlier\n"
@@ -68,9 +70,7 @@ static const char sim_intro[] =
 "With --sweep, \"memory\" and \"TLB\" are changes from the baseline (the\n"
 "scenario as written with khugepaged off) and * marks the Pareto front: the\n"
 "runs that no other run beats on both memory and TLB entries.\n"
-"\n";
-
-static const char sim_outro[] =
+"\n"
 "Writes the machine or a cgroup could not take are counted (\"writes\n"
 "failed\", by reason) and warned about; the run still succeeds.\n"
 "Exit status: 0 done, 1 bad scenario or failed run, 2 bad option.\n";
