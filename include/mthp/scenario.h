@@ -68,7 +68,9 @@ struct mthp_scenario_phase {
 	uint64_t offset;		/* bytes into the VMA */
 	uint64_t length;		/* bytes; 0: to the end of the VMA */
 	double density;			/* random, read, pageout, free, dontneed */
-	uint32_t runs, run_pages;	/* cluster */
+	uint32_t runs, run_pages;	/* cluster; pageout, free, dontneed by runs */
+	bool by_runs;			/* pageout, free, dontneed: runs, not density */
+	bool aligned;			/* runs start at a multiple of run_pages */
 	double hot;			/* hot */
 	struct mthp_scenario_size_weight sizes[MTHP_SCENARIO_MAX_SIZES]; /* heap */
 	unsigned nr_sizes;

@@ -171,6 +171,39 @@ static void forget_collapses(struct run *r, struct sim_mm *mm, uint64_t addr, ui
 	}
 }
 
+/*
+ * The first page of a run of len pages in [0, pages): anywhere, or at a
+ * multiple of len when aligned (as an allocator's size classes place them).
+ */
+static uint64_t pick_run(struct run *r, uint64_t pages, uint64_t len, bool aligned)
+{
+	if (aligned)
+		return rnd_below(r, pages / len) * len;
+	return rnd_below(r, pages - len + 1);
+}
+
+static void advise_run(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t first,
+		       uint64_t len, enum sim_madv advice)
+{
+	int err = sim_madvise(mm, base + first * page_size(r), len * page_size(r), advice);
+
+	forget_collapses(r, mm, base + first * page_size(r), len * page_size(r));
+	/* PAGEOUT without swap space is not an error of the scenario */
+	if (err && err != -ENOMEM && err != -ENOSPC)
+		run_fail(r, err, "madvise at %llx failed (%s)",
+			 (unsigned long long)(base + first * page_size(r)), strerror(-err));
+}
+
+/* madvise runs of run_pages pages at random places (a hash table's buckets). */
+static void advise_runs(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t pages,
+			const struct mthp_scenario_phase *ph, enum sim_madv advice)
+{
+	uint64_t len = ph->run_pages < pages ? ph->run_pages : pages;
+
+	for (uint32_t k = 0; k < ph->runs && !r->error; k++)
+		advise_run(r, mm, base, pick_run(r, pages, len, ph->aligned), len, advice);
+}
+
 /* madvise the pages chosen with probability density, run by run. */
 static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t pages,
 			  double density, enum sim_madv advice)
@@ -187,16 +220,7 @@ static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint6
 			continue;
 		}
 		if (run_len) {
-			int err = sim_madvise(mm, base + run_start * page_size(r),
-					      run_len * page_size(r), advice);
-
-			forget_collapses(r, mm, base + run_start * page_size(r),
-					 run_len * page_size(r));
-			/* PAGEOUT without swap space is not an error of the scenario */
-			if (err && err != -ENOMEM && err != -ENOSPC)
-				run_fail(r, err, "madvise at %llx failed (%s)",
-					 (unsigned long long)(base + run_start * page_size(r)),
-					 strerror(-err));
+			advise_run(r, mm, base, run_start, run_len, advice);
 			run_len = 0;
 		}
 	}
@@ -307,9 +331,8 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 	case MTHP_ACT_CLUSTER:
 		for (uint32_t k = 0; k < ph->runs && !r->error; k++) {
 			uint64_t len = ph->run_pages < pages ? ph->run_pages : pages;
-			uint64_t first = rnd_below(r, pages - len + 1);
 
-			write_pages(r, p, ph, base, first, len);
+			write_pages(r, p, ph, base, pick_run(r, pages, len, ph->aligned), len);
 		}
 		break;
 	case MTHP_ACT_READ:
@@ -348,14 +371,18 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		break;
 	}
 	case MTHP_ACT_PAGEOUT:
-		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_PAGEOUT);
-		break;
 	case MTHP_ACT_FREE:
-		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_FREE);
+	case MTHP_ACT_DONTNEED: {
+		enum sim_madv advice = ph->action == MTHP_ACT_PAGEOUT ? SIM_MADV_PAGEOUT :
+				       ph->action == MTHP_ACT_FREE ? SIM_MADV_FREE :
+				       SIM_MADV_DONTNEED;
+
+		if (ph->by_runs)
+			advise_runs(r, p->mm, base, pages, ph, advice);
+		else
+			advise_random(r, p->mm, base, pages, ph->density, advice);
 		break;
-	case MTHP_ACT_DONTNEED:
-		advise_random(r, p->mm, base, pages, ph->density, SIM_MADV_DONTNEED);
-		break;
+	}
 	case MTHP_ACT_ADVISE: {
 		int err = sim_madvise(p->mm, base, ph->length, ph->advice == MTHP_VMA_HUGEPAGE ?
 				      SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);

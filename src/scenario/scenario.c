@@ -46,14 +46,17 @@
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
-	PK_ADVICE, NR_PHASE_KEYS
+	PK_ADVICE, PK_ALIGNED, NR_PHASE_KEYS
 };
 
 static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
-	"advice",
+	"advice", "aligned",
 };
+
+/* The keys of runs of pages, for the actions that can work run by run. */
+#define RUN_KEYS (KEY(PK_RUNS) | KEY(PK_RUN_PAGES) | KEY(PK_ALIGNED))
 
 static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
 	[PK_VMA] = "must be the name of a vma of the process (letters, digits, _ . -)",
@@ -69,6 +72,7 @@ static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
 	[PK_CHURN] = ALLOWED_FRACTION,
 	[PK_CHILD_WRITES] = ALLOWED_FRACTION,
 	[PK_ADVICE] = "must be hugepage or nohugepage",
+	[PK_ALIGNED] = "must be yes or no",
 };
 
 #define KEY(k) (1u << (k))
@@ -81,14 +85,14 @@ static const struct {
 } actions[MTHP_NR_ACTIONS] = {
 	[MTHP_ACT_FILL] = { "fill", 0 },
 	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) },
-	[MTHP_ACT_CLUSTER] = { "cluster", KEY(PK_RUNS) | KEY(PK_RUN_PAGES) },
+	[MTHP_ACT_CLUSTER] = { "cluster", KEY(PK_RUNS) | KEY(PK_RUN_PAGES) | KEY(PK_ALIGNED) },
 	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) },
 	[MTHP_ACT_HOT] = { "hot", KEY(PK_HOT) },
 	[MTHP_ACT_HEAP] = { "heap", KEY(PK_OBJECT_SIZES) | KEY(PK_LIVE) | KEY(PK_CHURN) },
 	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) },
-	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) },
-	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) },
-	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) },
+	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS },
+	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS },
+	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS },
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
 };
@@ -668,6 +672,9 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
 		ph->run_pages = (uint32_t)v;
 		break;
+	case PK_ALIGNED:
+		ok = parse_bool(value, &ph->aligned);
+		break;
 	case PK_HOT:
 		ok = parse_fraction(value, &ph->hot);
 		break;
@@ -829,6 +836,14 @@ static void check_phases(struct reader *rd)
 					phase_key_names[k], actions[ph->action].name);
 		if (rd->failed || ph->action == MTHP_ACT_SLEEP)
 			continue;
+		if (ph->action != MTHP_ACT_CLUSTER && (x->keys & RUN_KEYS)) {
+			if (x->keys & KEY(PK_DENSITY)) {
+				fail_at(rd, x->key_line[PK_DENSITY], "phase '%s': give density or "
+					"runs and run_pages, not both", ph->label);
+				break;
+			}
+			ph->by_runs = true;
+		}
 		if (!(x->keys & KEY(PK_VMA))) {
 			fail_at(rd, ph->line, "phase '%s' has no vma", ph->label);
 			break;
