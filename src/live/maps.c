@@ -13,16 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/msg.h"
 #include "live/live_internal.h"
 
 void live_diag(struct mthp_diag *diag, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!diag)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
+	mthp_vmsg(diag ? diag->msg : NULL, sizeof(diag->msg), fmt, ap);
 	va_end(ap);
 }
 

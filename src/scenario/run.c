@@ -22,6 +22,7 @@
 #include <mthp/scenario.h>
 #include <mthp/sim.h>
 
+#include "common/msg.h"
 #include "common/rng.h"
 
 /* Told apart from the run's seed, which the simulator draws from. */
@@ -91,7 +92,7 @@ static void run_fail(struct run *r, int err, const char *fmt, ...)
 		return;
 	r->error = err ? err : -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(r->diag->msg, sizeof(r->diag->msg), fmt, ap);
+	mthp_vmsg(r->diag->msg, sizeof(r->diag->msg), fmt, ap);
 	va_end(ap);
 }
 
