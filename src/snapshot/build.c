@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "common/array.h"
 #include "common/msg.h"
 
 static const struct mthp_geometry default_geo = { 4096, 512, 9 };
@@ -40,25 +41,6 @@ void mthp_snapshot_free(struct mthp_snapshot *snap)
 	free(snap->vmas);
 	free(snap->pmds);
 	mthp_snapshot_init(snap, &geo);
-}
-
-/* Make room for one more element of an array; 0 or -ENOMEM. */
-static int grow(void **array, size_t *cap, size_t nr, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap < *cap || ncap > SIZE_MAX / elem)
-		return -ENOMEM;
-	p = realloc(*array, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = ncap;
-	return 0;
 }
 
 static char *copy_text(const char *s, size_t len)
@@ -117,7 +99,7 @@ int snap_add_setting(struct mthp_snapshot *snap, const char *key, size_t keylen,
 		err = check_token("VALUE", value, valuelen, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->settings, &snap->cap_settings,
+	err = mthp_array_grow((void **)&snap->settings, &snap->cap_settings,
 		   snap->nr_settings, sizeof(*snap->settings));
 	if (err)
 		goto out_nomem;
@@ -194,7 +176,7 @@ int snap_add_vma(struct mthp_snapshot *snap, uint64_t start, uint64_t end,
 	err = check_vma(snap, start, end, flags, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
+	err = mthp_array_grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
 		   sizeof(*snap->vmas));
 	if (err)
 		goto out_nomem;
@@ -332,7 +314,7 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 		err = check_pmd_content(snap, kind, ptes, folio_orders, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
+	err = mthp_array_grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
 		   sizeof(*snap->pmds));
 	if (err)
 		goto out_nomem;
