@@ -100,7 +100,7 @@ int snap_add_setting(struct mthp_snapshot *snap, const char *key, size_t keylen,
 	if (err)
 		return err;
 	err = mthp_array_grow((void **)&snap->settings, &snap->cap_settings,
-		   snap->nr_settings, sizeof(*snap->settings));
+			      snap->nr_settings, sizeof(*snap->settings));
 	if (err)
 		goto out_nomem;
 	set = &snap->settings[snap->nr_settings];
@@ -177,7 +177,7 @@ int snap_add_vma(struct mthp_snapshot *snap, uint64_t start, uint64_t end,
 	if (err)
 		return err;
 	err = mthp_array_grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
-		   sizeof(*snap->vmas));
+			      sizeof(*snap->vmas));
 	if (err)
 		goto out_nomem;
 	vma = &snap->vmas[snap->nr_vmas];
@@ -315,7 +315,7 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 	if (err)
 		return err;
 	err = mthp_array_grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
-		   sizeof(*snap->pmds));
+			      sizeof(*snap->pmds));
 	if (err)
 		goto out_nomem;
 	pmd = &snap->pmds[snap->nr_pmds];
