@@ -60,6 +60,12 @@ static const struct mthp_opt t_table[] = {
 	{ 0 },
 };
 
+static const struct mthp_opt t_required_table[] = {
+	{ "flag", 'f', NULL, MTHP_OPT_FLAG, OPT(flag), .help = "a flag" },
+	{ "pid", 'p', "PID", MTHP_OPT_PID, OPT(pid), .help = "a pid", .required = true },
+	{ 0 },
+};
+
 static const struct mthp_cmd_spec t_spec = {
 	"test", "usage: mthp test [OPTIONS] [THING]\n\n", t_table, "The end.\n",
 	"THING", OPT(operand),
@@ -194,6 +200,27 @@ static void test_errors(void **state)
 	expect_error(parse("--target", "1", "--target", "x", NULL), "--target 'x' is not a process id");
 }
 
+static void test_required(void **state)
+{
+	static const struct mthp_cmd_spec spec = { "req", "usage\n", t_required_table,
+						   NULL, NULL, 0 };
+	char *with[] = { "req", "-f", "-p", "3", NULL }, *without[] = { "req", "-f", NULL };
+	char *help[] = { "req", "-h", NULL };
+	char err[256] = "", out[1024];
+	struct t_opts o = { 0 };
+	FILE *fe = fmemopen(err, sizeof(err) - 1, "w");
+	FILE *fo = fmemopen(out, sizeof(out) - 1, "w");
+
+	(void)state;
+	assert_int_equal(mthp_opts_parse(&spec, 4, with, &o, fo, fe), 0);
+	assert_int_equal(o.pid, 3);
+	assert_int_equal(mthp_opts_parse(&spec, 2, without, &o, fo, fe), EXIT_USAGE);
+	assert_int_equal(mthp_opts_parse(&spec, 2, help, &o, fo, fe), -1);	/* help needs no --pid */
+	fclose(fe);
+	fclose(fo);
+	assert_string_equal(err, "mthp req: --pid is required\nTry 'mthp req --help'.\n");
+}
+
 static void test_help_is_the_table(void **state)
 {
 	struct parsed *p = parse("--flag", "-h", "--bogus", NULL);
@@ -276,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_operands_and_double_dash),
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_help_is_the_table),
 		cmocka_unit_test(test_every_command_parses_what_its_help_lists),
 	};

@@ -145,7 +145,7 @@ bad:
 
 static const struct mthp_opt collapse_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct collapse_opts, pid),
-	  .help = "the process" },
+	  .help = "the process", .required = true },
 	{ "range", 'r', "START-END", MTHP_OPT_FN, .fn = parse_range,
 	  .help = "only PMD ranges inside [START, END) (hex)" },
 	{ "dry-run", 'n', NULL, MTHP_OPT_FLAG, offsetof(struct collapse_opts, dry_run),
@@ -209,8 +209,6 @@ int cmd_collapse(int argc, char **argv, FILE *out, FILE *err)
 	status = mthp_opts_parse(&collapse_spec, argc, argv, &o, out, err);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (!o.pid)
-		return mthp_opts_usage_error(&collapse_spec, err, "--pid is required");
 	cc.range_start = o.range_start;
 	cc.range_end = o.range_end;
 	if (mthp_live_snapshot(o.pid, &snap, &diag) < 0) {

@@ -174,6 +174,7 @@ struct walk {
 	void *opts;
 	FILE *out, *err;
 	bool operand_seen;
+	uint64_t given;		/* bit i: spec->opts[i] was given */
 };
 
 /* Give option o its value (NULL: none came with it); 0, -1 help, or a status. */
@@ -195,6 +196,7 @@ static int apply(struct walk *w, const struct mthp_opt *o, const char *shown,
 		value = w->argv[w->i++];
 	}
 	why[0] = '\0';
+	w->given |= 1ull << (o - w->spec->opts);
 	ret = store(o, w->opts, value, why, sizeof(why));
 	if (ret == -ENOMEM) {
 		fprintf(w->err, "mthp %s: out of memory\n", w->spec->name);
@@ -249,10 +251,22 @@ static int operand(struct walk *w, const char *word)
 	return 0;
 }
 
+/* Every required option given; else a usage error naming the first missing. */
+static int check_required(const struct walk *w)
+{
+	const struct mthp_opt *o = w->spec->opts;
+
+	for (unsigned i = 0; o[i].name || o[i].help; i++)
+		if (o[i].name && o[i].required && !(w->given & (1ull << i)))
+			return mthp_opts_usage_error(w->spec, w->err, "--%s is required",
+						     o[i].name);
+	return 0;
+}
+
 int mthp_opts_parse(const struct mthp_cmd_spec *spec, int argc, char **argv,
 		    void *opts, FILE *out, FILE *err)
 {
-	struct walk w = { spec, argc, 1, argv, opts, out, err, false };
+	struct walk w = { spec, argc, 1, argv, opts, out, err, false, 0 };
 	bool options = true;
 	int ret = 0;
 
@@ -268,7 +282,7 @@ int mthp_opts_parse(const struct mthp_cmd_spec *spec, int argc, char **argv,
 		else
 			ret = operand(&w, word);
 	}
-	return ret;
+	return ret ? ret : check_required(&w);
 }
 
 void mthp_opts_free(const struct mthp_cmd_spec *spec, void *opts)

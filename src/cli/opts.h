@@ -59,12 +59,14 @@ struct mthp_opt {
 	bool hex;		/* MTHP_OPT_U64 */
 	mthp_opt_fn fn;		/* MTHP_OPT_FN */
 	const char *help;	/* lines separated by '\n'; a heading's text */
+	bool required;		/* "--name is required" when not given */
 };
 
 struct mthp_cmd_spec {
 	const char *name;		/* "plan" */
 	const char *intro;		/* usage lines and description, before the options */
-	const struct mthp_opt *opts;	/* ends with an entry of NULL name and help */
+	const struct mthp_opt *opts;	/* ends with an entry of NULL name and
+					 * help; at most 64 entries */
 	const char *outro;		/* after the options (exit status ...) */
 	const char *operand;		/* one optional operand's name; NULL: none */
 	size_t operand_off;		/* const char * at this offset */

@@ -37,7 +37,7 @@ struct snapshot_opts {
 
 static const struct mthp_opt snapshot_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct snapshot_opts, pid),
-	  .help = "the process" },
+	  .help = "the process", .required = true },
 	{ "output", 'o', "FILE", MTHP_OPT_STRING, offsetof(struct snapshot_opts, output),
 	  .help = "write to FILE instead of standard output" },
 	{ 0 },
@@ -60,8 +60,6 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 	ret = mthp_opts_parse(&snapshot_spec, argc, argv, &o, out, err);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (!o.pid)
-		return mthp_opts_usage_error(&snapshot_spec, err, "--pid is required");
 	pid = o.pid;
 	output = o.output;
 	if (mthp_cli_check_output(err, "snapshot", "-o", output))

@@ -5,11 +5,12 @@
  * one of mode knobs drive set, get and foreach.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <mthp/settings.h>
+
+#include "common/msg.h"
 
 int mthp_geometry_from_page_size(struct mthp_geometry *geo, uint64_t page_size)
 {
@@ -106,20 +107,6 @@ static const struct int_knob int_knobs[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ASCII decimal digits, optionally preceded by '+'; false on anything else or overflow. */
 static bool parse_decimal(const char *text, uint64_t *out)
 {
@@ -201,7 +188,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 		if (strcmp(knob, k->name))
 			continue;
 		if (!parse_decimal(value, &v) || v < k->min || v > max) {
-			set_err(err, errlen, "%s: '%s' is not in the range %llu..%llu",
+			mthp_msg(err, errlen, "%s: '%s' is not in the range %llu..%llu",
 				knob, value, (unsigned long long)k->min,
 				(unsigned long long)max);
 			return -EINVAL;
@@ -211,7 +198,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 	}
 	if (!strcmp(knob, "enabled")) {
 		if (parse_mode(value, false, &s->enabled)) {
-			set_err(err, errlen, "enabled: '%s' is not one of always, madvise, never",
+			mthp_msg(err, errlen, "enabled: '%s' is not one of always, madvise, never",
 				value);
 			return -EINVAL;
 		}
@@ -224,7 +211,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 				return 0;
 			}
 		}
-		set_err(err, errlen,
+		mthp_msg(err, errlen,
 			"defrag: '%s' is not one of always, defer, defer+madvise, madvise, never",
 			value);
 		return -EINVAL;
@@ -236,7 +223,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 		if (named && order < 0) {
 			mthp_size_name(geo, 2, lo, sizeof(lo));
 			mthp_size_name(geo, geo->pmd_order, hi, sizeof(hi));
-			set_err(err, errlen,
+			mthp_msg(err, errlen,
 				"%s: no such size with %u-byte pages (sizes %s..%s, orders 2..%u)",
 				knob, geo->page_size, lo + strlen("hugepages-"),
 				hi + strlen("hugepages-"), geo->pmd_order);
@@ -244,7 +231,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 		}
 		if (order >= 0) {
 			if (parse_mode(value, true, &s->size_enabled[order])) {
-				set_err(err, errlen,
+				mthp_msg(err, errlen,
 					"%s: '%s' is not one of always, inherit, madvise, never",
 					knob, value);
 				return -EINVAL;
@@ -252,7 +239,7 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 			return 0;
 		}
 	}
-	set_err(err, errlen, "unknown knob '%s'", knob);
+	mthp_msg(err, errlen, "unknown knob '%s'", knob);
 	return -ENOENT;
 }
 
@@ -263,7 +250,7 @@ int mthp_settings_set_assignment(struct mthp_settings *s, const char *assign,
 	char knob[128];
 
 	if (!eq || eq == assign || (size_t)(eq - assign) >= sizeof(knob)) {
-		set_err(err, errlen, "'%s' is not KNOB=VALUE", assign);
+		mthp_msg(err, errlen, "'%s' is not KNOB=VALUE", assign);
 		return -EINVAL;
 	}
 	memcpy(knob, assign, (size_t)(eq - assign));

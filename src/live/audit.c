@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "live/live_internal.h"
+#include "common/array.h"
 
 struct thp_run {
 	bool active;
@@ -99,15 +100,9 @@ static int keep_range(struct audit_ctx *ac, const struct mthp_audit_range *r)
 {
 	struct mthp_audit_vma *v = ac->vma;
 
-	if (v->nr_ranges == ac->cap_ranges) {
-		size_t cap = ac->cap_ranges ? ac->cap_ranges * 2 : 16;
-		struct mthp_audit_range *p = realloc(v->ranges, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		v->ranges = p;
-		ac->cap_ranges = cap;
-	}
+	if (mthp_array_grow((void **)&v->ranges, &ac->cap_ranges, v->nr_ranges,
+			    sizeof(*v->ranges)))
+		return -ENOMEM;
 	v->ranges[v->nr_ranges++] = *r;
 	return 0;
 }
@@ -297,15 +292,8 @@ static int cmp_pid(const void *a, const void *b)
 
 static int push_pid(pid_t **pids, size_t *nr, size_t *cap, pid_t pid)
 {
-	if (*nr == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		pid_t *p = realloc(*pids, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*pids = p;
-		*cap = ncap;
-	}
+	if (mthp_array_grow((void **)pids, cap, *nr, sizeof(**pids)))
+		return -ENOMEM;
 	(*pids)[(*nr)++] = pid;
 	return 0;
 }

@@ -37,6 +37,7 @@
 #include <mthp/engine.h>
 
 #include "live/live_internal.h"
+#include "common/array.h"
 
 static uint64_t align_down(uint64_t x, uint64_t a)
 {
@@ -99,15 +100,9 @@ static void log_line(struct mthp_daemon *d, pid_t pid, uint64_t addr,
 
 static int push_target(struct mthp_daemon *d, pid_t pid)
 {
-	if (d->nr_targets == d->cap_targets) {
-		size_t cap = d->cap_targets ? d->cap_targets * 2 : 16;
-		struct mthp_daemon_target *t = realloc(d->targets, cap * sizeof(*t));
-
-		if (!t)
-			return -ENOMEM;
-		d->targets = t;
-		d->cap_targets = cap;
-	}
+	if (mthp_array_grow((void **)&d->targets, &d->cap_targets, d->nr_targets,
+			    sizeof(*d->targets)))
+		return -ENOMEM;
 	d->targets[d->nr_targets++] = (struct mthp_daemon_target){ .pid = pid };
 	return 0;
 }

@@ -13,16 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/msg.h"
+#include "common/array.h"
 #include "live/live_internal.h"
 
 void live_diag(struct mthp_diag *diag, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!diag)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
+	mthp_vmsg(diag ? diag->msg : NULL, sizeof(diag->msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -117,15 +117,8 @@ static void parse_field(const char *line, struct live_vma *v)
 
 static int push_vma(struct live_maps *m, const struct live_vma *v)
 {
-	if (m->nr == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct live_vma *p = realloc(m->vmas, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->vmas = p;
-		m->cap = cap;
-	}
+	if (mthp_array_grow((void **)&m->vmas, &m->cap, m->nr, sizeof(*m->vmas)))
+		return -ENOMEM;
 	m->vmas[m->nr++] = *v;
 	return 0;
 }

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +22,8 @@
 #include <mthp/map.h>
 #include <mthp/snapshot.h>
 #include <mthp/tlb.h>
+
+#include "common/msg.h"
 
 const struct mthp_map_style mthp_map_style = {
 	.rgb = {
@@ -74,18 +75,6 @@ const struct mthp_map_style mthp_map_style = {
 
 _Static_assert(MTHP_MAP_NR_CLASSES == MTHP_MAP_ORDER0 + MTHP_MAX_PMD_ORDER + 3,
 	       "one class per folio order, then PMD and the shared mark");
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- classes ---- */
 
@@ -194,13 +183,13 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 	double panels_w;
 
 	if (!panels || !nr_panels || nr_panels > MTHP_MAP_MAX_PANELS) {
-		set_err(err, errlen, "map: %s panels (1 to %d)",
+		mthp_msg(err, errlen, "map: %s panels (1 to %d)",
 			nr_panels ? "too many" : "no", MTHP_MAP_MAX_PANELS);
 		return -EINVAL;
 	}
 	if (plot && (plot->nr_points > MTHP_MAP_MAX_POINTS ||
 		     (plot->nr_points && !plot->points))) {
-		set_err(err, errlen, "map: the plot needs 0 to %d points",
+		mthp_msg(err, errlen, "map: the plot needs 0 to %d points",
 			MTHP_MAP_MAX_POINTS);
 		return -EINVAL;
 	}
@@ -209,12 +198,12 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 		const struct mthp_snapshot *s = panels[i].snap;
 
 		if (!s) {
-			set_err(err, errlen, "map: panel '%s' has no snapshot",
+			mthp_msg(err, errlen, "map: panel '%s' has no snapshot",
 				panels[i].title ? panels[i].title : "");
 			return -EINVAL;
 		}
 		if (i && s->geo.page_size != l->geo.page_size) {
-			set_err(err, errlen, "map: panel '%s' has another page size than '%s'",
+			mthp_msg(err, errlen, "map: panel '%s' has another page size than '%s'",
 				panels[i].title ? panels[i].title : "",
 				panels[0].title ? panels[0].title : "");
 			return -EINVAL;
@@ -234,7 +223,7 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 		uint64_t rows = div_up(cells, S.cols);
 
 		if (rows > S.max_pixels) {
-			set_err(err, errlen, "map: panel '%s' is too large to draw",
+			mthp_msg(err, errlen, "map: panel '%s' is too large to draw",
 				panels[i].title ? panels[i].title : "");
 			return -EFBIG;
 		}
@@ -265,7 +254,7 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 	}
 	l->height += S.margin;
 	if (l->width > S.max_pixels || l->height > S.max_pixels) {
-		set_err(err, errlen, "map: the picture would be %.0f x %.0f pixels, more than %u",
+		mthp_msg(err, errlen, "map: the picture would be %.0f x %.0f pixels, more than %u",
 			l->width, l->height, S.max_pixels);
 		return -EFBIG;
 	}
@@ -501,7 +490,7 @@ int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
 	int ret;
 
 	if (picture_type(path, &type)) {
-		set_err(err, errlen,
+		mthp_msg(err, errlen,
 			"%s: unknown picture type: the file name must end in .svg or .png",
 			path ? path : "(null)");
 		return -EINVAL;
@@ -529,7 +518,7 @@ int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
 		status = cairo_surface_status(surface);
 	cairo_surface_destroy(surface);
 	if (status != CAIRO_STATUS_SUCCESS) {
-		set_err(err, errlen, "%s: %s", path, cairo_status_to_string(status));
+		mthp_msg(err, errlen, "%s: %s", path, cairo_status_to_string(status));
 		return status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;
 	}
 	return 0;

@@ -143,6 +143,24 @@ static void text_field(FILE *out, const char *label, const struct mthp_run_repor
 	text_row_u64(out, label, runs, n, get_field, &offset, dash);
 }
 
+/* A heading, then a row for each SCAN_* result some run counted. */
+static void text_results(FILE *out, const char *heading, const struct mthp_run_report *runs,
+			 size_t n, uint64_t (*get)(const struct mthp_run_report *, const void *))
+{
+	fprintf(out, "%s\n", heading);
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		char label[48];
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= get(&runs[i], &r) != 0;
+		if (!any)
+			continue;
+		snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
+		text_row_u64(out, label, runs, n, get, &r, true);
+	}
+}
+
 static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		       const struct mthp_geometry *geo, const struct mthp_run_report *runs,
 		       size_t n)
@@ -205,32 +223,8 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		snprintf(label, sizeof(label), "  %s", mthp_tlb_profile_name((enum mthp_tlb_profile)p));
 		text_row_u64(out, label, runs, n, get_tlb, &p, false);
 	}
-	fprintf(out, "scan results (PMD ranges)\n");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].scan_results[r] != 0;
-		if (any) {
-			char label[48];
-
-			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
-			text_row_u64(out, label, runs, n, get_scan, &r, true);
-		}
-	}
-	fprintf(out, "failed attempts\n");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].failed_by_result[r] != 0;
-		if (any) {
-			char label[48];
-
-			snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
-			text_row_u64(out, label, runs, n, get_failed, &r, true);
-		}
-	}
+	text_results(out, "scan results (PMD ranges)", runs, n, get_scan);
+	text_results(out, "failed attempts", runs, n, get_failed);
 }
 
 /* ---- notes ---- */

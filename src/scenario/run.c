@@ -22,6 +22,8 @@
 #include <mthp/scenario.h>
 #include <mthp/sim.h>
 
+#include "common/array.h"
+#include "common/msg.h"
 #include "common/rng.h"
 
 /* Told apart from the run's seed, which the simulator draws from. */
@@ -91,7 +93,7 @@ static void run_fail(struct run *r, int err, const char *fmt, ...)
 		return;
 	r->error = err ? err : -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(r->diag->msg, sizeof(r->diag->msg), fmt, ap);
+	mthp_vmsg(r->diag->msg, sizeof(r->diag->msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -263,15 +265,9 @@ static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario
 			tries++;
 			continue;
 		}
-		if (p->nr_objects == p->cap_objects) {
-			size_t cap = p->cap_objects ? 2 * p->cap_objects : 64;
-			struct heap_object *o = realloc(p->objects, cap * sizeof(*o));
-
-			if (!o)
-				return run_fail(r, -ENOMEM, "out of memory");
-			p->objects = o;
-			p->cap_objects = cap;
-		}
+		if (mthp_array_grow((void **)&p->objects, &p->cap_objects, p->nr_objects,
+				    sizeof(*p->objects)))
+			return run_fail(r, -ENOMEM, "out of memory");
 		p->objects[p->nr_objects++] = (struct heap_object){ start, nr };
 		memset(p->heap_used + start, 1, nr);
 		used += nr;
@@ -559,15 +555,8 @@ static void observe(void *ctx, const struct sim_collapse_event *ev)
 	}
 	out->recollapses += grew;
 	out->rebuilds += rebuilt && !grew;
-	if (r->nr_done == r->cap_done) {
-		size_t cap = r->cap_done ? 2 * r->cap_done : 256;
-		struct done_window *d = realloc(r->done, cap * sizeof(*d));
-
-		if (!d)
-			return run_fail(r, -ENOMEM, "out of memory");
-		r->done = d;
-		r->cap_done = cap;
-	}
+	if (mthp_array_grow((void **)&r->done, &r->cap_done, r->nr_done, sizeof(*r->done)))
+		return run_fail(r, -ENOMEM, "out of memory");
 	r->done[r->nr_done++] = (struct done_window){ ev->mm_id, ev->addr, ev->order };
 }
 

@@ -24,6 +24,8 @@
 #include <mthp/scenario.h>
 #include <mthp/tlb.h>
 
+#include "common/msg.h"
+
 #define MAX_LINE 180		/* longest line accepted, in characters */
 #define MAX_PROCESSES 64
 #define MAX_VMAS 256
@@ -133,15 +135,13 @@ static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
 
 static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
 {
-	char what[384];
 	va_list ap;
 
 	if (rd->failed)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	mthp_vmsg_at(rd->diag->msg, sizeof(rd->diag->msg), rd->name, line, fmt, ap);
 	va_end(ap);
-	snprintf(rd->diag->msg, sizeof(rd->diag->msg), "%s:%u: %s", rd->name, line, what);
 	rd->failed = true;
 }
 

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "common/array.h"
+#include "common/msg.h"
 
 static const struct mthp_geometry default_geo = { 4096, 512, 9 };
 
@@ -41,25 +43,6 @@ void mthp_snapshot_free(struct mthp_snapshot *snap)
 	mthp_snapshot_init(snap, &geo);
 }
 
-/* Make room for one more element of an array; 0 or -ENOMEM. */
-static int grow(void **array, size_t *cap, size_t nr, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap < *cap || ncap > SIZE_MAX / elem)
-		return -ENOMEM;
-	p = realloc(*array, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = ncap;
-	return 0;
-}
-
 static char *copy_text(const char *s, size_t len)
 {
 	char *p = malloc(len + 1);
@@ -87,7 +70,7 @@ static int check_token(const char *what, const char *s, size_t len,
 	char q[64];
 
 	if (!len) {
-		snap_why(why, whylen, "setting line: empty %s", what);
+		mthp_msg(why, whylen, "setting line: empty %s", what);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -95,7 +78,7 @@ static int check_token(const char *what, const char *s, size_t len,
 
 		if (c <= ' ' || c == 0x7f) {
 			snap_quote(q, sizeof(q), s, len);
-			snap_why(why, whylen,
+			mthp_msg(why, whylen,
 				 "setting line: %s '%s' has the control character 0x%02x at position %zu",
 				 what, q, c, i);
 			return -EINVAL;
@@ -116,8 +99,8 @@ int snap_add_setting(struct mthp_snapshot *snap, const char *key, size_t keylen,
 		err = check_token("VALUE", value, valuelen, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->settings, &snap->cap_settings,
-		   snap->nr_settings, sizeof(*snap->settings));
+	err = mthp_array_grow((void **)&snap->settings, &snap->cap_settings,
+			      snap->nr_settings, sizeof(*snap->settings));
 	if (err)
 		goto out_nomem;
 	set = &snap->settings[snap->nr_settings];
@@ -133,7 +116,7 @@ out_free_set:
 	free(set->key);
 	free(set->value);
 out_nomem:
-	snap_why(why, whylen, "out of memory");
+	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;
 }
 
@@ -153,12 +136,12 @@ static int check_vma(const struct mthp_snapshot *snap, uint64_t start,
 	char ref[32];
 
 	if (flags & ~SNAP_KNOWN_VMA_FLAGS) {
-		snap_why(why, whylen, "vma flags 0x%x have bits the format does not know",
+		mthp_msg(why, whylen, "vma flags 0x%x have bits the format does not know",
 			 flags);
 		return -EINVAL;
 	}
 	if (start >= end) {
-		snap_why(why, whylen, "vma start %llx is not below its end %llx",
+		mthp_msg(why, whylen, "vma start %llx is not below its end %llx",
 			 (unsigned long long)start, (unsigned long long)end);
 		return -EINVAL;
 	}
@@ -166,7 +149,7 @@ static int check_vma(const struct mthp_snapshot *snap, uint64_t start,
 		return 0;
 	prev = &snap->vmas[snap->nr_vmas - 1];
 	if (start < prev->start) {
-		snap_why(why, whylen,
+		mthp_msg(why, whylen,
 			 "vma %llx-%llx is below the previous vma %llx-%llx%s: vmas must be in increasing order",
 			 (unsigned long long)start, (unsigned long long)end,
 			 (unsigned long long)prev->start, (unsigned long long)prev->end,
@@ -174,7 +157,7 @@ static int check_vma(const struct mthp_snapshot *snap, uint64_t start,
 		return -EINVAL;
 	}
 	if (start < prev->end) {
-		snap_why(why, whylen, "vma %llx-%llx overlaps the previous vma %llx-%llx%s",
+		mthp_msg(why, whylen, "vma %llx-%llx overlaps the previous vma %llx-%llx%s",
 			 (unsigned long long)start, (unsigned long long)end,
 			 (unsigned long long)prev->start, (unsigned long long)prev->end,
 			 line_ref(ref, sizeof(ref), prev->line));
@@ -193,8 +176,8 @@ int snap_add_vma(struct mthp_snapshot *snap, uint64_t start, uint64_t end,
 	err = check_vma(snap, start, end, flags, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
-		   sizeof(*snap->vmas));
+	err = mthp_array_grow((void **)&snap->vmas, &snap->cap_vmas, snap->nr_vmas,
+			      sizeof(*snap->vmas));
 	if (err)
 		goto out_nomem;
 	vma = &snap->vmas[snap->nr_vmas];
@@ -212,7 +195,7 @@ int snap_add_vma(struct mthp_snapshot *snap, uint64_t start, uint64_t end,
 	return 0;
 
 out_nomem:
-	snap_why(why, whylen, "out of memory");
+	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;
 }
 
@@ -232,17 +215,17 @@ static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
 	char ref[32];
 
 	if (!snap->nr_vmas) {
-		snap_why(why, whylen, "pmd line before any vma line");
+		mthp_msg(why, whylen, "pmd line before any vma line");
 		return -EINVAL;
 	}
 	vma = &snap->vmas[snap->nr_vmas - 1];
 	if (addr & (size - 1)) {
-		snap_why(why, whylen, "address %llx is not aligned to the PMD size 0x%llx",
+		mthp_msg(why, whylen, "address %llx is not aligned to the PMD size 0x%llx",
 			 (unsigned long long)addr, (unsigned long long)size);
 		return -EINVAL;
 	}
 	if (addr < vma->start || addr >= vma->end) {
-		snap_why(why, whylen, "pmd %llx is outside its vma %llx-%llx%s",
+		mthp_msg(why, whylen, "pmd %llx is outside its vma %llx-%llx%s",
 			 (unsigned long long)addr, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end,
 			 line_ref(ref, sizeof(ref), vma->line));
@@ -252,13 +235,13 @@ static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
 		return 0;
 	prev = &snap->pmds[snap->nr_pmds - 1];
 	if (addr == prev->addr) {
-		snap_why(why, whylen, "pmd %llx is repeated%s",
+		mthp_msg(why, whylen, "pmd %llx is repeated%s",
 			 (unsigned long long)addr,
 			 line_ref(ref, sizeof(ref), prev->line));
 		return -EINVAL;
 	}
 	if (addr < prev->addr) {
-		snap_why(why, whylen,
+		mthp_msg(why, whylen,
 			 "pmd %llx is below the previous pmd %llx%s: pmd lines must be in increasing order",
 			 (unsigned long long)addr, (unsigned long long)prev->addr,
 			 line_ref(ref, sizeof(ref), prev->line));
@@ -275,30 +258,30 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 	char q[16];
 
 	if (kind != MTHP_PMD_NONE && kind != MTHP_PMD_HUGE && kind != MTHP_PMD_TABLE) {
-		snap_why(why, whylen, "bad pmd kind %d", (int)kind);
+		mthp_msg(why, whylen, "bad pmd kind %d", (int)kind);
 		return -EINVAL;
 	}
 	if (kind != MTHP_PMD_TABLE) {
 		if (!ptes && !folio_orders)
 			return 0;
-		snap_why(why, whylen, "a pmd that is not a table has no PTES or FOLIOS");
+		mthp_msg(why, whylen, "a pmd that is not a table has no PTES or FOLIOS");
 		return -EINVAL;
 	}
 	if (!ptes) {
-		snap_why(why, whylen, "a table pmd needs PTES");
+		mthp_msg(why, whylen, "a table pmd needs PTES");
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (mthp_pte_state_valid(ptes[i]))
 			continue;
 		snap_quote(q, sizeof(q), (const char *)&ptes[i], 1);
-		snap_why(why, whylen, "unknown PTE character '%s' at position %u", q, i);
+		mthp_msg(why, whylen, "unknown PTE character '%s' at position %u", q, i);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; folio_orders && i < n; i++) {
 		if (folio_orders[i] <= MTHP_MAX_PMD_ORDER || folio_orders[i] == MTHP_NO_FOLIO)
 			continue;
-		snap_why(why, whylen, "folio order %u at position %u is above %u",
+		mthp_msg(why, whylen, "folio order %u at position %u is above %u",
 			 folio_orders[i], i, MTHP_MAX_PMD_ORDER);
 		return -EINVAL;
 	}
@@ -331,8 +314,8 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 		err = check_pmd_content(snap, kind, ptes, folio_orders, why, whylen);
 	if (err)
 		return err;
-	err = grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
-		   sizeof(*snap->pmds));
+	err = mthp_array_grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
+			      sizeof(*snap->pmds));
 	if (err)
 		goto out_nomem;
 	pmd = &snap->pmds[snap->nr_pmds];
@@ -359,7 +342,7 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 out_free_ptes:
 	free(pmd->ptes);
 out_nomem:
-	snap_why(why, whylen, "out of memory");
+	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;
 }
 

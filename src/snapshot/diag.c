@@ -8,25 +8,10 @@
 #include <string.h>
 
 #include "internal.h"
+#include "common/msg.h"
 
 /* Longest piece of input quoted in a message before it is cut with "...". */
 #define QUOTE_MAX 40
-
-static void format_at(char *buf, size_t buflen, const char *name, unsigned line,
-		      const char *fmt, va_list ap)
-{
-	int n;
-
-	if (!name)
-		name = SNAP_DEFAULT_NAME;
-	if (line)
-		n = snprintf(buf, buflen, "%s:%u: ", name, line);
-	else
-		n = snprintf(buf, buflen, "%s: ", name);
-	if (n < 0 || (size_t)n >= buflen)
-		return;
-	vsnprintf(buf + n, buflen - (size_t)n, fmt, ap);
-}
 
 void snap_error(struct mthp_diag *d, const char *name, unsigned line,
 		const char *fmt, ...)
@@ -36,7 +21,7 @@ void snap_error(struct mthp_diag *d, const char *name, unsigned line,
 	if (!d)
 		return;
 	va_start(ap, fmt);
-	format_at(d->msg, sizeof(d->msg), name, line, fmt, ap);
+	mthp_vmsg_at(d->msg, sizeof(d->msg), name ? name : SNAP_DEFAULT_NAME, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -49,21 +34,11 @@ void snap_warn(struct mthp_diag *d, const char *name, unsigned line,
 	if (!d || !d->warn)
 		return;
 	va_start(ap, fmt);
-	format_at(buf, sizeof(buf), name, line, fmt, ap);
+	mthp_vmsg_at(buf, sizeof(buf), name ? name : SNAP_DEFAULT_NAME, line, fmt, ap);
 	va_end(ap);
 	d->warn(d->warn_ctx, buf);
 }
 
-void snap_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 void snap_quote(char *buf, size_t buflen, const char *text, size_t len)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "common/msg.h"
 
 static const char *const flag_names[] = {
 	"anon",		/* MTHP_VMA_ANON */
@@ -72,7 +73,7 @@ int snap_flags_parse(const char *text, size_t len, uint32_t *flags,
 
 		if (!n || (n == 1 && *p == '-') || memchr(p, '\0', n)) {
 			snap_quote(q, sizeof(q), text, len);
-			snap_why(why, whylen, "bad FLAGS '%s': %s", q,
+			mthp_msg(why, whylen, "bad FLAGS '%s': %s", q,
 				 !n ? "empty flag name" :
 				 *p == '-' ? "'-' stands alone for no flags" :
 				 "NUL byte in a flag name");
@@ -81,7 +82,7 @@ int snap_flags_parse(const char *text, size_t len, uint32_t *flags,
 		if (bit >= 0) {
 			*flags |= 1u << bit;
 		} else if (add_unknown(unknown, unknown_len, &used, p, n)) {
-			snap_why(why, whylen, "unknown flags do not fit in %zu bytes",
+			mthp_msg(why, whylen, "unknown flags do not fit in %zu bytes",
 				 unknown_len);
 			return -ENOSPC;
 		}

@@ -32,8 +32,6 @@ void snap_error(struct mthp_diag *d, const char *name, unsigned line,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void snap_warn(struct mthp_diag *d, const char *name, unsigned line,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void snap_why(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* text[0..len) as printable ASCII (\xNN escapes), cut to about 40 chars. */
 void snap_quote(char *buf, size_t buflen, const char *text, size_t len);
 
