@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +26,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "helpers/live_skip.h"
 #include "report/sweep_report.h"
 
 /* Sparse runs of 64K under advice: the policies and max_ptes_none differ. */
@@ -422,6 +426,111 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 	}
 }
 
+/* A snapshot file of snapshot_case(): eight full 64K blocks and a scatter. */
+static void write_case(char *path)
+{
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	snapshot_case(&snap, &s);
+	assert_int_equal(mthp_snapshot_add_setting(&snap, "enabled", "always"), 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(mthp_snapshot_write(&snap, f), 0);
+	fclose(f);
+	mthp_snapshot_free(&snap);
+}
+
+static void test_advise_a_snapshot_prints_the_lines_that_apply_it(void **state)
+{
+	char path[] = "/tmp/mthp-advise-XXXXXX", *out, *err;
+
+	(void)state;
+	write_case(path);
+	/* 64K always for the blocks; max_ptes_none 511 fills too much */
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", path, "--tlb", "arm64-4k",
+			      NULL), 0);
+	assert_non_null(strstr(out, "mthp advise: "));
+	assert_non_null(strstr(out, "Lowest TLB entries (arm64-4k) within 5% more memory: "
+				    "upstream with khugepaged/max_ptes_none=0, "
+				    "hugepages-64kB/enabled=always"));
+	assert_non_null(strstr(out, "To apply the recommendation on this host (as root; "
+				    "not run):\necho 0 > /sys/kernel/mm/transparent_hugepage/"
+				    "khugepaged/max_ptes_none\necho always > /sys/kernel/mm/"
+				    "transparent_hugepage/hugepages-64kB/enabled\n"));
+	free(out);
+	free(err);
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", path, NULL, NULL), 0);
+	free(out);
+	free(err);
+	/* one source, and only one */
+	assert_int_equal(mthp(&out, &err, "advise", NULL, NULL), 2);
+	assert_non_null(strstr(err, "give --pid or --snapshot"));
+	free(out);
+	free(err);
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", path, "--pid", "1", NULL), 2);
+	free(out);
+	free(err);
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", "/nonexistent/x.snap", NULL),
+			 1);
+	assert_non_null(strstr(err, "/nonexistent/x.snap"));
+	free(out);
+	free(err);
+	unlink(path);
+}
+
+static void test_advise_a_live_process(void **state)
+{
+	char pid_text[16], *out, *err;
+	json_error_t jerr;
+	json_t *doc;
+	int ready[2], status;
+	pid_t pid;
+
+	(void)state;
+	if (live_test_requirements(false) == 77)
+		skip();
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		size_t len = 8ul << 20;
+		char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+
+		if (map == MAP_FAILED)
+			_exit(1);
+		madvise(map, len, MADV_NOHUGEPAGE);
+		for (size_t off = 0; off < len; off += 1 << 20)
+			memset(map + off, 1, 64 << 10);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], pid_text, 1), 1);
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
+	status = mthp(&out, &err, "advise", "--pid", pid_text, "--json", NULL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (status)
+		fail_msg("advise --pid failed (%d): %s", status, err);
+	doc = json_loads(out, 0, &jerr);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-sweep 1");
+	assert_true(json_array_size(json_object_get(doc, "runs")) >= 2);
+	/* the process's 64K runs are resident: 8 of 64K at least */
+	assert_true(json_integer_value(json_object_get(json_object_get(json_object_get(doc,
+		"baseline"), "report"), "resident_pages")) >= 8 * 16);
+	json_decref(doc);
+	free(out);
+	free(err);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +544,8 @@ int main(void)
 		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
 		cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
 		cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
+		cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),
+		cmocka_unit_test(test_advise_a_live_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@ const struct mthp_command mthp_commands[] = {
 	{ "snapshot", cmd_snapshot, "a running process's page tables as a snapshot file" },
 	{ "collapse", cmd_collapse, "collapse a running process's planned PMD ranges (MADV_COLLAPSE)" },
 	{ "daemon", cmd_daemon, "a userspace khugepaged: scan, plan and collapse every interval" },
+	{ "advise", cmd_advise, "which THP settings would serve a process best, as it is now" },
 	{ NULL, NULL, NULL },
 };
 

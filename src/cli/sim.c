@@ -25,7 +25,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "report/sim_report.h"
-#include "report/sweep_report.h"
+#include "cli/sweep.h"
 
 /* scenarios/default.ini, compiled in (scripts/embed) */
 extern const char mthp_default_scenario[];
@@ -88,13 +88,7 @@ struct sim_opts {
 	const char *map;
 	const char *trace;
 	const char *snapshot;
-	/* --sweep */
-	struct mthp_opt_strings sweeps;
-	double budget;
-	bool budget_given;
-	int tlb;			/* enum mthp_tlb_profile, or -1: the host's */
-	uint64_t threads;		/* 0: every online CPU */
-	const char *plot;
+	struct cli_sweep_opts sweep;
 };
 
 struct progress {
@@ -145,28 +139,9 @@ static int parse_policy(void *opts, const char *value, char *why, size_t len)
 static int parse_compare(void *opts, const char *list, char *why, size_t len)
 {
 	struct sim_opts *o = opts;
-	char copy[128], *save = NULL;
 
-	if (strlen(list) >= sizeof(copy))
-		goto bad;
-	strcpy(copy, list);
-	o->nr_policies = 0;
-	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		enum mthp_policy p;
-
-		if (mthp_policy_parse(w, &p) || o->nr_policies == MTHP_NR_POLICIES)
-			goto bad;
-		for (size_t i = 0; i < o->nr_policies; i++)
-			if (o->policies[i] == (int)p)
-				goto bad;
-		o->policies[o->nr_policies++] = (int)p;
-	}
 	o->compare = true;
-	if (o->nr_policies)
-		return 0;
-bad:
-	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream)");
-	return -EINVAL;
+	return cli_parse_policies(list, o->policies, &o->nr_policies, why, len);
 }
 
 static int parse_seed(void *opts, const char *value, char *why, size_t len)
@@ -177,35 +152,9 @@ static int parse_seed(void *opts, const char *value, char *why, size_t len)
 	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->seed, why, len);
 }
 
-static int parse_budget(void *opts, const char *value, char *why, size_t len)
-{
-	struct sim_opts *o = opts;
-	char *end;
-	double v = strtod(value, &end);
-
-	if (end == value || (*end && strcmp(end, "%")) || !(v >= 0) || v > 10000) {
-		snprintf(why, len, "must be a percentage from 0 to 10000 (e.g. 5%%)");
-		return -EINVAL;
-	}
-	o->budget = v / 100;
-	o->budget_given = true;
-	return 0;
-}
-
-static int parse_tlb(void *opts, const char *value, char *why, size_t len)
-{
-	struct sim_opts *o = opts;
-	enum mthp_tlb_profile p;
-
-	if (mthp_tlb_profile_parse(value, &p)) {
-		snprintf(why, len, "must be x86-64, zen, arm64-4k, arm64-16k or arm64-64k");
-		return -EINVAL;
-	}
-	o->tlb = (int)p;
-	return 0;
-}
-
 #define OPT(field) offsetof(struct sim_opts, field)
+
+CLI_SWEEP_HANDLERS(struct sim_opts)
 
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
@@ -229,21 +178,7 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "the processes at the end of the (last) policy's run,\n"
 		  "  as a snapshot for `mthp plan --snapshot`" },
-	{ "sweep", 0, "KNOB=V1,V2,...", MTHP_OPT_STRINGS, OPT(sweeps),
-	  .help = "sweep a knob over these values; repeatable: every\n"
-		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511)" },
-	{ "budget", 0, "PCT", MTHP_OPT_FN, .fn = parse_budget,
-	  .help = "with --sweep: the memory increase the recommendation may\n"
-		  "  spend (default 5%)" },
-	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = parse_tlb,
-	  .help = "with --sweep: the TLB profile judged (default: this host's\n"
-		  "  CPU and page size)" },
-	{ "threads", 0, "N", MTHP_OPT_U64, OPT(threads), .min = 1, .max = 64,
-	  .help = "with --sweep: runs at once (default: one per CPU); the\n"
-		  "  output is the same whatever the number" },
-	{ "plot", 0, "FILE", MTHP_OPT_STRING, OPT(plot),
-	  .help = "with --sweep: the Pareto chart of memory against TLB\n"
-		  "  entries (.svg or .png)" },
+	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: "),
 	{ 0 },
 };
 
@@ -261,17 +196,15 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 		return ret;
 	if (o->policy_given && o->compare)
 		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
-	if (!o->sweeps.nr && (o->plot || o->budget_given || o->tlb >= 0 || o->threads))
+	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
 		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
 					     "go with --sweep");
-	if (o->sweeps.nr && (o->map || o->trace || o->snapshot))
+	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot))
 		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace and --snapshot draw "
 					     "one run each; with --sweep, use --plot");
-	dot = o->plot ? strrchr(o->plot, '.') : NULL;
-	if (o->plot && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
-		return mthp_opts_usage_error(&sim_spec, err,
-					     "--plot %s: the file name must end in .svg or .png",
-					     o->plot);
+	ret = o->sweep.plot ? cli_sweep_check_plot(&sim_spec, &o->sweep, err) : 0;
+	if (ret)
+		return ret;
 	dot = o->map ? strrchr(o->map, '.') : NULL;
 	if (o->map && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
 		return mthp_opts_usage_error(&sim_spec, err,
@@ -440,109 +373,28 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 
 /* ---- --sweep ---- */
 
-static json_t *sweep_run_json(const struct mthp_run_report *r, void *ctx)
-{
-	const struct mthp_sweep *sw = ctx;
-
-	return mthp_sim_run_json(r, 1u << sw->profile, &sw->settings.geo);
-}
-
-/* The profile judged, and how it was chosen; 0 or an exit status. */
-static int sweep_profile(const struct sim_opts *o, struct mthp_sweep *sw, char *why,
-			 size_t len, FILE *err)
-{
-	enum mthp_tlb_profile p;
-	char host[96];
-
-	if (o->tlb >= 0) {
-		p = (enum mthp_tlb_profile)o->tlb;
-		snprintf(why, len, "--tlb");
-	} else if (!mthp_tlb_host_profile(&p, host, sizeof(host)) &&
-		   mthp_tlb_profile_fits(p, &sw->settings.geo)) {
-		snprintf(why, len, "%s", host);
-	} else {
-		/* the host has none, or one made for another page size */
-		for (p = 0; p < MTHP_TLB_NR_PROFILES; p++)
-			if (mthp_tlb_profile_fits(p, &sw->settings.geo))
-				break;
-		snprintf(why, len, "the first profile for the scenario's %uK pages; "
-			 "this host's does not apply", sw->settings.geo.page_size / 1024);
-	}
-	if (!mthp_tlb_profile_fits(p, &sw->settings.geo)) {
-		fprintf(err, "mthp sim: --tlb %s: made for another page size than the "
-			"scenario's %u bytes\n", mthp_tlb_profile_name(p),
-			sw->settings.geo.page_size);
-		return EXIT_USAGE;
-	}
-	sw->profile = p;
-	return 0;
-}
-
-static int sweep_setup(const struct sim_opts *o, const struct mthp_scenario *sc,
-		       const struct mthp_settings *s, struct mthp_sweep *sw, const char *source,
-		       char *why, size_t len, FILE *err)
-{
-	struct mthp_diag diag = { .warn = NULL };
-
-	sw->scenario = sc;
-	sw->source = source;
-	sw->settings = *s;
-	sw->seed = o->seed_given ? o->seed : sc->seed;
-	sw->threads = (unsigned)o->threads;
-	if (o->sweeps.nr > MTHP_SWEEP_MAX_AXES) {
-		fprintf(err, "mthp sim: at most %d --sweep knobs\n", MTHP_SWEEP_MAX_AXES);
-		return EXIT_USAGE;
-	}
-	for (size_t i = 0; i < o->sweeps.nr; i++) {
-		if (mthp_sweep_axis_parse(&sw->axes[i], o->sweeps.v[i], s, &diag)) {
-			fprintf(err, "mthp sim: %s\n", diag.msg);
-			return EXIT_USAGE;
-		}
-	}
-	sw->nr_axes = (unsigned)o->sweeps.nr;
-	if (o->policy_given || o->compare) {
-		for (size_t i = 0; i < o->nr_policies; i++)
-			sw->policies[i] = o->policies[i];
-		sw->nr_policies = (unsigned)o->nr_policies;
-	} else {
-		for (int p = 0; p < MTHP_NR_POLICIES; p++)
-			sw->policies[p] = p;
-		sw->nr_policies = MTHP_NR_POLICIES;
-	}
-	return sweep_profile(o, sw, why, len, err);
-}
-
 static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 		     const struct mthp_settings *s, FILE *out, FILE *err)
 {
-	struct mthp_diag diag = { .warn = NULL };
-	double budget = o->budget_given ? o->budget : 0.05;
-	struct mthp_sweep sw = { .scenario = NULL };
-	char why[160], msg[256], source[300];
+	struct mthp_sweep sw = { .scenario = sc, .settings = *s };
+	char why[160], source[300];
 	int status;
 
 	snprintf(source, sizeof(source), "mthp sim --sweep: %s", sc->file);
-	status = sweep_setup(o, sc, s, &sw, source, why, sizeof(why), err);
-	if (status)
-		return status;
-	if (mthp_sweep_run(&sw, &diag)) {
-		fprintf(err, "mthp sim: %s\n", diag.msg);
-		return 1;
-	}
-	if (o->json) {
-		json_t *doc = mthp_sweep_json(&sw, budget, why, sweep_run_json, &sw);
-
-		if (!doc || json_dumpf(doc, out, JSON_INDENT(2)))
-			status = 1;
-		fputc('\n', out);
-		json_decref(doc);
+	sw.source = source;
+	sw.seed = o->seed_given ? o->seed : sc->seed;
+	if (o->policy_given || o->compare) {
+		for (size_t i = 0; i < o->nr_policies; i++)
+			sw.policies[i] = o->policies[i];
+		sw.nr_policies = (unsigned)o->nr_policies;
 	} else {
-		mthp_sweep_text(out, &sw, budget, why);
+		for (int p = 0; p < MTHP_NR_POLICIES; p++)
+			sw.policies[p] = p;
+		sw.nr_policies = MTHP_NR_POLICIES;
 	}
-	if (!status && o->plot && mthp_sweep_plot(o->plot, &sw, budget, msg, sizeof(msg))) {
-		fprintf(err, "mthp sim: %s\n", msg);
-		status = 1;
-	}
+	status = cli_sweep_setup("sim", &o->sweep, &sw, why, sizeof(why), err);
+	if (!status)
+		status = cli_sweep_run("sim", &o->sweep, &sw, why, o->json, out, err);
 	mthp_sweep_free(&sw);
 	return status;
 }
@@ -550,7 +402,7 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
-			      .tlb = -1 };
+			      .sweep.tlb = -1 };
 	struct mthp_run_report runs[MAX_RUNS];
 	struct mthp_scenario sc;
 	struct mthp_settings s;
@@ -565,14 +417,13 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	}
 	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
 		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
-		 mthp_cli_check_output(err, "sim", "--trace", o.trace) ?:
-		 mthp_cli_check_output(err, "sim", "--plot", o.plot);
+		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
 	if (status)
 		goto out_opts;
 	status = load(&o, &sc, &s, err);
 	if (status)
 		goto out_opts;
-	if (o.sweeps.nr) {
+	if (o.sweep.axes.nr) {
 		status = run_sweep(&o, &sc, &s, out, err);
 		goto out_scenario;
 	}

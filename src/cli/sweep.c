@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sweep.c - the command-line side of a sweep, shared by `mthp sim
+ * --sweep` and `mthp advise` (see sweep.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli/sweep.h"
+#include "report/sim_report.h"
+#include "report/sweep_report.h"
+
+int cli_sweep_parse_budget(struct cli_sweep_opts *o, const char *value, char *why, size_t len)
+{
+	char *end;
+	double v = strtod(value, &end);
+
+	if (end == value || (*end && strcmp(end, "%")) || !(v >= 0) || v > 10000) {
+		snprintf(why, len, "must be a percentage from 0 to 10000 (e.g. 5%%)");
+		return -EINVAL;
+	}
+	o->budget = v / 100;
+	o->budget_given = true;
+	return 0;
+}
+
+int cli_sweep_parse_tlb(struct cli_sweep_opts *o, const char *value, char *why, size_t len)
+{
+	enum mthp_tlb_profile p;
+
+	if (mthp_tlb_profile_parse(value, &p)) {
+		snprintf(why, len, "must be x86-64, zen, arm64-4k, arm64-16k or arm64-64k");
+		return -EINVAL;
+	}
+	o->tlb = (int)p;
+	o->tlb_given = true;
+	return 0;
+}
+
+int cli_parse_policies(const char *list, int *policies, size_t *nr, char *why, size_t len)
+{
+	const char *p = list;
+
+	*nr = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char name[16];
+		enum mthp_policy pol;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 15 ? n : 15), p);
+		if (n > 15 || mthp_policy_parse(name, &pol) || *nr == MTHP_NR_POLICIES)
+			goto bad;
+		for (size_t i = 0; i < *nr; i++)
+			if (policies[i] == (int)pol)
+				goto bad;
+		policies[(*nr)++] = (int)pol;
+		p += n + (p[n] == ',');
+	}
+	if (*nr)
+		return 0;
+bad:
+	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream)");
+	return -EINVAL;
+}
+
+int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
+			 FILE *err)
+{
+	const char *dot = o->plot ? strrchr(o->plot, '.') : NULL;
+
+	if (o->plot && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
+		return mthp_opts_usage_error(spec, err, "--plot %s: the file name must end in "
+					     ".svg or .png", o->plot);
+	return mthp_cli_check_output(err, spec->name, "--plot", o->plot);
+}
+
+bool cli_sweep_extras_given(const struct cli_sweep_opts *o)
+{
+	return o->plot || o->budget_given || o->tlb_given || o->threads;
+}
+
+static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
+			  struct mthp_sweep *sw, char *why, size_t len, FILE *err)
+{
+	const struct mthp_geometry *geo = &sw->settings.geo;
+	enum mthp_tlb_profile p;
+	char host[96];
+
+	if (o->tlb_given) {
+		p = (enum mthp_tlb_profile)o->tlb;
+		snprintf(why, len, "--tlb");
+	} else if (!mthp_tlb_host_profile(&p, host, sizeof(host)) &&
+		   mthp_tlb_profile_fits(p, geo)) {
+		snprintf(why, len, "%s", host);
+	} else {
+		/* the host has none, or one made for another page size */
+		for (p = 0; p < MTHP_TLB_NR_PROFILES; p++)
+			if (mthp_tlb_profile_fits(p, geo))
+				break;
+		snprintf(why, len, "the first profile for %uK pages; this host's does not "
+			 "apply", geo->page_size / 1024);
+	}
+	if (!mthp_tlb_profile_fits(p, geo)) {
+		fprintf(err, "mthp %s: --tlb %s: made for another page size than %u bytes\n",
+			cmd, mthp_tlb_profile_name(p), geo->page_size);
+		return EXIT_USAGE;
+	}
+	sw->profile = p;
+	return 0;
+}
+
+int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp_sweep *sw,
+		    char *why, size_t whylen, FILE *err)
+{
+	struct mthp_diag diag = { .warn = NULL };
+
+	sw->threads = (unsigned)o->threads;
+	if (o->axes.nr > MTHP_SWEEP_MAX_AXES) {
+		fprintf(err, "mthp %s: at most %d --sweep knobs\n", cmd, MTHP_SWEEP_MAX_AXES);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < o->axes.nr; i++) {
+		if (mthp_sweep_axis_parse(&sw->axes[i], o->axes.v[i], &sw->settings, &diag)) {
+			fprintf(err, "mthp %s: %s\n", cmd, diag.msg);
+			return EXIT_USAGE;
+		}
+	}
+	sw->nr_axes = (unsigned)o->axes.nr;
+	return choose_profile(cmd, o, sw, why, whylen, err);
+}
+
+static json_t *run_json(const struct mthp_run_report *r, void *ctx)
+{
+	const struct mthp_sweep *sw = ctx;
+
+	return mthp_sim_run_json(r, 1u << sw->profile, &sw->settings.geo);
+}
+
+int cli_sweep_run(const char *cmd, const struct cli_sweep_opts *o, struct mthp_sweep *sw,
+		  const char *why, bool json, FILE *out, FILE *err)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	double budget = cli_sweep_budget(o);
+	char msg[256];
+	int status = 0;
+
+	if (mthp_sweep_run(sw, &diag)) {
+		fprintf(err, "mthp %s: %s\n", cmd, diag.msg);
+		return 1;
+	}
+	if (json) {
+		json_t *doc = mthp_sweep_json(sw, budget, why, run_json, sw);
+
+		if (!doc || json_dumpf(doc, out, JSON_INDENT(2)))
+			status = 1;
+		fputc('\n', out);
+		json_decref(doc);
+	} else {
+		mthp_sweep_text(out, sw, budget, why);
+	}
+	if (!status && o->plot && mthp_sweep_plot(o->plot, sw, budget, msg, sizeof(msg))) {
+		fprintf(err, "mthp %s: %s\n", cmd, msg);
+		status = 1;
+	}
+	return status;
+}

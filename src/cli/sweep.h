@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sweep.h - what `mthp sim --sweep` and `mthp advise` share on the command
+ * line: the options of a sweep (--sweep, --budget, --tlb, --threads,
+ * --plot), the choice of the TLB profile, the axes, and running and
+ * printing the sweep.  A command embeds struct cli_sweep_opts as member
+ * `sweep` of its options and puts CLI_SWEEP_OPTIONS(its type) in its table.
+ */
+#ifndef MTHP_CLI_SWEEP_H
+#define MTHP_CLI_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <mthp/sweep.h>
+
+#include "cli/opts.h"
+
+struct cli_sweep_opts {
+	struct mthp_opt_strings axes;	/* --sweep KNOB=V1,V2,... */
+	double budget;			/* a fraction */
+	bool budget_given;
+	int tlb;			/* enum mthp_tlb_profile; -1: the host's */
+	bool tlb_given;
+	uint64_t threads;		/* 0: one per CPU */
+	const char *plot;
+};
+
+int cli_sweep_parse_budget(struct cli_sweep_opts *o, const char *value, char *why,
+			   size_t len);
+int cli_sweep_parse_tlb(struct cli_sweep_opts *o, const char *value, char *why, size_t len);
+
+/* The handlers and table entries, for a command whose options are TYPE. */
+#define CLI_SWEEP_HANDLERS(TYPE)							\
+static int sweep_budget(void *opts, const char *value, char *why, size_t len)		\
+{											\
+	return cli_sweep_parse_budget(&((TYPE *)opts)->sweep, value, why, len);		\
+}											\
+static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
+{											\
+	return cli_sweep_parse_tlb(&((TYPE *)opts)->sweep, value, why, len);		\
+}
+
+#define CLI_SWEEP_OPTIONS(TYPE, WITH)							\
+	{ "sweep", 0, "KNOB=V1,V2,...", MTHP_OPT_STRINGS, offsetof(TYPE, sweep.axes),	\
+	  .help = "sweep a knob over these values; repeatable: every\n"		\
+		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511)" },		\
+	{ "budget", 0, "PCT", MTHP_OPT_FN, .fn = sweep_budget,				\
+	  .help = WITH "the memory increase the recommendation may\n"		\
+		  "  spend (default 5%)" },						\
+	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = sweep_tlb,				\
+	  .help = WITH "the TLB profile judged (default: this host's\n"		\
+		  "  CPU and page size)" },						\
+	{ "threads", 0, "N", MTHP_OPT_U64, offsetof(TYPE, sweep.threads), .min = 1,	\
+	  .max = 64, .help = WITH "runs at once (default: one per CPU); the\n"	\
+		  "  output is the same whatever the number" },			\
+	{ "plot", 0, "FILE", MTHP_OPT_STRING, offsetof(TYPE, sweep.plot),		\
+	  .help = WITH "the Pareto chart of memory against TLB\n"		\
+		  "  entries (.svg or .png)" }
+
+/* A comma list of distinct policies into policies[]; 0 or -EINVAL with why. */
+int cli_parse_policies(const char *list, int *policies, size_t *nr, char *why, size_t len);
+
+/* --plot's name ends in .svg or .png and can be written; 0 or an exit status. */
+int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
+			 FILE *err);
+
+/* True when any option but --sweep was given. */
+bool cli_sweep_extras_given(const struct cli_sweep_opts *o);
+
+/*
+ * Fill sw's axes from --sweep (checked against sw->settings) and its TLB
+ * profile (--tlb, else the host's when it fits sw->settings' page size,
+ * else the first that does; why says which).  0 or an exit status, with
+ * the message on err.
+ */
+int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp_sweep *sw,
+		    char *why, size_t whylen, FILE *err);
+
+/* Run sw and print it (text or JSON) and the chart; 0 or an exit status. */
+int cli_sweep_run(const char *cmd, const struct cli_sweep_opts *o, struct mthp_sweep *sw,
+		  const char *why, bool json, FILE *out, FILE *err);
+
+/* The budget in force: --budget or 5%. */
+static inline double cli_sweep_budget(const struct cli_sweep_opts *o)
+{
+	return o->budget_given ? o->budget : 0.05;
+}
+
+#endif
