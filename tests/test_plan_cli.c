@@ -195,15 +195,17 @@ static void expect_usage_error(struct run r, const char *needle)
 static void test_bad_patterns_are_usage_errors(void **state)
 {
 	(void)state;
-	expect_usage_error(run_mthp("plan", "--ptes", "A*16 .*495", NULL),
-			   "511 PTEs given, a page table has 512");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*16@10 .*496", NULL),
+			   "'@' needs a folio order 0..9 (the PMD order)");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*16 .*16@4", NULL),
+			   "'@' on '.', a PTE that maps no page");
 	expect_usage_error(run_mthp("plan", "--ptes", "A*600", NULL), "count after '*'");
 	expect_usage_error(run_mthp("plan", "--ptes", "Z*512", NULL), "'Z' is not a PTE state");
 	expect_usage_error(run_mthp("plan", "--ptes", "AA*2 .*510", NULL), "repeats one state");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*16@14 .*496", NULL), "folio order 0..13");
+	expect_usage_error(run_mthp("plan", "--ptes", "A*16@14 .*496", NULL), "folio order 0..9");
 	expect_usage_error(run_mthp("plan", "--ptes", "A*513", NULL), "count after '*'");
 	expect_usage_error(run_mthp("plan", "--ptes", "A*512 A", NULL), "more than 512 PTEs");
-	expect_usage_error(run_mthp("plan", "--ptes", "", NULL), "0 PTEs given");
+	expect_usage_error(run_mthp("plan", "--ptes", "", NULL), "no PTEs given");
 }
 
 static void test_bad_options_are_usage_errors(void **state)
@@ -317,11 +319,13 @@ static void test_pattern_parser_orders(void **state)
 {
 	uint8_t ptes[512], orders[512];
 	char err[128];
+	uint32_t padded;
 	bool has;
 
 	(void)state;
 	assert_int_equal(mthp_pattern_parse("A*4@2 w . 0 S*4 a*501", 512, ptes, orders, &has,
-					    err, sizeof(err)), 0);
+					    &padded, err, sizeof(err)), 0);
+	assert_int_equal(padded, 0);
 	assert_true(has);
 	assert_int_equal(orders[0], 2);
 	assert_int_equal(orders[3], 2);
@@ -330,6 +334,27 @@ static void test_pattern_parser_orders(void **state)
 	assert_int_equal(orders[5], MTHP_NO_FOLIO);
 	assert_int_equal(orders[7], 0);
 	assert_int_equal(ptes[511], 'a');
+	/* short: padded with none PTEs, and the count said */
+	assert_int_equal(mthp_pattern_parse("A*16", 512, ptes, orders, &has, &padded, err,
+					    sizeof(err)), 0);
+	assert_int_equal(padded, 496);
+	assert_int_equal(ptes[15], 'A');
+	assert_int_equal(ptes[16], '.');
+	assert_int_equal(ptes[511], '.');
+	assert_int_equal(orders[511], MTHP_NO_FOLIO);
+}
+
+static void test_short_pattern_is_padded_and_says_so(void **state)
+{
+	struct run r = run_mthp("plan", "--ptes", "A*16", "--set", "hugepages-64kB/enabled=always",
+				NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "16 PTEs given; padded with 496 none PTEs to one page "
+				      "table of 512"));
+	assert_non_null(strstr(r.out, "SCAN_SUCCEED"));
+	run_free(&r);
 }
 
 /*
@@ -415,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
 		cmocka_unit_test(test_help_documents_the_pattern),
 		cmocka_unit_test(test_pattern_parser_orders),
+		cmocka_unit_test(test_short_pattern_is_padded_and_says_so),
 		cmocka_unit_test(test_plan_pid_of_a_live_process),
 	};
 

@@ -7,8 +7,10 @@
  *
  * STATES is a string of PTE states of the snapshot alphabet (". 0 w u A a
  * S s f n l K P N"), STATE '*' COUNT repeats one state COUNT times, and
- * '@' ORDER (decimal, 0..13) puts those PTEs' pages in a folio of that
- * order.  The tokens must add up to exactly one page table.
+ * '@' ORDER (decimal, 0 up to the PMD order) puts those PTEs' pages in a
+ * folio of that order; only PTEs that map a page can take one.  Tokens
+ * that add up to less than one page table are padded with none PTEs (the
+ * caller says so); more than one page table is an error.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -49,13 +51,16 @@ static bool parse_count(const char *p, const char *end, uint64_t max, uint64_t *
 }
 
 int mthp_pattern_parse(const char *pattern, uint32_t n, uint8_t *ptes,
-		       uint8_t *folio_orders, bool *has_folios, char *err,
-		       size_t errlen)
+		       uint8_t *folio_orders, bool *has_folios, uint32_t *padded,
+		       char *err, size_t errlen)
 {
 	const char *p = pattern;
-	uint32_t filled = 0;
+	uint32_t filled = 0, pmd_order = 0;
 	unsigned token = 0;
 
+	while ((1u << pmd_order) < n)
+		pmd_order++;
+	*padded = 0;
 	*has_folios = false;
 	for (;;) {
 		const char *start, *end, *star, *at;
@@ -73,10 +78,10 @@ int mthp_pattern_parse(const char *pattern, uint32_t n, uint8_t *ptes,
 		end = p;
 		at = memchr(start, '@', (size_t)(end - start));
 		if (at) {
-			if (!parse_count(at + 1, end, 13, &order))
+			if (!parse_count(at + 1, end, pmd_order, &order))
 				return fail(err, errlen,
-					    "token %u '%.*s': '@' needs a folio order 0..13",
-					    token, (int)(end - start), start);
+					    "token %u '%.*s': '@' needs a folio order 0..%u (the PMD order)",
+					    token, (int)(end - start), start, pmd_order);
 			*has_folios = true;
 			end = at;
 		}
@@ -102,6 +107,10 @@ int mthp_pattern_parse(const char *pattern, uint32_t n, uint8_t *ptes,
 				return fail(err, errlen,
 					    "token %u: '%c' is not a PTE state (one of . 0 w u A a S s f n l K P N)",
 					    token, start[i]);
+			if (at && !mthp_pte_state_has_folio((unsigned char)start[i]))
+				return fail(err, errlen,
+					    "token %u: '@' on '%c', a PTE that maps no page of a folio",
+					    token, start[i]);
 		}
 		if (!star)
 			count = states_len;
@@ -117,7 +126,10 @@ int mthp_pattern_parse(const char *pattern, uint32_t n, uint8_t *ptes,
 			filled++;
 		}
 	}
-	if (filled != n)
-		return fail(err, errlen, "%u PTEs given, a page table has %u", filled, n);
+	if (!filled)
+		return fail(err, errlen, "no PTEs given (a page table has %u)", n);
+	*padded = n - filled;
+	memset(ptes + filled, MTHP_PTE_NONE, *padded);
+	memset(folio_orders + filled, MTHP_NO_FOLIO, *padded);
 	return 0;
 }

@@ -63,7 +63,8 @@ static const struct mthp_opt plan_opts[] = {
 		  "  state and a count ('A*16'), optionally followed by\n"
 		  "  '@ORDER', the order of the folio its pages are in\n"
 		  "  ('A*16@4' is one 64K folio); tokens are separated by\n"
-		  "  spaces and must add up to one page table.\n"
+		  "  spaces; fewer PTEs than a page table are padded with\n"
+		  "  none PTEs (said on stderr).\n"
 		  "PTE states:  . none   0 zero page   w swap   u uffd-wp\n"
 		  "  A young anon   a old anon   S shared young   s shared old\n"
 		  "  f not anon   n special   l lazyfree   K locked\n"
@@ -130,7 +131,7 @@ static int snapshot_from_pattern(const struct plan_opts *o, struct mthp_snapshot
 	struct mthp_geometry geo;
 	uint8_t *ptes = NULL, *orders = NULL;
 	char unknown[128], msg[256];
-	uint32_t flags;
+	uint32_t flags, padded;
 	bool has_folios;
 	int status = EXIT_USAGE;
 
@@ -159,10 +160,14 @@ static int snapshot_from_pattern(const struct plan_opts *o, struct mthp_snapshot
 		goto out_free;
 	}
 	if (mthp_pattern_parse(o->ptes, geo.ptes_per_pmd, ptes, orders, &has_folios,
-			       msg, sizeof(msg))) {
+			       &padded, msg, sizeof(msg))) {
 		fprintf(err, "mthp plan: --ptes: %s\n", msg);
 		goto out_free;
 	}
+	if (padded)
+		fprintf(err, "mthp plan: --ptes: %u PTEs given; padded with %u none PTEs to "
+			"one page table of %u\n", geo.ptes_per_pmd - padded, padded,
+			geo.ptes_per_pmd);
 	mthp_snapshot_init(snap, &geo);
 	if (mthp_snapshot_add_vma(snap, o->addr, o->addr + mthp_pmd_size(&geo), flags) ||
 	    mthp_snapshot_add_pmd(snap, o->addr, MTHP_PMD_TABLE, ptes,
