@@ -10,11 +10,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include <mthp/passes.h>
+
+#include "cli/cli.h"
 
 #define N 512
 #define PMD_ADDR 0x200000ull
@@ -172,6 +177,82 @@ static void test_apply_refuses_what_a_plan_cannot_hold(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* `mthp plan --ptes 'A*32'` with every size madvise, the given extra args. */
+static int plan_cli(char **out, const char *policy, const char *none, const char *a1,
+		    const char *a2)
+{
+	char none_set[64], *err = NULL;
+	char *argv[40] = { "plan", "--ptes", "A*32", "--policy", (char *)policy,
+			   "--set", none_set };
+	static const char *const sizes[] = { "16", "32", "64", "128", "256", "512", "1024",
+					     "2048" };
+	static char sets[8][64];
+	int argc = 7, status;
+	size_t olen = 0, elen = 0;
+	FILE *o = open_memstream(out, &olen), *e = open_memstream(&err, &elen);
+
+	snprintf(none_set, sizeof(none_set), "khugepaged/max_ptes_none=%s", none);
+	for (int i = 0; i < 8; i++) {
+		snprintf(sets[i], sizeof(sets[i]), "hugepages-%skB/enabled=madvise", sizes[i]);
+		argv[argc++] = "--set";
+		argv[argc++] = sets[i];
+	}
+	argv[argc++] = (char *)a1;
+	if (a2)
+		argv[argc++] = (char *)a2;
+	status = mthp_cli_run(argc, argv, o, e);
+	fclose(o);
+	fclose(e);
+	free(err);
+	return status;
+}
+
+static void test_until_stable_says_how_the_passes_ended(void **state)
+{
+	char *out;
+
+	(void)state;
+	assert_int_equal(plan_cli(&out, "seed", "256", "--until-stable", NULL), 0);
+	assert_non_null(strstr(out, "# creeps: order 6 (256K) -> 9 (2M) in 4 passes, 480 pages "
+				    "filled; stable after 5 passes (the last changed nothing)"));
+	assert_non_null(strstr(out, "# pass 4: 1 collapse 2M:1, 256 pages filled"));
+	free(out);
+	assert_int_equal(plan_cli(&out, "seed", "255", "--until-stable", NULL), 0);
+	assert_non_null(strstr(out, "# no creep, 0 pages filled; stable after 2 passes (the "
+				    "last changed nothing); 1 collapse rebuilt a folio at its "
+				    "own order (no folio veto)"));
+	free(out);
+	assert_int_equal(plan_cli(&out, "upstream", "256", "--until-stable", NULL), 0);
+	assert_non_null(strstr(out, "# no creep, 0 pages filled; stable after 2 passes"));
+	free(out);
+	assert_int_equal(plan_cli(&out, "seed", "256", "--passes", "2"), 0);
+	assert_non_null(strstr(out, "; still changing after 2 passes (the bound)"));
+	free(out);
+}
+
+static void test_passes_as_json(void **state)
+{
+	json_error_t jerr;
+	json_t *doc, *summary;
+	char *out;
+
+	(void)state;
+	assert_int_equal(plan_cli(&out, "seed", "256", "--until-stable", "--json"), 0);
+	doc = json_loads(out, 0, &jerr);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")),
+			    "mthp-plan-passes 1");
+	assert_int_equal(json_array_size(json_object_get(doc, "passes")), 5);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+		json_object_get(doc, "passes"), 3), "pass")), 4);
+	summary = json_object_get(doc, "summary");
+	assert_string_equal(json_string_value(json_object_get(summary, "end")), "stable");
+	assert_int_equal(json_integer_value(json_object_get(summary, "creep_to_order")), 9);
+	assert_int_equal(json_integer_value(json_object_get(summary, "pages_filled")), 480);
+	json_decref(doc);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +261,8 @@ int main(void)
 		cmocka_unit_test(test_upstream_does_not_creep),
 		cmocka_unit_test(test_bound_stops_a_creeping_run),
 		cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
+		cmocka_unit_test(test_until_stable_says_how_the_passes_ended),
+		cmocka_unit_test(test_passes_as_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,10 @@ static const char plan_intro[] =
 "For every PMD range, what khugepaged (or MADV_COLLAPSE) would collapse:\n"
 "the scan result, the collapses (address and order) and the attempts that\n"
 "failed, assuming nothing changes between the scan and the collapse and\n"
-"every allocation succeeds.\n"
+"every allocation succeeds.  With --passes or --until-stable: each pass's\n"
+"collapses are applied to the page tables and the next pass plans again,\n"
+"as khugepaged's next full scan would see memory left alone, and the end\n"
+"says whether the policy creeps.\n"
 "\n";
 
 static const char plan_outro[] =
@@ -46,6 +49,8 @@ struct plan_opts {
 	enum mthp_context context;
 	struct mthp_opt_strings sets;
 	bool json;
+	uint64_t passes;		/* 0: one plain plan */
+	bool until_stable;
 };
 
 #define OPT(field) offsetof(struct plan_opts, field)
@@ -88,6 +93,12 @@ static const struct mthp_opt plan_opts[] = {
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
 	  .help = "one JSON document (\"mthp-plan 1\"); the text form is\n"
 		  "  for people and may change" },
+	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
+	  .help = "plan N passes, each over the memory the last one left\n"
+		  "  (JSON: \"mthp-plan-passes 1\")" },
+	{ "until-stable", 0, NULL, MTHP_OPT_FLAG, OPT(until_stable),
+	  .help = "plan passes until one changes nothing (at most 64;\n"
+		  "  --passes N sets the bound)" },
 	{ 0 },
 };
 
@@ -283,6 +294,104 @@ static void emit_range(void *ctx, const struct mthp_snapshot *snap,
 	}
 }
 
+/* ---- passes ---- */
+
+struct passes_output {
+	FILE *out;
+	const struct mthp_geometry *geo;
+	enum mthp_policy policy;
+	enum mthp_context context;
+	json_t *passes;			/* JSON: one plan document per pass */
+	json_t *doc;			/* JSON: the pass being planned */
+	struct mthp_plan_totals totals;
+	unsigned pass;
+	int error;
+};
+
+static void pass_range(void *ctx, unsigned pass, const struct mthp_snapshot *snap,
+		       const struct mthp_snapshot_pmd *pmd, const struct mthp_pmd_plan *plan)
+{
+	struct passes_output *po = ctx;
+
+	(void)snap;
+	(void)pmd;
+	if (pass != po->pass) {
+		po->pass = pass;
+		memset(&po->totals, 0, sizeof(po->totals));
+		if (po->passes) {
+			po->doc = mthp_plan_json_new(po->policy, po->context);
+			if (!po->doc || json_object_set_new(po->doc, "pass", json_integer(pass)) ||
+			    json_array_append_new(po->passes, po->doc))
+				po->error = -ENOMEM;
+		} else {
+			fprintf(po->out, "# pass %u\n", pass);
+		}
+	}
+	mthp_plan_totals_add(&po->totals, plan);
+	if (!po->passes)
+		mthp_plan_text_range(po->out, po->geo, plan);
+	else if (!po->error)
+		po->error = mthp_plan_json_add(po->doc, po->geo, plan);
+}
+
+static void pass_done(void *ctx, const struct mthp_snapshot *snap,
+		      const struct mthp_pass_report *rep)
+{
+	struct passes_output *po = ctx;
+
+	(void)snap;
+	if (po->passes) {
+		if (!po->error)
+			po->error = mthp_plan_json_finish(po->doc, &po->totals);
+	} else {
+		mthp_passes_text_pass(po->out, po->geo, rep);
+	}
+}
+
+/* 0 or an exit status; snap is changed: each pass's collapses applied. */
+static int run_passes(const struct plan_opts *o, struct mthp_snapshot *snap,
+		      const struct mthp_settings *s, FILE *out, FILE *err)
+{
+	struct passes_output po = { .out = out, .geo = &s->geo, .policy = o->policy,
+				    .context = o->context };
+	unsigned bound = o->passes ? (unsigned)o->passes : 64;
+	struct mthp_passes_summary sum;
+	char words[512];
+	json_t *doc = NULL;
+
+	if (o->json) {
+		po.passes = json_array();
+		if (!po.passes)
+			goto out_nomem;
+	} else {
+		mthp_plan_text_header(out, o->policy, o->context);
+	}
+	if (mthp_snapshot_plan_passes(snap, s, o->policy, o->context, bound, pass_range,
+				      pass_done, &po, &sum) || po.error)
+		goto out_nomem;
+	if (o->json) {
+		doc = json_pack("{s:s, s:s, s:s, s:o, s:o*}", "format", "mthp-plan-passes 1",
+				"policy", mthp_policy_name(o->policy),
+				"context", mthp_context_name(o->context), "passes", po.passes,
+				"summary", mthp_passes_json_summary(&s->geo, &sum));
+		po.passes = NULL;
+		if (!doc || json_dumpf(doc, out, JSON_INDENT(2)))
+			goto out_nomem;
+		fputc('\n', out);
+		json_decref(doc);
+	} else {
+		mthp_passes_words(&s->geo, &sum, words, sizeof(words));
+		fprintf(out, "# %s\n", words);
+	}
+	return 0;
+
+out_nomem:
+	json_decref(po.passes);
+	json_decref(doc);
+	fprintf(err, "mthp plan: out of memory\n");
+	return 1;
+}
+
 /* 0 or an exit status. */
 static int run_plan(const struct plan_opts *o, const struct mthp_snapshot *snap,
 		    const struct mthp_settings *s, FILE *out, FILE *err)
@@ -336,7 +445,10 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 	status = make_settings(&o, &snap, &settings, err);
 	if (!status) {
 		warn_max_ptes_none(&o, &snap, &settings, err);
-		status = run_plan(&o, &snap, &settings, out, err);
+		if (o.passes || o.until_stable)
+			status = run_passes(&o, &snap, &settings, out, err);
+		else
+			status = run_plan(&o, &snap, &settings, out, err);
 	}
 	mthp_snapshot_free(&snap);
 out_opts:

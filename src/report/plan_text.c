@@ -6,20 +6,16 @@
  */
 #include <inttypes.h>
 
+#include <mthp/tlb.h>
+
 #include "report/report.h"
 
 /* Failed attempts listed one by one up to this many, else counted. */
 #define MAX_LISTED_ATTEMPTS 4
 
-static void size_label(const struct mthp_geometry *geo, unsigned order,
-		       char *buf, size_t len)
+void mthp_size_label(const struct mthp_geometry *geo, unsigned order, char *buf, size_t len)
 {
-	uint64_t kb = ((uint64_t)geo->page_size << order) / 1024;
-
-	if (kb >= 1024 && kb % 1024 == 0)
-		snprintf(buf, len, "%" PRIu64 "M", kb / 1024);
-	else
-		snprintf(buf, len, "%" PRIu64 "K", kb);
+	mthp_tlb_size_label((uint64_t)geo->page_size << order, buf, len);
 }
 
 void mthp_plan_text_header(FILE *out, enum mthp_policy policy,
@@ -39,7 +35,7 @@ void mthp_plan_text_range(FILE *out, const struct mthp_geometry *geo,
 	for (uint32_t i = 0; i < plan->nr_collapses; i++) {
 		const struct mthp_window *w = &plan->collapses[i];
 
-		size_label(geo, w->order, size, sizeof(size));
+		mthp_size_label(geo, w->order, size, sizeof(size));
 		fprintf(out, " %" PRIx64 ":o%u:%s",
 			plan->pmd_addr + (uint64_t)w->offset * geo->page_size,
 			w->order, size);
@@ -82,7 +78,7 @@ void mthp_plan_text_totals(FILE *out, const struct mthp_geometry *geo,
 	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++) {
 		if (!t->collapses_by_order[o])
 			continue;
-		size_label(geo, o, size, sizeof(size));
+		mthp_size_label(geo, o, size, sizeof(size));
 		fprintf(out, "%s%s: %" PRIu64, sep, size, t->collapses_by_order[o]);
 		sep = ", ";
 	}

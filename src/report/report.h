@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include <mthp/engine.h>
+#include <mthp/passes.h>
 
 /* Totals over the ranges of a plan. */
 struct mthp_plan_totals {
@@ -39,5 +40,17 @@ void mthp_plan_text_range(FILE *out, const struct mthp_geometry *geo,
 			  const struct mthp_pmd_plan *plan);
 void mthp_plan_text_totals(FILE *out, const struct mthp_geometry *geo,
 			   const struct mthp_plan_totals *t);
+
+/* "64K", "2M": the size of a folio of this order. */
+void mthp_size_label(const struct mthp_geometry *geo, unsigned order, char *buf, size_t len);
+
+/* passes_report.c: plans over passes (mthp/passes.h) */
+void mthp_passes_text_pass(FILE *out, const struct mthp_geometry *geo,
+			   const struct mthp_pass_report *rep);
+/* How the passes ended, in one sentence. */
+void mthp_passes_words(const struct mthp_geometry *geo, const struct mthp_passes_summary *sum,
+		       char *buf, size_t len);
+json_t *mthp_passes_json_summary(const struct mthp_geometry *geo,
+				 const struct mthp_passes_summary *sum);
 
 #endif /* MTHP_REPORT_H */
