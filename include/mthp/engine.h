@@ -144,6 +144,7 @@ struct mthp_scan {
 	uint32_t nr_swap;
 	uint32_t nr_shared;
 	uint32_t nr_bad;
+	uint32_t nr_young;
 	bool has_large;			/* large[] is filled and not all zero */
 	uint64_t occupied[MTHP_BITMAP_WORDS];	/* the occupancy bitmap */
 	uint64_t none[MTHP_BITMAP_WORDS];	/* '.' '0' */
@@ -256,6 +257,12 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 /* Plan one range: precheck, scan, then mthp_plan_walk(). */
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work);
+
+/*
+ * The vector unit the scan classifies PTEs with, chosen when the library is
+ * loaded: "avx512", "avx2", "sse2" or "portable".
+ */
+const char *mthp_engine_impl_name(void);
 
 /* Number of set bits of a bitmap in [off, off + len). */
 uint32_t mthp_bitmap_count(const uint64_t *map, uint32_t off, uint32_t len);

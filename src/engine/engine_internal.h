@@ -79,6 +79,36 @@ void mthp_window_limits(const struct mthp_rules *r, unsigned order,
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
 
+/* classify.c */
+/* The implementations of the classification, narrowest first. */
+enum mthp_impl {
+	MTHP_IMPL_PORTABLE,	/* one PTE at a time, any CPU */
+	MTHP_IMPL_SSE2,		/* 16 PTEs per compare */
+	MTHP_IMPL_AVX2,		/* 32 */
+	MTHP_IMPL_AVX512,	/* 64, AVX-512BW */
+};
+#define MTHP_NR_IMPLS 4
+/* Whether this build and this CPU can run impl. */
+bool mthp_engine_impl_supported(enum mthp_impl impl);
+/* The widest implementation this CPU can run (the one chosen at load). */
+enum mthp_impl mthp_engine_best_impl(void);
+/*
+ * Tests only: use impl from now on; -ENOTSUP if the CPU or the build lacks
+ * it.  Not safe while another thread scans.
+ */
+int mthp_engine_force_impl(enum mthp_impl impl);
+enum mthp_impl mthp_engine_impl(void);
+/*
+ * Fill the class bitmaps of s (none, swap, shared_pte, young, occupied,
+ * bad) for words * 64 PTEs, and the totals nr_none, nr_swap, nr_shared,
+ * nr_bad and nr_young.
+ */
+void mthp_classify(struct mthp_scan *s, const uint8_t *ptes, uint32_t words,
+		   bool khugepaged);
+/* Fill s->large from the folio orders (after mthp_classify); true if any. */
+bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
+			 uint32_t words);
+
 /* scan.c */
 /* The result a PTE state gives when it stops a scan or an attempt. */
 enum mthp_result mthp_pte_failure(uint8_t state);

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * classify.c - PTE states to per-class bitmaps (none, swap, shared, young,
+ * occupied, bad) and folio orders to the large-folio bitmap, with the
+ * class totals: the one pass of the scan that touches every PTE byte.
+ *
+ * Four implementations decide alike, and the widest the CPU has is chosen
+ * once, when the library is loaded: AVX-512BW (64 PTEs per compare, the
+ * compare giving the bit mask directly), AVX2 (32 per compare), SSE2 (16)
+ * and the portable one (a switch per PTE).  Each vector form compiles with
+ * a target attribute, so the library still runs on any x86-64 (and builds
+ * elsewhere with the portable form only).  mthp_engine_force_impl() lets
+ * the tests run every form the CPU has on the same tables.
+ *
+ * The vector forms fold the case bit (0x20) so that 'A' and 'a' are one
+ * compare and 'S' and 's' another; the case bit itself tells young (upper
+ * case) from old.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "engine/engine_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define MTHP_X86 1
+#include <immintrin.h>
+#else
+#define MTHP_X86 0
+#endif
+
+/* Per-class bits of 64 PTEs. */
+struct class_bits {
+	uint64_t none;		/* '.' '0' */
+	uint64_t swap;		/* 'w' */
+	uint64_t anon;		/* 'A' 'a' 'S' 's' */
+	uint64_t shared;	/* 'S' 's' */
+	uint64_t lower;		/* case bit set: not young among the anon ones */
+	uint64_t lazyfree;	/* 'l' */
+};
+
+/*
+ * Store the bitmaps of word w and add its totals.  Always inlined, so each
+ * implementation's popcounts compile with its own target (POPCNT).
+ */
+static inline __attribute__((always_inline)) void
+store_word(struct mthp_scan *s, uint32_t w, const struct class_bits *b,
+	   bool khugepaged)
+{
+	uint64_t known = b->none | b->swap | b->anon | b->lazyfree;
+	uint64_t young = b->anon & ~b->lower;
+	/* a clean lazyfree folio: khugepaged leaves it to reclaim */
+	uint64_t bad = ~known | (khugepaged ? b->lazyfree : 0);
+
+	s->none[w] = b->none;
+	s->swap[w] = b->swap;
+	s->shared_pte[w] = b->shared;
+	s->young[w] = young;
+	s->occupied[w] = khugepaged ? b->anon : b->anon | b->lazyfree;
+	s->bad[w] = bad;
+	s->nr_none += (uint32_t)__builtin_popcountll(b->none);
+	s->nr_swap += (uint32_t)__builtin_popcountll(b->swap);
+	s->nr_shared += (uint32_t)__builtin_popcountll(b->shared);
+	s->nr_bad += (uint32_t)__builtin_popcountll(bad);
+	s->nr_young += (uint32_t)__builtin_popcountll(young);
+}
+
+static void zero_totals(struct mthp_scan *s)
+{
+	s->nr_none = s->nr_swap = s->nr_shared = s->nr_bad = s->nr_young = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Portable: one PTE at a time */
+
+/* The classes of each byte; 0 for the states that fail outright. */
+enum {
+	C_NONE = 1, C_SWAP = 2, C_ANON = 4, C_SHARED = 8, C_LOWER = 16, C_LAZYFREE = 32,
+};
+static const uint8_t class_of[256] = {
+	[MTHP_PTE_NONE] = C_NONE,
+	[MTHP_PTE_ZERO] = C_NONE,
+	[MTHP_PTE_SWAP] = C_SWAP,
+	[MTHP_PTE_YOUNG] = C_ANON,
+	[MTHP_PTE_OLD] = C_ANON | C_LOWER,
+	[MTHP_PTE_SHARED_YOUNG] = C_ANON | C_SHARED,
+	[MTHP_PTE_SHARED_OLD] = C_ANON | C_SHARED | C_LOWER,
+	[MTHP_PTE_LAZYFREE] = C_LAZYFREE,
+};
+
+static inline uint64_t class_bit(uint8_t classes, unsigned class, unsigned i)
+{
+	return (uint64_t)((classes & class) != 0) << i;
+}
+
+static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
+			      uint32_t words, bool khugepaged)
+{
+	zero_totals(s);
+	for (uint32_t w = 0; w < words; w++) {
+		struct class_bits b = { 0 };
+
+		for (unsigned i = 0; i < 64; i++) {
+			uint8_t c = class_of[ptes[w * 64 + i]];
+
+			b.none |= class_bit(c, C_NONE, i);
+			b.swap |= class_bit(c, C_SWAP, i);
+			b.anon |= class_bit(c, C_ANON, i);
+			b.shared |= class_bit(c, C_SHARED, i);
+			b.lower |= class_bit(c, C_LOWER, i);
+			b.lazyfree |= class_bit(c, C_LAZYFREE, i);
+		}
+		store_word(s, w, &b, khugepaged);
+	}
+}
+
+/* Pages of folios of order 2 or more; none and swap PTEs map no folio. */
+static uint64_t large_portable(struct mthp_scan *s, const uint8_t *orders,
+			       uint32_t words)
+{
+	uint64_t any = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned i = 0; i < 64; i++) {
+			uint8_t o = orders[w * 64 + i];
+
+			if (o >= 2 && o != MTHP_NO_FOLIO)
+				bits |= 1ull << i;
+		}
+		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= s->large[w];
+	}
+	return any;
+}
+
+/* ------------------------------------------------------------------ */
+/* SSE2: 16 PTEs per compare */
+
+#if MTHP_X86 && defined(__SSE2__)
+static inline uint64_t mask16(__m128i m)
+{
+	return (uint64_t)(uint16_t)_mm_movemask_epi8(m);
+}
+
+static void classify_sse2(struct mthp_scan *s, const uint8_t *ptes,
+			  uint32_t words, bool khugepaged)
+{
+	const __m128i case_bit = _mm_set1_epi8(0x20);
+
+	zero_totals(s);
+	for (uint32_t w = 0; w < words; w++) {
+		struct class_bits b = { 0 };
+
+		for (unsigned i = 0; i < 64; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(ptes + w * 64 + i));
+			__m128i folded = _mm_or_si128(v, case_bit);
+			__m128i excl = _mm_cmpeq_epi8(folded, _mm_set1_epi8('a'));
+			__m128i shared = _mm_cmpeq_epi8(folded, _mm_set1_epi8('s'));
+			__m128i none = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_NONE)),
+						    _mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_ZERO)));
+
+			b.none |= mask16(none) << i;
+			b.swap |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_SWAP))) << i;
+			b.anon |= mask16(_mm_or_si128(excl, shared)) << i;
+			b.shared |= mask16(shared) << i;
+			/* a 16-bit shift by 2 puts each byte's bit 5 in its own bit 7 */
+			b.lower |= mask16(_mm_slli_epi16(v, 2)) << i;
+			b.lazyfree |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
+		}
+		store_word(s, w, &b, khugepaged);
+	}
+}
+
+static uint64_t large_sse2(struct mthp_scan *s, const uint8_t *orders,
+			   uint32_t words)
+{
+	const __m128i two = _mm_set1_epi8(2);
+	const __m128i no_folio = _mm_set1_epi8((char)MTHP_NO_FOLIO);
+	uint64_t any = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned i = 0; i < 64; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(orders + w * 64 + i));
+			__m128i ge2 = _mm_cmpeq_epi8(_mm_max_epu8(v, two), v);
+
+			bits |= mask16(_mm_andnot_si128(_mm_cmpeq_epi8(v, no_folio), ge2)) << i;
+		}
+		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= s->large[w];
+	}
+	return any;
+}
+#define HAVE_SSE2_FORM 1
+#else
+#define HAVE_SSE2_FORM 0
+#endif
+
+/* ------------------------------------------------------------------ */
+/* AVX2: 32 PTEs per compare */
+
+#if MTHP_X86
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+
+AVX2_TARGET static inline uint64_t mask32(__m256i m)
+{
+	return (uint64_t)(uint32_t)_mm256_movemask_epi8(m);
+}
+
+AVX2_TARGET static void classify_avx2(struct mthp_scan *s, const uint8_t *ptes,
+				      uint32_t words, bool khugepaged)
+{
+	const __m256i case_bit = _mm256_set1_epi8(0x20);
+
+	zero_totals(s);
+	for (uint32_t w = 0; w < words; w++) {
+		struct class_bits b = { 0 };
+
+		for (unsigned i = 0; i < 64; i += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(ptes + w * 64 + i));
+			__m256i folded = _mm256_or_si256(v, case_bit);
+			__m256i excl = _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('a'));
+			__m256i shared = _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('s'));
+			__m256i none = _mm256_or_si256(
+				_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_NONE)),
+				_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_ZERO)));
+
+			b.none |= mask32(none) << i;
+			b.swap |= mask32(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_SWAP))) << i;
+			b.anon |= mask32(_mm256_or_si256(excl, shared)) << i;
+			b.shared |= mask32(shared) << i;
+			b.lower |= mask32(_mm256_slli_epi16(v, 2)) << i;
+			b.lazyfree |= mask32(_mm256_cmpeq_epi8(
+				v, _mm256_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
+		}
+		store_word(s, w, &b, khugepaged);
+	}
+}
+
+AVX2_TARGET static uint64_t large_avx2(struct mthp_scan *s, const uint8_t *orders,
+				       uint32_t words)
+{
+	const __m256i two = _mm256_set1_epi8(2);
+	const __m256i no_folio = _mm256_set1_epi8((char)MTHP_NO_FOLIO);
+	uint64_t any = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned i = 0; i < 64; i += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(orders + w * 64 + i));
+			__m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, two), v);
+
+			bits |= mask32(_mm256_andnot_si256(_mm256_cmpeq_epi8(v, no_folio),
+							   ge2)) << i;
+		}
+		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= s->large[w];
+	}
+	return any;
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX-512BW: 64 PTEs per compare, straight into a mask register */
+
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,popcnt")))
+
+AVX512_TARGET static void classify_avx512(struct mthp_scan *s, const uint8_t *ptes,
+					  uint32_t words, bool khugepaged)
+{
+	const __m512i case_bit = _mm512_set1_epi8(0x20);
+
+	zero_totals(s);
+	for (uint32_t w = 0; w < words; w++) {
+		__m512i v = _mm512_loadu_si512((const void *)(ptes + w * 64));
+		__m512i folded = _mm512_or_si512(v, case_bit);
+		uint64_t shared = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8('s'));
+		struct class_bits b = {
+			.none = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MTHP_PTE_NONE)) |
+				_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MTHP_PTE_ZERO)),
+			.swap = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MTHP_PTE_SWAP)),
+			.anon = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8('a')) | shared,
+			.shared = shared,
+			.lower = _mm512_test_epi8_mask(v, case_bit),
+			.lazyfree = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MTHP_PTE_LAZYFREE)),
+		};
+
+		store_word(s, w, &b, khugepaged);
+	}
+}
+
+AVX512_TARGET static uint64_t large_avx512(struct mthp_scan *s, const uint8_t *orders,
+					   uint32_t words)
+{
+	uint64_t any = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		__m512i v = _mm512_loadu_si512((const void *)(orders + w * 64));
+		uint64_t bits = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(2)) &
+				_mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8((char)MTHP_NO_FOLIO));
+
+		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= s->large[w];
+	}
+	return any;
+}
+#endif /* MTHP_X86 */
+
+/* ------------------------------------------------------------------ */
+/* Dispatch */
+
+struct classify_impl {
+	const char *name;
+	void (*classify)(struct mthp_scan *s, const uint8_t *ptes,
+			 uint32_t words, bool khugepaged);
+	uint64_t (*large)(struct mthp_scan *s, const uint8_t *orders, uint32_t words);
+};
+
+static const struct classify_impl impls[MTHP_NR_IMPLS] = {
+	[MTHP_IMPL_PORTABLE] = { "portable", classify_portable, large_portable },
+#if HAVE_SSE2_FORM
+	[MTHP_IMPL_SSE2] = { "sse2", classify_sse2, large_sse2 },
+#endif
+#if MTHP_X86
+	[MTHP_IMPL_AVX2] = { "avx2", classify_avx2, large_avx2 },
+	[MTHP_IMPL_AVX512] = { "avx512", classify_avx512, large_avx512 },
+#endif
+};
+
+/* The implementation in use; written before main() and by tests only. */
+static const struct classify_impl *cur = &impls[MTHP_IMPL_PORTABLE];
+static enum mthp_impl cur_id = MTHP_IMPL_PORTABLE;
+
+bool mthp_engine_impl_supported(enum mthp_impl impl)
+{
+	if ((unsigned)impl >= MTHP_NR_IMPLS || !impls[impl].classify)
+		return false;
+#if MTHP_X86
+	__builtin_cpu_init();
+	switch (impl) {
+	case MTHP_IMPL_PORTABLE:
+	case MTHP_IMPL_SSE2:
+		return true;
+	case MTHP_IMPL_AVX2:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	case MTHP_IMPL_AVX512:
+		return __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512bw") &&
+		       __builtin_cpu_supports("popcnt");
+	}
+	return false;
+#else
+	return impl == MTHP_IMPL_PORTABLE;
+#endif
+}
+
+int mthp_engine_force_impl(enum mthp_impl impl)
+{
+	if (!mthp_engine_impl_supported(impl))
+		return -ENOTSUP;
+	cur = &impls[impl];
+	cur_id = impl;
+	return 0;
+}
+
+enum mthp_impl mthp_engine_best_impl(void)
+{
+	static const enum mthp_impl widest_first[] = {
+		MTHP_IMPL_AVX512, MTHP_IMPL_AVX2, MTHP_IMPL_SSE2, MTHP_IMPL_PORTABLE,
+	};
+
+	for (size_t i = 0; i < sizeof(widest_first) / sizeof(widest_first[0]); i++)
+		if (mthp_engine_impl_supported(widest_first[i]))
+			return widest_first[i];
+	return MTHP_IMPL_PORTABLE;
+}
+
+/* Before main(), so that no thread ever sees the choice change. */
+__attribute__((constructor)) static void choose_impl(void)
+{
+	mthp_engine_force_impl(mthp_engine_best_impl());
+}
+
+const char *mthp_engine_impl_name(void)
+{
+	return cur->name;
+}
+
+enum mthp_impl mthp_engine_impl(void)
+{
+	return cur_id;
+}
+
+void mthp_classify(struct mthp_scan *s, const uint8_t *ptes, uint32_t words,
+		   bool khugepaged)
+{
+	cur->classify(s, ptes, words, khugepaged);
+}
+
+bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
+			 uint32_t words)
+{
+	return cur->large(s, orders, words) != 0;
+}
