@@ -201,17 +201,19 @@ enum mthp_result mthp_attempt(const struct mthp_rules *r,
 struct mthp_walk {
 	const struct mthp_rules *rules;
 	const struct mthp_scan *scan;
-	uint32_t off;		/* upstream: cursor; seed/legacy: last window */
+	uint32_t off;		/* the cursor: the window handed out or next visited */
 	uint32_t order;
 	bool pending;		/* a window was handed out, no report yet */
 	bool done;
-	uint32_t depth;		/* seed: entries on the stack */
-	struct {
-		uint16_t off;
-		uint8_t order;
-	} stack[MTHP_MAX_PMD_ORDER];
-	/* seed: one bit per 4-PTE chunk */
-	uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
+	uint8_t rule;		/* upstream: the count test below PMD order */
+	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
+	union {
+		/* seed: one bit per 4-PTE chunk */
+		uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
+		/* upstream, max_none 0 below PMD: the fully occupied blocks of
+		 * the lowest allowed order, one bit at the first PTE of each */
+		uint64_t full[MTHP_BITMAP_WORDS];
+	};
 };
 
 void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,

@@ -26,7 +26,7 @@ enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
 	struct mthp_window_limits lim;
 
 	mthp_window_limits(r, order, &lim);
-	if (lim.swap_veto && s->nr_swap && mthp_bitmap_any(s->swap, off, BIT(order)))
+	if (lim.swap_veto && s->nr_swap && bits_any(s->swap, off, BIT(order)))
 		return SCAN_EXCEED_SWAP_PTE;
 	return SCAN_SUCCEED;
 }
@@ -38,7 +38,7 @@ static uint32_t first_large_folio(const struct mthp_scan *s, uint32_t off,
 	uint32_t len = BIT(order);
 
 	for (uint32_t k = 0;; k++) {
-		uint32_t pos = mthp_bitmap_nth(s->large, off, len, k);
+		uint32_t pos = bits_nth(s->large, off, len, k);
 
 		if (pos == MTHP_NO_BIT || s->folio_orders[pos] >= order)
 			return pos;
@@ -57,7 +57,7 @@ static uint32_t window_crossing(const uint64_t *map, uint32_t off,
 {
 	if (limit >= len)
 		return MTHP_NO_BIT;
-	return mthp_bitmap_nth(map, off, len, limit);
+	return bits_nth(map, off, len, limit);
 }
 
 enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
@@ -89,14 +89,14 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 		}
 	}
 	if (!swapped_in && s->nr_swap) {
-		pos = mthp_bitmap_nth(s->swap, off, len, 0);
+		pos = bits_nth(s->swap, off, len, 0);
 		if (pos < first) {
 			first = pos;
 			result = SCAN_PTE_NON_PRESENT;
 		}
 	}
 	if (s->nr_bad) {
-		pos = mthp_bitmap_nth(s->bad, off, len, 0);
+		pos = bits_nth(s->bad, off, len, 0);
 		if (pos < first) {
 			first = pos;
 			result = mthp_pte_failure(s->ptes[pos]);
@@ -113,7 +113,7 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 	}
 	if (result != SCAN_SUCCEED)
 		return result;
-	if (lim.need_young && !mthp_bitmap_any(s->young, off, len))
+	if (lim.need_young && !bits_any(s->young, off, len))
 		return SCAN_LACK_REFERENCED_PAGE;
 	return SCAN_SUCCEED;
 }

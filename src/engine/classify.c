@@ -12,6 +12,11 @@
  * elsewhere with the portable form only).  mthp_engine_force_impl() lets
  * the tests run every form the CPU has on the same tables.
  *
+ * The choice also says whether the engine counts bits with the POPCNT
+ * instruction (engine_internal.h): the forms that need AVX2 do, the others
+ * keep to the portable SWAR count, so that forcing the portable form tests
+ * the portable engine whole.
+ *
  * The vector forms fold the case bit (0x20) so that 'A' and 'a' are one
  * compare and 'S' and 's' another; the case bit itself tells young (upper
  * case) from old.
@@ -38,10 +43,7 @@ struct class_bits {
 	uint64_t lazyfree;	/* 'l' */
 };
 
-/*
- * Store the bitmaps of word w and add its totals.  Always inlined, so each
- * implementation's popcounts compile with its own target (POPCNT).
- */
+/* Store the bitmaps of word w and add its totals. */
 static inline __attribute__((always_inline)) void
 store_word(struct mthp_scan *s, uint32_t w, const struct class_bits *b,
 	   bool khugepaged)
@@ -57,11 +59,11 @@ store_word(struct mthp_scan *s, uint32_t w, const struct class_bits *b,
 	s->young[w] = young;
 	s->occupied[w] = khugepaged ? b->anon : b->anon | b->lazyfree;
 	s->bad[w] = bad;
-	s->nr_none += (uint32_t)__builtin_popcountll(b->none);
-	s->nr_swap += (uint32_t)__builtin_popcountll(b->swap);
-	s->nr_shared += (uint32_t)__builtin_popcountll(b->shared);
-	s->nr_bad += (uint32_t)__builtin_popcountll(bad);
-	s->nr_young += (uint32_t)__builtin_popcountll(young);
+	s->nr_none += popcount64(b->none);
+	s->nr_swap += popcount64(b->swap);
+	s->nr_shared += popcount64(b->shared);
+	s->nr_bad += popcount64(bad);
+	s->nr_young += popcount64(young);
 }
 
 static void zero_totals(struct mthp_scan *s)
@@ -202,7 +204,7 @@ static uint64_t large_sse2(struct mthp_scan *s, const uint8_t *orders,
 /* AVX2: 32 PTEs per compare */
 
 #if MTHP_X86
-#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+#define AVX2_TARGET __attribute__((target("avx2")))
 
 AVX2_TARGET static inline uint64_t mask32(__m256i m)
 {
@@ -265,7 +267,7 @@ AVX2_TARGET static uint64_t large_avx2(struct mthp_scan *s, const uint8_t *order
 /* ------------------------------------------------------------------ */
 /* AVX-512BW: 64 PTEs per compare, straight into a mask register */
 
-#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,popcnt")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
 
 AVX512_TARGET static void classify_avx512(struct mthp_scan *s, const uint8_t *ptes,
 					  uint32_t words, bool khugepaged)
@@ -332,6 +334,8 @@ static const struct classify_impl impls[MTHP_NR_IMPLS] = {
 /* The implementation in use; written before main() and by tests only. */
 static const struct classify_impl *cur = &impls[MTHP_IMPL_PORTABLE];
 static enum mthp_impl cur_id = MTHP_IMPL_PORTABLE;
+/* AVX2 and AVX-512 are only chosen with POPCNT; the others keep to SWAR. */
+bool mthp_use_popcnt;
 
 bool mthp_engine_impl_supported(enum mthp_impl impl)
 {
@@ -362,6 +366,7 @@ int mthp_engine_force_impl(enum mthp_impl impl)
 		return -ENOTSUP;
 	cur = &impls[impl];
 	cur_id = impl;
+	mthp_use_popcnt = impl >= MTHP_IMPL_AVX2;
 	return 0;
 }
 

@@ -17,14 +17,29 @@
 #define MTHP_NO_BIT UINT32_MAX
 
 /*
- * Without -mpopcnt, __builtin_popcountll is a call into libgcc; the
- * inline SWAR form is several times faster on the bitmaps' hot paths.
+ * classify.c: whether the implementation in use may count bits with the
+ * POPCNT instruction (chosen with it, before main()).
+ */
+extern bool mthp_use_popcnt;
+
+/*
+ * Without -mpopcnt, __builtin_popcountll is a call into libgcc.  On x86
+ * the instruction is used when the CPU has it (a branch that is always
+ * taken the same way), else the inline SWAR form.
  */
 static inline uint32_t popcount64(uint64_t x)
 {
 #if defined(__POPCNT__)
 	return (uint32_t)__builtin_popcountll(x);
 #else
+#if defined(__x86_64__)
+	if (__builtin_expect(mthp_use_popcnt, 1)) {
+		uint64_t count;
+
+		__asm__("popcnt %1, %0" : "=r"(count) : "r"(x));
+		return (uint32_t)count;
+	}
+#endif
 	x = x - ((x >> 1) & 0x5555555555555555ull);
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
@@ -54,11 +69,49 @@ static inline uint32_t nth_bit(uint64_t x, uint32_t k)
 	return lowest_bit(x);
 }
 
-/* bitmap.c */
-bool mthp_bitmap_any(const uint64_t *map, uint32_t off, uint32_t len);
-/* Position of the (k+1)-th set bit in [off, off + len), or MTHP_NO_BIT. */
-uint32_t mthp_bitmap_nth(const uint64_t *map, uint32_t off, uint32_t len,
-			 uint32_t k);
+/*
+ * The window operations on a bitmap.  A window is a naturally aligned
+ * power of two: inside one word, or whole words.
+ */
+static inline uint32_t bits_count(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	uint32_t count = 0;
+
+	if (len < 64)
+		return popcount64(word_bits(map[off / 64], off % 64, len));
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		count += popcount64(map[i]);
+	return count;
+}
+
+static inline bool bits_any(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	if (len < 64)
+		return word_bits(map[off / 64], off % 64, len) != 0;
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		if (map[i])
+			return true;
+	return false;
+}
+
+/* Position of the (k+1)-th set bit in the window, or MTHP_NO_BIT. */
+static inline uint32_t bits_nth(const uint64_t *map, uint32_t off, uint32_t len,
+				uint32_t k)
+{
+	if (len < 64) {
+		uint64_t bits = word_bits(map[off / 64], off % 64, len);
+
+		return k < popcount64(bits) ? off + nth_bit(bits, k) : MTHP_NO_BIT;
+	}
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++) {
+		uint32_t n = popcount64(map[i]);
+
+		if (k < n)
+			return i * 64 + nth_bit(map[i], k);
+		k -= n;
+	}
+	return MTHP_NO_BIT;
+}
 
 /* rules.c */
 /*
@@ -76,6 +129,17 @@ struct mthp_window_limits {
 };
 void mthp_window_limits(const struct mthp_rules *r, unsigned order,
 			struct mthp_window_limits *lim);
+/*
+ * upstream's count test below PMD order is one rule for every order: no
+ * limit (MADV_COLLAPSE), max_none(o) = 2^o - 1 (max_ptes_none N-1: one
+ * occupied PTE is enough) or max_none(o) = 0 (every PTE occupied).
+ */
+enum mthp_count_rule {
+	MTHP_COUNT_ALWAYS,
+	MTHP_COUNT_ANY,
+	MTHP_COUNT_ALL,
+};
+enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
 

@@ -41,8 +41,8 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		win.result = (uint8_t)result;
 		if (result == SCAN_SUCCEED) {
 			out->collapses[out->nr_collapses++] = win;
-			out->pages_filled += mthp_bitmap_count(scan->none, win.offset,
-							       BIT(win.order));
+			out->pages_filled += bits_count(scan->none, win.offset,
+							BIT(win.order));
 		} else {
 			out->attempts[out->nr_attempts++] = win;
 		}

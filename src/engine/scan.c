@@ -57,7 +57,7 @@ static uint32_t limit_crossing(const uint64_t *map, uint32_t n, uint32_t total,
 {
 	if (total <= limit)
 		return MTHP_NO_BIT;
-	return mthp_bitmap_nth(map, 0, n, limit);
+	return bits_nth(map, 0, n, limit);
 }
 
 static void consider(uint32_t pos, enum mthp_result why, uint32_t *first,
