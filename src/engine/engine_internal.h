@@ -61,12 +61,30 @@ static inline uint32_t lowest_bit(uint64_t x)
 	return (uint32_t)__builtin_ctzll(x);
 }
 
-/* Index of the k-th (0-based) set bit of x; x has more than k set bits. */
+/*
+ * Index of the k-th (0-based) set bit of x; x has more than k set bits.
+ * Small k clear the lower bits one by one; larger k halve the word with
+ * popcounts (a limit of N-1 lands deep in a word).
+ */
 static inline uint32_t nth_bit(uint64_t x, uint32_t k)
 {
-	while (k--)
-		x &= x - 1;
-	return lowest_bit(x);
+	uint32_t pos = 0;
+
+	if (k < 4) {
+		while (k--)
+			x &= x - 1;
+		return lowest_bit(x);
+	}
+	for (uint32_t width = 32; width; width /= 2) {
+		uint32_t low = popcount64(x & ((1ull << width) - 1));
+
+		if (k >= low) {
+			k -= low;
+			x >>= width;
+			pos += width;
+		}
+	}
+	return pos;
 }
 
 /*
@@ -92,6 +110,32 @@ static inline bool bits_any(const uint64_t *map, uint32_t off, uint32_t len)
 		if (map[i])
 			return true;
 	return false;
+}
+
+/* Position of the first set bit in the window, or MTHP_NO_BIT. */
+static inline uint32_t bits_first(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	if (len < 64) {
+		uint64_t bits = word_bits(map[off / 64], off % 64, len);
+
+		return bits ? off + lowest_bit(bits) : MTHP_NO_BIT;
+	}
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		if (map[i])
+			return i * 64 + lowest_bit(map[i]);
+	return MTHP_NO_BIT;
+}
+
+/* Set bits in [0, n), any n. */
+static inline uint32_t bits_prefix(const uint64_t *map, uint32_t n)
+{
+	uint32_t count = 0, i;
+
+	for (i = 0; i < n / 64; i++)
+		count += popcount64(map[i]);
+	if (n % 64)
+		count += popcount64(word_bits(map[i], 0, n % 64));
+	return count;
 }
 
 /* Position of the (k+1)-th set bit in the window, or MTHP_NO_BIT. */

@@ -41,8 +41,9 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		win.result = (uint8_t)result;
 		if (result == SCAN_SUCCEED) {
 			out->collapses[out->nr_collapses++] = win;
-			out->pages_filled += bits_count(scan->none, win.offset,
-							BIT(win.order));
+			/* a PMD window is the whole table: its count is the total */
+			out->pages_filled += win.order == r->pmd_order ? scan->nr_none :
+					     bits_count(scan->none, win.offset, BIT(win.order));
 		} else {
 			out->attempts[out->nr_attempts++] = win;
 		}

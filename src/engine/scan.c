@@ -60,6 +60,20 @@ static uint32_t limit_crossing(const uint64_t *map, uint32_t n, uint32_t total,
 	return bits_nth(map, 0, n, limit);
 }
 
+/*
+ * A class's count up to and including PTE first: none if the class is
+ * empty, limit + 1 if its crossing ended the scan, else counted.
+ */
+static uint32_t count_to(const uint64_t *map, uint32_t total, uint32_t first,
+			 bool crossed, uint32_t limit)
+{
+	if (!total)
+		return 0;
+	if (crossed)
+		return limit + 1;
+	return bits_prefix(map, first + 1);
+}
+
 static void consider(uint32_t pos, enum mthp_result why, uint32_t *first,
 		     enum mthp_result *result)
 {
@@ -67,14 +81,6 @@ static void consider(uint32_t pos, enum mthp_result why, uint32_t *first,
 		*first = pos;
 		*result = why;
 	}
-}
-
-static uint32_t first_bad(const struct mthp_scan *s, uint32_t n)
-{
-	for (uint32_t w = 0; w < n / 64; w++)
-		if (s->bad[w])
-			return w * 64 + lowest_bit(s->bad[w]);
-	return MTHP_NO_BIT;
 }
 
 void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
@@ -97,7 +103,7 @@ void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	consider(limit_crossing(s->shared_pte, n, s->nr_shared, r->scan_max_shared),
 		 SCAN_EXCEED_SHARED_PTE, &first, &result);
 	if (s->nr_bad) {
-		uint32_t bad = first_bad(s, n);
+		uint32_t bad = bits_first(s->bad, 0, n);
 
 		consider(bad, mthp_pte_failure(ptes[bad]), &first, &result);
 	}
@@ -110,15 +116,18 @@ void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	} else {
 		/* the kernel's counters stop at the PTE that ended the scan */
 		s->fail_index = first;
-		s->none_or_zero = mthp_bitmap_count(s->none, 0, first + 1);
-		s->unmapped = mthp_bitmap_count(s->swap, 0, first + 1);
-		s->shared = mthp_bitmap_count(s->shared_pte, 0, first + 1);
+		s->none_or_zero = count_to(s->none, s->nr_none, first,
+					   result == SCAN_EXCEED_NONE_PTE, r->scan_max_none);
+		s->unmapped = count_to(s->swap, s->nr_swap, first,
+				       result == SCAN_EXCEED_SWAP_PTE, r->scan_max_swap);
+		s->shared = count_to(s->shared_pte, s->nr_shared, first,
+				     result == SCAN_EXCEED_SHARED_PTE, r->scan_max_shared);
 	}
 	/* referenced is counted by khugepaged only */
 	s->referenced = 0;
-	if (khugepaged && s->nr_young)
+	if (khugepaged)
 		s->referenced = first == MTHP_NO_BIT ? s->nr_young :
-				mthp_bitmap_count(s->young, 0, first + 1);
+				count_to(s->young, s->nr_young, first, false, 0);
 
 	if (result == SCAN_SUCCEED && khugepaged &&
 	    (s->referenced == 0 || (s->unmapped > 0 && s->referenced < n / 2)))
