@@ -204,9 +204,13 @@ struct mthp_walk {
 	uint32_t off;		/* the cursor: the window handed out or next visited */
 	uint32_t order;
 	bool pending;		/* a window was handed out, no report yet */
-	bool done;
 	uint8_t rule;		/* upstream: the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
+	/*
+	 * Apart from pending: mthp_walk_next() tests both at once, and one
+	 * load of two separately stored bytes stalls store forwarding.
+	 */
+	bool done;
 	union {
 		/* seed: one bit per 4-PTE chunk */
 		uint64_t chunks[MTHP_MAX_PTES / 4 / 64];

@@ -43,10 +43,19 @@ struct class_bits {
 	uint64_t lazyfree;	/* 'l' */
 };
 
+/*
+ * The class totals, kept in registers during the pass: stored in the scan
+ * each word, they would be reloaded after every PTE load (a byte pointer
+ * may alias them).
+ */
+struct class_totals {
+	uint32_t none, swap, shared, bad, young;
+};
+
 /* Store the bitmaps of word w and add its totals. */
 static inline __attribute__((always_inline)) void
 store_word(struct mthp_scan *s, uint32_t w, const struct class_bits *b,
-	   bool khugepaged)
+	   bool khugepaged, struct class_totals *tot)
 {
 	uint64_t known = b->none | b->swap | b->anon | b->lazyfree;
 	uint64_t young = b->anon & ~b->lower;
@@ -59,16 +68,20 @@ store_word(struct mthp_scan *s, uint32_t w, const struct class_bits *b,
 	s->young[w] = young;
 	s->occupied[w] = khugepaged ? b->anon : b->anon | b->lazyfree;
 	s->bad[w] = bad;
-	s->nr_none += popcount64(b->none);
-	s->nr_swap += popcount64(b->swap);
-	s->nr_shared += popcount64(b->shared);
-	s->nr_bad += popcount64(bad);
-	s->nr_young += popcount64(young);
+	tot->none += popcount64(b->none);
+	tot->swap += popcount64(b->swap);
+	tot->shared += popcount64(b->shared);
+	tot->bad += popcount64(bad);
+	tot->young += popcount64(young);
 }
 
-static void zero_totals(struct mthp_scan *s)
+static void store_totals(struct mthp_scan *s, const struct class_totals *tot)
 {
-	s->nr_none = s->nr_swap = s->nr_shared = s->nr_bad = s->nr_young = 0;
+	s->nr_none = tot->none;
+	s->nr_swap = tot->swap;
+	s->nr_shared = tot->shared;
+	s->nr_bad = tot->bad;
+	s->nr_young = tot->young;
 }
 
 /* ------------------------------------------------------------------ */
@@ -97,7 +110,8 @@ static inline uint64_t class_bit(uint8_t classes, unsigned class, unsigned i)
 static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
 			      uint32_t words, bool khugepaged)
 {
-	zero_totals(s);
+	struct class_totals tot = { 0 };
+
 	for (uint32_t w = 0; w < words; w++) {
 		struct class_bits b = { 0 };
 
@@ -111,8 +125,9 @@ static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
 			b.lower |= class_bit(c, C_LOWER, i);
 			b.lazyfree |= class_bit(c, C_LAZYFREE, i);
 		}
-		store_word(s, w, &b, khugepaged);
+		store_word(s, w, &b, khugepaged, &tot);
 	}
+	store_totals(s, &tot);
 }
 
 /* Pages of folios of order 2 or more; none and swap PTEs map no folio. */
@@ -149,8 +164,8 @@ static void classify_sse2(struct mthp_scan *s, const uint8_t *ptes,
 			  uint32_t words, bool khugepaged)
 {
 	const __m128i case_bit = _mm_set1_epi8(0x20);
+	struct class_totals tot = { 0 };
 
-	zero_totals(s);
 	for (uint32_t w = 0; w < words; w++) {
 		struct class_bits b = { 0 };
 
@@ -170,8 +185,9 @@ static void classify_sse2(struct mthp_scan *s, const uint8_t *ptes,
 			b.lower |= mask16(_mm_slli_epi16(v, 2)) << i;
 			b.lazyfree |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
 		}
-		store_word(s, w, &b, khugepaged);
+		store_word(s, w, &b, khugepaged, &tot);
 	}
+	store_totals(s, &tot);
 }
 
 static uint64_t large_sse2(struct mthp_scan *s, const uint8_t *orders,
@@ -215,8 +231,8 @@ AVX2_TARGET static void classify_avx2(struct mthp_scan *s, const uint8_t *ptes,
 				      uint32_t words, bool khugepaged)
 {
 	const __m256i case_bit = _mm256_set1_epi8(0x20);
+	struct class_totals tot = { 0 };
 
-	zero_totals(s);
 	for (uint32_t w = 0; w < words; w++) {
 		struct class_bits b = { 0 };
 
@@ -237,8 +253,9 @@ AVX2_TARGET static void classify_avx2(struct mthp_scan *s, const uint8_t *ptes,
 			b.lazyfree |= mask32(_mm256_cmpeq_epi8(
 				v, _mm256_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
 		}
-		store_word(s, w, &b, khugepaged);
+		store_word(s, w, &b, khugepaged, &tot);
 	}
+	store_totals(s, &tot);
 }
 
 AVX2_TARGET static uint64_t large_avx2(struct mthp_scan *s, const uint8_t *orders,
@@ -273,8 +290,8 @@ AVX512_TARGET static void classify_avx512(struct mthp_scan *s, const uint8_t *pt
 					  uint32_t words, bool khugepaged)
 {
 	const __m512i case_bit = _mm512_set1_epi8(0x20);
+	struct class_totals tot = { 0 };
 
-	zero_totals(s);
 	for (uint32_t w = 0; w < words; w++) {
 		__m512i v = _mm512_loadu_si512((const void *)(ptes + w * 64));
 		__m512i folded = _mm512_or_si512(v, case_bit);
@@ -289,8 +306,9 @@ AVX512_TARGET static void classify_avx512(struct mthp_scan *s, const uint8_t *pt
 			.lazyfree = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MTHP_PTE_LAZYFREE)),
 		};
 
-		store_word(s, w, &b, khugepaged);
+		store_word(s, w, &b, khugepaged, &tot);
 	}
+	store_totals(s, &tot);
 }
 
 AVX512_TARGET static uint64_t large_avx512(struct mthp_scan *s, const uint8_t *orders,

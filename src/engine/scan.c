@@ -90,6 +90,7 @@ void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	uint32_t n = r->nr_ptes;
 	uint32_t first = MTHP_NO_BIT;
 	enum mthp_result result = SCAN_SUCCEED;
+	uint32_t none_or_zero, unmapped, shared, referenced;
 
 	s->nr_ptes = n;
 	s->ptes = ptes;
@@ -109,28 +110,32 @@ void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	}
 
 	if (first == MTHP_NO_BIT) {
-		s->fail_index = n;
-		s->none_or_zero = s->nr_none;
-		s->unmapped = s->nr_swap;
-		s->shared = s->nr_shared;
+		first = n;
+		none_or_zero = s->nr_none;
+		unmapped = s->nr_swap;
+		shared = s->nr_shared;
+		referenced = s->nr_young;
 	} else {
 		/* the kernel's counters stop at the PTE that ended the scan */
-		s->fail_index = first;
-		s->none_or_zero = count_to(s->none, s->nr_none, first,
-					   result == SCAN_EXCEED_NONE_PTE, r->scan_max_none);
-		s->unmapped = count_to(s->swap, s->nr_swap, first,
-				       result == SCAN_EXCEED_SWAP_PTE, r->scan_max_swap);
-		s->shared = count_to(s->shared_pte, s->nr_shared, first,
-				     result == SCAN_EXCEED_SHARED_PTE, r->scan_max_shared);
+		none_or_zero = count_to(s->none, s->nr_none, first,
+					result == SCAN_EXCEED_NONE_PTE, r->scan_max_none);
+		unmapped = count_to(s->swap, s->nr_swap, first,
+				    result == SCAN_EXCEED_SWAP_PTE, r->scan_max_swap);
+		shared = count_to(s->shared_pte, s->nr_shared, first,
+				  result == SCAN_EXCEED_SHARED_PTE, r->scan_max_shared);
+		referenced = count_to(s->young, s->nr_young, first, false, 0);
 	}
 	/* referenced is counted by khugepaged only */
-	s->referenced = 0;
-	if (khugepaged)
-		s->referenced = first == MTHP_NO_BIT ? s->nr_young :
-				count_to(s->young, s->nr_young, first, false, 0);
-
+	if (!khugepaged)
+		referenced = 0;
 	if (result == SCAN_SUCCEED && khugepaged &&
-	    (s->referenced == 0 || (s->unmapped > 0 && s->referenced < n / 2)))
+	    (referenced == 0 || (unmapped > 0 && referenced < n / 2)))
 		result = SCAN_LACK_REFERENCED_PAGE;
+	/* the counters are stored once, from registers */
+	s->fail_index = first;
+	s->none_or_zero = none_or_zero;
+	s->unmapped = unmapped;
+	s->shared = shared;
+	s->referenced = referenced;
 	s->result = result;
 }
