@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_engine_fastpath.c - every implementation of the PTE classification
- * (portable, SSE2, AVX2, AVX-512; those the CPU has) decides every table
+ * (portable, SSE2, AVX2, AVX-512, AVX-512 with VBMI; those the CPU has) decides every table
  * as the portable one does: the scan (result, counters, bitmaps) and the
  * whole plan, on the worked examples of tests/examples and on random
  * tables of all three geometries, under all policies, both contexts and
@@ -34,6 +34,7 @@
 static const char *const impl_names[MTHP_NR_IMPLS] = {
 	[MTHP_IMPL_PORTABLE] = "portable", [MTHP_IMPL_SSE2] = "sse2",
 	[MTHP_IMPL_AVX2] = "avx2", [MTHP_IMPL_AVX512] = "avx512",
+	[MTHP_IMPL_AVX512_VBMI] = "avx512-vbmi",
 };
 
 static unsigned nr_tables(void)

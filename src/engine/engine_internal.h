@@ -194,8 +194,9 @@ enum mthp_impl {
 	MTHP_IMPL_SSE2,		/* 16 PTEs per compare */
 	MTHP_IMPL_AVX2,		/* 32 */
 	MTHP_IMPL_AVX512,	/* 64, AVX-512BW */
+	MTHP_IMPL_AVX512_VBMI,	/* 64 by lookup and bit transpose (VBMI, GFNI) */
 };
-#define MTHP_NR_IMPLS 4
+#define MTHP_NR_IMPLS 5
 /* Whether this build and this CPU can run impl. */
 bool mthp_engine_impl_supported(enum mthp_impl impl);
 /* The widest implementation this CPU can run (the one chosen at load). */
