@@ -36,16 +36,24 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 
 	mthp_walk_init(walk, r, scan);
 	while (mthp_walk_next(walk, &win)) {
-		enum mthp_result result = mthp_attempt(r, scan, win.offset, win.order);
+		uint32_t off = win.offset;
+		unsigned order = win.order;
+		enum mthp_result result = mthp_attempt(r, scan, off, order);
+		/*
+		 * Built from registers: storing the result into win and copying
+		 * win would read back three separate stores in one load.
+		 */
+		struct mthp_window done = {
+			.offset = (uint16_t)off, .order = (uint8_t)order, .result = (uint8_t)result,
+		};
 
-		win.result = (uint8_t)result;
 		if (result == SCAN_SUCCEED) {
-			out->collapses[out->nr_collapses++] = win;
+			out->collapses[out->nr_collapses++] = done;
 			/* a PMD window is the whole table: its count is the total */
-			out->pages_filled += win.order == r->pmd_order ? scan->nr_none :
-					     bits_count(scan->none, win.offset, BIT(win.order));
+			out->pages_filled += order == r->pmd_order ? scan->nr_none :
+					     bits_count(scan->none, off, BIT(order));
 		} else {
-			out->attempts[out->nr_attempts++] = win;
+			out->attempts[out->nr_attempts++] = done;
 		}
 		mthp_walk_report(walk, result);
 	}
