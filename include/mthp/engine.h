@@ -206,6 +206,7 @@ struct mthp_walk {
 	bool pending;		/* a window was handed out, no report yet */
 	uint8_t rule;		/* upstream: the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
+	bool chunks_ready;	/* seed: chunks[] is filled */
 	/*
 	 * Apart from pending: mthp_walk_next() tests both at once, and one
 	 * load of two separately stored bytes stalls store forwarding.

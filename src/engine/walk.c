@@ -87,33 +87,69 @@ enum mthp_walk_action mthp_walk_action(enum mthp_result r)
 	return MTHP_WALK_STOP;
 }
 
-/* seed: chunk k is set when PTEs 4k..4k+3 hold at most s none/zero PTEs. */
+/*
+ * seed: of one word of the none bitmap, bit 4k set when PTEs 4k..4k+3 hold
+ * at most s none/zero PTEs (chunk k of the word is set).
+ */
+static uint64_t chunk_nibbles(uint64_t none, uint32_t s)
+{
+	uint64_t x = none;
+
+	/* per-nibble popcount: each nibble holds 0..4 */
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	/* bit 3 of each nibble of 8 + s - count is set iff count <= s */
+	return (((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) >> 3) &
+	       0x1111111111111111ull;
+}
+
+static uint32_t chunk_limit(const struct mthp_rules *r)
+{
+	return r->settings->max_ptes_none >> (r->pmd_order - 2);
+}
+
+/* v10 records a chunk when its walk reaches the next one: never the last */
+static uint32_t last_chunk(const struct mthp_rules *r)
+{
+	return r->nr_ptes / 4 - 1;
+}
+
+/* seed: the set chunks of the whole range, without placing them. */
+static uint32_t count_chunks(const struct mthp_walk *w)
+{
+	const struct mthp_rules *r = w->rules;
+	uint32_t words = r->nr_ptes / 64, s = chunk_limit(r), count = 0;
+
+	for (uint32_t word = 0; word < words - 1; word++)
+		count += popcount64(chunk_nibbles(w->scan->none[word], s));
+	/* the last chunk is bit 60 of the last word's nibbles */
+	return count + popcount64(chunk_nibbles(w->scan->none[words - 1], s) & ~(1ull << 60));
+}
+
+/* seed: chunk k of the range is bit k of w->chunks. */
 static void build_chunks(struct mthp_walk *w)
 {
 	const struct mthp_rules *r = w->rules;
-	uint32_t s = r->settings->max_ptes_none >> (r->pmd_order - 2);
-	uint32_t nr_chunks = r->nr_ptes / 4;
+	uint32_t words = r->nr_ptes / 64, s = chunk_limit(r);
+	uint64_t acc = 0;
 
-	memset(w->chunks, 0, sizeof(w->chunks[0]) * ((nr_chunks + 63) / 64));
-	for (uint32_t word = 0; word < r->nr_ptes / 64; word++) {
-		uint64_t x = w->scan->none[word];
-		uint64_t bits;
+	for (uint32_t word = 0; word < words; word++) {
+		uint64_t bits = chunk_nibbles(w->scan->none[word], s);
 
-		/* per-nibble popcount: each nibble holds 0..4 */
-		x = x - ((x >> 1) & 0x5555555555555555ull);
-		x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-		/* bit 3 of each nibble of 8 + s - count is set iff count <= s */
-		bits = (((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) >> 3) &
-		       0x1111111111111111ull;
 		/* gather bit 4k to bit k: pairs per byte, nibbles per 16 bits, ... */
 		bits = (bits | (bits >> 3)) & 0x0303030303030303ull;
 		bits = (bits | (bits >> 6)) & 0x000f000f000f000full;
 		bits = (bits | (bits >> 12)) & 0x000000ff000000ffull;
 		bits = (bits | (bits >> 24)) & 0xffffull;
-		w->chunks[word / 4] |= bits << ((word % 4) * 16);
+		/* built in a register, stored once per 64 chunks */
+		acc |= bits << ((word % 4) * 16);
+		if (word % 4 == 3 || word + 1 == words) {
+			w->chunks[word / 4] = acc;
+			acc = 0;
+		}
 	}
-	/* v10 records a chunk when its walk reaches the next one: never the last */
-	w->chunks[(nr_chunks - 1) / 64] &= ~(1ull << ((nr_chunks - 1) % 64));
+	w->chunks[last_chunk(r) / 64] &= ~(1ull << (last_chunk(r) % 64));
+	w->chunks_ready = true;
 }
 
 /*
@@ -152,11 +188,22 @@ static void build_full(struct mthp_walk *w, unsigned m)
 	}
 }
 
+/* seed: the allowed orders the density test lets through unasked. */
+static uint32_t seed_exempt(const struct mthp_rules *r)
+{
+	uint32_t always = 0;
+
+	if (r->pmd_only)
+		return r->orders;
+	for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
+		if (r->settings->size_enabled[o] == MTHP_MODE_ALWAYS)
+			always |= BIT(o);
+	return always & r->orders;
+}
+
 void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 		    const struct mthp_scan *s)
 {
-	const struct mthp_settings *set = r->settings;
-
 	w->rules = r;
 	w->scan = s;
 	w->off = 0;
@@ -165,23 +212,19 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 	w->done = !r->eligible;
 	w->exempt = 0;
 	w->rule = MTHP_COUNT_ALWAYS;
+	w->chunks_ready = true;
 	if (w->done)
 		return;
 	switch (r->policy) {
 	case MTHP_POLICY_LEGACY:
 		break;
 	case MTHP_POLICY_SEED:
-		if (r->pmd_only) {
-			w->exempt = r->orders;
-		} else {
-			for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
-				if (set->size_enabled[o] == MTHP_MODE_ALWAYS)
-					w->exempt |= BIT(o);
-			w->exempt &= r->orders;
-		}
-		/* the chunks only serve the density test */
-		if (r->orders & ~w->exempt)
-			build_chunks(w);
+		w->exempt = seed_exempt(r);
+		/*
+		 * The chunks only serve the density test, and at PMD order
+		 * only their number: placed when the walk first goes below.
+		 */
+		w->chunks_ready = !(r->orders & ~w->exempt);
 		break;
 	case MTHP_POLICY_UPSTREAM:
 		w->rule = mthp_upstream_count_rule(r);
@@ -231,7 +274,8 @@ static bool density_passes(const struct mthp_walk *w, uint32_t off, unsigned ord
 		return true;
 	threshold = (r->nr_ptes - 1 - r->settings->max_ptes_none) >>
 		    (r->pmd_order - order + 2);
-	chunks = bits_count(w->chunks, off / 4, BIT(order) / 4);
+	chunks = w->chunks_ready ? bits_count(w->chunks, off / 4, BIT(order) / 4) :
+				   count_chunks(w);
 	return chunks > threshold;
 }
 
@@ -300,6 +344,9 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 {
 	while (w->off < w->rules->nr_ptes) {
+		/* only the PMD window is visited before the chunks are placed */
+		if (!w->chunks_ready && w->order < w->rules->pmd_order)
+			build_chunks(w);
 		if (!subtree_may_pass(w, w->off, w->order)) {
 			walk_advance(w);
 			continue;
