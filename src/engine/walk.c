@@ -19,16 +19,19 @@
  * two halves of every window it does not collapse; popping it visits the
  * same pre-order, so the cursor gives the same windows in the same order.
  *
- * Before going down into a window, the walk asks whether any window inside
- * it can be handed out at all (subtree_may_pass); if not, it goes on past
- * the whole subtree at once instead of visiting it window by window.  The
- * answer comes from one bitmap test over the window:
- *   - no allowed order at or below the window's: nothing;
+ * Before going down into a window, the walk asks where inside it a window
+ * can be handed out at all (first_possible); where none can, it goes on
+ * past the whole subtree at once instead of visiting it window by window.
+ * The answer comes from one bitmap test over the window:
+ *   - no allowed order at or below the window's: nowhere;
  *   - upstream below PMD, where max_none(o) is the same rule for every
- *     order (mthp_upstream_count_rule): always passes, passes with one
- *     occupied PTE (any occupied bit in the window), or needs every PTE
- *     occupied (any fully occupied block of the lowest allowed order:
- *     the bitmap "full", built when the walk starts);
+ *     order (mthp_upstream_count_rule): always, with one occupied PTE (any
+ *     occupied bit in the window), or with every PTE occupied: from the
+ *     first fully occupied block of the lowest allowed order m (the
+ *     bitmap "full", built when the walk starts).  No window that starts
+ *     before that block can be fully occupied, so the walk jumps to its
+ *     first visit there, the largest order the block's offset is aligned
+ *     to;
  *   - seed: an allowed order exempt from the density test passes always;
  *     otherwise a window needs more set chunks than a threshold >= 0, so
  *     at least one set chunk in the window.
@@ -279,36 +282,39 @@ static bool density_passes(const struct mthp_walk *w, uint32_t off, unsigned ord
 	return chunks > threshold;
 }
 
-/* Can any window in (off, order), itself included, be handed out? */
-static bool subtree_may_pass(const struct mthp_walk *w, uint32_t off, unsigned order)
+/*
+ * The first offset in (off, order) where a window, of this order or below,
+ * can be handed out: off itself when it may be, MTHP_NO_BIT when none can.
+ */
+static uint32_t first_possible(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
 	uint32_t below = r->orders & (BIT(order + 1) - 1);
 	uint32_t len = BIT(order);
 
 	if (!below)
-		return false;
+		return MTHP_NO_BIT;
 	if (order == r->pmd_order)
-		return true;
+		return off;
 	switch (r->policy) {
 	case MTHP_POLICY_LEGACY:
-		return true;
+		return off;
 	case MTHP_POLICY_SEED:
-		if (below & w->exempt)
-			return true;
-		return bits_any(w->chunks, off / 4, len / 4);
+		if ((below & w->exempt) || bits_any(w->chunks, off / 4, len / 4))
+			return off;
+		return MTHP_NO_BIT;
 	case MTHP_POLICY_UPSTREAM:
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
-			return true;
+			return off;
 		case MTHP_COUNT_ANY:
-			return bits_any(w->scan->occupied, off, len);
+			return bits_any(w->scan->occupied, off, len) ? off : MTHP_NO_BIT;
 		case MTHP_COUNT_ALL:
-			return bits_any(w->full, off, len);
+			return bits_first(w->full, off, len);
 		}
 		break;
 	}
-	return true;
+	return off;
 }
 
 /* Go on past the window: the next offset at the largest order it is aligned to. */
@@ -343,12 +349,21 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 /* upstream and seed: the next window to hand out from the cursor on. */
 static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 {
+	uint32_t first;
+
 	while (w->off < w->rules->nr_ptes) {
 		/* only the PMD window is visited before the chunks are placed */
 		if (!w->chunks_ready && w->order < w->rules->pmd_order)
 			build_chunks(w);
-		if (!subtree_may_pass(w, w->off, w->order)) {
+		first = first_possible(w, w->off, w->order);
+		if (first == MTHP_NO_BIT) {
 			walk_advance(w);
+			continue;
+		}
+		if (first != w->off) {
+			/* the walk's first visit at first, the largest order it is aligned to */
+			w->off = first;
+			w->order = (uint32_t)__builtin_ctz(first);
 			continue;
 		}
 		if (window_passes(w, w->off, w->order)) {
