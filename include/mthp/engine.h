@@ -82,6 +82,20 @@ int mthp_context_parse(const char *name, enum mthp_context *c);
  */
 uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags);
 
+/*
+ * What an attempt at one order may accept: none/zero and shared PTEs (a
+ * limit of N means no limit), whether a swap PTE vetoes the window below
+ * PMD order, whether a folio of the target order or larger does, and
+ * whether the window needs a young PTE.
+ */
+struct mthp_window_limits {
+	uint32_t max_none;
+	uint32_t max_shared;
+	bool swap_veto;
+	bool folio_veto;
+	bool need_young;
+};
+
 /* Everything the engine decides from for the ranges of one VMA. */
 struct mthp_rules {
 	const struct mthp_settings *settings;
@@ -97,6 +111,8 @@ struct mthp_rules {
 	uint32_t scan_max_none;	/* scan limits; N means no limit */
 	uint32_t scan_max_swap;
 	uint32_t scan_max_shared;
+	/* the limits of an attempt at each order, worked out once */
+	struct mthp_window_limits limits[MTHP_MAX_PMD_ORDER + 1];
 };
 
 void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,

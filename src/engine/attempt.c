@@ -32,10 +32,7 @@ enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
 				     const struct mthp_scan *s,
 				     uint32_t off, unsigned order)
 {
-	struct mthp_window_limits lim;
-
-	mthp_window_limits(r, order, &lim);
-	return swapin_step(&lim, s, off, order);
+	return swapin_step(&r->limits[order], s, off, order);
 }
 
 /* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
@@ -126,22 +123,17 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 				      uint32_t off, unsigned order,
 				      bool swapped_in)
 {
-	struct mthp_window_limits lim;
-
-	mthp_window_limits(r, order, &lim);
-	return isolate_step(&lim, s, off, order, swapped_in);
+	return isolate_step(&r->limits[order], s, off, order, swapped_in);
 }
 
 enum mthp_result mthp_attempt(const struct mthp_rules *r,
 			      const struct mthp_scan *s,
 			      uint32_t off, unsigned order)
 {
-	struct mthp_window_limits lim;
-	enum mthp_result result;
+	const struct mthp_window_limits *lim = &r->limits[order];
+	enum mthp_result result = swapin_step(lim, s, off, order);
 
-	mthp_window_limits(r, order, &lim);
-	result = swapin_step(&lim, s, off, order);
 	if (result != SCAN_SUCCEED)
 		return result;
-	return isolate_step(&lim, s, off, order, true);
+	return isolate_step(lim, s, off, order, true);
 }

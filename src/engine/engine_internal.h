@@ -159,21 +159,6 @@ static inline uint32_t bits_nth(const uint64_t *map, uint32_t off, uint32_t len,
 
 /* rules.c */
 /*
- * What an attempt at one order may accept: none/zero and shared PTEs (a
- * limit of N means no limit), whether a swap PTE vetoes the window below
- * PMD order, whether a folio of the target order or larger does, and
- * whether the window needs a young PTE.
- */
-struct mthp_window_limits {
-	uint32_t max_none;
-	uint32_t max_shared;
-	bool swap_veto;
-	bool folio_veto;
-	bool need_young;
-};
-void mthp_window_limits(const struct mthp_rules *r, unsigned order,
-			struct mthp_window_limits *lim);
-/*
  * upstream's count test below PMD order is one rule for every order: no
  * limit (MADV_COLLAPSE), max_none(o) = 2^o - 1 (max_ptes_none N-1: one
  * occupied PTE is enough) or max_none(o) = 0 (every PTE occupied).

@@ -66,6 +66,9 @@ static uint32_t policy_orders(const struct mthp_settings *s,
 	return 0;
 }
 
+static void window_limits(const struct mthp_rules *r, unsigned order,
+			  struct mthp_window_limits *lim);
+
 void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 		     enum mthp_policy policy, enum mthp_context context,
 		     uint32_t vma_flags)
@@ -105,6 +108,8 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 			break;
 		}
 	}
+	for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
+		window_limits(r, o, &r->limits[o]);
 }
 
 enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r)
@@ -134,8 +139,8 @@ uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order)
 	return 0;
 }
 
-void mthp_window_limits(const struct mthp_rules *r, unsigned order,
-			struct mthp_window_limits *lim)
+static void window_limits(const struct mthp_rules *r, unsigned order,
+			  struct mthp_window_limits *lim)
 {
 	const struct mthp_settings *s = r->settings;
 	bool khugepaged = r->context == MTHP_CONTEXT_KHUGEPAGED;
