@@ -204,6 +204,14 @@ bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
 			 uint32_t words);
 
 /* scan.c */
+/*
+ * mthp_scan() without the folio bitmap (has_large false), which only
+ * attempts below PMD order need: the plan fills it with mthp_scan_large()
+ * when its walk first goes there.
+ */
+void mthp_scan_deferred(struct mthp_scan *s, const struct mthp_rules *r,
+			const uint8_t *ptes, const uint8_t *folio_orders);
+void mthp_scan_large(struct mthp_scan *s, const struct mthp_rules *r);
 /* The result a PTE state gives when it stops a scan or an attempt. */
 enum mthp_result mthp_pte_failure(uint8_t state);
 

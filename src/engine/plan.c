@@ -29,8 +29,14 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
 	return SCAN_SUCCEED;
 }
 
-void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
-		    const struct mthp_scan *scan, struct mthp_walk *walk)
+/*
+ * The walk with the plan's attempts.  deferred: the scan, when its folio
+ * bitmap is still to be filled (before the first attempt that can veto a
+ * window for a large folio).
+ */
+static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		      const struct mthp_scan *scan, struct mthp_walk *walk,
+		      struct mthp_scan *deferred)
 {
 	struct mthp_window win;
 
@@ -38,7 +44,13 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	while (mthp_walk_next(walk, &win)) {
 		uint32_t off = win.offset;
 		unsigned order = win.order;
-		enum mthp_result result = mthp_attempt(r, scan, off, order);
+		enum mthp_result result;
+
+		if (deferred && r->limits[order].folio_veto) {
+			mthp_scan_large(deferred, r);
+			deferred = NULL;
+		}
+		result = mthp_attempt(r, scan, off, order);
 		/*
 		 * Built from registers: storing the result into win and copying
 		 * win would read back three separate stores in one load.
@@ -59,6 +71,12 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	}
 }
 
+void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		    const struct mthp_scan *scan, struct mthp_walk *walk)
+{
+	plan_walk(out, r, scan, walk, NULL);
+}
+
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work)
 {
@@ -69,8 +87,9 @@ void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	out->scan = mthp_precheck(r, range);
 	if (out->scan != SCAN_SUCCEED)
 		return;
-	mthp_scan(&work->scan, r, range->ptes, range->folio_orders);
+	/* most plans never attempt below PMD order: no folio bitmap for them */
+	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
 	out->scan = work->scan.result;
 	if (out->scan == SCAN_SUCCEED)
-		mthp_plan_walk(out, r, &work->scan, &work->walk);
+		plan_walk(out, r, &work->scan, &work->walk, &work->scan);
 }

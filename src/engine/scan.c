@@ -36,19 +36,19 @@ enum mthp_result mthp_pte_failure(uint8_t state)
 }
 
 /*
- * Fill the bitmaps of s from the PTE states, and count the classes.  The
- * folio bitmap is only needed where the walk can veto a window for an
+ * The folio bitmap is only needed where the walk can veto a window for an
  * existing large folio (upstream below PMD order).
  */
-static void build_bitmaps(struct mthp_scan *s, const struct mthp_rules *r,
-			  const uint8_t *ptes, const uint8_t *folio_orders)
+static bool wants_large(const struct mthp_scan *s, const struct mthp_rules *r)
 {
-	bool want_large = folio_orders && r->policy == MTHP_POLICY_UPSTREAM &&
-			  (r->orders & (BIT(r->pmd_order) - 1));
-	uint32_t words = r->nr_ptes / 64;
+	return s->folio_orders && r->policy == MTHP_POLICY_UPSTREAM &&
+	       (r->orders & (BIT(r->pmd_order) - 1));
+}
 
-	mthp_classify(s, ptes, words, r->context == MTHP_CONTEXT_KHUGEPAGED);
-	s->has_large = want_large && mthp_classify_large(s, folio_orders, words);
+void mthp_scan_large(struct mthp_scan *s, const struct mthp_rules *r)
+{
+	s->has_large = wants_large(s, r) &&
+		       mthp_classify_large(s, s->folio_orders, r->nr_ptes / 64);
 }
 
 /* The PTE where the count of a class goes above limit, or MTHP_NO_BIT. */
@@ -86,6 +86,13 @@ static void consider(uint32_t pos, enum mthp_result why, uint32_t *first,
 void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	       const uint8_t *ptes, const uint8_t *folio_orders)
 {
+	mthp_scan_deferred(s, r, ptes, folio_orders);
+	mthp_scan_large(s, r);
+}
+
+void mthp_scan_deferred(struct mthp_scan *s, const struct mthp_rules *r,
+			const uint8_t *ptes, const uint8_t *folio_orders)
+{
 	bool khugepaged = r->context == MTHP_CONTEXT_KHUGEPAGED;
 	uint32_t n = r->nr_ptes;
 	uint32_t first = MTHP_NO_BIT;
@@ -95,7 +102,8 @@ void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	s->nr_ptes = n;
 	s->ptes = ptes;
 	s->folio_orders = folio_orders;
-	build_bitmaps(s, r, ptes, folio_orders);
+	s->has_large = false;
+	mthp_classify(s, ptes, n / 64, khugepaged);
 
 	consider(limit_crossing(s->none, n, s->nr_none, r->scan_max_none),
 		 SCAN_EXCEED_NONE_PTE, &first, &result);
