@@ -117,16 +117,26 @@ static uint32_t last_chunk(const struct mthp_rules *r)
 	return r->nr_ptes / 4 - 1;
 }
 
-/* seed: the set chunks of the whole range, without placing them. */
-static uint32_t count_chunks(const struct mthp_walk *w)
+/*
+ * seed: are more than threshold chunks of the whole range set?  Counted
+ * without placing them, and only until the answer is known.
+ */
+static bool chunks_exceed(const struct mthp_walk *w, uint32_t threshold)
 {
 	const struct mthp_rules *r = w->rules;
 	uint32_t words = r->nr_ptes / 64, s = chunk_limit(r), count = 0;
 
-	for (uint32_t word = 0; word < words - 1; word++)
-		count += popcount64(chunk_nibbles(w->scan->none[word], s));
-	/* the last chunk is bit 60 of the last word's nibbles */
-	return count + popcount64(chunk_nibbles(w->scan->none[words - 1], s) & ~(1ull << 60));
+	for (uint32_t word = 0; word < words; word++) {
+		uint64_t set = chunk_nibbles(w->scan->none[word], s);
+
+		/* the last chunk is bit 60 of the last word's nibbles */
+		if (word == words - 1)
+			set &= ~(1ull << 60);
+		count += popcount64(set);
+		if (count > threshold)
+			return true;
+	}
+	return false;
 }
 
 /* seed: chunk k of the range is bit k of w->chunks. */
@@ -277,8 +287,9 @@ static bool density_passes(const struct mthp_walk *w, uint32_t off, unsigned ord
 		return true;
 	threshold = (r->nr_ptes - 1 - r->settings->max_ptes_none) >>
 		    (r->pmd_order - order + 2);
-	chunks = w->chunks_ready ? bits_count(w->chunks, off / 4, BIT(order) / 4) :
-				   count_chunks(w);
+	if (!w->chunks_ready)
+		return chunks_exceed(w, threshold);
+	chunks = bits_count(w->chunks, off / 4, BIT(order) / 4);
 	return chunks > threshold;
 }
 
