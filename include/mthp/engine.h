@@ -8,8 +8,11 @@
  * attempt went.  The plan (mthp_plan_range) drives the walk with the
  * engine's own prediction of each attempt; the simulator drives the same
  * walk with real collapses.  Nothing here allocates, recurses or locks;
- * every structure has a static bound.  Rules: shared/spec/plan-contract.md
- * (copied to docs/plan-contract.md).
+ * every structure has a static bound.  Rules: docs/plan-contract.md.
+ *
+ * The scan classifies the PTEs with the widest vector unit the CPU has
+ * (AVX-512, AVX2, SSE2 or none), chosen when the library is loaded; every
+ * choice decides alike.
  */
 #ifndef MTHP_ENGINE_H
 #define MTHP_ENGINE_H
