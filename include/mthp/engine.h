@@ -9,6 +9,10 @@
  * engine's own prediction of each attempt; the simulator drives the same
  * walk with real collapses.  Nothing here allocates, recurses or locks;
  * every structure has a static bound.  Rules: docs/plan-contract.md.
+ *
+ * The scan classifies the PTEs with the widest vector unit the CPU has
+ * (AVX-512, AVX2, SSE2 or none), chosen when the library is loaded; every
+ * choice decides alike.
  */
 #ifndef MTHP_ENGINE_H
 #define MTHP_ENGINE_H
@@ -81,6 +85,20 @@ int mthp_context_parse(const char *name, enum mthp_context *c);
  */
 uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags);
 
+/*
+ * What an attempt at one order may accept: none/zero and shared PTEs (a
+ * limit of N means no limit), whether a swap PTE vetoes the window below
+ * PMD order, whether a folio of the target order or larger does, and
+ * whether the window needs a young PTE.
+ */
+struct mthp_window_limits {
+	uint32_t max_none;
+	uint32_t max_shared;
+	bool swap_veto;
+	bool folio_veto;
+	bool need_young;
+};
+
 /* Everything the engine decides from for the ranges of one VMA. */
 struct mthp_rules {
 	const struct mthp_settings *settings;
@@ -96,6 +114,8 @@ struct mthp_rules {
 	uint32_t scan_max_none;	/* scan limits; N means no limit */
 	uint32_t scan_max_swap;
 	uint32_t scan_max_shared;
+	/* the limits of an attempt at each order, worked out once */
+	struct mthp_window_limits limits[MTHP_MAX_PMD_ORDER + 1];
 };
 
 void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
@@ -143,6 +163,7 @@ struct mthp_scan {
 	uint32_t nr_swap;
 	uint32_t nr_shared;
 	uint32_t nr_bad;
+	uint32_t nr_young;
 	bool has_large;			/* large[] is filled and not all zero */
 	uint64_t occupied[MTHP_BITMAP_WORDS];	/* the occupancy bitmap */
 	uint64_t none[MTHP_BITMAP_WORDS];	/* '.' '0' */
@@ -199,17 +220,24 @@ enum mthp_result mthp_attempt(const struct mthp_rules *r,
 struct mthp_walk {
 	const struct mthp_rules *rules;
 	const struct mthp_scan *scan;
-	uint32_t off;		/* upstream: cursor; seed/legacy: last window */
+	uint32_t off;		/* the cursor: the window handed out or next visited */
 	uint32_t order;
 	bool pending;		/* a window was handed out, no report yet */
+	uint8_t rule;		/* upstream: the count test below PMD order */
+	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
+	bool chunks_ready;	/* seed: chunks[] is filled */
+	/*
+	 * Apart from pending: mthp_walk_next() tests both at once, and one
+	 * load of two separately stored bytes stalls store forwarding.
+	 */
 	bool done;
-	uint32_t depth;		/* seed: entries on the stack */
-	struct {
-		uint16_t off;
-		uint8_t order;
-	} stack[MTHP_MAX_PMD_ORDER];
-	/* seed: one bit per 4-PTE chunk */
-	uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
+	union {
+		/* seed: one bit per 4-PTE chunk */
+		uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
+		/* upstream, max_none 0 below PMD: the fully occupied blocks of
+		 * the lowest allowed order, one bit at the first PTE of each */
+		uint64_t full[MTHP_BITMAP_WORDS];
+	};
 };
 
 void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
@@ -255,6 +283,12 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 /* Plan one range: precheck, scan, then mthp_plan_walk(). */
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work);
+
+/*
+ * The vector unit the scan classifies PTEs with, chosen when the library is
+ * loaded: "avx512", "avx2", "sse2" or "portable".
+ */
+const char *mthp_engine_impl_name(void);
 
 /* Number of set bits of a bitmap in [off, off + len). */
 uint32_t mthp_bitmap_count(const uint64_t *map, uint32_t off, uint32_t len);

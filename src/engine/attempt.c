@@ -19,16 +19,20 @@
  */
 #include "engine/engine_internal.h"
 
+static enum mthp_result swapin_step(const struct mthp_window_limits *lim,
+				     const struct mthp_scan *s, uint32_t off,
+				     unsigned order)
+{
+	if (lim->swap_veto && s->nr_swap && bits_any(s->swap, off, BIT(order)))
+		return SCAN_EXCEED_SWAP_PTE;
+	return SCAN_SUCCEED;
+}
+
 enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
 				     const struct mthp_scan *s,
 				     uint32_t off, unsigned order)
 {
-	struct mthp_window_limits lim;
-
-	mthp_window_limits(r, order, &lim);
-	if (lim.swap_veto && s->nr_swap && mthp_bitmap_any(s->swap, off, BIT(order)))
-		return SCAN_EXCEED_SWAP_PTE;
-	return SCAN_SUCCEED;
+	return swapin_step(&r->limits[order], s, off, order);
 }
 
 /* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
@@ -38,7 +42,7 @@ static uint32_t first_large_folio(const struct mthp_scan *s, uint32_t off,
 	uint32_t len = BIT(order);
 
 	for (uint32_t k = 0;; k++) {
-		uint32_t pos = mthp_bitmap_nth(s->large, off, len, k);
+		uint32_t pos = bits_nth(s->large, off, len, k);
 
 		if (pos == MTHP_NO_BIT || s->folio_orders[pos] >= order)
 			return pos;
@@ -57,52 +61,48 @@ static uint32_t window_crossing(const uint64_t *map, uint32_t off,
 {
 	if (limit >= len)
 		return MTHP_NO_BIT;
-	return mthp_bitmap_nth(map, off, len, limit);
+	return bits_nth(map, off, len, limit);
 }
 
-enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
-				      const struct mthp_scan *s,
-				      uint32_t off, unsigned order,
-				      bool swapped_in)
+static enum mthp_result isolate_step(const struct mthp_window_limits *lim,
+				      const struct mthp_scan *s, uint32_t off,
+				      unsigned order, bool swapped_in)
 {
-	struct mthp_window_limits lim;
 	uint32_t len = BIT(order);
 	uint32_t first = MTHP_NO_BIT;
 	enum mthp_result result = SCAN_SUCCEED;
 	uint32_t pos;
 
-	mthp_window_limits(r, order, &lim);
-
 	/* a window holds no more of a class than the whole table */
-	if (s->nr_none > lim.max_none) {
-		pos = window_crossing(s->none, off, len, lim.max_none);
+	if (s->nr_none > lim->max_none) {
+		pos = window_crossing(s->none, off, len, lim->max_none);
 		if (pos != MTHP_NO_BIT) {
 			first = pos;
 			result = SCAN_EXCEED_NONE_PTE;
 		}
 	}
-	if (s->nr_shared > lim.max_shared) {
-		pos = window_crossing(s->shared_pte, off, len, lim.max_shared);
+	if (s->nr_shared > lim->max_shared) {
+		pos = window_crossing(s->shared_pte, off, len, lim->max_shared);
 		if (pos < first) {
 			first = pos;
 			result = SCAN_EXCEED_SHARED_PTE;
 		}
 	}
 	if (!swapped_in && s->nr_swap) {
-		pos = mthp_bitmap_nth(s->swap, off, len, 0);
+		pos = bits_first(s->swap, off, len);
 		if (pos < first) {
 			first = pos;
 			result = SCAN_PTE_NON_PRESENT;
 		}
 	}
 	if (s->nr_bad) {
-		pos = mthp_bitmap_nth(s->bad, off, len, 0);
+		pos = bits_first(s->bad, off, len);
 		if (pos < first) {
 			first = pos;
 			result = mthp_pte_failure(s->ptes[pos]);
 		}
 	}
-	if (lim.folio_veto && s->has_large) {
+	if (lim->folio_veto && s->has_large) {
 		pos = first_large_folio(s, off, order);
 		if (pos != MTHP_NO_BIT &&
 		    (pos < first ||
@@ -113,18 +113,27 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 	}
 	if (result != SCAN_SUCCEED)
 		return result;
-	if (lim.need_young && !mthp_bitmap_any(s->young, off, len))
+	if (lim->need_young && !bits_any(s->young, off, len))
 		return SCAN_LACK_REFERENCED_PAGE;
 	return SCAN_SUCCEED;
+}
+
+enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
+				      const struct mthp_scan *s,
+				      uint32_t off, unsigned order,
+				      bool swapped_in)
+{
+	return isolate_step(&r->limits[order], s, off, order, swapped_in);
 }
 
 enum mthp_result mthp_attempt(const struct mthp_rules *r,
 			      const struct mthp_scan *s,
 			      uint32_t off, unsigned order)
 {
-	enum mthp_result result = mthp_attempt_swapin(r, s, off, order);
+	const struct mthp_window_limits *lim = &r->limits[order];
+	enum mthp_result result = swapin_step(lim, s, off, order);
 
 	if (result != SCAN_SUCCEED)
 		return result;
-	return mthp_attempt_isolate(r, s, off, order, true);
+	return isolate_step(lim, s, off, order, true);
 }

@@ -17,14 +17,29 @@
 #define MTHP_NO_BIT UINT32_MAX
 
 /*
- * Without -mpopcnt, __builtin_popcountll is a call into libgcc; the
- * inline SWAR form is several times faster on the bitmaps' hot paths.
+ * classify.c: whether the implementation in use may count bits with the
+ * POPCNT instruction (chosen with it, before main()).
+ */
+extern bool mthp_use_popcnt;
+
+/*
+ * Without -mpopcnt, __builtin_popcountll is a call into libgcc.  On x86
+ * the instruction is used when the CPU has it (a branch that is always
+ * taken the same way), else the inline SWAR form.
  */
 static inline uint32_t popcount64(uint64_t x)
 {
 #if defined(__POPCNT__)
 	return (uint32_t)__builtin_popcountll(x);
 #else
+#if defined(__x86_64__)
+	if (__builtin_expect(mthp_use_popcnt, 1)) {
+		uint64_t count;
+
+		__asm__("popcnt %1, %0" : "=r"(count) : "r"(x));
+		return (uint32_t)count;
+	}
+#endif
 	x = x - ((x >> 1) & 0x5555555555555555ull);
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
@@ -46,40 +61,157 @@ static inline uint32_t lowest_bit(uint64_t x)
 	return (uint32_t)__builtin_ctzll(x);
 }
 
-/* Index of the k-th (0-based) set bit of x; x has more than k set bits. */
+/*
+ * Index of the k-th (0-based) set bit of x; x has more than k set bits.
+ * Small k clear the lower bits one by one; larger k halve the word with
+ * popcounts (a limit of N-1 lands deep in a word).
+ */
 static inline uint32_t nth_bit(uint64_t x, uint32_t k)
 {
-	while (k--)
-		x &= x - 1;
-	return lowest_bit(x);
+	uint32_t pos = 0;
+
+	if (k < 4) {
+		while (k--)
+			x &= x - 1;
+		return lowest_bit(x);
+	}
+	for (uint32_t width = 32; width; width /= 2) {
+		uint32_t low = popcount64(x & ((1ull << width) - 1));
+
+		if (k >= low) {
+			k -= low;
+			x >>= width;
+			pos += width;
+		}
+	}
+	return pos;
 }
 
-/* bitmap.c */
-bool mthp_bitmap_any(const uint64_t *map, uint32_t off, uint32_t len);
-/* Position of the (k+1)-th set bit in [off, off + len), or MTHP_NO_BIT. */
-uint32_t mthp_bitmap_nth(const uint64_t *map, uint32_t off, uint32_t len,
-			 uint32_t k);
+/*
+ * The window operations on a bitmap.  A window is a naturally aligned
+ * power of two: inside one word, or whole words.
+ */
+static inline uint32_t bits_count(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	uint32_t count = 0;
+
+	if (len < 64)
+		return popcount64(word_bits(map[off / 64], off % 64, len));
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		count += popcount64(map[i]);
+	return count;
+}
+
+static inline bool bits_any(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	if (len < 64)
+		return word_bits(map[off / 64], off % 64, len) != 0;
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		if (map[i])
+			return true;
+	return false;
+}
+
+/* Position of the first set bit in the window, or MTHP_NO_BIT. */
+static inline uint32_t bits_first(const uint64_t *map, uint32_t off, uint32_t len)
+{
+	if (len < 64) {
+		uint64_t bits = word_bits(map[off / 64], off % 64, len);
+
+		return bits ? off + lowest_bit(bits) : MTHP_NO_BIT;
+	}
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		if (map[i])
+			return i * 64 + lowest_bit(map[i]);
+	return MTHP_NO_BIT;
+}
+
+/* Set bits in [0, n), any n. */
+static inline uint32_t bits_prefix(const uint64_t *map, uint32_t n)
+{
+	uint32_t count = 0, i;
+
+	for (i = 0; i < n / 64; i++)
+		count += popcount64(map[i]);
+	if (n % 64)
+		count += popcount64(word_bits(map[i], 0, n % 64));
+	return count;
+}
+
+/* Position of the (k+1)-th set bit in the window, or MTHP_NO_BIT. */
+static inline uint32_t bits_nth(const uint64_t *map, uint32_t off, uint32_t len,
+				uint32_t k)
+{
+	if (len < 64) {
+		uint64_t bits = word_bits(map[off / 64], off % 64, len);
+
+		return k < popcount64(bits) ? off + nth_bit(bits, k) : MTHP_NO_BIT;
+	}
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++) {
+		uint32_t n = popcount64(map[i]);
+
+		if (k < n)
+			return i * 64 + nth_bit(map[i], k);
+		k -= n;
+	}
+	return MTHP_NO_BIT;
+}
 
 /* rules.c */
 /*
- * What an attempt at one order may accept: none/zero and shared PTEs (a
- * limit of N means no limit), whether a swap PTE vetoes the window below
- * PMD order, whether a folio of the target order or larger does, and
- * whether the window needs a young PTE.
+ * upstream's count test below PMD order is one rule for every order: no
+ * limit (MADV_COLLAPSE), max_none(o) = 2^o - 1 (max_ptes_none N-1: one
+ * occupied PTE is enough) or max_none(o) = 0 (every PTE occupied).
  */
-struct mthp_window_limits {
-	uint32_t max_none;
-	uint32_t max_shared;
-	bool swap_veto;
-	bool folio_veto;
-	bool need_young;
+enum mthp_count_rule {
+	MTHP_COUNT_ALWAYS,
+	MTHP_COUNT_ANY,
+	MTHP_COUNT_ALL,
 };
-void mthp_window_limits(const struct mthp_rules *r, unsigned order,
-			struct mthp_window_limits *lim);
+enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
 
+/* classify.c */
+/* The implementations of the classification, narrowest first. */
+enum mthp_impl {
+	MTHP_IMPL_PORTABLE,	/* one PTE at a time, any CPU */
+	MTHP_IMPL_SSE2,		/* 16 PTEs per compare */
+	MTHP_IMPL_AVX2,		/* 32 */
+	MTHP_IMPL_AVX512,	/* 64, AVX-512BW */
+	MTHP_IMPL_AVX512_VBMI,	/* 64 by lookup and bit transpose (VBMI, GFNI) */
+};
+#define MTHP_NR_IMPLS 5
+/* Whether this build and this CPU can run impl. */
+bool mthp_engine_impl_supported(enum mthp_impl impl);
+/* The widest implementation this CPU can run (the one chosen at load). */
+enum mthp_impl mthp_engine_best_impl(void);
+/*
+ * Tests only: use impl from now on; -ENOTSUP if the CPU or the build lacks
+ * it.  Not safe while another thread scans.
+ */
+int mthp_engine_force_impl(enum mthp_impl impl);
+enum mthp_impl mthp_engine_impl(void);
+/*
+ * Fill the class bitmaps of s (none, swap, shared_pte, young, occupied,
+ * bad) for words * 64 PTEs, and the totals nr_none, nr_swap, nr_shared,
+ * nr_bad and nr_young.
+ */
+void mthp_classify(struct mthp_scan *s, const uint8_t *ptes, uint32_t words,
+		   bool khugepaged);
+/* Fill s->large from the folio orders (after mthp_classify); true if any. */
+bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
+			 uint32_t words);
+
 /* scan.c */
+/*
+ * mthp_scan() without the folio bitmap (has_large false), which only
+ * attempts below PMD order need: the plan fills it with mthp_scan_large()
+ * when its walk first goes there.
+ */
+void mthp_scan_deferred(struct mthp_scan *s, const struct mthp_rules *r,
+			const uint8_t *ptes, const uint8_t *folio_orders);
+void mthp_scan_large(struct mthp_scan *s, const struct mthp_rules *r);
 /* The result a PTE state gives when it stops a scan or an attempt. */
 enum mthp_result mthp_pte_failure(uint8_t state);
 

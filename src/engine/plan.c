@@ -29,25 +29,52 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
 	return SCAN_SUCCEED;
 }
 
-void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
-		    const struct mthp_scan *scan, struct mthp_walk *walk)
+/*
+ * The walk with the plan's attempts.  deferred: the scan, when its folio
+ * bitmap is still to be filled (before the first attempt that can veto a
+ * window for a large folio).
+ */
+static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		      const struct mthp_scan *scan, struct mthp_walk *walk,
+		      struct mthp_scan *deferred)
 {
 	struct mthp_window win;
 
 	mthp_walk_init(walk, r, scan);
 	while (mthp_walk_next(walk, &win)) {
-		enum mthp_result result = mthp_attempt(r, scan, win.offset, win.order);
+		uint32_t off = win.offset;
+		unsigned order = win.order;
+		enum mthp_result result;
 
-		win.result = (uint8_t)result;
+		if (deferred && r->limits[order].folio_veto) {
+			mthp_scan_large(deferred, r);
+			deferred = NULL;
+		}
+		result = mthp_attempt(r, scan, off, order);
+		/*
+		 * Built from registers: storing the result into win and copying
+		 * win would read back three separate stores in one load.
+		 */
+		struct mthp_window done = {
+			.offset = (uint16_t)off, .order = (uint8_t)order, .result = (uint8_t)result,
+		};
+
 		if (result == SCAN_SUCCEED) {
-			out->collapses[out->nr_collapses++] = win;
-			out->pages_filled += mthp_bitmap_count(scan->none, win.offset,
-							       BIT(win.order));
+			out->collapses[out->nr_collapses++] = done;
+			/* a PMD window is the whole table: its count is the total */
+			out->pages_filled += order == r->pmd_order ? scan->nr_none :
+					     bits_count(scan->none, off, BIT(order));
 		} else {
-			out->attempts[out->nr_attempts++] = win;
+			out->attempts[out->nr_attempts++] = done;
 		}
 		mthp_walk_report(walk, result);
 	}
+}
+
+void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		    const struct mthp_scan *scan, struct mthp_walk *walk)
+{
+	plan_walk(out, r, scan, walk, NULL);
 }
 
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
@@ -60,8 +87,9 @@ void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	out->scan = mthp_precheck(r, range);
 	if (out->scan != SCAN_SUCCEED)
 		return;
-	mthp_scan(&work->scan, r, range->ptes, range->folio_orders);
+	/* most plans never attempt below PMD order: no folio bitmap for them */
+	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
 	out->scan = work->scan.result;
 	if (out->scan == SCAN_SUCCEED)
-		mthp_plan_walk(out, r, &work->scan, &work->walk);
+		plan_walk(out, r, &work->scan, &work->walk, &work->scan);
 }

@@ -66,6 +66,9 @@ static uint32_t policy_orders(const struct mthp_settings *s,
 	return 0;
 }
 
+static void window_limits(const struct mthp_rules *r, unsigned order,
+			  struct mthp_window_limits *lim);
+
 void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 		     enum mthp_policy policy, enum mthp_context context,
 		     uint32_t vma_flags)
@@ -105,24 +108,39 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 			break;
 		}
 	}
+	for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
+		window_limits(r, o, &r->limits[o]);
+}
+
+enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r)
+{
+	if (r->context == MTHP_CONTEXT_MADVISE)
+		return MTHP_COUNT_ALWAYS;
+	/* 7.2: only 0 and N-1 are supported below PMD; others act as 0 */
+	if (r->settings->max_ptes_none == r->nr_ptes - 1)
+		return MTHP_COUNT_ANY;
+	return MTHP_COUNT_ALL;
 }
 
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order)
 {
-	const struct mthp_settings *s = r->settings;
-
 	if (r->context == MTHP_CONTEXT_MADVISE)
 		return r->nr_ptes;
 	if (order == r->pmd_order)
-		return s->max_ptes_none;
-	/* 7.2: only 0 and N-1 are supported below PMD; others act as 0 */
-	if (s->max_ptes_none == r->nr_ptes - 1)
+		return r->settings->max_ptes_none;
+	switch (mthp_upstream_count_rule(r)) {
+	case MTHP_COUNT_ALWAYS:
+		return r->nr_ptes;
+	case MTHP_COUNT_ANY:
 		return BIT(order) - 1;
+	case MTHP_COUNT_ALL:
+		return 0;
+	}
 	return 0;
 }
 
-void mthp_window_limits(const struct mthp_rules *r, unsigned order,
-			struct mthp_window_limits *lim)
+static void window_limits(const struct mthp_rules *r, unsigned order,
+			  struct mthp_window_limits *lim)
 {
 	const struct mthp_settings *s = r->settings;
 	bool khugepaged = r->context == MTHP_CONTEXT_KHUGEPAGED;

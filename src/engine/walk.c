@@ -4,29 +4,47 @@
  *
  * legacy: one window, the whole range at PMD order.
  *
- * upstream (7.2): a cursor (off, order) that starts at (0, PMD).  A window
- * whose order is allowed and whose occupied count reaches
- * 2^o - max_none(o) is handed out; after its attempt the walk advances past
- * it (success, or an existing folio as large), lowers the order at the
- * same offset (a limit or a transient failure), or stops.  Advancing picks
- * the largest order the new offset is aligned to, so the windows come in
- * the pre-order of the binary split of the range, without a stack.
+ * upstream (7.2) and seed (v10) visit the windows of the binary split of
+ * the range in pre-order, from (0, PMD), with a cursor (off, order) and no
+ * stack: going down is order - 1 at the same offset, going on after a
+ * window is the next offset and the largest order it is aligned to.  A
+ * visited window whose order is allowed and that passes the policy's test
+ * is handed out: upstream's count test (2^o - max_none(o) occupied PTEs),
+ * or seed's density test on the 4-PTE chunk bitmap.  After its attempt
+ * the walk goes on past it (upstream: success, or an existing folio as
+ * large; seed: success), goes down (upstream: a limit or a transient
+ * failure; seed: any failure) or stops (upstream: a hard failure).
  *
- * seed (v10): an explicit stack of (offset, order), at most PMD-1 deep,
- * starting with (0, PMD).  A popped window in E that passes the density
- * test of the 4-PTE chunk bitmap is handed out; a success pushes nothing,
- * anything else pushes the right half and then the left half.
+ * seed's contract is an explicit stack of (offset, order) that pushes the
+ * two halves of every window it does not collapse; popping it visits the
+ * same pre-order, so the cursor gives the same windows in the same order.
  *
- * Neither walk recurses or allocates.
+ * Before going down into a window, the walk asks where inside it a window
+ * can be handed out at all (first_possible); where none can, it goes on
+ * past the whole subtree at once instead of visiting it window by window.
+ * The answer comes from one bitmap test over the window:
+ *   - no allowed order at or below the window's: nowhere;
+ *   - upstream below PMD, where max_none(o) is the same rule for every
+ *     order (mthp_upstream_count_rule): always, with one occupied PTE (any
+ *     occupied bit in the window), or with every PTE occupied: from the
+ *     first fully occupied block of the lowest allowed order m (the
+ *     bitmap "full", built when the walk starts).  No window that starts
+ *     before that block can be fully occupied, so the walk jumps to its
+ *     first visit there, the largest order the block's offset is aligned
+ *     to;
+ *   - seed: an allowed order exempt from the density test passes always;
+ *     otherwise a window needs more set chunks than a threshold >= 0, so
+ *     at least one set chunk in the window.
+ * The test may say yes where no window passes (the walk then visits the
+ * subtree as before); it never says no where one does.
+ *
+ * The walk neither recurses nor allocates; its state is the cursor and
+ * two bitmaps of static size.
  */
 #include <string.h>
 
 #include "engine/engine_internal.h"
 
-_Static_assert(MTHP_MAX_PMD_ORDER - MTHP_MIN_ORDER + 1 <=
-	       sizeof(((struct mthp_walk *)0)->stack) /
-	       sizeof(((struct mthp_walk *)0)->stack[0]),
-	       "the seed stack holds one pending right half per order, plus one");
 _Static_assert(MTHP_MAX_PTES <= 65536, "window offsets are 16-bit");
 _Static_assert(MTHP_NR_RESULTS <= 256, "window results are 8-bit");
 
@@ -72,33 +90,128 @@ enum mthp_walk_action mthp_walk_action(enum mthp_result r)
 	return MTHP_WALK_STOP;
 }
 
-/* seed: chunk k is set when PTEs 4k..4k+3 hold at most s none/zero PTEs. */
+/*
+ * seed: of one word of the none bitmap, bit 4k set when PTEs 4k..4k+3 hold
+ * at most s none/zero PTEs (chunk k of the word is set).
+ */
+static uint64_t chunk_nibbles(uint64_t none, uint32_t s)
+{
+	uint64_t x = none;
+
+	/* per-nibble popcount: each nibble holds 0..4 */
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	/* bit 3 of each nibble of 8 + s - count is set iff count <= s */
+	return (((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) >> 3) &
+	       0x1111111111111111ull;
+}
+
+static uint32_t chunk_limit(const struct mthp_rules *r)
+{
+	return r->settings->max_ptes_none >> (r->pmd_order - 2);
+}
+
+/* v10 records a chunk when its walk reaches the next one: never the last */
+static uint32_t last_chunk(const struct mthp_rules *r)
+{
+	return r->nr_ptes / 4 - 1;
+}
+
+/*
+ * seed: are more than threshold chunks of the whole range set?  Counted
+ * without placing them, and only until the answer is known.
+ */
+static bool chunks_exceed(const struct mthp_walk *w, uint32_t threshold)
+{
+	const struct mthp_rules *r = w->rules;
+	uint32_t words = r->nr_ptes / 64, s = chunk_limit(r), count = 0;
+
+	for (uint32_t word = 0; word < words; word++) {
+		uint64_t set = chunk_nibbles(w->scan->none[word], s);
+
+		/* the last chunk is bit 60 of the last word's nibbles */
+		if (word == words - 1)
+			set &= ~(1ull << 60);
+		count += popcount64(set);
+		if (count > threshold)
+			return true;
+	}
+	return false;
+}
+
+/* seed: chunk k of the range is bit k of w->chunks. */
 static void build_chunks(struct mthp_walk *w)
 {
 	const struct mthp_rules *r = w->rules;
-	uint32_t s = r->settings->max_ptes_none >> (r->pmd_order - 2);
-	uint32_t nr_chunks = r->nr_ptes / 4;
+	uint32_t words = r->nr_ptes / 64, s = chunk_limit(r);
+	uint64_t acc = 0;
 
-	memset(w->chunks, 0, sizeof(w->chunks[0]) * ((nr_chunks + 63) / 64));
-	for (uint32_t word = 0; word < r->nr_ptes / 64; word++) {
-		uint64_t x = w->scan->none[word];
-		uint64_t bits;
+	for (uint32_t word = 0; word < words; word++) {
+		uint64_t bits = chunk_nibbles(w->scan->none[word], s);
 
-		/* per-nibble popcount: each nibble holds 0..4 */
-		x = x - ((x >> 1) & 0x5555555555555555ull);
-		x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-		/* bit 3 of each nibble of 8 + s - count is set iff count <= s */
-		bits = (((0x8888888888888888ull | (0x1111111111111111ull * s)) - x) >> 3) &
-		       0x1111111111111111ull;
 		/* gather bit 4k to bit k: pairs per byte, nibbles per 16 bits, ... */
 		bits = (bits | (bits >> 3)) & 0x0303030303030303ull;
 		bits = (bits | (bits >> 6)) & 0x000f000f000f000full;
 		bits = (bits | (bits >> 12)) & 0x000000ff000000ffull;
 		bits = (bits | (bits >> 24)) & 0xffffull;
-		w->chunks[word / 4] |= bits << ((word % 4) * 16);
+		/* built in a register, stored once per 64 chunks */
+		acc |= bits << ((word % 4) * 16);
+		if (word % 4 == 3 || word + 1 == words) {
+			w->chunks[word / 4] = acc;
+			acc = 0;
+		}
 	}
-	/* v10 records a chunk when its walk reaches the next one: never the last */
-	w->chunks[(nr_chunks - 1) / 64] &= ~(1ull << ((nr_chunks - 1) % 64));
+	w->chunks[last_chunk(r) / 64] &= ~(1ull << (last_chunk(r) % 64));
+	w->chunks_ready = true;
+}
+
+/*
+ * upstream, every PTE occupied: bit p of w->full is set when PTEs
+ * p..p+2^m-1 are all occupied, for p a multiple of 2^m.
+ */
+static void build_full(struct mthp_walk *w, unsigned m)
+{
+	const uint64_t *occ = w->scan->occupied;
+	uint32_t words = w->rules->nr_ptes / 64;
+
+	static const uint64_t multiples[7] = {
+		~0ull, 0x5555555555555555ull, 0x1111111111111111ull,
+		0x0101010101010101ull, 0x0001000100010001ull, 0x0000000100000001ull, 1,
+	};
+
+	if (m <= 6) {
+		/* fold each word onto itself: after step k, bit p covers 2^(k+1) PTEs */
+		for (uint32_t i = 0; i < words; i++) {
+			uint64_t x = occ[i];
+
+			for (unsigned k = 0; k < m; k++)
+				x &= x >> (1u << k);
+			w->full[i] = x & multiples[m];
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < words; i += 1u << (m - 6)) {
+		bool all = true;
+
+		for (uint32_t j = i; j < i + (1u << (m - 6)); j++)
+			all = all && occ[j] == ~0ull;
+		w->full[i] = all;
+		for (uint32_t j = i + 1; j < i + (1u << (m - 6)); j++)
+			w->full[j] = 0;
+	}
+}
+
+/* seed: the allowed orders the density test lets through unasked. */
+static uint32_t seed_exempt(const struct mthp_rules *r)
+{
+	uint32_t always = 0;
+
+	if (r->pmd_only)
+		return r->orders;
+	for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
+		if (r->settings->size_enabled[o] == MTHP_MODE_ALWAYS)
+			always |= BIT(o);
+	return always & r->orders;
 }
 
 void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
@@ -110,12 +223,27 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 	w->order = r->pmd_order;
 	w->pending = false;
 	w->done = !r->eligible;
-	w->depth = 0;
-	if (r->policy == MTHP_POLICY_SEED) {
-		build_chunks(w);
-		w->stack[0].off = 0;
-		w->stack[0].order = (uint8_t)r->pmd_order;
-		w->depth = 1;
+	w->exempt = 0;
+	w->rule = MTHP_COUNT_ALWAYS;
+	w->chunks_ready = true;
+	if (w->done)
+		return;
+	switch (r->policy) {
+	case MTHP_POLICY_LEGACY:
+		break;
+	case MTHP_POLICY_SEED:
+		w->exempt = seed_exempt(r);
+		/*
+		 * The chunks only serve the density test, and at PMD order
+		 * only their number: placed when the walk first goes below.
+		 */
+		w->chunks_ready = !(r->orders & ~w->exempt);
+		break;
+	case MTHP_POLICY_UPSTREAM:
+		w->rule = mthp_upstream_count_rule(r);
+		if (w->rule == MTHP_COUNT_ALL && (r->orders & (BIT(r->pmd_order) - 1)))
+			build_full(w, (unsigned)__builtin_ctz(r->orders));
+		break;
 	}
 }
 
@@ -123,10 +251,21 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
 	uint32_t len = BIT(order);
-	uint32_t max_none = mthp_upstream_max_none(r, order);
-	uint32_t count;
+	uint32_t max_none;
 
+	if (order < r->pmd_order) {
+		switch (w->rule) {
+		case MTHP_COUNT_ALWAYS:
+			return true;
+		case MTHP_COUNT_ANY:
+			return bits_any(s->occupied, off, len);
+		case MTHP_COUNT_ALL:
+			return bits_count(s->occupied, off, len) == len;
+		}
+	}
+	max_none = mthp_upstream_max_none(r, order);
 	if (max_none >= len)
 		return true;
 	/*
@@ -135,28 +274,62 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	 * where the scan itself did not fail on it) bad, so the range's count
 	 * is what is neither none nor bad.
 	 */
-	if (order == r->pmd_order)
-		count = r->nr_ptes - w->scan->nr_none - w->scan->nr_bad;
-	else
-		count = mthp_bitmap_count(w->scan->occupied, off, len);
-	return count >= len - max_none;
+	return r->nr_ptes - s->nr_none - s->nr_bad >= len - max_none;
 }
 
 /* seed: more set chunks than T(o), or exempt from the test. */
 static bool density_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
-	const struct mthp_settings *s = r->settings;
 	uint32_t threshold, chunks;
 
-	if (r->pmd_only || s->size_enabled[order] == MTHP_MODE_ALWAYS)
+	if (w->exempt & BIT(order))
 		return true;
-	threshold = (r->nr_ptes - 1 - s->max_ptes_none) >> (r->pmd_order - order + 2);
-	chunks = mthp_bitmap_count(w->chunks, off / 4, BIT(order) / 4);
+	threshold = (r->nr_ptes - 1 - r->settings->max_ptes_none) >>
+		    (r->pmd_order - order + 2);
+	if (!w->chunks_ready)
+		return chunks_exceed(w, threshold);
+	chunks = bits_count(w->chunks, off / 4, BIT(order) / 4);
 	return chunks > threshold;
 }
 
-static void upstream_advance(struct mthp_walk *w)
+/*
+ * The first offset in (off, order) where a window, of this order or below,
+ * can be handed out: off itself when it may be, MTHP_NO_BIT when none can.
+ */
+static uint32_t first_possible(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	uint32_t below = r->orders & (BIT(order + 1) - 1);
+	uint32_t len = BIT(order);
+
+	if (!below)
+		return MTHP_NO_BIT;
+	if (order == r->pmd_order)
+		return off;
+	switch (r->policy) {
+	case MTHP_POLICY_LEGACY:
+		return off;
+	case MTHP_POLICY_SEED:
+		if ((below & w->exempt) || bits_any(w->chunks, off / 4, len / 4))
+			return off;
+		return MTHP_NO_BIT;
+	case MTHP_POLICY_UPSTREAM:
+		switch (w->rule) {
+		case MTHP_COUNT_ALWAYS:
+			return off;
+		case MTHP_COUNT_ANY:
+			return bits_any(w->scan->occupied, off, len) ? off : MTHP_NO_BIT;
+		case MTHP_COUNT_ALL:
+			return bits_first(w->full, off, len);
+		}
+		break;
+	}
+	return off;
+}
+
+/* Go on past the window: the next offset at the largest order it is aligned to. */
+static void walk_advance(struct mthp_walk *w)
 {
 	uint32_t align;
 
@@ -165,58 +338,51 @@ static void upstream_advance(struct mthp_walk *w)
 	w->order = align < w->rules->pmd_order ? align : w->rules->pmd_order;
 }
 
-static void upstream_lower(struct mthp_walk *w)
+/* Go down to the left half, or on when no allowed order is below. */
+static void walk_lower(struct mthp_walk *w)
 {
 	/* orders holds no bit below MTHP_MIN_ORDER */
 	if (w->order > MTHP_MIN_ORDER && (w->rules->orders & (BIT(w->order) - 1)))
 		w->order--;
 	else
-		upstream_advance(w);
+		walk_advance(w);
 }
 
-static bool upstream_next(struct mthp_walk *w, struct mthp_window *win)
+static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
+	if (!(w->rules->orders & BIT(order)))
+		return false;
+	if (w->rules->policy == MTHP_POLICY_SEED)
+		return density_passes(w, off, order);
+	return count_passes(w, off, order);
+}
+
+/* upstream and seed: the next window to hand out from the cursor on. */
+static bool split_next(struct mthp_walk *w, struct mthp_window *win)
+{
+	uint32_t first;
+
 	while (w->off < w->rules->nr_ptes) {
-		if ((w->rules->orders & BIT(w->order)) &&
-		    count_passes(w, w->off, w->order)) {
+		/* only the PMD window is visited before the chunks are placed */
+		if (!w->chunks_ready && w->order < w->rules->pmd_order)
+			build_chunks(w);
+		first = first_possible(w, w->off, w->order);
+		if (first == MTHP_NO_BIT) {
+			walk_advance(w);
+			continue;
+		}
+		if (first != w->off) {
+			/* the walk's first visit at first, the largest order it is aligned to */
+			w->off = first;
+			w->order = (uint32_t)__builtin_ctz(first);
+			continue;
+		}
+		if (window_passes(w, w->off, w->order)) {
 			win->offset = (uint16_t)w->off;
 			win->order = (uint8_t)w->order;
 			return true;
 		}
-		upstream_lower(w);
-	}
-	return false;
-}
-
-static void seed_push_halves(struct mthp_walk *w, uint32_t off, unsigned order)
-{
-	uint32_t half = BIT(order - 1);
-
-	if (order <= MTHP_MIN_ORDER)
-		return;
-	w->stack[w->depth].off = (uint16_t)(off + half);
-	w->stack[w->depth].order = (uint8_t)(order - 1);
-	w->stack[w->depth + 1].off = (uint16_t)off;
-	w->stack[w->depth + 1].order = (uint8_t)(order - 1);
-	w->depth += 2;
-}
-
-static bool seed_next(struct mthp_walk *w, struct mthp_window *win)
-{
-	while (w->depth) {
-		uint32_t off, order;
-
-		w->depth--;
-		off = w->stack[w->depth].off;
-		order = w->stack[w->depth].order;
-		if ((w->rules->orders & BIT(order)) && density_passes(w, off, order)) {
-			w->off = off;
-			w->order = order;
-			win->offset = (uint16_t)off;
-			win->order = (uint8_t)order;
-			return true;
-		}
-		seed_push_halves(w, off, order);
+		walk_lower(w);
 	}
 	return false;
 }
@@ -235,10 +401,8 @@ bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win)
 		found = true;
 		break;
 	case MTHP_POLICY_SEED:
-		found = seed_next(w, win);
-		break;
 	case MTHP_POLICY_UPSTREAM:
-		found = upstream_next(w, win);
+		found = split_next(w, win);
 		break;
 	}
 	w->pending = found;
@@ -256,16 +420,18 @@ void mthp_walk_report(struct mthp_walk *w, enum mthp_result r)
 		w->done = true;
 		break;
 	case MTHP_POLICY_SEED:
-		if (r != SCAN_SUCCEED)
-			seed_push_halves(w, w->off, w->order);
+		if (r == SCAN_SUCCEED)
+			walk_advance(w);
+		else
+			walk_lower(w);
 		break;
 	case MTHP_POLICY_UPSTREAM:
 		switch (mthp_walk_action(r)) {
 		case MTHP_WALK_ADVANCE:
-			upstream_advance(w);
+			walk_advance(w);
 			break;
 		case MTHP_WALK_LOWER:
-			upstream_lower(w);
+			walk_lower(w);
 			break;
 		case MTHP_WALK_STOP:
 			w->done = true;
