@@ -217,6 +217,30 @@ enum mthp_result mthp_attempt(const struct mthp_rules *r,
  * out the next window that passes the count (upstream) or density (seed)
  * test; the caller attempts it and tells mthp_walk_report() the result.
  */
+/*
+ * What the walk did with a window it did not hand out, for an observer
+ * (mthp_walk_observe; `mthp plan --explain`): the order is not allowed;
+ * the count (upstream: occupied PTEs, swap entries too at PMD order) or
+ * density (seed: set 4-PTE chunks) test failed, with what the window had
+ * and the least that passes; or every window of this order and below in
+ * [offset, end) was passed over at once, since none of them can pass.
+ */
+enum mthp_visit_kind {
+	MTHP_VISIT_NOT_ALLOWED,
+	MTHP_VISIT_TEST_FAILED,
+	MTHP_VISIT_PASSED_OVER,
+};
+
+struct mthp_visit {
+	enum mthp_visit_kind kind;
+	uint32_t offset;
+	unsigned order;
+	uint32_t end;		/* PASSED_OVER: exclusive */
+	uint32_t have, need;	/* TEST_FAILED */
+};
+
+typedef void (*mthp_visit_fn)(void *ctx, const struct mthp_visit *v);
+
 struct mthp_walk {
 	const struct mthp_rules *rules;
 	const struct mthp_scan *scan;
@@ -226,6 +250,8 @@ struct mthp_walk {
 	uint8_t rule;		/* upstream: the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
 	bool chunks_ready;	/* seed: chunks[] is filled */
+	mthp_visit_fn visit;	/* NULL unless observed */
+	void *visit_ctx;
 	/*
 	 * Apart from pending: mthp_walk_next() tests both at once, and one
 	 * load of two separately stored bytes stalls store forwarding.
@@ -242,6 +268,8 @@ struct mthp_walk {
 
 void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 		    const struct mthp_scan *s);
+/* After init: tell fn of every window the walk does not hand out. */
+void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx);
 bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win);
 void mthp_walk_report(struct mthp_walk *w, enum mthp_result r);
 
@@ -283,6 +311,10 @@ void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 /* Plan one range: precheck, scan, then mthp_plan_walk(). */
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work);
+/* The same, telling fn (when not NULL) of every window not handed out. */
+void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+			      const struct mthp_range *range, struct mthp_planner *work,
+			      mthp_visit_fn fn, void *ctx);
 
 /*
  * The vector unit the scan classifies PTEs with, chosen when the library is

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <mthp/engine.h>
+#include <mthp/explain.h>
 #include <mthp/live.h>
 #include <mthp/snapshot.h>
 
@@ -51,6 +52,7 @@ struct plan_opts {
 	bool json;
 	uint64_t passes;		/* 0: one plain plan */
 	bool until_stable;
+	bool explain;
 };
 
 #define OPT(field) offsetof(struct plan_opts, field)
@@ -93,6 +95,10 @@ static const struct mthp_opt plan_opts[] = {
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
 	  .help = "one JSON document (\"mthp-plan 1\"); the text form is\n"
 		  "  for people and may change" },
+	{ "explain", 0, NULL, MTHP_OPT_FLAG, OPT(explain),
+	  .help = "under each range, every window the walk decided on: the\n"
+		  "  rule with its numbers, and the smallest change of one\n"
+		  "  knob that would flip it (or why none can)" },
 	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
 	  .help = "plan N passes, each over the memory the last one left\n"
 		  "  (JSON: \"mthp-plan-passes 1\")" },
@@ -108,6 +114,8 @@ static const struct mthp_cmd_spec plan_spec = {
 
 struct plan_output {
 	FILE *out;
+	const struct plan_opts *opts;
+	const struct mthp_settings *settings;
 	const struct mthp_geometry *geo;
 	json_t *doc;
 	struct mthp_plan_totals totals;
@@ -129,6 +137,10 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 	if (!!o->snapshot + !!o->ptes + !!o->pid != 1)
 		return mthp_opts_usage_error(&plan_spec, err,
 					     "give one of --snapshot FILE, --ptes PATTERN and --pid PID");
+	if (o->explain && (o->passes || o->until_stable))
+		return mthp_opts_usage_error(&plan_spec, err,
+					     "--explain explains one pass; leave out --passes and "
+					     "--until-stable");
 	if (!o->ptes && (o->page_size || o->vma_flags || o->addr))
 		return mthp_opts_usage_error(&plan_spec, err,
 					     "--page-size, --vma and --addr go with --ptes");
@@ -277,14 +289,41 @@ static void warn_max_ptes_none(const struct plan_opts *o, const struct mthp_snap
 			"values other than 0 or %u, defaulting to 0 below the PMD order\n", n - 1);
 }
 
+/* The explanation of one range, under its line or into its JSON object. */
+static void explain_range(struct plan_output *po, const struct mthp_snapshot *snap,
+			  const struct mthp_snapshot_pmd *pmd)
+{
+	const struct mthp_snapshot_vma *vma = &snap->vmas[pmd->vma];
+	struct mthp_range range = {
+		.pmd_addr = pmd->addr, .vma_start = vma->start, .vma_end = vma->end,
+		.kind = pmd->kind, .ptes = pmd->ptes, .folio_orders = pmd->folio_orders,
+	};
+	struct mthp_whatif_range wr = { po->settings, po->opts->policy, po->opts->context,
+					vma->flags, &range };
+	struct mthp_explain e;
+
+	po->error = mthp_explain_range(&wr, &e);
+	if (po->error)
+		return;
+	if (po->doc) {
+		json_t *pmds = json_object_get(po->doc, "pmds");
+		json_t *last = json_array_get(pmds, json_array_size(pmds) - 1);
+
+		if (!last || json_object_set_new(last, "explain",
+						 mthp_explain_json(po->geo, pmd->addr, &e)))
+			po->error = -ENOMEM;
+	} else {
+		mthp_explain_text(po->out, po->geo, &e);
+	}
+	mthp_explain_free(&e);
+}
+
 static void emit_range(void *ctx, const struct mthp_snapshot *snap,
 		       const struct mthp_snapshot_pmd *pmd,
 		       const struct mthp_pmd_plan *plan)
 {
 	struct plan_output *po = ctx;
 
-	(void)snap;
-	(void)pmd;
 	mthp_plan_totals_add(&po->totals, plan);
 	if (po->doc) {
 		if (!po->error)
@@ -292,6 +331,8 @@ static void emit_range(void *ctx, const struct mthp_snapshot *snap,
 	} else {
 		mthp_plan_text_range(po->out, po->geo, plan);
 	}
+	if (po->opts->explain && !po->error)
+		explain_range(po, snap, pmd);
 }
 
 /* ---- passes ---- */
@@ -396,7 +437,7 @@ out_nomem:
 static int run_plan(const struct plan_opts *o, const struct mthp_snapshot *snap,
 		    const struct mthp_settings *s, FILE *out, FILE *err)
 {
-	struct plan_output po = { .out = out, .geo = &s->geo };
+	struct plan_output po = { .out = out, .opts = o, .settings = s, .geo = &s->geo };
 	int ret;
 
 	if (o->json) {

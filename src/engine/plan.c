@@ -36,11 +36,12 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
  */
 static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,
-		      struct mthp_scan *deferred)
+		      struct mthp_scan *deferred, mthp_visit_fn fn, void *ctx)
 {
 	struct mthp_window win;
 
 	mthp_walk_init(walk, r, scan);
+	mthp_walk_observe(walk, fn, ctx);
 	while (mthp_walk_next(walk, &win)) {
 		uint32_t off = win.offset;
 		unsigned order = win.order;
@@ -74,11 +75,18 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		    const struct mthp_scan *scan, struct mthp_walk *walk)
 {
-	plan_walk(out, r, scan, walk, NULL);
+	plan_walk(out, r, scan, walk, NULL, NULL, NULL);
 }
 
 void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		     const struct mthp_range *range, struct mthp_planner *work)
+{
+	mthp_plan_range_observed(out, r, range, work, NULL, NULL);
+}
+
+void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+			      const struct mthp_range *range, struct mthp_planner *work,
+			      mthp_visit_fn fn, void *ctx)
 {
 	out->pmd_addr = range->pmd_addr;
 	out->pages_filled = 0;
@@ -91,5 +99,5 @@ void mthp_plan_range(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
 	out->scan = work->scan.result;
 	if (out->scan == SCAN_SUCCEED)
-		plan_walk(out, r, &work->scan, &work->walk, &work->scan);
+		plan_walk(out, r, &work->scan, &work->walk, &work->scan, fn, ctx);
 }

@@ -226,6 +226,8 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 	w->exempt = 0;
 	w->rule = MTHP_COUNT_ALWAYS;
 	w->chunks_ready = true;
+	w->visit = NULL;
+	w->visit_ctx = NULL;
 	if (w->done)
 		return;
 	switch (r->policy) {
@@ -245,6 +247,12 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 			build_full(w, (unsigned)__builtin_ctz(r->orders));
 		break;
 	}
+}
+
+void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
+{
+	w->visit = fn;
+	w->visit_ctx = ctx;
 }
 
 /* upstream: does the window reach 2^o - max_none(o) occupied PTEs? */
@@ -357,6 +365,46 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 	return count_passes(w, off, order);
 }
 
+/* ---- the observer: what it is told costs nothing when there is none ---- */
+
+static void visit_passed_over(const struct mthp_walk *w, uint32_t end)
+{
+	struct mthp_visit v = { MTHP_VISIT_PASSED_OVER, w->off, w->order, end, 0, 0 };
+
+	w->visit(w->visit_ctx, &v);
+}
+
+/* The window at the cursor failed its test, or its order is not allowed. */
+static void visit_refused(const struct mthp_walk *w)
+{
+	const struct mthp_rules *r = w->rules;
+	struct mthp_visit v = { MTHP_VISIT_TEST_FAILED, w->off, w->order, 0, 0, 0 };
+	uint32_t len = BIT(w->order);
+
+	if (!(r->orders & BIT(w->order))) {
+		v.kind = MTHP_VISIT_NOT_ALLOWED;
+	} else if (r->policy == MTHP_POLICY_SEED) {
+		uint32_t threshold = (r->nr_ptes - 1 - r->settings->max_ptes_none) >>
+				     (r->pmd_order - w->order + 2);
+
+		v.need = threshold + 1;
+		if (w->chunks_ready) {
+			v.have = bits_count(w->chunks, w->off / 4, len / 4);
+		} else {
+			/* only the PMD window is refused before the chunks are placed */
+			for (uint32_t t = 0; t <= threshold && chunks_exceed(w, t); t++)
+				v.have = t + 1;
+		}
+	} else {
+		uint32_t max_none = mthp_upstream_max_none(r, w->order);
+
+		v.need = len - (max_none < len ? max_none : len);
+		v.have = w->order == r->pmd_order ? r->nr_ptes - w->scan->nr_none - w->scan->nr_bad :
+			 bits_count(w->scan->occupied, w->off, len);
+	}
+	w->visit(w->visit_ctx, &v);
+}
+
 /* upstream and seed: the next window to hand out from the cursor on. */
 static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 {
@@ -368,10 +416,14 @@ static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 			build_chunks(w);
 		first = first_possible(w, w->off, w->order);
 		if (first == MTHP_NO_BIT) {
+			if (w->visit)
+				visit_passed_over(w, w->off + BIT(w->order));
 			walk_advance(w);
 			continue;
 		}
 		if (first != w->off) {
+			if (w->visit)
+				visit_passed_over(w, first);
 			/* the walk's first visit at first, the largest order it is aligned to */
 			w->off = first;
 			w->order = (uint32_t)__builtin_ctz(first);
@@ -382,6 +434,8 @@ static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 			win->order = (uint8_t)w->order;
 			return true;
 		}
+		if (w->visit)
+			visit_refused(w);
 		walk_lower(w);
 	}
 	return false;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include <mthp/engine.h>
+#include <mthp/explain.h>
 #include <mthp/passes.h>
 
 /* Totals over the ranges of a plan. */
@@ -52,5 +53,11 @@ void mthp_passes_words(const struct mthp_geometry *geo, const struct mthp_passes
 		       char *buf, size_t len);
 json_t *mthp_passes_json_summary(const struct mthp_geometry *geo,
 				 const struct mthp_passes_summary *sum);
+
+/* explain_report.c: `mthp plan --explain` (mthp/explain.h) */
+void mthp_explain_text(FILE *out, const struct mthp_geometry *geo,
+		       const struct mthp_explain *e);
+json_t *mthp_explain_json(const struct mthp_geometry *geo, uint64_t pmd_addr,
+			  const struct mthp_explain *e);
 
 #endif /* MTHP_REPORT_H */
