@@ -414,14 +414,20 @@ void sim_khugepaged_stop(struct sim *sim)
 	pthread_mutex_unlock(&ks->lock);
 }
 
-uint64_t sim_khugepaged_stat(struct sim *sim, const char *name)
+int sim_khugepaged_stat(struct sim *sim, const char *name, uint64_t *value)
 {
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	const uint64_t *counter;
+
 	if (!strcmp(name, "pages_collapsed"))
-		return ld_relaxed(&sim->khugepaged.pages_collapsed);
-	if (!strcmp(name, "full_scans"))
-		return ld_relaxed(&sim->khugepaged.full_scans);
-	if (!strcmp(name, "ptes_scanned"))
-		return ld_relaxed(&sim->khugepaged.ptes_scanned);
+		counter = &ks->pages_collapsed;
+	else if (!strcmp(name, "full_scans"))
+		counter = &ks->full_scans;
+	else if (!strcmp(name, "ptes_scanned"))
+		counter = &ks->ptes_scanned;
+	else
+		return -EINVAL;
+	*value = ld_relaxed(counter);
 	return 0;
 }
 
