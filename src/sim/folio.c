@@ -333,8 +333,7 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 			count_vm(sim, VM_THP_SPLIT_PAGE_FAILED);
 		return -EBUSY;
 	}
-	keep = flags_load(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE |
-					 PG_CHARGED | PG_REFERENCED);
+	keep = flags_load(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
 	/* the first store below drops the map lock bit with the old flags */
 	lockdep_released(LOCK_FOLIO_MAP, &h->flags);
 	for (uint32_t i = 0; i < nr; i++) {

@@ -43,7 +43,6 @@ enum sim_page_flag {
 	PG_LAZYFREE	= 1u << 6,	/* MADV_FREE: !swapbacked */
 	PG_RESERVED	= 1u << 7,	/* zero page, fragmentation pins */
 	PG_MAPLOCK	= 1u << 8,	/* bit spinlock: map counts, mm slots */
-	PG_REFERENCED	= 1u << 9,
 	PG_CHARGED	= 1u << 10,	/* counted in pages[head].memcg */
 };
 
@@ -350,12 +349,6 @@ struct sim_mm {
 	struct sim_mm *slot_next;
 };
 
-/* Range operations walk PMD by PMD; these carry what a step needs. */
-struct sim_range {
-	uint64_t start;
-	uint64_t end;
-};
-
 /* ---- physmem.c ---- */
 int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order);
 void physmem_destroy(struct sim_physmem *pm);
@@ -408,7 +401,7 @@ void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
 bool folio_test_flag(struct sim *sim, uint32_t head, uint16_t flag);
 bool folio_trylock(struct sim *sim, uint32_t head);
 void folio_unlock(struct sim *sim, uint32_t head);
-/* Copy 2^order content tags (issue 4: collapse copies). */
+/* Copy nr content tags: what a collapse copies into its new folio. */
 void folio_copy_tags(struct sim *sim, uint32_t dst_pfn, uint32_t src_pfn, uint32_t nr);
 static inline uint64_t page_tag(struct sim *sim, uint32_t pfn)
 {
