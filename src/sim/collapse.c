@@ -195,16 +195,9 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
 	return SCAN_SUCCEED;
 }
 
-/*
- * Is the VMA still there, spanning the whole PMD range, with the order
- * allowed and an anon_vma?  Fills *rules for the VMA as it is now.
- * Context: mmap_lock held (read or write).
- */
-static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
-						uint64_t pmd_addr, unsigned order,
-						struct collapse_control *cc,
-						struct mthp_rules *rules,
-						const struct sim_vma **vp)
+enum mthp_result collapse_revalidate(struct sim_mm *mm, struct collapse_control *cc,
+				     uint64_t pmd_addr, struct mthp_rules *rules,
+				     const struct sim_vma **vp)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
 	const struct sim_vma *v;
@@ -218,6 +211,29 @@ static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
 	if (v->start > pmd_addr || v->end - pmd_addr < pmd_size)
 		return SCAN_ADDRESS_RANGE;
 	collapse_rules(cc, v, rules);
+	if (!rules->eligible)
+		return SCAN_VMA_CHECK;
+	*vp = v;
+	return SCAN_SUCCEED;
+}
+
+/*
+ * collapse_revalidate() for one window: the order still allowed and the
+ * VMA with an anon_vma.  Fills *rules for the VMA as it is now.
+ * Context: mmap_lock held (read or write).
+ */
+static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
+						uint64_t pmd_addr, unsigned order,
+						struct collapse_control *cc,
+						struct mthp_rules *rules,
+						const struct sim_vma **vp)
+{
+	const struct sim_vma *v;
+	enum mthp_result result;
+
+	result = collapse_revalidate(mm, cc, pmd_addr, rules, &v);
+	if (result != SCAN_SUCCEED)
+		return result;
 	if (!(rules->orders & (1u << order)))
 		return SCAN_VMA_CHECK;
 	if (!ld_acquire(&v->anon_vma))

@@ -19,35 +19,6 @@
 #include "sim/sim_internal.h"
 
 /*
- * Revalidate after the lock was dropped, as hugepage_vma_revalidate(): the
- * VMA at pmd_addr, still covering its PMD range and still eligible.
- * Context: mmap_lock held.
- */
-static enum mthp_result madvise_revalidate(struct sim_mm *mm,
-					   struct collapse_control *cc,
-					   uint64_t pmd_addr,
-					   const struct sim_vma **vp)
-{
-	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
-	const struct sim_vma *v;
-	struct mthp_rules rules;
-
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (ld_relaxed(&mm->exiting))
-		return SCAN_ANY_PROCESS;
-	v = vma_find(mm, pmd_addr);
-	if (!v)
-		return SCAN_VMA_NULL;
-	if (v->start > pmd_addr || v->end - pmd_addr < pmd_size)
-		return SCAN_ADDRESS_RANGE;
-	collapse_rules(cc, v, &rules);
-	if (!rules.eligible)
-		return SCAN_VMA_CHECK;
-	*vp = v;
-	return SCAN_SUCCEED;
-}
-
-/*
  * madvise_collapse() of one VMA: [start, end) is the part of the call's
  * range inside v, clamped inward to whole PMD ranges; 0 when every one of
  * them is PMD-mapped afterwards, else the errno of the last failure.  An
@@ -83,7 +54,7 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 			world_enter(sim);
 			mmap_read_lock(mm);
 			*mmap_locked = true;
-			result = madvise_revalidate(mm, cc, pmd_addr, &v);
+			result = collapse_revalidate(mm, cc, pmd_addr, &rules, &v);
 			if (result != SCAN_SUCCEED) {
 				last_fail = result;
 				break;

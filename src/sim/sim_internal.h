@@ -798,6 +798,17 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 /* The rules of a VMA for cc's policy and context. */
 void collapse_rules(struct collapse_control *cc, const struct sim_vma *v,
 		    struct mthp_rules *rules);
+/*
+ * Revalidate after mmap_lock was dropped and retaken, as the kernel's
+ * hugepage_vma_revalidate() (khugepaged and MADV_COLLAPSE alike): the mm
+ * not exiting (ANY_PROCESS), a VMA at pmd_addr (VMA_NULL) spanning its
+ * whole PMD range (ADDRESS_RANGE), eligible for some order under cc
+ * (VMA_CHECK).  Fills *rules and *vp for the VMA as it is now.
+ * Context: mmap_lock held (read or write).
+ */
+enum mthp_result collapse_revalidate(struct sim_mm *mm, struct collapse_control *cc,
+				     uint64_t pmd_addr, struct mthp_rules *rules,
+				     const struct sim_vma **vp);
 /* Collapses the last collapse_scan_pmd() made. */
 uint32_t collapse_nr_done(const struct collapse_control *cc);
 
