@@ -472,6 +472,9 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_COPY_MC] = 15,
 };
 
+/* The khugepaged counters the report prints. */
+static const char *const kh_names[] = { "full_scans", "ptes_scanned", "pages_collapsed" };
+
 static void report(struct stress *st, double seconds, const char *policy,
 		   unsigned long long seed)
 {
@@ -486,10 +489,18 @@ static void report(struct stress *st, double seconds, const char *policy,
 	printf("stress: %.1f s, %u mutator threads, seed %llu, policy %s\n", seconds,
 	       st->nr_threads, seed, policy);
 	printf("operations: %llu\n", (unsigned long long)ops);
-	printf("khugepaged: full_scans %llu, ptes_scanned %llu, pages_collapsed %llu\n",
-	       (unsigned long long)sim_khugepaged_stat(st->sim, "full_scans"),
-	       (unsigned long long)sim_khugepaged_stat(st->sim, "ptes_scanned"),
-	       (unsigned long long)sim_khugepaged_stat(st->sim, "pages_collapsed"));
+	printf("khugepaged:");
+	for (unsigned i = 0; i < sizeof(kh_names) / sizeof(kh_names[0]); i++) {
+		uint64_t v;
+
+		if (sim_khugepaged_stat(st->sim, kh_names[i], &v)) {
+			printf("%s %s unknown", i ? "," : "", kh_names[i]);
+			errors++;
+			continue;
+		}
+		printf("%s %s %llu", i ? "," : "", kh_names[i], (unsigned long long)v);
+	}
+	printf("\n");
 	printf("collapses by order:");
 	for (unsigned o = 0; o < 16; o++) {
 		if (!st->collapsed[o])

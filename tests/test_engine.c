@@ -1088,6 +1088,31 @@ static void upstream_madvise_tries_only_pmd(void **state)
 	EXPECT(UP, MA, HP, "SUCCEED C[0/9] A[] F=493");
 }
 
+/* Every result has a whole row in the result table, and its name parses back. */
+static void result_table_rows_are_filled(void **state)
+{
+	(void)state;
+	for (int i = 0; i < MTHP_NR_RESULTS; i++) {
+		enum mthp_result r = (enum mthp_result)i, back;
+		const struct mthp_result_class *c = mthp_result_class(r);
+		int e = c->madvise_errno;
+
+		if (!c->name || strncmp(c->name, "SCAN_", 5) || !c->status || !*c->status)
+			fail_msg("result %d: name or status missing", i);
+		if (c->walk < MTHP_WALK_ADVANCE || c->walk > MTHP_WALK_STOP)
+			fail_msg("%s: walk action %d unfilled", c->name, (int)c->walk);
+		if (c->madvise_range < MTHP_MADVISE_DONE || c->madvise_range > MTHP_MADVISE_STOP)
+			fail_msg("%s: MADV_COLLAPSE step %d unfilled", c->name,
+				 (int)c->madvise_range);
+		if (e != -ENOMEM && e != -EBUSY && e != -EAGAIN && e != -EINVAL)
+			fail_msg("%s: MADV_COLLAPSE errno %d unfilled", c->name, e);
+		assert_int_equal(mthp_result_parse(c->name, &back), 0);
+		assert_int_equal(back, r);
+	}
+	assert_string_equal(mthp_result_class((enum mthp_result)MTHP_NR_RESULTS)->name,
+			    "SCAN_?");
+}
+
 /* The upstream walk's answer to each attempt result, as the contract lists it. */
 static void walk_action_matches_contract(void **state)
 {
@@ -2128,6 +2153,7 @@ int main(void)
 		cmocka_unit_test(upstream_walk_lowers_then_advances_by_alignment),
 		cmocka_unit_test(upstream_mthp_only_without_pmd_size),
 		cmocka_unit_test(upstream_madvise_tries_only_pmd),
+		cmocka_unit_test(result_table_rows_are_filled),
 		cmocka_unit_test(walk_action_matches_contract),
 		cmocka_unit_test(walk_upstream_lowers_advances_and_stops),
 		cmocka_unit_test(walk_seed_splits_after_any_failure),

@@ -24,6 +24,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -202,11 +204,11 @@ static void run_point(enum drive drive, enum sim_inject_point p,
 {
 	struct fx *f = fx_new(drive);
 	unsigned order = target_order(f);
-	uint64_t alloc0 = sim_mthp_stat(f->sim, order, "collapse_alloc");
-	uint64_t failed0 = sim_mthp_stat(f->sim, order, "collapse_alloc_failed");
-	uint64_t anon0 = sim_mthp_stat(f->sim, order, "nr_anon");
-	uint64_t vm_failed0 = sim_vmstat(f->sim, "thp_collapse_alloc_failed");
-	uint64_t collapsed0 = sim_khugepaged_stat(f->sim, "pages_collapsed");
+	uint64_t alloc0 = mthp_stat(f->sim, order, "collapse_alloc");
+	uint64_t failed0 = mthp_stat(f->sim, order, "collapse_alloc_failed");
+	uint64_t anon0 = mthp_stat(f->sim, order, "nr_anon");
+	uint64_t vm_failed0 = vmstat(f->sim, "thp_collapse_alloc_failed");
+	uint64_t collapsed0 = khugepaged_stat(f->sim, "pages_collapsed");
 	uint64_t free0 = sim_free_pages(f->sim);
 	int err;
 
@@ -219,21 +221,21 @@ static void run_point(enum drive drive, enum sim_inject_point p,
 	assert_intact(f);
 	/* counters: the allocation is counted when it was made */
 	if (p == SIM_INJECT_ALLOC) {
-		assert_int_equal(sim_mthp_stat(f->sim, order, "collapse_alloc"), alloc0);
-		assert_int_equal(sim_mthp_stat(f->sim, order, "collapse_alloc_failed"),
+		assert_int_equal(mthp_stat(f->sim, order, "collapse_alloc"), alloc0);
+		assert_int_equal(mthp_stat(f->sim, order, "collapse_alloc_failed"),
 				 failed0 + f->nr_events);
-		assert_int_equal(sim_vmstat(f->sim, "thp_collapse_alloc_failed"),
+		assert_int_equal(vmstat(f->sim, "thp_collapse_alloc_failed"),
 				 vm_failed0 + (order == 9 ? f->nr_events : 0));
 	} else {
-		assert_int_equal(sim_mthp_stat(f->sim, order, "collapse_alloc"),
+		assert_int_equal(mthp_stat(f->sim, order, "collapse_alloc"),
 				 alloc0 + f->nr_events);
-		assert_int_equal(sim_mthp_stat(f->sim, order, "collapse_alloc_failed"),
+		assert_int_equal(mthp_stat(f->sim, order, "collapse_alloc_failed"),
 				 failed0);
 	}
 	/* the new folio went back: no folio of the order, no frame lost */
-	assert_int_equal(sim_mthp_stat(f->sim, order, "nr_anon"), anon0);
+	assert_int_equal(mthp_stat(f->sim, order, "nr_anon"), anon0);
 	assert_int_equal(sim_free_pages(f->sim), free0);
-	assert_int_equal(sim_khugepaged_stat(f->sim, "pages_collapsed"), collapsed0);
+	assert_int_equal(khugepaged_stat(f->sim, "pages_collapsed"), collapsed0);
 	assert_recovers(f);
 	fx_free(f);
 }
@@ -305,7 +307,7 @@ static void test_race_munmap(void **state)
 	assert_results(f, SCAN_VMA_NULL);
 	assert_clean(f);
 	assert_int_equal(sim_read(f->mm, BASE, &tag), -EFAULT);
-	assert_int_equal(sim_mthp_stat(f->sim, 9, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f->sim, 9, "nr_anon"), 0);
 	fx_free(f);
 }
 
@@ -338,7 +340,7 @@ static void test_race_mremap(void **state)
 static void test_race_fork(void **state)
 {
 	struct fx *f = fx_new(DRIVE_KHUGEPAGED_PMD);
-	uint64_t shared0 = sim_vmstat(f->sim, "thp_scan_exceed_share_pte");
+	uint64_t shared0 = vmstat(f->sim, "thp_scan_exceed_share_pte");
 
 	(void)state;
 	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_FORK, 1), 0);
@@ -347,7 +349,7 @@ static void test_race_fork(void **state)
 	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_FORK), 1);
 	assert_int_equal(f->nr_events, 1);
 	assert_results(f, SCAN_EXCEED_SHARED_PTE);
-	assert_int_equal(sim_vmstat(f->sim, "thp_scan_exceed_share_pte"), shared0 + 1);
+	assert_int_equal(vmstat(f->sim, "thp_scan_exceed_share_pte"), shared0 + 1);
 	assert_clean(f);
 	/* the child exited after the attempt: the pages are ours alone again */
 	assert_intact(f);

@@ -23,6 +23,8 @@
 #include <mthp/sim.h>
 #include <mthp/snapshot.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -173,7 +175,7 @@ static uint64_t pass(struct fx *f)
 
 static uint64_t ms(struct fx *f, unsigned order, const char *name)
 {
-	return sim_mthp_stat(f->sim, order, name);
+	return mthp_stat(f->sim, order, name);
 }
 
 /* ---- 7.2 mTHP cases ---- */
@@ -201,8 +203,8 @@ static void test_full_64k_blocks_max_ptes_none_0(void **state)
 	assert_int_equal(order_at(&f, BASE + 5 * 16 * PAGE), 4);
 	assert_int_equal(order_at(&f, BASE + 7 * 16 * PAGE), 0);
 	assert_int_equal(ms(&f, 4, "collapse_alloc"), 3);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 0);
-	assert_int_equal(sim_khugepaged_stat(f.sim, "pages_collapsed"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc"), 0);
+	assert_int_equal(khugepaged_stat(f.sim, "pages_collapsed"), 1);
 	validate(&f, BASE, BASE + PMD);
 	fx_done(&f);
 }
@@ -270,7 +272,7 @@ static void test_swap_pte_vetoes_below_pmd(void **state)
 	assert_true(refused(&f, BASE + 4 * PAGE, 2, SCAN_EXCEED_SWAP_PTE));
 	assert_int_equal(state_at(&f, BASE + 5 * PAGE), 'w');	/* never swapped in */
 	assert_true(ms(&f, 8, "collapse_exceed_swap_pte") >= 1);
-	assert_int_equal(sim_vmstat(f.sim, "thp_scan_exceed_swap_pte"), 0);
+	assert_int_equal(vmstat(f.sim, "thp_scan_exceed_swap_pte"), 0);
 	/* the smaller windows around it collapsed */
 	assert_int_equal(order_at(&f, BASE), 2);
 	assert_int_equal(order_at(&f, BASE + 8 * PAGE), 3);
@@ -359,7 +361,7 @@ static void test_alloc_failure_falls_back(void **state)
 	assert_int_equal(ms(&f, 7, "collapse_alloc_failed"), 2);
 	assert_int_equal(ms(&f, 5, "collapse_alloc_failed"), 8);
 	assert_int_equal(ms(&f, 4, "collapse_alloc"), 16);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc_failed"), 0);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc_failed"), 0);
 	assert_int_equal(order_at(&f, BASE + 200 * PAGE), 4);
 	validate(&f, BASE, BASE + PMD);
 	sim_unfragment(f.sim);

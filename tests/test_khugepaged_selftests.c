@@ -21,6 +21,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -153,11 +155,11 @@ static void collapse_khugepaged(struct fx *f, struct sim_mm *mm, uint64_t p,
 
 	assert_int_equal(nr_huge(mm, p, nr), 0);
 	assert_int_equal(sim_madvise(mm, p, nr * PMD, SIM_MADV_HUGEPAGE), 0);
-	start = sim_khugepaged_stat(f->sim, "full_scans");
+	start = khugepaged_stat(f->sim, "full_scans");
 	for (int i = 0; i < 1000; i++) {
 		if (nr_huge(mm, p, nr) == nr)
 			break;
-		if (sim_khugepaged_stat(f->sim, "full_scans") >= start + 2)
+		if (khugepaged_stat(f->sim, "full_scans") >= start + 2)
 			break;
 		assert_int_equal(sim_khugepaged_wake(f->sim, NULL), 0);
 	}
@@ -286,7 +288,7 @@ static void case_max_ptes_none(struct fx *f)
 		fault(f, BASE, BASE + (NR - max_ptes_none) * PAGE);
 		collapse(f, f->mm, BASE, 1, true);
 		validate(f, f->mm, BASE, BASE + PMD);
-		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_none_pte") > 0);
+		assert_true(vmstat(f->sim, "thp_scan_exceed_none_pte") > 0);
 	}
 	knob(f, "khugepaged/max_ptes_none", "511");
 }
@@ -325,7 +327,7 @@ static void case_max_ptes_swap(struct fx *f)
 	collapse(f, f->mm, BASE, 1, !is_khugepaged(f));
 	validate(f, f->mm, BASE, BASE + PMD);
 	if (is_khugepaged(f)) {
-		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_swap_pte") > 0);
+		assert_true(vmstat(f->sim, "thp_scan_exceed_swap_pte") > 0);
 		fault(f, BASE, BASE + PMD);
 		assert_int_equal(sim_madvise(f->mm, BASE, max_ptes_swap * PAGE,
 					     SIM_MADV_PAGEOUT), 0);
@@ -449,7 +451,7 @@ static void case_max_ptes_shared(struct fx *f)
 	collapse(f, child, BASE, 1, !is_khugepaged(f));
 	validate(f, child, BASE, BASE + PMD);
 	if (is_khugepaged(f)) {
-		assert_true(sim_vmstat(f->sim, "thp_scan_exceed_share_pte") > 0);
+		assert_true(vmstat(f->sim, "thp_scan_exceed_share_pte") > 0);
 		fault_in(f, child, BASE, BASE + (NR - max_ptes_shared) * PAGE);
 		assert_int_equal(count_state(child, BASE, 'S'), max_ptes_shared);
 		collapse(f, child, BASE, 1, true);
@@ -609,7 +611,7 @@ static void test_madvise_errnos(void **state)
 	/* no memory for a PMD folio: ENOMEM */
 	assert_true(sim_fragment(f.sim, 9) > 0);
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE + 2 * PMD, PMD), -ENOMEM);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc_failed"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc_failed"), 1);
 	sim_unfragment(f.sim);
 	/* all three, then again: already PMD-mapped counts */
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 3 * PMD), 0);
@@ -620,7 +622,7 @@ static void test_madvise_errnos(void **state)
 	addr = BASE + 3 * PMD;
 	assert_int_equal(sim_munmap(f.mm, addr, PMD), 0);
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 4 * PMD), -ENOMEM);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 3);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc"), 3);
 	fx_done(&f);
 }
 
@@ -646,7 +648,7 @@ static void test_madvise_collapse_vmas(void **state)
 	/* not eligible first: the call ends there, the eligible one is untouched */
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PMD, 2 * PMD), -EINVAL);
 	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 1), 0);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc"), 1);
 	assert_int_equal(sim_check(f.sim), 0);
 	validate(&f, f.mm, BASE, BASE + 4 * PMD);
 
@@ -660,7 +662,7 @@ static void test_madvise_collapse_vmas(void **state)
 	assert_int_equal(sim_unpin(f.mm, BASE + 3 * PMD + 5 * PAGE), 0);
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE, 4 * PMD), -ENOMEM);
 	assert_int_equal(nr_huge(f.mm, BASE + 2 * PMD, 2), 2);
-	assert_int_equal(sim_vmstat(f.sim, "thp_collapse_alloc"), 3);
+	assert_int_equal(vmstat(f.sim, "thp_collapse_alloc"), 3);
 	/* the hole alone, or at the end: -ENOMEM */
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE + PMD, PMD), -ENOMEM);
 	assert_int_equal(sim_madvise_collapse(f.mm, BASE + 3 * PMD, 2 * PMD), -ENOMEM);

@@ -24,6 +24,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define NPTES 512u
 #define PMD (NPTES * PAGE)
@@ -240,10 +242,10 @@ static void test_khugepaged_thread_and_four_mutators(void **state)
 		fail_msg("sim_check: %s", sim_check_message(sim));
 	printf("stress: %.1f s, %llu mutator ops, full_scans %llu, pages_collapsed %llu, "
 	       "thp_collapse_alloc %llu\n", seconds, (unsigned long long)ops,
-	       (unsigned long long)sim_khugepaged_stat(sim, "full_scans"),
-	       (unsigned long long)sim_khugepaged_stat(sim, "pages_collapsed"),
-	       (unsigned long long)sim_vmstat(sim, "thp_collapse_alloc"));
-	assert_true(sim_khugepaged_stat(sim, "full_scans") > 0);
+	       (unsigned long long)khugepaged_stat(sim, "full_scans"),
+	       (unsigned long long)khugepaged_stat(sim, "pages_collapsed"),
+	       (unsigned long long)vmstat(sim, "thp_collapse_alloc"));
+	assert_true(khugepaged_stat(sim, "full_scans") > 0);
 	sim_exit(mm);
 	assert_int_equal(sim_check(sim), 0);
 	sim_destroy(sim);

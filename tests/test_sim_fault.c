@@ -17,6 +17,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
 #define BASE 0x200000000ull
@@ -69,7 +71,7 @@ static unsigned write_order(struct fx *f, uint64_t addr)
 
 static uint64_t ms(struct fx *f, unsigned order, const char *name)
 {
-	return sim_mthp_stat(f->sim, order, name);
+	return mthp_stat(f->sim, order, name);
 }
 
 static void test_pmd_only_always(void **state)
@@ -84,7 +86,7 @@ static void test_pmd_only_always(void **state)
 	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
 	assert_true(pi.huge);
 	assert_int_equal(pi.tag, 0);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_alloc"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 9, "anon_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 9, "nr_anon"), 1);
 	done(&f);
@@ -100,7 +102,7 @@ static void test_madvise_needs_hugepage(void **state)
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);
 	assert_int_equal(write_order(&f, BASE + PMD), 9);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_alloc"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 1);
 	done(&f);
 }
 
@@ -124,7 +126,7 @@ static void test_64k_only(void **state)
 	assert_int_equal(sim_page_info(f.mm, BASE + 15 * PAGE, &pi), 0);
 	assert_int_equal(pi.state, '.');
 	assert_int_equal(ms(&f, 4, "anon_fault_alloc"), 1);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_alloc"), 0);
+	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 0);
 	done(&f);
 }
 
@@ -218,7 +220,7 @@ static void test_alloc_failure_falls_back(void **state)
 	assert_true(sim_fragment(f.sim, 4) > 0);
 	assert_int_equal(sim_free_blocks(f.sim, 4), 0);
 	assert_int_equal(write_order(&f, BASE), 2);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_fallback"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_fault_fallback"), 1);
 	assert_int_equal(ms(&f, 9, "anon_fault_fallback"), 1);
 	assert_int_equal(ms(&f, 4, "anon_fault_fallback"), 1);
 	assert_int_equal(ms(&f, 2, "anon_fault_alloc"), 1);
@@ -242,8 +244,8 @@ static void test_charge_failure_falls_back(void **state)
 	assert_int_equal(sim_mm_create(f.sim, cg, &mm), 0);
 	assert_int_equal(sim_mmap(mm, &addr, PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
 	assert_int_equal(sim_write(mm, BASE, 7), 0);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_fallback_charge"), 1);
-	assert_int_equal(sim_vmstat(f.sim, "thp_fault_fallback"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_fault_fallback_charge"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_fault_fallback"), 1);
 	assert_int_equal(ms(&f, 9, "anon_fault_fallback_charge"), 1);
 	assert_int_equal(ms(&f, 4, "anon_fault_fallback_charge"), 1);
 	assert_int_equal(ms(&f, 4, "anon_fault_fallback"), 1);
@@ -288,10 +290,10 @@ static void test_read_zero_and_switch(void **state)
 	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
 	assert_true(pi.huge);
 	assert_int_equal(pi.state, '0');
-	assert_int_equal(sim_vmstat(f.sim, "thp_zero_page_alloc"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_zero_page_alloc"), 1);
 	/* a write to it splits and gets an order-0 page */
 	assert_int_equal(write_order(&f, BASE + PAGE), 0);
-	assert_int_equal(sim_vmstat(f.sim, "thp_split_pmd"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 1);
 	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
 	assert_int_equal(pi.state, '0');
 	/* PTE path: the small zero page */

@@ -19,6 +19,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_stat.h"
+
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
 #define BASE 0x200000000ull
@@ -101,11 +103,11 @@ static void test_munmap_frees(void **state)
 	map_at(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 64, 0);
 	assert_int_equal(sim_free_pages(f.sim), before - 64);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 4);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 4);
 	assert_int_equal(sim_munmap(f.mm, BASE, PMD), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 0);
 	assert_int_equal(sim_free_pages(f.sim), before);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 0);
 	assert_int_equal(sim_write(f.mm, BASE, 1), -EFAULT);
 	done(&f);
 }
@@ -147,8 +149,8 @@ static void test_dontneed_splits_partial_folio(void **state)
 	assert_int_equal(pi.order, 0);
 	assert_int_equal(pi.refcount, 1);
 	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, '.');
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "split"), 1);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 0);
 	expect(f.mm, BASE, 4, 0);
 	expect(f.mm, BASE + 8 * PAGE, 8, 0);
 	{
@@ -172,15 +174,15 @@ static void test_dontneed_huge_pmd(void **state)
 	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_DONTNEED), 0);
 	ok(&f);
 	assert_false(info(f.mm, BASE + 8 * PAGE).huge);
-	assert_int_equal(sim_vmstat(f.sim, "thp_split_pmd"), 1);
-	assert_int_equal(sim_vmstat(f.sim, "thp_split_page"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_split_page"), 1);
 	expect(f.mm, BASE + 8 * PAGE, 504, 0);
 	/* a whole PMD: zapped at once */
 	fill(f.mm, BASE + PMD, 1, 0);
 	assert_true(info(f.mm, BASE + PMD).huge);
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_DONTNEED), 0);
 	assert_int_equal(info(f.mm, BASE + PMD).state, '.');
-	assert_int_equal(sim_mthp_stat(f.sim, 9, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f.sim, 9, "nr_anon"), 0);
 	done(&f);
 }
 
@@ -223,8 +225,8 @@ static void test_pageout_and_swapin(void **state)
 	assert_int_equal(sim_madvise(f.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
 	ok(&f);
 	assert_int_equal(info(f.mm, BASE).state, 'w');
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "swpout"), 1);
-	assert_int_equal(sim_vmstat(f.sim, "pswpout"), 16);
+	assert_int_equal(mthp_stat(f.sim, 4, "swpout"), 1);
+	assert_int_equal(vmstat(f.sim, "pswpout"), 16);
 	/* partly covered 64K folio: split, then paged out page by page */
 	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 4 * PAGE, SIM_MADV_PAGEOUT), 0);
 	ok(&f);
@@ -233,7 +235,7 @@ static void test_pageout_and_swapin(void **state)
 	assert_int_equal(info(f.mm, BASE + 20 * PAGE).order, 0);
 	expect(f.mm, BASE, 32, 7);
 	ok(&f);
-	assert_int_equal(sim_vmstat(f.sim, "pswpin"), 20);
+	assert_int_equal(vmstat(f.sim, "pswpin"), 20);
 	assert_int_equal(info(f.mm, BASE).order, 0);
 	done(&f);
 }
@@ -247,7 +249,7 @@ static void test_pageout_huge_pmd(void **state)
 	fill(f.mm, BASE, 512, 3);
 	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_PAGEOUT), 0);
 	ok(&f);
-	assert_int_equal(sim_vmstat(f.sim, "thp_swpout"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_swpout"), 1);
 	assert_int_equal(info(f.mm, BASE + 100 * PAGE).state, 'w');
 	expect(f.mm, BASE, 512, 3);
 	done(&f);
@@ -291,7 +293,7 @@ static void test_mremap_moves_pmd(void **state)
 	assert_int_equal(sim_mremap(f.mm, BASE, PMD, &dst), 0);
 	ok(&f);
 	assert_true(info(f.mm, dst).huge);
-	assert_int_equal(sim_vmstat(f.sim, "thp_split_pmd"), 0);
+	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 0);
 	for (unsigned i = 0; i < 512; i += 17) {
 		uint64_t tag;
 
@@ -311,7 +313,7 @@ static void test_mremap_shrink_in_place(void **state)
 	(void)state;
 	map_at(f.mm, BASE, 64 * PAGE);
 	fill(f.mm, BASE, 64, 5);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 4);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 4);
 	assert_int_equal(sim_free_pages(f.sim), before - 64);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 64 * PAGE, 20 * PAGE, 0, &na), 0);
 	ok(&f);
@@ -322,8 +324,8 @@ static void test_mremap_shrink_in_place(void **state)
 	assert_int_equal(vi.end, BASE + 20 * PAGE);
 	/* 44 pages freed; the 64K folio cut at page 20 split, 4 pages kept */
 	assert_int_equal(sim_free_pages(f.sim), before - 20);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon"), 1);
-	assert_int_equal(sim_mthp_stat(f.sim, 4, "split"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
 	assert_int_equal(info(f.mm, BASE + 3 * PAGE).order, 4);
 	assert_int_equal(info(f.mm, BASE + 17 * PAGE).order, 0);
 	assert_int_equal(info(f.mm, BASE + 20 * PAGE).state, '.');
@@ -584,6 +586,32 @@ static void test_pin(void **state)
 	done(&f);
 }
 
+/* A misspelled counter is an error, never a counter that reads 0. */
+static void test_stat_unknown_name_fails(void **state)
+{
+	struct fx f = make(k64);
+	uint64_t v = 12345;
+
+	(void)state;
+	map_at(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 16, 0);
+	/* one fault maps the 16 pages' 64 KiB folio */
+	assert_int_equal(sim_vmstat(f.sim, "pgfault", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_anon", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(sim_khugepaged_stat(f.sim, "full_scans", &v), 0);
+	assert_int_equal(v, 0);
+	v = 12345;
+	assert_int_equal(sim_vmstat(f.sim, "thp_fualt_alloc", &v), -EINVAL);
+	assert_int_equal(sim_vmstat(f.sim, "", &v), -EINVAL);
+	assert_int_equal(sim_mthp_stat(f.sim, 4, "nr_annon", &v), -EINVAL);
+	assert_int_equal(sim_mthp_stat(f.sim, 10, "nr_anon", &v), -EINVAL);
+	assert_int_equal(sim_khugepaged_stat(f.sim, "pages_colapsed", &v), -EINVAL);
+	assert_int_equal(v, 12345);
+	done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_populate_write),
 		cmocka_unit_test(test_uffd_wp_and_age),
 		cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_stat_unknown_name_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,12 +273,7 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx);
 bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win);
 void mthp_walk_report(struct mthp_walk *w, enum mthp_result r);
 
-/* What the upstream walk does after an attempt with this result. */
-enum mthp_walk_action {
-	MTHP_WALK_ADVANCE,	/* go on after the window */
-	MTHP_WALK_LOWER,	/* try the next smaller order at the same offset */
-	MTHP_WALK_STOP,		/* abandon the range */
-};
+/* What the upstream walk does after an attempt with this result (result.h). */
 enum mthp_walk_action mthp_walk_action(enum mthp_result r);
 
 #define MTHP_MAX_COLLAPSES (MTHP_MAX_PTES >> MTHP_MIN_ORDER)

@@ -3,8 +3,10 @@
  * mthp/result.h - the SCAN_* results, one value per reason.
  *
  * The names are the kernel's (enum scan_result in mm/khugepaged.c), so a
- * line of mthp output can be compared with a tracepoint line.  One table,
- * mthp_result_name(), serves the CLI, the JSON output and the trace.
+ * line of mthp output can be compared with a tracepoint line.  One table
+ * (src/engine/result.c), one row per result, says everything that depends
+ * on a result: its name for the CLI and JSON, its tracepoint status, what
+ * the upstream walk does next, and what MADV_COLLAPSE makes of it.
  */
 #ifndef MTHP_RESULT_H
 #define MTHP_RESULT_H
@@ -45,6 +47,39 @@ enum mthp_result {
 };
 
 #define MTHP_NR_RESULTS (SCAN_PAGE_DIRTY_OR_WRITEBACK + 1)
+
+/*
+ * What the upstream walk does after an attempt with a result.  Non-zero,
+ * so that a cell left out of the table reads as unfilled.
+ */
+enum mthp_walk_action {
+	MTHP_WALK_ADVANCE = 1,	/* go on after the window */
+	MTHP_WALK_LOWER,	/* try the next smaller order at the same offset */
+	MTHP_WALK_STOP,		/* abandon the range */
+};
+
+/* What MADV_COLLAPSE does after a PMD range ends with a result (non-zero). */
+enum mthp_madvise_range {
+	MTHP_MADVISE_DONE = 1,	/* the range counts as collapsed */
+	MTHP_MADVISE_CONTINUE,	/* a failure; go on to the next range */
+	MTHP_MADVISE_STOP,	/* a failure that ends the VMA's part */
+};
+
+/* One row of the result table. */
+struct mthp_result_class {
+	const char *name;			/* "SCAN_SUCCEED" */
+	const char *status;			/* tracepoint status: "succeeded" */
+	enum mthp_walk_action walk;		/* the upstream walk's next step */
+	int madvise_errno;			/* MADV_COLLAPSE's errno (< 0) when
+						 * this is its last failure */
+	enum mthp_madvise_range madvise_range;	/* MADV_COLLAPSE's next step */
+};
+
+/*
+ * The row of r; a value outside the enum gets a row named "SCAN_?" that
+ * stops the walk and fails MADV_COLLAPSE with -EINVAL.
+ */
+const struct mthp_result_class *mthp_result_class(enum mthp_result r);
 
 /* "SCAN_SUCCEED" ...; "SCAN_?" for a value outside the enum. */
 const char *mthp_result_name(enum mthp_result r);

@@ -181,13 +181,21 @@ int sim_vma_info(struct sim_mm *mm, size_t n, struct sim_vma_info *info);
 size_t sim_nr_vmas(struct sim_mm *mm);
 
 /*
- * Statistics by their kernel names.  vmstat: "thp_fault_alloc", ...
- * Per size (order 2..PMD): "anon_fault_alloc", "anon_fault_fallback",
- * "anon_fault_fallback_charge", "nr_anon", "swpout", "swpin", "split", ...
- * Returns 0 for an unknown name.
+ * A lookup by name whose result must be checked: an unknown (misspelled)
+ * name is an error the caller cannot ignore (-Werror), never a silent 0.
  */
-uint64_t sim_vmstat(struct sim *sim, const char *name);
-uint64_t sim_mthp_stat(struct sim *sim, unsigned order, const char *name);
+#define SIM_MUST_CHECK __attribute__((warn_unused_result))
+
+/*
+ * Statistics by their kernel names.  vmstat: "thp_fault_alloc", ...
+ * Per size (order 0..PMD): "anon_fault_alloc", "anon_fault_fallback",
+ * "anon_fault_fallback_charge", "nr_anon", "swpout", "swpin", "split", ...
+ * 0 with the counter in *value, or -EINVAL (and *value untouched) for an
+ * unknown name or an order above the PMD order.
+ */
+SIM_MUST_CHECK int sim_vmstat(struct sim *sim, const char *name, uint64_t *value);
+SIM_MUST_CHECK int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
+				 uint64_t *value);
 /* The sysfs-like dump: "/proc/vmstat/thp_fault_alloc 3" and
  * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/swpout 1". */
 int sim_stats_dump(struct sim *sim, FILE *f);
@@ -240,9 +248,11 @@ int sim_khugepaged_start(struct sim *sim);
 void sim_khugepaged_stop(struct sim *sim);
 /*
  * "pages_collapsed" or "full_scans" (khugepaged/ in sysfs), or
- * "ptes_scanned" (the PTEs of every table khugepaged scanned); 0 if unknown.
+ * "ptes_scanned" (the PTEs of every table khugepaged scanned): 0 with the
+ * counter in *value, or -EINVAL (*value untouched) for an unknown name.
  */
-uint64_t sim_khugepaged_stat(struct sim *sim, const char *name);
+SIM_MUST_CHECK int sim_khugepaged_stat(struct sim *sim, const char *name,
+				       uint64_t *value);
 /* How many PMD ranges khugepaged's scan ended with each result. */
 void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 

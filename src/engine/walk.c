@@ -50,44 +50,7 @@ _Static_assert(MTHP_NR_RESULTS <= 256, "window results are 8-bit");
 
 enum mthp_walk_action mthp_walk_action(enum mthp_result r)
 {
-	switch (r) {
-	case SCAN_SUCCEED:
-	case SCAN_PTE_MAPPED_HUGEPAGE:
-		return MTHP_WALK_ADVANCE;
-	case SCAN_ALLOC_HUGE_PAGE_FAIL:
-	case SCAN_LACK_REFERENCED_PAGE:
-	case SCAN_EXCEED_NONE_PTE:
-	case SCAN_EXCEED_SWAP_PTE:
-	case SCAN_EXCEED_SHARED_PTE:
-	case SCAN_PAGE_LOCK:
-	case SCAN_PAGE_COUNT:
-	case SCAN_PAGE_NULL:
-	case SCAN_DEL_PAGE_LRU:
-	case SCAN_PTE_NON_PRESENT:
-	case SCAN_PTE_UFFD_WP:
-	case SCAN_PAGE_LAZYFREE:
-		return MTHP_WALK_LOWER;
-	case SCAN_FAIL:
-	case SCAN_NO_PTE_TABLE:
-	case SCAN_PMD_MAPPED:
-	case SCAN_SCAN_ABORT:
-	case SCAN_PAGE_LRU:
-	case SCAN_PAGE_ANON:
-	case SCAN_PAGE_COMPOUND:
-	case SCAN_ANY_PROCESS:
-	case SCAN_VMA_NULL:
-	case SCAN_VMA_CHECK:
-	case SCAN_ADDRESS_RANGE:
-	case SCAN_CGROUP_CHARGE_FAIL:
-	case SCAN_TRUNCATED:
-	case SCAN_PAGE_HAS_PRIVATE:
-	case SCAN_STORE_FAILED:
-	case SCAN_COPY_MC:
-	case SCAN_PAGE_FILLED:
-	case SCAN_PAGE_DIRTY_OR_WRITEBACK:
-		return MTHP_WALK_STOP;
-	}
-	return MTHP_WALK_STOP;
+	return mthp_result_class(r)->walk;
 }
 
 /*

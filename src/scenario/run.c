@@ -788,10 +788,16 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (r.error)
 		goto out;
 	if (collapse) {
+		int err;
+
 		sim_set_collapse_observer(r.sim, NULL, NULL);
 		sim_set_trace(r.sim, NULL);
 		sim_khugepaged_scan_results(r.sim, out->scan_results);
-		out->ptes_scanned = sim_khugepaged_stat(r.sim, "ptes_scanned");
+		err = sim_khugepaged_stat(r.sim, "ptes_scanned", &out->ptes_scanned);
+		if (err) {
+			run_fail(&r, err, "no khugepaged counter ptes_scanned");
+			goto out;
+		}
 	}
 	mthp_snapshot_free(&out->final);
 	final_snapshot(&r);

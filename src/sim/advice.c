@@ -8,7 +8,15 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/fault.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /* One page-table operation over a range. */
 struct pte_op {
@@ -47,15 +55,9 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 		}
 		pmd_unlock(pmdt);
 	}
-	if (pmd_is_huge(pmd)) {
-		err = pmd_split_huge(mm, pmdp, pmdt);
-		if (err)
-			return err;
-	}
-	pmd = ld_acquire(pmdp);
-	if (!pmd_is_table(pmd))
-		return 0;
-	t = pmd_table(pmd);
+	err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
+	if (err || !t)
+		return err;
 	pte_lock(t);
 	op->fn(mm, t, pte_index(sim, start), pte_index(sim, end - 1), op->ctx);
 	pte_unlock(t);

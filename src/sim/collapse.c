@@ -17,77 +17,81 @@
  *     through the detached table).
  *   - The new folio is allocated and charged with no lock held.
  *   - Each lock's state is a boolean set on the line that takes or drops
- *     it; the exit path releases by those booleans, never by the order or
- *     the result.
+ *     it; the unwind labels of collapse_huge_page(), named for the state
+ *     they undo, release by those booleans, never by the order or the
+ *     result.
  *   - Locks nest in the order written at the top of lockdep.c (world,
  *     mmap_lock, anon_vma, PMD lock, PTE lock); debug builds check it and
  *     assert every Context: line.
  *
- * The state machine of collapse_huge_page (one window, order o):
+ * The protocol, and the function that does each step.  One PMD range:
+ * collapse_scan_pmd(); each window of it, at order o: collapse_huge_page().
  *
- *            [no lock]
- *   ALLOC    alloc_charge_folio()  -- fail: ALLOC_HUGE_PAGE_FAIL or
- *               |                     CGROUP_CHARGE_FAIL; undo: put folio
- *               v
- *   REVALIDATE [mmap_lock read]  hugepage_vma_revalidate(), find_pmd()
- *               |                -- fail: ANY_PROCESS, VMA_NULL,
- *               |                   ADDRESS_RANGE, VMA_CHECK, PAGE_ANON,
- *               |                   NO_PTE_TABLE, PMD_MAPPED;
- *               |                   undo: drop read lock, put folio
- *               v
- *   SWAPIN   [mmap_lock read, PTE lock]  collapse_swapin() (if unmapped)
- *               |                -- fail: EXCEED_SWAP_PTE (below PMD),
- *               |                   FAIL; undo: as above (pages swapped
- *               |                   in stay in)
- *               v                drop read lock
- *   LOCK     [mmap_lock write]  hugepage_vma_revalidate(), find_pmd()
- *               |                -- fail: as REVALIDATE; undo: drop
- *               |                   write lock, put folio
- *               v
- *            [+ anon_vma write]  anon_vma_lock_write()
- *   DETACH   [+ PMD lock]        pmdp_collapse_flush(): PMD cleared
- *               v
- *   ISOLATE  [+ PTE lock]        collapse_isolate(): engine re-check, then
- *               |                folio trylock, refcount, LRU isolation
- *               |                -- fail: EXCEED_*, PTE_NON_PRESENT,
- *               |                   PTE_UFFD_WP, PAGE_*, DEL_PAGE_LRU,
- *               |                   PTE_MAPPED_HUGEPAGE,
- *               |                   LACK_REFERENCED_PAGE;
- *               |                   undo: release the isolated folios,
- *               |                   pmd_populate() the table back under
- *               |                   the PMD lock, unlock anon_vma, drop
- *               |                   write lock, put folio
- *               v                o == PMD: anon_vma unlocked here
- *   COPY     [PTE lock]          collapse_copy(): tags copied, none and
- *               |                zero PTEs zero-filled, old PTEs cleared,
- *               |                old folios released
- *               |                -- fail (machine check): COPY_MC before
- *               |                   anything is cleared; undo: release the
- *               |                   isolated folios, pmd_populate() the
- *               |                   table back, as ISOLATE's undo
- *               v
- *   INSTALL  [PMD lock]          o == PMD: a huge PMD, the table freed;
- *            [PMD + PTE lock]    o < PMD: pmd_populate() first, then the
- *               |                window's PTEs (the 7.2 order)
- *               v
- *   RELEASE  anon_vma unlocked if still locked, write lock dropped,
- *            trace mm_collapse_huge_page.
+ *   SCAN       [mmap_lock read]   collapse_scan_range(): mthp_precheck(),
+ *      |                          mthp_scan(); a failure returns with the
+ *      |                          lock still held
+ *      v       mmap_lock dropped  collapse_windows(): each window the walk
+ *      |                          chooses, after inject_race_point()
+ *   ALLOC      [no lock]          alloc_charge_folio()
+ *      |         -- fail: ALLOC_HUGE_PAGE_FAIL, CGROUP_CHARGE_FAIL
+ *      |            (out_nolock)
+ *      v
+ *   REVALIDATE [mmap_lock read]   collapse_prepare(): revalidate_window()
+ *   SWAPIN     [+ PTE lock]       (hugepage_vma_revalidate(), find_pmd()),
+ *      |                          then collapse_swapin() if the scan saw
+ *      |                          swap entries
+ *      |         -- fail: ANY_PROCESS, VMA_NULL, ADDRESS_RANGE, VMA_CHECK,
+ *      |            PAGE_ANON, NO_PTE_TABLE, PMD_MAPPED, EXCEED_SWAP_PTE,
+ *      |            FAIL (out_put_folio; pages swapped in stay in)
+ *      v       read lock dropped
+ *   LOCK       [mmap_lock write]  revalidate_window() again
+ *      |         -- fail: as REVALIDATE (out_up_write)
+ *      v       [+ anon_vma write]
+ *   DETACH     [+ PMD lock]       collapse_detach(): the PMD cleared, the
+ *      |                          table kept aside
+ *   ISOLATE    [+ PTE lock]       collapse_isolate_window(): the engine's
+ *      |                          re-check, folio trylock, refcount, LRU
+ *      |         -- fail: EXCEED_*, PTE_NON_PRESENT, PTE_UFFD_WP, PAGE_*,
+ *      |            DEL_PAGE_LRU, PTE_MAPPED_HUGEPAGE, LACK_REFERENCED_PAGE:
+ *      |            folios released, collapse_reattach() puts the table
+ *      |            back (out_unlock_anon_vma)
+ *      v       o == PMD: anon_vma unlocked here
+ *   COPY       [PTE lock]         collapse_copy_window(): tags copied, none
+ *      |                          and zero PTEs zero-filled, old PTEs
+ *      |                          cleared, old folios released
+ *      |         -- fail (machine check): COPY_MC before anything is
+ *      |            cleared; as ISOLATE's (out_unlock_anon_vma)
+ *      v
+ *   INSTALL    [PMD lock]         o == PMD: collapse_install_pmd(), a huge
+ *      |                          PMD, the table freed
+ *      |       [PMD + PTE lock]   o < PMD: collapse_install_ptes(), the
+ *      |                          table back first, then the window's PTEs
+ *      v
+ *   RELEASE    out_unlock_anon_vma, out_up_write, out_put_folio, out_nolock:
+ *              each undoes its state, the locks by their booleans; then the
+ *              mm_collapse_huge_page trace line.
  *
  * Fault injection (inject.c) fires at ALLOC (allocation, charge),
- * REVALIDATE (both revalidations), ISOLATE (LRU isolation) and COPY, and
- * runs its racing munmap/mremap/fork before each window's ALLOC, in
- * collapse_scan_pmd, where no lock is held.
- *
- * collapse_scan_pmd (one PMD range) runs under mmap_lock held for read:
- * precheck and scan with the engine; a failure returns with the lock held.
- * On SCAN_SUCCEED it drops the lock (and says so in *mmap_locked), then
- * hands each window of the walk to collapse_huge_page and reports the
- * result back to the walk.
+ * REVALIDATE and LOCK (the revalidation), ISOLATE (LRU isolation) and
+ * COPY, and runs its racing munmap/mremap/fork before each window's
+ * ALLOC, where no lock is held.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/sim_internal.h"
+#include "sim/collapse.h"
+#include "sim/folio.h"
+#include "sim/inject.h"
+#include "sim/inject_race.h"
+#include "sim/locks.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/states.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 struct collapse_control {
 	struct sim *sim;
@@ -195,16 +199,9 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
 	return SCAN_SUCCEED;
 }
 
-/*
- * Is the VMA still there, spanning the whole PMD range, with the order
- * allowed and an anon_vma?  Fills *rules for the VMA as it is now.
- * Context: mmap_lock held (read or write).
- */
-static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
-						uint64_t pmd_addr, unsigned order,
-						struct collapse_control *cc,
-						struct mthp_rules *rules,
-						const struct sim_vma **vp)
+enum mthp_result collapse_revalidate(struct sim_mm *mm, struct collapse_control *cc,
+				     uint64_t pmd_addr, struct mthp_rules *rules,
+				     const struct sim_vma **vp)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
 	const struct sim_vma *v;
@@ -218,6 +215,29 @@ static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
 	if (v->start > pmd_addr || v->end - pmd_addr < pmd_size)
 		return SCAN_ADDRESS_RANGE;
 	collapse_rules(cc, v, rules);
+	if (!rules->eligible)
+		return SCAN_VMA_CHECK;
+	*vp = v;
+	return SCAN_SUCCEED;
+}
+
+/*
+ * collapse_revalidate() for one window: the order still allowed and the
+ * VMA with an anon_vma.  Fills *rules for the VMA as it is now.
+ * Context: mmap_lock held (read or write).
+ */
+static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
+						uint64_t pmd_addr, unsigned order,
+						struct collapse_control *cc,
+						struct mthp_rules *rules,
+						const struct sim_vma **vp)
+{
+	const struct sim_vma *v;
+	enum mthp_result result;
+
+	result = collapse_revalidate(mm, cc, pmd_addr, rules, &v);
+	if (result != SCAN_SUCCEED)
+		return result;
 	if (!(rules->orders & (1u << order)))
 		return SCAN_VMA_CHECK;
 	if (!ld_acquire(&v->anon_vma))
@@ -232,19 +252,20 @@ static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
 static enum mthp_result find_pmd(struct sim_mm *mm, uint64_t pmd_addr,
 				 uint64_t **pmdpp, struct sim_pmd_table **pmdtp)
 {
-	uint64_t *pmdp, pmd;
+	struct sim_pte_table *t;
+	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	pmdp = pmd_lookup(mm, pmd_addr, false, pmdtp);
-	if (!pmdp)
-		return SCAN_NO_PTE_TABLE;
-	pmd = ld_acquire(pmdp);
-	if (pmd_is_huge(pmd))
+	switch (pmd_lookup_kind(mm, pmd_addr, &pmdp, pmdtp, &t)) {
+	case MTHP_PMD_HUGE:
 		return SCAN_PMD_MAPPED;
-	if (!pmd_is_table(pmd))
-		return SCAN_NO_PTE_TABLE;
-	*pmdpp = pmdp;
-	return SCAN_SUCCEED;
+	case MTHP_PMD_TABLE:
+		*pmdpp = pmdp;
+		return SCAN_SUCCEED;
+	case MTHP_PMD_NONE:
+		break;
+	}
+	return SCAN_NO_PTE_TABLE;
 }
 
 /* Number of set bits of a scan bitmap in the window. */
@@ -427,8 +448,218 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 }
 
 /*
+ * One window's collapse: what the steps of collapse_huge_page() share.
+ * Each lock boolean is set on the line that takes or drops the lock.
+ */
+struct collapse_window {
+	struct sim_mm *mm;
+	struct collapse_control *cc;
+	uint64_t pmd_addr;
+	uint32_t off;
+	unsigned order;
+	uint32_t head;			/* the new folio; SIM_NO_PFN: none */
+	const struct sim_vma *v;	/* valid while mmap_lock is held */
+	struct sim_anon_vma *av;
+	uint64_t *pmdp;
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t;	/* the table, once detached */
+	struct mthp_rules rules;	/* the VMA's, as revalidated */
+	bool mmap_locked;
+	bool anon_vma_locked;
+	bool pmd_locked;
+	bool pte_locked;
+};
+
+/*
+ * Debug builds: abort unless every lock of the window is released, by its
+ * boolean and by the lock validator.
+ */
+static void window_assert_unlocked(const struct collapse_window *w)
+{
+	lockdep_assert_not_held(LOCK_MMAP, w->mm);
+	lockdep_assert_not_held(LOCK_ANON_VMA, NULL);
+	if (MTHP_DEBUG && (w->mmap_locked || w->anon_vma_locked || w->pmd_locked ||
+			   w->pte_locked)) {
+		fprintf(stderr, "collapse_huge_page: a lock is still held (mmap %d, "
+			"anon_vma %d, PMD %d, PTE %d)\n", w->mmap_locked,
+			w->anon_vma_locked, w->pmd_locked, w->pte_locked);
+		abort();
+	}
+}
+
+/* The mm_collapse_huge_page tracepoint.  Context: any. */
+static void trace_collapse_huge_page(struct sim_mm *mm, bool installed,
+				     enum mthp_result result, unsigned order)
+{
+	if (trace_on(mm->sim))
+		trace_printf(mm->sim, "mm_collapse_huge_page: mm=%016llx, isolated=%d, "
+			     "status=%s, order=%u", trace_mm_ptr(mm), installed,
+			     mthp_result_status(result), order);
+}
+
+/*
+ * hugepage_vma_revalidate() then find_pmd(): the VMA and PMD entry of
+ * the window as they are now.  Context: mmap_lock held (read or write).
+ */
+static enum mthp_result revalidate_window(struct collapse_window *w)
+{
+	enum mthp_result result;
+
+	result = hugepage_vma_revalidate(w->mm, w->pmd_addr, w->order, w->cc,
+					 &w->rules, &w->v);
+	if (result != SCAN_SUCCEED)
+		return result;
+	return find_pmd(w->mm, w->pmd_addr, &w->pmdp, &w->pmdt);
+}
+
+/*
+ * REVALIDATE and SWAPIN: with the read lock, check the window is still
+ * collapsible and swap in its swap entries.
+ * Context: no mmap_lock held; takes and drops mmap_lock for read.
+ */
+static enum mthp_result collapse_prepare(struct collapse_window *w)
+{
+	struct sim_mm *mm = w->mm;
+	enum mthp_result result;
+
+	lockdep_assert_not_held(LOCK_MMAP, mm);
+	mmap_read_lock(mm);
+	w->mmap_locked = true;
+	result = revalidate_window(w);
+	if (result == SCAN_SUCCEED && w->cc->scan.unmapped > 0)
+		result = collapse_swapin(mm, w->v, w->pmdp, w->off, w->order,
+					 &w->rules, w->cc);
+	mmap_unlock(mm);
+	w->mmap_locked = false;
+	return result;
+}
+
+/*
+ * DETACH: clear the PMD (whatever the order), keeping its table in w->t.
+ * Context: mmap_lock held for write, the anon_vma locked for write; takes
+ * and drops the PMD lock.
+ */
+static void collapse_detach(struct collapse_window *w)
+{
+	pmd_lock(w->pmdt);
+	w->pmd_locked = true;
+	w->t = pmdp_collapse_flush(w->pmdp);
+	pmd_unlock(w->pmdt);
+	w->pmd_locked = false;
+}
+
+/*
+ * The undo of DETACH: put the table back under its PMD.
+ * Context: mmap_lock held for write; takes and drops the PMD lock.
+ */
+static void collapse_reattach(struct collapse_window *w)
+{
+	pmd_lock(w->pmdt);
+	w->pmd_locked = true;
+	pmd_populate(w->pmdp, w->t);
+	pmd_unlock(w->pmdt);
+	w->pmd_locked = false;
+}
+
+/*
+ * ISOLATE: the engine's re-check and the folios isolated, on the detached
+ * table; on failure the table goes back under the PMD.
+ * Context: mmap_lock held for write, the anon_vma locked for write; takes
+ * and drops the PTE lock, then (on failure) the PMD lock.
+ */
+static enum mthp_result collapse_isolate_window(struct collapse_window *w)
+{
+	enum mthp_result result;
+
+	pte_lock(w->t);
+	w->pte_locked = true;
+	result = collapse_isolate(w->mm, w->t, w->off, w->order, &w->rules, w->cc);
+	pte_unlock(w->t);
+	w->pte_locked = false;
+	if (result != SCAN_SUCCEED)
+		collapse_reattach(w);
+	return result;
+}
+
+/*
+ * COPY: the window into the new folio; a machine check (injected) releases
+ * the isolated folios and puts the table back under the PMD (COPY_MC).
+ * Context: mmap_lock held for write; takes and drops the PTE lock, then
+ * (on failure) the PMD lock.
+ */
+static enum mthp_result collapse_copy_window(struct collapse_window *w)
+{
+	struct sim *sim = w->mm->sim;
+	enum mthp_result result = SCAN_SUCCEED;
+
+	pte_lock(w->t);
+	w->pte_locked = true;
+	if (inject_fail(sim, SIM_INJECT_COPY_MC)) {
+		release_isolated(sim, w->cc);
+		result = SCAN_COPY_MC;
+	} else {
+		collapse_copy(w->mm, w->t, w->off, w->order, w->head, w->cc);
+	}
+	pte_unlock(w->t);
+	w->pte_locked = false;
+	if (result != SCAN_SUCCEED)
+		collapse_reattach(w);
+	return result;
+}
+
+/*
+ * INSTALL at PMD order: a huge PMD maps the new folio; the table is freed.
+ * Context: mmap_lock held for write; takes and drops the PMD lock.
+ */
+static void collapse_install_pmd(struct collapse_window *w)
+{
+	struct sim *sim = w->mm->sim;
+	uint64_t pmd = ((uint64_t)w->head << PMD_PFN_SHIFT) | PMD_HUGE |
+		       PMD_YOUNG | PMD_DIRTY;
+
+	if (w->v->prot & SIM_PROT_WRITE)
+		pmd |= PMD_WRITE;
+	pmd_lock(w->pmdt);
+	w->pmd_locked = true;
+	folio_add_pmd(sim, w->head, w->mm->id);
+	st_release(w->pmdp, pmd);
+	pmd_unlock(w->pmdt);
+	w->pmd_locked = false;
+	pte_table_free(w->t);
+}
+
+/*
+ * INSTALL below PMD order: the table back under the PMD first, then the
+ * window's PTEs map the new folio (the 7.2 order).
+ * Context: mmap_lock held for write, the anon_vma locked for write; takes
+ * and drops the PMD lock and, inside it, the PTE lock.
+ */
+static void collapse_install_ptes(struct collapse_window *w)
+{
+	struct sim *sim = w->mm->sim;
+	uint32_t nr = 1u << w->order, bits = PTE_YOUNG | PTE_DIRTY;
+
+	if (w->v->prot & SIM_PROT_WRITE)
+		bits |= PTE_WRITE;
+	pmd_lock(w->pmdt);
+	w->pmd_locked = true;
+	pte_lock(w->t);
+	w->pte_locked = true;
+	pmd_populate(w->pmdp, w->t);
+	folio_add_ptes(sim, w->head, nr, w->mm->id);
+	for (uint32_t k = 0; k < nr; k++)
+		w->t->ptes[w->off + k] = pte_mk(w->head + k, bits);
+	pte_unlock(w->t);
+	w->pte_locked = false;
+	pmd_unlock(w->pmdt);
+	w->pmd_locked = false;
+}
+
+/*
  * Collapse the window [off, off + 2^order) of the PMD range at pmd_addr
- * into a new folio of that order; see the state machine at the top.
+ * into a new folio of that order: the steps drawn at the top of the file.
+ * Each unwind label undoes one state, named for it; the locks are released
+ * by their booleans.
  * Context: no mmap_lock held on entry or on return; takes the world lock
  * (debug builds) for the whole attempt.
  */
@@ -437,155 +668,63 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 					   struct collapse_control *cc)
 {
 	struct sim *sim = mm->sim;
-	bool pmd_order = order == sim->geo.pmd_order;
-	uint32_t nr = 1u << order, head = SIM_NO_PFN;
-	const struct sim_vma *v = NULL;
-	struct sim_anon_vma *av = NULL;
-	struct sim_pmd_table *pmdt = NULL;
-	struct sim_pte_table *t = NULL;
-	uint64_t *pmdp = NULL;
-	struct mthp_rules rules;
-	bool mmap_locked = false;
-	bool anon_vma_locked = false;
-	bool pmd_locked = false;
-	bool pte_locked = false;
-	bool folio_used = false;
+	struct collapse_window w = { .mm = mm, .cc = cc, .pmd_addr = pmd_addr,
+				     .off = off, .order = order, .head = SIM_NO_PFN };
+	bool installed = false;
 	enum mthp_result result;
 
 	lockdep_assert_not_held(LOCK_MMAP, mm);
 	world_enter(sim);
-
-	/* ALLOC: no lock */
-	result = alloc_charge_folio(mm, order, &head);
+	result = alloc_charge_folio(mm, order, &w.head);
 	if (result != SCAN_SUCCEED)
-		goto out;
-
-	/* REVALIDATE and SWAPIN: read lock */
-	mmap_read_lock(mm);
-	mmap_locked = true;
-	result = hugepage_vma_revalidate(mm, pmd_addr, order, cc, &rules, &v);
-	if (result == SCAN_SUCCEED)
-		result = find_pmd(mm, pmd_addr, &pmdp, &pmdt);
-	if (result == SCAN_SUCCEED && cc->scan.unmapped > 0)
-		result = collapse_swapin(mm, v, pmdp, off, order, &rules, cc);
-	mmap_unlock(mm);
-	mmap_locked = false;
+		goto out_nolock;
+	result = collapse_prepare(&w);
 	if (result != SCAN_SUCCEED)
-		goto out;
+		goto out_put_folio;
 
-	/* LOCK: write lock, revalidate again, anon_vma */
 	mmap_write_lock(mm);
-	mmap_locked = true;
-	result = hugepage_vma_revalidate(mm, pmd_addr, order, cc, &rules, &v);
-	if (result == SCAN_SUCCEED)
-		result = find_pmd(mm, pmd_addr, &pmdp, &pmdt);
+	w.mmap_locked = true;
+	result = revalidate_window(&w);
 	if (result != SCAN_SUCCEED)
-		goto out;
-	av = v->anon_vma;
-	anon_vma_lock_write(av);
-	anon_vma_locked = true;
+		goto out_up_write;
+	w.av = w.v->anon_vma;
+	anon_vma_lock_write(w.av);
+	w.anon_vma_locked = true;
 
-	/* DETACH: the whole PMD is cleared, whatever the order */
-	pmd_lock(pmdt);
-	pmd_locked = true;
-	t = pmdp_collapse_flush(pmdp);
-	pmd_unlock(pmdt);
-	pmd_locked = false;
-
-	/* ISOLATE */
-	pte_lock(t);
-	pte_locked = true;
-	result = collapse_isolate(mm, t, off, order, &rules, cc);
-	pte_unlock(t);
-	pte_locked = false;
-	if (result != SCAN_SUCCEED) {
-		pmd_lock(pmdt);
-		pmd_locked = true;
-		pmd_populate(pmdp, t);
-		pmd_unlock(pmdt);
-		pmd_locked = false;
-		goto out;
-	}
-	if (pmd_order) {
+	collapse_detach(&w);
+	result = collapse_isolate_window(&w);
+	if (result != SCAN_SUCCEED)
+		goto out_unlock_anon_vma;
+	if (order == sim->geo.pmd_order) {
 		/* every page of the range is isolated: rmap has nothing to find */
-		anon_vma_unlock_write(av);
-		anon_vma_locked = false;
+		anon_vma_unlock_write(w.av);
+		w.anon_vma_locked = false;
 	}
+	result = collapse_copy_window(&w);
+	if (result != SCAN_SUCCEED)
+		goto out_unlock_anon_vma;
+	if (order == sim->geo.pmd_order)
+		collapse_install_pmd(&w);
+	else
+		collapse_install_ptes(&w);
+	installed = true;
 
-	/* COPY: a machine check puts everything back (SCAN_COPY_MC) */
-	pte_lock(t);
-	pte_locked = true;
-	if (inject_fail(sim, SIM_INJECT_COPY_MC)) {
-		release_isolated(sim, cc);
-		result = SCAN_COPY_MC;
-	} else {
-		collapse_copy(mm, t, off, order, head, cc);
+out_unlock_anon_vma:
+	if (w.anon_vma_locked) {	/* PMD order: unlocked after ISOLATE */
+		anon_vma_unlock_write(w.av);
+		w.anon_vma_locked = false;
 	}
-	pte_unlock(t);
-	pte_locked = false;
-	if (result != SCAN_SUCCEED) {
-		pmd_lock(pmdt);
-		pmd_locked = true;
-		pmd_populate(pmdp, t);
-		pmd_unlock(pmdt);
-		pmd_locked = false;
-		goto out;
-	}
-
-	/* INSTALL */
-	if (pmd_order) {
-		uint64_t pmd = ((uint64_t)head << PMD_PFN_SHIFT) | PMD_HUGE |
-			       PMD_YOUNG | PMD_DIRTY;
-
-		if (v->prot & SIM_PROT_WRITE)
-			pmd |= PMD_WRITE;
-		pmd_lock(pmdt);
-		pmd_locked = true;
-		folio_add_pmd(sim, head, mm->id);
-		st_release(pmdp, pmd);
-		pmd_unlock(pmdt);
-		pmd_locked = false;
-		pte_table_free(t);
-	} else {
-		uint32_t bits = PTE_YOUNG | PTE_DIRTY;
-
-		if (v->prot & SIM_PROT_WRITE)
-			bits |= PTE_WRITE;
-		pmd_lock(pmdt);
-		pmd_locked = true;
-		pte_lock(t);
-		pte_locked = true;
-		pmd_populate(pmdp, t);
-		folio_add_ptes(sim, head, nr, mm->id);
-		for (uint32_t k = 0; k < nr; k++)
-			t->ptes[off + k] = pte_mk(head + k, bits);
-		pte_unlock(t);
-		pte_locked = false;
-		pmd_unlock(pmdt);
-		pmd_locked = false;
-	}
-	folio_used = true;
-	result = SCAN_SUCCEED;
-
-out:
-	/* RELEASE, by what is held */
-	if (pte_locked)
-		pte_unlock(t);
-	if (pmd_locked)
-		pmd_unlock(pmdt);
-	if (anon_vma_locked)
-		anon_vma_unlock_write(av);
-	if (mmap_locked)
+out_up_write:
+	if (w.mmap_locked) {
 		mmap_unlock(mm);
-	if (head != SIM_NO_PFN)
-		folio_put(sim, head, 1);	/* the mapping holds its own if used */
+		w.mmap_locked = false;
+	}
+out_put_folio:
+	folio_put(sim, w.head, 1);	/* the mapping holds its own if installed */
+out_nolock:
 	world_exit(sim);
-	lockdep_assert_not_held(LOCK_MMAP, mm);
-	lockdep_assert_not_held(LOCK_ANON_VMA, NULL);
-	if (trace_on(sim))
-		trace_printf(sim, "mm_collapse_huge_page: mm=%016llx, isolated=%d, "
-			     "status=%s, order=%u", trace_mm_ptr(mm), folio_used,
-			     mthp_result_status(result), order);
+	window_assert_unlocked(&w);
+	trace_collapse_huge_page(mm, installed, result, order);
 	return result;
 }
 
@@ -597,15 +736,14 @@ static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 					uint32_t last)
 {
 	struct sim *sim = mm->sim;
-	struct sim_pmd_table *pmdt;
-	uint64_t *pmdp = pmd_lookup(mm, pmd_addr, false, &pmdt), pmd;
 	unsigned long long pfn = (unsigned long long)-1;
+	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t;
+	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (!pmdp || !pmd_is_table(pmd = ld_acquire(pmdp)))
+	if (pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
 		return pfn;
-	t = pmd_table(pmd);
 	pte_lock(t);
 	for (uint32_t i = 0; i <= last && i < sim->geo.ptes_per_pmd; i++) {
 		uint32_t pte = t->ptes[i];
@@ -617,12 +755,16 @@ static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 	return pfn;
 }
 
-enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
-				   uint64_t pmd_addr, bool *mmap_locked,
-				   struct collapse_control *cc)
+/*
+ * SCAN: plan the PMD range with the engine (precheck, then scan), count
+ * and trace the result.  Context: world lock (debug builds) and mmap_lock
+ * held for read.
+ */
+static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_vma *v,
+					    uint64_t pmd_addr,
+					    struct collapse_control *cc)
 {
 	struct sim *sim = mm->sim;
-	uint64_t page_size = sim->geo.page_size;
 	struct mthp_range range = {
 		.pmd_addr = pmd_addr,
 		.vma_start = v->start,
@@ -630,14 +772,10 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 		.ptes = cc->ptes,
 		.folio_orders = cc->orders,
 	};
-	enum mthp_result result, last = SCAN_FAIL;
-	struct mthp_window win;
-	bool alloc_failed = false;
-	uint32_t mm_id = mm->id;
+	enum mthp_result result;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	lockdep_assert_held(LOCK_WORLD, sim, LOCK_READ);
-	cc->nr_done = 0;
 	collapse_rules(cc, v, &cc->rules);
 	range.kind = cc->rules.eligible ?
 		     sim_pmd_states(mm, pmd_addr, cc->ptes, cc->orders) : MTHP_PMD_NONE;
@@ -659,20 +797,31 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	}
 	if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
 		__atomic_fetch_add(&sim->khugepaged.scan_results[result], 1, __ATOMIC_RELAXED);
-	if (result != SCAN_SUCCEED)
-		return result;	/* *mmap_locked still true: both held */
+	return result;
+}
 
-	/* the collapse takes its own locks: drop ours */
-	mmap_unlock(mm);
-	*mmap_locked = false;
-	world_exit(sim);
+/*
+ * Collapse each window the walk of the scanned range chooses, reporting
+ * each result back to the walk and to the observer.  The result of the
+ * range: SUCCEED if any window collapsed, else ALLOC_HUGE_PAGE_FAIL if
+ * an allocation failed, else the last failure.
+ * Context: no simulator lock held (each collapse takes its own).
+ */
+static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
+					 struct collapse_control *cc)
+{
+	struct sim *sim = mm->sim;
+	enum mthp_result result, last = SCAN_FAIL;
+	struct mthp_window win;
+	bool alloc_failed = false;
+	uint32_t mm_id = mm->id;
 
 	mthp_walk_init(&cc->walk, &cc->rules, &cc->scan);
 	while (mthp_walk_next(&cc->walk, &win)) {
 		struct sim_collapse_event ev = {
 			.mm_id = mm_id,
 			.pmd_addr = pmd_addr,
-			.addr = pmd_addr + win.offset * page_size,
+			.addr = pmd_addr + win.offset * sim->geo.page_size,
 			.order = win.order,
 			.context = cc->context,
 		};
@@ -694,10 +843,30 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 		trace_observe(sim, &ev);
 		mthp_walk_report(&cc->walk, result);
 	}
-	/* *mmap_locked is false: neither lock is held on this return */
-	lockdep_assert_not_held(LOCK_MMAP, mm);
-	lockdep_assert_not_held(LOCK_WORLD, sim);
 	if (cc->nr_done)
 		return SCAN_SUCCEED;
 	return alloc_failed ? SCAN_ALLOC_HUGE_PAGE_FAIL : last;
+}
+
+enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
+				   uint64_t pmd_addr, bool *mmap_locked,
+				   struct collapse_control *cc)
+{
+	struct sim *sim = mm->sim;
+	enum mthp_result result;
+
+	cc->nr_done = 0;
+	result = collapse_scan_range(mm, v, pmd_addr, cc);
+	if (result != SCAN_SUCCEED)
+		return result;	/* *mmap_locked still true: both held */
+
+	/* the collapse takes its own locks: drop ours */
+	mmap_unlock(mm);
+	*mmap_locked = false;
+	world_exit(sim);
+	result = collapse_windows(mm, pmd_addr, cc);
+	/* *mmap_locked is false: neither lock is held on this return */
+	lockdep_assert_not_held(LOCK_MMAP, mm);
+	lockdep_assert_not_held(LOCK_WORLD, sim);
+	return result;
 }

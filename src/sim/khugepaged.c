@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * khugepaged.c - the khugepaged daemon: the mm slots (a list in
- * registration order under the mm list lock), the scan cursor (an mm and
- * an address), one wake-up (khugepaged_do_scan: pages_to_scan of
+ * khugepaged.c - the khugepaged daemon: the scan cursor (an mm and an
+ * address) over the mm slots (kept by mm.c), one wake-up (khugepaged_do_scan: pages_to_scan of
  * progress, the alloc sleep after a first allocation failure and the end
  * of the wake-up after a second), the walk of one mm's VMAs from the
  * cursor (khugepaged_scan_mm_slot: +1 per mm, +1 per skipped VMA, +N per
@@ -15,7 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/sim_internal.h"
+#include "sim/collapse.h"
+#include "sim/khugepaged.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 void khugepaged_init(struct sim *sim)
 {
@@ -67,60 +71,6 @@ enum mthp_policy sim_khugepaged_policy(struct sim *sim)
 	return sim->khugepaged.policy;
 }
 
-/* Context: takes and drops the mm list lock (a leaf: any other may be held). */
-void khugepaged_enter(struct sim_mm *mm)
-{
-	struct sim *sim = mm->sim;
-	struct sim_khugepaged *ks = &sim->khugepaged;
-
-	lockdep_assert_not_held(LOCK_MM_LIST, sim);
-	if (ld_relaxed(&mm->khugepaged_slot))
-		return;
-	mm_list_lock(sim);
-	if (!mm->khugepaged_slot && !ld_relaxed(&mm->exiting)) {
-		st_relaxed(&mm->khugepaged_slot, true);
-		mm->slot_next = NULL;
-		if (ks->slot_tail)
-			ks->slot_tail->slot_next = mm;
-		else
-			ks->slot_head = mm;
-		ks->slot_tail = mm;
-	}
-	mm_list_unlock(sim);
-}
-
-void sim_khugepaged_enter(struct sim_mm *mm)
-{
-	khugepaged_enter(mm);
-}
-
-/* Context: the mm list lock held. */
-void khugepaged_exit_locked(struct sim_mm *mm)
-{
-	struct sim_khugepaged *ks = &mm->sim->khugepaged;
-	struct sim_mm *prev = NULL;
-
-	lockdep_assert_held(LOCK_MM_LIST, mm->sim, LOCK_WRITE);
-	if (!mm->khugepaged_slot)
-		return;
-	for (struct sim_mm *p = ks->slot_head; p && p != mm; p = p->slot_next)
-		prev = p;
-	if (prev)
-		prev->slot_next = mm->slot_next;
-	else
-		ks->slot_head = mm->slot_next;
-	if (ks->slot_tail == mm)
-		ks->slot_tail = prev;
-	if (ks->cursor_mm == mm) {
-		ks->cursor_mm = mm->slot_next;
-		ks->cursor_addr = 0;
-		if (!ks->cursor_mm)
-			__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
-	}
-	st_relaxed(&mm->khugepaged_slot, false);
-	mm->slot_next = NULL;
-}
-
 /* Is khugepaged enabled at all (hugepage_enabled)? */
 static bool khugepaged_enabled(const struct mthp_settings *s, enum mthp_policy policy)
 {
@@ -142,27 +92,28 @@ static bool khugepaged_enabled(const struct mthp_settings *s, enum mthp_policy p
 	return false;
 }
 
+/* One mm's turn of khugepaged_scan_mm_slot(). */
+struct mm_turn {
+	struct sim_mm *mm;
+	uint64_t addr;			/* where the scan is */
+	uint64_t pages;			/* the progress allowed */
+	uint64_t progress;
+	uint64_t collapsed;		/* windows collapsed */
+	enum mthp_result result;	/* the last PMD range's */
+	bool mmap_locked;
+	bool vmas_done;			/* the mm is done for this pass */
+};
+
 /*
- * Scan the mm at the cursor from the cursor's address, up to pages of
- * progress; returns the progress made, the last range's result in
- * *result, and adds the windows collapsed to *collapsed.
- * Context: no lock held; takes the mm list lock (briefly), then the world
- * lock and mmap_lock of the mm.
+ * The mm at the cursor, with a reference, and the cursor's address in
+ * *addr; NULL when no mm has a slot.  Context: takes and drops the mm
+ * list lock.
  */
-static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
-					enum mthp_result *result,
-					uint64_t *collapsed)
+static struct sim_mm *cursor_get_mm(struct sim *sim, uint64_t *addr)
 {
 	struct sim_khugepaged *ks = &sim->khugepaged;
-	uint64_t pmd_size = mthp_pmd_size(&sim->geo), progress = 0, addr;
-	uint32_t nr_ptes = sim->geo.ptes_per_pmd;
-	struct collapse_control *cc = ks->cc;
-	bool mmap_locked = false;
-	bool vmas_done = false;
 	struct sim_mm *mm;
 
-	lockdep_assert_none_held();
-	*result = SCAN_FAIL;
 	mm_list_lock(sim);
 	if (!ks->cursor_mm) {
 		ks->cursor_mm = ks->slot_head;
@@ -171,74 +122,115 @@ static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
 	mm = ks->cursor_mm;
 	if (mm)
 		__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
-	addr = ks->cursor_addr;
+	*addr = ks->cursor_addr;
 	mm_list_unlock(sim);
+	return mm;
+}
+
+/*
+ * Leave the cursor where the turn ended: at its address, or at the next
+ * mm slot when the mm is done (unless the mm's slot went meanwhile).
+ * Context: takes and drops the mm list lock.
+ */
+static void cursor_put_mm(struct sim *sim, const struct mm_turn *t)
+{
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	mm_list_lock(sim);
+	if (ks->cursor_mm == t->mm) {
+		ks->cursor_addr = t->addr;
+		if (t->vmas_done)
+			khugepaged_cursor_next_locked(t->mm);
+	}
+	mm_list_unlock(sim);
+}
+
+/*
+ * The PMD ranges of v from t->addr (+1 of progress for a VMA with none to
+ * scan, +N per range).  false when the turn ends here: its progress is
+ * used up, or a collapse dropped mmap_lock (t->mmap_locked false).
+ * Context: world lock (debug builds) and mmap_lock held for read on
+ * entry; both still held on return when t->mmap_locked, else neither.
+ */
+static bool scan_vma_ranges(struct sim *sim, const struct sim_vma *v,
+			    struct mm_turn *t)
+{
+	struct collapse_control *cc = sim->khugepaged.cc;
+	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
+	uint64_t hstart = (v->start + pmd_size - 1) & ~(pmd_size - 1);
+	uint64_t hend = v->end & ~(pmd_size - 1);
+	struct mthp_rules rules;
+
+	collapse_rules(cc, v, &rules);
+	if (!rules.eligible || hstart >= hend || t->addr > hend) {
+		t->progress++;
+		return true;
+	}
+	if (t->addr < hstart)
+		t->addr = hstart;
+	while (t->addr < hend) {
+		t->result = collapse_scan_pmd(t->mm, v, t->addr, &t->mmap_locked, cc);
+		t->collapsed += collapse_nr_done(cc);
+		if (t->result == SCAN_SUCCEED)
+			__atomic_fetch_add(&sim->khugepaged.pages_collapsed, 1,
+					   __ATOMIC_RELAXED);
+		t->progress += sim->geo.ptes_per_pmd;
+		t->addr += pmd_size;
+		if (!t->mmap_locked || t->progress >= t->pages)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Scan the mm at the cursor from the cursor's address, up to pages of
+ * progress; returns the progress made, the last range's result in
+ * *result, and adds the windows collapsed to *collapsed.  A failed
+ * mmap_lock trylock drops the mm for the pass.
+ * Context: no lock held; takes the mm list lock (briefly), then the world
+ * lock and mmap_lock of the mm.
+ */
+static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
+					enum mthp_result *result,
+					uint64_t *collapsed)
+{
+	struct mm_turn t = { .pages = pages, .result = SCAN_FAIL };
+	struct sim_mm *mm;
+
+	lockdep_assert_none_held();
+	*result = SCAN_FAIL;
+	mm = t.mm = cursor_get_mm(sim, &t.addr);
 	if (!mm)
 		return 0;
-	progress++;
+	t.progress++;
 
 	world_enter(sim);
 	if (!mmap_read_trylock(mm)) {
 		world_exit(sim);
-		vmas_done = true;	/* this mm is dropped for the pass */
+		t.vmas_done = true;	/* this mm is dropped for the pass */
 		goto out_cursor;
 	}
-	mmap_locked = true;
-	for (size_t i = vma_index_after(mm, addr);; i++) {
-		const struct sim_vma *v;
-		struct mthp_rules rules;
-		uint64_t hstart, hend;
-
+	t.mmap_locked = true;
+	for (size_t i = vma_index_after(mm, t.addr);; i++) {
 		if (ld_relaxed(&mm->exiting) || i >= mm->nr_vmas) {
-			vmas_done = true;
+			t.vmas_done = true;
 			break;
 		}
-		v = &mm->vmas[i];
-		collapse_rules(cc, v, &rules);
-		if (!rules.eligible) {
-			progress++;
-			continue;
-		}
-		hstart = (v->start + pmd_size - 1) & ~(pmd_size - 1);
-		hend = v->end & ~(pmd_size - 1);
-		if (hstart >= hend || addr > hend) {
-			progress++;
-			continue;
-		}
-		if (addr < hstart)
-			addr = hstart;
-		while (addr < hend) {
-			*result = collapse_scan_pmd(mm, v, addr, &mmap_locked, cc);
-			*collapsed += collapse_nr_done(cc);
-			if (*result == SCAN_SUCCEED)
-				__atomic_fetch_add(&ks->pages_collapsed, 1, __ATOMIC_RELAXED);
-			progress += nr_ptes;
-			addr += pmd_size;
-			if (!mmap_locked)
-				goto out_cursor;	/* the mm's turn ends */
-			if (progress >= pages)
-				goto out_unlock;
-		}
+		if (!scan_vma_ranges(sim, &mm->vmas[i], &t))
+			break;
 	}
-out_unlock:
-	mmap_unlock(mm);
-	mmap_locked = false;
-	world_exit(sim);
+	if (t.mmap_locked) {
+		mmap_unlock(mm);
+		t.mmap_locked = false;
+		world_exit(sim);
+	}
 out_cursor:
-	mm_list_lock(sim);
-	if (ks->cursor_mm == mm) {
-		ks->cursor_addr = addr;
-		if (vmas_done) {
-			ks->cursor_mm = mm->slot_next;
-			ks->cursor_addr = 0;
-			if (!ks->cursor_mm)
-				__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
-		}
-	}
-	mm_list_unlock(sim);
+	cursor_put_mm(sim, &t);
 	mm_put(mm);
 	lockdep_assert_none_held();
-	return progress;
+	*result = t.result;
+	*collapsed += t.collapsed;
+	return t.progress;
 }
 
 /*
@@ -414,14 +406,20 @@ void sim_khugepaged_stop(struct sim *sim)
 	pthread_mutex_unlock(&ks->lock);
 }
 
-uint64_t sim_khugepaged_stat(struct sim *sim, const char *name)
+int sim_khugepaged_stat(struct sim *sim, const char *name, uint64_t *value)
 {
+	struct sim_khugepaged *ks = &sim->khugepaged;
+	const uint64_t *counter;
+
 	if (!strcmp(name, "pages_collapsed"))
-		return ld_relaxed(&sim->khugepaged.pages_collapsed);
-	if (!strcmp(name, "full_scans"))
-		return ld_relaxed(&sim->khugepaged.full_scans);
-	if (!strcmp(name, "ptes_scanned"))
-		return ld_relaxed(&sim->khugepaged.ptes_scanned);
+		counter = &ks->pages_collapsed;
+	else if (!strcmp(name, "full_scans"))
+		counter = &ks->full_scans;
+	else if (!strcmp(name, "ptes_scanned"))
+		counter = &ks->ptes_scanned;
+	else
+		return -EINVAL;
+	*value = ld_relaxed(counter);
 	return 0;
 }
 

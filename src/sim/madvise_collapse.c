@@ -9,131 +9,18 @@
  * already PMD-mapped ranges count as done; a range failing with a
  * transient or page-state result lets the call go on to the next range,
  * any other failure stops it; the last failure picks the errno as the
- * kernel's madvise_collapse_errno() does.
+ * kernel's madvise_collapse_errno() does (both from the result table,
+ * mthp_result_class()).
  * Context: called with no lock held; holds mmap_lock for read across the
  * walk, except while a collapse runs (collapse.c takes its own locks).
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
-
-/* The errno of MADV_COLLAPSE's last failure. */
-static int madvise_collapse_errno(enum mthp_result r)
-{
-	switch (r) {
-	case SCAN_ALLOC_HUGE_PAGE_FAIL:
-		return -ENOMEM;
-	case SCAN_CGROUP_CHARGE_FAIL:
-	case SCAN_EXCEED_NONE_PTE:
-		return -EBUSY;
-	case SCAN_PAGE_COUNT:
-	case SCAN_PAGE_LOCK:
-	case SCAN_PAGE_LRU:
-	case SCAN_DEL_PAGE_LRU:
-	case SCAN_PAGE_FILLED:
-		return -EAGAIN;
-	case SCAN_FAIL:
-	case SCAN_SUCCEED:
-	case SCAN_NO_PTE_TABLE:
-	case SCAN_PMD_MAPPED:
-	case SCAN_EXCEED_SWAP_PTE:
-	case SCAN_EXCEED_SHARED_PTE:
-	case SCAN_PTE_NON_PRESENT:
-	case SCAN_PTE_UFFD_WP:
-	case SCAN_PTE_MAPPED_HUGEPAGE:
-	case SCAN_LACK_REFERENCED_PAGE:
-	case SCAN_PAGE_NULL:
-	case SCAN_SCAN_ABORT:
-	case SCAN_PAGE_ANON:
-	case SCAN_PAGE_LAZYFREE:
-	case SCAN_PAGE_COMPOUND:
-	case SCAN_ANY_PROCESS:
-	case SCAN_VMA_NULL:
-	case SCAN_VMA_CHECK:
-	case SCAN_ADDRESS_RANGE:
-	case SCAN_TRUNCATED:
-	case SCAN_PAGE_HAS_PRIVATE:
-	case SCAN_STORE_FAILED:
-	case SCAN_COPY_MC:
-	case SCAN_PAGE_DIRTY_OR_WRITEBACK:
-		return -EINVAL;
-	}
-	return -EINVAL;
-}
-
-/* What madvise_collapse does after a range: count it, go on, or stop. */
-enum range_outcome { RANGE_DONE, RANGE_CONTINUE, RANGE_STOP };
-
-static enum range_outcome range_outcome(enum mthp_result r)
-{
-	switch (r) {
-	case SCAN_SUCCEED:
-	case SCAN_PMD_MAPPED:
-		return RANGE_DONE;
-	case SCAN_NO_PTE_TABLE:
-	case SCAN_PTE_NON_PRESENT:
-	case SCAN_PTE_UFFD_WP:
-	case SCAN_LACK_REFERENCED_PAGE:
-	case SCAN_PAGE_NULL:
-	case SCAN_PAGE_COUNT:
-	case SCAN_PAGE_LOCK:
-	case SCAN_PAGE_COMPOUND:
-	case SCAN_PAGE_LRU:
-	case SCAN_DEL_PAGE_LRU:
-		return RANGE_CONTINUE;
-	case SCAN_FAIL:
-	case SCAN_EXCEED_NONE_PTE:
-	case SCAN_EXCEED_SWAP_PTE:
-	case SCAN_EXCEED_SHARED_PTE:
-	case SCAN_PTE_MAPPED_HUGEPAGE:
-	case SCAN_SCAN_ABORT:
-	case SCAN_PAGE_ANON:
-	case SCAN_PAGE_LAZYFREE:
-	case SCAN_ANY_PROCESS:
-	case SCAN_VMA_NULL:
-	case SCAN_VMA_CHECK:
-	case SCAN_ADDRESS_RANGE:
-	case SCAN_ALLOC_HUGE_PAGE_FAIL:
-	case SCAN_CGROUP_CHARGE_FAIL:
-	case SCAN_TRUNCATED:
-	case SCAN_PAGE_HAS_PRIVATE:
-	case SCAN_STORE_FAILED:
-	case SCAN_COPY_MC:
-	case SCAN_PAGE_FILLED:
-	case SCAN_PAGE_DIRTY_OR_WRITEBACK:
-		return RANGE_STOP;
-	}
-	return RANGE_STOP;
-}
-
-/*
- * Revalidate after the lock was dropped, as hugepage_vma_revalidate(): the
- * VMA at pmd_addr, still covering its PMD range and still eligible.
- * Context: mmap_lock held.
- */
-static enum mthp_result madvise_revalidate(struct sim_mm *mm,
-					   struct collapse_control *cc,
-					   uint64_t pmd_addr,
-					   const struct sim_vma **vp)
-{
-	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
-	const struct sim_vma *v;
-	struct mthp_rules rules;
-
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (ld_relaxed(&mm->exiting))
-		return SCAN_ANY_PROCESS;
-	v = vma_find(mm, pmd_addr);
-	if (!v)
-		return SCAN_VMA_NULL;
-	if (v->start > pmd_addr || v->end - pmd_addr < pmd_size)
-		return SCAN_ADDRESS_RANGE;
-	collapse_rules(cc, v, &rules);
-	if (!rules.eligible)
-		return SCAN_VMA_CHECK;
-	*vp = v;
-	return SCAN_SUCCEED;
-}
+#include "sim/check.h"
+#include "sim/collapse.h"
+#include "sim/locks.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /*
  * madvise_collapse() of one VMA: [start, end) is the part of the call's
@@ -161,17 +48,17 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 	if (!rules.eligible)
 		return -EINVAL;
 	if (hstart > hend)
-		return madvise_collapse_errno(SCAN_FAIL);
+		return mthp_result_class(SCAN_FAIL)->madvise_errno;
 	nr_ranges = (hend - hstart) / pmd_size;
 	for (uint64_t pmd_addr = hstart; pmd_addr < hend; pmd_addr += pmd_size) {
 		enum mthp_result result;
-		enum range_outcome outcome;
+		enum mthp_madvise_range next;
 
 		if (!*mmap_locked) {
 			world_enter(sim);
 			mmap_read_lock(mm);
 			*mmap_locked = true;
-			result = madvise_revalidate(mm, cc, pmd_addr, &v);
+			result = collapse_revalidate(mm, cc, pmd_addr, &rules, &v);
 			if (result != SCAN_SUCCEED) {
 				last_fail = result;
 				break;
@@ -180,13 +67,13 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 				hend = v->end & ~(pmd_size - 1);
 		}
 		result = collapse_scan_pmd(mm, v, pmd_addr, mmap_locked, cc);
-		outcome = range_outcome(result);
-		if (outcome == RANGE_DONE) {
+		next = mthp_result_class(result)->madvise_range;
+		if (next == MTHP_MADVISE_DONE) {
 			thps++;
 			continue;
 		}
 		last_fail = result;
-		if (outcome == RANGE_STOP)
+		if (next == MTHP_MADVISE_STOP)
 			break;
 	}
 	/* the caller expects mmap_lock held on return */
@@ -195,7 +82,7 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 		mmap_read_lock(mm);
 		*mmap_locked = true;
 	}
-	return thps == nr_ranges ? 0 : madvise_collapse_errno(last_fail);
+	return thps == nr_ranges ? 0 : mthp_result_class(last_fail)->madvise_errno;
 }
 
 /*

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/stats.h"
+#include "sim/world.h"
 
 static const char *const vm_names[VM_NR_ITEMS] = {
 	[VM_THP_FAULT_ALLOC] = "thp_fault_alloc",
@@ -49,21 +51,33 @@ static const char *const mthp_names[MS_NR_ITEMS] = {
 	[MS_NR_ANON] = "nr_anon",
 };
 
-uint64_t sim_vmstat(struct sim *sim, const char *name)
+/* The index of name in names[n], or -EINVAL if it is not there. */
+static int stat_index(const char *const *names, unsigned n, const char *name)
 {
-	for (unsigned i = 0; i < VM_NR_ITEMS; i++)
-		if (!strcmp(vm_names[i], name))
-			return ld_relaxed(&sim->vmstat[i]);
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return (int)i;
+	return -EINVAL;
+}
+
+int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)
+{
+	int i = stat_index(vm_names, VM_NR_ITEMS, name);
+
+	if (i < 0)
+		return i;
+	*value = ld_relaxed(&sim->vmstat[i]);
 	return 0;
 }
 
-uint64_t sim_mthp_stat(struct sim *sim, unsigned order, const char *name)
+int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
+		  uint64_t *value)
 {
-	if (order > sim->geo.pmd_order)
-		return 0;
-	for (unsigned i = 0; i < MS_NR_ITEMS; i++)
-		if (!strcmp(mthp_names[i], name))
-			return ld_relaxed(&sim->mthp_stat[order][i]);
+	int i = stat_index(mthp_names, MS_NR_ITEMS, name);
+
+	if (i < 0 || order > sim->geo.pmd_order)
+		return -EINVAL;
+	*value = ld_relaxed(&sim->mthp_stat[order][i]);
 	return 0;
 }
 
@@ -82,8 +96,8 @@ int sim_stats_dump(struct sim *sim, FILE *f)
 				(unsigned long long)ld_relaxed(&sim->mthp_stat[o][i]));
 	}
 	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed %llu\n",
-		(unsigned long long)sim_khugepaged_stat(sim, "pages_collapsed"));
+		(unsigned long long)ld_relaxed(&sim->khugepaged.pages_collapsed));
 	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans %llu\n",
-		(unsigned long long)sim_khugepaged_stat(sim, "full_scans"));
+		(unsigned long long)ld_relaxed(&sim->khugepaged.full_scans));
 	return ferror(f) ? -EIO : 0;
 }
