@@ -529,25 +529,7 @@ static void agreement_run(uint64_t seed)
 	mthp_snapshot_free(&snap);
 
 	f->nr_events = 0;
-	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
-		FILE *o = fopen("/tmp/seed.snap", "w");
-
-		assert_int_equal(sim_mm_snapshot(f->mm, &snap), 0);
-		mthp_snapshot_write(&snap, o);
-		fclose(o);
-		mthp_snapshot_free(&snap);
-		sim_set_trace(f->sim, stderr);
-	}
 	pass(f);
-	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
-		for (unsigned i = 0; i < f->nr_events; i++)
-			fprintf(stderr, "event %llx o%u %s\n",
-				(unsigned long long)f->events[i].addr, f->events[i].order,
-				mthp_result_name(f->events[i].result));
-		for (unsigned i = 0; i < pc->nr; i++)
-			fprintf(stderr, "plan %llx o%u\n", (unsigned long long)pc->c[i].addr,
-				pc->c[i].order);
-	}
 	for (unsigned i = 0; i < f->nr_events; i++) {
 		const struct sim_collapse_event *ev = &f->events[i];
 

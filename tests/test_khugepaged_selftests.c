@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_khugepaged_selftests.c - the kernel's khugepaged selftests for
- * anonymous memory (tools/testing/selftests/mm/khugepaged.c, as catalogued
- * in kernel-khugepaged-behaviour.md 1.2) on the simulator, each in both
+ * anonymous memory (tools/testing/selftests/mm/khugepaged.c in the Linux
+ * sources) on the simulator, each in both
  * contexts: khugepaged (limits enforced; run under each policy, which
  * must agree when only the PMD size is enabled) and MADV_COLLAPSE (limits
  * ignored, sysfs "enabled" set to never meanwhile).  Same settings as the
