@@ -152,7 +152,7 @@ STRESS_THREADS ?= 4
 STRESS_SEED ?= 1
 STRESS_POLICY ?= upstream
 
-$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(LIBMTHP)
+$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(BUILD)/tests/helpers/stress_harness.o $(LIBMTHP)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
