@@ -1476,7 +1476,7 @@ static void seed_madvise_decides_as_legacy(void **state)
 	static const char *const rows[] = {
 		"A", "a", ".", "w", "S", "s", "l",
 	};
-	struct mt_rng r;
+	struct mthp_rng r;
 
 	SET(512, "khugepaged/max_ptes_none=0", "hugepages-16kB/enabled=always",
 	    "hugepages-64kB/enabled=always");
@@ -1489,7 +1489,7 @@ static void seed_madvise_decides_as_legacy(void **state)
 		snprintf(a, sizeof(a), "%s", PLAN(LEGACY, MA, UFFD));
 		assert_string_equal(PLAN(SEED, MA, UFFD), a);
 	}
-	mt_rng_seed(&r, 7);
+	mthp_rng_seed(&r, 7);
 	for (unsigned i = 0; i < 200; i++) {
 		char a[128];
 
@@ -2018,14 +2018,14 @@ static void no_creep_under_upstream(uint32_t max_none)
 		  "hugepages-64kB/enabled=madvise", NULL },
 	};
 	char mn[64];
-	struct mt_rng r;
+	struct mthp_rng r;
 	uint32_t collapsed = 0, tables_with_collapse = 0;
 
 	snprintf(mn, sizeof(mn), "khugepaged/max_ptes_none=%u", max_none);
-	mt_rng_seed(&r, 0x6d746870u + max_none);
+	mthp_rng_seed(&r, 0x6d746870u + max_none);
 	for (unsigned i = 0; i < 1000; i++) {
-		const char *const *set = size_sets[mt_rng_below(&r, 4)];
-		uint32_t flags = mt_rng_chance(&r, 1, 10) ? UFFD : HP;
+		const char *const *set = size_sets[mthp_rng_below(&r, 4)];
+		uint32_t flags = mthp_rng_below(&r, 10) == 0 ? UFFD : HP;
 		const struct mthp_pmd_plan *p;
 		char first[256];
 

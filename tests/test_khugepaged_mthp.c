@@ -23,6 +23,8 @@
 #include <mthp/sim.h>
 #include <mthp/snapshot.h>
 
+#include "common/rng.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -33,7 +35,7 @@
 struct fx {
 	struct sim *sim;
 	struct sim_mm *mm;
-	uint64_t rng;
+	struct mthp_rng rng;
 	uint64_t gen;
 	uint64_t expect[MAX_PMDS * NR];	/* tag model of [BASE, +MAX_PMDS) */
 	/* the observer's record */
@@ -44,10 +46,7 @@ struct fx {
 
 static uint64_t rnd(struct fx *f)
 {
-	f->rng ^= f->rng << 13;
-	f->rng ^= f->rng >> 7;
-	f->rng ^= f->rng << 17;
-	return f->rng;
+	return mthp_rng_next(&f->rng);
 }
 
 static void knob(struct fx *f, const char *k, const char *v)
@@ -98,7 +97,7 @@ static void fx_init(struct fx *f, enum mthp_policy policy, uint64_t seed)
 	struct mthp_settings s;
 
 	memset(f, 0, sizeof(*f));
-	f->rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	mthp_rng_seed(&f->rng, seed);
 	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
 	mthp_settings_init(&s, &geo);
 	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);

@@ -31,6 +31,7 @@
 #include <mthp/live.h>
 #include <mthp/snapshot.h>
 
+#include "common/rng.h"
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
 
@@ -93,13 +94,13 @@ static void check_snapshot(const struct mthp_snapshot *s)
 
 static void churn(void)
 {
-	unsigned seed = (unsigned)getpid();
+	struct mthp_rng rng = { (uint64_t)getpid() };
 	char *maps[32] = { 0 };
 	size_t lens[32] = { 0 };
 
 	for (unsigned long n = 0;; n++) {
-		unsigned i = (unsigned)rand_r(&seed) % 32;
-		size_t len = ((size_t)rand_r(&seed) % 1024 + 1) * PAGE;
+		unsigned i = mthp_rng_below(&rng, 32);
+		size_t len = ((size_t)mthp_rng_below(&rng, 1024) + 1) * PAGE;
 
 		if (maps[i]) {
 			munmap(maps[i], lens[i]);
