@@ -24,6 +24,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_fx.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -62,22 +64,18 @@ static uint64_t tag_of(unsigned i)
  */
 static struct fx *fx_new(enum drive drive)
 {
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
-				  .nr_swap_slots = 1u << 10, .seed = 7 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	/* faults take order 0: every size is off until the pages are in */
+	static const char *const knobs[] = { "enabled", "never", NULL };
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
+					.nr_swap_slots = 1u << 10, .seed = 7 };
 	struct fx *f = calloc(1, sizeof(*f));
-	uint64_t addr = BASE;
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
 
 	assert_non_null(f);
 	f->drive = drive;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
-	/* faults take order 0: every size is off until the pages are in */
-	assert_int_equal(sim_set_knob(f->sim, "enabled", "never"), 0);
-	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
-	assert_int_equal(sim_mmap(f->mm, &addr, 2 * PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	f->sim = fx.sim;
+	f->mm = fx.mm;
+	sim_fx_map(f->mm, BASE, 2 * PMD);
 	f->nr_pages = drive == DRIVE_KHUGEPAGED_MTHP ? 16 : NR;
 	for (unsigned i = 0; i < f->nr_pages; i++)
 		assert_int_equal(sim_write(f->mm, BASE + i * PAGE, tag_of(i)), 0);

@@ -21,6 +21,8 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_fx.h"
+
 #define PAGE 4096ull
 #define NR 512u
 #define PMD (NR * PAGE)
@@ -55,30 +57,24 @@ static void fx_init_frames(struct fx *f, enum variant var, uint64_t nr_frames)
 		[K_LEGACY] = MTHP_POLICY_LEGACY, [K_SEED] = MTHP_POLICY_SEED,
 		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [MADVISE] = MTHP_POLICY_UPSTREAM,
 	};
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = nr_frames,
-				  .nr_swap_slots = 4096, .seed = 7 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	/* the harness's settings (main() of the selftest) */
+	static const char *const knobs[] = {
+		"enabled", "madvise", "defrag", "always", "use_zero_page", "0",
+		"khugepaged/defrag", "1", "khugepaged/scan_sleep_millisecs", "10",
+		"khugepaged/alloc_sleep_millisecs", "10", "khugepaged/pages_to_scan", "4096",
+		"khugepaged/max_ptes_none", "511", "khugepaged/max_ptes_swap", "64",
+		"khugepaged/max_ptes_shared", "256", "hugepages-2048kB/enabled", "inherit",
+		NULL
+	};
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = nr_frames,
+					.nr_swap_slots = 4096, .seed = 7 };
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
 
 	memset(f, 0, sizeof(*f));
 	f->var = var;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
-	/* the harness's settings (main() of the selftest) */
-	knob(f, "enabled", "madvise");
-	knob(f, "defrag", "always");
-	knob(f, "use_zero_page", "0");
-	knob(f, "khugepaged/defrag", "1");
-	knob(f, "khugepaged/scan_sleep_millisecs", "10");
-	knob(f, "khugepaged/alloc_sleep_millisecs", "10");
-	knob(f, "khugepaged/pages_to_scan", "4096");
-	knob(f, "khugepaged/max_ptes_none", "511");
-	knob(f, "khugepaged/max_ptes_swap", "64");
-	knob(f, "khugepaged/max_ptes_shared", "256");
-	knob(f, "hugepages-2048kB/enabled", "inherit");
+	f->sim = fx.sim;
+	f->mm = fx.mm;
 	assert_int_equal(sim_khugepaged_set_policy(f->sim, policies[var]), 0);
-	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
 }
 
 static void fx_init(struct fx *f, enum variant var)
@@ -88,10 +84,9 @@ static void fx_init(struct fx *f, enum variant var)
 
 static void fx_done(struct fx *f)
 {
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_exit(f->mm);
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_destroy(f->sim);
+	struct sim_fx fx = { .sim = f->sim, .mm = f->mm };
+
+	sim_fx_done(&fx, false);
 }
 
 static void map_area(struct fx *f, uint64_t nr_pmds)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "helpers/sim_fx.h"
 #include "sim/sim_internal.h"
 
 struct lfx {
@@ -42,14 +43,11 @@ static struct lfx fx;
 
 static void fx_setup(void)
 {
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 12, .seed = 1 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 12, .seed = 1 };
+	struct sim_fx f = sim_fx_make(&cfg, NULL);
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&fx.sim, &cfg, &s), 0);
-	assert_int_equal(sim_mm_create(fx.sim, 0, &fx.mm), 0);
+	fx.sim = f.sim;
+	fx.mm = f.mm;
 	fx.pmdt = calloc(1, sizeof(*fx.pmdt));
 	assert_non_null(fx.pmdt);
 	pthread_mutex_init(&fx.pmdt->lock, NULL);

@@ -14,17 +14,13 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_fx.h"
+
 static struct sim *make(uint32_t page_size, uint64_t frames)
 {
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = page_size, .nr_frames = frames };
-	struct sim *sim;
+	const struct sim_config cfg = { .page_size = page_size, .nr_frames = frames };
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, page_size), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&sim, &cfg, &s), 0);
-	return sim;
+	return sim_fx_sim(&cfg, NULL);
 }
 
 static void test_free_lists_after_init(void **state)
