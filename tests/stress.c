@@ -55,14 +55,7 @@ static int parse_option(struct stress_config *cfg, const char *opt, const char *
 
 int main(int argc, char **argv)
 {
-	struct stress_config cfg = {
-		.seconds = 10,
-		.nr_threads = 4,
-		.seed = 1,
-		.policy = MTHP_POLICY_UPSTREAM,
-		.khugepaged = true,
-		.inject = true,
-	};
+	struct stress_config cfg = STRESS_CONFIG_ALL(10, 1);
 	struct stress_totals totals;
 	int err;
 

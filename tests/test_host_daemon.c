@@ -74,12 +74,10 @@ static void test_cgroup_picks_up_new_processes(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_cgroup_picks_up_new_processes, teardown),
 	};
-	int unmet = host_test_requirements(false);
 
-	if (unmet)
-		return unmet;
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+			      host_test_requirements(false));
 }

@@ -80,66 +80,52 @@ static struct live_child child_with_64k(live_layout_fn layout)
 static void test_64k_mthp_from_faults(void **state)
 {
 	struct live_child c = child_with_64k(layout_64k);
-	struct mthp_audit_proc p;
-	struct mthp_snapshot snap;
 	const struct mthp_snapshot_pmd *pmd;
-	const struct mthp_audit_vma *v;
+	struct live_view v;
 
 	(void)state;
-	live_audit_of(&c, false, &p);
-	v = live_audit_vma(&p, c.addr);
-	assert_int_equal(v->c.pte_aligned[4], 256);
-	assert_int_equal(v->c.pte_unaligned[4], 0);
-	assert_int_equal(v->c.pte_partial, 0);
-	assert_int_equal(v->c.anon, 256);
-	mthp_audit_proc_free(&p);
-
-	live_snapshot_of(&c, &snap);
-	pmd = live_snap_pmd(&snap, c.addr + PMD_SIZE);
+	live_view_of(&c, false, &v);
+	assert_int_equal(v.vma->c.pte_aligned[4], 256);
+	assert_int_equal(v.vma->c.pte_unaligned[4], 0);
+	assert_int_equal(v.vma->c.pte_partial, 0);
+	assert_int_equal(v.vma->c.anon, 256);
+	pmd = live_view_pmd(&v, 1);
 	assert_non_null(pmd);
 	for (uint32_t i = 0; i < N; i++) {
 		assert_int_equal(pmd->ptes[i], i < 256 ? 'A' : '.');
 		assert_int_equal(pmd->folio_orders[i], i < 256 ? 4 : MTHP_NO_FOLIO);
 	}
-	mthp_snapshot_free(&snap);
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
 static void test_64k_partially_mapped(void **state)
 {
 	struct live_child c = child_with_64k(layout_64k_partial);
-	struct mthp_audit_proc p;
-	const struct mthp_audit_vma *v;
-	struct mthp_snapshot snap;
 	const struct mthp_snapshot_pmd *pmd;
+	struct live_view v;
 
 	(void)state;
-	live_audit_of(&c, false, &p);
-	v = live_audit_vma(&p, c.addr);
+	live_view_of(&c, false, &v);
 	/* thpmaps: a run starting at a tail, and one ending before a tail */
-	assert_int_equal(v->c.pte_partial, 30);
-	assert_int_equal(v->c.pte_aligned[4], 14 * 16);
-	assert_int_equal(v->c.anon, 254);
-	mthp_audit_proc_free(&p);
-
-	live_snapshot_of(&c, &snap);
-	pmd = live_snap_pmd(&snap, c.addr + PMD_SIZE);
+	assert_int_equal(v.vma->c.pte_partial, 30);
+	assert_int_equal(v.vma->c.pte_aligned[4], 14 * 16);
+	assert_int_equal(v.vma->c.anon, 254);
+	pmd = live_view_pmd(&v, 1);
 	assert_non_null(pmd);
 	assert_int_equal(pmd->ptes[0], '.');
 	assert_int_equal(pmd->ptes[1], 'A');
 	assert_int_equal(pmd->folio_orders[1], 4);	/* still a 64K folio */
 	assert_int_equal(pmd->ptes[31], '.');
 	assert_int_equal(pmd->folio_orders[30], 4);
-	mthp_snapshot_free(&snap);
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
 static void test_swapped_out_pages(void **state)
 {
 	struct live_child c;
-	struct mthp_audit_proc p;
-	struct mthp_snapshot snap;
-	const struct mthp_audit_vma *v;
+	struct live_view v;
 	char ptes[N + 1];
 	int ret;
 
@@ -151,17 +137,14 @@ static void test_swapped_out_pages(void **state)
 	}
 	assert_true(swapfile_listed(getpid()));
 	c = live_child_start(layout_swapped);
-	live_audit_of(&c, false, &p);
-	v = live_audit_vma(&p, c.addr);
-	assert_int_equal(v->c.swap, 64);
-	assert_int_equal(v->c.anon, N - 64);
-	mthp_audit_proc_free(&p);
-	live_snapshot_of(&c, &snap);
-	live_pte_text(live_snap_pmd(&snap, c.addr), ptes, N);
+	live_view_of(&c, false, &v);
+	assert_int_equal(v.vma->c.swap, 64);
+	assert_int_equal(v.vma->c.anon, N - 64);
+	live_view_ptes(&v, 0, ptes, N);
 	assert_int_equal(strspn(ptes, "w"), 64);
 	assert_int_equal(strspn(ptes + 64, "A"), N - 64);
-	assert_int_equal(live_snap_pmd(&snap, c.addr)->folio_orders[0], MTHP_NO_FOLIO);
-	mthp_snapshot_free(&snap);
+	assert_int_equal(live_view_pmd(&v, 0)->folio_orders[0], MTHP_NO_FOLIO);
+	live_view_free(&v);
 	live_child_stop(&c);
 	swapfile_remove();
 	assert_false(swapfile_listed(getpid()));
@@ -169,21 +152,20 @@ static void test_swapped_out_pages(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_64k_mthp_from_faults, live_kids_teardown),
-		cmocka_unit_test_teardown(test_64k_partially_mapped, live_kids_teardown),
-		cmocka_unit_test_teardown(test_swapped_out_pages, live_kids_teardown),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_64k_mthp_from_faults),
+		cmocka_unit_test(test_64k_partially_mapped),
+		cmocka_unit_test(test_swapped_out_pages),
 	};
-	int failed;
-	int unmet = host_test_requirements(true);
+	int ret = live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+				 host_test_requirements(true));
 
-	if (unmet)
-		return unmet;
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	if (ret == 77)
+		return ret;
 	host_undo_all();
 	if (!thp_settings_verify() || swapfile_listed(getpid())) {
 		fprintf(stderr, "a THP knob or the swap file was left behind\n");
 		return 1;
 	}
-	return failed ? 1 : 0;
+	return ret;
 }

@@ -43,6 +43,16 @@
 
 #define N 512
 
+/* A daemon child whose dense range is order-0 pages (else the case skips); its pid as text. */
+static struct daemon_child small_child(char *pid, size_t len)
+{
+	struct daemon_child c = daemon_child_start();
+
+	daemon_require_small_pages(&c);
+	snprintf(pid, len, "%d", (int)c.pid);
+	return c;
+}
+
 static bool has_line(const char *text, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -78,12 +88,10 @@ static long counter(const char *text, const char *name)
 static void test_collapses_dense_not_sparse(void **state)
 {
 	static char out[1 << 16], err[4096];
-	struct daemon_child c = daemon_child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	daemon_require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--iterations", "1", "--pages-to-scan", "1000000",
 			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
@@ -107,15 +115,13 @@ static void test_host_settings_decide(void **state)
 	static char out[1 << 16], err[4096];
 	struct mthp_settings s;
 	struct mthp_diag diag = { 0 };
-	struct daemon_child c = daemon_child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	daemon_require_small_pages(&c);
 	assert_int_equal(mthp_live_settings(&s, NULL, &diag), 0);
 	if (s.enabled == MTHP_MODE_ALWAYS)
 		skip();
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--iterations", "1", "--pages-to-scan", "1000000", NULL), 0);
 	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.dense));
@@ -126,12 +132,10 @@ static void test_host_settings_decide(void **state)
 static void test_dry_run_collapses_nothing(void **state)
 {
 	static char out[1 << 16], err[4096];
-	struct daemon_child c = daemon_child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	daemon_require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--dry-run", "--iterations", "2", "--interval", "0",
 			     "--pages-to-scan", "1000000", "--set", DAEMON_SET_ALWAYS,
@@ -149,12 +153,10 @@ static void test_dry_run_collapses_nothing(void **state)
 static void test_every_process_dry_run(void **state)
 {
 	static char out[1 << 20], err[4096];
-	struct daemon_child c = daemon_child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	daemon_require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
 			     "--iterations", "1", "--pages-to-scan", "100000000",
 			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
@@ -364,13 +366,11 @@ static void bg_stop_with(struct bg *bg, int sig)
 
 static void check_signal_stop(int sig)
 {
-	struct daemon_child c = daemon_child_start();
-	struct bg *bg = calloc(1, sizeof(*bg));
 	char pid[16], line[128];
+	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct bg *bg = calloc(1, sizeof(*bg));
 
 	assert_non_null(bg);
-	daemon_require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	bg_start(bg, pid);
 	/* the first wake-up's collapse, then it sleeps for a minute */
 	snprintf(line, sizeof(line), "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
@@ -518,22 +518,20 @@ static void test_man_page_matches_help(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_collapses_dense_not_sparse, live_kids_teardown),
-		cmocka_unit_test_teardown(test_host_settings_decide, live_kids_teardown),
-		cmocka_unit_test_teardown(test_dry_run_collapses_nothing, live_kids_teardown),
-		cmocka_unit_test_teardown(test_every_process_dry_run, live_kids_teardown),
-		cmocka_unit_test_teardown(test_api_single_wakeup, live_kids_teardown),
-		cmocka_unit_test_teardown(test_budget_and_cursor, live_kids_teardown),
-		cmocka_unit_test_teardown(test_target_exit_is_dropped, live_kids_teardown),
-		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, live_kids_teardown),
-		cmocka_unit_test_teardown(test_sigint_stops_cleanly, live_kids_teardown),
-		cmocka_unit_test_teardown(test_option_errors, live_kids_teardown),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collapses_dense_not_sparse),
+		cmocka_unit_test(test_host_settings_decide),
+		cmocka_unit_test(test_dry_run_collapses_nothing),
+		cmocka_unit_test(test_every_process_dry_run),
+		cmocka_unit_test(test_api_single_wakeup),
+		cmocka_unit_test(test_budget_and_cursor),
+		cmocka_unit_test(test_target_exit_is_dropped),
+		cmocka_unit_test(test_sigterm_stops_cleanly),
+		cmocka_unit_test(test_sigint_stops_cleanly),
+		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_man_page_matches_help),
 	};
-	int unmet = live_test_requirements(false);
 
-	if (unmet)
-		return unmet;
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+			      live_test_requirements(false));
 }

@@ -99,100 +99,84 @@ static void layout_small_pages(char *a)
 static void test_pmd_thp_from_madv_collapse(void **state)
 {
 	struct live_child c = live_child_start(layout_pmd_thp);
-	struct mthp_audit_proc p;
-	struct mthp_snapshot snap;
-	const struct mthp_audit_vma *v;
+	struct live_view v;
 	char ptes[N + 1];
 
 	(void)state;
-	live_audit_of(&c, true, &p);
-	v = live_audit_vma(&p, c.addr);
-	assert_int_equal(v->c.pmd_mapped, N);
-	assert_int_equal(v->c.anon, N + 10);
-	assert_int_equal(v->c.pte_aligned[9], 0);
-	assert_int_equal(v->c.occupancy[8], 1);		/* the THP */
-	assert_int_equal(v->c.occupancy[0], 2);		/* 10 pages, empty */
-	assert_int_equal(v->c.pmd_ranges, 3);
-	assert_int_equal(v->nr_ranges, 2);
-	assert_true(v->ranges[0].huge);
-	assert_int_equal(v->ranges[1].present, 10);
-	mthp_audit_proc_free(&p);
+	live_view_of(&c, true, &v);
+	assert_int_equal(v.vma->c.pmd_mapped, N);
+	assert_int_equal(v.vma->c.anon, N + 10);
+	assert_int_equal(v.vma->c.pte_aligned[9], 0);
+	assert_int_equal(v.vma->c.occupancy[8], 1);	/* the THP */
+	assert_int_equal(v.vma->c.occupancy[0], 2);	/* 10 pages, empty */
+	assert_int_equal(v.vma->c.pmd_ranges, 3);
+	assert_int_equal(v.vma->nr_ranges, 2);
+	assert_true(v.vma->ranges[0].huge);
+	assert_int_equal(v.vma->ranges[1].present, 10);
 
-	live_snapshot_of(&c, &snap);
-	assert_non_null(live_snap_pmd(&snap, c.addr));
-	assert_int_equal(live_snap_pmd(&snap, c.addr)->kind, MTHP_PMD_HUGE);
-	live_pte_text(live_snap_pmd(&snap, c.addr + PMD_SIZE), ptes, N);
+	assert_non_null(live_view_pmd(&v, 0));
+	assert_int_equal(live_view_pmd(&v, 0)->kind, MTHP_PMD_HUGE);
+	live_view_ptes(&v, 1, ptes, N);
 	assert_memory_equal(ptes, "AAAAAAAAAA.", 11);
 	assert_int_equal(strspn(ptes + 10, "."), N - 10);
-	assert_null(live_snap_pmd(&snap, c.addr + 2 * PMD_SIZE));
-	mthp_snapshot_free(&snap);
+	assert_null(live_view_pmd(&v, 2));
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
 static void test_shared_after_fork(void **state)
 {
 	struct live_child c = live_child_start(layout_shared);
-	struct mthp_audit_proc p;
-	struct mthp_snapshot snap;
+	struct live_view v;
 	char ptes[N + 1];
 
 	(void)state;
-	live_audit_of(&c, false, &p);
-	assert_int_equal(live_audit_vma(&p, c.addr)->c.shared, 32);
-	assert_int_equal(live_audit_vma(&p, c.addr)->c.anon, 32);
-	mthp_audit_proc_free(&p);
-	live_snapshot_of(&c, &snap);
-	live_pte_text(live_snap_pmd(&snap, c.addr), ptes, N);
+	live_view_of(&c, false, &v);
+	assert_int_equal(v.vma->c.shared, 32);
+	assert_int_equal(v.vma->c.anon, 32);
+	live_view_ptes(&v, 0, ptes, N);
 	assert_int_equal(strspn(ptes, "S"), 32);
 	assert_int_equal(strspn(ptes + 32, "."), N - 32);
-	mthp_snapshot_free(&snap);
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
 static void test_zero_pages_from_reads(void **state)
 {
 	struct live_child c = live_child_start(layout_reads);
-	struct mthp_audit_proc p;
-	struct mthp_snapshot snap;
-	const struct mthp_snapshot_pmd *pmd;
-	const struct mthp_audit_vma *v;
+	struct live_view v;
 	uint64_t zero = 0;
 
 	(void)state;
-	live_snapshot_of(&c, &snap);
-	pmd = live_snap_pmd(&snap, c.addr);
-	assert_non_null(pmd);
+	live_view_of(&c, false, &v);
+	assert_non_null(live_view_pmd(&v, 0));
 	for (int i = 0; i < 16; i++) {
 		/* The zero page, or a real zero-filled page on some kernels. */
 		bool is_zero = live_page_flags(c.pid, c.addr + (uint64_t)i * PAGE) &
 			       (1ull << 24);
 
 		zero += is_zero;
-		assert_int_equal(pmd->ptes[i], is_zero ? '0' : 'A');
+		assert_int_equal(live_view_pmd(&v, 0)->ptes[i], is_zero ? '0' : 'A');
 	}
-	mthp_snapshot_free(&snap);
-	live_audit_of(&c, false, &p);
-	v = live_audit_vma(&p, c.addr);
-	assert_int_equal(v->c.zero, zero);
-	assert_int_equal(v->c.anon, 16 - zero);
-	mthp_audit_proc_free(&p);
+	assert_int_equal(v.vma->c.zero, zero);
+	assert_int_equal(v.vma->c.anon, 16 - zero);
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
 static void test_holes(void **state)
 {
 	struct live_child c = live_child_start(layout_holes);
-	struct mthp_snapshot snap;
+	struct live_view v;
 	char ptes[N + 1];
 	size_t len = sizeof(holes) - 1;
 
 	(void)state;
-	live_snapshot_of(&c, &snap);
-	live_pte_text(live_snap_pmd(&snap, c.addr), ptes, N);
+	live_view_of(&c, false, &v);
+	live_view_ptes(&v, 0, ptes, N);
 	assert_memory_equal(ptes, holes, len);
 	assert_int_equal(strspn(ptes + len, "."), N - len);
-	assert_int_equal(snap.nr_pmds > 0, 1);
-	mthp_snapshot_free(&snap);
+	live_view_free(&v);
 	live_child_stop(&c);
 }
 
@@ -336,7 +320,7 @@ static void test_snapshot_command_round_trip(void **state)
 	struct live_child c = live_child_start(layout_holes);
 	static char out[1 << 20], err[4096];
 	struct mthp_diag diag = { 0 };
-	struct mthp_snapshot snap;
+	struct live_view v = { .addr = c.addr };
 	char pid[16];
 
 	(void)state;
@@ -345,30 +329,28 @@ static void test_snapshot_command_round_trip(void **state)
 			     NULL), 0);
 	assert_memory_equal(out, "mthp-snapshot 1\n", 16);
 	assert_non_null(strstr(out, "setting enabled "));
-	assert_int_equal(mthp_snapshot_read_mem(&snap, out, strlen(out), "live.snap",
+	assert_int_equal(mthp_snapshot_read_mem(&v.snap, out, strlen(out), "live.snap",
 						&diag), 0);
-	assert_non_null(live_snap_pmd(&snap, c.addr));
-	mthp_snapshot_free(&snap);
+	assert_non_null(live_view_pmd(&v, 0));
+	mthp_snapshot_free(&v.snap);
 	live_child_stop(&c);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_pmd_thp_from_madv_collapse, live_kids_teardown),
-		cmocka_unit_test_teardown(test_shared_after_fork, live_kids_teardown),
-		cmocka_unit_test_teardown(test_zero_pages_from_reads, live_kids_teardown),
-		cmocka_unit_test_teardown(test_holes, live_kids_teardown),
-		cmocka_unit_test_teardown(test_collapse_makes_a_thp, live_kids_teardown),
-		cmocka_unit_test_teardown(test_collapse_range_and_errors, live_kids_teardown),
-		cmocka_unit_test_teardown(test_pid_that_does_not_exist, live_kids_teardown),
-		cmocka_unit_test_teardown(test_usage_errors, live_kids_teardown),
-		cmocka_unit_test_teardown(test_audit_json_and_prometheus, live_kids_teardown),
-		cmocka_unit_test_teardown(test_snapshot_command_round_trip, live_kids_teardown),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pmd_thp_from_madv_collapse),
+		cmocka_unit_test(test_shared_after_fork),
+		cmocka_unit_test(test_zero_pages_from_reads),
+		cmocka_unit_test(test_holes),
+		cmocka_unit_test(test_collapse_makes_a_thp),
+		cmocka_unit_test(test_collapse_range_and_errors),
+		cmocka_unit_test(test_pid_that_does_not_exist),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_audit_json_and_prometheus),
+		cmocka_unit_test(test_snapshot_command_round_trip),
 	};
-	int unmet = live_test_requirements(false);
 
-	if (unmet)
-		return unmet;
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+			      live_test_requirements(false));
 }

@@ -125,6 +125,19 @@ static void churn(void)
 	}
 }
 
+/* A read of a churning process: complete, or it says the mappings kept changing. */
+static bool read_complete(int ret, const struct mthp_diag *diag, int *ok, int *changing)
+{
+	if (ret == 0) {
+		(*ok)++;
+		return true;
+	}
+	assert_int_equal(ret, -EAGAIN);
+	assert_non_null(strstr(diag->msg, "kept changing"));
+	(*changing)++;
+	return false;
+}
+
 static void test_churning_process(void **state)
 {
 	static char out[1 << 20], err[4096];
@@ -145,24 +158,13 @@ static void test_churning_process(void **state)
 		int ret;
 
 		ret = mthp_live_audit(pid, true, &p, &diag);
-		if (ret == 0) {
+		if (read_complete(ret, &diag, &ok, &changing)) {
 			check_audit(&p);
 			mthp_audit_proc_free(&p);
-			ok++;
-		} else {
-			assert_int_equal(ret, -EAGAIN);
-			assert_non_null(strstr(diag.msg, "kept changing"));
-			changing++;
 		}
 		ret = mthp_live_snapshot(pid, &snap, &diag);
-		if (ret == 0) {
+		if (read_complete(ret, &diag, &ok, &changing))
 			check_snapshot(&snap);
-			ok++;
-		} else {
-			assert_int_equal(ret, -EAGAIN);
-			assert_non_null(strstr(diag.msg, "kept changing"));
-			changing++;
-		}
 		mthp_snapshot_free(&snap);
 
 		/* the commands: complete output and 0, or nothing passed off and 1 */
@@ -388,16 +390,14 @@ static void test_unprivileged_run(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_churning_process, live_kids_teardown),
-		cmocka_unit_test_teardown(test_processes_exiting_while_read, live_kids_teardown),
-		cmocka_unit_test_teardown(test_zombie_is_gone, live_kids_teardown),
-		cmocka_unit_test_teardown(test_pids_that_do_not_exist, live_kids_teardown),
-		cmocka_unit_test_teardown(test_unprivileged_run, live_kids_teardown),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_churning_process),
+		cmocka_unit_test(test_processes_exiting_while_read),
+		cmocka_unit_test(test_zombie_is_gone),
+		cmocka_unit_test(test_pids_that_do_not_exist),
+		cmocka_unit_test(test_unprivileged_run),
 	};
-	int unmet = live_test_requirements(false);
 
-	if (unmet)
-		return unmet;
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+			      live_test_requirements(false));
 }

@@ -19,9 +19,6 @@
 
 #include <cmocka.h>
 
-#include <mthp/live.h>
-#include <mthp/snapshot.h>
-
 #include "cli/cli.h"
 #include "helpers/live_child.h"
 
@@ -76,6 +73,16 @@ int live_kids_teardown(void **state)
 		if (kids[i])
 			live_kid_reap(kids[i]);
 	return 0;
+}
+
+int live_tests_run(struct CMUnitTest *tests, size_t n, int unmet)
+{
+	if (unmet)
+		return unmet;
+	for (size_t i = 0; i < n; i++)
+		if (!tests[i].teardown_func)
+			tests[i].teardown_func = live_kids_teardown;
+	return _cmocka_run_group_tests("live", tests, n, NULL, NULL) ? 1 : 0;
 }
 
 /* In the child: its own VMA of 3 PMD ranges, laid out, address reported. */
@@ -161,8 +168,8 @@ uint64_t live_page_flags(pid_t pid, uint64_t addr)
 	return f;
 }
 
-const struct mthp_audit_vma *live_audit_vma(const struct mthp_audit_proc *p,
-					      uint64_t addr)
+/* The audited VMA that holds addr (fails the case when none does). */
+static const struct mthp_audit_vma *audit_vma(const struct mthp_audit_proc *p, uint64_t addr)
 {
 	for (size_t i = 0; i < p->nr_vmas; i++)
 		if (p->vmas[i].start <= addr && addr < p->vmas[i].end)
@@ -171,37 +178,39 @@ const struct mthp_audit_vma *live_audit_vma(const struct mthp_audit_proc *p,
 	return NULL;
 }
 
-const struct mthp_snapshot_pmd *live_snap_pmd(const struct mthp_snapshot *s,
-						uint64_t addr)
-{
-	for (size_t i = 0; i < s->nr_pmds; i++)
-		if (s->pmds[i].addr == addr)
-			return &s->pmds[i];
-	return NULL;
-}
-
-void live_pte_text(const struct mthp_snapshot_pmd *pmd, char *buf, size_t len)
-{
-	assert_non_null(pmd);
-	assert_int_equal(pmd->kind, MTHP_PMD_TABLE);
-	memcpy(buf, pmd->ptes, len);
-	buf[len] = '\0';
-}
-
-void live_snapshot_of(const struct live_child *c, struct mthp_snapshot *snap)
+void live_view_of(const struct live_child *c, bool ranges, struct live_view *v)
 {
 	struct mthp_diag diag = { 0 };
-	int ret = mthp_live_snapshot(c->pid, snap, &diag);
 
-	if (ret < 0)
+	memset(v, 0, sizeof(*v));
+	v->addr = c->addr;
+	if (mthp_live_audit(c->pid, ranges, &v->audit, &diag) < 0)
+		fail_msg("audit: %s", diag.msg);
+	v->vma = audit_vma(&v->audit, c->addr);
+	if (mthp_live_snapshot(c->pid, &v->snap, &diag) < 0)
 		fail_msg("snapshot: %s", diag.msg);
 }
 
-void live_audit_of(const struct live_child *c, bool ranges, struct mthp_audit_proc *p)
+void live_view_free(struct live_view *v)
 {
-	struct mthp_diag diag = { 0 };
-	int ret = mthp_live_audit(c->pid, ranges, p, &diag);
+	mthp_audit_proc_free(&v->audit);
+	mthp_snapshot_free(&v->snap);
+}
 
-	if (ret < 0)
-		fail_msg("audit: %s", diag.msg);
+const struct mthp_snapshot_pmd *live_view_pmd(const struct live_view *v, unsigned i)
+{
+	for (size_t k = 0; k < v->snap.nr_pmds; k++)
+		if (v->snap.pmds[k].addr == v->addr + i * LIVE_PMD_SIZE)
+			return &v->snap.pmds[k];
+	return NULL;
+}
+
+void live_view_ptes(const struct live_view *v, unsigned i, char *buf, size_t len)
+{
+	const struct mthp_snapshot_pmd *pmd = live_view_pmd(v, i);
+
+	if (!pmd || pmd->kind != MTHP_PMD_TABLE)
+		fail_msg("range %u of the child is not a page table", i);
+	memcpy(buf, pmd->ptes, len);
+	buf[len] = '\0';
 }

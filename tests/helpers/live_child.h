@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <mthp/live.h>
+#include <mthp/snapshot.h>
+
 #define LIVE_PMD_SIZE (2ul << 20)
 #define LIVE_PAGE 4096ul
 
@@ -29,6 +32,15 @@ void live_kid_forget(pid_t pid);
 
 /* A cmocka teardown: every child still registered is reaped. */
 int live_kids_teardown(void **state);
+
+struct CMUnitTest;
+
+/*
+ * The main() of a live test program: unmet (a requirements check's result)
+ * when not 0; else the n cases run, each without a teardown of its own
+ * given live_kids_teardown; 1 when a case failed, else 0.
+ */
+int live_tests_run(struct CMUnitTest *tests, size_t n, int unmet);
 
 /* ---- a child with a known layout ---- */
 
@@ -57,23 +69,25 @@ int live_run(char *out, size_t outlen, char *err, size_t errlen, ...);
 /* The kpageflags of the page at addr in pid (0 when not present). */
 uint64_t live_page_flags(pid_t pid, uint64_t addr);
 
-/* ---- reading a child (each fails the case with the tool's message) ---- */
+/* ---- what the tools see of a child (each read fails the case with its message) ---- */
 
-struct mthp_audit_proc;
-struct mthp_audit_vma;
-struct mthp_snapshot;
-struct mthp_snapshot_pmd;
+/* Its audit, the audited VMA that holds its 3 PMD ranges, and its snapshot. */
+struct live_view {
+	uint64_t addr;			/* the child's */
+	struct mthp_audit_proc audit;
+	const struct mthp_audit_vma *vma;
+	struct mthp_snapshot snap;
+};
 
-void live_snapshot_of(const struct live_child *c, struct mthp_snapshot *snap);
-void live_audit_of(const struct live_child *c, bool ranges, struct mthp_audit_proc *p);
+/* Audit (with the ranges when asked) and snapshot the child. */
+void live_view_of(const struct live_child *c, bool ranges, struct live_view *v);
 
-/* The audited VMA that holds addr (fails the case when none does). */
-const struct mthp_audit_vma *live_audit_vma(const struct mthp_audit_proc *p, uint64_t addr);
+void live_view_free(struct live_view *v);
 
-/* The snapshot's pmd line at addr, or NULL. */
-const struct mthp_snapshot_pmd *live_snap_pmd(const struct mthp_snapshot *s, uint64_t addr);
+/* The snapshot's pmd line of the child's range i (0 to 2), or NULL. */
+const struct mthp_snapshot_pmd *live_view_pmd(const struct live_view *v, unsigned i);
 
-/* The first len PTEs of a table pmd line as a C string (buf holds len + 1). */
-void live_pte_text(const struct mthp_snapshot_pmd *pmd, char *buf, size_t len);
+/* The first len PTEs of the child's range i as a C string (buf holds len + 1). */
+void live_view_ptes(const struct live_view *v, unsigned i, char *buf, size_t len);
 
 #endif /* MTHP_TEST_LIVE_CHILD_H */

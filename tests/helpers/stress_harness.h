@@ -42,6 +42,15 @@ struct stress_totals {
 	char why[300];			/* the first failure, or "" */
 };
 
+/*
+ * Everything on: 4 mutators, khugepaged (policy upstream) and fault
+ * injection, for seconds, from seed: the stress program's defaults.
+ */
+#define STRESS_CONFIG_ALL(secs, seed_) {					\
+	.seconds = (secs), .nr_threads = 4, .seed = (seed_),			\
+	.policy = MTHP_POLICY_UPSTREAM, .khugepaged = true, .inject = true,	\
+}
+
 /* Milliseconds between full checks when the config says 0. */
 #define STRESS_PAUSE_MS 500
 
