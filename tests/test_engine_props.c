@@ -813,23 +813,27 @@ static void run_policy(enum mthp_policy pol, uint64_t seed)
 	}
 }
 
-static void legacy_matches_reference_on_random_tables(void **state)
+/* Each policy against its reference, on its own stream of random tables. */
+struct policy_run {
+	enum mthp_policy policy;
+	uint64_t seed;
+};
+
+static const struct policy_run legacy_run = { MTHP_POLICY_LEGACY, 0x1e9acull };
+/* the recursive reference */
+static const struct policy_run upstream_run = { MTHP_POLICY_UPSTREAM, 0x0b57ea3ull };
+/* the stack reference */
+static const struct policy_run seed_run = { MTHP_POLICY_SEED, 0x5eedull };
+
+static void matches_reference_on_random_tables(void **state)
 {
-	(void)state;
-	run_policy(MTHP_POLICY_LEGACY, 0x1e9acull);
+	const struct policy_run *r = *state;
+
+	run_policy(r->policy, r->seed);
 }
 
-static void upstream_matches_recursive_reference_on_random_tables(void **state)
-{
-	(void)state;
-	run_policy(MTHP_POLICY_UPSTREAM, 0x0b57ea3ull);
-}
-
-static void seed_matches_stack_reference_on_random_tables(void **state)
-{
-	(void)state;
-	run_policy(MTHP_POLICY_SEED, 0x5eedull);
-}
+#define POLICY_CASE(name, run) \
+	{ name, matches_reference_on_random_tables, NULL, NULL, (void *)&(run) }
 
 /* The reference itself on the contract's worked examples, so that a
  * reference bug cannot hide behind agreement with the same engine bug. */
@@ -901,9 +905,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reference_reproduces_contract_examples),
-		cmocka_unit_test(legacy_matches_reference_on_random_tables),
-		cmocka_unit_test(upstream_matches_recursive_reference_on_random_tables),
-		cmocka_unit_test(seed_matches_stack_reference_on_random_tables),
+		POLICY_CASE("legacy_matches_reference_on_random_tables", legacy_run),
+		POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
+		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

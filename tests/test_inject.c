@@ -121,6 +121,16 @@ static int collapse(struct fx *f)
 	return 0;
 }
 
+/* One collapse with the race at point injected: it fires once, one event. */
+static void collapse_racing(struct fx *f, enum sim_inject_point point)
+{
+	assert_int_equal(sim_inject_set(f->sim, point, 1), 0);
+	collapse(f);
+	assert_int_equal(sim_inject_set(f->sim, point, 0), 0);
+	assert_int_equal(sim_inject_fired(f->sim, point), 1);
+	assert_int_equal(f->nr_events, 1);
+}
+
 static void assert_clean(struct fx *f)
 {
 	if (sim_check(f->sim))
@@ -295,11 +305,7 @@ static void test_race_munmap(void **state)
 	uint64_t tag;
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MUNMAP, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MUNMAP, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_MUNMAP), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_MUNMAP);
 	assert_results(f, SCAN_VMA_NULL);
 	assert_clean(f);
 	assert_int_equal(sim_read(f->mm, BASE, &tag), -EFAULT);
@@ -314,11 +320,7 @@ static void test_race_mremap(void **state)
 	struct sim_page_info info;
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MREMAP, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MREMAP, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_MREMAP), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_MREMAP);
 	assert_clean(f);
 	assert_tags(f);
 	/* the range is whole again, so the collapse may go ahead */
@@ -339,11 +341,7 @@ static void test_race_fork(void **state)
 	uint64_t shared0 = sim_vmstat(f->sim, "thp_scan_exceed_share_pte");
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_FORK, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_FORK, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_FORK), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_FORK);
 	assert_results(f, SCAN_EXCEED_SHARED_PTE);
 	assert_int_equal(sim_vmstat(f->sim, "thp_scan_exceed_share_pte"), shared0 + 1);
 	assert_clean(f);

@@ -147,14 +147,36 @@ static void test_inherit(void **state)
 	sim_fx_done(&g, true);
 }
 
-static void test_nohugepage(void **state)
+/* A VMA mark that makes every fault take order 0, whatever the sizes say. */
+struct order0_mark {
+	const char *name;
+	int (*mark)(struct sim_mm *mm, uint64_t addr, uint64_t len);
+};
+
+static int mark_nohugepage(struct sim_mm *mm, uint64_t addr, uint64_t len)
 {
+	return sim_madvise(mm, addr, len, SIM_MADV_NOHUGEPAGE);
+}
+
+static int mark_uffd(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	return sim_uffd_register(mm, addr, len, SIM_UFFD_MISSING);
+}
+
+static const struct order0_mark order0_marks[] = {
+	{ "test_nohugepage", mark_nohugepage },
+	{ "test_uffd_gets_order0", mark_uffd },
+};
+
+/* PMD and 64K "always", the VMA marked: a write faults in order 0. */
+static void test_marked_vma_gets_order0(void **state)
+{
+	const struct order0_mark *m = *state;
 	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always", NULL };
 	struct sim_fx f = make(4096, k);
 
-	(void)state;
 	sim_fx_map(f.mm, BASE, PMD);
-	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(m->mark(f.mm, BASE, PMD), 0);
 	assert_int_equal(write_order(&f, BASE), 0);
 	sim_fx_done(&f, true);
 }
@@ -235,17 +257,6 @@ static void test_charge_failure_falls_back(void **state)
 	sim_fx_done(&f, true);
 }
 
-static void test_uffd_gets_order0(void **state)
-{
-	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always", NULL };
-	struct sim_fx f = make(4096, k);
-
-	(void)state;
-	sim_fx_map(f.mm, BASE, PMD);
-	assert_int_equal(sim_uffd_register(f.mm, BASE, PMD, SIM_UFFD_MISSING), 0);
-	assert_int_equal(write_order(&f, BASE), 0);
-	sim_fx_done(&f, true);
-}
 
 static void test_read_zero_and_switch(void **state)
 {
@@ -306,16 +317,18 @@ static void test_stats_dump(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		{ order0_marks[0].name, test_marked_vma_gets_order0, NULL, NULL,
+		  (void *)&order0_marks[0] },
+		{ order0_marks[1].name, test_marked_vma_gets_order0, NULL, NULL,
+		  (void *)&order0_marks[1] },
 		cmocka_unit_test(test_pmd_only_always),
 		cmocka_unit_test(test_madvise_needs_hugepage),
 		cmocka_unit_test(test_64k_only),
 		cmocka_unit_test(test_16k_64k_2m),
 		cmocka_unit_test(test_inherit),
-		cmocka_unit_test(test_nohugepage),
 		cmocka_unit_test(test_neighbours_present),
 		cmocka_unit_test(test_alloc_failure_falls_back),
 		cmocka_unit_test(test_charge_failure_falls_back),
-		cmocka_unit_test(test_uffd_gets_order0),
 		cmocka_unit_test(test_read_zero_and_switch),
 		cmocka_unit_test(test_stats_dump),
 	};

@@ -56,15 +56,24 @@ static void test_fragment_blocks_orders(void **state)
 	sim_destroy(sim);
 }
 
-static void test_big_page_geometries(void **state)
+static void test_16k_pages_have_2048_ptes(void **state)
 {
-	struct sim *sim16 = make(16384, 4096), *sim64 = make(65536, 16384);
+	struct sim *sim16 = make(16384, 4096);
+
+	(void)state;
+	assert_int_equal(sim_geometry(sim16)->ptes_per_pmd, 2048);
+	sim_destroy(sim16);
+}
+
+/* 64K pages: a PMD range is 512 MiB, and a write under HUGEPAGE maps it whole. */
+static void test_64k_pages_fault_a_512m_thp(void **state)
+{
+	struct sim *sim64 = make(65536, 16384);
 	struct sim_mm *mm;
 	uint64_t addr = 0, tag = 0;
 	struct sim_page_info pi;
 
 	(void)state;
-	assert_int_equal(sim_geometry(sim16)->ptes_per_pmd, 2048);
 	assert_int_equal(sim_mm_create(sim64, 0, &mm), 0);
 	assert_int_equal(sim_mmap(mm, &addr, 2 * 8192 * 65536ull, SIM_PROT_RW, 0), 0);
 	assert_int_equal(sim_madvise(mm, addr, 8192 * 65536ull, SIM_MADV_HUGEPAGE), 0);
@@ -76,7 +85,6 @@ static void test_big_page_geometries(void **state)
 	assert_int_equal(sim_check(sim64), 0);
 	sim_exit(mm);
 	assert_int_equal(sim_free_pages(sim64), 16383);
-	sim_destroy(sim16);
 	sim_destroy(sim64);
 }
 
@@ -85,7 +93,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_lists_after_init),
 		cmocka_unit_test(test_fragment_blocks_orders),
-		cmocka_unit_test(test_big_page_geometries),
+		cmocka_unit_test(test_16k_pages_have_2048_ptes),
+		cmocka_unit_test(test_64k_pages_fault_a_512m_thp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1276,22 +1276,14 @@ static void check_built_round_trip(uint32_t page_size)
 	mthp_snapshot_free(&snap);
 }
 
-static void test_round_trip_built_4k(void **state)
+/* Built in memory, written and read back, at each page size. */
+static void test_round_trip_built(void **state)
 {
-	(void)state;
-	check_built_round_trip(4096);
-}
+	static const uint32_t page_sizes[] = { 4096, 16384, 65536 };
 
-static void test_round_trip_built_16k(void **state)
-{
 	(void)state;
-	check_built_round_trip(16384);
-}
-
-static void test_round_trip_built_64k(void **state)
-{
-	(void)state;
-	check_built_round_trip(65536);
+	for (size_t i = 0; i < sizeof(page_sizes) / sizeof(page_sizes[0]); i++)
+		check_built_round_trip(page_sizes[i]);
 }
 
 static void test_round_trip_empty(void **state)
@@ -1655,9 +1647,7 @@ int main(void)
 		cmocka_unit_test(test_build_add_setting_errors),
 		cmocka_unit_test(test_vma_flags_parse_format),
 		cmocka_unit_test(test_write_format),
-		cmocka_unit_test(test_round_trip_built_4k),
-		cmocka_unit_test(test_round_trip_built_16k),
-		cmocka_unit_test(test_round_trip_built_64k),
+		cmocka_unit_test(test_round_trip_built),
 		cmocka_unit_test(test_round_trip_empty),
 		cmocka_unit_test(test_round_trip_read_unknown_flags),
 		cmocka_unit_test(test_read_file),
