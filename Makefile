@@ -1,7 +1,9 @@
 # mthp - the khugepaged mTHP collapse engine, its simulator and live tools.
 #
 #   make                    build build/mthp, build/libmthp.a and build/libmthp-tools.a
-#   make check              build and run every test (installs missing packages)
+#   make check              build and run every test that leaves the host alone
+#   make check-host         as root: the tests that change THP knobs, swap and
+#                           cgroups, and restore them (also on signals)
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
@@ -70,7 +72,10 @@ LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c))
 TOOLS_SRCS := $(sort $(wildcard src/sim/*.c src/scenario/*.c src/live/*.c \
 	src/tlb/*.c src/report/*.c src/answer/*.c))
 CLI_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
-TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+# tests/test_host_*.c change the host (THP knobs, swap, cgroups): only
+# 'make check-host' runs them.
+TEST_SRCS := $(sort $(filter-out tests/test_host_%,$(wildcard tests/test_*.c)))
+HOST_TEST_SRCS := $(sort $(wildcard tests/test_host_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_HELPER_SRCS := $(sort $(wildcard bench/lib/*.c))
@@ -82,6 +87,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_scenario.o
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 BENCH_HELPER_OBJS := $(BENCH_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+HOST_TEST_BINS := $(HOST_TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 # Quiet by default: 'make V=1' prints the full commands.
@@ -102,7 +108,7 @@ LIBCLI := $(BUILD)/libmthpcli.a
 MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-layers test-bins bench demo install uninstall clean fuzz fuzz-bins stress
+.PHONY: all deps check check-host check-layers test-bins bench demo install uninstall clean fuzz fuzz-bins stress
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -164,7 +170,8 @@ STRESS_THREADS ?= 4
 STRESS_SEED ?= 1
 STRESS_POLICY ?= upstream
 
-$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(MTHP_LIBS)
+$(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(BUILD)/tests/helpers/stress_harness.o \
+		$(BUILD)/tests/helpers/sim_stat.o $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -195,8 +202,14 @@ check-layers: $(LIBMTHP)
 test-bins: $(TEST_BINS) $(MTHP)
 
 # Each test program runs from the project root; exit 77 means skipped.
+# 'check' never writes a sysfs knob, turns swap on or makes a cgroup.
 check: test-bins check-layers
 	@MTHP=$(MTHP) scripts/run-tests $(TEST_BINS)
+
+# Changes the host and puts it back: needs root (each program skips,
+# saying why, without it).
+check-host: $(HOST_TEST_BINS)
+	@scripts/run-tests $(HOST_TEST_BINS)
 
 bench: $(BENCH_BINS) $(MTHP)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
@@ -261,4 +274,4 @@ clean:
 	rm -rf build build-*
 
 -include $(LIB_OBJS:.o=.d) $(TOOLS_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
-	$(TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)
+	$(TEST_BINS:%=%.d) $(HOST_TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)

@@ -113,12 +113,16 @@ int main(int argc, char **argv)
 	sim_set_collapse_observer(sim, observe, &c);
 	sim_khugepaged_enter(mm);
 	for (unsigned pass = 1; pass <= 16; pass++) {
-		uint64_t collapsed = 0, scanned = sim_khugepaged_stat(sim, "ptes_scanned");
+		uint64_t collapsed = 0, before = 0, after = 0, scanned;
 		double t = bench_now(), dt;
 
+		if (sim_khugepaged_stat(sim, "ptes_scanned", &before))
+			return 1;
 		sim_khugepaged_pass(sim, 0, &collapsed);
 		dt = bench_now() - t;
-		scanned = sim_khugepaged_stat(sim, "ptes_scanned") - scanned;
+		if (sim_khugepaged_stat(sim, "ptes_scanned", &after))
+			return 1;
+		scanned = after - before;
 		t_scan += dt;
 		total += collapsed;
 		printf("  pass %u: %llu collapses in %.3f s; %llu PTEs scanned, %.1f M/s\n",

@@ -2,16 +2,11 @@
 /*
  * stress.c - the simulator under load: khugepaged in its own thread beside
  * N mutator threads on one mm, for a given time and seed, with fault
- * injection on at every point of the collapse.  Each mutator owns a slice
- * of SLICE_PMDS PMD ranges and keeps a model of its pages' content tags;
- * it does faults, writes, reads, munmap + mmap, madvise (DONTNEED, FREE,
- * PAGEOUT, HUGEPAGE, NOHUGEPAGE), mprotect, mremap, fork + exit, aging,
- * pins and MADV_COLLAPSE, and verifies what it reads against its model.
- * The injected races (munmap, mremap, fork between a scan and a
- * collapse) run through race() below, under the owning mutator's model
- * lock, so the model follows them.  Every PAUSE_MS the mutators park,
- * khugepaged stops, sim_check() runs and every page of every slice is
- * verified; then all resume.
+ * injection on at every point of the collapse (the stress harness,
+ * helpers/stress_harness.h, with everything on).  Each mutator owns a
+ * slice of PMD ranges, keeps a model of its pages' content tags and
+ * verifies what it reads against it; every half second everything stops
+ * for sim_check() and a check of every page.
  *
  *   stress [--seconds S] [--threads N] [--seed X] [--policy P]
  *
@@ -21,417 +16,13 @@
  * operation failed unexpectedly, 2 on a bad option.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mthp/sim.h>
 
-#define PAGE		4096ull
-#define NPTES		512u
-#define PMD		(NPTES * PAGE)
-#define SLICE_PMDS	4u
-#define SLICE_PAGES	(SLICE_PMDS * NPTES)
-#define BASE		(1ull << 32)
-#define MAX_THREADS	32u
-#define PAUSE_MS	500
-/* a lazily freed page reads as its tag or 0 until written again */
-#define MAYBE_ZERO	(1ull << 63)
-
-struct worker {
-	struct stress *st;
-	unsigned id;
-	uint64_t rng;
-	pthread_t thread;
-	pthread_mutex_t model_lock;	/* expect[], against race() */
-	uint64_t expect[SLICE_PAGES];
-	uint64_t ops;
-	uint64_t lost;			/* pages read back with a wrong tag */
-	uint64_t errors;		/* operations that failed unexpectedly */
-	char why[200];
-};
-
-struct stress {
-	struct sim *sim;
-	struct sim_mm *mm;
-	unsigned nr_threads;
-	struct worker *w;
-	/* the pause: mutators park between operations */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool pause;
-	bool stop;
-	unsigned parked;
-	/* what khugepaged and MADV_COLLAPSE did (the collapse observer) */
-	uint64_t collapsed[16];				/* atomic, by order */
-	uint64_t failed[MTHP_NR_RESULTS];		/* atomic, by result */
-	uint64_t races;					/* atomic */
-	uint64_t checks;
-	uint64_t check_failures;
-	char check_why[300];
-};
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rnd(struct worker *w)
-{
-	w->rng ^= w->rng << 13;
-	w->rng ^= w->rng >> 7;
-	w->rng ^= w->rng << 17;
-	return w->rng;
-}
-
-static uint64_t slice(unsigned id)
-{
-	return BASE + (uint64_t)id * SLICE_PMDS * PMD;
-}
-
-static uint64_t page_addr(const struct worker *w, unsigned i)
-{
-	return slice(w->id) + i * PAGE;
-}
-
-static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
-{
-	if (!w->errors && !w->lost)
-		snprintf(w->why, sizeof(w->why), "thread %u: %s (0x%llx, 0x%llx)", w->id,
-			 what, (unsigned long long)a, (unsigned long long)b);
-	w->errors++;
-}
-
-/* Context: model lock held. */
-static void verify(struct worker *w, unsigned first, unsigned n)
-{
-	for (unsigned i = first; i < first + n && i < SLICE_PAGES; i++) {
-		uint64_t tag = 0, want = w->expect[i];
-		int err = sim_read(w->st->mm, page_addr(w, i), &tag);
-
-		if (err) {
-			bad(w, "read failed", i, (uint64_t)-err);
-			continue;
-		}
-		if (tag == (want & ~MAYBE_ZERO) || ((want & MAYBE_ZERO) && tag == 0))
-			continue;
-		if (!w->lost && !w->errors)
-			snprintf(w->why, sizeof(w->why),
-				 "thread %u: page %u at 0x%llx reads 0x%llx, wrote 0x%llx",
-				 w->id, i, (unsigned long long)page_addr(w, i),
-				 (unsigned long long)tag, (unsigned long long)want);
-		w->lost++;
-		w->expect[i] = tag;	/* count each loss once */
-	}
-}
-
-static void set_range(struct worker *w, unsigned first, unsigned n, uint64_t v)
-{
-	for (unsigned i = first; i < first + n && i < SLICE_PAGES; i++)
-		w->expect[i] = v == MAYBE_ZERO ? w->expect[i] | MAYBE_ZERO : v;
-}
-
-/* A random sub-range [*first, *first + *n) of the slice, n <= max. */
-static void pick(struct worker *w, unsigned max, unsigned *first, unsigned *n)
-{
-	*first = (unsigned)(rnd(w) % SLICE_PAGES);
-	*n = 1 + (unsigned)(rnd(w) % max);
-	if (*first + *n > SLICE_PAGES)
-		*n = SLICE_PAGES - *first;
-}
-
-static void op_write(struct worker *w)
-{
-	unsigned first, n;
-
-	pick(w, 128, &first, &n);
-	for (unsigned i = first; i < first + n; i++) {
-		uint64_t tag = (rnd(w) | 1) & ~MAYBE_ZERO;
-		int err = sim_write(w->st->mm, page_addr(w, i), tag);
-
-		if (err)
-			bad(w, "write failed", i, (uint64_t)-err);
-		else
-			w->expect[i] = tag;
-	}
-}
-
-static void op_read(struct worker *w)
-{
-	unsigned first, n;
-
-	pick(w, 64, &first, &n);
-	verify(w, first, n);
-}
-
-static void op_madvise(struct worker *w, enum sim_madv advice)
-{
-	unsigned first, n;
-	int err;
-
-	pick(w, 96, &first, &n);
-	err = sim_madvise(w->st->mm, page_addr(w, first), n * PAGE, advice);
-	if (err)
-		bad(w, "madvise", advice, (uint64_t)-err);
-	if (advice == SIM_MADV_DONTNEED)
-		set_range(w, first, n, 0);
-	else if (advice == SIM_MADV_FREE)
-		set_range(w, first, n, MAYBE_ZERO);
-	verify(w, first, n);
-}
-
-/* (NO)HUGEPAGE on whole PMD ranges, as programs advise. */
-static void op_advise_pmd(struct worker *w, enum sim_madv advice)
-{
-	unsigned which = (unsigned)(rnd(w) % SLICE_PMDS);
-	int err = sim_madvise(w->st->mm, slice(w->id) + which * PMD, PMD, advice);
-
-	if (err)
-		bad(w, "madvise (no)hugepage", advice, (uint64_t)-err);
-	verify(w, which * NPTES + (unsigned)(rnd(w) % (NPTES - 8)), 8);
-}
-
-static void op_unmap(struct worker *w)
-{
-	unsigned first, n;
-	uint64_t a;
-
-	pick(w, 16, &first, &n);
-	a = page_addr(w, first);
-	if (sim_munmap(w->st->mm, a, n * PAGE) ||
-	    sim_mmap(w->st->mm, &a, n * PAGE, SIM_PROT_RW, SIM_MAP_FIXED))
-		bad(w, "munmap/mmap", a, n);
-	set_range(w, first, n, 0);
-}
-
-static void op_mprotect(struct worker *w)
-{
-	unsigned first, n;
-	uint64_t a;
-	int err;
-
-	pick(w, 64, &first, &n);
-	a = page_addr(w, first);
-	err = sim_mprotect(w->st->mm, a, n * PAGE, SIM_PROT_READ);
-	if (err)
-		bad(w, "mprotect ro", a, (uint64_t)-err);
-	verify(w, first, n);
-	if (sim_write(w->st->mm, a, 0x5eed) == 0)
-		bad(w, "write to a read-only page succeeded", a, 0);
-	err = sim_mprotect(w->st->mm, a, n * PAGE, SIM_PROT_RW);
-	if (err)
-		bad(w, "mprotect rw", a, (uint64_t)-err);
-}
-
-/* Move a sub-range anywhere and back (the race does the same). */
-static void op_mremap(struct worker *w)
-{
-	unsigned first, n;
-	uint64_t a, away = 0;
-	int err;
-
-	pick(w, NPTES, &first, &n);
-	a = page_addr(w, first);
-	err = sim_mremap(w->st->mm, a, n * PAGE, &away);
-	if (err == -EFAULT)
-		return;		/* the range spans two VMAs, as Linux refuses */
-	if (err || sim_mremap(w->st->mm, away, n * PAGE, &a))
-		bad(w, "mremap", a, (uint64_t)-err);
-	verify(w, first, n);
-}
-
-static void op_fork(struct worker *w)
-{
-	unsigned i = (unsigned)(rnd(w) % SLICE_PAGES);
-	struct sim_mm *child;
-	int err = sim_fork(w->st->mm, &child);
-
-	if (err) {
-		bad(w, "fork", 0, (uint64_t)-err);
-		return;
-	}
-	if (sim_write(child, page_addr(w, i), 0xc41d))
-		bad(w, "write in the child", i, 0);
-	if (rnd(w) % 2)
-		sched_yield();	/* let khugepaged meet the shared pages */
-	sim_exit(child);
-	verify(w, i, 1);
-}
-
-static void op_pin(struct worker *w)
-{
-	unsigned i = (unsigned)(rnd(w) % SLICE_PAGES);
-
-	if (sim_pin(w->st->mm, page_addr(w, i)))
-		return;		/* not present: nothing to pin */
-	verify(w, i & ~63u, 64);
-	sched_yield();
-	if (sim_unpin(w->st->mm, page_addr(w, i)))
-		bad(w, "unpin", i, 0);
-}
-
-/* Context: model lock not held (an injected race may take it). */
-static void op_collapse(struct worker *w)
-{
-	unsigned which = (unsigned)(rnd(w) % SLICE_PMDS);
-	int err = sim_madvise_collapse(w->st->mm, slice(w->id) + which * PMD, PMD);
-
-	/* racing threads, holes, pins and injected faults make it fail */
-	if (err && err != -EAGAIN && err != -EINVAL && err != -ENOMEM && err != -EBUSY)
-		bad(w, "MADV_COLLAPSE", which, (uint64_t)-err);
-}
-
-static void one_op(struct worker *w)
-{
-	unsigned op = (unsigned)(rnd(w) % 64);
-
-	if (op >= 62) {
-		op_collapse(w);
-		pthread_mutex_lock(&w->model_lock);
-		op_read(w);
-		pthread_mutex_unlock(&w->model_lock);
-		return;
-	}
-	pthread_mutex_lock(&w->model_lock);
-	if (op < 20)
-		op_write(w);
-	else if (op < 34)
-		op_read(w);
-	else if (op < 37)
-		op_madvise(w, SIM_MADV_DONTNEED);
-	else if (op < 39)
-		op_madvise(w, SIM_MADV_FREE);
-	else if (op < 42)
-		op_madvise(w, SIM_MADV_PAGEOUT);
-	else if (op < 44)
-		op_advise_pmd(w, SIM_MADV_HUGEPAGE);
-	else if (op < 45)
-		op_advise_pmd(w, rnd(w) % 4 ? SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);
-	else if (op < 46)
-		op_madvise(w, SIM_MADV_POPULATE_WRITE);
-	else if (op < 48)
-		op_unmap(w);
-	else if (op < 49)
-		op_mprotect(w);
-	else if (op < 50)
-		op_mremap(w);
-	else if (op < 51)
-		op_fork(w);
-	else if (op < 53 && sim_age(w->st->mm))
-		bad(w, "age", 0, 0);
-	else if (op >= 53 && op < 57)
-		op_pin(w);
-	else if (op >= 57)
-		op_read(w);
-	pthread_mutex_unlock(&w->model_lock);
-}
-
-/* Park while the main thread checks; false when it is time to stop. */
-static bool park_if_asked(struct stress *st)
-{
-	bool go;
-
-	pthread_mutex_lock(&st->lock);
-	if (st->pause) {
-		st->parked++;
-		pthread_cond_broadcast(&st->cond);
-		while (st->pause)
-			pthread_cond_wait(&st->cond, &st->lock);
-		st->parked--;
-	}
-	go = !st->stop;
-	pthread_mutex_unlock(&st->lock);
-	return go;
-}
-
-static void *mutator(void *arg)
-{
-	struct worker *w = arg;
-
-	while (park_if_asked(w->st)) {
-		one_op(w);
-		w->ops++;
-	}
-	return NULL;
-}
-
-/*
- * The injected races, from the collapsing thread with no simulator lock
- * held: under the owner's model lock, the default mutation, and for a
- * munmap the range mapped again (empty), so the owner's model stays true.
- */
-static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
-		enum sim_inject_point what, struct sim_mm **child)
-{
-	struct stress *st = ctx;
-	struct worker *w = NULL;
-	uint64_t a = pmd_addr;
-	int err;
-
-	if (mm == st->mm && pmd_addr >= BASE && pmd_addr < slice(st->nr_threads))
-		w = &st->w[(pmd_addr - BASE) / (SLICE_PMDS * PMD)];
-	__atomic_fetch_add(&st->races, 1, __ATOMIC_RELAXED);
-	if (!w)
-		return sim_inject_race(mm, pmd_addr, what, child);
-	pthread_mutex_lock(&w->model_lock);
-	err = sim_inject_race(mm, pmd_addr, what, child);
-	if (what == SIM_INJECT_MUNMAP) {
-		if (sim_mmap(mm, &a, PMD, SIM_PROT_RW, SIM_MAP_FIXED))
-			bad(w, "race: mmap after munmap", a, 0);
-		set_range(w, (unsigned)((pmd_addr - slice(w->id)) / PAGE), NPTES, 0);
-	}
-	pthread_mutex_unlock(&w->model_lock);
-	return err;
-}
-
-static void observe(void *ctx, const struct sim_collapse_event *ev)
-{
-	struct stress *st = ctx;
-
-	if (ev->result == SCAN_SUCCEED)
-		__atomic_fetch_add(&st->collapsed[ev->order], 1, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_add(&st->failed[ev->result], 1, __ATOMIC_RELAXED);
-}
-
-static void run_check(struct stress *st)
-{
-	st->checks++;
-	if (sim_check(st->sim) == 0)
-		return;
-	if (!st->check_failures)
-		snprintf(st->check_why, sizeof(st->check_why), "sim_check: %s",
-			 sim_check_message(st->sim));
-	st->check_failures++;
-}
-
-/* Park the mutators, stop khugepaged, check everything, resume. */
-static void quiesce_and_check(struct stress *st, bool resume)
-{
-	pthread_mutex_lock(&st->lock);
-	st->pause = true;
-	while (st->parked < st->nr_threads)
-		pthread_cond_wait(&st->cond, &st->lock);
-	pthread_mutex_unlock(&st->lock);
-	sim_khugepaged_stop(st->sim);
-	run_check(st);
-	for (unsigned t = 0; t < st->nr_threads; t++)
-		verify(&st->w[t], 0, SLICE_PAGES);
-	if (resume && sim_khugepaged_start(st->sim))
-		st->check_failures++;
-	pthread_mutex_lock(&st->lock);
-	st->pause = false;
-	st->stop = !resume;
-	pthread_cond_broadcast(&st->cond);
-	pthread_mutex_unlock(&st->lock);
-}
+#include "helpers/stress_harness.h"
 
 static void usage(void)
 {
@@ -439,229 +30,46 @@ static void usage(void)
 		"[--policy legacy|seed|upstream]\n");
 }
 
-static int set_knobs(struct sim *sim)
+/* Set option opt to val; 0, or -EINVAL when either is bad. */
+static int parse_option(struct stress_config *cfg, const char *opt, const char *val)
 {
-	int err = sim_set_knob(sim, "enabled", "never");
+	char *end = NULL;
 
-	/* 32K, 128K and 512K fault in as mTHPs; 16K, 64K, 256K and 2M are
-	 * for khugepaged, and for faults only where advised */
-	for (unsigned o = 2; o <= 9 && !err; o++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "hugepages-%ukB/enabled", 4u << o);
-		err = sim_set_knob(sim, name, o % 2 && o < 9 ? "always" : "madvise");
+	if (!strcmp(opt, "--seconds")) {
+		cfg->seconds = strtod(val, &end);
+		return *end || !(cfg->seconds > 0) ? -EINVAL : 0;
 	}
-	if (!err)
-		err = sim_set_knob(sim, "khugepaged/scan_sleep_millisecs", "0");
-	if (!err)
-		err = sim_set_knob(sim, "khugepaged/max_ptes_none", "511");
-	if (!err)
-		err = sim_set_knob(sim, "khugepaged/pages_to_scan", "4096");
-	return err;
-}
-
-/* Rates: one draw in N fails (per window; LRU per folio). */
-static const uint32_t inject_rates[SIM_NR_INJECT] = {
-	[SIM_INJECT_ALLOC] = 40,
-	[SIM_INJECT_CHARGE] = 40,
-	[SIM_INJECT_REVALIDATE] = 40,
-	[SIM_INJECT_LRU] = 400,
-	[SIM_INJECT_MUNMAP] = 80,
-	[SIM_INJECT_MREMAP] = 60,
-	[SIM_INJECT_FORK] = 60,
-	[SIM_INJECT_COPY_MC] = 15,
-};
-
-/* The khugepaged counters the report prints. */
-static const char *const kh_names[] = { "full_scans", "ptes_scanned", "pages_collapsed" };
-
-static void report(struct stress *st, double seconds, const char *policy,
-		   unsigned long long seed)
-{
-	uint64_t ops = 0, lost = 0, errors = 0, injected = 0, total = 0;
-	uint64_t results[MTHP_NR_RESULTS];
-
-	for (unsigned t = 0; t < st->nr_threads; t++) {
-		ops += st->w[t].ops;
-		lost += st->w[t].lost;
-		errors += st->w[t].errors;
+	if (!strcmp(opt, "--threads")) {
+		cfg->nr_threads = (unsigned)strtoul(val, &end, 10);
+		return *end || !cfg->nr_threads || cfg->nr_threads > STRESS_MAX_THREADS ?
+		       -EINVAL : 0;
 	}
-	printf("stress: %.1f s, %u mutator threads, seed %llu, policy %s\n", seconds,
-	       st->nr_threads, seed, policy);
-	printf("operations: %llu\n", (unsigned long long)ops);
-	printf("khugepaged:");
-	for (unsigned i = 0; i < sizeof(kh_names) / sizeof(kh_names[0]); i++) {
-		uint64_t v;
-
-		if (sim_khugepaged_stat(st->sim, kh_names[i], &v)) {
-			printf("%s %s unknown", i ? "," : "", kh_names[i]);
-			errors++;
-			continue;
-		}
-		printf("%s %s %llu", i ? "," : "", kh_names[i], (unsigned long long)v);
+	if (!strcmp(opt, "--seed")) {
+		cfg->seed = strtoull(val, &end, 0);
+		return *end ? -EINVAL : 0;
 	}
-	printf("\n");
-	printf("collapses by order:");
-	for (unsigned o = 0; o < 16; o++) {
-		if (!st->collapsed[o])
-			continue;
-		printf(" %u:%llu", o, (unsigned long long)st->collapsed[o]);
-		total += st->collapsed[o];
-	}
-	printf(" (total %llu)\n", (unsigned long long)total);
-	printf("failed attempts by result:");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (st->failed[r])
-			printf(" %s:%llu", mthp_result_name((enum mthp_result)r),
-			       (unsigned long long)st->failed[r]);
-	printf("\n");
-	sim_khugepaged_scan_results(st->sim, results);
-	printf("khugepaged scans by result:");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (results[r])
-			printf(" %s:%llu", mthp_result_name((enum mthp_result)r),
-			       (unsigned long long)results[r]);
-	printf("\n");
-	printf("injected faults survived:");
-	for (unsigned p = 0; p < SIM_NR_INJECT; p++) {
-		uint64_t n = sim_inject_fired(st->sim, (enum sim_inject_point)p);
-
-		printf(" %s:%llu", sim_inject_name((enum sim_inject_point)p),
-		       (unsigned long long)n);
-		injected += n;
-	}
-	printf(" (total %llu)\n", (unsigned long long)injected);
-	printf("invariant checks: %llu (sim_check of the whole simulator, every "
-	       "page verified)%s\n", (unsigned long long)st->checks,
-	       MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
-	printf("unexpected operation failures: %llu\n", (unsigned long long)errors);
-	printf("lost pages: %llu\n", (unsigned long long)lost);
-	for (unsigned t = 0; t < st->nr_threads; t++)
-		if (st->w[t].errors || st->w[t].lost)
-			printf("  %s\n", st->w[t].why);
-	if (st->check_failures)
-		printf("  %s\n", st->check_why);
+	if (!strcmp(opt, "--policy"))
+		return mthp_policy_parse(val, &cfg->policy) ? -EINVAL : 0;
+	return -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	double seconds = 10, deadline;
-	unsigned long long seed = 1;
-	unsigned nr_threads = 4;
-	enum mthp_policy policy = MTHP_POLICY_UPSTREAM;
-	const char *policy_name = "upstream";
-	struct sim_config cfg = { .page_size = 4096 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct stress st;
-	uint64_t addr = BASE, lost = 0, errors = 0;
-	int rc = 0;
+	struct stress_config cfg = STRESS_CONFIG_ALL(10, 1);
+	struct stress_totals totals;
+	int err;
 
 	for (int i = 1; i < argc; i += 2) {
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end = NULL;
-
-		if (!val) {
-			usage();
-			return 2;
-		}
-		if (!strcmp(argv[i], "--seconds")) {
-			seconds = strtod(val, &end);
-			if (*end || !(seconds > 0))
-				end = NULL;
-		} else if (!strcmp(argv[i], "--threads")) {
-			nr_threads = (unsigned)strtoul(val, &end, 10);
-			if (*end || !nr_threads || nr_threads > MAX_THREADS)
-				end = NULL;
-		} else if (!strcmp(argv[i], "--seed")) {
-			seed = strtoull(val, &end, 0);
-			if (*end)
-				end = NULL;
-		} else if (!strcmp(argv[i], "--policy")) {
-			end = mthp_policy_parse(val, &policy) ? NULL : (char *)"";
-			policy_name = val;
-		}
-		if (!end) {
+		if (i + 1 >= argc || parse_option(&cfg, argv[i], argv[i + 1])) {
 			usage();
 			return 2;
 		}
 	}
-
-	memset(&st, 0, sizeof(st));
-	st.nr_threads = nr_threads;
-	st.w = calloc(nr_threads, sizeof(*st.w));
-	if (!st.w)
-		return 1;
-	cfg.nr_frames = 1ull << 16;
-	cfg.nr_swap_slots = 1ull << 16;
-	cfg.seed = seed;
-	if (mthp_geometry_from_page_size(&geo, 4096))
-		return 1;
-	mthp_settings_init(&s, &geo);
-	if (sim_create(&st.sim, &cfg, &s) || set_knobs(st.sim) ||
-	    sim_khugepaged_set_policy(st.sim, policy) ||
-	    sim_mm_create(st.sim, 0, &st.mm) ||
-	    sim_mmap(st.mm, &addr, nr_threads * SLICE_PMDS * PMD, SIM_PROT_RW,
-		     SIM_MAP_FIXED)) {
-		fprintf(stderr, "stress: cannot set up the simulator\n");
+	err = stress_run(&cfg, &totals, stdout);
+	if (err) {
+		fprintf(stderr, "stress: cannot set up the simulator: %s\n", strerror(-err));
 		return 1;
 	}
-	sim_set_check_interval(st.sim, 512);
-	sim_set_collapse_observer(st.sim, observe, &st);
-	sim_inject_seed(st.sim, seed ^ 0x1badc0de);
-	sim_inject_set_race(st.sim, race, &st);
-	for (unsigned p = 0; p < SIM_NR_INJECT; p++)
-		sim_inject_set(st.sim, (enum sim_inject_point)p, inject_rates[p]);
-	pthread_mutex_init(&st.lock, NULL);
-	pthread_cond_init(&st.cond, NULL);
-	sim_khugepaged_enter(st.mm);
-	if (sim_khugepaged_start(st.sim)) {
-		fprintf(stderr, "stress: cannot start khugepaged\n");
-		return 1;
-	}
-	for (unsigned t = 0; t < nr_threads; t++) {
-		struct worker *w = &st.w[t];
-
-		w->st = &st;
-		w->id = t;
-		w->rng = (seed + 1) * 0x9e3779b97f4a7c15ull + t * 0xbf58476d1ce4e5b9ull;
-		if (!w->rng)
-			w->rng = 1;
-		pthread_mutex_init(&w->model_lock, NULL);
-		if (pthread_create(&w->thread, NULL, mutator, w)) {
-			fprintf(stderr, "stress: cannot start thread %u\n", t);
-			return 1;
-		}
-	}
-	deadline = now() + seconds;
-	for (;;) {
-		struct timespec pause = { 0, PAUSE_MS * 1000000l };
-		bool last = now() + PAUSE_MS / 1000.0 >= deadline;
-
-		if (!last)
-			nanosleep(&pause, NULL);
-		quiesce_and_check(&st, !last);
-		if (last)
-			break;
-	}
-	for (unsigned t = 0; t < nr_threads; t++)
-		pthread_join(st.w[t].thread, NULL);
-	sim_set_collapse_observer(st.sim, NULL, NULL);
-	sim_inject_set_race(st.sim, NULL, NULL);
-	sim_exit(st.mm);
-	run_check(&st);
-	report(&st, seconds, policy_name, seed);
-	for (unsigned t = 0; t < nr_threads; t++) {
-		lost += st.w[t].lost;
-		errors += st.w[t].errors;
-		pthread_mutex_destroy(&st.w[t].model_lock);
-	}
-	if (lost || errors || st.check_failures)
-		rc = 1;
-	sim_destroy(st.sim);
-	pthread_cond_destroy(&st.cond);
-	pthread_mutex_destroy(&st.lock);
-	free(st.w);
-	printf("stress: %s\n", rc ? "FAILED" : "ok");
-	return rc;
+	printf("stress: %s\n", stress_ok(&totals) ? "ok" : "FAILED");
+	return stress_ok(&totals) ? 0 : 1;
 }

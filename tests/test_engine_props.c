@@ -452,7 +452,7 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 /* ------------------------------------------------------------------ */
 /* Random cases */
 
-static enum mthp_thp_mode random_mode(struct mt_rng *g)
+static enum mthp_thp_mode random_mode(struct mthp_rng *g)
 {
 	static const enum mthp_thp_mode modes[] = {
 		MTHP_MODE_NEVER, MTHP_MODE_NEVER, MTHP_MODE_NEVER, MTHP_MODE_NEVER,
@@ -460,13 +460,13 @@ static enum mthp_thp_mode random_mode(struct mt_rng *g)
 		MTHP_MODE_INHERIT, MTHP_MODE_MADVISE,
 	};
 
-	return modes[mt_rng_below(g, sizeof(modes) / sizeof(modes[0]))];
+	return modes[mthp_rng_below(g, sizeof(modes) / sizeof(modes[0]))];
 }
 
-static void random_case(struct pcase *pc, struct mt_rng *g)
+static void random_case(struct pcase *pc, struct mthp_rng *g)
 {
 	struct mthp_geometry geo;
-	uint32_t n, pick = mt_rng_below(g, 64);
+	uint32_t n, pick = mthp_rng_below(g, 64);
 	unsigned pmd;
 
 	n = pick == 0 ? 8192 : pick < 5 ? 2048 : 512;
@@ -474,37 +474,37 @@ static void random_case(struct pcase *pc, struct mt_rng *g)
 	pmd = geo.pmd_order;
 	mthp_settings_init(&pc->s, &geo);
 
-	switch (mt_rng_below(g, 3)) {
+	switch (mthp_rng_below(g, 3)) {
 	case 0: pc->s.max_ptes_none = 0; break;
 	case 1: pc->s.max_ptes_none = n - 1; break;
-	default: pc->s.max_ptes_none = mt_rng_below(g, n); break;
+	default: pc->s.max_ptes_none = mthp_rng_below(g, n); break;
 	}
-	if (mt_rng_chance(g, 1, 3))
-		pc->s.max_ptes_swap = mt_rng_chance(g, 1, 4) ? 0 : mt_rng_below(g, n);
-	if (mt_rng_chance(g, 1, 3))
-		pc->s.max_ptes_shared = mt_rng_chance(g, 1, 4) ? 0 : mt_rng_below(g, n);
+	if (mthp_rng_below(g, 3) == 0)
+		pc->s.max_ptes_swap = mthp_rng_below(g, 4) == 0 ? 0 : mthp_rng_below(g, n);
+	if (mthp_rng_below(g, 3) == 0)
+		pc->s.max_ptes_shared = mthp_rng_below(g, 4) == 0 ? 0 : mthp_rng_below(g, n);
 	pc->s.enabled = (enum mthp_thp_mode[]){ MTHP_MODE_ALWAYS, MTHP_MODE_MADVISE,
-						MTHP_MODE_NEVER }[mt_rng_below(g, 3)];
+						MTHP_MODE_NEVER }[mthp_rng_below(g, 3)];
 	for (unsigned o = 2; o < pmd; o++)
 		pc->s.size_enabled[o] = random_mode(g);
-	if (mt_rng_chance(g, 1, 2))
+	if (mthp_rng_below(g, 2) == 0)
 		pc->s.size_enabled[pmd] = random_mode(g);
 
 	pc->flags = MTHP_VMA_ANON;
-	if (mt_rng_chance(g, 7, 10))
+	if (mthp_rng_below(g, 10) < 7)
 		pc->flags |= MTHP_VMA_HUGEPAGE;
-	if (mt_rng_chance(g, 1, 14))
+	if (mthp_rng_below(g, 14) == 0)
 		pc->flags |= MTHP_VMA_UFFD;
-	switch (mt_rng_below(g, 100)) {
+	switch (mthp_rng_below(g, 100)) {
 	case 0: case 1: pc->flags |= MTHP_VMA_NOHUGEPAGE; break;
 	case 2: pc->flags |= MTHP_VMA_NOANONVMA; break;
 	case 3: pc->flags = MTHP_VMA_FILE | (pc->flags & MTHP_VMA_HUGEPAGE); break;
 	}
-	pc->ctx = mt_rng_chance(g, 1, 5) ? MA : KH;
+	pc->ctx = mthp_rng_below(g, 5) == 0 ? MA : KH;
 
 	pc->kind = MTHP_PMD_TABLE;
 	pc->short_vma = false;
-	switch (mt_rng_below(g, 100)) {
+	switch (mthp_rng_below(g, 100)) {
 	case 0: case 1: pc->kind = MTHP_PMD_NONE; break;
 	case 2: pc->kind = MTHP_PMD_HUGE; break;
 	case 3: pc->short_vma = true; break;
@@ -744,11 +744,11 @@ static void run_policy(enum mthp_policy pol, uint64_t seed)
 	static struct pcase pc;
 	static struct rplan rp;
 	static char legacy_str[256 * 1024];
-	struct mt_rng g;
+	struct mthp_rng g;
 	struct stats st = { 0 };
 	unsigned tables = nr_tables();
 
-	mt_rng_seed(&g, seed);
+	mthp_rng_seed(&g, seed);
 	for (unsigned i = 0; i < tables; i++) {
 		const struct mthp_pmd_plan *p;
 		const char *why;
@@ -813,23 +813,27 @@ static void run_policy(enum mthp_policy pol, uint64_t seed)
 	}
 }
 
-static void legacy_matches_reference_on_random_tables(void **state)
+/* Each policy against its reference, on its own stream of random tables. */
+struct policy_run {
+	enum mthp_policy policy;
+	uint64_t seed;
+};
+
+static const struct policy_run legacy_run = { MTHP_POLICY_LEGACY, 0x1e9acull };
+/* the recursive reference */
+static const struct policy_run upstream_run = { MTHP_POLICY_UPSTREAM, 0x0b57ea3ull };
+/* the stack reference */
+static const struct policy_run seed_run = { MTHP_POLICY_SEED, 0x5eedull };
+
+static void matches_reference_on_random_tables(void **state)
 {
-	(void)state;
-	run_policy(MTHP_POLICY_LEGACY, 0x1e9acull);
+	const struct policy_run *r = *state;
+
+	run_policy(r->policy, r->seed);
 }
 
-static void upstream_matches_recursive_reference_on_random_tables(void **state)
-{
-	(void)state;
-	run_policy(MTHP_POLICY_UPSTREAM, 0x0b57ea3ull);
-}
-
-static void seed_matches_stack_reference_on_random_tables(void **state)
-{
-	(void)state;
-	run_policy(MTHP_POLICY_SEED, 0x5eedull);
-}
+#define POLICY_CASE(name, run) \
+	{ name, matches_reference_on_random_tables, NULL, NULL, (void *)&(run) }
 
 /* The reference itself on the contract's worked examples, so that a
  * reference bug cannot hide behind agreement with the same engine bug. */
@@ -901,9 +905,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reference_reproduces_contract_examples),
-		cmocka_unit_test(legacy_matches_reference_on_random_tables),
-		cmocka_unit_test(upstream_matches_recursive_reference_on_random_tables),
-		cmocka_unit_test(seed_matches_stack_reference_on_random_tables),
+		POLICY_CASE("legacy_matches_reference_on_random_tables", legacy_run),
+		POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
+		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <mthp/explain.h>
 
 #include "cli/cli.h"
+#include "common/rng.h"
 #include "helpers/table.h"
 
 static void check_against_plan(const struct mthp_whatif_range *wr)
@@ -81,10 +82,10 @@ static void check_against_plan(const struct mthp_whatif_range *wr)
 static void test_explanations_agree_with_the_plan(void **state)
 {
 	static const char *const none[] = { "0", "64", "255", "256", "384", "511" };
-	struct mt_rng r;
+	struct mthp_rng r;
 
 	(void)state;
-	mt_rng_seed(&r, 7);
+	mthp_rng_seed(&r, 7);
 	for (unsigned i = 0; i < 600; i++) {
 		static struct mt_table t;
 		struct mthp_settings s;

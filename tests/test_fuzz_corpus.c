@@ -51,35 +51,42 @@ static size_t replay_dir(const char *dir, int (*fn)(const uint8_t *, size_t))
 	return count;
 }
 
-static void test_snapshot_corpus(void **state)
-{
-	(void)state;
+/* A fuzz target, its corpus directories and how many seeds it has at least. */
+struct target {
+	const char *name;
+	int (*fn)(const uint8_t *data, size_t len);
+	size_t min_seeds;
+};
+
+static const struct target targets[] = {
 	/* the worked examples and the demo snapshot are seeds */
-	assert_true(replay_dir("fuzz/corpus/snapshot", fuzz_snapshot) >= 25);
-	replay_dir("fuzz/regressions/snapshot", fuzz_snapshot);
-}
+	{ "snapshot", fuzz_snapshot, 25 },
+	{ "scenario", fuzz_scenario, 2 },
+	{ "plan_args", fuzz_plan_args, 4 },
+};
+#define NR_TARGETS (sizeof(targets) / sizeof(targets[0]))
 
-static void test_scenario_corpus(void **state)
+/* The seed corpus, then the saved crashes, of one target. */
+static void test_replay(void **state)
 {
-	(void)state;
-	assert_true(replay_dir("fuzz/corpus/scenario", fuzz_scenario) >= 2);
-	replay_dir("fuzz/regressions/scenario", fuzz_scenario);
-}
+	const struct target *t = *state;
+	char dir[64];
 
-static void test_plan_args_corpus(void **state)
-{
-	(void)state;
-	assert_true(replay_dir("fuzz/corpus/plan_args", fuzz_plan_args) >= 4);
-	replay_dir("fuzz/regressions/plan_args", fuzz_plan_args);
+	snprintf(dir, sizeof(dir), "fuzz/corpus/%s", t->name);
+	assert_true(replay_dir(dir, t->fn) >= t->min_seeds);
+	snprintf(dir, sizeof(dir), "fuzz/regressions/%s", t->name);
+	replay_dir(dir, t->fn);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_snapshot_corpus),
-		cmocka_unit_test(test_scenario_corpus),
-		cmocka_unit_test(test_plan_args_corpus),
-	};
+	struct CMUnitTest tests[NR_TARGETS];
+	char names[NR_TARGETS][48];
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	for (size_t i = 0; i < NR_TARGETS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s corpus", targets[i].name);
+		tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = test_replay,
+						.initial_state = (void *)&targets[i] };
+	}
+	return _cmocka_run_group_tests("fuzz_corpus", tests, NR_TARGETS, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_stat.h"
+#include "helpers/sim_fx.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -64,22 +65,18 @@ static uint64_t tag_of(unsigned i)
  */
 static struct fx *fx_new(enum drive drive)
 {
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
-				  .nr_swap_slots = 1u << 10, .seed = 7 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	/* faults take order 0: every size is off until the pages are in */
+	static const char *const knobs[] = { "enabled", "never", NULL };
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
+					.nr_swap_slots = 1u << 10, .seed = 7 };
 	struct fx *f = calloc(1, sizeof(*f));
-	uint64_t addr = BASE;
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
 
 	assert_non_null(f);
 	f->drive = drive;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
-	/* faults take order 0: every size is off until the pages are in */
-	assert_int_equal(sim_set_knob(f->sim, "enabled", "never"), 0);
-	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
-	assert_int_equal(sim_mmap(f->mm, &addr, 2 * PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	f->sim = fx.sim;
+	f->mm = fx.mm;
+	sim_fx_map(f->mm, BASE, 2 * PMD);
 	f->nr_pages = drive == DRIVE_KHUGEPAGED_MTHP ? 16 : NR;
 	for (unsigned i = 0; i < f->nr_pages; i++)
 		assert_int_equal(sim_write(f->mm, BASE + i * PAGE, tag_of(i)), 0);
@@ -123,6 +120,16 @@ static int collapse(struct fx *f)
 		return sim_madvise_collapse(f->mm, BASE, PMD);
 	assert_int_equal(sim_khugepaged_pass(f->sim, 0, &collapsed), 0);
 	return 0;
+}
+
+/* One collapse with the race at point injected: it fires once, one event. */
+static void collapse_racing(struct fx *f, enum sim_inject_point point)
+{
+	assert_int_equal(sim_inject_set(f->sim, point, 1), 0);
+	collapse(f);
+	assert_int_equal(sim_inject_set(f->sim, point, 0), 0);
+	assert_int_equal(sim_inject_fired(f->sim, point), 1);
+	assert_int_equal(f->nr_events, 1);
 }
 
 static void assert_clean(struct fx *f)
@@ -299,11 +306,7 @@ static void test_race_munmap(void **state)
 	uint64_t tag;
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MUNMAP, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MUNMAP, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_MUNMAP), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_MUNMAP);
 	assert_results(f, SCAN_VMA_NULL);
 	assert_clean(f);
 	assert_int_equal(sim_read(f->mm, BASE, &tag), -EFAULT);
@@ -318,11 +321,7 @@ static void test_race_mremap(void **state)
 	struct sim_page_info info;
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MREMAP, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MREMAP, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_MREMAP), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_MREMAP);
 	assert_clean(f);
 	assert_tags(f);
 	/* the range is whole again, so the collapse may go ahead */
@@ -343,11 +342,7 @@ static void test_race_fork(void **state)
 	uint64_t shared0 = vmstat(f->sim, "thp_scan_exceed_share_pte");
 
 	(void)state;
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_FORK, 1), 0);
-	collapse(f);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_FORK, 0), 0);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_FORK), 1);
-	assert_int_equal(f->nr_events, 1);
+	collapse_racing(f, SIM_INJECT_FORK);
 	assert_results(f, SCAN_EXCEED_SHARED_PTE);
 	assert_int_equal(vmstat(f->sim, "thp_scan_exceed_share_pte"), shared0 + 1);
 	assert_clean(f);

@@ -21,9 +21,12 @@
 
 #include <mthp/engine.h>
 #include <mthp/sim.h>
+
+#include "helpers/sim_fx.h"
 #include <mthp/snapshot.h>
 
 #include "helpers/sim_stat.h"
+#include "common/rng.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -35,7 +38,7 @@
 struct fx {
 	struct sim *sim;
 	struct sim_mm *mm;
-	uint64_t rng;
+	struct mthp_rng rng;
 	uint64_t gen;
 	uint64_t expect[MAX_PMDS * NR];	/* tag model of [BASE, +MAX_PMDS) */
 	/* the observer's record */
@@ -46,10 +49,7 @@ struct fx {
 
 static uint64_t rnd(struct fx *f)
 {
-	f->rng ^= f->rng << 13;
-	f->rng ^= f->rng >> 7;
-	f->rng ^= f->rng << 17;
-	return f->rng;
+	return mthp_rng_next(&f->rng);
 }
 
 static void knob(struct fx *f, const char *k, const char *v)
@@ -94,35 +94,26 @@ static void observe(void *ctx, const struct sim_collapse_event *ev)
 
 static void fx_init(struct fx *f, enum mthp_policy policy, uint64_t seed)
 {
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 15,
-				  .nr_swap_slots = 8192, .seed = seed };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	static const char *const knobs[] = { "use_zero_page", "0",
+					     "khugepaged/scan_sleep_millisecs", "10", NULL };
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 15,
+					.nr_swap_slots = 8192, .seed = seed };
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
 
 	memset(f, 0, sizeof(*f));
-	f->rng = seed * 0x9e3779b97f4a7c15ull + 1;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
+	mthp_rng_seed(&f->rng, seed);
+	f->sim = fx.sim;
+	f->mm = fx.mm;
 	assert_int_equal(sim_khugepaged_set_policy(f->sim, policy), 0);
-	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
-	knob(f, "use_zero_page", "0");
-	knob(f, "khugepaged/scan_sleep_millisecs", "10");
 	sim_set_collapse_observer(f->sim, observe, f);
 }
 
 static void fx_done(struct fx *f)
 {
-	assert_int_equal(f->data_errors, 0);
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_exit(f->mm);
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_destroy(f->sim);
-}
+	struct sim_fx fx = { .sim = f->sim, .mm = f->mm };
 
-static void map_at(struct fx *f, uint64_t addr, uint64_t len)
-{
-	assert_int_equal(sim_mmap(f->mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	assert_int_equal(f->data_errors, 0);
+	sim_fx_done(&fx, false);
 }
 
 static void write_pages(struct fx *f, uint64_t start, uint64_t nr)
@@ -188,7 +179,7 @@ static void test_full_64k_blocks_max_ptes_none_0(void **state)
 	fx_init(&f, MTHP_POLICY_UPSTREAM, 1);
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE + 0 * 16 * PAGE, 16);	/* block 0 */
 	write_pages(&f, BASE + 2 * 16 * PAGE, 16);	/* block 2 */
 	write_pages(&f, BASE + 5 * 16 * PAGE, 16);	/* block 5 */
@@ -217,7 +208,7 @@ static void test_511_single_page_largest_order(void **state)
 	fx_init(&f, MTHP_POLICY_UPSTREAM, 2);
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
-	map_at(&f, BASE, 2 * PMD);
+	sim_fx_map(f.mm, BASE, 2 * PMD);
 	write_pages(&f, BASE + 3 * PAGE, 1);
 	write_pages(&f, BASE + PMD + 300 * PAGE, 1);
 	for (unsigned o = 2; o <= 8; o++)
@@ -231,7 +222,7 @@ static void test_511_single_page_largest_order(void **state)
 	assert_int_equal(ms(&f, 8, "collapse_alloc"), 2);
 	validate(&f, BASE, BASE + 2 * PMD);
 	/* with the PMD size on as well, the next single page goes to PMD */
-	map_at(&f, BASE + 4 * PMD, PMD);
+	sim_fx_map(f.mm, BASE + 4 * PMD, PMD);
 	write_pages(&f, BASE + 4 * PMD + 9 * PAGE, 1);
 	size_mode(&f, 9, "always");
 	assert_true(pass(&f) >= 1);
@@ -258,7 +249,7 @@ static void test_swap_pte_vetoes_below_pmd(void **state)
 	fx_init(&f, MTHP_POLICY_UPSTREAM, 3);
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE, 300);
 	assert_int_equal(sim_madvise(f.mm, BASE + 5 * PAGE, PAGE, SIM_MADV_PAGEOUT), 0);
 	assert_int_equal(state_at(&f, BASE + 5 * PAGE), 'w');
@@ -290,7 +281,7 @@ static void test_shared_pte_vetoes_below_pmd(void **state)
 	fx_init(&f, MTHP_POLICY_UPSTREAM, 4);
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE, 64);
 	/* the child keeps page 37 shared with the parent */
 	parent = f.mm;
@@ -325,7 +316,7 @@ static void test_existing_mthps_not_rebuilt_smaller(void **state)
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
 	size_mode(&f, 4, "always");
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE, 128);	/* faults give 64K folios */
 	assert_int_equal(order_at(&f, BASE), 4);
 	size_mode(&f, 4, "never");
@@ -350,7 +341,7 @@ static void test_alloc_failure_falls_back(void **state)
 	fx_init(&f, MTHP_POLICY_UPSTREAM, 6);
 	knob(&f, "enabled", "never");
 	sizes_off(&f);
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE, 256);
 	for (unsigned o = 2; o <= 9; o++)
 		size_mode(&f, o, "always");
@@ -381,7 +372,7 @@ static unsigned creep_run(enum mthp_policy policy, unsigned passes)
 	for (unsigned o = 6; o <= 9; o++)
 		size_mode(&f, o, "madvise");
 	knob(&f, "khugepaged/max_ptes_none", "384");
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_pages(&f, BASE, 16);	/* not advised yet: order 0 */
 	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
 	for (unsigned p = 0; p < passes; p++) {
@@ -507,8 +498,8 @@ static void agreement_run(uint64_t seed)
 	sizes_off(f);
 	if (seed % 3 == 0)
 		size_mode(f, 2 + (unsigned)(rnd(f) % 4), "always");
-	map_at(f, BASE, 6 * PMD);
-	map_at(f, BASE + 7 * PMD, 3 * PMD + 5 * PAGE);
+	sim_fx_map(f->mm, BASE, 6 * PMD);
+	sim_fx_map(f->mm, BASE + 7 * PMD, 3 * PMD + 5 * PAGE);
 	for (unsigned i = 0; i < 10; i++)
 		if (i != 6)
 			random_range(f, BASE + i * PMD);
@@ -531,25 +522,7 @@ static void agreement_run(uint64_t seed)
 	mthp_snapshot_free(&snap);
 
 	f->nr_events = 0;
-	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
-		FILE *o = fopen("/tmp/seed.snap", "w");
-
-		assert_int_equal(sim_mm_snapshot(f->mm, &snap), 0);
-		mthp_snapshot_write(&snap, o);
-		fclose(o);
-		mthp_snapshot_free(&snap);
-		sim_set_trace(f->sim, stderr);
-	}
 	pass(f);
-	if (getenv("MTHP_DEBUG_SEED") && (uint64_t)atoi(getenv("MTHP_DEBUG_SEED")) == seed) {
-		for (unsigned i = 0; i < f->nr_events; i++)
-			fprintf(stderr, "event %llx o%u %s\n",
-				(unsigned long long)f->events[i].addr, f->events[i].order,
-				mthp_result_name(f->events[i].result));
-		for (unsigned i = 0; i < pc->nr; i++)
-			fprintf(stderr, "plan %llx o%u\n", (unsigned long long)pc->c[i].addr,
-				pc->c[i].order);
-	}
 	for (unsigned i = 0; i < f->nr_events; i++) {
 		const struct sim_collapse_event *ev = &f->events[i];
 
@@ -598,7 +571,7 @@ static char *traced_run(size_t *len)
 	fx_init(f, MTHP_POLICY_UPSTREAM, 11);
 	knob(f, "enabled", "never");
 	sizes_off(f);
-	map_at(f, BASE, 4 * PMD);
+	sim_fx_map(f->mm, BASE, 4 * PMD);
 	write_pages(f, BASE, 300);
 	write_pages(f, BASE + PMD + 64 * PAGE, 16);
 	write_pages(f, BASE + 2 * PMD, NR);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_khugepaged_selftests.c - the kernel's khugepaged selftests for
- * anonymous memory (tools/testing/selftests/mm/khugepaged.c, as catalogued
- * in kernel-khugepaged-behaviour.md 1.2) on the simulator, each in both
+ * anonymous memory (tools/testing/selftests/mm/khugepaged.c in the Linux
+ * sources) on the simulator, each in both
  * contexts: khugepaged (limits enforced; run under each policy, which
  * must agree when only the PMD size is enabled) and MADV_COLLAPSE (limits
  * ignored, sysfs "enabled" set to never meanwhile).  Same settings as the
@@ -22,6 +22,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_stat.h"
+#include "helpers/sim_fx.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -57,30 +58,24 @@ static void fx_init_frames(struct fx *f, enum variant var, uint64_t nr_frames)
 		[K_LEGACY] = MTHP_POLICY_LEGACY, [K_SEED] = MTHP_POLICY_SEED,
 		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [MADVISE] = MTHP_POLICY_UPSTREAM,
 	};
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = nr_frames,
-				  .nr_swap_slots = 4096, .seed = 7 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	/* the harness's settings (main() of the selftest) */
+	static const char *const knobs[] = {
+		"enabled", "madvise", "defrag", "always", "use_zero_page", "0",
+		"khugepaged/defrag", "1", "khugepaged/scan_sleep_millisecs", "10",
+		"khugepaged/alloc_sleep_millisecs", "10", "khugepaged/pages_to_scan", "4096",
+		"khugepaged/max_ptes_none", "511", "khugepaged/max_ptes_swap", "64",
+		"khugepaged/max_ptes_shared", "256", "hugepages-2048kB/enabled", "inherit",
+		NULL
+	};
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = nr_frames,
+					.nr_swap_slots = 4096, .seed = 7 };
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
 
 	memset(f, 0, sizeof(*f));
 	f->var = var;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&f->sim, &cfg, &s), 0);
-	/* the harness's settings (main() of the selftest) */
-	knob(f, "enabled", "madvise");
-	knob(f, "defrag", "always");
-	knob(f, "use_zero_page", "0");
-	knob(f, "khugepaged/defrag", "1");
-	knob(f, "khugepaged/scan_sleep_millisecs", "10");
-	knob(f, "khugepaged/alloc_sleep_millisecs", "10");
-	knob(f, "khugepaged/pages_to_scan", "4096");
-	knob(f, "khugepaged/max_ptes_none", "511");
-	knob(f, "khugepaged/max_ptes_swap", "64");
-	knob(f, "khugepaged/max_ptes_shared", "256");
-	knob(f, "hugepages-2048kB/enabled", "inherit");
+	f->sim = fx.sim;
+	f->mm = fx.mm;
 	assert_int_equal(sim_khugepaged_set_policy(f->sim, policies[var]), 0);
-	assert_int_equal(sim_mm_create(f->sim, 0, &f->mm), 0);
 }
 
 static void fx_init(struct fx *f, enum variant var)
@@ -90,10 +85,9 @@ static void fx_init(struct fx *f, enum variant var)
 
 static void fx_done(struct fx *f)
 {
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_exit(f->mm);
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_destroy(f->sim);
+	struct sim_fx fx = { .sim = f->sim, .mm = f->mm };
+
+	sim_fx_done(&fx, false);
 }
 
 static void map_area(struct fx *f, uint64_t nr_pmds)

@@ -6,8 +6,9 @@
  * not the sparse one; the host settings decide eligibility; --dry-run
  * collapses nothing; the budget and cursor advance as khugepaged's do;
  * SIGUSR1 prints the counters, SIGTERM and SIGINT stop it cleanly; a
- * target that exits is dropped and the others go on; a cgroup's new
- * processes are picked up at the next full scan; the option errors.
+ * target that exits is dropped and the others go on; the option errors
+ * (a cgroup's new processes, which needs a cgroup made, is in
+ * test_host_daemon.c).
  * The daemon never writes a knob: overrides go through --set.  Every
  * child is killed and reaped in the teardown, also when a case fails.
  * Needs root and THP.
@@ -32,181 +33,24 @@
 
 #include <cmocka.h>
 
-#include "helpers/live_skip.h"
-#include "helpers/smaps.h"
-
 #include <mthp/live.h>
 
 #include "cli/cli.h"
+#include "helpers/daemon_child.h"
+#include "helpers/live_child.h"
+#include "helpers/live_skip.h"
+#include "helpers/smaps.h"
 
-#define PMD_SIZE (2ul << 20)
-#define PAGE 4096ul
 #define N 512
 
-/* Under AddressSanitizer a forked child carries the sanitizer's mappings. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED_ADDRESS_SPACE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED_ADDRESS_SPACE 1
-#endif
-#endif
-#ifndef SANITIZED_ADDRESS_SPACE
-#define SANITIZED_ADDRESS_SPACE 0
-#endif
-
-/*
- * A count of the daemon's over a whole child: exact in a normal build; at
- * least that many under AddressSanitizer, whose own dense regions, in a
- * child forked from this test, are there to be collapsed too.  Checks of
- * the child's own ranges stay exact everywhere.
- */
-#define assert_daemon_count(got, want) do {				\
-	if (SANITIZED_ADDRESS_SPACE)					\
-		assert_true((uint64_t)(got) >= (uint64_t)(want));	\
-	else								\
-		assert_int_equal((got), (want));			\
-} while (0)
-#define SPARSE_PAGES 10
-
-/* Planning overrides: eligible without VM_HUGEPAGE, sparse ranges refused. */
-#define SET_ALWAYS "enabled=always"
-#define SET_NONE "khugepaged/max_ptes_none=64"
-
-/* ---- children, killed and reaped in the teardown ---- */
-
-#define MAX_KIDS 8
-static pid_t kids[MAX_KIDS];
-static char cgroup_dir[256];
-
-static void kid_add(pid_t pid)
+/* A daemon child whose dense range is order-0 pages (else the case skips); its pid as text. */
+static struct daemon_child small_child(char *pid, size_t len)
 {
-	for (int i = 0; i < MAX_KIDS; i++) {
-		if (!kids[i]) {
-			kids[i] = pid;
-			return;
-		}
-	}
-	kill(pid, SIGKILL);
-	fail_msg("too many children");
-}
+	struct daemon_child c = daemon_child_start();
 
-static void kid_reap(pid_t pid)
-{
-	for (int i = 0; i < MAX_KIDS; i++) {
-		if (kids[i] == pid) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			kids[i] = 0;
-		}
-	}
-}
-
-/* A child reaped by the case itself. */
-static void kid_forget(pid_t pid)
-{
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (kids[i])
-			kid_reap(kids[i]);
-	if (cgroup_dir[0]) {
-		for (int i = 0; i < 50 && rmdir(cgroup_dir) && errno == EBUSY; i++)
-			usleep(20000);
-		cgroup_dir[0] = '\0';
-	}
-	return 0;
-}
-
-struct child {
-	pid_t pid;
-	uint64_t dense, sparse, empty;	/* the 3 PMD ranges of its VMA */
-};
-
-/*
- * A child with one 3-PMD VMA of its own: range 0 fully written (order-0
- * pages: the host's enabled is not "always" for a VMA without
- * VM_HUGEPAGE... unless it is, then the range is a THP at once and the
- * cases skip), range 1 with SPARSE_PAGES pages, range 2 empty.
- */
-static struct child child_start(void)
-{
-	struct child c = { 0 };
-	uint64_t addr;
-	int fds[2];
-
-	assert_int_equal(pipe(fds), 0);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0) {
-		char *p = mmap(NULL, 4 * PMD_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char *a = (char *)(((uintptr_t)p + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(fds[0]);
-		if (a > p)
-			munmap(p, (size_t)(a - p));
-		munmap(a + 3 * PMD_SIZE, (size_t)(p + 4 * PMD_SIZE - (a + 3 * PMD_SIZE)));
-		memset(a, 1, PMD_SIZE);
-		for (size_t i = 0; i < SPARSE_PAGES; i++)
-			a[PMD_SIZE + i * PAGE] = 1;
-		addr = (uintptr_t)a;
-		if (write(fds[1], &addr, sizeof(addr)) != sizeof(addr))
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	kid_add(c.pid);
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &addr, sizeof(addr)), sizeof(addr));
-	close(fds[0]);
-	c.dense = addr;
-	c.sparse = addr + PMD_SIZE;
-	c.empty = addr + 2 * PMD_SIZE;
+	daemon_require_small_pages(&c);
+	snprintf(pid, len, "%d", (int)c.pid);
 	return c;
-}
-
-static int pmd_mapped(pid_t pid, uint64_t addr)
-{
-	struct mthp_geometry geo;
-	struct mthp_diag diag = { 0 };
-
-	assert_int_equal(mthp_live_geometry(&geo, &diag), 0);
-	return mthp_live_pmd_mapped(pid, addr, &geo, &diag);
-}
-
-/* The child's dense range must start as order-0 pages. */
-static void require_small_pages(const struct child *c)
-{
-	if (pmd_mapped(c->pid, c->dense) != 0)
-		skip();		/* enabled=always on the host: a THP at fault */
-}
-
-/* Run `mthp ARGS...` (NULL-terminated) into out and err. */
-static int run(char *out, size_t outlen, char *err, size_t errlen, ...)
-{
-	char *argv[32];
-	int argc = 0, status;
-	va_list ap;
-	FILE *fo = fmemopen(out, outlen, "w"), *fe = fmemopen(err, errlen, "w");
-
-	assert_non_null(fo);
-	assert_non_null(fe);
-	va_start(ap, errlen);
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	status = mthp_cli_run(argc, argv, fo, fe);
-	fclose(fo);
-	fclose(fe);
-	return status;
 }
 
 static bool has_line(const char *text, const char *fmt, ...)
@@ -244,22 +88,20 @@ static long counter(const char *text, const char *name)
 static void test_collapses_dense_not_sparse(void **state)
 {
 	static char out[1 << 16], err[4096];
-	struct child c = child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--iterations", "1", "--pages-to-scan", "1000000",
-			     "--set", SET_ALWAYS, "--set", SET_NONE, NULL), 0);
+			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
 	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
 			     pid, (unsigned long long)c.dense));
 	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip errno=0\n",
 			     pid, (unsigned long long)c.sparse));
 	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.empty));
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
-	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 1);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.sparse), 0);
 	assert_int_equal(anon_huge_kb(c.pid, c.dense), 2048);	/* only the dense range */
 	assert_true(counter(out, "pages_collapsed") >= 1);
 	assert_int_equal(counter(out, "full_scans"), 1);
@@ -273,66 +115,52 @@ static void test_host_settings_decide(void **state)
 	static char out[1 << 16], err[4096];
 	struct mthp_settings s;
 	struct mthp_diag diag = { 0 };
-	struct child c = child_start();
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	require_small_pages(&c);
 	assert_int_equal(mthp_live_settings(&s, NULL, &diag), 0);
 	if (s.enabled == MTHP_MODE_ALWAYS)
 		skip();
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--iterations", "1", "--pages-to-scan", "1000000", NULL), 0);
 	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.dense));
 	assert_int_equal(counter(out, "pages_collapsed"), 0);
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 0);
 }
 
+/*
+ * A dry run of one pid, then of every process with anonymous memory (the
+ * host's too, hence a dry run): the dense range would collapse, nothing is.
+ */
 static void test_dry_run_collapses_nothing(void **state)
 {
-	static char out[1 << 16], err[4096];
-	struct child c = child_start();
+	static char out[1 << 20], err[4096];
 	char pid[16];
+	struct daemon_child c = small_child(pid, sizeof(pid));
 
 	(void)state;
-	require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
 			     "--dry-run", "--iterations", "2", "--interval", "0",
-			     "--pages-to-scan", "1000000", "--set", SET_ALWAYS,
-			     "--set", SET_NONE, NULL), 0);
+			     "--pages-to-scan", "1000000", "--set", DAEMON_SET_ALWAYS,
+			     "--set", DAEMON_SET_NONE, NULL), 0);
 	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
 			     pid, (unsigned long long)c.dense));
 	assert_non_null(strstr(out, ", dry run\n"));
 	assert_int_equal(counter(out, "pages_collapsed"), 0);
 	assert_int_equal(counter(out, "full_scans"), 2);
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
-	assert_int_equal(anon_huge_kb(c.pid, c.dense), 0);
-}
 
-/* No selector: every process with anonymous memory (dry run: the host's!). */
-static void test_every_process_dry_run(void **state)
-{
-	static char out[1 << 20], err[4096];
-	struct child c = child_start();
-	char pid[16];
-
-	(void)state;
-	require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
 			     "--iterations", "1", "--pages-to-scan", "100000000",
-			     "--set", SET_ALWAYS, "--set", SET_NONE, NULL), 0);
+			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
 	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
 			     pid, (unsigned long long)c.dense));
 	assert_false(has_line(out, "pid=%d ", (int)getpid()));	/* not itself */
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 0);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 0);
+	assert_int_equal(anon_huge_kb(c.pid, c.dense), 0);
 }
 
 /* ---- the API: single wake-ups ---- */
-
-static const char *const overrides[] = { SET_ALWAYS, SET_NONE };
 
 static void daemon_start(struct mthp_daemon *d, const pid_t *pids, size_t nr,
 			 uint32_t budget, FILE *log)
@@ -342,7 +170,7 @@ static void daemon_start(struct mthp_daemon *d, const pid_t *pids, size_t nr,
 		.nr_pids = nr,
 		.pages_to_scan = budget,
 		.policy = MTHP_POLICY_UPSTREAM,
-		.overrides = overrides,
+		.overrides = daemon_overrides,
 		.nr_overrides = 2,
 	};
 	struct mthp_diag diag = { 0 };
@@ -353,12 +181,12 @@ static void daemon_start(struct mthp_daemon *d, const pid_t *pids, size_t nr,
 
 static void test_api_single_wakeup(void **state)
 {
-	struct child c = child_start();
+	struct daemon_child c = daemon_child_start();
 	struct mthp_diag diag = { 0 };
 	struct mthp_daemon d;
 
 	(void)state;
-	require_small_pages(&c);
+	daemon_require_small_pages(&c);
 	daemon_start(&d, &c.pid, 1, 1000000, NULL);
 	assert_int_equal(d.nr_targets, 1);
 	uint64_t collapsed, mapped;
@@ -373,14 +201,14 @@ static void test_api_single_wakeup(void **state)
 	assert_int_equal(d.c.result[SCAN_SUCCEED], collapsed);
 	assert_true(d.c.full_scans >= 1);
 	assert_true(d.c.result[SCAN_EXCEED_NONE_PTE] >= 1);
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
-	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 1);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.sparse), 0);
 	/* The next wake-up finds THPs there and collapses nothing more. */
 	mapped = d.c.result[SCAN_PMD_MAPPED];
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
 	assert_daemon_count(d.c.pages_collapsed, collapsed);
 	assert_true(d.c.result[SCAN_PMD_MAPPED] >= mapped + collapsed);
-	assert_int_equal(pmd_mapped(c.pid, c.sparse), 0);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.sparse), 0);
 	mthp_daemon_free(&d);
 }
 
@@ -390,7 +218,7 @@ static void test_api_single_wakeup(void **state)
  */
 static void test_budget_and_cursor(void **state)
 {
-	struct child c = child_start();
+	struct daemon_child c = daemon_child_start();
 	struct mthp_diag diag = { 0 };
 	struct mthp_daemon d;
 	int wakeups = 0;
@@ -403,7 +231,7 @@ static void test_budget_and_cursor(void **state)
 			      "wake-up is too long\n");
 		skip();
 	}
-	require_small_pages(&c);
+	daemon_require_small_pages(&c);
 	daemon_start(&d, &c.pid, 1, N + 1, NULL);
 	while (d.c.full_scans == 0 && wakeups < 100) {
 		uint64_t before = d.c.pages_scanned;
@@ -417,13 +245,13 @@ static void test_budget_and_cursor(void **state)
 	assert_int_equal(d.c.full_scans, 1);
 	assert_true(wakeups >= 3);	/* dense, sparse, empty: one each */
 	assert_int_equal(d.c.pages_collapsed, 1);
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
+	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 1);
 	mthp_daemon_free(&d);
 }
 
 static void test_target_exit_is_dropped(void **state)
 {
-	struct child a = child_start(), b = child_start();
+	struct daemon_child a = daemon_child_start(), b = daemon_child_start();
 	struct mthp_diag diag = { 0 };
 	struct mthp_daemon d;
 	pid_t pids[2] = { a.pid, b.pid };
@@ -432,13 +260,13 @@ static void test_target_exit_is_dropped(void **state)
 	FILE *f = open_memstream(&log, &loglen);
 
 	(void)state;
-	require_small_pages(&a);
-	require_small_pages(&b);
+	daemon_require_small_pages(&a);
+	daemon_require_small_pages(&b);
 	assert_non_null(f);
 	daemon_start(&d, pids, 2, 1000000, f);
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
 	assert_int_equal(d.c.pages_collapsed, 2);
-	kid_reap(a.pid);
+	live_kid_reap(a.pid);
 	fflush(f);
 	mark = loglen;
 	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
@@ -452,7 +280,7 @@ static void test_target_exit_is_dropped(void **state)
 	assert_true(has_line(log + mark, "pid=%d addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip",
 			     (int)b.pid, (unsigned long long)b.sparse));
 	/* every --pid gone: the daemon says so */
-	kid_reap(b.pid);
+	live_kid_reap(b.pid);
 	assert_int_equal(mthp_daemon_scan(&d, &diag), -ESRCH);
 	assert_non_null(strstr(diag.msg, "no target left"));
 	mthp_daemon_free(&d);
@@ -476,21 +304,18 @@ static void bg_start(struct bg *bg, const char *target)
 	assert_int_equal(pipe(fds), 0);
 	bg->len = 0;
 	bg->out[0] = '\0';
-	bg->pid = fork();
-	assert_true(bg->pid >= 0);
+	bg->pid = live_kid_fork();
 	if (bg->pid == 0) {
 		char *argv[] = { "daemon", "--pid", (char *)target, "--interval", "60000",
-				 "--pages-to-scan", "1000000", "--set", SET_ALWAYS,
-				 "--set", SET_NONE, NULL };
+				 "--pages-to-scan", "1000000", "--set", DAEMON_SET_ALWAYS,
+				 "--set", DAEMON_SET_NONE, NULL };
 		FILE *out = fdopen(fds[1], "w");
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(fds[0]);
 		if (!out)
 			_exit(99);
 		_exit(mthp_cli_run(11, argv, out, stderr));
 	}
-	kid_add(bg->pid);
 	close(fds[1]);
 	bg->fd = fds[0];
 }
@@ -527,7 +352,7 @@ static void bg_stop_with(struct bg *bg, int sig)
 	bg_wait_for(bg, "\ntargets_dropped ");
 	bg_wait_for(bg, "\n-EOF-");	/* the rest, up to end of file */
 	assert_int_equal(waitpid(bg->pid, &status, 0), bg->pid);
-	kid_forget(bg->pid);
+	live_kid_forget(bg->pid);
 	close(bg->fd);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
@@ -535,13 +360,11 @@ static void bg_stop_with(struct bg *bg, int sig)
 
 static void check_signal_stop(int sig)
 {
-	struct child c = child_start();
-	struct bg *bg = calloc(1, sizeof(*bg));
 	char pid[16], line[128];
+	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct bg *bg = calloc(1, sizeof(*bg));
 
 	assert_non_null(bg);
-	require_small_pages(&c);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	bg_start(bg, pid);
 	/* the first wake-up's collapse, then it sleeps for a minute */
 	snprintf(line, sizeof(line), "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
@@ -576,50 +399,6 @@ static void test_sigint_stops_cleanly(void **state)
 	check_signal_stop(SIGINT);
 }
 
-/* ---- a cgroup: new processes are picked up at each full scan ---- */
-
-static void test_cgroup_picks_up_new_processes(void **state)
-{
-	struct child c = child_start();
-	struct mthp_daemon_config cfg = {
-		.cgroup = cgroup_dir,
-		.pages_to_scan = 1000000,
-		.policy = MTHP_POLICY_UPSTREAM,
-		.overrides = overrides,
-		.nr_overrides = 2,
-	};
-	struct mthp_diag diag = { 0 };
-	struct mthp_daemon d;
-	char path[300], pid[16];
-	int fd;
-
-	(void)state;
-	require_small_pages(&c);
-	snprintf(cgroup_dir, sizeof(cgroup_dir), "/sys/fs/cgroup/unified/mthp-test-%d",
-		 (int)getpid());
-	if (mkdir(cgroup_dir, 0755) < 0) {
-		cgroup_dir[0] = '\0';
-		skip();		/* no writable cgroup v2 here */
-	}
-	assert_int_equal(mthp_daemon_init(&d, &cfg, NULL, &diag), 0);
-	assert_int_equal(d.nr_targets, 0);
-	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);	/* empty: nothing */
-	assert_int_equal(d.c.pages_collapsed, 0);
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
-	fd = open(path, O_WRONLY);
-	assert_true(fd >= 0);
-	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	assert_int_equal(write(fd, pid, strlen(pid)), (ssize_t)strlen(pid));
-	close(fd);
-	assert_int_equal(mthp_daemon_scan(&d, &diag), 0);
-	assert_int_equal(d.nr_targets, 1);
-	assert_daemon_count(d.c.pages_collapsed, 1);
-	assert_int_equal(pmd_mapped(c.pid, c.dense), 1);
-	mthp_daemon_free(&d);
-	kid_reap(c.pid);	/* so the teardown can remove the cgroup */
-}
-
 /* ---- options ---- */
 
 static void test_option_errors(void **state)
@@ -627,32 +406,32 @@ static void test_option_errors(void **state)
 	static char out[8192], err[8192];
 
 	(void)state;
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--bogus", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "x", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "0", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--bogus", NULL), 2);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "x", NULL), 2);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", "0", NULL), 2);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--pages-to-scan", "0", NULL), 2);
 	assert_non_null(strstr(err, "greater than 0"));
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--interval", "-5", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--policy", "fast", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--set", "nonsense", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--set", "khugepaged/max_ptes_none=100000", NULL), 2);
 	assert_non_null(strstr(err, "max_ptes_none"));
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon",
 			     "--pid", "1", "--cgroup", "/x", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "extra", NULL), 2);
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--help", NULL), 0);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "extra", NULL), 2);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--help", NULL), 0);
 	assert_non_null(strstr(out, "--iterations N"));
 	assert_non_null(strstr(out, "--dry-run"));
 	/* not usage errors: the targets cannot be read */
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--pid",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid",
 			     "1073741808", "--iterations", "1", NULL), 1);
 	assert_non_null(strstr(err, "no such process"));
-	assert_int_equal(run(out, sizeof(out), err, sizeof(err), "daemon", "--cgroup",
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--cgroup",
 			     "/sys/fs/cgroup/unified/mthp-no-such-cgroup", "--iterations",
 			     "1", NULL), 1);
 	assert_non_null(strstr(err, "cgroup"));
@@ -721,7 +500,7 @@ static void test_man_page_matches_help(void **state)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		char *body;
 
-		assert_int_equal(run(out, sizeof(out), err, sizeof(err), cmds[i], "--help",
+		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), cmds[i], "--help",
 				     NULL), 0);
 		body = strstr(out, "\n\n");	/* after the usage lines */
 		assert_non_null(body);
@@ -733,23 +512,19 @@ static void test_man_page_matches_help(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_collapses_dense_not_sparse, teardown),
-		cmocka_unit_test_teardown(test_host_settings_decide, teardown),
-		cmocka_unit_test_teardown(test_dry_run_collapses_nothing, teardown),
-		cmocka_unit_test_teardown(test_every_process_dry_run, teardown),
-		cmocka_unit_test_teardown(test_api_single_wakeup, teardown),
-		cmocka_unit_test_teardown(test_budget_and_cursor, teardown),
-		cmocka_unit_test_teardown(test_target_exit_is_dropped, teardown),
-		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
-		cmocka_unit_test_teardown(test_sigint_stops_cleanly, teardown),
-		cmocka_unit_test_teardown(test_cgroup_picks_up_new_processes, teardown),
-		cmocka_unit_test_teardown(test_option_errors, teardown),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collapses_dense_not_sparse),
+		cmocka_unit_test(test_host_settings_decide),
+		cmocka_unit_test(test_dry_run_collapses_nothing),
+		cmocka_unit_test(test_api_single_wakeup),
+		cmocka_unit_test(test_budget_and_cursor),
+		cmocka_unit_test(test_target_exit_is_dropped),
+		cmocka_unit_test(test_sigterm_stops_cleanly),
+		cmocka_unit_test(test_sigint_stops_cleanly),
+		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_man_page_matches_help),
 	};
-	int unmet = live_test_requirements(false);
 
-	if (unmet)
-		return unmet;
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+			      live_test_requirements(false));
 }

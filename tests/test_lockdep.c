@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "helpers/sim_fx.h"
 #include "sim/sim_internal.h"
 
 struct lfx {
@@ -42,14 +43,11 @@ static struct lfx fx;
 
 static void fx_setup(void)
 {
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 12, .seed = 1 };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 12, .seed = 1 };
+	struct sim_fx f = sim_fx_make(&cfg, NULL);
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&fx.sim, &cfg, &s), 0);
-	assert_int_equal(sim_mm_create(fx.sim, 0, &fx.mm), 0);
+	fx.sim = f.sim;
+	fx.mm = f.mm;
 	fx.pmdt = calloc(1, sizeof(*fx.pmdt));
 	assert_non_null(fx.pmdt);
 	pthread_mutex_init(&fx.pmdt->lock, NULL);
@@ -200,81 +198,50 @@ static void expect_abort(void (*fn)(void), const char *what, const char *const *
 			fail_msg("expected call site %s in: %s", line, msg);
 }
 
-static void test_order_inversion_aborts(void **state)
+/* A broken use of the locks: what the validator must say, the names it must print. */
+struct abort_case {
+	const char *name;
+	void (*fn)(void);
+	const char *what;
+	const char *names[4];	/* NULL-terminated */
+};
+
+static const struct abort_case abort_cases[] = {
+	{ "test_order_inversion_aborts", case_order_inversion,
+	  "lock order inversion taking: pmd_lock",
+	  { "pmd_lock", "pte_lock" } },
+	{ "test_recursion_aborts", case_recursion,
+	  "recursive acquisition of: mmap_lock",
+	  { "mmap_lock" } },
+	{ "test_release_not_held_aborts", case_release_not_held,
+	  "releasing a lock not held: pte_lock",
+	  { "pte_lock", "pmd_lock" } },
+	{ "test_nested_class_reversed_aborts", case_nested_class_reversed,
+	  "lock order inversion taking: pte_lock",
+	  { "pte_lock", "pte_lock_nested" } },
+	{ "test_context_still_held_aborts", case_context_still_held,
+	  "Context: still held: pte_lock",
+	  { "pte_lock" } },
+	{ "test_context_sim_function_aborts", case_context_sim_function,
+	  "Context: still held: mmap_lock",
+	  { "mmap_lock", "src/sim/inject.c:" } },
+	{ "test_context_not_held_aborts", case_context_not_held,
+	  "Context: not held for write: mm_list_lock",
+	  { "mm_list_lock", "pte_lock", "src/sim/khugepaged.c:" } },
+	{ "test_context_operation_aborts", case_context_operation,
+	  "Context: no lock may be held, still held: mmap_lock",
+	  { "mmap_lock", "src/sim/fault.c:" } },
+	{ "test_context_mmap_write_aborts", case_context_mmap_write,
+	  "Context: not held for write: mmap_lock",
+	  { "mmap_lock" } },
+};
+#define NR_ABORT_CASES (sizeof(abort_cases) / sizeof(abort_cases[0]))
+
+static void test_aborts(void **state)
 {
-	static const char *const names[] = { "pmd_lock", "pte_lock", NULL };
+	const struct abort_case *c = *state;
 
-	(void)state;
-	expect_abort(case_order_inversion, "lock order inversion taking: pmd_lock", names);
-}
-
-static void test_recursion_aborts(void **state)
-{
-	static const char *const names[] = { "mmap_lock", NULL };
-
-	(void)state;
-	expect_abort(case_recursion, "recursive acquisition of: mmap_lock", names);
-}
-
-static void test_release_not_held_aborts(void **state)
-{
-	static const char *const names[] = { "pte_lock", "pmd_lock", NULL };
-
-	(void)state;
-	expect_abort(case_release_not_held, "releasing a lock not held: pte_lock", names);
-}
-
-static void test_nested_class_reversed_aborts(void **state)
-{
-	static const char *const names[] = { "pte_lock", "pte_lock_nested", NULL };
-
-	(void)state;
-	expect_abort(case_nested_class_reversed, "lock order inversion taking: pte_lock",
-		     names);
-}
-
-static void test_context_still_held_aborts(void **state)
-{
-	static const char *const names[] = { "pte_lock", NULL };
-
-	(void)state;
-	expect_abort(case_context_still_held, "Context: still held: pte_lock", names);
-}
-
-static void test_context_sim_function_aborts(void **state)
-{
-	static const char *const names[] = { "mmap_lock", "src/sim/inject.c:", NULL };
-
-	(void)state;
-	expect_abort(case_context_sim_function, "Context: still held: mmap_lock", names);
-}
-
-static void test_context_not_held_aborts(void **state)
-{
-	static const char *const names[] = { "mm_list_lock", "pte_lock",
-					     "src/sim/khugepaged.c:", NULL };
-
-	(void)state;
-	expect_abort(case_context_not_held, "Context: not held for write: mm_list_lock",
-		     names);
-}
-
-static void test_context_operation_aborts(void **state)
-{
-	static const char *const names[] = { "mmap_lock", "src/sim/fault.c:", NULL };
-
-	(void)state;
-	expect_abort(case_context_operation,
-		     "Context: no lock may be held, still held: mmap_lock", names);
-}
-
-static void test_context_mmap_write_aborts(void **state)
-{
-	static const char *const names[] = { "mmap_lock", NULL };
-
-	(void)state;
-	expect_abort(case_context_mmap_write, "Context: not held for write: mmap_lock",
-		     names);
+	expect_abort(c->fn, c->what, c->names);
 }
 
 /* mmap_assert_locked() takes a fork child's nested mmap_lock too. */
@@ -340,24 +307,20 @@ static int teardown(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[NR_ABORT_CASES + 2] = {
 		cmocka_unit_test(test_allowed_nesting),
-		cmocka_unit_test(test_order_inversion_aborts),
-		cmocka_unit_test(test_recursion_aborts),
-		cmocka_unit_test(test_release_not_held_aborts),
-		cmocka_unit_test(test_nested_class_reversed_aborts),
-		cmocka_unit_test(test_context_still_held_aborts),
-		cmocka_unit_test(test_context_sim_function_aborts),
-		cmocka_unit_test(test_context_not_held_aborts),
-		cmocka_unit_test(test_context_operation_aborts),
-		cmocka_unit_test(test_context_mmap_write_aborts),
-		cmocka_unit_test(test_mmap_assert_nested),
 	};
+	size_t n = 1;
 
+	for (size_t i = 0; i < NR_ABORT_CASES; i++)
+		tests[n++] = (struct CMUnitTest){ .name = abort_cases[i].name,
+						  .test_func = test_aborts,
+						  .initial_state = (void *)&abort_cases[i] };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mmap_assert_nested);
 	if (!MTHP_DEBUG) {
 		printf("skip: the lock validator exists in debug builds only "
 		       "(MTHP_DEBUG=1, e.g. make SANITIZE=address,undefined check)\n");
 		return 77;
 	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return _cmocka_run_group_tests("lockdep", tests, n, setup, teardown);
 }

@@ -23,8 +23,9 @@
 #include <mthp/map.h>
 #include <mthp/snapshot.h>
 
+#include "helpers/snap_build.h"
+
 #define S mthp_map_style
-#define VMA_START 0x7f0000000000ull
 
 static char dir[64];
 
@@ -67,42 +68,8 @@ static const char *file(const char *name)
 
 /* ---- layouts ---- */
 
-struct table {
-	uint8_t ptes[MTHP_MAX_PTES];
-	uint8_t orders[MTHP_MAX_PTES];
-};
 
-static void put(struct table *t, uint32_t off, uint32_t n, char c, uint8_t order)
-{
-	memset(t->ptes + off, c, n);
-	memset(t->orders + off, mthp_pte_state_has_folio(c) ? order : MTHP_NO_FOLIO, n);
-}
-
-static void table_init(struct table *t, uint32_t n)
-{
-	put(t, 0, n, '.', 0);
-}
-
-static void snap_new(struct mthp_snapshot *s, uint32_t ps, size_t nr_pmds)
-{
-	struct mthp_geometry geo;
-
-	assert_int_equal(mthp_geometry_from_page_size(&geo, ps), 0);
-	mthp_snapshot_init(s, &geo);
-	assert_int_equal(mthp_snapshot_add_vma(s, VMA_START,
-					       VMA_START + nr_pmds * mthp_pmd_size(&geo),
-					       MTHP_VMA_ANON), 0);
-}
-
-static void add(struct mthp_snapshot *s, size_t i, enum mthp_pmd_kind kind,
-		const struct table *t)
-{
-	assert_int_equal(mthp_snapshot_add_pmd(s, VMA_START + i * mthp_pmd_size(&s->geo),
-					       kind, t ? t->ptes : NULL,
-					       t ? t->orders : NULL), 0);
-}
-
-static struct table T;
+static struct snap_table T;
 
 /*
  * The known layout: pmd 0 PMD-mapped, pmd 1 the table below, pmd 2 no
@@ -111,19 +78,19 @@ static struct table T;
  */
 static void known_before(struct mthp_snapshot *s)
 {
-	snap_new(s, 4096, 3);
-	add(s, 0, MTHP_PMD_HUGE, NULL);
-	table_init(&T, 512);
-	put(&T, 0, 16, 'A', 4);
-	put(&T, 16, 4, 'S', 2);
-	put(&T, 24, 8, 'a', 3);
-	put(&T, 32, 32, '0', 0);
-	put(&T, 64, 8, 'w', 0);
-	put(&T, 72, 1, 'n', 0);
-	put(&T, 80, 16, 'a', 0);
-	put(&T, 96, 4, 's', 0);
-	add(s, 1, MTHP_PMD_TABLE, &T);
-	add(s, 2, MTHP_PMD_NONE, NULL);
+	snap_build_new(s, 4096, 3, MTHP_VMA_ANON);
+	snap_build_add(s, 0, MTHP_PMD_HUGE, NULL);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 16, 'A', 4);
+	snap_table_put(&T, 16, 4, 'S', 2);
+	snap_table_put(&T, 24, 8, 'a', 3);
+	snap_table_put(&T, 32, 32, '0', 0);
+	snap_table_put(&T, 64, 8, 'w', 0);
+	snap_table_put(&T, 72, 1, 'n', 0);
+	snap_table_put(&T, 80, 16, 'a', 0);
+	snap_table_put(&T, 96, 4, 's', 0);
+	snap_build_add(s, 1, MTHP_PMD_TABLE, &T);
+	snap_build_add(s, 2, MTHP_PMD_NONE, NULL);
 }
 
 /* The class and shared mark of PTE i of known_before()'s table. */
@@ -154,11 +121,11 @@ static enum mthp_map_class known_class(uint32_t i, bool *shared)
 /* "after": pmd 1 one PTE-mapped 2M folio. */
 static void known_after(struct mthp_snapshot *s)
 {
-	snap_new(s, 4096, 3);
-	add(s, 0, MTHP_PMD_HUGE, NULL);
-	put(&T, 0, 512, 'A', 9);
-	add(s, 1, MTHP_PMD_TABLE, &T);
-	add(s, 2, MTHP_PMD_NONE, NULL);
+	snap_build_new(s, 4096, 3, MTHP_VMA_ANON);
+	snap_build_add(s, 0, MTHP_PMD_HUGE, NULL);
+	snap_table_put(&T, 0, 512, 'A', 9);
+	snap_build_add(s, 1, MTHP_PMD_TABLE, &T);
+	snap_build_add(s, 2, MTHP_PMD_NONE, NULL);
 }
 
 /* ---- reading pictures back ---- */
@@ -340,15 +307,15 @@ static void test_cell_class_majority(void **state)
 	bool sh;
 
 	(void)state;
-	snap_new(&s, 4096, 2);
-	table_init(&T, 512);
-	put(&T, 0, 3, 'A', 4);		/* cell 0..3: 3 of order 4, one none */
-	put(&T, 4, 2, 'A', 0);		/* cell 4..7: a tie, 2 none, 2 order 0 */
-	put(&T, 8, 1, 'S', 0);		/* cell 8..11: one shared page, 3 none */
-	put(&T, 12, 2, '0', 0);		/* cell 12..15: tie zero / order 2 */
-	put(&T, 14, 2, 'a', 2);
-	add(&s, 0, MTHP_PMD_TABLE, &T);
-	add(&s, 1, MTHP_PMD_HUGE, NULL);
+	snap_build_new(&s, 4096, 2, MTHP_VMA_ANON);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 3, 'A', 4);		/* cell 0..3: 3 of order 4, one none */
+	snap_table_put(&T, 4, 2, 'A', 0);		/* cell 4..7: a tie, 2 none, 2 order 0 */
+	snap_table_put(&T, 8, 1, 'S', 0);		/* cell 8..11: one shared page, 3 none */
+	snap_table_put(&T, 12, 2, '0', 0);		/* cell 12..15: tie zero / order 2 */
+	snap_table_put(&T, 14, 2, 'a', 2);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
+	snap_build_add(&s, 1, MTHP_PMD_HUGE, NULL);
 	assert_int_equal(mthp_map_cell_class(&s, 0, 0, 4, &sh), MTHP_MAP_ORDER(4));
 	assert_false(sh);
 	assert_int_equal(mthp_map_cell_class(&s, 0, 4, 4, &sh), MTHP_MAP_ORDER0);
@@ -396,11 +363,11 @@ static void test_layout_cells_grow(void **state)
 
 	(void)state;
 	/* 600 ranges of 512: 600 rows > max_rows, so 2 pages a cell */
-	snap_new(&big, 4096, 600);
+	snap_build_new(&big, 4096, 600, MTHP_VMA_ANON);
 	for (size_t i = 0; i < 600; i++)
-		add(&big, i, MTHP_PMD_NONE, NULL);
-	snap_new(&small, 4096, 1);
-	add(&small, 0, MTHP_PMD_HUGE, NULL);
+		snap_build_add(&big, i, MTHP_PMD_NONE, NULL);
+	snap_build_new(&small, 4096, 1, MTHP_VMA_ANON);
+	snap_build_add(&small, 0, MTHP_PMD_HUGE, NULL);
 	assert_int_equal(mthp_map_layout(p, 2, NULL, &l, NULL, 0), 0);
 	assert_int_equal(l.pages_per_cell, 2);	/* the same for both panels */
 	assert_int_equal(l.rows[0], 1);
@@ -417,8 +384,8 @@ static void test_layout_cells_grow(void **state)
 	assert_true(l.panel_x[1] == S.margin + S.label_w + S.cols * S.cell_w + S.panel_gap);
 
 	/* 64K pages: one 8192-PTE range is 16 rows of one-page cells */
-	snap_new(&s64, 65536, 1);
-	add(&s64, 0, MTHP_PMD_HUGE, NULL);
+	snap_build_new(&s64, 65536, 1, MTHP_VMA_ANON);
+	snap_build_add(&s64, 0, MTHP_PMD_HUGE, NULL);
 	p[0].snap = &s64;
 	assert_int_equal(mthp_map_layout(p, 1, NULL, &l, NULL, 0), 0);
 	assert_int_equal(l.pages_per_cell, 1);
@@ -433,19 +400,34 @@ static void test_layout_cells_grow(void **state)
 
 /* ---- pictures ---- */
 
+/* The known before and after snapshots, drawn side by side into path. */
+static void draw_known_pair(const char *path, struct mthp_snapshot *before,
+			    struct mthp_snapshot *after)
+{
+	char err[256] = "";
+
+	known_before(before);
+	known_after(after);
+	if (mthp_map_draw(path, before, after, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", path, err);
+}
+
+static void free_pair(struct mthp_snapshot *before, struct mthp_snapshot *after)
+{
+	mthp_snapshot_free(before);
+	mthp_snapshot_free(after);
+}
+
 static void test_png_before_after_pixels(void **state)
 {
 	struct mthp_snapshot before, after;
 	struct mthp_map_panel p[2] = { { "before", &before }, { "after", &after } };
 	struct mthp_map_layout l;
 	struct png png;
-	char err[256] = "";
 	bool sh;
 
 	(void)state;
-	known_before(&before);
-	known_after(&after);
-	assert_int_equal(mthp_map_draw(file("ba.png"), &before, &after, err, sizeof(err)), 0);
+	draw_known_pair(file("ba.png"), &before, &after);
 	assert_int_equal(mthp_map_layout(p, 2, NULL, &l, NULL, 0), 0);
 	png_open(&png, file("ba.png"));
 	assert_int_equal(png.width, (int)l.width);
@@ -461,8 +443,7 @@ static void test_png_before_after_pixels(void **state)
 		check_cell(&png, &l, 1, 2, i, MTHP_MAP_NONE, false);
 	}
 	png_close(&png);
-	mthp_snapshot_free(&before);
-	mthp_snapshot_free(&after);
+	free_pair(&before, &after);
 }
 
 static void test_png_one_panel_and_scaled_cells(void **state)
@@ -475,17 +456,17 @@ static void test_png_one_panel_and_scaled_cells(void **state)
 
 	(void)state;
 	/* 1100 ranges: 4 pages a cell; range 5 has order-4 folios, shared */
-	snap_new(&s, 4096, 1100);
+	snap_build_new(&s, 4096, 1100, MTHP_VMA_ANON);
 	for (size_t i = 0; i < 1100; i++) {
-		table_init(&T, 512);
+		snap_table_init(&T, 512);
 		if (i == 5) {
-			put(&T, 0, 256, 'S', 4);
-			put(&T, 256, 2, 'a', 0);	/* cell 64: tie, order 0 */
+			snap_table_put(&T, 0, 256, 'S', 4);
+			snap_table_put(&T, 256, 2, 'a', 0);	/* cell 64: tie, order 0 */
 		}
 		if (i == 7)
-			add(&s, i, MTHP_PMD_HUGE, NULL);
+			snap_build_add(&s, i, MTHP_PMD_HUGE, NULL);
 		else
-			add(&s, i, MTHP_PMD_TABLE, &T);
+			snap_build_add(&s, i, MTHP_PMD_TABLE, &T);
 	}
 	assert_int_equal(mthp_map_render(file("big.png"), &p, 1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, NULL, 0), 0);
@@ -511,9 +492,7 @@ static void test_svg_rects_by_colour(void **state)
 	char err[256] = "";
 
 	(void)state;
-	known_before(&before);
-	known_after(&after);
-	assert_int_equal(mthp_map_draw(file("ba.svg"), &before, &after, err, sizeof(err)), 0);
+	draw_known_pair(file("ba.svg"), &before, &after);
 	svg_count(file("ba.svg"), &c);
 	/* before */
 	want[MTHP_MAP_NONE] = 4;
@@ -543,8 +522,7 @@ static void test_svg_rects_by_colour(void **state)
 	assert_int_equal(c.rects[MTHP_MAP_ORDER(9)], 0 + 1);
 	assert_int_equal(c.rects[MTHP_MAP_SHARED], 2 + 1);
 	assert_int_equal(c.rects[MTHP_MAP_NONE], 4 + 1);
-	mthp_snapshot_free(&before);
-	mthp_snapshot_free(&after);
+	free_pair(&before, &after);
 }
 
 static void test_svg_runs_break_at_rows(void **state)
@@ -556,10 +534,10 @@ static void test_svg_runs_break_at_rows(void **state)
 
 	(void)state;
 	/* 64K pages: 16 rows per range; one folio order 13 across all rows */
-	snap_new(&s, 65536, 1);
-	table_init(&T, 8192);
-	put(&T, 0, 8192, 's', 13);
-	add(&s, 0, MTHP_PMD_TABLE, &T);
+	snap_build_new(&s, 65536, 1, MTHP_VMA_ANON);
+	snap_table_init(&T, 8192);
+	snap_table_put(&T, 0, 8192, 's', 13);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	assert_int_equal(mthp_map_render(file("64k.svg"), &p, 1, NULL, err, sizeof(err)), 0);
 	svg_count(file("64k.svg"), &c);
 	assert_int_equal(c.rects[MTHP_MAP_ORDER(13)], 16 + 1);
@@ -628,7 +606,7 @@ static void test_errors(void **state)
 
 	(void)state;
 	known_before(&s);
-	snap_new(&s64, 65536, 1);
+	snap_build_new(&s64, 65536, 1, MTHP_VMA_ANON);
 	for (size_t i = 0; i < 9; i++)
 		p[i] = (struct mthp_map_panel){ "p", &s };
 

@@ -94,36 +94,36 @@ static void collapses_of(json_t *doc, char *buf, size_t len)
 	}
 }
 
-static void test_ptes_full_64k_blocks_collapse_at_order_4(void **state)
+/* Exit 0, JSON whose first range collapses as want ("OFFSET:ORDER ..."). */
+static void expect_collapses(struct run r, const char *want)
 {
-	struct run r = run_mthp("plan", "--ptes", "A*16 .*496", "--set",
-				"hugepages-64kB/enabled=always", "--set",
-				"khugepaged/max_ptes_none=0", "--json", NULL);
 	json_t *doc = run_json(&r);
 	char got[256];
 
-	(void)state;
 	collapses_of(doc, got, sizeof(got));
-	assert_string_equal(got, "0:4");
+	assert_string_equal(got, want);
 	json_decref(doc);
 	run_free(&r);
 }
 
+static void test_ptes_full_64k_blocks_collapse_at_order_4(void **state)
+{
+	(void)state;
+	expect_collapses(run_mthp("plan", "--ptes", "A*16 .*496", "--set",
+				 "hugepages-64kB/enabled=always", "--set",
+				 "khugepaged/max_ptes_none=0", "--json", NULL),
+			 "0:4");
+}
+
 static void test_ptes_one_page_511_goes_to_largest_order(void **state)
 {
-	/* PMD size off, 16K..1M on: the page at 300 lands in [256,512) order 8 */
-	struct run r = run_mthp("plan", "--ptes", ".*300 A .*211",
-				"--set", "hugepages-2048kB/enabled=never",
-				"--set", "hugepages-16kB/enabled=always",
-				"--set", "hugepages-1024kB/enabled=always", "--json", NULL);
-	json_t *doc = run_json(&r);
-	char got[256];
-
 	(void)state;
-	collapses_of(doc, got, sizeof(got));
-	assert_string_equal(got, "256:8");
-	json_decref(doc);
-	run_free(&r);
+	/* PMD size off, 16K..1M on: the page at 300 lands in [256,512) order 8 */
+	expect_collapses(run_mthp("plan", "--ptes", ".*300 A .*211",
+				 "--set", "hugepages-2048kB/enabled=never",
+				 "--set", "hugepages-16kB/enabled=always",
+				 "--set", "hugepages-1024kB/enabled=always", "--json", NULL),
+			 "256:8");
 }
 
 static void test_ptes_folio_order_suffix_vetoes_rebuild(void **state)
@@ -149,19 +149,13 @@ static void test_ptes_folio_order_suffix_vetoes_rebuild(void **state)
 
 static void test_ptes_literal_and_geometry_16k(void **state)
 {
-	/* 2048 PTEs: a literal string then runs; 256kB is order 4 there */
-	struct run r = run_mthp("plan", "--page-size", "16384", "--ptes",
-				"AAAAAAAAAAAAAAAA .*2032", "--set", "hugepages-256kB/enabled=always",
-				"--set", "khugepaged/max_ptes_none=0", "--json", NULL);
-	json_t *doc = run_json(&r);
-	char got[256];
-
 	(void)state;
-	collapses_of(doc, got, sizeof(got));
+	/* 2048 PTEs: a literal string then runs; 256kB is order 4 there */
 	/* offsets printed in 4K units by collapses_of: PTE 0 */
-	assert_string_equal(got, "0:4");
-	json_decref(doc);
-	run_free(&r);
+	expect_collapses(run_mthp("plan", "--page-size", "16384", "--ptes",
+				 "AAAAAAAAAAAAAAAA .*2032", "--set", "hugepages-256kB/enabled=always",
+				 "--set", "khugepaged/max_ptes_none=0", "--json", NULL),
+			 "0:4");
 }
 
 static void test_ptes_vma_flags_and_policy(void **state)
@@ -210,20 +204,22 @@ static void test_bad_patterns_are_usage_errors(void **state)
 
 static void test_bad_options_are_usage_errors(void **state)
 {
+	/* an option with a bad value on a 4K table, and what the error must say */
+	static const char *const bad[][3] = {
+		{ "--policy", "greedy", "--policy 'greedy'" },
+		{ "--context", "fault", "--context 'fault'" },
+		{ "--page-size", "8192", "must be 4096, 16384 or 65536" },
+		{ "--addr", "1000", "not aligned" },
+		{ "--vma", "anon,huge", "--vma 'anon,huge'" },
+	};
+
 	(void)state;
 	expect_usage_error(run_mthp("plan", NULL), "give one of --snapshot");
 	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--snapshot", "x", NULL),
 			   "give one of --snapshot");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--policy", "greedy", NULL),
-			   "--policy 'greedy'");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--context", "fault", NULL),
-			   "--context 'fault'");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--page-size", "8192", NULL),
-			   "must be 4096, 16384 or 65536");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--addr", "1000", NULL),
-			   "not aligned");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--vma", "anon,huge", NULL),
-			   "--vma 'anon,huge'");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_usage_error(run_mthp("plan", "--ptes", "A*512", bad[i][0], bad[i][1], NULL),
+				   bad[i][2]);
 	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--bogus", NULL),
 			   "unknown option '--bogus'");
 	expect_usage_error(run_mthp("plan", "--ptes", NULL), "needs a value");
@@ -236,27 +232,24 @@ static void test_bad_options_are_usage_errors(void **state)
 
 static void test_bad_set_names_knob_and_range(void **state)
 {
+	/* --set ASSIGNMENT on a 4K table, and what the error must say */
+	static const char *const bad[][2] = {
+		{ "khugepaged/max_ptes_none=512",
+		  "khugepaged/max_ptes_none: '512' is not in the range 0..511" },
+		{ "khugepaged/max_ptes_swap=-1",
+		  "khugepaged/max_ptes_swap: '-1' is not in the range 0..511" },
+		{ "khugepaged/pages_to_scan=0", "range 1..4294967295" },
+		{ "enabled=sometimes", "enabled: 'sometimes' is not one of always, madvise, never" },
+		{ "hugepages-8kB/enabled=always", "hugepages-8kB/enabled: no such size" },
+		{ "shmem_enabled=always", "unknown knob 'shmem_enabled'" },
+		{ "max_ptes_none", "is not KNOB=VALUE" },
+	};
+
 	(void)state;
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
-				    "khugepaged/max_ptes_none=512", NULL),
-			   "khugepaged/max_ptes_none: '512' is not in the range 0..511");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
-				    "khugepaged/max_ptes_swap=-1", NULL),
-			   "khugepaged/max_ptes_swap: '-1' is not in the range 0..511");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
-				    "khugepaged/pages_to_scan=0", NULL),
-			   "range 1..4294967295");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "enabled=sometimes",
-				    NULL),
-			   "enabled: 'sometimes' is not one of always, madvise, never");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set",
-				    "hugepages-8kB/enabled=always", NULL),
-			   "hugepages-8kB/enabled: no such size");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "shmem_enabled=always",
-				    NULL),
-			   "unknown knob 'shmem_enabled'");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", "max_ptes_none", NULL),
-			   "is not KNOB=VALUE");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", bad[i][0], NULL),
+				   bad[i][1]);
+	/* the range follows the geometry */
 	expect_usage_error(run_mthp("plan", "--page-size", "65536", "--ptes", "A*8192", "--set",
 				    "khugepaged/max_ptes_none=8192", NULL),
 			   "range 0..8191");

@@ -18,48 +18,22 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_stat.h"
+#include "helpers/sim_fx.h"
 
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
 #define BASE 0x200000000ull
 
-struct fx {
-	struct sim *sim;
-	struct sim_mm *mm;
-};
-
-static struct fx make(uint64_t frames, const char *const *knobs)
+static struct sim_fx make(uint64_t frames, const char *const *knobs)
 {
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = frames,
-				  .nr_swap_slots = 1024, .seed = 1 };
-	struct fx f;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = frames,
+					.nr_swap_slots = 1024, .seed = 1 };
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	for (; knobs && *knobs; knobs += 2)
-		assert_int_equal(mthp_settings_set(&s, knobs[0], knobs[1], NULL, 0), 0);
-	assert_int_equal(sim_create(&f.sim, &cfg, &s), 0);
-	assert_int_equal(sim_mm_create(f.sim, 0, &f.mm), 0);
-	return f;
-}
-
-static void done(struct fx *f)
-{
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_exit(f->mm);
-	assert_int_equal(sim_check(f->sim), 0);
-	sim_destroy(f->sim);
-}
-
-static void map_at(struct fx *f, uint64_t addr, uint64_t len)
-{
-	assert_int_equal(sim_mmap(f->mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	return sim_fx_make(&cfg, knobs);
 }
 
 /* Write a fault at addr; return the order of the folio it got. */
-static unsigned write_order(struct fx *f, uint64_t addr)
+static unsigned write_order(struct sim_fx *f, uint64_t addr)
 {
 	struct sim_page_info pi;
 
@@ -69,7 +43,7 @@ static unsigned write_order(struct fx *f, uint64_t addr)
 	return pi.order;
 }
 
-static uint64_t ms(struct fx *f, unsigned order, const char *name)
+static uint64_t ms(struct sim_fx *f, unsigned order, const char *name)
 {
 	return mthp_stat(f->sim, order, name);
 }
@@ -77,11 +51,11 @@ static uint64_t ms(struct fx *f, unsigned order, const char *name)
 static void test_pmd_only_always(void **state)
 {
 	const char *k[] = { "enabled", "always", NULL };
-	struct fx f = make(4096, k);
+	struct sim_fx f = make(4096, k);
 	struct sim_page_info pi;
 
 	(void)state;
-	map_at(&f, BASE, 2 * PMD);
+	sim_fx_map(f.mm, BASE, 2 * PMD);
 	assert_int_equal(write_order(&f, BASE + 5 * PAGE), 9);
 	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
 	assert_true(pi.huge);
@@ -89,32 +63,32 @@ static void test_pmd_only_always(void **state)
 	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 9, "anon_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 9, "nr_anon"), 1);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_madvise_needs_hugepage(void **state)
 {
-	struct fx f = make(4096, NULL);
+	struct sim_fx f = make(4096, NULL);
 
 	(void)state;
-	map_at(&f, BASE, 2 * PMD);
+	sim_fx_map(f.mm, BASE, 2 * PMD);
 	assert_int_equal(write_order(&f, BASE), 0);
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);
 	assert_int_equal(write_order(&f, BASE + PMD), 9);
 	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 1);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_64k_only(void **state)
 {
 	const char *k[] = { "hugepages-2048kB/enabled", "never",
 			    "hugepages-64kB/enabled", "always", NULL };
-	struct fx f = make(4096, k);
+	struct sim_fx f = make(4096, k);
 	struct sim_page_info pi;
 
 	(void)state;
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	assert_int_equal(write_order(&f, BASE + 17 * PAGE), 4);
 	/* the whole aligned 64K block is mapped, young and writable */
 	for (unsigned i = 16; i < 32; i++) {
@@ -127,7 +101,7 @@ static void test_64k_only(void **state)
 	assert_int_equal(pi.state, '.');
 	assert_int_equal(ms(&f, 4, "anon_fault_alloc"), 1);
 	assert_int_equal(vmstat(f.sim, "thp_fault_alloc"), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_16k_64k_2m(void **state)
@@ -135,13 +109,13 @@ static void test_16k_64k_2m(void **state)
 	const char *k[] = { "hugepages-2048kB/enabled", "always",
 			    "hugepages-64kB/enabled", "always",
 			    "hugepages-16kB/enabled", "always", NULL };
-	struct fx f = make(8192, k);
+	struct sim_fx f = make(8192, k);
 
 	(void)state;
-	map_at(&f, BASE, PMD);			/* PMD-sized and aligned */
-	map_at(&f, BASE + 2 * PMD, 256 * PAGE);	/* too small for a PMD */
-	map_at(&f, BASE + 4 * PMD + 8 * PAGE, 8 * PAGE);	/* misaligned for 64K */
-	map_at(&f, BASE + 6 * PMD, 2 * PAGE);	/* too small for 16K */
+	sim_fx_map(f.mm, BASE, PMD);			/* PMD-sized and aligned */
+	sim_fx_map(f.mm, BASE + 2 * PMD, 256 * PAGE);	/* too small for a PMD */
+	sim_fx_map(f.mm, BASE + 4 * PMD + 8 * PAGE, 8 * PAGE);	/* misaligned for 64K */
+	sim_fx_map(f.mm, BASE + 6 * PMD, 2 * PAGE);	/* too small for 16K */
 	assert_int_equal(write_order(&f, BASE + 3 * PAGE), 9);
 	assert_int_equal(write_order(&f, BASE + 2 * PMD + 40 * PAGE), 4);
 	assert_int_equal(write_order(&f, BASE + 4 * PMD + 9 * PAGE), 2);
@@ -150,7 +124,7 @@ static void test_16k_64k_2m(void **state)
 	assert_int_equal(ms(&f, 4, "anon_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 2, "anon_fault_alloc"), 1);
 	assert_int_equal(ms(&f, 4, "anon_fault_fallback"), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_inherit(void **state)
@@ -159,39 +133,61 @@ static void test_inherit(void **state)
 				 "hugepages-64kB/enabled", "inherit", NULL };
 	const char *madv[] = { "enabled", "madvise", "hugepages-2048kB/enabled", "never",
 			       "hugepages-64kB/enabled", "inherit", NULL };
-	struct fx f = make(4096, always);
-	struct fx g;
+	struct sim_fx f = make(4096, always);
+	struct sim_fx g;
 
 	(void)state;
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	assert_int_equal(write_order(&f, BASE), 4);
-	done(&f);
+	sim_fx_done(&f, true);
 	g = make(4096, madv);
-	map_at(&g, BASE, PMD);
+	sim_fx_map(g.mm, BASE, PMD);
 	assert_int_equal(write_order(&g, BASE), 0);
 	assert_int_equal(sim_madvise(g.mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(write_order(&g, BASE + 64 * PAGE), 4);
-	done(&g);
+	sim_fx_done(&g, true);
 }
 
-static void test_nohugepage(void **state)
-{
-	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always", NULL };
-	struct fx f = make(4096, k);
+/* A VMA mark that makes every fault take order 0, whatever the sizes say. */
+struct order0_mark {
+	const char *name;
+	int (*mark)(struct sim_mm *mm, uint64_t addr, uint64_t len);
+};
 
-	(void)state;
-	map_at(&f, BASE, PMD);
-	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+static int mark_nohugepage(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	return sim_madvise(mm, addr, len, SIM_MADV_NOHUGEPAGE);
+}
+
+static int mark_uffd(struct sim_mm *mm, uint64_t addr, uint64_t len)
+{
+	return sim_uffd_register(mm, addr, len, SIM_UFFD_MISSING);
+}
+
+static const struct order0_mark order0_marks[] = {
+	{ "test_nohugepage", mark_nohugepage },
+	{ "test_uffd_gets_order0", mark_uffd },
+};
+
+/* PMD and 64K "always", the VMA marked: a write faults in order 0. */
+static void test_marked_vma_gets_order0(void **state)
+{
+	const struct order0_mark *m = *state;
+	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always", NULL };
+	struct sim_fx f = make(4096, k);
+
+	sim_fx_map(f.mm, BASE, PMD);
+	assert_int_equal(m->mark(f.mm, BASE, PMD), 0);
 	assert_int_equal(write_order(&f, BASE), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_neighbours_present(void **state)
 {
-	struct fx f = make(4096, NULL);
+	struct sim_fx f = make(4096, NULL);
 
 	(void)state;
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	assert_int_equal(write_order(&f, BASE + 3 * PAGE), 0);
 	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
 	assert_int_equal(sim_set_knob(f.sim, "hugepages-16kB/enabled", "always"), 0);
@@ -206,17 +202,17 @@ static void test_neighbours_present(void **state)
 	}
 	assert_int_equal(write_order(&f, BASE + 17 * PAGE), 0);
 	assert_int_equal(ms(&f, 4, "anon_fault_alloc"), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_alloc_failure_falls_back(void **state)
 {
 	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always",
 			    "hugepages-16kB/enabled", "always", NULL };
-	struct fx f = make(8192, k);
+	struct sim_fx f = make(8192, k);
 
 	(void)state;
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	assert_true(sim_fragment(f.sim, 4) > 0);
 	assert_int_equal(sim_free_blocks(f.sim, 4), 0);
 	assert_int_equal(write_order(&f, BASE), 2);
@@ -227,14 +223,14 @@ static void test_alloc_failure_falls_back(void **state)
 	assert_int_equal(ms(&f, 9, "anon_fault_fallback_charge"), 0);
 	sim_unfragment(f.sim);
 	assert_int_equal(write_order(&f, BASE + 64 * PAGE), 4);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_charge_failure_falls_back(void **state)
 {
 	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always",
 			    "hugepages-16kB/enabled", "always", NULL };
-	struct fx f = make(8192, k);
+	struct sim_fx f = make(8192, k);
 	struct sim_mm *mm;
 	unsigned cg;
 	uint64_t addr = BASE;
@@ -259,31 +255,20 @@ static void test_charge_failure_falls_back(void **state)
 	assert_int_equal(sim_check(f.sim), 0);
 	sim_exit(mm);
 	assert_int_equal(sim_memcg_usage(f.sim, cg), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
-static void test_uffd_gets_order0(void **state)
-{
-	const char *k[] = { "enabled", "always", "hugepages-64kB/enabled", "always", NULL };
-	struct fx f = make(4096, k);
-
-	(void)state;
-	map_at(&f, BASE, PMD);
-	assert_int_equal(sim_uffd_register(f.mm, BASE, PMD, SIM_UFFD_MISSING), 0);
-	assert_int_equal(write_order(&f, BASE), 0);
-	done(&f);
-}
 
 static void test_read_zero_and_switch(void **state)
 {
 	const char *k[] = { "enabled", "always", NULL };
-	struct fx f = make(4096, k);
+	struct sim_fx f = make(4096, k);
 	struct sim_page_info pi;
 	uint64_t tag = 5;
 
 	(void)state;
-	map_at(&f, BASE, PMD);
-	map_at(&f, BASE + 2 * PMD, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE + 2 * PMD, 16 * PAGE);
 	/* PMD path: the huge zero page */
 	assert_int_equal(sim_read(f.mm, BASE, &tag), 0);
 	assert_int_equal(tag, 0);
@@ -306,19 +291,19 @@ static void test_read_zero_and_switch(void **state)
 	assert_int_equal(tag, 0);
 	assert_int_equal(sim_page_info(f.mm, BASE + 2 * PMD + PAGE, &pi), 0);
 	assert_int_equal(pi.state, 'A');
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_stats_dump(void **state)
 {
 	const char *k[] = { "enabled", "always", NULL };
-	struct fx f = make(4096, k);
+	struct sim_fx f = make(4096, k);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
 
 	(void)state;
-	map_at(&f, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	write_order(&f, BASE);
 	assert_int_equal(sim_stats_dump(f.sim, mem), 0);
 	fclose(mem);
@@ -327,22 +312,24 @@ static void test_stats_dump(void **state)
 		"/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/stats/anon_fault_alloc 1\n"));
 	assert_non_null(strstr(buf, "hugepages-64kB/stats/swpout 0\n"));
 	free(buf);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		{ order0_marks[0].name, test_marked_vma_gets_order0, NULL, NULL,
+		  (void *)&order0_marks[0] },
+		{ order0_marks[1].name, test_marked_vma_gets_order0, NULL, NULL,
+		  (void *)&order0_marks[1] },
 		cmocka_unit_test(test_pmd_only_always),
 		cmocka_unit_test(test_madvise_needs_hugepage),
 		cmocka_unit_test(test_64k_only),
 		cmocka_unit_test(test_16k_64k_2m),
 		cmocka_unit_test(test_inherit),
-		cmocka_unit_test(test_nohugepage),
 		cmocka_unit_test(test_neighbours_present),
 		cmocka_unit_test(test_alloc_failure_falls_back),
 		cmocka_unit_test(test_charge_failure_falls_back),
-		cmocka_unit_test(test_uffd_gets_order0),
 		cmocka_unit_test(test_read_zero_and_switch),
 		cmocka_unit_test(test_stats_dump),
 	};

@@ -17,30 +17,18 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_fx.h"
+
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
 #define BASE 0x200000000ull
 
 static struct sim *make(const char *const *knobs)
 {
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
-				  .nr_swap_slots = 4096, .seed = 1 };
-	struct sim *sim;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
+					.nr_swap_slots = 4096, .seed = 1 };
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	for (; knobs && *knobs; knobs += 2)
-		assert_int_equal(mthp_settings_set(&s, knobs[0], knobs[1], NULL, 0), 0);
-	assert_int_equal(sim_create(&sim, &cfg, &s), 0);
-	return sim;
-}
-
-static void ok(struct sim *sim)
-{
-	if (sim_check(sim))
-		fail_msg("sim_check: %s", sim_check_message(sim));
+	return sim_fx_sim(&cfg, knobs);
 }
 
 static struct sim_page_info info(struct sim_mm *mm, uint64_t addr)
@@ -69,6 +57,14 @@ static struct sim_mm *proc(struct sim *sim, uint64_t len)
 	return mm;
 }
 
+/* The parent exits last: checked, and every frame is free again. */
+static void done(struct sim *sim, struct sim_mm *mm)
+{
+	struct sim_fx f = { .sim = sim, .mm = mm, .nr_frames = 8192 };
+
+	sim_fx_done(&f, true);
+}
+
 static void test_fork_shares_and_cow_copies(void **state)
 {
 	struct sim *sim = make(NULL);
@@ -80,7 +76,7 @@ static void test_fork_shares_and_cow_copies(void **state)
 		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
 	free_before = sim_free_pages(sim);
 	assert_int_equal(sim_fork(mm, &child), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(sim_free_pages(sim), free_before);
 	assert_int_equal(info(mm, BASE).state, 'S');
 	assert_int_equal(info(child, BASE).state, 'S');
@@ -89,7 +85,7 @@ static void test_fork_shares_and_cow_copies(void **state)
 	assert_false(info(mm, BASE).writable);
 	/* child writes: a copy; the parent keeps the old data */
 	assert_int_equal(sim_write(child, BASE, 555), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_not_equal(info(child, BASE).pfn, info(mm, BASE).pfn);
 	assert_int_equal(rd(child, BASE), 555);
 	assert_int_equal(rd(mm, BASE), 100);
@@ -103,13 +99,10 @@ static void test_fork_shares_and_cow_copies(void **state)
 	}
 	assert_int_equal(rd(child, BASE + PAGE), 101);
 	sim_exit(child);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(info(mm, BASE + PAGE).mapcount, 1);
 	assert_int_equal(rd(mm, BASE + 3 * PAGE), 103);
-	sim_exit(mm);
-	ok(sim);
-	assert_int_equal(sim_free_pages(sim), 8191);
-	sim_destroy(sim);
+	done(sim, mm);
 }
 
 static void test_fork_thp_and_mthp(void **state)
@@ -126,24 +119,24 @@ static void test_fork_thp_and_mthp(void **state)
 	assert_true(info(mm, BASE).huge);
 	assert_int_equal(info(mm, addr).order, 4);
 	assert_int_equal(sim_fork(mm, &child), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_true(info(child, BASE).huge);
 	assert_int_equal(info(child, addr + 3 * PAGE).state, 'S');
 	/* the child unmaps half of the 64K folio: still shared elsewhere */
 	assert_int_equal(sim_munmap(child, addr, 8 * PAGE), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(info(mm, addr + 9 * PAGE).state, 'S');
 	assert_int_equal(info(mm, addr).state, 'S');
 	/* a write to the shared THP splits the PMD and copies one page */
 	assert_int_equal(sim_write(mm, BASE + 7 * PAGE, 8), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_false(info(mm, BASE).huge);
 	assert_true(info(child, BASE).huge);
 	assert_int_equal(rd(child, BASE + 7 * PAGE), 7);
 	assert_int_equal(rd(mm, BASE + 7 * PAGE), 8);
 	assert_int_equal(info(mm, BASE + 7 * PAGE).order, 0);
 	sim_exit(child);
-	ok(sim);
+	sim_fx_check(sim);
 	/* exclusive again: a write to the old 64K folio reuses it */
 	{
 		uint64_t pfn = info(mm, addr + 9 * PAGE).pfn;
@@ -153,7 +146,7 @@ static void test_fork_thp_and_mthp(void **state)
 		assert_int_equal(info(mm, addr + 9 * PAGE).state, 'A');
 	}
 	sim_exit(mm);
-	ok(sim);
+	sim_fx_check(sim);
 	sim_destroy(sim);
 }
 
@@ -168,24 +161,21 @@ static void test_fork_swap_and_pin(void **state)
 	assert_int_equal(sim_madvise(mm, BASE, 2 * PAGE, SIM_MADV_PAGEOUT), 0);
 	assert_int_equal(sim_pin(mm, BASE + 3 * PAGE), 0);
 	assert_int_equal(sim_fork(mm, &child), 0);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(info(child, BASE).state, 'w');
 	/* the pinned page was copied for the child at fork */
 	assert_int_not_equal(info(child, BASE + 3 * PAGE).pfn, info(mm, BASE + 3 * PAGE).pfn);
 	assert_int_equal(rd(child, BASE + 3 * PAGE), 203);
 	/* both swap in their own copy of the slot */
 	assert_int_equal(rd(child, BASE), 200);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(rd(mm, BASE), 200);
 	assert_int_equal(rd(mm, BASE + PAGE), 201);
 	assert_int_equal(rd(child, BASE + PAGE), 201);
-	ok(sim);
+	sim_fx_check(sim);
 	assert_int_equal(sim_unpin(mm, BASE + 3 * PAGE), 0);
 	sim_exit(child);
-	sim_exit(mm);
-	ok(sim);
-	assert_int_equal(sim_free_pages(sim), 8191);
-	sim_destroy(sim);
+	done(sim, mm);
 }
 
 int main(void)

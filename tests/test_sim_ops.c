@@ -20,51 +20,18 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_stat.h"
+#include "helpers/sim_fx.h"
 
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
 #define BASE 0x200000000ull
 
-struct fx {
-	struct sim *sim;
-	struct sim_mm *mm;
-};
-
-static struct fx make(const char *const *knobs)
+static struct sim_fx make(const char *const *knobs)
 {
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
-				  .nr_swap_slots = 4096, .seed = 1 };
-	struct fx f;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
+					.nr_swap_slots = 4096, .seed = 1 };
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	for (; knobs && *knobs; knobs += 2)
-		assert_int_equal(mthp_settings_set(&s, knobs[0], knobs[1], NULL, 0), 0);
-	assert_int_equal(sim_create(&f.sim, &cfg, &s), 0);
-	assert_int_equal(sim_mm_create(f.sim, 0, &f.mm), 0);
-	return f;
-}
-
-static void ok(struct fx *f)
-{
-	if (sim_check(f->sim))
-		fail_msg("sim_check: %s", sim_check_message(f->sim));
-}
-
-static void done(struct fx *f)
-{
-	ok(f);
-	sim_exit(f->mm);
-	ok(f);
-	assert_int_equal(sim_free_pages(f->sim), 8191);
-	sim_destroy(f->sim);
-}
-
-static void map_at(struct sim_mm *mm, uint64_t addr, uint64_t len)
-{
-	assert_int_equal(sim_mmap(mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	return sim_fx_make(&cfg, knobs);
 }
 
 static void fill(struct sim_mm *mm, uint64_t addr, unsigned n, uint64_t salt)
@@ -96,11 +63,11 @@ static const char *const kpmd[] = { "enabled", "always", NULL };
 
 static void test_munmap_frees(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	uint64_t before = sim_free_pages(f.sim);
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 64, 0);
 	assert_int_equal(sim_free_pages(f.sim), before - 64);
 	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 4);
@@ -109,16 +76,16 @@ static void test_munmap_frees(void **state)
 	assert_int_equal(sim_free_pages(f.sim), before);
 	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 0);
 	assert_int_equal(sim_write(f.mm, BASE, 1), -EFAULT);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_munmap_middle_splits_vma(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 	struct sim_vma_info vi;
 
 	(void)state;
-	map_at(f.mm, BASE, 64 * PAGE);
+	sim_fx_map(f.mm, BASE, 64 * PAGE);
 	fill(f.mm, BASE, 64, 0);
 	assert_int_equal(sim_munmap(f.mm, BASE + 16 * PAGE, 16 * PAGE), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);
@@ -126,25 +93,25 @@ static void test_munmap_middle_splits_vma(void **state)
 	assert_int_equal(vi.start, BASE + 32 * PAGE);
 	expect(f.mm, BASE, 16, 0);
 	expect(f.mm, BASE + 32 * PAGE, 32, 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	/* mapping the hole again merges the three */
-	map_at(f.mm, BASE + 16 * PAGE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE + 16 * PAGE, 16 * PAGE);
 	assert_int_equal(sim_nr_vmas(f.mm), 1);
 	assert_int_equal(info(f.mm, BASE + 16 * PAGE).state, '.');
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_dontneed_splits_partial_folio(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	struct sim_page_info pi;
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 16, 0);
 	assert_int_equal(info(f.mm, BASE).order, 4);
 	assert_int_equal(sim_madvise(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_MADV_DONTNEED), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	pi = info(f.mm, BASE);
 	assert_int_equal(pi.order, 0);
 	assert_int_equal(pi.refcount, 1);
@@ -159,20 +126,20 @@ static void test_dontneed_splits_partial_folio(void **state)
 		assert_int_equal(sim_read(f.mm, BASE + 4 * PAGE, &tag), 0);
 		assert_int_equal(tag, 0);
 	}
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_dontneed_huge_pmd(void **state)
 {
-	struct fx f = make(kpmd);
+	struct sim_fx f = make(kpmd);
 
 	(void)state;
-	map_at(f.mm, BASE, 2 * PMD);
+	sim_fx_map(f.mm, BASE, 2 * PMD);
 	fill(f.mm, BASE, 512, 0);
 	assert_true(info(f.mm, BASE).huge);
 	/* part of the PMD: split the PMD mapping, zap, split the folio */
 	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_DONTNEED), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_false(info(f.mm, BASE + 8 * PAGE).huge);
 	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 1);
 	assert_int_equal(vmstat(f.sim, "thp_split_page"), 1);
@@ -183,24 +150,24 @@ static void test_dontneed_huge_pmd(void **state)
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_DONTNEED), 0);
 	assert_int_equal(info(f.mm, BASE + PMD).state, '.');
 	assert_int_equal(mthp_stat(f.sim, 9, "nr_anon"), 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_free_marks_lazyfree(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 
 	(void)state;
-	map_at(f.mm, BASE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, 16 * PAGE);
 	fill(f.mm, BASE, 16, 0);
 	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_FREE), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(info(f.mm, BASE).state, 'l');
 	assert_int_equal(info(f.mm, BASE + 8 * PAGE).state, 'A');
 	/* written again: dirty, so not discarded by page-out */
 	fill(f.mm, BASE, 1, 0x55);
 	assert_int_equal(sim_madvise(f.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(info(f.mm, BASE).state, 'w');
 	assert_int_equal(info(f.mm, BASE + PAGE).state, '.');	/* dropped */
 	assert_int_equal(info(f.mm, BASE + 8 * PAGE).state, 'w');
@@ -212,61 +179,61 @@ static void test_free_marks_lazyfree(void **state)
 		assert_int_equal(sim_read(f.mm, BASE + PAGE, &tag), 0);
 		assert_int_equal(tag, 0);
 	}
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_pageout_and_swapin(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 32, 7);
 	assert_int_equal(sim_madvise(f.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(info(f.mm, BASE).state, 'w');
 	assert_int_equal(mthp_stat(f.sim, 4, "swpout"), 1);
 	assert_int_equal(vmstat(f.sim, "pswpout"), 16);
 	/* partly covered 64K folio: split, then paged out page by page */
 	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 4 * PAGE, SIM_MADV_PAGEOUT), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(info(f.mm, BASE + 16 * PAGE).state, 'w');
 	assert_int_equal(info(f.mm, BASE + 20 * PAGE).state, 'A');
 	assert_int_equal(info(f.mm, BASE + 20 * PAGE).order, 0);
 	expect(f.mm, BASE, 32, 7);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(vmstat(f.sim, "pswpin"), 20);
 	assert_int_equal(info(f.mm, BASE).order, 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_pageout_huge_pmd(void **state)
 {
-	struct fx f = make(kpmd);
+	struct sim_fx f = make(kpmd);
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 512, 3);
 	assert_int_equal(sim_madvise(f.mm, BASE, PMD, SIM_MADV_PAGEOUT), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(vmstat(f.sim, "thp_swpout"), 1);
 	assert_int_equal(info(f.mm, BASE + 100 * PAGE).state, 'w');
 	expect(f.mm, BASE, 512, 3);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_mremap_moves_ptes(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	uint64_t dst = BASE + 8 * PMD + 4 * PAGE;
 	struct sim_page_info before, after;
 
 	(void)state;
-	map_at(f.mm, BASE, 64 * PAGE);
+	sim_fx_map(f.mm, BASE, 64 * PAGE);
 	fill(f.mm, BASE, 64, 9);
 	before = info(f.mm, BASE + 3 * PAGE);
 	assert_int_equal(sim_mremap(f.mm, BASE, 64 * PAGE, &dst), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(dst, BASE + 8 * PMD + 4 * PAGE);
 	after = info(f.mm, dst + 3 * PAGE);
 	assert_int_equal(after.pfn, before.pfn);
@@ -279,19 +246,19 @@ static void test_mremap_moves_ptes(void **state)
 		assert_int_equal(sim_read(f.mm, dst + i * PAGE, &tag), 0);
 		assert_int_equal(tag, (BASE + i * PAGE) ^ 9);
 	}
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_mremap_moves_pmd(void **state)
 {
-	struct fx f = make(kpmd);
+	struct sim_fx f = make(kpmd);
 	uint64_t dst = 0;
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 512, 4);
 	assert_int_equal(sim_mremap(f.mm, BASE, PMD, &dst), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_true(info(f.mm, dst).huge);
 	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 0);
 	for (unsigned i = 0; i < 512; i += 17) {
@@ -300,23 +267,23 @@ static void test_mremap_moves_pmd(void **state)
 		assert_int_equal(sim_read(f.mm, dst + i * PAGE, &tag), 0);
 		assert_int_equal(tag, (BASE + i * PAGE) ^ 4);
 	}
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 /* mremap shrinking in place: the tail is unmapped, its folios freed or split. */
 static void test_mremap_shrink_in_place(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	uint64_t before = sim_free_pages(f.sim), na = 0;
 	struct sim_vma_info vi;
 
 	(void)state;
-	map_at(f.mm, BASE, 64 * PAGE);
+	sim_fx_map(f.mm, BASE, 64 * PAGE);
 	fill(f.mm, BASE, 64, 5);
 	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 4);
 	assert_int_equal(sim_free_pages(f.sim), before - 64);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 64 * PAGE, 20 * PAGE, 0, &na), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(na, BASE);
 	assert_int_equal(sim_nr_vmas(f.mm), 1);
 	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
@@ -334,24 +301,24 @@ static void test_mremap_shrink_in_place(void **state)
 	/* same length: nothing to do */
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 20 * PAGE, 20 * PAGE, 0, &na), 0);
 	assert_int_equal(na, BASE);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 /* mremap growing in place: the VMA is extended, nothing moves. */
 static void test_mremap_grow_in_place(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	struct sim_page_info before;
 	struct sim_vma_info vi;
 	uint64_t na = 0;
 
 	(void)state;
-	map_at(f.mm, BASE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, 16 * PAGE);
 	fill(f.mm, BASE, 16, 6);
 	before = info(f.mm, BASE + 5 * PAGE);
 	assert_int_equal(before.order, 4);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 48 * PAGE, 0, &na), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(na, BASE);
 	assert_int_equal(sim_nr_vmas(f.mm), 1);
 	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
@@ -366,20 +333,20 @@ static void test_mremap_grow_in_place(void **state)
 	/* a range in the middle of the VMA grows by moving only (-ENOMEM without) */
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 20 * PAGE, 0, &na),
 			 -ENOMEM);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 /* mremap growing where the next range is taken: -ENOMEM, or a move with MAYMOVE. */
 static void test_mremap_grow_moves(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	struct sim_page_info before;
 	struct sim_vma_info vi;
 	uint64_t na = 0, free_before;
 
 	(void)state;
-	map_at(f.mm, BASE, 16 * PAGE);
-	map_at(f.mm, BASE + 16 * PAGE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE + 16 * PAGE, 16 * PAGE);
 	assert_int_equal(sim_mprotect(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_PROT_READ), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);
 	fill(f.mm, BASE, 16, 7);
@@ -387,11 +354,11 @@ static void test_mremap_grow_moves(void **state)
 	free_before = sim_free_pages(f.sim);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 32 * PAGE, 0, &na),
 			 -ENOMEM);
-	ok(&f);
+	sim_fx_check(f.sim);
 	expect(f.mm, BASE, 16, 7);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, 16 * PAGE, 32 * PAGE,
 					   SIM_MREMAP_MAYMOVE, &na), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_true(na != BASE);
 	assert_int_equal(sim_free_pages(f.sim), free_before);
 	assert_int_equal(info(f.mm, na + 9 * PAGE).pfn, before.pfn);
@@ -411,7 +378,7 @@ static void test_mremap_grow_moves(void **state)
 		assert_int_equal(tag, (BASE + i * PAGE) ^ 7);
 	}
 	assert_int_equal(info(f.mm, na + 20 * PAGE).state, '.');
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 /*
@@ -420,16 +387,16 @@ static void test_mremap_grow_moves(void **state)
  */
 static void test_mremap_fixed_shrink_and_grow(void **state)
 {
-	struct fx f = make(kpmd);
+	struct sim_fx f = make(kpmd);
 	uint64_t dst = BASE + 4 * PMD, back = BASE - PAGE, pfn0;
 	struct sim_vma_info vi;
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 512, 8);
 	assert_true(info(f.mm, BASE).huge);
 	pfn0 = info(f.mm, BASE).pfn;
-	map_at(f.mm, dst, 8 * PAGE);		/* replaced by the move */
+	sim_fx_map(f.mm, dst, 8 * PAGE);		/* replaced by the move */
 	fill(f.mm, dst, 8, 9);
 	/* errors first: FIXED without MAYMOVE, overlap, crossing, nothing mapped */
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD, PAGE, SIM_MREMAP_FIXED, &dst),
@@ -448,11 +415,11 @@ static void test_mremap_fixed_shrink_and_grow(void **state)
 	assert_int_equal(back, BASE + PMD - 2 * PAGE);
 	assert_int_equal(sim_mremap_resize(f.mm, BASE + PMD - 2 * PAGE, 2 * PAGE,
 					   4 * PAGE, SIM_MREMAP_MAYMOVE, &back), -EFAULT);
-	ok(&f);
+	sim_fx_check(f.sim);
 	/* shrink to 1 page and move it over the destination */
 	assert_int_equal(sim_mremap_resize(f.mm, BASE, PMD - PAGE, PAGE, SIM_MREMAP_MAYMOVE |
 					   SIM_MREMAP_FIXED, &dst), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(dst, BASE + 4 * PMD);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);	/* + the rest of the replaced one */
 	assert_int_equal(info(f.mm, dst).pfn, pfn0);
@@ -463,7 +430,7 @@ static void test_mremap_fixed_shrink_and_grow(void **state)
 	back = BASE - PAGE;
 	assert_int_equal(sim_mremap_resize(f.mm, dst, PAGE, PAGE + PMD, SIM_MREMAP_MAYMOVE |
 					   SIM_MREMAP_FIXED, &back), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(back, BASE - PAGE);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);
 	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
@@ -475,19 +442,19 @@ static void test_mremap_fixed_shrink_and_grow(void **state)
 	expect(f.mm, back, 1, 8 ^ BASE ^ back);
 	expect(f.mm, dst + PAGE, 7, 9);
 	assert_int_equal(sim_free_pages(f.sim), 8191 - 8);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_mprotect_splits_and_merges(void **state)
 {
-	struct fx f = make(kpmd);
+	struct sim_fx f = make(kpmd);
 	struct sim_vma_info vi;
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 1, 0);
 	assert_int_equal(sim_mprotect(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_PROT_READ), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(sim_nr_vmas(f.mm), 3);
 	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
 	assert_int_equal(vi.prot, SIM_PROT_READ);
@@ -504,16 +471,16 @@ static void test_mprotect_splits_and_merges(void **state)
 		assert_int_equal(sim_write(f.mm, BASE + 4 * PAGE, 77), 0);
 		assert_int_equal(info(f.mm, BASE + 4 * PAGE).pfn, pfn);
 	}
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_madvise_hugepage_splits_vma(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 	struct sim_vma_info vi;
 
 	(void)state;
-	map_at(f.mm, BASE, 4 * PMD);
+	sim_fx_map(f.mm, BASE, 4 * PMD);
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(sim_nr_vmas(f.mm), 3);
 	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
@@ -523,30 +490,30 @@ static void test_madvise_hugepage_splits_vma(void **state)
 	assert_int_equal(sim_vma_info(f.mm, 1, &vi), 0);
 	assert_true(vi.flags & MTHP_VMA_NOHUGEPAGE);
 	assert_int_equal(sim_madvise(f.mm, BASE + 8 * PMD, PMD, SIM_MADV_HUGEPAGE), -ENOMEM);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_populate_write(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 
 	(void)state;
-	map_at(f.mm, BASE, 32 * PAGE);
+	sim_fx_map(f.mm, BASE, 32 * PAGE);
 	fill(f.mm, BASE, 4, 0);
 	assert_int_equal(sim_madvise(f.mm, BASE, 32 * PAGE, SIM_MADV_POPULATE_WRITE), 0);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(info(f.mm, BASE + 31 * PAGE).state, 'A');
 	assert_true(info(f.mm, BASE + 31 * PAGE).writable);
 	expect(f.mm, BASE, 4, 0);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_uffd_wp_and_age(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 
 	(void)state;
-	map_at(f.mm, BASE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, 16 * PAGE);
 	fill(f.mm, BASE, 16, 0);
 	assert_int_equal(sim_uffd_writeprotect(f.mm, BASE, PAGE, true), -ENOENT);
 	assert_int_equal(sim_uffd_register(f.mm, BASE, 8 * PAGE, SIM_UFFD_WP), 0);
@@ -557,7 +524,7 @@ static void test_uffd_wp_and_age(void **state)
 	expect(f.mm, BASE, 1, 0);
 	assert_int_equal(sim_madvise(f.mm, BASE, PAGE, SIM_MADV_PAGEOUT), 0);
 	assert_int_equal(info(f.mm, BASE).state, 'u');	/* swap with marker */
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(sim_uffd_writeprotect(f.mm, BASE, 4 * PAGE, false), 0);
 	assert_int_equal(info(f.mm, BASE).state, 'w');
 	assert_int_equal(sim_uffd_unregister(f.mm, BASE, 8 * PAGE), 0);
@@ -566,34 +533,34 @@ static void test_uffd_wp_and_age(void **state)
 	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, 'a');
 	expect(f.mm, BASE, 16, 0);
 	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, 'A');
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 static void test_pin(void **state)
 {
-	struct fx f = make(NULL);
+	struct sim_fx f = make(NULL);
 
 	(void)state;
-	map_at(f.mm, BASE, 16 * PAGE);
+	sim_fx_map(f.mm, BASE, 16 * PAGE);
 	fill(f.mm, BASE, 1, 0);
 	assert_int_equal(sim_pin(f.mm, BASE), 0);
 	assert_int_equal(info(f.mm, BASE).state, 'P');
 	assert_int_equal(info(f.mm, BASE).refcount, 2);
-	ok(&f);
+	sim_fx_check(f.sim);
 	assert_int_equal(sim_unpin(f.mm, BASE), 0);
 	assert_int_equal(sim_unpin(f.mm, BASE), -EFAULT);
 	assert_int_equal(info(f.mm, BASE).state, 'A');
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 /* A misspelled counter is an error, never a counter that reads 0. */
 static void test_stat_unknown_name_fails(void **state)
 {
-	struct fx f = make(k64);
+	struct sim_fx f = make(k64);
 	uint64_t v = 12345;
 
 	(void)state;
-	map_at(f.mm, BASE, PMD);
+	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 16, 0);
 	/* one fault maps the 16 pages' 64 KiB folio */
 	assert_int_equal(sim_vmstat(f.sim, "pgfault", &v), 0);
@@ -609,7 +576,7 @@ static void test_stat_unknown_name_fails(void **state)
 	assert_int_equal(sim_mthp_stat(f.sim, 10, "nr_anon", &v), -EINVAL);
 	assert_int_equal(sim_khugepaged_stat(f.sim, "pages_colapsed", &v), -EINVAL);
 	assert_int_equal(v, 12345);
-	done(&f);
+	sim_fx_done(&f, true);
 }
 
 int main(void)

@@ -14,17 +14,13 @@
 
 #include <mthp/sim.h>
 
+#include "helpers/sim_fx.h"
+
 static struct sim *make(uint32_t page_size, uint64_t frames)
 {
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = page_size, .nr_frames = frames };
-	struct sim *sim;
+	const struct sim_config cfg = { .page_size = page_size, .nr_frames = frames };
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, page_size), 0);
-	mthp_settings_init(&s, &geo);
-	assert_int_equal(sim_create(&sim, &cfg, &s), 0);
-	return sim;
+	return sim_fx_sim(&cfg, NULL);
 }
 
 static void test_free_lists_after_init(void **state)
@@ -60,15 +56,24 @@ static void test_fragment_blocks_orders(void **state)
 	sim_destroy(sim);
 }
 
-static void test_big_page_geometries(void **state)
+static void test_16k_pages_have_2048_ptes(void **state)
 {
-	struct sim *sim16 = make(16384, 4096), *sim64 = make(65536, 16384);
+	struct sim *sim16 = make(16384, 4096);
+
+	(void)state;
+	assert_int_equal(sim_geometry(sim16)->ptes_per_pmd, 2048);
+	sim_destroy(sim16);
+}
+
+/* 64K pages: a PMD range is 512 MiB, and a write under HUGEPAGE maps it whole. */
+static void test_64k_pages_fault_a_512m_thp(void **state)
+{
+	struct sim *sim64 = make(65536, 16384);
 	struct sim_mm *mm;
 	uint64_t addr = 0, tag = 0;
 	struct sim_page_info pi;
 
 	(void)state;
-	assert_int_equal(sim_geometry(sim16)->ptes_per_pmd, 2048);
 	assert_int_equal(sim_mm_create(sim64, 0, &mm), 0);
 	assert_int_equal(sim_mmap(mm, &addr, 2 * 8192 * 65536ull, SIM_PROT_RW, 0), 0);
 	assert_int_equal(sim_madvise(mm, addr, 8192 * 65536ull, SIM_MADV_HUGEPAGE), 0);
@@ -80,7 +85,6 @@ static void test_big_page_geometries(void **state)
 	assert_int_equal(sim_check(sim64), 0);
 	sim_exit(mm);
 	assert_int_equal(sim_free_pages(sim64), 16383);
-	sim_destroy(sim16);
 	sim_destroy(sim64);
 }
 
@@ -89,7 +93,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_lists_after_init),
 		cmocka_unit_test(test_fragment_blocks_orders),
-		cmocka_unit_test(test_big_page_geometries),
+		cmocka_unit_test(test_16k_pages_have_2048_ptes),
+		cmocka_unit_test(test_64k_pages_fault_a_512m_thp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

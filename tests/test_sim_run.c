@@ -41,6 +41,15 @@ static void run_text(const char *text, int policy, struct mthp_run_report *rep)
 	mthp_scenario_free(&sc);
 }
 
+/* The process of HEAD with phases after it, run without collapses. */
+static void run_phases(const char *phases, struct mthp_run_report *rep)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", HEAD, phases);
+	run_text(text, MTHP_RUN_NO_COLLAPSE, rep);
+}
+
 /* How many PTEs of the final snapshot are in state c. */
 static uint64_t count_state(const struct mthp_run_report *rep, char c)
 {
@@ -59,8 +68,7 @@ static void test_fill_writes_every_page_of_its_range(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p a]\nvma = v\naction = fill\noffset = 4M\nlength = 8M\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p a]\nvma = v\naction = fill\noffset = 4M\nlength = 8M\n", &rep);
 	assert_int_equal(rep.pages_written, 2048);
 	assert_int_equal(rep.resident_pages, 2048);
 	/* placement: the written pages fill PMD ranges 2 to 5 of the VMA */
@@ -79,8 +87,7 @@ static void test_random_writes_about_density(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p a]\nvma = v\naction = random\ndensity = 25%\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p a]\nvma = v\naction = random\ndensity = 25%\n", &rep);
 	assert_in_range(rep.pages_written, V_PAGES / 4 - 200, V_PAGES / 4 + 200);
 	assert_int_equal(rep.resident_pages, rep.pages_written);
 	mthp_run_report_free(&rep);
@@ -91,8 +98,7 @@ static void test_cluster_writes_runs(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p a]\nvma = v\naction = cluster\nruns = 4\nrun_pages = 32\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p a]\nvma = v\naction = cluster\nruns = 4\nrun_pages = 32\n", &rep);
 	assert_in_range(rep.pages_written, 32, 128);
 	/* each run is 32 contiguous pages: at most 4 separate stretches */
 	{
@@ -119,8 +125,7 @@ static void test_read_maps_the_zero_page(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p a]\nvma = v\naction = read\ndensity = 50%\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p a]\nvma = v\naction = read\ndensity = 50%\n", &rep);
 	assert_int_equal(rep.pages_written, 0);
 	assert_in_range(count_state(&rep, '0'), V_PAGES / 2 - 200, V_PAGES / 2 + 200);
 	assert_int_equal(rep.resident_pages, 0);
@@ -133,9 +138,8 @@ static void test_hot_keeps_a_hot_set_young(void **state)
 	uint64_t young;
 
 	(void)state;
-	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
-		      "[phase p hot]\nvma = v\naction = hot\nhot = 10%\nduration = 1s\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p hot]\nvma = v\naction = hot\nhot = 10%\nduration = 1s\n", &rep);
 	young = count_state(&rep, 'A');
 	assert_in_range(young, V_PAGES / 10 - 150, V_PAGES / 10 + 150);
 	assert_int_equal(young + count_state(&rep, 'a'), V_PAGES);
@@ -147,9 +151,8 @@ static void test_heap_keeps_its_live_share(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p h]\nvma = v\naction = heap\nobject_sizes = 4K:3,64K:1\n"
-		      "live = 50%\nchurn = 20%\nduration = 1s\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p h]\nvma = v\naction = heap\nobject_sizes = 4K:3,64K:1\n"
+		   "live = 50%\nchurn = 20%\nduration = 1s\n", &rep);
 	/* placed up to half the range, some freed at the last tick */
 	assert_in_range(rep.resident_pages, V_PAGES / 4, V_PAGES / 2 + 16);
 	/* churn placed new objects where old ones were freed */
@@ -162,11 +165,10 @@ static void test_pageout_free_dontneed(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
-		      "[phase p out]\nvma = v\naction = pageout\ndensity = 100%\nlength = 4M\n"
-		      "[phase p free]\nvma = v\naction = free\ndensity = 100%\noffset = 4M\nlength = 4M\n"
-		      "[phase p gone]\nvma = v\naction = dontneed\ndensity = 100%\noffset = 8M\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p out]\nvma = v\naction = pageout\ndensity = 100%\nlength = 4M\n"
+		   "[phase p free]\nvma = v\naction = free\ndensity = 100%\noffset = 4M\nlength = 4M\n"
+		   "[phase p gone]\nvma = v\naction = dontneed\ndensity = 100%\noffset = 8M\n", &rep);
 	assert_int_equal(count_state(&rep, 'w'), 1024);
 	assert_int_equal(count_state(&rep, 'l'), 1024);
 	assert_int_equal(rep.resident_pages, 1024);	/* the lazyfree ones */
@@ -178,9 +180,8 @@ static void test_fork_child_writes_and_exits(void **state)
 	struct mthp_run_report rep;
 
 	(void)state;
-	run_text(HEAD "[phase p fill]\nvma = v\naction = fill\n"
-		      "[phase p fork]\nvma = v\naction = fork\nchild_writes = 50%\nduration = 200ms\n",
-		 MTHP_RUN_NO_COLLAPSE, &rep);
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p fork]\nvma = v\naction = fork\nchild_writes = 50%\nduration = 200ms\n", &rep);
 	/* the child is gone: nothing is shared any more */
 	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), 0);
 	assert_int_equal(rep.resident_pages, V_PAGES);

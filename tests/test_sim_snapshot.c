@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include <mthp/sim.h>
+
+#include "helpers/sim_fx.h"
 #include <mthp/snapshot.h>
 
 #define PAGE 4096ull
@@ -26,25 +28,18 @@
 static char *scenario(void)
 {
 	const char *knobs[] = { "enabled", "madvise", "hugepages-64kB/enabled", "always", NULL };
-	struct mthp_geometry geo;
-	struct mthp_settings s;
-	struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
-				  .nr_swap_slots = 1024, .seed = 7 };
-	struct sim *sim;
-	struct sim_mm *mm, *child;
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 8192,
+					.nr_swap_slots = 1024, .seed = 7 };
+	struct sim_fx fx = sim_fx_make(&cfg, knobs);
+	struct sim *sim = fx.sim;
+	struct sim_mm *mm = fx.mm, *child;
 	struct mthp_snapshot snap;
-	uint64_t addr = BASE, tag;
+	uint64_t tag;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_settings_init(&s, &geo);
-	for (const char *const *k = knobs; *k; k += 2)
-		assert_int_equal(mthp_settings_set(&s, k[0], k[1], NULL, 0), 0);
-	assert_int_equal(sim_create(&sim, &cfg, &s), 0);
-	assert_int_equal(sim_mm_create(sim, 0, &mm), 0);
-	assert_int_equal(sim_mmap(mm, &addr, 3 * PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	sim_fx_map(mm, BASE, 3 * PMD);
 	assert_int_equal(sim_madvise(mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(sim_write(mm, BASE, 1), 0);			/* huge */
 	assert_int_equal(sim_write(mm, BASE + PMD, 2), 0);		/* 64K: 16 x A */

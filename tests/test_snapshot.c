@@ -23,6 +23,8 @@
 
 #include <mthp/snapshot.h>
 
+#include "common/rng.h"
+
 #define NAME "x.snap"
 #define HDR "mthp-snapshot 1\n"
 #define VMA "vma 7f3a00000000 7f3a00600000 anon,hugepage\n"
@@ -1274,22 +1276,14 @@ static void check_built_round_trip(uint32_t page_size)
 	mthp_snapshot_free(&snap);
 }
 
-static void test_round_trip_built_4k(void **state)
+/* Built in memory, written and read back, at each page size. */
+static void test_round_trip_built(void **state)
 {
-	(void)state;
-	check_built_round_trip(4096);
-}
+	static const uint32_t page_sizes[] = { 4096, 16384, 65536 };
 
-static void test_round_trip_built_16k(void **state)
-{
 	(void)state;
-	check_built_round_trip(16384);
-}
-
-static void test_round_trip_built_64k(void **state)
-{
-	(void)state;
-	check_built_round_trip(65536);
+	for (size_t i = 0; i < sizeof(page_sizes) / sizeof(page_sizes[0]); i++)
+		check_built_round_trip(page_sizes[i]);
 }
 
 static void test_round_trip_empty(void **state)
@@ -1448,19 +1442,10 @@ static void test_plan_geometry_mismatch(void **state)
 
 /* ---- robustness ---- */
 
-/* xorshift64*: a fixed seed gives the same inputs on every run. */
-static uint64_t next_random(uint64_t *state)
-{
-	*state ^= *state >> 12;
-	*state ^= *state << 25;
-	*state ^= *state >> 27;
-	return *state * 0x2545f4914f6cdd1dull;
-}
-
 /* Replace buf[0..*len) with a copy of one of its lines inserted again. */
-static void duplicate_line(char *buf, size_t *len, size_t cap, uint64_t *rnd)
+static void duplicate_line(char *buf, size_t *len, size_t cap, struct mthp_rng *rnd)
 {
-	size_t at = (size_t)(next_random(rnd) % (*len + 1)), start = at, end = at;
+	size_t at = (size_t)(mthp_rng_next(rnd) % (*len + 1)), start = at, end = at;
 
 	while (start > 0 && buf[start - 1] != '\n')
 		start--;
@@ -1475,20 +1460,20 @@ static void duplicate_line(char *buf, size_t *len, size_t cap, uint64_t *rnd)
 	*len += end - start;
 }
 
-static void mutate(char *buf, size_t *len, size_t cap, uint64_t *rnd)
+static void mutate(char *buf, size_t *len, size_t cap, struct mthp_rng *rnd)
 {
 	static const char interesting[] = " \t\r\n\0#-,.0aAfZ9dexv";
-	unsigned rounds = 1 + (unsigned)(next_random(rnd) % 4);
+	unsigned rounds = 1 + (unsigned)(mthp_rng_next(rnd) % 4);
 
 	for (unsigned k = 0; k < rounds && *len; k++) {
-		size_t at = (size_t)(next_random(rnd) % *len);
+		size_t at = (size_t)(mthp_rng_next(rnd) % *len);
 
-		switch (next_random(rnd) % 6) {
+		switch (mthp_rng_next(rnd) % 6) {
 		case 0:		/* flip a byte */
-			buf[at] = (char)next_random(rnd);
+			buf[at] = (char)mthp_rng_next(rnd);
 			break;
 		case 1:		/* a character the reader cares about */
-			buf[at] = interesting[next_random(rnd) % (sizeof(interesting) - 1)];
+			buf[at] = interesting[mthp_rng_next(rnd) % (sizeof(interesting) - 1)];
 			break;
 		case 2:		/* truncate */
 			*len = at;
@@ -1541,7 +1526,7 @@ static void test_random_mutations(void **state)
 			    "pmd 7f3a00800000 table {a*512}\n");
 	size_t base_len = strlen(base), cap = base_len * 3;
 	char *buf = malloc(cap);
-	uint64_t rnd = 0x6d746870u;	/* "mthp" */
+	struct mthp_rng rnd = { 0x6d746870u };	/* "mthp": the same inputs every run */
 	unsigned ok = 0, failed = 0;
 
 	(void)state;
@@ -1662,9 +1647,7 @@ int main(void)
 		cmocka_unit_test(test_build_add_setting_errors),
 		cmocka_unit_test(test_vma_flags_parse_format),
 		cmocka_unit_test(test_write_format),
-		cmocka_unit_test(test_round_trip_built_4k),
-		cmocka_unit_test(test_round_trip_built_16k),
-		cmocka_unit_test(test_round_trip_built_64k),
+		cmocka_unit_test(test_round_trip_built),
 		cmocka_unit_test(test_round_trip_empty),
 		cmocka_unit_test(test_round_trip_read_unknown_flags),
 		cmocka_unit_test(test_read_file),

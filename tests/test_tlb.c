@@ -7,7 +7,7 @@
  * geometry rule, names, and errors.
  *
  * Layouts are built with the snapshot builder; a table is written as runs:
- * put(&t, off, n, state, order).
+ * snap_table_put(&t, off, n, state, order).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include <mthp/snapshot.h>
+
+#include "helpers/snap_build.h"
 #include <mthp/tlb.h>
 
 #define X86 MTHP_TLB_X86_64
@@ -32,58 +34,6 @@
 #define CONT MTHP_TLB_CONT
 #define PMD MTHP_TLB_PMD
 
-#define VMA_START 0x7f0000000000ull
-
-/* One page table being written. */
-struct table {
-	uint32_t n;
-	uint8_t ptes[MTHP_MAX_PTES];
-	uint8_t orders[MTHP_MAX_PTES];
-};
-
-static void table_init(struct table *t, uint32_t n)
-{
-	t->n = n;
-	memset(t->ptes, '.', n);
-	memset(t->orders, MTHP_NO_FOLIO, n);
-}
-
-/* n PTEs from off in state c; order for states with a folio. */
-static void put(struct table *t, uint32_t off, uint32_t n, char c, uint8_t order)
-{
-	assert_true(off + n <= t->n);
-	memset(t->ptes + off, c, n);
-	memset(t->orders + off, mthp_pte_state_has_folio(c) ? order : MTHP_NO_FOLIO, n);
-}
-
-/* A snapshot of page size ps with one VMA of nr_pmds PMD ranges. */
-static void snap_new(struct mthp_snapshot *s, uint32_t ps, size_t nr_pmds)
-{
-	struct mthp_geometry geo;
-
-	assert_int_equal(mthp_geometry_from_page_size(&geo, ps), 0);
-	mthp_snapshot_init(s, &geo);
-	assert_int_equal(mthp_snapshot_add_vma(s, VMA_START,
-					       VMA_START + nr_pmds * mthp_pmd_size(&geo),
-					       MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE), 0);
-}
-
-static uint64_t pmd_addr(const struct mthp_snapshot *s, size_t i)
-{
-	return VMA_START + i * mthp_pmd_size(&s->geo);
-}
-
-static void add_table(struct mthp_snapshot *s, size_t i, const struct table *t)
-{
-	assert_int_equal(t->n, s->geo.ptes_per_pmd);
-	assert_int_equal(mthp_snapshot_add_pmd(s, pmd_addr(s, i), MTHP_PMD_TABLE,
-					       t->ptes, t->orders), 0);
-}
-
-static void add_kind(struct mthp_snapshot *s, size_t i, enum mthp_pmd_kind kind)
-{
-	assert_int_equal(mthp_snapshot_add_pmd(s, pmd_addr(s, i), kind, NULL, NULL), 0);
-}
 
 /* Count and compare base, cont, pmd entries and the total. */
 static void expect(const struct mthp_snapshot *s, enum mthp_tlb_profile p,
@@ -99,7 +49,19 @@ static void expect(const struct mthp_snapshot *s, enum mthp_tlb_profile p,
 	assert_int_equal(c.total, base + cont + pmd);
 }
 
-static struct table T;
+static struct snap_table T;
+
+/* Nothing mapped, nothing counted. */
+static void test_empty_snapshot(void **state)
+{
+	struct mthp_snapshot s;
+
+	(void)state;
+	mthp_snapshot_init(&s, NULL);
+	expect(&s, X86, 0, 0, 0);
+	expect(&s, ZEN, 0, 0, 0);
+	mthp_snapshot_free(&s);
+}
 
 /* ---- the layouts of the brief, each profile ---- */
 
@@ -109,8 +71,8 @@ static void test_full_pmd_mapped(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	add_kind(&s, 0, MTHP_PMD_HUGE);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_build_add(&s, 0, MTHP_PMD_HUGE, NULL);
 	expect(&s, X86, 0, 0, 1);
 	expect(&s, ZEN, 0, 0, 1);
 	expect(&s, A4K, 0, 0, 1);
@@ -125,10 +87,10 @@ static void test_512_order0_pages(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 512, 'A', 0);
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 512, 'A', 0);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 512, 0, 0);
 	expect(&s, ZEN, 512, 0, 0);
 	expect(&s, A4K, 512, 0, 0);
@@ -141,10 +103,10 @@ static void test_32_aligned_64k_folios(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 512, 'a', 4);
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 512, 'a', 4);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 512, 0, 0);	/* Intel does not coalesce */
 	expect(&s, ZEN, 0, 128, 0);	/* 4 PTEs per 16K entry */
 	expect(&s, A4K, 0, 32, 0);	/* 16 PTEs per contpte entry */
@@ -159,11 +121,11 @@ static void test_64k_folio_not_fully_mapped(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 16, 'A', 4);
-	put(&T, 5, 1, '.', 0);		/* one PTE of the folio unmapped */
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 16, 'A', 4);
+	snap_table_put(&T, 5, 1, '.', 0);		/* one PTE of the folio unmapped */
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 15, 0, 0);
 	/* blocks 0-3, 8-11, 12-15 coalesce; 4-7 has a hole: 3 base */
 	expect(&s, ZEN, 3, 3, 0);
@@ -176,11 +138,11 @@ static void test_64k_folio_with_swapped_page(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 16, 16, 'A', 4);
-	put(&T, 31, 1, 'w', 0);		/* swap entry: not present */
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 16, 16, 'A', 4);
+	snap_table_put(&T, 31, 1, 'w', 0);		/* swap entry: not present */
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 15, 0, 0);
 	expect(&s, ZEN, 3, 3, 0);
 	expect(&s, A4K, 15, 0, 0);
@@ -192,15 +154,15 @@ static void test_unaligned_runs(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
 	/* order-0 pages in a run of 16 starting at 8: no folio, no merge */
-	put(&T, 8, 16, 'A', 0);
+	snap_table_put(&T, 8, 16, 'A', 0);
 	/* PTEs labelled order 4 at 40..55 straddle two 16-blocks */
-	put(&T, 40, 16, 'A', 4);
+	snap_table_put(&T, 40, 16, 'A', 4);
 	/* an order-2 run starting at 66 straddles two 4-blocks */
-	put(&T, 66, 4, 'A', 2);
-	add_table(&s, 0, &T);
+	snap_table_put(&T, 66, 4, 'A', 2);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 36, 0, 0);
 	/* only 40..55's four aligned 4-blocks coalesce on Zen */
 	expect(&s, ZEN, 16 + 4, 4, 0);
@@ -214,10 +176,10 @@ static void test_zero_pages(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 512, '0', 0);
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 512, '0', 0);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	/* counted, one base entry each, never coalesced */
 	expect(&s, X86, 512, 0, 0);
 	expect(&s, ZEN, 512, 0, 0);
@@ -234,11 +196,11 @@ static void test_zero_page_in_a_block_breaks_it(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 16, 'A', 4);
-	put(&T, 15, 1, '0', 0);
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 16, 'A', 4);
+	snap_table_put(&T, 15, 1, '0', 0);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, ZEN, 4, 3, 0);
 	expect(&s, A4K, 16, 0, 0);
 	assert_int_equal(mthp_tlb_count(&s, A4K, &c), 0);
@@ -254,13 +216,13 @@ static void test_states_counted_and_not(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
 	for (uint32_t i = 0; counted[i]; i++)
-		put(&T, i * 16, 1, counted[i], 0);
+		snap_table_put(&T, i * 16, 1, counted[i], 0);
 	for (uint32_t i = 0; not_counted[i]; i++)
-		put(&T, 256 + i * 16, 1, not_counted[i], 0);
-	add_table(&s, 0, &T);
+		snap_table_put(&T, 256 + i * 16, 1, not_counted[i], 0);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, strlen(counted), 0, 0);
 	assert_int_equal(mthp_tlb_count(&s, X86, &c), 0);
 	assert_int_equal(c.pages, strlen(counted));
@@ -274,15 +236,15 @@ static void test_every_folio_state_coalesces(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
 	/* one 64K folio per state, pages of mixed states in the last one */
 	for (uint32_t i = 0; states[i]; i++)
-		put(&T, i * 16, 16, states[i], 4);
+		snap_table_put(&T, i * 16, 16, states[i], 4);
 	for (uint32_t i = 0; states[i]; i++)
-		put(&T, 160 + i, 1, states[i], 4);
-	put(&T, 169, 7, 'A', 4);
-	add_table(&s, 0, &T);
+		snap_table_put(&T, 160 + i, 1, states[i], 4);
+	snap_table_put(&T, 169, 7, 'A', 4);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, A4K, 0, 10, 0);
 	expect(&s, ZEN, 0, 40, 0);
 	mthp_snapshot_free(&s);
@@ -293,16 +255,16 @@ static void test_mixed_orders_in_a_block(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
 	/* 0..3: two orders in one 4-block (inconsistent): not one folio */
-	put(&T, 0, 2, 'A', 2);
-	put(&T, 2, 2, 'A', 3);
+	snap_table_put(&T, 0, 2, 'A', 2);
+	snap_table_put(&T, 2, 2, 'A', 3);
 	/* 8..15 one order-3 folio: two Zen entries, too small for contpte */
-	put(&T, 8, 8, 'A', 3);
+	snap_table_put(&T, 8, 8, 'A', 3);
 	/* 32..63 one 128K folio: two contpte entries, eight Zen entries */
-	put(&T, 32, 32, 'A', 5);
-	add_table(&s, 0, &T);
+	snap_table_put(&T, 32, 32, 'A', 5);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 44, 0, 0);
 	expect(&s, ZEN, 4, 10, 0);
 	expect(&s, A4K, 12, 2, 0);
@@ -314,10 +276,10 @@ static void test_pte_mapped_2m_folio(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 512, 'A', 9);
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 512, 'A', 9);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 512, 0, 0);
 	expect(&s, ZEN, 0, 128, 0);
 	expect(&s, A4K, 0, 32, 0);
@@ -329,10 +291,10 @@ static void test_folios_absent_means_order0(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 4096, 1);
-	table_init(&T, 512);
-	put(&T, 0, 512, 'A', 0);
-	assert_int_equal(mthp_snapshot_add_pmd(&s, pmd_addr(&s, 0), MTHP_PMD_TABLE,
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 512, 'A', 0);
+	assert_int_equal(mthp_snapshot_add_pmd(&s, snap_build_pmd_addr(&s, 0), MTHP_PMD_TABLE,
 					       T.ptes, NULL), 0);
 	expect(&s, ZEN, 512, 0, 0);
 	expect(&s, A4K, 512, 0, 0);
@@ -345,18 +307,18 @@ static void test_mixed_layout(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 4096, 4);
-	add_kind(&s, 0, MTHP_PMD_HUGE);
-	add_kind(&s, 1, MTHP_PMD_NONE);
-	table_init(&T, 512);
-	put(&T, 0, 64, 'A', 4);		/* 4 x 64K */
-	put(&T, 64, 16, 'S', 2);	/* 4 x 16K, shared */
-	put(&T, 80, 10, 'a', 0);	/* 10 x 4K */
-	put(&T, 96, 32, '0', 0);	/* 32 zero pages */
-	put(&T, 128, 16, 'w', 0);	/* swapped out */
-	add_table(&s, 2, &T);
-	table_init(&T, 512);		/* an empty table */
-	add_table(&s, 3, &T);
+	snap_build_new(&s, 4096, 4, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_build_add(&s, 0, MTHP_PMD_HUGE, NULL);
+	snap_build_add(&s, 1, MTHP_PMD_NONE, NULL);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 64, 'A', 4);		/* 4 x 64K */
+	snap_table_put(&T, 64, 16, 'S', 2);	/* 4 x 16K, shared */
+	snap_table_put(&T, 80, 10, 'a', 0);	/* 10 x 4K */
+	snap_table_put(&T, 96, 32, '0', 0);	/* 32 zero pages */
+	snap_table_put(&T, 128, 16, 'w', 0);	/* swapped out */
+	snap_build_add(&s, 2, MTHP_PMD_TABLE, &T);
+	snap_table_init(&T, 512);		/* an empty table */
+	snap_build_add(&s, 3, MTHP_PMD_TABLE, &T);
 	expect(&s, X86, 64 + 16 + 10 + 32, 0, 1);
 	expect(&s, ZEN, 10 + 32, 16 + 4, 1);
 	expect(&s, A4K, 16 + 10 + 32, 4, 1);
@@ -377,17 +339,6 @@ static void test_mixed_layout(void **state)
 	mthp_snapshot_free(&s);
 }
 
-static void test_empty_snapshot(void **state)
-{
-	struct mthp_snapshot s;
-
-	(void)state;
-	mthp_snapshot_init(&s, NULL);
-	expect(&s, X86, 0, 0, 0);
-	expect(&s, ZEN, 0, 0, 0);
-	mthp_snapshot_free(&s);
-}
-
 /* ---- other geometries ---- */
 
 static void test_arm64_64k(void **state)
@@ -396,13 +347,13 @@ static void test_arm64_64k(void **state)
 	struct mthp_tlb_count c;
 
 	(void)state;
-	snap_new(&s, 65536, 2);
-	add_kind(&s, 0, MTHP_PMD_HUGE);
-	table_init(&T, 8192);
-	put(&T, 0, 8192, 'A', 5);	/* 256 x 2M contpte */
-	put(&T, 0, 32, 'A', 4);		/* the first 2M as two 1M folios */
-	put(&T, 100, 1, '.', 0);	/* a hole in the fourth block */
-	add_table(&s, 1, &T);
+	snap_build_new(&s, 65536, 2, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_build_add(&s, 0, MTHP_PMD_HUGE, NULL);
+	snap_table_init(&T, 8192);
+	snap_table_put(&T, 0, 8192, 'A', 5);	/* 256 x 2M contpte */
+	snap_table_put(&T, 0, 32, 'A', 4);		/* the first 2M as two 1M folios */
+	snap_table_put(&T, 100, 1, '.', 0);	/* a hole in the fourth block */
+	snap_build_add(&s, 1, MTHP_PMD_TABLE, &T);
 	expect(&s, A64K, 32 + 31, 256 - 2, 1);
 	assert_int_equal(mthp_tlb_count(&s, A64K, &c), 0);
 	assert_int_equal(c.entry_bytes[BASE], 64 * 1024);
@@ -417,11 +368,11 @@ static void test_arm64_16k(void **state)
 	struct mthp_snapshot s;
 
 	(void)state;
-	snap_new(&s, 16384, 1);
-	table_init(&T, 2048);
-	put(&T, 0, 1024, 'A', 7);	/* 8 x 2M contpte */
-	put(&T, 1024, 1024, 'A', 6);	/* 1M folios: too small */
-	add_table(&s, 0, &T);
+	snap_build_new(&s, 16384, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_table_init(&T, 2048);
+	snap_table_put(&T, 0, 1024, 'A', 7);	/* 8 x 2M contpte */
+	snap_table_put(&T, 1024, 1024, 'A', 6);	/* 1M folios: too small */
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	expect(&s, A16K, 1024, 8, 0);
 	mthp_snapshot_free(&s);
 }
@@ -449,14 +400,14 @@ static void test_geometry_rule(void **state)
 	assert_false(mthp_tlb_profile_fits((enum mthp_tlb_profile)99, &g4));
 
 	/* a profile that does not fit is an error, -EDOM, not a zero count */
-	snap_new(&s, 4096, 1);
-	add_kind(&s, 0, MTHP_PMD_HUGE);
+	snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_build_add(&s, 0, MTHP_PMD_HUGE, NULL);
 	assert_int_equal(mthp_tlb_count(&s, A64K, &c), -EDOM);
 	assert_int_equal(mthp_tlb_count(&s, A16K, &c), -EDOM);
 	assert_int_equal(mthp_tlb_count_pmd(&s, &s.pmds[0], A64K, &c), -EDOM);
 	mthp_snapshot_free(&s);
-	snap_new(&s, 65536, 1);
-	add_kind(&s, 0, MTHP_PMD_HUGE);
+	snap_build_new(&s, 65536, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	snap_build_add(&s, 0, MTHP_PMD_HUGE, NULL);
 	assert_int_equal(mthp_tlb_count(&s, X86, &c), -EDOM);
 	assert_int_equal(mthp_tlb_count(&s, ZEN, &c), -EDOM);
 	assert_int_equal(mthp_tlb_count(&s, A4K, &c), -EDOM);
@@ -478,9 +429,9 @@ static void test_count_range_accumulates(void **state)
 	(void)state;
 	assert_int_equal(mthp_geometry_from_page_size(&g, 4096), 0);
 	assert_int_equal(mthp_tlb_count_init(&c, A4K, &g), 0);
-	table_init(&T, 512);
-	put(&T, 0, 64, 'A', 4);
-	put(&T, 64, 3, 'A', 0);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 64, 'A', 4);
+	snap_table_put(&T, 64, 3, 'A', 0);
 	assert_int_equal(mthp_tlb_count_range(&c, &g, MTHP_PMD_TABLE, T.ptes, T.orders), 0);
 	assert_int_equal(mthp_tlb_count_range(&c, &g, MTHP_PMD_TABLE, T.ptes, T.orders), 0);
 	assert_int_equal(mthp_tlb_count_range(&c, &g, MTHP_PMD_HUGE, NULL, NULL), 0);
@@ -499,8 +450,8 @@ static void test_count_range_accumulates(void **state)
 
 	/* lenient like the reader: no folio under a present PTE is order 0,
 	 * an order under '.' is ignored */
-	table_init(&T, 512);
-	put(&T, 0, 4, 'A', 2);
+	snap_table_init(&T, 512);
+	snap_table_put(&T, 0, 4, 'A', 2);
 	T.orders[1] = MTHP_NO_FOLIO;
 	T.orders[8] = 2;
 	assert_int_equal(mthp_tlb_count_init(&c, ZEN, &g), 0);

@@ -197,11 +197,11 @@ static void test_claims_hold_on_random_tables(void **state)
 	static const char *const none[] = { "0", "64", "255", "256", "384", "511" };
 	static const char *const mode[] = { "never", "always", "madvise" };
 	unsigned before = checked_claims, tables = nr_tables();
-	struct mt_rng r;
+	struct mthp_rng r;
 	struct mthp_rng g;
 
 	(void)state;
-	mt_rng_seed(&r, 42);
+	mthp_rng_seed(&r, 42);
 	mthp_rng_seed(&g, 43);
 	for (unsigned i = 0; i < tables; i++) {
 		static struct mt_table t;

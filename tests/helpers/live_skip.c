@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* live_skip.c - the live tests' common reasons to skip (live_skip.h). */
+/* live_skip.c - the live and host tests' common reasons to skip (live_skip.h). */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <mthp/live.h>
@@ -30,4 +32,20 @@ int live_test_requirements(bool need_64k)
 		return 77;
 	}
 	return 0;
+}
+
+int host_test_requirements(bool need_64k)
+{
+	const char *knob = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root: the host tests write THP knobs, swap on "
+		       "a file and make a cgroup\n");
+		return 77;
+	}
+	if (access(knob, F_OK) == 0 && access(knob, W_OK) < 0) {
+		printf("SKIP: %s is not writable here: %s\n", knob, strerror(errno));
+		return 77;
+	}
+	return live_test_requirements(need_64k);
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * swapfile.c - the temporary swap file of the live tests: written with
+ * swapfile.c - the temporary swap file of the host tests: written with
  * zeros (a swap file must have no holes), mkswap, swapon(2); removed by
- * swapoff(2) and unlink(2), which a signal handler may call, at exit or
- * on a signal, after which the signal goes to the previous handler.
+ * swapoff(2) and unlink(2), which a signal handler may call, through the
+ * host undo stack (at exit and on signals).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers/host_undo.h"
 #include "helpers/swapfile.h"
 
 static char swap_path[256];
 static volatile sig_atomic_t swap_state;	/* 0 none, 1 file, 2 swapped on */
-static bool installed;
-static const int signals[] = { SIGINT, SIGTERM, SIGSEGV, SIGABRT };
-static struct sigaction old_actions[sizeof(signals) / sizeof(signals[0])];
 
 void swapfile_remove(void)
 {
@@ -32,32 +30,6 @@ void swapfile_remove(void)
 	if (swap_state >= 1)
 		unlink(swap_path);
 	swap_state = 0;
-}
-
-static void on_signal(int sig)
-{
-	swapfile_remove();
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (signals[i] != sig)
-			continue;
-		sigaction(sig, &old_actions[i], NULL);
-		if (old_actions[i].sa_handler != SIG_IGN)
-			raise(sig);
-		return;
-	}
-}
-
-static void install(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	if (installed)
-		return;
-	installed = true;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaction(signals[i], &sa, &old_actions[i]);
-	atexit(swapfile_remove);
 }
 
 static int run_mkswap(const char *path)
@@ -89,8 +61,11 @@ int swapfile_create(const char *dir, size_t mb)
 
 	if (swap_state)
 		return -EBUSY;
-	install();
-	snprintf(swap_path, sizeof(swap_path), "%s/mthp-test-swap.XXXXXX", dir);
+	ret = host_undo_register(swapfile_remove);
+	if (ret < 0)
+		return ret;
+	snprintf(swap_path, sizeof(swap_path), "%s/mthp-test-swap-%d.XXXXXX", dir,
+		 (int)getpid());
 	fd = mkstemp(swap_path);
 	if (fd < 0)
 		return -errno;
@@ -118,4 +93,19 @@ int swapfile_create(const char *dir, size_t mb)
 out_remove:
 	swapfile_remove();
 	return ret;
+}
+
+bool swapfile_listed(pid_t creator)
+{
+	char line[512], name[64];
+	bool found = false;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	if (!f)
+		return false;
+	snprintf(name, sizeof(name), "/mthp-test-swap-%d.", (int)creator);
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, name) != NULL;
+	fclose(f);
+	return found;
 }

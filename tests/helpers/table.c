@@ -196,30 +196,6 @@ const char *mt_plan_str(const struct mthp_pmd_plan *p)
 	return b;
 }
 
-void mt_rng_seed(struct mt_rng *r, uint64_t seed)
-{
-	r->state = seed;
-}
-
-uint64_t mt_rng_next(struct mt_rng *r)
-{
-	uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-uint32_t mt_rng_below(struct mt_rng *r, uint32_t bound)
-{
-	return (uint32_t)((mt_rng_next(r) >> 32) * bound >> 32);
-}
-
-int mt_rng_chance(struct mt_rng *r, uint32_t num, uint32_t den)
-{
-	return mt_rng_below(r, den) < num;
-}
-
 /* Set one PTE's state, keeping a large folio's order under a present PTE. */
 static void set_state(struct mt_table *t, uint32_t i, char c)
 {
@@ -231,44 +207,44 @@ static void set_state(struct mt_table *t, uint32_t i, char c)
 }
 
 /* A present state: young, or old with probability old/8. */
-static char present(struct mt_rng *r, uint32_t old)
+static char present(struct mthp_rng *r, uint32_t old)
 {
-	return mt_rng_chance(r, old, 8) ? 'a' : 'A';
+	return mthp_rng_below(r, 8) < old ? 'a' : 'A';
 }
 
-static void sprinkle(struct mt_table *t, struct mt_rng *r, uint32_t count, const char *states)
+static void sprinkle(struct mt_table *t, struct mthp_rng *r, uint32_t count, const char *states)
 {
 	size_t ns = strlen(states);
 
 	for (uint32_t k = 0; k < count; k++)
-		set_state(t, mt_rng_below(r, t->n),
-			  states[mt_rng_below(r, (uint32_t)ns)]);
+		set_state(t, mthp_rng_below(r, t->n),
+			  states[mthp_rng_below(r, (uint32_t)ns)]);
 }
 
-void mt_table_random(struct mt_table *t, uint32_t n, struct mt_rng *r, int bad)
+void mt_table_random(struct mt_table *t, uint32_t n, struct mthp_rng *r, int bad)
 {
 	unsigned pmd = mt_log2(n);
-	uint32_t old = (uint32_t[]){ 0, 0, 1, 4, 8 }[mt_rng_below(r, 5)];
-	uint32_t shape = mt_rng_below(r, 6);
+	uint32_t old = (uint32_t[]){ 0, 0, 1, 4, 8 }[mthp_rng_below(r, 5)];
+	uint32_t shape = mthp_rng_below(r, 6);
 
 	mt_table_init(t, n, '.');
 	switch (shape) {
 	case 0:		/* empty */
 		break;
 	case 1: {	/* sparse */
-		uint32_t den = 2u + mt_rng_below(r, 128);
+		uint32_t den = 2u + mthp_rng_below(r, 128);
 
 		for (uint32_t i = 0; i < n; i++)
-			if (mt_rng_chance(r, 1, den))
+			if (mthp_rng_below(r, den) == 0)
 				set_state(t, i, present(r, old));
 		break;
 	}
 	case 2: {	/* clustered runs */
-		uint32_t runs = 1 + mt_rng_below(r, 8);
+		uint32_t runs = 1 + mthp_rng_below(r, 8);
 
 		for (uint32_t k = 0; k < runs; k++) {
-			uint32_t start = mt_rng_below(r, n);
-			uint32_t len = 1 + mt_rng_below(r, n / (1u << mt_rng_below(r, 6)) / 2 + 1);
+			uint32_t start = mthp_rng_below(r, n);
+			uint32_t len = 1 + mthp_rng_below(r, n / (1u << mthp_rng_below(r, 6)) / 2 + 1);
 
 			for (uint32_t i = start; i < start + len && i < n; i++)
 				set_state(t, i, present(r, old));
@@ -277,19 +253,19 @@ void mt_table_random(struct mt_table *t, uint32_t n, struct mt_rng *r, int bad)
 	}
 	case 3:		/* aligned blocks */
 	case 5: {	/* aligned blocks with sparse pages */
-		uint32_t blocks = 1 + mt_rng_below(r, 6);
+		uint32_t blocks = 1 + mthp_rng_below(r, 6);
 
 		for (uint32_t k = 0; k < blocks; k++) {
-			unsigned o = 2 + mt_rng_below(r, pmd - 1);
+			unsigned o = 2 + mthp_rng_below(r, pmd - 1);
 			uint32_t len = 1u << o;
-			uint32_t off = mt_rng_below(r, n >> o) << o;
+			uint32_t off = mthp_rng_below(r, n >> o) << o;
 
 			for (uint32_t i = off; i < off + len; i++)
 				set_state(t, i, present(r, old));
 		}
 		if (shape == 5)
 			for (uint32_t i = 0; i < n; i++)
-				if (mt_rng_chance(r, 1, 16))
+				if (mthp_rng_below(r, 16) == 0)
 					set_state(t, i, present(r, old));
 		break;
 	}
@@ -300,13 +276,13 @@ void mt_table_random(struct mt_table *t, uint32_t n, struct mt_rng *r, int bad)
 	}
 
 	/* Existing large folios over aligned blocks of present pages. */
-	if (mt_rng_chance(r, 1, 3)) {
-		uint32_t folios = 1 + mt_rng_below(r, 3);
+	if (mthp_rng_below(r, 3) == 0) {
+		uint32_t folios = 1 + mthp_rng_below(r, 3);
 
 		for (uint32_t k = 0; k < folios; k++) {
-			unsigned o = 2 + mt_rng_below(r, pmd - 1);
+			unsigned o = 2 + mthp_rng_below(r, pmd - 1);
 			uint32_t len = 1u << o;
-			uint32_t off = mt_rng_below(r, n >> o) << o;
+			uint32_t off = mthp_rng_below(r, n >> o) << o;
 			int taken = 0;
 
 			for (uint32_t i = off; i < off + len; i++)
@@ -322,18 +298,18 @@ void mt_table_random(struct mt_table *t, uint32_t n, struct mt_rng *r, int bad)
 	}
 
 	/* Occasional other states. */
-	if (mt_rng_chance(r, 1, 3))
-		sprinkle(t, r, 1 + mt_rng_below(r, 4), "w");
-	if (mt_rng_chance(r, 1, 20))
-		sprinkle(t, r, mt_rng_below(r, n / 4), "w");
-	if (mt_rng_chance(r, 1, 3))
-		sprinkle(t, r, 1 + mt_rng_below(r, 4), "Ss");
-	if (mt_rng_chance(r, 1, 20))
-		sprinkle(t, r, mt_rng_below(r, n), "Ss");
-	if (mt_rng_chance(r, 1, 4))
-		sprinkle(t, r, 1 + mt_rng_below(r, 4), "0");
-	if (mt_rng_chance(r, 1, 6))
-		sprinkle(t, r, 1 + mt_rng_below(r, 8), "a");
-	if (bad && mt_rng_chance(r, 1, 10))
-		sprinkle(t, r, 1 + mt_rng_below(r, 2), "unlfNKP");
+	if (mthp_rng_below(r, 3) == 0)
+		sprinkle(t, r, 1 + mthp_rng_below(r, 4), "w");
+	if (mthp_rng_below(r, 20) == 0)
+		sprinkle(t, r, mthp_rng_below(r, n / 4), "w");
+	if (mthp_rng_below(r, 3) == 0)
+		sprinkle(t, r, 1 + mthp_rng_below(r, 4), "Ss");
+	if (mthp_rng_below(r, 20) == 0)
+		sprinkle(t, r, mthp_rng_below(r, n), "Ss");
+	if (mthp_rng_below(r, 4) == 0)
+		sprinkle(t, r, 1 + mthp_rng_below(r, 4), "0");
+	if (mthp_rng_below(r, 6) == 0)
+		sprinkle(t, r, 1 + mthp_rng_below(r, 8), "a");
+	if (bad && mthp_rng_below(r, 10) == 0)
+		sprinkle(t, r, 1 + mthp_rng_below(r, 2), "unlfNKP");
 }

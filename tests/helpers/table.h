@@ -24,6 +24,8 @@
 #include <mthp/engine.h>
 #include <mthp/settings.h>
 
+#include "common/rng.h"
+
 struct mt_table {
 	uint32_t n;			/* PTEs: 512, 2048 or 8192 */
 	enum mthp_pmd_kind kind;	/* MTHP_PMD_TABLE unless changed */
@@ -93,23 +95,12 @@ const char *mt_result_short(enum mthp_result r);
 void mt_strcat(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* A small fixed-seed generator (splitmix64). */
-struct mt_rng {
-	uint64_t state;
-};
-void mt_rng_seed(struct mt_rng *r, uint64_t seed);
-uint64_t mt_rng_next(struct mt_rng *r);
-/* Uniform in [0, bound), bound > 0. */
-uint32_t mt_rng_below(struct mt_rng *r, uint32_t bound);
-/* True with probability num/den. */
-int mt_rng_chance(struct mt_rng *r, uint32_t num, uint32_t den);
-
 /*
  * A random table of n PTEs from a mix of shapes (empty, sparse, clustered
  * runs, aligned blocks, full), with occasional old, swap, shared, zero-page
  * and (when bad is non-zero) scan-failing PTEs, and existing large folios
  * that cover naturally aligned blocks of present PTEs with consistent orders.
  */
-void mt_table_random(struct mt_table *t, uint32_t n, struct mt_rng *r, int bad);
+void mt_table_random(struct mt_table *t, uint32_t n, struct mthp_rng *r, int bad);
 
 #endif /* MTHP_TEST_TABLE_H */

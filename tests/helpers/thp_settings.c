@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * thp_settings.c - the THP knob stack of the live tests: original values
- * saved on first push, restored newest first at exit and from a signal
- * handler (open/write/close only, which are async-signal-safe), then the
- * signal is passed on to the handler installed before ours.
+ * thp_settings.c - the THP knob stack of the host tests: original values
+ * saved on first push, restored newest first by the host undo stack (at
+ * exit and from a signal handler: open/write/close only, which are
+ * async-signal-safe).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers/host_undo.h"
 #include "helpers/thp_settings.h"
 
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage/"
@@ -27,9 +29,6 @@ struct knob {
 
 static struct knob knobs[MAX_KNOBS];
 static volatile sig_atomic_t nr_knobs;
-static bool installed;
-static const int signals[] = { SIGINT, SIGTERM, SIGSEGV, SIGABRT };
-static struct sigaction old_actions[sizeof(signals) / sizeof(signals[0])];
 
 static int read_value(const char *path, char *buf, size_t len)
 {
@@ -78,40 +77,15 @@ void thp_settings_restore(void)
 		write_value(knobs[i].path, knobs[i].orig, knobs[i].orig_len);
 }
 
-static void on_signal(int sig)
-{
-	thp_settings_restore();
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (signals[i] != sig)
-			continue;
-		sigaction(sig, &old_actions[i], NULL);
-		if (old_actions[i].sa_handler == SIG_IGN)
-			return;
-		raise(sig);	/* the previous handler, or the default */
-		return;
-	}
-}
-
-static void install(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	if (installed)
-		return;
-	installed = true;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaction(signals[i], &sa, &old_actions[i]);
-	atexit(thp_settings_restore);
-}
-
 int thp_settings_push(const char *knob, const char *value)
 {
 	char path[256];
 	int i, ret;
 
 	snprintf(path, sizeof(path), THP_DIR "%s", knob);
-	install();
+	ret = host_undo_register(thp_settings_restore);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < nr_knobs; i++)
 		if (!strcmp(knobs[i].path, path))
 			break;
@@ -143,4 +117,20 @@ bool thp_settings_verify(void)
 		}
 	}
 	return true;
+}
+
+int thp_settings_read(const char *knob, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), THP_DIR "%s", knob);
+	return read_value(path, buf, len);
+}
+
+int thp_settings_write(const char *knob, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), THP_DIR "%s", knob);
+	return write_value(path, value, strlen(value));
 }

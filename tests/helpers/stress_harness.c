@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stress_harness.c - the stress harness (stress_harness.h).  Each mutator
+ * does faults, writes, reads (its own slice and anywhere), munmap + mmap,
+ * madvise (DONTNEED, FREE, PAGEOUT, POPULATE_WRITE, HUGEPAGE,
+ * NOHUGEPAGE), mprotect, mremap, fork + exit, aging, pins, snapshots and
+ * MADV_COLLAPSE, and verifies what it reads against its model.  The
+ * injected races (munmap, mremap, fork between a scan and a collapse) run
+ * through race() below, under the owning mutator's model lock, so the
+ * model follows them.  Randomness: one common/rng.h stream per mutator,
+ * from the configured seed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mthp/sim.h>
+
+#include "common/rng.h"
+#include "helpers/sim_stat.h"
+#include "helpers/stress_harness.h"
+
+#define PAGE		4096ull
+#define NPTES		512u
+#define PMD		(NPTES * PAGE)
+#define SLICE_PMDS	STRESS_SLICE_PMDS
+#define SLICE_PAGES	(SLICE_PMDS * NPTES)
+#define BASE		(1ull << 32)
+/* a lazily freed page reads as its tag or 0 until written again */
+#define MAYBE_ZERO	(1ull << 63)
+
+struct worker {
+	struct stress *st;
+	unsigned id;
+	struct mthp_rng rng;
+	pthread_t thread;
+	pthread_mutex_t model_lock;	/* expect[], against race() */
+	uint64_t expect[SLICE_PAGES];
+	uint64_t ops;
+	uint64_t lost;			/* pages read back with a wrong tag */
+	uint64_t errors;		/* operations that failed unexpectedly */
+	char why[200];
+};
+
+struct stress {
+	struct sim *sim;
+	struct sim_mm *mm;
+	uint64_t nr_frames;
+	bool khugepaged;		/* its thread runs between the checks */
+	unsigned nr_threads;
+	struct worker *w;
+	/* the pause: mutators park between operations */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause;
+	bool stop;
+	unsigned parked;
+	/* what khugepaged and MADV_COLLAPSE did (the collapse observer) */
+	uint64_t collapsed[16];				/* atomic, by order */
+	uint64_t failed[MTHP_NR_RESULTS];		/* atomic, by result */
+	uint64_t races;					/* atomic */
+	uint64_t checks;
+	uint64_t check_failures;
+	char check_why[300];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Uniform in [0, bound): the worker's own stream. */
+static unsigned below(struct worker *w, uint32_t bound)
+{
+	return mthp_rng_below(&w->rng, bound);
+}
+
+static uint64_t slice(unsigned id)
+{
+	return BASE + (uint64_t)id * SLICE_PMDS * PMD;
+}
+
+static uint64_t page_addr(const struct worker *w, unsigned i)
+{
+	return slice(w->id) + i * PAGE;
+}
+
+static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
+{
+	if (!w->errors && !w->lost)
+		snprintf(w->why, sizeof(w->why), "thread %u: %s (0x%llx, 0x%llx)", w->id,
+			 what, (unsigned long long)a, (unsigned long long)b);
+	w->errors++;
+}
+
+/* Context: model lock held. */
+static void verify(struct worker *w, unsigned first, unsigned n)
+{
+	for (unsigned i = first; i < first + n && i < SLICE_PAGES; i++) {
+		uint64_t tag = 0, want = w->expect[i];
+		int err = sim_read(w->st->mm, page_addr(w, i), &tag);
+
+		if (err) {
+			bad(w, "read failed", i, (uint64_t)-err);
+			continue;
+		}
+		if (tag == (want & ~MAYBE_ZERO) || ((want & MAYBE_ZERO) && tag == 0))
+			continue;
+		if (!w->lost && !w->errors)
+			snprintf(w->why, sizeof(w->why),
+				 "thread %u: page %u at 0x%llx reads 0x%llx, wrote 0x%llx",
+				 w->id, i, (unsigned long long)page_addr(w, i),
+				 (unsigned long long)tag, (unsigned long long)want);
+		w->lost++;
+		w->expect[i] = tag;	/* count each loss once */
+	}
+}
+
+static void set_range(struct worker *w, unsigned first, unsigned n, uint64_t v)
+{
+	for (unsigned i = first; i < first + n && i < SLICE_PAGES; i++)
+		w->expect[i] = v == MAYBE_ZERO ? w->expect[i] | MAYBE_ZERO : v;
+}
+
+/* A random sub-range [*first, *first + *n) of the slice, n <= max. */
+static void pick(struct worker *w, unsigned max, unsigned *first, unsigned *n)
+{
+	*first = below(w, SLICE_PAGES);
+	*n = 1 + below(w, max);
+	if (*first + *n > SLICE_PAGES)
+		*n = SLICE_PAGES - *first;
+}
+
+static void op_write(struct worker *w)
+{
+	unsigned first, n;
+
+	pick(w, 128, &first, &n);
+	for (unsigned i = first; i < first + n; i++) {
+		uint64_t tag = (mthp_rng_next(&w->rng) | 1) & ~MAYBE_ZERO;
+		int err = sim_write(w->st->mm, page_addr(w, i), tag);
+
+		if (err)
+			bad(w, "write failed", i, (uint64_t)-err);
+		else
+			w->expect[i] = tag;
+	}
+}
+
+static void op_read(struct worker *w)
+{
+	unsigned first, n;
+
+	pick(w, 64, &first, &n);
+	verify(w, first, n);
+}
+
+static void op_madvise(struct worker *w, enum sim_madv advice)
+{
+	unsigned first, n;
+	int err;
+
+	pick(w, 96, &first, &n);
+	err = sim_madvise(w->st->mm, page_addr(w, first), n * PAGE, advice);
+	if (err)
+		bad(w, "madvise", advice, (uint64_t)-err);
+	if (advice == SIM_MADV_DONTNEED)
+		set_range(w, first, n, 0);
+	else if (advice == SIM_MADV_FREE)
+		set_range(w, first, n, MAYBE_ZERO);
+	verify(w, first, n);
+}
+
+/* (NO)HUGEPAGE on whole PMD ranges, as programs advise. */
+static void op_advise_pmd(struct worker *w, enum sim_madv advice)
+{
+	unsigned which = below(w, SLICE_PMDS);
+	int err = sim_madvise(w->st->mm, slice(w->id) + which * PMD, PMD, advice);
+
+	if (err)
+		bad(w, "madvise (no)hugepage", advice, (uint64_t)-err);
+	verify(w, which * NPTES + below(w, (NPTES - 8)), 8);
+}
+
+static void op_unmap(struct worker *w)
+{
+	unsigned first, n;
+	uint64_t a;
+
+	pick(w, 16, &first, &n);
+	a = page_addr(w, first);
+	if (sim_munmap(w->st->mm, a, n * PAGE) ||
+	    sim_mmap(w->st->mm, &a, n * PAGE, SIM_PROT_RW, SIM_MAP_FIXED))
+		bad(w, "munmap/mmap", a, n);
+	set_range(w, first, n, 0);
+}
+
+static void op_mprotect(struct worker *w)
+{
+	unsigned first, n;
+	uint64_t a;
+	int err;
+
+	pick(w, 64, &first, &n);
+	a = page_addr(w, first);
+	err = sim_mprotect(w->st->mm, a, n * PAGE, SIM_PROT_READ);
+	if (err)
+		bad(w, "mprotect ro", a, (uint64_t)-err);
+	verify(w, first, n);
+	if (sim_write(w->st->mm, a, 0x5eed) == 0)
+		bad(w, "write to a read-only page succeeded", a, 0);
+	err = sim_mprotect(w->st->mm, a, n * PAGE, SIM_PROT_RW);
+	if (err)
+		bad(w, "mprotect rw", a, (uint64_t)-err);
+}
+
+/* Move a sub-range anywhere and back (the race does the same). */
+static void op_mremap(struct worker *w)
+{
+	unsigned first, n;
+	uint64_t a, away = 0;
+	int err;
+
+	pick(w, NPTES, &first, &n);
+	a = page_addr(w, first);
+	err = sim_mremap(w->st->mm, a, n * PAGE, &away);
+	if (err == -EFAULT)
+		return;		/* the range spans two VMAs, as Linux refuses */
+	if (err || sim_mremap(w->st->mm, away, n * PAGE, &a))
+		bad(w, "mremap", a, (uint64_t)-err);
+	verify(w, first, n);
+}
+
+static void op_fork(struct worker *w)
+{
+	unsigned i = below(w, SLICE_PAGES);
+	struct sim_mm *child;
+	int err = sim_fork(w->st->mm, &child);
+
+	if (err) {
+		bad(w, "fork", 0, (uint64_t)-err);
+		return;
+	}
+	if (sim_write(child, page_addr(w, i), 0xc41d))
+		bad(w, "write in the child", i, 0);
+	if (below(w, 2))
+		sched_yield();	/* let khugepaged meet the shared pages */
+	sim_exit(child);
+	verify(w, i, 1);
+}
+
+static void op_pin(struct worker *w)
+{
+	unsigned i = below(w, SLICE_PAGES);
+
+	if (sim_pin(w->st->mm, page_addr(w, i)))
+		return;		/* not present: nothing to pin */
+	verify(w, i & ~63u, 64);
+	sched_yield();
+	if (sim_unpin(w->st->mm, page_addr(w, i)))
+		bad(w, "unpin", i, 0);
+}
+
+/* A snapshot of the whole mm, as `mthp snapshot` takes of a process. */
+static void op_snapshot(struct worker *w)
+{
+	struct mthp_snapshot snap;
+	int err = sim_mm_snapshot(w->st->mm, &snap);
+
+	if (err)
+		bad(w, "snapshot", 0, (uint64_t)-err);
+	else
+		mthp_snapshot_free(&snap);
+}
+
+/* A read in another thread's slice: any tag, or a hole, but no failure. */
+static void op_read_elsewhere(struct worker *w)
+{
+	uint64_t tag, addr = slice(0) + (uint64_t)below(w, w->st->nr_threads * SLICE_PAGES) * PAGE;
+	int err = sim_read(w->st->mm, addr, &tag);
+
+	if (err && err != -EFAULT)
+		bad(w, "read elsewhere", addr, (uint64_t)-err);
+}
+
+/* Context: model lock not held (an injected race may take it). */
+static void op_collapse(struct worker *w)
+{
+	unsigned which = below(w, SLICE_PMDS);
+	int err = sim_madvise_collapse(w->st->mm, slice(w->id) + which * PMD, PMD);
+
+	/* racing threads, holes, pins and injected faults make it fail */
+	if (err && err != -EAGAIN && err != -EINVAL && err != -ENOMEM && err != -EBUSY)
+		bad(w, "MADV_COLLAPSE", which, (uint64_t)-err);
+}
+
+static void one_op(struct worker *w)
+{
+	unsigned op = below(w, 64);
+
+	if (op >= 62) {
+		op_collapse(w);
+		pthread_mutex_lock(&w->model_lock);
+		op_read(w);
+		pthread_mutex_unlock(&w->model_lock);
+		return;
+	}
+	pthread_mutex_lock(&w->model_lock);
+	if (op < 20)
+		op_write(w);
+	else if (op < 34)
+		op_read(w);
+	else if (op < 37)
+		op_madvise(w, SIM_MADV_DONTNEED);
+	else if (op < 39)
+		op_madvise(w, SIM_MADV_FREE);
+	else if (op < 42)
+		op_madvise(w, SIM_MADV_PAGEOUT);
+	else if (op < 44)
+		op_advise_pmd(w, SIM_MADV_HUGEPAGE);
+	else if (op < 45)
+		op_advise_pmd(w, below(w, 4) ? SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);
+	else if (op < 46)
+		op_madvise(w, SIM_MADV_POPULATE_WRITE);
+	else if (op < 48)
+		op_unmap(w);
+	else if (op < 49)
+		op_mprotect(w);
+	else if (op < 50)
+		op_mremap(w);
+	else if (op < 51)
+		op_fork(w);
+	else if (op < 53 && sim_age(w->st->mm))
+		bad(w, "age", 0, 0);
+	else if (op >= 53 && op < 57)
+		op_pin(w);
+	else if (op == 57)
+		op_snapshot(w);
+	else if (op == 58)
+		op_read_elsewhere(w);
+	else if (op > 58)
+		op_read(w);
+	pthread_mutex_unlock(&w->model_lock);
+}
+
+/* Park while the main thread checks; false when it is time to stop. */
+static bool park_if_asked(struct stress *st)
+{
+	bool go;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->pause) {
+		st->parked++;
+		pthread_cond_broadcast(&st->cond);
+		while (st->pause)
+			pthread_cond_wait(&st->cond, &st->lock);
+		st->parked--;
+	}
+	go = !st->stop;
+	pthread_mutex_unlock(&st->lock);
+	return go;
+}
+
+static void *mutator(void *arg)
+{
+	struct worker *w = arg;
+
+	while (park_if_asked(w->st)) {
+		one_op(w);
+		w->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * The injected races, from the collapsing thread with no simulator lock
+ * held: under the owner's model lock, the default mutation, and for a
+ * munmap the range mapped again (empty), so the owner's model stays true.
+ */
+static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
+		enum sim_inject_point what, struct sim_mm **child)
+{
+	struct stress *st = ctx;
+	struct worker *w = NULL;
+	uint64_t a = pmd_addr;
+	int err;
+
+	if (mm == st->mm && pmd_addr >= BASE && pmd_addr < slice(st->nr_threads))
+		w = &st->w[(pmd_addr - BASE) / (SLICE_PMDS * PMD)];
+	__atomic_fetch_add(&st->races, 1, __ATOMIC_RELAXED);
+	if (!w)
+		return sim_inject_race(mm, pmd_addr, what, child);
+	pthread_mutex_lock(&w->model_lock);
+	err = sim_inject_race(mm, pmd_addr, what, child);
+	if (what == SIM_INJECT_MUNMAP) {
+		if (sim_mmap(mm, &a, PMD, SIM_PROT_RW, SIM_MAP_FIXED))
+			bad(w, "race: mmap after munmap", a, 0);
+		set_range(w, (unsigned)((pmd_addr - slice(w->id)) / PAGE), NPTES, 0);
+	}
+	pthread_mutex_unlock(&w->model_lock);
+	return err;
+}
+
+static void observe(void *ctx, const struct sim_collapse_event *ev)
+{
+	struct stress *st = ctx;
+
+	if (ev->result == SCAN_SUCCEED)
+		__atomic_fetch_add(&st->collapsed[ev->order], 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&st->failed[ev->result], 1, __ATOMIC_RELAXED);
+}
+
+static void run_check(struct stress *st)
+{
+	st->checks++;
+	if (sim_check(st->sim) == 0)
+		return;
+	if (!st->check_failures)
+		snprintf(st->check_why, sizeof(st->check_why), "sim_check: %s",
+			 sim_check_message(st->sim));
+	st->check_failures++;
+}
+
+/* Park the mutators, stop khugepaged, check everything, resume. */
+static void quiesce_and_check(struct stress *st, bool resume)
+{
+	pthread_mutex_lock(&st->lock);
+	st->pause = true;
+	while (st->parked < st->nr_threads)
+		pthread_cond_wait(&st->cond, &st->lock);
+	pthread_mutex_unlock(&st->lock);
+	if (st->khugepaged)
+		sim_khugepaged_stop(st->sim);
+	run_check(st);
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		verify(&st->w[t], 0, SLICE_PAGES);
+	if (resume && st->khugepaged && sim_khugepaged_start(st->sim))
+		st->check_failures++;
+	pthread_mutex_lock(&st->lock);
+	st->pause = false;
+	st->stop = !resume;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int set_knobs(struct sim *sim)
+{
+	int err = sim_set_knob(sim, "enabled", "never");
+
+	/* 32K, 128K and 512K fault in as mTHPs; 16K, 64K, 256K and 2M are
+	 * for khugepaged, and for faults only where advised */
+	for (unsigned o = 2; o <= 9 && !err; o++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "hugepages-%ukB/enabled", 4u << o);
+		err = sim_set_knob(sim, name, o % 2 && o < 9 ? "always" : "madvise");
+	}
+	if (!err)
+		err = sim_set_knob(sim, "khugepaged/scan_sleep_millisecs", "0");
+	if (!err)
+		err = sim_set_knob(sim, "khugepaged/max_ptes_none", "511");
+	if (!err)
+		err = sim_set_knob(sim, "khugepaged/pages_to_scan", "4096");
+	return err;
+}
+
+/* Rates: one draw in N fails (per window; LRU per folio). */
+static const uint32_t inject_rates[SIM_NR_INJECT] = {
+	[SIM_INJECT_ALLOC] = 40,
+	[SIM_INJECT_CHARGE] = 40,
+	[SIM_INJECT_REVALIDATE] = 40,
+	[SIM_INJECT_LRU] = 400,
+	[SIM_INJECT_MUNMAP] = 80,
+	[SIM_INJECT_MREMAP] = 60,
+	[SIM_INJECT_FORK] = 60,
+	[SIM_INJECT_COPY_MC] = 15,
+};
+
+static void report(struct stress *st, const struct stress_config *cfg, FILE *out)
+{
+	uint64_t ops = 0, lost = 0, errors = 0, injected = 0, total = 0;
+	uint64_t results[MTHP_NR_RESULTS];
+
+	for (unsigned t = 0; t < st->nr_threads; t++) {
+		ops += st->w[t].ops;
+		lost += st->w[t].lost;
+		errors += st->w[t].errors;
+	}
+	fprintf(out, "stress: %.1f s, %u mutator threads, seed %llu, policy %s\n", cfg->seconds,
+		st->nr_threads, (unsigned long long)cfg->seed, mthp_policy_name(cfg->policy));
+	fprintf(out, "operations: %llu\n", (unsigned long long)ops);
+	fprintf(out, "khugepaged: full_scans %llu, ptes_scanned %llu, pages_collapsed %llu\n",
+		(unsigned long long)khugepaged_stat(st->sim, "full_scans"),
+		(unsigned long long)khugepaged_stat(st->sim, "ptes_scanned"),
+		(unsigned long long)khugepaged_stat(st->sim, "pages_collapsed"));
+	fprintf(out, "collapses by order:");
+	for (unsigned o = 0; o < 16; o++) {
+		if (!st->collapsed[o])
+			continue;
+		fprintf(out, " %u:%llu", o, (unsigned long long)st->collapsed[o]);
+		total += st->collapsed[o];
+	}
+	fprintf(out, " (total %llu)\n", (unsigned long long)total);
+	fprintf(out, "failed attempts by result:");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		if (st->failed[r])
+			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
+				(unsigned long long)st->failed[r]);
+	fprintf(out, "\n");
+	sim_khugepaged_scan_results(st->sim, results);
+	fprintf(out, "khugepaged scans by result:");
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		if (results[r])
+			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
+				(unsigned long long)results[r]);
+	fprintf(out, "\n");
+	fprintf(out, "injected faults survived:");
+	for (unsigned p = 0; p < SIM_NR_INJECT; p++) {
+		uint64_t n = sim_inject_fired(st->sim, (enum sim_inject_point)p);
+
+		fprintf(out, " %s:%llu", sim_inject_name((enum sim_inject_point)p),
+		       (unsigned long long)n);
+		injected += n;
+	}
+	fprintf(out, " (total %llu)\n", (unsigned long long)injected);
+	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
+		"page verified)%s\n", (unsigned long long)st->checks,
+		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
+	fprintf(out, "unexpected operation failures: %llu\n", (unsigned long long)errors);
+	fprintf(out, "lost pages: %llu\n", (unsigned long long)lost);
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		if (st->w[t].errors || st->w[t].lost)
+			fprintf(out, "  %s\n", st->w[t].why);
+	if (st->check_failures)
+		fprintf(out, "  %s\n", st->check_why);
+}
+
+
+/* The simulator, its knobs, the mm and its VMA; injection when asked. */
+static int setup(struct stress *st, const struct stress_config *cfg)
+{
+	struct sim_config scfg = { .page_size = 4096, .nr_frames = 1ull << 16,
+				   .nr_swap_slots = 1ull << 16, .seed = cfg->seed };
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+	uint64_t addr = BASE;
+	int err;
+
+	err = mthp_geometry_from_page_size(&geo, 4096);
+	if (err)
+		return err;
+	mthp_settings_init(&s, &geo);
+	err = sim_create(&st->sim, &scfg, &s);
+	if (err)
+		return err;
+	st->nr_frames = scfg.nr_frames;
+	err = set_knobs(st->sim);
+	if (!err)
+		err = sim_khugepaged_set_policy(st->sim, cfg->policy);
+	if (!err)
+		err = sim_mm_create(st->sim, 0, &st->mm);
+	if (!err)
+		err = sim_mmap(st->mm, &addr, st->nr_threads * SLICE_PMDS * PMD, SIM_PROT_RW,
+			       SIM_MAP_FIXED);
+	if (err) {
+		sim_destroy(st->sim);
+		return err;
+	}
+	sim_set_check_interval(st->sim, 512);
+	sim_set_collapse_observer(st->sim, observe, st);
+	if (cfg->inject) {
+		sim_inject_seed(st->sim, cfg->seed ^ 0x1badc0de);
+		sim_inject_set_race(st->sim, race, st);
+		for (unsigned p = 0; p < SIM_NR_INJECT; p++)
+			sim_inject_set(st->sim, (enum sim_inject_point)p, inject_rates[p]);
+	}
+	sim_khugepaged_enter(st->mm);
+	return 0;
+}
+
+/* Start khugepaged (when asked) and the mutators; on failure none runs. */
+static int start_threads(struct stress *st, const struct stress_config *cfg)
+{
+	unsigned nr = st->nr_threads;
+
+	if (st->khugepaged && sim_khugepaged_start(st->sim))
+		return -EAGAIN;
+	for (unsigned t = 0; t < nr; t++) {
+		struct worker *w = &st->w[t];
+
+		w->st = st;
+		w->id = t;
+		mthp_rng_seed(&w->rng, mthp_rng_at(cfg->seed, t));
+		pthread_mutex_init(&w->model_lock, NULL);
+		if (pthread_create(&w->thread, NULL, mutator, w)) {
+			st->nr_threads = t;	/* stop the ones that run */
+			quiesce_and_check(st, false);
+			for (unsigned i = 0; i < t; i++)
+				pthread_join(st->w[i].thread, NULL);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/* A full check every pause_ms until the time is up; then all stop. */
+static void run_and_check(struct stress *st, const struct stress_config *cfg)
+{
+	unsigned pause_ms = cfg->pause_ms ? cfg->pause_ms : STRESS_PAUSE_MS;
+	double deadline = now() + cfg->seconds;
+
+	for (;;) {
+		struct timespec pause = { pause_ms / 1000, (long)(pause_ms % 1000) * 1000000l };
+		bool last = now() + pause_ms / 1000.0 >= deadline;
+
+		if (!last)
+			nanosleep(&pause, NULL);
+		quiesce_and_check(st, !last);
+		if (last)
+			break;
+	}
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		pthread_join(st->w[t].thread, NULL);
+}
+
+/* The mm gone, every frame must be free again (one stays the zero page). */
+static void check_teardown(struct stress *st)
+{
+	sim_set_collapse_observer(st->sim, NULL, NULL);
+	sim_inject_set_race(st->sim, NULL, NULL);
+	sim_exit(st->mm);
+	run_check(st);
+	if (sim_free_pages(st->sim) != st->nr_frames - 1) {
+		if (!st->check_failures)
+			snprintf(st->check_why, sizeof(st->check_why),
+				 "%llu of %llu frames free after the mm exited",
+				 (unsigned long long)sim_free_pages(st->sim),
+				 (unsigned long long)st->nr_frames - 1);
+		st->check_failures++;
+	}
+}
+
+static void sum_up(struct stress *st, struct stress_totals *totals)
+{
+	const char *why = st->check_failures ? st->check_why : "";
+
+	for (unsigned t = 0; t < st->nr_threads; t++) {
+		totals->ops += st->w[t].ops;
+		totals->lost += st->w[t].lost;
+		totals->errors += st->w[t].errors;
+		if (!*why && (st->w[t].lost || st->w[t].errors))
+			why = st->w[t].why;
+	}
+	for (unsigned o = 0; o < 16; o++)
+		totals->collapses += st->collapsed[o];
+	totals->checks = st->checks;
+	totals->check_failures = st->check_failures;
+	totals->full_scans = khugepaged_stat(st->sim, "full_scans");
+	snprintf(totals->why, sizeof(totals->why), "%s", why);
+}
+
+int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FILE *out)
+{
+	struct stress *st;
+	int err;
+
+	memset(totals, 0, sizeof(*totals));
+	if (!cfg->nr_threads || cfg->nr_threads > STRESS_MAX_THREADS || !(cfg->seconds > 0))
+		return -EINVAL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->nr_threads = cfg->nr_threads;
+	st->khugepaged = cfg->khugepaged;
+	st->w = calloc(cfg->nr_threads, sizeof(*st->w));
+	err = st->w ? setup(st, cfg) : -ENOMEM;
+	if (err)
+		goto out_free;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	err = start_threads(st, cfg);
+	if (!err)
+		run_and_check(st, cfg);
+	check_teardown(st);
+	sum_up(st, totals);
+	if (out && !err)
+		report(st, cfg, out);
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		pthread_mutex_destroy(&st->w[t].model_lock);
+	sim_destroy(st->sim);
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->lock);
+out_free:
+	free(st->w);
+	free(st);
+	return err;
+}
+
+bool stress_ok(const struct stress_totals *totals)
+{
+	return !totals->lost && !totals->errors && !totals->check_failures;
+}
+
+double stress_seconds_from_env(double dflt)
+{
+	const char *env = getenv("MTHP_STRESS_SECONDS");
+	double secs = env ? atof(env) : dflt;
+
+	return secs > 0 ? secs : dflt;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stress_harness.h - the one stress harness of the simulator: mutator
+ * threads on one mm, each owning a slice of STRESS_SLICE_PMDS PMD ranges
+ * and keeping a model of its pages' content tags, beside khugepaged in its
+ * own thread, with fault injection at every step of the collapse when
+ * asked.  Every pause_ms the mutators park, khugepaged stops, sim_check()
+ * runs and every page of every slice is verified; then all resume.  The
+ * stress program (tests/stress.c) and the short cmocka stress tests are
+ * configurations of it.
+ */
+#ifndef MTHP_TEST_STRESS_HARNESS_H
+#define MTHP_TEST_STRESS_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mthp/sim.h>
+
+#define STRESS_MAX_THREADS 32u
+#define STRESS_SLICE_PMDS 4u
+
+struct stress_config {
+	double seconds;
+	unsigned nr_threads;		/* mutators, 1 to STRESS_MAX_THREADS */
+	uint64_t seed;			/* every random choice follows from it */
+	enum mthp_policy policy;	/* khugepaged's */
+	bool khugepaged;		/* run khugepaged in its own thread */
+	bool inject;			/* fault injection and injected races */
+	unsigned pause_ms;		/* between full checks */
+};
+
+struct stress_totals {
+	uint64_t ops;			/* mutator operations */
+	uint64_t lost;			/* pages read back with a wrong tag */
+	uint64_t errors;		/* operations that failed unexpectedly */
+	uint64_t checks;		/* full checks run */
+	uint64_t check_failures;	/* sim_check() failures, frames not freed */
+	uint64_t full_scans;		/* khugepaged's */
+	uint64_t collapses;		/* by khugepaged and MADV_COLLAPSE */
+	char why[300];			/* the first failure, or "" */
+};
+
+/*
+ * Everything on: 4 mutators, khugepaged (policy upstream) and fault
+ * injection, for seconds, from seed: the stress program's defaults.
+ */
+#define STRESS_CONFIG_ALL(secs, seed_) {					\
+	.seconds = (secs), .nr_threads = 4, .seed = (seed_),			\
+	.policy = MTHP_POLICY_UPSTREAM, .khugepaged = true, .inject = true,	\
+}
+
+/* Milliseconds between full checks when the config says 0. */
+#define STRESS_PAUSE_MS 500
+
+/*
+ * Run the configuration; fills totals and, when report is not NULL, prints
+ * what was done (operations, collapses by order, failures by result,
+ * injected faults, checks, lost pages).  0, or -EINVAL for a bad config,
+ * -ENOMEM or the simulator's -errno when it cannot be set up.
+ */
+int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FILE *report);
+
+/* MTHP_STRESS_SECONDS from the environment, or dflt (the short cmocka runs). */
+double stress_seconds_from_env(double dflt);
+
+/* True when the run lost no page, no operation failed and every check was clean. */
+bool stress_ok(const struct stress_totals *totals);
+
+#endif /* MTHP_TEST_STRESS_HARNESS_H */
