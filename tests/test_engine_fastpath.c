@@ -129,7 +129,15 @@ static void random_table(struct fcase *fc, uint32_t n, struct mthp_rng *g)
 		uint8_t order = mthp_rng_below(g, 3) ? 0 : (uint8_t)mthp_rng_below(g, 14);
 		uint64_t r = 0;
 
-		for (uint32_t k = 0; k < len && i < n; k++, i++, r >>= 16) {
+		if (len > n - i)
+			len = n - i;
+		if (!noise) {
+			memset(fc->ptes + i, main_state, len);
+			memset(fc->orders + i, has_folio[main_state] ? order : MTHP_NO_FOLIO, len);
+			i += len;
+			continue;
+		}
+		for (uint32_t k = 0; k < len; k++, i++, r >>= 16) {
 			uint8_t c, noisy;
 
 			if (noise && k % 4 == 0)
@@ -161,7 +169,8 @@ static enum mthp_thp_mode random_mode(struct mthp_rng *g)
 static void random_case(struct fcase *fc, struct mthp_rng *g)
 {
 	static const uint32_t sizes[] = { 512, 2048, 8192 };
-	uint32_t pick = mthp_rng_below(g, 32);
+	/* the larger tables cost more: 1 in 64 of 8192 PTEs, 1 in 16 of 2048 */
+	uint32_t pick = mthp_rng_below(g, 64);
 	uint32_t n = sizes[pick == 0 ? 2 : pick < 5 ? 1 : 0];
 	struct mthp_geometry geo;
 	uint32_t flags = MTHP_VMA_ANON;
@@ -220,10 +229,14 @@ static void plan_with(struct planned *p, enum mthp_impl impl, const struct fcase
 	assert_int_equal(mthp_engine_force_impl(impl), 0);
 	mthp_plan_range(&p->plan, &fc->r, &range, &p->work);
 	/*
-	 * The plan may stop before the scan, or leave the folio bitmap
-	 * unfilled: a whole scan, to compare every bitmap.
+	 * The precheck stops an ineligible VMA before the scan, and the plan
+	 * fills the folio bitmap only if its walk needs it: complete the scan,
+	 * to compare every bitmap.
 	 */
-	mthp_scan(&p->work.scan, &fc->r, fc->ptes, fc->orders);
+	if (fc->r.eligible)
+		mthp_scan_large(&p->work.scan, &fc->r);
+	else
+		mthp_scan(&p->work.scan, &fc->r, fc->ptes, fc->orders);
 }
 
 static void report_case(const struct fcase *fc, unsigned idx, enum mthp_impl impl)

@@ -61,6 +61,9 @@ static uint32_t window_crossing(const uint64_t *map, uint32_t off,
 {
 	if (limit >= len)
 		return MTHP_NO_BIT;
+	/* below PMD order the limits are mostly 0: the first bit, one ctz */
+	if (!limit)
+		return bits_first(map, off, len);
 	return bits_nth(map, off, len, limit);
 }
 

@@ -89,7 +89,9 @@ static void store_totals(struct mthp_scan *s, const struct class_totals *tot)
 
 /* The classes of each byte; 0 for the states that fail outright. */
 enum {
-	C_NONE = 1, C_SWAP = 2, C_ANON = 4, C_SHARED = 8, C_LOWER = 16, C_LAZYFREE = 32,
+	B_NONE, B_SWAP, B_ANON, B_SHARED, B_LOWER, B_LAZYFREE,	/* bit numbers */
+	C_NONE = 1 << B_NONE, C_SWAP = 1 << B_SWAP, C_ANON = 1 << B_ANON,
+	C_SHARED = 1 << B_SHARED, C_LOWER = 1 << B_LOWER, C_LAZYFREE = 1 << B_LAZYFREE,
 };
 static const uint8_t class_of[256] = {
 	[MTHP_PTE_NONE] = C_NONE,
@@ -102,9 +104,10 @@ static const uint8_t class_of[256] = {
 	[MTHP_PTE_LAZYFREE] = C_LAZYFREE,
 };
 
-static inline uint64_t class_bit(uint8_t classes, unsigned class, unsigned i)
+/* Bit i set if the classes hold class number b. */
+static inline uint64_t class_bit(uint8_t classes, unsigned b, unsigned i)
 {
-	return (uint64_t)((classes & class) != 0) << i;
+	return (uint64_t)((classes >> b) & 1) << i;
 }
 
 static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
@@ -118,12 +121,12 @@ static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
 		for (unsigned i = 0; i < 64; i++) {
 			uint8_t c = class_of[ptes[w * 64 + i]];
 
-			b.none |= class_bit(c, C_NONE, i);
-			b.swap |= class_bit(c, C_SWAP, i);
-			b.anon |= class_bit(c, C_ANON, i);
-			b.shared |= class_bit(c, C_SHARED, i);
-			b.lower |= class_bit(c, C_LOWER, i);
-			b.lazyfree |= class_bit(c, C_LAZYFREE, i);
+			b.none |= class_bit(c, B_NONE, i);
+			b.swap |= class_bit(c, B_SWAP, i);
+			b.anon |= class_bit(c, B_ANON, i);
+			b.shared |= class_bit(c, B_SHARED, i);
+			b.lower |= class_bit(c, B_LOWER, i);
+			b.lazyfree |= class_bit(c, B_LAZYFREE, i);
 		}
 		store_word(s, w, &b, khugepaged, &tot);
 	}
