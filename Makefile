@@ -7,6 +7,7 @@
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
+#   make check-kernel       the real Linux 7.2 under qemu as the oracle
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=address,undefined check   (objects go to build-asan-ubsan/)
 #   make SANITIZE=thread check              (objects go to build-tsan/)
@@ -108,7 +109,8 @@ LIBCLI := $(BUILD)/libmthpcli.a
 MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-host check-layers test-bins bench demo install uninstall clean fuzz fuzz-bins stress
+.PHONY: all deps check check-host check-layers test-bins bench demo install uninstall clean fuzz \
+	fuzz-bins stress check-kernel
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -179,6 +181,23 @@ stress: $(BUILD)/tests/stress
 	TSAN_OPTIONS="suppressions=tests/stress.tsan.supp $(TSAN_OPTIONS)" \
 		$(BUILD)/tests/stress --seconds $(STRESS_SECONDS) --threads $(STRESS_THREADS) \
 		--seed $(STRESS_SEED) --policy $(STRESS_POLICY)
+
+# make check-kernel: boots Linux 7.2 under qemu, runs the guest programs
+# of tests/kernel/ in it and compares what the kernel did with the plan
+# (scripts/kernel-vm/check-kernel, docs/kernel-tests.md).
+KERNEL_GUEST_BINS := $(BUILD)/tests/kernel/guest_khugepaged $(BUILD)/tests/kernel/guest_faults
+KERNEL_COMPARE := $(BUILD)/tests/kernel/compare
+
+$(BUILD)/tests/kernel/guest_%: $(BUILD)/tests/kernel/guest_%.o $(BUILD)/tests/kernel/guest.o $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(KERNEL_COMPARE): $(BUILD)/tests/kernel/compare.o $(LIBMTHP)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+check-kernel: $(MTHP) $(KERNEL_GUEST_BINS) $(KERNEL_COMPARE)
+	@scripts/kernel-vm/check-kernel $(BUILD) $(MTHP) $(KERNEL_GUEST_BINS) -- $(KERNEL_COMPARE)
 
 $(BUILD)/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -274,4 +293,5 @@ clean:
 	rm -rf build build-*
 
 -include $(LIB_OBJS:.o=.d) $(TOOLS_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
-	$(TEST_BINS:%=%.d) $(HOST_TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d)
+	$(TEST_BINS:%=%.d) $(HOST_TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d) \
+	$(wildcard $(BUILD)/tests/kernel/*.d)

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest_faults.c - runs inside the make check-kernel guest: MADV_COLLAPSE,
+ * the anonymous fault path and the per-size stats of the real kernel,
+ * each case checked against what the project says.
+ *
+ *   MADV_COLLAPSE   the plan of the range in context madvise
+ *                   (docs/plan-contract.md: PMD order only, no limits, the
+ *                   sizes' settings ignored, nohugepage ineligible) must be
+ *                   what the kernel did: a PMD-mapped range, or nothing.
+ *   faults          the order the simulator's fault path takes (PMD first
+ *                   where allowed and the aligned 2M fits the VMA, else the
+ *                   highest allowed order whose aligned block fits and is
+ *                   all none; a read maps the huge zero page where the PMD
+ *                   order could be faulted, else the zero page).
+ *   stats           hugepages-SIZE/stats/anon_fault_alloc and collapse_alloc
+ *                   count one per folio allocated at that size.
+ *
+ * Each case: one line "ok - NAME" or "not ok - NAME: what differs"; a
+ * difference already known ends in "# TODO known: why" and does not fail.
+ * Exit status 0 when every case passed, 1 otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mthp/engine.h>
+#include <mthp/settings.h>
+#include <mthp/snapshot.h>
+
+#include "guest.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#define PAGE 4096ul
+#define NR_PTES 512
+#define PMD_SIZE (NR_PTES * PAGE)
+#define AREA 0x200000000000ul	/* case k maps at AREA + k * 8M */
+#define SNAP_PATH "/tmp/guest_faults.snap"
+
+static int case_index;
+
+/* A fresh 2M-aligned area for one case (8M of address space each). */
+static char *area(void)
+{
+	return (char *)(AREA + (unsigned long)case_index++ * 4 * PMD_SIZE);
+}
+
+static char *map_at(char *addr, size_t len)
+{
+	char *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		guest_say("mmap %p: %s", (void *)addr, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* "KNOB=VALUE ..." after every size and the global mode are never. */
+static int thp_set(const char *assignments)
+{
+	char buf[512], *save = NULL;
+
+	if (guest_thp_all_never())
+		return -EIO;
+	snprintf(buf, sizeof(buf), "%s", assignments);
+	for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		if (guest_knob_write(tok, eq + 1))
+			return -EIO;
+	}
+	return 0;
+}
+
+static unsigned long stat_of(const char *size, const char *name)
+{
+	char knob[128];
+	unsigned long v = 0;
+
+	snprintf(knob, sizeof(knob), "hugepages-%s/stats/%s", size, name);
+	guest_knob_read(knob, &v);
+	return v;
+}
+
+/* This process as a snapshot; the pmd line of addr, or NULL. */
+static int snap_self(struct mthp_snapshot *snap)
+{
+	struct mthp_diag diag = { 0 };
+	FILE *f;
+	int ret;
+
+	ret = guest_snapshot(getpid(), SNAP_PATH);
+	if (ret)
+		return ret;
+	f = fopen(SNAP_PATH, "r");
+	if (!f)
+		return -errno;
+	ret = mthp_snapshot_read(snap, f, SNAP_PATH, &diag);
+	fclose(f);
+	if (ret)
+		guest_say("%s", diag.msg);
+	return ret;
+}
+
+static const struct mthp_snapshot_pmd *pmd_of(const struct mthp_snapshot *snap, void *addr)
+{
+	uint64_t a = (uintptr_t)addr & ~(PMD_SIZE - 1);
+
+	for (size_t i = 0; i < snap->nr_pmds; i++)
+		if (snap->pmds[i].addr == a)
+			return &snap->pmds[i];
+	return NULL;
+}
+
+/*
+ * What the range of addr is now: "huge", "none", or "table" with the
+ * state and folio order of the PTE at index k.
+ */
+struct range_state {
+	bool found, huge;
+	char pte[NR_PTES + 1];
+	uint8_t order[NR_PTES];
+};
+
+static int range_state(void *addr, struct range_state *rs)
+{
+	struct mthp_snapshot snap;
+	const struct mthp_snapshot_pmd *pmd;
+	int ret;
+
+	memset(rs, 0, sizeof(*rs));
+	memset(rs->pte, '.', NR_PTES);
+	ret = snap_self(&snap);
+	if (ret)
+		return ret;
+	pmd = pmd_of(&snap, addr);
+	if (pmd) {
+		rs->found = true;
+		rs->huge = pmd->kind == MTHP_PMD_HUGE;
+		for (uint32_t i = 0; pmd->kind == MTHP_PMD_TABLE && i < NR_PTES; i++) {
+			rs->pte[i] = (char)pmd->ptes[i];
+			rs->order[i] = pmd->folio_orders ? pmd->folio_orders[i] : 0;
+		}
+	}
+	mthp_snapshot_free(&snap);
+	return 0;
+}
+
+/* ---- MADV_COLLAPSE against the plan, context madvise ---- */
+
+static void plan_found(void *ctx, const struct mthp_snapshot *snap,
+		       const struct mthp_snapshot_pmd *pmd, const struct mthp_pmd_plan *plan)
+{
+	struct mthp_pmd_plan *out = ctx;
+
+	(void)snap;
+	if (pmd->addr == out->pmd_addr)
+		*out = *plan;
+}
+
+/* The plan of the range of addr in context madvise, on a snapshot taken now. */
+static int plan_madvise(void *addr, struct mthp_pmd_plan *plan)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+	int ret;
+
+	ret = snap_self(&snap);
+	if (ret)
+		return ret;
+	memset(plan, 0, sizeof(*plan));
+	plan->pmd_addr = (uintptr_t)addr & ~(PMD_SIZE - 1);
+	plan->scan = SCAN_NO_PTE_TABLE;
+	ret = mthp_snapshot_settings(&snap, &s, SNAP_PATH, &diag);
+	if (!ret)
+		ret = mthp_snapshot_plan(&snap, &s, MTHP_POLICY_UPSTREAM,
+					 MTHP_CONTEXT_MADVISE, plan_found, plan);
+	mthp_snapshot_free(&snap);
+	return ret;
+}
+
+/*
+ * Plan the range, MADV_COLLAPSE it, and check: collapsed at PMD order
+ * exactly when the plan says so, and MADV_COLLAPSE's return agrees.
+ */
+static int collapse_matches_plan(const char *name, char *p, const char *known)
+{
+	struct mthp_pmd_plan plan;
+	struct range_state rs;
+	unsigned long allocs;
+	bool planned, done;
+	int ret, err;
+
+	ret = plan_madvise(p, &plan);
+	if (ret) {
+		printf("not ok - %s: no plan (%s)\n", name, strerror(-ret));
+		return 1;
+	}
+	planned = plan.nr_collapses == 1 && plan.collapses[0].order == 9;
+	allocs = stat_of("2048kB", "collapse_alloc");
+	ret = madvise(p, PMD_SIZE, MADV_COLLAPSE);
+	err = ret ? errno : 0;
+	allocs = stat_of("2048kB", "collapse_alloc") - allocs;
+	if (range_state(p, &rs)) {
+		printf("not ok - %s: no snapshot after MADV_COLLAPSE\n", name);
+		return 1;
+	}
+	done = rs.huge;
+	if (planned == done && (ret == 0) == done && allocs == (done ? 1 : 0)) {
+		printf("ok - %s (plan %s, kernel %s)\n", name, planned ? "0:9" : "nothing",
+		       done ? "PMD-mapped, collapse_alloc +1" : strerror(err));
+		return 0;
+	}
+	printf("not ok - %s: plan %s (scan %s), kernel: MADV_COLLAPSE %s, range %s,"
+	       " 2048kB collapse_alloc +%lu%s%s\n", name, planned ? "0:9" : "nothing",
+	       mthp_result_name(plan.scan), ret ? strerror(err) : "returned 0",
+	       done ? "PMD-mapped" : "not PMD-mapped", allocs,
+	       known ? " # TODO known: " : "", known ? known : "");
+	return known ? 0 : 1;
+}
+
+static void write_pages(char *p, unsigned from, unsigned n)
+{
+	for (unsigned i = from; i < from + n; i++)
+		*(volatile uint64_t *)(p + i * PAGE) = i + 1;
+}
+
+/* 16 pages in a table of 512, every size never: PMD anyway. */
+static int collapse_all_never(void)
+{
+	char *p = map_at(area(), PMD_SIZE);
+
+	if (!p || thp_set(""))
+		return 1;
+	write_pages(p, 0, 16);
+	return collapse_matches_plan("MADV_COLLAPSE with every size never", p, NULL);
+}
+
+/* mTHP sizes always, 2M never, max_ptes_none 0: still PMD, not mTHP. */
+static int collapse_mthp_sizes_on(void)
+{
+	char *p = map_at(area(), PMD_SIZE);
+
+	if (!p || thp_set("enabled=always hugepages-16kB/enabled=always "
+			  "hugepages-64kB/enabled=always hugepages-1024kB/enabled=always "
+			  "khugepaged/max_ptes_none=0"))
+		return 1;
+	write_pages(p, 100, 20);
+	return collapse_matches_plan("MADV_COLLAPSE with 2M never, mTHP sizes always, "
+				     "max_ptes_none 0", p, NULL);
+}
+
+/* Swapped and shared PTEs above max_ptes_swap/shared 0: no limits. */
+static int collapse_ignores_limits(void)
+{
+	char *p = map_at(area(), PMD_SIZE);
+	pid_t pid;
+	int ret;
+
+	if (!p || thp_set("khugepaged/max_ptes_swap=0 khugepaged/max_ptes_shared=0"))
+		return 1;
+	write_pages(p, 0, 64);
+	pid = fork();	/* keeps the first 64 pages mapped twice */
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	write_pages(p, 64, 64);
+	madvise(p + 64 * PAGE, 32 * PAGE, MADV_PAGEOUT);
+	ret = collapse_matches_plan("MADV_COLLAPSE over max_ptes_swap and max_ptes_shared 0", p, NULL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+/* A table whose PTEs are all none (pages written, then MADV_DONTNEED). */
+static int collapse_empty_table(void)
+{
+	char *p = map_at(area(), PMD_SIZE);
+
+	if (!p || thp_set(""))
+		return 1;
+	write_pages(p, 0, 4);
+	madvise(p, 4 * PAGE, MADV_DONTNEED);
+	return collapse_matches_plan("MADV_COLLAPSE of a table of none PTEs", p,
+				     "mthp snapshot --pid writes no pmd line for a table"
+				     " with nothing present, so the plan sees no table");
+}
+
+/* VM_NOHUGEPAGE: ineligible, EINVAL. */
+static int collapse_nohugepage(void)
+{
+	char *p = map_at(area(), PMD_SIZE);
+
+	if (!p || thp_set("enabled=always") || madvise(p, PMD_SIZE, MADV_NOHUGEPAGE))
+		return 1;
+	write_pages(p, 0, 512);
+	return collapse_matches_plan("MADV_COLLAPSE in a nohugepage VMA", p, NULL);
+}
+
+/* ---- the fault path ---- */
+
+/*
+ * Map a VMA [vma_off, vma_off + vma_len) of a fresh area with every size
+ * never, write the page at prefault_off first when it is not NO_PAGE,
+ * set the case's settings, then fault at fault_off (write or read).
+ * Expected at the faulting PTE: 'A' in a folio of the given order (then
+ * anon_fault_alloc of that size +1), '0' the zero page alone, or 'Z' the
+ * huge zero page (PMD-mapped, or every PTE the zero page).  Order 9 with
+ * 'A' is a PMD mapping.
+ */
+#define NO_PAGE (~0ul)
+
+struct fault_case {
+	const char *name;
+	const char *settings;
+	unsigned long vma_off, vma_len, prefault_off, fault_off;
+	bool write;
+	char state;
+	unsigned order;
+};
+
+static const struct fault_case fault_cases[] = {
+	{ "write fault, 2M always: PMD", "enabled=always hugepages-2048kB/enabled=inherit",
+	  0, 2 * PMD_SIZE, NO_PAGE, 0x3000, true, 'A', 9 },
+	{ "write fault, 2M never, 64K and 16K always: 64K", "enabled=always "
+	  "hugepages-64kB/enabled=always hugepages-16kB/enabled=always",
+	  0, PMD_SIZE, NO_PAGE, 0x23000, true, 'A', 4 },
+	{ "write fault, VMA ending 4K before 2M, its last page: no PMD, no 64K past its end",
+	  "enabled=always hugepages-2048kB/enabled=always hugepages-64kB/enabled=always",
+	  0, PMD_SIZE - PAGE, NO_PAGE, PMD_SIZE - 2 * PAGE, true, 'A', 0 },
+	{ "write fault, VMA ending 4K before 2M, a 64K block inside it: 64K",
+	  "enabled=always hugepages-2048kB/enabled=always hugepages-64kB/enabled=always",
+	  0, PMD_SIZE - PAGE, NO_PAGE, 0x10000, true, 'A', 4 },
+	{ "write fault, 1M VMA: no PMD, 256K", "enabled=always hugepages-2048kB/enabled=always "
+	  "hugepages-256kB/enabled=always", 0, PMD_SIZE / 2, NO_PAGE, 0x41000, true, 'A', 6 },
+	{ "write fault, the 64K block holding a page: 16K", "enabled=always "
+	  "hugepages-64kB/enabled=always hugepages-16kB/enabled=always",
+	  0, PMD_SIZE, 0x1000, 0x7000, true, 'A', 2 },
+	{ "read fault, 2M always: huge zero page", "enabled=always "
+	  "hugepages-2048kB/enabled=inherit use_zero_page=1",
+	  0, PMD_SIZE, NO_PAGE, 0x5000, false, 'Z', 0 },
+	{ "read fault, 2M never, 64K always: zero page", "enabled=always "
+	  "hugepages-2048kB/enabled=never hugepages-64kB/enabled=always",
+	  0, PMD_SIZE, NO_PAGE, 0x5000, false, '0', 0 },
+};
+
+static bool all_zero_pages(const struct range_state *rs)
+{
+	for (unsigned i = 0; i < NR_PTES; i++)
+		if (rs->pte[i] != '0')
+			return false;
+	return true;
+}
+
+/* Did the kernel do what the case expects? */
+static bool fault_as_expected(const struct fault_case *fc, const struct range_state *rs,
+			      unsigned k, unsigned long allocs)
+{
+	switch (fc->state) {
+	case 'A':
+		if (fc->order == 9)
+			return rs->huge && allocs == 1;
+		return !rs->huge && rs->pte[k] == 'A' && rs->order[k] == fc->order &&
+		       (fc->order < 2 || allocs == 1);
+	case 'Z':
+		return rs->huge || all_zero_pages(rs);
+	case '0':
+		return !rs->huge && rs->pte[k] == '0' && rs->pte[k ^ 1] == '.';
+	}
+	return false;
+}
+
+static int fault_check(const struct fault_case *fc)
+{
+	char *base = area(), size[32];
+	struct range_state rs;
+	unsigned k = (unsigned)((fc->fault_off % PMD_SIZE) / PAGE);
+	unsigned long before, after;
+
+	snprintf(size, sizeof(size), "%lukB", (PAGE << fc->order) / 1024);
+	if (guest_thp_all_never() || !map_at(base + fc->vma_off, fc->vma_len))
+		return 1;
+	if (fc->prefault_off != NO_PAGE)
+		*(volatile char *)(base + fc->prefault_off) = 1;
+	if (thp_set(fc->settings))
+		return 1;
+	before = fc->order >= 2 ? stat_of(size, "anon_fault_alloc") : 0;
+	if (fc->write)
+		*(volatile char *)(base + fc->fault_off) = 1;
+	else
+		(void)*(volatile char *)(base + fc->fault_off);
+	after = fc->order >= 2 ? stat_of(size, "anon_fault_alloc") : 0;
+	if (range_state(base, &rs)) {
+		printf("not ok - %s: no snapshot\n", fc->name);
+		return 1;
+	}
+	if (fault_as_expected(fc, &rs, k, after - before)) {
+		printf("ok - %s\n", fc->name);
+		return 0;
+	}
+	printf("not ok - %s: expected '%c' order %u, kernel: %s, PTE %u '%c' order %u,"
+	       " anon_fault_alloc +%lu\n", fc->name, fc->state, fc->order,
+	       rs.huge ? "PMD-mapped" : rs.found ? "a table" : "no table", k, rs.pte[k],
+	       rs.order[k], after - before);
+	return 1;
+}
+
+int main(void)
+{
+	int failed = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	failed |= collapse_all_never();
+	failed |= collapse_mthp_sizes_on();
+	failed |= collapse_ignores_limits();
+	failed |= collapse_empty_table();
+	failed |= collapse_nohugepage();
+	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++)
+		failed |= fault_check(&fault_cases[i]);
+	guest_thp_all_never();
+	return failed ? 1 : 0;
+}
