@@ -419,6 +419,87 @@ static void test_cli_checks_output_paths_first(void **state)
 	}
 }
 
+/* Which pages of the VMA are present at the end, in page order. */
+static void present_map(const struct mthp_run_report *rep, char *map)
+{
+	const struct mthp_snapshot *snap = &rep->final;
+
+	memset(map, 0, V_PAGES);
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+		uint64_t first = (pmd->addr - snap->vmas[pmd->vma].start) / 4096;
+
+		for (uint32_t k = 0; k < 512 && first + k < V_PAGES; k++)
+			map[first + k] = pmd->kind == MTHP_PMD_HUGE ||
+					 (pmd->kind == MTHP_PMD_TABLE && pmd->ptes[k] != '.');
+	}
+}
+
+/* Pages present in all of [b, b + run) or in none, for every aligned run. */
+static unsigned whole_runs(const char *map, unsigned run)
+{
+	unsigned pages = 0;
+
+	for (unsigned b = 0; b < V_PAGES; b += run) {
+		unsigned n = 0;
+
+		for (unsigned k = b; k < b + run; k++)
+			n += (unsigned)map[k];
+		assert_true(n == 0 || n == run);
+		pages += n;
+	}
+	return pages;
+}
+
+static void test_aligned_runs_start_at_multiples_of_their_length(void **state)
+{
+	struct mthp_run_report rep;
+	static char map[V_PAGES];
+	unsigned pages;
+
+	(void)state;
+	run_phases("[phase p w]\nvma = v\naction = cluster\nruns = 20\nrun_pages = 16\n"
+		   "aligned = yes\n", &rep);
+	present_map(&rep, map);
+	pages = whole_runs(map, 16);
+	assert_true(pages >= 16 && pages <= 20 * 16);
+	assert_int_equal(pages, rep.pages_written);
+	mthp_run_report_free(&rep);
+	/* dontneed by runs: whole aligned runs go, at most ten, at least one */
+	run_phases("[phase p w]\nvma = v\naction = fill\n[phase p d]\nvma = v\n"
+		   "action = dontneed\nruns = 10\nrun_pages = 32\naligned = yes\n", &rep);
+	present_map(&rep, map);
+	pages = whole_runs(map, 32);
+	assert_true(pages >= V_PAGES - 10 * 32 && pages <= V_PAGES - 32);
+	assert_int_equal(pages, rep.resident_pages);
+	mthp_run_report_free(&rep);
+}
+
+static void test_runs_keys_are_checked(void **state)
+{
+	static const struct {
+		const char *phase, *want;
+	} cases[] = {
+		{ "action = pageout\ndensity = 10%\nruns = 4\n",
+		  "t.ini:10: phase 'd': give density or runs and run_pages, not both" },
+		{ "action = cluster\naligned = maybe\n", "yes or no" },
+		{ "action = fill\naligned = yes\n", "does not apply to action fill" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mthp_diag diag = { .warn = NULL };
+		struct mthp_scenario sc;
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s[phase p d]\nvma = v\n%s", HEAD, cases[i].phase);
+		assert_int_not_equal(mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini",
+							    &diag), 0);
+		if (!strstr(diag.msg, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, diag.msg, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_several_processes_run),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
 		cmocka_unit_test(test_cli_checks_output_paths_first),
+		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
+		cmocka_unit_test(test_runs_keys_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,28 +60,7 @@ struct advise_opts {
 
 CLI_SWEEP_HANDLERS(struct advise_opts)
 
-static int advise_policy(void *opts, const char *value, char *why, size_t len)
-{
-	struct advise_opts *o = opts;
-	enum mthp_policy p;
-
-	if (mthp_policy_parse(value, &p)) {
-		snprintf(why, len, "must be legacy, seed or upstream");
-		return -EINVAL;
-	}
-	o->policies[0] = (int)p;
-	o->nr_policies = 1;
-	o->policy_given = true;
-	return 0;
-}
-
-static int advise_compare(void *opts, const char *value, char *why, size_t len)
-{
-	struct advise_opts *o = opts;
-
-	o->compare = true;
-	return cli_parse_policies(value, o->policies, &o->nr_policies, why, len);
-}
+CLI_POLICY_HANDLERS(struct advise_opts)
 
 #define OPT(field) offsetof(struct advise_opts, field)
 
@@ -89,9 +68,9 @@ static const struct mthp_opt advise_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PID, OPT(pid), .help = "the running process" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "a snapshot (mthp snapshot) instead of a process" },
-	{ "policy", 0, "P", MTHP_OPT_FN, .fn = advise_policy,
+	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream (default upstream)" },
-	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = advise_compare,
+	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "each policy of the comma list" },
 	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),
 	  .help = "khugepaged (default) or madvise (MADV_COLLAPSE)" },

@@ -121,28 +121,7 @@ static void show_progress(void *ctx, double done)
 	pg->shown = true;
 }
 
-static int parse_policy(void *opts, const char *value, char *why, size_t len)
-{
-	struct sim_opts *o = opts;
-	enum mthp_policy p;
-
-	if (mthp_policy_parse(value, &p)) {
-		snprintf(why, len, "must be legacy, seed or upstream");
-		return -EINVAL;
-	}
-	o->policies[0] = (int)p;
-	o->nr_policies = 1;
-	o->policy_given = true;
-	return 0;
-}
-
-static int parse_compare(void *opts, const char *list, char *why, size_t len)
-{
-	struct sim_opts *o = opts;
-
-	o->compare = true;
-	return cli_parse_policies(list, o->policies, &o->nr_policies, why, len);
-}
+CLI_POLICY_HANDLERS(struct sim_opts)
 
 static int parse_seed(void *opts, const char *value, char *why, size_t len)
 {

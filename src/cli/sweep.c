@@ -68,6 +68,19 @@ bad:
 	return -EINVAL;
 }
 
+int cli_parse_policy(const char *value, int *policies, size_t *nr, char *why, size_t len)
+{
+	enum mthp_policy p;
+
+	if (mthp_policy_parse(value, &p)) {
+		snprintf(why, len, "must be legacy, seed or upstream");
+		return -EINVAL;
+	}
+	policies[0] = (int)p;
+	*nr = 1;
+	return 0;
+}
+
 int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
 			 FILE *err)
 {

@@ -61,6 +61,26 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 
 /* A comma list of distinct policies into policies[]; 0 or -EINVAL with why. */
 int cli_parse_policies(const char *list, int *policies, size_t *nr, char *why, size_t len);
+/* One policy as the only one of policies[]. */
+int cli_parse_policy(const char *value, int *policies, size_t *nr, char *why, size_t len);
+
+/*
+ * --policy P and --compare LIST, for a command whose options TYPE have
+ * int policies[], size_t nr_policies, bool policy_given and bool compare.
+ */
+#define CLI_POLICY_HANDLERS(TYPE)							\
+static int parse_policy(void *opts, const char *value, char *why, size_t len)		\
+{											\
+	((TYPE *)opts)->policy_given = true;						\
+	return cli_parse_policy(value, ((TYPE *)opts)->policies,			\
+				&((TYPE *)opts)->nr_policies, why, len);		\
+}											\
+static int parse_compare(void *opts, const char *value, char *why, size_t len)		\
+{											\
+	((TYPE *)opts)->compare = true;							\
+	return cli_parse_policies(value, ((TYPE *)opts)->policies,			\
+				  &((TYPE *)opts)->nr_policies, why, len);		\
+}
 
 /* --plot's name ends in .svg or .png and can be written; 0 or an exit status. */
 int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,

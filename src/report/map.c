@@ -16,7 +16,6 @@
 #include <strings.h>
 
 #include <cairo.h>
-#include <cairo-svg.h>
 
 #include <mthp/engine.h>
 #include <mthp/map.h>
@@ -24,6 +23,7 @@
 #include <mthp/tlb.h>
 
 #include "common/msg.h"
+#include "report/picture.h"
 
 const struct mthp_map_style mthp_map_style = {
 	.rgb = {
@@ -280,26 +280,18 @@ int mthp_map_cell_xy(const struct mthp_map_layout *l, size_t panel, size_t pmd,
 
 static void set_rgb(cairo_t *cr, uint32_t rgb)
 {
-	cairo_set_source_rgb(cr, ((rgb >> 16) & 0xff) / 255.0,
-			     ((rgb >> 8) & 0xff) / 255.0, (rgb & 0xff) / 255.0);
+	picture_rgb(cr, rgb);
 }
 
 static void fill_rect(cairo_t *cr, uint32_t rgb, double x, double y, double w, double h)
 {
-	set_rgb(cr, rgb);
-	cairo_rectangle(cr, x, y, w, h);
-	cairo_fill(cr);
+	picture_fill_rect(cr, rgb, x, y, w, h);
 }
 
 static void text_at(cairo_t *cr, double x, double y, double size, bool bold,
 		    const char *s)
 {
-	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, size);
-	set_rgb(cr, S.text);
-	cairo_move_to(cr, x, y);
-	cairo_show_text(cr, s);
+	picture_text(cr, x, y, size, bold, S.text, s);
 }
 
 /* A run of cells of one class (or of shared marks) in one row of one pmd. */
@@ -463,19 +455,17 @@ static void draw_all(cairo_t *cr, const struct mthp_map_layout *l,
 		draw_plot(cr, l, plot);
 }
 
-enum picture_type { PICTURE_SVG, PICTURE_PNG };
+struct render {
+	const struct mthp_map_layout *l;
+	const struct mthp_map_panel *panels;
+	const struct mthp_map_plot *plot;
+};
 
-static int picture_type(const char *path, enum picture_type *t)
+static void draw_render(cairo_t *cr, void *ctx)
 {
-	const char *dot = path ? strrchr(path, '.') : NULL;
+	const struct render *r = ctx;
 
-	if (dot && !strcasecmp(dot, ".svg"))
-		*t = PICTURE_SVG;
-	else if (dot && !strcasecmp(dot, ".png"))
-		*t = PICTURE_PNG;
-	else
-		return -EINVAL;
-	return 0;
+	draw_all(cr, r->l, r->panels, r->plot);
 }
 
 int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
@@ -483,13 +473,10 @@ int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
 		    char *err, size_t errlen)
 {
 	struct mthp_map_layout l;
-	enum picture_type type;
-	cairo_surface_t *surface;
-	cairo_status_t status;
-	cairo_t *cr;
+	struct render r = { &l, panels, plot };
 	int ret;
 
-	if (picture_type(path, &type)) {
+	if (!picture_name_ok(path)) {
 		mthp_msg(err, errlen,
 			"%s: unknown picture type: the file name must end in .svg or .png",
 			path ? path : "(null)");
@@ -498,30 +485,7 @@ int mthp_map_render(const char *path, const struct mthp_map_panel *panels,
 	ret = mthp_map_layout(panels, nr_panels, plot, &l, err, errlen);
 	if (ret)
 		return ret;
-	if (type == PICTURE_SVG) {
-		surface = cairo_svg_surface_create(path, l.width, l.height);
-#if CAIRO_VERSION >= CAIRO_VERSION_ENCODE(1, 16, 0)
-		cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
-#endif
-	} else {
-		surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)l.width,
-						     (int)l.height);
-	}
-	cr = cairo_create(surface);
-	draw_all(cr, &l, panels, plot);
-	status = cairo_status(cr);
-	cairo_destroy(cr);
-	if (status == CAIRO_STATUS_SUCCESS && type == PICTURE_PNG)
-		status = cairo_surface_write_to_png(surface, path);
-	cairo_surface_finish(surface);
-	if (status == CAIRO_STATUS_SUCCESS)
-		status = cairo_surface_status(surface);
-	cairo_surface_destroy(surface);
-	if (status != CAIRO_STATUS_SUCCESS) {
-		mthp_msg(err, errlen, "%s: %s", path, cairo_status_to_string(status));
-		return status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;
-	}
-	return 0;
+	return picture_write(path, l.width, l.height, draw_render, &r, err, errlen);
 }
 
 int mthp_map_draw(const char *path, const struct mthp_snapshot *before,
