@@ -192,9 +192,12 @@ static void test_collapse_makes_a_thp(void **state)
 	assert_int_equal(anon_huge_kb(c.pid, c.addr + PMD_SIZE), 0);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "collapse", "--pid", pid,
 			     "--dry-run", NULL), 0);
-	snprintf(line, sizeof(line), "%llx 2048kB: would collapse\n",
-		 (unsigned long long)(c.addr + PMD_SIZE));
+	/* the range is written whole: the collapse fills nothing */
+	snprintf(line, sizeof(line), "%llx 2048kB: would collapse, filling 0 pages "
+		 "(0.00 MiB more memory)\n", (unsigned long long)(c.addr + PMD_SIZE));
 	assert_non_null(strstr(out, line));
+	assert_non_null(strstr(out, " PMD ranges planned for collapse (dry run): "));
+	assert_non_null(strstr(out, " MiB more memory\n"));
 	assert_int_equal(anon_huge_kb(c.pid, c.addr + PMD_SIZE), 0);
 
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "collapse", "--pid", pid,

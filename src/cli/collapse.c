@@ -47,7 +47,11 @@ struct collapse_ctx {
 	FILE *out;
 	uint64_t range_start, range_end;
 	uint32_t pmd_order;
-	uint64_t *targets;
+	uint32_t page_size;
+	struct target {
+		uint64_t addr;
+		uint32_t filled;	/* none and zero-page PTEs the collapse fills */
+	} *targets;
 	size_t nr_targets;
 	size_t nr_mthp;
 	bool mthp_only;		/* the upstream pass: list sub-PMD windows */
@@ -75,15 +79,16 @@ static void plan_pmd(void *ctx, const struct mthp_snapshot *snap,
 		if (w->order == cc->pmd_order && cc->mthp_only)
 			continue;
 		if (w->order == cc->pmd_order) {
-			uint64_t *t = realloc(cc->targets,
-					      (cc->nr_targets + 1) * sizeof(*t));
+			struct target *t = realloc(cc->targets,
+						   (cc->nr_targets + 1) * sizeof(*t));
 
 			if (!t) {
 				cc->error = -ENOMEM;
 				return;
 			}
 			cc->targets = t;
-			t[cc->nr_targets++] = pmd->addr;
+			/* a PMD collapse is the range's only one */
+			t[cc->nr_targets++] = (struct target){ pmd->addr, plan->pages_filled };
 		} else if (cc->mthp_only) {
 			fprintf(cc->out, "%" PRIx64 " %" PRIu64 "kB: mTHP collapse not possible on this kernel (MADV_COLLAPSE is PMD-only)\n",
 				addr, ((uint64_t)snap->geo.page_size << w->order) / 1024);
@@ -109,6 +114,7 @@ static int plan_snapshot(const struct mthp_snapshot *snap, struct collapse_ctx *
 		return ret;
 	}
 	cc->pmd_order = s.geo.pmd_order;
+	cc->page_size = s.geo.page_size;
 	ret = mthp_snapshot_plan(snap, &s, MTHP_POLICY_LEGACY, MTHP_CONTEXT_MADVISE,
 				 plan_pmd, cc);
 	if (!ret) {
@@ -149,7 +155,8 @@ static const struct mthp_opt collapse_opts_table[] = {
 	{ "range", 'r', "START-END", MTHP_OPT_FN, .fn = parse_range,
 	  .help = "only PMD ranges inside [START, END) (hex)" },
 	{ "dry-run", 'n', NULL, MTHP_OPT_FLAG, offsetof(struct collapse_opts, dry_run),
-	  .help = "plan and list, collapse nothing" },
+	  .help = "plan and list, collapse nothing: each range with the\n"
+		  "  pages its collapse would fill (MiB), and the total" },
 	{ 0 },
 };
 
@@ -160,17 +167,19 @@ static const struct mthp_cmd_spec collapse_spec = {
 static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
 			struct collapse_ctx *cc, bool dry_run, FILE *out)
 {
-	uint64_t size = mthp_pmd_size(geo);
+	uint64_t size = mthp_pmd_size(geo), filled = 0;
 	size_t done = 0;
 
 	for (size_t i = 0; i < cc->nr_targets; i++) {
 		struct mthp_diag diag = { 0 };
-		uint64_t addr = cc->targets[i];
+		uint64_t addr = cc->targets[i].addr;
 		int ret, mapped;
 
 		if (dry_run) {
-			fprintf(out, "%" PRIx64 " %" PRIu64 "kB: would collapse\n",
-				addr, size / 1024);
+			fprintf(out, "%" PRIx64 " %" PRIu64 "kB: would collapse, filling %u pages "
+				"(%.2f MiB more memory)\n", addr, size / 1024, cc->targets[i].filled,
+				(double)cc->targets[i].filled * cc->page_size / 1048576.0);
+			filled += cc->targets[i].filled;
 			continue;
 		}
 		ret = mthp_live_collapse(pid, addr, size, &diag);
@@ -190,8 +199,9 @@ static int do_collapses(pid_t pid, const struct mthp_geometry *geo,
 			break;
 	}
 	if (dry_run)
-		fprintf(out, "%zu PMD ranges planned for collapse (dry run)\n",
-			cc->nr_targets);
+		fprintf(out, "%zu PMD ranges planned for collapse (dry run): %" PRIu64 " pages "
+			"filled, %.2f MiB more memory\n", cc->nr_targets, filled,
+			(double)filled * cc->page_size / 1048576.0);
 	else
 		fprintf(out, "%zu of %zu planned PMD ranges collapsed\n", done,
 			cc->nr_targets);
