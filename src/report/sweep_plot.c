@@ -18,7 +18,7 @@
 
 #define W 1200.0
 #define PLOT_X 90.0		/* left of the plot area */
-#define PLOT_Y 60.0
+#define PLOT_Y 70.0
 #define PLOT_W 1060.0
 #define PLOT_H 560.0
 #define KEY_Y (PLOT_Y + PLOT_H + 95.0)
@@ -284,12 +284,12 @@ static void draw(cairo_t *cr, void *ctx)
 
 	picture_rgb(cr, 0xffffff);
 	cairo_paint(cr);
-	snprintf(title, sizeof(title), "%s: memory against TLB entries, %zu runs (baseline: "
-		 "%.1f MiB, %llu TLB entries)", p->sw->source ? p->sw->source : "sweep",
-		 p->sw->nr_runs, (double)p->sw->baseline.resident_pages *
+	picture_text(cr, 30, 26, 17, true, TEXT, p->sw->source ? p->sw->source : "sweep");
+	snprintf(title, sizeof(title), "memory against TLB entries, %zu runs; baseline %.1f MiB, "
+		 "%llu TLB entries", p->sw->nr_runs, (double)p->sw->baseline.resident_pages *
 		 p->sw->settings.geo.page_size / 1048576.0,
 		 (unsigned long long)p->sw->baseline_tlb);
-	picture_text(cr, PLOT_X, 32, 17, true, TEXT, title);
+	picture_text(cr, 30, 48, 13, false, TEXT, title);
 	draw_axes(cr, p);
 	draw_front(cr, p);
 	draw_points(cr, p);
