@@ -46,6 +46,12 @@ static int check_dir(const char *dir, char *why, size_t len)
 	return 0;
 }
 
+static int check_failed(char *why, size_t len, const char *what, int err)
+{
+	snprintf(why, len, "cannot be %s: %s", what, strerror(-err));
+	return err;
+}
+
 static int check_file(const char *path, char *why, size_t len)
 {
 	struct stat st;
@@ -56,19 +62,17 @@ static int check_file(const char *path, char *why, size_t len)
 			snprintf(why, len, "is a directory");
 			return -EISDIR;
 		}
+		/* a FIFO's open would wait for a reader: ask, do not open */
+		if (!S_ISREG(st.st_mode))
+			return access(path, W_OK) ? check_failed(why, len, "written", -errno) : 0;
 		fd = open(path, O_WRONLY | O_CLOEXEC);	/* no O_TRUNC: not yet */
 	} else {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			unlink(path);
 	}
-	if (fd < 0) {
-		int err = -errno;
-
-		snprintf(why, len, "cannot be %s: %s",
-			 err == -EEXIST ? "created" : "written", strerror(-err));
-		return err;
-	}
+	if (fd < 0)
+		return check_failed(why, len, errno == EEXIST ? "created" : "written", -errno);
 	close(fd);
 	return 0;
 }
