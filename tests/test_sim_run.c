@@ -475,6 +475,27 @@ static void test_aligned_runs_start_at_multiples_of_their_length(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* A range whose scan succeeded is reported with what its walk made of it. */
+static void test_scan_succeed_says_what_the_walk_did(void **state)
+{
+	static const char text[] = HEAD "[settings]\nhugepages-64kB/enabled = madvise\n"
+		"khugepaged/max_ptes_none = 0\nkhugepaged/scan_sleep_millisecs = 100\n"
+		"[phase p w]\nvma = v\naction = cluster\nruns = 40\nrun_pages = 16\n"
+		"aligned = yes\n[phase p a]\nvma = v\naction = advise\n"
+		"[phase p s]\naction = sleep\nduration = 1s\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	assert_int_equal(rep.walk_outcomes[0] + rep.walk_outcomes[1] + rep.walk_outcomes[2],
+			 rep.scan_results[SCAN_SUCCEED]);
+	/* the aligned runs collapse at 64K; later scans find them made */
+	assert_true(rep.walk_outcomes[0] > 0);
+	assert_true(rep.walk_outcomes[1] + rep.walk_outcomes[2] > 0);
+	assert_int_equal(rep.collapses_by_order[4] > 0, true);
+	mthp_run_report_free(&rep);
+}
+
 static void test_runs_keys_are_checked(void **state)
 {
 	static const struct {
@@ -522,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_cli_checks_output_paths_first),
 		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
 		cmocka_unit_test(test_runs_keys_are_checked),
+		cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

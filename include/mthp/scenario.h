@@ -141,6 +141,9 @@ struct mthp_run_report {
 	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
 	uint64_t failed_by_result[MTHP_NR_RESULTS];	/* attempts that failed */
 	uint64_t scan_results[MTHP_NR_RESULTS];	/* per PMD range scanned */
+	/* of the SCAN_SUCCEED ranges: collapsed, every attempt failed, none
+	 * passed its test (enum sim_walk_outcome) */
+	uint64_t walk_outcomes[3];
 	uint64_t recollapses;		/* collapses into a larger folio of an earlier
 					 * collapse's pages: the creep signal */
 	uint64_t rebuilds;		/* collapses of an earlier collapse's window

@@ -257,6 +257,19 @@ SIM_MUST_CHECK int sim_khugepaged_stat(struct sim *sim, const char *name,
 void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 
 /*
+ * What came of the walk of the ranges whose scan succeeded: some window
+ * collapsed; windows were attempted and every attempt failed; or no
+ * window passed its count or density test, so none was attempted.
+ */
+enum sim_walk_outcome {
+	SIM_WALK_COLLAPSED,
+	SIM_WALK_ALL_FAILED,
+	SIM_WALK_NONE_PASSED,
+};
+#define SIM_NR_WALK_OUTCOMES 3
+void sim_khugepaged_walk_outcomes(struct sim *sim, uint64_t out[SIM_NR_WALK_OUTCOMES]);
+
+/*
  * MADV_COLLAPSE of [addr, addr + len): synchronous, PMD order only, no
  * max_ptes_* limits.  Each VMA the range overlaps is handled on its own,
  * its part clamped inward to whole PMD ranges, in address order: a VMA

@@ -143,7 +143,26 @@ static void text_field(FILE *out, const char *label, const struct mthp_run_repor
 	text_row_u64(out, label, runs, n, get_field, &offset, dash);
 }
 
-/* A heading, then a row for each SCAN_* result some run counted. */
+static uint64_t get_walk(const struct mthp_run_report *r, const void *arg)
+{
+	return r->walk_outcomes[*(const unsigned *)arg];
+}
+
+/* What came of the ranges whose scan succeeded: never a bare "succeeded". */
+static void text_walk_rows(FILE *out, const struct mthp_run_report *runs, size_t n)
+{
+	static const char *const labels[3] = {
+		"    of which collapsed", "    every attempt failed", "    none passed its test",
+	};
+
+	for (unsigned w = 0; w < 3; w++)
+		text_row_u64(out, labels[w], runs, n, get_walk, &w, true);
+}
+
+/*
+ * A heading, then a row for each SCAN_* result some run counted; under
+ * SCAN_SUCCEED of the scan results, what the walk made of those ranges.
+ */
 static void text_results(FILE *out, const char *heading, const struct mthp_run_report *runs,
 			 size_t n, uint64_t (*get)(const struct mthp_run_report *, const void *))
 {
@@ -158,6 +177,8 @@ static void text_results(FILE *out, const char *heading, const struct mthp_run_r
 			continue;
 		snprintf(label, sizeof(label), "  %s", mthp_result_name((enum mthp_result)r));
 		text_row_u64(out, label, runs, n, get, &r, true);
+		if (r == SCAN_SUCCEED && get == get_scan)
+			text_walk_rows(out, runs, n);
 	}
 }
 
@@ -323,7 +344,8 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 			return NULL;
 		}
 	}
-	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o}",
+	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o, "
+			"s:o}",
 			"policy", mthp_sim_run_name(r->policy),
 			"collapses_by_order", counts_json(r->collapses_by_order,
 							  MTHP_MAX_PMD_ORDER + 1, false),
@@ -339,6 +361,12 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 			"wakeups", (json_int_t)r->wakeups,
 			"tlb_entries", tlb,
 			"scan_results", counts_json(r->scan_results, MTHP_NR_RESULTS, true),
+			"scan_succeeded", json_pack("{s:I, s:I, s:I}",
+						    "collapsed", (json_int_t)r->walk_outcomes[0],
+						    "every_attempt_failed",
+						    (json_int_t)r->walk_outcomes[1],
+						    "none_passed_its_test",
+						    (json_int_t)r->walk_outcomes[2]),
 			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
 	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
 		json_decref(run);

@@ -793,6 +793,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		sim_set_collapse_observer(r.sim, NULL, NULL);
 		sim_set_trace(r.sim, NULL);
 		sim_khugepaged_scan_results(r.sim, out->scan_results);
+		_Static_assert(SIM_NR_WALK_OUTCOMES == 3, "the report's walk_outcomes[]");
+		sim_khugepaged_walk_outcomes(r.sim, out->walk_outcomes);
 		err = sim_khugepaged_stat(r.sim, "ptes_scanned", &out->ptes_scanned);
 		if (err) {
 			run_fail(&r, err, "no khugepaged counter ptes_scanned");

@@ -102,6 +102,7 @@ struct collapse_control {
 	struct mthp_walk walk;
 	struct mthp_scan recheck;	/* a fresh scan of the locked table */
 	uint32_t nr_done;		/* windows collapsed in the range */
+	uint32_t nr_tried;		/* windows attempted in the range */
 	uint32_t filled;		/* none/zero PTEs the last copy zero-filled */
 	uint32_t nr_isolated;
 	uint8_t ptes[MTHP_MAX_PTES];
@@ -828,6 +829,7 @@ static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
 		struct sim_mm *child;
 
 		child = inject_race_point(mm, pmd_addr);
+		cc->nr_tried++;
 		result = collapse_huge_page(mm, pmd_addr, win.offset, win.order, cc);
 		if (child)
 			sim_exit(child);	/* the racing fork's child */
@@ -856,6 +858,7 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	enum mthp_result result;
 
 	cc->nr_done = 0;
+	cc->nr_tried = 0;
 	result = collapse_scan_range(mm, v, pmd_addr, cc);
 	if (result != SCAN_SUCCEED)
 		return result;	/* *mmap_locked still true: both held */
@@ -865,6 +868,12 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	*mmap_locked = false;
 	world_exit(sim);
 	result = collapse_windows(mm, pmd_addr, cc);
+	if (cc->context == MTHP_CONTEXT_KHUGEPAGED) {
+		enum sim_walk_outcome w = cc->nr_done ? SIM_WALK_COLLAPSED :
+					  cc->nr_tried ? SIM_WALK_ALL_FAILED : SIM_WALK_NONE_PASSED;
+
+		__atomic_fetch_add(&sim->khugepaged.walk_outcomes[w], 1, __ATOMIC_RELAXED);
+	}
 	/* *mmap_locked is false: neither lock is held on this return */
 	lockdep_assert_not_held(LOCK_MMAP, mm);
 	lockdep_assert_not_held(LOCK_WORLD, sim);

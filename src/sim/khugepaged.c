@@ -428,3 +428,9 @@ void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS])
 	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
 		out[r] = ld_relaxed(&sim->khugepaged.scan_results[r]);
 }
+
+void sim_khugepaged_walk_outcomes(struct sim *sim, uint64_t out[SIM_NR_WALK_OUTCOMES])
+{
+	for (unsigned w = 0; w < SIM_NR_WALK_OUTCOMES; w++)
+		out[w] = ld_relaxed(&sim->khugepaged.walk_outcomes[w]);
+}

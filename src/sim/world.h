@@ -170,6 +170,7 @@ struct sim_khugepaged {
 	uint64_t full_scans;		/* atomic */
 	uint64_t ptes_scanned;		/* atomic: PTEs of the tables scanned */
 	uint64_t scan_results[MTHP_NR_RESULTS];	/* atomic: per range scanned */
+	uint64_t walk_outcomes[SIM_NR_WALK_OUTCOMES];	/* atomic: per range walked */
 	struct collapse_control *cc;	/* khugepaged's workspace */
 	/* the concurrent mode's thread */
 	pthread_mutex_t lock;		/* leaf: guards the fields below */
