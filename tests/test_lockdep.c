@@ -243,7 +243,7 @@ static void test_context_still_held_aborts(void **state)
 
 static void test_context_sim_function_aborts(void **state)
 {
-	static const char *const names[] = { "mmap_lock", "src/sim/inject.c:", NULL };
+	static const char *const names[] = { "mmap_lock", "src/sim/inject_race.c:", NULL };
 
 	(void)state;
 	expect_abort(case_context_sim_function, "Context: still held: mmap_lock", names);
@@ -252,7 +252,7 @@ static void test_context_sim_function_aborts(void **state)
 static void test_context_not_held_aborts(void **state)
 {
 	static const char *const names[] = { "mm_list_lock", "pte_lock",
-					     "src/sim/khugepaged.c:", NULL };
+					     "src/sim/mm.c:", NULL };
 
 	(void)state;
 	expect_abort(case_context_not_held, "Context: not held for write: mm_list_lock",

@@ -8,7 +8,15 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/fault.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /* One page-table operation over a range. */
 struct pte_op {

@@ -5,7 +5,8 @@
  * slot; per-page map counts, folio map counts, PMD counts and reference
  * counts agree with the tables of every mm; cgroup charges and nr_anon
  * agree with the folios; swap counts with the swap PTEs; the buddy lists
- * with the free frames.  The first inconsistency is reported.
+ * with the free frames.  The first inconsistency is reported.  Debug
+ * builds run it after every nth mapping change (sim_debug_check).
  * Context: holds the world lock for write, so no operation runs
  * (debug builds; release builds: call it only when the sim is quiet).
  */
@@ -14,7 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/pgtable.h"
+#include "sim/physmem.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 struct check {
 	struct sim *sim;
@@ -302,4 +309,25 @@ int sim_check(struct sim *sim)
 const char *sim_check_message(struct sim *sim)
 {
 	return sim->check_msg;
+}
+
+void sim_set_check_interval(struct sim *sim, uint32_t n)
+{
+	st_relaxed(&sim->check_interval, n ? n : 1);
+}
+
+void sim_debug_check(struct sim *sim)
+{
+#if MTHP_DEBUG
+	uint32_t n = __atomic_add_fetch(&sim->check_counter, 1, __ATOMIC_RELAXED);
+
+	if (n % ld_relaxed(&sim->check_interval))
+		return;
+	if (sim_check(sim)) {
+		fprintf(stderr, "sim_check: %s\n", sim->check_msg);
+		abort();
+	}
+#else
+	(void)sim;
+#endif
 }

@@ -80,7 +80,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/sim_internal.h"
+#include "sim/collapse.h"
+#include "sim/folio.h"
+#include "sim/inject.h"
+#include "sim/inject_race.h"
+#include "sim/locks.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/states.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 struct collapse_control {
 	struct sim *sim;

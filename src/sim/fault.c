@@ -10,7 +10,16 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/fault.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/stats.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /* Internal: the fault changed the tables, walk again. */
 #define FAULT_RETRY 1

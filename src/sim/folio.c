@@ -10,7 +10,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/memcg.h"
+#include "sim/physmem.h"
+#include "sim/stats.h"
+#include "sim/world.h"
 
 #define SLOT0 2
 #define SLOT1 3

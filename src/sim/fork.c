@@ -9,7 +9,14 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pgtable.h"
+#include "sim/swap.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /* Context: both PTE locks held.  Copy one PTE; -ENOMEM if a copy fails. */
 static int copy_pte(struct sim_mm *parent, struct sim_mm *child,

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * khugepaged.c - the khugepaged daemon: the mm slots (a list in
- * registration order under the mm list lock), the scan cursor (an mm and
- * an address), one wake-up (khugepaged_do_scan: pages_to_scan of
+ * khugepaged.c - the khugepaged daemon: the scan cursor (an mm and an
+ * address) over the mm slots (kept by mm.c), one wake-up (khugepaged_do_scan: pages_to_scan of
  * progress, the alloc sleep after a first allocation failure and the end
  * of the wake-up after a second), the walk of one mm's VMAs from the
  * cursor (khugepaged_scan_mm_slot: +1 per mm, +1 per skipped VMA, +N per
@@ -15,7 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/sim_internal.h"
+#include "sim/collapse.h"
+#include "sim/khugepaged.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 void khugepaged_init(struct sim *sim)
 {
@@ -65,68 +69,6 @@ int sim_khugepaged_set_policy(struct sim *sim, enum mthp_policy policy)
 enum mthp_policy sim_khugepaged_policy(struct sim *sim)
 {
 	return sim->khugepaged.policy;
-}
-
-/* Context: takes and drops the mm list lock (a leaf: any other may be held). */
-void khugepaged_enter(struct sim_mm *mm)
-{
-	struct sim *sim = mm->sim;
-	struct sim_khugepaged *ks = &sim->khugepaged;
-
-	lockdep_assert_not_held(LOCK_MM_LIST, sim);
-	if (ld_relaxed(&mm->khugepaged_slot))
-		return;
-	mm_list_lock(sim);
-	if (!mm->khugepaged_slot && !ld_relaxed(&mm->exiting)) {
-		st_relaxed(&mm->khugepaged_slot, true);
-		mm->slot_next = NULL;
-		if (ks->slot_tail)
-			ks->slot_tail->slot_next = mm;
-		else
-			ks->slot_head = mm;
-		ks->slot_tail = mm;
-	}
-	mm_list_unlock(sim);
-}
-
-void sim_khugepaged_enter(struct sim_mm *mm)
-{
-	khugepaged_enter(mm);
-}
-
-/*
- * Move the cursor from mm to the start of the next mm slot; past the last
- * one, a full scan is done.  Context: the mm list lock held.
- */
-static void cursor_next_mm_locked(struct sim_khugepaged *ks, struct sim_mm *mm)
-{
-	ks->cursor_mm = mm->slot_next;
-	ks->cursor_addr = 0;
-	if (!ks->cursor_mm)
-		__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
-}
-
-/* Context: the mm list lock held. */
-void khugepaged_exit_locked(struct sim_mm *mm)
-{
-	struct sim_khugepaged *ks = &mm->sim->khugepaged;
-	struct sim_mm *prev = NULL;
-
-	lockdep_assert_held(LOCK_MM_LIST, mm->sim, LOCK_WRITE);
-	if (!mm->khugepaged_slot)
-		return;
-	for (struct sim_mm *p = ks->slot_head; p && p != mm; p = p->slot_next)
-		prev = p;
-	if (prev)
-		prev->slot_next = mm->slot_next;
-	else
-		ks->slot_head = mm->slot_next;
-	if (ks->slot_tail == mm)
-		ks->slot_tail = prev;
-	if (ks->cursor_mm == mm)
-		cursor_next_mm_locked(ks, mm);
-	st_relaxed(&mm->khugepaged_slot, false);
-	mm->slot_next = NULL;
 }
 
 /* Is khugepaged enabled at all (hugepage_enabled)? */
@@ -198,7 +140,7 @@ static void cursor_put_mm(struct sim *sim, const struct mm_turn *t)
 	if (ks->cursor_mm == t->mm) {
 		ks->cursor_addr = t->addr;
 		if (t->vmas_done)
-			cursor_next_mm_locked(ks, t->mm);
+			khugepaged_cursor_next_locked(t->mm);
 	}
 	mm_list_unlock(sim);
 }

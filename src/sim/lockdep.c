@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * lockdep.c - the simulator's lock validator (debug builds): the per-thread
- * record of held locks, what the lock wrappers of sim_internal.h took, in
+ * record of held locks, what the lock wrappers of locks.h took, in
  * which mode and where (file:line), checked against the rank of each lock
  * class on every blocking acquisition and release, and asserted by the
  * functions whose Context: line says a lock must (or must not) be held.
@@ -40,7 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
 
 static const char *const class_names[LOCK_NR_CLASSES] = {
 	[LOCK_WORLD] = "world",

@@ -16,7 +16,11 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/collapse.h"
+#include "sim/locks.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /*
  * madvise_collapse() of one VMA: [start, end) is the part of the call's

@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/memcg.h"
+#include "sim/world.h"
 
 int memcg_charge(struct sim *sim, unsigned memcg, uint64_t nr)
 {

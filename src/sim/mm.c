@@ -1,213 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * mm.c - the simulator and its processes: creation and teardown, the
- * settings (published as immutable versions), the simulated clock and
- * random numbers, the world lock of debug builds, and the mapping
- * operations mmap, munmap, mprotect and mremap (each under mmap_lock held
- * for write).
+ * mm.c - address spaces: creation, references and teardown (process
+ * exit), khugepaged's mm slots (a list in registration order under the
+ * mm list lock, with the scan cursor moved past a slot that goes), and
+ * the mapping operations mmap, munmap and mprotect (each under mmap_lock
+ * held for write; mremap is mremap.c's).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 #define SIM_MMAP_BASE 0x7f0000000000ull
-
-const struct mthp_settings *sim_settings(struct sim *sim)
-{
-	return &((struct sim_settings_node *)ld_acquire(&sim->settings))->s;
-}
-
-int sim_set_settings(struct sim *sim, const struct mthp_settings *s)
-{
-	struct sim_settings_node *n = malloc(sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	if (s->geo.ptes_per_pmd != sim->geo.ptes_per_pmd) {
-		free(n);
-		return -EINVAL;
-	}
-	n->s = *s;
-	pthread_mutex_lock(&sim->settings_lock);
-	n->prev = sim->settings;
-	st_release(&sim->settings, n);
-	pthread_mutex_unlock(&sim->settings_lock);
-	return 0;
-}
-
-void sim_get_settings(struct sim *sim, struct mthp_settings *s)
-{
-	*s = *sim_settings(sim);
-}
-
-int sim_set_knob(struct sim *sim, const char *knob, const char *value)
-{
-	struct mthp_settings s;
-	int err;
-
-	pthread_mutex_lock(&sim->settings_lock);
-	s = sim->settings->s;
-	pthread_mutex_unlock(&sim->settings_lock);
-	err = mthp_settings_set(&s, knob, value, NULL, 0);
-	return err ? err : sim_set_settings(sim, &s);
-}
-
-void sim_set_read_fault_alloc(struct sim *sim, bool alloc)
-{
-	st_relaxed(&sim->read_fault_alloc, alloc);
-}
-
-const struct mthp_geometry *sim_geometry(const struct sim *sim)
-{
-	return &sim->geo;
-}
-
-uint64_t sim_now(struct sim *sim)
-{
-	return ld_relaxed(&sim->clock_ns);
-}
-
-void sim_advance(struct sim *sim, uint64_t ns)
-{
-	__atomic_fetch_add(&sim->clock_ns, ns, __ATOMIC_RELAXED);
-}
-
-uint64_t sim_random(struct sim *sim)
-{
-	uint64_t n = __atomic_fetch_add(&sim->rng_counter, 1, __ATOMIC_RELAXED);
-	uint64_t z = sim->seed + (n + 1) * 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/*
- * Context: no lock held (every operation starts here, so this asserts
- * that no simulator function is entered from under a simulator lock);
- * takes the world lock for read in debug builds.
- */
-void world_enter(struct sim *sim)
-{
-#if MTHP_DEBUG
-	lockdep_assert_none_held();
-	rw_read_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
-#else
-	(void)sim;
-#endif
-}
-
-/* Context: the world lock held for read, and nothing else; drops it. */
-void world_exit(struct sim *sim)
-{
-#if MTHP_DEBUG
-	lockdep_assert_held(LOCK_WORLD, sim, LOCK_READ);
-	if (lockdep_depth() != 1)
-		lockdep_assert_none_held();	/* reports the lock left held */
-	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
-#else
-	(void)sim;
-#endif
-}
-
-void sim_set_check_interval(struct sim *sim, uint32_t n)
-{
-	st_relaxed(&sim->check_interval, n ? n : 1);
-}
-
-void sim_debug_check(struct sim *sim)
-{
-#if MTHP_DEBUG
-	uint32_t n = __atomic_add_fetch(&sim->check_counter, 1, __ATOMIC_RELAXED);
-
-	if (n % ld_relaxed(&sim->check_interval))
-		return;
-	if (sim_check(sim)) {
-		fprintf(stderr, "sim_check: %s\n", sim->check_msg);
-		abort();
-	}
-#else
-	(void)sim;
-#endif
-}
-
-int sim_create(struct sim **out, const struct sim_config *cfg,
-	       const struct mthp_settings *settings)
-{
-	struct sim *sim = calloc(1, sizeof(*sim));
-	unsigned max_order;
-	int err;
-
-	if (!sim)
-		return -ENOMEM;
-	err = mthp_geometry_from_page_size(&sim->geo, cfg->page_size);
-	if (err || settings->geo.ptes_per_pmd != sim->geo.ptes_per_pmd) {
-		err = -EINVAL;
-		goto out_free;
-	}
-	sim->page_shift = (unsigned)__builtin_ctz(cfg->page_size);
-	sim->pmd_shift = sim->page_shift + sim->geo.pmd_order;
-	sim->top_entries = 1u << (SIM_VA_BITS - sim->pmd_shift - 18);
-	max_order = sim->geo.pmd_order > 10 ? sim->geo.pmd_order : 10;
-	err = physmem_init(&sim->pm, cfg->nr_frames, max_order);
-	if (err)
-		goto out_free;
-	err = swap_init(&sim->swap, cfg->nr_swap_slots);
-	if (err)
-		goto out_physmem;
-	sim->settings = calloc(1, sizeof(*sim->settings));
-	if (!sim->settings) {
-		err = -ENOMEM;
-		goto out_swap;
-	}
-	sim->settings->s = *settings;
-	sim->read_fault_alloc = cfg->read_fault_alloc;
-	sim->seed = cfg->seed;
-	sim->memcgs[0] = (struct sim_memcg){ .limit = UINT64_MAX, .used = true };
-	pthread_mutex_init(&sim->settings_lock, NULL);
-	pthread_mutex_init(&sim->memcg_lock, NULL);
-	pthread_mutex_init(&sim->mm_list_lock, NULL);
-	pthread_rwlock_init(&sim->world_lock, NULL);
-	sim->next_mm_id = 1;
-	sim->check_interval = 1;
-	trace_init(sim);
-	inject_init(sim);
-	khugepaged_init(sim);
-	*out = sim;
-	return 0;
-out_swap:
-	swap_destroy(&sim->swap);
-out_physmem:
-	physmem_destroy(&sim->pm);
-out_free:
-	free(sim);
-	return err;
-}
-
-void sim_destroy(struct sim *sim)
-{
-	struct sim_settings_node *n = sim->settings;
-
-	if (!sim)
-		return;
-	khugepaged_destroy(sim);
-	trace_destroy(sim);
-	while (n) {
-		struct sim_settings_node *prev = n->prev;
-
-		free(n);
-		n = prev;
-	}
-	pthread_mutex_destroy(&sim->settings_lock);
-	pthread_mutex_destroy(&sim->memcg_lock);
-	pthread_mutex_destroy(&sim->mm_list_lock);
-	pthread_rwlock_destroy(&sim->world_lock);
-	swap_destroy(&sim->swap);
-	physmem_destroy(&sim->pm);
-	free(sim);
-}
 
 /*
  * mmap_lock is fair to writers, as the kernel's rwsem is: once a writer
@@ -474,4 +284,66 @@ out_unlock:
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
+}
+
+/* Context: takes and drops the mm list lock (a leaf: any other may be held). */
+void khugepaged_enter(struct sim_mm *mm)
+{
+	struct sim *sim = mm->sim;
+	struct sim_khugepaged *ks = &sim->khugepaged;
+
+	lockdep_assert_not_held(LOCK_MM_LIST, sim);
+	if (ld_relaxed(&mm->khugepaged_slot))
+		return;
+	mm_list_lock(sim);
+	if (!mm->khugepaged_slot && !ld_relaxed(&mm->exiting)) {
+		st_relaxed(&mm->khugepaged_slot, true);
+		mm->slot_next = NULL;
+		if (ks->slot_tail)
+			ks->slot_tail->slot_next = mm;
+		else
+			ks->slot_head = mm;
+		ks->slot_tail = mm;
+	}
+	mm_list_unlock(sim);
+}
+
+void sim_khugepaged_enter(struct sim_mm *mm)
+{
+	khugepaged_enter(mm);
+}
+
+/* Context: the mm list lock held. */
+void khugepaged_cursor_next_locked(struct sim_mm *mm)
+{
+	struct sim_khugepaged *ks = &mm->sim->khugepaged;
+
+	lockdep_assert_held(LOCK_MM_LIST, mm->sim, LOCK_WRITE);
+	ks->cursor_mm = mm->slot_next;
+	ks->cursor_addr = 0;
+	if (!ks->cursor_mm)
+		__atomic_fetch_add(&ks->full_scans, 1, __ATOMIC_RELAXED);
+}
+
+/* Context: the mm list lock held. */
+void khugepaged_exit_locked(struct sim_mm *mm)
+{
+	struct sim_khugepaged *ks = &mm->sim->khugepaged;
+	struct sim_mm *prev = NULL;
+
+	lockdep_assert_held(LOCK_MM_LIST, mm->sim, LOCK_WRITE);
+	if (!mm->khugepaged_slot)
+		return;
+	for (struct sim_mm *p = ks->slot_head; p && p != mm; p = p->slot_next)
+		prev = p;
+	if (prev)
+		prev->slot_next = mm->slot_next;
+	else
+		ks->slot_head = mm->slot_next;
+	if (ks->slot_tail == mm)
+		ks->slot_tail = prev;
+	if (ks->cursor_mm == mm)
+		khugepaged_cursor_next_locked(mm);
+	st_relaxed(&mm->khugepaged_slot, false);
+	mm->slot_next = NULL;
 }

@@ -18,7 +18,12 @@
  */
 #include <errno.h>
 
-#include "sim/sim_internal.h"
+#include "sim/check.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 /* Tables under every PMD of [start, end).  Context: mmap_lock write. */
 static int prepare_tables(struct sim_mm *mm, uint64_t start, uint64_t end)

@@ -4,13 +4,19 @@
  * with their PMD lock, PTE tables with their PTE lock; installing a table
  * under an empty PMD, splitting a huge PMD into PTEs, detaching a table
  * (pmdp_collapse_flush) and putting it back (pmd_populate), zapping a
- * range, and freeing tables no VMA covers any more.
+ * range, and freeing all tables at exit (those no VMA covers any more
+ * are freed by vma.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/pgtable.h"
+#include "sim/stats.h"
+#include "sim/swap.h"
+#include "sim/world.h"
 
 struct sim_pte_table *pte_table_alloc(struct sim *sim)
 {
@@ -348,51 +354,6 @@ int zap_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	return walk_pmds(mm, start, end, zap_pmd, NULL);
-}
-
-/* Does any VMA overlap [start, end)? */
-static bool vma_overlaps(struct sim_mm *mm, uint64_t start, uint64_t end)
-{
-	size_t i = vma_index_after(mm, start);
-
-	return i < mm->nr_vmas && mm->vmas[i].start < end;
-}
-
-/* Context: mmap_lock held for write. */
-static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
-			 struct sim_pmd_table *pmdt, uint64_t start,
-			 uint64_t end, void *ctx)
-{
-	uint64_t base = pmd_base(mm->sim, start);
-	struct sim_pte_table *t = NULL;
-	uint64_t pmd;
-
-	(void)end;
-	(void)ctx;
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
-	lockdep_assert_not_held(LOCK_PMD, pmdt);
-	if (vma_overlaps(mm, base, base + mthp_pmd_size(&mm->sim->geo)))
-		return 0;
-	pmd_lock(pmdt);
-	pmd = ld_acquire(pmdp);
-	if (pmd_is_table(pmd)) {
-		t = pmd_table(pmd);
-		st_release(pmdp, 0);
-	}
-	pmd_unlock(pmdt);
-	pte_table_free(t);
-	return 0;
-}
-
-/* Context: mmap_lock held for write; takes and drops PMD locks. */
-void free_unused_tables(struct sim_mm *mm, uint64_t start, uint64_t end)
-{
-	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
-	uint64_t s = pmd_base(mm->sim, start);
-	uint64_t e = pmd_base(mm->sim, end + pmd_size - 1);
-
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
-	walk_pmds(mm, s, e, free_table_cb, NULL);
 }
 
 void free_all_tables(struct sim_mm *mm)

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/physmem.h"
+#include "sim/world.h"
 
 static void list_push(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 {
@@ -71,7 +73,7 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 {
 	uint64_t pfn;
 
-	if (nr_frames < 2 || nr_frames >= (1ull << (32 - PTE_PFN_SHIFT)) ||
+	if (nr_frames < 2 || nr_frames >= (1ull << SIM_PFN_BITS) ||
 	    max_order > SIM_MAX_ORDER)
 		return -EINVAL;
 	memset(pm, 0, sizeof(*pm));

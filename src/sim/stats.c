@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/stats.h"
+#include "sim/world.h"
 
 static const char *const vm_names[VM_NR_ITEMS] = {
 	[VM_THP_FAULT_ALLOC] = "thp_fault_alloc",

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * swap.c - the swap area (slots holding a content tag and a count of the
- * swap PTEs that refer to them, under the swap lock), swap-out of whole
- * folios into contiguous slots (MADV_PAGEOUT; clean lazyfree folios are
- * dropped instead), and swap-in of one page at fault time.
+ * swap.c - the swap area: slots holding a content tag and a count of the
+ * swap PTEs that refer to them, under the swap lock.  Swapping mapped
+ * pages out and in is pageout.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/swap.h"
+#include "sim/world.h"
 
 int swap_init(struct sim_swap *sw, uint64_t nr_slots)
 {
@@ -16,7 +17,7 @@ int swap_init(struct sim_swap *sw, uint64_t nr_slots)
 	sw->nr_used = 0;
 	sw->cursor = 1;
 	sw->slots = NULL;
-	if (nr_slots >= (1ull << (32 - PTE_SLOT_SHIFT)) - 1)
+	if (nr_slots >= (1ull << SIM_SLOT_BITS) - 1)
 		return -EINVAL;
 	if (nr_slots) {
 		sw->slots = calloc(sw->nr_slots, sizeof(*sw->slots));
@@ -126,145 +127,3 @@ uint32_t swap_count(struct sim_swap *sw, uint32_t slot)
 	return n;
 }
 
-/* Context: PTE lock of t held.  Is the folio mapped whole, in order, at
- * PTE idx.. of t and nowhere else? */
-bool folio_whole_here(struct sim *sim, struct sim_pte_table *t,
-			     uint32_t idx, uint32_t first, uint32_t last,
-			     uint32_t head)
-{
-	uint32_t nr = 1u << sim_pg(sim, head)->order;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	if (idx < first || idx > last || idx + nr - 1 > last || folio_mapcount(sim, head) != nr)
-		return false;
-	for (uint32_t k = 0; k < nr; k++) {
-		uint32_t pte = t->ptes[idx + k];
-
-		if (!pte_present(pte) || pte_pfn(pte) != head + k)
-			return false;
-	}
-	return true;
-}
-
-/* Context: PTE lock of t held.  Unmap nr PTEs from idx to swap slots
- * from slot on, or to none when slot is 0 (a dropped lazyfree folio). */
-static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
-		       uint32_t head, uint32_t nr, uint32_t slot)
-{
-	struct sim *sim = mm->sim;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (uint32_t k = 0; k < nr; k++) {
-		uint32_t pte = t->ptes[idx + k];
-
-		if (!slot) {
-			t->ptes[idx + k] = 0;
-			continue;
-		}
-		swap_set_tag(&sim->swap, slot + k, page_tag(sim, head + k));
-		t->ptes[idx + k] = pte_mk_swap(slot + k, pte & PTE_UFFD_WP);
-		count_vm(sim, VM_PSWPOUT);
-	}
-	folio_remove_ptes(sim, head, nr, mm->id);
-}
-
-/*
- * Split for page-out; 0: retry the PTE, 1: skip it.
- * Context: the PTE lock of the table mapping the folio held.
- */
-static uint32_t pageout_split(struct sim *sim, uint32_t head)
-{
-	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
-	folio_get(sim, head, 1);
-	if (folio_split(sim, head, 1) == 0)
-		return 0;
-	folio_put(sim, head, 1);
-	return 1;
-}
-
-/*
- * Context: PTE lock of t held.  Page out the folio mapped at PTE i.
- * Returns the number of PTEs consumed, or 0 when the folio was split and
- * PTE i should be tried again.
- */
-static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
-			    uint32_t i, uint32_t first, uint32_t last)
-{
-	struct sim *sim = mm->sim;
-	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, nr, idx, slot;
-	unsigned order;
-	bool clean = true;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	if (!pte_present(pte) || pfn == sim->pm.zero_pfn)
-		return 1;
-	head = folio_head(sim, pfn);
-	order = sim_pg(sim, head)->order;
-	nr = 1u << order;
-	if (folio_maybe_shared(sim, head) || folio_test_flag(sim, head, PG_LOCKED) ||
-	    folio_refcount(sim, head) != folio_mapcount(sim, head))
-		return 1;
-	idx = i - (pfn - head);
-	if (order && (pfn - head > i || !folio_whole_here(sim, t, idx, first, last, head)))
-		return pageout_split(sim, head);
-	for (uint32_t k = 0; k < nr; k++)
-		if (t->ptes[idx + k] & PTE_DIRTY)
-			clean = false;
-	if (folio_test_flag(sim, head, PG_LAZYFREE) && clean) {
-		unmap_ptes(mm, t, idx, head, nr, 0);
-		return nr;
-	}
-	if (swap_alloc(&sim->swap, order, &slot) == 0) {
-		unmap_ptes(mm, t, idx, head, nr, slot);
-		if (order)
-			count_mthp(sim, order, MS_SWPOUT);
-		if (order && order == sim->geo.pmd_order)
-			count_vm(sim, VM_THP_SWPOUT);
-		return nr;
-	}
-	if (!order)
-		return 1;	/* swap is full */
-	count_mthp(sim, order, MS_SWPOUT_FALLBACK);
-	if (order == sim->geo.pmd_order)
-		count_vm(sim, VM_THP_SWPOUT_FALLBACK);
-	return pageout_split(sim, head);
-}
-
-/* Context: PTE lock of t held. */
-void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
-		  uint32_t last)
-{
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (uint32_t i = first; i <= last;) {
-		uint32_t used = pageout_one(mm, t, i, first, last);
-
-		if (used == 0)
-			used = pageout_one(mm, t, i, first, last);
-		i += used ? used : 1;
-	}
-}
-
-/* Context: PTE lock of t held. */
-int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
-	       struct sim_pte_table *t, uint32_t i, bool write)
-{
-	struct sim *sim = mm->sim;
-	uint32_t pte = t->ptes[i], slot = pte_slot(pte), head, bits = PTE_YOUNG;
-	int err;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	err = anon_folio_new(sim, 0, mm->memcg, &head);
-	if (err)
-		return err;
-	page_set_tag(sim, head, swap_tag(&sim->swap, slot));
-	if (pte & PTE_SWP_UFFD_WP)
-		bits |= PTE_UFFD_WP;
-	else if (v->prot & SIM_PROT_WRITE)
-		bits |= PTE_WRITE | (write ? PTE_DIRTY : 0);
-	folio_add_ptes(sim, head, 1, mm->id);
-	t->ptes[i] = pte_mk(head, bits);
-	folio_put(sim, head, 1);
-	swap_free(&sim->swap, slot);
-	count_vm(sim, VM_PSWPIN);
-	return 0;
-}

@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/trace.h"
+#include "sim/world.h"
 
 void trace_init(struct sim *sim)
 {

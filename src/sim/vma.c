@@ -2,15 +2,19 @@
 /*
  * vma.c - VMAs of an mm: a sorted array searched by address, splitting at
  * a boundary, merging compatible neighbours, removing a range, finding a
- * free area, and the anon_vma (its rwlock is the one khugepaged takes;
- * shared by parent and child after fork, reference counted).
+ * free area, the anon_vma (its rwlock is the one khugepaged takes;
+ * shared by parent and child after fork, reference counted), and freeing
+ * the page tables no VMA covers any more.
  * Context: the VMA array changes only under mmap_lock held for write.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_internal.h"
+#include "sim/locks.h"
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
 
 #define SIM_MMAP_MIN	0x10000000ull
 
@@ -284,4 +288,49 @@ size_t sim_nr_vmas(struct sim_mm *mm)
 	n = mm->nr_vmas;
 	mmap_unlock(mm);
 	return n;
+}
+
+/* Does any VMA overlap [start, end)? */
+static bool vma_overlaps(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_index_after(mm, start);
+
+	return i < mm->nr_vmas && mm->vmas[i].start < end;
+}
+
+/* Context: mmap_lock held for write. */
+static int free_table_cb(struct sim_mm *mm, uint64_t *pmdp,
+			 struct sim_pmd_table *pmdt, uint64_t start,
+			 uint64_t end, void *ctx)
+{
+	uint64_t base = pmd_base(mm->sim, start);
+	struct sim_pte_table *t = NULL;
+	uint64_t pmd;
+
+	(void)end;
+	(void)ctx;
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	if (vma_overlaps(mm, base, base + mthp_pmd_size(&mm->sim->geo)))
+		return 0;
+	pmd_lock(pmdt);
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_table(pmd)) {
+		t = pmd_table(pmd);
+		st_release(pmdp, 0);
+	}
+	pmd_unlock(pmdt);
+	pte_table_free(t);
+	return 0;
+}
+
+/* Context: mmap_lock held for write; takes and drops PMD locks. */
+void free_unused_tables(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
+	uint64_t s = pmd_base(mm->sim, start);
+	uint64_t e = pmd_base(mm->sim, end + pmd_size - 1);
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	walk_pmds(mm, s, e, free_table_cb, NULL);
 }

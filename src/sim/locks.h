@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/locks.h - how the simulator's threads share memory: the relaxed and
+ * acquire/release atomics, the lock classes in the order they nest, the
+ * lock validator's API (lockdep.c; debug builds only), and the lock
+ * wrappers that take or drop a lock and record it.
+ */
+#ifndef MTHP_SIM_LOCKS_H
+#define MTHP_SIM_LOCKS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Atomic accessors of the fields other threads read or write unlocked. */
+#define ld_relaxed(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
+#define st_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ld_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define st_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/*
+ * Lock classes, ranked in the order they nest (outermost first); the
+ * order and why is written once, at the top of lockdep.c.  Debug builds
+ * (MTHP_DEBUG) record every lock taken through the wrappers below, with
+ * the file and line of the call, in a per-thread list: a blocking
+ * acquisition inside a lock of a higher rank (or the same class twice),
+ * a release of a lock not held, and a failed Context: assertion abort
+ * with both locks' names and both call sites.  Release builds compile all
+ * of it away.
+ */
+enum sim_lock_class {
+	LOCK_WORLD,		/* sim->world_lock (debug only; write: sim_check) */
+	LOCK_MMAP,		/* mm->mmap_lock */
+	LOCK_MMAP_NESTED,	/* a fork child's mmap_lock, inside the parent's */
+	LOCK_ANON_VMA,		/* anon_vma->lock */
+	LOCK_PMD,		/* sim_pmd_table->lock */
+	LOCK_PMD_NESTED,	/* a second PMD table, nested (mremap) */
+	LOCK_PTE,		/* sim_pte_table->lock */
+	LOCK_PTE_NESTED,	/* a second PTE table, nested (fork, mremap) */
+	LOCK_FOLIO_MAP,		/* a large folio's map lock (bit spinlock) */
+	LOCK_PGD,		/* mm->pgd_lock, the kernel's page_table_lock */
+	LOCK_SWAP,		/* sim->swap.lock (swap_info lock) */
+	LOCK_ZONE,		/* sim->pm.zone_lock (the buddy allocator) */
+	LOCK_MEMCG,		/* sim->memcg_lock (cgroup creation) */
+	LOCK_MM_LIST,		/* sim->mm_list_lock */
+	LOCK_NR_CLASSES
+};
+
+enum sim_lock_mode {
+	LOCK_READ = 1,		/* shared */
+	LOCK_WRITE = 2,		/* exclusive (a mutex is always this) */
+	LOCK_ANY = 3,		/* for assertions: either */
+};
+
+/* The name of a lock class, as lockdep prints it. */
+const char *lockdep_class_name(enum sim_lock_class c);
+
+#if MTHP_DEBUG
+void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
+			 enum sim_lock_mode mode, bool trylock,
+			 const char *file, int line);
+void lockdep_released_at(enum sim_lock_class c, const void *obj,
+			 const char *file, int line);
+/* Abort unless obj (any of the class when NULL) is held in mode. */
+void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
+			    enum sim_lock_mode mode, const char *file, int line);
+/* Abort if obj (any of the class when NULL) is held. */
+void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
+				const char *file, int line);
+/* Abort if the calling thread holds any lock. */
+void lockdep_assert_none_held_at(const char *file, int line);
+/* Is obj (any of the class when NULL) held in mode? */
+bool lockdep_is_held(enum sim_lock_class c, const void *obj,
+		     enum sim_lock_mode mode);
+/* Number of locks the calling thread holds. */
+unsigned lockdep_depth(void);
+#else
+static inline void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
+				       enum sim_lock_mode mode, bool trylock,
+				       const char *file, int line)
+{
+	(void)c; (void)obj; (void)mode; (void)trylock; (void)file; (void)line;
+}
+static inline void lockdep_released_at(enum sim_lock_class c, const void *obj,
+				       const char *file, int line)
+{
+	(void)c; (void)obj; (void)file; (void)line;
+}
+static inline void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
+					  enum sim_lock_mode mode,
+					  const char *file, int line)
+{
+	(void)c; (void)obj; (void)mode; (void)file; (void)line;
+}
+static inline void lockdep_assert_not_held_at(enum sim_lock_class c,
+					      const void *obj,
+					      const char *file, int line)
+{
+	(void)c; (void)obj; (void)file; (void)line;
+}
+static inline void lockdep_assert_none_held_at(const char *file, int line)
+{
+	(void)file; (void)line;
+}
+static inline bool lockdep_is_held(enum sim_lock_class c, const void *obj,
+				   enum sim_lock_mode mode)
+{
+	(void)c; (void)obj; (void)mode;
+	return true;
+}
+static inline unsigned lockdep_depth(void) { return 0; }
+#endif
+
+#define lockdep_acquired(c, obj, mode, trylock) \
+	lockdep_acquired_at(c, obj, mode, trylock, __FILE__, __LINE__)
+#define lockdep_released(c, obj) lockdep_released_at(c, obj, __FILE__, __LINE__)
+#define lockdep_assert_held(c, obj, mode) \
+	lockdep_assert_held_at(c, obj, mode, __FILE__, __LINE__)
+#define lockdep_assert_not_held(c, obj) \
+	lockdep_assert_not_held_at(c, obj, __FILE__, __LINE__)
+#define lockdep_assert_none_held() lockdep_assert_none_held_at(__FILE__, __LINE__)
+/*
+ * mm's mmap_lock held in mode, as LOCK_MMAP or as LOCK_MMAP_NESTED (a
+ * fork child's, whose VMAs and tables fork builds under the parent's).
+ */
+#define mmap_assert_locked(mm, mode)					\
+	do {								\
+		if (!lockdep_is_held(LOCK_MMAP_NESTED, (mm), (mode)))	\
+			lockdep_assert_held(LOCK_MMAP, (mm), (mode));	\
+	} while (0)
+
+/*
+ * The lock wrappers: take or drop the lock and record it with the
+ * caller's file and line.  Each has a _at function and a macro of the
+ * plain name that passes __FILE__ and __LINE__.
+ */
+static inline void rw_read_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				   const void *obj, const char *file, int line)
+{
+	pthread_rwlock_rdlock(l);
+	lockdep_acquired_at(c, obj, LOCK_READ, false, file, line);
+}
+static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				      const void *obj, const char *file, int line)
+{
+	if (pthread_rwlock_tryrdlock(l))
+		return false;
+	lockdep_acquired_at(c, obj, LOCK_READ, true, file, line);
+	return true;
+}
+static inline void rw_write_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				    const void *obj, const char *file, int line)
+{
+	pthread_rwlock_wrlock(l);
+	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
+}
+static inline void rw_unlock_at(pthread_rwlock_t *l, enum sim_lock_class c,
+				const void *obj, const char *file, int line)
+{
+	lockdep_released_at(c, obj, file, line);
+	pthread_rwlock_unlock(l);
+}
+static inline void mutex_lock_at(pthread_mutex_t *l, enum sim_lock_class c,
+				 const void *obj, const char *file, int line)
+{
+	pthread_mutex_lock(l);
+	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
+}
+static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
+				   const void *obj, const char *file, int line)
+{
+	lockdep_released_at(c, obj, file, line);
+	pthread_mutex_unlock(l);
+}
+
+#define mmap_read_lock(mm) \
+	rw_read_lock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_read_trylock(mm) \
+	rw_read_trylock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_write_lock(mm) \
+	rw_write_lock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+#define mmap_unlock(mm) \
+	rw_unlock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)
+/* A fork child's, while the parent's is held for write. */
+#define mmap_write_lock_nested(mm) \
+	rw_write_lock_at(&(mm)->mmap_lock, LOCK_MMAP_NESTED, (mm), __FILE__, __LINE__)
+#define mmap_unlock_nested(mm) \
+	rw_unlock_at(&(mm)->mmap_lock, LOCK_MMAP_NESTED, (mm), __FILE__, __LINE__)
+#define anon_vma_lock_write(av) \
+	rw_write_lock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define anon_vma_unlock_write(av) \
+	rw_unlock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define pmd_lock(pmdt) \
+	mutex_lock_at(&(pmdt)->lock, LOCK_PMD, (pmdt), __FILE__, __LINE__)
+#define pmd_unlock(pmdt) \
+	mutex_unlock_at(&(pmdt)->lock, LOCK_PMD, (pmdt), __FILE__, __LINE__)
+#define pmd_lock_nested(pmdt) \
+	mutex_lock_at(&(pmdt)->lock, LOCK_PMD_NESTED, (pmdt), __FILE__, __LINE__)
+#define pmd_unlock_nested(pmdt) \
+	mutex_unlock_at(&(pmdt)->lock, LOCK_PMD_NESTED, (pmdt), __FILE__, __LINE__)
+#define pte_lock(t) \
+	mutex_lock_at(&(t)->lock, LOCK_PTE, (t), __FILE__, __LINE__)
+#define pte_unlock(t) \
+	mutex_unlock_at(&(t)->lock, LOCK_PTE, (t), __FILE__, __LINE__)
+#define pte_lock_nested(t) \
+	mutex_lock_at(&(t)->lock, LOCK_PTE_NESTED, (t), __FILE__, __LINE__)
+#define pte_unlock_nested(t) \
+	mutex_unlock_at(&(t)->lock, LOCK_PTE_NESTED, (t), __FILE__, __LINE__)
+#define pgd_lock(mm) \
+	mutex_lock_at(&(mm)->pgd_lock, LOCK_PGD, (mm), __FILE__, __LINE__)
+#define pgd_unlock(mm) \
+	mutex_unlock_at(&(mm)->pgd_lock, LOCK_PGD, (mm), __FILE__, __LINE__)
+#define swap_lock(sw) \
+	mutex_lock_at(&(sw)->lock, LOCK_SWAP, (sw), __FILE__, __LINE__)
+#define swap_unlock(sw) \
+	mutex_unlock_at(&(sw)->lock, LOCK_SWAP, (sw), __FILE__, __LINE__)
+#define zone_lock(pm) \
+	mutex_lock_at(&(pm)->zone_lock, LOCK_ZONE, (pm), __FILE__, __LINE__)
+#define zone_unlock(pm) \
+	mutex_unlock_at(&(pm)->zone_lock, LOCK_ZONE, (pm), __FILE__, __LINE__)
+#define memcg_lock(sim) \
+	mutex_lock_at(&(sim)->memcg_lock, LOCK_MEMCG, (sim), __FILE__, __LINE__)
+#define memcg_unlock(sim) \
+	mutex_unlock_at(&(sim)->memcg_lock, LOCK_MEMCG, (sim), __FILE__, __LINE__)
+#define mm_list_lock(sim) \
+	mutex_lock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
+#define mm_list_unlock(sim) \
+	mutex_unlock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
+
+#endif /* MTHP_SIM_LOCKS_H */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/pageout.h - swap-out of whole mapped folios (MADV_PAGEOUT) and
+ * swap-in of one page at fault time (pageout.c).
+ */
+#ifndef MTHP_SIM_PAGEOUT_H
+#define MTHP_SIM_PAGEOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/pgtable.h"
+#include "sim/vma.h"
+#include "sim/world.h"
+
+/* Context: PTE lock of t held.  Swap out or drop the folios mapped at
+ * PTE indices [first, last] of t. */
+void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		  uint32_t last);
+/* Context: PTE lock of t held.  Is the folio mapped whole, in order, from
+ * PTE idx of t, inside [first, last], and nowhere else? */
+bool folio_whole_here(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
+		      uint32_t first, uint32_t last, uint32_t head);
+/* Context: PTE lock held.  Swap in at PTE index i. */
+int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
+	       struct sim_pte_table *t, uint32_t i, bool write);
+
+#endif /* MTHP_SIM_PAGEOUT_H */

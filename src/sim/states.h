@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/states.h - PTEs as the snapshot alphabet (states.c): the state and
+ * folio order of each PTE of a table or a PMD range.
+ */
+#ifndef MTHP_SIM_STATES_H
+#define MTHP_SIM_STATES_H
+
+#include <stdint.h>
+
+#include <mthp/engine.h>
+
+#include "sim/pgtable.h"
+#include "sim/world.h"
+
+/*
+ * The states and folio orders of one PMD range, as the snapshot alphabet.
+ * Context: mmap_lock held; takes and drops the PTE lock.
+ */
+enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
+				  uint8_t *ptes, uint8_t *orders);
+char pte_state(struct sim *sim, uint32_t pte);
+/* Context: PTE lock of t held.  States and folio orders of t's PTEs. */
+void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
+		  uint8_t *orders);
+
+#endif /* MTHP_SIM_STATES_H */

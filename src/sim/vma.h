@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/vma.h - VMAs and anon_vmas (vma.c): the sorted VMA list of an mm,
+ * splitting and merging, and freeing the page tables no VMA covers.
+ */
+#ifndef MTHP_SIM_VMA_H
+#define MTHP_SIM_VMA_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/world.h"
+
+struct sim_anon_vma {
+	pthread_rwlock_t lock;
+	uint32_t refcount;	/* atomic */
+};
+
+#define SIM_VM_HUGEPAGE		0x1u
+#define SIM_VM_NOHUGEPAGE	0x2u
+#define SIM_VM_UFFD_MISSING	0x4u
+#define SIM_VM_UFFD_WP		0x8u
+#define SIM_VM_UFFD		(SIM_VM_UFFD_MISSING | SIM_VM_UFFD_WP)
+
+struct sim_vma {
+	uint64_t start;
+	uint64_t end;		/* exclusive */
+	uint64_t pgoff;		/* start >> page_shift when first mapped */
+	unsigned prot;
+	uint32_t vm_flags;
+	struct sim_anon_vma *anon_vma;	/* atomic: installed under pgd_lock */
+};
+
+struct sim_vma *vma_find(struct sim_mm *mm, uint64_t addr);
+size_t vma_index_after(struct sim_mm *mm, uint64_t addr);
+int vma_insert(struct sim_mm *mm, const struct sim_vma *v);
+/* Make VMA boundaries at start and end (splitting). Context: mmap_lock write. */
+int vma_split_at(struct sim_mm *mm, uint64_t addr);
+/* Merge compatible neighbours around [start, end). Context: mmap_lock write. */
+void vma_merge_range(struct sim_mm *mm, uint64_t start, uint64_t end);
+/* Remove [start, end) from the VMA list (after its pages are zapped). */
+int vma_remove_range(struct sim_mm *mm, uint64_t start, uint64_t end);
+uint32_t vma_snapshot_flags(const struct sim_vma *v);
+/* Context: mmap_lock held (read is enough): takes pgd_lock. */
+struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v);
+struct sim_anon_vma *anon_vma_get(struct sim_anon_vma *av);
+void anon_vma_put(struct sim_anon_vma *av);
+/* Find a gap of len below mmap_base (aligned to align). */
+int vma_get_unmapped_area(struct sim_mm *mm, uint64_t len, uint64_t align,
+			  uint64_t *addr);
+/* Free PTE tables of PMD ranges in [start, end) that no VMA overlaps.
+ * Context: mmap_lock held for write; takes and drops PMD locks. */
+void free_unused_tables(struct sim_mm *mm, uint64_t start, uint64_t end);
+
+#endif /* MTHP_SIM_VMA_H */

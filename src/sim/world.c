@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * world.c - the simulator's global state: the settings (published as
+ * immutable versions under the settings lock), the page geometry, the
+ * simulated clock, the deterministic random numbers, and the world lock
+ * of debug builds that every operation enters.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sim/locks.h"
+#include "sim/world.h"
+
+const struct mthp_settings *sim_settings(struct sim *sim)
+{
+	return &((struct sim_settings_node *)ld_acquire(&sim->settings))->s;
+}
+
+int sim_set_settings(struct sim *sim, const struct mthp_settings *s)
+{
+	struct sim_settings_node *n = malloc(sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	if (s->geo.ptes_per_pmd != sim->geo.ptes_per_pmd) {
+		free(n);
+		return -EINVAL;
+	}
+	n->s = *s;
+	pthread_mutex_lock(&sim->settings_lock);
+	n->prev = sim->settings;
+	st_release(&sim->settings, n);
+	pthread_mutex_unlock(&sim->settings_lock);
+	return 0;
+}
+
+void sim_get_settings(struct sim *sim, struct mthp_settings *s)
+{
+	*s = *sim_settings(sim);
+}
+
+int sim_set_knob(struct sim *sim, const char *knob, const char *value)
+{
+	struct mthp_settings s;
+	int err;
+
+	pthread_mutex_lock(&sim->settings_lock);
+	s = sim->settings->s;
+	pthread_mutex_unlock(&sim->settings_lock);
+	err = mthp_settings_set(&s, knob, value, NULL, 0);
+	return err ? err : sim_set_settings(sim, &s);
+}
+
+void sim_set_read_fault_alloc(struct sim *sim, bool alloc)
+{
+	st_relaxed(&sim->read_fault_alloc, alloc);
+}
+
+const struct mthp_geometry *sim_geometry(const struct sim *sim)
+{
+	return &sim->geo;
+}
+
+uint64_t sim_now(struct sim *sim)
+{
+	return ld_relaxed(&sim->clock_ns);
+}
+
+void sim_advance(struct sim *sim, uint64_t ns)
+{
+	__atomic_fetch_add(&sim->clock_ns, ns, __ATOMIC_RELAXED);
+}
+
+uint64_t sim_random(struct sim *sim)
+{
+	uint64_t n = __atomic_fetch_add(&sim->rng_counter, 1, __ATOMIC_RELAXED);
+	uint64_t z = sim->seed + (n + 1) * 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Context: no lock held (every operation starts here, so this asserts
+ * that no simulator function is entered from under a simulator lock);
+ * takes the world lock for read in debug builds.
+ */
+void world_enter(struct sim *sim)
+{
+#if MTHP_DEBUG
+	lockdep_assert_none_held();
+	rw_read_lock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
+#else
+	(void)sim;
+#endif
+}
+
+/* Context: the world lock held for read, and nothing else; drops it. */
+void world_exit(struct sim *sim)
+{
+#if MTHP_DEBUG
+	lockdep_assert_held(LOCK_WORLD, sim, LOCK_READ);
+	if (lockdep_depth() != 1)
+		lockdep_assert_none_held();	/* reports the lock left held */
+	rw_unlock_at(&sim->world_lock, LOCK_WORLD, sim, __FILE__, __LINE__);
+#else
+	(void)sim;
+#endif
+}

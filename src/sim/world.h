@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/world.h - the two objects every layer works on: the simulator
+ * (struct sim, with the state of each subsystem it embeds, under a
+ * comment naming that subsystem) and an address space (struct sim_mm);
+ * and world.c: the settings in force, the clock, the world lock.
+ */
+#ifndef MTHP_SIM_WORLD_H
+#define MTHP_SIM_WORLD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mthp/engine.h>
+#include <mthp/settings.h>
+#include <mthp/sim.h>
+
+#define SIM_VA_BITS	47
+#define SIM_NO_PFN	UINT32_MAX
+#define SIM_MAX_ORDER	MTHP_MAX_PMD_ORDER
+#define SIM_MAX_MEMCGS	64
+/* The bits a 32-bit PTE has for a pfn and for a swap slot (pgtable.h). */
+#define SIM_PFN_BITS	26
+#define SIM_SLOT_BITS	29
+
+/* ---- physmem.c's and folio.c's state: frames and folios ---- */
+
+enum sim_page_flag {
+	PG_BUDDY	= 1u << 0,	/* head of a free buddy block */
+	PG_HEAD		= 1u << 1,	/* head of an allocated folio */
+	PG_ANON		= 1u << 2,
+	PG_LRU		= 1u << 3,
+	PG_LOCKED	= 1u << 4,
+	PG_SWAPCACHE	= 1u << 5,
+	PG_LAZYFREE	= 1u << 6,	/* MADV_FREE: !swapbacked */
+	PG_RESERVED	= 1u << 7,	/* zero page, fragmentation pins */
+	PG_MAPLOCK	= 1u << 8,	/* bit spinlock: map counts, mm slots */
+	PG_CHARGED	= 1u << 10,	/* counted in pages[head].memcg */
+};
+
+/*
+ * One per frame.  Allocated folio, head page: a = refcount, b = total
+ * mapcount (PTE mappings + PMD mappings); page[1].b = entire (PMD)
+ * mapcount; page[2] and page[3]: a = mm id, b = that mm's share of the
+ * total (the kernel's two mm-id slots).  Every page: mapcount = its PTE
+ * mappings; order = the folio's order.  Free block head: a = next,
+ * mapcount = prev on the free list, order = block order.
+ */
+struct sim_page {
+	uint32_t a;
+	int32_t mapcount;
+	uint32_t b;
+	uint16_t flags;
+	uint8_t order;
+	uint8_t memcg;
+};
+_Static_assert(sizeof(struct sim_page) == 16, "sim_page must stay 16 bytes");
+
+/*
+ * Rewrite a whole page descriptor with relaxed atomic stores: the buddy
+ * allocator reads a neighbour's flags and order (under the zone lock)
+ * while the neighbour's owner may be changing them.
+ */
+static inline void page_store(struct sim_page *p, uint32_t a, int32_t mapcount,
+			      uint32_t b, uint16_t flags, uint8_t order, uint8_t memcg)
+{
+	__atomic_store_n(&p->a, a, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->mapcount, mapcount, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->b, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->flags, flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->order, order, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->memcg, memcg, __ATOMIC_RELAXED);
+}
+
+struct sim_physmem {
+	pthread_mutex_t zone_lock;
+	uint64_t nr_frames;
+	unsigned max_order;
+	struct sim_page *pages;
+	uint64_t *tags;			/* content tag per frame */
+	uint32_t free_head[SIM_MAX_ORDER + 1];
+	uint64_t nr_free_blocks[SIM_MAX_ORDER + 1];
+	uint64_t nr_free_pages;
+	uint32_t *pinned;		/* sim_fragment() frames */
+	uint64_t nr_pinned, cap_pinned;
+	uint32_t zero_pfn;
+};
+
+/* ---- swap.c's state: the swap area ---- */
+
+struct sim_swap_slot {
+	uint64_t tag;
+	uint32_t count;		/* swap PTEs referring to the slot */
+	uint32_t pad;
+};
+
+struct sim_swap {
+	pthread_mutex_t lock;
+	uint64_t nr_slots;	/* slot 0 is reserved: the marker-only entry */
+	uint64_t nr_used;
+	uint64_t cursor;
+	struct sim_swap_slot *slots;
+};
+
+/* ---- memcg.c's state ---- */
+
+struct sim_memcg {
+	uint64_t limit;		/* pages; UINT64_MAX: none */
+	uint64_t usage;		/* atomic */
+	bool used;
+};
+
+/* ---- stats.c's counters ---- */
+
+enum sim_vmstat_item {
+	VM_THP_FAULT_ALLOC,
+	VM_THP_FAULT_FALLBACK,
+	VM_THP_FAULT_FALLBACK_CHARGE,
+	VM_THP_COLLAPSE_ALLOC,
+	VM_THP_COLLAPSE_ALLOC_FAILED,
+	VM_THP_SPLIT_PAGE,
+	VM_THP_SPLIT_PAGE_FAILED,
+	VM_THP_DEFERRED_SPLIT_PAGE,
+	VM_THP_SPLIT_PMD,
+	VM_THP_SCAN_EXCEED_NONE_PTE,
+	VM_THP_SCAN_EXCEED_SWAP_PTE,
+	VM_THP_SCAN_EXCEED_SHARE_PTE,
+	VM_THP_ZERO_PAGE_ALLOC,
+	VM_THP_SWPOUT,
+	VM_THP_SWPOUT_FALLBACK,
+	VM_PSWPIN,
+	VM_PSWPOUT,
+	VM_PGFAULT,
+	VM_NR_ITEMS
+};
+
+enum sim_mthp_item {
+	MS_ANON_FAULT_ALLOC,
+	MS_ANON_FAULT_FALLBACK,
+	MS_ANON_FAULT_FALLBACK_CHARGE,
+	MS_COLLAPSE_ALLOC,
+	MS_COLLAPSE_ALLOC_FAILED,
+	MS_COLLAPSE_EXCEED_NONE_PTE,
+	MS_COLLAPSE_EXCEED_SWAP_PTE,
+	MS_COLLAPSE_EXCEED_SHARED_PTE,
+	MS_SWPOUT,
+	MS_SWPOUT_FALLBACK,
+	MS_SWPIN,
+	MS_SPLIT,
+	MS_SPLIT_FAILED,
+	MS_SPLIT_DEFERRED,
+	MS_NR_ANON,
+	MS_NR_ITEMS
+};
+
+/* ---- khugepaged.c's state (the mm slots: mm.c) ---- */
+
+struct collapse_control;
+
+struct sim_khugepaged {
+	enum mthp_policy policy;
+	/* the mm slots and the scan cursor, under sim->mm_list_lock */
+	struct sim_mm *slot_head, *slot_tail;
+	struct sim_mm *cursor_mm;	/* NULL: start at slot_head */
+	uint64_t cursor_addr;
+	uint64_t pages_collapsed;	/* atomic */
+	uint64_t full_scans;		/* atomic */
+	uint64_t ptes_scanned;		/* atomic: PTEs of the tables scanned */
+	uint64_t scan_results[MTHP_NR_RESULTS];	/* atomic: per range scanned */
+	struct collapse_control *cc;	/* khugepaged's workspace */
+	/* the concurrent mode's thread */
+	pthread_mutex_t lock;		/* leaf: guards the fields below */
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;
+	bool stop;
+};
+
+/* ---- trace.c's state: tracepoint lines and the collapse observer ---- */
+
+struct sim_trace {
+	pthread_mutex_t lock;		/* leaf: one line at a time */
+	FILE *file;			/* NULL: tracing off */
+	sim_collapse_fn observer;
+	void *observer_ctx;
+};
+
+/* ---- inject.c's state: fault injection ---- */
+
+struct sim_inject {
+	uint64_t seed;
+	uint64_t counter;			/* atomic: draws made */
+	uint32_t one_in[SIM_NR_INJECT];		/* atomic: 0 off */
+	uint64_t fired[SIM_NR_INJECT];		/* atomic */
+	sim_race_fn race_fn;			/* atomic pair, set together */
+	void *race_ctx;
+};
+
+/* ---- the simulator (world.c, lifecycle.c) ---- */
+
+struct sim_settings_node {
+	struct mthp_settings s;
+	struct sim_settings_node *prev;	/* older versions, freed at destroy */
+};
+
+struct sim {
+	struct mthp_geometry geo;
+	unsigned page_shift;
+	unsigned pmd_shift;
+	unsigned top_entries;		/* pgd size */
+	struct sim_settings_node *settings;	/* atomic pointer */
+	pthread_mutex_t settings_lock;
+	bool read_fault_alloc;		/* atomic */
+	struct sim_physmem pm;
+	struct sim_swap swap;
+	struct sim_memcg memcgs[SIM_MAX_MEMCGS];
+	pthread_mutex_t memcg_lock;
+	pthread_rwlock_t world_lock;
+	pthread_mutex_t mm_list_lock;
+	struct sim_mm *mm_list;
+	uint32_t next_mm_id;
+	uint64_t clock_ns;		/* atomic */
+	uint64_t seed;
+	uint64_t rng_counter;		/* atomic */
+	bool huge_zero_counted;		/* atomic */
+	uint64_t vmstat[VM_NR_ITEMS];				/* atomic */
+	uint64_t mthp_stat[MTHP_MAX_PMD_ORDER + 1][MS_NR_ITEMS];	/* atomic */
+	char check_msg[256];
+	uint32_t check_interval;	/* debug builds: sim_check every Nth op */
+	uint32_t check_counter;		/* atomic */
+	struct sim_khugepaged khugepaged;
+	struct sim_trace trace;
+	struct sim_inject inject;
+};
+
+/* ---- an address space (mm.c) ---- */
+
+struct sim_vma;
+struct sim_pud;
+
+struct sim_mm {
+	struct sim *sim;
+	uint32_t id;
+	unsigned memcg;
+	pthread_rwlock_t mmap_lock;
+	pthread_mutex_t pgd_lock;	/* page_table_lock */
+	struct sim_pud **pgd;		/* top_entries, atomic slots */
+	struct sim_vma *vmas;		/* sorted, not overlapping */
+	size_t nr_vmas;
+	size_t cap_vmas;
+	uint64_t mmap_base;
+	struct sim_mm *next;		/* sim->mm_list */
+	uint32_t refs;			/* atomic: the process + khugepaged's hold */
+	bool exiting;			/* atomic: set under mmap_lock for write */
+	/* khugepaged's mm slot, under sim->mm_list_lock */
+	bool khugepaged_slot;		/* also read relaxed as a hint */
+	struct sim_mm *slot_next;
+};
+
+/* ---- world.c ---- */
+const struct mthp_settings *sim_settings(struct sim *sim);
+/* Context: takes world lock for read (debug builds), drops in world_exit. */
+void world_enter(struct sim *sim);
+void world_exit(struct sim *sim);
+
+#endif /* MTHP_SIM_WORLD_H */
