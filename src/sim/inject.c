@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "common/rng.h"
 #include "sim/inject.h"
 #include "sim/locks.h"
 #include "sim/world.h"
@@ -62,15 +63,12 @@ void sim_inject_set_race(struct sim *sim, sim_race_fn fn, void *ctx)
 	st_release(&sim->inject.race_fn, fn);
 }
 
-/* splitmix64 of the seed and the draw number: one draw, any thread. */
+/* The next value of the injection seed's stream: one draw, any thread. */
 static uint64_t inject_draw(struct sim *sim)
 {
 	uint64_t n = __atomic_fetch_add(&sim->inject.counter, 1, __ATOMIC_RELAXED);
-	uint64_t z = ld_relaxed(&sim->inject.seed) + (n + 1) * 0x9e3779b97f4a7c15ull;
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mthp_rng_at(ld_relaxed(&sim->inject.seed), n);
 }
 
 bool inject_fail(struct sim *sim, enum sim_inject_point p)

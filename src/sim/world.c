@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/rng.h"
 #include "sim/locks.h"
 #include "sim/world.h"
 
@@ -71,14 +72,12 @@ void sim_advance(struct sim *sim, uint64_t ns)
 	__atomic_fetch_add(&sim->clock_ns, ns, __ATOMIC_RELAXED);
 }
 
+/* The next value of the seed's stream, shared by all threads. */
 uint64_t sim_random(struct sim *sim)
 {
 	uint64_t n = __atomic_fetch_add(&sim->rng_counter, 1, __ATOMIC_RELAXED);
-	uint64_t z = sim->seed + (n + 1) * 0x9e3779b97f4a7c15ull;
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mthp_rng_at(sim->seed, n);
 }
 
 /*
