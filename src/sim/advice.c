@@ -55,15 +55,9 @@ static int pte_op_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 		}
 		pmd_unlock(pmdt);
 	}
-	if (pmd_is_huge(pmd)) {
-		err = pmd_split_huge(mm, pmdp, pmdt);
-		if (err)
-			return err;
-	}
-	pmd = ld_acquire(pmdp);
-	if (!pmd_is_table(pmd))
-		return 0;
-	t = pmd_table(pmd);
+	err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
+	if (err || !t)
+		return err;
 	pte_lock(t);
 	op->fn(mm, t, pte_index(sim, start), pte_index(sim, end - 1), op->ctx);
 	pte_unlock(t);

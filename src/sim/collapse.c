@@ -252,19 +252,20 @@ static enum mthp_result hugepage_vma_revalidate(struct sim_mm *mm,
 static enum mthp_result find_pmd(struct sim_mm *mm, uint64_t pmd_addr,
 				 uint64_t **pmdpp, struct sim_pmd_table **pmdtp)
 {
-	uint64_t *pmdp, pmd;
+	struct sim_pte_table *t;
+	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	pmdp = pmd_lookup(mm, pmd_addr, false, pmdtp);
-	if (!pmdp)
-		return SCAN_NO_PTE_TABLE;
-	pmd = ld_acquire(pmdp);
-	if (pmd_is_huge(pmd))
+	switch (pmd_lookup_kind(mm, pmd_addr, &pmdp, pmdtp, &t)) {
+	case MTHP_PMD_HUGE:
 		return SCAN_PMD_MAPPED;
-	if (!pmd_is_table(pmd))
-		return SCAN_NO_PTE_TABLE;
-	*pmdpp = pmdp;
-	return SCAN_SUCCEED;
+	case MTHP_PMD_TABLE:
+		*pmdpp = pmdp;
+		return SCAN_SUCCEED;
+	case MTHP_PMD_NONE:
+		break;
+	}
+	return SCAN_NO_PTE_TABLE;
 }
 
 /* Number of set bits of a scan bitmap in the window. */
@@ -735,15 +736,14 @@ static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 					uint32_t last)
 {
 	struct sim *sim = mm->sim;
-	struct sim_pmd_table *pmdt;
-	uint64_t *pmdp = pmd_lookup(mm, pmd_addr, false, &pmdt), pmd;
 	unsigned long long pfn = (unsigned long long)-1;
+	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t;
+	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (!pmdp || !pmd_is_table(pmd = ld_acquire(pmdp)))
+	if (pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
 		return pfn;
-	t = pmd_table(pmd);
 	pte_lock(t);
 	for (uint32_t i = 0; i <= last && i < sim->geo.ptes_per_pmd; i++) {
 		uint32_t pte = t->ptes[i];

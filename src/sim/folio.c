@@ -201,25 +201,38 @@ static void total_mod(struct sim *sim, uint32_t head, int64_t n)
 	st_relaxed(b, (uint32_t)(ld_relaxed(b) + n));
 }
 
-/* Context: takes and drops the folio's map lock (a large folio). */
-void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
+/*
+ * Add d (+1 or -1) to the map counts of nr PTE mappings of pages [pfn,
+ * pfn + nr) of one folio for mm id: each page's, and for a large folio
+ * its total and mm-id slot.  Returns the mappings changed (an order-0
+ * folio has one), for the caller's reference count.
+ * Context: takes and drops the folio's map lock (a large folio).
+ */
+static uint32_t ptes_mod(struct sim *sim, uint32_t pfn, uint32_t nr,
+			 uint32_t mm_id, int32_t d)
 {
 	uint32_t head = folio_head(sim, pfn);
 
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	if (sim_pg(sim, head)->order == 0) {
-		__atomic_fetch_add(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
-		folio_get(sim, head, 1);
-		return;
+		__atomic_fetch_add(&sim_pg(sim, pfn)->mapcount, d, __ATOMIC_RELAXED);
+		return 1;
 	}
 	maplock(sim, head);
 	for (uint32_t i = 0; i < nr; i++)
-		__atomic_fetch_add(&sim_pg(sim, pfn + i)->mapcount, 1,
-				   __ATOMIC_RELAXED);
-	total_mod(sim, head, nr);
-	slots_mod(sim, head, mm_id, nr);
+		__atomic_fetch_add(&sim_pg(sim, pfn + i)->mapcount, d, __ATOMIC_RELAXED);
+	total_mod(sim, head, (int64_t)d * nr);
+	slots_mod(sim, head, mm_id, (int64_t)d * nr);
 	mapunlock(sim, head);
-	folio_get(sim, head, nr);
+	return nr;
+}
+
+/* Context: takes and drops the folio's map lock (a large folio). */
+void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
+{
+	uint32_t n = ptes_mod(sim, pfn, nr, mm_id, 1);
+
+	folio_get(sim, folio_head(sim, pfn), n);
 }
 
 /* Context: takes and drops the folio's map lock (a large folio). */
@@ -227,20 +240,7 @@ void folio_remove_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_i
 {
 	uint32_t head = folio_head(sim, pfn);
 
-	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
-	if (sim_pg(sim, head)->order == 0) {
-		__atomic_fetch_sub(&sim_pg(sim, pfn)->mapcount, 1, __ATOMIC_RELAXED);
-		folio_put(sim, head, 1);
-		return;
-	}
-	maplock(sim, head);
-	for (uint32_t i = 0; i < nr; i++)
-		__atomic_fetch_sub(&sim_pg(sim, pfn + i)->mapcount, 1,
-				   __ATOMIC_RELAXED);
-	total_mod(sim, head, -(int64_t)nr);
-	slots_mod(sim, head, mm_id, -(int64_t)nr);
-	mapunlock(sim, head);
-	folio_put(sim, head, nr);
+	folio_put(sim, head, ptes_mod(sim, pfn, nr, mm_id, -1));
 }
 
 /* Context: takes and drops the folio's map lock. */

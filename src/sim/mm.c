@@ -131,7 +131,8 @@ void sim_exit(struct sim_mm *mm)
 	sim_debug_check(sim);
 }
 
-static bool range_ok(struct sim *sim, uint64_t addr, uint64_t len)
+/* Context: any. */
+bool mm_range_ok(struct sim *sim, uint64_t addr, uint64_t len)
 {
 	uint64_t mask = sim->geo.page_size - 1;
 
@@ -161,8 +162,8 @@ int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
 	struct sim_vma v = { .prot = prot & SIM_PROT_RW };
 	int err;
 
-	if (!range_ok(sim, (flags & SIM_MAP_FIXED) ? *addr : 0, len) ||
-	    ((flags & SIM_MAP_FIXED) && !range_ok(sim, *addr, len)))
+	if (!mm_range_ok(sim, (flags & SIM_MAP_FIXED) ? *addr : 0, len) ||
+	    ((flags & SIM_MAP_FIXED) && !mm_range_ok(sim, *addr, len)))
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);
@@ -194,7 +195,7 @@ int sim_munmap(struct sim_mm *mm, uint64_t addr, uint64_t len)
 	struct sim *sim = mm->sim;
 	int err;
 
-	if (!range_ok(sim, addr, len))
+	if (!mm_range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);
@@ -266,7 +267,7 @@ int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 	uint64_t end = addr + len;
 	int err;
 
-	if (!range_ok(sim, addr, len))
+	if (!mm_range_ok(sim, addr, len))
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);

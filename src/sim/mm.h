@@ -14,6 +14,8 @@
 int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out);
 /* Zap and free everything.  Context: mmap_lock held for write. */
 void mm_teardown(struct sim_mm *mm);
+/* Are addr and len page aligned, len not 0, the range inside the VA space? */
+bool mm_range_ok(struct sim *sim, uint64_t addr, uint64_t len);
 /* Is [start, end) covered by VMAs without a hole? */
 bool range_mapped(struct sim_mm *mm, uint64_t start, uint64_t end);
 /* munmap: zap, remove the VMAs, free the tables no VMA needs any more.

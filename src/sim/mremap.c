@@ -53,44 +53,65 @@ static int prepare_tables(struct sim_mm *mm, uint64_t start, uint64_t end)
  * second nested, so a move and a move back take them in the same order
  * (the kernel orders them by its own rules; any one order will do).
  */
+_Static_assert(LOCK_PMD_NESTED == LOCK_PMD + 1 && LOCK_PTE_NESTED == LOCK_PTE + 1,
+	       "each table lock class is followed by its nested class");
+
+/* Order a pair of table locks (and their tables) lower address first. */
+struct lock_pair {
+	pthread_mutex_t *first, *second;
+	const void *o1, *o2;
+};
+
+static struct lock_pair lock_order(pthread_mutex_t *a, const void *oa,
+				   pthread_mutex_t *b, const void *ob)
+{
+	if (oa > ob)
+		return (struct lock_pair){ b, a, ob, oa };
+	return (struct lock_pair){ a, b, oa, ob };
+}
+
+/* Take a and b (the locks of tables oa and ob) of class c, the second nested. */
+static void lock_pair(pthread_mutex_t *a, const void *oa, pthread_mutex_t *b,
+		      const void *ob, enum sim_lock_class c)
+{
+	struct lock_pair p = lock_order(a, oa, b, ob);
+
+	mutex_lock_at(p.first, c, p.o1, __FILE__, __LINE__);
+	if (p.o1 != p.o2)
+		mutex_lock_at(p.second, (enum sim_lock_class)(c + 1), p.o2,
+			      __FILE__, __LINE__);
+}
+
+/* Drop what lock_pair() took, the nested one first. */
+static void unlock_pair(pthread_mutex_t *a, const void *oa, pthread_mutex_t *b,
+			const void *ob, enum sim_lock_class c)
+{
+	struct lock_pair p = lock_order(a, oa, b, ob);
+
+	if (p.o1 != p.o2)
+		mutex_unlock_at(p.second, (enum sim_lock_class)(c + 1), p.o2,
+				__FILE__, __LINE__);
+	mutex_unlock_at(p.first, c, p.o1, __FILE__, __LINE__);
+}
+
 static void pmd_lock_pair(struct sim_pmd_table *a, struct sim_pmd_table *b)
 {
-	if (a == b) {
-		pmd_lock(a);
-		return;
-	}
-	pmd_lock(a < b ? a : b);
-	pmd_lock_nested(a < b ? b : a);
+	lock_pair(&a->lock, a, &b->lock, b, LOCK_PMD);
 }
 
 static void pmd_unlock_pair(struct sim_pmd_table *a, struct sim_pmd_table *b)
 {
-	if (a == b) {
-		pmd_unlock(a);
-		return;
-	}
-	pmd_unlock_nested(a < b ? b : a);
-	pmd_unlock(a < b ? a : b);
+	unlock_pair(&a->lock, a, &b->lock, b, LOCK_PMD);
 }
 
 static void pte_lock_pair(struct sim_pte_table *a, struct sim_pte_table *b)
 {
-	if (a == b) {
-		pte_lock(a);
-		return;
-	}
-	pte_lock(a < b ? a : b);
-	pte_lock_nested(a < b ? b : a);
+	lock_pair(&a->lock, a, &b->lock, b, LOCK_PTE);
 }
 
 static void pte_unlock_pair(struct sim_pte_table *a, struct sim_pte_table *b)
 {
-	if (a == b) {
-		pte_unlock(a);
-		return;
-	}
-	pte_unlock_nested(a < b ? b : a);
-	pte_unlock(a < b ? a : b);
+	unlock_pair(&a->lock, a, &b->lock, b, LOCK_PTE);
 }
 
 /*
@@ -174,28 +195,14 @@ static int move_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmd
 	lockdep_assert_not_held(LOCK_PTE, NULL);
 	if (pmd_is_huge(pmd) && pmd_base(sim, start + delta) == start + delta)
 		return move_huge(mm, pmdp, pmdt, start + delta);
-	if (pmd_is_huge(pmd)) {
-		err = pmd_split_huge(mm, pmdp, pmdt);
-		if (err)
-			return err;
-		pmd = ld_acquire(pmdp);
-	}
-	if (!pmd_is_table(pmd))
-		return 0;
+	err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
+	if (err || !t)
+		return err;
 	err = prepare_tables(mm, start + delta, end + delta);
 	if (err)
 		return err;
-	t = pmd_table(pmd);
 	move_ptes(mm, t, start, end, delta);
 	return 0;
-}
-
-static bool range_ok(struct sim *sim, uint64_t addr, uint64_t len)
-{
-	uint64_t mask = sim->geo.page_size - 1;
-
-	return len && !(addr & mask) && !(len & mask) && addr + len > addr &&
-	       addr + len <= (1ull << SIM_VA_BITS);
 }
 
 /*
@@ -345,9 +352,9 @@ int sim_mremap_resize(struct sim_mm *mm, uint64_t old_addr, uint64_t old_len,
 		return -EINVAL;
 	if ((flags & SIM_MREMAP_FIXED) && !(flags & SIM_MREMAP_MAYMOVE))
 		return -EINVAL;
-	if (!range_ok(sim, old_addr, old_len) || !range_ok(sim, old_addr, new_len))
+	if (!mm_range_ok(sim, old_addr, old_len) || !mm_range_ok(sim, old_addr, new_len))
 		return -EINVAL;
-	if ((flags & SIM_MREMAP_FIXED) && !range_ok(sim, *new_addr, new_len))
+	if ((flags & SIM_MREMAP_FIXED) && !mm_range_ok(sim, *new_addr, new_len))
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);
@@ -393,7 +400,7 @@ int sim_mremap(struct sim_mm *mm, uint64_t old_addr, uint64_t len,
 		return sim_mremap_resize(mm, old_addr, len, len,
 					 SIM_MREMAP_MAYMOVE | SIM_MREMAP_FIXED,
 					 new_addr);
-	if (!range_ok(sim, old_addr, len))
+	if (!mm_range_ok(sim, old_addr, len))
 		return -EINVAL;
 	world_enter(sim);
 	mmap_write_lock(mm);

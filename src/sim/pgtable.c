@@ -96,26 +96,6 @@ uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 	return &pt->pmd[pmd_i];
 }
 
-/* Context: mmap_lock held; takes and drops the PMD lock. */
-int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
-{
-	struct sim_pte_table *t;
-
-	mmap_assert_locked(mm, LOCK_ANY);
-	lockdep_assert_not_held(LOCK_PMD, pmdt);
-	t = pte_table_alloc(mm->sim);
-	if (!t)
-		return -ENOMEM;
-	pmd_lock(pmdt);
-	if (pmd_is_none(ld_acquire(pmdp))) {
-		st_release(pmdp, (uint64_t)(uintptr_t)t);
-		t = NULL;
-	}
-	pmd_unlock(pmdt);
-	pte_table_free(t);
-	return 0;
-}
-
 /* Context: PMD lock held; the PMD is huge.  Fill t with its PTEs. */
 static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *t)
 {
@@ -139,8 +119,14 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
 	folio_pmd_to_ptes(sim, pmd_pfn(pmd), mm->id);
 }
 
-/* Context: mmap_lock held; takes and drops the PMD lock. */
-int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
+/*
+ * Put a new PTE table under the PMD entry: when it is none (split false),
+ * or when it is huge (split true), the table then holding the huge PMD's
+ * PTEs.  A table not used (the entry changed meanwhile) is freed.
+ * Context: mmap_lock held; takes and drops the PMD lock.
+ */
+static int pmd_set_table(struct sim_mm *mm, uint64_t *pmdp,
+			 struct sim_pmd_table *pmdt, bool split)
 {
 	struct sim_pte_table *t;
 	uint64_t pmd;
@@ -152,15 +138,67 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 		return -ENOMEM;
 	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
-	if (pmd_is_huge(pmd)) {
-		huge_to_ptes(mm, pmd, t);
+	if (split ? pmd_is_huge(pmd) : pmd_is_none(pmd)) {
+		if (split)
+			huge_to_ptes(mm, pmd, t);
 		st_release(pmdp, (uint64_t)(uintptr_t)t);
 		t = NULL;
-		count_vm(mm->sim, VM_THP_SPLIT_PMD);
+		if (split)
+			count_vm(mm->sim, VM_THP_SPLIT_PMD);
 	}
 	pmd_unlock(pmdt);
 	pte_table_free(t);
 	return 0;
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock. */
+int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
+{
+	return pmd_set_table(mm, pmdp, pmdt, false);
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock. */
+int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt)
+{
+	return pmd_set_table(mm, pmdp, pmdt, true);
+}
+
+/* Context: mmap_lock held; takes and drops the PMD lock when it splits. */
+int pmd_split_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt,
+		    uint64_t pmd, struct sim_pte_table **tp)
+{
+	int err;
+
+	*tp = NULL;
+	if (pmd_is_huge(pmd)) {
+		err = pmd_split_huge(mm, pmdp, pmdt);
+		if (err)
+			return err;
+	}
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_table(pmd))
+		*tp = pmd_table(pmd);
+	return 0;
+}
+
+/* Context: mmap_lock held. */
+enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **pmdpp,
+				   struct sim_pmd_table **pmdtp, struct sim_pte_table **tp)
+{
+	uint64_t *pmdp = pmd_lookup(mm, addr, false, pmdtp), pmd;
+
+	mmap_assert_locked(mm, LOCK_ANY);
+	*pmdpp = pmdp;
+	*tp = NULL;
+	if (!pmdp)
+		return MTHP_PMD_NONE;
+	pmd = ld_acquire(pmdp);
+	if (pmd_is_huge(pmd))
+		return MTHP_PMD_HUGE;
+	if (!pmd_is_table(pmd))
+		return MTHP_PMD_NONE;
+	*tp = pmd_table(pmd);
+	return MTHP_PMD_TABLE;
 }
 
 /* Context: PMD lock held. */
@@ -323,6 +361,7 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 	uint64_t pmd = ld_acquire(pmdp);
 	uint64_t base = pmd_base(sim, start);
 	bool whole = start == base && end - start == mthp_pmd_size(&sim->geo);
+	struct sim_pte_table *t;
 	int err;
 
 	(void)ctx;
@@ -337,16 +376,10 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 			folio_remove_pmd(sim, pmd_pfn(pmd), mm->id);
 		return 0;
 	}
-	if (pmd_is_huge(pmd)) {
-		err = pmd_split_huge(mm, pmdp, pmdt);
-		if (err)
-			return err;
-		pmd = ld_acquire(pmdp);
-	}
-	if (!pmd_is_table(pmd))
-		return 0;
-	return zap_table(mm, pmd_table(pmd), pte_index(sim, start),
-			 pte_index(sim, end - 1));
+	err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
+	if (err || !t)
+		return err;
+	return zap_table(mm, t, pte_index(sim, start), pte_index(sim, end - 1));
 }
 
 /* Context: mmap_lock held; takes and drops PMD and PTE locks. */

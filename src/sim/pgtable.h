@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <mthp/engine.h>
+
 #include "sim/world.h"
 
 #define SIM_DIR_ENTRIES	512
@@ -98,6 +100,20 @@ void pte_table_free(struct sim_pte_table *t);
 int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt);
 /* Context: mmap_lock held; takes and drops the PMD lock. */
 int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt);
+/*
+ * The PTE table under a PMD entry whose value was pmd, a huge PMD split
+ * first; *tp NULL when the entry maps no table.  0, or -ENOMEM.
+ * Context: mmap_lock held; takes and drops the PMD lock when it splits.
+ */
+int pmd_split_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt,
+		    uint64_t pmd, struct sim_pte_table **tp);
+/*
+ * What the PMD entry of addr maps now, without allocating: NONE (*pmdpp
+ * NULL when no directory reaches it), HUGE, or TABLE with the table in
+ * *tp (else NULL).  Context: mmap_lock held.
+ */
+enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **pmdpp,
+				   struct sim_pmd_table **pmdtp, struct sim_pte_table **tp);
 /* Context: PMD lock held: clear the PMD, return the detached table. */
 struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp);
 /* Context: PMD lock held: put a table back under an empty PMD. */

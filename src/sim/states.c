@@ -48,23 +48,18 @@ char pte_state(struct sim *sim, uint32_t pte)
 enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 				  uint8_t *ptes, uint8_t *orders)
 {
-	struct sim *sim = mm->sim;
 	struct sim_pmd_table *pmdt;
-	uint64_t *pmdp = pmd_lookup(mm, pmd_addr, false, &pmdt), pmd;
 	struct sim_pte_table *t;
+	enum mthp_pmd_kind kind;
+	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	lockdep_assert_not_held(LOCK_PTE, NULL);
-	if (!pmdp)
-		return MTHP_PMD_NONE;
-	pmd = ld_acquire(pmdp);
-	if (pmd_is_huge(pmd))
-		return MTHP_PMD_HUGE;
-	if (!pmd_is_table(pmd))
-		return MTHP_PMD_NONE;
-	t = pmd_table(pmd);
+	kind = pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t);
+	if (kind != MTHP_PMD_TABLE)
+		return kind;
 	pte_lock(t);
-	table_states(sim, t, ptes, orders);
+	table_states(mm->sim, t, ptes, orders);
 	pte_unlock(t);
 	return MTHP_PMD_TABLE;
 }

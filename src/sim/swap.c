@@ -94,16 +94,22 @@ void swap_free(struct sim_swap *sw, uint32_t slot)
 	swap_unlock(sw);
 }
 
-/* Context: takes and drops the swap lock. */
-uint64_t swap_tag(struct sim_swap *sw, uint32_t slot)
+/* A copy of the slot, read under the swap lock.  Context: takes and drops it. */
+static struct sim_swap_slot slot_read(struct sim_swap *sw, uint32_t slot)
 {
-	uint64_t tag;
+	struct sim_swap_slot s;
 
 	lockdep_assert_not_held(LOCK_SWAP, sw);
 	swap_lock(sw);
-	tag = sw->slots[slot].tag;
+	s = sw->slots[slot];
 	swap_unlock(sw);
-	return tag;
+	return s;
+}
+
+/* Context: takes and drops the swap lock. */
+uint64_t swap_tag(struct sim_swap *sw, uint32_t slot)
+{
+	return slot_read(sw, slot).tag;
 }
 
 /* Context: takes and drops the swap lock. */
@@ -118,12 +124,6 @@ void swap_set_tag(struct sim_swap *sw, uint32_t slot, uint64_t tag)
 /* Context: takes and drops the swap lock. */
 uint32_t swap_count(struct sim_swap *sw, uint32_t slot)
 {
-	uint32_t n;
-
-	lockdep_assert_not_held(LOCK_SWAP, sw);
-	swap_lock(sw);
-	n = sw->slots[slot].count;
-	swap_unlock(sw);
-	return n;
+	return slot_read(sw, slot).count;
 }
 
