@@ -222,8 +222,8 @@ static const char *put_back_all(void)
 {
 	static char what[64];
 	bool knobs_left = knobs_put_back(orig);
-	bool swap_left = changer > 0 && (swapfile_listed(changer) |
-					 (swap_files_put_away(changer) > 0));
+	bool swap_on = changer > 0 && swapfile_listed(changer);
+	bool swap_left = (changer > 0 && swap_files_put_away(changer) > 0) || swap_on;
 	bool cgroup_left = changer > 0 && cgroup_remove_leftover(changer);
 
 	if (!knobs_left && !swap_left && !cgroup_left)
