@@ -199,9 +199,10 @@ static int plan_madvise(void *addr, struct mthp_pmd_plan *plan)
 
 /*
  * Plan the range, MADV_COLLAPSE it, and check: collapsed at PMD order
- * exactly when the plan says so, and MADV_COLLAPSE's return agrees.
+ * exactly when the plan says so, and MADV_COLLAPSE's return agrees.  True
+ * when they agree, or differ as 'known' (not NULL) says they do.
  */
-static int collapse_matches_plan(const char *name, char *p, const char *known)
+static bool collapse_matches_plan(const char *name, char *p, const char *known)
 {
 	struct mthp_pmd_plan plan;
 	struct range_state rs;
@@ -212,7 +213,7 @@ static int collapse_matches_plan(const char *name, char *p, const char *known)
 	ret = plan_madvise(p, &plan);
 	if (ret) {
 		printf("not ok - %s: no plan (%s)\n", name, strerror(-ret));
-		return 1;
+		return false;
 	}
 	planned = plan.nr_collapses == 1 && plan.collapses[0].order == 9;
 	allocs = stat_of("2048kB", "collapse_alloc");
@@ -221,20 +222,20 @@ static int collapse_matches_plan(const char *name, char *p, const char *known)
 	allocs = stat_of("2048kB", "collapse_alloc") - allocs;
 	if (range_state(p, &rs)) {
 		printf("not ok - %s: no snapshot after MADV_COLLAPSE\n", name);
-		return 1;
+		return false;
 	}
 	done = rs.huge;
 	if (planned == done && (ret == 0) == done && allocs == (done ? 1 : 0)) {
 		printf("ok - %s (plan %s, kernel %s)\n", name, planned ? "0:9" : "nothing",
 		       done ? "PMD-mapped, collapse_alloc +1" : strerror(err));
-		return 0;
+		return true;
 	}
 	printf("not ok - %s: plan %s (scan %s), kernel: MADV_COLLAPSE %s, range %s,"
 	       " 2048kB collapse_alloc +%lu%s%s\n", name, planned ? "0:9" : "nothing",
 	       mthp_result_name(plan.scan), ret ? strerror(err) : "returned 0",
 	       done ? "PMD-mapped" : "not PMD-mapped", allocs,
 	       known ? " # TODO known: " : "", known ? known : "");
-	return known ? 0 : 1;
+	return known != NULL;
 }
 
 static void write_pages(char *p, unsigned from, unsigned n)
@@ -244,43 +245,43 @@ static void write_pages(char *p, unsigned from, unsigned n)
 }
 
 /* 16 pages in a table of 512, every size never: PMD anyway. */
-static int collapse_all_never(void)
+static bool collapse_all_never(void)
 {
 	char *p = map_at(area(), PMD_SIZE);
 
 	if (!p || thp_set(""))
-		return 1;
+		return false;
 	write_pages(p, 0, 16);
 	return collapse_matches_plan("MADV_COLLAPSE with every size never", p, NULL);
 }
 
 /* mTHP sizes always, 2M never, max_ptes_none 0: still PMD, not mTHP. */
-static int collapse_mthp_sizes_on(void)
+static bool collapse_mthp_sizes_on(void)
 {
 	char *p = map_at(area(), PMD_SIZE);
 
 	if (!p || thp_set("enabled=always hugepages-16kB/enabled=always "
 			  "hugepages-64kB/enabled=always hugepages-1024kB/enabled=always "
 			  "khugepaged/max_ptes_none=0"))
-		return 1;
+		return false;
 	write_pages(p, 100, 20);
 	return collapse_matches_plan("MADV_COLLAPSE with 2M never, mTHP sizes always, "
 				     "max_ptes_none 0", p, NULL);
 }
 
 /* Swapped and shared PTEs above max_ptes_swap/shared 0: no limits. */
-static int collapse_ignores_limits(void)
+static bool collapse_ignores_limits(void)
 {
 	char *p = map_at(area(), PMD_SIZE);
 	pid_t pid;
-	int ret;
+	bool ret;
 
 	if (!p || thp_set("khugepaged/max_ptes_swap=0 khugepaged/max_ptes_shared=0"))
-		return 1;
+		return false;
 	write_pages(p, 0, 64);
 	pid = fork();	/* keeps the first 64 pages mapped twice */
 	if (pid < 0)
-		return 1;
+		return false;
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pause();
@@ -295,12 +296,12 @@ static int collapse_ignores_limits(void)
 }
 
 /* A table whose PTEs are all none (pages written, then MADV_DONTNEED). */
-static int collapse_empty_table(void)
+static bool collapse_empty_table(void)
 {
 	char *p = map_at(area(), PMD_SIZE);
 
 	if (!p || thp_set(""))
-		return 1;
+		return false;
 	write_pages(p, 0, 4);
 	madvise(p, 4 * PAGE, MADV_DONTNEED);
 	return collapse_matches_plan("MADV_COLLAPSE of a table of none PTEs", p,
@@ -309,12 +310,12 @@ static int collapse_empty_table(void)
 }
 
 /* VM_NOHUGEPAGE: ineligible, EINVAL. */
-static int collapse_nohugepage(void)
+static bool collapse_nohugepage(void)
 {
 	char *p = map_at(area(), PMD_SIZE);
 
 	if (!p || thp_set("enabled=always") || madvise(p, PMD_SIZE, MADV_NOHUGEPAGE))
-		return 1;
+		return false;
 	write_pages(p, 0, 512);
 	return collapse_matches_plan("MADV_COLLAPSE in a nohugepage VMA", p, NULL);
 }
@@ -392,7 +393,7 @@ static bool fault_as_expected(const struct fault_case *fc, const struct range_st
 	return false;
 }
 
-static int fault_check(const struct fault_case *fc)
+static bool fault_check(const struct fault_case *fc)
 {
 	char *base = area(), size[32];
 	struct range_state rs;
@@ -401,11 +402,11 @@ static int fault_check(const struct fault_case *fc)
 
 	snprintf(size, sizeof(size), "%lukB", (PAGE << fc->order) / 1024);
 	if (guest_thp_all_never() || !map_at(base + fc->vma_off, fc->vma_len))
-		return 1;
+		return false;
 	if (fc->prefault_off != NO_PAGE)
 		*(volatile char *)(base + fc->prefault_off) = 1;
 	if (thp_set(fc->settings))
-		return 1;
+		return false;
 	before = fc->order >= 2 ? stat_of(size, "anon_fault_alloc") : 0;
 	if (fc->write)
 		*(volatile char *)(base + fc->fault_off) = 1;
@@ -414,31 +415,31 @@ static int fault_check(const struct fault_case *fc)
 	after = fc->order >= 2 ? stat_of(size, "anon_fault_alloc") : 0;
 	if (range_state(base, &rs)) {
 		printf("not ok - %s: no snapshot\n", fc->name);
-		return 1;
+		return false;
 	}
 	if (fault_as_expected(fc, &rs, k, after - before)) {
 		printf("ok - %s\n", fc->name);
-		return 0;
+		return true;
 	}
 	printf("not ok - %s: expected '%c' order %u, kernel: %s, PTE %u '%c' order %u,"
 	       " anon_fault_alloc +%lu\n", fc->name, fc->state, fc->order,
 	       rs.huge ? "PMD-mapped" : rs.found ? "a table" : "no table", k, rs.pte[k],
 	       rs.order[k], after - before);
-	return 1;
+	return false;
 }
 
 int main(void)
 {
-	int failed = 0;
+	bool failed = false;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	failed |= collapse_all_never();
-	failed |= collapse_mthp_sizes_on();
-	failed |= collapse_ignores_limits();
-	failed |= collapse_empty_table();
-	failed |= collapse_nohugepage();
+	failed |= !collapse_all_never();
+	failed |= !collapse_mthp_sizes_on();
+	failed |= !collapse_ignores_limits();
+	failed |= !collapse_empty_table();
+	failed |= !collapse_nohugepage();
 	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++)
-		failed |= fault_check(&fault_cases[i]);
+		failed |= !fault_check(&fault_cases[i]);
 	guest_thp_all_never();
 	return failed ? 1 : 0;
 }
