@@ -496,6 +496,50 @@ static void test_scan_succeed_says_what_the_walk_did(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* --timeline: samples in time order, at most the cap, and the picture. */
+static void test_timeline_samples_and_picture(void **state)
+{
+	static const char text[] = HEAD "[settings]\nkhugepaged/scan_sleep_millisecs = 10\n"
+		"[phase p w]\nvma = v\naction = fill\nduration = 2s\n";
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_run_opts opts = { .policy = MTHP_POLICY_UPSTREAM, .timeline_profile = 1 };
+	char path[] = "/tmp/mthp-timeline-XXXXXX.png";
+	char *argv[] = { "sim", "--compare", "legacy,upstream", "--timeline", path, NULL };
+	struct mthp_run_report rep;
+	struct mthp_scenario sc;
+	struct mthp_settings s;
+	unsigned char magic[8];
+	struct cli_run r;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini", &diag), 0);
+	assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+	assert_int_equal(mthp_scenario_run(&sc, &s, 1, &opts, &rep, &diag), 0);
+	/* 200 wake-ups in 2 s, sampled down to the cap */
+	assert_true(rep.nr_samples > 50 && rep.nr_samples <= MTHP_RUN_MAX_SAMPLES);
+	for (size_t i = 1; i < rep.nr_samples; i++)
+		assert_true(rep.timeline[i].ns > rep.timeline[i - 1].ns);
+	assert_int_equal(rep.timeline[rep.nr_samples - 1].resident_pages, V_PAGES);
+	mthp_run_report_free(&rep);
+	assert_null(rep.timeline);
+	mthp_scenario_free(&sc);
+	fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	close(fd);
+	r = run_cli(5, argv);
+	assert_int_equal(r.status, 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(magic, 1, 8, f), 8);
+	fclose(f);
+	unlink(path);
+	assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
+	free(r.out);
+	free(r.err);
+}
+
 static void test_runs_keys_are_checked(void **state)
 {
 	static const struct {
@@ -543,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_cli_checks_output_paths_first),
 		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
 		cmocka_unit_test(test_runs_keys_are_checked),
+		cmocka_unit_test(test_timeline_samples_and_picture),
 		cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
 	};
 

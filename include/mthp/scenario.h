@@ -119,6 +119,12 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 struct mthp_run_opts {
 	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
 	FILE *trace;			/* tracepoint lines, or NULL */
+	/*
+	 * > 0: sample resident memory and the TLB entries of this profile
+	 * (enum mthp_tlb_profile + 1) over simulated time, into the report's
+	 * timeline, at most MTHP_RUN_MAX_SAMPLES times; 0: no timeline.
+	 */
+	int timeline_profile;
 	/* called now and then with the share of simulated time done, 0..1 */
 	void (*progress)(void *ctx, double done);
 	void *progress_ctx;
@@ -132,6 +138,15 @@ enum mthp_write_fail {
 };
 
 const char *mthp_write_fail_name(enum mthp_write_fail f);
+
+#define MTHP_RUN_MAX_SAMPLES 400
+
+/* One point of a run's timeline. */
+struct mthp_run_sample {
+	uint64_t ns;			/* simulated time */
+	uint64_t resident_pages;
+	uint64_t tlb_entries;
+};
 
 /* What one run of a scenario did. */
 struct mthp_run_report {
@@ -155,6 +170,8 @@ struct mthp_run_report {
 	/* writes the machine could not take: a workload cut short */
 	uint64_t writes_failed[MTHP_NR_WRITE_FAILS];
 	uint64_t resident_pages;	/* at the end, over every process */
+	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
+	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */
 };
 

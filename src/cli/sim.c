@@ -35,7 +35,7 @@ extern const char mthp_default_scenario[];
 static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
-"                [--snapshot FILE]\n"
+"                [--snapshot FILE] [--timeline FILE]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -89,6 +89,7 @@ struct sim_opts {
 	const char *map;
 	const char *trace;
 	const char *snapshot;
+	const char *timeline;
 	struct cli_sweep_opts sweep;
 };
 
@@ -158,6 +159,9 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "the processes at the end of the (last) policy's run,\n"
 		  "  as a snapshot for `mthp plan --snapshot`" },
+	{ "timeline", 0, "FILE", MTHP_OPT_STRING, OPT(timeline),
+	  .help = "resident memory and TLB entries over simulated time,\n"
+		  "  one line per run (.svg or .png)" },
 	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: "),
 	{ 0 },
 };
@@ -179,9 +183,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
 		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
 					     "go with --sweep");
-	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot))
-		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace and --snapshot draw "
-					     "one run each; with --sweep, use --plot");
+	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot || o->timeline))
+		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace, --snapshot and "
+					     "--timeline draw one run each; with --sweep, use --plot");
+	dot = o->timeline ? strrchr(o->timeline, '.') : NULL;
+	if (o->timeline && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
+		return mthp_opts_usage_error(&sim_spec, err,
+					     "--timeline %s: the file name must end in .svg or .png",
+					     o->timeline);
 	ret = o->sweep.plot ? cli_sweep_check_plot(&sim_spec, &o->sweep, err) : 0;
 	if (ret)
 		return ret;
@@ -240,6 +249,34 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	plot.title = title;
 	if (mthp_map_render(o->map, panels, n, o->compare && profiles ? &plot : NULL,
 			    msg, sizeof(msg))) {
+		fprintf(err, "mthp sim: %s\n", msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The profile of the timeline and the --map plot: the scenario's first. */
+static int first_profile(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
+{
+	uint32_t profiles = mthp_sim_profiles(sc, geo);
+
+	return profiles ? __builtin_ctz(profiles) : -1;
+}
+
+static int draw_timeline(const struct sim_opts *o, const struct mthp_scenario *sc,
+			 const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+			 size_t n, FILE *err)
+{
+	int p = first_profile(sc, geo);
+	char title[320], msg[256];
+
+	if (p < 0) {
+		fprintf(err, "mthp sim: --timeline: no TLB profile fits the scenario's page size\n");
+		return 1;
+	}
+	snprintf(title, sizeof(title), "mthp sim: %s, memory and TLB entries over time", sc->file);
+	if (mthp_timeline_plot(o->timeline, title, mthp_tlb_profile_name((enum mthp_tlb_profile)p),
+			       runs, n, geo->page_size, msg, sizeof(msg))) {
 		fprintf(err, "mthp sim: %s\n", msg);
 		return 1;
 	}
@@ -324,10 +361,12 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 {
 	uint64_t seed = o->seed_given ? o->seed : sc->seed;
 	struct progress pg = { .err = err, .tty = isatty(fileno(err)) };
+	int timeline = o->timeline ? first_profile(sc, &s->geo) + 1 : 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &pg.start);
 	for (size_t i = 0; i <= o->nr_policies; i++) {
-		struct mthp_run_opts ro = { .progress = show_progress, .progress_ctx = &pg };
+		struct mthp_run_opts ro = { .progress = show_progress, .progress_ctx = &pg,
+					    .timeline_profile = timeline };
 		struct mthp_diag diag = { .warn = NULL };
 
 		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
@@ -397,7 +436,8 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	}
 	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
 		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
-		 mthp_cli_check_output(err, "sim", "--trace", o.trace);
+		 mthp_cli_check_output(err, "sim", "--trace", o.trace) ?:
+		 mthp_cli_check_output(err, "sim", "--timeline", o.timeline);
 	if (status)
 		goto out_opts;
 	status = load(&o, &sc, &s, err);
@@ -428,6 +468,8 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);
 	if (!status && o.snapshot)
 		status = write_snapshot(o.snapshot, &runs[nr_runs - 1].final, err);
+	if (!status && o.timeline)
+		status = draw_timeline(&o, &sc, &s.geo, runs, nr_runs, err);
 	for (size_t i = 0; i < nr_runs; i++)
 		mthp_run_report_free(&runs[i]);
 	if (trace && fclose(trace) && !status) {

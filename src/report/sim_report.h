@@ -36,4 +36,12 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		  const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n);
 
+/*
+ * timeline_plot.c: resident memory and TLB entries (profile) over
+ * simulated time, one line per run (their timelines); .svg or .png.
+ */
+int mthp_timeline_plot(const char *path, const char *title, const char *profile,
+		       const struct mthp_run_report *runs, size_t n, uint32_t page_size,
+		       char *err, size_t errlen);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include <mthp/scenario.h>
 #include <mthp/sim.h>
+#include <mthp/tlb.h>
 
 #include "common/array.h"
 #include "common/msg.h"
@@ -67,7 +68,10 @@ struct done_window {
 	unsigned order;
 };
 
+#define SCENARIO_CHECK_EVERY 4096
+
 struct run {
+	size_t cap_samples;		/* of out->timeline */
 	const struct mthp_scenario *sc;
 	const struct mthp_settings *settings;
 	struct sim *sim;
@@ -458,6 +462,13 @@ static int setup_machine(struct run *r, uint64_t seed)
 			 strerror(-err));
 		return err;
 	}
+	/*
+	 * Checked builds walk the whole simulator after every Nth mapping
+	 * change.  The simulator's own tests and the stress program check
+	 * after every change; a scenario is a workload of thousands of
+	 * faults on a machine of a gigabyte, so it checks every 4096th.
+	 */
+	sim_set_check_interval(r->sim, SCENARIO_CHECK_EVERY);
 	if (sc->fragmentation > 0)
 		sim_fragment_some(r->sim, r->settings->geo.pmd_order, sc->fragmentation);
 	return 0;
@@ -629,11 +640,9 @@ static uint64_t total_duration(const struct mthp_scenario *sc)
 	return longest;
 }
 
-/* The processes at the end, one snapshot (their address ranges are apart). */
-static void final_snapshot(struct run *r)
+/* The processes now, one snapshot (their address ranges are apart). */
+static void snapshot_all(struct run *r, struct mthp_snapshot *all)
 {
-	struct mthp_snapshot *all = &r->out->final;
-
 	mthp_snapshot_init(all, &r->settings->geo);
 	for (size_t i = 0; i < r->sc->nr_processes && !r->error; i++) {
 		struct mthp_snapshot one;
@@ -661,6 +670,25 @@ static void final_snapshot(struct run *r)
 		if (err)
 			run_fail(r, err, "out of memory");
 	}
+}
+
+static uint64_t resident_pages(const struct mthp_snapshot *snap);
+
+/* One point of the timeline: the processes now, their memory and TLB entries. */
+static void sample(struct run *r, uint64_t now, int profile)
+{
+	struct mthp_run_report *out = r->out;
+	struct mthp_tlb_count count;
+	struct mthp_snapshot snap;
+
+	snapshot_all(r, &snap);
+	if (!r->error && !mthp_tlb_count(&snap, (enum mthp_tlb_profile)(profile - 1), &count) &&
+	    !mthp_array_grow((void **)&out->timeline, &r->cap_samples, out->nr_samples,
+			     sizeof(*out->timeline)))
+		out->timeline[out->nr_samples++] = (struct mthp_run_sample){
+			now, resident_pages(&snap), count.total,
+		};
+	mthp_snapshot_free(&snap);
 }
 
 static uint64_t resident_pages(const struct mthp_snapshot *snap)
@@ -734,7 +762,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 {
 	struct run r = { .sc = sc, .settings = s, .out = out, .diag = diag };
 	uint64_t tick = (uint64_t)s->scan_sleep_millisecs * 1000000ull;
-	uint64_t total = total_duration(sc), now = 0;
+	uint64_t total = total_duration(sc), now = 0, ticks = 0, sample_every;
 	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
 
 	/* a stream of its own, apart from the simulator's (seeded by seed) */
@@ -744,6 +772,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	mthp_snapshot_init(&out->final, &s->geo);
 	if (tick < MIN_TICK_NS)
 		tick = MIN_TICK_NS;
+	/* at most MTHP_RUN_MAX_SAMPLES points over the whole run */
+	sample_every = (total / tick + MTHP_RUN_MAX_SAMPLES) / MTHP_RUN_MAX_SAMPLES;
 	if (allocate(&r)) {
 		run_fail(&r, -ENOMEM, "out of memory");
 		goto out;
@@ -781,6 +811,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 				run_fail(&r, err, "khugepaged failed (%s)", strerror(-err));
 			out->wakeups++;
 		}
+		if (opts->timeline_profile > 0 && !r.error && ticks++ % sample_every == 0)
+			sample(&r, now, opts->timeline_profile);
 		if (opts->progress && total)
 			opts->progress(opts->progress_ctx, now >= total ? 1.0 : (double)now / (double)total);
 	}
@@ -802,7 +834,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		}
 	}
 	mthp_snapshot_free(&out->final);
-	final_snapshot(&r);
+	snapshot_all(&r, &out->final);
 	out->resident_pages = resident_pages(&out->final);
 	count_written(&r);
 out:
@@ -815,6 +847,9 @@ out:
 void mthp_run_report_free(struct mthp_run_report *rep)
 {
 	mthp_snapshot_free(&rep->final);
+	free(rep->timeline);
+	rep->timeline = NULL;
+	rep->nr_samples = 0;
 }
 
 const char *mthp_write_fail_name(enum mthp_write_fail f)
