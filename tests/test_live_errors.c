@@ -25,6 +25,7 @@
 #include "live/live_internal.h"
 #include "report/audit.h"
 #include "helpers/live_skip.h"
+#include "helpers/text_has.h"
 
 /* A kernel thread's pid, or 0 when none is visible (a pid namespace). */
 static int find_kernel_thread(void)
@@ -64,9 +65,8 @@ static void test_denied_hint_root(void **state)
 	/* root is what the user already is: say what else is missing */
 	assert_null(strstr(proc, "root (CAP_SYS_ADMIN) is needed"));
 	assert_null(strstr(pfn, "root (CAP_SYS_ADMIN) is needed"));
-	assert_non_null(strstr(proc, "although running as root"));
-	assert_non_null(strstr(proc, "PTRACE_MODE_READ_FSCREDS"));
-	assert_non_null(strstr(pfn, "initial user namespace"));
+	assert_text_has(proc, "although running as root", "PTRACE_MODE_READ_FSCREDS", NULL);
+	assert_text_has(pfn, "initial user namespace", NULL);
 }
 
 static void test_errno_names(void **state)
@@ -179,13 +179,15 @@ static void test_audit_prom_counts_errors(void **state)
 	char *text = partial_report(MTHP_AUDIT_PROM, true);
 
 	(void)state;
-	assert_non_null(strstr(text, "# TYPE mthp_audit_errors gauge\n"));
-	assert_non_null(strstr(text, "\nmthp_audit_errors 3\n"));
-	assert_non_null(strstr(text, "\nmthp_audit_processes 1\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"denied\"} 2\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"gone\"} 1\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"changing\"} 0\n"));
-	assert_non_null(strstr(text, "mthp_anon_kilobytes{} 400\n"));
+	assert_text_has(text,
+			"# TYPE mthp_audit_errors gauge\n",
+			"\nmthp_audit_errors 3\n",
+			"\nmthp_audit_processes 1\n",
+			"mthp_audit_errors_by_reason{reason=\"denied\"} 2\n",
+			"mthp_audit_errors_by_reason{reason=\"gone\"} 1\n",
+			"mthp_audit_errors_by_reason{reason=\"changing\"} 0\n",
+			"mthp_anon_kilobytes{} 400\n",
+			NULL);
 	free(text);
 }
 

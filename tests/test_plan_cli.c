@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "helpers/cli_run.h"
 #include "cli/pattern.h"
+#include "helpers/text_has.h"
 
 static json_t *run_json(struct cli_run *r)
 {
@@ -236,11 +237,13 @@ static void test_text_form_lists_ranges_and_totals(void **state)
 
 	(void)state;
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "# policy upstream, context khugepaged"));
-	assert_non_null(strstr(r.out, "7f3a00200000     SCAN_SUCCEED"));
-	assert_non_null(strstr(r.out, "7f3a00210000:o4:64K"));
-	assert_non_null(strstr(r.out, "!7f3a00200000:o9:SCAN_EXCEED_NONE_PTE"));
-	assert_non_null(strstr(r.out, "totals: 2 ranges, 2 collapses (64K: 2), 0 pages filled"));
+	assert_text_has(r.out,
+			"# policy upstream, context khugepaged",
+			"7f3a00200000     SCAN_SUCCEED",
+			"7f3a00210000:o4:64K",
+			"!7f3a00200000:o9:SCAN_EXCEED_NONE_PTE",
+			"totals: 2 ranges, 2 collapses (64K: 2), 0 pages filled",
+			NULL);
 	cli_run_free(&r);
 }
 
@@ -262,9 +265,11 @@ static void test_help_documents_the_pattern(void **state)
 
 	(void)state;
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "--ptes PATTERN"));
-	assert_non_null(strstr(r.out, "'A*16@4' is one 64K folio"));
-	assert_non_null(strstr(r.out, "--set KNOB=VALUE"));
+	assert_text_has(r.out,
+			"--ptes PATTERN",
+			"'A*16@4' is one 64K folio",
+			"--set KNOB=VALUE",
+			NULL);
 	cli_run_free(&r);
 	r = cli_run("--help", NULL);
 	assert_int_equal(r.status, 0);
