@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "helpers/text_has.h"
 
 struct t_opts {
 	bool flag, other;
@@ -241,11 +242,13 @@ static void test_help_is_the_table(void **state)
 		if (!strstr(p->out, line))
 			fail_msg("--help lacks '%s':\n%s", line, p->out);
 	}
-	assert_non_null(strstr(p->out, "  -n, --name NAME"));
-	assert_non_null(strstr(p->out, "a name\n"));
-	assert_non_null(strstr(p->out, "over two lines\n"));
-	assert_non_null(strstr(p->out, "  -h, --help"));
-	assert_non_null(strstr(p->out, "\nThe end.\n"));
+	assert_text_has(p->out,
+			"  -n, --name NAME",
+			"a name\n",
+			"over two lines\n",
+			"  -h, --help",
+			"\nThe end.\n",
+			NULL);
 	done(p);
 }
 

@@ -11,7 +11,6 @@
  * is 100000), so 10^6 unless CI asks for fewer (as it does under the
  * sanitizers).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,8 +27,8 @@
 
 #include "common/rng.h"
 #include "engine/engine_internal.h"
+#include "helpers/examples.h"
 
-#define EXAMPLES_DIR "tests/examples"
 
 static const char *const impl_names[MTHP_NR_IMPLS] = {
 	[MTHP_IMPL_PORTABLE] = "portable", [MTHP_IMPL_SSE2] = "sse2",
@@ -313,25 +312,26 @@ static void collect(void *ctx, const struct mthp_snapshot *snap,
 	c->plans[c->nr++] = *plan;
 }
 
-/* Plan one example under every policy and context; 1 if it was planned. */
-static unsigned check_example(const char *path, const enum mthp_impl *impls, unsigned nr)
+/* The fast implementations to compare with the portable one, and how many examples were planned. */
+struct impl_check {
+	enum mthp_impl impls[MTHP_NR_IMPLS];
+	unsigned nr;
+	unsigned planned;
+};
+
+/* Plan one example under every policy and context with each implementation. */
+static void check_example(const char *path, void *ctx)
 {
 	static struct mthp_pmd_plan ref_plans[MAX_EXAMPLE_PMDS], got_plans[MAX_EXAMPLE_PMDS];
+	struct impl_check *ic = ctx;
+	const enum mthp_impl *impls = ic->impls;
+	unsigned nr = ic->nr;
 	struct mthp_snapshot snap;
 	struct mthp_settings s;
 	struct mthp_diag diag = { 0 };
-	FILE *f = fopen(path, "r");
 
-	assert_non_null(f);
-	mthp_snapshot_init(&snap, NULL);
-	if (mthp_snapshot_read(&snap, f, path, &diag)) {
-		/* some examples are bad input on purpose */
-		fclose(f);
-		mthp_snapshot_free(&snap);
-		return 0;
-	}
-	fclose(f);
-	assert_int_equal(mthp_snapshot_settings(&snap, &s, path, &diag), 0);
+	if (example_read(path, &snap, &s, &diag))
+		return;	/* some examples are bad input on purpose */
 	for (unsigned p = 0; p < MTHP_NR_POLICIES; p++) {
 		for (unsigned c = 0; c < 2; c++) {
 			struct collected ref = { 0, ref_plans };
@@ -355,29 +355,17 @@ static unsigned check_example(const char *path, const enum mthp_impl *impls, uns
 		}
 	}
 	mthp_snapshot_free(&snap);
-	return 1;
+	ic->planned++;
 }
 
 static void implementations_agree_on_examples(void **state)
 {
-	enum mthp_impl impls[MTHP_NR_IMPLS];
-	unsigned nr = fast_impls(impls), planned = 0;
-	DIR *d = opendir(EXAMPLES_DIR);
-	struct dirent *e;
+	struct impl_check ic = { .planned = 0 };
 
 	(void)state;
-	assert_non_null(d);
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		char path[512];
-
-		if (len < 6 || strcmp(e->d_name + len - 5, ".snap"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", EXAMPLES_DIR, e->d_name);
-		planned += check_example(path, impls, nr);
-	}
-	closedir(d);
-	assert_true(planned >= 10);
+	ic.nr = fast_impls(ic.impls);
+	examples_each_snap(check_example, &ic);
+	assert_true(ic.planned >= 10);
 	mthp_engine_force_impl(mthp_engine_best_impl());
 }
 

@@ -27,6 +27,7 @@
 
 #include "helpers/sim_stat.h"
 #include "common/rng.h"
+#include "helpers/text_has.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -598,12 +599,14 @@ static void test_deterministic_trace(void **state)
 	assert_true(len1 > 0);
 	assert_int_equal(len1, len2);
 	assert_memory_equal(a, b, len1);
-	assert_non_null(strstr(a, "mm_khugepaged_scan_pmd: mm="));
-	assert_non_null(strstr(a, "mm_collapse_huge_page: mm="));
-	assert_non_null(strstr(a, "mm_collapse_huge_page_isolate: scan_pfn="));
-	assert_non_null(strstr(a, "mm_collapse_huge_page_swapin: mm="));
-	assert_non_null(strstr(a, "status=succeeded, order=9"));
-	assert_non_null(strstr(a, "ret=1, order=9"));
+	assert_text_has(a,
+			"mm_khugepaged_scan_pmd: mm=",
+			"mm_collapse_huge_page: mm=",
+			"mm_collapse_huge_page_isolate: scan_pfn=",
+			"mm_collapse_huge_page_swapin: mm=",
+			"status=succeeded, order=9",
+			"ret=1, order=9",
+			NULL);
 	if (getenv("MTHP_SHOW_TRACE"))
 		fputs(a, stdout);
 	free(a);

@@ -21,46 +21,11 @@
 #include <mthp/live.h>
 
 #include "cli/cli.h"
+#include "helpers/cli_run.h"
 #include "live/live_internal.h"
 #include "report/audit.h"
 #include "helpers/live_skip.h"
-
-struct run {
-	int status;
-	char *out;
-	char *err;
-};
-
-/* Run `mthp ARGS...` (NULL-terminated) and capture its output. */
-static struct run run_mthp(const char *first, ...)
-{
-	char *argv[16];
-	int argc = 0;
-	size_t len;
-	struct run r = { 0 };
-	FILE *out, *err;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *a = first; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	out = open_memstream(&r.out, &len);
-	err = open_memstream(&r.err, &len);
-	assert_non_null(out);
-	assert_non_null(err);
-	r.status = mthp_cli_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
-	return r;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
+#include "helpers/text_has.h"
 
 /* A kernel thread's pid, or 0 when none is visible (a pid namespace). */
 static int find_kernel_thread(void)
@@ -100,9 +65,8 @@ static void test_denied_hint_root(void **state)
 	/* root is what the user already is: say what else is missing */
 	assert_null(strstr(proc, "root (CAP_SYS_ADMIN) is needed"));
 	assert_null(strstr(pfn, "root (CAP_SYS_ADMIN) is needed"));
-	assert_non_null(strstr(proc, "although running as root"));
-	assert_non_null(strstr(proc, "PTRACE_MODE_READ_FSCREDS"));
-	assert_non_null(strstr(pfn, "initial user namespace"));
+	assert_text_has(proc, "although running as root", "PTRACE_MODE_READ_FSCREDS", NULL);
+	assert_text_has(pfn, "initial user namespace", NULL);
 }
 
 static void test_errno_names(void **state)
@@ -132,7 +96,7 @@ static void test_kernel_thread_pid(void **state)
 	}
 	snprintf(pid, sizeof(pid), "%d", kthread);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		struct run r = run_mthp(cmds[i], "--pid", pid,
+		struct cli_run r = cli_run(cmds[i], "--pid", pid,
 					!strcmp(cmds[i], "collapse") ? "--dry-run" : NULL,
 					NULL);
 
@@ -140,20 +104,20 @@ static void test_kernel_thread_pid(void **state)
 			fail_msg("mthp %s --pid %s: exit %d, err '%s'", cmds[i], pid,
 				 r.status, r.err);
 		assert_null(strstr(r.out, "PID"));	/* no bare header */
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
 /* -o is checked before the process is read (which may take long). */
 static void test_snapshot_output_checked_first(void **state)
 {
-	struct run r = run_mthp("snapshot", "--pid", "1", "-o", "/nonexistent-dir/p.snap", NULL);
+	struct cli_run r = cli_run("snapshot", "--pid", "1", "-o", "/nonexistent-dir/p.snap", NULL);
 
 	(void)state;
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.err, "mthp snapshot: -o /nonexistent-dir/p.snap: directory "
 			    "/nonexistent-dir: does not exist\n");
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- a partial audit says it is partial ---- */
@@ -215,13 +179,15 @@ static void test_audit_prom_counts_errors(void **state)
 	char *text = partial_report(MTHP_AUDIT_PROM, true);
 
 	(void)state;
-	assert_non_null(strstr(text, "# TYPE mthp_audit_errors gauge\n"));
-	assert_non_null(strstr(text, "\nmthp_audit_errors 3\n"));
-	assert_non_null(strstr(text, "\nmthp_audit_processes 1\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"denied\"} 2\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"gone\"} 1\n"));
-	assert_non_null(strstr(text, "mthp_audit_errors_by_reason{reason=\"changing\"} 0\n"));
-	assert_non_null(strstr(text, "mthp_anon_kilobytes{} 400\n"));
+	assert_text_has(text,
+			"# TYPE mthp_audit_errors gauge\n",
+			"\nmthp_audit_errors 3\n",
+			"\nmthp_audit_processes 1\n",
+			"mthp_audit_errors_by_reason{reason=\"denied\"} 2\n",
+			"mthp_audit_errors_by_reason{reason=\"gone\"} 1\n",
+			"mthp_audit_errors_by_reason{reason=\"changing\"} 0\n",
+			"mthp_anon_kilobytes{} 400\n",
+			NULL);
 	free(text);
 }
 
@@ -246,7 +212,7 @@ static void test_audit_text_header_only_with_a_process(void **state)
 /* The whole machine, as a user runs it: the skipped ones are counted. */
 static void test_audit_all_says_what_it_skipped(void **state)
 {
-	struct run r;
+	struct cli_run r;
 	json_t *doc, *errors;
 	size_t i;
 	json_t *e;
@@ -254,7 +220,7 @@ static void test_audit_all_says_what_it_skipped(void **state)
 	(void)state;
 	if (live_test_requirements(false))
 		skip();
-	r = run_mthp("audit", "--rollup", "--json", NULL);
+	r = cli_run("audit", "--rollup", "--json", NULL);
 	doc = json_loads(r.out, 0, NULL);
 	assert_non_null(doc);
 	errors = json_object_get(doc, "errors");
@@ -267,7 +233,7 @@ static void test_audit_all_says_what_it_skipped(void **state)
 		assert_string_not_equal(json_string_value(json_object_get(e, "errno")), "ENXIO");
 	}
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 int main(void)

@@ -45,88 +45,79 @@ static size_t notes_of(const struct mthp_settings *s, const struct mthp_note_run
 	return mthp_notes(s, runs, n, collect, t);
 }
 
-static void test_upstream_acts_as_zero_between_0_and_511(void **state)
-{
-	struct mthp_note_run runs[2] = {
-		{ .policy = -1 },
-		{ .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 2 } },
-	};
-	struct mthp_settings s;
-	struct text t;
+/*
+ * One case: the runs of a report, the two knobs that matter to the notes,
+ * how many notes they give and pieces of text those notes must hold.
+ */
+struct note_case {
+	const char *name;
+	struct mthp_note_run runs[2];
+	size_t nr_runs;
+	const char *max_ptes_none;
+	const char *enabled_64k;
+	size_t nr_notes;
+	const char *says[2];
+};
 
-	(void)state;
-	settings(&s, "384", "madvise");
-	assert_int_equal(notes_of(&s, runs, 2, &t), 1);
-	assert_non_null(strstr(t.buf, "max_ptes_none 384 acts as 0 for mTHP orders under "
-				      "upstream"));
-	assert_non_null(strstr(t.buf, "a 64K window: all 16"));
+#define UPSTREAM_PMD_RUNS \
+	{ { .policy = -1 }, \
+	  { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 2 } } }, 2
+#define SEED_64K_RUNS \
+	{ { .policy = MTHP_POLICY_SEED, .collapses_by_order = { [6] = 1 } } }, 1
+
+static const struct note_case cases[] = {
+	{ "upstream: 384 acts as 0 between 0 and 511", UPSTREAM_PMD_RUNS, "384", "madvise", 1,
+	  { "max_ptes_none 384 acts as 0 for mTHP orders under upstream",
+	    "a 64K window: all 16" } },
 	/* 0 and 511 are honoured: nothing to say */
-	settings(&s, "0", "madvise");
-	assert_int_equal(notes_of(&s, runs, 2, &t), 0);
-	settings(&s, "511", "madvise");
-	assert_int_equal(notes_of(&s, runs, 2, &t), 0);
-}
-
-static void test_seed_creeps_from_half_a_table(void **state)
-{
-	struct mthp_note_run runs[1] = {
-		{ .policy = MTHP_POLICY_SEED, .collapses_by_order = { [6] = 1 } },
-	};
-	struct mthp_settings s;
-	struct text t;
-
-	(void)state;
-	settings(&s, "256", "madvise");
-	assert_int_equal(notes_of(&s, runs, 1, &t), 1);
-	assert_non_null(strstr(t.buf, "seed creeps"));
-	settings(&s, "255", "madvise");
-	assert_int_equal(notes_of(&s, runs, 1, &t), 0);
-}
-
-static void test_no_mthp_size_makes_the_policies_legacy(void **state)
-{
-	struct mthp_note_run runs[2] = {
-		{ .policy = MTHP_POLICY_LEGACY, .collapses_by_order = { [9] = 3 },
-		  .resident_pages = 1536 },
-		{ .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 3 },
-		  .resident_pages = 1536 },
-	};
-	struct mthp_settings s;
-	struct text t;
-
-	(void)state;
-	settings(&s, "384", "never");
-	assert_int_equal(notes_of(&s, runs, 2, &t), 2);
-	assert_non_null(strstr(t.buf, "No size below the PMD size is enabled"));
-	assert_non_null(strstr(t.buf, "legacy and upstream made the same collapses here."));
+	{ "upstream: 0 is honoured", UPSTREAM_PMD_RUNS, "0", "madvise", 0, { NULL } },
+	{ "upstream: 511 is honoured", UPSTREAM_PMD_RUNS, "511", "madvise", 0, { NULL } },
+	{ "seed creeps from half a table", SEED_64K_RUNS, "256", "madvise", 1,
+	  { "seed creeps" } },
+	{ "seed does not creep below half a table", SEED_64K_RUNS, "255", "madvise", 0,
+	  { NULL } },
+	{ "no mTHP size makes the policies legacy",
+	  { { .policy = MTHP_POLICY_LEGACY, .collapses_by_order = { [9] = 3 },
+	      .resident_pages = 1536 },
+	    { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 3 },
+	      .resident_pages = 1536 } }, 2, "384", "never", 2,
+	  { "No size below the PMD size is enabled",
+	    "legacy and upstream made the same collapses here." } },
 	/* different numbers: no claim that they are the same */
-	runs[1].collapses_by_order[4] = 1;
-	assert_int_equal(notes_of(&s, runs, 2, &t), 1);
-}
+	{ "no mTHP size, different collapses: no claim they are the same",
+	  { { .policy = MTHP_POLICY_LEGACY, .collapses_by_order = { [9] = 3 },
+	      .resident_pages = 1536 },
+	    { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [4] = 1, [9] = 3 },
+	      .resident_pages = 1536 } }, 2, "384", "never", 1, { NULL } },
+	{ "a policy that collapsed nothing says where to look",
+	  { { .policy = -1 }, { .policy = MTHP_POLICY_UPSTREAM } }, 2, "0", "madvise", 1,
+	  { "upstream collapsed nothing" } },
+};
 
-static void test_a_policy_that_collapsed_nothing_says_where_to_look(void **state)
+#define NR_CASES (sizeof(cases) / sizeof(cases[0]))
+
+static void test_case(void **state)
 {
-	struct mthp_note_run runs[2] = {
-		{ .policy = -1 },
-		{ .policy = MTHP_POLICY_UPSTREAM },
-	};
+	const struct note_case *c = *state;
 	struct mthp_settings s;
 	struct text t;
+	size_t nr;
 
-	(void)state;
-	settings(&s, "0", "madvise");
-	assert_int_equal(notes_of(&s, runs, 2, &t), 1);
-	assert_non_null(strstr(t.buf, "upstream collapsed nothing"));
+	settings(&s, c->max_ptes_none, c->enabled_64k);
+	nr = notes_of(&s, c->runs, c->nr_runs, &t);
+	if (nr != c->nr_notes)
+		fail_msg("%s: %zu notes, expected %zu:\n%s", c->name, nr, c->nr_notes, t.buf);
+	for (size_t i = 0; i < 2 && c->says[i]; i++)
+		if (!strstr(t.buf, c->says[i]))
+			fail_msg("%s: no '%s' in:\n%s", c->name, c->says[i], t.buf);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_upstream_acts_as_zero_between_0_and_511),
-		cmocka_unit_test(test_seed_creeps_from_half_a_table),
-		cmocka_unit_test(test_no_mthp_size_makes_the_policies_legacy),
-		cmocka_unit_test(test_a_policy_that_collapsed_nothing_says_where_to_look),
-	};
+	struct CMUnitTest tests[NR_CASES];
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	for (size_t i = 0; i < NR_CASES; i++)
+		tests[i] = (struct CMUnitTest){ .name = cases[i].name, .test_func = test_case,
+						.initial_state = (void *)&cases[i] };
+	return _cmocka_run_group_tests("notes", tests, NR_CASES, NULL, NULL);
 }

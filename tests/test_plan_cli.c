@@ -22,46 +22,11 @@
 #include <mthp/engine.h>
 
 #include "cli/cli.h"
+#include "helpers/cli_run.h"
 #include "cli/pattern.h"
+#include "helpers/text_has.h"
 
-struct run {
-	int status;
-	char *out;
-	char *err;
-};
-
-/* Run `mthp ARGS...` (NULL-terminated) and capture its output. */
-static struct run run_mthp(const char *first, ...)
-{
-	char *argv[64];
-	int argc = 0;
-	size_t out_len, err_len;
-	struct run r = { 0 };
-	FILE *out, *err;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	out = open_memstream(&r.out, &out_len);
-	err = open_memstream(&r.err, &err_len);
-	assert_non_null(out);
-	assert_non_null(err);
-	r.status = mthp_cli_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
-	return r;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-static json_t *run_json(struct run *r)
+static json_t *run_json(struct cli_run *r)
 {
 	json_error_t jerr;
 	json_t *doc;
@@ -95,7 +60,7 @@ static void collapses_of(json_t *doc, char *buf, size_t len)
 }
 
 /* Exit 0, JSON whose first range collapses as want ("OFFSET:ORDER ..."). */
-static void expect_collapses(struct run r, const char *want)
+static void expect_collapses(struct cli_run r, const char *want)
 {
 	json_t *doc = run_json(&r);
 	char got[256];
@@ -103,13 +68,13 @@ static void expect_collapses(struct run r, const char *want)
 	collapses_of(doc, got, sizeof(got));
 	assert_string_equal(got, want);
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_ptes_full_64k_blocks_collapse_at_order_4(void **state)
 {
 	(void)state;
-	expect_collapses(run_mthp("plan", "--ptes", "A*16 .*496", "--set",
+	expect_collapses(cli_run("plan", "--ptes", "A*16 .*496", "--set",
 				 "hugepages-64kB/enabled=always", "--set",
 				 "khugepaged/max_ptes_none=0", "--json", NULL),
 			 "0:4");
@@ -119,7 +84,7 @@ static void test_ptes_one_page_511_goes_to_largest_order(void **state)
 {
 	(void)state;
 	/* PMD size off, 16K..1M on: the page at 300 lands in [256,512) order 8 */
-	expect_collapses(run_mthp("plan", "--ptes", ".*300 A .*211",
+	expect_collapses(cli_run("plan", "--ptes", ".*300 A .*211",
 				 "--set", "hugepages-2048kB/enabled=never",
 				 "--set", "hugepages-16kB/enabled=always",
 				 "--set", "hugepages-1024kB/enabled=always", "--json", NULL),
@@ -129,7 +94,7 @@ static void test_ptes_one_page_511_goes_to_largest_order(void **state)
 static void test_ptes_folio_order_suffix_vetoes_rebuild(void **state)
 {
 	/* PTEs 16-31 already one 64K folio: upstream leaves it */
-	struct run r = run_mthp("plan", "--ptes", "A*16 A*16@4 A*32 .*448", "--set",
+	struct cli_run r = cli_run("plan", "--ptes", "A*16 A*16@4 A*32 .*448", "--set",
 				"hugepages-64kB/enabled=always", "--set",
 				"hugepages-2048kB/enabled=never", "--json", NULL);
 	json_t *doc = run_json(&r);
@@ -144,7 +109,7 @@ static void test_ptes_folio_order_suffix_vetoes_rebuild(void **state)
 	assert_string_equal(json_string_value(json_object_get(attempt, "result")),
 			    "SCAN_PTE_MAPPED_HUGEPAGE");
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_ptes_literal_and_geometry_16k(void **state)
@@ -152,7 +117,7 @@ static void test_ptes_literal_and_geometry_16k(void **state)
 	(void)state;
 	/* 2048 PTEs: a literal string then runs; 256kB is order 4 there */
 	/* offsets printed in 4K units by collapses_of: PTE 0 */
-	expect_collapses(run_mthp("plan", "--page-size", "16384", "--ptes",
+	expect_collapses(cli_run("plan", "--page-size", "16384", "--ptes",
 				 "AAAAAAAAAAAAAAAA .*2032", "--set", "hugepages-256kB/enabled=always",
 				 "--set", "khugepaged/max_ptes_none=0", "--json", NULL),
 			 "0:4");
@@ -160,7 +125,7 @@ static void test_ptes_literal_and_geometry_16k(void **state)
 
 static void test_ptes_vma_flags_and_policy(void **state)
 {
-	struct run r = run_mthp("plan", "--ptes", "A*512", "--vma", "anon,nohugepage",
+	struct cli_run r = cli_run("plan", "--ptes", "A*512", "--vma", "anon,nohugepage",
 				"--json", NULL);
 	json_t *doc = run_json(&r);
 	json_t *pmd = json_array_get(json_object_get(doc, "pmds"), 0);
@@ -168,38 +133,38 @@ static void test_ptes_vma_flags_and_policy(void **state)
 	(void)state;
 	assert_string_equal(json_string_value(json_object_get(pmd, "scan")), "SCAN_VMA_CHECK");
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 
-	r = run_mthp("plan", "--ptes", "A*512", "--policy", "legacy", "--context", "madvise",
+	r = cli_run("plan", "--ptes", "A*512", "--policy", "legacy", "--context", "madvise",
 		     "--json", NULL);
 	doc = run_json(&r);
 	assert_string_equal(json_string_value(json_object_get(doc, "policy")), "legacy");
 	assert_string_equal(json_string_value(json_object_get(doc, "context")), "madvise");
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
-static void expect_usage_error(struct run r, const char *needle)
+static void expect_usage_error(struct cli_run r, const char *needle)
 {
 	if (r.status != EXIT_USAGE || !strstr(r.err, needle))
 		fail_msg("expected exit 2 and '%s', got exit %d: %s", needle, r.status, r.err);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_bad_patterns_are_usage_errors(void **state)
 {
 	(void)state;
-	expect_usage_error(run_mthp("plan", "--ptes", "A*16@10 .*496", NULL),
+	expect_usage_error(cli_run("plan", "--ptes", "A*16@10 .*496", NULL),
 			   "'@' needs a folio order 0..9 (the PMD order)");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*16 .*16@4", NULL),
+	expect_usage_error(cli_run("plan", "--ptes", "A*16 .*16@4", NULL),
 			   "'@' on '.', a PTE that maps no page");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*600", NULL), "count after '*'");
-	expect_usage_error(run_mthp("plan", "--ptes", "Z*512", NULL), "'Z' is not a PTE state");
-	expect_usage_error(run_mthp("plan", "--ptes", "AA*2 .*510", NULL), "repeats one state");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*16@14 .*496", NULL), "folio order 0..9");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*513", NULL), "count after '*'");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512 A", NULL), "more than 512 PTEs");
-	expect_usage_error(run_mthp("plan", "--ptes", "", NULL), "no PTEs given");
+	expect_usage_error(cli_run("plan", "--ptes", "A*600", NULL), "count after '*'");
+	expect_usage_error(cli_run("plan", "--ptes", "Z*512", NULL), "'Z' is not a PTE state");
+	expect_usage_error(cli_run("plan", "--ptes", "AA*2 .*510", NULL), "repeats one state");
+	expect_usage_error(cli_run("plan", "--ptes", "A*16@14 .*496", NULL), "folio order 0..9");
+	expect_usage_error(cli_run("plan", "--ptes", "A*513", NULL), "count after '*'");
+	expect_usage_error(cli_run("plan", "--ptes", "A*512 A", NULL), "more than 512 PTEs");
+	expect_usage_error(cli_run("plan", "--ptes", "", NULL), "no PTEs given");
 }
 
 static void test_bad_options_are_usage_errors(void **state)
@@ -214,20 +179,20 @@ static void test_bad_options_are_usage_errors(void **state)
 	};
 
 	(void)state;
-	expect_usage_error(run_mthp("plan", NULL), "give one of --snapshot");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--snapshot", "x", NULL),
+	expect_usage_error(cli_run("plan", NULL), "give one of --snapshot");
+	expect_usage_error(cli_run("plan", "--ptes", "A*512", "--snapshot", "x", NULL),
 			   "give one of --snapshot");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_usage_error(run_mthp("plan", "--ptes", "A*512", bad[i][0], bad[i][1], NULL),
+		expect_usage_error(cli_run("plan", "--ptes", "A*512", bad[i][0], bad[i][1], NULL),
 				   bad[i][2]);
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--bogus", NULL),
+	expect_usage_error(cli_run("plan", "--ptes", "A*512", "--bogus", NULL),
 			   "unknown option '--bogus'");
-	expect_usage_error(run_mthp("plan", "--ptes", NULL), "needs a value");
-	expect_usage_error(run_mthp("plan", "--ptes", "A*512", "extra", NULL),
+	expect_usage_error(cli_run("plan", "--ptes", NULL), "needs a value");
+	expect_usage_error(cli_run("plan", "--ptes", "A*512", "extra", NULL),
 			   "unexpected argument 'extra'");
-	expect_usage_error(run_mthp("plan", "--snapshot", "x.snap", "--page-size", "4096", NULL),
+	expect_usage_error(cli_run("plan", "--snapshot", "x.snap", "--page-size", "4096", NULL),
 			   "go with --ptes");
-	expect_usage_error(run_mthp("frobnicate", NULL), "unknown command 'frobnicate'");
+	expect_usage_error(cli_run("frobnicate", NULL), "unknown command 'frobnicate'");
 }
 
 static void test_bad_set_names_knob_and_range(void **state)
@@ -247,65 +212,69 @@ static void test_bad_set_names_knob_and_range(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_usage_error(run_mthp("plan", "--ptes", "A*512", "--set", bad[i][0], NULL),
+		expect_usage_error(cli_run("plan", "--ptes", "A*512", "--set", bad[i][0], NULL),
 				   bad[i][1]);
 	/* the range follows the geometry */
-	expect_usage_error(run_mthp("plan", "--page-size", "65536", "--ptes", "A*8192", "--set",
+	expect_usage_error(cli_run("plan", "--page-size", "65536", "--ptes", "A*8192", "--set",
 				    "khugepaged/max_ptes_none=8192", NULL),
 			   "range 0..8191");
 }
 
 static void test_missing_and_bad_snapshot_files(void **state)
 {
-	struct run r = run_mthp("plan", "--snapshot", "tests/no-such-file.snap", NULL);
+	struct cli_run r = cli_run("plan", "--snapshot", "tests/no-such-file.snap", NULL);
 
 	(void)state;
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "tests/no-such-file.snap: No such file or directory"));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_text_form_lists_ranges_and_totals(void **state)
 {
-	struct run r = run_mthp("plan", "--snapshot", "tests/examples/uffd-upstream-mthp.snap",
+	struct cli_run r = cli_run("plan", "--snapshot", "tests/examples/uffd-upstream-mthp.snap",
 				NULL);
 
 	(void)state;
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "# policy upstream, context khugepaged"));
-	assert_non_null(strstr(r.out, "7f3a00200000     SCAN_SUCCEED"));
-	assert_non_null(strstr(r.out, "7f3a00210000:o4:64K"));
-	assert_non_null(strstr(r.out, "!7f3a00200000:o9:SCAN_EXCEED_NONE_PTE"));
-	assert_non_null(strstr(r.out, "totals: 2 ranges, 2 collapses (64K: 2), 0 pages filled"));
-	run_free(&r);
+	assert_text_has(r.out,
+			"# policy upstream, context khugepaged",
+			"7f3a00200000     SCAN_SUCCEED",
+			"7f3a00210000:o4:64K",
+			"!7f3a00200000:o9:SCAN_EXCEED_NONE_PTE",
+			"totals: 2 ranges, 2 collapses (64K: 2), 0 pages filled",
+			NULL);
+	cli_run_free(&r);
 }
 
 static void test_warns_on_max_ptes_none_treated_as_zero(void **state)
 {
-	struct run r = run_mthp("plan", "--ptes", "A*100 .*412", "--set",
+	struct cli_run r = cli_run("plan", "--ptes", "A*100 .*412", "--set",
 				"khugepaged/max_ptes_none=256", "--set",
 				"hugepages-64kB/enabled=always", "--json", NULL);
 
 	(void)state;
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "does not support max_ptes_none values other than 0 or 511"));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_help_documents_the_pattern(void **state)
 {
-	struct run r = run_mthp("plan", "--help", NULL);
+	struct cli_run r = cli_run("plan", "--help", NULL);
 
 	(void)state;
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "--ptes PATTERN"));
-	assert_non_null(strstr(r.out, "'A*16@4' is one 64K folio"));
-	assert_non_null(strstr(r.out, "--set KNOB=VALUE"));
-	run_free(&r);
-	r = run_mthp("--help", NULL);
+	assert_text_has(r.out,
+			"--ptes PATTERN",
+			"'A*16@4' is one 64K folio",
+			"--set KNOB=VALUE",
+			NULL);
+	cli_run_free(&r);
+	r = cli_run("--help", NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "plan"));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void test_pattern_parser_orders(void **state)
@@ -339,7 +308,7 @@ static void test_pattern_parser_orders(void **state)
 
 static void test_short_pattern_is_padded_and_says_so(void **state)
 {
-	struct run r = run_mthp("plan", "--ptes", "A*16", "--set", "hugepages-64kB/enabled=always",
+	struct cli_run r = cli_run("plan", "--ptes", "A*16", "--set", "hugepages-64kB/enabled=always",
 				NULL);
 
 	(void)state;
@@ -347,7 +316,7 @@ static void test_short_pattern_is_padded_and_says_so(void **state)
 	assert_non_null(strstr(r.err, "16 PTEs given; padded with 496 none PTEs to one page "
 				      "table of 512"));
 	assert_non_null(strstr(r.out, "SCAN_SUCCEED"));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /*
@@ -362,7 +331,7 @@ static void test_plan_pid_of_a_live_process(void **state)
 	json_t *doc, *range;
 	bool found = false;
 	uintptr_t region;
-	struct run r;
+	struct cli_run r;
 	int fds[2];
 	pid_t pid;
 	size_t i;
@@ -392,7 +361,7 @@ static void test_plan_pid_of_a_live_process(void **state)
 	close(fds[1]);
 	snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
 	snprintf(addr_text, sizeof(addr_text), "%lx", (unsigned long)region);
-	r = run_mthp("plan", "--pid", pid_text, "--context", "madvise", "--json", NULL);
+	r = cli_run("plan", "--pid", pid_text, "--context", "madvise", "--json", NULL);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	if (r.status == 1 && strstr(r.err, "CAP_SYS_ADMIN"))
@@ -407,14 +376,14 @@ static void test_plan_pid_of_a_live_process(void **state)
 	}
 	assert_true(found);
 	json_decref(doc);
-	run_free(&r);
+	cli_run_free(&r);
 
-	r = run_mthp("plan", "--pid", "4194303", NULL);
+	r = cli_run("plan", "--pid", "4194303", NULL);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "4194303"));
-	run_free(&r);
-	expect_usage_error(run_mthp("plan", "--pid", "0", NULL), "--pid '0' is not a process id");
-	expect_usage_error(run_mthp("plan", "--pid", "12", "--vma", "anon", NULL), "go with --ptes");
+	cli_run_free(&r);
+	expect_usage_error(cli_run("plan", "--pid", "0", NULL), "--pid '0' is not a process id");
+	expect_usage_error(cli_run("plan", "--pid", "12", "--vma", "anon", NULL), "go with --ptes");
 }
 
 int main(void)

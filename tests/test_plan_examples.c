@@ -19,8 +19,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "helpers/examples.h"
 
-#define EXAMPLES_DIR "tests/examples"
 /* the contract ships 53 expected outputs; all must be here */
 #define EXPECTED_EXAMPLES 53
 

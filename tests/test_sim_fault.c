@@ -19,6 +19,7 @@
 
 #include "helpers/sim_stat.h"
 #include "helpers/sim_fx.h"
+#include "helpers/text_has.h"
 
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
@@ -307,10 +308,11 @@ static void test_stats_dump(void **state)
 	write_order(&f, BASE);
 	assert_int_equal(sim_stats_dump(f.sim, mem), 0);
 	fclose(mem);
-	assert_non_null(strstr(buf, "/proc/vmstat/thp_fault_alloc 1\n"));
-	assert_non_null(strstr(buf,
-		"/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/stats/anon_fault_alloc 1\n"));
-	assert_non_null(strstr(buf, "hugepages-64kB/stats/swpout 0\n"));
+	assert_text_has(buf,
+			"/proc/vmstat/thp_fault_alloc 1\n",
+			"/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/stats/anon_fault_alloc 1\n",
+			"hugepages-64kB/stats/swpout 0\n",
+			NULL);
 	free(buf);
 	sim_fx_done(&f, true);
 }

@@ -22,6 +22,7 @@
 #include <mthp/scenario.h>
 
 #include "cli/cli.h"
+#include "helpers/cli_run.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
 #define V_PAGES 4096u
@@ -236,27 +237,10 @@ static void test_same_seed_same_report_every_policy_same_workload(void **state)
 	mthp_run_report_free(&base);
 }
 
-struct cli_run {
-	int status;
-	char *out, *err;
-};
-
-static struct cli_run run_cli(int argc, char **argv)
-{
-	struct cli_run r = { 0 };
-	size_t ol, el;
-	FILE *out = open_memstream(&r.out, &ol), *err = open_memstream(&r.err, &el);
-
-	r.status = mthp_cli_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
-	return r;
-}
-
 static void test_cli_json_is_byte_identical_and_compares(void **state)
 {
 	char *argv[] = { "sim", "--compare", "legacy,seed,upstream", "--json", NULL };
-	struct cli_run a = run_cli(4, argv), b = run_cli(4, argv);
+	struct cli_run a = cli_run_argv(4, argv), b = cli_run_argv(4, argv);
 	json_t *doc, *runs;
 
 	(void)state;
@@ -273,10 +257,8 @@ static void test_cli_json_is_byte_identical_and_compares(void **state)
 	assert_true(json_integer_value(json_object_get(json_array_get(runs, 2), "recollapses")) > 0);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 3), "recollapses")), 0);
 	json_decref(doc);
-	free(a.out);
-	free(a.err);
-	free(b.out);
-	free(b.err);
+	cli_run_free(&a);
+	cli_run_free(&b);
 }
 
 static void test_cli_errors(void **state)
@@ -294,12 +276,11 @@ static void test_cli_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct cli_run r = run_cli(cases[i].argc, cases[i].argv);
+		struct cli_run r = cli_run_argv(cases[i].argc, cases[i].argv);
 
 		if (r.status != cases[i].status || !strstr(r.err, cases[i].needle))
 			fail_msg("case %zu: exit %d, '%s'", i, r.status, r.err);
-		free(r.out);
-		free(r.err);
+		cli_run_free(&r);
 	}
 }
 

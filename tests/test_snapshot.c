@@ -9,7 +9,6 @@
  * Inputs are written inline; "{C*N}" in a template stands for N copies of
  * the character C (a 512-PTE table is "{A*512}").
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +23,7 @@
 #include <mthp/snapshot.h>
 
 #include "common/rng.h"
+#include "helpers/examples.h"
 
 #define NAME "x.snap"
 #define HDR "mthp-snapshot 1\n"
@@ -1334,40 +1334,25 @@ static void test_read_file(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* Every example snapshot reads, has settings and survives a write and a read. */
+static void parse_example(const char *path, void *ctx)
+{
+	struct mthp_diag d = { .warn = NULL };
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+
+	(void)ctx;
+	if (example_read(path, &snap, &s, &d))
+		fail_msg("%s", d.msg);
+	assert_true(snap.nr_pmds > 0);
+	check_round_trip(&snap);
+	mthp_snapshot_free(&snap);
+}
+
 static void test_examples_parse(void **state)
 {
-	DIR *dir = opendir("tests/examples");
-	struct dirent *e;
-	unsigned count = 0;
-
 	(void)state;
-	if (!dir)
-		fail_msg("tests/examples: %s (run from the project root)", strerror(errno));
-	while ((e = readdir(dir))) {
-		struct mthp_diag d = { .warn = NULL };
-		struct mthp_snapshot snap;
-		struct mthp_settings s;
-		size_t len = strlen(e->d_name);
-		char path[512];
-		FILE *f;
-
-		if (len < 5 || strcmp(e->d_name + len - 5, ".snap"))
-			continue;
-		snprintf(path, sizeof(path), "tests/examples/%s", e->d_name);
-		f = fopen(path, "r");
-		assert_non_null(f);
-		if (mthp_snapshot_read(&snap, f, path, &d))
-			fail_msg("%s", d.msg);
-		fclose(f);
-		if (mthp_snapshot_settings(&snap, &s, path, &d))
-			fail_msg("%s", d.msg);
-		assert_true(snap.nr_pmds > 0);
-		check_round_trip(&snap);
-		mthp_snapshot_free(&snap);
-		count++;
-	}
-	closedir(dir);
-	assert_true(count >= 10);
+	assert_true(examples_each_snap(parse_example, NULL) >= 10);
 }
 
 /* ---- plan ---- */

@@ -12,7 +12,6 @@
  * with the same results), lists windows in walk order, and every refusal
  * it reports holds on the table.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,8 +29,8 @@
 #include "cli/cli.h"
 #include "common/rng.h"
 #include "helpers/table.h"
+#include "helpers/examples.h"
 
-#define EXAMPLES_DIR "tests/examples"
 
 static unsigned checked_claims;
 
@@ -133,18 +132,14 @@ static void check_range(const struct mthp_whatif_range *wr, struct mthp_rng *g)
 	}
 }
 
-static void check_snapshot(const char *path, struct mthp_rng *g)
+static void check_snapshot(const char *path, void *rng)
 {
 	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_rng *g = rng;
 	struct mthp_snapshot snap;
 	struct mthp_settings s;
-	FILE *f = fopen(path, "r");
 
-	assert_non_null(f);
-	if (mthp_snapshot_read(&snap, f, path, &diag))
-		fail_msg("%s", diag.msg);
-	fclose(f);
-	if (mthp_snapshot_settings(&snap, &s, path, &diag))
+	if (example_read(path, &snap, &s, &diag))
 		fail_msg("%s", diag.msg);
 	for (int policy = 0; policy < MTHP_NR_POLICIES; policy++)
 		for (int ctx = 0; ctx < 2; ctx++)
@@ -168,26 +163,11 @@ static void check_snapshot(const char *path, struct mthp_rng *g)
 
 static void test_claims_hold_on_every_example(void **state)
 {
-	DIR *dir = opendir(EXAMPLES_DIR);
 	struct mthp_rng g;
-	struct dirent *de;
-	unsigned files = 0;
 
 	(void)state;
 	mthp_rng_seed(&g, 1);
-	assert_non_null(dir);
-	while ((de = readdir(dir))) {
-		char path[512];
-		size_t len = strlen(de->d_name);
-
-		if (len < 6 || strcmp(de->d_name + len - 5, ".snap"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", EXAMPLES_DIR, de->d_name);
-		check_snapshot(path, &g);
-		files++;
-	}
-	closedir(dir);
-	assert_true(files >= 20);
+	assert_true(examples_each_snap(check_snapshot, &g) >= 20);
 	assert_true(checked_claims > 100);
 }
 

@@ -252,6 +252,26 @@ static int fork_sharer(void)
 	return 0;
 }
 
+/*
+ * In every case of the batch: write the PTEs whose state is in TOUCHED,
+ * then make the runs in COLD old and page out those in OUT (if not NULL).
+ */
+static int write_cases(const struct batch *b, const char *touched, const char *cold,
+		       const char *out)
+{
+	int ret;
+
+	for (int i = 0; i < b->nr_cases; i++) {
+		touch(case_addr(i), b->cases[i].ptes, touched);
+		ret = advise_runs(case_addr(i), b->cases[i].ptes, cold, MADV_COLD);
+		if (!ret && out)
+			ret = advise_runs(case_addr(i), b->cases[i].ptes, out, MADV_PAGEOUT);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int child_setup(const struct batch *b)
 {
 	int ret;
@@ -263,25 +283,13 @@ static int child_setup(const struct batch *b)
 		ret = child_map_anchor();
 	if (ret)
 		return ret;
-	for (int i = 0; i < b->nr_cases; i++) {
-		touch(case_addr(i), b->cases[i].ptes, "Ss");
-		ret = advise_runs(case_addr(i), b->cases[i].ptes, "s", MADV_COLD);
-		if (ret)
-			return ret;
-	}
-	ret = fork_sharer();
-	if (ret)
-		return ret;
-	for (int i = 0; i < b->nr_cases; i++) {
-		touch(case_addr(i), b->cases[i].ptes, "Aaw0");
-		ret = advise_runs(case_addr(i), b->cases[i].ptes, "a", MADV_COLD);
-		if (!ret)
-			ret = advise_runs(case_addr(i), b->cases[i].ptes, "w",
-					  MADV_PAGEOUT);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	/* the shared states first, so that the sharer maps them twice */
+	ret = write_cases(b, "Ss", "s", NULL);
+	if (!ret)
+		ret = fork_sharer();
+	if (!ret)
+		ret = write_cases(b, "Aaw0", "a", "w");
+	return ret;
 }
 
 /* Make the child's mm known to khugepaged: the anchor becomes VM_HUGEPAGE. */
