@@ -509,7 +509,7 @@ static void test_timeline_samples_and_picture(void **state)
 	fd = mkstemps(path, 4);
 	assert_true(fd >= 0);
 	close(fd);
-	r = run_cli(5, argv);
+	r = cli_run_argv(5, argv);
 	assert_int_equal(r.status, 0);
 	f = fopen(path, "rb");
 	assert_non_null(f);
@@ -517,8 +517,7 @@ static void test_timeline_samples_and_picture(void **state)
 	fclose(f);
 	unlink(path);
 	assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
-	free(r.out);
-	free(r.err);
+	cli_run_free(&r);
 }
 
 static void test_runs_keys_are_checked(void **state)
