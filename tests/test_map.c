@@ -29,17 +29,6 @@
 
 static char dir[64];
 
-/*
- * fontconfig (under cairo's text) keeps what it parsed of its XML
- * configuration for the life of the process; LeakSanitizer, when the
- * tests are built with it, calls this hook and ignores those blocks.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libfontconfig.so\n";
-}
-
 static int setup_dir(void **state)
 {
 	(void)state;
