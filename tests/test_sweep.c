@@ -457,8 +457,9 @@ static void test_advise_a_snapshot_prints_the_lines_that_apply_it(void **state)
 	assert_non_null(strstr(out, "Lowest TLB entries (arm64-4k) within 5% more memory: "
 				    "upstream with khugepaged/max_ptes_none=0, "
 				    "hugepages-64kB/enabled=always"));
-	assert_non_null(strstr(out, "To apply the recommendation on this host (as root; "
-				    "not run):\necho 0 > /sys/kernel/mm/transparent_hugepage/"
+	assert_non_null(strstr(out, "To apply the recommendation (as root; not run), the "
+				    "swept knobs that differ from the snapshot's settings with "
+				    "--set:\necho 0 > /sys/kernel/mm/transparent_hugepage/"
 				    "khugepaged/max_ptes_none\necho always > /sys/kernel/mm/"
 				    "transparent_hugepage/hugepages-64kB/enabled\n"));
 	free(out);

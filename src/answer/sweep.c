@@ -201,7 +201,8 @@ static void run_job(const struct mthp_sweep *sw, struct job *j)
 		if (j->err)
 			snprintf(diag.msg, sizeof(diag.msg), "TLB profile %s does not fit the "
 				 "scenario's page size", mthp_tlb_profile_name(sw->profile));
-		*j->tlb = count.total;
+		else
+			*j->tlb = count.total;
 		/* the grid keeps numbers, not whole address spaces */
 		mthp_snapshot_free(&j->out->final);
 		memset(&j->out->final, 0, sizeof(j->out->final));
@@ -336,7 +337,9 @@ int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag)
 	pool.jobs = calloc(pool.nr_jobs, sizeof(*pool.jobs));
 	if (!sw->runs || !pool.jobs) {
 		free(pool.jobs);
-		mthp_sweep_free(sw);
+		free(sw->runs);
+		sw->runs = NULL;
+		sw->nr_runs = 0;
 		return fail(diag, -ENOMEM, "out of memory for %zu runs", sw->nr_runs);
 	}
 	fill_jobs(sw, pool.jobs);

@@ -142,6 +142,7 @@ static void search_mode(struct search *sr, enum knob_id k)
 		const struct mthp_settings *cur = sr->wr->settings;
 		size_t used = 0;
 
+		memset(kn, 0, sizeof(*kn));
 		kn->current = kn->nearest_value = -1;
 		if (k == KNOB_SIZE) {
 			mthp_size_name(&cur->geo, w->order, kn->knob, sizeof(kn->knob) - 8);

@@ -213,9 +213,10 @@ static int advise(const struct advise_opts *o, struct mthp_snapshot *snap,
 
 		mthp_sweep_choose(&sw, cli_sweep_budget(&sweep), &c);
 		if (c.within_budget >= 0) {
-			fprintf(out, "\nTo apply the recommendation on this host (as root; not run):\n");
+			fprintf(out, "\nTo apply the recommendation (as root; not run), the swept "
+				"knobs that differ from the snapshot's settings with --set:\n");
 			if (!mthp_sweep_echo(out, &sw, (size_t)c.within_budget))
-				fprintf(out, "  nothing: it is the current setting\n");
+				fprintf(out, "  nothing: the swept knobs are as they are now\n");
 		}
 	}
 	mthp_sweep_free(&sw);
