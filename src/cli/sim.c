@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <strings.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +172,6 @@ static const struct mthp_cmd_spec sim_spec = {
 /* 0, -1 (help shown) or an exit status. */
 static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE *err)
 {
-	const char *dot;
 	int ret = mthp_opts_parse(&sim_spec, argc, argv, o, out, err);
 
 	if (ret)
@@ -186,20 +184,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot || o->timeline))
 		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace, --snapshot and "
 					     "--timeline draw one run each; with --sweep, use --plot");
-	dot = o->timeline ? strrchr(o->timeline, '.') : NULL;
-	if (o->timeline && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
-		return mthp_opts_usage_error(&sim_spec, err,
-					     "--timeline %s: the file name must end in .svg or .png",
-					     o->timeline);
-	ret = o->sweep.plot ? cli_sweep_check_plot(&sim_spec, &o->sweep, err) : 0;
-	if (ret)
-		return ret;
-	dot = o->map ? strrchr(o->map, '.') : NULL;
-	if (o->map && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
-		return mthp_opts_usage_error(&sim_spec, err,
-					     "--map %s: the file name must end in .svg or .png",
-					     o->map);
-	return 0;
+	ret = cli_check_picture_name(&sim_spec, "--timeline", o->timeline, err) ?:
+	      (o->sweep.plot ? cli_sweep_check_plot(&sim_spec, &o->sweep, err) : 0) ?:
+	      cli_check_picture_name(&sim_spec, "--map", o->map, err);
+	return ret;
 }
 
 /* ---- map ---- */

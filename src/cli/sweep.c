@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
 #include "cli/sweep.h"
+#include "report/picture.h"
 #include "report/sim_report.h"
 #include "report/sweep_report.h"
 
@@ -81,15 +81,20 @@ int cli_parse_policy(const char *value, int *policies, size_t *nr, char *why, si
 	return 0;
 }
 
+int cli_check_picture_name(const struct mthp_cmd_spec *spec, const char *opt, const char *path,
+			   FILE *err)
+{
+	if (path && !picture_name_ok(path))
+		return mthp_opts_usage_error(spec, err, "%s %s: the file name must end in .svg "
+					     "or .png", opt, path);
+	return 0;
+}
+
 int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
 			 FILE *err)
 {
-	const char *dot = o->plot ? strrchr(o->plot, '.') : NULL;
-
-	if (o->plot && (!dot || (strcasecmp(dot, ".svg") && strcasecmp(dot, ".png"))))
-		return mthp_opts_usage_error(spec, err, "--plot %s: the file name must end in "
-					     ".svg or .png", o->plot);
-	return mthp_cli_check_output(err, spec->name, "--plot", o->plot);
+	return cli_check_picture_name(spec, "--plot", o->plot, err) ?:
+	       mthp_cli_check_output(err, spec->name, "--plot", o->plot);
 }
 
 bool cli_sweep_extras_given(const struct cli_sweep_opts *o)

@@ -82,6 +82,10 @@ static int parse_compare(void *opts, const char *value, char *why, size_t len)		
 				  &((TYPE *)opts)->nr_policies, why, len);		\
 }
 
+/* A picture option's file name (NULL: not given) ends in .svg or .png; 0 or EXIT_USAGE. */
+int cli_check_picture_name(const struct mthp_cmd_spec *spec, const char *opt, const char *path,
+			   FILE *err);
+
 /* --plot's name ends in .svg or .png and can be written; 0 or an exit status. */
 int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
 			 FILE *err);
