@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "helpers/cli_run.h"
+#include "helpers/png_file.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
 #define V_PAGES 4096u
@@ -489,9 +490,7 @@ static void test_timeline_samples_and_picture(void **state)
 	struct mthp_run_report rep;
 	struct mthp_scenario sc;
 	struct mthp_settings s;
-	unsigned char magic[8];
 	struct cli_run r;
-	FILE *f;
 	int fd;
 
 	(void)state;
@@ -511,12 +510,8 @@ static void test_timeline_samples_and_picture(void **state)
 	close(fd);
 	r = cli_run_argv(5, argv);
 	assert_int_equal(r.status, 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fread(magic, 1, 8, f), 8);
-	fclose(f);
+	assert_png_file(path);
 	unlink(path);
-	assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
 	cli_run_free(&r);
 }
 
