@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_map.c - the address-space map (include/mthp/map.h): page and cell
- * classes, the cell-size rule and the layout, then pictures of a known
- * layout read back: PNG pixels of every cell against the palette (with
- * cairo_image_surface_create_from_png), SVG rectangles counted by colour
- * (cairo writes a filled rectangle as a <path> with four corners), the
- * comparison picture with its plot points, and the errors.
+ * classes, the cell-size rule and the stacked layout, the rows of region
+ * brackets, then pictures of a known layout read back: PNG pixels of
+ * every cell against the palette (with cairo_image_surface_create_from_png)
+ * and of the brackets, SVG rectangles counted by colour (cairo writes a
+ * filled rectangle as a <path> with four corners), the comparison picture
+ * with its plot points, and the errors.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -175,6 +176,7 @@ static void check_cell(const struct png *p, const struct mthp_map_layout *l,
  */
 struct svg_counts {
 	unsigned rects[MTHP_MAP_NR_CLASSES];
+	unsigned regions;		/* rectangles of region brackets */
 	unsigned other_rects;		/* rectangles of colours not in the palette */
 	unsigned points[MTHP_MAP_MAX_POINTS];	/* non-rectangles of point colours */
 };
@@ -239,7 +241,9 @@ static void svg_count(const char *path, struct svg_counts *c)
 				found = true;
 			}
 		}
-		if (rect && !found)
+		if (rect && !found && rgb == S.region_rgb)
+			c->regions++;
+		else if (rect && !found)
 			c->other_rects++;
 		for (unsigned k = 0; !rect && k < MTHP_MAP_MAX_POINTS; k++)
 			if (S.point_rgb[k] == rgb)
@@ -331,12 +335,20 @@ static void test_layout_one_page_cells(void **state)
 	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, NULL, 0), 0);
 	assert_int_equal(l.pages_per_cell, 1);
 	assert_int_equal(l.rows[0], 3);		/* one row per 512-PTE range */
-	/* from the table: margin, title, label column */
+	/* from the table: margin, region names, address labels; legend, title */
+	assert_true(l.width == 2 * S.margin + S.name_w + S.label_w + S.cols * S.cell_w);
+	assert_true(l.width <= 1600);
+	assert_true(l.legend_y == S.margin);
+	/* 16 classes of a 4K geometry, 10 to a legend row: 2 rows */
+	assert_int_equal(l.legend_per_row, 10);
+	assert_true(l.cells_y[0] == S.margin + 2 * S.legend_row_h + S.margin + S.title_h);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 0, &x, &y), 0);
-	assert_true(x == S.margin + S.label_w && y == S.margin + S.title_h);
+	assert_true(x == S.margin + S.name_w + S.label_w && y == l.cells_y[0]);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 1, 5, &x, &y), 0);
-	assert_true(x == S.margin + S.label_w + 5 * S.cell_w);
-	assert_true(y == S.margin + S.title_h + S.cell_h + S.row_gap);
+	assert_true(x == S.margin + S.name_w + S.label_w + 5 * S.cell_w);
+	assert_true(y == l.cells_y[0] + S.cell_h + S.row_gap);
+	assert_true(l.height == l.cells_y[0] + 3 * (S.cell_h + S.row_gap) + S.panel_gap +
+		    S.margin);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 3, 0, &x, &y), -EINVAL);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 512, &x, &y), -EINVAL);
 	assert_int_equal(mthp_map_cell_xy(&l, 1, 0, 0, &x, &y), -EINVAL);
@@ -351,26 +363,36 @@ static void test_layout_cells_grow(void **state)
 	double x, y;
 
 	(void)state;
-	/* 600 ranges of 512: 600 rows > max_rows, so 2 pages a cell */
-	snap_build_new(&big, 4096, 600, MTHP_VMA_ANON);
-	for (size_t i = 0; i < 600; i++)
+	/* 1 + 640 ranges of 512: 641 rows > max_rows, so 2 pages a cell */
+	assert_int_equal(S.max_rows, 640);
+	snap_build_new(&big, 4096, 640, MTHP_VMA_ANON);
+	for (size_t i = 0; i < 640; i++)
 		snap_build_add(&big, i, MTHP_PMD_NONE, NULL);
 	snap_build_new(&small, 4096, 1, MTHP_VMA_ANON);
 	snap_build_add(&small, 0, MTHP_PMD_HUGE, NULL);
+	assert_int_equal(mthp_map_layout(p, 1, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 1);	/* 1 row: fits */
+	p[0].snap = &big;
+	assert_int_equal(mthp_map_layout(p, 1, NULL, &l, NULL, 0), 0);
+	assert_int_equal(l.pages_per_cell, 1);	/* 640 rows: fits */
+	p[0].snap = &small;
 	assert_int_equal(mthp_map_layout(p, 2, NULL, &l, NULL, 0), 0);
 	assert_int_equal(l.pages_per_cell, 2);	/* the same for both panels */
 	assert_int_equal(l.rows[0], 1);
-	assert_int_equal(l.rows[1], 300);
+	assert_int_equal(l.rows[1], 320);
+	/* stacked: the second panel's title and rows below the first's */
+	assert_true(l.cells_y[1] == l.cells_y[0] + (S.cell_h + S.row_gap) + S.panel_gap +
+		    S.title_h);
 	/* two ranges share a row: range 1 starts at cell 256 of row 0 */
 	assert_int_equal(mthp_map_cell_xy(&l, 1, 1, 0, &x, &y), 0);
-	assert_true(x == l.panel_x[1] + S.label_w + 256 * S.cell_w);
-	assert_true(y == l.cells_y);
+	assert_true(x == l.cells_x + 256 * S.cell_w);
+	assert_true(y == l.cells_y[1]);
 	assert_int_equal(mthp_map_cell_xy(&l, 1, 3, 6, &x, &y), 0);
-	assert_true(x == l.panel_x[1] + S.label_w + (256 + 3) * S.cell_w);
-	assert_true(y == l.cells_y + S.cell_h + S.row_gap);
+	assert_true(x == l.cells_x + (256 + 3) * S.cell_w);
+	assert_true(y == l.cells_y[1] + S.cell_h + S.row_gap);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 1, 0, &x, &y), -EINVAL);	/* one pmd */
-	assert_int_equal(mthp_map_cell_xy(&l, 1, 600, 0, &x, &y), -EINVAL);
-	assert_true(l.panel_x[1] == S.margin + S.label_w + S.cols * S.cell_w + S.panel_gap);
+	assert_int_equal(mthp_map_cell_xy(&l, 1, 640, 0, &x, &y), -EINVAL);
+	assert_int_equal(mthp_map_cell_xy(&l, 2, 0, 0, &x, &y), -EINVAL);
 
 	/* 64K pages: one 8192-PTE range is 16 rows of one-page cells */
 	snap_build_new(&s64, 65536, 1, MTHP_VMA_ANON);
@@ -380,8 +402,8 @@ static void test_layout_cells_grow(void **state)
 	assert_int_equal(l.pages_per_cell, 1);
 	assert_int_equal(l.rows[0], 16);
 	assert_int_equal(mthp_map_cell_xy(&l, 0, 0, 1024 + 7, &x, &y), 0);
-	assert_true(x == S.margin + S.label_w + 7 * S.cell_w);
-	assert_true(y == l.cells_y + 2 * (S.cell_h + S.row_gap));
+	assert_true(x == l.cells_x + 7 * S.cell_w);
+	assert_true(y == l.cells_y[0] + 2 * (S.cell_h + S.row_gap));
 	mthp_snapshot_free(&big);
 	mthp_snapshot_free(&small);
 	mthp_snapshot_free(&s64);
@@ -389,7 +411,7 @@ static void test_layout_cells_grow(void **state)
 
 /* ---- pictures ---- */
 
-/* The known before and after snapshots, drawn side by side into path. */
+/* The known before and after snapshots, drawn one below the other into path. */
 static void draw_known_pair(const char *path, struct mthp_snapshot *before,
 			    struct mthp_snapshot *after)
 {
@@ -444,9 +466,9 @@ static void test_png_one_panel_and_scaled_cells(void **state)
 	char err[256] = "";
 
 	(void)state;
-	/* 1100 ranges: 4 pages a cell; range 5 has order-4 folios, shared */
-	snap_build_new(&s, 4096, 1100, MTHP_VMA_ANON);
-	for (size_t i = 0; i < 1100; i++) {
+	/* 1300 ranges: 4 pages a cell; range 5 has order-4 folios, shared */
+	snap_build_new(&s, 4096, 1300, MTHP_VMA_ANON);
+	for (size_t i = 0; i < 1300; i++) {
 		snap_table_init(&T, 512);
 		if (i == 5) {
 			snap_table_put(&T, 0, 256, 'S', 4);
@@ -460,14 +482,14 @@ static void test_png_one_panel_and_scaled_cells(void **state)
 	assert_int_equal(mthp_map_render(file("big.png"), &p, 1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, NULL, 0), 0);
 	assert_int_equal(l.pages_per_cell, 4);
-	assert_int_equal(l.rows[0], 275);
+	assert_int_equal(l.rows[0], 325);
 	png_open(&png, file("big.png"));
 	for (uint32_t i = 0; i < 512; i += 4) {
 		check_cell(&png, &l, 0, 5, i,
 			   i < 256 ? MTHP_MAP_ORDER(4) : i == 256 ? MTHP_MAP_ORDER0 : MTHP_MAP_NONE,
 			   i < 256);
 		check_cell(&png, &l, 0, 7, i, MTHP_MAP_PMD, false);
-		check_cell(&png, &l, 0, 1099, i, MTHP_MAP_NONE, false);
+		check_cell(&png, &l, 0, 1299, i, MTHP_MAP_NONE, false);
 	}
 	png_close(&png);
 	mthp_snapshot_free(&s);
@@ -503,6 +525,7 @@ static void test_svg_rects_by_colour(void **state)
 			fail_msg("class %u (%06x): %u rects, want %u", k, S.rgb[k],
 				 c.rects[k], want[k]);
 	assert_int_equal(c.other_rects, 1);	/* the background */
+	assert_int_equal(c.regions, 2 * 3);	/* one VMA a panel: bar and 2 ticks */
 
 	/* before alone */
 	assert_int_equal(mthp_map_draw(file("b.svg"), &before, NULL, err, sizeof(err)), 0);
@@ -568,7 +591,8 @@ static void test_compare_with_plot(void **state)
 	assert_int_equal(mthp_map_render(file("cmp.png"), p, 3, &plot, err, sizeof(err)), 0);
 	assert_int_equal(mthp_map_layout(p, 3, &plot, &l, NULL, 0), 0);
 	assert_true(l.has_plot);
-	assert_true(l.plot_y >= l.legend_y);
+	assert_true(l.plot_y >= l.cells_y[2] + l.rows[2] * (S.cell_h + S.row_gap));
+	assert_true(l.width <= 1600);
 	png_open(&png, file("cmp.png"));
 	assert_int_equal(png.height, (int)l.height);
 	for (uint32_t i = 0; i < 512; i += 7) {
@@ -581,6 +605,81 @@ static void test_compare_with_plot(void **state)
 	mthp_snapshot_free(&a);
 	mthp_snapshot_free(&b);
 	mthp_snapshot_free(&d);
+}
+
+/* ---- regions ---- */
+
+/* Whether any pixel of a box is not the background. */
+static bool has_ink(const struct png *p, double x0, double y0, double w, double h)
+{
+	for (double y = y0; y < y0 + h; y++)
+		for (double x = x0; x < x0 + w; x++)
+			if (pixel(p, x, y) != S.background)
+				return true;
+	return false;
+}
+
+static void test_regions(void **state)
+{
+	struct mthp_snapshot s;
+	struct mthp_map_region reg[4];
+	struct mthp_map_panel p = { "regions", &s, reg, 4 }, bare = { "vmas", &s };
+	struct mthp_map_layout l;
+	uint32_t first = 99, last = 99;
+	double row = S.cell_h + S.row_gap, bar = S.margin + S.name_w - 10;
+	struct png png;
+	char err[256] = "";
+	uint64_t a1, a3, half;
+
+	(void)state;
+	snap_build_new(&s, 4096, 4, MTHP_VMA_ANON);
+	for (size_t i = 0; i < 4; i++)
+		snap_build_add(&s, i, MTHP_PMD_NONE, NULL);
+	a1 = snap_build_pmd_addr(&s, 1);
+	a3 = snap_build_pmd_addr(&s, 3);
+	half = 256 * 4096;
+	reg[0] = (struct mthp_map_region){ snap_build_pmd_addr(&s, 0), a1 + half, "heap" };
+	reg[1] = (struct mthp_map_region){ a1 + half, a3, "cache" };
+	reg[2] = (struct mthp_map_region){ a3 + 20 * 512 * 4096, a3 + 21 * 512 * 4096, "gone" };
+	reg[3] = (struct mthp_map_region){ a3 + 5 * 4096, a3 + 6 * 4096, "tail" };
+	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, err, sizeof(err)), 0);
+	assert_int_equal(mthp_map_region_rows(&l, &p, 0, 0, &first, &last), 0);
+	assert_true(first == 0 && last == 1);
+	assert_int_equal(mthp_map_region_rows(&l, &p, 0, 1, &first, &last), 0);
+	assert_true(first == 1 && last == 2);	/* ends where range 3 starts */
+	assert_int_equal(mthp_map_region_rows(&l, &p, 0, 2, &first, &last), -ENOENT);
+	assert_int_equal(mthp_map_region_rows(&l, &p, 0, 3, &first, &last), 0);
+	assert_true(first == 3 && last == 3);
+	assert_int_equal(mthp_map_region_rows(&l, &p, 0, 4, &first, &last), -EINVAL);
+	assert_int_equal(mthp_map_region_rows(&l, &p, 1, 0, &first, &last), -EINVAL);
+	/* no regions given: the snapshot's one VMA, all four rows */
+	assert_int_equal(mthp_map_region_rows(&l, &bare, 0, 0, &first, &last), 0);
+	assert_true(first == 0 && last == 3);
+	assert_int_equal(mthp_map_region_rows(&l, &bare, 0, 1, &first, &last), -EINVAL);
+
+	/* the brackets: even regions in the right column, odd ones 4 px left */
+	assert_int_equal(mthp_map_render(file("reg.png"), &p, 1, NULL, err, sizeof(err)), 0);
+	png_open(&png, file("reg.png"));
+	assert_int_equal(pixel(&png, bar, l.cells_y[0] + 5), S.region_rgb);
+	assert_int_equal(pixel(&png, bar, l.cells_y[0] + row + 5), S.region_rgb);
+	assert_int_equal(pixel(&png, bar, l.cells_y[0] + 2 * row + 5), S.background);
+	assert_int_equal(pixel(&png, bar - 4, l.cells_y[0] + 5), S.background);
+	assert_int_equal(pixel(&png, bar - 4, l.cells_y[0] + 2 * row + 5), S.region_rgb);
+	assert_int_equal(pixel(&png, bar - 4, l.cells_y[0] + 3 * row + 5), S.region_rgb);
+	/* names: heap on row 0, cache on row 1 (its first), tail on row 3 */
+	for (unsigned r = 0; r < 4; r++)
+		assert_int_equal(has_ink(&png, S.margin, l.cells_y[0] + r * row,
+					 S.name_w - 16, S.cell_h), r != 2);
+	png_close(&png);
+
+	/* bad regions */
+	reg[1].end = reg[1].start;
+	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'cache' is empty"));
+	p.regions = NULL;
+	assert_int_equal(mthp_map_layout(&p, 1, NULL, &l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no array"));
+	mthp_snapshot_free(&s);
 }
 
 /* ---- errors ---- */
@@ -661,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_svg_rects_by_colour),
 		cmocka_unit_test(test_svg_runs_break_at_rows),
 		cmocka_unit_test(test_compare_with_plot),
+		cmocka_unit_test(test_regions),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_empty_snapshot),
 	};

@@ -327,6 +327,9 @@ static void test_several_processes_run(void **state)
 		"[process b]\n[vma b v]\nsize = 4M\n[phase b f]\nvma = v\naction = fill\n"
 		"[process c]\n[vma c v]\nsize = 4M\n[phase c f]\nvma = v\naction = fill\n";
 	struct mthp_run_report rep;
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_scenario sc;
+	uint64_t addr[3];
 
 	(void)state;
 	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
@@ -334,6 +337,14 @@ static void test_several_processes_run(void **state)
 	assert_int_equal(rep.final.nr_vmas, 3);
 	for (size_t i = 1; i < rep.final.nr_vmas; i++)
 		assert_true(rep.final.vmas[i - 1].end <= rep.final.vmas[i].start);
+	/* each VMA where mthp_scenario_vma_addresses() says (the map names them so) */
+	assert_int_equal(mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini", &diag), 0);
+	mthp_scenario_vma_addresses(&sc, addr);
+	for (size_t v = 0; v < 3; v++) {
+		assert_int_equal(rep.final.vmas[v].start, addr[v]);
+		assert_int_equal(rep.final.vmas[v].end, addr[v] + sc.vmas[v].size);
+	}
+	mthp_scenario_free(&sc);
 	mthp_run_report_free(&rep);
 }
 

@@ -188,4 +188,11 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		      struct mthp_run_report *out, struct mthp_diag *diag);
 void mthp_run_report_free(struct mthp_run_report *r);
 
+/*
+ * Where every run maps each VMA of the scenario: addr[v] is the start of
+ * sc->vmas[v] (addr has sc->nr_vmas entries).  The same for every run,
+ * policy and seed.
+ */
+void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr);
+
 #endif /* MTHP_SCENARIO_H */

@@ -151,8 +151,10 @@ static const struct mthp_opt sim_opts_table[] = {
 	  .help = "one JSON document (\"mthp-sim 1\") instead of the table" },
 	{ "map", 0, "FILE", MTHP_OPT_STRING, OPT(map),
 	  .help = "draw the address space by folio order (.svg or .png):\n"
-		  "  no collapse and each policy side by side, and with\n"
-		  "  --compare a plot of bloat against TLB entries" },
+		  "  one panel per run (no collapse, then each policy),\n"
+		  "  one below the other, the scenario's VMAs named beside\n"
+		  "  their rows; with --compare a plot of bloat against\n"
+		  "  TLB entries below" },
 	{ "trace", 0, "FILE", MTHP_OPT_STRING, OPT(trace),
 	  .help = "khugepaged's tracepoint lines of every run" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
@@ -202,7 +204,11 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	struct mthp_map_plot plot = { .points = points };
 	uint32_t profiles = mthp_sim_profiles(sc, geo);
 	enum mthp_tlb_profile prof = MTHP_TLB_X86_64;
+	struct mthp_map_region *regions;
+	char (*names)[2 * MTHP_SCENARIO_NAME_MAX + 1];
+	uint64_t *addr;
 	char title[96], msg[256];
+	int ret = 0;
 
 	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
 		if (profiles & (1u << p)) {
@@ -210,13 +216,34 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 			break;
 		}
 	}
+	/* the scenario's VMAs, named "vma" (one process) or "process/vma" */
+	regions = calloc(sc->nr_vmas + 1, sizeof(*regions));
+	names = calloc(sc->nr_vmas + 1, sizeof(*names));
+	addr = calloc(sc->nr_vmas + 1, sizeof(*addr));
+	if (!regions || !names || !addr) {
+		fprintf(err, "mthp sim: --map: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	mthp_scenario_vma_addresses(sc, addr);
+	for (size_t v = 0; v < sc->nr_vmas; v++) {
+		const struct mthp_scenario_vma *sv = &sc->vmas[v];
+
+		if (sc->nr_processes > 1)
+			snprintf(names[v], sizeof(names[v]), "%s/%s",
+				 sc->processes[sv->process].name, sv->name);
+		else
+			snprintf(names[v], sizeof(names[v]), "%s", sv->name);
+		regions[v] = (struct mthp_map_region){ addr[v], addr[v] + sv->size, names[v] };
+	}
 	for (size_t i = 0; i < n; i++) {
 		double bloat = (double)runs[i].pages_filled;
 		double tlb = (double)mthp_sim_tlb_total(&runs[i], prof);
 		size_t k;
 
-		panels[i].title = mthp_sim_run_name(runs[i].policy);
-		panels[i].snap = &runs[i].final;
+		panels[i] = (struct mthp_map_panel){
+			mthp_sim_run_name(runs[i].policy), &runs[i].final, regions, sc->nr_vmas,
+		};
 		/* runs that land on one point share it: "legacy, upstream" */
 		for (k = 0; k < plot.nr_points; k++)
 			if (points[k].bloat == bloat && points[k].tlb == tlb)
@@ -238,9 +265,13 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	if (mthp_map_render(o->map, panels, n, o->compare && profiles ? &plot : NULL,
 			    msg, sizeof(msg))) {
 		fprintf(err, "mthp sim: %s\n", msg);
-		return 1;
+		ret = 1;
 	}
-	return 0;
+out:
+	free(regions);
+	free(names);
+	free(addr);
+	return ret;
 }
 
 /* The profile of the timeline and the --map plot: the scenario's first. */

@@ -2,12 +2,13 @@
 /*
  * map.c - the address-space map (include/mthp/map.h): the palette and
  * geometry table, the class of a page and of a cell, the layout, and the
- * drawing with cairo to SVG or PNG: titled panels of cells, row address
- * labels, the legend, and the bloat / TLB-entries plot of a comparison.
+ * drawing with cairo to SVG or PNG: the legend, titled panels of cells
+ * with row address labels and named region brackets, and the bloat /
+ * TLB-entries plot of a comparison.
  *
- * The picture is drawn top to bottom: titles, panels (each a column of
- * rows of `cols` cells), legend, plot.  All positions come from
- * mthp_map_layout(), which the tests use to find cells.
+ * The picture is drawn top to bottom: legend, panels (each a title over
+ * rows of `cols` cells), plot.  All positions come from mthp_map_layout(),
+ * which the tests use to find cells and brackets.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,9 +65,10 @@ const struct mthp_map_style mthp_map_style = {
 		0x8c6d31, 0x843c39, 0x7b4173, 0x3182bd,
 	},
 	.cell_w = 2, .cell_h = 10, .mark_h = 3, .row_gap = 2,
-	.cols = 512, .max_rows = 512,
-	.margin = 12, .label_w = 96, .title_h = 22, .panel_gap = 24,
-	.legend_item_w = 112, .legend_row_h = 18, .swatch = 10,
+	.cols = 512, .max_rows = 640,
+	.margin = 12, .name_w = 148, .label_w = 96, .region_rgb = 0x546e7a,
+	.title_h = 24, .panel_gap = 16,
+	.legend_item_w = 124, .legend_row_h = 20, .swatch = 12,
 	.plot_w = 640, .plot_h = 360,
 	.max_pixels = 32000,
 };
@@ -162,14 +164,66 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
-static double panel_w(void)
-{
-	return S.label_w + (double)S.cols * S.cell_w;
-}
-
 static double row_h(void)
 {
 	return S.cell_h + S.row_gap;
+}
+
+static uint32_t panel_rows(const struct mthp_snapshot *s, uint32_t pages_per_cell)
+{
+	return (uint32_t)div_up((uint64_t)s->nr_pmds * (s->geo.ptes_per_pmd / pages_per_cell),
+				S.cols);
+}
+
+/* The rows of all panels at a scale. */
+static uint64_t total_rows(const struct mthp_map_panel *panels, size_t n,
+			   uint32_t pages_per_cell)
+{
+	uint64_t rows = 0;
+
+	for (size_t i = 0; i < n; i++)
+		rows += div_up((uint64_t)panels[i].snap->nr_pmds *
+			       (panels[i].snap->geo.ptes_per_pmd / pages_per_cell), S.cols);
+	return rows;
+}
+
+static int check_panels(const struct mthp_map_panel *panels, size_t nr_panels,
+			char *err, size_t errlen)
+{
+	if (!panels || !nr_panels || nr_panels > MTHP_MAP_MAX_PANELS) {
+		mthp_msg(err, errlen, "map: %s panels (1 to %d)",
+			nr_panels ? "too many" : "no", MTHP_MAP_MAX_PANELS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < nr_panels; i++) {
+		const struct mthp_map_panel *p = &panels[i];
+
+		if (!p->snap) {
+			mthp_msg(err, errlen, "map: panel '%s' has no snapshot",
+				p->title ? p->title : "");
+			return -EINVAL;
+		}
+		if (i && p->snap->geo.page_size != panels[0].snap->geo.page_size) {
+			mthp_msg(err, errlen, "map: panel '%s' has another page size than '%s'",
+				p->title ? p->title : "",
+				panels[0].title ? panels[0].title : "");
+			return -EINVAL;
+		}
+		if (p->nr_regions && !p->regions) {
+			mthp_msg(err, errlen, "map: panel '%s' has %zu regions and no array",
+				p->title ? p->title : "", p->nr_regions);
+			return -EINVAL;
+		}
+		for (size_t r = 0; r < p->nr_regions; r++) {
+			if (p->regions[r].start >= p->regions[r].end) {
+				mthp_msg(err, errlen, "map: panel '%s': region '%s' is empty",
+					p->title ? p->title : "",
+					p->regions[r].name ? p->regions[r].name : "");
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
 }
 
 int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
@@ -177,16 +231,13 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 		    char *err, size_t errlen)
 {
 	enum mthp_map_class legend[MTHP_MAP_NR_CLASSES];
-	uint64_t max_cells = 0;
-	uint32_t max_rows = 0, n;
 	unsigned nr_legend, legend_rows;
-	double panels_w;
+	double y;
+	int ret;
 
-	if (!panels || !nr_panels || nr_panels > MTHP_MAP_MAX_PANELS) {
-		mthp_msg(err, errlen, "map: %s panels (1 to %d)",
-			nr_panels ? "too many" : "no", MTHP_MAP_MAX_PANELS);
-		return -EINVAL;
-	}
+	ret = check_panels(panels, nr_panels, err, errlen);
+	if (ret)
+		return ret;
 	if (plot && (plot->nr_points > MTHP_MAP_MAX_POINTS ||
 		     (plot->nr_points && !plot->points))) {
 		mthp_msg(err, errlen, "map: the plot needs 0 to %d points",
@@ -194,62 +245,40 @@ int mthp_map_layout(const struct mthp_map_panel *panels, size_t nr_panels,
 		return -EINVAL;
 	}
 	memset(l, 0, sizeof(*l));
-	for (size_t i = 0; i < nr_panels; i++) {
-		const struct mthp_snapshot *s = panels[i].snap;
-
-		if (!s) {
-			mthp_msg(err, errlen, "map: panel '%s' has no snapshot",
-				panels[i].title ? panels[i].title : "");
-			return -EINVAL;
-		}
-		if (i && s->geo.page_size != l->geo.page_size) {
-			mthp_msg(err, errlen, "map: panel '%s' has another page size than '%s'",
-				panels[i].title ? panels[i].title : "",
-				panels[0].title ? panels[0].title : "");
-			return -EINVAL;
-		}
-		l->geo = s->geo;
-		if ((uint64_t)s->nr_pmds * s->geo.ptes_per_pmd > max_cells)
-			max_cells = (uint64_t)s->nr_pmds * s->geo.ptes_per_pmd;
-	}
-	n = l->geo.ptes_per_pmd;
+	l->geo = panels[0].snap->geo;
 	l->pages_per_cell = 1;
-	while (div_up(max_cells / l->pages_per_cell, S.cols) > S.max_rows &&
-	       l->pages_per_cell < n)
+	while (total_rows(panels, nr_panels, l->pages_per_cell) > S.max_rows &&
+	       l->pages_per_cell < l->geo.ptes_per_pmd)
 		l->pages_per_cell <<= 1;
-	l->nr_panels = nr_panels;
-	for (size_t i = 0; i < nr_panels; i++) {
-		uint64_t cells = (uint64_t)panels[i].snap->nr_pmds * (n / l->pages_per_cell);
-		uint64_t rows = div_up(cells, S.cols);
-
-		if (rows > S.max_pixels) {
-			mthp_msg(err, errlen, "map: panel '%s' is too large to draw",
-				panels[i].title ? panels[i].title : "");
-			return -EFBIG;
-		}
-		l->rows[i] = (uint32_t)rows;
-		l->nr_pmds[i] = panels[i].snap->nr_pmds;
-		if (l->rows[i] > max_rows)
-			max_rows = l->rows[i];
+	if (total_rows(panels, nr_panels, l->pages_per_cell) > S.max_pixels) {
+		mthp_msg(err, errlen, "map: %" PRIu64 " rows even at one cell per PMD range, "
+			"too many to draw", total_rows(panels, nr_panels, l->pages_per_cell));
+		return -EFBIG;
 	}
-	panels_w = nr_panels * panel_w() + (nr_panels - 1) * (double)S.panel_gap;
+	l->nr_panels = nr_panels;
 	l->has_plot = plot != NULL;
-	l->width = 2.0 * S.margin +
-		   (l->has_plot && S.plot_w > panels_w ? S.plot_w : panels_w);
-	for (size_t i = 0; i < nr_panels; i++)
-		l->panel_x[i] = S.margin + i * (panel_w() + S.panel_gap);
-	l->cells_x = S.label_w;
-	l->cells_y = S.margin + S.title_h;
-	l->legend_y = l->cells_y + max_rows * row_h() + S.margin;
+	l->width = 2.0 * S.margin + S.name_w + S.label_w + (double)S.cols * S.cell_w;
+	if (l->has_plot && 2.0 * S.margin + S.plot_w > l->width)
+		l->width = 2.0 * S.margin + S.plot_w;
+	l->cells_x = S.margin + S.name_w + S.label_w;
+	/* the legend first, so that it is seen before the rows it explains */
 	nr_legend = legend_classes(&l->geo, legend);
 	l->legend_per_row = (unsigned)((l->width - 2 * S.margin) / S.legend_item_w);
 	if (!l->legend_per_row)
 		l->legend_per_row = 1;
 	legend_rows = (nr_legend + l->legend_per_row - 1) / l->legend_per_row;
-	l->height = l->legend_y + legend_rows * (double)S.legend_row_h;
+	l->legend_y = S.margin;
+	y = l->legend_y + legend_rows * (double)S.legend_row_h + S.margin;
+	for (size_t i = 0; i < nr_panels; i++) {
+		l->rows[i] = panel_rows(panels[i].snap, l->pages_per_cell);
+		l->nr_pmds[i] = panels[i].snap->nr_pmds;
+		l->cells_y[i] = y + S.title_h;
+		y = l->cells_y[i] + l->rows[i] * row_h() + S.panel_gap;
+	}
+	l->height = y;
 	if (l->has_plot) {
 		l->plot_x = S.margin;
-		l->plot_y = l->height + S.margin;
+		l->plot_y = l->height;
 		l->height = l->plot_y + S.plot_h;
 	}
 	l->height += S.margin;
@@ -271,9 +300,76 @@ int mthp_map_cell_xy(const struct mthp_map_layout *l, size_t panel, size_t pmd,
 	    !l->pages_per_cell)
 		return -EINVAL;
 	g = (uint64_t)pmd * (n / l->pages_per_cell) + pte / l->pages_per_cell;
-	*x = l->panel_x[panel] + l->cells_x + (double)(g % S.cols) * S.cell_w;
-	*y = l->cells_y + (double)(g / S.cols) * row_h();
+	*x = l->cells_x + (double)(g % S.cols) * S.cell_w;
+	*y = l->cells_y[panel] + (double)(g / S.cols) * row_h();
 	return 0;
+}
+
+/* ---- regions ---- */
+
+/* Region r of a panel: given, or the snapshot's VMA r as "vma r+1". */
+static bool panel_region(const struct mthp_map_panel *p, size_t r, uint64_t *start,
+			 uint64_t *end, char *name, size_t len)
+{
+	if (p->regions) {
+		if (r >= p->nr_regions)
+			return false;
+		*start = p->regions[r].start;
+		*end = p->regions[r].end;
+		snprintf(name, len, "%s", p->regions[r].name ? p->regions[r].name : "");
+		return true;
+	}
+	if (r >= p->snap->nr_vmas)
+		return false;
+	*start = p->snap->vmas[r].start;
+	*end = p->snap->vmas[r].end;
+	snprintf(name, len, "vma %zu", r + 1);
+	return true;
+}
+
+static size_t panel_nr_regions(const struct mthp_map_panel *p)
+{
+	return p->regions ? p->nr_regions : p->snap->nr_vmas;
+}
+
+/* The row of panel i holding page addr of pmd number k. */
+static uint32_t page_row(const struct mthp_map_layout *l, size_t k, uint64_t pmd_addr,
+			 uint64_t addr)
+{
+	uint32_t per_pmd = l->geo.ptes_per_pmd / l->pages_per_cell;
+	uint64_t pte = (addr - pmd_addr) / l->geo.page_size;
+
+	return (uint32_t)(((uint64_t)k * per_pmd + pte / l->pages_per_cell) / S.cols);
+}
+
+int mthp_map_region_rows(const struct mthp_map_layout *l,
+			 const struct mthp_map_panel *panels, size_t panel,
+			 size_t r, uint32_t *first, uint32_t *last)
+{
+	const struct mthp_snapshot *snap;
+	uint64_t start, end, pmd_size;
+	char name[8];
+	bool found = false;
+
+	if (panel >= l->nr_panels || !panels[panel].snap)
+		return -EINVAL;
+	snap = panels[panel].snap;
+	if (!panel_region(&panels[panel], r, &start, &end, name, sizeof(name)))
+		return -EINVAL;
+	pmd_size = mthp_pmd_size(&l->geo);
+	for (size_t k = 0; k < snap->nr_pmds; k++) {
+		uint64_t a = snap->pmds[k].addr, lo, hi;
+
+		if (a >= end || a + pmd_size <= start)
+			continue;
+		lo = start > a ? start : a;
+		hi = (end < a + pmd_size ? end : a + pmd_size) - 1;
+		if (!found)
+			*first = page_row(l, k, a, lo);
+		*last = page_row(l, k, a, hi);
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
 }
 
 /* ---- drawing ---- */
@@ -324,7 +420,7 @@ static void draw_pmd(cairo_t *cr, const struct mthp_map_layout *l, size_t panel,
 		     const struct mthp_snapshot *snap, size_t pmd)
 {
 	uint32_t ppc = l->pages_per_cell, cells = l->geo.ptes_per_pmd / ppc;
-	double row_x = l->panel_x[panel] + l->cells_x;
+	double row_x = l->cells_x;
 	struct run cls = { 0 }, mark = { 0 };
 
 	for (uint32_t j = 0; j < cells; j++) {
@@ -350,6 +446,58 @@ static void draw_pmd(cairo_t *cr, const struct mthp_map_layout *l, size_t panel,
 	run_flush(cr, &mark);
 }
 
+/* Text cut (ending "...") to fit width w. */
+static void text_fit(cairo_t *cr, double x, double y, double size, bool bold,
+		     const char *s, double w)
+{
+	char buf[80];
+	size_t keep;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	keep = strlen(buf);
+	while (keep > 0 && picture_text_width(cr, size, bold, buf) > w) {
+		keep--;
+		snprintf(buf, sizeof(buf), "%.*s...", (int)keep, s);
+	}
+	text_at(cr, x, y, size, bold, buf);
+}
+
+/*
+ * The regions of a panel: a bracket (a bar, a tick at each end) over the
+ * rows each covers, alternating between two columns so that neighbours
+ * sharing a row stay apart; the name at the top of the bracket, or on the
+ * next row of the region when an earlier name took that row.
+ */
+static void draw_regions(cairo_t *cr, const struct mthp_map_layout *l, size_t i,
+			 const struct mthp_map_panel *panels)
+{
+	double bar_x = S.margin + S.name_w - 10, name_w = S.name_w - 16;
+	int64_t named_row = -1;
+	char name[64];
+
+	for (size_t r = 0; r < panel_nr_regions(&panels[i]); r++) {
+		uint64_t start, end;
+		uint32_t first, last;
+		double x = bar_x - (double)(r % 2) * 4, y0, y1;
+
+		panel_region(&panels[i], r, &start, &end, name, sizeof(name));
+		if (mthp_map_region_rows(l, panels, i, r, &first, &last))
+			continue;
+		y0 = l->cells_y[i] + first * row_h();
+		y1 = l->cells_y[i] + last * row_h() + S.cell_h;
+		fill_rect(cr, S.region_rgb, x, y0, 2, y1 - y0);
+		fill_rect(cr, S.region_rgb, x, y0, 6, 1);
+		fill_rect(cr, S.region_rgb, x, y1 - 1, 6, 1);
+		if ((int64_t)first <= named_row)
+			first = (uint32_t)(named_row + 1);
+		if (first > last)
+			continue;
+		text_fit(cr, S.margin, l->cells_y[i] + first * row_h() + S.cell_h - 1,
+			 11, false, name, name_w);
+		named_row = first;
+	}
+}
+
 /* The address of the first page of row r of a panel. */
 static uint64_t row_addr(const struct mthp_map_layout *l,
 			 const struct mthp_snapshot *snap, uint32_t r)
@@ -362,21 +510,23 @@ static uint64_t row_addr(const struct mthp_map_layout *l,
 }
 
 static void draw_panel(cairo_t *cr, const struct mthp_map_layout *l, size_t i,
-		       const struct mthp_map_panel *panel)
+		       const struct mthp_map_panel *panels)
 {
+	const struct mthp_map_panel *panel = &panels[i];
 	const struct mthp_snapshot *snap = panel->snap;
-	double x = l->panel_x[i];
+	double x = S.margin + S.name_w;
 	char buf[160], size[16];
 
 	mthp_tlb_size_label((uint64_t)l->pages_per_cell * l->geo.page_size,
 			    size, sizeof(size));
 	snprintf(buf, sizeof(buf), "%s  (%zu PMD ranges, 1 cell = %s)",
 		 panel->title ? panel->title : "", snap->nr_pmds, size);
-	text_at(cr, x, S.margin + S.title_h - 8, 13, true, buf);
+	text_at(cr, S.margin, l->cells_y[i] - 8, 14, true, buf);
 	for (uint32_t r = 0; r < l->rows[i]; r++) {
 		snprintf(buf, sizeof(buf), "%" PRIx64, row_addr(l, snap, r));
-		text_at(cr, x, l->cells_y + r * row_h() + S.cell_h - 1, 9, false, buf);
+		text_at(cr, x, l->cells_y[i] + r * row_h() + S.cell_h - 1, 9, false, buf);
 	}
+	draw_regions(cr, l, i, panels);
 	for (size_t p = 0; p < snap->nr_pmds; p++)
 		draw_pmd(cr, l, i, snap, p);
 }
@@ -393,7 +543,7 @@ static void draw_legend(cairo_t *cr, const struct mthp_map_layout *l)
 
 		fill_rect(cr, S.rgb[legend[k]], x, y, S.swatch, S.swatch);
 		class_label(&l->geo, legend[k], label, sizeof(label));
-		text_at(cr, x + S.swatch + 4, y + S.swatch - 1, 10, false, label);
+		text_at(cr, x + S.swatch + 5, y + S.swatch - 1, 12, false, label);
 	}
 }
 
@@ -449,7 +599,7 @@ static void draw_all(cairo_t *cr, const struct mthp_map_layout *l,
 	set_rgb(cr, S.background);
 	cairo_paint(cr);
 	for (size_t i = 0; i < l->nr_panels; i++)
-		draw_panel(cr, l, i, &panels[i]);
+		draw_panel(cr, l, i, panels);
 	draw_legend(cr, l);
 	if (plot)
 		draw_plot(cr, l, plot);

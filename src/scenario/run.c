@@ -40,6 +40,23 @@
 #define PROCESS_SPAN (1ull << 40)	/* address space per process */
 #define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
 
+void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
+{
+	for (size_t i = 0; i < sc->nr_processes; i++) {
+		uint64_t cursor = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
+
+		for (size_t v = 0; v < sc->nr_vmas; v++) {
+			const struct mthp_scenario_vma *sv = &sc->vmas[v];
+
+			if (sv->process != i)
+				continue;
+			addr[v] = (cursor + sv->align - 1) & ~(sv->align - 1);
+			/* a guard gap keeps neighbouring VMAs from merging */
+			cursor = addr[v] + sv->size + sv->align;
+		}
+	}
+}
+
 struct heap_object {
 	uint64_t page;			/* first page, in the phase's range */
 	uint64_t nr;			/* pages */
@@ -50,7 +67,6 @@ struct proc {
 	struct sim_mm *mm;
 	unsigned memcg;			/* 0: the root cgroup, no limit */
 	uint64_t memcg_limit_pages;
-	uint64_t *vma_addr;		/* per scenario vma (of this process) */
 	size_t phase;			/* index into sc->phases, or nr_phases */
 	bool started;
 	uint64_t phase_start_ns;
@@ -79,6 +95,7 @@ struct run {
 	struct mthp_rng rng;		/* the workload's choices */
 	uint64_t next_tag;
 	uint8_t **written;		/* per vma: one bit per page written */
+	uint64_t *vma_addr;		/* per vma: where it is mapped */
 	struct mthp_run_report *out;
 	struct done_window *done;
 	size_t nr_done, cap_done;
@@ -114,9 +131,9 @@ static uint64_t page_size(const struct run *r)
 
 /* ---- the workload's operations ---- */
 
-static uint64_t phase_base(const struct proc *p, const struct mthp_scenario_phase *ph)
+static uint64_t phase_base(const struct run *r, const struct mthp_scenario_phase *ph)
 {
-	return p->vma_addr[ph->vma] + ph->offset;
+	return r->vma_addr[ph->vma] + ph->offset;
 }
 
 static uint64_t phase_pages(const struct run *r, const struct mthp_scenario_phase *ph)
@@ -235,7 +252,7 @@ static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint6
 /* heap: place objects until the live share is reached. */
 static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
-	uint64_t pages = phase_pages(r, ph), base = phase_base(p, ph);
+	uint64_t pages = phase_pages(r, ph), base = phase_base(r, ph);
 	uint64_t used = 0, target = (uint64_t)(ph->live * (double)pages);
 	uint32_t total_weight = 0;
 
@@ -282,7 +299,7 @@ static void heap_place(struct run *r, struct proc *p, const struct mthp_scenario
 /* heap: free a share of the objects (MADV_DONTNEED), then place new ones. */
 static void heap_churn(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
-	uint64_t base = phase_base(p, ph);
+	uint64_t base = phase_base(r, ph);
 
 	for (size_t i = 0; i < p->nr_objects && !r->error;) {
 		struct heap_object *o = &p->objects[i];
@@ -316,7 +333,7 @@ static void heap_end(struct proc *p)
 /* The work a phase does when it starts. */
 static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
-	uint64_t base = ph->action == MTHP_ACT_SLEEP ? 0 : phase_base(p, ph);
+	uint64_t base = ph->action == MTHP_ACT_SLEEP ? 0 : phase_base(r, ph);
 	uint64_t pages = ph->action == MTHP_ACT_SLEEP ? 0 : phase_pages(r, ph);
 
 	switch (ph->action) {
@@ -403,7 +420,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 
 	switch (ph->action) {
 	case MTHP_ACT_HOT:
-		base = phase_base(p, ph);
+		base = phase_base(r, ph);
 		pages = phase_pages(r, ph);
 		if (sim_age(p->mm))
 			return run_fail(r, -EINVAL, "phase '%s': aging failed", ph->label);
@@ -479,7 +496,6 @@ static int setup_process(struct run *r, size_t i)
 	const struct mthp_scenario *sc = r->sc;
 	const struct mthp_scenario_process *sp = &sc->processes[i];
 	struct proc *p = &r->procs[i];
-	uint64_t cursor = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
 	unsigned memcg = 0;
 	int err;
 
@@ -493,18 +509,12 @@ static int setup_process(struct run *r, size_t i)
 	err = sim_mm_create(r->sim, memcg, &p->mm);
 	if (err)
 		goto out_fail;
-	p->vma_addr = calloc(sc->nr_vmas, sizeof(*p->vma_addr));
-	if (!p->vma_addr) {
-		err = -ENOMEM;
-		goto out_fail;
-	}
 	for (size_t v = 0; v < sc->nr_vmas; v++) {
 		const struct mthp_scenario_vma *sv = &sc->vmas[v];
-		uint64_t addr;
+		uint64_t addr = r->vma_addr[v];
 
 		if (sv->process != i)
 			continue;
-		addr = (cursor + sv->align - 1) & ~(sv->align - 1);
 		err = sim_mmap(p->mm, &addr, sv->size, SIM_PROT_RW, SIM_MAP_FIXED);
 		if (!err && (sv->flags & MTHP_VMA_HUGEPAGE))
 			err = sim_madvise(p->mm, addr, sv->size, SIM_MADV_HUGEPAGE);
@@ -517,9 +527,6 @@ static int setup_process(struct run *r, size_t i)
 				 sv->line, sv->name, strerror(-err));
 			return err;
 		}
-		p->vma_addr[v] = addr;
-		/* a guard gap keeps neighbouring VMAs from merging */
-		cursor = addr + sv->size + sv->align;
 	}
 	p->phase = 0;
 	return 0;
@@ -729,13 +736,13 @@ static void teardown(struct run *r)
 			if (p->mm)
 				sim_exit(p->mm);
 			heap_end(p);
-			free(p->vma_addr);
 		}
 	}
 	if (r->written)
 		for (size_t v = 0; v < r->sc->nr_vmas; v++)
 			free(r->written[v]);
 	free(r->written);
+	free(r->vma_addr);
 	free(r->procs);
 	free(r->done);
 	if (r->sim)
@@ -746,8 +753,10 @@ static int allocate(struct run *r)
 {
 	r->procs = calloc(r->sc->nr_processes, sizeof(*r->procs));
 	r->written = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->written));
-	if (!r->procs || !r->written)
+	r->vma_addr = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->vma_addr));
+	if (!r->procs || !r->written || !r->vma_addr)
 		return -ENOMEM;
+	mthp_scenario_vma_addresses(r->sc, r->vma_addr);
 	for (size_t v = 0; v < r->sc->nr_vmas; v++) {
 		r->written[v] = calloc((r->sc->vmas[v].size / r->sc->page_size + 7) / 8, 1);
 		if (!r->written[v])
