@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -253,6 +254,46 @@ static void test_passes_as_json(void **state)
 	free(out);
 }
 
+/* A snapshot without ranges: one pass that changes nothing, in text and JSON. */
+static void test_passes_of_an_empty_snapshot(void **state)
+{
+	char path[] = "/tmp/mthp-test-passes-XXXXXX";
+	char *argv[] = { "plan", "--snapshot", path, "--passes", "3", "--json", NULL };
+	char *out = NULL, *err = NULL;
+	size_t olen = 0, elen = 0;
+	json_error_t jerr;
+	json_t *doc;
+	FILE *o, *e;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "mthp-snapshot 1\npage_size 4096\n", 31) == 31);
+	close(fd);
+	for (int argc = 6; argc >= 5; argc--) {
+		o = open_memstream(&out, &olen);
+		e = open_memstream(&err, &elen);
+		assert_int_equal(mthp_cli_run(argc, argv, o, e), 0);
+		fclose(o);
+		fclose(e);
+		assert_string_equal(err, "");
+		if (argc == 6) {
+			doc = json_loads(out, 0, &jerr);
+			assert_non_null(doc);
+			assert_int_equal(json_array_size(json_object_get(doc, "passes")), 1);
+			assert_string_equal(json_string_value(json_object_get(
+				json_object_get(doc, "summary"), "end")), "stable");
+			json_decref(doc);
+		} else {
+			assert_non_null(strstr(out, "# pass 1\n# pass 1: 0 collapses"));
+		}
+		free(out);
+		free(err);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
 		cmocka_unit_test(test_until_stable_says_how_the_passes_ended),
 		cmocka_unit_test(test_passes_as_json),
+		cmocka_unit_test(test_passes_of_an_empty_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

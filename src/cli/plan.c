@@ -349,6 +349,23 @@ struct passes_output {
 	int error;
 };
 
+/* The heading (text) or the document (JSON) of a pass, once. */
+static void pass_begin(struct passes_output *po, unsigned pass)
+{
+	if (pass == po->pass)
+		return;
+	po->pass = pass;
+	memset(&po->totals, 0, sizeof(po->totals));
+	if (po->passes) {
+		po->doc = mthp_plan_json_new(po->policy, po->context);
+		if (!po->doc || json_object_set_new(po->doc, "pass", json_integer(pass)) ||
+		    json_array_append_new(po->passes, po->doc))
+			po->error = -ENOMEM;
+	} else {
+		fprintf(po->out, "# pass %u\n", pass);
+	}
+}
+
 static void pass_range(void *ctx, unsigned pass, const struct mthp_snapshot *snap,
 		       const struct mthp_snapshot_pmd *pmd, const struct mthp_pmd_plan *plan)
 {
@@ -356,18 +373,7 @@ static void pass_range(void *ctx, unsigned pass, const struct mthp_snapshot *sna
 
 	(void)snap;
 	(void)pmd;
-	if (pass != po->pass) {
-		po->pass = pass;
-		memset(&po->totals, 0, sizeof(po->totals));
-		if (po->passes) {
-			po->doc = mthp_plan_json_new(po->policy, po->context);
-			if (!po->doc || json_object_set_new(po->doc, "pass", json_integer(pass)) ||
-			    json_array_append_new(po->passes, po->doc))
-				po->error = -ENOMEM;
-		} else {
-			fprintf(po->out, "# pass %u\n", pass);
-		}
-	}
+	pass_begin(po, pass);
 	mthp_plan_totals_add(&po->totals, plan);
 	if (!po->passes)
 		mthp_plan_text_range(po->out, po->geo, plan);
@@ -381,12 +387,21 @@ static void pass_done(void *ctx, const struct mthp_snapshot *snap,
 	struct passes_output *po = ctx;
 
 	(void)snap;
+	pass_begin(po, rep->pass);	/* a snapshot without ranges */
 	if (po->passes) {
 		if (!po->error)
 			po->error = mthp_plan_json_finish(po->doc, &po->totals);
 	} else {
 		mthp_passes_text_pass(po->out, po->geo, rep);
 	}
+}
+
+/* A planning error other than -ENOMEM: the engine refused its input. */
+static int plan_failed(FILE *err, int ret)
+{
+	fprintf(err, "mthp plan: the engine refused the snapshot (%s): its geometry and the "
+		"settings' disagree, or a plan does not fit its page table\n", strerror(-ret));
+	return 1;
 }
 
 /* 0 or an exit status; snap is changed: each pass's collapses applied. */
@@ -399,6 +414,7 @@ static int run_passes(const struct plan_opts *o, struct mthp_snapshot *snap,
 	struct mthp_passes_summary sum;
 	char words[512];
 	json_t *doc = NULL;
+	int ret;
 
 	if (o->json) {
 		po.passes = json_array();
@@ -407,8 +423,13 @@ static int run_passes(const struct plan_opts *o, struct mthp_snapshot *snap,
 	} else {
 		mthp_plan_text_header(out, o->policy, o->context);
 	}
-	if (mthp_snapshot_plan_passes(snap, s, o->policy, o->context, bound, pass_range,
-				      pass_done, &po, &sum) || po.error)
+	ret = mthp_snapshot_plan_passes(snap, s, o->policy, o->context, bound, pass_range,
+					pass_done, &po, &sum);
+	if (ret && ret != -ENOMEM) {
+		json_decref(po.passes);
+		return plan_failed(err, ret);
+	}
+	if (ret || po.error)
 		goto out_nomem;
 	if (o->json) {
 		doc = json_pack("{s:s, s:s, s:s, s:o, s:o*}", "format", "mthp-plan-passes 1",
@@ -448,6 +469,10 @@ static int run_plan(const struct plan_opts *o, const struct mthp_snapshot *snap,
 		mthp_plan_text_header(out, o->policy, o->context);
 	}
 	ret = mthp_snapshot_plan(snap, s, o->policy, o->context, emit_range, &po);
+	if (ret && ret != -ENOMEM) {
+		json_decref(po.doc);
+		return plan_failed(err, ret);
+	}
 	if (ret || po.error)
 		goto out_nomem;
 	if (po.doc) {
