@@ -267,6 +267,9 @@ static void test_cli_errors(void **state)
 	struct { char *argv[6]; int argc; const char *needle; int status; } cases[] = {
 		{ { "sim", "--policy", "greedy" }, 3, "--policy 'greedy'", 2 },
 		{ { "sim", "--compare", "seed,seed" }, 3, "distinct policies", 2 },
+		{ { "sim", "--compare", "legacy," }, 3, "distinct policies", 2 },
+		{ { "sim", "--compare", ",legacy" }, 3, "distinct policies", 2 },
+		{ { "sim", "--compare", "legacy,,seed" }, 3, "distinct policies", 2 },
 		{ { "sim", "--compare", "seed", "--policy", "legacy" }, 5, "not both", 2 },
 		{ { "sim", "--seed", "x" }, 3, "--seed 'x'", 2 },
 		{ { "sim", "--map", "out.jpg" }, 3, "must end in .svg or .png", 2 },

@@ -59,6 +59,8 @@ int cli_parse_policies(const char *list, int *policies, size_t *nr, char *why, s
 			if (policies[i] == (int)pol)
 				goto bad;
 		policies[(*nr)++] = (int)pol;
+		if (p[n] == ',' && !p[n + 1])
+			goto bad;	/* "legacy,": a name left out */
 		p += n + (p[n] == ',');
 	}
 	if (*nr)
