@@ -37,9 +37,10 @@ static const char advise_intro[] =
 "\n";
 
 static const char advise_outro[] =
-"Without --sweep: khugepaged/max_ptes_none 0, the current value and 511,\n"
-"each against hugepages-64kB/enabled and hugepages-2048kB/enabled as they\n"
-"are and always (the sizes the snapshot's geometry has).  The settings are\n"
+"Without --sweep: khugepaged/max_ptes_none 0, the current value and the\n"
+"largest (511 with 4K pages), each against the enabled knobs of order 4\n"
+"and of the PMD size (hugepages-64kB and hugepages-2048kB with 4K pages)\n"
+"as they are and always.  The settings are\n"
 "the snapshot's (a live one carries the host's), then --set.  The policy\n"
 "is upstream (Linux 7.2) unless --policy or --compare says.  What the\n"
 "passes assume is in docs/plan-contract.md (plans over passes): no page\n"

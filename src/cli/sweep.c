@@ -122,6 +122,11 @@ static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
 		for (p = 0; p < MTHP_TLB_NR_PROFILES; p++)
 			if (mthp_tlb_profile_fits(p, geo))
 				break;
+		if (p == MTHP_TLB_NR_PROFILES) {
+			fprintf(err, "mthp %s: no TLB profile is made for %u-byte pages\n",
+				cmd, geo->page_size);
+			return 1;
+		}
 		snprintf(why, len, "the first profile for %uK pages; this host's does not "
 			 "apply", geo->page_size / 1024);
 	}
