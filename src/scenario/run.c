@@ -688,13 +688,26 @@ static void sample(struct run *r, uint64_t now, int profile)
 	struct mthp_tlb_count count;
 	struct mthp_snapshot snap;
 
+	int err;
+
 	snapshot_all(r, &snap);
-	if (!r->error && !mthp_tlb_count(&snap, (enum mthp_tlb_profile)(profile - 1), &count) &&
-	    !mthp_array_grow((void **)&out->timeline, &r->cap_samples, out->nr_samples,
-			     sizeof(*out->timeline)))
-		out->timeline[out->nr_samples++] = (struct mthp_run_sample){
-			now, resident_pages(&snap), count.total,
-		};
+	if (r->error)
+		goto out;
+	err = mthp_tlb_count(&snap, (enum mthp_tlb_profile)(profile - 1), &count);
+	if (err) {
+		run_fail(r, err, "timeline: the TLB entries could not be counted (%s)",
+			 strerror(-err));
+		goto out;
+	}
+	if (mthp_array_grow((void **)&out->timeline, &r->cap_samples, out->nr_samples,
+			    sizeof(*out->timeline))) {
+		run_fail(r, -ENOMEM, "timeline: out of memory");
+		goto out;
+	}
+	out->timeline[out->nr_samples++] = (struct mthp_run_sample){
+		now, resident_pages(&snap), count.total,
+	};
+out:
 	mthp_snapshot_free(&snap);
 }
 
