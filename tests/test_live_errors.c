@@ -174,6 +174,40 @@ static void test_audit_json_lists_errors(void **state)
 	free(text);
 }
 
+/* Names from the kernel need not be UTF-8: JSON gets '?' for such bytes. */
+static void test_audit_json_names_not_utf8(void **state)
+{
+	struct mthp_audit_proc p = one_proc();
+	struct mthp_audit_vma v = { .start = 0x1000, .end = 0x2000 };
+	struct mthp_audit_report rep;
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+	json_t *doc, *proc;
+
+	(void)state;
+	strcpy(p.comm, "w\xff\xfeker");
+	strcpy(v.perms, "rw-p");
+	strcpy(v.name, "[anon:\xc3]");
+	p.vmas = &v;
+	p.nr_vmas = 1;
+	assert_int_equal(mthp_audit_report_init(&rep, MTHP_AUDIT_JSON, false, &p.geo, out), 0);
+	assert_int_equal(mthp_audit_report_proc(&rep, &p), 0);
+	assert_int_equal(mthp_audit_report_error(&rep, 3, -ESRCH, "pid 3 (\xff): gone"), 0);
+	assert_int_equal(mthp_audit_report_finish(&rep), 0);
+	fclose(out);
+	doc = json_loads(buf, 0, NULL);
+	assert_non_null(doc);
+	proc = json_array_get(json_object_get(doc, "processes"), 0);
+	assert_string_equal(json_string_value(json_object_get(proc, "comm")), "w??ker");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(proc, "vmas"), 0), "name")), "[anon:?]");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(doc, "errors"), 0), "error")), "pid 3 (?): gone");
+	json_decref(doc);
+	free(buf);
+}
+
 static void test_audit_prom_counts_errors(void **state)
 {
 	char *text = partial_report(MTHP_AUDIT_PROM, true);
@@ -245,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_thread_pid),
 		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),
+		cmocka_unit_test(test_audit_json_names_not_utf8),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),
 		cmocka_unit_test(test_audit_all_says_what_it_skipped),

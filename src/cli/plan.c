@@ -432,7 +432,7 @@ static int run_passes(const struct plan_opts *o, struct mthp_snapshot *snap,
 	if (ret || po.error)
 		goto out_nomem;
 	if (o->json) {
-		doc = json_pack("{s:s, s:s, s:s, s:o, s:o*}", "format", "mthp-plan-passes 1",
+		doc = json_pack("{s:s, s:s, s:s, s:o, s:o}", "format", "mthp-plan-passes 1",
 				"policy", mthp_policy_name(o->policy),
 				"context", mthp_context_name(o->context), "passes", po.passes,
 				"summary", mthp_passes_json_summary(&s->geo, &sum));

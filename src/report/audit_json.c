@@ -7,23 +7,42 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "report/audit.h"
 
+/*
+ * Every builder returns NULL when memory runs out, and json_pack's "o"
+ * fails on a NULL value (dropping what it was given), so a document is
+ * whole or not made: never a key silently missing.
+ */
+
+struct counts_ctx {
+	json_t *o;
+	bool failed;
+};
+
 static void json_counter(void *ctx, const char *name, uint64_t value, bool is_kb)
 {
+	struct counts_ctx *c = ctx;
+
 	(void)is_kb;
-	json_object_set_new(ctx, name, json_integer((json_int_t)value));
+	c->failed |= json_object_set_new(c->o, name, json_integer((json_int_t)value)) != 0;
 }
 
 static json_t *json_counts(const struct mthp_audit_counts *c,
 			   const struct mthp_geometry *geo)
 {
-	json_t *o = json_object();
+	struct counts_ctx ctx = { json_object(), false };
 
-	if (o)
-		mthp_audit_visit_counters(c, geo, json_counter, o);
-	return o;
+	if (!ctx.o)
+		return NULL;
+	mthp_audit_visit_counters(c, geo, json_counter, &ctx);
+	if (ctx.failed) {
+		json_decref(ctx.o);
+		return NULL;
+	}
+	return ctx.o;
 }
 
 static json_t *json_hex(uint64_t v)
@@ -34,85 +53,97 @@ static json_t *json_hex(uint64_t v)
 	return json_string(buf);
 }
 
+/* A name from the kernel (comm, a mapping): bytes that are not UTF-8 become '?'. */
+static json_t *json_name(const char *name)
+{
+	char buf[sizeof(((struct mthp_audit_error *)0)->msg)];
+	json_t *j = json_string(name);
+
+	if (j)
+		return j;
+	snprintf(buf, sizeof(buf), "%s", name);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	return json_string(buf);
+}
+
 static json_t *json_range(const struct mthp_audit_range *r)
 {
-	json_t *jr = json_object();
-
-	json_object_set_new(jr, "addr", json_hex(r->pmd_addr));
-	json_object_set_new(jr, "huge", json_boolean(r->huge));
-	json_object_set_new(jr, "present", json_integer(r->present));
-	json_object_set_new(jr, "swap", json_integer(r->swap));
-	json_object_set_new(jr, "zero", json_integer(r->zero));
-	return jr;
+	return json_pack("{s:o, s:b, s:I, s:I, s:I}", "addr", json_hex(r->pmd_addr),
+			 "huge", r->huge, "present", (json_int_t)r->present,
+			 "swap", (json_int_t)r->swap, "zero", (json_int_t)r->zero);
 }
 
 static json_t *json_vma(const struct mthp_audit_vma *v,
 			const struct mthp_geometry *geo)
 {
-	json_t *o = json_object(), *ranges = json_array();
+	json_t *ranges = json_array();
 
-	json_object_set_new(o, "start", json_hex(v->start));
-	json_object_set_new(o, "end", json_hex(v->end));
-	json_object_set_new(o, "perms", json_string(v->perms));
-	json_object_set_new(o, "name", json_string(v->name));
-	json_object_set_new(o, "counters", json_counts(&v->c, geo));
-	for (size_t i = 0; i < v->nr_ranges; i++)
-		json_array_append_new(ranges, json_range(&v->ranges[i]));
-	json_object_set_new(o, "pmd_ranges", ranges);
-	return o;
+	for (size_t i = 0; ranges && i < v->nr_ranges; i++) {
+		if (json_array_append_new(ranges, json_range(&v->ranges[i]))) {
+			json_decref(ranges);
+			ranges = NULL;
+		}
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "start", json_hex(v->start),
+			 "end", json_hex(v->end), "perms", json_name(v->perms),
+			 "name", json_name(v->name), "counters", json_counts(&v->c, geo),
+			 "pmd_ranges", ranges);
 }
 
 json_t *mthp_audit_json_proc(const struct mthp_audit_proc *p)
 {
-	json_t *o = json_object(), *vmas = json_array();
+	json_t *vmas = json_array();
 
-	json_object_set_new(o, "pid", json_integer(p->pid));
-	json_object_set_new(o, "comm", json_string(p->comm));
-	json_object_set_new(o, "counters", json_counts(&p->total, &p->geo));
-	for (size_t i = 0; i < p->nr_vmas; i++)
-		json_array_append_new(vmas, json_vma(&p->vmas[i], &p->geo));
-	json_object_set_new(o, "vmas", vmas);
-	return o;
+	for (size_t i = 0; vmas && i < p->nr_vmas; i++) {
+		if (json_array_append_new(vmas, json_vma(&p->vmas[i], &p->geo))) {
+			json_decref(vmas);
+			vmas = NULL;
+		}
+	}
+	return json_pack("{s:I, s:o, s:o, s:o}", "pid", (json_int_t)p->pid,
+			 "comm", json_name(p->comm), "counters", json_counts(&p->total, &p->geo),
+			 "vmas", vmas);
 }
 
 static json_t *json_errors(const struct mthp_audit_report *r)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < r->nr_errors; i++) {
+	for (size_t i = 0; a && i < r->nr_errors; i++) {
 		const struct mthp_audit_error *e = &r->errors[i];
-		json_t *o = json_object();
+		json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "pid", (json_int_t)e->pid,
+				      "reason", mthp_audit_reason_name(mthp_audit_reason_of(e->err)),
+				      "errno", mthp_errno_name(e->err), "error", json_name(e->msg));
 
-		json_object_set_new(o, "pid", json_integer(e->pid));
-		json_object_set_new(o, "reason", json_string(
-			mthp_audit_reason_name(mthp_audit_reason_of(e->err))));
-		json_object_set_new(o, "errno", json_string(mthp_errno_name(e->err)));
-		json_object_set_new(o, "error", json_string(e->msg));
-		json_array_append_new(a, o);
+		if (json_array_append_new(a, o)) {
+			json_decref(a);
+			a = NULL;
+		}
 	}
 	return a;
 }
 
 int mthp_audit_json_write(const struct mthp_audit_report *r)
 {
-	json_t *doc = json_object();
+	json_t *doc;
 	int ret = 0;
 
+	if (r->rollup)
+		doc = json_pack("{s:s, s:I, s:I, s:{s:I, s:o}, s:o}", "format", "mthp-audit 1",
+				"page_size", (json_int_t)r->geo.page_size,
+				"ptes_per_pmd", (json_int_t)r->geo.ptes_per_pmd,
+				"rollup", "processes", (json_int_t)r->nr_procs,
+				"counters", json_counts(&r->sum, &r->geo),
+				"errors", json_errors(r));
+	else
+		doc = json_pack("{s:s, s:I, s:I, s:O, s:o}", "format", "mthp-audit 1",
+				"page_size", (json_int_t)r->geo.page_size,
+				"ptes_per_pmd", (json_int_t)r->geo.ptes_per_pmd,
+				"processes", r->procs, "errors", json_errors(r));
 	if (!doc)
 		return -ENOMEM;
-	json_object_set_new(doc, "format", json_string("mthp-audit 1"));
-	json_object_set_new(doc, "page_size", json_integer(r->geo.page_size));
-	json_object_set_new(doc, "ptes_per_pmd", json_integer(r->geo.ptes_per_pmd));
-	if (r->rollup) {
-		json_t *ro = json_object();
-
-		json_object_set_new(ro, "processes", json_integer((json_int_t)r->nr_procs));
-		json_object_set_new(ro, "counters", json_counts(&r->sum, &r->geo));
-		json_object_set_new(doc, "rollup", ro);
-	} else {
-		json_object_set_new(doc, "processes", json_incref(r->procs));
-	}
-	json_object_set_new(doc, "errors", json_errors(r));
 	if (json_dumpf(doc, r->out, JSON_INDENT(2)) < 0 || fputc('\n', r->out) == EOF)
 		ret = -EIO;
 	json_decref(doc);

@@ -46,7 +46,7 @@ static json_t *whatif_json(const struct mthp_whatif *wi)
 			return NULL;
 		}
 	}
-	return json_pack("{s:s, s:o*}", "words", wi->words, "flipping_knobs", knobs);
+	return json_pack("{s:s, s:o}", "words", wi->words, "flipping_knobs", knobs);
 }
 
 json_t *mthp_explain_json(const struct mthp_geometry *geo, uint64_t pmd_addr,
@@ -63,15 +63,21 @@ json_t *mthp_explain_json(const struct mthp_geometry *geo, uint64_t pmd_addr,
 		obj = json_pack("{s:s, s:i, s:s, s:s, s:s}", "addr", addr, "order", w->order,
 				"decision", mthp_explain_kind_name(w->kind),
 				"result", mthp_result_name(w->result), "why", w->why);
-		if (obj && w->has_whatif)
-			json_object_set_new(obj, "what_if", whatif_json(&w->whatif));
+		if (obj && w->has_whatif &&
+		    json_object_set_new(obj, "what_if", whatif_json(&w->whatif))) {
+			json_decref(obj);
+			obj = NULL;
+		}
 		if (!obj || json_array_append_new(list, obj)) {
 			json_decref(list);
 			return NULL;
 		}
 	}
-	doc = json_pack("{s:s, s:o*}", "scan_why", e->scan_why, "windows", list);
-	if (doc && e->scan_whatif.words[0])
-		json_object_set_new(doc, "scan_what_if", whatif_json(&e->scan_whatif));
+	doc = json_pack("{s:s, s:o}", "scan_why", e->scan_why, "windows", list);
+	if (doc && e->scan_whatif.words[0] &&
+	    json_object_set_new(doc, "scan_what_if", whatif_json(&e->scan_whatif))) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }

@@ -393,7 +393,7 @@ int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 			return -ENOMEM;
 		}
 	}
-	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o*}", "format", "mthp-sim 1",
+	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o}", "format", "mthp-sim 1",
 			"scenario", sc->file, "seed", (json_int_t)seed,
 			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,
 			"runs", list, "notes", notes_json(s, runs, n));

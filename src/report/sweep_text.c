@@ -130,7 +130,7 @@ static json_t *runs_json(const struct mthp_sweep *sw,
 		const struct mthp_sweep_run *run = &sw->runs[i];
 		json_t *setting = setting_json(sw, run->combo);
 		json_t *report = run_json(&run->report, ctx);
-		json_t *obj = json_pack("{s:I, s:o*, s:s, s:b, s:I, s:f, s:f, s:o*}",
+		json_t *obj = json_pack("{s:I, s:o, s:s, s:b, s:I, s:f, s:f, s:o}",
 					"row", (json_int_t)(i + 1), "setting", setting,
 					"policy", mthp_sweep_policy_label(run->policy),
 					"on_front", run->on_front,
@@ -138,7 +138,7 @@ static json_t *runs_json(const struct mthp_sweep *sw,
 					"memory_change", run->memory_change,
 					"tlb_change", run->tlb_change, "report", report);
 
-		if (!obj || !setting || !report || json_array_append_new(runs, obj)) {
+		if (!obj || json_array_append_new(runs, obj)) {
 			json_decref(runs);
 			return NULL;
 		}
@@ -164,7 +164,7 @@ json_t *mthp_sweep_json(const struct mthp_sweep *sw, double budget, const char *
 	for (size_t i = 0; front && i < sw->nr_runs; i++)
 		if (sw->runs[i].on_front && json_array_append_new(front, json_integer((json_int_t)i + 1)))
 			return json_decref(front), NULL;
-	return json_pack("{s:s, s:s?, s:I, s:s, s:s, s:f, s:o*, s:{s:o*, s:I}, s:o*, s:o*, "
+	return json_pack("{s:s, s:s?, s:I, s:s, s:s, s:f, s:o, s:{s:o, s:I}, s:o, s:o, "
 			 "s:{s:s, s:o, s:o}}",
 			 "format", "mthp-sweep 1",
 			 "source", sw->source,
