@@ -261,6 +261,76 @@ static void test_chart_is_written_and_bad_names_refused(void **state)
 	teardown_sweep(&f);
 }
 
+/* The height of a PNG file, from its header. */
+static unsigned png_height(const char *path)
+{
+	unsigned char h[24];
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(f);
+	assert_int_equal(fread(h, 1, sizeof(h), f), sizeof(h));
+	fclose(f);
+	return (unsigned)h[20] << 24 | (unsigned)h[21] << 16 | (unsigned)h[22] << 8 | h[23];
+}
+
+/* The chart of a sweep of n made-up runs at `points` distinct points, all on the front. */
+static unsigned chart_height(size_t n, size_t points)
+{
+	char path[] = "/tmp/mthp-sweep-XXXXXX.png", err[256] = "";
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_geometry geo;
+	struct mthp_sweep sw;
+	unsigned height;
+	int fd;
+
+	memset(&sw, 0, sizeof(sw));
+	mthp_geometry_from_page_size(&geo, 4096);
+	mthp_settings_init(&sw.settings, &geo);
+	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[0], "khugepaged/max_ptes_none=0,511",
+					       &sw.settings, &diag), 0);
+	sw.nr_axes = 1;
+	sw.nr_combos = 2;
+	sw.source = "made up";
+	sw.baseline.resident_pages = 1000;
+	sw.baseline_tlb = 100000;
+	sw.runs = calloc(n, sizeof(*sw.runs));
+	assert_non_null(sw.runs);
+	sw.nr_runs = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t pt = i % points;
+
+		sw.runs[i] = (struct mthp_sweep_run){
+			.combo = (unsigned)(i % 2), .policy = MTHP_POLICY_UPSTREAM,
+			.tlb_entries = 100000 - pt, .on_front = true,
+		};
+		sw.runs[i].report.resident_pages = 1000 + pt;
+		sw.runs[i].memory_change = (double)pt / 1000;
+	}
+	fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	close(fd);
+	if (mthp_sweep_plot(path, &sw, 0.05, err, sizeof(err)))
+		fail_msg("%zu runs: %s", n, err);
+	height = png_height(path);
+	unlink(path);
+	free(sw.runs);
+	return height;
+}
+
+/* A sweep of thousands of runs still makes a chart of a readable size. */
+static void test_chart_of_many_runs_keys_the_front_points(void **state)
+{
+	unsigned few = chart_height(12, 12), shared = chart_height(4000, 3);
+
+	(void)state;
+	/* up to 120 runs: a key line each */
+	assert_true(chart_height(100, 100) > few + 40 * 17);
+	/* more: a key line per front point, and at most 120 of them */
+	assert_true(shared < few);
+	assert_true(chart_height(12000, 12000) == chart_height(3000, 3000));
+	assert_true(chart_height(3000, 3000) < 32767);
+}
+
 /* Two ranges: full aligned 64K blocks in one, a sparse scatter in the other. */
 static void snapshot_case(struct mthp_snapshot *snap, struct mthp_settings *s)
 {
@@ -538,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_recommendation_follows_the_budget),
 		cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
 		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
+		cmocka_unit_test(test_chart_of_many_runs_keys_the_front_points),
 		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
 		cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
 		cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),

@@ -5,7 +5,11 @@
  * marker per run (its colour the policy, filled when on the front), the
  * front drawn as a line, and each point numbered as the run's row of
  * the text table; the key below the chart gives every number its policy
- * and setting.  Runs that land on one point share one label ("3, 7").
+ * and setting.  Runs that land on one point share one label ("3, 7", or
+ * "3, 7, 11, +5" past three).  A sweep of more than KEY_MAX_RUNS runs
+ * numbers and keys only the points on the front, one key line a point
+ * and at most KEY_MAX_RUNS lines (the others stay unlabelled markers;
+ * the table has every run), so that the picture stays a readable size.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/msg.h"
 #include "report/picture.h"
 #include "report/sweep_report.h"
 
@@ -25,6 +30,7 @@
 #define MAX_LABELS 512
 #define KEY_ROW 17.0
 #define KEY_FONT 11.5
+#define KEY_MAX_RUNS 120
 #define TEXT 0x222222u
 #define GRID 0xdddddd
 #define FRONT 0xc0392bu
@@ -47,6 +53,12 @@ struct plot {
 	double budget;
 	double xmin, xmax, ymax;	/* percent; entries */
 	size_t key_rows, key_cols;
+	bool front_only;	/* more than KEY_MAX_RUNS runs: label the front only */
+	/* runs by point (resident pages, TLB entries), then row */
+	size_t *by_point;
+	size_t *pos;		/* per run: its place in by_point */
+	size_t *count;		/* per run: the runs at its point */
+	size_t nr_key, key_left;	/* key lines drawn, front points left out */
 	size_t *order;		/* front runs by memory, for the line */
 	size_t nr_front;
 	struct boxes labels;
@@ -140,25 +152,43 @@ static void draw_axes(cairo_t *cr, const struct plot *p)
 	cairo_restore(cr);
 }
 
-/* Front runs by memory, then TLB entries: the order of the line. */
-static bool left_of(const struct mthp_sweep *sw, size_t a, size_t b)
-{
-	const struct mthp_sweep_run *x = &sw->runs[a], *y = &sw->runs[b];
+/* A run's point and row, sorted without a context pointer. */
+struct point_key {
+	uint64_t resident, tlb;
+	size_t run;
+};
 
-	if (x->report.resident_pages != y->report.resident_pages)
-		return x->report.resident_pages < y->report.resident_pages;
-	return x->tlb_entries > y->tlb_entries;
+static int key_cmp(const struct point_key *x, const struct point_key *y, bool tlb_down)
+{
+	if (x->resident != y->resident)
+		return x->resident < y->resident ? -1 : 1;
+	if (x->tlb != y->tlb)
+		return (x->tlb < y->tlb) != tlb_down ? -1 : 1;
+	return x->run < y->run ? -1 : x->run > y->run;
 }
 
-static void sort_front(struct plot *p)
+/* By memory, then TLB entries (most first): the order of the front's line. */
+static int front_cmp(const void *a, const void *b)
 {
-	for (size_t k = 1; k < p->nr_front; k++)
-		for (size_t j = k; j && left_of(p->sw, p->order[j], p->order[j - 1]); j--) {
-			size_t t = p->order[j];
+	return key_cmp(a, b, true);
+}
 
-			p->order[j] = p->order[j - 1];
-			p->order[j - 1] = t;
-		}
+/* By point (memory, then TLB entries), then row: runs at one point together. */
+static int point_cmp(const void *a, const void *b)
+{
+	return key_cmp(a, b, false);
+}
+
+/* Sort runs[0..n) (indices into sw->runs) with cmp; keys is scratch of n. */
+static void sort_runs(const struct mthp_sweep *sw, size_t *runs, size_t n,
+		      struct point_key *keys, int (*cmp)(const void *, const void *))
+{
+	for (size_t k = 0; k < n; k++)
+		keys[k] = (struct point_key){ sw->runs[runs[k]].report.resident_pages,
+					      sw->runs[runs[k]].tlb_entries, runs[k] };
+	qsort(keys, n, sizeof(*keys), cmp);
+	for (size_t k = 0; k < n; k++)
+		runs[k] = keys[k].run;
 }
 
 static void draw_front(cairo_t *cr, const struct plot *p)
@@ -178,25 +208,40 @@ static void draw_front(cairo_t *cr, const struct plot *p)
 	cairo_stroke(cr);
 }
 
-/* The numbers of every run at the same point as run i, if i is the first. */
+static bool same_point(const struct mthp_sweep *sw, size_t a, size_t b)
+{
+	return sw->runs[a].report.resident_pages == sw->runs[b].report.resident_pages &&
+	       sw->runs[a].tlb_entries == sw->runs[b].tlb_entries;
+}
+
+/* Whether run i has the lowest row of the runs at its point. */
+static bool point_first(const struct plot *p, size_t i)
+{
+	return p->pos[i] == 0 || !same_point(p->sw, p->by_point[p->pos[i] - 1], i);
+}
+
+/* The label of run i's point ("3, 7"), when i is the first run there. */
 static bool point_label(const struct plot *p, size_t i, char *buf, size_t len)
 {
-	const struct mthp_sweep_run *run = &p->sw->runs[i];
-	size_t used = 0;
+	size_t used = 0, n = p->count[i];
 
-	for (size_t k = 0; k < p->sw->nr_runs; k++) {
-		const struct mthp_sweep_run *o = &p->sw->runs[k];
-
-		if (o->report.resident_pages != run->report.resident_pages ||
-		    o->tlb_entries != run->tlb_entries)
-			continue;
-		if (k < i)
-			return false;
-		if (used + 16 < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%zu", used ? ", " : "",
-						 k + 1);
-	}
+	if (!point_first(p, i))
+		return false;
+	buf[0] = '\0';
+	for (size_t k = 0; k < n && k < 3; k++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%zu", k ? ", " : "",
+					 p->by_point[p->pos[i] + k] + 1);
+	if (n > 3 && used < len)
+		snprintf(buf + used, len - used, ", +%zu", n - 3);
 	return true;
+}
+
+/* Runs with a key line (and a number on the chart). */
+static bool in_key(const struct plot *p, size_t i)
+{
+	if (!p->front_only)
+		return true;
+	return p->sw->runs[i].on_front && point_first(p, i);
 }
 
 static void draw_points(cairo_t *cr, struct plot *p)
@@ -217,7 +262,7 @@ static void draw_points(cairo_t *cr, struct plot *p)
 			cairo_set_line_width(cr, 1.5);
 			cairo_stroke(cr);
 		}
-		if (point_label(p, i, label, sizeof(label))) {
+		if (in_key(p, i) && point_label(p, i, label, sizeof(label))) {
 			double w = picture_text_width(cr, 12, run->on_front, label), lx, ly;
 
 			place_label(&p->labels, x, y, w, &lx, &ly);
@@ -226,54 +271,85 @@ static void draw_points(cairo_t *cr, struct plot *p)
 	}
 }
 
-static void key_line(const struct mthp_sweep *sw, size_t i, char *buf, size_t len)
+static void key_line(const struct plot *p, size_t i, char *buf, size_t len)
 {
+	const struct mthp_sweep *sw = p->sw;
 	char setting[256];
+	int n;
 
 	mthp_sweep_combo_label(sw, sw->runs[i].combo, setting, sizeof(setting));
-	snprintf(buf, len, "%zu  %s: %s", i + 1, mthp_sweep_policy_label(sw->runs[i].policy),
-		 setting);
+	n = snprintf(buf, len, "%zu  %s: %s", i + 1, mthp_sweep_policy_label(sw->runs[i].policy),
+		     setting);
+	if (p->front_only && p->count[i] > 1 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (and %zu more runs here)", p->count[i] - 1);
 }
 
-/* Two columns when the longest line of the key fits in half the width. */
-static size_t key_columns(const struct mthp_sweep *sw)
+/* Choose the key's lines (at most KEY_MAX_RUNS) and its columns: two when
+ * the longest line fits in half the width. */
+static void key_layout(struct plot *p)
 {
 	cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
 	cairo_t *cr = cairo_create(scratch);
 	double widest = 0;
-	char line[320];
+	char line[360];
 
-	for (size_t i = 0; i < sw->nr_runs; i++) {
+	p->nr_key = p->key_left = 0;
+	for (size_t i = 0; i < p->sw->nr_runs; i++) {
 		double w;
 
-		key_line(sw, i, line, sizeof(line));
+		if (!in_key(p, i))
+			continue;
+		if (p->nr_key == KEY_MAX_RUNS) {
+			p->key_left++;
+			continue;
+		}
+		p->nr_key++;
+		key_line(p, i, line, sizeof(line));
 		w = picture_text_width(cr, KEY_FONT, true, line);
 		widest = w > widest ? w : widest;
 	}
 	cairo_destroy(cr);
 	cairo_surface_destroy(scratch);
-	return widest + 14 <= (W - 30) / 2 - 30 ? 2 : 1;
+	p->key_cols = widest + 14 <= (W - 30) / 2 - 30 ? 2 : 1;
+	p->key_rows = (p->nr_key + !!p->key_left + p->key_cols - 1) / p->key_cols;
 }
 
 static void draw_key(cairo_t *cr, const struct plot *p)
 {
 	double col_w = (W - 30) / (double)p->key_cols - 30;
-	char line[320];
+	char line[360];
+	size_t k = 0;
 
-	picture_text(cr, 30, KEY_Y - 22, 13, true, TEXT,
-		     "Key: filled markers are on the front (no run needs less memory and fewer "
-		     "TLB entries); the line joins them.");
-	for (size_t i = 0; i < p->sw->nr_runs; i++) {
+	if (p->front_only)
+		snprintf(line, sizeof(line), "Key: the points on the front (no run needs less "
+			 "memory and fewer TLB entries; the line joins them); the table has all "
+			 "%zu runs.", p->sw->nr_runs);
+	else
+		snprintf(line, sizeof(line), "Key: filled markers are on the front (no run needs "
+			 "less memory and fewer TLB entries); the line joins them.");
+	picture_text(cr, 30, KEY_Y - 22, 13, true, TEXT, line);
+	for (size_t i = 0; i < p->sw->nr_runs && k < p->nr_key; i++) {
 		const struct mthp_sweep_run *run = &p->sw->runs[i];
-		double x = 30 + (double)(i / p->key_rows) * (col_w + 30);
-		double y = KEY_Y + (double)(i % p->key_rows) * KEY_ROW;
+		double x, y;
 
-		key_line(p->sw, i, line, sizeof(line));
+		if (!in_key(p, i))
+			continue;
+		x = 30 + (double)(k / p->key_rows) * (col_w + 30);
+		y = KEY_Y + (double)(k % p->key_rows) * KEY_ROW;
+		k++;
+		key_line(p, i, line, sizeof(line));
 		cairo_new_path(cr);
 		picture_rgb(cr, run_rgb(run));
 		cairo_arc(cr, x + 5, y - 4, 4, 0, 2 * M_PI);
 		cairo_fill(cr);
 		picture_text(cr, x + 14, y, KEY_FONT, run->on_front, TEXT, line);
+	}
+	if (p->key_left) {
+		snprintf(line, sizeof(line), "and %zu more points on the front: the rows marked * "
+			 "in the table", p->key_left);
+		picture_text(cr, 30 + (double)(k / p->key_rows) * (col_w + 30) + 14,
+			     KEY_Y + (double)(k % p->key_rows) * KEY_ROW, KEY_FONT, false, TEXT,
+			     line);
 	}
 }
 
@@ -296,16 +372,41 @@ static void draw(cairo_t *cr, void *ctx)
 	draw_key(cr, p);
 }
 
+/* by_point, pos and count of every run. */
+static void group_points(struct plot *p, struct point_key *keys)
+{
+	size_t n = p->sw->nr_runs;
+
+	for (size_t i = 0; i < n; i++)
+		p->by_point[i] = i;
+	sort_runs(p->sw, p->by_point, n, keys, point_cmp);
+	for (size_t k = 0, start = 0; k < n; k++) {
+		p->pos[p->by_point[k]] = k;
+		if (k + 1 == n || !same_point(p->sw, p->by_point[k], p->by_point[k + 1])) {
+			for (size_t j = start; j <= k; j++)
+				p->count[p->by_point[j]] = k + 1 - start;
+			start = k + 1;
+		}
+	}
+}
+
 int mthp_sweep_plot(const char *path, const struct mthp_sweep *sw, double budget,
 		    char *err, size_t errlen)
 {
 	struct plot p = { .sw = sw, .budget = budget };
 	double xmin = 0, xmax = 0, ymax = (double)sw->baseline_tlb;
-	int ret;
+	size_t n = sw->nr_runs ? sw->nr_runs : 1;
+	struct point_key *keys = calloc(n, sizeof(*keys));
+	int ret = -ENOMEM;
 
-	p.order = calloc(sw->nr_runs ? sw->nr_runs : 1, sizeof(*p.order));
-	if (!p.order)
-		return -ENOMEM;
+	p.order = calloc(n, sizeof(*p.order));
+	p.by_point = calloc(n, sizeof(*p.by_point));
+	p.pos = calloc(n, sizeof(*p.pos));
+	p.count = calloc(n, sizeof(*p.count));
+	if (!keys || !p.order || !p.by_point || !p.pos || !p.count) {
+		mthp_msg(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
 	for (size_t i = 0; i < sw->nr_runs; i++) {
 		const struct mthp_sweep_run *run = &sw->runs[i];
 
@@ -315,15 +416,21 @@ int mthp_sweep_plot(const char *path, const struct mthp_sweep *sw, double budget
 		if (run->on_front)
 			p.order[p.nr_front++] = i;
 	}
-	sort_front(&p);
+	sort_runs(sw, p.order, p.nr_front, keys, front_cmp);
+	group_points(&p, keys);
 	/* x from 0 (or the lowest change, when a run uses less memory) */
 	p.xmin = xmin < 0 ? xmin * 1.1 : 0;
 	p.xmax = xmax > 0 ? xmax * 1.1 : 1;
 	p.ymax = ymax > 0 ? ymax * 1.1 : 1;
-	p.key_cols = key_columns(sw);
-	p.key_rows = (sw->nr_runs + p.key_cols - 1) / p.key_cols;
+	p.front_only = sw->nr_runs > KEY_MAX_RUNS;
+	key_layout(&p);
 	ret = picture_write(path, W, KEY_Y + (double)p.key_rows * KEY_ROW + 20, draw, &p,
 			    err, errlen);
+out:
+	free(keys);
 	free(p.order);
+	free(p.by_point);
+	free(p.pos);
+	free(p.count);
 	return ret;
 }
