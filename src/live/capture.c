@@ -151,8 +151,11 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 					return ret;
 				if (r.empty)
 					continue;
-				if (!cap->pm.scan_ok && guess_huge(cap, &r))
+				if (!cap->pm.scan_ok && guess_huge(cap, &r)) {
 					r.huge = true;
+					r.huge_zero = r.kflags[0] & KPF_BIT(KPF_ZERO_PAGE);
+					r.huge_shared = !(r.pm[0] & PM_MMAP_EXCLUSIVE);
+				}
 			}
 			ret = fn(ctx, cap, vma, &r);
 			if (ret < 0)

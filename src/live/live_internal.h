@@ -79,7 +79,7 @@ void live_maps_free(struct live_maps *m);
 struct live_pagemap {
 	pid_t pid;
 	int fd;
-	bool scan_ok;		/* PAGEMAP_SCAN works */
+	bool scan_ok;		/* PAGEMAP_SCAN works (and is not turned off) */
 	uint32_t page_shift;
 };
 
