@@ -2,10 +2,14 @@
 /*
  * capture.c - the walk of a live process that the snapshot and the audit
  * share: its anon VMAs from /proc/PID/(s)maps, their populated and
- * PMD-mapped regions from PAGEMAP_SCAN, then per populated PMD range the
- * pagemap entries (one batched pread) and the kpageflags of every present
- * page; either of the whole process or of an address window of it.  The maps are read again at the end; if they changed, the walk is
- * retried, so no caller reports a half-old, half-new process.
+ * PMD-mapped regions from PAGEMAP_SCAN, then, in batches of PMD ranges
+ * read PTE by PTE, their pagemap entries (adjacent ranges with one pread)
+ * and the kpageflags of their present pages (sorted by pfn, nearby pfns
+ * with one pread); either of the whole process or of an address window of
+ * it.  Without PAGEMAP_SCAN (old kernels, or turned off) every PMD range
+ * of a VMA is read with plain pagemap reads, one range at a time.  The maps
+ * are read again at the end; if they changed, the walk is retried, so no
+ * caller reports a half-old, half-new process.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -103,6 +107,159 @@ static bool regions_cover(const struct live_capture *cap, size_t ri,
 	return addr >= end;
 }
 
+static void batch_free(struct live_batch *b)
+{
+	if (!b)
+		return;
+	free(b->pm);
+	free(b->kf);
+	free(b->pfns);
+	free(b->tmp);
+	free(b->flags);
+	free(b);
+}
+
+/* Room for tables ranges read PTE by PTE (n entries each). */
+static int batch_reserve(struct live_batch *b, size_t tables, size_t n)
+{
+	size_t cap = b->cap_tables ? b->cap_tables : 4;
+	void *p;
+
+	if (tables <= b->cap_tables)
+		return 0;
+	while (cap < tables)
+		cap *= 2;
+#define GROW(field) do {						\
+		p = realloc(b->field, cap * n * sizeof(*b->field));	\
+		if (!p)							\
+			return -ENOMEM;					\
+		b->field = p;						\
+	} while (0)
+	GROW(pm);
+	GROW(kf);
+	GROW(pfns);
+	GROW(tmp);
+#undef GROW
+	b->cap_tables = cap;
+	return 0;
+}
+
+static int batch_alloc(struct live_batch **out)
+{
+	struct live_batch *b = calloc(1, sizeof(*b));
+
+	*out = b;
+	if (!b)
+		return -ENOMEM;
+	b->flags = malloc(LIVE_KPAGE_RUN * sizeof(*b->flags));
+	if (!b->flags) {
+		batch_free(b);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The PAGEMAP_SCAN path reads the PMD ranges of a VMA in batches: the
+ * entries of adjacent ranges with one pread, then the kpageflags of all
+ * their present pages sorted by pfn, a run of nearby pfns with one pread,
+ * and only then hands the ranges to fn, in address order.
+ */
+static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
+		       live_range_fn fn, void *ctx)
+{
+	struct live_batch *b = cap->batch;
+	uint32_t n = cap->geo.ptes_per_pmd;
+	uint64_t pmd_size = mthp_pmd_size(&cap->geo);
+	uint64_t page = cap->geo.page_size;
+	size_t nr_pfns = 0, j = 0;
+	int ret;
+
+	for (size_t k = 0; k < b->nr; k++) {
+		if (b->r[k].huge)
+			continue;
+		b->r[k].pm = b->pm + j * n;
+		b->r[k].kflags = b->kf + j * n;
+		j++;
+	}
+	for (size_t k = 0, e; k < b->nr; k = e) {
+		struct live_range *first = &b->r[k], *last;
+
+		e = k + 1;
+		if (first->huge)
+			continue;
+		while (e < b->nr && !b->r[e].huge && b->r[e - 1].hi == n &&
+		       b->r[e].lo == 0 &&
+		       b->r[e].pmd_addr == b->r[e - 1].pmd_addr + pmd_size)
+			e++;
+		last = &b->r[e - 1];
+		memset(first->pm, 0, sizeof(uint64_t) * first->lo);
+		memset(last->pm + last->hi, 0, sizeof(uint64_t) * (n - last->hi));
+		ret = live_pagemap_read(&cap->pm, first->pmd_addr / page + first->lo,
+					(uint64_t)(last->pm + last->hi -
+						   (first->pm + first->lo)),
+					first->pm + first->lo);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t k = 0; k < b->nr; k++) {
+		struct live_range *r = &b->r[k];
+
+		if (r->huge)
+			continue;
+		memset(r->kflags, 0, sizeof(uint64_t) * n);
+		r->empty = true;
+		for (uint32_t i = r->lo; i < r->hi; i++) {
+			uint64_t e = r->pm[i];
+
+			if (!(e & (PM_PRESENT | PM_SWAP)))
+				continue;
+			r->empty = false;
+			if (!(e & PM_PRESENT))
+				continue;
+			if (!(e & PM_PFN_MASK))
+				return -EPERM;
+			b->pfns[nr_pfns++] = (struct live_pfn_slot){
+				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
+		}
+	}
+	live_kpageflags_batch(&cap->kp, b->pfns, b->tmp, nr_pfns, b->flags, b->kf);
+	for (size_t k = 0; k < b->nr; k++) {
+		if (!b->r[k].huge && b->r[k].empty)
+			continue;
+		ret = fn(ctx, cap, vma, &b->r[k]);
+		if (ret < 0)
+			return ret;
+	}
+	b->nr = b->tables = 0;
+	return 0;
+}
+
+/* Add a range to the batch (flushing it first when full). */
+static int batch_add(struct live_capture *cap, const struct live_vma *vma,
+		     live_range_fn fn, void *ctx, struct live_range *r)
+{
+	struct live_batch *b = cap->batch;
+	size_t n = cap->geo.ptes_per_pmd;
+	int ret;
+
+	if (b->nr == LIVE_BATCH_RANGES ||
+	    (!r->huge && b->tables == LIVE_BATCH_TABLES)) {
+		ret = batch_flush(cap, vma, fn, ctx);
+		if (ret < 0)
+			return ret;
+	}
+	if (!r->huge) {
+		ret = batch_reserve(b, b->tables + 1, n);
+		if (ret < 0)
+			return ret;
+		b->tables++;
+	}
+	b->r[b->nr++] = *r;
+	return 0;
+}
+
 static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 		       live_range_fn fn, void *ctx)
 {
@@ -134,6 +291,23 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 				.kflags = cap->kf_buf,
 			};
 
+			if (!cap->pm.scan_ok) {
+				/* Plain pagemap reads, one PMD range at a time. */
+				ret = read_table(cap, &r);
+				if (ret < 0)
+					return ret;
+				if (r.empty)
+					continue;
+				r.huge = guess_huge(cap, &r);
+				if (r.huge) {
+					r.huge_zero = r.kflags[0] & KPF_BIT(KPF_ZERO_PAGE);
+					r.huge_shared = !(r.pm[0] & PM_MMAP_EXCLUSIVE);
+				}
+				ret = fn(ctx, cap, vma, &r);
+				if (ret < 0)
+					return ret;
+				continue;
+			}
 			if (lo == addr && hi == addr + pmd_size &&
 			    regions_cover(cap, ri, addr, hi, LIVE_PAGE_IS_HUGE)) {
 				uint64_t e;
@@ -145,23 +319,17 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 				if (ret < 0)
 					return ret;
 				r.huge_shared = !(e & PM_MMAP_EXCLUSIVE);
-			} else {
-				ret = read_table(cap, &r);
-				if (ret < 0)
-					return ret;
-				if (r.empty)
-					continue;
-				if (!cap->pm.scan_ok && guess_huge(cap, &r)) {
-					r.huge = true;
-					r.huge_zero = r.kflags[0] & KPF_BIT(KPF_ZERO_PAGE);
-					r.huge_shared = !(r.pm[0] & PM_MMAP_EXCLUSIVE);
-				}
 			}
-			ret = fn(ctx, cap, vma, &r);
+			ret = batch_add(cap, vma, fn, ctx, &r);
 			if (ret < 0)
 				return ret;
 		}
 		next = addr;
+	}
+	if (cap->pm.scan_ok) {
+		ret = batch_flush(cap, vma, fn, ctx);
+		if (ret < 0)
+			return ret;
 	}
 	return fn(ctx, cap, NULL, NULL);	/* end of the VMA */
 }
@@ -244,7 +412,8 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 		 align_down(hi + pmd_size - 1, pmd_size);
 	cap.pm_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
 	cap.kf_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
-	if (!cap.pm_buf || !cap.kf_buf) {
+	ret = batch_alloc(&cap.batch);
+	if (!cap.pm_buf || !cap.kf_buf || ret < 0) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -282,6 +451,7 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 out_kpage:
 	live_kpage_close(&cap.kp);
 out_free:
+	batch_free(cap.batch);
 	free(cap.regions);
 	free(cap.pm_buf);
 	free(cap.kf_buf);

@@ -125,3 +125,71 @@ unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
 found:
 	return (unsigned)(63 - __builtin_clzll(kp->folio_nr));
 }
+
+/*
+ * LSD radix sort of pfns by pfn, 12 bits a pass over pfn - the lowest, as
+ * many passes as the span of the pfns needs (two up to 64 GiB of 4K pages).
+ */
+#define SORT_BITS 12
+
+static struct live_pfn_slot *sort_pfns(struct live_pfn_slot *a,
+				       struct live_pfn_slot *tmp, size_t nr)
+{
+	uint64_t min = UINT64_MAX, span = 0;
+
+	for (size_t k = 0; k < nr; k++)
+		if (a[k].pfn < min)
+			min = a[k].pfn;
+	for (size_t k = 0; k < nr; k++)
+		span |= a[k].pfn - min;
+	for (unsigned shift = 0; shift < 64 && (span >> shift); shift += SORT_BITS) {
+		size_t count[1u << SORT_BITS] = { 0 }, pos = 0;
+		struct live_pfn_slot *t;
+
+		for (size_t k = 0; k < nr; k++)
+			count[((a[k].pfn - min) >> shift) & ((1u << SORT_BITS) - 1)]++;
+		for (size_t d = 0; d < (1u << SORT_BITS); d++) {
+			size_t c = count[d];
+
+			count[d] = pos;
+			pos += c;
+		}
+		for (size_t k = 0; k < nr; k++)
+			tmp[count[((a[k].pfn - min) >> shift) &
+				  ((1u << SORT_BITS) - 1)]++] = a[k];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+void live_kpageflags_batch(struct live_kpage *kp, struct live_pfn_slot *pfns,
+			   struct live_pfn_slot *tmp, size_t nr, uint64_t *buf,
+			   uint64_t *out)
+{
+	struct live_pfn_slot *a = sort_pfns(pfns, tmp, nr);
+
+	for (size_t k = 0; k < nr;) {
+		uint64_t first = a[k].pfn, last = first;
+		size_t end = k + 1, want, got = 0;
+
+		while (end < nr && a[end].pfn - last <= LIVE_KPAGE_GAP &&
+		       a[end].pfn - first < LIVE_KPAGE_RUN)
+			last = a[end++].pfn;
+		want = (size_t)(last - first + 1) * sizeof(uint64_t);
+		while (got < want) {
+			ssize_t n = pread(kp->flags.fd, (char *)buf + got, want - got,
+					  (off_t)(first * sizeof(uint64_t) + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;	/* past the end of memory: zeros */
+			got += (size_t)n;
+		}
+		memset((char *)buf + got, 0, want - got);
+		for (; k < end; k++)
+			out[a[k].slot] = buf[a[k].pfn - first];
+	}
+}

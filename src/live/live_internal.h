@@ -106,6 +106,8 @@ int live_pagemap_regions(struct live_pagemap *pm, uint64_t start, uint64_t end,
 /* ---- kpage.c ---- */
 
 #define LIVE_KPAGE_WINDOW	256	/* pfns per cached read */
+#define LIVE_KPAGE_RUN		4096	/* pfns per read of a batch at most */
+#define LIVE_KPAGE_GAP		32	/* pfns not needed read through, at most */
 #define LIVE_KPAGE_SLOTS	256
 
 struct live_kpage_cache {
@@ -132,6 +134,21 @@ uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn);
  */
 unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
 			  unsigned max_order);
+/* A pfn to look up in kpageflags and the slot of the batch it goes to. */
+struct live_pfn_slot {
+	uint64_t pfn;
+	uint64_t slot;
+};
+
+/*
+ * The kpageflags of many pfns at once: sorts pfns[0..nr) (tmp is scratch
+ * of the same size), reads each run of pfns no more than LIVE_KPAGE_GAP
+ * apart with one pread (into buf, LIVE_KPAGE_RUN entries) and stores the
+ * flags of pfns[k] at out[pfns[k].slot]; 0 past the end of memory.
+ */
+void live_kpageflags_batch(struct live_kpage *kp, struct live_pfn_slot *pfns,
+			   struct live_pfn_slot *tmp, size_t nr, uint64_t *buf,
+			   uint64_t *out);
 
 /* ---- capture.c ---- */
 
@@ -156,6 +173,25 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
 			     const struct live_vma *vma,
 			     const struct live_range *range);
 
+/*
+ * The PMD ranges of one VMA read together on the PAGEMAP_SCAN path, in
+ * address order: up to LIVE_BATCH_TABLES ranges read PTE by PTE (the j-th
+ * of them has its entries and kpageflags at j * N of pm and kf) and
+ * PMD-mapped ones between them.  The buffers grow as needed, so that a
+ * small process costs little.
+ */
+#define LIVE_BATCH_TABLES	64
+#define LIVE_BATCH_RANGES	512
+
+struct live_batch {
+	struct live_range r[LIVE_BATCH_RANGES];
+	size_t nr, tables;
+	size_t cap_tables;		/* of the buffers */
+	uint64_t *pm, *kf;		/* cap_tables * N each */
+	struct live_pfn_slot *pfns, *tmp;	/* cap_tables * N each */
+	uint64_t *flags;		/* LIVE_KPAGE_RUN pfns read at once */
+};
+
 struct live_capture {
 	pid_t pid;
 	struct mthp_geometry geo;
@@ -165,6 +201,7 @@ struct live_capture {
 	struct live_region *regions;
 	size_t nr_regions, cap_regions;
 	uint64_t *pm_buf, *kf_buf;
+	struct live_batch *batch;
 	uint64_t lo, hi;	/* the window: PMD ranges in [lo, hi) only */
 	bool smaps;
 	bool started;		/* the maps were read once */
