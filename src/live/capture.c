@@ -113,6 +113,7 @@ static void batch_free(struct live_batch *b)
 		return;
 	free(b->pm);
 	free(b->kf);
+	free(b->kc);
 	free(b->pfns);
 	free(b->tmp);
 	free(b->flags);
@@ -137,6 +138,7 @@ static int batch_reserve(struct live_batch *b, size_t tables, size_t n)
 	} while (0)
 	GROW(pm);
 	GROW(kf);
+	GROW(kc);
 	GROW(pfns);
 	GROW(tmp);
 #undef GROW
@@ -181,6 +183,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 			continue;
 		b->r[k].pm = b->pm + j * n;
 		b->r[k].kflags = b->kf + j * n;
+		b->r[k].kcount = b->kc + j * n;
 		j++;
 	}
 	for (size_t k = 0, e; k < b->nr; k = e) {
@@ -224,7 +227,25 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
 		}
 	}
-	live_kpageflags_batch(&cap->kp, b->pfns, b->tmp, nr_pfns, b->flags, b->kf);
+	live_kpage_batch(&cap->kp, false, b->pfns, b->tmp, nr_pfns, b->flags, b->kf);
+	/* kpagecount where live_page_shared() needs it: see there */
+	nr_pfns = 0;
+	for (size_t k = 0; k < b->nr; k++) {
+		struct live_range *r = &b->r[k];
+
+		if (r->huge || r->empty)
+			continue;
+		for (uint32_t i = r->lo; i < r->hi; i++) {
+			uint64_t e = r->pm[i];
+
+			if ((e & PM_PRESENT) && !(e & PM_MMAP_EXCLUSIVE) &&
+			    !(r->kflags[i] & KPF_BIT(KPF_THP)))
+				b->pfns[nr_pfns++] = (struct live_pfn_slot){
+					e & PM_PFN_MASK,
+					(uint64_t)(r->kcount - b->kc) + i };
+		}
+	}
+	live_kpage_batch(&cap->kp, true, b->pfns, b->tmp, nr_pfns, b->flags, b->kc);
 	for (size_t k = 0; k < b->nr; k++) {
 		if (!b->r[k].huge && b->r[k].empty)
 			continue;

@@ -164,11 +164,12 @@ static struct live_pfn_slot *sort_pfns(struct live_pfn_slot *a,
 	return a;
 }
 
-void live_kpageflags_batch(struct live_kpage *kp, struct live_pfn_slot *pfns,
-			   struct live_pfn_slot *tmp, size_t nr, uint64_t *buf,
-			   uint64_t *out)
+void live_kpage_batch(struct live_kpage *kp, bool count,
+		      struct live_pfn_slot *pfns, struct live_pfn_slot *tmp,
+		      size_t nr, uint64_t *buf, uint64_t *out)
 {
 	struct live_pfn_slot *a = sort_pfns(pfns, tmp, nr);
+	int fd = count ? kp->count.fd : kp->flags.fd;
 
 	for (size_t k = 0; k < nr;) {
 		uint64_t first = a[k].pfn, last = first;
@@ -179,7 +180,7 @@ void live_kpageflags_batch(struct live_kpage *kp, struct live_pfn_slot *pfns,
 			last = a[end++].pfn;
 		want = (size_t)(last - first + 1) * sizeof(uint64_t);
 		while (got < want) {
-			ssize_t n = pread(kp->flags.fd, (char *)buf + got, want - got,
+			ssize_t n = pread(fd, (char *)buf + got, want - got,
 					  (off_t)(first * sizeof(uint64_t) + got));
 
 			if (n < 0 && errno == EINTR)

@@ -141,14 +141,15 @@ struct live_pfn_slot {
 };
 
 /*
- * The kpageflags of many pfns at once: sorts pfns[0..nr) (tmp is scratch
- * of the same size), reads each run of pfns no more than LIVE_KPAGE_GAP
- * apart with one pread (into buf, LIVE_KPAGE_RUN entries) and stores the
- * flags of pfns[k] at out[pfns[k].slot]; 0 past the end of memory.
+ * The kpageflags (count false) or kpagecount (true) of many pfns at once:
+ * sorts pfns[0..nr) (tmp is scratch of the same size), reads each run of
+ * pfns no more than LIVE_KPAGE_GAP apart with one pread (into buf,
+ * LIVE_KPAGE_RUN entries) and stores the value of pfns[k] at
+ * out[pfns[k].slot]; 0 past the end of memory.
  */
-void live_kpageflags_batch(struct live_kpage *kp, struct live_pfn_slot *pfns,
-			   struct live_pfn_slot *tmp, size_t nr, uint64_t *buf,
-			   uint64_t *out);
+void live_kpage_batch(struct live_kpage *kp, bool count,
+		      struct live_pfn_slot *pfns, struct live_pfn_slot *tmp,
+		      size_t nr, uint64_t *buf, uint64_t *out);
 
 /* ---- capture.c ---- */
 
@@ -162,6 +163,8 @@ struct live_range {
 	bool empty;		/* nothing present or swapped in [lo, hi) */
 	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
+	uint64_t *kcount;	/* N kpagecount of the pages live_page_shared()
+				 * needs it of, read in a batch; or NULL */
 };
 
 struct live_capture;
@@ -187,7 +190,7 @@ struct live_batch {
 	struct live_range r[LIVE_BATCH_RANGES];
 	size_t nr, tables;
 	size_t cap_tables;		/* of the buffers */
-	uint64_t *pm, *kf;		/* cap_tables * N each */
+	uint64_t *pm, *kf, *kc;		/* cap_tables * N each */
 	struct live_pfn_slot *pfns, *tmp;	/* cap_tables * N each */
 	uint64_t *flags;		/* LIVE_KPAGE_RUN pfns read at once */
 };
@@ -228,9 +231,10 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 /*
  * Is the page of pagemap entry e (kpageflags flags) in a folio that may be
  * mapped by another process: not "mapped exclusively", and kpagecount > 1
- * or a large folio.
+ * or a large folio.  count: its kpagecount when read already, else NULL.
  */
-bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags);
+bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
+		      const uint64_t *count);
 
 /* ---- sysfs.c ---- */
 
