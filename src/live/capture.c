@@ -111,62 +111,118 @@ static void batch_free(struct live_batch *b)
 {
 	if (!b)
 		return;
+	live_readers_stop(&b->readers);
 	free(b->pm);
 	free(b->kf);
 	free(b->kc);
 	free(b->pfns);
 	free(b->tmp);
-	free(b->flags);
+	free(b->runs);
+	free(b->reads);
+	free(b->vals);
 	free(b);
+}
+
+static int grow(void **p, size_t bytes)
+{
+	void *q = realloc(*p, bytes);
+
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	return 0;
 }
 
 /* Room for tables ranges read PTE by PTE (n entries each). */
 static int batch_reserve(struct live_batch *b, size_t tables, size_t n)
 {
 	size_t cap = b->cap_tables ? b->cap_tables : 4;
-	void *p;
 
-	if (tables <= b->cap_tables)
+	if (b->reads && tables <= b->cap_tables)
 		return 0;
 	while (cap < tables)
 		cap *= 2;
-#define GROW(field) do {						\
-		p = realloc(b->field, cap * n * sizeof(*b->field));	\
-		if (!p)							\
-			return -ENOMEM;					\
-		b->field = p;						\
-	} while (0)
-	GROW(pm);
-	GROW(kf);
-	GROW(kc);
-	GROW(pfns);
-	GROW(tmp);
-#undef GROW
+	if (grow((void **)&b->pm, cap * n * sizeof(*b->pm)) ||
+	    grow((void **)&b->kf, cap * n * sizeof(*b->kf)) ||
+	    grow((void **)&b->kc, cap * n * sizeof(*b->kc)) ||
+	    grow((void **)&b->pfns, cap * n * sizeof(*b->pfns)) ||
+	    grow((void **)&b->tmp, cap * n * sizeof(*b->tmp)) ||
+	    grow((void **)&b->runs, cap * n * sizeof(*b->runs)) ||
+	    grow((void **)&b->reads, (cap * n + LIVE_BATCH_RANGES) * sizeof(*b->reads)))
+		return -ENOMEM;
 	b->cap_tables = cap;
 	return 0;
 }
 
 static int batch_alloc(struct live_batch **out)
 {
-	struct live_batch *b = calloc(1, sizeof(*b));
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
 
-	*out = b;
-	if (!b)
-		return -ENOMEM;
-	b->flags = malloc(LIVE_KPAGE_RUN * sizeof(*b->flags));
-	if (!b->flags) {
-		batch_free(b);
-		*out = NULL;
-		return -ENOMEM;
+/*
+ * The values (kpageflags, or kpagecount when count) of the pfns[0..nr) of
+ * the batch, stored at out[slot]: sorted by pfn, each run of pfns at most
+ * LIVE_KPAGE_GAP apart read with one pread.
+ */
+static int batch_kpage(struct live_capture *cap, bool count, size_t nr,
+		       uint64_t *out)
+{
+	struct live_batch *b = cap->batch;
+	struct live_pfn_slot *a = live_sort_pfns(b->pfns, b->tmp, nr);
+	int fd = count ? cap->kp.count.fd : cap->kp.flags.fd;
+	size_t nr_runs = 0, vals = 0;
+	int ret;
+
+	for (size_t k = 0; k < nr;) {
+		struct live_pfn_run *run = &b->runs[nr_runs++];
+		uint64_t last = a[k].pfn;
+
+		run->first = last;
+		run->base = vals;
+		run->kbeg = k++;
+		while (k < nr && a[k].pfn - last <= LIVE_KPAGE_GAP &&
+		       a[k].pfn - run->first < LIVE_KPAGE_RUN)
+			last = a[k++].pfn;
+		run->kend = k;
+		vals += (size_t)(last - run->first + 1);
+	}
+	if (vals > b->cap_vals) {
+		if (grow((void **)&b->vals, vals * sizeof(*b->vals)))
+			return -ENOMEM;
+		b->cap_vals = vals;
+	}
+	for (size_t i = 0; i < nr_runs; i++) {
+		const struct live_pfn_run *run = &b->runs[i];
+		uint64_t last = a[run->kend - 1].pfn;
+
+		b->reads[i] = (struct live_pread){
+			.fd = fd,
+			.off = run->first * sizeof(uint64_t),
+			.len = (size_t)(last - run->first + 1) * sizeof(uint64_t),
+			.dst = b->vals + run->base,
+		};
+	}
+	ret = live_preads(&b->readers, b->reads, nr_runs);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < nr_runs; i++) {
+		const struct live_pfn_run *run = &b->runs[i];
+
+		for (size_t k = run->kbeg; k < run->kend; k++)
+			out[a[k].slot] = b->vals[run->base + (a[k].pfn - run->first)];
 	}
 	return 0;
 }
 
 /*
  * The PAGEMAP_SCAN path reads the PMD ranges of a VMA in batches: the
- * entries of adjacent ranges with one pread, then the kpageflags of all
- * their present pages sorted by pfn, a run of nearby pfns with one pread,
- * and only then hands the ranges to fn, in address order.
+ * entries of adjacent ranges with one pread (and the one entry of each
+ * PMD-mapped range), then the kpageflags of all their present pages sorted
+ * by pfn, a run of nearby pfns with one pread, then the same for the
+ * kpagecount live_page_shared() needs, and only then hands the ranges to
+ * fn, in address order.  The preads of each step are shared with a helper
+ * thread when there are many (live_preads()).
  */
 static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		       live_range_fn fn, void *ctx)
@@ -175,7 +231,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 	uint32_t n = cap->geo.ptes_per_pmd;
 	uint64_t pmd_size = mthp_pmd_size(&cap->geo);
 	uint64_t page = cap->geo.page_size;
-	size_t nr_pfns = 0, j = 0;
+	size_t nr_pfns = 0, nr_reads = 0, j = 0;
 	int ret;
 
 	for (size_t k = 0; k < b->nr; k++) {
@@ -190,8 +246,13 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		struct live_range *first = &b->r[k], *last;
 
 		e = k + 1;
-		if (first->huge)
+		if (first->huge) {
+			b->reads[nr_reads++] = (struct live_pread){
+				.fd = cap->pm.fd, .pagemap = true,
+				.off = first->pmd_addr / page * sizeof(uint64_t),
+				.len = sizeof(uint64_t), .dst = &b->huge_e[k] };
 			continue;
+		}
 		while (e < b->nr && !b->r[e].huge && b->r[e - 1].hi == n &&
 		       b->r[e].lo == 0 &&
 		       b->r[e].pmd_addr == b->r[e - 1].pmd_addr + pmd_size)
@@ -199,18 +260,23 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		last = &b->r[e - 1];
 		memset(first->pm, 0, sizeof(uint64_t) * first->lo);
 		memset(last->pm + last->hi, 0, sizeof(uint64_t) * (n - last->hi));
-		ret = live_pagemap_read(&cap->pm, first->pmd_addr / page + first->lo,
-					(uint64_t)(last->pm + last->hi -
-						   (first->pm + first->lo)),
-					first->pm + first->lo);
-		if (ret < 0)
-			return ret;
+		b->reads[nr_reads++] = (struct live_pread){
+			.fd = cap->pm.fd, .pagemap = true,
+			.off = (first->pmd_addr / page + first->lo) * sizeof(uint64_t),
+			.len = (size_t)(last->pm + last->hi - (first->pm + first->lo)) *
+			       sizeof(uint64_t),
+			.dst = first->pm + first->lo };
 	}
+	ret = live_preads(&b->readers, b->reads, nr_reads);
+	if (ret < 0)
+		return ret;
 	for (size_t k = 0; k < b->nr; k++) {
 		struct live_range *r = &b->r[k];
 
-		if (r->huge)
+		if (r->huge) {
+			r->huge_shared = !(b->huge_e[k] & PM_MMAP_EXCLUSIVE);
 			continue;
+		}
 		memset(r->kflags, 0, sizeof(uint64_t) * n);
 		r->empty = true;
 		for (uint32_t i = r->lo; i < r->hi; i++) {
@@ -227,7 +293,9 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
 		}
 	}
-	live_kpage_batch(&cap->kp, false, b->pfns, b->tmp, nr_pfns, b->flags, b->kf);
+	ret = batch_kpage(cap, false, nr_pfns, b->kf);
+	if (ret < 0)
+		return ret;
 	/* kpagecount where live_page_shared() needs it: see there */
 	nr_pfns = 0;
 	for (size_t k = 0; k < b->nr; k++) {
@@ -245,7 +313,9 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 					(uint64_t)(r->kcount - b->kc) + i };
 		}
 	}
-	live_kpage_batch(&cap->kp, true, b->pfns, b->tmp, nr_pfns, b->flags, b->kc);
+	ret = batch_kpage(cap, true, nr_pfns, b->kc);
+	if (ret < 0)
+		return ret;
 	for (size_t k = 0; k < b->nr; k++) {
 		if (!b->r[k].huge && b->r[k].empty)
 			continue;
@@ -271,12 +341,11 @@ static int batch_add(struct live_capture *cap, const struct live_vma *vma,
 		if (ret < 0)
 			return ret;
 	}
-	if (!r->huge) {
-		ret = batch_reserve(b, b->tables + 1, n);
-		if (ret < 0)
-			return ret;
-		b->tables++;
-	}
+	/* the reads of a flush: up to one per range and one per pfn */
+	ret = batch_reserve(cap->batch, b->tables + !r->huge, n);
+	if (ret < 0)
+		return ret;
+	b->tables += !r->huge;
 	b->r[b->nr++] = *r;
 	return 0;
 }
@@ -331,15 +400,9 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 			}
 			if (lo == addr && hi == addr + pmd_size &&
 			    regions_cover(cap, ri, addr, hi, LIVE_PAGE_IS_HUGE)) {
-				uint64_t e;
-
 				r.huge = true;
 				r.huge_zero = regions_cover(cap, ri, addr, hi,
 							    LIVE_PAGE_IS_PFNZERO);
-				ret = live_pagemap_read(&cap->pm, addr / page, 1, &e);
-				if (ret < 0)
-					return ret;
-				r.huge_shared = !(e & PM_MMAP_EXCLUSIVE);
 			}
 			ret = batch_add(cap, vma, fn, ctx, &r);
 			if (ret < 0)

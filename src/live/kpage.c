@@ -132,8 +132,8 @@ found:
  */
 #define SORT_BITS 12
 
-static struct live_pfn_slot *sort_pfns(struct live_pfn_slot *a,
-				       struct live_pfn_slot *tmp, size_t nr)
+struct live_pfn_slot *live_sort_pfns(struct live_pfn_slot *a,
+				     struct live_pfn_slot *tmp, size_t nr)
 {
 	uint64_t min = UINT64_MAX, span = 0;
 
@@ -162,35 +162,4 @@ static struct live_pfn_slot *sort_pfns(struct live_pfn_slot *a,
 		tmp = t;
 	}
 	return a;
-}
-
-void live_kpage_batch(struct live_kpage *kp, bool count,
-		      struct live_pfn_slot *pfns, struct live_pfn_slot *tmp,
-		      size_t nr, uint64_t *buf, uint64_t *out)
-{
-	struct live_pfn_slot *a = sort_pfns(pfns, tmp, nr);
-	int fd = count ? kp->count.fd : kp->flags.fd;
-
-	for (size_t k = 0; k < nr;) {
-		uint64_t first = a[k].pfn, last = first;
-		size_t end = k + 1, want, got = 0;
-
-		while (end < nr && a[end].pfn - last <= LIVE_KPAGE_GAP &&
-		       a[end].pfn - first < LIVE_KPAGE_RUN)
-			last = a[end++].pfn;
-		want = (size_t)(last - first + 1) * sizeof(uint64_t);
-		while (got < want) {
-			ssize_t n = pread(fd, (char *)buf + got, want - got,
-					  (off_t)(first * sizeof(uint64_t) + got));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;	/* past the end of memory: zeros */
-			got += (size_t)n;
-		}
-		memset((char *)buf + got, 0, want - got);
-		for (; k < end; k++)
-			out[a[k].slot] = buf[a[k].pfn - first];
-	}
 }

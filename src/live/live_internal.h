@@ -9,6 +9,7 @@
 #ifndef MTHP_LIVE_INTERNAL_H
 #define MTHP_LIVE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,16 +141,40 @@ struct live_pfn_slot {
 	uint64_t slot;
 };
 
+/* Sort pfns[0..nr) by pfn, tmp being scratch of the same size; the result. */
+struct live_pfn_slot *live_sort_pfns(struct live_pfn_slot *pfns,
+				     struct live_pfn_slot *tmp, size_t nr);
+
+/* ---- preads.c ---- */
+
+struct live_pread {
+	int fd;
+	bool pagemap;		/* a short read means the process is gone */
+	uint64_t off;		/* bytes */
+	size_t len;
+	void *dst;
+};
+
+/* The helper thread of live_preads(); zero it before the first use. */
+struct live_readers {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	bool started, failed, busy, quit;
+	const struct live_pread *tasks;
+	size_t nr;
+	int ret;
+};
+
 /*
- * The kpageflags (count false) or kpagecount (true) of many pfns at once:
- * sorts pfns[0..nr) (tmp is scratch of the same size), reads each run of
- * pfns no more than LIVE_KPAGE_GAP apart with one pread (into buf,
- * LIVE_KPAGE_RUN entries) and stores the value of pfns[k] at
- * out[pfns[k].slot]; 0 past the end of memory.
+ * Run the preads t[0..nr), by this thread and a helper when there are many
+ * bytes to read and a second CPU.  A pagemap read that fails gives -ESRCH
+ * (the process exited) or -errno; a kpageflags/kpagecount read reads zeros
+ * past the end of memory.  0 or the first error.
  */
-void live_kpage_batch(struct live_kpage *kp, bool count,
-		      struct live_pfn_slot *pfns, struct live_pfn_slot *tmp,
-		      size_t nr, uint64_t *buf, uint64_t *out);
+int live_preads(struct live_readers *rd, const struct live_pread *t, size_t nr);
+/* End the helper thread, if one was started. */
+void live_readers_stop(struct live_readers *rd);
 
 /* ---- capture.c ---- */
 
@@ -186,13 +211,24 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
 #define LIVE_BATCH_TABLES	64
 #define LIVE_BATCH_RANGES	512
 
+/* A run of sorted pfns read with one pread: pfns[kbeg..kend) from vals[base]. */
+struct live_pfn_run {
+	uint64_t first;
+	size_t base, kbeg, kend;
+};
+
 struct live_batch {
 	struct live_range r[LIVE_BATCH_RANGES];
+	uint64_t huge_e[LIVE_BATCH_RANGES];	/* the entry of a PMD-mapped range */
 	size_t nr, tables;
 	size_t cap_tables;		/* of the buffers */
 	uint64_t *pm, *kf, *kc;		/* cap_tables * N each */
 	struct live_pfn_slot *pfns, *tmp;	/* cap_tables * N each */
-	uint64_t *flags;		/* LIVE_KPAGE_RUN pfns read at once */
+	struct live_pfn_run *runs;	/* cap_tables * N */
+	struct live_pread *reads;	/* cap_tables * N + LIVE_BATCH_RANGES */
+	uint64_t *vals;			/* what the runs read */
+	size_t cap_vals;
+	struct live_readers readers;
 };
 
 struct live_capture {
