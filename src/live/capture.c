@@ -253,7 +253,8 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 				.len = sizeof(uint64_t), .dst = &b->huge_e[k] };
 			continue;
 		}
-		while (e < b->nr && !b->r[e].huge && b->r[e - 1].hi == n &&
+		while (e < b->nr && e - k < LIVE_BATCH_READ && !b->r[e].huge &&
+		       b->r[e - 1].hi == n &&
 		       b->r[e].lo == 0 &&
 		       b->r[e].pmd_addr == b->r[e - 1].pmd_addr + pmd_size)
 			e++;

@@ -210,6 +210,7 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
  */
 #define LIVE_BATCH_TABLES	64
 #define LIVE_BATCH_RANGES	512
+#define LIVE_BATCH_READ		8	/* adjacent ranges read with one pread */
 
 /* A run of sorted pfns read with one pread: pfns[kbeg..kend) from vals[base]. */
 struct live_pfn_run {
