@@ -107,11 +107,24 @@ static bool regions_cover(const struct live_capture *cap, size_t ri,
 	return addr >= end;
 }
 
+/*
+ * The batch of the last capture of this thread, buffers and all, for the
+ * next one: a whole-host audit would otherwise fault in fresh buffers for
+ * every process.
+ */
+static _Thread_local struct live_batch *spare;
+
 static void batch_free(struct live_batch *b)
 {
 	if (!b)
 		return;
 	live_readers_stop(&b->readers);
+	if (!spare) {
+		memset(&b->readers, 0, sizeof(b->readers));
+		b->nr = b->tables = 0;
+		spare = b;
+		return;
+	}
 	free(b->pm);
 	free(b->kf);
 	free(b->kc);
@@ -123,39 +136,41 @@ static void batch_free(struct live_batch *b)
 	free(b);
 }
 
-static int grow(void **p, size_t bytes)
+/*
+ * The buffers, whole at the first range: grown step by step they were
+ * copied each time; malloc'd at one size, a whole-host audit gets the same
+ * memory back from process to process, and only what a batch uses is
+ * ever touched.
+ */
+static int batch_buffers(struct live_batch *b, size_t n)
 {
-	void *q = realloc(*p, bytes);
+	size_t slots = LIVE_BATCH_TABLES * n;
 
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	return 0;
-}
-
-/* Room for tables ranges read PTE by PTE (n entries each). */
-static int batch_reserve(struct live_batch *b, size_t tables, size_t n)
-{
-	size_t cap = b->cap_tables ? b->cap_tables : 4;
-
-	if (b->reads && tables <= b->cap_tables)
+	if (b->reads)
 		return 0;
-	while (cap < tables)
-		cap *= 2;
-	if (grow((void **)&b->pm, cap * n * sizeof(*b->pm)) ||
-	    grow((void **)&b->kf, cap * n * sizeof(*b->kf)) ||
-	    grow((void **)&b->kc, cap * n * sizeof(*b->kc)) ||
-	    grow((void **)&b->pfns, cap * n * sizeof(*b->pfns)) ||
-	    grow((void **)&b->tmp, cap * n * sizeof(*b->tmp)) ||
-	    grow((void **)&b->runs, cap * n * sizeof(*b->runs)) ||
-	    grow((void **)&b->reads, (cap * n + LIVE_BATCH_RANGES) * sizeof(*b->reads)))
+	b->pm = malloc(slots * sizeof(*b->pm));
+	b->kf = malloc(slots * sizeof(*b->kf));
+	b->kc = malloc(slots * sizeof(*b->kc));
+	b->pfns = malloc(slots * sizeof(*b->pfns));
+	b->tmp = malloc(slots * sizeof(*b->tmp));
+	b->runs = malloc(slots * sizeof(*b->runs));
+	b->reads = malloc((slots + LIVE_BATCH_RANGES) * sizeof(*b->reads));
+	if (!b->pm || !b->kf || !b->kc || !b->pfns || !b->tmp || !b->runs ||
+	    !b->reads) {
+		free(b->reads);
+		b->reads = NULL;
 		return -ENOMEM;
-	b->cap_tables = cap;
+	}
 	return 0;
 }
 
 static int batch_alloc(struct live_batch **out)
 {
+	if (spare) {
+		*out = spare;
+		spare = NULL;
+		return 0;
+	}
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : -ENOMEM;
 }
@@ -187,10 +202,15 @@ static int batch_kpage(struct live_capture *cap, bool count, size_t nr,
 		run->kend = k;
 		vals += (size_t)(last - run->first + 1);
 	}
-	if (vals > b->cap_vals) {
-		if (grow((void **)&b->vals, vals * sizeof(*b->vals)))
+	if (vals > b->cap_vals) {	/* nothing to keep: not realloc() */
+		size_t want = b->cap_vals * 2 > vals ? b->cap_vals * 2 : vals;
+
+		free(b->vals);
+		b->cap_vals = 0;
+		b->vals = malloc(want * sizeof(*b->vals));
+		if (!b->vals)
 			return -ENOMEM;
-		b->cap_vals = vals;
+		b->cap_vals = want;
 	}
 	for (size_t i = 0; i < nr_runs; i++) {
 		const struct live_pfn_run *run = &b->runs[i];
@@ -342,8 +362,7 @@ static int batch_add(struct live_capture *cap, const struct live_vma *vma,
 		if (ret < 0)
 			return ret;
 	}
-	/* the reads of a flush: up to one per range and one per pfn */
-	ret = batch_reserve(cap->batch, b->tables + !r->huge, n);
+	ret = batch_buffers(b, n);
 	if (ret < 0)
 		return ret;
 	b->tables += !r->huge;

@@ -137,6 +137,17 @@ struct live_pfn_slot *live_sort_pfns(struct live_pfn_slot *a,
 {
 	uint64_t min = UINT64_MAX, span = 0;
 
+	if (nr <= 64) {		/* a few: no 32 KiB of counts to clear */
+		for (size_t k = 1; k < nr; k++) {
+			struct live_pfn_slot x = a[k];
+			size_t j = k;
+
+			for (; j && a[j - 1].pfn > x.pfn; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return a;
+	}
 	for (size_t k = 0; k < nr; k++)
 		if (a[k].pfn < min)
 			min = a[k].pfn;

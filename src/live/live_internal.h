@@ -205,8 +205,7 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
  * The PMD ranges of one VMA read together on the PAGEMAP_SCAN path, in
  * address order: up to LIVE_BATCH_TABLES ranges read PTE by PTE (the j-th
  * of them has its entries and kpageflags at j * N of pm and kf) and
- * PMD-mapped ones between them.  The buffers grow as needed, so that a
- * small process costs little.
+ * PMD-mapped ones between them.
  */
 #define LIVE_BATCH_TABLES	64
 #define LIVE_BATCH_RANGES	512
@@ -222,11 +221,10 @@ struct live_batch {
 	struct live_range r[LIVE_BATCH_RANGES];
 	uint64_t huge_e[LIVE_BATCH_RANGES];	/* the entry of a PMD-mapped range */
 	size_t nr, tables;
-	size_t cap_tables;		/* of the buffers */
-	uint64_t *pm, *kf, *kc;		/* cap_tables * N each */
-	struct live_pfn_slot *pfns, *tmp;	/* cap_tables * N each */
-	struct live_pfn_run *runs;	/* cap_tables * N */
-	struct live_pread *reads;	/* cap_tables * N + LIVE_BATCH_RANGES */
+	uint64_t *pm, *kf, *kc;		/* LIVE_BATCH_TABLES * N each */
+	struct live_pfn_slot *pfns, *tmp;	/* LIVE_BATCH_TABLES * N each */
+	struct live_pfn_run *runs;	/* LIVE_BATCH_TABLES * N */
+	struct live_pread *reads;	/* LIVE_BATCH_TABLES * N + LIVE_BATCH_RANGES */
 	uint64_t *vals;			/* what the runs read */
 	size_t cap_vals;
 	struct live_readers readers;
