@@ -10,6 +10,7 @@
 #define MTHP_LIVE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -160,10 +161,14 @@ struct live_readers {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t go, done;
-	bool started, failed, busy, quit;
+	bool started, failed, quit;
+	bool open;		/* a list is being read: the helper may join */
+	bool helping;		/* the helper is taking preads of it */
+	uint64_t gen;		/* of the list, so the helper joins each once */
 	const struct live_pread *tasks;
 	size_t nr;
-	int ret;
+	atomic_size_t next;	/* the next pread to take */
+	int helper_ret;
 };
 
 /*

@@ -2,15 +2,16 @@
 /*
  * preads.c - a list of preads of /proc files run by this thread and, when
  * the list is long enough to be worth it and the process may use a second
- * CPU, by one helper thread started on first use: nearly all the time of
- * reading page tables is spent in the kernel filling pagemap, kpageflags
- * and kpagecount entries, one after the other, so two CPUs do it in about
- * half the time.
+ * CPU, by one helper thread started on first use, the two taking the next
+ * pread of the list in turn: nearly all the time of reading page tables is
+ * spent in the kernel filling pagemap, kpageflags and kpagecount entries,
+ * one after the other, so two CPUs do it in about half the time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,31 +44,42 @@ static int do_pread(const struct live_pread *t)
 	return 0;
 }
 
-static int do_preads(const struct live_pread *t, size_t nr)
+/*
+ * Take the next task of the open job until none is left: the two threads
+ * share the list task by task, so that when the helper is not given a CPU
+ * soon, this thread reads the whole list and waits for nobody.
+ */
+static int take(struct live_readers *rd)
 {
-	for (size_t i = 0; i < nr; i++) {
-		int ret = do_pread(&t[i]);
+	size_t i;
+	int ret = 0;
 
-		if (ret < 0)
-			return ret;
+	while ((i = atomic_fetch_add(&rd->next, 1)) < rd->nr) {
+		int err = do_pread(&rd->tasks[i]);
+
+		if (err < 0 && !ret)
+			ret = err;
 	}
-	return 0;
+	return ret;
 }
 
 static void *helper(void *arg)
 {
 	struct live_readers *rd = arg;
+	uint64_t done_gen = 0;
 
 	pthread_mutex_lock(&rd->lock);
 	for (;;) {
-		while (!rd->busy && !rd->quit)
+		while (!rd->quit && !(rd->open && rd->gen != done_gen))
 			pthread_cond_wait(&rd->go, &rd->lock);
 		if (rd->quit)
 			break;
+		done_gen = rd->gen;
+		rd->helping = true;
 		pthread_mutex_unlock(&rd->lock);
-		rd->ret = do_preads(rd->tasks, rd->nr);
+		rd->helper_ret = take(rd);
 		pthread_mutex_lock(&rd->lock);
-		rd->busy = false;
+		rd->helping = false;
 		pthread_cond_signal(&rd->done);
 	}
 	pthread_mutex_unlock(&rd->lock);
@@ -108,28 +120,33 @@ static bool helper_ready(struct live_readers *rd)
 
 int live_preads(struct live_readers *rd, const struct live_pread *t, size_t nr)
 {
-	size_t total = 0, half = 0, h = 0;
+	size_t total = 0;
 	int ret, theirs;
 
 	for (size_t i = 0; i < nr; i++)
 		total += t[i].len;
-	if (nr < 2 || total < SPLIT_BYTES || !helper_ready(rd))
-		return do_preads(t, nr);
-	while (h < nr - 1 && half + t[h].len <= total / 2)
-		half += t[h++].len;
-	if (!h)
-		h = 1;
+	if (nr < 2 || total < SPLIT_BYTES || !helper_ready(rd)) {
+		ret = 0;
+		for (size_t i = 0; i < nr && !ret; i++)
+			ret = do_pread(&t[i]);
+		return ret;
+	}
 	pthread_mutex_lock(&rd->lock);
-	rd->tasks = t + h;
-	rd->nr = nr - h;
-	rd->busy = true;
+	rd->tasks = t;
+	rd->nr = nr;
+	atomic_store(&rd->next, 0);
+	rd->helper_ret = 0;
+	rd->gen++;
+	rd->open = true;
 	pthread_cond_signal(&rd->go);
 	pthread_mutex_unlock(&rd->lock);
-	ret = do_preads(t, h);
+	ret = take(rd);
+	/* Closed: a helper that wakes only now leaves this list alone. */
 	pthread_mutex_lock(&rd->lock);
-	while (rd->busy)
+	rd->open = false;
+	while (rd->helping)
 		pthread_cond_wait(&rd->done, &rd->lock);
-	theirs = rd->ret;
+	theirs = rd->helper_ret;
 	pthread_mutex_unlock(&rd->lock);
 	return ret < 0 ? ret : theirs;
 }
