@@ -38,17 +38,6 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 #define PMD_SIZE LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
 #define N 512
@@ -157,61 +146,7 @@ static void layout_pte_mapped_thp(char *a, char *odd)
 
 static void audit(pid_t pid, bool scan, struct mthp_audit_proc *p)
 {
-	struct mthp_diag diag = { 0 };
-
-	mthp_live_set_pagemap_scan(scan);
-	if (mthp_live_audit(pid, true, p, &diag) < 0) {
-		mthp_live_set_pagemap_scan(true);
-		fail_msg("audit (%s): %s", scan ? "PAGEMAP_SCAN" : "plain reads", diag.msg);
-	}
-	mthp_live_set_pagemap_scan(true);
-}
-
-/* The snapshot as text (setting lines and all); free() it. */
-static char *snapshot_text(pid_t pid, bool scan)
-{
-	struct mthp_snapshot snap;
-	struct mthp_diag diag = { 0 };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
-	int ret;
-
-	mthp_live_set_pagemap_scan(scan);
-	ret = mthp_live_snapshot(pid, &snap, &diag);
-	mthp_live_set_pagemap_scan(true);
-	if (ret < 0) {
-		mthp_snapshot_free(&snap);
-		fail_msg("snapshot (%s): %s", scan ? "PAGEMAP_SCAN" : "plain reads", diag.msg);
-	}
-	f = open_memstream(&text, &len);
-	assert_non_null(f);
-	assert_int_equal(mthp_snapshot_write(&snap, f), 0);
-	fclose(f);
-	mthp_snapshot_free(&snap);
-	return text;
-}
-
-static void assert_same_audit(const struct mthp_audit_proc *a,
-			      const struct mthp_audit_proc *b)
-{
-	assert_int_equal(a->nr_vmas, b->nr_vmas);
-	for (size_t i = 0; i < a->nr_vmas; i++) {
-		const struct mthp_audit_vma *x = &a->vmas[i], *y = &b->vmas[i];
-
-		assert_int_equal(x->start, y->start);
-		assert_int_equal(x->end, y->end);
-		assert_memory_equal(&x->c, &y->c, sizeof(x->c));
-		assert_int_equal(x->nr_ranges, y->nr_ranges);
-		for (size_t r = 0; r < x->nr_ranges; r++) {
-			assert_int_equal(x->ranges[r].pmd_addr, y->ranges[r].pmd_addr);
-			assert_int_equal(x->ranges[r].present, y->ranges[r].present);
-			assert_int_equal(x->ranges[r].swap, y->ranges[r].swap);
-			assert_int_equal(x->ranges[r].zero, y->ranges[r].zero);
-			assert_int_equal(x->ranges[r].huge, y->ranges[r].huge);
-		}
-	}
-	assert_memory_equal(&a->total, &b->total, sizeof(a->total));
+	live_audit_with(pid, scan, p);
 }
 
 static const struct mthp_audit_vma *vma_at(const struct mthp_audit_proc *p, uint64_t addr)
@@ -236,24 +171,17 @@ static struct mthp_audit_counts counts_of(const struct mthp_audit_proc *p, uint6
 
 static void test_both_paths_agree_on_a_mixed_process(void **state)
 {
-	struct mthp_audit_proc fast, plain;
+	struct mthp_audit_proc fast;
 	struct mthp_audit_counts c;
 	uint64_t addr, thp = 0;
-	char *snap_fast, *snap_plain;
 	pid_t pid;
 
 	(void)state;
-	if (SANITIZED)
+	if (LIVE_SANITIZED)
 		skip();
 	pid = start_child(layout_mixed, &addr);
+	live_paths_agree(pid);
 	audit(pid, true, &fast);
-	audit(pid, false, &plain);
-	assert_same_audit(&fast, &plain);
-	snap_fast = snapshot_text(pid, true);
-	snap_plain = snapshot_text(pid, false);
-	assert_string_equal(snap_fast, snap_plain);
-	free(snap_fast);
-	free(snap_plain);
 
 	/* What was compared holds every kind of page the layout made. */
 	c = counts_of(&fast, addr);
@@ -267,7 +195,6 @@ static void test_both_paths_agree_on_a_mixed_process(void **state)
 	print_message("mTHP pages (PTE-mapped, whole folios) compared: %llu\n",
 		      (unsigned long long)thp);
 	mthp_audit_proc_free(&fast);
-	mthp_audit_proc_free(&plain);
 	live_kid_reap(pid);
 }
 
@@ -279,7 +206,7 @@ static void test_pte_mapped_thp_tells_the_paths_apart(void **state)
 	pid_t pid;
 
 	(void)state;
-	if (SANITIZED)
+	if (LIVE_SANITIZED)
 		skip();
 	pid = start_child(layout_pte_mapped_thp, &addr);
 	audit(pid, true, &fast);
