@@ -554,6 +554,254 @@ static void test_runs_keys_are_checked(void **state)
 	}
 }
 
+/* How many folios of order o the final snapshot maps (a PMD mapping is one). */
+static uint64_t folios_of_order(const struct mthp_run_report *rep, unsigned o)
+{
+	const struct mthp_snapshot *snap = &rep->final;
+	uint64_t ptes = 0, pmds = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->kind == MTHP_PMD_HUGE)
+			pmds++;
+		if (pmd->kind != MTHP_PMD_TABLE || !pmd->folio_orders)
+			continue;
+		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
+			ptes += pmd->folio_orders[k] == o;
+	}
+	return (o == snap->geo.pmd_order ? pmds : 0) + (ptes >> o);
+}
+
+static uint64_t stat_of(const struct mthp_run_report *rep, const char *group, const char *name)
+{
+	uint64_t v = UINT64_MAX;
+
+	if (mthp_run_stat(rep, group, name, &v))
+		fail_msg("no counter %s %s", group, name);
+	return v;
+}
+
+/*
+ * The counters a run ends with agree with the run's own report.  Linux
+ * allocates the new folio before it looks at the window's pages again, so
+ * every attempt allocates (or fails to): collapse_alloc is the collapses
+ * plus the attempts refused after the allocation, here the 64K windows
+ * found already made (SCAN_PTE_MAPPED_HUGEPAGE) on every later scan.  A
+ * range with a collapse is one pages_collapsed; nr_anon is what is
+ * mapped at the end.
+ */
+static void test_stats_agree_with_the_report(void **state)
+{
+	static const char text[] = HEAD "[settings]\nhugepages-64kB/enabled = madvise\n"
+		"khugepaged/max_ptes_none = 0\nkhugepaged/scan_sleep_millisecs = 100\n"
+		"[phase p f]\nvma = v\naction = fill\nlength = 4M\n"
+		"[phase p w]\nvma = v\naction = cluster\noffset = 4M\nruns = 40\n"
+		"run_pages = 16\naligned = yes\n[phase p a]\nvma = v\naction = advise\n"
+		"[phase p s]\naction = sleep\nduration = 1s\n";
+	struct mthp_run_report rep, base;
+	uint64_t total = 0, allocs = 0, failed = 0;
+
+	(void)state;
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	/* both sizes collapsed, and later scans refused the 64K windows made */
+	assert_int_equal(rep.collapses_by_order[9], 2);
+	assert_true(rep.collapses_by_order[4] > 0);
+	assert_true(rep.failed_by_result[SCAN_PTE_MAPPED_HUGEPAGE] > 0);
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		failed += rep.failed_by_result[r];
+	assert_int_equal(failed, rep.failed_by_result[SCAN_PTE_MAPPED_HUGEPAGE]);
+	for (unsigned o = MTHP_MIN_ORDER; o <= 9; o++) {
+		char group[32];
+
+		snprintf(group, sizeof(group), "hugepages-%ukB", 4u << o);
+		assert_int_equal(stat_of(&rep, group, "nr_anon"), folios_of_order(&rep, o));
+		assert_int_equal(stat_of(&rep, group, "collapse_alloc_failed"), 0);
+		assert_true(stat_of(&rep, group, "collapse_alloc") >= rep.collapses_by_order[o]);
+		allocs += stat_of(&rep, group, "collapse_alloc");
+		total += rep.collapses_by_order[o];
+	}
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "collapse_alloc"), 2);
+	assert_int_equal(stat_of(&rep, "hugepages-64kB", "collapse_alloc"),
+			 rep.collapses_by_order[4] + failed);
+	assert_int_equal(allocs, total + failed);
+	assert_true(total > 2);
+	/* vmstat counts the PMD size only */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_collapse_alloc"), rep.collapses_by_order[9]);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_collapse_alloc_failed"), 0);
+	assert_int_equal(stat_of(&rep, "khugepaged", "pages_collapsed"), rep.walk_outcomes[0]);
+	assert_true(stat_of(&rep, "khugepaged", "full_scans") >= 1);
+
+	/* unknown names, knobs, counters not kept and the wrong group fail */
+	{
+		static const char *const bad[][2] = {
+			{ "vmstat", "thp_collapse_allocs" }, { "vmstat", "collapse_alloc" },
+			{ "khugepaged", "pages_to_scan" }, { "khugepaged", "thp_collapse_alloc" },
+			{ "hugepages-64kB", "swpin" }, { "hugepages-64kB", "thp_fault_alloc" },
+			{ "hugepages-8kB", "collapse_alloc" }, { "hugepages-4096kB", "split" },
+			{ "vmstat", "pgfault" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			uint64_t v = 12345;
+
+			assert_int_equal(mthp_run_stat(&rep, bad[i][0], bad[i][1], &v), -ENOENT);
+			assert_int_equal(v, 12345);
+		}
+	}
+
+	/* khugepaged off: nothing collapsed, nothing scanned */
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &base);
+	assert_int_equal(stat_of(&base, "vmstat", "thp_collapse_alloc"), 0);
+	assert_int_equal(stat_of(&base, "hugepages-64kB", "collapse_alloc"), 0);
+	assert_int_equal(stat_of(&base, "khugepaged", "pages_collapsed"), 0);
+	assert_int_equal(stat_of(&base, "khugepaged", "full_scans"), 0);
+	assert_int_equal(stat_of(&base, "hugepages-2048kB", "nr_anon"), 0);
+	mthp_run_report_free(&base);
+	mthp_run_report_free(&rep);
+	assert_null(rep.stats);
+}
+
+/* Faults, page-out and splits show in the counters the kernel bumps for them. */
+static void test_stats_of_faults_and_pageout(void **state)
+{
+	static const char text[] = HEAD "[settings]\nenabled = always\n"
+		"[phase p f]\nvma = v\naction = fill\n"
+		"[phase p o]\nvma = v\naction = pageout\nlength = 2M\ndensity = 100%\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	/* 16M of 2M faults, one range paged out as a whole THP */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_fault_alloc"), 8);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "anon_fault_alloc"), 8);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_fault_fallback"), 0);
+	assert_int_equal(stat_of(&rep, "vmstat", "pswpout"), 512);
+	assert_int_equal(stat_of(&rep, "vmstat", "pswpout"), V_PAGES - rep.resident_pages);
+	/* the THP goes to swap whole, its PMD mapping split first */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_swpout"), 1);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "swpout"), 1);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_split_pmd"), 1);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_split_page"), 0);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "nr_anon"), 7);
+	assert_int_equal(folios_of_order(&rep, 9), 7);
+	mthp_run_report_free(&rep);
+}
+
+/* The names each group has: the counters the simulator keeps, no more. */
+static void test_stats_names_are_the_kernels(void **state)
+{
+	static const char *const vmstat[] = {
+		"pswpin", "pswpout", "thp_fault_alloc", "thp_fault_fallback",
+		"thp_fault_fallback_charge", "thp_collapse_alloc", "thp_collapse_alloc_failed",
+		"thp_split_page", "thp_split_page_failed", "thp_deferred_split_page",
+		"thp_split_pmd", "thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte",
+		"thp_scan_exceed_share_pte", "thp_zero_page_alloc", "thp_swpout",
+		"thp_swpout_fallback",
+	};
+	static const char *const per_size[] = {
+		"anon_fault_alloc", "anon_fault_fallback", "anon_fault_fallback_charge",
+		"collapse_alloc", "collapse_alloc_failed", "swpout", "swpout_fallback", "split",
+		"split_failed", "split_deferred", "nr_anon", "collapse_exceed_swap_pte",
+		"collapse_exceed_none_pte", "collapse_exceed_shared_pte",
+	};
+	size_t nv = sizeof(vmstat) / sizeof(vmstat[0]), ns = sizeof(per_size) / sizeof(per_size[0]);
+	struct mthp_run_report rep;
+	size_t k = 0;
+
+	(void)state;
+	run_phases("[phase p f]\nvma = v\naction = fill\n", &rep);
+	/* vmstat, khugepaged, then orders 2..9 in the same order each */
+	assert_int_equal(rep.nr_stats, nv + 2 + 8 * ns);
+	for (size_t i = 0; i < nv; i++, k++) {
+		assert_int_equal(rep.stats[k].file, SIM_STAT_VMSTAT);
+		assert_string_equal(rep.stats[k].name, vmstat[i]);
+	}
+	assert_string_equal(rep.stats[k++].name, "pages_collapsed");
+	assert_string_equal(rep.stats[k++].name, "full_scans");
+	for (unsigned o = 2; o <= 9; o++) {
+		for (size_t i = 0; i < ns; i++, k++) {
+			assert_int_equal(rep.stats[k].file, SIM_STAT_SIZE);
+			assert_int_equal(rep.stats[k].order, o);
+			assert_string_equal(rep.stats[k].name, per_size[i]);
+		}
+	}
+	mthp_run_report_free(&rep);
+}
+
+/* The line of counter NAME in the block of run RUN of `--stats` text. */
+static uint64_t text_stat(const char *out, const char *run, const char *line_start)
+{
+	char head[64];
+	const char *p = strstr(out, "\nCounters by their kernel names"), *end, *line;
+	unsigned long long v;
+
+	assert_non_null(p);
+	snprintf(head, sizeof(head), "\n# %s\n", run);
+	p = strstr(p, head);
+	if (!p)
+		fail_msg("no block '%s'", run);
+	p += strlen(head);
+	end = strstr(p, "\n# ");
+	line = strstr(p, line_start);
+	if (!line || (end && line > end) || line[-1] != '\n')
+		fail_msg("no line '%s' in the block of %s", line_start, run);
+	if (sscanf(line + strlen(line_start), " %llu", &v) != 1)
+		fail_msg("no value on '%s'", line_start);
+	return v;
+}
+
+static void test_cli_stats_text_json_and_errors(void **state)
+{
+	struct cli_run t = cli_run("sim", "--compare", "legacy,upstream", "--stats", NULL);
+	struct cli_run j = cli_run("sim", "--compare", "legacy,upstream", "--stats", "--json",
+				   NULL);
+	struct cli_run plain = cli_run("sim", "--json", NULL);
+	struct cli_run sw = cli_run("sim", "--stats", "--sweep", "khugepaged/max_ptes_none=0,511",
+				    NULL);
+	json_t *doc, *runs;
+
+	(void)state;
+	assert_int_equal(t.status, 0);
+	assert_int_equal(j.status, 0);
+	doc = json_loads(j.out, 0, NULL);
+	assert_non_null(doc);
+	runs = json_object_get(doc, "runs");
+	assert_int_equal(json_array_size(runs), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *run = json_array_get(runs, i), *st = json_object_get(run, "stats");
+		const char *name = json_string_value(json_object_get(run, "policy"));
+		json_t *c9 = json_object_get(json_object_get(run, "collapses_by_order"), "9");
+		uint64_t pmd = c9 ? (uint64_t)json_integer_value(c9) : 0;
+		json_t *g = json_object_get(st, "hugepages-2048kB");
+
+		assert_non_null(st);
+		/* text and JSON give the same counters, equal to the report's */
+		assert_int_equal(text_stat(t.out, name, "/proc/vmstat thp_collapse_alloc"), pmd);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "vmstat"),
+								    "thp_collapse_alloc")), pmd);
+		assert_int_equal(json_integer_value(json_object_get(g, "collapse_alloc")), pmd);
+		assert_int_equal(text_stat(t.out, name, "/sys/kernel/mm/transparent_hugepage/"
+					   "hugepages-2048kB/stats collapse_alloc"), pmd);
+		assert_int_equal(text_stat(t.out, name, "/sys/kernel/mm/transparent_hugepage/"
+					   "khugepaged pages_collapsed"),
+				 json_integer_value(json_object_get(json_object_get(st, "khugepaged"),
+								    "pages_collapsed")));
+		assert_null(json_object_get(json_object_get(st, "hugepages-64kB"), "swpin"));
+	}
+	/* the default scenario collapses under upstream */
+	assert_true(text_stat(t.out, "upstream", "/proc/vmstat thp_collapse_alloc") > 0);
+	json_decref(doc);
+	/* without --stats the document is as before */
+	assert_int_equal(plain.status, 0);
+	assert_null(strstr(plain.out, "\"stats\""));
+	assert_int_equal(sw.status, 2);
+	assert_non_null(strstr(sw.err, "--stats prints each run's counters"));
+	cli_run_free(&t);
+	cli_run_free(&j);
+	cli_run_free(&plain);
+	cli_run_free(&sw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +826,10 @@ int main(void)
 		cmocka_unit_test(test_runs_keys_are_checked),
 		cmocka_unit_test(test_timeline_samples_and_picture),
 		cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
+		cmocka_unit_test(test_stats_agree_with_the_report),
+		cmocka_unit_test(test_stats_of_faults_and_pageout),
+		cmocka_unit_test(test_stats_names_are_the_kernels),
+		cmocka_unit_test(test_cli_stats_text_json_and_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

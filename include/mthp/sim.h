@@ -196,7 +196,43 @@ size_t sim_nr_vmas(struct sim_mm *mm);
 SIM_MUST_CHECK int sim_vmstat(struct sim *sim, const char *name, uint64_t *value);
 SIM_MUST_CHECK int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 				 uint64_t *value);
-/* The sysfs-like dump: "/proc/vmstat/thp_fault_alloc 3" and
+
+/* Where Linux shows a counter. */
+enum sim_stat_file {
+	SIM_STAT_VMSTAT,	/* a line of /proc/vmstat */
+	SIM_STAT_KHUGEPAGED,	/* a file of transparent_hugepage/khugepaged/ */
+	SIM_STAT_SIZE,		/* a file of transparent_hugepage/hugepages-<size>kB/stats/ */
+};
+
+/* One counter under its kernel name. */
+struct sim_stat {
+	enum sim_stat_file file;
+	unsigned order;		/* SIM_STAT_SIZE: the size's order; else 0 */
+	const char *name;	/* "thp_collapse_alloc", ...: static storage */
+	uint64_t value;
+};
+
+/*
+ * The counters the simulator keeps where Linux 7.2 bumps them, in a fixed
+ * order: /proc/vmstat (pswpin, pswpout and the thp_* lines it models),
+ * khugepaged/ (pages_collapsed, full_scans; not its knobs), then per size
+ * from the smallest mTHP order to the PMD order the stats/ files it
+ * models.  Writes the first room of them to out (may be NULL with room 0)
+ * and returns how many there are.
+ */
+size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room);
+/* "vmstat", "khugepaged" or "hugepages-64kB": the counter's group. */
+void sim_stat_group(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len);
+/*
+ * Where Linux shows it: "/proc/vmstat" (a line of that file),
+ * "/sys/kernel/mm/transparent_hugepage/khugepaged" or
+ * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats" (a file of
+ * that directory).
+ */
+void sim_stat_where(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len);
+/* The sysfs-like dump of sim_stats(): "/proc/vmstat/thp_fault_alloc 3" and
  * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/swpout 1". */
 int sim_stats_dump(struct sim *sim, FILE *f);
 
