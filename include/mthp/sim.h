@@ -337,12 +337,45 @@ typedef void (*sim_collapse_fn)(void *ctx, const struct sim_collapse_event *ev);
 void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx);
 
 /*
- * Tracepoint lines (mm_khugepaged_scan_pmd, mm_collapse_huge_page,
- * mm_collapse_huge_page_isolate, mm_collapse_huge_page_swapin, with
- * order=) to f, or off when f is NULL.  Time stamps are the simulated
- * clock; "mm=" is a stable stand-in for the kernel's pointer.
+ * Tracepoint lines to f, or off when f is NULL: the huge_memory events of
+ * Linux 7.2 that anonymous memory fires, with their fields in its order,
+ * in the line format of an ftrace text trace:
+ *
+ *       khugepaged-42      [000] .....     1.200000: mm_collapse_huge_page: mm=...
+ *
+ * The task is khugepaged (pid SIM_TRACE_KHUGEPAGED_PID) or, under
+ * MADV_COLLAPSE, the process ("mthp-mm<ID>", pid SIM_TRACE_PID_BASE + ID);
+ * CPU 0; the time stamp is the simulated clock; "mm=" is a stable stand-in
+ * for the kernel's pointer.
  */
 void sim_set_trace(struct sim *sim, FILE *f);
+
+#define SIM_TRACE_KHUGEPAGED_PID 42
+#define SIM_TRACE_PID_BASE 1000
+
+/* The events sim_set_trace() writes. */
+enum sim_trace_event {
+	SIM_TRACE_SCAN_PMD,	/* mm_khugepaged_scan_pmd */
+	SIM_TRACE_COLLAPSE,	/* mm_collapse_huge_page */
+	SIM_TRACE_ISOLATE,	/* mm_collapse_huge_page_isolate */
+	SIM_TRACE_SWAPIN,	/* mm_collapse_huge_page_swapin */
+};
+#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SWAPIN + 1)
+#define SIM_TRACE_ALL ((1u << SIM_NR_TRACE_EVENTS) - 1)
+
+/* "mm_khugepaged_scan_pmd", ...; the tracefs system is "huge_memory". */
+const char *sim_trace_event_name(enum sim_trace_event e);
+/*
+ * A comma list of events as tracefs's set_event takes them: EVENT,
+ * SYSTEM:EVENT, SYSTEM (all of its events), with * for a whole part
+ * ("huge_memory:*", "*:mm_collapse_huge_page").  0 with the events' bits
+ * (1 << enum sim_trace_event) in *mask, or -EINVAL with why naming the
+ * item that is wrong: empty, an unknown event or system, or an event of
+ * Linux that the simulator does not fire.
+ */
+int sim_trace_events_parse(const char *list, uint32_t *mask, char *why, size_t len);
+/* Which events to write (bits as above; SIM_TRACE_ALL at creation). */
+void sim_set_trace_events(struct sim *sim, uint32_t mask);
 
 /*
  * Fault injection: a seeded switch that makes chosen steps of a collapse
