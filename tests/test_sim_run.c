@@ -20,9 +20,11 @@
 
 #include <mthp/engine.h>
 #include <mthp/scenario.h>
+#include <mthp/sim.h>
 
 #include "cli/cli.h"
 #include "helpers/cli_run.h"
+#include "helpers/ftrace_line.h"
 #include "helpers/png_file.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
@@ -802,6 +804,129 @@ static void test_cli_stats_text_json_and_errors(void **state)
 	cli_run_free(&sw);
 }
 
+/* --trace-events: tracefs's set_event syntax, and every bad item named. */
+static void test_trace_events_parse(void **state)
+{
+	static const struct { const char *list; uint32_t mask; } good[] = {
+		{ "mm_collapse_huge_page", 1u << SIM_TRACE_COLLAPSE },
+		{ "huge_memory:mm_collapse_huge_page_swapin", 1u << SIM_TRACE_SWAPIN },
+		{ "*:mm_khugepaged_scan_pmd", 1u << SIM_TRACE_SCAN_PMD },
+		{ "mm_khugepaged_scan_pmd,mm_collapse_huge_page_isolate",
+		  1u << SIM_TRACE_SCAN_PMD | 1u << SIM_TRACE_ISOLATE },
+		{ "huge_memory", SIM_TRACE_ALL },
+		{ "huge_memory:*", SIM_TRACE_ALL },
+		{ "*:*", SIM_TRACE_ALL },
+	};
+	static const struct { const char *list, *why; } bad[] = {
+		{ "", "the list of events is empty" },
+		{ "mm_collapse", "'mm_collapse': no such event" },
+		{ "mm_collapse_huge_page,", "an empty event name" },
+		{ ",mm_collapse_huge_page", "an empty event name" },
+		{ "sched:sched_switch", "'sched:sched_switch': no such event system" },
+		{ "huge_memory:nope", "'huge_memory:nope': no such event" },
+		{ "mm_khugepaged_scan_file", "does not fire this event (file-backed" },
+		{ "MM_COLLAPSE_HUGE_PAGE", "no such event" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		uint32_t mask = 0;
+		char why[200] = "";
+
+		if (sim_trace_events_parse(good[i].list, &mask, why, sizeof(why)))
+			fail_msg("'%s' refused: %s", good[i].list, why);
+		assert_int_equal(mask, good[i].mask);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t mask = 12345;
+		char why[200] = "";
+
+		assert_int_equal(sim_trace_events_parse(bad[i].list, &mask, why, sizeof(why)),
+				 -EINVAL);
+		assert_int_equal(mask, 12345);
+		if (!strstr(why, bad[i].why))
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].list, why, bad[i].why);
+	}
+	for (unsigned e = 0; e < SIM_NR_TRACE_EVENTS; e++) {
+		uint32_t mask = 0;
+		char why[200];
+
+		assert_int_equal(sim_trace_events_parse(sim_trace_event_name(e), &mask, why,
+							sizeof(why)), 0);
+		assert_int_equal(mask, 1u << e);
+	}
+}
+
+/*
+ * The lines of a --trace file by event, each read as an ftrace line with
+ * 7.2's fields; comment lines ("# mthp sim: ...") are skipped.
+ */
+static void count_trace_events(const char *path, unsigned counts[SIM_NR_TRACE_EVENTS])
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	assert_non_null(f);
+	memset(counts, 0, SIM_NR_TRACE_EVENTS * sizeof(counts[0]));
+	while (fgets(line, sizeof(line), f)) {
+		struct ftrace_line l;
+		unsigned e;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#')
+			continue;
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_huge_memory_fields(&l);
+		for (e = 0; e < SIM_NR_TRACE_EVENTS; e++)
+			if (!strcmp(l.event, sim_trace_event_name(e)))
+				break;
+		assert_true(e < SIM_NR_TRACE_EVENTS);
+		counts[e]++;
+	}
+	fclose(f);
+}
+
+static void test_cli_trace_events(void **state)
+{
+	char path[] = "/tmp/mthp-trace-XXXXXX";
+	unsigned all[SIM_NR_TRACE_EVENTS], some[SIM_NR_TRACE_EVENTS];
+	struct cli_run r;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	r = cli_run("sim", "--compare", "legacy,upstream", "--trace", path, NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	count_trace_events(path, all);
+	assert_true(all[SIM_TRACE_SCAN_PMD] > 0);
+	assert_true(all[SIM_TRACE_COLLAPSE] > 0);
+	/* every attempt has its isolate line (the default scenario has no swap) */
+	assert_int_equal(all[SIM_TRACE_ISOLATE], all[SIM_TRACE_COLLAPSE]);
+	r = cli_run("sim", "--compare", "legacy,upstream", "--trace", path, "--trace-events",
+		    "mm_collapse_huge_page,huge_memory:mm_collapse_huge_page_isolate", NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	count_trace_events(path, some);
+	assert_int_equal(some[SIM_TRACE_SCAN_PMD], 0);
+	assert_int_equal(some[SIM_TRACE_SWAPIN], 0);
+	assert_int_equal(some[SIM_TRACE_COLLAPSE], all[SIM_TRACE_COLLAPSE]);
+	assert_int_equal(some[SIM_TRACE_ISOLATE], all[SIM_TRACE_ISOLATE]);
+
+	r = cli_run("sim", "--trace", path, "--trace-events", "mm_collapse_hugepage", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--trace-events: 'mm_collapse_hugepage': no such event"));
+	cli_run_free(&r);
+	r = cli_run("sim", "--trace-events", "huge_memory", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "give --trace FILE"));
+	cli_run_free(&r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -830,6 +955,8 @@ int main(void)
 		cmocka_unit_test(test_stats_of_faults_and_pageout),
 		cmocka_unit_test(test_stats_names_are_the_kernels),
 		cmocka_unit_test(test_cli_stats_text_json_and_errors),
+		cmocka_unit_test(test_trace_events_parse),
+		cmocka_unit_test(test_cli_trace_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,6 +120,7 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 struct mthp_run_opts {
 	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
 	FILE *trace;			/* tracepoint lines, or NULL */
+	uint32_t trace_events;		/* which (sim_set_trace_events()); 0: all */
 	/*
 	 * > 0: sample resident memory and the TLB entries of this profile
 	 * (enum mthp_tlb_profile + 1) over simulated time, into the report's

@@ -816,6 +816,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (collapse) {
 		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
 		sim_set_collapse_observer(r.sim, observe, &r);
+		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);
 	}
 	for (size_t i = 0; i < sc->nr_processes && !r.error; i++)

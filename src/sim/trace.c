@@ -141,6 +141,10 @@ int sim_trace_events_parse(const char *list, uint32_t *mask, char *why, size_t l
 	uint32_t m = 0;
 
 	_Static_assert(SIM_NR_TRACE_EVENTS == 4, "the message of trace_events_item()");
+	if (!*list) {
+		snprintf(why, len, "the list of events is empty");
+		return -EINVAL;
+	}
 	for (const char *p = list;;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
