@@ -763,6 +763,43 @@ static void test_trace_swapin_and_success(void **state)
 	fx_done(&f);
 }
 
+/* Under MADV_COLLAPSE the lines are the process's, not khugepaged's. */
+static void test_trace_madvise_collapse_task(void **state)
+{
+	char *buf = NULL, *save = NULL, task[32];
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	unsigned n = 0;
+	struct fx f;
+
+	(void)state;
+	assert_non_null(mem);
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 7);
+	knob(&f, "enabled", "never");
+	sim_fx_map(f.mm, BASE, PMD);
+	write_pages(&f, BASE, NR);
+	sim_set_trace(f.sim, mem);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PMD), 0);
+	sim_set_trace(f.sim, NULL);
+	fclose(mem);
+	snprintf(task, sizeof(task), "mthp-mm%u", sim_mm_id(f.mm));
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct ftrace_line l;
+
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_string_equal(l.task, task);
+		assert_int_equal(l.pid, SIM_TRACE_PID_BASE + sim_mm_id(f.mm));
+		assert_huge_memory_fields(&l);
+		n++;
+	}
+	/* isolate, collapse, scan_pmd */
+	assert_int_equal(n, 3);
+	assert_int_equal(order_at(&f, BASE), 9);
+	free(buf);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -778,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic_trace),
 		cmocka_unit_test(test_trace_veto_and_scan_result),
 		cmocka_unit_test(test_trace_swapin_and_success),
+		cmocka_unit_test(test_trace_madvise_collapse_task),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
