@@ -610,6 +610,15 @@ static void test_deterministic_trace(void **state)
 			NULL);
 	if (getenv("MTHP_SHOW_TRACE"))
 		fputs(a, stdout);
+	/* every line is an ftrace line with 7.2's fields */
+	for (char *save = NULL, *line = strtok_r(a, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct ftrace_line l;
+
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_huge_memory_fields(&l);
+	}
 	free(a);
 	free(b);
 }
