@@ -16,6 +16,7 @@
 #include <mthp/engine.h>
 #include <mthp/result.h>
 #include <mthp/settings.h>
+#include <mthp/sim.h>
 #include <mthp/snapshot.h>
 
 #define MTHP_SCENARIO_NAME_MAX 32
@@ -119,6 +120,7 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 struct mthp_run_opts {
 	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
 	FILE *trace;			/* tracepoint lines, or NULL */
+	uint32_t trace_events;		/* which (sim_set_trace_events()); 0: all */
 	/*
 	 * > 0: sample resident memory and the TLB entries of this profile
 	 * (enum mthp_tlb_profile + 1) over simulated time, into the report's
@@ -173,6 +175,9 @@ struct mthp_run_report {
 	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
 	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */
+	/* the kernel's counters at the end (sim_stats()), in its order */
+	struct sim_stat *stats;
+	size_t nr_stats;
 };
 
 /*
@@ -187,6 +192,16 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		      uint64_t seed, const struct mthp_run_opts *opts,
 		      struct mthp_run_report *out, struct mthp_diag *diag);
 void mthp_run_report_free(struct mthp_run_report *r);
+
+/*
+ * A counter of the run's stats by group ("vmstat", "khugepaged",
+ * "hugepages-64kB": sim_stat_group()) and kernel name: 0 with the value in
+ * *value, or -ENOENT (*value untouched) when the run has no such counter,
+ * a name the simulator does not keep or one of another group.
+ */
+__attribute__((warn_unused_result))
+int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char *name,
+		  uint64_t *value);
 
 /*
  * Where every run maps each VMA of the scenario: addr[v] is the start of

@@ -738,6 +738,17 @@ static void count_written(struct run *r)
 	}
 }
 
+/* The kernel's counters now, into the report: the simulator goes at teardown. */
+static void capture_stats(struct run *r)
+{
+	size_t n = sim_stats(r->sim, NULL, 0);
+
+	r->out->stats = calloc(n ? n : 1, sizeof(*r->out->stats));
+	if (!r->out->stats)
+		return run_fail(r, -ENOMEM, "out of memory");
+	r->out->nr_stats = sim_stats(r->sim, r->out->stats, n);
+}
+
 static void teardown(struct run *r)
 {
 	if (r->procs) {
@@ -805,6 +816,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (collapse) {
 		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
 		sim_set_collapse_observer(r.sim, observe, &r);
+		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);
 	}
 	for (size_t i = 0; i < sc->nr_processes && !r.error; i++)
@@ -859,6 +871,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	snapshot_all(&r, &out->final);
 	out->resident_pages = resident_pages(&out->final);
 	count_written(&r);
+	if (!r.error)
+		capture_stats(&r);
 out:
 	teardown(&r);
 	if (r.error)
@@ -872,6 +886,24 @@ void mthp_run_report_free(struct mthp_run_report *rep)
 	free(rep->timeline);
 	rep->timeline = NULL;
 	rep->nr_samples = 0;
+	free(rep->stats);
+	rep->stats = NULL;
+	rep->nr_stats = 0;
+}
+
+int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char *name,
+		  uint64_t *value)
+{
+	for (size_t i = 0; i < r->nr_stats; i++) {
+		char g[32];
+
+		sim_stat_group(&r->final.geo, &r->stats[i], g, sizeof(g));
+		if (!strcmp(g, group) && !strcmp(r->stats[i].name, name)) {
+			*value = r->stats[i].value;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 const char *mthp_write_fail_name(enum mthp_write_fail f)
