@@ -49,7 +49,7 @@ int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
 int mthp_live_check_access(struct mthp_diag *diag);
 
 /*
- * A process's anonymous VMAs and page tables as a snapshot (format 1), with
+  * A process's anonymous VMAs and page tables as a snapshot (format 2), with
  * the host settings as setting lines.  snap is initialised here; free it
  * with mthp_snapshot_free() (also after an error).  PMD ranges with nothing
  * mapped are left out.

@@ -244,7 +244,7 @@ int sim_stats_dump(struct sim *sim, FILE *f);
 int sim_check(struct sim *sim);
 const char *sim_check_message(struct sim *sim);
 
-/* The mm as a snapshot (format 1) with the settings in force. */
+/* The mm as a snapshot (format 2) with the settings in force. */
 int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
 
 /* Debug builds: run sim_check() after every nth mapping change (default 1). */
