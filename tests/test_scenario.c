@@ -262,6 +262,14 @@ static void test_vma_errors(void **state)
 	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = hugepage,nohugepage\n", 4,
 		     "exclude each other");
 	expect_error("[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = lots\n", 4,
+		     "pmd_offset 'lots'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 2M\n", 2,
+		     "multiple of the page size (4096) below the PMD size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 6K\n", 2,
+		     "multiple of the page size (4096) below the PMD size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 4K\nalign = 4K\n", 2,
+		     "align and pmd_offset exclude each other");
 	expect_error("[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'");
 	expect_error("[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process");
 }

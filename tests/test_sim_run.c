@@ -353,6 +353,34 @@ static void test_several_processes_run(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/*
+ * pmd_offset: VMAs that start past a PMD boundary and are smaller than a
+ * PMD; the snapshot has every table over them, so no written page is lost.
+ */
+static void test_vmas_off_pmd_boundaries(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n"
+		"[process p]\n[vma p small]\nsize = 64K\npmd_offset = 1M\n"
+		"[vma p shifted]\nsize = 4M\npmd_offset = 4K\n"
+		"[phase p a]\nvma = small\naction = fill\n"
+		"[phase p b]\nvma = shifted\naction = fill\n";
+	const uint64_t pmd = 2 << 20;
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.final.nr_vmas, 2);
+	assert_int_equal(rep.final.vmas[0].start % pmd, 1 << 20);
+	assert_int_equal(rep.final.vmas[1].start % pmd, 4096);
+	/* one table over the small vma; three over the shifted one */
+	assert_int_equal(rep.final.nr_pmds, 4);
+	assert_int_equal(rep.final.pmds[1].addr, rep.final.vmas[1].start - 4096);
+	assert_int_equal(rep.pages_written, 16 + 1024);
+	assert_int_equal(rep.resident_pages, rep.pages_written);
+	mthp_run_report_free(&rep);
+}
+
 /* `mthp sim` warns of a cut-short workload and exits 0 (a condition, not an error). */
 static void test_cli_warns_of_failed_writes(void **state)
 {
@@ -945,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_writes_past_the_machine_are_counted),
 		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
 		cmocka_unit_test(test_several_processes_run),
+		cmocka_unit_test(test_vmas_off_pmd_boundaries),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
 		cmocka_unit_test(test_cli_checks_output_paths_first),
 		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),

@@ -51,6 +51,9 @@ struct mthp_scenario_vma {
 	size_t process;			/* index into processes */
 	uint64_t size;			/* bytes */
 	uint64_t align;			/* bytes, a power of two */
+	uint64_t pmd_offset;		/* bytes past a PMD boundary (align is then
+					 * the PMD size) */
+	bool has_pmd_offset;		/* pmd_offset given */
 	uint32_t flags;			/* MTHP_VMA_HUGEPAGE | NOHUGEPAGE | UFFD */
 	unsigned line;
 };

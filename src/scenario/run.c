@@ -50,7 +50,7 @@ void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
 
 			if (sv->process != i)
 				continue;
-			addr[v] = (cursor + sv->align - 1) & ~(sv->align - 1);
+			addr[v] = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
 			/* a guard gap keeps neighbouring VMAs from merging */
 			cursor = addr[v] + sv->size + sv->align;
 		}

@@ -574,6 +574,11 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 	} else if (!strcmp(key, "align")) {
 		if (!parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
 			return fail_value(rd, rd->line, key, value, "must be a power of two such as 2M");
+	} else if (!strcmp(key, "pmd_offset")) {
+		if (!parse_size(value, &v->pmd_offset))
+			return fail_value(rd, rd->line, key, value,
+					  "must be a size below the PMD size such as 4K");
+		v->has_pmd_offset = true;
 	} else if (!strcmp(key, "flags")) {
 		char copy[MAX_LINE + 1], *save = NULL;
 
@@ -593,7 +598,8 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 		if ((v->flags & MTHP_VMA_HUGEPAGE) && (v->flags & MTHP_VMA_NOHUGEPAGE))
 			return fail_at(rd, rd->line, "hugepage and nohugepage exclude each other");
 	} else {
-		fail_at(rd, rd->line, "unknown key '%s' in a vma (size, align, flags)", key);
+		fail_at(rd, rd->line, "unknown key '%s' in a vma (size, align, pmd_offset, flags)",
+			key);
 	}
 }
 
@@ -799,10 +805,21 @@ static void check_vmas(struct reader *rd)
 		fail_at(rd, rd->line, "no [process NAME] section: nothing to simulate");
 	for (size_t i = 0; i < sc->nr_vmas && !rd->failed; i++) {
 		struct mthp_scenario_vma *v = &sc->vmas[i];
+		uint64_t pmd_size = (uint64_t)sc->page_size *
+				    (sc->page_size == 4096 ? 512 : sc->page_size == 16384 ? 2048 : 8192);
 
+		if (v->has_pmd_offset && v->align) {
+			fail_at(rd, v->line, "vma '%s': align and pmd_offset exclude each other "
+				"(pmd_offset places the start past a PMD boundary)", v->name);
+			break;
+		}
+		if (v->has_pmd_offset && (v->pmd_offset >= pmd_size || v->pmd_offset % sc->page_size)) {
+			fail_at(rd, v->line, "vma '%s': pmd_offset must be a multiple of the page size "
+				"(%u) below the PMD size", v->name, sc->page_size);
+			break;
+		}
 		if (!v->align)
-			v->align = (uint64_t)sc->page_size *
-				   (sc->page_size == 4096 ? 512 : sc->page_size == 16384 ? 2048 : 8192);
+			v->align = pmd_size;
 		if (!v->size)
 			fail_at(rd, v->line, "vma '%s' has no size", v->name);
 		else if (v->size % sc->page_size)
