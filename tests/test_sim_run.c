@@ -179,6 +179,32 @@ static void test_pageout_free_dontneed(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* pages = LIST: exactly those pages of the phase's range, for each action that takes it. */
+static void test_exact_page_lists(void **state)
+{
+	const struct mthp_snapshot_pmd *pmd;
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_phases("[phase p w]\nvma = v\naction = random\npages = 3,5,9-12\n"
+		   "[phase p r]\nvma = v\naction = read\noffset = 2M\npages = 0-7,100\n", &rep);
+	assert_int_equal(rep.pages_written, 6);
+	pmd = &rep.final.pmds[0];
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(pmd->ptes[i], i == 3 || i == 5 || (i >= 9 && i <= 12) ? 'A' : '.');
+	assert_int_equal(count_state(&rep, '0'), 9);
+	mthp_run_report_free(&rep);
+
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p out]\nvma = v\naction = pageout\npages = 1,3-4\n"
+		   "[phase p gone]\nvma = v\naction = dontneed\noffset = 4M\npages = 0-511\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 7\nduration = 100ms\n", &rep);
+	assert_int_equal(count_state(&rep, 'w'), 3);
+	assert_int_equal(rep.final.pmds[0].ptes[3], 'w');
+	assert_int_equal(rep.resident_pages, V_PAGES - 3 - 512);
+	mthp_run_report_free(&rep);
+}
+
 static void test_fork_child_writes_and_exits(void **state)
 {
 	struct mthp_run_report rep;
@@ -965,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_hot_keeps_a_hot_set_young),
 		cmocka_unit_test(test_heap_keeps_its_live_share),
 		cmocka_unit_test(test_pageout_free_dontneed),
+		cmocka_unit_test(test_exact_page_lists),
 		cmocka_unit_test(test_fork_child_writes_and_exits),
 		cmocka_unit_test(test_advise_and_sleep),
 		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),

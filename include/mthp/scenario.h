@@ -20,6 +20,7 @@
 #include <mthp/snapshot.h>
 
 #define MTHP_SCENARIO_NAME_MAX 32
+#define MTHP_SCENARIO_MAX_PAGE_RANGES 64
 #define MTHP_SCENARIO_MAX_SIZES 8
 
 enum mthp_scenario_action {
@@ -80,6 +81,13 @@ struct mthp_scenario_phase {
 	unsigned nr_sizes;
 	double live, churn;		/* heap */
 	double child_writes;		/* fork */
+	/* random, read, fork (the child's writes), pageout, free, dontneed:
+	 * exact pages of the phase's range, in place of density, child_writes
+	 * or runs; increasing, not overlapping */
+	struct mthp_scenario_page_range {
+		uint64_t first, last;	/* page numbers from the range's start */
+	} pages[MTHP_SCENARIO_MAX_PAGE_RANGES];
+	unsigned nr_pages;		/* ranges in pages[]; 0: not given */
 	uint32_t advice;		/* advise: MTHP_VMA_HUGEPAGE or NOHUGEPAGE */
 	unsigned line;
 };

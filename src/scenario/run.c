@@ -228,6 +228,18 @@ static void advise_runs(struct run *r, struct sim_mm *mm, uint64_t base, uint64_
 }
 
 /* madvise the pages chosen with probability density, run by run. */
+/* Whether the phase works on page i: its pages list, or a draw at chance. */
+static bool page_chosen(struct run *r, const struct mthp_scenario_phase *ph, uint64_t i,
+			double chance)
+{
+	if (!ph->nr_pages)
+		return mthp_rng_chance(&r->rng, chance);
+	for (unsigned k = 0; k < ph->nr_pages && ph->pages[k].first <= i; k++)
+		if (i <= ph->pages[k].last)
+			return true;
+	return false;
+}
+
 static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t pages,
 			  double density, enum sim_madv advice)
 {
@@ -342,7 +354,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		break;
 	case MTHP_ACT_RANDOM:
 		for (uint64_t i = 0; i < pages && !r->error; i++)
-			if (mthp_rng_chance(&r->rng, ph->density))
+			if (page_chosen(r, ph, i, ph->density))
 				write_page(r, p, ph, base + i * page_size(r), i);
 		break;
 	case MTHP_ACT_CLUSTER:
@@ -356,7 +368,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
 			uint64_t tag;
 
-			if (mthp_rng_chance(&r->rng, ph->density) &&
+			if (page_chosen(r, ph, i, ph->density) &&
 			    sim_read(p->mm, base + i * page_size(r), &tag) == -EFAULT)
 				run_fail(r, -EFAULT, "phase '%s': read fault failed", ph->label);
 		}
@@ -376,7 +388,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
 					strerror(-err));
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
-			if (!mthp_rng_chance(&r->rng, ph->child_writes))
+			if (!page_chosen(r, ph, i, ph->child_writes))
 				continue;
 			err = sim_write(p->child, base + i * page_size(r), ++r->next_tag);
 			if (err == -ENOMEM)
@@ -394,7 +406,11 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 				       ph->action == MTHP_ACT_FREE ? SIM_MADV_FREE :
 				       SIM_MADV_DONTNEED;
 
-		if (ph->by_runs)
+		if (ph->nr_pages)
+			for (unsigned k = 0; k < ph->nr_pages && !r->error; k++)
+				advise_run(r, p->mm, base, ph->pages[k].first,
+					   ph->pages[k].last - ph->pages[k].first + 1, advice);
+		else if (ph->by_runs)
 			advise_runs(r, p->mm, base, pages, ph, advice);
 		else
 			advise_random(r, p->mm, base, pages, ph->density, advice);

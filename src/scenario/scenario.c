@@ -48,13 +48,13 @@
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
-	PK_ADVICE, PK_ALIGNED, NR_PHASE_KEYS
+	PK_ADVICE, PK_ALIGNED, PK_PAGES, NR_PHASE_KEYS
 };
 
 static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
-	"advice", "aligned",
+	"advice", "aligned", "pages",
 };
 
 /* The keys of runs of pages, for the actions that can work run by run. */
@@ -75,6 +75,8 @@ static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
 	[PK_CHILD_WRITES] = ALLOWED_FRACTION,
 	[PK_ADVICE] = "must be hugepage or nohugepage",
 	[PK_ALIGNED] = "must be yes or no",
+	[PK_PAGES] = "must be page numbers of the phase's range in increasing order, "
+		     "such as 3,5,9-12 (at most 64 items)",
 };
 
 #define KEY(k) (1u << (k))
@@ -86,15 +88,15 @@ static const struct {
 	uint32_t keys;		/* keys beyond the common ones */
 } actions[MTHP_NR_ACTIONS] = {
 	[MTHP_ACT_FILL] = { "fill", 0 },
-	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) },
+	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) | KEY(PK_PAGES) },
 	[MTHP_ACT_CLUSTER] = { "cluster", KEY(PK_RUNS) | KEY(PK_RUN_PAGES) | KEY(PK_ALIGNED) },
-	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) },
+	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) | KEY(PK_PAGES) },
 	[MTHP_ACT_HOT] = { "hot", KEY(PK_HOT) },
 	[MTHP_ACT_HEAP] = { "heap", KEY(PK_OBJECT_SIZES) | KEY(PK_LIVE) | KEY(PK_CHURN) },
-	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) },
-	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS },
-	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS },
-	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS },
+	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) | KEY(PK_PAGES) },
+	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
+	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
+	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
 };
@@ -603,6 +605,32 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 	}
 }
 
+/* "3,5,9-12": increasing, not overlapping, at most the array's size. */
+static bool parse_pages(struct mthp_scenario_phase *ph, const char *value)
+{
+	char copy[MAX_LINE + 1], *save = NULL;
+	unsigned nr = 0;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(w, '-');
+		uint64_t first, last;
+
+		if (dash)
+			*dash = '\0';
+		if (nr == MTHP_SCENARIO_MAX_PAGE_RANGES || !parse_u64(w, &first))
+			return false;
+		last = first;
+		if (dash && (!parse_u64(dash + 1, &last) || last < first))
+			return false;
+		if (nr && first <= ph->pages[nr - 1].last)
+			return false;
+		ph->pages[nr++] = (struct mthp_scenario_page_range){ first, last };
+	}
+	ph->nr_pages = nr;
+	return nr > 0;
+}
+
 /* "4K:60,64K:30,1M:10" */
 static bool parse_sizes(struct mthp_scenario_phase *ph, const char *value)
 {
@@ -695,6 +723,9 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		break;
 	case PK_CHILD_WRITES:
 		ok = parse_fraction(value, &ph->child_writes);
+		break;
+	case PK_PAGES:
+		ok = parse_pages(ph, value);
 		break;
 	case PK_ADVICE:
 		if (!strcmp(value, "hugepage"))
@@ -853,6 +884,13 @@ static void check_phases(struct reader *rd)
 					phase_key_names[k], actions[ph->action].name);
 		if (rd->failed || ph->action == MTHP_ACT_SLEEP)
 			continue;
+		if ((x->keys & KEY(PK_PAGES)) &&
+		    (x->keys & (KEY(PK_DENSITY) | KEY(PK_CHILD_WRITES) | RUN_KEYS))) {
+			fail_at(rd, x->key_line[PK_PAGES], "phase '%s': pages excludes density, "
+				"child_writes, runs and run_pages (it says which pages exactly)",
+				ph->label);
+			break;
+		}
 		if (ph->action != MTHP_ACT_CLUSTER && (x->keys & RUN_KEYS)) {
 			if (x->keys & KEY(PK_DENSITY)) {
 				fail_at(rd, x->key_line[PK_DENSITY], "phase '%s': give density or "
@@ -883,6 +921,12 @@ static void check_phases(struct reader *rd)
 				v->name, (unsigned long long)v->size);
 		else if (!ph->length)
 			ph->length = v->size - ph->offset;
+		if (!rd->failed && ph->nr_pages &&
+		    ph->pages[ph->nr_pages - 1].last >= ph->length / sc->page_size)
+			fail_at(rd, x->key_line[PK_PAGES], "pages: page %llu is past the %llu "
+				"pages of phase '%s' (pages count from 0 at the phase's offset)",
+				(unsigned long long)ph->pages[ph->nr_pages - 1].last,
+				(unsigned long long)(ph->length / sc->page_size), ph->label);
 	}
 }
 
