@@ -275,6 +275,10 @@ static void test_vma_errors(void **state)
 		     "pages = 1\ndensity = 5%\n", 7, "pages excludes density");
 	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
 		     "pages = 1\n", 7, "key 'pages' does not apply to action fill");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fork\n"
+		     "child_lives = forever\n", 7, "child_lives 'forever'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = child_exit\n"
+		     "vma = v\n", 6, "key 'vma' does not apply to action child_exit");
 	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = lots\n", 4,
 		     "pmd_offset 'lots'");
 	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 2M\n", 2,

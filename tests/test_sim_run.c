@@ -219,6 +219,29 @@ static void test_fork_child_writes_and_exits(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* child_lives = run: the child outlives its phase, until child_exit or the end. */
+static void test_child_lives_past_its_phase(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 0-3\nchild_lives = run\n"
+		   "duration = 100ms\n"
+		   "[phase p write]\nvma = v\naction = random\npages = 10\n"
+		   "[phase p wait]\naction = sleep\nduration = 100ms\n", &rep);
+	/* shared with the child: all but the 4 it wrote and the 1 the parent wrote */
+	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), V_PAGES - 5);
+	assert_int_equal(rep.final.pmds[0].ptes[10], 'A');
+	mthp_run_report_free(&rep);
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 0-3\nchild_lives = run\n"
+		   "[phase p wait]\naction = sleep\nduration = 100ms\n"
+		   "[phase p end]\naction = child_exit\n", &rep);
+	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), 0);
+	mthp_run_report_free(&rep);
+}
+
 static void test_advise_and_sleep(void **state)
 {
 	struct mthp_run_report rep;
@@ -993,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_pageout_free_dontneed),
 		cmocka_unit_test(test_exact_page_lists),
 		cmocka_unit_test(test_fork_child_writes_and_exits),
+		cmocka_unit_test(test_child_lives_past_its_phase),
 		cmocka_unit_test(test_advise_and_sleep),
 		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
 		cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),

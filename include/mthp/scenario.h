@@ -36,8 +36,15 @@ enum mthp_scenario_action {
 	MTHP_ACT_DONTNEED,
 	MTHP_ACT_ADVISE,
 	MTHP_ACT_SLEEP,
+	MTHP_ACT_CHILD_EXIT,		/* the child of an earlier fork exits */
 };
-#define MTHP_NR_ACTIONS (MTHP_ACT_SLEEP + 1)
+#define MTHP_NR_ACTIONS (MTHP_ACT_CHILD_EXIT + 1)
+
+/* Whether a phase of this action works on a VMA (all but sleep and child_exit). */
+static inline bool mthp_scenario_action_has_vma(enum mthp_scenario_action a)
+{
+	return a != MTHP_ACT_SLEEP && a != MTHP_ACT_CHILD_EXIT;
+}
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a);
 
@@ -81,6 +88,8 @@ struct mthp_scenario_phase {
 	unsigned nr_sizes;
 	double live, churn;		/* heap */
 	double child_writes;		/* fork */
+	bool child_lives;		/* fork: the child outlives the phase, until a
+					 * child_exit phase or the end of the run */
 	/* random, read, fork (the child's writes), pageout, free, dontneed:
 	 * exact pages of the phase's range, in place of density, child_writes
 	 * or runs; increasing, not overlapping */

@@ -345,8 +345,9 @@ static void heap_end(struct proc *p)
 /* The work a phase does when it starts. */
 static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
-	uint64_t base = ph->action == MTHP_ACT_SLEEP ? 0 : phase_base(r, ph);
-	uint64_t pages = ph->action == MTHP_ACT_SLEEP ? 0 : phase_pages(r, ph);
+	bool has_vma = mthp_scenario_action_has_vma(ph->action);
+	uint64_t base = has_vma ? phase_base(r, ph) : 0;
+	uint64_t pages = has_vma ? phase_pages(r, ph) : 0;
 
 	switch (ph->action) {
 	case MTHP_ACT_FILL:
@@ -382,7 +383,14 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		heap_place(r, p, ph);
 		break;
 	case MTHP_ACT_FORK: {
-		int err = sim_fork(p->mm, &p->child);
+		int err;
+
+		/* one child at a time: one that lives on ends at the next fork */
+		if (p->child) {
+			sim_exit(p->child);
+			p->child = NULL;
+		}
+		err = sim_fork(p->mm, &p->child);
 
 		if (err)
 			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
@@ -426,6 +434,12 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 	}
 	case MTHP_ACT_SLEEP:
 		break;
+	case MTHP_ACT_CHILD_EXIT:
+		if (p->child) {
+			sim_exit(p->child);
+			p->child = NULL;
+		}
+		break;
 	}
 }
 
@@ -461,6 +475,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 	case MTHP_ACT_DONTNEED:
 	case MTHP_ACT_ADVISE:
 	case MTHP_ACT_SLEEP:
+	case MTHP_ACT_CHILD_EXIT:
 		break;
 	}
 }
@@ -468,7 +483,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 static void phase_end(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
 	(void)r;
-	if (ph->action == MTHP_ACT_FORK && p->child) {
+	if (ph->action == MTHP_ACT_FORK && !ph->child_lives && p->child) {
 		sim_exit(p->child);
 		p->child = NULL;
 	}

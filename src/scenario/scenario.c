@@ -48,13 +48,13 @@
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
-	PK_ADVICE, PK_ALIGNED, PK_PAGES, NR_PHASE_KEYS
+	PK_ADVICE, PK_ALIGNED, PK_PAGES, PK_CHILD_LIVES, NR_PHASE_KEYS
 };
 
 static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
-	"advice", "aligned", "pages",
+	"advice", "aligned", "pages", "child_lives",
 };
 
 /* The keys of runs of pages, for the actions that can work run by run. */
@@ -77,6 +77,7 @@ static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
 	[PK_ALIGNED] = "must be yes or no",
 	[PK_PAGES] = "must be page numbers of the phase's range in increasing order, "
 		     "such as 3,5,9-12 (at most 64 items)",
+	[PK_CHILD_LIVES] = "must be phase or run",
 };
 
 #define KEY(k) (1u << (k))
@@ -93,12 +94,13 @@ static const struct {
 	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) | KEY(PK_PAGES) },
 	[MTHP_ACT_HOT] = { "hot", KEY(PK_HOT) },
 	[MTHP_ACT_HEAP] = { "heap", KEY(PK_OBJECT_SIZES) | KEY(PK_LIVE) | KEY(PK_CHURN) },
-	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) | KEY(PK_PAGES) },
+	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) | KEY(PK_PAGES) | KEY(PK_CHILD_LIVES) },
 	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
 	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
 	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
+	[MTHP_ACT_CHILD_EXIT] = { "child_exit", 0 },
 };
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a)
@@ -681,7 +683,7 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 			;
 		if (k == MTHP_NR_ACTIONS)
 			return fail_at(rd, rd->line,
-				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise or sleep",
+				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise, sleep or child_exit",
 				       value);
 		ph->action = (enum mthp_scenario_action)k;
 		x->has_action = true;
@@ -726,6 +728,10 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		break;
 	case PK_PAGES:
 		ok = parse_pages(ph, value);
+		break;
+	case PK_CHILD_LIVES:
+		ph->child_lives = !strcmp(value, "run");
+		ok = ph->child_lives || !strcmp(value, "phase");
 		break;
 	case PK_ADVICE:
 		if (!strcmp(value, "hugepage"))
@@ -876,13 +882,13 @@ static void check_phases(struct reader *rd)
 			fail_at(rd, ph->line, "phase '%s' has no action", ph->label);
 			break;
 		}
-		if (ph->action == MTHP_ACT_SLEEP)
+		if (!mthp_scenario_action_has_vma(ph->action))
 			allowed = KEY(PK_ACTION) | KEY(PK_DURATION);
 		for (int k = 0; k < NR_PHASE_KEYS; k++)
 			if ((x->keys & KEY(k)) && !(allowed & KEY(k)))
 				fail_at(rd, x->key_line[k], "key '%s' does not apply to action %s",
 					phase_key_names[k], actions[ph->action].name);
-		if (rd->failed || ph->action == MTHP_ACT_SLEEP)
+		if (rd->failed || !mthp_scenario_action_has_vma(ph->action))
 			continue;
 		if ((x->keys & KEY(PK_PAGES)) &&
 		    (x->keys & (KEY(PK_DENSITY) | KEY(PK_CHILD_WRITES) | RUN_KEYS))) {
