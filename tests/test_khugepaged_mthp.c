@@ -27,6 +27,7 @@
 
 #include "helpers/sim_stat.h"
 #include "common/rng.h"
+#include "helpers/ftrace_line.h"
 #include "helpers/text_has.h"
 
 #define PAGE 4096ull
@@ -609,8 +610,203 @@ static void test_deterministic_trace(void **state)
 			NULL);
 	if (getenv("MTHP_SHOW_TRACE"))
 		fputs(a, stdout);
+	/* every line is an ftrace line with 7.2's fields */
+	for (char *save = NULL, *line = strtok_r(a, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct ftrace_line l;
+
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_huge_memory_fields(&l);
+	}
 	free(a);
 	free(b);
+}
+
+#define MAX_LINES 256u
+
+/* One khugepaged pass with the trace on, its lines read as ftrace's. */
+static unsigned traced_pass(struct fx *f, struct ftrace_line *lines)
+{
+	char *buf = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	unsigned n = 0;
+
+	assert_non_null(mem);
+	sim_set_trace(f->sim, mem);
+	pass(f);
+	sim_set_trace(f->sim, NULL);
+	fclose(mem);
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		assert_true(n < MAX_LINES);
+		if (!ftrace_line_parse(line, &lines[n]))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_string_equal(lines[n].task, "khugepaged");
+		assert_int_equal(lines[n].pid, SIM_TRACE_KHUGEPAGED_PID);
+		assert_huge_memory_fields(&lines[n]);
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+static bool is_event(const struct ftrace_line *l, const char *event)
+{
+	return !strcmp(l->event, event);
+}
+
+static void assert_status(const struct ftrace_line *l, const char *want)
+{
+	char status[64];
+
+	ftrace_field_text(l, "status", status, sizeof(status));
+	if (strcmp(status, want))
+		fail_msg("%s: status=%s, expected %s", l->event, status, want);
+}
+
+/*
+ * The folio-order veto (7.2): each window of 64K folios is refused at its
+ * first page, and the line names that folio, not -1.  mm_khugepaged_scan_pmd
+ * comes last, with the range's result: no window collapsed, and a veto is
+ * no failure of the range, so "failed".
+ */
+static void test_trace_veto_and_scan_result(void **state)
+{
+	static struct ftrace_line lines[MAX_LINES];
+	unsigned n, vetoes = 0;
+	uint64_t heads[8];
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 5);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	size_mode(&f, 4, "always");
+	sim_fx_map(f.mm, BASE, PMD);
+	write_pages(&f, BASE, 128);	/* eight 64K folios */
+	for (unsigned k = 0; k < 8; k++) {
+		struct sim_page_info pi;
+
+		assert_int_equal(sim_page_info(f.mm, BASE + 16 * k * PAGE, &pi), 0);
+		assert_int_equal(pi.order, 4);
+		heads[k] = pi.pfn;
+	}
+	size_mode(&f, 4, "never");
+	size_mode(&f, 3, "always");
+	knob(&f, "khugepaged/max_ptes_none", "511");
+	n = traced_pass(&f, lines);
+	assert_true(n >= 3);
+	for (unsigned i = 0; i + 1 < n; i++) {
+		bool head = false;
+
+		assert_false(is_event(&lines[i], "mm_khugepaged_scan_pmd"));
+		if (!is_event(&lines[i], "mm_collapse_huge_page_isolate"))
+			continue;
+		assert_status(&lines[i], "pte_mapped_hugepage");
+		assert_int_equal(ftrace_field(&lines[i], "order"), 3);
+		/* stopped at the window's first page: nothing counted yet */
+		assert_int_equal(ftrace_field(&lines[i], "none_or_zero"), 0);
+		assert_int_equal(ftrace_field(&lines[i], "referenced"), 0);
+		for (unsigned k = 0; k < 8; k++)
+			head |= ftrace_field(&lines[i], "scan_pfn") == heads[k];
+		if (!head)
+			fail_msg("veto names pfn %#llx, not a 64K folio's head",
+				 ftrace_field(&lines[i], "scan_pfn"));
+		vetoes++;
+	}
+	assert_int_equal(vetoes, 16);	/* two 32K windows per 64K folio */
+	assert_true(is_event(&lines[n - 1], "mm_khugepaged_scan_pmd"));
+	assert_status(&lines[n - 1], "failed");
+	assert_int_equal(ftrace_field(&lines[n - 1], "scan_pfn"), heads[7]);
+	assert_int_equal(ftrace_field(&lines[n - 1], "none_or_zero"), NR - 128);
+	fx_done(&f);
+}
+
+/*
+ * A swap PTE below the PMD order: the swap-in step fails with
+ * SCAN_EXCEED_SWAP_PTE, traced as its value (ret=5) with the order and
+ * the range's referenced count; the range's line comes after its
+ * collapses with status=succeeded.
+ */
+static void test_trace_swapin_and_success(void **state)
+{
+	static struct ftrace_line lines[MAX_LINES];
+	unsigned n, swapins = 0, collapses = 0;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 3);
+	knob(&f, "enabled", "never");
+	sizes_off(&f);
+	sim_fx_map(f.mm, BASE, PMD);
+	write_pages(&f, BASE, 300);
+	assert_int_equal(sim_madvise(f.mm, BASE + 5 * PAGE, PAGE, SIM_MADV_PAGEOUT), 0);
+	for (unsigned o = 2; o <= 8; o++)
+		size_mode(&f, o, "always");
+	knob(&f, "khugepaged/max_ptes_none", "511");
+	n = traced_pass(&f, lines);
+	assert_true(n >= 3);
+	assert_true(is_event(&lines[n - 1], "mm_khugepaged_scan_pmd"));
+	assert_status(&lines[n - 1], "succeeded");
+	assert_int_equal(ftrace_field(&lines[n - 1], "unmapped"), 1);
+	for (unsigned i = 0; i + 1 < n; i++) {
+		assert_false(is_event(&lines[i], "mm_khugepaged_scan_pmd"));
+		if (is_event(&lines[i], "mm_collapse_huge_page") &&
+		    ftrace_field(&lines[i], "isolated") == 1)
+			collapses++;
+		if (!is_event(&lines[i], "mm_collapse_huge_page_swapin"))
+			continue;
+		assert_int_equal(ftrace_field(&lines[i], "referenced"),
+				 ftrace_field(&lines[n - 1], "referenced"));
+		if (ftrace_field(&lines[i], "ret") == SCAN_EXCEED_SWAP_PTE) {
+			assert_int_equal(ftrace_field(&lines[i], "swapped_in"), 0);
+			swapins++;
+		} else {
+			assert_int_equal(ftrace_field(&lines[i], "ret"), SCAN_SUCCEED);
+		}
+	}
+	/* the windows holding page 5, from 1M down to 32K, and one of 16K */
+	assert_int_equal(swapins, 7);
+	assert_true(collapses > 0);
+	fx_done(&f);
+}
+
+/* Under MADV_COLLAPSE the lines are the process's, not khugepaged's. */
+static void test_trace_madvise_collapse_task(void **state)
+{
+	char *buf = NULL, *save = NULL, task[32];
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	unsigned n = 0;
+	struct fx f;
+
+	(void)state;
+	assert_non_null(mem);
+	fx_init(&f, MTHP_POLICY_UPSTREAM, 7);
+	knob(&f, "enabled", "never");
+	sim_fx_map(f.mm, BASE, PMD);
+	write_pages(&f, BASE, NR);
+	sim_set_trace(f.sim, mem);
+	assert_int_equal(sim_madvise_collapse(f.mm, BASE, PMD), 0);
+	sim_set_trace(f.sim, NULL);
+	fclose(mem);
+	snprintf(task, sizeof(task), "mthp-mm%u", sim_mm_id(f.mm));
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct ftrace_line l;
+
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_string_equal(l.task, task);
+		assert_int_equal(l.pid, SIM_TRACE_PID_BASE + sim_mm_id(f.mm));
+		assert_huge_memory_fields(&l);
+		n++;
+	}
+	/* isolate, collapse, scan_pmd */
+	assert_int_equal(n, 3);
+	assert_int_equal(order_at(&f, BASE), 9);
+	free(buf);
+	fx_done(&f);
 }
 
 int main(void)
@@ -626,6 +822,9 @@ int main(void)
 		cmocka_unit_test(test_creep_upstream_never),
 		cmocka_unit_test(test_agreement_with_plan),
 		cmocka_unit_test(test_deterministic_trace),
+		cmocka_unit_test(test_trace_veto_and_scan_result),
+		cmocka_unit_test(test_trace_swapin_and_success),
+		cmocka_unit_test(test_trace_madvise_collapse_task),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -208,6 +208,26 @@ static void test_audit_json_names_not_utf8(void **state)
 	free(buf);
 }
 
+/* A share of anon-total only for what is part of it: never above 100%. */
+static void test_audit_text_shares(void **state)
+{
+	struct mthp_audit_counts c = { .anon = 100, .zero = 700, .swap = 300, .shared = 50 };
+	struct mthp_geometry geo;
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_audit_text_block(out, &c, &geo);
+	fclose(out);
+	assert_text_has(buf, "anon-total:                          400 kB\n",
+			"anon-swap:                          1200 kB\n",
+			"anon-shared:                         200 kB ( 50%)\n",
+			"anon-zero-page:                     2800 kB\n", NULL);
+	free(buf);
+}
+
 static void test_audit_prom_counts_errors(void **state)
 {
 	char *text = partial_report(MTHP_AUDIT_PROM, true);
@@ -280,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),
 		cmocka_unit_test(test_audit_json_names_not_utf8),
+		cmocka_unit_test(test_audit_text_shares),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),
 		cmocka_unit_test(test_audit_all_says_what_it_skipped),

@@ -330,7 +330,7 @@ static void test_snapshot_command_round_trip(void **state)
 	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "snapshot", "--pid", pid,
 			     NULL), 0);
-	assert_memory_equal(out, "mthp-snapshot 1\n", 16);
+	assert_memory_equal(out, "mthp-snapshot 2\n", 16);
 	assert_non_null(strstr(out, "setting enabled "));
 	assert_int_equal(mthp_snapshot_read_mem(&v.snap, out, strlen(out), "live.snap",
 						&diag), 0);

@@ -171,7 +171,7 @@ static void test_churning_process(void **state)
 		out[0] = '\0';
 		ret = live_run(out, sizeof(out), err, sizeof(err), "snapshot", "--pid", arg, NULL);
 		if (ret == 0) {
-			assert_memory_equal(out, "mthp-snapshot 1\n", 16);
+			assert_memory_equal(out, "mthp-snapshot 2\n", 16);
 		} else {
 			assert_int_equal(ret, 1);
 			assert_non_null(strstr(err, "kept changing"));

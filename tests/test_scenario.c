@@ -262,6 +262,31 @@ static void test_vma_errors(void **state)
 	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = hugepage,nohugepage\n", 4,
 		     "exclude each other");
 	expect_error("[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'");
+	/* pages: increasing, in the range, and not with a density */
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+		     "pages = 5,3\n", 7, "increasing order");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+		     "pages = 2-9,9\n", 7, "increasing order");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+		     "pages = 4-1\n", 7, "such as 3,5,9-12");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+		     "pages = 1024\n", 7, "page 1024 is past the 1024 pages of phase 'x'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+		     "pages = 1\ndensity = 5%\n", 7, "pages excludes density");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+		     "pages = 1\n", 7, "key 'pages' does not apply to action fill");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fork\n"
+		     "child_lives = forever\n", 7, "child_lives 'forever'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = child_exit\n"
+		     "vma = v\n", 6, "key 'vma' does not apply to action child_exit");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = lots\n", 4,
+		     "pmd_offset 'lots'");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 2M\n", 2,
+		     "multiple of the page size (4096) below the PMD size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 6K\n", 2,
+		     "multiple of the page size (4096) below the PMD size");
+	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 4K\nalign = 4K\n", 2,
+		     "align and pmd_offset exclude each other");
 	expect_error("[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'");
 	expect_error("[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process");
 }

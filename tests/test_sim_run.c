@@ -20,9 +20,11 @@
 
 #include <mthp/engine.h>
 #include <mthp/scenario.h>
+#include <mthp/sim.h>
 
 #include "cli/cli.h"
 #include "helpers/cli_run.h"
+#include "helpers/ftrace_line.h"
 #include "helpers/png_file.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
@@ -177,6 +179,32 @@ static void test_pageout_free_dontneed(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/* pages = LIST: exactly those pages of the phase's range, for each action that takes it. */
+static void test_exact_page_lists(void **state)
+{
+	const struct mthp_snapshot_pmd *pmd;
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_phases("[phase p w]\nvma = v\naction = random\npages = 3,5,9-12\n"
+		   "[phase p r]\nvma = v\naction = read\noffset = 2M\npages = 0-7,100\n", &rep);
+	assert_int_equal(rep.pages_written, 6);
+	pmd = &rep.final.pmds[0];
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(pmd->ptes[i], i == 3 || i == 5 || (i >= 9 && i <= 12) ? 'A' : '.');
+	assert_int_equal(count_state(&rep, '0'), 9);
+	mthp_run_report_free(&rep);
+
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p out]\nvma = v\naction = pageout\npages = 1,3-4\n"
+		   "[phase p gone]\nvma = v\naction = dontneed\noffset = 4M\npages = 0-511\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 7\nduration = 100ms\n", &rep);
+	assert_int_equal(count_state(&rep, 'w'), 3);
+	assert_int_equal(rep.final.pmds[0].ptes[3], 'w');
+	assert_int_equal(rep.resident_pages, V_PAGES - 3 - 512);
+	mthp_run_report_free(&rep);
+}
+
 static void test_fork_child_writes_and_exits(void **state)
 {
 	struct mthp_run_report rep;
@@ -188,6 +216,29 @@ static void test_fork_child_writes_and_exits(void **state)
 	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), 0);
 	assert_int_equal(rep.resident_pages, V_PAGES);
 	assert_int_equal(rep.sim_ns, 200000000ull);
+	mthp_run_report_free(&rep);
+}
+
+/* child_lives = run: the child outlives its phase, until child_exit or the end. */
+static void test_child_lives_past_its_phase(void **state)
+{
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 0-3\nchild_lives = run\n"
+		   "duration = 100ms\n"
+		   "[phase p write]\nvma = v\naction = random\npages = 10\n"
+		   "[phase p wait]\naction = sleep\nduration = 100ms\n", &rep);
+	/* shared with the child: all but the 4 it wrote and the 1 the parent wrote */
+	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), V_PAGES - 5);
+	assert_int_equal(rep.final.pmds[0].ptes[10], 'A');
+	mthp_run_report_free(&rep);
+	run_phases("[phase p fill]\nvma = v\naction = fill\n"
+		   "[phase p fork]\nvma = v\naction = fork\npages = 0-3\nchild_lives = run\n"
+		   "[phase p wait]\naction = sleep\nduration = 100ms\n"
+		   "[phase p end]\naction = child_exit\n", &rep);
+	assert_int_equal(count_state(&rep, 'S') + count_state(&rep, 's'), 0);
 	mthp_run_report_free(&rep);
 }
 
@@ -348,6 +399,34 @@ static void test_several_processes_run(void **state)
 		assert_int_equal(rep.final.vmas[v].end, addr[v] + sc.vmas[v].size);
 	}
 	mthp_scenario_free(&sc);
+	mthp_run_report_free(&rep);
+}
+
+/*
+ * pmd_offset: VMAs that start past a PMD boundary and are smaller than a
+ * PMD; the snapshot has every table over them, so no written page is lost.
+ */
+static void test_vmas_off_pmd_boundaries(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n"
+		"[process p]\n[vma p small]\nsize = 64K\npmd_offset = 1M\n"
+		"[vma p shifted]\nsize = 4M\npmd_offset = 4K\n"
+		"[phase p a]\nvma = small\naction = fill\n"
+		"[phase p b]\nvma = shifted\naction = fill\n";
+	const uint64_t pmd = 2 << 20;
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.final.nr_vmas, 2);
+	assert_int_equal(rep.final.vmas[0].start % pmd, 1 << 20);
+	assert_int_equal(rep.final.vmas[1].start % pmd, 4096);
+	/* one table over the small vma; three over the shifted one */
+	assert_int_equal(rep.final.nr_pmds, 4);
+	assert_int_equal(rep.final.pmds[1].addr, rep.final.vmas[1].start - 4096);
+	assert_int_equal(rep.pages_written, 16 + 1024);
+	assert_int_equal(rep.resident_pages, rep.pages_written);
 	mthp_run_report_free(&rep);
 }
 
@@ -554,6 +633,377 @@ static void test_runs_keys_are_checked(void **state)
 	}
 }
 
+/* How many folios of order o the final snapshot maps (a PMD mapping is one). */
+static uint64_t folios_of_order(const struct mthp_run_report *rep, unsigned o)
+{
+	const struct mthp_snapshot *snap = &rep->final;
+	uint64_t ptes = 0, pmds = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->kind == MTHP_PMD_HUGE)
+			pmds++;
+		if (pmd->kind != MTHP_PMD_TABLE || !pmd->folio_orders)
+			continue;
+		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
+			ptes += pmd->folio_orders[k] == o;
+	}
+	return (o == snap->geo.pmd_order ? pmds : 0) + (ptes >> o);
+}
+
+static uint64_t stat_of(const struct mthp_run_report *rep, const char *group, const char *name)
+{
+	uint64_t v = UINT64_MAX;
+
+	if (mthp_run_stat(rep, group, name, &v))
+		fail_msg("no counter %s %s", group, name);
+	return v;
+}
+
+/*
+ * The counters a run ends with agree with the run's own report.  Linux
+ * allocates the new folio before it looks at the window's pages again, so
+ * every attempt allocates (or fails to): collapse_alloc is the collapses
+ * plus the attempts refused after the allocation, here the 64K windows
+ * found already made (SCAN_PTE_MAPPED_HUGEPAGE) on every later scan.  A
+ * range with a collapse is one pages_collapsed; nr_anon is what is
+ * mapped at the end.
+ */
+static void test_stats_agree_with_the_report(void **state)
+{
+	static const char text[] = HEAD "[settings]\nhugepages-64kB/enabled = madvise\n"
+		"khugepaged/max_ptes_none = 0\nkhugepaged/scan_sleep_millisecs = 100\n"
+		"[phase p f]\nvma = v\naction = fill\nlength = 4M\n"
+		"[phase p w]\nvma = v\naction = cluster\noffset = 4M\nruns = 40\n"
+		"run_pages = 16\naligned = yes\n[phase p a]\nvma = v\naction = advise\n"
+		"[phase p s]\naction = sleep\nduration = 1s\n";
+	struct mthp_run_report rep, base;
+	uint64_t total = 0, allocs = 0, failed = 0;
+
+	(void)state;
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	/* both sizes collapsed, and later scans refused the 64K windows made */
+	assert_int_equal(rep.collapses_by_order[9], 2);
+	assert_true(rep.collapses_by_order[4] > 0);
+	assert_true(rep.failed_by_result[SCAN_PTE_MAPPED_HUGEPAGE] > 0);
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		failed += rep.failed_by_result[r];
+	assert_int_equal(failed, rep.failed_by_result[SCAN_PTE_MAPPED_HUGEPAGE]);
+	for (unsigned o = MTHP_MIN_ORDER; o <= 9; o++) {
+		char group[32];
+
+		snprintf(group, sizeof(group), "hugepages-%ukB", 4u << o);
+		assert_int_equal(stat_of(&rep, group, "nr_anon"), folios_of_order(&rep, o));
+		assert_int_equal(stat_of(&rep, group, "collapse_alloc_failed"), 0);
+		assert_true(stat_of(&rep, group, "collapse_alloc") >= rep.collapses_by_order[o]);
+		allocs += stat_of(&rep, group, "collapse_alloc");
+		total += rep.collapses_by_order[o];
+	}
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "collapse_alloc"), 2);
+	assert_int_equal(stat_of(&rep, "hugepages-64kB", "collapse_alloc"),
+			 rep.collapses_by_order[4] + failed);
+	assert_int_equal(allocs, total + failed);
+	assert_true(total > 2);
+	/* vmstat counts the PMD size only */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_collapse_alloc"), rep.collapses_by_order[9]);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_collapse_alloc_failed"), 0);
+	assert_int_equal(stat_of(&rep, "khugepaged", "pages_collapsed"), rep.walk_outcomes[0]);
+	assert_true(stat_of(&rep, "khugepaged", "full_scans") >= 1);
+
+	/* unknown names, knobs, counters not kept and the wrong group fail */
+	{
+		static const char *const bad[][2] = {
+			{ "vmstat", "thp_collapse_allocs" }, { "vmstat", "collapse_alloc" },
+			{ "khugepaged", "pages_to_scan" }, { "khugepaged", "thp_collapse_alloc" },
+			{ "hugepages-64kB", "swpin" }, { "hugepages-64kB", "thp_fault_alloc" },
+			{ "hugepages-8kB", "collapse_alloc" }, { "hugepages-4096kB", "split" },
+			{ "vmstat", "pgfault" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			uint64_t v = 12345;
+
+			assert_int_equal(mthp_run_stat(&rep, bad[i][0], bad[i][1], &v), -ENOENT);
+			assert_int_equal(v, 12345);
+		}
+	}
+
+	/* khugepaged off: nothing collapsed, nothing scanned */
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &base);
+	assert_int_equal(stat_of(&base, "vmstat", "thp_collapse_alloc"), 0);
+	assert_int_equal(stat_of(&base, "hugepages-64kB", "collapse_alloc"), 0);
+	assert_int_equal(stat_of(&base, "khugepaged", "pages_collapsed"), 0);
+	assert_int_equal(stat_of(&base, "khugepaged", "full_scans"), 0);
+	assert_int_equal(stat_of(&base, "hugepages-2048kB", "nr_anon"), 0);
+	mthp_run_report_free(&base);
+	mthp_run_report_free(&rep);
+	assert_null(rep.stats);
+}
+
+/* Faults, page-out and splits show in the counters the kernel bumps for them. */
+static void test_stats_of_faults_and_pageout(void **state)
+{
+	static const char text[] = HEAD "[settings]\nenabled = always\n"
+		"[phase p f]\nvma = v\naction = fill\n"
+		"[phase p o]\nvma = v\naction = pageout\nlength = 2M\ndensity = 100%\n";
+	struct mthp_run_report rep;
+
+	(void)state;
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	/* 16M of 2M faults, one range paged out as a whole THP */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_fault_alloc"), 8);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "anon_fault_alloc"), 8);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_fault_fallback"), 0);
+	assert_int_equal(stat_of(&rep, "vmstat", "pswpout"), 512);
+	assert_int_equal(stat_of(&rep, "vmstat", "pswpout"), V_PAGES - rep.resident_pages);
+	/* the THP goes to swap whole, its PMD mapping split first */
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_swpout"), 1);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "swpout"), 1);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_split_pmd"), 1);
+	assert_int_equal(stat_of(&rep, "vmstat", "thp_split_page"), 0);
+	assert_int_equal(stat_of(&rep, "hugepages-2048kB", "nr_anon"), 7);
+	assert_int_equal(folios_of_order(&rep, 9), 7);
+	mthp_run_report_free(&rep);
+}
+
+/* The names each group has: the counters the simulator keeps, no more. */
+static void test_stats_names_are_the_kernels(void **state)
+{
+	static const char *const vmstat[] = {
+		"pswpin", "pswpout", "thp_fault_alloc", "thp_fault_fallback",
+		"thp_fault_fallback_charge", "thp_collapse_alloc", "thp_collapse_alloc_failed",
+		"thp_split_page", "thp_split_page_failed", "thp_deferred_split_page",
+		"thp_split_pmd", "thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte",
+		"thp_scan_exceed_share_pte", "thp_zero_page_alloc", "thp_swpout",
+		"thp_swpout_fallback",
+	};
+	static const char *const per_size[] = {
+		"anon_fault_alloc", "anon_fault_fallback", "anon_fault_fallback_charge",
+		"collapse_alloc", "collapse_alloc_failed", "swpout", "swpout_fallback", "split",
+		"split_failed", "split_deferred", "nr_anon", "collapse_exceed_swap_pte",
+		"collapse_exceed_none_pte", "collapse_exceed_shared_pte",
+	};
+	size_t nv = sizeof(vmstat) / sizeof(vmstat[0]), ns = sizeof(per_size) / sizeof(per_size[0]);
+	struct mthp_run_report rep;
+	size_t k = 0;
+
+	(void)state;
+	run_phases("[phase p f]\nvma = v\naction = fill\n", &rep);
+	/* vmstat, khugepaged, then orders 2..9 in the same order each */
+	assert_int_equal(rep.nr_stats, nv + 2 + 8 * ns);
+	for (size_t i = 0; i < nv; i++, k++) {
+		assert_int_equal(rep.stats[k].file, SIM_STAT_VMSTAT);
+		assert_string_equal(rep.stats[k].name, vmstat[i]);
+	}
+	assert_string_equal(rep.stats[k++].name, "pages_collapsed");
+	assert_string_equal(rep.stats[k++].name, "full_scans");
+	for (unsigned o = 2; o <= 9; o++) {
+		for (size_t i = 0; i < ns; i++, k++) {
+			assert_int_equal(rep.stats[k].file, SIM_STAT_SIZE);
+			assert_int_equal(rep.stats[k].order, o);
+			assert_string_equal(rep.stats[k].name, per_size[i]);
+		}
+	}
+	mthp_run_report_free(&rep);
+}
+
+/* The line of counter NAME in the block of run RUN of `--stats` text. */
+static uint64_t text_stat(const char *out, const char *run, const char *line_start)
+{
+	char head[64];
+	const char *p = strstr(out, "\nCounters by their kernel names"), *end, *line;
+	unsigned long long v;
+
+	assert_non_null(p);
+	snprintf(head, sizeof(head), "\n# %s\n", run);
+	p = strstr(p, head);
+	if (!p)
+		fail_msg("no block '%s'", run);
+	p += strlen(head);
+	end = strstr(p, "\n# ");
+	line = strstr(p, line_start);
+	if (!line || (end && line > end) || line[-1] != '\n')
+		fail_msg("no line '%s' in the block of %s", line_start, run);
+	if (sscanf(line + strlen(line_start), " %llu", &v) != 1)
+		fail_msg("no value on '%s'", line_start);
+	return v;
+}
+
+static void test_cli_stats_text_json_and_errors(void **state)
+{
+	struct cli_run t = cli_run("sim", "--compare", "legacy,upstream", "--stats", NULL);
+	struct cli_run j = cli_run("sim", "--compare", "legacy,upstream", "--stats", "--json",
+				   NULL);
+	struct cli_run plain = cli_run("sim", "--json", NULL);
+	struct cli_run sw = cli_run("sim", "--stats", "--sweep", "khugepaged/max_ptes_none=0,511",
+				    NULL);
+	json_t *doc, *runs;
+
+	(void)state;
+	assert_int_equal(t.status, 0);
+	assert_int_equal(j.status, 0);
+	doc = json_loads(j.out, 0, NULL);
+	assert_non_null(doc);
+	runs = json_object_get(doc, "runs");
+	assert_int_equal(json_array_size(runs), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *run = json_array_get(runs, i), *st = json_object_get(run, "stats");
+		const char *name = json_string_value(json_object_get(run, "policy"));
+		json_t *c9 = json_object_get(json_object_get(run, "collapses_by_order"), "9");
+		uint64_t pmd = c9 ? (uint64_t)json_integer_value(c9) : 0;
+		json_t *g = json_object_get(st, "hugepages-2048kB");
+
+		assert_non_null(st);
+		/* text and JSON give the same counters, equal to the report's */
+		assert_int_equal(text_stat(t.out, name, "/proc/vmstat thp_collapse_alloc"), pmd);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "vmstat"),
+								    "thp_collapse_alloc")), pmd);
+		assert_int_equal(json_integer_value(json_object_get(g, "collapse_alloc")), pmd);
+		assert_int_equal(text_stat(t.out, name, "/sys/kernel/mm/transparent_hugepage/"
+					   "hugepages-2048kB/stats collapse_alloc"), pmd);
+		assert_int_equal(text_stat(t.out, name, "/sys/kernel/mm/transparent_hugepage/"
+					   "khugepaged pages_collapsed"),
+				 json_integer_value(json_object_get(json_object_get(st, "khugepaged"),
+								    "pages_collapsed")));
+		assert_null(json_object_get(json_object_get(st, "hugepages-64kB"), "swpin"));
+	}
+	/* the default scenario collapses under upstream */
+	assert_true(text_stat(t.out, "upstream", "/proc/vmstat thp_collapse_alloc") > 0);
+	json_decref(doc);
+	/* without --stats the document is as before */
+	assert_int_equal(plain.status, 0);
+	assert_null(strstr(plain.out, "\"stats\""));
+	assert_int_equal(sw.status, 2);
+	assert_non_null(strstr(sw.err, "--stats prints each run's counters"));
+	cli_run_free(&t);
+	cli_run_free(&j);
+	cli_run_free(&plain);
+	cli_run_free(&sw);
+}
+
+/* --trace-events: tracefs's set_event syntax, and every bad item named. */
+static void test_trace_events_parse(void **state)
+{
+	static const struct { const char *list; uint32_t mask; } good[] = {
+		{ "mm_collapse_huge_page", 1u << SIM_TRACE_COLLAPSE },
+		{ "huge_memory:mm_collapse_huge_page_swapin", 1u << SIM_TRACE_SWAPIN },
+		{ "*:mm_khugepaged_scan_pmd", 1u << SIM_TRACE_SCAN_PMD },
+		{ "mm_khugepaged_scan_pmd,mm_collapse_huge_page_isolate",
+		  1u << SIM_TRACE_SCAN_PMD | 1u << SIM_TRACE_ISOLATE },
+		{ "huge_memory", SIM_TRACE_ALL },
+		{ "huge_memory:*", SIM_TRACE_ALL },
+		{ "*:*", SIM_TRACE_ALL },
+	};
+	static const struct { const char *list, *why; } bad[] = {
+		{ "", "the list of events is empty" },
+		{ "mm_collapse", "'mm_collapse': no such event" },
+		{ "mm_collapse_huge_page,", "an empty event name" },
+		{ ",mm_collapse_huge_page", "an empty event name" },
+		{ "sched:sched_switch", "'sched:sched_switch': no such event system" },
+		{ "huge_memory:nope", "'huge_memory:nope': no such event" },
+		{ "mm_khugepaged_scan_file", "does not fire this event (file-backed" },
+		{ "MM_COLLAPSE_HUGE_PAGE", "no such event" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		uint32_t mask = 0;
+		char why[200] = "";
+
+		if (sim_trace_events_parse(good[i].list, &mask, why, sizeof(why)))
+			fail_msg("'%s' refused: %s", good[i].list, why);
+		assert_int_equal(mask, good[i].mask);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t mask = 12345;
+		char why[200] = "";
+
+		assert_int_equal(sim_trace_events_parse(bad[i].list, &mask, why, sizeof(why)),
+				 -EINVAL);
+		assert_int_equal(mask, 12345);
+		if (!strstr(why, bad[i].why))
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].list, why, bad[i].why);
+	}
+	for (unsigned e = 0; e < SIM_NR_TRACE_EVENTS; e++) {
+		uint32_t mask = 0;
+		char why[200];
+
+		assert_int_equal(sim_trace_events_parse(sim_trace_event_name(e), &mask, why,
+							sizeof(why)), 0);
+		assert_int_equal(mask, 1u << e);
+	}
+}
+
+/*
+ * The lines of a --trace file by event, each read as an ftrace line with
+ * 7.2's fields; comment lines ("# mthp sim: ...") are skipped.
+ */
+static void count_trace_events(const char *path, unsigned counts[SIM_NR_TRACE_EVENTS])
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	assert_non_null(f);
+	memset(counts, 0, SIM_NR_TRACE_EVENTS * sizeof(counts[0]));
+	while (fgets(line, sizeof(line), f)) {
+		struct ftrace_line l;
+		unsigned e;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#')
+			continue;
+		if (!ftrace_line_parse(line, &l))
+			fail_msg("not an ftrace line: '%s'", line);
+		assert_huge_memory_fields(&l);
+		for (e = 0; e < SIM_NR_TRACE_EVENTS; e++)
+			if (!strcmp(l.event, sim_trace_event_name(e)))
+				break;
+		assert_true(e < SIM_NR_TRACE_EVENTS);
+		counts[e]++;
+	}
+	fclose(f);
+}
+
+static void test_cli_trace_events(void **state)
+{
+	char path[] = "/tmp/mthp-trace-XXXXXX";
+	unsigned all[SIM_NR_TRACE_EVENTS], some[SIM_NR_TRACE_EVENTS];
+	struct cli_run r;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	r = cli_run("sim", "--compare", "legacy,upstream", "--trace", path, NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	count_trace_events(path, all);
+	assert_true(all[SIM_TRACE_SCAN_PMD] > 0);
+	assert_true(all[SIM_TRACE_COLLAPSE] > 0);
+	/* every attempt has its isolate line (the default scenario has no swap) */
+	assert_int_equal(all[SIM_TRACE_ISOLATE], all[SIM_TRACE_COLLAPSE]);
+	r = cli_run("sim", "--compare", "legacy,upstream", "--trace", path, "--trace-events",
+		    "mm_collapse_huge_page,huge_memory:mm_collapse_huge_page_isolate", NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	count_trace_events(path, some);
+	assert_int_equal(some[SIM_TRACE_SCAN_PMD], 0);
+	assert_int_equal(some[SIM_TRACE_SWAPIN], 0);
+	assert_int_equal(some[SIM_TRACE_COLLAPSE], all[SIM_TRACE_COLLAPSE]);
+	assert_int_equal(some[SIM_TRACE_ISOLATE], all[SIM_TRACE_ISOLATE]);
+
+	r = cli_run("sim", "--trace", path, "--trace-events", "mm_collapse_hugepage", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--trace-events: 'mm_collapse_hugepage': no such event"));
+	cli_run_free(&r);
+	r = cli_run("sim", "--trace-events", "huge_memory", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "give --trace FILE"));
+	cli_run_free(&r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,7 +1014,9 @@ int main(void)
 		cmocka_unit_test(test_hot_keeps_a_hot_set_young),
 		cmocka_unit_test(test_heap_keeps_its_live_share),
 		cmocka_unit_test(test_pageout_free_dontneed),
+		cmocka_unit_test(test_exact_page_lists),
 		cmocka_unit_test(test_fork_child_writes_and_exits),
+		cmocka_unit_test(test_child_lives_past_its_phase),
 		cmocka_unit_test(test_advise_and_sleep),
 		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
 		cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),
@@ -572,12 +1024,19 @@ int main(void)
 		cmocka_unit_test(test_writes_past_the_machine_are_counted),
 		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
 		cmocka_unit_test(test_several_processes_run),
+		cmocka_unit_test(test_vmas_off_pmd_boundaries),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
 		cmocka_unit_test(test_cli_checks_output_paths_first),
 		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
 		cmocka_unit_test(test_runs_keys_are_checked),
 		cmocka_unit_test(test_timeline_samples_and_picture),
 		cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
+		cmocka_unit_test(test_stats_agree_with_the_report),
+		cmocka_unit_test(test_stats_of_faults_and_pageout),
+		cmocka_unit_test(test_stats_names_are_the_kernels),
+		cmocka_unit_test(test_cli_stats_text_json_and_errors),
+		cmocka_unit_test(test_trace_events_parse),
+		cmocka_unit_test(test_cli_trace_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,28 +206,29 @@ static void test_missing_header(void **state)
 {
 	(void)state;
 	check_error_exact("# comment\n\npage_size 4096\n",
-			  "x.snap:3: missing header 'mthp-snapshot 1'");
+			  "x.snap:3: missing header 'mthp-snapshot 2' (or 1)");
 	check_error_exact("vma 0 1000 anon\n" HDR,
-			  "x.snap:1: missing header 'mthp-snapshot 1'");
+			  "x.snap:1: missing header 'mthp-snapshot 2' (or 1)");
 }
 
 static void test_missing_header_empty_input(void **state)
 {
 	(void)state;
-	check_error("", "x.snap:1: ", "missing header 'mthp-snapshot 1'", "empty", NULL);
+	check_error("", "x.snap:1: ", "missing header 'mthp-snapshot 2' (or 1)", "empty", NULL);
 	check_error("# only a comment\n\n", "x.snap:1: ", "missing header", NULL);
 }
 
 static void test_missing_header_unknown_kind_first(void **state)
 {
 	(void)state;
-	check_error_exact("frobnicate 1\n" HDR, "x.snap:1: missing header 'mthp-snapshot 1'");
+	check_error_exact("frobnicate 1\n" HDR, "x.snap:1: missing header 'mthp-snapshot 2' (or 1)");
 }
 
 static void test_header_unsupported_version(void **state)
 {
 	(void)state;
-	check_error("mthp-snapshot 2\n", "x.snap:1: ", "unsupported", "version", "'2'", NULL);
+	check_error("mthp-snapshot 3\n", "x.snap:1: ", "unsupported", "version", "'3'", NULL);
+	check_error("mthp-snapshot 0\n", "x.snap:1: ", "unsupported", "version", "'0'", NULL);
 	check_error("mthp-snapshot one\n", "x.snap:1: ", "unsupported", "'one'", NULL);
 }
 
@@ -581,6 +582,38 @@ static void test_pmd_past_vma_end_ok(void **state)
 	assert_int_equal(snap.nr_pmds, 2);
 	assert_int_equal(snap.pmds[1].vma, 1);
 	mthp_snapshot_free(&snap);
+}
+
+/* Format 2: a table over the start of its vma, and the end line. */
+static void test_format2_partial_ranges_and_end(void **state)
+{
+	static const char v2[] = "mthp-snapshot 2\n";
+	struct mthp_snapshot snap;
+
+	(void)state;
+	read_ok(&snap, "mthp-snapshot 2\nvma 7f3a00001000 7f3a00011000 anon\n"
+		"pmd 7f3a00000000 none\n"
+		"vma 7f3a00201000 7f3a00401000 anon\n"
+		"pmd 7f3a00200000 huge\npmd 7f3a00400000 none\nend\n", NULL);
+	assert_int_equal(snap.nr_pmds, 3);
+	assert_int_equal(snap.pmds[0].vma, 0);
+	assert_int_equal(snap.pmds[1].vma, 1);
+	mthp_snapshot_free(&snap);
+	/* a range that does not reach its vma */
+	check_error("mthp-snapshot 2\nvma 7f3a00200000 7f3a00400000 anon\n"
+		    "pmd 7f3a00000000 none\nend\n", "x.snap:3: ",
+		    "pmd 7f3a00000000 is outside its vma 7f3a00200000-7f3a00400000", NULL);
+	/* format 1 wants the start inside */
+	check_error(HDR "vma 7f3a00001000 7f3a00011000 anon\npmd 7f3a00000000 none\n",
+		    "x.snap:3: ", "format 1 wants the range's start inside", NULL);
+	/* cut short, lines after the end, an end in format 1 */
+	check_error("mthp-snapshot 2\nvma 7f3a00000000 7f3a00200000 anon\n"
+		    "pmd 7f3a00000000 none\n", "x.snap:3: ", "no 'end' line", "cut short", NULL);
+	check_error("mthp-snapshot 2\nend\nvma 7f3a00000000 7f3a00200000 anon\n",
+		    "x.snap:3: ", "a line after the 'end' line (line 2)", NULL);
+	check_error(HDR "end\n", "x.snap:2: ", "'end' line in a format-1 snapshot", NULL);
+	check_error("mthp-snapshot 2\nend now\n", "x.snap:2: ", "no fields expected", NULL);
+	check_error(v2, "x.snap:1: ", "no 'end' line", NULL);
 }
 
 static void test_pmd_repeated(void **state)
@@ -1210,12 +1243,13 @@ static void test_write_format(void **state)
 					       ptes, orders), 0);
 	assert_int_equal(mthp_snapshot_add_vma(&snap, 0x7f3b00000000, 0x7f3b00001000, 0), 0);
 	text = write_text(&snap, &len);
-	expected = expand("mthp-snapshot 1\npage_size 4096\nptes_per_pmd 512\n"
+	expected = expand("mthp-snapshot 2\npage_size 4096\nptes_per_pmd 512\n"
 			  "setting enabled always\n"
 			  "vma 7f3a00000000 7f3a00400000 anon,hugepage\n"
 			  "pmd 7f3a00000000 huge\n"
 			  "pmd 7f3a00200000 table AsPw0{.*507} d40{-*509}\n"
-			  "vma 7f3b00000000 7f3b00001000 -\n");
+			  "vma 7f3b00000000 7f3b00001000 -\n"
+			  "end\n");
 	assert_string_equal(text, expected);
 	assert_int_equal(len, strlen(expected));
 	free(expected);
@@ -1590,6 +1624,7 @@ int main(void)
 		cmocka_unit_test(test_pmd_not_aligned),
 		cmocka_unit_test(test_pmd_outside_vma),
 		cmocka_unit_test(test_pmd_past_vma_end_ok),
+		cmocka_unit_test(test_format2_partial_ranges_and_end),
 		cmocka_unit_test(test_pmd_repeated),
 		cmocka_unit_test(test_pmd_not_increasing),
 		cmocka_unit_test(test_pmd_unknown_kind),

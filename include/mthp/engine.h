@@ -207,6 +207,16 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 				      uint32_t off, unsigned order,
 				      bool swapped_in);
 
+/*
+ * As mthp_attempt_isolate(), and *stop gets the PTE the kernel's walk of
+ * the window stops at: the one that broke a rule, or off + 2^order when
+ * none did (also for SCAN_LACK_REFERENCED_PAGE, decided after the walk).
+ */
+enum mthp_result mthp_attempt_isolate_at(const struct mthp_rules *r,
+					 const struct mthp_scan *s,
+					 uint32_t off, unsigned order,
+					 bool swapped_in, uint32_t *stop);
+
 /* The plan's prediction of a whole attempt: swap-in, then isolate. */
 enum mthp_result mthp_attempt(const struct mthp_rules *r,
 			      const struct mthp_scan *s,

@@ -61,7 +61,7 @@ int mthp_live_check_access(struct mthp_diag *diag);
 void mthp_live_set_pagemap_scan(bool on);
 
 /*
- * A process's anonymous VMAs and page tables as a snapshot (format 1), with
+ * A process's anonymous VMAs and page tables as a snapshot (format 2), with
  * the host settings as setting lines.  snap is initialised here; free it
  * with mthp_snapshot_free() (also after an error).  PMD ranges with nothing
  * mapped are left out.

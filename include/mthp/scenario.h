@@ -16,9 +16,11 @@
 #include <mthp/engine.h>
 #include <mthp/result.h>
 #include <mthp/settings.h>
+#include <mthp/sim.h>
 #include <mthp/snapshot.h>
 
 #define MTHP_SCENARIO_NAME_MAX 32
+#define MTHP_SCENARIO_MAX_PAGE_RANGES 64
 #define MTHP_SCENARIO_MAX_SIZES 8
 
 enum mthp_scenario_action {
@@ -34,8 +36,15 @@ enum mthp_scenario_action {
 	MTHP_ACT_DONTNEED,
 	MTHP_ACT_ADVISE,
 	MTHP_ACT_SLEEP,
+	MTHP_ACT_CHILD_EXIT,		/* the child of an earlier fork exits */
 };
-#define MTHP_NR_ACTIONS (MTHP_ACT_SLEEP + 1)
+#define MTHP_NR_ACTIONS (MTHP_ACT_CHILD_EXIT + 1)
+
+/* Whether a phase of this action works on a VMA (all but sleep and child_exit). */
+static inline bool mthp_scenario_action_has_vma(enum mthp_scenario_action a)
+{
+	return a != MTHP_ACT_SLEEP && a != MTHP_ACT_CHILD_EXIT;
+}
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a);
 
@@ -50,6 +59,9 @@ struct mthp_scenario_vma {
 	size_t process;			/* index into processes */
 	uint64_t size;			/* bytes */
 	uint64_t align;			/* bytes, a power of two */
+	uint64_t pmd_offset;		/* bytes past a PMD boundary (align is then
+					 * the PMD size) */
+	bool has_pmd_offset;		/* pmd_offset given */
 	uint32_t flags;			/* MTHP_VMA_HUGEPAGE | NOHUGEPAGE | UFFD */
 	unsigned line;
 };
@@ -76,6 +88,15 @@ struct mthp_scenario_phase {
 	unsigned nr_sizes;
 	double live, churn;		/* heap */
 	double child_writes;		/* fork */
+	bool child_lives;		/* fork: the child outlives the phase, until a
+					 * child_exit phase or the end of the run */
+	/* random, read, fork (the child's writes), pageout, free, dontneed:
+	 * exact pages of the phase's range, in place of density, child_writes
+	 * or runs; increasing, not overlapping */
+	struct mthp_scenario_page_range {
+		uint64_t first, last;	/* page numbers from the range's start */
+	} pages[MTHP_SCENARIO_MAX_PAGE_RANGES];
+	unsigned nr_pages;		/* ranges in pages[]; 0: not given */
 	uint32_t advice;		/* advise: MTHP_VMA_HUGEPAGE or NOHUGEPAGE */
 	unsigned line;
 };
@@ -119,6 +140,7 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 struct mthp_run_opts {
 	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
 	FILE *trace;			/* tracepoint lines, or NULL */
+	uint32_t trace_events;		/* which (sim_set_trace_events()); 0: all */
 	/*
 	 * > 0: sample resident memory and the TLB entries of this profile
 	 * (enum mthp_tlb_profile + 1) over simulated time, into the report's
@@ -173,6 +195,9 @@ struct mthp_run_report {
 	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
 	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */
+	/* the kernel's counters at the end (sim_stats()), in its order */
+	struct sim_stat *stats;
+	size_t nr_stats;
 };
 
 /*
@@ -187,6 +212,16 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		      uint64_t seed, const struct mthp_run_opts *opts,
 		      struct mthp_run_report *out, struct mthp_diag *diag);
 void mthp_run_report_free(struct mthp_run_report *r);
+
+/*
+ * A counter of the run's stats by group ("vmstat", "khugepaged",
+ * "hugepages-64kB": sim_stat_group()) and kernel name: 0 with the value in
+ * *value, or -ENOENT (*value untouched) when the run has no such counter,
+ * a name the simulator does not keep or one of another group.
+ */
+__attribute__((warn_unused_result))
+int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char *name,
+		  uint64_t *value);
 
 /*
  * Where every run maps each VMA of the scenario: addr[v] is the start of

@@ -196,7 +196,43 @@ size_t sim_nr_vmas(struct sim_mm *mm);
 SIM_MUST_CHECK int sim_vmstat(struct sim *sim, const char *name, uint64_t *value);
 SIM_MUST_CHECK int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 				 uint64_t *value);
-/* The sysfs-like dump: "/proc/vmstat/thp_fault_alloc 3" and
+
+/* Where Linux shows a counter. */
+enum sim_stat_file {
+	SIM_STAT_VMSTAT,	/* a line of /proc/vmstat */
+	SIM_STAT_KHUGEPAGED,	/* a file of transparent_hugepage/khugepaged/ */
+	SIM_STAT_SIZE,		/* a file of transparent_hugepage/hugepages-<size>kB/stats/ */
+};
+
+/* One counter under its kernel name. */
+struct sim_stat {
+	enum sim_stat_file file;
+	unsigned order;		/* SIM_STAT_SIZE: the size's order; else 0 */
+	const char *name;	/* "thp_collapse_alloc", ...: static storage */
+	uint64_t value;
+};
+
+/*
+ * The counters the simulator keeps where Linux 7.2 bumps them, in a fixed
+ * order: /proc/vmstat (pswpin, pswpout and the thp_* lines it models),
+ * khugepaged/ (pages_collapsed, full_scans; not its knobs), then per size
+ * from the smallest mTHP order to the PMD order the stats/ files it
+ * models.  Writes the first room of them to out (may be NULL with room 0)
+ * and returns how many there are.
+ */
+size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room);
+/* "vmstat", "khugepaged" or "hugepages-64kB": the counter's group. */
+void sim_stat_group(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len);
+/*
+ * Where Linux shows it: "/proc/vmstat" (a line of that file),
+ * "/sys/kernel/mm/transparent_hugepage/khugepaged" or
+ * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats" (a file of
+ * that directory).
+ */
+void sim_stat_where(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len);
+/* The sysfs-like dump of sim_stats(): "/proc/vmstat/thp_fault_alloc 3" and
  * "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/swpout 1". */
 int sim_stats_dump(struct sim *sim, FILE *f);
 
@@ -208,7 +244,7 @@ int sim_stats_dump(struct sim *sim, FILE *f);
 int sim_check(struct sim *sim);
 const char *sim_check_message(struct sim *sim);
 
-/* The mm as a snapshot (format 1) with the settings in force. */
+/* The mm as a snapshot (format 2) with the settings in force. */
 int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
 
 /* Debug builds: run sim_check() after every nth mapping change (default 1). */
@@ -301,12 +337,45 @@ typedef void (*sim_collapse_fn)(void *ctx, const struct sim_collapse_event *ev);
 void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx);
 
 /*
- * Tracepoint lines (mm_khugepaged_scan_pmd, mm_collapse_huge_page,
- * mm_collapse_huge_page_isolate, mm_collapse_huge_page_swapin, with
- * order=) to f, or off when f is NULL.  Time stamps are the simulated
- * clock; "mm=" is a stable stand-in for the kernel's pointer.
+ * Tracepoint lines to f, or off when f is NULL: the huge_memory events of
+ * Linux 7.2 that anonymous memory fires, with their fields in its order,
+ * in the line format of an ftrace text trace:
+ *
+ *       khugepaged-42      [000] .....     1.200000: mm_collapse_huge_page: mm=...
+ *
+ * The task is khugepaged (pid SIM_TRACE_KHUGEPAGED_PID) or, under
+ * MADV_COLLAPSE, the process ("mthp-mm<ID>", pid SIM_TRACE_PID_BASE + ID);
+ * CPU 0; the time stamp is the simulated clock; "mm=" is a stable stand-in
+ * for the kernel's pointer.
  */
 void sim_set_trace(struct sim *sim, FILE *f);
+
+#define SIM_TRACE_KHUGEPAGED_PID 42
+#define SIM_TRACE_PID_BASE 1000
+
+/* The events sim_set_trace() writes. */
+enum sim_trace_event {
+	SIM_TRACE_SCAN_PMD,	/* mm_khugepaged_scan_pmd */
+	SIM_TRACE_COLLAPSE,	/* mm_collapse_huge_page */
+	SIM_TRACE_ISOLATE,	/* mm_collapse_huge_page_isolate */
+	SIM_TRACE_SWAPIN,	/* mm_collapse_huge_page_swapin */
+};
+#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SWAPIN + 1)
+#define SIM_TRACE_ALL ((1u << SIM_NR_TRACE_EVENTS) - 1)
+
+/* "mm_khugepaged_scan_pmd", ...; the tracefs system is "huge_memory". */
+const char *sim_trace_event_name(enum sim_trace_event e);
+/*
+ * A comma list of events as tracefs's set_event takes them: EVENT,
+ * SYSTEM:EVENT, SYSTEM (all of its events), with * for a whole part
+ * ("huge_memory:*", "*:mm_collapse_huge_page").  0 with the events' bits
+ * (1 << enum sim_trace_event) in *mask, or -EINVAL with why naming the
+ * item that is wrong: empty, an unknown event or system, or an event of
+ * Linux that the simulator does not fire.
+ */
+int sim_trace_events_parse(const char *list, uint32_t *mask, char *why, size_t len);
+/* Which events to write (bits as above; SIM_TRACE_ALL at creation). */
+void sim_set_trace_events(struct sim *sim, uint32_t mask);
 
 /*
  * Fault injection: a seeded switch that makes chosen steps of a collapse

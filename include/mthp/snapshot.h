@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mthp/snapshot.h - snapshot format 1: reader, writer, builder, planner.
+ * mthp/snapshot.h - snapshot formats 1 and 2: reader, writer (2), builder, planner.
  *
  * A snapshot is a process's page tables, one line per PMD range
  * (docs/snapshot-format.md).  The reader rejects malformed input with
@@ -84,7 +84,7 @@ int mthp_snapshot_read(struct mthp_snapshot *snap, FILE *f, const char *name,
 int mthp_snapshot_read_mem(struct mthp_snapshot *snap, const char *buf,
 			   size_t len, const char *name, struct mthp_diag *diag);
 
-/* Write format 1; -EIO on a write error. */
+/* Write format 2; -EIO on a write error. */
 int mthp_snapshot_write(const struct mthp_snapshot *snap, FILE *f);
 
 /*

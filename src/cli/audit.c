@@ -35,6 +35,8 @@ static const char audit_intro[] =
 "  anon-zero-page                  mappings of the (huge) zero page\n"
 "  pmd-occupancy-<LO>-<HI>         PMD ranges inside the VMA with LO..HI present\n"
 "                                  pages (a count of ranges, not kB)\n"
+"In text, a kB counter is followed by its share of anon-total, except\n"
+"anon-swap and anon-zero-page, which are not part of it.\n"
 "\n";
 
 static const char audit_outro[] =

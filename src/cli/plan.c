@@ -60,7 +60,7 @@ struct plan_opts {
 static const struct mthp_opt plan_opts[] = {
 	{ .help = "input (one of):" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
-	  .help = "a snapshot (format 1); '-' reads standard input" },
+	  .help = "a snapshot (format 1 or 2); '-' reads standard input" },
 	{ "pid", 0, "PID", MTHP_OPT_PID, OPT(pid),
 	  .help = "a running process, captured as `mthp snapshot --pid`\n"
 		  "  does (root needed), with the host's THP settings" },

@@ -34,7 +34,7 @@ extern const char mthp_default_scenario[];
 static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
-"                [--snapshot FILE] [--timeline FILE]\n"
+"                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -85,8 +85,11 @@ struct sim_opts {
 	bool policy_given;
 	bool json;
 	bool compare;
+	bool stats;
 	const char *map;
 	const char *trace;
+	const char *trace_events;
+	uint32_t trace_mask;		/* of trace_events */
 	const char *snapshot;
 	const char *timeline;
 	struct cli_sweep_opts sweep;
@@ -149,6 +152,15 @@ static const struct mthp_opt sim_opts_table[] = {
 	  .help = "the workload's random seed (default: the scenario's)" },
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
 	  .help = "one JSON document (\"mthp-sim 1\") instead of the table" },
+	{ "stats", 0, NULL, MTHP_OPT_FLAG, OPT(stats),
+	  .help = "each run's counters as Linux shows them after the same\n"
+		  "  work, by their kernel names, one line each after a line\n"
+		  "  \"# RUN\": WHERE NAME VALUE, as in \"/proc/vmstat\n"
+		  "  thp_collapse_alloc 8\" or \"/sys/kernel/mm/\n"
+		  "  transparent_hugepage/hugepages-64kB/stats collapse_alloc\n"
+		  "  8\"; with --json, a \"stats\" object in each run.  Only the\n"
+		  "  counters the simulator keeps as Linux does (listed in\n"
+		  "  docs/scenarios.md)" },
 	{ "map", 0, "FILE", MTHP_OPT_STRING, OPT(map),
 	  .help = "draw the address space by folio order (.svg or .png):\n"
 		  "  one panel per run (no collapse, then each policy),\n"
@@ -156,7 +168,14 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  their rows; with --compare a plot of bloat against\n"
 		  "  TLB entries below" },
 	{ "trace", 0, "FILE", MTHP_OPT_STRING, OPT(trace),
-	  .help = "khugepaged's tracepoint lines of every run" },
+	  .help = "khugepaged's tracepoint lines of every run, as an ftrace\n"
+		  "  text trace of Linux 7.2 has them (docs/scenarios.md)" },
+	{ "trace-events", 0, "LIST", MTHP_OPT_STRING, OPT(trace_events),
+	  .help = "with --trace: only these events, a comma list as\n"
+		  "  tracefs's set_event takes it: mm_khugepaged_scan_pmd,\n"
+		  "  mm_collapse_huge_page, mm_collapse_huge_page_isolate,\n"
+		  "  mm_collapse_huge_page_swapin, huge_memory:EVENT or\n"
+		  "  huge_memory (all; the default)" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "the processes at the end of the (last) policy's run,\n"
 		  "  as a snapshot for `mthp plan --snapshot`" },
@@ -186,6 +205,18 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot || o->timeline))
 		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace, --snapshot and "
 					     "--timeline draw one run each; with --sweep, use --plot");
+	if (o->sweep.axes.nr && o->stats)
+		return mthp_opts_usage_error(&sim_spec, err, "--stats prints each run's counters; "
+					     "it does not go with --sweep");
+	if (o->trace_events) {
+		char why[200];
+
+		if (!o->trace)
+			return mthp_opts_usage_error(&sim_spec, err, "--trace-events selects the "
+						     "events of --trace; give --trace FILE");
+		if (sim_trace_events_parse(o->trace_events, &o->trace_mask, why, sizeof(why)))
+			return mthp_opts_usage_error(&sim_spec, err, "--trace-events: %s", why);
+	}
 	ret = cli_check_picture_name(&sim_spec, "--timeline", o->timeline, err) ?:
 	      (o->sweep.plot ? cli_sweep_check_plot(&sim_spec, &o->sweep, err) : 0) ?:
 	      cli_check_picture_name(&sim_spec, "--map", o->map, err);
@@ -394,6 +425,7 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 			fprintf(trace, "# mthp sim: %s, policy %s, seed %" PRIu64 "\n", sc->file,
 				mthp_sim_run_name(ro.policy), seed);
 			ro.trace = trace;
+			ro.trace_events = o->trace_mask;
 		}
 		if (mthp_scenario_run(sc, s, seed, &ro, &runs[i], &diag)) {
 			if (pg.shown)
@@ -478,10 +510,13 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	if (!status) {
 		uint64_t seed = o.seed_given ? o.seed : sc.seed;
 
-		if (o.json)
-			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs) ? 1 : 0;
-		else
+		if (o.json) {
+			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o.stats) ? 1 : 0;
+		} else {
 			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
+			if (o.stats)
+				mthp_sim_stats_text(out, runs, nr_runs);
+		}
 	}
 	if (!status && o.map)
 		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * snapshot.c - `mthp snapshot --pid PID [-o FILE]`: a live process's
- * anonymous page tables as a snapshot file (format 1).
+ * anonymous page tables as a snapshot file (format 2).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@ static const char snapshot_intro[] =
 "usage: mthp snapshot --pid PID [-o FILE]\n"
 "\n"
 "Write the anonymous VMAs and page tables of a running process as a\n"
-"snapshot (format 1), with the host's THP settings as 'setting' lines, for\n"
+"snapshot (format 2), with the host's THP settings as 'setting' lines, for\n"
 "'mthp plan --snapshot FILE'.  Needs root (CAP_SYS_ADMIN): page frame\n"
 "numbers and /proc/kpageflags are hidden from other users.\n"
 "\n";

@@ -67,9 +67,10 @@ static uint32_t window_crossing(const uint64_t *map, uint32_t off,
 	return bits_nth(map, off, len, limit);
 }
 
+/* *stop: the PTE that broke a rule, or off + 2^order when none did. */
 static enum mthp_result isolate_step(const struct mthp_window_limits *lim,
 				      const struct mthp_scan *s, uint32_t off,
-				      unsigned order, bool swapped_in)
+				      unsigned order, bool swapped_in, uint32_t *stop)
 {
 	uint32_t len = BIT(order);
 	uint32_t first = MTHP_NO_BIT;
@@ -114,6 +115,7 @@ static enum mthp_result isolate_step(const struct mthp_window_limits *lim,
 			result = SCAN_PTE_MAPPED_HUGEPAGE;
 		}
 	}
+	*stop = first == MTHP_NO_BIT ? off + len : first;
 	if (result != SCAN_SUCCEED)
 		return result;
 	if (lim->need_young && !bits_any(s->young, off, len))
@@ -126,7 +128,17 @@ enum mthp_result mthp_attempt_isolate(const struct mthp_rules *r,
 				      uint32_t off, unsigned order,
 				      bool swapped_in)
 {
-	return isolate_step(&r->limits[order], s, off, order, swapped_in);
+	uint32_t stop;
+
+	return isolate_step(&r->limits[order], s, off, order, swapped_in, &stop);
+}
+
+enum mthp_result mthp_attempt_isolate_at(const struct mthp_rules *r,
+					 const struct mthp_scan *s,
+					 uint32_t off, unsigned order,
+					 bool swapped_in, uint32_t *stop)
+{
+	return isolate_step(&r->limits[order], s, off, order, swapped_in, stop);
 }
 
 enum mthp_result mthp_attempt(const struct mthp_rules *r,
@@ -136,7 +148,9 @@ enum mthp_result mthp_attempt(const struct mthp_rules *r,
 	const struct mthp_window_limits *lim = &r->limits[order];
 	enum mthp_result result = swapin_step(lim, s, off, order);
 
+	uint32_t stop;
+
 	if (result != SCAN_SUCCEED)
 		return result;
-	return isolate_step(lim, s, off, order, true);
+	return isolate_step(lim, s, off, order, true, &stop);
 }

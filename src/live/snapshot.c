@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * snapshot.c - a live process's anonymous page tables as a snapshot
- * (format 1): one vma line per anon VMA, one pmd line per populated PMD
+ * (format 2): one vma line per anon VMA, one pmd line per populated PMD
  * range, PTE states and folio orders from pagemap, kpageflags and
  * kpagecount, and the host's THP settings as setting lines.
  *

@@ -2,7 +2,8 @@
 /*
  * audit_text.c - `mthp audit` for people: per anon VMA (the header line
  * of /proc/PID/maps, then the counters that are not zero, in kB with their
- * share of the anonymous memory) or one rolled-up block.
+ * share of the anonymous memory, anon-total, when they are part of it: not
+ * swap, not the zero page) or one rolled-up block.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -25,8 +26,8 @@ static void text_counter(void *ctx, const char *name, uint64_t value, bool is_kb
 		pad = 0;
 	if (!is_kb)
 		fprintf(t->out, "%s:%*s%8" PRIu64 " ranges\n", name, pad, "", value);
-	else if (t->anon_kb && strcmp(name, "anon-total") &&
-		 strncmp(name, "anon-swap", 9))
+	else if (t->anon_kb && strcmp(name, "anon-total") && strcmp(name, "anon-swap") &&
+		 strcmp(name, "anon-zero-page"))
 		fprintf(t->out, "%s:%*s%8" PRIu64 " kB (%3.0f%%)\n", name, pad, "",
 			value, 100.0 * (double)value / (double)t->anon_kb);
 	else

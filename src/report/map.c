@@ -332,7 +332,7 @@ static size_t panel_nr_regions(const struct mthp_map_panel *p)
 	return p->regions ? p->nr_regions : p->snap->nr_vmas;
 }
 
-/* The row of panel i holding page addr of pmd number k. */
+/* The row (of its panel) holding page addr of pmd number k at pmd_addr. */
 static uint32_t page_row(const struct mthp_map_layout *l, size_t k, uint64_t pmd_addr,
 			 uint64_t addr)
 {

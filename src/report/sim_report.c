@@ -296,6 +296,49 @@ void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		fprintf(out, "  - nothing to add.\n");
 }
 
+/* ---- the kernel's counters (--stats) ---- */
+
+void mthp_sim_stats_text(FILE *out, const struct mthp_run_report *runs, size_t n)
+{
+	fprintf(out, "\nCounters by their kernel names, per run: WHERE NAME VALUE\n");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "# %s\n", mthp_sim_run_name(runs[i].policy));
+		for (size_t k = 0; k < runs[i].nr_stats; k++) {
+			char where[96];
+
+			sim_stat_where(&runs[i].final.geo, &runs[i].stats[k], where, sizeof(where));
+			fprintf(out, "%s %s %" PRIu64 "\n", where, runs[i].stats[k].name,
+				runs[i].stats[k].value);
+		}
+	}
+}
+
+/* {"vmstat": {NAME: N, ...}, "khugepaged": {...}, "hugepages-16kB": {...}, ...} */
+static json_t *stats_json(const struct mthp_run_report *r)
+{
+	json_t *obj = json_object();
+
+	for (size_t k = 0; obj && k < r->nr_stats; k++) {
+		char group[32];
+		json_t *g;
+
+		sim_stat_group(&r->final.geo, &r->stats[k], group, sizeof(group));
+		g = json_object_get(obj, group);
+		if (!g) {
+			g = json_object();
+			/* a failed set drops the new object */
+			if (json_object_set_new(obj, group, g))
+				g = NULL;
+		}
+		if (!g || json_object_set_new(g, r->stats[k].name,
+					      json_integer((json_int_t)r->stats[k].value))) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
 /* ---- JSON ---- */
 
 static json_t *counts_json(const uint64_t *counts, unsigned nr, bool by_result)
@@ -377,7 +420,7 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 
 int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		  const struct mthp_settings *s,
-		  const struct mthp_run_report *runs, size_t n)
+		  const struct mthp_run_report *runs, size_t n, bool stats)
 {
 	const struct mthp_geometry *geo = &s->geo;
 	uint32_t profiles = mthp_sim_profiles(sc, geo);
@@ -388,6 +431,10 @@ int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	for (size_t i = 0; list && i < n; i++) {
 		json_t *run = mthp_sim_run_json(&runs[i], profiles, geo);
 
+		if (run && stats && json_object_set_new(run, "stats", stats_json(&runs[i]))) {
+			json_decref(run);
+			run = NULL;
+		}
 		if (!run || json_array_append_new(list, run)) {
 			json_decref(list);
 			return -ENOMEM;

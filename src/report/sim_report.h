@@ -6,6 +6,7 @@
 #ifndef MTHP_REPORT_SIM_H
 #define MTHP_REPORT_SIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,9 +33,19 @@ void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 /* One run as JSON, its TLB entries for the profiles given; NULL: no memory. */
 json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 			  const struct mthp_geometry *geo);
-/* The whole document; 0, -ENOMEM or -EIO. */
+/*
+ * The whole document; with stats, each run's kernel counters as "stats":
+ * {"vmstat": {...}, "khugepaged": {...}, "hugepages-64kB": {...}, ...}.
+ * 0, -ENOMEM or -EIO.
+ */
 int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
-		  const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n);
+		  const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n,
+		  bool stats);
+/*
+ * --stats in text: for each run a line "# RUN" and one line per counter,
+ * "WHERE NAME VALUE" (WHERE as sim_stat_where() writes it).
+ */
+void mthp_sim_stats_text(FILE *out, const struct mthp_run_report *runs, size_t n);
 
 /*
  * timeline_plot.c: resident memory and TLB entries (profile) over

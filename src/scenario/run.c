@@ -50,7 +50,7 @@ void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
 
 			if (sv->process != i)
 				continue;
-			addr[v] = (cursor + sv->align - 1) & ~(sv->align - 1);
+			addr[v] = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
 			/* a guard gap keeps neighbouring VMAs from merging */
 			cursor = addr[v] + sv->size + sv->align;
 		}
@@ -228,6 +228,18 @@ static void advise_runs(struct run *r, struct sim_mm *mm, uint64_t base, uint64_
 }
 
 /* madvise the pages chosen with probability density, run by run. */
+/* Whether the phase works on page i: its pages list, or a draw at chance. */
+static bool page_chosen(struct run *r, const struct mthp_scenario_phase *ph, uint64_t i,
+			double chance)
+{
+	if (!ph->nr_pages)
+		return mthp_rng_chance(&r->rng, chance);
+	for (unsigned k = 0; k < ph->nr_pages && ph->pages[k].first <= i; k++)
+		if (i <= ph->pages[k].last)
+			return true;
+	return false;
+}
+
 static void advise_random(struct run *r, struct sim_mm *mm, uint64_t base, uint64_t pages,
 			  double density, enum sim_madv advice)
 {
@@ -333,8 +345,9 @@ static void heap_end(struct proc *p)
 /* The work a phase does when it starts. */
 static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
-	uint64_t base = ph->action == MTHP_ACT_SLEEP ? 0 : phase_base(r, ph);
-	uint64_t pages = ph->action == MTHP_ACT_SLEEP ? 0 : phase_pages(r, ph);
+	bool has_vma = mthp_scenario_action_has_vma(ph->action);
+	uint64_t base = has_vma ? phase_base(r, ph) : 0;
+	uint64_t pages = has_vma ? phase_pages(r, ph) : 0;
 
 	switch (ph->action) {
 	case MTHP_ACT_FILL:
@@ -342,7 +355,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		break;
 	case MTHP_ACT_RANDOM:
 		for (uint64_t i = 0; i < pages && !r->error; i++)
-			if (mthp_rng_chance(&r->rng, ph->density))
+			if (page_chosen(r, ph, i, ph->density))
 				write_page(r, p, ph, base + i * page_size(r), i);
 		break;
 	case MTHP_ACT_CLUSTER:
@@ -356,7 +369,7 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
 			uint64_t tag;
 
-			if (mthp_rng_chance(&r->rng, ph->density) &&
+			if (page_chosen(r, ph, i, ph->density) &&
 			    sim_read(p->mm, base + i * page_size(r), &tag) == -EFAULT)
 				run_fail(r, -EFAULT, "phase '%s': read fault failed", ph->label);
 		}
@@ -370,13 +383,20 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		heap_place(r, p, ph);
 		break;
 	case MTHP_ACT_FORK: {
-		int err = sim_fork(p->mm, &p->child);
+		int err;
+
+		/* one child at a time: one that lives on ends at the next fork */
+		if (p->child) {
+			sim_exit(p->child);
+			p->child = NULL;
+		}
+		err = sim_fork(p->mm, &p->child);
 
 		if (err)
 			return run_fail(r, err, "phase '%s': fork failed (%s)", ph->label,
 					strerror(-err));
 		for (uint64_t i = 0; i < pages && !r->error; i++) {
-			if (!mthp_rng_chance(&r->rng, ph->child_writes))
+			if (!page_chosen(r, ph, i, ph->child_writes))
 				continue;
 			err = sim_write(p->child, base + i * page_size(r), ++r->next_tag);
 			if (err == -ENOMEM)
@@ -394,7 +414,11 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 				       ph->action == MTHP_ACT_FREE ? SIM_MADV_FREE :
 				       SIM_MADV_DONTNEED;
 
-		if (ph->by_runs)
+		if (ph->nr_pages)
+			for (unsigned k = 0; k < ph->nr_pages && !r->error; k++)
+				advise_run(r, p->mm, base, ph->pages[k].first,
+					   ph->pages[k].last - ph->pages[k].first + 1, advice);
+		else if (ph->by_runs)
 			advise_runs(r, p->mm, base, pages, ph, advice);
 		else
 			advise_random(r, p->mm, base, pages, ph->density, advice);
@@ -409,6 +433,12 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 		break;
 	}
 	case MTHP_ACT_SLEEP:
+		break;
+	case MTHP_ACT_CHILD_EXIT:
+		if (p->child) {
+			sim_exit(p->child);
+			p->child = NULL;
+		}
 		break;
 	}
 }
@@ -445,6 +475,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 	case MTHP_ACT_DONTNEED:
 	case MTHP_ACT_ADVISE:
 	case MTHP_ACT_SLEEP:
+	case MTHP_ACT_CHILD_EXIT:
 		break;
 	}
 }
@@ -452,7 +483,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 static void phase_end(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph)
 {
 	(void)r;
-	if (ph->action == MTHP_ACT_FORK && p->child) {
+	if (ph->action == MTHP_ACT_FORK && !ph->child_lives && p->child) {
 		sim_exit(p->child);
 		p->child = NULL;
 	}
@@ -738,6 +769,17 @@ static void count_written(struct run *r)
 	}
 }
 
+/* The kernel's counters now, into the report: the simulator goes at teardown. */
+static void capture_stats(struct run *r)
+{
+	size_t n = sim_stats(r->sim, NULL, 0);
+
+	r->out->stats = calloc(n ? n : 1, sizeof(*r->out->stats));
+	if (!r->out->stats)
+		return run_fail(r, -ENOMEM, "out of memory");
+	r->out->nr_stats = sim_stats(r->sim, r->out->stats, n);
+}
+
 static void teardown(struct run *r)
 {
 	if (r->procs) {
@@ -805,6 +847,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (collapse) {
 		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
 		sim_set_collapse_observer(r.sim, observe, &r);
+		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);
 	}
 	for (size_t i = 0; i < sc->nr_processes && !r.error; i++)
@@ -859,6 +902,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	snapshot_all(&r, &out->final);
 	out->resident_pages = resident_pages(&out->final);
 	count_written(&r);
+	if (!r.error)
+		capture_stats(&r);
 out:
 	teardown(&r);
 	if (r.error)
@@ -872,6 +917,24 @@ void mthp_run_report_free(struct mthp_run_report *rep)
 	free(rep->timeline);
 	rep->timeline = NULL;
 	rep->nr_samples = 0;
+	free(rep->stats);
+	rep->stats = NULL;
+	rep->nr_stats = 0;
+}
+
+int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char *name,
+		  uint64_t *value)
+{
+	for (size_t i = 0; i < r->nr_stats; i++) {
+		char g[32];
+
+		sim_stat_group(&r->final.geo, &r->stats[i], g, sizeof(g));
+		if (!strcmp(g, group) && !strcmp(r->stats[i].name, name)) {
+			*value = r->stats[i].value;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 const char *mthp_write_fail_name(enum mthp_write_fail f)

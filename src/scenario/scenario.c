@@ -48,13 +48,13 @@
 enum phase_key {
 	PK_VMA, PK_ACTION, PK_DURATION, PK_OFFSET, PK_LENGTH, PK_DENSITY, PK_RUNS,
 	PK_RUN_PAGES, PK_HOT, PK_OBJECT_SIZES, PK_LIVE, PK_CHURN, PK_CHILD_WRITES,
-	PK_ADVICE, PK_ALIGNED, NR_PHASE_KEYS
+	PK_ADVICE, PK_ALIGNED, PK_PAGES, PK_CHILD_LIVES, NR_PHASE_KEYS
 };
 
 static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
-	"advice", "aligned",
+	"advice", "aligned", "pages", "child_lives",
 };
 
 /* The keys of runs of pages, for the actions that can work run by run. */
@@ -75,6 +75,9 @@ static const char *const phase_key_allowed[NR_PHASE_KEYS] = {
 	[PK_CHILD_WRITES] = ALLOWED_FRACTION,
 	[PK_ADVICE] = "must be hugepage or nohugepage",
 	[PK_ALIGNED] = "must be yes or no",
+	[PK_PAGES] = "must be page numbers of the phase's range in increasing order, "
+		     "such as 3,5,9-12 (at most 64 items)",
+	[PK_CHILD_LIVES] = "must be phase or run",
 };
 
 #define KEY(k) (1u << (k))
@@ -86,17 +89,18 @@ static const struct {
 	uint32_t keys;		/* keys beyond the common ones */
 } actions[MTHP_NR_ACTIONS] = {
 	[MTHP_ACT_FILL] = { "fill", 0 },
-	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) },
+	[MTHP_ACT_RANDOM] = { "random", KEY(PK_DENSITY) | KEY(PK_PAGES) },
 	[MTHP_ACT_CLUSTER] = { "cluster", KEY(PK_RUNS) | KEY(PK_RUN_PAGES) | KEY(PK_ALIGNED) },
-	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) },
+	[MTHP_ACT_READ] = { "read", KEY(PK_DENSITY) | KEY(PK_PAGES) },
 	[MTHP_ACT_HOT] = { "hot", KEY(PK_HOT) },
 	[MTHP_ACT_HEAP] = { "heap", KEY(PK_OBJECT_SIZES) | KEY(PK_LIVE) | KEY(PK_CHURN) },
-	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) },
-	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS },
-	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS },
-	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS },
+	[MTHP_ACT_FORK] = { "fork", KEY(PK_CHILD_WRITES) | KEY(PK_PAGES) | KEY(PK_CHILD_LIVES) },
+	[MTHP_ACT_PAGEOUT] = { "pageout", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
+	[MTHP_ACT_FREE] = { "free", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
+	[MTHP_ACT_DONTNEED] = { "dontneed", KEY(PK_DENSITY) | RUN_KEYS | KEY(PK_PAGES) },
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
+	[MTHP_ACT_CHILD_EXIT] = { "child_exit", 0 },
 };
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a)
@@ -574,6 +578,11 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 	} else if (!strcmp(key, "align")) {
 		if (!parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
 			return fail_value(rd, rd->line, key, value, "must be a power of two such as 2M");
+	} else if (!strcmp(key, "pmd_offset")) {
+		if (!parse_size(value, &v->pmd_offset))
+			return fail_value(rd, rd->line, key, value,
+					  "must be a size below the PMD size such as 4K");
+		v->has_pmd_offset = true;
 	} else if (!strcmp(key, "flags")) {
 		char copy[MAX_LINE + 1], *save = NULL;
 
@@ -593,8 +602,35 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 		if ((v->flags & MTHP_VMA_HUGEPAGE) && (v->flags & MTHP_VMA_NOHUGEPAGE))
 			return fail_at(rd, rd->line, "hugepage and nohugepage exclude each other");
 	} else {
-		fail_at(rd, rd->line, "unknown key '%s' in a vma (size, align, flags)", key);
+		fail_at(rd, rd->line, "unknown key '%s' in a vma (size, align, pmd_offset, flags)",
+			key);
 	}
+}
+
+/* "3,5,9-12": increasing, not overlapping, at most the array's size. */
+static bool parse_pages(struct mthp_scenario_phase *ph, const char *value)
+{
+	char copy[MAX_LINE + 1], *save = NULL;
+	unsigned nr = 0;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(w, '-');
+		uint64_t first, last;
+
+		if (dash)
+			*dash = '\0';
+		if (nr == MTHP_SCENARIO_MAX_PAGE_RANGES || !parse_u64(w, &first))
+			return false;
+		last = first;
+		if (dash && (!parse_u64(dash + 1, &last) || last < first))
+			return false;
+		if (nr && first <= ph->pages[nr - 1].last)
+			return false;
+		ph->pages[nr++] = (struct mthp_scenario_page_range){ first, last };
+	}
+	ph->nr_pages = nr;
+	return nr > 0;
 }
 
 /* "4K:60,64K:30,1M:10" */
@@ -647,7 +683,7 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 			;
 		if (k == MTHP_NR_ACTIONS)
 			return fail_at(rd, rd->line,
-				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise or sleep",
+				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise, sleep or child_exit",
 				       value);
 		ph->action = (enum mthp_scenario_action)k;
 		x->has_action = true;
@@ -689,6 +725,13 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		break;
 	case PK_CHILD_WRITES:
 		ok = parse_fraction(value, &ph->child_writes);
+		break;
+	case PK_PAGES:
+		ok = parse_pages(ph, value);
+		break;
+	case PK_CHILD_LIVES:
+		ph->child_lives = !strcmp(value, "run");
+		ok = ph->child_lives || !strcmp(value, "phase");
 		break;
 	case PK_ADVICE:
 		if (!strcmp(value, "hugepage"))
@@ -799,10 +842,21 @@ static void check_vmas(struct reader *rd)
 		fail_at(rd, rd->line, "no [process NAME] section: nothing to simulate");
 	for (size_t i = 0; i < sc->nr_vmas && !rd->failed; i++) {
 		struct mthp_scenario_vma *v = &sc->vmas[i];
+		uint64_t pmd_size = (uint64_t)sc->page_size *
+				    (sc->page_size == 4096 ? 512 : sc->page_size == 16384 ? 2048 : 8192);
 
+		if (v->has_pmd_offset && v->align) {
+			fail_at(rd, v->line, "vma '%s': align and pmd_offset exclude each other "
+				"(pmd_offset places the start past a PMD boundary)", v->name);
+			break;
+		}
+		if (v->has_pmd_offset && (v->pmd_offset >= pmd_size || v->pmd_offset % sc->page_size)) {
+			fail_at(rd, v->line, "vma '%s': pmd_offset must be a multiple of the page size "
+				"(%u) below the PMD size", v->name, sc->page_size);
+			break;
+		}
 		if (!v->align)
-			v->align = (uint64_t)sc->page_size *
-				   (sc->page_size == 4096 ? 512 : sc->page_size == 16384 ? 2048 : 8192);
+			v->align = pmd_size;
 		if (!v->size)
 			fail_at(rd, v->line, "vma '%s' has no size", v->name);
 		else if (v->size % sc->page_size)
@@ -828,14 +882,21 @@ static void check_phases(struct reader *rd)
 			fail_at(rd, ph->line, "phase '%s' has no action", ph->label);
 			break;
 		}
-		if (ph->action == MTHP_ACT_SLEEP)
+		if (!mthp_scenario_action_has_vma(ph->action))
 			allowed = KEY(PK_ACTION) | KEY(PK_DURATION);
 		for (int k = 0; k < NR_PHASE_KEYS; k++)
 			if ((x->keys & KEY(k)) && !(allowed & KEY(k)))
 				fail_at(rd, x->key_line[k], "key '%s' does not apply to action %s",
 					phase_key_names[k], actions[ph->action].name);
-		if (rd->failed || ph->action == MTHP_ACT_SLEEP)
+		if (rd->failed || !mthp_scenario_action_has_vma(ph->action))
 			continue;
+		if ((x->keys & KEY(PK_PAGES)) &&
+		    (x->keys & (KEY(PK_DENSITY) | KEY(PK_CHILD_WRITES) | RUN_KEYS))) {
+			fail_at(rd, x->key_line[PK_PAGES], "phase '%s': pages excludes density, "
+				"child_writes, runs and run_pages (it says which pages exactly)",
+				ph->label);
+			break;
+		}
 		if (ph->action != MTHP_ACT_CLUSTER && (x->keys & RUN_KEYS)) {
 			if (x->keys & KEY(PK_DENSITY)) {
 				fail_at(rd, x->key_line[PK_DENSITY], "phase '%s': give density or "
@@ -866,6 +927,12 @@ static void check_phases(struct reader *rd)
 				v->name, (unsigned long long)v->size);
 		else if (!ph->length)
 			ph->length = v->size - ph->offset;
+		if (!rd->failed && ph->nr_pages &&
+		    ph->pages[ph->nr_pages - 1].last >= ph->length / sc->page_size)
+			fail_at(rd, x->key_line[PK_PAGES], "pages: page %llu is past the %llu "
+				"pages of phase '%s' (pages count from 0 at the phase's offset)",
+				(unsigned long long)ph->pages[ph->nr_pages - 1].last,
+				(unsigned long long)(ph->length / sc->page_size), ph->label);
 	}
 }
 

@@ -105,6 +105,8 @@ struct collapse_control {
 	uint32_t nr_tried;		/* windows attempted in the range */
 	uint32_t filled;		/* none/zero PTEs the last copy zero-filled */
 	uint32_t nr_isolated;
+	/* the scan's mm_khugepaged_scan_pmd fields, traced with the range's result */
+	unsigned long long scan_pfn;
 	uint8_t ptes[MTHP_MAX_PTES];
 	uint8_t orders[MTHP_MAX_PTES];
 	uint8_t reptes[MTHP_MAX_PTES];
@@ -269,10 +271,24 @@ static enum mthp_result find_pmd(struct sim_mm *mm, uint64_t pmd_addr,
 	return SCAN_NO_PTE_TABLE;
 }
 
-/* Number of set bits of a scan bitmap in the window. */
-static uint32_t window_count(const uint64_t *map, uint32_t off, unsigned order)
+/*
+ * The head pfn of the folio of the last PTE in [first, last] of t that the
+ * kernel's loops take a folio from (present, not the zero page, not
+ * uffd-wp), or -1 when there is none: the scan_pfn of a trace line.
+ * Context: the PTE lock of t held.
+ */
+static unsigned long long last_folio_pfn(struct sim *sim, const struct sim_pte_table *t,
+					 uint32_t first, uint32_t last)
 {
-	return mthp_bitmap_count(map, off, 1u << order);
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = last + 1; i-- > first;) {
+		uint32_t pte = t->ptes[i];
+
+		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn &&
+		    !(pte & PTE_UFFD_WP))
+			return folio_head(sim, pte_pfn(pte));
+	}
+	return (unsigned long long)-1;
 }
 
 /*
@@ -286,14 +302,13 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 {
 	struct sim *sim = mm->sim;
 	struct sim_pte_table *t = pmd_table(ld_acquire(pmdp));
-	uint32_t nr = 1u << order, swapped_in = 0, referenced;
+	uint32_t nr = 1u << order, swapped_in = 0;
 	enum mthp_result result;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	pte_lock(t);
 	table_states(sim, t, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
-	referenced = window_count(cc->recheck.young, off, order);
 	result = mthp_attempt_swapin(rules, &cc->recheck, off, order);
 	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
 		uint32_t pte = t->ptes[i];
@@ -307,10 +322,12 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 	}
 	pte_unlock(t);
 	count_exceed(sim, result, order);
-	if (trace_on(sim))
-		trace_printf(sim, "mm_collapse_huge_page_swapin: mm=%016llx, swapped_in=%u, "
-			     "referenced=%u, ret=%d, order=%u", trace_mm_ptr(mm),
-			     swapped_in, referenced, result == SCAN_SUCCEED, order);
+	/* referenced: the range's, from its scan; ret: the result's value */
+	if (trace_on(sim, SIM_TRACE_SWAPIN))
+		trace_event(sim, SIM_TRACE_SWAPIN, cc->context, mm,
+			    "mm=%016llx, swapped_in=%u, referenced=%u, ret=%d, order=%u",
+			    trace_mm_ptr(mm), swapped_in, cc->scan.referenced, (int)result,
+			    order);
 	return result;
 }
 
@@ -369,6 +386,27 @@ static void release_isolated(struct sim *sim, struct collapse_control *cc)
 }
 
 /*
+ * The mm_collapse_huge_page_isolate line of the window [off, off + 2^order)
+ * whose walk stopped at PTE stop (the end when nothing broke a rule): as
+ * the kernel counts them, the none or zero PTEs up to and including stop,
+ * the young pages before it, and the last folio it looked at.
+ * Context: the PTE lock of t held.
+ */
+static void trace_isolate(struct sim_mm *mm, const struct sim_pte_table *t, uint32_t off,
+			  unsigned order, uint32_t stop, enum mthp_result result,
+			  const struct collapse_control *cc)
+{
+	uint32_t end = off + (1u << order), last = stop < end ? stop : end - 1;
+
+	trace_event(mm->sim, SIM_TRACE_ISOLATE, cc->context, mm,
+		    "scan_pfn=0x%llx, none_or_zero=%u, referenced=%u, status=%s, order=%u",
+		    last_folio_pfn(mm->sim, t, off, last),
+		    mthp_bitmap_count(cc->recheck.none, off, last - off + 1),
+		    mthp_bitmap_count(cc->recheck.young, off, stop - off),
+		    mthp_result_status(result), order);
+}
+
+/*
  * The isolate step on the detached table: the engine's per-order
  * re-checks on a fresh scan, then each folio of the window locked,
  * checked and isolated.  On failure nothing stays isolated.
@@ -381,8 +419,7 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 					 struct collapse_control *cc)
 {
 	struct sim *sim = mm->sim;
-	uint32_t nr = 1u << order;
-	unsigned long long first_pfn = ~0ull;
+	uint32_t nr = 1u << order, stop;
 	enum mthp_result result;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
@@ -390,7 +427,7 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	table_states(sim, t, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
-	result = mthp_attempt_isolate(rules, &cc->recheck, off, order, false);
+	result = mthp_attempt_isolate_at(rules, &cc->recheck, off, order, false, &stop);
 	count_exceed(sim, result, order);
 	cc->nr_isolated = 0;
 	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
@@ -398,24 +435,19 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 
 		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
 			continue;
-		if (first_pfn == ~0ull)
-			first_pfn = pte_pfn(pte);
 		head = folio_head(sim, pte_pfn(pte));
 		if (already_isolated(sim, cc, head))
 			continue;
 		result = isolate_folio(sim, head);
 		if (result == SCAN_SUCCEED)
 			cc->isolated[cc->nr_isolated++] = head;
+		else
+			stop = i;
 	}
 	if (result != SCAN_SUCCEED)
 		release_isolated(sim, cc);
-	if (trace_on(sim))
-		trace_printf(sim, "mm_collapse_huge_page_isolate: scan_pfn=0x%llx, "
-			     "none_or_zero=%u, referenced=%u, status=%s, order=%u",
-			     first_pfn == ~0ull ? (unsigned long long)-1 : first_pfn,
-			     window_count(cc->recheck.none, off, order),
-			     window_count(cc->recheck.young, off, order),
-			     mthp_result_status(result), order);
+	if (trace_on(sim, SIM_TRACE_ISOLATE))
+		trace_isolate(mm, t, off, order, stop, result, cc);
 	return result;
 }
 
@@ -489,13 +521,13 @@ static void window_assert_unlocked(const struct collapse_window *w)
 }
 
 /* The mm_collapse_huge_page tracepoint.  Context: any. */
-static void trace_collapse_huge_page(struct sim_mm *mm, bool installed,
-				     enum mthp_result result, unsigned order)
+static void trace_collapse_huge_page(struct sim_mm *mm, const struct collapse_control *cc,
+				     bool installed, enum mthp_result result, unsigned order)
 {
-	if (trace_on(mm->sim))
-		trace_printf(mm->sim, "mm_collapse_huge_page: mm=%016llx, isolated=%d, "
-			     "status=%s, order=%u", trace_mm_ptr(mm), installed,
-			     mthp_result_status(result), order);
+	if (trace_on(mm->sim, SIM_TRACE_COLLAPSE))
+		trace_event(mm->sim, SIM_TRACE_COLLAPSE, cc->context, mm,
+			    "mm=%016llx, isolated=%d, status=%s, order=%u", trace_mm_ptr(mm),
+			    installed, mthp_result_status(result), order);
 }
 
 /*
@@ -725,35 +757,48 @@ out_put_folio:
 out_nolock:
 	world_exit(sim);
 	window_assert_unlocked(&w);
-	trace_collapse_huge_page(mm, installed, result, order);
+	trace_collapse_huge_page(mm, cc, installed, result, order);
 	return result;
 }
 
 /*
- * The pfn of the last page the scan looked at.
+ * The scan_pfn of mm_khugepaged_scan_pmd: the head pfn of the last folio
+ * the scan looked at, up to and including PTE last, or -1.
  * Context: mmap_lock held; takes and drops the PTE lock.
  */
 static unsigned long long scan_last_pfn(struct sim_mm *mm, uint64_t pmd_addr,
 					uint32_t last)
 {
 	struct sim *sim = mm->sim;
-	unsigned long long pfn = (unsigned long long)-1;
+	unsigned long long pfn;
 	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t;
 	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
-		return pfn;
+		return (unsigned long long)-1;
+	if (last >= sim->geo.ptes_per_pmd)
+		last = sim->geo.ptes_per_pmd - 1;
 	pte_lock(t);
-	for (uint32_t i = 0; i <= last && i < sim->geo.ptes_per_pmd; i++) {
-		uint32_t pte = t->ptes[i];
-
-		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
-			pfn = pte_pfn(pte);
-	}
+	pfn = last_folio_pfn(sim, t, 0, last);
 	pte_unlock(t);
 	return pfn;
+}
+
+/*
+ * The mm_khugepaged_scan_pmd line of a range: the scan's counts and the
+ * last folio it looked at, with the range's result, known only once the
+ * collapses it led to are done.  Context: any.
+ */
+static void trace_scan_pmd(struct sim_mm *mm, const struct collapse_control *cc,
+			   enum mthp_result result)
+{
+	trace_event(mm->sim, SIM_TRACE_SCAN_PMD, cc->context, mm,
+		    "mm=%016llx, scan_pfn=0x%llx, referenced=%u, none_or_zero=%u, "
+		    "status=%s, unmapped=%u", trace_mm_ptr(mm), cc->scan_pfn,
+		    cc->scan.referenced, cc->scan.none_or_zero, mthp_result_status(result),
+		    cc->scan.unmapped);
 }
 
 /*
@@ -781,6 +826,9 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 	range.kind = cc->rules.eligible ?
 		     sim_pmd_states(mm, pmd_addr, cc->ptes, cc->orders) : MTHP_PMD_NONE;
 	result = mthp_precheck(&cc->rules, &range);
+	/* the counts of a range not scanned, as Linux traces them */
+	cc->scan.referenced = cc->scan.none_or_zero = cc->scan.unmapped = 0;
+	cc->scan_pfn = (unsigned long long)-1;
 	if (result == SCAN_SUCCEED) {
 		mthp_scan(&cc->scan, &cc->rules, cc->ptes, cc->orders);
 		result = cc->scan.result;
@@ -788,14 +836,17 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 			__atomic_fetch_add(&sim->khugepaged.ptes_scanned,
 					   sim->geo.ptes_per_pmd, __ATOMIC_RELAXED);
 		count_exceed(sim, result, sim->geo.pmd_order);
-		if (trace_on(sim))
-			trace_printf(sim, "mm_khugepaged_scan_pmd: mm=%016llx, scan_pfn=0x%llx, "
-				     "referenced=%u, none_or_zero=%u, status=%s, unmapped=%u",
-				     trace_mm_ptr(mm),
-				     scan_last_pfn(mm, pmd_addr, cc->scan.fail_index),
-				     cc->scan.referenced, cc->scan.none_or_zero,
-				     mthp_result_status(result), cc->scan.unmapped);
+		if (trace_on(sim, SIM_TRACE_SCAN_PMD))
+			cc->scan_pfn = scan_last_pfn(mm, pmd_addr, cc->scan.fail_index);
 	}
+	/*
+	 * Linux traces every range it looks up (a failed PMD lookup with no
+	 * counts); the VMA checks come before, untraced.  A range whose scan
+	 * succeeded is traced once its collapses are done.
+	 */
+	if (result != SCAN_SUCCEED && result != SCAN_VMA_CHECK && result != SCAN_ADDRESS_RANGE &&
+	    trace_on(sim, SIM_TRACE_SCAN_PMD))
+		trace_scan_pmd(mm, cc, result);
 	if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
 		__atomic_fetch_add(&sim->khugepaged.scan_results[result], 1, __ATOMIC_RELAXED);
 	return result;
@@ -805,7 +856,8 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
  * Collapse each window the walk of the scanned range chooses, reporting
  * each result back to the walk and to the observer.  The result of the
  * range: SUCCEED if any window collapsed, else ALLOC_HUGE_PAGE_FAIL if
- * an allocation failed, else the last failure.
+ * an allocation failed, else the last failure other than
+ * PTE_MAPPED_HUGEPAGE, else FAIL (also when no window was attempted).
  * Context: no simulator lock held (each collapse takes its own).
  */
 static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
@@ -839,7 +891,8 @@ static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
 		}
 		else if (result == SCAN_ALLOC_HUGE_PAGE_FAIL)
 			alloc_failed = true;
-		if (result != SCAN_SUCCEED)
+		/* as Linux 7.2: a window already a large enough folio is not a failure */
+		if (result != SCAN_SUCCEED && result != SCAN_PTE_MAPPED_HUGEPAGE)
 			last = result;
 		ev.result = result;
 		trace_observe(sim, &ev);
@@ -868,6 +921,8 @@ enum mthp_result collapse_scan_pmd(struct sim_mm *mm, const struct sim_vma *v,
 	*mmap_locked = false;
 	world_exit(sim);
 	result = collapse_windows(mm, pmd_addr, cc);
+	if (trace_on(sim, SIM_TRACE_SCAN_PMD))
+		trace_scan_pmd(mm, cc, result);
 	if (cc->context == MTHP_CONTEXT_KHUGEPAGED) {
 		enum sim_walk_outcome w = cc->nr_done ? SIM_WALK_COLLAPSED :
 					  cc->nr_tried ? SIM_WALK_ALL_FAILED : SIM_WALK_NONE_PASSED;

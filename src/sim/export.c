@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * export.c - what the simulator looks like from outside: a whole mm as a
- * format-1 snapshot with the settings in force (the PTE states from
+ * snapshot with the settings in force (the PTE states from
  * states.c), and sim_page_info() for one address.
  */
 #include <errno.h>
@@ -33,12 +33,16 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 			const struct sim_vma *v, uint8_t *ptes, uint8_t *orders)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
-	uint64_t addr = (v->start + pmd_size - 1) & ~(pmd_size - 1);
+	uint64_t addr = v->start & ~(pmd_size - 1);
 	int err;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	/* a table shared with the vma before was written after it */
+	if (snap->nr_pmds && snap->pmds[snap->nr_pmds - 1].addr >= addr)
+		addr += pmd_size;
 	err = mthp_snapshot_add_vma(snap, v->start, v->end, vma_snapshot_flags(v));
-	for (; !err && addr >= v->start && addr < v->end; addr += pmd_size) {
+	/* every range over the vma, also the ones it covers only in part */
+	for (; !err && addr < v->end; addr += pmd_size) {
 		enum mthp_pmd_kind kind = sim_pmd_states(mm, addr, ptes, orders);
 
 		if (kind == MTHP_PMD_TABLE)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * stats.c - the statistics by their kernel names: /proc/vmstat thp_*
- * events and the per-size hugepages-<size>kB/stats/ files, as lookups by
- * name and as a sysfs-like dump.  The counters are relaxed atomics in
+ * events, khugepaged's counters and the per-size hugepages-<size>kB/stats/
+ * files, as lookups by name, as a list of the counters kept (sim_stats())
+ * and as a sysfs-like dump.  The counters are relaxed atomics in
  * struct sim, bumped by count_vm() and count_mthp().
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/locks.h"
@@ -81,23 +83,139 @@ int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 	return 0;
 }
 
+/*
+ * The counters printed by sim_stats(), in the order of the kernel's files:
+ * only those the simulator bumps where the kernel does.  Not here:
+ * pgfault (the simulator does not count every fault the kernel does, a
+ * uffd-wp marker's for one) and the per-size swpin (a swap-in here is
+ * always of one page, which has no stats/ directory).
+ */
+static const enum sim_vmstat_item vm_kept[] = {
+	VM_PSWPIN,
+	VM_PSWPOUT,
+	VM_THP_FAULT_ALLOC,
+	VM_THP_FAULT_FALLBACK,
+	VM_THP_FAULT_FALLBACK_CHARGE,
+	VM_THP_COLLAPSE_ALLOC,
+	VM_THP_COLLAPSE_ALLOC_FAILED,
+	VM_THP_SPLIT_PAGE,
+	VM_THP_SPLIT_PAGE_FAILED,
+	VM_THP_DEFERRED_SPLIT_PAGE,
+	VM_THP_SPLIT_PMD,
+	VM_THP_SCAN_EXCEED_NONE_PTE,
+	VM_THP_SCAN_EXCEED_SWAP_PTE,
+	VM_THP_SCAN_EXCEED_SHARE_PTE,
+	VM_THP_ZERO_PAGE_ALLOC,
+	VM_THP_SWPOUT,
+	VM_THP_SWPOUT_FALLBACK,
+};
+
+static const enum sim_mthp_item mthp_kept[] = {
+	MS_ANON_FAULT_ALLOC,
+	MS_ANON_FAULT_FALLBACK,
+	MS_ANON_FAULT_FALLBACK_CHARGE,
+	MS_COLLAPSE_ALLOC,
+	MS_COLLAPSE_ALLOC_FAILED,
+	MS_SWPOUT,
+	MS_SWPOUT_FALLBACK,
+	MS_SPLIT,
+	MS_SPLIT_FAILED,
+	MS_SPLIT_DEFERRED,
+	MS_NR_ANON,
+	MS_COLLAPSE_EXCEED_SWAP_PTE,
+	MS_COLLAPSE_EXCEED_NONE_PTE,
+	MS_COLLAPSE_EXCEED_SHARED_PTE,
+};
+
+/* khugepaged/'s counters; its other files are knobs */
+static const char *const khugepaged_kept[] = { "pages_collapsed", "full_scans" };
+
+#define NKEPT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Appends one counter when there is room; *n counts them all. */
+static void stat_put(struct sim_stat *out, size_t room, size_t *n,
+		     enum sim_stat_file file, unsigned order, const char *name,
+		     uint64_t value)
+{
+	if (*n < room)
+		out[*n] = (struct sim_stat){ file, order, name, value };
+	(*n)++;
+}
+
+size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NKEPT(vm_kept); i++)
+		stat_put(out, room, &n, SIM_STAT_VMSTAT, 0, vm_names[vm_kept[i]],
+			 ld_relaxed(&sim->vmstat[vm_kept[i]]));
+	for (size_t i = 0; i < NKEPT(khugepaged_kept); i++) {
+		uint64_t v = 0;
+
+		/* the names are sim_khugepaged_stat()'s own */
+		if (sim_khugepaged_stat(sim, khugepaged_kept[i], &v))
+			continue;
+		stat_put(out, room, &n, SIM_STAT_KHUGEPAGED, 0, khugepaged_kept[i], v);
+	}
+	for (unsigned o = MTHP_MIN_ORDER; o <= sim->geo.pmd_order; o++)
+		for (size_t i = 0; i < NKEPT(mthp_kept); i++)
+			stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[mthp_kept[i]],
+				 ld_relaxed(&sim->mthp_stat[o][mthp_kept[i]]));
+	return n;
+}
+
+void sim_stat_group(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len)
+{
+	switch (st->file) {
+	case SIM_STAT_VMSTAT:
+		snprintf(buf, len, "vmstat");
+		return;
+	case SIM_STAT_KHUGEPAGED:
+		snprintf(buf, len, "khugepaged");
+		return;
+	case SIM_STAT_SIZE:
+		mthp_size_name(geo, st->order, buf, len);
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
+void sim_stat_where(const struct mthp_geometry *geo, const struct sim_stat *st,
+		    char *buf, size_t len)
+{
+	char size[32];
+
+	switch (st->file) {
+	case SIM_STAT_VMSTAT:
+		snprintf(buf, len, "/proc/vmstat");
+		return;
+	case SIM_STAT_KHUGEPAGED:
+		snprintf(buf, len, "/sys/kernel/mm/transparent_hugepage/khugepaged");
+		return;
+	case SIM_STAT_SIZE:
+		mthp_size_name(geo, st->order, size, sizeof(size));
+		snprintf(buf, len, "/sys/kernel/mm/transparent_hugepage/%s/stats", size);
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
 int sim_stats_dump(struct sim *sim, FILE *f)
 {
-	for (unsigned i = 0; i < VM_NR_ITEMS; i++)
-		fprintf(f, "/proc/vmstat/%s %llu\n", vm_names[i],
-			(unsigned long long)ld_relaxed(&sim->vmstat[i]));
-	for (unsigned o = MTHP_MIN_ORDER; o <= sim->geo.pmd_order; o++) {
-		char size[32];
+	size_t n = sim_stats(sim, NULL, 0);
+	struct sim_stat *all = calloc(n, sizeof(*all));
 
-		mthp_size_name(&sim->geo, o, size, sizeof(size));
-		for (unsigned i = 0; i < MS_NR_ITEMS; i++)
-			fprintf(f, "/sys/kernel/mm/transparent_hugepage/%s/stats/%s %llu\n",
-				size, mthp_names[i],
-				(unsigned long long)ld_relaxed(&sim->mthp_stat[o][i]));
+	if (!all)
+		return -ENOMEM;
+	sim_stats(sim, all, n);
+	for (size_t i = 0; i < n; i++) {
+		char where[96];
+
+		sim_stat_where(&sim->geo, &all[i], where, sizeof(where));
+		fprintf(f, "%s/%s %llu\n", where, all[i].name,
+			(unsigned long long)all[i].value);
 	}
-	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed %llu\n",
-		(unsigned long long)ld_relaxed(&sim->khugepaged.pages_collapsed));
-	fprintf(f, "/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans %llu\n",
-		(unsigned long long)ld_relaxed(&sim->khugepaged.full_scans));
+	free(all);
 	return ferror(f) ? -EIO : 0;
 }

@@ -185,6 +185,7 @@ struct sim_khugepaged {
 struct sim_trace {
 	pthread_mutex_t lock;		/* leaf: one line at a time */
 	FILE *file;			/* NULL: tracing off */
+	uint32_t events;		/* atomic: 1 << enum sim_trace_event */
 	sim_collapse_fn observer;
 	void *observer_ctx;
 };

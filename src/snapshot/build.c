@@ -205,7 +205,7 @@ int mthp_snapshot_add_vma(struct mthp_snapshot *snap, uint64_t start,
 	return snap_add_vma(snap, start, end, flags, NULL, 0, NULL, 0);
 }
 
-/* Where the pmd goes: the last vma, aligned, inside, after the last pmd. */
+/* Where the pmd goes: over the last vma, aligned, after the last pmd. */
 static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
 			   char *why, size_t whylen)
 {
@@ -224,7 +224,7 @@ static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
 			 (unsigned long long)addr, (unsigned long long)size);
 		return -EINVAL;
 	}
-	if (addr < vma->start || addr >= vma->end) {
+	if ((addr < vma->start && vma->start - addr >= size) || addr >= vma->end) {
 		mthp_msg(why, whylen, "pmd %llx is outside its vma %llx-%llx%s",
 			 (unsigned long long)addr, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end,

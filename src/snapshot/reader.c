@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * reader.c - the text of format 1 into a struct mthp_snapshot: lines,
+ * reader.c - the text of format 1 or 2 into a struct mthp_snapshot: lines,
  * fields, numbers, the header and the geometry lines, and the checks that
  * belong to the text (field counts, string lengths, characters).  What a
  * vma or pmd may be is checked by the builders (build.c); setting values
@@ -34,6 +34,8 @@ struct reader {
 	struct mthp_diag *diag;
 	unsigned line;
 	unsigned header_line;		/* 0 until the header is read */
+	unsigned version;		/* 1 or 2, from the header */
+	unsigned end_line;		/* format 2: the 'end' line, 0 until read */
 	unsigned page_size_line;	/* 0 if none */
 	unsigned ptes_line;		/* 0 if none */
 	uint64_t page_size;
@@ -179,13 +181,26 @@ static int read_header(struct reader *r, const struct tok *t, size_t n)
 
 	if (r->header_line)
 		return fail(r, "duplicate header (first on line %u)", r->header_line);
-	err = check_fields(r, "header", t, n, fields, 1, "mthp-snapshot 1");
+	err = check_fields(r, "header", t, n, fields, 1, "mthp-snapshot 2");
 	if (err)
 		return err;
-	if (!parse_dec(&t[1], &version) || version != 1)
-		return fail(r, "unsupported snapshot version '%s' (this reader knows 'mthp-snapshot 1')",
-			    quote(q, sizeof(q), &t[1]));
+	if (!parse_dec(&t[1], &version) || version < 1 || version > 2)
+		return fail(r, "unsupported snapshot version '%s' (this reader knows "
+			    "'mthp-snapshot 1' and 'mthp-snapshot 2')", quote(q, sizeof(q), &t[1]));
 	r->header_line = r->line;
+	r->version = (unsigned)version;
+	return 0;
+}
+
+/* Format 2: the last line, so that a file cut short is an error. */
+static int read_end(struct reader *r, const struct tok *t, size_t n)
+{
+	(void)t;
+	if (r->version < 2)
+		return fail(r, "'end' line in a format-1 snapshot (it came with format 2)");
+	if (n != 1)
+		return fail(r, "'end' line: no fields expected (usage: end)");
+	r->end_line = r->line;
 	return 0;
 }
 
@@ -415,6 +430,13 @@ static int read_pmd(struct reader *r, const struct tok *t, size_t n)
 	if (!parse_hex(&t[1], &addr))
 		return fail(r, "pmd line: ADDR '%s' is not a 64-bit hex number",
 			    quote(q, sizeof(q), &t[1]));
+	/* format 1: the range starts inside its vma; format 2: it overlaps it */
+	if (r->version < 2 && addr < r->snap->vmas[r->snap->nr_vmas - 1].start)
+		return fail(r, "pmd %llx is outside its vma %llx-%llx (format 1 wants the "
+			    "range's start inside; format 2 takes any overlap)",
+			    (unsigned long long)addr,
+			    (unsigned long long)r->snap->vmas[r->snap->nr_vmas - 1].start,
+			    (unsigned long long)r->snap->vmas[r->snap->nr_vmas - 1].end);
 	if (kind == MTHP_PMD_TABLE) {
 		if (t[3].len != nr)
 			return fail(r, "pmd line: PTES has %zu characters, expected %u",
@@ -442,6 +464,7 @@ static const struct line_kind {
 	{ "setting", read_setting },
 	{ "vma", read_vma },
 	{ "pmd", read_pmd },
+	{ "end", read_end },
 };
 
 static int read_line(struct reader *r, const char *line, size_t len)
@@ -464,7 +487,9 @@ static int read_line(struct reader *r, const char *line, size_t len)
 		return fail(r, "NUL byte at column %zu", (size_t)(nul - line) + 1);
 	tokenize(s, len, t, &n);
 	if (!r->header_line && !tok_is(&t[0], "mthp-snapshot"))
-		return fail(r, "missing header 'mthp-snapshot 1'");
+		return fail(r, "missing header 'mthp-snapshot 2' (or 1)");
+	if (r->end_line)
+		return fail(r, "a line after the 'end' line (line %u)", r->end_line);
 	for (size_t i = 0; i < ARRAY_SIZE(line_kinds); i++)
 		if (tok_is(&t[0], line_kinds[i].name))
 			return line_kinds[i].read(r, t, n);
@@ -490,8 +515,12 @@ static int read_all(struct reader *r, const char *buf, size_t len)
 	}
 	if (!r->header_line) {
 		r->line = 1;
-		return fail(r, "missing header 'mthp-snapshot 1' (the input is empty or only comments)");
+		return fail(r, "missing header 'mthp-snapshot 2' (or 1) (the input is empty or "
+			    "only comments)");
 	}
+	if (r->version >= 2 && !r->end_line)
+		return fail(r, "no 'end' line: the snapshot is cut short (format 2 ends with "
+			    "'end')");
 	return fix_geometry(r);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * writer.c - a struct mthp_snapshot as the text of format 1: the header,
+ * writer.c - a struct mthp_snapshot as the text of format 2: the header,
  * both geometry lines, the setting lines, then each vma line followed by
- * its pmd lines.  Addresses are lower-case hex without 0x; FOLIOS is
+ * its pmd lines, then the end line.  Addresses are lower-case hex without 0x; FOLIOS is
  * written only when the pmd has folio orders, with '-' under every PTE
  * that maps no folio, so that reading the text back gives the same
  * snapshot.
@@ -81,7 +81,7 @@ int mthp_snapshot_write(const struct mthp_snapshot *snap, FILE *f)
 	folios = malloc(snap->geo.ptes_per_pmd);
 	if (!folios)
 		return -ENOMEM;
-	fprintf(f, "mthp-snapshot 1\npage_size %u\nptes_per_pmd %u\n",
+	fprintf(f, "mthp-snapshot 2\npage_size %u\nptes_per_pmd %u\n",
 		snap->geo.page_size, snap->geo.ptes_per_pmd);
 	for (size_t i = 0; i < snap->nr_settings; i++)
 		fprintf(f, "setting %s %s\n", snap->settings[i].key,
@@ -96,6 +96,8 @@ int mthp_snapshot_write(const struct mthp_snapshot *snap, FILE *f)
 	}
 	while (next_vma < snap->nr_vmas && !err)
 		err = write_vma(&snap->vmas[next_vma++], f);
+	if (!err)
+		fputs("end\n", f);
 	free(folios);
 	if (!err && ferror(f))
 		err = -EIO;

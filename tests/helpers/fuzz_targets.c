@@ -98,7 +98,7 @@ int fuzz_scenario(const uint8_t *data, size_t size)
 		const struct mthp_scenario_phase *ph = &sc.phases[i];
 
 		check(ph->process < sc.nr_processes, "phase process exists");
-		if (ph->action != MTHP_ACT_SLEEP) {
+		if (mthp_scenario_action_has_vma(ph->action)) {
 			const struct mthp_scenario_vma *v = &sc.vmas[ph->vma];
 
 			check(ph->vma < sc.nr_vmas && v->process == ph->process, "phase vma exists");
