@@ -4,7 +4,9 @@
  * the host changed (make check-host): 64K mTHPs from faults and a
  * partially mapped 64K folio (hugepages-64kB/enabled=always through the
  * settings stack, restored once the child has faulted), and pages
- * swapped out (MADV_PAGEOUT) to a temporary swap file.  Every change is
+ * swapped out (MADV_PAGEOUT) to a temporary swap file; each also read
+ * with plain pagemap reads, which must give the same audit and snapshot
+ * as PAGEMAP_SCAN (live_paths_agree()).  Every change is
  * undone at exit and on signals (host_undo.h); the program fails when a
  * knob or the swap file is left behind.  Needs root, THP with a 64kB size
  * and a writable /sys/kernel/mm.
@@ -96,6 +98,7 @@ static void test_64k_mthp_from_faults(void **state)
 		assert_int_equal(pmd->folio_orders[i], i < 256 ? 4 : MTHP_NO_FOLIO);
 	}
 	live_view_free(&v);
+	live_paths_agree(c.pid);	/* PAGEMAP_SCAN and plain reads */
 	live_child_stop(&c);
 }
 
@@ -119,6 +122,7 @@ static void test_64k_partially_mapped(void **state)
 	assert_int_equal(pmd->ptes[31], '.');
 	assert_int_equal(pmd->folio_orders[30], 4);
 	live_view_free(&v);
+	live_paths_agree(c.pid);
 	live_child_stop(&c);
 }
 
@@ -145,6 +149,7 @@ static void test_swapped_out_pages(void **state)
 	assert_int_equal(strspn(ptes + 64, "A"), N - 64);
 	assert_int_equal(live_view_pmd(&v, 0)->folio_orders[0], MTHP_NO_FOLIO);
 	live_view_free(&v);
+	live_paths_agree(c.pid);
 	live_child_stop(&c);
 	swapfile_remove();
 	assert_false(swapfile_listed(getpid()));

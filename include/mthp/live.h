@@ -49,7 +49,19 @@ int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
 int mthp_live_check_access(struct mthp_diag *diag);
 
 /*
-  * A process's anonymous VMAs and page tables as a snapshot (format 2), with
+ * How page tables are read, process-wide: with the PAGEMAP_SCAN ioctl
+ * (Linux 6.7) where the kernel has it (on, the default: populated and
+ * PMD-mapped ranges found without reading them entry by entry, kpageflags
+ * read in batches), or with plain pagemap reads of every PMD range, as on
+ * kernels without it (off).  Both give the same snapshot and audit, but
+ * for a PTE-mapped, fully mapped, aligned PMD-sized folio, which plain
+ * reads cannot tell from a PMD-mapped one.  For tests and benchmarks that
+ * compare the two.
+ */
+void mthp_live_set_pagemap_scan(bool on);
+
+/*
+ * A process's anonymous VMAs and page tables as a snapshot (format 2), with
  * the host settings as setting lines.  snap is initialised here; free it
  * with mthp_snapshot_free() (also after an error).  PMD ranges with nothing
  * mapped are left out.

@@ -141,7 +141,7 @@ static int table_range(struct audit_ctx *ac, struct live_capture *cap,
 		}
 		c->anon++;
 		ar->present++;
-		if (live_page_shared(&cap->kp, e, f))
+		if (live_page_shared(&cap->kp, e, f, r->kcount ? &r->kcount[i] : NULL))
 			c->shared++;
 		if (f & KPF_BIT(KPF_THP))
 			run_page(ac, &cap->kp, vfn0 + i, e & PM_PFN_MASK, f);

@@ -2,10 +2,14 @@
 /*
  * capture.c - the walk of a live process that the snapshot and the audit
  * share: its anon VMAs from /proc/PID/(s)maps, their populated and
- * PMD-mapped regions from PAGEMAP_SCAN, then per populated PMD range the
- * pagemap entries (one batched pread) and the kpageflags of every present
- * page; either of the whole process or of an address window of it.  The maps are read again at the end; if they changed, the walk is
- * retried, so no caller reports a half-old, half-new process.
+ * PMD-mapped regions from PAGEMAP_SCAN, then, in batches of PMD ranges
+ * read PTE by PTE, their pagemap entries (adjacent ranges with one pread)
+ * and the kpageflags of their present pages (sorted by pfn, nearby pfns
+ * with one pread); either of the whole process or of an address window of
+ * it.  Without PAGEMAP_SCAN (old kernels, or turned off) every PMD range
+ * of a VMA is read with plain pagemap reads, one range at a time.  The maps
+ * are read again at the end; if they changed, the walk is retried, so no
+ * caller reports a half-old, half-new process.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -103,6 +107,269 @@ static bool regions_cover(const struct live_capture *cap, size_t ri,
 	return addr >= end;
 }
 
+/*
+ * The batch of the last capture of this thread, buffers and all, for the
+ * next one: a whole-host audit would otherwise fault in fresh buffers for
+ * every process.
+ */
+static _Thread_local struct live_batch *spare;
+
+static void batch_free(struct live_batch *b)
+{
+	if (!b)
+		return;
+	live_readers_stop(&b->readers);
+	if (!spare) {
+		memset(&b->readers, 0, sizeof(b->readers));
+		b->nr = b->tables = 0;
+		spare = b;
+		return;
+	}
+	free(b->pm);
+	free(b->kf);
+	free(b->kc);
+	free(b->pfns);
+	free(b->tmp);
+	free(b->runs);
+	free(b->reads);
+	free(b->vals);
+	free(b);
+}
+
+/*
+ * The buffers, whole at the first range: grown step by step they were
+ * copied each time; malloc'd at one size, a whole-host audit gets the same
+ * memory back from process to process, and only what a batch uses is
+ * ever touched.
+ */
+static int batch_buffers(struct live_batch *b, size_t n)
+{
+	size_t slots = LIVE_BATCH_TABLES * n;
+
+	if (b->reads)
+		return 0;
+	b->pm = malloc(slots * sizeof(*b->pm));
+	b->kf = malloc(slots * sizeof(*b->kf));
+	b->kc = malloc(slots * sizeof(*b->kc));
+	b->pfns = malloc(slots * sizeof(*b->pfns));
+	b->tmp = malloc(slots * sizeof(*b->tmp));
+	b->runs = malloc(slots * sizeof(*b->runs));
+	b->reads = malloc((slots + LIVE_BATCH_RANGES) * sizeof(*b->reads));
+	if (!b->pm || !b->kf || !b->kc || !b->pfns || !b->tmp || !b->runs ||
+	    !b->reads) {
+		free(b->reads);
+		b->reads = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int batch_alloc(struct live_batch **out)
+{
+	if (spare) {
+		*out = spare;
+		spare = NULL;
+		return 0;
+	}
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+/*
+ * The values (kpageflags, or kpagecount when count) of the pfns[0..nr) of
+ * the batch, stored at out[slot]: sorted by pfn, each run of pfns at most
+ * LIVE_KPAGE_GAP apart read with one pread.
+ */
+static int batch_kpage(struct live_capture *cap, bool count, size_t nr,
+		       uint64_t *out)
+{
+	struct live_batch *b = cap->batch;
+	struct live_pfn_slot *a = live_sort_pfns(b->pfns, b->tmp, nr);
+	int fd = count ? cap->kp.count.fd : cap->kp.flags.fd;
+	size_t nr_runs = 0, vals = 0;
+	int ret;
+
+	for (size_t k = 0; k < nr;) {
+		struct live_pfn_run *run = &b->runs[nr_runs++];
+		uint64_t last = a[k].pfn;
+
+		run->first = last;
+		run->base = vals;
+		run->kbeg = k++;
+		while (k < nr && a[k].pfn - last <= LIVE_KPAGE_GAP &&
+		       a[k].pfn - run->first < LIVE_KPAGE_RUN)
+			last = a[k++].pfn;
+		run->kend = k;
+		vals += (size_t)(last - run->first + 1);
+	}
+	if (vals > b->cap_vals) {	/* nothing to keep: not realloc() */
+		size_t want = b->cap_vals * 2 > vals ? b->cap_vals * 2 : vals;
+
+		free(b->vals);
+		b->cap_vals = 0;
+		b->vals = malloc(want * sizeof(*b->vals));
+		if (!b->vals)
+			return -ENOMEM;
+		b->cap_vals = want;
+	}
+	for (size_t i = 0; i < nr_runs; i++) {
+		const struct live_pfn_run *run = &b->runs[i];
+		uint64_t last = a[run->kend - 1].pfn;
+
+		b->reads[i] = (struct live_pread){
+			.fd = fd,
+			.off = run->first * sizeof(uint64_t),
+			.len = (size_t)(last - run->first + 1) * sizeof(uint64_t),
+			.dst = b->vals + run->base,
+		};
+	}
+	ret = live_preads(&b->readers, b->reads, nr_runs);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < nr_runs; i++) {
+		const struct live_pfn_run *run = &b->runs[i];
+
+		for (size_t k = run->kbeg; k < run->kend; k++)
+			out[a[k].slot] = b->vals[run->base + (a[k].pfn - run->first)];
+	}
+	return 0;
+}
+
+/*
+ * The PAGEMAP_SCAN path reads the PMD ranges of a VMA in batches: the
+ * entries of adjacent ranges with one pread (and the one entry of each
+ * PMD-mapped range), then the kpageflags of all their present pages sorted
+ * by pfn, a run of nearby pfns with one pread, then the same for the
+ * kpagecount live_page_shared() needs, and only then hands the ranges to
+ * fn, in address order.  The preads of each step are shared with a helper
+ * thread when there are many (live_preads()).
+ */
+static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
+		       live_range_fn fn, void *ctx)
+{
+	struct live_batch *b = cap->batch;
+	uint32_t n = cap->geo.ptes_per_pmd;
+	uint64_t pmd_size = mthp_pmd_size(&cap->geo);
+	uint64_t page = cap->geo.page_size;
+	size_t nr_pfns = 0, nr_reads = 0, j = 0;
+	int ret;
+
+	for (size_t k = 0; k < b->nr; k++) {
+		if (b->r[k].huge)
+			continue;
+		b->r[k].pm = b->pm + j * n;
+		b->r[k].kflags = b->kf + j * n;
+		b->r[k].kcount = b->kc + j * n;
+		j++;
+	}
+	for (size_t k = 0, e; k < b->nr; k = e) {
+		struct live_range *first = &b->r[k], *last;
+
+		e = k + 1;
+		if (first->huge) {
+			b->reads[nr_reads++] = (struct live_pread){
+				.fd = cap->pm.fd, .pagemap = true,
+				.off = first->pmd_addr / page * sizeof(uint64_t),
+				.len = sizeof(uint64_t), .dst = &b->huge_e[k] };
+			continue;
+		}
+		while (e < b->nr && e - k < LIVE_BATCH_READ && !b->r[e].huge &&
+		       b->r[e - 1].hi == n &&
+		       b->r[e].lo == 0 &&
+		       b->r[e].pmd_addr == b->r[e - 1].pmd_addr + pmd_size)
+			e++;
+		last = &b->r[e - 1];
+		memset(first->pm, 0, sizeof(uint64_t) * first->lo);
+		memset(last->pm + last->hi, 0, sizeof(uint64_t) * (n - last->hi));
+		b->reads[nr_reads++] = (struct live_pread){
+			.fd = cap->pm.fd, .pagemap = true,
+			.off = (first->pmd_addr / page + first->lo) * sizeof(uint64_t),
+			.len = (size_t)(last->pm + last->hi - (first->pm + first->lo)) *
+			       sizeof(uint64_t),
+			.dst = first->pm + first->lo };
+	}
+	ret = live_preads(&b->readers, b->reads, nr_reads);
+	if (ret < 0)
+		return ret;
+	for (size_t k = 0; k < b->nr; k++) {
+		struct live_range *r = &b->r[k];
+
+		if (r->huge) {
+			r->huge_shared = !(b->huge_e[k] & PM_MMAP_EXCLUSIVE);
+			continue;
+		}
+		memset(r->kflags, 0, sizeof(uint64_t) * n);
+		r->empty = true;
+		for (uint32_t i = r->lo; i < r->hi; i++) {
+			uint64_t e = r->pm[i];
+
+			if (!(e & (PM_PRESENT | PM_SWAP)))
+				continue;
+			r->empty = false;
+			if (!(e & PM_PRESENT))
+				continue;
+			if (!(e & PM_PFN_MASK))
+				return -EPERM;
+			b->pfns[nr_pfns++] = (struct live_pfn_slot){
+				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
+		}
+	}
+	ret = batch_kpage(cap, false, nr_pfns, b->kf);
+	if (ret < 0)
+		return ret;
+	/* kpagecount where live_page_shared() needs it: see there */
+	nr_pfns = 0;
+	for (size_t k = 0; k < b->nr; k++) {
+		struct live_range *r = &b->r[k];
+
+		if (r->huge || r->empty)
+			continue;
+		for (uint32_t i = r->lo; i < r->hi; i++) {
+			uint64_t e = r->pm[i];
+
+			if ((e & PM_PRESENT) && !(e & PM_MMAP_EXCLUSIVE) &&
+			    !(r->kflags[i] & KPF_BIT(KPF_THP)))
+				b->pfns[nr_pfns++] = (struct live_pfn_slot){
+					e & PM_PFN_MASK,
+					(uint64_t)(r->kcount - b->kc) + i };
+		}
+	}
+	ret = batch_kpage(cap, true, nr_pfns, b->kc);
+	if (ret < 0)
+		return ret;
+	for (size_t k = 0; k < b->nr; k++) {
+		if (!b->r[k].huge && b->r[k].empty)
+			continue;
+		ret = fn(ctx, cap, vma, &b->r[k]);
+		if (ret < 0)
+			return ret;
+	}
+	b->nr = b->tables = 0;
+	return 0;
+}
+
+/* Add a range to the batch (flushing it first when full). */
+static int batch_add(struct live_capture *cap, const struct live_vma *vma,
+		     live_range_fn fn, void *ctx, struct live_range *r)
+{
+	struct live_batch *b = cap->batch;
+	size_t n = cap->geo.ptes_per_pmd;
+	int ret;
+
+	if (b->nr == LIVE_BATCH_RANGES ||
+	    (!r->huge && b->tables == LIVE_BATCH_TABLES)) {
+		ret = batch_flush(cap, vma, fn, ctx);
+		if (ret < 0)
+			return ret;
+	}
+	ret = batch_buffers(b, n);
+	if (ret < 0)
+		return ret;
+	b->tables += !r->huge;
+	b->r[b->nr++] = *r;
+	return 0;
+}
+
 static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 		       live_range_fn fn, void *ctx)
 {
@@ -134,31 +401,39 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 				.kflags = cap->kf_buf,
 			};
 
-			if (lo == addr && hi == addr + pmd_size &&
-			    regions_cover(cap, ri, addr, hi, LIVE_PAGE_IS_HUGE)) {
-				uint64_t e;
-
-				r.huge = true;
-				r.huge_zero = regions_cover(cap, ri, addr, hi,
-							    LIVE_PAGE_IS_PFNZERO);
-				ret = live_pagemap_read(&cap->pm, addr / page, 1, &e);
-				if (ret < 0)
-					return ret;
-				r.huge_shared = !(e & PM_MMAP_EXCLUSIVE);
-			} else {
+			if (!cap->pm.scan_ok) {
+				/* Plain pagemap reads, one PMD range at a time. */
 				ret = read_table(cap, &r);
 				if (ret < 0)
 					return ret;
 				if (r.empty)
 					continue;
-				if (!cap->pm.scan_ok && guess_huge(cap, &r))
-					r.huge = true;
+				r.huge = guess_huge(cap, &r);
+				if (r.huge) {
+					r.huge_zero = r.kflags[0] & KPF_BIT(KPF_ZERO_PAGE);
+					r.huge_shared = !(r.pm[0] & PM_MMAP_EXCLUSIVE);
+				}
+				ret = fn(ctx, cap, vma, &r);
+				if (ret < 0)
+					return ret;
+				continue;
 			}
-			ret = fn(ctx, cap, vma, &r);
+			if (lo == addr && hi == addr + pmd_size &&
+			    regions_cover(cap, ri, addr, hi, LIVE_PAGE_IS_HUGE)) {
+				r.huge = true;
+				r.huge_zero = regions_cover(cap, ri, addr, hi,
+							    LIVE_PAGE_IS_PFNZERO);
+			}
+			ret = batch_add(cap, vma, fn, ctx, &r);
 			if (ret < 0)
 				return ret;
 		}
 		next = addr;
+	}
+	if (cap->pm.scan_ok) {
+		ret = batch_flush(cap, vma, fn, ctx);
+		if (ret < 0)
+			return ret;
 	}
 	return fn(ctx, cap, NULL, NULL);	/* end of the VMA */
 }
@@ -241,7 +516,8 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 		 align_down(hi + pmd_size - 1, pmd_size);
 	cap.pm_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
 	cap.kf_buf = calloc(cap.geo.ptes_per_pmd, sizeof(uint64_t));
-	if (!cap.pm_buf || !cap.kf_buf) {
+	ret = batch_alloc(&cap.batch);
+	if (!cap.pm_buf || !cap.kf_buf || ret < 0) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -279,6 +555,7 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 out_kpage:
 	live_kpage_close(&cap.kp);
 out_free:
+	batch_free(cap.batch);
 	free(cap.regions);
 	free(cap.pm_buf);
 	free(cap.kf_buf);

@@ -125,3 +125,52 @@ unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
 found:
 	return (unsigned)(63 - __builtin_clzll(kp->folio_nr));
 }
+
+/*
+ * LSD radix sort of pfns by pfn, 12 bits a pass over pfn - the lowest, as
+ * many passes as the span of the pfns needs (two up to 64 GiB of 4K pages).
+ */
+#define SORT_BITS 12
+
+struct live_pfn_slot *live_sort_pfns(struct live_pfn_slot *a,
+				     struct live_pfn_slot *tmp, size_t nr)
+{
+	uint64_t min = UINT64_MAX, span = 0;
+
+	if (nr <= 64) {		/* a few: no 32 KiB of counts to clear */
+		for (size_t k = 1; k < nr; k++) {
+			struct live_pfn_slot x = a[k];
+			size_t j = k;
+
+			for (; j && a[j - 1].pfn > x.pfn; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return a;
+	}
+	for (size_t k = 0; k < nr; k++)
+		if (a[k].pfn < min)
+			min = a[k].pfn;
+	for (size_t k = 0; k < nr; k++)
+		span |= a[k].pfn - min;
+	for (unsigned shift = 0; shift < 64 && (span >> shift); shift += SORT_BITS) {
+		size_t count[1u << SORT_BITS] = { 0 }, pos = 0;
+		struct live_pfn_slot *t;
+
+		for (size_t k = 0; k < nr; k++)
+			count[((a[k].pfn - min) >> shift) & ((1u << SORT_BITS) - 1)]++;
+		for (size_t d = 0; d < (1u << SORT_BITS); d++) {
+			size_t c = count[d];
+
+			count[d] = pos;
+			pos += c;
+		}
+		for (size_t k = 0; k < nr; k++)
+			tmp[count[((a[k].pfn - min) >> shift) &
+				  ((1u << SORT_BITS) - 1)]++] = a[k];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}

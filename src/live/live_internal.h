@@ -9,6 +9,8 @@
 #ifndef MTHP_LIVE_INTERNAL_H
 #define MTHP_LIVE_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,7 +81,7 @@ void live_maps_free(struct live_maps *m);
 struct live_pagemap {
 	pid_t pid;
 	int fd;
-	bool scan_ok;		/* PAGEMAP_SCAN works */
+	bool scan_ok;		/* PAGEMAP_SCAN works (and is not turned off) */
 	uint32_t page_shift;
 };
 
@@ -106,6 +108,8 @@ int live_pagemap_regions(struct live_pagemap *pm, uint64_t start, uint64_t end,
 /* ---- kpage.c ---- */
 
 #define LIVE_KPAGE_WINDOW	256	/* pfns per cached read */
+#define LIVE_KPAGE_RUN		4096	/* pfns per read of a batch at most */
+#define LIVE_KPAGE_GAP		32	/* pfns not needed read through, at most */
 #define LIVE_KPAGE_SLOTS	256
 
 struct live_kpage_cache {
@@ -132,6 +136,50 @@ uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn);
  */
 unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
 			  unsigned max_order);
+/* A pfn to look up in kpageflags and the slot of the batch it goes to. */
+struct live_pfn_slot {
+	uint64_t pfn;
+	uint64_t slot;
+};
+
+/* Sort pfns[0..nr) by pfn, tmp being scratch of the same size; the result. */
+struct live_pfn_slot *live_sort_pfns(struct live_pfn_slot *pfns,
+				     struct live_pfn_slot *tmp, size_t nr);
+
+/* ---- preads.c ---- */
+
+struct live_pread {
+	int fd;
+	bool pagemap;		/* a short read means the process is gone */
+	uint64_t off;		/* bytes */
+	size_t len;
+	void *dst;
+};
+
+/* The helper thread of live_preads(); zero it before the first use. */
+struct live_readers {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	bool started, failed, quit;
+	bool open;		/* a list is being read: the helper may join */
+	bool helping;		/* the helper is taking preads of it */
+	uint64_t gen;		/* of the list, so the helper joins each once */
+	const struct live_pread *tasks;
+	size_t nr;
+	atomic_size_t next;	/* the next pread to take */
+	int helper_ret;
+};
+
+/*
+ * Run the preads t[0..nr), by this thread and a helper when there are many
+ * bytes to read and a second CPU.  A pagemap read that fails gives -ESRCH
+ * (the process exited) or -errno; a kpageflags/kpagecount read reads zeros
+ * past the end of memory.  0 or the first error.
+ */
+int live_preads(struct live_readers *rd, const struct live_pread *t, size_t nr);
+/* End the helper thread, if one was started. */
+void live_readers_stop(struct live_readers *rd);
 
 /* ---- capture.c ---- */
 
@@ -145,6 +193,8 @@ struct live_range {
 	bool empty;		/* nothing present or swapped in [lo, hi) */
 	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
+	uint64_t *kcount;	/* N kpagecount of the pages live_page_shared()
+				 * needs it of, read in a batch; or NULL */
 };
 
 struct live_capture;
@@ -156,6 +206,35 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
 			     const struct live_vma *vma,
 			     const struct live_range *range);
 
+/*
+ * The PMD ranges of one VMA read together on the PAGEMAP_SCAN path, in
+ * address order: up to LIVE_BATCH_TABLES ranges read PTE by PTE (the j-th
+ * of them has its entries and kpageflags at j * N of pm and kf) and
+ * PMD-mapped ones between them.
+ */
+#define LIVE_BATCH_TABLES	64
+#define LIVE_BATCH_RANGES	512
+#define LIVE_BATCH_READ		8	/* adjacent ranges read with one pread */
+
+/* A run of sorted pfns read with one pread: pfns[kbeg..kend) from vals[base]. */
+struct live_pfn_run {
+	uint64_t first;
+	size_t base, kbeg, kend;
+};
+
+struct live_batch {
+	struct live_range r[LIVE_BATCH_RANGES];
+	uint64_t huge_e[LIVE_BATCH_RANGES];	/* the entry of a PMD-mapped range */
+	size_t nr, tables;
+	uint64_t *pm, *kf, *kc;		/* LIVE_BATCH_TABLES * N each */
+	struct live_pfn_slot *pfns, *tmp;	/* LIVE_BATCH_TABLES * N each */
+	struct live_pfn_run *runs;	/* LIVE_BATCH_TABLES * N */
+	struct live_pread *reads;	/* LIVE_BATCH_TABLES * N + LIVE_BATCH_RANGES */
+	uint64_t *vals;			/* what the runs read */
+	size_t cap_vals;
+	struct live_readers readers;
+};
+
 struct live_capture {
 	pid_t pid;
 	struct mthp_geometry geo;
@@ -165,6 +244,7 @@ struct live_capture {
 	struct live_region *regions;
 	size_t nr_regions, cap_regions;
 	uint64_t *pm_buf, *kf_buf;
+	struct live_batch *batch;
 	uint64_t lo, hi;	/* the window: PMD ranges in [lo, hi) only */
 	bool smaps;
 	bool started;		/* the maps were read once */
@@ -191,9 +271,10 @@ int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 /*
  * Is the page of pagemap entry e (kpageflags flags) in a folio that may be
  * mapped by another process: not "mapped exclusively", and kpagecount > 1
- * or a large folio.
+ * or a large folio.  count: its kpagecount when read already, else NULL.
  */
-bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags);
+bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
+		      const uint64_t *count);
 
 /* ---- sysfs.c ---- */
 

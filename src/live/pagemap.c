@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,19 @@ struct live_pm_scan_arg {
 
 #define LIVE_PAGEMAP_SCAN _IOWR('f', 16, struct live_pm_scan_arg)
 
+static atomic_bool use_scan = true;
+
+void mthp_live_set_pagemap_scan(bool on)
+{
+	atomic_store(&use_scan, on);
+}
+
 int live_pagemap_open(struct live_pagemap *pm, pid_t pid, uint32_t page_size,
 		      struct mthp_diag *diag)
 {
 	char path[64];
 
-	*pm = (struct live_pagemap){ .pid = pid, .fd = -1, .scan_ok = true,
+	*pm = (struct live_pagemap){ .pid = pid, .fd = -1, .scan_ok = atomic_load(&use_scan),
 				     .page_shift = (uint32_t)__builtin_ctz(page_size) };
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	pm->fd = open(path, O_RDONLY | O_CLOEXEC);

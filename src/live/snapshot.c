@@ -44,17 +44,18 @@ struct snap_ctx {
 };
 
 /* Pages of a folio that may be mapped by another process too. */
-bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags)
+bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
+		      const uint64_t *count)
 {
 	if (e & PM_MMAP_EXCLUSIVE)
 		return false;
 	if (flags & KPF_BIT(KPF_THP))
 		return true;
-	return live_kpagecount(kp, e & PM_PFN_MASK) > 1;
+	return (count ? *count : live_kpagecount(kp, e & PM_PFN_MASK)) > 1;
 }
 
 static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
-			uint8_t *order)
+			const uint64_t *count, uint8_t *order)
 {
 	*order = MTHP_NO_FOLIO;
 	if (!(e & PM_PRESENT)) {
@@ -77,7 +78,7 @@ static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
 		return MTHP_PTE_LOCKED;
 	if (!(f & (KPF_BIT(KPF_SWAPBACKED) | KPF_BIT(KPF_DIRTY) | KPF_BIT(KPF_KSM))))
 		return MTHP_PTE_LAZYFREE;
-	if (live_page_shared(&cap->kp, e, f))
+	if (live_page_shared(&cap->kp, e, f, count))
 		return MTHP_PTE_SHARED_YOUNG;
 	return MTHP_PTE_YOUNG;
 }
@@ -106,7 +107,8 @@ static int snap_range(void *ctx, struct live_capture *cap,
 			sc->orders[i] = MTHP_NO_FOLIO;
 			continue;
 		}
-		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i], &sc->orders[i]);
+		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
+				      r->kcount ? &r->kcount[i] : NULL, &sc->orders[i]);
 	}
 	return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_TABLE,
 				     sc->ptes, sc->orders);

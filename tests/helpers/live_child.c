@@ -214,3 +214,83 @@ void live_view_ptes(const struct live_view *v, unsigned i, char *buf, size_t len
 	memcpy(buf, pmd->ptes, len);
 	buf[len] = '\0';
 }
+
+void live_audit_with(pid_t pid, bool scan, struct mthp_audit_proc *p)
+{
+	struct mthp_diag diag = { 0 };
+
+	mthp_live_set_pagemap_scan(scan);
+	if (mthp_live_audit(pid, true, p, &diag) < 0) {
+		mthp_live_set_pagemap_scan(true);
+		fail_msg("audit (%s): %s", scan ? "PAGEMAP_SCAN" : "plain reads", diag.msg);
+	}
+	mthp_live_set_pagemap_scan(true);
+}
+
+/* The snapshot as text (setting lines and all); free() it. */
+static char *snapshot_text(pid_t pid, bool scan)
+{
+	struct mthp_snapshot snap;
+	struct mthp_diag diag = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	mthp_live_set_pagemap_scan(scan);
+	ret = mthp_live_snapshot(pid, &snap, &diag);
+	mthp_live_set_pagemap_scan(true);
+	if (ret < 0) {
+		mthp_snapshot_free(&snap);
+		fail_msg("snapshot (%s): %s", scan ? "PAGEMAP_SCAN" : "plain reads", diag.msg);
+	}
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(mthp_snapshot_write(&snap, f), 0);
+	fclose(f);
+	mthp_snapshot_free(&snap);
+	return text;
+}
+
+static void assert_same_audit(const struct mthp_audit_proc *a,
+			      const struct mthp_audit_proc *b)
+{
+	assert_int_equal(a->nr_vmas, b->nr_vmas);
+	for (size_t i = 0; i < a->nr_vmas; i++) {
+		const struct mthp_audit_vma *x = &a->vmas[i], *y = &b->vmas[i];
+
+		assert_int_equal(x->start, y->start);
+		assert_int_equal(x->end, y->end);
+		assert_memory_equal(&x->c, &y->c, sizeof(x->c));
+		assert_int_equal(x->nr_ranges, y->nr_ranges);
+		for (size_t r = 0; r < x->nr_ranges; r++) {
+			assert_int_equal(x->ranges[r].pmd_addr, y->ranges[r].pmd_addr);
+			assert_int_equal(x->ranges[r].present, y->ranges[r].present);
+			assert_int_equal(x->ranges[r].swap, y->ranges[r].swap);
+			assert_int_equal(x->ranges[r].zero, y->ranges[r].zero);
+			assert_int_equal(x->ranges[r].huge, y->ranges[r].huge);
+		}
+	}
+	assert_memory_equal(&a->total, &b->total, sizeof(a->total));
+}
+
+void live_paths_agree(pid_t pid)
+{
+	struct mthp_audit_proc fast, plain;
+	char *snap_fast, *snap_plain;
+
+	if (LIVE_SANITIZED) {
+		print_message("not compared with plain pagemap reads under a sanitizer\n");
+		return;
+	}
+	live_audit_with(pid, true, &fast);
+	live_audit_with(pid, false, &plain);
+	assert_same_audit(&fast, &plain);
+	mthp_audit_proc_free(&fast);
+	mthp_audit_proc_free(&plain);
+	snap_fast = snapshot_text(pid, true);
+	snap_plain = snapshot_text(pid, false);
+	assert_string_equal(snap_fast, snap_plain);
+	free(snap_fast);
+	free(snap_plain);
+}

@@ -3,7 +3,8 @@
  * live_child.h - what the live tests share: child processes that are
  * killed and reaped in the teardown (also when a case fails), a child
  * with a known layout in its own 3-PMD VMA, the `mthp` command run into
- * buffers, the kpageflags of one page, and audits and snapshots of a child.
+ * buffers, the kpageflags of one page, audits and snapshots of a child,
+ * and the check that PAGEMAP_SCAN and plain pagemap reads agree on one.
  */
 #ifndef MTHP_TEST_LIVE_CHILD_H
 #define MTHP_TEST_LIVE_CHILD_H
@@ -89,5 +90,33 @@ const struct mthp_snapshot_pmd *live_view_pmd(const struct live_view *v, unsigne
 
 /* The first len PTEs of the child's range i as a C string (buf holds len + 1). */
 void live_view_ptes(const struct live_view *v, unsigned i, char *buf, size_t len);
+
+/* ---- the two ways of reading page tables (mthp_live_set_pagemap_scan) ---- */
+
+/*
+ * Built with AddressSanitizer or ThreadSanitizer: a forked child carries
+ * the sanitizer's terabytes of reserved anonymous memory, and plain reads
+ * read every PMD range of it, for hours.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LIVE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LIVE_SANITIZED 1
+#endif
+#endif
+#ifndef LIVE_SANITIZED
+#define LIVE_SANITIZED 0
+#endif
+
+/* Audit pid (with its ranges) with PAGEMAP_SCAN (scan) or plain reads. */
+void live_audit_with(pid_t pid, bool scan, struct mthp_audit_proc *p);
+
+/*
+ * Both ways give pid the same audit (every VMA's counters and ranges) and
+ * the same snapshot text; fails the case otherwise.  Under a sanitizer
+ * (LIVE_SANITIZED) it says it did not compare, and returns.
+ */
+void live_paths_agree(pid_t pid);
 
 #endif /* MTHP_TEST_LIVE_CHILD_H */
