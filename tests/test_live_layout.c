@@ -94,6 +94,13 @@ static void layout_small_pages(char *a)
 	memset(a + PMD_SIZE, 1, PMD_SIZE);
 }
 
+/* Range 1 written whole, then split 16 pages in: two VMAs share its table. */
+static void layout_split(char *a)
+{
+	memset(a + PMD_SIZE, 1, PMD_SIZE);
+	mprotect(a + PMD_SIZE + 16 * PAGE, 2 * PMD_SIZE - 16 * PAGE, PROT_READ);
+}
+
 /* ---- cases ---- */
 
 static void test_pmd_thp_from_madv_collapse(void **state)
@@ -176,6 +183,32 @@ static void test_holes(void **state)
 	live_view_ptes(&v, 0, ptes, N);
 	assert_memory_equal(ptes, holes, len);
 	assert_int_equal(strspn(ptes + len, "."), N - len);
+	live_view_free(&v);
+	live_child_stop(&c);
+}
+
+/* A table two VMAs share is one pmd line with the pages of both (format 2). */
+static void test_table_shared_by_two_vmas(void **state)
+{
+	struct live_child c = live_child_start(layout_split);
+	const struct mthp_snapshot_pmd *pmd;
+	struct live_view v;
+	size_t first = SIZE_MAX;
+
+	(void)state;
+	live_view_of(&c, false, &v);
+	for (size_t k = 0; k < v.snap.nr_vmas && first == SIZE_MAX; k++)
+		if (v.snap.vmas[k].start == c.addr)
+			first = k;
+	assert_true(first + 1 < v.snap.nr_vmas);
+	assert_int_equal(v.snap.vmas[first].end, c.addr + PMD_SIZE + 16 * PAGE);
+	assert_int_equal(v.snap.vmas[first + 1].start, c.addr + PMD_SIZE + 16 * PAGE);
+	pmd = live_view_pmd(&v, 1);
+	assert_non_null(pmd);
+	assert_int_equal(pmd->vma, first);
+	for (uint32_t i = 0; i < N; i++)
+		if (pmd->ptes[i] != 'A')
+			fail_msg("pte %u of the shared table is '%c'", i, pmd->ptes[i]);
 	live_view_free(&v);
 	live_child_stop(&c);
 }
@@ -345,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_pmd_thp_from_madv_collapse),
 		cmocka_unit_test(test_shared_after_fork),
 		cmocka_unit_test(test_zero_pages_from_reads),
+		cmocka_unit_test(test_table_shared_by_two_vmas),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_collapse_makes_a_thp),
 		cmocka_unit_test(test_collapse_range_and_errors),

@@ -76,7 +76,9 @@ static void check_snapshot(const struct mthp_snapshot *s)
 		const struct mthp_snapshot_vma *v = &s->vmas[s->pmds[i].vma];
 
 		assert_true(s->pmds[i].vma < s->nr_vmas);
-		assert_true(v->start <= s->pmds[i].addr && s->pmds[i].addr < v->end);
+		/* format 2: the range overlaps its vma */
+		assert_true(s->pmds[i].addr < v->end &&
+			    s->pmds[i].addr + LIVE_PMD_SIZE > v->start);
 		assert_true(!i || s->pmds[i - 1].addr < s->pmds[i].addr);
 	}
 	assert_non_null(f);

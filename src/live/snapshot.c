@@ -2,7 +2,7 @@
 /*
  * snapshot.c - a live process's anonymous page tables as a snapshot
  * (format 2): one vma line per anon VMA, one pmd line per populated PMD
- * range, PTE states and folio orders from pagemap, kpageflags and
+ * range (also one a VMA covers in part, once when two VMAs share it), PTE states and folio orders from pagemap, kpageflags and
  * kpagecount, and the host's THP settings as setting lines.
  *
  * How a PTE is classified (first match):
@@ -94,13 +94,25 @@ static int snap_range(void *ctx, struct live_capture *cap,
 	if (!r)
 		return mthp_snapshot_add_vma(sc->snap, vma->start, vma->end,
 					     vma->flags);
-	/* The format puts a pmd line inside its VMA; the kernel scans no
-	 * range that starts below the VMA either. */
-	if (r->pmd_addr < vma->start)
-		return 0;
 	if (r->huge)
 		return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_HUGE,
 					     NULL, NULL);
+	/*
+	 * A table shared with the VMA before (both cover part of it) is one
+	 * pmd line, after the first VMA (format 2): this VMA's part goes into
+	 * the line already made.
+	 */
+	if (sc->snap->nr_pmds && sc->snap->pmds[sc->snap->nr_pmds - 1].addr == r->pmd_addr) {
+		struct mthp_snapshot_pmd *prev = &sc->snap->pmds[sc->snap->nr_pmds - 1];
+
+		if (prev->kind != MTHP_PMD_TABLE || !prev->ptes || !prev->folio_orders)
+			return -EINVAL;
+		for (uint32_t i = r->lo; i < r->hi; i++)
+			prev->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
+						 r->kcount ? &r->kcount[i] : NULL,
+						 &prev->folio_orders[i]);
+		return 0;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (i < r->lo || i >= r->hi) {
 			sc->ptes[i] = MTHP_PTE_NONE;
