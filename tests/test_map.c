@@ -300,7 +300,7 @@ static void test_cell_class_majority(void **state)
 	bool sh;
 
 	(void)state;
-	snap_build_new(&s, 4096, 2, MTHP_VMA_ANON);
+	snap_build_new(&s, 4096, 3, MTHP_VMA_ANON);
 	snap_table_init(&T, 512);
 	snap_table_put(&T, 0, 3, 'A', 4);		/* cell 0..3: 3 of order 4, one none */
 	snap_table_put(&T, 4, 2, 'A', 0);		/* cell 4..7: a tie, 2 none, 2 order 0 */
@@ -309,6 +309,7 @@ static void test_cell_class_majority(void **state)
 	snap_table_put(&T, 14, 2, 'a', 2);
 	snap_build_add(&s, 0, MTHP_PMD_TABLE, &T);
 	snap_build_add(&s, 1, MTHP_PMD_HUGE, NULL);
+	snap_build_add(&s, 2, MTHP_PMD_ZERO, NULL);
 	assert_int_equal(mthp_map_cell_class(&s, 0, 0, 4, &sh), MTHP_MAP_ORDER(4));
 	assert_false(sh);
 	assert_int_equal(mthp_map_cell_class(&s, 0, 4, 4, &sh), MTHP_MAP_ORDER0);
@@ -318,6 +319,7 @@ static void test_cell_class_majority(void **state)
 	assert_int_equal(mthp_map_cell_class(&s, 0, 0, 1, &sh), MTHP_MAP_ORDER(4));
 	assert_int_equal(mthp_map_cell_class(&s, 0, 3, 1, &sh), MTHP_MAP_NONE);
 	assert_int_equal(mthp_map_cell_class(&s, 1, 0, 512, &sh), MTHP_MAP_PMD);
+	assert_int_equal(mthp_map_cell_class(&s, 2, 0, 512, &sh), MTHP_MAP_ZERO);
 	mthp_snapshot_free(&s);
 }
 

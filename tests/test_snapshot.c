@@ -614,6 +614,16 @@ static void test_format2_partial_ranges_and_end(void **state)
 	check_error(HDR "end\n", "x.snap:2: ", "'end' line in a format-1 snapshot", NULL);
 	check_error("mthp-snapshot 2\nend now\n", "x.snap:2: ", "no fields expected", NULL);
 	check_error(v2, "x.snap:1: ", "no 'end' line", NULL);
+	/* the huge zero page: format 2 only, and written back as read */
+	read_ok(&snap, "mthp-snapshot 2\nvma 7f3a00000000 7f3a00200000 anon\n"
+		"pmd 7f3a00000000 zero\nend\n", NULL);
+	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_ZERO);
+	assert_null(snap.pmds[0].ptes);
+	mthp_snapshot_free(&snap);
+	check_error(HDR "vma 7f3a00000000 7f3a00200000 anon\npmd 7f3a00000000 zero\n",
+		    "x.snap:3: ", "kind 'zero' in a format-1 snapshot", NULL);
+	check_error("mthp-snapshot 2\nvma 7f3a00000000 7f3a00200000 anon\n"
+		    "pmd 7f3a00000000 zero AAAA\nend\n", "x.snap:3: ", "pmd line", NULL);
 }
 
 static void test_pmd_repeated(void **state)
@@ -635,7 +645,7 @@ static void test_pmd_unknown_kind(void **state)
 {
 	(void)state;
 	check_error(HDR VMA "pmd 7f3a00000000 tabel {A*512}\n", "x.snap:3: ",
-		    "pmd line: unknown kind 'tabel'", "none, huge or table", NULL);
+		    "pmd line: unknown kind 'tabel'", "none, huge, zero or table", NULL);
 }
 
 static void test_pmd_missing_fields(void **state)

@@ -441,6 +441,12 @@ static void test_count_range_accumulates(void **state)
 	assert_int_equal(c.entries[PMD], 1);
 	assert_int_equal(c.total, 15);
 	assert_int_equal(c.pages, 2 * 67 + 512);
+	assert_int_equal(c.zero_pages, 0);
+	/* the huge zero page: one PMD entry, its pages zero pages */
+	assert_int_equal(mthp_tlb_count_range(&c, &g, MTHP_PMD_ZERO, NULL, NULL), 0);
+	assert_int_equal(c.entries[PMD], 2);
+	assert_int_equal(c.pages, 2 * 67 + 2 * 512);
+	assert_int_equal(c.zero_pages, 512);
 
 	/* orders NULL: every page order 0 */
 	assert_int_equal(mthp_tlb_count_init(&c, ZEN, &g), 0);

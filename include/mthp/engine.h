@@ -127,6 +127,7 @@ enum mthp_pmd_kind {
 	MTHP_PMD_NONE,		/* no page table */
 	MTHP_PMD_HUGE,		/* mapped by a PMD-sized folio */
 	MTHP_PMD_TABLE,		/* a page table of N PTEs */
+	MTHP_PMD_ZERO,		/* the PMD maps the huge zero page */
 };
 
 /* One PMD range as the engine sees it. */

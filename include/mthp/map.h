@@ -47,7 +47,7 @@ struct mthp_snapshot;
 /* What a cell shows; also the palette index. */
 enum mthp_map_class {
 	MTHP_MAP_NONE,		/* '.', no table, or no pmd line */
-	MTHP_MAP_ZERO,		/* '0': the shared zero page */
+	MTHP_MAP_ZERO,		/* '0': the shared zero page; a huge zero PMD */
 	MTHP_MAP_SWAP,		/* 'w' */
 	MTHP_MAP_NO_FOLIO,	/* 'n' special, 'u' uffd-wp */
 	MTHP_MAP_ORDER0,	/* a folio of order o is MTHP_MAP_ORDER0 + o */

@@ -15,7 +15,8 @@
  * PTEs ('0', also counted in zero_pages; never coalesced, they all map the
  * same physical page), and special PTEs ('n'; no folio, never coalesced).
  * Not counted: '.', 'w' and 'u' (a uffd-wp marker is taken as not present,
- * as the engine does).  A huge PMD is one PMD entry.
+ * as the engine does).  A huge PMD is one PMD entry, and so is a PMD
+ * mapping the huge zero page (its pages counted in zero_pages too).
  *
  * A block of 2^k aligned PTEs is one cont entry when all of them map a
  * normal page and all carry the same folio order o >= k: the snapshot has
@@ -72,7 +73,7 @@ struct mthp_tlb_count {
 	uint64_t entries[MTHP_TLB_NR_KINDS];
 	uint64_t total;			/* sum of entries[] */
 	uint64_t pages;			/* base pages mapped (counted PTEs, huge PMDs) */
-	uint64_t zero_pages;		/* zero-page PTEs among pages (base entries) */
+	uint64_t zero_pages;		/* zero-page PTEs and huge zero PMDs' pages among pages */
 };
 
 /* "x86-64", "zen", "arm64-4k", "arm64-16k", "arm64-64k"; 0 or -EINVAL. */

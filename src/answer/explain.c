@@ -181,6 +181,9 @@ static void scan_words(const struct mthp_whatif_range *wr, const struct mthp_pla
 		mthp_msg(buf, len, "the VMA does not span the whole PMD range");
 	else if (r == SCAN_NO_PTE_TABLE)
 		mthp_msg(buf, len, "no page table under the PMD: nothing to collapse");
+	else if (r == SCAN_PMD_MAPPED && wr->range->kind == MTHP_PMD_ZERO)
+		mthp_msg(buf, len, "mapped by the huge zero page (a huge PMD: nothing to "
+			 "collapse until a write replaces it)");
 	else if (r == SCAN_PMD_MAPPED)
 		mthp_msg(buf, len, "already mapped by one PMD-sized folio");
 	else if (r == SCAN_EXCEED_NONE_PTE)

@@ -22,6 +22,7 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
 	case MTHP_PMD_NONE:
 		return SCAN_NO_PTE_TABLE;
 	case MTHP_PMD_HUGE:
+	case MTHP_PMD_ZERO:	/* a huge PMD too, as the kernel's scan sees it */
 		return SCAN_PMD_MAPPED;
 	case MTHP_PMD_TABLE:
 		break;

@@ -95,7 +95,8 @@ static int snap_range(void *ctx, struct live_capture *cap,
 		return mthp_snapshot_add_vma(sc->snap, vma->start, vma->end,
 					     vma->flags);
 	if (r->huge)
-		return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_HUGE,
+		return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr,
+					     r->huge_zero ? MTHP_PMD_ZERO : MTHP_PMD_HUGE,
 					     NULL, NULL);
 	/*
 	 * A table shared with the VMA before (both cover part of it) is one

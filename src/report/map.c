@@ -110,6 +110,8 @@ enum mthp_map_class mthp_map_cell_class(const struct mthp_snapshot *snap,
 	*shared = false;
 	if (p->kind == MTHP_PMD_HUGE)
 		return MTHP_MAP_PMD;
+	if (p->kind == MTHP_PMD_ZERO)
+		return MTHP_MAP_ZERO;
 	if (p->kind != MTHP_PMD_TABLE || !p->ptes)
 		return MTHP_MAP_NONE;
 	for (uint32_t i = off; i < off + n; i++) {

@@ -257,7 +257,8 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 	uint32_t n = snap->geo.ptes_per_pmd;
 	char q[16];
 
-	if (kind != MTHP_PMD_NONE && kind != MTHP_PMD_HUGE && kind != MTHP_PMD_TABLE) {
+	if (kind != MTHP_PMD_NONE && kind != MTHP_PMD_HUGE && kind != MTHP_PMD_TABLE &&
+	    kind != MTHP_PMD_ZERO) {
 		mthp_msg(why, whylen, "bad pmd kind %d", (int)kind);
 		return -EINVAL;
 	}

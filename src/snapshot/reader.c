@@ -394,7 +394,7 @@ static int read_pmd_kind(struct reader *r, const struct tok *t, size_t n,
 			 enum mthp_pmd_kind *kind)
 {
 	static const char *const fields[] = { "ADDR", "KIND", "PTES", "FOLIOS" };
-	static const char *const usage = "pmd ADDR none|huge|table PTES [FOLIOS]";
+	static const char *const usage = "pmd ADDR none|huge|zero|table PTES [FOLIOS]";
 	char q[64];
 
 	if (n < 3)
@@ -405,8 +405,13 @@ static int read_pmd_kind(struct reader *r, const struct tok *t, size_t n,
 		*kind = MTHP_PMD_HUGE;
 	else if (tok_is(&t[2], "table"))
 		*kind = MTHP_PMD_TABLE;
+	else if (tok_is(&t[2], "zero") && r->version >= 2)
+		*kind = MTHP_PMD_ZERO;
+	else if (tok_is(&t[2], "zero"))
+		return fail(r, "pmd line: kind 'zero' in a format-1 snapshot (it came with "
+			    "format 2)");
 	else
-		return fail(r, "pmd line: unknown kind '%s' (expected none, huge or table)",
+		return fail(r, "pmd line: unknown kind '%s' (expected none, huge, zero or table)",
 			    quote(q, sizeof(q), &t[2]));
 	if (*kind != MTHP_PMD_TABLE)
 		return check_fields(r, "pmd", t, n, fields, 2, usage);

@@ -44,6 +44,8 @@ static const char *kind_name(enum mthp_pmd_kind kind)
 		return "huge";
 	case MTHP_PMD_TABLE:
 		return "table";
+	case MTHP_PMD_ZERO:
+		return "zero";
 	}
 	return "?";
 }

@@ -164,6 +164,11 @@ int mthp_tlb_count_range(struct mthp_tlb_count *out, const struct mthp_geometry 
 		out->entries[MTHP_TLB_PMD]++;
 		out->pages += geo->ptes_per_pmd;
 		break;
+	case MTHP_PMD_ZERO:
+		out->entries[MTHP_TLB_PMD]++;
+		out->pages += geo->ptes_per_pmd;
+		out->zero_pages += geo->ptes_per_pmd;
+		break;
 	case MTHP_PMD_TABLE:
 		if (!ptes)
 			return -EINVAL;

@@ -134,7 +134,7 @@ static const struct mthp_snapshot_pmd *pmd_of(const struct mthp_snapshot *snap, 
  * state and folio order of the PTE at index k.
  */
 struct range_state {
-	bool found, huge;
+	bool found, huge, zero;	/* huge: a PMD-mapped folio; zero: the huge zero page */
 	char pte[NR_PTES + 1];
 	uint8_t order[NR_PTES];
 };
@@ -154,6 +154,7 @@ static int range_state(void *addr, struct range_state *rs)
 	if (pmd) {
 		rs->found = true;
 		rs->huge = pmd->kind == MTHP_PMD_HUGE;
+		rs->zero = pmd->kind == MTHP_PMD_ZERO;
 		for (uint32_t i = 0; pmd->kind == MTHP_PMD_TABLE && i < NR_PTES; i++) {
 			rs->pte[i] = (char)pmd->ptes[i];
 			rs->order[i] = pmd->folio_orders ? pmd->folio_orders[i] : 0;
@@ -386,7 +387,7 @@ static bool fault_as_expected(const struct fault_case *fc, const struct range_st
 		return !rs->huge && rs->pte[k] == 'A' && rs->order[k] == fc->order &&
 		       (fc->order < 2 || allocs == 1);
 	case 'Z':
-		return rs->huge || all_zero_pages(rs);
+		return rs->zero || all_zero_pages(rs);
 	case '0':
 		return !rs->huge && rs->pte[k] == '0' && rs->pte[k ^ 1] == '.';
 	}
