@@ -219,7 +219,7 @@ static void test_audit_text_shares(void **state)
 
 	(void)state;
 	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_audit_text_block(out, &c, &geo);
+	mthp_audit_text_block(out, &c, &geo, &(struct mthp_audit_opts){ 0 });
 	fclose(out);
 	assert_text_has(buf, "anon-total:                          400 kB\n",
 			"anon-swap:                          1200 kB\n",

@@ -92,6 +92,22 @@ struct mthp_audit_counts {
 	uint64_t zero;			/* mappings of the (huge) zero page */
 	uint64_t pmd_ranges;		/* PMD ranges fully inside anon VMAs */
 	uint64_t occupancy[MTHP_AUDIT_OCC_BUCKETS];	/* of those, by bucket */
+	/* anon-cont-pte-aligned-<order>: orders of mthp_audit_opts.cont_orders */
+	uint64_t cont_pte[MTHP_MAX_PMD_ORDER + 1];
+	/* the same of file-backed pages (mthp_audit_opts.files) */
+	uint64_t file;			/* present file-backed pages */
+	uint64_t file_pmd_mapped;
+	uint64_t file_pte_aligned[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t file_pte_unaligned[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t file_pte_partial;
+	uint64_t file_cont_pte[MTHP_MAX_PMD_ORDER + 1];
+};
+
+/* What an audit reads beyond the anon (m)THP counters. */
+struct mthp_audit_opts {
+	bool keep_ranges;	/* fill each anon VMA's ranges[] */
+	bool files;		/* file-backed VMAs too: the file-* counters */
+	uint32_t cont_orders;	/* 1 << order: the *-cont-* counters of that size */
 };
 
 /* One PMD range of an audit (kept when asked for). */
@@ -117,8 +133,9 @@ struct mthp_audit_proc {
 	pid_t pid;
 	char comm[32];
 	struct mthp_geometry geo;
+	struct mthp_audit_opts opts;	/* what was read */
 	struct mthp_audit_counts total;
-	struct mthp_audit_vma *vmas;	/* anon VMAs */
+	struct mthp_audit_vma *vmas;	/* anon VMAs (and file-backed ones) */
 	size_t nr_vmas;
 };
 
@@ -128,6 +145,9 @@ const char *mthp_errno_name(int err);
 /* Audit one process; keep_ranges: fill each VMA's ranges[]. */
 int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		    struct mthp_diag *diag);
+/* The same with everything mthp_audit_opts can ask for. */
+int mthp_live_audit_opts(pid_t pid, const struct mthp_audit_opts *opts,
+			 struct mthp_audit_proc *out, struct mthp_diag *diag);
 void mthp_audit_proc_free(struct mthp_audit_proc *p);
 void mthp_audit_counts_add(struct mthp_audit_counts *sum,
 			   const struct mthp_audit_counts *c);

@@ -128,6 +128,11 @@ int mthp_scenario_read(struct mthp_scenario *sc, const char *path,
 int mthp_scenario_read_mem(struct mthp_scenario *sc, const char *buf, size_t len,
 			   const char *name, struct mthp_diag *diag);
 void mthp_scenario_free(struct mthp_scenario *sc);
+/*
+ * A size as scenarios and options write it: digits, then K, M, G or T
+ * (powers of 1024, either case), optionally B.  false when it is not one.
+ */
+bool mthp_parse_size(const char *text, uint64_t *bytes);
 
 /* The geometry of the machine and the settings of the scenario applied. */
 int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings *s,

@@ -24,6 +24,12 @@ int mthp_audit_report_init(struct mthp_audit_report *r, enum mthp_audit_format f
 	return 0;
 }
 
+void mthp_audit_report_opts(struct mthp_audit_report *r,
+			    const struct mthp_audit_opts *opts)
+{
+	r->opts = *opts;
+}
+
 int mthp_audit_report_proc(struct mthp_audit_report *r,
 			   const struct mthp_audit_proc *p)
 {
@@ -66,7 +72,7 @@ static int write_end(struct mthp_audit_report *r)
 	switch (r->format) {
 	case MTHP_AUDIT_TEXT:
 		if (r->rollup)
-			mthp_audit_text_block(r->out, &r->sum, &r->geo);
+			mthp_audit_text_block(r->out, &r->sum, &r->geo, &r->opts);
 		return ferror(r->out) ? -EIO : 0;
 	case MTHP_AUDIT_JSON:
 		return mthp_audit_json_write(r);
