@@ -33,7 +33,38 @@ struct mthp_live_host {
 	bool thp_disabled;	/* enabled=never and no size can be used */
 	uint32_t sizes;		/* bit o: hugepages-<order o>/ exists */
 	uint32_t unknown_knobs;	/* sysfs knobs the engine does not know (skipped) */
+	/*
+	 * khugepaged collapses sizes below the PMD size: a hugepages-<size>
+	 * below it has stats/collapse_alloc (Linux 7.2; older kernels count
+	 * collapses at the PMD size only)
+	 */
+	bool mthp_collapse;
 };
+
+/* The host's per-size collapse counters, hugepages-<size>/stats/<name>. */
+enum mthp_host_collapse_stat {
+	MTHP_HCS_ALLOC,			/* collapse_alloc */
+	MTHP_HCS_ALLOC_FAILED,		/* collapse_alloc_failed */
+	MTHP_HCS_EXCEED_NONE,		/* collapse_exceed_none_pte */
+	MTHP_HCS_EXCEED_SWAP,		/* collapse_exceed_swap_pte */
+	MTHP_HCS_EXCEED_SHARED,		/* collapse_exceed_shared_pte */
+	MTHP_NR_HCS
+};
+
+struct mthp_host_collapse_stats {
+	uint32_t have[MTHP_MAX_PMD_ORDER + 1];	/* bit s: the file of stat s exists */
+	uint64_t v[MTHP_MAX_PMD_ORDER + 1][MTHP_NR_HCS];
+};
+
+const char *mthp_host_collapse_stat_name(enum mthp_host_collapse_stat s);
+
+/*
+ * Read the host's per-size collapse counters of every THP size; a kernel
+ * without them gives have[] all 0.  0, or -errno with diag set when a file
+ * that exists cannot be read or does not hold a number.
+ */
+int mthp_live_collapse_stats(const struct mthp_geometry *geo,
+			     struct mthp_host_collapse_stats *st, struct mthp_diag *diag);
 
 /* Geometry from the page size and hpage_pmd_size; 0 or -errno. */
 int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag);
@@ -208,6 +239,7 @@ struct mthp_daemon_target {
 struct mthp_daemon {
 	struct mthp_daemon_config cfg;
 	struct mthp_settings settings;	/* host, then the overrides */
+	struct mthp_live_host host;	/* what the host offers */
 	struct mthp_daemon_target *targets;
 	size_t nr_targets, cap_targets;
 	size_t cursor;		/* index of the target being scanned */

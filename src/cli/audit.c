@@ -48,6 +48,11 @@ static const char audit_intro[] =
 "In text, a kB counter is followed by its share of anon-total (file-*\n"
 "counters: of file-total), except anon-swap and anon-zero-page, which are\n"
 "not part of it.\n"
+"\n"
+"Where the kernel counts collapses per size (hugepages-<S>/stats/collapse_*,\n"
+"Linux 7.2), the host's counters since boot follow the processes: the\n"
+"lines not 0 in text, \"host_collapse_stats\" in JSON (per size, every\n"
+"counter), mthp_host_collapse_total in Prometheus.\n"
 "\n";
 
 static const char audit_outro[] =
@@ -227,6 +232,21 @@ static void host_notes(const struct audit_opts *o, FILE *err)
 		fprintf(err, "mthp audit: note: THP is disabled on this host (enabled=never, no size enabled)\n");
 }
 
+/* The host's per-size collapse counters, where the kernel has them. */
+static void host_stats(struct mthp_audit_report *rep, const struct mthp_geometry *geo,
+		       FILE *err)
+{
+	struct mthp_host_collapse_stats st;
+	struct mthp_diag diag = { 0 };
+
+	if (mthp_live_collapse_stats(geo, &st, &diag) < 0) {
+		fprintf(err, "mthp audit: note: the host's collapse counters are left out: %s\n",
+			diag.msg);
+		return;
+	}
+	mthp_audit_report_host(rep, &st);
+}
+
 int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct audit_opts *o = calloc(1, sizeof(*o));
@@ -260,6 +280,7 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 	if (mthp_audit_report_init(&rep, audit_format(o), o->rollup, &geo, out) < 0)
 		goto out_pids;
 	mthp_audit_report_opts(&rep, &o->read);
+	host_stats(&rep, &geo, err);
 	for (size_t i = 0; i < nr; i++) {
 		ret = audit_one(o, &rep, pids[i], err);
 		if (ret == -ENOMEM)

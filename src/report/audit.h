@@ -46,6 +46,7 @@ struct mthp_audit_report {
 	FILE *out;
 	struct mthp_geometry geo;
 	struct mthp_audit_opts opts;		/* what the processes were read for */
+	struct mthp_host_collapse_stats host;	/* have[] all 0: none to write */
 	struct mthp_audit_counts sum;
 	size_t nr_procs;
 	bool header_done;			/* text */
@@ -59,6 +60,18 @@ struct mthp_audit_report {
 /* audit_report.c: the three formats behind one interface; 0 or -ENOMEM. */
 int mthp_audit_report_init(struct mthp_audit_report *r, enum mthp_audit_format f,
 			   bool rollup, const struct mthp_geometry *geo, FILE *out);
+/* The host's per-size collapse counters, written after the processes. */
+void mthp_audit_report_host(struct mthp_audit_report *r,
+			    const struct mthp_host_collapse_stats *st);
+/*
+ * Each existing host collapse counter: fn(ctx, size name as "64kB", stat
+ * name, value), sizes from the smallest.
+ */
+typedef void (*mthp_audit_host_fn)(void *ctx, const char *size, const char *stat,
+				   uint64_t value);
+void mthp_audit_visit_host(const struct mthp_audit_report *r, mthp_audit_host_fn fn,
+			   void *ctx);
+bool mthp_audit_has_host(const struct mthp_audit_report *r);
 /* Which counters are written (the default: thpmaps's anon ones and mthp's). */
 void mthp_audit_report_opts(struct mthp_audit_report *r,
 			    const struct mthp_audit_opts *opts);
@@ -88,6 +101,7 @@ uint64_t mthp_audit_kb(const struct mthp_geometry *geo, uint64_t pages);
 /* audit_text.c */
 void mthp_audit_text_header(FILE *out);
 void mthp_audit_text_proc(FILE *out, const struct mthp_audit_proc *p);
+void mthp_audit_text_host(const struct mthp_audit_report *r);
 void mthp_audit_text_block(FILE *out, const struct mthp_audit_counts *c,
 			   const struct mthp_geometry *geo,
 			   const struct mthp_audit_opts *opts);

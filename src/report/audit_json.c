@@ -127,6 +127,41 @@ static json_t *json_errors(const struct mthp_audit_report *r)
 	return a;
 }
 
+struct host_ctx {
+	json_t *o;
+	bool failed;
+};
+
+static void json_host(void *ctx, const char *size, const char *stat, uint64_t value)
+{
+	struct host_ctx *h = ctx;
+	json_t *per = json_object_get(h->o, size);
+
+	if (!per) {
+		per = json_object();
+		if (!per || json_object_set_new(h->o, size, per)) {
+			h->failed = true;
+			return;
+		}
+	}
+	h->failed |= json_object_set_new(per, stat, json_integer((json_int_t)value)) != 0;
+}
+
+/* {"64kB": {"collapse_alloc": N, ...}, ...}; NULL when out of memory. */
+static json_t *json_host_stats(const struct mthp_audit_report *r)
+{
+	struct host_ctx h = { json_object(), false };
+
+	if (!h.o)
+		return NULL;
+	mthp_audit_visit_host(r, json_host, &h);
+	if (h.failed) {
+		json_decref(h.o);
+		return NULL;
+	}
+	return h.o;
+}
+
 int mthp_audit_json_write(const struct mthp_audit_report *r)
 {
 	json_t *doc;
@@ -144,6 +179,11 @@ int mthp_audit_json_write(const struct mthp_audit_report *r)
 				"page_size", (json_int_t)r->geo.page_size,
 				"ptes_per_pmd", (json_int_t)r->geo.ptes_per_pmd,
 				"processes", r->procs, "errors", json_errors(r));
+	if (doc && mthp_audit_has_host(r) &&
+	    json_object_set_new(doc, "host_collapse_stats", json_host_stats(r))) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (!doc)
 		return -ENOMEM;
 	if (json_dumpf(doc, r->out, JSON_INDENT(2)) < 0 || fputc('\n', r->out) == EOF)

@@ -147,6 +147,12 @@ static void prom_completeness(const struct mthp_audit_report *r)
 			mthp_audit_reason_name(i), counts[i]);
 }
 
+static void prom_host(void *ctx, const char *size, const char *stat, uint64_t value)
+{
+	fprintf(ctx, "mthp_host_collapse_total{size_kb=\"%.*s\",stat=\"%s\"} %" PRIu64 "\n",
+		(int)strlen(size) - 2, size, stat, value);
+}
+
 int mthp_audit_prom_write(const struct mthp_audit_report *r)
 {
 	struct mthp_audit_prom_entry rollup = { .c = r->sum };
@@ -164,6 +170,12 @@ int mthp_audit_prom_write(const struct mthp_audit_report *r)
 			mthp_audit_visit_counters(&entries[i].c, &r->geo, &r->opts, prom_counter,
 						  &pc);
 		}
+	}
+	if (mthp_audit_has_host(r)) {
+		fprintf(r->out, "# HELP mthp_host_collapse_total The host's per-size collapse "
+			"counters (hugepages-<size>/stats/collapse_*).\n"
+			"# TYPE mthp_host_collapse_total counter\n");
+		mthp_audit_visit_host(r, prom_host, r->out);
 	}
 	prom_completeness(r);
 	return ferror(r->out) ? -EIO : 0;

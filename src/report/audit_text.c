@@ -62,3 +62,22 @@ void mthp_audit_text_proc(FILE *out, const struct mthp_audit_proc *p)
 		mthp_audit_text_block(out, &v->c, &p->geo, &p->opts);
 	}
 }
+
+static void text_host(void *ctx, const char *size, const char *stat, uint64_t value)
+{
+	FILE *out = ctx;
+	char name[96];
+
+	if (!value)
+		return;
+	snprintf(name, sizeof(name), "hugepages-%s/stats/%s", size, stat);
+	fprintf(out, "%-48s %12" PRIu64 "\n", name, value);
+}
+
+void mthp_audit_text_host(const struct mthp_audit_report *r)
+{
+	if (!mthp_audit_has_host(r))
+		return;
+	fprintf(r->out, "host collapse counters since boot (those not 0):\n");
+	mthp_audit_visit_host(r, text_host, r->out);
+}
