@@ -105,7 +105,8 @@ static void read_knob(void *ctx, const char *knob, const char *dflt)
 
 static uint32_t count_unknown(const struct mthp_settings *s, uint32_t *sizes)
 {
-	const char *top[] = { "enabled", "defrag", "use_zero_page", "khugepaged" };
+	const char *top[] = { "enabled", "defrag", "use_zero_page", "shrink_underused",
+			      "khugepaged" };
 	uint32_t unknown = 0;
 	struct dirent *de;
 	DIR *d = opendir(LIVE_THP_DIR);

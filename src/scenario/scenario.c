@@ -101,6 +101,7 @@ static const struct {
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
 	[MTHP_ACT_CHILD_EXIT] = { "child_exit", 0 },
+	[MTHP_ACT_SHRINK] = { "shrink", 0 },
 };
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a)

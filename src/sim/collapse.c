@@ -87,6 +87,7 @@
 #include "sim/locks.h"
 #include "sim/pageout.h"
 #include "sim/pgtable.h"
+#include "sim/shrinker.h"
 #include "sim/states.h"
 #include "sim/stats.h"
 #include "sim/trace.h"
@@ -657,6 +658,7 @@ static void collapse_install_pmd(struct collapse_window *w)
 	w->pmd_locked = true;
 	folio_add_pmd(sim, w->head, w->mm->id);
 	st_release(w->pmdp, pmd);
+	shrinker_queue(sim, w->head);
 	pmd_unlock(w->pmdt);
 	w->pmd_locked = false;
 	pte_table_free(w->t);
