@@ -379,8 +379,9 @@ enum sim_trace_event {
 	SIM_TRACE_COLLAPSE,	/* mm_collapse_huge_page */
 	SIM_TRACE_ISOLATE,	/* mm_collapse_huge_page_isolate */
 	SIM_TRACE_SWAPIN,	/* mm_collapse_huge_page_swapin */
+	SIM_TRACE_SCAN_MM,	/* mm_khugepaged_scan */
 };
-#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SWAPIN + 1)
+#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SCAN_MM + 1)
 #define SIM_TRACE_ALL ((1u << SIM_NR_TRACE_EVENTS) - 1)
 
 /* "mm_khugepaged_scan_pmd", ...; the tracefs system is "huge_memory". */
