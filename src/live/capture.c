@@ -453,6 +453,19 @@ static bool maps_torn(const struct live_maps *maps)
 	return false;
 }
 
+/*
+ * Anon VMAs; with cap->files also the file-backed ones that can hold pages
+ * (some permission, as thpmaps reads them), but not [vsyscall], which is
+ * outside the address space pagemap reads.
+ */
+static bool capture_wanted(const struct live_capture *cap, const struct live_vma *v)
+{
+	if (v->anon)
+		return true;
+	return cap->files && strcmp(v->perms, "---p") && strcmp(v->perms, "---s") &&
+	       strcmp(v->name, "[vsyscall]");
+}
+
 static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			struct mthp_diag *diag)
 {
@@ -470,7 +483,7 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 	for (size_t i = 0; i < cap->maps.nr; i++) {
 		const struct live_vma *v = &cap->maps.vmas[i];
 
-		if (!v->anon || v->end <= cap->lo || v->start >= cap->hi)
+		if (!capture_wanted(cap, v) || v->end <= cap->lo || v->start >= cap->hi)
 			continue;
 		ret = capture_vma(cap, &cap->maps.vmas[i], fn, ctx);
 		if (ret < 0)
@@ -492,17 +505,11 @@ out:
 	return ret;
 }
 
-int live_capture(pid_t pid, bool smaps, live_range_fn fn,
-		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+static int capture_window(pid_t pid, bool smaps, bool files, uint64_t lo, uint64_t hi,
+			  live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+			  struct mthp_diag *diag)
 {
-	return live_capture_range(pid, smaps, 0, UINT64_MAX, fn, reset, ctx, diag);
-}
-
-int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
-		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
-		       struct mthp_diag *diag)
-{
-	struct live_capture cap = { .pid = pid, .smaps = smaps };
+	struct live_capture cap = { .pid = pid, .smaps = smaps, .files = files };
 	uint64_t pmd_size;
 	int ret, tries = 0;
 
@@ -560,4 +567,23 @@ out_free:
 	free(cap.pm_buf);
 	free(cap.kf_buf);
 	return ret;
+}
+
+int live_capture(pid_t pid, bool smaps, live_range_fn fn,
+		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+{
+	return capture_window(pid, smaps, false, 0, UINT64_MAX, fn, reset, ctx, diag);
+}
+
+int live_capture_files(pid_t pid, live_range_fn fn, int (*reset)(void *ctx),
+		       void *ctx, struct mthp_diag *diag)
+{
+	return capture_window(pid, false, true, 0, UINT64_MAX, fn, reset, ctx, diag);
+}
+
+int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
+		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+		       struct mthp_diag *diag)
+{
+	return capture_window(pid, smaps, false, lo, hi, fn, reset, ctx, diag);
 }
