@@ -67,6 +67,21 @@ static bool guess_huge(struct live_capture *cap, const struct live_range *r)
 				cap->geo.pmd_order) == cap->geo.pmd_order;
 }
 
+/*
+ * A pagemap entry of a range read PTE by PTE: 1 when it maps a page (its
+ * kpageflags are wanted), 0 when not; *empty cleared when it is present
+ * or swapped.  -EPERM when the kernel hides its pfn.
+ */
+static inline int entry_present(uint64_t e, bool *empty)
+{
+	if (!(e & (PM_PRESENT | PM_SWAP)))
+		return 0;
+	*empty = false;
+	if (!(e & PM_PRESENT))
+		return 0;
+	return e & PM_PFN_MASK ? 1 : -EPERM;
+}
+
 static int read_table(struct live_capture *cap, struct live_range *r)
 {
 	uint64_t vfn0 = r->pmd_addr / cap->geo.page_size;
@@ -79,16 +94,12 @@ static int read_table(struct live_capture *cap, struct live_range *r)
 		return ret;
 	r->empty = true;
 	for (uint32_t i = r->lo; i < r->hi; i++) {
-		uint64_t e = r->pm[i];
+		int p = entry_present(r->pm[i], &r->empty);
 
-		if (!(e & (PM_PRESENT | PM_SWAP)))
-			continue;
-		r->empty = false;
-		if (!(e & PM_PRESENT))
-			continue;
-		if (!(e & PM_PFN_MASK))
-			return -EPERM;
-		r->kflags[i] = live_kpageflags(&cap->kp, e & PM_PFN_MASK);
+		if (p < 0)
+			return p;
+		if (p)
+			r->kflags[i] = live_kpageflags(&cap->kp, r->pm[i] & PM_PFN_MASK);
 	}
 	return 0;
 }
@@ -301,17 +312,13 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		memset(r->kflags, 0, sizeof(uint64_t) * n);
 		r->empty = true;
 		for (uint32_t i = r->lo; i < r->hi; i++) {
-			uint64_t e = r->pm[i];
+			int p = entry_present(r->pm[i], &r->empty);
 
-			if (!(e & (PM_PRESENT | PM_SWAP)))
-				continue;
-			r->empty = false;
-			if (!(e & PM_PRESENT))
-				continue;
-			if (!(e & PM_PFN_MASK))
-				return -EPERM;
-			b->pfns[nr_pfns++] = (struct live_pfn_slot){
-				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
+			if (p < 0)
+				return p;
+			if (p)
+				b->pfns[nr_pfns++] = (struct live_pfn_slot){
+					r->pm[i] & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
 		}
 	}
 	ret = batch_kpage(cap, false, nr_pfns, b->kf);
