@@ -69,7 +69,8 @@ static bool candidate(struct sim *sim, uint32_t head, int memcg)
 	const struct sim_page *h = sim_pg(sim, head);
 
 	return (ld_relaxed(&h->flags) & (PG_HEAD | PG_DEFERRED)) == (PG_HEAD | PG_DEFERRED) &&
-	       h->order == sim->geo.pmd_order && (memcg < 0 || h->memcg == (unsigned)memcg);
+	       ld_relaxed(&h->order) == sim->geo.pmd_order &&
+	       (memcg < 0 || ld_relaxed(&h->memcg) == (unsigned)memcg);
 }
 
 /*
