@@ -102,13 +102,17 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 	}
 }
 
-/* The queued folio mapped whole by t, from its first PTE, if there is one. */
+/*
+ * The queued folio mapped whole by t, from its first PTE, if there is one.
+ * Context: PTE lock of t held.
+ */
 static bool table_candidate(struct sim_mm *mm, struct sim_pte_table *t, int memcg,
 			    uint32_t *head)
 {
 	struct sim *sim = mm->sim;
 	uint32_t pte = t->ptes[0], n = sim->geo.ptes_per_pmd;
 
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
 		return false;
 	*head = pte_pfn(pte);
@@ -188,6 +192,7 @@ static int shrink_mm(struct sim_mm *mm, int memcg, struct sim_shrink_result *res
 	return err;
 }
 
+/* Context: no lock held; takes the mm list lock, then each mm's (shrink_mm). */
 int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res)
 {
 	struct sim_mm **mms = NULL;

@@ -13,6 +13,7 @@
 /*
  * Queue a PMD-sized anon folio just mapped by a PMD (at fault, by a PMD
  * collapse), when shrink_underused is on and it is not in the swap cache.
+ * Context: the PMD lock of its mapping held (it sets a flag of the folio).
  */
 void shrinker_queue(struct sim *sim, uint32_t head);
 
