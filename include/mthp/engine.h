@@ -64,8 +64,10 @@ enum mthp_policy {
 	MTHP_POLICY_LEGACY,	/* mainline before 7.2: PMD only */
 	MTHP_POLICY_SEED,	/* v10 of the mTHP series (patches 01-06) */
 	MTHP_POLICY_UPSTREAM,	/* Linux 7.2 */
+	MTHP_POLICY_GUARDED,	/* every max_ptes_none, scaled, without creep
+				 * (docs/guarded-policy.md) */
 };
-#define MTHP_NR_POLICIES 3
+#define MTHP_NR_POLICIES 4
 
 enum mthp_context {
 	MTHP_CONTEXT_KHUGEPAGED,
@@ -261,6 +263,8 @@ struct mthp_walk {
 	uint8_t rule;		/* upstream: the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
 	bool chunks_ready;	/* seed: chunks[] is filled */
+	/* guarded: the none/zero PTEs of the windows collapsed so far */
+	uint64_t filled[MTHP_BITMAP_WORDS];
 	mthp_visit_fn visit;	/* NULL unless observed */
 	void *visit_ctx;
 	/*

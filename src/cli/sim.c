@@ -42,7 +42,7 @@ static const char sim_intro[] =
 "default) in the simulated memory manager with khugepaged, and report what\n"
 "the collapse policy did, beside a run of the same workload with khugepaged\n"
 "off (\"no collapse\").  With --sweep: run every combination of the swept\n"
-"values, with khugepaged off and under each policy (all three unless\n"
+"values, with khugepaged off and under each policy (all four unless\n"
 "--policy or --compare says), and answer which setting gives the fewest TLB\n"
 "entries within the memory budget.\n"
 "\n";
@@ -141,7 +141,7 @@ CLI_SWEEP_HANDLERS(struct sim_opts)
 
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
-	  .help = "legacy | seed | upstream (default upstream)" },
+	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },

@@ -126,6 +126,17 @@ static inline uint32_t bits_first(const uint64_t *map, uint32_t off, uint32_t le
 	return MTHP_NO_BIT;
 }
 
+/* dst |= src over the window. */
+static inline void bits_or(uint64_t *dst, const uint64_t *src, uint32_t off, uint32_t len)
+{
+	if (len < 64) {
+		dst[off / 64] |= word_bits(src[off / 64], off % 64, len) << (off % 64);
+		return;
+	}
+	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
+		dst[i] |= src[i];
+}
+
 /* Set bits in [0, n), any n. */
 static inline uint32_t bits_prefix(const uint64_t *map, uint32_t n)
 {
@@ -171,6 +182,16 @@ enum mthp_count_rule {
 enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
+/*
+ * guarded's max_none(o): max_ptes_none scaled to the order, rounded down
+ * (no limit for MADV_COLLAPSE).  The count test and the attempt share it.
+ */
+uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
+
+/* attempt.c */
+/* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
+uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
+				unsigned order);
 
 /* classify.c */
 /* The implementations of the classification, narrowest first. */

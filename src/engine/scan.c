@@ -37,11 +37,12 @@ enum mthp_result mthp_pte_failure(uint8_t state)
 
 /*
  * The folio bitmap is only needed where the walk can veto a window for an
- * existing large folio (upstream below PMD order).
+ * existing large folio (upstream and guarded below PMD order).
  */
 static bool wants_large(const struct mthp_scan *s, const struct mthp_rules *r)
 {
-	return s->folio_orders && r->policy == MTHP_POLICY_UPSTREAM &&
+	return s->folio_orders &&
+	       (r->policy == MTHP_POLICY_UPSTREAM || r->policy == MTHP_POLICY_GUARDED) &&
 	       (r->orders & (BIT(r->pmd_order) - 1));
 }
 

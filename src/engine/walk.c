@@ -38,8 +38,23 @@
  * The test may say yes where no window passes (the walk then visits the
  * subtree as before); it never says no where one does.
  *
+ * guarded walks the same pre-order with the count test of max_none(o) =
+ * max_ptes_none scaled to o (every value honoured at every order), and two
+ * more rules, both decided before a window is handed out, so before the
+ * caller allocates for it:
+ *   - a window that already holds a folio of its order or larger is gone
+ *     past at once (below PMD order; the attempt's folio veto would refuse
+ *     it after the allocation);
+ *   - the creep guard: a window is refused when collapsing it would make
+ *     an allowed enclosing window that fails its count test pass it, with
+ *     the none PTEs of the windows collapsed before it in this range and
+ *     its own counted as occupied.  Every enclosing window is visited
+ *     before the windows inside it, so the last collapse inside one leaves
+ *     it failing: planning the collapsed table again finds nothing larger
+ *     to collapse over the new folios (docs/guarded-policy.md).
+ *
  * The walk neither recurses nor allocates; its state is the cursor and
- * two bitmaps of static size.
+ * three bitmaps of static size.
  */
 #include <string.h>
 
@@ -209,6 +224,9 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 		if (w->rule == MTHP_COUNT_ALL && (r->orders & (BIT(r->pmd_order) - 1)))
 			build_full(w, (unsigned)__builtin_ctz(r->orders));
 		break;
+	case MTHP_POLICY_GUARDED:
+		memset(w->filled, 0, r->nr_ptes / 8);
+		break;
 	}
 }
 
@@ -218,7 +236,23 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 	w->visit_ctx = ctx;
 }
 
-/* upstream: does the window reach 2^o - max_none(o) occupied PTEs? */
+/*
+ * The occupied PTEs the count test sees in a window.  At PMD order the swap
+ * entries count too: they will be swapped in.  After a successful scan
+ * every PTE is none, swap, occupied or (only where the scan itself did not
+ * fail on it) bad, so the range's count is what is neither none nor bad.
+ */
+static uint32_t window_count(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
+
+	if (order == r->pmd_order)
+		return r->nr_ptes - s->nr_none - s->nr_bad;
+	return bits_count(s->occupied, off, BIT(order));
+}
+
+/* upstream and guarded: does the window reach 2^o - max_none(o) occupied PTEs? */
 static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
@@ -226,6 +260,8 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	uint32_t len = BIT(order);
 	uint32_t max_none;
 
+	if (r->policy == MTHP_POLICY_GUARDED)
+		return window_count(w, off, order) >= len - mthp_guarded_max_none(r, order);
 	if (order < r->pmd_order) {
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
@@ -239,13 +275,39 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	max_none = mthp_upstream_max_none(r, order);
 	if (max_none >= len)
 		return true;
-	/*
-	 * At PMD order the swap entries count too: they will be swapped in.
-	 * After a successful scan every PTE is none, swap, occupied or (only
-	 * where the scan itself did not fail on it) bad, so the range's count
-	 * is what is neither none nor bad.
-	 */
-	return r->nr_ptes - s->nr_none - s->nr_bad >= len - max_none;
+	return window_count(w, off, order) >= len - max_none;
+}
+
+/*
+ * guarded: would collapsing (off, order) make an allowed enclosing window
+ * that fails its count test pass it?  The enclosing window's count grows by
+ * the none PTEs filled by the collapses inside it so far and by this one.
+ */
+static bool guard_refuses(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	uint32_t own = bits_count(w->scan->none, off, BIT(order));
+
+	for (unsigned a = order + 1; a <= r->pmd_order; a++) {
+		uint32_t aoff = off & ~(BIT(a) - 1), len = BIT(a);
+		uint32_t max_none = mthp_guarded_max_none(r, a), have;
+
+		if (!(r->orders & BIT(a)) || max_none >= len)
+			continue;
+		have = window_count(w, aoff, a);
+		if (have >= len - max_none)
+			continue;	/* it passed: attempted before this one */
+		if (have + own + bits_count(w->filled, aoff, len) >= len - max_none)
+			return true;
+	}
+	return false;
+}
+
+/* guarded: does the window hold a folio of its order or larger (below PMD)? */
+static bool holds_large_folio(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	return order < w->rules->pmd_order && w->scan->has_large &&
+	       mthp_first_large_folio(w->scan, off, order) != MTHP_NO_BIT;
 }
 
 /* seed: more set chunks than T(o), or exempt from the test. */
@@ -285,6 +347,11 @@ static uint32_t first_possible(const struct mthp_walk *w, uint32_t off, unsigned
 		if ((below & w->exempt) || bits_any(w->chunks, off / 4, len / 4))
 			return off;
 		return MTHP_NO_BIT;
+	case MTHP_POLICY_GUARDED:
+		/* max_none(o) < 2^o below PMD: a window needs an occupied PTE */
+		if (r->context == MTHP_CONTEXT_MADVISE)
+			return off;
+		return bits_any(w->scan->occupied, off, len) ? off : MTHP_NO_BIT;
 	case MTHP_POLICY_UPSTREAM:
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
@@ -325,7 +392,9 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 		return false;
 	if (w->rules->policy == MTHP_POLICY_SEED)
 		return density_passes(w, off, order);
-	return count_passes(w, off, order);
+	if (!count_passes(w, off, order))
+		return false;
+	return w->rules->policy != MTHP_POLICY_GUARDED || !guard_refuses(w, off, order);
 }
 
 /* ---- the observer: what it is told costs nothing when there is none ---- */
@@ -359,11 +428,13 @@ static void visit_refused(const struct mthp_walk *w)
 				v.have = t + 1;
 		}
 	} else {
-		uint32_t max_none = mthp_upstream_max_none(r, w->order);
+		uint32_t max_none = r->policy == MTHP_POLICY_GUARDED ?
+				    mthp_guarded_max_none(r, w->order) :
+				    mthp_upstream_max_none(r, w->order);
 
 		v.need = len - (max_none < len ? max_none : len);
-		v.have = w->order == r->pmd_order ? r->nr_ptes - w->scan->nr_none - w->scan->nr_bad :
-			 bits_count(w->scan->occupied, w->off, len);
+		/* guarded: have >= need when the creep guard refused the window */
+		v.have = window_count(w, w->off, w->order);
 	}
 	w->visit(w->visit_ctx, &v);
 }
@@ -379,6 +450,14 @@ static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 			build_chunks(w);
 		first = first_possible(w, w->off, w->order);
 		if (first == MTHP_NO_BIT) {
+			if (w->visit)
+				visit_passed_over(w, w->off + BIT(w->order));
+			walk_advance(w);
+			continue;
+		}
+		if (w->rules->policy == MTHP_POLICY_GUARDED &&
+		    holds_large_folio(w, w->off, w->order)) {
+			/* nothing to gain, and nothing allocated to find it out */
 			if (w->visit)
 				visit_passed_over(w, w->off + BIT(w->order));
 			walk_advance(w);
@@ -419,6 +498,7 @@ bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win)
 		break;
 	case MTHP_POLICY_SEED:
 	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
 		found = split_next(w, win);
 		break;
 	}
@@ -443,6 +523,9 @@ void mthp_walk_report(struct mthp_walk *w, enum mthp_result r)
 			walk_lower(w);
 		break;
 	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
+		if (w->rules->policy == MTHP_POLICY_GUARDED && r == SCAN_SUCCEED)
+			bits_or(w->filled, w->scan->none, w->off, BIT(w->order));
 		switch (mthp_walk_action(r)) {
 		case MTHP_WALK_ADVANCE:
 			walk_advance(w);
