@@ -9,8 +9,7 @@
  *   - seed: the explicit stack of the contract, counting chunk bits one by
  *     one;
  *   - legacy: one PMD collapse when the scan passes;
- *   - guarded: a recursive walk with the fills of its collapses kept PTE
- *     by PTE, the creep guard tested against every enclosing window.
+ *   - guarded: a recursive walk, the folio discount counted PTE by PTE.
  *
  * Each table (MTHP_PROP_TABLES, default 100000, fixed seed) is planned with
  * each policy under one random setting: so each policy sees that
@@ -299,9 +298,7 @@ static void up_visit(struct ref *r, uint32_t off, unsigned o)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reference: guarded, recursive, with the fills counted PTE by PTE */
-
-static bool gd_filled[MTHP_MAX_PTES];
+/* Reference: guarded, recursive, the folio discount counted folio by folio */
 
 static uint32_t gd_max_none(const struct ref *r, unsigned o)
 {
@@ -310,43 +307,31 @@ static uint32_t gd_max_none(const struct ref *r, unsigned o)
 	return r->pc->s.max_ptes_none >> (r->pmd - o);
 }
 
-/* The count test's occupied PTEs (swap too at PMD order), plus fills. */
-static uint32_t gd_count(const struct ref *r, uint32_t off, unsigned o, bool fills)
+/*
+ * The count test's occupied PTEs (swap too at PMD order), less max_none(k)
+ * for every folio of order 2 <= k < o that starts in the window.
+ */
+static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 {
-	uint32_t count = 0;
+	int64_t count = 0;
 
 	for (uint32_t i = off; i < off + (1u << o); i++) {
+		uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
+
 		count += r->occupied[i];
-		if (o == r->pmd && r->pc->t.ptes[i] == 'w')
+		if (o == r->pmd && c == 'w')
 			count++;
-		if (fills)
-			count += gd_filled[i];
+		if (!is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= 2 && f < o &&
+		    i % (1u << f) == 0)
+			count -= gd_max_none(r, f);
 	}
 	return count;
 }
 
 static bool gd_passes(const struct ref *r, uint32_t off, unsigned o)
 {
-	return (int64_t)gd_count(r, off, o, false) >= (int64_t)(1u << o) - gd_max_none(r, o);
-}
-
-/* Would filling (off, o) make a failing enclosing allowed window pass? */
-static bool gd_creeps(const struct ref *r, uint32_t off, unsigned o)
-{
-	uint32_t own = 0;
-
-	for (uint32_t i = off; i < off + (1u << o); i++)
-		own += is_none(r->pc->t.ptes[i]);
-	for (unsigned a = o + 1; a <= r->pmd; a++) {
-		uint32_t aoff = off & ~((1u << a) - 1);
-		int64_t need = (int64_t)(1u << a) - gd_max_none(r, a);
-
-		if (!(r->orders & (1u << a)) || gd_passes(r, aoff, a))
-			continue;
-		if ((int64_t)(gd_count(r, aoff, a, true) + own) >= need)
-			return true;
-	}
-	return false;
+	return gd_max_none(r, o) >= (1u << o) ||
+	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_max_none(r, o);
 }
 
 static bool gd_holds_folio(const struct ref *r, uint32_t off, unsigned o)
@@ -387,13 +372,11 @@ static void gd_visit(struct ref *r, uint32_t off, unsigned o)
 {
 	if (gd_holds_folio(r, off, o))
 		return;
-	if ((r->orders & (1u << o)) && gd_passes(r, off, o) && !gd_creeps(r, off, o)) {
+	if ((r->orders & (1u << o)) && gd_passes(r, off, o)) {
 		enum mthp_result res = gd_attempt(r, off, o);
 
 		if (res == SCAN_SUCCEED) {
 			add_collapse(r, off, o);
-			for (uint32_t i = off; i < off + (1u << o); i++)
-				gd_filled[i] |= is_none(r->pc->t.ptes[i]);
 			return;
 		}
 		add_attempt(r, off, o, res);
@@ -557,7 +540,6 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 		seed_walk(&r);
 		break;
 	case MTHP_POLICY_GUARDED:
-		memset(gd_filled, 0, sizeof(gd_filled));
 		gd_visit(&r, 0, r.pmd);
 		break;
 	}
@@ -939,7 +921,7 @@ static const struct policy_run legacy_run = { MTHP_POLICY_LEGACY, 0x1e9acull };
 static const struct policy_run upstream_run = { MTHP_POLICY_UPSTREAM, 0x0b57ea3ull };
 /* the stack reference */
 static const struct policy_run seed_run = { MTHP_POLICY_SEED, 0x5eedull };
-/* the recursive reference with the fills counted PTE by PTE */
+/* the recursive reference, the folio discount counted PTE by PTE */
 static const struct policy_run guarded_run = { MTHP_POLICY_GUARDED, 0x6a7dedull };
 
 static void matches_reference_on_random_tables(void **state)

@@ -263,8 +263,6 @@ struct mthp_walk {
 	uint8_t rule;		/* upstream: the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
 	bool chunks_ready;	/* seed: chunks[] is filled */
-	/* guarded: the none/zero PTEs of the windows collapsed so far */
-	uint64_t filled[MTHP_BITMAP_WORDS];
 	mthp_visit_fn visit;	/* NULL unless observed */
 	void *visit_ctx;
 	/*

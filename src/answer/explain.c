@@ -140,10 +140,11 @@ static void visit_words(const struct mthp_whatif_range *wr, struct mthp_explain_
 				 "enough; seed's density test needs %u", have, len / 4, need);
 			return;
 		}
-		if (wr->policy == MTHP_POLICY_GUARDED && have >= need) {
-			mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs occupied, enough for the "
-				 "count test (%u), but filling it would let a larger window that "
-				 "fails its test pass it: guarded's creep guard", have, len, need);
+		if (wr->policy == MTHP_POLICY_GUARDED) {
+			mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs occupied, not counting "
+				 "what smaller large folios may have filled; the count test needs "
+				 "%u (max_ptes_none %u scaled to the order)", have, len, need,
+				 s->max_ptes_none);
 			return;
 		}
 		if (wr->policy == MTHP_POLICY_UPSTREAM &&

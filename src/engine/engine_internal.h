@@ -126,17 +126,6 @@ static inline uint32_t bits_first(const uint64_t *map, uint32_t off, uint32_t le
 	return MTHP_NO_BIT;
 }
 
-/* dst |= src over the window. */
-static inline void bits_or(uint64_t *dst, const uint64_t *src, uint32_t off, uint32_t len)
-{
-	if (len < 64) {
-		dst[off / 64] |= word_bits(src[off / 64], off % 64, len) << (off % 64);
-		return;
-	}
-	for (uint32_t i = off / 64; i < (off + len) / 64; i++)
-		dst[i] |= src[i];
-}
-
 /* Set bits in [0, n), any n. */
 static inline uint32_t bits_prefix(const uint64_t *map, uint32_t n)
 {

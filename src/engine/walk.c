@@ -38,23 +38,22 @@
  * The test may say yes where no window passes (the walk then visits the
  * subtree as before); it never says no where one does.
  *
- * guarded walks the same pre-order with the count test of max_none(o) =
- * max_ptes_none scaled to o (every value honoured at every order), and two
- * more rules, both decided before a window is handed out, so before the
- * caller allocates for it:
- *   - a window that already holds a folio of its order or larger is gone
- *     past at once (below PMD order; the attempt's folio veto would refuse
- *     it after the allocation);
- *   - the creep guard: a window is refused when collapsing it would make
- *     an allowed enclosing window that fails its count test pass it, with
- *     the none PTEs of the windows collapsed before it in this range and
- *     its own counted as occupied.  Every enclosing window is visited
- *     before the windows inside it, so the last collapse inside one leaves
- *     it failing: planning the collapsed table again finds nothing larger
- *     to collapse over the new folios (docs/guarded-policy.md).
+ * guarded walks the same pre-order with upstream's actions and the count
+ * test of max_none(o) = max_ptes_none scaled to o (every value honoured at
+ * every order), and two more rules:
+ *   - the folio discount: the count of a window does not count max_none(k)
+ *     pages of each smaller large folio (order k) whose first page is in
+ *     it, the most a collapse to that folio may have filled.  A collapse
+ *     to order o fills at most max_none(o) minus the discounts of the
+ *     folios it takes in (its own count test), and adds a discount of
+ *     max_none(o): no enclosing window's count grows, so a window that
+ *     failed its test fails it again at the next scan (no creep);
+ *   - below PMD order, a window that already holds a folio of its order or
+ *     larger is gone past before it is handed out, so before the caller
+ *     allocates for it (the attempt's folio veto would refuse it after).
  *
  * The walk neither recurses nor allocates; its state is the cursor and
- * three bitmaps of static size.
+ * two bitmaps of static size.
  */
 #include <string.h>
 
@@ -225,7 +224,6 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 			build_full(w, (unsigned)__builtin_ctz(r->orders));
 		break;
 	case MTHP_POLICY_GUARDED:
-		memset(w->filled, 0, r->nr_ptes / 8);
 		break;
 	}
 }
@@ -237,19 +235,56 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 }
 
 /*
+ * guarded: the pages of the smaller large folios in a window that may be
+ * zero-filled, max_none(k) for each folio of order k < order whose first
+ * page is in the window.  A folio that guarded collapsed holds at most
+ * that many filled pages; one that a fault allocated may hold more.  Not
+ * counting them keeps a later scan from counting an earlier collapse's
+ * fills, whatever the program wrote in between.
+ */
+static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_scan *s = w->scan;
+	uint32_t discount = 0, len = BIT(order);
+
+	for (uint32_t i = off / 64; i * 64 < off + len; i++) {
+		uint64_t bits = s->large[i];
+
+		if (len < 64)
+			bits &= ((1ull << len) - 1) << (off % 64);
+		while (bits) {
+			uint32_t p = i * 64 + lowest_bit(bits);
+			unsigned k = s->folio_orders[p];
+
+			bits &= bits - 1;
+			if (k < order && !(p & (BIT(k) - 1)))
+				discount += mthp_guarded_max_none(w->rules, k);
+		}
+	}
+	return discount;
+}
+
+/*
  * The occupied PTEs the count test sees in a window.  At PMD order the swap
  * entries count too: they will be swapped in.  After a successful scan
  * every PTE is none, swap, occupied or (only where the scan itself did not
  * fail on it) bad, so the range's count is what is neither none nor bad.
+ * guarded takes the folio discount off.
  */
 static uint32_t window_count(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
 	const struct mthp_scan *s = w->scan;
+	uint32_t count, discount;
 
 	if (order == r->pmd_order)
-		return r->nr_ptes - s->nr_none - s->nr_bad;
-	return bits_count(s->occupied, off, BIT(order));
+		count = r->nr_ptes - s->nr_none - s->nr_bad;
+	else
+		count = bits_count(s->occupied, off, BIT(order));
+	if (r->policy != MTHP_POLICY_GUARDED || !s->has_large)
+		return count;
+	discount = folio_discount(w, off, order);
+	return count > discount ? count - discount : 0;
 }
 
 /* upstream and guarded: does the window reach 2^o - max_none(o) occupied PTEs? */
@@ -260,8 +295,10 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	uint32_t len = BIT(order);
 	uint32_t max_none;
 
-	if (r->policy == MTHP_POLICY_GUARDED)
-		return window_count(w, off, order) >= len - mthp_guarded_max_none(r, order);
+	if (r->policy == MTHP_POLICY_GUARDED) {
+		max_none = mthp_guarded_max_none(r, order);
+		return max_none >= len || window_count(w, off, order) >= len - max_none;
+	}
 	if (order < r->pmd_order) {
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
@@ -276,31 +313,6 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	if (max_none >= len)
 		return true;
 	return window_count(w, off, order) >= len - max_none;
-}
-
-/*
- * guarded: would collapsing (off, order) make an allowed enclosing window
- * that fails its count test pass it?  The enclosing window's count grows by
- * the none PTEs filled by the collapses inside it so far and by this one.
- */
-static bool guard_refuses(const struct mthp_walk *w, uint32_t off, unsigned order)
-{
-	const struct mthp_rules *r = w->rules;
-	uint32_t own = bits_count(w->scan->none, off, BIT(order));
-
-	for (unsigned a = order + 1; a <= r->pmd_order; a++) {
-		uint32_t aoff = off & ~(BIT(a) - 1), len = BIT(a);
-		uint32_t max_none = mthp_guarded_max_none(r, a), have;
-
-		if (!(r->orders & BIT(a)) || max_none >= len)
-			continue;
-		have = window_count(w, aoff, a);
-		if (have >= len - max_none)
-			continue;	/* it passed: attempted before this one */
-		if (have + own + bits_count(w->filled, aoff, len) >= len - max_none)
-			return true;
-	}
-	return false;
 }
 
 /* guarded: does the window hold a folio of its order or larger (below PMD)? */
@@ -392,9 +404,7 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 		return false;
 	if (w->rules->policy == MTHP_POLICY_SEED)
 		return density_passes(w, off, order);
-	if (!count_passes(w, off, order))
-		return false;
-	return w->rules->policy != MTHP_POLICY_GUARDED || !guard_refuses(w, off, order);
+	return count_passes(w, off, order);
 }
 
 /* ---- the observer: what it is told costs nothing when there is none ---- */
@@ -433,7 +443,6 @@ static void visit_refused(const struct mthp_walk *w)
 				    mthp_upstream_max_none(r, w->order);
 
 		v.need = len - (max_none < len ? max_none : len);
-		/* guarded: have >= need when the creep guard refused the window */
 		v.have = window_count(w, w->off, w->order);
 	}
 	w->visit(w->visit_ctx, &v);
@@ -524,8 +533,6 @@ void mthp_walk_report(struct mthp_walk *w, enum mthp_result r)
 		break;
 	case MTHP_POLICY_UPSTREAM:
 	case MTHP_POLICY_GUARDED:
-		if (w->rules->policy == MTHP_POLICY_GUARDED && r == SCAN_SUCCEED)
-			bits_or(w->filled, w->scan->none, w->off, BIT(w->order));
 		switch (mthp_walk_action(r)) {
 		case MTHP_WALK_ADVANCE:
 			walk_advance(w);
