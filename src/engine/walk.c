@@ -224,6 +224,12 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 			build_full(w, (unsigned)__builtin_ctz(r->orders));
 		break;
 	case MTHP_POLICY_GUARDED:
+		/* max_ptes_none 0: upstream's every-PTE rule at every order */
+		if (r->context == MTHP_CONTEXT_KHUGEPAGED && !r->settings->max_ptes_none &&
+		    (r->orders & (BIT(r->pmd_order) - 1))) {
+			w->rule = MTHP_COUNT_ALL;
+			build_full(w, (unsigned)__builtin_ctz(r->orders));
+		}
 		break;
 	}
 }
@@ -360,9 +366,11 @@ static uint32_t first_possible(const struct mthp_walk *w, uint32_t off, unsigned
 			return off;
 		return MTHP_NO_BIT;
 	case MTHP_POLICY_GUARDED:
-		/* max_none(o) < 2^o below PMD: a window needs an occupied PTE */
 		if (r->context == MTHP_CONTEXT_MADVISE)
 			return off;
+		if (w->rule == MTHP_COUNT_ALL)
+			return bits_first(w->full, off, len);
+		/* max_none(o) < 2^o below PMD: a window needs an occupied PTE */
 		return bits_any(w->scan->occupied, off, len) ? off : MTHP_NO_BIT;
 	case MTHP_POLICY_UPSTREAM:
 		switch (w->rule) {
