@@ -251,10 +251,11 @@ static bool up_passes(const struct ref *r, uint32_t off, unsigned o)
 	return (int64_t)count >= need;
 }
 
-static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+/* An attempt with the window's none limit (upstream's or guarded's). */
+static enum mthp_result ref_attempt(const struct ref *r, uint32_t off, unsigned o,
+				    uint32_t max_none)
 {
 	const struct pcase *pc = r->pc;
-	uint32_t max_none = r->uffd ? 0 : up_max_none(r, o);
 	uint32_t lim_shared = o < r->pmd ? 0 :
 		pc->ctx == KH ? pc->s.max_ptes_shared : r->n;
 	uint32_t none = 0, shared = 0;
@@ -275,6 +276,11 @@ static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o
 	if (pc->ctx == KH && !window_young(r, off, o))
 		return SCAN_LACK_REFERENCED_PAGE;
 	return SCAN_SUCCEED;
+}
+
+static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+{
+	return ref_attempt(r, off, o, r->uffd ? 0 : up_max_none(r, o));
 }
 
 static void up_visit(struct ref *r, uint32_t off, unsigned o)
@@ -345,35 +351,12 @@ static bool gd_holds_folio(const struct ref *r, uint32_t off, unsigned o)
 	return false;
 }
 
-static enum mthp_result gd_attempt(const struct ref *r, uint32_t off, unsigned o)
-{
-	const struct pcase *pc = r->pc;
-	uint32_t max_none = r->uffd ? 0 : gd_max_none(r, o);
-	uint32_t lim_shared = o < r->pmd ? 0 :
-		pc->ctx == KH ? pc->s.max_ptes_shared : r->n;
-	uint32_t none = 0, shared = 0;
-
-	if (o < r->pmd && window_has(r, off, o, 'w'))
-		return SCAN_EXCEED_SWAP_PTE;
-	for (uint32_t i = off; i < off + (1u << o); i++) {
-		uint8_t c = pc->t.ptes[i];
-
-		if (is_none(c) && ++none > max_none)
-			return SCAN_EXCEED_NONE_PTE;
-		if (is_shared(c) && ++shared > lim_shared)
-			return SCAN_EXCEED_SHARED_PTE;
-	}
-	if (pc->ctx == KH && !window_young(r, off, o))
-		return SCAN_LACK_REFERENCED_PAGE;
-	return SCAN_SUCCEED;
-}
-
 static void gd_visit(struct ref *r, uint32_t off, unsigned o)
 {
 	if (gd_holds_folio(r, off, o))
 		return;
 	if ((r->orders & (1u << o)) && gd_passes(r, off, o)) {
-		enum mthp_result res = gd_attempt(r, off, o);
+		enum mthp_result res = ref_attempt(r, off, o, r->uffd ? 0 : gd_max_none(r, o));
 
 		if (res == SCAN_SUCCEED) {
 			add_collapse(r, off, o);
