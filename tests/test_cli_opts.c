@@ -196,7 +196,7 @@ static void test_errors(void **state)
 	expect_error(parse("--count", "0", NULL), "--count '0' must be greater than 0");
 	expect_error(parse("--count", "11", NULL), "--count '11' must be at most 10");
 	expect_error(parse("--count", "-1", NULL), "--count '-1' is not a whole number");
-	expect_error(parse("--policy", "fast", NULL), "--policy 'fast' must be legacy, seed or upstream");
+	expect_error(parse("--policy", "fast", NULL), "--policy 'fast' must be legacy, seed, upstream or guarded");
 	expect_error(parse("--odd", "2", NULL), "--odd '2' must be odd");
 	expect_error(parse("--target", "1", "--target", "x", NULL), "--target 'x' is not a process id");
 }

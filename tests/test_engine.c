@@ -45,12 +45,7 @@ static struct mt_table T;
 static struct mthp_scan SC;
 
 /* Settings of the geometry with n PTEs, then "knob=value" assignments. */
-#define SET(n, ...)							\
-	do {								\
-		char e_[256] = "";					\
-		if (mt_settings(&S, (n), e_, sizeof(e_), ##__VA_ARGS__, NULL)) \
-			fail_msg("settings: %s", e_);			\
-	} while (0)
+#define SET(n, ...) MT_SET(&S, (n), ##__VA_ARGS__)
 
 #define PLAN(pol, ctx, flags) mt_plan_str(mt_plan(&S, (pol), (ctx), (flags), &T))
 #define EXPECT(pol, ctx, flags, want) assert_string_equal(PLAN(pol, ctx, flags), (want))

@@ -8,10 +8,11 @@
  *     contract's linear walk visits windows in this order);
  *   - seed: the explicit stack of the contract, counting chunk bits one by
  *     one;
- *   - legacy: one PMD collapse when the scan passes.
+ *   - legacy: one PMD collapse when the scan passes;
+ *   - guarded: a recursive walk, the folio discount counted PTE by PTE.
  *
  * Each table (MTHP_PROP_TABLES, default 100000, fixed seed) is planned with
- * all three policies under one random setting: so each policy sees that
+ * each policy under one random setting: so each policy sees that
  * many tables.  Any disagreement prints the table, the settings and both
  * plans.
  */
@@ -127,6 +128,8 @@ static enum mthp_result ref_scan(struct ref *r)
 	if (r->uffd)
 		lim_none = 0;
 	if (r->pol == MTHP_POLICY_UPSTREAM && kh && below_pmd)
+		lim_none = n - 1;
+	if (r->pol == MTHP_POLICY_GUARDED && kh && below_pmd && !r->uffd)
 		lim_none = n - 1;
 	if (r->pol == MTHP_POLICY_SEED && kh && below_pmd && !r->uffd)
 		lim_none = UINT32_MAX;
@@ -248,10 +251,11 @@ static bool up_passes(const struct ref *r, uint32_t off, unsigned o)
 	return (int64_t)count >= need;
 }
 
-static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+/* An attempt with the window's none limit (upstream's or guarded's). */
+static enum mthp_result ref_attempt(const struct ref *r, uint32_t off, unsigned o,
+				    uint32_t max_none)
 {
 	const struct pcase *pc = r->pc;
-	uint32_t max_none = r->uffd ? 0 : up_max_none(r, o);
 	uint32_t lim_shared = o < r->pmd ? 0 :
 		pc->ctx == KH ? pc->s.max_ptes_shared : r->n;
 	uint32_t none = 0, shared = 0;
@@ -274,6 +278,11 @@ static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o
 	return SCAN_SUCCEED;
 }
 
+static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+{
+	return ref_attempt(r, off, o, r->uffd ? 0 : up_max_none(r, o));
+}
+
 static void up_visit(struct ref *r, uint32_t off, unsigned o)
 {
 	if ((r->orders & (1u << o)) && up_passes(r, off, o)) {
@@ -291,6 +300,73 @@ static void up_visit(struct ref *r, uint32_t off, unsigned o)
 	if (r->orders & ((1u << o) - 1)) {
 		up_visit(r, off, o - 1);
 		up_visit(r, off + (1u << (o - 1)), o - 1);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference: guarded, recursive, the folio discount counted folio by folio */
+
+static uint32_t gd_max_none(const struct ref *r, unsigned o)
+{
+	if (r->pc->ctx == MA)
+		return r->n;
+	return r->pc->s.max_ptes_none >> (r->pmd - o);
+}
+
+/*
+ * The count test's occupied PTEs (swap too at PMD order), less max_none(k)
+ * for every folio of order 2 <= k < o that starts in the window.
+ */
+static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
+{
+	int64_t count = 0;
+
+	for (uint32_t i = off; i < off + (1u << o); i++) {
+		uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
+
+		count += r->occupied[i];
+		if (o == r->pmd && c == 'w')
+			count++;
+		if (!is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= 2 && f < o &&
+		    i % (1u << f) == 0)
+			count -= gd_max_none(r, f);
+	}
+	return count;
+}
+
+static bool gd_passes(const struct ref *r, uint32_t off, unsigned o)
+{
+	return gd_max_none(r, o) >= (1u << o) ||
+	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_max_none(r, o);
+}
+
+static bool gd_holds_folio(const struct ref *r, uint32_t off, unsigned o)
+{
+	for (uint32_t i = off; i < off + (1u << o); i++) {
+		uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
+
+		if (o < r->pmd && !is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= o)
+			return true;
+	}
+	return false;
+}
+
+static void gd_visit(struct ref *r, uint32_t off, unsigned o)
+{
+	if (gd_holds_folio(r, off, o))
+		return;
+	if ((r->orders & (1u << o)) && gd_passes(r, off, o)) {
+		enum mthp_result res = ref_attempt(r, off, o, r->uffd ? 0 : gd_max_none(r, o));
+
+		if (res == SCAN_SUCCEED) {
+			add_collapse(r, off, o);
+			return;
+		}
+		add_attempt(r, off, o, res);
+	}
+	if (r->orders & ((1u << o) - 1)) {
+		gd_visit(r, off, o - 1);
+		gd_visit(r, off + (1u << (o - 1)), o - 1);
 	}
 }
 
@@ -415,7 +491,7 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 		eligible = (pc->flags & MTHP_VMA_ANON) &&
 			!(pc->flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA));
 		r.orders = 1u << r.pmd;
-	} else if (pol == MTHP_POLICY_UPSTREAM) {
+	} else if (pol == MTHP_POLICY_UPSTREAM || pol == MTHP_POLICY_GUARDED) {
 		r.orders = allowed;
 		eligible = allowed != 0;
 	} else {
@@ -445,6 +521,9 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 		break;
 	case MTHP_POLICY_SEED:
 		seed_walk(&r);
+		break;
+	case MTHP_POLICY_GUARDED:
+		gd_visit(&r, 0, r.pmd);
 		break;
 	}
 }
@@ -682,8 +761,9 @@ static const char *check_plan(const struct mthp_pmd_plan *p, const struct pcase 
 			return "attempts not in walk order";
 		switch (w->result) {
 		case SCAN_EXCEED_NONE_PTE:
-			if (pol == MTHP_POLICY_UPSTREAM && !(pc->flags & MTHP_VMA_UFFD))
-				return "upstream EXCEED_NONE attempt outside a uffd VMA";
+			if ((pol == MTHP_POLICY_UPSTREAM || pol == MTHP_POLICY_GUARDED) &&
+			    !(pc->flags & MTHP_VMA_UFFD))
+				return "upstream/guarded EXCEED_NONE attempt outside a uffd VMA";
 			break;
 		case SCAN_EXCEED_SWAP_PTE:
 		case SCAN_EXCEED_SHARED_PTE:
@@ -824,6 +904,8 @@ static const struct policy_run legacy_run = { MTHP_POLICY_LEGACY, 0x1e9acull };
 static const struct policy_run upstream_run = { MTHP_POLICY_UPSTREAM, 0x0b57ea3ull };
 /* the stack reference */
 static const struct policy_run seed_run = { MTHP_POLICY_SEED, 0x5eedull };
+/* the recursive reference, the folio discount counted PTE by PTE */
+static const struct policy_run guarded_run = { MTHP_POLICY_GUARDED, 0x6a7dedull };
 
 static void matches_reference_on_random_tables(void **state)
 {
@@ -908,6 +990,7 @@ int main(void)
 		POLICY_CASE("legacy_matches_reference_on_random_tables", legacy_run),
 		POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
 		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
+		POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

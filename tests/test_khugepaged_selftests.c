@@ -32,7 +32,7 @@
 #define UNWRITTEN 0ull
 
 /* The variants every test runs in. */
-enum variant { K_LEGACY, K_SEED, K_UPSTREAM, MADVISE, NR_VARIANTS };
+enum variant { K_LEGACY, K_SEED, K_UPSTREAM, K_GUARDED, MADVISE, NR_VARIANTS };
 
 struct fx {
 	struct sim *sim;
@@ -56,7 +56,8 @@ static void fx_init_frames(struct fx *f, enum variant var, uint64_t nr_frames)
 {
 	static const enum mthp_policy policies[] = {
 		[K_LEGACY] = MTHP_POLICY_LEGACY, [K_SEED] = MTHP_POLICY_SEED,
-		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [MADVISE] = MTHP_POLICY_UPSTREAM,
+		[K_UPSTREAM] = MTHP_POLICY_UPSTREAM, [K_GUARDED] = MTHP_POLICY_GUARDED,
+		[MADVISE] = MTHP_POLICY_UPSTREAM,
 	};
 	/* the harness's settings (main() of the selftest) */
 	static const char *const knobs[] = {

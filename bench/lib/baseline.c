@@ -88,7 +88,7 @@ static uint32_t max_none_of(const struct mthp_rules *r, unsigned o)
 
 	if (r->context == MTHP_CONTEXT_MADVISE)
 		return r->nr_ptes;
-	if (r->policy == MTHP_POLICY_SEED)
+	if (r->policy == MTHP_POLICY_SEED || r->policy == MTHP_POLICY_GUARDED)
 		return s->max_ptes_none >> (r->pmd_order - o);
 	if (o == r->pmd_order)
 		return s->max_ptes_none;
@@ -137,10 +137,37 @@ static enum mthp_result attempt(const struct mthp_rules *r, const uint8_t *ptes,
 	return SCAN_SUCCEED;
 }
 
-/* Does the window pass the count (upstream) or density (seed) test? */
+/* guarded: does the window hold a page of a folio of order >= o (below PMD)? */
+static bool holds_folio(const struct mthp_rules *r, const uint8_t *ptes,
+			const uint8_t *orders, uint32_t off, unsigned o)
+{
+	for (uint32_t i = off; orders && o < r->pmd_order && i < off + (1u << o); i++)
+		if (!is_none(ptes[i]) && ptes[i] != MTHP_PTE_SWAP &&
+		    orders[i] != MTHP_NO_FOLIO && orders[i] >= o)
+			return true;
+	return false;
+}
+
+/* guarded: max_none(k) for each folio of order 2 <= k < o starting in the window */
+static uint32_t discount(const struct mthp_rules *r, const uint8_t *ptes,
+			 const uint8_t *orders, uint32_t off, unsigned o)
+{
+	uint32_t d = 0;
+
+	for (uint32_t i = off; orders && i < off + (1u << o); i++) {
+		uint8_t k = orders[i];
+
+		if (!is_none(ptes[i]) && ptes[i] != MTHP_PTE_SWAP && k != MTHP_NO_FOLIO &&
+		    k >= 2 && k < o && i % (1u << k) == 0)
+			d += max_none_of(r, k);
+	}
+	return d;
+}
+
+/* Does the window pass the count (upstream, guarded) or density (seed) test? */
 static bool window_passes(const struct mthp_rules *r, const struct baseline_scan *bs,
-			  const uint8_t *ptes, const uint8_t *chunks,
-			  uint32_t off, unsigned o)
+			  const uint8_t *ptes, const uint8_t *orders,
+			  const uint8_t *chunks, uint32_t off, unsigned o)
 {
 	const struct mthp_settings *s = r->settings;
 	uint32_t len = 1u << o, count = 0;
@@ -161,6 +188,11 @@ static bool window_passes(const struct mthp_rules *r, const struct baseline_scan
 	if (o == r->pmd_order)
 		for (uint32_t i = 0; i < r->nr_ptes; i++)
 			count += ptes[i] == MTHP_PTE_SWAP;
+	if (r->policy == MTHP_POLICY_GUARDED) {
+		uint32_t d = discount(r, ptes, orders, off, o);
+
+		count = count > d ? count - d : 0;
+	}
 	return max_none_of(r, o) >= len || count >= len - max_none_of(r, o);
 }
 
@@ -187,8 +219,10 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		bool lower_allowed = r->orders & ((1u << o) - 1);
 		enum mthp_result res;
 
+		if (r->policy == MTHP_POLICY_GUARDED && holds_folio(r, ptes, folio_orders, off, o))
+			continue;
 		if ((r->orders & (1u << o)) &&
-		    window_passes(r, bs, ptes, chunks, off, o)) {
+		    window_passes(r, bs, ptes, folio_orders, chunks, off, o)) {
 			struct mthp_window w = { (uint16_t)off, (uint8_t)o, 0 };
 
 			res = attempt(r, ptes, folio_orders, off, o);
@@ -200,14 +234,14 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 				continue;
 			}
 			out->attempts[out->nr_attempts++] = w;
-			if (r->policy == MTHP_POLICY_UPSTREAM &&
+			if (r->policy != MTHP_POLICY_SEED &&
 			    res == SCAN_PTE_MAPPED_HUGEPAGE)
 				continue;
 		}
 		if (o <= MTHP_MIN_ORDER)
 			continue;
 		/* v10 halves down to order 2; 7.2 only while a lower order is allowed */
-		if (r->policy == MTHP_POLICY_UPSTREAM && !lower_allowed)
+		if (r->policy != MTHP_POLICY_SEED && !lower_allowed)
 			continue;
 		stack[depth].off = off + (1u << (o - 1));
 		stack[depth++].order = o - 1;

@@ -64,8 +64,10 @@ enum mthp_policy {
 	MTHP_POLICY_LEGACY,	/* mainline before 7.2: PMD only */
 	MTHP_POLICY_SEED,	/* v10 of the mTHP series (patches 01-06) */
 	MTHP_POLICY_UPSTREAM,	/* Linux 7.2 */
+	MTHP_POLICY_GUARDED,	/* every max_ptes_none, scaled, without creep
+				 * (docs/guarded-policy.md) */
 };
-#define MTHP_NR_POLICIES 3
+#define MTHP_NR_POLICIES 4
 
 enum mthp_context {
 	MTHP_CONTEXT_KHUGEPAGED,
@@ -258,7 +260,7 @@ struct mthp_walk {
 	uint32_t off;		/* the cursor: the window handed out or next visited */
 	uint32_t order;
 	bool pending;		/* a window was handed out, no report yet */
-	uint8_t rule;		/* upstream: the count test below PMD order */
+	uint8_t rule;		/* upstream (guarded at 0): the count test below PMD order */
 	uint32_t exempt;	/* seed: allowed orders exempt from the density test */
 	bool chunks_ready;	/* seed: chunks[] is filled */
 	mthp_visit_fn visit;	/* NULL unless observed */
@@ -271,7 +273,7 @@ struct mthp_walk {
 	union {
 		/* seed: one bit per 4-PTE chunk */
 		uint64_t chunks[MTHP_MAX_PTES / 4 / 64];
-		/* upstream, max_none 0 below PMD: the fully occupied blocks of
+		/* upstream and guarded, max_none 0 below PMD: the fully occupied blocks of
 		 * the lowest allowed order, one bit at the first PTE of each */
 		uint64_t full[MTHP_BITMAP_WORDS];
 	};

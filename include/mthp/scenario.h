@@ -189,8 +189,15 @@ struct mthp_run_report {
 	uint64_t walk_outcomes[3];
 	uint64_t recollapses;		/* collapses into a larger folio of an earlier
 					 * collapse's pages: the creep signal */
+	uint64_t crept;			/* of the recollapses, those whose window held
+					 * more pages the workload never wrote than
+					 * max_none of the order: fills counted */
 	uint64_t rebuilds;		/* collapses of an earlier collapse's window
 					 * again at the same order (no folio veto) */
+	/* folios allocated for collapses, counted where Linux 7.2 counts
+	 * collapse_alloc (every size); and of them, those no collapse kept */
+	uint64_t collapse_allocs;
+	uint64_t collapse_allocs_dropped;
 	uint64_t pages_filled;		/* none/zero PTEs collapses filled */
 	uint64_t pages_copied;		/* pages collapses copied */
 	uint64_t ptes_scanned;

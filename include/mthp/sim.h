@@ -348,6 +348,8 @@ struct sim_collapse_event {
 	enum mthp_result result;	/* SCAN_SUCCEED: collapsed */
 	enum mthp_context context;
 	uint32_t filled;		/* collapsed: none/zero PTEs zero-filled */
+	const uint64_t *filled_map;	/* collapsed: bit k set for page k of the
+					 * window zero-filled; else NULL */
 };
 /*
  * Called after every attempt, from the collapsing thread, with no

@@ -147,7 +147,15 @@ static void visit_words(const struct mthp_whatif_range *wr, struct mthp_explain_
 				 "enough; seed's density test needs %u", have, len / 4, need);
 			return;
 		}
-		if (w->order < s->geo.pmd_order && s->max_ptes_none &&
+		if (wr->policy == MTHP_POLICY_GUARDED) {
+			mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs occupied, not counting "
+				 "what smaller large folios may have filled; the count test needs "
+				 "%u (max_ptes_none %u scaled to the order)", have, len, need,
+				 s->max_ptes_none);
+			return;
+		}
+		if (wr->policy == MTHP_POLICY_UPSTREAM &&
+		    w->order < s->geo.pmd_order && s->max_ptes_none &&
 		    s->max_ptes_none != s->geo.ptes_per_pmd - 1)
 			mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs occupied; the count test "
 				 "needs %u (max_ptes_none %u acts as 0 below the PMD order)", have,

@@ -70,7 +70,7 @@ static const struct mthp_opt advise_opts_table[] = {
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "a snapshot (mthp snapshot) instead of a process" },
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
-	  .help = "legacy | seed | upstream (default upstream)" },
+	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "each policy of the comma list" },
 	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),

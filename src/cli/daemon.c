@@ -105,7 +105,7 @@ static const struct mthp_opt daemon_opts_table[] = {
 	  .help = "pages per scan, N > 0 (default: the host's\n"
 		  "khugepaged/pages_to_scan)" },
 	{ "policy", 'P', "P", MTHP_OPT_POLICY, OPT(policy),
-	  .help = "legacy | seed | upstream (default upstream)" },
+	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "set", 'S', "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
 	  .help = "plan with this THP knob (sysfs name, e.g.\n"
 		  "khugepaged/max_ptes_none=64) instead of the\n"

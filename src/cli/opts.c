@@ -152,7 +152,7 @@ static int store(const struct mthp_opt *o, void *opts, const char *value,
 	case MTHP_OPT_POLICY:
 		if (!mthp_policy_parse(value, dest))
 			return 0;
-		snprintf(why, len, "must be legacy, seed or upstream");
+		snprintf(why, len, "must be legacy, seed, upstream or guarded");
 		return -EINVAL;
 	case MTHP_OPT_CONTEXT:
 		if (!mthp_context_parse(value, dest))

@@ -85,7 +85,7 @@ static const struct mthp_opt plan_opts[] = {
 	  .help = "with --ptes: the PMD-aligned address (default 0)" },
 	{ .help = "\noptions:" },
 	{ "policy", 0, "P", MTHP_OPT_POLICY, OPT(policy),
-	  .help = "legacy | seed | upstream (default upstream)" },
+	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),
 	  .help = "khugepaged | madvise (default khugepaged)" },
 	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),

@@ -42,7 +42,7 @@ static const char sim_intro[] =
 "default) in the simulated memory manager with khugepaged, and report what\n"
 "the collapse policy did, beside a run of the same workload with khugepaged\n"
 "off (\"no collapse\").  With --sweep: run every combination of the swept\n"
-"values, with khugepaged off and under each policy (all three unless\n"
+"values, with khugepaged off and under each policy (all four unless\n"
 "--policy or --compare says), and answer which setting gives the fewest TLB\n"
 "entries within the memory budget.\n"
 "\n";
@@ -52,8 +52,17 @@ static const char sim_outro[] =
 "  collapses                  folios collapses made, by size\n"
 "  re-collapses (creep)       collapses into a larger folio of pages an earlier\n"
 "                             collapse made (and the workload did not free)\n"
+"    of which crept           those whose window held more pages that earlier\n"
+"                             collapses filled and the workload never wrote\n"
+"                             since than the policy's none limit for its size:\n"
+"                             the test passed only by counting them\n"
 "  rebuilds at the same order collapses of an earlier collapse's window again\n"
 "                             at the same order (seed has no folio veto)\n"
+"  folios allocated           folios allocated for collapses, counted where\n"
+"                             Linux 7.2 counts collapse_alloc (every size)\n"
+"    and dropped unused       of them, those no collapse kept (upstream\n"
+"                             allocates before it finds a window already a\n"
+"                             folio of that size, then drops the new one)\n"
 "  resident MiB               memory mapped at the end, the zero page aside\n"
 "  THPs split by the shrinker THPs the underused-THP shrinker split (shrink\n"
 "    MiB it freed             phases, a cgroup at its limit), the zero-filled\n"
@@ -144,7 +153,7 @@ CLI_SWEEP_HANDLERS(struct sim_opts)
 
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
-	  .help = "legacy | seed | upstream (default upstream)" },
+	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },

@@ -66,7 +66,7 @@ int cli_parse_policies(const char *list, int *policies, size_t *nr, char *why, s
 	if (*nr)
 		return 0;
 bad:
-	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream)");
+	snprintf(why, len, "must be a comma list of distinct policies (legacy, seed, upstream, guarded)");
 	return -EINVAL;
 }
 
@@ -75,7 +75,7 @@ int cli_parse_policy(const char *value, int *policies, size_t *nr, char *why, si
 	enum mthp_policy p;
 
 	if (mthp_policy_parse(value, &p)) {
-		snprintf(why, len, "must be legacy, seed or upstream");
+		snprintf(why, len, "must be legacy, seed, upstream or guarded");
 		return -EINVAL;
 	}
 	policies[0] = (int)p;

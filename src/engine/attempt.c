@@ -35,9 +35,8 @@ enum mthp_result mthp_attempt_swapin(const struct mthp_rules *r,
 	return swapin_step(&r->limits[order], s, off, order);
 }
 
-/* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
-static uint32_t first_large_folio(const struct mthp_scan *s, uint32_t off,
-				  unsigned order)
+uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
+				unsigned order)
 {
 	uint32_t len = BIT(order);
 
@@ -107,7 +106,7 @@ static enum mthp_result isolate_step(const struct mthp_window_limits *lim,
 		}
 	}
 	if (lim->folio_veto && s->has_large) {
-		pos = first_large_folio(s, off, order);
+		pos = mthp_first_large_folio(s, off, order);
 		if (pos != MTHP_NO_BIT &&
 		    (pos < first ||
 		     (pos == first && fails_after_folio_check(s->ptes[pos])))) {

@@ -171,6 +171,16 @@ enum mthp_count_rule {
 enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
+/*
+ * guarded's max_none(o): max_ptes_none scaled to the order, rounded down
+ * (no limit for MADV_COLLAPSE).  The count test and the attempt share it.
+ */
+uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
+
+/* attempt.c */
+/* The first page in the window of a folio of order >= order, or MTHP_NO_BIT. */
+uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
+				unsigned order);
 
 /* classify.c */
 /* The implementations of the classification, narrowest first. */

@@ -108,6 +108,13 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 	/* most plans never attempt below PMD order: no folio bitmap for them */
 	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
 	out->scan = work->scan.result;
-	if (out->scan == SCAN_SUCCEED)
-		plan_walk(out, r, &work->scan, &work->walk, &work->scan, fn, ctx);
+	if (out->scan != SCAN_SUCCEED)
+		return;
+	if (r->policy == MTHP_POLICY_GUARDED) {
+		/* guarded's walk itself goes past windows that hold a large folio */
+		mthp_scan_large(&work->scan, r);
+		plan_walk(out, r, &work->scan, &work->walk, NULL, fn, ctx);
+		return;
+	}
+	plan_walk(out, r, &work->scan, &work->walk, &work->scan, fn, ctx);
 }

@@ -36,6 +36,7 @@ static const char *const policy_names[MTHP_NR_POLICIES] = {
 	[MTHP_POLICY_LEGACY] = "legacy",
 	[MTHP_POLICY_SEED] = "seed",
 	[MTHP_POLICY_UPSTREAM] = "upstream",
+	[MTHP_POLICY_GUARDED] = "guarded",
 };
 
 const char *mthp_policy_name(enum mthp_policy p)

@@ -61,6 +61,7 @@ static uint32_t policy_orders(const struct mthp_settings *s,
 		/* v10 scans only where the PMD order is allowed */
 		return (allowed & pmd_bit) ? allowed : 0;
 	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
 		return allowed;
 	}
 	return 0;
@@ -103,6 +104,11 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 			/* v10: no none limit at all, but the uffd rule stays */
 			if (!r->uffd)
 				r->scan_max_none = n;
+			break;
+		case MTHP_POLICY_GUARDED:
+			/* the windows' limits decide; a uffd VMA keeps its 0 */
+			if (!r->uffd)
+				r->scan_max_none = n - 1;
 			break;
 		case MTHP_POLICY_LEGACY:
 			break;
@@ -165,7 +171,18 @@ static void window_limits(const struct mthp_rules *r, unsigned order,
 		/* the folio-order veto is v10 07/13, not part of seed */
 		lim->folio_veto = false;
 		break;
+	case MTHP_POLICY_GUARDED:
+		lim->max_none = mthp_guarded_max_none(r, order);
+		lim->folio_veto = below_pmd;
+		break;
 	}
 	if (r->uffd)
 		lim->max_none = 0;
+}
+
+uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order)
+{
+	if (r->context == MTHP_CONTEXT_MADVISE)
+		return r->nr_ptes;
+	return r->settings->max_ptes_none >> (r->pmd_order - order);
 }

@@ -37,12 +37,16 @@ enum mthp_result mthp_pte_failure(uint8_t state)
 
 /*
  * The folio bitmap is only needed where the walk can veto a window for an
- * existing large folio (upstream below PMD order).
+ * existing large folio (upstream below PMD order) and for guarded.
  */
 static bool wants_large(const struct mthp_scan *s, const struct mthp_rules *r)
 {
-	return s->folio_orders && r->policy == MTHP_POLICY_UPSTREAM &&
-	       (r->orders & (BIT(r->pmd_order) - 1));
+	if (!s->folio_orders)
+		return false;
+	/* guarded's count test discounts large folios at every order */
+	if (r->policy == MTHP_POLICY_GUARDED)
+		return true;
+	return r->policy == MTHP_POLICY_UPSTREAM && (r->orders & (BIT(r->pmd_order) - 1));
 }
 
 void mthp_scan_large(struct mthp_scan *s, const struct mthp_rules *r)

@@ -38,6 +38,20 @@
  * The test may say yes where no window passes (the walk then visits the
  * subtree as before); it never says no where one does.
  *
+ * guarded walks the same pre-order with upstream's actions and the count
+ * test of max_none(o) = max_ptes_none scaled to o (every value honoured at
+ * every order), and two more rules:
+ *   - the folio discount: the count of a window does not count max_none(k)
+ *     pages of each smaller large folio (order k) whose first page is in
+ *     it, the most a collapse to that folio may have filled.  A collapse
+ *     to order o fills at most max_none(o) minus the discounts of the
+ *     folios it takes in (its own count test), and adds a discount of
+ *     max_none(o): no enclosing window's count grows, so a window that
+ *     failed its test fails it again at the next scan (no creep);
+ *   - below PMD order, a window that already holds a folio of its order or
+ *     larger is gone past before it is handed out, so before the caller
+ *     allocates for it (the attempt's folio veto would refuse it after).
+ *
  * The walk neither recurses nor allocates; its state is the cursor and
  * two bitmaps of static size.
  */
@@ -209,6 +223,14 @@ void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
 		if (w->rule == MTHP_COUNT_ALL && (r->orders & (BIT(r->pmd_order) - 1)))
 			build_full(w, (unsigned)__builtin_ctz(r->orders));
 		break;
+	case MTHP_POLICY_GUARDED:
+		/* max_ptes_none 0: upstream's every-PTE rule at every order */
+		if (r->context == MTHP_CONTEXT_KHUGEPAGED && !r->settings->max_ptes_none &&
+		    (r->orders & (BIT(r->pmd_order) - 1))) {
+			w->rule = MTHP_COUNT_ALL;
+			build_full(w, (unsigned)__builtin_ctz(r->orders));
+		}
+		break;
 	}
 }
 
@@ -218,7 +240,60 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 	w->visit_ctx = ctx;
 }
 
-/* upstream: does the window reach 2^o - max_none(o) occupied PTEs? */
+/*
+ * guarded: the pages of the smaller large folios in a window that may be
+ * zero-filled, max_none(k) for each folio of order k < order whose first
+ * page is in the window.  A folio that guarded collapsed holds at most
+ * that many filled pages; one that a fault allocated may hold more.  Not
+ * counting them keeps a later scan from counting an earlier collapse's
+ * fills, whatever the program wrote in between.
+ */
+static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_scan *s = w->scan;
+	uint32_t discount = 0, len = BIT(order);
+
+	for (uint32_t i = off / 64; i * 64 < off + len; i++) {
+		uint64_t bits = s->large[i];
+
+		if (len < 64)
+			bits &= ((1ull << len) - 1) << (off % 64);
+		while (bits) {
+			uint32_t p = i * 64 + lowest_bit(bits);
+			unsigned k = s->folio_orders[p];
+
+			bits &= bits - 1;
+			if (k < order && !(p & (BIT(k) - 1)))
+				discount += mthp_guarded_max_none(w->rules, k);
+		}
+	}
+	return discount;
+}
+
+/*
+ * The occupied PTEs the count test sees in a window.  At PMD order the swap
+ * entries count too: they will be swapped in.  After a successful scan
+ * every PTE is none, swap, occupied or (only where the scan itself did not
+ * fail on it) bad, so the range's count is what is neither none nor bad.
+ * guarded takes the folio discount off.
+ */
+static uint32_t window_count(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
+	uint32_t count, discount;
+
+	if (order == r->pmd_order)
+		count = r->nr_ptes - s->nr_none - s->nr_bad;
+	else
+		count = bits_count(s->occupied, off, BIT(order));
+	if (r->policy != MTHP_POLICY_GUARDED || !s->has_large)
+		return count;
+	discount = folio_discount(w, off, order);
+	return count > discount ? count - discount : 0;
+}
+
+/* upstream and guarded: does the window reach 2^o - max_none(o) occupied PTEs? */
 static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
@@ -226,6 +301,10 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	uint32_t len = BIT(order);
 	uint32_t max_none;
 
+	if (r->policy == MTHP_POLICY_GUARDED) {
+		max_none = mthp_guarded_max_none(r, order);
+		return max_none >= len || window_count(w, off, order) >= len - max_none;
+	}
 	if (order < r->pmd_order) {
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
@@ -239,13 +318,14 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	max_none = mthp_upstream_max_none(r, order);
 	if (max_none >= len)
 		return true;
-	/*
-	 * At PMD order the swap entries count too: they will be swapped in.
-	 * After a successful scan every PTE is none, swap, occupied or (only
-	 * where the scan itself did not fail on it) bad, so the range's count
-	 * is what is neither none nor bad.
-	 */
-	return r->nr_ptes - s->nr_none - s->nr_bad >= len - max_none;
+	return window_count(w, off, order) >= len - max_none;
+}
+
+/* guarded: does the window hold a folio of its order or larger (below PMD)? */
+static bool holds_large_folio(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	return order < w->rules->pmd_order && w->scan->has_large &&
+	       mthp_first_large_folio(w->scan, off, order) != MTHP_NO_BIT;
 }
 
 /* seed: more set chunks than T(o), or exempt from the test. */
@@ -285,6 +365,13 @@ static uint32_t first_possible(const struct mthp_walk *w, uint32_t off, unsigned
 		if ((below & w->exempt) || bits_any(w->chunks, off / 4, len / 4))
 			return off;
 		return MTHP_NO_BIT;
+	case MTHP_POLICY_GUARDED:
+		if (r->context == MTHP_CONTEXT_MADVISE)
+			return off;
+		if (w->rule == MTHP_COUNT_ALL)
+			return bits_first(w->full, off, len);
+		/* max_none(o) < 2^o below PMD: a window needs an occupied PTE */
+		return bits_any(w->scan->occupied, off, len) ? off : MTHP_NO_BIT;
 	case MTHP_POLICY_UPSTREAM:
 		switch (w->rule) {
 		case MTHP_COUNT_ALWAYS:
@@ -359,11 +446,12 @@ static void visit_refused(const struct mthp_walk *w)
 				v.have = t + 1;
 		}
 	} else {
-		uint32_t max_none = mthp_upstream_max_none(r, w->order);
+		uint32_t max_none = r->policy == MTHP_POLICY_GUARDED ?
+				    mthp_guarded_max_none(r, w->order) :
+				    mthp_upstream_max_none(r, w->order);
 
 		v.need = len - (max_none < len ? max_none : len);
-		v.have = w->order == r->pmd_order ? r->nr_ptes - w->scan->nr_none - w->scan->nr_bad :
-			 bits_count(w->scan->occupied, w->off, len);
+		v.have = window_count(w, w->off, w->order);
 	}
 	w->visit(w->visit_ctx, &v);
 }
@@ -379,6 +467,14 @@ static bool split_next(struct mthp_walk *w, struct mthp_window *win)
 			build_chunks(w);
 		first = first_possible(w, w->off, w->order);
 		if (first == MTHP_NO_BIT) {
+			if (w->visit)
+				visit_passed_over(w, w->off + BIT(w->order));
+			walk_advance(w);
+			continue;
+		}
+		if (w->rules->policy == MTHP_POLICY_GUARDED &&
+		    holds_large_folio(w, w->off, w->order)) {
+			/* nothing to gain, and nothing allocated to find it out */
 			if (w->visit)
 				visit_passed_over(w, w->off + BIT(w->order));
 			walk_advance(w);
@@ -419,6 +515,7 @@ bool mthp_walk_next(struct mthp_walk *w, struct mthp_window *win)
 		break;
 	case MTHP_POLICY_SEED:
 	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
 		found = split_next(w, win);
 		break;
 	}
@@ -443,6 +540,7 @@ void mthp_walk_report(struct mthp_walk *w, enum mthp_result r)
 			walk_lower(w);
 		break;
 	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
 		switch (mthp_walk_action(r)) {
 		case MTHP_WALK_ADVANCE:
 			walk_advance(w);

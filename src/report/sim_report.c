@@ -238,8 +238,14 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	}
 	text_field(out, "re-collapses (creep)", runs, n,
 		   offsetof(struct mthp_run_report, recollapses), true);
+	text_field(out, "  of which crept", runs, n,
+		   offsetof(struct mthp_run_report, crept), true);
 	text_field(out, "rebuilds at the same order", runs, n,
 		   offsetof(struct mthp_run_report, rebuilds), true);
+	text_field(out, "folios allocated", runs, n,
+		   offsetof(struct mthp_run_report, collapse_allocs), true);
+	text_field(out, "  and dropped unused", runs, n,
+		   offsetof(struct mthp_run_report, collapse_allocs_dropped), true);
 	text_mib(out, "resident MiB", runs, n, offsetof(struct mthp_run_report, resident_pages),
 		 mib);
 	text_shrinker(out, runs, n, mib);
@@ -412,13 +418,16 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 			return NULL;
 		}
 	}
-	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, s:o, s:o, "
-			"s:o}",
+	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, "
+			"s:o, s:o, s:o}",
 			"policy", mthp_sim_run_name(r->policy),
 			"collapses_by_order", counts_json(r->collapses_by_order,
 							  MTHP_MAX_PMD_ORDER + 1, false),
 			"recollapses", (json_int_t)r->recollapses,
+			"crept", (json_int_t)r->crept,
 			"rebuilds", (json_int_t)r->rebuilds,
+			"collapse_allocs", (json_int_t)r->collapse_allocs,
+			"collapse_allocs_dropped", (json_int_t)r->collapse_allocs_dropped,
 			"resident_pages", (json_int_t)r->resident_pages,
 			"resident_bytes", (json_int_t)(r->resident_pages * geo->page_size),
 			"pages_written", (json_int_t)r->pages_written,

@@ -40,6 +40,7 @@ static const uint32_t policy_rgb[1 + MTHP_NR_POLICIES] = {
 	0x2e6fd8,	/* legacy */
 	0xe67e22,	/* seed */
 	0x27ae60,	/* upstream */
+	0x8e44ad,	/* guarded */
 };
 
 /* Label boxes placed so far, so that no two labels overlap. */

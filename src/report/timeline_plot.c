@@ -21,7 +21,7 @@
 #define GRID 0xdddddd
 
 static const uint32_t run_rgb[1 + MTHP_NR_POLICIES] = {
-	0x7f8c8d, 0x2e6fd8, 0xe67e22, 0x27ae60,
+	0x7f8c8d, 0x2e6fd8, 0xe67e22, 0x27ae60, 0x8e44ad,
 };
 
 struct timeline {

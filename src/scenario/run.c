@@ -95,6 +95,9 @@ struct run {
 	struct mthp_rng rng;		/* the workload's choices */
 	uint64_t next_tag;
 	uint8_t **written;		/* per vma: one bit per page written */
+	/* per vma: one bit per page a collapse zero-filled and nothing
+	 * wrote or freed since */
+	uint8_t **stale;
 	uint64_t *vma_addr;		/* per vma: where it is mapped */
 	struct mthp_run_report *out;
 	struct done_window *done;
@@ -165,6 +168,7 @@ static void write_page(struct run *r, struct proc *p, const struct mthp_scenario
 		return run_fail(r, err, "phase '%s': write at %llx failed (%s)", ph->label,
 				(unsigned long long)addr, strerror(-err));
 	r->written[ph->vma][vma_page / 8] |= (uint8_t)(1u << (vma_page % 8));
+	r->stale[ph->vma][vma_page / 8] &= (uint8_t)~(1u << (vma_page % 8));
 }
 
 static void write_pages(struct run *r, struct proc *p, const struct mthp_scenario_phase *ph,
@@ -175,6 +179,50 @@ static void write_pages(struct run *r, struct proc *p, const struct mthp_scenari
 }
 
 /*
+ * The scenario VMA holding addr and the page's index in it; false when no
+ * VMA does.
+ */
+static bool vma_page_of(const struct run *r, uint64_t addr, size_t *v, uint64_t *pg)
+{
+	for (size_t i = 0; i < r->sc->nr_vmas; i++) {
+		uint64_t start = r->vma_addr[i];
+
+		if (addr >= start && addr < start + r->sc->vmas[i].size) {
+			*v = i;
+			*pg = (addr - start) / page_size(r);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Count the stale bits of n pages from addr (mark NULL), set those mark
+ * has (bit i for page i), or clear them all (clear).
+ */
+static uint64_t stale_pages(struct run *r, uint64_t addr, uint64_t n,
+			    const uint64_t *mark, bool clear)
+{
+	uint64_t count = 0, pg;
+	size_t v;
+
+	if (!vma_page_of(r, addr, &v, &pg))
+		return 0;
+	n = n < r->sc->vmas[v].size / page_size(r) - pg ? n : r->sc->vmas[v].size / page_size(r) - pg;
+	for (uint64_t i = 0; i < n; i++, pg++) {
+		uint8_t bit = (uint8_t)(1u << (pg % 8));
+
+		if (clear)
+			r->stale[v][pg / 8] &= (uint8_t)~bit;
+		else if (!mark)
+			count += !!(r->stale[v][pg / 8] & bit);
+		else if (mark[i / 64] & (1ull << (i % 64)))
+			r->stale[v][pg / 8] |= bit;
+	}
+	return count;
+}
+
+/*
  * The workload freed, paged out or split [addr, addr + len): a collapsed
  * folio there is gone, so a later collapse of the window is no re-collapse.
  */
@@ -182,6 +230,7 @@ static void forget_collapses(struct run *r, struct sim_mm *mm, uint64_t addr, ui
 {
 	uint32_t mm_id = sim_mm_id(mm);
 
+	stale_pages(r, addr, len / page_size(r), NULL, true);
 	for (size_t i = 0; i < r->nr_done;) {
 		struct done_window *d = &r->done[i];
 		uint64_t d_len = page_size(r) << d->order;
@@ -580,6 +629,27 @@ out_fail:
 
 /* ---- observing khugepaged ---- */
 
+/*
+ * A collapse into a larger folio crept when its count test passed only by
+ * counting, as present, pages earlier collapses zero-filled and the
+ * workload never wrote since: with them none, the window would hold more
+ * none PTEs than the policy's limit at its order.
+ */
+static bool crept(struct run *r, const struct sim_collapse_event *ev)
+{
+	struct mthp_rules rules;
+	uint64_t stale;
+
+	if (r->out->policy < 0 || r->out->policy >= MTHP_NR_POLICIES)
+		return false;
+	stale = stale_pages(r, ev->addr, 1ull << ev->order, NULL, false);
+	if (!stale)
+		return false;
+	mthp_rules_init(&rules, r->settings, (enum mthp_policy)r->out->policy, ev->context,
+			MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	return ev->filled + stale > rules.limits[ev->order].max_none;
+}
+
 static void observe(void *ctx, const struct sim_collapse_event *ev)
 {
 	struct run *r = ctx;
@@ -613,6 +683,9 @@ static void observe(void *ctx, const struct sim_collapse_event *ev)
 		i++;
 	}
 	out->recollapses += grew;
+	out->crept += grew && crept(r, ev);
+	if (ev->filled_map)
+		stale_pages(r, ev->addr, 1ull << ev->order, ev->filled_map, false);
 	out->rebuilds += rebuilt && !grew;
 	if (mthp_array_grow((void **)&r->done, &r->cap_done, r->nr_done, sizeof(*r->done)))
 		return run_fail(r, -ENOMEM, "out of memory");
@@ -783,11 +856,23 @@ static void count_written(struct run *r)
 static void capture_stats(struct run *r)
 {
 	size_t n = sim_stats(r->sim, NULL, 0);
+	uint64_t collapses = 0;
 
 	r->out->stats = calloc(n ? n : 1, sizeof(*r->out->stats));
 	if (!r->out->stats)
 		return run_fail(r, -ENOMEM, "out of memory");
 	r->out->nr_stats = sim_stats(r->sim, r->out->stats, n);
+	for (size_t i = 0; i < r->out->nr_stats; i++) {
+		const struct sim_stat *st = &r->out->stats[i];
+
+		if (st->file == SIM_STAT_SIZE && !strcmp(st->name, "collapse_alloc"))
+			r->out->collapse_allocs += st->value;
+	}
+	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+		collapses += r->out->collapses_by_order[o];
+	/* every collapse installs a folio it allocated */
+	if (r->out->collapse_allocs > collapses)
+		r->out->collapse_allocs_dropped = r->out->collapse_allocs - collapses;
 }
 
 static void teardown(struct run *r)
@@ -807,6 +892,10 @@ static void teardown(struct run *r)
 		for (size_t v = 0; v < r->sc->nr_vmas; v++)
 			free(r->written[v]);
 	free(r->written);
+	if (r->stale)
+		for (size_t v = 0; v < r->sc->nr_vmas; v++)
+			free(r->stale[v]);
+	free(r->stale);
 	free(r->vma_addr);
 	free(r->procs);
 	free(r->done);
@@ -819,12 +908,14 @@ static int allocate(struct run *r)
 	r->procs = calloc(r->sc->nr_processes, sizeof(*r->procs));
 	r->written = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->written));
 	r->vma_addr = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->vma_addr));
-	if (!r->procs || !r->written || !r->vma_addr)
+	r->stale = calloc(r->sc->nr_vmas ? r->sc->nr_vmas : 1, sizeof(*r->stale));
+	if (!r->procs || !r->written || !r->stale || !r->vma_addr)
 		return -ENOMEM;
 	mthp_scenario_vma_addresses(r->sc, r->vma_addr);
 	for (size_t v = 0; v < r->sc->nr_vmas; v++) {
 		r->written[v] = calloc((r->sc->vmas[v].size / r->sc->page_size + 7) / 8, 1);
-		if (!r->written[v])
+		r->stale[v] = calloc((r->sc->vmas[v].size / r->sc->page_size + 7) / 8, 1);
+		if (!r->written[v] || !r->stale[v])
 			return -ENOMEM;
 	}
 	return 0;

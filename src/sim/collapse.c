@@ -76,6 +76,7 @@
  * COPY, and runs its racing munmap/mremap/fork before each window's
  * ALLOC, where no lock is held.
  */
+#include <string.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,7 @@ struct collapse_control {
 	uint32_t nr_done;		/* windows collapsed in the range */
 	uint32_t nr_tried;		/* windows attempted in the range */
 	uint32_t filled;		/* none/zero PTEs the last copy zero-filled */
+	uint64_t filled_map[MTHP_BITMAP_WORDS];	/* which: bit k, page k of the window */
 	uint32_t nr_isolated;
 	uint32_t progress;		/* the range's, as 7.2 counts it */
 	/* the scan's mm_khugepaged_scan_pmd fields, traced with the range's result */
@@ -473,6 +475,7 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	cc->filled = 0;
+	memset(cc->filled_map, 0, sizeof(cc->filled_map));
 	for (uint32_t k = 0; k < nr; k++) {
 		uint32_t pte = t->ptes[off + k];
 
@@ -481,6 +484,7 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 		} else {
 			page_set_tag(sim, head + k, 0);
 			cc->filled++;
+			cc->filled_map[k / 64] |= 1ull << (k % 64);
 		}
 		t->ptes[off + k] = 0;
 		zap_pte(mm, pte);
@@ -901,6 +905,7 @@ static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
 		if (result == SCAN_SUCCEED) {
 			cc->nr_done++;
 			ev.filled = cc->filled;
+			ev.filled_map = cc->filled_map;
 		}
 		else if (result == SCAN_ALLOC_HUGE_PAGE_FAIL)
 			alloc_failed = true;

@@ -75,7 +75,8 @@ enum mthp_policy sim_khugepaged_policy(struct sim *sim)
 /* Is khugepaged enabled at all (hugepage_enabled)? */
 static bool khugepaged_enabled(const struct mthp_settings *s, enum mthp_policy policy)
 {
-	unsigned first = policy == MTHP_POLICY_UPSTREAM ? MTHP_MIN_ORDER : s->geo.pmd_order;
+	unsigned first = policy == MTHP_POLICY_UPSTREAM || policy == MTHP_POLICY_GUARDED ?
+			 MTHP_MIN_ORDER : s->geo.pmd_order;
 
 	for (unsigned o = first; o <= s->geo.pmd_order; o++) {
 		switch (s->size_enabled[o]) {

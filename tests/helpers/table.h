@@ -63,6 +63,13 @@ void mt_table_apply(struct mt_table *t, const struct mthp_pmd_plan *p);
  */
 int mt_settings(struct mthp_settings *s, uint32_t n, char *err, size_t errlen, ...)
 	__attribute__((sentinel));
+/* mt_settings() into *s, or fail the (cmocka) test with the error. */
+#define MT_SET(s, n, ...)						\
+	do {								\
+		char e_[256] = "";					\
+		if (mt_settings((s), (n), e_, sizeof(e_), ##__VA_ARGS__, NULL)) \
+			fail_msg("settings: %s", e_);			\
+	} while (0)
 
 /* The address the plans of mt_plan() use for their range. */
 #define MT_PMD_ADDR 0x7f3a00000000ull

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_guarded.c - the guarded policy (docs/guarded-policy.md): every
+ * max_ptes_none honoured at every order, no creep, and no attempt (so no
+ * allocation) for a window that already holds a folio of its order.
+ *
+ * The creep property: plan a random table, apply the plan's collapses
+ * (new folios of the window's order, every PTE present), plan again; the
+ * second plan must not collapse a window over a folio the first plan made.
+ * It is checked for every max_ptes_none from 0 to 511, and the same check
+ * must catch seed's creep, so that it is known to be able to fail.  The
+ * simulator's counts show the same on the shipped scenarios.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <mthp/engine.h>
+#include <mthp/result.h>
+#include <mthp/scenario.h>
+#include <mthp/settings.h>
+
+#include "common/rng.h"
+#include "helpers/table.h"
+
+#define KH MTHP_CONTEXT_KHUGEPAGED
+#define GUARDED MTHP_POLICY_GUARDED
+#define UP MTHP_POLICY_UPSTREAM
+#define SEED MTHP_POLICY_SEED
+#define HP (MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE)
+#define UFFD (MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE | MTHP_VMA_UFFD)
+
+static struct mthp_settings S;
+static struct mt_table T;
+
+#define SET(n, ...) MT_SET(&S, (n), ##__VA_ARGS__)
+
+#define PLAN(pol, flags) mt_plan_str(mt_plan(&S, (pol), KH, (flags), &T))
+
+/*
+ * Aligned blocks of a random order, each present with its own density:
+ * the partly filled windows where a scaled limit decides.
+ */
+static void table_blocks(struct mt_table *t, uint32_t n, struct mthp_rng *r)
+{
+	unsigned o = 2 + mthp_rng_below(r, 6);
+	uint32_t len = 1u << o;
+
+	mt_table_init(t, n, '.');
+	for (uint32_t off = 0; off < n; off += len) {
+		uint32_t density = mthp_rng_below(r, 17);	/* sixteenths */
+
+		for (uint32_t i = off; i < off + len; i++)
+			if (mthp_rng_below(r, 16) < density) {
+				t->ptes[i] = mthp_rng_below(r, 4) ? 'A' : 'a';
+				t->folios[i] = mt_default_folio(t->ptes[i]);
+			}
+	}
+}
+
+/* Does any collapse of p cover a page of a folio of order >= 2 in t? */
+static bool grows_a_folio(const struct mthp_pmd_plan *p, const struct mt_table *before)
+{
+	for (uint32_t k = 0; k < p->nr_collapses; k++) {
+		const struct mthp_window *w = &p->collapses[k];
+
+		for (uint32_t i = w->offset; i < w->offset + (1u << w->order); i++)
+			if (before->folios[i] != MTHP_NO_FOLIO && before->folios[i] >= 2 &&
+			    before->folios[i] < w->order)
+				return true;
+	}
+	return false;
+}
+
+struct creep_count {
+	uint32_t tables_with_collapse;
+	uint32_t collapses;
+	uint32_t creeping;	/* tables whose second plan grew a first-plan folio */
+};
+
+/* Plan, apply, plan again: count what the second plan grows. */
+static void creep_round(enum mthp_policy pol, uint32_t max_none, unsigned tables,
+			struct creep_count *cc)
+{
+	static const char *const size_sets[][4] = {
+		{ "hugepages-16kB/enabled=always", "hugepages-64kB/enabled=always", NULL },
+		{ "hugepages-32kB/enabled=always", "hugepages-256kB/enabled=always", NULL },
+		{ "hugepages-16kB/enabled=always", "hugepages-32kB/enabled=always",
+		  "hugepages-64kB/enabled=always", "hugepages-128kB/enabled=always" },
+		{ "hugepages-512kB/enabled=always", "hugepages-1024kB/enabled=always",
+		  "hugepages-64kB/enabled=madvise", NULL },
+	};
+	static struct mt_table before;
+	static struct mthp_pmd_plan first;
+	char mn[64];
+	struct mthp_rng r;
+
+	snprintf(mn, sizeof(mn), "khugepaged/max_ptes_none=%u", max_none);
+	mthp_rng_seed(&r, 0x67756172u + max_none);
+	for (unsigned i = 0; i < tables; i++) {
+		const char *const *set = size_sets[mthp_rng_below(&r, 4)];
+		uint32_t flags = mthp_rng_below(&r, 10) == 0 ? UFFD : HP;
+		const struct mthp_pmd_plan *p;
+
+		SET(512, mn, "enabled=always", set[0], set[1], set[2],
+		    set[3]);
+		if (i % 2)
+			table_blocks(&T, 512, &r);
+		else
+			mt_table_random(&T, 512, &r, 0);
+		first = *mt_plan(&S, pol, KH, flags, &T);
+		if (first.nr_collapses) {
+			cc->tables_with_collapse++;
+			cc->collapses += first.nr_collapses;
+		}
+		/* every collapse within max_ptes_none scaled to its order */
+		if (pol == GUARDED && !(flags & MTHP_VMA_UFFD))
+			for (uint32_t k = 0; k < first.nr_collapses; k++) {
+				const struct mthp_window *w = &first.collapses[k];
+				uint32_t none = mt_table_count(&T, w->offset,
+							       w->offset + (1u << w->order), ".0");
+
+				if (none > max_none >> (9 - w->order))
+					fail_msg("max_ptes_none %u, table %u: %u none PTEs in the "
+						 "collapse at %u order %u", max_none, i, none,
+						 w->offset, w->order);
+			}
+		mt_table_apply(&T, &first);
+		before = T;
+		p = mt_plan(&S, pol, KH, flags, &T);
+		if (grows_a_folio(p, &before)) {
+			cc->creeping++;
+			if (pol == GUARDED)
+				fail_msg("max_ptes_none %u, table %u: after '%.200s' the next plan "
+					 "grows a new folio: '%.300s'", max_none, i,
+					 mt_plan_str(&first), mt_plan_str(p));
+		}
+	}
+}
+
+/* The property, for every max_ptes_none from 0 to 511. */
+static void guarded_never_creeps(void **state)
+{
+	struct creep_count cc = { 0 };
+
+	(void)state;
+	for (uint32_t max_none = 0; max_none < 512; max_none++)
+		creep_round(GUARDED, max_none, 60, &cc);
+	/* the property means something only if the first plans collapse */
+	assert_true(cc.tables_with_collapse > 512 * 60 / 4);
+	assert_true(cc.collapses > 512 * 60);
+	assert_int_equal(cc.creeping, 0);
+}
+
+/* The same check finds seed's creep: it can fail. */
+static void the_check_catches_seed_creep(void **state)
+{
+	struct creep_count cc = { 0 };
+
+	(void)state;
+	for (uint32_t max_none = 64; max_none < 512; max_none += 64)
+		creep_round(SEED, max_none, 200, &cc);
+	assert_true(cc.creeping > 0);
+}
+
+/*
+ * max_ptes_none 255 (half) with 16kB and 64kB: 9 of 16 PTEs present pass
+ * 64kB's limit of 7 none PTEs under guarded; upstream takes 255 as 0 below
+ * the PMD order and collapses only the two fully present 16kB blocks.
+ */
+static void guarded_honours_an_intermediate_value(void **state)
+{
+	(void)state;
+	SET(512, "khugepaged/max_ptes_none=255", "hugepages-16kB/enabled=always",
+	    "hugepages-64kB/enabled=always", "hugepages-2048kB/enabled=never");
+	mt_table_init(&T, 512, '.');
+	mt_table_put(&T, 0, "AAAAAaaaa.......");
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/4] A[] F=7");
+	assert_string_equal(PLAN(UP, HP), "SUCCEED C[0/2 4/2] A[] F=0");
+}
+
+/*
+ * 64kB and 128kB, max_ptes_none 255: 128kB needs 17 of 32, 64kB 9 of 16.
+ * The first half has 9, the second 7: the 128kB window fails (16), the
+ * first half collapses and fills 7.  At the next scan the 128kB window
+ * would count 23 under seed's rule and collapse (creep); guarded does not
+ * count 7 pages of the new 64kB folio, the most its collapse can have
+ * filled, so it still counts 16 and fails.
+ */
+static void guarded_does_not_count_what_a_collapse_filled(void **state)
+{
+	static struct mthp_pmd_plan first;
+
+	(void)state;
+	SET(512, "khugepaged/max_ptes_none=255", "hugepages-64kB/enabled=always",
+	    "hugepages-128kB/enabled=always");
+	mt_table_init(&T, 512, '.');
+	mt_table_put(&T, 0, "AAAAAAAAA.......AAAAAAA.........");
+	first = *mt_plan(&S, GUARDED, KH, HP, &T);
+	assert_string_equal(mt_plan_str(&first), "SUCCEED C[0/4] A[] F=7");
+	mt_table_apply(&T, &first);
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[] A[] F=0");
+	/* the program writes one more page of the second half: 17, it passes */
+	mt_table_put(&T, 23, "A");
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/5] A[] F=8");
+	/* seed's scaled limits, on the same history, creep */
+	mt_table_init(&T, 512, '.');
+	mt_table_put(&T, 0, "AAAAAAAAA.......AAAAAAA.........");
+	first = *mt_plan(&S, SEED, KH, HP, &T);
+	mt_table_apply(&T, &first);
+	assert_int_not_equal(mt_plan(&S, SEED, KH, HP, &T)->nr_collapses, 0);
+}
+
+/*
+ * A window that already holds a folio of its order is not handed out:
+ * upstream attempts it (the kernel allocates, then drops the folio),
+ * guarded goes past it.
+ */
+static void guarded_does_not_attempt_a_window_with_a_folio(void **state)
+{
+	(void)state;
+	SET(512, "khugepaged/max_ptes_none=0", "hugepages-64kB/enabled=always",
+	    "hugepages-2048kB/enabled=never");
+	mt_table_init(&T, 512, '.');
+	mt_table_fill(&T, 0, 16, 'A');
+	mt_table_folio(&T, 0, 16, 4);
+	mt_table_fill(&T, 16, 32, 'A');
+	assert_string_equal(PLAN(UP, HP), "SUCCEED C[16/4] A[0/4:PTE_MAPPED_HUGEPAGE] F=0");
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[16/4] A[] F=0");
+}
+
+/* At 0 and 511 guarded plans what upstream plans, on random tables. */
+static void guarded_is_upstream_at_the_ends(void **state)
+{
+	struct mthp_rng r;
+	static struct mthp_pmd_plan up;
+	const struct mthp_pmd_plan *g;
+
+	(void)state;
+	mthp_rng_seed(&r, 42);
+	for (unsigned i = 0; i < 4000; i++) {
+		SET(512, i % 2 ? "khugepaged/max_ptes_none=511" : "khugepaged/max_ptes_none=0",
+		    "hugepages-16kB/enabled=always", "hugepages-64kB/enabled=always",
+		    "hugepages-256kB/enabled=always");
+		mt_table_random(&T, 512, &r, 1);
+		/* no existing folios: there upstream attempts where guarded does not */
+		memset(T.folios, 0, sizeof(T.folios));
+		up = *mt_plan(&S, UP, KH, HP, &T);
+		g = mt_plan(&S, GUARDED, KH, HP, &T);
+		assert_int_equal(g->scan, up.scan);
+		assert_int_equal(g->pages_filled, up.pages_filled);
+		assert_int_equal(g->nr_collapses, up.nr_collapses);
+		assert_int_equal(g->nr_attempts, up.nr_attempts);
+		for (uint32_t k = 0; k < up.nr_collapses; k++)
+			assert_memory_equal(&g->collapses[k], &up.collapses[k], sizeof(up.collapses[k]));
+		for (uint32_t k = 0; k < up.nr_attempts; k++)
+			if (memcmp(&g->attempts[k], &up.attempts[k], sizeof(up.attempts[k])))
+				fail_msg("table %u, attempt %u: upstream %u/%u:%s, guarded %u/%u:%s", i, k,
+					 up.attempts[k].offset, up.attempts[k].order,
+					 mt_result_short(up.attempts[k].result), g->attempts[k].offset,
+					 g->attempts[k].order, mt_result_short(g->attempts[k].result));
+	}
+}
+
+/*
+ * The simulator, on every shipped scenario and max_ptes_none 0, 128, 255,
+ * 384 and 511: under guarded no re-collapse crept and no collapse
+ * allocation was dropped; upstream drops some (it allocates for windows
+ * that already are a folio of that size), so the count can tell.
+ */
+static void guarded_in_the_simulator(void **state)
+{
+	static const char *const files[] = {
+		"scenarios/default.ini", "scenarios/database.ini", "scenarios/hashtable.ini",
+		"scenarios/jvm.ini", "scenarios/malloc-server.ini", "scenarios/fork-workers.ini",
+	};
+	static const uint32_t values[] = { 0, 128, 255, 384, 511 };
+	struct mthp_diag diag = { .warn = NULL };
+	uint64_t upstream_dropped = 0, guarded_collapses = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct mthp_scenario sc;
+
+		if (mthp_scenario_read(&sc, files[i], &diag))
+			fail_msg("%s", diag.msg);
+		for (unsigned v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+			struct mthp_run_opts opts = { .policy = MTHP_POLICY_GUARDED };
+			struct mthp_run_report g, u;
+			struct mthp_settings set;
+
+			assert_int_equal(mthp_scenario_settings(&sc, &set, &diag), 0);
+			set.max_ptes_none = values[v] * set.geo.ptes_per_pmd / 512;
+			if (set.max_ptes_none >= set.geo.ptes_per_pmd)
+				set.max_ptes_none = set.geo.ptes_per_pmd - 1;
+			if (mthp_scenario_run(&sc, &set, 1, &opts, &g, &diag))
+				fail_msg("%s: %s", files[i], diag.msg);
+			opts.policy = MTHP_POLICY_UPSTREAM;
+			if (mthp_scenario_run(&sc, &set, 1, &opts, &u, &diag))
+				fail_msg("%s: %s", files[i], diag.msg);
+			if (g.crept || g.collapse_allocs_dropped)
+				fail_msg("%s, max_ptes_none %u: guarded crept %llu times, dropped %llu "
+					 "allocations", files[i], set.max_ptes_none,
+					 (unsigned long long)g.crept,
+					 (unsigned long long)g.collapse_allocs_dropped);
+			for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+				guarded_collapses += g.collapses_by_order[o];
+			upstream_dropped += u.collapse_allocs_dropped;
+			mthp_run_report_free(&g);
+			mthp_run_report_free(&u);
+		}
+		mthp_scenario_free(&sc);
+	}
+	assert_true(guarded_collapses > 1000);
+	assert_true(upstream_dropped > 1000);
+}
+
+/* The crept count can be non-zero: seed at 384 on the JVM-like heap. */
+static void seed_creeps_in_the_simulator(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_run_opts opts = { .policy = MTHP_POLICY_SEED };
+	struct mthp_run_report rep;
+	struct mthp_scenario sc;
+	struct mthp_settings set;
+
+	(void)state;
+	if (mthp_scenario_read(&sc, "scenarios/jvm.ini", &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(mthp_scenario_settings(&sc, &set, &diag), 0);
+	set.max_ptes_none = 384;
+	if (mthp_scenario_run(&sc, &set, 1, &opts, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_true(rep.crept > 0);
+	assert_true(rep.crept <= rep.recollapses);
+	mthp_run_report_free(&rep);
+	mthp_scenario_free(&sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(guarded_honours_an_intermediate_value),
+		cmocka_unit_test(guarded_does_not_count_what_a_collapse_filled),
+		cmocka_unit_test(guarded_does_not_attempt_a_window_with_a_folio),
+		cmocka_unit_test(guarded_is_upstream_at_the_ends),
+		cmocka_unit_test(guarded_never_creeps),
+		cmocka_unit_test(the_check_catches_seed_creep),
+		cmocka_unit_test(guarded_in_the_simulator),
+		cmocka_unit_test(seed_creeps_in_the_simulator),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
