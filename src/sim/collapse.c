@@ -74,7 +74,11 @@
  * Fault injection (inject.c) fires at ALLOC (allocation, charge),
  * REVALIDATE and LOCK (the revalidation), ISOLATE (LRU isolation) and
  * COPY, and runs its racing munmap/mremap/fork before each window's
- * ALLOC, where no lock is held.
+ * ALLOC, where no lock is held.  Its RMAP point, between ISOLATE and
+ * COPY, runs the aging rmap walk (rmap.c) of every folio mapped beside
+ * the window, as another CPU could: below PMD order the anon_vma is still
+ * held for write there, so each walk is given up as contended; were it
+ * released, the walk would find the PMD clear under mapped folios.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +91,7 @@
 #include "sim/locks.h"
 #include "sim/pageout.h"
 #include "sim/pgtable.h"
+#include "sim/rmap.h"
 #include "sim/states.h"
 #include "sim/stats.h"
 #include "sim/trace.h"
@@ -734,6 +739,9 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 		anon_vma_unlock_write(w.av);
 		w.anon_vma_locked = false;
 	}
+	/* another CPU's folio_referenced() on the folios beside the window */
+	if (inject_fail(sim, SIM_INJECT_RMAP))
+		rmap_walk_beside_window(mm, w.av, w.t, pmd_addr, off, 1u << order);
 	result = collapse_copy_window(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_unlock_anon_vma;

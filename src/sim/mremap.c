@@ -240,6 +240,8 @@ static int move_vma(struct sim_mm *mm, uint64_t old, uint64_t old_len,
 	if (err)
 		return err;
 	nv = *vma_find(mm, old);
+	/* the pages change address: rmap walks in flight end first */
+	anon_vma_unlink(nv.anon_vma);
 	nv.start = dst;
 	nv.end = dst + new_len;
 	nv.anon_vma = anon_vma_get(nv.anon_vma);
