@@ -180,8 +180,10 @@ static void rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 
 /*
  * LOCK, WALK and CHECK a taken folio.
- * Context: no anon_vma, PMD or PTE lock held; takes and drops the
- * anon_vma for read (tried when try_lock), the PMD and PTE locks.
+ * Context: no PMD or PTE lock held, and no anon_vma unless try_lock (a
+ * collapse's injection point may hold this one for write); takes and
+ * drops the anon_vma for read (tried when try_lock), the PMD and PTE
+ * locks.
  */
 static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock)
 {
@@ -190,7 +192,8 @@ static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool
 	uint32_t found = 0, young = 0;
 	uint64_t *pmdp, pmd = 0;
 
-	lockdep_assert_not_held(LOCK_ANON_VMA, NULL);
+	lockdep_assert_not_held(LOCK_PMD, NULL);
+	lockdep_assert_not_held(LOCK_PTE, NULL);
 	if (!try_lock)
 		anon_vma_lock_read(tg->av);
 	else if (!anon_vma_trylock_read(tg->av))
