@@ -212,6 +212,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	sim_rmap_stats(f.sim, &st);
 	assert_true(st.walks > 0);
 	assert_true(st.checked > 0);
+	assert_true(st.compared > 0 && st.compared <= st.checked);
 	assert_true(st.young > 0);
 	assert_int_equal(st.walks, st.checked + st.contended + st.stale);
 	sim_fx_done(&f, false);

@@ -312,7 +312,9 @@ struct sim_rmap_stats {
 	uint64_t walks;		/* folios taken for a walk */
 	uint64_t contended;	/* anon_vma trylock failed: walk given up */
 	uint64_t stale;		/* a VMA of the anon_vma unlinked meanwhile */
-	uint64_t checked;	/* walks whose counts were compared */
+	uint64_t checked;	/* walks that got the lock and walked */
+	uint64_t compared;	/* ... of which every mapping of the folio was
+				 * in the table walked: counts compared */
 	uint64_t young;		/* young bits the walks cleared */
 };
 void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out);

@@ -140,11 +140,14 @@ static void rmap_release(struct sim *sim, struct rmap_target *tg)
 }
 
 /*
- * CHECK what the walk found (found mappings; the PMD clear when clear).
+ * CHECK what the walk found (found mappings; the PMD clear when clear):
+ * the folio still a folio and, when every mapping of it was in the table
+ * walked at TAKE and it is not shared, each of them found and its
+ * reference count above them.  True when the counts were compared.
  * Context: the PMD lock of the address and the PTE lock of its table (if
  * any) held, the anon_vma for read.
  */
-static void rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t found,
+static bool rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t found,
 		       bool clear)
 {
 	uint32_t head = tg->head, flags = ld_relaxed(&sim_pg(sim, head)->flags);
@@ -154,17 +157,20 @@ static void rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 	if (!(flags & PG_HEAD) || (flags & PG_BUDDY)) {
 		rmap_fail(sim, "folio_referenced: pfn %u, held by the walker's reference, "
 			  "is no longer a folio head (flags %#x)", head, flags);
-		return;
+		return false;
 	}
+	/* the counts are stable only if the locks held cover every mapping */
+	if (!tg->whole || folio_maybe_shared(sim, head))
+		return false;
 	mapcount = folio_mapcount(sim, head);
 	ref = folio_refcount(sim, head);
-	if (ref < mapcount + 1) {
-		rmap_fail(sim, "folio_referenced: folio pfn %u has refcount %u, below its "
-			  "%u mappings and the walker's reference", head, ref, mapcount);
-		return;
+	if (found == mapcount) {
+		if (ref < mapcount + 1)
+			rmap_fail(sim, "folio_referenced: folio pfn %u has refcount %u, below "
+				  "its %u mappings and the walker's reference", head, ref,
+				  mapcount);
+		return true;
 	}
-	if (!tg->whole || found == mapcount || folio_maybe_shared(sim, head))
-		return;
 	if (clear)
 		rmap_fail(sim, "folio_referenced: mm %u's PMD at %#llx is clear while folio "
 			  "pfn %u (order %u) still has %u mappings in its table: a page table "
@@ -176,6 +182,7 @@ static void rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 			  "in mm %u's table at %#llx when taken, but the walk found %u there",
 			  head, sim_pg(sim, head)->order, mapcount, tg->mm->id,
 			  (unsigned long long)pmd_base(sim, tg->addr), found);
+	return true;
 }
 
 /*
@@ -214,7 +221,8 @@ static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool
 			found = 1;
 		}
 	}
-	rmap_check(sim, tg, found, pmd_is_none(pmd));
+	if (rmap_check(sim, tg, found, pmd_is_none(pmd)))
+		stat_add(&sim->rmap.stats.compared, 1);
 	if (t)
 		pte_unlock(t);
 	if (pmdp)
@@ -396,5 +404,6 @@ void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out)
 	out->contended = ld_relaxed(&s->contended);
 	out->stale = ld_relaxed(&s->stale);
 	out->checked = ld_relaxed(&s->checked);
+	out->compared = ld_relaxed(&s->compared);
 	out->young = ld_relaxed(&s->young);
 }

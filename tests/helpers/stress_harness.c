@@ -540,9 +540,10 @@ static void report(struct stress *st, const struct stress_config *cfg, FILE *out
 	}
 	fprintf(out, " (total %llu)\n", (unsigned long long)injected);
 	sim_rmap_stats(st->sim, &rmap);
-	fprintf(out, "rmap walks: %llu (checked %llu, anon_vma contended %llu, "
-		"unlinked meanwhile %llu; young bits cleared %llu)\n",
+	fprintf(out, "rmap walks: %llu (walked %llu, counts compared %llu, anon_vma "
+		"contended %llu, unlinked meanwhile %llu; young bits cleared %llu)\n",
 		(unsigned long long)rmap.walks, (unsigned long long)rmap.checked,
+		(unsigned long long)rmap.compared,
 		(unsigned long long)rmap.contended, (unsigned long long)rmap.stale,
 		(unsigned long long)rmap.young);
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
