@@ -488,7 +488,7 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_MREMAP] = 60,
 	[SIM_INJECT_FORK] = 60,
 	[SIM_INJECT_COPY_MC] = 15,
-	[SIM_INJECT_RMAP] = 20,
+	[SIM_INJECT_RMAP] = 5,
 };
 
 static void report(struct stress *st, const struct stress_config *cfg, FILE *out)
