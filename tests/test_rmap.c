@@ -214,6 +214,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	assert_true(st.checked > 0);
 	assert_true(st.compared > 0 && st.compared <= st.checked);
 	assert_true(st.young > 0);
+	assert_true(st.unmapped > 0);
 	assert_int_equal(st.walks, st.checked + st.contended + st.stale);
 	sim_fx_done(&f, false);
 }

@@ -293,8 +293,9 @@ SIM_MUST_CHECK int sim_khugepaged_stat(struct sim *sim, const char *name,
 void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 
 /*
- * rmap walkers: reclaim's aging walk (folio_referenced) in a thread of its
- * own, racing with the faults, zaps and collapses of every mm.  A walk
+ * rmap walkers: reclaim's aging walk (folio_referenced) and, one walk in
+ * 8, its unmap (try_to_unmap, the folio then swapped out), in a thread of
+ * its own, racing with the faults, zaps and collapses of every mm.  A walk
  * takes a folio it found mapped (under mmap_lock for read, standing in
  * for reclaim's LRU) with a reference, drops mmap_lock, then under the
  * folio's anon_vma lock for read walks the page tables to each of its
@@ -316,6 +317,7 @@ struct sim_rmap_stats {
 	uint64_t compared;	/* ... of which every mapping of the folio was
 				 * in the table walked: counts compared */
 	uint64_t young;		/* young bits the walks cleared */
+	uint64_t unmapped;	/* folios reclaim's unmap walks swapped out */
 };
 void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out);
 

@@ -275,8 +275,9 @@ int sim_check_locked(struct sim *sim)
 		goto out_free;
 	sim->check_msg[0] = 0;
 	err = physmem_check(sim, c.free);
-	if (!err && sim_rmap_failure(sim))
-		err = fail(sim, "rmap walk: %s", sim_rmap_failure(sim));
+	/* the rmap walkers' first failed check (rmap.c, a higher layer) */
+	if (!err && ld_acquire(&sim->rmap.failed) == 2)
+		err = fail(sim, "rmap walk: %s", sim->rmap.msg);
 	mm_list_lock(sim);
 	for (struct sim_mm *mm = sim->mm_list; mm && !err; mm = mm->next) {
 		err = check_vmas(sim, mm);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * rmap.c - the reverse-map walkers: reclaim's aging walk of a folio
- * (folio_referenced), from a thread of its own or from a collapse's
- * injection point, racing with every other operation, and checking what
- * it finds.
+ * (folio_referenced) and its unmap (try_to_unmap, then swap-out), from a
+ * thread of its own or (aging only) from a collapse's injection point,
+ * racing with every other operation, and checking what they find.
  *
  * A walk, as the kernel's:
  *   TAKE   [mmap_lock read, PTE lock]  a folio mapped at an address,
@@ -40,6 +40,7 @@
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/mm.h"
+#include "sim/pageout.h"
 #include "sim/pgtable.h"
 #include "sim/rmap.h"
 #include "sim/vma.h"
@@ -186,13 +187,34 @@ static bool rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 }
 
 /*
- * LOCK, WALK and CHECK a taken folio.
+ * try_to_unmap() of a folio whose every mapping the walk found in t:
+ * locked (tried), then swapped out by the page-out code, which refuses a
+ * folio with references other than its mappings and ours.  True when it
+ * was unmapped.  Context: the anon_vma for read, the PTE lock of t held.
+ */
+static bool rmap_unmap(const struct rmap_target *tg, struct sim_pte_table *t)
+{
+	struct sim *sim = tg->mm->sim;
+	bool done;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	if (!folio_trylock(sim, tg->head))
+		return false;
+	done = pageout_folio(tg->mm, t, tg->head, 1) == 0;
+	folio_unlock(sim, tg->head);
+	return done;
+}
+
+/*
+ * LOCK, WALK and CHECK a taken folio; with unmap, then unmap it as
+ * try_to_unmap() does when the check could see all its mappings.
  * Context: no PMD or PTE lock held, and no anon_vma unless try_lock (a
  * collapse's injection point may hold this one for write); takes and
  * drops the anon_vma for read (tried when try_lock), the PMD and PTE
  * locks.
  */
-static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock)
+static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock,
+				   bool unmap)
 {
 	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t = NULL;
@@ -221,8 +243,11 @@ static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool
 			found = 1;
 		}
 	}
-	if (rmap_check(sim, tg, found, pmd_is_none(pmd)))
+	if (rmap_check(sim, tg, found, pmd_is_none(pmd))) {
 		stat_add(&sim->rmap.stats.compared, 1);
+		if (unmap && t && found && rmap_unmap(tg, t))
+			stat_add(&sim->rmap.stats.unmapped, 1);
+	}
 	if (t)
 		pte_unlock(t);
 	if (pmdp)
@@ -272,7 +297,7 @@ void rmap_walk_beside_window(struct sim_mm *mm, struct sim_anon_vma *av,
 		if (!taken)
 			continue;
 		last = tg.head;
-		rmap_count(sim, rmap_walk(sim, &tg, true));
+		rmap_count(sim, rmap_walk(sim, &tg, true, false));
 		rmap_release(sim, &tg);
 	}
 }
@@ -344,8 +369,11 @@ static void rmap_walk_random(struct sim *sim)
 
 	world_enter(sim);
 	mm = rmap_pick_mm(sim, r >> 1);
+	/* one walk in 8 is reclaim's unmap, which waits for the lock */
 	if (mm && rmap_take_random(mm, &tg)) {
-		rmap_count(sim, rmap_walk(sim, &tg, r & 1));
+		bool unmap = (r & 7) == 0;
+
+		rmap_count(sim, rmap_walk(sim, &tg, !unmap, unmap));
 		rmap_release(sim, &tg);
 	}
 	world_exit(sim);
@@ -406,4 +434,5 @@ void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out)
 	out->checked = ld_relaxed(&s->checked);
 	out->compared = ld_relaxed(&s->compared);
 	out->young = ld_relaxed(&s->young);
+	out->unmapped = ld_relaxed(&s->unmapped);
 }

@@ -541,11 +541,12 @@ static void report(struct stress *st, const struct stress_config *cfg, FILE *out
 	fprintf(out, " (total %llu)\n", (unsigned long long)injected);
 	sim_rmap_stats(st->sim, &rmap);
 	fprintf(out, "rmap walks: %llu (walked %llu, counts compared %llu, anon_vma "
-		"contended %llu, unlinked meanwhile %llu; young bits cleared %llu)\n",
+		"contended %llu, unlinked meanwhile %llu; young bits cleared %llu, "
+		"folios unmapped %llu)\n",
 		(unsigned long long)rmap.walks, (unsigned long long)rmap.checked,
 		(unsigned long long)rmap.compared,
 		(unsigned long long)rmap.contended, (unsigned long long)rmap.stale,
-		(unsigned long long)rmap.young);
+		(unsigned long long)rmap.young, (unsigned long long)rmap.unmapped);
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
 		"page verified)%s\n", (unsigned long long)st->checks,
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
