@@ -85,6 +85,27 @@ static void assert_tag(struct sim_mm *mm, unsigned i)
 }
 
 /*
+ * One khugepaged pass over the mm with the RMAP point firing at every
+ * window: what the observer saw, checked for no rmap failure and one
+ * firing; the walks' counts in *st.
+ */
+static struct events pass_with_rmap_point(struct sim_fx *f, struct sim_rmap_stats *st)
+{
+	struct events ev = { 0 };
+	uint64_t collapsed = 0;
+
+	sim_khugepaged_enter(f->mm);
+	sim_set_collapse_observer(f->sim, observe, &ev);
+	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_RMAP, 1), 0);
+	assert_int_equal(sim_khugepaged_pass(f->sim, 0, &collapsed), 0);
+	sim_set_collapse_observer(f->sim, NULL, NULL);
+	assert_no_rmap_failure(f->sim);
+	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_RMAP), 1);
+	sim_rmap_stats(f->sim, st);
+	return ev;
+}
+
+/*
  * One order-4 collapse of [0, 16) with 5 order-0 folios beside it: each
  * walk of them, between ISOLATE and COPY, finds the anon_vma held for
  * write and is given up; the collapse succeeds with every tag kept.
@@ -92,10 +113,9 @@ static void assert_tag(struct sim_mm *mm, unsigned i)
 static void rmap_walk_beside_mthp_window_waits(void **state)
 {
 	unsigned pages[16 + NR_BESIDE];
-	struct events ev = { 0 };
+	struct events ev;
 	struct sim_rmap_stats st;
 	struct sim_fx f;
-	uint64_t collapsed = 0;
 
 	(void)state;
 	for (unsigned i = 0; i < 16; i++)
@@ -107,18 +127,10 @@ static void rmap_walk_beside_mthp_window_waits(void **state)
 	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
 	assert_int_equal(sim_set_knob(f.sim, "khugepaged/max_ptes_none", "0"), 0);
 	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_UPSTREAM), 0);
-	sim_khugepaged_enter(f.mm);
-	sim_set_collapse_observer(f.sim, observe, &ev);
-	assert_int_equal(sim_inject_set(f.sim, SIM_INJECT_RMAP, 1), 0);
-	assert_int_equal(sim_khugepaged_pass(f.sim, 0, &collapsed), 0);
-	sim_set_collapse_observer(f.sim, NULL, NULL);
-
-	assert_no_rmap_failure(f.sim);
+	ev = pass_with_rmap_point(&f, &st);
 	assert_int_equal(ev.nr, 1);
 	assert_int_equal(ev.succeeded, 1);
 	assert_int_equal(ev.order, 4);
-	assert_int_equal(sim_inject_fired(f.sim, SIM_INJECT_RMAP), 1);
-	sim_rmap_stats(f.sim, &st);
 	assert_int_equal(st.walks, NR_BESIDE);
 	assert_int_equal(st.contended, NR_BESIDE);
 	assert_int_equal(st.checked, 0);
@@ -131,10 +143,9 @@ static void rmap_walk_beside_mthp_window_waits(void **state)
 static void rmap_walk_at_pmd_order_finds_nothing_beside(void **state)
 {
 	unsigned pages[NR];
-	struct events ev = { 0 };
+	struct events ev;
 	struct sim_rmap_stats st;
 	struct sim_fx f;
-	uint64_t collapsed = 0;
 
 	(void)state;
 	for (unsigned i = 0; i < NR; i++)
@@ -142,17 +153,9 @@ static void rmap_walk_at_pmd_order_finds_nothing_beside(void **state)
 	f = fx_pages(pages, NR);
 	assert_int_equal(sim_set_knob(f.sim, "hugepages-2048kB/enabled", "always"), 0);
 	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_LEGACY), 0);
-	sim_khugepaged_enter(f.mm);
-	sim_set_collapse_observer(f.sim, observe, &ev);
-	assert_int_equal(sim_inject_set(f.sim, SIM_INJECT_RMAP, 1), 0);
-	assert_int_equal(sim_khugepaged_pass(f.sim, 0, &collapsed), 0);
-	sim_set_collapse_observer(f.sim, NULL, NULL);
-
-	assert_no_rmap_failure(f.sim);
+	ev = pass_with_rmap_point(&f, &st);
 	assert_int_equal(ev.succeeded, 1);
 	assert_int_equal(ev.order, 9);
-	assert_int_equal(sim_inject_fired(f.sim, SIM_INJECT_RMAP), 1);
-	sim_rmap_stats(f.sim, &st);
 	assert_int_equal(st.walks, 0);
 	for (unsigned i = 0; i < NR; i += 37)
 		assert_tag(f.mm, i);
