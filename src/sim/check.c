@@ -152,6 +152,12 @@ static int check_tables(struct check *c, struct sim_mm *mm)
 						(mi << sim->pmd_shift);
 				int err = 0;
 
+				if (pmd_is_huge(pt->pmd[mi]) != !!pt->deposit[mi])
+					return fail(sim, "mm %u: pmd %llx is %s but has %s "
+						    "deposited table", mm->id,
+						    (unsigned long long)addr,
+						    pmd_is_huge(pt->pmd[mi]) ? "huge" :
+						    "not huge", pt->deposit[mi] ? "a" : "no");
 				if (pt->pmd[mi])
 					err = check_pmd(c, mm, addr, pt->pmd[mi]);
 				if (err)

@@ -63,7 +63,7 @@
  *      |            cleared; as ISOLATE's (out_unlock_anon_vma)
  *      v
  *   INSTALL    [PMD lock]         o == PMD: collapse_install_pmd(), a huge
- *      |                          PMD, the table freed
+ *      |                          PMD, the table deposited
  *      |       [PMD + PTE lock]   o < PMD: collapse_install_ptes(), the
  *      |                          table back first, then the window's PTEs
  *      v
@@ -647,7 +647,8 @@ static enum mthp_result collapse_copy_window(struct collapse_window *w)
 }
 
 /*
- * INSTALL at PMD order: a huge PMD maps the new folio; the table is freed.
+ * INSTALL at PMD order: a huge PMD maps the new folio; the emptied table
+ * is deposited with it, for a split that then cannot fail.
  * Context: mmap_lock held for write; takes and drops the PMD lock.
  */
 static void collapse_install_pmd(struct collapse_window *w)
@@ -661,10 +662,10 @@ static void collapse_install_pmd(struct collapse_window *w)
 	pmd_lock(w->pmdt);
 	w->pmd_locked = true;
 	folio_add_pmd(sim, w->head, w->mm->id);
+	pgtable_deposit(w->pmdt, w->pmdp, w->t);	/* emptied by the copy */
 	st_release(w->pmdp, pmd);
 	pmd_unlock(w->pmdt);
 	w->pmd_locked = false;
-	pte_table_free(w->t);
 }
 
 /*
