@@ -313,6 +313,35 @@ SIM_MUST_CHECK int sim_khugepaged_stat(struct sim *sim, const char *name,
 void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 
 /*
+ * rmap walkers: reclaim's aging walk (folio_referenced) and, one walk in
+ * 8, its unmap (try_to_unmap, the folio then swapped out), in a thread of
+ * its own, racing with the faults, zaps and collapses of every mm.  A walk
+ * takes a folio it found mapped (under mmap_lock for read, standing in
+ * for reclaim's LRU) with a reference, drops mmap_lock, then under the
+ * folio's anon_vma lock for read walks the page tables to each of its
+ * mappings, clears their young bits, and checks that what it found
+ * agrees with the folio's map and reference counts.  The first
+ * disagreement is kept, naming the folio, the address and what broke:
+ * sim_rmap_failure() returns it and sim_check() fails with it.
+ * Start and stop from one thread; sim_destroy() stops a walker left on.
+ */
+int sim_rmap_walker_start(struct sim *sim);
+void sim_rmap_walker_stop(struct sim *sim);
+/* The first failed rmap check, or NULL. */
+const char *sim_rmap_failure(struct sim *sim);
+struct sim_rmap_stats {
+	uint64_t walks;		/* folios taken for a walk */
+	uint64_t contended;	/* anon_vma trylock failed: walk given up */
+	uint64_t stale;		/* a VMA of the anon_vma unlinked meanwhile */
+	uint64_t checked;	/* walks that got the lock and walked */
+	uint64_t compared;	/* ... of which every mapping of the folio was
+				 * in the table walked: counts compared */
+	uint64_t young;		/* young bits the walks cleared */
+	uint64_t unmapped;	/* folios reclaim's unmap walks swapped out */
+};
+void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out);
+
+/*
  * What came of the walk of the ranges whose scan succeeded: some window
  * collapsed; windows were attempted and every attempt failed; or no
  * window passed its count or density test, so none was attempted.
@@ -416,6 +445,8 @@ enum sim_inject_point {
 	SIM_INJECT_MREMAP,	/* ... moved away and back */
 	SIM_INJECT_FORK,	/* ... the mm forked (the child exits after the attempt) */
 	SIM_INJECT_COPY_MC,	/* a machine check while copying: COPY_MC */
+	SIM_INJECT_RMAP,	/* an rmap walk of each folio mapped beside the
+				 * window, between ISOLATE and COPY */
 	SIM_NR_INJECT
 };
 /* "alloc", "charge", ...; NULL outside the enum. */

@@ -152,6 +152,12 @@ static int check_tables(struct check *c, struct sim_mm *mm)
 						(mi << sim->pmd_shift);
 				int err = 0;
 
+				if (pmd_is_huge(pt->pmd[mi]) != !!pt->deposit[mi])
+					return fail(sim, "mm %u: pmd %llx is %s but has %s "
+						    "deposited table", mm->id,
+						    (unsigned long long)addr,
+						    pmd_is_huge(pt->pmd[mi]) ? "huge" :
+						    "not huge", pt->deposit[mi] ? "a" : "no");
 				if (pt->pmd[mi])
 					err = check_pmd(c, mm, addr, pt->pmd[mi]);
 				if (err)
@@ -275,6 +281,9 @@ int sim_check_locked(struct sim *sim)
 		goto out_free;
 	sim->check_msg[0] = 0;
 	err = physmem_check(sim, c.free);
+	/* the rmap walkers' first failed check (rmap.c, a higher layer) */
+	if (!err && ld_acquire(&sim->rmap.failed) == 2)
+		err = fail(sim, "rmap walk: %s", sim->rmap.msg);
 	mm_list_lock(sim);
 	for (struct sim_mm *mm = sim->mm_list; mm && !err; mm = mm->next) {
 		err = check_vmas(sim, mm);

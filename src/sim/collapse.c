@@ -63,7 +63,7 @@
  *      |            cleared; as ISOLATE's (out_unlock_anon_vma)
  *      v
  *   INSTALL    [PMD lock]         o == PMD: collapse_install_pmd(), a huge
- *      |                          PMD, the table freed
+ *      |                          PMD, the table deposited
  *      |       [PMD + PTE lock]   o < PMD: collapse_install_ptes(), the
  *      |                          table back first, then the window's PTEs
  *      v
@@ -74,7 +74,11 @@
  * Fault injection (inject.c) fires at ALLOC (allocation, charge),
  * REVALIDATE and LOCK (the revalidation), ISOLATE (LRU isolation) and
  * COPY, and runs its racing munmap/mremap/fork before each window's
- * ALLOC, where no lock is held.
+ * ALLOC, where no lock is held.  Its RMAP point, between ISOLATE and
+ * COPY, runs the aging rmap walk (rmap.c) of every folio mapped beside
+ * the window, as another CPU could: below PMD order the anon_vma is still
+ * held for write there, so each walk is given up as contended; were it
+ * released, the walk would find the PMD clear under mapped folios.
  */
 #include <string.h>
 #include <errno.h>
@@ -89,6 +93,7 @@
 #include "sim/pageout.h"
 #include "sim/pgtable.h"
 #include "sim/shrinker.h"
+#include "sim/rmap.h"
 #include "sim/states.h"
 #include "sim/stats.h"
 #include "sim/trace.h"
@@ -653,7 +658,8 @@ static enum mthp_result collapse_copy_window(struct collapse_window *w)
 }
 
 /*
- * INSTALL at PMD order: a huge PMD maps the new folio; the table is freed.
+ * INSTALL at PMD order: a huge PMD maps the new folio; the emptied table
+ * is deposited with it, for a split that then cannot fail.
  * Context: mmap_lock held for write; takes and drops the PMD lock.
  */
 static void collapse_install_pmd(struct collapse_window *w)
@@ -667,11 +673,11 @@ static void collapse_install_pmd(struct collapse_window *w)
 	pmd_lock(w->pmdt);
 	w->pmd_locked = true;
 	folio_add_pmd(sim, w->head, w->mm->id);
+	pgtable_deposit(w->pmdt, w->pmdp, w->t);	/* emptied by the copy */
 	st_release(w->pmdp, pmd);
 	shrinker_queue(sim, w->head);
 	pmd_unlock(w->pmdt);
 	w->pmd_locked = false;
-	pte_table_free(w->t);
 }
 
 /*
@@ -746,6 +752,9 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 		anon_vma_unlock_write(w.av);
 		w.anon_vma_locked = false;
 	}
+	/* another CPU's folio_referenced() on the folios beside the window */
+	if (inject_fail(sim, SIM_INJECT_RMAP))
+		rmap_walk_beside_window(mm, w.av, w.t, pmd_addr, off, 1u << order);
 	result = collapse_copy_window(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_unlock_anon_vma;

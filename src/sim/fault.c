@@ -83,12 +83,20 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 			   struct sim_pmd_table *pmdt)
 {
+	struct sim_pte_table *t = pte_table_alloc(mm->sim);
+
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	if (!t)
+		return -ENOMEM;
 	pmd_lock(pmdt);
-	if (pmd_is_none(ld_acquire(pmdp)))
+	if (pmd_is_none(ld_acquire(pmdp))) {
 		st_release(pmdp, PMD_HUGE | PMD_ZERO);
+		pgtable_deposit(pmdt, pmdp, t);
+		t = NULL;
+	}
 	pmd_unlock(pmdt);
+	pte_table_free(t);
 	if (!__atomic_exchange_n(&mm->sim->huge_zero_counted, true, __ATOMIC_RELAXED))
 		count_vm(mm->sim, VM_THP_ZERO_PAGE_ALLOC);
 	return 0;
@@ -100,15 +108,21 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 {
 	struct sim *sim = mm->sim;
 	unsigned order = sim->geo.pmd_order;
+	struct sim_pte_table *t;
 	uint64_t pmd;
 	uint32_t head;
 	int err;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	t = pte_table_alloc(sim);
+	if (!t)
+		return -ENOMEM;
 	err = alloc_anon(mm, order, true, &head);
-	if (err)
+	if (err) {
+		pte_table_free(t);
 		return err;
+	}
 	pmd = ((uint64_t)head << PMD_PFN_SHIFT) | PMD_HUGE | PMD_YOUNG | PMD_DIRTY;
 	if (v->prot & SIM_PROT_WRITE)
 		pmd |= PMD_WRITE;
@@ -117,10 +131,13 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 		folio_add_pmd(sim, head, mm->id);
 		st_release(pmdp, pmd);
 		shrinker_queue(sim, head);
+		pgtable_deposit(pmdt, pmdp, t);
+		t = NULL;
 		count_vm(sim, VM_THP_FAULT_ALLOC);
 		count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
 	}
 	pmd_unlock(pmdt);
+	pte_table_free(t);
 	folio_put(sim, head, 1);
 	return 0;
 }

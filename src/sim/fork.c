@@ -67,11 +67,15 @@ static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp
 {
 	struct sim_pmd_table *cpmdt;
 	uint64_t *cpmdp = pmd_lookup(child, addr, true, &cpmdt), pmd;
+	struct sim_pte_table *ct;
 
 	lockdep_assert_held(LOCK_MMAP, parent, LOCK_WRITE);
 	lockdep_assert_held(LOCK_MMAP_NESTED, child, LOCK_WRITE);
 	lockdep_assert_not_held(LOCK_PMD, NULL);
 	if (!cpmdp)
+		return -ENOMEM;
+	ct = pte_table_alloc(parent->sim);	/* the child's deposit */
+	if (!ct)
 		return -ENOMEM;
 	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp) & ~PMD_WRITE;
@@ -81,6 +85,7 @@ static int copy_huge(struct sim_mm *parent, struct sim_mm *child, uint64_t *pmdp
 	pmd_unlock(pmdt);
 	pmd_lock(cpmdt);
 	st_release(cpmdp, pmd);
+	pgtable_deposit(cpmdt, cpmdp, ct);
 	pmd_unlock(cpmdt);
 	return 0;
 }

@@ -22,6 +22,7 @@ static const char *const inject_names[SIM_NR_INJECT] = {
 	[SIM_INJECT_MREMAP] = "mremap",
 	[SIM_INJECT_FORK] = "fork",
 	[SIM_INJECT_COPY_MC] = "copy_mc",
+	[SIM_INJECT_RMAP] = "rmap",
 };
 
 void inject_init(struct sim *sim)

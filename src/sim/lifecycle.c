@@ -11,6 +11,7 @@
 #include "sim/khugepaged.h"
 #include "sim/locks.h"
 #include "sim/physmem.h"
+#include "sim/rmap.h"
 #include "sim/swap.h"
 #include "sim/trace.h"
 #include "sim/world.h"
@@ -74,6 +75,7 @@ void sim_destroy(struct sim *sim)
 
 	if (!sim)
 		return;
+	rmap_destroy(sim);
 	khugepaged_destroy(sim);
 	trace_destroy(sim);
 	while (n) {

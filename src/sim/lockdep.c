@@ -17,7 +17,9 @@
  *                  (write to change it), page tables against teardown
  *   mmap_lock_nested  a fork child's, inside the parent's (both write)
  *   anon_vma       anon_vma->lock, rwlock: held for write by a collapse
- *                  while the PMD is clear (rmap walkers must wait)
+ *                  while the PMD is clear and by an unlink (vma.c)
+ *                  before page tables are moved or freed; for read by
+ *                  the rmap walkers (rmap.c), which must wait for both
  *   pmd_lock       sim_pmd_table->lock: the 512 PMD entries of a table
  *   pmd_lock_nested  a second PMD table (mremap's destination)
  *   pte_lock       sim_pte_table->lock: the PTEs of one table

@@ -190,6 +190,13 @@ static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
 	rw_write_lock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
 #define anon_vma_unlock_write(av) \
 	rw_unlock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+/* The rmap walkers' side (rmap.c): shared, or tried as folio_referenced does. */
+#define anon_vma_lock_read(av) \
+	rw_read_lock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define anon_vma_trylock_read(av) \
+	rw_read_trylock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
+#define anon_vma_unlock_read(av) \
+	rw_unlock_at(&(av)->lock, LOCK_ANON_VMA, (av), __FILE__, __LINE__)
 #define pmd_lock(pmdt) \
 	mutex_lock_at(&(pmdt)->lock, LOCK_PMD, (pmdt), __FILE__, __LINE__)
 #define pmd_unlock(pmdt) \

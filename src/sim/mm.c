@@ -110,8 +110,10 @@ void mm_teardown(struct sim_mm *mm)
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	for (size_t i = 0; i < mm->nr_vmas; i++)
 		zap_range(mm, mm->vmas[i].start, mm->vmas[i].end);
-	for (size_t i = 0; i < mm->nr_vmas; i++)
+	for (size_t i = 0; i < mm->nr_vmas; i++) {
+		anon_vma_unlink(mm->vmas[i].anon_vma);
 		anon_vma_put(mm->vmas[i].anon_vma);
+	}
 	mm->nr_vmas = 0;
 	free_all_tables(mm);
 }

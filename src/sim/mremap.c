@@ -123,6 +123,7 @@ static int move_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pm
 {
 	struct sim_pmd_table *dpmdt;
 	uint64_t *dpmdp = pmd_lookup(mm, dst, true, &dpmdt), pmd, old;
+	struct sim_pte_table *dep, *old_dep;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_not_held(LOCK_PMD, NULL);
@@ -133,9 +134,14 @@ static int move_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pm
 	old = ld_acquire(dpmdp);
 	st_release(pmdp, 0);
 	st_release(dpmdp, pmd);
+	/* a huge PMD's deposited table moves with it */
+	dep = pgtable_withdraw(pmdt, pmdp);
+	old_dep = pgtable_withdraw(dpmdt, dpmdp);
+	pgtable_deposit(dpmdt, dpmdp, dep);
 	pmd_unlock_pair(pmdt, dpmdt);
 	if (pmd_is_table(old))
 		pte_table_free(pmd_table(old));
+	pte_table_free(old_dep);
 	return 0;
 }
 
@@ -240,6 +246,8 @@ static int move_vma(struct sim_mm *mm, uint64_t old, uint64_t old_len,
 	if (err)
 		return err;
 	nv = *vma_find(mm, old);
+	/* the pages change address: rmap walks in flight end first */
+	anon_vma_unlink(nv.anon_vma);
 	nv.start = dst;
 	nv.end = dst + new_len;
 	nv.anon_vma = anon_vma_get(nv.anon_vma);

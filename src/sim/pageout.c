@@ -58,6 +58,54 @@ static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 }
 
 /*
+ * Drop the folio at head, mapped whole from PTE idx of t, if it is clean
+ * and lazyfree, else swap it out to contiguous slots: false when swap
+ * has no room for it.  Context: PTE lock of t held.
+ */
+static bool swap_out_whole(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
+			   uint32_t head)
+{
+	struct sim *sim = mm->sim;
+	unsigned order = sim_pg(sim, head)->order;
+	uint32_t nr = 1u << order, slot;
+	bool clean = true;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t k = 0; k < nr; k++)
+		if (t->ptes[idx + k] & PTE_DIRTY)
+			clean = false;
+	if (folio_test_flag(sim, head, PG_LAZYFREE) && clean) {
+		unmap_ptes(mm, t, idx, head, nr, 0);
+		return true;
+	}
+	if (swap_alloc(&sim->swap, order, &slot))
+		return false;
+	unmap_ptes(mm, t, idx, head, nr, slot);
+	if (order)
+		count_mthp(sim, order, MS_SWPOUT);
+	if (order && order == sim->geo.pmd_order)
+		count_vm(sim, VM_THP_SWPOUT);
+	return true;
+}
+
+int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+		  uint32_t extra)
+{
+	struct sim *sim = mm->sim;
+	uint32_t idx;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (idx = 0; idx < sim->geo.ptes_per_pmd; idx++)
+		if (pte_present(t->ptes[idx]) && pte_pfn(t->ptes[idx]) == head)
+			break;
+	if (idx == sim->geo.ptes_per_pmd || folio_maybe_shared(sim, head) ||
+	    folio_refcount(sim, head) != folio_mapcount(sim, head) + extra ||
+	    !folio_whole_here(sim, t, idx, 0, sim->geo.ptes_per_pmd - 1, head))
+		return -EBUSY;
+	return swap_out_whole(mm, t, idx, head) ? 0 : -ENOSPC;
+}
+
+/*
  * Split for page-out; 0: retry the PTE, 1: skip it.
  * Context: the PTE lock of the table mapping the folio held.
  */
@@ -80,9 +128,8 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 			    uint32_t i, uint32_t first, uint32_t last)
 {
 	struct sim *sim = mm->sim;
-	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, nr, idx, slot;
+	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, nr, idx;
 	unsigned order;
-	bool clean = true;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (!pte_present(pte) || pfn == sim->pm.zero_pfn)
@@ -96,21 +143,8 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 	idx = i - (pfn - head);
 	if (order && (pfn - head > i || !folio_whole_here(sim, t, idx, first, last, head)))
 		return pageout_split(sim, head);
-	for (uint32_t k = 0; k < nr; k++)
-		if (t->ptes[idx + k] & PTE_DIRTY)
-			clean = false;
-	if (folio_test_flag(sim, head, PG_LAZYFREE) && clean) {
-		unmap_ptes(mm, t, idx, head, nr, 0);
+	if (swap_out_whole(mm, t, idx, head))
 		return nr;
-	}
-	if (swap_alloc(&sim->swap, order, &slot) == 0) {
-		unmap_ptes(mm, t, idx, head, nr, slot);
-		if (order)
-			count_mthp(sim, order, MS_SWPOUT);
-		if (order && order == sim->geo.pmd_order)
-			count_vm(sim, VM_THP_SWPOUT);
-		return nr;
-	}
 	if (!order)
 		return 1;	/* swap is full */
 	count_mthp(sim, order, MS_SWPOUT_FALLBACK);

@@ -21,6 +21,15 @@ void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
  * PTE idx of t, inside [first, last], and nowhere else? */
 bool folio_whole_here(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
 		      uint32_t first, uint32_t last, uint32_t head);
+/*
+ * Reclaim's unmap of one folio (try_to_unmap, then swap-out): the folio
+ * at head, mapped whole in t and nowhere else, with extra references
+ * beyond its mappings (the caller's), dropped if clean and lazyfree, else
+ * swapped out.  0; -EBUSY when it is not so mapped or has other
+ * references; -ENOSPC when swap is full.  Context: PTE lock of t held.
+ */
+int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+		  uint32_t extra);
 /* Context: PTE lock held.  Swap in at PTE index i. */
 int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
 	       struct sim_pte_table *t, uint32_t i, bool write);

@@ -133,6 +133,20 @@ static int pmd_set_table(struct sim_mm *mm, uint64_t *pmdp,
 
 	mmap_assert_locked(mm, LOCK_ANY);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
+	if (split) {
+		/* a huge PMD splits into the table deposited with it */
+		pmd_lock(pmdt);
+		pmd = ld_acquire(pmdp);
+		t = pmd_is_huge(pmd) ? pgtable_withdraw(pmdt, pmdp) : NULL;
+		if (t) {
+			huge_to_ptes(mm, pmd, t);
+			st_release(pmdp, (uint64_t)(uintptr_t)t);
+			count_vm(mm->sim, VM_THP_SPLIT_PMD);
+		}
+		pmd_unlock(pmdt);
+		if (t || !pmd_is_huge(pmd))
+			return 0;
+	}
 	t = pte_table_alloc(mm->sim);
 	if (!t)
 		return -ENOMEM;
@@ -199,6 +213,30 @@ enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **
 		return MTHP_PMD_NONE;
 	*tp = pmd_table(pmd);
 	return MTHP_PMD_TABLE;
+}
+
+/* The PMD lock of pmdt held, plain or nested (mremap's pair). */
+static void pmd_assert_locked(const struct sim_pmd_table *pmdt)
+{
+	if (!lockdep_is_held(LOCK_PMD_NESTED, pmdt, LOCK_WRITE))
+		lockdep_assert_held(LOCK_PMD, pmdt, LOCK_WRITE);
+}
+
+/* Context: PMD lock held. */
+void pgtable_deposit(struct sim_pmd_table *pmdt, uint64_t *pmdp, struct sim_pte_table *t)
+{
+	pmd_assert_locked(pmdt);
+	pmdt->deposit[pmdp - pmdt->pmd] = t;
+}
+
+/* Context: PMD lock held. */
+struct sim_pte_table *pgtable_withdraw(struct sim_pmd_table *pmdt, uint64_t *pmdp)
+{
+	struct sim_pte_table *t = pmdt->deposit[pmdp - pmdt->pmd];
+
+	pmd_assert_locked(pmdt);
+	pmdt->deposit[pmdp - pmdt->pmd] = NULL;
+	return t;
 }
 
 /* Context: PMD lock held. */
@@ -371,7 +409,9 @@ static int zap_pmd(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
 		pmd_lock(pmdt);
 		pmd = ld_acquire(pmdp);
 		st_release(pmdp, 0);
+		t = pgtable_withdraw(pmdt, pmdp);
 		pmd_unlock(pmdt);
+		pte_table_free(t);
 		if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
 			folio_remove_pmd(sim, pmd_pfn(pmd), mm->id);
 		return 0;
@@ -403,9 +443,11 @@ void free_all_tables(struct sim_mm *mm)
 
 			if (!pt)
 				continue;
-			for (unsigned j = 0; j < SIM_DIR_ENTRIES; j++)
+			for (unsigned j = 0; j < SIM_DIR_ENTRIES; j++) {
 				if (pmd_is_table(pt->pmd[j]))
 					pte_table_free(pmd_table(pt->pmd[j]));
+				pte_table_free(pt->deposit[j]);
+			}
 			pthread_mutex_destroy(&pt->lock);
 			free(pt);
 		}

@@ -68,6 +68,8 @@ struct sim_pte_table {
 struct sim_pmd_table {
 	pthread_mutex_t lock;		/* the PMD lock of its 512 entries */
 	uint64_t pmd[SIM_DIR_ENTRIES];	/* atomic */
+	/* under the PMD lock: the table deposited with each huge PMD */
+	struct sim_pte_table *deposit[SIM_DIR_ENTRIES];
 };
 
 struct sim_pud {
@@ -114,6 +116,14 @@ int pmd_split_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmd
  */
 enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **pmdpp,
 				   struct sim_pmd_table **pmdtp, struct sim_pte_table **tp);
+/*
+ * The PTE table a huge PMD keeps deposited, so that splitting it never
+ * has to allocate (the kernel's pgtable_trans_huge_deposit() and
+ * _withdraw()): every huge PMD has one from the moment it is set.
+ * Withdraw returns NULL when none is deposited.  Context: PMD lock held.
+ */
+void pgtable_deposit(struct sim_pmd_table *pmdt, uint64_t *pmdp, struct sim_pte_table *t);
+struct sim_pte_table *pgtable_withdraw(struct sim_pmd_table *pmdt, uint64_t *pmdp);
 /* Context: PMD lock held: clear the PMD, return the detached table. */
 struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp);
 /* Context: PMD lock held: put a table back under an empty PMD. */

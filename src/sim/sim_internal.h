@@ -23,6 +23,7 @@
  *   mm				address spaces, mm slots, mmap/munmap/mprotect
  *   pageout			swap-out and swap-in of mapped pages
  *   shrinker			the underused-THP shrinker
+ *   rmap			the rmap walkers: aging and unmap under the anon_vma lock
  *   fault			accesses and their faults
  *   fork mremap advice		fork, mremap, madvise and friends
  *   inject_race		the racing mutations of fault injection
@@ -53,6 +54,7 @@
 #include "sim/mm.h"
 #include "sim/pageout.h"
 #include "sim/shrinker.h"
+#include "sim/rmap.h"
 #include "sim/fault.h"
 #include "sim/inject_race.h"
 #include "sim/collapse.h"

@@ -85,6 +85,15 @@ struct sim_anon_vma *anon_vma_get(struct sim_anon_vma *av)
 	return av;
 }
 
+void anon_vma_unlink(struct sim_anon_vma *av)
+{
+	if (!av)
+		return;
+	anon_vma_lock_write(av);
+	st_relaxed(&av->unlinks, ld_relaxed(&av->unlinks) + 1);
+	anon_vma_unlock_write(av);
+}
+
 void anon_vma_put(struct sim_anon_vma *av)
 {
 	if (!av || __atomic_fetch_sub(&av->refcount, 1, __ATOMIC_ACQ_REL) != 1)
@@ -211,8 +220,10 @@ int vma_remove_range(struct sim_mm *mm, uint64_t start, uint64_t end)
 	if (err)
 		return err;
 	i = vma_index_after(mm, start);
-	for (j = i; j < mm->nr_vmas && mm->vmas[j].end <= end; j++)
+	for (j = i; j < mm->nr_vmas && mm->vmas[j].end <= end; j++) {
+		anon_vma_unlink(mm->vmas[j].anon_vma);
 		anon_vma_put(mm->vmas[j].anon_vma);
+	}
 	if (j > i)
 		memmove(&mm->vmas[i], &mm->vmas[j],
 			(mm->nr_vmas - j) * sizeof(struct sim_vma));

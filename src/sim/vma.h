@@ -15,6 +15,7 @@
 struct sim_anon_vma {
 	pthread_rwlock_t lock;
 	uint32_t refcount;	/* atomic */
+	uint32_t unlinks;	/* atomic; written under lock for write */
 };
 
 #define SIM_VM_HUGEPAGE		0x1u
@@ -45,6 +46,15 @@ uint32_t vma_snapshot_flags(const struct sim_vma *v);
 /* Context: mmap_lock held (read is enough): takes pgd_lock. */
 struct sim_anon_vma *anon_vma_prepare(struct sim_mm *mm, struct sim_vma *v);
 struct sim_anon_vma *anon_vma_get(struct sim_anon_vma *av);
+/*
+ * A VMA of av is about to lose the page tables at its addresses (unmap,
+ * move, exit): count it under av's lock for write, so that an rmap walk
+ * under the read lock either finishes first or sees the count change and
+ * walks nothing (the kernel's unlink_anon_vmas() before free_pgtables()).
+ * av may be NULL.  Context: mmap_lock held for write; takes and drops
+ * av's lock.
+ */
+void anon_vma_unlink(struct sim_anon_vma *av);
 void anon_vma_put(struct sim_anon_vma *av);
 /* Find a gap of len below mmap_base (aligned to align). */
 int vma_get_unmapped_area(struct sim_mm *mm, uint64_t len, uint64_t align,

@@ -203,6 +203,18 @@ struct sim_inject {
 	void *race_ctx;
 };
 
+/* ---- rmap.c's state: the rmap walker thread and its failures ---- */
+
+struct sim_rmap {
+	pthread_t thread;
+	bool running;			/* the starting thread's only */
+	bool stop;			/* atomic */
+	uint32_t failed;		/* atomic: 0, 1 writing msg, 2 msg written */
+	char msg[256];
+	uint64_t rng_counter;		/* the walker thread's only */
+	struct sim_rmap_stats stats;	/* atomic fields */
+};
+
 /* ---- the simulator (world.c, lifecycle.c) ---- */
 
 struct sim_settings_node {
@@ -239,6 +251,7 @@ struct sim {
 	struct sim_khugepaged khugepaged;
 	struct sim_trace trace;
 	struct sim_inject inject;
+	struct sim_rmap rmap;
 };
 
 /* ---- an address space (mm.c) ---- */

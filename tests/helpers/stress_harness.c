@@ -52,6 +52,7 @@ struct stress {
 	struct sim_mm *mm;
 	uint64_t nr_frames;
 	bool khugepaged;		/* its thread runs between the checks */
+	bool rmap_walker;		/* so does the rmap walker's */
 	unsigned nr_threads;
 	struct worker *w;
 	/* the pause: mutators park between operations */
@@ -440,10 +441,14 @@ static void quiesce_and_check(struct stress *st, bool resume)
 	pthread_mutex_unlock(&st->lock);
 	if (st->khugepaged)
 		sim_khugepaged_stop(st->sim);
+	if (st->rmap_walker)
+		sim_rmap_walker_stop(st->sim);
 	run_check(st);
 	for (unsigned t = 0; t < st->nr_threads; t++)
 		verify(&st->w[t], 0, SLICE_PAGES);
 	if (resume && st->khugepaged && sim_khugepaged_start(st->sim))
+		st->check_failures++;
+	if (resume && st->rmap_walker && sim_rmap_walker_start(st->sim))
 		st->check_failures++;
 	pthread_mutex_lock(&st->lock);
 	st->pause = false;
@@ -483,12 +488,14 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_MREMAP] = 60,
 	[SIM_INJECT_FORK] = 60,
 	[SIM_INJECT_COPY_MC] = 15,
+	[SIM_INJECT_RMAP] = 5,
 };
 
 static void report(struct stress *st, const struct stress_config *cfg, FILE *out)
 {
 	uint64_t ops = 0, lost = 0, errors = 0, injected = 0, total = 0;
 	uint64_t results[MTHP_NR_RESULTS];
+	struct sim_rmap_stats rmap;
 
 	for (unsigned t = 0; t < st->nr_threads; t++) {
 		ops += st->w[t].ops;
@@ -532,6 +539,14 @@ static void report(struct stress *st, const struct stress_config *cfg, FILE *out
 		injected += n;
 	}
 	fprintf(out, " (total %llu)\n", (unsigned long long)injected);
+	sim_rmap_stats(st->sim, &rmap);
+	fprintf(out, "rmap walks: %llu (walked %llu, counts compared %llu, anon_vma "
+		"contended %llu, unlinked meanwhile %llu; young bits cleared %llu, "
+		"folios unmapped %llu)\n",
+		(unsigned long long)rmap.walks, (unsigned long long)rmap.checked,
+		(unsigned long long)rmap.compared,
+		(unsigned long long)rmap.contended, (unsigned long long)rmap.stale,
+		(unsigned long long)rmap.young, (unsigned long long)rmap.unmapped);
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
 		"page verified)%s\n", (unsigned long long)st->checks,
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
@@ -594,6 +609,10 @@ static int start_threads(struct stress *st, const struct stress_config *cfg)
 
 	if (st->khugepaged && sim_khugepaged_start(st->sim))
 		return -EAGAIN;
+	if (st->rmap_walker && sim_rmap_walker_start(st->sim)) {
+		sim_khugepaged_stop(st->sim);
+		return -EAGAIN;
+	}
 	for (unsigned t = 0; t < nr; t++) {
 		struct worker *w = &st->w[t];
 
@@ -681,6 +700,7 @@ int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FI
 		return -ENOMEM;
 	st->nr_threads = cfg->nr_threads;
 	st->khugepaged = cfg->khugepaged;
+	st->rmap_walker = cfg->rmap_walker;
 	st->w = calloc(cfg->nr_threads, sizeof(*st->w));
 	err = st->w ? setup(st, cfg) : -ENOMEM;
 	if (err)

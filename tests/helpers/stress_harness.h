@@ -2,8 +2,9 @@
 /*
  * stress_harness.h - the one stress harness of the simulator: mutator
  * threads on one mm, each owning a slice of STRESS_SLICE_PMDS PMD ranges
- * and keeping a model of its pages' content tags, beside khugepaged in its
- * own thread, with fault injection at every step of the collapse when
+ * and keeping a model of its pages' content tags, beside khugepaged and
+ * the rmap walker (sim_rmap_walker_start()) in threads of their own, with
+ * fault injection at every step of the collapse when
  * asked.  Every pause_ms the mutators park, khugepaged stops, sim_check()
  * runs and every page of every slice is verified; then all resume.  The
  * stress program (tests/stress.c) and the short cmocka stress tests are
@@ -28,6 +29,7 @@ struct stress_config {
 	enum mthp_policy policy;	/* khugepaged's */
 	bool khugepaged;		/* run khugepaged in its own thread */
 	bool inject;			/* fault injection and injected races */
+	bool rmap_walker;		/* the rmap aging walker in its own thread */
 	unsigned pause_ms;		/* between full checks */
 };
 
@@ -43,12 +45,14 @@ struct stress_totals {
 };
 
 /*
- * Everything on: 4 mutators, khugepaged (policy upstream) and fault
- * injection, for seconds, from seed: the stress program's defaults.
+ * Everything on: 4 mutators, khugepaged (policy upstream), the rmap
+ * walker and fault injection, for seconds, from seed: the stress
+ * program's defaults.
  */
 #define STRESS_CONFIG_ALL(secs, seed_) {					\
 	.seconds = (secs), .nr_threads = 4, .seed = (seed_),			\
 	.policy = MTHP_POLICY_UPSTREAM, .khugepaged = true, .inject = true,	\
+	.rmap_walker = true,							\
 }
 
 /* Milliseconds between full checks when the config says 0. */

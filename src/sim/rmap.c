@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rmap.c - the reverse-map walkers: reclaim's aging walk of a folio
+ * (folio_referenced) and its unmap (try_to_unmap, then swap-out), from a
+ * thread of its own or (aging only) from a collapse's injection point,
+ * racing with every other operation, and checking what they find.
+ *
+ * A walk, as the kernel's:
+ *   TAKE   [mmap_lock read, PTE lock]  a folio mapped at an address,
+ *          taken with a reference (reclaim takes it off the LRU; the
+ *          simulator has no LRU list, so it looks one up in a page table),
+ *          with its anon_vma (referenced) and the anon_vma's unlink count;
+ *          then mmap_lock is dropped: an rmap walk holds none.
+ *   LOCK   the anon_vma for read: tried, as folio_referenced() tries it
+ *          (given up as contended when it is held for write), or waited
+ *          for.  An unlink since TAKE (vma.c: munmap, mremap, exit) means
+ *          the mapping may be gone with its page tables: nothing is walked.
+ *   WALK   [PMD lock, PTE lock]  the PMD of the address and the table
+ *          under it; the young bits of the folio's PTEs there cleared.
+ *   CHECK  under those locks: the folio is still a folio, its reference
+ *          count covers its mappings and ours, and when every mapping of
+ *          the folio was in that one table at TAKE and the folio is not
+ *          shared, the walk found each of them.  Nothing but a page
+ *          table detached while the anon_vma was not held for write can
+ *          hide them: the kernel's protocol is that a table leaves its PMD
+ *          only under the anon_vma lock for write (a collapse) or after
+ *          an unlink (the count).
+ *
+ * The first failed check is kept in sim->rmap (sim_rmap_failure(),
+ * sim_check()).  Lock order: world (debug builds), mmap_lock at TAKE
+ * only, anon_vma, PMD lock, PTE lock, the folio's map lock, as lockdep.c
+ * ranks them.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "common/rng.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/rmap.h"
+#include "sim/vma.h"
+#include "sim/world.h"
+
+/* A folio taken for a walk, and where its mappings were when taken. */
+struct rmap_target {
+	struct sim_mm *mm;
+	struct sim_anon_vma *av;	/* referenced */
+	uint64_t addr;			/* a page of the folio mapped there */
+	uint32_t head;			/* referenced */
+	uint32_t mapcount;		/* at TAKE */
+	uint32_t unlinks;		/* av's unlink count at TAKE */
+	bool whole;			/* all its mappings in that table, one mm */
+};
+
+enum rmap_outcome {
+	RMAP_CHECKED,
+	RMAP_CONTENDED,
+	RMAP_STALE,
+};
+
+static void stat_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+/* Keep the first failure.  Context: any. */
+static void rmap_fail(struct sim *sim, const char *fmt, ...)
+{
+	uint32_t none = 0;
+	va_list ap;
+
+	if (!__atomic_compare_exchange_n(&sim->rmap.failed, &none, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sim->rmap.msg, sizeof(sim->rmap.msg), fmt, ap);
+	va_end(ap);
+	st_release(&sim->rmap.failed, 2);
+}
+
+/*
+ * The PTEs of t mapping a page of the folio at head, their young bits
+ * counted in *young and cleared when clear.  Context: the PTE lock of t.
+ */
+static uint32_t table_maps(struct sim *sim, struct sim_pte_table *t, uint32_t head,
+			   uint32_t *young, bool clear)
+{
+	uint32_t nr = 1u << sim_pg(sim, head)->order, found = 0;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (!pte_present(pte) || pte_pfn(pte) - head >= nr)
+			continue;
+		found++;
+		if (pte & PTE_YOUNG) {
+			(*young)++;
+			if (clear)
+				t->ptes[i] = pte & ~PTE_YOUNG;
+		}
+	}
+	return found;
+}
+
+/*
+ * TAKE the folio mapped by PTE i of t (at addr, in a VMA of av): false
+ * when none is.  Context: mmap_lock held, or the table detached by this
+ * thread; the PTE lock of t held.
+ */
+static bool rmap_take(struct sim_mm *mm, struct sim_anon_vma *av, struct sim_pte_table *t,
+		      uint32_t i, uint64_t addr, struct rmap_target *tg)
+{
+	struct sim *sim = mm->sim;
+	uint32_t pte = t->ptes[i], young = 0, found;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
+		return false;
+	tg->mm = mm;
+	tg->addr = addr;
+	tg->head = folio_head(sim, pte_pfn(pte));
+	folio_get(sim, tg->head, 1);
+	found = table_maps(sim, t, tg->head, &young, false);
+	tg->mapcount = folio_mapcount(sim, tg->head);
+	tg->whole = found == tg->mapcount && !folio_maybe_shared(sim, tg->head);
+	tg->av = anon_vma_get(av);
+	tg->unlinks = ld_relaxed(&av->unlinks);
+	return true;
+}
+
+static void rmap_release(struct sim *sim, struct rmap_target *tg)
+{
+	anon_vma_put(tg->av);
+	folio_put(sim, tg->head, 1);
+}
+
+/*
+ * CHECK what the walk found (found mappings; the PMD clear when clear):
+ * the folio still a folio and, when every mapping of it was in the table
+ * walked at TAKE and it is not shared, each of them found and its
+ * reference count above them.  True when the counts were compared.
+ * Context: the PMD lock of the address and the PTE lock of its table (if
+ * any) held, the anon_vma for read.
+ */
+static bool rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t found,
+		       bool clear)
+{
+	uint32_t head = tg->head, flags = ld_relaxed(&sim_pg(sim, head)->flags);
+	uint32_t mapcount, ref;
+
+	lockdep_assert_held(LOCK_ANON_VMA, tg->av, LOCK_READ);
+	if (!(flags & PG_HEAD) || (flags & PG_BUDDY)) {
+		rmap_fail(sim, "folio_referenced: pfn %u, held by the walker's reference, "
+			  "is no longer a folio head (flags %#x)", head, flags);
+		return false;
+	}
+	/* the counts are stable only if the locks held cover every mapping */
+	if (!tg->whole || folio_maybe_shared(sim, head))
+		return false;
+	mapcount = folio_mapcount(sim, head);
+	ref = folio_refcount(sim, head);
+	if (found == mapcount) {
+		if (ref < mapcount + 1)
+			rmap_fail(sim, "folio_referenced: folio pfn %u has refcount %u, below "
+				  "its %u mappings and the walker's reference", head, ref,
+				  mapcount);
+		return true;
+	}
+	if (clear)
+		rmap_fail(sim, "folio_referenced: mm %u's PMD at %#llx is clear while folio "
+			  "pfn %u (order %u) still has %u mappings in its table: a page table "
+			  "left its PMD without the anon_vma lock held for write", tg->mm->id,
+			  (unsigned long long)pmd_base(sim, tg->addr), head,
+			  sim_pg(sim, head)->order, mapcount);
+	else
+		rmap_fail(sim, "folio_referenced: folio pfn %u (order %u) has %u mappings, all "
+			  "in mm %u's table at %#llx when taken, but the walk found %u there",
+			  head, sim_pg(sim, head)->order, mapcount, tg->mm->id,
+			  (unsigned long long)pmd_base(sim, tg->addr), found);
+	return true;
+}
+
+/*
+ * try_to_unmap() of a folio whose every mapping the walk found in t:
+ * locked (tried), then swapped out by the page-out code, which refuses a
+ * folio with references other than its mappings and ours.  True when it
+ * was unmapped.  Context: the anon_vma for read, the PTE lock of t held.
+ */
+static bool rmap_unmap(const struct rmap_target *tg, struct sim_pte_table *t)
+{
+	struct sim *sim = tg->mm->sim;
+	bool done;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	if (!folio_trylock(sim, tg->head))
+		return false;
+	done = pageout_folio(tg->mm, t, tg->head, 1) == 0;
+	folio_unlock(sim, tg->head);
+	return done;
+}
+
+/*
+ * LOCK, WALK and CHECK a taken folio; with unmap, then unmap it as
+ * try_to_unmap() does when the check could see all its mappings.
+ * Context: no PMD or PTE lock held, and no anon_vma unless try_lock (a
+ * collapse's injection point may hold this one for write); takes and
+ * drops the anon_vma for read (tried when try_lock), the PMD and PTE
+ * locks.
+ */
+static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock,
+				   bool unmap)
+{
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t = NULL;
+	uint32_t found = 0, young = 0;
+	uint64_t *pmdp, pmd = 0;
+
+	lockdep_assert_not_held(LOCK_PMD, NULL);
+	lockdep_assert_not_held(LOCK_PTE, NULL);
+	if (!try_lock)
+		anon_vma_lock_read(tg->av);
+	else if (!anon_vma_trylock_read(tg->av))
+		return RMAP_CONTENDED;
+	if (ld_relaxed(&tg->av->unlinks) != tg->unlinks) {
+		anon_vma_unlock_read(tg->av);
+		return RMAP_STALE;
+	}
+	pmdp = pmd_lookup(tg->mm, tg->addr, false, &pmdt);
+	if (pmdp) {
+		pmd_lock(pmdt);
+		pmd = ld_acquire(pmdp);
+		if (pmd_is_table(pmd)) {
+			t = pmd_table(pmd);
+			pte_lock(t);
+			found = table_maps(sim, t, tg->head, &young, true);
+		} else if (pmd_is_huge(pmd) && pmd_pfn(pmd) == tg->head) {
+			found = 1;
+		}
+	}
+	if (rmap_check(sim, tg, found, pmd_is_none(pmd))) {
+		stat_add(&sim->rmap.stats.compared, 1);
+		if (unmap && t && found && rmap_unmap(tg, t))
+			stat_add(&sim->rmap.stats.unmapped, 1);
+	}
+	if (t)
+		pte_unlock(t);
+	if (pmdp)
+		pmd_unlock(pmdt);
+	anon_vma_unlock_read(tg->av);
+	stat_add(&sim->rmap.stats.young, young);
+	return RMAP_CHECKED;
+}
+
+/* Count a walk's outcome.  Context: any. */
+static void rmap_count(struct sim *sim, enum rmap_outcome r)
+{
+	stat_add(&sim->rmap.stats.walks, 1);
+	switch (r) {
+	case RMAP_CHECKED:
+		stat_add(&sim->rmap.stats.checked, 1);
+		break;
+	case RMAP_CONTENDED:
+		stat_add(&sim->rmap.stats.contended, 1);
+		break;
+	case RMAP_STALE:
+		stat_add(&sim->rmap.stats.stale, 1);
+		break;
+	}
+}
+
+void rmap_walk_beside_window(struct sim_mm *mm, struct sim_anon_vma *av,
+			     struct sim_pte_table *t, uint64_t pmd_addr,
+			     uint32_t off, uint32_t nr)
+{
+	struct sim *sim = mm->sim;
+	uint32_t last = SIM_NO_PFN;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		struct rmap_target tg;
+		bool taken;
+
+		if (i >= off && i < off + nr)
+			continue;
+		pte_lock(t);
+		taken = pte_present(t->ptes[i]) &&
+			folio_head(sim, pte_pfn(t->ptes[i])) != last &&
+			rmap_take(mm, av, t, i, pmd_addr + (uint64_t)i * sim->geo.page_size,
+				  &tg);
+		pte_unlock(t);
+		if (!taken)
+			continue;
+		last = tg.head;
+		rmap_count(sim, rmap_walk(sim, &tg, true, false));
+		rmap_release(sim, &tg);
+	}
+}
+
+/* The walker thread's next random number.  Context: the walker thread. */
+static uint64_t rmap_random(struct sim *sim)
+{
+	return mthp_rng_at(sim->seed ^ 0x726d6170ull, sim->rmap.rng_counter++);
+}
+
+/* A live mm of the list, referenced, or NULL.  Context: takes the mm list lock. */
+static struct sim_mm *rmap_pick_mm(struct sim *sim, uint64_t r)
+{
+	struct sim_mm *mm, *pick = NULL;
+	uint64_t n = 0;
+
+	mm_list_lock(sim);
+	for (mm = sim->mm_list; mm; mm = mm->next)
+		n++;
+	if (n) {
+		n = r % n;
+		for (mm = sim->mm_list; n; mm = mm->next)
+			n--;
+		if (!ld_relaxed(&mm->exiting)) {
+			__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
+			pick = mm;
+		}
+	}
+	mm_list_unlock(sim);
+	return pick;
+}
+
+/*
+ * TAKE a folio at a random page of a random VMA of mm: false when none is
+ * mapped there.  Context: takes and drops mmap_lock for read and a PTE lock.
+ */
+static bool rmap_take_random(struct sim_mm *mm, struct rmap_target *tg)
+{
+	struct sim *sim = mm->sim;
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t;
+	struct sim_anon_vma *av;
+	bool taken = false;
+	uint64_t *pmdp;
+
+	mmap_read_lock(mm);
+	if (!ld_relaxed(&mm->exiting) && mm->nr_vmas) {
+		const struct sim_vma *v = &mm->vmas[rmap_random(sim) % mm->nr_vmas];
+		uint64_t pages = (v->end - v->start) >> sim->page_shift;
+		uint64_t addr = v->start + ((rmap_random(sim) % pages) << sim->page_shift);
+
+		av = ld_acquire(&v->anon_vma);
+		if (av && pmd_lookup_kind(mm, addr, &pmdp, &pmdt, &t) == MTHP_PMD_TABLE) {
+			pte_lock(t);
+			taken = rmap_take(mm, av, t, pte_index(sim, addr), addr, tg);
+			pte_unlock(t);
+		}
+	}
+	mmap_unlock(mm);
+	return taken;
+}
+
+/* One walk of a random folio.  Context: no lock held. */
+static void rmap_walk_random(struct sim *sim)
+{
+	uint64_t r = rmap_random(sim);
+	struct rmap_target tg;
+	struct sim_mm *mm;
+
+	world_enter(sim);
+	mm = rmap_pick_mm(sim, r >> 1);
+	/* one walk in 8 is reclaim's unmap, which waits for the lock */
+	if (mm && rmap_take_random(mm, &tg)) {
+		bool unmap = (r & 7) == 0;
+
+		rmap_count(sim, rmap_walk(sim, &tg, !unmap, unmap));
+		rmap_release(sim, &tg);
+	}
+	world_exit(sim);
+	if (mm)
+		mm_put(mm);
+}
+
+static void *rmap_walker_thread(void *arg)
+{
+	struct sim *sim = arg;
+
+	while (!ld_relaxed(&sim->rmap.stop)) {
+		rmap_walk_random(sim);
+		sched_yield();
+	}
+	return NULL;
+}
+
+int sim_rmap_walker_start(struct sim *sim)
+{
+	int err;
+
+	if (sim->rmap.running)
+		return -EBUSY;
+	st_relaxed(&sim->rmap.stop, false);
+	err = -pthread_create(&sim->rmap.thread, NULL, rmap_walker_thread, sim);
+	if (!err)
+		sim->rmap.running = true;
+	return err;
+}
+
+void sim_rmap_walker_stop(struct sim *sim)
+{
+	if (!sim->rmap.running)
+		return;
+	st_relaxed(&sim->rmap.stop, true);
+	pthread_join(sim->rmap.thread, NULL);
+	sim->rmap.running = false;
+}
+
+void rmap_destroy(struct sim *sim)
+{
+	sim_rmap_walker_stop(sim);
+}
+
+const char *sim_rmap_failure(struct sim *sim)
+{
+	return ld_acquire(&sim->rmap.failed) == 2 ? sim->rmap.msg : NULL;
+}
+
+void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out)
+{
+	const struct sim_rmap_stats *s = &sim->rmap.stats;
+
+	out->walks = ld_relaxed(&s->walks);
+	out->contended = ld_relaxed(&s->contended);
+	out->stale = ld_relaxed(&s->stale);
+	out->checked = ld_relaxed(&s->checked);
+	out->compared = ld_relaxed(&s->compared);
+	out->young = ld_relaxed(&s->young);
+	out->unmapped = ld_relaxed(&s->unmapped);
+}
