@@ -87,7 +87,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim/check.h"
+#include "sim/bug.h"
 #include "sim/collapse.h"
 #include "sim/folio.h"
 #include "sim/inject.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/check.h"
+#include "sim/bug.h"
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/pgtable.h"
