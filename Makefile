@@ -7,6 +7,8 @@
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
+#   make mutants            the collapse protocol's mutants, each must be killed
+#                           (tests/mutants/*.patch; MUTANTS="NAME ..." for some)
 #   make check-kernel       the real Linux 7.2 under qemu as the oracle
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=address,undefined check   (objects go to build-asan-ubsan/)
@@ -110,7 +112,7 @@ MTHP := $(BUILD)/mthp
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps check check-host check-layers test-bins bench demo install uninstall clean fuzz \
-	fuzz-bins stress check-kernel
+	fuzz-bins stress check-kernel mutants
 # keep the test and bench objects between builds
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -181,6 +183,14 @@ stress: $(BUILD)/tests/stress
 	TSAN_OPTIONS="suppressions=tests/stress.tsan.supp $(TSAN_OPTIONS)" \
 		$(BUILD)/tests/stress --seconds $(STRESS_SECONDS) --threads $(STRESS_THREADS) \
 		--seed $(STRESS_SEED) --policy $(STRESS_POLICY)
+
+# The collapse protocol's mutants: each tests/mutants/NAME.patch applied to
+# a scratch copy of the tree, its killers built and run (60 s at most);
+# scripts/mutants prints the table and fails unless every one was killed.
+MUTANTS ?=
+
+mutants: | $(DEPS_STAMP)
+	@CC="$(CC)" scripts/mutants $(MUTANTS)
 
 # make check-kernel: boots Linux 7.2 under qemu, runs the guest programs
 # of tests/kernel/ in it and compares what the kernel did with the plan

@@ -65,11 +65,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	stress_install_crash_handler();
 	err = stress_run(&cfg, &totals, stdout);
 	if (err) {
 		fprintf(stderr, "stress: cannot set up the simulator: %s\n", strerror(-err));
 		return 1;
 	}
-	printf("stress: %s\n", stress_ok(&totals) ? "ok" : "FAILED");
+	fflush(stdout);
+	if (stress_ok(&totals))
+		printf("stress: ok\n");
+	else
+		printf("stress: FAILED after %.1f s: %s\n", totals.failed_at, totals.why);
 	return stress_ok(&totals) ? 0 : 1;
 }

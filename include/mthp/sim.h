@@ -263,6 +263,14 @@ int sim_stats_dump(struct sim *sim, FILE *f);
  */
 int sim_check(struct sim *sim);
 const char *sim_check_message(struct sim *sim);
+/*
+ * What the calling thread was doing in the simulator, for a crash report:
+ * the step of a collapse, the mm, the address and the order, written to
+ * buf ("collapse_huge_page: ISOLATE, mm 1 at 0x100200000, order 4"), or
+ * NULL when it is in no step the simulator notes.  Not async-signal-safe
+ * in theory (snprintf), but takes no lock, so a crash handler may call it.
+ */
+const char *sim_thread_doing(char *buf, size_t len);
 
 /* The mm as a snapshot (format 2) with the settings in force. */
 int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
@@ -459,8 +467,10 @@ void sim_inject_seed(struct sim *sim, uint64_t seed);
 uint64_t sim_inject_fired(struct sim *sim, enum sim_inject_point p);
 /*
  * The concurrent mutations (MUNMAP, MREMAP, FORK) run from the collapsing
- * thread after the scan dropped mmap_lock and before the window's
- * collapse, with no simulator lock held.  sim_inject_race() is the
+ * thread with no simulator lock held, at two points of each window's
+ * collapse: after the scan dropped mmap_lock, before the allocation; and
+ * after the revalidation under the read lock dropped it, before the
+ * collapse takes it for write.  sim_inject_race() is the
  * default mutation of the PMD range at pmd_addr: munmap it; mremap it
  * elsewhere and back; fork the mm (the child in *child, exited by the
  * collapse after its attempt).  A race function replaces it (to keep a

@@ -43,8 +43,10 @@
  *      |         -- fail: ANY_PROCESS, VMA_NULL, ADDRESS_RANGE, VMA_CHECK,
  *      |            PAGE_ANON, NO_PTE_TABLE, PMD_MAPPED, EXCEED_SWAP_PTE,
  *      |            FAIL (out_put_folio; pages swapped in stay in)
- *      v       read lock dropped
- *   LOCK       [mmap_lock write]  revalidate_window() again
+ *      v       read lock dropped  (injected races here too)
+ *   LOCK       [mmap_lock write]  hugepage_vma_revalidate() again, then
+ *      |                          check_pmd_still_valid(): the PMD entry
+ *      |                          still maps a table
  *      |         -- fail: as REVALIDATE (out_up_write)
  *      v       [+ anon_vma write]
  *   DETACH     [+ PMD lock]       collapse_detach(): the PMD cleared, the
@@ -60,7 +62,8 @@
  *      |                          and zero PTEs zero-filled, old PTEs
  *      |                          cleared, old folios released
  *      |         -- fail (machine check): COPY_MC before anything is
- *      |            cleared; as ISOLATE's (out_unlock_anon_vma)
+ *      |            cleared; the table back under the PMD, then the
+ *      |            folios released (out_unlock_anon_vma)
  *      v
  *   INSTALL    [PMD lock]         o == PMD: collapse_install_pmd(), a huge
  *      |                          PMD, the table deposited
@@ -79,12 +82,18 @@
  * the window, as another CPU could: below PMD order the anon_vma is still
  * held for write there, so each walk is given up as contended; were it
  * released, the walk would find the PMD clear under mapped folios.
+ * The collapse's read unlock and write lock have the racing mutations
+ * between them too.
+ *
+ * Each step notes itself with sim_doing(), so that a broken invariant
+ * (sim_bug()) or a crash report says which step of which window it was.
  */
 #include <string.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sim/bug.h"
 #include "sim/collapse.h"
 #include "sim/folio.h"
 #include "sim/inject.h"
@@ -563,6 +572,25 @@ static enum mthp_result revalidate_window(struct collapse_window *w)
 }
 
 /*
+ * check_pmd_still_valid(): the range's PMD entry is the one found under
+ * the read lock and still maps a page table.
+ * Context: mmap_lock held for write.
+ */
+static enum mthp_result check_pmd_still_valid(struct collapse_window *w)
+{
+	struct sim_pmd_table *pmdt;
+	uint64_t *pmdp;
+	enum mthp_result result;
+
+	result = find_pmd(w->mm, w->pmd_addr, &pmdp, &pmdt);
+	if (result != SCAN_SUCCEED)
+		return result;
+	if (pmdp != w->pmdp)
+		return SCAN_FAIL;
+	return SCAN_SUCCEED;
+}
+
+/*
  * REVALIDATE and SWAPIN: with the read lock, check the window is still
  * collapsible and swap in its swap entries.
  * Context: no mmap_lock held; takes and drops mmap_lock for read.
@@ -632,8 +660,11 @@ static enum mthp_result collapse_isolate_window(struct collapse_window *w)
 }
 
 /*
- * COPY: the window into the new folio; a machine check (injected) releases
- * the isolated folios and puts the table back under the PMD (COPY_MC).
+ * COPY: the window into the new folio.  A machine check (injected) puts
+ * the table back under the PMD first, then releases the isolated folios
+ * (COPY_MC): at PMD order the anon_vma is unlocked by now, so a folio
+ * released while its PMD is clear could be found by an rmap walk that
+ * sees it mapped nowhere.
  * Context: mmap_lock held for write; takes and drops the PTE lock, then
  * (on failure) the PMD lock.
  */
@@ -644,16 +675,16 @@ static enum mthp_result collapse_copy_window(struct collapse_window *w)
 
 	pte_lock(w->t);
 	w->pte_locked = true;
-	if (inject_fail(sim, SIM_INJECT_COPY_MC)) {
-		release_isolated(sim, w->cc);
+	if (inject_fail(sim, SIM_INJECT_COPY_MC))
 		result = SCAN_COPY_MC;
-	} else {
+	else
 		collapse_copy(w->mm, w->t, w->off, w->order, w->head, w->cc);
-	}
 	pte_unlock(w->t);
 	w->pte_locked = false;
-	if (result != SCAN_SUCCEED)
+	if (result != SCAN_SUCCEED) {
 		collapse_reattach(w);
+		release_isolated(sim, w->cc);
+	}
 	return result;
 }
 
@@ -672,6 +703,8 @@ static void collapse_install_pmd(struct collapse_window *w)
 		pmd |= PMD_WRITE;
 	pmd_lock(w->pmdt);
 	w->pmd_locked = true;
+	if (ld_acquire(w->pmdp))
+		sim_bug("collapse_install_pmd: the PMD is not none");
 	folio_add_pmd(sim, w->head, w->mm->id);
 	pgtable_deposit(w->pmdt, w->pmdp, w->t);	/* emptied by the copy */
 	st_release(w->pmdp, pmd);
@@ -713,7 +746,8 @@ static void collapse_install_ptes(struct collapse_window *w)
  * Each unwind label undoes one state, named for it; the locks are released
  * by their booleans.
  * Context: no mmap_lock held on entry or on return; takes the world lock
- * (debug builds) for the whole attempt.
+ * (debug builds) for the attempt, but for the injected race between the
+ * read unlock and the write lock.
  */
 static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 					   uint32_t off, unsigned order,
@@ -722,28 +756,46 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 	struct sim *sim = mm->sim;
 	struct collapse_window w = { .mm = mm, .cc = cc, .pmd_addr = pmd_addr,
 				     .off = off, .order = order, .head = SIM_NO_PFN };
+	uint64_t addr = pmd_addr + ((uint64_t)off << sim->page_shift);
+	struct sim_mm *child = NULL;
 	bool installed = false;
 	enum mthp_result result;
 
 	lockdep_assert_not_held(LOCK_MMAP, mm);
 	world_enter(sim);
+	sim_doing("collapse_huge_page: ALLOC", mm, addr, order);
 	result = alloc_charge_folio(mm, order, &w.head);
 	if (result != SCAN_SUCCEED)
 		goto out_nolock;
+	sim_doing("collapse_huge_page: REVALIDATE and SWAPIN (mmap_lock read)", mm, addr,
+		  order);
 	result = collapse_prepare(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_put_folio;
+	/* an injected munmap, mremap or fork between the read and write locks */
+	world_exit(sim);
+	child = inject_race_point(mm, pmd_addr);
+	world_enter(sim);
 
 	mmap_write_lock(mm);
 	w.mmap_locked = true;
-	result = revalidate_window(&w);
+	sim_doing("collapse_huge_page: LOCK (revalidate under mmap_lock write)", mm, addr,
+		  order);
+	result = hugepage_vma_revalidate(mm, pmd_addr, order, cc, &w.rules, &w.v);
+	if (result != SCAN_SUCCEED)
+		goto out_up_write;
+	result = check_pmd_still_valid(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_up_write;
 	w.av = w.v->anon_vma;
+	if (!w.av)
+		sim_bug("collapse_huge_page: anon_vma_lock_write of a VMA with no anon_vma");
 	anon_vma_lock_write(w.av);
 	w.anon_vma_locked = true;
 
+	sim_doing("collapse_huge_page: DETACH (pmdp_collapse_flush)", mm, addr, order);
 	collapse_detach(&w);
+	sim_doing("collapse_huge_page: ISOLATE", mm, addr, order);
 	result = collapse_isolate_window(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_unlock_anon_vma;
@@ -755,9 +807,11 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 	/* another CPU's folio_referenced() on the folios beside the window */
 	if (inject_fail(sim, SIM_INJECT_RMAP))
 		rmap_walk_beside_window(mm, w.av, w.t, pmd_addr, off, 1u << order);
+	sim_doing("collapse_huge_page: COPY", mm, addr, order);
 	result = collapse_copy_window(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_unlock_anon_vma;
+	sim_doing("collapse_huge_page: INSTALL", mm, addr, order);
 	if (order == sim->geo.pmd_order)
 		collapse_install_pmd(&w);
 	else
@@ -779,6 +833,9 @@ out_put_folio:
 out_nolock:
 	world_exit(sim);
 	window_assert_unlocked(&w);
+	sim_doing_clear();
+	if (child)
+		sim_exit(child);	/* the racing fork's child */
 	trace_collapse_huge_page(mm, cc, installed, result, order);
 	return result;
 }

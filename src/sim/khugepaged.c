@@ -43,13 +43,14 @@ void khugepaged_destroy(struct sim *sim)
 	pthread_mutex_destroy(&ks->lock);
 }
 
+/* Context: takes and drops the khugepaged lock. */
 static bool khugepaged_running(struct sim *sim)
 {
 	bool running;
 
-	pthread_mutex_lock(&sim->khugepaged.lock);
+	khugepaged_lock(&sim->khugepaged);
 	running = sim->khugepaged.running;
-	pthread_mutex_unlock(&sim->khugepaged.lock);
+	khugepaged_unlock(&sim->khugepaged);
 	return running;
 }
 
@@ -338,6 +339,10 @@ int sim_khugepaged_pass(struct sim *sim, uint32_t max_wakeups, uint64_t *collaps
 	return err;
 }
 
+/*
+ * The khugepaged thread.  Context: takes the khugepaged lock between
+ * passes (and sleeps on its condition variable), no lock during a pass.
+ */
 static void *khugepaged_thread(void *arg)
 {
 	struct sim *sim = arg;
@@ -348,15 +353,15 @@ static void *khugepaged_thread(void *arg)
 		uint32_t ms;
 		bool stop;
 
-		pthread_mutex_lock(&ks->lock);
+		khugepaged_lock(ks);
 		stop = ks->stop;
-		pthread_mutex_unlock(&ks->lock);
+		khugepaged_unlock(ks);
 		if (stop)
 			break;
 		khugepaged_do_scan(sim, &progress, &collapsed, false);
 		ms = sim_settings(sim)->scan_sleep_millisecs;
 		sim_advance(sim, (uint64_t)ms * 1000000ull);
-		pthread_mutex_lock(&ks->lock);
+		khugepaged_lock(ks);
 		if (!ks->stop && ms) {
 			struct timespec ts;
 
@@ -369,17 +374,18 @@ static void *khugepaged_thread(void *arg)
 			}
 			pthread_cond_timedwait(&ks->wake, &ks->lock, &ts);
 		}
-		pthread_mutex_unlock(&ks->lock);
+		khugepaged_unlock(ks);
 	}
 	return NULL;
 }
 
+/* Context: takes and drops the khugepaged lock. */
 int sim_khugepaged_start(struct sim *sim)
 {
 	struct sim_khugepaged *ks = &sim->khugepaged;
 	int err = 0;
 
-	pthread_mutex_lock(&ks->lock);
+	khugepaged_lock(ks);
 	if (ks->running) {
 		err = -EBUSY;
 		goto out_unlock;
@@ -396,26 +402,27 @@ int sim_khugepaged_start(struct sim *sim)
 	if (!err)
 		ks->running = true;
 out_unlock:
-	pthread_mutex_unlock(&ks->lock);
+	khugepaged_unlock(ks);
 	return err;
 }
 
+/* Context: no lock held; takes and drops the khugepaged lock. */
 void sim_khugepaged_stop(struct sim *sim)
 {
 	struct sim_khugepaged *ks = &sim->khugepaged;
 	bool running;
 
-	pthread_mutex_lock(&ks->lock);
+	khugepaged_lock(ks);
 	running = ks->running;
 	ks->stop = true;
 	pthread_cond_broadcast(&ks->wake);
-	pthread_mutex_unlock(&ks->lock);
+	khugepaged_unlock(ks);
 	if (!running)
 		return;
 	pthread_join(ks->thread, NULL);
-	pthread_mutex_lock(&ks->lock);
+	khugepaged_lock(ks);
 	ks->running = false;
-	pthread_mutex_unlock(&ks->lock);
+	khugepaged_unlock(ks);
 }
 
 int sim_khugepaged_stat(struct sim *sim, const char *name, uint64_t *value)

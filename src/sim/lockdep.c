@@ -33,9 +33,12 @@
  *                  from under any lock above end here)
  *   memcg lock     sim->memcg_lock: cgroup creation (charges are atomics)
  *   mm list lock   sim->mm_list_lock: the mm list and khugepaged's slots
- *
- * Not in the order, because they never nest anything: the settings lock,
- * the trace lock and khugepaged's thread lock (a condition variable's).
+ *   khugepaged lock  sim->khugepaged.lock: its thread's running and stop
+ *                  flags (and its condition variable's mutex: held, as
+ *                  far as the validator knows, while the thread sleeps)
+ *   settings lock  sim->settings_lock: publishing a settings version
+ *   trace lock     sim->trace.lock: one trace line at a time, the
+ *                  collapse observer (written under PTE locks: last)
  *
  * collapse.c draws where a collapse holds which of these.
  */
@@ -59,6 +62,9 @@ static const char *const class_names[LOCK_NR_CLASSES] = {
 	[LOCK_ZONE] = "zone_lock",
 	[LOCK_MEMCG] = "memcg_lock",
 	[LOCK_MM_LIST] = "mm_list_lock",
+	[LOCK_KHUGEPAGED] = "khugepaged_lock",
+	[LOCK_SETTINGS] = "settings_lock",
+	[LOCK_TRACE] = "trace_lock",
 };
 
 const char *lockdep_class_name(enum sim_lock_class c)

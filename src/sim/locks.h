@@ -43,6 +43,9 @@ enum sim_lock_class {
 	LOCK_ZONE,		/* sim->pm.zone_lock (the buddy allocator) */
 	LOCK_MEMCG,		/* sim->memcg_lock (cgroup creation) */
 	LOCK_MM_LIST,		/* sim->mm_list_lock */
+	LOCK_KHUGEPAGED,	/* sim->khugepaged.lock (its thread's state) */
+	LOCK_SETTINGS,		/* sim->settings_lock */
+	LOCK_TRACE,		/* sim->trace.lock (one line at a time) */
 	LOCK_NR_CLASSES
 };
 
@@ -233,5 +236,17 @@ static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
 	mutex_lock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
 #define mm_list_unlock(sim) \
 	mutex_unlock_at(&(sim)->mm_list_lock, LOCK_MM_LIST, (sim), __FILE__, __LINE__)
+#define khugepaged_lock(ks) \
+	mutex_lock_at(&(ks)->lock, LOCK_KHUGEPAGED, (ks), __FILE__, __LINE__)
+#define khugepaged_unlock(ks) \
+	mutex_unlock_at(&(ks)->lock, LOCK_KHUGEPAGED, (ks), __FILE__, __LINE__)
+#define settings_lock(sim) \
+	mutex_lock_at(&(sim)->settings_lock, LOCK_SETTINGS, (sim), __FILE__, __LINE__)
+#define settings_unlock(sim) \
+	mutex_unlock_at(&(sim)->settings_lock, LOCK_SETTINGS, (sim), __FILE__, __LINE__)
+#define trace_lock(tr) \
+	mutex_lock_at(&(tr)->lock, LOCK_TRACE, (tr), __FILE__, __LINE__)
+#define trace_unlock(tr) \
+	mutex_unlock_at(&(tr)->lock, LOCK_TRACE, (tr), __FILE__, __LINE__)
 
 #endif /* MTHP_SIM_LOCKS_H */

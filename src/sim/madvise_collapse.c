@@ -25,7 +25,8 @@
 /*
  * madvise_collapse() of one VMA: [start, end) is the part of the call's
  * range inside v, clamped inward to whole PMD ranges; 0 when every one of
- * them is PMD-mapped afterwards, else the errno of the last failure.  An
+ * them is PMD-mapped afterwards (those of it the VMA still covers, when
+ * it shrank meanwhile), else the errno of the last failure.  An
  * ineligible VMA is -EINVAL, and so is a part whose clamped bounds cross
  * (a sub-PMD part within one PMD range has none: 0).
  * Context: world lock (debug builds) and mmap_lock held for read on entry
@@ -39,7 +40,7 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 	struct sim *sim = mm->sim;
 	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
 	uint64_t hstart = (start + pmd_size - 1) & ~(pmd_size - 1);
-	uint64_t hend = end & ~(pmd_size - 1), nr_ranges, thps = 0;
+	uint64_t hend = end & ~(pmd_size - 1), thps = 0;
 	enum mthp_result last_fail = SCAN_FAIL;
 	struct mthp_rules rules;
 
@@ -49,7 +50,6 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 		return -EINVAL;
 	if (hstart > hend)
 		return mthp_result_class(SCAN_FAIL)->madvise_errno;
-	nr_ranges = (hend - hstart) / pmd_size;
 	for (uint64_t pmd_addr = hstart; pmd_addr < hend; pmd_addr += pmd_size) {
 		enum mthp_result result;
 		enum mthp_madvise_range next;
@@ -82,7 +82,13 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 		mmap_read_lock(mm);
 		*mmap_locked = true;
 	}
-	return thps == nr_ranges ? 0 : mthp_result_class(last_fail)->madvise_errno;
+	/*
+	 * As the kernel: the ranges wanted are counted from hend as it is now,
+	 * clamped to a VMA that shrank during the call (wrapping, as unsigned
+	 * long does, if it shrank below hstart).
+	 */
+	return thps == (hend - hstart) / pmd_size ? 0 :
+	       mthp_result_class(last_fail)->madvise_errno;
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/bug.h"
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/pgtable.h"
@@ -246,7 +247,8 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 
 	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
 	if (!pmd_is_table(pmd))
-		return NULL;
+		sim_bug("pmdp_collapse_flush: the PMD maps no page table (%s), not the "
+			"PMD the collapse found", pmd ? "a huge PMD" : "none");
 	st_release(pmdp, 0);
 	return pmd_table(pmd);
 }
@@ -254,7 +256,13 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 /* Context: PMD lock held. */
 void pmd_populate(uint64_t *pmdp, struct sim_pte_table *t)
 {
+	uint64_t pmd = ld_acquire(pmdp);
+
 	lockdep_assert_held(LOCK_PMD, NULL, LOCK_WRITE);
+	if (pmd)
+		sim_bug("pmd_populate: the PMD is not none (it maps %s)",
+			pmd_is_huge(pmd) ? "a huge page" :
+			pmd_table(pmd) == t ? "this table already" : "another table");
 	st_release(pmdp, (uint64_t)(uintptr_t)t);
 }
 

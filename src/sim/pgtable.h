@@ -124,9 +124,15 @@ enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **
  */
 void pgtable_deposit(struct sim_pmd_table *pmdt, uint64_t *pmdp, struct sim_pte_table *t);
 struct sim_pte_table *pgtable_withdraw(struct sim_pmd_table *pmdt, uint64_t *pmdp);
-/* Context: PMD lock held: clear the PMD, return the detached table. */
+/*
+ * Context: PMD lock held: clear the PMD, return the detached table.  A
+ * PMD that maps no table is a broken invariant (sim_bug()).
+ */
 struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp);
-/* Context: PMD lock held: put a table back under an empty PMD. */
+/*
+ * Context: PMD lock held: put a table back under an empty PMD (one that
+ * is not empty is a broken invariant: sim_bug()).
+ */
 void pmd_populate(uint64_t *pmdp, struct sim_pte_table *t);
 /* Visit each PMD entry overlapping [start, end): fn gets the sub-range. */
 typedef int (*pmd_range_fn)(struct sim_mm *mm, uint64_t *pmdp,

@@ -14,7 +14,7 @@
  * layers:
  *   locks+lockdep		atomics, lock classes and wrappers, the validator
  *   world			struct sim and struct sim_mm; settings, clock, world lock
- *   physmem swap stats trace inject	frames, swap area, counters, trace, injection draws
+ *   physmem swap stats trace inject bug	frames, swap area, counters, trace, injection draws, sim_bug()
  *   memcg			cgroup charges
  *   folio			folios on the frames
  *   pgtable			page tables, zap
@@ -45,6 +45,7 @@
 #include "sim/stats.h"
 #include "sim/trace.h"
 #include "sim/inject.h"
+#include "sim/bug.h"
 #include "sim/memcg.h"
 #include "sim/folio.h"
 #include "sim/pgtable.h"

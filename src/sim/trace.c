@@ -31,19 +31,21 @@ void trace_destroy(struct sim *sim)
 	pthread_mutex_destroy(&sim->trace.lock);
 }
 
+/* Context: takes and drops the trace lock. */
 void sim_set_trace(struct sim *sim, FILE *f)
 {
-	pthread_mutex_lock(&sim->trace.lock);
+	trace_lock(&sim->trace);
 	st_release(&sim->trace.file, f);
-	pthread_mutex_unlock(&sim->trace.lock);
+	trace_unlock(&sim->trace);
 }
 
+/* Context: takes and drops the trace lock. */
 void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx)
 {
-	pthread_mutex_lock(&sim->trace.lock);
+	trace_lock(&sim->trace);
 	sim->trace.observer = fn;
 	sim->trace.observer_ctx = ctx;
-	pthread_mutex_unlock(&sim->trace.lock);
+	trace_unlock(&sim->trace);
 }
 
 void sim_set_trace_events(struct sim *sim, uint32_t mask)
@@ -167,6 +169,7 @@ int sim_trace_events_parse(const char *list, uint32_t *mask, char *why, size_t l
 	return 0;
 }
 
+/* Context: any simulator lock may be held; takes and drops the trace lock. */
 void trace_event(struct sim *sim, enum sim_trace_event e, enum mthp_context ctx,
 		 const struct sim_mm *mm, const char *fmt, ...)
 {
@@ -185,7 +188,7 @@ void trace_event(struct sim *sim, enum sim_trace_event e, enum mthp_context ctx,
 		pid = SIM_TRACE_PID_BASE + (unsigned)mm->id;
 		break;
 	}
-	pthread_mutex_lock(&sim->trace.lock);
+	trace_lock(&sim->trace);
 	if (sim->trace.file) {
 		fprintf(sim->trace.file, "%16s-%-7u [000] ..... %5llu.%06llu: %s: ", task, pid,
 			(unsigned long long)(ns / 1000000000ull),
@@ -196,19 +199,20 @@ void trace_event(struct sim *sim, enum sim_trace_event e, enum mthp_context ctx,
 		va_end(ap);
 		fputc('\n', sim->trace.file);
 	}
-	pthread_mutex_unlock(&sim->trace.lock);
+	trace_unlock(&sim->trace);
 }
 
+/* Context: no mmap_lock held; takes and drops the trace lock, then calls the observer. */
 void trace_observe(struct sim *sim, const struct sim_collapse_event *ev)
 {
 	sim_collapse_fn fn;
 	void *ctx;
 
 	lockdep_assert_not_held(LOCK_MMAP, NULL);
-	pthread_mutex_lock(&sim->trace.lock);
+	trace_lock(&sim->trace);
 	fn = sim->trace.observer;
 	ctx = sim->trace.observer_ctx;
-	pthread_mutex_unlock(&sim->trace.lock);
+	trace_unlock(&sim->trace);
 	if (fn)
 		fn(ctx, ev);
 }

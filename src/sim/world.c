@@ -17,6 +17,7 @@ const struct mthp_settings *sim_settings(struct sim *sim)
 	return &((struct sim_settings_node *)ld_acquire(&sim->settings))->s;
 }
 
+/* Context: takes and drops the settings lock. */
 int sim_set_settings(struct sim *sim, const struct mthp_settings *s)
 {
 	struct sim_settings_node *n = malloc(sizeof(*n));
@@ -28,10 +29,10 @@ int sim_set_settings(struct sim *sim, const struct mthp_settings *s)
 		return -EINVAL;
 	}
 	n->s = *s;
-	pthread_mutex_lock(&sim->settings_lock);
+	settings_lock(sim);
 	n->prev = sim->settings;
 	st_release(&sim->settings, n);
-	pthread_mutex_unlock(&sim->settings_lock);
+	settings_unlock(sim);
 	return 0;
 }
 
@@ -40,14 +41,15 @@ void sim_get_settings(struct sim *sim, struct mthp_settings *s)
 	*s = *sim_settings(sim);
 }
 
+/* Context: takes and drops the settings lock (twice). */
 int sim_set_knob(struct sim *sim, const char *knob, const char *value)
 {
 	struct mthp_settings s;
 	int err;
 
-	pthread_mutex_lock(&sim->settings_lock);
+	settings_lock(sim);
 	s = sim->settings->s;
-	pthread_mutex_unlock(&sim->settings_lock);
+	settings_unlock(sim);
 	err = mthp_settings_set(&s, knob, value, NULL, 0);
 	return err ? err : sim_set_settings(sim, &s);
 }

@@ -13,11 +13,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mthp/sim.h>
 
@@ -45,6 +47,8 @@ struct worker {
 	uint64_t lost;			/* pages read back with a wrong tag */
 	uint64_t errors;		/* operations that failed unexpectedly */
 	char why[200];
+	unsigned op;			/* relaxed: the operation under way (op_names) */
+	uint64_t op_addr;		/* relaxed: where, when it has one place */
 };
 
 struct stress {
@@ -68,7 +72,16 @@ struct stress {
 	uint64_t checks;
 	uint64_t check_failures;
 	char check_why[300];
+	double started;			/* now() at the start */
+	double failed_at;		/* seconds after the start of the first failure; 0: none */
 };
+
+/*
+ * For the crash report: the run under way, and the calling thread's
+ * mutator (NULL in khugepaged's thread and the checker's).
+ */
+static struct stress *running;
+static __thread const struct worker *self;
 
 static double now(void)
 {
@@ -92,6 +105,12 @@ static uint64_t slice(unsigned id)
 static uint64_t page_addr(const struct worker *w, unsigned i)
 {
 	return slice(w->id) + i * PAGE;
+}
+
+/* Note the operation under way, for the crash report. */
+static void st_op(struct worker *w, unsigned op)
+{
+	__atomic_store_n(&w->op, op, __ATOMIC_RELAXED);
 }
 
 static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
@@ -258,14 +277,28 @@ static void op_fork(struct worker *w)
 	verify(w, i, 1);
 }
 
+/*
+ * Pin a page, read around it, unpin it.  Nothing in this program may move
+ * a pinned page (its owner holds the model lock, so no race touches the
+ * slice): a collapse must see the pin's reference and leave its folio
+ * alone, or a device writing through the pin would write to a page the
+ * process no longer maps.
+ */
 static void op_pin(struct worker *w)
 {
 	unsigned i = below(w, SLICE_PAGES);
+	struct sim_page_info pinned, now;
 
+	__atomic_store_n(&w->op_addr, page_addr(w, i), __ATOMIC_RELAXED);
 	if (sim_pin(w->st->mm, page_addr(w, i)))
 		return;		/* not present: nothing to pin */
+	if (sim_page_info(w->st->mm, page_addr(w, i), &pinned))
+		bad(w, "page info of a pinned page", i, 0);
 	verify(w, i & ~63u, 64);
 	sched_yield();
+	if (!sim_page_info(w->st->mm, page_addr(w, i), &now) && now.pfn != pinned.pfn)
+		bad(w, "a pinned page was replaced while pinned (a collapse took a folio "
+		    "with an extra reference): pfn then, pfn now", pinned.pfn, now.pfn);
 	if (sim_unpin(w->st->mm, page_addr(w, i)))
 		bad(w, "unpin", i, 0);
 }
@@ -303,9 +336,32 @@ static void op_collapse(struct worker *w)
 		bad(w, "MADV_COLLAPSE", which, (uint64_t)-err);
 }
 
+/* The operations of one_op(), by the range of draws each takes. */
+static const struct {
+	unsigned below;		/* draws up to this one (exclusive) */
+	const char *name;
+} op_names[] = {
+	{ 20, "write" }, { 34, "read" }, { 37, "madvise DONTNEED" },
+	{ 39, "madvise FREE" }, { 42, "madvise PAGEOUT" }, { 44, "madvise HUGEPAGE" },
+	{ 45, "madvise (NO)HUGEPAGE" }, { 46, "madvise POPULATE_WRITE" },
+	{ 48, "munmap + mmap" }, { 49, "mprotect" }, { 50, "mremap" }, { 51, "fork" },
+	{ 53, "age" }, { 57, "pin" }, { 58, "snapshot" }, { 59, "read elsewhere" },
+	{ 62, "read" }, { 64, "MADV_COLLAPSE" },
+};
+
+static const char *op_name(unsigned op)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (op < op_names[i].below)
+			return op_names[i].name;
+	return "?";
+}
+
 static void one_op(struct worker *w)
 {
 	unsigned op = below(w, 64);
+
+	st_op(w, op);
 
 	if (op >= 62) {
 		op_collapse(w);
@@ -374,6 +430,7 @@ static void *mutator(void *arg)
 {
 	struct worker *w = arg;
 
+	self = w;
 	while (park_if_asked(w->st)) {
 		one_op(w);
 		w->ops++;
@@ -431,6 +488,18 @@ static void run_check(struct stress *st)
 	st->check_failures++;
 }
 
+/* Has anything failed yet?  Notes when it was first seen. */
+static bool any_failure(struct stress *st)
+{
+	bool failed = st->check_failures != 0;
+
+	for (unsigned t = 0; t < st->nr_threads && !failed; t++)
+		failed = st->w[t].errors || st->w[t].lost;
+	if (failed && !st->failed_at)
+		st->failed_at = now() - st->started;
+	return failed;
+}
+
 /* Park the mutators, stop khugepaged, check everything, resume. */
 static void quiesce_and_check(struct stress *st, bool resume)
 {
@@ -446,6 +515,9 @@ static void quiesce_and_check(struct stress *st, bool resume)
 	run_check(st);
 	for (unsigned t = 0; t < st->nr_threads; t++)
 		verify(&st->w[t], 0, SLICE_PAGES);
+	/* the first failure ends the run: what follows would only blur it */
+	if (any_failure(st))
+		resume = false;
 	if (resume && st->khugepaged && sim_khugepaged_start(st->sim))
 		st->check_failures++;
 	if (resume && st->rmap_walker && sim_rmap_walker_start(st->sim))
@@ -552,6 +624,9 @@ static void report(struct stress *st, const struct stress_config *cfg, FILE *out
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
 	fprintf(out, "unexpected operation failures: %llu\n", (unsigned long long)errors);
 	fprintf(out, "lost pages: %llu\n", (unsigned long long)lost);
+	if (st->failed_at)
+		fprintf(out, "first failure seen at %.1f s; the run stopped there\n",
+			st->failed_at);
 	for (unsigned t = 0; t < st->nr_threads; t++)
 		if (st->w[t].errors || st->w[t].lost)
 			fprintf(out, "  %s\n", st->w[t].why);
@@ -644,7 +719,7 @@ static void run_and_check(struct stress *st, const struct stress_config *cfg)
 		if (!last)
 			nanosleep(&pause, NULL);
 		quiesce_and_check(st, !last);
-		if (last)
+		if (last || st->failed_at)
 			break;
 	}
 	for (unsigned t = 0; t < st->nr_threads; t++)
@@ -684,7 +759,71 @@ static void sum_up(struct stress *st, struct stress_totals *totals)
 	totals->checks = st->checks;
 	totals->check_failures = st->check_failures;
 	totals->full_scans = khugepaged_stat(st->sim, "full_scans");
+	totals->failed_at = st->failed_at;
 	snprintf(totals->why, sizeof(totals->why), "%s", why);
+}
+
+/* The crash report's signals, with the handlers they had before. */
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction crash_old[sizeof(crash_signals) / sizeof(crash_signals[0])];
+
+static void say(const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len) {
+		ssize_t n = write(STDERR_FILENO, text, len);
+
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Say what the crashing thread and every mutator were doing, then put the
+ * previous handler back and return: the fault happens again (abort raises
+ * again) and the previous handler (the default, or a sanitizer's) runs.
+ * snprintf is not async-signal-safe in theory; it takes no lock.
+ */
+static void crash_handler(int sig)
+{
+	struct stress *st = __atomic_load_n(&running, __ATOMIC_ACQUIRE);
+	char line[400], doing[240];
+	const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" :
+			   sig == SIGILL ? "SIGILL" : sig == SIGFPE ? "SIGFPE" : "SIGABRT";
+
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		if (crash_signals[i] == sig)
+			sigaction(sig, &crash_old[i], NULL);
+	if (self)
+		snprintf(line, sizeof(line), "stress: %s in mutator thread %u, during %s\n", name,
+			 self->id, op_name(__atomic_load_n(&self->op, __ATOMIC_RELAXED)));
+	else
+		snprintf(line, sizeof(line), "stress: %s in a thread that is no mutator "
+			 "(khugepaged or the checker)\n", name);
+	say(line);
+	if (sim_thread_doing(doing, sizeof(doing))) {
+		snprintf(line, sizeof(line), "stress: the crashing thread was in %s\n", doing);
+		say(line);
+	}
+	for (unsigned t = 0; st && t < st->nr_threads; t++) {
+		snprintf(line, sizeof(line), "stress:   mutator %u: %s\n", t,
+			 op_name(__atomic_load_n(&st->w[t].op, __ATOMIC_RELAXED)));
+		say(line);
+	}
+}
+
+void stress_install_crash_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = crash_handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		sigaction(crash_signals[i], &sa, &crash_old[i]);
 }
 
 int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FILE *out)
@@ -701,16 +840,19 @@ int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FI
 	st->nr_threads = cfg->nr_threads;
 	st->khugepaged = cfg->khugepaged;
 	st->rmap_walker = cfg->rmap_walker;
+	st->started = now();
 	st->w = calloc(cfg->nr_threads, sizeof(*st->w));
 	err = st->w ? setup(st, cfg) : -ENOMEM;
 	if (err)
 		goto out_free;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
+	__atomic_store_n(&running, st, __ATOMIC_RELEASE);
 	err = start_threads(st, cfg);
 	if (!err)
 		run_and_check(st, cfg);
 	check_teardown(st);
+	__atomic_store_n(&running, NULL, __ATOMIC_RELEASE);
 	sum_up(st, totals);
 	if (out && !err)
 		report(st, cfg, out);

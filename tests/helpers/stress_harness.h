@@ -41,6 +41,7 @@ struct stress_totals {
 	uint64_t check_failures;	/* sim_check() failures, frames not freed */
 	uint64_t full_scans;		/* khugepaged's */
 	uint64_t collapses;		/* by khugepaged and MADV_COLLAPSE */
+	double failed_at;		/* seconds in when a failure was first seen; 0: none */
 	char why[300];			/* the first failure, or "" */
 };
 
@@ -68,6 +69,14 @@ int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FI
 
 /* MTHP_STRESS_SECONDS from the environment, or dflt (the short cmocka runs). */
 double stress_seconds_from_env(double dflt);
+
+/*
+ * On SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT, print what the crashing
+ * thread was doing (its operation, or the simulator's step through
+ * sim_thread_doing()) and what every mutator was doing, then let the
+ * previous handler run.  For the stress program.
+ */
+void stress_install_crash_handler(void);
 
 /* True when the run lost no page, no operation failed and every check was clean. */
 bool stress_ok(const struct stress_totals *totals);
