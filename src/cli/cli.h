@@ -45,6 +45,7 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err);
 int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
 int cmd_daemon(int argc, char **argv, FILE *out, FILE *err);	/* daemon.c */
 int cmd_advise(int argc, char **argv, FILE *out, FILE *err);	/* advise.c */
+int cmd_record(int argc, char **argv, FILE *out, FILE *err);	/* record.c */
 
 /* sim.c */
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err);

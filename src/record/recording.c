@@ -185,7 +185,13 @@ int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 		for (; p < prev->nr_pmds && prev->pmds[p].addr < pmd->addr; p++)
 			fprintf(t.f, "drop %" PRIx64 "\n", prev->pmds[p].addr);
 		if (p < prev->nr_pmds && prev->pmds[p].addr == pmd->addr) {
-			changed[i] = !pmd_equal(pmd, &prev->pmds[p], n);
+			const struct mthp_snapshot_vma *was = &prev->vmas[prev->pmds[p].vma];
+			const struct mthp_snapshot_vma *is = &snap->vmas[pmd->vma];
+
+			/* written again when its VMA's bounds changed: the
+			 * reader places a range it carries by them */
+			changed[i] = !pmd_equal(pmd, &prev->pmds[p], n) ||
+				     was->start != is->start || was->end != is->end;
 			p++;
 		} else {
 			changed[i] = true;
@@ -572,44 +578,72 @@ static void merge_take(struct merge *m, const struct mthp_snapshot_pmd *pmd)
 		m->q++;
 }
 
+/* The VMA of diff with the same bounds as vma; diff->nr_vmas when none. */
+static size_t same_vma(const struct mthp_snapshot *diff,
+		       const struct mthp_snapshot_vma *vma)
+{
+	size_t lo = 0, hi = diff->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (diff->vmas[mid].start < vma->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < diff->nr_vmas && diff->vmas[lo].start == vma->start &&
+	       diff->vmas[lo].end == vma->end ? lo : diff->nr_vmas;
+}
+
 /*
  * The new frame: the VMAs of diff, the PMD ranges of the frame before
- * that were neither dropped nor changed, and those of diff; with the
- * header's settings.  Each range goes after the first VMA it overlaps.
+ * that were neither dropped nor changed (each under the VMA of the same
+ * bounds as before), and those of diff; with the header's settings.
  */
 static int apply_diff(struct mthp_rec_reader *r, const struct mthp_snapshot *diff,
 		      const struct drops *d, struct mthp_snapshot *out,
 		      const char *where, struct mthp_diag *diag)
 {
 	struct merge m = { .prev = &r->frame, .diff = diff, .d = d };
-	uint64_t pmd_size = mthp_pmd_size(&diff->geo);
-	const struct mthp_snapshot_pmd *pmd = NULL;
+	const struct mthp_snapshot_pmd *pmd;
+	size_t next_vma = 0;
 	int err = 0;
 
 	mthp_snapshot_init(out, &r->host.geo);
 	for (size_t i = 0; i < r->host.nr_settings && !err; i++)
 		err = mthp_snapshot_add_setting(out, r->host.settings[i].key,
 						r->host.settings[i].value);
-	for (size_t v = 0; v < diff->nr_vmas && !err; v++) {
-		const struct mthp_snapshot_vma *vma = &diff->vmas[v];
+	while (!err && (pmd = merge_peek(&m))) {
+		bool carried = m.p < r->frame.nr_pmds && pmd == &r->frame.pmds[m.p];
+		size_t v = carried ? same_vma(diff, &r->frame.vmas[pmd->vma]) : pmd->vma;
 
-		err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
-		while (!err && (pmd = merge_peek(&m)) && pmd->addr < vma->end) {
-			if (pmd->addr + pmd_size <= vma->start)
-				break;	/* reported below */
+		if (v == diff->nr_vmas)
+			return rec_error(r, diag, where,
+					 "the VMA of PMD range %" PRIx64 " is gone but the range is not dropped",
+					 pmd->addr);
+		if (v + 1 < next_vma)
+			return rec_error(r, diag, where,
+					 "PMD range %" PRIx64 " belongs to a VMA before the one of the range below it",
+					 pmd->addr);
+		while (next_vma <= v && !err) {
+			const struct mthp_snapshot_vma *vma = &diff->vmas[next_vma++];
+
+			err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
+		}
+		if (!err)
 			err = mthp_snapshot_add_pmd(out, pmd->addr, pmd->kind, pmd->ptes,
 						    pmd->folio_orders);
-			merge_take(&m, pmd);
-		}
-		if (!err && pmd && pmd->addr + pmd_size <= vma->start)
+		if (err == -EINVAL)
 			return rec_error(r, diag, where,
-					 "PMD range %" PRIx64 " lies in no VMA of the frame",
-					 pmd->addr);
+					 "PMD range %" PRIx64 " does not fit its VMA", pmd->addr);
+		merge_take(&m, pmd);
 	}
-	if (!err && (pmd = merge_peek(&m)))
-		return rec_error(r, diag, where,
-				 "PMD range %" PRIx64 " lies in no VMA of the frame",
-				 pmd->addr);
+	while (next_vma < diff->nr_vmas && !err) {
+		const struct mthp_snapshot_vma *vma = &diff->vmas[next_vma++];
+
+		err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
+	}
 	if (!err && m.bad_drop)
 		return rec_error(r, diag, where,
 				 "drop %" PRIx64 " names no PMD range of the frame before",
