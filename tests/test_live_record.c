@@ -26,6 +26,7 @@
 
 #include <mthp/live.h>
 #include <mthp/record.h>
+#include <mthp/replay.h>
 #include <mthp/snapshot.h>
 
 #include "helpers/live_child.h"
@@ -177,6 +178,34 @@ static char *snap_text(const struct mthp_snapshot *s)
 	return text;
 }
 
+static void frame_exact(void *ctx, const struct mthp_replay_frame *f)
+{
+	unsigned *frames = ctx;
+
+	if (f->extra || f->missing)
+		fail_msg("frame %u: %lu pages mapped in the replay only, %lu in the recording only",
+			 f->frame, (unsigned long)f->extra, (unsigned long)f->missing);
+	assert_int_equal(f->frame, *frames);
+	(*frames)++;
+}
+
+/* Replay the recording in f with no collapse: frames pages exactly as recorded. */
+static void replay_exactly(FILE *f, unsigned frames)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	unsigned seen = 0;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE, .frame_fn = frame_exact,
+				      .ctx = &seen };
+
+	if (mthp_replay(f, "live.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(seen, frames);
+	assert_int_equal(rep.frames, frames);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_true(rep.last.recorded > 0);
+}
+
 static void test_frames_equal_what_the_program_did(void **state)
 {
 	struct mthp_rec_info info = { .interval_ms = 0 };
@@ -223,6 +252,10 @@ static void test_frames_equal_what_the_program_did(void **state)
 	assert_int_equal(mthp_rec_reader_next(&r, &diag), 0);
 	assert_int_equal(r.end, MTHP_REC_END_SIGNAL);
 	mthp_rec_reader_free(&r);
+
+	/* replayed with no collapse: every frame's mapped pages as recorded */
+	rewind(f);
+	replay_exactly(f, NR_STEPS);
 	fclose(f);
 	free(buf);
 }
@@ -319,6 +352,7 @@ static void test_record_until_exit(void **state)
 	char path[64], pidtext[16], out[4096], err[1024];
 	struct stepper s = stepper_start();
 	unsigned frames;
+	FILE *f;
 	int k;
 
 	(void)state;
@@ -332,6 +366,10 @@ static void test_record_until_exit(void **state)
 	assert_non_null(strstr(out, "ended: exited"));
 	assert_int_equal(read_file(path, &frames, NULL), MTHP_REC_END_EXITED);
 	assert_true(frames >= 2);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	replay_exactly(f, frames);
+	fclose(f);
 	stepper_stop(&s);
 	unlink(path);
 }

@@ -5,7 +5,9 @@
  * VMAs gone, huge PMDs); a file cut at every length and a file with any
  * one byte changed give an error naming the file and the frame, never a
  * crash, and keep the frames before the damage; other versions and a
- * frame of another page size are refused saying so.
+ * frame of another page size are refused saying so.  Replays: with no
+ * collapse every frame's mapped pages are the recording's; under a policy
+ * the only difference is what collapses filled.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <mthp/record.h>
+#include <mthp/replay.h>
 #include <mthp/snapshot.h>
 
+#include "helpers/cli_run.h"
 #include "helpers/fuzz_targets.h"
 #include "helpers/snap_build.h"
 
@@ -359,6 +364,145 @@ static void test_moved_vma(void **state)
 	free(buf);
 }
 
+/*
+ * A program that writes 300 pages of a MADV_HUGEPAGE range and then holds
+ * still for 10 s, recorded every second, with THP always and
+ * khugepaged waking every 100 ms.
+ */
+static char *hold_still_recording(size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "hold", .interval_ms = 1000 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	struct snap_table t;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	for (unsigned i = 0; i <= 10; i++) {
+		snap_build_new(&s, 4096, 2, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "always"), 0);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "khugepaged/scan_sleep_millisecs",
+							   "100"), 0);
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, 300, 'A', 0);
+		snap_build_add(&s, 0, MTHP_PMD_TABLE, &t);
+		if (i == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
+		mthp_snapshot_free(&s);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_DURATION), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_replay(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = hold_still_recording(&len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	/* with no collapse: every frame as recorded */
+	if (mthp_replay(f, "hold.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 11);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.last.recorded, 300);
+	assert_int_equal(rep.last.simulated, 300);
+	assert_int_equal(rep.collapses, 0);
+	/* under upstream: khugepaged collapses the range, filling 212 pages */
+	o.policy = MTHP_POLICY_UPSTREAM;
+	rewind(f);
+	if (mthp_replay(f, "hold.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 11);
+	assert_true(rep.collapses >= 1);
+	assert_true(rep.wakeups >= 100);
+	assert_int_equal(rep.last.missing, 0);
+	assert_int_equal(rep.last.extra, 512 - 300);
+	assert_int_equal(rep.max_extra, 512 - 300);
+	fclose(f);
+	free(buf);
+}
+
+/* A damaged recording: the replay's error names the frame. */
+static void test_replay_corrupt(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = make_recording(&len, true);
+	FILE *f;
+
+	(void)state;
+	f = fmemopen(buf, len - 30, "r");
+	assert_int_equal(mthp_replay(f, "t.rec", &o, &rep, &diag), -EINVAL);
+	/* the end block's header is cut: the 7th block, after 6 frames */
+	assert_string_equal(diag.msg, "t.rec: frame 6: cut short: the file ends inside the block header");
+	fclose(f);
+	free(buf);
+}
+
+/* A row of the replay table: its name, then each run's column. */
+static void expect_row(const char *out, const char *name, const char *a, const char *b,
+		       const char *c)
+{
+	char row[200];
+
+	snprintf(row, sizeof(row), "%-28s %12s %12s", name, a, b);
+	if (c)
+		snprintf(row + strlen(row), sizeof(row) - strlen(row), " %12s", c);
+	strcat(row, "\n");
+	if (!strstr(out, row))
+		fail_msg("no row '%s' in:\n%s", row, out);
+}
+
+/* `mthp sim --replay`: the table, and what does not go with it. */
+static void test_sim_replay_command(void **state)
+{
+	char path[] = "/tmp/mthp-replay-XXXXXX";
+	size_t len;
+	char *buf = hold_still_recording(&len);
+	int fd = mkstemp(path);
+	struct cli_run r;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	r = cli_run("sim", "--replay", path, "--compare", "legacy,upstream", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "11 frames over 10.0 s, page size 4096\n"));
+	assert_non_null(strstr(r.out, "writes not tracked: rewrites of pages already present are invisible\n"));
+	expect_row(r.out, "", "no collapse", "legacy", "upstream");
+	expect_row(r.out, "  recorded", "300", "300", "300");
+	expect_row(r.out, "  more than recorded", "0", "212", "212");
+	expect_row(r.out, "  fewer than recorded", "0", "0", "0");
+	expect_row(r.out, "frames that differ", "0", "10", "10");
+	cli_run_free(&r);
+	/* a setting over the recording's: khugepaged never wakes in 10 s */
+	r = cli_run("sim", "--replay", path, "--set", "khugepaged/scan_sleep_millisecs=60000", NULL);
+	assert_int_equal(r.status, 0);
+	expect_row(r.out, "  more than recorded", "0", "0", NULL);
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", path, "--json", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--replay goes with --policy, --compare and --set only"));
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", "/nonexistent/x.rec", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "mthp sim: --replay /nonexistent/x.rec: No such file"));
+	cli_run_free(&r);
+	unlink(path);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +513,9 @@ int main(void)
 		cmocka_unit_test(test_corrupt_byte),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_moved_vma),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_replay_corrupt),
+		cmocka_unit_test(test_sim_replay_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

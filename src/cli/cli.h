@@ -7,6 +7,7 @@
 #ifndef MTHP_CLI_H
 #define MTHP_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -49,5 +50,11 @@ int cmd_record(int argc, char **argv, FILE *out, FILE *err);	/* record.c */
 
 /* sim.c */
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
+/*
+ * replay.c: `mthp sim --replay PATH` with khugepaged off and under each
+ * policy; the exit status.
+ */
+int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
+		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err);
 
 #endif /* MTHP_CLI_H */
