@@ -77,6 +77,7 @@ struct mthp_rec_reader {
 	struct mthp_rec_info info;
 	struct mthp_snapshot host;	/* geometry and settings; no VMAs */
 	struct mthp_snapshot frame;	/* the current frame, whole */
+	struct mthp_snapshot prev;	/* the frame before it (empty at frame 0) */
 	uint32_t nr_frames;		/* frames read so far */
 	uint64_t time_ms;		/* of the current frame */
 	size_t changed_pmds;		/* pmd lines the frame held */

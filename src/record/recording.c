@@ -461,6 +461,7 @@ int mthp_rec_reader_open(struct mthp_rec_reader *r, FILE *f, const char *name,
 	r->name = name ? name : "recording";
 	mthp_snapshot_init(&r->host, NULL);
 	mthp_snapshot_init(&r->frame, NULL);
+	mthp_snapshot_init(&r->prev, NULL);
 	diag->msg[0] = '\0';
 	if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
 	    memcmp(magic, rec_magic, sizeof(magic))) {
@@ -712,7 +713,8 @@ int mthp_rec_reader_next(struct mthp_rec_reader *r, struct mthp_diag *diag)
 		if (err) {
 			mthp_snapshot_free(&next);
 		} else {
-			mthp_snapshot_free(&r->frame);
+			mthp_snapshot_free(&r->prev);
+			r->prev = r->frame;
 			r->frame = next;
 			r->changed_pmds = diff.nr_pmds;
 			r->dropped_pmds = d.nr;
@@ -729,8 +731,10 @@ void mthp_rec_reader_free(struct mthp_rec_reader *r)
 {
 	mthp_snapshot_free(&r->host);
 	mthp_snapshot_free(&r->frame);
+	mthp_snapshot_free(&r->prev);
 	mthp_snapshot_init(&r->host, NULL);
 	mthp_snapshot_init(&r->frame, NULL);
+	mthp_snapshot_init(&r->prev, NULL);
 	free(r->raw);
 	free(r->comp);
 	r->raw = r->comp = NULL;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mthp/passes.h>
 #include <mthp/record.h>
 #include <mthp/replay.h>
 #include <mthp/sim.h>
@@ -77,7 +76,7 @@ struct replay {
 	const struct mthp_settings *settings;	/* the run's */
 	int fault_order;		/* the order faults allocate now; -1: the run's settings */
 	struct sim_mm *mm;
-	struct mthp_snapshot prev;	/* the frame before, as recorded */
+	const struct mthp_snapshot *prev;	/* the frame before, as recorded */
 	uint64_t pmd_size, page;
 	uint32_t frame;
 	struct mthp_diag *diag;
@@ -132,10 +131,10 @@ static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
 /* VMAs: unmap what went away, map what is new, advice as the flags say. */
 static int replay_vmas(struct replay *r, const struct mthp_snapshot *next)
 {
-	int err = vma_pieces(r, &r->prev, next, false);
+	int err = vma_pieces(r, r->prev, next, false);
 
 	if (!err)
-		err = vma_pieces(r, next, &r->prev, true);
+		err = vma_pieces(r, next, r->prev, true);
 	for (size_t i = 0; i < next->nr_vmas && !err; i++) {
 		const struct mthp_snapshot_vma *v = &next->vmas[i];
 		uint32_t f = v->flags & (MTHP_VMA_HUGEPAGE | MTHP_VMA_NOHUGEPAGE);
@@ -223,10 +222,24 @@ static int replay_page(struct replay *r, uint64_t addr, enum pte_class was,
 	return err ? replay_fail(r, err, is == PTE_SWAP ? "page-out" : "fault", addr) : 0;
 }
 
+/* The same PTE states (and folio orders) in two ranges. */
+static bool same_ptes(const struct mthp_snapshot_pmd *a, const struct mthp_snapshot_pmd *b,
+		      uint32_t n)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind != MTHP_PMD_TABLE)
+		return true;
+	if (!a->folio_orders != !b->folio_orders ||
+	    (a->folio_orders && memcmp(a->folio_orders, b->folio_orders, n)))
+		return false;
+	return !memcmp(a->ptes, b->ptes, n);
+}
+
 /* The pages of every PMD range either frame has, inside next's VMAs. */
 static int replay_pages(struct replay *r, const struct mthp_snapshot *next)
 {
-	const struct mthp_snapshot *prev = &r->prev;
+	const struct mthp_snapshot *prev = r->prev;
 	uint32_t n = next->geo.ptes_per_pmd;
 	size_t p = 0, q = 0;
 
@@ -243,6 +256,8 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next)
 			a = &prev->pmds[p++];
 		if (q < next->nr_pmds && next->pmds[q].addr == addr)
 			b = &next->pmds[q++];
+		if (a && b && same_ptes(a, b, n))
+			continue;	/* nothing happened here */
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t page = addr + i * r->page;
 			int err;
@@ -385,12 +400,12 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	tick = (uint64_t)s.scan_sleep_millisecs * 1000000ull;
 	if (tick < 1000000ull)
 		tick = 1000000ull;
-	mthp_snapshot_init(&r.prev, &s.geo);
 	while ((ret = mthp_rec_reader_next(&rd, diag)) == 1) {
 		struct mthp_replay_frame fr = { .frame = rd.nr_frames - 1, .time_ms = rd.time_ms };
 		uint64_t t = rd.time_ms * 1000000ull;
 
 		r.frame = fr.frame;
+		r.prev = &rd.prev;
 		ret = 0;
 		/* khugepaged at its pace until the frame's time */
 		if (collapse && next_wake <= t)
@@ -419,10 +434,6 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 			ret = compare(&r, &rd.frame, &fr);
 		if (ret)
 			break;
-		mthp_snapshot_free(&r.prev);
-		ret = mthp_snapshot_copy(&r.prev, &rd.frame);
-		if (ret)
-			break;
 		out->frames++;
 		out->frames_differing += fr.extra || fr.missing;
 		if (fr.extra > out->max_extra)
@@ -436,7 +447,6 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	if (ret == 0 && collapse &&
 	    sim_khugepaged_stat(r.sim, "pages_collapsed", &out->collapses))
 		ret = -EINVAL;
-	mthp_snapshot_free(&r.prev);
 	sim_exit(r.mm);
 out_sim:
 	sim_destroy(r.sim);
