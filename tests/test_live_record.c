@@ -31,6 +31,7 @@
 
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
+#include "helpers/snap_build.h"
 
 #define PMD LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
@@ -166,18 +167,6 @@ static void expect_present(const struct mthp_snapshot *snap, uint64_t addr, int 
 	assert_int_equal(count_in(snap, addr, 'S'), k == 6 ? 50 : 0);
 }
 
-static char *snap_text(const struct mthp_snapshot *s)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	assert_int_equal(mthp_snapshot_write(s, f), 0);
-	fclose(f);
-	return text;
-}
-
 static void frame_exact(void *ctx, const struct mthp_replay_frame *f)
 {
 	unsigned *frames = ctx;
@@ -229,7 +218,7 @@ static void test_frames_equal_what_the_program_did(void **state)
 		if (k == 0)
 			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &snap), 0);
 		assert_int_equal(mthp_rec_writer_frame(&w, &snap, 10 * (uint64_t)k), 0);
-		texts[k] = snap_text(&snap);
+		texts[k] = snap_build_text(&snap);
 		mthp_snapshot_free(&snap);
 	}
 	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_SIGNAL), 0);
@@ -243,7 +232,7 @@ static void test_frames_equal_what_the_program_did(void **state)
 
 		if (mthp_rec_reader_next(&r, &diag) != 1)
 			fail_msg("frame %d: %s", k, diag.msg);
-		got = snap_text(&r.frame);
+		got = snap_build_text(&r.frame);
 		assert_string_equal(got, texts[k]);
 		expect_present(&r.frame, s.addr, k);
 		free(got);

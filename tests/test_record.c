@@ -31,19 +31,6 @@
 
 #define NR_FRAMES 6
 
-/* The text of a snapshot as the writer writes it; the caller frees it. */
-static char *snap_text(const struct mthp_snapshot *s)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	assert_int_equal(mthp_snapshot_write(s, f), 0);
-	fclose(f);
-	return text;
-}
-
 /*
  * Frame i of a process of 8 PMD ranges: ranges appear, fill, turn huge,
  * vanish; from frame 4 on its last 2 ranges are unmapped (a smaller VMA).
@@ -117,8 +104,8 @@ static int read_all(const char *buf, size_t len, unsigned *frames, char *msg,
 				char *a, *b;
 
 				make_frame(&want, *frames);
-				a = snap_text(&want);
-				b = snap_text(&r.frame);
+				a = snap_build_text(&want);
+				b = snap_build_text(&r.frame);
 				assert_string_equal(b, a);
 				free(a);
 				free(b);

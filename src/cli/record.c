@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
-#include <time.h>
 
 #include <mthp/live.h>
 #include <mthp/record.h>
@@ -95,40 +93,6 @@ static void on_stop(int sig)
 	stop_flag = 1;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * Sleep until the monotonic time end (ms), returning early on SIGTERM or
- * SIGINT.  The signals are blocked between the flag check and pselect(),
- * which unblocks them atomically, so none is lost.
- */
-static void sleep_until(uint64_t end)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	for (;;) {
-		uint64_t now = now_ms();
-		struct timespec ts;
-
-		if (stop_flag || now >= end)
-			break;
-		ts.tv_sec = (time_t)((end - now) / 1000);
-		ts.tv_nsec = (long)((end - now) % 1000) * 1000000;
-		pselect(0, NULL, NULL, NULL, &ts, &old);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 /* The process's name as one token ('-' for none). */
 static void read_comm(pid_t pid, char *comm, size_t len)
 {
@@ -180,10 +144,10 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 	stop_flag = 0;
 	sigaction(SIGTERM, &stop, &old_term);
 	sigaction(SIGINT, &stop, &old_int);
-	start = now_ms();
+	start = mthp_cli_now_ms();
 	ret = mthp_rec_writer_open(&w, f, &info, &snap);
 	for (uint64_t i = 0; !ret; i++) {
-		uint64_t t = now_ms() - start;
+		uint64_t t = mthp_cli_now_ms() - start;
 
 		ret = mthp_rec_writer_frame(&w, &snap, t);
 		mthp_snapshot_free(&snap);
@@ -198,7 +162,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 			end = MTHP_REC_END_DURATION;
 			break;
 		}
-		sleep_until(start + (i + 1) * interval);
+		mthp_cli_pause_until(start + (i + 1) * interval, &stop_flag, NULL);
 		if (stop_flag)
 			break;
 		ret = mthp_live_snapshot(o->pid, &snap, &diag);

@@ -45,6 +45,51 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 	return 0;
 }
 
+/* The rows of the table. */
+enum row {
+	ROW_NAME, ROW_SIMULATED, ROW_RECORDED, ROW_EXTRA, ROW_MISSING,
+	ROW_FRAMES_DIFFERING, ROW_MAX_EXTRA, ROW_COLLAPSES, ROW_WAKEUPS,
+};
+
+static uint64_t row_value(const struct mthp_replay_report *r, enum row row)
+{
+	switch (row) {
+	case ROW_NAME:
+		return 0;
+	case ROW_SIMULATED:
+		return r->last.simulated;
+	case ROW_RECORDED:
+		return r->last.recorded;
+	case ROW_EXTRA:
+		return r->last.extra;
+	case ROW_MISSING:
+		return r->last.missing;
+	case ROW_FRAMES_DIFFERING:
+		return r->frames_differing;
+	case ROW_MAX_EXTRA:
+		return r->max_extra;
+	case ROW_COLLAPSES:
+		return r->collapses;
+	case ROW_WAKEUPS:
+		return r->wakeups;
+	}
+	return 0;
+}
+
+/* One row: its name, then each run's value (ROW_NAME: each run's name). */
+static void print_row(FILE *out, const char *name, const struct mthp_replay_report *reps,
+		      size_t nr_policies, enum row row)
+{
+	fprintf(out, "%-28s", name);
+	for (size_t i = 0; i <= nr_policies; i++) {
+		if (row == ROW_NAME)
+			fprintf(out, " %12s", mthp_sim_run_name(reps[i].policy));
+		else
+			fprintf(out, " %12" PRIu64, row_value(&reps[i], row));
+	}
+	fputc('\n', out);
+}
+
 int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
 		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err)
 {
@@ -81,33 +126,14 @@ int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
 	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap "
 		"(room for the most pages the process had)\n\n",
 		reps[0].memory_pages, reps[0].swap_pages);
-	fprintf(out, "%-28s", "");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12s", mthp_sim_run_name(reps[i].policy));
-	fprintf(out, "\n%-28s", "pages mapped, last frame");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].last.simulated);
-	fprintf(out, "\n%-28s", "  recorded");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].last.recorded);
-	fprintf(out, "\n%-28s", "  more than recorded");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].last.extra);
-	fprintf(out, "\n%-28s", "  fewer than recorded");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].last.missing);
-	fprintf(out, "\n%-28s", "frames that differ");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].frames_differing);
-	fprintf(out, "\n%-28s", "most pages more, a frame");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].max_extra);
-	fprintf(out, "\n%-28s", "collapses");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].collapses);
-	fprintf(out, "\n%-28s", "khugepaged wake-ups");
-	for (size_t i = 0; i <= nr_policies; i++)
-		fprintf(out, " %12" PRIu64, reps[i].wakeups);
-	fprintf(out, "\n");
+	print_row(out, "", reps, nr_policies, ROW_NAME);
+	print_row(out, "pages mapped, last frame", reps, nr_policies, ROW_SIMULATED);
+	print_row(out, "  recorded", reps, nr_policies, ROW_RECORDED);
+	print_row(out, "  more than recorded", reps, nr_policies, ROW_EXTRA);
+	print_row(out, "  fewer than recorded", reps, nr_policies, ROW_MISSING);
+	print_row(out, "frames that differ", reps, nr_policies, ROW_FRAMES_DIFFERING);
+	print_row(out, "most pages more, a frame", reps, nr_policies, ROW_MAX_EXTRA);
+	print_row(out, "collapses", reps, nr_policies, ROW_COLLAPSES);
+	print_row(out, "khugepaged wake-ups", reps, nr_policies, ROW_WAKEUPS);
 	return 0;
 }
