@@ -149,6 +149,12 @@ static void test_dry_run_collapses_nothing(void **state)
 	assert_non_null(strstr(out, ", dry run\n"));
 	assert_int_equal(counter(out, "pages_collapsed"), 0);
 	assert_int_equal(counter(out, "full_scans"), 2);
+	/* what it says of the kernel's own khugepaged follows the per-size stats */
+	if (access("/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/collapse_alloc",
+		   F_OK) == 0)
+		assert_non_null(strstr(err, "own khugepaged collapses sizes below 2048K too"));
+	else
+		assert_non_null(strstr(err, "own khugepaged collapses at the PMD size only"));
 
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
 			     "--iterations", "1", "--pages-to-scan", "100000000",

@@ -219,7 +219,7 @@ static void test_audit_text_shares(void **state)
 
 	(void)state;
 	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
-	mthp_audit_text_block(out, &c, &geo);
+	mthp_audit_text_block(out, &c, &geo, &(struct mthp_audit_opts){ 0 });
 	fclose(out);
 	assert_text_has(buf, "anon-total:                          400 kB\n",
 			"anon-swap:                          1200 kB\n",
@@ -243,6 +243,53 @@ static void test_audit_prom_counts_errors(void **state)
 			"mthp_anon_kilobytes{} 400\n",
 			NULL);
 	free(text);
+}
+
+/* The host's per-size collapse counters, in each format, where they exist. */
+static void test_audit_host_collapse_counters(void **state)
+{
+	struct mthp_audit_proc p = one_proc();
+	struct mthp_host_collapse_stats st = { 0 };
+	enum mthp_audit_format f[] = { MTHP_AUDIT_TEXT, MTHP_AUDIT_JSON, MTHP_AUDIT_PROM };
+	char *text[3];
+
+	(void)state;
+	st.have[4] = st.have[9] = (1u << MTHP_NR_HCS) - 1;
+	st.v[4][MTHP_HCS_ALLOC] = 12;
+	st.v[4][MTHP_HCS_EXCEED_SWAP] = 3;
+	st.v[9][MTHP_HCS_ALLOC_FAILED] = 1;
+	for (int i = 0; i < 3; i++) {
+		struct mthp_audit_report rep;
+		size_t len;
+		FILE *out = open_memstream(&text[i], &len);
+
+		assert_non_null(out);
+		assert_int_equal(mthp_audit_report_init(&rep, f[i], true, &p.geo, out), 0);
+		mthp_audit_report_host(&rep, &st);
+		assert_int_equal(mthp_audit_report_proc(&rep, &p), 0);
+		assert_int_equal(mthp_audit_report_finish(&rep), 0);
+		fclose(out);
+	}
+	assert_text_has(text[0], "host collapse counters since boot (those not 0):\n",
+			"hugepages-64kB/stats/collapse_alloc                        12\n",
+			"hugepages-64kB/stats/collapse_exceed_swap_pte               3\n",
+			"hugepages-2048kB/stats/collapse_alloc_failed                1\n", NULL);
+	assert_null(strstr(text[0], "collapse_exceed_none_pte"));
+	assert_text_has(text[1], "\"host_collapse_stats\"", "\"64kB\"",
+			"\"collapse_exceed_shared_pte\": 0", NULL);
+	assert_text_has(text[2], "# TYPE mthp_host_collapse_total counter\n",
+			"mthp_host_collapse_total{size_kb=\"64\",stat=\"collapse_alloc\"} 12\n",
+			"mthp_host_collapse_total{size_kb=\"2048\",stat=\"collapse_alloc_failed\"} 1\n",
+			NULL);
+	for (int i = 0; i < 3; i++)
+		free(text[i]);
+	/* a kernel without them: nothing of it in any format */
+	text[0] = partial_report(MTHP_AUDIT_JSON, true);
+	assert_null(strstr(text[0], "host_collapse_stats"));
+	free(text[0]);
+	text[0] = partial_report(MTHP_AUDIT_PROM, true);
+	assert_null(strstr(text[0], "mthp_host_collapse_total"));
+	free(text[0]);
 }
 
 static void test_audit_text_header_only_with_a_process(void **state)
@@ -303,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_audit_text_shares),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),
+		cmocka_unit_test(test_audit_host_collapse_counters),
 		cmocka_unit_test(test_audit_all_says_what_it_skipped),
 	};
 

@@ -101,6 +101,45 @@ static void layout_split(char *a)
 	mprotect(a + PMD_SIZE + 16 * PAGE, 2 * PMD_SIZE - 16 * PAGE, PROT_READ);
 }
 
+/*
+ * Range 0 a THP whose page 100 is then zapped: the PMD is split and 511
+ * pages of the order-9 folio stay mapped by PTEs (until a deferred split).
+ */
+static void layout_thp_with_hole(char *a)
+{
+	layout_pmd_thp(a);
+	if (madvise(a + 100 * PAGE, PAGE, MADV_DONTNEED))
+		_exit(3);
+}
+
+/*
+ * A 64-page file mapped shared and read, and the same file private with 8
+ * pages written, both over the start of range 2 (MAP_FIXED inside the
+ * child's own VMA, which nothing else uses).
+ */
+static void layout_file(char *a)
+{
+	char path[] = "/tmp/mthp-test-file-XXXXXX";
+	volatile char sink = 0;
+	int fd = mkstemp(path);
+	char *sh, *pr;
+
+	if (fd < 0 || ftruncate(fd, 64 * PAGE))
+		_exit(3);
+	unlink(path);
+	sh = mmap(a + 2 * PMD_SIZE, 64 * PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+	pr = mmap(a + 2 * PMD_SIZE + 64 * PAGE, 64 * PAGE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (sh == MAP_FAILED || pr == MAP_FAILED)
+		_exit(3);
+	for (int i = 0; i < 64; i++)
+		sink += sh[(size_t)i * PAGE];
+	for (int i = 0; i < 8; i++)
+		pr[(size_t)i * PAGE] = 1;
+	(void)sink;
+	close(fd);
+}
+
 /* ---- cases ---- */
 
 static void test_pmd_thp_from_madv_collapse(void **state)
@@ -351,6 +390,115 @@ static void test_audit_json_and_prometheus(void **state)
 	live_child_stop(&c);
 }
 
+/* The audit of pid with opts; the VMA that holds addr (fails when none). */
+static const struct mthp_audit_vma *audit_opts_vma(pid_t pid, const struct mthp_audit_opts *o,
+						   uint64_t addr, struct mthp_audit_proc *p)
+{
+	struct mthp_diag diag = { 0 };
+
+	if (mthp_live_audit_opts(pid, o, p, &diag) < 0)
+		fail_msg("audit: %s", diag.msg);
+	for (size_t i = 0; i < p->nr_vmas; i++)
+		if (p->vmas[i].start <= addr && addr < p->vmas[i].end)
+			return &p->vmas[i];
+	fail_msg("no audited VMA holds %#llx", (unsigned long long)addr);
+	return NULL;
+}
+
+/*
+ * thpmaps's contiguous blocks: of the 511 pages left of the THP, the
+ * 16-page blocks aligned in both addresses inside the runs 0-99 and
+ * 101-511 (6 + 25 blocks); no 2M block, no PMD mapping.  A deferred split
+ * of the folio (memory pressure) leaves order-0 pages: no block at all.
+ */
+static void test_cont_blocks(void **state)
+{
+	struct live_child c = live_child_start(layout_thp_with_hole);
+	struct mthp_audit_opts o = { .cont_orders = 1u << 4 | 1u << 9 };
+	static char out[1 << 16], err[4096];
+	const struct mthp_audit_vma *v;
+	struct mthp_audit_proc p;
+	char pid[16];
+
+	(void)state;
+	v = audit_opts_vma(c.pid, &o, c.addr, &p);
+	assert_int_equal(v->c.pmd_mapped, 0);
+	assert_int_equal(v->c.cont_pte[9], 0);
+	if (v->c.pte_partial == N - 1) {
+		assert_int_equal(v->c.cont_pte[4], (6 + 25) * 16);
+	} else {
+		print_message("the THP was split before the audit: no blocks to count\n");
+		assert_int_equal(v->c.pte_partial, 0);
+		assert_int_equal(v->c.cont_pte[4], 0);
+	}
+	assert_int_equal(p.opts.cont_orders, o.cont_orders);
+	mthp_audit_proc_free(&p);
+
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     "--cont", "64K", "--rollup", "--prometheus", NULL), 0);
+	assert_non_null(strstr(out, "# TYPE mthp_anon_cont_kilobytes gauge\n"));
+	assert_non_null(strstr(out, "name=\"anon-cont-pte-aligned-64kB\"}"));
+	assert_null(strstr(out, "mthp_file_"));
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     NULL), 0);
+	assert_null(strstr(out, "-cont-"));
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     "--cont", "12K", NULL), 2);
+	assert_non_null(strstr(err, "--cont 12K: must be a power of 2 pages"));
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     "--cont", "4M", NULL), 2);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     "--cont", "1K", NULL), 2);
+	assert_non_null(strstr(err, "not a size in whole 4096-byte pages"));
+	live_child_stop(&c);
+}
+
+/*
+ * --file: the shared mapping's 64 read pages are page cache; the private
+ * one's 8 written pages are anon and its other pages are not mapped.
+ * Without --file neither VMA is audited.
+ */
+static void test_file_vmas(void **state)
+{
+	struct live_child c = live_child_start(layout_file);
+	struct mthp_audit_opts o = { .files = true };
+	uint64_t shared = c.addr + 2 * PMD_SIZE, priv = shared + 64 * PAGE, thp = 0;
+	const struct mthp_audit_vma *v;
+	static char out[1 << 16], err[4096];
+	struct mthp_audit_proc p;
+	char pid[16];
+
+	(void)state;
+	v = audit_opts_vma(c.pid, &o, shared, &p);
+	assert_int_equal(v->c.file, 64);
+	assert_int_equal(v->c.anon, 0);
+	assert_true(v->flags & MTHP_VMA_SHARED);
+	for (unsigned k = 0; k <= MTHP_MAX_PMD_ORDER; k++)
+		thp += v->c.file_pte_aligned[k] + v->c.file_pte_unaligned[k];
+	/* large page-cache folios, if this file system makes them, are within */
+	assert_true(thp + v->c.file_pte_partial <= 64);
+	assert_int_equal(v->c.pte_partial + v->c.file_pmd_mapped, 0);
+	mthp_audit_proc_free(&p);
+	v = audit_opts_vma(c.pid, &o, priv, &p);
+	assert_int_equal(v->c.anon, 8);
+	assert_int_equal(v->c.file, 0);
+	assert_int_equal(v->c.pmd_ranges, 0);
+	mthp_audit_proc_free(&p);
+
+	o.files = false;
+	v = audit_opts_vma(c.pid, &o, c.addr, &p);
+	for (size_t i = 0; i < p.nr_vmas; i++)
+		assert_false(p.vmas[i].start <= shared && shared < p.vmas[i].end);
+	mthp_audit_proc_free(&p);
+
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "audit", "--pid", pid,
+			     "--file", NULL), 0);
+	assert_non_null(strstr(out, "file-total:                          256 kB\n"));
+	live_child_stop(&c);
+}
+
 static void test_snapshot_command_round_trip(void **state)
 {
 	struct live_child c = live_child_start(layout_holes);
@@ -386,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_audit_json_and_prometheus),
 		cmocka_unit_test(test_snapshot_command_round_trip),
+		cmocka_unit_test(test_cont_blocks),
+		cmocka_unit_test(test_file_vmas),
 	};
 
 	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),

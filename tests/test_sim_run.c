@@ -372,6 +372,37 @@ static void test_writes_past_the_cgroup_limit_are_counted(void **state)
 	mthp_run_report_free(&rep);
 }
 
+/*
+ * The docs' shrinker case: 16 THPs with one page written each map 32 MiB;
+ * a shrink phase at max_ptes_none 0 leaves the 16 pages, at 511 all of it.
+ */
+static void test_shrink_phase_splits_underused_thps(void **state)
+{
+	static const char fmt[] =
+		"[machine]\nmemory = 256M\n[settings]\nenabled = always\n"
+		"khugepaged/max_ptes_none = %s\n[process p]\n[vma p thps]\nsize = 32M\n"
+		"[phase p one-page-each]\nvma = thps\naction = random\n"
+		"pages = 0,512,1024,1536,2048,2560,3072,3584,4096,4608,5120,5632,6144,6656,7168,7680\n"
+		"[phase p pressure]\naction = shrink\n";
+	struct mthp_run_report rep;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), fmt, "0");
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	assert_int_equal(rep.pages_written, 16);
+	assert_int_equal(rep.shrink_splits, 16);
+	assert_int_equal(rep.shrink_freed, 16 * 511);
+	assert_int_equal(rep.resident_pages, 16);
+	mthp_run_report_free(&rep);
+
+	snprintf(text, sizeof(text), fmt, "511");
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	assert_int_equal(rep.shrink_splits, 0);
+	assert_int_equal(rep.resident_pages, 16 * 512);
+	mthp_run_report_free(&rep);
+}
+
 /* Every process of a scenario gets an address space below the 47-bit top. */
 static void test_several_processes_run(void **state)
 {
@@ -773,6 +804,7 @@ static void test_stats_names_are_the_kernels(void **state)
 		"pswpin", "pswpout", "thp_fault_alloc", "thp_fault_fallback",
 		"thp_fault_fallback_charge", "thp_collapse_alloc", "thp_collapse_alloc_failed",
 		"thp_split_page", "thp_split_page_failed", "thp_deferred_split_page",
+		"thp_underused_split_page",
 		"thp_split_pmd", "thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte",
 		"thp_scan_exceed_share_pte", "thp_zero_page_alloc", "thp_swpout",
 		"thp_swpout_fallback",
@@ -1024,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_writes_past_the_machine_are_counted),
 		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
 		cmocka_unit_test(test_several_processes_run),
+		cmocka_unit_test(test_shrink_phase_splits_underused_thps),
 		cmocka_unit_test(test_vmas_off_pmd_boundaries),
 		cmocka_unit_test(test_cli_warns_of_failed_writes),
 		cmocka_unit_test(test_cli_checks_output_paths_first),

@@ -295,11 +295,24 @@ struct mthp_pmd_plan {
 	uint64_t pmd_addr;
 	enum mthp_result scan;		/* precheck or scan-phase result */
 	uint32_t pages_filled;		/* none/zero PTEs inside collapses */
+	/*
+	 * 1 when the PMD-order collapse makes a THP the underused-THP shrinker
+	 * splits again under memory pressure (mthp_underused())
+	 */
+	uint32_t underused;
 	uint32_t nr_collapses;
 	uint32_t nr_attempts;
 	struct mthp_window collapses[MTHP_MAX_COLLAPSES];	/* walk order */
 	struct mthp_window attempts[MTHP_MAX_ATTEMPTS];		/* failed ones */
 };
+
+/*
+ * Would the underused-THP shrinker (Linux 6.12+) split a PMD-sized folio
+ * with zero_filled zero-filled pages under these settings: it is queued
+ * (shrink_underused 1) and has more than max_ptes_none of them (never at
+ * N-1).  A collapse's pages from none and zero-page PTEs are zero-filled.
+ */
+bool mthp_underused(const struct mthp_settings *s, uint32_t zero_filled);
 
 /* Workspace of mthp_plan_range(); large, so the caller owns it. */
 struct mthp_planner {

@@ -33,7 +33,38 @@ struct mthp_live_host {
 	bool thp_disabled;	/* enabled=never and no size can be used */
 	uint32_t sizes;		/* bit o: hugepages-<order o>/ exists */
 	uint32_t unknown_knobs;	/* sysfs knobs the engine does not know (skipped) */
+	/*
+	 * khugepaged collapses sizes below the PMD size: a hugepages-<size>
+	 * below it has stats/collapse_alloc (Linux 7.2; older kernels count
+	 * collapses at the PMD size only)
+	 */
+	bool mthp_collapse;
 };
+
+/* The host's per-size collapse counters, hugepages-<size>/stats/<name>. */
+enum mthp_host_collapse_stat {
+	MTHP_HCS_ALLOC,			/* collapse_alloc */
+	MTHP_HCS_ALLOC_FAILED,		/* collapse_alloc_failed */
+	MTHP_HCS_EXCEED_NONE,		/* collapse_exceed_none_pte */
+	MTHP_HCS_EXCEED_SWAP,		/* collapse_exceed_swap_pte */
+	MTHP_HCS_EXCEED_SHARED,		/* collapse_exceed_shared_pte */
+	MTHP_NR_HCS
+};
+
+struct mthp_host_collapse_stats {
+	uint32_t have[MTHP_MAX_PMD_ORDER + 1];	/* bit s: the file of stat s exists */
+	uint64_t v[MTHP_MAX_PMD_ORDER + 1][MTHP_NR_HCS];
+};
+
+const char *mthp_host_collapse_stat_name(enum mthp_host_collapse_stat s);
+
+/*
+ * Read the host's per-size collapse counters of every THP size; a kernel
+ * without them gives have[] all 0.  0, or -errno with diag set when a file
+ * that exists cannot be read or does not hold a number.
+ */
+int mthp_live_collapse_stats(const struct mthp_geometry *geo,
+			     struct mthp_host_collapse_stats *st, struct mthp_diag *diag);
 
 /* Geometry from the page size and hpage_pmd_size; 0 or -errno. */
 int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag);
@@ -92,6 +123,22 @@ struct mthp_audit_counts {
 	uint64_t zero;			/* mappings of the (huge) zero page */
 	uint64_t pmd_ranges;		/* PMD ranges fully inside anon VMAs */
 	uint64_t occupancy[MTHP_AUDIT_OCC_BUCKETS];	/* of those, by bucket */
+	/* anon-cont-pte-aligned-<order>: orders of mthp_audit_opts.cont_orders */
+	uint64_t cont_pte[MTHP_MAX_PMD_ORDER + 1];
+	/* the same of file-backed pages (mthp_audit_opts.files) */
+	uint64_t file;			/* present file-backed pages */
+	uint64_t file_pmd_mapped;
+	uint64_t file_pte_aligned[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t file_pte_unaligned[MTHP_MAX_PMD_ORDER + 1];
+	uint64_t file_pte_partial;
+	uint64_t file_cont_pte[MTHP_MAX_PMD_ORDER + 1];
+};
+
+/* What an audit reads beyond the anon (m)THP counters. */
+struct mthp_audit_opts {
+	bool keep_ranges;	/* fill each anon VMA's ranges[] */
+	bool files;		/* file-backed VMAs too: the file-* counters */
+	uint32_t cont_orders;	/* 1 << order: the *-cont-* counters of that size */
 };
 
 /* One PMD range of an audit (kept when asked for). */
@@ -117,8 +164,9 @@ struct mthp_audit_proc {
 	pid_t pid;
 	char comm[32];
 	struct mthp_geometry geo;
+	struct mthp_audit_opts opts;	/* what was read */
 	struct mthp_audit_counts total;
-	struct mthp_audit_vma *vmas;	/* anon VMAs */
+	struct mthp_audit_vma *vmas;	/* anon VMAs (and file-backed ones) */
 	size_t nr_vmas;
 };
 
@@ -128,6 +176,9 @@ const char *mthp_errno_name(int err);
 /* Audit one process; keep_ranges: fill each VMA's ranges[]. */
 int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		    struct mthp_diag *diag);
+/* The same with everything mthp_audit_opts can ask for. */
+int mthp_live_audit_opts(pid_t pid, const struct mthp_audit_opts *opts,
+			 struct mthp_audit_proc *out, struct mthp_diag *diag);
 void mthp_audit_proc_free(struct mthp_audit_proc *p);
 void mthp_audit_counts_add(struct mthp_audit_counts *sum,
 			   const struct mthp_audit_counts *c);
@@ -188,6 +239,7 @@ struct mthp_daemon_target {
 struct mthp_daemon {
 	struct mthp_daemon_config cfg;
 	struct mthp_settings settings;	/* host, then the overrides */
+	struct mthp_live_host host;	/* what the host offers */
 	struct mthp_daemon_target *targets;
 	size_t nr_targets, cap_targets;
 	size_t cursor;		/* index of the target being scanned */

@@ -37,13 +37,14 @@ enum mthp_scenario_action {
 	MTHP_ACT_ADVISE,
 	MTHP_ACT_SLEEP,
 	MTHP_ACT_CHILD_EXIT,		/* the child of an earlier fork exits */
+	MTHP_ACT_SHRINK,		/* the shrinkers run (drop_caches=2) */
 };
-#define MTHP_NR_ACTIONS (MTHP_ACT_CHILD_EXIT + 1)
+#define MTHP_NR_ACTIONS (MTHP_ACT_SHRINK + 1)
 
-/* Whether a phase of this action works on a VMA (all but sleep and child_exit). */
+/* Whether a phase of this action works on a VMA (all but sleep, child_exit, shrink). */
 static inline bool mthp_scenario_action_has_vma(enum mthp_scenario_action a)
 {
-	return a != MTHP_ACT_SLEEP && a != MTHP_ACT_CHILD_EXIT;
+	return a != MTHP_ACT_SLEEP && a != MTHP_ACT_CHILD_EXIT && a != MTHP_ACT_SHRINK;
 }
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a);
@@ -128,6 +129,11 @@ int mthp_scenario_read(struct mthp_scenario *sc, const char *path,
 int mthp_scenario_read_mem(struct mthp_scenario *sc, const char *buf, size_t len,
 			   const char *name, struct mthp_diag *diag);
 void mthp_scenario_free(struct mthp_scenario *sc);
+/*
+ * A size as scenarios and options write it: digits, then K, M, G or T
+ * (powers of 1024, either case), optionally B.  false when it is not one.
+ */
+bool mthp_parse_size(const char *text, uint64_t *bytes);
 
 /* The geometry of the machine and the settings of the scenario applied. */
 int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings *s,
@@ -192,6 +198,9 @@ struct mthp_run_report {
 	/* writes the machine could not take: a workload cut short */
 	uint64_t writes_failed[MTHP_NR_WRITE_FAILS];
 	uint64_t resident_pages;	/* at the end, over every process */
+	/* the underused-THP shrinker: folios it split, zero-filled pages it freed */
+	uint64_t shrink_splits;
+	uint64_t shrink_freed;
 	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
 	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */

@@ -66,6 +66,7 @@ struct mthp_settings {
 	uint32_t alloc_sleep_millisecs;
 	uint32_t khugepaged_defrag;			/* 0 or 1 */
 	uint32_t use_zero_page;				/* 0 or 1 */
+	uint32_t shrink_underused;			/* 0 or 1 */
 	enum mthp_defrag defrag;
 };
 
@@ -73,7 +74,7 @@ struct mthp_settings {
  * The defaults of plan-contract.md: enabled=madvise, the PMD size inherit,
  * every other size never, max_ptes_none N-1, max_ptes_swap N/8,
  * max_ptes_shared N/2, pages_to_scan 8N, sleeps 10000/60000 ms,
- * khugepaged/defrag 1, use_zero_page 1, defrag madvise.
+ * khugepaged/defrag 1, use_zero_page 1, shrink_underused 1, defrag madvise.
  */
 void mthp_settings_init(struct mthp_settings *s, const struct mthp_geometry *geo);
 

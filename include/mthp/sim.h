@@ -151,6 +151,26 @@ int sim_uffd_unregister(struct sim_mm *mm, uint64_t addr, uint64_t len);
 int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
 			  bool protect);
 
+/*
+ * Run the deferred split shrinker's underused-THP pass, as memory
+ * pressure or `echo 2 > /proc/sys/vm/drop_caches` does (src/sim/shrinker.c
+ * says what it models): every queued PMD-sized folio of the memory cgroup
+ * memcg (every cgroup when memcg < 0) with more than max_ptes_none
+ * zero-filled pages is split and its zero-filled pages freed.  0 or
+ * -ENOMEM.  Context: no simulator lock held.
+ */
+struct sim_shrink_result {
+	uint64_t split;		/* folios split (thp_underused_split_page) */
+	uint64_t pages_freed;	/* zero-filled pages freed */
+};
+int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res);
+/*
+ * Pages the shrinker freed since the simulator was made, also by the runs
+ * a write fault makes when its memory cgroup is at its limit (it runs the
+ * cgroup's shrinker and retries once).
+ */
+uint64_t sim_shrink_freed(struct sim *sim);
+
 /* Clear the young bits of every PTE and PMD of the mm (aging). */
 int sim_age(struct sim_mm *mm);
 /* Take or drop an extra reference on the folio at addr (a GUP pin). */
@@ -359,8 +379,9 @@ enum sim_trace_event {
 	SIM_TRACE_COLLAPSE,	/* mm_collapse_huge_page */
 	SIM_TRACE_ISOLATE,	/* mm_collapse_huge_page_isolate */
 	SIM_TRACE_SWAPIN,	/* mm_collapse_huge_page_swapin */
+	SIM_TRACE_SCAN_MM,	/* mm_khugepaged_scan */
 };
-#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SWAPIN + 1)
+#define SIM_NR_TRACE_EVENTS (SIM_TRACE_SCAN_MM + 1)
 #define SIM_TRACE_ALL ((1u << SIM_NR_TRACE_EVENTS) - 1)
 
 /* "mm_khugepaged_scan_pmd", ...; the tracefs system is "huge_memory". */

@@ -92,7 +92,14 @@ static void attempt_words(const struct mthp_whatif_range *wr, struct mthp_explai
 	const struct mthp_range *range = wr->range;
 
 	/* the results an attempt of the plan can give, by what counts in them */
-	if (w->result == SCAN_SUCCEED)
+	if (w->result == SCAN_SUCCEED && w->order == pmd &&
+	    mthp_underused(s, count(range, w->offset, len, ".0")))
+		mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs present, %u none or zero filled, "
+			 "above khugepaged/max_ptes_none (%u): the underused-THP shrinker "
+			 "splits it again under memory pressure",
+			 len - count(range, w->offset, len, ".0"), len,
+			 count(range, w->offset, len, ".0"), s->max_ptes_none);
+	else if (w->result == SCAN_SUCCEED)
 		mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs present, %u none or zero filled",
 			 len - count(range, w->offset, len, ".0"), len,
 			 count(range, w->offset, len, ".0"));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <mthp/live.h>
+#include <mthp/scenario.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
@@ -19,6 +20,7 @@
 
 static const char audit_intro[] =
 "usage: mthp audit [--pid PID]... [--cgroup PATH] [--rollup] [--json | --prometheus]\n"
+"                  [--cont SIZE]... [--file]\n"
 "\n"
 "For each anonymous VMA of the selected processes (default: every\n"
 "process), the memory mapped by folios of each order, named as the\n"
@@ -35,8 +37,22 @@ static const char audit_intro[] =
 "  anon-zero-page                  mappings of the (huge) zero page\n"
 "  pmd-occupancy-<LO>-<HI>         PMD ranges inside the VMA with LO..HI present\n"
 "                                  pages (a count of ranges, not kB)\n"
-"In text, a kB counter is followed by its share of anon-total, except\n"
-"anon-swap and anon-zero-page, which are not part of it.\n"
+"With --cont SIZE, thpmaps's contiguous blocks of that size:\n"
+"  anon-cont-pte-aligned-<S>kB     PTE-mapped blocks of S, aligned to S in both\n"
+"                                  the virtual and the physical address, each\n"
+"                                  inside one folio (what arm64's contpte needs)\n"
+"  anon-cont-pmd-aligned-<S>kB     the PMD-mapped memory, all such blocks\n"
+"With --file, the file-backed VMAs too, with the file-* twins of the\n"
+"thp and cont counters (page-cache folios) and file-total, the present\n"
+"page-cache memory; anonymous pages of a private file mapping count as anon.\n"
+"In text, a kB counter is followed by its share of anon-total (file-*\n"
+"counters: of file-total), except anon-swap and anon-zero-page, which are\n"
+"not part of it.\n"
+"\n"
+"Where the kernel counts collapses per size (hugepages-<S>/stats/collapse_*,\n"
+"Linux 7.2), the host's counters since boot follow the processes: the\n"
+"lines not 0 in text, \"host_collapse_stats\" in JSON (per size, every\n"
+"counter), mthp_host_collapse_total in Prometheus.\n"
 "\n";
 
 static const char audit_outro[] =
@@ -51,8 +67,10 @@ static const char audit_outro[] =
 
 struct audit_opts {
 	struct mthp_opt_pids pids;
+	struct mthp_opt_strings cont;
 	const char *cgroup;
-	bool rollup, json, prometheus;
+	bool rollup, json, prometheus, file;
+	struct mthp_audit_opts read;	/* from the above, once the page size is known */
 };
 
 #define OPT(field) offsetof(struct audit_opts, field)
@@ -69,6 +87,11 @@ static const struct mthp_opt audit_opts_table[] = {
 	  .help = "JSON (per process, per VMA, per PMD range)" },
 	{ "prometheus", 'P', NULL, MTHP_OPT_FLAG, OPT(prometheus),
 	  .help = "node_exporter textfile format" },
+	{ "cont", 'C', "SIZE", MTHP_OPT_STRINGS, OPT(cont),
+	  .help = "also count contiguous blocks of SIZE (repeatable): 2 pages to\n"
+		  "the PMD size, a power of 2 pages, as 64K, 2M or bytes" },
+	{ "file", 'f', NULL, MTHP_OPT_FLAG, OPT(file),
+	  .help = "file-backed VMAs too, with the file-* counters" },
 	{ 0 },
 };
 
@@ -77,6 +100,31 @@ static const struct mthp_cmd_spec audit_spec = {
 };
 
 /* ---- the command ---- */
+
+/* The --cont sizes as orders of geo; EXIT_USAGE after the error on err. */
+static int cont_orders(struct audit_opts *o, const struct mthp_geometry *geo, FILE *err)
+{
+	for (size_t i = 0; i < o->cont.nr; i++) {
+		const char *v = o->cont.v[i];
+		uint64_t bytes, pages;
+		char why[160];
+
+		if (!mthp_parse_size(v, &bytes) || !bytes || bytes % geo->page_size) {
+			snprintf(why, sizeof(why), "--cont %s: not a size in whole %u-byte "
+				 "pages (as 64K or 2M)", v, (unsigned)geo->page_size);
+			return mthp_opts_usage_error(&audit_spec, err, why);
+		}
+		pages = bytes / geo->page_size;
+		if (pages < 2 || (pages & (pages - 1)) || pages > geo->ptes_per_pmd) {
+			snprintf(why, sizeof(why), "--cont %s: must be a power of 2 pages from "
+				 "2 pages to the PMD size (%" PRIu64 "K to %" PRIu64 "K)", v,
+				 (uint64_t)geo->page_size * 2 / 1024, mthp_pmd_size(geo) / 1024);
+			return mthp_opts_usage_error(&audit_spec, err, why);
+		}
+		o->read.cont_orders |= 1u << __builtin_ctzll(pages);	/* 1 << order */
+	}
+	return 0;
+}
 
 /* 0, -1 (help shown) or an exit status. */
 static int parse_audit_opts(int argc, char **argv, struct audit_opts *o,
@@ -128,7 +176,7 @@ static int audit_one(const struct audit_opts *o, struct mthp_audit_report *rep,
 	struct mthp_audit_proc p;
 	int ret;
 
-	ret = mthp_live_audit(pid, o->json && !o->rollup, &p, &diag);
+	ret = mthp_live_audit_opts(pid, &o->read, &p, &diag);
 	if (ret < 0) {
 		if (!o->pids.nr && ret == -ENXIO)
 			return 0;
@@ -184,6 +232,21 @@ static void host_notes(const struct audit_opts *o, FILE *err)
 		fprintf(err, "mthp audit: note: THP is disabled on this host (enabled=never, no size enabled)\n");
 }
 
+/* The host's per-size collapse counters, where the kernel has them. */
+static void host_stats(struct mthp_audit_report *rep, const struct mthp_geometry *geo,
+		       FILE *err)
+{
+	struct mthp_host_collapse_stats st;
+	struct mthp_diag diag = { 0 };
+
+	if (mthp_live_collapse_stats(geo, &st, &diag) < 0) {
+		fprintf(err, "mthp audit: note: the host's collapse counters are left out: %s\n",
+			diag.msg);
+		return;
+	}
+	mthp_audit_report_host(rep, &st);
+}
+
 int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct audit_opts *o = calloc(1, sizeof(*o));
@@ -205,11 +268,19 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *err)
 		fprintf(err, "mthp audit: %s\n", diag.msg);
 		goto out_opts;
 	}
+	status = cont_orders(o, &geo, err);
+	if (status)
+		goto out_opts;
+	status = 1;
+	o->read.keep_ranges = o->json && !o->rollup;
+	o->read.files = o->file;
 	host_notes(o, err);
 	if (select_pids(o, &pids, &nr, err) < 0)
 		goto out_opts;
 	if (mthp_audit_report_init(&rep, audit_format(o), o->rollup, &geo, out) < 0)
 		goto out_pids;
+	mthp_audit_report_opts(&rep, &o->read);
+	host_stats(&rep, &geo, err);
 	for (size_t i = 0; i < nr; i++) {
 		ret = audit_one(o, &rep, pids[i], err);
 		if (ret == -ENOMEM)

@@ -47,6 +47,11 @@ static const char daemon_outro[] =
 "and on SIGUSR1.  SIGTERM or SIGINT: finish the current range, print the\n"
 "counters, exit.\n"
 "\n"
+"At start it notes on standard error whether the kernel's own khugepaged\n"
+"collapses sizes below the PMD size too (it counts collapses per size:\n"
+"Linux 7.2) or at the PMD size only, so a user knows whether both act on\n"
+"the same processes.\n"
+"\n"
 "Needs root (CAP_SYS_ADMIN to read page tables, CAP_SYS_NICE for\n"
 "process_madvise).  Exit status: 0 stopped (signal, --iterations, or every\n"
 "--pid exited); 1 cannot run (not root, no THP, no such pid or cgroup);\n"
@@ -213,6 +218,12 @@ static int run_daemon(const struct daemon_opts *o, FILE *out, FILE *err)
 	}
 	if (d.settings.enabled == MTHP_MODE_NEVER)
 		fprintf(err, "mthp daemon: note: THP is disabled (enabled=never): khugepaged would not run; only sizes enabled on their own are planned\n");
+	if (d.host.mthp_collapse)
+		fprintf(err, "mthp daemon: note: this kernel's own khugepaged collapses sizes below %" PRIu64 "K too (Linux 7.2); it acts on the same processes unless stopped or their VMAs are excluded\n",
+			mthp_pmd_size(&d.settings.geo) >> 10);
+	else
+		fprintf(err, "mthp daemon: note: this kernel's own khugepaged collapses at the PMD size only (no per-size collapse_alloc below %" PRIu64 "K); the daemon is what collapses smaller sizes here\n",
+			mthp_pmd_size(&d.settings.geo) >> 10);
 	interval = o->interval != HOST_INTERVAL ? (long)o->interval :
 		   (long)d.settings.scan_sleep_millisecs;
 	install_signals(&saved);	/* before the first line: a reader may signal then */

@@ -66,11 +66,19 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			/* a PMD window is the whole table: its count is the total */
 			out->pages_filled += order == r->pmd_order ? scan->nr_none :
 					     bits_count(scan->none, off, BIT(order));
+			if (order == r->pmd_order)
+				out->underused = mthp_underused(r->settings, scan->nr_none);
 		} else {
 			out->attempts[out->nr_attempts++] = done;
 		}
 		mthp_walk_report(walk, result);
 	}
+}
+
+bool mthp_underused(const struct mthp_settings *s, uint32_t zero_filled)
+{
+	return s->shrink_underused && s->max_ptes_none < s->geo.ptes_per_pmd - 1 &&
+	       zero_filled > s->max_ptes_none;
 }
 
 void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
@@ -91,6 +99,7 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 {
 	out->pmd_addr = range->pmd_addr;
 	out->pages_filled = 0;
+	out->underused = 0;
 	out->nr_collapses = 0;
 	out->nr_attempts = 0;
 	out->scan = mthp_precheck(r, range);

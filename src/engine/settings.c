@@ -81,6 +81,7 @@ void mthp_settings_init(struct mthp_settings *s, const struct mthp_geometry *geo
 	s->alloc_sleep_millisecs = 60000;
 	s->khugepaged_defrag = 1;
 	s->use_zero_page = 1;
+	s->shrink_underused = 1;
 	s->defrag = MTHP_DEFRAG_MADVISE;
 }
 
@@ -103,6 +104,7 @@ static const struct int_knob int_knobs[] = {
 	INT_KNOB("khugepaged/alloc_sleep_millisecs", alloc_sleep_millisecs, 0, 4294967295u),
 	INT_KNOB("khugepaged/defrag", khugepaged_defrag, 0, 1),
 	INT_KNOB("use_zero_page", use_zero_page, 0, 1),
+	INT_KNOB("shrink_underused", shrink_underused, 0, 1),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

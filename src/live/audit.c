@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * audit.c - the (m)THP audit of a live process: per anon VMA the memory
+ * audit.c - the (m)THP audit of a live process: per anon VMA (and, when
+ * asked, per file-backed VMA) the memory
  * mapped by folios of each order, with the definitions of the kernel's
  * tools/mm/thpmaps, plus swap entries, pages of shared folios, zero-page
  * mappings and the occupancy of each PMD range; and the pid lists of
@@ -16,7 +17,21 @@
  * that order, "aligned" when its first virtual page number is a multiple
  * of that, else "unaligned".  PMD-mapped folios are counted apart
  * (anon-thp-pmd-aligned), so anon-thp-pte-aligned-<PMD size> is a
- * PTE-mapped PMD-sized folio.
+ * PTE-mapped PMD-sized folio.  Each folio, and each partial page, counts
+ * as anon or file by its own page flags (a private file mapping holds
+ * both), as thpmaps counts them.
+ *
+ * A contiguous block of 2^k pages (--cont) is the same as thpmaps's: a
+ * run of THP pages whose virtual and physical page numbers are both
+ * multiples of 2^k at its first page, 2^k long inside one run, with no
+ * compound head after its first page.  PMD-mapped ranges are never in a
+ * run, so anon-cont-pte-aligned leaves them out and anon-cont-pmd-aligned
+ * is the PMD-mapped memory, as thpmaps subtracts AnonHugePages.
+ *
+ * With the file-backed VMAs (--file), a PMD-mapped range of such a VMA is
+ * a page-cache THP (file-thp-pmd-aligned; thpmaps reads the same from
+ * smaps ShmemPmdMapped + FilePmdMapped), and its swap entries and
+ * zero-page mappings are not counted.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -33,18 +48,26 @@ struct thp_run {
 	bool active;
 	uint64_t last_vfn, last_pfn;
 	bool folio;
+	bool folio_anon;
 	uint64_t folio_vfn, folio_nr;
+	/* per --cont order: pages of the current aligned block, its first
+	 * page's kind, and whether a folio starts inside it */
+	uint32_t cont_nr[MTHP_MAX_PMD_ORDER + 1];
+	bool cont_anon[MTHP_MAX_PMD_ORDER + 1];
+	bool cont_split[MTHP_MAX_PMD_ORDER + 1];
 };
 
 struct audit_ctx {
 	struct mthp_audit_proc *p;
 	struct mthp_audit_vma *vma;	/* current */
+	const struct live_vma *live;	/* current, as read */
 	struct thp_run run;
-	bool keep_ranges;
+	struct mthp_audit_opts opts;
 	size_t cap_ranges;
 };
 
-static void count_folio(struct mthp_audit_counts *c, uint64_t vfn, uint64_t nr)
+static void count_folio(struct mthp_audit_counts *c, bool anon, uint64_t vfn,
+			uint64_t nr)
 {
 	unsigned order = (unsigned)(63 - __builtin_clzll(nr));
 
@@ -52,9 +75,17 @@ static void count_folio(struct mthp_audit_counts *c, uint64_t vfn, uint64_t nr)
 		order = MTHP_MAX_PMD_ORDER;
 	nr = 1ull << order;
 	if (vfn % nr == 0)
-		c->pte_aligned[order] += nr;
+		(anon ? c->pte_aligned : c->file_pte_aligned)[order] += nr;
 	else
-		c->pte_unaligned[order] += nr;
+		(anon ? c->pte_unaligned : c->file_pte_unaligned)[order] += nr;
+}
+
+static void count_partial(struct mthp_audit_counts *c, bool anon, uint64_t nr)
+{
+	if (anon)
+		c->pte_partial += nr;
+	else
+		c->file_pte_partial += nr;
 }
 
 static void run_end(struct audit_ctx *ac, struct live_kpage *kp)
@@ -65,17 +96,51 @@ static void run_end(struct audit_ctx *ac, struct live_kpage *kp)
 		uint64_t next = live_kpageflags(kp, run->last_pfn + 1);
 
 		if (next & KPF_BIT(KPF_COMPOUND_TAIL))
-			ac->vma->c.pte_partial += run->folio_nr;
+			count_partial(&ac->vma->c, run->folio_anon, run->folio_nr);
 		else
-			count_folio(&ac->vma->c, run->folio_vfn, run->folio_nr);
+			count_folio(&ac->vma->c, run->folio_anon, run->folio_vfn,
+				    run->folio_nr);
 	}
 	*run = (struct thp_run){ 0 };
+}
+
+/*
+ * thpmaps's contiguous blocks of 2^order pages: naturally aligned in both
+ * the virtual and the physical address, inside one run, with no folio
+ * starting after the block's first page.
+ */
+static void run_cont(struct audit_ctx *ac, uint64_t vfn, uint64_t pfn, bool head,
+		     bool anon)
+{
+	struct thp_run *run = &ac->run;
+	struct mthp_audit_counts *c = &ac->vma->c;
+
+	for (uint32_t m = ac->opts.cont_orders; m; m &= m - 1) {
+		unsigned o = (unsigned)__builtin_ctz(m);
+		uint64_t nr = 1ull << o;
+
+		if (vfn % nr == 0) {
+			run->cont_nr[o] = pfn % nr == 0;
+			run->cont_anon[o] = anon;
+			run->cont_split[o] = false;
+		} else if (run->cont_nr[o]) {
+			run->cont_nr[o]++;
+			run->cont_split[o] |= head;
+		}
+		if (run->cont_nr[o] == nr) {
+			if (!run->cont_split[o])
+				(run->cont_anon[o] ? c->cont_pte : c->file_cont_pte)[o] += nr;
+			run->cont_nr[o] = 0;
+		}
+	}
 }
 
 static void run_page(struct audit_ctx *ac, struct live_kpage *kp, uint64_t vfn,
 		     uint64_t pfn, uint64_t flags)
 {
 	struct thp_run *run = &ac->run;
+	bool head = flags & KPF_BIT(KPF_COMPOUND_HEAD);
+	bool anon = flags & KPF_BIT(KPF_ANON);
 
 	if (!run->active || vfn != run->last_vfn + 1 || pfn != run->last_pfn + 1) {
 		run_end(ac, kp);
@@ -83,16 +148,19 @@ static void run_page(struct audit_ctx *ac, struct live_kpage *kp, uint64_t vfn,
 	}
 	run->last_vfn = vfn;
 	run->last_pfn = pfn;
-	if (flags & KPF_BIT(KPF_COMPOUND_HEAD)) {
+	run_cont(ac, vfn, pfn, head, anon);
+	if (head) {
 		if (run->folio)
-			count_folio(&ac->vma->c, run->folio_vfn, run->folio_nr);
+			count_folio(&ac->vma->c, run->folio_anon, run->folio_vfn,
+				    run->folio_nr);
 		run->folio = true;
+		run->folio_anon = anon;
 		run->folio_vfn = vfn;
 		run->folio_nr = 1;
 	} else if (run->folio) {
 		run->folio_nr++;
 	} else {
-		ac->vma->c.pte_partial++;
+		count_partial(&ac->vma->c, anon, 1);
 	}
 }
 
@@ -117,13 +185,14 @@ static int table_range(struct audit_ctx *ac, struct live_capture *cap,
 {
 	struct mthp_audit_counts *c = &ac->vma->c;
 	uint64_t vfn0 = r->pmd_addr / cap->geo.page_size;
+	bool anon_vma = ac->live->anon;
 
 	for (uint32_t i = r->lo; i < r->hi; i++) {
 		uint64_t e = r->pm[i], f = r->kflags[i];
 
 		if (!(e & PM_PRESENT)) {
 			run_end(ac, &cap->kp);
-			if ((e & PM_SWAP) && !(e & PM_GUARD_REGION)) {
+			if (anon_vma && (e & PM_SWAP) && !(e & PM_GUARD_REGION)) {
 				c->swap++;
 				ar->swap++;
 			}
@@ -131,18 +200,24 @@ static int table_range(struct audit_ctx *ac, struct live_capture *cap,
 		}
 		if (f & KPF_BIT(KPF_ZERO_PAGE)) {
 			run_end(ac, &cap->kp);
-			c->zero++;
-			ar->zero++;
+			if (anon_vma) {
+				c->zero++;
+				ar->zero++;
+			}
 			continue;
 		}
-		if (!(f & KPF_BIT(KPF_ANON))) {
-			run_end(ac, &cap->kp);
+		if (f & KPF_BIT(KPF_ANON)) {
+			c->anon++;
+			ar->present++;
+			if (live_page_shared(&cap->kp, e, f,
+					     r->kcount ? &r->kcount[i] : NULL))
+				c->shared++;
+		} else if (anon_vma) {
+			run_end(ac, &cap->kp);	/* a special mapping */
 			continue;
+		} else {
+			c->file++;
 		}
-		c->anon++;
-		ar->present++;
-		if (live_page_shared(&cap->kp, e, f, r->kcount ? &r->kcount[i] : NULL))
-			c->shared++;
 		if (f & KPF_BIT(KPF_THP))
 			run_page(ac, &cap->kp, vfn0 + i, e & PM_PFN_MASK, f);
 		else
@@ -178,10 +253,18 @@ static int audit_range(void *ctx, struct live_capture *cap,
 		memcpy(ac->vma->perms, vma->perms, sizeof(vma->perms));
 		memcpy(ac->vma->name, vma->name, sizeof(vma->name));
 		ac->cap_ranges = 0;
+		ac->live = vma;
 		p->geo = cap->geo;
 		return 0;
 	}
 	c = &ac->vma->c;
+	if (r->huge && !vma->anon) {
+		/* a PMD-mapped page-cache folio */
+		run_end(ac, &cap->kp);
+		c->file_pmd_mapped += n;
+		c->file += n;
+		return 0;
+	}
 	if (r->huge) {
 		run_end(ac, &cap->kp);
 		ar.huge = true;
@@ -198,9 +281,11 @@ static int audit_range(void *ctx, struct live_capture *cap,
 	} else {
 		table_range(ac, cap, r, &ar);
 	}
+	if (!vma->anon)
+		return 0;
 	if (r->lo == 0 && r->hi == n)
 		occupancy(c, ar.present, n);
-	return ac->keep_ranges ? keep_range(ac, &ar) : 0;
+	return ac->opts.keep_ranges ? keep_range(ac, &ar) : 0;
 }
 
 static int audit_reset(void *ctx)
@@ -254,12 +339,21 @@ void mthp_audit_proc_free(struct mthp_audit_proc *p)
 int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		    struct mthp_diag *diag)
 {
-	struct audit_ctx ac = { .p = out, .keep_ranges = keep_ranges };
+	struct mthp_audit_opts opts = { .keep_ranges = keep_ranges };
+
+	return mthp_live_audit_opts(pid, &opts, out, diag);
+}
+
+int mthp_live_audit_opts(pid_t pid, const struct mthp_audit_opts *opts,
+			 struct mthp_audit_proc *out, struct mthp_diag *diag)
+{
+	struct audit_ctx ac = { .p = out, .opts = *opts };
 	char path[64];
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
+	out->opts = *opts;
 	ret = mthp_live_geometry(&out->geo, diag);
 	if (ret < 0)
 		return ret;
@@ -271,13 +365,17 @@ int mthp_live_audit(pid_t pid, bool keep_ranges, struct mthp_audit_proc *out,
 		live_diag(diag, "pid %d: no such process", (int)pid);
 		return -ESRCH;
 	}
-	ret = live_capture(pid, false, audit_range, audit_reset, &ac, diag);
+	out->opts.cont_orders &= (2u << out->geo.pmd_order) - 2;	/* 2 pages to PMD */
+	ac.opts = out->opts;
+	ret = opts->files ? live_capture_files(pid, audit_range, audit_reset, &ac, diag) :
+	      live_capture(pid, false, audit_range, audit_reset, &ac, diag);
 	if (ret < 0) {
 		mthp_audit_proc_free(out);
 		return ret;
 	}
 	for (size_t i = 0; i < out->nr_vmas; i++) {
-		finish_vma(&out->vmas[i], &out->geo);
+		if (out->vmas[i].flags & MTHP_VMA_ANON)
+			finish_vma(&out->vmas[i], &out->geo);
 		mthp_audit_counts_add(&out->total, &out->vmas[i].c);
 	}
 	return 0;

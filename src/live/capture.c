@@ -67,6 +67,21 @@ static bool guess_huge(struct live_capture *cap, const struct live_range *r)
 				cap->geo.pmd_order) == cap->geo.pmd_order;
 }
 
+/*
+ * A pagemap entry of a range read PTE by PTE: 1 when it maps a page (its
+ * kpageflags are wanted), 0 when not; *empty cleared when it is present
+ * or swapped.  -EPERM when the kernel hides its pfn.
+ */
+static inline int entry_present(uint64_t e, bool *empty)
+{
+	if (!(e & (PM_PRESENT | PM_SWAP)))
+		return 0;
+	*empty = false;
+	if (!(e & PM_PRESENT))
+		return 0;
+	return e & PM_PFN_MASK ? 1 : -EPERM;
+}
+
 static int read_table(struct live_capture *cap, struct live_range *r)
 {
 	uint64_t vfn0 = r->pmd_addr / cap->geo.page_size;
@@ -79,16 +94,12 @@ static int read_table(struct live_capture *cap, struct live_range *r)
 		return ret;
 	r->empty = true;
 	for (uint32_t i = r->lo; i < r->hi; i++) {
-		uint64_t e = r->pm[i];
+		int p = entry_present(r->pm[i], &r->empty);
 
-		if (!(e & (PM_PRESENT | PM_SWAP)))
-			continue;
-		r->empty = false;
-		if (!(e & PM_PRESENT))
-			continue;
-		if (!(e & PM_PFN_MASK))
-			return -EPERM;
-		r->kflags[i] = live_kpageflags(&cap->kp, e & PM_PFN_MASK);
+		if (p < 0)
+			return p;
+		if (p)
+			r->kflags[i] = live_kpageflags(&cap->kp, r->pm[i] & PM_PFN_MASK);
 	}
 	return 0;
 }
@@ -301,17 +312,13 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		memset(r->kflags, 0, sizeof(uint64_t) * n);
 		r->empty = true;
 		for (uint32_t i = r->lo; i < r->hi; i++) {
-			uint64_t e = r->pm[i];
+			int p = entry_present(r->pm[i], &r->empty);
 
-			if (!(e & (PM_PRESENT | PM_SWAP)))
-				continue;
-			r->empty = false;
-			if (!(e & PM_PRESENT))
-				continue;
-			if (!(e & PM_PFN_MASK))
-				return -EPERM;
-			b->pfns[nr_pfns++] = (struct live_pfn_slot){
-				e & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
+			if (p < 0)
+				return p;
+			if (p)
+				b->pfns[nr_pfns++] = (struct live_pfn_slot){
+					r->pm[i] & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
 		}
 	}
 	ret = batch_kpage(cap, false, nr_pfns, b->kf);
@@ -453,6 +460,19 @@ static bool maps_torn(const struct live_maps *maps)
 	return false;
 }
 
+/*
+ * Anon VMAs; with cap->files also the file-backed ones that can hold pages
+ * (some permission, as thpmaps reads them), but not [vsyscall], which is
+ * outside the address space pagemap reads.
+ */
+static bool capture_wanted(const struct live_capture *cap, const struct live_vma *v)
+{
+	if (v->anon)
+		return true;
+	return cap->files && strcmp(v->perms, "---p") && strcmp(v->perms, "---s") &&
+	       strcmp(v->name, "[vsyscall]");
+}
+
 static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			struct mthp_diag *diag)
 {
@@ -470,7 +490,7 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 	for (size_t i = 0; i < cap->maps.nr; i++) {
 		const struct live_vma *v = &cap->maps.vmas[i];
 
-		if (!v->anon || v->end <= cap->lo || v->start >= cap->hi)
+		if (!capture_wanted(cap, v) || v->end <= cap->lo || v->start >= cap->hi)
 			continue;
 		ret = capture_vma(cap, &cap->maps.vmas[i], fn, ctx);
 		if (ret < 0)
@@ -492,17 +512,11 @@ out:
 	return ret;
 }
 
-int live_capture(pid_t pid, bool smaps, live_range_fn fn,
-		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+static int capture_window(pid_t pid, bool smaps, bool files, uint64_t lo, uint64_t hi,
+			  live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+			  struct mthp_diag *diag)
 {
-	return live_capture_range(pid, smaps, 0, UINT64_MAX, fn, reset, ctx, diag);
-}
-
-int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
-		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
-		       struct mthp_diag *diag)
-{
-	struct live_capture cap = { .pid = pid, .smaps = smaps };
+	struct live_capture cap = { .pid = pid, .smaps = smaps, .files = files };
 	uint64_t pmd_size;
 	int ret, tries = 0;
 
@@ -560,4 +574,23 @@ out_free:
 	free(cap.pm_buf);
 	free(cap.kf_buf);
 	return ret;
+}
+
+int live_capture(pid_t pid, bool smaps, live_range_fn fn,
+		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+{
+	return capture_window(pid, smaps, false, 0, UINT64_MAX, fn, reset, ctx, diag);
+}
+
+int live_capture_files(pid_t pid, live_range_fn fn, int (*reset)(void *ctx),
+		       void *ctx, struct mthp_diag *diag)
+{
+	return capture_window(pid, false, true, 0, UINT64_MAX, fn, reset, ctx, diag);
+}
+
+int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
+		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
+		       struct mthp_diag *diag)
+{
+	return capture_window(pid, smaps, false, lo, hi, fn, reset, ctx, diag);
 }

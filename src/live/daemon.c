@@ -177,7 +177,6 @@ static int load_settings(struct mthp_daemon *d, struct mthp_live_host *host,
 int mthp_daemon_init(struct mthp_daemon *d, const struct mthp_daemon_config *cfg,
 		     FILE *log, struct mthp_diag *diag)
 {
-	struct mthp_live_host host;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -193,10 +192,10 @@ int mthp_daemon_init(struct mthp_daemon *d, const struct mthp_daemon_config *cfg
 	d->plan = malloc(sizeof(*d->plan));
 	if (!d->work || !d->plan)
 		goto out_nomem;
-	ret = load_settings(d, &host, diag);
+	ret = load_settings(d, &d->host, diag);
 	if (ret < 0)
 		return ret;
-	if (!host.thp_present) {
+	if (!d->host.thp_present) {
 		live_diag(diag, "transparent hugepages are not available on this kernel (no %s)",
 			  LIVE_THP_DIR);
 		return -ENOENT;

@@ -183,7 +183,7 @@ void live_readers_stop(struct live_readers *rd);
 
 /* ---- capture.c ---- */
 
-/* One PMD range of an anon VMA, as read. */
+/* One PMD range of a VMA, as read. */
 struct live_range {
 	uint64_t pmd_addr;
 	uint32_t lo, hi;	/* PTE indexes inside the VMA: [lo, hi) */
@@ -247,6 +247,7 @@ struct live_capture {
 	struct live_batch *batch;
 	uint64_t lo, hi;	/* the window: PMD ranges in [lo, hi) only */
 	bool smaps;
+	bool files;		/* file-backed VMAs too */
 	bool started;		/* the maps were read once */
 };
 
@@ -257,6 +258,9 @@ struct live_capture {
  */
 int live_capture(pid_t pid, bool smaps, live_range_fn fn,
 		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag);
+/* live_capture() of the anon and the file-backed VMAs, with maps. */
+int live_capture_files(pid_t pid, live_range_fn fn, int (*reset)(void *ctx),
+		       void *ctx, struct mthp_diag *diag);
 /*
  * The same for the anon VMAs that intersect [lo, hi) (widened to PMD
  * bounds), visiting only the PMD ranges inside it; each VMA is still

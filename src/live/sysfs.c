@@ -105,7 +105,8 @@ static void read_knob(void *ctx, const char *knob, const char *dflt)
 
 static uint32_t count_unknown(const struct mthp_settings *s, uint32_t *sizes)
 {
-	const char *top[] = { "enabled", "defrag", "use_zero_page", "khugepaged" };
+	const char *top[] = { "enabled", "defrag", "use_zero_page", "shrink_underused",
+			      "khugepaged" };
 	uint32_t unknown = 0;
 	struct dirent *de;
 	DIR *d = opendir(LIVE_THP_DIR);
@@ -143,6 +144,78 @@ static uint32_t count_unknown(const struct mthp_settings *s, uint32_t *sizes)
 	return unknown;
 }
 
+const char *mthp_host_collapse_stat_name(enum mthp_host_collapse_stat s)
+{
+	switch (s) {
+	case MTHP_HCS_ALLOC:
+		return "collapse_alloc";
+	case MTHP_HCS_ALLOC_FAILED:
+		return "collapse_alloc_failed";
+	case MTHP_HCS_EXCEED_NONE:
+		return "collapse_exceed_none_pte";
+	case MTHP_HCS_EXCEED_SWAP:
+		return "collapse_exceed_swap_pte";
+	case MTHP_HCS_EXCEED_SHARED:
+		return "collapse_exceed_shared_pte";
+	case MTHP_NR_HCS:
+		break;
+	}
+	return "?";
+}
+
+/* The stats/ directory of a THP size; false when the path does not fit. */
+static bool size_stats_path(char *buf, size_t len, const struct mthp_geometry *geo,
+			    unsigned order, const char *file)
+{
+	return (size_t)snprintf(buf, len, "%s/hugepages-%llukB/stats/%s", LIVE_THP_DIR,
+				(unsigned long long)geo->page_size << order >> 10,
+				file) < len;
+}
+
+int mthp_live_collapse_stats(const struct mthp_geometry *geo,
+			     struct mthp_host_collapse_stats *st, struct mthp_diag *diag)
+{
+	char path[256], text[64], *end;
+
+	memset(st, 0, sizeof(*st));
+	for (unsigned o = MTHP_MIN_ORDER; o <= geo->pmd_order; o++) {
+		for (int s = 0; s < MTHP_NR_HCS; s++) {
+			int ret;
+
+			if (!size_stats_path(path, sizeof(path), geo, o,
+					     mthp_host_collapse_stat_name(s)))
+				continue;
+			ret = live_read_text(path, text, sizeof(text));
+			if (ret == -ENOENT)
+				continue;
+			if (ret < 0) {
+				live_diag(diag, "cannot read %s: %s", path, strerror(-ret));
+				return ret;
+			}
+			errno = 0;
+			st->v[o][s] = strtoull(text, &end, 10);
+			if (errno || end == text || *end) {
+				live_diag(diag, "%s holds \"%s\", not a count", path, text);
+				return -EINVAL;
+			}
+			st->have[o] |= 1u << s;
+		}
+	}
+	return 0;
+}
+
+/* Is there a collapse_alloc of a size below the PMD size? */
+static bool host_collapses_mthp(const struct mthp_geometry *geo)
+{
+	char path[256];
+
+	for (unsigned o = MTHP_MIN_ORDER; o < geo->pmd_order; o++)
+		if (size_stats_path(path, sizeof(path), geo, o, "collapse_alloc") &&
+		    access(path, F_OK) == 0)
+			return true;
+	return false;
+}
+
 int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
 		       struct mthp_diag *diag)
 {
@@ -167,6 +240,7 @@ int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
 	dflt = *s;
 	mthp_settings_foreach(&dflt, read_knob, &rc);
 	h.unknown_knobs = count_unknown(s, &h.sizes);
+	h.mthp_collapse = host_collapses_mthp(&s->geo);
 	h.thp_disabled = s->enabled == MTHP_MODE_NEVER;
 	for (unsigned o = MTHP_MIN_ORDER; o <= s->geo.pmd_order; o++) {
 		enum mthp_thp_mode m = s->size_enabled[o];

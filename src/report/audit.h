@@ -45,6 +45,8 @@ struct mthp_audit_report {
 	bool rollup;
 	FILE *out;
 	struct mthp_geometry geo;
+	struct mthp_audit_opts opts;		/* what the processes were read for */
+	struct mthp_host_collapse_stats host;	/* have[] all 0: none to write */
 	struct mthp_audit_counts sum;
 	size_t nr_procs;
 	bool header_done;			/* text */
@@ -58,6 +60,21 @@ struct mthp_audit_report {
 /* audit_report.c: the three formats behind one interface; 0 or -ENOMEM. */
 int mthp_audit_report_init(struct mthp_audit_report *r, enum mthp_audit_format f,
 			   bool rollup, const struct mthp_geometry *geo, FILE *out);
+/* The host's per-size collapse counters, written after the processes. */
+void mthp_audit_report_host(struct mthp_audit_report *r,
+			    const struct mthp_host_collapse_stats *st);
+/*
+ * Each existing host collapse counter: fn(ctx, size name as "64kB", stat
+ * name, value), sizes from the smallest.
+ */
+typedef void (*mthp_audit_host_fn)(void *ctx, const char *size, const char *stat,
+				   uint64_t value);
+void mthp_audit_visit_host(const struct mthp_audit_report *r, mthp_audit_host_fn fn,
+			   void *ctx);
+bool mthp_audit_has_host(const struct mthp_audit_report *r);
+/* Which counters are written (the default: thpmaps's anon ones and mthp's). */
+void mthp_audit_report_opts(struct mthp_audit_report *r,
+			    const struct mthp_audit_opts *opts);
 int mthp_audit_report_proc(struct mthp_audit_report *r,
 			   const struct mthp_audit_proc *p);
 int mthp_audit_report_error(struct mthp_audit_report *r, pid_t pid, int err,
@@ -69,19 +86,25 @@ const char *mthp_audit_reason_name(enum mthp_audit_reason reason);
 /* Errors by reason; counts has MTHP_AUDIT_NR_REASONS entries. */
 void mthp_audit_report_tally(const struct mthp_audit_report *r, size_t *counts);
 
-/* audit_counters.c: every counter of a block, by its thpmaps name. */
+/*
+ * audit_counters.c: every counter of a block, by its thpmaps name; opts
+ * says which of the optional ones (--cont, --file) there are.
+ */
 typedef void (*mthp_audit_counter_fn)(void *ctx, const char *name,
 				      uint64_t value, bool kb);
 void mthp_audit_visit_counters(const struct mthp_audit_counts *c,
 			       const struct mthp_geometry *geo,
+			       const struct mthp_audit_opts *opts,
 			       mthp_audit_counter_fn fn, void *ctx);
 uint64_t mthp_audit_kb(const struct mthp_geometry *geo, uint64_t pages);
 
 /* audit_text.c */
 void mthp_audit_text_header(FILE *out);
 void mthp_audit_text_proc(FILE *out, const struct mthp_audit_proc *p);
+void mthp_audit_text_host(const struct mthp_audit_report *r);
 void mthp_audit_text_block(FILE *out, const struct mthp_audit_counts *c,
-			   const struct mthp_geometry *geo);
+			   const struct mthp_geometry *geo,
+			   const struct mthp_audit_opts *opts);
 
 /* audit_json.c */
 json_t *mthp_audit_json_proc(const struct mthp_audit_proc *p);

@@ -31,13 +31,14 @@ static void json_counter(void *ctx, const char *name, uint64_t value, bool is_kb
 }
 
 static json_t *json_counts(const struct mthp_audit_counts *c,
-			   const struct mthp_geometry *geo)
+			   const struct mthp_geometry *geo,
+			   const struct mthp_audit_opts *opts)
 {
 	struct counts_ctx ctx = { json_object(), false };
 
 	if (!ctx.o)
 		return NULL;
-	mthp_audit_visit_counters(c, geo, json_counter, &ctx);
+	mthp_audit_visit_counters(c, geo, opts, json_counter, &ctx);
 	if (ctx.failed) {
 		json_decref(ctx.o);
 		return NULL;
@@ -76,7 +77,8 @@ static json_t *json_range(const struct mthp_audit_range *r)
 }
 
 static json_t *json_vma(const struct mthp_audit_vma *v,
-			const struct mthp_geometry *geo)
+			const struct mthp_geometry *geo,
+			const struct mthp_audit_opts *opts)
 {
 	json_t *ranges = json_array();
 
@@ -88,7 +90,7 @@ static json_t *json_vma(const struct mthp_audit_vma *v,
 	}
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "start", json_hex(v->start),
 			 "end", json_hex(v->end), "perms", json_name(v->perms),
-			 "name", json_name(v->name), "counters", json_counts(&v->c, geo),
+			 "name", json_name(v->name), "counters", json_counts(&v->c, geo, opts),
 			 "pmd_ranges", ranges);
 }
 
@@ -97,14 +99,14 @@ json_t *mthp_audit_json_proc(const struct mthp_audit_proc *p)
 	json_t *vmas = json_array();
 
 	for (size_t i = 0; vmas && i < p->nr_vmas; i++) {
-		if (json_array_append_new(vmas, json_vma(&p->vmas[i], &p->geo))) {
+		if (json_array_append_new(vmas, json_vma(&p->vmas[i], &p->geo, &p->opts))) {
 			json_decref(vmas);
 			vmas = NULL;
 		}
 	}
 	return json_pack("{s:I, s:o, s:o, s:o}", "pid", (json_int_t)p->pid,
-			 "comm", json_name(p->comm), "counters", json_counts(&p->total, &p->geo),
-			 "vmas", vmas);
+			 "comm", json_name(p->comm),
+			 "counters", json_counts(&p->total, &p->geo, &p->opts), "vmas", vmas);
 }
 
 static json_t *json_errors(const struct mthp_audit_report *r)
@@ -125,6 +127,41 @@ static json_t *json_errors(const struct mthp_audit_report *r)
 	return a;
 }
 
+struct host_ctx {
+	json_t *o;
+	bool failed;
+};
+
+static void json_host(void *ctx, const char *size, const char *stat, uint64_t value)
+{
+	struct host_ctx *h = ctx;
+	json_t *per = json_object_get(h->o, size);
+
+	if (!per) {
+		per = json_object();
+		if (!per || json_object_set_new(h->o, size, per)) {
+			h->failed = true;
+			return;
+		}
+	}
+	h->failed |= json_object_set_new(per, stat, json_integer((json_int_t)value)) != 0;
+}
+
+/* {"64kB": {"collapse_alloc": N, ...}, ...}; NULL when out of memory. */
+static json_t *json_host_stats(const struct mthp_audit_report *r)
+{
+	struct host_ctx h = { json_object(), false };
+
+	if (!h.o)
+		return NULL;
+	mthp_audit_visit_host(r, json_host, &h);
+	if (h.failed) {
+		json_decref(h.o);
+		return NULL;
+	}
+	return h.o;
+}
+
 int mthp_audit_json_write(const struct mthp_audit_report *r)
 {
 	json_t *doc;
@@ -135,13 +172,18 @@ int mthp_audit_json_write(const struct mthp_audit_report *r)
 				"page_size", (json_int_t)r->geo.page_size,
 				"ptes_per_pmd", (json_int_t)r->geo.ptes_per_pmd,
 				"rollup", "processes", (json_int_t)r->nr_procs,
-				"counters", json_counts(&r->sum, &r->geo),
+				"counters", json_counts(&r->sum, &r->geo, &r->opts),
 				"errors", json_errors(r));
 	else
 		doc = json_pack("{s:s, s:I, s:I, s:O, s:o}", "format", "mthp-audit 1",
 				"page_size", (json_int_t)r->geo.page_size,
 				"ptes_per_pmd", (json_int_t)r->geo.ptes_per_pmd,
 				"processes", r->procs, "errors", json_errors(r));
+	if (doc && mthp_audit_has_host(r) &&
+	    json_object_set_new(doc, "host_collapse_stats", json_host_stats(r))) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (!doc)
 		return -ENOMEM;
 	if (json_dumpf(doc, r->out, JSON_INDENT(2)) < 0 || fputc('\n', r->out) == EOF)

@@ -44,19 +44,24 @@ static void prom_labels(FILE *out, const struct mthp_audit_prom_entry *e)
 /* Which family a counter belongs to, and its extra labels. */
 static const char *prom_family(const char *name, char *labels, size_t len)
 {
-	char map[8], align[16];
+	char type[8], map[8], align[16];
 	unsigned long size;
 
 	labels[0] = '\0';
-	if (sscanf(name, "anon-thp-%7[a-z]-%15[a-z]-%lukB", map, align, &size) == 3) {
+	if (sscanf(name, "%7[a-z]-thp-%7[a-z]-%15[a-z]-%lukB", type, map, align, &size) == 4) {
 		snprintf(labels, len, "mapping=\"%s\",alignment=\"%s\",size_kb=\"%lu\",name=\"%s\"",
 			 map, align, size, name);
-		return "mthp_anon_thp_kilobytes";
+		return strcmp(type, "anon") ? "mthp_file_thp_kilobytes" : "mthp_anon_thp_kilobytes";
 	}
-	if (!strcmp(name, "anon-thp-pte-partial")) {
+	if (!strcmp(name, "anon-thp-pte-partial") || !strcmp(name, "file-thp-pte-partial")) {
 		snprintf(labels, len, "mapping=\"pte\",alignment=\"partial\",size_kb=\"\",name=\"%s\"",
 			 name);
-		return "mthp_anon_thp_kilobytes";
+		return name[0] == 'a' ? "mthp_anon_thp_kilobytes" : "mthp_file_thp_kilobytes";
+	}
+	if (sscanf(name, "%7[a-z]-cont-%7[a-z]-aligned-%lukB", type, map, &size) == 3) {
+		snprintf(labels, len, "mapping=\"%s\",size_kb=\"%lu\",name=\"%s\"",
+			 map, size, name);
+		return strcmp(type, "anon") ? "mthp_file_cont_kilobytes" : "mthp_anon_cont_kilobytes";
 	}
 	if (!strncmp(name, "pmd-occupancy-", 14)) {
 		snprintf(labels, len, "present=\"%s\"", name + 14);
@@ -64,6 +69,8 @@ static const char *prom_family(const char *name, char *labels, size_t len)
 	}
 	if (!strcmp(name, "anon-total"))
 		return "mthp_anon_kilobytes";
+	if (!strcmp(name, "file-total"))
+		return "mthp_file_kilobytes";
 	if (!strcmp(name, "anon-swap"))
 		return "mthp_anon_swap_kilobytes";
 	if (!strcmp(name, "anon-shared"))
@@ -89,6 +96,8 @@ static void prom_counter(void *ctx, const char *name, uint64_t value, bool is_kb
 static const struct {
 	const char *name;
 	const char *help;
+	bool cont;	/* only with --cont */
+	bool files;	/* only with --file */
 } prom_families[] = {
 	{ "mthp_anon_thp_kilobytes", "Anonymous memory in (m)THPs by mapping, alignment and folio size (thpmaps counters)." },
 	{ "mthp_anon_kilobytes", "Present anonymous memory." },
@@ -96,6 +105,10 @@ static const struct {
 	{ "mthp_anon_shared_kilobytes", "Anonymous memory in folios mapped by another process too." },
 	{ "mthp_anon_zero_page_kilobytes", "Mappings of the shared (huge) zero page in anonymous VMAs." },
 	{ "mthp_pmd_ranges", "PMD ranges inside anonymous VMAs by number of present pages." },
+	{ "mthp_anon_cont_kilobytes", "Anonymous memory in aligned contiguous blocks by mapping and block size (thpmaps --cont counters).", true, false },
+	{ "mthp_file_thp_kilobytes", "Page-cache memory in large folios by mapping, alignment and folio size (thpmaps counters).", false, true },
+	{ "mthp_file_cont_kilobytes", "Page-cache memory in aligned contiguous blocks by mapping and block size (thpmaps --cont counters).", true, true },
+	{ "mthp_file_kilobytes", "Present page-cache memory of file-backed VMAs.", false, true },
 };
 
 int mthp_audit_prom_add(struct mthp_audit_report *r, const struct mthp_audit_proc *p)
@@ -134,6 +147,12 @@ static void prom_completeness(const struct mthp_audit_report *r)
 			mthp_audit_reason_name(i), counts[i]);
 }
 
+static void prom_host(void *ctx, const char *size, const char *stat, uint64_t value)
+{
+	fprintf(ctx, "mthp_host_collapse_total{size_kb=\"%.*s\",stat=\"%s\"} %" PRIu64 "\n",
+		(int)strlen(size) - 2, size, stat, value);
+}
+
 int mthp_audit_prom_write(const struct mthp_audit_report *r)
 {
 	struct mthp_audit_prom_entry rollup = { .c = r->sum };
@@ -141,12 +160,22 @@ int mthp_audit_prom_write(const struct mthp_audit_report *r)
 	size_t nr = r->rollup ? 1 : r->nr_prom;
 
 	for (size_t f = 0; f < sizeof(prom_families) / sizeof(prom_families[0]); f++) {
+		if ((prom_families[f].cont && !r->opts.cont_orders) ||
+		    (prom_families[f].files && !r->opts.files))
+			continue;
 		prom_gauge(r->out, prom_families[f].name, prom_families[f].help);
 		for (size_t i = 0; i < nr; i++) {
 			struct prom_ctx pc = { r->out, &entries[i], prom_families[f].name };
 
-			mthp_audit_visit_counters(&entries[i].c, &r->geo, prom_counter, &pc);
+			mthp_audit_visit_counters(&entries[i].c, &r->geo, &r->opts, prom_counter,
+						  &pc);
 		}
+	}
+	if (mthp_audit_has_host(r)) {
+		fprintf(r->out, "# HELP mthp_host_collapse_total The host's per-size collapse "
+			"counters (hugepages-<size>/stats/collapse_*).\n"
+			"# TYPE mthp_host_collapse_total counter\n");
+		mthp_audit_visit_host(r, prom_host, r->out);
 	}
 	prom_completeness(r);
 	return ferror(r->out) ? -EIO : 0;

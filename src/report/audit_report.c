@@ -6,6 +6,7 @@
  * reasons an audit of a process fails, by name.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,39 @@ int mthp_audit_report_init(struct mthp_audit_report *r, enum mthp_audit_format f
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+void mthp_audit_report_host(struct mthp_audit_report *r,
+			    const struct mthp_host_collapse_stats *st)
+{
+	r->host = *st;
+}
+
+bool mthp_audit_has_host(const struct mthp_audit_report *r)
+{
+	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+		if (r->host.have[o])
+			return true;
+	return false;
+}
+
+void mthp_audit_visit_host(const struct mthp_audit_report *r, mthp_audit_host_fn fn,
+			   void *ctx)
+{
+	char size[32];
+
+	for (unsigned o = 0; o <= r->geo.pmd_order; o++) {
+		snprintf(size, sizeof(size), "%" PRIu64 "kB", mthp_audit_kb(&r->geo, 1ull << o));
+		for (int s = 0; s < MTHP_NR_HCS; s++)
+			if (r->host.have[o] & (1u << s))
+				fn(ctx, size, mthp_host_collapse_stat_name(s), r->host.v[o][s]);
+	}
+}
+
+void mthp_audit_report_opts(struct mthp_audit_report *r,
+			    const struct mthp_audit_opts *opts)
+{
+	r->opts = *opts;
 }
 
 int mthp_audit_report_proc(struct mthp_audit_report *r,
@@ -66,7 +100,8 @@ static int write_end(struct mthp_audit_report *r)
 	switch (r->format) {
 	case MTHP_AUDIT_TEXT:
 		if (r->rollup)
-			mthp_audit_text_block(r->out, &r->sum, &r->geo);
+			mthp_audit_text_block(r->out, &r->sum, &r->geo, &r->opts);
+		mthp_audit_text_host(r);
 		return ferror(r->out) ? -EIO : 0;
 	case MTHP_AUDIT_JSON:
 		return mthp_audit_json_write(r);

@@ -20,6 +20,7 @@ void mthp_plan_totals_add(struct mthp_plan_totals *t, const struct mthp_pmd_plan
 	if ((unsigned)plan->scan < MTHP_NR_RESULTS)
 		t->scan_results[plan->scan]++;
 	t->pages_filled += plan->pages_filled;
+	t->underused += plan->underused;
 	for (uint32_t i = 0; i < plan->nr_collapses; i++)
 		t->collapses_by_order[plan->collapses[i].order]++;
 }
@@ -74,9 +75,10 @@ int mthp_plan_json_add(json_t *doc, const struct mthp_geometry *geo,
 			   plan->nr_attempts, true))
 		goto out_free;
 	mthp_format_addr(addr, sizeof(addr), plan->pmd_addr);
-	range = json_pack("{s:s, s:s, s:o, s:o}", "addr", addr,
+	range = json_pack("{s:s, s:s, s:o, s:o, s:b}", "addr", addr,
 			  "scan", mthp_result_name(plan->scan),
-			  "collapses", collapses, "attempts", attempts);
+			  "collapses", collapses, "attempts", attempts,
+			  "underused", plan->underused != 0);
 	/* json_pack's "o" took the references, also on failure */
 	if (!range)
 		return -ENOMEM;
@@ -107,8 +109,9 @@ int mthp_plan_json_finish(json_t *doc, const struct mthp_plan_totals *t)
 			return -ENOMEM;
 		}
 	}
-	totals = json_pack("{s:o, s:I}", "collapses_by_order", by_order,
-			   "pages_filled", (json_int_t)t->pages_filled);
+	totals = json_pack("{s:o, s:I, s:I}", "collapses_by_order", by_order,
+			   "pages_filled", (json_int_t)t->pages_filled,
+			   "underused", (json_int_t)t->underused);
 	if (!totals)
 		return -ENOMEM;
 	return json_object_set_new(doc, "totals", totals) ? -ENOMEM : 0;

@@ -40,6 +40,8 @@ void mthp_plan_text_range(FILE *out, const struct mthp_geometry *geo,
 			plan->pmd_addr + (uint64_t)w->offset * geo->page_size,
 			w->order, size);
 	}
+	if (plan->underused)
+		fputs(" (underused)", out);
 	if (plan->nr_collapses && plan->nr_attempts)
 		fputs(" |", out);
 	if (plan->nr_attempts <= MAX_LISTED_ATTEMPTS) {
@@ -82,5 +84,10 @@ void mthp_plan_text_totals(FILE *out, const struct mthp_geometry *geo,
 		fprintf(out, "%s%s: %" PRIu64, sep, size, t->collapses_by_order[o]);
 		sep = ", ";
 	}
-	fprintf(out, "%s, %" PRIu64 " pages filled\n", collapses ? ")" : "", t->pages_filled);
+	fprintf(out, "%s, %" PRIu64 " pages filled", collapses ? ")" : "", t->pages_filled);
+	if (t->underused)
+		fprintf(out, "; %" PRIu64 " THP%s underused: the shrinker splits %s again under"
+			" memory pressure", t->underused, t->underused == 1 ? "" : "s",
+			t->underused == 1 ? "it" : "them");
+	fputc('\n', out);
 }

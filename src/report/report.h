@@ -18,6 +18,7 @@
 struct mthp_plan_totals {
 	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
 	uint64_t pages_filled;
+	uint64_t underused;		/* THPs the shrinker would split again */
 	uint64_t ranges;
 	uint64_t scan_results[MTHP_NR_RESULTS];
 };

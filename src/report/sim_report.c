@@ -143,6 +143,32 @@ static void text_field(FILE *out, const char *label, const struct mthp_run_repor
 	text_row_u64(out, label, runs, n, get_field, &offset, dash);
 }
 
+/* A row of page counts, at offset in each run, in MiB (mib: MiB per page). */
+static void text_mib(FILE *out, const char *label, const struct mthp_run_report *runs,
+		     size_t n, size_t offset, double mib)
+{
+	fprintf(out, "%-28s", label);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12.1f", (double)get_field(&runs[i], &offset) * mib);
+	fputc('\n', out);
+}
+
+/* What the underused-THP shrinker took back; nothing when it split nothing. */
+static void text_shrinker(FILE *out, const struct mthp_run_report *runs, size_t n,
+			  double mib)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= runs[i].shrink_splits != 0;
+	if (!any)
+		return;
+	text_field(out, "THPs split by the shrinker", runs, n,
+		   offsetof(struct mthp_run_report, shrink_splits), false);
+	text_mib(out, "  MiB it freed", runs, n, offsetof(struct mthp_run_report, shrink_freed),
+		 mib);
+}
+
 static uint64_t get_walk(const struct mthp_run_report *r, const void *arg)
 {
 	return r->walk_outcomes[*(const unsigned *)arg];
@@ -214,10 +240,9 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		   offsetof(struct mthp_run_report, recollapses), true);
 	text_field(out, "rebuilds at the same order", runs, n,
 		   offsetof(struct mthp_run_report, rebuilds), true);
-	fprintf(out, "%-28s", "resident MiB");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, " %12.1f", (double)runs[i].resident_pages * mib);
-	fputc('\n', out);
+	text_mib(out, "resident MiB", runs, n, offsetof(struct mthp_run_report, resident_pages),
+		 mib);
+	text_shrinker(out, runs, n, mib);
 	text_field(out, "pages written", runs, n,
 		   offsetof(struct mthp_run_report, pages_written), false);
 	text_write_fails(out, runs, n);
@@ -411,6 +436,13 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 						    "none_passed_its_test",
 						    (json_int_t)r->walk_outcomes[2]),
 			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
+	if (run && json_object_set_new(run, "shrinker",
+				       json_pack("{s:I, s:I}", "thps_split",
+						 (json_int_t)r->shrink_splits, "pages_freed",
+						 (json_int_t)r->shrink_freed))) {
+		json_decref(run);
+		return NULL;
+	}
 	if (run && json_object_set_new(run, "writes_failed", write_fails_json(r))) {
 		json_decref(run);
 		return NULL;

@@ -440,6 +440,15 @@ static void phase_begin(struct run *r, struct proc *p, const struct mthp_scenari
 			p->child = NULL;
 		}
 		break;
+	case MTHP_ACT_SHRINK: {
+		struct sim_shrink_result res;
+		int err = sim_shrink(r->sim, -1, &res);
+
+		if (err)
+			run_fail(r, err, "phase '%s': the shrinker failed (%s)", ph->label,
+				 strerror(-err));
+		break;
+	}
 	}
 }
 
@@ -476,6 +485,7 @@ static void phase_tick(struct run *r, struct proc *p, const struct mthp_scenario
 	case MTHP_ACT_ADVISE:
 	case MTHP_ACT_SLEEP:
 	case MTHP_ACT_CHILD_EXIT:
+	case MTHP_ACT_SHRINK:
 		break;
 	}
 }
@@ -898,6 +908,11 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 			goto out;
 		}
 	}
+	if (sim_vmstat(r.sim, "thp_underused_split_page", &out->shrink_splits)) {
+		run_fail(&r, -EINVAL, "no vmstat counter thp_underused_split_page");
+		goto out;
+	}
+	out->shrink_freed = sim_shrink_freed(r.sim);
 	mthp_snapshot_free(&out->final);
 	snapshot_all(&r, &out->final);
 	out->resident_pages = resident_pages(&out->final);

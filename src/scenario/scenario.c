@@ -101,6 +101,7 @@ static const struct {
 	[MTHP_ACT_ADVISE] = { "advise", KEY(PK_ADVICE) },
 	[MTHP_ACT_SLEEP] = { "sleep", 0 },
 	[MTHP_ACT_CHILD_EXIT] = { "child_exit", 0 },
+	[MTHP_ACT_SHRINK] = { "shrink", 0 },
 };
 
 const char *mthp_scenario_action_name(enum mthp_scenario_action a)
@@ -169,8 +170,7 @@ static bool parse_u64(const char *text, uint64_t *v)
 	return !errno && !*end;
 }
 
-/* A size: digits, then K, M, G or T (powers of 1024), optionally B. */
-static bool parse_size(const char *text, uint64_t *bytes)
+bool mthp_parse_size(const char *text, uint64_t *bytes)
 {
 	char *end;
 	uint64_t v, mult = 1;
@@ -486,18 +486,18 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 	if (!strcmp(key, "memory")) {
 		rd->memory_line = rd->line;
 		snprintf(rd->memory_text, sizeof(rd->memory_text), "%s", value);
-		if (!parse_size(value, &sc->memory) || !sc->memory)
+		if (!mthp_parse_size(value, &sc->memory) || !sc->memory)
 			return fail_value(rd, rd->line, key, value, "must be a size such as 1G");
 	} else if (!strcmp(key, "page_size")) {
 		struct mthp_geometry geo;
 
-		if (!parse_size(value, &v) || mthp_geometry_from_page_size(&geo, v))
+		if (!mthp_parse_size(value, &v) || mthp_geometry_from_page_size(&geo, v))
 			return fail_value(rd, rd->line, key, value, "must be 4K, 16K or 64K");
 		sc->page_size = (uint32_t)v;
 	} else if (!strcmp(key, "swap")) {
 		rd->swap_line = rd->line;
 		snprintf(rd->swap_text, sizeof(rd->swap_text), "%s", value);
-		if (!parse_size(value, &sc->swap))
+		if (!mthp_parse_size(value, &sc->swap))
 			return fail_value(rd, rd->line, key, value, "must be a size such as 256M (0: no swap)");
 	} else if (!strcmp(key, "fragmentation")) {
 		if (!parse_fraction(value, &sc->fragmentation))
@@ -564,7 +564,7 @@ static void process_key(struct reader *rd, const char *key, const char *value)
 
 	if (strcmp(key, "memcg_limit"))
 		return fail_at(rd, rd->line, "unknown key '%s' in a process (memcg_limit)", key);
-	if (!parse_size(value, &p->memcg_limit))
+	if (!mthp_parse_size(value, &p->memcg_limit))
 		fail_value(rd, rd->line, key, value, "must be a size such as 512M (0: no limit)");
 }
 
@@ -573,13 +573,13 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 	struct mthp_scenario_vma *v = &rd->sc->vmas[rd->index];
 
 	if (!strcmp(key, "size")) {
-		if (!parse_size(value, &v->size) || !v->size)
+		if (!mthp_parse_size(value, &v->size) || !v->size)
 			return fail_value(rd, rd->line, key, value, "must be a size above 0 such as 64M");
 	} else if (!strcmp(key, "align")) {
-		if (!parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
+		if (!mthp_parse_size(value, &v->align) || !v->align || (v->align & (v->align - 1)))
 			return fail_value(rd, rd->line, key, value, "must be a power of two such as 2M");
 	} else if (!strcmp(key, "pmd_offset")) {
-		if (!parse_size(value, &v->pmd_offset))
+		if (!mthp_parse_size(value, &v->pmd_offset))
 			return fail_value(rd, rd->line, key, value,
 					  "must be a size below the PMD size such as 4K");
 		v->has_pmd_offset = true;
@@ -647,7 +647,7 @@ static bool parse_sizes(struct mthp_scenario_phase *ph, const char *value)
 		if (!colon || nr == MTHP_SCENARIO_MAX_SIZES)
 			return false;
 		*colon = '\0';
-		if (!parse_size(w, &ph->sizes[nr].size) || !ph->sizes[nr].size ||
+		if (!mthp_parse_size(w, &ph->sizes[nr].size) || !ph->sizes[nr].size ||
 		    !parse_u64(colon + 1, &weight) || !weight || weight > MAX_COUNT)
 			return false;
 		ph->sizes[nr++].weight = (uint32_t)weight;
@@ -692,10 +692,10 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = parse_duration(value, &ph->duration_ns);
 		break;
 	case PK_OFFSET:
-		ok = parse_size(value, &ph->offset);
+		ok = mthp_parse_size(value, &ph->offset);
 		break;
 	case PK_LENGTH:
-		ok = parse_size(value, &ph->length) && ph->length;
+		ok = mthp_parse_size(value, &ph->length) && ph->length;
 		break;
 	case PK_DENSITY:
 		ok = parse_fraction(value, &ph->density);

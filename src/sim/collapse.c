@@ -87,6 +87,7 @@
 #include "sim/locks.h"
 #include "sim/pageout.h"
 #include "sim/pgtable.h"
+#include "sim/shrinker.h"
 #include "sim/states.h"
 #include "sim/stats.h"
 #include "sim/trace.h"
@@ -105,6 +106,7 @@ struct collapse_control {
 	uint32_t nr_tried;		/* windows attempted in the range */
 	uint32_t filled;		/* none/zero PTEs the last copy zero-filled */
 	uint32_t nr_isolated;
+	uint32_t progress;		/* the range's, as 7.2 counts it */
 	/* the scan's mm_khugepaged_scan_pmd fields, traced with the range's result */
 	unsigned long long scan_pfn;
 	uint8_t ptes[MTHP_MAX_PTES];
@@ -142,6 +144,11 @@ void collapse_control_set_policy(struct collapse_control *cc,
 uint32_t collapse_nr_done(const struct collapse_control *cc)
 {
 	return cc->nr_done;
+}
+
+uint32_t collapse_progress(const struct collapse_control *cc)
+{
+	return cc->progress;
 }
 
 void collapse_rules(struct collapse_control *cc, const struct sim_vma *v,
@@ -657,6 +664,7 @@ static void collapse_install_pmd(struct collapse_window *w)
 	w->pmd_locked = true;
 	folio_add_pmd(sim, w->head, w->mm->id);
 	st_release(w->pmdp, pmd);
+	shrinker_queue(sim, w->head);
 	pmd_unlock(w->pmdt);
 	w->pmd_locked = false;
 	pte_table_free(w->t);
@@ -830,9 +838,13 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 	/* the counts of a range not scanned, as Linux traces them */
 	cc->scan.referenced = cc->scan.none_or_zero = cc->scan.unmapped = 0;
 	cc->scan_pfn = (unsigned long long)-1;
+	cc->progress = 1;	/* no table to scan: one */
 	if (result == SCAN_SUCCEED) {
 		mthp_scan(&cc->scan, &cc->rules, cc->ptes, cc->orders);
 		result = cc->scan.result;
+		/* one per PTE looked at, up to the one that ended the scan */
+		cc->progress = cc->scan.fail_index < cc->scan.nr_ptes ?
+			       cc->scan.fail_index + 1 : cc->scan.nr_ptes;
 		if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
 			__atomic_fetch_add(&sim->khugepaged.ptes_scanned,
 					   sim->geo.ptes_per_pmd, __ATOMIC_RELAXED);

@@ -46,5 +46,11 @@ enum mthp_result collapse_revalidate(struct sim_mm *mm, struct collapse_control 
 				     const struct sim_vma **vp);
 /* Collapses the last collapse_scan_pmd() made. */
 uint32_t collapse_nr_done(const struct collapse_control *cc);
+/*
+ * The progress of khugepaged's last collapse_scan_pmd(), as Linux 7.2
+ * counts it: the PTEs the scan looked at (up to and including the one
+ * that ended it), or 1 for a range with no table to scan.
+ */
+uint32_t collapse_progress(const struct collapse_control *cc);
 
 #endif /* MTHP_SIM_COLLAPSE_H */

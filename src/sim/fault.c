@@ -17,6 +17,7 @@
 #include "sim/mm.h"
 #include "sim/pageout.h"
 #include "sim/pgtable.h"
+#include "sim/shrinker.h"
 #include "sim/stats.h"
 #include "sim/vma.h"
 #include "sim/world.h"
@@ -115,6 +116,7 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	if (pmd_is_none(ld_acquire(pmdp))) {
 		folio_add_pmd(sim, head, mm->id);
 		st_release(pmdp, pmd);
+		shrinker_queue(sim, head);
 		count_vm(sim, VM_THP_FAULT_ALLOC);
 		count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
 	}
@@ -416,11 +418,20 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	lockdep_assert_none_held();
 	if (addr & (sim->geo.page_size - 1))
 		return -EINVAL;
-	world_enter(sim);
-	mmap_read_lock(mm);
-	err = handle_access(mm, addr, kind, tag);
-	mmap_unlock(mm);
-	world_exit(sim);
+	for (int tries = 0;; tries++) {
+		struct sim_shrink_result shrunk;
+
+		world_enter(sim);
+		mmap_read_lock(mm);
+		err = handle_access(mm, addr, kind, tag);
+		mmap_unlock(mm);
+		world_exit(sim);
+		/* a cgroup at its limit reclaims, which runs its shrinkers */
+		if (err != -ENOMEM || tries || !mm->memcg ||
+		    ld_relaxed(&sim->memcgs[mm->memcg].limit) == UINT64_MAX ||
+		    sim_shrink(sim, (int)mm->memcg, &shrunk) || !shrunk.pages_freed)
+			break;
+	}
 	/* debug builds: check after a fault (a mapping change) */
 	if (faults != ld_relaxed(&sim->vmstat[VM_PGFAULT]))
 		sim_debug_check(sim);

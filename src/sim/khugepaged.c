@@ -18,6 +18,7 @@
 #include "sim/khugepaged.h"
 #include "sim/locks.h"
 #include "sim/mm.h"
+#include "sim/trace.h"
 #include "sim/vma.h"
 #include "sim/world.h"
 
@@ -129,12 +130,14 @@ static struct sim_mm *cursor_get_mm(struct sim *sim, uint64_t *addr)
 
 /*
  * Leave the cursor where the turn ended: at its address, or at the next
- * mm slot when the mm is done (unless the mm's slot went meanwhile).
+ * mm slot when the mm is done (unless the mm's slot went meanwhile); true
+ * when the cursor is then at no mm, the full scan finished.
  * Context: takes and drops the mm list lock.
  */
-static void cursor_put_mm(struct sim *sim, const struct mm_turn *t)
+static bool cursor_put_mm(struct sim *sim, const struct mm_turn *t)
 {
 	struct sim_khugepaged *ks = &sim->khugepaged;
+	bool pass_done;
 
 	mm_list_lock(sim);
 	if (ks->cursor_mm == t->mm) {
@@ -142,12 +145,15 @@ static void cursor_put_mm(struct sim *sim, const struct mm_turn *t)
 		if (t->vmas_done)
 			khugepaged_cursor_next_locked(t->mm);
 	}
+	pass_done = !ks->cursor_mm;
 	mm_list_unlock(sim);
+	return pass_done;
 }
 
 /*
  * The PMD ranges of v from t->addr (+1 of progress for a VMA with none to
- * scan, +N per range).  false when the turn ends here: its progress is
+ * scan, and per range the PTEs its scan looked at, as Linux 7.2 counts:
+ * collapse_progress()).  false when the turn ends here: its progress is
  * used up, or a collapse dropped mmap_lock (t->mmap_locked false).
  * Context: world lock (debug builds) and mmap_lock held for read on
  * entry; both still held on return when t->mmap_locked, else neither.
@@ -174,7 +180,7 @@ static bool scan_vma_ranges(struct sim *sim, const struct sim_vma *v,
 		if (t->result == SCAN_SUCCEED)
 			__atomic_fetch_add(&sim->khugepaged.pages_collapsed, 1,
 					   __ATOMIC_RELAXED);
-		t->progress += sim->geo.ptes_per_pmd;
+		t->progress += collapse_progress(cc);
 		t->addr += pmd_size;
 		if (!t->mmap_locked || t->progress >= t->pages)
 			return false;
@@ -196,6 +202,7 @@ static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
 {
 	struct mm_turn t = { .pages = pages, .result = SCAN_FAIL };
 	struct sim_mm *mm;
+	bool pass_done;
 
 	lockdep_assert_none_held();
 	*result = SCAN_FAIL;
@@ -225,7 +232,11 @@ static uint64_t khugepaged_scan_mm_slot(struct sim *sim, uint64_t pages,
 		world_exit(sim);
 	}
 out_cursor:
-	cursor_put_mm(sim, &t);
+	pass_done = cursor_put_mm(sim, &t);
+	if (trace_on(sim, SIM_TRACE_SCAN_MM))
+		trace_event(sim, SIM_TRACE_SCAN_MM, MTHP_CONTEXT_KHUGEPAGED, mm,
+			    "mm=%016llx, progress=%u, full_scan_finished=%d", trace_mm_ptr(mm),
+			    (unsigned)t.progress, pass_done);
 	mm_put(mm);
 	lockdep_assert_none_held();
 	*result = t.result;

@@ -22,6 +22,7 @@
  *   check			the invariant walker
  *   mm				address spaces, mm slots, mmap/munmap/mprotect
  *   pageout			swap-out and swap-in of mapped pages
+ *   shrinker			the underused-THP shrinker
  *   fault			accesses and their faults
  *   fork mremap advice		fork, mremap, madvise and friends
  *   inject_race		the racing mutations of fault injection
@@ -51,6 +52,7 @@
 #include "sim/check.h"
 #include "sim/mm.h"
 #include "sim/pageout.h"
+#include "sim/shrinker.h"
 #include "sim/fault.h"
 #include "sim/inject_race.h"
 #include "sim/collapse.h"

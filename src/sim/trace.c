@@ -68,11 +68,11 @@ static const char *const event_names[SIM_NR_TRACE_EVENTS] = {
 	[SIM_TRACE_COLLAPSE] = "mm_collapse_huge_page",
 	[SIM_TRACE_ISOLATE] = "mm_collapse_huge_page_isolate",
 	[SIM_TRACE_SWAPIN] = "mm_collapse_huge_page_swapin",
+	[SIM_TRACE_SCAN_MM] = "mm_khugepaged_scan",
 };
 
 /* huge_memory's other events in Linux 7.2, and why none fires here */
 static const char *const not_fired[][2] = {
-	{ "mm_khugepaged_scan", "khugepaged's per-mm summary is not traced" },
 	{ "mm_khugepaged_scan_file", "file-backed memory is not simulated" },
 	{ "mm_khugepaged_collapse_file", "file-backed memory is not simulated" },
 };
@@ -86,6 +86,7 @@ const char *sim_trace_event_name(enum sim_trace_event e)
 	case SIM_TRACE_COLLAPSE:
 	case SIM_TRACE_ISOLATE:
 	case SIM_TRACE_SWAPIN:
+	case SIM_TRACE_SCAN_MM:
 		return event_names[e];
 	}
 	return "?";
@@ -131,8 +132,9 @@ static int trace_events_item(const char *item, size_t n, uint32_t *mask, char *w
 			return -EINVAL;
 		}
 	}
-	snprintf(why, len, "'%.*s': no such event (the simulator fires %s, %s, %s and %s)",
-		 (int)n, item, event_names[0], event_names[1], event_names[2], event_names[3]);
+	snprintf(why, len, "'%.*s': no such event (the simulator fires %s, %s, %s, %s and %s)",
+		 (int)n, item, event_names[0], event_names[1], event_names[2], event_names[3],
+		 event_names[4]);
 	return -EINVAL;
 }
 
@@ -140,7 +142,7 @@ int sim_trace_events_parse(const char *list, uint32_t *mask, char *why, size_t l
 {
 	uint32_t m = 0;
 
-	_Static_assert(SIM_NR_TRACE_EVENTS == 4, "the message of trace_events_item()");
+	_Static_assert(SIM_NR_TRACE_EVENTS == 5, "the message of trace_events_item()");
 	if (!*list) {
 		snprintf(why, len, "the list of events is empty");
 		return -EINVAL;

@@ -39,6 +39,7 @@ enum sim_page_flag {
 	PG_RESERVED	= 1u << 7,	/* zero page, fragmentation pins */
 	PG_MAPLOCK	= 1u << 8,	/* bit spinlock: map counts, mm slots */
 	PG_CHARGED	= 1u << 10,	/* counted in pages[head].memcg */
+	PG_DEFERRED	= 1u << 11,	/* head: on the deferred split queue */
 };
 
 /*
@@ -129,6 +130,7 @@ enum sim_vmstat_item {
 	VM_THP_SCAN_EXCEED_SWAP_PTE,
 	VM_THP_SCAN_EXCEED_SHARE_PTE,
 	VM_THP_ZERO_PAGE_ALLOC,
+	VM_THP_UNDERUSED_SPLIT_PAGE,
 	VM_THP_SWPOUT,
 	VM_THP_SWPOUT_FALLBACK,
 	VM_PSWPIN,
@@ -228,6 +230,7 @@ struct sim {
 	uint64_t seed;
 	uint64_t rng_counter;		/* atomic */
 	bool huge_zero_counted;		/* atomic */
+	uint64_t shrink_freed;		/* atomic: pages the shrinker freed */
 	uint64_t vmstat[VM_NR_ITEMS];				/* atomic */
 	uint64_t mthp_stat[MTHP_MAX_PMD_ORDER + 1][MS_NR_ITEMS];	/* atomic */
 	char check_msg[256];

@@ -74,6 +74,8 @@ static const char *const field_res[][2] = {
 	{ "mm_collapse_huge_page_swapin",
 	  "^mm=[0-9a-f]+, swapped_in=[0-9]+, referenced=[0-9]+, ret=(-?[0-9]+), "
 	  "order=[0-9]+$" },
+	{ "mm_khugepaged_scan",
+	  "^mm=[0-9a-f]+, progress=[0-9]+, full_scan_finished=[01]$" },
 };
 
 void assert_huge_memory_fields(const struct ftrace_line *l)
@@ -93,6 +95,8 @@ void assert_huge_memory_fields(const struct ftrace_line *l)
 		if (rc)
 			fail_msg("%s: fields not as Linux 7.2 writes them: '%s'", l->event,
 				 l->fields);
+		if (i == 4)
+			return;		/* no result in it */
 		copy_match(word, sizeof(word), l->fields, &m[1]);
 		/* a status is a SCAN_STATUS word, a swap-in's ret a result's value */
 		for (int r = 0; r < MTHP_NR_RESULTS; r++) {

@@ -15,6 +15,10 @@
  *                   order could be faulted, else the zero page).
  *   stats           hugepages-SIZE/stats/anon_fault_alloc and collapse_alloc
  *                   count one per folio allocated at that size.
+ *   shrinker        THPs with one page written, from faults or MADV_COLLAPSE,
+ *                   are split by `echo 2 > /proc/sys/vm/drop_caches` at
+ *                   max_ptes_none 0 (their zero-filled pages freed), kept at
+ *                   511; 64K folios are never split (src/sim/shrinker.c).
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs"; a
  * difference already known ends in "# TODO known: why" and does not fail.
@@ -22,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -429,11 +434,145 @@ static bool fault_check(const struct fault_case *fc)
 	return false;
 }
 
+/* ---- the underused-THP shrinker ---- */
+
+#define SHRINK_RANGES 16
+
+static unsigned long vmstat_of(const char *name)
+{
+	char key[64];
+	unsigned long v, found = 0;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %lu", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* What the shrinker cases look at in their 16 ranges. */
+struct shrink_state {
+	unsigned huge;		/* PMD-mapped ranges */
+	unsigned present;	/* present pages that are not the zero page */
+	unsigned large;		/* PTE-mapped pages of folios of order >= 2 */
+};
+
+static int shrink_state(char *base, struct shrink_state *st)
+{
+	struct mthp_snapshot snap;
+	int ret = snap_self(&snap);
+
+	memset(st, 0, sizeof(*st));
+	if (ret)
+		return ret;
+	for (unsigned r = 0; r < SHRINK_RANGES; r++) {
+		const struct mthp_snapshot_pmd *pmd = pmd_of(&snap, base + r * PMD_SIZE);
+
+		if (!pmd)
+			continue;
+		if (pmd->kind == MTHP_PMD_HUGE) {
+			st->huge++;
+			st->present += NR_PTES;
+			continue;
+		}
+		for (uint32_t i = 0; pmd->kind == MTHP_PMD_TABLE && i < NR_PTES; i++) {
+			char c = (char)pmd->ptes[i];
+
+			if (c == '.' || c == '0' || c == 'w')
+				continue;
+			st->present++;
+			st->large += pmd->folio_orders && pmd->folio_orders[i] >= 2 &&
+				     pmd->folio_orders[i] != MTHP_NO_FOLIO;
+		}
+	}
+	mthp_snapshot_free(&snap);
+	return 0;
+}
+
+struct shrink_case {
+	const char *name;
+	const char *settings;
+	bool collapse;		/* MADV_COLLAPSE each range after the write */
+	unsigned long splits;	/* thp_underused_split_page after drop_caches */
+	unsigned present;	/* pages mapped after it */
+};
+
+/*
+ * 16 ranges with one page written each, made THPs (or 64K folios), then
+ * `echo 2 > /proc/sys/vm/drop_caches`: what the simulator's shrinker
+ * does to the same pattern (tests/test_sim_shrinker.c, test_sim_run.c).
+ */
+static const struct shrink_case shrink_cases[] = {
+	{ "shrinker: fault THPs, one page written each, max_ptes_none 0: split",
+	  "enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=0",
+	  false, SHRINK_RANGES, SHRINK_RANGES },
+	{ "shrinker: fault THPs, one page written each, max_ptes_none 511: kept",
+	  "enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=511",
+	  false, 0, SHRINK_RANGES * NR_PTES },
+	{ "shrinker: MADV_COLLAPSE THPs, one page written each, max_ptes_none 0: split",
+	  "khugepaged/max_ptes_none=0", true, SHRINK_RANGES, SHRINK_RANGES },
+	{ "shrinker: 64K folios, one page written each, max_ptes_none 0: kept",
+	  "enabled=always hugepages-64kB/enabled=always khugepaged/max_ptes_none=0",
+	  false, 0, SHRINK_RANGES * 16 },
+};
+
+static bool shrink_check(const struct shrink_case *sc)
+{
+	char *base = area();
+	struct shrink_state before, after;
+	unsigned long splits;
+	int fd;
+
+	for (unsigned i = 1; i < SHRINK_RANGES / 4; i++)
+		area();		/* 32M of address space */
+	if (guest_thp_all_never() || !map_at(base, SHRINK_RANGES * PMD_SIZE) ||
+	    thp_set(sc->settings))
+		return false;
+	for (unsigned r = 0; r < SHRINK_RANGES; r++) {
+		base[r * PMD_SIZE + 5 * PAGE] = 1;
+		if (sc->collapse && madvise(base + r * PMD_SIZE, PMD_SIZE, MADV_COLLAPSE))
+			guest_say("MADV_COLLAPSE: %s", strerror(errno));
+	}
+	if (shrink_state(base, &before))
+		return false;
+	splits = vmstat_of("thp_underused_split_page");
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "2", 1) != 1) {
+		printf("not ok - %s: cannot write /proc/sys/vm/drop_caches\n", sc->name);
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	close(fd);
+	splits = vmstat_of("thp_underused_split_page") - splits;
+	if (shrink_state(base, &after))
+		return false;
+	munmap(base, SHRINK_RANGES * PMD_SIZE);
+	if (splits == sc->splits && after.present == sc->present &&
+	    (sc->splits || after.huge == before.huge) &&
+	    (before.huge == SHRINK_RANGES || before.large == SHRINK_RANGES * 16)) {
+		printf("ok - %s (%u pages before, %u after, %lu split)\n", sc->name,
+		       before.present, after.present, splits);
+		return true;
+	}
+	printf("not ok - %s: before %u PMD-mapped, %u pages (%u in large folios); after"
+	       " %u PMD-mapped, %u pages; thp_underused_split_page +%lu (expected +%lu, %u"
+	       " pages)\n", sc->name, before.huge, before.present, before.large, after.huge,
+	       after.present, splits, sc->splits, sc->present);
+	return false;
+}
+
 int main(void)
 {
 	bool failed = false;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* first: the THPs the later cases leave mapped would be split too */
+	for (size_t i = 0; i < sizeof(shrink_cases) / sizeof(shrink_cases[0]); i++)
+		failed |= !shrink_check(&shrink_cases[i]);
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();

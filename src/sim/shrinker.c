@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shrinker.c - the underused-THP half of the deferred split shrinker
+ * (Linux 6.12 and later, kept by 7.2).
+ *
+ * What the kernel does: a PMD-sized anon folio is put on the deferred
+ * split queue when it is first mapped by a PMD, at fault and by a PMD
+ * collapse (khugepaged or MADV_COLLAPSE), if shrink_underused is on then;
+ * no smaller folio is queued that way.  When the shrinkers run (memory
+ * pressure, a memory cgroup at its limit, or 2 written to
+ * /proc/sys/vm/drop_caches), each queued folio that is "underused" is
+ * split: more than max_ptes_none of its pages are zero-filled (never
+ * when max_ptes_none is N-1).  The split maps each zero-filled page to
+ * the shared zero page and frees it; thp_underused_split_page counts the
+ * folios split.  A folio whose split fails (a reference held elsewhere)
+ * is dropped from the queue.
+ *
+ * Here the queue is a page flag on the folio's head (PG_DEFERRED), and a
+ * run finds the queued folios by walking the page tables of every mm
+ * under its mmap_lock for read, where the kernel walks its queue and
+ * reaches the mappings through the rmap.  A folio mapped in more than
+ * one place (shared after fork, or PTE-mapped across two tables) is left
+ * queued.  Partially mapped folios are split when they become so, as
+ * before (pgtable.c); they are not this file's business.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sim/check.h"
+#include "sim/folio.h"
+#include "sim/locks.h"
+#include "sim/mm.h"
+#include "sim/pageout.h"
+#include "sim/pgtable.h"
+#include "sim/shrinker.h"
+#include "sim/stats.h"
+#include "sim/vma.h"
+#include "sim/world.h"
+
+void shrinker_queue(struct sim *sim, uint32_t head)
+{
+	if (sim_settings(sim)->shrink_underused &&
+	    !folio_test_flag(sim, head, PG_SWAPCACHE))
+		folio_set_flag(sim, head, PG_DEFERRED);
+}
+
+/* More than max_ptes_none zero-filled pages, as thp_underused() decides. */
+static bool underused(struct sim *sim, uint32_t head)
+{
+	uint32_t n = sim->geo.ptes_per_pmd, none = sim_settings(sim)->max_ptes_none;
+	uint32_t zero = 0, filled = 0;
+
+	if (none >= n - 1)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (page_tag(sim, head + i) == 0) {
+			if (++zero > none)
+				return true;
+		} else if (++filled >= n - none) {
+			return false;
+		}
+	}
+	return false;
+}
+
+/* A queued PMD-order folio of the cgroup asked for (any when memcg < 0). */
+static bool candidate(struct sim *sim, uint32_t head, int memcg)
+{
+	const struct sim_page *h = sim_pg(sim, head);
+
+	return (ld_relaxed(&h->flags) & (PG_HEAD | PG_DEFERRED)) == (PG_HEAD | PG_DEFERRED) &&
+	       ld_relaxed(&h->order) == sim->geo.pmd_order &&
+	       (memcg < 0 || ld_relaxed(&h->memcg) == (unsigned)memcg);
+}
+
+/*
+ * Split the folio at PTE idx of t, mapped there whole, and map its
+ * zero-filled pages to the zero page, freeing them.  Context: PTE lock of
+ * t held.
+ */
+static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
+		       uint32_t head, struct sim_shrink_result *res)
+{
+	struct sim *sim = mm->sim;
+	uint32_t n = sim->geo.ptes_per_pmd;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	folio_clear_flag(sim, head, PG_DEFERRED);	/* off the queue, split or not */
+	if (folio_split(sim, head, 0))
+		return;
+	count_vm(sim, VM_THP_UNDERUSED_SPLIT_PAGE);
+	res->split++;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pfn = head + i, pte = t->ptes[idx + i];
+
+		if (page_tag(sim, pfn) != 0)
+			continue;
+		t->ptes[idx + i] = pte_mk(sim->pm.zero_pfn, pte & PTE_UFFD_WP);
+		folio_remove_ptes(sim, pfn, 1, mm->id);	/* drops the last reference */
+		res->pages_freed++;
+		__atomic_fetch_add(&sim->shrink_freed, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * The queued folio mapped whole by t, from its first PTE, if there is one.
+ * Context: PTE lock of t held.
+ */
+static bool table_candidate(struct sim_mm *mm, struct sim_pte_table *t, int memcg,
+			    uint32_t *head)
+{
+	struct sim *sim = mm->sim;
+	uint32_t pte = t->ptes[0], n = sim->geo.ptes_per_pmd;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
+		return false;
+	*head = pte_pfn(pte);
+	return candidate(sim, *head, memcg) && !folio_maybe_shared(sim, *head) &&
+	       folio_whole_here(sim, t, 0, 0, n - 1, *head);
+}
+
+/*
+ * The PMD range at addr: a PMD-mapped queued folio has its PMD split
+ * first (as split_folio() unmaps it), then, mapped whole by one table,
+ * the folio is split if it is underused.  Context: mmap_lock held for
+ * read; takes the PMD and PTE locks.
+ */
+static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg,
+			struct sim_shrink_result *res)
+{
+	struct sim *sim = mm->sim;
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t;
+	uint64_t *pmdp;
+	uint32_t head;
+	int err;
+
+	switch (pmd_lookup_kind(mm, addr, &pmdp, &pmdt, &t)) {
+	case MTHP_PMD_NONE:
+	case MTHP_PMD_ZERO:
+		return 0;
+	case MTHP_PMD_HUGE: {
+		uint64_t pmd = ld_acquire(pmdp);
+
+		if (pmd & PMD_ZERO)
+			return 0;
+		head = (uint32_t)pmd_pfn(pmd);
+		if (!candidate(sim, head, memcg) || folio_maybe_shared(sim, head))
+			return 0;
+		if (!underused(sim, head)) {
+			folio_clear_flag(sim, head, PG_DEFERRED);
+			return 0;
+		}
+		err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
+		if (err || !t)
+			return err;
+		break;
+	}
+	case MTHP_PMD_TABLE:
+		break;
+	}
+	pte_lock(t);
+	if (table_candidate(mm, t, memcg, &head)) {
+		if (underused(sim, head))
+			split_here(mm, t, 0, head, res);
+		else
+			folio_clear_flag(sim, head, PG_DEFERRED);
+	}
+	pte_unlock(t);
+	return 0;
+}
+
+/* Context: no lock held; takes the world lock, then mmap_lock for read. */
+static int shrink_mm(struct sim_mm *mm, int memcg, struct sim_shrink_result *res)
+{
+	struct sim *sim = mm->sim;
+	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
+	int err = 0;
+
+	world_enter(sim);
+	mmap_read_lock(mm);
+	for (size_t i = 0; !err && !ld_relaxed(&mm->exiting) && i < mm->nr_vmas; i++) {
+		const struct sim_vma *v = &mm->vmas[i];
+		uint64_t first = (v->start + pmd_size - 1) & ~(pmd_size - 1);
+
+		for (uint64_t a = first; !err && a + pmd_size <= v->end; a += pmd_size)
+			err = shrink_range(mm, a, memcg, res);
+	}
+	mmap_unlock(mm);
+	world_exit(sim);
+	return err;
+}
+
+/* Context: no lock held; takes the mm list lock, then each mm's (shrink_mm). */
+int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res)
+{
+	struct sim_mm **mms = NULL;
+	size_t nr = 0, cap = 0;
+	int err = 0;
+
+	lockdep_assert_none_held();
+	*res = (struct sim_shrink_result){ 0 };
+	mm_list_lock(sim);
+	for (struct sim_mm *mm = sim->mm_list; mm; mm = mm->next) {
+		if (nr == cap) {
+			struct sim_mm **more = realloc(mms, (cap ? cap * 2 : 8) * sizeof(*mms));
+
+			if (!more) {
+				err = -ENOMEM;
+				break;
+			}
+			mms = more;
+			cap = cap ? cap * 2 : 8;
+		}
+		__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
+		mms[nr++] = mm;
+	}
+	mm_list_unlock(sim);
+	for (size_t i = 0; i < nr; i++) {
+		if (!err)
+			err = shrink_mm(mms[i], memcg, res);
+		mm_put(mms[i]);
+	}
+	free(mms);
+	if (!err)
+		sim_debug_check(sim);
+	return err;
+}
+
+uint64_t sim_shrink_freed(struct sim *sim)
+{
+	return ld_relaxed(&sim->shrink_freed);
+}
