@@ -31,18 +31,11 @@
 
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
-#include "helpers/snap_build.h"
+#include "helpers/rec_child.h"
 
 #define PMD LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
 #define NR_STEPS 7
-
-/* The stepping child: its region of 4 PMD ranges, and the two pipes. */
-struct stepper {
-	pid_t pid;
-	uint64_t addr;
-	int cmd, ack;
-};
 
 /* In the child: step k of the program (see expect_present). */
 static void child_step(char *a, int k)
@@ -77,174 +70,32 @@ static void child_step(char *a, int k)
 	}
 }
 
-static void __attribute__((noreturn)) stepper_main(int cmd, int ack)
-{
-	char *p = mmap(NULL, 5 * PMD, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *a = (char *)(((uintptr_t)p + PMD - 1) & ~(PMD - 1));
-	uint64_t addr = (uintptr_t)a;
-	int k;
-
-	if (p == MAP_FAILED)
-		_exit(2);
-	setpgid(0, 0);
-	/* no THP from the host's khugepaged: the frames show the program alone */
-	madvise(a, 4 * PMD, MADV_NOHUGEPAGE);
-	if (write(ack, &addr, sizeof(addr)) != sizeof(addr))
-		_exit(2);
-	while (read(cmd, &k, sizeof(k)) == sizeof(k)) {
-		child_step(a, k);
-		if (write(ack, &k, sizeof(k)) != sizeof(k))
-			_exit(2);
-	}
-	_exit(0);
-}
-
-static struct stepper stepper_start(void)
-{
-	struct stepper s = { 0 };
-	int cmd[2], ack[2];
-
-	assert_int_equal(pipe(cmd), 0);
-	assert_int_equal(pipe(ack), 0);
-	s.pid = live_kid_fork();
-	if (s.pid == 0) {
-		close(cmd[1]);
-		close(ack[0]);
-		stepper_main(cmd[0], ack[1]);
-	}
-	close(cmd[0]);
-	close(ack[1]);
-	s.cmd = cmd[1];
-	s.ack = ack[0];
-	assert_int_equal(read(s.ack, &s.addr, sizeof(s.addr)), sizeof(s.addr));
-	return s;
-}
-
-static void stepper_step(struct stepper *s, int k)
-{
-	int done;
-
-	assert_int_equal(write(s->cmd, &k, sizeof(k)), sizeof(k));
-	assert_int_equal(read(s->ack, &done, sizeof(done)), sizeof(done));
-	assert_int_equal(done, k);
-}
-
-static void stepper_stop(struct stepper *s)
-{
-	close(s->cmd);
-	close(s->ack);
-	live_kid_reap(s->pid);
-}
-
-/* PTEs of the region [addr, addr + 4 PMDs) in state c ('*': any present). */
-static unsigned count_in(const struct mthp_snapshot *snap, uint64_t addr, char c)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
-		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
-
-		if (pmd->addr < addr || pmd->addr >= addr + 4 * PMD)
-			continue;
-		if (pmd->kind != MTHP_PMD_TABLE)
-			fail_msg("range %lx is not a table", (unsigned long)pmd->addr);
-		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
-			n += c == '*' ? pmd->ptes[k] != '.' : pmd->ptes[k] == c;
-	}
-	return n;
-}
-
 /* After step k: pages present, of them zero-page mappings, and shared. */
 static void expect_present(const struct mthp_snapshot *snap, uint64_t addr, int k)
 {
 	static const unsigned present[NR_STEPS] = { 0, 100, 612, 562, 572, 60, 60 };
 	static const unsigned zero[NR_STEPS] = { 0, 0, 0, 0, 10, 10, 10 };
 
-	assert_int_equal(count_in(snap, addr, '*'), present[k]);
-	assert_int_equal(count_in(snap, addr, '0'), zero[k]);
+	assert_int_equal(rec_count_in(snap, addr, '*'), present[k]);
+	assert_int_equal(rec_count_in(snap, addr, '0'), zero[k]);
 	/* after the fork, the 50 written pages left are shared */
-	assert_int_equal(count_in(snap, addr, 'S'), k == 6 ? 50 : 0);
-}
-
-static void frame_exact(void *ctx, const struct mthp_replay_frame *f)
-{
-	unsigned *frames = ctx;
-
-	if (f->extra || f->missing)
-		fail_msg("frame %u: %lu pages mapped in the replay only, %lu in the recording only",
-			 f->frame, (unsigned long)f->extra, (unsigned long)f->missing);
-	assert_int_equal(f->frame, *frames);
-	(*frames)++;
-}
-
-/* Replay the recording in f with no collapse: frames pages exactly as recorded. */
-static void replay_exactly(FILE *f, unsigned frames)
-{
-	struct mthp_diag diag = { 0 };
-	struct mthp_replay_report rep;
-	unsigned seen = 0;
-	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE, .frame_fn = frame_exact,
-				      .ctx = &seen };
-
-	if (mthp_replay(f, "live.rec", &o, &rep, &diag))
-		fail_msg("%s", diag.msg);
-	assert_int_equal(seen, frames);
-	assert_int_equal(rep.frames, frames);
-	assert_int_equal(rep.frames_differing, 0);
-	assert_true(rep.last.recorded > 0);
+	assert_int_equal(rec_count_in(snap, addr, 'S'), k == 6 ? 50 : 0);
 }
 
 static void test_frames_equal_what_the_program_did(void **state)
 {
-	struct mthp_rec_info info = { .interval_ms = 0 };
-	struct mthp_diag diag = { 0 };
-	struct stepper s = stepper_start();
-	char *texts[NR_STEPS], *buf = NULL;
-	struct mthp_rec_writer w;
-	struct mthp_rec_reader r;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct stepper s = stepper_start(child_step);
+	char *buf;
+	size_t len;
+	FILE *f;
 
 	(void)state;
-	info.pid = s.pid;
-	for (int k = 0; k < NR_STEPS; k++) {
-		struct mthp_snapshot snap;
-
-		stepper_step(&s, k);
-		if (mthp_live_snapshot(s.pid, &snap, &diag))
-			fail_msg("%s", diag.msg);
-		expect_present(&snap, s.addr, k);
-		if (k == 0)
-			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &snap), 0);
-		assert_int_equal(mthp_rec_writer_frame(&w, &snap, 10 * (uint64_t)k), 0);
-		texts[k] = snap_build_text(&snap);
-		mthp_snapshot_free(&snap);
-	}
-	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_SIGNAL), 0);
+	rec_steps(&s, NR_STEPS, expect_present, &buf, &len);
 	stepper_stop(&s);
-	fclose(f);
-
-	f = fmemopen(buf, len, "r");
-	assert_int_equal(mthp_rec_reader_open(&r, f, "live.rec", &diag), 0);
-	for (int k = 0; k < NR_STEPS; k++) {
-		char *got;
-
-		if (mthp_rec_reader_next(&r, &diag) != 1)
-			fail_msg("frame %d: %s", k, diag.msg);
-		got = snap_build_text(&r.frame);
-		assert_string_equal(got, texts[k]);
-		expect_present(&r.frame, s.addr, k);
-		free(got);
-		free(texts[k]);
-	}
-	assert_int_equal(mthp_rec_reader_next(&r, &diag), 0);
-	assert_int_equal(r.end, MTHP_REC_END_SIGNAL);
-	mthp_rec_reader_free(&r);
-
 	/* replayed with no collapse: every frame's mapped pages as recorded */
-	rewind(f);
-	replay_exactly(f, NR_STEPS);
+	f = fmemopen(buf, len, "r");
+	assert_non_null(f);
+	rec_replay_exactly(f, NR_STEPS);
 	fclose(f);
 	free(buf);
 }
@@ -288,7 +139,7 @@ static int read_file(const char *path, unsigned *frames, struct mthp_snapshot *l
 
 static void test_record_frames_and_read(void **state)
 {
-	struct stepper s = stepper_start();
+	struct stepper s = stepper_start(child_step);
 	char path[64], snap_path[64], pidtext[16], out[4096], err[1024];
 	struct mthp_snapshot last, again;
 	struct mthp_diag diag = { 0 };
@@ -306,7 +157,7 @@ static void test_record_frames_and_read(void **state)
 	assert_non_null(strstr(out, "ended: frames"));
 	assert_int_equal(read_file(path, &frames, &last), MTHP_REC_END_FRAMES);
 	assert_int_equal(frames, 3);
-	assert_int_equal(count_in(&last, s.addr, '*'), 512);
+	assert_int_equal(rec_count_in(&last, s.addr, '*'), 512);
 	mthp_snapshot_free(&last);
 
 	/* the list: a header, 3 frames, the end */
@@ -325,7 +176,7 @@ static void test_record_frames_and_read(void **state)
 	if (mthp_snapshot_read(&again, f, snap_path, &diag))
 		fail_msg("%s", diag.msg);
 	fclose(f);
-	assert_int_equal(count_in(&again, s.addr, '*'), 512);
+	assert_int_equal(rec_count_in(&again, s.addr, '*'), 512);
 	mthp_snapshot_free(&again);
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--read", path,
 				  "--frame", "3", NULL), 1);
@@ -339,7 +190,7 @@ static void test_record_frames_and_read(void **state)
 static void test_record_until_exit(void **state)
 {
 	char path[64], pidtext[16], out[4096], err[1024];
-	struct stepper s = stepper_start();
+	struct stepper s = stepper_start(child_step);
 	unsigned frames;
 	FILE *f;
 	int k;
@@ -357,7 +208,7 @@ static void test_record_until_exit(void **state)
 	assert_true(frames >= 2);
 	f = fopen(path, "r");
 	assert_non_null(f);
-	replay_exactly(f, frames);
+	rec_replay_exactly(f, frames);
 	fclose(f);
 	stepper_stop(&s);
 	unlink(path);
@@ -367,7 +218,7 @@ static void test_record_until_exit(void **state)
 static void test_record_until_signal(void **state)
 {
 	char path[64], pidtext[16];
-	struct stepper s = stepper_start();
+	struct stepper s = stepper_start(child_step);
 	unsigned frames;
 	pid_t rec;
 	int status;
