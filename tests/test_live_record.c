@@ -248,7 +248,9 @@ static void test_record_until_signal(void **state)
 static void test_errors(void **state)
 {
 	char path[64], out[4096], err[1024];
+	struct mthp_diag diag = { 0 };
 	FILE *f;
+	int sd;
 
 	(void)state;
 	temp_name(path, sizeof(path));
@@ -263,6 +265,17 @@ static void test_errors(void **state)
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", "1",
 				  "--frames", "2", "--duration", "2", "-o", path, NULL), 2);
 	assert_non_null(strstr(err, "cannot both be given"));
+	/* --track-writes says what this kernel can do, and records nothing */
+	sd = mthp_live_soft_dirty(&diag);
+	if (sd < 0)
+		fail_msg("%s", diag.msg);
+	unlink(path);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", "1",
+				  "--track-writes", "-o", path, NULL), 1);
+	assert_non_null(strstr(err, sd ? "--track-writes: this kernel tracks soft-dirty bits, "
+					 "but mthp record does not record them yet" :
+				    "--track-writes: this kernel has no soft-dirty tracking"));
+	assert_int_equal(access(path, F_OK), -1);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("mthp-snapshot 2\nend\n", f);
