@@ -46,7 +46,7 @@ BUILD ?= build$(BUILD_SUFFIX)
 # Libraries of the tools layer; the pkg-config calls run when a recipe
 # runs, after scripts/install-deps has made sure the packages are there.
 # libmthp itself needs none of them.
-LIB_PKGS := jansson cairo inih
+LIB_PKGS := jansson cairo inih zlib
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
@@ -69,10 +69,10 @@ LIBS = $(PKG_LIBS) -lm
 
 # Two libraries: libmthp (the engine and the snapshot format, libc only)
 # and libmthp-tools above it (simulator, scenarios, live tools, TLB
-# model, reports, answers; jansson, cairo, inih).  scripts/check-layers keeps
+# model, reports, answers, recordings; jansson, cairo, inih, zlib).  scripts/check-layers keeps
 # libmthp free of the layers above it.
 LIB_SRCS := $(sort $(wildcard src/engine/*.c src/snapshot/*.c))
-TOOLS_SRCS := $(sort $(wildcard src/sim/*.c src/scenario/*.c src/live/*.c \
+TOOLS_SRCS := $(sort $(wildcard src/sim/*.c src/scenario/*.c src/live/*.c src/record/*.c \
 	src/tlb/*.c src/report/*.c src/answer/*.c))
 CLI_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 # tests/test_host_*.c change the host (THP knobs, swap, cgroups): only

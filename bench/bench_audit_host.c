@@ -85,25 +85,6 @@ static void __attribute__((noreturn)) child(size_t bytes, int ready_fd)
 		pause();
 }
 
-/* A "Key:   N kB" line of a /proc file, in kB; 0 when missing. */
-static uint64_t proc_kb(const char *path, const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	uint64_t kb = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			kb = strtoull(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
-
 /* Busy and total jiffies of all CPUs so far (/proc/stat). */
 static void cpu_jiffies(uint64_t *busy, uint64_t *total)
 {
@@ -181,7 +162,7 @@ static int count_pids(void)
 
 int main(int argc, char **argv)
 {
-	uint64_t avail_kb = proc_kb("/proc/meminfo", "MemAvailable");
+	uint64_t avail_kb = bench_proc_kb("/proc/meminfo", "MemAvailable");
 	uint64_t bytes, per, anon_kb = 0, huge_kb = 0;
 	double fast[RUNS], plain[RUNS], t0;
 	struct bench_stats sf, sp;
@@ -234,8 +215,8 @@ int main(int argc, char **argv)
 		char path[64];
 
 		snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)kids[i]);
-		anon_kb += proc_kb(path, "Anonymous");
-		huge_kb += proc_kb(path, "AnonHugePages");
+		anon_kb += bench_proc_kb(path, "Anonymous");
+		huge_kb += bench_proc_kb(path, "AnonHugePages");
 	}
 	printf("bench_audit_host: %d processes faulted %.1f GiB in %.1f s "
 	       "(MemAvailable was %.1f GiB)\n", PROCS, (double)anon_kb / (1 << 20),

@@ -63,6 +63,7 @@ static const struct target targets[] = {
 	{ "snapshot", fuzz_snapshot, 25 },
 	{ "scenario", fuzz_scenario, 2 },
 	{ "plan_args", fuzz_plan_args, 4 },
+	{ "recording", fuzz_recording, 4 },
 };
 #define NR_TARGETS (sizeof(targets) / sizeof(targets[0]))
 

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,4 +48,22 @@ void bench_stats(struct bench_stats *st, double *samples, unsigned n)
 	st->max = samples[n - 1];
 	st->median = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 	st->runs = n;
+}
+
+uint64_t bench_proc_kb(const char *path, const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	uint64_t kb = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			kb = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
 }

@@ -16,6 +16,9 @@ double bench_now(void);
 /* Bytes resident in this process (/proc/self/statm), or 0 if unreadable. */
 uint64_t bench_rss_bytes(void);
 
+/* A "Key:   N kB" line of a /proc file, in kB; 0 when missing. */
+uint64_t bench_proc_kb(const char *path, const char *key);
+
 struct bench_stats {
 	double min, median, max;
 	unsigned runs;

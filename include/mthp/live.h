@@ -108,6 +108,13 @@ int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
 int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
 			     struct mthp_snapshot *snap, struct mthp_diag *diag);
 
+/*
+ * Does this kernel track soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)?  Tried
+ * on a page of this process's own (clear_refs 4, a write, pagemap bit 55):
+ * 1 yes, 0 no, or -errno with diag->msg.
+ */
+int mthp_live_soft_dirty(struct mthp_diag *diag);
+
 /* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */
 #define MTHP_AUDIT_OCC_BUCKETS 9
 

@@ -7,6 +7,10 @@
 #ifndef MTHP_CLI_H
 #define MTHP_CLI_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -33,6 +37,16 @@ int mthp_cli_parse_pid(const char *text, pid_t *pid);
 int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 			  const char *path);
 
+/* pause.c: CLOCK_MONOTONIC in ms. */
+uint64_t mthp_cli_now_ms(void);
+/*
+ * Sleep until the monotonic time end (ms), or until *stop or *wake (may
+ * be NULL) is set by a signal handler (SIGTERM, SIGINT, SIGUSR1, installed
+ * without SA_RESTART); true when *wake ended it.
+ */
+bool mthp_cli_pause_until(uint64_t end, const volatile sig_atomic_t *stop,
+			  const volatile sig_atomic_t *wake);
+
 /* Run argv as `mthp argv[0] ...` would (used by main and tests). */
 int mthp_cli_run(int argc, char **argv, FILE *out, FILE *err);
 
@@ -45,8 +59,15 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err);
 int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
 int cmd_daemon(int argc, char **argv, FILE *out, FILE *err);	/* daemon.c */
 int cmd_advise(int argc, char **argv, FILE *out, FILE *err);	/* advise.c */
+int cmd_record(int argc, char **argv, FILE *out, FILE *err);	/* record.c */
 
 /* sim.c */
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
+/*
+ * replay.c: `mthp sim --replay PATH` with khugepaged off and under each
+ * policy; the exit status.
+ */
+int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
+		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err);
 
 #endif /* MTHP_CLI_H */

@@ -17,6 +17,7 @@ const struct mthp_command mthp_commands[] = {
 	{ "collapse", cmd_collapse, "collapse a running process's planned PMD ranges (MADV_COLLAPSE)" },
 	{ "daemon", cmd_daemon, "a userspace khugepaged: scan, plan and collapse every interval" },
 	{ "advise", cmd_advise, "which THP settings would serve a process best, as it is now" },
+	{ "record", cmd_record, "a running process's page tables over time, as a recording file" },
 	{ NULL, NULL, NULL },
 };
 

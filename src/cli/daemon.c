@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
-#include <sys/select.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,45 +180,16 @@ static void restore_signals(const struct saved_signals *saved)
 	sigaction(SIGUSR1, &saved->usr1, NULL);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * Sleep ms, waking for SIGUSR1 (print the counters) and returning early on
- * SIGTERM/SIGINT.  The signals are blocked between the flag checks and
- * pselect(), which unblocks them atomically, so none is lost.
- */
+/* Sleep ms, printing the counters on SIGUSR1, returning early on SIGTERM/SIGINT. */
 static void interval_sleep(struct mthp_daemon *d, long ms, FILE *out)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
-	sigset_t set, old;
+	uint64_t end = mthp_cli_now_ms() + (uint64_t)ms;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	for (;;) {
-		uint64_t now = now_ms();
-		struct timespec ts;
-
-		if (dump_flag) {
-			dump_flag = 0;
-			mthp_daemon_print_counters(d, out);
-			fflush(out);
-		}
-		if (stop_flag || now >= end)
-			break;
-		ts.tv_sec = (time_t)((end - now) / 1000);
-		ts.tv_nsec = (long)((end - now) % 1000) * 1000000;
-		pselect(0, NULL, NULL, NULL, &ts, &old);
+	while (mthp_cli_pause_until(end, &stop_flag, &dump_flag)) {
+		dump_flag = 0;
+		mthp_daemon_print_counters(d, out);
+		fflush(out);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static int run_daemon(const struct daemon_opts *o, FILE *out, FILE *err)

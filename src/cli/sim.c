@@ -35,6 +35,7 @@ static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
+"       mthp sim --replay FILE [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -44,7 +45,9 @@ static const char sim_intro[] =
 "off (\"no collapse\").  With --sweep: run every combination of the swept\n"
 "values, with khugepaged off and under each policy (all four unless\n"
 "--policy or --compare says), and answer which setting gives the fewest TLB\n"
-"entries within the memory budget.\n"
+"entries within the memory budget.  With --replay: replay a recording of a\n"
+"real process ('mthp record', docs/recording-format.md) instead of a\n"
+"scenario, and compare the pages each run maps with the recording's.\n"
 "\n";
 
 static const char sim_outro[] =
@@ -104,6 +107,7 @@ struct sim_opts {
 	uint32_t trace_mask;		/* of trace_events */
 	const char *snapshot;
 	const char *timeline;
+	const char *replay;
 	struct cli_sweep_opts sweep;
 };
 
@@ -194,6 +198,12 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "timeline", 0, "FILE", MTHP_OPT_STRING, OPT(timeline),
 	  .help = "resident memory and TLB entries over simulated time,\n"
 		  "  one line per run (.svg or .png)" },
+	{ "replay", 0, "FILE", MTHP_OPT_STRING, OPT(replay),
+	  .help = "replay this recording: the differences between its\n"
+		  "  frames as the program's faults, frees, page-outs,\n"
+		  "  swap-ins, mmaps and munmaps, at its time stamps, with\n"
+		  "  its settings (--set overrides them); goes with --policy,\n"
+		  "  --compare and --set only" },
 	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: "),
 	{ 0 },
 };
@@ -220,6 +230,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->sweep.axes.nr && o->stats)
 		return mthp_opts_usage_error(&sim_spec, err, "--stats prints each run's counters; "
 					     "it does not go with --sweep");
+	if (o->replay && (o->scenario || o->sweep.axes.nr || o->json || o->stats || o->map ||
+			  o->trace || o->snapshot || o->timeline || o->seed_given))
+		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare "
+					     "and --set only (no SCENARIO)");
 	if (o->trace_events) {
 		char why[200];
 
@@ -503,6 +517,11 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 		 mthp_cli_check_output(err, "sim", "--timeline", o.timeline);
 	if (status)
 		goto out_opts;
+	if (o.replay) {
+		status = cli_sim_replay(o.replay, o.policies, o.nr_policies, o.sets.v, o.sets.nr,
+					out, err);
+		goto out_opts;
+	}
 	status = load(&o, &sc, &s, err);
 	if (status)
 		goto out_opts;

@@ -4,11 +4,15 @@
  * fuzz_targets.h).  A target aborts when an invariant breaks, so the fuzzer
  * reports it like a crash.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include <mthp/engine.h>
+#include <mthp/record.h>
 #include <mthp/scenario.h>
 #include <mthp/snapshot.h>
 
@@ -78,6 +82,85 @@ int fuzz_snapshot(const uint8_t *data, size_t size)
 		}
 	}
 	mthp_snapshot_free(&snap);
+	return 0;
+}
+
+/* One block of a recording around text (docs/recording-format.md). */
+void fuzz_rec_block(FILE *f, const char *tag, const uint8_t *text, size_t len)
+{
+	uLongf clen = compressBound((uLong)len);
+	uint8_t head[16], *comp = malloc(clen);
+	uint32_t v[3];
+
+	check(comp && compress(comp, &clen, text, (uLong)len) == Z_OK, "compressed");
+	v[0] = (uint32_t)len;
+	v[1] = (uint32_t)clen;
+	v[2] = (uint32_t)crc32(0L, comp, (uInt)clen);
+	memcpy(head, tag, 4);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 4; i++)
+			head[4 + 4 * k + i] = (uint8_t)(v[k] >> (8 * i));
+	fwrite(head, 1, sizeof(head), f);
+	fwrite(comp, 1, clen, f);
+	free(comp);
+}
+
+int fuzz_recording(const uint8_t *data, size_t size)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_rec_reader r;
+	char *file = NULL;
+	size_t file_len = 0;
+	FILE *f;
+	int ret;
+
+	if (size >= 8 && !memcmp(data, "MTHPREC\n", 8)) {
+		f = fmemopen((void *)data, size, "r");
+	} else {
+		FILE *w = open_memstream(&file, &file_len);
+		size_t at = 0, nr = 0;
+
+		check(w != NULL, "memstream");
+		fwrite("MTHPREC\n", 1, 8, w);
+		while (at <= size && nr < 64) {
+			const uint8_t *nul = memchr(data + at, 0, size - at);
+			size_t len = nul ? (size_t)(nul - data) - at : size - at;
+
+			fuzz_rec_block(w, nr == 0 ? "HEAD" : !strncmp((const char *)data + at, "end ", 4) ?
+				  "END." : "FRAM", data + at, len);
+			at += len + 1;
+			nr++;
+		}
+		fclose(w);
+		f = fmemopen(file, file_len, "r");
+	}
+	check(f != NULL, "fmemopen");
+	if (mthp_rec_reader_open(&r, f, "fuzz.rec", &diag)) {
+		check(!strncmp(diag.msg, "fuzz.rec", 8), "an error names the file");
+		fclose(f);
+		free(file);
+		return 0;
+	}
+	while ((ret = mthp_rec_reader_next(&r, &diag)) == 1) {
+		struct mthp_snapshot again;
+		char *text = NULL;
+		size_t text_len = 0;
+		FILE *t = open_memstream(&text, &text_len);
+
+		check(t && !mthp_snapshot_write(&r.frame, t), "frame written");
+		fclose(t);
+		check(!mthp_snapshot_read_mem(&again, text, text_len, "again", &diag),
+		      "a frame reads back as a snapshot");
+		check(again.nr_pmds == r.frame.nr_pmds, "the frame keeps its ranges");
+		mthp_snapshot_free(&again);
+		free(text);
+	}
+	if (ret < 0)
+		check(!strncmp(diag.msg, "fuzz.rec", 8) && strstr(diag.msg, "frame") != NULL,
+		      "an error names the file and the frame");
+	mthp_rec_reader_free(&r);
+	fclose(f);
+	free(file);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -46,4 +47,16 @@ void snap_build_add(struct mthp_snapshot *s, size_t i, enum mthp_pmd_kind kind,
 		assert_int_equal(t->n, s->geo.ptes_per_pmd);
 	assert_int_equal(mthp_snapshot_add_pmd(s, snap_build_pmd_addr(s, i), kind,
 					       t ? t->ptes : NULL, t ? t->orders : NULL), 0);
+}
+
+char *snap_build_text(const struct mthp_snapshot *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(mthp_snapshot_write(s, f), 0);
+	fclose(f);
+	return text;
 }

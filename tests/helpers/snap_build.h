@@ -38,4 +38,7 @@ uint64_t snap_build_pmd_addr(const struct mthp_snapshot *s, size_t i);
 void snap_build_add(struct mthp_snapshot *s, size_t i, enum mthp_pmd_kind kind,
 		    const struct snap_table *t);
 
+/* The text of a snapshot as the writer writes it; the caller frees it. */
+char *snap_build_text(const struct mthp_snapshot *s);
+
 #endif /* MTHP_TEST_SNAP_BUILD_H */

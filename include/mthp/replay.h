@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mthp/replay.h - a recording (mthp/record.h) replayed in the simulator.
+ *
+ * The differences between frames become the program's actions: a page
+ * that appears is a write fault (a read fault where it maps the zero
+ * page), one that vanishes MADV_DONTNEED (munmap when its VMA went away),
+ * present -> swapped a page-out, swapped -> present a swap-in fault; VMAs
+ * that appear are mapped and those that go away unmapped.  Simulated time
+ * follows the frames' time stamps; under a policy khugepaged wakes every
+ * scan_sleep_millisecs meanwhile.  Before each frame's actions every page
+ * is aged, so the pages that appeared in it are the young ones.
+ *
+ * After each frame the simulated process's present pages are compared
+ * with the recording's: with no collapse they are the same set, frame by
+ * frame; under a policy the differences are collapse fills and what
+ * follows from them.  Functions return 0 or -errno and never set errno.
+ */
+#ifndef MTHP_REPLAY_H
+#define MTHP_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mthp/scenario.h>
+#include <mthp/settings.h>
+#include <mthp/snapshot.h>
+
+struct mthp_replay_frame {
+	uint32_t frame;
+	uint64_t time_ms;
+	uint64_t recorded;	/* pages mapped in the recording (zero page included) */
+	uint64_t simulated;	/* the same in the simulator */
+	uint64_t extra;		/* mapped in the simulator only */
+	uint64_t missing;	/* mapped in the recording only */
+};
+
+struct mthp_replay_opts {
+	int policy;		/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
+	/* the settings; NULL: the recording's (its header) */
+	const struct mthp_settings *settings;
+	/* called after each frame; may be NULL */
+	void (*frame_fn)(void *ctx, const struct mthp_replay_frame *f);
+	void *ctx;
+};
+
+struct mthp_replay_report {
+	int policy;
+	uint32_t frames;
+	uint64_t memory_pages, swap_pages;	/* the simulated machine */
+	uint64_t wakeups;			/* khugepaged's */
+	uint64_t collapses;			/* windows collapsed */
+	uint64_t frames_differing;		/* frames with extra or missing pages */
+	uint64_t max_extra, max_missing;	/* over the frames */
+	struct mthp_replay_frame last;		/* the last frame */
+};
+
+/*
+ * Replay the recording in f (read twice: a first pass sizes the machine
+ * to the most pages the process ever had, mapped and swapped).  On error
+ * diag->msg names the file and the frame.
+ */
+int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
+		struct mthp_replay_report *out, struct mthp_diag *diag);
+
+#endif /* MTHP_REPLAY_H */

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+/*
+ * record.c - `mthp record --pid PID -o FILE`: a running process's page
+ * tables every interval, as a recording (docs/recording-format.md); and
+ * `mthp record --read FILE`: the frames of a recording, one line each,
+ * or one frame as a snapshot.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/live.h>
+#include <mthp/record.h>
+#include <mthp/snapshot.h>
+
+#include "cli/cli.h"
+#include "cli/opts.h"
+
+static const char record_intro[] =
+"usage: mthp record --pid PID [--interval MS] [--duration S | --frames N]\n"
+"                   [--track-writes] -o FILE\n"
+"       mthp record --read FILE [--frame N] [-o OUT]\n"
+"\n"
+"Record a running process's anonymous page tables over time: every\n"
+"interval, its VMAs and every populated PMD range, as 'mthp snapshot --pid'\n"
+"reads them.  The first frame holds every range, each later one only the\n"
+"ranges that changed; the file is compressed with zlib\n"
+"(docs/recording-format.md).  Needs root, as 'mthp snapshot --pid'.\n"
+"SIGINT or SIGTERM ends the recording with a complete file, and so does\n"
+"the process exiting (the file says which).\n"
+"\n"
+"With --read, list the frames of a recording (frame, time in ms, VMAs, PMD\n"
+"ranges, ranges changed and dropped since the frame before, present pages)\n"
+"or, with --frame N, write frame N whole as a snapshot (format 2) for\n"
+"'mthp plan --snapshot'.\n"
+"\n";
+
+static const char record_outro[] =
+"Writes are not tracked: a page written again while present changes\n"
+"nothing a frame holds, so such rewrites are invisible in a recording.\n"
+"--track-writes checks whether this kernel tracks soft-dirty bits and\n"
+"says so; recording them is not done yet, so it always ends with exit\n"
+"status 1, before anything is recorded.\n"
+"Exit status: 0 recorded (or read), 1 the process or the file could not be\n"
+"read or written, 2 bad option.\n";
+
+struct record_opts {
+	pid_t pid;
+	uint64_t interval;
+	uint64_t duration;
+	uint64_t frames;
+	uint64_t frame;
+	bool frame_given;
+	const char *output;
+	const char *read;
+	bool track_writes;
+};
+
+static int set_frame(void *opts, const char *value, char *why, size_t len)
+{
+	struct record_opts *o = opts;
+
+	o->frame_given = true;
+	return mthp_opts_u64(value, false, 0, UINT32_MAX, &o->frame, why, len);
+}
+
+static const struct mthp_opt record_opts_table[] = {
+	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct record_opts, pid),
+	  .help = "the process to record" },
+	{ "interval", 'i', "MS", MTHP_OPT_U64, offsetof(struct record_opts, interval),
+	  10, 3600000, .help = "a frame every MS milliseconds (default 1000)" },
+	{ "duration", 'd', "S", MTHP_OPT_U64, offsetof(struct record_opts, duration),
+	  1, 31 * 86400, .help = "stop after S seconds" },
+	{ "frames", 'n', "N", MTHP_OPT_U64, offsetof(struct record_opts, frames),
+	  1, UINT32_MAX, .help = "stop after N frames" },
+	{ "track-writes", 'w', NULL, MTHP_OPT_FLAG, offsetof(struct record_opts, track_writes),
+	  .help = "which present pages were written between frames\n"
+		  "(soft-dirty bits): not done yet, see below" },
+	{ "output", 'o', "FILE", MTHP_OPT_STRING, offsetof(struct record_opts, output),
+	  .help = "the recording to write (with --read: where the frame or\n"
+		  "list goes, default standard output)" },
+	{ "read", 'r', "FILE", MTHP_OPT_STRING, offsetof(struct record_opts, read),
+	  .help = "read a recording instead of making one" },
+	{ "frame", 'f', "N", MTHP_OPT_FN, 0, .fn = set_frame,
+	  .help = "with --read: write frame N (from 0) as a snapshot" },
+	{ 0 },
+};
+
+static const struct mthp_cmd_spec record_spec = {
+	"record", record_intro, record_opts_table, record_outro, NULL, 0,
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* The process's name as one token ('-' for none). */
+static void read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	comm[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, (int)len, f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = '\0';
+	for (char *c = comm; *c; c++)
+		if (*c == ' ' || *c == '\t' || (unsigned char)*c < 0x20)
+			*c = '_';
+}
+
+static int record(const struct record_opts *o, FILE *out, FILE *err)
+{
+	struct sigaction stop = { .sa_handler = on_stop }, old_term, old_int;
+	struct mthp_rec_info info = { .pid = o->pid };
+	enum mthp_rec_end end = MTHP_REC_END_SIGNAL;
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot snap;
+	uint64_t start, interval = o->interval ? o->interval : 1000;
+	int ret, status = 0;
+	FILE *f;
+
+	info.interval_ms = (uint32_t)interval;
+	read_comm(o->pid, info.comm, sizeof(info.comm));
+	ret = mthp_live_snapshot(o->pid, &snap, &diag);
+	if (ret < 0) {
+		fprintf(err, "mthp record: %s\n", diag.msg);
+		mthp_snapshot_free(&snap);
+		return 1;
+	}
+	f = fopen(o->output, "w");
+	if (!f) {
+		fprintf(err, "mthp record: cannot create %s: %s\n", o->output, strerror(errno));
+		mthp_snapshot_free(&snap);
+		return 1;
+	}
+	/* No SA_RESTART: a signal ends the sleep at once. */
+	sigemptyset(&stop.sa_mask);
+	stop_flag = 0;
+	sigaction(SIGTERM, &stop, &old_term);
+	sigaction(SIGINT, &stop, &old_int);
+	start = mthp_cli_now_ms();
+	ret = mthp_rec_writer_open(&w, f, &info, &snap);
+	for (uint64_t i = 0; !ret; i++) {
+		uint64_t t = mthp_cli_now_ms() - start;
+
+		ret = mthp_rec_writer_frame(&w, &snap, t);
+		mthp_snapshot_free(&snap);
+		mthp_snapshot_init(&snap, NULL);
+		if (ret)
+			break;
+		if (o->frames && i + 1 >= o->frames) {
+			end = MTHP_REC_END_FRAMES;
+			break;
+		}
+		if (o->duration && (i + 1) * interval >= o->duration * 1000) {
+			end = MTHP_REC_END_DURATION;
+			break;
+		}
+		mthp_cli_pause_until(start + (i + 1) * interval, &stop_flag, NULL);
+		if (stop_flag)
+			break;
+		ret = mthp_live_snapshot(o->pid, &snap, &diag);
+		if (ret == -ESRCH) {
+			end = MTHP_REC_END_EXITED;
+			ret = 0;
+			break;
+		}
+		if (ret < 0) {
+			/* the frames so far stay readable: the file ends cut short */
+			fprintf(err, "mthp record: %s\n", diag.msg);
+			status = 1;
+			ret = 0;
+			mthp_rec_writer_free(&w);
+			goto out;
+		}
+	}
+	if (!ret)
+		ret = mthp_rec_writer_close(&w, end);
+	else
+		mthp_rec_writer_free(&w);
+	if (!ret)
+		fprintf(out, "mthp record: %" PRIu32 " frames of pid %d (%s) in %s, %" PRIu64
+			" bytes, %" PRIu64 " PMD ranges written; ended: %s\n",
+			w.frames, (int)o->pid, info.comm, o->output, w.bytes,
+			w.changed_pmds, mthp_rec_end_name(end));
+out:
+	mthp_snapshot_free(&snap);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	if (fclose(f) != 0 && !ret)
+		ret = -EIO;
+	if (ret) {
+		fprintf(err, "mthp record: writing %s failed: %s\n", o->output, strerror(-ret));
+		return 1;
+	}
+	return status;
+}
+
+/* Present pages of a snapshot: PTEs that map a page, and huge PMDs. */
+static uint64_t present_pages(const struct mthp_snapshot *snap)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->kind == MTHP_PMD_HUGE)
+			n += snap->geo.ptes_per_pmd;
+		for (uint32_t k = 0; pmd->ptes && k < snap->geo.ptes_per_pmd; k++)
+			n += mthp_pte_state_has_folio(pmd->ptes[k]);
+	}
+	return n;
+}
+
+static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_reader r;
+	bool found = false;
+	FILE *f, *dst = out;
+	int ret;
+
+	f = fopen(o->read, "r");
+	if (!f) {
+		fprintf(err, "mthp record: cannot open %s: %s\n", o->read, strerror(errno));
+		return 1;
+	}
+	ret = mthp_rec_reader_open(&r, f, o->read, &diag);
+	if (ret < 0) {
+		fprintf(err, "mthp record: %s\n", diag.msg);
+		fclose(f);
+		return 1;
+	}
+	if (o->output && strcmp(o->output, "-")) {
+		dst = fopen(o->output, "w");
+		if (!dst) {
+			fprintf(err, "mthp record: cannot create %s: %s\n", o->output,
+				strerror(errno));
+			ret = -EIO;
+			goto out;
+		}
+	}
+	if (!o->frame_given)
+		fprintf(dst, "# %s: pid %d (%s), interval %" PRIu32 " ms, page size %u, "
+			"writes %s\n# frame time_ms vmas pmds changed dropped present\n",
+			o->read, (int)r.info.pid, r.info.comm, r.info.interval_ms,
+			r.host.geo.page_size, r.info.track_writes ? "tracked" :
+			"not tracked (rewrites of present pages are invisible)");
+	while ((ret = mthp_rec_reader_next(&r, &diag)) == 1) {
+		if (o->frame_given && r.nr_frames - 1 == o->frame) {
+			found = true;
+			ret = mthp_snapshot_write(&r.frame, dst);
+			break;
+		}
+		if (!o->frame_given)
+			fprintf(dst, "%" PRIu32 " %" PRIu64 " %zu %zu %zu %zu %" PRIu64 "\n",
+				r.nr_frames - 1, r.time_ms, r.frame.nr_vmas, r.frame.nr_pmds,
+				r.changed_pmds, r.dropped_pmds, present_pages(&r.frame));
+	}
+	if (ret == 0 && !o->frame_given)
+		fprintf(dst, "# end: %s after %" PRIu32 " frames\n", mthp_rec_end_name(r.end),
+			r.nr_frames);
+	if (ret == 0 && o->frame_given && !found) {
+		fprintf(err, "mthp record: %s has %" PRIu32 " frames, no frame %" PRIu64 "\n",
+			o->read, r.nr_frames, o->frame);
+		ret = -ENOENT;
+	} else if (ret < 0 && diag.msg[0]) {
+		fprintf(err, "mthp record: %s\n", diag.msg);
+	}
+	if (dst != out && fclose(dst) != 0 && ret >= 0)
+		ret = -EIO;
+out:
+	mthp_rec_reader_free(&r);
+	fclose(f);
+	return ret < 0 ? 1 : 0;
+}
+
+/* --track-writes: say what this kernel can do; recording it is not done. */
+static int track_writes(FILE *err)
+{
+	struct mthp_diag diag = { 0 };
+	int ret = mthp_live_soft_dirty(&diag);
+
+	if (ret < 0)
+		fprintf(err, "mthp record: --track-writes: %s\n", diag.msg);
+	else if (ret == 0)
+		fprintf(err, "mthp record: --track-writes: this kernel has no soft-dirty "
+			"tracking (after clear_refs 4 and a write, pagemap bit 55 stays 0); "
+			"record without --track-writes: rewrites of present pages are then "
+			"invisible\n");
+	else
+		fprintf(err, "mthp record: --track-writes: this kernel tracks soft-dirty "
+			"bits, but mthp record does not record them yet; record without "
+			"--track-writes: rewrites of present pages are then invisible\n");
+	return 1;
+}
+
+int cmd_record(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct record_opts o = { 0 };
+	int ret;
+
+	ret = mthp_opts_parse(&record_spec, argc, argv, &o, out, err);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (o.read) {
+		if (o.pid || o.interval || o.duration || o.frames || o.track_writes)
+			return mthp_opts_usage_error(&record_spec, err,
+				"--read takes only --frame and -o");
+		if (mthp_cli_check_output(err, "record", "-o", o.output))
+			return 1;
+		return read_recording(&o, out, err);
+	}
+	if (!o.pid)
+		return mthp_opts_usage_error(&record_spec, err, "--pid or --read is required");
+	if (o.frame_given)
+		return mthp_opts_usage_error(&record_spec, err, "--frame goes with --read");
+	if (!o.output || !strcmp(o.output, "-"))
+		return mthp_opts_usage_error(&record_spec, err,
+			"-o FILE is required (a recording is not text)");
+	if (o.duration && o.frames)
+		return mthp_opts_usage_error(&record_spec, err,
+			"--duration and --frames cannot both be given");
+	if (o.track_writes)
+		return track_writes(err);
+	if (mthp_cli_check_output(err, "record", "-o", o.output))
+		return 1;
+	return record(&o, out, err);
+}

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * replay.c - a recording replayed in the simulator (mthp/replay.h),
+ * through the simulator's public operations only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mthp/record.h>
+#include <mthp/replay.h>
+#include <mthp/sim.h>
+
+#include "common/msg.h"
+
+/* What a PTE holds, as far as the replay is concerned. */
+enum pte_class { PTE_NONE, PTE_SWAP, PTE_ZERO, PTE_PAGE };
+
+static enum pte_class pte_class(uint8_t c)
+{
+	switch (c) {
+	case '.':
+		return PTE_NONE;
+	case 'w':
+		return PTE_SWAP;
+	case '0':
+		return PTE_ZERO;
+	default:
+		return PTE_PAGE;
+	}
+}
+
+/* PTE i of a PMD range (NULL: a range the frame does not have). */
+static enum pte_class range_pte(const struct mthp_snapshot_pmd *pmd, uint32_t i)
+{
+	if (!pmd)
+		return PTE_NONE;
+	switch (pmd->kind) {
+	case MTHP_PMD_NONE:
+		return PTE_NONE;
+	case MTHP_PMD_HUGE:
+		return PTE_PAGE;
+	case MTHP_PMD_ZERO:
+		return PTE_ZERO;
+	case MTHP_PMD_TABLE:
+		return pte_class(pmd->ptes[i]);
+	}
+	return PTE_NONE;
+}
+
+static bool mapped(enum pte_class c)
+{
+	return c == PTE_ZERO || c == PTE_PAGE;
+}
+
+/* Is addr inside a VMA of s? */
+static bool in_vma(const struct mthp_snapshot *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->vmas[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_vmas && s->vmas[lo].start <= addr;
+}
+
+struct replay {
+	const char *name;
+	struct sim *sim;
+	const struct mthp_settings *settings;	/* the run's */
+	int fault_order;		/* the order faults allocate now; -1: the run's settings */
+	struct sim_mm *mm;
+	const struct mthp_snapshot *prev;	/* the frame before, as recorded */
+	uint64_t pmd_size, page;
+	uint32_t frame;
+	struct mthp_diag *diag;
+};
+
+static int replay_fail(struct replay *r, int err, const char *what, uint64_t addr)
+{
+	mthp_msg(r->diag->msg, sizeof(r->diag->msg),
+		 "%s: frame %" PRIu32 ": replaying it, %s at %" PRIx64 " failed (%s)",
+		 r->name, r->frame, what, addr, strerror(-err));
+	return err;
+}
+
+/*
+ * [start, end) less every VMA of other: call fn on each piece.  Both VMA
+ * lists are sorted and do not overlap.
+ */
+static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
+		      const struct mthp_snapshot *other, bool map)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < from->nr_vmas; i++) {
+		uint64_t start = from->vmas[i].start, end = from->vmas[i].end;
+
+		while (j < other->nr_vmas && other->vmas[j].end <= start)
+			j++;
+		for (size_t k = j; start < end; k++) {
+			uint64_t stop = k < other->nr_vmas && other->vmas[k].start < end ?
+					other->vmas[k].start : end;
+			int err = 0;
+
+			if (stop > start) {
+				uint64_t addr = start;
+
+				if (map)
+					err = sim_mmap(r->mm, &addr, stop - start, SIM_PROT_RW,
+						       SIM_MAP_FIXED);
+				else
+					err = sim_munmap(r->mm, start, stop - start);
+				if (err)
+					return replay_fail(r, err, map ? "mmap" : "munmap", start);
+			}
+			if (k >= other->nr_vmas || other->vmas[k].start >= end)
+				break;
+			start = other->vmas[k].end;
+		}
+	}
+	return 0;
+}
+
+/* VMAs: unmap what went away, map what is new, advice as the flags say. */
+static int replay_vmas(struct replay *r, const struct mthp_snapshot *next)
+{
+	int err = vma_pieces(r, r->prev, next, false);
+
+	if (!err)
+		err = vma_pieces(r, next, r->prev, true);
+	for (size_t i = 0; i < next->nr_vmas && !err; i++) {
+		const struct mthp_snapshot_vma *v = &next->vmas[i];
+		uint32_t f = v->flags & (MTHP_VMA_HUGEPAGE | MTHP_VMA_NOHUGEPAGE);
+
+		if (!f)
+			continue;
+		err = sim_madvise(r->mm, v->start, v->end - v->start,
+				  f & MTHP_VMA_HUGEPAGE ? SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);
+		if (err)
+			return replay_fail(r, err, "madvise", v->start);
+	}
+	return err;
+}
+
+/*
+ * Faults allocate folios of the order the recording shows (order 0 when
+ * it shows none), whatever the run's settings: the settings with that
+ * size alone enabled while the frame's faults run; -1 puts the run's
+ * settings back (before khugepaged wakes).
+ */
+static int set_fault_order(struct replay *r, int order)
+{
+	struct mthp_settings s = *r->settings;
+
+	if (order == r->fault_order)
+		return 0;
+	r->fault_order = order;
+	if (order >= 0) {
+		s.enabled = MTHP_MODE_ALWAYS;
+		for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
+			s.size_enabled[o] = (int)o == order ? MTHP_MODE_ALWAYS : MTHP_MODE_NEVER;
+	}
+	return sim_set_settings(r->sim, &s);
+}
+
+/* The folio order the recording shows for PTE i of pmd (0: none shown). */
+static int recorded_order(const struct mthp_snapshot_pmd *pmd, uint32_t i,
+			  const struct mthp_geometry *geo)
+{
+	if (!pmd || pmd->kind == MTHP_PMD_HUGE)
+		return pmd ? (int)geo->pmd_order : 0;
+	if (pmd->kind != MTHP_PMD_TABLE || !pmd->folio_orders ||
+	    pmd->folio_orders[i] == MTHP_NO_FOLIO || pmd->folio_orders[i] < 2)
+		return 0;
+	return pmd->folio_orders[i];
+}
+
+/* One page from what it was to what it is (a folio of order, if it faults). */
+static int replay_page(struct replay *r, uint64_t addr, enum pte_class was,
+		       enum pte_class is, int order)
+{
+	uint64_t tag;
+	int err = 0;
+
+	if (was == is)
+		return 0;
+	err = set_fault_order(r, is == PTE_PAGE || is == PTE_SWAP ? order : 0);
+	if (err)
+		return replay_fail(r, err, "setting the fault order", addr);
+	/* what has to go first: a mapping replaced by another kind */
+	if ((was == PTE_ZERO && is != PTE_PAGE) || (was == PTE_PAGE && is == PTE_ZERO) ||
+	    (was == PTE_PAGE && is == PTE_NONE) || (was == PTE_SWAP && is != PTE_PAGE)) {
+		err = sim_madvise(r->mm, addr, r->page, SIM_MADV_DONTNEED);
+		if (err)
+			return replay_fail(r, err, "MADV_DONTNEED", addr);
+		was = PTE_NONE;
+	}
+	switch (is) {
+	case PTE_NONE:
+		return 0;
+	case PTE_ZERO:
+		err = sim_read(r->mm, addr, &tag);
+		break;
+	case PTE_PAGE:
+		/* a swap-in fault, or a write fault */
+		err = was == PTE_SWAP ? sim_read(r->mm, addr, &tag) : sim_write(r->mm, addr, addr);
+		break;
+	case PTE_SWAP:
+		if (was != PTE_PAGE)
+			err = sim_write(r->mm, addr, addr);
+		if (!err)
+			err = sim_madvise(r->mm, addr, r->page, SIM_MADV_PAGEOUT);
+		break;
+	}
+	return err ? replay_fail(r, err, is == PTE_SWAP ? "page-out" : "fault", addr) : 0;
+}
+
+/* The same PTE states (and folio orders) in two ranges. */
+static bool same_ptes(const struct mthp_snapshot_pmd *a, const struct mthp_snapshot_pmd *b,
+		      uint32_t n)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind != MTHP_PMD_TABLE)
+		return true;
+	if (!a->folio_orders != !b->folio_orders ||
+	    (a->folio_orders && memcmp(a->folio_orders, b->folio_orders, n)))
+		return false;
+	return !memcmp(a->ptes, b->ptes, n);
+}
+
+/* The pages of every PMD range either frame has, inside next's VMAs. */
+static int replay_pages(struct replay *r, const struct mthp_snapshot *next)
+{
+	const struct mthp_snapshot *prev = r->prev;
+	uint32_t n = next->geo.ptes_per_pmd;
+	size_t p = 0, q = 0;
+
+	while (p < prev->nr_pmds || q < next->nr_pmds) {
+		uint64_t addr;
+		const struct mthp_snapshot_pmd *a = NULL, *b = NULL;
+
+		if (q >= next->nr_pmds ||
+		    (p < prev->nr_pmds && prev->pmds[p].addr <= next->pmds[q].addr))
+			addr = prev->pmds[p].addr;
+		else
+			addr = next->pmds[q].addr;
+		if (p < prev->nr_pmds && prev->pmds[p].addr == addr)
+			a = &prev->pmds[p++];
+		if (q < next->nr_pmds && next->pmds[q].addr == addr)
+			b = &next->pmds[q++];
+		if (a && b && same_ptes(a, b, n))
+			continue;	/* nothing happened here */
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t page = addr + i * r->page;
+			int err;
+
+			if (!in_vma(next, page))
+				continue;	/* unmapped with its VMA */
+			err = replay_page(r, page, range_pte(a, i), range_pte(b, i),
+					  recorded_order(b, i, &next->geo));
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Compare the simulator's mapped pages with the recording's frame. */
+static int compare(struct replay *r, const struct mthp_snapshot *rec,
+		   struct mthp_replay_frame *f)
+{
+	struct mthp_snapshot sim;
+	uint32_t n = rec->geo.ptes_per_pmd;
+	size_t p = 0, q = 0;
+	int err = sim_mm_snapshot(r->mm, &sim);
+
+	if (err) {
+		mthp_snapshot_free(&sim);
+		return replay_fail(r, err, "a snapshot of the simulator", 0);
+	}
+	while (p < rec->nr_pmds || q < sim.nr_pmds) {
+		const struct mthp_snapshot_pmd *a = NULL, *b = NULL;
+		uint64_t addr;
+
+		if (q >= sim.nr_pmds ||
+		    (p < rec->nr_pmds && rec->pmds[p].addr <= sim.pmds[q].addr))
+			addr = rec->pmds[p].addr;
+		else
+			addr = sim.pmds[q].addr;
+		if (p < rec->nr_pmds && rec->pmds[p].addr == addr)
+			a = &rec->pmds[p++];
+		if (q < sim.nr_pmds && sim.pmds[q].addr == addr)
+			b = &sim.pmds[q++];
+		for (uint32_t i = 0; i < n; i++) {
+			bool in_rec = mapped(range_pte(a, i)), in_sim = mapped(range_pte(b, i));
+
+			f->recorded += in_rec;
+			f->simulated += in_sim;
+			f->extra += in_sim && !in_rec;
+			f->missing += in_rec && !in_sim;
+		}
+	}
+	mthp_snapshot_free(&sim);
+	return 0;
+}
+
+/* Pages of a frame, mapped and swapped: what the machine must hold. */
+static uint64_t frame_pages(const struct mthp_snapshot *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < s->nr_pmds; i++)
+		for (uint32_t k = 0; k < s->geo.ptes_per_pmd; k++)
+			n += range_pte(&s->pmds[i], k) != PTE_NONE;
+	return n;
+}
+
+/* The first pass: the most pages any frame holds. */
+static int size_machine(FILE *f, const char *name, uint64_t *pages, struct mthp_diag *diag)
+{
+	struct mthp_rec_reader r;
+	int ret = mthp_rec_reader_open(&r, f, name, diag);
+
+	*pages = 0;
+	if (ret)
+		return ret;
+	while ((ret = mthp_rec_reader_next(&r, diag)) == 1) {
+		uint64_t n = frame_pages(&r.frame);
+
+		if (n > *pages)
+			*pages = n;
+	}
+	mthp_rec_reader_free(&r);
+	return ret;
+}
+
+int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
+		struct mthp_replay_report *out, struct mthp_diag *diag)
+{
+	struct replay r = { .name = name, .diag = diag, .fault_order = -1 };
+	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
+	struct mthp_rec_reader rd;
+	struct mthp_settings s;
+	struct sim_config cfg = { 0 };
+	uint64_t pages, tick, next_wake = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->policy = opts->policy;
+	ret = size_machine(f, name, &pages, diag);
+	if (ret)
+		return ret;
+	rewind(f);
+	ret = mthp_rec_reader_open(&rd, f, name, diag);
+	if (ret)
+		return ret;
+	if (opts->settings)
+		s = *opts->settings;
+	else
+		ret = mthp_snapshot_settings(&rd.host, &s, name, diag);
+	if (ret)
+		goto out_reader;
+	if (s.geo.page_size != rd.host.geo.page_size) {
+		mthp_msg(diag->msg, sizeof(diag->msg),
+			 "%s: recorded with %u-byte pages, the settings are for %u-byte pages",
+			 name, rd.host.geo.page_size, s.geo.page_size);
+		ret = -EINVAL;
+		goto out_reader;
+	}
+	r.settings = &s;
+	r.page = s.geo.page_size;
+	r.pmd_size = mthp_pmd_size(&s.geo);
+	/* room for every page twice over (collapse fills), and some PMDs */
+	cfg.page_size = s.geo.page_size;
+	cfg.nr_frames = 2 * pages + 16 * s.geo.ptes_per_pmd;
+	cfg.nr_swap_slots = pages + s.geo.ptes_per_pmd;
+	out->memory_pages = cfg.nr_frames;
+	out->swap_pages = cfg.nr_swap_slots;
+	ret = sim_create(&r.sim, &cfg, &s);
+	if (ret) {
+		mthp_msg(diag->msg, sizeof(diag->msg), "%s: cannot create the simulated machine (%s)",
+			 name, strerror(-ret));
+		goto out_reader;
+	}
+	ret = sim_mm_create(r.sim, 0, &r.mm);
+	if (ret)
+		goto out_sim;
+	if (collapse) {
+		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
+		sim_khugepaged_enter(r.mm);
+	}
+	tick = (uint64_t)s.scan_sleep_millisecs * 1000000ull;
+	if (tick < 1000000ull)
+		tick = 1000000ull;
+	while ((ret = mthp_rec_reader_next(&rd, diag)) == 1) {
+		struct mthp_replay_frame fr = { .frame = rd.nr_frames - 1, .time_ms = rd.time_ms };
+		uint64_t t = rd.time_ms * 1000000ull;
+
+		r.frame = fr.frame;
+		r.prev = &rd.prev;
+		ret = 0;
+		/* khugepaged at its pace until the frame's time */
+		if (collapse && next_wake <= t)
+			ret = set_fault_order(&r, -1);
+		while (!ret && collapse && next_wake <= t) {
+			if (next_wake > sim_now(r.sim))
+				sim_advance(r.sim, next_wake - sim_now(r.sim));
+			ret = sim_khugepaged_wake(r.sim, NULL);
+			if (ret) {
+				replay_fail(&r, ret, "khugepaged", 0);
+				break;
+			}
+			out->wakeups++;
+			next_wake += tick;
+		}
+		if (ret)
+			break;
+		if (t > sim_now(r.sim))
+			sim_advance(r.sim, t - sim_now(r.sim));
+		ret = sim_age(r.mm);
+		if (!ret)
+			ret = replay_vmas(&r, &rd.frame);
+		if (!ret)
+			ret = replay_pages(&r, &rd.frame);
+		if (!ret)
+			ret = compare(&r, &rd.frame, &fr);
+		if (ret)
+			break;
+		out->frames++;
+		out->frames_differing += fr.extra || fr.missing;
+		if (fr.extra > out->max_extra)
+			out->max_extra = fr.extra;
+		if (fr.missing > out->max_missing)
+			out->max_missing = fr.missing;
+		out->last = fr;
+		if (opts->frame_fn)
+			opts->frame_fn(opts->ctx, &fr);
+	}
+	if (ret == 0 && collapse &&
+	    sim_khugepaged_stat(r.sim, "pages_collapsed", &out->collapses))
+		ret = -EINVAL;
+	sim_exit(r.mm);
+out_sim:
+	sim_destroy(r.sim);
+out_reader:
+	mthp_rec_reader_free(&rd);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_record.c - the recording format: frames written as differences read
+ * back whole and equal to what was written (ranges added, changed, dropped,
+ * VMAs gone, huge PMDs); a file cut at every length and a file with any
+ * one byte changed give an error naming the file and the frame, never a
+ * crash, and keep the frames before the damage; other versions and a
+ * frame of another page size are refused saying so.  Replays: with no
+ * collapse every frame's mapped pages are the recording's; under a policy
+ * the only difference is what collapses filled.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <mthp/record.h>
+#include <mthp/replay.h>
+#include <mthp/snapshot.h>
+
+#include "helpers/cli_run.h"
+#include "helpers/fuzz_targets.h"
+#include "helpers/snap_build.h"
+
+#define NR_FRAMES 6
+
+/*
+ * Frame i of a process of 8 PMD ranges: ranges appear, fill, turn huge,
+ * vanish; from frame 4 on its last 2 ranges are unmapped (a smaller VMA).
+ */
+static void make_frame(struct mthp_snapshot *s, unsigned i)
+{
+	struct snap_table t;
+	size_t nr = i >= 4 ? 6 : 8;
+
+	snap_build_new(s, 4096, nr, MTHP_VMA_ANON);
+	assert_int_equal(mthp_snapshot_add_setting(s, "khugepaged/max_ptes_none", "64"), 0);
+	for (size_t r = 0; r < nr; r++) {
+		if (r == 1 && i >= 2)
+			continue;			/* dropped from frame 2 */
+		if (r > i + 1)
+			continue;			/* not yet populated */
+		if (r == 3 && i >= 3) {
+			snap_build_add(s, r, MTHP_PMD_HUGE, NULL);
+			continue;
+		}
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, 16 * (unsigned)(i + 1), 'A', r == 0 ? 4 : 0);
+		if (r == 2)
+			snap_table_put(&t, 100, 3, 'w', 0);	/* unchanged from its start */
+		snap_build_add(s, r, MTHP_PMD_TABLE, &t);
+	}
+}
+
+/* A recording of NR_FRAMES frames in memory; *len its size. */
+static char *make_recording(size_t *len, bool with_end)
+{
+	struct mthp_rec_info info = { .pid = 42, .comm = "prog", .interval_ms = 100 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	make_frame(&s, 0);
+	assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+	mthp_snapshot_free(&s);
+	for (unsigned i = 0; i < NR_FRAMES; i++) {
+		make_frame(&s, i);
+		assert_int_equal(mthp_rec_writer_frame(&w, &s, 100 * i), 0);
+		mthp_snapshot_free(&s);
+	}
+	if (with_end)
+		assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_EXITED), 0);
+	else
+		mthp_rec_writer_free(&w);
+	fclose(f);
+	return buf;
+}
+
+/* Read everything: frames read before the error or the end; the result. */
+static int read_all(const char *buf, size_t len, unsigned *frames, char *msg,
+		    size_t msglen, bool check_frames)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_reader r;
+	FILE *f = fmemopen((void *)buf, len, "r");
+	int ret;
+
+	assert_non_null(f);
+	*frames = 0;
+	ret = mthp_rec_reader_open(&r, f, "t.rec", &diag);
+	if (ret == 0) {
+		while ((ret = mthp_rec_reader_next(&r, &diag)) == 1) {
+			if (check_frames) {
+				struct mthp_snapshot want;
+				char *a, *b;
+
+				make_frame(&want, *frames);
+				a = snap_build_text(&want);
+				b = snap_build_text(&r.frame);
+				assert_string_equal(b, a);
+				free(a);
+				free(b);
+				mthp_snapshot_free(&want);
+			}
+			(*frames)++;
+		}
+		if (ret == 0)
+			assert_int_equal(r.end, MTHP_REC_END_EXITED);
+		mthp_rec_reader_free(&r);
+	}
+	fclose(f);
+	snprintf(msg, msglen, "%s", diag.msg);
+	return ret;
+}
+
+static void test_round_trip(void **state)
+{
+	size_t len;
+	char *buf = make_recording(&len, true);
+	unsigned frames;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(read_all(buf, len, &frames, msg, sizeof(msg), true), 0);
+	assert_int_equal(frames, NR_FRAMES);
+	free(buf);
+}
+
+/* Frames after the first hold only what changed. */
+static void test_differences(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_reader r;
+	size_t len;
+	char *buf = make_recording(&len, true);
+	FILE *f = fmemopen(buf, len, "r");
+	/* changed ranges and dropped ranges per frame (see make_frame) */
+	static const size_t changed[NR_FRAMES] = { 2, 3, 3, 4, 5, 4 };
+	static const size_t dropped[NR_FRAMES] = { 0, 0, 1, 0, 0, 0 };
+
+	(void)state;
+	assert_int_equal(mthp_rec_reader_open(&r, f, "t.rec", &diag), 0);
+	assert_int_equal(r.info.pid, 42);
+	assert_string_equal(r.info.comm, "prog");
+	assert_int_equal(r.info.interval_ms, 100);
+	assert_false(r.info.track_writes);
+	for (unsigned i = 0; i < NR_FRAMES; i++) {
+		assert_int_equal(mthp_rec_reader_next(&r, &diag), 1);
+		assert_int_equal(r.time_ms, 100 * i);
+		assert_int_equal(r.changed_pmds, changed[i]);
+		assert_int_equal(r.dropped_pmds, dropped[i]);
+	}
+	assert_int_equal(mthp_rec_reader_next(&r, &diag), 0);
+	assert_true(r.ended);
+	mthp_rec_reader_free(&r);
+	fclose(f);
+	free(buf);
+}
+
+/* Which frame the damage at byte off lies in: the header is -1. */
+static int frame_at(const char *buf, size_t len, size_t off)
+{
+	size_t at = 8;
+	int block = -1;
+
+	while (at < len) {
+		uint32_t clen = (uint8_t)buf[at + 8] | (uint8_t)buf[at + 9] << 8 |
+				(uint32_t)(uint8_t)buf[at + 10] << 16 |
+				(uint32_t)(uint8_t)buf[at + 11] << 24;
+
+		if (off < at + 16 + clen)
+			return block;
+		at += 16 + clen;
+		block++;
+	}
+	return block;
+}
+
+static void test_cut_short(void **state)
+{
+	size_t len;
+	char *buf = make_recording(&len, true);
+	char msg[512], want[64];
+	unsigned frames;
+
+	(void)state;
+	for (size_t cut = 0; cut < len; cut++) {
+		int block = frame_at(buf, len, cut);
+
+		assert_int_equal(read_all(buf, cut, &frames, msg, sizeof(msg), true), -EINVAL);
+		assert_true(!strncmp(msg, "t.rec: ", 7));
+		if (cut < 8 || block < 0) {
+			assert_non_null(strstr(msg, "header"));
+			continue;
+		}
+		if (block == NR_FRAMES)
+			snprintf(want, sizeof(want), "end block");
+		else
+			snprintf(want, sizeof(want), "frame %d: cut short", block);
+		if (block == NR_FRAMES && cut == len - 1)
+			snprintf(want, sizeof(want), "cut short");
+		if (!strstr(msg, want) && !strstr(msg, "cut short"))
+			fail_msg("cut at %zu: '%s' lacks '%s'", cut, msg, want);
+		assert_int_equal(frames, (unsigned)block);
+	}
+	free(buf);
+}
+
+/* Without its end block (the recorder was killed): every frame, then an error. */
+static void test_no_end(void **state)
+{
+	size_t len;
+	char *buf = make_recording(&len, false);
+	unsigned frames;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(read_all(buf, len, &frames, msg, sizeof(msg), true), -EINVAL);
+	assert_int_equal(frames, NR_FRAMES);
+	assert_string_equal(msg, "t.rec: frame 6: cut short: the file ends after 6 frames without its end block");
+	free(buf);
+}
+
+static void test_corrupt_byte(void **state)
+{
+	size_t len;
+	char *buf = make_recording(&len, true);
+	char msg[512];
+	unsigned frames;
+
+	(void)state;
+	for (size_t off = 0; off < len; off++) {
+		for (unsigned bit = 0; bit < 8; bit += 3) {
+			int block = frame_at(buf, len, off);
+			int ret;
+
+			buf[off] ^= (char)(1u << bit);
+			ret = read_all(buf, len, &frames, msg, sizeof(msg), false);
+			buf[off] ^= (char)(1u << bit);
+			if (ret != -EINVAL)
+				fail_msg("byte %zu bit %u changed: read %d frames without an error",
+					 off, bit, frames);
+			assert_true(!strncmp(msg, "t.rec: ", 7));
+			/* the frames before the damaged block read */
+			if (block >= 0 && block < NR_FRAMES)
+				assert_int_equal(frames, (unsigned)block);
+		}
+	}
+	free(buf);
+}
+
+/* A file of the blocks' texts; *len its size. */
+static char *file_of(const char *const *texts, size_t n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	fwrite("MTHPREC\n", 1, 8, f);
+	for (size_t i = 0; i < n; i++)
+		fuzz_rec_block(f, !strncmp(texts[i], "mthp-recording", 14) ? "HEAD" : !strncmp(texts[i], "end ", 4) ? "END." : "FRAM",
+			       (const uint8_t *)texts[i], strlen(texts[i]));
+	fclose(f);
+	return buf;
+}
+
+#define HEAD "mthp-recording 1\npid 7\ncomm x\ninterval_ms 10\ntrack_writes no\n" \
+	"mthp-snapshot 2\npage_size 4096\nptes_per_pmd 512\nend\n"
+#define FRAME0 "frame 0 0\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\n" \
+	"pmd 7f0000000000 huge\nend\n"
+
+/* The error of reading the texts as a recording. */
+static void expect_error(const char *const *texts, size_t n, const char *want)
+{
+	size_t len;
+	char *buf = file_of(texts, n, &len);
+	char msg[512];
+	unsigned frames;
+
+	assert_int_equal(read_all(buf, len, &frames, msg, sizeof(msg), false), -EINVAL);
+	if (!strstr(msg, want))
+		fail_msg("'%s' lacks '%s'", msg, want);
+	free(buf);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error((const char *[]){ "mthp-recording 2\npid 7\n" }, 1,
+		     "t.rec: header line 1: format version 2 is not one this mthp reads (1)");
+	expect_error((const char *[]){ "mthp-recording 1\npid x\n" }, 1,
+		     "t.rec: header line 2: bad pid 'x'");
+	expect_error((const char *[]){ "mthp-recording 1\npid 7\ncomm x\ninterval_ms 10\n"
+				       "track_writes no\nmthp-snapshot 2\npage_size 8192\nend\n" }, 1,
+		     "t.rec header:2:");
+	expect_error((const char *[]){ HEAD, "frame 0 0\nmthp-snapshot 2\npage_size 16384\n"
+				       "ptes_per_pmd 2048\nend\n" }, 2,
+		     "t.rec: frame 0: page size 16384 differs from the header's 4096");
+	expect_error((const char *[]){ HEAD, "frame 1 0\n" }, 2,
+		     "t.rec: frame 0: says it is frame '1'");
+	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\ndrop 7f0000200000\n"
+				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" }, 3,
+		     "t.rec: frame 1: drop 7f0000200000 names no PMD range of the frame before");
+	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\n"
+				       "mthp-snapshot 2\nvma 7f0000200000 7f0000400000 anon\nend\n" }, 3,
+		     "t.rec: frame 1: the VMA of PMD range 7f0000000000 is gone but the range is not dropped");
+	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\nmthp-snapshot 2\nvma 1 0 anon\nend\n" }, 3,
+		     "t.rec: frame 1:2: vma start 1 is not below its end 0");
+	expect_error((const char *[]){ HEAD, FRAME0, "end frames 2\n" }, 3,
+		     "t.rec: end block after 1 frames: says 2 frames, the file holds 1");
+	expect_error((const char *[]){ HEAD, HEAD }, 2, "t.rec: frame 0: a second header block");
+}
+
+/* A VMA moved (mremap): its ranges go with it, the old ones are dropped. */
+static void test_moved_vma(void **state)
+{
+	static const char *const texts[] = {
+		HEAD, FRAME0,
+		"frame 1 5\ndrop 7f0000000000\nmthp-snapshot 2\n"
+		"vma 7f1000000000 7f1000400000 anon\npmd 7f1000200000 huge\nend\n",
+		"end signal 2\n",
+	};
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_reader r;
+	size_t len;
+	char *buf = file_of(texts, 4, &len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	assert_int_equal(mthp_rec_reader_open(&r, f, "t.rec", &diag), 0);
+	assert_int_equal(mthp_rec_reader_next(&r, &diag), 1);
+	assert_int_equal(r.frame.nr_pmds, 1);
+	assert_int_equal(mthp_rec_reader_next(&r, &diag), 1);
+	assert_int_equal(r.time_ms, 5);
+	assert_int_equal(r.frame.nr_vmas, 1);
+	assert_int_equal(r.frame.nr_pmds, 1);
+	assert_int_equal(r.frame.pmds[0].addr, 0x7f1000200000);
+	assert_int_equal(mthp_rec_reader_next(&r, &diag), 0);
+	assert_int_equal(r.end, MTHP_REC_END_SIGNAL);
+	mthp_rec_reader_free(&r);
+	fclose(f);
+	free(buf);
+}
+
+/*
+ * A program that writes 300 pages of a MADV_HUGEPAGE range and then holds
+ * still for 10 s, recorded every second, with THP always and
+ * khugepaged waking every 100 ms.
+ */
+static char *hold_still_recording(size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "hold", .interval_ms = 1000 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	struct snap_table t;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	for (unsigned i = 0; i <= 10; i++) {
+		snap_build_new(&s, 4096, 2, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "always"), 0);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "khugepaged/scan_sleep_millisecs",
+							   "100"), 0);
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, 300, 'A', 0);
+		snap_build_add(&s, 0, MTHP_PMD_TABLE, &t);
+		if (i == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
+		mthp_snapshot_free(&s);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_DURATION), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_replay(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = hold_still_recording(&len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	/* with no collapse: every frame as recorded */
+	if (mthp_replay(f, "hold.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 11);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.last.recorded, 300);
+	assert_int_equal(rep.last.simulated, 300);
+	assert_int_equal(rep.collapses, 0);
+	/* under upstream: khugepaged collapses the range, filling 212 pages */
+	o.policy = MTHP_POLICY_UPSTREAM;
+	rewind(f);
+	if (mthp_replay(f, "hold.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 11);
+	assert_true(rep.collapses >= 1);
+	assert_true(rep.wakeups >= 100);
+	assert_int_equal(rep.last.missing, 0);
+	assert_int_equal(rep.last.extra, 512 - 300);
+	assert_int_equal(rep.max_extra, 512 - 300);
+	fclose(f);
+	free(buf);
+}
+
+/* A damaged recording: the replay's error names the frame. */
+static void test_replay_corrupt(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = make_recording(&len, true);
+	FILE *f;
+
+	(void)state;
+	f = fmemopen(buf, len - 30, "r");
+	assert_int_equal(mthp_replay(f, "t.rec", &o, &rep, &diag), -EINVAL);
+	/* the end block's header is cut: the 7th block, after 6 frames */
+	assert_string_equal(diag.msg, "t.rec: frame 6: cut short: the file ends inside the block header");
+	fclose(f);
+	free(buf);
+}
+
+/* A row of the replay table: its name, then each run's column. */
+static void expect_row(const char *out, const char *name, const char *a, const char *b,
+		       const char *c)
+{
+	char row[200];
+
+	snprintf(row, sizeof(row), "%-28s %12s %12s", name, a, b);
+	if (c)
+		snprintf(row + strlen(row), sizeof(row) - strlen(row), " %12s", c);
+	strcat(row, "\n");
+	if (!strstr(out, row))
+		fail_msg("no row '%s' in:\n%s", row, out);
+}
+
+/* `mthp sim --replay`: the table, and what does not go with it. */
+static void test_sim_replay_command(void **state)
+{
+	char path[] = "/tmp/mthp-replay-XXXXXX";
+	size_t len;
+	char *buf = hold_still_recording(&len);
+	int fd = mkstemp(path);
+	struct cli_run r;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	r = cli_run("sim", "--replay", path, "--compare", "legacy,upstream", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "11 frames over 10.0 s, page size 4096\n"));
+	assert_non_null(strstr(r.out, "writes not tracked: rewrites of pages already present are invisible\n"));
+	expect_row(r.out, "", "no collapse", "legacy", "upstream");
+	expect_row(r.out, "  recorded", "300", "300", "300");
+	expect_row(r.out, "  more than recorded", "0", "212", "212");
+	expect_row(r.out, "  fewer than recorded", "0", "0", "0");
+	expect_row(r.out, "frames that differ", "0", "10", "10");
+	cli_run_free(&r);
+	/* a setting over the recording's: khugepaged never wakes in 10 s */
+	r = cli_run("sim", "--replay", path, "--set", "khugepaged/scan_sleep_millisecs=60000", NULL);
+	assert_int_equal(r.status, 0);
+	expect_row(r.out, "  more than recorded", "0", "0", NULL);
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", path, "--json", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--replay goes with --policy, --compare and --set only"));
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", "/nonexistent/x.rec", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "mthp sim: --replay /nonexistent/x.rec: No such file"));
+	cli_run_free(&r);
+	unlink(path);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_differences),
+		cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_no_end),
+		cmocka_unit_test(test_corrupt_byte),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_moved_vma),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_replay_corrupt),
+		cmocka_unit_test(test_sim_replay_command),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
