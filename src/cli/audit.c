@@ -112,14 +112,14 @@ static int cont_orders(struct audit_opts *o, const struct mthp_geometry *geo, FI
 		if (!mthp_parse_size(v, &bytes) || !bytes || bytes % geo->page_size) {
 			snprintf(why, sizeof(why), "--cont %s: not a size in whole %u-byte "
 				 "pages (as 64K or 2M)", v, (unsigned)geo->page_size);
-			return mthp_opts_usage_error(&audit_spec, err, why);
+			return mthp_opts_usage_error(&audit_spec, err, "%s", why);
 		}
 		pages = bytes / geo->page_size;
 		if (pages < 2 || (pages & (pages - 1)) || pages > geo->ptes_per_pmd) {
 			snprintf(why, sizeof(why), "--cont %s: must be a power of 2 pages from "
 				 "2 pages to the PMD size (%" PRIu64 "K to %" PRIu64 "K)", v,
 				 (uint64_t)geo->page_size * 2 / 1024, mthp_pmd_size(geo) / 1024);
-			return mthp_opts_usage_error(&audit_spec, err, why);
+			return mthp_opts_usage_error(&audit_spec, err, "%s", why);
 		}
 		o->read.cont_orders |= 1u << __builtin_ctzll(pages);	/* 1 << order */
 	}
