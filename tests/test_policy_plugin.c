@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_policy_plugin.c - `mthp plan --policy-file`: the example plug-in
- * of examples/policy/ changes the plan as it says it does, and each bad
+ * test_policy_plugin.c - `mthp plan` and `mthp sim` with --policy-file: the
+ * example plug-in of examples/policy/ changes the plan and the simulated
+ * run as it says it does, and each bad
  * plug-in of tests/plugins/ (wrong version, no symbol, a fallback that is
  * no policy, a crash, a hang) is reported by name with what it did, the
  * command still standing.
@@ -53,6 +54,43 @@ static void test_example_named_in_json(void **state)
 	assert_int_equal(r.status, 0);
 	assert_text_has(r.out, "\"policy_plugin\": \"dense\"", NULL);
 	cli_run_free(&r);
+}
+
+/* The simulator's khugepaged calls the same hook: less bloat than upstream. */
+static void test_sim_runs_the_example(void **state)
+{
+	static const char *const sets[] = { "--set", "hugepages-64kB/enabled=always",
+		"--set", "hugepages-2048kB/enabled=never", "--set", "khugepaged/max_ptes_none=511" };
+	struct cli_run up = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4], sets[5],
+				    "--policy", "upstream", NULL);
+	struct cli_run dense = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4],
+				       sets[5], "--policy-file", MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(up.status, 0);
+	assert_int_equal(dense.status, 0);
+	assert_text_has(up.out, "pages filled (bloat)                    -         6336", NULL);
+	assert_text_has(dense.out, "# policy plug-in dense (",
+			"pages filled (bloat)                    -          288", NULL);
+	cli_run_free(&up);
+	cli_run_free(&dense);
+}
+
+static void test_sim_crash_and_misuse(void **state)
+{
+	struct cli_run crash = cli_run("sim", "--set", "khugepaged/max_ptes_none=511",
+				       "--policy-file", MTHP_PLUGIN_DIR "/crashes.so", NULL);
+	struct cli_run both = cli_run("sim", "--compare", "upstream,seed", "--policy-file",
+				      MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(crash.status, 1);
+	assert_text_has(crash.err, "mthp sim: policy plug-in 'crashes' (",
+			"crashed: killed by signal SIGSEGV", NULL);
+	assert_int_equal(both.status, 2);
+	assert_text_has(both.err, "--policy, --compare and --sweep do not go with it", NULL);
+	cli_run_free(&crash);
+	cli_run_free(&both);
 }
 
 static void expect_failure(const char *so, const char *limit, const char *what, const char *said)
@@ -129,6 +167,8 @@ int main(void)
 		cmocka_unit_test(test_crash_named_with_its_signal),
 		cmocka_unit_test(test_hang_stopped_at_the_limit),
 		cmocka_unit_test(test_time_limit_needs_a_plugin),
+		cmocka_unit_test(test_sim_runs_the_example),
+		cmocka_unit_test(test_sim_crash_and_misuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,12 +17,14 @@
 #include <jansson.h>
 
 #include <mthp/map.h>
+#include <mthp/policy_plugin.h>
 #include <mthp/scenario.h>
 #include <mthp/snapshot.h>
 #include <mthp/tlb.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/plugin.h"
 #include "report/sim_report.h"
 #include "cli/sweep.h"
 
@@ -35,6 +37,7 @@ static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
+"       mthp sim [SCENARIO] --policy-file FILE.so [--time-limit S] [the options above]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -105,6 +108,8 @@ struct sim_opts {
 	const char *snapshot;
 	const char *timeline;
 	struct cli_sweep_opts sweep;
+	const char *policy_file;
+	uint64_t time_limit;
 };
 
 struct progress {
@@ -154,6 +159,13 @@ CLI_SWEEP_HANDLERS(struct sim_opts)
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
+	{ "policy-file", 0, "FILE.so", MTHP_OPT_STRING, OPT(policy_file),
+	  .help = "a policy plug-in (include/mthp/policy_plugin.h) as the\n"
+		  "  policy, under its built-in fallback; run in a child\n"
+		  "  process, a crash or overrun is reported (not with\n"
+		  "  --policy, --compare or --sweep yet)" },
+	{ "time-limit", 0, "S", MTHP_OPT_U64, OPT(time_limit), 1, 3600,
+	  .help = "with --policy-file: seconds the run may take (default 60)" },
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },
@@ -211,6 +223,11 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 		return ret;
 	if (o->policy_given && o->compare)
 		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
+	if (o->policy_file && (o->policy_given || o->compare || o->sweep.axes.nr))
+		return mthp_opts_usage_error(&sim_spec, err, "--policy-file is the run's policy; "
+					     "--policy, --compare and --sweep do not go with it");
+	if (o->time_limit && !o->policy_file)
+		return mthp_opts_usage_error(&sim_spec, err, "--time-limit goes with --policy-file");
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
 		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
 					     "go with --sweep");
@@ -481,10 +498,9 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 	return status;
 }
 
-int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
+/* Everything after the options: load, run, report. */
+static int sim_body(struct sim_opts *o, FILE *out, FILE *err)
 {
-	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
-			      .sweep.tlb = -1 };
 	struct mthp_run_report runs[MAX_RUNS];
 	struct mthp_scenario sc;
 	struct mthp_settings s;
@@ -492,59 +508,87 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	size_t nr_runs = 0;
 	int status;
 
+	status = mthp_cli_check_output(err, "sim", "--map", o->map) ?:
+		 mthp_cli_check_output(err, "sim", "--snapshot", o->snapshot) ?:
+		 mthp_cli_check_output(err, "sim", "--trace", o->trace) ?:
+		 mthp_cli_check_output(err, "sim", "--timeline", o->timeline);
+	if (status)
+		return status;
+	status = load(o, &sc, &s, err);
+	if (status)
+		return status;
+	if (o->sweep.axes.nr) {
+		status = run_sweep(o, &sc, &s, out, err);
+		goto out_scenario;
+	}
+	if (o->trace) {
+		trace = fopen(o->trace, "w");
+		if (!trace) {
+			fprintf(err, "mthp sim: %s: %s\n", o->trace, strerror(errno));
+			status = 1;
+			goto out_scenario;
+		}
+	}
+	status = run_all(o, &sc, &s, runs, &nr_runs, trace, err);
+	if (!status) {
+		uint64_t seed = o->seed_given ? o->seed : sc.seed;
+
+		if (o->json) {
+			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o->stats) ? 1 : 0;
+		} else {
+			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
+			if (o->stats)
+				mthp_sim_stats_text(out, runs, nr_runs);
+		}
+	}
+	if (!status && o->map)
+		status = draw_map(o, &sc, &s.geo, runs, nr_runs, err);
+	if (!status && o->snapshot)
+		status = write_snapshot(o->snapshot, &runs[nr_runs - 1].final, err);
+	if (!status && o->timeline)
+		status = draw_timeline(o, &sc, &s.geo, runs, nr_runs, err);
+	for (size_t i = 0; i < nr_runs; i++)
+		mthp_run_report_free(&runs[i]);
+	if (trace && fclose(trace) && !status) {
+		fprintf(err, "mthp sim: %s: write error\n", o->trace);
+		status = 1;
+	}
+out_scenario:
+	mthp_scenario_free(&sc);
+	return status;
+}
+
+/* In the plug-in's child process: the run under its fallback and hooks. */
+static int sim_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
+			   enum mthp_policy fallback, FILE *out, FILE *err)
+{
+	struct sim_opts *o = ctx;
+
+	o->policies[0] = fallback;
+	o->nr_policies = 1;
+	/* the JSON document stays one document: the plug-in is said on stderr */
+	fprintf(o->json ? err : out, "# policy plug-in %s (%s), falling back to %s\n",
+		plugin->name, o->policy_file, mthp_policy_name(fallback));
+	return sim_body(o, out, err);
+}
+
+int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
+			      .sweep.tlb = -1 };
+	int status;
+
 	status = parse_opts(argc, argv, &o, out, err);
 	if (status) {
 		mthp_opts_free(&sim_spec, &o);
 		return status < 0 ? 0 : status;
 	}
-	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
-		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
-		 mthp_cli_check_output(err, "sim", "--trace", o.trace) ?:
-		 mthp_cli_check_output(err, "sim", "--timeline", o.timeline);
-	if (status)
-		goto out_opts;
-	status = load(&o, &sc, &s, err);
-	if (status)
-		goto out_opts;
-	if (o.sweep.axes.nr) {
-		status = run_sweep(&o, &sc, &s, out, err);
-		goto out_scenario;
-	}
-	if (o.trace) {
-		trace = fopen(o.trace, "w");
-		if (!trace) {
-			fprintf(err, "mthp sim: %s: %s\n", o.trace, strerror(errno));
-			status = 1;
-			goto out_scenario;
-		}
-	}
-	status = run_all(&o, &sc, &s, runs, &nr_runs, trace, err);
-	if (!status) {
-		uint64_t seed = o.seed_given ? o.seed : sc.seed;
-
-		if (o.json) {
-			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o.stats) ? 1 : 0;
-		} else {
-			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
-			if (o.stats)
-				mthp_sim_stats_text(out, runs, nr_runs);
-		}
-	}
-	if (!status && o.map)
-		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);
-	if (!status && o.snapshot)
-		status = write_snapshot(o.snapshot, &runs[nr_runs - 1].final, err);
-	if (!status && o.timeline)
-		status = draw_timeline(&o, &sc, &s.geo, runs, nr_runs, err);
-	for (size_t i = 0; i < nr_runs; i++)
-		mthp_run_report_free(&runs[i]);
-	if (trace && fclose(trace) && !status) {
-		fprintf(err, "mthp sim: %s: write error\n", o.trace);
-		status = 1;
-	}
-out_scenario:
-	mthp_scenario_free(&sc);
-out_opts:
+	if (o.policy_file)
+		status = mthp_plugin_run("sim", o.policy_file,
+					 o.time_limit ? (unsigned)o.time_limit : 60,
+					 sim_with_plugin, &o, out, err);
+	else
+		status = sim_body(&o, out, err);
 	mthp_opts_free(&sim_spec, &o);
 	return status;
 }
