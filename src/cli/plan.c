@@ -91,13 +91,8 @@ static const struct mthp_opt plan_opts[] = {
 	{ .help = "\noptions:" },
 	{ "policy", 0, "P", MTHP_OPT_POLICY, OPT(policy),
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
-	{ "policy-file", 0, "FILE.so", MTHP_OPT_STRING, OPT(policy_file),
-	  .help = "a policy plug-in (include/mthp/policy_plugin.h) that\n"
-		  "  decides the walk's windows and falls back to its\n"
-		  "  built-in policy for the rest (replaces --policy); run\n"
-		  "  in a child process, a crash or overrun is reported" },
-	{ "time-limit", 0, "S", MTHP_OPT_U64, OPT(time_limit), 1, 3600,
-	  .help = "with --policy-file: seconds the run may take (default 10)" },
+	CLI_PLUGIN_OPTS("  decides the walk's windows, its built-in fallback\n"
+			"  policy the rest (replaces --policy);\n", 10),
 	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),
 	  .help = "khugepaged | madvise (default khugepaged)" },
 	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
@@ -510,8 +505,9 @@ out_nomem:
 }
 
 /* Everything after the options: load, set up, plan. */
-static int plan_input(struct plan_opts *o, FILE *out, FILE *err)
+static int plan_input(void *ctx, FILE *out, FILE *err)
 {
+	struct plan_opts *o = ctx;
 	struct mthp_snapshot snap;
 	struct mthp_settings settings;
 	int status;
@@ -556,12 +552,8 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 		mthp_opts_free(&plan_spec, &o);
 		return status < 0 ? 0 : status;
 	}
-	if (o.policy_file)
-		status = mthp_plugin_run("plan", o.policy_file,
-					 o.time_limit ? (unsigned)o.time_limit : 10,
-					 plan_with_plugin, &o, out, err);
-	else
-		status = plan_input(&o, out, err);
+	status = mthp_plugin_or_builtin("plan", o.policy_file, o.time_limit, 10,
+					plan_with_plugin, plan_input, &o, out, err);
 	mthp_opts_free(&plan_spec, &o);
 	return status;
 }

@@ -222,3 +222,14 @@ fail_errno:
 	fprintf(err, "mthp %s: cannot run policy plug-in %s: %s\n", cmd, path, strerror(errno));
 	return 1;
 }
+
+int mthp_plugin_or_builtin(const char *cmd, const char *path, uint64_t limit_s,
+			   unsigned default_s, mthp_plugin_fn fn,
+			   int (*builtin)(void *ctx, FILE *out, FILE *err), void *ctx,
+			   FILE *out, FILE *err)
+{
+	if (!path)
+		return builtin(ctx, out, err);
+	return mthp_plugin_run(cmd, path, limit_s ? (unsigned)limit_s : default_s, fn, ctx,
+			       out, err);
+}

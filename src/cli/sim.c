@@ -159,13 +159,8 @@ CLI_SWEEP_HANDLERS(struct sim_opts)
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
-	{ "policy-file", 0, "FILE.so", MTHP_OPT_STRING, OPT(policy_file),
-	  .help = "a policy plug-in (include/mthp/policy_plugin.h) as the\n"
-		  "  policy, under its built-in fallback; run in a child\n"
-		  "  process, a crash or overrun is reported (not with\n"
-		  "  --policy, --compare or --sweep yet)" },
-	{ "time-limit", 0, "S", MTHP_OPT_U64, OPT(time_limit), 1, 3600,
-	  .help = "with --policy-file: seconds the run may take (default 60)" },
+	CLI_PLUGIN_OPTS("  as the run's policy, under its built-in fallback\n"
+			"  (not with --policy, --compare or --sweep yet);\n", 60),
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },
@@ -499,8 +494,9 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 }
 
 /* Everything after the options: load, run, report. */
-static int sim_body(struct sim_opts *o, FILE *out, FILE *err)
+static int sim_body(void *ctx, FILE *out, FILE *err)
 {
+	struct sim_opts *o = ctx;
 	struct mthp_run_report runs[MAX_RUNS];
 	struct mthp_scenario sc;
 	struct mthp_settings s;
@@ -583,12 +579,8 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 		mthp_opts_free(&sim_spec, &o);
 		return status < 0 ? 0 : status;
 	}
-	if (o.policy_file)
-		status = mthp_plugin_run("sim", o.policy_file,
-					 o.time_limit ? (unsigned)o.time_limit : 60,
-					 sim_with_plugin, &o, out, err);
-	else
-		status = sim_body(&o, out, err);
+	status = mthp_plugin_or_builtin("sim", o.policy_file, o.time_limit, 60,
+					sim_with_plugin, sim_body, &o, out, err);
 	mthp_opts_free(&sim_spec, &o);
 	return status;
 }
