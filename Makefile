@@ -83,6 +83,11 @@ TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_HELPER_SRCS := $(sort $(wildcard bench/lib/*.c))
 
+# Policy plug-ins: the example of examples/policy/ and the bad ones the
+# tests load (tests/plugins/), each a shared object in $(BUILD)/plugins/.
+PLUGIN_SRCS := $(sort $(wildcard examples/policy/*.c tests/plugins/*.c))
+PLUGIN_SOS := $(addprefix $(BUILD)/plugins/,$(notdir $(PLUGIN_SRCS:.c=.so)))
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOLS_OBJS := $(TOOLS_SRCS:%.c=$(BUILD)/%.o)
 # the built-in default scenario is compiled into the command
@@ -167,6 +172,22 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_HELPER_OBJS) $(LIBCLI) $(M
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
+# A plug-in is built as a user would build it: the installed header only.
+PLUGIN_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fPIC -shared -Iinclude
+$(BUILD)/plugins/%.so: examples/policy/%.c include/mthp/policy_plugin.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -o $@ $<
+
+$(BUILD)/plugins/%.so: tests/plugins/%.c include/mthp/policy_plugin.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -o $@ $<
+
+# the plug-in test finds them in $(BUILD)/plugins (loaded, not linked)
+$(BUILD)/tests/test_policy_plugin.o: ALL_CFLAGS += -DMTHP_PLUGIN_DIR='"$(BUILD)/plugins"'
+$(BUILD)/tests/test_policy_plugin: | $(PLUGIN_SOS)
+
 # The stress program: khugepaged and mutator threads with fault injection
 # (not a cmocka test; 'make stress' runs it, .ci/run under both sanitizers).
 STRESS_SECONDS ?= 10
@@ -228,7 +249,7 @@ $(BUILD)/%.pc: %.pc.in Makefile | $(DEPS_STAMP)
 check-layers: $(LIBMTHP)
 	@scripts/check-layers "$(CC)" $(BUILD) "$(ALL_LDFLAGS)"
 
-test-bins: $(TEST_BINS) $(MTHP)
+test-bins: $(TEST_BINS) $(MTHP) $(PLUGIN_SOS)
 
 # Each test program runs from the project root; exit 77 means skipped.
 # 'check' never writes a sysfs knob, turns swap on or makes a cgroup.

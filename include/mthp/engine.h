@@ -60,6 +60,8 @@ enum mthp_vma_flag {
 	MTHP_VMA_SHARED		= 1u << 6,
 };
 
+struct mthp_policy_plugin;
+
 enum mthp_policy {
 	MTHP_POLICY_LEGACY,	/* mainline before 7.2: PMD only */
 	MTHP_POLICY_SEED,	/* v10 of the mTHP series (patches 01-06) */
@@ -118,7 +120,16 @@ struct mthp_rules {
 	uint32_t scan_max_shared;
 	/* the limits of an attempt at each order, worked out once */
 	struct mthp_window_limits limits[MTHP_MAX_PMD_ORDER + 1];
+	/* a user's policy deciding the walk's windows; NULL: none */
+	const struct mthp_policy_plugin *plugin;
 };
+
+/*
+ * Make every mthp_rules_init() from now on consult this plug-in's hooks
+ * (include/mthp/policy_plugin.h); NULL stops it.  Set it before any thread
+ * uses the engine: it is read, never written, while they run.
+ */
+void mthp_policy_plugin_use(const struct mthp_policy_plugin *p);
 
 void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 		     enum mthp_policy policy, enum mthp_context context,

@@ -13,11 +13,13 @@
 #include <mthp/engine.h>
 #include <mthp/explain.h>
 #include <mthp/live.h>
+#include <mthp/policy_plugin.h>
 #include <mthp/snapshot.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/pattern.h"
+#include "cli/plugin.h"
 #include "report/report.h"
 
 static const char plan_intro[] =
@@ -53,6 +55,9 @@ struct plan_opts {
 	uint64_t passes;		/* 0: one plain plan */
 	bool until_stable;
 	bool explain;
+	const char *policy_file;
+	uint64_t time_limit;
+	const char *plugin_name;	/* the loaded plug-in's, or NULL */
 };
 
 #define OPT(field) offsetof(struct plan_opts, field)
@@ -86,6 +91,8 @@ static const struct mthp_opt plan_opts[] = {
 	{ .help = "\noptions:" },
 	{ "policy", 0, "P", MTHP_OPT_POLICY, OPT(policy),
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
+	CLI_PLUGIN_OPTS("  decides the walk's windows, its built-in fallback\n"
+			"  policy the rest (replaces --policy);\n", 10),
 	{ "context", 0, "C", MTHP_OPT_CONTEXT, OPT(context),
 	  .help = "khugepaged | madvise (default khugepaged)" },
 	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
@@ -141,6 +148,8 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 		return mthp_opts_usage_error(&plan_spec, err,
 					     "--explain explains one pass; leave out --passes and "
 					     "--until-stable");
+	if (o->time_limit && !o->policy_file)
+		return mthp_opts_usage_error(&plan_spec, err, "--time-limit goes with --policy-file");
 	if (!o->ptes && (o->page_size || o->vma_flags || o->addr))
 		return mthp_opts_usage_error(&plan_spec, err,
 					     "--page-size, --vma and --addr go with --ptes");
@@ -465,6 +474,9 @@ static int run_plan(const struct plan_opts *o, const struct mthp_snapshot *snap,
 		po.doc = mthp_plan_json_new(o->policy, o->context);
 		if (!po.doc)
 			goto out_nomem;
+		if (o->plugin_name &&
+		    json_object_set_new(po.doc, "policy_plugin", json_string(o->plugin_name)))
+			goto out_nomem;
 	} else {
 		mthp_plan_text_header(out, o->policy, o->context);
 	}
@@ -492,12 +504,47 @@ out_nomem:
 	return 1;
 }
 
+/* Everything after the options: load, set up, plan. */
+static int plan_input(void *ctx, FILE *out, FILE *err)
+{
+	struct plan_opts *o = ctx;
+	struct mthp_snapshot snap;
+	struct mthp_settings settings;
+	int status;
+
+	status = load_snapshot(o, &snap, err);
+	if (status)
+		return status;
+	status = make_settings(o, &snap, &settings, err);
+	if (!status) {
+		warn_max_ptes_none(o, &snap, &settings, err);
+		if (o->passes || o->until_stable)
+			status = run_passes(o, &snap, &settings, out, err);
+		else
+			status = run_plan(o, &snap, &settings, out, err);
+	}
+	mthp_snapshot_free(&snap);
+	return status;
+}
+
+/* In the plug-in's child process: plan under its fallback and hooks. */
+static int plan_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
+			    enum mthp_policy fallback, FILE *out, FILE *err)
+{
+	struct plan_opts *o = ctx;
+
+	o->policy = fallback;
+	o->plugin_name = plugin->name;
+	if (!o->json)
+		fprintf(out, "# policy plug-in %s (%s), falling back to %s\n",
+			plugin->name, o->policy_file, mthp_policy_name(fallback));
+	return plan_input(o, out, err);
+}
+
 int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct plan_opts o = { .policy = MTHP_POLICY_UPSTREAM,
 			       .context = MTHP_CONTEXT_KHUGEPAGED };
-	struct mthp_snapshot snap;
-	struct mthp_settings settings;
 	int status;
 
 	status = parse_opts(argc, argv, &o, out, err);
@@ -505,19 +552,8 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 		mthp_opts_free(&plan_spec, &o);
 		return status < 0 ? 0 : status;
 	}
-	status = load_snapshot(&o, &snap, err);
-	if (status)
-		goto out_opts;
-	status = make_settings(&o, &snap, &settings, err);
-	if (!status) {
-		warn_max_ptes_none(&o, &snap, &settings, err);
-		if (o.passes || o.until_stable)
-			status = run_passes(&o, &snap, &settings, out, err);
-		else
-			status = run_plan(&o, &snap, &settings, out, err);
-	}
-	mthp_snapshot_free(&snap);
-out_opts:
+	status = mthp_plugin_or_builtin("plan", o.policy_file, o.time_limit, 10,
+					plan_with_plugin, plan_input, &o, out, err);
 	mthp_opts_free(&plan_spec, &o);
 	return status;
 }

@@ -17,12 +17,14 @@
 #include <jansson.h>
 
 #include <mthp/map.h>
+#include <mthp/policy_plugin.h>
 #include <mthp/scenario.h>
 #include <mthp/snapshot.h>
 #include <mthp/tlb.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/plugin.h"
 #include "report/sim_report.h"
 #include "cli/sweep.h"
 
@@ -35,6 +37,7 @@ static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
 "                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
+"       mthp sim [SCENARIO] --policy-file FILE.so [--time-limit S] [the options above]\n"
 "       mthp sim --replay FILE [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
@@ -109,6 +112,8 @@ struct sim_opts {
 	const char *timeline;
 	const char *replay;
 	struct cli_sweep_opts sweep;
+	const char *policy_file;
+	uint64_t time_limit;
 };
 
 struct progress {
@@ -158,6 +163,8 @@ CLI_SWEEP_HANDLERS(struct sim_opts)
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
+	CLI_PLUGIN_OPTS("  as the run's policy, under its built-in fallback\n"
+			"  (not with --policy, --compare or --sweep yet);\n", 60),
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },
@@ -221,6 +228,11 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 		return ret;
 	if (o->policy_given && o->compare)
 		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
+	if (o->policy_file && (o->policy_given || o->compare || o->sweep.axes.nr))
+		return mthp_opts_usage_error(&sim_spec, err, "--policy-file is the run's policy; "
+					     "--policy, --compare and --sweep do not go with it");
+	if (o->time_limit && !o->policy_file)
+		return mthp_opts_usage_error(&sim_spec, err, "--time-limit goes with --policy-file");
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
 		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
 					     "go with --sweep");
@@ -230,6 +242,9 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->sweep.axes.nr && o->stats)
 		return mthp_opts_usage_error(&sim_spec, err, "--stats prints each run's counters; "
 					     "it does not go with --sweep");
+	if (o->replay && o->policy_file)
+		return mthp_opts_usage_error(&sim_spec, err, "--replay and --policy-file exclude "
+					     "each other (a plug-in runs with a scenario)");
 	if (o->replay && (o->scenario || o->sweep.axes.nr || o->json || o->stats || o->map ||
 			  o->trace || o->snapshot || o->timeline || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare "
@@ -495,10 +510,10 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 	return status;
 }
 
-int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
+/* Everything after the options: load, run, report. */
+static int sim_body(void *ctx, FILE *out, FILE *err)
 {
-	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
-			      .sweep.tlb = -1 };
+	struct sim_opts *o = ctx;
 	struct mthp_run_report runs[MAX_RUNS];
 	struct mthp_scenario sc;
 	struct mthp_settings s;
@@ -506,64 +521,86 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 	size_t nr_runs = 0;
 	int status;
 
+	status = mthp_cli_check_output(err, "sim", "--map", o->map) ?:
+		 mthp_cli_check_output(err, "sim", "--snapshot", o->snapshot) ?:
+		 mthp_cli_check_output(err, "sim", "--trace", o->trace) ?:
+		 mthp_cli_check_output(err, "sim", "--timeline", o->timeline);
+	if (status)
+		return status;
+	if (o->replay)
+		return cli_sim_replay(o->replay, o->policies, o->nr_policies, o->sets.v,
+				      o->sets.nr, out, err);
+	status = load(o, &sc, &s, err);
+	if (status)
+		return status;
+	if (o->sweep.axes.nr) {
+		status = run_sweep(o, &sc, &s, out, err);
+		goto out_scenario;
+	}
+	if (o->trace) {
+		trace = fopen(o->trace, "w");
+		if (!trace) {
+			fprintf(err, "mthp sim: %s: %s\n", o->trace, strerror(errno));
+			status = 1;
+			goto out_scenario;
+		}
+	}
+	status = run_all(o, &sc, &s, runs, &nr_runs, trace, err);
+	if (!status) {
+		uint64_t seed = o->seed_given ? o->seed : sc.seed;
+
+		if (o->json) {
+			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o->stats) ? 1 : 0;
+		} else {
+			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
+			if (o->stats)
+				mthp_sim_stats_text(out, runs, nr_runs);
+		}
+	}
+	if (!status && o->map)
+		status = draw_map(o, &sc, &s.geo, runs, nr_runs, err);
+	if (!status && o->snapshot)
+		status = write_snapshot(o->snapshot, &runs[nr_runs - 1].final, err);
+	if (!status && o->timeline)
+		status = draw_timeline(o, &sc, &s.geo, runs, nr_runs, err);
+	for (size_t i = 0; i < nr_runs; i++)
+		mthp_run_report_free(&runs[i]);
+	if (trace && fclose(trace) && !status) {
+		fprintf(err, "mthp sim: %s: write error\n", o->trace);
+		status = 1;
+	}
+out_scenario:
+	mthp_scenario_free(&sc);
+	return status;
+}
+
+/* In the plug-in's child process: the run under its fallback and hooks. */
+static int sim_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
+			   enum mthp_policy fallback, FILE *out, FILE *err)
+{
+	struct sim_opts *o = ctx;
+
+	o->policies[0] = fallback;
+	o->nr_policies = 1;
+	/* the JSON document stays one document: the plug-in is said on stderr */
+	fprintf(o->json ? err : out, "# policy plug-in %s (%s), falling back to %s\n",
+		plugin->name, o->policy_file, mthp_policy_name(fallback));
+	return sim_body(o, out, err);
+}
+
+int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
+			      .sweep.tlb = -1 };
+	int status;
+
 	status = parse_opts(argc, argv, &o, out, err);
 	if (status) {
 		mthp_opts_free(&sim_spec, &o);
 		return status < 0 ? 0 : status;
 	}
-	status = mthp_cli_check_output(err, "sim", "--map", o.map) ?:
-		 mthp_cli_check_output(err, "sim", "--snapshot", o.snapshot) ?:
-		 mthp_cli_check_output(err, "sim", "--trace", o.trace) ?:
-		 mthp_cli_check_output(err, "sim", "--timeline", o.timeline);
-	if (status)
-		goto out_opts;
-	if (o.replay) {
-		status = cli_sim_replay(o.replay, o.policies, o.nr_policies, o.sets.v, o.sets.nr,
-					out, err);
-		goto out_opts;
-	}
-	status = load(&o, &sc, &s, err);
-	if (status)
-		goto out_opts;
-	if (o.sweep.axes.nr) {
-		status = run_sweep(&o, &sc, &s, out, err);
-		goto out_scenario;
-	}
-	if (o.trace) {
-		trace = fopen(o.trace, "w");
-		if (!trace) {
-			fprintf(err, "mthp sim: %s: %s\n", o.trace, strerror(errno));
-			status = 1;
-			goto out_scenario;
-		}
-	}
-	status = run_all(&o, &sc, &s, runs, &nr_runs, trace, err);
-	if (!status) {
-		uint64_t seed = o.seed_given ? o.seed : sc.seed;
-
-		if (o.json) {
-			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o.stats) ? 1 : 0;
-		} else {
-			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
-			if (o.stats)
-				mthp_sim_stats_text(out, runs, nr_runs);
-		}
-	}
-	if (!status && o.map)
-		status = draw_map(&o, &sc, &s.geo, runs, nr_runs, err);
-	if (!status && o.snapshot)
-		status = write_snapshot(o.snapshot, &runs[nr_runs - 1].final, err);
-	if (!status && o.timeline)
-		status = draw_timeline(&o, &sc, &s.geo, runs, nr_runs, err);
-	for (size_t i = 0; i < nr_runs; i++)
-		mthp_run_report_free(&runs[i]);
-	if (trace && fclose(trace) && !status) {
-		fprintf(err, "mthp sim: %s: write error\n", o.trace);
-		status = 1;
-	}
-out_scenario:
-	mthp_scenario_free(&sc);
-out_opts:
+	status = mthp_plugin_or_builtin("sim", o.policy_file, o.time_limit, 60,
+					sim_with_plugin, sim_body, &o, out, err);
 	mthp_opts_free(&sim_spec, &o);
 	return status;
 }

@@ -7,6 +7,13 @@
  */
 #include "engine/engine_internal.h"
 
+static const struct mthp_policy_plugin *active_plugin;
+
+void mthp_policy_plugin_use(const struct mthp_policy_plugin *p)
+{
+	active_plugin = p;
+}
+
 uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags)
 {
 	bool advised = vma_flags & MTHP_VMA_HUGEPAGE;
@@ -88,6 +95,7 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 	r->eligible = r->orders != 0;
 	r->pmd_only = r->orders == pmd_bit;
 	r->uffd = vma_flags & MTHP_VMA_UFFD;
+	r->plugin = active_plugin;
 
 	r->scan_max_none = khugepaged ? s->max_ptes_none : n;
 	r->scan_max_swap = khugepaged ? s->max_ptes_swap : n;

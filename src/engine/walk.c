@@ -57,6 +57,8 @@
  */
 #include <string.h>
 
+#include <mthp/policy_plugin.h>
+
 #include "engine/engine_internal.h"
 
 _Static_assert(MTHP_MAX_PTES <= 65536, "window offsets are 16-bit");
@@ -406,13 +408,45 @@ static void walk_lower(struct mthp_walk *w)
 		walk_advance(w);
 }
 
+/* The plug-in's decision for a window, told the counts and the fallback's verdict. */
+static bool plugin_passes(const struct mthp_walk *w, uint32_t off, unsigned order,
+			  bool fallback)
+{
+	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
+	const struct mthp_settings *set = r->settings;
+	uint32_t len = BIT(order);
+	struct mthp_plugin_window pw = {
+		.offset = off, .order = order, .nr_ptes = r->nr_ptes,
+		.present = bits_count(s->occupied, off, len),
+		.none = bits_count(s->none, off, len),
+		.swap = bits_count(s->swap, off, len),
+		.shared = bits_count(s->shared_pte, off, len),
+		.young = bits_count(s->young, off, len),
+		.max_ptes_none = set->max_ptes_none,
+		.max_ptes_swap = set->max_ptes_swap,
+		.max_ptes_shared = set->max_ptes_shared,
+		.vma_flags = r->vma_flags,
+		.madvise = r->context == MTHP_CONTEXT_MADVISE,
+		.fallback_attempts = fallback,
+	};
+
+	return r->plugin->window_attempt(&pw) != 0;
+}
+
 static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
+	bool passes;
+
 	if (!(w->rules->orders & BIT(order)))
 		return false;
 	if (w->rules->policy == MTHP_POLICY_SEED)
-		return density_passes(w, off, order);
-	return count_passes(w, off, order);
+		passes = density_passes(w, off, order);
+	else
+		passes = count_passes(w, off, order);
+	if (w->rules->plugin && w->rules->plugin->window_attempt)
+		return plugin_passes(w, off, order, passes);
+	return passes;
 }
 
 /* ---- the observer: what it is told costs nothing when there is none ---- */

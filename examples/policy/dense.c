@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dense.c - an example collapse policy for `mthp plan --policy-file`:
+ * upstream's walk, but a window below the PMD order is collapsed only
+ * when at least three quarters of its PTEs are mapped, whatever
+ * max_ptes_none says, so that a collapse at most triples a quarter of the
+ * window's memory; the PMD window keeps upstream's rule.
+ *
+ * Build:  cc -shared -fPIC -I/usr/local/include -o dense.so dense.c
+ */
+#include <mthp/policy_plugin.h>
+
+static int dense_window(const struct mthp_plugin_window *w)
+{
+	uint32_t len = 1u << w->order;
+
+	if (1u << w->order == w->nr_ptes)
+		return w->fallback_attempts;
+	if (w->madvise)
+		return w->fallback_attempts;
+	return w->present * 4 >= len * 3;
+}
+
+const struct mthp_policy_plugin mthp_policy_plugin = {
+	.version = MTHP_POLICY_PLUGIN_VERSION,
+	.name = "dense",
+	.fallback = "upstream",
+	.window_attempt = dense_window,
+};

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_policy_plugin.c - `mthp plan` and `mthp sim` with --policy-file: the
+ * example plug-in of examples/policy/ changes the plan and the simulated
+ * run as it says it does, and each bad
+ * plug-in of tests/plugins/ (wrong version, no symbol, a fallback that is
+ * no policy, a crash, a hang) is reported by name with what it did, the
+ * command still standing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers/cli_run.h"
+#include "helpers/text_has.h"
+
+/* 4 mapped PTEs then 12 none, then 14 mapped and 2 none: two 64K windows */
+#define PATTERN "A*4 .*12 A*14 .*2"
+
+static struct cli_run plan_with(const char *plugin_flag, const char *plugin, const char *limit)
+{
+	return cli_run("plan", "--ptes", PATTERN, "--set", "hugepages-2048kB/enabled=never",
+		       "--set", "hugepages-64kB/enabled=always", plugin_flag, plugin,
+		       limit ? "--time-limit" : NULL, limit, NULL);
+}
+
+static void test_example_refuses_the_sparse_window(void **state)
+{
+	struct cli_run builtin = plan_with("--policy", "upstream", NULL);
+	struct cli_run dense = plan_with("--policy-file", MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(builtin.status, 0);
+	assert_int_equal(dense.status, 0);
+	/* upstream at max_ptes_none 511 collapses any window with a PTE */
+	assert_text_has(builtin.out, "0:o4:64K 10000:o4:64K", "2 collapses", NULL);
+	/* dense wants 12 of 16 mapped: only the second window */
+	assert_text_has(dense.out, "# policy plug-in dense (", "falling back to upstream",
+			"SCAN_SUCCEED               10000:o4:64K\n", "1 collapses", NULL);
+	cli_run_free(&builtin);
+	cli_run_free(&dense);
+}
+
+static void test_example_named_in_json(void **state)
+{
+	struct cli_run r = cli_run("plan", "--ptes", PATTERN, "--json", "--policy-file",
+				   MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(r.status, 0);
+	assert_text_has(r.out, "\"policy_plugin\": \"dense\"", NULL);
+	cli_run_free(&r);
+}
+
+/* The simulator's khugepaged calls the same hook: less bloat than upstream. */
+static void test_sim_runs_the_example(void **state)
+{
+	static const char *const sets[] = { "--set", "hugepages-64kB/enabled=always",
+		"--set", "hugepages-2048kB/enabled=never", "--set", "khugepaged/max_ptes_none=511" };
+	struct cli_run up = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4], sets[5],
+				    "--policy", "upstream", NULL);
+	struct cli_run dense = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4],
+				       sets[5], "--policy-file", MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(up.status, 0);
+	assert_int_equal(dense.status, 0);
+	assert_text_has(up.out, "pages filled (bloat)                    -         6336", NULL);
+	assert_text_has(dense.out, "# policy plug-in dense (",
+			"pages filled (bloat)                    -          288", NULL);
+	cli_run_free(&up);
+	cli_run_free(&dense);
+}
+
+static void test_sim_crash_and_misuse(void **state)
+{
+	struct cli_run crash = cli_run("sim", "--set", "khugepaged/max_ptes_none=511",
+				       "--policy-file", MTHP_PLUGIN_DIR "/crashes.so", NULL);
+	struct cli_run both = cli_run("sim", "--compare", "upstream,seed", "--policy-file",
+				      MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(crash.status, 1);
+	assert_text_has(crash.err, "mthp sim: policy plug-in 'crashes' (",
+			"crashed: killed by signal SIGSEGV", NULL);
+	assert_int_equal(both.status, 2);
+	assert_text_has(both.err, "--policy, --compare and --sweep do not go with it", NULL);
+	cli_run_free(&crash);
+	cli_run_free(&both);
+}
+
+static void expect_failure(const char *so, const char *limit, const char *what, const char *said)
+{
+	struct cli_run r = plan_with("--policy-file", so, limit);
+
+	if (r.status != 1)
+		fail_msg("%s: exit %d, stderr: %s", so, r.status, r.err);
+	assert_text_has(r.err, "mthp plan: policy plug-in ", what, said, NULL);
+	cli_run_free(&r);
+}
+
+static void test_wrong_version(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/bad_version.so", NULL, "bad_version.so",
+		       "version 2, this mthp runs version 1");
+}
+
+static void test_no_symbol(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/no_symbol.so", NULL, "no_symbol.so",
+		       "no symbol 'mthp_policy_plugin'");
+}
+
+static void test_bad_fallback(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/bad_fallback.so", NULL, "'lost'",
+		       "fallback 'nonesuch' is not a policy");
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/not-there.so", NULL, "not-there.so", "cannot load");
+	expect_failure("dense.so", NULL, "dense.so", "give a path (./dense.so)");
+}
+
+static void test_crash_named_with_its_signal(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/crashes.so", NULL, "'crashes'",
+		       "crashed: killed by signal SIGSEGV");
+}
+
+static void test_hang_stopped_at_the_limit(void **state)
+{
+	(void)state;
+	expect_failure(MTHP_PLUGIN_DIR "/hangs.so", "1", "'hangs'",
+		       "took longer than 1 s, the time limit of a run: stopped");
+}
+
+static void test_time_limit_needs_a_plugin(void **state)
+{
+	struct cli_run r = plan_with("--policy", "upstream", "1");
+
+	(void)state;
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "--time-limit goes with --policy-file", NULL);
+	cli_run_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_refuses_the_sparse_window),
+		cmocka_unit_test(test_example_named_in_json),
+		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_no_symbol),
+		cmocka_unit_test(test_bad_fallback),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_crash_named_with_its_signal),
+		cmocka_unit_test(test_hang_stopped_at_the_limit),
+		cmocka_unit_test(test_time_limit_needs_a_plugin),
+		cmocka_unit_test(test_sim_runs_the_example),
+		cmocka_unit_test(test_sim_crash_and_misuse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
