@@ -325,8 +325,8 @@ static void test_moved_vma(void **state)
 {
 	static const char *const texts[] = {
 		HEAD, FRAME0,
-		"frame 1 5\ndrop 7f0000000000\nmthp-snapshot 2\n"
-		"vma 7f1000000000 7f1000400000 anon\npmd 7f1000200000 huge\nend\n",
+		("frame 1 5\ndrop 7f0000000000\nmthp-snapshot 2\n"
+		 "vma 7f1000000000 7f1000400000 anon\npmd 7f1000200000 huge\nend\n"),
 		"end signal 2\n",
 	};
 	struct mthp_diag diag = { 0 };
