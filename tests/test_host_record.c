@@ -71,7 +71,6 @@ static void test_page_out_and_swap_in(void **state)
 	struct stepper s;
 	char *buf;
 	size_t len;
-	FILE *f;
 	int ret;
 
 	(void)state;
@@ -83,11 +82,7 @@ static void test_page_out_and_swap_in(void **state)
 	s = stepper_start(swap_step);
 	rec_steps(&s, NR_STEPS, expect_swap, &buf, &len);
 	stepper_stop(&s);
-	f = fmemopen(buf, len, "r");
-	assert_non_null(f);
-	rec_replay_exactly(f, NR_STEPS);
-	fclose(f);
-	free(buf);
+	rec_replay_buffer(buf, len, NR_STEPS);
 	swapfile_remove();
 	assert_false(swapfile_listed(getpid()));
 }

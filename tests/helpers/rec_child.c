@@ -179,3 +179,12 @@ void rec_replay_exactly(FILE *f, unsigned frames)
 	assert_true(rep.last.recorded > 0);
 }
 
+void rec_replay_buffer(char *buf, size_t len, unsigned frames)
+{
+	FILE *f = fmemopen(buf, len, "r");
+
+	assert_non_null(f);
+	rec_replay_exactly(f, frames);
+	fclose(f);
+	free(buf);
+}

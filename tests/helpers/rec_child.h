@@ -47,5 +47,7 @@ void rec_steps(struct stepper *s, int n,
 
 /* Replay the recording in f with no collapse: every frame as recorded. */
 void rec_replay_exactly(FILE *f, unsigned frames);
+/* The same of the recording rec_steps() left in buf, which it frees. */
+void rec_replay_buffer(char *buf, size_t len, unsigned frames);
 
 #endif
