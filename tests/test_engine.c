@@ -356,6 +356,30 @@ static void scan_bad_pte_comes_before_referenced_rule(void **state)
 	EXPECT(LEGACY, KH, HP, "PAGE_LOCK C[] A[] F=0");
 }
 
+/*
+ * The counters stop at the PTE that ended the scan, and its young bit is
+ * not counted: Linux checks a PTE's limits and folio before its young bit
+ * (seen in Linux 7.2's mm_khugepaged_scan_pmd: referenced=320 for 320
+ * young pages, then a young shared one over max_ptes_shared).
+ */
+static void scan_young_pte_that_ends_scan_not_referenced(void **state)
+{
+	(void)state;
+	SET(512, "khugepaged/max_ptes_shared=1");
+	mt_table_init(&T, 512, 'A');
+	mt_table_put(&T, 0, "AASSA");		/* the second S is over the limit */
+	scan_table(UP, KH, HP);
+	assert_int_equal(SC.result, SCAN_EXCEED_SHARED_PTE);
+	assert_int_equal(SC.fail_index, 3);
+	assert_int_equal(SC.shared, 2);
+	assert_int_equal(SC.referenced, 3);	/* A, A and the first S */
+	mt_table_put(&T, 0, "AAKAA");		/* a locked folio, young */
+	scan_table(UP, KH, HP);
+	assert_int_equal(SC.result, SCAN_PAGE_LOCK);
+	assert_int_equal(SC.fail_index, 2);
+	assert_int_equal(SC.referenced, 2);
+}
+
 /* ------------------------------------------------------------------ */
 /* Scan: the referenced rule (khugepaged only) */
 
@@ -2103,6 +2127,7 @@ int main(void)
 		cmocka_unit_test(scan_limit_crossing_before_bad_pte_wins),
 		cmocka_unit_test(scan_swap_and_none_limits_first_crossing_wins),
 		cmocka_unit_test(scan_bad_pte_comes_before_referenced_rule),
+		cmocka_unit_test(scan_young_pte_that_ends_scan_not_referenced),
 		cmocka_unit_test(scan_referenced_zero_lacks_referenced),
 		cmocka_unit_test(scan_one_young_page_is_enough_without_swap),
 		cmocka_unit_test(scan_swap_needs_half_the_table_young),

@@ -135,7 +135,8 @@ void mthp_scan_deferred(struct mthp_scan *s, const struct mthp_rules *r,
 				    result == SCAN_EXCEED_SWAP_PTE, r->scan_max_swap);
 		shared = count_to(s->shared_pte, s->nr_shared, first,
 				  result == SCAN_EXCEED_SHARED_PTE, r->scan_max_shared);
-		referenced = count_to(s->young, s->nr_young, first, false, 0);
+		/* the young bit of the PTE that ended it is never looked at */
+		referenced = s->nr_young ? bits_prefix(s->young, first) : 0;
 	}
 	/* referenced is counted by khugepaged only */
 	if (!khugepaged)
