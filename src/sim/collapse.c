@@ -284,7 +284,7 @@ static enum mthp_result find_pmd(struct sim_mm *mm, uint64_t pmd_addr,
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	switch (pmd_lookup_kind(mm, pmd_addr, &pmdp, pmdtp, &t)) {
 	case MTHP_PMD_HUGE:
-	case MTHP_PMD_ZERO:	/* not made by the simulator; a huge PMD as in the kernel */
+	case MTHP_PMD_ZERO:	/* Linux 7.2's scan takes any huge PMD for mapped */
 		return SCAN_PMD_MAPPED;
 	case MTHP_PMD_TABLE:
 		*pmdpp = pmdp;

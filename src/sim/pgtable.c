@@ -209,7 +209,7 @@ enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **
 		return MTHP_PMD_NONE;
 	pmd = ld_acquire(pmdp);
 	if (pmd_is_huge(pmd))
-		return MTHP_PMD_HUGE;
+		return (pmd & PMD_ZERO) ? MTHP_PMD_ZERO : MTHP_PMD_HUGE;
 	if (!pmd_is_table(pmd))
 		return MTHP_PMD_NONE;
 	*tp = pmd_table(pmd);

@@ -111,8 +111,8 @@ int pmd_split_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmd
 		    uint64_t pmd, struct sim_pte_table **tp);
 /*
  * What the PMD entry of addr maps now, without allocating: NONE (*pmdpp
- * NULL when no directory reaches it), HUGE, or TABLE with the table in
- * *tp (else NULL).  Context: mmap_lock held.
+ * NULL when no directory reaches it), HUGE, ZERO (the huge zero page),
+ * or TABLE with the table in *tp (else NULL).  Context: mmap_lock held.
  */
 enum mthp_pmd_kind pmd_lookup_kind(struct sim_mm *mm, uint64_t addr, uint64_t **pmdpp,
 				   struct sim_pmd_table **pmdtp, struct sim_pte_table **tp);

@@ -143,8 +143,6 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg,
 	case MTHP_PMD_HUGE: {
 		uint64_t pmd = ld_acquire(pmdp);
 
-		if (pmd & PMD_ZERO)
-			return 0;
 		head = (uint32_t)pmd_pfn(pmd);
 		if (!candidate(sim, head, memcg) || folio_maybe_shared(sim, head))
 			return 0;
