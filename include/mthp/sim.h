@@ -136,6 +136,7 @@ enum sim_madv {
 	SIM_MADV_NOHUGEPAGE,
 	SIM_MADV_DONTNEED,
 	SIM_MADV_FREE,
+	SIM_MADV_COLD,		/* clears the young bits of folios mapped once */
 	SIM_MADV_PAGEOUT,
 	SIM_MADV_POPULATE_WRITE,
 };

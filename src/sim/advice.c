@@ -159,6 +159,41 @@ static void age_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
 	st_release(pmdp, ld_acquire(pmdp) & ~PMD_YOUNG);
 }
 
+/* ---- MADV_COLD ---- */
+
+/*
+ * Context: PTE lock of t held.  MADV_COLD's effect on what khugepaged
+ * sees: the young bits of folios this mm alone maps are cleared; a folio
+ * that may be mapped elsewhere is left alone, as the kernel leaves it.
+ * (The simulator has no LRU lists to move the folios to.)
+ */
+static void cold_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
+		      uint32_t last, void *ctx)
+{
+	struct sim *sim = mm->sim;
+
+	(void)ctx;
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = first; i <= last; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn ||
+		    folio_maybe_shared(sim, folio_head(sim, pte_pfn(pte))))
+			continue;
+		t->ptes[i] = pte & ~PTE_YOUNG;
+	}
+}
+
+/* Context: PMD lock held. */
+static void cold_huge(struct sim_mm *mm, uint64_t *pmdp, void *ctx)
+{
+	uint64_t pmd = ld_acquire(pmdp);
+
+	if (!(pmd & PMD_ZERO) && folio_maybe_shared(mm->sim, pmd_pfn(pmd)))
+		return;
+	age_huge(mm, pmdp, ctx);
+}
+
 /* ---- userfaultfd write-protect ---- */
 
 /* Context: PTE lock of t held. */
@@ -226,6 +261,7 @@ static bool madv_needs_write_lock(enum sim_madv advice)
 		return true;
 	case SIM_MADV_DONTNEED:
 	case SIM_MADV_FREE:
+	case SIM_MADV_COLD:
 	case SIM_MADV_PAGEOUT:
 	case SIM_MADV_POPULATE_WRITE:
 		return false;
@@ -254,6 +290,10 @@ static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
 		op.fn = free_ptes;
 		op.huge_fn = free_huge;
 		return pte_op_range(mm, start, end, &op);
+	case SIM_MADV_COLD:
+		op.fn = cold_ptes;
+		op.huge_fn = cold_huge;
+		return pte_op_range(mm, start, end, &op);
 	case SIM_MADV_PAGEOUT:
 		op.fn = pageout_fn;
 		return pte_op_range(mm, start, end, &op);
@@ -261,6 +301,21 @@ static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
 		return populate_write(mm, start, end);
 	}
 	return -EINVAL;
+}
+
+/*
+ * Context: mmap_lock held.  May khugepaged collapse in a VMA of [start,
+ * end) under the settings in force?  MADV_HUGEPAGE gives the mm an mm
+ * slot only then, as Linux's khugepaged_enter_vma() does.
+ */
+static bool collapse_possible(struct sim_mm *mm, uint64_t start, uint64_t end)
+{
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	for (size_t i = vma_index_after(mm, start);
+	     i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+		if (fault_allowed_orders(mm->sim, &mm->vmas[i]))
+			return true;
+	return false;
 }
 
 static bool range_ok(struct sim *sim, uint64_t addr, uint64_t len)
@@ -274,7 +329,7 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 		enum sim_madv advice)
 {
 	struct sim *sim = mm->sim;
-	bool write = madv_needs_write_lock(advice);
+	bool write = madv_needs_write_lock(advice), enter;
 	int err;
 
 	if (!range_ok(sim, addr, len))
@@ -285,9 +340,10 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	else
 		mmap_read_lock(mm);
 	err = madvise_locked(mm, addr, addr + len, advice);
+	enter = !err && advice == SIM_MADV_HUGEPAGE && collapse_possible(mm, addr, addr + len);
 	mmap_unlock(mm);
 	world_exit(sim);
-	if (!err && advice == SIM_MADV_HUGEPAGE)
+	if (enter)
 		khugepaged_enter(mm);	/* hugepage_madvise: an mm slot */
 	sim_debug_check(sim);
 	return err;
