@@ -498,7 +498,7 @@ static char *man_text(void)
 static void test_man_page_matches_help(void **state)
 {
 	static const char *const cmds[] = { "sim", "plan", "audit", "snapshot", "collapse",
-					     "daemon", "advise", "record" };
+					     "daemon", "advise", "record", "trace-diff" };
 	static char out[16384], err[1024];
 	const char *man = man_text();
 

@@ -26,6 +26,9 @@
 #include <mthp/settings.h>
 #include <mthp/snapshot.h>
 
+struct sim;
+struct sim_mm;
+
 struct mthp_replay_frame {
 	uint32_t frame;
 	uint64_t time_ms;
@@ -62,5 +65,38 @@ struct mthp_replay_report {
  */
 int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		struct mthp_replay_report *out, struct mthp_diag *diag);
+
+/*
+ * A snapshot (format 1 or 2) made real in a new simulator, for khugepaged
+ * to work on: one process with the snapshot's anonymous private VMAs
+ * (their hugepage, nohugepage and uffd flags) and every page in the state
+ * its PTE letter and folio order say.  The pages shown shared are made
+ * first and a child is forked that keeps them mapped; the others are
+ * made after the fork: written (read for the zero page, at PMD order for
+ * the huge zero page), paged out for `w`, made old with MADV_COLD for
+ * `a` and `s`, pinned for `P`, given MADV_FREE for `l`.  States the
+ * simulator's operations cannot make (`u`, `f`, `n`, `K`, `N`, a
+ * PTE-mapped folio of an order a fault does not allocate, a large folio
+ * not naturally aligned or partly mapped) are errors naming the line.
+ * The machine holds every page twice over and 64 PMD sizes more, the
+ * swap every swapped page and one PMD size.  Last, the simulator's own
+ * snapshot of the process must equal the one loaded.  The process has no
+ * khugepaged mm slot (sim_khugepaged_enter() gives it one).
+ */
+struct mthp_loaded {
+	struct sim *sim;
+	struct sim_mm *mm;		/* the process */
+	struct sim_mm *sharer;		/* the child that shares its pages, or NULL */
+	uint64_t memory_pages, swap_pages;	/* the simulated machine */
+	uint64_t present, shared, swapped, zero, old, huge;	/* pages (huge: PMDs) */
+	uint64_t vmas_left_out;		/* VMAs not anonymous private memory */
+};
+
+/* 0, or -errno with diag->msg naming the file (name) and line. */
+int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
+		       const struct mthp_settings *settings, struct mthp_loaded *out,
+		       struct mthp_diag *diag);
+/* Exit both processes and free the simulator. */
+void mthp_loaded_free(struct mthp_loaded *out);
 
 #endif /* MTHP_REPLAY_H */

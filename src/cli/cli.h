@@ -60,6 +60,7 @@ int cmd_collapse(int argc, char **argv, FILE *out, FILE *err);
 int cmd_daemon(int argc, char **argv, FILE *out, FILE *err);	/* daemon.c */
 int cmd_advise(int argc, char **argv, FILE *out, FILE *err);	/* advise.c */
 int cmd_record(int argc, char **argv, FILE *out, FILE *err);	/* record.c */
+int cmd_trace_diff(int argc, char **argv, FILE *out, FILE *err);	/* tracediff.c */
 
 /* sim.c */
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
@@ -69,5 +70,31 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
  */
 int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
 		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err);
+
+/*
+ * load.c: `mthp sim --load PATH` ("-": standard input), khugepaged's full
+ * passes over the loaded snapshot; the exit status.
+ */
+struct cli_load_opts {
+	const char *path;
+	int policy;			/* enum mthp_policy */
+	uint64_t passes;		/* at most; a pass that collapses nothing ends them */
+	const char *const *sets;
+	size_t nr_sets;
+	const char *trace;		/* or NULL */
+	uint32_t trace_mask;		/* 0: every event */
+	const char *snapshot;		/* the process after the passes, or NULL */
+	bool stats;
+};
+int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err);
+
+struct mthp_settings;
+struct mthp_snapshot;
+/* The --set KNOB=VALUE assignments over s: 0, or EXIT_USAGE after saying why. */
+int cli_apply_sets(const char *cmd, const char *const *sets, size_t nr_sets,
+		   struct mthp_settings *s, FILE *err);
+/* snap written to path: 0, or 1 after saying why. */
+int cli_write_snapshot(const char *cmd, const char *path, const struct mthp_snapshot *snap,
+		       FILE *err);
 
 #endif /* MTHP_CLI_H */

@@ -18,6 +18,7 @@ const struct mthp_command mthp_commands[] = {
 	{ "daemon", cmd_daemon, "a userspace khugepaged: scan, plan and collapse every interval" },
 	{ "advise", cmd_advise, "which THP settings would serve a process best, as it is now" },
 	{ "record", cmd_record, "a running process's page tables over time, as a recording file" },
+	{ "trace-diff", cmd_trace_diff, "a kernel's khugepaged trace and the simulator's, range by range" },
 	{ NULL, NULL, NULL },
 };
 

@@ -173,7 +173,7 @@ struct walk {
 	char **argv;
 	void *opts;
 	FILE *out, *err;
-	bool operand_seen;
+	unsigned operands;	/* seen */
 	uint64_t given;		/* bit i: spec->opts[i] was given */
 };
 
@@ -244,10 +244,11 @@ static int short_options(struct walk *w, const char *word)
 
 static int operand(struct walk *w, const char *word)
 {
-	if (!w->spec->operand || w->operand_seen)
+	unsigned max = w->spec->max_operands ? w->spec->max_operands : 1;
+
+	if (!w->spec->operand || w->operands >= max)
 		return mthp_opts_usage_error(w->spec, w->err, "unexpected argument '%s'", word);
-	*(const char **)field(w->opts, w->spec->operand_off) = word;
-	w->operand_seen = true;
+	((const char **)field(w->opts, w->spec->operand_off))[w->operands++] = word;
 	return 0;
 }
 

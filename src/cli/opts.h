@@ -68,8 +68,10 @@ struct mthp_cmd_spec {
 	const struct mthp_opt *opts;	/* ends with an entry of NULL name and
 					 * help; at most 64 entries */
 	const char *outro;		/* after the options (exit status ...) */
-	const char *operand;		/* one optional operand's name; NULL: none */
-	size_t operand_off;		/* const char * at this offset */
+	const char *operand;		/* the operands' name; NULL: none */
+	size_t operand_off;		/* const char * at this offset, or
+					 * const char *[max_operands] */
+	unsigned max_operands;		/* 0: one optional operand */
 };
 
 /*

@@ -21,7 +21,6 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 {
 	struct mthp_diag diag = { .warn = NULL };
 	struct mthp_rec_reader r;
-	char msg[256];
 	int ret;
 
 	if (mthp_rec_reader_open(&r, f, path, &diag)) {
@@ -36,13 +35,7 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 		fprintf(err, "mthp sim: %s\n", diag.msg);
 		return 1;
 	}
-	for (size_t i = 0; i < nr_sets; i++) {
-		if (mthp_settings_set_assignment(s, sets[i], msg, sizeof(msg))) {
-			fprintf(err, "mthp sim: --set %s: %s\n", sets[i], msg);
-			return EXIT_USAGE;
-		}
-	}
-	return 0;
+	return cli_apply_sets("sim", sets, nr_sets, s, err);
 }
 
 /* The rows of the table. */

@@ -39,6 +39,8 @@ static const char sim_intro[] =
 "                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --policy-file FILE.so [--time-limit S] [the options above]\n"
 "       mthp sim --replay FILE [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
+"       mthp sim --load SNAPSHOT [--passes N] [--policy P] [--set KNOB=VALUE]...\n"
+"                [--trace FILE] [--trace-events LIST] [--snapshot FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -50,7 +52,9 @@ static const char sim_intro[] =
 "--policy or --compare says), and answer which setting gives the fewest TLB\n"
 "entries within the memory budget.  With --replay: replay a recording of a\n"
 "real process ('mthp record', docs/recording-format.md) instead of a\n"
-"scenario, and compare the pages each run maps with the recording's.\n"
+"scenario, and compare the pages each run maps with the recording's.  With\n"
+"--load: make the process of a snapshot in the simulator, page by page, and\n"
+"run khugepaged's full passes over it.\n"
 "\n";
 
 static const char sim_outro[] =
@@ -111,6 +115,8 @@ struct sim_opts {
 	const char *snapshot;
 	const char *timeline;
 	const char *replay;
+	const char *load;
+	uint64_t passes;
 	struct cli_sweep_opts sweep;
 	const char *policy_file;
 	uint64_t time_limit;
@@ -211,6 +217,20 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  swap-ins, mmaps and munmaps, at its time stamps, with\n"
 		  "  its settings (--set overrides them); goes with --policy,\n"
 		  "  --compare and --set only" },
+	{ "load", 0, "SNAPSHOT", MTHP_OPT_STRING, OPT(load),
+	  .help = "instead of a scenario, make the process of this\n"
+		  "  snapshot ('-': standard input) in the simulator: its\n"
+		  "  VMAs, and each page in the state of its PTE letter\n"
+		  "  and folio order (shared pages are shared with a forked\n"
+		  "  child, old ones made old, 'w' paged out); with its\n"
+		  "  settings, --set overriding them; then run khugepaged's\n"
+		  "  full passes and print what each collapsed.  Goes with\n"
+		  "  --passes, --policy, --set, --trace, --trace-events,\n"
+		  "  --snapshot (the process after the passes) and --stats\n"
+		  "  (the counters' change over the passes)" },
+	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
+	  .help = "with --load: at most N full passes (default 1); a pass\n"
+		  "  that collapses nothing ends them" },
 	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: "),
 	{ 0 },
 };
@@ -249,6 +269,13 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 			  o->trace || o->snapshot || o->timeline || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare "
 					     "and --set only (no SCENARIO)");
+	if (o->passes && !o->load)
+		return mthp_opts_usage_error(&sim_spec, err, "--passes goes with --load");
+	if (o->load && (o->scenario || o->replay || o->policy_file || o->compare ||
+			o->sweep.axes.nr || o->json || o->map || o->timeline || o->seed_given))
+		return mthp_opts_usage_error(&sim_spec, err, "--load goes with --passes, --policy, "
+					     "--set, --trace, --trace-events, --snapshot and "
+					     "--stats only (no SCENARIO)");
 	if (o->trace_events) {
 		char why[200];
 
@@ -412,23 +439,6 @@ out_free:
 	return ret;
 }
 
-static int write_snapshot(const char *path, const struct mthp_snapshot *snap, FILE *err)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f) {
-		fprintf(err, "mthp sim: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	ret = mthp_snapshot_write(snap, f);
-	if (fclose(f) || ret) {
-		fprintf(err, "mthp sim: %s: write error\n", path);
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * A workload that writes more than the machine (or its cgroup) holds is
  * cut short: a condition of the run, reported, not an error of mthp.
@@ -527,6 +537,16 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 		 mthp_cli_check_output(err, "sim", "--timeline", o->timeline);
 	if (status)
 		return status;
+	if (o->load) {
+		struct cli_load_opts lo = {
+			.path = o->load, .policy = o->policies[0], .passes = o->passes ?: 1,
+			.sets = (const char *const *)o->sets.v, .nr_sets = o->sets.nr,
+			.trace = o->trace, .trace_mask = o->trace_mask, .snapshot = o->snapshot,
+			.stats = o->stats,
+		};
+
+		return cli_sim_load(&lo, out, err);
+	}
 	if (o->replay)
 		return cli_sim_replay(o->replay, o->policies, o->nr_policies, o->sets.v,
 				      o->sets.nr, out, err);
@@ -560,7 +580,7 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 	if (!status && o->map)
 		status = draw_map(o, &sc, &s.geo, runs, nr_runs, err);
 	if (!status && o->snapshot)
-		status = write_snapshot(o->snapshot, &runs[nr_runs - 1].final, err);
+		status = cli_write_snapshot("sim", o->snapshot, &runs[nr_runs - 1].final, err);
 	if (!status && o->timeline)
 		status = draw_timeline(o, &sc, &s.geo, runs, nr_runs, err);
 	for (size_t i = 0; i < nr_runs; i++)

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_load.c - a snapshot made real in the simulator (mthp_snapshot_load(),
+ * `mthp sim --load`): every state it can make is made, page by page; what
+ * it cannot make is refused naming the line; khugepaged then works on
+ * the result; and `mthp trace-diff` compares two traces range by range.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <mthp/replay.h>
+#include <mthp/sim.h>
+#include <mthp/snapshot.h>
+
+#include "helpers/cli_run.h"
+#include "helpers/text_has.h"
+
+#define PMD 0x200000ull
+#define BASE 0x7f0000000000ull
+
+/* A PTE string of 512: the runs "C*N" of spec, '.' after them. */
+static char *ptes_of(const char *spec, char *buf)
+{
+	size_t at = 0;
+
+	memset(buf, '.', 512);
+	buf[512] = '\0';
+	while (*spec) {
+		char c = *spec++;
+		unsigned n = 1;
+
+		if (*spec == '*')
+			n = (unsigned)strtoul(spec + 1, (char **)&spec, 10);
+		while (*spec == ' ')
+			spec++;
+		memset(buf + at, c, n);
+		at += n;
+	}
+	assert_true(at <= 512);
+	return buf;
+}
+
+static void read_text(struct mthp_snapshot *snap, const char *text)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+
+	assert_non_null(f);
+	if (mthp_snapshot_read(snap, f, "t.snap", &diag))
+		fail_msg("snapshot rejected: %s", diag.msg);
+	fclose(f);
+}
+
+static int load_text(const char *text, struct mthp_loaded *ld, struct mthp_diag *diag)
+{
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+	int ret;
+
+	read_text(&snap, text);
+	assert_int_equal(mthp_snapshot_settings(&snap, &s, "t.snap", diag), 0);
+	ret = mthp_snapshot_load(&snap, "t.snap", &s, ld, diag);
+	mthp_snapshot_free(&snap);
+	return ret;
+}
+
+static struct sim_page_info info_at(struct mthp_loaded *ld, uint64_t addr)
+{
+	struct sim_page_info info;
+
+	assert_int_equal(sim_page_info(ld->mm, addr, &info), 0);
+	return info;
+}
+
+/* Every state the loader makes, checked page by page in the simulator. */
+static void test_load_every_state(void **state)
+{
+	char text[4096], p0[513], o0[513];
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_loaded ld;
+	struct sim_page_info i;
+
+	(void)state;
+	/* PTE 0-8 one of each; 16-31 a young 64K folio; 32-35 a shared 16K one */
+	ptes_of("A a S s w 0 P l .*8 A*16 S*4", p0);
+	memset(o0, '-', 512);
+	o0[512] = '\0';
+	memcpy(o0, "0000--00--------44444444444444442222", 36);
+	snprintf(text, sizeof(text),
+		 "mthp-snapshot 2\nsetting enabled always\nsetting use_zero_page 1\n"
+		 "vma %llx %llx anon,hugepage\n"
+		 "pmd %llx table %s %s\npmd %llx huge\npmd %llx zero\nend\n",
+		 BASE, BASE + 3 * PMD, BASE, p0, o0, BASE + PMD, BASE + 2 * PMD);
+	if (load_text(text, &ld, &diag))
+		fail_msg("load failed: %s", diag.msg);
+	assert_int_equal(ld.present, 6 + 16 + 4 + 512);
+	assert_int_equal(ld.shared, 2 + 4);
+	assert_int_equal(ld.swapped, 1);
+	assert_int_equal(ld.zero, 1);
+	assert_int_equal(ld.old, 2);
+	assert_int_equal(ld.huge, 1);
+	assert_non_null(ld.sharer);
+	i = info_at(&ld, BASE);
+	assert_true(i.young && i.state == 'A' && i.order == 0 && i.folio_mapcount == 1);
+	i = info_at(&ld, BASE + 0x1000);
+	assert_true(!i.young && i.state == 'a');
+	i = info_at(&ld, BASE + 0x2000);
+	assert_true(i.young && i.state == 'S' && i.folio_mapcount == 2);
+	i = info_at(&ld, BASE + 0x3000);
+	assert_true(!i.young && i.state == 's' && i.folio_mapcount == 2);
+	assert_int_equal(info_at(&ld, BASE + 0x4000).state, 'w');
+	assert_int_equal(info_at(&ld, BASE + 0x5000).state, '0');
+	i = info_at(&ld, BASE + 0x6000);
+	assert_true(i.state == 'P' && i.refcount == 2);
+	assert_int_equal(info_at(&ld, BASE + 0x7000).state, 'l');
+	assert_int_equal(info_at(&ld, BASE + 0x8000).state, '.');
+	i = info_at(&ld, BASE + 16 * 0x1000);
+	assert_true(i.order == 4 && i.state == 'A');
+	i = info_at(&ld, BASE + 35 * 0x1000);
+	assert_true(i.order == 2 && i.state == 'S');
+	assert_true(info_at(&ld, BASE + PMD).huge);
+	i = info_at(&ld, BASE + 2 * PMD);
+	assert_true(i.huge && i.state == '0');
+	assert_int_equal(sim_check(ld.sim), 0);
+	mthp_loaded_free(&ld);
+}
+
+/* A state the simulator's operations cannot make is refused, naming where. */
+static void test_load_refuses(void **state)
+{
+	static const struct {
+		const char *ptes, *orders, *why;
+	} cases[] = {
+		{ "A*5 K", NULL, "t.snap:3: PTE 5 is 'K', a locked folio" },
+		{ "A u", NULL, "PTE 1 is 'u', a uffd-wp PTE" },
+		{ "A*5", "04444", "PTE 1: a folio of order 4 must be 16 PTEs from PTE 0" },
+		{ "A*512", "9", "PTE 0: a folio of order 9 mapped by PTEs" },
+		{ "A*2 S*2", "2222", "PTE 0: a folio of order 2 must be 4 PTEs from PTE 0 of "
+		  "that order, all present and all shared or all not (as a fault makes it); "
+		  "PTE 2 is 'S' of order 2" },
+	};
+	char text[4096], p[513], o[513];
+	struct mthp_loaded ld;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct mthp_diag diag = { .warn = NULL };
+
+		ptes_of(cases[k].ptes, p);
+		memset(o, '0', 512);
+		o[512] = '\0';
+		for (size_t i = 0; i < 512; i++)
+			if (p[i] == '.' || p[i] == 'w')
+				o[i] = '-';
+		if (cases[k].orders)
+			memcpy(o, cases[k].orders, strlen(cases[k].orders));
+		snprintf(text, sizeof(text), "mthp-snapshot 2\nvma %llx %llx anon\n"
+			 "pmd %llx table %s %s\nend\n", BASE, BASE + PMD, BASE, p, o);
+		assert_int_equal(load_text(text, &ld, &diag), -EINVAL);
+		if (!strstr(diag.msg, cases[k].why))
+			fail_msg("case %zu: '%s' does not say '%s'", k, diag.msg, cases[k].why);
+		assert_null(ld.sim);
+	}
+}
+
+/* A page outside every VMA of a format-2 table cannot be made. */
+static void test_load_refuses_page_outside_vma(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	char text[4096], p[513];
+	struct mthp_loaded ld;
+
+	(void)state;
+	ptes_of("A*16", p);
+	snprintf(text, sizeof(text), "mthp-snapshot 2\nvma %llx %llx anon\n"
+		 "pmd %llx table %s\nend\n", BASE + 0x8000, BASE + PMD, BASE, p);
+	assert_int_equal(load_text(text, &ld, &diag), -EINVAL);
+	assert_non_null(strstr(diag.msg, "PTE 0 is 'A' outside every anonymous private VMA"));
+}
+
+/* khugepaged on a loaded state: what the plan of the same snapshot says. */
+static void test_load_then_khugepaged(void **state)
+{
+	char text[4096], p0[513], p1[513];
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_loaded ld;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "mthp-snapshot 2\nsetting enabled always\n"
+		 "setting hugepages-2048kB/enabled never\n"
+		 "setting hugepages-16kB/enabled always\nsetting hugepages-128kB/enabled always\n"
+		 "vma %llx %llx anon\npmd %llx table %s\npmd %llx table %s\nend\n",
+		 BASE, BASE + 2 * PMD, BASE, ptes_of("A*48 S*4 A*460", p0), BASE + PMD,
+		 ptes_of("a*512", p1));
+	if (load_text(text, &ld, &diag))
+		fail_msg("load failed: %s", diag.msg);
+	sim_khugepaged_enter(ld.mm);
+	assert_int_equal(sim_khugepaged_pass(ld.sim, 0, NULL), 0);
+	/* 2M never: 128K windows where no shared page is, 16K around them */
+	assert_int_equal(info_at(&ld, BASE).order, 5);
+	assert_int_equal(info_at(&ld, BASE + 32 * 0x1000).order, 2);
+	assert_int_equal(info_at(&ld, BASE + 48 * 0x1000).order, 0);	/* shared */
+	assert_int_equal(info_at(&ld, BASE + 52 * 0x1000).order, 2);
+	assert_int_equal(info_at(&ld, BASE + 64 * 0x1000).order, 5);
+	/* every page old: SCAN_LACK_REFERENCED_PAGE, nothing */
+	assert_int_equal(info_at(&ld, BASE + PMD).order, 0);
+	mthp_loaded_free(&ld);
+}
+
+/*
+ * What the loader relies on: MADV_COLD makes pages old but leaves a folio
+ * another process maps alone, and MADV_HUGEPAGE gives an mm slot only
+ * where a collapse is possible, so a child forked then is not scanned.
+ */
+static void test_cold_and_mm_slots(void **state)
+{
+	struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384, .seed = 1 };
+	struct mthp_geometry geo;
+	struct mthp_settings s;
+	struct sim *sim;
+	struct sim_mm *mm, *child;
+	uint64_t addr = BASE, scanned;
+
+	(void)state;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_settings_init(&s, &geo);
+	s.enabled = MTHP_MODE_NEVER;
+	assert_int_equal(sim_create(&sim, &cfg, &s), 0);
+	assert_int_equal(sim_mm_create(sim, 0, &mm), 0);
+	assert_int_equal(sim_mmap(mm, &addr, PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	assert_int_equal(sim_madvise(mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+	for (uint64_t a = BASE; a < BASE + 4 * 4096; a += 4096)
+		assert_int_equal(sim_write(mm, a, a), 0);
+	assert_int_equal(sim_fork(mm, &child), 0);
+	assert_int_equal(sim_write(mm, BASE + 4 * 4096, 1), 0);
+	assert_int_equal(sim_madvise(mm, BASE, PMD, SIM_MADV_COLD), 0);
+	/* shared with the child: still young; mapped here alone: old */
+	assert_true(info_at(&(struct mthp_loaded){ .mm = mm }, BASE).young);
+	assert_false(info_at(&(struct mthp_loaded){ .mm = mm }, BASE + 4 * 4096).young);
+	/* every size never: neither mm has a slot, so khugepaged scans nothing */
+	s.enabled = MTHP_MODE_ALWAYS;
+	assert_int_equal(sim_set_settings(sim, &s), 0);
+	assert_int_equal(sim_khugepaged_wake(sim, NULL), 0);
+	assert_int_equal(sim_khugepaged_stat(sim, "ptes_scanned", &scanned), 0);
+	assert_int_equal(scanned, 0);
+	/* advised again with THP on: a slot, and the table is scanned */
+	assert_int_equal(sim_madvise(mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_khugepaged_wake(sim, NULL), 0);
+	assert_int_equal(sim_khugepaged_stat(sim, "ptes_scanned", &scanned), 0);
+	assert_int_equal(scanned, 512);
+	sim_exit(child);
+	sim_exit(mm);
+	sim_destroy(sim);
+}
+
+/* `mthp sim --load`: each pass's collapses, the counters, the snapshot after. */
+static void test_cli_load(void **state)
+{
+	char dir[] = "/tmp/mthp-test-load-XXXXXX", in[300], out[300], trace[300];
+	char text[4096], p[513];
+	struct cli_run r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(in, sizeof(in), "%s/in.snap", dir);
+	snprintf(out, sizeof(out), "%s/out.snap", dir);
+	snprintf(trace, sizeof(trace), "%s/sim.trace", dir);
+	snprintf(text, sizeof(text), "mthp-snapshot 2\nsetting enabled always\n"
+		 "vma %llx %llx anon\npmd %llx table %s\nend\n", BASE, BASE + PMD, BASE,
+		 ptes_of("A*300", p));
+	f = fopen(in, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+
+	r = cli_run("sim", "--load", in, "--passes", "3", "--stats", "--snapshot", out,
+		    "--trace", trace, NULL);
+	assert_int_equal(r.status, 0);
+	assert_text_has(r.out, "1 PMD range, 300 pages present (0 shared",
+			"pass 1: 1 window collapsed (2M 1), 512 PTEs scanned",
+			"stable: pass 2 collapsed nothing",
+			"/sys/kernel/mm/transparent_hugepage/khugepaged pages_collapsed 1\n",
+			"/proc/vmstat thp_collapse_alloc 1\n",
+			"/proc/vmstat thp_fault_alloc 0\n", NULL);
+	cli_run_free(&r);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(text, sizeof(text), f));
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+
+	/* the same trace twice: every range the same */
+	r = cli_run("trace-diff", trace, trace, NULL);
+	assert_int_equal(r.status, 0);
+	assert_text_has(r.out, "2 of 2 ranges the same, 0 differ", NULL);
+	cli_run_free(&r);
+
+	r = cli_run("sim", "--load", in, "--compare", "legacy,upstream", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "--load goes with --passes", NULL);
+	cli_run_free(&r);
+	r = cli_run("sim", "--passes", "2", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "--passes goes with --load", NULL);
+	cli_run_free(&r);
+	r = cli_run("sim", "--load", "/nonexistent/x.snap", NULL);
+	assert_int_equal(r.status, 1);
+	assert_text_has(r.err, "--load /nonexistent/x.snap: No such file", NULL);
+	cli_run_free(&r);
+	unlink(in);
+	unlink(out);
+	unlink(trace);
+	rmdir(dir);
+}
+
+#define KLINE(mm, ev, fields) \
+	"      khugepaged-145     [001] .....    13.110249: " ev ": mm=" mm ", " fields "\n"
+#define KISO(fields) \
+	"      khugepaged-145     [001] ...1.    13.110250: mm_collapse_huge_page_isolate: " \
+	fields "\n"
+
+/*
+ * A kernel trace (tracefs's header, another process, another event)
+ * against a simulator's: the process with as many ranges is chosen and
+ * the range that differs is named with both lines.
+ */
+static void test_trace_diff(void **state)
+{
+	static const char kernel[] =
+		"# tracer: nop\n#\n"
+		KLINE("00000000aaaa", "mm_khugepaged_scan_pmd",
+		      "scan_pfn=0x1, referenced=0, none_or_zero=511, status=no_pte_table, unmapped=0")
+		KISO("scan_pfn=0x73b0, none_or_zero=0, referenced=256, status=succeeded, order=8")
+		KLINE("00000000bbbb", "mm_collapse_huge_page", "isolated=1, status=succeeded, order=8")
+		KLINE("00000000bbbb", "mm_khugepaged_scan_pmd",
+		      "scan_pfn=0x73b0, referenced=512, none_or_zero=0, status=succeeded, unmapped=0")
+		KLINE("00000000bbbb", "mm_khugepaged_scan", "progress=513, full_scan_finished=0")
+		KISO("scan_pfn=0x7000, none_or_zero=0, referenced=0, status=not_suitable_page_count, order=3")
+		KLINE("00000000bbbb", "mm_collapse_huge_page", "isolated=0, status=not_suitable_page_count, order=3")
+		KLINE("00000000bbbb", "mm_khugepaged_scan_pmd",
+		      "scan_pfn=0x7000, referenced=8, none_or_zero=504, status=not_suitable_page_count, unmapped=0")
+		"      khugepaged-145     [001] .....    13.2: mm_khugepaged_scan_file: mm=00000000bbbb\n";
+	static const char sim[] =
+		KISO("scan_pfn=0xdc19, none_or_zero=0, referenced=256, status=succeeded, order=8")
+		KLINE("ffff888000001000", "mm_collapse_huge_page", "isolated=1, status=succeeded, order=8")
+		KLINE("ffff888000001000", "mm_khugepaged_scan_pmd",
+		      "scan_pfn=0xdc19, referenced=512, none_or_zero=0, status=succeeded, unmapped=0")
+		KISO("scan_pfn=0x1, none_or_zero=0, referenced=8, status=succeeded, order=3")
+		KLINE("ffff888000001000", "mm_collapse_huge_page", "isolated=1, status=succeeded, order=3")
+		KLINE("ffff888000001000", "mm_khugepaged_scan_pmd",
+		      "scan_pfn=0x1, referenced=8, none_or_zero=504, status=succeeded, unmapped=0");
+	char dir[] = "/tmp/mthp-test-tdiff-XXXXXX", kpath[300], spath[300];
+	struct cli_run r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(kpath, sizeof(kpath), "%s/kernel", dir);
+	snprintf(spath, sizeof(spath), "%s/sim", dir);
+	f = fopen(kpath, "w");
+	assert_non_null(f);
+	fputs(kernel, f);
+	assert_int_equal(fclose(f), 0);
+	f = fopen(spath, "w");
+	assert_non_null(f);
+	fputs(sim, f);
+	assert_int_equal(fclose(f), 0);
+
+	r = cli_run("trace-diff", kpath, spath, NULL);
+	assert_int_equal(r.status, 1);
+	assert_text_has(r.out, "kernel: mm=00000000bbbb, 2 PMD ranges; simulator: "
+			"mm=ffff888000001000, 2 PMD ranges",
+			"range 1: event 1 differs\n",
+			"kernel     line 8: mm_collapse_huge_page_isolate: scan_pfn=0x7000, "
+			"none_or_zero=0, referenced=0, status=not_suitable_page_count",
+			"simulator  line 4: mm_collapse_huge_page_isolate",
+			"1 of 2 ranges the same, 1 differ", NULL);
+	assert_null(strstr(r.out, "range 0:"));
+	cli_run_free(&r);
+	/* the other process, by name: one range, and the simulator has two */
+	r = cli_run("trace-diff", kpath, spath, "--kernel-mm", "00000000aaaa", "--all", NULL);
+	assert_int_equal(r.status, 1);
+	assert_text_has(r.out, "range 0: event 1 differs", "1 more in simulator", NULL);
+	cli_run_free(&r);
+	r = cli_run("trace-diff", kpath, spath, "--kernel-mm", "12345", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "no PMD range of the process asked for; its processes "
+			"(mm=, ranges): 00000000aaaa 1 00000000bbbb 2", NULL);
+	cli_run_free(&r);
+	r = cli_run("trace-diff", kpath, NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "give two traces", NULL);
+	cli_run_free(&r);
+	r = cli_run("trace-diff", kpath, "/nonexistent", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "/nonexistent: No such file", NULL);
+	cli_run_free(&r);
+	unlink(kpath);
+	unlink(spath);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_every_state),
+		cmocka_unit_test(test_load_refuses),
+		cmocka_unit_test(test_load_refuses_page_outside_vma),
+		cmocka_unit_test(test_load_then_khugepaged),
+		cmocka_unit_test(test_cold_and_mm_slots),
+		cmocka_unit_test(test_cli_load),
+		cmocka_unit_test(test_trace_diff),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
