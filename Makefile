@@ -223,9 +223,9 @@ $(BUILD)/tests/kernel/guest_%: $(BUILD)/tests/kernel/guest_%.o $(BUILD)/tests/ke
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-$(KERNEL_COMPARE): $(BUILD)/tests/kernel/compare.o $(LIBMTHP)
+$(KERNEL_COMPARE): $(BUILD)/tests/kernel/compare.o $(MTHP_LIBS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 check-kernel: $(MTHP) $(KERNEL_GUEST_BINS) $(KERNEL_COMPARE)
 	@scripts/kernel-vm/check-kernel $(BUILD) $(MTHP) $(KERNEL_GUEST_BINS) -- $(KERNEL_COMPARE)

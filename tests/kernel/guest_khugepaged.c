@@ -17,6 +17,9 @@
  *   after.snap    the ranges after exactly one full khugepaged pass
  *   stats-before, stats-after   every hugepages-SIZE/stats/ counter and
  *                 khugepaged/pages_collapsed, NAME VALUE a line
+ *   trace         tracefs's text trace of the huge_memory events from the
+ *                 registration to the end of the pass (no file without
+ *                 tracefs)
  *
  * How the patterns are made (PTE alphabet of docs/snapshot-format.md):
  *   S, s   written before the child forks a helper that stays alive, so
@@ -479,6 +482,69 @@ static int wait_one_pass(pid_t pid, unsigned long canary, unsigned long start,
 	return 0;
 }
 
+/* ---- the kernel's trace of the pass ---- */
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/* Write value to a tracefs file (O_TRUNC: "" empties the trace); 0 or -errno. */
+static int tracefs_write(const char *file, const char *value)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	if (*value && write(fd, value, strlen(value)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Trace the huge_memory events from now on, into an empty buffer; false
+ * (and no trace kept) on a kernel without tracefs.
+ */
+static bool trace_start(void)
+{
+	return !tracefs_write("tracing_on", "0") && !tracefs_write("trace", "") &&
+	       !tracefs_write("events/huge_memory/enable", "1") &&
+	       !tracefs_write("tracing_on", "1");
+}
+
+/* Stop the trace and keep it as DIR/trace. */
+static int trace_save(const char *dir)
+{
+	char path[300], buf[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	tracefs_write("tracing_on", "0");
+	tracefs_write("events/huge_memory/enable", "0");
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	in = open(TRACEFS "/trace", O_RDONLY);
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (in < 0 || out < 0) {
+		ret = -errno;
+	} else {
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n) {
+				ret = -EIO;
+				break;
+			}
+		if (n < 0)
+			ret = -errno;
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) && !ret)
+		ret = -EIO;
+	if (ret)
+		guest_say("cannot keep the trace in %s: %s", path, strerror(-ret));
+	return ret;
+}
+
 static int write_intended(const struct batch *b, const char *dir)
 {
 	char path[300];
@@ -517,6 +583,7 @@ static int run_batch(const struct batch *b, const char *out, int index)
 	struct child ch = { .pid = -1, .cmd_fd = -1, .ack_fd = -1 };
 	unsigned long start;
 	long pass_ms = 0;
+	bool traced = false;
 	char c = 'R';
 	int ret;
 
@@ -545,6 +612,7 @@ static int run_batch(const struct batch *b, const char *out, int index)
 		ret = guest_knob_read("khugepaged/full_scans", &start);
 	if (ret)
 		goto out_stop;
+	traced = trace_start();
 	if (write(ch.cmd_fd, &c, 1) != 1 || child_ack(&ch)) {
 		ret = -EIO;
 		goto out_stop;
@@ -553,6 +621,8 @@ static int run_batch(const struct batch *b, const char *out, int index)
 			    &pass_ms);
 	if (!ret)
 		ret = stats_save(dir, "stats-after");
+	if (!ret && traced)
+		ret = trace_save(dir);
 	if (!ret)
 		ret = snapshot_to(ch.pid, dir, "after.snap");
 out_stop:
