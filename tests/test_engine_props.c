@@ -67,6 +67,9 @@ struct ref {
 	uint32_t orders;	/* orders the policy may collapse to (seed: E) */
 	bool uffd;
 	bool occupied[MTHP_MAX_PTES];
+	/* the LRU add batch: the pages it holds, and how many */
+	bool held[MTHP_MAX_PTES];
+	uint32_t batch;
 	struct rplan *out;
 };
 
@@ -251,8 +254,53 @@ static bool up_passes(const struct ref *r, uint32_t off, unsigned o)
 	return (int64_t)count >= need;
 }
 
+/* The LRU add batch drains: every page it held goes back to the LRU. */
+static void ref_drain(struct ref *r)
+{
+	memset(r->held, 0, sizeof(r->held));
+	r->batch = 0;
+}
+
+static bool ref_large(const struct ref *r, uint32_t i)
+{
+	uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
+
+	return c != 'w' && f != MTHP_NO_FOLIO && f > 0;
+}
+
+/*
+ * After the checks of an attempt: on success the new folio drains the
+ * batch; on a failure the pages isolated before PTE stop go back into it,
+ * the small ones last PTE first (31 of them drain it), then the large
+ * ones, which drain it.
+ */
+static enum mthp_result ref_batch(struct ref *r, uint32_t off, uint32_t stop,
+				  enum mthp_result res)
+{
+	bool large = false;
+
+	if (res == SCAN_SUCCEED) {
+		ref_drain(r);
+		return res;
+	}
+	for (uint32_t i = stop; i-- > off;) {
+		if (is_none(r->pc->t.ptes[i]))
+			continue;
+		if (ref_large(r, i)) {
+			large = true;
+			continue;
+		}
+		r->held[i] = true;
+		if (++r->batch == 31)
+			ref_drain(r);
+	}
+	if (large)
+		ref_drain(r);
+	return res;
+}
+
 /* An attempt with the window's none limit (upstream's or guarded's). */
-static enum mthp_result ref_attempt(const struct ref *r, uint32_t off, unsigned o,
+static enum mthp_result ref_attempt(struct ref *r, uint32_t off, unsigned o,
 				    uint32_t max_none)
 {
 	const struct pcase *pc = r->pc;
@@ -260,25 +308,30 @@ static enum mthp_result ref_attempt(const struct ref *r, uint32_t off, unsigned 
 		pc->ctx == KH ? pc->s.max_ptes_shared : r->n;
 	uint32_t none = 0, shared = 0;
 
-	if (o < r->pmd && window_has(r, off, o, 'w'))
-		return SCAN_EXCEED_SWAP_PTE;
+	if (window_has(r, off, o, 'w')) {
+		if (o < r->pmd)
+			return SCAN_EXCEED_SWAP_PTE;
+		ref_drain(r);		/* swapped in */
+	}
 	for (uint32_t i = off; i < off + (1u << o); i++) {
 		uint8_t c = pc->t.ptes[i];
 		uint8_t f = pc->t.folios[i];
 
 		if (is_none(c) && ++none > max_none)
-			return SCAN_EXCEED_NONE_PTE;
+			return ref_batch(r, off, i, SCAN_EXCEED_NONE_PTE);
 		if (is_shared(c) && ++shared > lim_shared)
-			return SCAN_EXCEED_SHARED_PTE;
+			return ref_batch(r, off, i, SCAN_EXCEED_SHARED_PTE);
 		if (o < r->pmd && !is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= o)
-			return SCAN_PTE_MAPPED_HUGEPAGE;
+			return ref_batch(r, off, i, SCAN_PTE_MAPPED_HUGEPAGE);
+		if (!is_none(c) && r->held[i])
+			return ref_batch(r, off, i, SCAN_PAGE_COUNT);
 	}
 	if (pc->ctx == KH && !window_young(r, off, o))
-		return SCAN_LACK_REFERENCED_PAGE;
-	return SCAN_SUCCEED;
+		return ref_batch(r, off, off + (1u << o), SCAN_LACK_REFERENCED_PAGE);
+	return ref_batch(r, off, off + (1u << o), SCAN_SUCCEED);
 }
 
-static enum mthp_result up_attempt(const struct ref *r, uint32_t off, unsigned o)
+static enum mthp_result up_attempt(struct ref *r, uint32_t off, unsigned o)
 {
 	return ref_attempt(r, off, o, r->uffd ? 0 : up_max_none(r, o));
 }
@@ -393,14 +446,17 @@ static bool seed_density(const struct ref *r, const struct seed_ref *sr,
 	return b > t;
 }
 
-static enum mthp_result seed_attempt(const struct ref *r, uint32_t off, unsigned o)
+static enum mthp_result seed_attempt(struct ref *r, uint32_t off, unsigned o)
 {
 	const struct pcase *pc = r->pc;
 	uint64_t lim_none;
 	uint32_t none = 0, shared = 0;
 
-	if (o < r->pmd && window_has(r, off, o, 'w'))
-		return SCAN_EXCEED_SWAP_PTE;
+	if (window_has(r, off, o, 'w')) {
+		if (o < r->pmd)
+			return SCAN_EXCEED_SWAP_PTE;
+		ref_drain(r);		/* swapped in */
+	}
 	if (r->uffd)
 		lim_none = 0;
 	else if (pc->ctx == KH)
@@ -411,17 +467,19 @@ static enum mthp_result seed_attempt(const struct ref *r, uint32_t off, unsigned
 		uint8_t c = pc->t.ptes[i];
 
 		if (is_none(c) && ++none > lim_none)
-			return SCAN_EXCEED_NONE_PTE;
+			return ref_batch(r, off, i, SCAN_EXCEED_NONE_PTE);
 		if (is_shared(c)) {
 			if (o < r->pmd)
-				return SCAN_EXCEED_SHARED_PTE;
+				return ref_batch(r, off, i, SCAN_EXCEED_SHARED_PTE);
 			if (pc->ctx == KH && ++shared > pc->s.max_ptes_shared)
-				return SCAN_EXCEED_SHARED_PTE;
+				return ref_batch(r, off, i, SCAN_EXCEED_SHARED_PTE);
 		}
+		if (!is_none(c) && r->held[i])
+			return ref_batch(r, off, i, SCAN_PAGE_COUNT);
 	}
 	if (pc->ctx == KH && !window_young(r, off, o))
-		return SCAN_LACK_REFERENCED_PAGE;
-	return SCAN_SUCCEED;
+		return ref_batch(r, off, off + (1u << o), SCAN_LACK_REFERENCED_PAGE);
+	return ref_batch(r, off, off + (1u << o), SCAN_SUCCEED);
 }
 
 static void seed_walk(struct ref *r)
@@ -485,6 +543,7 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 	r.pmd = pc->s.geo.pmd_order;
 	r.uffd = pc->flags & MTHP_VMA_UFFD;
 	r.out = out;
+	ref_drain(&r);
 
 	allowed = ref_allowed(&pc->s, pc->flags);
 	if (pc->ctx == MA) {
@@ -767,6 +826,7 @@ static const char *check_plan(const struct mthp_pmd_plan *p, const struct pcase 
 			break;
 		case SCAN_EXCEED_SWAP_PTE:
 		case SCAN_EXCEED_SHARED_PTE:
+		case SCAN_PAGE_COUNT:	/* a page the LRU add batch holds */
 			break;
 		case SCAN_LACK_REFERENCED_PAGE:
 			if (pc->ctx == MA)
@@ -980,7 +1040,7 @@ static void reference_reproduces_contract_examples(void **state)
 	mt_table_put(&pc.t, 15, ".");
 	ref_plan(&rp, &pc, MTHP_POLICY_UPSTREAM);
 	assert_string_equal(rplan_str(&rp),
-			    "SUCCEED C[16/4] A[0/9:EXCEED_NONE_PTE 0/4:EXCEED_NONE_PTE] F=0");
+			    "SUCCEED C[16/4] A[0/9:EXCEED_NONE_PTE 0/4:PAGE_COUNT] F=0");
 }
 
 int main(void)

@@ -123,6 +123,10 @@ static void attempt_words(const struct mthp_whatif_range *wr, struct mthp_explai
 	else if (w->result == SCAN_PTE_MAPPED_HUGEPAGE)
 		mthp_msg(w->why, sizeof(w->why), "a PTE of the window maps a folio of this "
 			 "order or larger already");
+	else if (w->result == SCAN_PAGE_COUNT)
+		mthp_msg(w->why, sizeof(w->why), "a page of the window waits in the per-CPU "
+			 "LRU add batch, put back by a failed attempt before it in this pass "
+			 "(a later pass may collapse it)");
 	else
 		mthp_msg(w->why, sizeof(w->why), "the attempt fails with %s",
 			 mthp_result_name(w->result));

@@ -4,8 +4,108 @@
  * driven by the engine's own prediction of every attempt (mthp_attempt):
  * what khugepaged or MADV_COLLAPSE would do if nothing changed between the
  * scan and the collapse and every allocation succeeded.
+ *
+ * The walk's attempts are not independent: one whose isolation fails puts
+ * the folios it isolated back through the per-CPU LRU add batch, which
+ * holds a reference to each until it drains, so a later attempt over one
+ * of them fails its reference check (SCAN_PAGE_COUNT).  The plan follows
+ * that batch within the range (struct lru_batch).
  */
+#include <string.h>
+
 #include "engine/engine_internal.h"
+
+/* Folios a per-CPU LRU add batch holds before it drains (a folio_batch). */
+#define LRU_BATCH_SIZE 31
+
+/*
+ * The batch as far as the plan's range is concerned: the PTEs whose
+ * folio waits in it, and how many folios do.  The plan starts each range
+ * with it empty (Linux drains every CPU's batch when khugepaged wakes up
+ * and when MADV_COLLAPSE starts; within a wake-up the count goes on from
+ * the ranges before).  It drains when it is full, when a large folio
+ * joins it (the new folio of a collapse, or a large one put back), and
+ * after a swap-in.
+ */
+struct lru_batch {
+	uint64_t held[MTHP_BITMAP_WORDS];
+	uint32_t nr;
+};
+
+static void lru_drain(struct lru_batch *b)
+{
+	memset(b->held, 0, sizeof(b->held));
+	b->nr = 0;
+}
+
+/* A PTE whose page the isolate step takes: present (swapped in by then). */
+static bool isolates_page(uint8_t state)
+{
+	return state != MTHP_PTE_NONE && state != MTHP_PTE_ZERO;
+}
+
+/* Does PTE i map a page of a large folio (a swap entry comes in small)? */
+static bool in_large_folio(const struct mthp_scan *s, uint32_t i)
+{
+	return s->folio_orders && s->ptes[i] != MTHP_PTE_SWAP &&
+	       s->folio_orders[i] != MTHP_NO_FOLIO && s->folio_orders[i] > 0;
+}
+
+/*
+ * The isolate step's folio loop over [off, stop), the PTEs before the
+ * one that breaks a rule: a page the batch holds fails the attempt with
+ * SCAN_PAGE_COUNT; a failed attempt puts back what it isolated, the small
+ * folios from the last PTE back to the first, then the large ones.
+ * rule: the result of the rules, which applies when the loop gets through.
+ */
+static enum mthp_result lru_isolate(struct lru_batch *b, const struct mthp_scan *s,
+				    uint32_t off, uint32_t stop, enum mthp_result rule)
+{
+	enum mthp_result result = rule;
+	bool large = false;
+	uint32_t end = stop;
+
+	for (uint32_t i = off; i < stop; i++) {
+		if (!isolates_page(s->ptes[i]))
+			continue;
+		if (b->held[i / 64] >> (i % 64) & 1) {
+			result = SCAN_PAGE_COUNT;
+			end = i;
+			break;
+		}
+		large |= in_large_folio(s, i);
+	}
+	if (result == SCAN_SUCCEED)
+		return result;
+	for (uint32_t i = end; i-- > off;) {
+		if (!isolates_page(s->ptes[i]) || in_large_folio(s, i))
+			continue;
+		b->held[i / 64] |= 1ull << (i % 64);
+		if (++b->nr == LRU_BATCH_SIZE)
+			lru_drain(b);
+	}
+	if (large)
+		lru_drain(b);
+	return result;
+}
+
+/* One attempt: the swap-in step, then the isolate step with the batch. */
+static enum mthp_result plan_attempt(struct lru_batch *b, const struct mthp_rules *r,
+				     const struct mthp_scan *s, uint32_t off, unsigned order)
+{
+	enum mthp_result result = mthp_attempt_swapin(r, s, off, order);
+	uint32_t stop;
+
+	if (result != SCAN_SUCCEED)
+		return result;
+	if (s->nr_swap && bits_any(s->swap, off, BIT(order)))
+		lru_drain(b);	/* the swapped-in folios drained the batch */
+	result = mthp_attempt_isolate_at(r, s, off, order, true, &stop);
+	result = lru_isolate(b, s, off, stop, result);
+	if (result == SCAN_SUCCEED)
+		lru_drain(b);	/* the new folio, large, drains it */
+	return result;
+}
 
 enum mthp_result mthp_precheck(const struct mthp_rules *r,
 			       const struct mthp_range *range)
@@ -39,6 +139,7 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,
 		      struct mthp_scan *deferred, mthp_visit_fn fn, void *ctx)
 {
+	struct lru_batch batch = { .nr = 0 };
 	struct mthp_window win;
 
 	mthp_walk_init(walk, r, scan);
@@ -52,7 +153,7 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			mthp_scan_large(deferred, r);
 			deferred = NULL;
 		}
-		result = mthp_attempt(r, scan, off, order);
+		result = plan_attempt(&batch, r, scan, off, order);
 		/*
 		 * Built from registers: storing the result into win and copying
 		 * win would read back three separate stores in one load.

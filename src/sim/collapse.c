@@ -130,6 +130,9 @@ struct collapse_control {
 	uint8_t reptes[MTHP_MAX_PTES];
 	uint8_t reorders[MTHP_MAX_PTES];
 	uint32_t isolated[MTHP_MAX_PTES];	/* heads of the isolated folios */
+	/* the LRU add batch of the thread's CPU: heads, each with a reference */
+	uint32_t lru_batch[SIM_LRU_BATCH];
+	uint32_t lru_nr;
 };
 
 struct collapse_control *collapse_control_alloc(struct sim *sim,
@@ -148,7 +151,39 @@ struct collapse_control *collapse_control_alloc(struct sim *sim,
 
 void collapse_control_free(struct collapse_control *cc)
 {
+	if (cc)
+		collapse_lru_drain(cc);
 	free(cc);
+}
+
+/*
+ * The per-CPU LRU add batch, as far as collapse sees it.  A folio put
+ * back after isolation (folio_putback_lru()) waits in the batch with a
+ * reference and off the LRU until the batch drains: when it fills
+ * (SIM_LRU_BATCH folios), when a large folio is added (the new folio of
+ * a collapse, or a large one put back), after a swap-in, and where
+ * Linux calls lru_add_drain_all() (each khugepaged wake-up, each
+ * MADV_COLLAPSE).  Meanwhile an attempt over such a folio fails its
+ * reference check with SCAN_PAGE_COUNT.  Only the collapsing thread
+ * adds to its batch; the simulator's other operations add nothing.
+ */
+void collapse_lru_drain(struct collapse_control *cc)
+{
+	struct sim *sim = cc->sim;
+
+	for (uint32_t k = 0; k < cc->lru_nr; k++) {
+		folio_set_flag(sim, cc->lru_batch[k], PG_LRU);
+		folio_put(sim, cc->lru_batch[k], 1);
+	}
+	cc->lru_nr = 0;
+}
+
+/* Add an isolated folio to the batch, which takes over our reference. */
+static void lru_batch_add(struct collapse_control *cc, uint32_t head)
+{
+	cc->lru_batch[cc->lru_nr++] = head;
+	if (cc->lru_nr == SIM_LRU_BATCH || sim_pg(cc->sim, head)->order)
+		collapse_lru_drain(cc);
 }
 
 void collapse_control_set_policy(struct collapse_control *cc,
@@ -345,6 +380,9 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 			swapped_in++;
 	}
 	pte_unlock(t);
+	/* the swapped-in folios wait in the LRU add batch: Linux drains it */
+	if (swapped_in)
+		collapse_lru_drain(cc);
 	count_exceed(sim, result, order);
 	/* referenced: the range's, from its scan; ret: the result's value */
 	if (trace_on(sim, SIM_TRACE_SWAPIN))
@@ -396,15 +434,28 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 	return SCAN_SUCCEED;
 }
 
-/* Put the isolated folios back on the LRU, unlocked, without our reference. */
+/*
+ * Put the isolated folios back, unlocked, through the LRU add batch, in
+ * the order of Linux's release_pte_pages(): the small folios from the
+ * last PTE back to the first, then the large ones as they were isolated.
+ */
 static void release_isolated(struct sim *sim, struct collapse_control *cc)
 {
-	for (uint32_t k = 0; k < cc->nr_isolated; k++) {
-		uint32_t head = cc->isolated[k];
+	uint32_t large[MTHP_MAX_PTES], nr_large = 0;
 
-		folio_set_flag(sim, head, PG_LRU);
-		folio_unlock(sim, head);
-		folio_put(sim, head, 1);
+	/* sorted first: a folio the batch frees no longer has its order */
+	for (uint32_t k = 0; k < cc->nr_isolated; k++)
+		if (sim_pg(sim, cc->isolated[k])->order)
+			large[nr_large++] = cc->isolated[k];
+	for (uint32_t k = cc->nr_isolated; k-- > 0;) {
+		if (sim_pg(sim, cc->isolated[k])->order)
+			continue;
+		folio_unlock(sim, cc->isolated[k]);
+		lru_batch_add(cc, cc->isolated[k]);
+	}
+	for (uint32_t k = 0; k < nr_large; k++) {
+		folio_unlock(sim, large[k]);
+		lru_batch_add(cc, large[k]);
 	}
 	cc->nr_isolated = 0;
 }
@@ -431,6 +482,24 @@ static void trace_isolate(struct sim_mm *mm, const struct sim_pte_table *t, uint
 }
 
 /*
+ * The states of the window's pages that isolate_folio() decides (a
+ * locked folio, one with an extra reference, one off the LRU) as plain
+ * present pages, so that the engine's re-check stops only at the PTE
+ * rules, and the folio checks come in the kernel's order: lock,
+ * references, LRU (a folio waiting in the LRU add batch fails on its
+ * reference first).  Context: the PTE lock of t held.
+ */
+static void folio_states_as_present(const struct sim_pte_table *t, uint32_t off,
+				    uint32_t nr, uint8_t *ptes)
+{
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = off; i < off + nr; i++)
+		if (ptes[i] == MTHP_PTE_LOCKED || ptes[i] == MTHP_PTE_PINNED ||
+		    ptes[i] == MTHP_PTE_NOT_LRU)
+			ptes[i] = (t->ptes[i] & PTE_YOUNG) ? MTHP_PTE_YOUNG : MTHP_PTE_OLD;
+}
+
+/*
  * The isolate step on the detached table: the engine's per-order
  * re-checks on a fresh scan, then each folio of the window locked,
  * checked and isolated.  On failure nothing stays isolated.
@@ -444,17 +513,18 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 {
 	struct sim *sim = mm->sim;
 	uint32_t nr = 1u << order, stop;
-	enum mthp_result result;
+	enum mthp_result result = SCAN_SUCCEED, rule;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_ANON_VMA, NULL, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	table_states(sim, t, cc->reptes, cc->reorders);
+	folio_states_as_present(t, off, nr, cc->reptes);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
-	result = mthp_attempt_isolate_at(rules, &cc->recheck, off, order, false, &stop);
-	count_exceed(sim, result, order);
+	/* the PTE rules stop at *stop; before it, each folio in turn */
+	rule = mthp_attempt_isolate_at(rules, &cc->recheck, off, order, false, &stop);
 	cc->nr_isolated = 0;
-	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
+	for (uint32_t i = off; result == SCAN_SUCCEED && i < stop; i++) {
 		uint32_t pte = t->ptes[i], head;
 
 		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
@@ -468,6 +538,10 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 		else
 			stop = i;
 	}
+	/* SCAN_LACK_REFERENCED_PAGE comes after every folio is isolated */
+	if (result == SCAN_SUCCEED)
+		result = rule;
+	count_exceed(sim, result, order);
 	if (result != SCAN_SUCCEED)
 		release_isolated(sim, cc);
 	if (trace_on(sim, SIM_TRACE_ISOLATE))
@@ -817,6 +891,8 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 	else
 		collapse_install_ptes(&w);
 	installed = true;
+	/* the new folio joins the LRU: a large folio drains the batch */
+	collapse_lru_drain(cc);
 
 out_unlock_anon_vma:
 	if (w.anon_vma_locked) {	/* PMD order: unlocked after ISOLATE */

@@ -15,10 +15,21 @@
 #include "sim/vma.h"
 #include "sim/world.h"
 
+/* Folios a per-CPU LRU add batch holds before it drains (a folio_batch). */
+#define SIM_LRU_BATCH 31
+
 struct collapse_control *collapse_control_alloc(struct sim *sim,
 						enum mthp_policy policy,
 						enum mthp_context context);
+/* Drains its LRU add batch first. */
 void collapse_control_free(struct collapse_control *cc);
+/*
+ * Drain cc's LRU add batch (collapse.c says what it models): every folio
+ * back on the LRU, the batch's reference dropped (a folio unmapped
+ * meanwhile is freed).  Context: any simulator lock may be held but the
+ * zone lock (the buddy allocator's, taken to free).
+ */
+void collapse_lru_drain(struct collapse_control *cc);
 void collapse_control_set_policy(struct collapse_control *cc,
 				 enum mthp_policy policy);
 /*

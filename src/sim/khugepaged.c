@@ -271,6 +271,13 @@ static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
 		if (!ks->cc)
 			return -ENOMEM;
 	}
+	/*
+	 * lru_add_drain_all() starts each wake-up.  The simulator also
+	 * drains when khugepaged goes back to sleep, where Linux leaves the
+	 * folios in its CPU's batch until something drains it: only
+	 * khugepaged's own attempts see the batch.
+	 */
+	collapse_lru_drain(ks->cc);
 	for (;;) {
 		bool have_slots, at_head;
 
@@ -296,6 +303,7 @@ static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
 			sim_advance(sim, (uint64_t)s->alloc_sleep_millisecs * 1000000ull);
 		}
 	}
+	collapse_lru_drain(ks->cc);
 	*progress_out = progress;
 	return 0;
 }

@@ -68,6 +68,19 @@ uint32_t mt_table_count(const struct mt_table *t, uint32_t from, uint32_t to,
 	return n;
 }
 
+bool mt_after_page_count(const struct mthp_pmd_plan *prev, const struct mthp_window *w)
+{
+	for (uint32_t a = 0; a < prev->nr_attempts; a++) {
+		const struct mthp_window *f = &prev->attempts[a];
+
+		if (f->result == SCAN_PAGE_COUNT &&
+		    f->offset < w->offset + (1u << w->order) &&
+		    w->offset < f->offset + (1u << f->order))
+			return true;
+	}
+	return false;
+}
+
 void mt_table_apply(struct mt_table *t, const struct mthp_pmd_plan *p)
 {
 	unsigned pmd_order = mt_log2(t->n);

@@ -57,6 +57,12 @@ uint32_t mt_table_count(const struct mt_table *t, uint32_t from, uint32_t to,
 void mt_table_apply(struct mt_table *t, const struct mthp_pmd_plan *p);
 
 /*
+ * Does w cover a page of a window that prev failed with SCAN_PAGE_COUNT
+ * (a page the LRU add batch held in that pass)?
+ */
+bool mt_after_page_count(const struct mthp_pmd_plan *prev, const struct mthp_window *w);
+
+/*
  * Settings of the geometry with n PTEs, then each "knob=value" of the
  * NULL-terminated list.  0, or the first error of mthp_settings_set()
  * (its message in err).
