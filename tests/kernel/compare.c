@@ -15,9 +15,9 @@
  *
  * Prints one line per batch and every disagreement as: pattern, settings,
  * planned collapses, what the kernel did (index:order, index in PTEs).
- * Disagreements the project knows of and does not model yet are listed as
- * known (see known_case()); exit status 1 when there is any other one, or
- * a batch's files are missing or bad, else 0.
+ * Exit status 1 when the plan or the simulator disagrees with the kernel
+ * anywhere, the traces differ in a way known_trace_case() does not
+ * explain, or a batch's files are missing or bad; else 0.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -45,18 +45,17 @@ struct batch_result {
 	unsigned planned_allocs[MAX_ORDER];	/* collapses + attempts by order */
 	unsigned kernel_folios[MAX_ORDER];	/* collapses seen, by order */
 	uint64_t cases[MAX_CASES];	/* the ranges of the patterns */
-	bool case_known[MAX_CASES];	/* the plan's disagreement there is a known one */
 	unsigned nr_cases;
-	unsigned ranges, agree, known, new_disagree;
-	unsigned sim_agree, sim_known, sim_new, sim_stats_bad;
-	unsigned trace_same, trace_lru, trace_swapin, trace_new;
+	unsigned ranges, agree, new_disagree;
+	unsigned sim_agree, sim_new, sim_stats_bad;
+	unsigned trace_same, trace_swapin, trace_new;
 	bool traced;		/* the guest kept the kernel's trace */
 };
 
 struct totals {
-	unsigned ranges, agree, known, new_disagree, stats_bad, batches_bad;
-	unsigned sim_agree, sim_known, sim_new, sim_stats_bad;
-	unsigned trace_batches, trace_same, trace_lru, trace_swapin, trace_new;
+	unsigned ranges, agree, new_disagree, stats_bad, batches_bad;
+	unsigned sim_agree, sim_new, sim_stats_bad;
+	unsigned trace_batches, trace_same, trace_swapin, trace_new;
 };
 
 static void warn_drop(void *ctx, const char *msg)
@@ -257,65 +256,6 @@ static void print_pattern(const struct mthp_snapshot_pmd *pmd, uint32_t n)
 	printf("\n");
 }
 
-/*
- * The PTEs a failed attempt isolated and put back: the whole window when
- * it failed for lack of a young page (checked after the walk), else those
- * before the PTE that broke the shared limit.
- */
-static void mark_put_back(const struct mthp_snapshot_pmd *pmd, const struct mthp_window *w,
-			  unsigned max_shared, uint32_t pmd_order, bool *put_back)
-{
-	uint32_t end = w->offset + (1u << w->order);
-	unsigned limit = w->order == pmd_order ? max_shared : 0, shared = 0;
-
-	for (uint32_t i = w->offset; i < end; i++) {
-		if (w->result == SCAN_EXCEED_SHARED_PTE &&
-		    (pmd->ptes[i] == MTHP_PTE_SHARED_YOUNG ||
-		     pmd->ptes[i] == MTHP_PTE_SHARED_OLD) && ++shared > limit)
-			return;
-		if (w->result == SCAN_EXCEED_SHARED_PTE ||
-		    w->result == SCAN_LACK_REFERENCED_PAGE)
-			put_back[i] = true;
-	}
-}
-
-/*
- * Known kernel behaviour the project does not model yet: an attempt whose
- * isolation fails puts its pages back through the per-CPU LRU add batch,
- * which holds a reference to each until the batch drains; a later window
- * of the same walk that holds one of them fails on that reference (and
- * smaller windows around it may collapse instead).  A disagreement is
- * this one when every planned collapse the kernel did not make holds a
- * page a failed attempt of the plan put back.
- */
-static bool known_case(const struct batch_result *br, const struct mthp_snapshot_pmd *pmd,
-		       const struct mthp_pmd_plan *plan,
-		       const struct mthp_window *got, unsigned nr_got)
-{
-	uint32_t pmd_order = br->before.geo.pmd_order;
-	bool put_back[MTHP_MAX_PTES] = { false };
-	unsigned missing = 0;
-
-	for (unsigned i = 0; i < plan->nr_attempts; i++)
-		mark_put_back(pmd, &plan->attempts[i], br->settings.max_ptes_shared,
-			      pmd_order, put_back);
-	for (unsigned i = 0; i < plan->nr_collapses; i++) {
-		const struct mthp_window *w = &plan->collapses[i];
-		bool made = false, held = false;
-
-		for (unsigned k = 0; k < nr_got; k++)
-			made |= got[k].offset == w->offset && got[k].order == w->order;
-		if (made)
-			continue;
-		missing++;
-		for (uint32_t k = w->offset; k < w->offset + (1u << w->order); k++)
-			held |= put_back[k];
-		if (!held)
-			return false;
-	}
-	return missing > 0;
-}
-
 static bool same_windows(const struct mthp_window *a, unsigned na,
 			 const struct mthp_window *b, unsigned nb)
 {
@@ -335,7 +275,6 @@ static void compare_pmd(void *ctx, const struct mthp_snapshot *snap,
 	struct mthp_window got[MTHP_MAX_COLLAPSES];
 	uint32_t n = snap->geo.ptes_per_pmd;
 	unsigned nr_got;
-	bool known;
 
 	if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
 		return;
@@ -354,13 +293,8 @@ static void compare_pmd(void *ctx, const struct mthp_snapshot *snap,
 		br->agree++;
 		return;
 	}
-	known = known_case(br, pmd, plan, got, nr_got);
-	br->case_known[case_index(br, pmd->addr)] = known;
-	if (known)
-		br->known++;
-	else
-		br->new_disagree++;
-	printf("  %s %s range %llx (scan %s)\n", known ? "KNOWN" : "DISAGREE", br->dir,
+	br->new_disagree++;
+	printf("  DISAGREE %s range %llx (scan %s)\n", br->dir,
 	       (unsigned long long)pmd->addr, mthp_result_name(plan->scan));
 	print_pattern(pmd, n);
 	printf("    settings  %s\n", br->settings_text);
@@ -413,7 +347,7 @@ static unsigned check_stats(const struct batch_result *br)
 			continue;
 		if (after - before == br->planned_allocs[o])
 			continue;
-		if (br->known || br->new_disagree)
+		if (br->new_disagree)
 			continue;
 		printf("  STATS %s order %u: collapse_alloc +%lu, the plan attempts %u windows"
 		       " (%u collapsed)\n", br->dir, o, after - before,
@@ -468,20 +402,13 @@ static void compare_sim_range(struct batch_result *br, struct mthp_snapshot *sim
 	unsigned nr_sim = kernel_collapses(find_pmd(sim_after, pmd->addr), n, pmd_order, sim);
 	unsigned nr_kernel = kernel_collapses(find_pmd(&br->after, pmd->addr), n, pmd_order,
 					      kernel);
-	bool known;
 
 	if (same_windows(sim, nr_sim, kernel, nr_kernel)) {
 		br->sim_agree++;
 		return;
 	}
-	/* the simulator follows the plan: where the plan's is known, so is this */
-	known = br->case_known[case_index(br, pmd->addr)];
-	if (known)
-		br->sim_known++;
-	else
-		br->sim_new++;
-	printf("  SIM %s %s range %llx\n", known ? "KNOWN" : "DISAGREE", br->dir,
-	       (unsigned long long)pmd->addr);
+	br->sim_new++;
+	printf("  SIM DISAGREE %s range %llx\n", br->dir, (unsigned long long)pmd->addr);
 	print_pattern(pmd, n);
 	print_windows("simulator", sim, nr_sim);
 	print_windows("kernel", kernel, nr_kernel);
@@ -490,7 +417,7 @@ static void compare_sim_range(struct batch_result *br, struct mthp_snapshot *sim
 /*
  * The counters of the kernel's stats files (khugepaged/ and the per-size
  * stats/) against the simulator's change over its pass.  Checked only for
- * a batch whose folios all agreed, as for the plan.
+ * a batch whose folios all agreed with the simulator's.
  */
 static unsigned compare_sim_stats(const struct batch_result *br, const struct mthp_geometry *geo,
 				  const struct sim_stat *before, const struct sim_stat *after,
@@ -512,7 +439,7 @@ static unsigned compare_sim_stats(const struct batch_result *br, const struct mt
 			continue;	/* not a file the guest kept */
 		if (ka - kb == after[k].value - before[k].value)
 			continue;
-		if (br->known || br->new_disagree || br->sim_new)
+		if (br->sim_new)
 			continue;
 		printf("  SIM STATS %s %s: kernel +%lu, simulator +%llu\n", br->dir, key,
 		       ka - kb, (unsigned long long)(after[k].value - before[k].value));
@@ -535,9 +462,6 @@ static unsigned long event_field(const char *text, const char *name)
 /*
  * Why a range's events differ from the kernel's, when it is behaviour
  * the simulator does not model (0: it is not):
- * 'l' the per-CPU LRU add batch (see known_case()): the kernel's attempt
- *     fails with not_suitable_page_count on a page an earlier attempt put
- *     back, and the simulator's does not;
  * 's' a swap-in that brought in a large folio: do_swap_page() of zram
  *     may swap in an mTHP-sized folio, mapping several swap PTEs at once,
  *     so the kernel counts fewer swap-ins; the simulator swaps in page by
@@ -545,13 +469,10 @@ static unsigned long event_field(const char *text, const char *name)
  */
 static char known_trace_case(const char *kernel, const char *sim)
 {
-	static const char pc[] = "status=not_suitable_page_count";
 	static const char swapin[] = "mm_collapse_huge_page_swapin:";
 
 	if (!kernel || !sim)
 		return 0;
-	if (strstr(kernel, pc) && !strstr(sim, pc))
-		return 'l';
 	if (!strncmp(kernel, swapin, sizeof(swapin) - 1) &&
 	    !strncmp(sim, swapin, sizeof(swapin) - 1) &&
 	    event_field(kernel, "swapped_in") < event_field(sim, "swapped_in") &&
@@ -606,7 +527,6 @@ static int compare_traces(struct batch_result *br, const char *sim_path)
 			char why = res.differs[i] ?
 				   known_trace_case(res.first_a[i], res.first_b[i]) : 0;
 
-			br->trace_lru += why == 'l';
 			br->trace_swapin += why == 's';
 			if (res.differs[i] && !why) {
 				br->trace_new++;
@@ -704,31 +624,28 @@ static int compare_batch(const char *dir, struct totals *t)
 	if (!ret) {
 		unsigned bad = check_stats(&br);
 
-		printf("%s: %u ranges, %u agree, %u known, %u new disagreements%s\n",
-		       dir, br.ranges, br.agree, br.known, br.new_disagree,
+		printf("%s: %u ranges, %u agree, %u disagree%s\n",
+		       dir, br.ranges, br.agree, br.new_disagree,
 		       bad ? ", per-size stats differ" : "");
 		t->ranges += br.ranges;
 		t->agree += br.agree;
-		t->known += br.known;
 		t->new_disagree += br.new_disagree;
 		t->stats_bad += bad;
 		ret = compare_sim(&br);
 	}
 	if (!ret) {
-		printf("%s: simulator: %u agree with the kernel, %u known, %u new "
-		       "disagreements%s\n", dir, br.sim_agree, br.sim_known, br.sim_new,
+		printf("%s: simulator: %u agree with the kernel, %u disagree%s\n", dir,
+		       br.sim_agree, br.sim_new,
 		       br.sim_stats_bad ? ", counters differ" : "");
 		t->sim_agree += br.sim_agree;
-		t->sim_known += br.sim_known;
 		t->sim_new += br.sim_new;
 		t->sim_stats_bad += br.sim_stats_bad;
 		if (br.traced)
-			printf("%s: traces: %u ranges the same, %u differ by the LRU batch, %u by "
-			       "large swap-ins, %u otherwise (%s/trace-diff)\n", dir,
-			       br.trace_same, br.trace_lru, br.trace_swapin, br.trace_new, dir);
+			printf("%s: traces: %u ranges the same, %u differ by large swap-ins, "
+			       "%u otherwise (%s/trace-diff)\n", dir, br.trace_same,
+			       br.trace_swapin, br.trace_new, dir);
 		t->trace_batches += br.traced;
 		t->trace_same += br.trace_same;
-		t->trace_lru += br.trace_lru;
 		t->trace_swapin += br.trace_swapin;
 		t->trace_new += br.trace_new;
 	}
@@ -752,16 +669,14 @@ int main(int argc, char **argv)
 			t.batches_bad++;
 		}
 	}
-	printf("khugepaged against the plan: %u ranges, %u agree, %u known disagreements,"
-	       " %u new disagreements, %u per-size stat differences, %u batches unreadable\n",
-	       t.ranges, t.agree, t.known, t.new_disagree, t.stats_bad, t.batches_bad);
-	printf("khugepaged against the simulator: %u ranges agree, %u known disagreements,"
-	       " %u new disagreements, %u counter differences\n",
-	       t.sim_agree, t.sim_known, t.sim_new, t.sim_stats_bad);
+	printf("khugepaged against the plan: %u ranges, %u agree, %u disagree,"
+	       " %u per-size stat differences, %u batches unreadable\n",
+	       t.ranges, t.agree, t.new_disagree, t.stats_bad, t.batches_bad);
+	printf("khugepaged against the simulator: %u ranges agree, %u disagree,"
+	       " %u counter differences\n", t.sim_agree, t.sim_new, t.sim_stats_bad);
 	printf("khugepaged's trace against the simulator's (%u batches traced): %u ranges "
-	       "the same, %u known differences (%u the LRU batch, %u large swap-ins), %u new\n",
-	       t.trace_batches, t.trace_same, t.trace_lru + t.trace_swapin, t.trace_lru,
-	       t.trace_swapin, t.trace_new);
+	       "the same, %u known differences (large swap-ins), %u new\n",
+	       t.trace_batches, t.trace_same, t.trace_swapin, t.trace_new);
 	return t.new_disagree || t.stats_bad || t.batches_bad || t.sim_new ||
 	       t.sim_stats_bad || t.trace_new ? 1 : 0;
 }
