@@ -1452,6 +1452,71 @@ static void test_plan_visits_every_pmd(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* The collapses of a plan as "off:order ...", into ctx (a char[256]) per range. */
+struct windows_log {
+	char text[4][256];
+	uint32_t batch_end[4];
+	unsigned count;
+};
+
+static void log_windows(void *ctx, const struct mthp_snapshot *snap,
+			const struct mthp_snapshot_pmd *pmd, const struct mthp_pmd_plan *plan)
+{
+	struct windows_log *log = ctx;
+	char *t = log->text[log->count];
+
+	(void)snap;
+	(void)pmd;
+	assert_true(log->count < 4);
+	t[0] = '\0';
+	for (uint32_t i = 0; i < plan->nr_collapses; i++)
+		snprintf(t + strlen(t), 256 - strlen(t), "%s%u:%u", i ? " " : "",
+			 plan->collapses[i].offset, plan->collapses[i].order);
+	log->batch_end[log->count++] = plan->lru_batch_end;
+}
+
+/*
+ * The ranges of a snapshot are one pass: the folios a range leaves in the
+ * LRU add batch count in the next range's.  Range 1's 1M attempt isolates
+ * pages 492-510 and fails on the shared page 511; every window over them
+ * fails on their references; nothing collapses, so 19 stay in the batch.
+ * Range 2 (A*48 S*4 A*460) alone leaves 17 of its own put-back pages in
+ * the batch (20:2 24:3 ... collapse); after range 1 only 5 (0-4): 8:3
+ * and 16:4 collapse instead.
+ */
+static void test_plan_lru_batch_goes_on_to_the_next_range(void **state)
+{
+	static const char sizes[] =
+		"setting enabled always\nsetting hugepages-2048kB/enabled never\n"
+		"setting hugepages-16kB/enabled always\nsetting hugepages-32kB/enabled always\n"
+		"setting hugepages-64kB/enabled always\nsetting hugepages-128kB/enabled always\n"
+		"setting hugepages-256kB/enabled always\nsetting hugepages-512kB/enabled always\n"
+		"setting hugepages-1024kB/enabled always\n";
+	struct mthp_snapshot snap;
+	struct mthp_settings s;
+	struct mthp_diag d = { .warn = NULL };
+	struct windows_log log = { 0 };
+	char text[8192];
+
+	(void)state;
+	snprintf(text, sizeof(text), HDR "%s" VMA "pmd 7f3a00000000 table {.*492}{A*19}S\n"
+		 "pmd 7f3a00200000 table {A*48}{S*4}{A*460}\n"
+		 "pmd 7f3a00400000 table {A*48}{S*4}{A*460}\n", sizes);
+	/* the third range alone: a range with nothing put back before it */
+	read_ok(&snap, text, NULL);
+	assert_int_equal(mthp_snapshot_settings(&snap, &s, NAME, &d), 0);
+	assert_int_equal(mthp_snapshot_plan(&snap, &s, MTHP_POLICY_UPSTREAM,
+					    MTHP_CONTEXT_KHUGEPAGED, log_windows, &log), 0);
+	assert_int_equal(log.count, 3);
+	assert_string_equal(log.text[0], "");
+	assert_int_equal(log.batch_end[0], 19);
+	assert_string_equal(log.text[1], "8:3 16:4 52:2 56:3 64:6 128:7 256:8");
+	/* range 2's last collapse drained the batch: range 3 starts empty */
+	assert_int_equal(log.batch_end[1], 0);
+	assert_string_equal(log.text[2], "20:2 24:3 52:2 56:3 64:6 128:7 256:8");
+	mthp_snapshot_free(&snap);
+}
+
 static void test_plan_geometry_mismatch(void **state)
 {
 	struct mthp_snapshot snap;
@@ -1683,6 +1748,7 @@ int main(void)
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_examples_parse),
 		cmocka_unit_test(test_plan_visits_every_pmd),
+		cmocka_unit_test(test_plan_lru_batch_goes_on_to_the_next_range),
 		cmocka_unit_test(test_plan_geometry_mismatch),
 		cmocka_unit_test(test_random_mutations),
 	};

@@ -151,6 +151,12 @@ struct mthp_range {
 	enum mthp_pmd_kind kind;
 	const uint8_t *ptes;		/* N states (kind TABLE) */
 	const uint8_t *folio_orders;	/* N orders or MTHP_NO_FOLIO; NULL: order 0 */
+	/*
+	 * Folios already in the per-CPU LRU add batch when the range is
+	 * planned (docs/plan-contract.md): 0 after a drain; the count a
+	 * range before it in the same pass left (mthp_pmd_plan.lru_batch_end).
+	 */
+	uint32_t lru_batch;
 };
 
 /*
@@ -313,6 +319,8 @@ struct mthp_pmd_plan {
 	 * splits again under memory pressure (mthp_underused())
 	 */
 	uint32_t underused;
+	/* folios in the LRU add batch before the range (its lru_batch), after it */
+	uint32_t lru_batch_start, lru_batch_end;
 	uint32_t nr_collapses;
 	uint32_t nr_attempts;
 	struct mthp_window collapses[MTHP_MAX_COLLAPSES];	/* walk order */
@@ -334,8 +342,10 @@ struct mthp_planner {
 };
 
 /*
- * The walk of a scanned range with mthp_attempt() as the outcome of every
- * attempt: fills the collapses, attempts and pages_filled of out.
+ * The walk of a scanned range, each attempt's outcome from the swap-in and
+ * isolate steps and the LRU add batch (docs/plan-contract.md): fills the
+ * collapses, attempts, pages_filled and lru_batch_end of out, starting
+ * from the batch count the caller put in out->lru_batch_start.
  */
 void mthp_plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		    const struct mthp_scan *scan, struct mthp_walk *walk);

@@ -300,12 +300,13 @@ static void warn_max_ptes_none(const struct plan_opts *o, const struct mthp_snap
 
 /* The explanation of one range, under its line or into its JSON object. */
 static void explain_range(struct plan_output *po, const struct mthp_snapshot *snap,
-			  const struct mthp_snapshot_pmd *pmd)
+			  const struct mthp_snapshot_pmd *pmd, const struct mthp_pmd_plan *plan)
 {
 	const struct mthp_snapshot_vma *vma = &snap->vmas[pmd->vma];
 	struct mthp_range range = {
 		.pmd_addr = pmd->addr, .vma_start = vma->start, .vma_end = vma->end,
 		.kind = pmd->kind, .ptes = pmd->ptes, .folio_orders = pmd->folio_orders,
+		.lru_batch = plan->lru_batch_start,
 	};
 	struct mthp_whatif_range wr = { po->settings, po->opts->policy, po->opts->context,
 					vma->flags, &range };
@@ -341,7 +342,7 @@ static void emit_range(void *ctx, const struct mthp_snapshot *snap,
 		mthp_plan_text_range(po->out, po->geo, plan);
 	}
 	if (po->opts->explain && !po->error)
-		explain_range(po, snap, pmd);
+		explain_range(po, snap, pmd, plan);
 }
 
 /* ---- passes ---- */

@@ -19,13 +19,11 @@
 #define LRU_BATCH_SIZE 31
 
 /*
- * The batch as far as the plan's range is concerned: the PTEs whose
- * folio waits in it, and how many folios do.  The plan starts each range
- * with it empty (Linux drains every CPU's batch when khugepaged wakes up
- * and when MADV_COLLAPSE starts; within a wake-up the count goes on from
- * the ranges before).  It drains when it is full, when a large folio
- * joins it (the new folio of a collapse, or a large one put back), and
- * after a swap-in.
+ * The batch as far as the plan's range is concerned: the PTEs of the
+ * range whose folio waits in it, and how many folios do, those of the
+ * ranges before it in the pass included (mthp_range.lru_batch).  It
+ * drains when it is full, when a large folio joins it (the new folio of
+ * a collapse, or a large one put back), and after a swap-in.
  */
 struct lru_batch {
 	uint64_t held[MTHP_BITMAP_WORDS];
@@ -139,7 +137,7 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,
 		      struct mthp_scan *deferred, mthp_visit_fn fn, void *ctx)
 {
-	struct lru_batch batch = { .nr = 0 };
+	struct lru_batch batch = { .nr = out->lru_batch_start % LRU_BATCH_SIZE };
 	struct mthp_window win;
 
 	mthp_walk_init(walk, r, scan);
@@ -174,6 +172,7 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		}
 		mthp_walk_report(walk, result);
 	}
+	out->lru_batch_end = batch.nr;
 }
 
 bool mthp_underused(const struct mthp_settings *s, uint32_t zero_filled)
@@ -199,6 +198,7 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 			      mthp_visit_fn fn, void *ctx)
 {
 	out->pmd_addr = range->pmd_addr;
+	out->lru_batch_start = out->lru_batch_end = range->lru_batch;
 	out->pages_filled = 0;
 	out->underused = 0;
 	out->nr_collapses = 0;

@@ -2,8 +2,9 @@
 /*
  * visit.c - the plan of a snapshot: every pmd line, in file order, planned
  * by the engine (mthp_plan_range) under the rules of its VMA and handed to
- * a callback.  The plan and the planner's workspace are large, so they are
- * allocated once per call, not on the stack.
+ * a callback.  The ranges are one pass: the LRU add batch a range leaves
+ * is the next one's.  The plan and the planner's workspace are large, so
+ * they are allocated once per call, not on the stack.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ int mthp_snapshot_plan(const struct mthp_snapshot *snap,
 	struct mthp_planner *work;
 	struct mthp_rules rules;
 	size_t rules_vma = SIZE_MAX;
+	uint32_t lru_batch = 0;		/* drained when the pass starts */
 	int err = 0;
 
 	/* The engine reads N PTEs per range: N is the settings' geometry. */
@@ -42,6 +44,7 @@ int mthp_snapshot_plan(const struct mthp_snapshot *snap,
 			.kind = pmd->kind,
 			.ptes = pmd->ptes,
 			.folio_orders = pmd->folio_orders,
+			.lru_batch = lru_batch,
 		};
 
 		if (pmd->vma != rules_vma) {
@@ -49,6 +52,7 @@ int mthp_snapshot_plan(const struct mthp_snapshot *snap,
 			rules_vma = pmd->vma;
 		}
 		mthp_plan_range(plan, &rules, &range, work);
+		lru_batch = plan->lru_batch_end;
 		fn(ctx, snap, pmd, plan);
 	}
 	free(work);
