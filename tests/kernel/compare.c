@@ -9,7 +9,9 @@
  * Then the same with the simulator: before.snap (old pages marked old)
  * loaded into it (mthp_snapshot_load()), khugepaged run for one full pass
  * under policy upstream, and its folios and counters compared with the
- * kernel's.
+ * kernel's; then both run on to a pass that collapses nothing (at most
+ * MAX_PASSES), and the folios of steady.snap compared with the
+ * simulator's.
  *
  *   compare RESULT_DIR...       each RESULT_DIR one batch (NN-NAME/)
  *
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include <mthp/engine.h>
+#include <mthp/passes.h>
 #include <mthp/replay.h>
 #include <mthp/settings.h>
 #include <mthp/sim.h>
@@ -36,6 +39,7 @@
 #define MAX_ORDER 14
 #define LINE_MAX_LEN 4096
 #define MAX_CASES 256
+#define MAX_PASSES 8	/* the steady state: as the guest runs it */
 
 struct batch_result {
 	const char *dir;
@@ -49,6 +53,11 @@ struct batch_result {
 	unsigned ranges, agree, new_disagree;
 	unsigned sim_agree, sim_new, sim_stats_bad;
 	unsigned trace_same, trace_swapin, trace_new;
+	struct mthp_snapshot steady;	/* the kernel's steady state, when kept */
+	bool have_steady;
+	unsigned steady_agree, steady_new;
+	unsigned plan_steady_agree, plan_steady_new;
+	unsigned kernel_passes, sim_passes, plan_passes;
 	bool traced;		/* the guest kept the kernel's trace */
 };
 
@@ -56,6 +65,8 @@ struct totals {
 	unsigned ranges, agree, new_disagree, stats_bad, batches_bad;
 	unsigned sim_agree, sim_new, sim_stats_bad;
 	unsigned trace_batches, trace_same, trace_swapin, trace_new;
+	unsigned steady_batches, steady_agree, steady_new;
+	unsigned plan_steady_agree, plan_steady_new;
 };
 
 static void warn_drop(void *ctx, const char *msg)
@@ -394,24 +405,28 @@ static void apply_anchor(struct batch_result *br)
 }
 
 /* One range: the simulator's folios against the kernel's. */
-static void compare_sim_range(struct batch_result *br, struct mthp_snapshot *sim_after,
-			      const struct mthp_snapshot_pmd *pmd)
+/*
+ * One range: the simulator's folios (sim_snap) against the kernel's
+ * (kernel_snap), after the first pass or at the steady state (what).
+ */
+static bool compare_windows(const struct batch_result *br, struct mthp_snapshot *sim_snap,
+			    struct mthp_snapshot *kernel_snap,
+			    const struct mthp_snapshot_pmd *pmd, const char *who, const char *what)
 {
 	struct mthp_window sim[MTHP_MAX_COLLAPSES], kernel[MTHP_MAX_COLLAPSES];
 	uint32_t n = br->before.geo.ptes_per_pmd, pmd_order = br->before.geo.pmd_order;
-	unsigned nr_sim = kernel_collapses(find_pmd(sim_after, pmd->addr), n, pmd_order, sim);
-	unsigned nr_kernel = kernel_collapses(find_pmd(&br->after, pmd->addr), n, pmd_order,
+	unsigned nr_sim = kernel_collapses(find_pmd(sim_snap, pmd->addr), n, pmd_order, sim);
+	unsigned nr_kernel = kernel_collapses(find_pmd(kernel_snap, pmd->addr), n, pmd_order,
 					      kernel);
 
-	if (same_windows(sim, nr_sim, kernel, nr_kernel)) {
-		br->sim_agree++;
-		return;
-	}
-	br->sim_new++;
-	printf("  SIM DISAGREE %s range %llx\n", br->dir, (unsigned long long)pmd->addr);
+	if (same_windows(sim, nr_sim, kernel, nr_kernel))
+		return true;
+	printf("  DISAGREE %s range %llx (the %s, %s)\n", br->dir, (unsigned long long)pmd->addr,
+	       who, what);
 	print_pattern(pmd, n);
-	print_windows("simulator", sim, nr_sim);
+	print_windows(who, sim, nr_sim);
 	print_windows("kernel", kernel, nr_kernel);
+	return false;
 }
 
 /*
@@ -547,11 +562,27 @@ static int compare_traces(struct batch_result *br, const char *sim_path)
 #define MAX_STATS 512
 
 /* before.snap loaded into the simulator, one full pass, and both compared. */
+/*
+ * After the first pass: more full passes until one collapses nothing, at
+ * most MAX_PASSES in all, as the guest ran the kernel's; then the state.
+ */
+static int sim_steady_state(struct batch_result *br, struct mthp_loaded *ld,
+			    struct mthp_snapshot *out)
+{
+	uint64_t collapsed = 1;
+	int ret = 0;
+
+	for (br->sim_passes = 1; !ret && collapsed && br->sim_passes < MAX_PASSES;
+	     br->sim_passes++)
+		ret = sim_khugepaged_pass(ld->sim, 0, &collapsed);
+	return ret ?: sim_mm_snapshot(ld->mm, out);
+}
+
 static int compare_sim(struct batch_result *br)
 {
 	static struct sim_stat before[MAX_STATS], after[MAX_STATS];
 	struct mthp_diag diag = { .warn = warn_drop };
-	struct mthp_snapshot sim_after = { 0 };
+	struct mthp_snapshot sim_after = { 0 }, sim_steady = { 0 };
 	struct mthp_loaded ld;
 	char trace_path[1024];
 	FILE *trace;
@@ -582,6 +613,11 @@ static int compare_sim(struct batch_result *br)
 		ret = -EIO;
 	if (!ret)
 		ret = compare_traces(br, trace_path);
+	if (!ret && sim_stats(ld.sim, after, MAX_STATS) != nr)
+		nr = 0;
+	/* on to the steady state: passes until one collapses nothing */
+	if (!ret && br->have_steady)
+		ret = sim_steady_state(br, &ld, &sim_steady);
 	if (ret) {
 		fprintf(stderr, "compare: %s: the simulator's pass failed (%s)\n", br->dir,
 			strerror(-ret));
@@ -589,14 +625,89 @@ static int compare_sim(struct batch_result *br)
 		for (size_t p = 0; p < br->before.nr_pmds; p++) {
 			const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
 
-			if (pmd->kind == MTHP_PMD_TABLE && intended(br, pmd->addr))
-				compare_sim_range(br, &sim_after, pmd);
+			if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
+				continue;
+			if (compare_windows(br, &sim_after, &br->after, pmd, "simulator", "first pass"))
+				br->sim_agree++;
+			else
+				br->sim_new++;
+			if (!br->have_steady)
+				continue;
+			if (compare_windows(br, &sim_steady, &br->steady, pmd, "simulator", "steady state"))
+				br->steady_agree++;
+			else
+				br->steady_new++;
 		}
-		if (sim_stats(ld.sim, after, MAX_STATS) == nr)
+		if (nr)
 			br->sim_stats_bad = compare_sim_stats(br, &br->before.geo, before, after, nr);
 	}
+	mthp_snapshot_free(&sim_steady);
 	mthp_snapshot_free(&sim_after);
 	mthp_loaded_free(&ld);
+	return ret;
+}
+
+/*
+ * The plan over passes (mthp_snapshot_plan_passes(), what `mthp plan
+ * --until-stable` prints) against the kernel's steady state: each pass's
+ * collapses applied to before.snap and planned again until a pass changes
+ * nothing, at most MAX_PASSES.
+ */
+static int compare_plan_passes(struct batch_result *br)
+{
+	struct mthp_passes_summary sum;
+	struct mthp_snapshot plan = { 0 };
+	int ret = mthp_snapshot_copy(&plan, &br->before);
+
+	if (!ret)
+		ret = mthp_snapshot_plan_passes(&plan, &br->settings, MTHP_POLICY_UPSTREAM,
+						MTHP_CONTEXT_KHUGEPAGED, MAX_PASSES, NULL, NULL,
+						NULL, &sum);
+	if (ret) {
+		fprintf(stderr, "compare: %s: the plan over passes failed (%s)\n", br->dir,
+			strerror(-ret));
+		mthp_snapshot_free(&plan);
+		return ret;
+	}
+	br->plan_passes = sum.passes;
+	for (size_t p = 0; p < br->before.nr_pmds; p++) {
+		const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
+
+		if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
+			continue;
+		if (compare_windows(br, &plan, &br->steady, pmd, "plan", "steady state"))
+			br->plan_steady_agree++;
+		else
+			br->plan_steady_new++;
+	}
+	mthp_snapshot_free(&plan);
+	return 0;
+}
+
+/*
+ * The kernel's steady state (steady.snap, steady-passes), when the guest
+ * kept it; a result directory from before it did has neither.
+ */
+static int read_steady(struct batch_result *br)
+{
+	char path[1024];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/steady-passes", br->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &br->kernel_passes) != 1 || !br->kernel_passes ||
+	    br->kernel_passes > MAX_PASSES) {
+		fprintf(stderr, "compare: %s: not a number of passes from 1 to %d\n", path,
+			MAX_PASSES);
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	ret = read_snapshot(&br->steady, br->dir, "steady.snap");
+	br->have_steady = !ret;
 	return ret;
 }
 
@@ -613,7 +724,9 @@ static int compare_batch(const char *dir, struct totals *t)
 	ret = read_snapshot(&br.after, dir, "after.snap");
 	if (ret)
 		goto out_before;
-	ret = read_settings(&br);
+	ret = read_steady(&br);
+	if (!ret)
+		ret = read_settings(&br);
 	if (!ret)
 		ret = apply_old(&br);
 	if (!ret)
@@ -633,6 +746,8 @@ static int compare_batch(const char *dir, struct totals *t)
 		t->stats_bad += bad;
 		ret = compare_sim(&br);
 	}
+	if (!ret && br.have_steady)
+		ret = compare_plan_passes(&br);
 	if (!ret) {
 		printf("%s: simulator: %u agree with the kernel, %u disagree%s\n", dir,
 		       br.sim_agree, br.sim_new,
@@ -648,7 +763,19 @@ static int compare_batch(const char *dir, struct totals *t)
 		t->trace_same += br.trace_same;
 		t->trace_swapin += br.trace_swapin;
 		t->trace_new += br.trace_new;
+		if (br.have_steady)
+			printf("%s: steady state (kernel %u passes, simulator %u, plan %u): "
+			       "simulator %u ranges agree, %u disagree; plan %u agree, %u "
+			       "disagree\n", dir, br.kernel_passes, br.sim_passes, br.plan_passes,
+			       br.steady_agree, br.steady_new, br.plan_steady_agree,
+			       br.plan_steady_new);
+		t->steady_batches += br.have_steady;
+		t->steady_agree += br.steady_agree;
+		t->steady_new += br.steady_new;
+		t->plan_steady_agree += br.plan_steady_agree;
+		t->plan_steady_new += br.plan_steady_new;
 	}
+	mthp_snapshot_free(&br.steady);
 	mthp_snapshot_free(&br.after);
 out_before:
 	mthp_snapshot_free(&br.before);
@@ -674,9 +801,14 @@ int main(int argc, char **argv)
 	       t.ranges, t.agree, t.new_disagree, t.stats_bad, t.batches_bad);
 	printf("khugepaged against the simulator: %u ranges agree, %u disagree,"
 	       " %u counter differences\n", t.sim_agree, t.sim_new, t.sim_stats_bad);
+	printf("khugepaged's steady state (%u batches kept it) against the simulator's: "
+	       "%u ranges agree, %u disagree; against the plan over passes: %u agree, "
+	       "%u disagree\n", t.steady_batches, t.steady_agree, t.steady_new,
+	       t.plan_steady_agree, t.plan_steady_new);
 	printf("khugepaged's trace against the simulator's (%u batches traced): %u ranges "
 	       "the same, %u known differences (large swap-ins), %u new\n",
 	       t.trace_batches, t.trace_same, t.trace_swapin, t.trace_new);
-	return t.new_disagree || t.stats_bad || t.batches_bad || t.sim_new ||
+	return t.new_disagree || t.stats_bad || t.batches_bad || t.sim_new || t.steady_new ||
+	       t.plan_steady_new ||
 	       t.sim_stats_bad || t.trace_new ? 1 : 0;
 }

@@ -15,6 +15,9 @@
  *   before.snap   the ranges before the pass (every anon page shown young)
  *   old           one line per range: address and the PTE indexes made old
  *   after.snap    the ranges after exactly one full khugepaged pass
+ *   steady.snap   the ranges once khugepaged has made a full pass that
+ *                 collapsed nothing (at most MAX_PASSES passes in all)
+ *   steady-passes the number of passes that took, the quiet one included
  *   stats-before, stats-after   every hugepages-SIZE/stats/ counter and
  *                 khugepaged/pages_collapsed, NAME VALUE a line
  *   trace         tracefs's text trace of the huge_memory events from the
@@ -66,6 +69,7 @@
 #define BASE_ADDR 0x100000000000ul	/* case i at BASE + i * 2 PMDs */
 #define MAX_CASES 64
 #define PASS_TIMEOUT_MS 120000
+#define MAX_PASSES 8		/* the steady state: a quiet pass by then */
 #define SCAN_SLEEP_MS "600000"
 #define ANCHOR_ADDR (BASE_ADDR - 2 * PMD_SIZE)	/* the VMA that registers */
 #define PM_PRESENT (1ull << 63)
@@ -482,6 +486,46 @@ static int wait_one_pass(pid_t pid, unsigned long canary, unsigned long start,
 	return 0;
 }
 
+/*
+ * After the first pass: wake khugepaged for one full pass after another
+ * until one collapses nothing (khugepaged/pages_collapsed unchanged over
+ * it), at most MAX_PASSES in all.  *passes: the passes made, the first
+ * one included.
+ */
+static int run_to_steady_state(unsigned *passes)
+{
+	unsigned long scans, collapsed, before, now;
+	long t0;
+
+	if (guest_knob_read("khugepaged/full_scans", &scans) ||
+	    guest_knob_read("khugepaged/pages_collapsed", &collapsed))
+		return -EIO;
+	for (*passes = 1; *passes < MAX_PASSES;) {
+		before = collapsed;
+		if (guest_knob_write("khugepaged/scan_sleep_millisecs", SCAN_SLEEP_MS))
+			return -EIO;
+		for (t0 = now_ms();; usleep(5000)) {
+			if (guest_knob_read("khugepaged/full_scans", &now))
+				return -EIO;
+			if (now != scans)
+				break;
+			if (now_ms() - t0 > PASS_TIMEOUT_MS) {
+				guest_say("khugepaged made no further pass in %d s",
+					  PASS_TIMEOUT_MS / 1000);
+				return -ETIMEDOUT;
+			}
+		}
+		scans = now;
+		++*passes;
+		if (guest_knob_read("khugepaged/pages_collapsed", &collapsed))
+			return -EIO;
+		if (collapsed == before)
+			return 0;
+	}
+	guest_say("no pass without a collapse in %u passes", MAX_PASSES);
+	return 0;
+}
+
 /* ---- the kernel's trace of the pass ---- */
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -584,7 +628,8 @@ static int run_batch(const struct batch *b, const char *out, int index)
 	unsigned long start;
 	long pass_ms = 0;
 	bool traced = false;
-	char c = 'R';
+	unsigned passes = 0;
+	char c = 'R', path[300], line[16];
 	int ret;
 
 	snprintf(dir, sizeof(dir), "%s/%02d-%s", out, index, b->name);
@@ -625,11 +670,20 @@ static int run_batch(const struct batch *b, const char *out, int index)
 		ret = trace_save(dir);
 	if (!ret)
 		ret = snapshot_to(ch.pid, dir, "after.snap");
+	if (!ret)
+		ret = run_to_steady_state(&passes);
+	if (!ret)
+		ret = snapshot_to(ch.pid, dir, "steady.snap");
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/steady-passes", dir);
+		snprintf(line, sizeof(line), "%u\n", passes);
+		ret = write_file(path, line);
+	}
 out_stop:
 	guest_thp_all_never();
 	child_stop(&ch);
-	printf("batch %02d-%s: %d ranges, pass %ld ms, %s\n", index, b->name,
-	       b->nr_cases, pass_ms, ret ? "FAILED" : "done");
+	printf("batch %02d-%s: %d ranges, pass %ld ms, steady after %u passes, %s\n",
+	       index, b->name, b->nr_cases, pass_ms, passes, ret ? "FAILED" : "done");
 	fflush(stdout);
 	return ret;
 }
