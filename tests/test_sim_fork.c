@@ -178,11 +178,56 @@ static void test_fork_swap_and_pin(void **state)
 	done(sim, mm);
 }
 
+/*
+ * A pin (FOLL_PIN) of a page the child shares unshares it first, as GUP
+ * does: the pinned page is the process's own copy, exclusive ('P'), and
+ * the child keeps the old one, now mapped by it alone.  A shared THP is
+ * split first.
+ */
+static void test_pin_unshares(void **state)
+{
+	const char *k[] = { "enabled", "always", NULL };
+	struct sim *sim = make(k);
+	struct sim_mm *mm = proc(sim, PMD), *child;
+	uint64_t small = BASE + 4 * PMD, shared_pfn;
+
+	(void)state;
+	/* 16 pages: too small for a THP */
+	assert_int_equal(sim_mmap(mm, &small, 16 * PAGE, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	assert_int_equal(sim_write(mm, small + 5 * PAGE, 5), 0);
+	assert_int_equal(sim_write(mm, BASE + 3 * PAGE, 3), 0);		/* a THP */
+	assert_true(info(mm, BASE).huge);
+	assert_int_equal(sim_fork(mm, &child), 0);
+	shared_pfn = info(mm, small + 5 * PAGE).pfn;
+	assert_int_equal(info(mm, small + 5 * PAGE).state, 'S');
+	assert_int_equal(sim_pin(mm, small + 5 * PAGE), 0);
+	sim_fx_check(sim);
+	assert_int_not_equal(info(mm, small + 5 * PAGE).pfn, shared_pfn);
+	assert_int_equal(info(mm, small + 5 * PAGE).state, 'P');
+	assert_int_equal(info(child, small + 5 * PAGE).pfn, shared_pfn);
+	assert_int_equal(info(child, small + 5 * PAGE).state, 'A');
+	assert_int_equal(rd(mm, small + 5 * PAGE), 5);
+	/* the THP the child shares: split, then the page unshared and pinned */
+	assert_int_equal(sim_pin(mm, BASE + 3 * PAGE), 0);
+	sim_fx_check(sim);
+	assert_false(info(mm, BASE).huge);
+	assert_true(info(child, BASE).huge);
+	assert_int_equal(info(mm, BASE + 3 * PAGE).state, 'P');
+	assert_int_equal(info(mm, BASE + 4 * PAGE).state, 'S');
+	assert_int_equal(rd(mm, BASE + 3 * PAGE), 3);
+	assert_int_equal(rd(child, BASE + 3 * PAGE), 3);
+	assert_int_equal(sim_unpin(mm, BASE + 3 * PAGE), 0);
+	assert_int_equal(sim_unpin(mm, small + 5 * PAGE), 0);
+	sim_exit(child);
+	done(sim, mm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fork_shares_and_cow_copies),
 		cmocka_unit_test(test_fork_thp_and_mthp),
+		cmocka_unit_test(test_pin_unshares),
 		cmocka_unit_test(test_fork_swap_and_pin),
 	};
 

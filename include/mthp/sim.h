@@ -174,7 +174,11 @@ uint64_t sim_shrink_freed(struct sim *sim);
 
 /* Clear the young bits of every PTE and PMD of the mm (aging). */
 int sim_age(struct sim_mm *mm);
-/* Take or drop an extra reference on the folio at addr (a GUP pin). */
+/*
+ * Take or drop an extra reference on the folio at addr (a GUP pin,
+ * FOLL_PIN): a page another process may map is unshared first (this
+ * process gets its own copy, which is pinned), as Linux does.
+ */
 int sim_pin(struct sim_mm *mm, uint64_t addr);
 int sim_unpin(struct sim_mm *mm, uint64_t addr);
 

@@ -263,8 +263,11 @@ static bool can_reuse(struct sim *sim, uint32_t head)
 	       folio_refcount(sim, head) == folio_mapcount(sim, head);
 }
 
-/* Context: PTE lock of t held.  A new private order-0 copy at PTE i. */
-static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
+/*
+ * Context: PTE lock of t held.  A new private order-0 copy at PTE i,
+ * mapped with flags.
+ */
+static int page_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i, uint32_t flags)
 {
 	struct sim *sim = mm->sim;
 	uint32_t old = t->ptes[i], head;
@@ -277,10 +280,16 @@ static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
 	if (pte_pfn(old) != sim->pm.zero_pfn)
 		page_set_tag(sim, head, page_tag(sim, pte_pfn(old)));
 	folio_add_ptes(sim, head, 1, mm->id);
-	t->ptes[i] = pte_mk(head, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
+	t->ptes[i] = pte_mk(head, flags);
 	folio_put(sim, head, 1);
 	zap_pte(mm, old);
 	return 0;
+}
+
+/* Context: PTE lock of t held.  The copy of a write fault. */
+static int wp_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
+{
+	return page_copy(mm, t, i, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
 }
 
 /* Context: PTE lock of t held.  do_wp_page: reuse or copy. */
@@ -466,6 +475,11 @@ int sim_write(struct sim_mm *mm, uint64_t addr, uint64_t tag)
 }
 
 /*
+ * A pin (FOLL_PIN) of an anonymous page that may be mapped by another
+ * process unshares it first, as GUP's unshare fault does: the process
+ * gets its own copy (young, not writable, not dirty) and the pin is taken
+ * on that, so a pinned page is never a shared one.  A PMD-mapped THP is
+ * split first (-EAGAIN: the caller splits and retries).
  * Context: mmap_lock held; takes the PMD lock, then the PTE lock nested
  * inside it, and drops both.
  */
@@ -483,15 +497,28 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 		return -EFAULT;
 	pmd_lock(pmdt);
 	pmd = ld_acquire(pmdp);
-	if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO))
+	if (pmd_is_huge(pmd) && !(pmd & PMD_ZERO)) {
+		if (pin && folio_maybe_shared(sim, pmd_pfn(pmd))) {
+			pmd_unlock(pmdt);
+			return -EAGAIN;
+		}
 		pfn = pmd_pfn(pmd);
-	else if (pmd_is_table(pmd))
+	} else if (pmd_is_table(pmd)) {
 		t = pmd_table(pmd);
+	}
 	if (t) {
-		uint32_t pte;
+		uint32_t i = pte_index(sim, addr), pte;
 
 		pte_lock(t);
-		pte = t->ptes[pte_index(sim, addr)];
+		pte = t->ptes[i];
+		if (pin && pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn &&
+		    folio_maybe_shared(sim, folio_head(sim, pte_pfn(pte))) &&
+		    page_copy(mm, t, i, PTE_YOUNG)) {
+			pte_unlock(t);
+			pmd_unlock(pmdt);
+			return -ENOMEM;
+		}
+		pte = t->ptes[i];
 		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
 			pfn = pte_pfn(pte);
 	}
@@ -520,6 +547,14 @@ static int pin_op(struct sim_mm *mm, uint64_t addr, bool pin)
 	world_enter(mm->sim);
 	mmap_read_lock(mm);
 	err = pin_locked(mm, addr, pin);
+	if (err == -EAGAIN) {	/* a shared THP: split it, then unshare the page */
+		struct sim_pmd_table *pmdt;
+		uint64_t *pmdp = pmd_lookup(mm, addr, false, &pmdt);
+
+		err = pmdp ? pmd_split_huge(mm, pmdp, pmdt) : -EFAULT;
+		if (!err)
+			err = pin_locked(mm, addr, pin);
+	}
 	mmap_unlock(mm);
 	world_exit(mm->sim);
 	return err;
