@@ -53,17 +53,23 @@ static uint64_t tag_of(unsigned i)
 	return 0x4d4150000ull + i;
 }
 
-/* Order-0 pages at the given indexes of the range, tagged. */
-static struct sim_fx fx_pages(const unsigned *pages, unsigned nr)
+/*
+ * Order-0 pages at the given indexes of the range, tagged; then the knobs
+ * (pairs of name and value, NULL-terminated) set.
+ */
+static struct sim_fx fx_pages(const unsigned *pages, unsigned nr, const char *const *knobs)
 {
-	static const char *const knobs[] = { "enabled", "never", NULL };
+	static const char *const never[] = { "enabled", "never", NULL };
 	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
 					.nr_swap_slots = 1u << 10, .seed = 11 };
-	struct sim_fx f = sim_fx_make(&cfg, knobs);
+	struct sim_fx f = sim_fx_make(&cfg, never);
 
 	sim_fx_map(f.mm, BASE, 2 * PMD);
 	for (unsigned k = 0; k < nr; k++)
 		assert_int_equal(sim_write(f.mm, BASE + pages[k] * PAGE, tag_of(pages[k])), 0);
+	for (; *knobs; knobs += 2)
+		if (sim_set_knob(f.sim, knobs[0], knobs[1]))
+			fail_msg("%s=%s refused", knobs[0], knobs[1]);
 	return f;
 }
 
@@ -76,33 +82,44 @@ static void assert_no_rmap_failure(struct sim *sim)
 		fail_msg("%s", why);
 }
 
-static void assert_tag(struct sim_mm *mm, unsigned i)
-{
-	uint64_t tag = 0;
-
-	assert_int_equal(sim_read(mm, BASE + i * PAGE, &tag), 0);
-	assert_int_equal(tag, tag_of(i));
-}
-
 /*
- * One khugepaged pass over the mm with the RMAP point firing at every
- * window: what the observer saw, checked for no rmap failure and one
- * firing; the walks' counts in *st.
+ * The pages and knobs of fx_pages(), then one khugepaged pass of this
+ * policy with the RMAP point firing at every window: the point fires once,
+ * at the one window attempted, which collapses at this order; each walk of
+ * a folio beside the window (walks of them) finds the anon_vma held for
+ * write and is given up, no rmap check fails, and every tag is kept.
  */
-static struct events pass_with_rmap_point(struct sim_fx *f, struct sim_rmap_stats *st)
+static void one_collapse_with_rmap_point(const unsigned *pages, unsigned nr,
+					 const char *const *knobs, enum mthp_policy policy,
+					 unsigned order, unsigned walks)
 {
+	struct sim_fx f = fx_pages(pages, nr, knobs);
 	struct events ev = { 0 };
+	struct sim_rmap_stats st;
 	uint64_t collapsed = 0;
 
-	sim_khugepaged_enter(f->mm);
-	sim_set_collapse_observer(f->sim, observe, &ev);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_RMAP, 1), 0);
-	assert_int_equal(sim_khugepaged_pass(f->sim, 0, &collapsed), 0);
-	sim_set_collapse_observer(f->sim, NULL, NULL);
-	assert_no_rmap_failure(f->sim);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_RMAP), 1);
-	sim_rmap_stats(f->sim, st);
-	return ev;
+	assert_int_equal(sim_khugepaged_set_policy(f.sim, policy), 0);
+	sim_khugepaged_enter(f.mm);
+	sim_set_collapse_observer(f.sim, observe, &ev);
+	assert_int_equal(sim_inject_set(f.sim, SIM_INJECT_RMAP, 1), 0);
+	assert_int_equal(sim_khugepaged_pass(f.sim, 0, &collapsed), 0);
+	sim_set_collapse_observer(f.sim, NULL, NULL);
+	assert_no_rmap_failure(f.sim);
+	assert_int_equal(sim_inject_fired(f.sim, SIM_INJECT_RMAP), 1);
+	sim_rmap_stats(f.sim, &st);
+	assert_int_equal(ev.nr, 1);
+	assert_int_equal(ev.succeeded, 1);
+	assert_int_equal(ev.order, order);
+	assert_int_equal(st.walks, walks);
+	assert_int_equal(st.contended, walks);
+	assert_int_equal(st.checked, 0);
+	for (unsigned k = 0; k < nr; k++) {
+		uint64_t tag = 0;
+
+		assert_int_equal(sim_read(f.mm, BASE + pages[k] * PAGE, &tag), 0);
+		assert_int_equal(tag, tag_of(pages[k]));
+	}
+	sim_fx_done(&f, true);
 }
 
 /*
@@ -112,54 +129,30 @@ static struct events pass_with_rmap_point(struct sim_fx *f, struct sim_rmap_stat
  */
 static void rmap_walk_beside_mthp_window_waits(void **state)
 {
+	/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
+	static const char *const knobs[] = { "hugepages-64kB/enabled", "always",
+					     "khugepaged/max_ptes_none", "0", NULL };
 	unsigned pages[16 + NR_BESIDE];
-	struct events ev;
-	struct sim_rmap_stats st;
-	struct sim_fx f;
 
 	(void)state;
 	for (unsigned i = 0; i < 16; i++)
 		pages[i] = i;
 	for (unsigned k = 0; k < NR_BESIDE; k++)
 		pages[16 + k] = beside[k];
-	f = fx_pages(pages, 16 + NR_BESIDE);
-	/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/max_ptes_none", "0"), 0);
-	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_UPSTREAM), 0);
-	ev = pass_with_rmap_point(&f, &st);
-	assert_int_equal(ev.nr, 1);
-	assert_int_equal(ev.succeeded, 1);
-	assert_int_equal(ev.order, 4);
-	assert_int_equal(st.walks, NR_BESIDE);
-	assert_int_equal(st.contended, NR_BESIDE);
-	assert_int_equal(st.checked, 0);
-	for (unsigned k = 0; k < 16 + NR_BESIDE; k++)
-		assert_tag(f.mm, pages[k]);
-	sim_fx_done(&f, true);
+	one_collapse_with_rmap_point(pages, 16 + NR_BESIDE, knobs, MTHP_POLICY_UPSTREAM,
+				     4, NR_BESIDE);
 }
 
 /* At PMD order the window is the whole range: nothing beside it to walk. */
 static void rmap_walk_at_pmd_order_finds_nothing_beside(void **state)
 {
+	static const char *const knobs[] = { "hugepages-2048kB/enabled", "always", NULL };
 	unsigned pages[NR];
-	struct events ev;
-	struct sim_rmap_stats st;
-	struct sim_fx f;
 
 	(void)state;
 	for (unsigned i = 0; i < NR; i++)
 		pages[i] = i;
-	f = fx_pages(pages, NR);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-2048kB/enabled", "always"), 0);
-	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_LEGACY), 0);
-	ev = pass_with_rmap_point(&f, &st);
-	assert_int_equal(ev.succeeded, 1);
-	assert_int_equal(ev.order, 9);
-	assert_int_equal(st.walks, 0);
-	for (unsigned i = 0; i < NR; i += 37)
-		assert_tag(f.mm, i);
-	sim_fx_done(&f, true);
+	one_collapse_with_rmap_point(pages, NR, knobs, MTHP_POLICY_LEGACY, 9, 0);
 }
 
 static double now(void)
@@ -177,6 +170,10 @@ static double now(void)
  */
 static void rmap_walker_thread_races_cleanly(void **state)
 {
+	static const char *const knobs[] = { "hugepages-64kB/enabled", "always",
+					     "hugepages-2048kB/enabled", "always",
+					     "khugepaged/max_ptes_none", "511",
+					     "khugepaged/scan_sleep_millisecs", "0", NULL };
 	unsigned pages[64];
 	struct sim_rmap_stats st;
 	struct sim_fx f;
@@ -186,11 +183,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	(void)state;
 	for (unsigned i = 0; i < 64; i++)
 		pages[i] = i * 3;
-	f = fx_pages(pages, 64);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-2048kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/max_ptes_none", "511"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/scan_sleep_millisecs", "0"), 0);
+	f = fx_pages(pages, 64, knobs);
 	sim_khugepaged_enter(f.mm);
 	assert_int_equal(sim_rmap_walker_start(f.sim), 0);
 	assert_int_equal(sim_rmap_walker_start(f.sim), -EBUSY);
