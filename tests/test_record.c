@@ -483,14 +483,10 @@ static void test_sim_replay_command(void **state)
 	assert_int_equal(r.status, 0);
 	expect_row(r.out, "  more than recorded", "0", "0", NULL);
 	cli_run_free(&r);
-	r = cli_run("sim", "--replay", path, "--json", NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "--replay goes with --policy, --compare and --set only"));
-	cli_run_free(&r);
-	r = cli_run("sim", "--replay", "/nonexistent/x.rec", NULL);
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "mthp sim: --replay /nonexistent/x.rec: No such file"));
-	cli_run_free(&r);
+	cli_run_fails(2, "--replay goes with --policy, --compare and --set only",
+		      "sim", "--replay", path, "--json", NULL);
+	cli_run_fails(1, "mthp sim: --replay /nonexistent/x.rec: No such file",
+		      "sim", "--replay", "/nonexistent/x.rec", NULL);
 	unlink(path);
 	free(buf);
 }
