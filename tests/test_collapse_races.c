@@ -118,6 +118,21 @@ static void fx_init(struct fx *f, enum change change, unsigned at_call)
 	assert_int_equal(sim_inject_set(f->fx.sim, SIM_INJECT_MUNMAP, 1), 0);
 }
 
+/*
+ * fx_init() with the change made at call 2, between the locks; then
+ * MADV_COLLAPSE of [BASE, BASE + len), the change made without an error.
+ * What MADV_COLLAPSE returned.
+ */
+static int race_collapse(struct fx *f, enum change change, uint64_t len)
+{
+	int err;
+
+	fx_init(f, change, 2);
+	err = sim_madvise_collapse(f->fx.mm, BASE, len);
+	assert_int_equal(f->race.err, 0);
+	return err;
+}
+
 static void fx_done(struct fx *f)
 {
 	sim_inject_set(f->fx.sim, SIM_INJECT_MUNMAP, 0);
@@ -155,9 +170,7 @@ static void test_nohugepage_between_locks(void **state)
 	int err;
 
 	(void)state;
-	fx_init(&f, CHANGE_NOHUGEPAGE, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
+	err = race_collapse(&f, CHANGE_NOHUGEPAGE, PMD);
 	assert_int_equal(f.race.calls, 2);
 	if (err != -EINVAL || info(&f, BASE).huge)
 		fail_msg("a range made MADV_NOHUGEPAGE between the read unlock and the "
@@ -181,9 +194,7 @@ static void test_thp_between_locks(void **state)
 	int err;
 
 	(void)state;
-	fx_init(&f, CHANGE_THP, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
+	err = race_collapse(&f, CHANGE_THP, PMD);
 	pi = info(&f, BASE + 7 * PAGE);
 	if (err || !pi.huge || pi.tag != 0x7ace)
 		fail_msg("a PMD THP faulted in between the read unlock and the write lock "
@@ -229,9 +240,7 @@ static void test_munmap_between_locks(void **state)
 	int err;
 
 	(void)state;
-	fx_init(&f, CHANGE_MUNMAP, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
+	err = race_collapse(&f, CHANGE_MUNMAP, PMD);
 	/* VMA_NULL: madvise_collapse_errno() has no case for it, so EINVAL */
 	assert_int_equal(err, -EINVAL);
 	assert_int_equal(sim_nr_vmas(f.fx.mm), 1);
@@ -252,9 +261,7 @@ static void test_vma_shrinks_during_call(void **state)
 	int err;
 
 	(void)state;
-	fx_init(&f, CHANGE_SHRINK, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, AREA_PMDS * PMD);
-	assert_int_equal(f.race.err, 0);
+	err = race_collapse(&f, CHANGE_SHRINK, AREA_PMDS * PMD);
 	assert_int_equal(f.race.pmd_addr, BASE);
 	assert_int_equal(err, 0);
 	assert_true(info(&f, BASE).huge);
