@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -73,86 +75,84 @@ static struct sim_fx fx_pages(const unsigned *pages, unsigned nr, const char *co
 	return f;
 }
 
-/* Fail the case with the walker's message if a check failed. */
-static void assert_no_rmap_failure(struct sim *sim)
+/* Fail the case, naming what ran, with the walker's message if a check failed. */
+static void assert_no_rmap_failure(struct sim *sim, const char *what)
 {
 	const char *why = sim_rmap_failure(sim);
 
 	if (why)
-		fail_msg("%s", why);
+		fail_msg("%s: %s", what, why);
 }
 
 /*
- * The pages and knobs of fx_pages(), then one khugepaged pass of this
- * policy with the RMAP point firing at every window: the point fires once,
- * at the one window attempted, which collapses at this order; each walk of
- * a folio beside the window (walks of them) finds the anon_vma held for
- * write and is given up, no rmap check fails, and every tag is kept.
+ * One khugepaged pass with the RMAP injection point firing at every
+ * window, over order-0 pages: the window [0, window) and, for the mTHP
+ * window, 5 pages beside it.  The point fires once, at the one window
+ * attempted, which collapses at its order with every tag kept; each walk
+ * of a folio beside the window, run between ISOLATE and COPY, finds the
+ * anon_vma held for write and is given up.  At PMD order the window is
+ * the whole range: nothing beside it to walk.
  */
-static void one_collapse_with_rmap_point(const unsigned *pages, unsigned nr,
-					 const char *const *knobs, enum mthp_policy policy,
-					 unsigned order, unsigned walks)
+static void rmap_walk_beside_a_collapse_waits(void **state)
 {
-	struct sim_fx f = fx_pages(pages, nr, knobs);
-	struct events ev = { 0 };
-	struct sim_rmap_stats st;
-	uint64_t collapsed = 0;
+	static const struct {
+		const char *what;
+		const char *knobs[5];
+		enum mthp_policy policy;
+		unsigned window, nr_beside, order;
+	} cases[] = {
+		/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
+		{ "the order-4 window [0, 16)",
+		  { "hugepages-64kB/enabled", "always", "khugepaged/max_ptes_none", "0", NULL },
+		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE, 4 },
+		{ "the PMD-order window", { "hugepages-2048kB/enabled", "always", NULL },
+		  MTHP_POLICY_LEGACY, NR, 0, 9 },
+	};
 
-	assert_int_equal(sim_khugepaged_set_policy(f.sim, policy), 0);
-	sim_khugepaged_enter(f.mm);
-	sim_set_collapse_observer(f.sim, observe, &ev);
-	assert_int_equal(sim_inject_set(f.sim, SIM_INJECT_RMAP, 1), 0);
-	assert_int_equal(sim_khugepaged_pass(f.sim, 0, &collapsed), 0);
-	sim_set_collapse_observer(f.sim, NULL, NULL);
-	assert_no_rmap_failure(f.sim);
-	assert_int_equal(sim_inject_fired(f.sim, SIM_INJECT_RMAP), 1);
-	sim_rmap_stats(f.sim, &st);
-	assert_int_equal(ev.nr, 1);
-	assert_int_equal(ev.succeeded, 1);
-	assert_int_equal(ev.order, order);
-	assert_int_equal(st.walks, walks);
-	assert_int_equal(st.contended, walks);
-	assert_int_equal(st.checked, 0);
-	for (unsigned k = 0; k < nr; k++) {
-		uint64_t tag = 0;
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *what = cases[i].what;
+		unsigned pages[NR + NR_BESIDE], nr = 0;
+		struct events ev = { 0 };
+		struct sim_rmap_stats st;
+		uint64_t collapsed = 0;
+		struct sim_fx f;
+		char got[128], want[128];
 
-		assert_int_equal(sim_read(f.mm, BASE + pages[k] * PAGE, &tag), 0);
-		assert_int_equal(tag, tag_of(pages[k]));
+		for (unsigned k = 0; k < cases[i].window; k++)
+			pages[nr++] = k;
+		for (unsigned k = 0; k < cases[i].nr_beside; k++)
+			pages[nr++] = beside[k];
+		f = fx_pages(pages, nr, cases[i].knobs);
+		if (sim_khugepaged_set_policy(f.sim, cases[i].policy) ||
+		    sim_inject_set(f.sim, SIM_INJECT_RMAP, 1))
+			fail_msg("%s: policy or injection point refused", what);
+		sim_khugepaged_enter(f.mm);
+		sim_set_collapse_observer(f.sim, observe, &ev);
+		if (sim_khugepaged_pass(f.sim, 0, &collapsed))
+			fail_msg("%s: the pass failed", what);
+		sim_set_collapse_observer(f.sim, NULL, NULL);
+		assert_no_rmap_failure(f.sim, what);
+		sim_rmap_stats(f.sim, &st);
+		snprintf(got, sizeof(got), "fired=%llu events=%u succeeded=%u order=%u walks=%llu "
+			 "contended=%llu checked=%llu",
+			 (unsigned long long)sim_inject_fired(f.sim, SIM_INJECT_RMAP),
+			 ev.nr, ev.succeeded, ev.order, (unsigned long long)st.walks,
+			 (unsigned long long)st.contended, (unsigned long long)st.checked);
+		snprintf(want, sizeof(want), "fired=1 events=1 succeeded=1 order=%u walks=%u "
+			 "contended=%u checked=0", cases[i].order, cases[i].nr_beside,
+			 cases[i].nr_beside);
+		if (strcmp(got, want))
+			fail_msg("%s:\n  got  %s\n  want %s", what, got, want);
+		for (unsigned k = 0; k < nr; k++) {
+			uint64_t tag = 0;
+
+			if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
+				fail_msg("%s: page %u reads %#llx, wrote %#llx", what, pages[k],
+					 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
+		}
+		sim_fx_done(&f, true);
 	}
-	sim_fx_done(&f, true);
-}
-
-/*
- * One order-4 collapse of [0, 16) with 5 order-0 folios beside it: each
- * walk of them, between ISOLATE and COPY, finds the anon_vma held for
- * write and is given up; the collapse succeeds with every tag kept.
- */
-static void rmap_walk_beside_mthp_window_waits(void **state)
-{
-	/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
-	static const char *const knobs[] = { "hugepages-64kB/enabled", "always",
-					     "khugepaged/max_ptes_none", "0", NULL };
-	unsigned pages[16 + NR_BESIDE];
-
-	(void)state;
-	for (unsigned i = 0; i < 16; i++)
-		pages[i] = i;
-	for (unsigned k = 0; k < NR_BESIDE; k++)
-		pages[16 + k] = beside[k];
-	one_collapse_with_rmap_point(pages, 16 + NR_BESIDE, knobs, MTHP_POLICY_UPSTREAM,
-				     4, NR_BESIDE);
-}
-
-/* At PMD order the window is the whole range: nothing beside it to walk. */
-static void rmap_walk_at_pmd_order_finds_nothing_beside(void **state)
-{
-	static const char *const knobs[] = { "hugepages-2048kB/enabled", "always", NULL };
-	unsigned pages[NR];
-
-	(void)state;
-	for (unsigned i = 0; i < NR; i++)
-		pages[i] = i;
-	one_collapse_with_rmap_point(pages, NR, knobs, MTHP_POLICY_LEGACY, 9, 0);
 }
 
 static double now(void)
@@ -204,7 +204,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	}
 	sim_khugepaged_stop(f.sim);
 	sim_rmap_walker_stop(f.sim);
-	assert_no_rmap_failure(f.sim);
+	assert_no_rmap_failure(f.sim, "the walker thread");
 	sim_rmap_stats(f.sim, &st);
 	assert_true(st.walks > 0);
 	assert_true(st.checked > 0);
@@ -218,8 +218,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rmap_walk_beside_mthp_window_waits),
-		cmocka_unit_test(rmap_walk_at_pmd_order_finds_nothing_beside),
+		cmocka_unit_test(rmap_walk_beside_a_collapse_waits),
 		cmocka_unit_test(rmap_walker_thread_races_cleanly),
 	};
 
