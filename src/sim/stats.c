@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
+#include "common/names.h"
 #include "sim/locks.h"
 #include "sim/stats.h"
 #include "sim/world.h"
@@ -54,18 +56,9 @@ static const char *const mthp_names[MS_NR_ITEMS] = {
 	[MS_NR_ANON] = "nr_anon",
 };
 
-/* The index of name in names[n], or -EINVAL if it is not there. */
-static int stat_index(const char *const *names, unsigned n, const char *name)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return (int)i;
-	return -EINVAL;
-}
-
 int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)
 {
-	int i = stat_index(vm_names, VM_NR_ITEMS, name);
+	int i = mthp_name_find(vm_names, VM_NR_ITEMS, name);
 
 	if (i < 0)
 		return i;
@@ -76,7 +69,7 @@ int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)
 int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 		  uint64_t *value)
 {
-	int i = stat_index(mthp_names, MS_NR_ITEMS, name);
+	int i = mthp_name_find(mthp_names, MS_NR_ITEMS, name);
 
 	if (i < 0 || order > sim->geo.pmd_order)
 		return -EINVAL;
@@ -132,8 +125,6 @@ static const enum sim_mthp_item mthp_kept[] = {
 /* khugepaged/'s counters; its other files are knobs */
 static const char *const khugepaged_kept[] = { "pages_collapsed", "full_scans" };
 
-#define NKEPT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Appends one counter when there is room; *n counts them all. */
 static void stat_put(struct sim_stat *out, size_t room, size_t *n,
 		     enum sim_stat_file file, unsigned order, const char *name,
@@ -148,10 +139,10 @@ size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < NKEPT(vm_kept); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(vm_kept); i++)
 		stat_put(out, room, &n, SIM_STAT_VMSTAT, 0, vm_names[vm_kept[i]],
 			 ld_relaxed(&sim->vmstat[vm_kept[i]]));
-	for (size_t i = 0; i < NKEPT(khugepaged_kept); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(khugepaged_kept); i++) {
 		uint64_t v = 0;
 
 		/* the names are sim_khugepaged_stat()'s own */
@@ -160,7 +151,7 @@ size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
 		stat_put(out, room, &n, SIM_STAT_KHUGEPAGED, 0, khugepaged_kept[i], v);
 	}
 	for (unsigned o = MTHP_MIN_ORDER; o <= sim->geo.pmd_order; o++)
-		for (size_t i = 0; i < NKEPT(mthp_kept); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(mthp_kept); i++)
 			stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[mthp_kept[i]],
 				 ld_relaxed(&sim->mthp_stat[o][mthp_kept[i]]));
 	return n;

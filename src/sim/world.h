@@ -86,7 +86,7 @@ struct sim_physmem {
 	uint64_t nr_free_blocks[SIM_MAX_ORDER + 1];
 	uint64_t nr_free_pages;
 	uint32_t *pinned;		/* sim_fragment() frames */
-	uint64_t nr_pinned, cap_pinned;
+	size_t nr_pinned, cap_pinned;
 	uint32_t zero_pfn;
 };
 
