@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <mthp/tlb.h>
 
 #include "common/msg.h"
+#include "common/names.h"
 
 #define MAX_LINE 180		/* longest line accepted, in characters */
 #define MAX_PROCESSES 64
@@ -55,6 +57,18 @@ static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
 	"advice", "aligned", "pages", "child_lives",
+};
+
+/* Where the value of each fraction key and each count key goes. */
+#define PHASE_FIELD(f) offsetof(struct mthp_scenario_phase, f)
+static const size_t phase_key_field[NR_PHASE_KEYS] = {
+	[PK_DENSITY] = PHASE_FIELD(density),
+	[PK_HOT] = PHASE_FIELD(hot),
+	[PK_LIVE] = PHASE_FIELD(live),
+	[PK_CHURN] = PHASE_FIELD(churn),
+	[PK_CHILD_WRITES] = PHASE_FIELD(child_writes),
+	[PK_RUNS] = PHASE_FIELD(runs),
+	[PK_RUN_PAGES] = PHASE_FIELD(run_pages),
 };
 
 /* The keys of runs of pages, for the actions that can work run by run. */
@@ -664,9 +678,8 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 	bool ok = true;
 	int k;
 
-	for (k = 0; k < NR_PHASE_KEYS && strcmp(key, phase_key_names[k]); k++)
-		;
-	if (k == NR_PHASE_KEYS)
+	k = mthp_name_find(phase_key_names, NR_PHASE_KEYS, key);
+	if (k < 0)
 		return fail_at(rd, rd->line, "unknown key '%s' in a phase", key);
 	if (x->keys & KEY(k))
 		return fail_at(rd, rd->line, "key '%s' given twice in this phase", key);
@@ -698,33 +711,22 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = mthp_parse_size(value, &ph->length) && ph->length;
 		break;
 	case PK_DENSITY:
-		ok = parse_fraction(value, &ph->density);
+	case PK_HOT:
+	case PK_LIVE:
+	case PK_CHURN:
+	case PK_CHILD_WRITES:
+		ok = parse_fraction(value, (double *)((char *)ph + phase_key_field[k]));
 		break;
 	case PK_RUNS:
-		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
-		ph->runs = (uint32_t)v;
-		break;
 	case PK_RUN_PAGES:
 		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
-		ph->run_pages = (uint32_t)v;
+		*(uint32_t *)((char *)ph + phase_key_field[k]) = (uint32_t)v;
 		break;
 	case PK_ALIGNED:
 		ok = parse_bool(value, &ph->aligned);
 		break;
-	case PK_HOT:
-		ok = parse_fraction(value, &ph->hot);
-		break;
 	case PK_OBJECT_SIZES:
 		ok = parse_sizes(ph, value);
-		break;
-	case PK_LIVE:
-		ok = parse_fraction(value, &ph->live);
-		break;
-	case PK_CHURN:
-		ok = parse_fraction(value, &ph->churn);
-		break;
-	case PK_CHILD_WRITES:
-		ok = parse_fraction(value, &ph->child_writes);
 		break;
 	case PK_PAGES:
 		ok = parse_pages(ph, value);
