@@ -115,47 +115,47 @@ static void tokenize(const char *s, size_t len, struct tok *t, size_t *n)
 	}
 }
 
-static bool parse_hex(const struct tok *t, uint64_t *out)
+/* A digit's value, hex letters in either case; 16 for any other byte. */
+static unsigned digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (unsigned)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (unsigned)(c - 'A' + 10);
+	return 16;
+}
+
+/*
+ * A token of base 10 or 16 digits as a number; false when empty, with
+ * another byte, or when one more digit could overflow 64 bits.
+ */
+static bool parse_base(const struct tok *t, unsigned base, uint64_t *out)
 {
 	uint64_t v = 0;
 
 	if (!t->len)
 		return false;
 	for (size_t i = 0; i < t->len; i++) {
-		char c = t->s[i];
-		unsigned d;
+		unsigned d = digit_value(t->s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d >= base || v > (UINT64_MAX - (base - 1)) / base)
 			return false;
-		if (v >> 60)
-			return false;
-		v = v << 4 | d;
+		v = v * base + d;
 	}
 	*out = v;
 	return true;
 }
 
+static bool parse_hex(const struct tok *t, uint64_t *out)
+{
+	return parse_base(t, 16, out);
+}
+
 static bool parse_dec(const struct tok *t, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!t->len)
-		return false;
-	for (size_t i = 0; i < t->len; i++) {
-		char c = t->s[i];
-
-		if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(c - '0');
-	}
-	*out = v;
-	return true;
+	return parse_base(t, 10, out);
 }
 
 static const char *quote(char *buf, size_t buflen, const struct tok *t)
