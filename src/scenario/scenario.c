@@ -752,31 +752,24 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
+	/* each section's reader of its keys */
+	static void (*const section_key[])(struct reader *rd, const char *key,
+					   const char *value) = {
+		[SEC_MACHINE] = machine_key,
+		[SEC_SETTINGS] = settings_key,
+		[SEC_PROCESS] = process_key,
+		[SEC_VMA] = vma_key,
+		[SEC_PHASE] = phase_key,
+	};
 	struct reader *rd = user;
 
 	(void)section;
 	if (rd->failed)
 		return 0;
-	switch (rd->section) {
-	case SEC_NONE:
+	if (rd->section == SEC_NONE)
 		fail_at(rd, rd->line, "'%s' is outside any section", key);
-		break;
-	case SEC_MACHINE:
-		machine_key(rd, key, value);
-		break;
-	case SEC_SETTINGS:
-		settings_key(rd, key, value);
-		break;
-	case SEC_PROCESS:
-		process_key(rd, key, value);
-		break;
-	case SEC_VMA:
-		vma_key(rd, key, value);
-		break;
-	case SEC_PHASE:
-		phase_key(rd, key, value);
-		break;
-	}
+	else
+		section_key[rd->section](rd, key, value);
 	return !rd->failed;
 }
 
