@@ -291,18 +291,22 @@ static bool valid_name(const char *s)
 
 /* ---- growing arrays ---- */
 
-static void *grow(void *array, size_t *nr, size_t size, size_t max)
+/*
+ * *array (of *nr elements of size bytes) one element longer: the new
+ * element, zeroed; NULL when it has max already or memory ran out.
+ */
+static void *grow(void **array, size_t *nr, size_t size, size_t max)
 {
 	char *bigger;
 
 	if (*nr >= max)
 		return NULL;
-	bigger = realloc(array, (*nr + 1) * size);
+	bigger = realloc(*array, (*nr + 1) * size);
 	if (!bigger)
 		return NULL;
+	*array = bigger;
 	memset(bigger + *nr * size, 0, size);
-	(*nr)++;
-	return bigger;
+	return bigger + (*nr)++ * size;
 }
 
 /* ---- section headers ---- */
@@ -332,11 +336,9 @@ static void begin_process(struct reader *rd, char **words, int nr)
 		return fail_at(rd, rd->line, "a process section is [process NAME] (letters, digits, _ . -)");
 	if (find_process(sc, words[1]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' is defined twice", words[1]);
-	p = grow(sc->processes, &sc->nr_processes, sizeof(*p), MAX_PROCESSES);
+	p = grow((void **)&sc->processes, &sc->nr_processes, sizeof(*p), MAX_PROCESSES);
 	if (!p)
 		return fail_at(rd, rd->line, "more than %d processes", MAX_PROCESSES);
-	sc->processes = p;
-	p = &sc->processes[sc->nr_processes - 1];
 	snprintf(p->name, sizeof(p->name), "%s", words[1]);
 	p->line = rd->line;
 	rd->section = SEC_PROCESS;
@@ -358,11 +360,9 @@ static void begin_vma(struct reader *rd, char **words, int nr)
 	if (find_vma(sc, (size_t)proc, words[2]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' has two vmas named '%s'",
 			       words[1], words[2]);
-	v = grow(sc->vmas, &sc->nr_vmas, sizeof(*v), MAX_VMAS);
+	v = grow((void **)&sc->vmas, &sc->nr_vmas, sizeof(*v), MAX_VMAS);
 	if (!v)
 		return fail_at(rd, rd->line, "more than %d vmas", MAX_VMAS);
-	sc->vmas = v;
-	v = &sc->vmas[sc->nr_vmas - 1];
 	snprintf(v->name, sizeof(v->name), "%s", words[2]);
 	v->process = (size_t)proc;
 	v->line = rd->line;
@@ -374,7 +374,6 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_phase *ph;
-	struct phase_extra *extra;
 	ssize_t proc;
 	size_t nr_extra;
 
@@ -389,15 +388,11 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 			return fail_at(rd, rd->line, "process '%s' has two phases labelled '%s'",
 				       words[1], words[2]);
 	nr_extra = sc->nr_phases;
-	ph = grow(sc->phases, &sc->nr_phases, sizeof(*ph), MAX_PHASES);
+	ph = grow((void **)&sc->phases, &sc->nr_phases, sizeof(*ph), MAX_PHASES);
 	if (!ph)
 		return fail_at(rd, rd->line, "more than %d phases, or out of memory", MAX_PHASES);
-	sc->phases = ph;
-	extra = grow(rd->extra, &nr_extra, sizeof(*extra), MAX_PHASES);
-	if (!extra)
+	if (!grow((void **)&rd->extra, &nr_extra, sizeof(*rd->extra), MAX_PHASES))
 		return fail_at(rd, rd->line, "out of memory");
-	rd->extra = extra;
-	ph = &sc->phases[sc->nr_phases - 1];
 	snprintf(ph->label, sizeof(ph->label), "%s", words[2]);
 	ph->process = (size_t)proc;
 	ph->line = rd->line;
@@ -560,11 +555,9 @@ static void settings_key(struct reader *rd, const char *key, const char *value)
 		if (!strcmp(sc->settings[i].key, key))
 			return fail_at(rd, rd->line, "setting '%s' given twice (first at line %u)",
 				       key, sc->settings[i].line);
-	s = grow(sc->settings, &sc->nr_settings, sizeof(*s), MAX_SETTINGS);
+	s = grow((void **)&sc->settings, &sc->nr_settings, sizeof(*s), MAX_SETTINGS);
 	if (!s)
 		return fail_at(rd, rd->line, "more than %d settings, or out of memory", MAX_SETTINGS);
-	sc->settings = s;
-	s = &sc->settings[sc->nr_settings - 1];
 	s->key = strdup(key);
 	s->value = strdup(value);
 	s->line = rd->line;
