@@ -370,6 +370,20 @@ static void begin_vma(struct reader *rd, char **words, int nr)
 	rd->index = sc->nr_vmas - 1;
 }
 
+/* A phase's keys left out: the defaults of docs/scenarios.md. */
+static const struct mthp_scenario_phase phase_defaults = {
+	.density = 0.1,
+	.runs = 8,
+	.run_pages = 16,
+	.hot = 0.1,
+	.live = 0.5,
+	.churn = 0.05,
+	.child_writes = 0.1,
+	.advice = MTHP_VMA_HUGEPAGE,
+	.sizes = { { 4096, 60 }, { 65536, 30 }, { 1u << 20, 10 } },
+	.nr_sizes = 3,
+};
+
 static void begin_phase(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
@@ -393,22 +407,10 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 		return fail_at(rd, rd->line, "more than %d phases, or out of memory", MAX_PHASES);
 	if (!grow((void **)&rd->extra, &nr_extra, sizeof(*rd->extra), MAX_PHASES))
 		return fail_at(rd, rd->line, "out of memory");
+	*ph = phase_defaults;
 	snprintf(ph->label, sizeof(ph->label), "%s", words[2]);
 	ph->process = (size_t)proc;
 	ph->line = rd->line;
-	/* the defaults of docs/scenarios.md */
-	ph->density = 0.1;
-	ph->runs = 8;
-	ph->run_pages = 16;
-	ph->hot = 0.1;
-	ph->live = 0.5;
-	ph->churn = 0.05;
-	ph->child_writes = 0.1;
-	ph->advice = MTHP_VMA_HUGEPAGE;
-	ph->sizes[0] = (struct mthp_scenario_size_weight){ 4096, 60 };
-	ph->sizes[1] = (struct mthp_scenario_size_weight){ 65536, 30 };
-	ph->sizes[2] = (struct mthp_scenario_size_weight){ 1u << 20, 10 };
-	ph->nr_sizes = 3;
 	rd->section = SEC_PHASE;
 	rd->index = sc->nr_phases - 1;
 }
