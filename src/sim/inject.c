@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "common/names.h"
 #include "common/rng.h"
 #include "sim/inject.h"
 #include "sim/locks.h"
@@ -32,9 +33,7 @@ void inject_init(struct sim *sim)
 
 const char *sim_inject_name(enum sim_inject_point p)
 {
-	if ((unsigned)p >= SIM_NR_INJECT)
-		return NULL;
-	return inject_names[p];
+	return mthp_name_of(inject_names, SIM_NR_INJECT, p, NULL);
 }
 
 int sim_inject_set(struct sim *sim, enum sim_inject_point p, uint32_t one_in)

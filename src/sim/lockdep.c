@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/names.h"
 #include "sim/locks.h"
 
 static const char *const class_names[LOCK_NR_CLASSES] = {
@@ -69,7 +70,7 @@ static const char *const class_names[LOCK_NR_CLASSES] = {
 
 const char *lockdep_class_name(enum sim_lock_class c)
 {
-	return (unsigned)c < LOCK_NR_CLASSES ? class_names[c] : "?";
+	return mthp_name_of(class_names, LOCK_NR_CLASSES, c, "?");
 }
 
 #if MTHP_DEBUG

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "sim/locks.h"
 #include "sim/physmem.h"
 #include "sim/world.h"
@@ -185,15 +186,9 @@ static bool take_free_frame(struct sim_physmem *pm, uint32_t pfn)
 
 static int pinned_push(struct sim_physmem *pm, uint32_t pfn)
 {
-	if (pm->nr_pinned == pm->cap_pinned) {
-		uint64_t cap = pm->cap_pinned ? pm->cap_pinned * 2 : 64;
-		uint32_t *n = realloc(pm->pinned, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		pm->pinned = n;
-		pm->cap_pinned = cap;
-	}
+	if (mthp_array_grow((void **)&pm->pinned, &pm->cap_pinned, pm->nr_pinned,
+			    sizeof(*pm->pinned)))
+		return -ENOMEM;
 	pm->pinned[pm->nr_pinned++] = pfn;
 	return 0;
 }
