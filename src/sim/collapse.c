@@ -331,7 +331,7 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	pte_lock(t);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	result = mthp_attempt_swapin(rules, &cc->recheck, off, order);
 	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
@@ -449,7 +449,7 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_ANON_VMA, NULL, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	result = mthp_attempt_isolate_at(rules, &cc->recheck, off, order, false, &stop);
 	count_exceed(sim, result, order);

@@ -10,6 +10,8 @@
  * part is read once per folio, and a table's PTEs that map one large folio
  * one after the other share it.
  */
+#include <string.h>
+
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/pgtable.h"
@@ -119,13 +121,14 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 	return MTHP_PMD_TABLE;
 }
 
-void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
-		  uint8_t *orders)
+/* Context: PTE lock of t held.  The states and folio orders of PTEs [from, to). */
+static void states_between(struct sim *sim, struct sim_pte_table *t, uint32_t from,
+			   uint32_t to, uint8_t *ptes, uint8_t *orders)
 {
 	struct folio_part f = { .nr = 0 };
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+	for (uint32_t i = from; i < to; i++) {
 		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte);
 		bool folio;
 
@@ -143,4 +146,22 @@ void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
 		ptes[i] = (uint8_t)present_state(pte, &f);
 		orders[i] = f.order;
 	}
+}
+
+void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
+		  uint8_t *orders)
+{
+	states_between(sim, t, 0, sim->geo.ptes_per_pmd, ptes, orders);
+}
+
+void table_window_states(struct sim *sim, struct sim_pte_table *t, uint32_t off,
+			 uint32_t nr, uint8_t *ptes, uint8_t *orders)
+{
+	uint32_t n = sim->geo.ptes_per_pmd;
+
+	memset(ptes, MTHP_PTE_NONE, off);
+	memset(orders, MTHP_NO_FOLIO, off);
+	states_between(sim, t, off, off + nr, ptes, orders);
+	memset(ptes + off + nr, MTHP_PTE_NONE, n - off - nr);
+	memset(orders + off + nr, MTHP_NO_FOLIO, n - off - nr);
 }
