@@ -72,6 +72,7 @@ static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 {
 	uint64_t pfn;
+	unsigned order;
 
 	if (nr_frames < 2 || nr_frames >= (1ull << SIM_PFN_BITS) ||
 	    max_order > SIM_MAX_ORDER)
@@ -93,11 +94,21 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 	pm->zero_pfn = 0;
 	pm->pages[0].flags = PG_RESERVED;
 	pm->pages[0].a = 1;
-	/* nobody else sees pm yet, but free_locked() asserts its Context */
-	zone_lock(pm);
-	for (pfn = 1; pfn < nr_frames; pfn++)
-		free_locked(pm, (uint32_t)pfn, 0);
-	zone_unlock(pm);
+	/*
+	 * Every other frame free, in the blocks that freeing frames 1 to
+	 * nr_frames - 1 one by one would merge them into: from frame 1 up,
+	 * each time the largest block aligned where it starts that fits,
+	 * pushed in address order (as each would be once its last frame is
+	 * freed).  Only the blocks' first frames are written.
+	 */
+	for (pfn = 1; pfn < nr_frames; pfn += 1ull << order) {
+		order = (unsigned)__builtin_ctzll(pfn);
+		if (order > max_order)
+			order = max_order;
+		while (pfn + (1ull << order) > nr_frames)
+			order--;
+		list_push(pm, (uint32_t)pfn, order);
+	}
 	return 0;
 }
 
