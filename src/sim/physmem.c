@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim/locks.h"
 #include "sim/physmem.h"
@@ -69,6 +70,30 @@ static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 	list_push(pm, pfn, order);
 }
 
+/*
+ * The frame array: every frame's descriptor is read and written from the
+ * first allocations on, so it is mapped at once (in huge pages where the
+ * host gives them on advice; fewer faults and TLB misses).  NULL on failure.
+ */
+static struct sim_page *frames_map(uint64_t nr_frames)
+{
+	size_t size = nr_frames * sizeof(struct sim_page);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* advice only: a kernel without either still zero-fills on first touch */
+	madvise(p, size, MADV_HUGEPAGE);
+	madvise(p, size, MADV_POPULATE_WRITE);
+	return p;
+}
+
+static void frames_unmap(struct sim_page *pages, uint64_t nr_frames)
+{
+	if (pages)
+		munmap(pages, nr_frames * sizeof(struct sim_page));
+}
+
 int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 {
 	uint64_t pfn;
@@ -78,10 +103,10 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 	    max_order > SIM_MAX_ORDER)
 		return -EINVAL;
 	memset(pm, 0, sizeof(*pm));
-	pm->pages = calloc(nr_frames, sizeof(*pm->pages));
+	pm->pages = frames_map(nr_frames);
 	pm->tags = calloc(nr_frames, sizeof(*pm->tags));
 	if (!pm->pages || !pm->tags) {
-		free(pm->pages);
+		frames_unmap(pm->pages, nr_frames);
 		free(pm->tags);
 		return -ENOMEM;
 	}
@@ -115,7 +140,7 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 void physmem_destroy(struct sim_physmem *pm)
 {
 	pthread_mutex_destroy(&pm->zone_lock);
-	free(pm->pages);
+	frames_unmap(pm->pages, pm->nr_frames);
 	free(pm->tags);
 	free(pm->pinned);
 }
