@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	struct mthp_geometry geo;
 	struct mthp_settings s;
 	double t0, t_create, t_fault, t_scan = 0;
+	double c0, c_create, c_fault, c_scan = 0;
 	uint64_t pages_written = 0, rss0, rss1;
 	struct sim *sim;
 	struct sim_mm *mm;
@@ -67,11 +68,13 @@ int main(int argc, char **argv)
 	mthp_settings_init(&s, &geo);
 	rss0 = bench_rss_bytes();
 	t0 = bench_now();
+	c0 = bench_cpu_now();
 	if (sim_create(&sim, &cfg, &s) || sim_mm_create(sim, 0, &mm)) {
 		fprintf(stderr, "cannot create the simulator\n");
 		return 1;
 	}
 	t_create = bench_now() - t0;
+	c_create = bench_cpu_now() - c0;
 	knob(sim, "enabled", "never");
 	knob(sim, "hugepages-2048kB/enabled", "never");
 	if (sim_mmap(mm, &addr, nr_pmds * PMD, SIM_PROT_RW, 1)) {
@@ -104,10 +107,12 @@ int main(int argc, char **argv)
 		}
 	}
 	t_fault = bench_now() - t0 - t_create;
+	c_fault = bench_cpu_now() - c0 - c_create;
 	printf("bench_khugepaged: %llu GiB, %llu PMD ranges\n", (unsigned long long)gib,
 	       (unsigned long long)nr_pmds);
-	printf("  setup: simulator created in %.3f s, %llu pages faulted in %.3f s\n",
-	       t_create, (unsigned long long)pages_written, t_fault);
+	printf("  setup: simulator created in %.3f s (CPU %.3f s), %llu pages faulted in "
+	       "%.3f s (CPU %.3f s)\n", t_create, c_create, (unsigned long long)pages_written,
+	       t_fault, c_fault);
 
 	knob(sim, "khugepaged/max_ptes_none", "0");
 	knob(sim, "khugepaged/pages_to_scan", "65536");
@@ -118,12 +123,13 @@ int main(int argc, char **argv)
 	sim_khugepaged_enter(mm);
 	for (unsigned pass = 1; pass <= 16; pass++) {
 		uint64_t collapsed = 0, before = 0, after = 0, scanned;
-		double t = bench_now(), dt;
+		double t = bench_now(), ct = bench_cpu_now(), dt;
 
 		if (sim_khugepaged_stat(sim, "ptes_scanned", &before))
 			return 1;
 		sim_khugepaged_pass(sim, 0, &collapsed);
 		dt = bench_now() - t;
+		c_scan += bench_cpu_now() - ct;
 		if (sim_khugepaged_stat(sim, "ptes_scanned", &after))
 			return 1;
 		scanned = after - before;
@@ -142,8 +148,8 @@ int main(int argc, char **argv)
 			       c.by_order[o] / t_scan);
 	printf("\n  attempts %llu, collapses %llu, %.0f collapses/s\n",
 	       (unsigned long long)c.attempts, (unsigned long long)total, total / t_scan);
-	printf("  khugepaged to its fixpoint (setup left out): %.3f s (target < 0.5 s)\n",
-	       t_scan);
+	printf("  khugepaged to its fixpoint (setup left out): %.3f s (target < 0.5 s), "
+	       "CPU %.3f s\n", t_scan, c_scan);
 	rss1 = bench_rss_bytes();
 	printf("  whole run (setup included): %.2f s\n", bench_now() - t0);
 	if (rss0 && rss1 > rss0)
