@@ -31,6 +31,7 @@ struct folio_part {
 static void folio_part_read(struct sim *sim, uint32_t pfn, struct folio_part *f)
 {
 	uint32_t head = folio_head(sim, pfn), expected;
+	uint16_t flags;
 
 	f->head = head;
 	f->order = sim_pg(sim, head)->order;
@@ -40,16 +41,17 @@ static void folio_part_read(struct sim *sim, uint32_t pfn, struct folio_part *f)
 		f->state = MTHP_PTE_SHARED_YOUNG;
 		return;
 	}
-	if (!folio_test_flag(sim, head, PG_LRU)) {
+	flags = folio_flags(sim, head);
+	if (!(flags & PG_LRU)) {
 		f->state = MTHP_PTE_NOT_LRU;
 		return;
 	}
-	if (folio_test_flag(sim, head, PG_LOCKED)) {
+	if (flags & PG_LOCKED) {
 		f->state = MTHP_PTE_LOCKED;
 		return;
 	}
 	expected = folio_mapcount(sim, head);
-	if (folio_test_flag(sim, head, PG_SWAPCACHE))
+	if (flags & PG_SWAPCACHE)
 		expected += f->nr;
 	f->state = folio_refcount(sim, head) > expected ? MTHP_PTE_PINNED : MTHP_PTE_YOUNG;
 }
