@@ -404,8 +404,8 @@ static void release_isolated(struct sim *sim, struct collapse_control *cc)
 
 		folio_set_flag(sim, head, PG_LRU);
 		folio_unlock(sim, head);
-		folio_put(sim, head, 1);
 	}
+	folios_put(sim, cc->isolated, cc->nr_isolated);
 	cc->nr_isolated = 0;
 }
 

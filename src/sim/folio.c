@@ -111,7 +111,8 @@ int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *he
 	return 0;
 }
 
-static void folio_free(struct sim *sim, uint32_t head)
+/* A folio with no reference left, uncharged and cleared: its order, for the buddy. */
+static unsigned folio_release(struct sim *sim, uint32_t head)
 {
 	struct sim_page *h = sim_pg(sim, head);
 	unsigned order = h->order;
@@ -123,7 +124,12 @@ static void folio_free(struct sim *sim, uint32_t head)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
 	for (uint32_t i = 0; i < (1u << order); i++)
 		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
-	physmem_free(&sim->pm, head, order);
+	return order;
+}
+
+static void folio_free(struct sim *sim, uint32_t head)
+{
+	physmem_free(&sim->pm, head, folio_release(sim, head));
 }
 
 void folio_get(struct sim *sim, uint32_t head, uint32_t n)
@@ -137,6 +143,27 @@ void folio_put(struct sim *sim, uint32_t head, uint32_t n)
 					  __ATOMIC_ACQ_REL);
 	if (old == n)
 		folio_free(sim, head);
+}
+
+#define PUT_BATCH 64
+
+void folios_put(struct sim *sim, const uint32_t *heads, uint32_t n)
+{
+	uint32_t freed[PUT_BATCH];
+	uint8_t orders[PUT_BATCH];
+	uint32_t nr_freed = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (__atomic_fetch_sub(&sim_pg(sim, heads[i])->a, 1, __ATOMIC_ACQ_REL) != 1)
+			continue;
+		orders[nr_freed] = (uint8_t)folio_release(sim, heads[i]);
+		freed[nr_freed++] = heads[i];
+		if (nr_freed == PUT_BATCH) {
+			physmem_free_many(&sim->pm, freed, orders, nr_freed);
+			nr_freed = 0;
+		}
+	}
+	physmem_free_many(&sim->pm, freed, orders, nr_freed);
 }
 
 uint32_t folio_entire_mapcount(struct sim *sim, uint32_t head)

@@ -29,6 +29,12 @@ int folio_charge(struct sim *sim, uint32_t head, unsigned memcg);
 int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head);
 /* Drop n references; frees (and uncharges) the folio at zero. */
 void folio_put(struct sim *sim, uint32_t head, uint32_t n);
+/*
+ * folio_put() of one reference of each of the n folios, in order; the
+ * frames of the folios freed go back to the buddy allocator a batch at a
+ * time, under one zone lock.  Context: takes and drops the zone lock.
+ */
+void folios_put(struct sim *sim, const uint32_t *heads, uint32_t n);
 void folio_get(struct sim *sim, uint32_t head, uint32_t n);
 static inline uint32_t folio_refcount(struct sim *sim, uint32_t head)
 {

@@ -190,6 +190,18 @@ void physmem_free(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 	zone_unlock(pm);
 }
 
+void physmem_free_many(struct sim_physmem *pm, const uint32_t *pfns, const uint8_t *orders,
+		       uint32_t n)
+{
+	if (!n)
+		return;
+	lockdep_assert_not_held(LOCK_ZONE, pm);
+	zone_lock(pm);
+	for (uint32_t i = 0; i < n; i++)
+		free_locked(pm, pfns[i], orders[i]);
+	zone_unlock(pm);
+}
+
 /* Context: zone lock held.  Take one free frame out of its buddy block. */
 static bool take_free_frame(struct sim_physmem *pm, uint32_t pfn)
 {
