@@ -6,7 +6,8 @@
  * is the engine's: the range is scanned with mthp_scan(), the windows come
  * from mthp_walk_next(), and the swap-in and isolate re-checks are
  * mthp_attempt_swapin() and mthp_attempt_isolate() on a fresh scan of the
- * table this code holds locked.  Nothing here decides what to collapse.
+ * window's PTEs in the table this code holds locked (the others read as
+ * none).  Nothing here decides what to collapse.
  *
  * Invariants
  *   - A window is collapsed only while mmap_lock is held for write, its
