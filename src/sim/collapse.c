@@ -6,7 +6,8 @@
  * is the engine's: the range is scanned with mthp_scan(), the windows come
  * from mthp_walk_next(), and the swap-in and isolate re-checks are
  * mthp_attempt_swapin() and mthp_attempt_isolate() on a fresh scan of the
- * table this code holds locked.  Nothing here decides what to collapse.
+ * window's PTEs in the table this code holds locked (the others read as
+ * none).  Nothing here decides what to collapse.
  *
  * Invariants
  *   - A window is collapsed only while mmap_lock is held for write, its
@@ -331,7 +332,7 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	pte_lock(t);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	result = mthp_attempt_swapin(rules, &cc->recheck, off, order);
 	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
@@ -404,8 +405,8 @@ static void release_isolated(struct sim *sim, struct collapse_control *cc)
 
 		folio_set_flag(sim, head, PG_LRU);
 		folio_unlock(sim, head);
-		folio_put(sim, head, 1);
 	}
+	folios_put(sim, cc->isolated, cc->nr_isolated);
 	cc->nr_isolated = 0;
 }
 
@@ -449,7 +450,7 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_ANON_VMA, NULL, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	result = mthp_attempt_isolate_at(rules, &cc->recheck, off, order, false, &stop);
 	count_exceed(sim, result, order);
