@@ -967,17 +967,98 @@ static void event_text(char *buf, size_t len, const struct step_rec *r)
 	snprintf(buf, len, "?");
 }
 
+static bool same_event(const struct step_rec *a, const struct step_rec *b)
+{
+	return a->task == b->task && a->ev == b->ev && a->cls == b->cls &&
+	       a->mode == b->mode && a->file == b->file && a->line == b->line &&
+	       a->held_read == b->held_read && a->held_write == b->held_write;
+}
+
+/*
+ * How many times the p records before i repeat from i on (whole
+ * repetitions, up to end): a polling loop's steps print once.
+ */
+static uint64_t repeats(const struct sched *s, uint64_t i, uint64_t end, unsigned p)
+{
+	uint64_t n = 0;
+
+	while (i + (n + 1) * p <= end) {
+		for (unsigned k = 0; k < p; k++) {
+			uint64_t at = i + n * p + k;
+
+			if (!same_event(&s->hist[at % SCHED_HISTORY],
+					&s->hist[(at - p) % SCHED_HISTORY]))
+				return n;
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The timeline's lines from record first on, a polling loop's repeated
+ * steps as one line; the first skip lines not written, none when fd < 0.
+ * Returns the number of lines.
+ */
+static uint64_t timeline_lines(const struct sched *s, uint64_t first, int fd, uint64_t skip)
+{
+	char line[640], ev[160], held[200], site[64];
+	uint64_t nr = 0;
+
+	for (uint64_t i = first; i < s->nr_hist; i++) {
+		const struct step_rec *r = &s->hist[i % SCHED_HISTORY];
+
+		for (unsigned p = 1; p <= 4 && i >= first + p; p++) {
+			uint64_t again = repeats(s, i, s->nr_hist, p);
+
+			if (again < 2)
+				continue;
+			if (fd >= 0 && nr >= skip) {
+				snprintf(line, sizeof(line), "  %8s  %-12s (the %u step%s above, "
+					 "%llu times more, to step %llu)\n", "...",
+					 s->tasks[r->task]->name, p, p > 1 ? "s" : "",
+					 (unsigned long long)again, (unsigned long long)
+					 s->hist[(i + again * p - 1) % SCHED_HISTORY].step);
+				put(fd, line);
+			}
+			nr++;
+			i += again * p;
+			break;
+		}
+		if (i >= s->nr_hist)
+			break;
+		if (fd < 0 || nr < skip) {
+			nr++;
+			continue;
+		}
+		nr++;
+		r = &s->hist[i % SCHED_HISTORY];
+		event_text(ev, sizeof(ev), r);
+		held_text(held, sizeof(held), r->held_read, r->held_write);
+		if (r->line)
+			snprintf(site, sizeof(site), "%s:%d", base_name(r->file), r->line);
+		else
+			snprintf(site, sizeof(site), "-");
+		snprintf(line, sizeof(line), "%c %8llu  %-12s %-58s %-22s %s\n",
+			 r->switched ? '*' : ' ', (unsigned long long)r->step,
+			 s->tasks[r->task]->name, ev, site, held);
+		put(fd, line);
+	}
+	return nr;
+}
+
 void sim_sched_dump(int fd, unsigned n)
 {
 	struct sched *s = sched_det;
-	uint64_t first;
-	char line[640], ev[160], held[200], site[64];
+	uint64_t first, lines, skip;
+	char line[640], held[200];
 
 	if (!s)
 		return;
-	if (n > SCHED_HISTORY)
-		n = SCHED_HISTORY;
-	first = s->nr_hist > n ? s->nr_hist - n : 0;
+	/* every step kept, whose repeats fold; then the last n lines */
+	first = s->nr_hist > SCHED_HISTORY ? s->nr_hist - SCHED_HISTORY : 0;
+	lines = timeline_lines(s, first, -1, 0);
+	skip = lines > n ? lines - n : 0;
 	snprintf(line, sizeof(line), "schedule: seed %llu, %s, %llu scheduling points, "
 		 "%llu switches, %zu preemptions\n", (unsigned long long)s->cfg.seed,
 		 s->cfg.strategy == SIM_SCHED_PCT ? "pct" :
@@ -990,29 +1071,16 @@ void sim_sched_dump(int fd, unsigned n)
 		put(fd, s->replay);
 		put(fd, "\n");
 	}
-	snprintf(line, sizeof(line), "timeline: the last %llu steps%s (* another thread "
-		 "ran before; held: the thread's locks after the step)\n",
-		 (unsigned long long)(s->nr_hist - first),
+	snprintf(line, sizeof(line), "timeline: the last %llu lines%s (* another thread "
+		 "ran before the step; held: the thread's locks after it)\n",
+		 (unsigned long long)(lines - skip),
 		 s->frozen ? " before the failure was seen" : "");
 	put(fd, line);
-	snprintf(line, sizeof(line), "  %8s  %-12s %-44s %-22s %s\n", "step", "thread",
+	snprintf(line, sizeof(line), "  %8s  %-12s %-58s %-22s %s\n", "step", "thread",
 		 "event", "at", "held");
 	put(fd, line);
-	for (uint64_t i = first; i < s->nr_hist; i++) {
-		const struct step_rec *r = &s->hist[i % SCHED_HISTORY];
-
-		event_text(ev, sizeof(ev), r);
-		held_text(held, sizeof(held), r->held_read, r->held_write);
-		if (r->line)
-			snprintf(site, sizeof(site), "%s:%d", base_name(r->file), r->line);
-		else
-			snprintf(site, sizeof(site), "-");
-		snprintf(line, sizeof(line), "%c %8llu  %-12s %-44s %-22s %s\n",
-			 r->switched ? '*' : ' ', (unsigned long long)r->step,
-			 s->tasks[r->task]->name, ev, site, held);
-		put(fd, line);
-	}
-	put(fd, "threads at the end of the timeline:\n");
+	timeline_lines(s, first, fd, skip);
+	put(fd, "the threads now:\n");
 	for (unsigned i = 0; i < s->nr_tasks; i++) {
 		const struct task *t = s->tasks[i];
 		uint32_t rd, wr;
