@@ -252,6 +252,14 @@ $(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_HELPER_OBJS) $(LIBCLI) 
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# the deterministic schedules' benchmark runs the stress harness
+$(BUILD)/bench/bench_det_schedule.o: ALL_CFLAGS += -Itests
+$(BUILD)/bench/bench_det_schedule: $(BUILD)/bench/bench_det_schedule.o \
+		$(BUILD)/tests/helpers/stress_harness.o $(BUILD)/tests/helpers/sim_stat.o \
+		$(BENCH_HELPER_OBJS) $(MTHP_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/%.pc: %.pc.in Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)

@@ -141,6 +141,8 @@ struct sched {
 	struct task *tasks[SCHED_MAX_THREADS];
 	unsigned nr_tasks;
 	unsigned nr_live;		/* started and not returned */
+	unsigned nr_held;		/* locks held, by all threads */
+	bool dirty;			/* a thread woke or started since the last choice */
 	struct task *cur;
 	struct task *prev;		/* the thread switched from */
 	uint64_t step;
@@ -424,11 +426,42 @@ static void note_decision(struct sched *s, const struct task *chosen)
 	s->nr_decisions++;
 }
 
+/*
+ * Would the choice at the next step be the running thread, with nothing
+ * to note?  True when it can go on, does not pass the turn, no thread
+ * woke or started since the last choice (so none has risen above it),
+ * and the step is no change point (PCT) or listed preemption (replay).
+ */
+static bool keeps_running(const struct sched *s, bool pass)
+{
+	uint64_t next = s->step + 1;
+
+	if (pass || s->dirty || !runnable(s->cur))
+		return false;
+	switch (s->cfg.strategy) {
+	case SIM_SCHED_PCT:
+		for (unsigned i = 0; i < s->nr_change; i++)
+			if (s->change[i] == next)
+				return false;
+		return true;
+	case SIM_SCHED_RANDOM:
+		return false;
+	case SIM_SCHED_REPLAY:
+		return s->replay_at >= s->cfg.nr_replay || s->cfg.replay[s->replay_at].step > next;
+	}
+	return false;
+}
+
 /* A scheduling point: pick who runs next and switch to it. */
 static void decide(struct sched *s, bool pass)
 {
 	struct task *dflt, *next = NULL;
 
+	if (keeps_running(s, pass)) {
+		s->step++;
+		return;
+	}
+	s->dirty = false;
 	if (++s->step > SCHED_MAX_STEPS)
 		sim_bug("sched: livelock: %llu scheduling points in one schedule",
 			(unsigned long long)s->step);
@@ -471,6 +504,7 @@ static struct task *task_new(struct sched *s, const char *name)
 	t->prio = (int64_t)(s->cfg.pct_depth + 1 + (mthp_rng_next(&s->rng) >> 16));
 	s->tasks[s->nr_tasks++] = t;
 	s->nr_live++;
+	s->dirty = true;
 	return t;
 }
 
@@ -482,6 +516,7 @@ static void wake(struct sched *s, const void *what)
 		if (t->state == TASK_BLOCKED && t->wait == what) {
 			t->state = TASK_RUNNABLE;
 			t->wait = NULL;
+			s->dirty = true;
 		}
 	}
 }
@@ -654,9 +689,11 @@ static void held_add(struct sched *s, const void *l, unsigned cls, unsigned mode
 {
 	struct task *t = s->cur;
 
-	cover(s, cls, file, line);
+	if (s->nr_held > t->nr_held)
+		cover(s, cls, file, line);
 	if (t->nr_held == SCHED_MAX_HELD)
 		return;
+	s->nr_held++;
 	t->held[t->nr_held].lock = l;
 	t->held[t->nr_held].cls = (uint8_t)cls;
 	t->held[t->nr_held].mode = (uint8_t)mode;
@@ -674,6 +711,7 @@ static void held_del(struct sched *s, const void *l)
 			continue;
 		memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(t->held[0]));
 		t->nr_held--;
+		s->nr_held--;
 		return;
 	}
 }

@@ -11,6 +11,7 @@
  * from the configured seed.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1031,6 +1032,10 @@ static int det_run(const struct stress_config *cfg, struct stress_totals *totals
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	det_timeline = cfg->timeline ? cfg->timeline : STRESS_DET_TIMELINE;
+	/* every schedule allocates and frees a simulator and the collapses'
+	 * workspaces: keep them on the heap, not mapped and unmapped each time */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	sim_sched_coverage_reset();
 	for (uint64_t i = 0; i < cfg->schedules && !failed && !err; i++) {
 		err = det_one(cfg, cfg->seed + i, &c, totals, out, &failed);
