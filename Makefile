@@ -209,7 +209,7 @@ else
 endif
 
 $(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(BUILD)/tests/helpers/stress_harness.o \
-		$(BUILD)/tests/helpers/sim_stat.o $(MTHP_LIBS)
+		$(BUILD)/tests/helpers/stress_shrink.o $(BUILD)/tests/helpers/sim_stat.o $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -25,6 +25,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/stress_harness.h"
+#include "helpers/stress_shrink.h"
 
 static void usage(FILE *out)
 {
@@ -210,8 +211,11 @@ int main(int argc, char **argv)
 	}
 	stress_install_crash_handler();
 	if (shrink) {
-		fprintf(stderr, "stress: --shrink: not yet\n");
-		return 2;
+		err = stress_shrink(&cfg, stdout);
+		free(replay);
+		if (err < 0)
+			fprintf(stderr, "stress: --shrink: %s\n", strerror(-err));
+		return err < 0 ? 2 : err;
 	}
 	err = stress_run(&cfg, &totals, stdout);
 	free(replay);

@@ -25,6 +25,7 @@
 #include <mthp/sched.h>
 
 #include "helpers/stress_harness.h"
+#include "helpers/stress_shrink.h"
 
 #define TEXT_OF(x) #x
 #define TO_TEXT(x) TEXT_OF(x)
@@ -163,6 +164,83 @@ static void test_decisions_replay_the_schedule(void **state)
 	free(again);
 }
 
+/* The text a function printed to a FILE (malloc'd). */
+static char *printed(int (*fn)(const struct stress_config *, FILE *),
+		     const struct stress_config *cfg, int *ret)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	*ret = fn(cfg, out);
+	fclose(out);
+	return text;
+}
+
+static int run_printing(const struct stress_config *cfg, FILE *out)
+{
+	struct stress_totals t;
+	int err = stress_run(cfg, &t, out);
+
+	return err ? err : stress_ok(&t) ? 0 : 1;
+}
+
+/*
+ * A failure (planted: mutator 0's 7th operation) prints the seed, the
+ * replay command and the timeline, which ends where it was seen.
+ */
+static void test_failure_prints_seed_replay_and_timeline(void **state)
+{
+	struct stress_config cfg = det_config(5, 3);
+	char *text;
+	int ret;
+
+	(void)state;
+	cfg.plant_failure = 7;
+	cfg.program = "build/tests/stress";
+	text = printed(run_printing, &cfg, &ret);
+	assert_int_equal(ret, 1);
+	assert_non_null(strstr(text, "stress: FAILED in the schedule of seed 5: thread 0: "
+			       "the planted failure"));
+	assert_non_null(strstr(text, "replay: build/tests/stress --schedule det --seed 5 "
+			       "--schedules 1 --threads 4 --ops 60 --policy upstream --pct 3\n"));
+	assert_non_null(strstr(text, "timeline: the last 60 lines before the failure was seen"));
+	/* its 7th operation was the last step of mutator 0 before the failure */
+	assert_non_null(strstr(text, "mutator 0    operation: "));
+	/* the first schedule failed: the run stopped there */
+	assert_non_null(strstr(text, "schedules: 1 run"));
+	free(text);
+}
+
+/* --shrink takes the planted failure down to one thread, seven operations, no preemption. */
+static void test_shrink_finds_the_shorter_schedule(void **state)
+{
+	struct stress_config cfg = det_config(5, 1);
+	char *text;
+	int ret;
+
+	(void)state;
+	cfg.plant_failure = 7;
+	text = printed(stress_shrink, &cfg, &ret);
+	assert_int_equal(ret, 1);
+	assert_non_null(strstr(text, "shrink: mutator threads 4 -> 1\n"));
+	/* mutator 0 does the 7th operation with 7 operations among one thread */
+	assert_non_null(strstr(text, "shrink: operations 60 -> 7\n"));
+	assert_non_null(strstr(text, " -> 0\n"));
+	assert_non_null(strstr(text, "shrunk: replay it: stress --schedule det --seed 5 "
+			       "--schedules 1 --threads 1 --ops 7 --policy upstream --preempt none"));
+	assert_non_null(strstr(text, "stress: FAILED in the schedule of seed 5"));
+	free(text);
+
+	/* a passing seed: nothing to shrink */
+	cfg.plant_failure = 0;
+	text = printed(stress_shrink, &cfg, &ret);
+	assert_int_equal(ret, 0);
+	assert_non_null(strstr(text, "passes: nothing to shrink"));
+	free(text);
+}
+
 /* ---- the scheduler alone: a lock-order deadlock ---- */
 
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
@@ -258,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_other_seeds_other_schedules),
 		cmocka_unit_test(test_decisions_replay_the_schedule),
 		cmocka_unit_test(test_deadlock_found_and_explained),
+		cmocka_unit_test(test_failure_prints_seed_replay_and_timeline),
+		cmocka_unit_test(test_shrink_finds_the_shorter_schedule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum sim_sched_strategy {
 	SIM_SCHED_PCT,		/* priorities, d - 1 change points (PCT) */
@@ -116,9 +117,16 @@ const char *sim_sched_thread_name(void);
  * Does nothing outside a schedule.
  */
 void sim_sched_dump(int fd, unsigned n);
+/* The same into a FILE (not for crash handlers). */
+void sim_sched_dump_file(FILE *out, unsigned n);
 
-/* The decisions of the last schedule that differed from the default. */
+/*
+ * The decisions that differed from the default: of the schedule running
+ * on this OS thread (a crash handler's question), else of the last one.
+ */
 const struct sim_sched_preempt *sim_sched_decisions(size_t *nr);
+/* The scheduling points of the schedule running on this OS thread, or 0. */
+uint64_t sim_sched_steps(void);
 
 /*
  * The distinct lock pairs seen interleaved (class of the lock another

@@ -904,8 +904,17 @@ void sim_sched_end(struct sim_sched_result *res)
 
 const struct sim_sched_preempt *sim_sched_decisions(size_t *nr)
 {
+	if (sched_det) {
+		*nr = sched_det->nr_decisions;
+		return sched_det->decisions;
+	}
 	*nr = nr_last_decisions;
 	return last_decisions;
+}
+
+uint64_t sim_sched_steps(void)
+{
+	return sched_det ? sched_det->step : 0;
 }
 
 void sim_sched_coverage(unsigned *classes, unsigned *sites, unsigned *nr_classes)
@@ -926,9 +935,21 @@ void sim_sched_coverage_reset(void)
 
 /* ---- the timeline ---- */
 
-static void put(int fd, const char *text)
+/* Where a timeline goes: a file descriptor (crash handlers), or a FILE. */
+struct sink {
+	int fd;
+	FILE *file;
+};
+
+static void put(const struct sink *to, const char *text)
 {
 	size_t len = strlen(text);
+	int fd = to->fd;
+
+	if (to->file) {
+		fputs(text, to->file);
+		return;
+	}
 
 	while (len) {
 		ssize_t n = write(fd, text, len);
@@ -1035,10 +1056,12 @@ static uint64_t repeats(const struct sched *s, uint64_t i, uint64_t end, unsigne
 
 /*
  * The timeline's lines from record first on, a polling loop's repeated
- * steps as one line; the first skip lines not written, none when fd < 0.
+ * steps as one line; the first skip lines not written, none when fd is
+ * NULL.
  * Returns the number of lines.
  */
-static uint64_t timeline_lines(const struct sched *s, uint64_t first, int fd, uint64_t skip)
+static uint64_t timeline_lines(const struct sched *s, uint64_t first,
+			       const struct sink *fd, uint64_t skip)
 {
 	char line[640], ev[160], held[200], site[64];
 	uint64_t nr = 0;
@@ -1051,7 +1074,7 @@ static uint64_t timeline_lines(const struct sched *s, uint64_t first, int fd, ui
 
 			if (again < 2)
 				continue;
-			if (fd >= 0 && nr >= skip) {
+			if (fd && nr >= skip) {
 				snprintf(line, sizeof(line), "  %8s  %-12s (the %u step%s above, "
 					 "%llu times more, to step %llu)\n", "...",
 					 s->tasks[r->task]->name, p, p > 1 ? "s" : "",
@@ -1065,7 +1088,7 @@ static uint64_t timeline_lines(const struct sched *s, uint64_t first, int fd, ui
 		}
 		if (i >= s->nr_hist)
 			break;
-		if (fd < 0 || nr < skip) {
+		if (!fd || nr < skip) {
 			nr++;
 			continue;
 		}
@@ -1085,7 +1108,7 @@ static uint64_t timeline_lines(const struct sched *s, uint64_t first, int fd, ui
 	return nr;
 }
 
-void sim_sched_dump(int fd, unsigned n)
+static void dump(const struct sink *fd, unsigned n)
 {
 	struct sched *s = sched_det;
 	uint64_t first, lines, skip;
@@ -1095,7 +1118,7 @@ void sim_sched_dump(int fd, unsigned n)
 		return;
 	/* every step kept, whose repeats fold; then the last n lines */
 	first = s->nr_hist > SCHED_HISTORY ? s->nr_hist - SCHED_HISTORY : 0;
-	lines = timeline_lines(s, first, -1, 0);
+	lines = timeline_lines(s, first, NULL, 0);
 	skip = lines > n ? lines - n : 0;
 	snprintf(line, sizeof(line), "schedule: seed %llu, %s, %llu scheduling points, "
 		 "%llu switches, %zu preemptions\n", (unsigned long long)s->cfg.seed,
@@ -1131,4 +1154,18 @@ void sim_sched_dump(int fd, unsigned n)
 			 t == s->cur ? "running" : "runnable", held);
 		put(fd, line);
 	}
+}
+
+void sim_sched_dump(int fd, unsigned n)
+{
+	struct sink to = { .fd = fd };
+
+	dump(&to, n);
+}
+
+void sim_sched_dump_file(FILE *out, unsigned n)
+{
+	struct sink to = { .fd = -1, .file = out };
+
+	dump(&to, n);
 }

@@ -60,6 +60,7 @@ struct stress {
 	struct sim_mm *mm;
 	uint64_t nr_frames;
 	bool khugepaged;		/* its thread runs between the checks */
+	uint64_t plant_failure;		/* stress_config's */
 	bool rmap_walker;		/* so does the rmap walker's */
 	unsigned nr_threads;
 	struct worker *w;
@@ -852,6 +853,34 @@ static void sum_up(struct stress *st, struct stress_totals *totals)
 
 /* ---- deterministic schedules ---- */
 
+int stress_decisions_fd = -1;
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void stress_send_decisions(int fd, uint64_t steps)
+{
+	size_t nr;
+	const struct sim_sched_preempt *d = sim_sched_decisions(&nr);
+	uint64_t n = nr;
+
+	send_all(fd, &steps, sizeof(steps));
+	send_all(fd, &n, sizeof(n));
+	if (nr)
+		send_all(fd, d, nr * sizeof(*d));
+}
+
 /* The schedule under way, for the crash report (det runs are one OS thread). */
 static uint64_t det_seed;
 static unsigned det_timeline;
@@ -894,6 +923,8 @@ static void *det_mutator(void *arg)
 	for (uint64_t i = 0; i < w->quota; i++) {
 		one_op(w);
 		w->ops++;
+		if (!w->id && w->ops == w->st->plant_failure)
+			bad(w, "the planted failure (a test of the failure report)", w->ops, 0);
 		sim_thread_yield();
 	}
 	return NULL;
@@ -976,6 +1007,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 	st->nr_threads = cfg->nr_threads;
 	st->khugepaged = cfg->khugepaged;
 	st->rmap_walker = cfg->rmap_walker;
+	st->plant_failure = cfg->plant_failure;
 	err = setup(st, &one);
 	if (err)
 		goto out_free;
@@ -996,8 +1028,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 	if (*failed && out) {
 		fprintf(out, "stress: FAILED in the schedule of seed %llu: %s\n",
 			(unsigned long long)seed, first_failure(st));
-		fflush(out);
-		sim_sched_dump(fileno(out), cfg->timeline ? cfg->timeline : STRESS_DET_TIMELINE);
+		sim_sched_dump_file(out, cfg->timeline ? cfg->timeline : STRESS_DET_TIMELINE);
 	}
 	__atomic_store_n(&running, NULL, __ATOMIC_RELEASE);
 	sim_sched_end(&res);
@@ -1122,6 +1153,10 @@ static void crash_handler(int sig)
 		say(line);
 	}
 	sim_sched_dump(STDERR_FILENO, det_timeline);
+	if (stress_decisions_fd >= 0 && sim_sched_on()) {
+		stress_send_decisions(stress_decisions_fd, sim_sched_steps());
+		stress_decisions_fd = -1;
+	}
 }
 
 /*

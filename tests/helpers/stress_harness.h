@@ -47,7 +47,9 @@ struct stress_config {
 	const struct sim_sched_preempt *replay;	/* SIM_SCHED_REPLAY's */
 	size_t nr_replay;
 	const char *program;		/* in the replay command; NULL: "stress" */
-	unsigned timeline;		/* steps printed with a failure */
+	unsigned timeline;		/* lines of the timeline printed with a failure */
+	/* tests of the failure report: mutator 0's n-th operation fails; 0: none */
+	unsigned plant_failure;
 };
 
 struct stress_totals {
@@ -75,6 +77,15 @@ struct stress_totals {
 /* A deterministic schedule's slices are one PMD range (and khugepaged scans
  * 512 PTEs a wake-up), so that a schedule is short. */
 #define STRESS_DET_SLICE_PMDS 1u
+
+/*
+ * The schedule's steps and its decisions that differed from the default
+ * (sim_sched_decisions()), written to fd as the steps, the count and the
+ * array: for --shrink's children.  When stress_decisions_fd is not -1,
+ * the crash report writes them there too.  Uses write(2) only.
+ */
+extern int stress_decisions_fd;
+void stress_send_decisions(int fd, uint64_t steps);
 
 /* The command that replays the schedule of seed with cfg (malloc'd). */
 char *stress_replay_command(const struct stress_config *cfg, uint64_t seed);
