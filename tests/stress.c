@@ -60,7 +60,7 @@ static void usage(FILE *out)
 "  --random             a random walk instead: a uniform choice at every point\n"
 "  --preempt LIST       replay these preemptions, STEP:THREAD,... (or none),\n"
 "                       as a failure's replay command or --shrink prints them\n"
-"  --timeline N         steps of the timeline a failure prints (default %u)\n"
+"  --timeline N         lines of the timeline a failure prints (default %u)\n"
 "  --shrink             from the failing schedule of --seed, look for a\n"
 "                       shorter one that still fails (fewer threads, fewer\n"
 "                       operations, fewer preemptions) and print it\n"

@@ -111,9 +111,10 @@ void sim_sched_failed(void);
 const char *sim_sched_thread_name(void);
 
 /*
- * Write the failure's timeline: the replay command, then the last n steps
- * (thread, event, call site, the locks it held after the step) and every
- * thread's state.  Uses only write(2) and snprintf, for crash handlers.
+ * Write the failure's timeline: the replay command, then its last n lines
+ * (each step's thread, event, call site and the locks it held after it; a
+ * polling loop's repeated steps folded into one line) and every thread's
+ * state.  Uses only write(2) and snprintf, for crash handlers.
  * Does nothing outside a schedule.
  */
 void sim_sched_dump(int fd, unsigned n);

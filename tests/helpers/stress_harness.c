@@ -855,6 +855,7 @@ static void sum_up(struct stress *st, struct stress_totals *totals)
 
 int stress_decisions_fd = -1;
 
+/* All of buf to fd (write(2) only: the crash report's too). */
 static void send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -1104,16 +1105,7 @@ static struct sigaction crash_old[sizeof(crash_signals) / sizeof(crash_signals[0
 
 static void say(const char *text)
 {
-	size_t len = strlen(text);
-
-	while (len) {
-		ssize_t n = write(STDERR_FILENO, text, len);
-
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
+	send_all(STDERR_FILENO, text, strlen(text));
 }
 
 /*
