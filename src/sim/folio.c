@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <mthp/sched.h>
+
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/memcg.h"
@@ -53,7 +55,8 @@ static void maplock(struct sim *sim, uint32_t head)
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, f);
 	while (__atomic_fetch_or(f, PG_MAPLOCK, __ATOMIC_ACQUIRE) & PG_MAPLOCK)
 		while (ld_relaxed(f) & PG_MAPLOCK)
-			;
+			if (sched_is_det())
+				sim_thread_yield();	/* the holder must run */
 	lockdep_acquired(LOCK_FOLIO_MAP, f, LOCK_WRITE, false);
 }
 

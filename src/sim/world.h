@@ -178,7 +178,7 @@ struct sim_khugepaged {
 	/* the concurrent mode's thread */
 	pthread_mutex_t lock;		/* leaf: guards the fields below */
 	pthread_cond_t wake;
-	pthread_t thread;
+	struct sim_thread *thread;	/* mthp/sched.h: real or deterministic */
 	bool running;
 	bool stop;
 };
@@ -207,7 +207,7 @@ struct sim_inject {
 /* ---- rmap.c's state: the rmap walker thread and its failures ---- */
 
 struct sim_rmap {
-	pthread_t thread;
+	struct sim_thread *thread;
 	bool running;			/* the starting thread's only */
 	bool stop;			/* atomic */
 	uint32_t failed;		/* atomic: 0, 1 writing msg, 2 msg written */
