@@ -42,6 +42,7 @@
 
 #include <mthp/sched.h>
 
+#include "common/array.h"
 #include "common/rng.h"
 #include "sim/bug.h"
 #include "sim/locks.h"
@@ -186,7 +187,7 @@ static const char *class_name(unsigned cls)
 
 static void tls_register(struct sched *s, void *addr, size_t size)
 {
-	if (!addr || !size || s->nr_tls == sizeof(s->tls) / sizeof(s->tls[0]))
+	if (!addr || !size || s->nr_tls == ARRAY_SIZE(s->tls))
 		return;
 	s->tls[s->nr_tls].addr = addr;
 	s->tls[s->nr_tls].size = size;
@@ -412,15 +413,9 @@ static struct task *replay_choice(struct sched *s, struct task *dflt)
 
 static void note_decision(struct sched *s, const struct task *chosen)
 {
-	if (s->nr_decisions == s->cap_decisions) {
-		size_t cap = s->cap_decisions ? 2 * s->cap_decisions : 64;
-		struct sim_sched_preempt *d = realloc(s->decisions, cap * sizeof(*d));
-
-		if (!d)
-			return;
-		s->decisions = d;
-		s->cap_decisions = cap;
-	}
+	if (mthp_array_grow((void **)&s->decisions, &s->cap_decisions, s->nr_decisions,
+			    sizeof(*s->decisions)))
+		return;
 	s->decisions[s->nr_decisions].step = s->step;
 	s->decisions[s->nr_decisions].to = chosen->id;
 	s->nr_decisions++;
