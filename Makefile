@@ -7,6 +7,8 @@
 #   make demo               the main job on the built-in default
 #   make bench              benchmarks (medians, ratios to the baselines)
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
+#   make stress SCHEDULE=det  deterministic schedules (STRESS_SCHEDULES=1000
+#                           from STRESS_SEED; same seed, same report)
 #   make mutants            the collapse protocol's mutants, each must be killed
 #                           (tests/mutants/*.patch; MUTANTS="NAME ..." for some)
 #   make check-kernel       the real Linux 7.2 under qemu as the oracle
@@ -190,19 +192,30 @@ $(BUILD)/tests/test_policy_plugin: | $(PLUGIN_SOS)
 
 # The stress program: khugepaged and mutator threads with fault injection
 # (not a cmocka test; 'make stress' runs it, .ci/run under both sanitizers).
+# SCHEDULE=threads: real threads for STRESS_SECONDS; SCHEDULE=det:
+# STRESS_SCHEDULES deterministic schedules from seed STRESS_SEED.
+SCHEDULE ?= threads
 STRESS_SECONDS ?= 10
+STRESS_SCHEDULES ?= 1000
 STRESS_THREADS ?= 4
 STRESS_SEED ?= 1
 STRESS_POLICY ?= upstream
+ifeq ($(SCHEDULE),det)
+  STRESS_ARGS = --schedule det --schedules $(STRESS_SCHEDULES)
+else ifeq ($(SCHEDULE),threads)
+  STRESS_ARGS = --seconds $(STRESS_SECONDS)
+else
+  STRESS_ARGS = $(error SCHEDULE must be threads or det, not '$(SCHEDULE)')
+endif
 
 $(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(BUILD)/tests/helpers/stress_harness.o \
-		$(BUILD)/tests/helpers/sim_stat.o $(MTHP_LIBS)
+		$(BUILD)/tests/helpers/stress_shrink.o $(BUILD)/tests/helpers/sim_stat.o $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 stress: $(BUILD)/tests/stress
 	TSAN_OPTIONS="suppressions=tests/stress.tsan.supp $(TSAN_OPTIONS)" \
-		$(BUILD)/tests/stress --seconds $(STRESS_SECONDS) --threads $(STRESS_THREADS) \
+		$(BUILD)/tests/stress $(STRESS_ARGS) --threads $(STRESS_THREADS) \
 		--seed $(STRESS_SEED) --policy $(STRESS_POLICY)
 
 # The collapse protocol's mutants: each tests/mutants/NAME.patch applied to
@@ -236,6 +249,14 @@ $(BUILD)/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -c $< -o $@
 
 $(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_HELPER_OBJS) $(LIBCLI) $(MTHP_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# the deterministic schedules' benchmark runs the stress harness
+$(BUILD)/bench/bench_det_schedule.o: ALL_CFLAGS += -Itests
+$(BUILD)/bench/bench_det_schedule: $(BUILD)/bench/bench_det_schedule.o \
+		$(BUILD)/tests/helpers/stress_harness.o $(BUILD)/tests/helpers/sim_stat.o \
+		$(BENCH_HELPER_OBJS) $(MTHP_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -118,11 +118,19 @@ static void fx_init(struct fx *f, enum change change, unsigned at_call)
 	assert_int_equal(sim_inject_set(f->fx.sim, SIM_INJECT_MUNMAP, 1), 0);
 }
 
-static void fx_done(struct fx *f)
+/*
+ * fx_init() with the change made at call 2, between the locks; then
+ * MADV_COLLAPSE of [BASE, BASE + len), the change made without an error.
+ * What MADV_COLLAPSE returned.
+ */
+static int race_collapse(struct fx *f, enum change change, uint64_t len)
 {
-	sim_inject_set(f->fx.sim, SIM_INJECT_MUNMAP, 0);
-	sim_inject_set_race(f->fx.sim, NULL, NULL);
-	sim_fx_done(&f->fx, true);
+	int err;
+
+	fx_init(f, change, 2);
+	err = sim_madvise_collapse(f->fx.mm, BASE, len);
+	assert_int_equal(f->race.err, 0);
+	return err;
 }
 
 static struct sim_page_info info(struct fx *f, uint64_t addr)
@@ -146,26 +154,36 @@ static void assert_range_intact(struct fx *f, unsigned r)
 }
 
 /*
+ * Close a case: the PMD ranges in the mask intact (bit r: range r still
+ * holds what fx_init wrote), then the simulator checked and destroyed.
+ */
+static void fx_done(struct fx *f, unsigned intact)
+{
+	for (unsigned r = 0; r < AREA_PMDS; r++)
+		if (intact & (1u << r))
+			assert_range_intact(f, r);
+	sim_inject_set(f->fx.sim, SIM_INJECT_MUNMAP, 0);
+	sim_inject_set_race(f->fx.sim, NULL, NULL);
+	sim_fx_done(&f->fx, true);
+}
+
+/*
  * MADV_NOHUGEPAGE between the locks: the revalidation under the write
  * lock must see the VMA no longer allows the collapse (VMA_CHECK: EINVAL).
  */
 static void test_nohugepage_between_locks(void **state)
 {
 	struct fx f;
-	int err;
+	int err = race_collapse(&f, CHANGE_NOHUGEPAGE, PMD);
 
 	(void)state;
-	fx_init(&f, CHANGE_NOHUGEPAGE, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
 	assert_int_equal(f.race.calls, 2);
 	if (err != -EINVAL || info(&f, BASE).huge)
 		fail_msg("a range made MADV_NOHUGEPAGE between the read unlock and the "
 			 "write lock was collapsed (MADV_COLLAPSE returned %d, the range %s "
 			 "PMD-mapped): the revalidation after mmap_write_lock did not run",
 			 err, info(&f, BASE).huge ? "is" : "is not");
-	assert_range_intact(&f, 0);
-	fx_done(&f);
+	fx_done(&f, 1u << 0);
 }
 
 /*
@@ -178,12 +196,9 @@ static void test_thp_between_locks(void **state)
 {
 	struct fx f;
 	struct sim_page_info pi;
-	int err;
+	int err = race_collapse(&f, CHANGE_THP, PMD);
 
 	(void)state;
-	fx_init(&f, CHANGE_THP, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
 	pi = info(&f, BASE + 7 * PAGE);
 	if (err || !pi.huge || pi.tag != 0x7ace)
 		fail_msg("a PMD THP faulted in between the read unlock and the write lock "
@@ -191,8 +206,7 @@ static void test_thp_between_locks(void **state)
 			 "%s): the PMD was not checked to be the one scanned", err,
 			 (unsigned long long)pi.tag, pi.huge ? "PMD-mapped" : "not PMD-mapped");
 	assert_int_equal(info(&f, BASE).tag, 0);
-	assert_range_intact(&f, 1);
-	fx_done(&f);
+	fx_done(&f, 1u << 1);
 }
 
 /*
@@ -218,26 +232,21 @@ static void test_pin_between_locks(void **state)
 			 "%llu): the isolation did not check the folio's references", err,
 			 (unsigned long long)before.pfn, (unsigned long long)after.pfn);
 	assert_int_equal(sim_unpin(f.fx.mm, BASE + 5 * PAGE), 0);
-	assert_range_intact(&f, 0);
-	fx_done(&f);
+	fx_done(&f, 1u << 0);
 }
 
 /* The range unmapped between the locks: nothing is collapsed there. */
 static void test_munmap_between_locks(void **state)
 {
 	struct fx f;
-	int err;
+	int err = race_collapse(&f, CHANGE_MUNMAP, PMD);
 
 	(void)state;
-	fx_init(&f, CHANGE_MUNMAP, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, PMD);
-	assert_int_equal(f.race.err, 0);
 	/* VMA_NULL: madvise_collapse_errno() has no case for it, so EINVAL */
 	assert_int_equal(err, -EINVAL);
 	assert_int_equal(sim_nr_vmas(f.fx.mm), 1);
 	sim_fx_check(f.fx.sim);
-	assert_range_intact(&f, 1);
-	fx_done(&f);
+	fx_done(&f, 1u << 1);
 }
 
 /*
@@ -249,19 +258,14 @@ static void test_munmap_between_locks(void **state)
 static void test_vma_shrinks_during_call(void **state)
 {
 	struct fx f;
-	int err;
+	int err = race_collapse(&f, CHANGE_SHRINK, AREA_PMDS * PMD);
 
 	(void)state;
-	fx_init(&f, CHANGE_SHRINK, 2);
-	err = sim_madvise_collapse(f.fx.mm, BASE, AREA_PMDS * PMD);
-	assert_int_equal(f.race.err, 0);
 	assert_int_equal(f.race.pmd_addr, BASE);
 	assert_int_equal(err, 0);
 	assert_true(info(&f, BASE).huge);
 	assert_true(info(&f, BASE + PMD).huge);
-	assert_range_intact(&f, 0);
-	assert_range_intact(&f, 1);
-	fx_done(&f);
+	fx_done(&f, 1u << 0 | 1u << 1);
 }
 
 int main(void)

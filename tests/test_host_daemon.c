@@ -23,8 +23,8 @@
 
 #include "helpers/cgroup.h"
 #include "helpers/daemon_child.h"
+#include "helpers/host_run.h"
 #include "helpers/live_child.h"
-#include "helpers/live_skip.h"
 
 static int teardown(void **state)
 {
@@ -78,6 +78,5 @@ int main(void)
 		cmocka_unit_test_teardown(test_cgroup_picks_up_new_processes, teardown),
 	};
 
-	return live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
-			      host_test_requirements(false));
+	return host_tests_run(tests, sizeof(tests) / sizeof(tests[0]), false);
 }

@@ -26,15 +26,10 @@
 #include <mthp/live.h>
 #include <mthp/snapshot.h>
 
-#include "helpers/host_undo.h"
+#include "helpers/host_run.h"
 #include "helpers/live_child.h"
-#include "helpers/live_skip.h"
 #include "helpers/swapfile.h"
 #include "helpers/thp_settings.h"
-
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 
 #define PMD_SIZE LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
@@ -66,64 +61,69 @@ static void layout_swapped(char *a)
 		_exit(4);
 }
 
-/* A child laid out while hugepages-64kB/enabled is "always". */
-static struct live_child child_with_64k(live_layout_fn layout)
+/*
+ * A child laid out while hugepages-64kB/enabled is "always", and its view;
+ * the pmd line of its range 1 (which must be there).
+ */
+static const struct mthp_snapshot_pmd *view_with_64k(live_layout_fn layout,
+						     struct live_child *c, struct live_view *v)
 {
-	struct live_child c;
+	const struct mthp_snapshot_pmd *pmd;
 
 	assert_int_equal(thp_settings_push("hugepages-64kB/enabled", "always"), 0);
-	c = live_child_start(layout);
+	*c = live_child_start(layout);
 	thp_settings_restore();
-	return c;
+	live_view_of(c, false, v);
+	pmd = live_view_pmd(v, 1);
+	assert_non_null(pmd);
+	return pmd;
+}
+
+/* PAGEMAP_SCAN and plain reads agree on the child; then it is stopped. */
+static void view_done(struct live_child *c, struct live_view *v)
+{
+	live_view_free(v);
+	live_paths_agree(c->pid);
+	live_child_stop(c);
 }
 
 /* ---- cases ---- */
 
 static void test_64k_mthp_from_faults(void **state)
 {
-	struct live_child c = child_with_64k(layout_64k);
-	const struct mthp_snapshot_pmd *pmd;
+	struct live_child c;
 	struct live_view v;
+	const struct mthp_snapshot_pmd *pmd = view_with_64k(layout_64k, &c, &v);
 
 	(void)state;
-	live_view_of(&c, false, &v);
 	assert_int_equal(v.vma->c.pte_aligned[4], 256);
 	assert_int_equal(v.vma->c.pte_unaligned[4], 0);
 	assert_int_equal(v.vma->c.pte_partial, 0);
 	assert_int_equal(v.vma->c.anon, 256);
-	pmd = live_view_pmd(&v, 1);
-	assert_non_null(pmd);
 	for (uint32_t i = 0; i < N; i++) {
 		assert_int_equal(pmd->ptes[i], i < 256 ? 'A' : '.');
 		assert_int_equal(pmd->folio_orders[i], i < 256 ? 4 : MTHP_NO_FOLIO);
 	}
-	live_view_free(&v);
-	live_paths_agree(c.pid);	/* PAGEMAP_SCAN and plain reads */
-	live_child_stop(&c);
+	view_done(&c, &v);
 }
 
 static void test_64k_partially_mapped(void **state)
 {
-	struct live_child c = child_with_64k(layout_64k_partial);
-	const struct mthp_snapshot_pmd *pmd;
+	struct live_child c;
 	struct live_view v;
+	const struct mthp_snapshot_pmd *pmd = view_with_64k(layout_64k_partial, &c, &v);
 
 	(void)state;
-	live_view_of(&c, false, &v);
 	/* thpmaps: a run starting at a tail, and one ending before a tail */
 	assert_int_equal(v.vma->c.pte_partial, 30);
 	assert_int_equal(v.vma->c.pte_aligned[4], 14 * 16);
 	assert_int_equal(v.vma->c.anon, 254);
-	pmd = live_view_pmd(&v, 1);
-	assert_non_null(pmd);
 	assert_int_equal(pmd->ptes[0], '.');
 	assert_int_equal(pmd->ptes[1], 'A');
 	assert_int_equal(pmd->folio_orders[1], 4);	/* still a 64K folio */
 	assert_int_equal(pmd->ptes[31], '.');
 	assert_int_equal(pmd->folio_orders[30], 4);
-	live_view_free(&v);
-	live_paths_agree(c.pid);
-	live_child_stop(&c);
+	view_done(&c, &v);
 }
 
 static void test_swapped_out_pages(void **state)
@@ -148,9 +148,7 @@ static void test_swapped_out_pages(void **state)
 	assert_int_equal(strspn(ptes, "w"), 64);
 	assert_int_equal(strspn(ptes + 64, "A"), N - 64);
 	assert_int_equal(live_view_pmd(&v, 0)->folio_orders[0], MTHP_NO_FOLIO);
-	live_view_free(&v);
-	live_paths_agree(c.pid);
-	live_child_stop(&c);
+	view_done(&c, &v);
 	swapfile_remove();
 	assert_false(swapfile_listed(getpid()));
 }
@@ -162,15 +160,6 @@ int main(void)
 		cmocka_unit_test(test_64k_partially_mapped),
 		cmocka_unit_test(test_swapped_out_pages),
 	};
-	int ret = live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
-				 host_test_requirements(true));
 
-	if (ret == 77)
-		return ret;
-	host_undo_all();
-	if (!thp_settings_verify() || swapfile_listed(getpid())) {
-		fprintf(stderr, "a THP knob or the swap file was left behind\n");
-		return 1;
-	}
-	return ret;
+	return host_tests_run(tests, sizeof(tests) / sizeof(tests[0]), true);
 }

@@ -24,15 +24,10 @@
 
 #include <mthp/snapshot.h>
 
-#include "helpers/host_undo.h"
+#include "helpers/host_run.h"
 #include "helpers/live_child.h"
-#include "helpers/live_skip.h"
 #include "helpers/rec_child.h"
 #include "helpers/swapfile.h"
-
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 
 #define NR_STEPS 5
 
@@ -92,15 +87,6 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_out_and_swap_in),
 	};
-	int ret = live_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
-				 host_test_requirements(false));
 
-	if (ret == 77)
-		return ret;
-	host_undo_all();
-	if (swapfile_listed(getpid())) {
-		fprintf(stderr, "the swap file was left behind\n");
-		return 1;
-	}
-	return ret;
+	return host_tests_run(tests, sizeof(tests) / sizeof(tests[0]), false);
 }

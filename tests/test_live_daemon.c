@@ -43,14 +43,24 @@
 
 #define N 512
 
-/* A daemon child whose dense range is order-0 pages (else the case skips); its pid as text. */
-static struct daemon_child small_child(char *pid, size_t len)
+/* A daemon child whose dense range is order-0 pages (else the case skips). */
+static struct daemon_child small_child(void)
 {
 	struct daemon_child c = daemon_child_start();
 
 	daemon_require_small_pages(&c);
-	snprintf(pid, len, "%d", (int)c.pid);
 	return c;
+}
+
+/* The line the daemon logs when it decides on c's range at addr, in a static buffer. */
+static const char *decision(const struct daemon_child *c, uint64_t addr, const char *result,
+			    const char *action)
+{
+	static char line[160];
+
+	snprintf(line, sizeof(line), "pid=%s addr=%llx result=%s action=%s errno=0\n",
+		 c->pid_text, (unsigned long long)addr, result, action);
+	return line;
 }
 
 static bool has_line(const char *text, const char *fmt, ...)
@@ -88,17 +98,14 @@ static long counter(const char *text, const char *name)
 static void test_collapses_dense_not_sparse(void **state)
 {
 	static char out[1 << 16], err[4096];
-	char pid[16];
-	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct daemon_child c = small_child();
 
 	(void)state;
-	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", c.pid_text,
 			     "--iterations", "1", "--pages-to-scan", "1000000",
 			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
-	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
-			     pid, (unsigned long long)c.dense));
-	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip errno=0\n",
-			     pid, (unsigned long long)c.sparse));
+	assert_non_null(strstr(out, decision(&c, c.dense, "SCAN_SUCCEED", "collapse")));
+	assert_non_null(strstr(out, decision(&c, c.sparse, "SCAN_EXCEED_NONE_PTE", "skip")));
 	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.empty));
 	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 1);
 	assert_int_equal(daemon_pmd_mapped(c.pid, c.sparse), 0);
@@ -115,14 +122,13 @@ static void test_host_settings_decide(void **state)
 	static char out[1 << 16], err[4096];
 	struct mthp_settings s;
 	struct mthp_diag diag = { 0 };
-	char pid[16];
-	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct daemon_child c = small_child();
 
 	(void)state;
 	assert_int_equal(mthp_live_settings(&s, NULL, &diag), 0);
 	if (s.enabled == MTHP_MODE_ALWAYS)
 		skip();
-	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", c.pid_text,
 			     "--iterations", "1", "--pages-to-scan", "1000000", NULL), 0);
 	assert_false(has_line(out, "addr=%llx ", (unsigned long long)c.dense));
 	assert_int_equal(counter(out, "pages_collapsed"), 0);
@@ -136,16 +142,14 @@ static void test_host_settings_decide(void **state)
 static void test_dry_run_collapses_nothing(void **state)
 {
 	static char out[1 << 20], err[4096];
-	char pid[16];
-	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct daemon_child c = small_child();
 
 	(void)state;
-	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", pid,
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--pid", c.pid_text,
 			     "--dry-run", "--iterations", "2", "--interval", "0",
 			     "--pages-to-scan", "1000000", "--set", DAEMON_SET_ALWAYS,
 			     "--set", DAEMON_SET_NONE, NULL), 0);
-	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
-			     pid, (unsigned long long)c.dense));
+	assert_non_null(strstr(out, decision(&c, c.dense, "SCAN_SUCCEED", "would-collapse")));
 	assert_non_null(strstr(out, ", dry run\n"));
 	assert_int_equal(counter(out, "pages_collapsed"), 0);
 	assert_int_equal(counter(out, "full_scans"), 2);
@@ -159,8 +163,7 @@ static void test_dry_run_collapses_nothing(void **state)
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "daemon", "--dry-run",
 			     "--iterations", "1", "--pages-to-scan", "100000000",
 			     "--set", DAEMON_SET_ALWAYS, "--set", DAEMON_SET_NONE, NULL), 0);
-	assert_true(has_line(out, "pid=%s addr=%llx result=SCAN_SUCCEED action=would-collapse errno=0\n",
-			     pid, (unsigned long long)c.dense));
+	assert_non_null(strstr(out, decision(&c, c.dense, "SCAN_SUCCEED", "would-collapse")));
 	assert_false(has_line(out, "pid=%d ", (int)getpid()));	/* not itself */
 	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 0);
 	assert_int_equal(anon_huge_kb(c.pid, c.dense), 0);
@@ -283,8 +286,7 @@ static void test_target_exit_is_dropped(void **state)
 	assert_true(has_line(log + mark, "pid=%d addr=0 result=- action=drop errno=ESRCH",
 			     (int)a.pid));
 	/* b goes on: its sparse range is decided again */
-	assert_true(has_line(log + mark, "pid=%d addr=%llx result=SCAN_EXCEED_NONE_PTE action=skip",
-			     (int)b.pid, (unsigned long long)b.sparse));
+	assert_non_null(strstr(log + mark, decision(&b, b.sparse, "SCAN_EXCEED_NONE_PTE", "skip")));
 	/* every --pid gone: the daemon says so */
 	live_kid_reap(b.pid);
 	assert_int_equal(mthp_daemon_scan(&d, &diag), -ESRCH);
@@ -366,16 +368,13 @@ static void bg_stop_with(struct bg *bg, int sig)
 
 static void check_signal_stop(int sig)
 {
-	char pid[16], line[128];
-	struct daemon_child c = small_child(pid, sizeof(pid));
+	struct daemon_child c = small_child();
 	struct bg *bg = calloc(1, sizeof(*bg));
 
 	assert_non_null(bg);
-	bg_start(bg, pid);
+	bg_start(bg, c.pid_text);
 	/* the first wake-up's collapse, then it sleeps for a minute */
-	snprintf(line, sizeof(line), "pid=%s addr=%llx result=SCAN_SUCCEED action=collapse errno=0\n",
-		 pid, (unsigned long long)c.dense);
-	assert_true(bg_wait_for(bg, line));
+	assert_true(bg_wait_for(bg, decision(&c, c.dense, "SCAN_SUCCEED", "collapse")));
 	assert_true(bg_wait_for(bg, "action=skip errno=0\n"));
 	usleep(100000);
 	/* SIGUSR1: the counters, and it goes on */

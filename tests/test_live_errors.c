@@ -122,12 +122,20 @@ static void test_snapshot_output_checked_first(void **state)
 
 /* ---- a partial audit says it is partial ---- */
 
+/* The geometry of 4K pages. */
+static struct mthp_geometry geo_4k(void)
+{
+	struct mthp_geometry geo;
+
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	return geo;
+}
+
 static struct mthp_audit_proc one_proc(void)
 {
-	struct mthp_audit_proc p = { .pid = 4242 };
+	struct mthp_audit_proc p = { .pid = 4242, .geo = geo_4k() };
 
 	strcpy(p.comm, "worker");
-	assert_int_equal(mthp_geometry_from_page_size(&p.geo, 4096), 0);
 	p.total.anon = 100;
 	return p;
 }
@@ -212,13 +220,12 @@ static void test_audit_json_names_not_utf8(void **state)
 static void test_audit_text_shares(void **state)
 {
 	struct mthp_audit_counts c = { .anon = 100, .zero = 700, .swap = 300, .shared = 50 };
-	struct mthp_geometry geo;
+	struct mthp_geometry geo = geo_4k();
 	char *buf = NULL;
 	size_t len;
 	FILE *out = open_memstream(&buf, &len);
 
 	(void)state;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
 	mthp_audit_text_block(out, &c, &geo, &(struct mthp_audit_opts){ 0 });
 	fclose(out);
 	assert_text_has(buf, "anon-total:                          400 kB\n",
@@ -295,13 +302,12 @@ static void test_audit_host_collapse_counters(void **state)
 static void test_audit_text_header_only_with_a_process(void **state)
 {
 	struct mthp_audit_report rep;
-	struct mthp_geometry geo;
+	struct mthp_geometry geo = geo_4k();
 	char *buf = NULL;
 	size_t len;
 	FILE *out = open_memstream(&buf, &len);
 
 	(void)state;
-	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
 	assert_int_equal(mthp_audit_report_init(&rep, MTHP_AUDIT_TEXT, false, &geo, out), 0);
 	assert_int_equal(mthp_audit_report_error(&rep, 2, -ENXIO, "kernel thread"), 0);
 	assert_int_equal(mthp_audit_report_finish(&rep), 0);

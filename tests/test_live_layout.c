@@ -33,13 +33,6 @@
 #include "helpers/live_skip.h"
 #include "helpers/smaps.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define PMD_SIZE LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
 #define N 512
@@ -140,13 +133,23 @@ static void layout_file(char *a)
 	close(fd);
 }
 
+/* The PTEs of the child's range i: want, then none ('.') to the range's end. */
+static void assert_ptes(const struct live_view *v, unsigned i, const char *want)
+{
+	char ptes[N + 1];
+	size_t len = strlen(want);
+
+	live_view_ptes(v, i, ptes, N);
+	assert_memory_equal(ptes, want, len);
+	assert_int_equal(strspn(ptes + len, "."), N - len);
+}
+
 /* ---- cases ---- */
 
 static void test_pmd_thp_from_madv_collapse(void **state)
 {
 	struct live_child c = live_child_start(layout_pmd_thp);
 	struct live_view v;
-	char ptes[N + 1];
 
 	(void)state;
 	live_view_of(&c, true, &v);
@@ -162,9 +165,7 @@ static void test_pmd_thp_from_madv_collapse(void **state)
 
 	assert_non_null(live_view_pmd(&v, 0));
 	assert_int_equal(live_view_pmd(&v, 0)->kind, MTHP_PMD_HUGE);
-	live_view_ptes(&v, 1, ptes, N);
-	assert_memory_equal(ptes, "AAAAAAAAAA.", 11);
-	assert_int_equal(strspn(ptes + 10, "."), N - 10);
+	assert_ptes(&v, 1, "AAAAAAAAAA");
 	assert_null(live_view_pmd(&v, 2));
 	live_view_free(&v);
 	live_child_stop(&c);
@@ -174,15 +175,14 @@ static void test_shared_after_fork(void **state)
 {
 	struct live_child c = live_child_start(layout_shared);
 	struct live_view v;
-	char ptes[N + 1];
+	char shared[33] = "";
 
 	(void)state;
 	live_view_of(&c, false, &v);
 	assert_int_equal(v.vma->c.shared, 32);
 	assert_int_equal(v.vma->c.anon, 32);
-	live_view_ptes(&v, 0, ptes, N);
-	assert_int_equal(strspn(ptes, "S"), 32);
-	assert_int_equal(strspn(ptes + 32, "."), N - 32);
+	memset(shared, 'S', 32);
+	assert_ptes(&v, 0, shared);
 	live_view_free(&v);
 	live_child_stop(&c);
 }
@@ -214,14 +214,10 @@ static void test_holes(void **state)
 {
 	struct live_child c = live_child_start(layout_holes);
 	struct live_view v;
-	char ptes[N + 1];
-	size_t len = sizeof(holes) - 1;
 
 	(void)state;
 	live_view_of(&c, false, &v);
-	live_view_ptes(&v, 0, ptes, N);
-	assert_memory_equal(ptes, holes, len);
-	assert_int_equal(strspn(ptes + len, "."), N - len);
+	assert_ptes(&v, 0, holes);
 	live_view_free(&v);
 	live_child_stop(&c);
 }
@@ -413,11 +409,7 @@ static const struct mthp_audit_vma *audit_opts_vma(pid_t pid, const struct mthp_
 
 	if (mthp_live_audit_opts(pid, o, p, &diag) < 0)
 		fail_msg("audit: %s", diag.msg);
-	for (size_t i = 0; i < p->nr_vmas; i++)
-		if (p->vmas[i].start <= addr && addr < p->vmas[i].end)
-			return &p->vmas[i];
-	fail_msg("no audited VMA holds %#llx", (unsigned long long)addr);
-	return NULL;
+	return live_audit_vma(p, addr);
 }
 
 /*

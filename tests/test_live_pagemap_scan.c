@@ -34,10 +34,6 @@
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define PMD_SIZE LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
 #define N 512
@@ -149,15 +145,6 @@ static void audit(pid_t pid, bool scan, struct mthp_audit_proc *p)
 	live_audit_with(pid, scan, p);
 }
 
-static const struct mthp_audit_vma *vma_at(const struct mthp_audit_proc *p, uint64_t addr)
-{
-	for (size_t i = 0; i < p->nr_vmas; i++)
-		if (p->vmas[i].start <= addr && addr < p->vmas[i].end)
-			return &p->vmas[i];
-	fail_msg("no audited VMA holds %#llx", (unsigned long long)addr);
-	return NULL;
-}
-
 /* The counters of the VMAs inside [addr, addr + RANGES PMD ranges). */
 static struct mthp_audit_counts counts_of(const struct mthp_audit_proc *p, uint64_t addr)
 {
@@ -211,8 +198,8 @@ static void test_pte_mapped_thp_tells_the_paths_apart(void **state)
 	pid = start_child(layout_pte_mapped_thp, &addr);
 	audit(pid, true, &fast);
 	audit(pid, false, &plain);
-	f = vma_at(&fast, addr);
-	p = vma_at(&plain, addr);
+	f = live_audit_vma(&fast, addr);
+	p = live_audit_vma(&plain, addr);
 	/* PAGEMAP_SCAN knows the PMD is a table of PTEs ... */
 	assert_int_equal(f->c.pmd_mapped, 0);
 	assert_int_equal(f->c.pte_aligned[9], N);

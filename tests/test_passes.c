@@ -20,7 +20,7 @@
 
 #include <mthp/passes.h>
 
-#include "cli/cli.h"
+#include "helpers/cli_run.h"
 
 #define N 512
 #define PMD_ADDR 0x200000ull
@@ -70,94 +70,131 @@ static void count_pass(void *ctx, const struct mthp_snapshot *snap,
 		       sizeof(rep->collapses_by_order));
 }
 
-static void run(const char *none, enum mthp_policy policy, unsigned bound,
-		struct mthp_snapshot *snap, struct mthp_passes_summary *sum, struct seen *seen)
+/* What the passes over the creep case did; the snapshot as they left it. */
+struct passes {
+	struct mthp_snapshot snap;
+	struct mthp_passes_summary sum;
+	struct seen seen;
+};
+
+static void run(struct passes *p, const char *none, enum mthp_policy policy, unsigned bound)
 {
 	struct mthp_settings s;
 
-	memset(seen, 0, sizeof(*seen));
-	creep_case(snap, &s, none);
-	assert_int_equal(mthp_snapshot_plan_passes(snap, &s, policy, MTHP_CONTEXT_KHUGEPAGED,
-						   bound, NULL, count_pass, seen, sum), 0);
-	assert_int_equal(seen->passes, sum->passes);
+	memset(&p->seen, 0, sizeof(p->seen));
+	creep_case(&p->snap, &s, none);
+	assert_int_equal(mthp_snapshot_plan_passes(&p->snap, &s, policy, MTHP_CONTEXT_KHUGEPAGED,
+						   bound, NULL, count_pass, &p->seen, &p->sum), 0);
+	assert_int_equal(p->seen.passes, p->sum.passes);
 }
 
-static void test_seed_at_256_creeps_to_the_pmd_order(void **state)
+/*
+ * One line for what the passes did: the summary, then each pass's
+ * collapses as pass:order (xN when N > 1).
+ */
+static const char *story(const struct passes *p)
 {
-	struct mthp_passes_summary sum;
-	struct mthp_snapshot snap;
-	struct seen seen;
+	static const char *const ends[] = { [MTHP_PASSES_STABLE] = "stable",
+					    [MTHP_PASSES_BOUND] = "bound" };
+	static char buf[512];
 
-	(void)state;
-	run("256", MTHP_POLICY_SEED, 20, &snap, &sum, &seen);
-	/* one window a pass, each twice the last, then a pass that changes nothing */
-	for (unsigned pass = 1; pass <= 4; pass++)
-		assert_int_equal(seen.collapses_by_order[pass][5 + pass], 1);
-	assert_int_equal(sum.passes, 5);
-	assert_int_equal(sum.end, MTHP_PASSES_STABLE);
-	assert_int_equal(sum.creep_from, 6);
-	assert_int_equal(sum.creep_to, 9);
-	assert_int_equal(sum.creep_last_pass, 4);
-	assert_int_equal(sum.recollapses, 3);
-	assert_int_equal(sum.pages_filled, N - 32);
-	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_HUGE);
-	mthp_snapshot_free(&snap);
+	snprintf(buf, sizeof(buf), "passes=%u end=%s creep=%u->%u@%u recollapses=%llu "
+		 "rebuilds=%llu filled=%llu collapses:", p->sum.passes, ends[p->sum.end],
+		 p->sum.creep_from, p->sum.creep_to, p->sum.creep_last_pass,
+		 (unsigned long long)p->sum.recollapses, (unsigned long long)p->sum.rebuilds,
+		 (unsigned long long)p->sum.pages_filled);
+	for (unsigned pass = 1; pass < 10; pass++)
+		for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++) {
+			uint64_t n = p->seen.collapses_by_order[pass][o];
+
+			if (n)
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+					 n > 1 ? " %u:o%u x%llu" : " %u:o%u", pass, o,
+					 (unsigned long long)n);
+		}
+	return buf;
 }
 
-static void test_seed_at_255_rebuilds_but_does_not_creep(void **state)
+/*
+ * The range as the passes left it: "huge", or its PTEs as runs of
+ * state/folio order*count ('-' for no folio): "A/5*32 ./-*480".
+ */
+static const char *range_str(const struct passes *p)
 {
-	struct mthp_passes_summary sum;
-	struct mthp_snapshot snap;
-	struct seen seen;
+	const struct mthp_snapshot_pmd *pmd = &p->snap.pmds[0];
+	static char buf[512];
 
-	(void)state;
-	run("255", MTHP_POLICY_SEED, 20, &snap, &sum, &seen);
-	assert_int_equal(sum.passes, 2);
-	assert_int_equal(sum.end, MTHP_PASSES_STABLE);
-	assert_int_equal(sum.recollapses, 0);
-	assert_int_equal(sum.creep_to, 0);
-	/* no folio veto in v10: the same 128K window is collapsed again */
-	assert_int_equal(seen.collapses_by_order[2][5], 1);
-	assert_int_equal(sum.rebuilds, 1);
-	for (unsigned k = 0; k < N; k++) {
-		assert_int_equal(snap.pmds[0].ptes[k], k < 32 ? MTHP_PTE_YOUNG : MTHP_PTE_NONE);
-		assert_int_equal(snap.pmds[0].folio_orders[k], k < 32 ? 5 : MTHP_NO_FOLIO);
+	if (pmd->kind == MTHP_PMD_HUGE)
+		return "huge";
+	buf[0] = '\0';
+	for (unsigned k = 0, run; k < N; k += run) {
+		char order[8] = "-";
+
+		for (run = 1; k + run < N && pmd->ptes[k + run] == pmd->ptes[k] &&
+			      pmd->folio_orders[k + run] == pmd->folio_orders[k]; run++)
+			;
+		if (pmd->folio_orders[k] != MTHP_NO_FOLIO)
+			snprintf(order, sizeof(order), "%u", pmd->folio_orders[k]);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%c/%s*%u",
+			 k ? " " : "", pmd->ptes[k], order, run);
 	}
-	mthp_snapshot_free(&snap);
+	return buf;
 }
 
-static void test_upstream_does_not_creep(void **state)
+/*
+ * The creep case under seed at max_ptes_none 256 creeps to the PMD order,
+ * one window a pass, each twice the last, then a pass that changes
+ * nothing; at 255 it does not creep, but with no folio veto in v10 the
+ * same 128K window is collapsed again (a rebuild); upstream does not
+ * creep; and a bound stops a creeping run with the range still a table.
+ */
+static void test_creep_case_passes(void **state)
 {
-	struct mthp_passes_summary sum;
-	struct mthp_snapshot snap;
-	struct seen seen;
+	static const struct {
+		const char *none;
+		enum mthp_policy policy;
+		unsigned bound;
+		const char *story, *range;
+	} runs[] = {
+		{ "256", MTHP_POLICY_SEED, 20,
+		  "passes=5 end=stable creep=6->9@4 recollapses=3 rebuilds=0 filled=480 "
+		  "collapses: 1:o6 2:o7 3:o8 4:o9", "huge" },
+		{ "255", MTHP_POLICY_SEED, 20,
+		  "passes=2 end=stable creep=0->0@0 recollapses=0 rebuilds=1 filled=0 "
+		  "collapses: 1:o5 2:o5", "A/5*32 ./-*480" },
+		{ "256", MTHP_POLICY_UPSTREAM, 20,
+		  "passes=2 end=stable creep=0->0@0 recollapses=0 rebuilds=0 filled=0 "
+		  "collapses: 1:o5", "A/5*32 ./-*480" },
+		{ "256", MTHP_POLICY_SEED, 2,
+		  "passes=2 end=bound creep=6->7@2 recollapses=1 rebuilds=0 filled=96 "
+		  "collapses: 1:o6 2:o7", "A/7*128 ./-*384" },
+	};
 
 	(void)state;
-	run("256", MTHP_POLICY_UPSTREAM, 20, &snap, &sum, &seen);
-	assert_int_equal(sum.passes, 2);
-	assert_int_equal(sum.recollapses, 0);
-	assert_int_equal(sum.rebuilds, 0);
-	assert_int_equal(sum.pages_filled, 0);
-	assert_int_equal(seen.collapses_by_order[1][5], 1);
-	mthp_snapshot_free(&snap);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		struct passes p;
+
+		run(&p, runs[i].none, runs[i].policy, runs[i].bound);
+		if (strcmp(story(&p), runs[i].story) || strcmp(range_str(&p), runs[i].range))
+			fail_msg("max_ptes_none %s, policy %s, bound %u:\n  got  %s | %s\n"
+				 "  want %s | %s", runs[i].none, mthp_policy_name(runs[i].policy),
+				 runs[i].bound, story(&p), range_str(&p), runs[i].story,
+				 runs[i].range);
+		mthp_snapshot_free(&p.snap);
+	}
 }
 
-static void test_bound_stops_a_creeping_run(void **state)
+/* Passes over a snapshot need a bound of at least one. */
+static void test_passes_need_a_bound(void **state)
 {
-	struct mthp_passes_summary sum;
-	struct mthp_snapshot snap;
-	struct seen seen;
+	struct passes p;
 
 	(void)state;
-	run("256", MTHP_POLICY_SEED, 2, &snap, &sum, &seen);
-	assert_int_equal(sum.passes, 2);
-	assert_int_equal(sum.end, MTHP_PASSES_BOUND);
-	assert_int_equal(snap.pmds[0].kind, MTHP_PMD_TABLE);
-	assert_int_equal(snap.pmds[0].folio_orders[0], 7);
-	assert_int_equal(mthp_snapshot_plan_passes(&snap, &(struct mthp_settings){ 0 },
+	run(&p, "256", MTHP_POLICY_SEED, 2);
+	assert_int_equal(mthp_snapshot_plan_passes(&p.snap, &(struct mthp_settings){ 0 },
 						   MTHP_POLICY_SEED, MTHP_CONTEXT_KHUGEPAGED, 0,
-						   NULL, NULL, NULL, &sum), -EINVAL);
-	mthp_snapshot_free(&snap);
+						   NULL, NULL, NULL, &p.sum), -EINVAL);
+	mthp_snapshot_free(&p.snap);
 }
 
 static void test_apply_refuses_what_a_plan_cannot_hold(void **state)
@@ -178,19 +215,21 @@ static void test_apply_refuses_what_a_plan_cannot_hold(void **state)
 	mthp_snapshot_free(&snap);
 }
 
-/* `mthp plan --ptes 'A*32'` with every size madvise, the given extra args. */
-static int plan_cli(char **out, const char *policy, const char *none, const char *a1,
-		    const char *a2)
+/*
+ * `mthp plan --ptes 'A*32'` with every size madvise, the given extra args;
+ * it must succeed.
+ */
+static struct cli_run plan_cli(const char *policy, const char *none, const char *a1,
+			       const char *a2)
 {
-	char none_set[64], *err = NULL;
+	char none_set[64];
 	char *argv[40] = { "plan", "--ptes", "A*32", "--policy", (char *)policy,
 			   "--set", none_set };
 	static const char *const sizes[] = { "16", "32", "64", "128", "256", "512", "1024",
 					     "2048" };
 	static char sets[8][64];
-	int argc = 7, status;
-	size_t olen = 0, elen = 0;
-	FILE *o = open_memstream(out, &olen), *e = open_memstream(&err, &elen);
+	int argc = 7;
+	struct cli_run r;
 
 	snprintf(none_set, sizeof(none_set), "khugepaged/max_ptes_none=%s", none);
 	for (int i = 0; i < 8; i++) {
@@ -201,45 +240,53 @@ static int plan_cli(char **out, const char *policy, const char *none, const char
 	argv[argc++] = (char *)a1;
 	if (a2)
 		argv[argc++] = (char *)a2;
-	status = mthp_cli_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
-	free(err);
-	return status;
+	argv[argc] = NULL;
+	r = cli_run_argv(argc, argv);
+	assert_int_equal(r.status, 0);
+	return r;
 }
 
 static void test_until_stable_says_how_the_passes_ended(void **state)
 {
-	char *out;
+	static const struct {
+		const char *policy, *none, *a1, *a2;
+		const char *said[2];	/* what the output holds (NULL: nothing more) */
+	} cases[] = {
+		{ "seed", "256", "--until-stable", NULL,
+		  { "# creeps: order 6 (256K) -> 9 (2M) in 4 passes, 480 pages "
+		    "filled; stable after 5 passes (the last changed nothing)",
+		    "# pass 4: 1 collapse 2M:1, 256 pages filled" } },
+		{ "seed", "255", "--until-stable", NULL,
+		  { "# no creep, 0 pages filled; stable after 2 passes (the "
+		    "last changed nothing); 1 collapse rebuilt a folio at its "
+		    "own order (no folio veto)" } },
+		{ "upstream", "256", "--until-stable", NULL,
+		  { "# no creep, 0 pages filled; stable after 2 passes" } },
+		{ "seed", "256", "--passes", "2", { "; still changing after 2 passes (the bound)" } },
+	};
 
 	(void)state;
-	assert_int_equal(plan_cli(&out, "seed", "256", "--until-stable", NULL), 0);
-	assert_non_null(strstr(out, "# creeps: order 6 (256K) -> 9 (2M) in 4 passes, 480 pages "
-				    "filled; stable after 5 passes (the last changed nothing)"));
-	assert_non_null(strstr(out, "# pass 4: 1 collapse 2M:1, 256 pages filled"));
-	free(out);
-	assert_int_equal(plan_cli(&out, "seed", "255", "--until-stable", NULL), 0);
-	assert_non_null(strstr(out, "# no creep, 0 pages filled; stable after 2 passes (the "
-				    "last changed nothing); 1 collapse rebuilt a folio at its "
-				    "own order (no folio veto)"));
-	free(out);
-	assert_int_equal(plan_cli(&out, "upstream", "256", "--until-stable", NULL), 0);
-	assert_non_null(strstr(out, "# no creep, 0 pages filled; stable after 2 passes"));
-	free(out);
-	assert_int_equal(plan_cli(&out, "seed", "256", "--passes", "2"), 0);
-	assert_non_null(strstr(out, "; still changing after 2 passes (the bound)"));
-	free(out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_run r = plan_cli(cases[i].policy, cases[i].none, cases[i].a1,
+					    cases[i].a2);
+
+		for (size_t k = 0; k < 2 && cases[i].said[k]; k++)
+			if (!strstr(r.out, cases[i].said[k]))
+				fail_msg("--policy %s max_ptes_none %s %s: lacks '%s' in:\n%s",
+					 cases[i].policy, cases[i].none, cases[i].a1,
+					 cases[i].said[k], r.out);
+		cli_run_free(&r);
+	}
 }
 
 static void test_passes_as_json(void **state)
 {
+	struct cli_run r = plan_cli("seed", "256", "--until-stable", "--json");
 	json_error_t jerr;
 	json_t *doc, *summary;
-	char *out;
 
 	(void)state;
-	assert_int_equal(plan_cli(&out, "seed", "256", "--until-stable", "--json"), 0);
-	doc = json_loads(out, 0, &jerr);
+	doc = json_loads(r.out, 0, &jerr);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "format")),
 			    "mthp-plan-passes 1");
@@ -251,7 +298,7 @@ static void test_passes_as_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(summary, "creep_to_order")), 9);
 	assert_int_equal(json_integer_value(json_object_get(summary, "pages_filled")), 480);
 	json_decref(doc);
-	free(out);
+	cli_run_free(&r);
 }
 
 /* A snapshot without ranges: one pass that changes nothing, in text and JSON. */
@@ -259,11 +306,8 @@ static void test_passes_of_an_empty_snapshot(void **state)
 {
 	char path[] = "/tmp/mthp-test-passes-XXXXXX";
 	char *argv[] = { "plan", "--snapshot", path, "--passes", "3", "--json", NULL };
-	char *out = NULL, *err = NULL;
-	size_t olen = 0, elen = 0;
 	json_error_t jerr;
 	json_t *doc;
-	FILE *o, *e;
 	int fd;
 
 	(void)state;
@@ -272,24 +316,23 @@ static void test_passes_of_an_empty_snapshot(void **state)
 	assert_true(write(fd, "mthp-snapshot 1\npage_size 4096\n", 31) == 31);
 	close(fd);
 	for (int argc = 6; argc >= 5; argc--) {
-		o = open_memstream(&out, &olen);
-		e = open_memstream(&err, &elen);
-		assert_int_equal(mthp_cli_run(argc, argv, o, e), 0);
-		fclose(o);
-		fclose(e);
-		assert_string_equal(err, "");
+		struct cli_run r;
+
+		argv[argc] = NULL;
+		r = cli_run_argv(argc, argv);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.err, "");
 		if (argc == 6) {
-			doc = json_loads(out, 0, &jerr);
+			doc = json_loads(r.out, 0, &jerr);
 			assert_non_null(doc);
 			assert_int_equal(json_array_size(json_object_get(doc, "passes")), 1);
 			assert_string_equal(json_string_value(json_object_get(
 				json_object_get(doc, "summary"), "end")), "stable");
 			json_decref(doc);
 		} else {
-			assert_non_null(strstr(out, "# pass 1\n# pass 1: 0 collapses"));
+			assert_non_null(strstr(r.out, "# pass 1\n# pass 1: 0 collapses"));
 		}
-		free(out);
-		free(err);
+		cli_run_free(&r);
 	}
 	unlink(path);
 }
@@ -297,10 +340,8 @@ static void test_passes_of_an_empty_snapshot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seed_at_256_creeps_to_the_pmd_order),
-		cmocka_unit_test(test_seed_at_255_rebuilds_but_does_not_creep),
-		cmocka_unit_test(test_upstream_does_not_creep),
-		cmocka_unit_test(test_bound_stops_a_creeping_run),
+		cmocka_unit_test(test_creep_case_passes),
+		cmocka_unit_test(test_passes_need_a_bound),
 		cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
 		cmocka_unit_test(test_until_stable_says_how_the_passes_ended),
 		cmocka_unit_test(test_passes_as_json),

@@ -93,56 +93,36 @@ static void test_sim_crash_and_misuse(void **state)
 	cli_run_free(&both);
 }
 
-static void expect_failure(const char *so, const char *limit, const char *what, const char *said)
-{
-	struct cli_run r = plan_with("--policy-file", so, limit);
+/*
+ * Plug-ins that cannot be loaded or that fail a run: `plan` with each exits
+ * 1, naming the plug-in (what) and saying what is wrong (said).
+ */
+static const struct plugin_failure {
+	const char *so, *limit, *what, *said;
+} failures[] = {
+	{ MTHP_PLUGIN_DIR "/bad_version.so", NULL, "bad_version.so",
+	  "version 2, this mthp runs version 1" },
+	{ MTHP_PLUGIN_DIR "/no_symbol.so", NULL, "no_symbol.so", "no symbol 'mthp_policy_plugin'" },
+	{ MTHP_PLUGIN_DIR "/bad_fallback.so", NULL, "'lost'", "fallback 'nonesuch' is not a policy" },
+	{ MTHP_PLUGIN_DIR "/not-there.so", NULL, "not-there.so", "cannot load" },
+	{ "dense.so", NULL, "dense.so", "give a path (./dense.so)" },
+	{ MTHP_PLUGIN_DIR "/crashes.so", NULL, "'crashes'", "crashed: killed by signal SIGSEGV" },
+	{ MTHP_PLUGIN_DIR "/hangs.so", "1", "'hangs'",
+	  "took longer than 1 s, the time limit of a run: stopped" },
+};
 
-	if (r.status != 1)
-		fail_msg("%s: exit %d, stderr: %s", so, r.status, r.err);
-	assert_text_has(r.err, "mthp plan: policy plug-in ", what, said, NULL);
-	cli_run_free(&r);
-}
-
-static void test_wrong_version(void **state)
-{
-	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/bad_version.so", NULL, "bad_version.so",
-		       "version 2, this mthp runs version 1");
-}
-
-static void test_no_symbol(void **state)
-{
-	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/no_symbol.so", NULL, "no_symbol.so",
-		       "no symbol 'mthp_policy_plugin'");
-}
-
-static void test_bad_fallback(void **state)
+static void test_plugin_failures(void **state)
 {
 	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/bad_fallback.so", NULL, "'lost'",
-		       "fallback 'nonesuch' is not a policy");
-}
+	for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++) {
+		const struct plugin_failure *f = &failures[i];
+		struct cli_run r = plan_with("--policy-file", f->so, f->limit);
 
-static void test_missing_file(void **state)
-{
-	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/not-there.so", NULL, "not-there.so", "cannot load");
-	expect_failure("dense.so", NULL, "dense.so", "give a path (./dense.so)");
-}
-
-static void test_crash_named_with_its_signal(void **state)
-{
-	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/crashes.so", NULL, "'crashes'",
-		       "crashed: killed by signal SIGSEGV");
-}
-
-static void test_hang_stopped_at_the_limit(void **state)
-{
-	(void)state;
-	expect_failure(MTHP_PLUGIN_DIR "/hangs.so", "1", "'hangs'",
-		       "took longer than 1 s, the time limit of a run: stopped");
+		if (r.status != 1)
+			fail_msg("%s: exit %d, stderr: %s", f->so, r.status, r.err);
+		assert_text_has(r.err, "mthp plan: policy plug-in ", f->what, f->said, NULL);
+		cli_run_free(&r);
+	}
 }
 
 static void test_time_limit_needs_a_plugin(void **state)
@@ -160,12 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_refuses_the_sparse_window),
 		cmocka_unit_test(test_example_named_in_json),
-		cmocka_unit_test(test_wrong_version),
-		cmocka_unit_test(test_no_symbol),
-		cmocka_unit_test(test_bad_fallback),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_crash_named_with_its_signal),
-		cmocka_unit_test(test_hang_stopped_at_the_limit),
+		cmocka_unit_test(test_plugin_failures),
 		cmocka_unit_test(test_time_limit_needs_a_plugin),
 		cmocka_unit_test(test_sim_runs_the_example),
 		cmocka_unit_test(test_sim_crash_and_misuse),

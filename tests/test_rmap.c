@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -53,113 +55,104 @@ static uint64_t tag_of(unsigned i)
 	return 0x4d4150000ull + i;
 }
 
-/* Order-0 pages at the given indexes of the range, tagged. */
-static struct sim_fx fx_pages(const unsigned *pages, unsigned nr)
+/*
+ * Order-0 pages at the given indexes of the range, tagged; then the knobs
+ * (pairs of name and value, NULL-terminated) set.
+ */
+static struct sim_fx fx_pages(const unsigned *pages, unsigned nr, const char *const *knobs)
 {
-	static const char *const knobs[] = { "enabled", "never", NULL };
+	static const char *const never[] = { "enabled", "never", NULL };
 	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1u << 14,
 					.nr_swap_slots = 1u << 10, .seed = 11 };
-	struct sim_fx f = sim_fx_make(&cfg, knobs);
+	struct sim_fx f = sim_fx_make(&cfg, never);
 
 	sim_fx_map(f.mm, BASE, 2 * PMD);
 	for (unsigned k = 0; k < nr; k++)
 		assert_int_equal(sim_write(f.mm, BASE + pages[k] * PAGE, tag_of(pages[k])), 0);
+	for (; *knobs; knobs += 2)
+		if (sim_set_knob(f.sim, knobs[0], knobs[1]))
+			fail_msg("%s=%s refused", knobs[0], knobs[1]);
 	return f;
 }
 
-/* Fail the case with the walker's message if a check failed. */
-static void assert_no_rmap_failure(struct sim *sim)
+/* Fail the case, naming what ran, with the walker's message if a check failed. */
+static void assert_no_rmap_failure(struct sim *sim, const char *what)
 {
 	const char *why = sim_rmap_failure(sim);
 
 	if (why)
-		fail_msg("%s", why);
-}
-
-static void assert_tag(struct sim_mm *mm, unsigned i)
-{
-	uint64_t tag = 0;
-
-	assert_int_equal(sim_read(mm, BASE + i * PAGE, &tag), 0);
-	assert_int_equal(tag, tag_of(i));
+		fail_msg("%s: %s", what, why);
 }
 
 /*
- * One khugepaged pass over the mm with the RMAP point firing at every
- * window: what the observer saw, checked for no rmap failure and one
- * firing; the walks' counts in *st.
+ * One khugepaged pass with the RMAP injection point firing at every
+ * window, over order-0 pages: the window [0, window) and, for the mTHP
+ * window, 5 pages beside it.  The point fires once, at the one window
+ * attempted, which collapses at its order with every tag kept; each walk
+ * of a folio beside the window, run between ISOLATE and COPY, finds the
+ * anon_vma held for write and is given up.  At PMD order the window is
+ * the whole range: nothing beside it to walk.
  */
-static struct events pass_with_rmap_point(struct sim_fx *f, struct sim_rmap_stats *st)
+static void rmap_walk_beside_a_collapse_waits(void **state)
 {
-	struct events ev = { 0 };
-	uint64_t collapsed = 0;
-
-	sim_khugepaged_enter(f->mm);
-	sim_set_collapse_observer(f->sim, observe, &ev);
-	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_RMAP, 1), 0);
-	assert_int_equal(sim_khugepaged_pass(f->sim, 0, &collapsed), 0);
-	sim_set_collapse_observer(f->sim, NULL, NULL);
-	assert_no_rmap_failure(f->sim);
-	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_RMAP), 1);
-	sim_rmap_stats(f->sim, st);
-	return ev;
-}
-
-/*
- * One order-4 collapse of [0, 16) with 5 order-0 folios beside it: each
- * walk of them, between ISOLATE and COPY, finds the anon_vma held for
- * write and is given up; the collapse succeeds with every tag kept.
- */
-static void rmap_walk_beside_mthp_window_waits(void **state)
-{
-	unsigned pages[16 + NR_BESIDE];
-	struct events ev;
-	struct sim_rmap_stats st;
-	struct sim_fx f;
+	static const struct {
+		const char *what;
+		const char *knobs[5];
+		enum mthp_policy policy;
+		unsigned window, nr_beside, order;
+	} cases[] = {
+		/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
+		{ "the order-4 window [0, 16)",
+		  { "hugepages-64kB/enabled", "always", "khugepaged/max_ptes_none", "0", NULL },
+		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE, 4 },
+		{ "the PMD-order window", { "hugepages-2048kB/enabled", "always", NULL },
+		  MTHP_POLICY_LEGACY, NR, 0, 9 },
+	};
 
 	(void)state;
-	for (unsigned i = 0; i < 16; i++)
-		pages[i] = i;
-	for (unsigned k = 0; k < NR_BESIDE; k++)
-		pages[16 + k] = beside[k];
-	f = fx_pages(pages, 16 + NR_BESIDE);
-	/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/max_ptes_none", "0"), 0);
-	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_UPSTREAM), 0);
-	ev = pass_with_rmap_point(&f, &st);
-	assert_int_equal(ev.nr, 1);
-	assert_int_equal(ev.succeeded, 1);
-	assert_int_equal(ev.order, 4);
-	assert_int_equal(st.walks, NR_BESIDE);
-	assert_int_equal(st.contended, NR_BESIDE);
-	assert_int_equal(st.checked, 0);
-	for (unsigned k = 0; k < 16 + NR_BESIDE; k++)
-		assert_tag(f.mm, pages[k]);
-	sim_fx_done(&f, true);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *what = cases[i].what;
+		unsigned pages[NR + NR_BESIDE], nr = 0;
+		struct events ev = { 0 };
+		struct sim_rmap_stats st;
+		uint64_t collapsed = 0;
+		struct sim_fx f;
+		char got[128], want[128];
 
-/* At PMD order the window is the whole range: nothing beside it to walk. */
-static void rmap_walk_at_pmd_order_finds_nothing_beside(void **state)
-{
-	unsigned pages[NR];
-	struct events ev;
-	struct sim_rmap_stats st;
-	struct sim_fx f;
+		for (unsigned k = 0; k < cases[i].window; k++)
+			pages[nr++] = k;
+		for (unsigned k = 0; k < cases[i].nr_beside; k++)
+			pages[nr++] = beside[k];
+		f = fx_pages(pages, nr, cases[i].knobs);
+		if (sim_khugepaged_set_policy(f.sim, cases[i].policy) ||
+		    sim_inject_set(f.sim, SIM_INJECT_RMAP, 1))
+			fail_msg("%s: policy or injection point refused", what);
+		sim_khugepaged_enter(f.mm);
+		sim_set_collapse_observer(f.sim, observe, &ev);
+		if (sim_khugepaged_pass(f.sim, 0, &collapsed))
+			fail_msg("%s: the pass failed", what);
+		sim_set_collapse_observer(f.sim, NULL, NULL);
+		assert_no_rmap_failure(f.sim, what);
+		sim_rmap_stats(f.sim, &st);
+		snprintf(got, sizeof(got), "fired=%llu events=%u succeeded=%u order=%u walks=%llu "
+			 "contended=%llu checked=%llu",
+			 (unsigned long long)sim_inject_fired(f.sim, SIM_INJECT_RMAP),
+			 ev.nr, ev.succeeded, ev.order, (unsigned long long)st.walks,
+			 (unsigned long long)st.contended, (unsigned long long)st.checked);
+		snprintf(want, sizeof(want), "fired=1 events=1 succeeded=1 order=%u walks=%u "
+			 "contended=%u checked=0", cases[i].order, cases[i].nr_beside,
+			 cases[i].nr_beside);
+		if (strcmp(got, want))
+			fail_msg("%s:\n  got  %s\n  want %s", what, got, want);
+		for (unsigned k = 0; k < nr; k++) {
+			uint64_t tag = 0;
 
-	(void)state;
-	for (unsigned i = 0; i < NR; i++)
-		pages[i] = i;
-	f = fx_pages(pages, NR);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-2048kB/enabled", "always"), 0);
-	assert_int_equal(sim_khugepaged_set_policy(f.sim, MTHP_POLICY_LEGACY), 0);
-	ev = pass_with_rmap_point(&f, &st);
-	assert_int_equal(ev.succeeded, 1);
-	assert_int_equal(ev.order, 9);
-	assert_int_equal(st.walks, 0);
-	for (unsigned i = 0; i < NR; i += 37)
-		assert_tag(f.mm, i);
-	sim_fx_done(&f, true);
+			if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
+				fail_msg("%s: page %u reads %#llx, wrote %#llx", what, pages[k],
+					 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
+		}
+		sim_fx_done(&f, true);
+	}
 }
 
 static double now(void)
@@ -177,6 +170,10 @@ static double now(void)
  */
 static void rmap_walker_thread_races_cleanly(void **state)
 {
+	static const char *const knobs[] = { "hugepages-64kB/enabled", "always",
+					     "hugepages-2048kB/enabled", "always",
+					     "khugepaged/max_ptes_none", "511",
+					     "khugepaged/scan_sleep_millisecs", "0", NULL };
 	unsigned pages[64];
 	struct sim_rmap_stats st;
 	struct sim_fx f;
@@ -186,11 +183,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	(void)state;
 	for (unsigned i = 0; i < 64; i++)
 		pages[i] = i * 3;
-	f = fx_pages(pages, 64);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "hugepages-2048kB/enabled", "always"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/max_ptes_none", "511"), 0);
-	assert_int_equal(sim_set_knob(f.sim, "khugepaged/scan_sleep_millisecs", "0"), 0);
+	f = fx_pages(pages, 64, knobs);
 	sim_khugepaged_enter(f.mm);
 	assert_int_equal(sim_rmap_walker_start(f.sim), 0);
 	assert_int_equal(sim_rmap_walker_start(f.sim), -EBUSY);
@@ -211,7 +204,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	}
 	sim_khugepaged_stop(f.sim);
 	sim_rmap_walker_stop(f.sim);
-	assert_no_rmap_failure(f.sim);
+	assert_no_rmap_failure(f.sim, "the walker thread");
 	sim_rmap_stats(f.sim, &st);
 	assert_true(st.walks > 0);
 	assert_true(st.checked > 0);
@@ -225,8 +218,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rmap_walk_beside_mthp_window_waits),
-		cmocka_unit_test(rmap_walk_at_pmd_order_finds_nothing_beside),
+		cmocka_unit_test(rmap_walk_beside_a_collapse_waits),
 		cmocka_unit_test(rmap_walker_thread_races_cleanly),
 	};
 

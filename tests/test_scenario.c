@@ -47,7 +47,7 @@ static void expect_error(const char *text, unsigned line, const char *needle)
 	}
 	snprintf(prefix, sizeof(prefix), "t.ini:%u: ", line);
 	if (strncmp(diag.msg, prefix, strlen(prefix)) || !strstr(diag.msg, needle))
-		fail_msg("expected '%s...%s', got '%s'", prefix, needle, diag.msg);
+		fail_msg("expected '%s...%s', got '%s', for:\n%s", prefix, needle, diag.msg, text);
 	/* a rejected scenario is left empty */
 	assert_int_equal(sc.nr_processes, 0);
 	assert_null(sc.phases);
@@ -195,158 +195,151 @@ static void test_comments_crlf_and_indentation(void **state)
 	mthp_scenario_free(&sc);
 }
 
-static void test_section_errors(void **state)
-{
-	(void)state;
-	expect_error("[process p]\n[bogus]\n", 2, "unknown section [bogus]");
-	expect_error("[process p]\n[]\n", 2, "empty section header");
-	expect_error("[process p\n", 1, "alone on its line");
-	expect_error("[machine]\n[machine]\n", 2, "a second [machine]");
-	expect_error("[settings x]\n", 1, "[settings] takes no name");
-	expect_error("[process]\n", 1, "[process NAME]");
-	expect_error("[process a b]\n", 1, "[process NAME]");
-	expect_error("[process p]\n[process p]\n", 2, "process 'p' is defined twice");
-	expect_error("[vma q v]\n", 1, "no process 'q' above this line");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[vma p v]\n", 4, "two vmas named 'v'");
-	expect_error("[phase q x]\n", 1, "no process 'q'");
-	expect_error("[process p]\n[phase p x]\naction=sleep\n[phase p x]\n", 4,
-		     "two phases labelled 'x'");
-	expect_error("[process p/x]\n", 1, "[process NAME]");
-	expect_error("x = 1\n[process p]\n", 1, "outside any section");
-	expect_error("[process p]\njust words\n", 2, "not a 'key = value' line");
-	expect_error("[machine]\nmemory = 1G\n", 2, "no [process NAME] section");
-}
-
-static void test_machine_errors(void **state)
-{
-	(void)state;
-	expect_error("[machine]\nmemory = lots\n[process p]\n", 2, "memory 'lots'");
-	expect_error("[machine]\nmemory = 0\n[process p]\n", 2, "memory '0'");
-	expect_error("[machine]\nmemory = 4M\n[process p]\n", 2, "at least 4 PMD sizes");
-	expect_error("[machine]\nmemory = 1000001\n[process p]\n", 2, "multiple of the page size");
-	expect_error("[machine]\npage_size = 8K\n[process p]\n", 2, "must be 4K, 16K or 64K");
-	expect_error("[machine]\nswap = -1\n[process p]\n", 2, "swap '-1'");
-	expect_error("[machine]\nswap = 100\n[process p]\n", 2, "swap '100': must be a multiple");
-	expect_error("[machine]\nfragmentation = 150%\n[process p]\n", 2, "fragmentation '150%'");
-	expect_error("[machine]\nfragmentation = 1.5\n[process p]\n", 2, "fraction 0..1");
-	expect_error("[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'");
-	expect_error("[machine]\ntlb = ,\n[process p]\n", 2, "no profile");
-	expect_error("[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no");
-	expect_error("[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'");
-	expect_error("[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]");
-	expect_error("[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory");
-}
-
-static void test_settings_errors(void **state)
-{
-	(void)state;
-	expect_error("[settings]\nkhugepaged/max_ptes_none = 512\n[process p]\n", 2,
-		     "khugepaged/max_ptes_none: '512' is not in the range 0..511");
-	expect_error("[settings]\nhugepages-16kB/enabled = always\n[machine]\npage_size = 64K\n"
-		     "memory = 4G\n[process p]\n", 2, "no such size with 65536-byte pages");
-	expect_error("[settings]\nshmem_enabled = always\n[process p]\n", 2,
-		     "unknown knob 'shmem_enabled'");
-	expect_error("[settings]\nenabled = always\nenabled = never\n[process p]\n", 3,
-		     "given twice (first at line 2)");
-}
-
-static void test_vma_errors(void **state)
-{
-	(void)state;
-	expect_error("[process p]\n[vma p v]\nsize = 0\n", 3, "size '0'");
-	expect_error("[process p]\n[vma p v]\nsize = 5000\n", 2, "not a multiple of the page size");
-	expect_error("[process p]\n[vma p v]\nflags = hugepage\n", 2, "has no size");
-	expect_error("[process p]\n[vma p v]\nsize=4M\nalign = 3K\n", 4, "power of two");
-	expect_error("[process p]\n[vma p v]\nsize=4M\nalign = 1K\n", 2, "smaller than the page size");
-	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = huge\n", 4, "vma flag 'huge'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\nflags = hugepage,nohugepage\n", 4,
-		     "exclude each other");
-	expect_error("[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'");
+/*
+ * Scenario texts that must be rejected, each at its line with its words in
+ * the message (expect_error()).
+ */
+static const struct bad_scenario {
+	const char *text;
+	unsigned line;
+	const char *needle;
+} rejected[] = {
+	/* sections */
+	{ "[process p]\n[bogus]\n", 2, "unknown section [bogus]" },
+	{ "[process p]\n[]\n", 2, "empty section header" },
+	{ "[process p\n", 1, "alone on its line" },
+	{ "[machine]\n[machine]\n", 2, "a second [machine]" },
+	{ "[settings x]\n", 1, "[settings] takes no name" },
+	{ "[process]\n", 1, "[process NAME]" },
+	{ "[process a b]\n", 1, "[process NAME]" },
+	{ "[process p]\n[process p]\n", 2, "process 'p' is defined twice" },
+	{ "[vma q v]\n", 1, "no process 'q' above this line" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[vma p v]\n", 4, "two vmas named 'v'" },
+	{ "[phase q x]\n", 1, "no process 'q'" },
+	{ "[process p]\n[phase p x]\naction=sleep\n[phase p x]\n", 4,
+	  "two phases labelled 'x'" },
+	{ "[process p/x]\n", 1, "[process NAME]" },
+	{ "x = 1\n[process p]\n", 1, "outside any section" },
+	{ "[process p]\njust words\n", 2, "not a 'key = value' line" },
+	{ "[machine]\nmemory = 1G\n", 2, "no [process NAME] section" },
+	/* [machine] */
+	{ "[machine]\nmemory = lots\n[process p]\n", 2, "memory 'lots'" },
+	{ "[machine]\nmemory = 0\n[process p]\n", 2, "memory '0'" },
+	{ "[machine]\nmemory = 4M\n[process p]\n", 2, "at least 4 PMD sizes" },
+	{ "[machine]\nmemory = 1000001\n[process p]\n", 2, "multiple of the page size" },
+	{ "[machine]\npage_size = 8K\n[process p]\n", 2, "must be 4K, 16K or 64K" },
+	{ "[machine]\nswap = -1\n[process p]\n", 2, "swap '-1'" },
+	{ "[machine]\nswap = 100\n[process p]\n", 2, "swap '100': must be a multiple" },
+	{ "[machine]\nfragmentation = 150%\n[process p]\n", 2, "fragmentation '150%'" },
+	{ "[machine]\nfragmentation = 1.5\n[process p]\n", 2, "fraction 0..1" },
+	{ "[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'" },
+	{ "[machine]\ntlb = ,\n[process p]\n", 2, "no profile" },
+	{ "[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no" },
+	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },
+	{ "[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]" },
+	{ "[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory" },
+	/* [settings] */
+	{ "[settings]\nkhugepaged/max_ptes_none = 512\n[process p]\n", 2,
+	  "khugepaged/max_ptes_none: '512' is not in the range 0..511" },
+	{ "[settings]\nhugepages-16kB/enabled = always\n[machine]\npage_size = 64K\n"
+	  "memory = 4G\n[process p]\n", 2, "no such size with 65536-byte pages" },
+	{ "[settings]\nshmem_enabled = always\n[process p]\n", 2,
+	  "unknown knob 'shmem_enabled'" },
+	{ "[settings]\nenabled = always\nenabled = never\n[process p]\n", 3,
+	  "given twice (first at line 2)" },
+	/* vmas and processes */
+	{ "[process p]\n[vma p v]\nsize = 0\n", 3, "size '0'" },
+	{ "[process p]\n[vma p v]\nsize = 5000\n", 2, "not a multiple of the page size" },
+	{ "[process p]\n[vma p v]\nflags = hugepage\n", 2, "has no size" },
+	{ "[process p]\n[vma p v]\nsize=4M\nalign = 3K\n", 4, "power of two" },
+	{ "[process p]\n[vma p v]\nsize=4M\nalign = 1K\n", 2, "smaller than the page size" },
+	{ "[process p]\n[vma p v]\nsize=4M\nflags = huge\n", 4, "vma flag 'huge'" },
+	{ "[process p]\n[vma p v]\nsize=4M\nflags = hugepage,nohugepage\n", 4,
+	  "exclude each other" },
+	{ "[process p]\n[vma p v]\nsize=4M\ncolor = red\n", 4, "unknown key 'color'" },
 	/* pages: increasing, in the range, and not with a density */
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
-		     "pages = 5,3\n", 7, "increasing order");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
-		     "pages = 2-9,9\n", 7, "increasing order");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
-		     "pages = 4-1\n", 7, "such as 3,5,9-12");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
-		     "pages = 1024\n", 7, "page 1024 is past the 1024 pages of phase 'x'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
-		     "pages = 1\ndensity = 5%\n", 7, "pages excludes density");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "pages = 1\n", 7, "key 'pages' does not apply to action fill");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fork\n"
-		     "child_lives = forever\n", 7, "child_lives 'forever'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = child_exit\n"
-		     "vma = v\n", 6, "key 'vma' does not apply to action child_exit");
-	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = lots\n", 4,
-		     "pmd_offset 'lots'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 2M\n", 2,
-		     "multiple of the page size (4096) below the PMD size");
-	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 6K\n", 2,
-		     "multiple of the page size (4096) below the PMD size");
-	expect_error("[process p]\n[vma p v]\nsize=4M\npmd_offset = 4K\nalign = 4K\n", 2,
-		     "align and pmd_offset exclude each other");
-	expect_error("[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'");
-	expect_error("[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process");
-}
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 5,3\n", 7, "increasing order" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 2-9,9\n", 7, "increasing order" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 4-1\n", 7, "such as 3,5,9-12" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 1024\n", 7, "page 1024 is past the 1024 pages of phase 'x'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 1\ndensity = 5%\n", 7, "pages excludes density" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "pages = 1\n", 7, "key 'pages' does not apply to action fill" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fork\n"
+	  "child_lives = forever\n", 7, "child_lives 'forever'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = child_exit\n"
+	  "vma = v\n", 6, "key 'vma' does not apply to action child_exit" },
+	{ "[process p]\n[vma p v]\nsize=4M\npmd_offset = lots\n", 4,
+	  "pmd_offset 'lots'" },
+	{ "[process p]\n[vma p v]\nsize=4M\npmd_offset = 2M\n", 2,
+	  "multiple of the page size (4096) below the PMD size" },
+	{ "[process p]\n[vma p v]\nsize=4M\npmd_offset = 6K\n", 2,
+	  "multiple of the page size (4096) below the PMD size" },
+	{ "[process p]\n[vma p v]\nsize=4M\npmd_offset = 4K\nalign = 4K\n", 2,
+	  "align and pmd_offset exclude each other" },
+	{ "[process p]\nmemcg_limit = lots\n", 2, "memcg_limit 'lots'" },
+	{ "[process p]\nlimit = 1G\n", 2, "unknown key 'limit' in a process" },
+	/* every value with a range names the file:line, the key, the value and the range */
+	{ "[machine]\nmemory = 256G\n[process p]\n", 2,
+	  "memory '256G': must be a multiple of the page size, at least 4 PMD sizes (8M) and below 256G with 4K pages" },
+	{ "[machine]\npage_size = 64K\nmemory = 4T\n[process p]\n", 3,
+	  "memory '4T': must be a multiple of the page size, at least 4 PMD sizes (2G) and below 4T with 64K pages" },
+	{ "[machine]\nmemory = 2M\n[process p]\n", 2, "at least 4 PMD sizes (8M)" },
+	{ "[machine]\nswap = 2T\n[process p]\n", 2,
+	  "swap '2T': must be a multiple of the page size and at most 2T less 2 pages with 4K pages" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
+	  "density = 150%\n", 7, "density '150%': must be 0-100%" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
+	  "runs = 0\n", 7, "runs '0': must be a whole number 1-1000000" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "duration = 2h\n", 7, "duration '2h': must be a duration such as 500ms or 2s" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
+	  "object_sizes = 4K\n", 7, "object_sizes '4K': must be SIZE:WEIGHT" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
+	  "advice = always\n", 7, "advice 'always': must be hugepage or nohugepage" },
+	/* phases */
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\n", 4, "has no action" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = fill\n", 4, "has no vma" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = jump\n", 5,
+	  "action 'jump'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = w\naction = fill\n", 5,
+	  "process 'p' has no vma 'w'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "density = 0.5\n", 7, "key 'density' does not apply to action fill" },
+	{ "[process p]\n[phase p x]\naction = sleep\nvma = v\n", 4,
+	  "key 'vma' does not apply to action sleep" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "action = fill\n", 7, "given twice" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "duration = soon\n", 7, "duration 'soon'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
+	  "density = 2\n", 7, "density '2'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
+	  "runs = 0\n", 7, "runs '0'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
+	  "object_sizes = 4K\n", 7, "object_sizes '4K'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "offset = 4M\n", 7, "reach past the end of vma 'v'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "offset = 1M\nlength = 4M\n", 8, "reach past the end" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "offset = 100\n", 7, "multiples of the page size" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "speed = 3\n", 7, "unknown key 'speed' in a phase" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
+	  "advice = huge\n", 7, "advice 'huge'" },
+};
 
-/* Every value with a range names the file:line, the key, the value and the range. */
-static void test_range_errors_name_the_limit(void **state)
+static void test_rejected_scenarios(void **state)
 {
 	(void)state;
-	expect_error("[machine]\nmemory = 256G\n[process p]\n", 2,
-		     "memory '256G': must be a multiple of the page size, at least 4 PMD sizes (8M) and below 256G with 4K pages");
-	expect_error("[machine]\npage_size = 64K\nmemory = 4T\n[process p]\n", 3,
-		     "memory '4T': must be a multiple of the page size, at least 4 PMD sizes (2G) and below 4T with 64K pages");
-	expect_error("[machine]\nmemory = 2M\n[process p]\n", 2, "at least 4 PMD sizes (8M)");
-	expect_error("[machine]\nswap = 2T\n[process p]\n", 2,
-		     "swap '2T': must be a multiple of the page size and at most 2T less 2 pages with 4K pages");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
-		     "density = 150%\n", 7, "density '150%': must be 0-100%");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
-		     "runs = 0\n", 7, "runs '0': must be a whole number 1-1000000");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "duration = 2h\n", 7, "duration '2h': must be a duration such as 500ms or 2s");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
-		     "object_sizes = 4K\n", 7, "object_sizes '4K': must be SIZE:WEIGHT");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
-		     "advice = always\n", 7, "advice 'always': must be hugepage or nohugepage");
-}
-
-static void test_phase_errors(void **state)
-{
-	(void)state;
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\n", 4, "has no action");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = fill\n", 4, "has no vma");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\naction = jump\n", 5,
-		     "action 'jump'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = w\naction = fill\n", 5,
-		     "process 'p' has no vma 'w'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "density = 0.5\n", 7, "key 'density' does not apply to action fill");
-	expect_error("[process p]\n[phase p x]\naction = sleep\nvma = v\n", 4,
-		     "key 'vma' does not apply to action sleep");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "action = fill\n", 7, "given twice");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "duration = soon\n", 7, "duration 'soon'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
-		     "density = 2\n", 7, "density '2'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = cluster\n"
-		     "runs = 0\n", 7, "runs '0'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
-		     "object_sizes = 4K\n", 7, "object_sizes '4K'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "offset = 4M\n", 7, "reach past the end of vma 'v'");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "offset = 1M\nlength = 4M\n", 8, "reach past the end");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "offset = 100\n", 7, "multiples of the page size");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
-		     "speed = 3\n", 7, "unknown key 'speed' in a phase");
-	expect_error("[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"
-		     "advice = huge\n", 7, "advice 'huge'");
+	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++)
+		expect_error(rejected[i].text, rejected[i].line, rejected[i].needle);
 }
 
 static void test_bytes_that_are_not_text(void **state)
@@ -435,12 +428,7 @@ int main(void)
 		cmocka_unit_test(test_every_vma_and_process_key),
 		cmocka_unit_test(test_every_action_and_its_keys),
 		cmocka_unit_test(test_comments_crlf_and_indentation),
-		cmocka_unit_test(test_section_errors),
-		cmocka_unit_test(test_machine_errors),
-		cmocka_unit_test(test_settings_errors),
-		cmocka_unit_test(test_vma_errors),
-		cmocka_unit_test(test_phase_errors),
-		cmocka_unit_test(test_range_errors_name_the_limit),
+		cmocka_unit_test(test_rejected_scenarios),
 		cmocka_unit_test(test_bytes_that_are_not_text),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_scenarios_are_valid),

@@ -2,7 +2,9 @@
 /*
  * test_sim_physmem.c - the simulator's physical memory: buddy allocation
  * of every order, failure when no block of an order is free, merging on
- * free, fragmentation by pinned frames, geometries with 16K and 64K pages.
+ * free, fragmentation by pinned frames, geometries with 16K and 64K pages,
+ * and the free lists physmem_init() builds, against freeing every frame
+ * one by one.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,11 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "sim/physmem.h"
 
 static struct sim *make(uint32_t page_size, uint64_t frames)
 {
@@ -88,10 +92,114 @@ static void test_64k_pages_fault_a_512m_thp(void **state)
 	sim_destroy(sim64);
 }
 
+/*
+ * The reference: frames 1 to n - 1 freed one by one into an empty buddy
+ * allocator, each merged with its free buddy while it can (the first
+ * frame of a free block holds PG_BUDDY, its order, the next block in a
+ * and the previous in mapcount; every other frame is all zero).
+ */
+struct ref_buddy {
+	struct sim_page *pages;
+	uint32_t head[SIM_MAX_ORDER + 1];
+	uint64_t blocks[SIM_MAX_ORDER + 1];
+};
+
+static void ref_push(struct ref_buddy *r, uint32_t pfn, unsigned order)
+{
+	r->pages[pfn] = (struct sim_page){ .flags = PG_BUDDY, .order = (uint8_t)order,
+					   .a = r->head[order],
+					   .mapcount = (int32_t)SIM_NO_PFN };
+	if (r->head[order] != SIM_NO_PFN)
+		r->pages[r->head[order]].mapcount = (int32_t)pfn;
+	r->head[order] = pfn;
+	r->blocks[order]++;
+}
+
+static void ref_del(struct ref_buddy *r, uint32_t pfn, unsigned order)
+{
+	uint32_t next = r->pages[pfn].a, prev = (uint32_t)r->pages[pfn].mapcount;
+
+	if (prev == SIM_NO_PFN)
+		r->head[order] = next;
+	else
+		r->pages[prev].a = next;
+	if (next != SIM_NO_PFN)
+		r->pages[next].mapcount = (int32_t)prev;
+	r->pages[pfn] = (struct sim_page){ 0 };
+	r->blocks[order]--;
+}
+
+static void ref_init(struct ref_buddy *r, uint32_t n, unsigned max_order)
+{
+	r->pages = calloc(n, sizeof(*r->pages));
+	assert_non_null(r->pages);
+	for (unsigned o = 0; o <= SIM_MAX_ORDER; o++) {
+		r->head[o] = SIM_NO_PFN;
+		r->blocks[o] = 0;
+	}
+	for (uint32_t pfn = 1; pfn < n; pfn++) {
+		uint32_t p = pfn;
+		unsigned order = 0;
+
+		while (order < max_order) {
+			uint32_t buddy = p ^ (1u << order);
+
+			if (buddy >= n || !(r->pages[buddy].flags & PG_BUDDY) ||
+			    r->pages[buddy].order != order)
+				break;
+			ref_del(r, buddy, order);
+			p &= ~(1u << order);
+			order++;
+		}
+		ref_push(r, p, order);
+	}
+}
+
+static void test_init_frees_as_one_by_one(void **state)
+{
+	static const uint32_t sizes[] = { 2, 3, 4, 5, 7, 8, 1000, 1023, 1024, 1025, 4096,
+					  4097, 6143, 70001 };
+	static const unsigned orders[] = { 0, 1, 3, 10, SIM_MAX_ORDER };
+	uint64_t free_pages = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t j = 0; j < sizeof(orders) / sizeof(orders[0]); j++) {
+			uint32_t n = sizes[i];
+			struct sim_physmem pm;
+			struct ref_buddy r;
+
+			assert_int_equal(physmem_init(&pm, n, orders[j]), 0);
+			ref_init(&r, n, orders[j]);
+			r.pages[0] = (struct sim_page){ .flags = PG_RESERVED, .a = 1 };
+			for (uint32_t pfn = 0; pfn < n; pfn++) {
+				const struct sim_page *a = &pm.pages[pfn], *b = &r.pages[pfn];
+
+				if (a->a != b->a || a->mapcount != b->mapcount || a->b != b->b ||
+				    a->flags != b->flags || a->order != b->order ||
+				    a->memcg != b->memcg)
+					fail_msg("%u frames, max order %u: frame %u differs", n,
+						 orders[j], pfn);
+			}
+			free_pages = 0;
+			for (unsigned o = 0; o <= SIM_MAX_ORDER; o++) {
+				assert_int_equal(pm.free_head[o], r.head[o]);
+				assert_int_equal(pm.nr_free_blocks[o], r.blocks[o]);
+				free_pages += r.blocks[o] << o;
+			}
+			assert_int_equal(pm.nr_free_pages, n - 1);
+			assert_int_equal(free_pages, n - 1);
+			free(r.pages);
+			physmem_destroy(&pm);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_lists_after_init),
+		cmocka_unit_test(test_init_frees_as_one_by_one),
 		cmocka_unit_test(test_fragment_blocks_orders),
 		cmocka_unit_test(test_16k_pages_have_2048_ptes),
 		cmocka_unit_test(test_64k_pages_fault_a_512m_thp),

@@ -1025,14 +1025,9 @@ static void test_cli_trace_events(void **state)
 	assert_int_equal(some[SIM_TRACE_COLLAPSE], all[SIM_TRACE_COLLAPSE]);
 	assert_int_equal(some[SIM_TRACE_ISOLATE], all[SIM_TRACE_ISOLATE]);
 
-	r = cli_run("sim", "--trace", path, "--trace-events", "mm_collapse_hugepage", NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "--trace-events: 'mm_collapse_hugepage': no such event"));
-	cli_run_free(&r);
-	r = cli_run("sim", "--trace-events", "huge_memory", NULL);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "give --trace FILE"));
-	cli_run_free(&r);
+	cli_run_fails(2, "--trace-events: 'mm_collapse_hugepage': no such event",
+		      "sim", "--trace", path, "--trace-events", "mm_collapse_hugepage", NULL);
+	cli_run_fails(2, "give --trace FILE", "sim", "--trace-events", "huge_memory", NULL);
 	unlink(path);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * measure.h - what every benchmark measures with: a monotonic clock, the
+ * measure.h - what every benchmark measures with: a monotonic clock, CPU
+ * time, the
  * process's resident memory as the kernel counts it, and the order
  * statistics of repeated runs.  Benchmarks print; they never assert.
  */
@@ -12,6 +13,12 @@
 
 /* Seconds on CLOCK_MONOTONIC. */
 double bench_now(void);
+
+/*
+ * CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID): on a
+ * machine shared with other work, steadier than the clock.
+ */
+double bench_cpu_now(void);
 
 /* Bytes resident in this process (/proc/self/statm), or 0 if unreadable. */
 uint64_t bench_rss_bytes(void);

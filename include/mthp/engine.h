@@ -209,6 +209,10 @@ struct mthp_window {
 };
 
 /*
+ * The attempt functions below decide from the window's PTEs of s alone:
+ * on a scan of the same table with every other PTE none they decide the
+ * same (tests/test_engine_props.c checks it).
+ *
  * The swap-in step of attempting (off, order): below PMD order any swap
  * PTE in the window gives SCAN_EXCEED_SWAP_PTE (seed and upstream).
  */

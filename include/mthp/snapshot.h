@@ -63,6 +63,9 @@ struct mthp_diag {
 void mthp_snapshot_init(struct mthp_snapshot *snap, const struct mthp_geometry *geo);
 void mthp_snapshot_free(struct mthp_snapshot *snap);
 
+/* The pages a snapshot maps: its huge PMDs' and its PTEs' that map a folio. */
+uint64_t mthp_snapshot_present_pages(const struct mthp_snapshot *snap);
+
 /* Builders (copying their arguments); -ENOMEM or -EINVAL on bad input. */
 int mthp_snapshot_add_setting(struct mthp_snapshot *snap, const char *key,
 			      const char *value);

@@ -12,6 +12,7 @@
 #include <mthp/explain.h>
 #include <mthp/tlb.h>
 
+#include "common/array.h"
 #include "common/msg.h"
 
 struct collect {
@@ -22,16 +23,9 @@ struct collect {
 
 static struct mthp_explain_window *add(struct collect *c)
 {
-	if (c->nr == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct mthp_explain_window *w = realloc(c->w, cap * sizeof(*w));
-
-		if (!w) {
-			c->err = -ENOMEM;
-			return NULL;
-		}
-		c->w = w;
-		c->cap = cap;
+	if (mthp_array_grow((void **)&c->w, &c->cap, c->nr, sizeof(*c->w))) {
+		c->err = -ENOMEM;
+		return NULL;
 	}
 	memset(&c->w[c->nr], 0, sizeof(c->w[c->nr]));
 	return &c->w[c->nr++];

@@ -537,8 +537,7 @@ static int plan_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
 	o->policy = fallback;
 	o->plugin_name = plugin->name;
 	if (!o->json)
-		fprintf(out, "# policy plug-in %s (%s), falling back to %s\n",
-			plugin->name, o->policy_file, mthp_policy_name(fallback));
+		mthp_plugin_announce(out, plugin, o->policy_file, fallback);
 	return plan_input(o, out, err);
 }
 
@@ -546,15 +545,8 @@ int cmd_plan(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct plan_opts o = { .policy = MTHP_POLICY_UPSTREAM,
 			       .context = MTHP_CONTEXT_KHUGEPAGED };
-	int status;
+	int status = parse_opts(argc, argv, &o, out, err);
 
-	status = parse_opts(argc, argv, &o, out, err);
-	if (status) {
-		mthp_opts_free(&plan_spec, &o);
-		return status < 0 ? 0 : status;
-	}
-	status = mthp_plugin_or_builtin("plan", o.policy_file, o.time_limit, 10,
-					plan_with_plugin, plan_input, &o, out, err);
-	mthp_opts_free(&plan_spec, &o);
-	return status;
+	return mthp_plugin_command(&plan_spec, status, &o, o.policy_file, o.time_limit, 10,
+				   plan_with_plugin, plan_input, out, err);
 }

@@ -18,6 +18,7 @@
 
 #include <mthp/policy_plugin.h>
 
+#include "cli/opts.h"
 #include "cli/plugin.h"
 
 static bool good_name(const char *name)
@@ -223,13 +224,26 @@ fail_errno:
 	return 1;
 }
 
-int mthp_plugin_or_builtin(const char *cmd, const char *path, uint64_t limit_s,
-			   unsigned default_s, mthp_plugin_fn fn,
-			   int (*builtin)(void *ctx, FILE *out, FILE *err), void *ctx,
-			   FILE *out, FILE *err)
+void mthp_plugin_announce(FILE *f, const struct mthp_policy_plugin *plugin,
+			  const char *path, enum mthp_policy fallback)
 {
-	if (!path)
-		return builtin(ctx, out, err);
-	return mthp_plugin_run(cmd, path, limit_s ? (unsigned)limit_s : default_s, fn, ctx,
-			       out, err);
+	fprintf(f, "# policy plug-in %s (%s), falling back to %s\n", plugin->name, path,
+		mthp_policy_name(fallback));
+}
+
+int mthp_plugin_command(const struct mthp_cmd_spec *spec, int parsed, void *opts,
+			const char *path, uint64_t limit_s, unsigned default_s,
+			mthp_plugin_fn fn, int (*builtin)(void *ctx, FILE *out, FILE *err),
+			FILE *out, FILE *err)
+{
+	int status = parsed;
+
+	if (!status && !path)
+		status = builtin(opts, out, err);
+	else if (!status)
+		status = mthp_plugin_run(spec->name, path,
+					 limit_s ? (unsigned)limit_s : default_s, fn, opts,
+					 out, err);
+	mthp_opts_free(spec, opts);
+	return status < 0 ? 0 : status;
 }

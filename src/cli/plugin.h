@@ -12,6 +12,8 @@
 
 #include <mthp/engine.h>
 
+struct mthp_cmd_spec;
+
 struct mthp_policy_plugin;
 
 /*
@@ -37,15 +39,22 @@ typedef int (*mthp_plugin_fn)(void *ctx, const struct mthp_policy_plugin *plugin
 int mthp_plugin_run(const char *cmd, const char *path, unsigned limit_s,
 		    mthp_plugin_fn fn, void *ctx, FILE *out, FILE *err);
 
+/* The line a run under a plug-in starts with, on f. */
+void mthp_plugin_announce(FILE *f, const struct mthp_policy_plugin *plugin,
+			  const char *path, enum mthp_policy fallback);
+
 /*
- * fn under the plug-in at path (as mthp_plugin_run, with limit_s seconds,
- * or default_s when limit_s is 0), or builtin(ctx, out, err) when path is
- * NULL: a command's run either way.
+ * The rest of a command that may run under a plug-in, once its options
+ * opts are parsed with status parsed (0, -1 when --help was shown, or an
+ * exit status): fn under the plug-in at path (as mthp_plugin_run, with
+ * limit_s seconds, or default_s when limit_s is 0), or builtin(opts, out,
+ * err) when path is NULL; then the options freed.  The command's exit
+ * status.
  */
-int mthp_plugin_or_builtin(const char *cmd, const char *path, uint64_t limit_s,
-			   unsigned default_s, mthp_plugin_fn fn,
-			   int (*builtin)(void *ctx, FILE *out, FILE *err), void *ctx,
-			   FILE *out, FILE *err);
+int mthp_plugin_command(const struct mthp_cmd_spec *spec, int parsed, void *opts,
+			const char *path, uint64_t limit_s, unsigned default_s,
+			mthp_plugin_fn fn, int (*builtin)(void *ctx, FILE *out, FILE *err),
+			FILE *out, FILE *err);
 
 /*
  * The --policy-file and --time-limit entries of a command's option table

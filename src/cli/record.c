@@ -210,22 +210,6 @@ out:
 	return status;
 }
 
-/* Present pages of a snapshot: PTEs that map a page, and huge PMDs. */
-static uint64_t present_pages(const struct mthp_snapshot *snap)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
-		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
-
-		if (pmd->kind == MTHP_PMD_HUGE)
-			n += snap->geo.ptes_per_pmd;
-		for (uint32_t k = 0; pmd->ptes && k < snap->geo.ptes_per_pmd; k++)
-			n += mthp_pte_state_has_folio(pmd->ptes[k]);
-	}
-	return n;
-}
-
 static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 {
 	struct mthp_diag diag = { 0 };
@@ -269,7 +253,7 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 		if (!o->frame_given)
 			fprintf(dst, "%" PRIu32 " %" PRIu64 " %zu %zu %zu %zu %" PRIu64 "\n",
 				r.nr_frames - 1, r.time_ms, r.frame.nr_vmas, r.frame.nr_pmds,
-				r.changed_pmds, r.dropped_pmds, present_pages(&r.frame));
+				r.changed_pmds, r.dropped_pmds, mthp_snapshot_present_pages(&r.frame));
 	}
 	if (ret == 0 && !o->frame_given)
 		fprintf(dst, "# end: %s after %" PRIu32 " frames\n", mthp_rec_end_name(r.end),

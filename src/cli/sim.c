@@ -603,8 +603,7 @@ static int sim_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
 	o->policies[0] = fallback;
 	o->nr_policies = 1;
 	/* the JSON document stays one document: the plug-in is said on stderr */
-	fprintf(o->json ? err : out, "# policy plug-in %s (%s), falling back to %s\n",
-		plugin->name, o->policy_file, mthp_policy_name(fallback));
+	mthp_plugin_announce(o->json ? err : out, plugin, o->policy_file, fallback);
 	return sim_body(o, out, err);
 }
 
@@ -612,15 +611,8 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct sim_opts o = { .policies = { MTHP_POLICY_UPSTREAM }, .nr_policies = 1,
 			      .sweep.tlb = -1 };
-	int status;
+	int status = parse_opts(argc, argv, &o, out, err);
 
-	status = parse_opts(argc, argv, &o, out, err);
-	if (status) {
-		mthp_opts_free(&sim_spec, &o);
-		return status < 0 ? 0 : status;
-	}
-	status = mthp_plugin_or_builtin("sim", o.policy_file, o.time_limit, 60,
-					sim_with_plugin, sim_body, &o, out, err);
-	mthp_opts_free(&sim_spec, &o);
-	return status;
+	return mthp_plugin_command(&sim_spec, status, &o, o.policy_file, o.time_limit, 60,
+				   sim_with_plugin, sim_body, out, err);
 }

@@ -3,8 +3,10 @@
  * attempt.c - what attempting one window checks before anything is copied:
  * the swap-in step and the isolate step of collapse_huge_page, with the
  * per-order limits of the policy (rules.c).  The plan calls them on the
- * scan it planned from; the simulator calls them on a scan of the table it
- * holds locked, so both decide from the same code.
+ * scan it planned from; the simulator calls them on a scan of the window's
+ * PTEs in the table it holds locked, so both decide from the same code.
+ * Nothing here reads a PTE outside the window: the totals of the scan only
+ * tell when a window cannot break a limit.
  *
  * The isolate step walks the window's PTEs in address order and stops at
  * the first one that breaks a rule.  As in scan.c the first such PTE is

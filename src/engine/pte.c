@@ -7,6 +7,9 @@
 
 #include <mthp/engine.h>
 
+#include "common/array.h"
+#include "common/names.h"
+
 bool mthp_pte_state_valid(int c)
 {
 	switch (c) {
@@ -41,40 +44,35 @@ static const char *const policy_names[MTHP_NR_POLICIES] = {
 
 const char *mthp_policy_name(enum mthp_policy p)
 {
-	return (unsigned)p < MTHP_NR_POLICIES ? policy_names[p] : "?";
+	return mthp_name_of(policy_names, MTHP_NR_POLICIES, p, "?");
 }
 
 int mthp_policy_parse(const char *name, enum mthp_policy *p)
 {
-	for (unsigned i = 0; i < MTHP_NR_POLICIES; i++) {
-		if (!strcmp(name, policy_names[i])) {
-			*p = (enum mthp_policy)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = mthp_name_find(policy_names, MTHP_NR_POLICIES, name);
+
+	if (i < 0)
+		return i;
+	*p = (enum mthp_policy)i;
+	return 0;
 }
+
+static const char *const context_names[] = {
+	[MTHP_CONTEXT_KHUGEPAGED] = "khugepaged",
+	[MTHP_CONTEXT_MADVISE] = "madvise",
+};
 
 const char *mthp_context_name(enum mthp_context c)
 {
-	switch (c) {
-	case MTHP_CONTEXT_KHUGEPAGED:
-		return "khugepaged";
-	case MTHP_CONTEXT_MADVISE:
-		return "madvise";
-	}
-	return "?";
+	return mthp_name_of(context_names, ARRAY_SIZE(context_names), c, "?");
 }
 
 int mthp_context_parse(const char *name, enum mthp_context *c)
 {
-	if (!strcmp(name, "khugepaged")) {
-		*c = MTHP_CONTEXT_KHUGEPAGED;
-		return 0;
-	}
-	if (!strcmp(name, "madvise")) {
-		*c = MTHP_CONTEXT_MADVISE;
-		return 0;
-	}
-	return -EINVAL;
+	int i = mthp_name_find(context_names, ARRAY_SIZE(context_names), name);
+
+	if (i < 0)
+		return i;
+	*c = (enum mthp_context)i;
+	return 0;
 }

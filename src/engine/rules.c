@@ -17,29 +17,19 @@ void mthp_policy_plugin_use(const struct mthp_policy_plugin *p)
 uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags)
 {
 	bool advised = vma_flags & MTHP_VMA_HUGEPAGE;
+	bool inherit = s->enabled == MTHP_MODE_ALWAYS ||
+		       (s->enabled == MTHP_MODE_MADVISE && advised);
 	uint32_t orders = 0;
 
 	if (!(vma_flags & MTHP_VMA_ANON) ||
 	    (vma_flags & (MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA)))
 		return 0;
+	/* every fault asks: one test per order, without a jump table */
 	for (unsigned o = MTHP_MIN_ORDER; o <= s->geo.pmd_order; o++) {
-		bool allowed = false;
+		enum mthp_thp_mode mode = s->size_enabled[o];
 
-		switch (s->size_enabled[o]) {
-		case MTHP_MODE_ALWAYS:
-			allowed = true;
-			break;
-		case MTHP_MODE_MADVISE:
-			allowed = advised;
-			break;
-		case MTHP_MODE_INHERIT:
-			allowed = s->enabled == MTHP_MODE_ALWAYS ||
-				  (s->enabled == MTHP_MODE_MADVISE && advised);
-			break;
-		case MTHP_MODE_NEVER:
-			break;
-		}
-		if (allowed)
+		if (mode == MTHP_MODE_ALWAYS || (mode == MTHP_MODE_MADVISE && advised) ||
+		    (mode == MTHP_MODE_INHERIT && inherit))
 			orders |= BIT(o);
 	}
 	return orders;

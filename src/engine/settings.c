@@ -10,7 +10,9 @@
 
 #include <mthp/settings.h>
 
+#include "common/array.h"
 #include "common/msg.h"
+#include "common/names.h"
 
 int mthp_geometry_from_page_size(struct mthp_geometry *geo, uint64_t page_size)
 {
@@ -58,9 +60,7 @@ static const char *const defrag_names[] = {
 
 const char *mthp_thp_mode_name(enum mthp_thp_mode m)
 {
-	if ((unsigned)m >= sizeof(mode_names) / sizeof(mode_names[0]))
-		return "?";
-	return mode_names[m];
+	return mthp_name_of(mode_names, ARRAY_SIZE(mode_names), m, "?");
 }
 
 void mthp_settings_init(struct mthp_settings *s, const struct mthp_geometry *geo)
@@ -107,7 +107,6 @@ static const struct int_knob int_knobs[] = {
 	INT_KNOB("shrink_underused", shrink_underused, 0, 1),
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ASCII decimal digits, optionally preceded by '+'; false on anything else or overflow. */
 static bool parse_decimal(const char *text, uint64_t *out)
@@ -164,15 +163,12 @@ void mthp_size_name(const struct mthp_geometry *geo, unsigned order, char *buf,
 
 static int parse_mode(const char *value, bool allow_inherit, enum mthp_thp_mode *m)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(mode_names); i++) {
-		if (i == MTHP_MODE_INHERIT && !allow_inherit)
-			continue;
-		if (!strcmp(value, mode_names[i])) {
-			*m = (enum mthp_thp_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = mthp_name_find(mode_names, ARRAY_SIZE(mode_names), value);
+
+	if (i < 0 || (i == MTHP_MODE_INHERIT && !allow_inherit))
+		return -EINVAL;
+	*m = (enum mthp_thp_mode)i;
+	return 0;
 }
 
 int mthp_settings_set(struct mthp_settings *s, const char *knob,
@@ -207,11 +203,11 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 		return 0;
 	}
 	if (!strcmp(knob, "defrag")) {
-		for (unsigned i = 0; i < ARRAY_SIZE(defrag_names); i++) {
-			if (!strcmp(value, defrag_names[i])) {
-				s->defrag = (enum mthp_defrag)i;
-				return 0;
-			}
+		int i = mthp_name_find(defrag_names, ARRAY_SIZE(defrag_names), value);
+
+		if (i >= 0) {
+			s->defrag = (enum mthp_defrag)i;
+			return 0;
 		}
 		mthp_msg(err, errlen,
 			"defrag: '%s' is not one of always, defer, defer+madvise, madvise, never",

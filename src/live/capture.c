@@ -68,18 +68,25 @@ static bool guess_huge(struct live_capture *cap, const struct live_range *r)
 }
 
 /*
- * A pagemap entry of a range read PTE by PTE: 1 when it maps a page (its
- * kpageflags are wanted), 0 when not; *empty cleared when it is present
- * or swapped.  -EPERM when the kernel hides its pfn.
+ * The pagemap entries of a range read PTE by PTE, before the kpageflags
+ * of its present ones (PM_PRESENT) are read: clears the kpageflags of its
+ * n PTEs and sets r->empty (no entry present or swapped).  -EPERM when
+ * the kernel hides the pfn of a present entry.
  */
-static inline int entry_present(uint64_t e, bool *empty)
+static int range_entries(struct live_range *r, uint32_t n)
 {
-	if (!(e & (PM_PRESENT | PM_SWAP)))
-		return 0;
-	*empty = false;
-	if (!(e & PM_PRESENT))
-		return 0;
-	return e & PM_PFN_MASK ? 1 : -EPERM;
+	memset(r->kflags, 0, sizeof(uint64_t) * n);
+	r->empty = true;
+	for (uint32_t i = r->lo; i < r->hi; i++) {
+		uint64_t e = r->pm[i];
+
+		if (!(e & (PM_PRESENT | PM_SWAP)))
+			continue;
+		r->empty = false;
+		if ((e & PM_PRESENT) && !(e & PM_PFN_MASK))
+			return -EPERM;
+	}
+	return 0;
 }
 
 static int read_table(struct live_capture *cap, struct live_range *r)
@@ -88,20 +95,14 @@ static int read_table(struct live_capture *cap, struct live_range *r)
 	int ret;
 
 	memset(r->pm, 0, sizeof(uint64_t) * cap->geo.ptes_per_pmd);
-	memset(r->kflags, 0, sizeof(uint64_t) * cap->geo.ptes_per_pmd);
 	ret = live_pagemap_read(&cap->pm, vfn0 + r->lo, r->hi - r->lo, r->pm + r->lo);
 	if (ret < 0)
 		return ret;
-	r->empty = true;
-	for (uint32_t i = r->lo; i < r->hi; i++) {
-		int p = entry_present(r->pm[i], &r->empty);
-
-		if (p < 0)
-			return p;
-		if (p)
+	ret = range_entries(r, cap->geo.ptes_per_pmd);
+	for (uint32_t i = r->lo; !ret && i < r->hi; i++)
+		if (r->pm[i] & PM_PRESENT)
 			r->kflags[i] = live_kpageflags(&cap->kp, r->pm[i] & PM_PFN_MASK);
-	}
-	return 0;
+	return ret;
 }
 
 /* Is [addr, end) covered by regions with all of cat, from index *ri on? */
@@ -309,17 +310,13 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 			r->huge_shared = !(b->huge_e[k] & PM_MMAP_EXCLUSIVE);
 			continue;
 		}
-		memset(r->kflags, 0, sizeof(uint64_t) * n);
-		r->empty = true;
-		for (uint32_t i = r->lo; i < r->hi; i++) {
-			int p = entry_present(r->pm[i], &r->empty);
-
-			if (p < 0)
-				return p;
-			if (p)
+		ret = range_entries(r, n);
+		if (ret < 0)
+			return ret;
+		for (uint32_t i = r->lo; i < r->hi; i++)
+			if (r->pm[i] & PM_PRESENT)
 				b->pfns[nr_pfns++] = (struct live_pfn_slot){
 					r->pm[i] & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
-		}
 	}
 	ret = batch_kpage(cap, false, nr_pfns, b->kf);
 	if (ret < 0)

@@ -15,7 +15,9 @@
 
 #include <mthp/record.h>
 
+#include "common/array.h"
 #include "common/msg.h"
+#include "common/names.h"
 
 /* A block never holds more than this much text (a 64 TiB process has
  * 32 Mi PMD ranges of 4 KiB pages, about 33 GiB: record less at once). */
@@ -34,7 +36,7 @@ static const char *const end_names[MTHP_REC_NR_ENDS] = {
 
 const char *mthp_rec_end_name(enum mthp_rec_end end)
 {
-	return (unsigned)end < MTHP_REC_NR_ENDS ? end_names[end] : "?";
+	return mthp_name_of(end_names, MTHP_REC_NR_ENDS, end, "?");
 }
 
 /* ---- writing ---- */
@@ -516,15 +518,8 @@ static int parse_frame_head(struct mthp_rec_reader *r, char *text, size_t len,
 		if (d->nr && addr <= d->addr[d->nr - 1])
 			return rec_error(r, diag, where,
 					 "drop %" PRIx64 " is not in increasing order", addr);
-		if (d->nr == d->cap) {
-			size_t cap = d->cap ? 2 * d->cap : 64;
-			uint64_t *p = realloc(d->addr, cap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			d->addr = p;
-			d->cap = cap;
-		}
+		if (mthp_array_grow((void **)&d->addr, &d->cap, d->nr, sizeof(*d->addr)))
+			return -ENOMEM;
 		d->addr[d->nr++] = addr;
 	}
 	return 0;
@@ -674,19 +669,18 @@ int mthp_rec_reader_next(struct mthp_rec_reader *r, struct mthp_diag *diag)
 	if (!strcmp(tag, "END.")) {
 		char reason[16];
 		unsigned frames;
+		int e;
 
 		snprintf(where, sizeof(where), "end block after %" PRIu32 " frames",
 			 r->nr_frames);
 
 		if (sscanf((char *)r->raw, "end %15s %u", reason, &frames) != 2)
 			return rec_error(r, diag, where, "expected 'end REASON FRAMES'");
-		for (int e = 0; e < MTHP_REC_NR_ENDS; e++)
-			if (!strcmp(reason, end_names[e])) {
-				r->end = (enum mthp_rec_end)e;
-				r->ended = true;
-			}
-		if (!r->ended)
+		e = mthp_name_find(end_names, MTHP_REC_NR_ENDS, reason);
+		if (e < 0)
 			return rec_error(r, diag, where, "unknown reason '%s'", reason);
+		r->end = (enum mthp_rec_end)e;
+		r->ended = true;
 		if (frames != r->nr_frames) {
 			r->ended = false;
 			return rec_error(r, diag, where,

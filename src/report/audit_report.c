@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/names.h"
 #include "report/audit.h"
 
 int mthp_audit_report_init(struct mthp_audit_report *r, enum mthp_audit_format f,
@@ -150,7 +151,7 @@ const char *mthp_audit_reason_name(enum mthp_audit_reason reason)
 		[MTHP_AUDIT_FAILED] = "failed",
 	};
 
-	return (unsigned)reason < MTHP_AUDIT_NR_REASONS ? names[reason] : "failed";
+	return mthp_name_of(names, MTHP_AUDIT_NR_REASONS, reason, "failed");
 }
 
 void mthp_audit_report_tally(const struct mthp_audit_report *r, size_t *counts)

@@ -793,8 +793,6 @@ static void snapshot_all(struct run *r, struct mthp_snapshot *all)
 	}
 }
 
-static uint64_t resident_pages(const struct mthp_snapshot *snap);
-
 /* One point of the timeline: the processes now, their memory and TLB entries. */
 static void sample(struct run *r, uint64_t now, int profile)
 {
@@ -819,28 +817,12 @@ static void sample(struct run *r, uint64_t now, int profile)
 		goto out;
 	}
 	out->timeline[out->nr_samples++] = (struct mthp_run_sample){
-		now, resident_pages(&snap), count.total,
+		now, mthp_snapshot_present_pages(&snap), count.total,
 	};
 out:
 	mthp_snapshot_free(&snap);
 }
 
-static uint64_t resident_pages(const struct mthp_snapshot *snap)
-{
-	uint64_t pages = 0;
-
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
-		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
-
-		if (pmd->kind == MTHP_PMD_HUGE)
-			pages += snap->geo.ptes_per_pmd;
-		if (pmd->kind != MTHP_PMD_TABLE)
-			continue;
-		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
-			pages += mthp_pte_state_has_folio(pmd->ptes[k]);
-	}
-	return pages;
-}
 
 static void count_written(struct run *r)
 {
@@ -1006,7 +988,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	out->shrink_freed = sim_shrink_freed(r.sim);
 	mthp_snapshot_free(&out->final);
 	snapshot_all(&r, &out->final);
-	out->resident_pages = resident_pages(&out->final);
+	out->resident_pages = mthp_snapshot_present_pages(&out->final);
 	count_written(&r);
 	if (!r.error)
 		capture_stats(&r);

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <mthp/tlb.h>
 
 #include "common/msg.h"
+#include "common/names.h"
 
 #define MAX_LINE 180		/* longest line accepted, in characters */
 #define MAX_PROCESSES 64
@@ -55,6 +57,18 @@ static const char *const phase_key_names[NR_PHASE_KEYS] = {
 	"vma", "action", "duration", "offset", "length", "density", "runs",
 	"run_pages", "hot", "object_sizes", "live", "churn", "child_writes",
 	"advice", "aligned", "pages", "child_lives",
+};
+
+/* Where the value of each fraction key and each count key goes. */
+#define PHASE_FIELD(f) offsetof(struct mthp_scenario_phase, f)
+static const size_t phase_key_field[NR_PHASE_KEYS] = {
+	[PK_DENSITY] = PHASE_FIELD(density),
+	[PK_HOT] = PHASE_FIELD(hot),
+	[PK_LIVE] = PHASE_FIELD(live),
+	[PK_CHURN] = PHASE_FIELD(churn),
+	[PK_CHILD_WRITES] = PHASE_FIELD(child_writes),
+	[PK_RUNS] = PHASE_FIELD(runs),
+	[PK_RUN_PAGES] = PHASE_FIELD(run_pages),
 };
 
 /* The keys of runs of pages, for the actions that can work run by run. */
@@ -277,18 +291,22 @@ static bool valid_name(const char *s)
 
 /* ---- growing arrays ---- */
 
-static void *grow(void *array, size_t *nr, size_t size, size_t max)
+/*
+ * *array (of *nr elements of size bytes) one element longer: the new
+ * element, zeroed; NULL when it has max already or memory ran out.
+ */
+static void *grow(void **array, size_t *nr, size_t size, size_t max)
 {
 	char *bigger;
 
 	if (*nr >= max)
 		return NULL;
-	bigger = realloc(array, (*nr + 1) * size);
+	bigger = realloc(*array, (*nr + 1) * size);
 	if (!bigger)
 		return NULL;
+	*array = bigger;
 	memset(bigger + *nr * size, 0, size);
-	(*nr)++;
-	return bigger;
+	return bigger + (*nr)++ * size;
 }
 
 /* ---- section headers ---- */
@@ -318,11 +336,9 @@ static void begin_process(struct reader *rd, char **words, int nr)
 		return fail_at(rd, rd->line, "a process section is [process NAME] (letters, digits, _ . -)");
 	if (find_process(sc, words[1]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' is defined twice", words[1]);
-	p = grow(sc->processes, &sc->nr_processes, sizeof(*p), MAX_PROCESSES);
+	p = grow((void **)&sc->processes, &sc->nr_processes, sizeof(*p), MAX_PROCESSES);
 	if (!p)
 		return fail_at(rd, rd->line, "more than %d processes", MAX_PROCESSES);
-	sc->processes = p;
-	p = &sc->processes[sc->nr_processes - 1];
 	snprintf(p->name, sizeof(p->name), "%s", words[1]);
 	p->line = rd->line;
 	rd->section = SEC_PROCESS;
@@ -344,11 +360,9 @@ static void begin_vma(struct reader *rd, char **words, int nr)
 	if (find_vma(sc, (size_t)proc, words[2]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' has two vmas named '%s'",
 			       words[1], words[2]);
-	v = grow(sc->vmas, &sc->nr_vmas, sizeof(*v), MAX_VMAS);
+	v = grow((void **)&sc->vmas, &sc->nr_vmas, sizeof(*v), MAX_VMAS);
 	if (!v)
 		return fail_at(rd, rd->line, "more than %d vmas", MAX_VMAS);
-	sc->vmas = v;
-	v = &sc->vmas[sc->nr_vmas - 1];
 	snprintf(v->name, sizeof(v->name), "%s", words[2]);
 	v->process = (size_t)proc;
 	v->line = rd->line;
@@ -356,11 +370,24 @@ static void begin_vma(struct reader *rd, char **words, int nr)
 	rd->index = sc->nr_vmas - 1;
 }
 
+/* A phase's keys left out: the defaults of docs/scenarios.md. */
+static const struct mthp_scenario_phase phase_defaults = {
+	.density = 0.1,
+	.runs = 8,
+	.run_pages = 16,
+	.hot = 0.1,
+	.live = 0.5,
+	.churn = 0.05,
+	.child_writes = 0.1,
+	.advice = MTHP_VMA_HUGEPAGE,
+	.sizes = { { 4096, 60 }, { 65536, 30 }, { 1u << 20, 10 } },
+	.nr_sizes = 3,
+};
+
 static void begin_phase(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_phase *ph;
-	struct phase_extra *extra;
 	ssize_t proc;
 	size_t nr_extra;
 
@@ -375,31 +402,15 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 			return fail_at(rd, rd->line, "process '%s' has two phases labelled '%s'",
 				       words[1], words[2]);
 	nr_extra = sc->nr_phases;
-	ph = grow(sc->phases, &sc->nr_phases, sizeof(*ph), MAX_PHASES);
+	ph = grow((void **)&sc->phases, &sc->nr_phases, sizeof(*ph), MAX_PHASES);
 	if (!ph)
 		return fail_at(rd, rd->line, "more than %d phases, or out of memory", MAX_PHASES);
-	sc->phases = ph;
-	extra = grow(rd->extra, &nr_extra, sizeof(*extra), MAX_PHASES);
-	if (!extra)
+	if (!grow((void **)&rd->extra, &nr_extra, sizeof(*rd->extra), MAX_PHASES))
 		return fail_at(rd, rd->line, "out of memory");
-	rd->extra = extra;
-	ph = &sc->phases[sc->nr_phases - 1];
+	*ph = phase_defaults;
 	snprintf(ph->label, sizeof(ph->label), "%s", words[2]);
 	ph->process = (size_t)proc;
 	ph->line = rd->line;
-	/* the defaults of docs/scenarios.md */
-	ph->density = 0.1;
-	ph->runs = 8;
-	ph->run_pages = 16;
-	ph->hot = 0.1;
-	ph->live = 0.5;
-	ph->churn = 0.05;
-	ph->child_writes = 0.1;
-	ph->advice = MTHP_VMA_HUGEPAGE;
-	ph->sizes[0] = (struct mthp_scenario_size_weight){ 4096, 60 };
-	ph->sizes[1] = (struct mthp_scenario_size_weight){ 65536, 30 };
-	ph->sizes[2] = (struct mthp_scenario_size_weight){ 1u << 20, 10 };
-	ph->nr_sizes = 3;
 	rd->section = SEC_PHASE;
 	rd->index = sc->nr_phases - 1;
 }
@@ -546,11 +557,9 @@ static void settings_key(struct reader *rd, const char *key, const char *value)
 		if (!strcmp(sc->settings[i].key, key))
 			return fail_at(rd, rd->line, "setting '%s' given twice (first at line %u)",
 				       key, sc->settings[i].line);
-	s = grow(sc->settings, &sc->nr_settings, sizeof(*s), MAX_SETTINGS);
+	s = grow((void **)&sc->settings, &sc->nr_settings, sizeof(*s), MAX_SETTINGS);
 	if (!s)
 		return fail_at(rd, rd->line, "more than %d settings, or out of memory", MAX_SETTINGS);
-	sc->settings = s;
-	s = &sc->settings[sc->nr_settings - 1];
 	s->key = strdup(key);
 	s->value = strdup(value);
 	s->line = rd->line;
@@ -664,9 +673,8 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 	bool ok = true;
 	int k;
 
-	for (k = 0; k < NR_PHASE_KEYS && strcmp(key, phase_key_names[k]); k++)
-		;
-	if (k == NR_PHASE_KEYS)
+	k = mthp_name_find(phase_key_names, NR_PHASE_KEYS, key);
+	if (k < 0)
 		return fail_at(rd, rd->line, "unknown key '%s' in a phase", key);
 	if (x->keys & KEY(k))
 		return fail_at(rd, rd->line, "key '%s' given twice in this phase", key);
@@ -698,33 +706,22 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = mthp_parse_size(value, &ph->length) && ph->length;
 		break;
 	case PK_DENSITY:
-		ok = parse_fraction(value, &ph->density);
+	case PK_HOT:
+	case PK_LIVE:
+	case PK_CHURN:
+	case PK_CHILD_WRITES:
+		ok = parse_fraction(value, (double *)((char *)ph + phase_key_field[k]));
 		break;
 	case PK_RUNS:
-		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
-		ph->runs = (uint32_t)v;
-		break;
 	case PK_RUN_PAGES:
 		ok = parse_u64(value, &v) && v && v <= MAX_COUNT;
-		ph->run_pages = (uint32_t)v;
+		*(uint32_t *)((char *)ph + phase_key_field[k]) = (uint32_t)v;
 		break;
 	case PK_ALIGNED:
 		ok = parse_bool(value, &ph->aligned);
 		break;
-	case PK_HOT:
-		ok = parse_fraction(value, &ph->hot);
-		break;
 	case PK_OBJECT_SIZES:
 		ok = parse_sizes(ph, value);
-		break;
-	case PK_LIVE:
-		ok = parse_fraction(value, &ph->live);
-		break;
-	case PK_CHURN:
-		ok = parse_fraction(value, &ph->churn);
-		break;
-	case PK_CHILD_WRITES:
-		ok = parse_fraction(value, &ph->child_writes);
 		break;
 	case PK_PAGES:
 		ok = parse_pages(ph, value);
@@ -750,31 +747,24 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
+	/* each section's reader of its keys */
+	static void (*const section_key[])(struct reader *rd, const char *key,
+					   const char *value) = {
+		[SEC_MACHINE] = machine_key,
+		[SEC_SETTINGS] = settings_key,
+		[SEC_PROCESS] = process_key,
+		[SEC_VMA] = vma_key,
+		[SEC_PHASE] = phase_key,
+	};
 	struct reader *rd = user;
 
 	(void)section;
 	if (rd->failed)
 		return 0;
-	switch (rd->section) {
-	case SEC_NONE:
+	if (rd->section == SEC_NONE)
 		fail_at(rd, rd->line, "'%s' is outside any section", key);
-		break;
-	case SEC_MACHINE:
-		machine_key(rd, key, value);
-		break;
-	case SEC_SETTINGS:
-		settings_key(rd, key, value);
-		break;
-	case SEC_PROCESS:
-		process_key(rd, key, value);
-		break;
-	case SEC_VMA:
-		vma_key(rd, key, value);
-		break;
-	case SEC_PHASE:
-		phase_key(rd, key, value);
-		break;
-	}
+	else
+		section_key[rd->section](rd, key, value);
 	return !rd->failed;
 }
 

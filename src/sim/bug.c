@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "sim/bug.h"
+#include "sim/locks.h"
 #include "sim/world.h"
 
 /* What this thread is doing (sim_doing()); step NULL: nothing noted. */
@@ -28,6 +29,14 @@ void sim_doing(const char *step, const struct sim_mm *mm, uint64_t addr, unsigne
 	doing.order = order;
 	/* the step last: a signal handler reading it sees the fields set */
 	__atomic_store_n(&doing.step, step, __ATOMIC_RELEASE);
+	if (sched_is_det())
+		sched_step(step);
+}
+
+void *sim_doing_state(size_t *size)
+{
+	*size = sizeof(doing);
+	return &doing;
 }
 
 void sim_doing_clear(void)

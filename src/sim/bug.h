@@ -5,6 +5,7 @@
 #ifndef MTHP_SIM_BUG_H
 #define MTHP_SIM_BUG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/world.h"
@@ -17,6 +18,8 @@
  */
 void sim_doing(const char *step, const struct sim_mm *mm, uint64_t addr, unsigned order);
 void sim_doing_clear(void);
+/* The calling thread's note, for the deterministic scheduler to switch. */
+void *sim_doing_state(size_t *size);
 
 /*
  * A broken invariant of the memory manager, found where the kernel has a

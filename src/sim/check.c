@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <mthp/sched.h>
+
 #include "sim/check.h"
 #include "sim/folio.h"
 #include "sim/locks.h"
@@ -38,6 +40,7 @@ static int fail(struct sim *sim, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sim->check_msg, sizeof(sim->check_msg), fmt, ap);
 	va_end(ap);
+	sim_sched_failed();	/* a deterministic schedule's timeline ends here */
 	return -EUCLEAN;
 }
 

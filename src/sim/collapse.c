@@ -6,7 +6,8 @@
  * is the engine's: the range is scanned with mthp_scan(), the windows come
  * from mthp_walk_next(), and the swap-in and isolate re-checks are
  * mthp_attempt_swapin() and mthp_attempt_isolate() on a fresh scan of the
- * table this code holds locked.  Nothing here decides what to collapse.
+ * window's PTEs in the table this code holds locked (the others read as
+ * none).  Nothing here decides what to collapse.
  *
  * Invariants
  *   - A window is collapsed only while mmap_lock is held for write, its
@@ -171,10 +172,9 @@ void collapse_lru_drain(struct collapse_control *cc)
 {
 	struct sim *sim = cc->sim;
 
-	for (uint32_t k = 0; k < cc->lru_nr; k++) {
+	for (uint32_t k = 0; k < cc->lru_nr; k++)
 		folio_set_flag(sim, cc->lru_batch[k], PG_LRU);
-		folio_put(sim, cc->lru_batch[k], 1);
-	}
+	folios_put(sim, cc->lru_batch, cc->lru_nr);
 	cc->lru_nr = 0;
 }
 
@@ -366,7 +366,7 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
 	pte_lock(t);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	result = mthp_attempt_swapin(rules, &cc->recheck, off, order);
 	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
@@ -518,7 +518,7 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_ANON_VMA, NULL, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	table_states(sim, t, cc->reptes, cc->reorders);
+	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
 	folio_states_as_present(t, off, nr, cc->reptes);
 	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
 	/* the PTE rules stop at *stop; before it, each folio in turn */

@@ -196,12 +196,12 @@ static void map_new_folio(struct sim_mm *mm, const struct sim_vma *v,
 	folio_put(sim, head, 1);
 }
 
-/* The orders do_anonymous_page may try, highest first, as a mask. */
+/* The orders do_anonymous_page may try of those allowed, highest first, as a mask. */
 static uint32_t anon_candidate_orders(struct sim_mm *mm, const struct sim_vma *v,
-				      const struct sim_pte_table *t, uint64_t addr)
+				      const struct sim_pte_table *t, uint64_t addr,
+				      uint32_t orders)
 {
 	struct sim *sim = mm->sim;
-	uint32_t orders = fault_allowed_orders(sim, v);
 
 	orders &= ((1u << sim->geo.pmd_order) - 1) & ~3u;
 	for (unsigned o = MTHP_MIN_ORDER; o < sim->geo.pmd_order; o++)
@@ -233,9 +233,10 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	}
 	if (!anon_vma_prepare(mm, v))
 		return -ENOMEM;
-	if (fault_allowed_orders(sim, v))
+	orders = fault_allowed_orders(sim, v);
+	if (orders)
 		khugepaged_enter(mm);
-	orders = anon_candidate_orders(mm, v, t, addr);
+	orders = anon_candidate_orders(mm, v, t, addr, orders);
 	while (orders) {
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);
 

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <mthp/sched.h>
+
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/memcg.h"
@@ -20,11 +22,6 @@
 #define SLOT0 2
 #define SLOT1 3
 
-static uint16_t flags_load(struct sim *sim, uint32_t pfn)
-{
-	return ld_relaxed(&sim_pg(sim, pfn)->flags);
-}
-
 void folio_set_flag(struct sim *sim, uint32_t head, uint16_t flag)
 {
 	__atomic_fetch_or(&sim_pg(sim, head)->flags, flag, __ATOMIC_RELAXED);
@@ -34,11 +31,6 @@ void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag)
 {
 	__atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~flag,
 			   __ATOMIC_RELAXED);
-}
-
-bool folio_test_flag(struct sim *sim, uint32_t head, uint16_t flag)
-{
-	return flags_load(sim, head) & flag;
 }
 
 bool folio_trylock(struct sim *sim, uint32_t head)
@@ -63,7 +55,8 @@ static void maplock(struct sim *sim, uint32_t head)
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, f);
 	while (__atomic_fetch_or(f, PG_MAPLOCK, __ATOMIC_ACQUIRE) & PG_MAPLOCK)
 		while (ld_relaxed(f) & PG_MAPLOCK)
-			;
+			if (sched_is_det())
+				sim_thread_yield();	/* the holder must run */
 	lockdep_acquired(LOCK_FOLIO_MAP, f, LOCK_WRITE, false);
 }
 
@@ -121,11 +114,12 @@ int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *he
 	return 0;
 }
 
-static void folio_free(struct sim *sim, uint32_t head)
+/* A folio with no reference left, uncharged and cleared: its order, for the buddy. */
+static unsigned folio_release(struct sim *sim, uint32_t head)
 {
 	struct sim_page *h = sim_pg(sim, head);
 	unsigned order = h->order;
-	uint16_t flags = flags_load(sim, head);
+	uint16_t flags = folio_flags(sim, head);
 
 	if (flags & PG_CHARGED)
 		memcg_uncharge(sim, h->memcg, 1ull << order);
@@ -133,7 +127,12 @@ static void folio_free(struct sim *sim, uint32_t head)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
 	for (uint32_t i = 0; i < (1u << order); i++)
 		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
-	physmem_free(&sim->pm, head, order);
+	return order;
+}
+
+static void folio_free(struct sim *sim, uint32_t head)
+{
+	physmem_free(&sim->pm, head, folio_release(sim, head));
 }
 
 void folio_get(struct sim *sim, uint32_t head, uint32_t n)
@@ -149,16 +148,25 @@ void folio_put(struct sim *sim, uint32_t head, uint32_t n)
 		folio_free(sim, head);
 }
 
-uint32_t folio_refcount(struct sim *sim, uint32_t head)
-{
-	return ld_acquire(&sim_pg(sim, head)->a);
-}
+#define PUT_BATCH 64
 
-uint32_t folio_mapcount(struct sim *sim, uint32_t head)
+void folios_put(struct sim *sim, const uint32_t *heads, uint32_t n)
 {
-	if (sim_pg(sim, head)->order == 0)
-		return (uint32_t)ld_relaxed(&sim_pg(sim, head)->mapcount);
-	return ld_relaxed(&sim_pg(sim, head)->b);
+	uint32_t freed[PUT_BATCH];
+	uint8_t orders[PUT_BATCH];
+	uint32_t nr_freed = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (__atomic_fetch_sub(&sim_pg(sim, heads[i])->a, 1, __ATOMIC_ACQ_REL) != 1)
+			continue;
+		orders[nr_freed] = (uint8_t)folio_release(sim, heads[i]);
+		freed[nr_freed++] = heads[i];
+		if (nr_freed == PUT_BATCH) {
+			physmem_free_many(&sim->pm, freed, orders, nr_freed);
+			nr_freed = 0;
+		}
+	}
+	physmem_free_many(&sim->pm, freed, orders, nr_freed);
 }
 
 uint32_t folio_entire_mapcount(struct sim *sim, uint32_t head)
@@ -289,14 +297,12 @@ void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id)
 	folio_get(sim, head, nr - 1);
 }
 
-/* Context: takes and drops the folio's map lock (a large folio). */
-bool folio_maybe_shared(struct sim *sim, uint32_t head)
+/* Context: takes and drops the folio's map lock. */
+bool large_folio_maybe_shared(struct sim *sim, uint32_t head)
 {
 	uint32_t total, c0, c1;
 
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
-	if (sim_pg(sim, head)->order == 0)
-		return ld_relaxed(&sim_pg(sim, head)->mapcount) > 1;
 	maplock(sim, head);
 	total = ld_relaxed(&sim_pg(sim, head)->b);
 	c0 = ld_relaxed(&sim_pg(sim, head + SLOT0)->b);
@@ -308,7 +314,7 @@ bool folio_maybe_shared(struct sim *sim, uint32_t head)
 /* Context: map lock held.  Can the folio be split now? */
 static bool split_allowed(struct sim *sim, uint32_t head, uint32_t extra)
 {
-	uint16_t flags = flags_load(sim, head);
+	uint16_t flags = folio_flags(sim, head);
 
 	lockdep_assert_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags, LOCK_WRITE);
 	if (flags & (PG_LOCKED | PG_SWAPCACHE))
@@ -338,7 +344,7 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 			count_vm(sim, VM_THP_SPLIT_PAGE_FAILED);
 		return -EBUSY;
 	}
-	keep = flags_load(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
+	keep = folio_flags(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
 	/* the first store below drops the map lock bit with the old flags */
 	lockdep_released(LOCK_FOLIO_MAP, &h->flags);
 	for (uint32_t i = 0; i < nr; i++) {

@@ -29,9 +29,23 @@ int folio_charge(struct sim *sim, uint32_t head, unsigned memcg);
 int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head);
 /* Drop n references; frees (and uncharges) the folio at zero. */
 void folio_put(struct sim *sim, uint32_t head, uint32_t n);
+/*
+ * folio_put() of one reference of each of the n folios, in order; the
+ * frames of the folios freed go back to the buddy allocator a batch at a
+ * time, under one zone lock.  Context: takes and drops the zone lock.
+ */
+void folios_put(struct sim *sim, const uint32_t *heads, uint32_t n);
 void folio_get(struct sim *sim, uint32_t head, uint32_t n);
-uint32_t folio_refcount(struct sim *sim, uint32_t head);
-uint32_t folio_mapcount(struct sim *sim, uint32_t head);
+static inline uint32_t folio_refcount(struct sim *sim, uint32_t head)
+{
+	return ld_acquire(&sim_pg(sim, head)->a);
+}
+static inline uint32_t folio_mapcount(struct sim *sim, uint32_t head)
+{
+	if (sim_pg(sim, head)->order == 0)
+		return (uint32_t)ld_relaxed(&sim_pg(sim, head)->mapcount);
+	return ld_relaxed(&sim_pg(sim, head)->b);
+}
 uint32_t folio_entire_mapcount(struct sim *sim, uint32_t head);
 /* Map/unmap nr PTEs of pages [pfn, pfn + nr) of one folio for mm id. */
 void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id);
@@ -40,7 +54,19 @@ void folio_add_pmd(struct sim *sim, uint32_t head, uint32_t mm_id);
 void folio_remove_pmd(struct sim *sim, uint32_t head, uint32_t mm_id);
 /* A PMD mapping becomes nr PTE mappings (split of the PMD). */
 void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id);
-bool folio_maybe_shared(struct sim *sim, uint32_t head);
+/* Context: takes and drops the folio's map lock. */
+bool large_folio_maybe_shared(struct sim *sim, uint32_t head);
+/*
+ * Mapped by more than one mm, maybe (a third mm is not tracked).
+ * Context: takes and drops the folio's map lock (a large folio).
+ */
+static inline bool folio_maybe_shared(struct sim *sim, uint32_t head)
+{
+	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
+	if (sim_pg(sim, head)->order == 0)
+		return ld_relaxed(&sim_pg(sim, head)->mapcount) > 1;
+	return large_folio_maybe_shared(sim, head);
+}
 /*
  * Split a large folio into order-0 folios and free its unmapped pages.
  * extra: references the caller holds beyond the mappings, consumed on
@@ -51,7 +77,14 @@ bool folio_maybe_shared(struct sim *sim, uint32_t head);
 int folio_split(struct sim *sim, uint32_t head, uint32_t extra);
 void folio_set_flag(struct sim *sim, uint32_t head, uint16_t flag);
 void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
-bool folio_test_flag(struct sim *sim, uint32_t head, uint16_t flag);
+static inline uint16_t folio_flags(struct sim *sim, uint32_t head)
+{
+	return ld_relaxed(&sim_pg(sim, head)->flags);
+}
+static inline bool folio_test_flag(struct sim *sim, uint32_t head, uint16_t flag)
+{
+	return folio_flags(sim, head) & flag;
+}
 bool folio_trylock(struct sim *sim, uint32_t head);
 void folio_unlock(struct sim *sim, uint32_t head);
 /* Copy nr content tags: what a collapse copies into its new folio. */

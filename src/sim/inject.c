@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "common/names.h"
 #include "common/rng.h"
 #include "sim/inject.h"
 #include "sim/locks.h"
@@ -25,6 +26,19 @@ static const char *const inject_names[SIM_NR_INJECT] = {
 	[SIM_INJECT_RMAP] = "rmap",
 };
 
+/* Each point as a step of a deterministic schedule's timeline. */
+static const char *const inject_steps[SIM_NR_INJECT] = {
+	[SIM_INJECT_ALLOC] = "injection point: alloc",
+	[SIM_INJECT_CHARGE] = "injection point: charge",
+	[SIM_INJECT_REVALIDATE] = "injection point: revalidate",
+	[SIM_INJECT_LRU] = "injection point: lru",
+	[SIM_INJECT_MUNMAP] = "injection point: munmap race",
+	[SIM_INJECT_MREMAP] = "injection point: mremap race",
+	[SIM_INJECT_FORK] = "injection point: fork race",
+	[SIM_INJECT_COPY_MC] = "injection point: copy_mc",
+	[SIM_INJECT_RMAP] = "injection point: rmap walk",
+};
+
 void inject_init(struct sim *sim)
 {
 	sim->inject.seed = sim->seed;
@@ -32,9 +46,7 @@ void inject_init(struct sim *sim)
 
 const char *sim_inject_name(enum sim_inject_point p)
 {
-	if ((unsigned)p >= SIM_NR_INJECT)
-		return NULL;
-	return inject_names[p];
+	return mthp_name_of(inject_names, SIM_NR_INJECT, p, NULL);
 }
 
 int sim_inject_set(struct sim *sim, enum sim_inject_point p, uint32_t one_in)
@@ -76,6 +88,8 @@ bool inject_fail(struct sim *sim, enum sim_inject_point p)
 {
 	uint32_t one_in = ld_relaxed(&sim->inject.one_in[p]);
 
+	if (sched_is_det())
+		sched_step(inject_steps[p]);
 	if (!one_in)
 		return false;
 	if (one_in > 1 && inject_draw(sim) % one_in)

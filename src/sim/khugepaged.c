@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <mthp/sched.h>
+
 #include "sim/collapse.h"
 #include "sim/khugepaged.h"
 #include "sim/locks.h"
@@ -350,6 +352,8 @@ int sim_khugepaged_pass(struct sim *sim, uint32_t max_wakeups, uint64_t *collaps
 /*
  * The khugepaged thread.  Context: takes the khugepaged lock between
  * passes (and sleeps on its condition variable), no lock during a pass.
+ * Under a deterministic schedule the sleep is a yield: time is the
+ * simulator's clock, which sim_advance() moved.
  */
 static void *khugepaged_thread(void *arg)
 {
@@ -370,7 +374,7 @@ static void *khugepaged_thread(void *arg)
 		ms = sim_settings(sim)->scan_sleep_millisecs;
 		sim_advance(sim, (uint64_t)ms * 1000000ull);
 		khugepaged_lock(ks);
-		if (!ks->stop && ms) {
+		if (!ks->stop && ms && !sim_sched_on()) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -383,6 +387,8 @@ static void *khugepaged_thread(void *arg)
 			pthread_cond_timedwait(&ks->wake, &ks->lock, &ts);
 		}
 		khugepaged_unlock(ks);
+		if (sim_sched_on())
+			sim_thread_yield();
 	}
 	return NULL;
 }
@@ -406,7 +412,7 @@ int sim_khugepaged_start(struct sim *sim)
 		}
 	}
 	ks->stop = false;
-	err = -pthread_create(&ks->thread, NULL, khugepaged_thread, sim);
+	err = sim_thread_start(&ks->thread, "khugepaged", khugepaged_thread, sim);
 	if (!err)
 		ks->running = true;
 out_unlock:
@@ -427,7 +433,7 @@ void sim_khugepaged_stop(struct sim *sim)
 	khugepaged_unlock(ks);
 	if (!running)
 		return;
-	pthread_join(ks->thread, NULL);
+	sim_thread_join(ks->thread);
 	khugepaged_lock(ks);
 	ks->running = false;
 	khugepaged_unlock(ks);

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/names.h"
 #include "sim/locks.h"
 
 static const char *const class_names[LOCK_NR_CLASSES] = {
@@ -69,7 +70,7 @@ static const char *const class_names[LOCK_NR_CLASSES] = {
 
 const char *lockdep_class_name(enum sim_lock_class c)
 {
-	return (unsigned)c < LOCK_NR_CLASSES ? class_names[c] : "?";
+	return mthp_name_of(class_names, LOCK_NR_CLASSES, c, "?");
 }
 
 #if MTHP_DEBUG
@@ -84,8 +85,16 @@ struct held_lock {
 	uint8_t mode;
 };
 
-static __thread struct held_lock held[LOCKDEP_MAX_HELD];
-static __thread unsigned nr_held;
+/*
+ * The calling thread's held locks; under a deterministic schedule, the
+ * running simulated thread's (the scheduler saves and restores it at
+ * every switch: lockdep_thread_state()).
+ */
+struct lockdep_thread {
+	struct held_lock held[LOCKDEP_MAX_HELD];
+	unsigned nr;
+};
+static __thread struct lockdep_thread lt;
 
 /*
  * Print "lockdep: WHAT: CLASS OBJ at FILE:LINE", then the other lock
@@ -100,11 +109,11 @@ static void lockdep_fail(const char *what, enum sim_lock_class c, const void *ob
 	if (other)
 		fprintf(stderr, "lockdep: the other lock: %s %p taken at %s:%d\n",
 			class_names[other->cls], other->obj, other->file, other->line);
-	for (unsigned i = 0; i < nr_held; i++)
+	for (unsigned i = 0; i < lt.nr; i++)
 		fprintf(stderr, "  held %u: %s %p (%s) taken at %s:%d\n", i,
-			class_names[held[i].cls], held[i].obj,
-			held[i].mode == LOCK_READ ? "read" : "write",
-			held[i].file, held[i].line);
+			class_names[lt.held[i].cls], lt.held[i].obj,
+			lt.held[i].mode == LOCK_READ ? "read" : "write",
+			lt.held[i].file, lt.held[i].line);
 	fflush(stderr);
 	abort();
 }
@@ -113,87 +122,93 @@ void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
 			 enum sim_lock_mode mode, bool trylock,
 			 const char *file, int line)
 {
-	if (nr_held == LOCKDEP_MAX_HELD)
+	if (lt.nr == LOCKDEP_MAX_HELD)
 		lockdep_fail("too many locks held taking", c, obj, file, line, NULL);
-	for (unsigned i = 0; i < nr_held; i++) {
-		if (held[i].obj == obj && held[i].cls == c)
+	for (unsigned i = 0; i < lt.nr; i++) {
+		if (lt.held[i].obj == obj && lt.held[i].cls == c)
 			lockdep_fail("recursive acquisition of", c, obj, file, line,
-				     &held[i]);
+				     &lt.held[i]);
 		/* a trylock cannot deadlock, so it may go against the order */
-		if (!trylock && held[i].cls >= c)
+		if (!trylock && lt.held[i].cls >= c)
 			lockdep_fail("lock order inversion taking", c, obj, file,
-				     line, &held[i]);
+				     line, &lt.held[i]);
 	}
-	held[nr_held].obj = obj;
-	held[nr_held].file = file;
-	held[nr_held].line = line;
-	held[nr_held].cls = (uint8_t)c;
-	held[nr_held].mode = (uint8_t)mode;
-	nr_held++;
+	lt.held[lt.nr].obj = obj;
+	lt.held[lt.nr].file = file;
+	lt.held[lt.nr].line = line;
+	lt.held[lt.nr].cls = (uint8_t)c;
+	lt.held[lt.nr].mode = (uint8_t)mode;
+	lt.nr++;
 }
 
 void lockdep_released_at(enum sim_lock_class c, const void *obj,
 			 const char *file, int line)
 {
-	for (unsigned i = nr_held; i-- > 0;) {
-		if (held[i].obj != obj || held[i].cls != c)
+	for (unsigned i = lt.nr; i-- > 0;) {
+		if (lt.held[i].obj != obj || lt.held[i].cls != c)
 			continue;
-		for (unsigned j = i; j + 1 < nr_held; j++)
-			held[j] = held[j + 1];
-		nr_held--;
+		for (unsigned j = i; j + 1 < lt.nr; j++)
+			lt.held[j] = lt.held[j + 1];
+		lt.nr--;
 		return;
 	}
 	/* the same object held under another class is the likely mistake */
-	for (unsigned i = 0; i < nr_held; i++)
-		if (held[i].obj == obj)
+	for (unsigned i = 0; i < lt.nr; i++)
+		if (lt.held[i].obj == obj)
 			lockdep_fail("releasing a lock not held", c, obj, file, line,
-				     &held[i]);
+				     &lt.held[i]);
 	lockdep_fail("releasing a lock not held", c, obj, file, line,
-		     nr_held ? &held[nr_held - 1] : NULL);
+		     lt.nr ? &lt.held[lt.nr - 1] : NULL);
 }
 
 void lockdep_assert_held_at(enum sim_lock_class c, const void *obj,
 			    enum sim_lock_mode mode, const char *file, int line)
 {
-	for (unsigned i = 0; i < nr_held; i++)
-		if (held[i].cls == c && (!obj || held[i].obj == obj) &&
-		    (held[i].mode & mode))
+	for (unsigned i = 0; i < lt.nr; i++)
+		if (lt.held[i].cls == c && (!obj || lt.held[i].obj == obj) &&
+		    (lt.held[i].mode & mode))
 			return;
 	lockdep_fail(mode == LOCK_WRITE ? "Context: not held for write" :
 		     "Context: not held", c, obj, file, line,
-		     nr_held ? &held[nr_held - 1] : NULL);
+		     lt.nr ? &lt.held[lt.nr - 1] : NULL);
 }
 
 void lockdep_assert_not_held_at(enum sim_lock_class c, const void *obj,
 				const char *file, int line)
 {
-	for (unsigned i = 0; i < nr_held; i++)
-		if (held[i].cls == c && (!obj || held[i].obj == obj))
-			lockdep_fail("Context: still held", c, held[i].obj, file,
-				     line, &held[i]);
+	for (unsigned i = 0; i < lt.nr; i++)
+		if (lt.held[i].cls == c && (!obj || lt.held[i].obj == obj))
+			lockdep_fail("Context: still held", c, lt.held[i].obj, file,
+				     line, &lt.held[i]);
 }
 
 void lockdep_assert_none_held_at(const char *file, int line)
 {
-	if (nr_held)
+	if (lt.nr)
 		lockdep_fail("Context: no lock may be held, still held",
-			     held[nr_held - 1].cls, held[nr_held - 1].obj, file,
-			     line, &held[nr_held - 1]);
+			     lt.held[lt.nr - 1].cls, lt.held[lt.nr - 1].obj, file,
+			     line, &lt.held[lt.nr - 1]);
 }
 
 bool lockdep_is_held(enum sim_lock_class c, const void *obj,
 		     enum sim_lock_mode mode)
 {
-	for (unsigned i = 0; i < nr_held; i++)
-		if (held[i].cls == c && (!obj || held[i].obj == obj) &&
-		    (held[i].mode & mode))
+	for (unsigned i = 0; i < lt.nr; i++)
+		if (lt.held[i].cls == c && (!obj || lt.held[i].obj == obj) &&
+		    (lt.held[i].mode & mode))
 			return true;
 	return false;
 }
 
 unsigned lockdep_depth(void)
 {
-	return nr_held;
+	return lt.nr;
+}
+
+void *lockdep_thread_state(size_t *size)
+{
+	*size = sizeof(lt);
+	return &lt;
 }
 
 #endif /* MTHP_DEBUG */

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Atomic accessors of the fields other threads read or write unlocked. */
@@ -77,6 +78,8 @@ bool lockdep_is_held(enum sim_lock_class c, const void *obj,
 		     enum sim_lock_mode mode);
 /* Number of locks the calling thread holds. */
 unsigned lockdep_depth(void);
+/* The calling thread's record, for the deterministic scheduler to switch. */
+void *lockdep_thread_state(size_t *size);
 #else
 static inline void lockdep_acquired_at(enum sim_lock_class c, const void *obj,
 				       enum sim_lock_mode mode, bool trylock,
@@ -112,6 +115,11 @@ static inline bool lockdep_is_held(enum sim_lock_class c, const void *obj,
 	return true;
 }
 static inline unsigned lockdep_depth(void) { return 0; }
+static inline void *lockdep_thread_state(size_t *size)
+{
+	*size = 0;
+	return NULL;
+}
 #endif
 
 #define lockdep_acquired(c, obj, mode, trylock) \
@@ -133,6 +141,34 @@ static inline unsigned lockdep_depth(void) { return 0; }
 	} while (0)
 
 /*
+ * The deterministic scheduler's side of the wrappers (sched.c,
+ * mthp/sched.h).  sched_det is set on the OS thread that runs a
+ * deterministic schedule and NULL everywhere else, so that real threads
+ * pay one predictable branch.  sched_lock() takes the lock, blocking in
+ * the scheduler while it is held; sched_trylock() tries it once; both
+ * and sched_unlock() (which drops it) are scheduling points.
+ */
+struct sched;
+extern __thread struct sched *sched_det;
+
+enum sched_lock_kind {
+	SCHED_MUTEX,
+	SCHED_READ,		/* an rwlock for read */
+	SCHED_WRITE,		/* an rwlock for write */
+};
+
+void sched_lock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		const void *obj, const char *file, int line);
+bool sched_trylock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		   const void *obj, const char *file, int line);
+void sched_unlock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		  const void *obj, const char *file, int line);
+/* A scheduling point that names a step (a static string). */
+void sched_step(const char *what);
+
+#define sched_is_det() __builtin_expect(sched_det != NULL, 0)
+
+/*
  * The lock wrappers: take or drop the lock and record it with the
  * caller's file and line.  Each has a _at function and a macro of the
  * plain name that passes __FILE__ and __LINE__.
@@ -140,13 +176,17 @@ static inline unsigned lockdep_depth(void) { return 0; }
 static inline void rw_read_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
 				   const void *obj, const char *file, int line)
 {
-	pthread_rwlock_rdlock(l);
+	if (sched_is_det())
+		sched_lock(l, SCHED_READ, c, obj, file, line);
+	else
+		pthread_rwlock_rdlock(l);
 	lockdep_acquired_at(c, obj, LOCK_READ, false, file, line);
 }
 static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c,
 				      const void *obj, const char *file, int line)
 {
-	if (pthread_rwlock_tryrdlock(l))
+	if (sched_is_det() ? !sched_trylock(l, SCHED_READ, c, obj, file, line) :
+	    pthread_rwlock_tryrdlock(l) != 0)
 		return false;
 	lockdep_acquired_at(c, obj, LOCK_READ, true, file, line);
 	return true;
@@ -154,26 +194,38 @@ static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c
 static inline void rw_write_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
 				    const void *obj, const char *file, int line)
 {
-	pthread_rwlock_wrlock(l);
+	if (sched_is_det())
+		sched_lock(l, SCHED_WRITE, c, obj, file, line);
+	else
+		pthread_rwlock_wrlock(l);
 	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
 }
 static inline void rw_unlock_at(pthread_rwlock_t *l, enum sim_lock_class c,
 				const void *obj, const char *file, int line)
 {
 	lockdep_released_at(c, obj, file, line);
-	pthread_rwlock_unlock(l);
+	if (sched_is_det())
+		sched_unlock(l, SCHED_READ, c, obj, file, line);
+	else
+		pthread_rwlock_unlock(l);
 }
 static inline void mutex_lock_at(pthread_mutex_t *l, enum sim_lock_class c,
 				 const void *obj, const char *file, int line)
 {
-	pthread_mutex_lock(l);
+	if (sched_is_det())
+		sched_lock(l, SCHED_MUTEX, c, obj, file, line);
+	else
+		pthread_mutex_lock(l);
 	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
 }
 static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
 				   const void *obj, const char *file, int line)
 {
 	lockdep_released_at(c, obj, file, line);
-	pthread_mutex_unlock(l);
+	if (sched_is_det())
+		sched_unlock(l, SCHED_MUTEX, c, obj, file, line);
+	else
+		pthread_mutex_unlock(l);
 }
 
 #define mmap_read_lock(mm) \

@@ -283,15 +283,26 @@ static bool vma_expandable(struct sim_mm *mm, const struct sim_vma *v,
 	return i >= mm->nr_vmas || mm->vmas[i].start >= end;
 }
 
-/* The free area a move without MREMAP_FIXED goes to.  Context: mmap_lock write. */
-static int mremap_area(struct sim_mm *mm, uint64_t len, uint64_t *dst)
+/*
+ * A move without MREMAP_FIXED: move_vma to a free area of new_len bytes,
+ * whose start goes to *new_addr.  Context: mmap_lock held for write.
+ */
+static int move_to_free_area(struct sim_mm *mm, uint64_t old, uint64_t old_len,
+			     uint64_t new_len, uint64_t *new_addr)
 {
 	struct sim *sim = mm->sim;
 	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
+	uint64_t dst;
+	int err;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
-	return vma_get_unmapped_area(mm, len, len >= pmd_size ? pmd_size :
-				     sim->geo.page_size, dst);
+	err = vma_get_unmapped_area(mm, new_len, new_len >= pmd_size ? pmd_size :
+				    sim->geo.page_size, &dst);
+	if (!err)
+		err = move_vma(mm, old, old_len, new_len, dst);
+	if (!err)
+		*new_addr = dst;
+	return err;
 }
 
 /* do_mremap.  Context: mmap_lock held for write. */
@@ -340,12 +351,7 @@ static int mremap_locked(struct sim_mm *mm, uint64_t old, uint64_t old_len,
 	}
 	if (!(flags & SIM_MREMAP_MAYMOVE))
 		return -ENOMEM;
-	err = mremap_area(mm, new_len, &dst);
-	if (!err)
-		err = move_vma(mm, old, old_len, new_len, dst);
-	if (!err)
-		*new_addr = dst;
-	return err;
+	return move_to_free_area(mm, old, old_len, new_len, new_addr);
 }
 
 /* Context: no lock held; takes the world lock, then mmap_lock for write. */
@@ -381,19 +387,12 @@ int sim_mremap_resize(struct sim_mm *mm, uint64_t old_addr, uint64_t old_len,
 static int mremap_anywhere_locked(struct sim_mm *mm, uint64_t old, uint64_t len,
 				  uint64_t *new_addr)
 {
-	uint64_t dst;
 	struct sim_vma *v;
 	int err;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	err = vma_to_resize(mm, old, len, &v);
-	if (!err)
-		err = mremap_area(mm, len, &dst);
-	if (!err)
-		err = move_vma(mm, old, len, len, dst);
-	if (!err)
-		*new_addr = dst;
-	return err;
+	return err ? err : move_to_free_area(mm, old, len, len, new_addr);
 }
 
 /* Context: no lock held; takes the world lock, then mmap_lock for write. */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "common/array.h"
 #include "sim/locks.h"
 #include "sim/physmem.h"
 #include "sim/world.h"
@@ -69,18 +71,43 @@ static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 	list_push(pm, pfn, order);
 }
 
+/*
+ * The frame array: every frame's descriptor is read and written from the
+ * first allocations on, so it is mapped at once (in huge pages where the
+ * host gives them on advice; fewer faults and TLB misses).  NULL on failure.
+ */
+static struct sim_page *frames_map(uint64_t nr_frames)
+{
+	size_t size = nr_frames * sizeof(struct sim_page);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* advice only: a kernel without either still zero-fills on first touch */
+	madvise(p, size, MADV_HUGEPAGE);
+	madvise(p, size, MADV_POPULATE_WRITE);
+	return p;
+}
+
+static void frames_unmap(struct sim_page *pages, uint64_t nr_frames)
+{
+	if (pages)
+		munmap(pages, nr_frames * sizeof(struct sim_page));
+}
+
 int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 {
 	uint64_t pfn;
+	unsigned order;
 
 	if (nr_frames < 2 || nr_frames >= (1ull << SIM_PFN_BITS) ||
 	    max_order > SIM_MAX_ORDER)
 		return -EINVAL;
 	memset(pm, 0, sizeof(*pm));
-	pm->pages = calloc(nr_frames, sizeof(*pm->pages));
+	pm->pages = frames_map(nr_frames);
 	pm->tags = calloc(nr_frames, sizeof(*pm->tags));
 	if (!pm->pages || !pm->tags) {
-		free(pm->pages);
+		frames_unmap(pm->pages, nr_frames);
 		free(pm->tags);
 		return -ENOMEM;
 	}
@@ -93,18 +120,28 @@ int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)
 	pm->zero_pfn = 0;
 	pm->pages[0].flags = PG_RESERVED;
 	pm->pages[0].a = 1;
-	/* nobody else sees pm yet, but free_locked() asserts its Context */
-	zone_lock(pm);
-	for (pfn = 1; pfn < nr_frames; pfn++)
-		free_locked(pm, (uint32_t)pfn, 0);
-	zone_unlock(pm);
+	/*
+	 * Every other frame free, in the blocks that freeing frames 1 to
+	 * nr_frames - 1 one by one would merge them into: from frame 1 up,
+	 * each time the largest block aligned where it starts that fits,
+	 * pushed in address order (as each would be once its last frame is
+	 * freed).  Only the blocks' first frames are written.
+	 */
+	for (pfn = 1; pfn < nr_frames; pfn += 1ull << order) {
+		order = (unsigned)__builtin_ctzll(pfn);
+		if (order > max_order)
+			order = max_order;
+		while (pfn + (1ull << order) > nr_frames)
+			order--;
+		list_push(pm, (uint32_t)pfn, order);
+	}
 	return 0;
 }
 
 void physmem_destroy(struct sim_physmem *pm)
 {
 	pthread_mutex_destroy(&pm->zone_lock);
-	free(pm->pages);
+	frames_unmap(pm->pages, pm->nr_frames);
 	free(pm->tags);
 	free(pm->pinned);
 }
@@ -154,6 +191,18 @@ void physmem_free(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 	zone_unlock(pm);
 }
 
+void physmem_free_many(struct sim_physmem *pm, const uint32_t *pfns, const uint8_t *orders,
+		       uint32_t n)
+{
+	if (!n)
+		return;
+	lockdep_assert_not_held(LOCK_ZONE, pm);
+	zone_lock(pm);
+	for (uint32_t i = 0; i < n; i++)
+		free_locked(pm, pfns[i], orders[i]);
+	zone_unlock(pm);
+}
+
 /* Context: zone lock held.  Take one free frame out of its buddy block. */
 static bool take_free_frame(struct sim_physmem *pm, uint32_t pfn)
 {
@@ -185,15 +234,9 @@ static bool take_free_frame(struct sim_physmem *pm, uint32_t pfn)
 
 static int pinned_push(struct sim_physmem *pm, uint32_t pfn)
 {
-	if (pm->nr_pinned == pm->cap_pinned) {
-		uint64_t cap = pm->cap_pinned ? pm->cap_pinned * 2 : 64;
-		uint32_t *n = realloc(pm->pinned, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		pm->pinned = n;
-		pm->cap_pinned = cap;
-	}
+	if (mthp_array_grow((void **)&pm->pinned, &pm->cap_pinned, pm->nr_pinned,
+			    sizeof(*pm->pinned)))
+		return -ENOMEM;
 	pm->pinned[pm->nr_pinned++] = pfn;
 	return 0;
 }

@@ -16,6 +16,9 @@ void physmem_destroy(struct sim_physmem *pm);
 int physmem_alloc(struct sim_physmem *pm, unsigned order, uint32_t *pfn);
 /* Context: takes and drops the zone lock. */
 void physmem_free(struct sim_physmem *pm, uint32_t pfn, unsigned order);
+/* Context: takes and drops the zone lock.  Free n blocks, in order, under it once. */
+void physmem_free_many(struct sim_physmem *pm, const uint32_t *pfns, const uint8_t *orders,
+		       uint32_t n);
 int physmem_check(struct sim *sim, uint8_t *seen);
 
 #endif /* MTHP_SIM_PHYSMEM_H */

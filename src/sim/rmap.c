@@ -32,9 +32,10 @@
  * ranks them.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+
+#include <mthp/sched.h>
 
 #include "common/rng.h"
 #include "sim/folio.h"
@@ -81,6 +82,7 @@ static void rmap_fail(struct sim *sim, const char *fmt, ...)
 	vsnprintf(sim->rmap.msg, sizeof(sim->rmap.msg), fmt, ap);
 	va_end(ap);
 	st_release(&sim->rmap.failed, 2);
+	sim_sched_failed();	/* a deterministic schedule's timeline ends here */
 }
 
 /*
@@ -387,7 +389,7 @@ static void *rmap_walker_thread(void *arg)
 
 	while (!ld_relaxed(&sim->rmap.stop)) {
 		rmap_walk_random(sim);
-		sched_yield();
+		sim_thread_yield();
 	}
 	return NULL;
 }
@@ -399,7 +401,7 @@ int sim_rmap_walker_start(struct sim *sim)
 	if (sim->rmap.running)
 		return -EBUSY;
 	st_relaxed(&sim->rmap.stop, false);
-	err = -pthread_create(&sim->rmap.thread, NULL, rmap_walker_thread, sim);
+	err = sim_thread_start(&sim->rmap.thread, "rmap walker", rmap_walker_thread, sim);
 	if (!err)
 		sim->rmap.running = true;
 	return err;
@@ -410,7 +412,7 @@ void sim_rmap_walker_stop(struct sim *sim)
 	if (!sim->rmap.running)
 		return;
 	st_relaxed(&sim->rmap.stop, true);
-	pthread_join(sim->rmap.thread, NULL);
+	sim_thread_join(sim->rmap.thread);
 	sim->rmap.running = false;
 }
 

@@ -15,6 +15,7 @@
  *   locks+lockdep		atomics, lock classes and wrappers, the validator
  *   world			struct sim and struct sim_mm; settings, clock, world lock
  *   physmem swap stats trace inject bug	frames, swap area, counters, trace, injection draws, sim_bug()
+ *   sched			the threads, real or deterministic (mthp/sched.h)
  *   memcg			cgroup charges
  *   folio			folios on the frames
  *   pgtable			page tables, zap
@@ -31,6 +32,9 @@
  *   khugepaged madvise_collapse	the two callers of collapse
  *   export lifecycle		snapshots and page info; sim_create/destroy
  * end of layers
+ *
+ * The lock wrappers of locks.h reach sched.c (above them) only through
+ * the hooks they declare themselves, under a deterministic schedule.
  *
  * The lock order, and which lock guards what, is written once at the top
  * of lockdep.c.

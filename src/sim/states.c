@@ -4,20 +4,78 @@
  * is mapped by more than one mm; young = the PTE's young bit), and the
  * states and folio orders of a whole table or PMD range, as the engine's
  * scan reads them.
+ *
+ * A present PTE's state is its folio's (shared, off the LRU, locked,
+ * pinned, lazyfree) with the PTE's own young and dirty bits: the folio's
+ * part is read once per folio, and a table's PTEs that map one large folio
+ * one after the other share it.
  */
+#include <string.h>
+
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/pgtable.h"
 #include "sim/states.h"
 #include "sim/world.h"
 
-/* Context: the PTE lock of the table holding pte. */
-char pte_state(struct sim *sim, uint32_t pte)
-{
-	uint32_t pfn, head;
-	uint32_t expected;
+/* The folio's part of a present PTE's state. */
+struct folio_part {
+	uint32_t head;
+	uint32_t nr;		/* pages in the folio */
+	uint8_t order;
+	bool lazyfree;
+	char state;		/* MTHP_PTE_SHARED_YOUNG, _NOT_LRU, _LOCKED, _PINNED or _YOUNG */
+};
 
-	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
+/* Context: the PTE lock of a table mapping the folio of pfn. */
+static void folio_part_read(struct sim *sim, uint32_t pfn, struct folio_part *f)
+{
+	uint32_t head = folio_head(sim, pfn), expected;
+	uint16_t flags;
+
+	f->head = head;
+	f->order = sim_pg(sim, head)->order;
+	f->nr = 1u << f->order;
+	f->lazyfree = folio_test_flag(sim, head, PG_LAZYFREE);
+	if (folio_maybe_shared(sim, head)) {
+		f->state = MTHP_PTE_SHARED_YOUNG;
+		return;
+	}
+	flags = folio_flags(sim, head);
+	if (!(flags & PG_LRU)) {
+		f->state = MTHP_PTE_NOT_LRU;
+		return;
+	}
+	if (flags & PG_LOCKED) {
+		f->state = MTHP_PTE_LOCKED;
+		return;
+	}
+	expected = folio_mapcount(sim, head);
+	if (flags & PG_SWAPCACHE)
+		expected += f->nr;
+	f->state = folio_refcount(sim, head) > expected ? MTHP_PTE_PINNED : MTHP_PTE_YOUNG;
+}
+
+/* A present PTE mapping a page of f's folio. */
+static char present_state(uint32_t pte, const struct folio_part *f)
+{
+	bool young = pte & PTE_YOUNG;
+
+	if (f->lazyfree && !(pte & PTE_DIRTY))
+		return MTHP_PTE_LAZYFREE;
+	switch (f->state) {
+	case MTHP_PTE_SHARED_YOUNG:
+		return young ? MTHP_PTE_SHARED_YOUNG : MTHP_PTE_SHARED_OLD;
+	case MTHP_PTE_YOUNG:
+		return young ? MTHP_PTE_YOUNG : MTHP_PTE_OLD;
+	}
+	return f->state;
+}
+
+/* A PTE that maps no folio: none, swap, uffd-wp or the zero page. */
+static char nonfolio_state(struct sim *sim, uint32_t pte, bool *folio)
+{
+	*folio = false;
 	if (!pte)
 		return MTHP_PTE_NONE;
 	if (!pte_present(pte))
@@ -25,24 +83,25 @@ char pte_state(struct sim *sim, uint32_t pte)
 								 : MTHP_PTE_SWAP;
 	if (pte & PTE_UFFD_WP)
 		return MTHP_PTE_UFFD_WP;
-	pfn = pte_pfn(pte);
-	if (pfn == sim->pm.zero_pfn)
+	if (pte_pfn(pte) == sim->pm.zero_pfn)
 		return MTHP_PTE_ZERO;
-	head = folio_head(sim, pfn);
-	if (folio_test_flag(sim, head, PG_LAZYFREE) && !(pte & PTE_DIRTY))
-		return MTHP_PTE_LAZYFREE;
-	if (folio_maybe_shared(sim, head))
-		return (pte & PTE_YOUNG) ? MTHP_PTE_SHARED_YOUNG : MTHP_PTE_SHARED_OLD;
-	if (!folio_test_flag(sim, head, PG_LRU))
-		return MTHP_PTE_NOT_LRU;
-	if (folio_test_flag(sim, head, PG_LOCKED))
-		return MTHP_PTE_LOCKED;
-	expected = folio_mapcount(sim, head);
-	if (folio_test_flag(sim, head, PG_SWAPCACHE))
-		expected += 1u << sim_pg(sim, head)->order;
-	if (folio_refcount(sim, head) > expected)
-		return MTHP_PTE_PINNED;
-	return (pte & PTE_YOUNG) ? MTHP_PTE_YOUNG : MTHP_PTE_OLD;
+	*folio = true;
+	return 0;
+}
+
+/* Context: the PTE lock of the table holding pte. */
+char pte_state(struct sim *sim, uint32_t pte)
+{
+	struct folio_part f;
+	bool folio;
+	char state;
+
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
+	state = nonfolio_state(sim, pte, &folio);
+	if (!folio)
+		return state;
+	folio_part_read(sim, pte_pfn(pte), &f);
+	return present_state(pte, &f);
 }
 
 enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
@@ -64,16 +123,47 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 	return MTHP_PMD_TABLE;
 }
 
+/* Context: PTE lock of t held.  The states and folio orders of PTEs [from, to). */
+static void states_between(struct sim *sim, struct sim_pte_table *t, uint32_t from,
+			   uint32_t to, uint8_t *ptes, uint8_t *orders)
+{
+	struct folio_part f = { .nr = 0 };
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = from; i < to; i++) {
+		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte);
+		bool folio;
+
+		ptes[i] = (uint8_t)nonfolio_state(sim, pte, &folio);
+		orders[i] = MTHP_NO_FOLIO;
+		if (!folio) {
+			/* a uffd-wp PTE still maps its page */
+			if (pte_present(pte) && pfn != sim->pm.zero_pfn)
+				orders[i] = sim_pg(sim, pfn)->order;
+			continue;
+		}
+		/* the folio of the PTE before, or a new one */
+		if (pfn - f.head >= f.nr)
+			folio_part_read(sim, pfn, &f);
+		ptes[i] = (uint8_t)present_state(pte, &f);
+		orders[i] = f.order;
+	}
+}
+
 void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
 		  uint8_t *orders)
 {
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
-		uint32_t pte = t->ptes[i];
+	states_between(sim, t, 0, sim->geo.ptes_per_pmd, ptes, orders);
+}
 
-		ptes[i] = (uint8_t)pte_state(sim, pte);
-		orders[i] = MTHP_NO_FOLIO;
-		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn)
-			orders[i] = sim_pg(sim, pte_pfn(pte))->order;
-	}
+void table_window_states(struct sim *sim, struct sim_pte_table *t, uint32_t off,
+			 uint32_t nr, uint8_t *ptes, uint8_t *orders)
+{
+	uint32_t n = sim->geo.ptes_per_pmd;
+
+	memset(ptes, MTHP_PTE_NONE, off);
+	memset(orders, MTHP_NO_FOLIO, off);
+	states_between(sim, t, off, off + nr, ptes, orders);
+	memset(ptes + off + nr, MTHP_PTE_NONE, n - off - nr);
+	memset(orders + off + nr, MTHP_NO_FOLIO, n - off - nr);
 }

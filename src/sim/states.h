@@ -23,5 +23,12 @@ char pte_state(struct sim *sim, uint32_t pte);
 /* Context: PTE lock of t held.  States and folio orders of t's PTEs. */
 void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
 		  uint8_t *orders);
+/*
+ * Context: PTE lock of t held.  As table_states() for the window
+ * [off, off + nr); every other PTE reads as none: the engine's attempt
+ * of a window decides from the window's PTEs alone.
+ */
+void table_window_states(struct sim *sim, struct sim_pte_table *t, uint32_t off,
+			 uint32_t nr, uint8_t *ptes, uint8_t *orders);
 
 #endif /* MTHP_SIM_STATES_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
+#include "common/names.h"
 #include "sim/locks.h"
 #include "sim/stats.h"
 #include "sim/world.h"
@@ -54,18 +56,9 @@ static const char *const mthp_names[MS_NR_ITEMS] = {
 	[MS_NR_ANON] = "nr_anon",
 };
 
-/* The index of name in names[n], or -EINVAL if it is not there. */
-static int stat_index(const char *const *names, unsigned n, const char *name)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return (int)i;
-	return -EINVAL;
-}
-
 int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)
 {
-	int i = stat_index(vm_names, VM_NR_ITEMS, name);
+	int i = mthp_name_find(vm_names, VM_NR_ITEMS, name);
 
 	if (i < 0)
 		return i;
@@ -76,7 +69,7 @@ int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)
 int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 		  uint64_t *value)
 {
-	int i = stat_index(mthp_names, MS_NR_ITEMS, name);
+	int i = mthp_name_find(mthp_names, MS_NR_ITEMS, name);
 
 	if (i < 0 || order > sim->geo.pmd_order)
 		return -EINVAL;
@@ -85,54 +78,24 @@ int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
 }
 
 /*
- * The counters printed by sim_stats(), in the order of the kernel's files:
- * only those the simulator bumps where the kernel does.  Not here:
- * pgfault (the simulator does not count every fault the kernel does, a
- * uffd-wp marker's for one) and the per-size swpin (a swap-in here is
- * always of one page, which has no stats/ directory).
+ * The counters printed by sim_stats(), in the order of the kernel's files
+ * (the enums' order): those the simulator bumps where the kernel does.
+ * Not printed: pgfault (the simulator does not count every fault the
+ * kernel does, a uffd-wp marker's for one) and the per-size swpin (a
+ * swap-in here is always of one page, which has no stats/ directory).
  */
-static const enum sim_vmstat_item vm_kept[] = {
-	VM_PSWPIN,
-	VM_PSWPOUT,
-	VM_THP_FAULT_ALLOC,
-	VM_THP_FAULT_FALLBACK,
-	VM_THP_FAULT_FALLBACK_CHARGE,
-	VM_THP_COLLAPSE_ALLOC,
-	VM_THP_COLLAPSE_ALLOC_FAILED,
-	VM_THP_SPLIT_PAGE,
-	VM_THP_SPLIT_PAGE_FAILED,
-	VM_THP_DEFERRED_SPLIT_PAGE,
-	VM_THP_UNDERUSED_SPLIT_PAGE,
-	VM_THP_SPLIT_PMD,
-	VM_THP_SCAN_EXCEED_NONE_PTE,
-	VM_THP_SCAN_EXCEED_SWAP_PTE,
-	VM_THP_SCAN_EXCEED_SHARE_PTE,
-	VM_THP_ZERO_PAGE_ALLOC,
-	VM_THP_SWPOUT,
-	VM_THP_SWPOUT_FALLBACK,
-};
+static bool vm_kept(enum sim_vmstat_item i)
+{
+	return i != VM_PGFAULT;
+}
 
-static const enum sim_mthp_item mthp_kept[] = {
-	MS_ANON_FAULT_ALLOC,
-	MS_ANON_FAULT_FALLBACK,
-	MS_ANON_FAULT_FALLBACK_CHARGE,
-	MS_COLLAPSE_ALLOC,
-	MS_COLLAPSE_ALLOC_FAILED,
-	MS_SWPOUT,
-	MS_SWPOUT_FALLBACK,
-	MS_SPLIT,
-	MS_SPLIT_FAILED,
-	MS_SPLIT_DEFERRED,
-	MS_NR_ANON,
-	MS_COLLAPSE_EXCEED_SWAP_PTE,
-	MS_COLLAPSE_EXCEED_NONE_PTE,
-	MS_COLLAPSE_EXCEED_SHARED_PTE,
-};
+static bool mthp_kept(enum sim_mthp_item i)
+{
+	return i != MS_SWPIN;
+}
 
 /* khugepaged/'s counters; its other files are knobs */
 static const char *const khugepaged_kept[] = { "pages_collapsed", "full_scans" };
-
-#define NKEPT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Appends one counter when there is room; *n counts them all. */
 static void stat_put(struct sim_stat *out, size_t room, size_t *n,
@@ -148,10 +111,11 @@ size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < NKEPT(vm_kept); i++)
-		stat_put(out, room, &n, SIM_STAT_VMSTAT, 0, vm_names[vm_kept[i]],
-			 ld_relaxed(&sim->vmstat[vm_kept[i]]));
-	for (size_t i = 0; i < NKEPT(khugepaged_kept); i++) {
+	for (enum sim_vmstat_item i = 0; i < VM_NR_ITEMS; i++)
+		if (vm_kept(i))
+			stat_put(out, room, &n, SIM_STAT_VMSTAT, 0, vm_names[i],
+				 ld_relaxed(&sim->vmstat[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(khugepaged_kept); i++) {
 		uint64_t v = 0;
 
 		/* the names are sim_khugepaged_stat()'s own */
@@ -160,9 +124,10 @@ size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
 		stat_put(out, room, &n, SIM_STAT_KHUGEPAGED, 0, khugepaged_kept[i], v);
 	}
 	for (unsigned o = MTHP_MIN_ORDER; o <= sim->geo.pmd_order; o++)
-		for (size_t i = 0; i < NKEPT(mthp_kept); i++)
-			stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[mthp_kept[i]],
-				 ld_relaxed(&sim->mthp_stat[o][mthp_kept[i]]));
+		for (enum sim_mthp_item i = 0; i < MS_NR_ITEMS; i++)
+			if (mthp_kept(i))
+				stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[i],
+					 ld_relaxed(&sim->mthp_stat[o][i]));
 	return n;
 }
 
@@ -186,18 +151,18 @@ void sim_stat_group(const struct mthp_geometry *geo, const struct sim_stat *st,
 void sim_stat_where(const struct mthp_geometry *geo, const struct sim_stat *st,
 		    char *buf, size_t len)
 {
-	char size[32];
+	char group[32];
 
+	/* the group names the file, or the directory of a size's stats/ */
+	sim_stat_group(geo, st, group, sizeof(group));
 	switch (st->file) {
 	case SIM_STAT_VMSTAT:
-		snprintf(buf, len, "/proc/vmstat");
+		snprintf(buf, len, "/proc/%s", group);
 		return;
 	case SIM_STAT_KHUGEPAGED:
-		snprintf(buf, len, "/sys/kernel/mm/transparent_hugepage/khugepaged");
-		return;
 	case SIM_STAT_SIZE:
-		mthp_size_name(geo, st->order, size, sizeof(size));
-		snprintf(buf, len, "/sys/kernel/mm/transparent_hugepage/%s/stats", size);
+		snprintf(buf, len, "/sys/kernel/mm/transparent_hugepage/%s%s", group,
+			 st->file == SIM_STAT_SIZE ? "/stats" : "");
 		return;
 	}
 	snprintf(buf, len, "?");

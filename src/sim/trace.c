@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/names.h"
 #include "sim/locks.h"
 #include "sim/trace.h"
 #include "sim/world.h"
@@ -83,15 +84,7 @@ static const char *const not_fired[][2] = {
 
 const char *sim_trace_event_name(enum sim_trace_event e)
 {
-	switch (e) {
-	case SIM_TRACE_SCAN_PMD:
-	case SIM_TRACE_COLLAPSE:
-	case SIM_TRACE_ISOLATE:
-	case SIM_TRACE_SWAPIN:
-	case SIM_TRACE_SCAN_MM:
-		return event_names[e];
-	}
-	return "?";
+	return mthp_name_of(event_names, SIM_NR_TRACE_EVENTS, e, "?");
 }
 
 /* One item of the list: its events' bits into *mask, or -EINVAL. */
@@ -100,6 +93,7 @@ static int trace_events_item(const char *item, size_t n, uint32_t *mask, char *w
 {
 	const char *colon = memchr(item, ':', n), *ev = item;
 	size_t evn = n;
+	int e;
 
 	if (colon) {
 		size_t sysn = (size_t)(colon - item);
@@ -121,11 +115,10 @@ static int trace_events_item(const char *item, size_t n, uint32_t *mask, char *w
 		*mask |= SIM_TRACE_ALL;
 		return 0;
 	}
-	for (unsigned e = 0; e < SIM_NR_TRACE_EVENTS; e++) {
-		if (strlen(event_names[e]) == evn && !memcmp(event_names[e], ev, evn)) {
-			*mask |= 1u << e;
-			return 0;
-		}
+	e = mthp_name_find_len(event_names, SIM_NR_TRACE_EVENTS, ev, evn);
+	if (e >= 0) {
+		*mask |= 1u << e;
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof(not_fired) / sizeof(not_fired[0]); i++) {
 		if (strlen(not_fired[i][0]) == evn && !memcmp(not_fired[i][0], ev, evn)) {

@@ -86,7 +86,7 @@ struct sim_physmem {
 	uint64_t nr_free_blocks[SIM_MAX_ORDER + 1];
 	uint64_t nr_free_pages;
 	uint32_t *pinned;		/* sim_fragment() frames */
-	uint64_t nr_pinned, cap_pinned;
+	size_t nr_pinned, cap_pinned;
 	uint32_t zero_pfn;
 };
 
@@ -116,7 +116,11 @@ struct sim_memcg {
 
 /* ---- stats.c's counters ---- */
 
+/* Both in the order of the kernel's files, which sim_stats() lists them in. */
 enum sim_vmstat_item {
+	VM_PSWPIN,
+	VM_PSWPOUT,
+	VM_PGFAULT,
 	VM_THP_FAULT_ALLOC,
 	VM_THP_FAULT_FALLBACK,
 	VM_THP_FAULT_FALLBACK_CHARGE,
@@ -125,17 +129,14 @@ enum sim_vmstat_item {
 	VM_THP_SPLIT_PAGE,
 	VM_THP_SPLIT_PAGE_FAILED,
 	VM_THP_DEFERRED_SPLIT_PAGE,
+	VM_THP_UNDERUSED_SPLIT_PAGE,
 	VM_THP_SPLIT_PMD,
 	VM_THP_SCAN_EXCEED_NONE_PTE,
 	VM_THP_SCAN_EXCEED_SWAP_PTE,
 	VM_THP_SCAN_EXCEED_SHARE_PTE,
 	VM_THP_ZERO_PAGE_ALLOC,
-	VM_THP_UNDERUSED_SPLIT_PAGE,
 	VM_THP_SWPOUT,
 	VM_THP_SWPOUT_FALLBACK,
-	VM_PSWPIN,
-	VM_PSWPOUT,
-	VM_PGFAULT,
 	VM_NR_ITEMS
 };
 
@@ -145,16 +146,16 @@ enum sim_mthp_item {
 	MS_ANON_FAULT_FALLBACK_CHARGE,
 	MS_COLLAPSE_ALLOC,
 	MS_COLLAPSE_ALLOC_FAILED,
-	MS_COLLAPSE_EXCEED_NONE_PTE,
-	MS_COLLAPSE_EXCEED_SWAP_PTE,
-	MS_COLLAPSE_EXCEED_SHARED_PTE,
+	MS_SWPIN,
 	MS_SWPOUT,
 	MS_SWPOUT_FALLBACK,
-	MS_SWPIN,
 	MS_SPLIT,
 	MS_SPLIT_FAILED,
 	MS_SPLIT_DEFERRED,
 	MS_NR_ANON,
+	MS_COLLAPSE_EXCEED_SWAP_PTE,
+	MS_COLLAPSE_EXCEED_NONE_PTE,
+	MS_COLLAPSE_EXCEED_SHARED_PTE,
 	MS_NR_ITEMS
 };
 
@@ -177,7 +178,7 @@ struct sim_khugepaged {
 	/* the concurrent mode's thread */
 	pthread_mutex_t lock;		/* leaf: guards the fields below */
 	pthread_cond_t wake;
-	pthread_t thread;
+	struct sim_thread *thread;	/* mthp/sched.h: real or deterministic */
 	bool running;
 	bool stop;
 };
@@ -206,7 +207,7 @@ struct sim_inject {
 /* ---- rmap.c's state: the rmap walker thread and its failures ---- */
 
 struct sim_rmap {
-	pthread_t thread;
+	struct sim_thread *thread;
 	bool running;			/* the starting thread's only */
 	bool stop;			/* atomic */
 	uint32_t failed;		/* atomic: 0, 1 writing msg, 2 msg written */

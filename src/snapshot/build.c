@@ -23,6 +23,23 @@ void mthp_snapshot_init(struct mthp_snapshot *snap, const struct mthp_geometry *
 	snap->geo = geo ? *geo : default_geo;
 }
 
+uint64_t mthp_snapshot_present_pages(const struct mthp_snapshot *snap)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->kind == MTHP_PMD_HUGE)
+			pages += snap->geo.ptes_per_pmd;
+		if (pmd->kind != MTHP_PMD_TABLE)
+			continue;
+		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
+			pages += mthp_pte_state_has_folio(pmd->ptes[k]);
+	}
+	return pages;
+}
+
 void mthp_snapshot_free(struct mthp_snapshot *snap)
 {
 	struct mthp_geometry geo = snap->geo;

@@ -17,7 +17,7 @@
 
 #include <mthp/snapshot.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "common/array.h"
 
 /* FOLIOS digits: the folio order is the index. */
 #define SNAP_FOLIO_DIGITS "0123456789abcd"

@@ -110,17 +110,10 @@ static void collect(void *arg, const struct mthp_snapshot *snap,
 	if (ps->range_fn)
 		ps->range_fn(ps->ctx, ps->pass, snap, pmd, plan);
 	for (uint32_t c = 0; c < plan->nr_collapses && !ps->err; c++) {
-		if (ps->nr == ps->cap) {
-			size_t cap = ps->cap ? ps->cap * 2 : 256;
-			struct collapse *l = realloc(ps->list, cap * sizeof(*l));
-
-			if (!l) {
-				ps->err = -ENOMEM;
-				return;
-			}
-			ps->list = l;
-			ps->cap = cap;
-		}
+		ps->err = mthp_array_grow((void **)&ps->list, &ps->cap, ps->nr,
+					  sizeof(*ps->list));
+		if (ps->err)
+			return;
 		ps->list[ps->nr++] = (struct collapse){
 			.pmd = (size_t)(pmd - snap->pmds),
 			.win = plan->collapses[c],

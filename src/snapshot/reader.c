@@ -28,6 +28,18 @@ struct tok {
 	size_t len;
 };
 
+/* The two lines that set the geometry, either of which fixes it. */
+enum { GEO_PAGE_SIZE, GEO_PTES, NR_GEO_KEYS };
+
+static const struct {
+	const char *name;
+	const char *allowed;
+	int (*geometry)(struct mthp_geometry *geo, uint64_t value);
+} geo_keys[NR_GEO_KEYS] = {
+	[GEO_PAGE_SIZE] = { "page_size", "4096, 16384 or 65536", mthp_geometry_from_page_size },
+	[GEO_PTES] = { "ptes_per_pmd", "512, 2048 or 8192", mthp_geometry_from_ptes },
+};
+
 struct reader {
 	struct mthp_snapshot *snap;
 	const char *name;
@@ -36,10 +48,9 @@ struct reader {
 	unsigned header_line;		/* 0 until the header is read */
 	unsigned version;		/* 1 or 2, from the header */
 	unsigned end_line;		/* format 2: the 'end' line, 0 until read */
-	unsigned page_size_line;	/* 0 if none */
-	unsigned ptes_line;		/* 0 if none */
-	uint64_t page_size;
-	uint64_t ptes;
+	unsigned geo_line[NR_GEO_KEYS];	/* 0 if none */
+	uint64_t geo_value[NR_GEO_KEYS];	/* as the line gave it */
+	struct mthp_geometry geo_of[NR_GEO_KEYS];	/* what the value makes */
 	bool geo_fixed;			/* after the first vma line */
 	struct mthp_settings scratch;	/* the setting lines so far, once fixed */
 	uint8_t *orders;		/* FOLIOS of one line, N bytes, once fixed */
@@ -104,47 +115,47 @@ static void tokenize(const char *s, size_t len, struct tok *t, size_t *n)
 	}
 }
 
-static bool parse_hex(const struct tok *t, uint64_t *out)
+/* A digit's value, hex letters in either case; 16 for any other byte. */
+static unsigned digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (unsigned)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (unsigned)(c - 'A' + 10);
+	return 16;
+}
+
+/*
+ * A token of base 10 or 16 digits as a number; false when empty, with
+ * another byte, or when one more digit could overflow 64 bits.
+ */
+static bool parse_base(const struct tok *t, unsigned base, uint64_t *out)
 {
 	uint64_t v = 0;
 
 	if (!t->len)
 		return false;
 	for (size_t i = 0; i < t->len; i++) {
-		char c = t->s[i];
-		unsigned d;
+		unsigned d = digit_value(t->s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d >= base || v > (UINT64_MAX - (base - 1)) / base)
 			return false;
-		if (v >> 60)
-			return false;
-		v = v << 4 | d;
+		v = v * base + d;
 	}
 	*out = v;
 	return true;
 }
 
+static bool parse_hex(const struct tok *t, uint64_t *out)
+{
+	return parse_base(t, 16, out);
+}
+
 static bool parse_dec(const struct tok *t, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!t->len)
-		return false;
-	for (size_t i = 0; i < t->len; i++) {
-		char c = t->s[i];
-
-		if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(c - '0');
-	}
-	*out = v;
-	return true;
+	return parse_base(t, 10, out);
 }
 
 static const char *quote(char *buf, size_t buflen, const struct tok *t)
@@ -204,73 +215,57 @@ static int read_end(struct reader *r, const struct tok *t, size_t n)
 	return 0;
 }
 
-/* page_size and ptes_per_pmd: once, before the first vma, one number. */
-static int check_geometry_line(struct reader *r, const char *kind,
-			       unsigned first, const struct tok *t, size_t n,
-			       uint64_t *value)
+/*
+ * page_size or ptes_per_pmd (key): once, before the first vma, one number
+ * of the allowed ones, and making the same geometry as the other if given.
+ */
+static int read_geometry(struct reader *r, unsigned key, const struct tok *t, size_t n)
 {
 	static const char *const fields[] = { "N" };
+	const char *kind = geo_keys[key].name;
+	unsigned other = key == GEO_PAGE_SIZE ? GEO_PTES : GEO_PAGE_SIZE;
+	const struct mthp_geometry *pages;
+	struct mthp_geometry geo;
 	char usage[32], q[64];
+	uint64_t v;
 	int err;
 
 	snprintf(usage, sizeof(usage), "%s N", kind);
 	err = check_fields(r, kind, t, n, fields, 1, usage);
 	if (err)
 		return err;
-	if (first)
-		return fail(r, "duplicate %s (first on line %u)", kind, first);
+	if (r->geo_line[key])
+		return fail(r, "duplicate %s (first on line %u)", kind, r->geo_line[key]);
 	if (r->geo_fixed)
 		return fail(r, "%s after the first vma line: it must come before",
 			    kind);
-	if (!parse_dec(&t[1], value))
+	if (!parse_dec(&t[1], &v))
 		return fail(r, "%s '%s': not a decimal number", kind,
 			    quote(q, sizeof(q), &t[1]));
+	if (geo_keys[key].geometry(&geo, v))
+		return fail(r, "%s %llu: must be %s", kind, (unsigned long long)v,
+			    geo_keys[key].allowed);
+	if (r->geo_line[other] && r->geo_of[other].page_size != geo.page_size) {
+		pages = key == GEO_PAGE_SIZE ? &geo : &r->geo_of[other];
+		return fail(r, "%s %llu does not match %s %llu of line %u (%llu-byte pages have %u PTEs per PMD)",
+			    kind, (unsigned long long)v, geo_keys[other].name,
+			    (unsigned long long)r->geo_value[other], r->geo_line[other],
+			    (unsigned long long)pages->page_size, pages->ptes_per_pmd);
+	}
+	r->geo_value[key] = v;
+	r->geo_of[key] = geo;
+	r->geo_line[key] = r->line;
 	return 0;
 }
 
 static int read_page_size(struct reader *r, const struct tok *t, size_t n)
 {
-	struct mthp_geometry geo;
-	uint64_t v;
-	int err;
-
-	err = check_geometry_line(r, "page_size", r->page_size_line, t, n, &v);
-	if (err)
-		return err;
-	if (mthp_geometry_from_page_size(&geo, v))
-		return fail(r, "page_size %llu: must be 4096, 16384 or 65536",
-			    (unsigned long long)v);
-	if (r->ptes_line && r->ptes != geo.ptes_per_pmd)
-		return fail(r, "page_size %llu does not match ptes_per_pmd %llu of line %u (%llu-byte pages have %u PTEs per PMD)",
-			    (unsigned long long)v, (unsigned long long)r->ptes,
-			    r->ptes_line, (unsigned long long)v, geo.ptes_per_pmd);
-	r->page_size = v;
-	r->page_size_line = r->line;
-	return 0;
+	return read_geometry(r, GEO_PAGE_SIZE, t, n);
 }
 
 static int read_ptes_per_pmd(struct reader *r, const struct tok *t, size_t n)
 {
-	struct mthp_geometry geo;
-	uint64_t v;
-	int err;
-
-	err = check_geometry_line(r, "ptes_per_pmd", r->ptes_line, t, n, &v);
-	if (err)
-		return err;
-	if (mthp_geometry_from_ptes(&geo, v))
-		return fail(r, "ptes_per_pmd %llu: must be 512, 2048 or 8192",
-			    (unsigned long long)v);
-	if (r->page_size_line && r->page_size != geo.page_size) {
-		mthp_geometry_from_page_size(&geo, r->page_size);
-		return fail(r, "ptes_per_pmd %llu does not match page_size %llu of line %u (%llu-byte pages have %u PTEs per PMD)",
-			    (unsigned long long)v, (unsigned long long)r->page_size,
-			    r->page_size_line, (unsigned long long)r->page_size,
-			    geo.ptes_per_pmd);
-	}
-	r->ptes = v;
-	r->ptes_line = r->line;
-	return 0;
+	return read_geometry(r, GEO_PTES, t, n);
 }
 
 /*
@@ -284,10 +279,12 @@ static int fix_geometry(struct reader *r)
 
 	if (r->geo_fixed)
 		return 0;
-	if (r->page_size_line)
-		mthp_geometry_from_page_size(&geo, r->page_size);
-	else if (r->ptes_line)
-		mthp_geometry_from_ptes(&geo, r->ptes);
+	for (unsigned k = 0; k < NR_GEO_KEYS; k++) {
+		if (r->geo_line[k]) {
+			geo = r->geo_of[k];
+			break;
+		}
+	}
 	snap->geo = geo;
 	r->orders = malloc(geo.ptes_per_pmd);
 	if (!r->orders) {

@@ -21,4 +21,11 @@ struct cli_run cli_run(const char *first, ...);
 
 void cli_run_free(struct cli_run *r);
 
+/*
+ * Run `mthp FIRST...` as cli_run() does; fail the case (cmocka), naming the
+ * words, the exit status and the standard error, unless it exits with
+ * status and its standard error holds needle.
+ */
+void cli_run_fails(int status, const char *needle, const char *first, ...);
+
 #endif

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -24,13 +25,15 @@ static void layout_dense_sparse(char *a)
 struct daemon_child daemon_child_start(void)
 {
 	struct live_child lc = live_child_start(layout_dense_sparse);
-
-	return (struct daemon_child){
+	struct daemon_child c = {
 		.pid = lc.pid,
 		.dense = lc.addr,
 		.sparse = lc.addr + LIVE_PMD_SIZE,
 		.empty = lc.addr + 2 * LIVE_PMD_SIZE,
 	};
+
+	snprintf(c.pid_text, sizeof(c.pid_text), "%d", (int)c.pid);
+	return c;
 }
 
 int daemon_pmd_mapped(pid_t pid, uint64_t addr)

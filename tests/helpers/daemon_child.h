@@ -45,6 +45,7 @@ extern const char *const daemon_overrides[2];
 
 struct daemon_child {
 	pid_t pid;
+	char pid_text[16];		/* pid in decimal, for a command line */
 	uint64_t dense, sparse, empty;	/* the 3 PMD ranges of its VMA */
 };
 

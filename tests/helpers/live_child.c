@@ -168,8 +168,7 @@ uint64_t live_page_flags(pid_t pid, uint64_t addr)
 	return f;
 }
 
-/* The audited VMA that holds addr (fails the case when none does). */
-static const struct mthp_audit_vma *audit_vma(const struct mthp_audit_proc *p, uint64_t addr)
+const struct mthp_audit_vma *live_audit_vma(const struct mthp_audit_proc *p, uint64_t addr)
 {
 	for (size_t i = 0; i < p->nr_vmas; i++)
 		if (p->vmas[i].start <= addr && addr < p->vmas[i].end)
@@ -186,7 +185,7 @@ void live_view_of(const struct live_child *c, bool ranges, struct live_view *v)
 	v->addr = c->addr;
 	if (mthp_live_audit(c->pid, ranges, &v->audit, &diag) < 0)
 		fail_msg("audit: %s", diag.msg);
-	v->vma = audit_vma(&v->audit, c->addr);
+	v->vma = live_audit_vma(&v->audit, c->addr);
 	if (mthp_live_snapshot(c->pid, &v->snap, &diag) < 0)
 		fail_msg("snapshot: %s", diag.msg);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <mthp/live.h>
@@ -19,6 +20,14 @@
 
 #define LIVE_PMD_SIZE (2ul << 20)
 #define LIVE_PAGE 4096ul
+
+/* madvise() advice that older C libraries do not name */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 /* ---- children, killed and reaped by live_kids_teardown ---- */
 
@@ -69,6 +78,9 @@ int live_run(char *out, size_t outlen, char *err, size_t errlen, ...);
 
 /* The kpageflags of the page at addr in pid (0 when not present). */
 uint64_t live_page_flags(pid_t pid, uint64_t addr);
+
+/* The audited VMA of p that holds addr (fails the case when none does). */
+const struct mthp_audit_vma *live_audit_vma(const struct mthp_audit_proc *p, uint64_t addr);
 
 /* ---- what the tools see of a child (each read fails the case with its message) ---- */
 

@@ -11,8 +11,8 @@
  * from the configured seed.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mthp/sched.h>
 #include <mthp/sim.h>
 
 #include "common/rng.h"
@@ -30,8 +31,10 @@
 #define PAGE		4096ull
 #define NPTES		512u
 #define PMD		(NPTES * PAGE)
-#define SLICE_PMDS	STRESS_SLICE_PMDS
-#define SLICE_PAGES	(SLICE_PMDS * NPTES)
+/* the run's slice: STRESS_SLICE_PMDS, or STRESS_DET_SLICE_PMDS (one run at a time) */
+static unsigned slice_pmds = STRESS_SLICE_PMDS;
+#define SLICE_PMDS	slice_pmds
+#define SLICE_PAGES	(slice_pmds * NPTES)
 #define BASE		(1ull << 32)
 /* a lazily freed page reads as its tag or 0 until written again */
 #define MAYBE_ZERO	(1ull << 63)
@@ -40,9 +43,10 @@ struct worker {
 	struct stress *st;
 	unsigned id;
 	struct mthp_rng rng;
-	pthread_t thread;
+	struct sim_thread *thread;
+	uint64_t quota;			/* deterministic: operations to do */
 	pthread_mutex_t model_lock;	/* expect[], against race() */
-	uint64_t expect[SLICE_PAGES];
+	uint64_t expect[STRESS_SLICE_PMDS * NPTES];
 	uint64_t ops;
 	uint64_t lost;			/* pages read back with a wrong tag */
 	uint64_t errors;		/* operations that failed unexpectedly */
@@ -56,6 +60,7 @@ struct stress {
 	struct sim_mm *mm;
 	uint64_t nr_frames;
 	bool khugepaged;		/* its thread runs between the checks */
+	uint64_t plant_failure;		/* stress_config's */
 	bool rmap_walker;		/* so does the rmap walker's */
 	unsigned nr_threads;
 	struct worker *w;
@@ -115,6 +120,7 @@ static void st_op(struct worker *w, unsigned op)
 
 static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
 {
+	sim_sched_failed();
 	if (!w->errors && !w->lost)
 		snprintf(w->why, sizeof(w->why), "thread %u: %s (0x%llx, 0x%llx)", w->id,
 			 what, (unsigned long long)a, (unsigned long long)b);
@@ -134,6 +140,7 @@ static void verify(struct worker *w, unsigned first, unsigned n)
 		}
 		if (tag == (want & ~MAYBE_ZERO) || ((want & MAYBE_ZERO) && tag == 0))
 			continue;
+		sim_sched_failed();
 		if (!w->lost && !w->errors)
 			snprintf(w->why, sizeof(w->why),
 				 "thread %u: page %u at 0x%llx reads 0x%llx, wrote 0x%llx",
@@ -272,7 +279,7 @@ static void op_fork(struct worker *w)
 	if (sim_write(child, page_addr(w, i), 0xc41d))
 		bad(w, "write in the child", i, 0);
 	if (below(w, 2))
-		sched_yield();	/* let khugepaged meet the shared pages */
+		sim_thread_yield();	/* let khugepaged meet the shared pages */
 	sim_exit(child);
 	verify(w, i, 1);
 }
@@ -295,7 +302,7 @@ static void op_pin(struct worker *w)
 	if (sim_page_info(w->st->mm, page_addr(w, i), &pinned))
 		bad(w, "page info of a pinned page", i, 0);
 	verify(w, i & ~63u, 64);
-	sched_yield();
+	sim_thread_yield();
 	if (!sim_page_info(w->st->mm, page_addr(w, i), &now) && now.pfn != pinned.pfn)
 		bad(w, "a pinned page was replaced while pinned (a collapse took a folio "
 		    "with an extra reference): pfn then, pfn now", pinned.pfn, now.pfn);
@@ -340,21 +347,35 @@ static void op_collapse(struct worker *w)
 static const struct {
 	unsigned below;		/* draws up to this one (exclusive) */
 	const char *name;
+	const char *step;	/* in a deterministic schedule's timeline */
 } op_names[] = {
-	{ 20, "write" }, { 34, "read" }, { 37, "madvise DONTNEED" },
-	{ 39, "madvise FREE" }, { 42, "madvise PAGEOUT" }, { 44, "madvise HUGEPAGE" },
-	{ 45, "madvise (NO)HUGEPAGE" }, { 46, "madvise POPULATE_WRITE" },
-	{ 48, "munmap + mmap" }, { 49, "mprotect" }, { 50, "mremap" }, { 51, "fork" },
-	{ 53, "age" }, { 57, "pin" }, { 58, "snapshot" }, { 59, "read elsewhere" },
-	{ 62, "read" }, { 64, "MADV_COLLAPSE" },
+	{ 20, "write", "operation: write" }, { 34, "read", "operation: read" },
+	{ 37, "madvise DONTNEED", "operation: madvise DONTNEED" },
+	{ 39, "madvise FREE", "operation: madvise FREE" },
+	{ 42, "madvise PAGEOUT", "operation: madvise PAGEOUT" },
+	{ 44, "madvise HUGEPAGE", "operation: madvise HUGEPAGE" },
+	{ 45, "madvise (NO)HUGEPAGE", "operation: madvise (NO)HUGEPAGE" },
+	{ 46, "madvise POPULATE_WRITE", "operation: madvise POPULATE_WRITE" },
+	{ 48, "munmap + mmap", "operation: munmap + mmap" },
+	{ 49, "mprotect", "operation: mprotect" }, { 50, "mremap", "operation: mremap" },
+	{ 51, "fork", "operation: fork" }, { 53, "age", "operation: age" },
+	{ 57, "pin", "operation: pin" }, { 58, "snapshot", "operation: snapshot" },
+	{ 59, "read elsewhere", "operation: read elsewhere" },
+	{ 62, "read", "operation: read" }, { 64, "MADV_COLLAPSE", "operation: MADV_COLLAPSE" },
 };
+
+static unsigned op_index(unsigned op)
+{
+	unsigned i = 0;
+
+	while (i + 1 < sizeof(op_names) / sizeof(op_names[0]) && op >= op_names[i].below)
+		i++;
+	return i;
+}
 
 static const char *op_name(unsigned op)
 {
-	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
-		if (op < op_names[i].below)
-			return op_names[i].name;
-	return "?";
+	return op < 64 ? op_names[op_index(op)].name : "?";
 }
 
 static void one_op(struct worker *w)
@@ -362,15 +383,16 @@ static void one_op(struct worker *w)
 	unsigned op = below(w, 64);
 
 	st_op(w, op);
+	sim_sched_note(op_names[op_index(op)].step);
 
 	if (op >= 62) {
 		op_collapse(w);
-		pthread_mutex_lock(&w->model_lock);
+		sim_sched_mutex_lock(&w->model_lock);
 		op_read(w);
-		pthread_mutex_unlock(&w->model_lock);
+		sim_sched_mutex_unlock(&w->model_lock);
 		return;
 	}
-	pthread_mutex_lock(&w->model_lock);
+	sim_sched_mutex_lock(&w->model_lock);
 	if (op < 20)
 		op_write(w);
 	else if (op < 34)
@@ -405,7 +427,7 @@ static void one_op(struct worker *w)
 		op_read_elsewhere(w);
 	else if (op > 58)
 		op_read(w);
-	pthread_mutex_unlock(&w->model_lock);
+	sim_sched_mutex_unlock(&w->model_lock);
 }
 
 /* Park while the main thread checks; false when it is time to stop. */
@@ -425,6 +447,16 @@ static bool park_if_asked(struct stress *st)
 	pthread_mutex_unlock(&st->lock);
 	return go;
 }
+
+/* The threads' names, in a deterministic schedule's timeline. */
+static const char *const mutator_names[STRESS_MAX_THREADS] = {
+	"mutator 0", "mutator 1", "mutator 2", "mutator 3", "mutator 4", "mutator 5",
+	"mutator 6", "mutator 7", "mutator 8", "mutator 9", "mutator 10", "mutator 11",
+	"mutator 12", "mutator 13", "mutator 14", "mutator 15", "mutator 16", "mutator 17",
+	"mutator 18", "mutator 19", "mutator 20", "mutator 21", "mutator 22", "mutator 23",
+	"mutator 24", "mutator 25", "mutator 26", "mutator 27", "mutator 28", "mutator 29",
+	"mutator 30", "mutator 31",
+};
 
 static void *mutator(void *arg)
 {
@@ -456,14 +488,14 @@ static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
 	__atomic_fetch_add(&st->races, 1, __ATOMIC_RELAXED);
 	if (!w)
 		return sim_inject_race(mm, pmd_addr, what, child);
-	pthread_mutex_lock(&w->model_lock);
+	sim_sched_mutex_lock(&w->model_lock);
 	err = sim_inject_race(mm, pmd_addr, what, child);
 	if (what == SIM_INJECT_MUNMAP) {
 		if (sim_mmap(mm, &a, PMD, SIM_PROT_RW, SIM_MAP_FIXED))
 			bad(w, "race: mmap after munmap", a, 0);
 		set_range(w, (unsigned)((pmd_addr - slice(w->id)) / PAGE), NPTES, 0);
 	}
-	pthread_mutex_unlock(&w->model_lock);
+	sim_sched_mutex_unlock(&w->model_lock);
 	return err;
 }
 
@@ -529,7 +561,7 @@ static void quiesce_and_check(struct stress *st, bool resume)
 	pthread_mutex_unlock(&st->lock);
 }
 
-static int set_knobs(struct sim *sim)
+static int set_knobs(struct sim *sim, bool det)
 {
 	int err = sim_set_knob(sim, "enabled", "never");
 
@@ -546,7 +578,7 @@ static int set_knobs(struct sim *sim)
 	if (!err)
 		err = sim_set_knob(sim, "khugepaged/max_ptes_none", "511");
 	if (!err)
-		err = sim_set_knob(sim, "khugepaged/pages_to_scan", "4096");
+		err = sim_set_knob(sim, "khugepaged/pages_to_scan", det ? "512" : "4096");
 	return err;
 }
 
@@ -563,67 +595,121 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_RMAP] = 5,
 };
 
-static void report(struct stress *st, const struct stress_config *cfg, FILE *out)
+/* What runs did, summed over the schedules of a deterministic run. */
+struct stress_counts {
+	uint64_t ops, lost, errors, checks;
+	uint64_t full_scans, ptes_scanned, pages_collapsed;
+	uint64_t collapsed[16];
+	uint64_t failed[MTHP_NR_RESULTS];
+	uint64_t results[MTHP_NR_RESULTS];
+	uint64_t injected[SIM_NR_INJECT];
+	struct sim_rmap_stats rmap;
+};
+
+/* Add what the run st did to *c. */
+static void counts_add(struct stress_counts *c, struct stress *st)
 {
-	uint64_t ops = 0, lost = 0, errors = 0, injected = 0, total = 0;
 	uint64_t results[MTHP_NR_RESULTS];
 	struct sim_rmap_stats rmap;
 
 	for (unsigned t = 0; t < st->nr_threads; t++) {
-		ops += st->w[t].ops;
-		lost += st->w[t].lost;
-		errors += st->w[t].errors;
+		c->ops += st->w[t].ops;
+		c->lost += st->w[t].lost;
+		c->errors += st->w[t].errors;
 	}
-	fprintf(out, "stress: %.1f s, %u mutator threads, seed %llu, policy %s\n", cfg->seconds,
-		st->nr_threads, (unsigned long long)cfg->seed, mthp_policy_name(cfg->policy));
-	fprintf(out, "operations: %llu\n", (unsigned long long)ops);
+	c->checks += st->checks;
+	c->full_scans += khugepaged_stat(st->sim, "full_scans");
+	c->ptes_scanned += khugepaged_stat(st->sim, "ptes_scanned");
+	c->pages_collapsed += khugepaged_stat(st->sim, "pages_collapsed");
+	for (unsigned o = 0; o < 16; o++)
+		c->collapsed[o] += st->collapsed[o];
+	sim_khugepaged_scan_results(st->sim, results);
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++) {
+		c->failed[r] += st->failed[r];
+		c->results[r] += results[r];
+	}
+	for (unsigned p = 0; p < SIM_NR_INJECT; p++)
+		c->injected[p] += sim_inject_fired(st->sim, (enum sim_inject_point)p);
+	sim_rmap_stats(st->sim, &rmap);
+	c->rmap.walks += rmap.walks;
+	c->rmap.contended += rmap.contended;
+	c->rmap.stale += rmap.stale;
+	c->rmap.checked += rmap.checked;
+	c->rmap.compared += rmap.compared;
+	c->rmap.young += rmap.young;
+	c->rmap.unmapped += rmap.unmapped;
+}
+
+/* The report's lines after its first. */
+static void print_counts(const struct stress_counts *c, FILE *out)
+{
+	uint64_t injected = 0, total = 0;
+
+	fprintf(out, "operations: %llu\n", (unsigned long long)c->ops);
 	fprintf(out, "khugepaged: full_scans %llu, ptes_scanned %llu, pages_collapsed %llu\n",
-		(unsigned long long)khugepaged_stat(st->sim, "full_scans"),
-		(unsigned long long)khugepaged_stat(st->sim, "ptes_scanned"),
-		(unsigned long long)khugepaged_stat(st->sim, "pages_collapsed"));
+		(unsigned long long)c->full_scans, (unsigned long long)c->ptes_scanned,
+		(unsigned long long)c->pages_collapsed);
 	fprintf(out, "collapses by order:");
 	for (unsigned o = 0; o < 16; o++) {
-		if (!st->collapsed[o])
+		if (!c->collapsed[o])
 			continue;
-		fprintf(out, " %u:%llu", o, (unsigned long long)st->collapsed[o]);
-		total += st->collapsed[o];
+		fprintf(out, " %u:%llu", o, (unsigned long long)c->collapsed[o]);
+		total += c->collapsed[o];
 	}
 	fprintf(out, " (total %llu)\n", (unsigned long long)total);
 	fprintf(out, "failed attempts by result:");
 	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (st->failed[r])
+		if (c->failed[r])
 			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
-				(unsigned long long)st->failed[r]);
+				(unsigned long long)c->failed[r]);
 	fprintf(out, "\n");
-	sim_khugepaged_scan_results(st->sim, results);
 	fprintf(out, "khugepaged scans by result:");
 	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (results[r])
+		if (c->results[r])
 			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
-				(unsigned long long)results[r]);
+				(unsigned long long)c->results[r]);
 	fprintf(out, "\n");
 	fprintf(out, "injected faults survived:");
 	for (unsigned p = 0; p < SIM_NR_INJECT; p++) {
-		uint64_t n = sim_inject_fired(st->sim, (enum sim_inject_point)p);
-
 		fprintf(out, " %s:%llu", sim_inject_name((enum sim_inject_point)p),
-		       (unsigned long long)n);
-		injected += n;
+		       (unsigned long long)c->injected[p]);
+		injected += c->injected[p];
 	}
 	fprintf(out, " (total %llu)\n", (unsigned long long)injected);
-	sim_rmap_stats(st->sim, &rmap);
 	fprintf(out, "rmap walks: %llu (walked %llu, counts compared %llu, anon_vma "
 		"contended %llu, unlinked meanwhile %llu; young bits cleared %llu, "
 		"folios unmapped %llu)\n",
-		(unsigned long long)rmap.walks, (unsigned long long)rmap.checked,
-		(unsigned long long)rmap.compared,
-		(unsigned long long)rmap.contended, (unsigned long long)rmap.stale,
-		(unsigned long long)rmap.young, (unsigned long long)rmap.unmapped);
+		(unsigned long long)c->rmap.walks, (unsigned long long)c->rmap.checked,
+		(unsigned long long)c->rmap.compared,
+		(unsigned long long)c->rmap.contended, (unsigned long long)c->rmap.stale,
+		(unsigned long long)c->rmap.young, (unsigned long long)c->rmap.unmapped);
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
-		"page verified)%s\n", (unsigned long long)st->checks,
+		"page verified)%s\n", (unsigned long long)c->checks,
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
-	fprintf(out, "unexpected operation failures: %llu\n", (unsigned long long)errors);
-	fprintf(out, "lost pages: %llu\n", (unsigned long long)lost);
+	fprintf(out, "unexpected operation failures: %llu\n", (unsigned long long)c->errors);
+	fprintf(out, "lost pages: %llu\n", (unsigned long long)c->lost);
+}
+
+/* The first failure of the run st, or NULL. */
+static const char *first_failure(const struct stress *st)
+{
+	if (st->check_failures)
+		return st->check_why;
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		if (st->w[t].errors || st->w[t].lost)
+			return st->w[t].why;
+	return NULL;
+}
+
+static void report(struct stress *st, const struct stress_config *cfg, FILE *out)
+{
+	struct stress_counts c;
+
+	memset(&c, 0, sizeof(c));
+	counts_add(&c, st);
+	fprintf(out, "stress: %.1f s, %u mutator threads, seed %llu, policy %s\n", cfg->seconds,
+		st->nr_threads, (unsigned long long)cfg->seed, mthp_policy_name(cfg->policy));
+	print_counts(&c, out);
 	if (st->failed_at)
 		fprintf(out, "first failure seen at %.1f s; the run stopped there\n",
 			st->failed_at);
@@ -634,12 +720,14 @@ static void report(struct stress *st, const struct stress_config *cfg, FILE *out
 		fprintf(out, "  %s\n", st->check_why);
 }
 
-
 /* The simulator, its knobs, the mm and its VMA; injection when asked. */
 static int setup(struct stress *st, const struct stress_config *cfg)
 {
-	struct sim_config scfg = { .page_size = 4096, .nr_frames = 1ull << 16,
-				   .nr_swap_slots = 1ull << 16, .seed = cfg->seed };
+	/* a deterministic run's schedules are short and its slices small: a
+	 * sixteenth of the memory (still twice what four slices map) */
+	uint64_t frames = cfg->det ? 1ull << 12 : 1ull << 16;
+	struct sim_config scfg = { .page_size = 4096, .nr_frames = frames,
+				   .nr_swap_slots = frames, .seed = cfg->seed };
 	struct mthp_geometry geo;
 	struct mthp_settings s;
 	uint64_t addr = BASE;
@@ -653,7 +741,7 @@ static int setup(struct stress *st, const struct stress_config *cfg)
 	if (err)
 		return err;
 	st->nr_frames = scfg.nr_frames;
-	err = set_knobs(st->sim);
+	err = set_knobs(st->sim, cfg->det);
 	if (!err)
 		err = sim_khugepaged_set_policy(st->sim, cfg->policy);
 	if (!err)
@@ -695,11 +783,11 @@ static int start_threads(struct stress *st, const struct stress_config *cfg)
 		w->id = t;
 		mthp_rng_seed(&w->rng, mthp_rng_at(cfg->seed, t));
 		pthread_mutex_init(&w->model_lock, NULL);
-		if (pthread_create(&w->thread, NULL, mutator, w)) {
+		if (sim_thread_start(&w->thread, mutator_names[t], mutator, w)) {
 			st->nr_threads = t;	/* stop the ones that run */
 			quiesce_and_check(st, false);
 			for (unsigned i = 0; i < t; i++)
-				pthread_join(st->w[i].thread, NULL);
+				sim_thread_join(st->w[i].thread);
 			return -EAGAIN;
 		}
 	}
@@ -723,7 +811,7 @@ static void run_and_check(struct stress *st, const struct stress_config *cfg)
 			break;
 	}
 	for (unsigned t = 0; t < st->nr_threads; t++)
-		pthread_join(st->w[t].thread, NULL);
+		sim_thread_join(st->w[t].thread);
 }
 
 /* The mm gone, every frame must be free again (one stays the zero page). */
@@ -743,24 +831,272 @@ static void check_teardown(struct stress *st)
 	}
 }
 
+/* Add the run st to the totals; its failure becomes theirs when they have none. */
 static void sum_up(struct stress *st, struct stress_totals *totals)
 {
-	const char *why = st->check_failures ? st->check_why : "";
+	const char *why = first_failure(st);
 
 	for (unsigned t = 0; t < st->nr_threads; t++) {
 		totals->ops += st->w[t].ops;
 		totals->lost += st->w[t].lost;
 		totals->errors += st->w[t].errors;
-		if (!*why && (st->w[t].lost || st->w[t].errors))
-			why = st->w[t].why;
 	}
 	for (unsigned o = 0; o < 16; o++)
 		totals->collapses += st->collapsed[o];
-	totals->checks = st->checks;
-	totals->check_failures = st->check_failures;
-	totals->full_scans = khugepaged_stat(st->sim, "full_scans");
+	totals->checks += st->checks;
+	totals->check_failures += st->check_failures;
+	totals->full_scans += khugepaged_stat(st->sim, "full_scans");
 	totals->failed_at = st->failed_at;
-	snprintf(totals->why, sizeof(totals->why), "%s", why);
+	if (why && !totals->why[0])
+		snprintf(totals->why, sizeof(totals->why), "%s", why);
+}
+
+/* ---- deterministic schedules ---- */
+
+int stress_decisions_fd = -1;
+
+/* All of buf to fd (write(2) only: the crash report's too). */
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void stress_send_decisions(int fd, uint64_t steps)
+{
+	size_t nr;
+	const struct sim_sched_preempt *d = sim_sched_decisions(&nr);
+	uint64_t n = nr;
+
+	send_all(fd, &steps, sizeof(steps));
+	send_all(fd, &n, sizeof(n));
+	if (nr)
+		send_all(fd, d, nr * sizeof(*d));
+}
+
+/* The schedule under way, for the crash report (det runs are one OS thread). */
+static uint64_t det_seed;
+static unsigned det_timeline;
+
+char *stress_replay_command(const struct stress_config *cfg, uint64_t seed)
+{
+	size_t len = 400 + cfg->nr_replay * 32, at;
+	char *cmd = malloc(len);
+
+	if (!cmd)
+		return NULL;
+	at = (size_t)snprintf(cmd, len, "%s --schedule det --seed %llu --schedules 1 "
+			      "--threads %u --ops %u --policy %s",
+			      cfg->program ? cfg->program : "stress", (unsigned long long)seed,
+			      cfg->nr_threads, cfg->ops, mthp_policy_name(cfg->policy));
+	switch (cfg->strategy) {
+	case SIM_SCHED_PCT:
+		snprintf(cmd + at, len - at, " --pct %u", cfg->pct_depth);
+		break;
+	case SIM_SCHED_RANDOM:
+		snprintf(cmd + at, len - at, " --random");
+		break;
+	case SIM_SCHED_REPLAY:
+		at += (size_t)snprintf(cmd + at, len - at, " --preempt ");
+		if (!cfg->nr_replay)
+			snprintf(cmd + at, len - at, "none");
+		for (size_t i = 0; i < cfg->nr_replay && at < len; i++)
+			at += (size_t)snprintf(cmd + at, len - at, "%s%llu:%u", i ? "," : "",
+					       (unsigned long long)cfg->replay[i].step,
+					       cfg->replay[i].to);
+		break;
+	}
+	return cmd;
+}
+
+static void *det_mutator(void *arg)
+{
+	struct worker *w = arg;
+
+	for (uint64_t i = 0; i < w->quota; i++) {
+		one_op(w);
+		w->ops++;
+		if (!w->id && w->ops == w->st->plant_failure)
+			bad(w, "the planted failure (a test of the failure report)", w->ops, 0);
+		sim_thread_yield();
+	}
+	return NULL;
+}
+
+/*
+ * The steps PCT draws its change points among: about what a schedule of
+ * cfg takes (measured: some 300 scheduling points an operation, with
+ * khugepaged and the rmap walker polling beside the mutators).
+ */
+static uint64_t pct_steps(const struct stress_config *cfg)
+{
+	return 300ull * (cfg->ops ? cfg->ops : 1);
+}
+
+/*
+ * Inside the schedule: start khugepaged, the rmap walker and the
+ * mutators, wait for the mutators, stop the others, check everything and
+ * let the mm exit.  0, or -errno when a thread cannot start.
+ */
+static int det_threads(struct stress *st, const struct stress_config *cfg)
+{
+	unsigned nr = st->nr_threads;
+	int err = 0;
+
+	if (st->khugepaged)
+		err = sim_khugepaged_start(st->sim);
+	if (!err && st->rmap_walker)
+		err = sim_rmap_walker_start(st->sim);
+	for (unsigned t = 0; t < nr && !err; t++) {
+		struct worker *w = &st->w[t];
+
+		w->quota = cfg->ops / nr + (t < cfg->ops % nr);
+		err = sim_thread_start(&w->thread, mutator_names[t], det_mutator, w);
+		if (err)
+			st->nr_threads = t;
+	}
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		sim_thread_join(st->w[t].thread);
+	st->nr_threads = nr;
+	if (st->khugepaged)
+		sim_khugepaged_stop(st->sim);
+	if (st->rmap_walker)
+		sim_rmap_walker_stop(st->sim);
+	if (err)
+		return err;
+	run_check(st);
+	for (unsigned t = 0; t < nr; t++)
+		verify(&st->w[t], 0, SLICE_PAGES);
+	check_teardown(st);
+	return 0;
+}
+
+/*
+ * One schedule, from seed: its counts added to *c and totals; on a
+ * failure, the failure, its replay command and timeline printed to out
+ * (when not NULL) and *failed set.
+ */
+static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress_counts *c,
+		   struct stress_totals *totals, FILE *out, bool *failed)
+{
+	struct stress_config one = *cfg;
+	struct sim_sched_config sc = {
+		.seed = seed, .strategy = cfg->strategy, .pct_depth = cfg->pct_depth,
+		.pct_steps = pct_steps(cfg), .replay = cfg->replay, .nr_replay = cfg->nr_replay,
+	};
+	struct sim_sched_result res;
+	struct stress *st;
+	char *cmd;
+	int err;
+
+	*failed = false;
+	one.seed = seed;
+	st = calloc(1, sizeof(*st));
+	cmd = stress_replay_command(cfg, seed);
+	if (!st || !cmd || !(st->w = calloc(cfg->nr_threads, sizeof(*st->w)))) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	st->nr_threads = cfg->nr_threads;
+	st->khugepaged = cfg->khugepaged;
+	st->rmap_walker = cfg->rmap_walker;
+	st->plant_failure = cfg->plant_failure;
+	err = setup(st, &one);
+	if (err)
+		goto out_free;
+	for (unsigned t = 0; t < st->nr_threads; t++) {
+		st->w[t].st = st;
+		st->w[t].id = t;
+		mthp_rng_seed(&st->w[t].rng, mthp_rng_at(seed, t));
+		pthread_mutex_init(&st->w[t].model_lock, NULL);
+	}
+	sc.replay_command = cmd;
+	err = sim_sched_begin(&sc);
+	if (err)
+		goto out_destroy;
+	det_seed = seed;
+	__atomic_store_n(&running, st, __ATOMIC_RELEASE);
+	err = det_threads(st, cfg);
+	*failed = !err && first_failure(st);
+	if (*failed && out) {
+		fprintf(out, "stress: FAILED in the schedule of seed %llu: %s\n",
+			(unsigned long long)seed, first_failure(st));
+		sim_sched_dump_file(out, cfg->timeline ? cfg->timeline : STRESS_DET_TIMELINE);
+	}
+	__atomic_store_n(&running, NULL, __ATOMIC_RELEASE);
+	sim_sched_end(&res);
+	totals->steps += res.steps;
+	totals->switches += res.switches;
+	totals->preemptions += res.preemptions;
+	if (!err) {
+		counts_add(c, st);
+		sum_up(st, totals);
+	}
+out_destroy:
+	for (unsigned t = 0; t < st->nr_threads; t++)
+		pthread_mutex_destroy(&st->w[t].model_lock);
+	sim_destroy(st->sim);
+out_free:
+	if (st)
+		free(st->w);
+	free(st);
+	free(cmd);
+	return err;
+}
+
+static int det_run(const struct stress_config *cfg, struct stress_totals *totals, FILE *out)
+{
+	struct stress_counts c;
+	double t0 = now();
+	bool failed = false;
+	unsigned nr_classes;
+	int err = 0;
+
+	if (!cfg->schedules || (cfg->strategy == SIM_SCHED_PCT && !cfg->pct_depth))
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	det_timeline = cfg->timeline ? cfg->timeline : STRESS_DET_TIMELINE;
+	/* every schedule allocates and frees a simulator and the collapses'
+	 * workspaces: keep them on the heap, not mapped and unmapped each time */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	sim_sched_coverage_reset();
+	for (uint64_t i = 0; i < cfg->schedules && !failed && !err; i++) {
+		err = det_one(cfg, cfg->seed + i, &c, totals, out, &failed);
+		totals->schedules++;
+		if (failed)
+			totals->failed_seed = cfg->seed + i;
+	}
+	totals->seconds = now() - t0;
+	sim_sched_coverage(&totals->class_pairs, &totals->site_pairs, &nr_classes);
+	if (err || !out)
+		return err;
+	fprintf(out, "stress: deterministic schedules of seeds %llu to %llu, %u mutator threads, "
+		"%u operations a schedule, %s, policy %s\n", (unsigned long long)cfg->seed,
+		(unsigned long long)(cfg->seed + totals->schedules - 1), cfg->nr_threads,
+		cfg->ops, cfg->strategy == SIM_SCHED_PCT ? "pct" :
+		cfg->strategy == SIM_SCHED_RANDOM ? "random walk" : "replayed preemptions",
+		mthp_policy_name(cfg->policy));
+	if (cfg->strategy == SIM_SCHED_PCT)
+		fprintf(out, "pct: depth %u (%u change points among the first %llu steps)\n",
+			cfg->pct_depth, cfg->pct_depth - 1, (unsigned long long)pct_steps(cfg));
+	fprintf(out, "schedules: %llu run, %llu scheduling points, %llu switches, "
+		"%llu preemptions\n", (unsigned long long)totals->schedules,
+		(unsigned long long)totals->steps, (unsigned long long)totals->switches,
+		(unsigned long long)totals->preemptions);
+	fprintf(out, "lock pairs seen interleaved (a lock taken while another thread held "
+		"one): %u of %u class pairs, %u call-site pairs\n", totals->class_pairs,
+		nr_classes * nr_classes, totals->site_pairs);
+	print_counts(&c, out);
+	return 0;
 }
 
 /* The crash report's signals, with the handlers they had before. */
@@ -769,16 +1105,7 @@ static struct sigaction crash_old[sizeof(crash_signals) / sizeof(crash_signals[0
 
 static void say(const char *text)
 {
-	size_t len = strlen(text);
-
-	while (len) {
-		ssize_t n = write(STDERR_FILENO, text, len);
-
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
+	send_all(STDERR_FILENO, text, strlen(text));
 }
 
 /*
@@ -797,7 +1124,11 @@ static void crash_handler(int sig)
 	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
 		if (crash_signals[i] == sig)
 			sigaction(sig, &crash_old[i], NULL);
-	if (self)
+	if (sim_sched_on())
+		snprintf(line, sizeof(line), "stress: %s in simulated thread %s of the "
+			 "deterministic schedule of seed %llu\n", name, sim_sched_thread_name(),
+			 (unsigned long long)det_seed);
+	else if (self)
 		snprintf(line, sizeof(line), "stress: %s in mutator thread %u, during %s\n", name,
 			 self->id, op_name(__atomic_load_n(&self->op, __ATOMIC_RELAXED)));
 	else
@@ -813,11 +1144,39 @@ static void crash_handler(int sig)
 			 op_name(__atomic_load_n(&st->w[t].op, __ATOMIC_RELAXED)));
 		say(line);
 	}
+	sim_sched_dump(STDERR_FILENO, det_timeline);
+	if (stress_decisions_fd >= 0 && sim_sched_on()) {
+		stress_send_decisions(stress_decisions_fd, sim_sched_steps());
+		stress_decisions_fd = -1;
+	}
+}
+
+/*
+ * The sanitizers' hook, called after their report and before the process
+ * exits (present only in a sanitizer build: a weak reference otherwise).
+ */
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+/* A sanitizer's report in a deterministic schedule: its seed and timeline. */
+static void sanitizer_death(void)
+{
+	char line[200];
+
+	if (!sim_sched_on())
+		return;
+	snprintf(line, sizeof(line), "stress: a sanitizer reported an error in simulated "
+		 "thread %s of the deterministic schedule of seed %llu\n",
+		 sim_sched_thread_name(), (unsigned long long)det_seed);
+	say(line);
+	sim_sched_dump(STDERR_FILENO, det_timeline);
 }
 
 void stress_install_crash_handler(void)
 {
 	struct sigaction sa;
+
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(sanitizer_death);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = crash_handler;
@@ -832,7 +1191,12 @@ int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FI
 	int err;
 
 	memset(totals, 0, sizeof(*totals));
-	if (!cfg->nr_threads || cfg->nr_threads > STRESS_MAX_THREADS || !(cfg->seconds > 0))
+	if (!cfg->nr_threads || cfg->nr_threads > STRESS_MAX_THREADS)
+		return -EINVAL;
+	slice_pmds = cfg->det ? STRESS_DET_SLICE_PMDS : STRESS_SLICE_PMDS;
+	if (cfg->det)
+		return det_run(cfg, totals, out);
+	if (!(cfg->seconds > 0))
 		return -EINVAL;
 	st = calloc(1, sizeof(*st));
 	if (!st)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <mthp/sched.h>
 #include <mthp/sim.h>
 
 #define STRESS_MAX_THREADS 32u
@@ -31,6 +32,24 @@ struct stress_config {
 	bool inject;			/* fault injection and injected races */
 	bool rmap_walker;		/* the rmap aging walker in its own thread */
 	unsigned pause_ms;		/* between full checks */
+	/*
+	 * Deterministic schedules (det): every thread a coroutine of one OS
+	 * thread, scheduled by mthp/sched.h; one schedule for each seed from
+	 * seed to seed + schedules - 1, each a fresh simulator whose
+	 * mutators do ops operations in all, checked at its end.  seconds
+	 * and pause_ms are not used; the run stops at the first failure.
+	 */
+	bool det;
+	uint64_t schedules;
+	unsigned ops;
+	enum sim_sched_strategy strategy;
+	unsigned pct_depth;
+	const struct sim_sched_preempt *replay;	/* SIM_SCHED_REPLAY's */
+	size_t nr_replay;
+	const char *program;		/* in the replay command; NULL: "stress" */
+	unsigned timeline;		/* lines of the timeline printed with a failure */
+	/* tests of the failure report: mutator 0's n-th operation fails; 0: none */
+	unsigned plant_failure;
 };
 
 struct stress_totals {
@@ -43,7 +62,33 @@ struct stress_totals {
 	uint64_t collapses;		/* by khugepaged and MADV_COLLAPSE */
 	double failed_at;		/* seconds in when a failure was first seen; 0: none */
 	char why[300];			/* the first failure, or "" */
+	/* deterministic runs */
+	uint64_t schedules;		/* run */
+	uint64_t failed_seed;		/* the failing schedule's, when one failed */
+	uint64_t steps, switches, preemptions;
+	unsigned class_pairs, site_pairs;	/* lock pairs seen interleaved */
+	double seconds;			/* wall time of the schedules */
 };
+
+/* A deterministic run's defaults: PCT of depth 3, 100 operations. */
+#define STRESS_DET_OPS 100u
+#define STRESS_DET_PCT 3u
+#define STRESS_DET_TIMELINE 60u
+/* A deterministic schedule's slices are one PMD range (and khugepaged scans
+ * 512 PTEs a wake-up), so that a schedule is short. */
+#define STRESS_DET_SLICE_PMDS 1u
+
+/*
+ * The schedule's steps and its decisions that differed from the default
+ * (sim_sched_decisions()), written to fd as the steps, the count and the
+ * array: for --shrink's children.  When stress_decisions_fd is not -1,
+ * the crash report writes them there too.  Uses write(2) only.
+ */
+extern int stress_decisions_fd;
+void stress_send_decisions(int fd, uint64_t steps);
+
+/* The command that replays the schedule of seed with cfg (malloc'd). */
+char *stress_replay_command(const struct stress_config *cfg, uint64_t seed);
 
 /*
  * Everything on: 4 mutators, khugepaged (policy upstream), the rmap

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/pattern.h"
 #include "helpers/table.h"
 
 uint8_t mt_default_folio(int c)
@@ -33,6 +34,18 @@ void mt_table_init(struct mt_table *t, uint32_t n, char c)
 	t->n = n;
 	t->kind = MTHP_PMD_TABLE;
 	mt_table_fill(t, 0, n, c);
+}
+
+int mt_table_pattern(struct mt_table *t, uint32_t n, const char *pattern, char *err,
+		     size_t errlen)
+{
+	bool has_folios;
+	uint32_t padded;
+
+	t->n = n;
+	t->kind = MTHP_PMD_TABLE;
+	return mthp_pattern_parse(pattern, n, t->ptes, t->folios, &has_folios, &padded, err,
+				  errlen);
 }
 
 void mt_table_fill(struct mt_table *t, uint32_t from, uint32_t to, char c)

@@ -40,6 +40,13 @@ unsigned mt_log2(uint32_t n);
 
 /* n PTEs of state c; kind MTHP_PMD_TABLE. */
 void mt_table_init(struct mt_table *t, uint32_t n, char c);
+/*
+ * n PTEs as the pattern of `mthp plan --ptes` writes them ("A*16@4 .*8",
+ * none PTEs after a shorter pattern); kind MTHP_PMD_TABLE.  0, or -EINVAL
+ * with the parser's message in err.
+ */
+int mt_table_pattern(struct mt_table *t, uint32_t n, const char *pattern, char *err,
+		     size_t errlen);
 /* PTEs [from, to) become state c with their default folio order. */
 void mt_table_fill(struct mt_table *t, uint32_t from, uint32_t to, char c);
 /* Write the characters of str from PTE at on. */

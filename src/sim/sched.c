@@ -1,0 +1,1166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sched.c - the simulator's threads (mthp/sched.h): pthreads, or under
+ * sim_sched_begin() coroutines on the calling OS thread with a scheduler
+ * that the seed decides.
+ *
+ * A coroutine is a ucontext with a stack of its own; a switch saves the
+ * running thread's per-thread state of the simulator (the lock
+ * validator's held locks, the step noted for a crash report) and loads
+ * the next one's.  The scheduler decides at every scheduling point:
+ * before a blocking lock, after an unlock, at a trylock, a yield, a
+ * fault injection point and a collapse step.  Its rules:
+ *
+ *   default  the running thread goes on when it can; else (it blocked,
+ *            returned, or yielded) the next runnable thread after it in
+ *            the order they started.  A yield passes the turn, so that a
+ *            thread polling a flag lets the others reach it.
+ *   PCT      every thread has a random priority above d; the highest
+ *            runnable one runs; at each of d - 1 change points drawn
+ *            among the first pct_steps steps the running thread drops
+ *            to priority i (the i-th change point).  A yield drops the
+ *            thread below every other (PCT's threads end; a polling
+ *            loop would otherwise keep the highest priority for ever),
+ *            so threads that yield take turns in the order they yielded.
+ *   random   a uniform choice among the runnable threads at every point.
+ *   replay   the default, except at the listed steps.
+ *
+ * Every decision that differs from the default is kept: that list,
+ * replayed, gives the same schedule (the threads' own randomness follows
+ * from the workload's seed, not the scheduler's), and removing entries
+ * from it is how a failing schedule is shrunk.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <mthp/sched.h>
+
+#include "common/array.h"
+#include "common/rng.h"
+#include "sim/bug.h"
+#include "sim/locks.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SCHED_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SCHED_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SCHED_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SCHED_TSAN 1
+#endif
+#endif
+#ifdef SCHED_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef SCHED_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#define SCHED_MAX_THREADS 48u
+#define SCHED_MAX_HELD 16u
+#define SCHED_STACK (512u << 10)
+#define SCHED_HISTORY 4096u		/* steps kept for the timeline */
+#define SCHED_MAX_STEPS 50000000ull	/* a schedule longer than this is a livelock */
+#define SCHED_MAX_CHANGES 64u
+#define SCHED_PROGRAM_LOCK LOCK_NR_CLASSES	/* sim_sched_mutex_lock()'s class */
+#define SCHED_NR_CLASSES (LOCK_NR_CLASSES + 1)
+#define SITE_SET_SIZE (1u << 16)
+
+enum task_state { TASK_RUNNABLE, TASK_BLOCKED, TASK_DONE };
+
+enum sched_event {
+	EV_START, EV_EXIT, EV_LOCK, EV_TRYLOCK, EV_TRYFAIL, EV_BLOCK, EV_UNLOCK,
+	EV_YIELD, EV_STEP, EV_JOIN, EV_DEADLOCK,
+};
+
+struct held {
+	const void *lock;
+	const char *file;
+	int line;
+	uint8_t cls;
+	uint8_t mode;			/* LOCK_READ or LOCK_WRITE */
+};
+
+struct task {
+	ucontext_t ctx;
+	unsigned id;
+	const char *name;
+	enum task_state state;
+	const void *wait;		/* what it is blocked on */
+	void *(*fn)(void *);
+	void *arg;
+	void *stack;			/* NULL: the beginning thread's own */
+	int64_t prio;			/* PCT */
+	struct held held[SCHED_MAX_HELD];
+	unsigned nr_held;
+	unsigned char *tls;		/* the per-thread state saved while it waits */
+	bool joined;
+#ifdef SCHED_ASAN
+	void *fake_stack;
+	const void *stack_bottom;
+	size_t stack_size;
+#endif
+#ifdef SCHED_TSAN
+	void *fiber;
+#endif
+};
+
+struct step_rec {
+	uint64_t step;
+	const char *file;		/* or the step's text (EV_STEP) */
+	int line;
+	uint16_t task;
+	uint8_t ev;
+	uint8_t cls;
+	uint8_t mode;
+	uint8_t switched;		/* another thread ran just before */
+	uint32_t held_read;		/* classes held after the step, by mode */
+	uint32_t held_write;
+};
+
+/* A per-thread variable of the simulator that each coroutine keeps its own of. */
+struct tls_region {
+	void *addr;
+	size_t size;
+};
+
+struct sched {
+	struct sim_sched_config cfg;
+	struct mthp_rng rng;
+	struct task *tasks[SCHED_MAX_THREADS];
+	unsigned nr_tasks;
+	unsigned nr_live;		/* started and not returned */
+	unsigned nr_held;		/* locks held, by all threads */
+	bool dirty;			/* a thread woke or started since the last choice */
+	struct task *cur;
+	struct task *prev;		/* the thread switched from */
+	uint64_t step;
+	uint64_t switches;
+	uint64_t change[SCHED_MAX_CHANGES];
+	unsigned nr_change;
+	int64_t yields;			/* PCT: a yield's priority is -yields */
+	size_t replay_at;
+	struct sim_sched_preempt *decisions;
+	size_t nr_decisions, cap_decisions;
+	struct step_rec hist[SCHED_HISTORY];
+	uint64_t nr_hist;
+	bool frozen;			/* sim_sched_failed(): the timeline ends */
+	uint64_t frozen_at;
+	struct tls_region tls[4];
+	unsigned nr_tls;
+	size_t tls_size;
+	char *replay;			/* the command, or NULL */
+};
+
+__thread struct sched *sched_det;
+
+/* Kept across schedules of one OS thread: the decisions and the coverage. */
+static __thread struct sim_sched_preempt *last_decisions;
+static __thread size_t nr_last_decisions;
+static __thread uint8_t class_pairs[SCHED_NR_CLASSES][SCHED_NR_CLASSES];
+static __thread unsigned nr_class_pairs;
+static __thread uint64_t *site_set;
+static __thread unsigned nr_site_pairs;
+/* stacks kept for the next schedule */
+static __thread void *stack_pool[SCHED_MAX_THREADS];
+static __thread unsigned nr_stack_pool;
+
+static const char *class_name(unsigned cls)
+{
+	return cls == SCHED_PROGRAM_LOCK ? "program_lock" :
+	       lockdep_class_name((enum sim_lock_class)cls);
+}
+
+/* ---- the per-thread state of the simulator ---- */
+
+static void tls_register(struct sched *s, void *addr, size_t size)
+{
+	if (!addr || !size || s->nr_tls == ARRAY_SIZE(s->tls))
+		return;
+	s->tls[s->nr_tls].addr = addr;
+	s->tls[s->nr_tls].size = size;
+	s->nr_tls++;
+	s->tls_size += size;
+}
+
+static void tls_save(struct sched *s, struct task *t)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; i < s->nr_tls; i++) {
+		memcpy(t->tls + off, s->tls[i].addr, s->tls[i].size);
+		off += s->tls[i].size;
+	}
+}
+
+static void tls_load(struct sched *s, const struct task *t)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; i < s->nr_tls; i++) {
+		memcpy(s->tls[i].addr, t->tls + off, s->tls[i].size);
+		off += s->tls[i].size;
+	}
+}
+
+/* ---- the history and the coverage ---- */
+
+static void held_masks(const struct task *t, uint32_t *rd, uint32_t *wr)
+{
+	*rd = *wr = 0;
+	for (unsigned i = 0; i < t->nr_held; i++) {
+		if (t->held[i].mode == LOCK_READ)
+			*rd |= 1u << t->held[i].cls;
+		else
+			*wr |= 1u << t->held[i].cls;
+	}
+}
+
+static void record(struct sched *s, enum sched_event ev, unsigned cls, unsigned mode,
+		   const char *file, int line)
+{
+	struct step_rec *r;
+
+	if (s->frozen)
+		return;
+	r = &s->hist[s->nr_hist % SCHED_HISTORY];
+	r->step = s->step;
+	r->task = (uint16_t)s->cur->id;
+	r->ev = (uint8_t)ev;
+	r->cls = (uint8_t)cls;
+	r->mode = (uint8_t)mode;
+	r->file = file;
+	r->line = line;
+	r->switched = 0;
+	if (s->nr_hist) {
+		const struct step_rec *p = &s->hist[(s->nr_hist - 1) % SCHED_HISTORY];
+
+		r->switched = p->task != r->task;
+	}
+	held_masks(s->cur, &r->held_read, &r->held_write);
+	s->nr_hist++;
+}
+
+static uint64_t site_key(const char *fa, int la, const char *fb, int lb)
+{
+	return mthp_rng_mix(mthp_rng_mix((uint64_t)(uintptr_t)fa ^ ((uint64_t)la << 48)) ^
+			    ((uint64_t)(uintptr_t)fb + ((uint64_t)lb << 40)));
+}
+
+static void site_insert(uint64_t key)
+{
+	uint32_t i;
+
+	if (!key)
+		key = 1;
+	if (!site_set) {
+		site_set = calloc(SITE_SET_SIZE, sizeof(*site_set));
+		if (!site_set)
+			return;
+	}
+	if (nr_site_pairs >= SITE_SET_SIZE / 4 * 3)
+		return;
+	for (i = (uint32_t)key & (SITE_SET_SIZE - 1);; i = (i + 1) & (SITE_SET_SIZE - 1)) {
+		if (site_set[i] == key)
+			return;
+		if (!site_set[i]) {
+			site_set[i] = key;
+			nr_site_pairs++;
+			return;
+		}
+	}
+}
+
+/* The lock just taken by the running thread, against every lock the others hold. */
+static void cover(struct sched *s, unsigned cls, const char *file, int line)
+{
+	for (unsigned i = 0; i < s->nr_tasks; i++) {
+		const struct task *t = s->tasks[i];
+
+		if (t == s->cur)
+			continue;
+		for (unsigned j = 0; j < t->nr_held; j++) {
+			const struct held *h = &t->held[j];
+
+			if (!class_pairs[h->cls][cls]) {
+				class_pairs[h->cls][cls] = 1;
+				nr_class_pairs++;
+			}
+			site_insert(site_key(h->file, h->line, file, line));
+		}
+	}
+}
+
+/* ---- switching ---- */
+
+static void switch_to(struct sched *s, struct task *next)
+{
+	struct task *prev = s->cur;
+
+	if (next == prev)
+		return;
+	s->switches++;
+	tls_save(s, prev);
+	tls_load(s, next);
+	s->prev = prev;
+	s->cur = next;
+#ifdef SCHED_TSAN
+	__tsan_switch_to_fiber(next->fiber, 0);
+#endif
+#ifdef SCHED_ASAN
+	__sanitizer_start_switch_fiber(prev->state == TASK_DONE ? NULL : &prev->fake_stack,
+				       next->stack_bottom, next->stack_size);
+#endif
+	swapcontext(&prev->ctx, &next->ctx);
+#ifdef SCHED_ASAN
+	/* back in prev: note the bounds of the stack that switched here */
+	__sanitizer_finish_switch_fiber(prev->fake_stack, &s->prev->stack_bottom,
+					&s->prev->stack_size);
+#endif
+}
+
+static _Noreturn void deadlock(struct sched *s)
+{
+	char line[200];
+
+	record(s, EV_DEADLOCK, 0, 0, NULL, 0);
+	s->frozen = true;
+	snprintf(line, sizeof(line), "sched: deadlock at step %llu: every thread is blocked\n",
+		 (unsigned long long)s->step);
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+		abort();
+	abort();
+}
+
+static bool runnable(const struct task *t)
+{
+	return t->state == TASK_RUNNABLE;
+}
+
+/* The default: the running thread, unless it passes the turn or cannot run. */
+static struct task *default_choice(struct sched *s, bool pass)
+{
+	unsigned n = s->nr_tasks, from = s->cur->id;
+
+	if (!pass && runnable(s->cur))
+		return s->cur;
+	for (unsigned k = 1; k <= n; k++) {
+		struct task *t = s->tasks[(from + k) % n];
+
+		if (runnable(t))
+			return t;
+	}
+	return NULL;
+}
+
+static struct task *pct_choice(struct sched *s)
+{
+	struct task *best = NULL;
+
+	for (unsigned i = 0; i < s->nr_change; i++)
+		if (s->change[i] == s->step)
+			s->cur->prio = (int64_t)i + 1;
+	for (unsigned i = 0; i < s->nr_tasks; i++) {
+		struct task *t = s->tasks[i];
+
+		if (runnable(t) && (!best || t->prio > best->prio))
+			best = t;
+	}
+	return best;
+}
+
+static struct task *random_choice(struct sched *s)
+{
+	unsigned nr = 0, pick;
+
+	for (unsigned i = 0; i < s->nr_tasks; i++)
+		nr += runnable(s->tasks[i]);
+	if (!nr)
+		return NULL;
+	pick = mthp_rng_below(&s->rng, nr);
+	for (unsigned i = 0; i < s->nr_tasks; i++)
+		if (runnable(s->tasks[i]) && !pick--)
+			return s->tasks[i];
+	return NULL;
+}
+
+static struct task *replay_choice(struct sched *s, struct task *dflt)
+{
+	const struct sim_sched_config *c = &s->cfg;
+
+	while (s->replay_at < c->nr_replay && c->replay[s->replay_at].step < s->step)
+		s->replay_at++;
+	if (s->replay_at < c->nr_replay && c->replay[s->replay_at].step == s->step) {
+		uint32_t to = c->replay[s->replay_at++].to;
+
+		if (to < s->nr_tasks && runnable(s->tasks[to]))
+			return s->tasks[to];
+	}
+	return dflt;
+}
+
+static void note_decision(struct sched *s, const struct task *chosen)
+{
+	if (mthp_array_grow((void **)&s->decisions, &s->cap_decisions, s->nr_decisions,
+			    sizeof(*s->decisions)))
+		return;
+	s->decisions[s->nr_decisions].step = s->step;
+	s->decisions[s->nr_decisions].to = chosen->id;
+	s->nr_decisions++;
+}
+
+/*
+ * Would the choice at the next step be the running thread, with nothing
+ * to note?  True when it can go on, does not pass the turn, no thread
+ * woke or started since the last choice (so none has risen above it),
+ * and the step is no change point (PCT) or listed preemption (replay).
+ */
+static bool keeps_running(const struct sched *s, bool pass)
+{
+	uint64_t next = s->step + 1;
+
+	if (pass || s->dirty || !runnable(s->cur))
+		return false;
+	switch (s->cfg.strategy) {
+	case SIM_SCHED_PCT:
+		for (unsigned i = 0; i < s->nr_change; i++)
+			if (s->change[i] == next)
+				return false;
+		return true;
+	case SIM_SCHED_RANDOM:
+		return false;
+	case SIM_SCHED_REPLAY:
+		return s->replay_at >= s->cfg.nr_replay || s->cfg.replay[s->replay_at].step > next;
+	}
+	return false;
+}
+
+/* A scheduling point: pick who runs next and switch to it. */
+static void decide(struct sched *s, bool pass)
+{
+	struct task *dflt, *next = NULL;
+
+	if (keeps_running(s, pass)) {
+		s->step++;
+		return;
+	}
+	s->dirty = false;
+	if (++s->step > SCHED_MAX_STEPS)
+		sim_bug("sched: livelock: %llu scheduling points in one schedule",
+			(unsigned long long)s->step);
+	dflt = default_choice(s, pass);
+	if (!dflt)
+		deadlock(s);
+	switch (s->cfg.strategy) {
+	case SIM_SCHED_PCT:
+		next = pct_choice(s);
+		break;
+	case SIM_SCHED_RANDOM:
+		next = random_choice(s);
+		break;
+	case SIM_SCHED_REPLAY:
+		next = replay_choice(s, dflt);
+		break;
+	}
+	if (!next)
+		next = dflt;
+	if (next != dflt)
+		note_decision(s, next);
+	switch_to(s, next);
+}
+
+/* ---- the threads ---- */
+
+static struct task *task_new(struct sched *s, const char *name)
+{
+	struct task *t;
+
+	if (s->nr_tasks == SCHED_MAX_THREADS)
+		return NULL;
+	t = calloc(1, sizeof(*t) + s->tls_size);
+	if (!t)
+		return NULL;
+	t->tls = (unsigned char *)(t + 1);
+	t->id = s->nr_tasks;
+	t->name = name;
+	t->state = TASK_RUNNABLE;
+	t->prio = (int64_t)(s->cfg.pct_depth + 1 + (mthp_rng_next(&s->rng) >> 16));
+	s->tasks[s->nr_tasks++] = t;
+	s->nr_live++;
+	s->dirty = true;
+	return t;
+}
+
+static void wake(struct sched *s, const void *what)
+{
+	for (unsigned i = 0; i < s->nr_tasks; i++) {
+		struct task *t = s->tasks[i];
+
+		if (t->state == TASK_BLOCKED && t->wait == what) {
+			t->state = TASK_RUNNABLE;
+			t->wait = NULL;
+			s->dirty = true;
+		}
+	}
+}
+
+static void task_entry(void)
+{
+	struct sched *s = sched_det;
+	struct task *t = s->cur;
+
+#ifdef SCHED_ASAN
+	__sanitizer_finish_switch_fiber(NULL, &s->prev->stack_bottom, &s->prev->stack_size);
+#endif
+	record(s, EV_START, 0, 0, NULL, 0);
+	t->fn(t->arg);
+	s = sched_det;
+	record(s, EV_EXIT, 0, 0, NULL, 0);
+	t->state = TASK_DONE;
+	s->nr_live--;
+	wake(s, t);
+	decide(s, true);
+	abort();	/* a finished thread is never chosen */
+}
+
+static void *stack_get(void)
+{
+	void *p;
+
+	if (nr_stack_pool)
+		return stack_pool[--nr_stack_pool];
+	p = mmap(NULL, SCHED_STACK, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void stack_put(void *p)
+{
+	if (nr_stack_pool < SCHED_MAX_THREADS)
+		stack_pool[nr_stack_pool++] = p;
+	else
+		munmap(p, SCHED_STACK);
+}
+
+struct sim_thread {
+	pthread_t thread;
+	struct task *task;		/* a deterministic schedule's */
+};
+
+int sim_thread_start(struct sim_thread **out, const char *name, void *(*fn)(void *),
+		     void *arg)
+{
+	struct sched *s = sched_det;
+	struct sim_thread *st = calloc(1, sizeof(*st));
+	struct task *t;
+	int err;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	if (!s) {
+		err = pthread_create(&st->thread, NULL, fn, arg);
+		if (err) {
+			free(st);
+			return -err;
+		}
+		*out = st;
+		return 0;
+	}
+	t = task_new(s, name);
+	if (!t) {
+		free(st);
+		return -EAGAIN;
+	}
+	t->fn = fn;
+	t->arg = arg;
+	t->stack = stack_get();
+	if (!t->stack || getcontext(&t->ctx)) {
+		s->nr_tasks--;
+		s->nr_live--;
+		if (t->stack)
+			stack_put(t->stack);
+		free(t);
+		free(st);
+		return -ENOMEM;
+	}
+	t->ctx.uc_stack.ss_sp = t->stack;
+	t->ctx.uc_stack.ss_size = SCHED_STACK;
+	t->ctx.uc_link = NULL;
+	makecontext(&t->ctx, task_entry, 0);
+#ifdef SCHED_ASAN
+	t->stack_bottom = t->stack;
+	t->stack_size = SCHED_STACK;
+#endif
+#ifdef SCHED_TSAN
+	t->fiber = __tsan_create_fiber(0);
+#endif
+	st->task = t;
+	*out = st;
+	/* the new thread's start is a scheduling point of the starter */
+	decide(s, false);
+	return 0;
+}
+
+void sim_thread_join(struct sim_thread *st)
+{
+	struct sched *s = sched_det;
+
+	if (!st)
+		return;
+	if (!st->task) {
+		pthread_join(st->thread, NULL);
+		free(st);
+		return;
+	}
+	while (st->task->state != TASK_DONE) {
+		s->cur->state = TASK_BLOCKED;
+		s->cur->wait = st->task;
+		record(s, EV_JOIN, 0, 0, st->task->name, 0);
+		decide(s, false);
+	}
+	st->task->joined = true;
+	free(st);
+}
+
+void sim_thread_yield(void)
+{
+	struct sched *s = sched_det;
+
+	if (!s) {
+		sched_yield();
+		return;
+	}
+	record(s, EV_YIELD, 0, 0, NULL, 0);
+	if (s->cfg.strategy == SIM_SCHED_PCT)
+		s->cur->prio = -++s->yields;
+	decide(s, true);
+}
+
+bool sim_sched_on(void)
+{
+	return sched_det != NULL;
+}
+
+const char *sim_sched_thread_name(void)
+{
+	return sched_det ? sched_det->cur->name : NULL;
+}
+
+/* ---- the locks ---- */
+
+static bool try_kind(void *l, enum sched_lock_kind k)
+{
+	switch (k) {
+	case SCHED_MUTEX:
+		return pthread_mutex_trylock(l) == 0;
+	case SCHED_READ:
+		return pthread_rwlock_tryrdlock(l) == 0;
+	case SCHED_WRITE:
+		return pthread_rwlock_trywrlock(l) == 0;
+	}
+	return false;
+}
+
+static unsigned kind_mode(enum sched_lock_kind k)
+{
+	return k == SCHED_READ ? LOCK_READ : LOCK_WRITE;
+}
+
+static void held_add(struct sched *s, const void *l, unsigned cls, unsigned mode,
+		     const char *file, int line)
+{
+	struct task *t = s->cur;
+
+	if (s->nr_held > t->nr_held)
+		cover(s, cls, file, line);
+	if (t->nr_held == SCHED_MAX_HELD)
+		return;
+	s->nr_held++;
+	t->held[t->nr_held].lock = l;
+	t->held[t->nr_held].cls = (uint8_t)cls;
+	t->held[t->nr_held].mode = (uint8_t)mode;
+	t->held[t->nr_held].file = file;
+	t->held[t->nr_held].line = line;
+	t->nr_held++;
+}
+
+static void held_del(struct sched *s, const void *l)
+{
+	struct task *t = s->cur;
+
+	for (unsigned i = t->nr_held; i-- > 0;) {
+		if (t->held[i].lock != l)
+			continue;
+		memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(t->held[0]));
+		t->nr_held--;
+		s->nr_held--;
+		return;
+	}
+}
+
+void sched_lock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		const void *obj, const char *file, int line)
+{
+	struct sched *s = sched_det;
+
+	(void)obj;
+	if (s->nr_live == 1) {
+		/* alone (the end's checks): nothing to schedule or record */
+		if (!try_kind(l, k))
+			deadlock(s);
+		return;
+	}
+	decide(s, false);
+	while (!try_kind(l, k)) {
+		s->cur->state = TASK_BLOCKED;
+		s->cur->wait = l;
+		record(s, EV_BLOCK, c, kind_mode(k), file, line);
+		decide(s, false);
+	}
+	held_add(s, l, c, kind_mode(k), file, line);
+	record(s, EV_LOCK, c, kind_mode(k), file, line);
+}
+
+bool sched_trylock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		   const void *obj, const char *file, int line)
+{
+	struct sched *s = sched_det;
+
+	(void)obj;
+	if (s->nr_live == 1)
+		return try_kind(l, k);
+	decide(s, false);
+	if (!try_kind(l, k)) {
+		record(s, EV_TRYFAIL, c, kind_mode(k), file, line);
+		return false;
+	}
+	held_add(s, l, c, kind_mode(k), file, line);
+	record(s, EV_TRYLOCK, c, kind_mode(k), file, line);
+	return true;
+}
+
+void sched_unlock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+		  const void *obj, const char *file, int line)
+{
+	struct sched *s = sched_det;
+
+	(void)obj;
+	if (k == SCHED_MUTEX)
+		pthread_mutex_unlock(l);
+	else
+		pthread_rwlock_unlock(l);
+	if (s->nr_live == 1 && !s->cur->nr_held)
+		return;
+	held_del(s, l);
+	record(s, EV_UNLOCK, c, 0, file, line);
+	wake(s, l);
+	decide(s, false);
+}
+
+void sched_step(const char *what)
+{
+	struct sched *s = sched_det;
+
+	if (s->nr_live == 1)
+		return;
+	record(s, EV_STEP, 0, 0, what, 0);
+	decide(s, false);
+}
+
+void sim_sched_mutex_lock(pthread_mutex_t *m)
+{
+	if (sched_det)
+		sched_lock(m, SCHED_MUTEX, (enum sim_lock_class)SCHED_PROGRAM_LOCK, m,
+			   NULL, 0);
+	else
+		pthread_mutex_lock(m);
+}
+
+void sim_sched_mutex_unlock(pthread_mutex_t *m)
+{
+	if (sched_det)
+		sched_unlock(m, SCHED_MUTEX, (enum sim_lock_class)SCHED_PROGRAM_LOCK, m,
+			     NULL, 0);
+	else
+		pthread_mutex_unlock(m);
+}
+
+void sim_sched_note(const char *what)
+{
+	if (sched_det)
+		sched_step(what);
+}
+
+void sim_sched_failed(void)
+{
+	struct sched *s = sched_det;
+
+	if (!s || s->frozen)
+		return;
+	s->frozen = true;
+	s->frozen_at = s->step;
+}
+
+/* ---- a schedule ---- */
+
+int sim_sched_begin(const struct sim_sched_config *cfg)
+{
+	struct sched *s;
+	struct task *t;
+	size_t size;
+	void *addr;
+
+	if (sched_det)
+		return -EBUSY;
+	if (cfg->strategy != SIM_SCHED_PCT && cfg->strategy != SIM_SCHED_RANDOM &&
+	    cfg->strategy != SIM_SCHED_REPLAY)
+		return -EINVAL;
+	if (cfg->strategy == SIM_SCHED_PCT &&
+	    (!cfg->pct_depth || cfg->pct_depth > SCHED_MAX_CHANGES || !cfg->pct_steps))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->cfg.replay_command = NULL;
+	if (cfg->replay_command && !(s->replay = strdup(cfg->replay_command))) {
+		free(s);
+		return -ENOMEM;
+	}
+	mthp_rng_seed(&s->rng, mthp_rng_mix(cfg->seed ^ 0x5c4edu));
+	addr = lockdep_thread_state(&size);
+	tls_register(s, addr, size);
+	addr = sim_doing_state(&size);
+	tls_register(s, addr, size);
+	if (cfg->strategy == SIM_SCHED_PCT) {
+		s->nr_change = cfg->pct_depth - 1;
+		for (unsigned i = 0; i < s->nr_change; i++)
+			s->change[i] = 1 + mthp_rng_next(&s->rng) % cfg->pct_steps;
+	}
+	t = task_new(s, "main");
+	if (!t) {
+		free(s->replay);
+		free(s);
+		return -ENOMEM;
+	}
+#ifdef SCHED_TSAN
+	t->fiber = __tsan_get_current_fiber();
+#endif
+	s->cur = t;
+	free(last_decisions);
+	last_decisions = NULL;
+	nr_last_decisions = 0;
+	sched_det = s;
+	return 0;
+}
+
+void sim_sched_end(struct sim_sched_result *res)
+{
+	struct sched *s = sched_det;
+
+	if (!s)
+		return;
+	if (res) {
+		res->steps = s->step;
+		res->switches = s->switches;
+		res->preemptions = s->nr_decisions;
+		res->threads = s->nr_tasks;
+	}
+	last_decisions = s->decisions;
+	nr_last_decisions = s->nr_decisions;
+	sched_det = NULL;
+	for (unsigned i = 1; i < s->nr_tasks; i++) {
+		struct task *t = s->tasks[i];
+
+#ifdef SCHED_TSAN
+		__tsan_destroy_fiber(t->fiber);
+#endif
+		if (t->stack)
+			stack_put(t->stack);
+		free(t);
+	}
+	free(s->tasks[0]);
+	free(s->replay);
+	free(s);
+}
+
+const struct sim_sched_preempt *sim_sched_decisions(size_t *nr)
+{
+	if (sched_det) {
+		*nr = sched_det->nr_decisions;
+		return sched_det->decisions;
+	}
+	*nr = nr_last_decisions;
+	return last_decisions;
+}
+
+uint64_t sim_sched_steps(void)
+{
+	return sched_det ? sched_det->step : 0;
+}
+
+void sim_sched_coverage(unsigned *classes, unsigned *sites, unsigned *nr_classes)
+{
+	*classes = nr_class_pairs;
+	*sites = nr_site_pairs;
+	*nr_classes = SCHED_NR_CLASSES;
+}
+
+void sim_sched_coverage_reset(void)
+{
+	memset(class_pairs, 0, sizeof(class_pairs));
+	nr_class_pairs = 0;
+	if (site_set)
+		memset(site_set, 0, SITE_SET_SIZE * sizeof(*site_set));
+	nr_site_pairs = 0;
+}
+
+/* ---- the timeline ---- */
+
+/* Where a timeline goes: a file descriptor (crash handlers), or a FILE. */
+struct sink {
+	int fd;
+	FILE *file;
+};
+
+static void put(const struct sink *to, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = to->fd;
+
+	if (to->file) {
+		fputs(text, to->file);
+		return;
+	}
+
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+static const char *base_name(const char *file)
+{
+	const char *slash = file ? strrchr(file, '/') : NULL;
+
+	return slash ? slash + 1 : file ? file : "";
+}
+
+/* "mmap_lock(r) anon_vma(w)" of the masks, into buf. */
+static void held_text(char *buf, size_t len, uint32_t rd, uint32_t wr)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (unsigned c = 0; c < SCHED_NR_CLASSES && at < len; c++) {
+		if (!((rd | wr) & (1u << c)))
+			continue;
+		at += (size_t)snprintf(buf + at, len - at, "%s%s(%s)", at ? " " : "",
+				       class_name(c), wr & (1u << c) ? "w" : "r");
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+static void event_text(char *buf, size_t len, const struct step_rec *r)
+{
+	const char *mode = r->mode == LOCK_READ ? "read" : "write";
+
+	switch ((enum sched_event)r->ev) {
+	case EV_START:
+		snprintf(buf, len, "starts");
+		return;
+	case EV_EXIT:
+		snprintf(buf, len, "returns");
+		return;
+	case EV_LOCK:
+		snprintf(buf, len, "takes %s (%s)", class_name(r->cls), mode);
+		return;
+	case EV_TRYLOCK:
+		snprintf(buf, len, "trylock %s (%s): taken", class_name(r->cls), mode);
+		return;
+	case EV_TRYFAIL:
+		snprintf(buf, len, "trylock %s (%s): busy", class_name(r->cls), mode);
+		return;
+	case EV_BLOCK:
+		snprintf(buf, len, "waits for %s (%s)", class_name(r->cls), mode);
+		return;
+	case EV_UNLOCK:
+		snprintf(buf, len, "drops %s", class_name(r->cls));
+		return;
+	case EV_YIELD:
+		snprintf(buf, len, "yields");
+		return;
+	case EV_STEP:
+		snprintf(buf, len, "%s", r->file);
+		return;
+	case EV_JOIN:
+		snprintf(buf, len, "waits for thread %s to return", r->file);
+		return;
+	case EV_DEADLOCK:
+		snprintf(buf, len, "DEADLOCK: every thread is blocked");
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
+static bool same_event(const struct step_rec *a, const struct step_rec *b)
+{
+	return a->task == b->task && a->ev == b->ev && a->cls == b->cls &&
+	       a->mode == b->mode && a->file == b->file && a->line == b->line &&
+	       a->held_read == b->held_read && a->held_write == b->held_write;
+}
+
+/*
+ * How many times the p records before i repeat from i on (whole
+ * repetitions, up to end): a polling loop's steps print once.
+ */
+static uint64_t repeats(const struct sched *s, uint64_t i, uint64_t end, unsigned p)
+{
+	uint64_t n = 0;
+
+	while (i + (n + 1) * p <= end) {
+		for (unsigned k = 0; k < p; k++) {
+			uint64_t at = i + n * p + k;
+
+			if (!same_event(&s->hist[at % SCHED_HISTORY],
+					&s->hist[(at - p) % SCHED_HISTORY]))
+				return n;
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The timeline's lines from record first on, a polling loop's repeated
+ * steps as one line; the first skip lines not written, none when fd is
+ * NULL.
+ * Returns the number of lines.
+ */
+static uint64_t timeline_lines(const struct sched *s, uint64_t first,
+			       const struct sink *fd, uint64_t skip)
+{
+	char line[640], ev[160], held[200], site[64];
+	uint64_t nr = 0;
+
+	for (uint64_t i = first; i < s->nr_hist; i++) {
+		const struct step_rec *r = &s->hist[i % SCHED_HISTORY];
+
+		for (unsigned p = 1; p <= 4 && i >= first + p; p++) {
+			uint64_t again = repeats(s, i, s->nr_hist, p);
+
+			if (again < 2)
+				continue;
+			if (fd && nr >= skip) {
+				snprintf(line, sizeof(line), "  %8s  %-12s (the %u step%s above, "
+					 "%llu times more, to step %llu)\n", "...",
+					 s->tasks[r->task]->name, p, p > 1 ? "s" : "",
+					 (unsigned long long)again, (unsigned long long)
+					 s->hist[(i + again * p - 1) % SCHED_HISTORY].step);
+				put(fd, line);
+			}
+			nr++;
+			i += again * p;
+			break;
+		}
+		if (i >= s->nr_hist)
+			break;
+		if (!fd || nr < skip) {
+			nr++;
+			continue;
+		}
+		nr++;
+		r = &s->hist[i % SCHED_HISTORY];
+		event_text(ev, sizeof(ev), r);
+		held_text(held, sizeof(held), r->held_read, r->held_write);
+		if (r->line)
+			snprintf(site, sizeof(site), "%s:%d", base_name(r->file), r->line);
+		else
+			snprintf(site, sizeof(site), "-");
+		snprintf(line, sizeof(line), "%c %8llu  %-12s %-58s %-22s %s\n",
+			 r->switched ? '*' : ' ', (unsigned long long)r->step,
+			 s->tasks[r->task]->name, ev, site, held);
+		put(fd, line);
+	}
+	return nr;
+}
+
+static void dump(const struct sink *fd, unsigned n)
+{
+	struct sched *s = sched_det;
+	uint64_t first, lines, skip;
+	char line[640], held[200];
+
+	if (!s)
+		return;
+	/* every step kept, whose repeats fold; then the last n lines */
+	first = s->nr_hist > SCHED_HISTORY ? s->nr_hist - SCHED_HISTORY : 0;
+	lines = timeline_lines(s, first, NULL, 0);
+	skip = lines > n ? lines - n : 0;
+	snprintf(line, sizeof(line), "schedule: seed %llu, %s, %llu scheduling points, "
+		 "%llu switches, %zu preemptions\n", (unsigned long long)s->cfg.seed,
+		 s->cfg.strategy == SIM_SCHED_PCT ? "pct" :
+		 s->cfg.strategy == SIM_SCHED_RANDOM ? "random walk" : "replayed",
+		 (unsigned long long)s->step, (unsigned long long)s->switches,
+		 s->nr_decisions);
+	put(fd, line);
+	if (s->replay) {
+		put(fd, "replay: ");
+		put(fd, s->replay);
+		put(fd, "\n");
+	}
+	snprintf(line, sizeof(line), "timeline: the last %llu lines%s (* another thread "
+		 "ran before the step; held: the thread's locks after it)\n",
+		 (unsigned long long)(lines - skip),
+		 s->frozen ? " before the failure was seen" : "");
+	put(fd, line);
+	snprintf(line, sizeof(line), "  %8s  %-12s %-58s %-22s %s\n", "step", "thread",
+		 "event", "at", "held");
+	put(fd, line);
+	timeline_lines(s, first, fd, skip);
+	put(fd, "the threads now:\n");
+	for (unsigned i = 0; i < s->nr_tasks; i++) {
+		const struct task *t = s->tasks[i];
+		uint32_t rd, wr;
+
+		held_masks(t, &rd, &wr);
+		held_text(held, sizeof(held), rd, wr);
+		snprintf(line, sizeof(line), "  %-12s %s; holds %s\n", t->name,
+			 t->state == TASK_DONE ? "returned" :
+			 t->state == TASK_BLOCKED ? "blocked" :
+			 t == s->cur ? "running" : "runnable", held);
+		put(fd, line);
+	}
+}
+
+void sim_sched_dump(int fd, unsigned n)
+{
+	struct sink to = { .fd = fd };
+
+	dump(&to, n);
+}
+
+void sim_sched_dump_file(FILE *out, unsigned n)
+{
+	struct sink to = { .fd = -1, .file = out };
+
+	dump(&to, n);
+}
