@@ -404,29 +404,45 @@ static void apply_anchor(struct batch_result *br)
 	}
 }
 
-/* One range: the simulator's folios against the kernel's. */
 /*
- * One range: the simulator's folios (sim_snap) against the kernel's
- * (kernel_snap), after the first pass or at the steady state (what).
+ * One range: the folios of got (the simulator's or the plan's, named by
+ * who) against the kernel's in want, after the first pass or at the
+ * steady state (what).
  */
-static bool compare_windows(const struct batch_result *br, struct mthp_snapshot *sim_snap,
-			    struct mthp_snapshot *kernel_snap,
+static bool compare_windows(const struct batch_result *br, struct mthp_snapshot *got,
+			    struct mthp_snapshot *want,
 			    const struct mthp_snapshot_pmd *pmd, const char *who, const char *what)
 {
-	struct mthp_window sim[MTHP_MAX_COLLAPSES], kernel[MTHP_MAX_COLLAPSES];
+	struct mthp_window ours[MTHP_MAX_COLLAPSES], kernel[MTHP_MAX_COLLAPSES];
 	uint32_t n = br->before.geo.ptes_per_pmd, pmd_order = br->before.geo.pmd_order;
-	unsigned nr_sim = kernel_collapses(find_pmd(sim_snap, pmd->addr), n, pmd_order, sim);
-	unsigned nr_kernel = kernel_collapses(find_pmd(kernel_snap, pmd->addr), n, pmd_order,
-					      kernel);
+	unsigned nr_ours = kernel_collapses(find_pmd(got, pmd->addr), n, pmd_order, ours);
+	unsigned nr_kernel = kernel_collapses(find_pmd(want, pmd->addr), n, pmd_order, kernel);
 
-	if (same_windows(sim, nr_sim, kernel, nr_kernel))
+	if (same_windows(ours, nr_ours, kernel, nr_kernel))
 		return true;
 	printf("  DISAGREE %s range %llx (the %s, %s)\n", br->dir, (unsigned long long)pmd->addr,
 	       who, what);
 	print_pattern(pmd, n);
-	print_windows(who, sim, nr_sim);
+	print_windows(who, ours, nr_ours);
 	print_windows("kernel", kernel, nr_kernel);
 	return false;
+}
+
+/* Every intended range of got against want: *agree or *disagree each. */
+static void compare_ranges(const struct batch_result *br, struct mthp_snapshot *got,
+			   struct mthp_snapshot *want, const char *who, const char *what,
+			   unsigned *agree, unsigned *disagree)
+{
+	for (size_t p = 0; p < br->before.nr_pmds; p++) {
+		const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
+
+		if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
+			continue;
+		if (compare_windows(br, got, want, pmd, who, what))
+			++*agree;
+		else
+			++*disagree;
+	}
 }
 
 /*
@@ -622,22 +638,11 @@ static int compare_sim(struct batch_result *br)
 		fprintf(stderr, "compare: %s: the simulator's pass failed (%s)\n", br->dir,
 			strerror(-ret));
 	} else {
-		for (size_t p = 0; p < br->before.nr_pmds; p++) {
-			const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
-
-			if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
-				continue;
-			if (compare_windows(br, &sim_after, &br->after, pmd, "simulator", "first pass"))
-				br->sim_agree++;
-			else
-				br->sim_new++;
-			if (!br->have_steady)
-				continue;
-			if (compare_windows(br, &sim_steady, &br->steady, pmd, "simulator", "steady state"))
-				br->steady_agree++;
-			else
-				br->steady_new++;
-		}
+		compare_ranges(br, &sim_after, &br->after, "simulator", "first pass",
+			       &br->sim_agree, &br->sim_new);
+		if (br->have_steady)
+			compare_ranges(br, &sim_steady, &br->steady, "simulator", "steady state",
+				       &br->steady_agree, &br->steady_new);
 		if (nr)
 			br->sim_stats_bad = compare_sim_stats(br, &br->before.geo, before, after, nr);
 	}
@@ -670,16 +675,8 @@ static int compare_plan_passes(struct batch_result *br)
 		return ret;
 	}
 	br->plan_passes = sum.passes;
-	for (size_t p = 0; p < br->before.nr_pmds; p++) {
-		const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
-
-		if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
-			continue;
-		if (compare_windows(br, &plan, &br->steady, pmd, "plan", "steady state"))
-			br->plan_steady_agree++;
-		else
-			br->plan_steady_new++;
-	}
+	compare_ranges(br, &plan, &br->steady, "plan", "steady state", &br->plan_steady_agree,
+		       &br->plan_steady_new);
 	mthp_snapshot_free(&plan);
 	return 0;
 }
