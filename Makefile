@@ -279,8 +279,13 @@ check: test-bins check-layers
 
 # Changes the host and puts it back: needs root (each program skips,
 # saying why, without it).
+# thpmaps (the kernel's tools/mm/thpmaps, from the linux-source package of
+# the series check-kernel boots) and the numpy it runs with, for
+# test_host_thpmaps; without them that case is skipped, saying why.
 check-host: $(HOST_TEST_BINS)
-	@scripts/run-tests $(HOST_TEST_BINS)
+	@scripts/install-deps --thpmaps || echo "check-host: no python3-numpy: the thpmaps comparison will be skipped"
+	@MTHP_THPMAPS="$$(scripts/kernel-vm/fetch-kernel --thpmaps $(BUILD)/kernel || true)" \
+		scripts/run-tests $(HOST_TEST_BINS)
 
 bench: $(BENCH_BINS) $(MTHP)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
