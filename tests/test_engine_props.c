@@ -44,6 +44,7 @@ struct pcase {
 	uint32_t flags;
 	enum mthp_pmd_kind kind;
 	bool short_vma;		/* the VMA ends one page into the range */
+	uint32_t lru;		/* folios in the LRU add batch before the range */
 	struct mt_table t;
 };
 
@@ -52,6 +53,7 @@ struct rplan {
 	enum mthp_result scan;
 	uint32_t filled;
 	uint32_t nc, na;
+	uint32_t lru_end;	/* folios in the LRU add batch after the range */
 	struct mthp_window c[MTHP_MAX_COLLAPSES];
 	struct mthp_window a[MTHP_MAX_ATTEMPTS];
 };
@@ -265,7 +267,7 @@ static bool ref_large(const struct ref *r, uint32_t i)
 {
 	uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
 
-	return c != 'w' && f != MTHP_NO_FOLIO && f > 0;
+	return c != 'w' && f != MTHP_NO_FOLIO && f >= 2;
 }
 
 /*
@@ -544,6 +546,8 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 	r.uffd = pc->flags & MTHP_VMA_UFFD;
 	r.out = out;
 	ref_drain(&r);
+	r.batch = pc->lru;
+	out->lru_end = pc->lru;
 
 	allowed = ref_allowed(&pc->s, pc->flags);
 	if (pc->ctx == MA) {
@@ -574,6 +578,7 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 	switch (pol) {
 	case MTHP_POLICY_LEGACY:
 		add_collapse(&r, 0, r.pmd);
+		ref_drain(&r);
 		break;
 	case MTHP_POLICY_UPSTREAM:
 		up_visit(&r, 0, r.pmd);
@@ -585,6 +590,7 @@ static void ref_plan(struct rplan *out, const struct pcase *pc, enum mthp_policy
 		gd_visit(&r, 0, r.pmd);
 		break;
 	}
+	out->lru_end = r.batch;
 }
 
 /* ------------------------------------------------------------------ */
@@ -647,6 +653,8 @@ static void random_case(struct pcase *pc, struct mthp_rng *g)
 	case 2: pc->kind = MTHP_PMD_HUGE; break;
 	case 3: pc->short_vma = true; break;
 	}
+	/* half the ranges come after others that left folios in the batch */
+	pc->lru = mthp_rng_below(g, 2) ? 0 : 1 + mthp_rng_below(g, 30);
 	mt_table_random(&pc->t, n, g, 1);
 }
 
@@ -660,6 +668,7 @@ static const struct mthp_pmd_plan *engine_plan(const struct pcase *pc, enum mthp
 		.kind = pc->kind,
 		.ptes = pc->kind == MTHP_PMD_TABLE ? pc->t.ptes : NULL,
 		.folio_orders = pc->kind == MTHP_PMD_TABLE ? pc->t.folios : NULL,
+		.lru_batch = pc->lru,
 	};
 
 	return mt_plan_range(&pc->s, pol, pc->ctx, pc->flags, &range);
@@ -902,10 +911,11 @@ static void run_policy(enum mthp_policy pol, uint64_t seed)
 			fail_msg("property broken: %s", why);
 		}
 		ref_plan(&rp, &pc, pol);
-		if (!same_plan(p, &rp)) {
+		if (!same_plan(p, &rp) || p->lru_batch_end != rp.lru_end) {
 			dump_case(&pc, i, pol);
-			fprintf(stderr, "engine:    %s\nreference: %s\n", mt_plan_str(p),
-				rplan_str(&rp));
+			fprintf(stderr, "engine:    %s (batch %u before, %u after)\nreference: %s "
+				"(%u after)\n", mt_plan_str(p), pc.lru, p->lru_batch_end,
+				rplan_str(&rp), rp.lru_end);
 			fail_msg("engine and reference disagree on table %u (%s)", i,
 				 mthp_policy_name(pol));
 		}

@@ -95,8 +95,55 @@ static uint32_t max_none_of(const struct mthp_rules *r, unsigned o)
 	return s->max_ptes_none == r->nr_ptes - 1 ? (1u << o) - 1 : 0;
 }
 
-static enum mthp_result attempt(const struct mthp_rules *r, const uint8_t *ptes,
-				const uint8_t *orders, uint32_t off, unsigned o)
+/*
+ * The per-CPU LRU add batch: the pages it holds (and their list, fewer
+ * than 31), and how many folios.
+ */
+struct batch {
+	bool held[MTHP_MAX_PTES];
+	uint32_t list[31], nr_list;
+	uint32_t nr;
+};
+
+static void drain(struct batch *b)
+{
+	for (uint32_t k = 0; k < b->nr_list; k++)
+		b->held[b->list[k]] = false;
+	b->nr_list = 0;
+	b->nr = 0;
+}
+
+/*
+ * A failed attempt puts back the pages it isolated, [off, stop) but the
+ * none ones: small folios last PTE first (31 drain the batch), then the
+ * large ones, which drain it.
+ */
+static void put_back(struct batch *b, const uint8_t *ptes, const uint8_t *orders,
+		     uint32_t off, uint32_t stop)
+{
+	bool large = false;
+
+	for (uint32_t i = stop; i-- > off;) {
+		if (is_none(ptes[i]))
+			continue;
+		if (orders && ptes[i] != MTHP_PTE_SWAP && orders[i] != MTHP_NO_FOLIO &&
+		    orders[i] >= 2) {
+			large = true;
+			continue;
+		}
+		b->held[i] = true;
+		b->list[b->nr_list++] = i;
+		if (++b->nr == 31)
+			drain(b);
+	}
+	if (large)
+		drain(b);
+}
+
+/* The attempt's rules, PTE by PTE; *stop: the PTE that broke one, or the end. */
+static enum mthp_result attempt_rules(const struct mthp_rules *r, const uint8_t *ptes,
+				      const uint8_t *orders, const struct batch *b,
+				      uint32_t off, unsigned o, uint32_t *stop)
 {
 	bool khugepaged = r->context == MTHP_CONTEXT_KHUGEPAGED;
 	bool below = o < r->pmd_order;
@@ -106,35 +153,59 @@ static enum mthp_result attempt(const struct mthp_rules *r, const uint8_t *ptes,
 	bool folio_veto = below && r->policy != MTHP_POLICY_SEED;
 	uint32_t none = 0, shared = 0, young = 0;
 
-	for (uint32_t i = off; below && i < off + (1u << o); i++)
-		if (ptes[i] == MTHP_PTE_SWAP)
-			return SCAN_EXCEED_SWAP_PTE;
+	*stop = off + (1u << o);
 	for (uint32_t i = off; i < off + (1u << o); i++) {
 		uint8_t c = ptes[i];
 		enum mthp_result f = failure_of(c, khugepaged);
 		bool late = c == MTHP_PTE_LOCKED || c == MTHP_PTE_PINNED ||
 			    c == MTHP_PTE_NOT_LRU;
 
+		*stop = i;
 		if (is_none(c)) {
 			if (++none > max_none)
 				return SCAN_EXCEED_NONE_PTE;
 			continue;
 		}
-		if (c == MTHP_PTE_SWAP)
-			continue;
-		if (f != SCAN_SUCCEED && !late)
-			return f;
-		if (is_shared(c) && ++shared > max_shared)
-			return SCAN_EXCEED_SHARED_PTE;
-		if (folio_veto && orders && orders[i] != MTHP_NO_FOLIO && orders[i] >= o)
-			return SCAN_PTE_MAPPED_HUGEPAGE;
+		if (c != MTHP_PTE_SWAP) {
+			if (f != SCAN_SUCCEED && !late)
+				return f;
+			if (is_shared(c) && ++shared > max_shared)
+				return SCAN_EXCEED_SHARED_PTE;
+			if (folio_veto && orders && orders[i] != MTHP_NO_FOLIO && orders[i] >= o)
+				return SCAN_PTE_MAPPED_HUGEPAGE;
+		}
+		if (b->held[i])
+			return SCAN_PAGE_COUNT;
 		if (f != SCAN_SUCCEED)
 			return f;
 		young += is_young(c);
 	}
+	*stop = off + (1u << o);
 	if (khugepaged && !young)
 		return SCAN_LACK_REFERENCED_PAGE;
 	return SCAN_SUCCEED;
+}
+
+/* One attempt: the swap-in step, the rules, then the batch's part. */
+static enum mthp_result attempt(const struct mthp_rules *r, const uint8_t *ptes,
+				const uint8_t *orders, struct batch *b, uint32_t off, unsigned o)
+{
+	enum mthp_result res;
+	bool swap = false;
+	uint32_t stop;
+
+	for (uint32_t i = off; i < off + (1u << o); i++)
+		swap |= ptes[i] == MTHP_PTE_SWAP;
+	if (swap && o < r->pmd_order)
+		return SCAN_EXCEED_SWAP_PTE;
+	if (swap)
+		drain(b);	/* swapped in */
+	res = attempt_rules(r, ptes, orders, b, off, o, &stop);
+	if (res == SCAN_SUCCEED)
+		drain(b);	/* the new folio */
+	else
+		put_back(b, ptes, orders, off, stop);
+	return res;
 }
 
 /* guarded: does the window hold a page of a folio of order >= o (below PMD)? */
@@ -202,6 +273,7 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 {
 	struct { uint32_t off, order; } stack[MTHP_MAX_PMD_ORDER * 2];
 	uint8_t chunks[MTHP_MAX_PTES / 4];
+	static struct batch batch;
 	uint32_t depth = 0;
 	uint32_t s_lim = r->settings->max_ptes_none >> (r->pmd_order - 2);
 
@@ -212,6 +284,7 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			none += is_none(ptes[i]);
 		chunks[k] = none <= s_lim && k != r->nr_ptes / 4 - 1;
 	}
+	drain(&batch);
 	stack[depth].off = 0;
 	stack[depth++].order = r->pmd_order;
 	while (depth) {
@@ -225,7 +298,7 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		    window_passes(r, bs, ptes, folio_orders, chunks, off, o)) {
 			struct mthp_window w = { (uint16_t)off, (uint8_t)o, 0 };
 
-			res = attempt(r, ptes, folio_orders, off, o);
+			res = attempt(r, ptes, folio_orders, &batch, off, o);
 			w.result = (uint8_t)res;
 			if (res == SCAN_SUCCEED) {
 				out->collapses[out->nr_collapses++] = w;

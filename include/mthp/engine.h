@@ -241,7 +241,16 @@ enum mthp_result mthp_attempt_isolate_at(const struct mthp_rules *r,
 					 uint32_t off, unsigned order,
 					 bool swapped_in, uint32_t *stop);
 
-/* The plan's prediction of a whole attempt: swap-in, then isolate. */
+/*
+ * The PTE rules of a whole attempt: swap-in, then isolate (the per-CPU
+ * LRU add batch aside: the plan adds it, engine/plan.c).  *stop as for
+ * mthp_attempt_isolate_at(); off when the swap-in step failed.
+ */
+enum mthp_result mthp_attempt_at(const struct mthp_rules *r,
+				 const struct mthp_scan *s,
+				 uint32_t off, unsigned order, uint32_t *stop);
+
+/* mthp_attempt_at() without the stop. */
 enum mthp_result mthp_attempt(const struct mthp_rules *r,
 			      const struct mthp_scan *s,
 			      uint32_t off, unsigned order);

@@ -142,16 +142,25 @@ enum mthp_result mthp_attempt_isolate_at(const struct mthp_rules *r,
 	return isolate_step(&r->limits[order], s, off, order, swapped_in, stop);
 }
 
-enum mthp_result mthp_attempt(const struct mthp_rules *r,
-			      const struct mthp_scan *s,
-			      uint32_t off, unsigned order)
+enum mthp_result mthp_attempt_at(const struct mthp_rules *r,
+				 const struct mthp_scan *s,
+				 uint32_t off, unsigned order, uint32_t *stop)
 {
 	const struct mthp_window_limits *lim = &r->limits[order];
 	enum mthp_result result = swapin_step(lim, s, off, order);
 
+	if (result != SCAN_SUCCEED) {
+		*stop = off;
+		return result;
+	}
+	return isolate_step(lim, s, off, order, true, stop);
+}
+
+enum mthp_result mthp_attempt(const struct mthp_rules *r,
+			      const struct mthp_scan *s,
+			      uint32_t off, unsigned order)
+{
 	uint32_t stop;
 
-	if (result != SCAN_SUCCEED)
-		return result;
-	return isolate_step(lim, s, off, order, true, &stop);
+	return mthp_attempt_at(r, s, off, order, &stop);
 }

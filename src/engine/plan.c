@@ -20,88 +20,151 @@
 
 /*
  * The batch as far as the plan's range is concerned: the PTEs of the
- * range whose folio waits in it, and how many folios do, those of the
- * ranges before it in the pass included (mthp_range.lru_batch).  It
- * drains when it is full, when a large folio joins it (the new folio of
+ * range whose folio waits in it (any: some do), and how many folios do,
+ * those of the ranges before it in the pass included (mthp_range.lru_batch).
+ * It drains when it is full, when a large folio joins it (the new folio of
  * a collapse, or a large one put back), and after a swap-in.
+ *
+ * Large here is order 2 or more, as in the scan's large bitmap: anonymous
+ * folios have no order 1.
  */
 struct lru_batch {
-	uint64_t held[MTHP_BITMAP_WORDS];
+	uint64_t held[MTHP_BITMAP_WORDS];	/* read only when any */
 	uint32_t nr;
+	bool any;
 };
 
 static void lru_drain(struct lru_batch *b)
 {
-	memset(b->held, 0, sizeof(b->held));
+	b->any = false;
 	b->nr = 0;
 }
 
-/* A PTE whose page the isolate step takes: present (swapped in by then). */
-static bool isolates_page(uint8_t state)
+/* The bits of word w that fall in [lo, hi). */
+static uint64_t word_mask(uint32_t w, uint32_t lo, uint32_t hi)
 {
-	return state != MTHP_PTE_NONE && state != MTHP_PTE_ZERO;
+	uint32_t a = w * 64 > lo ? w * 64 : lo, b = w * 64 + 64 < hi ? w * 64 + 64 : hi;
+
+	if (a >= b)
+		return 0;
+	return (b - a == 64 ? ~0ull : ((1ull << (b - a)) - 1)) << (a - w * 64);
 }
 
-/* Does PTE i map a page of a large folio (a swap entry comes in small)? */
-static bool in_large_folio(const struct mthp_scan *s, uint32_t i)
+/* The first PTE of [lo, hi) whose page the batch holds, or hi. */
+static uint32_t first_held(const struct lru_batch *b, uint32_t lo, uint32_t hi)
 {
-	return s->folio_orders && s->ptes[i] != MTHP_PTE_SWAP &&
-	       s->folio_orders[i] != MTHP_NO_FOLIO && s->folio_orders[i] > 0;
+	if (!b->any)
+		return hi;
+	for (uint32_t w = lo / 64; w * 64 < hi; w++) {
+		uint64_t x = b->held[w] & word_mask(w, lo, hi);
+
+		if (x)
+			return w * 64 + lowest_bit(x);
+	}
+	return hi;
 }
 
 /*
- * The isolate step's folio loop over [off, stop), the PTEs before the
- * one that breaks a rule: a page the batch holds fails the attempt with
- * SCAN_PAGE_COUNT; a failed attempt puts back what it isolated, the small
- * folios from the last PTE back to the first, then the large ones.
- * rule: the result of the rules, which applies when the loop gets through.
+ * The pages of large folios among pages, in word w: from the scan's
+ * bitmap when it has one (has_large), else from the folio orders (the
+ * bitmap is filled only for the policies whose walk needs it).
  */
-static enum mthp_result lru_isolate(struct lru_batch *b, const struct mthp_scan *s,
-				    uint32_t off, uint32_t stop, enum mthp_result rule)
+static uint64_t large_pages(const struct mthp_scan *s, uint32_t w, uint64_t pages)
 {
-	enum mthp_result result = rule;
-	bool large = false;
-	uint32_t end = stop;
+	uint64_t big = 0;
 
-	for (uint32_t i = off; i < stop; i++) {
-		if (!isolates_page(s->ptes[i]))
-			continue;
-		if (b->held[i / 64] >> (i % 64) & 1) {
-			result = SCAN_PAGE_COUNT;
-			end = i;
-			break;
-		}
-		large |= in_large_folio(s, i);
+	if (!s->folio_orders || !pages)
+		return 0;
+	if (s->has_large)
+		return s->large[w] & pages;
+	for (uint64_t x = pages; x; x &= x - 1) {
+		uint32_t i = w * 64 + lowest_bit(x);
+		uint8_t o = s->folio_orders[i];
+
+		if (s->ptes[i] != MTHP_PTE_SWAP && o != MTHP_NO_FOLIO && o >= 2)
+			big |= x & -x;
 	}
-	if (result == SCAN_SUCCEED)
-		return result;
-	for (uint32_t i = end; i-- > off;) {
-		if (!isolates_page(s->ptes[i]) || in_large_folio(s, i))
-			continue;
-		b->held[i / 64] |= 1ull << (i % 64);
-		if (++b->nr == LRU_BATCH_SIZE)
-			lru_drain(b);
+	return big;
+}
+
+/*
+ * A failed attempt puts back the folios it isolated, the pages of
+ * [off, end) that are not none (swap entries were swapped in): the small
+ * ones from the last PTE back to the first, each drain at the batch's
+ * size leaving the lowest (nr + small) % LRU_BATCH_SIZE of them; then
+ * the large ones, whose first drains the batch.
+ */
+static void lru_put_back(struct lru_batch *b, const struct mthp_scan *s,
+			 uint32_t off, uint32_t end)
+{
+	uint64_t small[MTHP_BITMAP_WORDS];
+	uint32_t first = off / 64, last = (end + 63) / 64, m = 0, keep;
+	bool large = false;
+
+	if (end <= off)
+		return;
+	for (uint32_t w = first; w < last; w++) {
+		uint64_t pages = ~s->none[w] & word_mask(w, off, end);
+		uint64_t big = large_pages(s, w, pages);
+
+		small[w] = pages & ~big;
+		large |= big != 0;
+		m += popcount64(small[w]);
+	}
+	if (!b->any)
+		memset(b->held, 0, sizeof(b->held));
+	if (b->nr + m < LRU_BATCH_SIZE) {
+		for (uint32_t w = first; w < last; w++)
+			b->held[w] |= small[w];
+		b->nr += m;
+		b->any = true;
+	} else {
+		keep = (b->nr + m) % LRU_BATCH_SIZE;
+		memset(b->held, 0, sizeof(b->held));
+		b->any = keep != 0;
+		b->nr = keep;
+		for (uint32_t w = first; w < last && keep; w++) {
+			uint32_t n = popcount64(small[w]);
+			uint64_t x = small[w];
+
+			if (n > keep) {
+				x &= (1ull << nth_bit(x, keep)) - 1;
+				n = keep;
+			}
+			b->held[w] = x;
+			keep -= n;
+		}
 	}
 	if (large)
 		lru_drain(b);
-	return result;
 }
 
-/* One attempt: the swap-in step, then the isolate step with the batch. */
+/*
+ * One attempt: the swap-in step, then the isolate step, whose folio loop
+ * over [off, stop) (the PTEs before the one that breaks a rule) fails on
+ * the first page the batch holds with SCAN_PAGE_COUNT; the rules' result
+ * applies when it gets through.
+ */
 static enum mthp_result plan_attempt(struct lru_batch *b, const struct mthp_rules *r,
 				     const struct mthp_scan *s, uint32_t off, unsigned order)
 {
-	enum mthp_result result = mthp_attempt_swapin(r, s, off, order);
-	uint32_t stop;
+	uint32_t stop, held;
+	enum mthp_result result = mthp_attempt_at(r, s, off, order, &stop);
 
-	if (result != SCAN_SUCCEED)
+	/* only the swap-in step gives SCAN_EXCEED_SWAP_PTE: nothing isolated */
+	if (result == SCAN_EXCEED_SWAP_PTE)
 		return result;
 	if (s->nr_swap && bits_any(s->swap, off, BIT(order)))
 		lru_drain(b);	/* the swapped-in folios drained the batch */
-	result = mthp_attempt_isolate_at(r, s, off, order, true, &stop);
-	result = lru_isolate(b, s, off, stop, result);
+	held = first_held(b, off, stop);
+	if (held < stop) {
+		result = SCAN_PAGE_COUNT;
+		stop = held;
+	}
 	if (result == SCAN_SUCCEED)
 		lru_drain(b);	/* the new folio, large, drains it */
+	else
+		lru_put_back(b, s, off, stop);
 	return result;
 }
 
@@ -137,8 +200,11 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,
 		      struct mthp_scan *deferred, mthp_visit_fn fn, void *ctx)
 {
-	struct lru_batch batch = { .nr = out->lru_batch_start % LRU_BATCH_SIZE };
+	struct lru_batch batch;
 	struct mthp_window win;
+
+	batch.nr = out->lru_batch_start < LRU_BATCH_SIZE ? out->lru_batch_start : 0;
+	batch.any = false;
 
 	mthp_walk_init(walk, r, scan);
 	mthp_walk_observe(walk, fn, ctx);
