@@ -32,6 +32,13 @@ struct lru_batch {
 	uint64_t held[MTHP_BITMAP_WORDS];	/* read only when any */
 	uint32_t nr;
 	bool any;
+	/*
+	 * The scan's large bitmap for the put-backs: filled (through
+	 * writable, the scan itself) the first time one needs it, when the
+	 * policy's walk did not; large_none: the range has no large folio.
+	 */
+	struct mthp_scan *writable;
+	bool large_filled, large_none;
 };
 
 static void lru_drain(struct lru_batch *b)
@@ -66,10 +73,12 @@ static uint32_t first_held(const struct lru_batch *b, uint32_t lo, uint32_t hi)
 
 /*
  * The pages of large folios among pages, in word w: from the scan's
- * bitmap when it has one (has_large), else from the folio orders (the
- * bitmap is filled only for the policies whose walk needs it).
+ * bitmap when it has one (has_large, or filled here), else from the
+ * folio orders.  The scan fills the bitmap only for the policies whose
+ * walk needs it; has_large keeps saying that.
  */
-static uint64_t large_pages(const struct mthp_scan *s, uint32_t w, uint64_t pages)
+static uint64_t large_pages(struct lru_batch *b, const struct mthp_scan *s, uint32_t w,
+			    uint64_t pages)
 {
 	uint64_t big = 0;
 
@@ -77,6 +86,13 @@ static uint64_t large_pages(const struct mthp_scan *s, uint32_t w, uint64_t page
 		return 0;
 	if (s->has_large)
 		return s->large[w] & pages;
+	if (!b->large_filled && b->writable) {
+		b->large_none = !mthp_classify_large(b->writable, s->folio_orders,
+						     s->nr_ptes / 64);
+		b->large_filled = true;
+	}
+	if (b->large_filled)
+		return b->large_none ? 0 : s->large[w] & pages;
 	for (uint64_t x = pages; x; x &= x - 1) {
 		uint32_t i = w * 64 + lowest_bit(x);
 		uint8_t o = s->folio_orders[i];
@@ -105,7 +121,7 @@ static void lru_put_back(struct lru_batch *b, const struct mthp_scan *s,
 		return;
 	for (uint32_t w = first; w < last; w++) {
 		uint64_t pages = ~s->none[w] & word_mask(w, off, end);
-		uint64_t big = large_pages(s, w, pages);
+		uint64_t big = large_pages(b, s, w, pages);
 
 		small[w] = pages & ~big;
 		large |= big != 0;
@@ -205,6 +221,8 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 
 	batch.nr = out->lru_batch_start < LRU_BATCH_SIZE ? out->lru_batch_start : 0;
 	batch.any = false;
+	batch.writable = deferred;
+	batch.large_filled = false;
 
 	mthp_walk_init(walk, r, scan);
 	mthp_walk_observe(walk, fn, ctx);
