@@ -18,6 +18,7 @@
  *   steady.snap   the ranges once khugepaged has made a full pass that
  *                 collapsed nothing (at most MAX_PASSES passes in all)
  *   steady-passes the number of passes that took, the quiet one included
+ *   stats-steady  the stats files then
  *   stats-before, stats-after   every hugepages-SIZE/stats/ counter and
  *                 khugepaged/pages_collapsed, NAME VALUE a line
  *   trace         tracefs's text trace of the huge_memory events from the
@@ -674,6 +675,8 @@ static int run_batch(const struct batch *b, const char *out, int index)
 		ret = run_to_steady_state(&passes);
 	if (!ret)
 		ret = snapshot_to(ch.pid, dir, "steady.snap");
+	if (!ret)
+		ret = stats_save(dir, "stats-steady");
 	if (!ret) {
 		snprintf(path, sizeof(path), "%s/steady-passes", dir);
 		snprintf(line, sizeof(line), "%u\n", passes);
