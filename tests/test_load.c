@@ -209,8 +209,8 @@ static void load_and_pass(const char *text, const unsigned *index, unsigned nr,
  * to each, so the next windows over them fail on the reference count
  * until the batch drains (when 31 folios wait, or a large folio joins
  * it).  A*48 S*4 A*460 with every mTHP size on is what Linux 7.2 did in
- * make check-kernel: 20:2 24:3 52:2 56:3 64:6 128:7 256:8, where the plan
- * of one pass, which leaves the batch out, says 0:5 32:4 52:2 ...
+ * make check-kernel: 20:2 24:3 52:2 56:3 64:6 128:7 256:8 (a model
+ * without the batch says 0:5 32:4 52:2 ...).
  */
 static void test_load_then_khugepaged(void **state)
 {

@@ -284,7 +284,7 @@ void baseline_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			none += is_none(ptes[i]);
 		chunks[k] = none <= s_lim && k != r->nr_ptes / 4 - 1;
 	}
-	drain(&batch);
+	drain(&batch);	/* the engine's out->lru_batch_start is 0 in the benchmark */
 	stack[depth].off = 0;
 	stack[depth++].order = r->pmd_order;
 	while (depth) {

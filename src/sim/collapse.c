@@ -164,7 +164,7 @@ void collapse_control_free(struct collapse_control *cc)
  * (SIM_LRU_BATCH folios), when a large folio is added (the new folio of
  * a collapse, or a large one put back), after a swap-in, and where
  * Linux calls lru_add_drain_all() (each khugepaged wake-up, each
- * MADV_COLLAPSE).  Meanwhile an attempt over such a folio fails its
+ * MADV_COLLAPSE of a VMA).  Meanwhile an attempt over such a folio fails its
  * reference check with SCAN_PAGE_COUNT.  Only the collapsing thread
  * adds to its batch; the simulator's other operations add nothing.
  */
@@ -178,7 +178,10 @@ void collapse_lru_drain(struct collapse_control *cc)
 	cc->lru_nr = 0;
 }
 
-/* Add an isolated folio to the batch, which takes over our reference. */
+/*
+ * Add an isolated folio to the batch, which takes over our reference.
+ * Context: as collapse_lru_drain(), which it may call.
+ */
 static void lru_batch_add(struct collapse_control *cc, uint32_t head)
 {
 	cc->lru_batch[cc->lru_nr++] = head;
@@ -380,8 +383,11 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 			swapped_in++;
 	}
 	pte_unlock(t);
-	/* the swapped-in folios wait in the LRU add batch: Linux drains it */
-	if (swapped_in)
+	/*
+	 * Linux drains the LRU add batch, where the swapped-in folios wait,
+	 * when every swap-in succeeded (a failure skips the drain).
+	 */
+	if (swapped_in && result == SCAN_SUCCEED)
 		collapse_lru_drain(cc);
 	count_exceed(sim, result, order);
 	/* referenced: the range's, from its scan; ret: the result's value */
@@ -438,6 +444,8 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
  * Put the isolated folios back, unlocked, through the LRU add batch, in
  * the order of Linux's release_pte_pages(): the small folios from the
  * last PTE back to the first, then the large ones as they were isolated.
+ * Context: as collapse_lru_drain() (the PTE lock of the window's table
+ * may be held; a drain takes the zone lock to free).
  */
 static void release_isolated(struct sim *sim, struct collapse_control *cc)
 {

@@ -21,7 +21,10 @@
 struct collapse_control *collapse_control_alloc(struct sim *sim,
 						enum mthp_policy policy,
 						enum mthp_context context);
-/* Drains its LRU add batch first. */
+/*
+ * Drains its LRU add batch first.  Context: as collapse_lru_drain(); the
+ * world lock (debug builds) held when the drain may free folios.
+ */
 void collapse_control_free(struct collapse_control *cc);
 /*
  * Drain cc's LRU add batch (collapse.c says what it models): every folio

@@ -478,8 +478,9 @@ int sim_write(struct sim_mm *mm, uint64_t addr, uint64_t tag)
 /*
  * A pin (FOLL_PIN) of an anonymous page that may be mapped by another
  * process unshares it first, as GUP's unshare fault does: the process
- * gets its own copy (young, not writable, not dirty) and the pin is taken
- * on that, so a pinned page is never a shared one.  A PMD-mapped THP is
+ * gets its own copy (young, not writable, not dirty, keeping a uffd-wp
+ * bit) and the pin is taken on that, so a pinned page is never a shared
+ * one.  A PMD-mapped THP is
  * split first (-EAGAIN: the caller splits and retries).
  * Context: mmap_lock held; takes the PMD lock, then the PTE lock nested
  * inside it, and drops both.
@@ -514,7 +515,7 @@ static int pin_locked(struct sim_mm *mm, uint64_t addr, bool pin)
 		pte = t->ptes[i];
 		if (pin && pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn &&
 		    folio_maybe_shared(sim, folio_head(sim, pte_pfn(pte))) &&
-		    page_copy(mm, t, i, PTE_YOUNG)) {
+		    page_copy(mm, t, i, PTE_YOUNG | (pte & PTE_UFFD_WP))) {
 			pte_unlock(t);
 			pmd_unlock(pmdt);
 			return -ENOMEM;

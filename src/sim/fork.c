@@ -41,7 +41,13 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 		return 0;
 	}
 	head = folio_head(sim, pfn);
-	if (folio_refcount(sim, head) == folio_mapcount(sim, head)) {
+	/*
+	 * Pinned: a reference beyond the mappings' and, for a folio off the
+	 * LRU (in collapse's LRU add batch, or isolated), the one the batch
+	 * or the isolation holds, which is not a pin.
+	 */
+	if (folio_refcount(sim, head) ==
+	    folio_mapcount(sim, head) + !folio_test_flag(sim, head, PG_LRU)) {
 		*src = pte & ~PTE_WRITE;
 		*dst = pte & ~(PTE_WRITE | PTE_UFFD_WP);
 		folio_add_ptes(sim, pfn, 1, child->id);

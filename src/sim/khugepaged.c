@@ -277,9 +277,12 @@ static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
 	 * lru_add_drain_all() starts each wake-up.  The simulator also
 	 * drains when khugepaged goes back to sleep, where Linux leaves the
 	 * folios in its CPU's batch until something drains it: only
-	 * khugepaged's own attempts see the batch.
+	 * khugepaged's own attempts see the batch.  Under the world lock: a
+	 * drain frees the folios unmapped meanwhile.
 	 */
+	world_enter(sim);
 	collapse_lru_drain(ks->cc);
+	world_exit(sim);
 	for (;;) {
 		bool have_slots, at_head;
 
@@ -305,7 +308,9 @@ static int khugepaged_do_scan(struct sim *sim, uint64_t *progress_out,
 			sim_advance(sim, (uint64_t)s->alloc_sleep_millisecs * 1000000ull);
 		}
 	}
+	world_enter(sim);
 	collapse_lru_drain(ks->cc);
+	world_exit(sim);
 	*progress_out = progress;
 	return 0;
 }

@@ -50,6 +50,8 @@ static int madvise_collapse_vma(struct sim_mm *mm, const struct sim_vma *v,
 		return -EINVAL;
 	if (hstart > hend)
 		return mthp_result_class(SCAN_FAIL)->madvise_errno;
+	/* Linux's madvise_collapse(), called once per VMA, drains first */
+	collapse_lru_drain(cc);
 	for (uint64_t pmd_addr = hstart; pmd_addr < hend; pmd_addr += pmd_size) {
 		enum mthp_result result;
 		enum mthp_madvise_range next;
@@ -141,6 +143,7 @@ int sim_madvise_collapse(struct sim_mm *mm, uint64_t addr, uint64_t len)
 		if (start >= end)
 			break;
 	}
+	collapse_lru_drain(cc);
 	mmap_unlock(mm);
 	mmap_locked = false;
 	world_exit(sim);

@@ -3,7 +3,7 @@
  * visit.c - the plan of a snapshot: every pmd line, in file order, planned
  * by the engine (mthp_plan_range) under the rules of its VMA and handed to
  * a callback.  The ranges are one pass: the LRU add batch a range leaves
- * is the next one's.  The plan and the planner's workspace are large, so
+ * is the next one's (in context madvise, within its VMA).  The plan and the planner's workspace are large, so
  * they are allocated once per call, not on the stack.
  */
 #include <errno.h>
@@ -50,6 +50,9 @@ int mthp_snapshot_plan(const struct mthp_snapshot *snap,
 		if (pmd->vma != rules_vma) {
 			mthp_rules_init(&rules, s, policy, context, vma->flags);
 			rules_vma = pmd->vma;
+			/* MADV_COLLAPSE drains at each VMA (one call per VMA) */
+			if (context == MTHP_CONTEXT_MADVISE)
+				lru_batch = 0;
 		}
 		mthp_plan_range(plan, &rules, &range, work);
 		lru_batch = plan->lru_batch_end;

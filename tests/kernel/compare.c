@@ -55,6 +55,9 @@ struct batch_result {
 	unsigned sim_agree, sim_new, sim_stats_bad;
 	unsigned trace_same, trace_swapin, trace_locked, trace_new;
 	unsigned transient;	/* first-pass disagreements a locked folio explains */
+	/* first-pass disagreements where the kernel made less: its windows
+	 * all inside the plan's (the simulator's) */
+	unsigned less, sim_less;
 	struct mthp_snapshot steady;	/* the kernel's steady state, when kept */
 	bool have_steady;
 	unsigned steady_agree, steady_new;
@@ -270,6 +273,22 @@ static void print_pattern(const struct mthp_snapshot_pmd *pmd, uint32_t n)
 	printf("\n");
 }
 
+/* Does every window of k lie inside one of p? */
+static bool windows_inside(const struct mthp_window *k, unsigned nk,
+			   const struct mthp_window *p, unsigned np)
+{
+	for (unsigned i = 0; i < nk; i++) {
+		bool in = false;
+
+		for (unsigned j = 0; j < np && !in; j++)
+			in = k[i].offset >= p[j].offset &&
+			     k[i].offset + (1u << k[i].order) <= p[j].offset + (1u << p[j].order);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
 static bool same_windows(const struct mthp_window *a, unsigned na,
 			 const struct mthp_window *b, unsigned nb)
 {
@@ -308,6 +327,7 @@ static void compare_pmd(void *ctx, const struct mthp_snapshot *snap,
 		return;
 	}
 	br->new_disagree++;
+	br->less += windows_inside(got, nr_got, plan->collapses, plan->nr_collapses);
 	printf("  DISAGREE %s range %llx (scan %s)\n", br->dir,
 	       (unsigned long long)pmd->addr, mthp_result_name(plan->scan));
 	print_pattern(pmd, n);
@@ -422,8 +442,8 @@ static void apply_anchor(struct batch_result *br)
  * steady state (what).
  */
 static bool compare_windows(const struct batch_result *br, struct mthp_snapshot *got,
-			    struct mthp_snapshot *want,
-			    const struct mthp_snapshot_pmd *pmd, const char *who, const char *what)
+			    struct mthp_snapshot *want, const struct mthp_snapshot_pmd *pmd,
+			    const char *who, const char *what, bool *less)
 {
 	struct mthp_window ours[MTHP_MAX_COLLAPSES], kernel[MTHP_MAX_COLLAPSES];
 	uint32_t n = br->before.geo.ptes_per_pmd, pmd_order = br->before.geo.pmd_order;
@@ -432,6 +452,7 @@ static bool compare_windows(const struct batch_result *br, struct mthp_snapshot 
 
 	if (same_windows(ours, nr_ours, kernel, nr_kernel))
 		return true;
+	*less = windows_inside(kernel, nr_kernel, ours, nr_ours);
 	printf("  DISAGREE %s range %llx (the %s, %s)\n", br->dir, (unsigned long long)pmd->addr,
 	       who, what);
 	print_pattern(pmd, n);
@@ -440,20 +461,29 @@ static bool compare_windows(const struct batch_result *br, struct mthp_snapshot 
 	return false;
 }
 
-/* Every intended range of got against want: *agree or *disagree each. */
+/*
+ * Every intended range of got against want: *agree or *disagree each;
+ * *less (when not NULL) counts the disagreements where the kernel made
+ * less (windows_inside()).
+ */
 static void compare_ranges(const struct batch_result *br, struct mthp_snapshot *got,
 			   struct mthp_snapshot *want, const char *who, const char *what,
-			   unsigned *agree, unsigned *disagree)
+			   unsigned *agree, unsigned *disagree, unsigned *less)
 {
 	for (size_t p = 0; p < br->before.nr_pmds; p++) {
 		const struct mthp_snapshot_pmd *pmd = &br->before.pmds[p];
 
 		if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
 			continue;
-		if (compare_windows(br, got, want, pmd, who, what))
+		bool made_less = false;
+
+		if (compare_windows(br, got, want, pmd, who, what, &made_less)) {
 			++*agree;
-		else
-			++*disagree;
+			continue;
+		}
+		++*disagree;
+		if (less)
+			*less += made_less;
 	}
 }
 
@@ -595,7 +625,6 @@ static int compare_traces(struct batch_result *br, const char *sim_path)
 
 #define MAX_STATS 512
 
-/* before.snap loaded into the simulator, one full pass, and both compared. */
 /*
  * After the first pass: more full passes until one collapses nothing, at
  * most MAX_PASSES in all, as the guest ran the kernel's; then the state.
@@ -632,6 +661,10 @@ static void compare_all_stats(struct batch_result *br, const struct sim_stat *be
 						       "stats-steady", "steady state");
 }
 
+/*
+ * before.snap loaded into the simulator, one full pass compared with the
+ * kernel's (folios, counters, trace), then on to the steady state.
+ */
 static int compare_sim(struct batch_result *br)
 {
 	static struct sim_stat before[MAX_STATS], after[MAX_STATS], steady[MAX_STATS];
@@ -679,10 +712,10 @@ static int compare_sim(struct batch_result *br)
 			strerror(-ret));
 	} else {
 		compare_ranges(br, &sim_after, &br->after, "simulator", "first pass",
-			       &br->sim_agree, &br->sim_new);
+			       &br->sim_agree, &br->sim_new, &br->sim_less);
 		if (br->have_steady)
 			compare_ranges(br, &sim_steady, &br->steady, "simulator", "steady state",
-				       &br->steady_agree, &br->steady_new);
+				       &br->steady_agree, &br->steady_new, NULL);
 		compare_all_stats(br, before, after, steady, nr);
 	}
 	mthp_snapshot_free(&sim_steady);
@@ -715,7 +748,7 @@ static int compare_plan_passes(struct batch_result *br)
 	}
 	br->plan_passes = sum.passes;
 	compare_ranges(br, &plan, &br->steady, "plan", "steady state", &br->plan_steady_agree,
-		       &br->plan_steady_new);
+		       &br->plan_steady_new, NULL);
 	mthp_snapshot_free(&plan);
 	return 0;
 }
@@ -751,14 +784,16 @@ static int read_steady(struct batch_result *br)
  * A folio another task of the guest held locked made the kernel's first
  * pass fail ranges it collapses at the next one (the trace says
  * page_locked).  When the steady state agrees everywhere, as many
- * first-pass disagreements as such ranges are those, not new ones.
+ * first-pass disagreements as such ranges, each one where the kernel made
+ * less than the plan and the simulator (a failed window, smaller ones
+ * inside it), are those, not new ones.
  */
 static void explain_transient(struct batch_result *br)
 {
 	unsigned n = br->new_disagree > br->sim_new ? br->new_disagree : br->sim_new;
 
 	if (!n || n > br->trace_locked || !br->have_steady || br->steady_new ||
-	    br->plan_steady_new)
+	    br->plan_steady_new || br->less != br->new_disagree || br->sim_less != br->sim_new)
 		return;
 	br->transient = n;
 	br->new_disagree = br->sim_new = 0;
