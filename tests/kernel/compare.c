@@ -42,6 +42,36 @@
 #define MAX_CASES 256
 #define MAX_PASSES 8	/* the steady state: as the guest runs it */
 
+/* What a batch counts, and the totals add up. */
+struct counts {
+	unsigned ranges, agree, new_disagree;
+	unsigned sim_agree, sim_new, sim_stats_bad;
+	unsigned trace_same, trace_swapin, trace_locked, trace_new;
+	unsigned transient;	/* first-pass disagreements a locked folio explains */
+	unsigned steady_agree, steady_new;
+	unsigned plan_steady_agree, plan_steady_new;
+};
+
+/* Add every count of b to t. */
+static void counts_add(struct counts *t, const struct counts *b)
+{
+	t->ranges += b->ranges;
+	t->agree += b->agree;
+	t->new_disagree += b->new_disagree;
+	t->sim_agree += b->sim_agree;
+	t->sim_new += b->sim_new;
+	t->sim_stats_bad += b->sim_stats_bad;
+	t->trace_same += b->trace_same;
+	t->trace_swapin += b->trace_swapin;
+	t->trace_locked += b->trace_locked;
+	t->trace_new += b->trace_new;
+	t->transient += b->transient;
+	t->steady_agree += b->steady_agree;
+	t->steady_new += b->steady_new;
+	t->plan_steady_agree += b->plan_steady_agree;
+	t->plan_steady_new += b->plan_steady_new;
+}
+
 struct batch_result {
 	const char *dir;
 	char settings_text[1024];	/* KNOB=VALUE ... on one line */
@@ -51,28 +81,19 @@ struct batch_result {
 	unsigned kernel_folios[MAX_ORDER];	/* collapses seen, by order */
 	uint64_t cases[MAX_CASES];	/* the ranges of the patterns */
 	unsigned nr_cases;
-	unsigned ranges, agree, new_disagree;
-	unsigned sim_agree, sim_new, sim_stats_bad;
-	unsigned trace_same, trace_swapin, trace_locked, trace_new;
-	unsigned transient;	/* first-pass disagreements a locked folio explains */
+	struct counts c;
 	/* first-pass disagreements where the kernel made less: its windows
 	 * all inside the plan's (the simulator's) */
 	unsigned less, sim_less;
 	struct mthp_snapshot steady;	/* the kernel's steady state, when kept */
 	bool have_steady;
-	unsigned steady_agree, steady_new;
-	unsigned plan_steady_agree, plan_steady_new;
 	unsigned kernel_passes, sim_passes, plan_passes;
 	bool traced;		/* the guest kept the kernel's trace */
 };
 
 struct totals {
-	unsigned ranges, agree, new_disagree, stats_bad, batches_bad;
-	unsigned sim_agree, sim_new, sim_stats_bad;
-	unsigned trace_batches, trace_same, trace_swapin, trace_locked, trace_new;
-	unsigned transient;
-	unsigned steady_batches, steady_agree, steady_new;
-	unsigned plan_steady_agree, plan_steady_new;
+	struct counts c;
+	unsigned stats_bad, batches_bad, trace_batches, steady_batches;
 };
 
 static void warn_drop(void *ctx, const char *msg)
@@ -311,7 +332,7 @@ static void compare_pmd(void *ctx, const struct mthp_snapshot *snap,
 
 	if (pmd->kind != MTHP_PMD_TABLE || !intended(br, pmd->addr))
 		return;
-	br->ranges++;
+	br->c.ranges++;
 	for (unsigned i = 0; i < plan->nr_collapses; i++)
 		if (plan->collapses[i].order < MAX_ORDER)
 			br->planned_allocs[plan->collapses[i].order]++;
@@ -323,10 +344,10 @@ static void compare_pmd(void *ctx, const struct mthp_snapshot *snap,
 	for (unsigned i = 0; i < nr_got; i++)
 		br->kernel_folios[got[i].order]++;
 	if (same_windows(plan->collapses, plan->nr_collapses, got, nr_got)) {
-		br->agree++;
+		br->c.agree++;
 		return;
 	}
-	br->new_disagree++;
+	br->c.new_disagree++;
 	br->less += windows_inside(got, nr_got, plan->collapses, plan->nr_collapses);
 	printf("  DISAGREE %s range %llx (scan %s)\n", br->dir,
 	       (unsigned long long)pmd->addr, mthp_result_name(plan->scan));
@@ -390,7 +411,7 @@ static unsigned check_stats(const struct batch_result *br)
 			continue;
 		if (after - before == br->planned_allocs[o])
 			continue;
-		if (br->new_disagree)
+		if (br->c.new_disagree)
 			continue;
 		printf("  STATS %s order %u: collapse_alloc +%lu, the plan attempts %u windows"
 		       " (%u collapsed)\n", br->dir, o, after - before,
@@ -600,22 +621,22 @@ static int compare_traces(struct batch_result *br, const char *sim_path)
 		fprintf(stderr, "compare: %s: traces: %s\n", br->dir, diag.msg);
 	} else {
 		br->traced = true;
-		br->trace_same = (unsigned)res.same;
+		br->c.trace_same = (unsigned)res.same;
 		for (size_t i = 0; i < res.ranges; i++) {
 			char why = res.differs[i] ?
 				   known_trace_case(res.first_a[i], res.first_b[i]) : 0;
 
-			br->trace_swapin += why == 's';
-			br->trace_locked += why == 'l';
+			br->c.trace_swapin += why == 's';
+			br->c.trace_locked += why == 'l';
 			if (res.differs[i] && !why) {
-				br->trace_new++;
+				br->c.trace_new++;
 				printf("  TRACE DISAGREE %s range %zu of the pass (%s/trace-diff)\n"
 				       "    kernel     %s\n    simulator  %s\n", br->dir, i,
 				       br->dir, res.first_a[i] ? res.first_a[i] : "(no event)",
 				       res.first_b[i] ? res.first_b[i] : "(no event)");
 			}
 		}
-		br->trace_new += (unsigned)(res.only_a + res.only_b);
+		br->c.trace_new += (unsigned)(res.only_a + res.only_b);
 		free(res.first_a);
 	}
 	mthp_trace_free(kernel);
@@ -652,12 +673,12 @@ static void compare_all_stats(struct batch_result *br, const struct sim_stat *be
 {
 	if (!nr)
 		return;
-	if (!br->sim_new)
-		br->sim_stats_bad = compare_sim_stats(br, &br->before.geo, before, after, nr,
+	if (!br->c.sim_new)
+		br->c.sim_stats_bad = compare_sim_stats(br, &br->before.geo, before, after, nr,
 						      "stats-after", "first pass");
-	if (br->have_steady && !br->steady_new && br->kernel_passes == br->sim_passes &&
+	if (br->have_steady && !br->c.steady_new && br->kernel_passes == br->sim_passes &&
 	    !access_stat(br->dir, "stats-steady"))
-		br->sim_stats_bad += compare_sim_stats(br, &br->before.geo, before, steady, nr,
+		br->c.sim_stats_bad += compare_sim_stats(br, &br->before.geo, before, steady, nr,
 						       "stats-steady", "steady state");
 }
 
@@ -712,10 +733,10 @@ static int compare_sim(struct batch_result *br)
 			strerror(-ret));
 	} else {
 		compare_ranges(br, &sim_after, &br->after, "simulator", "first pass",
-			       &br->sim_agree, &br->sim_new, &br->sim_less);
+			       &br->c.sim_agree, &br->c.sim_new, &br->sim_less);
 		if (br->have_steady)
 			compare_ranges(br, &sim_steady, &br->steady, "simulator", "steady state",
-				       &br->steady_agree, &br->steady_new, NULL);
+				       &br->c.steady_agree, &br->c.steady_new, NULL);
 		compare_all_stats(br, before, after, steady, nr);
 	}
 	mthp_snapshot_free(&sim_steady);
@@ -747,8 +768,8 @@ static int compare_plan_passes(struct batch_result *br)
 		return ret;
 	}
 	br->plan_passes = sum.passes;
-	compare_ranges(br, &plan, &br->steady, "plan", "steady state", &br->plan_steady_agree,
-		       &br->plan_steady_new, NULL);
+	compare_ranges(br, &plan, &br->steady, "plan", "steady state", &br->c.plan_steady_agree,
+		       &br->c.plan_steady_new, NULL);
 	mthp_snapshot_free(&plan);
 	return 0;
 }
@@ -790,13 +811,13 @@ static int read_steady(struct batch_result *br)
  */
 static void explain_transient(struct batch_result *br)
 {
-	unsigned n = br->new_disagree > br->sim_new ? br->new_disagree : br->sim_new;
+	unsigned n = br->c.new_disagree > br->c.sim_new ? br->c.new_disagree : br->c.sim_new;
 
-	if (!n || n > br->trace_locked || !br->have_steady || br->steady_new ||
-	    br->plan_steady_new || br->less != br->new_disagree || br->sim_less != br->sim_new)
+	if (!n || n > br->c.trace_locked || !br->have_steady || br->c.steady_new ||
+	    br->c.plan_steady_new || br->less != br->c.new_disagree || br->sim_less != br->c.sim_new)
 		return;
-	br->transient = n;
-	br->new_disagree = br->sim_new = 0;
+	br->c.transient = n;
+	br->c.new_disagree = br->c.sim_new = 0;
 }
 
 static int compare_batch(const char *dir, struct totals *t)
@@ -833,44 +854,31 @@ static int compare_batch(const char *dir, struct totals *t)
 		explain_transient(&br);
 	if (!ret) {
 		printf("%s: %u ranges, %u agree, %u disagree%s\n",
-		       dir, br.ranges, br.agree, br.new_disagree,
+		       dir, br.c.ranges, br.c.agree, br.c.new_disagree,
 		       bad ? ", per-size stats differ" : "");
-		t->ranges += br.ranges;
-		t->agree += br.agree;
-		t->new_disagree += br.new_disagree;
 		t->stats_bad += bad;
 		printf("%s: simulator: %u agree with the kernel, %u disagree%s\n", dir,
-		       br.sim_agree, br.sim_new,
-		       br.sim_stats_bad ? ", counters differ" : "");
-		t->sim_agree += br.sim_agree;
-		t->sim_new += br.sim_new;
-		t->sim_stats_bad += br.sim_stats_bad;
-		if (br.transient)
+		       br.c.sim_agree, br.c.sim_new,
+		       br.c.sim_stats_bad ? ", counters differ" : "");
+		if (br.c.transient)
 			printf("%s: %u first-pass disagreements of the plan and the simulator "
 			       "are ranges where the kernel found a folio locked by another "
 			       "task (its trace says page_locked), and the steady state agrees\n",
-			       dir, br.transient);
-		t->transient += br.transient;
+			       dir, br.c.transient);
 		if (br.traced)
 			printf("%s: traces: %u ranges the same, %u differ by large swap-ins, "
 			       "%u by a locked folio, %u otherwise (%s/trace-diff)\n", dir,
-			       br.trace_same, br.trace_swapin, br.trace_locked, br.trace_new, dir);
+			       br.c.trace_same, br.c.trace_swapin, br.c.trace_locked, br.c.trace_new,
+			       dir);
 		t->trace_batches += br.traced;
-		t->trace_same += br.trace_same;
-		t->trace_swapin += br.trace_swapin;
-		t->trace_locked += br.trace_locked;
-		t->trace_new += br.trace_new;
 		if (br.have_steady)
 			printf("%s: steady state (kernel %u passes, simulator %u, plan %u): "
 			       "simulator %u ranges agree, %u disagree; plan %u agree, %u "
 			       "disagree\n", dir, br.kernel_passes, br.sim_passes, br.plan_passes,
-			       br.steady_agree, br.steady_new, br.plan_steady_agree,
-			       br.plan_steady_new);
+			       br.c.steady_agree, br.c.steady_new, br.c.plan_steady_agree,
+			       br.c.plan_steady_new);
 		t->steady_batches += br.have_steady;
-		t->steady_agree += br.steady_agree;
-		t->steady_new += br.steady_new;
-		t->plan_steady_agree += br.plan_steady_agree;
-		t->plan_steady_new += br.plan_steady_new;
+		counts_add(&t->c, &br.c);
 	}
 	mthp_snapshot_free(&br.steady);
 	mthp_snapshot_free(&br.after);
@@ -895,21 +903,21 @@ int main(int argc, char **argv)
 	}
 	printf("khugepaged against the plan: %u ranges, %u agree, %u disagree,"
 	       " %u per-size stat differences, %u batches unreadable\n",
-	       t.ranges, t.agree, t.new_disagree, t.stats_bad, t.batches_bad);
+	       t.c.ranges, t.c.agree, t.c.new_disagree, t.stats_bad, t.batches_bad);
 	printf("khugepaged against the simulator: %u ranges agree, %u disagree,"
-	       " %u counter differences\n", t.sim_agree, t.sim_new, t.sim_stats_bad);
+	       " %u counter differences\n", t.c.sim_agree, t.c.sim_new, t.c.sim_stats_bad);
 	printf("khugepaged's steady state (%u batches kept it) against the simulator's: "
 	       "%u ranges agree, %u disagree; against the plan over passes: %u agree, "
-	       "%u disagree\n", t.steady_batches, t.steady_agree, t.steady_new,
-	       t.plan_steady_agree, t.plan_steady_new);
+	       "%u disagree\n", t.steady_batches, t.c.steady_agree, t.c.steady_new,
+	       t.c.plan_steady_agree, t.c.plan_steady_new);
 	printf("khugepaged's trace against the simulator's (%u batches traced): %u ranges "
 	       "the same, %u known differences (%u large swap-ins, %u a locked folio), "
-	       "%u new\n", t.trace_batches, t.trace_same, t.trace_swapin + t.trace_locked,
-	       t.trace_swapin, t.trace_locked, t.trace_new);
-	if (t.transient)
+	       "%u new\n", t.trace_batches, t.c.trace_same, t.c.trace_swapin + t.c.trace_locked,
+	       t.c.trace_swapin, t.c.trace_locked, t.c.trace_new);
+	if (t.c.transient)
 		printf("first-pass disagreements a folio locked by another task explains "
-		       "(the steady state agrees): %u\n", t.transient);
-	return t.new_disagree || t.stats_bad || t.batches_bad || t.sim_new || t.steady_new ||
-	       t.plan_steady_new ||
-	       t.sim_stats_bad || t.trace_new ? 1 : 0;
+		       "(the steady state agrees): %u\n", t.c.transient);
+	return t.c.new_disagree || t.stats_bad || t.batches_bad || t.c.sim_new ||
+	       t.c.steady_new || t.c.plan_steady_new || t.c.sim_stats_bad ||
+	       t.c.trace_new ? 1 : 0;
 }
