@@ -295,6 +295,16 @@ static void test_cold_and_mm_slots(void **state)
 	sim_destroy(sim);
 }
 
+/* Write text to a new file at path. */
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
 /* `mthp sim --load`: each pass's collapses, the counters, the snapshot after. */
 static void test_cli_load(void **state)
 {
@@ -311,10 +321,7 @@ static void test_cli_load(void **state)
 	snprintf(text, sizeof(text), "mthp-snapshot 2\nsetting enabled always\n"
 		 "vma %llx %llx anon\npmd %llx table %s\nend\n", BASE, BASE + PMD, BASE,
 		 ptes_of("A*300", p));
-	f = fopen(in, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	write_text(in, text);
 
 	r = cli_run("sim", "--load", in, "--passes", "3", "--stats", "--snapshot", out,
 		    "--trace", trace, NULL);
@@ -394,20 +401,13 @@ static void test_trace_diff(void **state)
 		      "scan_pfn=0x1, referenced=8, none_or_zero=504, status=succeeded, unmapped=0");
 	char dir[] = "/tmp/mthp-test-tdiff-XXXXXX", kpath[300], spath[300];
 	struct cli_run r;
-	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(kpath, sizeof(kpath), "%s/kernel", dir);
 	snprintf(spath, sizeof(spath), "%s/sim", dir);
-	f = fopen(kpath, "w");
-	assert_non_null(f);
-	fputs(kernel, f);
-	assert_int_equal(fclose(f), 0);
-	f = fopen(spath, "w");
-	assert_non_null(f);
-	fputs(sim, f);
-	assert_int_equal(fclose(f), 0);
+	write_text(kpath, kernel);
+	write_text(spath, sim);
 
 	r = cli_run("trace-diff", kpath, spath, NULL);
 	assert_int_equal(r.status, 1);
