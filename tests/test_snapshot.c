@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include <mthp/passes.h>
 #include <mthp/snapshot.h>
 
 #include "common/rng.h"
@@ -170,6 +171,9 @@ static void assert_snap_equal(const struct mthp_snapshot *a,
 		assert_int_equal(!x->folio_orders, !y->folio_orders);
 		if (x->folio_orders)
 			assert_memory_equal(x->folio_orders, y->folio_orders, n);
+		assert_int_equal(!x->swap_orders, !y->swap_orders);
+		if (x->swap_orders)
+			assert_memory_equal(x->swap_orders, y->swap_orders, n);
 	}
 }
 
@@ -794,13 +798,111 @@ static void test_folios_digit_under_no_page_ignored(void **state)
 	const uint8_t *o;
 
 	(void)state;
-	read_ok(&snap, HDR VMA "pmd 7f3a00000000 table .0wun{A*507} 49999{4*507}\n", NULL);
+	read_ok(&snap, HDR VMA "pmd 7f3a00000000 table .0un{A*508} 4999{4*508}\n", NULL);
 	o = snap.pmds[0].folio_orders;
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(o[i], MTHP_NO_FOLIO);
-	assert_int_equal(o[5], 4);
+	assert_int_equal(o[4], 4);
 	assert_int_equal(o[511], 4);
+	assert_null(snap.pmds[0].swap_orders);
 	mthp_snapshot_free(&snap);
+}
+
+/* A digit under 'w' is its swap order: kept apart from the folio orders. */
+static void test_folios_swap_orders(void **state)
+{
+	struct mthp_snapshot snap, copy;
+	const struct mthp_snapshot_pmd *pmd;
+
+	(void)state;
+	read_ok(&snap, HDR VMA "pmd 7f3a00000000 table {w*16}{w*4}w{A*491} "
+		"{4*16}{2*4}-{0*491}\n", NULL);
+	pmd = &snap.pmds[0];
+	assert_non_null(pmd->swap_orders);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(pmd->swap_orders[i], 4);
+	for (unsigned i = 16; i < 20; i++)
+		assert_int_equal(pmd->swap_orders[i], 2);
+	assert_int_equal(pmd->swap_orders[20], 0);
+	assert_int_equal(pmd->swap_orders[21], 0);
+	for (unsigned i = 0; i < 21; i++)
+		assert_int_equal(pmd->folio_orders[i], MTHP_NO_FOLIO);
+	check_round_trip(&snap);
+	assert_int_equal(mthp_snapshot_copy(&copy, &snap), 0);
+	assert_snap_equal(&snap, &copy);
+	mthp_snapshot_free(&copy);
+	mthp_snapshot_free(&snap);
+	/* '0' under 'w' is no swap order, as '-' is */
+	read_ok(&snap, HDR VMA "pmd 7f3a00000000 table {w*16}{A*496} {0*512}\n", NULL);
+	assert_null(snap.pmds[0].swap_orders);
+	mthp_snapshot_free(&snap);
+}
+
+static void test_folios_swap_order_bad(void **state)
+{
+	(void)state;
+	check_error_exact(HDR VMA "pmd 7f3a00000000 table {w*2}{A*510} 11{0*510}\n",
+			  "x.snap:3: swap order 1 at position 0: a swap order is 0 or from 2 to 8");
+	check_error_exact(HDR VMA "pmd 7f3a00000000 table {w*512} {9*512}\n",
+			  "x.snap:3: swap order 9 at position 0: a swap order is 0 or from 2 to 8");
+	check_error_exact(HDR VMA "pmd 7f3a00000000 table {w*16}{A*496} {4*15}-{0*496}\n",
+			  "x.snap:3: swap order 4 at position 0: positions 0 to 15 must all be "
+			  "'w' of swap order 4 (position 15 is not)");
+	check_error_exact(HDR VMA "pmd 7f3a00000000 table {w*15}{A*497} {4*16}{0*496}\n",
+			  "x.snap:3: swap order 4 at position 0: positions 0 to 15 must all be "
+			  "'w' of swap order 4 (position 15 is not)");
+	check_error_exact(HDR VMA "pmd 7f3a00000000 table {A*4}{w*16}{A*492} "
+			  "{0*4}{4*16}{0*492}\n",
+			  "x.snap:3: swap order 4 at position 4: positions 0 to 15 must all be "
+			  "'w' of swap order 4 (position 0 is not)");
+}
+
+/* mthp_swap_orders(): the aligned runs of consecutive slots. */
+static void test_swap_orders_of_slots(void **state)
+{
+	uint64_t slot[64];
+	uint8_t out[64];
+
+	(void)state;
+	for (unsigned i = 0; i < 64; i++)
+		slot[i] = MTHP_NO_SWAP;
+	/* 0-15: one run from slot 32 (64K); 16-19 from 100 (16K); 20-23 from 6 (misaligned) */
+	for (unsigned i = 0; i < 16; i++)
+		slot[i] = 32 + i;
+	for (unsigned i = 16; i < 20; i++)
+		slot[i] = 100 + i - 16;
+	for (unsigned i = 20; i < 24; i++)
+		slot[i] = 6 + i - 20;
+	/* 24-31: consecutive 8 but the upper half from another device */
+	for (unsigned i = 24; i < 28; i++)
+		slot[i] = 200 + i - 24;
+	for (unsigned i = 28; i < 32; i++)
+		slot[i] = (1ull << 58) + 204 + i - 28;
+	/* 32-47: a run but for one hole */
+	for (unsigned i = 32; i < 48; i++)
+		slot[i] = 48 + i - 32;
+	slot[40] = MTHP_NO_SWAP;
+	mthp_swap_orders(slot, 64, 8, out);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(out[i], 4);
+	for (unsigned i = 16; i < 20; i++)
+		assert_int_equal(out[i], 2);
+	for (unsigned i = 20; i < 24; i++)
+		assert_int_equal(out[i], 0);
+	for (unsigned i = 24; i < 32; i++)
+		assert_int_equal(out[i], 2);
+	for (unsigned i = 32; i < 40; i++)
+		assert_int_equal(out[i], 3);
+	for (unsigned i = 40; i < 44; i++)
+		assert_int_equal(out[i], 0);
+	for (unsigned i = 44; i < 48; i++)
+		assert_int_equal(out[i], 2);
+	for (unsigned i = 48; i < 64; i++)
+		assert_int_equal(out[i], 0);
+	/* max_order caps the run */
+	mthp_swap_orders(slot, 64, 3, out);
+	assert_int_equal(out[0], 3);
+	assert_int_equal(out[15], 3);
 }
 
 static void test_folios_absent(void **state)
@@ -1286,6 +1388,9 @@ static void build_sample(struct mthp_snapshot *snap, uint32_t page_size)
 	for (uint32_t i = 0; i < n; i++) {
 		ptes[i] = (uint8_t)alphabet[(i * 7 + i / 13) % 14];
 		orders[i] = (uint8_t)(i % 17 == 16 ? MTHP_NO_FOLIO : i % 14);
+		/* under 'w' a digit is a swap order: none here */
+		if (ptes[i] == MTHP_PTE_SWAP)
+			orders[i] = MTHP_NO_FOLIO;
 	}
 	mthp_snapshot_init(snap, &geo);
 	assert_int_equal(mthp_snapshot_add_setting(snap, "khugepaged/max_ptes_none", "0"), 0);
@@ -1716,6 +1821,9 @@ int main(void)
 		cmocka_unit_test(test_folios_orders),
 		cmocka_unit_test(test_folios_dash_under_present_is_order_0),
 		cmocka_unit_test(test_folios_digit_under_no_page_ignored),
+		cmocka_unit_test(test_folios_swap_orders),
+		cmocka_unit_test(test_folios_swap_order_bad),
+		cmocka_unit_test(test_swap_orders_of_slots),
 		cmocka_unit_test(test_folios_absent),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_tabs_and_spaces),

@@ -38,6 +38,12 @@ struct mthp_snapshot_pmd {
 	size_t vma;		/* index into vmas */
 	uint8_t *ptes;		/* N states, kind TABLE; else NULL */
 	uint8_t *folio_orders;	/* N orders / MTHP_NO_FOLIO; NULL when absent */
+	/*
+	 * N swap orders (mthp_swap_orders()), under 'w' PTEs only, 0 under
+	 * any other; NULL when every one is 0.  In the text they are the
+	 * FOLIOS digits under 'w'.
+	 */
+	uint8_t *swap_orders;
 	unsigned line;
 };
 
@@ -71,10 +77,34 @@ int mthp_snapshot_add_setting(struct mthp_snapshot *snap, const char *key,
 			      const char *value);
 int mthp_snapshot_add_vma(struct mthp_snapshot *snap, uint64_t start,
 			  uint64_t end, uint32_t flags);
-/* Adds to the last VMA; ptes/folio_orders may be NULL (folio_orders only). */
+/*
+ * Adds to the last VMA; ptes/folio_orders may be NULL (folio_orders only).
+ * folio_orders is the FOLIOS field as numbers: under a 'w' PTE the swap
+ * order (0, or 2 up to the PMD order less 1; MTHP_NO_FOLIO reads as 0).
+ */
 int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 			  enum mthp_pmd_kind kind, const uint8_t *ptes,
 			  const uint8_t *folio_orders);
+/* The FOLIOS field of a table pmd as numbers, as mthp_snapshot_add_pmd()
+ * takes it: folio orders, and swap orders under 'w'. */
+void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,
+			      const struct mthp_snapshot_pmd *pmd, uint8_t *out);
+
+/* No swap entry: a key of mthp_swap_orders(). */
+#define MTHP_NO_SWAP UINT64_MAX
+/*
+ * The swap orders of n PTEs of one table (n a power of two, the first PTE
+ * PMD-aligned): slot[i] is PTE i's swap entry as one number (the device
+ * above the offset, so that consecutive slots of one device differ by 1),
+ * or MTHP_NO_SWAP for a PTE that is not a 'w' swap entry or lies outside
+ * the VMA whose swap orders are wanted.  out[i] is the largest order k,
+ * 2 <= k <= max_order, such that the naturally aligned block of 2^k PTEs
+ * holding i has consecutive slots from one that is a multiple of 2^k
+ * (what a folio swapped out whole leaves behind, and what a swap-in of a
+ * folio of order k needs), else 0.
+ */
+void mthp_swap_orders(const uint64_t *slot, uint32_t n, unsigned max_order,
+		      uint8_t *out);
 
 /*
  * Read a snapshot.  name is used in messages ("FILE:LINE: ...").  On error

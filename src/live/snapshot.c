@@ -27,6 +27,8 @@
  * Not shown by the kernel, so never written: 'P' (extra references) and
  * 'N' (off the LRU: khugepaged drains the per-CPU LRU batches before it
  * scans, so a page still in one would not stop it).
+ * A 'w' PTE's FOLIOS digit is its swap order, from the swap offsets
+ * pagemap shows (snap_swap_orders()).
  * A range with nothing present or swapped gets no pmd line, nor does a
  * range that starts below its VMA (the format and khugepaged both skip
  * it); PTEs of a range past the VMA's end are written as '.'.
@@ -41,6 +43,8 @@ struct snap_ctx {
 	struct mthp_snapshot *snap;
 	uint8_t *ptes;
 	uint8_t *orders;
+	uint64_t *slots;	/* the swap orders' keys (mthp_swap_orders()) */
+	uint8_t *swap;		/* the swap orders */
 };
 
 /* Pages of a folio that may be mapped by another process too. */
@@ -83,6 +87,32 @@ static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
 	return MTHP_PTE_YOUNG;
 }
 
+/*
+ * The swap orders of the 'w' PTEs of ptes[lo, hi), this VMA's part of the
+ * table, into sc->swap: pagemap gives a swap entry's device (bits 0-4)
+ * and offset (bits 5-54), hidden (0) to a reader without CAP_SYS_ADMIN,
+ * which then finds no runs.  Only this VMA's part counts: a swap-in brings
+ * in a block only from inside the faulting VMA.  False when none is set.
+ */
+static bool snap_swap_orders(struct snap_ctx *sc, struct live_capture *cap,
+			     const struct live_range *r, const uint8_t *ptes)
+{
+	uint32_t n = cap->geo.ptes_per_pmd;
+	bool any = false;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t e = r->pm[i];
+
+		sc->slots[i] = MTHP_NO_SWAP;
+		if (i >= r->lo && i < r->hi && ptes[i] == MTHP_PTE_SWAP)
+			sc->slots[i] = ((e & 0x1f) << 58) | ((e & PM_PFN_MASK) >> 5);
+	}
+	mthp_swap_orders(sc->slots, n, cap->geo.pmd_order - 1, sc->swap);
+	for (uint32_t i = r->lo; i < r->hi; i++)
+		any |= sc->swap[i] != 0;
+	return any;
+}
+
 static int snap_range(void *ctx, struct live_capture *cap,
 		      const struct live_vma *vma, const struct live_range *r)
 {
@@ -112,6 +142,13 @@ static int snap_range(void *ctx, struct live_capture *cap,
 			prev->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
 						 r->kcount ? &r->kcount[i] : NULL,
 						 &prev->folio_orders[i]);
+		if (!snap_swap_orders(sc, cap, r, prev->ptes))
+			return 0;
+		if (!prev->swap_orders)
+			prev->swap_orders = calloc(n, 1);
+		if (!prev->swap_orders)
+			return -ENOMEM;
+		memcpy(prev->swap_orders + r->lo, sc->swap + r->lo, r->hi - r->lo);
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -123,6 +160,11 @@ static int snap_range(void *ctx, struct live_capture *cap,
 		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
 				      r->kcount ? &r->kcount[i] : NULL, &sc->orders[i]);
 	}
+	/* a 'w' PTE's FOLIOS digit is its swap order */
+	if (snap_swap_orders(sc, cap, r, sc->ptes))
+		for (uint32_t i = r->lo; i < r->hi; i++)
+			if (sc->ptes[i] == MTHP_PTE_SWAP)
+				sc->orders[i] = sc->swap[i];
 	return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_TABLE,
 				     sc->ptes, sc->orders);
 }
@@ -185,7 +227,9 @@ int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
 		return ret;
 	sc.ptes = malloc(s.geo.ptes_per_pmd);
 	sc.orders = malloc(s.geo.ptes_per_pmd);
-	if (!sc.ptes || !sc.orders) {
+	sc.slots = malloc(sizeof(*sc.slots) * s.geo.ptes_per_pmd);
+	sc.swap = malloc(s.geo.ptes_per_pmd);
+	if (!sc.ptes || !sc.orders || !sc.slots || !sc.swap) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -202,5 +246,7 @@ out:
 			  (int)pid);
 	free(sc.ptes);
 	free(sc.orders);
+	free(sc.slots);
+	free(sc.swap);
 	return ret;
 }

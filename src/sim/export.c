@@ -28,9 +28,50 @@ static void add_setting(void *ctx, const char *knob, const char *value)
 		c->err = mthp_snapshot_add_setting(c->snap, knob, value);
 }
 
+/*
+ * The swap orders of the table at pmd_addr (mthp_swap_orders()) into
+ * orders[] under its 'w' PTEs (ptes[], its states), each VMA's part of
+ * the table apart: a swap-in brings in a block only from inside the
+ * faulting VMA.  slots, swap: scratch of ptes_per_pmd entries.
+ * Context: mmap_lock held; takes and drops the PTE lock.
+ */
+static void table_swap_orders(struct sim_mm *mm, uint64_t pmd_addr, const uint8_t *ptes,
+			      uint8_t *orders, uint64_t *slots, uint8_t *swap)
+{
+	struct sim *sim = mm->sim;
+	uint32_t n = sim->geo.ptes_per_pmd;
+	uint64_t end = pmd_addr + mthp_pmd_size(&sim->geo);
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t;
+	uint64_t *pmdp;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	if (pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
+		return;
+	for (size_t k = 0; k < mm->nr_vmas; k++) {
+		const struct sim_vma *v = &mm->vmas[k];
+		uint32_t lo, hi;
+
+		if (v->end <= pmd_addr || v->start >= end)
+			continue;
+		lo = v->start > pmd_addr ? pte_index(sim, v->start) : 0;
+		hi = v->end < end ? pte_index(sim, v->end) : n;
+		pte_lock(t);
+		for (uint32_t i = 0; i < n; i++)
+			slots[i] = i >= lo && i < hi && ptes[i] == MTHP_PTE_SWAP ?
+				   pte_slot(t->ptes[i]) : MTHP_NO_SWAP;
+		pte_unlock(t);
+		mthp_swap_orders(slots, n, sim->geo.pmd_order - 1, swap);
+		for (uint32_t i = lo; i < hi; i++)
+			if (ptes[i] == MTHP_PTE_SWAP)
+				orders[i] = swap[i];
+	}
+}
+
 /* Context: mmap_lock held. */
 static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
-			const struct sim_vma *v, uint8_t *ptes, uint8_t *orders)
+			const struct sim_vma *v, uint8_t *ptes, uint8_t *orders,
+			uint64_t *slots)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
 	uint64_t addr = v->start & ~(pmd_size - 1);
@@ -45,8 +86,10 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 	for (; !err && addr < v->end; addr += pmd_size) {
 		enum mthp_pmd_kind kind = sim_pmd_states(mm, addr, ptes, orders);
 
-		if (kind == MTHP_PMD_TABLE)
+		if (kind == MTHP_PMD_TABLE) {
+			table_swap_orders(mm, addr, ptes, orders, slots, ptes + MTHP_MAX_PTES * 2);
 			err = mthp_snapshot_add_pmd(snap, addr, kind, ptes, orders);
+		}
 		else
 			err = mthp_snapshot_add_pmd(snap, addr, kind, NULL, NULL);
 	}
@@ -57,7 +100,9 @@ int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
 {
 	struct sim *sim = mm->sim;
 	struct setting_ctx sc = { .snap = snap, .err = 0 };
-	uint8_t *ptes = malloc(2 * MTHP_MAX_PTES);
+	/* states, orders, swap orders, then the swap orders' keys */
+	uint8_t *ptes = malloc(3 * MTHP_MAX_PTES + MTHP_MAX_PTES * sizeof(uint64_t));
+	uint64_t *slots = (uint64_t *)(void *)(ptes + 3 * MTHP_MAX_PTES);
 	int err = 0;
 
 	if (!ptes)
@@ -68,7 +113,7 @@ int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
 	mthp_settings_foreach(sim_settings(sim), add_setting, &sc);
 	err = sc.err;
 	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
-		err = snapshot_vma(mm, snap, &mm->vmas[i], ptes, ptes + MTHP_MAX_PTES);
+		err = snapshot_vma(mm, snap, &mm->vmas[i], ptes, ptes + MTHP_MAX_PTES, slots);
 	mmap_unlock(mm);
 	world_exit(sim);
 	free(ptes);

@@ -53,6 +53,7 @@ void mthp_snapshot_free(struct mthp_snapshot *snap)
 	for (size_t i = 0; i < snap->nr_pmds; i++) {
 		free(snap->pmds[i].ptes);
 		free(snap->pmds[i].folio_orders);
+		free(snap->pmds[i].swap_orders);
 	}
 	free(snap->settings);
 	free(snap->vmas);
@@ -267,6 +268,57 @@ static int check_pmd_place(const struct mthp_snapshot *snap, uint64_t addr,
 	return 0;
 }
 
+/* The swap order FOLIOS gives a PTE: 0 but under a 'w'. */
+static uint8_t swap_order_of(const uint8_t *ptes, const uint8_t *folio_orders, uint32_t i)
+{
+	if (ptes[i] != MTHP_PTE_SWAP || folio_orders[i] == MTHP_NO_FOLIO)
+		return 0;
+	return folio_orders[i];
+}
+
+static bool has_swap_orders(const struct mthp_snapshot *snap, const uint8_t *ptes,
+			    const uint8_t *folio_orders)
+{
+	for (uint32_t i = 0; i < snap->geo.ptes_per_pmd; i++)
+		if (swap_order_of(ptes, folio_orders, i))
+			return true;
+	return false;
+}
+
+/*
+ * A swap order k under a 'w' says its aligned block of 2^k PTEs are all
+ * 'w' with swap order k (mthp_swap_orders() gives every PTE of a block
+ * the block's order); k is 0 or from 2 to the PMD order less 1, the
+ * orders a swap-in may bring in.
+ */
+static int check_swap_orders(const struct mthp_snapshot *snap, const uint8_t *ptes,
+			     const uint8_t *folio_orders, char *why, size_t whylen)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t k = swap_order_of(ptes, folio_orders, i);
+		uint32_t len = 1u << k, first = i & ~(len - 1);
+
+		if (!k)
+			continue;
+		if (k < 2 || k >= snap->geo.pmd_order) {
+			mthp_msg(why, whylen, "swap order %u at position %u: a swap order is 0 "
+				 "or from 2 to %u", k, i, snap->geo.pmd_order - 1);
+			return -EINVAL;
+		}
+		for (uint32_t j = first; j < first + len; j++) {
+			if (swap_order_of(ptes, folio_orders, j) == k)
+				continue;
+			mthp_msg(why, whylen, "swap order %u at position %u: positions %u to %u "
+				 "must all be 'w' of swap order %u (position %u is not)", k, i,
+				 first, first + len - 1, k, j);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int check_pmd_content(const struct mthp_snapshot *snap,
 			     enum mthp_pmd_kind kind, const uint8_t *ptes,
 			     const uint8_t *folio_orders, char *why, size_t whylen)
@@ -303,7 +355,7 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 			 folio_orders[i], i, MTHP_MAX_PMD_ORDER);
 		return -EINVAL;
 	}
-	return 0;
+	return folio_orders ? check_swap_orders(snap, ptes, folio_orders, why, whylen) : 0;
 }
 
 /* Copy orders, normalised against the PTE states (see the top of the file). */
@@ -349,6 +401,13 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 		if (!pmd->folio_orders)
 			goto out_free_ptes;
 		copy_orders(pmd->folio_orders, ptes, folio_orders, n);
+		if (ptes && has_swap_orders(snap, ptes, folio_orders)) {
+			pmd->swap_orders = malloc(n);
+			if (!pmd->swap_orders)
+				goto out_free_orders;
+			for (uint32_t i = 0; i < n; i++)
+				pmd->swap_orders[i] = swap_order_of(ptes, folio_orders, i);
+		}
 	}
 	pmd->addr = addr;
 	pmd->kind = kind;
@@ -357,11 +416,60 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 	snap->nr_pmds++;
 	return 0;
 
+out_free_orders:
+	free(pmd->folio_orders);
 out_free_ptes:
 	free(pmd->ptes);
 out_nomem:
 	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;
+}
+
+void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,
+			      const struct mthp_snapshot_pmd *pmd, uint8_t *out)
+{
+	for (uint32_t i = 0; i < snap->geo.ptes_per_pmd; i++) {
+		if (pmd->ptes[i] == MTHP_PTE_SWAP)
+			out[i] = pmd->swap_orders ? pmd->swap_orders[i] : 0;
+		else if (pmd->folio_orders)
+			out[i] = pmd->folio_orders[i];
+		else
+			out[i] = mthp_pte_state_has_folio(pmd->ptes[i]) ? 0 : MTHP_NO_FOLIO;
+	}
+}
+
+void mthp_swap_orders(const uint64_t *slot, uint32_t n, unsigned max_order, uint8_t *out)
+{
+	/*
+	 * First out[s] = the largest k such that the block of 2^k PTEs
+	 * starting at s (a multiple of 2^k) is a run: both halves runs, the
+	 * upper one's slots following the lower one's, the first slot a
+	 * multiple of 2^k.  Then, from the top down (each PTE reads only
+	 * block starts at or below it, not yet overwritten), the order of
+	 * the largest run holding each PTE.
+	 */
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = slot[i] == MTHP_NO_SWAP ? MTHP_NO_FOLIO : 0;
+	for (unsigned k = 1; k <= max_order && (1u << k) <= n; k++) {
+		uint32_t len = 1u << k, half = len / 2;
+
+		for (uint32_t s = 0; s < n; s += len)
+			if (out[s] == k - 1 && out[s + half] != MTHP_NO_FOLIO &&
+			    out[s + half] >= k - 1 && slot[s] % len == 0 &&
+			    slot[s + half] == slot[s] + half)
+				out[s] = (uint8_t)k;
+	}
+	for (uint32_t i = n; i-- > 0;) {
+		uint8_t best = 0;
+
+		for (unsigned k = max_order; k >= 2 && !best; k--) {
+			uint32_t s = i & ~((1u << k) - 1);
+
+			if ((1u << k) <= n && out[s] != MTHP_NO_FOLIO && out[s] >= k)
+				best = (uint8_t)k;
+		}
+		out[i] = best;
+	}
 }
 
 int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,

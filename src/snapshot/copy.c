@@ -7,12 +7,14 @@
  * are not copied.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include <mthp/passes.h>
 
 int mthp_snapshot_copy(struct mthp_snapshot *dst, const struct mthp_snapshot *src)
 {
-	int err = 0;
+	uint8_t *folios = malloc(src->geo.ptes_per_pmd);
+	int err = folios ? 0 : -ENOMEM;
 
 	mthp_snapshot_init(dst, &src->geo);
 	for (size_t i = 0; i < src->nr_settings && !err; i++)
@@ -24,11 +26,16 @@ int mthp_snapshot_copy(struct mthp_snapshot *dst, const struct mthp_snapshot *sr
 		for (size_t i = 0; i < src->nr_pmds && !err; i++) {
 			const struct mthp_snapshot_pmd *pmd = &src->pmds[i];
 
-			if (pmd->vma == v)
-				err = mthp_snapshot_add_pmd(dst, pmd->addr, pmd->kind, pmd->ptes,
-							    pmd->folio_orders);
+			if (pmd->vma != v)
+				continue;
+			/* the swap orders ride in FOLIOS, as in the text */
+			if (pmd->swap_orders)
+				mthp_snapshot_pmd_folios(src, pmd, folios);
+			err = mthp_snapshot_add_pmd(dst, pmd->addr, pmd->kind, pmd->ptes,
+						    pmd->swap_orders ? folios : pmd->folio_orders);
 		}
 	}
+	free(folios);
 	if (err)
 		mthp_snapshot_free(dst);
 	return err;

@@ -38,8 +38,10 @@ static int apply_window(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pm
 			return -EINVAL;
 		free(pmd->ptes);
 		free(pmd->folio_orders);
+		free(pmd->swap_orders);
 		pmd->ptes = NULL;
 		pmd->folio_orders = NULL;
+		pmd->swap_orders = NULL;
 		pmd->kind = MTHP_PMD_HUGE;
 		*changed = n;
 		return 0;
@@ -53,6 +55,8 @@ static int apply_window(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pm
 		*changed += pmd->ptes[k] != MTHP_PTE_YOUNG || pmd->folio_orders[k] != win->order;
 		pmd->ptes[k] = MTHP_PTE_YOUNG;
 		pmd->folio_orders[k] = win->order;
+		if (pmd->swap_orders)
+			pmd->swap_orders[k] = 0;
 	}
 	return 0;
 }

@@ -60,12 +60,15 @@ static void write_pmd(const struct mthp_snapshot *snap,
 	if (pmd->kind == MTHP_PMD_TABLE && pmd->ptes) {
 		fputc(' ', f);
 		fwrite(pmd->ptes, 1, n, f);
-		if (pmd->folio_orders) {
+		if (pmd->folio_orders || pmd->swap_orders) {
+			/* the orders as numbers, then as digits ('-': no folio, no swap order) */
+			mthp_snapshot_pmd_folios(snap, pmd, (uint8_t *)folios);
 			for (uint32_t i = 0; i < n; i++) {
-				uint8_t o = pmd->folio_orders[i];
+				uint8_t o = folios[i];
 
-				folios[i] = !mthp_pte_state_has_folio(pmd->ptes[i]) ||
-					    o > MTHP_MAX_PMD_ORDER ? '-' : SNAP_FOLIO_DIGITS[o];
+				folios[i] = o > MTHP_MAX_PMD_ORDER ||
+					    (pmd->ptes[i] == MTHP_PTE_SWAP && !o) ?
+					    '-' : SNAP_FOLIO_DIGITS[o];
 			}
 			fputc(' ', f);
 			fwrite(folios, 1, n, f);
