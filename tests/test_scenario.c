@@ -66,6 +66,7 @@ static void test_defaults(void **state)
 	assert_true(sc.fragmentation == 0);
 	assert_int_equal(sc.tlb_profiles, 0);	/* all that fit */
 	assert_false(sc.read_fault_alloc);
+	assert_int_equal(sc.swap_device, SIM_SWAP_DISK);
 	assert_int_equal(sc.seed, 1);
 	assert_int_equal(sc.nr_processes, 1);
 	assert_int_equal(sc.processes[0].memcg_limit, 0);
@@ -89,13 +90,14 @@ static void test_every_machine_key(void **state)
 	(void)state;
 	read_ok(&sc, "[machine]\nmemory = 2G\npage_size = 16K\nswap = 0\n"
 		     "fragmentation = 25%\ntlb = zen,arm64-4k\nread_fault_alloc = yes\n"
-		     "seed = 42\n[process p]\n");
+		     "swap_device = zram\nseed = 42\n[process p]\n");
 	assert_int_equal(sc.memory, 2ull << 30);
 	assert_int_equal(sc.page_size, 16384);
 	assert_int_equal(sc.swap, 0);
 	assert_true(sc.fragmentation > 0.2499 && sc.fragmentation < 0.2501);
 	assert_int_equal(sc.tlb_profiles, (1u << MTHP_TLB_ZEN) | (1u << MTHP_TLB_ARM64_4K));
 	assert_true(sc.read_fault_alloc);
+	assert_int_equal(sc.swap_device, SIM_SWAP_ZRAM);
 	assert_int_equal(sc.seed, 42);
 	mthp_scenario_free(&sc);
 }
@@ -235,6 +237,7 @@ static const struct bad_scenario {
 	{ "[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'" },
 	{ "[machine]\ntlb = ,\n[process p]\n", 2, "no profile" },
 	{ "[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no" },
+	{ "[machine]\nswap_device = tape\n[process p]\n", 2, "swap_device 'tape': must be disk or zram" },
 	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },
 	{ "[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]" },
 	{ "[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory" },

@@ -3,7 +3,8 @@
  * test_sim_fault.c - the simulator's anonymous fault path: which folio
  * order a write fault gets for each per-size setting combination that
  * matters, and the anon_fault_* / thp_fault_* counters; zero page and
- * huge zero page on read; the read-fault machine switch.
+ * huge zero page on read; the read-fault machine switch; what a swap-in
+ * fault brings in from each kind of swap device.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -295,6 +296,181 @@ static void test_read_zero_and_switch(void **state)
 	sim_fx_done(&f, true);
 }
 
+/* A simulator on a swap device; its first mm maps [BASE, BASE + PMD). */
+static struct sim_fx make_swap(enum sim_swap_device dev, uint64_t frames,
+			       const char *const *knobs)
+{
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = frames,
+					.nr_swap_slots = 1024, .swap_device = dev, .seed = 1 };
+	struct sim_fx f = sim_fx_make(&cfg, knobs);
+
+	sim_fx_map(f.mm, BASE, PMD);
+	return f;
+}
+
+/* Write pages [first, first + nr) of BASE, each its own content. */
+static void write_pages(struct sim_fx *f, unsigned first, unsigned nr)
+{
+	for (unsigned i = first; i < first + nr; i++)
+		assert_int_equal(sim_write(f->mm, BASE + i * PAGE, 1000 + i), 0);
+}
+
+/* Pages [first, first + nr) are present with their content, of this order. */
+static void assert_present(struct sim_fx *f, unsigned first, unsigned nr, unsigned order)
+{
+	struct sim_page_info pi;
+
+	for (unsigned i = first; i < first + nr; i++) {
+		assert_int_equal(sim_page_info(f->mm, BASE + i * PAGE, &pi), 0);
+		assert_int_equal(pi.state, 'A');
+		assert_int_equal(pi.order, order);
+		assert_int_equal(pi.tag, 1000 + i);
+	}
+}
+
+static char state_of(struct sim_fx *f, unsigned i)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(f->mm, BASE + i * PAGE, &pi), 0);
+	return pi.state;
+}
+
+/* A 64K folio paged out whole, then one of its pages read. */
+static void swap_64k_and_read(struct sim_fx *f)
+{
+	uint64_t tag;
+
+	write_pages(f, 16, 16);
+	assert_int_equal(sim_madvise(f->mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(ms(f, 4, "swpout"), 1);
+	assert_int_equal(state_of(f, 16), 'w');
+	assert_int_equal(sim_read(f->mm, BASE + 21 * PAGE, &tag), 0);
+	assert_int_equal(tag, 1021);
+}
+
+static void test_swapin_zram_whole_folio(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+
+	(void)state;
+	swap_64k_and_read(&f);
+	assert_present(&f, 16, 16, 4);
+	assert_int_equal(ms(&f, 4, "swpin"), 1);
+	assert_int_equal(vmstat(f.sim, "pswpin"), 16);
+	assert_int_equal(ms(&f, 4, "swpin_fallback"), 0);
+	sim_fx_done(&f, true);
+}
+
+static void test_swapin_disk_one_page(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_DISK, 4096, k);
+
+	(void)state;
+	swap_64k_and_read(&f);
+	assert_present(&f, 21, 1, 0);
+	assert_int_equal(state_of(&f, 20), 'w');
+	assert_int_equal(state_of(&f, 22), 'w');
+	assert_int_equal(ms(&f, 4, "swpin"), 0);
+	assert_int_equal(vmstat(f.sim, "pswpin"), 1);
+	/* the switch: the next fault brings in the rest of the block's 16K */
+	sim_set_swap_device(f.sim, SIM_SWAP_ZRAM);
+	assert_int_equal(sim_set_knob(f.sim, "hugepages-16kB/enabled", "always"), 0);
+	assert_int_equal(sim_read(f.mm, BASE + 17 * PAGE, &(uint64_t){ 0 }), 0);
+	assert_present(&f, 16, 4, 2);
+	assert_int_equal(ms(&f, 2, "swpin"), 1);
+	sim_fx_done(&f, true);
+}
+
+/* Only a folio's own run of slots swaps in whole: pages paged out one by one do not. */
+static void test_swapin_zram_needs_a_run(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "never", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+	uint64_t tag;
+
+	(void)state;
+	write_pages(&f, 16, 16);
+	/* from the top down: each page's slot below the one before it */
+	for (unsigned i = 32; i-- > 16;)
+		assert_int_equal(sim_madvise(f.mm, BASE + i * PAGE, PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
+	assert_int_equal(sim_read(f.mm, BASE + 16 * PAGE, &tag), 0);
+	assert_present(&f, 16, 1, 0);
+	assert_int_equal(state_of(&f, 17), 'w');
+	assert_int_equal(ms(&f, 4, "swpin"), 0);
+	sim_fx_done(&f, true);
+}
+
+/* A userfaultfd-armed VMA swaps in page by page. */
+static void test_swapin_zram_uffd_one_page(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+
+	(void)state;
+	write_pages(&f, 16, 16);
+	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(sim_uffd_register(f.mm, BASE, PMD, SIM_UFFD_MISSING), 0);
+	assert_int_equal(sim_read(f.mm, BASE + 21 * PAGE, &(uint64_t){ 0 }), 0);
+	assert_present(&f, 21, 1, 0);
+	assert_int_equal(state_of(&f, 20), 'w');
+	sim_fx_done(&f, true);
+}
+
+/* No 64K block free: the fault falls back to 16K and counts it. */
+static void test_swapin_zram_alloc_fallback(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", "hugepages-16kB/enabled",
+			    "always", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 8192, k);
+
+	(void)state;
+	write_pages(&f, 16, 16);
+	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_true(sim_fragment(f.sim, 4) > 0);
+	assert_int_equal(sim_read(f.mm, BASE + 21 * PAGE, &(uint64_t){ 0 }), 0);
+	assert_present(&f, 20, 4, 2);
+	assert_int_equal(state_of(&f, 19), 'w');
+	assert_int_equal(ms(&f, 4, "swpin_fallback"), 1);
+	assert_int_equal(ms(&f, 4, "swpin_fallback_charge"), 0);
+	assert_int_equal(ms(&f, 2, "swpin"), 1);
+	sim_unfragment(f.sim);
+	sim_fx_done(&f, true);
+}
+
+/* The cgroup's limit refuses 64K: fallback_charge, then order 0. */
+static void test_swapin_zram_charge_fallback(void **state)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
+	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+	struct sim_mm *mm;
+	uint64_t addr = BASE, tag;
+	unsigned cg;
+
+	(void)state;
+	assert_int_equal(sim_memcg_create(f.sim, 16, &cg), 0);
+	assert_int_equal(sim_mm_create(f.sim, cg, &mm), 0);
+	assert_int_equal(sim_mmap(mm, &addr, PMD, SIM_PROT_RW, SIM_MAP_FIXED), 0);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_write(mm, BASE + i * PAGE, 1000 + i), 0);
+	assert_int_equal(sim_madvise(mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(sim_memcg_usage(f.sim, cg), 0);
+	/* one page of the process's elsewhere leaves room for 15 */
+	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "never"), 0);
+	assert_int_equal(sim_write(mm, BASE + 100 * PAGE, 7), 0);
+	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
+	assert_int_equal(sim_read(mm, BASE + 3 * PAGE, &tag), 0);
+	assert_int_equal(tag, 1003);
+	assert_int_equal(ms(&f, 4, "swpin_fallback_charge"), 1);
+	assert_int_equal(ms(&f, 4, "swpin_fallback"), 1);
+	assert_int_equal(sim_memcg_usage(f.sim, cg), 2);
+	sim_exit(mm);
+	sim_fx_done(&f, true);
+}
+
 static void test_stats_dump(void **state)
 {
 	const char *k[] = { "enabled", "always", NULL };
@@ -333,6 +509,12 @@ int main(void)
 		cmocka_unit_test(test_alloc_failure_falls_back),
 		cmocka_unit_test(test_charge_failure_falls_back),
 		cmocka_unit_test(test_read_zero_and_switch),
+		cmocka_unit_test(test_swapin_zram_whole_folio),
+		cmocka_unit_test(test_swapin_disk_one_page),
+		cmocka_unit_test(test_swapin_zram_needs_a_run),
+		cmocka_unit_test(test_swapin_zram_uffd_one_page),
+		cmocka_unit_test(test_swapin_zram_alloc_fallback),
+		cmocka_unit_test(test_swapin_zram_charge_fallback),
 		cmocka_unit_test(test_stats_dump),
 	};
 

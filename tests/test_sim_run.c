@@ -747,7 +747,7 @@ static void test_stats_agree_with_the_report(void **state)
 		static const char *const bad[][2] = {
 			{ "vmstat", "thp_collapse_allocs" }, { "vmstat", "collapse_alloc" },
 			{ "khugepaged", "pages_to_scan" }, { "khugepaged", "thp_collapse_alloc" },
-			{ "hugepages-64kB", "swpin" }, { "hugepages-64kB", "thp_fault_alloc" },
+			{ "hugepages-64kB", "zswpout" }, { "hugepages-64kB", "thp_fault_alloc" },
 			{ "hugepages-8kB", "collapse_alloc" }, { "hugepages-4096kB", "split" },
 			{ "vmstat", "pgfault" },
 		};
@@ -811,7 +811,8 @@ static void test_stats_names_are_the_kernels(void **state)
 	};
 	static const char *const per_size[] = {
 		"anon_fault_alloc", "anon_fault_fallback", "anon_fault_fallback_charge",
-		"collapse_alloc", "collapse_alloc_failed", "swpout", "swpout_fallback", "split",
+		"collapse_alloc", "collapse_alloc_failed", "swpin", "swpin_fallback",
+		"swpin_fallback_charge", "swpout", "swpout_fallback", "split",
 		"split_failed", "split_deferred", "nr_anon", "collapse_exceed_swap_pte",
 		"collapse_exceed_none_pte", "collapse_exceed_shared_pte",
 	};
@@ -897,7 +898,9 @@ static void test_cli_stats_text_json_and_errors(void **state)
 					   "khugepaged pages_collapsed"),
 				 json_integer_value(json_object_get(json_object_get(st, "khugepaged"),
 								    "pages_collapsed")));
-		assert_null(json_object_get(json_object_get(st, "hugepages-64kB"), "swpin"));
+		assert_null(json_object_get(json_object_get(st, "hugepages-64kB"), "zswpout"));
+		assert_true(json_is_integer(json_object_get(json_object_get(st, "hugepages-64kB"),
+							    "swpin")));
 	}
 	/* the default scenario collapses under upstream */
 	assert_true(text_stat(t.out, "upstream", "/proc/vmstat thp_collapse_alloc") > 0);

@@ -108,6 +108,7 @@ struct mthp_scenario {
 	uint64_t memory;		/* bytes */
 	uint32_t page_size;
 	uint64_t swap;			/* bytes */
+	enum sim_swap_device swap_device;
 	double fragmentation;		/* 0..1 */
 	uint32_t tlb_profiles;		/* bit (1 << enum mthp_tlb_profile); 0: all
 					 * that fit the page size */

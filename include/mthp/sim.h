@@ -33,10 +33,22 @@
 struct sim;
 struct sim_mm;
 
+/*
+ * What a swap-in fault brings in.  Linux 7.2 swaps in a large folio only
+ * from a synchronous device (zram, pmem: SWP_SYNCHRONOUS_IO) and only
+ * while zswap has never been enabled; from any other device a fault
+ * brings in one page.
+ */
+enum sim_swap_device {
+	SIM_SWAP_DISK,	/* one page a fault */
+	SIM_SWAP_ZRAM,	/* the largest allowed mTHP size the slots allow */
+};
+
 struct sim_config {
 	uint32_t page_size;		/* 4096, 16384 or 65536 */
 	uint64_t nr_frames;		/* physical memory in base pages */
 	uint64_t nr_swap_slots;		/* swap area in base pages; 0: none */
+	enum sim_swap_device swap_device;
 	uint64_t seed;			/* for sim_random() */
 	bool read_fault_alloc;		/* read faults allocate, no zero page */
 };
@@ -57,6 +69,8 @@ int sim_set_knob(struct sim *sim, const char *knob, const char *value);
 /* The machine switch: read faults allocate a zeroed page (true) or map
  * the shared zero page (false, Linux's default). */
 void sim_set_read_fault_alloc(struct sim *sim, bool alloc);
+/* The swap device's kind, for later swap-ins. */
+void sim_set_swap_device(struct sim *sim, enum sim_swap_device dev);
 
 /* Simulated clock (nanoseconds) and deterministic random numbers. */
 uint64_t sim_now(struct sim *sim);

@@ -559,6 +559,7 @@ static int setup_machine(struct run *r, uint64_t seed)
 		.page_size = sc->page_size,
 		.nr_frames = sc->memory / sc->page_size,
 		.nr_swap_slots = sc->swap / sc->page_size,
+		.swap_device = sc->swap_device,
 		.seed = seed,
 		.read_fault_alloc = sc->read_fault_alloc,
 	};

@@ -534,6 +534,13 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 			return fail_at(rd, rd->line, "tlb: no profile given");
 		if (all)
 			sc->tlb_profiles = 0;
+	} else if (!strcmp(key, "swap_device")) {
+		if (!strcmp(value, "disk"))
+			sc->swap_device = SIM_SWAP_DISK;
+		else if (!strcmp(value, "zram"))
+			sc->swap_device = SIM_SWAP_ZRAM;
+		else
+			return fail_value(rd, rd->line, key, value, "must be disk or zram");
 	} else if (!strcmp(key, "read_fault_alloc")) {
 		if (!parse_bool(value, &sc->read_fault_alloc))
 			return fail_value(rd, rd->line, key, value, "must be yes or no");
@@ -543,7 +550,7 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 					  "must be a whole number 0-18446744073709551615");
 	} else {
 		return fail_at(rd, rd->line,
-			       "unknown key '%s' in [machine] (memory, page_size, swap, fragmentation, tlb, read_fault_alloc, seed)",
+			       "unknown key '%s' in [machine] (memory, page_size, swap, swap_device, fragmentation, tlb, read_fault_alloc, seed)",
 			       key);
 	}
 }

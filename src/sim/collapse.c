@@ -96,11 +96,11 @@
 
 #include "sim/bug.h"
 #include "sim/collapse.h"
+#include "sim/fault.h"
 #include "sim/folio.h"
 #include "sim/inject.h"
 #include "sim/inject_race.h"
 #include "sim/locks.h"
-#include "sim/pageout.h"
 #include "sim/pgtable.h"
 #include "sim/shrinker.h"
 #include "sim/rmap.h"
@@ -358,7 +358,8 @@ static unsigned long long last_folio_pfn(struct sim *sim, const struct sim_pte_t
  * order).  Context: mmap_lock held for read; takes and drops the PTE lock.
  */
 static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma *v,
-					uint64_t *pmdp, uint32_t off, unsigned order,
+					uint64_t pmd_addr, uint64_t *pmdp, uint32_t off,
+					unsigned order,
 					const struct mthp_rules *rules,
 					struct collapse_control *cc)
 {
@@ -377,7 +378,7 @@ static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma 
 
 		if (!pte_is_swap(pte) || !pte_slot(pte) || (pte & PTE_SWP_UFFD_WP))
 			continue;
-		if (swapin_pte(mm, v, t, i, false))
+		if (swapin_pte(mm, v, t, pmd_addr + (uint64_t)i * sim->geo.page_size, false))
 			result = SCAN_FAIL;
 		else
 			swapped_in++;
@@ -687,7 +688,7 @@ static enum mthp_result collapse_prepare(struct collapse_window *w)
 	w->mmap_locked = true;
 	result = revalidate_window(w);
 	if (result == SCAN_SUCCEED && w->cc->scan.unmapped > 0)
-		result = collapse_swapin(mm, w->v, w->pmdp, w->off, w->order,
+		result = collapse_swapin(mm, w->v, w->pmd_addr, w->pmdp, w->off, w->order,
 					 &w->rules, w->cc);
 	mmap_unlock(mm);
 	w->mmap_locked = false;

@@ -6,7 +6,8 @@
  * is all none, falling back on allocation or charge failure, with the
  * anon_fault_* counters), the zero page and huge zero page on read, the
  * machine switch that makes read faults allocate, write-protect faults
- * (reuse or copy-on-write), and GUP-like pins.
+ * (reuse or copy-on-write), swap-in faults (one page, or from zram a
+ * folio as large as the slots and the settings allow), and GUP-like pins.
  */
 #include <errno.h>
 
@@ -15,10 +16,10 @@
 #include "sim/folio.h"
 #include "sim/locks.h"
 #include "sim/mm.h"
-#include "sim/pageout.h"
 #include "sim/pgtable.h"
 #include "sim/shrinker.h"
 #include "sim/stats.h"
+#include "sim/swap.h"
 #include "sim/vma.h"
 #include "sim/world.h"
 
@@ -52,31 +53,48 @@ static bool read_allocates(struct sim *sim)
 	return ld_relaxed(&sim->read_fault_alloc);
 }
 
-/* A new anon folio of this order, charged to the mm's memcg; counts. */
-static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
-		      uint32_t *head)
+/*
+ * A new anon folio of this order, charged to the mm's memcg: 0, or the
+ * error of the allocation or (*charge set) of the charge.
+ */
+static int new_charged(struct sim_mm *mm, unsigned order, uint32_t *head, bool *charge)
 {
 	struct sim *sim = mm->sim;
 	int err = folio_alloc(sim, order, head);
 
-	if (!err) {
-		err = folio_charge(sim, *head, mm->memcg);
-		if (err) {
-			folio_put(sim, *head, 1);
-			count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
-			if (pmd_fault)
-				count_vm(sim, VM_THP_FAULT_FALLBACK_CHARGE);
-		}
-	}
+	*charge = false;
+	if (err)
+		return err;
+	err = folio_charge(sim, *head, mm->memcg);
 	if (err) {
-		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK);
-		if (pmd_fault)
-			count_vm(sim, VM_THP_FAULT_FALLBACK);
+		folio_put(sim, *head, 1);
+		*charge = true;
 		return err;
 	}
 	folio_set_flag(sim, *head, PG_ANON | PG_LRU);
 	mod_mthp(sim, order, MS_NR_ANON, 1);
 	return 0;
+}
+
+/* A new anon folio of this order for a fault; counts its fallbacks. */
+static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
+		      uint32_t *head)
+{
+	struct sim *sim = mm->sim;
+	bool charge;
+	int err = new_charged(mm, order, head, &charge);
+
+	if (!err)
+		return 0;
+	if (charge) {
+		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
+		if (pmd_fault)
+			count_vm(sim, VM_THP_FAULT_FALLBACK_CHARGE);
+	}
+	count_mthp(sim, order, MS_ANON_FAULT_FALLBACK);
+	if (pmd_fault)
+		count_vm(sim, VM_THP_FAULT_FALLBACK);
+	return err;
 }
 
 /* Context: mmap_lock held; takes and drops the PMD lock. */
@@ -196,17 +214,23 @@ static void map_new_folio(struct sim_mm *mm, const struct sim_vma *v,
 	folio_put(sim, head, 1);
 }
 
-/* The orders do_anonymous_page may try of those allowed, highest first, as a mask. */
-static uint32_t anon_candidate_orders(struct sim_mm *mm, const struct sim_vma *v,
-				      const struct sim_pte_table *t, uint64_t addr,
-				      uint32_t orders)
+uint32_t fault_mthp_orders(struct sim *sim, const struct sim_vma *v, uint64_t addr)
 {
-	struct sim *sim = mm->sim;
+	uint32_t orders = fault_allowed_orders(sim, v) & ((1u << sim->geo.pmd_order) - 1) & ~3u;
 
-	orders &= ((1u << sim->geo.pmd_order) - 1) & ~3u;
 	for (unsigned o = MTHP_MIN_ORDER; o < sim->geo.pmd_order; o++)
 		if ((orders & (1u << o)) && !order_fits(sim, v, addr, o))
 			orders &= ~(1u << o);
+	return orders;
+}
+
+/* The orders do_anonymous_page may try, highest first, as a mask. */
+static uint32_t anon_candidate_orders(struct sim_mm *mm, const struct sim_vma *v,
+				      const struct sim_pte_table *t, uint64_t addr)
+{
+	struct sim *sim = mm->sim;
+	uint32_t orders = fault_mthp_orders(sim, v, addr);
+
 	while (orders) {
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);
 		uint32_t nr = 1u << o;
@@ -233,10 +257,9 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	}
 	if (!anon_vma_prepare(mm, v))
 		return -ENOMEM;
-	orders = fault_allowed_orders(sim, v);
-	if (orders)
+	if (fault_allowed_orders(sim, v))
 		khugepaged_enter(mm);
-	orders = anon_candidate_orders(mm, v, t, addr, orders);
+	orders = anon_candidate_orders(mm, v, t, addr);
 	while (orders) {
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);
 
@@ -250,6 +273,113 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	if (err)
 		return err;
 	map_new_folio(mm, v, t, addr, head);
+	return 0;
+}
+
+/*
+ * Is [first, first + nr) of t a run of swap entries with consecutive
+ * slots, from first_slot on, each with the uffd-wp bit of want (what a
+ * swap-in of one folio over it needs)?  Context: PTE lock of t held.
+ */
+static bool swap_run(const struct sim_pte_table *t, uint32_t first, uint32_t nr,
+		     uint32_t first_slot, uint32_t want)
+{
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t k = 0; k < nr; k++) {
+		uint32_t pte = t->ptes[first + k];
+
+		if (!pte_is_swap(pte) || pte_slot(pte) != first_slot + k ||
+		    (pte & PTE_SWP_UFFD_WP) != (want & PTE_SWP_UFFD_WP))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The orders a swap-in fault at addr may bring in, as a mask, order 0
+ * always among them.  From a synchronous device (zram) Linux 7.2 tries
+ * the mTHP sizes a fault may allocate there, largest first, whose aligned
+ * block holds swap entries with consecutive slots, the first slot aligned
+ * as the block is (a folio swapped out whole); it starts from the largest
+ * that qualifies and falls back through every smaller allowed one.
+ * Context: PTE lock of t held.
+ */
+static uint32_t swapin_orders(struct sim_mm *mm, const struct sim_vma *v,
+			      const struct sim_pte_table *t, uint64_t addr)
+{
+	struct sim *sim = mm->sim;
+	uint32_t i = pte_index(sim, addr), pte = t->ptes[i], slot = pte_slot(pte);
+	uint32_t orders;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	if (ld_relaxed(&sim->swap_device) != SIM_SWAP_ZRAM)
+		return 1;
+	orders = fault_mthp_orders(sim, v, addr);
+	while (orders) {
+		unsigned o = 31 - (unsigned)__builtin_clz(orders);
+		uint32_t nr = 1u << o, first = i & ~(nr - 1);
+
+		if (slot % nr == i % nr && swap_run(t, first, nr, slot - (i - first), pte))
+			break;
+		orders &= ~(1u << o);
+	}
+	return orders | 1;
+}
+
+/*
+ * A folio for a swap-in: the largest of orders that can be allocated and
+ * charged, counting each fallback as Linux does.  Context: PTE lock held.
+ */
+static int swapin_alloc(struct sim_mm *mm, uint32_t orders, uint32_t *head)
+{
+	struct sim *sim = mm->sim;
+
+	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
+	for (;;) {
+		unsigned o = 31 - (unsigned)__builtin_clz(orders);
+		bool charge;
+		int err = new_charged(mm, o, head, &charge);
+
+		if (!err || !o)
+			return err;
+		if (charge)
+			count_mthp(sim, o, MS_SWPIN_FALLBACK_CHARGE);
+		count_mthp(sim, o, MS_SWPIN_FALLBACK);
+		orders &= ~(1u << o);
+	}
+}
+
+/* Context: PTE lock of t held.  do_swap_page. */
+int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table *t,
+	       uint64_t addr, bool write)
+{
+	struct sim *sim = mm->sim;
+	uint32_t i = pte_index(sim, addr), pte = t->ptes[i], head, nr, first, slot;
+	uint32_t bits = PTE_YOUNG;
+	unsigned order;
+	int err;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	err = swapin_alloc(mm, swapin_orders(mm, v, t, addr), &head);
+	if (err)
+		return err;
+	order = sim_pg(sim, head)->order;
+	nr = 1u << order;
+	first = i & ~(nr - 1);
+	slot = pte_slot(pte) - (i - first);
+	if (pte & PTE_SWP_UFFD_WP)
+		bits |= PTE_UFFD_WP;
+	else if (v->prot & SIM_PROT_WRITE)
+		bits |= PTE_WRITE | (write ? PTE_DIRTY : 0);
+	folio_add_ptes(sim, head, nr, mm->id);
+	for (uint32_t k = 0; k < nr; k++) {
+		page_set_tag(sim, head + k, swap_tag(&sim->swap, slot + k));
+		t->ptes[first + k] = pte_mk(head + k, bits);
+		swap_free(&sim->swap, slot + k);
+		count_vm(sim, VM_PSWPIN);
+	}
+	folio_put(sim, head, 1);
+	count_mthp(sim, order, MS_SWPIN);
 	return 0;
 }
 
@@ -350,7 +480,7 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 			t->ptes[i] = pte_mk(sim->pm.zero_pfn, PTE_UFFD_WP);
 	} else if (pte_is_swap(pte)) {
 		count_vm(sim, VM_PGFAULT);
-		err = swapin_pte(mm, v, t, i, write);
+		err = swapin_pte(mm, v, t, addr, write);
 	}
 	if (!err && write && !(t->ptes[i] & PTE_WRITE)) {
 		count_vm(sim, VM_PGFAULT);

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "sim/pgtable.h"
 #include "sim/vma.h"
 #include "sim/world.h"
 
@@ -15,5 +16,15 @@ enum sim_access { SIM_ACCESS_READ, SIM_ACCESS_WRITE, SIM_ACCESS_POPULATE };
 int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		  uint64_t *tag);
 uint32_t fault_allowed_orders(struct sim *sim, const struct sim_vma *v);
+/* Of those, the mTHP orders (2 to PMD order - 1) whose block at addr lies
+ * inside v, as a mask. */
+uint32_t fault_mthp_orders(struct sim *sim, const struct sim_vma *v, uint64_t addr);
+/*
+ * Swap in at addr: one page, or from a synchronous device (zram) the
+ * largest allowed mTHP-sized block around it that was swapped out whole,
+ * all of its PTEs mapped (dirty when write).  Context: PTE lock of t held.
+ */
+int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table *t,
+	       uint64_t addr, bool write);
 
 #endif /* MTHP_SIM_FAULT_H */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * pageout.c - swap-out of whole folios into contiguous slots
- * (MADV_PAGEOUT; clean lazyfree folios are dropped instead), and swap-in
- * of one page at fault time.
+ * (MADV_PAGEOUT; clean lazyfree folios are dropped instead).  Swap-in is
+ * the fault path's (fault.c).
  */
 #include <errno.h>
 
@@ -165,29 +165,4 @@ void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 			used = pageout_one(mm, t, i, first, last);
 		i += used ? used : 1;
 	}
-}
-
-/* Context: PTE lock of t held. */
-int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
-	       struct sim_pte_table *t, uint32_t i, bool write)
-{
-	struct sim *sim = mm->sim;
-	uint32_t pte = t->ptes[i], slot = pte_slot(pte), head, bits = PTE_YOUNG;
-	int err;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	err = anon_folio_new(sim, 0, mm->memcg, &head);
-	if (err)
-		return err;
-	page_set_tag(sim, head, swap_tag(&sim->swap, slot));
-	if (pte & PTE_SWP_UFFD_WP)
-		bits |= PTE_UFFD_WP;
-	else if (v->prot & SIM_PROT_WRITE)
-		bits |= PTE_WRITE | (write ? PTE_DIRTY : 0);
-	folio_add_ptes(sim, head, 1, mm->id);
-	t->ptes[i] = pte_mk(head, bits);
-	folio_put(sim, head, 1);
-	swap_free(&sim->swap, slot);
-	count_vm(sim, VM_PSWPIN);
-	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim/pageout.h - swap-out of whole mapped folios (MADV_PAGEOUT) and
- * swap-in of one page at fault time (pageout.c).
+ * sim/pageout.h - swap-out of whole mapped folios (MADV_PAGEOUT,
+ * reclaim's unmap) (pageout.c).
  */
 #ifndef MTHP_SIM_PAGEOUT_H
 #define MTHP_SIM_PAGEOUT_H
@@ -30,8 +30,5 @@ bool folio_whole_here(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
  */
 int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 		  uint32_t extra);
-/* Context: PTE lock held.  Swap in at PTE index i. */
-int swapin_pte(struct sim_mm *mm, const struct sim_vma *v,
-	       struct sim_pte_table *t, uint32_t i, bool write);
 
 #endif /* MTHP_SIM_PAGEOUT_H */

@@ -22,10 +22,10 @@
  *   vma states			VMAs; PTEs in the snapshot alphabet
  *   check			the invariant walker
  *   mm				address spaces, mm slots, mmap/munmap/mprotect
- *   pageout			swap-out and swap-in of mapped pages
+ *   pageout			swap-out of mapped pages
  *   shrinker			the underused-THP shrinker
  *   rmap			the rmap walkers: aging and unmap under the anon_vma lock
- *   fault			accesses and their faults
+ *   fault			accesses and their faults, swap-in among them
  *   fork mremap advice		fork, mremap, madvise and friends
  *   inject_race		the racing mutations of fault injection
  *   collapse			collapsing a PMD range and its windows

@@ -50,6 +50,8 @@ static const char *const mthp_names[MS_NR_ITEMS] = {
 	[MS_SWPOUT] = "swpout",
 	[MS_SWPOUT_FALLBACK] = "swpout_fallback",
 	[MS_SWPIN] = "swpin",
+	[MS_SWPIN_FALLBACK] = "swpin_fallback",
+	[MS_SWPIN_FALLBACK_CHARGE] = "swpin_fallback_charge",
 	[MS_SPLIT] = "split",
 	[MS_SPLIT_FAILED] = "split_failed",
 	[MS_SPLIT_DEFERRED] = "split_deferred",
@@ -81,17 +83,11 @@ int sim_mthp_stat(struct sim *sim, unsigned order, const char *name,
  * The counters printed by sim_stats(), in the order of the kernel's files
  * (the enums' order): those the simulator bumps where the kernel does.
  * Not printed: pgfault (the simulator does not count every fault the
- * kernel does, a uffd-wp marker's for one) and the per-size swpin (a
- * swap-in here is always of one page, which has no stats/ directory).
+ * kernel does, a uffd-wp marker's for one).
  */
 static bool vm_kept(enum sim_vmstat_item i)
 {
 	return i != VM_PGFAULT;
-}
-
-static bool mthp_kept(enum sim_mthp_item i)
-{
-	return i != MS_SWPIN;
 }
 
 /* khugepaged/'s counters; its other files are knobs */
@@ -125,9 +121,8 @@ size_t sim_stats(struct sim *sim, struct sim_stat *out, size_t room)
 	}
 	for (unsigned o = MTHP_MIN_ORDER; o <= sim->geo.pmd_order; o++)
 		for (enum sim_mthp_item i = 0; i < MS_NR_ITEMS; i++)
-			if (mthp_kept(i))
-				stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[i],
-					 ld_relaxed(&sim->mthp_stat[o][i]));
+			stat_put(out, room, &n, SIM_STAT_SIZE, o, mthp_names[i],
+				 ld_relaxed(&sim->mthp_stat[o][i]));
 	return n;
 }
 

@@ -59,6 +59,11 @@ void sim_set_read_fault_alloc(struct sim *sim, bool alloc)
 	st_relaxed(&sim->read_fault_alloc, alloc);
 }
 
+void sim_set_swap_device(struct sim *sim, enum sim_swap_device dev)
+{
+	st_relaxed(&sim->swap_device, dev);
+}
+
 const struct mthp_geometry *sim_geometry(const struct sim *sim)
 {
 	return &sim->geo;

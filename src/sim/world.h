@@ -147,6 +147,8 @@ enum sim_mthp_item {
 	MS_COLLAPSE_ALLOC,
 	MS_COLLAPSE_ALLOC_FAILED,
 	MS_SWPIN,
+	MS_SWPIN_FALLBACK,
+	MS_SWPIN_FALLBACK_CHARGE,
 	MS_SWPOUT,
 	MS_SWPOUT_FALLBACK,
 	MS_SPLIT,
@@ -231,6 +233,7 @@ struct sim {
 	struct sim_settings_node *settings;	/* atomic pointer */
 	pthread_mutex_t settings_lock;
 	bool read_fault_alloc;		/* atomic */
+	enum sim_swap_device swap_device;	/* atomic */
 	struct sim_physmem pm;
 	struct sim_swap swap;
 	struct sim_memcg memcgs[SIM_MAX_MEMCGS];
