@@ -250,6 +250,74 @@ static void test_load_then_khugepaged(void **state)
 }
 
 /*
+ * Swap orders: the loader pages out each block of a swap order as one
+ * folio into one aligned run of slots, and every other 'w' page so that
+ * it joins no run (its verify compares the simulator's swap orders with
+ * the snapshot's).  From zram, a swap-in fault then brings in a block
+ * whole where its size is enabled, and khugepaged's swap-in of a PMD
+ * range takes one fault per block.
+ */
+static void test_load_swap_runs(void **state)
+{
+	char text[4096], p0[513], o0[513];
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_snapshot snap;
+	struct mthp_loaded ld;
+	uint64_t tag, in0, in1;
+	FILE *trace;
+	char *log = NULL;
+	size_t len;
+
+	(void)state;
+	/* 0-15 a 64K run, 16-19 a 16K one, 20-35 16 pages in no run, then A */
+	ptes_of("w*36 A*476", p0);
+	memset(o0, '0', 512);
+	o0[512] = '\0';
+	memset(o0, '4', 16);
+	memset(o0 + 16, '2', 4);
+	memset(o0 + 20, '-', 16);
+	snprintf(text, sizeof(text),
+		 "mthp-snapshot 2\nsetting enabled always\nsetting hugepages-2048kB/enabled always\n"
+		 "setting hugepages-64kB/enabled always\nsetting hugepages-16kB/enabled always\n"
+		 "setting khugepaged/max_ptes_swap 64\n"
+		 "vma %llx %llx anon\npmd %llx table %s %s\nend\n",
+		 BASE, BASE + PMD, BASE, p0, o0);
+	if (load_text(text, &ld, &diag))
+		fail_msg("load failed: %s", diag.msg);
+	assert_int_equal(ld.swapped, 36);
+	/* the simulator's own snapshot says the same swap orders */
+	assert_int_equal(sim_mm_snapshot(ld.mm, &snap), 0);
+	assert_non_null(snap.pmds[0].swap_orders);
+	assert_int_equal(snap.pmds[0].swap_orders[0], 4);
+	assert_int_equal(snap.pmds[0].swap_orders[17], 2);
+	assert_int_equal(snap.pmds[0].swap_orders[20], 0);
+	assert_int_equal(snap.pmds[0].swap_orders[35], 0);
+	mthp_snapshot_free(&snap);
+	sim_set_swap_device(ld.sim, SIM_SWAP_ZRAM);
+	/* khugepaged's PMD collapse swaps in: 1 fault for 0-15, 1 for 16-19, 16 more */
+	trace = open_memstream(&log, &len);
+	assert_non_null(trace);
+	sim_set_trace(ld.sim, trace);
+	assert_int_equal(sim_vmstat(ld.sim, "pswpin", &in0), 0);
+	sim_khugepaged_enter(ld.mm);
+	assert_int_equal(sim_khugepaged_pass(ld.sim, 0, NULL), 0);
+	sim_set_trace(ld.sim, NULL);
+	assert_int_equal(fclose(trace), 0);
+	assert_int_equal(sim_vmstat(ld.sim, "pswpin", &in1), 0);
+	assert_int_equal(in1 - in0, 36);
+	if (!strstr(log, "swapped_in=18,"))
+		fail_msg("no swap-in of 18 faults in the trace:\n%s", log);
+	assert_true(info_at(&ld, BASE).huge);
+	/* the content came back: the loader wrote its address to each block's first page */
+	for (unsigned i = 0; i < 36; i += i < 16 ? 16 : i < 20 ? 4 : 1) {
+		assert_int_equal(sim_read(ld.mm, BASE + i * 0x1000ull, &tag), 0);
+		assert_int_equal(tag, BASE + i * 0x1000ull);
+	}
+	free(log);
+	mthp_loaded_free(&ld);
+}
+
+/*
  * What the loader relies on: MADV_COLD makes pages old but leaves a folio
  * another process maps alone, and MADV_HUGEPAGE gives an mm slot only
  * where a collapse is possible, so a child forked then is not scanned.
@@ -353,6 +421,36 @@ static void test_cli_load(void **state)
 	assert_int_equal(r.status, 2);
 	assert_text_has(r.err, "--passes goes with --load", NULL);
 	cli_run_free(&r);
+	r = cli_run("sim", "--swap-device", "zram", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "--swap-device goes with --load", NULL);
+	cli_run_free(&r);
+	r = cli_run("sim", "--load", in, "--swap-device", "tape", NULL);
+	assert_int_equal(r.status, 2);
+	assert_text_has(r.err, "--swap-device 'tape' must be disk or zram", NULL);
+	cli_run_free(&r);
+
+	/* a 64K block swapped out whole: from zram one swap-in fault brings it in */
+	for (int zram = 0; zram < 2; zram++) {
+		char o[513];
+
+		memset(o, '0', 512);
+		o[512] = '\0';
+		memset(o, '4', 16);
+		snprintf(text, sizeof(text), "mthp-snapshot 2\nsetting enabled always\n"
+			 "setting hugepages-64kB/enabled always\nvma %llx %llx anon\n"
+			 "pmd %llx table %s %s\nend\n", BASE, BASE + PMD, BASE,
+			 ptes_of("w*16 A*300", p), o);
+		write_text(in, text);
+		r = cli_run("sim", "--load", in, "--stats", "--swap-device",
+			    zram ? "zram" : "disk", NULL);
+		assert_int_equal(r.status, 0);
+		assert_text_has(r.out, zram ? "of swap (zram)" : "of swap (disk)",
+				"/proc/vmstat pswpin 16\n",
+				zram ? "hugepages-64kB/stats swpin 1\n" :
+				"hugepages-64kB/stats swpin 0\n", NULL);
+		cli_run_free(&r);
+	}
 	r = cli_run("sim", "--load", "/nonexistent/x.snap", NULL);
 	assert_int_equal(r.status, 1);
 	assert_text_has(r.err, "--load /nonexistent/x.snap: No such file", NULL);
@@ -450,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_load_refuses),
 		cmocka_unit_test(test_load_refuses_page_outside_vma),
 		cmocka_unit_test(test_load_then_khugepaged),
+		cmocka_unit_test(test_load_swap_runs),
 		cmocka_unit_test(test_cold_and_mm_slots),
 		cmocka_unit_test(test_cli_load),
 		cmocka_unit_test(test_trace_diff),

@@ -85,6 +85,7 @@ struct cli_load_opts {
 	uint32_t trace_mask;		/* 0: every event */
 	const char *snapshot;		/* the process after the passes, or NULL */
 	bool stats;
+	int swap_device;		/* enum sim_swap_device */
 };
 int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err);
 

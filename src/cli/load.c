@@ -186,8 +186,10 @@ int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err)
 	if (ld.vmas_left_out)
 		fprintf(out, "left out: %" PRIu64 " VMA%s not anonymous private memory\n",
 			ld.vmas_left_out, ld.vmas_left_out == 1 ? "" : "s");
-	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap; policy %s\n",
-		ld.memory_pages, ld.swap_pages, mthp_policy_name(o->policy));
+	sim_set_swap_device(ld.sim, (enum sim_swap_device)o->swap_device);
+	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap (%s); "
+		"policy %s\n", ld.memory_pages, ld.swap_pages,
+		o->swap_device == SIM_SWAP_ZRAM ? "zram" : "disk", mthp_policy_name(o->policy));
 	if (o->trace) {
 		trace = fopen(o->trace, "w");
 		if (!trace) {

@@ -40,7 +40,8 @@ static const char sim_intro[] =
 "       mthp sim [SCENARIO] --policy-file FILE.so [--time-limit S] [the options above]\n"
 "       mthp sim --replay FILE [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
 "       mthp sim --load SNAPSHOT [--passes N] [--policy P] [--set KNOB=VALUE]...\n"
-"                [--trace FILE] [--trace-events LIST] [--snapshot FILE] [--stats]\n"
+"                [--swap-device disk|zram] [--trace FILE] [--trace-events LIST]\n"
+"                [--snapshot FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -117,6 +118,8 @@ struct sim_opts {
 	const char *replay;
 	const char *load;
 	uint64_t passes;
+	int swap_device;		/* enum sim_swap_device */
+	bool swap_device_given;
 	struct cli_sweep_opts sweep;
 	const char *policy_file;
 	uint64_t time_limit;
@@ -165,6 +168,22 @@ static int parse_seed(void *opts, const char *value, char *why, size_t len)
 #define OPT(field) offsetof(struct sim_opts, field)
 
 CLI_SWEEP_HANDLERS(struct sim_opts)
+
+static int parse_swap_device(void *opts, const char *value, char *why, size_t len)
+{
+	struct sim_opts *o = opts;
+
+	o->swap_device_given = true;
+	if (!strcmp(value, "disk"))
+		o->swap_device = SIM_SWAP_DISK;
+	else if (!strcmp(value, "zram"))
+		o->swap_device = SIM_SWAP_ZRAM;
+	else {
+		snprintf(why, len, "must be disk or zram");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
@@ -225,9 +244,17 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  child, old ones made old, 'w' paged out); with its\n"
 		  "  settings, --set overriding them; then run khugepaged's\n"
 		  "  full passes and print what each collapsed.  Goes with\n"
-		  "  --passes, --policy, --set, --trace, --trace-events,\n"
-		  "  --snapshot (the process after the passes) and --stats\n"
+		  "  --passes, --policy, --set, --swap-device, --trace,\n"
+		  "  --trace-events, --snapshot (the process after the\n"
+		  "  passes) and --stats\n"
 		  "  (the counters' change over the passes)" },
+	{ "swap-device", 0, "KIND", MTHP_OPT_FN, .fn = parse_swap_device,
+	  .help = "with --load: what a swap-in fault brings in: disk\n"
+		  "  (default), one page; zram, a whole folio of the\n"
+		  "  largest mTHP size allowed there whose swap slots are\n"
+		  "  one aligned run (what a folio swapped out whole left;\n"
+		  "  the snapshot's swap orders say where), as Linux 7.2\n"
+		  "  does from zram while zswap has never been enabled" },
 	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
 	  .help = "with --load: at most N full passes (default 1); a pass\n"
 		  "  that collapses nothing ends them" },
@@ -271,11 +298,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 					     "and --set only (no SCENARIO)");
 	if (o->passes && !o->load)
 		return mthp_opts_usage_error(&sim_spec, err, "--passes goes with --load");
+	if (o->swap_device_given && !o->load)
+		return mthp_opts_usage_error(&sim_spec, err, "--swap-device goes with --load (a "
+					     "scenario says swap_device in [machine])");
 	if (o->load && (o->scenario || o->replay || o->policy_file || o->compare ||
 			o->sweep.axes.nr || o->json || o->map || o->timeline || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--load goes with --passes, --policy, "
-					     "--set, --trace, --trace-events, --snapshot and "
-					     "--stats only (no SCENARIO)");
+					     "--set, --swap-device, --trace, --trace-events, "
+					     "--snapshot and --stats only (no SCENARIO)");
 	if (o->trace_events) {
 		char why[200];
 
@@ -542,7 +572,7 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 			.path = o->load, .policy = o->policies[0], .passes = o->passes ?: 1,
 			.sets = (const char *const *)o->sets.v, .nr_sets = o->sets.nr,
 			.trace = o->trace, .trace_mask = o->trace_mask, .snapshot = o->snapshot,
-			.stats = o->stats,
+			.stats = o->stats, .swap_device = o->swap_device,
 		};
 
 		return cli_sim_load(&lo, out, err);

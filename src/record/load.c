@@ -6,10 +6,11 @@
  * process, through the simulator's public operations: the pages the
  * snapshot shows shared are written first, the old ones among them made
  * old (MADV_COLD), and a child forked that keeps them mapped; then every
- * other page is written (a read fault for the zero page), the swapped
- * ones paged out, the old ones made old, the pinned ones pinned and the
- * lazily freed ones given MADV_FREE.  Faults allocate the folio order the
- * snapshot shows.  At the end the simulator's own snapshot of the process
+ * other page is written (a read fault for the zero page), the old ones
+ * made old, the pinned ones pinned and the lazily freed ones given
+ * MADV_FREE; last the swapped ones are written and paged out, in runs of
+ * swap slots as the snapshot's swap orders say (make_swapped()).  Faults
+ * allocate the folio order the snapshot shows.  At the end the simulator's own snapshot of the process
  * must equal the one loaded, PTE by PTE, or the load fails saying where.
  */
 #include <errno.h>
@@ -158,6 +159,20 @@ static int check_folio(struct load *l, const struct mthp_snapshot_pmd *pmd, uint
 	return 0;
 }
 
+/* A block of swap order k lies inside one VMA, as a folio it was. */
+static int check_swap_block(struct load *l, const struct mthp_snapshot_pmd *pmd, uint32_t i)
+{
+	unsigned k = pmd->swap_orders ? pmd->swap_orders[i] : 0;
+	uint32_t first = i & ~((1u << k) - 1), last = first + (1u << k) - 1;
+
+	if (vma_at(l->snap, pmd->addr + first * l->page) !=
+	    vma_at(l->snap, pmd->addr + last * l->page))
+		return load_fail(l, pmd->line, -EINVAL, "PTE %" PRIu32 ": a block of swap "
+				 "order %u (PTEs %" PRIu32 " to %" PRIu32 ") across two VMAs; "
+				 "a folio swapped out whole lies in one", i, k, first, last);
+	return 0;
+}
+
 /* Is the whole PMD range of addr inside one loadable VMA? */
 static bool pmd_in_vma(const struct load *l, uint64_t addr)
 {
@@ -210,6 +225,8 @@ static int check(struct load *l)
 						 pmd->ptes[i]);
 			if (o && lt.kind != LOAD_ZERO && lt.kind != LOAD_SWAP &&
 			    (err = check_folio(l, pmd, i, o)))
+				return err;
+			if (lt.kind == LOAD_SWAP && (err = check_swap_block(l, pmd, i)))
 				return err;
 			out->present += lt.kind != LOAD_SWAP && lt.kind != LOAD_ZERO;
 			out->shared += lt.kind == LOAD_SHARED;
@@ -317,18 +334,18 @@ static int make_pages(struct load *l, bool shared)
 			struct letter lt = letter_of(pmd->ptes[i]);
 			uint64_t addr = pmd->addr + i * l->page;
 
-			if (lt.kind == LOAD_NONE || (lt.kind == LOAD_SHARED) != shared)
+			if (lt.kind == LOAD_NONE || lt.kind == LOAD_SWAP ||
+			    (lt.kind == LOAD_SHARED) != shared)
 				continue;
 			err = make_page(l, pmd->line, addr, lt.kind == LOAD_ZERO, pte_order(pmd, i));
-			if (!err && lt.kind == LOAD_SWAP)
-				err = sim_madvise(mm, addr, l->page, SIM_MADV_PAGEOUT);
 		}
 		/* after every fault of the range: a page-out or MADV_FREE splits */
 		for (uint32_t i = 0; i < n && !err; i++) {
 			struct letter lt = letter_of(pmd->ptes[i]);
 			uint64_t addr = pmd->addr + i * l->page;
 
-			if (lt.kind == LOAD_NONE || (lt.kind == LOAD_SHARED) != shared)
+			if (lt.kind == LOAD_NONE || lt.kind == LOAD_SWAP ||
+			    (lt.kind == LOAD_SHARED) != shared)
 				continue;
 			if (lt.old)
 				err = sim_madvise(mm, addr, l->page, SIM_MADV_COLD);
@@ -342,6 +359,50 @@ static int make_pages(struct load *l, bool shared)
 		}
 		if (err)
 			return err;
+	}
+	return 0;
+}
+
+/* The swap order of PTE i (0: none said). */
+static unsigned swap_order(const struct mthp_snapshot_pmd *pmd, uint32_t i)
+{
+	return pmd->swap_orders ? pmd->swap_orders[i] : 0;
+}
+
+/*
+ * The swapped-out pages, with the runs of swap slots the snapshot shows:
+ * a block of swap order k is a folio of order k written and paged out
+ * whole (aligned, consecutive slots), any other 'w' one page paged out.
+ * They go from the highest address down, each taking slots above the
+ * ones before it, so no two of them make a run the snapshot does not
+ * show (a run climbs with the address).
+ */
+static int make_swapped(struct load *l)
+{
+	const struct mthp_snapshot *s = l->snap;
+	uint32_t n = s->geo.ptes_per_pmd;
+
+	for (size_t p = s->nr_pmds; p-- > 0;) {
+		const struct mthp_snapshot_pmd *pmd = &s->pmds[p];
+
+		if (pmd->kind != MTHP_PMD_TABLE)
+			continue;
+		for (uint32_t i = n; i-- > 0;) {
+			unsigned k = swap_order(pmd, i);
+			uint32_t first = i & ~((1u << k) - 1);
+			uint64_t addr = pmd->addr + first * l->page;
+			int err;
+
+			if (letter_of(pmd->ptes[i]).kind != LOAD_SWAP)
+				continue;
+			err = make_page(l, pmd->line, addr, false, k);
+			if (!err)
+				err = sim_madvise(l->out->mm, addr, l->page << k, SIM_MADV_PAGEOUT);
+			if (err)
+				return load_fail(l, pmd->line, err, "paging out PTE %" PRIu32
+						 " failed (%s)", first, strerror(-err));
+			i = first;
+		}
 	}
 	return 0;
 }
@@ -378,11 +439,19 @@ static int verify(struct load *l)
 				    letter_of(want->ptes[i]).kind != LOAD_ZERO;
 
 			if (have->ptes[i] == want->ptes[i] &&
-			    (!page || pte_order(have, i) == o))
+			    (!page || pte_order(have, i) == o) &&
+			    swap_order(have, i) == swap_order(want, i))
 				continue;
-			err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator made "
-					"'%c' of order %u where the snapshot has '%c' of order %u",
-					i, have->ptes[i], pte_order(have, i), want->ptes[i], o);
+			if (swap_order(have, i) != swap_order(want, i))
+				err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator "
+						"made '%c' of swap order %u where the snapshot has '%c' "
+						"of swap order %u", i, have->ptes[i],
+						swap_order(have, i), want->ptes[i], swap_order(want, i));
+			else
+				err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator "
+						"made '%c' of order %u where the snapshot has '%c' of "
+						"order %u", i, have->ptes[i], pte_order(have, i),
+						want->ptes[i], o);
 			break;
 		}
 	}
@@ -423,7 +492,8 @@ int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
 		return err;
 	/* every page twice over (collapses allocate before they free), and some PMDs */
 	cfg.nr_frames = 2 * (out->present + out->swapped) + 64 * (uint64_t)n;
-	cfg.nr_swap_slots = out->swapped + n;
+	/* room for every block's alignment, so slots are never reused */
+	cfg.nr_swap_slots = 2 * out->swapped + 2 * (uint64_t)n;
 	out->memory_pages = cfg.nr_frames;
 	out->swap_pages = cfg.nr_swap_slots;
 	err = sim_create(&out->sim, &cfg, settings);
@@ -447,7 +517,7 @@ int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
 				  strerror(-err));
 		}
 	}
-	err = err ?: make_pages(&l, false) ?: set_fault_order(&l, -1);
+	err = err ?: make_pages(&l, false) ?: make_swapped(&l) ?: set_fault_order(&l, -1);
 	for (size_t i = 0; !err && i < snap->nr_vmas; i++)
 		if (loadable_vma(&snap->vmas[i]) && (snap->vmas[i].flags & MTHP_VMA_UFFD))
 			err = sim_uffd_register(out->mm, snap->vmas[i].start,

@@ -46,7 +46,7 @@
 struct counts {
 	unsigned ranges, agree, new_disagree;
 	unsigned sim_agree, sim_new, sim_stats_bad;
-	unsigned trace_same, trace_swapin, trace_locked, trace_new;
+	unsigned trace_same, trace_locked, trace_new;
 	unsigned transient;	/* first-pass disagreements a locked folio explains */
 	unsigned steady_agree, steady_new;
 	unsigned plan_steady_agree, plan_steady_new;
@@ -62,7 +62,6 @@ static void counts_add(struct counts *t, const struct counts *b)
 	t->sim_new += b->sim_new;
 	t->sim_stats_bad += b->sim_stats_bad;
 	t->trace_same += b->trace_same;
-	t->trace_swapin += b->trace_swapin;
 	t->trace_locked += b->trace_locked;
 	t->trace_new += b->trace_new;
 	t->transient += b->transient;
@@ -540,44 +539,19 @@ static unsigned compare_sim_stats(const struct batch_result *br, const struct mt
 	return bad;
 }
 
-/* The value of field name= in an event line (0 when absent). */
-static unsigned long event_field(const char *text, const char *name)
-{
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), " %s=", name);
-	p = strstr(text, key);
-	return p ? strtoul(p + strlen(key), NULL, 0) : 0;
-}
-
 /*
  * Why a range's events differ from the kernel's, when it is behaviour
- * the simulator does not model (0: it is not):
- * 's' a swap-in that brought in a large folio: do_swap_page() of zram
- *     may swap in an mTHP-sized folio, mapping several swap PTEs at once,
- *     so the kernel counts fewer swap-ins; the simulator swaps in page by
- *     page;
- * 'l' the kernel's isolation found a folio locked (status=page_locked):
- *     another task of the guest held its lock for a moment, which no
- *     snapshot shows.  compare_batch() lets such a range's first pass
- *     differ when its steady state agrees.
+ * no snapshot shows (0: it is not): 'l', the kernel's isolation found a
+ * folio locked (status=page_locked): another task of the guest held its
+ * lock for a moment.  compare_batch() lets such a range's first pass
+ * differ when its steady state agrees.
  */
 static char known_trace_case(const char *kernel, const char *sim)
 {
-	static const char swapin[] = "mm_collapse_huge_page_swapin:";
 	static const char locked[] = "status=page_locked";
 
-	if (!kernel || !sim)
-		return 0;
-	if (strstr(kernel, locked) && !strstr(sim, locked))
+	if (kernel && sim && strstr(kernel, locked) && !strstr(sim, locked))
 		return 'l';
-	if (!strncmp(kernel, swapin, sizeof(swapin) - 1) &&
-	    !strncmp(sim, swapin, sizeof(swapin) - 1) &&
-	    event_field(kernel, "swapped_in") < event_field(sim, "swapped_in") &&
-	    event_field(kernel, "ret") == event_field(sim, "ret") &&
-	    event_field(kernel, "order") == event_field(sim, "order"))
-		return 's';
 	return 0;
 }
 
@@ -626,7 +600,6 @@ static int compare_traces(struct batch_result *br, const char *sim_path)
 			char why = res.differs[i] ?
 				   known_trace_case(res.first_a[i], res.first_b[i]) : 0;
 
-			br->c.trace_swapin += why == 's';
 			br->c.trace_locked += why == 'l';
 			if (res.differs[i] && !why) {
 				br->c.trace_new++;
@@ -704,6 +677,8 @@ static int compare_sim(struct batch_result *br)
 		fprintf(stderr, "compare: %s\n", diag.msg);
 		return ret;
 	}
+	/* the guest swaps to zram: its swap-ins bring in whole folios */
+	sim_set_swap_device(ld.sim, SIM_SWAP_ZRAM);
 	snprintf(trace_path, sizeof(trace_path), "%s/sim-trace", br->dir);
 	trace = fopen(trace_path, "w");
 	if (!trace) {
@@ -866,10 +841,9 @@ static int compare_batch(const char *dir, struct totals *t)
 			       "task (its trace says page_locked), and the steady state agrees\n",
 			       dir, br.c.transient);
 		if (br.traced)
-			printf("%s: traces: %u ranges the same, %u differ by large swap-ins, "
-			       "%u by a locked folio, %u otherwise (%s/trace-diff)\n", dir,
-			       br.c.trace_same, br.c.trace_swapin, br.c.trace_locked, br.c.trace_new,
-			       dir);
+			printf("%s: traces: %u ranges the same, %u differ by a locked folio, "
+			       "%u otherwise (%s/trace-diff)\n", dir, br.c.trace_same,
+			       br.c.trace_locked, br.c.trace_new, dir);
 		t->trace_batches += br.traced;
 		if (br.have_steady)
 			printf("%s: steady state (kernel %u passes, simulator %u, plan %u): "
@@ -911,9 +885,8 @@ int main(int argc, char **argv)
 	       "%u disagree\n", t.steady_batches, t.c.steady_agree, t.c.steady_new,
 	       t.c.plan_steady_agree, t.c.plan_steady_new);
 	printf("khugepaged's trace against the simulator's (%u batches traced): %u ranges "
-	       "the same, %u known differences (%u large swap-ins, %u a locked folio), "
-	       "%u new\n", t.trace_batches, t.c.trace_same, t.c.trace_swapin + t.c.trace_locked,
-	       t.c.trace_swapin, t.c.trace_locked, t.c.trace_new);
+	       "the same, %u differ by a folio locked by another task, %u new\n",
+	       t.trace_batches, t.c.trace_same, t.c.trace_locked, t.c.trace_new);
 	if (t.c.transient)
 		printf("first-pass disagreements a folio locked by another task explains "
 		       "(the steady state agrees): %u\n", t.c.transient);

@@ -143,12 +143,17 @@ static int thp_apply(const struct batch *b, const char *dir)
 	return write_file(path, text);
 }
 
-/* Every per-size stat and pages_collapsed, NAME VALUE a line. */
+/*
+ * The per-size stats of collapses and of swap-ins (khugepaged's swap-ins
+ * from zram bring in whole folios), pages_collapsed and full_scans, NAME
+ * VALUE a line.
+ */
 static int stats_save(const char *dir, const char *name)
 {
 	static const char *const stats[] = {
 		"collapse_alloc", "collapse_alloc_failed", "collapse_exceed_none_pte",
-		"collapse_exceed_swap_pte", "collapse_exceed_shared_pte",
+		"collapse_exceed_swap_pte", "collapse_exceed_shared_pte", "swpin",
+		"swpin_fallback", "swpin_fallback_charge",
 	};
 	char path[512], knob[128];
 	unsigned long v;
@@ -392,12 +397,47 @@ static void child_stop(struct child *ch)
 	waitpid(ch->pid, NULL, 0);
 }
 
+/* Does a table line of the snapshot at path show a locked folio ('K')? */
+static bool shows_locked_folio(const char *path)
+{
+	char line[20000], kind[16];
+	bool locked = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !locked && fgets(line, sizeof(line), f)) {
+		int at = 0;
+
+		if (sscanf(line, "pmd %*s %15s %n", kind, &at) == 1 && at &&
+		    !strcmp(kind, "table"))
+			locked = strcspn(line + at, " \n") > strcspn(line + at, "K");
+	}
+	if (f)
+		fclose(f);
+	return locked;
+}
+
+/*
+ * No pattern locks a folio, so a 'K' is another task of the guest holding
+ * a folio lock for a moment as the snapshot was taken: take it again,
+ * after a short wait (a snapshot that would not plan what khugepaged then
+ * meets).
+ */
 static int snapshot_to(pid_t pid, const char *dir, const char *name)
 {
+	struct timespec wait = { 0, 20 * 1000 * 1000 };
 	char path[300];
+	int ret, tries = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return guest_snapshot(pid, path);
+	do {
+		if (tries)
+			nanosleep(&wait, NULL);
+		ret = guest_snapshot(pid, path);
+	} while (!ret && shows_locked_folio(path) && ++tries < 50);
+	if (tries)
+		guest_say("%s: a folio was locked in %d snapshot%s, taken again", path, tries,
+			  tries == 1 ? "" : "s");
+	return ret;
 }
 
 static long now_ms(void)
