@@ -68,6 +68,14 @@ static void test_splits_underused_thps(void **state)
 	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
 	assert_true(pi.huge);
 	free_before = sim_free_pages(f.sim);
+	/* the preview counts what a run would do, and does none of it */
+	assert_int_equal(sim_shrink_preview(f.sim, &res), 0);
+	assert_int_equal(res.split, 4);
+	assert_int_equal(res.pages_freed, 4 * (N - 1));
+	assert_int_equal(sim_free_pages(f.sim), free_before);
+	assert_int_equal(sim_page_info(f.mm, BASE, &pi), 0);
+	assert_true(pi.huge);
+	assert_int_equal(vmstat(f.sim, "thp_underused_split_page"), 0);
 	res = shrink(f.sim);
 	assert_int_equal(res.split, 4);
 	assert_int_equal(res.pages_freed, 4 * (N - 1));
@@ -84,6 +92,8 @@ static void test_splits_underused_thps(void **state)
 	assert_int_equal(pi.state, '0');
 	/* nothing left to split */
 	res = shrink(f.sim);
+	assert_int_equal(res.split, 0);
+	assert_int_equal(sim_shrink_preview(f.sim, &res), 0);
 	assert_int_equal(res.split, 0);
 	sim_fx_done(&f, true);
 }

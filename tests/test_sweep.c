@@ -401,6 +401,45 @@ static void test_a_snapshot_is_swept_by_passes_to_the_fixpoint(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/*
+ * MADV_COLLAPSE ignores max_ptes_none, so at 0 it makes THPs of the sparse
+ * ranges that the underused-THP shrinker would split again: the runs count
+ * them, and the recommendation says so.
+ */
+static void test_a_recommendation_says_what_the_shrinker_takes_back(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_snapshot snap;
+	struct mthp_sweep sw = { .snapshot = NULL };
+	char words[1024];
+
+	(void)state;
+	snapshot_case(&snap, &sw.settings);
+	sw.snapshot = &snap;
+	sw.source = "pid 1";
+	sw.context = MTHP_CONTEXT_MADVISE;
+	sw.policies[0] = MTHP_POLICY_UPSTREAM;
+	sw.nr_policies = 1;
+	sw.profile = MTHP_TLB_X86_64;
+	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[0], "khugepaged/max_ptes_none=0,511",
+					       &sw.settings, &diag), 0);
+	sw.nr_axes = 1;
+	assert_int_equal(mthp_sweep_run(&sw, &diag), 0);
+	assert_int_equal(sw.nr_runs, 2);
+	/* both ranges collapse either way; at 0 both THPs are underused, at 511 none */
+	assert_int_equal(sw.runs[0].report.collapses_by_order[9], 2);
+	assert_int_equal(sw.runs[0].report.underused_thps, 2);
+	assert_int_equal(sw.runs[0].report.underused_pages, 1024 - 142);
+	assert_int_equal(sw.runs[1].report.underused_thps, 0);
+	mthp_sweep_recommendation(&sw, 10.0, words, sizeof(words));
+	if (!strstr(words, "khugepaged/max_ptes_none=0") ||
+	    !strstr(words, "the underused-THP shrinker would split 2 of its THPs again") ||
+	    !strstr(words, "giving back 3.4 MiB."))
+		fail_msg("recommendation: %s", words);
+	mthp_sweep_free(&sw);
+	mthp_snapshot_free(&snap);
+}
+
 /* Run `mthp ARGS...`; out and err captured; returns the exit status. */
 static int mthp(char **out, char **err, ...)
 {
@@ -610,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
 		cmocka_unit_test(test_chart_of_many_runs_keys_the_front_points),
 		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
+		cmocka_unit_test(test_a_recommendation_says_what_the_shrinker_takes_back),
 		cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
 		cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
 		cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),

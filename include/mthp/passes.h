@@ -39,6 +39,10 @@ struct mthp_pass_report {
 	uint64_t pages_copied;			/* the other PTEs of the windows */
 	uint64_t recollapses;			/* collapses that crept */
 	uint64_t ptes_changed;			/* PTEs whose state or folio changed */
+	/* PMD collapses whose THP the underused-THP shrinker would split
+	 * again under pressure (plan->underused), and the pages they filled */
+	uint64_t underused;
+	uint64_t underused_pages;
 };
 
 enum mthp_passes_end {
@@ -55,6 +59,8 @@ struct mthp_passes_summary {
 	uint64_t pages_copied;
 	uint64_t recollapses;
 	uint64_t rebuilds;		/* collapses that changed no PTE */
+	uint64_t underused;		/* as in the pass reports, over all passes */
+	uint64_t underused_pages;
 	unsigned creep_from;		/* lowest order a creeping collapse grew from */
 	unsigned creep_to;		/* highest order a creeping collapse reached */
 	unsigned creep_last_pass;	/* the last pass with a creeping collapse; 0: none */

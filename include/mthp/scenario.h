@@ -209,6 +209,9 @@ struct mthp_run_report {
 	/* the underused-THP shrinker: folios it split, zero-filled pages it freed */
 	uint64_t shrink_splits;
 	uint64_t shrink_freed;
+	/* what it would split and free under pressure at the end (sim_shrink_preview()) */
+	uint64_t underused_thps;
+	uint64_t underused_pages;
 	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
 	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */

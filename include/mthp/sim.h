@@ -179,6 +179,8 @@ struct sim_shrink_result {
 	uint64_t pages_freed;	/* zero-filled pages freed */
 };
 int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res);
+/* What sim_shrink(sim, -1, res) would split and free now, changing nothing. */
+int sim_shrink_preview(struct sim *sim, struct sim_shrink_result *res);
 /*
  * Pages the shrinker freed since the simulator was made, also by the runs
  * a write fault makes when its memory cgroup is at its limit (it runs the

@@ -6,6 +6,7 @@
  * only decides what to run, in which order, and what the results say.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,6 +182,9 @@ static int run_passes(const struct mthp_sweep *sw, const struct mthp_settings *s
 	out->recollapses = sum.recollapses;
 	out->rebuilds = sum.rebuilds;
 	out->wakeups = sum.passes;
+	/* the THPs the passes made; the snapshot's own show no zero-filled pages */
+	out->underused_thps = sum.underused;
+	out->underused_pages = sum.underused_pages;
 	return 0;
 }
 
@@ -417,6 +421,25 @@ static void describe(const struct mthp_sweep *sw, const struct mthp_sweep_run *r
 		snprintf(buf, buflen, "%s with %s", mthp_sweep_policy_label(run->policy), label);
 }
 
+/*
+ * What the underused-THP shrinker would take back from a recommended run
+ * under memory pressure, as a sentence appended to buf; nothing when it
+ * would split nothing.
+ */
+static void add_underused(const struct mthp_sweep *sw, const struct mthp_sweep_run *run,
+			  char *buf, size_t buflen)
+{
+	size_t len = strlen(buf);
+	double mib = (double)run->report.underused_pages *
+		     (double)sw->settings.geo.page_size / (1 << 20);
+
+	if (!run->report.underused_thps || len >= buflen)
+		return;
+	snprintf(buf + len, buflen - len, " Under memory pressure the underused-THP shrinker "
+		 "would split %" PRIu64 " of its THPs again (more than max_ptes_none of their "
+		 "pages zero-filled), giving back %.1f MiB.", run->report.underused_thps, mib);
+}
+
 void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 			       char *buf, size_t buflen)
 {
@@ -438,6 +461,7 @@ void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 			 "memory. The fewest TLB entries: %s: %+.0f%% TLB entries for %+.0f%% "
 			 "memory.", mthp_tlb_profile_name(sw->profile), budget * 100, other,
 			 most->tlb_change * 100, most->memory_change * 100);
+		add_underused(sw, most, buf, buflen);
 		return;
 	}
 	best = &sw->runs[c.within_budget];
@@ -454,4 +478,5 @@ void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 			 mthp_tlb_profile_name(sw->profile), budget * 100, what,
 			 best->tlb_change * 100, best->memory_change * 100, other,
 			 most->tlb_change * 100, most->memory_change * 100);
+	add_underused(sw, best, buf, buflen);
 }

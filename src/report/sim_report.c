@@ -153,20 +153,31 @@ static void text_mib(FILE *out, const char *label, const struct mthp_run_report 
 	fputc('\n', out);
 }
 
-/* What the underused-THP shrinker took back; nothing when it split nothing. */
+/*
+ * What the underused-THP shrinker took back, and what it would take back
+ * under memory pressure at the end; each part only when not all zero.
+ */
 static void text_shrinker(FILE *out, const struct mthp_run_report *runs, size_t n,
 			  double mib)
 {
-	bool any = false;
+	bool split = false, would = false;
 
-	for (size_t i = 0; i < n; i++)
-		any |= runs[i].shrink_splits != 0;
-	if (!any)
-		return;
-	text_field(out, "THPs split by the shrinker", runs, n,
-		   offsetof(struct mthp_run_report, shrink_splits), false);
-	text_mib(out, "  MiB it freed", runs, n, offsetof(struct mthp_run_report, shrink_freed),
-		 mib);
+	for (size_t i = 0; i < n; i++) {
+		split |= runs[i].shrink_splits != 0;
+		would |= runs[i].underused_thps != 0;
+	}
+	if (split) {
+		text_field(out, "THPs split by the shrinker", runs, n,
+			   offsetof(struct mthp_run_report, shrink_splits), false);
+		text_mib(out, "  MiB it freed", runs, n,
+			 offsetof(struct mthp_run_report, shrink_freed), mib);
+	}
+	if (would) {
+		text_field(out, "THPs underused at the end", runs, n,
+			   offsetof(struct mthp_run_report, underused_thps), false);
+		text_mib(out, "  MiB it would free", runs, n,
+			 offsetof(struct mthp_run_report, underused_pages), mib);
+	}
 }
 
 static uint64_t get_walk(const struct mthp_run_report *r, const void *arg)
@@ -446,9 +457,11 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 						    (json_int_t)r->walk_outcomes[2]),
 			"failed_attempts", counts_json(r->failed_by_result, MTHP_NR_RESULTS, true));
 	if (run && json_object_set_new(run, "shrinker",
-				       json_pack("{s:I, s:I}", "thps_split",
+				       json_pack("{s:I, s:I, s:I, s:I}", "thps_split",
 						 (json_int_t)r->shrink_splits, "pages_freed",
-						 (json_int_t)r->shrink_freed))) {
+						 (json_int_t)r->shrink_freed, "underused_thps_at_end",
+						 (json_int_t)r->underused_thps, "underused_pages_at_end",
+						 (json_int_t)r->underused_pages))) {
 		json_decref(run);
 		return NULL;
 	}

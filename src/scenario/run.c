@@ -987,6 +987,17 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		goto out;
 	}
 	out->shrink_freed = sim_shrink_freed(r.sim);
+	{
+		struct sim_shrink_result pre;
+		int err = sim_shrink_preview(r.sim, &pre);
+
+		if (err) {
+			run_fail(&r, err, "the shrinker's preview failed (%s)", strerror(-err));
+			goto out;
+		}
+		out->underused_thps = pre.split;
+		out->underused_pages = pre.pages_freed;
+	}
 	mthp_snapshot_free(&out->final);
 	snapshot_all(&r, &out->final);
 	out->resident_pages = mthp_snapshot_present_pages(&out->final);

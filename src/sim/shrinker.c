@@ -63,6 +63,23 @@ static bool underused(struct sim *sim, uint32_t head)
 	return false;
 }
 
+/* Its zero-filled pages. */
+static uint32_t zero_pages(struct sim *sim, uint32_t head)
+{
+	uint32_t zero = 0;
+
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++)
+		zero += page_tag(sim, head + i) == 0;
+	return zero;
+}
+
+/* What splitting an underused folio would do, counted without doing it. */
+static void count_preview(struct sim *sim, uint32_t head, struct sim_shrink_result *res)
+{
+	res->split++;
+	res->pages_freed += zero_pages(sim, head);
+}
+
 /* A queued PMD-order folio of the cgroup asked for (any when memcg < 0). */
 static bool candidate(struct sim *sim, uint32_t head, int memcg)
 {
@@ -123,10 +140,11 @@ static bool table_candidate(struct sim_mm *mm, struct sim_pte_table *t, int memc
 /*
  * The PMD range at addr: a PMD-mapped queued folio has its PMD split
  * first (as split_folio() unmaps it), then, mapped whole by one table,
- * the folio is split if it is underused.  Context: mmap_lock held for
- * read; takes the PMD and PTE locks.
+ * the folio is split if it is underused.  preview: count what would be
+ * split and freed, changing nothing.  Context: mmap_lock held for read;
+ * takes the PMD and PTE locks.
  */
-static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg,
+static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg, bool preview,
 			struct sim_shrink_result *res)
 {
 	struct sim *sim = mm->sim;
@@ -146,6 +164,11 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg,
 		head = (uint32_t)pmd_pfn(pmd);
 		if (!candidate(sim, head, memcg) || folio_maybe_shared(sim, head))
 			return 0;
+		if (preview) {
+			if (underused(sim, head))
+				count_preview(sim, head, res);
+			return 0;
+		}
 		if (!underused(sim, head)) {
 			folio_clear_flag(sim, head, PG_DEFERRED);
 			return 0;
@@ -160,17 +183,22 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg,
 	}
 	pte_lock(t);
 	if (table_candidate(mm, t, memcg, &head)) {
-		if (underused(sim, head))
+		if (!underused(sim, head)) {
+			if (!preview)
+				folio_clear_flag(sim, head, PG_DEFERRED);
+		} else if (preview) {
+			count_preview(sim, head, res);
+		} else {
 			split_here(mm, t, 0, head, res);
-		else
-			folio_clear_flag(sim, head, PG_DEFERRED);
+		}
 	}
 	pte_unlock(t);
 	return 0;
 }
 
 /* Context: no lock held; takes the world lock, then mmap_lock for read. */
-static int shrink_mm(struct sim_mm *mm, int memcg, struct sim_shrink_result *res)
+static int shrink_mm(struct sim_mm *mm, int memcg, bool preview,
+		     struct sim_shrink_result *res)
 {
 	struct sim *sim = mm->sim;
 	uint64_t pmd_size = mthp_pmd_size(&sim->geo);
@@ -183,7 +211,7 @@ static int shrink_mm(struct sim_mm *mm, int memcg, struct sim_shrink_result *res
 		uint64_t first = (v->start + pmd_size - 1) & ~(pmd_size - 1);
 
 		for (uint64_t a = first; !err && a + pmd_size <= v->end; a += pmd_size)
-			err = shrink_range(mm, a, memcg, res);
+			err = shrink_range(mm, a, memcg, preview, res);
 	}
 	mmap_unlock(mm);
 	world_exit(sim);
@@ -191,7 +219,7 @@ static int shrink_mm(struct sim_mm *mm, int memcg, struct sim_shrink_result *res
 }
 
 /* Context: no lock held; takes the mm list lock, then each mm's (shrink_mm). */
-int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res)
+static int shrink(struct sim *sim, int memcg, bool preview, struct sim_shrink_result *res)
 {
 	struct sim_mm **mms = NULL;
 	size_t nr = 0, cap = 0;
@@ -217,13 +245,25 @@ int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res)
 	mm_list_unlock(sim);
 	for (size_t i = 0; i < nr; i++) {
 		if (!err)
-			err = shrink_mm(mms[i], memcg, res);
+			err = shrink_mm(mms[i], memcg, preview, res);
 		mm_put(mms[i]);
 	}
 	free(mms);
 	if (!err)
 		sim_debug_check(sim);
 	return err;
+}
+
+/* Context: no lock held. */
+int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res)
+{
+	return shrink(sim, memcg, false, res);
+}
+
+/* Context: no lock held. */
+int sim_shrink_preview(struct sim *sim, struct sim_shrink_result *res)
+{
+	return shrink(sim, -1, true, res);
 }
 
 uint64_t sim_shrink_freed(struct sim *sim)

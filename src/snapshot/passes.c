@@ -82,6 +82,7 @@ struct collapse {
 	size_t pmd;
 	struct mthp_window win;
 	uint32_t filled;
+	bool underused;		/* a THP the underused-THP shrinker would split */
 };
 
 struct pass_state {
@@ -122,6 +123,8 @@ static void collect(void *arg, const struct mthp_snapshot *snap,
 			.pmd = (size_t)(pmd - snap->pmds),
 			.win = plan->collapses[c],
 			.filled = pmd->kind == MTHP_PMD_TABLE ? none_in(pmd, &plan->collapses[c]) : 0,
+			.underused = plan->underused &&
+				     plan->collapses[c].order == snap->geo.pmd_order,
 		};
 	}
 }
@@ -163,6 +166,8 @@ static int apply_pass(struct pass_state *ps, struct mthp_pass_report *rep,
 		rep->pages_filled += c->filled;
 		rep->pages_copied += (1u << c->win.order) - c->filled;
 		rep->recollapses += creep;
+		rep->underused += c->underused;
+		rep->underused_pages += c->underused ? c->filled : 0;
 		rep->ptes_changed += changed;
 		sum->rebuilds += !changed;
 	}
@@ -178,6 +183,8 @@ static void summarize(struct mthp_passes_summary *sum, const struct mthp_pass_re
 	sum->pages_filled += rep->pages_filled;
 	sum->pages_copied += rep->pages_copied;
 	sum->recollapses += rep->recollapses;
+	sum->underused += rep->underused;
+	sum->underused_pages += rep->underused_pages;
 	if (rep->recollapses)
 		sum->creep_last_pass = rep->pass;
 	sum->end = rep->ptes_changed ? MTHP_PASSES_BOUND : MTHP_PASSES_STABLE;
