@@ -413,22 +413,12 @@ static void test_cli_load(void **state)
 	assert_text_has(r.out, "2 of 2 ranges the same, 0 differ", NULL);
 	cli_run_free(&r);
 
-	r = cli_run("sim", "--load", in, "--compare", "legacy,upstream", NULL);
-	assert_int_equal(r.status, 2);
-	assert_text_has(r.err, "--load goes with --passes", NULL);
-	cli_run_free(&r);
-	r = cli_run("sim", "--passes", "2", NULL);
-	assert_int_equal(r.status, 2);
-	assert_text_has(r.err, "--passes goes with --load", NULL);
-	cli_run_free(&r);
-	r = cli_run("sim", "--swap-device", "zram", NULL);
-	assert_int_equal(r.status, 2);
-	assert_text_has(r.err, "--swap-device goes with --load", NULL);
-	cli_run_free(&r);
-	r = cli_run("sim", "--load", in, "--swap-device", "tape", NULL);
-	assert_int_equal(r.status, 2);
-	assert_text_has(r.err, "--swap-device 'tape' must be disk or zram", NULL);
-	cli_run_free(&r);
+	cli_run_fails(2, "--load goes with --passes", "sim", "--load", in, "--compare",
+		      "legacy,upstream", NULL);
+	cli_run_fails(2, "--passes goes with --load", "sim", "--passes", "2", NULL);
+	cli_run_fails(2, "--swap-device goes with --load", "sim", "--swap-device", "zram", NULL);
+	cli_run_fails(2, "--swap-device 'tape' must be disk or zram", "sim", "--load", in,
+		      "--swap-device", "tape", NULL);
 
 	/* a 64K block swapped out whole: from zram one swap-in fault brings it in */
 	for (int zram = 0; zram < 2; zram++) {
@@ -451,10 +441,8 @@ static void test_cli_load(void **state)
 				"hugepages-64kB/stats swpin 0\n", NULL);
 		cli_run_free(&r);
 	}
-	r = cli_run("sim", "--load", "/nonexistent/x.snap", NULL);
-	assert_int_equal(r.status, 1);
-	assert_text_has(r.err, "--load /nonexistent/x.snap: No such file", NULL);
-	cli_run_free(&r);
+	cli_run_fails(1, "--load /nonexistent/x.snap: No such file", "sim", "--load",
+		      "/nonexistent/x.snap", NULL);
 	unlink(in);
 	unlink(out);
 	unlink(trace);

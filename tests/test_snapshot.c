@@ -808,6 +808,14 @@ static void test_folios_digit_under_no_page_ignored(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* out[from, to) are all order. */
+static void assert_orders(const uint8_t *out, unsigned from, unsigned to, uint8_t order)
+{
+	for (unsigned i = from; i < to; i++)
+		if (out[i] != order)
+			fail_msg("swap order %u at %u, expected %u", out[i], i, order);
+}
+
 /* A digit under 'w' is its swap order: kept apart from the folio orders. */
 static void test_folios_swap_orders(void **state)
 {
@@ -819,14 +827,10 @@ static void test_folios_swap_orders(void **state)
 		"{4*16}{2*4}-{0*491}\n", NULL);
 	pmd = &snap.pmds[0];
 	assert_non_null(pmd->swap_orders);
-	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(pmd->swap_orders[i], 4);
-	for (unsigned i = 16; i < 20; i++)
-		assert_int_equal(pmd->swap_orders[i], 2);
-	assert_int_equal(pmd->swap_orders[20], 0);
-	assert_int_equal(pmd->swap_orders[21], 0);
-	for (unsigned i = 0; i < 21; i++)
-		assert_int_equal(pmd->folio_orders[i], MTHP_NO_FOLIO);
+	assert_orders(pmd->swap_orders, 0, 16, 4);
+	assert_orders(pmd->swap_orders, 16, 20, 2);
+	assert_orders(pmd->swap_orders, 20, 512, 0);
+	assert_orders(pmd->folio_orders, 0, 21, MTHP_NO_FOLIO);
 	check_round_trip(&snap);
 	assert_int_equal(mthp_snapshot_copy(&copy, &snap), 0);
 	assert_snap_equal(&snap, &copy);
@@ -883,22 +887,14 @@ static void test_swap_orders_of_slots(void **state)
 		slot[i] = 48 + i - 32;
 	slot[40] = MTHP_NO_SWAP;
 	mthp_swap_orders(slot, 64, 8, out);
-	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(out[i], 4);
-	for (unsigned i = 16; i < 20; i++)
-		assert_int_equal(out[i], 2);
-	for (unsigned i = 20; i < 24; i++)
-		assert_int_equal(out[i], 0);
-	for (unsigned i = 24; i < 32; i++)
-		assert_int_equal(out[i], 2);
-	for (unsigned i = 32; i < 40; i++)
-		assert_int_equal(out[i], 3);
-	for (unsigned i = 40; i < 44; i++)
-		assert_int_equal(out[i], 0);
-	for (unsigned i = 44; i < 48; i++)
-		assert_int_equal(out[i], 2);
-	for (unsigned i = 48; i < 64; i++)
-		assert_int_equal(out[i], 0);
+	assert_orders(out, 0, 16, 4);
+	assert_orders(out, 16, 20, 2);
+	assert_orders(out, 20, 24, 0);
+	assert_orders(out, 24, 32, 2);
+	assert_orders(out, 32, 40, 3);
+	assert_orders(out, 40, 44, 0);
+	assert_orders(out, 44, 48, 2);
+	assert_orders(out, 48, 64, 0);
 	/* max_order caps the run */
 	mthp_swap_orders(slot, 64, 3, out);
 	assert_int_equal(out[0], 3);

@@ -352,6 +352,19 @@ static void snapshot_case(struct mthp_snapshot *snap, struct mthp_settings *s)
 	assert_int_equal(mthp_settings_set(s, "enabled", "always", NULL, 0), 0);
 }
 
+/* A sweep of snapshot_case() under upstream on x86-64, axes to add. */
+static void snapshot_sweep(struct mthp_sweep *sw, struct mthp_snapshot *snap,
+			   enum mthp_context context)
+{
+	snapshot_case(snap, &sw->settings);
+	sw->snapshot = snap;
+	sw->source = "pid 1";
+	sw->context = context;
+	sw->policies[0] = MTHP_POLICY_UPSTREAM;
+	sw->nr_policies = 1;
+	sw->profile = MTHP_TLB_X86_64;
+}
+
 static void test_a_snapshot_is_swept_by_passes_to_the_fixpoint(void **state)
 {
 	struct mthp_diag diag = { .warn = NULL };
@@ -362,13 +375,7 @@ static void test_a_snapshot_is_swept_by_passes_to_the_fixpoint(void **state)
 	FILE *out;
 
 	(void)state;
-	snapshot_case(&snap, &sw.settings);
-	sw.snapshot = &snap;
-	sw.source = "pid 1";
-	sw.context = MTHP_CONTEXT_KHUGEPAGED;
-	sw.policies[0] = MTHP_POLICY_UPSTREAM;
-	sw.nr_policies = 1;
-	sw.profile = MTHP_TLB_X86_64;
+	snapshot_sweep(&sw, &snap, MTHP_CONTEXT_KHUGEPAGED);
 	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[0], "khugepaged/max_ptes_none=0,511",
 					       &sw.settings, &diag), 0);
 	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[1], "hugepages-64kB/enabled=never,always",
@@ -414,13 +421,7 @@ static void test_a_recommendation_says_what_the_shrinker_takes_back(void **state
 	char words[1024];
 
 	(void)state;
-	snapshot_case(&snap, &sw.settings);
-	sw.snapshot = &snap;
-	sw.source = "pid 1";
-	sw.context = MTHP_CONTEXT_MADVISE;
-	sw.policies[0] = MTHP_POLICY_UPSTREAM;
-	sw.nr_policies = 1;
-	sw.profile = MTHP_TLB_X86_64;
+	snapshot_sweep(&sw, &snap, MTHP_CONTEXT_MADVISE);
 	assert_int_equal(mthp_sweep_axis_parse(&sw.axes[0], "khugepaged/max_ptes_none=0,511",
 					       &sw.settings, &diag), 0);
 	sw.nr_axes = 1;
