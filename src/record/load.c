@@ -306,9 +306,15 @@ static int make_page(struct load *l, unsigned line, uint64_t addr, bool read, un
 	return 0;
 }
 
+/* Is a page of this letter made by make_pages(shared)?  Swapped ones come last. */
+static bool in_pass(struct letter lt, bool shared)
+{
+	return lt.kind != LOAD_NONE && lt.kind != LOAD_SWAP && (lt.kind == LOAD_SHARED) == shared;
+}
+
 /*
- * The pages of one kind (LOAD_SHARED, or every other): faults, then
- * what each page needs after its fault.
+ * The pages of one kind (LOAD_SHARED, or every other but the swapped
+ * ones): faults, then what each page needs after its fault.
  */
 static int make_pages(struct load *l, bool shared)
 {
@@ -334,8 +340,7 @@ static int make_pages(struct load *l, bool shared)
 			struct letter lt = letter_of(pmd->ptes[i]);
 			uint64_t addr = pmd->addr + i * l->page;
 
-			if (lt.kind == LOAD_NONE || lt.kind == LOAD_SWAP ||
-			    (lt.kind == LOAD_SHARED) != shared)
+			if (!in_pass(lt, shared))
 				continue;
 			err = make_page(l, pmd->line, addr, lt.kind == LOAD_ZERO, pte_order(pmd, i));
 		}
@@ -344,8 +349,7 @@ static int make_pages(struct load *l, bool shared)
 			struct letter lt = letter_of(pmd->ptes[i]);
 			uint64_t addr = pmd->addr + i * l->page;
 
-			if (lt.kind == LOAD_NONE || lt.kind == LOAD_SWAP ||
-			    (lt.kind == LOAD_SHARED) != shared)
+			if (!in_pass(lt, shared))
 				continue;
 			if (lt.old)
 				err = sim_madvise(mm, addr, l->page, SIM_MADV_COLD);
@@ -434,7 +438,7 @@ static int verify(struct load *l)
 			continue;
 		for (uint32_t i = 0; i < n; i++) {
 			unsigned o = pte_order(want, i);
-			bool page = letter_of(want->ptes[i]).kind != LOAD_NONE &&
+			bool swap, page = letter_of(want->ptes[i]).kind != LOAD_NONE &&
 				    letter_of(want->ptes[i]).kind != LOAD_SWAP &&
 				    letter_of(want->ptes[i]).kind != LOAD_ZERO;
 
@@ -442,16 +446,13 @@ static int verify(struct load *l)
 			    (!page || pte_order(have, i) == o) &&
 			    swap_order(have, i) == swap_order(want, i))
 				continue;
-			if (swap_order(have, i) != swap_order(want, i))
-				err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator "
-						"made '%c' of swap order %u where the snapshot has '%c' "
-						"of swap order %u", i, have->ptes[i],
-						swap_order(have, i), want->ptes[i], swap_order(want, i));
-			else
-				err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator "
-						"made '%c' of order %u where the snapshot has '%c' of "
-						"order %u", i, have->ptes[i], pte_order(have, i),
-						want->ptes[i], o);
+			swap = swap_order(have, i) != swap_order(want, i);
+			err = load_fail(l, want->line, -EIO, "PTE %" PRIu32 ": the simulator made "
+					"'%c' of %sorder %u where the snapshot has '%c' of %sorder %u",
+					i, have->ptes[i], swap ? "swap " : "",
+					swap ? swap_order(have, i) : pte_order(have, i),
+					want->ptes[i], swap ? "swap " : "",
+					swap ? swap_order(want, i) : o);
 			break;
 		}
 	}

@@ -53,36 +53,13 @@ static bool read_allocates(struct sim *sim)
 	return ld_relaxed(&sim->read_fault_alloc);
 }
 
-/*
- * A new anon folio of this order, charged to the mm's memcg: 0, or the
- * error of the allocation or (*charge set) of the charge.
- */
-static int new_charged(struct sim_mm *mm, unsigned order, uint32_t *head, bool *charge)
-{
-	struct sim *sim = mm->sim;
-	int err = folio_alloc(sim, order, head);
-
-	*charge = false;
-	if (err)
-		return err;
-	err = folio_charge(sim, *head, mm->memcg);
-	if (err) {
-		folio_put(sim, *head, 1);
-		*charge = true;
-		return err;
-	}
-	folio_set_flag(sim, *head, PG_ANON | PG_LRU);
-	mod_mthp(sim, order, MS_NR_ANON, 1);
-	return 0;
-}
-
 /* A new anon folio of this order for a fault; counts its fallbacks. */
 static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 		      uint32_t *head)
 {
 	struct sim *sim = mm->sim;
 	bool charge;
-	int err = new_charged(mm, order, head, &charge);
+	int err = anon_folio_alloc(sim, order, mm->memcg, head, &charge);
 
 	if (!err)
 		return 0;
@@ -338,7 +315,7 @@ static int swapin_alloc(struct sim_mm *mm, uint32_t orders, uint32_t *head)
 	for (;;) {
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);
 		bool charge;
-		int err = new_charged(mm, o, head, &charge);
+		int err = anon_folio_alloc(sim, o, mm->memcg, head, &charge);
 
 		if (!err || !o)
 			return err;

@@ -98,20 +98,30 @@ int folio_charge(struct sim *sim, uint32_t head, unsigned memcg)
 	return 0;
 }
 
-int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head)
+int anon_folio_alloc(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head,
+		     bool *charge_failed)
 {
 	int err = folio_alloc(sim, order, head);
 
+	if (charge_failed)
+		*charge_failed = false;
 	if (err)
 		return err;
 	err = folio_charge(sim, *head, memcg);
 	if (err) {
 		folio_put(sim, *head, 1);
+		if (charge_failed)
+			*charge_failed = true;
 		return err;
 	}
 	folio_set_flag(sim, *head, PG_ANON | PG_LRU);
 	mod_mthp(sim, order, MS_NR_ANON, 1);
 	return 0;
+}
+
+int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head)
+{
+	return anon_folio_alloc(sim, order, memcg, head, NULL);
 }
 
 /* A folio with no reference left, uncharged and cleared: its order, for the buddy. */

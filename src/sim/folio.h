@@ -27,6 +27,9 @@ int folio_charge(struct sim *sim, uint32_t head, unsigned memcg);
  * counted in nr_anon; on a failed charge nothing is left allocated.
  */
 int anon_folio_new(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head);
+/* The same; *charge_failed (when not NULL) says the charge was refused. */
+int anon_folio_alloc(struct sim *sim, unsigned order, unsigned memcg, uint32_t *head,
+		     bool *charge_failed);
 /* Drop n references; frees (and uncharges) the folio at zero. */
 void folio_put(struct sim *sim, uint32_t head, uint32_t n);
 /*
