@@ -45,6 +45,8 @@ enum mthp_pte_state {
 bool mthp_pte_state_valid(int c);
 /* True when the state maps a normal page, so a folio order applies. */
 bool mthp_pte_state_has_folio(int c);
+/* The index of the first of ptes[0, n) not in the alphabet, or n. */
+uint32_t mthp_pte_states_check(const uint8_t *ptes, uint32_t n);
 
 /* Folio order of a PTE that maps no normal page. */
 #define MTHP_NO_FOLIO 0xff

@@ -10,19 +10,6 @@
 #include "common/array.h"
 #include "common/names.h"
 
-bool mthp_pte_state_valid(int c)
-{
-	switch (c) {
-	case MTHP_PTE_NONE: case MTHP_PTE_ZERO: case MTHP_PTE_SWAP:
-	case MTHP_PTE_UFFD_WP: case MTHP_PTE_YOUNG: case MTHP_PTE_OLD:
-	case MTHP_PTE_SHARED_YOUNG: case MTHP_PTE_SHARED_OLD:
-	case MTHP_PTE_NOT_ANON: case MTHP_PTE_SPECIAL: case MTHP_PTE_LAZYFREE:
-	case MTHP_PTE_LOCKED: case MTHP_PTE_PINNED: case MTHP_PTE_NOT_LRU:
-		return true;
-	}
-	return false;
-}
-
 bool mthp_pte_state_has_folio(int c)
 {
 	switch (c) {
@@ -33,6 +20,28 @@ bool mthp_pte_state_has_folio(int c)
 	}
 	/* none, zero page, swap, uffd-wp (taken as a marker), special */
 	return false;
+}
+
+/* The alphabet as a table, for checking whole tables of PTEs at once. */
+static const bool state_valid[256] = {
+	[MTHP_PTE_NONE] = true, [MTHP_PTE_ZERO] = true, [MTHP_PTE_SWAP] = true,
+	[MTHP_PTE_UFFD_WP] = true, [MTHP_PTE_YOUNG] = true, [MTHP_PTE_OLD] = true,
+	[MTHP_PTE_SHARED_YOUNG] = true, [MTHP_PTE_SHARED_OLD] = true,
+	[MTHP_PTE_NOT_ANON] = true, [MTHP_PTE_SPECIAL] = true, [MTHP_PTE_LAZYFREE] = true,
+	[MTHP_PTE_LOCKED] = true, [MTHP_PTE_PINNED] = true, [MTHP_PTE_NOT_LRU] = true,
+};
+
+bool mthp_pte_state_valid(int c)
+{
+	return c >= 0 && c < 256 && state_valid[c];
+}
+
+uint32_t mthp_pte_states_check(const uint8_t *ptes, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!state_valid[ptes[i]])
+			return i;
+	return n;
 }
 
 static const char *const policy_names[MTHP_NR_POLICIES] = {

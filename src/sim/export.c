@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/folio.h"
 #include "sim/locks.h"
@@ -46,7 +47,8 @@ static void table_swap_orders(struct sim_mm *mm, uint64_t pmd_addr, const uint8_
 	uint64_t *pmdp;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
+	if (!memchr(ptes, MTHP_PTE_SWAP, n) ||
+	    pmd_lookup_kind(mm, pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE)
 		return;
 	for (size_t k = 0; k < mm->nr_vmas; k++) {
 		const struct sim_vma *v = &mm->vmas[k];

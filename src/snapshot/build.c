@@ -323,7 +323,7 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 			     enum mthp_pmd_kind kind, const uint8_t *ptes,
 			     const uint8_t *folio_orders, char *why, size_t whylen)
 {
-	uint32_t n = snap->geo.ptes_per_pmd;
+	uint32_t n = snap->geo.ptes_per_pmd, bad;
 	char q[16];
 
 	if (kind != MTHP_PMD_NONE && kind != MTHP_PMD_HUGE && kind != MTHP_PMD_TABLE &&
@@ -341,11 +341,10 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 		mthp_msg(why, whylen, "a table pmd needs PTES");
 		return -EINVAL;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (mthp_pte_state_valid(ptes[i]))
-			continue;
-		snap_quote(q, sizeof(q), (const char *)&ptes[i], 1);
-		mthp_msg(why, whylen, "unknown PTE character '%s' at position %u", q, i);
+	bad = mthp_pte_states_check(ptes, n);
+	if (bad < n) {
+		snap_quote(q, sizeof(q), (const char *)&ptes[bad], 1);
+		mthp_msg(why, whylen, "unknown PTE character '%s' at position %u", q, bad);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; folio_orders && i < n; i++) {
