@@ -408,6 +408,8 @@ struct sim_collapse_event {
 	uint32_t filled;		/* collapsed: none/zero PTEs zero-filled */
 	const uint64_t *filled_map;	/* collapsed: bit k set for page k of the
 					 * window zero-filled; else NULL */
+	uint32_t lru_batched;		/* folios left in the collapsing thread's LRU
+					 * add batch after the attempt */
 };
 /*
  * Called after every attempt, from the collapsing thread, with no

@@ -1064,6 +1064,7 @@ static enum mthp_result collapse_windows(struct sim_mm *mm, uint64_t pmd_addr,
 		if (result != SCAN_SUCCEED && result != SCAN_PTE_MAPPED_HUGEPAGE)
 			last = result;
 		ev.result = result;
+		ev.lru_batched = cc->lru_nr;
 		trace_observe(sim, &ev);
 		mthp_walk_report(&cc->walk, result);
 	}

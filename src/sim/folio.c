@@ -223,7 +223,10 @@ static void total_mod(struct sim *sim, uint32_t head, int64_t n)
  * Add d (+1 or -1) to the map counts of nr PTE mappings of pages [pfn,
  * pfn + nr) of one folio for mm id: each page's, and for a large folio
  * its total and mm-id slot.  Returns the mappings changed (an order-0
- * folio has one), for the caller's reference count.
+ * folio has one), for the caller's reference count.  The pages of a
+ * large folio change their counts only under its map lock (here, in
+ * folio_pmd_to_ptes() and folio_split()): a load and a store do, where
+ * an order-0 page, which has no map lock, needs the atomic addition.
  * Context: takes and drops the folio's map lock (a large folio).
  */
 static uint32_t ptes_mod(struct sim *sim, uint32_t pfn, uint32_t nr,
@@ -237,8 +240,11 @@ static uint32_t ptes_mod(struct sim *sim, uint32_t pfn, uint32_t nr,
 		return 1;
 	}
 	maplock(sim, head);
-	for (uint32_t i = 0; i < nr; i++)
-		__atomic_fetch_add(&sim_pg(sim, pfn + i)->mapcount, d, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < nr; i++) {
+		int32_t *map = &sim_pg(sim, pfn + i)->mapcount;
+
+		st_relaxed(map, ld_relaxed(map) + d);
+	}
 	total_mod(sim, head, (int64_t)d * nr);
 	slots_mod(sim, head, mm_id, (int64_t)d * nr);
 	mapunlock(sim, head);
@@ -298,9 +304,11 @@ void folio_pmd_to_ptes(struct sim *sim, uint32_t head, uint32_t mm_id)
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
 	maplock(sim, head);
 	st_relaxed(entire, ld_relaxed(entire) - 1);
-	for (uint32_t i = 0; i < nr; i++)
-		__atomic_fetch_add(&sim_pg(sim, head + i)->mapcount, 1,
-				   __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < nr; i++) {	/* under the map lock: see ptes_mod() */
+		int32_t *map = &sim_pg(sim, head + i)->mapcount;
+
+		st_relaxed(map, ld_relaxed(map) + 1);
+	}
 	total_mod(sim, head, nr - 1);
 	slots_mod(sim, head, mm_id, nr - 1);
 	mapunlock(sim, head);

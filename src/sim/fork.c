@@ -18,6 +18,19 @@
 #include "sim/vma.h"
 #include "sim/world.h"
 
+/*
+ * Is the folio at head shared with a fork's child rather than copied: no
+ * reference beyond the mappings' and, for a folio off the LRU (in
+ * collapse's LRU add batch, or isolated), the one the batch or the
+ * isolation holds, which is not a pin?  A mapping added keeps the answer
+ * (one more reference and one more mapping).
+ */
+static bool fork_shares(struct sim *sim, uint32_t head)
+{
+	return folio_refcount(sim, head) ==
+	       folio_mapcount(sim, head) + !folio_test_flag(sim, head, PG_LRU);
+}
+
 /* Context: both PTE locks held.  Copy one PTE; -ENOMEM if a copy fails. */
 static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 		    uint32_t *src, uint32_t *dst)
@@ -41,13 +54,7 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 		return 0;
 	}
 	head = folio_head(sim, pfn);
-	/*
-	 * Pinned: a reference beyond the mappings' and, for a folio off the
-	 * LRU (in collapse's LRU add batch, or isolated), the one the batch
-	 * or the isolation holds, which is not a pin.
-	 */
-	if (folio_refcount(sim, head) ==
-	    folio_mapcount(sim, head) + !folio_test_flag(sim, head, PG_LRU)) {
+	if (fork_shares(sim, head)) {
 		*src = pte & ~PTE_WRITE;
 		*dst = pte & ~(PTE_WRITE | PTE_UFFD_WP);
 		folio_add_ptes(sim, pfn, 1, child->id);
@@ -126,8 +133,30 @@ static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table 
 	ct = pmd_table(ld_acquire(cpmdp));
 	pte_lock(t);
 	pte_lock_nested(ct);
-	for (uint32_t i = pte_index(sim, start); i <= pte_index(sim, end - 1) && !err; i++)
-		err = copy_pte(parent, child, &t->ptes[i], &ct->ptes[i]);
+	for (uint32_t i = pte_index(sim, start), last = pte_index(sim, end - 1);
+	     i <= last && !err; i++) {
+		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), n;
+
+		if (!pte_present(pte) || pfn == sim->pm.zero_pfn ||
+		    sim_pg(sim, folio_head(sim, pfn))->order == 0 ||
+		    !fork_shares(sim, folio_head(sim, pfn))) {
+			err = copy_pte(parent, child, &t->ptes[i], &ct->ptes[i]);
+			continue;
+		}
+		/*
+		 * A large folio's PTEs in a row, shared as copy_pte() shares
+		 * each, their mappings added in one change: the map lock
+		 * and both PTE locks are held, so no other thread sees the
+		 * counts between them.
+		 */
+		n = pte_folio_run(sim, t, i, last, pfn);
+		for (uint32_t k = i; k < i + n; k++) {
+			ct->ptes[k] = t->ptes[k] & ~(PTE_WRITE | PTE_UFFD_WP);
+			t->ptes[k] &= ~PTE_WRITE;
+		}
+		folio_add_ptes(sim, pfn, n, child->id);
+		i += n - 1;
+	}
 	pte_unlock_nested(ct);
 	pte_unlock(t);
 	return err;

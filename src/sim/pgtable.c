@@ -371,7 +371,27 @@ static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
 	zl->nr = 0;
 }
 
-/* Context: mmap_lock held; takes the PTE lock of the table. */
+/* Context: PTE lock of t held. */
+uint32_t pte_folio_run(struct sim *sim, const struct sim_pte_table *t, uint32_t i,
+		       uint32_t last, uint32_t pfn)
+{
+	uint32_t head = folio_head(sim, pfn), end = head + (1u << sim_pg(sim, head)->order);
+	uint32_t n = 1;
+
+	while (i + n <= last && pfn + n < end && pte_present(t->ptes[i + n]) &&
+	       pte_pfn(t->ptes[i + n]) == pfn + n)
+		n++;
+	return n;
+}
+
+/*
+ * Context: mmap_lock held; takes the PTE lock of the table.  The PTEs of
+ * a large folio in a row leave its map counts in one change, as the
+ * kernel's batched zap does: the folio is held by the zap (no reference
+ * put can free it in the middle) and no other thread can look at the
+ * counts between the PTEs (its PTE lock is held, and its map lock each
+ * time), so the counts end as one PTE at a time would leave them.
+ */
 static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		     uint32_t last)
 {
@@ -382,17 +402,24 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 	lockdep_assert_not_held(LOCK_PTE, t);
 	pte_lock(t);
 	for (uint32_t i = first; i <= last; i++) {
-		uint32_t pte = t->ptes[i];
+		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), n;
 
 		if (!pte)
 			continue;
-		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn &&
-		    !zap_hold_large(sim, &zl, pte_pfn(pte))) {
-			split_partial_folios(mm, t, &zl);
-			zap_hold_large(sim, &zl, pte_pfn(pte));
+		if (!pte_present(pte) || pfn == sim->pm.zero_pfn ||
+		    sim_pg(sim, folio_head(sim, pfn))->order == 0) {
+			t->ptes[i] = 0;
+			zap_pte(mm, pte);
+			continue;
 		}
-		t->ptes[i] = 0;
-		zap_pte(mm, pte);
+		if (!zap_hold_large(sim, &zl, pfn)) {
+			split_partial_folios(mm, t, &zl);
+			zap_hold_large(sim, &zl, pfn);
+		}
+		n = pte_folio_run(sim, t, i, last, pfn);
+		memset(&t->ptes[i], 0, n * sizeof(t->ptes[0]));
+		folio_remove_ptes(sim, pfn, n, mm->id);
+		i += n - 1;
 	}
 	split_partial_folios(mm, t, &zl);
 	pte_unlock(t);

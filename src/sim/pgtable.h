@@ -143,6 +143,13 @@ int walk_pmds(struct sim_mm *mm, uint64_t start, uint64_t end, pmd_range_fn fn,
 void free_all_tables(struct sim_mm *mm);
 /* Zap one present/swap PTE value (mapping counts, swap slots). */
 void zap_pte(struct sim_mm *mm, uint32_t pte);
+/*
+ * How many PTEs of t from i to last map the pages of one folio from pfn
+ * on, one after another (1 at least; PTE i maps pfn).  Context: PTE
+ * lock of t held.
+ */
+uint32_t pte_folio_run(struct sim *sim, const struct sim_pte_table *t, uint32_t i,
+		       uint32_t last, uint32_t pfn);
 /* Zap [start, end): PTEs to none, huge PMDs cleared or split, partially
  * zapped large folios split.  Context: mmap_lock held; takes PMD and PTE
  * locks. */

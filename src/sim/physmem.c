@@ -74,13 +74,22 @@ static void free_locked(struct sim_physmem *pm, uint32_t pfn, unsigned order)
 /*
  * The frame array: every frame's descriptor is read and written from the
  * first allocations on, so it is mapped at once (in huge pages where the
- * host gives them on advice; fewer faults and TLB misses).  NULL on failure.
+ * host gives them on advice; fewer faults and TLB misses).  An array
+ * smaller than one huge page gains nothing from its own mapping and
+ * would pay a mapping, a population and an unmap (a TLB shootdown) each
+ * time a simulator is made and destroyed, as a deterministic schedule
+ * does for every seed: it comes from the heap.  NULL on failure.
  */
+#define FRAMES_MAPPED_MIN (2u << 20)
+
 static struct sim_page *frames_map(uint64_t nr_frames)
 {
 	size_t size = nr_frames * sizeof(struct sim_page);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p;
 
+	if (size < FRAMES_MAPPED_MIN)
+		return calloc(nr_frames, sizeof(struct sim_page));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	/* advice only: a kernel without either still zero-fills on first touch */
@@ -91,8 +100,12 @@ static struct sim_page *frames_map(uint64_t nr_frames)
 
 static void frames_unmap(struct sim_page *pages, uint64_t nr_frames)
 {
-	if (pages)
-		munmap(pages, nr_frames * sizeof(struct sim_page));
+	size_t size = nr_frames * sizeof(struct sim_page);
+
+	if (pages && size < FRAMES_MAPPED_MIN)
+		free(pages);
+	else if (pages)
+		munmap(pages, size);
 }
 
 int physmem_init(struct sim_physmem *pm, uint64_t nr_frames, unsigned max_order)

@@ -4,10 +4,10 @@
  * sim_sched_begin() coroutines on the calling OS thread with a scheduler
  * that the seed decides.
  *
- * A coroutine is a ucontext with a stack of its own; a switch saves the
- * running thread's per-thread state of the simulator (the lock
- * validator's held locks, the step noted for a crash report) and loads
- * the next one's.  The scheduler decides at every scheduling point:
+ * A coroutine is a stack of its own and the registers saved on it; a
+ * switch saves the running thread's per-thread state of the simulator
+ * (the lock validator's held locks, the step noted for a crash report)
+ * and loads the next one's.  The scheduler decides at every scheduling point:
  * before a blocking lock, after an unlock, at a trylock, a yield, a
  * fault injection point and a collapse step.  Its rules:
  *
@@ -64,6 +64,55 @@
 #ifdef SCHED_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
+
+/*
+ * How a switch is made.  swapcontext() saves and restores the signal
+ * mask, a system call at every switch; on x86-64 the switch is instead
+ * the few instructions below, which save what the ABI says a callee
+ * keeps (rbx, rbp, r12 to r15, the MXCSR and x87 control words) on the
+ * old stack and load them from the new one.  The signal mask never
+ * changes inside a schedule, so there is nothing else to keep.  The
+ * sanitizer builds keep ucontext, whose switches they intercept, and so
+ * does a build for shadow stacks (a return to another stack's address
+ * would fault), and every other architecture.
+ */
+#if defined(__x86_64__) && !defined(SCHED_ASAN) && !defined(SCHED_TSAN) && \
+    !(defined(__CET__) && (__CET__ & 2))
+#define SCHED_ASM_SWITCH 1
+#endif
+
+#ifdef SCHED_ASM_SWITCH
+/* Save the callee-saved registers on this stack, *from = sp, sp = to, load them. */
+void mthp_sched_switch(void **from, void *to);
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl mthp_sched_switch\n"
+	".hidden mthp_sched_switch\n"
+	".type mthp_sched_switch, @function\n"
+	"mthp_sched_switch:\n"
+	"	pushq %rbp\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	subq $8, %rsp\n"
+	"	stmxcsr (%rsp)\n"
+	"	fnstcw 4(%rsp)\n"
+	"	movq %rsp, (%rdi)\n"
+	"	movq %rsi, %rsp\n"
+	"	ldmxcsr (%rsp)\n"
+	"	fldcw 4(%rsp)\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	popq %rbp\n"
+	"	ret\n"
+	".size mthp_sched_switch, .-mthp_sched_switch\n");
+#endif
 #ifdef SCHED_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
@@ -76,7 +125,9 @@
 #define SCHED_MAX_CHANGES 64u
 #define SCHED_PROGRAM_LOCK LOCK_NR_CLASSES	/* sim_sched_mutex_lock()'s class */
 #define SCHED_NR_CLASSES (LOCK_NR_CLASSES + 1)
-#define SITE_SET_SIZE (1u << 16)
+#define SITE_SET_SIZE (1u << 16)		/* the most slots; 3/4 of them counted */
+#define SITE_SET_FIRST (1u << 10)
+#define LOCK_SLOTS 1024u		/* the locks held at once, by address: 2^10 */
 
 enum task_state { TASK_RUNNABLE, TASK_BLOCKED, TASK_DONE };
 
@@ -94,17 +145,29 @@ struct held {
 };
 
 struct task {
+#ifdef SCHED_ASM_SWITCH
+	void *sp;			/* its saved registers, while it does not run */
+#else
 	ucontext_t ctx;
+#endif
 	unsigned id;
 	const char *name;
 	enum task_state state;
 	const void *wait;		/* what it is blocked on */
+	bool joining;			/* wait is a thread to return, not a lock */
 	void *(*fn)(void *);
 	void *arg;
 	void *stack;			/* NULL: the beginning thread's own */
 	int64_t prio;			/* PCT */
 	struct held held[SCHED_MAX_HELD];
 	unsigned nr_held;
+	/*
+	 * The classes of held[]: read in the low 32 bits, write in the
+	 * high ones (one word, stored and loaded whole: two halves stored
+	 * apart and loaded together stall the load)
+	 */
+	uint64_t held_classes;
+	uint8_t nr_class_held[SCHED_NR_CLASSES][2];	/* held[] of a class, by mode */
 	unsigned char *tls;		/* the per-thread state saved while it waits */
 	bool joined;
 #ifdef SCHED_ASAN
@@ -117,17 +180,33 @@ struct task {
 #endif
 };
 
+/*
+ * A lock held in a deterministic schedule.  Every simulated thread runs
+ * on one OS thread, so the scheduler keeps the locks' state itself, by
+ * address, and never touches the pthread locks: a lock is taken when
+ * the table says it is free (for a read, when no writer holds it), the
+ * rules the pthread locks' trylock follows (glibc's rwlocks let readers
+ * in while a writer waits), without an atomic instruction.
+ */
+struct lock_slot {
+	const void *lock;		/* NULL: free */
+	uint64_t holders;		/* readers, or SLOT_WRITER */
+};
+
+#define SLOT_WRITER UINT64_MAX
+
+/* 32 bytes: a schedule has fewer than SCHED_MAX_STEPS steps, 2^32 */
 struct step_rec {
-	uint64_t step;
 	const char *file;		/* or the step's text (EV_STEP) */
-	int line;
-	uint16_t task;
+	uint32_t step;
+	int32_t line;
+	uint32_t held_read;		/* classes held after the step, by mode */
+	uint32_t held_write;
+	uint8_t task;
 	uint8_t ev;
 	uint8_t cls;
 	uint8_t mode;
 	uint8_t switched;		/* another thread ran just before */
-	uint32_t held_read;		/* classes held after the step, by mode */
-	uint32_t held_write;
 };
 
 /* A per-thread variable of the simulator that each coroutine keeps its own of. */
@@ -143,6 +222,7 @@ struct sched {
 	unsigned nr_tasks;
 	unsigned nr_live;		/* started and not returned */
 	unsigned nr_held;		/* locks held, by all threads */
+	unsigned nr_lock_waiters;	/* threads blocked on a lock (not a join) */
 	bool dirty;			/* a thread woke or started since the last choice */
 	struct task *cur;
 	struct task *prev;		/* the thread switched from */
@@ -156,12 +236,15 @@ struct sched {
 	size_t nr_decisions, cap_decisions;
 	struct step_rec hist[SCHED_HISTORY];
 	uint64_t nr_hist;
+	unsigned last_task;		/* the thread of the last record */
 	bool frozen;			/* sim_sched_failed(): the timeline ends */
 	uint64_t frozen_at;
 	struct tls_region tls[4];
 	unsigned nr_tls;
 	size_t tls_size;
 	char *replay;			/* the command, or NULL */
+	struct lock_slot locks[LOCK_SLOTS];	/* open addressing, linear probing */
+	unsigned nr_locks;
 };
 
 __thread struct sched *sched_det;
@@ -171,7 +254,8 @@ static __thread struct sim_sched_preempt *last_decisions;
 static __thread size_t nr_last_decisions;
 static __thread uint8_t class_pairs[SCHED_NR_CLASSES][SCHED_NR_CLASSES];
 static __thread unsigned nr_class_pairs;
-static __thread uint64_t *site_set;
+static __thread uint64_t *site_set;	/* open addressing, site_set_size slots */
+static __thread unsigned site_set_size;
 static __thread unsigned nr_site_pairs;
 /* stacks kept for the next schedule */
 static __thread void *stack_pool[SCHED_MAX_THREADS];
@@ -217,39 +301,33 @@ static void tls_load(struct sched *s, const struct task *t)
 
 /* ---- the history and the coverage ---- */
 
-static void held_masks(const struct task *t, uint32_t *rd, uint32_t *wr)
+/* Bit 1 << cls of held_classes, for mode: read low, write high. */
+static uint64_t class_bit(unsigned cls, unsigned mode)
 {
-	*rd = *wr = 0;
-	for (unsigned i = 0; i < t->nr_held; i++) {
-		if (t->held[i].mode == LOCK_READ)
-			*rd |= 1u << t->held[i].cls;
-		else
-			*wr |= 1u << t->held[i].cls;
-	}
+	return (uint64_t)1 << (cls + (mode == LOCK_READ ? 0 : 32));
 }
 
-static void record(struct sched *s, enum sched_event ev, unsigned cls, unsigned mode,
-		   const char *file, int line)
+/*
+ * The functions every scheduling point runs, inlined: a schedule has
+ * some 28,000 points, and their calls cost more than their work.
+ */
+#define SCHED_HOT static inline __attribute__((always_inline))
+
+SCHED_HOT void record(struct sched *s, enum sched_event ev, unsigned cls, unsigned mode,
+		      const char *file, int line)
 {
-	struct step_rec *r;
+	const struct task *t = s->cur;
 
 	if (s->frozen)
 		return;
-	r = &s->hist[s->nr_hist % SCHED_HISTORY];
-	r->step = s->step;
-	r->task = (uint16_t)s->cur->id;
-	r->ev = (uint8_t)ev;
-	r->cls = (uint8_t)cls;
-	r->mode = (uint8_t)mode;
-	r->file = file;
-	r->line = line;
-	r->switched = 0;
-	if (s->nr_hist) {
-		const struct step_rec *p = &s->hist[(s->nr_hist - 1) % SCHED_HISTORY];
-
-		r->switched = p->task != r->task;
-	}
-	held_masks(s->cur, &r->held_read, &r->held_write);
+	s->hist[s->nr_hist % SCHED_HISTORY] = (struct step_rec){
+		.file = file, .step = (uint32_t)s->step, .line = line,
+		.held_read = (uint32_t)t->held_classes,
+		.held_write = (uint32_t)(t->held_classes >> 32),
+		.task = (uint8_t)t->id, .ev = (uint8_t)ev, .cls = (uint8_t)cls,
+		.mode = (uint8_t)mode, .switched = s->nr_hist && s->last_task != t->id,
+	};
+	s->last_task = t->id;
 	s->nr_hist++;
 }
 
@@ -259,28 +337,45 @@ static uint64_t site_key(const char *fa, int la, const char *fb, int lb)
 			    ((uint64_t)(uintptr_t)fb + ((uint64_t)lb << 40)));
 }
 
-static void site_insert(uint64_t key)
+/* Put key in the set of size slots (there is room). */
+static void site_put(uint64_t *set, unsigned size, uint64_t key)
 {
-	uint32_t i;
-
-	if (!key)
-		key = 1;
-	if (!site_set) {
-		site_set = calloc(SITE_SET_SIZE, sizeof(*site_set));
-		if (!site_set)
+	for (uint32_t i = (uint32_t)key & (size - 1);; i = (i + 1) & (size - 1)) {
+		if (set[i] == key)
 			return;
-	}
-	if (nr_site_pairs >= SITE_SET_SIZE / 4 * 3)
-		return;
-	for (i = (uint32_t)key & (SITE_SET_SIZE - 1);; i = (i + 1) & (SITE_SET_SIZE - 1)) {
-		if (site_set[i] == key)
-			return;
-		if (!site_set[i]) {
-			site_set[i] = key;
+		if (!set[i]) {
+			set[i] = key;
 			nr_site_pairs++;
 			return;
 		}
 	}
+}
+
+/*
+ * The set starts small and doubles at 3/4 full, up to SITE_SET_SIZE
+ * slots: the hundred-odd pairs a run sees stay in a few cache lines.
+ */
+static void site_insert(uint64_t key)
+{
+	if (!key)
+		key = 1;
+	if (nr_site_pairs >= SITE_SET_SIZE / 4 * 3)
+		return;
+	if (!site_set || (nr_site_pairs >= site_set_size / 4 * 3 && site_set_size < SITE_SET_SIZE)) {
+		unsigned size = site_set ? site_set_size * 2 : SITE_SET_FIRST;
+		uint64_t *set = calloc(size, sizeof(*set));
+
+		if (!set)
+			return;
+		nr_site_pairs = 0;
+		for (unsigned i = 0; site_set && i < site_set_size; i++)
+			if (site_set[i])
+				site_put(set, size, site_set[i]);
+		free(site_set);
+		site_set = set;
+		site_set_size = size;
+	}
+	site_put(site_set, site_set_size, key);
 }
 
 /* The lock just taken by the running thread, against every lock the others hold. */
@@ -323,7 +418,11 @@ static void switch_to(struct sched *s, struct task *next)
 	__sanitizer_start_switch_fiber(prev->state == TASK_DONE ? NULL : &prev->fake_stack,
 				       next->stack_bottom, next->stack_size);
 #endif
+#ifdef SCHED_ASM_SWITCH
+	mthp_sched_switch(&prev->sp, next->sp);
+#else
 	swapcontext(&prev->ctx, &next->ctx);
+#endif
 #ifdef SCHED_ASAN
 	/* back in prev: note the bounds of the stack that switched here */
 	__sanitizer_finish_switch_fiber(prev->fake_stack, &s->prev->stack_bottom,
@@ -427,7 +526,7 @@ static void note_decision(struct sched *s, const struct task *chosen)
  * woke or started since the last choice (so none has risen above it),
  * and the step is no change point (PCT) or listed preemption (replay).
  */
-static bool keeps_running(const struct sched *s, bool pass)
+SCHED_HOT bool keeps_running(const struct sched *s, bool pass)
 {
 	uint64_t next = s->step + 1;
 
@@ -448,14 +547,10 @@ static bool keeps_running(const struct sched *s, bool pass)
 }
 
 /* A scheduling point: pick who runs next and switch to it. */
-static void decide(struct sched *s, bool pass)
+static __attribute__((noinline)) void decide_slow(struct sched *s, bool pass)
 {
 	struct task *dflt, *next = NULL;
 
-	if (keeps_running(s, pass)) {
-		s->step++;
-		return;
-	}
 	s->dirty = false;
 	if (++s->step > SCHED_MAX_STEPS)
 		sim_bug("sched: livelock: %llu scheduling points in one schedule",
@@ -481,6 +576,14 @@ static void decide(struct sched *s, bool pass)
 	switch_to(s, next);
 }
 
+SCHED_HOT void decide(struct sched *s, bool pass)
+{
+	if (keeps_running(s, pass))
+		s->step++;
+	else
+		decide_slow(s, pass);
+}
+
 /* ---- the threads ---- */
 
 static struct task *task_new(struct sched *s, const char *name)
@@ -503,14 +606,27 @@ static struct task *task_new(struct sched *s, const char *name)
 	return t;
 }
 
-static void wake(struct sched *s, const void *what)
+/* The running thread blocks on what: a lock, or (join) a thread to return. */
+static void block_on(struct sched *s, const void *what, bool join)
 {
+	s->cur->state = TASK_BLOCKED;
+	s->cur->wait = what;
+	s->cur->joining = join;
+	s->nr_lock_waiters += !join;
+}
+
+/* Wake the threads blocked on what: a lock, or (join) a thread that returned. */
+static void wake(struct sched *s, const void *what, bool join)
+{
+	if (!join && !s->nr_lock_waiters)
+		return;
 	for (unsigned i = 0; i < s->nr_tasks; i++) {
 		struct task *t = s->tasks[i];
 
 		if (t->state == TASK_BLOCKED && t->wait == what) {
 			t->state = TASK_RUNNABLE;
 			t->wait = NULL;
+			s->nr_lock_waiters -= !t->joining;
 			s->dirty = true;
 		}
 	}
@@ -530,7 +646,7 @@ static void task_entry(void)
 	record(s, EV_EXIT, 0, 0, NULL, 0);
 	t->state = TASK_DONE;
 	s->nr_live--;
-	wake(s, t);
+	wake(s, t, true);
 	decide(s, true);
 	abort();	/* a finished thread is never chosen */
 }
@@ -552,6 +668,36 @@ static void stack_put(void *p)
 		stack_pool[nr_stack_pool++] = p;
 	else
 		munmap(p, SCHED_STACK);
+}
+
+/*
+ * A new thread's context, to start at task_entry() on its own stack.
+ * The switch's pops and return find, from the stack pointer up: the
+ * MXCSR and x87 control words, six zero registers and task_entry's
+ * address, above which a zero return address ends a backtrace; once
+ * returned into, the stack pointer is 8 off a multiple of 16, as after a
+ * call.
+ */
+static int context_init(struct task *t)
+{
+#ifdef SCHED_ASM_SWITCH
+	uintptr_t top = ((uintptr_t)t->stack + SCHED_STACK) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)top - 9;
+
+	memset(sp, 0, 9 * sizeof(*sp));
+	sp[0] = 0x1f80u | (0x037full << 32);	/* the ABI's initial MXCSR and x87 words */
+	sp[7] = (uint64_t)(uintptr_t)task_entry;
+	t->sp = sp;
+	return 0;
+#else
+	if (getcontext(&t->ctx))
+		return -1;
+	t->ctx.uc_stack.ss_sp = t->stack;
+	t->ctx.uc_stack.ss_size = SCHED_STACK;
+	t->ctx.uc_link = NULL;
+	makecontext(&t->ctx, task_entry, 0);
+	return 0;
+#endif
 }
 
 struct sim_thread {
@@ -587,7 +733,7 @@ int sim_thread_start(struct sim_thread **out, const char *name, void *(*fn)(void
 	t->fn = fn;
 	t->arg = arg;
 	t->stack = stack_get();
-	if (!t->stack || getcontext(&t->ctx)) {
+	if (!t->stack || context_init(t)) {
 		s->nr_tasks--;
 		s->nr_live--;
 		if (t->stack)
@@ -596,10 +742,6 @@ int sim_thread_start(struct sim_thread **out, const char *name, void *(*fn)(void
 		free(st);
 		return -ENOMEM;
 	}
-	t->ctx.uc_stack.ss_sp = t->stack;
-	t->ctx.uc_stack.ss_size = SCHED_STACK;
-	t->ctx.uc_link = NULL;
-	makecontext(&t->ctx, task_entry, 0);
 #ifdef SCHED_ASAN
 	t->stack_bottom = t->stack;
 	t->stack_size = SCHED_STACK;
@@ -626,8 +768,7 @@ void sim_thread_join(struct sim_thread *st)
 		return;
 	}
 	while (st->task->state != TASK_DONE) {
-		s->cur->state = TASK_BLOCKED;
-		s->cur->wait = st->task;
+		block_on(s, st->task, true);
 		record(s, EV_JOIN, 0, 0, st->task->name, 0);
 		decide(s, false);
 	}
@@ -661,17 +802,63 @@ const char *sim_sched_thread_name(void)
 
 /* ---- the locks ---- */
 
-static bool try_kind(void *l, enum sched_lock_kind k)
+/* Fibonacci hashing of the address: the top bits of one multiplication. */
+SCHED_HOT unsigned lock_hash(const void *l)
 {
-	switch (k) {
-	case SCHED_MUTEX:
-		return pthread_mutex_trylock(l) == 0;
-	case SCHED_READ:
-		return pthread_rwlock_tryrdlock(l) == 0;
-	case SCHED_WRITE:
-		return pthread_rwlock_trywrlock(l) == 0;
+	return (unsigned)(((uint64_t)(uintptr_t)l * 0x9e3779b97f4a7c15ull) >> 54);
+}
+
+/* The slot of l, or the free slot where it would go. */
+SCHED_HOT struct lock_slot *lock_slot(struct sched *s, const void *l)
+{
+	unsigned i = lock_hash(l);
+
+	while (s->locks[i].lock && s->locks[i].lock != l)
+		i = (i + 1) & (LOCK_SLOTS - 1);
+	return &s->locks[i];
+}
+
+/* Take l in kind k if it is free for it. */
+SCHED_HOT bool try_kind(struct sched *s, const void *l, enum sched_lock_kind k)
+{
+	struct lock_slot *slot = lock_slot(s, l);
+
+	if (slot->lock && (slot->holders == SLOT_WRITER || k != SCHED_READ))
+		return false;
+	if (!slot->lock) {
+		if (s->nr_locks >= LOCK_SLOTS / 2)
+			sim_bug("sched: more than %u locks held at once", LOCK_SLOTS / 2);
+		slot->lock = l;
+		s->nr_locks++;
 	}
-	return false;
+	slot->holders = k == SCHED_READ ? slot->holders + 1 : SLOT_WRITER;
+	return true;
+}
+
+/* Drop l (its writer, or one of its readers); free, its slot leaves the table. */
+static void drop_kind(struct sched *s, const void *l)
+{
+	struct lock_slot *slot = lock_slot(s, l);
+	unsigned i, j;
+
+	if (!slot->lock)
+		sim_bug("sched: a lock released while not held");
+	slot->holders = slot->holders == SLOT_WRITER ? 0 : slot->holders - 1;
+	if (slot->holders)
+		return;
+	/* linear probing's deletion: move back what the gap would hide */
+	s->nr_locks--;
+	i = (unsigned)(slot - s->locks);
+	for (j = (i + 1) & (LOCK_SLOTS - 1); s->locks[j].lock; j = (j + 1) & (LOCK_SLOTS - 1)) {
+		unsigned home = lock_hash(s->locks[j].lock);
+
+		/* j's entry may fill the gap at i unless its home lies in (i, j] */
+		if (((j - home) & (LOCK_SLOTS - 1)) < ((j - i) & (LOCK_SLOTS - 1)))
+			continue;
+		s->locks[i] = s->locks[j];
+		i = j;
+	}
+	s->locks[i] = (struct lock_slot){ 0 };
 }
 
 static unsigned kind_mode(enum sched_lock_kind k)
@@ -679,7 +866,7 @@ static unsigned kind_mode(enum sched_lock_kind k)
 	return k == SCHED_READ ? LOCK_READ : LOCK_WRITE;
 }
 
-static void held_add(struct sched *s, const void *l, unsigned cls, unsigned mode,
+SCHED_HOT void held_add(struct sched *s, const void *l, unsigned cls, unsigned mode,
 		     const char *file, int line)
 {
 	struct task *t = s->cur;
@@ -695,15 +882,21 @@ static void held_add(struct sched *s, const void *l, unsigned cls, unsigned mode
 	t->held[t->nr_held].file = file;
 	t->held[t->nr_held].line = line;
 	t->nr_held++;
+	if (!t->nr_class_held[cls][mode == LOCK_READ]++)
+		t->held_classes |= class_bit(cls, mode);
 }
 
-static void held_del(struct sched *s, const void *l)
+SCHED_HOT void held_del(struct sched *s, const void *l)
 {
 	struct task *t = s->cur;
 
 	for (unsigned i = t->nr_held; i-- > 0;) {
+		unsigned cls = t->held[i].cls, mode = t->held[i].mode;
+
 		if (t->held[i].lock != l)
 			continue;
+		if (!--t->nr_class_held[cls][mode == LOCK_READ])
+			t->held_classes &= ~class_bit(cls, mode);
 		memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(t->held[0]));
 		t->nr_held--;
 		s->nr_held--;
@@ -719,14 +912,13 @@ void sched_lock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
 	(void)obj;
 	if (s->nr_live == 1) {
 		/* alone (the end's checks): nothing to schedule or record */
-		if (!try_kind(l, k))
+		if (!try_kind(s, l, k))
 			deadlock(s);
 		return;
 	}
 	decide(s, false);
-	while (!try_kind(l, k)) {
-		s->cur->state = TASK_BLOCKED;
-		s->cur->wait = l;
+	while (!try_kind(s, l, k)) {
+		block_on(s, l, false);
 		record(s, EV_BLOCK, c, kind_mode(k), file, line);
 		decide(s, false);
 	}
@@ -741,9 +933,9 @@ bool sched_trylock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
 
 	(void)obj;
 	if (s->nr_live == 1)
-		return try_kind(l, k);
+		return try_kind(s, l, k);
 	decide(s, false);
-	if (!try_kind(l, k)) {
+	if (!try_kind(s, l, k)) {
 		record(s, EV_TRYFAIL, c, kind_mode(k), file, line);
 		return false;
 	}
@@ -758,15 +950,13 @@ void sched_unlock(void *l, enum sched_lock_kind k, enum sim_lock_class c,
 	struct sched *s = sched_det;
 
 	(void)obj;
-	if (k == SCHED_MUTEX)
-		pthread_mutex_unlock(l);
-	else
-		pthread_rwlock_unlock(l);
+	(void)k;
+	drop_kind(s, l);
 	if (s->nr_live == 1 && !s->cur->nr_held)
 		return;
 	held_del(s, l);
 	record(s, EV_UNLOCK, c, 0, file, line);
-	wake(s, l);
+	wake(s, l, false);
 	decide(s, false);
 }
 
@@ -924,7 +1114,7 @@ void sim_sched_coverage_reset(void)
 	memset(class_pairs, 0, sizeof(class_pairs));
 	nr_class_pairs = 0;
 	if (site_set)
-		memset(site_set, 0, SITE_SET_SIZE * sizeof(*site_set));
+		memset(site_set, 0, site_set_size * sizeof(*site_set));
 	nr_site_pairs = 0;
 }
 
@@ -1139,10 +1329,9 @@ static void dump(const struct sink *fd, unsigned n)
 	put(fd, "the threads now:\n");
 	for (unsigned i = 0; i < s->nr_tasks; i++) {
 		const struct task *t = s->tasks[i];
-		uint32_t rd, wr;
 
-		held_masks(t, &rd, &wr);
-		held_text(held, sizeof(held), rd, wr);
+		held_text(held, sizeof(held), (uint32_t)t->held_classes,
+			  (uint32_t)(t->held_classes >> 32));
 		snprintf(line, sizeof(line), "  %-12s %s; holds %s\n", t->name,
 			 t->state == TASK_DONE ? "returned" :
 			 t->state == TASK_BLOCKED ? "blocked" :

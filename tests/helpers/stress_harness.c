@@ -7,8 +7,12 @@
  * MADV_COLLAPSE, and verifies what it reads against its model.  The
  * injected races (munmap, mremap, fork between a scan and a collapse) run
  * through race() below, under the owning mutator's model lock, so the
- * model follows them.  Randomness: one common/rng.h stream per mutator,
- * from the configured seed.
+ * model follows them.  In a deterministic schedule a race may also make
+ * the range MADV_NOHUGEPAGE or pin one of its pages, holding the model
+ * lock until the collapse's attempt ends, where observe() checks that
+ * the collapse saw it (race_hold below).  Randomness: one common/rng.h
+ * stream per mutator, from the configured seed, and one per mutator for
+ * its races.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -39,10 +43,28 @@ static unsigned slice_pmds = STRESS_SLICE_PMDS;
 /* a lazily freed page reads as its tag or 0 until written again */
 #define MAYBE_ZERO	(1ull << 63)
 
+/*
+ * A race of a deterministic schedule that holds the owner's model lock
+ * from the race to the end of the collapse's attempt (observe()), so
+ * that nothing else changes the range meanwhile: the range made
+ * MADV_NOHUGEPAGE, or a page of it pinned.  The collapse must then fail:
+ * its revalidation under mmap_write_lock sees the VMA no longer allows
+ * it, or its isolation sees the pin's reference.
+ */
+struct race_hold {
+	const char *by;			/* the collapsing thread's name; NULL: none */
+	uint64_t pmd_addr;
+	bool nohugepage;
+	uint64_t pin_addr;		/* 0: no pin */
+	uint64_t pin_pfn;
+};
+
 struct worker {
 	struct stress *st;
 	unsigned id;
 	struct mthp_rng rng;
+	struct mthp_rng race_rng;	/* under model_lock: race()'s choices */
+	struct race_hold hold;		/* under model_lock, which it keeps held */
 	struct sim_thread *thread;
 	uint64_t quota;			/* deterministic: operations to do */
 	pthread_mutex_t model_lock;	/* expect[], against race() */
@@ -60,6 +82,8 @@ struct stress {
 	struct sim_mm *mm;
 	uint64_t nr_frames;
 	bool khugepaged;		/* its thread runs between the checks */
+	bool det;			/* a deterministic schedule: race holds, batch checks */
+	const char *first_why;		/* det: the first failure's text, when it came */
 	uint64_t plant_failure;		/* stress_config's */
 	bool rmap_walker;		/* so does the rmap walker's */
 	unsigned nr_threads;
@@ -118,12 +142,25 @@ static void st_op(struct worker *w, unsigned op)
 	__atomic_store_n(&w->op, op, __ATOMIC_RELAXED);
 }
 
+/*
+ * A deterministic schedule reports its first failure, which its timeline
+ * ends at (sim_sched_failed()), not one that followed from it (the
+ * frames a stolen pin leaves behind, say).  One OS thread runs it.
+ */
+static void note_failure(struct stress *st, const char *why)
+{
+	if (st->det && !st->first_why)
+		st->first_why = why;
+}
+
 static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
 {
 	sim_sched_failed();
-	if (!w->errors && !w->lost)
+	if (!w->errors && !w->lost) {
 		snprintf(w->why, sizeof(w->why), "thread %u: %s (0x%llx, 0x%llx)", w->id,
 			 what, (unsigned long long)a, (unsigned long long)b);
+		note_failure(w->st, w->why);
+	}
 	w->errors++;
 }
 
@@ -141,11 +178,13 @@ static void verify(struct worker *w, unsigned first, unsigned n)
 		if (tag == (want & ~MAYBE_ZERO) || ((want & MAYBE_ZERO) && tag == 0))
 			continue;
 		sim_sched_failed();
-		if (!w->lost && !w->errors)
+		if (!w->lost && !w->errors) {
 			snprintf(w->why, sizeof(w->why),
 				 "thread %u: page %u at 0x%llx reads 0x%llx, wrote 0x%llx",
 				 w->id, i, (unsigned long long)page_addr(w, i),
 				 (unsigned long long)tag, (unsigned long long)want);
+			note_failure(w->st, w->why);
+		}
 		w->lost++;
 		w->expect[i] = tag;	/* count each loss once */
 	}
@@ -470,10 +509,62 @@ static void *mutator(void *arg)
 	return NULL;
 }
 
+/* Drop a race's pin.  Context: model lock held, by the race's thread. */
+static void race_unpin(struct worker *w, struct sim_mm *mm)
+{
+	if (w->hold.pin_addr && sim_unpin(mm, w->hold.pin_addr))
+		bad(w, "race: unpin", w->hold.pin_addr, 0);
+	w->hold.pin_addr = 0;
+}
+
+/*
+ * A deterministic schedule's race beside the injected one, one in four
+ * each: the range made MADV_NOHUGEPAGE, or a page of it (one of four
+ * drawn, the first present) pinned.  True when it holds the model lock
+ * until the attempt ends.  Context: model lock held.
+ */
+static bool race_hold(struct worker *w, struct sim_mm *mm, uint64_t pmd_addr)
+{
+	unsigned pick = mthp_rng_below(&w->race_rng, 4);
+	struct sim_page_info pi;
+
+	if (pick == 0) {
+		if (sim_madvise(mm, pmd_addr, PMD, SIM_MADV_NOHUGEPAGE)) {
+			bad(w, "race: madvise NOHUGEPAGE", pmd_addr, 0);
+			return false;
+		}
+		w->hold.nohugepage = true;
+	} else if (pick == 1) {
+		for (unsigned k = 0; k < 4 && !w->hold.pin_addr; k++) {
+			uint64_t a = pmd_addr + mthp_rng_below(&w->race_rng, NPTES) * PAGE;
+
+			if (sim_pin(mm, a))
+				continue;	/* not present */
+			if (sim_page_info(mm, a, &pi)) {
+				bad(w, "race: page info of a pinned page", a, 0);
+				sim_unpin(mm, a);
+				return false;
+			}
+			w->hold.pin_addr = a;
+			w->hold.pin_pfn = pi.pfn;
+		}
+		if (!w->hold.pin_addr)
+			return false;
+	} else {
+		return false;
+	}
+	w->hold.by = sim_sched_thread_name();
+	w->hold.pmd_addr = pmd_addr;
+	return true;
+}
+
 /*
  * The injected races, from the collapsing thread with no simulator lock
  * held: under the owner's model lock, the default mutation, and for a
  * munmap the range mapped again (empty), so the owner's model stays true.
+ * The attempt's second race may find the lock held by its first one's
+ * hold (race_hold()): a munmap then drops the pin and the advice with the
+ * VMA.
  */
 static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
 		enum sim_inject_point what, struct sim_mm **child)
@@ -481,6 +572,7 @@ static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
 	struct stress *st = ctx;
 	struct worker *w = NULL;
 	uint64_t a = pmd_addr;
+	bool held;
 	int err;
 
 	if (mm == st->mm && pmd_addr >= BASE && pmd_addr < slice(st->nr_threads))
@@ -488,21 +580,84 @@ static int race(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
 	__atomic_fetch_add(&st->races, 1, __ATOMIC_RELAXED);
 	if (!w)
 		return sim_inject_race(mm, pmd_addr, what, child);
-	sim_sched_mutex_lock(&w->model_lock);
+	held = st->det && w->hold.by && w->hold.by == sim_sched_thread_name();
+	if (!held)
+		sim_sched_mutex_lock(&w->model_lock);
+	if (held && what == SIM_INJECT_MUNMAP) {
+		race_unpin(w, mm);
+		w->hold.nohugepage = false;	/* the VMA mapped again has no advice */
+	}
 	err = sim_inject_race(mm, pmd_addr, what, child);
 	if (what == SIM_INJECT_MUNMAP) {
 		if (sim_mmap(mm, &a, PMD, SIM_PROT_RW, SIM_MAP_FIXED))
 			bad(w, "race: mmap after munmap", a, 0);
 		set_range(w, (unsigned)((pmd_addr - slice(w->id)) / PAGE), NPTES, 0);
 	}
+	if (held || (st->det && what != SIM_INJECT_MUNMAP && race_hold(w, mm, pmd_addr)))
+		return err;	/* observe() unlocks at the attempt's end */
 	sim_sched_mutex_unlock(&w->model_lock);
 	return err;
+}
+
+/*
+ * The end of an attempt that held a race (race_hold()): a collapse of
+ * the window must not have happened over the advice or the pin; then the
+ * pin dropped and the model lock released.  Context: the collapsing
+ * thread, no simulator lock held; model lock held by race().
+ */
+static void race_release(struct worker *w, struct sim_mm *mm,
+			 const struct sim_collapse_event *ev)
+{
+	uint64_t end = ev->addr + (PAGE << ev->order);
+	struct sim_page_info pi = { .pfn = 0 };
+	bool moved = false;
+
+	if (ev->result == SCAN_SUCCEED && w->hold.nohugepage)
+		bad(w, "a range made MADV_NOHUGEPAGE between a collapse's scan and its "
+		    "mmap_write_lock was collapsed: the revalidation after "
+		    "mmap_write_lock did not run (window, order)", ev->addr, ev->order);
+	if (w->hold.pin_addr) {
+		moved = sim_page_info(mm, w->hold.pin_addr, &pi) || pi.pfn != w->hold.pin_pfn;
+		/* nothing else may move it: the owner waits for its model lock */
+		if (moved)
+			bad(w, ev->result == SCAN_SUCCEED && w->hold.pin_addr >= ev->addr &&
+			    w->hold.pin_addr < end ?
+			    "a pinned page was replaced while pinned (this collapse took a "
+			    "folio with an extra reference): pfn then, pfn now" :
+			    "a pinned page was replaced while pinned (another collapse took "
+			    "a folio with an extra reference): pfn then, pfn now",
+			    w->hold.pin_pfn, pi.pfn);
+	}
+	if (!moved)
+		race_unpin(w, mm);
+	w->hold = (struct race_hold){ .by = NULL };
+	sim_sched_mutex_unlock(&w->model_lock);
 }
 
 static void observe(void *ctx, const struct sim_collapse_event *ev)
 {
 	struct stress *st = ctx;
 
+	if (st->det) {
+		const char *me = sim_sched_thread_name();
+
+		for (unsigned t = 0; t < st->nr_threads; t++)
+			if (st->w[t].hold.by == me && st->w[t].hold.pmd_addr == ev->pmd_addr)
+				race_release(&st->w[t], st->mm, ev);
+		/* Linux never keeps a large folio in the LRU add batch: it drains */
+		if (ev->result == SCAN_SUCCEED && ev->lru_batched) {
+			sim_sched_failed();
+			if (!st->check_failures) {
+				snprintf(st->check_why, sizeof(st->check_why),
+					 "the LRU add batch still holds %u folios after the "
+					 "collapse at 0x%llx (order %u) added its new folio, "
+					 "which a large folio drains", ev->lru_batched,
+					 (unsigned long long)ev->addr, ev->order);
+				note_failure(st, st->check_why);
+			}
+			st->check_failures++;
+		}
+	}
 	if (ev->result == SCAN_SUCCEED)
 		__atomic_fetch_add(&st->collapsed[ev->order], 1, __ATOMIC_RELAXED);
 	else
@@ -514,9 +669,11 @@ static void run_check(struct stress *st)
 	st->checks++;
 	if (sim_check(st->sim) == 0)
 		return;
-	if (!st->check_failures)
+	if (!st->check_failures) {
 		snprintf(st->check_why, sizeof(st->check_why), "sim_check: %s",
 			 sim_check_message(st->sim));
+		note_failure(st, st->check_why);
+	}
 	st->check_failures++;
 }
 
@@ -693,6 +850,8 @@ static void print_counts(const struct stress_counts *c, FILE *out)
 /* The first failure of the run st, or NULL. */
 static const char *first_failure(const struct stress *st)
 {
+	if (st->first_why)
+		return st->first_why;
 	if (st->check_failures)
 		return st->check_why;
 	for (unsigned t = 0; t < st->nr_threads; t++)
@@ -822,11 +981,13 @@ static void check_teardown(struct stress *st)
 	sim_exit(st->mm);
 	run_check(st);
 	if (sim_free_pages(st->sim) != st->nr_frames - 1) {
-		if (!st->check_failures)
+		if (!st->check_failures) {
 			snprintf(st->check_why, sizeof(st->check_why),
 				 "%llu of %llu frames free after the mm exited",
 				 (unsigned long long)sim_free_pages(st->sim),
 				 (unsigned long long)st->nr_frames - 1);
+			note_failure(st, st->check_why);
+		}
 		st->check_failures++;
 	}
 }
@@ -1009,6 +1170,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 	st->khugepaged = cfg->khugepaged;
 	st->rmap_walker = cfg->rmap_walker;
 	st->plant_failure = cfg->plant_failure;
+	st->det = true;
 	err = setup(st, &one);
 	if (err)
 		goto out_free;
@@ -1016,6 +1178,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 		st->w[t].st = st;
 		st->w[t].id = t;
 		mthp_rng_seed(&st->w[t].rng, mthp_rng_at(seed, t));
+		mthp_rng_seed(&st->w[t].race_rng, mthp_rng_at(seed ^ 0x7261636575ull, t));
 		pthread_mutex_init(&st->w[t].model_lock, NULL);
 	}
 	sc.replay_command = cmd;
