@@ -8,7 +8,8 @@
 #   make bench              benchmarks (medians, ratios to the baselines)
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
 #   make stress SCHEDULE=det  deterministic schedules (STRESS_SCHEDULES=1000
-#                           from STRESS_SEED; same seed, same report)
+#                           from STRESS_SEED; same seed, same report;
+#                           STRESS_ATOMIC=1: lockless steps are points too)
 #   make mutants            the collapse protocol's mutants, each must be killed
 #                           (tests/mutants/*.patch; MUTANTS="NAME ..." for some)
 #   make check-kernel       the real Linux 7.2 under qemu as the oracle
@@ -201,7 +202,8 @@ STRESS_THREADS ?= 4
 STRESS_SEED ?= 1
 STRESS_POLICY ?= upstream
 ifeq ($(SCHEDULE),det)
-  STRESS_ARGS = --schedule det --schedules $(STRESS_SCHEDULES)
+  STRESS_ARGS = --schedule det --schedules $(STRESS_SCHEDULES) \
+		$(if $(filter 1,$(STRESS_ATOMIC)),--atomic-points)
 else ifeq ($(SCHEDULE),threads)
   STRESS_ARGS = --seconds $(STRESS_SECONDS)
 else

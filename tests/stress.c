@@ -58,6 +58,9 @@ static void usage(FILE *out)
 "                       (default %u)\n"
 "  --pct D              PCT with D - 1 priority change points (default %u)\n"
 "  --random             a random walk instead: a uniform choice at every point\n"
+"  --atomic-points      every step of a lockless protocol (an acquire load or\n"
+"                       release store of a PMD entry, a folio's reference\n"
+"                       count, a VMA's anon_vma) is a scheduling point too\n"
 "  --preempt LIST       replay these preemptions, STEP:THREAD,... (or none),\n"
 "                       as a failure's replay command or --shrink prints them\n"
 "  --timeline N         lines of the timeline a failure prints (default %u)\n"
@@ -180,11 +183,14 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (!strcmp(opt, "--shrink") || !strcmp(opt, "--random")) {
+		if (!strcmp(opt, "--shrink") || !strcmp(opt, "--random") ||
+		    !strcmp(opt, "--atomic-points")) {
 			if (opt[2] == 's')
 				shrink = true;
-			else
+			else if (opt[2] == 'r')
 				cfg.strategy = SIM_SCHED_RANDOM;
+			else
+				cfg.atomic_points = true;
 			det_only = true;
 			continue;
 		}
@@ -206,7 +212,7 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.det && det_only) {
 		fprintf(stderr, "stress: --schedules, --ops, --pct, --random, --preempt, "
-			"--timeline and --shrink need --schedule det\n");
+			"--atomic-points, --timeline and --shrink need --schedule det\n");
 		return 2;
 	}
 	stress_install_crash_handler();

@@ -102,6 +102,30 @@ static void test_same_seed_same_report(void **state)
 	free(second);
 }
 
+/*
+ * With atomic points every lockless step is a scheduling point: more
+ * points than without, and still the same report for the same seed.
+ */
+static void test_atomic_points(void **state)
+{
+	struct stress_config cfg = det_config(7, RUN_SCHEDULES);
+	struct stress_totals plain, a, b;
+	char *first, *second;
+
+	(void)state;
+	free(det_report(&cfg, &plain));
+	cfg.atomic_points = true;
+	first = det_report(&cfg, &a);
+	second = det_report(&cfg, &b);
+	assert_string_equal(first, second);
+	assert_int_equal(a.steps, b.steps);
+	if (a.steps <= plain.steps + plain.steps / 4)
+		fail_msg("atomic points: %llu scheduling points, without %llu",
+			 (unsigned long long)a.steps, (unsigned long long)plain.steps);
+	free(first);
+	free(second);
+}
+
 /* The decisions of one schedule of cfg (malloc'd), and its totals. */
 static struct sim_sched_preempt *decisions_of(const struct stress_config *cfg, size_t *nr,
 					      struct stress_totals *t)
@@ -351,6 +375,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_seed_same_report),
+		cmocka_unit_test(test_atomic_points),
 		cmocka_unit_test(test_other_seeds_other_schedules),
 		cmocka_unit_test(test_decisions_replay_the_schedule),
 		cmocka_unit_test(test_deadlock_found_and_explained),

@@ -9,7 +9,8 @@
  * coroutines on that one OS thread instead, and a scheduler decides which
  * one runs at every scheduling point: every lock and unlock of the
  * simulator's locks (and sim_sched_mutex_lock()), every yield, every
- * fault injection point and every step of a collapse.  The decision
+ * fault injection point and every step of a collapse, and with
+ * atomic_points every step of a lockless protocol.  The decision
  * follows from the seed alone (PCT: priorities with d change points; or
  * a random walk; or a replayed list of preemptions), so the same seed
  * gives the same schedule on any machine.  A held lock blocks the taker
@@ -56,6 +57,13 @@ struct sim_sched_config {
 	const struct sim_sched_preempt *replay;	/* SIM_SCHED_REPLAY's list */
 	size_t nr_replay;
 	const char *replay_command;	/* printed with a failure's timeline */
+	/*
+	 * Every step of the simulator's lockless protocols is a scheduling
+	 * point too: each acquire load and release store of a PMD entry read
+	 * or published outside its lock, of a folio's reference count and
+	 * of a VMA's anon_vma (about twice the points, half the rate).
+	 */
+	bool atomic_points;
 };
 
 /* What a schedule did (sim_sched_end()). */

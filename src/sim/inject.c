@@ -73,7 +73,7 @@ uint64_t sim_inject_fired(struct sim *sim, enum sim_inject_point p)
 void sim_inject_set_race(struct sim *sim, sim_race_fn fn, void *ctx)
 {
 	st_relaxed(&sim->inject.race_ctx, ctx);
-	st_release(&sim->inject.race_fn, fn);
+	st_config(&sim->inject.race_fn, fn);
 }
 
 /* The next value of the injection seed's stream: one draw, any thread. */

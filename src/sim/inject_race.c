@@ -56,7 +56,7 @@ struct sim_mm *inject_race_point(struct sim_mm *mm, uint64_t pmd_addr)
 
 		if (!inject_fail(sim, races[i]))
 			continue;
-		fn = ld_acquire(&sim->inject.race_fn);
+		fn = ld_config(&sim->inject.race_fn);
 		if (fn)
 			fn(ld_relaxed(&sim->inject.race_ctx), mm, pmd_addr, races[i], &child);
 		else

@@ -248,6 +248,7 @@ struct sched {
 };
 
 __thread struct sched *sched_det;
+__thread bool sched_det_atomic;
 
 /* Kept across schedules of one OS thread: the decisions and the coverage. */
 static __thread struct sim_sched_preempt *last_decisions;
@@ -1054,6 +1055,7 @@ int sim_sched_begin(const struct sim_sched_config *cfg)
 	last_decisions = NULL;
 	nr_last_decisions = 0;
 	sched_det = s;
+	sched_det_atomic = cfg->atomic_points;
 	return 0;
 }
 
@@ -1072,6 +1074,7 @@ void sim_sched_end(struct sim_sched_result *res)
 	last_decisions = s->decisions;
 	nr_last_decisions = s->nr_decisions;
 	sched_det = NULL;
+	sched_det_atomic = false;
 	for (unsigned i = 1; i < s->nr_tasks; i++) {
 		struct task *t = s->tasks[i];
 

@@ -36,7 +36,7 @@ void trace_destroy(struct sim *sim)
 void sim_set_trace(struct sim *sim, FILE *f)
 {
 	trace_lock(&sim->trace);
-	st_release(&sim->trace.file, f);
+	st_config(&sim->trace.file, f);
 	trace_unlock(&sim->trace);
 }
 
@@ -51,13 +51,13 @@ void sim_set_collapse_observer(struct sim *sim, sim_collapse_fn fn, void *ctx)
 
 void sim_set_trace_events(struct sim *sim, uint32_t mask)
 {
-	st_release(&sim->trace.events, mask & SIM_TRACE_ALL);
+	st_config(&sim->trace.events, mask & SIM_TRACE_ALL);
 }
 
 bool trace_on(struct sim *sim, enum sim_trace_event e)
 {
-	return ld_acquire(&sim->trace.file) != NULL &&
-	       (ld_acquire(&sim->trace.events) & (1u << e));
+	return ld_config(&sim->trace.file) != NULL &&
+	       (ld_config(&sim->trace.events) & (1u << e));
 }
 
 unsigned long long trace_mm_ptr(const struct sim_mm *mm)

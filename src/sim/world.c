@@ -14,7 +14,7 @@
 
 const struct mthp_settings *sim_settings(struct sim *sim)
 {
-	return &((struct sim_settings_node *)ld_acquire(&sim->settings))->s;
+	return &((struct sim_settings_node *)ld_config(&sim->settings))->s;
 }
 
 /* Context: takes and drops the settings lock. */
@@ -31,7 +31,7 @@ int sim_set_settings(struct sim *sim, const struct mthp_settings *s)
 	n->s = *s;
 	settings_lock(sim);
 	n->prev = sim->settings;
-	st_release(&sim->settings, n);
+	st_config(&sim->settings, n);
 	settings_unlock(sim);
 	return 0;
 }

@@ -1058,6 +1058,8 @@ char *stress_replay_command(const struct stress_config *cfg, uint64_t seed)
 			      "--threads %u --ops %u --policy %s",
 			      cfg->program ? cfg->program : "stress", (unsigned long long)seed,
 			      cfg->nr_threads, cfg->ops, mthp_policy_name(cfg->policy));
+	if (cfg->atomic_points)
+		at += (size_t)snprintf(cmd + at, len - at, " --atomic-points");
 	switch (cfg->strategy) {
 	case SIM_SCHED_PCT:
 		snprintf(cmd + at, len - at, " --pct %u", cfg->pct_depth);
@@ -1152,6 +1154,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 	struct sim_sched_config sc = {
 		.seed = seed, .strategy = cfg->strategy, .pct_depth = cfg->pct_depth,
 		.pct_steps = pct_steps(cfg), .replay = cfg->replay, .nr_replay = cfg->nr_replay,
+		.atomic_points = cfg->atomic_points,
 	};
 	struct sim_sched_result res;
 	struct stress *st;

@@ -44,6 +44,7 @@ struct stress_config {
 	unsigned ops;
 	enum sim_sched_strategy strategy;
 	unsigned pct_depth;
+	bool atomic_points;		/* sim_sched_config's: lockless steps are points */
 	const struct sim_sched_preempt *replay;	/* SIM_SCHED_REPLAY's */
 	size_t nr_replay;
 	const char *program;		/* in the replay command; NULL: "stress" */
