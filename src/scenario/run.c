@@ -26,6 +26,7 @@
 #include "common/array.h"
 #include "common/msg.h"
 #include "common/rng.h"
+#include "scenario/watch.h"
 
 /* Told apart from the run's seed, which the simulator draws from. */
 #define WORKLOAD_STREAM 0x776f726b6c6f6164ull	/* "workload" */
@@ -77,13 +78,6 @@ struct proc {
 	uint8_t *heap_used;		/* one byte per page of the phase's range */
 };
 
-/* A window collapsed, to see later collapses that take it in. */
-struct done_window {
-	uint32_t mm_id;
-	uint64_t addr;
-	unsigned order;
-};
-
 #define SCENARIO_CHECK_EVERY 4096
 
 struct run {
@@ -100,8 +94,7 @@ struct run {
 	uint8_t **stale;
 	uint64_t *vma_addr;		/* per vma: where it is mapped */
 	struct mthp_run_report *out;
-	struct done_window *done;
-	size_t nr_done, cap_done;
+	struct run_watch watch;		/* the collapses, and the report at the end */
 	int error;
 	struct mthp_diag *diag;
 };
@@ -228,19 +221,8 @@ static uint64_t stale_pages(struct run *r, uint64_t addr, uint64_t n,
  */
 static void forget_collapses(struct run *r, struct sim_mm *mm, uint64_t addr, uint64_t len)
 {
-	uint32_t mm_id = sim_mm_id(mm);
-
 	stale_pages(r, addr, len / page_size(r), NULL, true);
-	for (size_t i = 0; i < r->nr_done;) {
-		struct done_window *d = &r->done[i];
-		uint64_t d_len = page_size(r) << d->order;
-
-		if (d->mm_id == mm_id && d->addr < addr + len && addr < d->addr + d_len) {
-			*d = r->done[--r->nr_done];
-			continue;
-		}
-		i++;
-	}
+	run_watch_forget(&r->watch, sim_mm_id(mm), addr, len);
 }
 
 /*
@@ -636,8 +618,9 @@ out_fail:
  * workload never wrote since: with them none, the window would hold more
  * none PTEs than the policy's limit at its order.
  */
-static bool crept(struct run *r, const struct sim_collapse_event *ev)
+static bool crept(void *ctx, const struct sim_collapse_event *ev)
 {
+	struct run *r = ctx;
 	struct mthp_rules rules;
 	uint64_t stale;
 
@@ -651,46 +634,13 @@ static bool crept(struct run *r, const struct sim_collapse_event *ev)
 	return ev->filled + stale > rules.limits[ev->order].max_none;
 }
 
-static void observe(void *ctx, const struct sim_collapse_event *ev)
+/* A collapse's fills are stale until the workload writes or frees them. */
+static void collapsed(void *ctx, const struct sim_collapse_event *ev)
 {
 	struct run *r = ctx;
-	struct mthp_run_report *out = r->out;
-	uint64_t len = page_size(r) << ev->order;
-	bool grew = false, rebuilt = false;
 
-	if (ev->result != SCAN_SUCCEED) {
-		if ((unsigned)ev->result < MTHP_NR_RESULTS)
-			out->failed_by_result[ev->result]++;
-		return;
-	}
-	out->collapses_by_order[ev->order]++;
-	out->pages_filled += ev->filled;
-	out->pages_copied += (1ull << ev->order) - ev->filled;
-	/*
-	 * A collapse over an earlier one's window: into a larger folio is
-	 * the creep signal; at the same order it rebuilds what was there.
-	 */
-	for (size_t i = 0; i < r->nr_done;) {
-		struct done_window *d = &r->done[i];
-
-		if (d->mm_id == ev->mm_id && d->addr >= ev->addr && d->addr < ev->addr + len) {
-			if (d->order < ev->order)
-				grew = true;
-			else
-				rebuilt = true;
-			*d = r->done[--r->nr_done];
-			continue;
-		}
-		i++;
-	}
-	out->recollapses += grew;
-	out->crept += grew && crept(r, ev);
 	if (ev->filled_map)
 		stale_pages(r, ev->addr, 1ull << ev->order, ev->filled_map, false);
-	out->rebuilds += rebuilt && !grew;
-	if (mthp_array_grow((void **)&r->done, &r->cap_done, r->nr_done, sizeof(*r->done)))
-		return run_fail(r, -ENOMEM, "out of memory");
-	r->done[r->nr_done++] = (struct done_window){ ev->mm_id, ev->addr, ev->order };
 }
 
 /* ---- the run ---- */
@@ -835,29 +785,6 @@ static void count_written(struct run *r)
 	}
 }
 
-/* The kernel's counters now, into the report: the simulator goes at teardown. */
-static void capture_stats(struct run *r)
-{
-	size_t n = sim_stats(r->sim, NULL, 0);
-	uint64_t collapses = 0;
-
-	r->out->stats = calloc(n ? n : 1, sizeof(*r->out->stats));
-	if (!r->out->stats)
-		return run_fail(r, -ENOMEM, "out of memory");
-	r->out->nr_stats = sim_stats(r->sim, r->out->stats, n);
-	for (size_t i = 0; i < r->out->nr_stats; i++) {
-		const struct sim_stat *st = &r->out->stats[i];
-
-		if (st->file == SIM_STAT_SIZE && !strcmp(st->name, "collapse_alloc"))
-			r->out->collapse_allocs += st->value;
-	}
-	for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
-		collapses += r->out->collapses_by_order[o];
-	/* every collapse installs a folio it allocated */
-	if (r->out->collapse_allocs > collapses)
-		r->out->collapse_allocs_dropped = r->out->collapse_allocs - collapses;
-}
-
 static void teardown(struct run *r)
 {
 	if (r->procs) {
@@ -881,7 +808,7 @@ static void teardown(struct run *r)
 	free(r->stale);
 	free(r->vma_addr);
 	free(r->procs);
-	free(r->done);
+	run_watch_free(&r->watch);
 	if (r->sim)
 		sim_destroy(r->sim);
 }
@@ -909,6 +836,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		      struct mthp_run_report *out, struct mthp_diag *diag)
 {
 	struct run r = { .sc = sc, .settings = s, .out = out, .diag = diag };
+	struct mthp_diag wd = { .warn = NULL };
 	uint64_t tick = (uint64_t)s->scan_sleep_millisecs * 1000000ull;
 	uint64_t total = total_duration(sc), now = 0, ticks = 0, sample_every;
 	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
@@ -918,6 +846,8 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	memset(out, 0, sizeof(*out));
 	out->policy = opts->policy;
 	mthp_snapshot_init(&out->final, &s->geo);
+	r.watch = (struct run_watch){ .out = out, .page_size = sc->page_size, .crept = crept,
+				      .collapsed = collapsed, .ctx = &r };
 	if (tick < MIN_TICK_NS)
 		tick = MIN_TICK_NS;
 	/* at most MTHP_RUN_MAX_SAMPLES points over the whole run */
@@ -930,7 +860,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 		goto out;
 	if (collapse) {
 		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
-		sim_set_collapse_observer(r.sim, observe, &r);
+		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
 		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);
 	}
@@ -969,41 +899,18 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (r.error)
 		goto out;
 	if (collapse) {
-		int err;
-
 		sim_set_collapse_observer(r.sim, NULL, NULL);
 		sim_set_trace(r.sim, NULL);
-		sim_khugepaged_scan_results(r.sim, out->scan_results);
-		_Static_assert(SIM_NR_WALK_OUTCOMES == 3, "the report's walk_outcomes[]");
-		sim_khugepaged_walk_outcomes(r.sim, out->walk_outcomes);
-		err = sim_khugepaged_stat(r.sim, "ptes_scanned", &out->ptes_scanned);
-		if (err) {
-			run_fail(&r, err, "no khugepaged counter ptes_scanned");
-			goto out;
-		}
-	}
-	if (sim_vmstat(r.sim, "thp_underused_split_page", &out->shrink_splits)) {
-		run_fail(&r, -EINVAL, "no vmstat counter thp_underused_split_page");
-		goto out;
-	}
-	out->shrink_freed = sim_shrink_freed(r.sim);
-	{
-		struct sim_shrink_result pre;
-		int err = sim_shrink_preview(r.sim, &pre);
-
-		if (err) {
-			run_fail(&r, err, "the shrinker's preview failed (%s)", strerror(-err));
-			goto out;
-		}
-		out->underused_thps = pre.split;
-		out->underused_pages = pre.pages_freed;
 	}
 	mthp_snapshot_free(&out->final);
 	snapshot_all(&r, &out->final);
-	out->resident_pages = mthp_snapshot_present_pages(&out->final);
 	count_written(&r);
-	if (!r.error)
-		capture_stats(&r);
+	if (!r.error) {
+		int err = run_watch_finish(&r.watch, r.sim, collapse, &wd);
+
+		if (err)
+			run_fail(&r, err, "%s", wd.msg);
+	}
 out:
 	teardown(&r);
 	if (r.error)
