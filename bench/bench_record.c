@@ -263,6 +263,7 @@ static void replay_part(void)
 	       rep.frames, len, bench_now() - start, cpu_seconds() - cpu,
 	       (unsigned long long)rep.collapses,
 	       (unsigned long long)rep.wakeups);
+	mthp_replay_report_free(&rep);
 	fclose(f);
 	free(buf);
 	free(state);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <mthp/record.h>
 #include <mthp/replay.h>
@@ -389,6 +390,16 @@ static char *hold_still_recording(size_t *len)
 	return buf;
 }
 
+/* PMD ranges a snapshot maps with a huge PMD. */
+static unsigned huge_ranges(const struct mthp_snapshot *snap)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < snap->nr_pmds; i++)
+		n += snap->pmds[i].kind == MTHP_PMD_HUGE;
+	return n;
+}
+
 static void test_replay(void **state)
 {
 	struct mthp_diag diag = { 0 };
@@ -407,6 +418,11 @@ static void test_replay(void **state)
 	assert_int_equal(rep.last.recorded, 300);
 	assert_int_equal(rep.last.simulated, 300);
 	assert_int_equal(rep.collapses, 0);
+	/* the run report: the process as the last frame left it, nothing collapsed */
+	assert_int_equal(rep.run.resident_pages, 300);
+	assert_int_equal(rep.run.collapses_by_order[9], 0);
+	assert_int_equal(huge_ranges(&rep.run.final), 0);
+	mthp_replay_report_free(&rep);
 	/* under upstream: khugepaged collapses the range, filling 212 pages */
 	o.policy = MTHP_POLICY_UPSTREAM;
 	rewind(f);
@@ -418,6 +434,22 @@ static void test_replay(void **state)
 	assert_int_equal(rep.last.missing, 0);
 	assert_int_equal(rep.last.extra, 512 - 300);
 	assert_int_equal(rep.max_extra, 512 - 300);
+	/* and as a scenario run reports it: one 2M collapse of 212 fills */
+	assert_int_equal(rep.run.collapses_by_order[9], 1);
+	assert_int_equal(rep.run.pages_filled, 512 - 300);
+	assert_int_equal(rep.run.pages_copied, 300);
+	assert_int_equal(rep.run.resident_pages, 512);
+	assert_int_equal(rep.run.wakeups, rep.wakeups);
+	assert_int_equal(huge_ranges(&rep.run.final), 1);
+	{
+		uint64_t v = 0;
+
+		assert_int_equal(mthp_run_stat(&rep.run, "vmstat", "thp_collapse_alloc", &v), 0);
+		assert_int_equal(v, 1);
+		assert_int_equal(mthp_run_stat(&rep.run, "khugepaged", "pages_collapsed", &v), 0);
+		assert_int_equal(v, 1);
+	}
+	mthp_replay_report_free(&rep);
 	fclose(f);
 	free(buf);
 }
@@ -483,11 +515,99 @@ static void test_sim_replay_command(void **state)
 	assert_int_equal(r.status, 0);
 	expect_row(r.out, "  more than recorded", "0", "0", NULL);
 	cli_run_free(&r);
-	cli_run_fails(2, "--replay goes with --policy, --compare and --set only",
-		      "sim", "--replay", path, "--json", NULL);
+	cli_run_fails(2, "--replay goes with --policy, --compare, --set, --sweep",
+		      "sim", "--replay", path, "--seed", "3", NULL);
+	cli_run_fails(2, "--map, --trace, --snapshot and --timeline draw one run each",
+		      "sim", "--replay", path, "--sweep", "khugepaged/max_ptes_none=0,511",
+		      "--snapshot", "/tmp/x.snap", NULL);
 	cli_run_fails(1, "mthp sim: --replay /nonexistent/x.rec: No such file",
 		      "sim", "--replay", "/nonexistent/x.rec", NULL);
 	unlink(path);
+	free(buf);
+}
+
+/* A file's first bytes (a picture's signature), or "" when it cannot be read. */
+static const char *file_start(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* --replay with the reports of a scenario run: JSON, counters, end state, pictures, sweep. */
+static void test_sim_replay_reports(void **state)
+{
+	char dir[] = "/tmp/mthp-replay-XXXXXX", path[300], snap[300], map[300], tl[300];
+	char head[16];
+	size_t len;
+	char *buf = hold_still_recording(&len);
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_snapshot end;
+	json_t *doc, *runs, *run;
+	struct cli_run r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/hold.rec", dir);
+	snprintf(snap, sizeof(snap), "%s/end.snap", dir);
+	snprintf(map, sizeof(map), "%s/map.svg", dir);
+	snprintf(tl, sizeof(tl), "%s/timeline.png", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+
+	r = cli_run("sim", "--replay", path, "--policy", "upstream", "--json", "--stats", NULL);
+	assert_int_equal(r.status, 0);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-replay 1");
+	assert_int_equal(json_integer_value(json_object_get(doc, "frames")), 11);
+	runs = json_object_get(doc, "runs");
+	assert_int_equal(json_array_size(runs), 2);
+	run = json_array_get(runs, 1);
+	assert_string_equal(json_string_value(json_object_get(run, "policy")), "upstream");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(run, "last_frame"),
+							    "extra")), 212);
+	run = json_object_get(run, "run");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(
+			 run, "stats"), "vmstat"), "thp_collapse_alloc")), 1);
+	assert_non_null(json_object_get(run, "tlb_entries"));
+	json_decref(doc);
+	cli_run_free(&r);
+
+	r = cli_run("sim", "--replay", path, "--policy", "upstream", "--stats", "--snapshot", snap,
+		    "--map", map, "--timeline", tl, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "# upstream\n"));
+	assert_non_null(strstr(r.out, "/proc/vmstat thp_collapse_alloc 1\n"));
+	cli_run_free(&r);
+	f = fopen(snap, "r");
+	assert_non_null(f);
+	assert_int_equal(mthp_snapshot_read(&end, f, snap, &diag), 0);
+	fclose(f);
+	assert_int_equal(mthp_snapshot_present_pages(&end), 512);
+	mthp_snapshot_free(&end);
+	assert_non_null(strstr(file_start(map, head, sizeof(head)), "<?xml"));
+	assert_memory_equal(file_start(tl, head, sizeof(head)), "\x89PNG", 4);
+
+	r = cli_run("sim", "--replay", path, "--sweep", "khugepaged/max_ptes_none=0,511",
+		    "--compare", "legacy,upstream", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "2 settings x 3 replays (no collapse and each policy) = "
+				      "6 replays\n"));
+	assert_non_null(strstr(r.out, "baseline: the recording replayed with khugepaged off"));
+	cli_run_free(&r);
+	unlink(path);
+	unlink(snap);
+	unlink(map);
+	unlink(tl);
+	rmdir(dir);
 	free(buf);
 }
 
@@ -504,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_replay_corrupt),
 		cmocka_unit_test(test_sim_replay_command),
+		cmocka_unit_test(test_sim_replay_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

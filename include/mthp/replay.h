@@ -45,6 +45,12 @@ struct mthp_replay_opts {
 	/* called after each frame; may be NULL */
 	void (*frame_fn)(void *ctx, const struct mthp_replay_frame *f);
 	void *ctx;
+	/*
+	 * > 0: the run report's timeline, resident memory and the TLB
+	 * entries of this profile (enum mthp_tlb_profile + 1) after frames
+	 * spread over the recording, at most MTHP_RUN_MAX_SAMPLES; 0: none.
+	 */
+	int timeline_profile;
 };
 
 struct mthp_replay_report {
@@ -56,7 +62,18 @@ struct mthp_replay_report {
 	uint64_t frames_differing;		/* frames with extra or missing pages */
 	uint64_t max_extra, max_missing;	/* over the frames */
 	struct mthp_replay_frame last;		/* the last frame */
+	/*
+	 * The run as a scenario run reports it (mthp/scenario.h): collapses
+	 * by order, fills, failed attempts, scan results, the kernel's
+	 * counters, the shrinker's, the timeline and the process as the last
+	 * frame left it (final).  No page is known never written, so crept
+	 * is 0; pages_written and writes_failed are 0.
+	 */
+	struct mthp_run_report run;
 };
+
+/* Free what a replay report holds (its run report). */
+void mthp_replay_report_free(struct mthp_replay_report *rep);
 
 /*
  * Replay the recording in f (read twice: a first pass sizes the machine

@@ -73,7 +73,8 @@ struct mthp_sweep_run {
 struct mthp_sweep {
 	/* what to run: set by the caller */
 	const struct mthp_scenario *scenario;	/* the source: a scenario, */
-	const struct mthp_snapshot *snapshot;	/* or a snapshot */
+	const struct mthp_snapshot *snapshot;	/* or a snapshot, */
+	const char *recording;		/* or a recording's path (mthp/replay.h) */
 	const char *source;		/* its name in reports */
 	enum mthp_context context;	/* snapshot: khugepaged or madvise */
 	unsigned max_passes;		/* snapshot: at most this many passes (0: 64) */

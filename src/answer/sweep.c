@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <mthp/passes.h>
+#include <mthp/replay.h>
 #include <mthp/sweep.h>
 
 static int fail(struct mthp_diag *diag, int err, const char *fmt, ...)
@@ -188,6 +189,24 @@ static int run_passes(const struct mthp_sweep *sw, const struct mthp_settings *s
 	return 0;
 }
 
+/* A replay of the recording under s, as a run report */
+static int run_replay(const struct mthp_sweep *sw, const struct mthp_settings *s, int policy,
+		      struct mthp_run_report *out, struct mthp_diag *diag)
+{
+	struct mthp_replay_opts o = { .policy = policy, .settings = s };
+	struct mthp_replay_report rep;
+	FILE *f = fopen(sw->recording, "r");
+	int err = f ? 0 : -errno;
+
+	if (!f)
+		return fail(diag, err, "%s: %s", sw->recording, strerror(-err));
+	err = mthp_replay(f, sw->recording, &o, &rep, diag);
+	fclose(f);
+	if (!err)
+		*out = rep.run;	/* the run report's memory moves to out */
+	return err;
+}
+
 static void run_job(const struct mthp_sweep *sw, struct job *j)
 {
 	struct mthp_run_opts opts = { .policy = j->policy };
@@ -198,6 +217,8 @@ static void run_job(const struct mthp_sweep *sw, struct job *j)
 	j->err = apply_combo(sw, j->combo, &s, &diag);
 	if (!j->err && sw->snapshot)
 		j->err = run_passes(sw, &s, j->policy, j->out, &diag);
+	else if (!j->err && sw->recording)
+		j->err = run_replay(sw, &s, j->policy, j->out, &diag);
 	else if (!j->err)
 		j->err = mthp_scenario_run(sw->scenario, &s, sw->seed, &opts, j->out, &diag);
 	if (!j->err) {

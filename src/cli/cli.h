@@ -66,10 +66,24 @@ int cmd_trace_diff(int argc, char **argv, FILE *out, FILE *err);	/* tracediff.c 
 int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
 /*
  * replay.c: `mthp sim --replay PATH` with khugepaged off and under each
- * policy; the exit status.
+ * policy, and its reports; the exit status.
  */
-int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
-		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err);
+struct cli_replay_opts {
+	const char *path;
+	const int *policies;		/* enum mthp_policy */
+	size_t nr_policies;
+	const char *const *sets;
+	size_t nr_sets;
+	bool json, stats;
+	const char *snapshot;		/* the last run's end state, or NULL */
+	const char *map;		/* every run's end state drawn, or NULL */
+	const char *timeline;		/* memory and TLB entries over time, or NULL */
+};
+int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err);
+struct mthp_settings;
+/* The recording's settings with the --set ones: 0, or an exit status after saying why. */
+int cli_replay_settings(const char *path, const char *const *sets, size_t nr_sets,
+			struct mthp_settings *s, FILE *err);
 
 /*
  * load.c: `mthp sim --load PATH` ("-": standard input), khugepaged's full

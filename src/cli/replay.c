@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
  * replay.c - `mthp sim --replay FILE`: a recording replayed in the
- * simulator with khugepaged off and under each policy asked for, and how
- * each run's mapped pages compare with the recording's, frame by frame.
+ * simulator with khugepaged off and under each policy asked for, how
+ * each run's mapped pages compare with the recording's, frame by frame,
+ * and the reports a scenario run has (--json, --stats, --snapshot,
+ * --map, --timeline).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mthp/record.h>
 #include <mthp/replay.h>
+#include <mthp/map.h>
 #include <mthp/scenario.h>
+#include <mthp/tlb.h>
 
 #include "cli/cli.h"
+#include "report/replay_report.h"
 #include "report/sim_report.h"
 
 /* The recording's settings with the --set overrides; 0 or an exit status. */
@@ -38,57 +44,10 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 	return cli_apply_sets("sim", sets, nr_sets, s, err);
 }
 
-/* The rows of the table. */
-enum row {
-	ROW_NAME, ROW_SIMULATED, ROW_RECORDED, ROW_EXTRA, ROW_MISSING,
-	ROW_FRAMES_DIFFERING, ROW_MAX_EXTRA, ROW_COLLAPSES, ROW_WAKEUPS,
-};
-
-static uint64_t row_value(const struct mthp_replay_report *r, enum row row)
+int cli_replay_settings(const char *path, const char *const *sets, size_t nr_sets,
+			struct mthp_settings *s, FILE *err)
 {
-	switch (row) {
-	case ROW_NAME:
-		return 0;
-	case ROW_SIMULATED:
-		return r->last.simulated;
-	case ROW_RECORDED:
-		return r->last.recorded;
-	case ROW_EXTRA:
-		return r->last.extra;
-	case ROW_MISSING:
-		return r->last.missing;
-	case ROW_FRAMES_DIFFERING:
-		return r->frames_differing;
-	case ROW_MAX_EXTRA:
-		return r->max_extra;
-	case ROW_COLLAPSES:
-		return r->collapses;
-	case ROW_WAKEUPS:
-		return r->wakeups;
-	}
-	return 0;
-}
-
-/* One row: its name, then each run's value (ROW_NAME: each run's name). */
-static void print_row(FILE *out, const char *name, const struct mthp_replay_report *reps,
-		      size_t nr_policies, enum row row)
-{
-	fprintf(out, "%-28s", name);
-	for (size_t i = 0; i <= nr_policies; i++) {
-		if (row == ROW_NAME)
-			fprintf(out, " %12s", mthp_sim_run_name(reps[i].policy));
-		else
-			fprintf(out, " %12" PRIu64, row_value(&reps[i], row));
-	}
-	fputc('\n', out);
-}
-
-int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
-		   const char *const *sets, size_t nr_sets, FILE *out, FILE *err)
-{
-	struct mthp_replay_report reps[MTHP_NR_POLICIES + 1];
 	struct mthp_rec_info info;
-	struct mthp_settings s;
 	FILE *f = fopen(path, "r");
 	int status;
 
@@ -96,37 +55,127 @@ int cli_sim_replay(const char *path, const int *policies, size_t nr_policies,
 		fprintf(err, "mthp sim: --replay %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	status = replay_settings(f, path, sets, nr_sets, &s, &info, err);
-	for (size_t i = 0; !status && i <= nr_policies; i++) {
-		struct mthp_replay_opts ro = { .settings = &s };
-		struct mthp_diag diag = { .warn = NULL };
+	status = replay_settings(f, path, sets, nr_sets, s, &info, err);
+	fclose(f);
+	return status;
+}
 
-		ro.policy = i ? policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
-		rewind(f);
-		if (mthp_replay(f, path, &ro, &reps[i], &diag)) {
-			fprintf(err, "mthp sim: %s run: %s\n", mthp_sim_run_name(ro.policy), diag.msg);
+/* The end state of every run drawn, the recording's VMAs named by their order. */
+static int draw_map(const struct cli_replay_opts *o, const struct mthp_replay_report *reps,
+		    size_t n, FILE *err)
+{
+	const struct mthp_snapshot *last = &reps[0].run.final;
+	struct mthp_map_panel panels[MTHP_NR_POLICIES + 1];
+	struct mthp_map_region *regions = calloc(last->nr_vmas + 1, sizeof(*regions));
+	char (*names)[24] = calloc(last->nr_vmas + 1, sizeof(*names));
+	char msg[256];
+	int ret = 0;
+
+	if (!regions || !names) {
+		fprintf(err, "mthp sim: --map: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	for (size_t v = 0; v < last->nr_vmas; v++) {
+		snprintf(names[v], sizeof(names[v]), "vma %zu", v + 1);
+		regions[v] = (struct mthp_map_region){ last->vmas[v].start, last->vmas[v].end,
+						       names[v] };
+	}
+	for (size_t i = 0; i < n; i++)
+		panels[i] = (struct mthp_map_panel){ mthp_sim_run_name(reps[i].policy),
+						     &reps[i].run.final, regions, last->nr_vmas };
+	if (mthp_map_render(o->map, panels, n, NULL, msg, sizeof(msg))) {
+		fprintf(err, "mthp sim: %s\n", msg);
+		ret = 1;
+	}
+out:
+	free(regions);
+	free(names);
+	return ret;
+}
+
+/* The run reports side by side, for the reports that take them so. */
+static void runs_of(const struct mthp_replay_report *reps, size_t n,
+		    struct mthp_run_report *runs)
+{
+	for (size_t i = 0; i < n; i++)
+		runs[i] = reps[i].run;
+}
+
+/* The reports asked for, after the runs; 0 or an exit status. */
+static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *info,
+		  const struct mthp_settings *s, const struct mthp_replay_report *reps, size_t n,
+		  FILE *out, FILE *err)
+{
+	struct mthp_run_report runs[MTHP_NR_POLICIES + 1];
+	uint32_t profiles = mthp_replay_profiles(&s->geo);
+	char title[320], msg[256];
+	int status = 0;
+
+	runs_of(reps, n, runs);
+	if (o->json) {
+		status = mthp_replay_json(out, o->path, info, s, reps, n, o->stats) ? 1 : 0;
+	} else {
+		mthp_replay_text(out, o->path, info, s, reps, n);
+		if (o->stats)
+			mthp_sim_stats_text(out, runs, n);
+	}
+	if (!status && o->snapshot)
+		status = cli_write_snapshot("sim", o->snapshot, &reps[n - 1].run.final, err);
+	if (!status && o->map)
+		status = draw_map(o, reps, n, err);
+	if (!status && o->timeline) {
+		snprintf(title, sizeof(title), "mthp sim --replay: %s, memory and TLB entries "
+			 "over time", o->path);
+		if (mthp_timeline_plot(o->timeline, title,
+				       mthp_tlb_profile_name((enum mthp_tlb_profile)
+							     __builtin_ctz(profiles)),
+				       runs, n, s->geo.page_size, msg, sizeof(msg))) {
+			fprintf(err, "mthp sim: %s\n", msg);
 			status = 1;
 		}
 	}
+	return status;
+}
+
+int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
+{
+	struct mthp_replay_report reps[MTHP_NR_POLICIES + 1];
+	struct mthp_rec_info info;
+	struct mthp_settings s;
+	FILE *f = fopen(o->path, "r");
+	size_t n = 0;
+	int status;
+
+	if (!f) {
+		fprintf(err, "mthp sim: --replay %s: %s\n", o->path, strerror(errno));
+		return 1;
+	}
+	status = replay_settings(f, o->path, o->sets, o->nr_sets, &s, &info, err);
+	if (!status && o->timeline && !mthp_replay_profiles(&s.geo)) {
+		fprintf(err, "mthp sim: --timeline: no TLB profile fits %u-byte pages\n",
+			s.geo.page_size);
+		status = 1;
+	}
+	for (size_t i = 0; !status && i <= o->nr_policies; i++) {
+		struct mthp_replay_opts ro = { .settings = &s };
+		struct mthp_diag diag = { .warn = NULL };
+
+		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
+		if (o->timeline)
+			ro.timeline_profile = __builtin_ctz(mthp_replay_profiles(&s.geo)) + 1;
+		rewind(f);
+		if (mthp_replay(f, o->path, &ro, &reps[i], &diag)) {
+			fprintf(err, "mthp sim: %s run: %s\n", mthp_sim_run_name(ro.policy), diag.msg);
+			status = 1;
+			break;
+		}
+		n++;
+	}
 	fclose(f);
-	if (status)
-		return status;
-	fprintf(out, "mthp sim --replay %s: pid %d (%s), %" PRIu32 " frames over %.1f s, "
-		"page size %u\n", path, (int)info.pid, info.comm, reps[0].frames,
-		(double)reps[0].last.time_ms / 1000.0, s.geo.page_size);
-	if (!info.track_writes)
-		fprintf(out, "writes not tracked: rewrites of pages already present are invisible\n");
-	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap "
-		"(room for the most pages the process had)\n\n",
-		reps[0].memory_pages, reps[0].swap_pages);
-	print_row(out, "", reps, nr_policies, ROW_NAME);
-	print_row(out, "pages mapped, last frame", reps, nr_policies, ROW_SIMULATED);
-	print_row(out, "  recorded", reps, nr_policies, ROW_RECORDED);
-	print_row(out, "  more than recorded", reps, nr_policies, ROW_EXTRA);
-	print_row(out, "  fewer than recorded", reps, nr_policies, ROW_MISSING);
-	print_row(out, "frames that differ", reps, nr_policies, ROW_FRAMES_DIFFERING);
-	print_row(out, "most pages more, a frame", reps, nr_policies, ROW_MAX_EXTRA);
-	print_row(out, "collapses", reps, nr_policies, ROW_COLLAPSES);
-	print_row(out, "khugepaged wake-ups", reps, nr_policies, ROW_WAKEUPS);
-	return 0;
+	if (!status)
+		status = report(o, &info, &s, reps, n, out, err);
+	for (size_t i = 0; i < n; i++)
+		mthp_replay_report_free(&reps[i]);
+	return status;
 }

@@ -238,7 +238,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  frames as the program's faults, frees, page-outs,\n"
 		  "  swap-ins, mmaps and munmaps, at its time stamps, with\n"
 		  "  its settings (--set overrides them); goes with --policy,\n"
-		  "  --compare and --set only" },
+		  "  --compare, --set, --sweep and its options, --json,\n"
+		  "  --stats, --snapshot, --map and --timeline" },
 	{ "load", 0, "SNAPSHOT", MTHP_OPT_STRING, OPT(load),
 	  .help = "instead of a scenario, make the process of this\n"
 		  "  snapshot ('-': standard input) in the simulator: its\n"
@@ -295,10 +296,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->replay && o->policy_file)
 		return mthp_opts_usage_error(&sim_spec, err, "--replay and --policy-file exclude "
 					     "each other (a plug-in runs with a scenario)");
-	if (o->replay && (o->scenario || o->sweep.axes.nr || o->json || o->stats || o->map ||
-			  o->trace || o->snapshot || o->timeline || o->seed_given))
-		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare "
-					     "and --set only (no SCENARIO)");
+	if (o->replay && (o->scenario || o->trace || o->seed_given))
+		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare, "
+					     "--set, --sweep, --json, --stats, --snapshot, --map and "
+					     "--timeline (no SCENARIO, --trace or --seed)");
 	if (o->passes && !o->load)
 		return mthp_opts_usage_error(&sim_spec, err, "--passes goes with --load");
 	if (o->swap_device_given && !o->load)
@@ -527,6 +528,7 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 
 /* ---- --sweep ---- */
 
+/* The sweep of a scenario (sc) or of a recording (--replay, sc NULL). */
 static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 		     const struct mthp_settings *s, FILE *out, FILE *err)
 {
@@ -534,9 +536,12 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 	char why[160], source[300];
 	int status;
 
-	snprintf(source, sizeof(source), "mthp sim --sweep: %s", sc->file);
+	snprintf(source, sizeof(source), "mthp sim --sweep: %s", sc ? sc->file : o->replay);
 	sw.source = source;
-	sw.seed = o->seed_given ? o->seed : sc->seed;
+	if (sc)
+		sw.seed = o->seed_given ? o->seed : sc->seed;
+	else
+		sw.recording = o->replay;
 	if (o->policy_given || o->compare) {
 		for (size_t i = 0; i < o->nr_policies; i++)
 			sw.policies[i] = o->policies[i];
@@ -580,9 +585,21 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 
 		return cli_sim_load(&lo, out, err);
 	}
-	if (o->replay)
-		return cli_sim_replay(o->replay, o->policies, o->nr_policies, o->sets.v,
-				      o->sets.nr, out, err);
+	if (o->replay && o->sweep.axes.nr) {
+		status = cli_replay_settings(o->replay, (const char *const *)o->sets.v, o->sets.nr,
+					     &s, err);
+		return status ? status : run_sweep(o, NULL, &s, out, err);
+	}
+	if (o->replay) {
+		struct cli_replay_opts ro = {
+			.path = o->replay, .policies = o->policies, .nr_policies = o->nr_policies,
+			.sets = (const char *const *)o->sets.v, .nr_sets = o->sets.nr,
+			.json = o->json, .stats = o->stats, .snapshot = o->snapshot, .map = o->map,
+			.timeline = o->timeline,
+		};
+
+		return cli_sim_replay(&ro, out, err);
+	}
 	status = load(o, &sc, &s, err);
 	if (status)
 		return status;

@@ -11,8 +11,11 @@
 #include <mthp/record.h>
 #include <mthp/replay.h>
 #include <mthp/sim.h>
+#include <mthp/tlb.h>
 
+#include "common/array.h"
 #include "common/msg.h"
+#include "scenario/watch.h"
 
 /* What a PTE holds, as far as the replay is concerned. */
 enum pte_class { PTE_NONE, PTE_SWAP, PTE_ZERO, PTE_PAGE };
@@ -89,6 +92,7 @@ struct replay {
 	const struct mthp_snapshot *prev;	/* the frame before, as recorded */
 	uint64_t pmd_size, page;
 	uint32_t frame;
+	struct run_watch watch;		/* the run report's collapses */
 	struct mthp_diag *diag;
 };
 
@@ -127,6 +131,9 @@ static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
 						       SIM_MAP_FIXED);
 				else
 					err = sim_munmap(r->mm, start, stop - start);
+				if (!map)
+					run_watch_forget(&r->watch, sim_mm_id(r->mm), start,
+							 stop - start);
 				if (err)
 					return replay_fail(r, err, map ? "mmap" : "munmap", start);
 			}
@@ -210,6 +217,7 @@ static int replay_page(struct replay *r, uint64_t addr, enum pte_class was,
 		err = sim_madvise(r->mm, addr, r->page, SIM_MADV_DONTNEED);
 		if (err)
 			return replay_fail(r, err, "MADV_DONTNEED", addr);
+		run_watch_forget(&r->watch, sim_mm_id(r->mm), addr, r->page);
 		was = PTE_NONE;
 	}
 	switch (is) {
@@ -227,6 +235,7 @@ static int replay_page(struct replay *r, uint64_t addr, enum pte_class was,
 			err = sim_write(r->mm, addr, addr);
 		if (!err)
 			err = sim_madvise(r->mm, addr, r->page, SIM_MADV_PAGEOUT);
+		run_watch_forget(&r->watch, sim_mm_id(r->mm), addr, r->page);
 		break;
 	}
 	return err ? replay_fail(r, err, is == PTE_SWAP ? "page-out" : "fault", addr) : 0;
@@ -342,13 +351,15 @@ static uint64_t frame_pages(const struct mthp_snapshot *s)
 	return n;
 }
 
-/* The first pass: the most pages any frame holds. */
-static int size_machine(FILE *f, const char *name, uint64_t *pages, struct mthp_diag *diag)
+/* The first pass: the most pages any frame holds, and the frames. */
+static int size_machine(FILE *f, const char *name, uint64_t *pages, uint64_t *frames,
+			struct mthp_diag *diag)
 {
 	struct mthp_rec_reader r;
 	int ret = mthp_rec_reader_open(&r, f, name, diag);
 
 	*pages = 0;
+	*frames = 0;
 	if (ret)
 		return ret;
 	while ((ret = mthp_rec_reader_next(&r, diag)) == 1) {
@@ -356,9 +367,37 @@ static int size_machine(FILE *f, const char *name, uint64_t *pages, struct mthp_
 
 		if (n > *pages)
 			*pages = n;
+		(*frames)++;
 	}
 	mthp_rec_reader_free(&r);
 	return ret;
+}
+
+/* One point of the run's timeline: the process at frame time ns, its memory and TLB entries. */
+static int sample(struct replay *r, struct mthp_run_report *run, size_t *cap, int profile,
+		  uint64_t ns)
+{
+	struct mthp_tlb_count count;
+	struct mthp_snapshot snap;
+	int err = sim_mm_snapshot(r->mm, &snap);
+
+	if (err)
+		return replay_fail(r, err, "a snapshot for the timeline", 0);
+	err = mthp_tlb_count(&snap, (enum mthp_tlb_profile)(profile - 1), &count);
+	if (!err)
+		err = mthp_array_grow((void **)&run->timeline, cap, run->nr_samples,
+				      sizeof(*run->timeline));
+	if (!err)
+		run->timeline[run->nr_samples++] = (struct mthp_run_sample){
+			ns, mthp_snapshot_present_pages(&snap), count.total,
+		};
+	mthp_snapshot_free(&snap);
+	return err ? replay_fail(r, err, "the timeline", 0) : 0;
+}
+
+void mthp_replay_report_free(struct mthp_replay_report *rep)
+{
+	mthp_run_report_free(&rep->run);
 }
 
 int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
@@ -366,17 +405,24 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 {
 	struct replay r = { .name = name, .diag = diag, .fault_order = -1 };
 	bool collapse = opts->policy != MTHP_RUN_NO_COLLAPSE;
+	struct mthp_run_report *run = &out->run;
 	struct mthp_rec_reader rd;
 	struct mthp_settings s;
 	struct sim_config cfg = { 0 };
-	uint64_t pages, tick, next_wake = 0;
+	uint64_t pages, frames, tick, next_wake = 0, sample_every;
+	size_t cap_samples = 0;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	out->policy = opts->policy;
-	ret = size_machine(f, name, &pages, diag);
+	run->policy = opts->policy;
+	ret = size_machine(f, name, &pages, &frames, diag);
 	if (ret)
 		return ret;
+	/* at most MTHP_RUN_MAX_SAMPLES points over the whole recording */
+	sample_every = (frames + MTHP_RUN_MAX_SAMPLES - 1) / MTHP_RUN_MAX_SAMPLES;
+	if (!sample_every)
+		sample_every = 1;
 	rewind(f);
 	ret = mthp_rec_reader_open(&rd, f, name, diag);
 	if (ret)
@@ -394,9 +440,11 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		ret = -EINVAL;
 		goto out_reader;
 	}
+	mthp_snapshot_init(&run->final, &s.geo);
 	r.settings = &s;
 	r.page = s.geo.page_size;
 	r.pmd_size = mthp_pmd_size(&s.geo);
+	r.watch = (struct run_watch){ .out = run, .page_size = s.geo.page_size };
 	/* room for every page twice over (collapse fills), and some PMDs */
 	cfg.page_size = s.geo.page_size;
 	cfg.nr_frames = 2 * pages + 16 * s.geo.ptes_per_pmd;
@@ -414,6 +462,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		goto out_sim;
 	if (collapse) {
 		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
+		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
 		sim_khugepaged_enter(r.mm);
 	}
 	tick = (uint64_t)s.scan_sleep_millisecs * 1000000ull;
@@ -451,6 +500,8 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 			ret = replay_pages(&r, &rd.frame);
 		if (!ret)
 			ret = compare(&r, &rd.frame, &fr);
+		if (!ret && opts->timeline_profile > 0 && fr.frame % sample_every == 0)
+			ret = sample(&r, run, &cap_samples, opts->timeline_profile, t);
 		if (ret)
 			break;
 		out->frames++;
@@ -466,10 +517,25 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	if (ret == 0 && collapse &&
 	    sim_khugepaged_stat(r.sim, "pages_collapsed", &out->collapses))
 		ret = -EINVAL;
+	if (ret == 0) {
+		/* the run report: the process as the last frame left it */
+		sim_set_collapse_observer(r.sim, NULL, NULL);
+		run->sim_ns = out->last.time_ms * 1000000ull;
+		run->wakeups = out->wakeups;
+		mthp_snapshot_free(&run->final);
+		ret = sim_mm_snapshot(r.mm, &run->final);
+		if (ret)
+			replay_fail(&r, ret, "the last snapshot", 0);
+		else
+			ret = run_watch_finish(&r.watch, r.sim, collapse, diag);
+	}
 	sim_exit(r.mm);
 out_sim:
 	sim_destroy(r.sim);
 out_reader:
 	mthp_rec_reader_free(&rd);
+	run_watch_free(&r.watch);
+	if (ret < 0)
+		mthp_run_report_free(run);
 	return ret < 0 ? ret : 0;
 }

@@ -472,15 +472,10 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 	return run;
 }
 
-int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
-		  const struct mthp_settings *s,
-		  const struct mthp_run_report *runs, size_t n, bool stats)
+json_t *mthp_sim_runs_json(const struct mthp_run_report *runs, size_t n, uint32_t profiles,
+			   const struct mthp_geometry *geo, bool stats)
 {
-	const struct mthp_geometry *geo = &s->geo;
-	uint32_t profiles = mthp_sim_profiles(sc, geo);
 	json_t *list = json_array();
-	json_t *doc;
-	int ret = 0;
 
 	for (size_t i = 0; list && i < n; i++) {
 		json_t *run = mthp_sim_run_json(&runs[i], profiles, geo);
@@ -491,9 +486,23 @@ int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		}
 		if (!run || json_array_append_new(list, run)) {
 			json_decref(list);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
+	return list;
+}
+
+int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		  const struct mthp_settings *s,
+		  const struct mthp_run_report *runs, size_t n, bool stats)
+{
+	const struct mthp_geometry *geo = &s->geo;
+	json_t *list = mthp_sim_runs_json(runs, n, mthp_sim_profiles(sc, geo), geo, stats);
+	json_t *doc;
+	int ret = 0;
+
+	if (!list)
+		return -ENOMEM;
 	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o}", "format", "mthp-sim 1",
 			"scenario", sc->file, "seed", (json_int_t)seed,
 			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,

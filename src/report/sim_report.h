@@ -33,6 +33,9 @@ void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 /* One run as JSON, its TLB entries for the profiles given; NULL: no memory. */
 json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 			  const struct mthp_geometry *geo);
+/* Each run as JSON, a list; with stats, each run's "stats".  NULL: no memory. */
+json_t *mthp_sim_runs_json(const struct mthp_run_report *runs, size_t n, uint32_t profiles,
+			   const struct mthp_geometry *geo, bool stats);
 /*
  * The whole document; with stats, each run's kernel counters as "stats":
  * {"vmstat": {...}, "khugepaged": {...}, "hugepages-64kB": {...}, ...}.

@@ -25,6 +25,10 @@ static void header(FILE *out, const struct mthp_sweep *sw, const char *profile_w
 			sw->nr_combos == 1 ? "" : "s", sw->nr_policies,
 			sw->nr_policies == 1 ? "y" : "ies", mthp_context_name(sw->context),
 			sw->nr_runs);
+	else if (sw->recording)
+		fprintf(out, "%s: %u setting%s x %u replays (no collapse and each policy) = "
+			"%zu replays\n", source, sw->nr_combos, sw->nr_combos == 1 ? "" : "s",
+			mthp_sweep_runs_per_combo(sw), sw->nr_runs);
 	else
 		fprintf(out, "%s, seed %" PRIu64 ": %u setting%s x %u runs (no collapse and "
 			"each policy) = %zu runs\n", source, sw->seed, sw->nr_combos,
@@ -33,6 +37,7 @@ static void header(FILE *out, const struct mthp_sweep *sw, const char *profile_w
 		profile_why);
 	fprintf(out, "baseline: %s: %.1f MiB resident, %" PRIu64 " TLB entries\n\n",
 		sw->snapshot ? "the memory as it is now" :
+		sw->recording ? "the recording replayed with khugepaged off" :
 		"the scenario as written with khugepaged off",
 		mib(sw, sw->baseline.resident_pages), sw->baseline_tlb);
 }

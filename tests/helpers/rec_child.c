@@ -177,6 +177,7 @@ void rec_replay_exactly(FILE *f, unsigned frames)
 	assert_int_equal(rep.frames, frames);
 	assert_int_equal(rep.frames_differing, 0);
 	assert_true(rep.last.recorded > 0);
+	mthp_replay_report_free(&rep);
 }
 
 void rec_replay_buffer(char *buf, size_t len, unsigned frames)
