@@ -454,6 +454,70 @@ static void test_replay(void **state)
 	free(buf);
 }
 
+/*
+ * Three frames: range 0 is 300 pages, then a THP (the host's khugepaged
+ * filled 212); range 1 is empty, then a THP (a fault at PMD order); and
+ * in range 2 a 64K window of 10 pages becomes one 64K folio (6 filled)
+ * while a 64K folio appears whole in the next window (a fault).
+ */
+static char *host_collapse_recording(size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "host", .interval_ms = 1000 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	struct snap_table t;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	for (unsigned i = 0; i < 3; i++) {
+		snap_build_new(&s, 4096, 3, MTHP_VMA_ANON);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "never"), 0);
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, 300, 'A', 0);
+		snap_build_add(&s, 0, i ? MTHP_PMD_HUGE : MTHP_PMD_TABLE, i ? NULL : &t);
+		if (i)
+			snap_build_add(&s, 1, MTHP_PMD_HUGE, NULL);
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, i ? 16 : 10, 'A', i ? 4 : 0);
+		if (i)
+			snap_table_put(&t, 16, 16, 'A', 4);
+		snap_build_add(&s, 2, MTHP_PMD_TABLE, &t);
+		if (i == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
+		mthp_snapshot_free(&s);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_DURATION), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The host's collapses are told from the program's faults: their fills are not replayed. */
+static void test_replay_host_collapses(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = host_collapse_recording(&len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	if (mthp_replay(f, "host.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 3);
+	assert_int_equal(rep.host_fills, 212 + 6);	/* once: frame 2 is frame 1 again */
+	/* recorded: 512 + 512 + 32; the simulator: 300 + 512 (the fault) + 10 + 16 */
+	assert_int_equal(rep.last.recorded, 512 + 512 + 32);
+	assert_int_equal(rep.last.simulated, 300 + 512 + 10 + 16);
+	assert_int_equal(rep.last.missing, 212 + 6);
+	assert_int_equal(rep.last.extra, 0);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
 /* A damaged recording: the replay's error names the frame. */
 static void test_replay_corrupt(void **state)
 {
@@ -622,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_moved_vma),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_replay_host_collapses),
 		cmocka_unit_test(test_replay_corrupt),
 		cmocka_unit_test(test_sim_replay_command),
 		cmocka_unit_test(test_sim_replay_reports),

@@ -61,6 +61,12 @@ struct mthp_replay_report {
 	uint64_t collapses;			/* windows collapsed */
 	uint64_t frames_differing;		/* frames with extra or missing pages */
 	uint64_t max_extra, max_missing;	/* over the frames */
+	/*
+	 * PTEs the recorded host's collapses filled (a large folio over
+	 * pages already present; replay.c's host_fill()), not replayed as
+	 * the program's writes: they count among the pages fewer than recorded.
+	 */
+	uint64_t host_fills;
 	struct mthp_replay_frame last;		/* the last frame */
 	/*
 	 * The run as a scenario run reports it (mthp/scenario.h): collapses

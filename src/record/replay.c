@@ -256,7 +256,44 @@ static bool same_ptes(const struct mthp_snapshot_pmd *a, const struct mthp_snaps
 }
 
 /* The pages of every PMD range either frame has, inside next's VMAs. */
-static int replay_pages(struct replay *r, const struct mthp_snapshot *next)
+/*
+ * Was PTE i filled by a collapse on the recorded host between the two
+ * frames (a before, b after)?  It was none or the zero page and is now a
+ * page of a folio of order 2 or more (or a PMD) whose window was not all
+ * none before.  A fault maps a new large folio only where every PTE is
+ * none (a write to the zero page copies one page), and a swap-in only
+ * over a block of swap entries; a folio that appears over present pages,
+ * or over swap entries and none PTEs together, came from khugepaged or
+ * MADV_COLLAPSE, and its none PTEs are its fills, not the program's
+ * writes.  Pages freed and faulted again between two frames look the
+ * same as before, so a refault of a large folio there is taken for a
+ * collapse too.
+ */
+static bool host_fill(const struct mthp_snapshot_pmd *a, const struct mthp_snapshot_pmd *b,
+		      uint32_t i, const struct mthp_geometry *geo)
+{
+	int k = recorded_order(b, i, geo);
+	enum pte_class was = range_pte(a, i);
+	uint32_t len, first;
+	bool none = false, swap = false;
+
+	if (k < 2 || range_pte(b, i) != PTE_PAGE || (was != PTE_NONE && was != PTE_ZERO))
+		return false;
+	len = 1u << k;
+	first = i & ~(len - 1);
+	for (uint32_t j = first; j < first + len; j++) {
+		enum pte_class c = range_pte(a, j);
+
+		if (c == PTE_PAGE || c == PTE_ZERO)
+			return true;
+		none |= c == PTE_NONE;
+		swap |= c == PTE_SWAP;
+	}
+	return none && swap;
+}
+
+static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
+			uint64_t *host_fills)
 {
 	const struct mthp_snapshot *prev = r->prev;
 	uint32_t n = next->geo.ptes_per_pmd;
@@ -283,6 +320,10 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next)
 
 			if (!in_vma(next, page))
 				continue;	/* unmapped with its VMA */
+			if (host_fill(a, b, i, &next->geo)) {
+				(*host_fills)++;
+				continue;	/* the host's collapse, not the program */
+			}
 			err = replay_page(r, page, range_pte(a, i), range_pte(b, i),
 					  recorded_order(b, i, &next->geo));
 			if (err)
@@ -497,7 +538,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		if (!ret)
 			ret = replay_vmas(&r, &rd.frame);
 		if (!ret)
-			ret = replay_pages(&r, &rd.frame);
+			ret = replay_pages(&r, &rd.frame, &out->host_fills);
 		if (!ret)
 			ret = compare(&r, &rd.frame, &fr);
 		if (!ret && opts->timeline_profile > 0 && fr.frame % sample_every == 0)
