@@ -4,8 +4,9 @@
  * example plug-in of examples/policy/ changes the plan and the simulated
  * run as it says it does, and each bad
  * plug-in of tests/plugins/ (wrong version, no symbol, a fallback that is
- * no policy, a crash, a hang) is reported by name with what it did, the
- * command still standing.
+ * no policy, a crash, a hang, a fault hook answering orders not allowed)
+ * is reported by name with what it did, the command still standing; a
+ * plug-in of the older version 1 still runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +77,46 @@ static void test_sim_runs_the_example(void **state)
 	cli_run_free(&dense);
 }
 
+/*
+ * The fault hook: the example keeps faults outside MADV_HUGEPAGE VMAs to
+ * 64K at most, so no THP at fault where upstream makes them.
+ */
+static void test_sim_fault_hook(void **state)
+{
+	struct cli_run up = cli_run("sim", "scenarios/malloc-server.ini", "--set", "enabled=always",
+				    "--stats", "--policy", "upstream", NULL);
+	struct cli_run dense = cli_run("sim", "scenarios/malloc-server.ini", "--set",
+				       "enabled=always", "--stats", "--policy-file",
+				       MTHP_PLUGIN_DIR "/dense.so", NULL);
+
+	(void)state;
+	assert_int_equal(up.status, 0);
+	assert_int_equal(dense.status, 0);
+	assert_text_has(up.out, "/proc/vmstat thp_fault_alloc 32\n", NULL);
+	assert_text_has(dense.out, "/proc/vmstat thp_fault_alloc 0\n",
+			"hugepages-64kB/stats anon_fault_alloc 484\n", NULL);
+	cli_run_free(&up);
+	cli_run_free(&dense);
+}
+
+/* A hook's answer outside the rules fails the run; a version-1 plug-in still runs. */
+static void test_bad_orders_and_old_version(void **state)
+{
+	struct cli_run bad = cli_run("sim", "--set", "enabled=always", "--policy-file",
+				     MTHP_PLUGIN_DIR "/bad_orders.so", NULL);
+	struct cli_run old = plan_with("--policy-file", MTHP_PLUGIN_DIR "/old_version.so", NULL);
+
+	(void)state;
+	assert_int_equal(bad.status, 1);
+	assert_text_has(bad.err, "mthp sim: policy plug-in 'bad-orders' (",
+			"fault_orders returned orders 0xfff0 where only 0x200 were allowed",
+			"the run is not valid", NULL);
+	assert_int_equal(old.status, 0);
+	assert_text_has(old.out, "# policy plug-in old (", "2 collapses", NULL);
+	cli_run_free(&bad);
+	cli_run_free(&old);
+}
+
 static void test_sim_crash_and_misuse(void **state)
 {
 	struct cli_run crash = cli_run("sim", "--set", "khugepaged/max_ptes_none=511",
@@ -101,7 +142,7 @@ static const struct plugin_failure {
 	const char *so, *limit, *what, *said;
 } failures[] = {
 	{ MTHP_PLUGIN_DIR "/bad_version.so", NULL, "bad_version.so",
-	  "version 2, this mthp runs version 1" },
+	  "version 3, this mthp runs versions 1 to 2" },
 	{ MTHP_PLUGIN_DIR "/no_symbol.so", NULL, "no_symbol.so", "no symbol 'mthp_policy_plugin'" },
 	{ MTHP_PLUGIN_DIR "/bad_fallback.so", NULL, "'lost'", "fallback 'nonesuch' is not a policy" },
 	{ MTHP_PLUGIN_DIR "/not-there.so", NULL, "not-there.so", "cannot load" },
@@ -144,6 +185,8 @@ int main(void)
 		cmocka_unit_test(test_time_limit_needs_a_plugin),
 		cmocka_unit_test(test_sim_runs_the_example),
 		cmocka_unit_test(test_sim_crash_and_misuse),
+		cmocka_unit_test(test_sim_fault_hook),
+		cmocka_unit_test(test_bad_orders_and_old_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

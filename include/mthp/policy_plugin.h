@@ -10,8 +10,11 @@
  * with MTHP_POLICY_PLUGIN_VERSION in .version, a name, the built-in policy
  * it falls back to for everything it does not decide, and the hooks it
  * implements (NULL: the fallback decides).  The version changes whenever
- * this header changes incompatibly; a plug-in of another version is
- * refused, not run.
+ * this header changes; mthp runs a plug-in of this version or of an older
+ * one it names below, and refuses any other.
+ *
+ * Version 2 added fault_orders.  A version-1 plug-in (window_attempt only)
+ * still runs: its struct ends before fault_orders, which is not read.
  */
 #ifndef MTHP_POLICY_PLUGIN_H
 #define MTHP_POLICY_PLUGIN_H
@@ -19,7 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MTHP_POLICY_PLUGIN_VERSION 1
+#define MTHP_POLICY_PLUGIN_VERSION 2
+/* The oldest version mthp still runs. */
+#define MTHP_POLICY_PLUGIN_OLDEST 1
 #define MTHP_POLICY_PLUGIN_SYMBOL "mthp_policy_plugin"
 
 /* The VMA flags a hook sees (the same bits as enum mthp_vma_flags). */
@@ -49,6 +54,21 @@ struct mthp_plugin_window {
 	bool fallback_attempts;		/* the fallback policy's verdict */
 };
 
+/*
+ * A page fault in an anonymous VMA choosing the size of the folio it
+ * allocates (the fault path's order choice, as the bpf_thp_ops
+ * proposal's get_suggested_order hook has it): the orders the settings
+ * and the VMA allow there, before the fault tries them from the largest
+ * down (the PMD order at a fault in a none PMD, the others where their
+ * aligned block is none).
+ */
+struct mthp_plugin_fault {
+	uint32_t allowed;		/* bit o: order o allowed (2 to the PMD order) */
+	uint32_t pmd_order;
+	uint32_t vma_flags;		/* MTHP_PLUGIN_VMA_* */
+	uint32_t page_size;
+};
+
 struct mthp_policy_plugin {
 	uint32_t version;		/* MTHP_POLICY_PLUGIN_VERSION */
 	const char *name;		/* shown in reports: letters, digits, - _ */
@@ -59,6 +79,13 @@ struct mthp_policy_plugin {
 	 * fallback decides.
 	 */
 	int (*window_attempt)(const struct mthp_plugin_window *w);
+	/*
+	 * Version 2: the orders a fault may try, a subset of f->allowed
+	 * (0: order 0 only).  An order outside f->allowed is a misbehaving
+	 * plug-in: it is not tried, and the run is reported failed, naming
+	 * the plug-in and the orders.  NULL: the allowed orders.
+	 */
+	uint32_t (*fault_orders)(const struct mthp_plugin_fault *f);
 };
 
 #endif

@@ -57,10 +57,10 @@ int mthp_plugin_load(const char *cmd, const char *path,
 			MTHP_POLICY_PLUGIN_SYMBOL, MTHP_POLICY_PLUGIN_SYMBOL);
 		goto fail;
 	}
-	if (p->version != MTHP_POLICY_PLUGIN_VERSION) {
-		fprintf(err, "mthp %s: policy plug-in %s: version %u, this mthp runs version %u "
-			"(rebuild it against this mthp's policy_plugin.h)\n", cmd, path,
-			p->version, MTHP_POLICY_PLUGIN_VERSION);
+	if (p->version < MTHP_POLICY_PLUGIN_OLDEST || p->version > MTHP_POLICY_PLUGIN_VERSION) {
+		fprintf(err, "mthp %s: policy plug-in %s: version %u, this mthp runs versions "
+			"%u to %u (rebuild it against this mthp's policy_plugin.h)\n", cmd, path,
+			p->version, MTHP_POLICY_PLUGIN_OLDEST, MTHP_POLICY_PLUGIN_VERSION);
 		goto fail;
 	}
 	if (!good_name(p->name)) {
@@ -121,6 +121,7 @@ static int child_run(const char *cmd, const char *path, unsigned limit_s,
 {
 	const struct mthp_policy_plugin *p;
 	enum mthp_policy fallback;
+	char msg[256];
 	int ret;
 
 	static const int deadly[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGALRM };
@@ -135,6 +136,12 @@ static int child_run(const char *cmd, const char *path, unsigned limit_s,
 	strcpy(name, p->name);
 	mthp_policy_plugin_use(p);
 	ret = fn(ctx, p, fallback, out, err);
+	/* an answer outside the rules voids the run: said, never trusted */
+	if (mthp_policy_plugin_violation(msg, sizeof(msg))) {
+		fprintf(err, "mthp %s: policy plug-in '%s' (%s): %s; the run is not valid\n",
+			cmd, p->name, path, msg);
+		ret = 1;
+	}
 	mthp_policy_plugin_use(NULL);
 	return ret;
 }

@@ -5,13 +5,59 @@
  * (plan-contract.md: "Eligible orders of a VMA", "Scan", and the attempt
  * rules of each policy).
  */
+#include <stdio.h>
+
+#include <mthp/policy_plugin.h>
+
 #include "engine/engine_internal.h"
 
 static const struct mthp_policy_plugin *active_plugin;
 
+/* The plug-in's first answer outside the rules (set once, by compare-exchange). */
+static struct {
+	uint32_t set;		/* 0, 1 while being written, 2 written */
+	uint32_t gave, allowed, vma_flags;
+} violation;
+
 void mthp_policy_plugin_use(const struct mthp_policy_plugin *p)
 {
 	active_plugin = p;
+	__atomic_store_n(&violation.set, 0, __ATOMIC_RELEASE);
+}
+
+uint32_t mthp_fault_orders(const struct mthp_settings *s, uint32_t vma_flags,
+			   uint32_t allowed)
+{
+	const struct mthp_policy_plugin *p = active_plugin;
+	struct mthp_plugin_fault f = {
+		.allowed = allowed, .pmd_order = s->geo.pmd_order,
+		.vma_flags = vma_flags, .page_size = s->geo.page_size,
+	};
+	uint32_t zero = 0, gave;
+
+	/* a version-1 plug-in's struct ends before fault_orders */
+	if (!p || p->version < 2 || !p->fault_orders)
+		return allowed;
+	gave = p->fault_orders(&f);
+	if ((gave & ~allowed) &&
+	    __atomic_compare_exchange_n(&violation.set, &zero, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		violation.gave = gave;
+		violation.allowed = allowed;
+		violation.vma_flags = vma_flags;
+		__atomic_store_n(&violation.set, 2, __ATOMIC_RELEASE);
+	}
+	return gave & allowed;
+}
+
+bool mthp_policy_plugin_violation(char *msg, size_t len)
+{
+	if (__atomic_load_n(&violation.set, __ATOMIC_ACQUIRE) != 2)
+		return false;
+	snprintf(msg, len, "fault_orders returned orders 0x%x where only 0x%x were allowed "
+		 "(bit o: order o; VMA flags 0x%x): the orders outside were not tried",
+		 violation.gave, violation.allowed, violation.vma_flags);
+	return true;
 }
 
 uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_flags)

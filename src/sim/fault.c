@@ -36,7 +36,9 @@ uint32_t fault_allowed_orders(struct sim *sim, const struct sim_vma *v)
 		flags |= MTHP_VMA_HUGEPAGE;
 	if (v->vm_flags & SIM_VM_NOHUGEPAGE)
 		flags |= MTHP_VMA_NOHUGEPAGE;
-	return mthp_vma_allowed_orders(sim_settings(sim), flags);
+	/* a policy plug-in may narrow the fault's choice (mthp_fault_orders()) */
+	return mthp_fault_orders(sim_settings(sim), flags,
+				 mthp_vma_allowed_orders(sim_settings(sim), flags));
 }
 
 static bool order_fits(struct sim *sim, const struct sim_vma *v, uint64_t addr,
