@@ -67,7 +67,7 @@ static int draw_map(const struct cli_replay_opts *o, const struct mthp_replay_re
 	const struct mthp_snapshot *last = &reps[0].run.final;
 	struct mthp_map_panel panels[MTHP_NR_POLICIES + 1];
 	struct mthp_map_region *regions = calloc(last->nr_vmas + 1, sizeof(*regions));
-	char (*names)[24] = calloc(last->nr_vmas + 1, sizeof(*names));
+	char (*names)[32] = calloc(last->nr_vmas + 1, sizeof(*names));
 	char msg[256];
 	int ret = 0;
 
