@@ -57,46 +57,59 @@ static void test_example_named_in_json(void **state)
 	cli_run_free(&r);
 }
 
+/*
+ * `mthp sim ARGS` (n <= 8) under upstream and under the example plug-in:
+ * both succeed, upstream's output has up_has, the plug-in's is named and
+ * has dense_has and dense_too (NULL: nothing more).
+ */
+static void sim_both(const char *const *args, int n, const char *up_has, const char *dense_has,
+		     const char *dense_too)
+{
+	struct cli_run up, dense;
+	char *argv[12];
+
+	argv[0] = "sim";
+	for (int i = 0; i < n; i++)
+		argv[1 + i] = (char *)args[i];
+	argv[n + 1] = "--policy";
+	argv[n + 2] = "upstream";
+	argv[n + 3] = NULL;
+	up = cli_run_argv(n + 3, argv);
+	argv[n + 1] = "--policy-file";
+	argv[n + 2] = MTHP_PLUGIN_DIR "/dense.so";
+	dense = cli_run_argv(n + 3, argv);
+	assert_int_equal(up.status, 0);
+	assert_int_equal(dense.status, 0);
+	assert_text_has(up.out, up_has, NULL);
+	assert_text_has(dense.out, "# policy plug-in dense (", dense_has, dense_too, NULL);
+	cli_run_free(&up);
+	cli_run_free(&dense);
+}
+
 /* The simulator's khugepaged calls the same hook: less bloat than upstream. */
 static void test_sim_runs_the_example(void **state)
 {
 	static const char *const sets[] = { "--set", "hugepages-64kB/enabled=always",
 		"--set", "hugepages-2048kB/enabled=never", "--set", "khugepaged/max_ptes_none=511" };
-	struct cli_run up = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4], sets[5],
-				    "--policy", "upstream", NULL);
-	struct cli_run dense = cli_run("sim", sets[0], sets[1], sets[2], sets[3], sets[4],
-				       sets[5], "--policy-file", MTHP_PLUGIN_DIR "/dense.so", NULL);
 
 	(void)state;
-	assert_int_equal(up.status, 0);
-	assert_int_equal(dense.status, 0);
-	assert_text_has(up.out, "pages filled (bloat)                    -         6336", NULL);
-	assert_text_has(dense.out, "# policy plug-in dense (",
-			"pages filled (bloat)                    -          288", NULL);
-	cli_run_free(&up);
-	cli_run_free(&dense);
+	sim_both(sets, 6, "pages filled (bloat)                    -         6336",
+		 "pages filled (bloat)                    -          288", NULL);
 }
 
 /*
  * The fault hook: the example keeps faults outside MADV_HUGEPAGE VMAs to
- * 64K at most, so no THP at fault where upstream makes them.
+ * 64K at most, so no THP at fault where upstream makes 32 (its faults
+ * take 484 64K folios instead).
  */
 static void test_sim_fault_hook(void **state)
 {
-	struct cli_run up = cli_run("sim", "scenarios/malloc-server.ini", "--set", "enabled=always",
-				    "--stats", "--policy", "upstream", NULL);
-	struct cli_run dense = cli_run("sim", "scenarios/malloc-server.ini", "--set",
-				       "enabled=always", "--stats", "--policy-file",
-				       MTHP_PLUGIN_DIR "/dense.so", NULL);
+	static const char *const args[] = { "scenarios/malloc-server.ini", "--set",
+					    "enabled=always", "--stats" };
 
 	(void)state;
-	assert_int_equal(up.status, 0);
-	assert_int_equal(dense.status, 0);
-	assert_text_has(up.out, "/proc/vmstat thp_fault_alloc 32\n", NULL);
-	assert_text_has(dense.out, "/proc/vmstat thp_fault_alloc 0\n",
-			"hugepages-64kB/stats anon_fault_alloc 484\n", NULL);
-	cli_run_free(&up);
-	cli_run_free(&dense);
+	sim_both(args, 4, "/proc/vmstat thp_fault_alloc 32\n", "/proc/vmstat thp_fault_alloc 0\n",
+		 "hugepages-64kB/stats anon_fault_alloc 484\n");
 }
 
 /* A hook's answer outside the rules fails the run; a version-1 plug-in still runs. */

@@ -357,6 +357,46 @@ static void test_moved_vma(void **state)
 	free(buf);
 }
 
+/* A recording of frames snapshots frame_fn makes, one a second, ended by end. */
+static char *recording_of(const char *comm, unsigned frames,
+			  void (*frame_fn)(struct mthp_snapshot *s, unsigned i),
+			  enum mthp_rec_end end, size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .interval_ms = 1000 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	snprintf(info.comm, sizeof(info.comm), "%s", comm);
+	for (unsigned i = 0; i < frames; i++) {
+		frame_fn(&s, i);
+		if (i == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
+		mthp_snapshot_free(&s);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, end), 0);
+	fclose(f);
+	return buf;
+}
+
+/* 300 pages written in a MADV_HUGEPAGE range, THP always, khugepaged every 100 ms. */
+static void hold_still_frame(struct mthp_snapshot *s, unsigned i)
+{
+	struct snap_table t;
+
+	(void)i;
+	snap_build_new(s, 4096, 2, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+	assert_int_equal(mthp_snapshot_add_setting(s, "enabled", "always"), 0);
+	assert_int_equal(mthp_snapshot_add_setting(s, "khugepaged/scan_sleep_millisecs", "100"),
+			 0);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, 300, 'A', 0);
+	snap_build_add(s, 0, MTHP_PMD_TABLE, &t);
+}
+
 /*
  * A program that writes 300 pages of a MADV_HUGEPAGE range and then holds
  * still for 10 s, recorded every second, with THP always and
@@ -364,30 +404,7 @@ static void test_moved_vma(void **state)
  */
 static char *hold_still_recording(size_t *len)
 {
-	struct mthp_rec_info info = { .pid = 9, .comm = "hold", .interval_ms = 1000 };
-	struct mthp_rec_writer w;
-	struct mthp_snapshot s;
-	struct snap_table t;
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-
-	assert_non_null(f);
-	for (unsigned i = 0; i <= 10; i++) {
-		snap_build_new(&s, 4096, 2, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
-		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "always"), 0);
-		assert_int_equal(mthp_snapshot_add_setting(&s, "khugepaged/scan_sleep_millisecs",
-							   "100"), 0);
-		snap_table_init(&t, 512);
-		snap_table_put(&t, 0, 300, 'A', 0);
-		snap_build_add(&s, 0, MTHP_PMD_TABLE, &t);
-		if (i == 0)
-			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
-		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
-		mthp_snapshot_free(&s);
-	}
-	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_DURATION), 0);
-	fclose(f);
-	return buf;
+	return recording_of("hold", 11, hold_still_frame, MTHP_REC_END_DURATION, len);
 }
 
 /* PMD ranges a snapshot maps with a huge PMD. */
@@ -460,37 +477,22 @@ static void test_replay(void **state)
  * in range 2 a 64K window of 10 pages becomes one 64K folio (6 filled)
  * while a 64K folio appears whole in the next window (a fault).
  */
-static char *host_collapse_recording(size_t *len)
+static void host_collapse_frame(struct mthp_snapshot *s, unsigned i)
 {
-	struct mthp_rec_info info = { .pid = 9, .comm = "host", .interval_ms = 1000 };
-	struct mthp_rec_writer w;
-	struct mthp_snapshot s;
 	struct snap_table t;
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
 
-	assert_non_null(f);
-	for (unsigned i = 0; i < 3; i++) {
-		snap_build_new(&s, 4096, 3, MTHP_VMA_ANON);
-		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "never"), 0);
-		snap_table_init(&t, 512);
-		snap_table_put(&t, 0, 300, 'A', 0);
-		snap_build_add(&s, 0, i ? MTHP_PMD_HUGE : MTHP_PMD_TABLE, i ? NULL : &t);
-		if (i)
-			snap_build_add(&s, 1, MTHP_PMD_HUGE, NULL);
-		snap_table_init(&t, 512);
-		snap_table_put(&t, 0, i ? 16 : 10, 'A', i ? 4 : 0);
-		if (i)
-			snap_table_put(&t, 16, 16, 'A', 4);
-		snap_build_add(&s, 2, MTHP_PMD_TABLE, &t);
-		if (i == 0)
-			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
-		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
-		mthp_snapshot_free(&s);
-	}
-	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_DURATION), 0);
-	fclose(f);
-	return buf;
+	snap_build_new(s, 4096, 3, MTHP_VMA_ANON);
+	assert_int_equal(mthp_snapshot_add_setting(s, "enabled", "never"), 0);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, 300, 'A', 0);
+	snap_build_add(s, 0, i ? MTHP_PMD_HUGE : MTHP_PMD_TABLE, i ? NULL : &t);
+	if (i)
+		snap_build_add(s, 1, MTHP_PMD_HUGE, NULL);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, i ? 16 : 10, 'A', i ? 4 : 0);
+	if (i)
+		snap_table_put(&t, 16, 16, 'A', 4);
+	snap_build_add(s, 2, MTHP_PMD_TABLE, &t);
 }
 
 /* The host's collapses are told from the program's faults: their fills are not replayed. */
@@ -500,7 +502,7 @@ static void test_replay_host_collapses(void **state)
 	struct mthp_replay_report rep;
 	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
 	size_t len;
-	char *buf = host_collapse_recording(&len);
+	char *buf = recording_of("host", 3, host_collapse_frame, MTHP_REC_END_DURATION, &len);
 	FILE *f = fmemopen(buf, len, "r");
 
 	(void)state;
