@@ -214,7 +214,7 @@ static void test_recommendation_follows_the_budget(void **state)
 	}
 	mthp_sweep_recommendation(&f.sw, 10.0, words, sizeof(words));
 	assert_non_null(strstr(words, "within 1000% more memory"));
-	assert_non_null(strstr(words, mthp_sweep_policy_label(f.sw.runs[loose.fewest_tlb].policy)));
+	assert_non_null(strstr(words, mthp_run_name(f.sw.runs[loose.fewest_tlb].policy)));
 	teardown_sweep(&f);
 }
 
@@ -433,8 +433,8 @@ static void test_a_recommendation_says_what_the_shrinker_takes_back(void **state
 	assert_int_equal(sw.runs[0].report.underused_pages, 1024 - 142);
 	assert_int_equal(sw.runs[1].report.underused_thps, 0);
 	mthp_sweep_recommendation(&sw, 10.0, words, sizeof(words));
-	if (!strstr(words, "khugepaged/max_ptes_none=0") ||
-	    !strstr(words, "the underused-THP shrinker would split 2 of its THPs again") ||
+	if (!strstr(words, "the underused-THP shrinker would split 2 THPs of upstream with "
+			   "khugepaged/max_ptes_none=0 again") ||
 	    !strstr(words, "giving back 3.4 MiB."))
 		fail_msg("recommendation: %s", words);
 	mthp_sweep_free(&sw);

@@ -134,16 +134,16 @@ struct mthp_rules {
 void mthp_policy_plugin_use(const struct mthp_policy_plugin *p);
 /*
  * The orders a fault may try of allowed (mthp_vma_allowed_orders()'s) in
- * a VMA of vma_flags: allowed itself, or what the plug-in in use chooses
- * (its fault_orders hook).  Orders it gives outside allowed are dropped,
- * and the first such answer is kept for mthp_policy_plugin_violation().
- * Thread-safe.
+ * a VMA of vma_flags: allowed itself, or what plug-in p (NULL: none)
+ * chooses with its fault_orders hook.  Orders it gives outside allowed
+ * are dropped, and the first such answer of any plug-in is kept for
+ * mthp_policy_plugin_violation().  Thread-safe.
  */
-uint32_t mthp_fault_orders(const struct mthp_settings *s, uint32_t vma_flags,
-			   uint32_t allowed);
+uint32_t mthp_fault_orders(const struct mthp_policy_plugin *p, const struct mthp_settings *s,
+			   uint32_t vma_flags, uint32_t allowed);
 /*
- * Whether the plug-in in use has answered outside the rules since
- * mthp_policy_plugin_use(); when it has, what it did, in words, into msg.
+ * Whether a plug-in has answered outside the rules since the last
+ * mthp_policy_plugin_use(); when one has, what it did, in words, into msg.
  */
 bool mthp_policy_plugin_violation(char *msg, size_t len);
 

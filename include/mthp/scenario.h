@@ -143,6 +143,26 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 /* ---- running a scenario (run.c) ---- */
 
 #define MTHP_RUN_NO_COLLAPSE (-1)	/* policy: khugepaged off, the baseline */
+#define MTHP_RUN_PLUGIN (-2)		/* policy: the plug-in of mthp_run_use_plugin() */
+/* The policies runs can compare: every built-in one and a plug-in. */
+#define MTHP_RUN_MAX_POLICIES (MTHP_NR_POLICIES + 1)
+
+struct mthp_policy_plugin;
+/*
+ * The policy plug-in that runs of policy MTHP_RUN_PLUGIN use, over its
+ * built-in fallback (scenario runs, replays and sweeps alike; the other
+ * runs use none); NULL: none.  Set it before any run.
+ */
+void mthp_run_use_plugin(const struct mthp_policy_plugin *p, enum mthp_policy fallback);
+/* A run's name: "no collapse", a built-in policy's name, or the plug-in's. */
+const char *mthp_run_name(int policy);
+/*
+ * What a run of policy needs of the simulator: khugepaged's policy (the
+ * plug-in's fallback for MTHP_RUN_PLUGIN) and the plug-in (NULL for the
+ * built-in policies).  False for MTHP_RUN_NO_COLLAPSE.
+ */
+bool mthp_run_policy(int policy, enum mthp_policy *builtin,
+		     const struct mthp_policy_plugin **plugin);
 
 struct mthp_run_opts {
 	int policy;			/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */

@@ -318,6 +318,13 @@ void sim_set_check_interval(struct sim *sim, uint32_t n);
  */
 int sim_khugepaged_set_policy(struct sim *sim, enum mthp_policy policy);
 enum mthp_policy sim_khugepaged_policy(struct sim *sim);
+/*
+ * A policy plug-in (mthp/policy_plugin.h) for this simulator: its window
+ * hook in khugepaged's and MADV_COLLAPSE's walks, over the policy set
+ * above as its fallback, and its fault hook at every anonymous fault;
+ * NULL (the default): none.  Set it before threads run.
+ */
+void sim_set_policy_plugin(struct sim *sim, const struct mthp_policy_plugin *p);
 /* Give the mm an mm slot now. */
 void sim_khugepaged_enter(struct sim_mm *mm);
 /* One wake-up: scan up to pages_to_scan; the progress made is in *progress. */

@@ -81,7 +81,7 @@ struct mthp_sweep {
 	struct mthp_settings settings;	/* the source's, with overrides */
 	struct mthp_sweep_axis axes[MTHP_SWEEP_MAX_AXES];
 	unsigned nr_axes;
-	int policies[MTHP_NR_POLICIES];	/* enum mthp_policy */
+	int policies[MTHP_RUN_MAX_POLICIES];	/* enum mthp_policy, or MTHP_RUN_PLUGIN */
 	unsigned nr_policies;
 	enum mthp_tlb_profile profile;
 	uint64_t seed;
@@ -110,9 +110,6 @@ const char *mthp_sweep_value(const struct mthp_sweep *sw, unsigned combo, unsign
 /* "khugepaged/max_ptes_none=0, hugepages-64kB/enabled=always" */
 void mthp_sweep_combo_label(const struct mthp_sweep *sw, unsigned combo,
 			    char *buf, size_t buflen);
-
-/* "no collapse" or the policy's name. */
-const char *mthp_sweep_policy_label(int policy);
 
 /*
  * The recommendation: index into runs of the front's fewest-TLB run

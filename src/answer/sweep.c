@@ -111,13 +111,6 @@ void mthp_sweep_combo_label(const struct mthp_sweep *sw, unsigned combo,
 	}
 }
 
-const char *mthp_sweep_policy_label(int policy)
-{
-	if (policy == MTHP_RUN_NO_COLLAPSE)
-		return "no collapse";
-	return mthp_policy_name((enum mthp_policy)policy);
-}
-
 /* ---- running the grid ---- */
 
 struct job {
@@ -380,7 +373,7 @@ int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag)
 		else
 			mthp_sweep_combo_label(sw, j->combo, label, sizeof(label));
 		err = fail(diag, j->err, "%s under %s: %s", label,
-			   mthp_sweep_policy_label(j->policy), j->msg);
+			   mthp_run_name(j->policy), j->msg);
 		break;
 	}
 	free(pool.jobs);
@@ -439,7 +432,7 @@ static void describe(const struct mthp_sweep *sw, const struct mthp_sweep_run *r
 	if (run->policy == MTHP_RUN_NO_COLLAPSE)
 		snprintf(buf, buflen, "khugepaged off with %s", label);
 	else
-		snprintf(buf, buflen, "%s with %s", mthp_sweep_policy_label(run->policy), label);
+		snprintf(buf, buflen, "%s with %s", mthp_run_name(run->policy), label);
 }
 
 /*
@@ -453,12 +446,16 @@ static void add_underused(const struct mthp_sweep *sw, const struct mthp_sweep_r
 	size_t len = strlen(buf);
 	double mib = (double)run->report.underused_pages *
 		     (double)sw->settings.geo.page_size / (1 << 20);
+	char what[320];
 
 	if (!run->report.underused_thps || len >= buflen)
 		return;
+	describe(sw, run, what, sizeof(what));
 	snprintf(buf + len, buflen - len, " Under memory pressure the underused-THP shrinker "
-		 "would split %" PRIu64 " of its THPs again (more than max_ptes_none of their "
-		 "pages zero-filled), giving back %.1f MiB.", run->report.underused_thps, mib);
+		 "would split %" PRIu64 " THP%s of %s again (more than max_ptes_none of "
+		 "%s pages zero-filled), giving back %.1f MiB.", run->report.underused_thps,
+		 run->report.underused_thps == 1 ? "" : "s", what,
+		 run->report.underused_thps == 1 ? "its" : "their", mib);
 }
 
 void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,

@@ -65,7 +65,7 @@ static int draw_map(const struct cli_replay_opts *o, const struct mthp_replay_re
 		    size_t n, FILE *err)
 {
 	const struct mthp_snapshot *last = &reps[0].run.final;
-	struct mthp_map_panel panels[MTHP_NR_POLICIES + 1];
+	struct mthp_map_panel panels[MTHP_SIM_MAX_RUNS];
 	struct mthp_map_region *regions = calloc(last->nr_vmas + 1, sizeof(*regions));
 	char (*names)[32] = calloc(last->nr_vmas + 1, sizeof(*names));
 	char msg[256];
@@ -82,7 +82,7 @@ static int draw_map(const struct cli_replay_opts *o, const struct mthp_replay_re
 						       names[v] };
 	}
 	for (size_t i = 0; i < n; i++)
-		panels[i] = (struct mthp_map_panel){ mthp_sim_run_name(reps[i].policy),
+		panels[i] = (struct mthp_map_panel){ mthp_run_name(reps[i].policy),
 						     &reps[i].run.final, regions, last->nr_vmas };
 	if (mthp_map_render(o->map, panels, n, NULL, msg, sizeof(msg))) {
 		fprintf(err, "mthp sim: %s\n", msg);
@@ -107,7 +107,7 @@ static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *i
 		  const struct mthp_settings *s, const struct mthp_replay_report *reps, size_t n,
 		  FILE *out, FILE *err)
 {
-	struct mthp_run_report runs[MTHP_NR_POLICIES + 1];
+	struct mthp_run_report runs[MTHP_SIM_MAX_RUNS];
 	uint32_t profiles = mthp_replay_profiles(&s->geo);
 	char title[320], msg[256];
 	int status = 0;
@@ -140,7 +140,7 @@ static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *i
 
 int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 {
-	struct mthp_replay_report reps[MTHP_NR_POLICIES + 1];
+	struct mthp_replay_report reps[MTHP_SIM_MAX_RUNS];
 	struct mthp_rec_info info;
 	struct mthp_settings s;
 	FILE *f = fopen(o->path, "r");
@@ -166,7 +166,7 @@ int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 			ro.timeline_profile = __builtin_ctz(mthp_replay_profiles(&s.geo)) + 1;
 		rewind(f);
 		if (mthp_replay(f, o->path, &ro, &reps[i], &diag)) {
-			fprintf(err, "mthp sim: %s run: %s\n", mthp_sim_run_name(ro.policy), diag.msg);
+			fprintf(err, "mthp sim: %s run: %s\n", mthp_run_name(ro.policy), diag.msg);
 			status = 1;
 			break;
 		}

@@ -103,7 +103,7 @@ static const char sim_outro[] =
 
 struct sim_opts {
 	const char *scenario;
-	int policies[MTHP_NR_POLICIES];
+	int policies[MTHP_RUN_MAX_POLICIES];
 	size_t nr_policies;
 	struct mthp_opt_strings sets;
 	uint64_t seed;
@@ -191,8 +191,10 @@ static int parse_swap_device(void *opts, const char *value, char *why, size_t le
 static const struct mthp_opt sim_opts_table[] = {
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
-	CLI_PLUGIN_OPTS("  as the run's policy, under its built-in fallback\n"
-			"  (not with --policy, --compare or --sweep yet);\n", 60),
+	CLI_PLUGIN_OPTS("  as a run's policy, under its built-in fallback;\n"
+			"  with --compare, one more run beside the policies\n"
+			"  listed, with --sweep one more policy swept (after\n"
+			"  those of --compare, or all four built-in ones);\n", 60),
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
 	  .help = "run each policy of the comma list on the same workload\n"
 		  "  (same seed) and show them side by side" },
@@ -279,9 +281,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 		return ret;
 	if (o->policy_given && o->compare)
 		return mthp_opts_usage_error(&sim_spec, err, "give --policy or --compare, not both");
-	if (o->policy_file && (o->policy_given || o->compare || o->sweep.axes.nr))
-		return mthp_opts_usage_error(&sim_spec, err, "--policy-file is the run's policy; "
-					     "--policy, --compare and --sweep do not go with it");
+	if (o->policy_file && o->policy_given)
+		return mthp_opts_usage_error(&sim_spec, err, "--policy-file is a run's policy; "
+					     "--policy does not go with it (--compare P1,... runs "
+					     "built-in policies beside it)");
 	if (o->time_limit && !o->policy_file)
 		return mthp_opts_usage_error(&sim_spec, err, "--time-limit goes with --policy-file");
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
@@ -293,9 +296,6 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->sweep.axes.nr && o->stats)
 		return mthp_opts_usage_error(&sim_spec, err, "--stats prints each run's counters; "
 					     "it does not go with --sweep");
-	if (o->replay && o->policy_file)
-		return mthp_opts_usage_error(&sim_spec, err, "--replay and --policy-file exclude "
-					     "each other (a plug-in runs with a scenario)");
 	if (o->replay && (o->scenario || o->trace || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare, "
 					     "--set, --sweep, --json, --stats, --snapshot, --map and "
@@ -375,21 +375,21 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 		size_t k;
 
 		panels[i] = (struct mthp_map_panel){
-			mthp_sim_run_name(runs[i].policy), &runs[i].final, regions, sc->nr_vmas,
+			mthp_run_name(runs[i].policy), &runs[i].final, regions, sc->nr_vmas,
 		};
 		/* runs that land on one point share it: "legacy, upstream" */
 		for (k = 0; k < plot.nr_points; k++)
 			if (points[k].bloat == bloat && points[k].tlb == tlb)
 				break;
 		if (k == plot.nr_points) {
-			snprintf(labels[k], sizeof(labels[k]), "%s", mthp_sim_run_name(runs[i].policy));
+			snprintf(labels[k], sizeof(labels[k]), "%s", mthp_run_name(runs[i].policy));
 			points[k] = (struct mthp_map_point){ labels[k], bloat, tlb };
 			plot.nr_points++;
 		} else {
 			size_t used = strlen(labels[k]);
 
 			snprintf(labels[k] + used, sizeof(labels[k]) - used, ", %s",
-				 mthp_sim_run_name(runs[i].policy));
+				 mthp_run_name(runs[i].policy));
 		}
 	}
 	snprintf(title, sizeof(title), "pages filled by collapse vs TLB entries (%s)",
@@ -482,7 +482,7 @@ static void warn_write_fails(const struct mthp_run_report *r, FILE *err)
 	if (!mthp_sim_writes_failed(r))
 		return;
 	fprintf(err, "mthp sim: warning: %s run: %" PRIu64
-		" writes failed, the workload was cut short (", mthp_sim_run_name(r->policy),
+		" writes failed, the workload was cut short (", mthp_run_name(r->policy),
 		mthp_sim_writes_failed(r));
 	for (unsigned f = 0; f < MTHP_NR_WRITE_FAILS; f++)
 		fprintf(err, "%s%s %" PRIu64, f ? ", " : "", mthp_write_fail_name(f),
@@ -505,17 +505,17 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 		struct mthp_diag diag = { .warn = NULL };
 
 		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
-		pg.label = mthp_sim_run_name(ro.policy);
+		pg.label = mthp_run_name(ro.policy);
 		if (trace && ro.policy != MTHP_RUN_NO_COLLAPSE) {
 			fprintf(trace, "# mthp sim: %s, policy %s, seed %" PRIu64 "\n", sc->file,
-				mthp_sim_run_name(ro.policy), seed);
+				mthp_run_name(ro.policy), seed);
 			ro.trace = trace;
 			ro.trace_events = o->trace_mask;
 		}
 		if (mthp_scenario_run(sc, s, seed, &ro, &runs[i], &diag)) {
 			if (pg.shown)
 				fputc('\n', err);
-			fprintf(err, "mthp sim: %s run: %s\n", mthp_sim_run_name(ro.policy), diag.msg);
+			fprintf(err, "mthp sim: %s run: %s\n", mthp_run_name(ro.policy), diag.msg);
 			return 1;
 		}
 		(*nr_runs)++;
@@ -542,7 +542,7 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 		sw.seed = o->seed_given ? o->seed : sc->seed;
 	else
 		sw.recording = o->replay;
-	if (o->policy_given || o->compare) {
+	if (o->policy_given || o->compare || o->policy_file) {
 		for (size_t i = 0; i < o->nr_policies; i++)
 			sw.policies[i] = o->policies[i];
 		sw.nr_policies = (unsigned)o->nr_policies;
@@ -650,8 +650,16 @@ static int sim_with_plugin(void *ctx, const struct mthp_policy_plugin *plugin,
 {
 	struct sim_opts *o = ctx;
 
-	o->policies[0] = fallback;
-	o->nr_policies = 1;
+	/* the plug-in's run comes after the built-in ones --compare asked for */
+	if (!o->compare) {
+		o->nr_policies = 0;
+		if (o->sweep.axes.nr)
+			for (int p = 0; p < MTHP_NR_POLICIES; p++)
+				o->policies[o->nr_policies++] = p;
+	}
+	o->policies[o->nr_policies++] = MTHP_RUN_PLUGIN;
+	o->compare = o->nr_policies > 1;
+	mthp_run_use_plugin(plugin, fallback);
 	/* the JSON document stays one document: the plug-in is said on stderr */
 	mthp_plugin_announce(o->json ? err : out, plugin, o->policy_file, fallback);
 	return sim_body(o, out, err);

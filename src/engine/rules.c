@@ -25,10 +25,9 @@ void mthp_policy_plugin_use(const struct mthp_policy_plugin *p)
 	__atomic_store_n(&violation.set, 0, __ATOMIC_RELEASE);
 }
 
-uint32_t mthp_fault_orders(const struct mthp_settings *s, uint32_t vma_flags,
-			   uint32_t allowed)
+uint32_t mthp_fault_orders(const struct mthp_policy_plugin *p, const struct mthp_settings *s,
+			   uint32_t vma_flags, uint32_t allowed)
 {
-	const struct mthp_policy_plugin *p = active_plugin;
 	struct mthp_plugin_fault f = {
 		.allowed = allowed, .pmd_order = s->geo.pmd_order,
 		.vma_flags = vma_flags, .page_size = s->geo.page_size,

@@ -11,6 +11,8 @@
 
 #include <cairo-svg.h>
 
+#include <mthp/scenario.h>
+
 #include "report/picture.h"
 
 enum picture_type { PICTURE_SVG, PICTURE_PNG };
@@ -112,4 +114,20 @@ double picture_text_width(cairo_t *cr, double size, bool bold, const char *s)
 	font(cr, size, bold);
 	cairo_text_extents(cr, s, &ext);
 	return ext.x_advance;
+}
+
+uint32_t picture_run_rgb(int policy)
+{
+	static const uint32_t rgb[MTHP_NR_POLICIES] = {
+		0x2e6fd8,	/* legacy */
+		0xe67e22,	/* seed */
+		0x27ae60,	/* upstream */
+		0x8e44ad,	/* guarded */
+	};
+
+	if (policy == MTHP_RUN_NO_COLLAPSE)
+		return 0x7f8c8d;
+	if (policy == MTHP_RUN_PLUGIN || policy < 0 || policy >= MTHP_NR_POLICIES)
+		return 0x16a085;
+	return rgb[policy];
 }

@@ -25,6 +25,8 @@ int picture_write(const char *path, double w, double h,
 		  char *err, size_t errlen);
 
 void picture_rgb(cairo_t *cr, uint32_t rgb);
+/* A run's colour in every chart: no collapse, each built-in policy, a plug-in. */
+uint32_t picture_run_rgb(int policy);
 void picture_fill_rect(cairo_t *cr, uint32_t rgb, double x, double y, double w, double h);
 /* Text with its baseline at (x, y), sans-serif, in colour rgb. */
 void picture_text(cairo_t *cr, double x, double y, double size, bool bold,

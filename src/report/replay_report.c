@@ -61,7 +61,7 @@ static void print_row(FILE *out, const char *name, const struct mthp_replay_repo
 	fprintf(out, "%-28s", name);
 	for (size_t i = 0; i < n; i++) {
 		if (row == ROW_NAME)
-			fprintf(out, " %12s", mthp_sim_run_name(reps[i].policy));
+			fprintf(out, " %12s", mthp_run_name(reps[i].policy));
 		else
 			fprintf(out, " %12" PRIu64, row_value(&reps[i], row));
 	}
@@ -101,7 +101,7 @@ static json_t *replay_run_json(const struct mthp_replay_report *r, json_t *run)
 	const struct mthp_replay_frame *l = &r->last;
 
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:o}",
-			 "policy", mthp_sim_run_name(r->policy), "frames", (json_int_t)r->frames,
+			 "policy", mthp_run_name(r->policy), "frames", (json_int_t)r->frames,
 			 "frames_differing", (json_int_t)r->frames_differing,
 			 "max_extra", (json_int_t)r->max_extra,
 			 "max_missing", (json_int_t)r->max_missing,

@@ -15,12 +15,6 @@
 
 #include "report/sim_report.h"
 
-const char *mthp_sim_run_name(int policy)
-{
-	return policy == MTHP_RUN_NO_COLLAPSE ? "no collapse" :
-	       mthp_policy_name((enum mthp_policy)policy);
-}
-
 uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
 {
 	uint32_t mask = 0;
@@ -231,7 +225,7 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		runs[n - 1].wakeups);
 	fprintf(out, "%-28s", "");
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, " %12s", mthp_sim_run_name(runs[i].policy));
+		fprintf(out, " %12s", mthp_run_name(runs[i].policy));
 	fputc('\n', out);
 
 	text_row_u64(out, "collapses", runs, n, get_collapses, NULL, true);
@@ -344,7 +338,7 @@ void mthp_sim_stats_text(FILE *out, const struct mthp_run_report *runs, size_t n
 {
 	fprintf(out, "\nCounters by their kernel names, per run: WHERE NAME VALUE\n");
 	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "# %s\n", mthp_sim_run_name(runs[i].policy));
+		fprintf(out, "# %s\n", mthp_run_name(runs[i].policy));
 		for (size_t k = 0; k < runs[i].nr_stats; k++) {
 			char where[96];
 
@@ -431,7 +425,7 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 	}
 	run = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o, "
 			"s:o, s:o, s:o}",
-			"policy", mthp_sim_run_name(r->policy),
+			"policy", mthp_run_name(r->policy),
 			"collapses_by_order", counts_json(r->collapses_by_order,
 							  MTHP_MAX_PMD_ORDER + 1, false),
 			"recollapses", (json_int_t)r->recollapses,

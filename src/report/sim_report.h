@@ -16,10 +16,8 @@
 #include <mthp/tlb.h>
 
 /* no collapse and every policy */
-#define MTHP_SIM_MAX_RUNS (1 + MTHP_NR_POLICIES)
+#define MTHP_SIM_MAX_RUNS (1 + MTHP_RUN_MAX_POLICIES)
 
-/* "no collapse" or the policy's name. */
-const char *mthp_sim_run_name(int policy);
 /* The TLB profiles to report (bits): the scenario's that fit its page size. */
 uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo);
 /* The run's TLB entries under profile p; 0 when p does not fit. */

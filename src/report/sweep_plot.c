@@ -35,13 +35,6 @@
 #define GRID 0xdddddd
 #define FRONT 0xc0392bu
 
-static const uint32_t policy_rgb[1 + MTHP_NR_POLICIES] = {
-	0x7f8c8d,	/* no collapse */
-	0x2e6fd8,	/* legacy */
-	0xe67e22,	/* seed */
-	0x27ae60,	/* upstream */
-	0x8e44ad,	/* guarded */
-};
 
 /* Label boxes placed so far, so that no two labels overlap. */
 struct boxes {
@@ -97,7 +90,7 @@ static void place_label(struct boxes *b, double x, double y, double w, double *l
 
 static uint32_t run_rgb(const struct mthp_sweep_run *run)
 {
-	return policy_rgb[run->policy == MTHP_RUN_NO_COLLAPSE ? 0 : 1 + run->policy];
+	return picture_run_rgb(run->policy);
 }
 
 static double px(const struct plot *p, double mem_change)
@@ -279,7 +272,7 @@ static void key_line(const struct plot *p, size_t i, char *buf, size_t len)
 	int n;
 
 	mthp_sweep_combo_label(sw, sw->runs[i].combo, setting, sizeof(setting));
-	n = snprintf(buf, len, "%zu  %s: %s", i + 1, mthp_sweep_policy_label(sw->runs[i].policy),
+	n = snprintf(buf, len, "%zu  %s: %s", i + 1, mthp_run_name(sw->runs[i].policy),
 		     setting);
 	if (p->front_only && p->count[i] > 1 && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " (and %zu more runs here)", p->count[i] - 1);

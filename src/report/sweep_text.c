@@ -50,7 +50,7 @@ static void row(FILE *out, const struct mthp_sweep *sw, size_t i)
 	mthp_sweep_combo_label(sw, run->combo, setting, sizeof(setting));
 	fprintf(out, "%4zu %c %-11s %9.1f %+7.1f%% %8" PRIu64 " %9" PRIu64 " %+6.0f%% %8"
 		PRIu64 " %8" PRIu64 "  %s\n", i + 1, run->on_front ? '*' : ' ',
-		mthp_sweep_policy_label(run->policy), mib(sw, run->report.resident_pages),
+		mthp_run_name(run->policy), mib(sw, run->report.resident_pages),
 		run->memory_change * 100, run->report.pages_filled, run->tlb_entries,
 		run->tlb_change * 100, run->report.recollapses, run->report.pages_copied,
 		setting);
@@ -137,7 +137,7 @@ static json_t *runs_json(const struct mthp_sweep *sw,
 		json_t *report = run_json(&run->report, ctx);
 		json_t *obj = json_pack("{s:I, s:o, s:s, s:b, s:I, s:f, s:f, s:o}",
 					"row", (json_int_t)(i + 1), "setting", setting,
-					"policy", mthp_sweep_policy_label(run->policy),
+					"policy", mthp_run_name(run->policy),
 					"on_front", run->on_front,
 					"tlb_entries", (json_int_t)run->tlb_entries,
 					"memory_change", run->memory_change,

@@ -20,10 +20,6 @@
 #define TEXT 0x222222u
 #define GRID 0xdddddd
 
-static const uint32_t run_rgb[1 + MTHP_NR_POLICIES] = {
-	0x7f8c8d, 0x2e6fd8, 0xe67e22, 0x27ae60, 0x8e44ad,
-};
-
 struct timeline {
 	const char *title, *profile;
 	const struct mthp_run_report *runs;
@@ -34,7 +30,7 @@ struct timeline {
 
 static uint32_t colour(const struct mthp_run_report *r)
 {
-	return run_rgb[r->policy == MTHP_RUN_NO_COLLAPSE ? 0 : 1 + r->policy];
+	return picture_run_rgb(r->policy);
 }
 
 static double value(const struct timeline *t, const struct mthp_run_sample *s, int which)
@@ -117,7 +113,7 @@ static void draw(cairo_t *cr, void *ctx)
 		double x = LEFT + (double)i * 200;
 
 		picture_fill_rect(cr, colour(&t->runs[i]), x, y - 10, 24, 5);
-		picture_text(cr, x + 30, y - 4, 13, false, TEXT, mthp_sim_run_name(t->runs[i].policy));
+		picture_text(cr, x + 30, y - 4, 13, false, TEXT, mthp_run_name(t->runs[i].policy));
 	}
 }
 

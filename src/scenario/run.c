@@ -624,12 +624,16 @@ static bool crept(void *ctx, const struct sim_collapse_event *ev)
 	struct mthp_rules rules;
 	uint64_t stale;
 
-	if (r->out->policy < 0 || r->out->policy >= MTHP_NR_POLICIES)
+	enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
+	const struct mthp_policy_plugin *plugin;
+
+	if (!mthp_run_policy(r->out->policy, &builtin, &plugin))
 		return false;
 	stale = stale_pages(r, ev->addr, 1ull << ev->order, NULL, false);
 	if (!stale)
 		return false;
-	mthp_rules_init(&rules, r->settings, (enum mthp_policy)r->out->policy, ev->context,
+	/* the limits of the policy's rule (a plug-in's: its fallback's) */
+	mthp_rules_init(&rules, r->settings, builtin, ev->context,
 			MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
 	return ev->filled + stale > rules.limits[ev->order].max_none;
 }
@@ -859,7 +863,12 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (setup_machine(&r, seed))
 		goto out;
 	if (collapse) {
-		sim_khugepaged_set_policy(r.sim, (enum mthp_policy)opts->policy);
+		enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
+		const struct mthp_policy_plugin *plugin;
+
+		mthp_run_policy(opts->policy, &builtin, &plugin);
+		sim_khugepaged_set_policy(r.sim, builtin);
+		sim_set_policy_plugin(r.sim, plugin);
 		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
 		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * watch.c - what one run of the simulator did, as a run report
- * (scenario/watch.h).
+ * (scenario/watch.h); which policy a run has, and its name.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +10,41 @@
 #include "common/array.h"
 #include "common/msg.h"
 #include "scenario/watch.h"
+
+#include <mthp/policy_plugin.h>
+
+static const struct mthp_policy_plugin *run_plugin;
+static enum mthp_policy run_plugin_fallback;
+
+void mthp_run_use_plugin(const struct mthp_policy_plugin *p, enum mthp_policy fallback)
+{
+	run_plugin = p;
+	run_plugin_fallback = fallback;
+}
+
+const char *mthp_run_name(int policy)
+{
+	if (policy == MTHP_RUN_NO_COLLAPSE)
+		return "no collapse";
+	if (policy == MTHP_RUN_PLUGIN)
+		return run_plugin ? run_plugin->name : "plug-in";
+	return mthp_policy_name((enum mthp_policy)policy);
+}
+
+bool mthp_run_policy(int policy, enum mthp_policy *builtin,
+		     const struct mthp_policy_plugin **plugin)
+{
+	*plugin = NULL;
+	if (policy == MTHP_RUN_NO_COLLAPSE)
+		return false;
+	if (policy == MTHP_RUN_PLUGIN) {
+		*builtin = run_plugin_fallback;
+		*plugin = run_plugin;
+		return true;
+	}
+	*builtin = (enum mthp_policy)policy;
+	return true;
+}
 
 void run_watch_event(void *ctx, const struct sim_collapse_event *ev)
 {

@@ -210,6 +210,8 @@ void collapse_rules(struct collapse_control *cc, const struct sim_vma *v,
 {
 	mthp_rules_init(rules, sim_settings(cc->sim), cc->policy, cc->context,
 			vma_snapshot_flags(v));
+	/* the simulator's own plug-in, whatever the engine's default */
+	rules->plugin = cc->sim->plugin;
 }
 
 /* The limit counters: per size at the order, vmstat at PMD order only. */

@@ -37,7 +37,7 @@ uint32_t fault_allowed_orders(struct sim *sim, const struct sim_vma *v)
 	if (v->vm_flags & SIM_VM_NOHUGEPAGE)
 		flags |= MTHP_VMA_NOHUGEPAGE;
 	/* a policy plug-in may narrow the fault's choice (mthp_fault_orders()) */
-	return mthp_fault_orders(sim_settings(sim), flags,
+	return mthp_fault_orders(sim->plugin, sim_settings(sim), flags,
 				 mthp_vma_allowed_orders(sim_settings(sim), flags));
 }
 

@@ -64,6 +64,11 @@ void sim_set_swap_device(struct sim *sim, enum sim_swap_device dev)
 	st_relaxed(&sim->swap_device, dev);
 }
 
+void sim_set_policy_plugin(struct sim *sim, const struct mthp_policy_plugin *p)
+{
+	sim->plugin = p;
+}
+
 const struct mthp_geometry *sim_geometry(const struct sim *sim)
 {
 	return &sim->geo;

@@ -234,6 +234,7 @@ struct sim {
 	pthread_mutex_t settings_lock;
 	bool read_fault_alloc;		/* atomic */
 	enum sim_swap_device swap_device;	/* atomic */
+	const struct mthp_policy_plugin *plugin;	/* set before threads run */
 	struct sim_physmem pm;
 	struct sim_swap swap;
 	struct sim_memcg memcgs[SIM_MAX_MEMCGS];
