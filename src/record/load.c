@@ -10,8 +10,9 @@
  * made old, the pinned ones pinned and the lazily freed ones given
  * MADV_FREE; last the swapped ones are written and paged out, in runs of
  * swap slots as the snapshot's swap orders say (make_swapped()).  Faults
- * allocate the folio order the snapshot shows.  At the end the simulator's own snapshot of the process
- * must equal the one loaded, PTE by PTE, or the load fails saying where.
+ * allocate the folio order the snapshot shows.  At the end the
+ * simulator's own snapshot of the process must equal the one loaded, PTE
+ * by PTE, or the load fails saying where.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -550,8 +550,8 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 					  "must be a whole number 0-18446744073709551615");
 	} else {
 		return fail_at(rd, rd->line,
-			       "unknown key '%s' in [machine] (memory, page_size, swap, swap_device, fragmentation, tlb, read_fault_alloc, seed)",
-			       key);
+			       "unknown key '%s' in [machine] (memory, page_size, swap, "
+			       "swap_device, fragmentation, tlb, read_fault_alloc, seed)", key);
 	}
 }
 
