@@ -43,6 +43,13 @@
 
 #include "engine/engine_internal.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define BULK_X86 1
+#else
+#define BULK_X86 0
+#endif
+
 /* Orders whose windows lie inside one word. */
 #define WORD_ORDER 6
 #define MAX_WORD_LEVELS (WORD_ORDER - MTHP_MIN_ORDER + 1)
@@ -53,8 +60,86 @@ static const uint64_t starts[WORD_ORDER + 1] = {
 	0x0001000100010001ull, 0x0000000100000001ull, 1,
 };
 
+void mthp_bulk_rules_init(struct mthp_rules *r)
+{
+	struct mthp_bulk_rules *br = &r->bulk;
+	uint32_t below = r->orders & (BIT(r->pmd_order) - 1);
+	unsigned lowest;
+
+	memset(br, 0, sizeof(*br));
+	if (r->context != MTHP_CONTEXT_KHUGEPAGED || r->plugin || !below)
+		return;
+	switch (r->policy) {
+	case MTHP_POLICY_SEED:
+		break;
+	case MTHP_POLICY_UPSTREAM:
+		/* the count test below PMD must be "every PTE occupied" */
+		if (mthp_upstream_count_rule(r) != MTHP_COUNT_ALL)
+			return;
+		break;
+	case MTHP_POLICY_LEGACY:
+	case MTHP_POLICY_GUARDED:
+		return;
+	}
+	for (unsigned o = MTHP_MIN_ORDER; o < r->pmd_order; o++)
+		if ((below & BIT(o)) && (r->limits[o].max_none || r->limits[o].max_shared))
+			return;
+	br->applies = true;
+	br->chunk_none = r->settings->max_ptes_none >> (r->pmd_order - 2);
+	for (unsigned o = r->pmd_order + 1; o-- > MTHP_MIN_ORDER;) {
+		br->threshold[o] = (r->nr_ptes - 1 - r->settings->max_ptes_none) >>
+				   (r->pmd_order - o + 2);
+		if (r->settings->size_enabled[o] == MTHP_MODE_ALWAYS)
+			br->exempt |= BIT(o);
+		if (!(below & BIT(o)))
+			continue;
+		if (o > WORD_ORDER)
+			br->big[br->nr_big++] = (uint8_t)o;
+		else
+			br->word[br->nr_word++] = (uint8_t)o;
+	}
+	if (!br->nr_word)
+		return;
+	/* a word's windows in the walk's order: by offset, then larger first */
+	lowest = br->word[br->nr_word - 1];
+	for (uint32_t pos = 0; pos < 64; pos += BIT(lowest)) {
+		for (unsigned i = 0; i < br->nr_word; i++) {
+			if (pos & (BIT(br->word[i]) - 1))
+				continue;
+			br->slot_pos[br->nr_slots] = (uint8_t)pos;
+			br->slot_level[br->nr_slots] = (uint8_t)i;
+			br->slot_rec[br->nr_slots] = pos | (uint32_t)br->word[i] << 16;
+			br->slot_mask[i] |= BIT(br->nr_slots);
+			br->nr_slots++;
+		}
+	}
+	for (unsigned k = 0; k < br->nr_slots; k++) {
+		uint32_t end = br->slot_pos[k] + BIT(br->word[br->slot_level[k]]);
+
+		for (unsigned j = k + 1; j < br->nr_slots && br->slot_pos[j] < end; j++)
+			br->slot_inside[k] |= BIT(j);
+	}
+}
+
+/*
+ * A window's outcome as a code of 3 bits; the windows that fail on their
+ * first PTE have the first four.
+ */
+enum code {
+	C_SWAP, C_NONE, C_SHARED, C_MAPPED, C_COUNT, C_LACK, C_SUCCEED,
+};
+
+/* code to result, padded for a 64-byte table lookup */
+static const uint8_t code_result[64] __attribute__((aligned(64))) = {
+	[C_SWAP] = SCAN_EXCEED_SWAP_PTE, [C_NONE] = SCAN_EXCEED_NONE_PTE,
+	[C_SHARED] = SCAN_EXCEED_SHARED_PTE, [C_MAPPED] = SCAN_PTE_MAPPED_HUGEPAGE,
+	[C_COUNT] = SCAN_PAGE_COUNT, [C_LACK] = SCAN_LACK_REFERENCED_PAGE,
+	[C_SUCCEED] = SCAN_SUCCEED,
+};
+
 struct bulk {
 	const struct mthp_rules *r;
+	const struct mthp_bulk_rules *br;
 	const struct mthp_scan *s;
 	struct mthp_pmd_plan *out;
 	uint64_t *scratch;		/* the large-folio bitmap when the scan has none */
@@ -62,16 +147,12 @@ struct bulk {
 	uint32_t words;
 	bool veto;			/* upstream: the folio-order veto */
 	bool seed;
-	uint32_t exempt;		/* seed: orders exempt from the density test */
-	uint32_t chunk_s;		/* seed: none PTEs a set chunk may hold */
+	bool vbmi;			/* the records written with AVX-512 VBMI */
 	/* the LRU add batch */
 	uint32_t nr;
 	uint32_t held_end;
 	/* windows that start below it are inside one that advanced */
 	uint32_t skip_until;
-	/* allowed orders below PMD, highest first: those of several words, then the rest */
-	unsigned big[MTHP_MAX_PMD_ORDER], nr_big;
-	unsigned lv[MAX_WORD_LEVELS], nr_lv;
 };
 
 static const uint64_t *bulk_large(struct bulk *b)
@@ -99,14 +180,13 @@ static void drain(struct bulk *b)
 }
 
 /*
- * A failed attempt below PMD puts back [x, stop), every page present: the
- * small folios last PTE first, a full batch draining and keeping the
- * lowest (nr + small) % 31 of them, then the large ones, which drain it.
+ * A failed attempt below PMD puts back [x, stop), every page present, big
+ * of them large: the small folios last PTE first, a full batch draining
+ * and keeping the lowest (nr + small) % 31 of them, then the large ones,
+ * which drain it.
  */
-static void put_back(struct bulk *b, uint32_t x, uint32_t stop)
+static void put_back(struct bulk *b, uint32_t x, uint32_t stop, uint32_t big)
 {
-	uint32_t big = mthp_bitmap_count(bulk_large(b), x, stop - x);
-
 	b->nr += stop - x - big;
 	b->held_end = stop;
 	if (b->nr >= MTHP_LRU_BATCH_SIZE) {
@@ -115,6 +195,23 @@ static void put_back(struct bulk *b, uint32_t x, uint32_t stop)
 	}
 	if (big)
 		drain(b);
+}
+
+/*
+ * The batch's part in an attempt whose rules stop its isolation at stop
+ * (x + 2^o when none does): SCAN_PAGE_COUNT when its first page is held,
+ * else the rules' result, and what that does to the batch.
+ */
+static enum mthp_result with_batch(struct bulk *b, uint32_t x, uint32_t stop,
+				   enum mthp_result result)
+{
+	if (x < b->held_end)
+		return SCAN_PAGE_COUNT;
+	if (result == SCAN_SUCCEED)
+		drain(b);
+	else
+		put_back(b, x, stop, mthp_bitmap_count(bulk_large(b), x, stop - x));
+	return result;
 }
 
 /* The first page of [x, x + 2^o) of a folio of order o or more, or MTHP_NO_BIT. */
@@ -139,20 +236,18 @@ static uint32_t first_veto(struct bulk *b, uint32_t x, unsigned o)
 }
 
 /*
- * The rules of attempting (x, o) below PMD with no none PTE and no shared
- * one accepted, the batch aside: the result and the PTE the isolation
- * stops at (x + 2^o when none stops it).
+ * Attempting (x, o) below PMD, no none and no shared PTE accepted: the
+ * swap veto, then the first PTE that stops the isolation, then the
+ * referenced rule, then the batch.  For the windows of several words.
  */
-static enum mthp_result window_rules(struct bulk *b, uint32_t x, unsigned o, uint32_t *stop)
+static enum mthp_result attempt(struct bulk *b, uint32_t x, unsigned o)
 {
 	const struct mthp_scan *s = b->s;
 	uint32_t len = BIT(o), first = MTHP_NO_BIT, pos;
 	enum mthp_result result = SCAN_SUCCEED;
 
-	if (s->nr_swap && bits_any(s->swap, x, len)) {
-		*stop = x;
+	if (s->nr_swap && bits_any(s->swap, x, len))
 		return SCAN_EXCEED_SWAP_PTE;
-	}
 	if (s->nr_none) {
 		first = bits_first(s->none, x, len);
 		result = SCAN_EXCEED_NONE_PTE;
@@ -172,38 +267,57 @@ static enum mthp_result window_rules(struct bulk *b, uint32_t x, unsigned o, uin
 			result = SCAN_PTE_MAPPED_HUGEPAGE;
 		}
 	}
-	if (first != MTHP_NO_BIT) {
-		*stop = first;
+	if (first == x)
 		return result;
+	if (first == MTHP_NO_BIT) {
+		first = x + len;
+		result = bits_any(s->young, x, len) ? SCAN_SUCCEED : SCAN_LACK_REFERENCED_PAGE;
 	}
-	*stop = x + len;
-	return bits_any(s->young, x, len) ? SCAN_SUCCEED : SCAN_LACK_REFERENCED_PAGE;
+	return with_batch(b, x, first, result);
 }
 
 /*
- * One attempt with the batch: SCAN_PAGE_COUNT when its first page is held
- * (and the rules let the isolation reach it), else the rules' result and
- * what it does to the batch.
+ * The same for a window of word w at bit p whose first page is present,
+ * not shared, of no folio too large, and that holds no swap entry: the
+ * word's own bits tell where its isolation stops (veto: the pages of
+ * folios of order o or more), and the outcome and the batch are worked
+ * out without a branch on the table's contents, which no predictor
+ * guesses.  Returns the outcome's code; *advance: the walk goes past it.
  */
-static enum mthp_result attempt(struct bulk *b, uint32_t x, unsigned o)
+static unsigned word_attempt(struct bulk *b, uint32_t w, uint32_t p, unsigned o,
+			     uint64_t veto, uint64_t large, bool *advance)
 {
-	uint32_t stop;
-	enum mthp_result result = window_rules(b, x, o, &stop);
+	const struct mthp_scan *s = b->s;
+	uint64_t win = (o == WORD_ORDER ? ~0ull : (1ull << BIT(o)) - 1) << p;
+	uint64_t none = s->none[w], shared = s->shared_pte[w];
+	uint64_t stops = (none | shared | veto) & win;
+	uint64_t first = stops & -stops, below = first ? (first - 1) & win : win;
+	uint32_t x = w * 64 + p, stop = x + popcount64(below);
+	/* C_NONE, C_SHARED or C_MAPPED at the first stop; else C_LACK or C_SUCCEED */
+	unsigned code = first ? C_MAPPED - 2 * !!(none & first) - !!(shared & first) :
+			C_LACK + !!(s->young[w] & win);
+	bool held = x < b->held_end;
+	uint32_t big = popcount64(large & below), nr = b->nr + popcount64(below) - big;
+	uint32_t keep = nr % MTHP_LRU_BATCH_SIZE, held_end = stop;
 
-	if (stop == x)
-		return result;
-	if (x < b->held_end)
-		return SCAN_PAGE_COUNT;
-	if (result == SCAN_SUCCEED)
-		drain(b);
-	else
-		put_back(b, x, stop);
-	return result;
+	/* a full batch drains, keeping the lowest pages put back last */
+	if (nr >= MTHP_LRU_BATCH_SIZE) {
+		nr = keep;
+		held_end = keep ? x + keep : 0;
+	}
+	/* a large folio put back, or the new folio of a collapse, drains it */
+	if (big || code == C_SUCCEED)
+		nr = held_end = 0;
+	code = held ? C_COUNT : code;
+	b->nr = held ? b->nr : nr;
+	b->held_end = held ? b->held_end : held_end;
+	*advance = code == C_SUCCEED || code == C_MAPPED;
+	return code;
 }
 
-static void record(struct bulk *b, uint32_t x, unsigned o, enum mthp_result result)
+static void record(struct mthp_pmd_plan *out, uint32_t x, unsigned o,
+		   enum mthp_result result)
 {
-	struct mthp_pmd_plan *out = b->out;
 	struct mthp_window win = {
 		.offset = (uint16_t)x, .order = (uint8_t)o, .result = (uint8_t)result,
 	};
@@ -228,19 +342,12 @@ static uint64_t word_chunks(const struct bulk *b, uint32_t w)
 
 	x = x - ((x >> 1) & 0x5555555555555555ull);
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (((0x8888888888888888ull | (0x1111111111111111ull * b->chunk_s)) - x) >> 3) &
+	x = (((0x8888888888888888ull | (0x1111111111111111ull * b->br->chunk_none)) - x) >> 3) &
 	    0x1111111111111111ull;
 	/* v10 never records the last chunk */
 	if (w == b->words - 1)
 		x &= ~(1ull << 60);
 	return x;
-}
-
-static uint32_t seed_threshold(const struct bulk *b, unsigned o)
-{
-	const struct mthp_rules *r = b->r;
-
-	return (r->nr_ptes - 1 - r->settings->max_ptes_none) >> (r->pmd_order - o + 2);
 }
 
 /*
@@ -265,30 +372,31 @@ static uint64_t density_word(uint64_t chunks, unsigned o, uint32_t thr)
 	return ((((y | high) - (thr + 1) * starts[o]) & high) >> ((1u << o) - 1));
 }
 
-/* A bit at each window of order o whose bits of x are all set (any set). */
+/* A bit at each window of order o (<= 6) whose bits of x are all set (any set). */
 static uint64_t fold_all(uint64_t x, unsigned o)
 {
-	for (unsigned k = 0; k < o; k++)
-		x &= x >> (1u << k);
+	/* unrolled: o is the same for a whole range, so the branches are free */
+	if (o > 0) x &= x >> 1;
+	if (o > 1) x &= x >> 2;
+	if (o > 2) x &= x >> 4;
+	if (o > 3) x &= x >> 8;
+	if (o > 4) x &= x >> 16;
+	if (o > 5) x &= x >> 32;
 	return x & starts[o];
 }
 
 static uint64_t fold_any(uint64_t x, unsigned o)
 {
-	for (unsigned k = 0; k < o; k++)
-		x |= x >> (1u << k);
+	if (o > 0) x |= x >> 1;
+	if (o > 1) x |= x >> 2;
+	if (o > 2) x |= x >> 4;
+	if (o > 3) x |= x >> 8;
+	if (o > 4) x |= x >> 16;
+	if (o > 5) x |= x >> 32;
 	return x & starts[o];
 }
 
-/* From windows of order from to all their windows of order to < from. */
-static uint64_t spread(uint64_t x, unsigned from, unsigned to)
-{
-	for (unsigned k = to; k < from; k++)
-		x |= x << (1u << k);
-	return x;
-}
-
-/* Does the window (x, o), o > 6, pass the walk's test? */
+/* Does the window (x, o), o > 6 or the PMD window, pass the walk's test? */
 static bool big_passes(const struct bulk *b, uint32_t x, unsigned o)
 {
 	uint32_t count = 0;
@@ -299,138 +407,239 @@ static bool big_passes(const struct bulk *b, uint32_t x, unsigned o)
 				return false;
 		return true;
 	}
-	if (b->exempt & BIT(o))
+	if (b->br->exempt & BIT(o))
 		return true;
 	for (uint32_t w = x / 64; w < (x + BIT(o)) / 64; w++)
 		count += popcount64(word_chunks(b, w));
-	return count > seed_threshold(b, o);
+	return count > b->br->threshold[o];
 }
 
 /*
- * The result of each window of one order in a word, as a 3-bit code in
- * three bit planes: one bit of each plane per window.
+ * What the bitmaps say of each window of a word, per order of word[], a
+ * bit at each window's first PTE: it passes the walk's test (test), its
+ * first PTE is a none (none) or shared (shared) one or a page of a folio
+ * too large (mapped), or its first page can be isolated (active); a
+ * window that passes with none of these holds a swap entry.
  */
-enum code {
-	C_SWAP, C_NONE, C_SHARED, C_MAPPED, C_COUNT, C_LACK, C_SUCCEED, NR_CODES,
+struct word_bits {
+	uint64_t test[MAX_WORD_LEVELS], none[MAX_WORD_LEVELS], shared[MAX_WORD_LEVELS];
+	uint64_t mapped[MAX_WORD_LEVELS], active[MAX_WORD_LEVELS];
 };
 
-static const uint8_t code_result[NR_CODES + 1] = {
-	[C_SWAP] = SCAN_EXCEED_SWAP_PTE, [C_NONE] = SCAN_EXCEED_NONE_PTE,
-	[C_SHARED] = SCAN_EXCEED_SHARED_PTE, [C_MAPPED] = SCAN_PTE_MAPPED_HUGEPAGE,
-	[C_COUNT] = SCAN_PAGE_COUNT, [C_LACK] = SCAN_LACK_REFERENCED_PAGE,
-	[C_SUCCEED] = SCAN_SUCCEED,
+/*
+ * The same per slot of the word's walk order: masks of slots, and each
+ * slot's code (for the windows that fail on their first PTE).
+ */
+struct word_slots {
+	uint32_t test, active, mapped;
+	/* the codes of the windows attempted one by one, three bit planes */
+	uint32_t done[3];
+	/* written whole and read whole: a byte store in between stalls the read */
+	uint8_t code[64] __attribute__((aligned(64)));
 };
 
-/* The results attempt() gives, and no other. */
-static enum code result_code(enum mthp_result r)
+static void slots_portable(const struct mthp_bulk_rules *br, const struct word_bits *wb,
+			   struct word_slots *ws)
 {
-	if (r == SCAN_EXCEED_NONE_PTE)
-		return C_NONE;
-	if (r == SCAN_EXCEED_SHARED_PTE)
-		return C_SHARED;
-	if (r == SCAN_PTE_MAPPED_HUGEPAGE)
-		return C_MAPPED;
-	if (r == SCAN_PAGE_COUNT)
-		return C_COUNT;
-	if (r == SCAN_LACK_REFERENCED_PAGE)
-		return C_LACK;
-	return r == SCAN_SUCCEED ? C_SUCCEED : C_SWAP;
+	ws->test = ws->active = ws->mapped = 0;
+	memset(ws->code, 0, sizeof(ws->code));
+	for (unsigned k = 0; k < br->nr_slots; k++) {
+		unsigned i = br->slot_level[k], p = br->slot_pos[k];
+
+		ws->test |= (uint32_t)(wb->test[i] >> p & 1) << k;
+		ws->active |= (uint32_t)(wb->active[i] >> p & 1) << k;
+		ws->mapped |= (uint32_t)(wb->mapped[i] >> p & 1) << k;
+		ws->code[k] = (uint8_t)((wb->none[i] >> p & 1) * C_NONE |
+					(wb->shared[i] >> p & 1) * C_SHARED |
+					(wb->mapped[i] >> p & 1) * C_MAPPED);
+	}
+}
+
+/* A word's records: the windows of the slots in recs, in slot order. */
+static void emit_portable(struct bulk *b, uint32_t base, uint32_t recs,
+			  const struct word_slots *ws)
+{
+	for (; recs; recs &= recs - 1) {
+		unsigned k = lowest_bit(recs);
+		unsigned code = ws->active >> k & 1 ?
+				(ws->done[0] >> k & 1) | (ws->done[1] >> k & 1) << 1 |
+				(ws->done[2] >> k & 1) << 2 : ws->code[k];
+
+		record(b->out, base + b->br->slot_pos[k], b->br->word[b->br->slot_level[k]],
+		       (enum mthp_result)code_result[code]);
+	}
+}
+
+#if BULK_X86
+#define VBMI_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/*
+ * slots_portable() 64 windows at a time: a byte of flags at each window's
+ * first PTE, gathered into the slots of its order by one permute.
+ */
+VBMI_TARGET static void slots_vbmi(const struct mthp_bulk_rules *br, const struct word_bits *wb,
+				   struct word_slots *ws)
+{
+	const __m512i pos = _mm512_loadu_si512((const void *)br->slot_pos);
+	__m512i slots = _mm512_setzero_si512();
+
+	for (unsigned i = 0; i < br->nr_word; i++) {
+		/* code in bits 0-1, then active, test and mapped */
+		__m512i flags = _mm512_or_si512(
+			_mm512_or_si512(_mm512_maskz_mov_epi8(wb->none[i], _mm512_set1_epi8(C_NONE)),
+					_mm512_maskz_mov_epi8(wb->shared[i], _mm512_set1_epi8(C_SHARED))),
+			_mm512_or_si512(_mm512_maskz_mov_epi8(wb->mapped[i], _mm512_set1_epi8(C_MAPPED | 16)),
+					_mm512_or_si512(
+						_mm512_maskz_mov_epi8(wb->active[i], _mm512_set1_epi8(4)),
+						_mm512_maskz_mov_epi8(wb->test[i], _mm512_set1_epi8(8)))));
+
+		slots = _mm512_mask_permutexvar_epi8(slots, br->slot_mask[i], pos, flags);
+	}
+	ws->active = (uint32_t)_mm512_test_epi8_mask(slots, _mm512_set1_epi8(4));
+	ws->test = (uint32_t)_mm512_test_epi8_mask(slots, _mm512_set1_epi8(8));
+	ws->mapped = (uint32_t)_mm512_test_epi8_mask(slots, _mm512_set1_epi8(16));
+	_mm512_store_si512((void *)ws->code, _mm512_and_si512(slots, _mm512_set1_epi8(3)));
+}
+
+/*
+ * emit_portable() 16 records at a time: the codes become results by one
+ * table lookup, the records (offset | order << 16 | result << 24) of the
+ * failed and the collapsed windows are compressed into their lists.
+ */
+VBMI_TARGET static void emit_vbmi(struct bulk *b, uint32_t base, uint32_t recs,
+				  const struct word_slots *ws)
+{
+	const struct mthp_bulk_rules *br = b->br;
+	struct mthp_pmd_plan *out = b->out;
+	__m512i done_codes = _mm512_or_si512(
+		_mm512_or_si512(_mm512_maskz_mov_epi8(ws->done[0], _mm512_set1_epi8(1)),
+				_mm512_maskz_mov_epi8(ws->done[1], _mm512_set1_epi8(2))),
+		_mm512_maskz_mov_epi8(ws->done[2], _mm512_set1_epi8(4)));
+	__m512i code = _mm512_mask_mov_epi8(_mm512_load_si512((const void *)ws->code),
+					    ws->active, done_codes);
+	__m512i result = _mm512_maskz_permutexvar_epi8(
+		recs, code, _mm512_load_si512((const void *)code_result));
+	uint64_t done = _mm512_cmpeq_epi8_mask(result, _mm512_set1_epi8(SCAN_SUCCEED));
+	uint64_t failed = recs & ~done;
+
+	for (unsigned half = 0; half * 16 < br->nr_slots; half++) {
+		__m512i rec = _mm512_or_si512(
+			_mm512_add_epi32(_mm512_loadu_si512((const void *)(br->slot_rec + 16 * half)),
+					 _mm512_set1_epi32((int)base)),
+			_mm512_slli_epi32(_mm512_cvtepu8_epi32(half ? _mm512_extracti32x4_epi32(result, 1) :
+							       _mm512_castsi512_si128(result)), 24));
+		__mmask16 f = (__mmask16)(failed >> (16 * half)), d = (__mmask16)(done >> (16 * half));
+		uint32_t nf = popcount64(f), nd = popcount64(d);
+
+		/* compressed in registers, stored under a mask: no write past the lists */
+		_mm512_mask_storeu_epi32(out->attempts + out->nr_attempts,
+					 (__mmask16)((1u << nf) - 1), _mm512_maskz_compress_epi32(f, rec));
+		_mm512_mask_storeu_epi32(out->collapses + out->nr_collapses,
+					 (__mmask16)((1u << nd) - 1), _mm512_maskz_compress_epi32(d, rec));
+		out->nr_attempts += nf;
+		out->nr_collapses += nd;
+	}
+}
+#endif
+
+#if BULK_X86
+VBMI_TARGET static uint64_t orders_at_least_avx512(const uint8_t *orders, unsigned o)
+{
+	return _mm512_cmpge_epu8_mask(_mm512_loadu_si512((const void *)orders),
+				      _mm512_set1_epi8((char)o));
+}
+#endif
+
+/* Bit p set when PTE p of word w maps a folio of order o or more (or none). */
+static uint64_t orders_at_least(const struct bulk *b, uint32_t w, unsigned o)
+{
+	const uint8_t *orders = b->s->folio_orders + w * 64;
+	uint64_t bits = 0;
+
+#if BULK_X86
+	if (b->vbmi)
+		return orders_at_least_avx512(orders, o);
+#endif
+	for (unsigned i = 0; i < 64; i++)
+		bits |= (uint64_t)(orders[i] >= o) << i;
+	return bits;
 }
 
 /* The windows of orders 6 and below of word w, visited from their top order. */
 static void word_walk(struct bulk *b, uint32_t w)
 {
+	const struct mthp_bulk_rules *br = b->br;
 	const struct mthp_scan *s = b->s;
-	uint32_t base = w * 64;
-	uint64_t test[MAX_WORD_LEVELS], active[MAX_WORD_LEVELS], visit[MAX_WORD_LEVELS];
-	uint64_t advance[MAX_WORD_LEVELS], plane[MAX_WORD_LEVELS][3];
-	uint64_t chunks = b->seed ? word_chunks(b, w) : 0, todo = 0, recs = 0;
-	uint64_t none = s->none[w], shared = s->shared_pte[w];
-	uint64_t swap = s->swap[w];
+	unsigned nr = br->nr_word;
+	uint64_t none = s->none[w], shared = s->shared_pte[w], swap = s->swap[w], any = 0;
+	uint64_t chunks = b->seed ? word_chunks(b, w) : 0, large, veto[MAX_WORD_LEVELS];
+	uint32_t visit, todo;
+	struct word_bits wb;
+	struct word_slots ws;
 
-	for (unsigned i = 0; i < b->nr_lv; i++) {
-		unsigned o = b->lv[i];
-		uint64_t t, sw, mapped = 0, starting;
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned o = br->word[i];
 
 		if (!b->seed)
-			t = fold_all(s->occupied[w], o);
-		else if (b->exempt & BIT(o))
-			t = starts[o];
+			wb.test[i] = fold_all(s->occupied[w], o);
+		else if (br->exempt & BIT(o))
+			wb.test[i] = starts[o];
 		else
-			t = density_word(chunks, o, seed_threshold(b, o));
-		sw = swap ? fold_any(swap, o) & t : 0;
+			wb.test[i] = density_word(chunks, o, br->threshold[o]);
+		any |= wb.test[i];
+	}
+	/* no window attempted: nothing recorded, the batch as it was */
+	if (!any)
+		return;
+	large = s->folio_orders ? bulk_large(b)[w] : 0;
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned o = br->word[i];
 		/* what ends an attempt on its first PTE, before any isolation */
-		starting = t & ~sw;
-		if (b->veto && s->folio_orders) {
-			uint64_t cand = starting & ~(none | shared);
+		uint64_t starting = wb.test[i] & ~(swap ? fold_any(swap, o) : 0);
 
-			if (cand && (cand &= bulk_large(b)[w])) {
-				for (; cand; cand &= cand - 1) {
-					uint32_t p = lowest_bit(cand);
-
-					if (s->folio_orders[base + p] >= o)
-						mapped |= 1ull << p;
-				}
-			}
-		}
-		/* C_SWAP is 0, C_NONE 1, C_SHARED 2, C_MAPPED 3 */
-		plane[i][0] = (starting & none) | mapped;
-		plane[i][1] = (starting & shared) | mapped;
-		plane[i][2] = 0;
-		test[i] = t;
-		active[i] = starting & ~(none | shared | mapped);
-		advance[i] = mapped;
+		veto[i] = b->veto && large ? orders_at_least(b, w, o) & large : 0;
+		wb.none[i] = starting & none;
+		wb.shared[i] = starting & shared;
+		wb.mapped[i] = starting & ~(none | shared) & veto[i];
+		wb.active[i] = starting & ~(none | shared | veto[i]);
 	}
-	/* visited, as far as the windows that fail on their first PTE tell */
-	visit[0] = starts[b->lv[0]];
-	for (unsigned i = 1; i < b->nr_lv; i++)
-		visit[i] = spread(visit[i - 1] & ~advance[i - 1], b->lv[i - 1], b->lv[i]);
-	for (unsigned i = 0; i < b->nr_lv; i++)
-		todo |= active[i] & visit[i];
+#if BULK_X86
+	if (b->vbmi)
+		slots_vbmi(br, &wb, &ws);
+	else
+#endif
+		slots_portable(br, &wb, &ws);
 
-	/* the windows whose first page can be isolated, in the walk's order */
-	for (; todo; todo &= todo - 1) {
-		uint32_t p = lowest_bit(todo), x = base + p;
+	/*
+	 * In the walk's order, the windows that advance past the ones inside
+	 * them (a folio too large at the first PTE, a collapse) and those
+	 * whose first page can be isolated, with the batch.
+	 */
+	visit = (uint32_t)((2ull << (br->nr_slots - 1)) - 1);
+	ws.done[0] = ws.done[1] = ws.done[2] = 0;
+	for (todo = ws.active | ws.mapped; todo; todo &= todo - 1) {
+		unsigned k = lowest_bit(todo), i = br->slot_level[k];
+		bool advance = true;
+		uint32_t inside;
 
-		for (unsigned i = 0; i < b->nr_lv; i++) {
-			unsigned o = b->lv[i];
-			enum mthp_result result;
+		if (!(ws.mapped >> k & 1)) {
+			unsigned code = word_attempt(b, w, br->slot_pos[k], br->word[i],
+						     veto[i], large, &advance);
 
-			if (!((active[i] & visit[i]) >> p & 1))
-				continue;
-			/* inside a window that advanced: so are the smaller ones here */
-			if (x < b->skip_until)
-				break;
-			result = attempt(b, x, o);
 			for (unsigned j = 0; j < 3; j++)
-				plane[i][j] |= (uint64_t)(result_code(result) >> j & 1) << p;
-			if (result == SCAN_SUCCEED || result == SCAN_PTE_MAPPED_HUGEPAGE) {
-				advance[i] |= 1ull << p;
-				b->skip_until = x + BIT(o);
-			}
+				ws.done[j] |= (uint32_t)(code >> j & 1) << k;
 		}
+		inside = advance ? br->slot_inside[k] : 0;
+		visit &= ~inside;
+		todo &= ~inside;
 	}
-
-	/* visited, now that every window's result is known */
-	for (unsigned i = 1; i < b->nr_lv; i++)
-		visit[i] = spread(visit[i - 1] & ~advance[i - 1], b->lv[i - 1], b->lv[i]);
-	for (unsigned i = 0; i < b->nr_lv; i++) {
-		visit[i] &= test[i];
-		recs |= visit[i];
+#if BULK_X86
+	if (b->vbmi) {
+		emit_vbmi(b, w * 64, visit & ws.test, &ws);
+		return;
 	}
-	for (; recs; recs &= recs - 1) {
-		uint32_t p = lowest_bit(recs);
-
-		for (unsigned i = 0; i < b->nr_lv; i++) {
-			unsigned c;
-
-			if (!(visit[i] >> p & 1))
-				continue;
-			c = (unsigned)((plane[i][0] >> p & 1) | (plane[i][1] >> p & 1) << 1 |
-				       (plane[i][2] >> p & 1) << 2);
-			record(b, base + p, b->lv[i], (enum mthp_result)code_result[c]);
-		}
-	}
+#endif
+	emit_portable(b, w * 64, visit & ws.test, &ws);
 }
 
 /*
@@ -443,6 +652,7 @@ static bool pmd_step(struct bulk *b)
 	const struct mthp_scan *s = b->s;
 	unsigned pmd = r->pmd_order;
 	uint32_t n = r->nr_ptes, stop, small = 0, big = 0, max_none;
+	const uint64_t *large;
 	enum mthp_result result;
 	bool passes;
 
@@ -456,27 +666,25 @@ static bool pmd_step(struct bulk *b)
 	}
 	if (!passes)
 		return true;
-	bulk_large(b);
 	result = mthp_attempt_at(r, s, 0, pmd, &stop);
 	/* at PMD order the swap entries are swapped in, and that drains the batch */
 	if (s->nr_swap)
 		b->nr = 0;
+	record(b->out, 0, pmd, result);
 	if (result == SCAN_SUCCEED) {
-		record(b, 0, pmd, result);
 		b->out->pages_filled += s->nr_none;
 		b->out->underused = mthp_underused(r->settings, s->nr_none);
 		drain(b);
 		return false;
 	}
-	record(b, 0, pmd, result);
 	/* the present pages of [0, stop) go back, swapped-in ones too */
+	large = bulk_large(b);
 	for (uint32_t w = 0; w * 64 < stop; w++) {
 		uint64_t pages = ~s->none[w] & (stop - w * 64 >= 64 ? ~0ull :
 						 (1ull << (stop - w * 64)) - 1);
-		uint64_t l = pages & bulk_large(b)[w];
 
-		big += popcount64(l);
-		small += popcount64(pages & ~l);
+		big += popcount64(pages & large[w]);
+		small += popcount64(pages & ~large[w]);
 	}
 	b->nr += small;
 	b->held_end = stop;
@@ -487,7 +695,7 @@ static bool pmd_step(struct bulk *b)
 		b->held_end = 0;
 		/* the lowest keep small pages stay: held_end is past the last of them */
 		for (uint32_t w = 0; keep && w * 64 < stop; w++) {
-			uint64_t pages = ~s->none[w] & ~b->large[w] &
+			uint64_t pages = ~s->none[w] & ~large[w] &
 					 (stop - w * 64 >= 64 ? ~0ull : (1ull << (stop - w * 64)) - 1);
 			uint32_t c = popcount64(pages);
 
@@ -503,53 +711,18 @@ static bool pmd_step(struct bulk *b)
 	return true;
 }
 
-bool mthp_plan_bulk_applies(const struct mthp_rules *r, const struct mthp_scan *s)
-{
-	uint32_t below = r->orders & (BIT(r->pmd_order) - 1);
-
-	if (r->context != MTHP_CONTEXT_KHUGEPAGED || r->plugin || !below || s->nr_bad)
-		return false;
-	switch (r->policy) {
-	case MTHP_POLICY_SEED:
-		break;
-	case MTHP_POLICY_UPSTREAM:
-		/* the count test below PMD must be "every PTE occupied" */
-		if (mthp_upstream_count_rule(r) != MTHP_COUNT_ALL)
-			return false;
-		break;
-	case MTHP_POLICY_LEGACY:
-	case MTHP_POLICY_GUARDED:
-		return false;
-	}
-	for (unsigned o = MTHP_MIN_ORDER; o < r->pmd_order; o++)
-		if ((below & BIT(o)) && (r->limits[o].max_none || r->limits[o].max_shared))
-			return false;
-	return true;
-}
-
 void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		    const struct mthp_scan *s, uint64_t *scratch)
 {
+	const struct mthp_bulk_rules *br = &r->bulk;
 	struct bulk b = {
-		.r = r, .s = s, .out = out, .scratch = scratch, .words = r->nr_ptes / 64,
+		.r = r, .br = br, .s = s, .out = out, .scratch = scratch,
+		.words = r->nr_ptes / 64,
 		.veto = r->policy == MTHP_POLICY_UPSTREAM,
 		.seed = r->policy == MTHP_POLICY_SEED,
-		.chunk_s = r->settings->max_ptes_none >> (r->pmd_order - 2),
+		.vbmi = mthp_engine_impl() == MTHP_IMPL_AVX512_VBMI,
 		.nr = out->lru_batch_start < MTHP_LRU_BATCH_SIZE ? out->lru_batch_start : 0,
 	};
-
-	for (unsigned o = r->pmd_order; o-- > MTHP_MIN_ORDER;) {
-		if (!(r->orders & BIT(o)))
-			continue;
-		if (o > WORD_ORDER)
-			b.big[b.nr_big++] = o;
-		else
-			b.lv[b.nr_lv++] = o;
-		if (b.seed && r->settings->size_enabled[o] == MTHP_MODE_ALWAYS)
-			b.exempt |= BIT(o);
-	}
-	if (b.seed && r->settings->size_enabled[r->pmd_order] == MTHP_MODE_ALWAYS)
-		b.exempt |= BIT(r->pmd_order);
 
 	if (pmd_step(&b)) {
 		for (uint32_t w = 0; w < b.words; w++) {
@@ -558,20 +731,20 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 
 			if (base < b.skip_until)
 				continue;
-			for (unsigned i = 0; i < b.nr_big && !skip; i++) {
-				unsigned o = b.big[i];
+			for (unsigned i = 0; i < br->nr_big && !skip; i++) {
+				unsigned o = br->big[i];
 				enum mthp_result result;
 
 				if (base & (BIT(o) - 1) || !big_passes(&b, base, o))
 					continue;
 				result = attempt(&b, base, o);
-				record(&b, base, o, result);
+				record(out, base, o, result);
 				if (result == SCAN_SUCCEED || result == SCAN_PTE_MAPPED_HUGEPAGE) {
 					b.skip_until = base + BIT(o);
 					skip = true;
 				}
 			}
-			if (!skip && b.nr_lv)
+			if (!skip && br->nr_word)
 				word_walk(&b, w);
 		}
 	}

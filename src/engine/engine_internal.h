@@ -187,13 +187,19 @@ uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
 #define MTHP_LRU_BATCH_SIZE 31
 
 /* bulk.c */
+/* Fill r->bulk, once the rest of r is set. */
+void mthp_bulk_rules_init(struct mthp_rules *r);
 /*
  * Whether mthp_plan_bulk() can plan the walk of this successful scan:
  * seed or upstream in khugepaged context, no plug-in, an allowed order
  * below PMD, and every one of them accepting no none and no shared PTE in
  * an attempt (upstream: its count test wanting every PTE occupied).
  */
-bool mthp_plan_bulk_applies(const struct mthp_rules *r, const struct mthp_scan *s);
+static inline bool mthp_plan_bulk_applies(const struct mthp_rules *r,
+					  const struct mthp_scan *s)
+{
+	return r->bulk.applies && !s->nr_bad;
+}
 /*
  * The walk and its attempts as plan.c's window-at-a-time walk makes them
  * (same collapses, attempts, pages_filled, underused and lru_batch_end,
