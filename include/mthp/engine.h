@@ -130,7 +130,10 @@ struct mthp_rules {
 	 */
 	struct mthp_bulk_rules {
 		bool applies;
+		bool pmd_never;			/* seed: the PMD window never passes its test */
+		bool chunks;			/* seed: a word's orders need its chunks */
 		uint8_t nr_word, nr_big;	/* orders 2..6; orders 7..PMD-1 */
+		uint8_t lowest;			/* the lowest of them, at most 6 */
 		uint8_t word[5], big[MTHP_MAX_PMD_ORDER];
 		uint32_t exempt;		/* seed: orders exempt from the density test */
 		uint32_t chunk_none;		/* seed: none PTEs a set 4-PTE chunk may hold */

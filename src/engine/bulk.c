@@ -26,10 +26,14 @@
  * start) isolates nothing, whatever the batch holds.  These, the count or
  * density test and the swap entries are worked out for every window of a
  * word at once from the scan's bitmaps (folds of a word onto itself, SWAR
- * counts of seed's chunks).  The windows left, those whose first page can
- * be isolated, are taken one by one in the walk's order with the batch;
- * they are the windows that collapse or put pages back.  Then the walk's
- * records are written in its order.
+ * counts of seed's chunks).  When every window left, those whose first
+ * page can be isolated, collapses and nothing of an earlier put-back is
+ * held in the word, the walk is known from the bitmaps too (all_collapse).
+ * Otherwise those windows are taken one by one in the walk's order with
+ * the batch, without branches on the table's contents.  The walk's order
+ * of a word's windows is a list of slots worked out with the rules; the
+ * records are written in it, 16 at a time with AVX-512 VBMI where the
+ * scan uses it.
  *
  * Windows of orders 7 and up span several words; they start at a word's
  * first PTE and come before the word's own windows in the walk.  They are
@@ -98,10 +102,19 @@ void mthp_bulk_rules_init(struct mthp_rules *r)
 		else
 			br->word[br->nr_word++] = (uint8_t)o;
 	}
+	if (r->policy == MTHP_POLICY_SEED) {
+		/* v10 never sets the last of the N/4 chunks */
+		br->pmd_never = !(br->exempt & BIT(r->pmd_order)) &&
+				br->threshold[r->pmd_order] >= r->nr_ptes / 4 - 1;
+		for (unsigned i = 0; i < br->nr_word; i++)
+			br->chunks |= !(br->exempt & BIT(br->word[i]));
+	}
+	/* capped at a word: a window of several needs them all occupied */
+	br->lowest = WORD_ORDER;
 	if (!br->nr_word)
 		return;
 	/* a word's windows in the walk's order: by offset, then larger first */
-	lowest = br->word[br->nr_word - 1];
+	lowest = br->lowest = br->word[br->nr_word - 1];
 	for (uint32_t pos = 0; pos < 64; pos += BIT(lowest)) {
 		for (unsigned i = 0; i < br->nr_word; i++) {
 			if (pos & (BIT(br->word[i]) - 1))
@@ -396,6 +409,14 @@ static uint64_t fold_any(uint64_t x, unsigned o)
 	return x & starts[o];
 }
 
+/* From windows of order from to all their windows of order to < from. */
+static uint64_t spread(uint64_t x, unsigned from, unsigned to)
+{
+	for (unsigned k = to; k < from; k++)
+		x |= x << (1u << k);
+	return x;
+}
+
 /* Does the window (x, o), o > 6 or the PMD window, pass the walk's test? */
 static bool big_passes(const struct bulk *b, uint32_t x, unsigned o)
 {
@@ -565,6 +586,70 @@ static uint64_t orders_at_least(const struct bulk *b, uint32_t w, unsigned o)
 	return bits;
 }
 
+/*
+ * The common case of a word: nothing of an earlier put-back held in it,
+ * and every visited window whose first page can be isolated collapses (no
+ * none, shared or too large folio's PTE in it, a young one): then nothing
+ * is put back, the batch only drains, and the walk is known from the
+ * bitmaps alone.  If so, the windows the walk does not visit are taken
+ * out of wb->test and wb->active and true is returned.
+ */
+static bool all_collapse(const struct bulk *b, uint32_t w, struct word_bits *wb,
+			 const uint64_t *veto)
+{
+	const struct mthp_bulk_rules *br = b->br;
+	const struct mthp_scan *s = b->s;
+	uint64_t none = s->none[w], shared = s->shared_pte[w], young = s->young[w];
+	uint64_t visit = starts[br->word[0]];
+
+	if (b->held_end > w * 64)
+		return false;
+	for (unsigned i = 0; i < br->nr_word; i++) {
+		unsigned o = br->word[i];
+		uint64_t active = wb->active[i] & visit, collapse;
+
+		if (active) {
+			collapse = active & ~fold_any(none | shared | veto[i], o) & fold_any(young, o);
+			if (collapse != active)
+				return false;
+		}
+		wb->test[i] &= visit;
+		wb->active[i] = active;
+		if (i + 1 < br->nr_word)
+			visit = spread(visit & ~(active | wb->mapped[i]), o, br->word[i + 1]);
+	}
+	return true;
+}
+
+/* Below this many records in a word, no vector set-up pays. */
+#define FEW_RECORDS 8
+
+/*
+ * The records of a word whose attempted windows either fail on their
+ * first PTE or collapse (all_collapse()), from the bitmaps: recs, the
+ * offsets where any order has one.
+ */
+static void emit_few(struct bulk *b, uint32_t w, uint64_t recs, const struct word_bits *wb)
+{
+	const struct mthp_bulk_rules *br = b->br;
+
+	for (; recs; recs &= recs - 1) {
+		uint32_t p = lowest_bit(recs);
+
+		for (unsigned i = 0; i < br->nr_word; i++) {
+			unsigned code;
+
+			if (!(wb->test[i] >> p & 1))
+				continue;
+			code = wb->active[i] >> p & 1 ? C_SUCCEED :
+			       (unsigned)((wb->none[i] >> p & 1) * C_NONE |
+					  (wb->shared[i] >> p & 1) * C_SHARED |
+					  (wb->mapped[i] >> p & 1) * C_MAPPED);
+			record(b->out, w * 64 + p, br->word[i], (enum mthp_result)code_result[code]);
+		}
+	}
+}
+
 /* The windows of orders 6 and below of word w, visited from their top order. */
 static void word_walk(struct bulk *b, uint32_t w)
 {
@@ -572,7 +657,7 @@ static void word_walk(struct bulk *b, uint32_t w)
 	const struct mthp_scan *s = b->s;
 	unsigned nr = br->nr_word;
 	uint64_t none = s->none[w], shared = s->shared_pte[w], swap = s->swap[w], any = 0;
-	uint64_t chunks = b->seed ? word_chunks(b, w) : 0, large, veto[MAX_WORD_LEVELS];
+	uint64_t chunks = br->chunks ? word_chunks(b, w) : 0, large, veto[MAX_WORD_LEVELS];
 	uint32_t visit, todo;
 	struct word_bits wb;
 	struct word_slots ws;
@@ -591,7 +676,8 @@ static void word_walk(struct bulk *b, uint32_t w)
 	/* no window attempted: nothing recorded, the batch as it was */
 	if (!any)
 		return;
-	large = s->folio_orders ? bulk_large(b)[w] : 0;
+	/* upstream's veto needs the large folios now; seed's put-backs only later */
+	large = b->veto && s->folio_orders ? bulk_large(b)[w] : 0;
 	for (unsigned i = 0; i < nr; i++) {
 		unsigned o = br->word[i];
 		/* what ends an attempt on its first PTE, before any isolation */
@@ -603,12 +689,50 @@ static void word_walk(struct bulk *b, uint32_t w)
 		wb.mapped[i] = starting & ~(none | shared) & veto[i];
 		wb.active[i] = starting & ~(none | shared | veto[i]);
 	}
+	if (all_collapse(b, w, &wb, veto)) {
+		/*
+		 * Every window whose first page can be isolated collapses:
+		 * the records are those of the visited windows, the batch
+		 * drains if any collapses.  A few records are written
+		 * straight from the bitmaps; many go through the slots.
+		 */
+		uint64_t recs = 0, collapsed = 0;
+
+		for (unsigned i = 0; i < nr; i++) {
+			recs |= wb.test[i];
+			collapsed |= wb.active[i];
+		}
+		if (collapsed)
+			drain(b);
+		if (popcount64(recs) <= FEW_RECORDS) {
+			emit_few(b, w, recs, &wb);
+			return;
+		}
+#if BULK_X86
+		if (b->vbmi)
+			slots_vbmi(br, &wb, &ws);
+		else
+#endif
+			slots_portable(br, &wb, &ws);
+		ws.done[0] = 0;
+		ws.done[1] = ws.done[2] = ws.active;
+#if BULK_X86
+		if (b->vbmi) {
+			emit_vbmi(b, w * 64, ws.test, &ws);
+			return;
+		}
+#endif
+		emit_portable(b, w * 64, ws.test, &ws);
+		return;
+	}
 #if BULK_X86
 	if (b->vbmi)
 		slots_vbmi(br, &wb, &ws);
 	else
 #endif
 		slots_portable(br, &wb, &ws);
+	if (!b->veto && s->folio_orders)
+		large = bulk_large(b)[w];
 
 	/*
 	 * In the walk's order, the windows that advance past the ones inside
@@ -656,7 +780,7 @@ static bool pmd_step(struct bulk *b)
 	enum mthp_result result;
 	bool passes;
 
-	if (!(r->orders & BIT(pmd)))
+	if (!(r->orders & BIT(pmd)) || b->br->pmd_never)
 		return true;
 	if (b->seed) {
 		passes = big_passes(b, 0, pmd);
@@ -729,6 +853,12 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			uint32_t base = w * 64;
 			bool skip = false;
 
+			/*
+			 * upstream: no window of any order below PMD passes in a
+			 * word without a fully occupied block of the lowest one
+			 */
+			if (!b.seed && !fold_all(s->occupied[w], br->lowest))
+				continue;
 			if (base < b.skip_until)
 				continue;
 			for (unsigned i = 0; i < br->nr_big && !skip; i++) {
