@@ -1129,8 +1129,9 @@ static void attempts_read_only_their_window(void **state)
  * setting does.  The two must agree on everything a plan says, the LRU add
  * batch left for the next range included.  Ten times MTHP_PROP_TABLES
  * random tables (10^6 by default), with settings drawn so that most of
- * them take the word-at-a-time path: seed and upstream in khugepaged
- * context, max_ptes_none 0 or small, sizes often always or inherit.
+ * them take the word-at-a-time path: seed, upstream and guarded in
+ * khugepaged context, max_ptes_none 0 or small, sizes often always or
+ * inherit.
  */
 static void no_visit(void *ctx, const struct mthp_visit *v)
 {
@@ -1144,7 +1145,8 @@ static void bulk_case(struct pcase *pc, struct mthp_rng *g, enum mthp_policy *po
 
 	random_case(pc, g);
 	pmd = pc->s.geo.pmd_order;
-	*pol = mthp_rng_below(g, 2) ? MTHP_POLICY_SEED : MTHP_POLICY_UPSTREAM;
+	*pol = (enum mthp_policy[]){ MTHP_POLICY_SEED, MTHP_POLICY_UPSTREAM,
+				     MTHP_POLICY_GUARDED }[mthp_rng_below(g, 3)];
 	pc->ctx = mthp_rng_below(g, 16) ? KH : MA;
 	switch (mthp_rng_below(g, 4)) {
 	case 0: case 1: pc->s.max_ptes_none = 0; break;

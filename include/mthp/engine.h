@@ -125,16 +125,16 @@ struct mthp_rules {
 	/*
 	 * The plan's walk a word of PTEs at a time (engine/bulk.c), worked
 	 * out once: whether it applies (a scan that met no failing PTE
-	 * aside), the allowed orders below PMD highest first, and the walk's
+	 * aside), the allowed orders of 2..6 highest first, and the walk's
 	 * order of the windows inside a word.
 	 */
 	struct mthp_bulk_rules {
 		bool applies;
 		bool pmd_never;			/* seed: the PMD window never passes its test */
 		bool chunks;			/* seed: a word's orders need its chunks */
-		uint8_t nr_word, nr_big;	/* orders 2..6; orders 7..PMD-1 */
-		uint8_t lowest;			/* the lowest of them, at most 6 */
-		uint8_t word[5], big[MTHP_MAX_PMD_ORDER];
+		uint8_t nr_word;		/* those of orders 2..6 */
+		uint8_t lowest;			/* the lowest of them all, at most 6 */
+		uint8_t word[5];
 		uint32_t exempt;		/* seed: orders exempt from the density test */
 		uint32_t chunk_none;		/* seed: none PTEs a set 4-PTE chunk may hold */
 		uint32_t threshold[MTHP_MAX_PMD_ORDER + 1];	/* seed: T(o) */

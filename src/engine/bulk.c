@@ -81,8 +81,15 @@ void mthp_bulk_rules_init(struct mthp_rules *r)
 		if (mthp_upstream_count_rule(r) != MTHP_COUNT_ALL)
 			return;
 		break;
-	case MTHP_POLICY_LEGACY:
 	case MTHP_POLICY_GUARDED:
+		/*
+		 * max_ptes_none 0: upstream's every-PTE test at every order
+		 * and no folio discount (max_none(k) is 0)
+		 */
+		if (r->settings->max_ptes_none)
+			return;
+		break;
+	case MTHP_POLICY_LEGACY:
 		return;
 	}
 	for (unsigned o = MTHP_MIN_ORDER; o < r->pmd_order; o++)
@@ -95,11 +102,7 @@ void mthp_bulk_rules_init(struct mthp_rules *r)
 				   (r->pmd_order - o + 2);
 		if (r->settings->size_enabled[o] == MTHP_MODE_ALWAYS)
 			br->exempt |= BIT(o);
-		if (!(below & BIT(o)))
-			continue;
-		if (o > WORD_ORDER)
-			br->big[br->nr_big++] = (uint8_t)o;
-		else
+		if ((below & BIT(o)) && o <= WORD_ORDER)
 			br->word[br->nr_word++] = (uint8_t)o;
 	}
 	if (r->policy == MTHP_POLICY_SEED) {
@@ -160,6 +163,9 @@ struct bulk {
 	uint32_t words;
 	bool veto;			/* upstream: the folio-order veto */
 	bool seed;
+	/* guarded: a window holding a folio of its order or larger is gone past */
+	bool guarded;
+	uint32_t guarded_all;		/* guarded: every order, else none */
 	bool vbmi;			/* the records written with AVX-512 VBMI */
 	/* the LRU add batch */
 	uint32_t nr;
@@ -650,6 +656,27 @@ static void emit_few(struct bulk *b, uint32_t w, uint64_t recs, const struct wor
 	}
 }
 
+/*
+ * guarded: out of each order's tests of word w, the windows the walk goes
+ * past because they or a window around them (of any order below PMD, in
+ * the word) hold a folio of that window's order or larger.
+ */
+static void guarded_word_gone(const struct bulk *b, uint32_t w, uint64_t large,
+			      uint64_t *test)
+{
+	const struct mthp_bulk_rules *br = b->br;
+	unsigned top = b->r->pmd_order - 1 < WORD_ORDER ? b->r->pmd_order - 1 : WORD_ORDER;
+	uint64_t gone = 0;
+	unsigned i = 0;
+
+	for (unsigned o = top; o >= MTHP_MIN_ORDER && i < br->nr_word; o--) {
+		/* the PTEs of the windows of order o that hold one */
+		gone |= spread(fold_any(orders_at_least(b, w, o) & large, o), o, 0);
+		if (br->word[i] == o)
+			test[i++] &= ~gone;
+	}
+}
+
 /* The windows of orders 6 and below of word w, visited from their top order. */
 static void word_walk(struct bulk *b, uint32_t w)
 {
@@ -677,7 +704,9 @@ static void word_walk(struct bulk *b, uint32_t w)
 	if (!any)
 		return;
 	/* upstream's veto needs the large folios now; seed's put-backs only later */
-	large = b->veto && s->folio_orders ? bulk_large(b)[w] : 0;
+	large = (b->veto || b->guarded) && s->folio_orders ? bulk_large(b)[w] : 0;
+	if (b->guarded && large)
+		guarded_word_gone(b, w, large, wb.test);
 	for (unsigned i = 0; i < nr; i++) {
 		unsigned o = br->word[i];
 		/* what ends an attempt on its first PTE, before any isolation */
@@ -785,7 +814,8 @@ static bool pmd_step(struct bulk *b)
 	if (b->seed) {
 		passes = big_passes(b, 0, pmd);
 	} else {
-		max_none = mthp_upstream_max_none(r, pmd);
+		/* guarded at max_ptes_none 0 discounts nothing: upstream's count */
+		max_none = b->guarded ? mthp_guarded_max_none(r, pmd) : mthp_upstream_max_none(r, pmd);
 		passes = max_none >= n || n - s->nr_none - s->nr_bad >= n - max_none;
 	}
 	if (!passes)
@@ -844,6 +874,8 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		.words = r->nr_ptes / 64,
 		.veto = r->policy == MTHP_POLICY_UPSTREAM,
 		.seed = r->policy == MTHP_POLICY_SEED,
+		.guarded = r->policy == MTHP_POLICY_GUARDED,
+		.guarded_all = r->policy == MTHP_POLICY_GUARDED ? ~0u : 0,
 		.vbmi = mthp_engine_impl() == MTHP_IMPL_AVX512_VBMI,
 		.nr = out->lru_batch_start < MTHP_LRU_BATCH_SIZE ? out->lru_batch_start : 0,
 	};
@@ -854,18 +886,33 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			bool skip = false;
 
 			/*
-			 * upstream: no window of any order below PMD passes in a
-			 * word without a fully occupied block of the lowest one
+			 * upstream and guarded: no window of any order below PMD
+			 * passes in a word without a fully occupied block of the
+			 * lowest one (but guarded may have to go past a window of
+			 * several words from here, holding a large folio)
 			 */
-			if (!b.seed && !fold_all(s->occupied[w], br->lowest))
+			if (!b.seed && !fold_all(s->occupied[w], br->lowest) &&
+			    !(b.guarded && !(base & (BIT(WORD_ORDER + 1) - 1))))
 				continue;
 			if (base < b.skip_until)
 				continue;
-			for (unsigned i = 0; i < br->nr_big && !skip; i++) {
-				unsigned o = br->big[i];
+			/* the windows of several words that start here, larger first */
+			for (unsigned o = r->pmd_order - 1; o > WORD_ORDER && !skip; o--) {
 				enum mthp_result result;
 
-				if (base & (BIT(o) - 1) || !big_passes(&b, base, o))
+				if (base & (BIT(o) - 1) || !((r->orders | b.guarded_all) & BIT(o)))
+					continue;
+				/*
+				 * guarded goes past a window holding a folio of its
+				 * order or larger, and all inside it, before any test;
+				 * a window of any order, allowed or not
+				 */
+				if (b.guarded && s->has_large && first_veto(&b, base, o) != MTHP_NO_BIT) {
+					b.skip_until = base + BIT(o);
+					skip = true;
+					break;
+				}
+				if (!(r->orders & BIT(o)) || !big_passes(&b, base, o))
 					continue;
 				result = attempt(&b, base, o);
 				record(out, base, o, result);
