@@ -32,6 +32,7 @@
 #include <mthp/result.h>
 #include <mthp/settings.h>
 
+#include "engine/engine_internal.h"
 #include "helpers/table.h"
 
 #define KH MTHP_CONTEXT_KHUGEPAGED
@@ -1121,6 +1122,114 @@ static void attempts_read_only_their_window(void **state)
 	}
 }
 
+/*
+ * The plan decides the walk below PMD order a word of PTEs at a time where
+ * every allowed order below PMD accepts no none PTE (engine/bulk.c); a plan
+ * with an observer still takes the walk a window at a time, as every other
+ * setting does.  The two must agree on everything a plan says, the LRU add
+ * batch left for the next range included.  Ten times MTHP_PROP_TABLES
+ * random tables (10^6 by default), with settings drawn so that most of
+ * them take the word-at-a-time path: seed, upstream and guarded in
+ * khugepaged context, max_ptes_none 0 or small, sizes often always or
+ * inherit.
+ */
+static void no_visit(void *ctx, const struct mthp_visit *v)
+{
+	(void)ctx;
+	(void)v;
+}
+
+static void bulk_case(struct pcase *pc, struct mthp_rng *g, enum mthp_policy *pol)
+{
+	unsigned pmd;
+
+	random_case(pc, g);
+	pmd = pc->s.geo.pmd_order;
+	*pol = (enum mthp_policy[]){ MTHP_POLICY_SEED, MTHP_POLICY_UPSTREAM,
+				     MTHP_POLICY_GUARDED }[mthp_rng_below(g, 3)];
+	pc->ctx = mthp_rng_below(g, 16) ? KH : MA;
+	switch (mthp_rng_below(g, 4)) {
+	case 0: case 1: pc->s.max_ptes_none = 0; break;
+	/* seed scales it: 0 below PMD while it is under 2^(PMD - o) */
+	case 2: pc->s.max_ptes_none = mthp_rng_below(g, 1u << (pmd - 6)); break;
+	default: pc->s.max_ptes_none = mthp_rng_below(g, pc->s.geo.ptes_per_pmd); break;
+	}
+	pc->s.enabled = mthp_rng_below(g, 4) ? MTHP_MODE_ALWAYS : MTHP_MODE_MADVISE;
+	if (mthp_rng_below(g, 4) == 0)
+		pc->s.size_enabled[pmd] = MTHP_MODE_ALWAYS;
+	/* every shape of the walk: often orders 2 and 4 as the benchmark has them */
+	if (mthp_rng_below(g, 3) == 0) {
+		for (unsigned o = 2; o < pmd; o++)
+			pc->s.size_enabled[o] = MTHP_MODE_NEVER;
+		pc->s.size_enabled[2] = mthp_rng_below(g, 2) ? MTHP_MODE_ALWAYS : MTHP_MODE_INHERIT;
+		pc->s.size_enabled[4] = mthp_rng_below(g, 2) ? MTHP_MODE_ALWAYS : MTHP_MODE_MADVISE;
+	}
+	if (mthp_rng_below(g, 2))
+		pc->flags &= ~(MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA);
+}
+
+static void bulk_matches_walk_on_random_tables(void **state)
+{
+	static struct pcase pc;
+	static struct mthp_pmd_plan bulk, walk;
+	static struct mthp_planner work;
+	unsigned tables = nr_tables() * 10, taken = 0, below = 0, counted = 0;
+	struct mthp_rng g;
+
+	(void)state;
+	mthp_rng_seed(&g, 0xb01cull);
+	for (unsigned i = 0; i < tables; i++) {
+		uint64_t size;
+		struct mthp_rules r;
+		enum mthp_policy pol;
+		struct mthp_range range;
+
+		bulk_case(&pc, &g, &pol);
+		size = mthp_pmd_size(&pc.s.geo);
+		range = (struct mthp_range){
+			.pmd_addr = MT_PMD_ADDR, .vma_start = MT_PMD_ADDR,
+			.vma_end = MT_PMD_ADDR + size, .kind = pc.kind,
+			.ptes = pc.kind == MTHP_PMD_TABLE ? pc.t.ptes : NULL,
+			.folio_orders = pc.kind == MTHP_PMD_TABLE ? pc.t.folios : NULL,
+			.lru_batch = pc.lru,
+		};
+		mthp_rules_init(&r, &pc.s, pol, pc.ctx, pc.flags);
+		memset(&bulk, 0xa5, sizeof(bulk));
+		memset(&walk, 0x5a, sizeof(walk));
+		mthp_plan_range_observed(&walk, &r, &range, &work, no_visit, NULL);
+		mthp_plan_range(&bulk, &r, &range, &work);
+		if (bulk.scan == SCAN_SUCCEED && mthp_plan_bulk_applies(&r, &work.scan)) {
+			taken++;
+			for (uint32_t k = 0; k < walk.nr_collapses; k++)
+				below += walk.collapses[k].order < pc.s.geo.pmd_order;
+			for (uint32_t k = 0; k < walk.nr_attempts; k++)
+				counted += walk.attempts[k].result == SCAN_PAGE_COUNT;
+		}
+		if (walk.scan != bulk.scan || walk.pages_filled != bulk.pages_filled ||
+		    walk.underused != bulk.underused || walk.lru_batch_end != bulk.lru_batch_end ||
+		    walk.nr_collapses != bulk.nr_collapses || walk.nr_attempts != bulk.nr_attempts ||
+		    memcmp(walk.collapses, bulk.collapses,
+			   walk.nr_collapses * sizeof(walk.collapses[0])) ||
+		    memcmp(walk.attempts, bulk.attempts,
+			   walk.nr_attempts * sizeof(walk.attempts[0]))) {
+			dump_case(&pc, i, pol);
+			fprintf(stderr, "walk: %s (batch %u before, %u after)\n", mt_plan_str(&walk),
+				pc.lru, walk.lru_batch_end);
+			fprintf(stderr, "bulk: %s (%u after)\n", mt_plan_str(&bulk),
+				bulk.lru_batch_end);
+			fail_msg("the word-at-a-time plan and the walk differ on table %u", i);
+		}
+	}
+	fprintf(stderr, "bulk: %u tables, %u planned a word at a time, %u collapses below PMD, "
+		"%u SCAN_PAGE_COUNT attempts\n", tables, taken, below, counted);
+	/* the fast path must be taken, and reach collapses and the batch */
+	if (tables >= 100000) {
+		assert_true(taken > tables / 4);
+		assert_true(below > tables / 4);
+		assert_true(counted > tables / 20);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1130,6 +1239,7 @@ int main(void)
 		POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
 		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
 		POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
+		cmocka_unit_test(bulk_matches_walk_on_random_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

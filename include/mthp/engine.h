@@ -124,6 +124,34 @@ struct mthp_rules {
 	struct mthp_window_limits limits[MTHP_MAX_PMD_ORDER + 1];
 	/* a user's policy deciding the walk's windows; NULL: none */
 	const struct mthp_policy_plugin *plugin;
+	/*
+	 * The plan's walk a word of PTEs at a time (engine/bulk.c), worked
+	 * out once: whether it applies (a scan that met no failing PTE
+	 * aside), the allowed orders of 2..6 highest first, and the walk's
+	 * order of the windows inside a word.
+	 */
+	struct mthp_bulk_rules {
+		bool applies;
+		bool pmd_never;			/* seed: the PMD window never passes its test */
+		bool chunks;			/* seed: a word's orders need its chunks */
+		uint8_t nr_word;		/* those of orders 2..6 */
+		uint8_t lowest;			/* the lowest of them all, at most 6 */
+		uint8_t word[5];
+		uint32_t exempt;		/* seed: orders exempt from the density test */
+		uint32_t chunk_none;		/* seed: none PTEs a set 4-PTE chunk may hold */
+		uint32_t threshold[MTHP_MAX_PMD_ORDER + 1];	/* seed: T(o) */
+		/*
+		 * Slot k of a word: the window at PTE slot_pos[k], of order
+		 * word[slot_level[k]]; the slots of the windows inside it
+		 * (slot_inside[k]) come right after it.
+		 */
+		uint8_t nr_slots;
+		uint8_t slot_pos[64];
+		uint8_t slot_level[32];
+		uint32_t slot_inside[32];
+		uint32_t slot_rec[32];		/* offset | order << 16, a struct mthp_window */
+		uint32_t slot_mask[5];		/* the slots of each order of word[] */
+	} bulk;
 };
 
 /*

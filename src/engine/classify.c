@@ -134,8 +134,8 @@ static void classify_portable(struct mthp_scan *s, const uint8_t *ptes,
 }
 
 /* Pages of folios of order 2 or more; none and swap PTEs map no folio. */
-static uint64_t large_portable(struct mthp_scan *s, const uint8_t *orders,
-			       uint32_t words)
+static uint64_t large_portable(const struct mthp_scan *s, uint64_t *large,
+			       const uint8_t *orders, uint32_t words)
 {
 	uint64_t any = 0;
 
@@ -148,8 +148,8 @@ static uint64_t large_portable(struct mthp_scan *s, const uint8_t *orders,
 			if (o >= 2 && o != MTHP_NO_FOLIO)
 				bits |= 1ull << i;
 		}
-		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= s->large[w];
+		large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= large[w];
 	}
 	return any;
 }
@@ -193,8 +193,8 @@ static void classify_sse2(struct mthp_scan *s, const uint8_t *ptes,
 	store_totals(s, &tot);
 }
 
-static uint64_t large_sse2(struct mthp_scan *s, const uint8_t *orders,
-			   uint32_t words)
+static uint64_t large_sse2(const struct mthp_scan *s, uint64_t *large,
+			   const uint8_t *orders, uint32_t words)
 {
 	const __m128i two = _mm_set1_epi8(2);
 	const __m128i no_folio = _mm_set1_epi8((char)MTHP_NO_FOLIO);
@@ -209,8 +209,8 @@ static uint64_t large_sse2(struct mthp_scan *s, const uint8_t *orders,
 
 			bits |= mask16(_mm_andnot_si128(_mm_cmpeq_epi8(v, no_folio), ge2)) << i;
 		}
-		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= s->large[w];
+		large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= large[w];
 	}
 	return any;
 }
@@ -261,8 +261,8 @@ AVX2_TARGET static void classify_avx2(struct mthp_scan *s, const uint8_t *ptes,
 	store_totals(s, &tot);
 }
 
-AVX2_TARGET static uint64_t large_avx2(struct mthp_scan *s, const uint8_t *orders,
-				       uint32_t words)
+AVX2_TARGET static uint64_t large_avx2(const struct mthp_scan *s, uint64_t *large,
+				       const uint8_t *orders, uint32_t words)
 {
 	const __m256i two = _mm256_set1_epi8(2);
 	const __m256i no_folio = _mm256_set1_epi8((char)MTHP_NO_FOLIO);
@@ -278,8 +278,8 @@ AVX2_TARGET static uint64_t large_avx2(struct mthp_scan *s, const uint8_t *order
 			bits |= mask32(_mm256_andnot_si256(_mm256_cmpeq_epi8(v, no_folio),
 							   ge2)) << i;
 		}
-		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= s->large[w];
+		large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= large[w];
 	}
 	return any;
 }
@@ -314,8 +314,8 @@ AVX512_TARGET static void classify_avx512(struct mthp_scan *s, const uint8_t *pt
 	store_totals(s, &tot);
 }
 
-AVX512_TARGET static uint64_t large_avx512(struct mthp_scan *s, const uint8_t *orders,
-					   uint32_t words)
+AVX512_TARGET static uint64_t large_avx512(const struct mthp_scan *s, uint64_t *large,
+					   const uint8_t *orders, uint32_t words)
 {
 	uint64_t any = 0;
 
@@ -324,8 +324,8 @@ AVX512_TARGET static uint64_t large_avx512(struct mthp_scan *s, const uint8_t *o
 		uint64_t bits = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(2)) &
 				_mm512_cmpneq_epi8_mask(v, _mm512_set1_epi8((char)MTHP_NO_FOLIO));
 
-		s->large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= s->large[w];
+		large[w] = bits & ~(s->none[w] | s->swap[w]);
+		any |= large[w];
 	}
 	return any;
 }
@@ -426,7 +426,8 @@ struct classify_impl {
 	const char *name;
 	void (*classify)(struct mthp_scan *s, const uint8_t *ptes,
 			 uint32_t words, bool khugepaged);
-	uint64_t (*large)(struct mthp_scan *s, const uint8_t *orders, uint32_t words);
+	uint64_t (*large)(const struct mthp_scan *s, uint64_t *large, const uint8_t *orders,
+			  uint32_t words);
 };
 
 static const struct classify_impl impls[MTHP_NR_IMPLS] = {
@@ -526,5 +527,11 @@ void mthp_classify(struct mthp_scan *s, const uint8_t *ptes, uint32_t words,
 bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
 			 uint32_t words)
 {
-	return cur->large(s, orders, words) != 0;
+	return cur->large(s, s->large, orders, words) != 0;
+}
+
+bool mthp_classify_large_into(const struct mthp_scan *s, uint64_t *large,
+			      const uint8_t *orders, uint32_t words)
+{
+	return cur->large(s, large, orders, words) != 0;
 }

@@ -182,6 +182,33 @@ uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
 uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
 				unsigned order);
 
+/* plan.c */
+/* Folios a per-CPU LRU add batch holds before it drains (a folio_batch). */
+#define MTHP_LRU_BATCH_SIZE 31
+
+/* bulk.c */
+/* Fill r->bulk, once the rest of r is set. */
+void mthp_bulk_rules_init(struct mthp_rules *r);
+/*
+ * Whether mthp_plan_bulk() can plan the walk of this successful scan:
+ * seed or upstream in khugepaged context, no plug-in, an allowed order
+ * below PMD, and every one of them accepting no none and no shared PTE in
+ * an attempt (upstream: its count test wanting every PTE occupied).
+ */
+static inline bool mthp_plan_bulk_applies(const struct mthp_rules *r,
+					  const struct mthp_scan *s)
+{
+	return r->bulk.applies && !s->nr_bad;
+}
+/*
+ * The walk and its attempts as plan.c's window-at-a-time walk makes them
+ * (same collapses, attempts, pages_filled, underused and lru_batch_end,
+ * from out->lru_batch_start), a word of PTEs at a time.  scratch: a bitmap
+ * of N bits it may write (the large-folio bitmap when s has none).
+ */
+void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+		    const struct mthp_scan *s, uint64_t *scratch);
+
 /* classify.c */
 /* The implementations of the classification, narrowest first. */
 enum mthp_impl {
@@ -212,6 +239,9 @@ void mthp_classify(struct mthp_scan *s, const uint8_t *ptes, uint32_t words,
 /* Fill s->large from the folio orders (after mthp_classify); true if any. */
 bool mthp_classify_large(struct mthp_scan *s, const uint8_t *orders,
 			 uint32_t words);
+/* The same into another bitmap than s->large (s itself is only read). */
+bool mthp_classify_large_into(const struct mthp_scan *s, uint64_t *large,
+			      const uint8_t *orders, uint32_t words);
 
 /* scan.c */
 /*

@@ -15,9 +15,6 @@
 
 #include "engine/engine_internal.h"
 
-/* Folios a per-CPU LRU add batch holds before it drains (a folio_batch). */
-#define LRU_BATCH_SIZE 31
-
 /*
  * The batch as far as the plan's range is concerned: the PTEs of the
  * range whose folio waits in it (any: some do), and how many folios do,
@@ -107,7 +104,7 @@ static uint64_t large_pages(struct lru_batch *b, const struct mthp_scan *s, uint
  * A failed attempt puts back the folios it isolated, the pages of
  * [off, end) that are not none (swap entries were swapped in): the small
  * ones from the last PTE back to the first, each drain at the batch's
- * size leaving the lowest (nr + small) % LRU_BATCH_SIZE of them; then
+ * size leaving the lowest (nr + small) % MTHP_LRU_BATCH_SIZE of them; then
  * the large ones, whose first drains the batch.
  */
 static void lru_put_back(struct lru_batch *b, const struct mthp_scan *s,
@@ -129,13 +126,13 @@ static void lru_put_back(struct lru_batch *b, const struct mthp_scan *s,
 	}
 	if (!b->any)
 		memset(b->held, 0, sizeof(b->held));
-	if (b->nr + m < LRU_BATCH_SIZE) {
+	if (b->nr + m < MTHP_LRU_BATCH_SIZE) {
 		for (uint32_t w = first; w < last; w++)
 			b->held[w] |= small[w];
 		b->nr += m;
 		b->any = true;
 	} else {
-		keep = (b->nr + m) % LRU_BATCH_SIZE;
+		keep = (b->nr + m) % MTHP_LRU_BATCH_SIZE;
 		memset(b->held, 0, sizeof(b->held));
 		b->any = keep != 0;
 		b->nr = keep;
@@ -219,7 +216,12 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	struct lru_batch batch;
 	struct mthp_window win;
 
-	batch.nr = out->lru_batch_start < LRU_BATCH_SIZE ? out->lru_batch_start : 0;
+	/* an observer is told of every window visited: only the walk does that */
+	if (!fn && mthp_plan_bulk_applies(r, scan)) {
+		mthp_plan_bulk(out, r, scan, walk->full);
+		return;
+	}
+	batch.nr = out->lru_batch_start < MTHP_LRU_BATCH_SIZE ? out->lru_batch_start : 0;
 	batch.any = false;
 	batch.writable = deferred;
 	batch.large_filled = false;

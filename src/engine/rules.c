@@ -159,6 +159,7 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 	}
 	for (unsigned o = MTHP_MIN_ORDER; o <= r->pmd_order; o++)
 		window_limits(r, o, &r->limits[o]);
+	mthp_bulk_rules_init(r);
 }
 
 enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r)
