@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include <mthp/engine.h>
+#include <mthp/policy_plugin.h>
 #include <mthp/result.h>
 #include <mthp/settings.h>
 
@@ -1168,6 +1169,53 @@ static void bulk_case(struct pcase *pc, struct mthp_rng *g, enum mthp_policy *po
 		pc->flags &= ~(MTHP_VMA_NOHUGEPAGE | MTHP_VMA_NOANONVMA);
 }
 
+static int refuse_every_window(const struct mthp_plugin_window *w)
+{
+	(void)w;
+	return 0;
+}
+
+/*
+ * A plug-in put in the rules after mthp_rules_init() (as a simulator with
+ * its own does) decides the windows, where the word-at-a-time path would
+ * otherwise have: a full table at max_ptes_none 0 under upstream, which
+ * that path takes, collapses nothing when the plug-in refuses every window.
+ */
+static void plugin_set_after_init_is_asked(void **state)
+{
+	static const struct mthp_policy_plugin refuse = {
+		.version = MTHP_POLICY_PLUGIN_VERSION, .name = "refuse", .fallback = "upstream",
+		.window_attempt = refuse_every_window,
+	};
+	static struct mthp_planner work;
+	static uint8_t ptes[512], folios[512];
+	struct mthp_geometry geo;
+	struct mthp_pmd_plan plan;
+	struct mthp_settings s;
+	struct mthp_rules r;
+	struct mthp_range range;
+
+	(void)state;
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_settings_init(&s, &geo);
+	s.max_ptes_none = 0;
+	s.enabled = MTHP_MODE_ALWAYS;
+	s.size_enabled[4] = MTHP_MODE_ALWAYS;
+	memset(ptes, MTHP_PTE_YOUNG, sizeof(ptes));
+	memset(folios, 0, sizeof(folios));
+	range = (struct mthp_range){
+		.pmd_addr = MT_PMD_ADDR, .vma_start = MT_PMD_ADDR,
+		.vma_end = MT_PMD_ADDR + mthp_pmd_size(&geo), .kind = MTHP_PMD_TABLE,
+		.ptes = ptes, .folio_orders = folios,
+	};
+	mthp_rules_init(&r, &s, MTHP_POLICY_UPSTREAM, MTHP_CONTEXT_KHUGEPAGED, MTHP_VMA_ANON);
+	mthp_plan_range(&plan, &r, &range, &work);
+	assert_int_equal(plan.nr_collapses, 1);	/* the whole table at PMD order */
+	r.plugin = &refuse;
+	mthp_plan_range(&plan, &r, &range, &work);
+	assert_int_equal(plan.nr_collapses, 0);
+}
+
 static void bulk_matches_walk_on_random_tables(void **state)
 {
 	static struct pcase pc;
@@ -1240,6 +1288,7 @@ int main(void)
 		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
 		POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
 		cmocka_unit_test(bulk_matches_walk_on_random_tables),
+		cmocka_unit_test(plugin_set_after_init_is_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,7 +198,8 @@ void mthp_bulk_rules_init(struct mthp_rules *r);
 static inline bool mthp_plan_bulk_applies(const struct mthp_rules *r,
 					  const struct mthp_scan *s)
 {
-	return r->bulk.applies && !s->nr_bad;
+	/* a plug-in set after mthp_rules_init() (a simulator's own) decides windows itself */
+	return r->bulk.applies && !r->plugin && !s->nr_bad;
 }
 /*
  * The walk and its attempts as plan.c's window-at-a-time walk makes them
