@@ -520,6 +520,39 @@ static void test_replay_host_collapses(void **state)
 	free(buf);
 }
 
+/* A header block whose lengths say raw and comp, then nothing: the reader's error. */
+static void read_lying_lengths(uint32_t raw, uint32_t comp, const char *said)
+{
+	uint8_t file[8 + 16 + 8] = "MTHPREC\nHEAD";
+	struct mthp_diag diag = { 0 };
+	struct mthp_rec_reader r;
+	FILE *f;
+
+	for (unsigned k = 0; k < 4; k++) {
+		file[12 + k] = (uint8_t)(raw >> (8 * k));
+		file[16 + k] = (uint8_t)(comp >> (8 * k));
+	}
+	f = fmemopen(file, sizeof(file), "r");
+	assert_non_null(f);
+	assert_int_equal(mthp_rec_reader_open(&r, f, "t.rec", &diag), -EINVAL);
+	if (!strstr(diag.msg, said))
+		fail_msg("lengths %u and %u: %s", raw, comp, diag.msg);
+	fclose(f);
+}
+
+/*
+ * A block's lengths are checked before they cost memory: a compressed
+ * length zlib could not make is refused, and one the file cannot hold
+ * meets the end of the file while it is read in pieces (not allocated
+ * whole first: the fuzzer found a 3.3 GB allocation).
+ */
+static void test_reader_lying_lengths(void **state)
+{
+	(void)state;
+	read_lying_lengths(772, 0xc700011cu, "are impossible (corrupt file)");
+	read_lying_lengths(1u << 30, 1u << 29, "cut short: the file ends inside the block");
+}
+
 /* A damaged recording: the replay's error names the frame. */
 static void test_replay_corrupt(void **state)
 {
@@ -690,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_replay_host_collapses),
 		cmocka_unit_test(test_replay_corrupt),
+		cmocka_unit_test(test_reader_lying_lengths),
 		cmocka_unit_test(test_sim_replay_command),
 		cmocka_unit_test(test_sim_replay_reports),
 	};

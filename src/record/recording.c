@@ -288,6 +288,9 @@ static int rec_error(struct mthp_rec_reader *r, struct mthp_diag *diag,
 	return -EINVAL;
 }
 
+/* The compressed bytes of a block are read this many at a time. */
+#define REC_READ_PIECE (1u << 20)
+
 static int grow(uint8_t **buf, size_t *cap, size_t need)
 {
 	uint8_t *p;
@@ -332,11 +335,28 @@ static int read_block(struct mthp_rec_reader *r, char tag[5], size_t *len,
 				 "block lengths %" PRIu32 " (text) and %" PRIu32
 				 " (compressed) are impossible (corrupt file)",
 				 raw_len, comp_len);
-	if (grow(&r->comp, &r->comp_cap, comp_len) ||
-	    grow(&r->raw, &r->raw_cap, (size_t)raw_len + 1))
+	if (comp_len > compressBound(raw_len))
+		return rec_error(r, diag, where,
+				 "block lengths %" PRIu32 " (text) and %" PRIu32
+				 " (compressed) are impossible (corrupt file)",
+				 raw_len, comp_len);
+	/*
+	 * In pieces, the buffer growing as they arrive: a damaged length
+	 * meets the end of the file before it costs memory the file lacks.
+	 */
+	for (size_t at = 0; at < comp_len;) {
+		size_t want = comp_len - at < REC_READ_PIECE ? comp_len - at : REC_READ_PIECE;
+		size_t cap = r->comp_cap * 2 > at + want ? r->comp_cap * 2 : at + want;
+
+		if (grow(&r->comp, &r->comp_cap, cap < comp_len ? cap : comp_len))
+			return -ENOMEM;
+		if (fread(r->comp + at, 1, want, r->f) != want)
+			return rec_error(r, diag, where,
+					 "cut short: the file ends inside the block");
+		at += want;
+	}
+	if (grow(&r->raw, &r->raw_cap, (size_t)raw_len + 1))
 		return -ENOMEM;
-	if (fread(r->comp, 1, comp_len, r->f) != comp_len)
-		return rec_error(r, diag, where, "cut short: the file ends inside the block");
 	if ((uint32_t)crc32(0L, r->comp, comp_len) != crc)
 		return rec_error(r, diag, where, "checksum mismatch (corrupt file)");
 	out_len = raw_len;
