@@ -332,10 +332,10 @@ fuzz:
 			-print_final_stats=1 $$scratch ../fuzz/corpus/$$t 2>&1 | \
 			grep -E 'stat::number_of_executed_units|ERROR|crash-|SUMMARY' ); \
 		status=$$?; rm -rf $$scratch; \
-		if ls build-fuzz/crash-* build-fuzz/oom-* build-fuzz/leak-* \
-			build-fuzz/timeout-* >/dev/null 2>&1; then \
-			echo "fuzz: $$t found a failure: `ls build-fuzz/crash-* build-fuzz/oom-* \
-				build-fuzz/leak-* build-fuzz/timeout-* 2>/dev/null`"; exit 1; fi; \
+		found=$$(ls build-fuzz/crash-* build-fuzz/oom-* build-fuzz/leak-* \
+			build-fuzz/timeout-* 2>/dev/null); \
+		if [ -n "$$found" ]; then \
+			echo "fuzz: $$t found a failure: $$found"; exit 1; fi; \
 	done
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)

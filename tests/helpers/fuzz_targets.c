@@ -126,8 +126,9 @@ int fuzz_recording(const uint8_t *data, size_t size)
 			const uint8_t *nul = memchr(data + at, 0, size - at);
 			size_t len = nul ? (size_t)(nul - data) - at : size - at;
 
-			fuzz_rec_block(w, nr == 0 ? "HEAD" : !strncmp((const char *)data + at, "end ", 4) ?
-				  "END." : "FRAM", data + at, len);
+			bool end = len >= 4 && !memcmp(data + at, "end ", 4);
+
+			fuzz_rec_block(w, nr == 0 ? "HEAD" : end ? "END." : "FRAM", data + at, len);
 			at += len + 1;
 			nr++;
 		}
