@@ -18,4 +18,12 @@ int live_test_requirements(bool need_64k);
  */
 int host_test_requirements(bool need_64k);
 
+/*
+ * Does a read fault of an anonymous page map the shared zero page here?
+ * Some kernels (seen in a virtual machine's) allocate a page instead; a
+ * test that expects zero-page PTEs asks this first.  Found out once, on a
+ * page of this process's own, and said once when the answer is no.
+ */
+bool live_read_maps_zero_page(void);
+
 #endif
