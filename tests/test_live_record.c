@@ -242,6 +242,126 @@ static void test_record_until_signal(void **state)
 	unlink(path);
 }
 
+/* In the child: the program whose writes test_track_writes() records. */
+static void write_step(char *a, int k)
+{
+	switch (k) {
+	case 0:		/* write pages 0..99 of range 0 */
+		for (int i = 0; i < 100; i++)
+			a[(size_t)i * PAGE] = 1;
+		break;
+	case 1:		/* write pages 10..19 again */
+		for (int i = 10; i < 20; i++)
+			a[(size_t)i * PAGE] = 2;
+		break;
+	case 2:		/* write page 50 again, and pages 200..209 for the first time */
+		a[50 * PAGE] = 3;
+		for (int i = 200; i < 210; i++)
+			a[(size_t)i * PAGE] = 3;
+		break;
+	}
+}
+
+/* The pages of [addr, addr + 4 PMDs) written has, as a list of page numbers. */
+static void written_pages(const struct mthp_pmd_bits *written, uint64_t addr, char *buf,
+			  size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < written->nr; k++) {
+		if (written->addr[k] < addr || written->addr[k] >= addr + 4 * PMD)
+			continue;
+		for (uint32_t i = 0; i < 512; i++)
+			if (written->bits[k * written->words + i / 64] >> (i % 64) & 1)
+				at += (size_t)snprintf(buf + at, len - at, "%s%lu", at ? " " : "",
+						       (unsigned long)((written->addr[k] - addr) / PAGE + i));
+	}
+}
+
+/*
+ * --track-writes: a frame says which present pages were written since the
+ * frame before, from soft-dirty bits, and the replay writes them again.
+ * Skipped on a kernel without soft-dirty tracking, unless
+ * MTHP_EXPECT_SOFT_DIRTY is set (the make check-kernel guest sets it).
+ */
+static void test_track_writes(void **state)
+{
+	static const char *const want[4] = { "", "10 11 12 13 14 15 16 17 18 19",
+					     "50 200 201 202 203 204 205 206 207 208 209", "" };
+	struct mthp_rec_info info = { .interval_ms = 10, .track_writes = true };
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	struct mthp_replay_report rep;
+	struct mthp_pmd_bits written;
+	struct mthp_rec_writer w;
+	struct mthp_rec_reader r;
+	struct stepper s;
+	char *buf = NULL, got[512];
+	size_t len;
+	FILE *f;
+	int sd = mthp_live_soft_dirty(&diag);
+
+	(void)state;
+	if (sd < 0)
+		fail_msg("%s", diag.msg);
+	if (!sd) {
+		if (getenv("MTHP_EXPECT_SOFT_DIRTY"))
+			fail_msg("this kernel has no soft-dirty tracking, and it was expected");
+		printf("SKIP: this kernel has no soft-dirty tracking (make check-kernel's "
+		       "guest has it and runs this test)\n");
+		skip();
+	}
+	s = stepper_start(write_step);
+	info.pid = s.pid;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	mthp_pmd_bits_init(&written, NULL);
+	for (int k = 0; k < 4; k++) {
+		struct mthp_snapshot snap;
+
+		stepper_step(&s, k);
+		if ((k ? mthp_live_snapshot_written(s.pid, &snap, &written, &diag) :
+			 mthp_live_snapshot(s.pid, &snap, &diag)) ||
+		    mthp_live_clear_soft_dirty(s.pid, &diag))
+			fail_msg("%s", diag.msg);
+		if (k) {
+			written_pages(&written, s.addr, got, sizeof(got));
+			assert_string_equal(got, want[k]);
+		}
+		if (k == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &snap), 0);
+		assert_int_equal(mthp_rec_writer_frame_written(&w, &snap, 10 * (uint64_t)k,
+							       k ? &written : NULL), 0);
+		mthp_snapshot_free(&snap);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_FRAMES), 0);
+	fclose(f);
+	stepper_stop(&s);
+	mthp_pmd_bits_free(&written);
+
+	/* read back: the same pages */
+	f = fmemopen(buf, len, "r");
+	assert_non_null(f);
+	assert_int_equal(mthp_rec_reader_open(&r, f, "live.rec", &diag), 0);
+	for (int k = 0; k < 4; k++) {
+		if (mthp_rec_reader_next(&r, &diag) != 1)
+			fail_msg("frame %d: %s", k, diag.msg);
+		written_pages(&r.written, s.addr, got, sizeof(got));
+		assert_string_equal(got, want[k]);
+	}
+	mthp_rec_reader_free(&r);
+	/* replayed: the 11 pages written again are writes, the 10 new ones faults */
+	rewind(f);
+	if (mthp_replay(f, "live.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.rewrites, 11);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
 static void test_errors(void **state)
 {
 	char path[64], out[4096], err[1024];
@@ -262,17 +382,33 @@ static void test_errors(void **state)
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", "1",
 				  "--frames", "2", "--duration", "2", "-o", path, NULL), 2);
 	assert_non_null(strstr(err, "cannot both be given"));
-	/* --track-writes says what this kernel can do, and records nothing */
+	/* --track-writes records, or says this kernel cannot and records nothing */
 	sd = mthp_live_soft_dirty(&diag);
 	if (sd < 0)
 		fail_msg("%s", diag.msg);
 	unlink(path);
-	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", "1",
-				  "--track-writes", "-o", path, NULL), 1);
-	assert_non_null(strstr(err, sd ? "--track-writes: this kernel tracks soft-dirty bits, "
-					 "but mthp record does not record them yet" :
-				    "--track-writes: this kernel has no soft-dirty tracking"));
-	assert_int_equal(access(path, F_OK), -1);
+	if (sd) {
+		struct stepper s = stepper_start(write_step);
+		char pidtext[16];
+
+		snprintf(pidtext, sizeof(pidtext), "%d", (int)s.pid);
+		stepper_step(&s, 0);
+		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid",
+					  pidtext, "--track-writes", "--interval", "20",
+					  "--frames", "3", "-o", path, NULL), 0);
+		stepper_stop(&s);
+		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--read",
+					  path, NULL), 0);
+		assert_non_null(strstr(out, "writes tracked\n"));
+		assert_non_null(strstr(out, "present written\n"));
+		unlink(path);
+	} else {
+		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid",
+					  "1", "--track-writes", "-o", path, NULL), 1);
+		assert_non_null(strstr(err, "--track-writes: this kernel has no soft-dirty "
+					    "tracking"));
+		assert_int_equal(access(path, F_OK), -1);
+	}
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("mthp-snapshot 2\nend\n", f);
@@ -290,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_record_frames_and_read),
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),
+		cmocka_unit_test(test_track_writes),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -284,6 +284,13 @@ static char *file_of(const char *const *texts, size_t n, size_t *len)
 #define FRAME0 "frame 0 0\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\n" \
 	"pmd 7f0000000000 huge\nend\n"
 
+#define HEADW "mthp-recording 1\npid 7\ncomm x\ninterval_ms 10\ntrack_writes yes\n" \
+	"mthp-snapshot 2\npage_size 4096\nptes_per_pmd 512\nend\n"
+/* 127 zero digits, and the 128 digits of page 0 written */
+#define BITS0 "0000000000000000000000000000000000000000000000000000000000000000" \
+	"000000000000000000000000000000000000000000000000000000000000000"
+#define BITS1 "1" BITS0
+
 /* The error of reading the texts as a recording. */
 static void expect_error(const char *const *texts, size_t n, const char *want)
 {
@@ -324,6 +331,25 @@ static void test_errors(void **state)
 	expect_error((const char *[]){ HEAD, FRAME0, "end frames 2\n" }, 3,
 		     "t.rec: end block after 1 frames: says 2 frames, the file holds 1");
 	expect_error((const char *[]){ HEAD, HEAD }, 2, "t.rec: frame 0: a second header block");
+	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\nwritten 7f0000000000 " BITS1
+				       "\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: a written line in a recording that does not track writes");
+	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000000000 1\n"
+				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: written 7f0000000000: 1 hex digits, not 128 (one a 4 pages)");
+	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000000000 g"
+				       BITS0 "\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: written 7f0000000000: bad digit 'g' at 1");
+	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000000001 " BITS1
+				       "\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: bad written address '7f0000000001'");
+	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000200000 " BITS1
+				       "\nwritten 7f0000000000 " BITS1 "\n"
+				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: written 7f0000000000 is not in increasing order");
+	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000200000 " BITS1
+				       "\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
+		     3, "t.rec: frame 1: written 7f0000200000 marks a page the frame does not map");
 }
 
 /* A VMA moved (mremap): its ranges go with it, the old ones are dropped. */
@@ -516,6 +542,154 @@ static void test_replay_host_collapses(void **state)
 	assert_int_equal(rep.last.missing, 212 + 6);
 	assert_int_equal(rep.last.extra, 0);
 	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
+/*
+ * 300 pages written at frame 0 and then only written again (frames 1 to 3,
+ * one a second, writes tracked; rewrite: the program rewrites pages 0 to
+ * 299 before each of them), with khugepaged waking every 1.5 s: the first
+ * wake-up after the faults (1.5 s) comes after frame 1 aged the pages.
+ */
+static char *rewrite_recording(bool rewrite, size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "rw", .interval_ms = 1000,
+				      .track_writes = true };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	struct mthp_pmd_bits written;
+	uint64_t bits[8] = { 0 };
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	for (unsigned i = 0; i < 300; i++)
+		bits[i / 64] |= 1ull << (i % 64);
+	for (unsigned i = 0; i < 4; i++) {
+		struct snap_table t;
+
+		snap_build_new(&s, 4096, 1, MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "enabled", "always"), 0);
+		assert_int_equal(mthp_snapshot_add_setting(&s, "khugepaged/scan_sleep_millisecs",
+							   "1500"), 0);
+		snap_table_init(&t, 512);
+		snap_table_put(&t, 0, 300, 'A', 0);
+		snap_build_add(&s, 0, MTHP_PMD_TABLE, &t);
+		mthp_pmd_bits_init(&written, &s.geo);
+		if (i && rewrite)
+			assert_int_equal(mthp_pmd_bits_or(&written, s.pmds[0].addr, bits), 0);
+		if (i == 0)
+			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+		assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 1000 * i,
+							       i ? &written : NULL), 0);
+		mthp_pmd_bits_free(&written);
+		mthp_snapshot_free(&s);
+	}
+	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_FRAMES), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The tracked writes: read back as written, replayed as writes that keep pages young. */
+static void test_tracked_writes(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	struct mthp_rec_reader r;
+	size_t len;
+	char *buf = rewrite_recording(true, &len);
+	FILE *f = fmemopen(buf, len, "r");
+	uint64_t want[4] = { 0, 300, 300, 300 };
+
+	(void)state;
+	assert_int_equal(mthp_rec_reader_open(&r, f, "rw.rec", &diag), 0);
+	assert_true(r.info.track_writes);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(mthp_rec_reader_next(&r, &diag), 1);
+		assert_int_equal(mthp_pmd_bits_count(&r.written), want[i]);
+		if (want[i]) {
+			const uint64_t *b = mthp_pmd_bits_find(&r.written, r.frame.pmds[0].addr);
+
+			assert_non_null(b);
+			assert_int_equal(b[4], (1ull << (300 - 256)) - 1);
+			assert_int_equal(b[5], 0);
+		}
+	}
+	assert_int_equal(mthp_rec_reader_next(&r, &diag), 0);
+	mthp_rec_reader_free(&r);
+	/* no collapse: the frames as recorded, and 3 x 300 writes replayed */
+	rewind(f);
+	if (mthp_replay(f, "rw.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.rewrites, 900);
+	mthp_replay_report_free(&rep);
+	/* upstream: the rewritten pages are young when khugepaged comes: a collapse */
+	o.policy = MTHP_POLICY_UPSTREAM;
+	rewind(f);
+	if (mthp_replay(f, "rw.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.run.collapses_by_order[9], 1);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+	/* the same pages never written again are old by then: no collapse */
+	buf = rewrite_recording(false, &len);
+	f = fmemopen(buf, len, "r");
+	if (mthp_replay(f, "rw.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.rewrites, 0);
+	assert_int_equal(rep.run.collapses_by_order[9], 0);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
+/* A writer refuses written bits it cannot store or that name unmapped pages. */
+static void test_written_refused(void **state)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "rw", .interval_ms = 1000 };
+	struct mthp_rec_writer w;
+	struct mthp_snapshot s;
+	struct mthp_pmd_bits written;
+	struct snap_table t;
+	uint64_t bits[8] = { 0 };
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	snap_build_new(&s, 4096, 2, MTHP_VMA_ANON);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, 10, 'A', 0);
+	snap_table_put(&t, 10, 1, 'w', 0);
+	snap_build_add(&s, 0, MTHP_PMD_TABLE, &t);
+	mthp_pmd_bits_init(&written, &s.geo);
+	bits[0] = 1;
+	assert_int_equal(mthp_pmd_bits_or(&written, s.pmds[0].addr, bits), 0);
+	/* a recording that does not track writes */
+	assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), -EINVAL);
+	mthp_rec_writer_free(&w);
+	info.track_writes = true;
+	assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), 0);
+	/* a swapped-out page, and a range the frame does not have */
+	mthp_pmd_bits_clear(&written);
+	bits[0] = 1ull << 10;
+	assert_int_equal(mthp_pmd_bits_or(&written, s.pmds[0].addr, bits), 0);
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), -EINVAL);
+	mthp_pmd_bits_clear(&written);
+	bits[0] = 1;
+	assert_int_equal(mthp_pmd_bits_or(&written, s.pmds[0].addr + (2u << 20), bits), 0);
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), -EINVAL);
+	/* bits out of order are refused when made */
+	assert_int_equal(mthp_pmd_bits_or(&written, s.pmds[0].addr, bits), -EINVAL);
+	mthp_rec_writer_free(&w);
+	mthp_pmd_bits_free(&written);
+	mthp_snapshot_free(&s);
 	fclose(f);
 	free(buf);
 }
@@ -722,6 +896,8 @@ int main(void)
 		cmocka_unit_test(test_moved_vma),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_replay_host_collapses),
+		cmocka_unit_test(test_tracked_writes),
+		cmocka_unit_test(test_written_refused),
 		cmocka_unit_test(test_replay_corrupt),
 		cmocka_unit_test(test_reader_lying_lengths),
 		cmocka_unit_test(test_sim_replay_command),

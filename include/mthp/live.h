@@ -115,6 +115,19 @@ int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
  */
 int mthp_live_soft_dirty(struct mthp_diag *diag);
 
+/*
+ * mthp_live_snapshot(), and into *written (initialised by the caller,
+ * made anew for the snapshot's geometry) the present pages whose
+ * soft-dirty bit is set: written since the last
+ * mthp_live_clear_soft_dirty() of the process (or since their VMA was
+ * made).  A PMD-mapped THP has one bit for all its pages.
+ */
+int mthp_live_snapshot_written(pid_t pid, struct mthp_snapshot *snap,
+			       struct mthp_pmd_bits *written, struct mthp_diag *diag);
+
+/* Clear the soft-dirty bits of pid's pages (/proc/PID/clear_refs 4). */
+int mthp_live_clear_soft_dirty(pid_t pid, struct mthp_diag *diag);
+
 /* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */
 #define MTHP_AUDIT_OCC_BUCKETS 9
 

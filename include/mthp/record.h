@@ -46,6 +46,7 @@ struct mthp_rec_info {
 
 struct mthp_rec_writer {
 	FILE *f;
+	bool track_writes;		/* the header's */
 	struct mthp_snapshot prev;	/* the last frame written */
 	uint32_t frames;
 	uint64_t bytes;			/* written so far */
@@ -66,6 +67,14 @@ int mthp_rec_writer_open(struct mthp_rec_writer *w, FILE *f,
  */
 int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 			  const struct mthp_snapshot *snap, uint64_t time_ms);
+/*
+ * The same, with the present pages of snap written since the frame
+ * before (a recording that tracks writes; -EINVAL otherwise, or when a
+ * bit is on a page snap does not map).
+ */
+int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
+				  const struct mthp_snapshot *snap, uint64_t time_ms,
+				  const struct mthp_pmd_bits *written);
 /* The end block; then free.  f is the caller's to close. */
 int mthp_rec_writer_close(struct mthp_rec_writer *w, enum mthp_rec_end end);
 /* Free without an end block (the file reads as cut short). */
@@ -78,6 +87,8 @@ struct mthp_rec_reader {
 	struct mthp_snapshot host;	/* geometry and settings; no VMAs */
 	struct mthp_snapshot frame;	/* the current frame, whole */
 	struct mthp_snapshot prev;	/* the frame before it (empty at frame 0) */
+	struct mthp_pmd_bits written;	/* pages of frame written since prev
+					 * (track_writes; none at frame 0) */
 	uint32_t nr_frames;		/* frames read so far */
 	uint64_t time_ms;		/* of the current frame */
 	size_t changed_pmds;		/* pmd lines the frame held */

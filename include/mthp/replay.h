@@ -67,6 +67,11 @@ struct mthp_replay_report {
 	 * the program's writes: they count among the pages fewer than recorded.
 	 */
 	uint64_t host_fills;
+	/*
+	 * Writes to pages present before and after (a recording that
+	 * tracks writes), replayed as writes; 0 without tracking.
+	 */
+	uint64_t rewrites;
 	struct mthp_replay_frame last;		/* the last frame */
 	/*
 	 * The run as a scenario run reports it (mthp/scenario.h): collapses

@@ -107,6 +107,33 @@ void mthp_swap_orders(const uint64_t *slot, uint32_t n, unsigned max_order,
 		      uint8_t *out);
 
 /*
+ * One bit a page over some PMD ranges of a geometry (the pages a process
+ * wrote between two frames of a recording): ranges in increasing address
+ * order, each with ptes_per_pmd bits, bit i for PTE i.
+ */
+struct mthp_pmd_bits {
+	uint32_t words;		/* 64-bit words of one range's bits */
+	size_t nr, cap;
+	uint64_t *addr;		/* PMD-aligned, increasing */
+	uint64_t *bits;		/* nr * words */
+};
+
+void mthp_pmd_bits_init(struct mthp_pmd_bits *b, const struct mthp_geometry *geo);
+void mthp_pmd_bits_free(struct mthp_pmd_bits *b);
+/* Forget every range, keeping the room and the geometry. */
+void mthp_pmd_bits_clear(struct mthp_pmd_bits *b);
+/*
+ * Set bits[] (words of them) at the range at addr: ORed into the last
+ * range when it is addr, else a new range after it (-EINVAL if addr is
+ * not past the last range).  All-zero bits add nothing.  0 or -ENOMEM.
+ */
+int mthp_pmd_bits_or(struct mthp_pmd_bits *b, uint64_t addr, const uint64_t *bits);
+/* The bits set, over every range. */
+uint64_t mthp_pmd_bits_count(const struct mthp_pmd_bits *b);
+/* The bits of the range at addr, or NULL when it has none set. */
+const uint64_t *mthp_pmd_bits_find(const struct mthp_pmd_bits *b, uint64_t addr);
+
+/*
  * Read a snapshot.  name is used in messages ("FILE:LINE: ...").  On error
  * returns -EINVAL (or -ENOMEM, -EIO) with diag->msg set and *snap empty.
  * Unknown line kinds and unknown setting knobs are warnings.  Every

@@ -33,17 +33,20 @@ static const char record_intro[] =
 "the process exiting (the file says which).\n"
 "\n"
 "With --read, list the frames of a recording (frame, time in ms, VMAs, PMD\n"
-"ranges, ranges changed and dropped since the frame before, present pages)\n"
-"or, with --frame N, write frame N whole as a snapshot (format 2) for\n"
+"ranges, ranges changed and dropped since the frame before, present pages,\n"
+"and pages written since the frame before when writes are tracked) or,\n"
+"with --frame N, write frame N whole as a snapshot (format 2) for\n"
 "'mthp plan --snapshot'.\n"
 "\n";
 
 static const char record_outro[] =
-"Writes are not tracked: a page written again while present changes\n"
+"Without --track-writes a page written again while present changes\n"
 "nothing a frame holds, so such rewrites are invisible in a recording.\n"
-"--track-writes checks whether this kernel tracks soft-dirty bits and\n"
-"says so; recording them is not done yet, so it always ends with exit\n"
-"status 1, before anything is recorded.\n"
+"--track-writes records them from the kernel's soft-dirty bits: after\n"
+"each frame the process's bits are cleared (/proc/PID/clear_refs 4), and\n"
+"the next frame says which present pages were written since.  It needs\n"
+"a kernel with CONFIG_MEM_SOFT_DIRTY; without one it ends with exit\n"
+"status 1 before recording anything, saying so.\n"
 "Exit status: 0 recorded (or read), 1 the process or the file could not be\n"
 "read or written, 2 bad option.\n";
 
@@ -77,8 +80,8 @@ static const struct mthp_opt record_opts_table[] = {
 	{ "frames", 'n', "N", MTHP_OPT_U64, offsetof(struct record_opts, frames),
 	  1, UINT32_MAX, .help = "stop after N frames" },
 	{ "track-writes", 'w', NULL, MTHP_OPT_FLAG, offsetof(struct record_opts, track_writes),
-	  .help = "which present pages were written between frames\n"
-		  "(soft-dirty bits): not done yet, see below" },
+	  .help = "record which present pages were written between\n"
+		  "frames (soft-dirty bits; see below)" },
 	{ "output", 'o', "FILE", MTHP_OPT_STRING, offsetof(struct record_opts, output),
 	  .help = "the recording to write (with --read: where the frame or\n"
 		  "list goes, default standard output)" },
@@ -124,7 +127,8 @@ static void read_comm(pid_t pid, char *comm, size_t len)
 static int record(const struct record_opts *o, FILE *out, FILE *err)
 {
 	struct sigaction stop = { .sa_handler = on_stop }, old_term, old_int;
-	struct mthp_rec_info info = { .pid = o->pid };
+	struct mthp_rec_info info = { .pid = o->pid, .track_writes = o->track_writes };
+	struct mthp_pmd_bits written;
 	enum mthp_rec_end end = MTHP_REC_END_SIGNAL;
 	struct mthp_diag diag = { 0 };
 	struct mthp_rec_writer w;
@@ -135,7 +139,11 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 
 	info.interval_ms = (uint32_t)interval;
 	read_comm(o->pid, info.comm, sizeof(info.comm));
+	mthp_pmd_bits_init(&written, NULL);
+	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
 	ret = mthp_live_snapshot(o->pid, &snap, &diag);
+	if (!ret && o->track_writes)
+		ret = mthp_live_clear_soft_dirty(o->pid, &diag);
 	if (ret < 0) {
 		fprintf(err, "mthp record: %s\n", diag.msg);
 		mthp_snapshot_free(&snap);
@@ -157,7 +165,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 	for (uint64_t i = 0; !ret; i++) {
 		uint64_t t = mthp_cli_now_ms() - start;
 
-		ret = mthp_rec_writer_frame(&w, &snap, t);
+		ret = mthp_rec_writer_frame_written(&w, &snap, t, i ? &written : NULL);
 		mthp_snapshot_free(&snap);
 		mthp_snapshot_init(&snap, NULL);
 		if (ret)
@@ -173,8 +181,18 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		mthp_cli_pause_until(start + (i + 1) * interval, &stop_flag, NULL);
 		if (stop_flag)
 			break;
-		ret = mthp_live_snapshot(o->pid, &snap, &diag);
-		if (ret == -ESRCH) {
+		/*
+		 * The bits read, then cleared: a write between the two (while
+		 * the frame is read) is not seen by any frame.
+		 */
+		if (o->track_writes) {
+			ret = mthp_live_snapshot_written(o->pid, &snap, &written, &diag);
+			if (!ret)
+				ret = mthp_live_clear_soft_dirty(o->pid, &diag);
+		} else {
+			ret = mthp_live_snapshot(o->pid, &snap, &diag);
+		}
+		if (ret == -ESRCH || ret == -ENOENT) {
 			end = MTHP_REC_END_EXITED;
 			ret = 0;
 			break;
@@ -199,6 +217,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 			w.changed_pmds, mthp_rec_end_name(end));
 out:
 	mthp_snapshot_free(&snap);
+	mthp_pmd_bits_free(&written);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	if (fclose(f) != 0 && !ret)
@@ -240,20 +259,25 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 	}
 	if (!o->frame_given)
 		fprintf(dst, "# %s: pid %d (%s), interval %" PRIu32 " ms, page size %u, "
-			"writes %s\n# frame time_ms vmas pmds changed dropped present\n",
+			"writes %s\n# frame time_ms vmas pmds changed dropped present%s\n",
 			o->read, (int)r.info.pid, r.info.comm, r.info.interval_ms,
 			r.host.geo.page_size, r.info.track_writes ? "tracked" :
-			"not tracked (rewrites of present pages are invisible)");
+			"not tracked (rewrites of present pages are invisible)",
+			r.info.track_writes ? " written" : "");
 	while ((ret = mthp_rec_reader_next(&r, &diag)) == 1) {
 		if (o->frame_given && r.nr_frames - 1 == o->frame) {
 			found = true;
 			ret = mthp_snapshot_write(&r.frame, dst);
 			break;
 		}
-		if (!o->frame_given)
-			fprintf(dst, "%" PRIu32 " %" PRIu64 " %zu %zu %zu %zu %" PRIu64 "\n",
+		if (!o->frame_given) {
+			fprintf(dst, "%" PRIu32 " %" PRIu64 " %zu %zu %zu %zu %" PRIu64,
 				r.nr_frames - 1, r.time_ms, r.frame.nr_vmas, r.frame.nr_pmds,
 				r.changed_pmds, r.dropped_pmds, mthp_snapshot_present_pages(&r.frame));
+			if (r.info.track_writes)
+				fprintf(dst, " %" PRIu64, mthp_pmd_bits_count(&r.written));
+			fputc('\n', dst);
+		}
 	}
 	if (ret == 0 && !o->frame_given)
 		fprintf(dst, "# end: %s after %" PRIu32 " frames\n", mthp_rec_end_name(r.end),
@@ -273,7 +297,7 @@ out:
 	return ret < 0 ? 1 : 0;
 }
 
-/* --track-writes: say what this kernel can do; recording it is not done. */
+/* --track-writes: 0 when this kernel tracks soft-dirty bits, else 1 (said). */
 static int track_writes(FILE *err)
 {
 	struct mthp_diag diag = { 0 };
@@ -286,11 +310,7 @@ static int track_writes(FILE *err)
 			"tracking (after clear_refs 4 and a write, pagemap bit 55 stays 0); "
 			"record without --track-writes: rewrites of present pages are then "
 			"invisible\n");
-	else
-		fprintf(err, "mthp record: --track-writes: this kernel tracks soft-dirty "
-			"bits, but mthp record does not record them yet; record without "
-			"--track-writes: rewrites of present pages are then invisible\n");
-	return 1;
+	return ret > 0 ? 0 : 1;
 }
 
 int cmd_record(int argc, char **argv, FILE *out, FILE *err)
@@ -319,8 +339,8 @@ int cmd_record(int argc, char **argv, FILE *out, FILE *err)
 	if (o.duration && o.frames)
 		return mthp_opts_usage_error(&record_spec, err,
 			"--duration and --frames cannot both be given");
-	if (o.track_writes)
-		return track_writes(err);
+	if (o.track_writes && track_writes(err))
+		return 1;
 	if (mthp_cli_check_output(err, "record", "-o", o.output))
 		return 1;
 	return record(&o, out, err);

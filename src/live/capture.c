@@ -308,6 +308,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 
 		if (r->huge) {
 			r->huge_shared = !(b->huge_e[k] & PM_MMAP_EXCLUSIVE);
+			r->huge_dirty = b->huge_e[k] & PM_SOFT_DIRTY;
 			continue;
 		}
 		ret = range_entries(r, n);
@@ -416,6 +417,7 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 				if (r.huge) {
 					r.huge_zero = r.kflags[0] & KPF_BIT(KPF_ZERO_PAGE);
 					r.huge_shared = !(r.pm[0] & PM_MMAP_EXCLUSIVE);
+					r.huge_dirty = r.pm[0] & PM_SOFT_DIRTY;
 				}
 				ret = fn(ctx, cap, vma, &r);
 				if (ret < 0)

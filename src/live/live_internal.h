@@ -190,6 +190,7 @@ struct live_range {
 	bool huge;		/* PMD-mapped */
 	bool huge_zero;		/* PMD maps the huge zero page */
 	bool huge_shared;	/* PMD-mapped folio not exclusive */
+	bool huge_dirty;	/* PMD soft-dirty (written since clear_refs 4) */
 	bool empty;		/* nothing present or swapped in [lo, hi) */
 	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */

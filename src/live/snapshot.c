@@ -45,6 +45,8 @@ struct snap_ctx {
 	uint8_t *orders;
 	uint64_t *slots;	/* the swap orders' keys (mthp_swap_orders()) */
 	uint8_t *swap;		/* the swap orders */
+	struct mthp_pmd_bits *written;	/* soft-dirty present pages, or NULL */
+	uint64_t *bits;		/* one range's of them */
 };
 
 /* Pages of a folio that may be mapped by another process too. */
@@ -113,21 +115,42 @@ static bool snap_swap_orders(struct snap_ctx *sc, struct live_capture *cap,
 	return any;
 }
 
+/*
+ * The soft-dirty pages of r that map a folio (states ptes; NULL for a
+ * PMD-mapped range), into sc->written.
+ */
+static int snap_written(struct snap_ctx *sc, const struct live_range *r, const uint8_t *ptes)
+{
+	if (!sc->written)
+		return 0;
+	memset(sc->bits, 0, sc->written->words * sizeof(*sc->bits));
+	for (uint32_t i = r->lo; i < r->hi; i++)
+		if (ptes ? (r->pm[i] & PM_SOFT_DIRTY) && mthp_pte_state_has_folio(ptes[i]) :
+		    r->huge_dirty && !r->huge_zero)
+			sc->bits[i / 64] |= 1ull << (i % 64);
+	return mthp_pmd_bits_or(sc->written, r->pmd_addr, sc->bits);
+}
+
 static int snap_range(void *ctx, struct live_capture *cap,
 		      const struct live_vma *vma, const struct live_range *r)
 {
 	struct snap_ctx *sc = ctx;
 	uint32_t n = cap->geo.ptes_per_pmd;
+	int ret;
 
 	if (!vma)
 		return 0;
 	if (!r)
 		return mthp_snapshot_add_vma(sc->snap, vma->start, vma->end,
 					     vma->flags);
-	if (r->huge)
+	if (r->huge) {
+		ret = snap_written(sc, r, NULL);
+		if (ret < 0)
+			return ret;
 		return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr,
 					     r->huge_zero ? MTHP_PMD_ZERO : MTHP_PMD_HUGE,
 					     NULL, NULL);
+	}
 	/*
 	 * A table shared with the VMA before (both cover part of it) is one
 	 * pmd line, after the first VMA (format 2): this VMA's part goes into
@@ -142,6 +165,9 @@ static int snap_range(void *ctx, struct live_capture *cap,
 			prev->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
 						 r->kcount ? &r->kcount[i] : NULL,
 						 &prev->folio_orders[i]);
+		ret = snap_written(sc, r, prev->ptes);
+		if (ret < 0)
+			return ret;
 		if (!snap_swap_orders(sc, cap, r, prev->ptes))
 			return 0;
 		if (!prev->swap_orders)
@@ -160,6 +186,9 @@ static int snap_range(void *ctx, struct live_capture *cap,
 		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
 				      r->kcount ? &r->kcount[i] : NULL, &sc->orders[i]);
 	}
+	ret = snap_written(sc, r, sc->ptes);
+	if (ret < 0)
+		return ret;
 	/* a 'w' PTE's FOLIOS digit is its swap order */
 	if (snap_swap_orders(sc, cap, r, sc->ptes))
 		for (uint32_t i = r->lo; i < r->hi; i++)
@@ -199,27 +228,27 @@ static int snap_reset(void *ctx)
 
 	mthp_snapshot_free(snap);
 	mthp_snapshot_init(snap, &geo);
+	if (sc->written)
+		mthp_pmd_bits_clear(sc->written);
 	ret = mthp_live_settings(&s, NULL, NULL);
 	if (ret < 0)
 		return ret;
 	return snap_settings(sc, &s);
 }
 
-int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
-		       struct mthp_diag *diag)
-{
-	return mthp_live_snapshot_range(pid, 0, UINT64_MAX, snap, diag);
-}
-
-int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
-			     struct mthp_snapshot *snap, struct mthp_diag *diag)
+static int snapshot(pid_t pid, uint64_t start, uint64_t end, struct mthp_snapshot *snap,
+		    struct mthp_pmd_bits *written, struct mthp_diag *diag)
 {
 	struct mthp_settings s;
-	struct snap_ctx sc = { .snap = snap };
+	struct snap_ctx sc = { .snap = snap, .written = written };
 	int ret;
 
 	ret = mthp_live_settings(&s, NULL, diag);
 	mthp_snapshot_init(snap, &s.geo);
+	if (written) {
+		mthp_pmd_bits_free(written);
+		mthp_pmd_bits_init(written, &s.geo);
+	}
 	if (ret < 0)
 		return ret;
 	ret = mthp_live_check_access(diag);
@@ -229,7 +258,8 @@ int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
 	sc.orders = malloc(s.geo.ptes_per_pmd);
 	sc.slots = malloc(sizeof(*sc.slots) * s.geo.ptes_per_pmd);
 	sc.swap = malloc(s.geo.ptes_per_pmd);
-	if (!sc.ptes || !sc.orders || !sc.slots || !sc.swap) {
+	sc.bits = calloc((s.geo.ptes_per_pmd + 63) / 64, sizeof(*sc.bits));
+	if (!sc.ptes || !sc.orders || !sc.slots || !sc.swap || !sc.bits) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -248,5 +278,24 @@ out:
 	free(sc.orders);
 	free(sc.slots);
 	free(sc.swap);
+	free(sc.bits);
 	return ret;
+}
+
+int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
+		       struct mthp_diag *diag)
+{
+	return snapshot(pid, 0, UINT64_MAX, snap, NULL, diag);
+}
+
+int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
+			     struct mthp_snapshot *snap, struct mthp_diag *diag)
+{
+	return snapshot(pid, start, end, snap, NULL, diag);
+}
+
+int mthp_live_snapshot_written(pid_t pid, struct mthp_snapshot *snap,
+			       struct mthp_pmd_bits *written, struct mthp_diag *diag)
+{
+	return snapshot(pid, 0, UINT64_MAX, snap, written, diag);
 }

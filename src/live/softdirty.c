@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,7 +17,6 @@
 
 #include "live/live_internal.h"
 
-#define PM_SOFT_DIRTY (1ull << 55)
 
 int mthp_live_soft_dirty(struct mthp_diag *diag)
 {
@@ -56,4 +56,21 @@ int mthp_live_soft_dirty(struct mthp_diag *diag)
 	if (ret)
 		return ret;
 	return (e & PM_SOFT_DIRTY) ? 1 : 0;
+}
+
+int mthp_live_clear_soft_dirty(pid_t pid, struct mthp_diag *diag)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "4", 1) != 1)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		live_diag(diag, "writing 4 to %s (clearing the soft-dirty bits): %s", path,
+			  strerror(-ret));
+	return ret;
 }

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include <mthp/engine.h>
 #include <mthp/record.h>
 
 #include "common/array.h"
@@ -122,6 +123,7 @@ int mthp_rec_writer_open(struct mthp_rec_writer *w, FILE *f,
 
 	memset(w, 0, sizeof(*w));
 	w->f = f;
+	w->track_writes = info->track_writes;
 	mthp_snapshot_init(&w->prev, &host->geo);
 	if (fwrite(rec_magic, 1, sizeof(rec_magic), f) != sizeof(rec_magic))
 		return -EIO;
@@ -157,8 +159,71 @@ static bool pmd_equal(const struct mthp_snapshot_pmd *a,
 	return !a->folio_orders || !memcmp(a->folio_orders, b->folio_orders, n);
 }
 
+/* Does pmd map a page (a folio) at PTE i? */
+static bool maps_page(const struct mthp_snapshot_pmd *pmd, uint32_t i)
+{
+	switch (pmd->kind) {
+	case MTHP_PMD_NONE:
+	case MTHP_PMD_ZERO:
+		return false;
+	case MTHP_PMD_HUGE:
+		return true;
+	case MTHP_PMD_TABLE:
+		return pmd->ptes && mthp_pte_state_has_folio(pmd->ptes[i]) &&
+		       pmd->ptes[i] != MTHP_PTE_ZERO;
+	}
+	return false;
+}
+
+/*
+ * The first range of written that is not a PMD range of snap, or that has
+ * a bit on a page the range does not map; NULL when there is none.
+ */
+static const uint64_t *written_misfit(const struct mthp_snapshot *snap,
+				      const struct mthp_pmd_bits *written, size_t *at)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+	size_t p = 0;
+
+	for (size_t k = 0; k < written->nr; k++) {
+		const uint64_t *bits = written->bits + k * written->words;
+
+		*at = k;
+		while (p < snap->nr_pmds && snap->pmds[p].addr < written->addr[k])
+			p++;
+		if (p == snap->nr_pmds || snap->pmds[p].addr != written->addr[k])
+			return bits;
+		for (uint32_t i = 0; i < n; i++)
+			if ((bits[i / 64] >> (i % 64) & 1) && !maps_page(&snap->pmds[p], i))
+				return bits;
+	}
+	return NULL;
+}
+
+/* "written ADDR HEX": hex digit j holds pages 4j to 4j + 3, lowest bit first. */
+static void write_written(FILE *f, const struct mthp_pmd_bits *written, uint32_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t k = 0; k < written->nr; k++) {
+		const uint64_t *bits = written->bits + k * written->words;
+
+		fprintf(f, "written %" PRIx64 " ", written->addr[k]);
+		for (uint32_t j = 0; j < (n + 3) / 4; j++)
+			fputc(hex[bits[j / 16] >> (j % 16 * 4) & 0xf], f);
+		fputc('\n', f);
+	}
+}
+
 int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 			  const struct mthp_snapshot *snap, uint64_t time_ms)
+{
+	return mthp_rec_writer_frame_written(w, snap, time_ms, NULL);
+}
+
+int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
+				  const struct mthp_snapshot *snap, uint64_t time_ms,
+				  const struct mthp_pmd_bits *written)
 {
 	const struct mthp_snapshot *prev = &w->prev;
 	uint32_t n = snap->geo.ptes_per_pmd;
@@ -171,6 +236,11 @@ int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 	if (snap->geo.page_size != prev->geo.page_size ||
 	    snap->geo.ptes_per_pmd != prev->geo.ptes_per_pmd)
 		return -EINVAL;
+	if (written && written->nr &&
+	    (!w->track_writes || written->words != (n + 63) / 64 ||
+	     written_misfit(snap, written, &p)))
+		return -EINVAL;
+	p = 0;
 	changed = calloc(snap->nr_pmds + 1, sizeof(*changed));
 	if (!changed)
 		return -ENOMEM;
@@ -201,6 +271,8 @@ int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 	}
 	for (; p < prev->nr_pmds; p++)
 		fprintf(t.f, "drop %" PRIx64 "\n", prev->pmds[p].addr);
+	if (written)
+		write_written(t.f, written, n);
 
 	/* the VMAs, and the PMD ranges that changed */
 	mthp_snapshot_init(&diff, &snap->geo);
@@ -500,6 +572,8 @@ int mthp_rec_reader_open(struct mthp_rec_reader *r, FILE *f, const char *name,
 		goto out;
 	}
 	err = parse_header(r, (char *)r->raw, len, diag);
+	if (!err)
+		mthp_pmd_bits_init(&r->written, &r->host.geo);
 out:
 	if (err < 0)
 		mthp_rec_reader_free(r);
@@ -512,12 +586,58 @@ struct drops {
 	size_t nr, cap;
 };
 
+/* "ADDR HEX" of a written line (see write_written()) into r->written. */
+static int parse_written(struct mthp_rec_reader *r, char *text, const char *where,
+			 struct mthp_diag *diag)
+{
+	uint32_t n = r->host.geo.ptes_per_pmd, digits = (n + 3) / 4;
+	char *sp = strchr(text, ' ');
+	uint64_t addr, *bits;
+	int err;
+
+	if (!r->info.track_writes)
+		return rec_error(r, diag, where,
+				 "a written line in a recording that does not track writes");
+	if (!sp)
+		return rec_error(r, diag, where, "expected 'written ADDR BITS'");
+	*sp = '\0';
+	if (parse_u64(text, 16, UINT64_MAX, &addr) || addr % mthp_pmd_size(&r->host.geo))
+		return rec_error(r, diag, where, "bad written address '%.20s'", text);
+	if (r->written.nr && addr <= r->written.addr[r->written.nr - 1])
+		return rec_error(r, diag, where,
+				 "written %" PRIx64 " is not in increasing order", addr);
+	if (strlen(sp + 1) != digits)
+		return rec_error(r, diag, where,
+				 "written %" PRIx64 ": %zu hex digits, not %" PRIu32 " (one a 4 pages)",
+				 addr, strlen(sp + 1), digits);
+	bits = calloc(r->written.words, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < digits; j++) {
+		char c = sp[1 + j];
+		uint64_t v = c >= '0' && c <= '9' ? (uint64_t)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (uint64_t)(c - 'a' + 10) : 16;
+
+		if (v == 16 || (4 * j + 4 > n && v >> (n - 4 * j))) {
+			free(bits);
+			return rec_error(r, diag, where,
+					 "written %" PRIx64 ": bad digit '%c' at %" PRIu32,
+					 addr, c, j + 1);
+		}
+		bits[j / 16] |= v << (j % 16 * 4);
+	}
+	err = mthp_pmd_bits_or(&r->written, addr, bits);
+	free(bits);
+	return err;
+}
+
 static int parse_frame_head(struct mthp_rec_reader *r, char *text, size_t len,
 			    size_t *pos, struct drops *d, const char *where,
 			    struct mthp_diag *diag)
 {
 	uint64_t index, t, addr;
 	char *line, *sp;
+	int err;
 
 	line = next_line(text, len, pos);
 	sp = line ? strchr(line, ' ') : NULL;
@@ -541,6 +661,12 @@ static int parse_frame_head(struct mthp_rec_reader *r, char *text, size_t len,
 		if (mthp_array_grow((void **)&d->addr, &d->cap, d->nr, sizeof(*d->addr)))
 			return -ENOMEM;
 		d->addr[d->nr++] = addr;
+	}
+	mthp_pmd_bits_clear(&r->written);
+	while (*pos < len && !strncmp(text + *pos, "written ", 8)) {
+		err = parse_written(r, next_line(text, len, pos) + 8, where, diag);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -723,7 +849,13 @@ int mthp_rec_reader_next(struct mthp_rec_reader *r, struct mthp_diag *diag)
 		err = rec_error(r, diag, where, "page size %u differs from the header's %u",
 				diff.geo.page_size, r->host.geo.page_size);
 	} else {
+		size_t at;
+
 		err = apply_diff(r, &diff, &d, &next, where, diag);
+		if (!err && written_misfit(&next, &r->written, &at))
+			err = rec_error(r, diag, where,
+					"written %" PRIx64 " marks a page the frame does not map",
+					r->written.addr[at]);
 		if (err) {
 			mthp_snapshot_free(&next);
 		} else {
@@ -743,6 +875,7 @@ out:
 
 void mthp_rec_reader_free(struct mthp_rec_reader *r)
 {
+	mthp_pmd_bits_free(&r->written);
 	mthp_snapshot_free(&r->host);
 	mthp_snapshot_free(&r->frame);
 	mthp_snapshot_free(&r->prev);

@@ -333,6 +333,53 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 	return 0;
 }
 
+/* The PMD range of s at addr, or NULL. */
+static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr_pmds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pmds[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_pmds && s->pmds[lo].addr == addr ? &s->pmds[lo] : NULL;
+}
+
+/*
+ * The program's writes to pages present in both frames (a recording that
+ * tracks writes): each a write in the simulator, which makes the page
+ * young.  A page that appeared was written by its fault already.
+ */
+static int replay_writes(struct replay *r, const struct mthp_snapshot *next,
+			 const struct mthp_pmd_bits *written, uint64_t *rewrites)
+{
+	uint32_t n = next->geo.ptes_per_pmd;
+
+	for (size_t k = 0; k < written->nr; k++) {
+		const uint64_t *bits = written->bits + k * written->words;
+		const struct mthp_snapshot_pmd *a = find_pmd(r->prev, written->addr[k]);
+		const struct mthp_snapshot_pmd *b = find_pmd(next, written->addr[k]);
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t page = written->addr[k] + i * r->page;
+			int err;
+
+			if (!(bits[i / 64] >> (i % 64) & 1) || range_pte(a, i) != PTE_PAGE ||
+			    range_pte(b, i) != PTE_PAGE || !in_vma(next, page))
+				continue;
+			err = sim_write(r->mm, page, page);
+			if (err)
+				return replay_fail(r, err, "a write", page);
+			(*rewrites)++;
+		}
+	}
+	return 0;
+}
+
 /* Compare the simulator's mapped pages with the recording's frame. */
 static int compare(struct replay *r, const struct mthp_snapshot *rec,
 		   struct mthp_replay_frame *f)
@@ -544,6 +591,8 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 			ret = replay_vmas(&r, &rd.frame);
 		if (!ret)
 			ret = replay_pages(&r, &rd.frame, &out->host_fills);
+		if (!ret)
+			ret = replay_writes(&r, &rd.frame, &rd.written, &out->rewrites);
 		if (!ret)
 			ret = compare(&r, &rd.frame, &fr);
 		if (!ret && opts->timeline_profile > 0 && fr.frame % sample_every == 0)
