@@ -231,7 +231,8 @@ mutants: | $(DEPS_STAMP)
 # make check-kernel: boots Linux 7.2 under qemu, runs the guest programs
 # of tests/kernel/ in it and compares what the kernel did with the plan
 # (scripts/kernel-vm/check-kernel, docs/kernel-tests.md).
-KERNEL_GUEST_BINS := $(BUILD)/tests/kernel/guest_khugepaged $(BUILD)/tests/kernel/guest_faults
+KERNEL_GUEST_BINS := $(BUILD)/tests/kernel/guest_khugepaged $(BUILD)/tests/kernel/guest_faults \
+	$(BUILD)/tests/test_live_record
 KERNEL_COMPARE := $(BUILD)/tests/kernel/compare
 
 $(BUILD)/tests/kernel/guest_%: $(BUILD)/tests/kernel/guest_%.o $(BUILD)/tests/kernel/guest.o $(LIBMTHP)
