@@ -232,8 +232,10 @@ static int set_vm_flags(struct sim_mm *mm, uint64_t start, uint64_t end,
 	if (err)
 		return err;
 	for (size_t i = vma_index_after(mm, start);
-	     i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+	     i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+		vma_start_write(mm, &mm->vmas[i]);
 		mm->vmas[i].vm_flags = (mm->vmas[i].vm_flags & ~clear) | set;
+	}
 	vma_merge_range(mm, start, end);
 	return 0;
 }
@@ -341,7 +343,10 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 		mmap_read_lock(mm);
 	err = madvise_locked(mm, addr, addr + len, advice);
 	enter = !err && advice == SIM_MADV_HUGEPAGE && collapse_possible(mm, addr, addr + len);
-	mmap_unlock(mm);
+	if (write)
+		mmap_write_unlock(mm);
+	else
+		mmap_unlock(mm);
 	world_exit(sim);
 	if (enter)
 		khugepaged_enter(mm);	/* hugepage_madvise: an mm slot */
@@ -366,7 +371,7 @@ static int uffd_flags_op(struct sim_mm *mm, uint64_t addr, uint64_t len,
 	err = set_vm_flags(mm, addr, addr + len, set, clear);
 	if (!err && (clear & SIM_VM_UFFD_WP))
 		err = pte_op_range(mm, addr, addr + len, &op);
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;

@@ -869,6 +869,9 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 	result = hugepage_vma_revalidate(mm, pmd_addr, order, cc, &w.rules, &w.v);
 	if (result != SCAN_SUCCEED)
 		goto out_up_write;
+	/* faults under the per-VMA lock end first; later ones take mmap_lock */
+	vma_start_write(mm, w.v);
+	st_relaxed(&mm->collapsing, pmd_addr + 1);	/* no fault may come here */
 	result = check_pmd_still_valid(&w);
 	if (result != SCAN_SUCCEED)
 		goto out_up_write;
@@ -890,8 +893,11 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 		w.anon_vma_locked = false;
 	}
 	/* another CPU's folio_referenced() on the folios beside the window */
-	if (inject_fail(sim, SIM_INJECT_RMAP))
+	if (inject_fail(sim, SIM_INJECT_RMAP)) {
 		rmap_walk_beside_window(mm, w.av, w.t, pmd_addr, off, 1u << order);
+		/* and a fault in the window, which the VMA's write lock stops */
+		fault_race_vma_lock(mm, addr);
+	}
 	sim_doing("collapse_huge_page: COPY", mm, addr, order);
 	result = collapse_copy_window(&w);
 	if (result != SCAN_SUCCEED)
@@ -912,7 +918,8 @@ out_unlock_anon_vma:
 	}
 out_up_write:
 	if (w.mmap_locked) {
-		mmap_unlock(mm);
+		st_relaxed(&mm->collapsing, 0);
+		mmap_write_unlock(mm);
 		w.mmap_locked = false;
 	}
 out_put_folio:

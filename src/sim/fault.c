@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 
+#include "sim/bug.h"
 #include "sim/check.h"
 #include "sim/fault.h"
 #include "sim/folio.h"
@@ -25,6 +26,29 @@
 
 /* Internal: the fault changed the tables, walk again. */
 #define FAULT_RETRY 1
+/* Internal: the fault under the per-VMA lock needs mmap_lock: take it. */
+#define FAULT_FALLBACK 2
+
+/*
+ * No fault may reach the page tables of a PMD range while a collapse
+ * holds it (mmap_lock for write, from vma_start_write() on): a fault
+ * under mmap_lock waits for the collapse's mmap_lock, a fault under the
+ * per-VMA lock for its vma_start_write().  Checked where a fault has
+ * just taken its PMD or PTE lock, or walks the PMD again.
+ * Context: mmap_lock or the VMA's lock (vma_locked) held.
+ */
+static void fault_check_collapsing(struct sim_mm *mm, uint64_t addr, bool vma_locked)
+{
+	if (ld_relaxed(&mm->collapsing) != pmd_base(mm->sim, addr) + 1)
+		return;
+	if (vma_locked)
+		sim_bug("fault at 0x%llx under the per-VMA lock in a PMD range a collapse "
+			"holds (mmap_lock for write): the collapse did not write-lock the "
+			"VMA (vma_start_write), so the fault may change page tables being "
+			"collapsed", (unsigned long long)addr);
+	sim_bug("fault at 0x%llx under mmap_lock: a collapse holds its PMD range, "
+		"mmap_lock for write did not exclude the fault", (unsigned long long)addr);
+}
 
 uint32_t fault_allowed_orders(struct sim *sim, const struct sim_vma *v)
 {
@@ -76,13 +100,13 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 	return err;
 }
 
-/* Context: mmap_lock held; takes and drops the PMD lock. */
+/* Context: mmap_lock or the VMA's lock held; takes and drops the PMD lock. */
 static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 			   struct sim_pmd_table *pmdt)
 {
 	struct sim_pte_table *t = pte_table_alloc(mm->sim);
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	if (!t)
 		return -ENOMEM;
@@ -99,7 +123,10 @@ static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 	return 0;
 }
 
-/* Context: mmap_lock held; takes and drops the PMD lock.  -ENOMEM: fall back. */
+/*
+ * Context: mmap_lock or the VMA's lock held; takes and drops the PMD
+ * lock.  -ENOMEM: fall back.
+ */
 static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 			   uint64_t *pmdp, struct sim_pmd_table *pmdt)
 {
@@ -110,7 +137,7 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	uint32_t head;
 	int err;
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	t = pte_table_alloc(sim);
 	if (!t)
@@ -139,7 +166,10 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	return 0;
 }
 
-/* Context: mmap_lock held.  The PMD is none: PMD path, else a table. */
+/*
+ * Context: mmap_lock or the VMA's lock held.  The PMD is none: PMD path,
+ * else a table.
+ */
 static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 			  uint64_t *pmdp, struct sim_pmd_table *pmdt,
 			  enum sim_access kind)
@@ -148,7 +178,7 @@ static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	unsigned pmd_order = sim->geo.pmd_order;
 	uint32_t orders = fault_allowed_orders(sim, v);
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	if ((orders & (1u << pmd_order)) && order_fits(sim, v, addr, pmd_order)) {
 		if (kind == SIM_ACCESS_READ && !read_allocates(sim) &&
 		    sim_settings(sim)->use_zero_page)
@@ -436,18 +466,23 @@ static void do_access(struct sim *sim, struct sim_pte_table *t, uint32_t i,
 	t->ptes[i] = pte | PTE_YOUNG | PTE_DIRTY;
 }
 
-/* Context: mmap_lock held; takes and drops the PTE lock of t. */
+/*
+ * Context: mmap_lock or (vma_locked) the VMA's lock held; takes and drops
+ * the PTE lock of t.
+ */
 static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
-		      struct sim_pte_table *t, enum sim_access kind, uint64_t *tag)
+		      struct sim_pte_table *t, enum sim_access kind, uint64_t *tag,
+		      bool vma_locked)
 {
 	struct sim *sim = mm->sim;
 	uint32_t i = pte_index(sim, addr), pte;
 	bool write = kind != SIM_ACCESS_READ;
 	int err = 0;
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	lockdep_assert_not_held(LOCK_PTE, t);
 	pte_lock(t);
+	fault_check_collapsing(mm, addr, vma_locked);
 	pte = t->ptes[i];
 	if (!pte) {
 		count_vm(sim, VM_PGFAULT);
@@ -471,18 +506,22 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	return err;
 }
 
-/* Context: mmap_lock held; takes and drops the PMD lock. */
+/*
+ * Context: mmap_lock or (vma_locked) the VMA's lock held; takes and drops
+ * the PMD lock.
+ */
 static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
 		       struct sim_pmd_table *pmdt, enum sim_access kind,
-		       uint64_t *tag)
+		       uint64_t *tag, bool vma_locked)
 {
 	struct sim *sim = mm->sim;
 	uint64_t pmd;
 	uint32_t pfn, head;
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	pmd_lock(pmdt);
+	fault_check_collapsing(mm, addr, vma_locked);
 	pmd = ld_acquire(pmdp);
 	if (!pmd_is_huge(pmd)) {
 		pmd_unlock(pmdt);
@@ -509,15 +548,20 @@ static int access_huge(struct sim_mm *mm, uint64_t addr, uint64_t *pmdp,
 	return 0;
 }
 
-int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
-		  uint64_t *tag)
+/* May kind of access be made in v? */
+static bool access_allowed(const struct sim_vma *v, enum sim_access kind)
 {
-	struct sim_vma *v = vma_find(mm, addr);
-	bool write = kind != SIM_ACCESS_READ;
+	return v->prot & (kind != SIM_ACCESS_READ ? SIM_PROT_WRITE : SIM_PROT_RW);
+}
 
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
-	if (!v || !(v->prot & (write ? SIM_PROT_WRITE : SIM_PROT_RW)))
-		return -EFAULT;
+/*
+ * The access at addr in v, with its faults.  Context: mmap_lock held, or
+ * (vma_locked) v's lock for read, v then a copy of the VMA.
+ */
+static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
+			     enum sim_access kind, uint64_t *tag, bool vma_locked)
+{
+	fault_assert_locked(mm);
 	for (int tries = 0; tries < 64; tries++) {
 		struct sim_pmd_table *pmdt;
 		uint64_t *pmdp = pmd_lookup(mm, addr, true, &pmdt);
@@ -526,6 +570,7 @@ int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 
 		if (!pmdp)
 			return -ENOMEM;
+		fault_check_collapsing(mm, addr, vma_locked);
 		pmd = ld_acquire(pmdp);
 		if (pmd_is_none(pmd)) {
 			err = fault_pmd_none(mm, v, addr, pmdp, pmdt, kind);
@@ -534,16 +579,71 @@ int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 			continue;
 		}
 		if (pmd_is_huge(pmd))
-			err = access_huge(mm, addr, pmdp, pmdt, kind, tag);
+			err = access_huge(mm, addr, pmdp, pmdt, kind, tag, vma_locked);
 		else
-			err = access_pte(mm, v, addr, pmd_table(pmd), kind, tag);
+			err = access_pte(mm, v, addr, pmd_table(pmd), kind, tag, vma_locked);
 		if (err != FAULT_RETRY)
 			return err;
 	}
 	return -EAGAIN;
 }
 
-/* Context: no lock held; takes the world lock, then mmap_lock for read. */
+int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+		  uint64_t *tag)
+{
+	struct sim_vma *v = vma_find(mm, addr);
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
+	if (!v || !access_allowed(v, kind))
+		return -EFAULT;
+	return handle_vma_access(mm, v, addr, kind, tag, false);
+}
+
+/* Context: the collapse's mmap_lock held for write; tries VMA locks. */
+void fault_race_vma_lock(struct sim_mm *mm, uint64_t addr)
+{
+	struct sim_vma v;
+	struct sim_vma_lock *vl;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	vl = lock_vma_under_rcu_try(mm, addr, &v);
+	if (!vl)
+		return;
+	fault_check_collapsing(mm, addr, true);
+	vma_end_read(vl);
+}
+
+/*
+ * The access under the per-VMA lock, as the kernel's fault handler tries
+ * first: lock_vma_under_rcu(), then the fault with the VMA's lock for
+ * read and no mmap_lock.  FAULT_FALLBACK when the VMA cannot be locked
+ * (none there, or write-locked by an operation under mmap_lock for
+ * write), when the access is not allowed (the error is left to the
+ * mmap_lock path), or when the VMA has no anon_vma yet (preparing one
+ * needs mmap_lock, as vmf_anon_prepare() says); nothing has been done or
+ * counted then.  Context: no mmap_lock held; takes and drops the VMA's
+ * lock for read.
+ */
+static int access_under_vma_lock(struct sim_mm *mm, uint64_t addr,
+				 enum sim_access kind, uint64_t *tag)
+{
+	struct sim_vma v;
+	struct sim_vma_lock *vl = lock_vma_under_rcu(mm, addr, &v);
+	int err = FAULT_FALLBACK;
+
+	lockdep_assert_not_held(LOCK_MMAP, mm);
+	if (!vl)
+		return FAULT_FALLBACK;
+	if (v.anon_vma && access_allowed(&v, kind))
+		err = handle_vma_access(mm, &v, addr, kind, tag, true);
+	vma_end_read(vl);
+	return err;
+}
+
+/*
+ * Context: no lock held; takes the world lock, then a VMA's lock for read
+ * or, when that fails, mmap_lock for read.
+ */
 static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		     uint64_t *tag)
 {
@@ -558,9 +658,12 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		struct sim_shrink_result shrunk;
 
 		world_enter(sim);
-		mmap_read_lock(mm);
-		err = handle_access(mm, addr, kind, tag);
-		mmap_unlock(mm);
+		err = access_under_vma_lock(mm, addr, kind, tag);
+		if (err == FAULT_FALLBACK) {
+			mmap_read_lock(mm);
+			err = handle_access(mm, addr, kind, tag);
+			mmap_unlock(mm);
+		}
 		world_exit(sim);
 		/* a cgroup at its limit reclaims, which runs its shrinkers */
 		if (err != -ENOMEM || tries || !mm->memcg ||

@@ -193,15 +193,17 @@ int sim_fork(struct sim_mm *mm, struct sim_mm **out)
 
 	world_enter(sim);
 	mmap_write_lock(mm);
+	/* as dup_mmap(): no fault under a per-VMA lock while PTEs are copied */
+	vma_start_write_range(mm, 0, UINT64_MAX);
 	err = mm_alloc(sim, mm->memcg, &child);
 	if (err)
 		goto out_unlock;
 	mmap_write_lock_nested(child);
 	child->mmap_base = mm->mmap_base;
 	err = dup_mmap(mm, child);
-	mmap_unlock_nested(child);
+	mmap_write_unlock_nested(child);
 out_unlock:
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	if (err == 0) {
 		if (ld_relaxed(&mm->khugepaged_slot))

@@ -16,6 +16,15 @@
  *   mmap_lock      mm->mmap_lock, rwlock fair to writers: the VMA list
  *                  (write to change it), page tables against teardown
  *   mmap_lock_nested  a fork child's, inside the parent's (both write)
+ *   vma_tree       mm->vma_tree_lock, rwlock: the kernel's RCU read side
+ *                  of the VMA tree; read by lock_vma_under_rcu() (no
+ *                  mmap_lock held), write by every change of the VMA
+ *                  list (under mmap_lock for write)
+ *   vma_lock       a VMA's per-VMA lock, rwlock: tried for read by a
+ *                  fault that then holds it instead of mmap_lock; taken
+ *                  for write for a moment by vma_start_write() (under
+ *                  mmap_lock for write), which marks the VMA write-locked
+ *                  until mmap_write_unlock()
  *   anon_vma       anon_vma->lock, rwlock: held for write by a collapse
  *                  while the PMD is clear and by an unlink (vma.c)
  *                  before page tables are moved or freed; for read by
@@ -52,6 +61,8 @@ static const char *const class_names[LOCK_NR_CLASSES] = {
 	[LOCK_WORLD] = "world",
 	[LOCK_MMAP] = "mmap_lock",
 	[LOCK_MMAP_NESTED] = "mmap_lock_nested",
+	[LOCK_VMA_TREE] = "vma_tree",
+	[LOCK_VMA] = "vma_lock",
 	[LOCK_ANON_VMA] = "anon_vma",
 	[LOCK_PMD] = "pmd_lock",
 	[LOCK_PMD_NESTED] = "pmd_lock_nested",

@@ -29,6 +29,8 @@ enum sim_lock_class {
 	LOCK_WORLD,		/* sim->world_lock (debug only; write: sim_check) */
 	LOCK_MMAP,		/* mm->mmap_lock */
 	LOCK_MMAP_NESTED,	/* a fork child's mmap_lock, inside the parent's */
+	LOCK_VMA_TREE,		/* mm->vma_tree_lock: the VMA list's RCU readers */
+	LOCK_VMA,		/* a VMA's per-VMA lock (sim_vma_lock) */
 	LOCK_ANON_VMA,		/* anon_vma->lock */
 	LOCK_PMD,		/* sim_pmd_table->lock */
 	LOCK_PMD_NESTED,	/* a second PMD table, nested (mremap) */
@@ -323,5 +325,49 @@ static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
 	mutex_lock_at(&(tr)->lock, LOCK_TRACE, (tr), __FILE__, __LINE__)
 #define trace_unlock(tr) \
 	mutex_unlock_at(&(tr)->lock, LOCK_TRACE, (tr), __FILE__, __LINE__)
+
+/*
+ * Per-VMA locks (vma.c).  The VMA list's readers without mmap_lock
+ * (lock_vma_under_rcu()) hold the tree lock for read where the kernel
+ * holds rcu_read_lock(); whatever changes the list holds it for write.
+ * A VMA's lock is tried for read by a fault and taken for write, for a
+ * moment, by vma_start_write().  mmap_write_unlock() ends every VMA's
+ * write lock of the mm (vma_end_write_all()).
+ */
+struct sim_mm;
+void vma_end_write_all(struct sim_mm *mm);
+#define vma_tree_read_lock(mm) \
+	rw_read_lock_at(&(mm)->vma_tree_lock, LOCK_VMA_TREE, (mm), __FILE__, __LINE__)
+#define vma_tree_read_trylock(mm) \
+	rw_read_trylock_at(&(mm)->vma_tree_lock, LOCK_VMA_TREE, (mm), __FILE__, __LINE__)
+#define vma_tree_write_lock(mm) \
+	rw_write_lock_at(&(mm)->vma_tree_lock, LOCK_VMA_TREE, (mm), __FILE__, __LINE__)
+#define vma_tree_unlock(mm) \
+	rw_unlock_at(&(mm)->vma_tree_lock, LOCK_VMA_TREE, (mm), __FILE__, __LINE__)
+#define vma_lock_read_trylock(vl) \
+	rw_read_trylock_at(&(vl)->lock, LOCK_VMA, (vl), __FILE__, __LINE__)
+#define vma_lock_write(vl) \
+	rw_write_lock_at(&(vl)->lock, LOCK_VMA, (vl), __FILE__, __LINE__)
+#define vma_lock_unlock(vl) \
+	rw_unlock_at(&(vl)->lock, LOCK_VMA, (vl), __FILE__, __LINE__)
+#define mmap_write_unlock(mm)						\
+	do {								\
+		vma_end_write_all(mm);					\
+		mmap_unlock(mm);					\
+	} while (0)
+#define mmap_write_unlock_nested(mm)					\
+	do {								\
+		vma_end_write_all(mm);					\
+		mmap_unlock_nested(mm);					\
+	} while (0)
+/*
+ * A fault's page tables: mmap_lock held (a fork child's: nested), or a
+ * VMA's lock for read (the fault under the per-VMA lock).
+ */
+#define fault_assert_locked(mm)						\
+	do {								\
+		if (!lockdep_is_held(LOCK_VMA, NULL, LOCK_READ))	\
+			mmap_assert_locked((mm), LOCK_ANY);		\
+	} while (0)
 
 #endif /* MTHP_SIM_LOCKS_H */

@@ -57,6 +57,7 @@ int mm_alloc(struct sim *sim, unsigned memcg, struct sim_mm **out)
 	mm->refs = 1;
 	mmap_lock_init(mm);
 	pthread_mutex_init(&mm->pgd_lock, NULL);
+	pthread_rwlock_init(&mm->vma_tree_lock, NULL);
 	mm_list_lock(sim);
 	mm->id = sim->next_mm_id++;
 	mm->next = sim->mm_list;
@@ -99,6 +100,7 @@ void mm_put(struct sim_mm *mm)
 		return;
 	pthread_rwlock_destroy(&mm->mmap_lock);
 	pthread_mutex_destroy(&mm->pgd_lock);
+	pthread_rwlock_destroy(&mm->vma_tree_lock);
 	free(mm->vmas);
 	free(mm->pgd);
 	free(mm);
@@ -108,13 +110,14 @@ void mm_put(struct sim_mm *mm)
 void mm_teardown(struct sim_mm *mm)
 {
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	vma_start_write_range(mm, 0, UINT64_MAX);
 	for (size_t i = 0; i < mm->nr_vmas; i++)
 		zap_range(mm, mm->vmas[i].start, mm->vmas[i].end);
 	for (size_t i = 0; i < mm->nr_vmas; i++) {
 		anon_vma_unlink(mm->vmas[i].anon_vma);
 		anon_vma_put(mm->vmas[i].anon_vma);
 	}
-	mm->nr_vmas = 0;
+	vma_remove_all(mm);
 	free_all_tables(mm);
 }
 
@@ -126,7 +129,7 @@ void sim_exit(struct sim_mm *mm)
 	mmap_write_lock(mm);
 	st_relaxed(&mm->exiting, true);
 	mm_teardown(mm);
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	mm_unlist(mm);
 	world_exit(sim);
 	mm_put(mm);
@@ -142,12 +145,13 @@ bool mm_range_ok(struct sim *sim, uint64_t addr, uint64_t len)
 	       addr + len > addr && addr + len <= (1ull << SIM_VA_BITS);
 }
 
-/* Context: mmap_lock held for write. */
+/* Context: mmap_lock held for write; write-locks the VMAs unmapped. */
 int munmap_locked(struct sim_mm *mm, uint64_t start, uint64_t end)
 {
 	int err;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	vma_start_write_range(mm, start, end);
 	err = zap_range(mm, start, end);
 	if (!err)
 		err = vma_remove_range(mm, start, end);
@@ -186,7 +190,7 @@ int sim_mmap(struct sim_mm *mm, uint64_t *addr, uint64_t len, unsigned prot,
 	vma_merge_range(mm, v.start, v.end);
 	*addr = v.start;
 out_unlock:
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -202,7 +206,7 @@ int sim_munmap(struct sim_mm *mm, uint64_t addr, uint64_t len)
 	world_enter(sim);
 	mmap_write_lock(mm);
 	err = munmap_locked(mm, addr, addr + len);
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -277,13 +281,15 @@ int sim_mprotect(struct sim_mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 	if (err)
 		goto out_unlock;
 	for (size_t i = vma_index_after(mm, addr);
-	     i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+	     i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+		vma_start_write(mm, &mm->vmas[i]);
 		mm->vmas[i].prot = prot & SIM_PROT_RW;
+	}
 	if (!(prot & SIM_PROT_WRITE))
 		err = walk_pmds(mm, addr, end, wrprotect_pmd, NULL);
 	vma_merge_range(mm, addr, end);
 out_unlock:
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;

@@ -245,6 +245,7 @@ static int move_vma(struct sim_mm *mm, uint64_t old, uint64_t old_len,
 	err = vma_isolate_range(mm, old, old + old_len);
 	if (err)
 		return err;
+	vma_start_write(mm, vma_find(mm, old));
 	nv = *vma_find(mm, old);
 	/* the pages change address: rmap walks in flight end first */
 	anon_vma_unlink(nv.anon_vma);
@@ -344,7 +345,10 @@ static int mremap_locked(struct sim_mm *mm, uint64_t old, uint64_t old_len,
 	if (err)
 		return err;
 	if (old + old_len == v->end && vma_expandable(mm, v, new_len - old_len)) {
+		vma_start_write(mm, v);
+		vma_tree_write_lock(mm);
 		v->end += new_len - old_len;
+		vma_tree_unlock(mm);
 		vma_merge_range(mm, v->start, v->end);
 		*new_addr = old;
 		return 0;
@@ -373,7 +377,7 @@ int sim_mremap_resize(struct sim_mm *mm, uint64_t old_addr, uint64_t old_len,
 	world_enter(sim);
 	mmap_write_lock(mm);
 	err = mremap_locked(mm, old_addr, old_len, new_len, flags, new_addr);
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;
@@ -412,7 +416,7 @@ int sim_mremap(struct sim_mm *mm, uint64_t old_addr, uint64_t len,
 	world_enter(sim);
 	mmap_write_lock(mm);
 	err = mremap_anywhere_locked(mm, old_addr, len, new_addr);
-	mmap_unlock(mm);
+	mmap_write_unlock(mm);
 	world_exit(sim);
 	sim_debug_check(sim);
 	return err;

@@ -124,7 +124,7 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
  * Put a new PTE table under the PMD entry: when it is none (split false),
  * or when it is huge (split true), the table then holding the huge PMD's
  * PTEs.  A table not used (the entry changed meanwhile) is freed.
- * Context: mmap_lock held; takes and drops the PMD lock.
+ * Context: mmap_lock or the VMA's lock held; takes and drops the PMD lock.
  */
 static int pmd_set_table(struct sim_mm *mm, uint64_t *pmdp,
 			 struct sim_pmd_table *pmdt, bool split)
@@ -132,7 +132,7 @@ static int pmd_set_table(struct sim_mm *mm, uint64_t *pmdp,
 	struct sim_pte_table *t;
 	uint64_t pmd;
 
-	mmap_assert_locked(mm, LOCK_ANY);
+	fault_assert_locked(mm);
 	lockdep_assert_not_held(LOCK_PMD, pmdt);
 	if (split) {
 		/* a huge PMD splits into the table deposited with it */

@@ -24,6 +24,16 @@ struct sim_anon_vma {
 #define SIM_VM_UFFD_WP		0x8u
 #define SIM_VM_UFFD		(SIM_VM_UFFD_MISSING | SIM_VM_UFFD_WP)
 
+/*
+ * A VMA's per-VMA lock, allocated apart from the VMA (the VMA array
+ * moves; the lock stays where a fault holding it can find it).  The
+ * VMA is write-locked while vm_lock_seq equals its mm's mm_lock_seq.
+ */
+struct sim_vma_lock {
+	pthread_rwlock_t lock;
+	uint32_t vm_lock_seq;	/* atomic: written under lock for write */
+};
+
 struct sim_vma {
 	uint64_t start;
 	uint64_t end;		/* exclusive */
@@ -31,7 +41,39 @@ struct sim_vma {
 	unsigned prot;
 	uint32_t vm_flags;
 	struct sim_anon_vma *anon_vma;	/* atomic: installed under pgd_lock */
+	struct sim_vma_lock *vm_lock;	/* a new one for each VMA inserted */
 };
+
+/*
+ * Write-lock v until mmap_write_unlock(): wait for the faults that hold
+ * its lock for read, and make later ones fall back to mmap_lock.
+ * Context: mmap_lock held for write (a fork child's: nested); takes and
+ * drops the VMA's lock for write.
+ */
+void vma_start_write(struct sim_mm *mm, const struct sim_vma *v);
+/* vma_start_write() on every VMA overlapping [start, end).  Context: as it. */
+void vma_start_write_range(struct sim_mm *mm, uint64_t start, uint64_t end);
+/*
+ * lock_vma_under_rcu(): without mmap_lock, find the VMA at addr and try
+ * its lock for read; fails (NULL) if there is none or it is write-locked.
+ * On success *copy is the VMA (its fields cannot change while the lock is
+ * held; the array it lives in can) and the lock returned is held for
+ * read until vma_end_read().  Context: no mmap_lock held; takes and drops
+ * the VMA tree lock for read.
+ */
+struct sim_vma_lock *lock_vma_under_rcu(struct sim_mm *mm, uint64_t addr,
+					struct sim_vma *copy);
+/*
+ * lock_vma_under_rcu() with every lock only tried, for another CPU's
+ * fault run from where this thread holds locks (fault_race_vma_lock()).
+ * Context: any; tries and drops the VMA tree lock for read.
+ */
+struct sim_vma_lock *lock_vma_under_rcu_try(struct sim_mm *mm, uint64_t addr,
+					    struct sim_vma *copy);
+/* Context: vl held for read (lock_vma_under_rcu()); drops it. */
+void vma_end_read(struct sim_vma_lock *vl);
+/* Free the VMA locks and empty the list.  Context: mmap_lock held for write. */
+void vma_remove_all(struct sim_mm *mm);
 
 struct sim_vma *vma_find(struct sim_mm *mm, uint64_t addr);
 size_t vma_index_after(struct sim_mm *mm, uint64_t addr);

@@ -270,6 +270,14 @@ struct sim_mm {
 	unsigned memcg;
 	pthread_rwlock_t mmap_lock;
 	pthread_mutex_t pgd_lock;	/* page_table_lock */
+	/* the VMA list's RCU read side, for lock_vma_under_rcu() (vma.c) */
+	pthread_rwlock_t vma_tree_lock;
+	/* atomic: mmap_write_unlock()s so far; a VMA whose vm_lock_seq is
+	 * this is write-locked (vma_start_write()) */
+	uint32_t mm_lock_seq;
+	/* atomic: a collapse's PMD range + 1 while it holds mmap_lock for
+	 * write over it (collapse.c), 0 otherwise: no fault may be there */
+	uint64_t collapsing;
 	struct sim_pud **pgd;		/* top_entries, atomic slots */
 	struct sim_vma *vmas;		/* sorted, not overlapping */
 	size_t nr_vmas;
