@@ -38,6 +38,16 @@ static struct gup_cpu cpus[SIM_GUP_CPUS] = {
 static uint32_t nr_used;		/* atomic */
 static uint32_t machine;		/* atomic: enum sim_tlb_machine */
 
+/*
+ * A full barrier, as a read-modify-write of one word that both sides of
+ * every store-then-load pair do (ThreadSanitizer has no fences): either
+ * the walk sees the writer's store or the writer sees the walk's.
+ */
+static void full_barrier(void)
+{
+	__atomic_fetch_add(&nr_used, 0, __ATOMIC_SEQ_CST);
+}
+
 void tlb_set_machine(enum sim_tlb_machine m)
 {
 	st_config(&machine, (uint32_t)m);
@@ -90,6 +100,7 @@ void gup_irq_disable(struct gup_cpu *c)
 {
 	sim_sched_mutex_lock(&c->irq);
 	__atomic_store_n(&c->irqs_off, 1, __ATOMIC_SEQ_CST);
+	full_barrier();
 }
 
 /* Context: the walk's interrupts-off section. */
@@ -109,6 +120,7 @@ void gup_cpu_set_pin(struct gup_cpu *c, uint32_t pfn)
 {
 	sched_atomic_point();
 	__atomic_store_n(&c->pin, pfn, __ATOMIC_SEQ_CST);
+	full_barrier();
 }
 
 /*
@@ -119,7 +131,7 @@ static void ipi_wait_all(void)
 {
 	if (!__atomic_load_n(&nr_used, __ATOMIC_SEQ_CST))
 		return;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	full_barrier();
 	for (unsigned i = 0; i < SIM_GUP_CPUS; i++) {
 		if (!__atomic_load_n(&cpus[i].irqs_off, __ATOMIC_SEQ_CST))
 			continue;
@@ -175,7 +187,7 @@ uint32_t gup_fast_pins(uint32_t pfn, uint32_t nr)
 
 	if (!__atomic_load_n(&nr_used, __ATOMIC_SEQ_CST))
 		return 0;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	full_barrier();
 	for (unsigned i = 0; i < SIM_GUP_CPUS; i++) {
 		uint32_t p = __atomic_load_n(&cpus[i].pin, __ATOMIC_SEQ_CST);
 
