@@ -12,7 +12,9 @@
  *           nothing to pin
  *   PTE     under a table, its PTE, read with no lock; not present or the
  *           zero page: nothing to pin
- *   GRAB    the speculative reference on the page (try_grab_folio())
+ *   GRAB    the speculative reference on the page (try_grab_folio());
+ *           a walk in four stalls after PMD and after GRAB (a yield: a
+ *           vCPU with interrupts off is not a fast one)
  *   RECHECK the PMD and the PTE read again: either changed, the reference
  *           is dropped and the walk backs off (gup_fast_pte_range())
  *   IRQON   local_irq_enable()
@@ -145,6 +147,8 @@ static enum gup_outcome gup_fast_walk(struct gup_walker *g, uint64_t addr)
 		return GUP_NOTHING;
 	gup_cpu_set_pin(g->cpu, pte_pfn(pte));
 	sim_sched_note("gup_fast: grabbed");
+	if (gup_random(g) % 4 == 0)
+		sim_thread_yield();	/* a stall before the re-check too */
 	if (ld_acquire(pmdp) != pmd || ld_acquire(&t->ptes[i]) != pte) {
 		gup_cpu_set_pin(g->cpu, SIM_NO_PFN);
 		return GUP_BACKED_OFF;
