@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	if (measure(&cfg, &ws, &cs, &t))
 		return 1;
 	printf("bench_det_schedule: %llu schedules of 4 mutator threads x 100 operations "
-	       "with khugepaged, the rmap walker and fault injection (pct 3), %u runs\n",
+	       "with khugepaged, the rmap and GUP-fast walkers and fault injection (pct 3), %u runs\n",
 	       (unsigned long long)cfg.schedules, RUNS);
 	printf("  %.0f schedules/s of wall time, median (min %.0f, max %.0f) "
 	       "(target >= %.0f/s)\n", ws.median, ws.min, ws.max, TARGET);

@@ -378,6 +378,35 @@ struct sim_rmap_stats {
 void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out);
 
 /*
+ * The GUP-fast walker: get_user_pages_fast() of a random page of mm at a
+ * time, in a thread of its own, with no lock: the PMD and the PTE read
+ * with interrupts off, a reference grabbed, both read again and the
+ * reference dropped when either changed, as the kernel's lockless walk.
+ * A collapse's TLB flush (by IPI) or tlb_remove_table_sync_one() waits
+ * out its walks, by the machine's kind (sim_tlb_set_broadcast()); a
+ * collapse that deposits a table a walk still reads, or replaces a folio
+ * a walk holds pinned, stops the program with sim: BUG: naming it.
+ * stream varies its random addresses between starts.  One walker in the
+ * program at a time (-EBUSY); stop adds its counts to *add (when not
+ * NULL).  mm must not exit while it runs.
+ */
+struct sim_gup_fast_stats {
+	uint64_t walks;		/* walks started */
+	uint64_t pinned;	/* pins that passed their re-check */
+	uint64_t backed_off;	/* the PMD or PTE changed under the grab */
+	uint64_t nothing;	/* nothing mapped to pin */
+};
+int sim_gup_fast_walker_start(struct sim *sim, struct sim_mm *mm, uint64_t stream);
+void sim_gup_fast_walker_stop(struct sim *sim, struct sim_gup_fast_stats *add);
+/*
+ * The simulated machine's TLB flush: false (the default), by IPI, page
+ * tables freed after it; true, broadcast by the hardware with no IPI,
+ * page tables freed through RCU, so that tlb_remove_table_sync_one() is
+ * the IPI.  For the whole program.
+ */
+void sim_tlb_set_broadcast(bool broadcast);
+
+/*
  * What came of the walk of the ranges whose scan succeeded: some window
  * collapsed; windows were attempted and every attempt failed; or no
  * window passed its count or density test, so none was attempted.

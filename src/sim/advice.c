@@ -87,7 +87,7 @@ static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 		unsigned order;
 
 		if (pte_is_swap(pte) && pte_slot(pte)) {
-			t->ptes[i] = 0;
+			st_relaxed(&t->ptes[i], 0);
 			zap_pte(mm, pte);
 			continue;
 		}
@@ -108,7 +108,7 @@ static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 			head = pfn;
 		}
 		folio_set_flag(sim, head, PG_LAZYFREE);
-		t->ptes[i] = pte & ~(PTE_DIRTY | PTE_YOUNG);
+		st_relaxed(&t->ptes[i], pte & ~(PTE_DIRTY | PTE_YOUNG));
 	}
 }
 
@@ -147,7 +147,7 @@ static void age_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last; i++)
 		if (pte_present(t->ptes[i]))
-			t->ptes[i] &= ~PTE_YOUNG;
+			st_relaxed(&t->ptes[i], t->ptes[i] & ~PTE_YOUNG);
 }
 
 /* Context: PMD lock held. */
@@ -180,7 +180,7 @@ static void cold_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn ||
 		    folio_maybe_shared(sim, folio_head(sim, pte_pfn(pte))))
 			continue;
-		t->ptes[i] = pte & ~PTE_YOUNG;
+		st_relaxed(&t->ptes[i], pte & ~PTE_YOUNG);
 	}
 }
 
@@ -214,7 +214,7 @@ static void uffd_wp_ptes(struct sim_mm *mm, struct sim_pte_table *t,
 			pte = protect ? pte | PTE_SWP_UFFD_WP : pte & ~PTE_SWP_UFFD_WP;
 		else if (pte_is_swap(pte) && !protect)
 			pte = 0;	/* marker only */
-		t->ptes[i] = pte;
+		st_relaxed(&t->ptes[i], pte);
 	}
 }
 

@@ -106,6 +106,7 @@
 #include "sim/rmap.h"
 #include "sim/states.h"
 #include "sim/stats.h"
+#include "sim/tlbflush.h"
 #include "sim/trace.h"
 #include "sim/vma.h"
 #include "sim/world.h"
@@ -430,7 +431,8 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 	expected = folio_mapcount(sim, head);
 	if (folio_test_flag(sim, head, PG_SWAPCACHE))
 		expected += 1u << sim_pg(sim, head)->order;
-	if (folio_refcount(sim, head) != expected) {
+	if (folio_refcount(sim, head) + gup_fast_pins(head, 1u << sim_pg(sim, head)->order) !=
+	    expected) {
 		folio_unlock(sim, head);
 		return SCAN_PAGE_COUNT;
 	}
@@ -561,6 +563,24 @@ static enum mthp_result collapse_isolate(struct sim_mm *mm, struct sim_pte_table
 }
 
 /*
+ * The folios a copy replaces: none may be held by a GUP-fast walk, whose
+ * pin the isolation's refcount check must have seen (a pin taken after
+ * the PMD was cleared fails its re-check and is dropped).
+ * Context: the PTE lock of the detached table held.
+ */
+static void collapse_assert_unpinned(struct sim *sim, const struct collapse_control *cc)
+{
+	for (uint32_t k = 0; k < cc->nr_isolated; k++) {
+		uint32_t head = cc->isolated[k], order = sim_pg(sim, head)->order;
+
+		if (gup_fast_pins(head, 1u << order))
+			sim_bug("collapse_huge_page: COPY replaces folio pfn %u (order %u), "
+				"which a GUP-fast walk holds pinned: the isolation did not see "
+				"the pin in its refcount check", head, order);
+	}
+}
+
+/*
  * Copy the window into the new folio (none and zero PTEs read as zero),
  * clear the old PTEs and release the old folios.
  * Context: mmap_lock held for write; PTE lock of the detached table held.
@@ -585,9 +605,10 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 			cc->filled++;
 			cc->filled_map[k / 64] |= 1ull << (k % 64);
 		}
-		t->ptes[off + k] = 0;
+		st_relaxed(&t->ptes[off + k], 0);
 		zap_pte(mm, pte);
 	}
+	collapse_assert_unpinned(sim, cc);
 	release_isolated(sim, cc);
 }
 
@@ -698,7 +719,10 @@ static enum mthp_result collapse_prepare(struct collapse_window *w)
 }
 
 /*
- * DETACH: clear the PMD (whatever the order), keeping its table in w->t.
+ * DETACH: clear the PMD (whatever the order), keeping its table in w->t;
+ * pmdp_collapse_flush() flushes the TLB, then tlb_remove_table_sync_one():
+ * on every machine one of the two waits out the GUP-fast walks that read
+ * the PMD before it was cleared (tlbflush.h).
  * Context: mmap_lock held for write, the anon_vma locked for write; takes
  * and drops the PMD lock.
  */
@@ -709,6 +733,7 @@ static void collapse_detach(struct collapse_window *w)
 	w->t = pmdp_collapse_flush(w->pmdp);
 	pmd_unlock(w->pmdt);
 	w->pmd_locked = false;
+	tlb_remove_table_sync_one();
 }
 
 /*
@@ -818,7 +843,7 @@ static void collapse_install_ptes(struct collapse_window *w)
 	pmd_populate(w->pmdp, w->t);
 	folio_add_ptes(sim, w->head, nr, w->mm->id);
 	for (uint32_t k = 0; k < nr; k++)
-		w->t->ptes[w->off + k] = pte_mk(w->head + k, bits);
+		st_relaxed(&w->t->ptes[w->off + k], pte_mk(w->head + k, bits));
 	pte_unlock(w->t);
 	w->pte_locked = false;
 	pmd_unlock(w->pmdt);

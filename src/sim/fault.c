@@ -218,7 +218,7 @@ static void map_new_folio(struct sim_mm *mm, const struct sim_vma *v,
 		bits |= PTE_WRITE | PTE_DIRTY;
 	folio_add_ptes(sim, head, nr, mm->id);
 	for (uint32_t i = 0; i < nr; i++)
-		t->ptes[first + i] = pte_mk(head + i, bits);
+		st_relaxed(&t->ptes[first + i], pte_mk(head + i, bits));
 	count_mthp(sim, order, MS_ANON_FAULT_ALLOC);
 	folio_put(sim, head, 1);
 }
@@ -261,7 +261,7 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (kind == SIM_ACCESS_READ && !read_allocates(sim)) {
-		t->ptes[pte_index(sim, addr)] = pte_mk(sim->pm.zero_pfn, 0);
+		st_relaxed(&t->ptes[pte_index(sim, addr)], pte_mk(sim->pm.zero_pfn, 0));
 		return 0;
 	}
 	if (!anon_vma_prepare(mm, v))
@@ -383,7 +383,7 @@ int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table 
 	folio_add_ptes(sim, head, nr, mm->id);
 	for (uint32_t k = 0; k < nr; k++) {
 		page_set_tag(sim, head + k, swap_tag(&sim->swap, slot + k));
-		t->ptes[first + k] = pte_mk(head + k, bits);
+		st_relaxed(&t->ptes[first + k], pte_mk(head + k, bits));
 		swap_free(&sim->swap, slot + k);
 		count_vm(sim, VM_PSWPIN);
 	}
@@ -420,7 +420,7 @@ static int page_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i, uin
 	if (pte_pfn(old) != sim->pm.zero_pfn)
 		page_set_tag(sim, head, page_tag(sim, pte_pfn(old)));
 	folio_add_ptes(sim, head, 1, mm->id);
-	t->ptes[i] = pte_mk(head, flags);
+	st_relaxed(&t->ptes[i], pte_mk(head, flags));
 	folio_put(sim, head, 1);
 	zap_pte(mm, old);
 	return 0;
@@ -443,7 +443,7 @@ static int wp_fault(struct sim_mm *mm, struct sim_pte_table *t, uint32_t i)
 		return -EAGAIN;	/* delivered to the userfaultfd handler */
 	if (pte_pfn(pte) != sim->pm.zero_pfn &&
 	    can_reuse(sim, folio_head(sim, pte_pfn(pte)))) {
-		t->ptes[i] = pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+		st_relaxed(&t->ptes[i], pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
 		return 0;
 	}
 	return wp_copy(mm, t, i);
@@ -458,12 +458,12 @@ static void do_access(struct sim *sim, struct sim_pte_table *t, uint32_t i,
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (kind == SIM_ACCESS_READ) {
 		*tag = pfn == sim->pm.zero_pfn ? 0 : page_tag(sim, pfn);
-		t->ptes[i] = pte | PTE_YOUNG;
+		st_relaxed(&t->ptes[i], pte | PTE_YOUNG);
 		return;
 	}
 	if (kind == SIM_ACCESS_WRITE)
 		page_set_tag(sim, pfn, *tag);
-	t->ptes[i] = pte | PTE_YOUNG | PTE_DIRTY;
+	st_relaxed(&t->ptes[i], pte | PTE_YOUNG | PTE_DIRTY);
 }
 
 /*
@@ -491,7 +491,7 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 		/* a uffd-wp marker on an empty PTE */
 		err = write ? -EAGAIN : 0;
 		if (!err)
-			t->ptes[i] = pte_mk(sim->pm.zero_pfn, PTE_UFFD_WP);
+			st_relaxed(&t->ptes[i], pte_mk(sim->pm.zero_pfn, PTE_UFFD_WP));
 	} else if (pte_is_swap(pte)) {
 		count_vm(sim, VM_PGFAULT);
 		err = swapin_pte(mm, v, t, addr, write);

@@ -55,7 +55,7 @@ static int copy_pte(struct sim_mm *parent, struct sim_mm *child,
 	}
 	head = folio_head(sim, pfn);
 	if (fork_shares(sim, head)) {
-		*src = pte & ~PTE_WRITE;
+		st_relaxed(src, pte & ~PTE_WRITE);
 		*dst = pte & ~(PTE_WRITE | PTE_UFFD_WP);
 		folio_add_ptes(sim, pfn, 1, child->id);
 		return 0;
@@ -151,8 +151,8 @@ static int copy_pmd(struct sim_mm *parent, uint64_t *pmdp, struct sim_pmd_table 
 		 */
 		n = pte_folio_run(sim, t, i, last, pfn);
 		for (uint32_t k = i; k < i + n; k++) {
-			ct->ptes[k] = t->ptes[k] & ~(PTE_WRITE | PTE_UFFD_WP);
-			t->ptes[k] &= ~PTE_WRITE;
+			st_relaxed(&ct->ptes[k], t->ptes[k] & ~(PTE_WRITE | PTE_UFFD_WP));
+			st_relaxed(&t->ptes[k], t->ptes[k] & ~PTE_WRITE);
 		}
 		folio_add_ptes(sim, pfn, n, child->id);
 		i += n - 1;

@@ -11,6 +11,7 @@
 #include "sim/khugepaged.h"
 #include "sim/locks.h"
 #include "sim/physmem.h"
+#include "sim/gup.h"
 #include "sim/rmap.h"
 #include "sim/swap.h"
 #include "sim/trace.h"
@@ -76,6 +77,7 @@ void sim_destroy(struct sim *sim)
 
 	if (!sim)
 		return;
+	gup_destroy(sim);
 	rmap_destroy(sim);
 	khugepaged_destroy(sim);
 	trace_destroy(sim);

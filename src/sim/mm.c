@@ -252,7 +252,7 @@ static int wrprotect_pmd(struct sim_mm *mm, uint64_t *pmdp,
 	pte_lock(t);
 	for (uint32_t i = pte_index(sim, start); i <= pte_index(sim, end - 1); i++)
 		if (pte_present(t->ptes[i]))
-			t->ptes[i] &= ~PTE_WRITE;
+			st_relaxed(&t->ptes[i], t->ptes[i] & ~PTE_WRITE);
 	pte_unlock(t);
 	return 0;
 }

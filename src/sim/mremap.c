@@ -175,8 +175,8 @@ static void move_ptes(struct sim_mm *mm, struct sim_pte_table *src,
 		pte = src->ptes[i];
 		if (!pte)
 			continue;
-		dst->ptes[pte_index(sim, addr + delta)] = pte;
-		src->ptes[i] = 0;
+		st_relaxed(&dst->ptes[pte_index(sim, addr + delta)], pte);
+		st_relaxed(&src->ptes[i], 0);
 	}
 	if (held)
 		pte_unlock_pair(src, held);

@@ -47,11 +47,11 @@ static void unmap_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 		uint32_t pte = t->ptes[idx + k];
 
 		if (!slot) {
-			t->ptes[idx + k] = 0;
+			st_relaxed(&t->ptes[idx + k], 0);
 			continue;
 		}
 		swap_set_tag(&sim->swap, slot + k, page_tag(sim, head + k));
-		t->ptes[idx + k] = pte_mk_swap(slot + k, pte & PTE_UFFD_WP);
+		st_relaxed(&t->ptes[idx + k], pte_mk_swap(slot + k, pte & PTE_UFFD_WP));
 		count_vm(sim, VM_PSWPOUT);
 	}
 	folio_remove_ptes(sim, head, nr, mm->id);

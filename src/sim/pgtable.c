@@ -17,6 +17,7 @@
 #include "sim/pgtable.h"
 #include "sim/stats.h"
 #include "sim/swap.h"
+#include "sim/tlbflush.h"
 #include "sim/world.h"
 
 struct sim_pte_table *pte_table_alloc(struct sim *sim)
@@ -35,6 +36,8 @@ void pte_table_free(struct sim_pte_table *t)
 {
 	if (!t)
 		return;
+	/* no GUP-fast walk may still read it (tlb_remove_table()) */
+	tlb_table_free_sync();
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -108,7 +111,7 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
 		bits |= PTE_YOUNG;
 	if (pmd & PMD_ZERO) {
 		for (uint32_t i = 0; i < n; i++)
-			t->ptes[i] = pte_mk(sim->pm.zero_pfn, bits);
+			st_relaxed(&t->ptes[i], pte_mk(sim->pm.zero_pfn, bits));
 		return;
 	}
 	if (pmd & PMD_DIRTY)
@@ -116,7 +119,7 @@ static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *
 	if (pmd & PMD_WRITE)
 		bits |= PTE_WRITE;
 	for (uint32_t i = 0; i < n; i++)
-		t->ptes[i] = pte_mk(pmd_pfn(pmd) + i, bits);
+		st_relaxed(&t->ptes[i], pte_mk(pmd_pfn(pmd) + i, bits));
 	folio_pmd_to_ptes(sim, pmd_pfn(pmd), mm->id);
 }
 
@@ -227,6 +230,18 @@ static void pmd_assert_locked(const struct sim_pmd_table *pmdt)
 void pgtable_deposit(struct sim_pmd_table *pmdt, uint64_t *pmdp, struct sim_pte_table *t)
 {
 	pmd_assert_locked(pmdt);
+	/*
+	 * zap_deposited_table() frees a deposited table with pte_free(), at
+	 * once: a GUP-fast walk still reading it would read freed memory.
+	 * The walks that read it when it was under a PMD must be over.
+	 */
+	if (t && gup_fast_walking(t))
+		sim_bug("pgtable_deposit: a GUP-fast walk still reads the page table "
+			"deposited here (it read the PMD before the collapse cleared it): "
+			"the PMD was cleared without waiting out GUP-fast (%s machine: "
+			"%s skipped)", tlb_machine() == SIM_TLB_IPI ? "IPI" : "broadcast",
+			tlb_machine() == SIM_TLB_IPI ? "the TLB flush's IPI" :
+			"tlb_remove_table_sync_one()");
 	pmdt->deposit[pmdp - pmdt->pmd] = t;
 }
 
@@ -250,6 +265,7 @@ struct sim_pte_table *pmdp_collapse_flush(uint64_t *pmdp)
 		sim_bug("pmdp_collapse_flush: the PMD maps no page table (%s), not the "
 			"PMD the collapse found", pmd ? "a huge PMD" : "none");
 	st_release(pmdp, 0);
+	flush_tlb_ipi();	/* flush_tlb_range(): by IPI, waits out GUP-fast */
 	return pmd_table(pmd);
 }
 
@@ -408,7 +424,7 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 			continue;
 		if (!pte_present(pte) || pfn == sim->pm.zero_pfn ||
 		    sim_pg(sim, folio_head(sim, pfn))->order == 0) {
-			t->ptes[i] = 0;
+			st_relaxed(&t->ptes[i], 0);
 			zap_pte(mm, pte);
 			continue;
 		}
@@ -417,7 +433,8 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 			zap_hold_large(sim, &zl, pfn);
 		}
 		n = pte_folio_run(sim, t, i, last, pfn);
-		memset(&t->ptes[i], 0, n * sizeof(t->ptes[0]));
+		for (uint32_t k = i; k < i + n; k++)
+			st_relaxed(&t->ptes[k], 0);
 		folio_remove_ptes(sim, pfn, n, mm->id);
 		i += n - 1;
 	}

@@ -129,7 +129,7 @@ static uint32_t table_maps(struct sim *sim, struct sim_pte_table *t, uint32_t he
 		uint32_t pte = t->ptes[i];
 
 		if (pte_present(pte) && pte_pfn(pte) - head < nr)
-			t->ptes[i] = pte & ~PTE_YOUNG;
+			st_relaxed(&t->ptes[i], pte & ~PTE_YOUNG);
 	}
 	return found;
 }

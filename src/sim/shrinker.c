@@ -112,7 +112,7 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 
 		if (page_tag(sim, pfn) != 0)
 			continue;
-		t->ptes[idx + i] = pte_mk(sim->pm.zero_pfn, pte & PTE_UFFD_WP);
+		st_relaxed(&t->ptes[idx + i], pte_mk(sim->pm.zero_pfn, pte & PTE_UFFD_WP));
 		folio_remove_ptes(sim, pfn, 1, mm->id);	/* drops the last reference */
 		res->pages_freed++;
 		__atomic_fetch_add(&sim->shrink_freed, 1, __ATOMIC_RELAXED);

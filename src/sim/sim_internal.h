@@ -16,6 +16,7 @@
  *   world			struct sim and struct sim_mm; settings, clock, world lock
  *   physmem swap stats trace inject bug	frames, swap area, counters, trace, injection draws, sim_bug()
  *   sched			the threads, real or deterministic (mthp/sched.h)
+ *   tlbflush			GUP-fast's interrupts-off sections; the IPIs that wait them out
  *   memcg			cgroup charges
  *   folio			folios on the frames
  *   pgtable			page tables, zap
@@ -25,6 +26,7 @@
  *   pageout			swap-out of mapped pages
  *   shrinker			the underused-THP shrinker
  *   rmap			the rmap walkers: aging and unmap under the anon_vma lock
+ *   gup			the GUP-fast walker: lockless, interrupts off
  *   fault			accesses and their faults, swap-in among them
  *   fork mremap advice		fork, mremap, madvise and friends
  *   inject_race		the racing mutations of fault injection
@@ -50,6 +52,7 @@
 #include "sim/trace.h"
 #include "sim/inject.h"
 #include "sim/bug.h"
+#include "sim/tlbflush.h"
 #include "sim/memcg.h"
 #include "sim/folio.h"
 #include "sim/pgtable.h"
@@ -60,6 +63,7 @@
 #include "sim/pageout.h"
 #include "sim/shrinker.h"
 #include "sim/rmap.h"
+#include "sim/gup.h"
 #include "sim/fault.h"
 #include "sim/inject_race.h"
 #include "sim/collapse.h"

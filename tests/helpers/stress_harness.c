@@ -86,6 +86,9 @@ struct stress {
 	const char *first_why;		/* det: the first failure's text, when it came */
 	uint64_t plant_failure;		/* stress_config's */
 	bool rmap_walker;		/* so does the rmap walker's */
+	bool gup_walker;		/* and the GUP-fast walker's */
+	uint64_t gup_starts;		/* its starts: each a new stream */
+	struct sim_gup_fast_stats gup;	/* its counts, added at each stop */
 	unsigned nr_threads;
 	struct worker *w;
 	/* the pause: mutators park between operations */
@@ -689,6 +692,21 @@ static bool any_failure(struct stress *st)
 	return failed;
 }
 
+/* Start the GUP-fast walker on the mm, when asked; 0 or -errno. */
+static int gup_walker_start(struct stress *st)
+{
+	if (!st->gup_walker)
+		return 0;
+	return sim_gup_fast_walker_start(st->sim, st->mm, st->gup_starts++);
+}
+
+/* Stop it, its counts added to the run's. */
+static void gup_walker_stop(struct stress *st)
+{
+	if (st->gup_walker)
+		sim_gup_fast_walker_stop(st->sim, &st->gup);
+}
+
 /* Park the mutators, stop khugepaged, check everything, resume. */
 static void quiesce_and_check(struct stress *st, bool resume)
 {
@@ -701,6 +719,7 @@ static void quiesce_and_check(struct stress *st, bool resume)
 		sim_khugepaged_stop(st->sim);
 	if (st->rmap_walker)
 		sim_rmap_walker_stop(st->sim);
+	gup_walker_stop(st);
 	run_check(st);
 	for (unsigned t = 0; t < st->nr_threads; t++)
 		verify(&st->w[t], 0, SLICE_PAGES);
@@ -710,6 +729,8 @@ static void quiesce_and_check(struct stress *st, bool resume)
 	if (resume && st->khugepaged && sim_khugepaged_start(st->sim))
 		st->check_failures++;
 	if (resume && st->rmap_walker && sim_rmap_walker_start(st->sim))
+		st->check_failures++;
+	if (resume && gup_walker_start(st))
 		st->check_failures++;
 	pthread_mutex_lock(&st->lock);
 	st->pause = false;
@@ -761,6 +782,7 @@ struct stress_counts {
 	uint64_t results[MTHP_NR_RESULTS];
 	uint64_t injected[SIM_NR_INJECT];
 	struct sim_rmap_stats rmap;
+	struct sim_gup_fast_stats gup;
 };
 
 /* Add what the run st did to *c. */
@@ -795,6 +817,10 @@ static void counts_add(struct stress_counts *c, struct stress *st)
 	c->rmap.compared += rmap.compared;
 	c->rmap.young += rmap.young;
 	c->rmap.unmapped += rmap.unmapped;
+	c->gup.walks += st->gup.walks;
+	c->gup.pinned += st->gup.pinned;
+	c->gup.backed_off += st->gup.backed_off;
+	c->gup.nothing += st->gup.nothing;
 }
 
 /* The report's lines after its first. */
@@ -840,6 +866,10 @@ static void print_counts(const struct stress_counts *c, FILE *out)
 		(unsigned long long)c->rmap.compared,
 		(unsigned long long)c->rmap.contended, (unsigned long long)c->rmap.stale,
 		(unsigned long long)c->rmap.young, (unsigned long long)c->rmap.unmapped);
+	fprintf(out, "GUP-fast walks: %llu (pinned %llu, backed off at the re-check %llu, "
+		"nothing mapped %llu)\n", (unsigned long long)c->gup.walks,
+		(unsigned long long)c->gup.pinned, (unsigned long long)c->gup.backed_off,
+		(unsigned long long)c->gup.nothing);
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
 		"page verified)%s\n", (unsigned long long)c->checks,
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
@@ -900,6 +930,8 @@ static int setup(struct stress *st, const struct stress_config *cfg)
 	if (err)
 		return err;
 	st->nr_frames = scfg.nr_frames;
+	/* odd seeds flush the TLB by IPI, even ones broadcast it */
+	sim_tlb_set_broadcast(!(cfg->seed & 1));
 	err = set_knobs(st->sim, cfg->det);
 	if (!err)
 		err = sim_khugepaged_set_policy(st->sim, cfg->policy);
@@ -932,6 +964,11 @@ static int start_threads(struct stress *st, const struct stress_config *cfg)
 	if (st->khugepaged && sim_khugepaged_start(st->sim))
 		return -EAGAIN;
 	if (st->rmap_walker && sim_rmap_walker_start(st->sim)) {
+		sim_khugepaged_stop(st->sim);
+		return -EAGAIN;
+	}
+	if (gup_walker_start(st)) {
+		sim_rmap_walker_stop(st->sim);
 		sim_khugepaged_stop(st->sim);
 		return -EAGAIN;
 	}
@@ -1118,6 +1155,8 @@ static int det_threads(struct stress *st, const struct stress_config *cfg)
 		err = sim_khugepaged_start(st->sim);
 	if (!err && st->rmap_walker)
 		err = sim_rmap_walker_start(st->sim);
+	if (!err)
+		err = gup_walker_start(st);
 	for (unsigned t = 0; t < nr && !err; t++) {
 		struct worker *w = &st->w[t];
 
@@ -1133,6 +1172,7 @@ static int det_threads(struct stress *st, const struct stress_config *cfg)
 		sim_khugepaged_stop(st->sim);
 	if (st->rmap_walker)
 		sim_rmap_walker_stop(st->sim);
+	gup_walker_stop(st);
 	if (err)
 		return err;
 	run_check(st);
@@ -1172,6 +1212,7 @@ static int det_one(const struct stress_config *cfg, uint64_t seed, struct stress
 	st->nr_threads = cfg->nr_threads;
 	st->khugepaged = cfg->khugepaged;
 	st->rmap_walker = cfg->rmap_walker;
+	st->gup_walker = cfg->gup_walker;
 	st->plant_failure = cfg->plant_failure;
 	st->det = true;
 	err = setup(st, &one);
@@ -1370,6 +1411,7 @@ int stress_run(const struct stress_config *cfg, struct stress_totals *totals, FI
 	st->nr_threads = cfg->nr_threads;
 	st->khugepaged = cfg->khugepaged;
 	st->rmap_walker = cfg->rmap_walker;
+	st->gup_walker = cfg->gup_walker;
 	st->started = now();
 	st->w = calloc(cfg->nr_threads, sizeof(*st->w));
 	err = st->w ? setup(st, cfg) : -ENOMEM;

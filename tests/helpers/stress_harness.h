@@ -31,6 +31,7 @@ struct stress_config {
 	bool khugepaged;		/* run khugepaged in its own thread */
 	bool inject;			/* fault injection and injected races */
 	bool rmap_walker;		/* the rmap aging walker in its own thread */
+	bool gup_walker;		/* the GUP-fast walker in its own thread */
 	unsigned pause_ms;		/* between full checks */
 	/*
 	 * Deterministic schedules (det): every thread a coroutine of one OS
@@ -99,7 +100,7 @@ char *stress_replay_command(const struct stress_config *cfg, uint64_t seed);
 #define STRESS_CONFIG_ALL(secs, seed_) {					\
 	.seconds = (secs), .nr_threads = 4, .seed = (seed_),			\
 	.policy = MTHP_POLICY_UPSTREAM, .khugepaged = true, .inject = true,	\
-	.rmap_walker = true,							\
+	.rmap_walker = true, .gup_walker = true,				\
 }
 
 /* Milliseconds between full checks when the config says 0. */
