@@ -502,13 +502,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	if (ret)
 		goto out_sim;
 	if (collapse) {
-		enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
-		const struct mthp_policy_plugin *plugin;
-
-		mthp_run_policy(opts->policy, &builtin, &plugin);
-		sim_khugepaged_set_policy(r.sim, builtin);
-		sim_set_policy_plugin(r.sim, plugin);
-		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
+		run_watch_start(&r.watch, r.sim, opts->policy);
 		sim_khugepaged_enter(r.mm);
 	}
 	tick = (uint64_t)s.scan_sleep_millisecs * 1000000ull;
