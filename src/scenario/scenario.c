@@ -345,18 +345,34 @@ static void begin_process(struct reader *rd, char **words, int nr)
 	rd->index = sc->nr_processes - 1;
 }
 
+/*
+ * The process of a [KIND PROCESS NAME] section (what says what its NAME
+ * is), or -1 after failing.
+ */
+static ssize_t section_process(struct reader *rd, char **words, int nr, const char *kind,
+			       const char *what)
+{
+	ssize_t proc;
+
+	if (nr != 3 || !valid_name(words[2])) {
+		fail_at(rd, rd->line, "a %s section is [%s PROCESS %s]", kind, kind, what);
+		return -1;
+	}
+	proc = find_process(rd->sc, words[1]);
+	if (proc < 0)
+		fail_at(rd, rd->line, "%s '%s': no process '%s' above this line", kind,
+			words[2], words[1]);
+	return proc;
+}
+
 static void begin_vma(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_vma *v;
-	ssize_t proc;
+	ssize_t proc = section_process(rd, words, nr, "vma", "NAME");
 
-	if (nr != 3 || !valid_name(words[2]))
-		return fail_at(rd, rd->line, "a vma section is [vma PROCESS NAME]");
-	proc = find_process(sc, words[1]);
 	if (proc < 0)
-		return fail_at(rd, rd->line, "vma '%s': no process '%s' above this line",
-			       words[2], words[1]);
+		return;
 	if (find_vma(sc, (size_t)proc, words[2]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' has two vmas named '%s'",
 			       words[1], words[2]);
@@ -388,15 +404,11 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_phase *ph;
-	ssize_t proc;
+	ssize_t proc = section_process(rd, words, nr, "phase", "LABEL");
 	size_t nr_extra;
 
-	if (nr != 3 || !valid_name(words[2]))
-		return fail_at(rd, rd->line, "a phase section is [phase PROCESS LABEL]");
-	proc = find_process(sc, words[1]);
 	if (proc < 0)
-		return fail_at(rd, rd->line, "phase '%s': no process '%s' above this line",
-			       words[2], words[1]);
+		return;
 	for (size_t i = 0; i < sc->nr_phases; i++)
 		if (sc->phases[i].process == (size_t)proc && !strcmp(sc->phases[i].label, words[2]))
 			return fail_at(rd, rd->line, "process '%s' has two phases labelled '%s'",
