@@ -204,17 +204,19 @@ static void test_decisions_replay_the_schedule(void **state)
 	free(again);
 }
 
-/* The text a function printed to a FILE (malloc'd). */
+/* The text a function printed to a FILE (malloc'd); it returned want. */
 static char *printed(int (*fn)(const struct stress_config *, FILE *),
-		     const struct stress_config *cfg, int *ret)
+		     const struct stress_config *cfg, int want)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
+	int ret;
 
 	assert_non_null(out);
-	*ret = fn(cfg, out);
+	ret = fn(cfg, out);
 	fclose(out);
+	assert_int_equal(ret, want);
 	return text;
 }
 
@@ -234,14 +236,12 @@ static void test_failure_prints_seed_replay_and_timeline(void **state)
 {
 	struct stress_config cfg = det_config(5, 3);
 	char *text;
-	int ret;
 
 	(void)state;
 	cfg.plant_failure = 7;
 	cfg.program = "build/tests/stress";
 	cfg.timeline = 2000;	/* far enough back for its operation (debug builds step more) */
-	text = printed(run_printing, &cfg, &ret);
-	assert_int_equal(ret, 1);
+	text = printed(run_printing, &cfg, 1);
 	assert_non_null(strstr(text, "stress: FAILED in the schedule of seed 5: thread 0: "
 			       "the planted failure"));
 	assert_non_null(strstr(text, "replay: build/tests/stress --schedule det --seed 5 "
@@ -260,12 +260,10 @@ static void test_shrink_finds_the_shorter_schedule(void **state)
 {
 	struct stress_config cfg = det_config(5, 1);
 	char *text;
-	int ret;
 
 	(void)state;
 	cfg.plant_failure = 7;
-	text = printed(stress_shrink, &cfg, &ret);
-	assert_int_equal(ret, 1);
+	text = printed(stress_shrink, &cfg, 1);
 	assert_non_null(strstr(text, "shrink: mutator threads 4 -> 1\n"));
 	/* mutator 0 does the 7th operation with 7 operations among one thread */
 	assert_non_null(strstr(text, "shrink: operations 60 -> 7\n"));
@@ -277,8 +275,7 @@ static void test_shrink_finds_the_shorter_schedule(void **state)
 
 	/* a passing seed: nothing to shrink */
 	cfg.plant_failure = 0;
-	text = printed(stress_shrink, &cfg, &ret);
-	assert_int_equal(ret, 0);
+	text = printed(stress_shrink, &cfg, 0);
 	assert_non_null(strstr(text, "passes: nothing to shrink"));
 	free(text);
 }

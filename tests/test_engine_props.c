@@ -303,6 +303,14 @@ static enum mthp_result ref_batch(struct ref *r, uint32_t off, uint32_t stop,
 	return res;
 }
 
+/* Every PTE of the window passed: khugepaged still wants a young one. */
+static enum mthp_result ref_passed(struct ref *r, uint32_t off, unsigned o)
+{
+	if (r->pc->ctx == KH && !window_young(r, off, o))
+		return ref_batch(r, off, off + (1u << o), SCAN_LACK_REFERENCED_PAGE);
+	return ref_batch(r, off, off + (1u << o), SCAN_SUCCEED);
+}
+
 /* An attempt with the window's none limit (upstream's or guarded's). */
 static enum mthp_result ref_attempt(struct ref *r, uint32_t off, unsigned o,
 				    uint32_t max_none)
@@ -330,9 +338,7 @@ static enum mthp_result ref_attempt(struct ref *r, uint32_t off, unsigned o,
 		if (!is_none(c) && r->held[i])
 			return ref_batch(r, off, i, SCAN_PAGE_COUNT);
 	}
-	if (pc->ctx == KH && !window_young(r, off, o))
-		return ref_batch(r, off, off + (1u << o), SCAN_LACK_REFERENCED_PAGE);
-	return ref_batch(r, off, off + (1u << o), SCAN_SUCCEED);
+	return ref_passed(r, off, o);
 }
 
 static enum mthp_result up_attempt(struct ref *r, uint32_t off, unsigned o)
@@ -481,9 +487,7 @@ static enum mthp_result seed_attempt(struct ref *r, uint32_t off, unsigned o)
 		if (!is_none(c) && r->held[i])
 			return ref_batch(r, off, i, SCAN_PAGE_COUNT);
 	}
-	if (pc->ctx == KH && !window_young(r, off, o))
-		return ref_batch(r, off, off + (1u << o), SCAN_LACK_REFERENCED_PAGE);
-	return ref_batch(r, off, off + (1u << o), SCAN_SUCCEED);
+	return ref_passed(r, off, o);
 }
 
 static void seed_walk(struct ref *r)

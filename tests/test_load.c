@@ -22,6 +22,7 @@
 #include <mthp/snapshot.h>
 
 #include "helpers/cli_run.h"
+#include "helpers/scratch.h"
 #include "helpers/text_has.h"
 
 #define PMD 0x200000ull
@@ -376,16 +377,17 @@ static void write_text(const char *path, const char *text)
 /* `mthp sim --load`: each pass's collapses, the counters, the snapshot after. */
 static void test_cli_load(void **state)
 {
-	char dir[] = "/tmp/mthp-test-load-XXXXXX", in[300], out[300], trace[300];
+	struct scratch dir;
+	const char *in, *out, *trace;
 	char text[4096], p[513];
 	struct cli_run r;
 	FILE *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(in, sizeof(in), "%s/in.snap", dir);
-	snprintf(out, sizeof(out), "%s/out.snap", dir);
-	snprintf(trace, sizeof(trace), "%s/sim.trace", dir);
+	scratch_make(&dir, "test-load");
+	in = scratch_path(&dir, "in.snap");
+	out = scratch_path(&dir, "out.snap");
+	trace = scratch_path(&dir, "sim.trace");
 	snprintf(text, sizeof(text), "mthp-snapshot 2\nsetting enabled always\n"
 		 "vma %llx %llx anon\npmd %llx table %s\nend\n", BASE, BASE + PMD, BASE,
 		 ptes_of("A*300", p));
@@ -443,10 +445,7 @@ static void test_cli_load(void **state)
 	}
 	cli_run_fails(1, "--load /nonexistent/x.snap: No such file", "sim", "--load",
 		      "/nonexistent/x.snap", NULL);
-	unlink(in);
-	unlink(out);
-	unlink(trace);
-	rmdir(dir);
+	scratch_remove(&dir);
 }
 
 #define KLINE(mm, ev, fields) \
@@ -485,15 +484,14 @@ static void test_trace_diff(void **state)
 		KLINE("ffff888000001000", "mm_collapse_huge_page", "isolated=1, status=succeeded, order=3")
 		KLINE("ffff888000001000", "mm_khugepaged_scan_pmd",
 		      "scan_pfn=0x1, referenced=8, none_or_zero=504, status=succeeded, unmapped=0");
-	char dir[] = "/tmp/mthp-test-tdiff-XXXXXX", kpath[300], spath[300];
+	struct scratch dir;
+	const char *kpath, *spath;
 	struct cli_run r;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(kpath, sizeof(kpath), "%s/kernel", dir);
-	snprintf(spath, sizeof(spath), "%s/sim", dir);
-	write_text(kpath, kernel);
-	write_text(spath, sim);
+	scratch_make(&dir, "test-tdiff");
+	kpath = scratch_file(&dir, "kernel", kernel, strlen(kernel));
+	spath = scratch_file(&dir, "sim", sim, strlen(sim));
 
 	r = cli_run("trace-diff", kpath, spath, NULL);
 	assert_int_equal(r.status, 1);
@@ -524,9 +522,7 @@ static void test_trace_diff(void **state)
 	assert_int_equal(r.status, 2);
 	assert_text_has(r.err, "/nonexistent: No such file", NULL);
 	cli_run_free(&r);
-	unlink(kpath);
-	unlink(spath);
-	rmdir(dir);
+	scratch_remove(&dir);
 }
 
 int main(void)

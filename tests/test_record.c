@@ -29,6 +29,7 @@
 
 #include "helpers/cli_run.h"
 #include "helpers/fuzz_targets.h"
+#include "helpers/scratch.h"
 #include "helpers/snap_build.h"
 
 #define NR_FRAMES 6
@@ -814,7 +815,8 @@ static const char *file_start(const char *path, char *buf, size_t len)
 /* --replay with the reports of a scenario run: JSON, counters, end state, pictures, sweep. */
 static void test_sim_replay_reports(void **state)
 {
-	char dir[] = "/tmp/mthp-replay-XXXXXX", path[300], snap[300], map[300], tl[300];
+	struct scratch dir;
+	const char *path, *snap, *map, *tl;
 	char head[16];
 	size_t len;
 	char *buf = hold_still_recording(&len);
@@ -825,15 +827,11 @@ static void test_sim_replay_reports(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/hold.rec", dir);
-	snprintf(snap, sizeof(snap), "%s/end.snap", dir);
-	snprintf(map, sizeof(map), "%s/map.svg", dir);
-	snprintf(tl, sizeof(tl), "%s/timeline.png", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	scratch_make(&dir, "replay");
+	path = scratch_file(&dir, "hold.rec", buf, len);
+	snap = scratch_path(&dir, "end.snap");
+	map = scratch_path(&dir, "map.svg");
+	tl = scratch_path(&dir, "timeline.png");
 
 	r = cli_run("sim", "--replay", path, "--policy", "upstream", "--json", "--stats", NULL);
 	assert_int_equal(r.status, 0);
@@ -876,11 +874,7 @@ static void test_sim_replay_reports(void **state)
 				      "6 replays\n"));
 	assert_non_null(strstr(r.out, "baseline: the recording replayed with khugepaged off"));
 	cli_run_free(&r);
-	unlink(path);
-	unlink(snap);
-	unlink(map);
-	unlink(tl);
-	rmdir(dir);
+	scratch_remove(&dir);
 	free(buf);
 }
 

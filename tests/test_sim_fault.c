@@ -308,6 +308,14 @@ static struct sim_fx make_swap(enum sim_swap_device dev, uint64_t frames,
 	return f;
 }
 
+/* make_swap() of 4096 frames with 64K folios enabled. */
+static struct sim_fx make_swap_64k(enum sim_swap_device dev)
+{
+	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
+
+	return make_swap(dev, 4096, k);
+}
+
 /* Write pages [first, first + nr) of BASE, each its own content. */
 static void write_pages(struct sim_fx *f, unsigned first, unsigned nr)
 {
@@ -336,13 +344,19 @@ static char state_of(struct sim_fx *f, unsigned i)
 	return pi.state;
 }
 
+/* Pages [16, 32) written, then paged out together. */
+static void page_out_64k(struct sim_fx *f)
+{
+	write_pages(f, 16, 16);
+	assert_int_equal(sim_madvise(f->mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+}
+
 /* A 64K folio paged out whole, then one of its pages read. */
 static void swap_64k_and_read(struct sim_fx *f)
 {
 	uint64_t tag;
 
-	write_pages(f, 16, 16);
-	assert_int_equal(sim_madvise(f->mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	page_out_64k(f);
 	assert_int_equal(ms(f, 4, "swpout"), 1);
 	assert_int_equal(state_of(f, 16), 'w');
 	assert_int_equal(sim_read(f->mm, BASE + 21 * PAGE, &tag), 0);
@@ -351,8 +365,7 @@ static void swap_64k_and_read(struct sim_fx *f)
 
 static void test_swapin_zram_whole_folio(void **state)
 {
-	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
-	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+	struct sim_fx f = make_swap_64k(SIM_SWAP_ZRAM);
 
 	(void)state;
 	swap_64k_and_read(&f);
@@ -365,8 +378,7 @@ static void test_swapin_zram_whole_folio(void **state)
 
 static void test_swapin_disk_one_page(void **state)
 {
-	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
-	struct sim_fx f = make_swap(SIM_SWAP_DISK, 4096, k);
+	struct sim_fx f = make_swap_64k(SIM_SWAP_DISK);
 
 	(void)state;
 	swap_64k_and_read(&f);
@@ -407,12 +419,10 @@ static void test_swapin_zram_needs_a_run(void **state)
 /* A userfaultfd-armed VMA swaps in page by page. */
 static void test_swapin_zram_uffd_one_page(void **state)
 {
-	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
-	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+	struct sim_fx f = make_swap_64k(SIM_SWAP_ZRAM);
 
 	(void)state;
-	write_pages(&f, 16, 16);
-	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	page_out_64k(&f);
 	assert_int_equal(sim_uffd_register(f.mm, BASE, PMD, SIM_UFFD_MISSING), 0);
 	assert_int_equal(sim_read(f.mm, BASE + 21 * PAGE, &(uint64_t){ 0 }), 0);
 	assert_present(&f, 21, 1, 0);
@@ -428,8 +438,7 @@ static void test_swapin_zram_alloc_fallback(void **state)
 	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 8192, k);
 
 	(void)state;
-	write_pages(&f, 16, 16);
-	assert_int_equal(sim_madvise(f.mm, BASE + 16 * PAGE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	page_out_64k(&f);
 	assert_true(sim_fragment(f.sim, 4) > 0);
 	assert_int_equal(sim_read(f.mm, BASE + 21 * PAGE, &(uint64_t){ 0 }), 0);
 	assert_present(&f, 20, 4, 2);
@@ -444,8 +453,7 @@ static void test_swapin_zram_alloc_fallback(void **state)
 /* The cgroup's limit refuses 64K: fallback_charge, then order 0. */
 static void test_swapin_zram_charge_fallback(void **state)
 {
-	const char *k[] = { "hugepages-64kB/enabled", "always", NULL };
-	struct sim_fx f = make_swap(SIM_SWAP_ZRAM, 4096, k);
+	struct sim_fx f = make_swap_64k(SIM_SWAP_ZRAM);
 	struct sim_mm *mm;
 	uint64_t addr = BASE, tag;
 	unsigned cg;

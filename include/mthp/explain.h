@@ -17,14 +17,20 @@
 #include <mthp/engine.h>
 #include <mthp/whatif.h>
 
+/*
+ * X(kind, its name).  PASSED_OVER: [offset, end) below order, where none
+ * can pass; end 0: one window of an enabled order in such a span with an
+ * occupied PTE (have).
+ */
+#define MTHP_EXPLAIN_KINDS(X) \
+	X(MTHP_EXPLAIN_COLLAPSED, "collapses")		/* attempted, and it collapses */ \
+	X(MTHP_EXPLAIN_FAILED, "fails")			/* attempted, and the attempt fails */ \
+	X(MTHP_EXPLAIN_TEST_FAILED, "not attempted")	/* not attempted: the count/density test */ \
+	X(MTHP_EXPLAIN_NOT_ALLOWED, "not enabled")	/* not attempted: the order is not enabled */ \
+	X(MTHP_EXPLAIN_PASSED_OVER, "passed over")	/* not attempted: none can pass */
+#define MTHP_EXPLAIN_KIND_VALUE(kind, name) kind,
 enum mthp_explain_kind {
-	MTHP_EXPLAIN_COLLAPSED,		/* attempted, and it collapses */
-	MTHP_EXPLAIN_FAILED,		/* attempted, and the attempt fails */
-	MTHP_EXPLAIN_TEST_FAILED,	/* not attempted: the count/density test */
-	MTHP_EXPLAIN_NOT_ALLOWED,	/* not attempted: the order is not enabled */
-	MTHP_EXPLAIN_PASSED_OVER,	/* [offset, end) below order: none can pass;
-					 * end 0: one window of an enabled order in
-					 * such a span with an occupied PTE (have) */
+	MTHP_EXPLAIN_KINDS(MTHP_EXPLAIN_KIND_VALUE)
 };
 
 struct mthp_explain_window {

@@ -41,13 +41,19 @@ struct mthp_live_host {
 	bool mthp_collapse;
 };
 
-/* The host's per-size collapse counters, hugepages-<size>/stats/<name>. */
+/*
+ * The host's per-size collapse counters, hugepages-<size>/stats/<name>:
+ * X(stat, name).
+ */
+#define MTHP_HOST_COLLAPSE_STATS(X) \
+	X(MTHP_HCS_ALLOC, "collapse_alloc") \
+	X(MTHP_HCS_ALLOC_FAILED, "collapse_alloc_failed") \
+	X(MTHP_HCS_EXCEED_NONE, "collapse_exceed_none_pte") \
+	X(MTHP_HCS_EXCEED_SWAP, "collapse_exceed_swap_pte") \
+	X(MTHP_HCS_EXCEED_SHARED, "collapse_exceed_shared_pte")
+#define MTHP_HCS_VALUE(stat, name) stat,
 enum mthp_host_collapse_stat {
-	MTHP_HCS_ALLOC,			/* collapse_alloc */
-	MTHP_HCS_ALLOC_FAILED,		/* collapse_alloc_failed */
-	MTHP_HCS_EXCEED_NONE,		/* collapse_exceed_none_pte */
-	MTHP_HCS_EXCEED_SWAP,		/* collapse_exceed_swap_pte */
-	MTHP_HCS_EXCEED_SHARED,		/* collapse_exceed_shared_pte */
+	MTHP_HOST_COLLAPSE_STATS(MTHP_HCS_VALUE)
 	MTHP_NR_HCS
 };
 

@@ -24,12 +24,15 @@
 
 #define MTHP_REC_VERSION 1
 
-/* Why a recording ended. */
+/* Why a recording ended: X(end, its name). */
+#define MTHP_REC_ENDS(X) \
+	X(MTHP_REC_END_SIGNAL, "signal")	/* SIGINT or SIGTERM */ \
+	X(MTHP_REC_END_FRAMES, "frames")	/* --frames reached */ \
+	X(MTHP_REC_END_DURATION, "duration")	/* --duration reached */ \
+	X(MTHP_REC_END_EXITED, "exited")	/* the process exited */
+#define MTHP_REC_END_VALUE(end, name) end,
 enum mthp_rec_end {
-	MTHP_REC_END_SIGNAL,	/* SIGINT or SIGTERM */
-	MTHP_REC_END_FRAMES,	/* --frames reached */
-	MTHP_REC_END_DURATION,	/* --duration reached */
-	MTHP_REC_END_EXITED,	/* the process exited */
+	MTHP_REC_ENDS(MTHP_REC_END_VALUE)
 	MTHP_REC_NR_ENDS,
 };
 

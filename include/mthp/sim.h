@@ -471,13 +471,16 @@ void sim_set_trace(struct sim *sim, FILE *f);
 #define SIM_TRACE_KHUGEPAGED_PID 42
 #define SIM_TRACE_PID_BASE 1000
 
-/* The events sim_set_trace() writes. */
+/* The events sim_set_trace() writes: X(event, its tracepoint's name). */
+#define SIM_TRACE_EVENTS(X) \
+	X(SIM_TRACE_SCAN_PMD, "mm_khugepaged_scan_pmd") \
+	X(SIM_TRACE_COLLAPSE, "mm_collapse_huge_page") \
+	X(SIM_TRACE_ISOLATE, "mm_collapse_huge_page_isolate") \
+	X(SIM_TRACE_SWAPIN, "mm_collapse_huge_page_swapin") \
+	X(SIM_TRACE_SCAN_MM, "mm_khugepaged_scan")
+#define SIM_TRACE_EVENT_VALUE(event, name) event,
 enum sim_trace_event {
-	SIM_TRACE_SCAN_PMD,	/* mm_khugepaged_scan_pmd */
-	SIM_TRACE_COLLAPSE,	/* mm_collapse_huge_page */
-	SIM_TRACE_ISOLATE,	/* mm_collapse_huge_page_isolate */
-	SIM_TRACE_SWAPIN,	/* mm_collapse_huge_page_swapin */
-	SIM_TRACE_SCAN_MM,	/* mm_khugepaged_scan */
+	SIM_TRACE_EVENTS(SIM_TRACE_EVENT_VALUE)
 };
 #define SIM_NR_TRACE_EVENTS (SIM_TRACE_SCAN_MM + 1)
 #define SIM_TRACE_ALL ((1u << SIM_NR_TRACE_EVENTS) - 1)

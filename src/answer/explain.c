@@ -14,6 +14,7 @@
 
 #include "common/array.h"
 #include "common/msg.h"
+#include "common/names.h"
 
 struct collect {
 	struct mthp_explain_window *w;
@@ -51,21 +52,13 @@ static void on_visit(void *ctx, const struct mthp_visit *v)
 	w->result = SCAN_SUCCEED;
 }
 
+static const char *const kind_names[] = {
+	MTHP_EXPLAIN_KINDS(MTHP_NAME_ENTRY)
+};
+
 const char *mthp_explain_kind_name(enum mthp_explain_kind k)
 {
-	switch (k) {
-	case MTHP_EXPLAIN_COLLAPSED:
-		return "collapses";
-	case MTHP_EXPLAIN_FAILED:
-		return "fails";
-	case MTHP_EXPLAIN_TEST_FAILED:
-		return "not attempted";
-	case MTHP_EXPLAIN_NOT_ALLOWED:
-		return "not enabled";
-	case MTHP_EXPLAIN_PASSED_OVER:
-		return "passed over";
-	}
-	return "?";
+	return mthp_name_of(kind_names, ARRAY_SIZE(kind_names), k, "?");
 }
 
 /* PTEs of [off, off + len) whose state is one of states. */

@@ -108,6 +108,8 @@ struct mthp_snapshot;
 /* The --set KNOB=VALUE assignments over s: 0, or EXIT_USAGE after saying why. */
 int cli_apply_sets(const char *cmd, const char *const *sets, size_t nr_sets,
 		   struct mthp_settings *s, FILE *err);
+/* path created for writing, or NULL after saying why. */
+FILE *cli_open_output(const char *cmd, const char *path, FILE *err);
 /* snap written to path: 0, or 1 after saying why. */
 int cli_write_snapshot(const char *cmd, const char *path, const struct mthp_snapshot *snap,
 		       FILE *err);

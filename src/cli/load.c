@@ -28,16 +28,23 @@ int cli_apply_sets(const char *cmd, const char *const *sets, size_t nr_sets,
 	return 0;
 }
 
+FILE *cli_open_output(const char *cmd, const char *path, FILE *err)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fprintf(err, "mthp %s: %s: %s\n", cmd, path, strerror(errno));
+	return f;
+}
+
 int cli_write_snapshot(const char *cmd, const char *path, const struct mthp_snapshot *snap,
 		       FILE *err)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = cli_open_output(cmd, path, err);
 	int ret;
 
-	if (!f) {
-		fprintf(err, "mthp %s: %s: %s\n", cmd, path, strerror(errno));
+	if (!f)
 		return 1;
-	}
 	ret = mthp_snapshot_write(snap, f);
 	if (fclose(f) || ret) {
 		fprintf(err, "mthp %s: %s: write error\n", cmd, path);
@@ -191,9 +198,8 @@ int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err)
 		"policy %s\n", ld.memory_pages, ld.swap_pages,
 		o->swap_device == SIM_SWAP_ZRAM ? "zram" : "disk", mthp_policy_name(o->policy));
 	if (o->trace) {
-		trace = fopen(o->trace, "w");
+		trace = cli_open_output("sim", o->trace, err);
 		if (!trace) {
-			fprintf(err, "mthp sim: %s: %s\n", o->trace, strerror(errno));
 			status = 1;
 			goto out_loaded;
 		}

@@ -608,9 +608,8 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 		goto out_scenario;
 	}
 	if (o->trace) {
-		trace = fopen(o->trace, "w");
+		trace = cli_open_output("sim", o->trace, err);
 		if (!trace) {
-			fprintf(err, "mthp sim: %s: %s\n", o->trace, strerror(errno));
 			status = 1;
 			goto out_scenario;
 		}

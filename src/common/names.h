@@ -2,7 +2,8 @@
 /*
  * common/names.h - an enum's names as a table indexed by its values, and
  * the two lookups every such table wants: the name of a value, checked
- * against the table's bounds, and the value of a name.  Header only and
+ * against the table's bounds, and the value of a name; and the X-macro
+ * entries that make the enum and the table from one list.  Header only and
  * libc only: every layer may include it.
  */
 #ifndef MTHP_COMMON_NAMES_H
@@ -11,6 +12,14 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+
+/*
+ * An enum and its names kept in step by one X-macro list of X(value,
+ * name) entries: LIST(MTHP_NAME_VALUE) in the enum's braces, and
+ * LIST(MTHP_NAME_ENTRY) in the braces of its table of names.
+ */
+#define MTHP_NAME_VALUE(value, name) value,
+#define MTHP_NAME_ENTRY(value, name) [value] = name,
 
 /*
  * names[value] of a table of nr names; fallback for a value past the

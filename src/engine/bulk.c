@@ -569,6 +569,30 @@ VBMI_TARGET static void emit_vbmi(struct bulk *b, uint32_t base, uint32_t recs,
 }
 #endif
 
+/* A word's slots, by the widest form the CPU has. */
+static void slots(const struct bulk *b, const struct word_bits *wb, struct word_slots *ws)
+{
+#if BULK_X86
+	if (b->vbmi) {
+		slots_vbmi(b->br, wb, ws);
+		return;
+	}
+#endif
+	slots_portable(b->br, wb, ws);
+}
+
+/* A word's records (emit_portable()), by the widest form the CPU has. */
+static void emit(struct bulk *b, uint32_t base, uint32_t recs, const struct word_slots *ws)
+{
+#if BULK_X86
+	if (b->vbmi) {
+		emit_vbmi(b, base, recs, ws);
+		return;
+	}
+#endif
+	emit_portable(b, base, recs, ws);
+}
+
 #if BULK_X86
 VBMI_TARGET static uint64_t orders_at_least_avx512(const uint8_t *orders, unsigned o)
 {
@@ -737,29 +761,13 @@ static void word_walk(struct bulk *b, uint32_t w)
 			emit_few(b, w, recs, &wb);
 			return;
 		}
-#if BULK_X86
-		if (b->vbmi)
-			slots_vbmi(br, &wb, &ws);
-		else
-#endif
-			slots_portable(br, &wb, &ws);
+		slots(b, &wb, &ws);
 		ws.done[0] = 0;
 		ws.done[1] = ws.done[2] = ws.active;
-#if BULK_X86
-		if (b->vbmi) {
-			emit_vbmi(b, w * 64, ws.test, &ws);
-			return;
-		}
-#endif
-		emit_portable(b, w * 64, ws.test, &ws);
+		emit(b, w * 64, ws.test, &ws);
 		return;
 	}
-#if BULK_X86
-	if (b->vbmi)
-		slots_vbmi(br, &wb, &ws);
-	else
-#endif
-		slots_portable(br, &wb, &ws);
+	slots(b, &wb, &ws);
 	if (!b->veto && s->folio_orders)
 		large = bulk_large(b)[w];
 
@@ -786,13 +794,7 @@ static void word_walk(struct bulk *b, uint32_t w)
 		visit &= ~inside;
 		todo &= ~inside;
 	}
-#if BULK_X86
-	if (b->vbmi) {
-		emit_vbmi(b, w * 64, visit & ws.test, &ws);
-		return;
-	}
-#endif
-	emit_portable(b, w * 64, visit & ws.test, &ws);
+	emit(b, w * 64, visit & ws.test, &ws);
 }
 
 /*

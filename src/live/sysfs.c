@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/names.h"
 #include "live/live_internal.h"
 
 int live_read_text(const char *path, char *buf, size_t len)
@@ -144,23 +145,13 @@ static uint32_t count_unknown(const struct mthp_settings *s, uint32_t *sizes)
 	return unknown;
 }
 
+static const char *const host_collapse_stat_names[MTHP_NR_HCS] = {
+	MTHP_HOST_COLLAPSE_STATS(MTHP_NAME_ENTRY)
+};
+
 const char *mthp_host_collapse_stat_name(enum mthp_host_collapse_stat s)
 {
-	switch (s) {
-	case MTHP_HCS_ALLOC:
-		return "collapse_alloc";
-	case MTHP_HCS_ALLOC_FAILED:
-		return "collapse_alloc_failed";
-	case MTHP_HCS_EXCEED_NONE:
-		return "collapse_exceed_none_pte";
-	case MTHP_HCS_EXCEED_SWAP:
-		return "collapse_exceed_swap_pte";
-	case MTHP_HCS_EXCEED_SHARED:
-		return "collapse_exceed_shared_pte";
-	case MTHP_NR_HCS:
-		break;
-	}
-	return "?";
+	return mthp_name_of(host_collapse_stat_names, MTHP_NR_HCS, s, "?");
 }
 
 /* The stats/ directory of a THP size; false when the path does not fit. */

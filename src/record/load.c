@@ -24,6 +24,7 @@
 #include <mthp/sim.h>
 
 #include "common/msg.h"
+#include "record/fault_order.h"
 
 /* What the loader does for a PTE letter. */
 enum load_kind {
@@ -239,27 +240,6 @@ static int check(struct load *l)
 	return 0;
 }
 
-/*
- * Faults allocate folios of order o (order 0 when 0), whatever the
- * settings: the settings with that size alone enabled; -1 puts the
- * settings back.
- */
-static int set_fault_order(struct load *l, int o)
-{
-	struct mthp_settings s = *l->settings;
-
-	if (o == l->fault_order)
-		return 0;
-	l->fault_order = o;
-	if (o >= 0) {
-		/* order 0: every size never, so the faults give no mm slot */
-		s.enabled = o ? MTHP_MODE_ALWAYS : MTHP_MODE_NEVER;
-		for (unsigned k = 0; k <= MTHP_MAX_PMD_ORDER; k++)
-			s.size_enabled[k] = o && (int)k == o ? MTHP_MODE_ALWAYS : MTHP_MODE_NEVER;
-	}
-	return sim_set_settings(l->out->sim, &s);
-}
-
 /* The VMAs: every anonymous private one mapped, with its advice. */
 static int map_vmas(struct load *l)
 {
@@ -284,6 +264,12 @@ static int map_vmas(struct load *l)
 					 "failed (%s)", strerror(-err));
 	}
 	return 0;
+}
+
+/* fault_order_set() of this run. */
+static int set_fault_order(struct load *l, int o)
+{
+	return fault_order_set(l->out->sim, l->settings, &l->fault_order, o);
 }
 
 /* Make the page at addr: a write or read fault of a folio of order o. */

@@ -29,10 +29,7 @@
 static const char rec_magic[8] = { 'M', 'T', 'H', 'P', 'R', 'E', 'C', '\n' };
 
 static const char *const end_names[MTHP_REC_NR_ENDS] = {
-	[MTHP_REC_END_SIGNAL] = "signal",
-	[MTHP_REC_END_FRAMES] = "frames",
-	[MTHP_REC_END_DURATION] = "duration",
-	[MTHP_REC_END_EXITED] = "exited",
+	MTHP_REC_ENDS(MTHP_NAME_ENTRY)
 };
 
 const char *mthp_rec_end_name(enum mthp_rec_end end)

@@ -15,6 +15,7 @@
 
 #include "common/array.h"
 #include "common/msg.h"
+#include "record/fault_order.h"
 #include "scenario/watch.h"
 
 /* What a PTE holds, as far as the replay is concerned. */
@@ -166,27 +167,6 @@ static int replay_vmas(struct replay *r, const struct mthp_snapshot *next)
 	return err;
 }
 
-/*
- * Faults allocate folios of the order the recording shows (order 0 when
- * it shows none), whatever the run's settings: the settings with that
- * size alone enabled while the frame's faults run; -1 puts the run's
- * settings back (before khugepaged wakes).
- */
-static int set_fault_order(struct replay *r, int order)
-{
-	struct mthp_settings s = *r->settings;
-
-	if (order == r->fault_order)
-		return 0;
-	r->fault_order = order;
-	if (order >= 0) {
-		s.enabled = MTHP_MODE_ALWAYS;
-		for (unsigned o = 0; o <= MTHP_MAX_PMD_ORDER; o++)
-			s.size_enabled[o] = (int)o == order ? MTHP_MODE_ALWAYS : MTHP_MODE_NEVER;
-	}
-	return sim_set_settings(r->sim, &s);
-}
-
 /* The folio order the recording shows for PTE i of pmd (0: none shown). */
 static int recorded_order(const struct mthp_snapshot_pmd *pmd, uint32_t i,
 			  const struct mthp_geometry *geo)
@@ -197,6 +177,12 @@ static int recorded_order(const struct mthp_snapshot_pmd *pmd, uint32_t i,
 	    pmd->folio_orders[i] == MTHP_NO_FOLIO || pmd->folio_orders[i] < 2)
 		return 0;
 	return pmd->folio_orders[i];
+}
+
+/* fault_order_set() of this run. */
+static int set_fault_order(struct replay *r, int order)
+{
+	return fault_order_set(r->sim, r->settings, &r->fault_order, order);
 }
 
 /* One page from what it was to what it is (a folio of order, if it faults). */
@@ -549,13 +535,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	if (ret)
 		goto out_sim;
 	if (collapse) {
-		enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
-		const struct mthp_policy_plugin *plugin;
-
-		mthp_run_policy(opts->policy, &builtin, &plugin);
-		sim_khugepaged_set_policy(r.sim, builtin);
-		sim_set_policy_plugin(r.sim, plugin);
-		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
+		run_watch_start(&r.watch, r.sim, opts->policy);
 		sim_khugepaged_enter(r.mm);
 	}
 	tick = (uint64_t)s.scan_sleep_millisecs * 1000000ull;

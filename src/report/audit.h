@@ -16,19 +16,23 @@
 
 #include <mthp/live.h>
 
+#include "common/names.h"
+
 enum mthp_audit_format {
 	MTHP_AUDIT_TEXT,
 	MTHP_AUDIT_JSON,
 	MTHP_AUDIT_PROM,
 };
 
-/* Why a process could not be audited. */
+/* Why a process could not be audited: X(reason, its name). */
+#define MTHP_AUDIT_REASONS(X) \
+	X(MTHP_AUDIT_GONE, "gone")		/* exited while read (-ESRCH) */ \
+	X(MTHP_AUDIT_DENIED, "denied")		/* the kernel refused (-EACCES, -EPERM) */ \
+	X(MTHP_AUDIT_CHANGING, "changing")	/* mappings kept changing (-EAGAIN) */ \
+	X(MTHP_AUDIT_KTHREAD, "kernel-thread")	/* a kernel thread, asked for by --pid (-ENXIO) */ \
+	X(MTHP_AUDIT_FAILED, "failed")		/* any other error */
 enum mthp_audit_reason {
-	MTHP_AUDIT_GONE,	/* exited while read (-ESRCH) */
-	MTHP_AUDIT_DENIED,	/* the kernel refused (-EACCES, -EPERM) */
-	MTHP_AUDIT_CHANGING,	/* mappings kept changing (-EAGAIN) */
-	MTHP_AUDIT_KTHREAD,	/* a kernel thread, asked for by --pid (-ENXIO) */
-	MTHP_AUDIT_FAILED,	/* any other error */
+	MTHP_AUDIT_REASONS(MTHP_NAME_VALUE)
 	MTHP_AUDIT_NR_REASONS,
 };
 

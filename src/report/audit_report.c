@@ -144,11 +144,7 @@ enum mthp_audit_reason mthp_audit_reason_of(int err)
 const char *mthp_audit_reason_name(enum mthp_audit_reason reason)
 {
 	static const char *const names[MTHP_AUDIT_NR_REASONS] = {
-		[MTHP_AUDIT_GONE] = "gone",
-		[MTHP_AUDIT_DENIED] = "denied",
-		[MTHP_AUDIT_CHANGING] = "changing",
-		[MTHP_AUDIT_KTHREAD] = "kernel-thread",
-		[MTHP_AUDIT_FAILED] = "failed",
+		MTHP_AUDIT_REASONS(MTHP_NAME_ENTRY)
 	};
 
 	return mthp_name_of(names, MTHP_AUDIT_NR_REASONS, reason, "failed");

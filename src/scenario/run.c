@@ -863,13 +863,7 @@ int mthp_scenario_run(const struct mthp_scenario *sc, const struct mthp_settings
 	if (setup_machine(&r, seed))
 		goto out;
 	if (collapse) {
-		enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
-		const struct mthp_policy_plugin *plugin;
-
-		mthp_run_policy(opts->policy, &builtin, &plugin);
-		sim_khugepaged_set_policy(r.sim, builtin);
-		sim_set_policy_plugin(r.sim, plugin);
-		sim_set_collapse_observer(r.sim, run_watch_event, &r.watch);
+		run_watch_start(&r.watch, r.sim, opts->policy);
 		sim_set_trace_events(r.sim, opts->trace_events ? opts->trace_events : SIM_TRACE_ALL);
 		sim_set_trace(r.sim, opts->trace);
 	}

@@ -186,6 +186,8 @@ static bool parse_u64(const char *text, uint64_t *v)
 
 bool mthp_parse_size(const char *text, uint64_t *bytes)
 {
+	static const char units[] = "KMGT";	/* 2^10, 2^20, 2^30, 2^40 */
+	const char *unit;
 	char *end;
 	uint64_t v, mult = 1;
 
@@ -195,23 +197,10 @@ bool mthp_parse_size(const char *text, uint64_t *bytes)
 	v = strtoull(text, &end, 10);
 	if (errno)
 		return false;
-	switch (toupper((unsigned char)*end)) {
-	case 'K':
-		mult = 1ull << 10;
+	unit = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+	if (unit) {
+		mult = 1ull << (10 * (unit - units + 1));
 		end++;
-		break;
-	case 'M':
-		mult = 1ull << 20;
-		end++;
-		break;
-	case 'G':
-		mult = 1ull << 30;
-		end++;
-		break;
-	case 'T':
-		mult = 1ull << 40;
-		end++;
-		break;
 	}
 	if (toupper((unsigned char)*end) == 'B')
 		end++;
@@ -345,18 +334,34 @@ static void begin_process(struct reader *rd, char **words, int nr)
 	rd->index = sc->nr_processes - 1;
 }
 
+/*
+ * The process of a [KIND PROCESS NAME] section (what says what its NAME
+ * is), or -1 after failing.
+ */
+static ssize_t section_process(struct reader *rd, char **words, int nr, const char *kind,
+			       const char *what)
+{
+	ssize_t proc;
+
+	if (nr != 3 || !valid_name(words[2])) {
+		fail_at(rd, rd->line, "a %s section is [%s PROCESS %s]", kind, kind, what);
+		return -1;
+	}
+	proc = find_process(rd->sc, words[1]);
+	if (proc < 0)
+		fail_at(rd, rd->line, "%s '%s': no process '%s' above this line", kind,
+			words[2], words[1]);
+	return proc;
+}
+
 static void begin_vma(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_vma *v;
-	ssize_t proc;
+	ssize_t proc = section_process(rd, words, nr, "vma", "NAME");
 
-	if (nr != 3 || !valid_name(words[2]))
-		return fail_at(rd, rd->line, "a vma section is [vma PROCESS NAME]");
-	proc = find_process(sc, words[1]);
 	if (proc < 0)
-		return fail_at(rd, rd->line, "vma '%s': no process '%s' above this line",
-			       words[2], words[1]);
+		return;
 	if (find_vma(sc, (size_t)proc, words[2]) >= 0)
 		return fail_at(rd, rd->line, "process '%s' has two vmas named '%s'",
 			       words[1], words[2]);
@@ -388,15 +393,11 @@ static void begin_phase(struct reader *rd, char **words, int nr)
 {
 	struct mthp_scenario *sc = rd->sc;
 	struct mthp_scenario_phase *ph;
-	ssize_t proc;
+	ssize_t proc = section_process(rd, words, nr, "phase", "LABEL");
 	size_t nr_extra;
 
-	if (nr != 3 || !valid_name(words[2]))
-		return fail_at(rd, rd->line, "a phase section is [phase PROCESS LABEL]");
-	proc = find_process(sc, words[1]);
 	if (proc < 0)
-		return fail_at(rd, rd->line, "phase '%s': no process '%s' above this line",
-			       words[2], words[1]);
+		return;
 	for (size_t i = 0; i < sc->nr_phases; i++)
 		if (sc->phases[i].process == (size_t)proc && !strcmp(sc->phases[i].label, words[2]))
 			return fail_at(rd, rd->line, "process '%s' has two phases labelled '%s'",
@@ -623,53 +624,57 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 	}
 }
 
-/* "3,5,9-12": increasing, not overlapping, at most the array's size. */
-static bool parse_pages(struct mthp_scenario_phase *ph, const char *value)
+/*
+ * value's comma-separated items, each through item(ph, WORD, i) for i from
+ * 0, at most max of them: how many, or 0 when there is none, more than
+ * max, or one item() refuses.
+ */
+static unsigned parse_items(struct mthp_scenario_phase *ph, const char *value, unsigned max,
+			    bool (*item)(struct mthp_scenario_phase *ph, char *w, unsigned i))
 {
 	char copy[MAX_LINE + 1], *save = NULL;
 	unsigned nr = 0;
 
 	snprintf(copy, sizeof(copy), "%s", value);
-	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		char *dash = strchr(w, '-');
-		uint64_t first, last;
-
-		if (dash)
-			*dash = '\0';
-		if (nr == MTHP_SCENARIO_MAX_PAGE_RANGES || !parse_u64(w, &first))
-			return false;
-		last = first;
-		if (dash && (!parse_u64(dash + 1, &last) || last < first))
-			return false;
-		if (nr && first <= ph->pages[nr - 1].last)
-			return false;
-		ph->pages[nr++] = (struct mthp_scenario_page_range){ first, last };
-	}
-	ph->nr_pages = nr;
-	return nr > 0;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (nr == max || !item(ph, w, nr++))
+			return 0;
+	return nr;
 }
 
-/* "4K:60,64K:30,1M:10" */
-static bool parse_sizes(struct mthp_scenario_phase *ph, const char *value)
+/* An item of "3,5,9-12": increasing, not overlapping. */
+static bool page_range(struct mthp_scenario_phase *ph, char *w, unsigned i)
 {
-	char copy[MAX_LINE + 1], *save = NULL;
-	unsigned nr = 0;
+	char *dash = strchr(w, '-');
+	uint64_t first, last;
 
-	snprintf(copy, sizeof(copy), "%s", value);
-	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(w, ':');
-		uint64_t weight;
+	if (dash)
+		*dash = '\0';
+	if (!parse_u64(w, &first))
+		return false;
+	last = first;
+	if (dash && (!parse_u64(dash + 1, &last) || last < first))
+		return false;
+	if (i && first <= ph->pages[i - 1].last)
+		return false;
+	ph->pages[i] = (struct mthp_scenario_page_range){ first, last };
+	return true;
+}
 
-		if (!colon || nr == MTHP_SCENARIO_MAX_SIZES)
-			return false;
-		*colon = '\0';
-		if (!mthp_parse_size(w, &ph->sizes[nr].size) || !ph->sizes[nr].size ||
-		    !parse_u64(colon + 1, &weight) || !weight || weight > MAX_COUNT)
-			return false;
-		ph->sizes[nr++].weight = (uint32_t)weight;
-	}
-	ph->nr_sizes = nr;
-	return nr > 0;
+/* An item of "4K:60,64K:30,1M:10". */
+static bool size_weight(struct mthp_scenario_phase *ph, char *w, unsigned i)
+{
+	char *colon = strchr(w, ':');
+	uint64_t weight;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	if (!mthp_parse_size(w, &ph->sizes[i].size) || !ph->sizes[i].size ||
+	    !parse_u64(colon + 1, &weight) || !weight || weight > MAX_COUNT)
+		return false;
+	ph->sizes[i].weight = (uint32_t)weight;
+	return true;
 }
 
 static void phase_key(struct reader *rd, const char *key, const char *value)
@@ -728,10 +733,12 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		ok = parse_bool(value, &ph->aligned);
 		break;
 	case PK_OBJECT_SIZES:
-		ok = parse_sizes(ph, value);
+		ph->nr_sizes = parse_items(ph, value, MTHP_SCENARIO_MAX_SIZES, size_weight);
+		ok = ph->nr_sizes > 0;
 		break;
 	case PK_PAGES:
-		ok = parse_pages(ph, value);
+		ph->nr_pages = parse_items(ph, value, MTHP_SCENARIO_MAX_PAGE_RANGES, page_range);
+		ok = ph->nr_pages > 0;
 		break;
 	case PK_CHILD_LIVES:
 		ph->child_lives = !strcmp(value, "run");

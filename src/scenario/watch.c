@@ -90,6 +90,17 @@ void run_watch_event(void *ctx, const struct sim_collapse_event *ev)
 	w->done[w->nr_done++] = (struct watch_window){ ev->mm_id, ev->addr, ev->order };
 }
 
+void run_watch_start(struct run_watch *w, struct sim *sim, int policy)
+{
+	enum mthp_policy builtin = MTHP_POLICY_UPSTREAM;
+	const struct mthp_policy_plugin *plugin;
+
+	mthp_run_policy(policy, &builtin, &plugin);
+	sim_khugepaged_set_policy(sim, builtin);
+	sim_set_policy_plugin(sim, plugin);
+	sim_set_collapse_observer(sim, run_watch_event, w);
+}
+
 void run_watch_forget(struct run_watch *w, uint32_t mm_id, uint64_t addr, uint64_t len)
 {
 	for (size_t i = 0; i < w->nr_done;) {

@@ -44,6 +44,11 @@ struct run_watch {
 /* A collapse observer (sim_set_collapse_observer()) with a run_watch as ctx. */
 void run_watch_event(void *ctx, const struct sim_collapse_event *ev);
 /*
+ * A run that collapses starts: sim's khugepaged gets the run's policy
+ * (mthp_run_policy() of policy) and plug-in, and w watches its collapses.
+ */
+void run_watch_start(struct run_watch *w, struct sim *sim, int policy);
+/*
  * The program freed, paged out or split [addr, addr + len) of mm mm_id:
  * a collapsed folio there is gone, so a later collapse of the window is
  * no re-collapse.

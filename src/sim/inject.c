@@ -8,35 +8,27 @@
  */
 #include <errno.h>
 
-#include "common/names.h"
 #include "common/rng.h"
 #include "sim/inject.h"
 #include "sim/locks.h"
 #include "sim/world.h"
 
-static const char *const inject_names[SIM_NR_INJECT] = {
-	[SIM_INJECT_ALLOC] = "alloc",
-	[SIM_INJECT_CHARGE] = "charge",
-	[SIM_INJECT_REVALIDATE] = "revalidate",
-	[SIM_INJECT_LRU] = "lru",
-	[SIM_INJECT_MUNMAP] = "munmap",
-	[SIM_INJECT_MREMAP] = "mremap",
-	[SIM_INJECT_FORK] = "fork",
-	[SIM_INJECT_COPY_MC] = "copy_mc",
-	[SIM_INJECT_RMAP] = "rmap",
-};
-
-/* Each point as a step of a deterministic schedule's timeline. */
-static const char *const inject_steps[SIM_NR_INJECT] = {
-	[SIM_INJECT_ALLOC] = "injection point: alloc",
-	[SIM_INJECT_CHARGE] = "injection point: charge",
-	[SIM_INJECT_REVALIDATE] = "injection point: revalidate",
-	[SIM_INJECT_LRU] = "injection point: lru",
-	[SIM_INJECT_MUNMAP] = "injection point: munmap race",
-	[SIM_INJECT_MREMAP] = "injection point: mremap race",
-	[SIM_INJECT_FORK] = "injection point: fork race",
-	[SIM_INJECT_COPY_MC] = "injection point: copy_mc",
-	[SIM_INJECT_RMAP] = "injection point: rmap walk",
+/*
+ * Each point's name, and the point as a step of a deterministic
+ * schedule's timeline.
+ */
+static const struct {
+	const char *name, *step;
+} inject_points[SIM_NR_INJECT] = {
+	[SIM_INJECT_ALLOC] = { "alloc", "injection point: alloc" },
+	[SIM_INJECT_CHARGE] = { "charge", "injection point: charge" },
+	[SIM_INJECT_REVALIDATE] = { "revalidate", "injection point: revalidate" },
+	[SIM_INJECT_LRU] = { "lru", "injection point: lru" },
+	[SIM_INJECT_MUNMAP] = { "munmap", "injection point: munmap race" },
+	[SIM_INJECT_MREMAP] = { "mremap", "injection point: mremap race" },
+	[SIM_INJECT_FORK] = { "fork", "injection point: fork race" },
+	[SIM_INJECT_COPY_MC] = { "copy_mc", "injection point: copy_mc" },
+	[SIM_INJECT_RMAP] = { "rmap", "injection point: rmap walk" },
 };
 
 void inject_init(struct sim *sim)
@@ -46,7 +38,7 @@ void inject_init(struct sim *sim)
 
 const char *sim_inject_name(enum sim_inject_point p)
 {
-	return mthp_name_of(inject_names, SIM_NR_INJECT, p, NULL);
+	return (unsigned)p < SIM_NR_INJECT ? inject_points[p].name : NULL;
 }
 
 int sim_inject_set(struct sim *sim, enum sim_inject_point p, uint32_t one_in)
@@ -89,7 +81,7 @@ bool inject_fail(struct sim *sim, enum sim_inject_point p)
 	uint32_t one_in = ld_relaxed(&sim->inject.one_in[p]);
 
 	if (sched_is_det())
-		sched_step(inject_steps[p]);
+		sched_step(inject_points[p].step);
 	if (!one_in)
 		return false;
 	if (one_in > 1 && inject_draw(sim) % one_in)

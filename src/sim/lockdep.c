@@ -58,25 +58,7 @@
 #include "sim/locks.h"
 
 static const char *const class_names[LOCK_NR_CLASSES] = {
-	[LOCK_WORLD] = "world",
-	[LOCK_MMAP] = "mmap_lock",
-	[LOCK_MMAP_NESTED] = "mmap_lock_nested",
-	[LOCK_VMA_TREE] = "vma_tree",
-	[LOCK_VMA] = "vma_lock",
-	[LOCK_ANON_VMA] = "anon_vma",
-	[LOCK_PMD] = "pmd_lock",
-	[LOCK_PMD_NESTED] = "pmd_lock_nested",
-	[LOCK_PTE] = "pte_lock",
-	[LOCK_PTE_NESTED] = "pte_lock_nested",
-	[LOCK_FOLIO_MAP] = "folio_map_lock",
-	[LOCK_PGD] = "pgd_lock",
-	[LOCK_SWAP] = "swap_lock",
-	[LOCK_ZONE] = "zone_lock",
-	[LOCK_MEMCG] = "memcg_lock",
-	[LOCK_MM_LIST] = "mm_list_lock",
-	[LOCK_KHUGEPAGED] = "khugepaged_lock",
-	[LOCK_SETTINGS] = "settings_lock",
-	[LOCK_TRACE] = "trace_lock",
+	SIM_LOCK_CLASSES(MTHP_NAME_ENTRY)
 };
 
 const char *lockdep_class_name(enum sim_lock_class c)

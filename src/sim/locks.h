@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/names.h"
+
 /* Atomic accessors of the fields other threads read or write unlocked. */
 
 /*
@@ -23,28 +25,30 @@
  * acquisition inside a lock of a higher rank (or the same class twice),
  * a release of a lock not held, and a failed Context: assertion abort
  * with both locks' names and both call sites.  Release builds compile all
- * of it away.
+ * of it away.  The classes: X(class, its name).
  */
+#define SIM_LOCK_CLASSES(X) \
+	X(LOCK_WORLD, "world")			/* sim->world_lock (debug only; write: sim_check) */ \
+	X(LOCK_MMAP, "mmap_lock")		/* mm->mmap_lock */ \
+	X(LOCK_MMAP_NESTED, "mmap_lock_nested")	/* a fork child's mmap_lock, inside the parent's */ \
+	X(LOCK_VMA_TREE, "vma_tree")		/* mm->vma_tree_lock: the VMA list's RCU readers */ \
+	X(LOCK_VMA, "vma_lock")			/* a VMA's per-VMA lock (sim_vma_lock) */ \
+	X(LOCK_ANON_VMA, "anon_vma")		/* anon_vma->lock */ \
+	X(LOCK_PMD, "pmd_lock")			/* sim_pmd_table->lock */ \
+	X(LOCK_PMD_NESTED, "pmd_lock_nested")	/* a second PMD table, nested (mremap) */ \
+	X(LOCK_PTE, "pte_lock")			/* sim_pte_table->lock */ \
+	X(LOCK_PTE_NESTED, "pte_lock_nested")	/* a second PTE table, nested (fork, mremap) */ \
+	X(LOCK_FOLIO_MAP, "folio_map_lock")	/* a large folio's map lock (bit spinlock) */ \
+	X(LOCK_PGD, "pgd_lock")			/* mm->pgd_lock, the kernel's page_table_lock */ \
+	X(LOCK_SWAP, "swap_lock")		/* sim->swap.lock (swap_info lock) */ \
+	X(LOCK_ZONE, "zone_lock")		/* sim->pm.zone_lock (the buddy allocator) */ \
+	X(LOCK_MEMCG, "memcg_lock")		/* sim->memcg_lock (cgroup creation) */ \
+	X(LOCK_MM_LIST, "mm_list_lock")		/* sim->mm_list_lock */ \
+	X(LOCK_KHUGEPAGED, "khugepaged_lock")	/* sim->khugepaged.lock (its thread's state) */ \
+	X(LOCK_SETTINGS, "settings_lock")	/* sim->settings_lock */ \
+	X(LOCK_TRACE, "trace_lock")		/* sim->trace.lock (one line at a time) */
 enum sim_lock_class {
-	LOCK_WORLD,		/* sim->world_lock (debug only; write: sim_check) */
-	LOCK_MMAP,		/* mm->mmap_lock */
-	LOCK_MMAP_NESTED,	/* a fork child's mmap_lock, inside the parent's */
-	LOCK_VMA_TREE,		/* mm->vma_tree_lock: the VMA list's RCU readers */
-	LOCK_VMA,		/* a VMA's per-VMA lock (sim_vma_lock) */
-	LOCK_ANON_VMA,		/* anon_vma->lock */
-	LOCK_PMD,		/* sim_pmd_table->lock */
-	LOCK_PMD_NESTED,	/* a second PMD table, nested (mremap) */
-	LOCK_PTE,		/* sim_pte_table->lock */
-	LOCK_PTE_NESTED,	/* a second PTE table, nested (fork, mremap) */
-	LOCK_FOLIO_MAP,		/* a large folio's map lock (bit spinlock) */
-	LOCK_PGD,		/* mm->pgd_lock, the kernel's page_table_lock */
-	LOCK_SWAP,		/* sim->swap.lock (swap_info lock) */
-	LOCK_ZONE,		/* sim->pm.zone_lock (the buddy allocator) */
-	LOCK_MEMCG,		/* sim->memcg_lock (cgroup creation) */
-	LOCK_MM_LIST,		/* sim->mm_list_lock */
-	LOCK_KHUGEPAGED,	/* sim->khugepaged.lock (its thread's state) */
-	LOCK_SETTINGS,		/* sim->settings_lock */
-	LOCK_TRACE,		/* sim->trace.lock (one line at a time) */
+	SIM_LOCK_CLASSES(MTHP_NAME_VALUE)
 	LOCK_NR_CLASSES
 };
 

@@ -43,6 +43,7 @@
 #include <mthp/sched.h>
 
 #include "common/array.h"
+#include "common/names.h"
 #include "common/rng.h"
 #include "sim/bug.h"
 #include "sim/locks.h"
@@ -133,7 +134,7 @@ enum task_state { TASK_RUNNABLE, TASK_BLOCKED, TASK_DONE };
 
 enum sched_event {
 	EV_START, EV_EXIT, EV_LOCK, EV_TRYLOCK, EV_TRYFAIL, EV_BLOCK, EV_UNLOCK,
-	EV_YIELD, EV_STEP, EV_JOIN, EV_DEADLOCK,
+	EV_YIELD, EV_STEP, EV_JOIN, EV_DEADLOCK, NR_EVENTS
 };
 
 struct held {
@@ -1172,46 +1173,30 @@ static void held_text(char *buf, size_t len, uint32_t rd, uint32_t wr)
 		snprintf(buf, len, "-");
 }
 
+/*
+ * Each event's words as a format: the first %s the lock's class (the step
+ * or the thread of EV_STEP and EV_JOIN), the second the lock's mode.
+ */
+static const char *const event_formats[NR_EVENTS] = {
+	[EV_START] = "starts",
+	[EV_EXIT] = "returns",
+	[EV_LOCK] = "takes %s (%s)",
+	[EV_TRYLOCK] = "trylock %s (%s): taken",
+	[EV_TRYFAIL] = "trylock %s (%s): busy",
+	[EV_BLOCK] = "waits for %s (%s)",
+	[EV_UNLOCK] = "drops %s",
+	[EV_YIELD] = "yields",
+	[EV_STEP] = "%s",
+	[EV_JOIN] = "waits for thread %s to return",
+	[EV_DEADLOCK] = "DEADLOCK: every thread is blocked",
+};
+
 static void event_text(char *buf, size_t len, const struct step_rec *r)
 {
+	const char *what = r->ev == EV_STEP || r->ev == EV_JOIN ? r->file : class_name(r->cls);
 	const char *mode = r->mode == LOCK_READ ? "read" : "write";
 
-	switch ((enum sched_event)r->ev) {
-	case EV_START:
-		snprintf(buf, len, "starts");
-		return;
-	case EV_EXIT:
-		snprintf(buf, len, "returns");
-		return;
-	case EV_LOCK:
-		snprintf(buf, len, "takes %s (%s)", class_name(r->cls), mode);
-		return;
-	case EV_TRYLOCK:
-		snprintf(buf, len, "trylock %s (%s): taken", class_name(r->cls), mode);
-		return;
-	case EV_TRYFAIL:
-		snprintf(buf, len, "trylock %s (%s): busy", class_name(r->cls), mode);
-		return;
-	case EV_BLOCK:
-		snprintf(buf, len, "waits for %s (%s)", class_name(r->cls), mode);
-		return;
-	case EV_UNLOCK:
-		snprintf(buf, len, "drops %s", class_name(r->cls));
-		return;
-	case EV_YIELD:
-		snprintf(buf, len, "yields");
-		return;
-	case EV_STEP:
-		snprintf(buf, len, "%s", r->file);
-		return;
-	case EV_JOIN:
-		snprintf(buf, len, "waits for thread %s to return", r->file);
-		return;
-	case EV_DEADLOCK:
-		snprintf(buf, len, "DEADLOCK: every thread is blocked");
-		return;
-	}
-	snprintf(buf, len, "?");
+	snprintf(buf, len, mthp_name_of(event_formats, NR_EVENTS, r->ev, "?"), what, mode);
 }
 
 static bool same_event(const struct step_rec *a, const struct step_rec *b)

@@ -17,45 +17,11 @@
 #include "sim/world.h"
 
 static const char *const vm_names[VM_NR_ITEMS] = {
-	[VM_THP_FAULT_ALLOC] = "thp_fault_alloc",
-	[VM_THP_FAULT_FALLBACK] = "thp_fault_fallback",
-	[VM_THP_FAULT_FALLBACK_CHARGE] = "thp_fault_fallback_charge",
-	[VM_THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
-	[VM_THP_COLLAPSE_ALLOC_FAILED] = "thp_collapse_alloc_failed",
-	[VM_THP_SPLIT_PAGE] = "thp_split_page",
-	[VM_THP_SPLIT_PAGE_FAILED] = "thp_split_page_failed",
-	[VM_THP_DEFERRED_SPLIT_PAGE] = "thp_deferred_split_page",
-	[VM_THP_SPLIT_PMD] = "thp_split_pmd",
-	[VM_THP_SCAN_EXCEED_NONE_PTE] = "thp_scan_exceed_none_pte",
-	[VM_THP_SCAN_EXCEED_SWAP_PTE] = "thp_scan_exceed_swap_pte",
-	[VM_THP_SCAN_EXCEED_SHARE_PTE] = "thp_scan_exceed_share_pte",
-	[VM_THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
-	[VM_THP_UNDERUSED_SPLIT_PAGE] = "thp_underused_split_page",
-	[VM_THP_SWPOUT] = "thp_swpout",
-	[VM_THP_SWPOUT_FALLBACK] = "thp_swpout_fallback",
-	[VM_PSWPIN] = "pswpin",
-	[VM_PSWPOUT] = "pswpout",
-	[VM_PGFAULT] = "pgfault",
+	SIM_VMSTAT_ITEMS(MTHP_NAME_ENTRY)
 };
 
 static const char *const mthp_names[MS_NR_ITEMS] = {
-	[MS_ANON_FAULT_ALLOC] = "anon_fault_alloc",
-	[MS_ANON_FAULT_FALLBACK] = "anon_fault_fallback",
-	[MS_ANON_FAULT_FALLBACK_CHARGE] = "anon_fault_fallback_charge",
-	[MS_COLLAPSE_ALLOC] = "collapse_alloc",
-	[MS_COLLAPSE_ALLOC_FAILED] = "collapse_alloc_failed",
-	[MS_COLLAPSE_EXCEED_NONE_PTE] = "collapse_exceed_none_pte",
-	[MS_COLLAPSE_EXCEED_SWAP_PTE] = "collapse_exceed_swap_pte",
-	[MS_COLLAPSE_EXCEED_SHARED_PTE] = "collapse_exceed_shared_pte",
-	[MS_SWPOUT] = "swpout",
-	[MS_SWPOUT_FALLBACK] = "swpout_fallback",
-	[MS_SWPIN] = "swpin",
-	[MS_SWPIN_FALLBACK] = "swpin_fallback",
-	[MS_SWPIN_FALLBACK_CHARGE] = "swpin_fallback_charge",
-	[MS_SPLIT] = "split",
-	[MS_SPLIT_FAILED] = "split_failed",
-	[MS_SPLIT_DEFERRED] = "split_deferred",
-	[MS_NR_ANON] = "nr_anon",
+	SIM_MTHP_ITEMS(MTHP_NAME_ENTRY)
 };
 
 int sim_vmstat(struct sim *sim, const char *name, uint64_t *value)

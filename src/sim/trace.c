@@ -67,11 +67,7 @@ unsigned long long trace_mm_ptr(const struct sim_mm *mm)
 }
 
 static const char *const event_names[SIM_NR_TRACE_EVENTS] = {
-	[SIM_TRACE_SCAN_PMD] = "mm_khugepaged_scan_pmd",
-	[SIM_TRACE_COLLAPSE] = "mm_collapse_huge_page",
-	[SIM_TRACE_ISOLATE] = "mm_collapse_huge_page_isolate",
-	[SIM_TRACE_SWAPIN] = "mm_collapse_huge_page_swapin",
-	[SIM_TRACE_SCAN_MM] = "mm_khugepaged_scan",
+	SIM_TRACE_EVENTS(MTHP_NAME_ENTRY)
 };
 
 /* huge_memory's other events in Linux 7.2, and why none fires here */

@@ -18,6 +18,8 @@
 #include <mthp/settings.h>
 #include <mthp/sim.h>
 
+#include "common/names.h"
+
 #define SIM_VA_BITS	47
 #define SIM_NO_PFN	UINT32_MAX
 #define SIM_MAX_ORDER	MTHP_MAX_PMD_ORDER
@@ -116,48 +118,55 @@ struct sim_memcg {
 
 /* ---- stats.c's counters ---- */
 
-/* Both in the order of the kernel's files, which sim_stats() lists them in. */
+/*
+ * Both in the order of the kernel's files, which sim_stats() lists them in:
+ * X(item, the kernel's name of the counter).
+ */
+#define SIM_VMSTAT_ITEMS(X) \
+	X(VM_PSWPIN, "pswpin") \
+	X(VM_PSWPOUT, "pswpout") \
+	X(VM_PGFAULT, "pgfault") \
+	X(VM_THP_FAULT_ALLOC, "thp_fault_alloc") \
+	X(VM_THP_FAULT_FALLBACK, "thp_fault_fallback") \
+	X(VM_THP_FAULT_FALLBACK_CHARGE, "thp_fault_fallback_charge") \
+	X(VM_THP_COLLAPSE_ALLOC, "thp_collapse_alloc") \
+	X(VM_THP_COLLAPSE_ALLOC_FAILED, "thp_collapse_alloc_failed") \
+	X(VM_THP_SPLIT_PAGE, "thp_split_page") \
+	X(VM_THP_SPLIT_PAGE_FAILED, "thp_split_page_failed") \
+	X(VM_THP_DEFERRED_SPLIT_PAGE, "thp_deferred_split_page") \
+	X(VM_THP_UNDERUSED_SPLIT_PAGE, "thp_underused_split_page") \
+	X(VM_THP_SPLIT_PMD, "thp_split_pmd") \
+	X(VM_THP_SCAN_EXCEED_NONE_PTE, "thp_scan_exceed_none_pte") \
+	X(VM_THP_SCAN_EXCEED_SWAP_PTE, "thp_scan_exceed_swap_pte") \
+	X(VM_THP_SCAN_EXCEED_SHARE_PTE, "thp_scan_exceed_share_pte") \
+	X(VM_THP_ZERO_PAGE_ALLOC, "thp_zero_page_alloc") \
+	X(VM_THP_SWPOUT, "thp_swpout") \
+	X(VM_THP_SWPOUT_FALLBACK, "thp_swpout_fallback")
 enum sim_vmstat_item {
-	VM_PSWPIN,
-	VM_PSWPOUT,
-	VM_PGFAULT,
-	VM_THP_FAULT_ALLOC,
-	VM_THP_FAULT_FALLBACK,
-	VM_THP_FAULT_FALLBACK_CHARGE,
-	VM_THP_COLLAPSE_ALLOC,
-	VM_THP_COLLAPSE_ALLOC_FAILED,
-	VM_THP_SPLIT_PAGE,
-	VM_THP_SPLIT_PAGE_FAILED,
-	VM_THP_DEFERRED_SPLIT_PAGE,
-	VM_THP_UNDERUSED_SPLIT_PAGE,
-	VM_THP_SPLIT_PMD,
-	VM_THP_SCAN_EXCEED_NONE_PTE,
-	VM_THP_SCAN_EXCEED_SWAP_PTE,
-	VM_THP_SCAN_EXCEED_SHARE_PTE,
-	VM_THP_ZERO_PAGE_ALLOC,
-	VM_THP_SWPOUT,
-	VM_THP_SWPOUT_FALLBACK,
+	SIM_VMSTAT_ITEMS(MTHP_NAME_VALUE)
 	VM_NR_ITEMS
 };
 
+#define SIM_MTHP_ITEMS(X) \
+	X(MS_ANON_FAULT_ALLOC, "anon_fault_alloc") \
+	X(MS_ANON_FAULT_FALLBACK, "anon_fault_fallback") \
+	X(MS_ANON_FAULT_FALLBACK_CHARGE, "anon_fault_fallback_charge") \
+	X(MS_COLLAPSE_ALLOC, "collapse_alloc") \
+	X(MS_COLLAPSE_ALLOC_FAILED, "collapse_alloc_failed") \
+	X(MS_SWPIN, "swpin") \
+	X(MS_SWPIN_FALLBACK, "swpin_fallback") \
+	X(MS_SWPIN_FALLBACK_CHARGE, "swpin_fallback_charge") \
+	X(MS_SWPOUT, "swpout") \
+	X(MS_SWPOUT_FALLBACK, "swpout_fallback") \
+	X(MS_SPLIT, "split") \
+	X(MS_SPLIT_FAILED, "split_failed") \
+	X(MS_SPLIT_DEFERRED, "split_deferred") \
+	X(MS_NR_ANON, "nr_anon") \
+	X(MS_COLLAPSE_EXCEED_SWAP_PTE, "collapse_exceed_swap_pte") \
+	X(MS_COLLAPSE_EXCEED_NONE_PTE, "collapse_exceed_none_pte") \
+	X(MS_COLLAPSE_EXCEED_SHARED_PTE, "collapse_exceed_shared_pte")
 enum sim_mthp_item {
-	MS_ANON_FAULT_ALLOC,
-	MS_ANON_FAULT_FALLBACK,
-	MS_ANON_FAULT_FALLBACK_CHARGE,
-	MS_COLLAPSE_ALLOC,
-	MS_COLLAPSE_ALLOC_FAILED,
-	MS_SWPIN,
-	MS_SWPIN_FALLBACK,
-	MS_SWPIN_FALLBACK_CHARGE,
-	MS_SWPOUT,
-	MS_SWPOUT_FALLBACK,
-	MS_SPLIT,
-	MS_SPLIT_FAILED,
-	MS_SPLIT_DEFERRED,
-	MS_NR_ANON,
-	MS_COLLAPSE_EXCEED_SWAP_PTE,
-	MS_COLLAPSE_EXCEED_NONE_PTE,
-	MS_COLLAPSE_EXCEED_SHARED_PTE,
+	SIM_MTHP_ITEMS(MTHP_NAME_VALUE)
 	MS_NR_ITEMS
 };
 

@@ -40,6 +40,16 @@ uint64_t mthp_snapshot_present_pages(const struct mthp_snapshot *snap)
 	return pages;
 }
 
+void snap_pmd_free_ptes(struct mthp_snapshot_pmd *pmd)
+{
+	free(pmd->ptes);
+	free(pmd->folio_orders);
+	free(pmd->swap_orders);
+	pmd->ptes = NULL;
+	pmd->folio_orders = NULL;
+	pmd->swap_orders = NULL;
+}
+
 void mthp_snapshot_free(struct mthp_snapshot *snap)
 {
 	struct mthp_geometry geo = snap->geo;
@@ -50,11 +60,8 @@ void mthp_snapshot_free(struct mthp_snapshot *snap)
 	}
 	for (size_t i = 0; i < snap->nr_vmas; i++)
 		free(snap->vmas[i].unknown_flags);
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
-		free(snap->pmds[i].ptes);
-		free(snap->pmds[i].folio_orders);
-		free(snap->pmds[i].swap_orders);
-	}
+	for (size_t i = 0; i < snap->nr_pmds; i++)
+		snap_pmd_free_ptes(&snap->pmds[i]);
 	free(snap->settings);
 	free(snap->vmas);
 	free(snap->pmds);
@@ -398,12 +405,12 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 	if (folio_orders) {
 		pmd->folio_orders = malloc(n);
 		if (!pmd->folio_orders)
-			goto out_free_ptes;
+			goto out_free;
 		copy_orders(pmd->folio_orders, ptes, folio_orders, n);
 		if (ptes && has_swap_orders(snap, ptes, folio_orders)) {
 			pmd->swap_orders = malloc(n);
 			if (!pmd->swap_orders)
-				goto out_free_orders;
+				goto out_free;
 			for (uint32_t i = 0; i < n; i++)
 				pmd->swap_orders[i] = swap_order_of(ptes, folio_orders, i);
 		}
@@ -415,10 +422,8 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 	snap->nr_pmds++;
 	return 0;
 
-out_free_orders:
-	free(pmd->folio_orders);
-out_free_ptes:
-	free(pmd->ptes);
+out_free:
+	snap_pmd_free_ptes(pmd);
 out_nomem:
 	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;

@@ -46,6 +46,8 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 		 enum mthp_pmd_kind kind, const uint8_t *ptes,
 		 const uint8_t *folio_orders, unsigned line,
 		 char *why, size_t whylen);
+/* A PMD's PTE states and orders freed, the pointers left NULL. */
+void snap_pmd_free_ptes(struct mthp_snapshot_pmd *pmd);
 
 /* flags.c */
 #define SNAP_KNOWN_VMA_FLAGS 0x7fu

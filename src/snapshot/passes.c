@@ -36,12 +36,7 @@ static int apply_window(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pm
 	if (win->order == snap->geo.pmd_order) {
 		if (pmd->kind != MTHP_PMD_TABLE || win->offset)
 			return -EINVAL;
-		free(pmd->ptes);
-		free(pmd->folio_orders);
-		free(pmd->swap_orders);
-		pmd->ptes = NULL;
-		pmd->folio_orders = NULL;
-		pmd->swap_orders = NULL;
+		snap_pmd_free_ptes(pmd);
 		pmd->kind = MTHP_PMD_HUGE;
 		*changed = n;
 		return 0;

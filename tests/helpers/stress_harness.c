@@ -823,6 +823,17 @@ static void counts_add(struct stress_counts *c, struct stress *st)
 	c->gup.nothing += st->gup.nothing;
 }
 
+/* One line of counts by result: the title, then each result counted. */
+static void print_by_result(FILE *out, const char *title, const uint64_t *counts)
+{
+	fprintf(out, "%s", title);
+	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
+		if (counts[r])
+			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
+				(unsigned long long)counts[r]);
+	fprintf(out, "\n");
+}
+
 /* The report's lines after its first. */
 static void print_counts(const struct stress_counts *c, FILE *out)
 {
@@ -840,18 +851,8 @@ static void print_counts(const struct stress_counts *c, FILE *out)
 		total += c->collapsed[o];
 	}
 	fprintf(out, " (total %llu)\n", (unsigned long long)total);
-	fprintf(out, "failed attempts by result:");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (c->failed[r])
-			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
-				(unsigned long long)c->failed[r]);
-	fprintf(out, "\n");
-	fprintf(out, "khugepaged scans by result:");
-	for (unsigned r = 0; r < MTHP_NR_RESULTS; r++)
-		if (c->results[r])
-			fprintf(out, " %s:%llu", mthp_result_name((enum mthp_result)r),
-				(unsigned long long)c->results[r]);
-	fprintf(out, "\n");
+	print_by_result(out, "failed attempts by result:", c->failed);
+	print_by_result(out, "khugepaged scans by result:", c->results);
 	fprintf(out, "injected faults survived:");
 	for (unsigned p = 0; p < SIM_NR_INJECT; p++) {
 		fprintf(out, " %s:%llu", sim_inject_name((enum sim_inject_point)p),
