@@ -207,25 +207,39 @@ static int vma_reserve(struct sim_mm *mm, size_t extra)
 	return 0;
 }
 
-/* Context: mmap_lock held for write (a fork child's: nested). */
-int vma_insert(struct sim_mm *mm, const struct sim_vma *v)
+/*
+ * Room for one more VMA: its lock (new, write-locked) in *vl and a slot
+ * in the array, the VMA tree then locked for write; nothing held or
+ * allocated on error.
+ * Context: mmap_lock held for write; takes the VMA tree lock for write.
+ */
+static int vma_room(struct sim_mm *mm, struct sim_vma_lock **vl)
 {
-	size_t i;
 	int err;
 
-	struct sim_vma_lock *vl;
-
-	mmap_assert_locked(mm, LOCK_WRITE);
-	vl = vma_lock_new(mm);	/* the new VMA, write-locked */
-	if (!vl)
+	*vl = vma_lock_new(mm);
+	if (!*vl)
 		return -ENOMEM;
 	vma_tree_write_lock(mm);
 	err = vma_reserve(mm, 1);
 	if (err) {
 		vma_tree_unlock(mm);
-		vma_lock_free(vl);
-		return err;
+		vma_lock_free(*vl);
 	}
+	return err;
+}
+
+/* Context: mmap_lock held for write (a fork child's: nested). */
+int vma_insert(struct sim_mm *mm, const struct sim_vma *v)
+{
+	struct sim_vma_lock *vl;
+	size_t i;
+	int err;
+
+	mmap_assert_locked(mm, LOCK_WRITE);
+	err = vma_room(mm, &vl);
+	if (err)
+		return err;
 	i = vma_index_after(mm, v->start);
 	memmove(&mm->vmas[i + 1], &mm->vmas[i],
 		(mm->nr_vmas - i) * sizeof(*v));
@@ -324,16 +338,9 @@ int vma_split_at(struct sim_mm *mm, uint64_t addr)
 	err = split_huge_at(mm, addr);
 	if (err)
 		return err;
-	vl = vma_lock_new(mm);
-	if (!vl)
-		return -ENOMEM;
-	vma_tree_write_lock(mm);
-	err = vma_reserve(mm, 1);
-	if (err) {
-		vma_tree_unlock(mm);
-		vma_lock_free(vl);
+	err = vma_room(mm, &vl);
+	if (err)
 		return err;
-	}
 	v = &mm->vmas[i];
 	tail = *v;
 	tail.start = addr;
