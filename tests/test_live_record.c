@@ -286,8 +286,7 @@ static bool maps_folio(const struct mthp_snapshot_pmd *pmd, uint32_t i)
 	if (!pmd)
 		return false;
 	return pmd->kind == MTHP_PMD_HUGE ||
-	       (pmd->kind == MTHP_PMD_TABLE && mthp_pte_state_has_folio(pmd->ptes[i]) &&
-		pmd->ptes[i] != MTHP_PTE_ZERO);
+	       (pmd->kind == MTHP_PMD_TABLE && mthp_pte_state_has_folio(pmd->ptes[i]));
 }
 
 static const struct mthp_snapshot_pmd *pmd_at(const struct mthp_snapshot *s, uint64_t addr)

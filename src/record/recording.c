@@ -166,8 +166,7 @@ static bool maps_page(const struct mthp_snapshot_pmd *pmd, uint32_t i)
 	case MTHP_PMD_HUGE:
 		return true;
 	case MTHP_PMD_TABLE:
-		return pmd->ptes && mthp_pte_state_has_folio(pmd->ptes[i]) &&
-		       pmd->ptes[i] != MTHP_PTE_ZERO;
+		return pmd->ptes && mthp_pte_state_has_folio(pmd->ptes[i]);
 	}
 	return false;
 }
