@@ -131,7 +131,10 @@ int mthp_live_soft_dirty(struct mthp_diag *diag);
 int mthp_live_snapshot_written(pid_t pid, struct mthp_snapshot *snap,
 			       struct mthp_pmd_bits *written, struct mthp_diag *diag);
 
-/* Clear the soft-dirty bits of pid's pages (/proc/PID/clear_refs 4). */
+/*
+ * Clear the soft-dirty bits of pid's pages (/proc/PID/clear_refs 4);
+ * -ESRCH when the process is gone.
+ */
 int mthp_live_clear_soft_dirty(pid_t pid, struct mthp_diag *diag);
 
 /* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */

@@ -192,7 +192,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		} else {
 			ret = mthp_live_snapshot(o->pid, &snap, &diag);
 		}
-		if (ret == -ESRCH || ret == -ENOENT) {
+		if (ret == -ESRCH) {
 			end = MTHP_REC_END_EXITED;
 			ret = 0;
 			break;

@@ -66,7 +66,7 @@ int mthp_live_clear_soft_dirty(pid_t pid, struct mthp_diag *diag)
 	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
 	fd = open(path, O_WRONLY);
 	if (fd < 0 || write(fd, "4", 1) != 1)
-		ret = -errno;
+		ret = errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;	/* gone */
 	if (fd >= 0)
 		close(fd);
 	if (ret)
