@@ -199,17 +199,46 @@ static inline void sched_atomic_point(void)
 
 /*
  * The lock wrappers: take or drop the lock and record it with the
- * caller's file and line.  Each has a _at function and a macro of the
- * plain name that passes __FILE__ and __LINE__.
+ * caller's file and line.  lock_at() and unlock_at() serve every kind
+ * (k, a constant where they are inlined); the _at macros of each kind
+ * check that the lock is of that type, and the plain names below pass
+ * __FILE__ and __LINE__.  An rwlock is dropped as SCHED_READ, whichever
+ * way it was taken: the scheduler knows which from its holder.
  */
-static inline void rw_read_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
-				   const void *obj, const char *file, int line)
+static inline void lock_raw(void *l, enum sched_lock_kind k)
+{
+	switch (k) {
+	case SCHED_MUTEX:
+		pthread_mutex_lock(l);
+		return;
+	case SCHED_READ:
+		pthread_rwlock_rdlock(l);
+		return;
+	case SCHED_WRITE:
+		pthread_rwlock_wrlock(l);
+		return;
+	}
+}
+static inline void lock_at(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+			   const void *obj, const char *file, int line)
 {
 	if (sched_is_det())
-		sched_lock(l, SCHED_READ, c, obj, file, line);
+		sched_lock(l, k, c, obj, file, line);
 	else
-		pthread_rwlock_rdlock(l);
-	lockdep_acquired_at(c, obj, LOCK_READ, false, file, line);
+		lock_raw(l, k);
+	lockdep_acquired_at(c, obj, k == SCHED_READ ? LOCK_READ : LOCK_WRITE, false,
+			    file, line);
+}
+static inline void unlock_at(void *l, enum sched_lock_kind k, enum sim_lock_class c,
+			     const void *obj, const char *file, int line)
+{
+	lockdep_released_at(c, obj, file, line);
+	if (sched_is_det())
+		sched_unlock(l, k, c, obj, file, line);
+	else if (k == SCHED_MUTEX)
+		pthread_mutex_unlock(l);
+	else
+		pthread_rwlock_unlock(l);
 }
 static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c,
 				      const void *obj, const char *file, int line)
@@ -220,42 +249,18 @@ static inline bool rw_read_trylock_at(pthread_rwlock_t *l, enum sim_lock_class c
 	lockdep_acquired_at(c, obj, LOCK_READ, true, file, line);
 	return true;
 }
-static inline void rw_write_lock_at(pthread_rwlock_t *l, enum sim_lock_class c,
-				    const void *obj, const char *file, int line)
-{
-	if (sched_is_det())
-		sched_lock(l, SCHED_WRITE, c, obj, file, line);
-	else
-		pthread_rwlock_wrlock(l);
-	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
-}
-static inline void rw_unlock_at(pthread_rwlock_t *l, enum sim_lock_class c,
-				const void *obj, const char *file, int line)
-{
-	lockdep_released_at(c, obj, file, line);
-	if (sched_is_det())
-		sched_unlock(l, SCHED_READ, c, obj, file, line);
-	else
-		pthread_rwlock_unlock(l);
-}
-static inline void mutex_lock_at(pthread_mutex_t *l, enum sim_lock_class c,
-				 const void *obj, const char *file, int line)
-{
-	if (sched_is_det())
-		sched_lock(l, SCHED_MUTEX, c, obj, file, line);
-	else
-		pthread_mutex_lock(l);
-	lockdep_acquired_at(c, obj, LOCK_WRITE, false, file, line);
-}
-static inline void mutex_unlock_at(pthread_mutex_t *l, enum sim_lock_class c,
-				   const void *obj, const char *file, int line)
-{
-	lockdep_released_at(c, obj, file, line);
-	if (sched_is_det())
-		sched_unlock(l, SCHED_MUTEX, c, obj, file, line);
-	else
-		pthread_mutex_unlock(l);
-}
+/* l itself, where it is of type T (a compile error where it is not). */
+#define LOCK_OF_TYPE(T, l)	(1 ? (l) : (T *)NULL)
+#define rw_read_lock_at(l, ...) \
+	lock_at(LOCK_OF_TYPE(pthread_rwlock_t, l), SCHED_READ, __VA_ARGS__)
+#define rw_write_lock_at(l, ...) \
+	lock_at(LOCK_OF_TYPE(pthread_rwlock_t, l), SCHED_WRITE, __VA_ARGS__)
+#define rw_unlock_at(l, ...) \
+	unlock_at(LOCK_OF_TYPE(pthread_rwlock_t, l), SCHED_READ, __VA_ARGS__)
+#define mutex_lock_at(l, ...) \
+	lock_at(LOCK_OF_TYPE(pthread_mutex_t, l), SCHED_MUTEX, __VA_ARGS__)
+#define mutex_unlock_at(l, ...) \
+	unlock_at(LOCK_OF_TYPE(pthread_mutex_t, l), SCHED_MUTEX, __VA_ARGS__)
 
 #define mmap_read_lock(mm) \
 	rw_read_lock_at(&(mm)->mmap_lock, LOCK_MMAP, (mm), __FILE__, __LINE__)

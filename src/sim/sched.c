@@ -124,7 +124,8 @@ __asm__(".text\n"
 #define SCHED_HISTORY 4096u		/* steps kept for the timeline */
 #define SCHED_MAX_STEPS 50000000ull	/* a schedule longer than this is a livelock */
 #define SCHED_MAX_CHANGES 64u
-#define SCHED_PROGRAM_LOCK LOCK_NR_CLASSES	/* sim_sched_mutex_lock()'s class */
+/* sim_sched_mutex_lock()'s class, one past the simulator's own */
+#define SCHED_PROGRAM_LOCK ((enum sim_lock_class)LOCK_NR_CLASSES)
 #define SCHED_NR_CLASSES (LOCK_NR_CLASSES + 1)
 #define SITE_SET_SIZE (1u << 16)		/* the most slots; 3/4 of them counted */
 #define SITE_SET_FIRST (1u << 10)
@@ -975,8 +976,7 @@ void sched_step(const char *what)
 void sim_sched_mutex_lock(pthread_mutex_t *m)
 {
 	if (sched_det)
-		sched_lock(m, SCHED_MUTEX, (enum sim_lock_class)SCHED_PROGRAM_LOCK, m,
-			   NULL, 0);
+		sched_lock(m, SCHED_MUTEX, SCHED_PROGRAM_LOCK, m, NULL, 0);
 	else
 		pthread_mutex_lock(m);
 }
@@ -984,8 +984,7 @@ void sim_sched_mutex_lock(pthread_mutex_t *m)
 void sim_sched_mutex_unlock(pthread_mutex_t *m)
 {
 	if (sched_det)
-		sched_unlock(m, SCHED_MUTEX, (enum sim_lock_class)SCHED_PROGRAM_LOCK, m,
-			     NULL, 0);
+		sched_unlock(m, SCHED_MUTEX, SCHED_PROGRAM_LOCK, m, NULL, 0);
 	else
 		pthread_mutex_unlock(m);
 }
