@@ -155,134 +155,41 @@ static uint64_t large_portable(const struct mthp_scan *s, uint64_t *large,
 }
 
 /* ------------------------------------------------------------------ */
-/* SSE2: 16 PTEs per compare */
+/* SSE2 and AVX2: 16 and 32 PTEs per compare, one template */
 
 #if MTHP_X86 && defined(__SSE2__)
-static inline uint64_t mask16(__m128i m)
-{
-	return (uint64_t)(uint16_t)_mm_movemask_epi8(m);
-}
-
-static void classify_sse2(struct mthp_scan *s, const uint8_t *ptes,
-			  uint32_t words, bool khugepaged)
-{
-	const __m128i case_bit = _mm_set1_epi8(0x20);
-	struct class_totals tot = { 0 };
-
-	for (uint32_t w = 0; w < words; w++) {
-		struct class_bits b = { 0 };
-
-		for (unsigned i = 0; i < 64; i += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(ptes + w * 64 + i));
-			__m128i folded = _mm_or_si128(v, case_bit);
-			__m128i excl = _mm_cmpeq_epi8(folded, _mm_set1_epi8('a'));
-			__m128i shared = _mm_cmpeq_epi8(folded, _mm_set1_epi8('s'));
-			__m128i none = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_NONE)),
-						    _mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_ZERO)));
-
-			b.none |= mask16(none) << i;
-			b.swap |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_SWAP))) << i;
-			b.anon |= mask16(_mm_or_si128(excl, shared)) << i;
-			b.shared |= mask16(shared) << i;
-			/* a 16-bit shift by 2 puts each byte's bit 5 in its own bit 7 */
-			b.lower |= mask16(_mm_slli_epi16(v, 2)) << i;
-			b.lazyfree |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
-		}
-		store_word(s, w, &b, khugepaged, &tot);
-	}
-	store_totals(s, &tot);
-}
-
-static uint64_t large_sse2(const struct mthp_scan *s, uint64_t *large,
-			   const uint8_t *orders, uint32_t words)
-{
-	const __m128i two = _mm_set1_epi8(2);
-	const __m128i no_folio = _mm_set1_epi8((char)MTHP_NO_FOLIO);
-	uint64_t any = 0;
-
-	for (uint32_t w = 0; w < words; w++) {
-		uint64_t bits = 0;
-
-		for (unsigned i = 0; i < 64; i += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(orders + w * 64 + i));
-			__m128i ge2 = _mm_cmpeq_epi8(_mm_max_epu8(v, two), v);
-
-			bits |= mask16(_mm_andnot_si128(_mm_cmpeq_epi8(v, no_folio), ge2)) << i;
-		}
-		large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= large[w];
-	}
-	return any;
-}
+#define VEC_FORM(name)		name##_sse2
+#define VEC_TARGET
+#define VEC			__m128i
+#define VEC_BYTES		16
+#define VEC_LOAD		_mm_loadu_si128
+#define VEC_SET1		_mm_set1_epi8
+#define VEC_OR			_mm_or_si128
+#define VEC_ANDNOT		_mm_andnot_si128
+#define VEC_CMPEQ		_mm_cmpeq_epi8
+#define VEC_MAX_EPU8		_mm_max_epu8
+#define VEC_SLLI16		_mm_slli_epi16
+#define VEC_MASK(v)		((uint64_t)(uint16_t)_mm_movemask_epi8(v))
+#include "engine/classify_vec.h"
 #define HAVE_SSE2_FORM 1
 #else
 #define HAVE_SSE2_FORM 0
 #endif
 
-/* ------------------------------------------------------------------ */
-/* AVX2: 32 PTEs per compare */
-
 #if MTHP_X86
-#define AVX2_TARGET __attribute__((target("avx2")))
-
-AVX2_TARGET static inline uint64_t mask32(__m256i m)
-{
-	return (uint64_t)(uint32_t)_mm256_movemask_epi8(m);
-}
-
-AVX2_TARGET static void classify_avx2(struct mthp_scan *s, const uint8_t *ptes,
-				      uint32_t words, bool khugepaged)
-{
-	const __m256i case_bit = _mm256_set1_epi8(0x20);
-	struct class_totals tot = { 0 };
-
-	for (uint32_t w = 0; w < words; w++) {
-		struct class_bits b = { 0 };
-
-		for (unsigned i = 0; i < 64; i += 32) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(ptes + w * 64 + i));
-			__m256i folded = _mm256_or_si256(v, case_bit);
-			__m256i excl = _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('a'));
-			__m256i shared = _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('s'));
-			__m256i none = _mm256_or_si256(
-				_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_NONE)),
-				_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_ZERO)));
-
-			b.none |= mask32(none) << i;
-			b.swap |= mask32(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(MTHP_PTE_SWAP))) << i;
-			b.anon |= mask32(_mm256_or_si256(excl, shared)) << i;
-			b.shared |= mask32(shared) << i;
-			b.lower |= mask32(_mm256_slli_epi16(v, 2)) << i;
-			b.lazyfree |= mask32(_mm256_cmpeq_epi8(
-				v, _mm256_set1_epi8(MTHP_PTE_LAZYFREE))) << i;
-		}
-		store_word(s, w, &b, khugepaged, &tot);
-	}
-	store_totals(s, &tot);
-}
-
-AVX2_TARGET static uint64_t large_avx2(const struct mthp_scan *s, uint64_t *large,
-				       const uint8_t *orders, uint32_t words)
-{
-	const __m256i two = _mm256_set1_epi8(2);
-	const __m256i no_folio = _mm256_set1_epi8((char)MTHP_NO_FOLIO);
-	uint64_t any = 0;
-
-	for (uint32_t w = 0; w < words; w++) {
-		uint64_t bits = 0;
-
-		for (unsigned i = 0; i < 64; i += 32) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(orders + w * 64 + i));
-			__m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, two), v);
-
-			bits |= mask32(_mm256_andnot_si256(_mm256_cmpeq_epi8(v, no_folio),
-							   ge2)) << i;
-		}
-		large[w] = bits & ~(s->none[w] | s->swap[w]);
-		any |= large[w];
-	}
-	return any;
-}
+#define VEC_FORM(name)		name##_avx2
+#define VEC_TARGET		__attribute__((target("avx2")))
+#define VEC			__m256i
+#define VEC_BYTES		32
+#define VEC_LOAD		_mm256_loadu_si256
+#define VEC_SET1		_mm256_set1_epi8
+#define VEC_OR			_mm256_or_si256
+#define VEC_ANDNOT		_mm256_andnot_si256
+#define VEC_CMPEQ		_mm256_cmpeq_epi8
+#define VEC_MAX_EPU8		_mm256_max_epu8
+#define VEC_SLLI16		_mm256_slli_epi16
+#define VEC_MASK(v)		((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+#include "engine/classify_vec.h"
 
 /* ------------------------------------------------------------------ */
 /* AVX-512BW: 64 PTEs per compare, straight into a mask register */
