@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/sysinfo.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -343,12 +344,28 @@ static void test_audit_all_says_what_it_skipped(void **state)
 	cli_run_free(&r);
 }
 
+/* The host's memory and swap: /proc/meminfo's totals, as sysinfo() gives them. */
+static void test_host_memory(void **state)
+{
+	struct mthp_diag diag = { 0 };
+	uint64_t memory = 0, swap = 1;
+	struct sysinfo si;
+
+	(void)state;
+	if (mthp_live_host_memory(&memory, &swap, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(sysinfo(&si), 0);
+	assert_int_equal(memory, (uint64_t)si.totalram * si.mem_unit);
+	assert_int_equal(swap, (uint64_t)si.totalswap * si.mem_unit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_denied_hint_not_root),
 		cmocka_unit_test(test_denied_hint_root),
 		cmocka_unit_test(test_errno_names),
+		cmocka_unit_test(test_host_memory),
 		cmocka_unit_test(test_kernel_thread_pid),
 		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),

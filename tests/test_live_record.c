@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +163,16 @@ static void test_record_frames_and_read(void **state)
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--read", path,
 				  NULL), 0);
 	assert_non_null(strstr(out, "writes not tracked (rewrites of present pages are invisible)"));
+	{
+		struct sysinfo si;
+		char host[80];
+
+		assert_int_equal(sysinfo(&si), 0);
+		snprintf(host, sizeof(host), ", host memory %llu MiB, swap %llu MiB, ",
+			 (unsigned long long)si.totalram * si.mem_unit >> 20,
+			 (unsigned long long)si.totalswap * si.mem_unit >> 20);
+		assert_non_null(strstr(out, host));
+	}
 	assert_non_null(strstr(out, "\n1 "));
 	assert_non_null(strstr(out, "\n2 "));
 	assert_non_null(strstr(out, "# end: frames after 3 frames\n"));

@@ -309,8 +309,18 @@ static void expect_error(const char *const *texts, size_t n, const char *want)
 static void test_errors(void **state)
 {
 	(void)state;
-	expect_error((const char *[]){ "mthp-recording 2\npid 7\n" }, 1,
-		     "t.rec: header line 1: format version 2 is not one this mthp reads (1)");
+	expect_error((const char *[]){ "mthp-recording 3\npid 7\n" }, 1,
+		     "t.rec: header line 1: format version 3 is not one this mthp reads (1 or 2)");
+	expect_error((const char *[]){ "mthp-recording 2\npid 7\ncomm x\ninterval_ms 10\n"
+				       "track_writes no\nmemory 4G\n" }, 1,
+		     "t.rec: header line 6: bad memory size '4G' (bytes)");
+	expect_error((const char *[]){ "mthp-recording 2\npid 7\ncomm x\ninterval_ms 10\n"
+				       "track_writes no\nmemory 4096\nmthp-snapshot 2\n" }, 1,
+		     "t.rec: header line 7: expected 'swap VALUE'");
+	/* a version 1 header has no machine lines */
+	expect_error((const char *[]){ "mthp-recording 1\npid 7\ncomm x\ninterval_ms 10\n"
+				       "track_writes no\nmemory 4096\nswap 0\n" }, 1,
+		     "t.rec header:1:");
 	expect_error((const char *[]){ "mthp-recording 1\npid x\n" }, 1,
 		     "t.rec: header line 2: bad pid 'x'");
 	expect_error((const char *[]){ "mthp-recording 1\npid 7\ncomm x\ninterval_ms 10\n"
@@ -384,29 +394,38 @@ static void test_moved_vma(void **state)
 	free(buf);
 }
 
-/* A recording of frames snapshots frame_fn makes, one a second, ended by end. */
-static char *recording_of(const char *comm, unsigned frames,
-			  void (*frame_fn)(struct mthp_snapshot *s, unsigned i),
-			  enum mthp_rec_end end, size_t *len)
+/* A recording with header info of frames snapshots frame_fn makes, one a second. */
+static char *recording_with(const struct mthp_rec_info *info, unsigned frames,
+			    void (*frame_fn)(struct mthp_snapshot *s, unsigned i),
+			    enum mthp_rec_end end, size_t *len)
 {
-	struct mthp_rec_info info = { .pid = 9, .interval_ms = 1000 };
 	struct mthp_rec_writer w;
 	struct mthp_snapshot s;
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
 
 	assert_non_null(f);
-	snprintf(info.comm, sizeof(info.comm), "%s", comm);
 	for (unsigned i = 0; i < frames; i++) {
 		frame_fn(&s, i);
 		if (i == 0)
-			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+			assert_int_equal(mthp_rec_writer_open(&w, f, info, &s), 0);
 		assert_int_equal(mthp_rec_writer_frame(&w, &s, 1000 * i), 0);
 		mthp_snapshot_free(&s);
 	}
 	assert_int_equal(mthp_rec_writer_close(&w, end), 0);
 	fclose(f);
 	return buf;
+}
+
+/* The same, by a host that did not say its memory, ended by end. */
+static char *recording_of(const char *comm, unsigned frames,
+			  void (*frame_fn)(struct mthp_snapshot *s, unsigned i),
+			  enum mthp_rec_end end, size_t *len)
+{
+	struct mthp_rec_info info = { .pid = 9, .interval_ms = 1000 };
+
+	snprintf(info.comm, sizeof(info.comm), "%s", comm);
+	return recording_with(&info, frames, frame_fn, end, len);
 }
 
 /* 300 pages written in a MADV_HUGEPAGE range, THP always, khugepaged every 100 ms. */
@@ -878,6 +897,133 @@ static void test_sim_replay_reports(void **state)
 	free(buf);
 }
 
+/*
+ * The machine of a replay: the recording host's memory and swap from
+ * its header, the options' over them, room for the process's pages when
+ * the recording does not say (version 1), and an error when an option
+ * gives less than the process had.
+ */
+static void replay_machine(const char *buf, size_t len, const struct mthp_replay_size *size,
+			   struct mthp_replay_report *rep, int want, const char *msg)
+{
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	struct mthp_diag diag = { 0 };
+	FILE *f = fmemopen((void *)buf, len, "r");
+	int ret;
+
+	assert_non_null(f);
+	if (size)
+		o.size = *size;
+	ret = mthp_replay(f, "m.rec", &o, rep, &diag);
+	fclose(f);
+	if (ret != want)
+		fail_msg("replay: %d (%s), not %d", ret, diag.msg, want);
+	if (msg && !strstr(diag.msg, msg))
+		fail_msg("'%s' lacks '%s'", diag.msg, msg);
+	if (!ret)
+		assert_int_equal(rep->frames_differing, 0);
+}
+
+static void test_replay_machine(void **state)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "m", .interval_ms = 1000,
+				      .memory_bytes = 64ull << 20, .swap_bytes = 16ull << 20 };
+	struct mthp_replay_size size = { .memory_bytes = 48ull << 20, .memory_set = true };
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	struct mthp_rec_reader r;
+	size_t len;
+	char *buf = recording_with(&info, 3, hold_still_frame, MTHP_REC_END_FRAMES, &len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	/* the header keeps the host's sizes */
+	assert_non_null(f);
+	assert_int_equal(mthp_rec_reader_open(&r, f, "m.rec", &diag), 0);
+	assert_int_equal(r.info.version, MTHP_REC_VERSION);
+	assert_int_equal(r.info.memory_bytes, 64ull << 20);
+	assert_int_equal(r.info.swap_bytes, 16ull << 20);
+	mthp_rec_reader_free(&r);
+	fclose(f);
+	/* the host's machine */
+	replay_machine(buf, len, NULL, &rep, 0, NULL);
+	assert_int_equal(rep.machine, MTHP_REPLAY_MACHINE_HOST);
+	assert_int_equal(rep.memory_pages, (64ull << 20) / 4096);
+	assert_int_equal(rep.swap_pages, (16ull << 20) / 4096);
+	mthp_replay_report_free(&rep);
+	/* memory set, swap still the host's */
+	replay_machine(buf, len, &size, &rep, 0, NULL);
+	assert_int_equal(rep.machine, MTHP_REPLAY_MACHINE_SET);
+	assert_int_equal(rep.memory_pages, (48ull << 20) / 4096);
+	assert_int_equal(rep.swap_pages, (16ull << 20) / 4096);
+	mthp_replay_report_free(&rep);
+	/* less than the 300 pages and 16 PMD sizes the replay needs */
+	size.memory_bytes = 8ull << 20;
+	replay_machine(buf, len, &size, &rep, -EINVAL,
+		       "m.rec: memory=8388608 bytes: the replay needs 8492 pages of 4096 bytes "
+		       "at least");
+	/* more than the simulator models */
+	size.memory_bytes = 1ull << 40;
+	replay_machine(buf, len, &size, &rep, -EINVAL, "the simulator models at most 67108863");
+	free(buf);
+	/* a host that did not say: room for the process's pages twice over */
+	info.memory_bytes = 0;
+	buf = recording_with(&info, 3, hold_still_frame, MTHP_REC_END_FRAMES, &len);
+	replay_machine(buf, len, NULL, &rep, 0, NULL);
+	assert_int_equal(rep.machine, MTHP_REPLAY_MACHINE_PAGES);
+	assert_int_equal(rep.memory_pages, 2 * 300 + 16 * 512);
+	mthp_replay_report_free(&rep);
+	free(buf);
+}
+
+/* --set memory= and swap= with --replay: the machine line, JSON, and bad sizes. */
+static void test_sim_replay_machine(void **state)
+{
+	struct mthp_rec_info info = { .pid = 9, .comm = "m", .interval_ms = 1000,
+				      .memory_bytes = 64ull << 20, .swap_bytes = 0 };
+	struct scratch dir;
+	const char *path;
+	size_t len;
+	char *buf = recording_with(&info, 3, hold_still_frame, MTHP_REC_END_FRAMES, &len);
+	json_t *doc, *m;
+	struct cli_run r;
+
+	(void)state;
+	scratch_make(&dir, "machine");
+	path = scratch_file(&dir, "m.rec", buf, len);
+	r = cli_run("sim", "--replay", path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "machine: 16384 pages of memory, 0 of swap (the recording "
+				      "host's, at most what the simulator models)\n"));
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", path, "--set", "memory=128M", "--set", "swap=4M",
+		    "--set", "khugepaged/max_ptes_none=0", "--json", NULL);
+	assert_int_equal(r.status, 0);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	m = json_object_get(doc, "machine");
+	assert_int_equal(json_integer_value(json_object_get(m, "memory_pages")), 32768);
+	assert_int_equal(json_integer_value(json_object_get(m, "swap_pages")), 1024);
+	assert_string_equal(json_string_value(json_object_get(m, "from")), "set");
+	json_decref(doc);
+	cli_run_free(&r);
+	r = cli_run("sim", "--replay", path, "--sweep", "khugepaged/max_ptes_none=0,511",
+		    "--set", "memory=40M", "--policy", "upstream", NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	cli_run_fails(2, "mthp sim: --set memory=lots: must be a size such as 16G",
+		      "sim", "--replay", path, "--set", "memory=lots", NULL);
+	cli_run_fails(2, "mthp sim: --set memory=0: must be a size such as 16G",
+		      "sim", "--replay", path, "--set", "memory=0", NULL);
+	cli_run_fails(1, "memory=1048576 bytes: the replay needs",
+		      "sim", "--replay", path, "--set", "memory=1M", NULL);
+	cli_run_fails(1, "memory=1048576 bytes: the replay needs",
+		      "sim", "--replay", path, "--set", "memory=1M", "--sweep",
+		      "khugepaged/max_ptes_none=0,511", NULL);
+	scratch_remove(&dir);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_reader_lying_lengths),
 		cmocka_unit_test(test_sim_replay_command),
 		cmocka_unit_test(test_sim_replay_reports),
+		cmocka_unit_test(test_replay_machine),
+		cmocka_unit_test(test_sim_replay_machine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

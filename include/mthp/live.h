@@ -82,6 +82,12 @@ int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag);
 int mthp_live_settings(struct mthp_settings *s, struct mthp_live_host *host,
 		       struct mthp_diag *diag);
 
+/*
+ * The host's memory and swap in bytes (/proc/meminfo's MemTotal and
+ * SwapTotal; swap 0 when there is none); 0 or -errno with a message.
+ */
+int mthp_live_host_memory(uint64_t *memory, uint64_t *swap, struct mthp_diag *diag);
+
 /* 0 when this process can read PFNs and kpageflags; else -EPERM + message. */
 int mthp_live_check_access(struct mthp_diag *diag);
 

@@ -22,7 +22,8 @@
 
 #include <mthp/snapshot.h>
 
-#define MTHP_REC_VERSION 1
+/* The version written; a reader takes this one and version 1 (no machine lines). */
+#define MTHP_REC_VERSION 2
 
 /* Why a recording ended: X(end, its name). */
 #define MTHP_REC_ENDS(X) \
@@ -45,6 +46,13 @@ struct mthp_rec_info {
 	char comm[32];		/* the process's name, one token */
 	uint32_t interval_ms;
 	bool track_writes;	/* frames say which present pages were written */
+	uint32_t version;	/* of the file read (the writer writes MTHP_REC_VERSION) */
+	/*
+	 * The recording host's memory and swap in bytes (MemTotal, SwapTotal);
+	 * memory 0 when unknown (a version 1 file, or a writer that did not
+	 * know it).
+	 */
+	uint64_t memory_bytes, swap_bytes;
 };
 
 struct mthp_rec_writer {

@@ -19,6 +19,7 @@
 #ifndef MTHP_REPLAY_H
 #define MTHP_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -38,6 +39,17 @@ struct mthp_replay_frame {
 	uint64_t missing;	/* mapped in the recording only */
 };
 
+/*
+ * The simulated machine's memory and swap in bytes, each used when its
+ * _set is true; else the recording host's (its header), or for a
+ * recording that does not say, room for the most pages the process had
+ * (mthp_replay()).
+ */
+struct mthp_replay_size {
+	uint64_t memory_bytes, swap_bytes;
+	bool memory_set, swap_set;
+};
+
 struct mthp_replay_opts {
 	int policy;		/* enum mthp_policy, or MTHP_RUN_NO_COLLAPSE */
 	/* the settings; NULL: the recording's (its header) */
@@ -51,12 +63,24 @@ struct mthp_replay_opts {
 	 * spread over the recording, at most MTHP_RUN_MAX_SAMPLES; 0: none.
 	 */
 	int timeline_profile;
+	struct mthp_replay_size size;	/* the machine; zero: the recording's */
 };
+
+/* Where the replay's machine size came from. */
+enum mthp_replay_machine {
+	MTHP_REPLAY_MACHINE_HOST,	/* the recording host's memory and swap */
+	MTHP_REPLAY_MACHINE_SET,	/* one or both set in the options */
+	MTHP_REPLAY_MACHINE_PAGES,	/* the recording does not say: the process's pages */
+};
+
+/* "host", "set", "pages". */
+const char *mthp_replay_machine_name(enum mthp_replay_machine m);
 
 struct mthp_replay_report {
 	int policy;
 	uint32_t frames;
 	uint64_t memory_pages, swap_pages;	/* the simulated machine */
+	enum mthp_replay_machine machine;	/* where its size came from */
 	uint64_t wakeups;			/* khugepaged's */
 	uint64_t collapses;			/* windows collapsed */
 	uint64_t frames_differing;		/* frames with extra or missing pages */
@@ -87,9 +111,13 @@ struct mthp_replay_report {
 void mthp_replay_report_free(struct mthp_replay_report *rep);
 
 /*
- * Replay the recording in f (read twice: a first pass sizes the machine
- * to the most pages the process ever had, mapped and swapped).  On error
- * diag->msg names the file and the frame.
+ * Replay the recording in f (read twice: a first pass finds the most
+ * pages the process ever had, mapped and swapped).  The machine is the
+ * recording host's, less what the simulator cannot model (at most
+ * SIM_MAX_FRAMES pages of memory and SIM_MAX_SWAP_SLOTS of swap), and
+ * never less than room for those pages twice over and 16 PMD sizes more
+ * (collapse fills), and swap for every swapped page; opts may set either.
+ * On error diag->msg names the file and the frame.
  */
 int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		struct mthp_replay_report *out, struct mthp_diag *diag);

@@ -44,6 +44,14 @@ enum sim_swap_device {
 	SIM_SWAP_ZRAM,	/* the largest allowed mTHP size the slots allow */
 };
 
+/*
+ * The simulator's 4-byte PTEs hold a page-frame number of 26 bits and a
+ * swap slot of 29 bits: the most frames (nr_frames below this) and swap
+ * slots a machine can have.
+ */
+#define SIM_MAX_FRAMES ((1ull << 26) - 1)
+#define SIM_MAX_SWAP_SLOTS ((1ull << 29) - 2)
+
 struct sim_config {
 	uint32_t page_size;		/* 4096, 16384 or 65536 */
 	uint64_t nr_frames;		/* physical memory in base pages */

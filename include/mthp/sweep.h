@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mthp/replay.h>
 #include <mthp/scenario.h>
 #include <mthp/tlb.h>
 
@@ -75,6 +76,7 @@ struct mthp_sweep {
 	const struct mthp_scenario *scenario;	/* the source: a scenario, */
 	const struct mthp_snapshot *snapshot;	/* or a snapshot, */
 	const char *recording;		/* or a recording's path (mthp/replay.h) */
+	struct mthp_replay_size replay_size;	/* recording: its machine (zero: its own) */
 	const char *source;		/* its name in reports */
 	enum mthp_context context;	/* snapshot: khugepaged or madvise */
 	unsigned max_passes;		/* snapshot: at most this many passes (0: 64) */

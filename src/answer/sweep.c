@@ -186,7 +186,7 @@ static int run_passes(const struct mthp_sweep *sw, const struct mthp_settings *s
 static int run_replay(const struct mthp_sweep *sw, const struct mthp_settings *s, int policy,
 		      struct mthp_run_report *out, struct mthp_diag *diag)
 {
-	struct mthp_replay_opts o = { .policy = policy, .settings = s };
+	struct mthp_replay_opts o = { .policy = policy, .settings = s, .size = sw->replay_size };
 	struct mthp_replay_report rep;
 	FILE *f = fopen(sw->recording, "r");
 	int err = f ? 0 : -errno;

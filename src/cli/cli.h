@@ -81,9 +81,13 @@ struct cli_replay_opts {
 };
 int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err);
 struct mthp_settings;
-/* The recording's settings with the --set ones: 0, or an exit status after saying why. */
+struct mthp_replay_size;
+/*
+ * The recording's settings with the --set ones, and its machine's size
+ * with --set memory= and swap=: 0, or an exit status after saying why.
+ */
 int cli_replay_settings(const char *path, const char *const *sets, size_t nr_sets,
-			struct mthp_settings *s, FILE *err);
+			struct mthp_settings *s, struct mthp_replay_size *size, FILE *err);
 
 /*
  * load.c: `mthp sim --load PATH` ("-": standard input), khugepaged's full

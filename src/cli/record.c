@@ -139,6 +139,10 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 
 	info.interval_ms = (uint32_t)interval;
 	read_comm(o->pid, info.comm, sizeof(info.comm));
+	if (mthp_live_host_memory(&info.memory_bytes, &info.swap_bytes, &diag) < 0) {
+		fprintf(err, "mthp record: %s\n", diag.msg);
+		return 1;
+	}
 	mthp_pmd_bits_init(&written, NULL);
 	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
 	ret = mthp_live_snapshot(o->pid, &snap, &diag);
@@ -257,13 +261,19 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 			goto out;
 		}
 	}
-	if (!o->frame_given)
-		fprintf(dst, "# %s: pid %d (%s), interval %" PRIu32 " ms, page size %u, "
+	if (!o->frame_given) {
+		char host[80] = "host memory not recorded";
+
+		if (r.info.memory_bytes)
+			snprintf(host, sizeof(host), "host memory %" PRIu64 " MiB, swap %" PRIu64
+				 " MiB", r.info.memory_bytes >> 20, r.info.swap_bytes >> 20);
+		fprintf(dst, "# %s: pid %d (%s), interval %" PRIu32 " ms, page size %u, %s, "
 			"writes %s\n# frame time_ms vmas pmds changed dropped present%s\n",
 			o->read, (int)r.info.pid, r.info.comm, r.info.interval_ms,
-			r.host.geo.page_size, r.info.track_writes ? "tracked" :
+			r.host.geo.page_size, host, r.info.track_writes ? "tracked" :
 			"not tracked (rewrites of present pages are invisible)",
 			r.info.track_writes ? " written" : "");
+	}
 	while ((ret = mthp_rec_reader_next(&r, &diag)) == 1) {
 		if (o->frame_given && r.nr_frames - 1 == o->frame) {
 			found = true;

@@ -21,11 +21,45 @@
 #include "report/replay_report.h"
 #include "report/sim_report.h"
 
-/* The recording's settings with the --set overrides; 0 or an exit status. */
+/*
+ * One --set of the replay's machine ("memory=SIZE", "swap=SIZE") into
+ * size: 1 if set is one, 0 if it is a THP knob's, or an exit status
+ * after saying why.
+ */
+static int machine_set(const char *set, struct mthp_replay_size *size, FILE *err)
+{
+	bool memory = !strncmp(set, "memory=", 7), swap = !strncmp(set, "swap=", 5);
+	const char *value = set + (memory ? 7 : 5);
+	uint64_t bytes;
+
+	if (!memory && !swap)
+		return 0;
+	if (!mthp_parse_size(value, &bytes) || (memory && !bytes)) {
+		fprintf(err, "mthp sim: --set %s: must be a size such as %s\n", set,
+			memory ? "16G" : "4G (0: no swap)");
+		return EXIT_USAGE;
+	}
+	if (memory) {
+		size->memory_bytes = bytes;
+		size->memory_set = true;
+	} else {
+		size->swap_bytes = bytes;
+		size->swap_set = true;
+	}
+	return 1;
+}
+
+/*
+ * The recording's settings with the --set overrides (the THP knobs;
+ * memory= and swap= into size, which may be NULL when the caller has
+ * them already); 0 or an exit status.
+ */
 static int replay_settings(FILE *f, const char *path, const char *const *sets, size_t nr_sets,
-			   struct mthp_settings *s, struct mthp_rec_info *info, FILE *err)
+			   struct mthp_settings *s, struct mthp_replay_size *size,
+			   struct mthp_rec_info *info, FILE *err)
 {
 	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_replay_size ignored;
 	struct mthp_rec_reader r;
 	int ret;
 
@@ -41,11 +75,21 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 		fprintf(err, "mthp sim: %s\n", diag.msg);
 		return 1;
 	}
-	return cli_apply_sets("sim", sets, nr_sets, s, err);
+	memset(size ? size : &ignored, 0, sizeof(ignored));
+	for (size_t i = 0; i < nr_sets; i++) {
+		ret = machine_set(sets[i], size ? size : &ignored, err);
+		if (!ret)
+			ret = cli_apply_sets("sim", &sets[i], 1, s, err);
+		else if (ret == 1)
+			ret = 0;
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int cli_replay_settings(const char *path, const char *const *sets, size_t nr_sets,
-			struct mthp_settings *s, FILE *err)
+			struct mthp_settings *s, struct mthp_replay_size *size, FILE *err)
 {
 	struct mthp_rec_info info;
 	FILE *f = fopen(path, "r");
@@ -55,7 +99,7 @@ int cli_replay_settings(const char *path, const char *const *sets, size_t nr_set
 		fprintf(err, "mthp sim: --replay %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	status = replay_settings(f, path, sets, nr_sets, s, &info, err);
+	status = replay_settings(f, path, sets, nr_sets, s, size, &info, err);
 	fclose(f);
 	return status;
 }
@@ -141,6 +185,7 @@ static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *i
 int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 {
 	struct mthp_replay_report reps[MTHP_SIM_MAX_RUNS];
+	struct mthp_replay_size size;
 	struct mthp_rec_info info;
 	struct mthp_settings s;
 	FILE *f = fopen(o->path, "r");
@@ -151,14 +196,14 @@ int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 		fprintf(err, "mthp sim: --replay %s: %s\n", o->path, strerror(errno));
 		return 1;
 	}
-	status = replay_settings(f, o->path, o->sets, o->nr_sets, &s, &info, err);
+	status = replay_settings(f, o->path, o->sets, o->nr_sets, &s, &size, &info, err);
 	if (!status && o->timeline && !mthp_replay_profiles(&s.geo)) {
 		fprintf(err, "mthp sim: --timeline: no TLB profile fits %u-byte pages\n",
 			s.geo.page_size);
 		status = 1;
 	}
 	for (size_t i = 0; !status && i <= o->nr_policies; i++) {
-		struct mthp_replay_opts ro = { .settings = &s };
+		struct mthp_replay_opts ro = { .settings = &s, .size = size };
 		struct mthp_diag diag = { .warn = NULL };
 
 		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;

@@ -200,7 +200,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  (same seed) and show them side by side" },
 	{ "set", 0, "KNOB=VALUE", MTHP_OPT_STRINGS, OPT(sets),
 	  .help = "a THP sysfs knob, over the scenario's [settings];\n"
-		  "  repeatable" },
+		  "  repeatable; with --replay also memory=SIZE and\n"
+		  "  swap=SIZE, the simulated machine's" },
 	{ "seed", 0, "N", MTHP_OPT_FN, .fn = parse_seed,
 	  .help = "the workload's random seed (default: the scenario's)" },
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
@@ -239,7 +240,8 @@ static const struct mthp_opt sim_opts_table[] = {
 	  .help = "replay this recording: the differences between its\n"
 		  "  frames as the program's faults, frees, page-outs,\n"
 		  "  swap-ins, mmaps and munmaps, at its time stamps, with\n"
-		  "  its settings (--set overrides them); goes with --policy,\n"
+		  "  its settings and its host's memory and swap (--set\n"
+		  "  overrides them); goes with --policy,\n"
 		  "  --compare, --set, --sweep and its options, --json,\n"
 		  "  --stats, --snapshot, --map and --timeline" },
 	{ "load", 0, "SNAPSHOT", MTHP_OPT_STRING, OPT(load),
@@ -530,7 +532,8 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 
 /* The sweep of a scenario (sc) or of a recording (--replay, sc NULL). */
 static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
-		     const struct mthp_settings *s, FILE *out, FILE *err)
+		     const struct mthp_settings *s, const struct mthp_replay_size *size,
+		     FILE *out, FILE *err)
 {
 	struct mthp_sweep sw = { .scenario = sc, .settings = *s };
 	char why[160], source[300];
@@ -542,6 +545,8 @@ static int run_sweep(const struct sim_opts *o, const struct mthp_scenario *sc,
 		sw.seed = o->seed_given ? o->seed : sc->seed;
 	else
 		sw.recording = o->replay;
+	if (size)
+		sw.replay_size = *size;
 	if (o->policy_given || o->compare || o->policy_file) {
 		for (size_t i = 0; i < o->nr_policies; i++)
 			sw.policies[i] = o->policies[i];
@@ -586,9 +591,11 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 		return cli_sim_load(&lo, out, err);
 	}
 	if (o->replay && o->sweep.axes.nr) {
+		struct mthp_replay_size size;
+
 		status = cli_replay_settings(o->replay, (const char *const *)o->sets.v, o->sets.nr,
-					     &s, err);
-		return status ? status : run_sweep(o, NULL, &s, out, err);
+					     &s, &size, err);
+		return status ? status : run_sweep(o, NULL, &s, &size, out, err);
 	}
 	if (o->replay) {
 		struct cli_replay_opts ro = {
@@ -604,7 +611,7 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 	if (status)
 		return status;
 	if (o->sweep.axes.nr) {
-		status = run_sweep(o, &sc, &s, out, err);
+		status = run_sweep(o, &sc, &s, NULL, out, err);
 		goto out_scenario;
 	}
 	if (o->trace) {

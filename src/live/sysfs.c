@@ -6,6 +6,8 @@
  * geometry, and the check that PFNs and page flags are readable.
  */
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,6 +61,63 @@ int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag)
 				return ret;
 			}
 		}
+	}
+	return 0;
+}
+
+/* The kB value of "KEY:   N kB" in /proc/meminfo's text, in bytes; false if absent. */
+static bool meminfo_value(const char *text, const char *key, uint64_t *bytes)
+{
+	size_t n = strlen(key);
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		char *end;
+		unsigned long long kb;
+
+		if (strncmp(line, key, n) || line[n] != ':')
+			continue;
+		errno = 0;
+		kb = strtoull(line + n + 1, &end, 10);
+		if (errno || end == line + n + 1 || strncmp(end, " kB", 3) ||
+		    kb > UINT64_MAX / 1024)
+			return false;
+		*bytes = (uint64_t)kb * 1024;
+		return true;
+	}
+	return false;
+}
+
+int mthp_live_host_memory(uint64_t *memory, uint64_t *swap, struct mthp_diag *diag)
+{
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int ret = -errno;
+
+		live_diag(diag, "cannot read /proc/meminfo: %s", strerror(-ret));
+		return ret;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	if (n < 0) {
+		int ret = -errno;
+
+		close(fd);
+		live_diag(diag, "cannot read /proc/meminfo: %s", strerror(-ret));
+		return ret;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (!meminfo_value(buf, "MemTotal", memory) || !*memory) {
+		live_diag(diag, "/proc/meminfo has no MemTotal line in kB");
+		return -EINVAL;
+	}
+	if (!meminfo_value(buf, "SwapTotal", swap)) {
+		live_diag(diag, "/proc/meminfo has no SwapTotal line in kB");
+		return -EINVAL;
 	}
 	return 0;
 }

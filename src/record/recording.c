@@ -129,9 +129,9 @@ int mthp_rec_writer_open(struct mthp_rec_writer *w, FILE *f,
 	if (err)
 		return err;
 	fprintf(t.f, "mthp-recording %d\npid %d\ncomm %s\ninterval_ms %" PRIu32
-		"\ntrack_writes %s\n", MTHP_REC_VERSION, (int)info->pid,
-		info->comm[0] ? info->comm : "-", info->interval_ms,
-		info->track_writes ? "yes" : "no");
+		"\ntrack_writes %s\nmemory %" PRIu64 "\nswap %" PRIu64 "\n", MTHP_REC_VERSION,
+		(int)info->pid, info->comm[0] ? info->comm : "-", info->interval_ms,
+		info->track_writes ? "yes" : "no", info->memory_bytes, info->swap_bytes);
 	/* the settings and geometry, without VMAs */
 	geo_only = *host;
 	geo_only.nr_vmas = 0;
@@ -481,14 +481,14 @@ static const char *header_value(const char *line, const char *key)
 static int parse_header(struct mthp_rec_reader *r, char *text, size_t len,
 			struct mthp_diag *diag)
 {
-	static const char *const keys[] = { "mthp-recording", "pid", "comm",
-					    "interval_ms", "track_writes" };
-	size_t pos = 0, snap_at;
+	static const char *const keys[] = { "mthp-recording", "pid", "comm", "interval_ms",
+					    "track_writes", "memory", "swap" };
+	size_t pos = 0, snap_at, nr_keys = 5;
 	uint64_t v;
 	char where[64];
 	int err;
 
-	for (size_t k = 0; k < 5; k++) {
+	for (size_t k = 0; k < nr_keys; k++) {
 		const char *line, *val;
 
 		snprintf(where, sizeof(where), "header line %zu", k + 1);
@@ -500,11 +500,13 @@ static int parse_header(struct mthp_rec_reader *r, char *text, size_t len,
 		case 0:
 			if (parse_u64(val, 10, UINT32_MAX, &v))
 				return rec_error(r, diag, where, "bad version '%.20s'", val);
-			if (v != MTHP_REC_VERSION)
+			if (v != 1 && v != MTHP_REC_VERSION)
 				return rec_error(r, diag, where,
 						 "format version %" PRIu64
-						 " is not one this mthp reads (%d)",
+						 " is not one this mthp reads (1 or %d)",
 						 v, MTHP_REC_VERSION);
+			r->info.version = (uint32_t)v;
+			nr_keys = v == 1 ? 5 : 7;
 			break;
 		case 1:
 			if (parse_u64(val, 10, 0x3fffffff, &v) || v == 0)
@@ -526,6 +528,18 @@ static int parse_header(struct mthp_rec_reader *r, char *text, size_t len,
 				return rec_error(r, diag, where,
 						 "track_writes is '%.20s', not yes or no", val);
 			r->info.track_writes = !strcmp(val, "yes");
+			break;
+		case 5:
+			if (parse_u64(val, 10, UINT64_MAX, &v))
+				return rec_error(r, diag, where, "bad memory size '%.30s' (bytes)",
+						 val);
+			r->info.memory_bytes = v;
+			break;
+		case 6:
+			if (parse_u64(val, 10, UINT64_MAX, &v))
+				return rec_error(r, diag, where, "bad swap size '%.30s' (bytes)",
+						 val);
+			r->info.swap_bytes = v;
 			break;
 		}
 	}

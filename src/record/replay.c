@@ -414,37 +414,116 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 	return 0;
 }
 
-/* Pages of a frame, mapped and swapped: what the machine must hold. */
-static uint64_t frame_pages(const struct mthp_snapshot *s)
-{
-	uint64_t n = 0;
+/* The most pages any frame holds (mapped and swapped), and swapped. */
+struct rec_size {
+	uint64_t pages, swapped;
+	uint64_t frames;
+};
 
-	for (size_t i = 0; i < s->nr_pmds; i++)
-		for (uint32_t k = 0; k < s->geo.ptes_per_pmd; k++)
-			n += range_pte(&s->pmds[i], k) != PTE_NONE;
-	return n;
-}
-
-/* The first pass: the most pages any frame holds, and the frames. */
-static int size_machine(FILE *f, const char *name, uint64_t *pages, uint64_t *frames,
-			struct mthp_diag *diag)
+/* The first pass: the frames, and the most pages any of them holds. */
+static int size_recording(FILE *f, const char *name, struct rec_size *sz,
+			  struct mthp_diag *diag)
 {
 	struct mthp_rec_reader r;
 	int ret = mthp_rec_reader_open(&r, f, name, diag);
 
-	*pages = 0;
-	*frames = 0;
+	memset(sz, 0, sizeof(*sz));
 	if (ret)
 		return ret;
 	while ((ret = mthp_rec_reader_next(&r, diag)) == 1) {
-		uint64_t n = frame_pages(&r.frame);
+		const struct mthp_snapshot *s = &r.frame;
+		uint64_t pages = 0, swapped = 0;
 
-		if (n > *pages)
-			*pages = n;
-		(*frames)++;
+		for (size_t i = 0; i < s->nr_pmds; i++) {
+			for (uint32_t k = 0; k < s->geo.ptes_per_pmd; k++) {
+				enum pte_class c = range_pte(&s->pmds[i], k);
+
+				pages += c != PTE_NONE;
+				swapped += c == PTE_SWAP;
+			}
+		}
+		if (pages > sz->pages)
+			sz->pages = pages;
+		if (swapped > sz->swapped)
+			sz->swapped = swapped;
+		sz->frames++;
 	}
 	mthp_rec_reader_free(&r);
 	return ret;
+}
+
+const char *mthp_replay_machine_name(enum mthp_replay_machine m)
+{
+	switch (m) {
+	case MTHP_REPLAY_MACHINE_HOST:
+		return "host";
+	case MTHP_REPLAY_MACHINE_SET:
+		return "set";
+	case MTHP_REPLAY_MACHINE_PAGES:
+		return "pages";
+	}
+	return "?";
+}
+
+/*
+ * The simulated machine: the options' sizes, else the recording host's,
+ * else room for the process's pages twice over; never more than the
+ * simulator can model, and never less than the pages the recording
+ * needs (an option that gives less is an error).  0 or -EINVAL.
+ */
+static int size_machine(const struct mthp_replay_size *opts, const struct mthp_rec_info *info,
+			const struct mthp_geometry *geo, const struct rec_size *sz,
+			const char *name, struct mthp_replay_report *out, struct sim_config *cfg,
+			struct mthp_diag *diag)
+{
+	uint64_t page = geo->page_size, pmd = geo->ptes_per_pmd;
+	uint64_t least = sz->pages + 16 * pmd, least_swap = sz->swapped ? sz->swapped + pmd : 0;
+	uint64_t memory = 2 * sz->pages + 16 * pmd, swap = sz->pages + pmd;
+
+	out->machine = MTHP_REPLAY_MACHINE_PAGES;
+	if (info->memory_bytes) {
+		out->machine = MTHP_REPLAY_MACHINE_HOST;
+		memory = info->memory_bytes / page;
+		swap = info->swap_bytes / page;
+	}
+	if (opts->memory_set || opts->swap_set)
+		out->machine = MTHP_REPLAY_MACHINE_SET;
+	if (opts->memory_set) {
+		memory = opts->memory_bytes / page;
+		if (memory < least || memory > SIM_MAX_FRAMES) {
+			mthp_msg(diag->msg, sizeof(diag->msg),
+				 "%s: memory=%" PRIu64 " bytes: the replay needs %" PRIu64
+				 " pages of %" PRIu64 " bytes at least (the most the process had, "
+				 "and 16 PMD sizes), and the simulator models at most %llu",
+				 name, opts->memory_bytes, least, page, SIM_MAX_FRAMES);
+			return -EINVAL;
+		}
+	}
+	if (opts->swap_set) {
+		swap = opts->swap_bytes / page;
+		if (swap < least_swap || swap > SIM_MAX_SWAP_SLOTS) {
+			mthp_msg(diag->msg, sizeof(diag->msg),
+				 "%s: swap=%" PRIu64 " bytes: the replay needs %" PRIu64
+				 " pages of %" PRIu64 " bytes at least (the most the process had "
+				 "swapped out, and a PMD size), and the simulator models at most %llu",
+				 name, opts->swap_bytes, least_swap, page, SIM_MAX_SWAP_SLOTS);
+			return -EINVAL;
+		}
+	}
+	if (memory < least)
+		memory = least;
+	if (memory > SIM_MAX_FRAMES)
+		memory = SIM_MAX_FRAMES;
+	if (swap < least_swap)
+		swap = least_swap;
+	if (swap > SIM_MAX_SWAP_SLOTS)
+		swap = SIM_MAX_SWAP_SLOTS;
+	cfg->page_size = (uint32_t)page;
+	cfg->nr_frames = memory;
+	cfg->nr_swap_slots = swap;
+	out->memory_pages = memory;
+	out->swap_pages = swap;
+	return 0;
 }
 
 /* One point of the run's timeline: the process at frame time ns, its memory and TLB entries. */
@@ -483,18 +562,19 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	struct mthp_rec_reader rd;
 	struct mthp_settings s;
 	struct sim_config cfg = { 0 };
-	uint64_t pages, frames, tick, next_wake = 0, sample_every;
+	struct rec_size sz;
+	uint64_t tick, next_wake = 0, sample_every;
 	size_t cap_samples = 0;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	out->policy = opts->policy;
 	run->policy = opts->policy;
-	ret = size_machine(f, name, &pages, &frames, diag);
+	ret = size_recording(f, name, &sz, diag);
 	if (ret)
 		return ret;
 	/* at most MTHP_RUN_MAX_SAMPLES points over the whole recording */
-	sample_every = (frames + MTHP_RUN_MAX_SAMPLES - 1) / MTHP_RUN_MAX_SAMPLES;
+	sample_every = (sz.frames + MTHP_RUN_MAX_SAMPLES - 1) / MTHP_RUN_MAX_SAMPLES;
 	if (!sample_every)
 		sample_every = 1;
 	rewind(f);
@@ -519,12 +599,9 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	r.page = s.geo.page_size;
 	r.pmd_size = mthp_pmd_size(&s.geo);
 	r.watch = (struct run_watch){ .out = run, .page_size = s.geo.page_size };
-	/* room for every page twice over (collapse fills), and some PMDs */
-	cfg.page_size = s.geo.page_size;
-	cfg.nr_frames = 2 * pages + 16 * s.geo.ptes_per_pmd;
-	cfg.nr_swap_slots = pages + s.geo.ptes_per_pmd;
-	out->memory_pages = cfg.nr_frames;
-	out->swap_pages = cfg.nr_swap_slots;
+	ret = size_machine(&opts->size, &rd.info, &s.geo, &sz, name, out, &cfg, diag);
+	if (ret)
+		goto out_reader;
 	ret = sim_create(&r.sim, &cfg, &s);
 	if (ret) {
 		mthp_msg(diag->msg, sizeof(diag->msg), "%s: cannot create the simulated machine (%s)",

@@ -68,6 +68,21 @@ static void print_row(FILE *out, const char *name, const struct mthp_replay_repo
 	fputc('\n', out);
 }
 
+/* Where the machine's size came from, in words. */
+static const char *machine_words(enum mthp_replay_machine m)
+{
+	switch (m) {
+	case MTHP_REPLAY_MACHINE_HOST:
+		return "the recording host's, at most what the simulator models";
+	case MTHP_REPLAY_MACHINE_SET:
+		return "set with --set memory= or swap=";
+	case MTHP_REPLAY_MACHINE_PAGES:
+		return "the recording does not say its host's: room for the most "
+		       "pages the process had, twice over";
+	}
+	return "?";
+}
+
 void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *info,
 		      const struct mthp_settings *s, const struct mthp_replay_report *reps,
 		      size_t n)
@@ -84,9 +99,8 @@ void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *i
 		fprintf(out, "host collapses: %" PRIu64 " PTEs filled by the recorded host's "
 			"khugepaged or MADV_COLLAPSE, not replayed as the program's writes\n",
 			reps[0].host_fills);
-	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap "
-		"(room for the most pages the process had)\n\n",
-		reps[0].memory_pages, reps[0].swap_pages);
+	fprintf(out, "machine: %" PRIu64 " pages of memory, %" PRIu64 " of swap (%s)\n\n",
+		reps[0].memory_pages, reps[0].swap_pages, machine_words(reps[0].machine));
 	print_row(out, "", reps, n, ROW_NAME);
 	print_row(out, "pages mapped, last frame", reps, n, ROW_SIMULATED);
 	print_row(out, "  recorded", reps, n, ROW_RECORDED);
@@ -143,7 +157,8 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 		ret = -ENOMEM;
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:{s:I, s:I}, s:O}",
+	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:{s:I, s:I, s:s}, "
+			"s:O}",
 			"format", "mthp-replay 1", "recording", path, "pid", (int)info->pid,
 			"comm", info->comm, "frames", (json_int_t)reps[0].frames,
 			"seconds", (double)reps[0].last.time_ms / 1000.0,
@@ -151,7 +166,8 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 			"host_filled_ptes", (json_int_t)reps[0].host_fills,
 			"rewrites_replayed", (json_int_t)reps[0].rewrites,
 			"machine", "memory_pages", (json_int_t)reps[0].memory_pages,
-			"swap_pages", (json_int_t)reps[0].swap_pages, "runs", replays);
+			"swap_pages", (json_int_t)reps[0].swap_pages,
+			"from", mthp_replay_machine_name(reps[0].machine), "runs", replays);
 	if (!doc) {
 		ret = -ENOMEM;
 		goto out;

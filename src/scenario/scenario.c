@@ -23,6 +23,7 @@
 
 #include <mthp/engine.h>
 #include <mthp/scenario.h>
+#include <mthp/sim.h>
 #include <mthp/tlb.h>
 
 #include "common/msg.h"
@@ -35,12 +36,6 @@
 #define MAX_SETTINGS 256
 #define MAX_DURATION_S 1000000.0
 #define MAX_COUNT 1000000	/* runs, run_pages, object weights */
-/*
- * The simulator's 4-byte PTEs hold a page-frame number of 26 bits and a
- * swap slot of 29 bits: the largest machine and swap area it can model.
- */
-#define SIM_MAX_FRAMES ((1ull << 26) - 1)
-#define SIM_MAX_SWAP_SLOTS ((1ull << 29) - 2)
 
 /* What a value of each kind must be, for the messages. */
 #define ALLOWED_FRACTION "must be 0-100% (or a fraction 0..1)"

@@ -27,6 +27,9 @@
 /* The bits a 32-bit PTE has for a pfn and for a swap slot (pgtable.h). */
 #define SIM_PFN_BITS	26
 #define SIM_SLOT_BITS	29
+_Static_assert(SIM_MAX_FRAMES == (1ull << SIM_PFN_BITS) - 1 &&
+	       SIM_MAX_SWAP_SLOTS == (1ull << SIM_SLOT_BITS) - 2,
+	       "mthp/sim.h's limits are the PTE's bits");
 
 /* ---- physmem.c's and folio.c's state: frames and folios ---- */
 
