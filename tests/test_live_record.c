@@ -9,6 +9,7 @@
  * snapshot; errors.  Needs root and THP; changes nothing on the host (the
  * page-out with a swap file belongs in a test_host_ program).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -97,6 +98,41 @@ static void test_frames_equal_what_the_program_did(void **state)
 	stepper_stop(&s);
 	/* replayed with no collapse: every frame's mapped pages as recorded */
 	rec_replay_buffer(buf, len, NR_STEPS);
+}
+
+/* In the child: a block written, then moved and grown as realloc() does. */
+static void move_step(char *a, int k)
+{
+	switch (k) {
+	case 1:		/* write 300 pages of range 1 */
+		for (int i = 0; i < 300; i++)
+			a[PMD + (size_t)i * PAGE] = 3;
+		break;
+	case 2:		/* range 1 moved and grown to 2 PMD sizes: mapped after it, it cannot grow in place */
+		if (mremap(a + PMD, PMD, 2 * PMD, MREMAP_MAYMOVE) == MAP_FAILED)
+			_exit(3);
+		break;
+	}
+}
+
+static void expect_moved(const struct mthp_snapshot *snap, uint64_t addr, int k)
+{
+	static const unsigned present[] = { 0, 300, 0 };
+
+	assert_int_equal(rec_count_in(snap, addr, '*'), present[k]);
+}
+
+/* The program's mremap: recorded, and replayed as a move, frame-exact. */
+static void test_record_mremap(void **state)
+{
+	struct stepper s = stepper_start(move_step);
+	char *buf;
+	size_t len;
+
+	(void)state;
+	rec_steps(&s, 3, expect_moved, &buf, &len);
+	stepper_stop(&s);
+	assert_int_equal(rec_replay_buffer(buf, len, 3), 1);
 }
 
 /* A temporary file name for a recording; the caller unlinks it. */
@@ -474,6 +510,7 @@ int main(void)
 {
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_equal_what_the_program_did),
+		cmocka_unit_test(test_record_mremap),
 		cmocka_unit_test(test_record_frames_and_read),
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),

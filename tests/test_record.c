@@ -976,6 +976,90 @@ static void test_replay_machine(void **state)
 	free(buf);
 }
 
+#define MB (1ull << 20)
+#define MOVE_A 0x7f0000000000ull		/* 2M, moved to B in frame 3 */
+#define MOVE_C 0x7f0000a00000ull		/* 2M, unmapped in frame 3 */
+#define MOVE_B 0x7f0040000000ull		/* 4M: A's pages, grown */
+#define MOVE_D 0x7f0080000000ull		/* 2M, mapped in frame 3 */
+
+/*
+ * A program that fills a MADV_HUGEPAGE block of 2M (A) and writes 100
+ * pages of another (C, MADV_NOHUGEPAGE); in frame 3 it has moved A to B,
+ * growing it to 4M (realloc's mremap), and unmapped C and mapped D,
+ * writing pages 200 to 299 there: no move, as its pages are elsewhere.
+ */
+static void move_frame(struct mthp_snapshot *s, unsigned i)
+{
+	struct mthp_geometry geo;
+	uint8_t ptes[512];
+
+	assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+	mthp_snapshot_init(s, &geo);
+	assert_int_equal(mthp_snapshot_add_setting(s, "enabled", "always"), 0);
+	assert_int_equal(mthp_snapshot_add_setting(s, "khugepaged/scan_sleep_millisecs", "100"),
+			 0);
+	memset(ptes, 'A', sizeof(ptes));
+	assert_int_equal(mthp_snapshot_add_vma(s, i < 3 ? MOVE_A : MOVE_B,
+					       (i < 3 ? MOVE_A : MOVE_B) + (i < 3 ? 2 : 4) * MB,
+					       MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE), 0);
+	assert_int_equal(mthp_snapshot_add_pmd(s, i < 3 ? MOVE_A : MOVE_B, MTHP_PMD_TABLE, ptes,
+					       NULL), 0);
+	memset(ptes, '.', sizeof(ptes));
+	memset(ptes + (i < 3 ? 0 : 200), 'A', 100);
+	assert_int_equal(mthp_snapshot_add_vma(s, i < 3 ? MOVE_C : MOVE_D,
+					       (i < 3 ? MOVE_C : MOVE_D) + 2 * MB,
+					       MTHP_VMA_ANON | MTHP_VMA_NOHUGEPAGE), 0);
+	assert_int_equal(mthp_snapshot_add_pmd(s, i < 3 ? MOVE_C : MOVE_D, MTHP_PMD_TABLE, ptes,
+					       NULL), 0);
+}
+
+/* The PMD range of snap at addr is a huge PMD. */
+static bool huge_at(const struct mthp_snapshot *snap, uint64_t addr)
+{
+	for (size_t i = 0; i < snap->nr_pmds; i++)
+		if (snap->pmds[i].addr == addr)
+			return snap->pmds[i].kind == MTHP_PMD_HUGE;
+	return false;
+}
+
+/* A block the program moved (mremap) is moved in the replay, its THP with it. */
+static void test_replay_moves(void **state)
+{
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	size_t len;
+	char *buf = recording_of("move", 6, move_frame, MTHP_REC_END_DURATION, &len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	assert_non_null(f);
+	if (mthp_replay(f, "move.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.moves, 1);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.last.recorded, 612);
+	mthp_replay_report_free(&rep);
+	/*
+	 * Under upstream khugepaged collapses A in frame 0's second; the
+	 * move takes the THP to B, where it stays: a replay that unmapped A
+	 * and faulted B's pages anew would have collapsed B again.
+	 */
+	o.policy = MTHP_POLICY_UPSTREAM;
+	rewind(f);
+	if (mthp_replay(f, "move.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.moves, 1);
+	assert_int_equal(rep.run.collapses_by_order[9], 1);
+	assert_true(huge_at(&rep.run.final, MOVE_B));
+	assert_int_equal(huge_ranges(&rep.run.final), 1);
+	assert_int_equal(rep.last.missing, 0);
+	assert_int_equal(rep.last.extra, 0);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
 /* --set memory= and swap= with --replay: the machine line, JSON, and bad sizes. */
 static void test_sim_replay_machine(void **state)
 {
@@ -1043,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(test_sim_replay_command),
 		cmocka_unit_test(test_sim_replay_reports),
 		cmocka_unit_test(test_replay_machine),
+		cmocka_unit_test(test_replay_moves),
 		cmocka_unit_test(test_sim_replay_machine),
 	};
 

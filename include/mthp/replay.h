@@ -96,6 +96,12 @@ struct mthp_replay_report {
 	 * tracks writes), replayed as writes; 0 without tracking.
 	 */
 	uint64_t rewrites;
+	/*
+	 * VMA pieces the program moved (mremap), replayed as moves: a piece
+	 * gone whose pages are at the same offsets of a piece that appeared
+	 * at least as long (replay.c's moved_to()).
+	 */
+	uint64_t moves;
 	struct mthp_replay_frame last;		/* the last frame */
 	/*
 	 * The run as a scenario run reports it (mthp/scenario.h): collapses

@@ -239,9 +239,9 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "replay", 0, "FILE", MTHP_OPT_STRING, OPT(replay),
 	  .help = "replay this recording: the differences between its\n"
 		  "  frames as the program's faults, frees, page-outs,\n"
-		  "  swap-ins, mmaps and munmaps, at its time stamps, with\n"
-		  "  its settings and its host's memory and swap (--set\n"
-		  "  overrides them); goes with --policy,\n"
+		  "  swap-ins, mmaps, munmaps and mremaps, at its time\n"
+		  "  stamps, with its settings and its host's memory and\n"
+		  "  swap (--set overrides them); goes with --policy,\n"
 		  "  --compare, --set, --sweep and its options, --json,\n"
 		  "  --stats, --snapshot, --map and --timeline" },
 	{ "load", 0, "SNAPSHOT", MTHP_OPT_STRING, OPT(load),

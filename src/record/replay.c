@@ -91,6 +91,8 @@ struct replay {
 	int fault_order;		/* the order faults allocate now; -1: the run's settings */
 	struct sim_mm *mm;
 	const struct mthp_snapshot *prev;	/* the frame before, as recorded */
+	struct mthp_snapshot moved;	/* the frame before as moves left it (prev) */
+	uint64_t moves;			/* the program's mremaps replayed */
 	uint64_t pmd_size, page;
 	uint32_t frame;
 	struct run_watch watch;		/* the run report's collapses */
@@ -105,12 +107,33 @@ static int replay_fail(struct replay *r, int err, const char *what, uint64_t add
 	return err;
 }
 
+/* [start, end) of the address space. */
+struct piece {
+	uint64_t start, end;
+	bool moved;		/* the source or the target of a move */
+};
+
+struct pieces {
+	struct piece *v;
+	size_t nr, cap;
+};
+
+/* A move of the program's (mremap): from's pages to the start of to. */
+struct move {
+	struct piece from, to;
+};
+
+struct moves {
+	struct move *v;
+	size_t nr, cap;
+};
+
 /*
- * [start, end) less every VMA of other: call fn on each piece.  Both VMA
- * lists are sorted and do not overlap.
+ * The pieces of from's VMAs that no VMA of other covers, appended to
+ * out.  Both VMA lists are sorted and do not overlap.
  */
-static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
-		      const struct mthp_snapshot *other, bool map)
+static int vma_pieces(const struct mthp_snapshot *from, const struct mthp_snapshot *other,
+		      struct pieces *out)
 {
 	size_t j = 0;
 
@@ -122,21 +145,12 @@ static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
 		for (size_t k = j; start < end; k++) {
 			uint64_t stop = k < other->nr_vmas && other->vmas[k].start < end ?
 					other->vmas[k].start : end;
-			int err = 0;
 
 			if (stop > start) {
-				uint64_t addr = start;
-
-				if (map)
-					err = sim_mmap(r->mm, &addr, stop - start, SIM_PROT_RW,
-						       SIM_MAP_FIXED);
-				else
-					err = sim_munmap(r->mm, start, stop - start);
-				if (!map)
-					run_watch_forget(&r->watch, sim_mm_id(r->mm), start,
-							 stop - start);
-				if (err)
-					return replay_fail(r, err, map ? "mmap" : "munmap", start);
+				if (mthp_array_grow((void **)&out->v, &out->cap, out->nr,
+						    sizeof(*out->v)))
+					return -ENOMEM;
+				out->v[out->nr++] = (struct piece){ start, stop, false };
 			}
 			if (k >= other->nr_vmas || other->vmas[k].start >= end)
 				break;
@@ -146,13 +160,205 @@ static int vma_pieces(struct replay *r, const struct mthp_snapshot *from,
 	return 0;
 }
 
-/* VMAs: unmap what went away, map what is new, advice as the flags say. */
+/* The PMD range of s at addr, or NULL. */
+static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr_pmds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pmds[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_pmds && s->pmds[lo].addr == addr ? &s->pmds[lo] : NULL;
+}
+
+/* The PTE state letter of the page at addr in s ('.' where s has none). */
+static uint8_t page_state(const struct replay *r, const struct mthp_snapshot *s, uint64_t addr)
+{
+	const struct mthp_snapshot_pmd *pmd = find_pmd(s, addr & ~(r->pmd_size - 1));
+
+	if (!pmd)
+		return '.';
+	switch (pmd->kind) {
+	case MTHP_PMD_NONE:
+		return '.';
+	case MTHP_PMD_HUGE:
+		return 'A';
+	case MTHP_PMD_ZERO:
+		return '0';
+	case MTHP_PMD_TABLE:
+		return pmd->ptes[(addr & (r->pmd_size - 1)) / r->page];
+	}
+	return '.';
+}
+
+/*
+ * Did the program move gone (a piece of the frame before's VMAs) to
+ * added (a piece of this frame's), as mremap(MREMAP_MAYMOVE) does when
+ * realloc() grows a large block?  A frame does not say, so the pages
+ * tell: added is at least as long, and 9 in 10 of the pages gone had
+ * (mapped or swapped out) are at the same offsets in added.  A block
+ * freed and another mapped and written alike in one interval passes
+ * too; the replay then moves pages where the program faulted new ones,
+ * which changes no page that the frames hold.
+ */
+static bool moved_to(const struct replay *r, const struct mthp_snapshot *next,
+		     const struct piece *gone, const struct piece *added)
+{
+	uint64_t had = 0, kept = 0;
+
+	if (added->end - added->start < gone->end - gone->start)
+		return false;
+	for (uint64_t a = gone->start; a < gone->end; a += r->page) {
+		if (pte_class(page_state(r, r->prev, a)) == PTE_NONE)
+			continue;
+		had++;
+		kept += pte_class(page_state(r, next, added->start + (a - gone->start))) != PTE_NONE;
+	}
+	return had && kept * 10 >= had * 9;
+}
+
+/*
+ * A page of the frame before after the program's moves: the page a move
+ * brought to addr, nothing where a move took one away or grew the
+ * range, else the frame before's.
+ */
+static uint8_t moved_state(const struct replay *r, const struct moves *mv, uint64_t addr)
+{
+	for (size_t i = 0; i < mv->nr; i++) {
+		const struct move *m = &mv->v[i];
+		uint64_t len = m->from.end - m->from.start;
+
+		if (addr >= m->to.start && addr < m->to.end)
+			return addr < m->to.start + len ?
+			       page_state(r, r->prev, m->from.start + (addr - m->to.start)) : '.';
+		if (addr >= m->from.start && addr < m->from.end)
+			return '.';
+	}
+	return page_state(r, r->prev, addr);
+}
+
+/* Does [start, end) meet a piece of a move? */
+static bool meets_move(const struct moves *mv, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < mv->nr; i++) {
+		const struct move *m = &mv->v[i];
+
+		if ((start < m->from.end && end > m->from.start) ||
+		    (start < m->to.end && end > m->to.start))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The frame before as the moves left it, into out, under next's VMAs
+ * (the replay reads it only there): a PMD range no move meets is the
+ * frame before's, one a move meets is made page by page (PTE states
+ * only: the replay's actions need no folio orders of the frame before).
+ */
+static int moved_prev(struct replay *r, const struct mthp_snapshot *next,
+		      const struct moves *mv, struct mthp_snapshot *out)
+{
+	uint32_t n = next->geo.ptes_per_pmd;
+	uint64_t done = 0;	/* ranges below this are in out */
+	uint8_t *ptes = malloc(n);
+	int err = 0;
+
+	mthp_snapshot_init(out, &next->geo);
+	if (!ptes)
+		return -ENOMEM;
+	for (size_t v = 0; v < next->nr_vmas && !err; v++) {
+		const struct mthp_snapshot_vma *vma = &next->vmas[v];
+
+		err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
+		for (uint64_t a = vma->start & ~(r->pmd_size - 1); !err && a < vma->end;
+		     a += r->pmd_size) {
+			const struct mthp_snapshot_pmd *pmd;
+			bool any = false;
+
+			if (a < done)
+				continue;
+			done = a + r->pmd_size;
+			if (!meets_move(mv, a, a + r->pmd_size)) {
+				pmd = find_pmd(r->prev, a);
+				if (pmd)
+					err = mthp_snapshot_add_pmd(out, a, pmd->kind, pmd->ptes,
+								    NULL);
+				continue;
+			}
+			for (uint32_t i = 0; i < n; i++) {
+				ptes[i] = moved_state(r, mv, a + i * r->page);
+				any |= ptes[i] != '.';
+			}
+			if (any)
+				err = mthp_snapshot_add_pmd(out, a, MTHP_PMD_TABLE, ptes, NULL);
+		}
+	}
+	free(ptes);
+	if (err)
+		mthp_snapshot_free(out);
+	return err;
+}
+
+/*
+ * VMAs: move what the program moved (moved_to()), unmap what went away,
+ * map what is new, advise as the flags say.  After a move r->prev is the
+ * frame before as the moves left it (r->moved).
+ */
 static int replay_vmas(struct replay *r, const struct mthp_snapshot *next)
 {
-	int err = vma_pieces(r, r->prev, next, false);
+	struct pieces gone = { 0 }, added = { 0 };
+	struct moves mv = { 0 };
+	int err = vma_pieces(r->prev, next, &gone);
 
 	if (!err)
-		err = vma_pieces(r, next, r->prev, true);
+		err = vma_pieces(next, r->prev, &added);
+	for (size_t i = 0; i < gone.nr && !err; i++) {
+		for (size_t k = 0; k < added.nr && !err; k++) {
+			struct piece *g = &gone.v[i], *a = &added.v[k];
+			uint64_t to = a->start;
+
+			if (a->moved || !moved_to(r, next, g, a))
+				continue;
+			err = sim_mremap_resize(r->mm, g->start, g->end - g->start, a->end - a->start,
+						SIM_MREMAP_MAYMOVE | SIM_MREMAP_FIXED, &to);
+			if (err) {
+				replay_fail(r, err, "mremap", g->start);
+				break;
+			}
+			run_watch_forget(&r->watch, sim_mm_id(r->mm), g->start, g->end - g->start);
+			g->moved = a->moved = true;
+			err = mthp_array_grow((void **)&mv.v, &mv.cap, mv.nr, sizeof(*mv.v));
+			if (!err)
+				mv.v[mv.nr++] = (struct move){ *g, *a };
+			r->moves++;
+			break;
+		}
+	}
+	for (size_t i = 0; i < gone.nr && !err; i++) {
+		const struct piece *g = &gone.v[i];
+
+		if (g->moved)
+			continue;
+		err = sim_munmap(r->mm, g->start, g->end - g->start);
+		run_watch_forget(&r->watch, sim_mm_id(r->mm), g->start, g->end - g->start);
+		if (err)
+			replay_fail(r, err, "munmap", g->start);
+	}
+	for (size_t i = 0; i < added.nr && !err; i++) {
+		uint64_t addr = added.v[i].start;
+
+		if (added.v[i].moved)
+			continue;
+		err = sim_mmap(r->mm, &addr, added.v[i].end - addr, SIM_PROT_RW, SIM_MAP_FIXED);
+		if (err)
+			replay_fail(r, err, "mmap", addr);
+	}
 	for (size_t i = 0; i < next->nr_vmas && !err; i++) {
 		const struct mthp_snapshot_vma *v = &next->vmas[i];
 		uint32_t f = v->flags & (MTHP_VMA_HUGEPAGE | MTHP_VMA_NOHUGEPAGE);
@@ -162,8 +368,23 @@ static int replay_vmas(struct replay *r, const struct mthp_snapshot *next)
 		err = sim_madvise(r->mm, v->start, v->end - v->start,
 				  f & MTHP_VMA_HUGEPAGE ? SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE);
 		if (err)
-			return replay_fail(r, err, "madvise", v->start);
+			replay_fail(r, err, "madvise", v->start);
 	}
+	if (!err && mv.nr) {
+		struct mthp_snapshot moved;
+
+		err = moved_prev(r, next, &mv, &moved);
+		if (err) {
+			replay_fail(r, err, "the frame before, moved", mv.v[0].from.start);
+		} else {
+			mthp_snapshot_free(&r->moved);
+			r->moved = moved;
+			r->prev = &r->moved;
+		}
+	}
+	free(gone.v);
+	free(added.v);
+	free(mv.v);
 	return err;
 }
 
@@ -319,21 +540,6 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 	return 0;
 }
 
-/* The PMD range of s at addr, or NULL. */
-static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, uint64_t addr)
-{
-	size_t lo = 0, hi = s->nr_pmds;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->pmds[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nr_pmds && s->pmds[lo].addr == addr ? &s->pmds[lo] : NULL;
-}
 
 /*
  * The program's writes to pages present in both frames (a recording that
@@ -568,6 +774,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	mthp_snapshot_init(&r.moved, NULL);
 	out->policy = opts->policy;
 	run->policy = opts->policy;
 	ret = size_recording(f, name, &sz, diag);
@@ -685,6 +892,8 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 out_sim:
 	sim_destroy(r.sim);
 out_reader:
+	out->moves = r.moves;
+	mthp_snapshot_free(&r.moved);
 	mthp_rec_reader_free(&rd);
 	run_watch_free(&r.watch);
 	if (ret < 0)

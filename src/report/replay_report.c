@@ -95,6 +95,9 @@ void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *i
 	else
 		fprintf(out, "writes tracked: %" PRIu64 " writes to pages present in the frame "
 			"before replayed as writes\n", reps[0].rewrites);
+	if (reps[0].moves)
+		fprintf(out, "moves: %" PRIu64 " VMA pieces the program moved (mremap), "
+			"replayed as moves\n", reps[0].moves);
 	if (reps[0].host_fills)
 		fprintf(out, "host collapses: %" PRIu64 " PTEs filled by the recorded host's "
 			"khugepaged or MADV_COLLAPSE, not replayed as the program's writes\n",
@@ -157,14 +160,15 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 		ret = -ENOMEM;
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:{s:I, s:I, s:s}, "
-			"s:O}",
+	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:I, "
+			"s:{s:I, s:I, s:s}, s:O}",
 			"format", "mthp-replay 1", "recording", path, "pid", (int)info->pid,
 			"comm", info->comm, "frames", (json_int_t)reps[0].frames,
 			"seconds", (double)reps[0].last.time_ms / 1000.0,
 			"page_size", (int)s->geo.page_size, "writes_tracked", info->track_writes,
 			"host_filled_ptes", (json_int_t)reps[0].host_fills,
 			"rewrites_replayed", (json_int_t)reps[0].rewrites,
+			"moves_replayed", (json_int_t)reps[0].moves,
 			"machine", "memory_pages", (json_int_t)reps[0].memory_pages,
 			"swap_pages", (json_int_t)reps[0].swap_pages,
 			"from", mthp_replay_machine_name(reps[0].machine), "runs", replays);

@@ -163,7 +163,7 @@ static void frame_exact(void *ctx, const struct mthp_replay_frame *f)
 	(*frames)++;
 }
 
-void rec_replay_exactly(FILE *f, unsigned frames)
+uint64_t rec_replay_exactly(FILE *f, unsigned frames)
 {
 	struct mthp_diag diag = { 0 };
 	struct mthp_replay_report rep;
@@ -178,14 +178,17 @@ void rec_replay_exactly(FILE *f, unsigned frames)
 	assert_int_equal(rep.frames_differing, 0);
 	assert_true(rep.last.recorded > 0);
 	mthp_replay_report_free(&rep);
+	return rep.moves;
 }
 
-void rec_replay_buffer(char *buf, size_t len, unsigned frames)
+uint64_t rec_replay_buffer(char *buf, size_t len, unsigned frames)
 {
 	FILE *f = fmemopen(buf, len, "r");
+	uint64_t moves;
 
 	assert_non_null(f);
-	rec_replay_exactly(f, frames);
+	moves = rec_replay_exactly(f, frames);
 	fclose(f);
 	free(buf);
+	return moves;
 }

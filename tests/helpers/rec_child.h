@@ -45,9 +45,12 @@ void rec_steps(struct stepper *s, int n,
 	       void (*check)(const struct mthp_snapshot *snap, uint64_t addr, int k),
 	       char **buf, size_t *len);
 
-/* Replay the recording in f with no collapse: every frame as recorded. */
-void rec_replay_exactly(FILE *f, unsigned frames);
+/*
+ * Replay the recording in f with no collapse: every frame as recorded.
+ * The moves the replay found (mremap).
+ */
+uint64_t rec_replay_exactly(FILE *f, unsigned frames);
 /* The same of the recording rec_steps() left in buf, which it frees. */
-void rec_replay_buffer(char *buf, size_t len, unsigned frames);
+uint64_t rec_replay_buffer(char *buf, size_t len, unsigned frames);
 
 #endif
