@@ -1060,6 +1060,58 @@ static void test_replay_moves(void **state)
 	free(buf);
 }
 
+/*
+ * 100 pages written; then shared by a fork (frame 1); half of them
+ * unshared (2); all (3: the child exited); 20 shared again (4: another
+ * fork).
+ */
+static void fork_frame(struct mthp_snapshot *s, unsigned i)
+{
+	static const unsigned shared_from[] = { 100, 0, 50, 100, 80 };
+	struct snap_table t;
+
+	snap_build_new(s, 4096, 1, MTHP_VMA_ANON);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, 100, 'A', 0);
+	snap_table_put(&t, shared_from[i], 100 - shared_from[i], 'S', 0);
+	snap_build_add(s, 0, MTHP_PMD_TABLE, &t);
+}
+
+/* Each frame's pages shown shared, by the recording and by the replay. */
+static void shared_as_recorded(void *ctx, const struct mthp_replay_frame *f)
+{
+	static const unsigned shared[] = { 0, 100, 50, 0, 20 };
+	unsigned *frames = ctx;
+
+	assert_int_equal(f->shared_recorded, shared[f->frame]);
+	assert_int_equal(f->shared_simulated, shared[f->frame]);
+	(*frames)++;
+}
+
+/* Pages shown shared are shared by a fork in the replay, and unshared as recorded. */
+static void test_replay_forks(void **state)
+{
+	unsigned frames = 0;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE,
+				      .frame_fn = shared_as_recorded, .ctx = &frames };
+	struct mthp_diag diag = { 0 };
+	struct mthp_replay_report rep;
+	size_t len;
+	char *buf = recording_of("fork", 5, fork_frame, MTHP_REC_END_DURATION, &len);
+	FILE *f = fmemopen(buf, len, "r");
+
+	(void)state;
+	assert_non_null(f);
+	if (mthp_replay(f, "fork.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(frames, 5);
+	assert_int_equal(rep.forks, 2);
+	assert_int_equal(rep.frames_differing, 0);
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
 /* --set memory= and swap= with --replay: the machine line, JSON, and bad sizes. */
 static void test_sim_replay_machine(void **state)
 {
@@ -1128,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_sim_replay_reports),
 		cmocka_unit_test(test_replay_machine),
 		cmocka_unit_test(test_replay_moves),
+		cmocka_unit_test(test_replay_forks),
 		cmocka_unit_test(test_sim_replay_machine),
 	};
 

@@ -37,6 +37,8 @@ struct mthp_replay_frame {
 	uint64_t simulated;	/* the same in the simulator */
 	uint64_t extra;		/* mapped in the simulator only */
 	uint64_t missing;	/* mapped in the recording only */
+	/* pages shown shared (S, s: another process may map them), by each */
+	uint64_t shared_recorded, shared_simulated;
 };
 
 /*
@@ -102,6 +104,12 @@ struct mthp_replay_report {
 	 * at least as long (replay.c's moved_to()).
 	 */
 	uint64_t moves;
+	/*
+	 * Forks replayed: a child forked where a frame shows shared pages
+	 * (S, s) the simulator's process did not share (replay.c's
+	 * replay_sharing()).
+	 */
+	uint64_t forks;
 	struct mthp_replay_frame last;		/* the last frame */
 	/*
 	 * The run as a scenario run reports it (mthp/scenario.h): collapses

@@ -93,6 +93,8 @@ struct replay {
 	const struct mthp_snapshot *prev;	/* the frame before, as recorded */
 	struct mthp_snapshot moved;	/* the frame before as moves left it (prev) */
 	uint64_t moves;			/* the program's mremaps replayed */
+	struct sim_mm *child;		/* a fork's, while the frame shows shared pages */
+	uint64_t forks;
 	uint64_t pmd_size, page;
 	uint32_t frame;
 	struct run_watch watch;		/* the run report's collapses */
@@ -572,6 +574,122 @@ static int replay_writes(struct replay *r, const struct mthp_snapshot *next,
 	return 0;
 }
 
+/* A PTE state of a page that another process may map too. */
+static bool shared_state(uint8_t c)
+{
+	return c == 'S' || c == 's';
+}
+
+/* The PTEs of a table shown shared. */
+static uint64_t shared_ptes(const struct mthp_snapshot_pmd *pmd, uint32_t n)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		m += shared_state(pmd->ptes[i]);
+	return m;
+}
+
+/* Pages a frame shows shared; false when it shows none. */
+static bool any_shared(const struct mthp_snapshot *s)
+{
+	for (size_t i = 0; i < s->nr_pmds; i++)
+		if (s->pmds[i].kind == MTHP_PMD_TABLE &&
+		    (memchr(s->pmds[i].ptes, 'S', s->geo.ptes_per_pmd) ||
+		     memchr(s->pmds[i].ptes, 's', s->geo.ptes_per_pmd)))
+			return true;
+	return false;
+}
+
+/* Does the simulator's process share every page the frame shows shared? */
+static int sharing_holds(struct replay *r, const struct mthp_snapshot *next, bool *holds)
+{
+	struct mthp_snapshot sim;
+	int err = sim_mm_snapshot(r->mm, &sim);
+
+	*holds = true;
+	for (size_t i = 0; !err && i < next->nr_pmds && *holds; i++) {
+		const struct mthp_snapshot_pmd *want = &next->pmds[i];
+
+		if (want->kind != MTHP_PMD_TABLE)
+			continue;
+		for (uint32_t k = 0; k < next->geo.ptes_per_pmd && *holds; k++)
+			if (shared_state(want->ptes[k]))
+				*holds = shared_state(page_state(r, &sim, want->addr + k * r->page));
+	}
+	mthp_snapshot_free(&sim);
+	return err;
+}
+
+/*
+ * The child keeps mapped only the pages the frame shows shared: every
+ * other page it has (present or swapped out) it drops, in runs.
+ */
+static int child_keeps_shared(struct replay *r, const struct mthp_snapshot *next)
+{
+	struct mthp_snapshot child;
+	int err = sim_mm_snapshot(r->child, &child);
+
+	for (size_t i = 0; !err && i < child.nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &child.pmds[i];
+		uint32_t n = child.geo.ptes_per_pmd, run = 0;
+
+		for (uint32_t k = 0; k <= n && !err; k++) {
+			uint64_t addr = pmd->addr + k * r->page;
+			bool drop = k < n && pte_class(page_state(r, &child, addr)) != PTE_NONE &&
+				    !shared_state(page_state(r, next, addr));
+
+			if (drop) {
+				run++;
+				continue;
+			}
+			if (run)
+				err = sim_madvise(r->child, addr - run * r->page, run * r->page,
+						  SIM_MADV_DONTNEED);
+			if (err)
+				replay_fail(r, err, "the child's MADV_DONTNEED", addr - run * r->page);
+			run = 0;
+		}
+	}
+	mthp_snapshot_free(&child);
+	return err;
+}
+
+/*
+ * Pages the frame shows shared (S, s: another process may map them) were
+ * shared by a fork: the replay forks a child when the frame shows shared
+ * pages the simulator's process does not share (again, if a child is
+ * there already: the program forked once more), and the child then drops
+ * every page the frame does not show shared, as a child that exits, or
+ * writes its copies, unshares them.  No page shown shared: the child
+ * exits.  A THP mapped by a PMD shows no sharing, so it is never shared.
+ */
+static int replay_sharing(struct replay *r, const struct mthp_snapshot *next)
+{
+	bool holds;
+	int err;
+
+	if (!any_shared(next)) {
+		if (r->child)
+			sim_exit(r->child);
+		r->child = NULL;
+		return 0;
+	}
+	err = sharing_holds(r, next, &holds);
+	if (err)
+		return replay_fail(r, err, "a snapshot of the simulator", 0);
+	if (!holds) {
+		if (r->child)
+			sim_exit(r->child);
+		r->child = NULL;
+		err = sim_fork(r->mm, &r->child);
+		if (err)
+			return replay_fail(r, err, "fork", 0);
+		r->forks++;
+	}
+	return child_keeps_shared(r, next);
+}
+
 /* Compare the simulator's mapped pages with the recording's frame. */
 static int compare(struct replay *r, const struct mthp_snapshot *rec,
 		   struct mthp_replay_frame *f)
@@ -601,10 +719,12 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 		if (a && b && a->kind == b->kind && a->kind == MTHP_PMD_TABLE &&
 		    !memcmp(a->ptes, b->ptes, n)) {
 			/* the same table: nothing more or fewer (most ranges, most frames) */
-			uint64_t m = mapped_ptes(a, n);
+			uint64_t m = mapped_ptes(a, n), sh = shared_ptes(a, n);
 
 			f->recorded += m;
 			f->simulated += m;
+			f->shared_recorded += sh;
+			f->shared_simulated += sh;
 			continue;
 		}
 		for (uint32_t i = 0; i < n; i++) {
@@ -614,6 +734,10 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 			f->simulated += in_sim;
 			f->extra += in_sim && !in_rec;
 			f->missing += in_rec && !in_sim;
+			f->shared_recorded += a && a->kind == MTHP_PMD_TABLE &&
+					      shared_state(a->ptes[i]);
+			f->shared_simulated += b && b->kind == MTHP_PMD_TABLE &&
+					       shared_state(b->ptes[i]);
 		}
 	}
 	mthp_snapshot_free(&sim);
@@ -858,6 +982,8 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		if (!ret)
 			ret = replay_writes(&r, &rd.frame, &rd.written, &out->rewrites);
 		if (!ret)
+			ret = replay_sharing(&r, &rd.frame);
+		if (!ret)
 			ret = compare(&r, &rd.frame, &fr);
 		if (!ret && opts->timeline_profile > 0 && fr.frame % sample_every == 0)
 			ret = sample(&r, run, &cap_samples, opts->timeline_profile, t);
@@ -888,11 +1014,14 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		else
 			ret = run_watch_finish(&r.watch, r.sim, collapse, diag);
 	}
+	if (r.child)
+		sim_exit(r.child);
 	sim_exit(r.mm);
 out_sim:
 	sim_destroy(r.sim);
 out_reader:
 	out->moves = r.moves;
+	out->forks = r.forks;
 	mthp_snapshot_free(&r.moved);
 	mthp_rec_reader_free(&rd);
 	run_watch_free(&r.watch);

@@ -98,6 +98,9 @@ void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *i
 	if (reps[0].moves)
 		fprintf(out, "moves: %" PRIu64 " VMA pieces the program moved (mremap), "
 			"replayed as moves\n", reps[0].moves);
+	if (reps[0].forks)
+		fprintf(out, "forks: %" PRIu64 " children forked where frames show pages "
+			"shared\n", reps[0].forks);
 	if (reps[0].host_fills)
 		fprintf(out, "host collapses: %" PRIu64 " PTEs filled by the recorded host's "
 			"khugepaged or MADV_COLLAPSE, not replayed as the program's writes\n",
@@ -120,7 +123,8 @@ static json_t *replay_run_json(const struct mthp_replay_report *r, json_t *run)
 {
 	const struct mthp_replay_frame *l = &r->last;
 
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, "
+			 "s:o}",
 			 "policy", mthp_run_name(r->policy), "frames", (json_int_t)r->frames,
 			 "frames_differing", (json_int_t)r->frames_differing,
 			 "max_extra", (json_int_t)r->max_extra,
@@ -128,6 +132,8 @@ static json_t *replay_run_json(const struct mthp_replay_report *r, json_t *run)
 			 "last_frame", "recorded", (json_int_t)l->recorded,
 			 "simulated", (json_int_t)l->simulated, "extra", (json_int_t)l->extra,
 			 "missing", (json_int_t)l->missing,
+			 "shared_recorded", (json_int_t)l->shared_recorded,
+			 "shared_simulated", (json_int_t)l->shared_simulated,
 			 "collapses", (json_int_t)r->collapses, "wakeups", (json_int_t)r->wakeups,
 			 "run", run);
 }
@@ -160,7 +166,7 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 		ret = -ENOMEM;
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:I, "
+	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:I, s:I, "
 			"s:{s:I, s:I, s:s}, s:O}",
 			"format", "mthp-replay 1", "recording", path, "pid", (int)info->pid,
 			"comm", info->comm, "frames", (json_int_t)reps[0].frames,
@@ -169,6 +175,7 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 			"host_filled_ptes", (json_int_t)reps[0].host_fills,
 			"rewrites_replayed", (json_int_t)reps[0].rewrites,
 			"moves_replayed", (json_int_t)reps[0].moves,
+			"forks_replayed", (json_int_t)reps[0].forks,
 			"machine", "memory_pages", (json_int_t)reps[0].memory_pages,
 			"swap_pages", (json_int_t)reps[0].swap_pages,
 			"from", mthp_replay_machine_name(reps[0].machine), "runs", replays);

@@ -159,6 +159,10 @@ static void frame_exact(void *ctx, const struct mthp_replay_frame *f)
 	if (f->extra || f->missing)
 		fail_msg("frame %u: %lu pages mapped in the replay only, %lu in the recording only",
 			 f->frame, (unsigned long)f->extra, (unsigned long)f->missing);
+	if (f->shared_recorded != f->shared_simulated)
+		fail_msg("frame %u: %lu pages shared in the recording, %lu in the replay",
+			 f->frame, (unsigned long)f->shared_recorded,
+			 (unsigned long)f->shared_simulated);
 	assert_int_equal(f->frame, *frames);
 	(*frames)++;
 }
