@@ -302,6 +302,7 @@ static void test_rate_is_seeded(void **state)
 	assert_int_equal(sim_inject_set(NULL, SIM_NR_INJECT, 1), -EINVAL);
 	assert_null(sim_inject_name(SIM_NR_INJECT));
 	assert_string_equal(sim_inject_name(SIM_INJECT_COPY_MC), "copy_mc");
+	assert_string_equal(sim_inject_name(SIM_INJECT_SWAPIN), "swapin");
 }
 
 /* munmap between scan and collapse: the collapse finds the VMA gone. */
@@ -396,6 +397,88 @@ static void test_race_function(void **state)
 	fx_free(f);
 }
 
+/* Swap out pages [0, n) of the range: khugepaged swaps them in first. */
+static void swap_out(struct fx *f, unsigned n)
+{
+	struct sim_page_info info;
+
+	assert_int_equal(sim_madvise(f->mm, BASE, n * PAGE, SIM_MADV_PAGEOUT), 0);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(sim_page_info(f->mm, BASE + i * PAGE, &info), 0);
+		assert_int_equal(info.state, 'w');
+	}
+}
+
+/*
+ * A swap-in that must wait for its folio drops mmap_lock (do_swap_page's
+ * VM_FAULT_RETRY): the collapse gives up with PAGE_LOCK and leaves the
+ * swap entries; the next attempt, with no wait, swaps in and collapses.
+ */
+static void test_swapin_retry(void **state)
+{
+	struct fx *f = fx_new(DRIVE_KHUGEPAGED_PMD);
+	struct sim_page_info info;
+
+	(void)state;
+	swap_out(f, 8);
+	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_SWAPIN, 1), 0);
+	collapse(f);
+	assert_int_equal(sim_inject_fired(f->sim, SIM_INJECT_SWAPIN), 1);
+	assert_results(f, SCAN_PAGE_LOCK);
+	assert_clean(f);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(sim_page_info(f->mm, BASE + i * PAGE, &info), 0);
+		assert_int_equal(info.state, 'w');
+	}
+	assert_recovers(f);
+	fx_free(f);
+}
+
+/*
+ * The range unmapped and mapped again (empty) while the swap-in waits
+ * with mmap_lock dropped: the collapse must not go on with the VMA and
+ * the PMD entry it found before (the simulator's check says so if it
+ * does); it gives up with PAGE_LOCK, as Linux does.
+ */
+static int munmap_in_swapin_wait(void *ctx, struct sim_mm *mm, uint64_t pmd_addr,
+				 enum sim_inject_point what, struct sim_mm **child)
+{
+	struct race_log *log = ctx;
+	uint64_t a = pmd_addr;
+
+	(void)what;
+	*child = NULL;
+	/* the first race point is before the allocation; the second, the wait */
+	if (++log->calls != 2)
+		return 0;
+	log->pmd_addr = pmd_addr;
+	assert_int_equal(sim_munmap(mm, pmd_addr, PMD), 0);
+	return sim_mmap(mm, &a, PMD, SIM_PROT_RW, SIM_MAP_FIXED);
+}
+
+static void test_race_in_swapin_wait(void **state)
+{
+	struct fx *f = fx_new(DRIVE_KHUGEPAGED_PMD);
+	struct race_log log = { 0 };
+	uint64_t tag = 1;
+
+	(void)state;
+	swap_out(f, 8);
+	sim_inject_set_race(f->sim, munmap_in_swapin_wait, &log);
+	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_SWAPIN, 1), 0);
+	assert_int_equal(sim_inject_set(f->sim, SIM_INJECT_MUNMAP, 1), 0);
+	collapse(f);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.pmd_addr, BASE);
+	assert_int_equal(f->nr_events, 1);
+	assert_results(f, SCAN_PAGE_LOCK);
+	assert_clean(f);
+	assert_int_equal(sim_read(f->mm, BASE + PAGE, &tag), 0);
+	assert_int_equal(tag, 0);	/* mapped again, empty */
+	sim_inject_set_race(f->sim, NULL, NULL);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_race_munmap),
 		cmocka_unit_test(test_race_mremap),
 		cmocka_unit_test(test_race_fork),
+		cmocka_unit_test(test_swapin_retry),
+		cmocka_unit_test(test_race_in_swapin_wait),
 		cmocka_unit_test(test_race_function),
 	};
 

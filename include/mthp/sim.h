@@ -525,6 +525,10 @@ enum sim_inject_point {
 	SIM_INJECT_COPY_MC,	/* a machine check while copying: COPY_MC */
 	SIM_INJECT_RMAP,	/* an rmap walk of each folio mapped beside the
 				 * window, between ISOLATE and COPY */
+	SIM_INJECT_SWAPIN,	/* a swap-in's folio locked (its read in flight):
+				 * do_swap_page drops mmap_lock to wait for it,
+				 * VM_FAULT_RETRY, and the collapse gives up:
+				 * PAGE_LOCK */
 	SIM_NR_INJECT
 };
 /* "alloc", "charge", ...; NULL outside the enum. */
@@ -537,10 +541,11 @@ void sim_inject_seed(struct sim *sim, uint64_t seed);
 uint64_t sim_inject_fired(struct sim *sim, enum sim_inject_point p);
 /*
  * The concurrent mutations (MUNMAP, MREMAP, FORK) run from the collapsing
- * thread with no simulator lock held, at two points of each window's
- * collapse: after the scan dropped mmap_lock, before the allocation; and
+ * thread with no simulator lock held, at three points of each window's
+ * collapse: after the scan dropped mmap_lock, before the allocation;
  * after the revalidation under the read lock dropped it, before the
- * collapse takes it for write.  sim_inject_race() is the
+ * collapse takes it for write; and while a swap-in (SWAPIN) has it
+ * dropped to wait for its folio.  sim_inject_race() is the
  * default mutation of the PMD range at pmd_addr: munmap it; mremap it
  * elsewhere and back; fork the mm (the child in *child, exited by the
  * collapse after its attempt).  A race function replaces it (to keep a

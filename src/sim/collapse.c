@@ -40,10 +40,14 @@
  *   REVALIDATE [mmap_lock read]   collapse_prepare(): revalidate_window()
  *   SWAPIN     [+ PTE lock]       (hugepage_vma_revalidate(), find_pmd()),
  *      |                          then collapse_swapin() if the scan saw
- *      |                          swap entries
+ *      |                          swap entries, one swap-in at a time
  *      |         -- fail: ANY_PROCESS, VMA_NULL, ADDRESS_RANGE, VMA_CHECK,
  *      |            PAGE_ANON, NO_PTE_TABLE, PMD_MAPPED, EXCEED_SWAP_PTE,
  *      |            FAIL (out_put_folio; pages swapped in stay in)
+ *      |         -- a swap-in that waits for its folio drops mmap_lock
+ *      |            (VM_FAULT_RETRY; injected races here too): PAGE_LOCK,
+ *      |            nothing found under the read lock used again
+ *      |            (out_put_folio)
  *      v       read lock dropped  (injected races here too)
  *   LOCK       [mmap_lock write]  hugepage_vma_revalidate() again, then
  *      |                          check_pmd_still_valid(): the PMD entry
@@ -76,15 +80,16 @@
  *              mm_collapse_huge_page trace line.
  *
  * Fault injection (inject.c) fires at ALLOC (allocation, charge),
- * REVALIDATE and LOCK (the revalidation), ISOLATE (LRU isolation) and
- * COPY, and runs its racing munmap/mremap/fork before each window's
- * ALLOC, where no lock is held.  Its RMAP point, between ISOLATE and
- * COPY, runs the aging rmap walk (rmap.c) of every folio mapped beside
- * the window, as another CPU could: below PMD order the anon_vma is still
- * held for write there, so each walk is given up as contended; were it
- * released, the walk would find the PMD clear under mapped folios.
- * The collapse's read unlock and write lock have the racing mutations
- * between them too.
+ * REVALIDATE and LOCK (the revalidation), SWAPIN (a swap-in that must
+ * wait, and drops mmap_lock), ISOLATE (LRU isolation) and COPY, and runs
+ * its racing munmap/mremap/fork before each window's ALLOC, where no
+ * lock is held, and in a swap-in's wait.  Its RMAP point, between
+ * ISOLATE and COPY, runs the aging rmap walk (rmap.c) of every folio
+ * mapped beside the window, as another CPU could: below PMD order the
+ * anon_vma is still held for write there, so each walk is given up as
+ * contended; were it released, the walk would find the PMD clear under
+ * mapped folios.  The collapse's read unlock and write lock have the
+ * racing mutations between them too.
  *
  * Each step notes itself with sim_doing(), so that a broken invariant
  * (sim_bug()) or a crash report says which step of which window it was.
@@ -93,6 +98,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <mthp/sched.h>
 
 #include "sim/bug.h"
 #include "sim/collapse.h"
@@ -356,53 +363,6 @@ static unsigned long long last_folio_pfn(struct sim *sim, const struct sim_pte_t
 	return (unsigned long long)-1;
 }
 
-/*
- * Swap in the window's swap entries (the engine vetoes any below PMD
- * order).  Context: mmap_lock held for read; takes and drops the PTE lock.
- */
-static enum mthp_result collapse_swapin(struct sim_mm *mm, const struct sim_vma *v,
-					uint64_t pmd_addr, uint64_t *pmdp, uint32_t off,
-					unsigned order,
-					const struct mthp_rules *rules,
-					struct collapse_control *cc)
-{
-	struct sim *sim = mm->sim;
-	struct sim_pte_table *t = pmd_table(ld_acquire(pmdp));
-	uint32_t nr = 1u << order, swapped_in = 0;
-	enum mthp_result result;
-
-	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
-	pte_lock(t);
-	table_window_states(sim, t, off, nr, cc->reptes, cc->reorders);
-	mthp_scan(&cc->recheck, rules, cc->reptes, cc->reorders);
-	result = mthp_attempt_swapin(rules, &cc->recheck, off, order);
-	for (uint32_t i = off; result == SCAN_SUCCEED && i < off + nr; i++) {
-		uint32_t pte = t->ptes[i];
-
-		if (!pte_is_swap(pte) || !pte_slot(pte) || (pte & PTE_SWP_UFFD_WP))
-			continue;
-		if (swapin_pte(mm, v, t, pmd_addr + (uint64_t)i * sim->geo.page_size, false))
-			result = SCAN_FAIL;
-		else
-			swapped_in++;
-	}
-	pte_unlock(t);
-	/*
-	 * Linux drains the LRU add batch, where the swapped-in folios wait,
-	 * when every swap-in succeeded (a failure skips the drain).
-	 */
-	if (swapped_in && result == SCAN_SUCCEED)
-		collapse_lru_drain(cc);
-	count_exceed(sim, result, order);
-	/* referenced: the range's, from its scan; ret: the result's value */
-	if (trace_on(sim, SIM_TRACE_SWAPIN))
-		trace_event(sim, SIM_TRACE_SWAPIN, cc->context, mm,
-			    "mm=%016llx, swapped_in=%u, referenced=%u, ret=%d, order=%u",
-			    trace_mm_ptr(mm), swapped_in, cc->scan.referenced, (int)result,
-			    order);
-	return result;
-}
-
 /* Has this folio been isolated already (a large folio's other page)? */
 static bool already_isolated(struct sim *sim, const struct collapse_control *cc,
 			     uint32_t head)
@@ -624,11 +584,13 @@ struct collapse_window {
 	unsigned order;
 	uint32_t head;			/* the new folio; SIM_NO_PFN: none */
 	const struct sim_vma *v;	/* valid while mmap_lock is held */
+	struct sim_vma vma;		/* *v as revalidated under the read lock */
 	struct sim_anon_vma *av;
 	uint64_t *pmdp;
 	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t;	/* the table, once detached */
 	struct mthp_rules rules;	/* the VMA's, as revalidated */
+	struct sim_mm *child;		/* a fork raced in the swap-in's wait */
 	bool mmap_locked;
 	bool anon_vma_locked;
 	bool pmd_locked;
@@ -674,7 +636,144 @@ static enum mthp_result revalidate_window(struct collapse_window *w)
 					 &w->rules, &w->v);
 	if (result != SCAN_SUCCEED)
 		return result;
+	w->vma = *w->v;
 	return find_pmd(w->mm, w->pmd_addr, &w->pmdp, &w->pmdt);
+}
+
+/*
+ * Before each swap-in: the VMA and the PMD entry the swap-in is given must
+ * still be the ones revalidated under this read lock.  They can only
+ * have changed if mmap_lock was dropped since, as a swap-in that must
+ * wait for its folio drops it: a munmap, mremap, mprotect or madvise may
+ * have replaced the VMA (its array moved, its flags, its bounds), and
+ * with it the page tables, meanwhile.  Context: mmap_lock held for read.
+ */
+static void swapin_assert_current(const struct collapse_window *w, uint64_t addr)
+{
+	struct sim_mm *mm = w->mm;
+	const struct sim_vma *v = vma_find(mm, addr);
+	struct sim_pmd_table *pmdt;
+	struct sim_pte_table *t;
+	uint64_t *pmdp;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
+	if (!v)
+		sim_bug("collapse_swapin: swap-in at 0x%llx with the VMA [0x%llx, 0x%llx) "
+			"revalidated before mmap_lock was dropped, which is gone: the "
+			"collapse went on without revalidating", (unsigned long long)addr,
+			(unsigned long long)w->vma.start, (unsigned long long)w->vma.end);
+	if (v != w->v || v->vm_lock != w->vma.vm_lock || v->start != w->vma.start ||
+	    v->end != w->vma.end || v->prot != w->vma.prot ||
+	    v->vm_flags != w->vma.vm_flags)
+		sim_bug("collapse_swapin: swap-in at 0x%llx with the VMA [0x%llx, 0x%llx) "
+			"flags 0x%x revalidated before mmap_lock was dropped, replaced "
+			"meanwhile by [0x%llx, 0x%llx) flags 0x%x: the collapse went on "
+			"with a stale VMA, without revalidating", (unsigned long long)addr,
+			(unsigned long long)w->vma.start, (unsigned long long)w->vma.end,
+			w->vma.vm_flags, (unsigned long long)v->start,
+			(unsigned long long)v->end, v->vm_flags);
+	if (pmd_lookup_kind(mm, w->pmd_addr, &pmdp, &pmdt, &t) != MTHP_PMD_TABLE ||
+	    pmdp != w->pmdp)
+		sim_bug("collapse_swapin: swap-in at 0x%llx with a PMD entry that no "
+			"longer maps the range's page table since mmap_lock was dropped: "
+			"the collapse went on with a stale PMD, without revalidating",
+			(unsigned long long)addr);
+}
+
+/*
+ * do_swap_page() called with FAULT_FLAG_ALLOW_RETRY found the swap-in's
+ * folio locked (its read from the swap device in flight, or another
+ * thread's lock): it dropped mmap_lock to wait for the folio and returned
+ * VM_FAULT_RETRY.  The swap entry stays in the table.  While the lock is
+ * dropped anything may change the range: the wait lets the other threads
+ * run, and the injected races (munmap, mremap, fork) run here too.
+ * Context: mmap_lock held for read and the world lock (debug builds);
+ * drops mmap_lock, and the world lock for the wait.
+ */
+static void swapin_drop_and_wait(struct collapse_window *w)
+{
+	struct sim *sim = w->mm->sim;
+
+	mmap_unlock(w->mm);
+	w->mmap_locked = false;
+	world_exit(sim);
+	sim_thread_yield();	/* folio_wait_locked() */
+	w->child = inject_race_point(w->mm, w->pmd_addr);
+	world_enter(sim);
+}
+
+/*
+ * Swap in the window's swap entries (the engine vetoes any below PMD
+ * order), one do_swap_page() each, each from the PMD entry afresh, as
+ * Linux maps the table again after every swap-in.  A swap-in that had to
+ * wait for its folio drops mmap_lock (swapin_drop_and_wait()) and the
+ * collapse gives up with PAGE_LOCK, as Linux 7.2 does: it goes on with
+ * nothing it found under the lock it dropped.
+ * Context: mmap_lock held for read; returns with it held but on
+ * PAGE_LOCK (w->mmap_locked false); takes and drops the PTE lock.
+ */
+static enum mthp_result collapse_swapin(struct collapse_window *w)
+{
+	struct sim_mm *mm = w->mm;
+	struct sim *sim = mm->sim;
+	struct collapse_control *cc = w->cc;
+	struct sim_pte_table *t = pmd_table(ld_acquire(w->pmdp));
+	uint32_t nr = 1u << w->order, swapped_in = 0;
+	enum mthp_result result;
+	bool pte_locked;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
+	pte_lock(t);
+	pte_locked = true;
+	table_window_states(sim, t, w->off, nr, cc->reptes, cc->reorders);
+	mthp_scan(&cc->recheck, &w->rules, cc->reptes, cc->reorders);
+	result = mthp_attempt_swapin(&w->rules, &cc->recheck, w->off, w->order);
+	for (uint32_t i = w->off; result == SCAN_SUCCEED && i < w->off + nr; i++) {
+		uint64_t addr = w->pmd_addr + (uint64_t)i * sim->geo.page_size;
+		uint32_t pte;
+
+		if (!pte_locked) {	/* the table again, from the PMD entry */
+			swapin_assert_current(w, addr);
+			t = pmd_table(ld_acquire(w->pmdp));
+			pte_lock(t);
+			pte_locked = true;
+		}
+		pte = t->ptes[i];
+		if (!pte_is_swap(pte) || !pte_slot(pte) || (pte & PTE_SWP_UFFD_WP))
+			continue;
+		if (inject_fail(sim, SIM_INJECT_SWAPIN)) {
+			/* VM_FAULT_RETRY: mmap_lock dropped, nothing swapped in here */
+			pte_unlock(t);
+			pte_locked = false;
+			swapin_drop_and_wait(w);
+			result = SCAN_PAGE_LOCK;
+			break;
+		}
+		if (swapin_pte(mm, w->v, t, addr, false))
+			result = SCAN_FAIL;
+		else
+			swapped_in++;
+		pte_unlock(t);
+		pte_locked = false;
+	}
+	if (pte_locked) {
+		pte_unlock(t);
+		pte_locked = false;
+	}
+	/*
+	 * Linux drains the LRU add batch, where the swapped-in folios wait,
+	 * when every swap-in succeeded (a failure skips the drain).
+	 */
+	if (swapped_in && result == SCAN_SUCCEED)
+		collapse_lru_drain(cc);
+	count_exceed(sim, result, w->order);
+	/* referenced: the range's, from its scan; ret: the result's value */
+	if (trace_on(sim, SIM_TRACE_SWAPIN))
+		trace_event(sim, SIM_TRACE_SWAPIN, cc->context, mm,
+			    "mm=%016llx, swapped_in=%u, referenced=%u, ret=%d, order=%u",
+			    trace_mm_ptr(mm), swapped_in, cc->scan.referenced, (int)result,
+			    w->order);
+	return result;
 }
 
 /*
@@ -711,10 +810,11 @@ static enum mthp_result collapse_prepare(struct collapse_window *w)
 	w->mmap_locked = true;
 	result = revalidate_window(w);
 	if (result == SCAN_SUCCEED && w->cc->scan.unmapped > 0)
-		result = collapse_swapin(mm, w->v, w->pmd_addr, w->pmdp, w->off, w->order,
-					 &w->rules, w->cc);
-	mmap_unlock(mm);
-	w->mmap_locked = false;
+		result = collapse_swapin(w);
+	if (w->mmap_locked) {	/* a swap-in that waited dropped it */
+		mmap_unlock(mm);
+		w->mmap_locked = false;
+	}
 	return result;
 }
 
@@ -955,6 +1055,8 @@ out_nolock:
 	sim_doing_clear();
 	if (child)
 		sim_exit(child);	/* the racing fork's child */
+	if (w.child)
+		sim_exit(w.child);	/* the one forked in the swap-in's wait */
 	trace_collapse_huge_page(mm, cc, installed, result, order);
 	return result;
 }

@@ -29,6 +29,7 @@ static const struct {
 	[SIM_INJECT_FORK] = { "fork", "injection point: fork race" },
 	[SIM_INJECT_COPY_MC] = { "copy_mc", "injection point: copy_mc" },
 	[SIM_INJECT_RMAP] = { "rmap", "injection point: rmap walk" },
+	[SIM_INJECT_SWAPIN] = { "swapin", "injection point: swapin retry" },
 };
 
 void inject_init(struct sim *sim)

@@ -5,8 +5,9 @@
  * madvise (DONTNEED, FREE, PAGEOUT, POPULATE_WRITE, HUGEPAGE,
  * NOHUGEPAGE), mprotect, mremap, fork + exit, aging, pins, snapshots and
  * MADV_COLLAPSE, and verifies what it reads against its model.  The
- * injected races (munmap, mremap, fork between a scan and a collapse) run
- * through race() below, under the owning mutator's model lock, so the
+ * injected races (munmap, mremap, fork between a scan and a collapse, and
+ * while a collapse's swap-in waits with mmap_lock dropped) run through
+ * race() below, under the owning mutator's model lock, so the
  * model follows them.  In a deterministic schedule a race may also make
  * the range MADV_NOHUGEPAGE or pin one of its pages, holding the model
  * lock until the collapse's attempt ends, where observe() checks that
@@ -760,7 +761,7 @@ static int set_knobs(struct sim *sim, bool det)
 	return err;
 }
 
-/* Rates: one draw in N fails (per window; LRU per folio). */
+/* Rates: one draw in N fails (per window; LRU per folio; SWAPIN per swap-in). */
 static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_ALLOC] = 40,
 	[SIM_INJECT_CHARGE] = 40,
@@ -771,6 +772,7 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_FORK] = 60,
 	[SIM_INJECT_COPY_MC] = 15,
 	[SIM_INJECT_RMAP] = 5,
+	[SIM_INJECT_SWAPIN] = 4,
 };
 
 /* What runs did, summed over the schedules of a deterministic run. */
