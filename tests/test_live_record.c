@@ -35,6 +35,7 @@
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
 #include "helpers/rec_child.h"
+#include "helpers/snap_build.h"
 
 #define PMD LIVE_PMD_SIZE
 #define PAGE LIVE_PAGE
@@ -133,6 +134,93 @@ static void test_record_mremap(void **state)
 	rec_steps(&s, 3, expect_moved, &buf, &len);
 	stepper_stop(&s);
 	assert_int_equal(rec_replay_buffer(buf, len, 3), 1);
+}
+
+/* In the child: pages written, some freed, some freed lazily. */
+static void lazy_step(char *a, int k)
+{
+	switch (k) {
+	case 1:		/* write 300 pages of range 0, 100 of range 1 */
+		for (int i = 0; i < 300; i++)
+			a[(size_t)i * PAGE] = 1;
+		for (int i = 0; i < 100; i++)
+			a[PMD + (size_t)i * PAGE] = 1;
+		break;
+	case 2:		/* free pages 0..49 of range 0 */
+		madvise(a, 50 * PAGE, MADV_DONTNEED);
+		break;
+	case 3:		/* free pages 0..49 of range 1 lazily */
+		madvise(a + PMD, 50 * PAGE, MADV_FREE);
+		break;
+	}
+}
+
+/* A frame as mthp record takes it: is its region a fresh snapshot's? */
+static bool frame_is_fresh(pid_t pid, struct mthp_live_frames *frames, unsigned *lazy,
+			   uint64_t addr)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_snapshot snap, fresh;
+	char *a, *b;
+	bool same;
+
+	if (mthp_live_snapshot_frame(pid, frames, &snap, NULL, &diag) ||
+	    mthp_live_snapshot(pid, &fresh, &diag))
+		fail_msg("%s", diag.msg);
+	a = rec_region_text(&snap, addr);
+	b = rec_region_text(&fresh, addr);
+	same = !strcmp(a, b);
+	*lazy = rec_count_in(&snap, addr, 'l');
+	free(a);
+	free(b);
+	mthp_snapshot_free(&snap);
+	mthp_snapshot_free(&fresh);
+	return same;
+}
+
+/*
+ * The recorder's frames read a range whose entries did not change from
+ * the frame before's flags: the same frame as a fresh snapshot, but for a
+ * page freed lazily since (MADV_FREE changes no entry), which the full
+ * read of every 16th frame sees.
+ */
+static void test_frames_kept(void **state)
+{
+	struct stepper s = stepper_start(lazy_step);
+	struct mthp_live_frames *frames;
+	uint64_t reused, read, reused_before;
+	unsigned lazy, frame = 0;
+
+	(void)state;
+	assert_int_equal(mthp_live_frames_new(&frames), 0);
+	stepper_step(&s, 1);
+	assert_true(frame_is_fresh(s.pid, frames, &lazy, s.addr));	/* frame 0: all read */
+	frame++;
+	mthp_live_frames_stats(frames, &reused, &read);
+	assert_int_equal(reused, 0);
+	assert_true(read >= 2);
+	/* nothing changed: every range's flags kept, the frame the same */
+	assert_true(frame_is_fresh(s.pid, frames, &lazy, s.addr));
+	frame++;
+	reused_before = reused;
+	mthp_live_frames_stats(frames, &reused, &read);
+	assert_true(reused >= reused_before + 2);
+	/* freed pages change entries: read again, seen at once */
+	stepper_step(&s, 2);
+	assert_true(frame_is_fresh(s.pid, frames, &lazy, s.addr));
+	frame++;
+	/* freed lazily: no entry changes, the kept flags say written */
+	stepper_step(&s, 3);
+	assert_false(frame_is_fresh(s.pid, frames, &lazy, s.addr));
+	assert_int_equal(lazy, 0);
+	/* until the 16th frame reads every range whole */
+	while (++frame % 16)
+		assert_false(frame_is_fresh(s.pid, frames, &lazy, s.addr));
+	assert_true(frame_is_fresh(s.pid, frames, &lazy, s.addr));
+	/* (the pages still in the kernel's per-CPU lazyfree batch show written) */
+	assert_true(lazy > 0 && lazy <= 50);
+	mthp_live_frames_free(frames);
+	stepper_stop(&s);
 }
 
 /* A temporary file name for a recording; the caller unlinks it. */
@@ -511,6 +599,7 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_equal_what_the_program_did),
 		cmocka_unit_test(test_record_mremap),
+		cmocka_unit_test(test_frames_kept),
 		cmocka_unit_test(test_record_frames_and_read),
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),

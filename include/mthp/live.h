@@ -143,6 +143,30 @@ int mthp_live_snapshot_written(pid_t pid, struct mthp_snapshot *snap,
  */
 int mthp_live_clear_soft_dirty(pid_t pid, struct mthp_diag *diag);
 
+/*
+ * What a recorder keeps from one frame to the next, so that a PMD range
+ * whose page-table entries did not change since the frame before is not
+ * read again from /proc/kpageflags and /proc/kpagecount: its entries, page
+ * flags and map counts (24 bytes a page it holds).  A range keeps the
+ * frame before's flags only when its entries are the same to the bit and
+ * it held no page of a large folio, no locked page and no page freed
+ * lazily (their flags change while the entries stay); every 16th frame
+ * reads every range, which sees a page freed lazily (MADV_FREE) since.
+ */
+struct mthp_live_frames;
+int mthp_live_frames_new(struct mthp_live_frames **out);
+void mthp_live_frames_free(struct mthp_live_frames *f);
+/* PMD ranges read page by page over all frames: their flags reused, read. */
+void mthp_live_frames_stats(const struct mthp_live_frames *f, uint64_t *reused,
+			    uint64_t *read);
+/*
+ * One frame of a recording of pid: mthp_live_snapshot_written() (written
+ * may be NULL) with frames kept from the last call (mthp_live_frames).
+ */
+int mthp_live_snapshot_frame(pid_t pid, struct mthp_live_frames *frames,
+			     struct mthp_snapshot *snap, struct mthp_pmd_bits *written,
+			     struct mthp_diag *diag);
+
 /* Occupancy buckets of a PMD range: present pages * 8 / N, 0..8 (8 = full). */
 #define MTHP_AUDIT_OCC_BUCKETS 9
 

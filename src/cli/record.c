@@ -131,6 +131,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 	struct mthp_pmd_bits written;
 	enum mthp_rec_end end = MTHP_REC_END_SIGNAL;
 	struct mthp_diag diag = { 0 };
+	struct mthp_live_frames *frames;
 	struct mthp_rec_writer w;
 	struct mthp_snapshot snap;
 	uint64_t start, interval = o->interval ? o->interval : 1000;
@@ -143,20 +144,26 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		fprintf(err, "mthp record: %s\n", diag.msg);
 		return 1;
 	}
+	if (mthp_live_frames_new(&frames)) {
+		fprintf(err, "mthp record: out of memory\n");
+		return 1;
+	}
 	mthp_pmd_bits_init(&written, NULL);
 	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
-	ret = mthp_live_snapshot(o->pid, &snap, &diag);
+	ret = mthp_live_snapshot_frame(o->pid, frames, &snap, NULL, &diag);
 	if (!ret && o->track_writes)
 		ret = mthp_live_clear_soft_dirty(o->pid, &diag);
 	if (ret < 0) {
 		fprintf(err, "mthp record: %s\n", diag.msg);
 		mthp_snapshot_free(&snap);
+		mthp_live_frames_free(frames);
 		return 1;
 	}
 	f = fopen(o->output, "w");
 	if (!f) {
 		fprintf(err, "mthp record: cannot create %s: %s\n", o->output, strerror(errno));
 		mthp_snapshot_free(&snap);
+		mthp_live_frames_free(frames);
 		return 1;
 	}
 	/* No SA_RESTART: a signal ends the sleep at once. */
@@ -189,13 +196,10 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		 * The bits read, then cleared: a write between the two (while
 		 * the frame is read) is not seen by any frame.
 		 */
-		if (o->track_writes) {
-			ret = mthp_live_snapshot_written(o->pid, &snap, &written, &diag);
-			if (!ret)
-				ret = mthp_live_clear_soft_dirty(o->pid, &diag);
-		} else {
-			ret = mthp_live_snapshot(o->pid, &snap, &diag);
-		}
+		ret = mthp_live_snapshot_frame(o->pid, frames, &snap,
+					       o->track_writes ? &written : NULL, &diag);
+		if (!ret && o->track_writes)
+			ret = mthp_live_clear_soft_dirty(o->pid, &diag);
 		if (ret == -ESRCH) {
 			end = MTHP_REC_END_EXITED;
 			ret = 0;
@@ -222,6 +226,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 out:
 	mthp_snapshot_free(&snap);
 	mthp_pmd_bits_free(&written);
+	mthp_live_frames_free(frames);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	if (fclose(f) != 0 && !ret)

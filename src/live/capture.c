@@ -314,6 +314,9 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		ret = range_entries(r, n);
 		if (ret < 0)
 			return ret;
+		r->reused = cap->frames && !r->empty && live_frames_reuse(cap->frames, r);
+		if (r->reused)
+			continue;
 		for (uint32_t i = r->lo; i < r->hi; i++)
 			if (r->pm[i] & PM_PRESENT)
 				b->pfns[nr_pfns++] = (struct live_pfn_slot){
@@ -327,7 +330,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 	for (size_t k = 0; k < b->nr; k++) {
 		struct live_range *r = &b->r[k];
 
-		if (r->huge || r->empty)
+		if (r->huge || r->empty || r->reused)
 			continue;
 		for (uint32_t i = r->lo; i < r->hi; i++) {
 			uint64_t e = r->pm[i];
@@ -343,9 +346,16 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 	if (ret < 0)
 		return ret;
 	for (size_t k = 0; k < b->nr; k++) {
-		if (!b->r[k].huge && b->r[k].empty)
+		const struct live_range *r = &b->r[k];
+
+		if (!r->huge && r->empty)
 			continue;
-		ret = fn(ctx, cap, vma, &b->r[k]);
+		if (cap->frames && !r->huge) {
+			ret = live_frames_keep(cap->frames, r, r->reused);
+			if (ret < 0)
+				return ret;
+		}
+		ret = fn(ctx, cap, vma, r);
 		if (ret < 0)
 			return ret;
 	}
@@ -478,6 +488,8 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 	struct live_maps after;
 	int ret, err;
 
+	if (cap->frames)
+		live_frames_begin(cap->frames, cap->geo.ptes_per_pmd);
 	ret = live_maps_read(cap->pid, cap->smaps, &cap->maps, diag);
 	if (ret < 0)
 		return ret;
@@ -512,10 +524,11 @@ out:
 }
 
 static int capture_window(pid_t pid, bool smaps, bool files, uint64_t lo, uint64_t hi,
-			  live_range_fn fn, int (*reset)(void *ctx), void *ctx,
-			  struct mthp_diag *diag)
+			  struct mthp_live_frames *frames, live_range_fn fn,
+			  int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
 {
-	struct live_capture cap = { .pid = pid, .smaps = smaps, .files = files };
+	struct live_capture cap = { .pid = pid, .smaps = smaps, .files = files,
+				    .frames = frames };
 	uint64_t pmd_size;
 	int ret, tries = 0;
 
@@ -564,6 +577,8 @@ static int capture_window(pid_t pid, bool smaps, bool files, uint64_t lo, uint64
 			  (int)pid, live_denied_hint(LIVE_DENIED_PFN, geteuid()));
 		break;
 	}
+	if (frames)
+		live_frames_end(frames, ret >= 0);
 	live_pagemap_close(&cap.pm);
 out_kpage:
 	live_kpage_close(&cap.kp);
@@ -578,18 +593,24 @@ out_free:
 int live_capture(pid_t pid, bool smaps, live_range_fn fn,
 		 int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
 {
-	return capture_window(pid, smaps, false, 0, UINT64_MAX, fn, reset, ctx, diag);
+	return capture_window(pid, smaps, false, 0, UINT64_MAX, NULL, fn, reset, ctx, diag);
 }
 
 int live_capture_files(pid_t pid, live_range_fn fn, int (*reset)(void *ctx),
 		       void *ctx, struct mthp_diag *diag)
 {
-	return capture_window(pid, false, true, 0, UINT64_MAX, fn, reset, ctx, diag);
+	return capture_window(pid, false, true, 0, UINT64_MAX, NULL, fn, reset, ctx, diag);
 }
 
 int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
 		       struct mthp_diag *diag)
 {
-	return capture_window(pid, smaps, false, lo, hi, fn, reset, ctx, diag);
+	return capture_window(pid, smaps, false, lo, hi, NULL, fn, reset, ctx, diag);
+}
+
+int live_capture_frame(pid_t pid, struct mthp_live_frames *frames, live_range_fn fn,
+		       int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag)
+{
+	return capture_window(pid, true, false, 0, UINT64_MAX, frames, fn, reset, ctx, diag);
 }

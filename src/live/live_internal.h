@@ -192,6 +192,7 @@ struct live_range {
 	bool huge_shared;	/* PMD-mapped folio not exclusive */
 	bool huge_dirty;	/* PMD soft-dirty (written since clear_refs 4) */
 	bool empty;		/* nothing present or swapped in [lo, hi) */
+	bool reused;		/* kflags and kcount the frame before's (frames.c) */
 	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
 	uint64_t *kcount;	/* N kpagecount of the pages live_page_shared()
@@ -249,6 +250,7 @@ struct live_capture {
 	uint64_t lo, hi;	/* the window: PMD ranges in [lo, hi) only */
 	bool smaps;
 	bool files;		/* file-backed VMAs too */
+	struct mthp_live_frames *frames;	/* a recorder's, or NULL (frames.c) */
 	bool started;		/* the maps were read once */
 };
 
@@ -270,6 +272,31 @@ int live_capture_files(pid_t pid, live_range_fn fn, int (*reset)(void *ctx),
 int live_capture_range(pid_t pid, bool smaps, uint64_t lo, uint64_t hi,
 		       live_range_fn fn, int (*reset)(void *ctx), void *ctx,
 		       struct mthp_diag *diag);
+
+/*
+ * live_capture_range() of one frame of a recording: the page flags and
+ * counts of a range whose entries did not change since the frame before
+ * are that frame's (frames.c).
+ */
+int live_capture_frame(pid_t pid, struct mthp_live_frames *frames, live_range_fn fn,
+		       int (*reset)(void *ctx), void *ctx, struct mthp_diag *diag);
+
+/* ---- frames.c ---- */
+
+/* Every this many frames, every range is read whole. */
+#define LIVE_FRAMES_FULL 16
+
+/* A capture of a frame begins (again, after a retry): ranges of n PTEs. */
+void live_frames_begin(struct mthp_live_frames *f, uint32_t n);
+/* It ended; done: complete, its ranges are the next frame's "before". */
+void live_frames_end(struct mthp_live_frames *f, bool done);
+/*
+ * r's pagemap entries read: when they equal the frame before's and its
+ * pages' flags stay with them, copy its kflags and kcount in and say so.
+ */
+bool live_frames_reuse(struct mthp_live_frames *f, struct live_range *r);
+/* Keep r (read whole, or reused) for the next frame. */
+int live_frames_keep(struct mthp_live_frames *f, const struct live_range *r, bool reused);
 
 /* ---- snapshot.c ---- */
 

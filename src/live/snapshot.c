@@ -102,6 +102,8 @@ static bool snap_swap_orders(struct snap_ctx *sc, struct live_capture *cap,
 	uint32_t n = cap->geo.ptes_per_pmd;
 	bool any = false;
 
+	if (!memchr(ptes + r->lo, MTHP_PTE_SWAP, r->hi - r->lo))
+		return false;	/* no swap entry, no swap order (most ranges) */
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t e = r->pm[i];
 
@@ -236,8 +238,9 @@ static int snap_reset(void *ctx)
 	return snap_settings(sc, &s);
 }
 
-static int snapshot(pid_t pid, uint64_t start, uint64_t end, struct mthp_snapshot *snap,
-		    struct mthp_pmd_bits *written, struct mthp_diag *diag)
+static int snapshot(pid_t pid, uint64_t start, uint64_t end, struct mthp_live_frames *frames,
+		    struct mthp_snapshot *snap, struct mthp_pmd_bits *written,
+		    struct mthp_diag *diag)
 {
 	struct mthp_settings s;
 	struct snap_ctx sc = { .snap = snap, .written = written };
@@ -266,8 +269,11 @@ static int snapshot(pid_t pid, uint64_t start, uint64_t end, struct mthp_snapsho
 	ret = snap_settings(&sc, &s);
 	if (ret < 0)
 		goto out;
-	ret = live_capture_range(pid, true, start, end, snap_range, snap_reset,
-				 &sc, diag);
+	if (frames)
+		ret = live_capture_frame(pid, frames, snap_range, snap_reset, &sc, diag);
+	else
+		ret = live_capture_range(pid, true, start, end, snap_range, snap_reset,
+					 &sc, diag);
 out:
 	if (ret == -ENOMEM)
 		live_diag(diag, "out of memory");
@@ -285,17 +291,24 @@ out:
 int mthp_live_snapshot(pid_t pid, struct mthp_snapshot *snap,
 		       struct mthp_diag *diag)
 {
-	return snapshot(pid, 0, UINT64_MAX, snap, NULL, diag);
+	return snapshot(pid, 0, UINT64_MAX, NULL, snap, NULL, diag);
 }
 
 int mthp_live_snapshot_range(pid_t pid, uint64_t start, uint64_t end,
 			     struct mthp_snapshot *snap, struct mthp_diag *diag)
 {
-	return snapshot(pid, start, end, snap, NULL, diag);
+	return snapshot(pid, start, end, NULL, snap, NULL, diag);
 }
 
 int mthp_live_snapshot_written(pid_t pid, struct mthp_snapshot *snap,
 			       struct mthp_pmd_bits *written, struct mthp_diag *diag)
 {
-	return snapshot(pid, 0, UINT64_MAX, snap, written, diag);
+	return snapshot(pid, 0, UINT64_MAX, NULL, snap, written, diag);
+}
+
+int mthp_live_snapshot_frame(pid_t pid, struct mthp_live_frames *frames,
+			     struct mthp_snapshot *snap, struct mthp_pmd_bits *written,
+			     struct mthp_diag *diag)
+{
+	return snapshot(pid, 0, UINT64_MAX, frames, snap, written, diag);
 }

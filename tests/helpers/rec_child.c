@@ -100,6 +100,27 @@ unsigned rec_count_in(const struct mthp_snapshot *snap, uint64_t addr, char c)
 	return n;
 }
 
+char *rec_region_text(const struct mthp_snapshot *snap, uint64_t addr)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+	char *text = calloc(4 * (n + 1) + 1, 1);
+	size_t len = 0;
+
+	assert_non_null(text);
+	for (size_t i = 0; i < snap->nr_pmds; i++) {
+		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+
+		if (pmd->addr < addr || pmd->addr >= addr + 4 * PMD)
+			continue;
+		if (pmd->kind != MTHP_PMD_TABLE)
+			fail_msg("range %lx is not a table", (unsigned long)pmd->addr);
+		memcpy(text + len, pmd->ptes, n);
+		len += n;
+		text[len++] = '\n';
+	}
+	return text;
+}
+
 void rec_steps(struct stepper *s, int n,
 	       void (*check)(const struct mthp_snapshot *snap, uint64_t addr, int k),
 	       char **buf, size_t *len)
@@ -107,6 +128,7 @@ void rec_steps(struct stepper *s, int n,
 	struct mthp_rec_info info = { .interval_ms = 0, .pid = s->pid };
 	struct mthp_diag diag = { 0 };
 	char **texts = calloc((size_t)n, sizeof(*texts));
+	struct mthp_live_frames *frames;
 	struct mthp_rec_writer w;
 	struct mthp_rec_reader r;
 	FILE *f;
@@ -115,19 +137,30 @@ void rec_steps(struct stepper *s, int n,
 	*buf = NULL;
 	f = open_memstream(buf, len);
 	assert_non_null(f);
+	assert_int_equal(mthp_live_frames_new(&frames), 0);
 	for (int k = 0; k < n; k++) {
-		struct mthp_snapshot snap;
+		struct mthp_snapshot snap, fresh;
+		char *want;
 
 		stepper_step(s, k);
-		if (mthp_live_snapshot(s->pid, &snap, &diag))
+		/* as mthp record takes it, and as mthp snapshot does: the same */
+		if (mthp_live_snapshot_frame(s->pid, frames, &snap, NULL, &diag) ||
+		    mthp_live_snapshot(s->pid, &fresh, &diag))
 			fail_msg("%s", diag.msg);
+		texts[k] = rec_region_text(&snap, s->addr);
+		want = rec_region_text(&fresh, s->addr);
+		assert_string_equal(texts[k], want);
+		free(want);
+		free(texts[k]);
+		texts[k] = snap_build_text(&snap);
+		mthp_snapshot_free(&fresh);
 		check(&snap, s->addr, k);
 		if (k == 0)
 			assert_int_equal(mthp_rec_writer_open(&w, f, &info, &snap), 0);
 		assert_int_equal(mthp_rec_writer_frame(&w, &snap, 10 * (uint64_t)k), 0);
-		texts[k] = snap_build_text(&snap);
 		mthp_snapshot_free(&snap);
 	}
+	mthp_live_frames_free(frames);
 	assert_int_equal(mthp_rec_writer_close(&w, MTHP_REC_END_SIGNAL), 0);
 	fclose(f);
 

@@ -37,9 +37,17 @@ void stepper_stop(struct stepper *s);
 unsigned rec_count_in(const struct mthp_snapshot *snap, uint64_t addr, char c);
 
 /*
- * Steps 0 .. n-1, a live snapshot after each written as a frame; check(snap,
- * addr, k) on each, then on each frame read back, which must equal the
- * snapshot.  The recording in *buf (*len bytes; the caller frees it).
+ * The PTE states of the region's PMD ranges, a line each: the part of a
+ * snapshot the child alone changes (the rest of its memory is shared
+ * with the test, whose writes unshare it at any time).  The caller frees it.
+ */
+char *rec_region_text(const struct mthp_snapshot *snap, uint64_t addr);
+
+/*
+ * Steps 0 .. n-1, a live snapshot after each, taken as mthp record takes
+ * it (mthp_live_snapshot_frame()), its region the same as a fresh
+ * snapshot's, written as a frame; check(snap, addr, k) on each, then on
+ * each frame read back, which must equal the snapshot.  The recording in *buf (*len bytes; the caller frees it).
  */
 void rec_steps(struct stepper *s, int n,
 	       void (*check)(const struct mthp_snapshot *snap, uint64_t addr, int k),
