@@ -1022,20 +1022,29 @@ static bool huge_at(const struct mthp_snapshot *snap, uint64_t addr)
 	return false;
 }
 
+/* The recording in buf replayed with o into rep: the replay must succeed. */
+static void replay_of(const char *buf, size_t len, const struct mthp_replay_opts *o,
+		      struct mthp_replay_report *rep)
+{
+	struct mthp_diag diag = { 0 };
+	FILE *f = fmemopen((void *)buf, len, "r");
+
+	assert_non_null(f);
+	if (mthp_replay(f, "t.rec", o, rep, &diag))
+		fail_msg("%s", diag.msg);
+	fclose(f);
+}
+
 /* A block the program moved (mremap) is moved in the replay, its THP with it. */
 static void test_replay_moves(void **state)
 {
 	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
-	struct mthp_diag diag = { 0 };
 	struct mthp_replay_report rep;
 	size_t len;
 	char *buf = recording_of("move", 6, move_frame, MTHP_REC_END_DURATION, &len);
-	FILE *f = fmemopen(buf, len, "r");
 
 	(void)state;
-	assert_non_null(f);
-	if (mthp_replay(f, "move.rec", &o, &rep, &diag))
-		fail_msg("%s", diag.msg);
+	replay_of(buf, len, &o, &rep);
 	assert_int_equal(rep.moves, 1);
 	assert_int_equal(rep.frames_differing, 0);
 	assert_int_equal(rep.last.recorded, 612);
@@ -1046,9 +1055,7 @@ static void test_replay_moves(void **state)
 	 * and faulted B's pages anew would have collapsed B again.
 	 */
 	o.policy = MTHP_POLICY_UPSTREAM;
-	rewind(f);
-	if (mthp_replay(f, "move.rec", &o, &rep, &diag))
-		fail_msg("%s", diag.msg);
+	replay_of(buf, len, &o, &rep);
 	assert_int_equal(rep.moves, 1);
 	assert_int_equal(rep.run.collapses_by_order[9], 1);
 	assert_true(huge_at(&rep.run.final, MOVE_B));
@@ -1056,7 +1063,6 @@ static void test_replay_moves(void **state)
 	assert_int_equal(rep.last.missing, 0);
 	assert_int_equal(rep.last.extra, 0);
 	mthp_replay_report_free(&rep);
-	fclose(f);
 	free(buf);
 }
 
@@ -1094,21 +1100,16 @@ static void test_replay_forks(void **state)
 	unsigned frames = 0;
 	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE,
 				      .frame_fn = shared_as_recorded, .ctx = &frames };
-	struct mthp_diag diag = { 0 };
 	struct mthp_replay_report rep;
 	size_t len;
 	char *buf = recording_of("fork", 5, fork_frame, MTHP_REC_END_DURATION, &len);
-	FILE *f = fmemopen(buf, len, "r");
 
 	(void)state;
-	assert_non_null(f);
-	if (mthp_replay(f, "fork.rec", &o, &rep, &diag))
-		fail_msg("%s", diag.msg);
+	replay_of(buf, len, &o, &rep);
 	assert_int_equal(frames, 5);
 	assert_int_equal(rep.forks, 2);
 	assert_int_equal(rep.frames_differing, 0);
 	mthp_replay_report_free(&rep);
-	fclose(f);
 	free(buf);
 }
 

@@ -530,16 +530,11 @@ static int parse_header(struct mthp_rec_reader *r, char *text, size_t len,
 			r->info.track_writes = !strcmp(val, "yes");
 			break;
 		case 5:
-			if (parse_u64(val, 10, UINT64_MAX, &v))
-				return rec_error(r, diag, where, "bad memory size '%.30s' (bytes)",
-						 val);
-			r->info.memory_bytes = v;
-			break;
 		case 6:
 			if (parse_u64(val, 10, UINT64_MAX, &v))
-				return rec_error(r, diag, where, "bad swap size '%.30s' (bytes)",
-						 val);
-			r->info.swap_bytes = v;
+				return rec_error(r, diag, where, "bad %s size '%.30s' (bytes)",
+						 keys[k], val);
+			*(k == 5 ? &r->info.memory_bytes : &r->info.swap_bytes) = v;
 			break;
 		}
 	}

@@ -15,6 +15,7 @@
 
 #include "common/array.h"
 #include "common/msg.h"
+#include "common/names.h"
 #include "record/fault_order.h"
 #include "scenario/watch.h"
 
@@ -784,15 +785,28 @@ static int size_recording(FILE *f, const char *name, struct rec_size *sz,
 
 const char *mthp_replay_machine_name(enum mthp_replay_machine m)
 {
-	switch (m) {
-	case MTHP_REPLAY_MACHINE_HOST:
-		return "host";
-	case MTHP_REPLAY_MACHINE_SET:
-		return "set";
-	case MTHP_REPLAY_MACHINE_PAGES:
-		return "pages";
-	}
-	return "?";
+	static const char *const names[] = {
+		[MTHP_REPLAY_MACHINE_HOST] = "host",
+		[MTHP_REPLAY_MACHINE_SET] = "set",
+		[MTHP_REPLAY_MACHINE_PAGES] = "pages",
+	};
+
+	return mthp_name_of(names, sizeof(names) / sizeof(names[0]), m, "?");
+}
+
+/* A size the options set (what=bytes), in pages of page: 0, or -EINVAL outside [least, most]. */
+static int set_size(const char *name, const char *what, uint64_t bytes, uint64_t page,
+		    uint64_t least, uint64_t most, const char *why, uint64_t *pages,
+		    struct mthp_diag *diag)
+{
+	*pages = bytes / page;
+	if (*pages >= least && *pages <= most)
+		return 0;
+	mthp_msg(diag->msg, sizeof(diag->msg),
+		 "%s: %s=%" PRIu64 " bytes: the replay needs %" PRIu64 " pages of %" PRIu64
+		 " bytes at least (%s), and the simulator models at most %" PRIu64,
+		 name, what, bytes, least, page, why, most);
+	return -EINVAL;
 }
 
 /*
@@ -818,28 +832,13 @@ static int size_machine(const struct mthp_replay_size *opts, const struct mthp_r
 	}
 	if (opts->memory_set || opts->swap_set)
 		out->machine = MTHP_REPLAY_MACHINE_SET;
-	if (opts->memory_set) {
-		memory = opts->memory_bytes / page;
-		if (memory < least || memory > SIM_MAX_FRAMES) {
-			mthp_msg(diag->msg, sizeof(diag->msg),
-				 "%s: memory=%" PRIu64 " bytes: the replay needs %" PRIu64
-				 " pages of %" PRIu64 " bytes at least (the most the process had, "
-				 "and 16 PMD sizes), and the simulator models at most %llu",
-				 name, opts->memory_bytes, least, page, SIM_MAX_FRAMES);
-			return -EINVAL;
-		}
-	}
-	if (opts->swap_set) {
-		swap = opts->swap_bytes / page;
-		if (swap < least_swap || swap > SIM_MAX_SWAP_SLOTS) {
-			mthp_msg(diag->msg, sizeof(diag->msg),
-				 "%s: swap=%" PRIu64 " bytes: the replay needs %" PRIu64
-				 " pages of %" PRIu64 " bytes at least (the most the process had "
-				 "swapped out, and a PMD size), and the simulator models at most %llu",
-				 name, opts->swap_bytes, least_swap, page, SIM_MAX_SWAP_SLOTS);
-			return -EINVAL;
-		}
-	}
+	if ((opts->memory_set &&
+	     set_size(name, "memory", opts->memory_bytes, page, least, SIM_MAX_FRAMES,
+		      "the most the process had, and 16 PMD sizes", &memory, diag)) ||
+	    (opts->swap_set &&
+	     set_size(name, "swap", opts->swap_bytes, page, least_swap, SIM_MAX_SWAP_SLOTS,
+		      "the most the process had swapped out, and a PMD size", &swap, diag)))
+		return -EINVAL;
 	if (memory < least)
 		memory = least;
 	if (memory > SIM_MAX_FRAMES)

@@ -10,6 +10,7 @@
 
 #include <mthp/tlb.h>
 
+#include "common/names.h"
 #include "report/replay_report.h"
 #include "report/sim_report.h"
 
@@ -71,16 +72,15 @@ static void print_row(FILE *out, const char *name, const struct mthp_replay_repo
 /* Where the machine's size came from, in words. */
 static const char *machine_words(enum mthp_replay_machine m)
 {
-	switch (m) {
-	case MTHP_REPLAY_MACHINE_HOST:
-		return "the recording host's, at most what the simulator models";
-	case MTHP_REPLAY_MACHINE_SET:
-		return "set with --set memory= or swap=";
-	case MTHP_REPLAY_MACHINE_PAGES:
-		return "the recording does not say its host's: room for the most "
-		       "pages the process had, twice over";
-	}
-	return "?";
+	static const char *const words[] = {
+		[MTHP_REPLAY_MACHINE_HOST] =
+			"the recording host's, at most what the simulator models",
+		[MTHP_REPLAY_MACHINE_SET] = "set with --set memory= or swap=",
+		[MTHP_REPLAY_MACHINE_PAGES] = "the recording does not say its host's: room for "
+					      "the most pages the process had, twice over",
+	};
+
+	return mthp_name_of(words, sizeof(words) / sizeof(words[0]), m, "?");
 }
 
 void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *info,

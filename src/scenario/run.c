@@ -25,6 +25,7 @@
 
 #include "common/array.h"
 #include "common/msg.h"
+#include "common/names.h"
 #include "common/rng.h"
 #include "scenario/watch.h"
 
@@ -949,13 +950,10 @@ int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char
 
 const char *mthp_write_fail_name(enum mthp_write_fail f)
 {
-	switch (f) {
-	case MTHP_WRITE_FAIL_MEMORY:
-		return "out_of_memory";
-	case MTHP_WRITE_FAIL_MEMCG:
-		return "memcg_limit";
-	case MTHP_NR_WRITE_FAILS:
-		break;
-	}
-	return "?";
+	static const char *const names[MTHP_NR_WRITE_FAILS] = {
+		[MTHP_WRITE_FAIL_MEMORY] = "out_of_memory",
+		[MTHP_WRITE_FAIL_MEMCG] = "memcg_limit",
+	};
+
+	return mthp_name_of(names, MTHP_NR_WRITE_FAILS, f, "?");
 }

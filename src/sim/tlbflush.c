@@ -17,6 +17,7 @@
 #include <mthp/sched.h>
 #include <mthp/sim.h>
 
+#include "common/names.h"
 #include "sim/locks.h"
 #include "sim/tlbflush.h"
 #include "sim/world.h"
@@ -65,13 +66,12 @@ enum sim_tlb_machine tlb_machine(void)
 
 const char *tlb_machine_name(enum sim_tlb_machine m)
 {
-	switch (m) {
-	case SIM_TLB_IPI:
-		return "TLB flush by IPI";
-	case SIM_TLB_BROADCAST:
-		return "TLB flush broadcast, tables freed by RCU";
-	}
-	return "?";
+	static const char *const names[] = {
+		[SIM_TLB_IPI] = "TLB flush by IPI",
+		[SIM_TLB_BROADCAST] = "TLB flush broadcast, tables freed by RCU",
+	};
+
+	return mthp_name_of(names, sizeof(names) / sizeof(names[0]), m, "?");
 }
 
 struct gup_cpu *gup_cpu_get(void)

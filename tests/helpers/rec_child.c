@@ -85,18 +85,12 @@ void stepper_stop(struct stepper *s)
 /* PTEs of the region in state c. */
 unsigned rec_count_in(const struct mthp_snapshot *snap, uint64_t addr, char c)
 {
+	char *text = rec_region_text(snap, addr);
 	unsigned n = 0;
 
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
-		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
-
-		if (pmd->addr < addr || pmd->addr >= addr + 4 * PMD)
-			continue;
-		if (pmd->kind != MTHP_PMD_TABLE)
-			fail_msg("range %lx is not a table", (unsigned long)pmd->addr);
-		for (uint32_t k = 0; k < snap->geo.ptes_per_pmd; k++)
-			n += c == '*' ? pmd->ptes[k] != '.' : pmd->ptes[k] == c;
-	}
+	for (const char *p = text; *p; p++)
+		n += *p != '\n' && (c == '*' ? *p != '.' : *p == c);
+	free(text);
 	return n;
 }
 
