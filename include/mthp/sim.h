@@ -301,8 +301,18 @@ const char *sim_check_message(struct sim *sim);
  */
 const char *sim_thread_doing(char *buf, size_t len);
 
-/* The mm as a snapshot (format 2) with the settings in force. */
+/*
+ * The mm as a snapshot (format 2) with the settings in force: every PMD
+ * range over each VMA, one with no page table as `pmd ADDR none`, as
+ * khugepaged meets them.
+ */
 int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap);
+/*
+ * The same with only the ranges that have a page table or a huge PMD, as
+ * `mthp snapshot --pid` writes a process: what a VMA of terabytes that
+ * maps a few pages costs to write.
+ */
+int sim_mm_snapshot_populated(struct sim_mm *mm, struct mthp_snapshot *snap);
 
 /* Debug builds: run sim_check() after every nth mapping change (default 1). */
 void sim_set_check_interval(struct sim *sim, uint32_t n);

@@ -163,8 +163,8 @@ static int vma_pieces(const struct mthp_snapshot *from, const struct mthp_snapsh
 	return 0;
 }
 
-/* The PMD range of s at addr, or NULL. */
-static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, uint64_t addr)
+/* The index of the first PMD range of s at or above addr (s->nr_pmds: none). */
+static size_t pmd_from(const struct mthp_snapshot *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s->nr_pmds;
 
@@ -176,14 +176,20 @@ static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, u
 		else
 			hi = mid;
 	}
-	return lo < s->nr_pmds && s->pmds[lo].addr == addr ? &s->pmds[lo] : NULL;
+	return lo;
 }
 
-/* The PTE state letter of the page at addr in s ('.' where s has none). */
-static uint8_t page_state(const struct replay *r, const struct mthp_snapshot *s, uint64_t addr)
+/* The PMD range of s at addr, or NULL. */
+static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, uint64_t addr)
 {
-	const struct mthp_snapshot_pmd *pmd = find_pmd(s, addr & ~(r->pmd_size - 1));
+	size_t i = pmd_from(s, addr);
 
+	return i < s->nr_pmds && s->pmds[i].addr == addr ? &s->pmds[i] : NULL;
+}
+
+/* The PTE state letter of PTE k of pmd ('.' for none, or for no range). */
+static uint8_t pmd_state(const struct mthp_snapshot_pmd *pmd, uint32_t k)
+{
 	if (!pmd)
 		return '.';
 	switch (pmd->kind) {
@@ -194,9 +200,16 @@ static uint8_t page_state(const struct replay *r, const struct mthp_snapshot *s,
 	case MTHP_PMD_ZERO:
 		return '0';
 	case MTHP_PMD_TABLE:
-		return pmd->ptes[(addr & (r->pmd_size - 1)) / r->page];
+		return pmd->ptes[k];
 	}
 	return '.';
+}
+
+/* The PTE state letter of the page at addr in s. */
+static uint8_t page_state(const struct replay *r, const struct mthp_snapshot *s, uint64_t addr)
+{
+	return pmd_state(find_pmd(s, addr & ~(r->pmd_size - 1)),
+			 (uint32_t)((addr & (r->pmd_size - 1)) / r->page));
 }
 
 /*
@@ -216,11 +229,21 @@ static bool moved_to(const struct replay *r, const struct mthp_snapshot *next,
 
 	if (added->end - added->start < gone->end - gone->start)
 		return false;
-	for (uint64_t a = gone->start; a < gone->end; a += r->page) {
-		if (pte_class(page_state(r, r->prev, a)) == PTE_NONE)
-			continue;
-		had++;
-		kept += pte_class(page_state(r, next, added->start + (a - gone->start))) != PTE_NONE;
+	/* the ranges the frame before has in gone, not every page of it */
+	for (size_t i = pmd_from(r->prev, gone->start & ~(r->pmd_size - 1));
+	     i < r->prev->nr_pmds && r->prev->pmds[i].addr < gone->end; i++) {
+		const struct mthp_snapshot_pmd *pmd = &r->prev->pmds[i];
+
+		for (uint32_t k = 0; k < next->geo.ptes_per_pmd; k++) {
+			uint64_t a = pmd->addr + k * r->page;
+
+			if (a < gone->start || a >= gone->end ||
+			    pte_class(pmd_state(pmd, k)) == PTE_NONE)
+				continue;
+			had++;
+			kept += pte_class(page_state(r, next, added->start + (a - gone->start))) !=
+				PTE_NONE;
+		}
 	}
 	return had && kept * 10 >= had * 9;
 }
@@ -258,6 +281,53 @@ static bool meets_move(const struct moves *mv, uint64_t start, uint64_t end)
 	return false;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The PMD ranges that can hold a page after the moves, sorted, each once:
+ * the frame before's, and those its ranges in a moved piece go to.
+ */
+static int moved_ranges(const struct replay *r, const struct moves *mv, uint64_t **out,
+			size_t *nr)
+{
+	const struct mthp_snapshot *prev = r->prev;
+	size_t cap = prev->nr_pmds, n = 0;
+	uint64_t *v;
+
+	for (size_t i = 0; i < mv->nr; i++)
+		cap += 2 * (pmd_from(prev, mv->v[i].from.end) -
+			    pmd_from(prev, mv->v[i].from.start & ~(r->pmd_size - 1)));
+	v = malloc((cap ? cap : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < prev->nr_pmds; i++)
+		v[n++] = prev->pmds[i].addr;
+	for (size_t i = 0; i < mv->nr; i++) {
+		const struct move *m = &mv->v[i];
+
+		for (size_t k = pmd_from(prev, m->from.start & ~(r->pmd_size - 1));
+		     k < prev->nr_pmds && prev->pmds[k].addr < m->from.end; k++) {
+			/* a range moved by a multiple of no PMD size spans two */
+			uint64_t to = prev->pmds[k].addr - m->from.start + m->to.start;
+
+			v[n++] = to & ~(r->pmd_size - 1);
+			v[n++] = (to & ~(r->pmd_size - 1)) + r->pmd_size;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_u64);
+	*nr = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!*nr || v[*nr - 1] != v[i])
+			v[(*nr)++] = v[i];
+	*out = v;
+	return 0;
+}
+
 /*
  * The frame before as the moves left it, into out, under next's VMAs
  * (the replay reads it only there): a PMD range no move meets is the
@@ -270,17 +340,19 @@ static int moved_prev(struct replay *r, const struct mthp_snapshot *next,
 	uint32_t n = next->geo.ptes_per_pmd;
 	uint64_t done = 0;	/* ranges below this are in out */
 	uint8_t *ptes = malloc(n);
-	int err = 0;
+	uint64_t *ranges = NULL;
+	size_t nr = 0, j = 0;
+	int err = ptes ? moved_ranges(r, mv, &ranges, &nr) : -ENOMEM;
 
 	mthp_snapshot_init(out, &next->geo);
-	if (!ptes)
-		return -ENOMEM;
 	for (size_t v = 0; v < next->nr_vmas && !err; v++) {
 		const struct mthp_snapshot_vma *vma = &next->vmas[v];
 
 		err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
-		for (uint64_t a = vma->start & ~(r->pmd_size - 1); !err && a < vma->end;
-		     a += r->pmd_size) {
+		while (j < nr && ranges[j] + r->pmd_size <= vma->start)
+			j++;
+		for (size_t k = j; !err && k < nr && ranges[k] < vma->end; k++) {
+			uint64_t a = ranges[k];
 			const struct mthp_snapshot_pmd *pmd;
 			bool any = false;
 
@@ -303,6 +375,7 @@ static int moved_prev(struct replay *r, const struct mthp_snapshot *next,
 		}
 	}
 	free(ptes);
+	free(ranges);
 	if (err)
 		mthp_snapshot_free(out);
 	return err;
@@ -606,17 +679,18 @@ static bool any_shared(const struct mthp_snapshot *s)
 static int sharing_holds(struct replay *r, const struct mthp_snapshot *next, bool *holds)
 {
 	struct mthp_snapshot sim;
-	int err = sim_mm_snapshot(r->mm, &sim);
+	int err = sim_mm_snapshot_populated(r->mm, &sim);
 
 	*holds = true;
 	for (size_t i = 0; !err && i < next->nr_pmds && *holds; i++) {
-		const struct mthp_snapshot_pmd *want = &next->pmds[i];
+		const struct mthp_snapshot_pmd *want = &next->pmds[i], *have;
 
-		if (want->kind != MTHP_PMD_TABLE)
+		if (want->kind != MTHP_PMD_TABLE || !shared_ptes(want, next->geo.ptes_per_pmd))
 			continue;
+		have = find_pmd(&sim, want->addr);
 		for (uint32_t k = 0; k < next->geo.ptes_per_pmd && *holds; k++)
 			if (shared_state(want->ptes[k]))
-				*holds = shared_state(page_state(r, &sim, want->addr + k * r->page));
+				*holds = shared_state(pmd_state(have, k));
 	}
 	mthp_snapshot_free(&sim);
 	return err;
@@ -629,16 +703,17 @@ static int sharing_holds(struct replay *r, const struct mthp_snapshot *next, boo
 static int child_keeps_shared(struct replay *r, const struct mthp_snapshot *next)
 {
 	struct mthp_snapshot child;
-	int err = sim_mm_snapshot(r->child, &child);
+	int err = sim_mm_snapshot_populated(r->child, &child);
 
 	for (size_t i = 0; !err && i < child.nr_pmds; i++) {
 		const struct mthp_snapshot_pmd *pmd = &child.pmds[i];
+		const struct mthp_snapshot_pmd *want = find_pmd(next, pmd->addr);
 		uint32_t n = child.geo.ptes_per_pmd, run = 0;
 
 		for (uint32_t k = 0; k <= n && !err; k++) {
 			uint64_t addr = pmd->addr + k * r->page;
-			bool drop = k < n && pte_class(page_state(r, &child, addr)) != PTE_NONE &&
-				    !shared_state(page_state(r, next, addr));
+			bool drop = k < n && pte_class(pmd_state(pmd, k)) != PTE_NONE &&
+				    !shared_state(pmd_state(want, k));
 
 			if (drop) {
 				run++;
@@ -698,7 +773,7 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 	struct mthp_snapshot sim;
 	uint32_t n = rec->geo.ptes_per_pmd;
 	size_t p = 0, q = 0;
-	int err = sim_mm_snapshot(r->mm, &sim);
+	int err = sim_mm_snapshot_populated(r->mm, &sim);
 
 	if (err) {
 		mthp_snapshot_free(&sim);
@@ -861,7 +936,7 @@ static int sample(struct replay *r, struct mthp_run_report *run, size_t *cap, in
 {
 	struct mthp_tlb_count count;
 	struct mthp_snapshot snap;
-	int err = sim_mm_snapshot(r->mm, &snap);
+	int err = sim_mm_snapshot_populated(r->mm, &snap);
 
 	if (err)
 		return replay_fail(r, err, "a snapshot for the timeline", 0);
@@ -938,6 +1013,13 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 			 name, strerror(-ret));
 		goto out_reader;
 	}
+	/*
+	 * A debug build checks the whole simulator (every frame and table)
+	 * after every nth change: after each of a recording's pages, that
+	 * is quadratic in its size; a few dozen times over its most pages
+	 * checks as much.
+	 */
+	sim_set_check_interval(r.sim, (uint32_t)(1 + sz.pages / 64));
 	ret = sim_mm_create(r.sim, 0, &r.mm);
 	if (ret)
 		goto out_sim;
@@ -1007,7 +1089,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		run->sim_ns = out->last.time_ms * 1000000ull;
 		run->wakeups = out->wakeups;
 		mthp_snapshot_free(&run->final);
-		ret = sim_mm_snapshot(r.mm, &run->final);
+		ret = sim_mm_snapshot_populated(r.mm, &run->final);
 		if (ret)
 			replay_fail(&r, ret, "the last snapshot", 0);
 		else

@@ -76,8 +76,8 @@ static const char *machine_words(enum mthp_replay_machine m)
 		[MTHP_REPLAY_MACHINE_HOST] =
 			"the recording host's, at most what the simulator models",
 		[MTHP_REPLAY_MACHINE_SET] = "set with --set memory= or swap=",
-		[MTHP_REPLAY_MACHINE_PAGES] = "the recording does not say its host's: room for "
-					      "the most pages the process had, twice over",
+		[MTHP_REPLAY_MACHINE_PAGES] = ("the recording does not say its host's: room for "
+					       "the most pages the process had, twice over"),
 	};
 
 	return mthp_name_of(words, sizeof(words) / sizeof(words[0]), m, "?");

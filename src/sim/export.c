@@ -70,9 +70,12 @@ static void table_swap_orders(struct sim_mm *mm, uint64_t pmd_addr, const uint8_
 	}
 }
 
-/* Context: mmap_lock held. */
+/*
+ * Context: mmap_lock held.  all: every PMD range over v, a range with no
+ * page table as `none`; else only the ranges with a table or a huge PMD.
+ */
 static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
-			const struct sim_vma *v, uint8_t *ptes, uint8_t *orders,
+			const struct sim_vma *v, bool all, uint8_t *ptes, uint8_t *orders,
 			uint64_t *slots)
 {
 	uint64_t pmd_size = mthp_pmd_size(&mm->sim->geo);
@@ -86,8 +89,13 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 	err = mthp_snapshot_add_vma(snap, v->start, v->end, vma_snapshot_flags(v));
 	/* every range over the vma, also the ones it covers only in part */
 	for (; !err && addr < v->end; addr += pmd_size) {
-		enum mthp_pmd_kind kind = sim_pmd_states(mm, addr, ptes, orders);
+		enum mthp_pmd_kind kind;
 
+		if (!all && (addr = pmd_next_dir(mm, addr, v->end)) >= v->end)
+			break;
+		kind = sim_pmd_states(mm, addr, ptes, orders);
+		if (!all && kind == MTHP_PMD_NONE)
+			continue;
 		if (kind == MTHP_PMD_TABLE) {
 			table_swap_orders(mm, addr, ptes, orders, slots, ptes + MTHP_MAX_PTES * 2);
 			err = mthp_snapshot_add_pmd(snap, addr, kind, ptes, orders);
@@ -98,7 +106,7 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 	return err;
 }
 
-int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
+static int mm_snapshot(struct sim_mm *mm, bool all, struct mthp_snapshot *snap)
 {
 	struct sim *sim = mm->sim;
 	struct setting_ctx sc = { .snap = snap, .err = 0 };
@@ -115,13 +123,24 @@ int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
 	mthp_settings_foreach(sim_settings(sim), add_setting, &sc);
 	err = sc.err;
 	for (size_t i = 0; i < mm->nr_vmas && !err; i++)
-		err = snapshot_vma(mm, snap, &mm->vmas[i], ptes, ptes + MTHP_MAX_PTES, slots);
+		err = snapshot_vma(mm, snap, &mm->vmas[i], all, ptes, ptes + MTHP_MAX_PTES,
+				   slots);
 	mmap_unlock(mm);
 	world_exit(sim);
 	free(ptes);
 	if (err)
 		mthp_snapshot_free(snap);
 	return err;
+}
+
+int sim_mm_snapshot(struct sim_mm *mm, struct mthp_snapshot *snap)
+{
+	return mm_snapshot(mm, true, snap);
+}
+
+int sim_mm_snapshot_populated(struct sim_mm *mm, struct mthp_snapshot *snap)
+{
+	return mm_snapshot(mm, false, snap);
 }
 
 /*

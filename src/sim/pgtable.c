@@ -100,6 +100,41 @@ uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 	return &pt->pmd[pmd_i];
 }
 
+/*
+ * The first PMD range at or above addr, below end, under a PMD directory
+ * that exists (a range outside every directory maps nothing); end if
+ * none.  Skips a missing directory's ranges at once, as a sparse VMA of
+ * terabytes has most of them missing.  Context: as pmd_lookup() without
+ * alloc.
+ */
+uint64_t pmd_next_dir(struct sim_mm *mm, uint64_t addr, uint64_t end)
+{
+	struct sim *sim = mm->sim;
+	uint64_t pmd_size = 1ull << sim->pmd_shift;
+	uint64_t pud_size = pmd_size << 9, top_size = pud_size << 9;
+
+	addr &= ~(pmd_size - 1);
+	while (addr < end) {
+		uint64_t top = addr >> (sim->pmd_shift + 18);
+		unsigned pud_i = (addr >> (sim->pmd_shift + 9)) & (SIM_DIR_ENTRIES - 1);
+		struct sim_pud *pud;
+
+		if (top >= sim->top_entries)
+			return end;
+		pud = ld_acquire(&mm->pgd[top]);
+		if (!pud) {
+			addr = (addr & ~(top_size - 1)) + top_size;
+			continue;
+		}
+		if (!ld_acquire(&pud->slot[pud_i])) {
+			addr = (addr & ~(pud_size - 1)) + pud_size;
+			continue;
+		}
+		return addr;
+	}
+	return end;
+}
+
 /* Context: PMD lock held; the PMD is huge.  Fill t with its PTEs. */
 static void huge_to_ptes(struct sim_mm *mm, uint64_t pmd, struct sim_pte_table *t)
 {

@@ -94,6 +94,7 @@ static inline uint64_t pmd_base(const struct sim *sim, uint64_t addr)
 	return addr & ~((1ull << sim->pmd_shift) - 1);
 }
 /* The PMD entry of addr, allocating directories when alloc; NULL if absent. */
+uint64_t pmd_next_dir(struct sim_mm *mm, uint64_t addr, uint64_t end);
 uint64_t *pmd_lookup(struct sim_mm *mm, uint64_t addr, bool alloc,
 		     struct sim_pmd_table **pmdt);
 struct sim_pte_table *pte_table_alloc(struct sim *sim);
