@@ -396,11 +396,12 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 		folio_unlock(sim, head);
 		return SCAN_PAGE_COUNT;
 	}
-	if (!folio_test_flag(sim, head, PG_LRU) || inject_fail(sim, SIM_INJECT_LRU)) {
+	/* migration may take it off the LRU first: the flag is test-and-cleared */
+	if (!folio_test_flag(sim, head, PG_LRU) || inject_fail(sim, SIM_INJECT_LRU) ||
+	    !folio_test_clear_flag(sim, head, PG_LRU)) {
 		folio_unlock(sim, head);
 		return SCAN_DEL_PAGE_LRU;
 	}
-	folio_clear_flag(sim, head, PG_LRU);
 	folio_get(sim, head, 1);
 	return SCAN_SUCCEED;
 }
