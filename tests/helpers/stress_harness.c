@@ -319,8 +319,9 @@ static void op_fork(struct worker *w)
 		bad(w, "fork", 0, (uint64_t)-err);
 		return;
 	}
-	if (sim_write(child, page_addr(w, i), 0xc41d))
-		bad(w, "write in the child", i, 0);
+	err = sim_write(child, page_addr(w, i), 0xc41d);
+	if (err)
+		bad(w, "write in the child", i, (uint64_t)-err);
 	if (below(w, 2))
 		sim_thread_yield();	/* let khugepaged meet the shared pages */
 	sim_exit(child);
