@@ -9,7 +9,10 @@
  * section "The anon_vma lock below PMD order" of docs/locking.md).  At
  * PMD order there is nothing beside the window to walk.  And the walker
  * thread, racing with khugepaged, faults, zaps, page-out and mremap,
- * checks every folio it walks without a failure.
+ * checks every folio it walks without a failure.  Compaction's migration
+ * of the folios a failed copy released, run by the MIGRATE injection
+ * point, finds each of them mapped where it was: the table went back
+ * under the PMD before they were released.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -155,6 +158,80 @@ static void rmap_walk_beside_a_collapse_waits(void **state)
 	}
 }
 
+/*
+ * One khugepaged pass whose copy fails (COPY_MC at every window), with
+ * the MIGRATE point after the failed copy has released its folios:
+ * compaction's migration of the first 4 folios of the window.  The table
+ * is back under the PMD before the release, so each walk finds every
+ * mapping of its folio: at PMD order, where the anon_vma lock was
+ * dropped before the copy, each is compared; below it the collapse still
+ * holds the lock for write, and each walk is given up.  Every page keeps
+ * its content.  (Released before the table is back, a folio is found
+ * mapped under a clear PMD: the mutant reattach-after-release.)
+ */
+static void migrate_after_a_failed_copy_finds_every_mapping(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *knobs[5];
+		enum mthp_policy policy;
+		unsigned window, nr_beside, order, compared, contended;
+	} cases[] = {
+		{ "the PMD-order window", { "hugepages-2048kB/enabled", "always", NULL },
+		  MTHP_POLICY_LEGACY, NR, 0, 9, 4, 0 },
+		{ "the order-4 window [0, 16)",
+		  { "hugepages-64kB/enabled", "always", "khugepaged/max_ptes_none", "0", NULL },
+		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE, 4, 0, 4 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *what = cases[i].what;
+		unsigned pages[NR + NR_BESIDE], nr = 0;
+		struct events ev = { 0 };
+		struct sim_rmap_stats st;
+		uint64_t collapsed = 0;
+		struct sim_fx f;
+		char got[160], want[160];
+
+		for (unsigned k = 0; k < cases[i].window; k++)
+			pages[nr++] = k;
+		for (unsigned k = 0; k < cases[i].nr_beside; k++)
+			pages[nr++] = beside[k];
+		f = fx_pages(pages, nr, cases[i].knobs);
+		if (sim_khugepaged_set_policy(f.sim, cases[i].policy) ||
+		    sim_inject_set(f.sim, SIM_INJECT_COPY_MC, 1) ||
+		    sim_inject_set(f.sim, SIM_INJECT_MIGRATE, 1))
+			fail_msg("%s: policy or injection point refused", what);
+		sim_khugepaged_enter(f.mm);
+		sim_set_collapse_observer(f.sim, observe, &ev);
+		if (sim_khugepaged_pass(f.sim, 0, &collapsed))
+			fail_msg("%s: the pass failed", what);
+		sim_set_collapse_observer(f.sim, NULL, NULL);
+		assert_no_rmap_failure(f.sim, what);
+		sim_rmap_stats(f.sim, &st);
+		snprintf(got, sizeof(got), "fired=%llu events=%u succeeded=%u order=%u taken=%llu "
+			 "walked=%llu compared=%llu contended=%llu",
+			 (unsigned long long)sim_inject_fired(f.sim, SIM_INJECT_MIGRATE),
+			 ev.nr, ev.succeeded, ev.order, (unsigned long long)st.migrate_taken,
+			 (unsigned long long)st.migrate_walked, (unsigned long long)st.compared,
+			 (unsigned long long)st.contended);
+		snprintf(want, sizeof(want), "fired=1 events=1 succeeded=0 order=%u taken=4 "
+			 "walked=4 compared=%u contended=%u", cases[i].order, cases[i].compared,
+			 cases[i].contended);
+		if (strcmp(got, want))
+			fail_msg("%s:\n  got  %s\n  want %s", what, got, want);
+		for (unsigned k = 0; k < nr; k++) {
+			uint64_t tag = 0;
+
+			if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
+				fail_msg("%s: page %u reads %#llx, wrote %#llx", what, pages[k],
+					 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
+		}
+		sim_fx_done(&f, true);
+	}
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -211,6 +288,7 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	assert_true(st.compared > 0 && st.compared <= st.checked);
 	assert_true(st.young > 0);
 	assert_true(st.unmapped > 0);
+	assert_true(st.migrate_walked > 0 && st.migrate_walked <= st.migrate_taken);
 	assert_int_equal(st.walks, st.checked + st.contended + st.stale);
 	sim_fx_done(&f, false);
 }
@@ -219,6 +297,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rmap_walk_beside_a_collapse_waits),
+		cmocka_unit_test(migrate_after_a_failed_copy_finds_every_mapping),
 		cmocka_unit_test(rmap_walker_thread_races_cleanly),
 	};
 

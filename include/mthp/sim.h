@@ -367,9 +367,11 @@ SIM_MUST_CHECK int sim_khugepaged_stat(struct sim *sim, const char *name,
 void sim_khugepaged_scan_results(struct sim *sim, uint64_t out[MTHP_NR_RESULTS]);
 
 /*
- * rmap walkers: reclaim's aging walk (folio_referenced) and, one walk in
- * 8, its unmap (try_to_unmap, the folio then swapped out), in a thread of
- * its own, racing with the faults, zaps and collapses of every mm.  A walk
+ * rmap walkers: reclaim's aging walk (folio_referenced), one walk in 8
+ * its unmap (try_to_unmap, the folio then swapped out) and one in 8
+ * compaction's migration (the folio isolated from the LRU and locked,
+ * then try_to_migrate's walk; put back, not moved), in a thread of its
+ * own, racing with the faults, zaps and collapses of every mm.  A walk
  * takes a folio it found mapped (under mmap_lock for read, standing in
  * for reclaim's LRU) with a reference, drops mmap_lock, then under the
  * folio's anon_vma lock for read walks the page tables to each of its
@@ -392,6 +394,9 @@ struct sim_rmap_stats {
 				 * in the table walked: counts compared */
 	uint64_t young;		/* young bits the walks cleared */
 	uint64_t unmapped;	/* folios reclaim's unmap walks swapped out */
+	uint64_t migrate_taken;	/* folios compaction's migration took */
+	uint64_t migrate_walked;	/* ... of which it isolated from the LRU and
+				 * locked, then walked (counted in walks) */
 };
 void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out);
 
@@ -539,6 +544,8 @@ enum sim_inject_point {
 				 * do_swap_page drops mmap_lock to wait for it,
 				 * VM_FAULT_RETRY, and the collapse gives up:
 				 * PAGE_LOCK */
+	SIM_INJECT_MIGRATE,	/* after a failed copy released its folios:
+				 * compaction's migration walk of the first few */
 	SIM_NR_INJECT
 };
 /* "alloc", "charge", ...; NULL outside the enum. */

@@ -68,7 +68,8 @@
  *      |                          cleared, old folios released
  *      |         -- fail (machine check): COPY_MC before anything is
  *      |            cleared; the table back under the PMD, then the
- *      |            folios released (out_unlock_anon_vma)
+ *      |            folios released, collapse_putback(), and the
+ *      |            MIGRATE point (out_unlock_anon_vma)
  *      v
  *   INSTALL    [PMD lock]         o == PMD: collapse_install_pmd(), a huge
  *      |                          PMD, the table deposited
@@ -88,8 +89,11 @@
  * mapped beside the window, as another CPU could: below PMD order the
  * anon_vma is still held for write there, so each walk is given up as
  * contended; were it released, the walk would find the PMD clear under
- * mapped folios.  The collapse's read unlock and write lock have the
- * racing mutations between them too.
+ * mapped folios.  Its MIGRATE point, after a failed copy released its
+ * folios, runs compaction's migration walk (rmap.c) of the first folios
+ * of the window: released before the table is back, they would be found
+ * mapped under a clear PMD.  The collapse's read unlock and write lock
+ * have the racing mutations between them too.
  *
  * Each step notes itself with sim_doing(), so that a broken invariant
  * (sim_bug()) or a crash report says which step of which window it was.
@@ -396,11 +400,12 @@ static enum mthp_result isolate_folio(struct sim *sim, uint32_t head)
 		folio_unlock(sim, head);
 		return SCAN_PAGE_COUNT;
 	}
-	if (!folio_test_flag(sim, head, PG_LRU) || inject_fail(sim, SIM_INJECT_LRU)) {
+	/* migration may take it off the LRU first: the flag is test-and-cleared */
+	if (!folio_test_flag(sim, head, PG_LRU) || inject_fail(sim, SIM_INJECT_LRU) ||
+	    !folio_test_clear_flag(sim, head, PG_LRU)) {
 		folio_unlock(sim, head);
 		return SCAN_DEL_PAGE_LRU;
 	}
-	folio_clear_flag(sim, head, PG_LRU);
 	folio_get(sim, head, 1);
 	return SCAN_SUCCEED;
 }
@@ -870,11 +875,32 @@ static enum mthp_result collapse_isolate_window(struct collapse_window *w)
 }
 
 /*
+ * The isolated folios of a failed copy released: unlocked, back to the
+ * LRU through the add batch.  From here another CPU's compaction can take
+ * them: its lru_add_drain_all() drains this CPU's batch (its work may run
+ * here, where the collapse holds no spinlock), it isolates them, locks
+ * them and walks their rmap.  The MIGRATE point runs that migration on
+ * the first folios of the window (rmap.c).
+ * Context: mmap_lock held for write, no PMD or PTE lock held; the
+ * anon_vma maybe held for write (below PMD order).
+ */
+static void collapse_putback(struct collapse_window *w)
+{
+	struct sim *sim = w->mm->sim;
+
+	release_isolated(sim, w->cc);
+	if (inject_fail(sim, SIM_INJECT_MIGRATE)) {
+		collapse_lru_drain(w->cc);
+		rmap_migrate_window(w->mm, w->av, w->t, w->pmd_addr, w->off, 1u << w->order);
+	}
+}
+
+/*
  * COPY: the window into the new folio.  A machine check (injected) puts
  * the table back under the PMD first, then releases the isolated folios
  * (COPY_MC): at PMD order the anon_vma is unlocked by now, so a folio
  * released while its PMD is clear could be found by an rmap walk that
- * sees it mapped nowhere.
+ * sees it mapped nowhere (the MIGRATE point's migration walk does).
  * Context: mmap_lock held for write; takes and drops the PTE lock, then
  * (on failure) the PMD lock.
  */
@@ -893,7 +919,7 @@ static enum mthp_result collapse_copy_window(struct collapse_window *w)
 	w->pte_locked = false;
 	if (result != SCAN_SUCCEED) {
 		collapse_reattach(w);
-		release_isolated(sim, w->cc);
+		collapse_putback(w);
 	}
 	return result;
 }

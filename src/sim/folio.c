@@ -33,6 +33,12 @@ void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag)
 			   __ATOMIC_RELAXED);
 }
 
+bool folio_test_clear_flag(struct sim *sim, uint32_t head, uint16_t flag)
+{
+	return __atomic_fetch_and(&sim_pg(sim, head)->flags, (uint16_t)~flag,
+				  __ATOMIC_ACQ_REL) & flag;
+}
+
 bool folio_trylock(struct sim *sim, uint32_t head)
 {
 	uint16_t old = __atomic_fetch_or(&sim_pg(sim, head)->flags, PG_LOCKED,

@@ -80,6 +80,12 @@ static inline bool folio_maybe_shared(struct sim *sim, uint32_t head)
 int folio_split(struct sim *sim, uint32_t head, uint32_t extra);
 void folio_set_flag(struct sim *sim, uint32_t head, uint16_t flag);
 void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
+/*
+ * Clear flag and say whether it was set, in one atomic step: of two
+ * threads isolating a folio from the LRU (PG_LRU), only one wins, as
+ * with the kernel's folio_test_clear_lru().
+ */
+bool folio_test_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
 static inline uint16_t folio_flags(struct sim *sim, uint32_t head)
 {
 	return ld_relaxed(&sim_pg(sim, head)->flags);

@@ -30,6 +30,7 @@ static const struct {
 	[SIM_INJECT_COPY_MC] = { "copy_mc", "injection point: copy_mc" },
 	[SIM_INJECT_RMAP] = { "rmap", "injection point: rmap walk" },
 	[SIM_INJECT_SWAPIN] = { "swapin", "injection point: swapin retry" },
+	[SIM_INJECT_MIGRATE] = { "migrate", "injection point: migrate walk" },
 };
 
 void inject_init(struct sim *sim)

@@ -36,6 +36,7 @@ int sim_inject_race(struct sim_mm *mm, uint64_t pmd_addr,
 	case SIM_INJECT_COPY_MC:
 	case SIM_INJECT_RMAP:
 	case SIM_INJECT_SWAPIN:
+	case SIM_INJECT_MIGRATE:
 	case SIM_NR_INJECT:
 		break;
 	}

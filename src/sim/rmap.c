@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * rmap.c - the reverse-map walkers: reclaim's aging walk of a folio
- * (folio_referenced) and its unmap (try_to_unmap, then swap-out), from a
- * thread of its own or (aging only) from a collapse's injection point,
- * racing with every other operation, and checking what they find.
+ * (folio_referenced) and its unmap (try_to_unmap, then swap-out), and
+ * compaction's migration (try_to_migrate), from a thread of its own or
+ * from a collapse's injection points (aging: the folios beside a window;
+ * migration: the folios a failed copy released), racing with every other
+ * operation, and checking what they find.
  *
  * A walk, as the kernel's:
  *   TAKE   [mmap_lock read, PTE lock]  a folio mapped at an address,
@@ -16,7 +18,8 @@
  *          for.  An unlink since TAKE (vma.c: munmap, mremap, exit) means
  *          the mapping may be gone with its page tables: nothing is walked.
  *   WALK   [PMD lock, PTE lock]  the PMD of the address and the table
- *          under it; the young bits of the folio's PTEs there cleared.
+ *          under it; the young bits of the folio's PTEs there cleared
+ *          (by aging: not by a migration walk).
  *   CHECK  under those locks: the folio is still a folio, its reference
  *          count covers its mappings and ours, and when every mapping of
  *          the folio was in that one table at TAKE and the folio is not
@@ -25,6 +28,17 @@
  *          hide them: the kernel's protocol is that a table leaves its PMD
  *          only under the anon_vma lock for write (a collapse) or after
  *          an unlink (the count).
+ *
+ * A migration walk (one in eight of the thread's, and the MIGRATE point
+ * of a collapse) is compaction's: after TAKE, the folio is isolated from
+ * the LRU (PG_LRU test-and-cleared; a folio off the LRU, isolated by a
+ * collapse or waiting in an LRU add batch, is left alone) and locked
+ * (tried, as asynchronous compaction tries), then try_to_migrate()'s walk
+ * is LOCK (waited for, tried from an injection point), WALK and CHECK as
+ * above; the folio is then unlocked and put back on the LRU, not moved.
+ * Its CHECK is the one that sees a folio released by a collapse while
+ * its page table was still off the PMD: such a folio is on the LRU,
+ * unlocked, and still mapped through the detached table.
  *
  * The first failed check is kept in sim->rmap (sim_rmap_failure(),
  * sim_check()).  Lock order: world (debug builds), mmap_lock at TAKE
@@ -48,8 +62,19 @@
 #include "sim/vma.h"
 #include "sim/world.h"
 
+/* The folios of a window a MIGRATE point walks at most (the first ones). */
+#define RMAP_MIGRATE_MAX 4
+
+/* What a walk does: its name is the kernel function its messages name. */
+enum rmap_kind {
+	RMAP_AGE,		/* folio_referenced() */
+	RMAP_UNMAP,		/* the same walk, then try_to_unmap() */
+	RMAP_MIGRATE,		/* try_to_migrate(), the folio isolated and locked */
+};
+
 /* A folio taken for a walk, and where its mappings were when taken. */
 struct rmap_target {
+	enum rmap_kind kind;
 	struct sim_mm *mm;
 	struct sim_anon_vma *av;	/* referenced */
 	uint64_t addr;			/* a page of the folio mapped there */
@@ -68,6 +93,19 @@ enum rmap_outcome {
 static void stat_add(uint64_t *counter, uint64_t n)
 {
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+/* The kernel function a walk of this kind stands for. */
+static const char *rmap_kind_name(enum rmap_kind kind)
+{
+	switch (kind) {
+	case RMAP_AGE:
+	case RMAP_UNMAP:
+		return "folio_referenced";
+	case RMAP_MIGRATE:
+		return "try_to_migrate";
+	}
+	return "?";
 }
 
 /* Keep the first failure.  Context: any. */
@@ -148,6 +186,7 @@ static bool rmap_take(struct sim_mm *mm, struct sim_anon_vma *av, struct sim_pte
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
 		return false;
+	tg->kind = RMAP_AGE;
 	tg->mm = mm;
 	tg->addr = addr;
 	tg->head = folio_head(sim, pte_pfn(pte));
@@ -178,12 +217,13 @@ static bool rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 		       bool clear)
 {
 	uint32_t head = tg->head, flags = ld_relaxed(&sim_pg(sim, head)->flags);
+	const char *who = rmap_kind_name(tg->kind);
 	uint32_t mapcount, ref;
 
 	lockdep_assert_held(LOCK_ANON_VMA, tg->av, LOCK_READ);
 	if (!(flags & PG_HEAD) || (flags & PG_BUDDY)) {
-		rmap_fail(sim, "folio_referenced: pfn %u, held by the walker's reference, "
-			  "is no longer a folio head (flags %#x)", head, flags);
+		rmap_fail(sim, "%s: pfn %u, held by the walker's reference, "
+			  "is no longer a folio head (flags %#x)", who, head, flags);
 		return false;
 	}
 	/* the counts are stable only if the locks held cover every mapping */
@@ -193,21 +233,28 @@ static bool rmap_check(struct sim *sim, const struct rmap_target *tg, uint32_t f
 	ref = folio_refcount(sim, head);
 	if (found == mapcount) {
 		if (ref < mapcount + 1)
-			rmap_fail(sim, "folio_referenced: folio pfn %u has refcount %u, below "
-				  "its %u mappings and the walker's reference", head, ref,
+			rmap_fail(sim, "%s: folio pfn %u has refcount %u, below "
+				  "its %u mappings and the walker's reference", who, head, ref,
 				  mapcount);
 		return true;
 	}
-	if (clear)
+	if (clear && tg->kind == RMAP_MIGRATE)
+		rmap_fail(sim, "try_to_migrate: mm %u's PMD at %#llx is clear while folio "
+			  "pfn %u (order %u), which migration took off the LRU, has %u "
+			  "mappings in its table: it was released to the LRU before its page "
+			  "table was back under the PMD", tg->mm->id,
+			  (unsigned long long)pmd_base(sim, tg->addr), head,
+			  sim_pg(sim, head)->order, mapcount);
+	else if (clear)
 		rmap_fail(sim, "folio_referenced: mm %u's PMD at %#llx is clear while folio "
 			  "pfn %u (order %u) still has %u mappings in its table: a page table "
 			  "left its PMD without the anon_vma lock held for write", tg->mm->id,
 			  (unsigned long long)pmd_base(sim, tg->addr), head,
 			  sim_pg(sim, head)->order, mapcount);
 	else
-		rmap_fail(sim, "folio_referenced: folio pfn %u (order %u) has %u mappings, all "
+		rmap_fail(sim, "%s: folio pfn %u (order %u) has %u mappings, all "
 			  "in mm %u's table at %#llx when taken, but the walk found %u there",
-			  head, sim_pg(sim, head)->order, mapcount, tg->mm->id,
+			  who, head, sim_pg(sim, head)->order, mapcount, tg->mm->id,
 			  (unsigned long long)pmd_base(sim, tg->addr), found);
 	return true;
 }
@@ -232,15 +279,14 @@ static bool rmap_unmap(const struct rmap_target *tg, struct sim_pte_table *t)
 }
 
 /*
- * LOCK, WALK and CHECK a taken folio; with unmap, then unmap it as
+ * LOCK, WALK and CHECK a taken folio; an unmap walk then unmaps it as
  * try_to_unmap() does when the check could see all its mappings.
  * Context: no PMD or PTE lock held, and no anon_vma unless try_lock (a
  * collapse's injection point may hold this one for write); takes and
  * drops the anon_vma for read (tried when try_lock), the PMD and PTE
  * locks.
  */
-static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock,
-				   bool unmap)
+static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool try_lock)
 {
 	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t = NULL;
@@ -264,14 +310,16 @@ static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool
 		if (pmd_is_table(pmd)) {
 			t = pmd_table(pmd);
 			pte_lock(t);
-			found = table_maps(sim, t, tg->head, &young, true);
+			/* try_to_migrate() reads no young bit: aging clears them */
+			found = table_maps(sim, t, tg->head, &young,
+					   tg->kind != RMAP_MIGRATE);
 		} else if (pmd_is_huge(pmd) && pmd_pfn(pmd) == tg->head) {
 			found = 1;
 		}
 	}
 	if (rmap_check(sim, tg, found, pmd_is_none(pmd))) {
 		stat_add(&sim->rmap.stats.compared, 1);
-		if (unmap && t && found && rmap_unmap(tg, t))
+		if (tg->kind == RMAP_UNMAP && t && found && rmap_unmap(tg, t))
 			stat_add(&sim->rmap.stats.unmapped, 1);
 	}
 	if (t)
@@ -279,7 +327,7 @@ static enum rmap_outcome rmap_walk(struct sim *sim, struct rmap_target *tg, bool
 	if (pmdp)
 		pmd_unlock(pmdt);
 	anon_vma_unlock_read(tg->av);
-	stat_add(&sim->rmap.stats.young, young);
+	stat_add(&sim->rmap.stats.young, tg->kind == RMAP_MIGRATE ? 0 : young);
 	return RMAP_CHECKED;
 }
 
@@ -323,8 +371,55 @@ void rmap_walk_beside_window(struct sim_mm *mm, struct sim_anon_vma *av,
 		if (!taken)
 			continue;
 		last = tg.head;
-		rmap_count(sim, rmap_walk(sim, &tg, true, false));
+		rmap_count(sim, rmap_walk(sim, &tg, true));
 		rmap_release(sim, &tg);
+	}
+}
+
+/*
+ * Compaction's migration of a taken folio: isolated from the LRU, locked
+ * (tried), walked by try_to_migrate() (the anon_vma waited for, or tried
+ * when try_lock), unlocked and put back.  A folio off the LRU or locked
+ * is left alone, unwalked.  Context: as rmap_walk().
+ */
+static void rmap_migrate(struct sim *sim, struct rmap_target *tg, bool try_lock)
+{
+	tg->kind = RMAP_MIGRATE;
+	stat_add(&sim->rmap.stats.migrate_taken, 1);
+	if (!folio_test_clear_flag(sim, tg->head, PG_LRU))
+		return;
+	if (folio_trylock(sim, tg->head)) {
+		stat_add(&sim->rmap.stats.migrate_walked, 1);
+		rmap_count(sim, rmap_walk(sim, tg, try_lock));
+		folio_unlock(sim, tg->head);
+	}
+	/* put back, at once: the walker has no LRU add batch */
+	folio_set_flag(sim, tg->head, PG_LRU);
+}
+
+void rmap_migrate_window(struct sim_mm *mm, struct sim_anon_vma *av,
+			 struct sim_pte_table *t, uint64_t pmd_addr, uint32_t off,
+			 uint32_t nr)
+{
+	struct sim *sim = mm->sim;
+	struct rmap_target tg[RMAP_MIGRATE_MAX];
+	uint32_t n = 0, last = SIM_NO_PFN;
+
+	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
+	pte_lock(t);
+	for (uint32_t i = off; i < off + nr && n < RMAP_MIGRATE_MAX; i++) {
+		uint32_t pte = t->ptes[i];
+
+		if (!pte_present(pte) || folio_head(sim, pte_pfn(pte)) == last)
+			continue;
+		if (rmap_take(mm, av, t, i, pmd_addr + (uint64_t)i * sim->geo.page_size,
+			      &tg[n]))
+			last = tg[n++].head;
+	}
+	pte_unlock(t);
+	for (uint32_t k = 0; k < n; k++) {
+		rmap_migrate(sim, &tg[k], true);
+		rmap_release(sim, &tg[k]);
 	}
 }
 
@@ -395,11 +490,15 @@ static void rmap_walk_random(struct sim *sim)
 
 	world_enter(sim);
 	mm = rmap_pick_mm(sim, r >> 1);
-	/* one walk in 8 is reclaim's unmap, which waits for the lock */
+	/* one walk in 8 is reclaim's unmap and one compaction's migration,
+	 * which wait for the lock */
 	if (mm && rmap_take_random(mm, &tg)) {
-		bool unmap = (r & 7) == 0;
-
-		rmap_count(sim, rmap_walk(sim, &tg, !unmap, unmap));
+		if ((r & 7) == 4) {
+			rmap_migrate(sim, &tg, false);
+		} else {
+			tg.kind = (r & 7) == 0 ? RMAP_UNMAP : RMAP_AGE;
+			rmap_count(sim, rmap_walk(sim, &tg, tg.kind == RMAP_AGE));
+		}
 		rmap_release(sim, &tg);
 	}
 	world_exit(sim);
@@ -461,4 +560,6 @@ void sim_rmap_stats(struct sim *sim, struct sim_rmap_stats *out)
 	out->compared = ld_relaxed(&s->compared);
 	out->young = ld_relaxed(&s->young);
 	out->unmapped = ld_relaxed(&s->unmapped);
+	out->migrate_taken = ld_relaxed(&s->migrate_taken);
+	out->migrate_walked = ld_relaxed(&s->migrate_walked);
 }

@@ -319,8 +319,9 @@ static void op_fork(struct worker *w)
 		bad(w, "fork", 0, (uint64_t)-err);
 		return;
 	}
-	if (sim_write(child, page_addr(w, i), 0xc41d))
-		bad(w, "write in the child", i, 0);
+	err = sim_write(child, page_addr(w, i), 0xc41d);
+	if (err)
+		bad(w, "write in the child", i, (uint64_t)-err);
 	if (below(w, 2))
 		sim_thread_yield();	/* let khugepaged meet the shared pages */
 	sim_exit(child);
@@ -773,6 +774,7 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 	[SIM_INJECT_COPY_MC] = 15,
 	[SIM_INJECT_RMAP] = 5,
 	[SIM_INJECT_SWAPIN] = 4,
+	[SIM_INJECT_MIGRATE] = 1,	/* every failed copy: no draw */
 };
 
 /* What runs did, summed over the schedules of a deterministic run. */
@@ -819,6 +821,8 @@ static void counts_add(struct stress_counts *c, struct stress *st)
 	c->rmap.compared += rmap.compared;
 	c->rmap.young += rmap.young;
 	c->rmap.unmapped += rmap.unmapped;
+	c->rmap.migrate_taken += rmap.migrate_taken;
+	c->rmap.migrate_walked += rmap.migrate_walked;
 	c->gup.walks += st->gup.walks;
 	c->gup.pinned += st->gup.pinned;
 	c->gup.backed_off += st->gup.backed_off;
@@ -869,6 +873,9 @@ static void print_counts(const struct stress_counts *c, FILE *out)
 		(unsigned long long)c->rmap.compared,
 		(unsigned long long)c->rmap.contended, (unsigned long long)c->rmap.stale,
 		(unsigned long long)c->rmap.young, (unsigned long long)c->rmap.unmapped);
+	fprintf(out, "migration: %llu folios taken (%llu isolated from the LRU, locked and "
+		"walked)\n", (unsigned long long)c->rmap.migrate_taken,
+		(unsigned long long)c->rmap.migrate_walked);
 	fprintf(out, "GUP-fast walks: %llu (pinned %llu, backed off at the re-check %llu, "
 		"nothing mapped %llu)\n", (unsigned long long)c->gup.walks,
 		(unsigned long long)c->gup.pinned, (unsigned long long)c->gup.backed_off,
