@@ -24,6 +24,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -268,15 +269,10 @@ static void test_vma_shrinks_during_call(void **state)
 	fx_done(&f, 1u << 0 | 1u << 1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nohugepage_between_locks),
-		cmocka_unit_test(test_thp_between_locks),
-		cmocka_unit_test(test_pin_between_locks),
-		cmocka_unit_test(test_munmap_between_locks),
-		cmocka_unit_test(test_vma_shrinks_during_call),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_nohugepage_between_locks),
+	cmocka_unit_test(test_thp_between_locks),
+	cmocka_unit_test(test_pin_between_locks),
+	cmocka_unit_test(test_munmap_between_locks),
+	cmocka_unit_test(test_vma_shrinks_during_call),
+)

@@ -26,6 +26,7 @@
 
 #include "helpers/stress_harness.h"
 #include "helpers/stress_shrink.h"
+#include "helpers/test_main.h"
 
 #define TEXT_OF(x) #x
 #define TO_TEXT(x) TEXT_OF(x)
@@ -368,17 +369,12 @@ static void test_deadlock_found_and_explained(void **state)
 	assert_non_null(strstr(buf, "b-then-a     blocked; holds program_lock(w)"));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_seed_same_report),
-		cmocka_unit_test(test_atomic_points),
-		cmocka_unit_test(test_other_seeds_other_schedules),
-		cmocka_unit_test(test_decisions_replay_the_schedule),
-		cmocka_unit_test(test_deadlock_found_and_explained),
-		cmocka_unit_test(test_failure_prints_seed_replay_and_timeline),
-		cmocka_unit_test(test_shrink_finds_the_shorter_schedule),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_same_seed_same_report),
+	cmocka_unit_test(test_atomic_points),
+	cmocka_unit_test(test_other_seeds_other_schedules),
+	cmocka_unit_test(test_decisions_replay_the_schedule),
+	cmocka_unit_test(test_deadlock_found_and_explained),
+	cmocka_unit_test(test_failure_prints_seed_replay_and_timeline),
+	cmocka_unit_test(test_shrink_finds_the_shorter_schedule),
+)

@@ -35,6 +35,7 @@
 
 #include "engine/engine_internal.h"
 #include "helpers/table.h"
+#include "helpers/test_main.h"
 
 #define KH MTHP_CONTEXT_KHUGEPAGED
 #define MA MTHP_CONTEXT_MADVISE
@@ -1282,18 +1283,13 @@ static void bulk_matches_walk_on_random_tables(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(reference_reproduces_contract_examples),
-		cmocka_unit_test(attempts_read_only_their_window),
-		POLICY_CASE("legacy_matches_reference_on_random_tables", legacy_run),
-		POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
-		POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
-		POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
-		cmocka_unit_test(bulk_matches_walk_on_random_tables),
-		cmocka_unit_test(plugin_set_after_init_is_asked),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(reference_reproduces_contract_examples),
+	cmocka_unit_test(attempts_read_only_their_window),
+	POLICY_CASE("legacy_matches_reference_on_random_tables", legacy_run),
+	POLICY_CASE("upstream_matches_recursive_reference_on_random_tables", upstream_run),
+	POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
+	POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
+	cmocka_unit_test(bulk_matches_walk_on_random_tables),
+	cmocka_unit_test(plugin_set_after_init_is_asked),
+)

@@ -27,6 +27,7 @@
 
 #include "common/rng.h"
 #include "helpers/table.h"
+#include "helpers/test_main.h"
 
 #define KH MTHP_CONTEXT_KHUGEPAGED
 #define GUARDED MTHP_POLICY_GUARDED
@@ -383,17 +384,12 @@ static void seed_creeps_in_the_simulator(void **state)
 	mthp_scenario_free(&sc);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(guarded_plans_beside_upstream),
-		cmocka_unit_test(guarded_does_not_count_what_a_collapse_filled),
-		cmocka_unit_test(guarded_is_upstream_at_the_ends),
-		cmocka_unit_test(guarded_never_creeps),
-		cmocka_unit_test(the_check_catches_seed_creep),
-		cmocka_unit_test(guarded_in_the_simulator),
-		cmocka_unit_test(seed_creeps_in_the_simulator),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(guarded_plans_beside_upstream),
+	cmocka_unit_test(guarded_does_not_count_what_a_collapse_filled),
+	cmocka_unit_test(guarded_is_upstream_at_the_ends),
+	cmocka_unit_test(guarded_never_creeps),
+	cmocka_unit_test(the_check_catches_seed_creep),
+	cmocka_unit_test(guarded_in_the_simulator),
+	cmocka_unit_test(seed_creeps_in_the_simulator),
+)

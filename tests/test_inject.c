@@ -26,6 +26,7 @@
 
 #include "helpers/sim_stat.h"
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -479,32 +480,27 @@ static void test_race_in_swapin_wait(void **state)
 	fx_free(f);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc_fails_pmd),
-		cmocka_unit_test(test_alloc_fails_mthp),
-		cmocka_unit_test(test_alloc_fails_madvise),
-		cmocka_unit_test(test_charge_fails_pmd),
-		cmocka_unit_test(test_charge_fails_mthp),
-		cmocka_unit_test(test_charge_fails_madvise),
-		cmocka_unit_test(test_revalidate_fails_pmd),
-		cmocka_unit_test(test_revalidate_fails_mthp),
-		cmocka_unit_test(test_revalidate_fails_madvise),
-		cmocka_unit_test(test_lru_isolation_fails_pmd),
-		cmocka_unit_test(test_lru_isolation_fails_mthp),
-		cmocka_unit_test(test_lru_isolation_fails_madvise),
-		cmocka_unit_test(test_copy_machine_check_pmd),
-		cmocka_unit_test(test_copy_machine_check_mthp),
-		cmocka_unit_test(test_copy_machine_check_madvise),
-		cmocka_unit_test(test_rate_is_seeded),
-		cmocka_unit_test(test_race_munmap),
-		cmocka_unit_test(test_race_mremap),
-		cmocka_unit_test(test_race_fork),
-		cmocka_unit_test(test_swapin_retry),
-		cmocka_unit_test(test_race_in_swapin_wait),
-		cmocka_unit_test(test_race_function),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_alloc_fails_pmd),
+	cmocka_unit_test(test_alloc_fails_mthp),
+	cmocka_unit_test(test_alloc_fails_madvise),
+	cmocka_unit_test(test_charge_fails_pmd),
+	cmocka_unit_test(test_charge_fails_mthp),
+	cmocka_unit_test(test_charge_fails_madvise),
+	cmocka_unit_test(test_revalidate_fails_pmd),
+	cmocka_unit_test(test_revalidate_fails_mthp),
+	cmocka_unit_test(test_revalidate_fails_madvise),
+	cmocka_unit_test(test_lru_isolation_fails_pmd),
+	cmocka_unit_test(test_lru_isolation_fails_mthp),
+	cmocka_unit_test(test_lru_isolation_fails_madvise),
+	cmocka_unit_test(test_copy_machine_check_pmd),
+	cmocka_unit_test(test_copy_machine_check_mthp),
+	cmocka_unit_test(test_copy_machine_check_madvise),
+	cmocka_unit_test(test_rate_is_seeded),
+	cmocka_unit_test(test_race_munmap),
+	cmocka_unit_test(test_race_mremap),
+	cmocka_unit_test(test_race_fork),
+	cmocka_unit_test(test_swapin_retry),
+	cmocka_unit_test(test_race_in_swapin_wait),
+	cmocka_unit_test(test_race_function),
+)

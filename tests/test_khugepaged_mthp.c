@@ -28,6 +28,7 @@
 #include "helpers/sim_stat.h"
 #include "common/rng.h"
 #include "helpers/ftrace_line.h"
+#include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
 #define PAGE 4096ull
@@ -845,23 +846,18 @@ static void test_trace_madvise_collapse_task(void **state)
 	fx_done(&f);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_64k_blocks_max_ptes_none_0),
-		cmocka_unit_test(test_511_single_page_largest_order),
-		cmocka_unit_test(test_swap_pte_vetoes_below_pmd),
-		cmocka_unit_test(test_shared_pte_vetoes_below_pmd),
-		cmocka_unit_test(test_existing_mthps_not_rebuilt_smaller),
-		cmocka_unit_test(test_alloc_failure_falls_back),
-		cmocka_unit_test(test_creep_seed_grows_to_pmd),
-		cmocka_unit_test(test_creep_upstream_never),
-		cmocka_unit_test(test_agreement_with_plan),
-		cmocka_unit_test(test_deterministic_trace),
-		cmocka_unit_test(test_trace_veto_and_scan_result),
-		cmocka_unit_test(test_trace_swapin_and_success),
-		cmocka_unit_test(test_trace_madvise_collapse_task),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_full_64k_blocks_max_ptes_none_0),
+	cmocka_unit_test(test_511_single_page_largest_order),
+	cmocka_unit_test(test_swap_pte_vetoes_below_pmd),
+	cmocka_unit_test(test_shared_pte_vetoes_below_pmd),
+	cmocka_unit_test(test_existing_mthps_not_rebuilt_smaller),
+	cmocka_unit_test(test_alloc_failure_falls_back),
+	cmocka_unit_test(test_creep_seed_grows_to_pmd),
+	cmocka_unit_test(test_creep_upstream_never),
+	cmocka_unit_test(test_agreement_with_plan),
+	cmocka_unit_test(test_deterministic_trace),
+	cmocka_unit_test(test_trace_veto_and_scan_result),
+	cmocka_unit_test(test_trace_swapin_and_success),
+	cmocka_unit_test(test_trace_madvise_collapse_task),
+)

@@ -25,6 +25,7 @@
 
 #include "helpers/sim_stat.h"
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -717,25 +718,20 @@ static void test_madvise_collapse_vmas(void **state)
 	fx_done(&f);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_collapse_full),
-		cmocka_unit_test(test_collapse_empty),
-		cmocka_unit_test(test_collapse_single_pte_entry),
-		cmocka_unit_test(test_collapse_max_ptes_none),
-		cmocka_unit_test(test_collapse_swapin_single_pte),
-		cmocka_unit_test(test_collapse_max_ptes_swap),
-		cmocka_unit_test(test_collapse_single_pte_entry_compound),
-		cmocka_unit_test(test_collapse_full_of_compound),
-		cmocka_unit_test(test_collapse_compound_extreme),
-		cmocka_unit_test(test_collapse_fork),
-		cmocka_unit_test(test_collapse_fork_compound),
-		cmocka_unit_test(test_collapse_max_ptes_shared),
-		cmocka_unit_test(test_madvise_collapse_existing_thps),
-		cmocka_unit_test(test_madvise_errnos),
-		cmocka_unit_test(test_madvise_collapse_vmas),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_collapse_full),
+	cmocka_unit_test(test_collapse_empty),
+	cmocka_unit_test(test_collapse_single_pte_entry),
+	cmocka_unit_test(test_collapse_max_ptes_none),
+	cmocka_unit_test(test_collapse_swapin_single_pte),
+	cmocka_unit_test(test_collapse_max_ptes_swap),
+	cmocka_unit_test(test_collapse_single_pte_entry_compound),
+	cmocka_unit_test(test_collapse_full_of_compound),
+	cmocka_unit_test(test_collapse_compound_extreme),
+	cmocka_unit_test(test_collapse_fork),
+	cmocka_unit_test(test_collapse_fork_compound),
+	cmocka_unit_test(test_collapse_max_ptes_shared),
+	cmocka_unit_test(test_madvise_collapse_existing_thps),
+	cmocka_unit_test(test_madvise_errnos),
+	cmocka_unit_test(test_madvise_collapse_vmas),
+)

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "helpers/stress_harness.h"
+#include "helpers/test_main.h"
 
 static void check_khugepaged_run(bool inject)
 {
@@ -44,11 +45,6 @@ static void test_khugepaged_thread_and_four_mutators(void **state)
 	check_khugepaged_run(true);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_khugepaged_thread_and_four_mutators),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_khugepaged_thread_and_four_mutators),
+)

@@ -23,6 +23,7 @@
 
 #include "helpers/cli_run.h"
 #include "helpers/scratch.h"
+#include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
 #define PMD 0x200000ull
@@ -525,18 +526,13 @@ static void test_trace_diff(void **state)
 	scratch_remove(&dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_every_state),
-		cmocka_unit_test(test_load_refuses),
-		cmocka_unit_test(test_load_refuses_page_outside_vma),
-		cmocka_unit_test(test_load_then_khugepaged),
-		cmocka_unit_test(test_load_swap_runs),
-		cmocka_unit_test(test_cold_and_mm_slots),
-		cmocka_unit_test(test_cli_load),
-		cmocka_unit_test(test_trace_diff),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_load_every_state),
+	cmocka_unit_test(test_load_refuses),
+	cmocka_unit_test(test_load_refuses_page_outside_vma),
+	cmocka_unit_test(test_load_then_khugepaged),
+	cmocka_unit_test(test_load_swap_runs),
+	cmocka_unit_test(test_cold_and_mm_slots),
+	cmocka_unit_test(test_cli_load),
+	cmocka_unit_test(test_trace_diff),
+)

@@ -21,6 +21,7 @@
 #include <mthp/passes.h>
 
 #include "helpers/cli_run.h"
+#include "helpers/test_main.h"
 
 #define N 512
 #define PMD_ADDR 0x200000ull
@@ -337,16 +338,11 @@ static void test_passes_of_an_empty_snapshot(void **state)
 	unlink(path);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_creep_case_passes),
-		cmocka_unit_test(test_passes_need_a_bound),
-		cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
-		cmocka_unit_test(test_until_stable_says_how_the_passes_ended),
-		cmocka_unit_test(test_passes_as_json),
-		cmocka_unit_test(test_passes_of_an_empty_snapshot),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_creep_case_passes),
+	cmocka_unit_test(test_passes_need_a_bound),
+	cmocka_unit_test(test_apply_refuses_what_a_plan_cannot_hold),
+	cmocka_unit_test(test_until_stable_says_how_the_passes_ended),
+	cmocka_unit_test(test_passes_as_json),
+	cmocka_unit_test(test_passes_of_an_empty_snapshot),
+)

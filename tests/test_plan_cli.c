@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "helpers/cli_run.h"
 #include "cli/pattern.h"
+#include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
 static json_t *run_json(struct cli_run *r)
@@ -383,25 +384,20 @@ static void test_plan_pid_of_a_live_process(void **state)
 	expect_usage_error(cli_run("plan", "--pid", "12", "--vma", "anon", NULL), "go with --ptes");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ptes_full_64k_blocks_collapse_at_order_4),
-		cmocka_unit_test(test_ptes_one_page_511_goes_to_largest_order),
-		cmocka_unit_test(test_ptes_folio_order_suffix_vetoes_rebuild),
-		cmocka_unit_test(test_ptes_literal_and_geometry_16k),
-		cmocka_unit_test(test_ptes_vma_flags_and_policy),
-		cmocka_unit_test(test_bad_patterns_are_usage_errors),
-		cmocka_unit_test(test_bad_options_are_usage_errors),
-		cmocka_unit_test(test_bad_set_names_knob_and_range),
-		cmocka_unit_test(test_missing_and_bad_snapshot_files),
-		cmocka_unit_test(test_text_form_lists_ranges_and_totals),
-		cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
-		cmocka_unit_test(test_help_documents_the_pattern),
-		cmocka_unit_test(test_pattern_parser_orders),
-		cmocka_unit_test(test_short_pattern_is_padded_and_says_so),
-		cmocka_unit_test(test_plan_pid_of_a_live_process),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_ptes_full_64k_blocks_collapse_at_order_4),
+	cmocka_unit_test(test_ptes_one_page_511_goes_to_largest_order),
+	cmocka_unit_test(test_ptes_folio_order_suffix_vetoes_rebuild),
+	cmocka_unit_test(test_ptes_literal_and_geometry_16k),
+	cmocka_unit_test(test_ptes_vma_flags_and_policy),
+	cmocka_unit_test(test_bad_patterns_are_usage_errors),
+	cmocka_unit_test(test_bad_options_are_usage_errors),
+	cmocka_unit_test(test_bad_set_names_knob_and_range),
+	cmocka_unit_test(test_missing_and_bad_snapshot_files),
+	cmocka_unit_test(test_text_form_lists_ranges_and_totals),
+	cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
+	cmocka_unit_test(test_help_documents_the_pattern),
+	cmocka_unit_test(test_pattern_parser_orders),
+	cmocka_unit_test(test_short_pattern_is_padded_and_says_so),
+	cmocka_unit_test(test_plan_pid_of_a_live_process),
+)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "helpers/cli_run.h"
+#include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
 /* 4 mapped PTEs then 12 none, then 14 mapped and 2 none: two 64K windows */
@@ -217,19 +218,14 @@ static void test_time_limit_needs_a_plugin(void **state)
 	cli_run_free(&r);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_example_refuses_the_sparse_window),
-		cmocka_unit_test(test_example_named_in_json),
-		cmocka_unit_test(test_plugin_failures),
-		cmocka_unit_test(test_time_limit_needs_a_plugin),
-		cmocka_unit_test(test_sim_runs_the_example),
-		cmocka_unit_test(test_sim_crash_and_misuse),
-		cmocka_unit_test(test_sim_fault_hook),
-		cmocka_unit_test(test_sim_compare_and_sweep),
-		cmocka_unit_test(test_bad_orders_and_old_version),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_example_refuses_the_sparse_window),
+	cmocka_unit_test(test_example_named_in_json),
+	cmocka_unit_test(test_plugin_failures),
+	cmocka_unit_test(test_time_limit_needs_a_plugin),
+	cmocka_unit_test(test_sim_runs_the_example),
+	cmocka_unit_test(test_sim_crash_and_misuse),
+	cmocka_unit_test(test_sim_fault_hook),
+	cmocka_unit_test(test_sim_compare_and_sweep),
+	cmocka_unit_test(test_bad_orders_and_old_version),
+)

@@ -31,6 +31,7 @@
 #include "helpers/fuzz_targets.h"
 #include "helpers/scratch.h"
 #include "helpers/snap_build.h"
+#include "helpers/test_main.h"
 
 #define NR_FRAMES 6
 
@@ -1161,29 +1162,24 @@ static void test_sim_replay_machine(void **state)
 	free(buf);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_differences),
-		cmocka_unit_test(test_cut_short),
-		cmocka_unit_test(test_no_end),
-		cmocka_unit_test(test_corrupt_byte),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_moved_vma),
-		cmocka_unit_test(test_replay),
-		cmocka_unit_test(test_replay_host_collapses),
-		cmocka_unit_test(test_tracked_writes),
-		cmocka_unit_test(test_written_refused),
-		cmocka_unit_test(test_replay_corrupt),
-		cmocka_unit_test(test_reader_lying_lengths),
-		cmocka_unit_test(test_sim_replay_command),
-		cmocka_unit_test(test_sim_replay_reports),
-		cmocka_unit_test(test_replay_machine),
-		cmocka_unit_test(test_replay_moves),
-		cmocka_unit_test(test_replay_forks),
-		cmocka_unit_test(test_sim_replay_machine),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_round_trip),
+	cmocka_unit_test(test_differences),
+	cmocka_unit_test(test_cut_short),
+	cmocka_unit_test(test_no_end),
+	cmocka_unit_test(test_corrupt_byte),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_moved_vma),
+	cmocka_unit_test(test_replay),
+	cmocka_unit_test(test_replay_host_collapses),
+	cmocka_unit_test(test_tracked_writes),
+	cmocka_unit_test(test_written_refused),
+	cmocka_unit_test(test_replay_corrupt),
+	cmocka_unit_test(test_reader_lying_lengths),
+	cmocka_unit_test(test_sim_replay_command),
+	cmocka_unit_test(test_sim_replay_reports),
+	cmocka_unit_test(test_replay_machine),
+	cmocka_unit_test(test_replay_moves),
+	cmocka_unit_test(test_replay_forks),
+	cmocka_unit_test(test_sim_replay_machine),
+)

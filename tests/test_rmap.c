@@ -28,6 +28,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define NR 512u
@@ -87,6 +88,75 @@ static void assert_no_rmap_failure(struct sim *sim, const char *what)
 		fail_msg("%s: %s", what, why);
 }
 
+/* One case of the window tests: the pages, the settings and policy, and what to expect. */
+struct window_case {
+	const char *what;
+	const char *knobs[5];
+	enum mthp_policy policy;
+	unsigned window, nr_beside;	/* [0, window), nr_beside of beside[] */
+	const char *want;		/* what the pass did (window_case_run()) */
+};
+
+/*
+ * The case's order-0 pages, one khugepaged pass under its policy with the
+ * injection points firing at every window; what the pass did (the last
+ * point's firings, the collapses, and the walks of the rmap walker, or of
+ * the migration when the last point is MIGRATE) must be want; every page
+ * keeps its content.
+ */
+static void window_case_run(const struct window_case *c, const enum sim_inject_point *points,
+			    size_t nr_points)
+{
+	enum sim_inject_point last = points[nr_points - 1];
+	unsigned pages[NR + NR_BESIDE], nr = 0;
+	struct sim_rmap_stats st;
+	struct events ev = { 0 };
+	uint64_t collapsed = 0;
+	struct sim_fx f;
+	char buf[160];
+	int n;
+
+	for (unsigned k = 0; k < c->window; k++)
+		pages[nr++] = k;
+	for (unsigned k = 0; k < c->nr_beside; k++)
+		pages[nr++] = beside[k];
+	f = fx_pages(pages, nr, c->knobs);
+	if (sim_khugepaged_set_policy(f.sim, c->policy))
+		fail_msg("%s: policy refused", c->what);
+	for (size_t i = 0; i < nr_points; i++)
+		if (sim_inject_set(f.sim, points[i], 1))
+			fail_msg("%s: injection point refused", c->what);
+	sim_khugepaged_enter(f.mm);
+	sim_set_collapse_observer(f.sim, observe, &ev);
+	if (sim_khugepaged_pass(f.sim, 0, &collapsed))
+		fail_msg("%s: the pass failed", c->what);
+	sim_set_collapse_observer(f.sim, NULL, NULL);
+	assert_no_rmap_failure(f.sim, c->what);
+	sim_rmap_stats(f.sim, &st);
+	n = snprintf(buf, sizeof(buf), "fired=%llu events=%u succeeded=%u order=%u",
+		     (unsigned long long)sim_inject_fired(f.sim, last), ev.nr, ev.succeeded,
+		     ev.order);
+	if (last == SIM_INJECT_MIGRATE)
+		snprintf(buf + n, sizeof(buf) - (size_t)n,
+			 " taken=%llu walked=%llu compared=%llu contended=%llu",
+			 (unsigned long long)st.migrate_taken, (unsigned long long)st.migrate_walked,
+			 (unsigned long long)st.compared, (unsigned long long)st.contended);
+	else
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " walks=%llu contended=%llu checked=%llu",
+			 (unsigned long long)st.walks, (unsigned long long)st.contended,
+			 (unsigned long long)st.checked);
+	if (strcmp(buf, c->want))
+		fail_msg("%s:\n  got  %s\n  want %s", c->what, buf, c->want);
+	for (unsigned k = 0; k < nr; k++) {
+		uint64_t tag = 0;
+
+		if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
+			fail_msg("%s: page %u reads %#llx, wrote %#llx", c->what, pages[k],
+				 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
+	}
+	sim_fx_done(&f, true);
+}
+
 /*
  * One khugepaged pass with the RMAP injection point firing at every
  * window, over order-0 pages: the window [0, window) and, for the mTHP
@@ -98,64 +168,21 @@ static void assert_no_rmap_failure(struct sim *sim, const char *what)
  */
 static void rmap_walk_beside_a_collapse_waits(void **state)
 {
-	static const struct {
-		const char *what;
-		const char *knobs[5];
-		enum mthp_policy policy;
-		unsigned window, nr_beside, order;
-	} cases[] = {
+	static const struct window_case cases[] = {
 		/* only 64K, no none PTE allowed: [0, 16) is the one window attempted */
 		{ "the order-4 window [0, 16)",
 		  { "hugepages-64kB/enabled", "always", "khugepaged/max_ptes_none", "0", NULL },
-		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE, 4 },
+		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE,
+		  "fired=1 events=1 succeeded=1 order=4 walks=5 contended=5 checked=0" },
 		{ "the PMD-order window", { "hugepages-2048kB/enabled", "always", NULL },
-		  MTHP_POLICY_LEGACY, NR, 0, 9 },
+		  MTHP_POLICY_LEGACY, NR, 0,
+		  "fired=1 events=1 succeeded=1 order=9 walks=0 contended=0 checked=0" },
 	};
+	static const enum sim_inject_point points[] = { SIM_INJECT_RMAP };
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *what = cases[i].what;
-		unsigned pages[NR + NR_BESIDE], nr = 0;
-		struct events ev = { 0 };
-		struct sim_rmap_stats st;
-		uint64_t collapsed = 0;
-		struct sim_fx f;
-		char got[128], want[128];
-
-		for (unsigned k = 0; k < cases[i].window; k++)
-			pages[nr++] = k;
-		for (unsigned k = 0; k < cases[i].nr_beside; k++)
-			pages[nr++] = beside[k];
-		f = fx_pages(pages, nr, cases[i].knobs);
-		if (sim_khugepaged_set_policy(f.sim, cases[i].policy) ||
-		    sim_inject_set(f.sim, SIM_INJECT_RMAP, 1))
-			fail_msg("%s: policy or injection point refused", what);
-		sim_khugepaged_enter(f.mm);
-		sim_set_collapse_observer(f.sim, observe, &ev);
-		if (sim_khugepaged_pass(f.sim, 0, &collapsed))
-			fail_msg("%s: the pass failed", what);
-		sim_set_collapse_observer(f.sim, NULL, NULL);
-		assert_no_rmap_failure(f.sim, what);
-		sim_rmap_stats(f.sim, &st);
-		snprintf(got, sizeof(got), "fired=%llu events=%u succeeded=%u order=%u walks=%llu "
-			 "contended=%llu checked=%llu",
-			 (unsigned long long)sim_inject_fired(f.sim, SIM_INJECT_RMAP),
-			 ev.nr, ev.succeeded, ev.order, (unsigned long long)st.walks,
-			 (unsigned long long)st.contended, (unsigned long long)st.checked);
-		snprintf(want, sizeof(want), "fired=1 events=1 succeeded=1 order=%u walks=%u "
-			 "contended=%u checked=0", cases[i].order, cases[i].nr_beside,
-			 cases[i].nr_beside);
-		if (strcmp(got, want))
-			fail_msg("%s:\n  got  %s\n  want %s", what, got, want);
-		for (unsigned k = 0; k < nr; k++) {
-			uint64_t tag = 0;
-
-			if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
-				fail_msg("%s: page %u reads %#llx, wrote %#llx", what, pages[k],
-					 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
-		}
-		sim_fx_done(&f, true);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		window_case_run(&cases[i], points, 1);
 }
 
 /*
@@ -171,65 +198,20 @@ static void rmap_walk_beside_a_collapse_waits(void **state)
  */
 static void migrate_after_a_failed_copy_finds_every_mapping(void **state)
 {
-	static const struct {
-		const char *what;
-		const char *knobs[5];
-		enum mthp_policy policy;
-		unsigned window, nr_beside, order, compared, contended;
-	} cases[] = {
+	static const struct window_case cases[] = {
 		{ "the PMD-order window", { "hugepages-2048kB/enabled", "always", NULL },
-		  MTHP_POLICY_LEGACY, NR, 0, 9, 4, 0 },
+		  MTHP_POLICY_LEGACY, NR, 0,
+		  "fired=1 events=1 succeeded=0 order=9 taken=4 walked=4 compared=4 contended=0" },
 		{ "the order-4 window [0, 16)",
 		  { "hugepages-64kB/enabled", "always", "khugepaged/max_ptes_none", "0", NULL },
-		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE, 4, 0, 4 },
+		  MTHP_POLICY_UPSTREAM, 16, NR_BESIDE,
+		  "fired=1 events=1 succeeded=0 order=4 taken=4 walked=4 compared=0 contended=4" },
 	};
+	static const enum sim_inject_point points[] = { SIM_INJECT_COPY_MC, SIM_INJECT_MIGRATE };
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *what = cases[i].what;
-		unsigned pages[NR + NR_BESIDE], nr = 0;
-		struct events ev = { 0 };
-		struct sim_rmap_stats st;
-		uint64_t collapsed = 0;
-		struct sim_fx f;
-		char got[160], want[160];
-
-		for (unsigned k = 0; k < cases[i].window; k++)
-			pages[nr++] = k;
-		for (unsigned k = 0; k < cases[i].nr_beside; k++)
-			pages[nr++] = beside[k];
-		f = fx_pages(pages, nr, cases[i].knobs);
-		if (sim_khugepaged_set_policy(f.sim, cases[i].policy) ||
-		    sim_inject_set(f.sim, SIM_INJECT_COPY_MC, 1) ||
-		    sim_inject_set(f.sim, SIM_INJECT_MIGRATE, 1))
-			fail_msg("%s: policy or injection point refused", what);
-		sim_khugepaged_enter(f.mm);
-		sim_set_collapse_observer(f.sim, observe, &ev);
-		if (sim_khugepaged_pass(f.sim, 0, &collapsed))
-			fail_msg("%s: the pass failed", what);
-		sim_set_collapse_observer(f.sim, NULL, NULL);
-		assert_no_rmap_failure(f.sim, what);
-		sim_rmap_stats(f.sim, &st);
-		snprintf(got, sizeof(got), "fired=%llu events=%u succeeded=%u order=%u taken=%llu "
-			 "walked=%llu compared=%llu contended=%llu",
-			 (unsigned long long)sim_inject_fired(f.sim, SIM_INJECT_MIGRATE),
-			 ev.nr, ev.succeeded, ev.order, (unsigned long long)st.migrate_taken,
-			 (unsigned long long)st.migrate_walked, (unsigned long long)st.compared,
-			 (unsigned long long)st.contended);
-		snprintf(want, sizeof(want), "fired=1 events=1 succeeded=0 order=%u taken=4 "
-			 "walked=4 compared=%u contended=%u", cases[i].order, cases[i].compared,
-			 cases[i].contended);
-		if (strcmp(got, want))
-			fail_msg("%s:\n  got  %s\n  want %s", what, got, want);
-		for (unsigned k = 0; k < nr; k++) {
-			uint64_t tag = 0;
-
-			if (sim_read(f.mm, BASE + pages[k] * PAGE, &tag) || tag != tag_of(pages[k]))
-				fail_msg("%s: page %u reads %#llx, wrote %#llx", what, pages[k],
-					 (unsigned long long)tag, (unsigned long long)tag_of(pages[k]));
-		}
-		sim_fx_done(&f, true);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		window_case_run(&cases[i], points, 2);
 }
 
 static double now(void)
@@ -293,13 +275,8 @@ static void rmap_walker_thread_races_cleanly(void **state)
 	sim_fx_done(&f, false);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rmap_walk_beside_a_collapse_waits),
-		cmocka_unit_test(migrate_after_a_failed_copy_finds_every_mapping),
-		cmocka_unit_test(rmap_walker_thread_races_cleanly),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(rmap_walk_beside_a_collapse_waits),
+	cmocka_unit_test(migrate_after_a_failed_copy_finds_every_mapping),
+	cmocka_unit_test(rmap_walker_thread_races_cleanly),
+)

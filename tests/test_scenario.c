@@ -18,6 +18,8 @@
 #include <mthp/scenario.h>
 #include <mthp/tlb.h>
 
+#include "helpers/test_main.h"
+
 static const char minimal[] =
 	"[process p]\n"
 	"[vma p v]\n"
@@ -422,21 +424,16 @@ static void test_docs_worked_example_is_valid(void **state)
 	free(doc);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_every_machine_key),
-		cmocka_unit_test(test_settings_apply_with_the_geometry),
-		cmocka_unit_test(test_every_vma_and_process_key),
-		cmocka_unit_test(test_every_action_and_its_keys),
-		cmocka_unit_test(test_comments_crlf_and_indentation),
-		cmocka_unit_test(test_rejected_scenarios),
-		cmocka_unit_test(test_bytes_that_are_not_text),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_shipped_scenarios_are_valid),
-		cmocka_unit_test(test_docs_worked_example_is_valid),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_defaults),
+	cmocka_unit_test(test_every_machine_key),
+	cmocka_unit_test(test_settings_apply_with_the_geometry),
+	cmocka_unit_test(test_every_vma_and_process_key),
+	cmocka_unit_test(test_every_action_and_its_keys),
+	cmocka_unit_test(test_comments_crlf_and_indentation),
+	cmocka_unit_test(test_rejected_scenarios),
+	cmocka_unit_test(test_bytes_that_are_not_text),
+	cmocka_unit_test(test_missing_file),
+	cmocka_unit_test(test_shipped_scenarios_are_valid),
+	cmocka_unit_test(test_docs_worked_example_is_valid),
+)

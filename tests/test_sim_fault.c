@@ -20,6 +20,7 @@
 
 #include "helpers/sim_stat.h"
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
 #define PAGE 4096ull
@@ -501,30 +502,25 @@ static void test_stats_dump(void **state)
 	sim_fx_done(&f, true);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		{ order0_marks[0].name, test_marked_vma_gets_order0, NULL, NULL,
-		  (void *)&order0_marks[0] },
-		{ order0_marks[1].name, test_marked_vma_gets_order0, NULL, NULL,
-		  (void *)&order0_marks[1] },
-		cmocka_unit_test(test_pmd_only_always),
-		cmocka_unit_test(test_madvise_needs_hugepage),
-		cmocka_unit_test(test_64k_only),
-		cmocka_unit_test(test_16k_64k_2m),
-		cmocka_unit_test(test_inherit),
-		cmocka_unit_test(test_neighbours_present),
-		cmocka_unit_test(test_alloc_failure_falls_back),
-		cmocka_unit_test(test_charge_failure_falls_back),
-		cmocka_unit_test(test_read_zero_and_switch),
-		cmocka_unit_test(test_swapin_zram_whole_folio),
-		cmocka_unit_test(test_swapin_disk_one_page),
-		cmocka_unit_test(test_swapin_zram_needs_a_run),
-		cmocka_unit_test(test_swapin_zram_uffd_one_page),
-		cmocka_unit_test(test_swapin_zram_alloc_fallback),
-		cmocka_unit_test(test_swapin_zram_charge_fallback),
-		cmocka_unit_test(test_stats_dump),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	{ order0_marks[0].name, test_marked_vma_gets_order0, NULL, NULL,
+	  (void *)&order0_marks[0] },
+	{ order0_marks[1].name, test_marked_vma_gets_order0, NULL, NULL,
+	  (void *)&order0_marks[1] },
+	cmocka_unit_test(test_pmd_only_always),
+	cmocka_unit_test(test_madvise_needs_hugepage),
+	cmocka_unit_test(test_64k_only),
+	cmocka_unit_test(test_16k_64k_2m),
+	cmocka_unit_test(test_inherit),
+	cmocka_unit_test(test_neighbours_present),
+	cmocka_unit_test(test_alloc_failure_falls_back),
+	cmocka_unit_test(test_charge_failure_falls_back),
+	cmocka_unit_test(test_read_zero_and_switch),
+	cmocka_unit_test(test_swapin_zram_whole_folio),
+	cmocka_unit_test(test_swapin_disk_one_page),
+	cmocka_unit_test(test_swapin_zram_needs_a_run),
+	cmocka_unit_test(test_swapin_zram_uffd_one_page),
+	cmocka_unit_test(test_swapin_zram_alloc_fallback),
+	cmocka_unit_test(test_swapin_zram_charge_fallback),
+	cmocka_unit_test(test_stats_dump),
+)

@@ -18,6 +18,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
@@ -222,14 +223,9 @@ static void test_pin_unshares(void **state)
 	done(sim, mm);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fork_shares_and_cow_copies),
-		cmocka_unit_test(test_fork_thp_and_mthp),
-		cmocka_unit_test(test_pin_unshares),
-		cmocka_unit_test(test_fork_swap_and_pin),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_fork_shares_and_cow_copies),
+	cmocka_unit_test(test_fork_thp_and_mthp),
+	cmocka_unit_test(test_pin_unshares),
+	cmocka_unit_test(test_fork_swap_and_pin),
+)

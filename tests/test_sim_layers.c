@@ -19,6 +19,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "helpers/test_main.h"
+
 #define SIM_DIR "src/sim/"
 #define UMBRELLA "sim_internal"
 #define MAX_NAMES 64
@@ -159,11 +161,6 @@ static void test_includes_go_down(void **state)
 		fail_msg("%d include(s) break the layers of " SIM_DIR UMBRELLA ".h", bad);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_includes_go_down),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_includes_go_down),
+)

@@ -21,6 +21,7 @@
 
 #include "helpers/sim_stat.h"
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define PMD (512 * PAGE)
@@ -579,29 +580,24 @@ static void test_stat_unknown_name_fails(void **state)
 	sim_fx_done(&f, true);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_munmap_frees),
-		cmocka_unit_test(test_munmap_middle_splits_vma),
-		cmocka_unit_test(test_dontneed_splits_partial_folio),
-		cmocka_unit_test(test_dontneed_huge_pmd),
-		cmocka_unit_test(test_free_marks_lazyfree),
-		cmocka_unit_test(test_pageout_and_swapin),
-		cmocka_unit_test(test_pageout_huge_pmd),
-		cmocka_unit_test(test_mremap_moves_ptes),
-		cmocka_unit_test(test_mremap_moves_pmd),
-		cmocka_unit_test(test_mremap_shrink_in_place),
-		cmocka_unit_test(test_mremap_grow_in_place),
-		cmocka_unit_test(test_mremap_grow_moves),
-		cmocka_unit_test(test_mremap_fixed_shrink_and_grow),
-		cmocka_unit_test(test_mprotect_splits_and_merges),
-		cmocka_unit_test(test_madvise_hugepage_splits_vma),
-		cmocka_unit_test(test_populate_write),
-		cmocka_unit_test(test_uffd_wp_and_age),
-		cmocka_unit_test(test_pin),
-		cmocka_unit_test(test_stat_unknown_name_fails),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_munmap_frees),
+	cmocka_unit_test(test_munmap_middle_splits_vma),
+	cmocka_unit_test(test_dontneed_splits_partial_folio),
+	cmocka_unit_test(test_dontneed_huge_pmd),
+	cmocka_unit_test(test_free_marks_lazyfree),
+	cmocka_unit_test(test_pageout_and_swapin),
+	cmocka_unit_test(test_pageout_huge_pmd),
+	cmocka_unit_test(test_mremap_moves_ptes),
+	cmocka_unit_test(test_mremap_moves_pmd),
+	cmocka_unit_test(test_mremap_shrink_in_place),
+	cmocka_unit_test(test_mremap_grow_in_place),
+	cmocka_unit_test(test_mremap_grow_moves),
+	cmocka_unit_test(test_mremap_fixed_shrink_and_grow),
+	cmocka_unit_test(test_mprotect_splits_and_merges),
+	cmocka_unit_test(test_madvise_hugepage_splits_vma),
+	cmocka_unit_test(test_populate_write),
+	cmocka_unit_test(test_uffd_wp_and_age),
+	cmocka_unit_test(test_pin),
+	cmocka_unit_test(test_stat_unknown_name_fails),
+)

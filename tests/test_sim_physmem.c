@@ -18,6 +18,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 #include "sim/physmem.h"
 
 static struct sim *make(uint32_t page_size, uint64_t frames)
@@ -195,15 +196,10 @@ static void test_init_frees_as_one_by_one(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_free_lists_after_init),
-		cmocka_unit_test(test_init_frees_as_one_by_one),
-		cmocka_unit_test(test_fragment_blocks_orders),
-		cmocka_unit_test(test_16k_pages_have_2048_ptes),
-		cmocka_unit_test(test_64k_pages_fault_a_512m_thp),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_free_lists_after_init),
+	cmocka_unit_test(test_init_frees_as_one_by_one),
+	cmocka_unit_test(test_fragment_blocks_orders),
+	cmocka_unit_test(test_16k_pages_have_2048_ptes),
+	cmocka_unit_test(test_64k_pages_fault_a_512m_thp),
+)

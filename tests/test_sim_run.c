@@ -26,6 +26,7 @@
 #include "helpers/cli_run.h"
 #include "helpers/ftrace_line.h"
 #include "helpers/png_file.h"
+#include "helpers/test_main.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
 #define V_PAGES 4096u
@@ -1034,41 +1035,36 @@ static void test_cli_trace_events(void **state)
 	unlink(path);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fill_writes_every_page_of_its_range),
-		cmocka_unit_test(test_random_writes_about_density),
-		cmocka_unit_test(test_cluster_writes_runs),
-		cmocka_unit_test(test_read_maps_the_zero_page),
-		cmocka_unit_test(test_hot_keeps_a_hot_set_young),
-		cmocka_unit_test(test_heap_keeps_its_live_share),
-		cmocka_unit_test(test_pageout_free_dontneed),
-		cmocka_unit_test(test_exact_page_lists),
-		cmocka_unit_test(test_fork_child_writes_and_exits),
-		cmocka_unit_test(test_child_lives_past_its_phase),
-		cmocka_unit_test(test_advise_and_sleep),
-		cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
-		cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),
-		cmocka_unit_test(test_cli_errors),
-		cmocka_unit_test(test_writes_past_the_machine_are_counted),
-		cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
-		cmocka_unit_test(test_several_processes_run),
-		cmocka_unit_test(test_shrink_phase_splits_underused_thps),
-		cmocka_unit_test(test_vmas_off_pmd_boundaries),
-		cmocka_unit_test(test_cli_warns_of_failed_writes),
-		cmocka_unit_test(test_cli_checks_output_paths_first),
-		cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
-		cmocka_unit_test(test_runs_keys_are_checked),
-		cmocka_unit_test(test_timeline_samples_and_picture),
-		cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
-		cmocka_unit_test(test_stats_agree_with_the_report),
-		cmocka_unit_test(test_stats_of_faults_and_pageout),
-		cmocka_unit_test(test_stats_names_are_the_kernels),
-		cmocka_unit_test(test_cli_stats_text_json_and_errors),
-		cmocka_unit_test(test_trace_events_parse),
-		cmocka_unit_test(test_cli_trace_events),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_fill_writes_every_page_of_its_range),
+	cmocka_unit_test(test_random_writes_about_density),
+	cmocka_unit_test(test_cluster_writes_runs),
+	cmocka_unit_test(test_read_maps_the_zero_page),
+	cmocka_unit_test(test_hot_keeps_a_hot_set_young),
+	cmocka_unit_test(test_heap_keeps_its_live_share),
+	cmocka_unit_test(test_pageout_free_dontneed),
+	cmocka_unit_test(test_exact_page_lists),
+	cmocka_unit_test(test_fork_child_writes_and_exits),
+	cmocka_unit_test(test_child_lives_past_its_phase),
+	cmocka_unit_test(test_advise_and_sleep),
+	cmocka_unit_test(test_same_seed_same_report_every_policy_same_workload),
+	cmocka_unit_test(test_cli_json_is_byte_identical_and_compares),
+	cmocka_unit_test(test_cli_errors),
+	cmocka_unit_test(test_writes_past_the_machine_are_counted),
+	cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
+	cmocka_unit_test(test_several_processes_run),
+	cmocka_unit_test(test_shrink_phase_splits_underused_thps),
+	cmocka_unit_test(test_vmas_off_pmd_boundaries),
+	cmocka_unit_test(test_cli_warns_of_failed_writes),
+	cmocka_unit_test(test_cli_checks_output_paths_first),
+	cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
+	cmocka_unit_test(test_runs_keys_are_checked),
+	cmocka_unit_test(test_timeline_samples_and_picture),
+	cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
+	cmocka_unit_test(test_stats_agree_with_the_report),
+	cmocka_unit_test(test_stats_of_faults_and_pageout),
+	cmocka_unit_test(test_stats_names_are_the_kernels),
+	cmocka_unit_test(test_cli_stats_text_json_and_errors),
+	cmocka_unit_test(test_trace_events_parse),
+	cmocka_unit_test(test_cli_trace_events),
+)

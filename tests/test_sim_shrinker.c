@@ -20,6 +20,7 @@
 
 #include "helpers/sim_fx.h"
 #include "helpers/sim_stat.h"
+#include "helpers/test_main.h"
 
 #define PAGE 4096ull
 #define N 512u
@@ -200,15 +201,10 @@ static void test_memcg_limit_runs_the_shrinker(void **state)
 	sim_destroy(sim);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_splits_underused_thps),
-		cmocka_unit_test(test_underused_is_more_than_max_ptes_none),
-		cmocka_unit_test(test_what_is_never_split),
-		cmocka_unit_test(test_shared_thp_left),
-		cmocka_unit_test(test_memcg_limit_runs_the_shrinker),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_splits_underused_thps),
+	cmocka_unit_test(test_underused_is_more_than_max_ptes_none),
+	cmocka_unit_test(test_what_is_never_split),
+	cmocka_unit_test(test_shared_thp_left),
+	cmocka_unit_test(test_memcg_limit_runs_the_shrinker),
+)

@@ -18,6 +18,7 @@
 #include <mthp/sim.h>
 
 #include "helpers/sim_fx.h"
+#include "helpers/test_main.h"
 #include <mthp/snapshot.h>
 
 #define PAGE 4096ull
@@ -107,12 +108,7 @@ static void test_deterministic(void **state)
 	free(b);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_states_and_orders),
-		cmocka_unit_test(test_deterministic),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_states_and_orders),
+	cmocka_unit_test(test_deterministic),
+)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "helpers/stress_harness.h"
+#include "helpers/test_main.h"
 
 static void test_four_threads_one_mm(void **state)
 {
@@ -40,11 +41,6 @@ static void test_four_threads_one_mm(void **state)
 	assert_int_equal(t.full_scans, 0);	/* no khugepaged thread */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_threads_one_mm),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_four_threads_one_mm),
+)

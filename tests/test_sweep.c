@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "helpers/live_skip.h"
 #include "helpers/png_file.h"
+#include "helpers/test_main.h"
 #include "report/sweep_report.h"
 
 /* Sparse runs of 64K under advice: the policies and max_ptes_none differ. */
@@ -638,24 +639,19 @@ static void test_advise_a_live_process(void **state)
 	close(ready[1]);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_axis_errors_name_the_knob_and_value),
-		cmocka_unit_test(test_grid_is_every_combination_first_axis_slowest),
-		cmocka_unit_test(test_same_results_on_one_thread_and_on_four),
-		cmocka_unit_test(test_front_is_exactly_the_undominated_runs),
-		cmocka_unit_test(test_recommendation_follows_the_budget),
-		cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
-		cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
-		cmocka_unit_test(test_chart_of_many_runs_keys_the_front_points),
-		cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
-		cmocka_unit_test(test_a_recommendation_says_what_the_shrinker_takes_back),
-		cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
-		cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
-		cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),
-		cmocka_unit_test(test_advise_a_live_process),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_axis_errors_name_the_knob_and_value),
+	cmocka_unit_test(test_grid_is_every_combination_first_axis_slowest),
+	cmocka_unit_test(test_same_results_on_one_thread_and_on_four),
+	cmocka_unit_test(test_front_is_exactly_the_undominated_runs),
+	cmocka_unit_test(test_recommendation_follows_the_budget),
+	cmocka_unit_test(test_text_marks_the_front_and_ends_with_the_answer),
+	cmocka_unit_test(test_chart_is_written_and_bad_names_refused),
+	cmocka_unit_test(test_chart_of_many_runs_keys_the_front_points),
+	cmocka_unit_test(test_a_snapshot_is_swept_by_passes_to_the_fixpoint),
+	cmocka_unit_test(test_a_recommendation_says_what_the_shrinker_takes_back),
+	cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
+	cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
+	cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),
+	cmocka_unit_test(test_advise_a_live_process),
+)

@@ -22,6 +22,7 @@
 #include <mthp/snapshot.h>
 
 #include "helpers/snap_build.h"
+#include "helpers/test_main.h"
 #include <mthp/tlb.h>
 
 #define X86 MTHP_TLB_X86_64
@@ -552,33 +553,28 @@ static void test_size_labels(void **state)
 	assert_string_equal(b, "100");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_pmd_mapped),
-		cmocka_unit_test(test_512_order0_pages),
-		cmocka_unit_test(test_32_aligned_64k_folios),
-		cmocka_unit_test(test_64k_folio_not_fully_mapped),
-		cmocka_unit_test(test_64k_folio_with_swapped_page),
-		cmocka_unit_test(test_unaligned_runs),
-		cmocka_unit_test(test_zero_pages),
-		cmocka_unit_test(test_zero_page_in_a_block_breaks_it),
-		cmocka_unit_test(test_states_counted_and_not),
-		cmocka_unit_test(test_every_folio_state_coalesces),
-		cmocka_unit_test(test_mixed_orders_in_a_block),
-		cmocka_unit_test(test_pte_mapped_2m_folio),
-		cmocka_unit_test(test_folios_absent_means_order0),
-		cmocka_unit_test(test_mixed_layout),
-		cmocka_unit_test(test_empty_snapshot),
-		cmocka_unit_test(test_arm64_64k),
-		cmocka_unit_test(test_arm64_16k),
-		cmocka_unit_test(test_geometry_rule),
-		cmocka_unit_test(test_count_range_accumulates),
-		cmocka_unit_test(test_count_range_errors),
-		cmocka_unit_test(test_profile_names),
-		cmocka_unit_test(test_profile_table),
-		cmocka_unit_test(test_size_labels),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_full_pmd_mapped),
+	cmocka_unit_test(test_512_order0_pages),
+	cmocka_unit_test(test_32_aligned_64k_folios),
+	cmocka_unit_test(test_64k_folio_not_fully_mapped),
+	cmocka_unit_test(test_64k_folio_with_swapped_page),
+	cmocka_unit_test(test_unaligned_runs),
+	cmocka_unit_test(test_zero_pages),
+	cmocka_unit_test(test_zero_page_in_a_block_breaks_it),
+	cmocka_unit_test(test_states_counted_and_not),
+	cmocka_unit_test(test_every_folio_state_coalesces),
+	cmocka_unit_test(test_mixed_orders_in_a_block),
+	cmocka_unit_test(test_pte_mapped_2m_folio),
+	cmocka_unit_test(test_folios_absent_means_order0),
+	cmocka_unit_test(test_mixed_layout),
+	cmocka_unit_test(test_empty_snapshot),
+	cmocka_unit_test(test_arm64_64k),
+	cmocka_unit_test(test_arm64_16k),
+	cmocka_unit_test(test_geometry_rule),
+	cmocka_unit_test(test_count_range_accumulates),
+	cmocka_unit_test(test_count_range_errors),
+	cmocka_unit_test(test_profile_names),
+	cmocka_unit_test(test_profile_table),
+	cmocka_unit_test(test_size_labels),
+)

@@ -30,6 +30,7 @@
 #include "common/rng.h"
 #include "helpers/table.h"
 #include "helpers/examples.h"
+#include "helpers/test_main.h"
 
 
 static unsigned checked_claims;
@@ -333,14 +334,9 @@ static void test_words_of_a_known_case(void **state)
 	free(err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_words_name_the_knob_and_the_gap),
-		cmocka_unit_test(test_words_of_a_known_case),
-		cmocka_unit_test(test_claims_hold_on_every_example),
-		cmocka_unit_test(test_claims_hold_on_random_tables),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+MTHP_TEST_MAIN(
+	cmocka_unit_test(test_words_name_the_knob_and_the_gap),
+	cmocka_unit_test(test_words_of_a_known_case),
+	cmocka_unit_test(test_claims_hold_on_every_example),
+	cmocka_unit_test(test_claims_hold_on_random_tables),
+)
