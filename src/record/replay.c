@@ -36,22 +36,28 @@ static enum pte_class pte_class(uint8_t c)
 	}
 }
 
+/* The PTE state letter of PTE k of pmd ('.' for none, or for no range). */
+static uint8_t pmd_state(const struct mthp_snapshot_pmd *pmd, uint32_t k)
+{
+	if (!pmd)
+		return '.';
+	switch (pmd->kind) {
+	case MTHP_PMD_NONE:
+		return '.';
+	case MTHP_PMD_HUGE:
+		return 'A';
+	case MTHP_PMD_ZERO:
+		return '0';
+	case MTHP_PMD_TABLE:
+		return pmd->ptes[k];
+	}
+	return '.';
+}
+
 /* PTE i of a PMD range (NULL: a range the frame does not have). */
 static enum pte_class range_pte(const struct mthp_snapshot_pmd *pmd, uint32_t i)
 {
-	if (!pmd)
-		return PTE_NONE;
-	switch (pmd->kind) {
-	case MTHP_PMD_NONE:
-		return PTE_NONE;
-	case MTHP_PMD_HUGE:
-		return PTE_PAGE;
-	case MTHP_PMD_ZERO:
-		return PTE_ZERO;
-	case MTHP_PMD_TABLE:
-		return pte_class(pmd->ptes[i]);
-	}
-	return PTE_NONE;
+	return pte_class(pmd_state(pmd, i));
 }
 
 static bool mapped(enum pte_class c)
@@ -185,24 +191,6 @@ static const struct mthp_snapshot_pmd *find_pmd(const struct mthp_snapshot *s, u
 	size_t i = pmd_from(s, addr);
 
 	return i < s->nr_pmds && s->pmds[i].addr == addr ? &s->pmds[i] : NULL;
-}
-
-/* The PTE state letter of PTE k of pmd ('.' for none, or for no range). */
-static uint8_t pmd_state(const struct mthp_snapshot_pmd *pmd, uint32_t k)
-{
-	if (!pmd)
-		return '.';
-	switch (pmd->kind) {
-	case MTHP_PMD_NONE:
-		return '.';
-	case MTHP_PMD_HUGE:
-		return 'A';
-	case MTHP_PMD_ZERO:
-		return '0';
-	case MTHP_PMD_TABLE:
-		return pmd->ptes[k];
-	}
-	return '.';
 }
 
 /* The PTE state letter of the page at addr in s. */
@@ -731,6 +719,14 @@ static int child_keeps_shared(struct replay *r, const struct mthp_snapshot *next
 	return err;
 }
 
+/* The fork's child, if there is one, exits. */
+static void child_exit(struct replay *r)
+{
+	if (r->child)
+		sim_exit(r->child);
+	r->child = NULL;
+}
+
 /*
  * Pages the frame shows shared (S, s: another process may map them) were
  * shared by a fork: the replay forks a child when the frame shows shared
@@ -746,18 +742,14 @@ static int replay_sharing(struct replay *r, const struct mthp_snapshot *next)
 	int err;
 
 	if (!any_shared(next)) {
-		if (r->child)
-			sim_exit(r->child);
-		r->child = NULL;
+		child_exit(r);
 		return 0;
 	}
 	err = sharing_holds(r, next, &holds);
 	if (err)
 		return replay_fail(r, err, "a snapshot of the simulator", 0);
 	if (!holds) {
-		if (r->child)
-			sim_exit(r->child);
-		r->child = NULL;
+		child_exit(r);
 		err = sim_fork(r->mm, &r->child);
 		if (err)
 			return replay_fail(r, err, "fork", 0);
@@ -810,10 +802,8 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 			f->simulated += in_sim;
 			f->extra += in_sim && !in_rec;
 			f->missing += in_rec && !in_sim;
-			f->shared_recorded += a && a->kind == MTHP_PMD_TABLE &&
-					      shared_state(a->ptes[i]);
-			f->shared_simulated += b && b->kind == MTHP_PMD_TABLE &&
-					       shared_state(b->ptes[i]);
+			f->shared_recorded += shared_state(pmd_state(a, i));
+			f->shared_simulated += shared_state(pmd_state(b, i));
 		}
 	}
 	mthp_snapshot_free(&sim);
@@ -1095,8 +1085,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		else
 			ret = run_watch_finish(&r.watch, r.sim, collapse, diag);
 	}
-	if (r.child)
-		sim_exit(r.child);
+	child_exit(&r);
 	sim_exit(r.mm);
 out_sim:
 	sim_destroy(r.sim);
