@@ -312,7 +312,9 @@ bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
 
 #define LIVE_THP_DIR "/sys/kernel/mm/transparent_hugepage"
 
-/* Read a small text file into buf (trailing newline dropped); 0 or -errno. */
+/* Read a small file whole into buf (at most len - 1 bytes, NUL-ended); 0 or -errno. */
+int live_read_file(const char *path, char *buf, size_t len);
+/* Its first line (a sysfs value), without the newline; 0 or -errno. */
 int live_read_text(const char *path, char *buf, size_t len);
 
 /* ---- diag helpers (maps.c) ---- */

@@ -18,14 +18,16 @@
 #include "common/names.h"
 #include "live/live_internal.h"
 
-int live_read_text(const char *path, char *buf, size_t len)
+int live_read_file(const char *path, char *buf, size_t len)
 {
-	ssize_t n;
+	size_t got = 0;
+	ssize_t n = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, len - 1);
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
 	if (n < 0) {
 		int ret = -errno;
 
@@ -33,9 +35,17 @@ int live_read_text(const char *path, char *buf, size_t len)
 		return ret;
 	}
 	close(fd);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	buf[got] = '\0';
 	return 0;
+}
+
+int live_read_text(const char *path, char *buf, size_t len)
+{
+	int ret = live_read_file(path, buf, len);
+
+	if (!ret)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ret;
 }
 
 int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag)
@@ -90,27 +100,12 @@ static bool meminfo_value(const char *text, const char *key, uint64_t *bytes)
 int mthp_live_host_memory(uint64_t *memory, uint64_t *swap, struct mthp_diag *diag)
 {
 	char buf[8192];
-	size_t len = 0;
-	ssize_t n = 0;
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	int ret = live_read_file("/proc/meminfo", buf, sizeof(buf));
 
-	if (fd < 0) {
-		int ret = -errno;
-
+	if (ret < 0) {
 		live_diag(diag, "cannot read /proc/meminfo: %s", strerror(-ret));
 		return ret;
 	}
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	if (n < 0) {
-		int ret = -errno;
-
-		close(fd);
-		live_diag(diag, "cannot read /proc/meminfo: %s", strerror(-ret));
-		return ret;
-	}
-	close(fd);
-	buf[len] = '\0';
 	if (!meminfo_value(buf, "MemTotal", memory) || !*memory) {
 		live_diag(diag, "/proc/meminfo has no MemTotal line in kB");
 		return -EINVAL;
