@@ -736,6 +736,31 @@ static void test_pmd_kinds(void **state)
 	mthp_snapshot_free(&snap);
 }
 
+/* A range taken from another snapshot moves its arrays, and must fit its place. */
+static void test_take_pmd(void **state)
+{
+	struct mthp_snapshot from, to;
+	const uint8_t *ptes;
+
+	(void)state;
+	read_ok(&from, HDR VMA "pmd 7f3a00000000 huge\n"
+		"pmd 7f3a00200000 table {w*16}{A*496} {2*16}{1*496}\n", NULL);
+	ptes = from.pmds[1].ptes;
+	read_ok(&to, HDR VMA, NULL);
+	assert_int_equal(mthp_snapshot_take_pmd(&to, &from.pmds[1]), 0);
+	assert_ptr_equal(to.pmds[0].ptes, ptes);
+	assert_null(from.pmds[1].ptes);
+	assert_null(from.pmds[1].folio_orders);
+	assert_null(from.pmds[1].swap_orders);
+	assert_non_null(to.pmds[0].swap_orders);
+	assert_int_equal(to.pmds[0].folio_orders[16], 1);
+	/* below the range before it: refused, and nothing taken */
+	assert_int_equal(mthp_snapshot_take_pmd(&to, &from.pmds[0]), -EINVAL);
+	assert_int_equal(to.nr_pmds, 1);
+	mthp_snapshot_free(&from);
+	mthp_snapshot_free(&to);
+}
+
 static void test_nul_byte(void **state)
 {
 	static const char text[] = HDR "vma 7f3a00000000 7f3a00\0" "200000 anon\n";
@@ -1811,6 +1836,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_pmd_folios_wrong_length),
 	cmocka_unit_test(test_pmd_folios_bad_digit),
 	cmocka_unit_test(test_pmd_kinds),
+	cmocka_unit_test(test_take_pmd),
 	cmocka_unit_test(test_nul_byte),
 	cmocka_unit_test(test_nul_byte_in_comment_ok),
 	cmocka_unit_test(test_folios_orders),

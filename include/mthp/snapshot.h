@@ -85,6 +85,12 @@ int mthp_snapshot_add_vma(struct mthp_snapshot *snap, uint64_t start,
 int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 			  enum mthp_pmd_kind kind, const uint8_t *ptes,
 			  const uint8_t *folio_orders);
+/*
+ * Adds *pmd, a range of another snapshot of the same geometry, to the last
+ * VMA, taking its PTE and folio arrays (*pmd is left without them): what
+ * mthp_snapshot_add_pmd() checked of them when it was added holds.
+ */
+int mthp_snapshot_take_pmd(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pmd);
 /* The FOLIOS field of a table pmd as numbers, as mthp_snapshot_add_pmd()
  * takes it: folio orders, and swap orders under 'w'. */
 void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,

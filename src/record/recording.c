@@ -221,12 +221,12 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 				  const struct mthp_snapshot *snap, uint64_t time_ms,
 				  const struct mthp_pmd_bits *written)
 {
-	const struct mthp_snapshot *prev = &w->prev;
+	struct mthp_snapshot *prev = &w->prev;
 	uint32_t n = snap->geo.ptes_per_pmd;
 	struct mthp_snapshot diff, copy;
-	bool *changed;
+	size_t *same;		/* the equal range of prev, or SIZE_MAX */
 	struct text t;
-	size_t p = 0;
+	size_t p = 0, i;
 	int err;
 
 	if (snap->geo.page_size != prev->geo.page_size ||
@@ -237,19 +237,20 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 	     written_misfit(snap, written, &p)))
 		return -EINVAL;
 	p = 0;
-	changed = calloc(snap->nr_pmds + 1, sizeof(*changed));
-	if (!changed)
+	same = malloc((snap->nr_pmds + 1) * sizeof(*same));
+	if (!same)
 		return -ENOMEM;
 	err = text_open(&t);
 	if (err) {
-		free(changed);
+		free(same);
 		return err;
 	}
 	fprintf(t.f, "frame %" PRIu32 " %" PRIu64 "\n", w->frames, time_ms);
 	/* both lists are in address order: one walk finds what changed */
-	for (size_t i = 0; i < snap->nr_pmds; i++) {
+	for (i = 0; i < snap->nr_pmds; i++) {
 		const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
 
+		same[i] = SIZE_MAX;
 		for (; p < prev->nr_pmds && prev->pmds[p].addr < pmd->addr; p++)
 			fprintf(t.f, "drop %" PRIx64 "\n", prev->pmds[p].addr);
 		if (p < prev->nr_pmds && prev->pmds[p].addr == pmd->addr) {
@@ -258,11 +259,10 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 
 			/* written again when its VMA's bounds changed: the
 			 * reader places a range it carries by them */
-			changed[i] = !pmd_equal(pmd, &prev->pmds[p], n) ||
-				     was->start != is->start || was->end != is->end;
+			if (pmd_equal(pmd, &prev->pmds[p], n) && was->start == is->start &&
+			    was->end == is->end)
+				same[i] = p;
 			p++;
-		} else {
-			changed[i] = true;
 		}
 	}
 	for (; p < prev->nr_pmds; p++)
@@ -270,22 +270,21 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 	if (written)
 		write_written(t.f, written, n);
 
-	/* the VMAs, and the PMD ranges that changed */
+	/* the VMAs, and the PMD ranges that changed (a VMA's follow it) */
 	mthp_snapshot_init(&diff, &snap->geo);
-	for (size_t v = 0; v < snap->nr_vmas && !err; v++) {
+	for (size_t v = 0, k = 0; v < snap->nr_vmas && !err; v++) {
 		err = mthp_snapshot_add_vma(&diff, snap->vmas[v].start,
 					    snap->vmas[v].end, snap->vmas[v].flags);
-		for (size_t i = 0; i < snap->nr_pmds && !err; i++) {
-			const struct mthp_snapshot_pmd *pmd = &snap->pmds[i];
+		for (; k < snap->nr_pmds && snap->pmds[k].vma == v && !err; k++) {
+			const struct mthp_snapshot_pmd *pmd = &snap->pmds[k];
 
-			if (pmd->vma != v || !changed[i])
+			if (same[k] != SIZE_MAX)
 				continue;
 			err = mthp_snapshot_add_pmd(&diff, pmd->addr, pmd->kind,
 						    pmd->ptes, pmd->folio_orders);
 			w->changed_pmds++;
 		}
 	}
-	free(changed);
 	if (!err)
 		err = mthp_snapshot_write(&diff, t.f);
 	mthp_snapshot_free(&diff);
@@ -294,20 +293,25 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 	if (!err)
 		err = write_block(w, "FRAM", t.buf, t.len);
 	free(t.buf);
-	if (err)
-		return err;
-	/* keep this frame, without its settings, for the next difference */
+	/*
+	 * Keep this frame, without its settings, for the next difference: an
+	 * unchanged range takes the arrays of the equal one kept before.
+	 */
 	mthp_snapshot_init(&copy, &snap->geo);
-	for (size_t v = 0; v < snap->nr_vmas && !err; v++) {
+	for (size_t v = 0, k = 0; v < snap->nr_vmas && !err; v++) {
 		err = mthp_snapshot_add_vma(&copy, snap->vmas[v].start,
 					    snap->vmas[v].end, snap->vmas[v].flags);
-		for (size_t i = 0; i < snap->nr_pmds && !err; i++)
-			if (snap->pmds[i].vma == v)
-				err = mthp_snapshot_add_pmd(&copy, snap->pmds[i].addr,
-							    snap->pmds[i].kind,
-							    snap->pmds[i].ptes,
-							    snap->pmds[i].folio_orders);
+		for (; k < snap->nr_pmds && snap->pmds[k].vma == v && !err; k++) {
+			const struct mthp_snapshot_pmd *pmd = &snap->pmds[k];
+
+			if (same[k] != SIZE_MAX)
+				err = mthp_snapshot_take_pmd(&copy, &prev->pmds[same[k]]);
+			else
+				err = mthp_snapshot_add_pmd(&copy, pmd->addr, pmd->kind,
+							    pmd->ptes, pmd->folio_orders);
+		}
 	}
+	free(same);
 	if (err) {
 		mthp_snapshot_free(&copy);
 		return err;

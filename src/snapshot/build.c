@@ -361,7 +361,9 @@ static int check_pmd_content(const struct mthp_snapshot *snap,
 			 folio_orders[i], i, MTHP_MAX_PMD_ORDER);
 		return -EINVAL;
 	}
-	return folio_orders ? check_swap_orders(snap, ptes, folio_orders, why, whylen) : 0;
+	if (!folio_orders || !memchr(ptes, MTHP_PTE_SWAP, n))
+		return 0;	/* no swap order to check (most tables) */
+	return check_swap_orders(snap, ptes, folio_orders, why, whylen);
 }
 
 /* Copy orders, normalised against the PTE states (see the top of the file). */
@@ -407,7 +409,8 @@ int snap_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
 		if (!pmd->folio_orders)
 			goto out_free;
 		copy_orders(pmd->folio_orders, ptes, folio_orders, n);
-		if (ptes && has_swap_orders(snap, ptes, folio_orders)) {
+		if (ptes && memchr(ptes, MTHP_PTE_SWAP, n) &&
+		    has_swap_orders(snap, ptes, folio_orders)) {
 			pmd->swap_orders = malloc(n);
 			if (!pmd->swap_orders)
 				goto out_free;
@@ -427,6 +430,25 @@ out_free:
 out_nomem:
 	mthp_msg(why, whylen, "out of memory");
 	return -ENOMEM;
+}
+
+int mthp_snapshot_take_pmd(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pmd)
+{
+	struct mthp_snapshot_pmd *to;
+	int err = check_pmd_place(snap, pmd->addr, NULL, 0);
+
+	if (err)
+		return err;
+	if (mthp_array_grow((void **)&snap->pmds, &snap->cap_pmds, snap->nr_pmds,
+			    sizeof(*snap->pmds)))
+		return -ENOMEM;
+	to = &snap->pmds[snap->nr_pmds++];
+	*to = *pmd;
+	to->vma = snap->nr_vmas - 1;
+	pmd->ptes = NULL;
+	pmd->folio_orders = NULL;
+	pmd->swap_orders = NULL;
+	return 0;
 }
 
 void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,
