@@ -223,6 +223,84 @@ static void test_frames_kept(void **state)
 	stepper_stop(&s);
 }
 
+/* A VMA of the child's own between two holes, so that no flag change merges it. */
+static char *own_vma;
+
+static void flags_step(char *a, int k)
+{
+	char *q;
+
+	(void)a;
+	switch (k) {
+	case 1:		/* mapped, never touched: no anon_vma yet */
+		q = mmap(NULL, 3 * PMD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (q == MAP_FAILED)
+			_exit(2);
+		munmap(q, PMD);
+		munmap(q + 2 * PMD, PMD);
+		own_vma = q + PMD;
+		break;
+	case 2:		/* written: an anon_vma */
+		own_vma[0] = 1;
+		break;
+	case 3:		/* a flag of the whole VMA: its maps line stays */
+		madvise(own_vma, PMD, MADV_NOHUGEPAGE);
+		break;
+	}
+}
+
+/* A frame as mthp record takes it: are its VMAs a fresh snapshot's? */
+static bool frame_vmas_fresh(pid_t pid, struct mthp_live_frames *frames)
+{
+	struct mthp_diag diag = { 0 };
+	struct mthp_snapshot snap, fresh;
+	char *a, *b;
+	bool same;
+
+	if (mthp_live_snapshot_frame(pid, frames, &snap, NULL, &diag) ||
+	    mthp_live_snapshot(pid, &fresh, &diag))
+		fail_msg("%s", diag.msg);
+	a = rec_vmas_text(&snap);
+	b = rec_vmas_text(&fresh);
+	same = !strcmp(a, b);
+	free(a);
+	free(b);
+	mthp_snapshot_free(&snap);
+	mthp_snapshot_free(&fresh);
+	return same;
+}
+
+/*
+ * Between two full frames the recorder reads the maps, not smaps: a VMA
+ * keeps the flags smaps showed while its maps line stays, and whether it
+ * has an anon_vma yet is told from its pages.  A flag changed over a whole
+ * VMA shows at the next full frame.
+ */
+static void test_frames_vma_flags(void **state)
+{
+	struct stepper s = stepper_start(flags_step);
+	struct mthp_live_frames *frames;
+	unsigned frame = 0;
+
+	(void)state;
+	assert_int_equal(mthp_live_frames_new(&frames), 0);
+	stepper_step(&s, 1);
+	assert_true(frame_vmas_fresh(s.pid, frames));	/* frame 0 reads smaps */
+	frame++;
+	assert_true(frame_vmas_fresh(s.pid, frames));	/* the maps: still no anon_vma */
+	frame++;
+	stepper_step(&s, 2);
+	assert_true(frame_vmas_fresh(s.pid, frames));	/* a page: an anon_vma at once */
+	frame++;
+	stepper_step(&s, 3);
+	while (frame++ % 16)
+		assert_false(frame_vmas_fresh(s.pid, frames));
+	assert_true(frame_vmas_fresh(s.pid, frames));
+	mthp_live_frames_free(frames);
+	stepper_stop(&s);
+}
+
 /* A temporary file name for a recording; the caller unlinks it. */
 static void temp_name(char *path, size_t len)
 {
@@ -602,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_frames_equal_what_the_program_did),
 		cmocka_unit_test(test_record_mremap),
 		cmocka_unit_test(test_frames_kept),
+		cmocka_unit_test(test_frames_vma_flags),
 		cmocka_unit_test(test_record_frames_and_read),
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),

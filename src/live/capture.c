@@ -346,7 +346,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 	if (ret < 0)
 		return ret;
 	for (size_t k = 0; k < b->nr; k++) {
-		const struct live_range *r = &b->r[k];
+		struct live_range *r = &b->r[k];
 
 		if (!r->huge && r->empty)
 			continue;
@@ -385,7 +385,23 @@ static int batch_add(struct live_capture *cap, const struct live_vma *vma,
 	return 0;
 }
 
-static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
+/*
+ * Does the VMA of the regions just found map a page or a swap entry, as
+ * smaps's sizes would show (the zero page counts as nothing)?
+ */
+static bool regions_used(const struct live_capture *cap)
+{
+	for (size_t ri = 0; ri < cap->nr_regions; ri++) {
+		uint64_t c = cap->regions[ri].categories;
+
+		if ((c & LIVE_PAGE_IS_SWAPPED) ||
+		    ((c & LIVE_PAGE_IS_PRESENT) && !(c & LIVE_PAGE_IS_PFNZERO)))
+			return true;
+	}
+	return false;
+}
+
+static int capture_vma(struct live_capture *cap, struct live_vma *vma,
 		       live_range_fn fn, void *ctx)
 {
 	uint64_t pmd_size = mthp_pmd_size(&cap->geo);
@@ -393,10 +409,17 @@ static int capture_vma(struct live_capture *cap, const struct live_vma *vma,
 	uint64_t next = 0;	/* first PMD range not yet visited */
 	int ret;
 
-	ret = fn(ctx, cap, vma, NULL);
+	ret = vma_regions(cap, vma);
 	if (ret < 0)
 		return ret;
-	ret = vma_regions(cap, vma);
+	if (cap->vmas_kept) {
+		if (!cap->pm.scan_ok)
+			return -EAGAIN;	/* no PAGEMAP_SCAN after all: read smaps */
+		/* finish_vma()'s rule, from the regions */
+		if (vma->anon && !regions_used(cap))
+			vma->flags |= MTHP_VMA_NOANONVMA;
+	}
+	ret = fn(ctx, cap, vma, NULL);
 	if (ret < 0)
 		return ret;
 	for (size_t ri = 0; ri < cap->nr_regions; ri++) {
@@ -482,6 +505,37 @@ static bool capture_wanted(const struct live_capture *cap, const struct live_vma
 	       strcmp(v->name, "[vsyscall]");
 }
 
+/*
+ * The maps of this capture.  A recorder's frame between two full ones
+ * reads /proc/PID/maps, not smaps, whose walk of every page costs as much
+ * as the pagemap reads of the frame: each anon VMA takes the flags of the
+ * last smaps read if its maps line is the same, and smaps is read when one
+ * is new.  So a flag changed over a whole VMA (madvise(MADV_HUGEPAGE) of
+ * all of it, say) shows at the next full frame.
+ */
+static int capture_maps(struct live_capture *cap, struct mthp_diag *diag)
+{
+	int ret;
+
+	cap->vmas_kept = false;
+	if (cap->frames && cap->smaps && cap->pm.scan_ok && !live_frames_full(cap->frames)) {
+		ret = live_maps_read(cap->pid, false, &cap->maps, diag);
+		if (ret < 0)
+			return ret;
+		cap->vmas_kept = live_frames_vmas(cap->frames, &cap->maps);
+		if (cap->vmas_kept)
+			return 0;
+		live_maps_free(&cap->maps);
+	}
+	ret = live_maps_read(cap->pid, cap->smaps, &cap->maps, diag);
+	if (ret < 0 || !cap->frames || !cap->smaps)
+		return ret;
+	ret = live_frames_keep_vmas(cap->frames, &cap->maps);
+	if (ret < 0)
+		live_maps_free(&cap->maps);
+	return ret;
+}
+
 static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			struct mthp_diag *diag)
 {
@@ -490,7 +544,7 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 
 	if (cap->frames)
 		live_frames_begin(cap->frames, cap->geo.ptes_per_pmd);
-	ret = live_maps_read(cap->pid, cap->smaps, &cap->maps, diag);
+	ret = capture_maps(cap, diag);
 	if (ret < 0)
 		return ret;
 	cap->started = true;

@@ -25,20 +25,35 @@
 #include "common/array.h"
 #include "live/live_internal.h"
 
+/*
+ * What is kept of one range: its pagemap entries, page flags and map
+ * counts (n each), and the PTE states and orders the snapshot made of
+ * them.  It moves from frame to frame with its range; nothing is copied
+ * for a range whose entries did not change.
+ */
+struct kept_block {
+	struct live_states states;
+	uint64_t data[];	/* pm, kflags, kcount; then the states' bytes */
+};
+
 /* One range as a frame read it. */
 struct kept_range {
 	uint64_t pmd_addr;
 	uint32_t lo, hi;
 	bool reusable;		/* no page whose flags change unseen (above) */
-	size_t at;		/* its pm, kf and kc, n entries each, in data */
+	struct kept_block *b;	/* NULL once taken by the next frame */
 };
 
-/* A frame's ranges; emptied between frames, their memory kept. */
+/* A VMA's flags as smaps showed them, by its maps line. */
+struct kept_vma {
+	uint64_t start, line;
+	uint32_t flags;
+};
+
+/* A frame's ranges, in address order. */
 struct kept {
 	struct kept_range *v;
 	size_t nr, cap;
-	uint64_t *data;
-	size_t nr_data, cap_data;
 };
 
 struct mthp_live_frames {
@@ -47,6 +62,8 @@ struct mthp_live_frames {
 	struct kept now;	/* this frame's, as it reads them */
 	uint64_t frames;	/* frames begun and ended */
 	uint64_t reused, read;	/* ranges, all frames */
+	struct kept_vma *vmas;	/* the anon VMAs of the last smaps read */
+	size_t nr_vmas, cap_vmas;
 };
 
 int mthp_live_frames_new(struct mthp_live_frames **out)
@@ -55,17 +72,19 @@ int mthp_live_frames_new(struct mthp_live_frames **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static void kept_free(struct kept *k)
-{
-	free(k->v);
-	free(k->data);
-	memset(k, 0, sizeof(*k));
-}
-
+/* Free the blocks of k's ranges; keep its array. */
 static void kept_empty(struct kept *k)
 {
+	for (size_t i = 0; i < k->nr; i++)
+		free(k->v[i].b);
 	k->nr = 0;
-	k->nr_data = 0;
+}
+
+static void kept_free(struct kept *k)
+{
+	kept_empty(k);
+	free(k->v);
+	memset(k, 0, sizeof(*k));
 }
 
 void mthp_live_frames_free(struct mthp_live_frames *f)
@@ -74,6 +93,7 @@ void mthp_live_frames_free(struct mthp_live_frames *f)
 		return;
 	kept_free(&f->before);
 	kept_free(&f->now);
+	free(f->vmas);
 	free(f);
 }
 
@@ -113,9 +133,52 @@ static bool flags_stay(uint64_t flags)
 	       (flags & (KPF_BIT(KPF_SWAPBACKED) | KPF_BIT(KPF_DIRTY) | KPF_BIT(KPF_KSM)));
 }
 
+bool live_frames_full(const struct mthp_live_frames *f)
+{
+	return f->frames % LIVE_FRAMES_FULL == 0;
+}
+
+int live_frames_keep_vmas(struct mthp_live_frames *f, const struct live_maps *m)
+{
+	f->nr_vmas = 0;
+	for (size_t i = 0; i < m->nr; i++) {
+		const struct live_vma *v = &m->vmas[i];
+
+		if (!v->anon)
+			continue;
+		if (mthp_array_grow((void **)&f->vmas, &f->cap_vmas, f->nr_vmas,
+				    sizeof(*f->vmas))) {
+			f->nr_vmas = 0;
+			return -ENOMEM;
+		}
+		f->vmas[f->nr_vmas++] = (struct kept_vma){
+			v->start, v->line, v->flags & ~(uint32_t)MTHP_VMA_NOANONVMA };
+	}
+	return 0;
+}
+
+bool live_frames_vmas(const struct mthp_live_frames *f, struct live_maps *m)
+{
+	size_t k = 0;
+
+	/* both lists are in address order */
+	for (size_t i = 0; i < m->nr; i++) {
+		struct live_vma *v = &m->vmas[i];
+
+		if (!v->anon)
+			continue;
+		while (k < f->nr_vmas && f->vmas[k].start < v->start)
+			k++;
+		if (k == f->nr_vmas || f->vmas[k].start != v->start ||
+		    f->vmas[k].line != v->line)
+			return false;
+		v->flags = f->vmas[k].flags;
+	}
+	return true;
+}
+
 /* The last frame's range at (pmd_addr, lo), or NULL. */
-static const struct kept_range *kept_find(const struct kept *k, uint64_t pmd_addr,
-					  uint32_t lo)
+static struct kept_range *kept_find(struct kept *k, uint64_t pmd_addr, uint32_t lo)
 {
 	size_t a = 0, b = k->nr;
 
@@ -138,40 +201,61 @@ bool live_frames_reuse(struct mthp_live_frames *f, struct live_range *r)
 	const uint64_t *pm;
 	size_t len = (size_t)(r->hi - r->lo) * sizeof(uint64_t);
 
-	if (f->frames % LIVE_FRAMES_FULL == 0)
+	if (live_frames_full(f))
 		return false;
 	k = kept_find(&f->before, r->pmd_addr, r->lo);
-	if (!k || !k->reusable || k->hi != r->hi)
+	if (!k || !k->b || !k->reusable || k->hi != r->hi)
 		return false;
-	pm = f->before.data + k->at;
+	pm = k->b->data;
 	if (memcmp(pm + r->lo, r->pm + r->lo, len))
 		return false;
-	memcpy(r->kflags + r->lo, pm + f->n + r->lo, len);
-	memcpy(r->kcount + r->lo, pm + 2 * f->n + r->lo, len);
+	r->kflags = k->b->data + f->n;
+	r->kcount = k->b->data + 2 * f->n;
 	f->reused++;
 	return true;
 }
 
-int live_frames_keep(struct mthp_live_frames *f, const struct live_range *r, bool reused)
+/* A block for a range of n PTEs: the one kept before, or a new one. */
+static struct kept_block *block_for(struct kept_range *before, uint32_t n)
+{
+	struct kept_block *b;
+
+	if (before && before->b) {
+		b = before->b;
+		before->b = NULL;
+		return b;
+	}
+	b = calloc(1, sizeof(*b) + 3 * (size_t)n * sizeof(uint64_t) + 2 * (size_t)n);
+	if (b) {
+		b->states.ptes = (uint8_t *)(b->data + 3 * (size_t)n);
+		b->states.orders = b->states.ptes + n;
+	}
+	return b;
+}
+
+int live_frames_keep(struct mthp_live_frames *f, struct live_range *r, bool reused)
 {
 	struct kept *now = &f->now;
-	struct kept_range *k;
+	struct kept_range *k, *before;
 	size_t n = f->n;
 	uint64_t *pm;
 
 	if (mthp_array_grow((void **)&now->v, &now->cap, now->nr, sizeof(*now->v)))
 		return -ENOMEM;
-	while (now->nr_data + 3 * n > now->cap_data)
-		if (mthp_array_grow((void **)&now->data, &now->cap_data, now->cap_data,
-				    sizeof(*now->data)))
-			return -ENOMEM;
-	k = &now->v[now->nr++];
-	k->at = now->nr_data;
-	now->nr_data += 3 * n;
-	pm = now->data + k->at;
-	k->pmd_addr = r->pmd_addr;
-	k->lo = r->lo;
-	k->hi = r->hi;
+	before = kept_find(&f->before, r->pmd_addr, r->lo);
+	k = &now->v[now->nr];
+	*k = (struct kept_range){ .pmd_addr = r->pmd_addr, .lo = r->lo, .hi = r->hi,
+				  .b = block_for(before, f->n) };
+	if (!k->b)
+		return -ENOMEM;
+	now->nr++;
+	r->states = &k->b->states;
+	if (reused) {
+		k->reusable = true;	/* as it was */
+		return 0;
+	}
+	k->b->states.valid = false;
+	pm = k->b->data;
 	memcpy(pm + r->lo, r->pm + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
 	memcpy(pm + n + r->lo, r->kflags + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
 	memcpy(pm + 2 * n + r->lo, r->kcount + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
@@ -179,6 +263,6 @@ int live_frames_keep(struct mthp_live_frames *f, const struct live_range *r, boo
 	for (uint32_t i = r->lo; i < r->hi && k->reusable; i++)
 		if (r->pm[i] & PM_PRESENT)
 			k->reusable = flags_stay(r->kflags[i]);
-	f->read += !reused;
+	f->read++;
 	return 0;
 }

@@ -63,6 +63,7 @@ struct live_vma {
 	bool anon;		/* private, no file: heap, stack, anonymous */
 	uint32_t flags;		/* enum mthp_vma_flag (smaps: VmFlags too) */
 	uint64_t anon_kb, anon_huge_kb, swap_kb, rss_kb;	/* smaps only */
+	uint64_t line;		/* a hash of its maps line */
 };
 
 struct live_maps {
@@ -184,6 +185,12 @@ void live_readers_stop(struct live_readers *rd);
 /* ---- capture.c ---- */
 
 /* One PMD range of a VMA, as read. */
+/* A recorder's PTE states and folio orders of a range (frames.c). */
+struct live_states {
+	bool valid;		/* made of the entries, flags and counts kept */
+	uint8_t *ptes, *orders;	/* N each */
+};
+
 struct live_range {
 	uint64_t pmd_addr;
 	uint32_t lo, hi;	/* PTE indexes inside the VMA: [lo, hi) */
@@ -197,6 +204,7 @@ struct live_range {
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
 	uint64_t *kcount;	/* N kpagecount of the pages live_page_shared()
 				 * needs it of, read in a batch; or NULL */
+	struct live_states *states;	/* kept for the next frame, or NULL */
 };
 
 struct live_capture;
@@ -252,6 +260,7 @@ struct live_capture {
 	bool files;		/* file-backed VMAs too */
 	struct mthp_live_frames *frames;	/* a recorder's, or NULL (frames.c) */
 	bool started;		/* the maps were read once */
+	bool vmas_kept;		/* maps read, VMA flags from the frames before */
 };
 
 /*
@@ -295,8 +304,21 @@ void live_frames_end(struct mthp_live_frames *f, bool done);
  * pages' flags stay with them, copy its kflags and kcount in and say so.
  */
 bool live_frames_reuse(struct mthp_live_frames *f, struct live_range *r);
-/* Keep r (read whole, or reused) for the next frame. */
-int live_frames_keep(struct mthp_live_frames *f, const struct live_range *r, bool reused);
+/*
+ * Keep r (read whole, or reused) for the next frame, and give it the PTE
+ * states kept with it (r->states): valid when reused and made before.
+ */
+int live_frames_keep(struct mthp_live_frames *f, struct live_range *r, bool reused);
+/* Must this frame read smaps, and every range whole? */
+bool live_frames_full(const struct mthp_live_frames *f);
+/* Keep the VMA flags of m, read from smaps, for the frames after. */
+int live_frames_keep_vmas(struct mthp_live_frames *f, const struct live_maps *m);
+/*
+ * m read from maps: give each anon VMA the flags kept for its maps line
+ * (but MTHP_VMA_NOANONVMA, which the capture decides); false when one has
+ * none kept (smaps must be read).
+ */
+bool live_frames_vmas(const struct mthp_live_frames *f, struct live_maps *m);
 
 /* ---- snapshot.c ---- */
 

@@ -32,6 +32,8 @@ void live_maps_free(struct live_maps *m)
 	*m = (struct live_maps){ 0 };
 }
 
+#define FNV1A_BASIS 0xcbf29ce484222325ull
+
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
 	for (; *s; s++) {
@@ -167,7 +169,7 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 	FILE *f;
 	int ret = 0;
 
-	*m = (struct live_maps){ .hash = 0xcbf29ce484222325ull };
+	*m = (struct live_maps){ .hash = FNV1A_BASIS };
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, smaps ? "smaps" : "maps");
 	f = fopen(path, "re");
 	if (!f) {
@@ -189,6 +191,7 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 			continue;
 		}
 		m->hash = fnv1a(m->hash, line);
+		v.line = fnv1a(FNV1A_BASIS, line);
 		if (have) {
 			finish_vma(&cur, smaps);
 			ret = push_vma(m, &cur);

@@ -138,6 +138,7 @@ static int snap_range(void *ctx, struct live_capture *cap,
 {
 	struct snap_ctx *sc = ctx;
 	uint32_t n = cap->geo.ptes_per_pmd;
+	uint8_t *ptes, *orders;
 	int ret;
 
 	if (!vma)
@@ -179,25 +180,32 @@ static int snap_range(void *ctx, struct live_capture *cap,
 		memcpy(prev->swap_orders + r->lo, sc->swap + r->lo, r->hi - r->lo);
 		return 0;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (i < r->lo || i >= r->hi) {
-			sc->ptes[i] = MTHP_PTE_NONE;
-			sc->orders[i] = MTHP_NO_FOLIO;
-			continue;
+	/* a recorder keeps them with the range, and the next frame takes
+	 * them as they are if its entries, flags and counts did not change */
+	ptes = r->states ? r->states->ptes : sc->ptes;
+	orders = r->states ? r->states->orders : sc->orders;
+	if (!r->states || !r->states->valid) {
+		for (uint32_t i = 0; i < n; i++) {
+			if (i < r->lo || i >= r->hi) {
+				ptes[i] = MTHP_PTE_NONE;
+				orders[i] = MTHP_NO_FOLIO;
+				continue;
+			}
+			ptes[i] = classify(cap, r->pm[i], r->kflags[i],
+					   r->kcount ? &r->kcount[i] : NULL, &orders[i]);
 		}
-		sc->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
-				      r->kcount ? &r->kcount[i] : NULL, &sc->orders[i]);
+		/* a 'w' PTE's FOLIOS digit is its swap order */
+		if (snap_swap_orders(sc, cap, r, ptes))
+			for (uint32_t i = r->lo; i < r->hi; i++)
+				if (ptes[i] == MTHP_PTE_SWAP)
+					orders[i] = sc->swap[i];
+		if (r->states)
+			r->states->valid = true;
 	}
-	ret = snap_written(sc, r, sc->ptes);
+	ret = snap_written(sc, r, ptes);
 	if (ret < 0)
 		return ret;
-	/* a 'w' PTE's FOLIOS digit is its swap order */
-	if (snap_swap_orders(sc, cap, r, sc->ptes))
-		for (uint32_t i = r->lo; i < r->hi; i++)
-			if (sc->ptes[i] == MTHP_PTE_SWAP)
-				sc->orders[i] = sc->swap[i];
-	return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_TABLE,
-				     sc->ptes, sc->orders);
+	return mthp_snapshot_add_pmd(sc->snap, r->pmd_addr, MTHP_PMD_TABLE, ptes, orders);
 }
 
 static void add_setting(void *ctx, const char *knob, const char *value)

@@ -115,6 +115,20 @@ char *rec_region_text(const struct mthp_snapshot *snap, uint64_t addr)
 	return text;
 }
 
+char *rec_vmas_text(const struct mthp_snapshot *snap)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < snap->nr_vmas; i++)
+		fprintf(f, "%llx-%llx %x\n", (unsigned long long)snap->vmas[i].start,
+			(unsigned long long)snap->vmas[i].end, (unsigned)snap->vmas[i].flags);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
 void rec_steps(struct stepper *s, int n,
 	       void (*check)(const struct mthp_snapshot *snap, uint64_t addr, int k),
 	       char **buf, size_t *len)
@@ -143,6 +157,11 @@ void rec_steps(struct stepper *s, int n,
 			fail_msg("%s", diag.msg);
 		texts[k] = rec_region_text(&snap, s->addr);
 		want = rec_region_text(&fresh, s->addr);
+		assert_string_equal(texts[k], want);
+		free(want);
+		free(texts[k]);
+		texts[k] = rec_vmas_text(&snap);
+		want = rec_vmas_text(&fresh);
 		assert_string_equal(texts[k], want);
 		free(want);
 		free(texts[k]);

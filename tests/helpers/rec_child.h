@@ -43,9 +43,12 @@ unsigned rec_count_in(const struct mthp_snapshot *snap, uint64_t addr, char c);
  */
 char *rec_region_text(const struct mthp_snapshot *snap, uint64_t addr);
 
+/* The VMAs of a snapshot, a line each: bounds and flags.  The caller frees it. */
+char *rec_vmas_text(const struct mthp_snapshot *snap);
+
 /*
  * Steps 0 .. n-1, a live snapshot after each, taken as mthp record takes
- * it (mthp_live_snapshot_frame()), its region the same as a fresh
+ * it (mthp_live_snapshot_frame()), its region and VMAs the same as a fresh
  * snapshot's, written as a frame; check(snap, addr, k) on each, then on
  * each frame read back, which must equal the snapshot.  The recording in *buf (*len bytes; the caller frees it).
  */
