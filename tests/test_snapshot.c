@@ -736,7 +736,7 @@ static void test_pmd_kinds(void **state)
 	mthp_snapshot_free(&snap);
 }
 
-/* A range taken from another snapshot moves its arrays, and must fit its place. */
+/* A range taken from another snapshot moves its arrays (copied: copies them), and must fit its place. */
 static void test_take_pmd(void **state)
 {
 	struct mthp_snapshot from, to;
@@ -757,6 +757,17 @@ static void test_take_pmd(void **state)
 	/* below the range before it: refused, and nothing taken */
 	assert_int_equal(mthp_snapshot_take_pmd(&to, &from.pmds[0]), -EINVAL);
 	assert_int_equal(to.nr_pmds, 1);
+	mthp_snapshot_free(&from);
+	/* copied: the same arrays' contents, the source keeps its own */
+	read_ok(&from, HDR VMA, NULL);
+	assert_int_equal(mthp_snapshot_copy_pmd(&from, &to.pmds[0]), 0);
+	assert_int_equal(from.nr_pmds, 1);
+	assert_ptr_not_equal(from.pmds[0].ptes, to.pmds[0].ptes);
+	assert_memory_equal(from.pmds[0].ptes, to.pmds[0].ptes, 512);
+	assert_memory_equal(from.pmds[0].folio_orders, to.pmds[0].folio_orders, 512);
+	assert_memory_equal(from.pmds[0].swap_orders, to.pmds[0].swap_orders, 512);
+	assert_int_equal(mthp_snapshot_copy_pmd(&from, &to.pmds[0]), -EINVAL);	/* repeated */
+	assert_int_equal(from.nr_pmds, 1);
 	mthp_snapshot_free(&from);
 	mthp_snapshot_free(&to);
 }

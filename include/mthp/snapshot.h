@@ -91,6 +91,8 @@ int mthp_snapshot_add_pmd(struct mthp_snapshot *snap, uint64_t addr,
  * mthp_snapshot_add_pmd() checked of them when it was added holds.
  */
 int mthp_snapshot_take_pmd(struct mthp_snapshot *snap, struct mthp_snapshot_pmd *pmd);
+/* The same, copying the arrays of *pmd. */
+int mthp_snapshot_copy_pmd(struct mthp_snapshot *snap, const struct mthp_snapshot_pmd *pmd);
 /* The FOLIOS field of a table pmd as numbers, as mthp_snapshot_add_pmd()
  * takes it: folio orders, and swap orders under 'w'. */
 void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,

@@ -752,7 +752,7 @@ static size_t same_vma(const struct mthp_snapshot *diff,
  * that were neither dropped nor changed (each under the VMA of the same
  * bounds as before), and those of diff; with the header's settings.
  */
-static int apply_diff(struct mthp_rec_reader *r, const struct mthp_snapshot *diff,
+static int apply_diff(struct mthp_rec_reader *r, struct mthp_snapshot *diff,
 		      const struct drops *d, struct mthp_snapshot *out,
 		      const char *where, struct mthp_diag *diag)
 {
@@ -782,9 +782,10 @@ static int apply_diff(struct mthp_rec_reader *r, const struct mthp_snapshot *dif
 
 			err = mthp_snapshot_add_vma(out, vma->start, vma->end, vma->flags);
 		}
+		/* both checked when read: copied, or taken from the diff */
 		if (!err)
-			err = mthp_snapshot_add_pmd(out, pmd->addr, pmd->kind, pmd->ptes,
-						    pmd->folio_orders);
+			err = carried ? mthp_snapshot_copy_pmd(out, pmd) :
+			      mthp_snapshot_take_pmd(out, &diff->pmds[m.q]);
 		if (err == -EINVAL)
 			return rec_error(r, diag, where,
 					 "PMD range %" PRIx64 " does not fit its VMA", pmd->addr);

@@ -20,20 +20,16 @@
 #include "scenario/watch.h"
 
 /* What a PTE holds, as far as the replay is concerned. */
-enum pte_class { PTE_NONE, PTE_SWAP, PTE_ZERO, PTE_PAGE };
+enum pte_class { PTE_PAGE, PTE_NONE, PTE_SWAP, PTE_ZERO };
+
+/* Each PTE state's class: a page but for these three. */
+static const uint8_t state_class[256] = {
+	[MTHP_PTE_NONE] = PTE_NONE, [MTHP_PTE_SWAP] = PTE_SWAP, [MTHP_PTE_ZERO] = PTE_ZERO,
+};
 
 static enum pte_class pte_class(uint8_t c)
 {
-	switch (c) {
-	case '.':
-		return PTE_NONE;
-	case 'w':
-		return PTE_SWAP;
-	case '0':
-		return PTE_ZERO;
-	default:
-		return PTE_PAGE;
-	}
+	return (enum pte_class)state_class[c];
 }
 
 /* The PTE state letter of PTE k of pmd ('.' for none, or for no range). */
@@ -52,6 +48,19 @@ static uint8_t pmd_state(const struct mthp_snapshot_pmd *pmd, uint32_t k)
 		return pmd->ptes[k];
 	}
 	return '.';
+}
+
+/*
+ * The PTE states of a whole range, as pmd_state() gives them one by one:
+ * its table, or buf (n bytes) filled with the one state of the rest.
+ */
+static const uint8_t *pmd_states(const struct mthp_snapshot_pmd *pmd, uint32_t n,
+				 uint8_t *buf)
+{
+	if (pmd && pmd->kind == MTHP_PMD_TABLE)
+		return pmd->ptes;
+	memset(buf, pmd_state(pmd, 0), n);
+	return buf;
 }
 
 /* PTE i of a PMD range (NULL: a range the frame does not have). */
@@ -568,11 +577,13 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 {
 	const struct mthp_snapshot *prev = r->prev;
 	uint32_t n = next->geo.ptes_per_pmd;
+	uint8_t buf_a[MTHP_MAX_PTES], buf_b[MTHP_MAX_PTES];
 	size_t p = 0, q = 0;
 
 	while (p < prev->nr_pmds || q < next->nr_pmds) {
 		uint64_t addr;
 		const struct mthp_snapshot_pmd *a = NULL, *b = NULL;
+		const uint8_t *sa, *sb;
 
 		if (q >= next->nr_pmds ||
 		    (p < prev->nr_pmds && prev->pmds[p].addr <= next->pmds[q].addr))
@@ -585,20 +596,29 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 			b = &next->pmds[q++];
 		if (a && b && same_ptes(a, b, n))
 			continue;	/* nothing happened here */
-		for (uint32_t i = 0; i < n; i++) {
-			uint64_t page = addr + i * r->page;
-			int err;
+		sa = pmd_states(a, n, buf_a);
+		sb = pmd_states(b, n, buf_b);
+		for (uint32_t w = 0; w < n; w += 8) {
+			/* a PTE whose class stays is left as it is: 8 at a time */
+			if (!memcmp(sa + w, sb + w, 8))
+				continue;
+			for (uint32_t i = w; i < w + 8; i++) {
+				uint64_t page = addr + i * r->page;
+				int err;
 
-			if (!in_vma(next, page))
-				continue;	/* unmapped with its VMA */
-			if (host_fill(a, b, i, &next->geo)) {
-				(*host_fills)++;
-				continue;	/* the host's collapse, not the program */
+				if (state_class[sa[i]] == state_class[sb[i]])
+					continue;
+				if (!in_vma(next, page))
+					continue;	/* unmapped with its VMA */
+				if (host_fill(a, b, i, &next->geo)) {
+					(*host_fills)++;
+					continue;	/* the host's collapse, not the program */
+				}
+				err = replay_page(r, page, pte_class(sa[i]), pte_class(sb[i]),
+						  recorded_order(b, i, &next->geo));
+				if (err)
+					return err;
 			}
-			err = replay_page(r, page, range_pte(a, i), range_pte(b, i),
-					  recorded_order(b, i, &next->geo));
-			if (err)
-				return err;
 		}
 	}
 	return 0;
@@ -764,6 +784,7 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 {
 	struct mthp_snapshot sim;
 	uint32_t n = rec->geo.ptes_per_pmd;
+	uint8_t buf_a[MTHP_MAX_PTES], buf_b[MTHP_MAX_PTES];
 	size_t p = 0, q = 0;
 	int err = sim_mm_snapshot_populated(r->mm, &sim);
 
@@ -773,6 +794,7 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 	}
 	while (p < rec->nr_pmds || q < sim.nr_pmds) {
 		const struct mthp_snapshot_pmd *a = NULL, *b = NULL;
+		const uint8_t *sa, *sb;
 		uint64_t addr;
 
 		if (q >= sim.nr_pmds ||
@@ -795,15 +817,17 @@ static int compare(struct replay *r, const struct mthp_snapshot *rec,
 			f->shared_simulated += sh;
 			continue;
 		}
+		sa = pmd_states(a, n, buf_a);
+		sb = pmd_states(b, n, buf_b);
 		for (uint32_t i = 0; i < n; i++) {
-			bool in_rec = mapped(range_pte(a, i)), in_sim = mapped(range_pte(b, i));
+			bool in_rec = mapped(pte_class(sa[i])), in_sim = mapped(pte_class(sb[i]));
 
 			f->recorded += in_rec;
 			f->simulated += in_sim;
 			f->extra += in_sim && !in_rec;
 			f->missing += in_rec && !in_sim;
-			f->shared_recorded += shared_state(pmd_state(a, i));
-			f->shared_simulated += shared_state(pmd_state(b, i));
+			f->shared_recorded += shared_state(sa[i]);
+			f->shared_simulated += shared_state(sb[i]);
 		}
 	}
 	mthp_snapshot_free(&sim);
@@ -831,11 +855,16 @@ static int size_recording(FILE *f, const char *name, struct rec_size *sz,
 		uint64_t pages = 0, swapped = 0;
 
 		for (size_t i = 0; i < s->nr_pmds; i++) {
-			for (uint32_t k = 0; k < s->geo.ptes_per_pmd; k++) {
-				enum pte_class c = range_pte(&s->pmds[i], k);
+			const struct mthp_snapshot_pmd *pmd = &s->pmds[i];
+			uint32_t n = s->geo.ptes_per_pmd;
 
-				pages += c != PTE_NONE;
-				swapped += c == PTE_SWAP;
+			if (pmd->kind != MTHP_PMD_TABLE) {
+				pages += pmd->kind == MTHP_PMD_NONE ? 0 : n;
+				continue;
+			}
+			for (uint32_t k = 0; k < n; k++) {	/* pte_class(), unrolled */
+				pages += pmd->ptes[k] != MTHP_PTE_NONE;
+				swapped += pmd->ptes[k] == MTHP_PTE_SWAP;
 			}
 		}
 		if (pages > sz->pages)

@@ -451,6 +451,36 @@ int mthp_snapshot_take_pmd(struct mthp_snapshot *snap, struct mthp_snapshot_pmd 
 	return 0;
 }
 
+static uint8_t *copy_bytes(const uint8_t *p, uint32_t n, bool *failed)
+{
+	uint8_t *c;
+
+	if (!p)
+		return NULL;
+	c = malloc(n);
+	if (c)
+		memcpy(c, p, n);
+	*failed |= !c;
+	return c;
+}
+
+int mthp_snapshot_copy_pmd(struct mthp_snapshot *snap, const struct mthp_snapshot_pmd *pmd)
+{
+	uint32_t n = snap->geo.ptes_per_pmd;
+	struct mthp_snapshot_pmd c = *pmd;
+	bool failed = false;
+	int err = -ENOMEM;
+
+	c.ptes = copy_bytes(pmd->ptes, n, &failed);
+	c.folio_orders = copy_bytes(pmd->folio_orders, n, &failed);
+	c.swap_orders = copy_bytes(pmd->swap_orders, n, &failed);
+	if (!failed)
+		err = mthp_snapshot_take_pmd(snap, &c);
+	if (err)
+		snap_pmd_free_ptes(&c);
+	return err;
+}
+
 void mthp_snapshot_pmd_folios(const struct mthp_snapshot *snap,
 			      const struct mthp_snapshot_pmd *pmd, uint8_t *out)
 {
