@@ -242,9 +242,12 @@ static void sprinkle(struct mt_table *t, struct mthp_rng *r, uint32_t count, con
 {
 	size_t ns = strlen(states);
 
-	for (uint32_t k = 0; k < count; k++)
-		set_state(t, mthp_rng_below(r, t->n),
-			  states[mthp_rng_below(r, (uint32_t)ns)]);
+	for (uint32_t k = 0; k < count; k++) {
+		/* two draws in order: the same seed gives the same table with any compiler */
+		uint32_t at = mthp_rng_below(r, t->n);
+
+		set_state(t, at, states[mthp_rng_below(r, (uint32_t)ns)]);
+	}
 }
 
 void mt_table_random(struct mt_table *t, uint32_t n, struct mthp_rng *r, int bad)
