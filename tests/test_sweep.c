@@ -485,6 +485,7 @@ static void test_sim_sweep_json_has_every_run_the_front_and_the_answer(void **st
 	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-sweep 1");
 	assert_string_equal(json_string_value(json_object_get(doc, "tlb_profile")), "arm64-4k");
 	assert_true(json_real_value(json_object_get(doc, "budget")) == 0.10);
+	assert_int_equal(json_integer_value(json_object_get(doc, "seed")), 1);
 	runs = json_object_get(doc, "runs");
 	front = json_object_get(doc, "front");
 	/* two settings, each with khugepaged off and under upstream */
@@ -629,6 +630,7 @@ static void test_advise_a_live_process(void **state)
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "format")), "mthp-sweep 1");
 	assert_true(json_array_size(json_object_get(doc, "runs")) >= 2);
+	assert_true(json_is_null(json_object_get(doc, "seed")));	/* no seed in a snapshot's */
 	/* the process's 64K runs are resident: 8 of 64K at least */
 	assert_true(json_integer_value(json_object_get(json_object_get(json_object_get(doc,
 		"baseline"), "report"), "resident_pages")) >= 8 * 16);

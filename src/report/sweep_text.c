@@ -169,11 +169,12 @@ json_t *mthp_sweep_json(const struct mthp_sweep *sw, double budget, const char *
 	for (size_t i = 0; front && i < sw->nr_runs; i++)
 		if (sw->runs[i].on_front && json_array_append_new(front, json_integer((json_int_t)i + 1)))
 			return json_decref(front), NULL;
-	return json_pack("{s:s, s:s?, s:I, s:s, s:s, s:f, s:o, s:{s:o, s:I}, s:o, s:o, "
+	/* a scenario's runs draw from the seed; a snapshot's and a recording's do not */
+	return json_pack("{s:s, s:s?, s:o, s:s, s:s, s:f, s:o, s:{s:o, s:I}, s:o, s:o, "
 			 "s:{s:s, s:o, s:o}}",
 			 "format", "mthp-sweep 1",
 			 "source", sw->source,
-			 "seed", (json_int_t)sw->seed,
+			 "seed", sw->scenario ? json_integer((json_int_t)sw->seed) : json_null(),
 			 "tlb_profile", mthp_tlb_profile_name(sw->profile),
 			 "tlb_profile_source", profile_why,
 			 "budget", budget,
