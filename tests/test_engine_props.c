@@ -370,10 +370,18 @@ static void up_visit(struct ref *r, uint32_t off, unsigned o)
 /* ------------------------------------------------------------------ */
 /* Reference: guarded, recursive, the folio discount counted folio by folio */
 
+/*
+ * The VMA's max_none(o): scaled where a folio of order o saves TLB entries
+ * (the PMD order, cont_order and above), upstream's elsewhere.
+ */
 static uint32_t gd_max_none(const struct ref *r, unsigned o)
 {
+	unsigned cont = r->pc->s.geo.cont_order;
+
 	if (r->pc->ctx == MA)
 		return r->n;
+	if (o < r->pmd && !(cont && o >= cont))
+		return up_max_none(r, o);
 	return r->pc->s.max_ptes_none >> (r->pmd - o);
 }
 
@@ -663,6 +671,8 @@ static void random_case(struct pcase *pc, struct mthp_rng *g)
 	/* half the ranges come after others that left folios in the batch */
 	pc->lru = mthp_rng_below(g, 2) ? 0 : 1 + mthp_rng_below(g, 30);
 	mt_table_random(&pc->t, n, g, 1);
+	/* the machine: no cont entries, Zen's 4 PTEs, arm64's contpte */
+	pc->s.geo.cont_order = (uint32_t[]){ 0, 2, 4, geo.cont_order }[mthp_rng_below(g, 4)];
 }
 
 static const struct mthp_pmd_plan *engine_plan(const struct pcase *pc, enum mthp_policy pol)

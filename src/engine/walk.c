@@ -40,7 +40,9 @@
  *
  * guarded walks the same pre-order with upstream's actions and the count
  * test of max_none(o) = max_ptes_none scaled to o (every value honoured at
- * every order), and two more rules:
+ * every order) where a folio of order o saves TLB entries on the machine
+ * (the PMD order, and geo.cont_order and above), 7.2's limit at the other
+ * orders, and two more rules:
  *   - the folio discount: the count of a window does not count max_none(k)
  *     pages of each smaller large folio (order k) whose first page is in
  *     it, the most a collapse to that folio may have filled.  A collapse
