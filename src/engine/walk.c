@@ -45,10 +45,12 @@
  * orders, and two more rules:
  *   - the folio discount: the count of a window does not count max_none(k)
  *     pages of each smaller large folio (order k) whose first page is in
- *     it, the most a collapse to that folio may have filled.  A collapse
- *     to order o fills at most max_none(o) minus the discounts of the
- *     folios it takes in (its own count test), and adds a discount of
- *     max_none(o): no enclosing window's count grows, so a window that
+ *     it and that may hold fills (scan->folio_fills; all when NULL), the
+ *     most a collapse to that folio may have filled.  A collapse to order
+ *     o fills at most max_none(o) minus the discounts of the folios it
+ *     takes in (its own count test), and its folio may hold fills (with a
+ *     discount of max_none(o)) when it filled a page or took in a folio
+ *     that may: no enclosing window's count grows, so a window that
  *     failed its test fails it again at the next scan (no creep);
  *   - below PMD order, a window that already holds a folio of its order or
  *     larger is gone past before it is handed out, so before the caller
@@ -247,10 +249,11 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 /*
  * guarded: the pages of the smaller large folios in a window that may be
  * zero-filled, max_none(k) for each folio of order k < order whose first
- * page is in the window.  A folio that guarded collapsed holds at most
- * that many filled pages; one that a fault allocated may hold more.  Not
- * counting them keeps a later scan from counting an earlier collapse's
- * fills, whatever the program wrote in between.
+ * page is in the window and that may hold fills.  A folio that guarded
+ * collapsed holds at most that many filled pages; a folio no collapse
+ * filled (a fault's, or a collapse's of present pages only) holds none.
+ * Not counting them keeps a later scan from counting an earlier
+ * collapse's fills, whatever the program wrote in between.
  */
 static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
@@ -267,7 +270,8 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
 			unsigned k = s->folio_orders[p];
 
 			bits &= bits - 1;
-			if (k < order && !(p & (BIT(k) - 1)))
+			if (k < order && !(p & (BIT(k) - 1)) &&
+			    (!s->folio_fills || s->folio_fills[p]))
 				discount += mthp_guarded_max_none(w->rules, k);
 		}
 	}
