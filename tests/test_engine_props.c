@@ -408,10 +408,28 @@ static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 	return count;
 }
 
+/*
+ * The count test's limit: upstream's below PMD order in a range whose PMD
+ * order is allowed and whose occupied PTEs (swap too) and max_ptes_none
+ * more reach the PMD's need.
+ */
+static uint32_t gd_limit(const struct ref *r, unsigned o)
+{
+	uint32_t mpn = r->pc->s.max_ptes_none, held = 0;
+
+	if (o == r->pmd || r->pc->ctx == MA || !(r->orders & (1u << r->pmd)))
+		return gd_max_none(r, o);
+	for (uint32_t i = 0; i < r->n; i++)
+		held += r->occupied[i] || r->pc->t.ptes[i] == 'w';
+	if ((uint64_t)held + mpn >= (uint64_t)r->n - mpn)
+		return up_max_none(r, o);
+	return gd_max_none(r, o);
+}
+
 static bool gd_passes(const struct ref *r, uint32_t off, unsigned o)
 {
-	return gd_max_none(r, o) >= (1u << o) ||
-	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_max_none(r, o);
+	return gd_limit(r, o) >= (1u << o) ||
+	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_limit(r, o);
 }
 
 static bool gd_holds_folio(const struct ref *r, uint32_t off, unsigned o)

@@ -4,8 +4,8 @@
  * max_ptes_none honoured at every order, no creep, and no attempt (so no
  * allocation) for a window that already holds a folio of its order; fills
  * below the PMD order only at the orders the machine maps with fewer TLB
- * entries (geo.cont_order); the folio discount only for folios that may
- * hold fills.
+ * entries (geo.cont_order) and only in a range out of the PMD's reach; the
+ * folio discount only for folios that may hold fills.
  *
  * The creep property: plan a random table, apply the plan's collapses
  * (new folios of the window's order, every PTE present), plan again; the
@@ -305,6 +305,28 @@ static void guarded_plans_beside_upstream(void **state)
 		  { "khugepaged/max_ptes_none=384", "hugepages-16kB/enabled=always",
 		    "hugepages-2048kB/enabled=never" },
 		  "A*3 . A*4", "SUCCEED C[4/2] A[] F=0", "SUCCEED C[4/2] A[] F=0" },
+		/*
+		 * arm64, 64kB and the PMD size at 64 (64kB: 2 none PTEs): the
+		 * first range has 482 none PTEs, more than 2 * 64, so no fill
+		 * could bring its PMD window in reach: the first 64kB window
+		 * takes 2.  The second has 92 (420 present, 448 needed):
+		 * within reach, 7.2's limit, and none of its 26 windows with
+		 * one none PTE collapses.
+		 */
+		{ "out of the PMD's reach", 4,
+		  { "khugepaged/max_ptes_none=64", "hugepages-64kB/enabled=always",
+		    "hugepages-2048kB/enabled=always" },
+		  "A*14 .*2 A*16", "SUCCEED C[16/4] A[] F=0", "SUCCEED C[0/4 16/4] A[] F=2" },
+		{ "within the PMD's reach", 4,
+		  { "khugepaged/max_ptes_none=64", "hugepages-64kB/enabled=always",
+		    "hugepages-2048kB/enabled=always" },
+		  "A*14 .*2 A*16 .*64 "
+		  "A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . "
+		  "A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . "
+		  "A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . A*15 . "
+		  "A*15 . A*15 .",
+		  "SUCCEED C[16/4] A[] F=0",
+		  "SUCCEED C[16/4] A[] F=0" },
 		/*
 		 * A window that already holds a folio of its order is not
 		 * handed out: upstream attempts it (the kernel allocates, then

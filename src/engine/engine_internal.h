@@ -180,7 +180,8 @@ bool mthp_guarded_fills(const struct mthp_rules *r, unsigned order);
 /*
  * guarded's max_none(o) of the VMA: max_ptes_none scaled to the order,
  * rounded down, where mthp_guarded_fills(); 7.2's limit elsewhere (no
- * limit for MADV_COLLAPSE).  The count test and the attempt share it.
+ * limit for MADV_COLLAPSE).  The attempt's limit and the folio discount;
+ * the count test lowers it in a range within the PMD's reach (walk.c).
  */
 uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
 
