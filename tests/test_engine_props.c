@@ -370,38 +370,66 @@ static void up_visit(struct ref *r, uint32_t off, unsigned o)
 /* ------------------------------------------------------------------ */
 /* Reference: guarded, recursive, the folio discount counted folio by folio */
 
+/*
+ * The VMA's max_none(o): scaled where a folio of order o saves TLB entries
+ * (the PMD order, cont_order and above), upstream's elsewhere.
+ */
 static uint32_t gd_max_none(const struct ref *r, unsigned o)
 {
+	unsigned cont = r->pc->s.geo.cont_order;
+
 	if (r->pc->ctx == MA)
 		return r->n;
+	if (o < r->pmd && !(cont && o >= cont))
+		return up_max_none(r, o);
 	return r->pc->s.max_ptes_none >> (r->pmd - o);
 }
 
 /*
  * The count test's occupied PTEs (swap too at PMD order), less max_none(k)
- * for every folio of order 2 <= k < o that starts in the window.
+ * for every folio of order 2 <= k < o that starts in the window and may
+ * hold fills.
  */
 static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 {
+	const struct mt_table *t = &r->pc->t;
 	int64_t count = 0;
 
 	for (uint32_t i = off; i < off + (1u << o); i++) {
-		uint8_t c = r->pc->t.ptes[i], f = r->pc->t.folios[i];
+		uint8_t c = t->ptes[i], f = t->folios[i];
 
 		count += r->occupied[i];
 		if (o == r->pmd && c == 'w')
 			count++;
 		if (!is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= 2 && f < o &&
-		    i % (1u << f) == 0)
+		    i % (1u << f) == 0 && (!t->has_fills || t->fills[i]))
 			count -= gd_max_none(r, f);
 	}
 	return count;
 }
 
+/*
+ * The count test's limit: upstream's below PMD order in a range whose PMD
+ * order is allowed and whose occupied PTEs (swap too) and max_ptes_none
+ * more reach the PMD's need.
+ */
+static uint32_t gd_limit(const struct ref *r, unsigned o)
+{
+	uint32_t mpn = r->pc->s.max_ptes_none, held = 0;
+
+	if (o == r->pmd || r->pc->ctx == MA || !(r->orders & (1u << r->pmd)))
+		return gd_max_none(r, o);
+	for (uint32_t i = 0; i < r->n; i++)
+		held += r->occupied[i] || r->pc->t.ptes[i] == 'w';
+	if ((uint64_t)held + mpn >= (uint64_t)r->n - mpn)
+		return up_max_none(r, o);
+	return gd_max_none(r, o);
+}
+
 static bool gd_passes(const struct ref *r, uint32_t off, unsigned o)
 {
-	return gd_max_none(r, o) >= (1u << o) ||
-	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_max_none(r, o);
+	return gd_limit(r, o) >= (1u << o) ||
+	       gd_count(r, off, o) >= (int64_t)(1u << o) - gd_limit(r, o);
 }
 
 static bool gd_holds_folio(const struct ref *r, uint32_t off, unsigned o)
@@ -663,6 +691,12 @@ static void random_case(struct pcase *pc, struct mthp_rng *g)
 	/* half the ranges come after others that left folios in the batch */
 	pc->lru = mthp_rng_below(g, 2) ? 0 : 1 + mthp_rng_below(g, 30);
 	mt_table_random(&pc->t, n, g, 1);
+	/* the machine: no cont entries, Zen's 4 PTEs, arm64's contpte */
+	pc->s.geo.cont_order = (uint32_t[]){ 0, 2, 4, geo.cont_order }[mthp_rng_below(g, 4)];
+	/* half the tables say which folios may hold fills, at random */
+	pc->t.has_fills = mthp_rng_below(g, 2);
+	for (uint32_t i = 0; pc->t.has_fills && i < n; i++)
+		pc->t.fills[i] = (uint8_t)mthp_rng_below(g, 2);
 }
 
 static const struct mthp_pmd_plan *engine_plan(const struct pcase *pc, enum mthp_policy pol)
@@ -675,6 +709,7 @@ static const struct mthp_pmd_plan *engine_plan(const struct pcase *pc, enum mthp
 		.kind = pc->kind,
 		.ptes = pc->kind == MTHP_PMD_TABLE ? pc->t.ptes : NULL,
 		.folio_orders = pc->kind == MTHP_PMD_TABLE ? pc->t.folios : NULL,
+		.folio_fills = pc->kind == MTHP_PMD_TABLE && pc->t.has_fills ? pc->t.fills : NULL,
 		.lru_batch = pc->lru,
 	};
 

@@ -67,6 +67,7 @@ static void test_defaults(void **state)
 	assert_int_equal(sc.swap, 256ull << 20);
 	assert_true(sc.fragmentation == 0);
 	assert_int_equal(sc.tlb_profiles, 0);	/* all that fit */
+	assert_int_equal(sc.mmu, -1);
 	assert_false(sc.read_fault_alloc);
 	assert_int_equal(sc.swap_device, SIM_SWAP_DISK);
 	assert_int_equal(sc.seed, 1);
@@ -92,7 +93,7 @@ static void test_every_machine_key(void **state)
 	(void)state;
 	read_ok(&sc, "[machine]\nmemory = 2G\npage_size = 16K\nswap = 0\n"
 		     "fragmentation = 25%\ntlb = zen,arm64-4k\nread_fault_alloc = yes\n"
-		     "swap_device = zram\nseed = 42\n[process p]\n");
+		     "swap_device = zram\nseed = 42\nmmu = arm64-16k\n[process p]\n");
 	assert_int_equal(sc.memory, 2ull << 30);
 	assert_int_equal(sc.page_size, 16384);
 	assert_int_equal(sc.swap, 0);
@@ -101,6 +102,7 @@ static void test_every_machine_key(void **state)
 	assert_true(sc.read_fault_alloc);
 	assert_int_equal(sc.swap_device, SIM_SWAP_ZRAM);
 	assert_int_equal(sc.seed, 42);
+	assert_int_equal(sc.mmu, MTHP_TLB_ARM64_16K);
 	mthp_scenario_free(&sc);
 }
 
@@ -118,6 +120,17 @@ static void test_settings_apply_with_the_geometry(void **state)
 	assert_int_equal(s.geo.ptes_per_pmd, 2048);
 	assert_int_equal(s.size_enabled[4], MTHP_MODE_ALWAYS);
 	assert_int_equal(s.max_ptes_none, 2047);
+	/* arm64 is the only machine with 16K pages: its contpte order */
+	assert_int_equal(s.geo.cont_order, 7);
+	mthp_scenario_free(&sc);
+	/* the machine's MMU gives the order its TLB maps with fewer entries */
+	read_ok(&sc, "[machine]\nmmu = arm64-4k\n[process p]\n");
+	assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+	assert_int_equal(s.geo.cont_order, 4);
+	mthp_scenario_free(&sc);
+	read_ok(&sc, minimal);
+	assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+	assert_int_equal(s.geo.cont_order, 0);
 	mthp_scenario_free(&sc);
 }
 
@@ -238,6 +251,10 @@ static const struct bad_scenario {
 	{ "[machine]\nfragmentation = 1.5\n[process p]\n", 2, "fraction 0..1" },
 	{ "[machine]\ntlb = sparc\n[process p]\n", 2, "tlb profile 'sparc'" },
 	{ "[machine]\ntlb = ,\n[process p]\n", 2, "no profile" },
+	{ "[machine]\nmmu = sparc\n[process p]\n", 2,
+	  "mmu 'sparc': must be x86-64, zen, arm64-4k, arm64-16k or arm64-64k" },
+	{ "[machine]\nmmu = arm64-64k\n[process p]\n", 2,
+	  "mmu 'arm64-64k': made for another page size than 4K" },
 	{ "[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no" },
 	{ "[machine]\nswap_device = tape\n[process p]\n", 2, "swap_device 'tape': must be disk or zram" },
 	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },

@@ -534,6 +534,37 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 	}
 }
 
+/*
+ * A sweep judges the machine it simulates: a scenario's [machine] mmu is
+ * the profile, and --tlb may not name another.
+ */
+static void test_sim_sweep_judges_the_scenarios_mmu(void **state)
+{
+	char path[] = "/tmp/mthp-test-mmu-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+	char *out, *err;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("[machine]\nmmu = arm64-4k\n[process p]\n[vma p v]\nsize = 4M\n"
+	      "[phase p fill]\nvma = v\naction = fill\n", f);
+	fclose(f);
+	assert_int_equal(mthp(&out, &err, "sim", path, "--sweep", "khugepaged/max_ptes_none=0",
+			      "--compare", "upstream", NULL), 0);
+	assert_non_null(strstr(out, "profile arm64-4k (the scenario's [machine] mmu)"));
+	free(out);
+	free(err);
+	assert_int_equal(mthp(&out, &err, "sim", path, "--sweep", "khugepaged/max_ptes_none=0",
+			      "--tlb", "x86-64", NULL), 2);
+	assert_non_null(strstr(err, "--tlb x86-64: the scenario's machine has mmu arm64-4k"));
+	free(out);
+	free(err);
+	unlink(path);
+}
+
 /* A snapshot file of snapshot_case(): eight full 64K blocks and a scatter. */
 static void write_case(char *path)
 {
@@ -654,6 +685,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_a_recommendation_says_what_the_shrinker_takes_back),
 	cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
 	cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
+	cmocka_unit_test(test_sim_sweep_judges_the_scenarios_mmu),
 	cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),
 	cmocka_unit_test(test_advise_a_live_process),
 )

@@ -196,6 +196,12 @@ struct mthp_range {
 	const uint8_t *ptes;		/* N states (kind TABLE) */
 	const uint8_t *folio_orders;	/* N orders or MTHP_NO_FOLIO; NULL: order 0 */
 	/*
+	 * guarded: N flags, non-zero where the PTE's folio may hold pages a
+	 * collapse zero-filled (a folio flag docs/guarded-policy.md asks the
+	 * kernel for); NULL: any large folio may (a snapshot, a live process)
+	 */
+	const uint8_t *folio_fills;
+	/*
 	 * Folios already in the per-CPU LRU add batch when the range is
 	 * planned (docs/plan-contract.md): 0 after a drain; the count a
 	 * range before it in the same pass left (mthp_pmd_plan.lru_batch_end).
@@ -239,6 +245,8 @@ struct mthp_scan {
 	uint64_t bad[MTHP_BITMAP_WORDS];	/* PTEs that fail any collapse */
 	const uint8_t *ptes;
 	const uint8_t *folio_orders;
+	/* as mthp_range's: NULL after mthp_scan(), the caller may set it */
+	const uint8_t *folio_fills;
 };
 
 /* Scan a page table of r->nr_ptes PTEs. */

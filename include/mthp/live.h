@@ -72,7 +72,10 @@ const char *mthp_host_collapse_stat_name(enum mthp_host_collapse_stat s);
 int mthp_live_collapse_stats(const struct mthp_geometry *geo,
 			     struct mthp_host_collapse_stats *st, struct mthp_diag *diag);
 
-/* Geometry from the page size and hpage_pmd_size; 0 or -errno. */
+/*
+ * Geometry from the page size and hpage_pmd_size, with the cont_order of
+ * the host's TLB profile (mthp_tlb_host_profile()); 0 or -errno.
+ */
 int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag);
 
 /*

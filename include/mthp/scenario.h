@@ -112,6 +112,9 @@ struct mthp_scenario {
 	double fragmentation;		/* 0..1 */
 	uint32_t tlb_profiles;		/* bit (1 << enum mthp_tlb_profile); 0: all
 					 * that fit the page size */
+	int mmu;			/* the machine's MMU, an enum mthp_tlb_profile;
+					 * -1: not said (the geometry's default) */
+	unsigned mmu_line;
 	bool read_fault_alloc;
 	uint64_t seed;
 	/* [settings], in file order */

@@ -19,14 +19,29 @@
 /* The smallest collapse order (order 1 anon folios cannot exist). */
 #define MTHP_MIN_ORDER 2
 
-/* One page-table geometry: 4K/512, 16K/2048 or 64K/8192. */
+/*
+ * One page-table geometry: 4K/512, 16K/2048 or 64K/8192, and what the
+ * machine's MMU makes of a PTE-mapped folio.
+ */
 struct mthp_geometry {
 	uint32_t page_size;	/* bytes per base page */
 	uint32_t ptes_per_pmd;	/* HPAGE_PMD_NR */
 	uint32_t pmd_order;	/* log2(ptes_per_pmd) */
+	/*
+	 * The smallest folio order below the PMD order whose PTE mappings
+	 * take fewer TLB entries than PTEs on this machine (arm64's contpte
+	 * block: 4 with 4K pages, 7 with 16K, 5 with 64K; AMD Zen's PTE
+	 * coalescing: 2), every larger order too; 0: none (x86-64 without
+	 * coalescing).  Only policy guarded reads it (docs/guarded-policy.md).
+	 */
+	uint32_t cont_order;
 };
 
-/* Fill *geo for a page size of 4096, 16384 or 65536; -EINVAL otherwise. */
+/*
+ * Fill *geo for a page size of 4096, 16384 or 65536; -EINVAL otherwise.
+ * cont_order: 0 with 4K pages (x86-64), arm64's contpte order with 16K and
+ * 64K pages (only arm64 has them); the caller sets another machine's.
+ */
 int mthp_geometry_from_page_size(struct mthp_geometry *geo, uint64_t page_size);
 /* Fill *geo for 512, 2048 or 8192 PTEs per table; -EINVAL otherwise. */
 int mthp_geometry_from_ptes(struct mthp_geometry *geo, uint64_t ptes_per_pmd);

@@ -59,6 +59,13 @@ struct sim_config {
 	enum sim_swap_device swap_device;
 	uint64_t seed;			/* for sim_random() */
 	bool read_fault_alloc;		/* read faults allocate, no zero page */
+	/*
+	 * The folios faults allocate stand for another machine's (a loaded
+	 * snapshot, a replayed recording): a large one may hold pages a
+	 * collapse zero-filled there, so policy guarded's folio discount
+	 * counts it (docs/guarded-policy.md)
+	 */
+	bool foreign_folios;
 };
 
 /* A simulator with the given settings (copied); *out on success. */

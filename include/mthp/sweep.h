@@ -16,7 +16,9 @@
  * (mthp/passes.h); the baseline is the snapshot as it is.  A run's memory
  * is its resident pages at the end (zero-page PTEs do not count); its TLB
  * entries those of one profile (see mthp/tlb.h).  Both are given as
- * changes from the baseline.
+ * changes from the baseline.  The profile is the machine's: the runs see
+ * its contiguous-PTE order (settings.geo.cont_order, which policy guarded
+ * reads).
  *
  * The front: a run is on it when no other run needs no more memory and no
  * more TLB entries, and less of one of them.  The recommendation is the
@@ -85,7 +87,7 @@ struct mthp_sweep {
 	unsigned nr_axes;
 	int policies[MTHP_RUN_MAX_POLICIES];	/* enum mthp_policy, or MTHP_RUN_PLUGIN */
 	unsigned nr_policies;
-	enum mthp_tlb_profile profile;
+	enum mthp_tlb_profile profile;	/* judged, and the machine's MMU */
 	uint64_t seed;
 	unsigned threads;		/* 0: one per online CPU */
 	/* what came out: set by mthp_sweep_run() */

@@ -141,8 +141,8 @@ static void visit_words(const struct mthp_whatif_range *wr, struct mthp_explain_
 		if (wr->policy == MTHP_POLICY_GUARDED) {
 			mthp_msg(w->why, sizeof(w->why), "%u of %u PTEs occupied, not counting "
 				 "what smaller large folios may have filled; the count test needs "
-				 "%u (max_ptes_none %u scaled to the order)", have, len, need,
-				 s->max_ptes_none);
+				 "%u (guarded's limit from max_ptes_none %u at this order, on this "
+				 "machine and in this range)", have, len, need, s->max_ptes_none);
 			return;
 		}
 		if (wr->policy == MTHP_POLICY_UPSTREAM &&

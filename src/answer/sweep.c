@@ -346,6 +346,8 @@ int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag)
 	sw->runs = NULL;
 	sw->nr_runs = 0;
 	memset(&sw->baseline, 0, sizeof(sw->baseline));
+	/* the runs are of a machine with the MMU the profile judges */
+	sw->settings.geo.cont_order = mthp_tlb_profile_info(sw->profile)->cont_order;
 	err = count_combos(sw, &sw->nr_combos, diag);
 	if (err)
 		return err;

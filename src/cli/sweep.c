@@ -108,12 +108,25 @@ static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
 			  struct mthp_sweep *sw, char *why, size_t len, FILE *err)
 {
 	const struct mthp_geometry *geo = &sw->settings.geo;
+	int mmu = sw->scenario ? sw->scenario->mmu : -1;
 	enum mthp_tlb_profile p;
 	char host[96];
 
+	/* the profile judged is the simulated machine's MMU: one of them */
+	if (mmu >= 0 && o->tlb_given && o->tlb != mmu) {
+		fprintf(err, "mthp %s: --tlb %s: the scenario's machine has mmu %s (%s:%u); "
+			"a sweep judges the machine it simulates\n", cmd,
+			mthp_tlb_profile_name((enum mthp_tlb_profile)o->tlb),
+			mthp_tlb_profile_name((enum mthp_tlb_profile)mmu), sw->scenario->file,
+			sw->scenario->mmu_line);
+		return EXIT_USAGE;
+	}
 	if (o->tlb_given) {
 		p = (enum mthp_tlb_profile)o->tlb;
 		snprintf(why, len, "--tlb");
+	} else if (mmu >= 0) {
+		p = (enum mthp_tlb_profile)mmu;
+		snprintf(why, len, "the scenario's [machine] mmu");
 	} else if (!mthp_tlb_host_profile(&p, host, sizeof(host)) &&
 		   mthp_tlb_profile_fits(p, geo)) {
 		snprintf(why, len, "%s", host);

@@ -50,8 +50,10 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 	  .help = WITH "the memory increase the recommendation may\n"		\
 		  "  spend (default 5%)" },						\
 	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = sweep_tlb,				\
-	  .help = WITH "the TLB profile judged (default: this host's\n"		\
-		  "  CPU and page size)" },						\
+	  .help = WITH "the TLB profile judged, also the MMU of the\n"		\
+		  "  machine the runs simulate, which policy guarded reads\n"	\
+		  "  (default: a scenario's [machine] mmu, else this\n"		\
+		  "  host's CPU and page size)" },					\
 	{ "threads", 0, "N", MTHP_OPT_U64, offsetof(TYPE, sweep.threads), .min = 1,	\
 	  .max = 64, .help = WITH "runs at once (default: one per CPU); the\n"	\
 		  "  output is the same whatever the number" },			\

@@ -172,8 +172,16 @@ enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
 /*
- * guarded's max_none(o): max_ptes_none scaled to the order, rounded down
- * (no limit for MADV_COLLAPSE).  The count test and the attempt share it.
+ * guarded: may a window of this order take none PTEs beyond 7.2's limit?
+ * The PMD order, and the orders whose folios the machine maps with fewer
+ * TLB entries than PTEs (geo.cont_order and above).
+ */
+bool mthp_guarded_fills(const struct mthp_rules *r, unsigned order);
+/*
+ * guarded's max_none(o) of the VMA: max_ptes_none scaled to the order,
+ * rounded down, where mthp_guarded_fills(); 7.2's limit elsewhere (no
+ * limit for MADV_COLLAPSE).  The attempt's limit and the folio discount;
+ * the count test lowers it in a range within the PMD's reach (walk.c).
  */
 uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
 

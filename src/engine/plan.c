@@ -294,6 +294,7 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 		return;
 	/* most plans never attempt below PMD order: no folio bitmap for them */
 	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
+	work->scan.folio_fills = range->folio_fills;
 	out->scan = work->scan.result;
 	if (out->scan != SCAN_SUCCEED)
 		return;

@@ -224,9 +224,19 @@ static void window_limits(const struct mthp_rules *r, unsigned order,
 		lim->max_none = 0;
 }
 
+bool mthp_guarded_fills(const struct mthp_rules *r, unsigned order)
+{
+	unsigned cont = r->settings->geo.cont_order;
+
+	return order == r->pmd_order || (cont && order >= cont);
+}
+
 uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order)
 {
 	if (r->context == MTHP_CONTEXT_MADVISE)
 		return r->nr_ptes;
+	/* a folio of this order saves no TLB entry: 7.2's limit */
+	if (!mthp_guarded_fills(r, order))
+		return mthp_upstream_max_none(r, order);
 	return r->settings->max_ptes_none >> (r->pmd_order - order);
 }

@@ -106,6 +106,7 @@ void mthp_scan_deferred(struct mthp_scan *s, const struct mthp_rules *r,
 	s->nr_ptes = n;
 	s->ptes = ptes;
 	s->folio_orders = folio_orders;
+	s->folio_fills = NULL;
 	s->has_large = false;
 	mthp_classify(s, ptes, n / 64, khugepaged);
 

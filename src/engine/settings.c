@@ -31,13 +31,13 @@ int mthp_geometry_from_ptes(struct mthp_geometry *geo, uint64_t ptes_per_pmd)
 {
 	switch (ptes_per_pmd) {
 	case 512:
-		*geo = (struct mthp_geometry){ 4096, 512, 9 };
+		*geo = (struct mthp_geometry){ 4096, 512, 9, 0 };
 		return 0;
 	case 2048:
-		*geo = (struct mthp_geometry){ 16384, 2048, 11 };
+		*geo = (struct mthp_geometry){ 16384, 2048, 11, 7 };
 		return 0;
 	case 8192:
-		*geo = (struct mthp_geometry){ 65536, 8192, 13 };
+		*geo = (struct mthp_geometry){ 65536, 8192, 13, 5 };
 		return 0;
 	}
 	return -EINVAL;

@@ -40,13 +40,23 @@
  *
  * guarded walks the same pre-order with upstream's actions and the count
  * test of max_none(o) = max_ptes_none scaled to o (every value honoured at
- * every order), and two more rules:
+ * every order) where a folio of order o saves TLB entries on the machine
+ * (the PMD order, and geo.cont_order and above), 7.2's limit at the other
+ * orders, and three more rules:
+ *   - within the PMD's reach: in a range whose PMD window may collapse and
+ *     whose none PTEs are at most 2 * max_ptes_none, the count test below
+ *     PMD order takes 7.2's limit.  All the fills of the range's smaller
+ *     collapses together are at most max_ptes_none (below), so they could
+ *     bring such a range to its PMD threshold, which the discount then
+ *     refuses: the range is left to the PMD collapse;
  *   - the folio discount: the count of a window does not count max_none(k)
  *     pages of each smaller large folio (order k) whose first page is in
- *     it, the most a collapse to that folio may have filled.  A collapse
- *     to order o fills at most max_none(o) minus the discounts of the
- *     folios it takes in (its own count test), and adds a discount of
- *     max_none(o): no enclosing window's count grows, so a window that
+ *     it and that may hold fills (scan->folio_fills; all when NULL), the
+ *     most a collapse to that folio may have filled.  A collapse to order
+ *     o fills at most max_none(o) minus the discounts of the folios it
+ *     takes in (its own count test), and its folio may hold fills (with a
+ *     discount of max_none(o)) when it filled a page or took in a folio
+ *     that may: no enclosing window's count grows, so a window that
  *     failed its test fails it again at the next scan (no creep);
  *   - below PMD order, a window that already holds a folio of its order or
  *     larger is gone past before it is handed out, so before the caller
@@ -245,10 +255,11 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 /*
  * guarded: the pages of the smaller large folios in a window that may be
  * zero-filled, max_none(k) for each folio of order k < order whose first
- * page is in the window.  A folio that guarded collapsed holds at most
- * that many filled pages; one that a fault allocated may hold more.  Not
- * counting them keeps a later scan from counting an earlier collapse's
- * fills, whatever the program wrote in between.
+ * page is in the window and that may hold fills.  A folio that guarded
+ * collapsed holds at most that many filled pages; a folio no collapse
+ * filled (a fault's, or a collapse's of present pages only) holds none.
+ * Not counting them keeps a later scan from counting an earlier
+ * collapse's fills, whatever the program wrote in between.
  */
 static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
@@ -265,7 +276,8 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
 			unsigned k = s->folio_orders[p];
 
 			bits &= bits - 1;
-			if (k < order && !(p & (BIT(k) - 1)))
+			if (k < order && !(p & (BIT(k) - 1)) &&
+			    (!s->folio_fills || s->folio_fills[p]))
 				discount += mthp_guarded_max_none(w->rules, k);
 		}
 	}
@@ -295,6 +307,22 @@ static uint32_t window_count(const struct mthp_walk *w, uint32_t off, unsigned o
 	return count > discount ? count - discount : 0;
 }
 
+/*
+ * guarded: the none limit of the count test.  Below the PMD order in a
+ * range within the PMD's reach, 7.2's limit (see the top of the file).
+ */
+static uint32_t guarded_limit(const struct mthp_walk *w, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
+
+	if (order < r->pmd_order && r->context == MTHP_CONTEXT_KHUGEPAGED &&
+	    (r->orders & BIT(r->pmd_order)) &&
+	    s->nr_none + s->nr_bad <= 2 * r->settings->max_ptes_none)
+		return mthp_upstream_max_none(r, order);
+	return mthp_guarded_max_none(r, order);
+}
+
 /* upstream and guarded: does the window reach 2^o - max_none(o) occupied PTEs? */
 static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
@@ -304,7 +332,7 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	uint32_t max_none;
 
 	if (r->policy == MTHP_POLICY_GUARDED) {
-		max_none = mthp_guarded_max_none(r, order);
+		max_none = guarded_limit(w, order);
 		return max_none >= len || window_count(w, off, order) >= len - max_none;
 	}
 	if (order < r->pmd_order) {
@@ -481,7 +509,7 @@ static void visit_refused(const struct mthp_walk *w)
 		}
 	} else {
 		uint32_t max_none = r->policy == MTHP_POLICY_GUARDED ?
-				    mthp_guarded_max_none(r, w->order) :
+				    guarded_limit(w, w->order) :
 				    mthp_upstream_max_none(r, w->order);
 
 		v.need = len - (max_none < len ? max_none : len);

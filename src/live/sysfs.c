@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mthp/sweep.h>
+#include <mthp/tlb.h>
+
 #include "common/names.h"
 #include "live/live_internal.h"
 
@@ -51,7 +54,8 @@ int live_read_text(const char *path, char *buf, size_t len)
 int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag)
 {
 	long page_size = sysconf(_SC_PAGESIZE);
-	char buf[64];
+	enum mthp_tlb_profile mmu;
+	char buf[64], why[96];
 	int ret;
 
 	ret = mthp_geometry_from_page_size(geo, (uint64_t)page_size);
@@ -72,6 +76,9 @@ int mthp_live_geometry(struct mthp_geometry *geo, struct mthp_diag *diag)
 			}
 		}
 	}
+	/* the host's MMU, which policy guarded reads (docs/guarded-policy.md) */
+	if (!mthp_tlb_host_profile(&mmu, why, sizeof(why)) && mthp_tlb_profile_fits(mmu, geo))
+		geo->cont_order = mthp_tlb_profile_info(mmu)->cont_order;
 	return 0;
 }
 

@@ -484,6 +484,7 @@ int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
 	cfg.nr_swap_slots = 2 * out->swapped + 2 * (uint64_t)n;
 	out->memory_pages = cfg.nr_frames;
 	out->swap_pages = cfg.nr_swap_slots;
+	cfg.foreign_folios = true;
 	err = sim_create(&out->sim, &cfg, settings);
 	if (err) {
 		out->sim = NULL;

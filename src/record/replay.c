@@ -1026,6 +1026,7 @@ int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 	ret = size_machine(&opts->size, &rd.info, &s.geo, &sz, name, out, &cfg, diag);
 	if (ret)
 		goto out_reader;
+	cfg.foreign_folios = true;
 	ret = sim_create(&r.sim, &cfg, &s);
 	if (ret) {
 		mthp_msg(diag->msg, sizeof(diag->msg), "%s: cannot create the simulated machine (%s)",

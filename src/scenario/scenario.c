@@ -530,6 +530,14 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 			return fail_at(rd, rd->line, "tlb: no profile given");
 		if (all)
 			sc->tlb_profiles = 0;
+	} else if (!strcmp(key, "mmu")) {
+		enum mthp_tlb_profile prof;
+
+		if (mthp_tlb_profile_parse(value, &prof))
+			return fail_value(rd, rd->line, key, value,
+					  "must be x86-64, zen, arm64-4k, arm64-16k or arm64-64k");
+		sc->mmu = (int)prof;
+		sc->mmu_line = rd->line;
 	} else if (!strcmp(key, "swap_device")) {
 		if (!strcmp(value, "disk"))
 			sc->swap_device = SIM_SWAP_DISK;
@@ -547,7 +555,7 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 	} else {
 		return fail_at(rd, rd->line,
 			       "unknown key '%s' in [machine] (memory, page_size, swap, "
-			       "swap_device, fragmentation, tlb, read_fault_alloc, seed)", key);
+			       "swap_device, fragmentation, tlb, mmu, read_fault_alloc, seed)", key);
 	}
 }
 
@@ -818,8 +826,13 @@ static void check_machine(struct reader *rd)
 		snprintf(msg, sizeof(msg),
 			 "must be a multiple of the page size and at most %s less 2 pages with %s pages",
 			 most, page);
-		fail_value(rd, rd->swap_line ? rd->swap_line : 1, "swap",
-			   rd->swap_line ? rd->swap_text : "256M", msg);
+		return fail_value(rd, rd->swap_line ? rd->swap_line : 1, "swap",
+				  rd->swap_line ? rd->swap_text : "256M", msg);
+	}
+	if (sc->mmu >= 0 && !mthp_tlb_profile_fits((enum mthp_tlb_profile)sc->mmu, &geo)) {
+		snprintf(msg, sizeof(msg), "made for another page size than %s", page);
+		fail_value(rd, sc->mmu_line, "mmu", mthp_tlb_profile_name((enum mthp_tlb_profile)sc->mmu),
+			   msg);
 	}
 }
 
@@ -943,6 +956,9 @@ int mthp_scenario_settings(const struct mthp_scenario *sc, struct mthp_settings 
 
 	if (mthp_geometry_from_page_size(&geo, sc->page_size))
 		return -EINVAL;
+	/* the machine's MMU (checked against the page size when read) */
+	if (sc->mmu >= 0)
+		geo.cont_order = mthp_tlb_profile_info((enum mthp_tlb_profile)sc->mmu)->cont_order;
 	mthp_settings_init(s, &geo);
 	for (size_t i = 0; i < sc->nr_settings; i++) {
 		const struct mthp_snapshot_setting *line = &sc->settings[i];
@@ -979,6 +995,7 @@ int mthp_scenario_read_mem(struct mthp_scenario *sc, const char *buf, size_t len
 	sc->file = strdup(name);
 	sc->memory = 1ull << 30;
 	sc->page_size = 4096;
+	sc->mmu = -1;
 	sc->swap = 256ull << 20;
 	sc->seed = 1;
 	if (!sc->file) {

@@ -140,6 +140,7 @@ struct collapse_control {
 	unsigned long long scan_pfn;
 	uint8_t ptes[MTHP_MAX_PTES];
 	uint8_t orders[MTHP_MAX_PTES];
+	uint8_t fills[MTHP_MAX_PTES];	/* the folios' PG_FILLED, for guarded */
 	uint8_t reptes[MTHP_MAX_PTES];
 	uint8_t reorders[MTHP_MAX_PTES];
 	uint32_t isolated[MTHP_MAX_PTES];	/* heads of the isolated folios */
@@ -555,6 +556,7 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 {
 	struct sim *sim = mm->sim;
 	uint32_t nr = 1u << order;
+	bool took_filled = false;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_WRITE);
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
@@ -564,6 +566,9 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 		uint32_t pte = t->ptes[off + k];
 
 		if (pte_present(pte) && pte_pfn(pte) != sim->pm.zero_pfn) {
+			uint32_t old = folio_head(sim, pte_pfn(pte));
+
+			took_filled |= folio_test_flag(sim, old, PG_FILLED);
 			page_set_tag(sim, head + k, page_tag(sim, pte_pfn(pte)));
 		} else {
 			page_set_tag(sim, head + k, 0);
@@ -575,6 +580,8 @@ static void collapse_copy(struct sim_mm *mm, struct sim_pte_table *t, uint32_t o
 	}
 	collapse_assert_unpinned(sim, cc);
 	release_isolated(sim, cc);
+	if (cc->filled || took_filled)
+		folio_set_flag(sim, head, PG_FILLED);
 }
 
 /*
@@ -1143,6 +1150,7 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 		.vma_end = v->end,
 		.ptes = cc->ptes,
 		.folio_orders = cc->orders,
+		.folio_fills = cc->fills,
 	};
 	enum mthp_result result;
 
@@ -1150,7 +1158,8 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 	lockdep_assert_held(LOCK_WORLD, sim, LOCK_READ);
 	collapse_rules(cc, v, &cc->rules);
 	range.kind = cc->rules.eligible ?
-		     sim_pmd_states(mm, pmd_addr, cc->ptes, cc->orders) : MTHP_PMD_NONE;
+		     sim_pmd_states(mm, pmd_addr, cc->ptes, cc->orders, cc->fills) :
+		     MTHP_PMD_NONE;
 	result = mthp_precheck(&cc->rules, &range);
 	/* the counts of a range not scanned, as Linux traces them */
 	cc->scan.referenced = cc->scan.none_or_zero = cc->scan.unmapped = 0;
@@ -1158,6 +1167,7 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 	cc->progress = 1;	/* no table to scan: one */
 	if (result == SCAN_SUCCEED) {
 		mthp_scan(&cc->scan, &cc->rules, cc->ptes, cc->orders);
+		cc->scan.folio_fills = cc->fills;
 		result = cc->scan.result;
 		/* one per PTE looked at, up to the one that ended the scan */
 		cc->progress = cc->scan.fail_index < cc->scan.nr_ptes ?

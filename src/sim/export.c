@@ -93,7 +93,7 @@ static int snapshot_vma(struct sim_mm *mm, struct mthp_snapshot *snap,
 
 		if (!all && (addr = pmd_next_dir(mm, addr, v->end)) >= v->end)
 			break;
-		kind = sim_pmd_states(mm, addr, ptes, orders);
+		kind = sim_pmd_states(mm, addr, ptes, orders, NULL);
 		if (!all && kind == MTHP_PMD_NONE)
 			continue;
 		if (kind == MTHP_PMD_TABLE) {

@@ -87,8 +87,11 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 	bool charge;
 	int err = anon_folio_alloc(sim, order, mm->memcg, head, &charge);
 
-	if (!err)
+	if (!err) {
+		if (order >= MTHP_MIN_ORDER && sim->foreign_folios)
+			folio_set_flag(sim, *head, PG_FILLED);
 		return 0;
+	}
 	if (charge) {
 		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
 		if (pmd_fault)
@@ -373,6 +376,9 @@ int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table 
 	if (err)
 		return err;
 	order = sim_pg(sim, head)->order;
+	/* the swap entries do not say whether a collapse filled the folio they were */
+	if (order >= MTHP_MIN_ORDER)
+		folio_set_flag(sim, head, PG_FILLED);
 	nr = 1u << order;
 	first = i & ~(nr - 1);
 	slot = pte_slot(pte) - (i - first);

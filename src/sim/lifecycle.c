@@ -48,6 +48,7 @@ int sim_create(struct sim **out, const struct sim_config *cfg,
 	}
 	sim->settings->s = *settings;
 	sim->read_fault_alloc = cfg->read_fault_alloc;
+	sim->foreign_folios = cfg->foreign_folios;
 	sim->swap_device = cfg->swap_device;
 	sim->seed = cfg->seed;
 	sim->memcgs[0] = (struct sim_memcg){ .limit = UINT64_MAX, .used = true };

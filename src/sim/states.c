@@ -24,6 +24,7 @@ struct folio_part {
 	uint32_t nr;		/* pages in the folio */
 	uint8_t order;
 	bool lazyfree;
+	bool filled;		/* PG_FILLED */
 	char state;		/* MTHP_PTE_SHARED_YOUNG, _NOT_LRU, _LOCKED, _PINNED or _YOUNG */
 };
 
@@ -37,6 +38,7 @@ static void folio_part_read(struct sim *sim, uint32_t pfn, struct folio_part *f)
 	f->order = sim_pg(sim, head)->order;
 	f->nr = 1u << f->order;
 	f->lazyfree = folio_test_flag(sim, head, PG_LAZYFREE);
+	f->filled = folio_test_flag(sim, head, PG_FILLED);
 	if (folio_maybe_shared(sim, head)) {
 		f->state = MTHP_PTE_SHARED_YOUNG;
 		return;
@@ -105,7 +107,7 @@ char pte_state(struct sim *sim, uint32_t pte)
 }
 
 enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
-				  uint8_t *ptes, uint8_t *orders)
+				  uint8_t *ptes, uint8_t *orders, uint8_t *fills)
 {
 	struct sim_pmd_table *pmdt;
 	struct sim_pte_table *t;
@@ -118,14 +120,17 @@ enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
 	if (kind != MTHP_PMD_TABLE)
 		return kind;
 	pte_lock(t);
-	table_states(mm->sim, t, ptes, orders);
+	table_states(mm->sim, t, ptes, orders, fills);
 	pte_unlock(t);
 	return MTHP_PMD_TABLE;
 }
 
-/* Context: PTE lock of t held.  The states and folio orders of PTEs [from, to). */
+/*
+ * Context: PTE lock of t held.  The states and folio orders of PTEs
+ * [from, to), and their folios' PG_FILLED when fills is not NULL.
+ */
 static void states_between(struct sim *sim, struct sim_pte_table *t, uint32_t from,
-			   uint32_t to, uint8_t *ptes, uint8_t *orders)
+			   uint32_t to, uint8_t *ptes, uint8_t *orders, uint8_t *fills)
 {
 	struct folio_part f = { .nr = 0 };
 
@@ -136,6 +141,8 @@ static void states_between(struct sim *sim, struct sim_pte_table *t, uint32_t fr
 
 		ptes[i] = (uint8_t)nonfolio_state(sim, pte, &folio);
 		orders[i] = MTHP_NO_FOLIO;
+		if (fills)
+			fills[i] = 0;
 		if (!folio) {
 			/* a uffd-wp PTE still maps its page */
 			if (pte_present(pte) && pfn != sim->pm.zero_pfn)
@@ -147,13 +154,15 @@ static void states_between(struct sim *sim, struct sim_pte_table *t, uint32_t fr
 			folio_part_read(sim, pfn, &f);
 		ptes[i] = (uint8_t)present_state(pte, &f);
 		orders[i] = f.order;
+		if (fills)
+			fills[i] = f.filled;
 	}
 }
 
 void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
-		  uint8_t *orders)
+		  uint8_t *orders, uint8_t *fills)
 {
-	states_between(sim, t, 0, sim->geo.ptes_per_pmd, ptes, orders);
+	states_between(sim, t, 0, sim->geo.ptes_per_pmd, ptes, orders, fills);
 }
 
 void table_window_states(struct sim *sim, struct sim_pte_table *t, uint32_t off,
@@ -163,7 +172,7 @@ void table_window_states(struct sim *sim, struct sim_pte_table *t, uint32_t off,
 
 	memset(ptes, MTHP_PTE_NONE, off);
 	memset(orders, MTHP_NO_FOLIO, off);
-	states_between(sim, t, off, off + nr, ptes, orders);
+	states_between(sim, t, off, off + nr, ptes, orders, NULL);
 	memset(ptes + off + nr, MTHP_PTE_NONE, n - off - nr);
 	memset(orders + off + nr, MTHP_NO_FOLIO, n - off - nr);
 }

@@ -14,15 +14,17 @@
 #include "sim/world.h"
 
 /*
- * The states and folio orders of one PMD range, as the snapshot alphabet.
+ * The states and folio orders of one PMD range, as the snapshot alphabet,
+ * and when fills is not NULL whether each PTE's folio may hold pages a
+ * collapse zero-filled (PG_FILLED; mthp_range.folio_fills).
  * Context: mmap_lock held; takes and drops the PTE lock.
  */
 enum mthp_pmd_kind sim_pmd_states(struct sim_mm *mm, uint64_t pmd_addr,
-				  uint8_t *ptes, uint8_t *orders);
+				  uint8_t *ptes, uint8_t *orders, uint8_t *fills);
 char pte_state(struct sim *sim, uint32_t pte);
-/* Context: PTE lock of t held.  States and folio orders of t's PTEs. */
+/* Context: PTE lock of t held.  States, folio orders and fills (or NULL) of t's PTEs. */
 void table_states(struct sim *sim, struct sim_pte_table *t, uint8_t *ptes,
-		  uint8_t *orders);
+		  uint8_t *orders, uint8_t *fills);
 /*
  * Context: PTE lock of t held.  As table_states() for the window
  * [off, off + nr); every other PTE reads as none: the engine's attempt

@@ -45,6 +45,13 @@ enum sim_page_flag {
 	PG_MAPLOCK	= 1u << 8,	/* bit spinlock: map counts, mm slots */
 	PG_CHARGED	= 1u << 10,	/* counted in pages[head].memcg */
 	PG_DEFERRED	= 1u << 11,	/* head: on the deferred split queue */
+	/*
+	 * head: may hold pages a collapse zero-filled (policy guarded's folio
+	 * discount, docs/guarded-policy.md): set by a collapse that filled a
+	 * page or took in a folio with it, and on a folio of unknown history
+	 * (a large swap-in, a fault of sim_config.foreign_folios)
+	 */
+	PG_FILLED	= 1u << 12,
 };
 
 /*
@@ -245,6 +252,7 @@ struct sim {
 	struct sim_settings_node *settings;	/* atomic pointer */
 	pthread_mutex_t settings_lock;
 	bool read_fault_alloc;		/* atomic */
+	bool foreign_folios;		/* sim_config's; set before threads run */
 	enum sim_swap_device swap_device;	/* atomic */
 	const struct mthp_policy_plugin *plugin;	/* set before threads run */
 	struct sim_physmem pm;

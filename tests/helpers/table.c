@@ -33,6 +33,8 @@ void mt_table_init(struct mt_table *t, uint32_t n, char c)
 {
 	t->n = n;
 	t->kind = MTHP_PMD_TABLE;
+	t->has_fills = false;
+	memset(t->fills, 0, sizeof(t->fills));
 	mt_table_fill(t, 0, n, c);
 }
 
@@ -44,6 +46,8 @@ int mt_table_pattern(struct mt_table *t, uint32_t n, const char *pattern, char *
 
 	t->n = n;
 	t->kind = MTHP_PMD_TABLE;
+	t->has_fills = false;
+	memset(t->fills, 0, sizeof(t->fills));
 	return mthp_pattern_parse(pattern, n, t->ptes, t->folios, &has_folios, &padded, err,
 				  errlen);
 }
@@ -101,7 +105,12 @@ void mt_table_apply(struct mt_table *t, const struct mthp_pmd_plan *p)
 	for (uint32_t k = 0; k < p->nr_collapses; k++) {
 		const struct mthp_window *w = &p->collapses[k];
 		uint32_t len = 1u << w->order;
+		uint8_t filled = 0;
 
+		for (uint32_t i = w->offset; i < w->offset + len; i++)
+			filled |= t->ptes[i] == '.' || t->ptes[i] == '0' || t->fills[i];
+		for (uint32_t i = w->offset; i < w->offset + len; i++)
+			t->fills[i] = filled;
 		mt_table_fill(t, w->offset, w->offset + len, 'A');
 		mt_table_folio(t, w->offset, w->offset + len, w->order);
 		if (w->order == pmd_order)
@@ -168,6 +177,7 @@ const struct mthp_pmd_plan *mt_plan(const struct mthp_settings *s,
 		.kind = t->kind,
 		.ptes = t->ptes,
 		.folio_orders = t->folios,
+		.folio_fills = t->has_fills ? t->fills : NULL,
 	};
 
 	return mt_plan_range(s, policy, context, vma_flags, &range);

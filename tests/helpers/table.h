@@ -31,6 +31,14 @@ struct mt_table {
 	enum mthp_pmd_kind kind;	/* MTHP_PMD_TABLE unless changed */
 	uint8_t ptes[MTHP_MAX_PTES];
 	uint8_t folios[MTHP_MAX_PTES];
+	/*
+	 * Policy guarded: with has_fills, fills[i] non-zero where PTE i's
+	 * folio may hold pages a collapse zero-filled (mthp_range.folio_fills);
+	 * without, any large folio may.  Cleared by mt_table_init() and
+	 * mt_table_pattern().
+	 */
+	bool has_fills;
+	uint8_t fills[MTHP_MAX_PTES];
 };
 
 /* The folio order a consistent snapshot writes under state c. */
@@ -59,7 +67,9 @@ uint32_t mt_table_count(const struct mt_table *t, uint32_t from, uint32_t to,
 /*
  * Apply a plan as the collapses would: every PTE of each collapsed window
  * becomes 'A' in a folio of the window's order; a collapse at the PMD
- * order makes the range PMD-mapped (kind MTHP_PMD_HUGE).
+ * order makes the range PMD-mapped (kind MTHP_PMD_HUGE).  With has_fills,
+ * the new folio may hold fills when the window had a none or zero-page
+ * PTE, or a page of a folio that may.
  */
 void mt_table_apply(struct mt_table *t, const struct mthp_pmd_plan *p);
 
