@@ -190,12 +190,16 @@ static bool vma_page_of(const struct run *r, uint64_t addr, size_t *v, uint64_t 
 	return false;
 }
 
-/*
- * Count the stale bits of n pages from addr (mark NULL), set those mark
- * has (bit i for page i), or clear them all (clear).
- */
+/* What stale_pages() does to the stale bits of a run of pages. */
+enum stale_op {
+	STALE_COUNT,		/* count them where mark is clear (mark NULL: all) */
+	STALE_SET,		/* set them where mark is set */
+	STALE_CLEAR,		/* clear them all */
+};
+
+/* Apply op to the stale bits of n pages from addr (bit i of mark: page i). */
 static uint64_t stale_pages(struct run *r, uint64_t addr, uint64_t n,
-			    const uint64_t *mark, bool clear)
+			    const uint64_t *mark, enum stale_op op)
 {
 	uint64_t count = 0, pg;
 	size_t v;
@@ -205,13 +209,20 @@ static uint64_t stale_pages(struct run *r, uint64_t addr, uint64_t n,
 	n = n < r->sc->vmas[v].size / page_size(r) - pg ? n : r->sc->vmas[v].size / page_size(r) - pg;
 	for (uint64_t i = 0; i < n; i++, pg++) {
 		uint8_t bit = (uint8_t)(1u << (pg % 8));
+		bool marked = mark && (mark[i / 64] & (1ull << (i % 64)));
 
-		if (clear)
+		switch (op) {
+		case STALE_COUNT:
+			count += !marked && (r->stale[v][pg / 8] & bit);
+			break;
+		case STALE_SET:
+			if (marked)
+				r->stale[v][pg / 8] |= bit;
+			break;
+		case STALE_CLEAR:
 			r->stale[v][pg / 8] &= (uint8_t)~bit;
-		else if (!mark)
-			count += !!(r->stale[v][pg / 8] & bit);
-		else if (mark[i / 64] & (1ull << (i % 64)))
-			r->stale[v][pg / 8] |= bit;
+			break;
+		}
 	}
 	return count;
 }
@@ -222,7 +233,7 @@ static uint64_t stale_pages(struct run *r, uint64_t addr, uint64_t n,
  */
 static void forget_collapses(struct run *r, struct sim_mm *mm, uint64_t addr, uint64_t len)
 {
-	stale_pages(r, addr, len / page_size(r), NULL, true);
+	stale_pages(r, addr, len / page_size(r), NULL, STALE_CLEAR);
 	run_watch_forget(&r->watch, sim_mm_id(mm), addr, len);
 }
 
@@ -630,7 +641,11 @@ static bool crept(void *ctx, const struct sim_collapse_event *ev)
 
 	if (!mthp_run_policy(r->out->policy, &builtin, &plugin))
 		return false;
-	stale = stale_pages(r, ev->addr, 1ull << ev->order, NULL, false);
+	/*
+	 * Stale pages it copied: one a split mapped to the zero page again
+	 * (pgtable.c) is among its fills, counted once.
+	 */
+	stale = stale_pages(r, ev->addr, 1ull << ev->order, ev->filled_map, STALE_COUNT);
 	if (!stale)
 		return false;
 	/* the limits of the policy's rule (a plug-in's: its fallback's) */
@@ -645,7 +660,7 @@ static void collapsed(void *ctx, const struct sim_collapse_event *ev)
 	struct run *r = ctx;
 
 	if (ev->filled_map)
-		stale_pages(r, ev->addr, 1ull << ev->order, ev->filled_map, false);
+		stale_pages(r, ev->addr, 1ull << ev->order, ev->filled_map, STALE_SET);
 }
 
 /* ---- the run ---- */

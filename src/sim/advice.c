@@ -105,6 +105,9 @@ static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 				folio_put(sim, head, 1);
 				continue;
 			}
+			split_maps_zero(mm, t, head, 1u << order);
+			if (pte_pfn(t->ptes[i]) == sim->pm.zero_pfn)
+				continue;	/* zero-filled: the zero page now */
 			head = pfn;
 		}
 		folio_set_flag(sim, head, PG_LAZYFREE);

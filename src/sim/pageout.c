@@ -106,15 +106,20 @@ int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 }
 
 /*
- * Split for page-out; 0: retry the PTE, 1: skip it.
- * Context: the PTE lock of the table mapping the folio held.
+ * Split for page-out (its zero-filled pages to the zero page); 0: retry
+ * the PTE, 1: skip it.  Context: PTE lock of t, which maps the folio, held.
  */
-static uint32_t pageout_split(struct sim *sim, uint32_t head)
+static uint32_t pageout_split(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head)
 {
-	lockdep_assert_held(LOCK_PTE, NULL, LOCK_WRITE);
+	struct sim *sim = mm->sim;
+	uint32_t nr = 1u << sim_pg(sim, head)->order;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	folio_get(sim, head, 1);
-	if (folio_split(sim, head, 1) == 0)
+	if (folio_split(sim, head, 1) == 0) {
+		split_maps_zero(mm, t, head, nr);
 		return 0;
+	}
 	folio_put(sim, head, 1);
 	return 1;
 }
@@ -142,7 +147,7 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 		return 1;
 	idx = i - (pfn - head);
 	if (order && (pfn - head > i || !folio_whole_here(sim, t, idx, first, last, head)))
-		return pageout_split(sim, head);
+		return pageout_split(mm, t, head);
 	if (swap_out_whole(mm, t, idx, head))
 		return nr;
 	if (!order)
@@ -150,7 +155,7 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 	count_mthp(sim, order, MS_SWPOUT_FALLBACK);
 	if (order == sim->geo.pmd_order)
 		count_vm(sim, VM_THP_SWPOUT_FALLBACK);
-	return pageout_split(sim, head);
+	return pageout_split(mm, t, head);
 }
 
 /* Context: PTE lock of t held. */

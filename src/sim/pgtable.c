@@ -392,9 +392,30 @@ static uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t 
 	return n;
 }
 
+uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+			 uint32_t nr)
+{
+	struct sim *sim = mm->sim;
+	uint32_t freed = 0;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte);
+
+		if (!pte_present(pte) || pfn - head >= nr || page_tag(sim, pfn) != 0 ||
+		    !folio_test_flag(sim, pfn, PG_ANON))
+			continue;
+		st_relaxed(&t->ptes[i], pte_mk(sim->pm.zero_pfn, pte & PTE_UFFD_WP));
+		folio_remove_ptes(sim, pfn, 1, mm->id);	/* drops the last reference */
+		freed++;
+	}
+	return freed;
+}
+
 /*
  * Context: PTE lock of t held.  Split the partially mapped large folios a
- * zap left behind when every mapping is in t; otherwise defer (count).
+ * zap left behind when every mapping is in t (their zero-filled pages go
+ * to the zero page); otherwise defer (count).
  */
 static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
 			  struct zap_large *zl)
@@ -412,8 +433,10 @@ static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
 		}
 		if (!folio_maybe_shared(sim, head) &&
 		    ptes_mapping(sim, t, head) == mapped &&
-		    folio_split(sim, head, 1) == 0)
+		    folio_split(sim, head, 1) == 0) {
+			split_maps_zero(mm, t, head, 1u << order);
 			continue;
+		}
 		count_mthp(sim, order, MS_SPLIT_DEFERRED);
 		if (order == sim->geo.pmd_order)
 			count_vm(sim, VM_THP_DEFERRED_SPLIT_PAGE);

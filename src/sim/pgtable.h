@@ -104,6 +104,16 @@ int pmd_install_table(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *p
 /* Context: mmap_lock held; takes and drops the PMD lock. */
 int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt);
 /*
+ * After folio_split() of the anon folio [head, head + nr): each of its
+ * pages t maps that is zero-filled is mapped to the zero page and freed,
+ * as 7.2's split of an anon folio does (remap_page() with
+ * TTU_USE_SHARED_ZEROPAGE), so a page a collapse filled and the program
+ * never wrote stops counting as present.  The pages freed.
+ * Context: PTE lock of t held.
+ */
+uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+			 uint32_t nr);
+/*
  * The PTE table under a PMD entry whose value was pmd, a huge PMD split
  * first; *tp NULL when the entry maps no table.  0, or -ENOMEM.
  * Context: mmap_lock held; takes and drops the PMD lock when it splits.

@@ -21,7 +21,9 @@
  * reaches the mappings through the rmap.  A folio mapped in more than
  * one place (shared after fork, or PTE-mapped across two tables) is left
  * queued.  Partially mapped folios are split when they become so, as
- * before (pgtable.c); they are not this file's business.
+ * before (pgtable.c), their zero-filled pages mapped to the zero page as
+ * every split of an anon folio does (split_maps_zero()); they are not this
+ * file's business.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,15 +93,15 @@ static bool candidate(struct sim *sim, uint32_t head, int memcg)
 }
 
 /*
- * Split the folio at PTE idx of t, mapped there whole, and map its
+ * Split the folio t maps whole, and map its
  * zero-filled pages to the zero page, freeing them.  Context: PTE lock of
  * t held.
  */
-static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
-		       uint32_t head, struct sim_shrink_result *res)
+static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+		       struct sim_shrink_result *res)
 {
 	struct sim *sim = mm->sim;
-	uint32_t n = sim->geo.ptes_per_pmd;
+	uint32_t n = sim->geo.ptes_per_pmd, freed;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	folio_clear_flag(sim, head, PG_DEFERRED);	/* off the queue, split or not */
@@ -107,16 +109,9 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t idx,
 		return;
 	count_vm(sim, VM_THP_UNDERUSED_SPLIT_PAGE);
 	res->split++;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t pfn = head + i, pte = t->ptes[idx + i];
-
-		if (page_tag(sim, pfn) != 0)
-			continue;
-		st_relaxed(&t->ptes[idx + i], pte_mk(sim->pm.zero_pfn, pte & PTE_UFFD_WP));
-		folio_remove_ptes(sim, pfn, 1, mm->id);	/* drops the last reference */
-		res->pages_freed++;
-		__atomic_fetch_add(&sim->shrink_freed, 1, __ATOMIC_RELAXED);
-	}
+	freed = split_maps_zero(mm, t, head, n);
+	res->pages_freed += freed;
+	__atomic_fetch_add(&sim->shrink_freed, freed, __ATOMIC_RELAXED);
 }
 
 /*
@@ -189,7 +184,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg, bool previe
 		} else if (preview) {
 			count_preview(sim, head, res);
 		} else {
-			split_here(mm, t, 0, head, res);
+			split_here(mm, t, head, res);
 		}
 	}
 	pte_unlock(t);
