@@ -385,10 +385,21 @@ static uint32_t gd_max_none(const struct ref *r, unsigned o)
 	return r->pc->s.max_ptes_none >> (r->pmd - o);
 }
 
+/* Does PTE i map a page of a folio of order 2 <= k < o that may hold fills? */
+static bool gd_discounted(const struct ref *r, uint32_t i, unsigned o)
+{
+	const struct mt_table *t = &r->pc->t;
+	uint8_t c = t->ptes[i], f = t->folios[i];
+
+	return !is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= 2 && f < o &&
+	       (!t->has_fills || t->fills[i]);
+}
+
 /*
- * The count test's occupied PTEs (swap too at PMD order), less max_none(k)
- * for every folio of order 2 <= k < o that starts in the window and may
- * hold fills.
+ * The count test's occupied PTEs (swap too at PMD order), less, for every
+ * aligned block of 2^k PTEs in the window that maps pages of folios of
+ * order 2 <= k < o that may hold fills, max_none(k) or the number of
+ * those pages if fewer: counted at the block's first such page.
  */
 static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 {
@@ -397,13 +408,23 @@ static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 
 	for (uint32_t i = off; i < off + (1u << o); i++) {
 		uint8_t c = t->ptes[i], f = t->folios[i];
+		uint32_t first = i & ~((1u << f) - 1), pages = 0;
+		bool first_here = true;
 
 		count += r->occupied[i];
 		if (o == r->pmd && c == 'w')
 			count++;
-		if (!is_none(c) && c != 'w' && f != MTHP_NO_FOLIO && f >= 2 && f < o &&
-		    i % (1u << f) == 0 && (!t->has_fills || t->fills[i]))
-			count -= gd_max_none(r, f);
+		if (!gd_discounted(r, i, o))
+			continue;
+		for (uint32_t j = first; j < first + (1u << f); j++) {
+			bool same = gd_discounted(r, j, o) && t->folios[j] == f;
+
+			if (same && j < i)
+				first_here = false;
+			pages += same;
+		}
+		if (first_here)
+			count -= pages < gd_max_none(r, f) ? pages : gd_max_none(r, f);
 	}
 	return count;
 }

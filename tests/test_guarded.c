@@ -259,6 +259,33 @@ static void guarded_discounts_only_what_may_hold_fills(void **state)
 	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/5] A[] F=9");
 }
 
+/*
+ * A folio the program unmapped in part, its first page too (7.2 splits it
+ * later, if ever): what is left of it is discounted all the same, as many
+ * of its pages as max_none(k) or fewer.  The same machine and knobs: 12
+ * pages of a 64kB folio that may hold fills and 7 PTEs beside them.  Its
+ * pages less 7 leave the 128kB window 12 of the 17 it needs; counted
+ * whole (a folio no collapse filled), 19, and it collapses.
+ */
+static void guarded_discounts_a_folio_unmapped_in_part(void **state)
+{
+	char err[256];
+
+	(void)state;
+	SET(512, "khugepaged/max_ptes_none=255", "hugepages-64kB/enabled=always",
+	    "hugepages-128kB/enabled=always", "hugepages-2048kB/enabled=never");
+	S.geo.cont_order = 4;
+	if (mt_table_pattern(&T, 512, ".*4 A*12@4 A*7", err, sizeof(err)))
+		fail_msg("%s", err);
+	T.has_fills = true;
+	for (uint32_t i = 4; i < 16; i++)
+		T.fills[i] = 1;
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[] A[] F=0");
+	for (uint32_t i = 4; i < 16; i++)
+		T.fills[i] = 0;
+	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/5] A[] F=13");
+}
+
 /* The table of pattern (`mthp plan --ptes`) into T, or fail the case. */
 static void table(const char *pattern)
 {
@@ -504,6 +531,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(guarded_is_upstream_at_the_ends),
 	cmocka_unit_test(guarded_is_upstream_without_cont_entries),
 	cmocka_unit_test(guarded_discounts_only_what_may_hold_fills),
+	cmocka_unit_test(guarded_discounts_a_folio_unmapped_in_part),
 	cmocka_unit_test(guarded_never_creeps),
 	cmocka_unit_test(the_check_catches_seed_creep),
 	cmocka_unit_test(guarded_in_the_simulator),

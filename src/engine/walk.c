@@ -50,8 +50,9 @@
  *     bring such a range to its PMD threshold, which the discount then
  *     refuses: the range is left to the PMD collapse;
  *   - the folio discount: the count of a window does not count max_none(k)
- *     pages of each smaller large folio (order k) whose first page is in
- *     it and that may hold fills (scan->folio_fills; all when NULL), the
+ *     pages of each smaller large folio (order k) in it that may hold
+ *     fills (scan->folio_fills; all when NULL), or the pages it still maps
+ *     if fewer (one unmapped in part, told by its aligned block), the
  *     most a collapse to that folio may have filled.  A collapse to order
  *     o fills at most max_none(o) minus the discounts of the folios it
  *     takes in (its own count test), and its folio may hold fills (with a
@@ -252,20 +253,31 @@ void mthp_walk_observe(struct mthp_walk *w, mthp_visit_fn fn, void *ctx)
 	w->visit_ctx = ctx;
 }
 
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 /*
  * guarded: the pages of the smaller large folios in a window that may be
- * zero-filled, max_none(k) for each folio of order k < order whose first
- * page is in the window and that may hold fills.  A folio that guarded
- * collapsed holds at most that many filled pages; a folio no collapse
- * filled (a fault's, or a collapse's of present pages only) holds none.
- * Not counting them keeps a later scan from counting an earlier
- * collapse's fills, whatever the program wrote in between.
+ * zero-filled: for each folio of order k < order in the window that may
+ * hold fills, max_none(k), or the pages of it the window maps if fewer
+ * (a folio the program unmapped in part, its first page too: its pages
+ * are those of folio order k in one aligned block of 2^k PTEs).  A folio
+ * that guarded collapsed holds at most max_none(k) filled pages; a folio
+ * no collapse filled (a fault's, or a collapse's of present pages only)
+ * holds none.  Not counting them keeps a later scan from counting an
+ * earlier collapse's fills, whatever the program wrote in between.
  */
 static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_scan *s = w->scan;
 	uint32_t discount = 0, len = BIT(order);
+	/* per smaller order: the block being counted, and its PTEs of that order */
+	uint32_t block[MTHP_MAX_PMD_ORDER], mapped[MTHP_MAX_PMD_ORDER] = { 0 };
 
+	for (unsigned k = 0; k < order; k++)
+		block[k] = UINT32_MAX;
 	for (uint32_t i = off / 64; i * 64 < off + len; i++) {
 		uint64_t bits = s->large[i];
 
@@ -276,11 +288,21 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
 			unsigned k = s->folio_orders[p];
 
 			bits &= bits - 1;
-			if (k < order && !(p & (BIT(k) - 1)) &&
-			    (!s->folio_fills || s->folio_fills[p]))
-				discount += mthp_guarded_max_none(w->rules, k);
+			if (k >= order || (s->folio_fills && !s->folio_fills[p]))
+				continue;
+			if (block[k] != p >> k) {
+				if (block[k] != UINT32_MAX)
+					discount += min_u32(mapped[k],
+							    mthp_guarded_max_none(w->rules, k));
+				block[k] = p >> k;
+				mapped[k] = 0;
+			}
+			mapped[k]++;
 		}
 	}
+	for (unsigned k = 0; k < order; k++)
+		if (block[k] != UINT32_MAX)
+			discount += min_u32(mapped[k], mthp_guarded_max_none(w->rules, k));
 	return discount;
 }
 
