@@ -356,4 +356,4 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(TOOLS_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(BUILD)/tests/stress.d \
 	$(TEST_BINS:%=%.d) $(HOST_TEST_BINS:%=%.d) $(TEST_HELPER_OBJS:.o=.d) $(BENCH_BINS:%=%.d) \
-	$(wildcard $(BUILD)/tests/kernel/*.d)
+	$(BENCH_HELPER_OBJS:.o=.d) $(wildcard $(BUILD)/tests/kernel/*.d)
