@@ -43,8 +43,21 @@ enum mthp_pte_state {
 
 /* True for a character of the alphabet above. */
 bool mthp_pte_state_valid(int c);
-/* True when the state maps a normal page, so a folio order applies. */
-bool mthp_pte_state_has_folio(int c);
+/*
+ * True when the state maps a normal page, so a folio order applies (none,
+ * zero page, swap, uffd-wp, taken as a marker, and special do not).
+ * Inline: the snapshot builder and the simulator ask it of every PTE.
+ */
+static inline bool mthp_pte_state_has_folio(int c)
+{
+	switch (c) {
+	case MTHP_PTE_YOUNG: case MTHP_PTE_OLD: case MTHP_PTE_SHARED_YOUNG:
+	case MTHP_PTE_SHARED_OLD: case MTHP_PTE_NOT_ANON: case MTHP_PTE_LAZYFREE:
+	case MTHP_PTE_LOCKED: case MTHP_PTE_PINNED: case MTHP_PTE_NOT_LRU:
+		return true;
+	}
+	return false;
+}
 /* The index of the first of ptes[0, n) not in the alphabet, or n. */
 uint32_t mthp_pte_states_check(const uint8_t *ptes, uint32_t n);
 

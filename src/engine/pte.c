@@ -10,18 +10,6 @@
 #include "common/array.h"
 #include "common/names.h"
 
-bool mthp_pte_state_has_folio(int c)
-{
-	switch (c) {
-	case MTHP_PTE_YOUNG: case MTHP_PTE_OLD: case MTHP_PTE_SHARED_YOUNG:
-	case MTHP_PTE_SHARED_OLD: case MTHP_PTE_NOT_ANON: case MTHP_PTE_LAZYFREE:
-	case MTHP_PTE_LOCKED: case MTHP_PTE_PINNED: case MTHP_PTE_NOT_LRU:
-		return true;
-	}
-	/* none, zero page, swap, uffd-wp (taken as a marker), special */
-	return false;
-}
-
 /* The alphabet as a table, for checking whole tables of PTEs at once. */
 static const bool state_valid[256] = {
 	[MTHP_PTE_NONE] = true, [MTHP_PTE_ZERO] = true, [MTHP_PTE_SWAP] = true,
