@@ -234,56 +234,56 @@ static void guarded_does_not_count_what_a_collapse_filled(void **state)
 }
 
 /*
- * The discount counts only folios that may hold fills.  arm64, 64kB and
- * 128kB, max_ptes_none 255: a 64kB folio and 7 present PTEs beside it.
- * Not knowing its history, the 128kB window counts 23 - 7 = 16 of the 17
- * it needs; a folio that no collapse filled (a fault's) counts whole.
+ * arm64 (cont order 4), 64kB and 128kB, max_ptes_none 255: the table of
+ * pattern planned by guarded with no folio flags (a snapshot: every large
+ * folio may hold fills), with PTEs [from, to) flagged as holding fills,
+ * and flagged as holding none.
  */
-static void guarded_discounts_only_what_may_hold_fills(void **state)
+static void discount_case(const char *pattern, uint32_t from, uint32_t to,
+			  const char *unknown, const char *flagged, const char *clean)
 {
 	char err[256];
 
-	(void)state;
 	SET(512, "khugepaged/max_ptes_none=255", "hugepages-64kB/enabled=always",
 	    "hugepages-128kB/enabled=always", "hugepages-2048kB/enabled=never");
 	S.geo.cont_order = 4;
-	if (mt_table_pattern(&T, 512, "A*16@4 A*7", err, sizeof(err)))
+	if (mt_table_pattern(&T, 512, pattern, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[] A[] F=0");
+	assert_string_equal(PLAN(GUARDED, HP), unknown);
 	T.has_fills = true;
-	for (uint32_t i = 0; i < 16; i++)
+	for (uint32_t i = from; i < to; i++)
 		T.fills[i] = 1;
-	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[] A[] F=0");
-	for (uint32_t i = 0; i < 16; i++)
+	assert_string_equal(PLAN(GUARDED, HP), flagged);
+	for (uint32_t i = from; i < to; i++)
 		T.fills[i] = 0;
-	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/5] A[] F=9");
+	assert_string_equal(PLAN(GUARDED, HP), clean);
+}
+
+/*
+ * The discount counts only folios that may hold fills: a 64kB folio and
+ * 7 present PTEs beside it.  Not knowing its history, the 128kB window
+ * counts 23 - 7 = 16 of the 17 it needs; a folio that no collapse filled
+ * (a fault's) counts whole.
+ */
+static void guarded_discounts_only_what_may_hold_fills(void **state)
+{
+	(void)state;
+	discount_case("A*16@4 A*7", 0, 16, "SUCCEED C[] A[] F=0", "SUCCEED C[] A[] F=0",
+		      "SUCCEED C[0/5] A[] F=9");
 }
 
 /*
  * A folio the program unmapped in part, its first page too (7.2 splits it
  * later, if ever): what is left of it is discounted all the same, as many
- * of its pages as max_none(k) or fewer.  The same machine and knobs: 12
- * pages of a 64kB folio that may hold fills and 7 PTEs beside them.  Its
- * pages less 7 leave the 128kB window 12 of the 17 it needs; counted
- * whole (a folio no collapse filled), 19, and it collapses.
+ * of its pages as max_none(k) or fewer.  12 pages of a 64kB folio and 7
+ * PTEs beside them: less 7, the 128kB window has 12 of the 17 it needs;
+ * counted whole (a folio no collapse filled), 19, and it collapses.
  */
 static void guarded_discounts_a_folio_unmapped_in_part(void **state)
 {
-	char err[256];
-
 	(void)state;
-	SET(512, "khugepaged/max_ptes_none=255", "hugepages-64kB/enabled=always",
-	    "hugepages-128kB/enabled=always", "hugepages-2048kB/enabled=never");
-	S.geo.cont_order = 4;
-	if (mt_table_pattern(&T, 512, ".*4 A*12@4 A*7", err, sizeof(err)))
-		fail_msg("%s", err);
-	T.has_fills = true;
-	for (uint32_t i = 4; i < 16; i++)
-		T.fills[i] = 1;
-	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[] A[] F=0");
-	for (uint32_t i = 4; i < 16; i++)
-		T.fills[i] = 0;
-	assert_string_equal(PLAN(GUARDED, HP), "SUCCEED C[0/5] A[] F=13");
+	discount_case(".*4 A*12@4 A*7", 4, 16, "SUCCEED C[] A[] F=0", "SUCCEED C[] A[] F=0",
+		      "SUCCEED C[0/5] A[] F=13");
 }
 
 /* The table of pattern (`mthp plan --ptes`) into T, or fail the case. */

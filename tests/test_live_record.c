@@ -155,7 +155,11 @@ static void lazy_step(char *a, int k)
 	}
 }
 
-/* A frame as mthp record takes it: is its region a fresh snapshot's? */
+/*
+ * A frame as mthp record takes it, against a fresh snapshot: the PTE
+ * states of the region at addr the same, or with addr 0 the VMAs.
+ * *lazy (when not NULL): the frame's lazily freed PTEs in the region.
+ */
 static bool frame_is_fresh(pid_t pid, struct mthp_live_frames *frames, unsigned *lazy,
 			   uint64_t addr)
 {
@@ -167,10 +171,11 @@ static bool frame_is_fresh(pid_t pid, struct mthp_live_frames *frames, unsigned 
 	if (mthp_live_snapshot_frame(pid, frames, &snap, NULL, &diag) ||
 	    mthp_live_snapshot(pid, &fresh, &diag))
 		fail_msg("%s", diag.msg);
-	a = rec_region_text(&snap, addr);
-	b = rec_region_text(&fresh, addr);
+	a = addr ? rec_region_text(&snap, addr) : rec_vmas_text(&snap);
+	b = addr ? rec_region_text(&fresh, addr) : rec_vmas_text(&fresh);
 	same = !strcmp(a, b);
-	*lazy = rec_count_in(&snap, addr, 'l');
+	if (lazy)
+		*lazy = rec_count_in(&snap, addr, 'l');
 	free(a);
 	free(b);
 	mthp_snapshot_free(&snap);
@@ -250,27 +255,6 @@ static void flags_step(char *a, int k)
 	}
 }
 
-/* A frame as mthp record takes it: are its VMAs a fresh snapshot's? */
-static bool frame_vmas_fresh(pid_t pid, struct mthp_live_frames *frames)
-{
-	struct mthp_diag diag = { 0 };
-	struct mthp_snapshot snap, fresh;
-	char *a, *b;
-	bool same;
-
-	if (mthp_live_snapshot_frame(pid, frames, &snap, NULL, &diag) ||
-	    mthp_live_snapshot(pid, &fresh, &diag))
-		fail_msg("%s", diag.msg);
-	a = rec_vmas_text(&snap);
-	b = rec_vmas_text(&fresh);
-	same = !strcmp(a, b);
-	free(a);
-	free(b);
-	mthp_snapshot_free(&snap);
-	mthp_snapshot_free(&fresh);
-	return same;
-}
-
 /*
  * Between two full frames the recorder reads the maps, not smaps: a VMA
  * keeps the flags smaps showed while its maps line stays, and whether it
@@ -286,17 +270,17 @@ static void test_frames_vma_flags(void **state)
 	(void)state;
 	assert_int_equal(mthp_live_frames_new(&frames), 0);
 	stepper_step(&s, 1);
-	assert_true(frame_vmas_fresh(s.pid, frames));	/* frame 0 reads smaps */
+	assert_true(frame_is_fresh(s.pid, frames, NULL, 0));	/* frame 0 reads smaps */
 	frame++;
-	assert_true(frame_vmas_fresh(s.pid, frames));	/* the maps: still no anon_vma */
+	assert_true(frame_is_fresh(s.pid, frames, NULL, 0));	/* the maps: still no anon_vma */
 	frame++;
 	stepper_step(&s, 2);
-	assert_true(frame_vmas_fresh(s.pid, frames));	/* a page: an anon_vma at once */
+	assert_true(frame_is_fresh(s.pid, frames, NULL, 0));	/* a page: an anon_vma at once */
 	frame++;
 	stepper_step(&s, 3);
 	while (frame++ % 16)
-		assert_false(frame_vmas_fresh(s.pid, frames));
-	assert_true(frame_vmas_fresh(s.pid, frames));
+		assert_false(frame_is_fresh(s.pid, frames, NULL, 0));
+	assert_true(frame_is_fresh(s.pid, frames, NULL, 0));
 	mthp_live_frames_free(frames);
 	stepper_stop(&s);
 }
