@@ -408,7 +408,7 @@ static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 
 	for (uint32_t i = off; i < off + (1u << o); i++) {
 		uint8_t c = t->ptes[i], f = t->folios[i];
-		uint32_t first = i & ~((1u << f) - 1), pages = 0;
+		uint32_t first, pages = 0;
 		bool first_here = true;
 
 		count += r->occupied[i];
@@ -416,6 +416,7 @@ static int64_t gd_count(const struct ref *r, uint32_t off, unsigned o)
 			count++;
 		if (!gd_discounted(r, i, o))
 			continue;
+		first = i & ~((1u << f) - 1);
 		for (uint32_t j = first; j < first + (1u << f); j++) {
 			bool same = gd_discounted(r, j, o) && t->folios[j] == f;
 
