@@ -262,6 +262,15 @@ struct mthp_scan {
 	const uint8_t *folio_fills;
 };
 
+/*
+ * The progress khugepaged counts for a scanned range (Linux 7.2): the PTEs
+ * the scan looked at, up to and including the one that ended it.
+ */
+static inline uint32_t mthp_scan_progress(const struct mthp_scan *s)
+{
+	return s->fail_index < s->nr_ptes ? s->fail_index + 1 : s->nr_ptes;
+}
+
 /* Scan a page table of r->nr_ptes PTEs. */
 void mthp_scan(struct mthp_scan *s, const struct mthp_rules *r,
 	       const uint8_t *ptes, const uint8_t *folio_orders);
@@ -391,6 +400,12 @@ enum mthp_walk_action mthp_walk_action(enum mthp_result r);
 struct mthp_pmd_plan {
 	uint64_t pmd_addr;
 	enum mthp_result scan;		/* precheck or scan-phase result */
+	/*
+	 * khugepaged's progress for the range (Linux 7.2): 1 when the
+	 * precheck ends it (no page table, a PMD mapping, an ineligible VMA),
+	 * else mthp_scan_progress()
+	 */
+	uint32_t progress;
 	uint32_t pages_filled;		/* none/zero PTEs inside collapses */
 	/*
 	 * 1 when the PMD-order collapse makes a THP the underused-THP shrinker

@@ -289,6 +289,7 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 	out->underused = 0;
 	out->nr_collapses = 0;
 	out->nr_attempts = 0;
+	out->progress = 1;
 	out->scan = mthp_precheck(r, range);
 	if (out->scan != SCAN_SUCCEED)
 		return;
@@ -296,6 +297,7 @@ void mthp_plan_range_observed(struct mthp_pmd_plan *out, const struct mthp_rules
 	mthp_scan_deferred(&work->scan, r, range->ptes, range->folio_orders);
 	work->scan.folio_fills = range->folio_fills;
 	out->scan = work->scan.result;
+	out->progress = mthp_scan_progress(&work->scan);
 	if (out->scan != SCAN_SUCCEED)
 		return;
 	if (r->policy == MTHP_POLICY_GUARDED) {

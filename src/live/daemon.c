@@ -15,7 +15,9 @@
  *     take the mm under the cursor                         +1
  *     from its address, per VMA:
  *       not anon, not eligible, no aligned PMD range     +1, next VMA
- *       per aligned PMD range: snapshot, plan            +N
+ *       per aligned PMD range: snapshot, plan            +PTEs scanned
+ *         (up to the one that ended the scan; 1 for a range with no page
+ *         table or mapped by a PMD: the plan's progress)
  *         PMD window: MADV_COLLAPSE; the turn ends (khugepaged drops
  *         mmap_lock after any collapse attempt), the loop takes the
  *         same mm again while budget remains
@@ -419,7 +421,7 @@ static int scan_vma(struct mthp_daemon *d, struct mthp_daemon_target *t,
 			range.folio_orders = snap->pmds[pi].folio_orders;
 		}
 		mthp_plan_range(d->plan, rules, &range, d->work);
-		turn->progress += d->settings.geo.ptes_per_pmd;
+		turn->progress += d->plan->progress;
 		t->addr = addr + pmd;
 		ret = act(d, t->pid, addr, d->plan, turn, diag);
 		check_dump(d);

@@ -1169,9 +1169,7 @@ static enum mthp_result collapse_scan_range(struct sim_mm *mm, const struct sim_
 		mthp_scan(&cc->scan, &cc->rules, cc->ptes, cc->orders);
 		cc->scan.folio_fills = cc->fills;
 		result = cc->scan.result;
-		/* one per PTE looked at, up to the one that ended the scan */
-		cc->progress = cc->scan.fail_index < cc->scan.nr_ptes ?
-			       cc->scan.fail_index + 1 : cc->scan.nr_ptes;
+		cc->progress = mthp_scan_progress(&cc->scan);
 		if (cc->context == MTHP_CONTEXT_KHUGEPAGED)
 			__atomic_fetch_add(&sim->khugepaged.ptes_scanned,
 					   sim->geo.ptes_per_pmd, __ATOMIC_RELAXED);
