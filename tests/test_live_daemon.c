@@ -222,6 +222,23 @@ static void test_api_single_wakeup(void **state)
 }
 
 /*
+ * The cases that make a full scan in small wake-ups need a dense range of
+ * order-0 pages, and a process of few VMAs: skip them under AddressSanitizer,
+ * whose shadow memory gives a forked test process terabytes of VMAs (the
+ * teardown kills the child).
+ */
+static void skip_full_scans_in_small_steps(const struct daemon_child *c)
+{
+	if (SANITIZED_ADDRESS_SPACE) {
+		print_message("SKIP: AddressSanitizer's shadow memory gives a forked test "
+			      "process terabytes of VMAs: a full scan at one range per "
+			      "wake-up is too long\n");
+		skip();
+	}
+	daemon_require_small_pages(c);
+}
+
+/*
  * A budget of one PMD range: each wake-up goes a little further from the
  * cursor, never much past its budget, and one full scan takes several.
  */
@@ -233,14 +250,7 @@ static void test_budget_and_cursor(void **state)
 	int wakeups = 0;
 
 	(void)state;
-	if (SANITIZED_ADDRESS_SPACE) {
-		/* the teardown kills the child */
-		print_message("SKIP: AddressSanitizer's shadow memory gives a forked test "
-			      "process terabytes of VMAs: a full scan at one range per "
-			      "wake-up is too long\n");
-		skip();
-	}
-	daemon_require_small_pages(&c);
+	skip_full_scans_in_small_steps(&c);
 	daemon_start(&d, &c.pid, 1, N + 1, NULL);
 	while (d.c.full_scans == 0 && wakeups < 100) {
 		uint64_t before = d.c.pages_scanned;
@@ -276,13 +286,7 @@ static void test_progress_as_the_kernel_counts(void **state)
 	unsigned seen = 0;
 
 	(void)state;
-	if (SANITIZED_ADDRESS_SPACE) {
-		print_message("SKIP: AddressSanitizer's shadow memory gives a forked test "
-			      "process terabytes of VMAs: a full scan at one range per "
-			      "wake-up is too long\n");
-		skip();
-	}
-	daemon_require_small_pages(&c);
+	skip_full_scans_in_small_steps(&c);
 	assert_non_null(f);
 	daemon_start(&d, &c.pid, 1, 2, f);
 	for (int wakeups = 0; d.c.full_scans == 0 && wakeups < 100000; wakeups++) {
