@@ -282,11 +282,12 @@ static void test_progress_as_the_kernel_counts(void **state)
 	struct mthp_daemon d;
 	char *log = NULL;
 	size_t loglen = 0, mark;
-	FILE *f = open_memstream(&log, &loglen);
 	unsigned seen = 0;
+	FILE *f;
 
 	(void)state;
-	skip_full_scans_in_small_steps(&c);
+	skip_full_scans_in_small_steps(&c);	/* before anything is allocated */
+	f = open_memstream(&log, &loglen);
 	assert_non_null(f);
 	daemon_start(&d, &c.pid, 1, 2, f);
 	for (int wakeups = 0; d.c.full_scans == 0 && wakeups < 100000; wakeups++) {
