@@ -313,16 +313,23 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
  * fail on it) bad, so the range's count is what is neither none nor bad.
  * guarded takes the folio discount off.
  */
+/* The occupied PTEs of a window before guarded's discount. */
+static uint32_t occupied_count(const struct mthp_walk *w, uint32_t off, unsigned order)
+{
+	const struct mthp_rules *r = w->rules;
+	const struct mthp_scan *s = w->scan;
+
+	if (order == r->pmd_order)
+		return r->nr_ptes - s->nr_none - s->nr_bad;
+	return bits_count(s->occupied, off, BIT(order));
+}
+
 static uint32_t window_count(const struct mthp_walk *w, uint32_t off, unsigned order)
 {
 	const struct mthp_rules *r = w->rules;
 	const struct mthp_scan *s = w->scan;
-	uint32_t count, discount;
+	uint32_t count = occupied_count(w, off, order), discount;
 
-	if (order == r->pmd_order)
-		count = r->nr_ptes - s->nr_none - s->nr_bad;
-	else
-		count = bits_count(s->occupied, off, BIT(order));
 	if (r->policy != MTHP_POLICY_GUARDED || !s->has_large)
 		return count;
 	discount = folio_discount(w, off, order);
@@ -354,8 +361,22 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 	uint32_t max_none;
 
 	if (r->policy == MTHP_POLICY_GUARDED) {
+		uint32_t count, need;
+
 		max_none = guarded_limit(w, order);
-		return max_none >= len || window_count(w, off, order) >= len - max_none;
+		if (max_none >= len)
+			return true;
+		need = len - max_none;
+		count = occupied_count(w, off, order);
+		if (count < need)
+			return false;	/* the discount only lowers it */
+		/*
+		 * The discount is at most the window's pages of large folios:
+		 * when the count passes with all of them off, it is not walked.
+		 */
+		if (!s->has_large || count - need >= bits_count(s->large, off, len))
+			return true;
+		return window_count(w, off, order) >= need;
 	}
 	if (order < r->pmd_order) {
 		switch (w->rule) {
