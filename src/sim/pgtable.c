@@ -392,6 +392,7 @@ static uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t 
 	return n;
 }
 
+/* Context: PTE lock of t held (pgtable.h says what it does). */
 uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 			 uint32_t nr)
 {
