@@ -747,16 +747,12 @@ static void snapshot_all(struct run *r, struct mthp_snapshot *all)
 			for (size_t k = 0; k < one.nr_settings && !err; k++)
 				err = mthp_snapshot_add_setting(all, one.settings[k].key,
 								one.settings[k].value);
-		for (size_t v = 0; v < one.nr_vmas && !err; v++) {
+		/* a VMA's ranges follow it: one pass, each range's arrays taken */
+		for (size_t v = 0, k = 0; v < one.nr_vmas && !err; v++) {
 			err = mthp_snapshot_add_vma(all, one.vmas[v].start, one.vmas[v].end,
 						    one.vmas[v].flags);
-			for (size_t k = 0; k < one.nr_pmds && !err; k++) {
-				const struct mthp_snapshot_pmd *pmd = &one.pmds[k];
-
-				if (pmd->vma == v)
-					err = mthp_snapshot_add_pmd(all, pmd->addr, pmd->kind,
-								    pmd->ptes, pmd->folio_orders);
-			}
+			for (; k < one.nr_pmds && one.pmds[k].vma == v && !err; k++)
+				err = mthp_snapshot_take_pmd(all, &one.pmds[k]);
 		}
 		mthp_snapshot_free(&one);
 		if (err)
