@@ -9,6 +9,7 @@
  * size ("arm64-4k", "arm64-16k", "arm64-64k").  Anything else: -ENOENT.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static int x86_profile(enum mthp_tlb_profile *p, char *why, size_t whylen)
 	return 0;
 }
 
-int mthp_tlb_host_profile(enum mthp_tlb_profile *p, char *why, size_t whylen)
+/* What the host is; the same for the life of the process. */
+static int detect(enum mthp_tlb_profile *p, char *why, size_t whylen)
 {
 	struct utsname u;
 	long page = sysconf(_SC_PAGESIZE);
@@ -83,4 +85,28 @@ int mthp_tlb_host_profile(enum mthp_tlb_profile *p, char *why, size_t whylen)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/*
+ * Found once: every live capture asks (mthp_live_geometry()), and reading
+ * /proc/cpuinfo costs some 25 us, once per process of a whole-host audit.
+ */
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static int host_ret;
+static enum mthp_tlb_profile host_profile;
+static char host_why[96];
+
+static void host_detect(void)
+{
+	host_ret = detect(&host_profile, host_why, sizeof(host_why));
+}
+
+int mthp_tlb_host_profile(enum mthp_tlb_profile *p, char *why, size_t whylen)
+{
+	pthread_once(&host_once, host_detect);
+	if (host_ret)
+		return host_ret;
+	*p = host_profile;
+	snprintf(why, whylen, "%s", host_why);
+	return 0;
 }
