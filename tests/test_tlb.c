@@ -534,6 +534,25 @@ static void test_profile_table(void **state)
 	}
 }
 
+/*
+ * The engine's default MMU for a page size (libmthp cannot read this
+ * table): x86-64's with 4K pages, arm64's with 16K and 64K.
+ */
+static void test_geometry_defaults_are_profiles(void **state)
+{
+	static const struct { uint32_t page; enum mthp_tlb_profile p; } cases[] = {
+		{ 4096, X86 }, { 16384, MTHP_TLB_ARM64_16K }, { 65536, MTHP_TLB_ARM64_64K },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mthp_geometry geo;
+
+		assert_int_equal(mthp_geometry_from_page_size(&geo, cases[i].page), 0);
+		assert_int_equal(geo.cont_order, mthp_tlb_profile_info(cases[i].p)->cont_order);
+	}
+}
+
 static void test_size_labels(void **state)
 {
 	char b[16];
@@ -577,4 +596,5 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_profile_names),
 	cmocka_unit_test(test_profile_table),
 	cmocka_unit_test(test_size_labels),
+	cmocka_unit_test(test_geometry_defaults_are_profiles),
 )
