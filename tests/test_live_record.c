@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -658,6 +659,94 @@ static void test_errors(void **state)
 	unlink(path);
 }
 
+/*
+ * A child whose mappings change without a pause for ms milliseconds (for
+ * ever when 0) once started: it moves the boundary between a PROT_NONE
+ * reservation and the writable pages before it, one page at a time.  It
+ * writes one byte to fd when it starts, then sleeps.
+ */
+static pid_t churning_child(unsigned ms, int fd)
+{
+	pid_t pid = live_kid_fork();
+	const size_t len = (size_t)1 << 30;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *a = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		struct timespec t0, t;
+		size_t i = 0;
+
+		if (a == MAP_FAILED || write(fd, "", 1) != 1)
+			_exit(1);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (unsigned k = 0; k < 64; k++, i++) {
+				if (i == len / 4096) {	/* all writable: again */
+					mprotect(a, len, PROT_NONE);
+					i = 0;
+				}
+				mprotect(a + i * 4096, 4096, PROT_READ | PROT_WRITE);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while (!ms || (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+				(uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/*
+ * Mappings that keep changing while a frame is read (a heap growing
+ * fast): the frame is skipped with a warning and the recording goes on;
+ * only many frames in a row skipped end it, with an error.
+ */
+static void test_record_skips_changing_frames(void **state)
+{
+	char path[64], pidtext[16], out[4096], err[4096], c;
+	unsigned frames;
+	int fds[2];
+	pid_t pid;
+
+	(void)state;
+	temp_name(path, sizeof(path));
+	assert_int_equal(pipe(fds), 0);
+	pid = churning_child(500, fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	if (live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", pidtext,
+		     "--interval", "100", "--frames", "3", "-o", path, NULL))
+		fail_msg("mthp record failed: %s", err);
+	assert_non_null(strstr(err, "ms skipped: pid "));
+	assert_non_null(strstr(err, "its mappings kept changing while being read"));
+	assert_non_null(strstr(out, "mthp record: 3 frames of pid "));
+	assert_non_null(strstr(out, "skipped (mappings changing)\n"));
+	assert_int_equal(read_file(path, &frames, NULL), MTHP_REC_END_FRAMES);
+	assert_int_equal(frames, 3);
+	live_kid_reap(pid);
+	unlink(path);
+
+	/* never still: an error after 20 frames skipped in a row */
+	pid = churning_child(0, fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid",
+				  pidtext, "--interval", "10", "-o", path, NULL), 1);
+	assert_non_null(strstr(err, "kept changing while being read (3 tries), at 20 frames "
+				    "in a row\n"));
+	/* no file, or (frame 0 read in a pause of the child) one cut short */
+	if (!access(path, F_OK)) {
+		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record",
+					  "--read", path, NULL), 1);
+		assert_non_null(strstr(err, ": cut short: "));
+		unlink(path);
+	}
+	live_kid_reap(pid);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -668,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_record_frames_and_read),
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),
+		cmocka_unit_test(test_record_skips_changing_frames),
 		cmocka_unit_test(test_track_writes),
 		cmocka_unit_test(test_errors),
 	};

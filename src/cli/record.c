@@ -47,6 +47,12 @@ static const char record_outro[] =
 "the next frame says which present pages were written since.  It needs\n"
 "a kernel with CONFIG_MEM_SOFT_DIRTY; without one it ends with exit\n"
 "status 1 before recording anything, saying so.\n"
+"\n"
+"A frame is read again when the process's mappings changed while it was\n"
+"read; after 3 such reads (a heap growing fast) it is skipped with a\n"
+"warning on stderr, the next frame showing its changes, and the summary\n"
+"counts the frames skipped.  20 frames skipped in a row end the recording\n"
+"with exit status 1 (the frames written before stay readable).\n"
 "Exit status: 0 recorded (or read), 1 the process or the file could not be\n"
 "read or written, 2 bad option.\n";
 
@@ -124,6 +130,50 @@ static void read_comm(pid_t pid, char *comm, size_t len)
 			*c = '_';
 }
 
+/*
+ * Frames in a row the recorder skips because the process's mappings kept
+ * changing while they were read, before it gives up.
+ */
+#define RECORD_SKIP_LIMIT 20
+
+/*
+ * Take the next frame into snap, and with --track-writes clear the
+ * soft-dirty bits.  A frame whose mappings kept changing through every
+ * try (a heap growing fast) is skipped with a warning: the next frame
+ * shows its changes.  Returns 0, 1 when skipped, or -errno (diag says).
+ */
+static int take_frame(const struct record_opts *o, struct mthp_live_frames *frames,
+		      struct mthp_snapshot *snap, struct mthp_pmd_bits *written,
+		      uint64_t t, unsigned *skips, FILE *err, struct mthp_diag *diag)
+{
+	int ret;
+
+	/*
+	 * The bits read, then cleared: a write between the two (while the
+	 * frame is read) is not seen by any frame.
+	 */
+	ret = mthp_live_snapshot_frame(o->pid, frames, snap,
+				       o->track_writes ? written : NULL, diag);
+	if (!ret && o->track_writes)
+		ret = mthp_live_clear_soft_dirty(o->pid, diag);
+	if (ret != -EAGAIN) {
+		if (!ret)
+			*skips = 0;
+		return ret;
+	}
+	mthp_snapshot_free(snap);
+	mthp_snapshot_init(snap, NULL);
+	if (++*skips >= RECORD_SKIP_LIMIT) {
+		size_t n = strlen(diag->msg);
+
+		snprintf(diag->msg + n, sizeof(diag->msg) - n, ", at %u frames in a row",
+			 RECORD_SKIP_LIMIT);
+		return -EAGAIN;
+	}
+	fprintf(err, "mthp record: frame at %" PRIu64 " ms skipped: %s\n", t, diag->msg);
+	return 1;
+}
+
 static int record(const struct record_opts *o, FILE *out, FILE *err)
 {
 	struct sigaction stop = { .sa_handler = on_stop }, old_term, old_int;
@@ -134,7 +184,8 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 	struct mthp_live_frames *frames;
 	struct mthp_rec_writer w;
 	struct mthp_snapshot snap;
-	uint64_t start, interval = o->interval ? o->interval : 1000;
+	uint64_t start, skipped = 0, interval = o->interval ? o->interval : 1000;
+	unsigned skips = 0;
 	int ret, status = 0;
 	FILE *f;
 
@@ -149,57 +200,65 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		return 1;
 	}
 	mthp_pmd_bits_init(&written, NULL);
-	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
-	ret = mthp_live_snapshot_frame(o->pid, frames, &snap, NULL, &diag);
-	if (!ret && o->track_writes)
-		ret = mthp_live_clear_soft_dirty(o->pid, &diag);
-	if (ret < 0) {
-		fprintf(err, "mthp record: %s\n", diag.msg);
-		mthp_snapshot_free(&snap);
-		mthp_live_frames_free(frames);
-		return 1;
-	}
-	f = fopen(o->output, "w");
-	if (!f) {
-		fprintf(err, "mthp record: cannot create %s: %s\n", o->output, strerror(errno));
-		mthp_snapshot_free(&snap);
-		mthp_live_frames_free(frames);
-		return 1;
-	}
+	mthp_snapshot_init(&snap, NULL);
 	/* No SA_RESTART: a signal ends the sleep at once. */
 	sigemptyset(&stop.sa_mask);
 	stop_flag = 0;
 	sigaction(SIGTERM, &stop, &old_term);
 	sigaction(SIGINT, &stop, &old_int);
 	start = mthp_cli_now_ms();
+	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
+	for (uint64_t i = 1;; i++) {
+		ret = take_frame(o, frames, &snap, NULL, mthp_cli_now_ms() - start, &skips,
+				 err, &diag);
+		if (ret <= 0)
+			break;
+		skipped++;
+		mthp_cli_pause_until(start + i * interval, &stop_flag, NULL);
+		if (stop_flag)
+			break;
+	}
+	if (ret) {	/* < 0, or 1: stopped after skipped frames only */
+		if (ret < 0)
+			fprintf(err, "mthp record: %s\n", diag.msg);
+		else
+			fprintf(err, "mthp record: stopped before a frame could be read\n");
+		f = NULL;
+		status = 1;
+		goto out;
+	}
+	f = fopen(o->output, "w");
+	if (!f) {
+		fprintf(err, "mthp record: cannot create %s: %s\n", o->output, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	start = mthp_cli_now_ms();
 	ret = mthp_rec_writer_open(&w, f, &info, &snap);
-	for (uint64_t i = 0; !ret; i++) {
-		uint64_t t = mthp_cli_now_ms() - start;
-
-		ret = mthp_rec_writer_frame_written(&w, &snap, t, i ? &written : NULL);
+	for (uint64_t next = 0; !ret;) {
+		ret = mthp_rec_writer_frame_written(&w, &snap, mthp_cli_now_ms() - start,
+						    w.frames ? &written : NULL);
 		mthp_snapshot_free(&snap);
 		mthp_snapshot_init(&snap, NULL);
 		if (ret)
 			break;
-		if (o->frames && i + 1 >= o->frames) {
+		if (o->frames && w.frames >= o->frames) {
 			end = MTHP_REC_END_FRAMES;
 			break;
 		}
-		if (o->duration && (i + 1) * interval >= o->duration * 1000) {
-			end = MTHP_REC_END_DURATION;
-			break;
-		}
-		mthp_cli_pause_until(start + (i + 1) * interval, &stop_flag, NULL);
-		if (stop_flag)
-			break;
-		/*
-		 * The bits read, then cleared: a write between the two (while
-		 * the frame is read) is not seen by any frame.
-		 */
-		ret = mthp_live_snapshot_frame(o->pid, frames, &snap,
-					       o->track_writes ? &written : NULL, &diag);
-		if (!ret && o->track_writes)
-			ret = mthp_live_clear_soft_dirty(o->pid, &diag);
+		do {
+			next++;
+			if (o->duration && next * interval >= o->duration * 1000) {
+				end = MTHP_REC_END_DURATION;
+				goto close;
+			}
+			mthp_cli_pause_until(start + next * interval, &stop_flag, NULL);
+			if (stop_flag)
+				goto close;
+			ret = take_frame(o, frames, &snap, &written, mthp_cli_now_ms() - start,
+					 &skips, err, &diag);
+			skipped += ret == 1;
+		} while (ret == 1);
 		if (ret == -ESRCH) {
 			end = MTHP_REC_END_EXITED;
 			ret = 0;
@@ -214,22 +273,28 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 			goto out;
 		}
 	}
+close:
 	if (!ret)
 		ret = mthp_rec_writer_close(&w, end);
 	else
 		mthp_rec_writer_free(&w);
-	if (!ret)
+	if (!ret) {
 		fprintf(out, "mthp record: %" PRIu32 " frames of pid %d (%s) in %s, %" PRIu64
-			" bytes, %" PRIu64 " PMD ranges written; ended: %s\n",
+			" bytes, %" PRIu64 " PMD ranges written; ended: %s",
 			w.frames, (int)o->pid, info.comm, o->output, w.bytes,
 			w.changed_pmds, mthp_rec_end_name(end));
+		if (skipped)
+			fprintf(out, "; %" PRIu64 " frame%s skipped (mappings changing)", skipped,
+				skipped == 1 ? "" : "s");
+		fputc('\n', out);
+	}
 out:
 	mthp_snapshot_free(&snap);
 	mthp_pmd_bits_free(&written);
 	mthp_live_frames_free(frames);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);
-	if (fclose(f) != 0 && !ret)
+	if (f && fclose(f) != 0 && !ret)
 		ret = -EIO;
 	if (ret) {
 		fprintf(err, "mthp record: writing %s failed: %s\n", o->output, strerror(-ret));
