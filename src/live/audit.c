@@ -92,6 +92,8 @@ static void run_end(struct audit_ctx *ac, struct live_kpage *kp)
 {
 	struct thp_run *run = &ac->run;
 
+	if (!run->active)
+		return;		/* the usual case between 4K pages: nothing to reset */
 	if (run->folio) {
 		uint64_t next = live_kpageflags(kp, run->last_pfn + 1);
 
