@@ -136,6 +136,11 @@ static void read_comm(pid_t pid, char *comm, size_t len)
  */
 #define RECORD_SKIP_LIMIT 20
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /*
  * Take the next frame into snap, and with --track-writes clear the
  * soft-dirty bits.  A frame whose mappings kept changing through every
@@ -214,6 +219,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		if (ret <= 0)
 			break;
 		skipped++;
+		i = max_u64(i, (mthp_cli_now_ms() - start) / interval + 1);
 		mthp_cli_pause_until(start + i * interval, &stop_flag, NULL);
 		if (stop_flag)
 			break;
@@ -247,7 +253,10 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 			break;
 		}
 		do {
-			next++;
+			/* the next tick of the interval still ahead: a frame
+			 * that took longer than the interval is not made up for
+			 * by frames back to back */
+			next = max_u64(next + 1, (mthp_cli_now_ms() - start) / interval + 1);
 			if (o->duration && next * interval >= o->duration * 1000) {
 				end = MTHP_REC_END_DURATION;
 				goto close;
