@@ -698,6 +698,74 @@ static pid_t churning_child(unsigned ms, int fd)
 }
 
 /*
+ * A child whose heap grows without a pause (sbrk, a page at a time) for
+ * ms milliseconds once started, then sleeps; it writes one byte to fd
+ * when it starts.
+ */
+static pid_t growing_child(unsigned ms, int fd)
+{
+	pid_t pid = live_kid_fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct timespec t0, t;
+		uint64_t grown = 0;
+
+		if (write(fd, "", 1) != 1)
+			_exit(1);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (unsigned k = 0; k < 64; k++) {
+				if (grown == 1 << 30) {	/* 1 GiB: back to the start */
+					sbrk(-(intptr_t)grown);
+					grown = 0;
+				}
+				if (sbrk(4096) == (void *)-1)
+					_exit(1);
+				grown += 4096;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+			 (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/*
+ * Maps that only grew while a frame was read (a heap's brk) leave what
+ * was read of the VMAs before consistent: the frame is taken, not
+ * skipped.  (A shrinking heap, sbrk(-N) once a GiB, would be skipped.)
+ */
+static void test_record_takes_growing_maps(void **state)
+{
+	char path[64], pidtext[16], out[4096], err[4096], c;
+	unsigned frames;
+	int fds[2];
+	pid_t pid;
+
+	(void)state;
+	temp_name(path, sizeof(path));
+	assert_int_equal(pipe(fds), 0);
+	pid = growing_child(2000, fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	if (live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", pidtext,
+		     "--interval", "50", "--frames", "4", "-o", path, NULL))
+		fail_msg("mthp record failed: %s", err);
+	assert_non_null(strstr(out, "mthp record: 4 frames of pid "));
+	assert_int_equal(read_file(path, &frames, NULL), MTHP_REC_END_FRAMES);
+	assert_int_equal(frames, 4);
+	live_kid_reap(pid);
+	unlink(path);
+	close(fds[0]);
+	close(fds[1]);
+	if (strstr(err, "skipped"))
+		fail_msg("frames skipped while the heap only grew: %s", err);
+}
+
+/*
  * Mappings that keep changing while a frame is read (a heap growing
  * fast): the frame is skipped with a warning and the recording goes on;
  * only many frames in a row skipped end it, with an error.
@@ -758,6 +826,7 @@ int main(void)
 		cmocka_unit_test(test_record_until_exit),
 		cmocka_unit_test(test_record_until_signal),
 		cmocka_unit_test(test_record_skips_changing_frames),
+		cmocka_unit_test(test_record_takes_growing_maps),
 		cmocka_unit_test(test_track_writes),
 		cmocka_unit_test(test_errors),
 	};
