@@ -49,10 +49,13 @@ static const char record_outro[] =
 "status 1 before recording anything, saying so.\n"
 "\n"
 "A frame is read again when the process's mappings changed while it was\n"
-"read; after 3 such reads (a heap growing fast) it is skipped with a\n"
-"warning on stderr, the next frame showing its changes, and the summary\n"
-"counts the frames skipped.  20 frames skipped in a row end the recording\n"
-"with exit status 1 (the frames written before stay readable).\n"
+"read other than by growing (a VMA unmapped, shrunk, moved or changed in\n"
+"its permissions; a heap's brk or a mapping next to another one is\n"
+"growth, whose new pages the next frame shows).  After 3 such reads the\n"
+"frame is skipped with a warning on stderr, the next frame showing its\n"
+"changes, and the summary counts the frames skipped.  20 frames skipped\n"
+"in a row end the recording with exit status 1 (the frames written\n"
+"before stay readable).\n"
 "Exit status: 0 recorded (or read), 1 the process or the file could not be\n"
 "read or written, 2 bad option.\n";
 
