@@ -135,8 +135,12 @@ int live_run(char *out, size_t outlen, char *err, size_t errlen, ...)
 	char *argv[32];
 	int argc = 0, status;
 	va_list ap;
-	FILE *fo = fmemopen(out, outlen, "w"), *fe = fmemopen(err, errlen, "w");
+	FILE *fo, *fe;
 
+	/* a stream nothing was written to leaves its buffer as it was */
+	out[0] = err[0] = '\0';
+	fo = fmemopen(out, outlen, "w");
+	fe = fmemopen(err, errlen, "w");
 	assert_non_null(fo);
 	assert_non_null(fe);
 	va_start(ap, errlen);
