@@ -117,8 +117,20 @@ static void parse_field(const char *line, struct live_vma *v)
 		v->swap_kb = kb;
 }
 
+/*
+ * The kernel hands maps out a page of text per read and starts the next
+ * read at the end of the last VMA it gave: a VMA that grew at its end in
+ * between (a heap's brk) comes again, from the same start.  Its later
+ * line replaces the earlier one, as a view of the VMA after it grew.
+ */
 static int push_vma(struct live_maps *m, const struct live_vma *v)
 {
+	struct live_vma *last = m->nr ? &m->vmas[m->nr - 1] : NULL;
+
+	if (last && v->start == last->start && v->end > last->end) {
+		*last = *v;
+		return 0;
+	}
 	if (mthp_array_grow((void **)&m->vmas, &m->cap, m->nr, sizeof(*m->vmas)))
 		return -ENOMEM;
 	m->vmas[m->nr++] = *v;
