@@ -33,6 +33,7 @@
 #include <mthp/replay.h>
 #include <mthp/snapshot.h>
 
+#include "live/live_internal.h"
 #include "helpers/live_child.h"
 #include "helpers/live_skip.h"
 #include "helpers/rec_child.h"
@@ -660,44 +661,6 @@ static void test_errors(void **state)
 }
 
 /*
- * A child whose mappings change without a pause for ms milliseconds (for
- * ever when 0) once started: it moves the boundary between a PROT_NONE
- * reservation and the writable pages before it, one page at a time.  It
- * writes one byte to fd when it starts, then sleeps.
- */
-static pid_t churning_child(unsigned ms, int fd)
-{
-	pid_t pid = live_kid_fork();
-	const size_t len = (size_t)1 << 30;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *a = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
-		struct timespec t0, t;
-		size_t i = 0;
-
-		if (a == MAP_FAILED || write(fd, "", 1) != 1)
-			_exit(1);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		do {
-			for (unsigned k = 0; k < 64; k++, i++) {
-				if (i == len / 4096) {	/* all writable: again */
-					mprotect(a, len, PROT_NONE);
-					i = 0;
-				}
-				mprotect(a + i * 4096, 4096, PROT_READ | PROT_WRITE);
-			}
-			clock_gettime(CLOCK_MONOTONIC, &t);
-		} while (!ms || (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
-				(uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
-		for (;;)
-			pause();
-	}
-	return pid;
-}
-
-/*
  * A child whose heap grows without a pause (sbrk, a page at a time) for
  * ms milliseconds once started, then sleeps; it writes one byte to fd
  * when it starts.
@@ -766,53 +729,105 @@ static void test_record_takes_growing_maps(void **state)
 }
 
 /*
- * Mappings that keep changing while a frame is read (a heap growing
- * fast): the frame is skipped with a warning and the recording goes on;
- * only many frames in a row skipped end it, with an error.
+ * Mappings that changed in every read of a frame (live_capture_changes
+ * makes the captures find them changed): the frame is skipped with a
+ * warning and the recording goes on; 20 frames skipped in a row end it,
+ * with an error.
  */
 static void test_record_skips_changing_frames(void **state)
 {
-	char path[64], pidtext[16], out[4096], err[4096], c;
+	struct stepper s = stepper_start(child_step);
+	char path[64], pidtext[16], out[4096], err[8192];
 	unsigned frames;
-	int fds[2];
-	pid_t pid;
 
 	(void)state;
 	temp_name(path, sizeof(path));
-	assert_int_equal(pipe(fds), 0);
-	pid = churning_child(500, fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1);
-	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	stepper_step(&s, 1);
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)s.pid);
+	/* frame 0's three reads, then frame 1's: 2 frames skipped */
+	live_capture_changes = 2 * 3;
 	if (live_run(out, sizeof(out), err, sizeof(err), "record", "--pid", pidtext,
-		     "--interval", "100", "--frames", "3", "-o", path, NULL))
+		     "--interval", "10", "--frames", "3", "-o", path, NULL))
 		fail_msg("mthp record failed: %s", err);
-	assert_non_null(strstr(err, "ms skipped: pid "));
-	assert_non_null(strstr(err, "its mappings kept changing while being read"));
+	assert_int_equal(live_capture_changes, 0);
+	assert_non_null(strstr(err, "mthp record: frame at "));
+	assert_non_null(strstr(err, " ms skipped: pid "));
+	assert_non_null(strstr(err, ": its mappings kept changing while being read (3 tries)\n"));
 	assert_non_null(strstr(out, "mthp record: 3 frames of pid "));
-	assert_non_null(strstr(out, "skipped (mappings changing)\n"));
+	assert_non_null(strstr(out, "; 2 frames skipped (mappings changing)\n"));
 	assert_int_equal(read_file(path, &frames, NULL), MTHP_REC_END_FRAMES);
 	assert_int_equal(frames, 3);
-	live_kid_reap(pid);
 	unlink(path);
 
-	/* never still: an error after 20 frames skipped in a row */
-	pid = churning_child(0, fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1);
-	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+	/* no frame 0 in 20 tries: an error, and no file */
+	live_capture_changes = 20 * 3;
 	assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record", "--pid",
 				  pidtext, "--interval", "10", "-o", path, NULL), 1);
+	assert_int_equal(live_capture_changes, 0);
 	assert_non_null(strstr(err, "kept changing while being read (3 tries), at 20 frames "
 				    "in a row\n"));
-	/* no file, or (frame 0 read in a pause of the child) one cut short */
-	if (!access(path, F_OK)) {
-		assert_int_equal(live_run(out, sizeof(out), err, sizeof(err), "record",
-					  "--read", path, NULL), 1);
-		assert_non_null(strstr(err, ": cut short: "));
-		unlink(path);
+	assert_int_equal(access(path, F_OK), -1);
+
+	stepper_stop(&s);
+}
+
+/*
+ * The rule a capture keeps its read by: every VMA read lies inside one of
+ * the maps read after, with the same permissions, file and name.
+ */
+static void test_maps_growth_rule(void **state)
+{
+	struct live_vma before[] = {
+		{ .start = 0x10000, .end = 0x20000, .perms = "rw-p" },
+		{ .start = 0x40000, .end = 0x50000, .perms = "rw-p", .name = "[heap]" },
+		{ .start = 0x80000, .end = 0x90000, .perms = "r--p", .inode = 7 },
+	};
+	struct live_vma after[3];
+	struct live_maps b = { .vmas = before, .nr = 3 }, a = { .vmas = after, .nr = 3 };
+
+	(void)state;
+	memcpy(after, before, sizeof(after));
+	assert_true(live_maps_grew_only(&b, &a));
+	after[1].end = 0x60000;		/* brk */
+	after[0].start = 0x8000;	/* a mapping merged below */
+	assert_true(live_maps_grew_only(&b, &a));
+	after[0].end = 0x40000;		/* grown up to the heap */
+	assert_true(live_maps_grew_only(&b, &a));
+	memcpy(after, before, sizeof(after));
+	after[1].end = 0x48000;		/* shrunk */
+	assert_false(live_maps_grew_only(&b, &a));
+	memcpy(after, before, sizeof(after));
+	strcpy(after[1].perms, "r--p");	/* mprotect */
+	assert_false(live_maps_grew_only(&b, &a));
+	memcpy(after, before, sizeof(after));
+	after[2].inode = 8;		/* another file */
+	assert_false(live_maps_grew_only(&b, &a));
+	memcpy(after, before, sizeof(after));
+	a.nr = 2;			/* unmapped */
+	assert_false(live_maps_grew_only(&b, &a));
+	after[1].start = 0x41000;	/* moved up */
+	a.nr = 3;
+	assert_false(live_maps_grew_only(&b, &a));
+	/* two VMAs of the same kind merged by a mapping between them: growth */
+	{
+		struct live_vma two[2] = { { .start = 0x10000, .end = 0x20000, .perms = "rw-p" },
+					   { .start = 0x30000, .end = 0x40000, .perms = "rw-p" } };
+		struct live_vma one = { .start = 0x10000, .end = 0x40000, .perms = "rw-p" };
+		struct live_maps b2 = { .vmas = two, .nr = 2 }, a1 = { .vmas = &one, .nr = 1 };
+
+		assert_true(live_maps_grew_only(&b2, &a1));
+		one.start = 0x18000;	/* but not one cut in the same change */
+		assert_false(live_maps_grew_only(&b2, &a1));
 	}
-	live_kid_reap(pid);
-	close(fds[0]);
-	close(fds[1]);
+	/* new VMAs between and after the old ones are growth too */
+	{
+		struct live_vma more[5] = { before[0], { .start = 0x30000, .end = 0x31000 },
+					    before[1], before[2],
+					    { .start = 0xa0000, .end = 0xb0000 } };
+		struct live_maps m = { .vmas = more, .nr = 5 };
+
+		assert_true(live_maps_grew_only(&b, &m));
+	}
 }
 
 int main(void)
@@ -827,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_record_until_signal),
 		cmocka_unit_test(test_record_skips_changing_frames),
 		cmocka_unit_test(test_record_takes_growing_maps),
+		cmocka_unit_test(test_maps_growth_rule),
 		cmocka_unit_test(test_track_writes),
 		cmocka_unit_test(test_errors),
 	};

@@ -493,34 +493,6 @@ static bool maps_torn(const struct live_maps *maps)
 }
 
 /*
- * Did the maps only grow from before to after?  Every VMA of before lies
- * inside one VMA of after with the same permissions, file and name
- * (grown at either end, or merged with a new neighbour: a heap's brk, an
- * allocator's new mmap next to its last one); after may hold new VMAs too.
- * Then what was read of before's VMAs still fits together: the pages the
- * new parts hold are left to the next capture.  A VMA shrunk, moved,
- * split, unmapped or changed in its permissions is not growth.
- */
-static bool maps_grew_only(const struct live_maps *before, const struct live_maps *after)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < before->nr; i++) {
-		const struct live_vma *b = &before->vmas[i], *a;
-
-		while (j < after->nr && after->vmas[j].end <= b->start)
-			j++;
-		if (j == after->nr)
-			return false;
-		a = &after->vmas[j];
-		if (a->start > b->start || a->end < b->end || a->inode != b->inode ||
-		    strcmp(a->perms, b->perms) || strcmp(a->name, b->name))
-			return false;
-	}
-	return true;
-}
-
-/*
  * Anon VMAs; with cap->files also the file-backed ones that can hold pages
  * (some permission, as thpmaps reads them), but not [vsyscall], which is
  * outside the address space pagemap reads.
@@ -564,6 +536,19 @@ static int capture_maps(struct live_capture *cap, struct mthp_diag *diag)
 	return ret;
 }
 
+unsigned live_capture_changes;
+
+/* Take one of a test's changes (live_capture_changes), if one is left. */
+static bool test_change(void)
+{
+	unsigned n = __atomic_load_n(&live_capture_changes, __ATOMIC_RELAXED);
+
+	while (n && !__atomic_compare_exchange_n(&live_capture_changes, &n, n - 1, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return n != 0;
+}
+
 static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 			struct mthp_diag *diag)
 {
@@ -598,7 +583,9 @@ static int capture_once(struct live_capture *cap, live_range_fn fn, void *ctx,
 		goto out;
 	}
 	if (after.hash != cap->maps.hash &&
-	    (ret == -EINVAL || maps_torn(&after) || !maps_grew_only(&cap->maps, &after)))
+	    (ret == -EINVAL || maps_torn(&after) || !live_maps_grew_only(&cap->maps, &after)))
+		ret = -EAGAIN;
+	if (ret >= 0 && test_change())
 		ret = -EAGAIN;
 	live_maps_free(&after);
 out:

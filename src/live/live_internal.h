@@ -77,6 +77,20 @@ int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 		   struct mthp_diag *diag);
 void live_maps_free(struct live_maps *m);
 
+/*
+ * Did the maps only grow from before to after (maps.c: every VMA of
+ * before inside one of after with the same permissions, file and name)?
+ * A capture whose maps only grew while it read keeps what it read.
+ */
+bool live_maps_grew_only(const struct live_maps *before, const struct live_maps *after);
+
+/*
+ * For tests: the next N tries of a capture find the maps changed, as if
+ * the process had unmapped something while they were read.  0 but in
+ * tests.
+ */
+extern unsigned live_capture_changes;
+
 /* ---- pagemap.c ---- */
 
 struct live_pagemap {

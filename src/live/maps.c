@@ -170,6 +170,34 @@ int live_kernel_thread(struct mthp_diag *diag, pid_t pid)
 	return -ENXIO;
 }
 
+/*
+ * Did the maps only grow from before to after?  Every VMA of before lies
+ * inside one VMA of after with the same permissions, file and name
+ * (grown at either end, or merged with a new neighbour: a heap's brk, an
+ * allocator's new mmap next to its last one); after may hold new VMAs too.
+ * Then what was read of before's VMAs still fits together: the pages the
+ * new parts hold are left to the next capture.  A VMA shrunk, moved,
+ * split, unmapped or changed in its permissions is not growth.
+ */
+bool live_maps_grew_only(const struct live_maps *before, const struct live_maps *after)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < before->nr; i++) {
+		const struct live_vma *b = &before->vmas[i], *a;
+
+		while (j < after->nr && after->vmas[j].end <= b->start)
+			j++;
+		if (j == after->nr)
+			return false;
+		a = &after->vmas[j];
+		if (a->start > b->start || a->end < b->end || a->inode != b->inode ||
+		    strcmp(a->perms, b->perms) || strcmp(a->name, b->name))
+			return false;
+	}
+	return true;
+}
+
 int live_maps_read(pid_t pid, bool smaps, struct live_maps *m,
 		   struct mthp_diag *diag)
 {
