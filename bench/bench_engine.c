@@ -254,12 +254,17 @@ static void print_line(const struct mthp_rules *r, const char *what,
 }
 
 /* All policies under one geometry and max_ptes_none. */
+static const char *only_policy;	/* --policy: this one alone */
+
 static int bench_setting(const struct mthp_settings *s, unsigned runs, bool baseline)
 {
 	for (unsigned p = 0; p < MTHP_NR_POLICIES; p++) {
 		struct timing eng, base;
 		struct mthp_rules r;
 		double windows;
+
+		if (only_policy && strcmp(only_policy, mthp_policy_name((enum mthp_policy)p)))
+			continue;
 
 		mthp_rules_init(&r, s, (enum mthp_policy)p, MTHP_CONTEXT_KHUGEPAGED,
 				MTHP_VMA_ANON | MTHP_VMA_HUGEPAGE);
@@ -283,6 +288,7 @@ int main(int argc, char **argv)
 	unsigned runs = 9;
 	uint32_t only = 0;
 	bool baseline = true;
+	int only_none = -1;	/* --none: 0, or 1 for N-1 */
 	int cpu;
 
 	for (int i = 1; i < argc; i++) {
@@ -290,12 +296,16 @@ int main(int argc, char **argv)
 			baseline = false;
 		else if (!strcmp(argv[i], "--ptes") && i + 1 < argc)
 			only = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+			only_policy = argv[++i];
+		else if (!strcmp(argv[i], "--none") && i + 1 < argc)
+			only_none = !strcmp(argv[++i], "max") ? 1 : !strcmp(argv[i], "0") ? 0 : -2;
 		else
 			runs = (unsigned)atoi(argv[i]);
 	}
-	if (runs < 1 || runs > 64) {
+	if (runs < 1 || runs > 64 || only_none == -2) {
 		fprintf(stderr, "usage: bench_engine [RUNS 1..64] [--no-baseline] "
-			"[--ptes 512|2048|8192]\n");
+			"[--ptes 512|2048|8192] [--policy NAME] [--none 0|max]\n");
 		return 2;
 	}
 	cpu = pin_to_one_cpu();
@@ -321,10 +331,10 @@ int main(int argc, char **argv)
 		for (unsigned t = 0; t < nr_tables; t++)
 			make_table(ptes + t * N, orders + t * N, N, t);
 		s.max_ptes_none = N - 1;
-		if (bench_setting(&s, runs, baseline))
+		if (only_none != 0 && bench_setting(&s, runs, baseline))
 			return 1;
 		s.max_ptes_none = 0;
-		if (bench_setting(&s, runs, baseline))
+		if (only_none != 1 && bench_setting(&s, runs, baseline))
 			return 1;
 	}
 	return 0;
