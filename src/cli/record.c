@@ -146,8 +146,8 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 
 /*
  * Take the next frame into snap, and with --track-writes clear the
- * soft-dirty bits.  A frame whose mappings kept changing through every
- * try (a heap growing fast) is skipped with a warning: the next frame
+ * soft-dirty bits.  A frame whose mappings changed (other than by
+ * growing) through every try is skipped with a warning: the next frame
  * shows its changes.  Returns 0, 1 when skipped, or -errno (diag says).
  */
 static int take_frame(const struct record_opts *o, struct mthp_live_frames *frames,
@@ -233,6 +233,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		else
 			fprintf(err, "mthp record: stopped before a frame could be read\n");
 		f = NULL;
+		ret = 0;	/* said: nothing was written */
 		status = 1;
 		goto out;
 	}
