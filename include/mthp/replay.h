@@ -84,7 +84,7 @@ struct mthp_replay_report {
 	uint64_t memory_pages, swap_pages;	/* the simulated machine */
 	enum mthp_replay_machine machine;	/* where its size came from */
 	uint64_t wakeups;			/* khugepaged's */
-	uint64_t collapses;			/* windows collapsed */
+	uint64_t collapses;			/* windows collapsed, every size */
 	uint64_t frames_differing;		/* frames with extra or missing pages */
 	uint64_t max_extra, max_missing;	/* over the frames */
 	/*
