@@ -27,7 +27,7 @@ uint32_t mthp_replay_profiles(const struct mthp_geometry *geo)
 /* The rows of the table. */
 enum row {
 	ROW_NAME, ROW_SIMULATED, ROW_RECORDED, ROW_EXTRA, ROW_MISSING,
-	ROW_FRAMES_DIFFERING, ROW_MAX_EXTRA, ROW_COLLAPSES, ROW_WAKEUPS,
+	ROW_FRAMES_DIFFERING, ROW_MAX_EXTRA, ROW_WAKEUPS,
 };
 
 static uint64_t row_value(const struct mthp_replay_report *r, enum row row)
@@ -47,8 +47,6 @@ static uint64_t row_value(const struct mthp_replay_report *r, enum row row)
 		return r->frames_differing;
 	case ROW_MAX_EXTRA:
 		return r->max_extra;
-	case ROW_COLLAPSES:
-		return r->collapses;
 	case ROW_WAKEUPS:
 		return r->wakeups;
 	}
@@ -114,8 +112,16 @@ void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *i
 	print_row(out, "  fewer than recorded", reps, n, ROW_MISSING);
 	print_row(out, "frames that differ", reps, n, ROW_FRAMES_DIFFERING);
 	print_row(out, "most pages more, a frame", reps, n, ROW_MAX_EXTRA);
-	print_row(out, "collapses", reps, n, ROW_COLLAPSES);
 	print_row(out, "khugepaged wake-ups", reps, n, ROW_WAKEUPS);
+	{
+		/* then the runs' own rows, as a scenario's table has them */
+		struct mthp_run_report runs[MTHP_SIM_MAX_RUNS];
+
+		for (size_t i = 0; i < n && i < MTHP_SIM_MAX_RUNS; i++)
+			runs[i] = reps[i].run;
+		mthp_sim_rows(out, &s->geo, mthp_replay_profiles(&s->geo), runs,
+			      n < MTHP_SIM_MAX_RUNS ? n : MTHP_SIM_MAX_RUNS, true);
+	}
 }
 
 /* One run's comparison with the recording, and the run itself as "run". */

@@ -213,20 +213,10 @@ static void text_results(FILE *out, const char *heading, const struct mthp_run_r
 	}
 }
 
-static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
-		       const struct mthp_geometry *geo, const struct mthp_run_report *runs,
-		       size_t n)
+void mthp_sim_rows(FILE *out, const struct mthp_geometry *geo, uint32_t profiles,
+		   const struct mthp_run_report *runs, size_t n, bool replay)
 {
-	uint32_t profiles = mthp_sim_profiles(sc, geo);
 	double mib = (double)geo->page_size / (1 << 20);
-
-	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
-		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
-		runs[n - 1].wakeups);
-	fprintf(out, "%-28s", "");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, " %12s", mthp_run_name(runs[i].policy));
-	fputc('\n', out);
 
 	text_row_u64(out, "collapses", runs, n, get_collapses, NULL, true);
 	for (unsigned o = MTHP_MIN_ORDER; o <= geo->pmd_order; o++) {
@@ -243,8 +233,9 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	}
 	text_field(out, "re-collapses (creep)", runs, n,
 		   offsetof(struct mthp_run_report, recollapses), true);
-	text_field(out, "  of which crept", runs, n,
-		   offsetof(struct mthp_run_report, crept), true);
+	if (!replay)
+		text_field(out, "  of which crept", runs, n,
+			   offsetof(struct mthp_run_report, crept), true);
 	text_field(out, "rebuilds at the same order", runs, n,
 		   offsetof(struct mthp_run_report, rebuilds), true);
 	text_field(out, "folios allocated", runs, n,
@@ -254,19 +245,23 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	text_mib(out, "resident MiB", runs, n, offsetof(struct mthp_run_report, resident_pages),
 		 mib);
 	text_shrinker(out, runs, n, mib);
-	text_field(out, "pages written", runs, n,
-		   offsetof(struct mthp_run_report, pages_written), false);
-	text_write_fails(out, runs, n);
+	if (!replay) {
+		text_field(out, "pages written", runs, n,
+			   offsetof(struct mthp_run_report, pages_written), false);
+		text_write_fails(out, runs, n);
+	}
 	text_field(out, "pages filled (bloat)", runs, n,
 		   offsetof(struct mthp_run_report, pages_filled), true);
-	fprintf(out, "%-28s", "  % of pages written");
-	for (size_t i = 0; i < n; i++) {
-		if (runs[i].policy == MTHP_RUN_NO_COLLAPSE)
-			fprintf(out, " %12s", "-");
-		else
-			fprintf(out, " %11.1f%%", bloat_percent(&runs[i]));
+	if (!replay) {
+		fprintf(out, "%-28s", "  % of pages written");
+		for (size_t i = 0; i < n; i++) {
+			if (runs[i].policy == MTHP_RUN_NO_COLLAPSE)
+				fprintf(out, " %12s", "-");
+			else
+				fprintf(out, " %11.1f%%", bloat_percent(&runs[i]));
+		}
+		fputc('\n', out);
 	}
-	fputc('\n', out);
 	text_field(out, "PTEs scanned", runs, n,
 		   offsetof(struct mthp_run_report, ptes_scanned), true);
 	text_field(out, "pages copied", runs, n,
@@ -282,6 +277,20 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 	}
 	text_results(out, "scan results (PMD ranges)", runs, n, get_scan);
 	text_results(out, "failed attempts", runs, n, get_failed);
+}
+
+static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
+		  const struct mthp_geometry *geo, const struct mthp_run_report *runs,
+		  size_t n)
+{
+	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
+		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
+		runs[n - 1].wakeups);
+	fprintf(out, "%-28s", "");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, " %12s", mthp_run_name(runs[i].policy));
+	fputc('\n', out);
+	mthp_sim_rows(out, geo, mthp_sim_profiles(sc, geo), runs, n, false);
 }
 
 /* ---- notes ---- */

@@ -25,6 +25,13 @@ uint64_t mthp_sim_tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profi
 /* Writes the workload could not make, all reasons. */
 uint64_t mthp_sim_writes_failed(const struct mthp_run_report *r);
 
+/*
+ * The table's rows from "collapses" on, one column per run, the TLB
+ * entries of the profiles given (bits); replay: a replay's runs, without
+ * the rows a recording cannot give (crept, pages written, writes failed).
+ */
+void mthp_sim_rows(FILE *out, const struct mthp_geometry *geo, uint32_t profiles,
+		   const struct mthp_run_report *runs, size_t n, bool replay);
 /* The table, one column per run (n <= MTHP_SIM_MAX_RUNS), and its notes. */
 void mthp_sim_text(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		   const struct mthp_settings *s, const struct mthp_run_report *runs, size_t n);
