@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -83,7 +82,7 @@ static const char *machine_words(enum mthp_replay_machine m)
 
 void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *info,
 		      const struct mthp_settings *s, const struct mthp_replay_report *reps,
-		      size_t n)
+		      const struct mthp_run_report *runs, size_t n)
 {
 	fprintf(out, "mthp sim --replay %s: pid %d (%s), %" PRIu32 " frames over %.1f s, "
 		"page size %u\n", path, (int)info->pid, info->comm, reps[0].frames,
@@ -113,15 +112,8 @@ void mthp_replay_text(FILE *out, const char *path, const struct mthp_rec_info *i
 	print_row(out, "frames that differ", reps, n, ROW_FRAMES_DIFFERING);
 	print_row(out, "most pages more, a frame", reps, n, ROW_MAX_EXTRA);
 	print_row(out, "khugepaged wake-ups", reps, n, ROW_WAKEUPS);
-	{
-		/* then the runs' own rows, as a scenario's table has them */
-		struct mthp_run_report runs[MTHP_SIM_MAX_RUNS];
-
-		for (size_t i = 0; i < n && i < MTHP_SIM_MAX_RUNS; i++)
-			runs[i] = reps[i].run;
-		mthp_sim_rows(out, &s->geo, mthp_replay_profiles(&s->geo), runs,
-			      n < MTHP_SIM_MAX_RUNS ? n : MTHP_SIM_MAX_RUNS, true);
-	}
+	/* then the runs' own rows, as a scenario's table has them */
+	mthp_sim_rows(out, &s->geo, mthp_replay_profiles(&s->geo), runs, n, true);
 }
 
 /* One run's comparison with the recording, and the run itself as "run". */
@@ -146,19 +138,15 @@ static json_t *replay_run_json(const struct mthp_replay_report *r, json_t *run)
 
 int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *info,
 		     const struct mthp_settings *s, const struct mthp_replay_report *reps,
-		     size_t n, bool stats)
+		     const struct mthp_run_report *runs, size_t n, bool stats)
 {
-	struct mthp_run_report *runs = calloc(n ? n : 1, sizeof(*runs));
 	json_t *list = NULL, *doc = NULL, *replays = json_array();
 	int ret = 0;
 
-	if (!runs || !replays) {
+	if (!replays) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	/* the run reports side by side, as the runs' JSON wants them */
-	for (size_t i = 0; i < n; i++)
-		runs[i] = reps[i].run;
 	list = mthp_sim_runs_json(runs, n, mthp_replay_profiles(&s->geo), &s->geo, stats);
 	for (size_t i = 0; list && i < n; i++) {
 		json_t *one = replay_run_json(&reps[i], json_incref(json_array_get(list, i)));
@@ -196,6 +184,5 @@ out:
 	json_decref(doc);
 	json_decref(list);
 	json_decref(replays);
-	free(runs);
 	return ret;
 }
