@@ -139,9 +139,16 @@ static void read_comm(pid_t pid, char *comm, size_t len)
  */
 #define RECORD_SKIP_LIMIT 20
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
+/*
+ * The tick of the interval to take the next frame at, after tick: the
+ * next one still ahead, so that a frame that took longer than the
+ * interval is not made up for by frames back to back.
+ */
+static uint64_t next_tick(uint64_t start, uint64_t interval, uint64_t tick)
 {
-	return a > b ? a : b;
+	uint64_t ahead = (mthp_cli_now_ms() - start) / interval + 1;
+
+	return ahead > tick + 1 ? ahead : tick + 1;
 }
 
 /*
@@ -216,14 +223,14 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 	sigaction(SIGINT, &stop, &old_int);
 	start = mthp_cli_now_ms();
 	/* frame 0 says nothing of writes: it starts the soft-dirty tracking */
-	for (uint64_t i = 1;; i++) {
+	for (uint64_t tick = 0;;) {
 		ret = take_frame(o, frames, &snap, NULL, mthp_cli_now_ms() - start, &skips,
 				 err, &diag);
 		if (ret <= 0)
 			break;
 		skipped++;
-		i = max_u64(i, (mthp_cli_now_ms() - start) / interval + 1);
-		mthp_cli_pause_until(start + i * interval, &stop_flag, NULL);
+		tick = next_tick(start, interval, tick);
+		mthp_cli_pause_until(start + tick * interval, &stop_flag, NULL);
 		if (stop_flag)
 			break;
 	}
@@ -257,10 +264,7 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 			break;
 		}
 		do {
-			/* the next tick of the interval still ahead: a frame
-			 * that took longer than the interval is not made up for
-			 * by frames back to back */
-			next = max_u64(next + 1, (mthp_cli_now_ms() - start) / interval + 1);
+			next = next_tick(start, interval, next);
 			if (o->duration && next * interval >= o->duration * 1000) {
 				end = MTHP_REC_END_DURATION;
 				goto close;
