@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_doc_examples.c - the examples of README.md and docs/ are true:
- * every indented block whose first line is "$ build/mthp ..." is run, and
- * each command's standard output must be the lines the document shows
- * under it, a line "..." (indented or not) standing for any number of
- * lines (none too).
+ * every indented block whose first line is "$ build/mthp sim ..." or
+ * "$ build/mthp plan ..." is run, and each command's standard output must
+ * be the lines the document shows under it, a line "..." (indented or
+ * not) standing for any number of lines (none too).
  *
  * scripts/guarded-evidence is run too (it runs build/mthp), but in a
  * debug build.
@@ -253,14 +253,16 @@ static bool is_command(const char *s, size_t indent)
 }
 
 /*
- * The commands run: mthp's, and the script that gives guarded's evidence
- * but in a debug build (every SANITIZE build), where its 200 simulations
- * with the simulator's whole checks take most of an hour; the other
- * builds run it.
+ * The commands run: mthp's that touch nothing of the host (sim and plan:
+ * make check leaves the host alone, and an example of collapse or daemon
+ * would act on live processes), and the script that gives guarded's
+ * evidence but in a debug build (every SANITIZE build), where its 200
+ * simulations with the simulator's whole checks take most of an hour; the
+ * other builds run it.
  */
 static bool runnable(const char *cmd)
 {
-	return !strncmp(cmd, "build/mthp ", 11) ||
+	return !strncmp(cmd, "build/mthp sim ", 15) || !strncmp(cmd, "build/mthp plan ", 16) ||
 	       (!MTHP_DEBUG && !strcmp(cmd, "scripts/guarded-evidence"));
 }
 
