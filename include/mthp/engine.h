@@ -108,11 +108,16 @@ uint32_t mthp_vma_allowed_orders(const struct mthp_settings *s, uint32_t vma_fla
  * What an attempt at one order may accept: none/zero and shared PTEs (a
  * limit of N means no limit), whether a swap PTE vetoes the window below
  * PMD order, whether a folio of the target order or larger does, and
- * whether the window needs a young PTE.
+ * whether the window needs a young PTE.  Also the none PTEs the walk's
+ * count test lets a window of the order hold before it is attempted
+ * (upstream and guarded; uffd does not lower it): test_none, and
+ * upstream_none, 7.2's, which guarded takes within the PMD's reach.
  */
 struct mthp_window_limits {
 	uint32_t max_none;
 	uint32_t max_shared;
+	uint32_t test_none;
+	uint32_t upstream_none;
 	bool swap_veto;
 	bool folio_veto;
 	bool need_young;

@@ -233,6 +233,8 @@ static enum mthp_result with_batch(struct bulk *b, uint32_t x, uint32_t stop,
 	return result;
 }
 
+static uint64_t orders_at_least(const struct bulk *b, uint32_t w, unsigned o);
+
 /* The first page of [x, x + 2^o) of a folio of order o or more, or MTHP_NO_BIT. */
 static uint32_t first_veto(struct bulk *b, uint32_t x, unsigned o)
 {
@@ -244,6 +246,9 @@ static uint32_t first_veto(struct bulk *b, uint32_t x, unsigned o)
 
 		if (len < 64)
 			bits &= ((1ull << len) - 1) << (x % 64);
+		/* one compare of the word's orders, where it is one instruction */
+		if (bits && b->vbmi)
+			bits &= orders_at_least(b, i, o);
 		for (; bits; bits &= bits - 1) {
 			uint32_t p = i * 64 + lowest_bit(bits);
 
@@ -391,10 +396,14 @@ static uint64_t density_word(uint64_t chunks, unsigned o, uint32_t thr)
 	return ((((y | high) - (thr + 1) * starts[o]) & high) >> ((1u << o) - 1));
 }
 
-/* A bit at each window of order o (<= 6) whose bits of x are all set (any set). */
-static uint64_t fold_all(uint64_t x, unsigned o)
+/*
+ * A bit at each window of order o (<= 6) whose bits of x are all set (any
+ * set).  Inlined where o is known, or one range's o: the branches go.
+ */
+#define FOLD static inline __attribute__((always_inline))
+
+FOLD uint64_t fold_all(uint64_t x, unsigned o)
 {
-	/* unrolled: o is the same for a whole range, so the branches are free */
 	if (o > 0) x &= x >> 1;
 	if (o > 1) x &= x >> 2;
 	if (o > 2) x &= x >> 4;
@@ -404,7 +413,7 @@ static uint64_t fold_all(uint64_t x, unsigned o)
 	return x & starts[o];
 }
 
-static uint64_t fold_any(uint64_t x, unsigned o)
+FOLD uint64_t fold_any(uint64_t x, unsigned o)
 {
 	if (o > 0) x |= x >> 1;
 	if (o > 1) x |= x >> 2;
@@ -415,12 +424,18 @@ static uint64_t fold_any(uint64_t x, unsigned o)
 	return x & starts[o];
 }
 
-/* From windows of order from to all their windows of order to < from. */
+/*
+ * From windows of order from to all their windows of order to < from (x
+ * has bits at multiples of 2^from only): one product, as the copies of a
+ * bit land in its own window and no two carry into each other.
+ */
 static uint64_t spread(uint64_t x, unsigned from, unsigned to)
 {
-	for (unsigned k = to; k < from; k++)
-		x |= x << (1u << k);
-	return x;
+	uint64_t copies = starts[to];
+
+	if (from < WORD_ORDER)
+		copies &= (1ull << (1u << from)) - 1;
+	return x * copies;
 }
 
 /* Does the window (x, o), o > 6 or the PMD window, pass the walk's test? */
@@ -616,6 +631,34 @@ static uint64_t orders_at_least(const struct bulk *b, uint32_t w, unsigned o)
 	return bits;
 }
 
+#if BULK_X86
+VBMI_TARGET static void word_orders_avx512(const uint8_t *orders, uint64_t *at_least)
+{
+	__m512i v = _mm512_loadu_si512((const void *)orders);
+
+	for (unsigned o = MTHP_MIN_ORDER; o <= WORD_ORDER; o++)
+		at_least[o] = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8((char)o));
+}
+#endif
+
+/* orders_at_least() of word w for every order of 2..6, at_least[o]. */
+static void word_orders(const struct bulk *b, uint32_t w, uint64_t *at_least)
+{
+	const uint8_t *orders = b->s->folio_orders + w * 64;
+
+#if BULK_X86
+	if (b->vbmi) {
+		word_orders_avx512(orders, at_least);
+		return;
+	}
+#endif
+	for (unsigned o = MTHP_MIN_ORDER; o <= WORD_ORDER; o++)
+		at_least[o] = 0;
+	for (unsigned i = 0; i < 64; i++)
+		for (unsigned o = MTHP_MIN_ORDER; o <= WORD_ORDER; o++)
+			at_least[o] |= (uint64_t)(orders[i] >= o) << i;
+}
+
 /*
  * The common case of a word: nothing of an earlier put-back held in it,
  * and every visited window whose first page can be isolated collapses (no
@@ -685,7 +728,7 @@ static void emit_few(struct bulk *b, uint32_t w, uint64_t recs, const struct wor
  * past because they or a window around them (of any order below PMD, in
  * the word) hold a folio of that window's order or larger.
  */
-static void guarded_word_gone(const struct bulk *b, uint32_t w, uint64_t large,
+static void guarded_word_gone(const struct bulk *b, uint64_t large, const uint64_t *at_least,
 			      uint64_t *test)
 {
 	const struct mthp_bulk_rules *br = b->br;
@@ -695,7 +738,7 @@ static void guarded_word_gone(const struct bulk *b, uint32_t w, uint64_t large,
 
 	for (unsigned o = top; o >= MTHP_MIN_ORDER && i < br->nr_word; o--) {
 		/* the PTEs of the windows of order o that hold one */
-		gone |= spread(fold_any(orders_at_least(b, w, o) & large, o), o, 0);
+		gone |= spread(fold_any(at_least[o] & large, o), o, 0);
 		if (br->word[i] == o)
 			test[i++] &= ~gone;
 	}
@@ -709,6 +752,7 @@ static void word_walk(struct bulk *b, uint32_t w)
 	unsigned nr = br->nr_word;
 	uint64_t none = s->none[w], shared = s->shared_pte[w], swap = s->swap[w], any = 0;
 	uint64_t chunks = br->chunks ? word_chunks(b, w) : 0, large, veto[MAX_WORD_LEVELS];
+	uint64_t at_least[WORD_ORDER + 1];
 	uint32_t visit, todo;
 	struct word_bits wb;
 	struct word_slots ws;
@@ -729,14 +773,16 @@ static void word_walk(struct bulk *b, uint32_t w)
 		return;
 	/* upstream's veto needs the large folios now; seed's put-backs only later */
 	large = (b->veto || b->guarded) && s->folio_orders ? bulk_large(b)[w] : 0;
+	if (large)
+		word_orders(b, w, at_least);
 	if (b->guarded && large)
-		guarded_word_gone(b, w, large, wb.test);
+		guarded_word_gone(b, large, at_least, wb.test);
 	for (unsigned i = 0; i < nr; i++) {
 		unsigned o = br->word[i];
 		/* what ends an attempt on its first PTE, before any isolation */
 		uint64_t starting = wb.test[i] & ~(swap ? fold_any(swap, o) : 0);
 
-		veto[i] = b->veto && large ? orders_at_least(b, w, o) & large : 0;
+		veto[i] = b->veto && large ? at_least[o] & large : 0;
 		wb.none[i] = starting & none;
 		wb.shared[i] = starting & shared;
 		wb.mapped[i] = starting & ~(none | shared) & veto[i];

@@ -168,7 +168,15 @@ enum mthp_count_rule {
 	MTHP_COUNT_ANY,
 	MTHP_COUNT_ALL,
 };
-enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r);
+static inline enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r)
+{
+	if (r->context == MTHP_CONTEXT_MADVISE)
+		return MTHP_COUNT_ALWAYS;
+	/* 7.2: only 0 and N-1 are supported below PMD; others act as 0 */
+	if (r->settings->max_ptes_none == r->nr_ptes - 1)
+		return MTHP_COUNT_ANY;
+	return MTHP_COUNT_ALL;
+}
 /* upstream's max_none(o), which ignores uffd (the count test). */
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order);
 /*

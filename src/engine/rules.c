@@ -162,16 +162,6 @@ void mthp_rules_init(struct mthp_rules *r, const struct mthp_settings *s,
 	mthp_bulk_rules_init(r);
 }
 
-enum mthp_count_rule mthp_upstream_count_rule(const struct mthp_rules *r)
-{
-	if (r->context == MTHP_CONTEXT_MADVISE)
-		return MTHP_COUNT_ALWAYS;
-	/* 7.2: only 0 and N-1 are supported below PMD; others act as 0 */
-	if (r->settings->max_ptes_none == r->nr_ptes - 1)
-		return MTHP_COUNT_ANY;
-	return MTHP_COUNT_ALL;
-}
-
 uint32_t mthp_upstream_max_none(const struct mthp_rules *r, unsigned order)
 {
 	if (r->context == MTHP_CONTEXT_MADVISE)
@@ -198,6 +188,9 @@ static void window_limits(const struct mthp_rules *r, unsigned order,
 
 	lim->need_young = khugepaged;
 	lim->swap_veto = below_pmd;
+	lim->upstream_none = mthp_upstream_max_none(r, order);
+	lim->test_none = r->policy == MTHP_POLICY_GUARDED ? mthp_guarded_max_none(r, order) :
+			 lim->upstream_none;
 	if (!khugepaged)
 		lim->max_shared = r->nr_ptes;
 	else

@@ -293,7 +293,7 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
 			if (block[k] != p >> k) {
 				if (block[k] != UINT32_MAX)
 					discount += min_u32(mapped[k],
-							    mthp_guarded_max_none(w->rules, k));
+							    w->rules->limits[k].test_none);
 				block[k] = p >> k;
 				mapped[k] = 0;
 			}
@@ -302,7 +302,7 @@ static uint32_t folio_discount(const struct mthp_walk *w, uint32_t off, unsigned
 	}
 	for (unsigned k = 0; k < order; k++)
 		if (block[k] != UINT32_MAX)
-			discount += min_u32(mapped[k], mthp_guarded_max_none(w->rules, k));
+			discount += min_u32(mapped[k], w->rules->limits[k].test_none);
 	return discount;
 }
 
@@ -348,8 +348,8 @@ static uint32_t guarded_limit(const struct mthp_walk *w, unsigned order)
 	if (order < r->pmd_order && r->context == MTHP_CONTEXT_KHUGEPAGED &&
 	    (r->orders & BIT(r->pmd_order)) &&
 	    s->nr_none + s->nr_bad <= 2 * r->settings->max_ptes_none)
-		return mthp_upstream_max_none(r, order);
-	return mthp_guarded_max_none(r, order);
+		return r->limits[order].upstream_none;
+	return r->limits[order].test_none;
 }
 
 /* upstream and guarded: does the window reach 2^o - max_none(o) occupied PTEs? */
@@ -388,7 +388,7 @@ static bool count_passes(const struct mthp_walk *w, uint32_t off, unsigned order
 			return bits_count(s->occupied, off, len) == len;
 		}
 	}
-	max_none = mthp_upstream_max_none(r, order);
+	max_none = r->limits[order].test_none;
 	if (max_none >= len)
 		return true;
 	return window_count(w, off, order) >= len - max_none;
