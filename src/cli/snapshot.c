@@ -24,7 +24,7 @@ static const char snapshot_intro[] =
 "\n";
 
 static const char snapshot_outro[] =
-"PTE states come from pagemap, kpageflags and kpagecount.  pagemap has no\n"
+"PTE states come from pagemap and kpageflags.  pagemap has no\n"
 "young bit: every present anon page is written young (A, S), as memory\n"
 "the process touched recently is.  PMD ranges with nothing mapped get no\n"
 "pmd line.\n"

@@ -211,8 +211,7 @@ static int table_range(struct audit_ctx *ac, struct live_capture *cap,
 		if (f & KPF_BIT(KPF_ANON)) {
 			c->anon++;
 			ar->present++;
-			if (live_page_shared(&cap->kp, e, f,
-					     r->kcount ? &r->kcount[i] : NULL))
+			if (live_page_shared(e))
 				c->shared++;
 		} else if (anon_vma) {
 			run_end(ac, &cap->kp);	/* a special mapping */

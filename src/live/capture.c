@@ -139,7 +139,6 @@ static void batch_free(struct live_batch *b)
 	}
 	free(b->pm);
 	free(b->kf);
-	free(b->kc);
 	free(b->pfns);
 	free(b->tmp);
 	free(b->runs);
@@ -162,12 +161,11 @@ static int batch_buffers(struct live_batch *b, size_t n)
 		return 0;
 	b->pm = malloc(slots * sizeof(*b->pm));
 	b->kf = malloc(slots * sizeof(*b->kf));
-	b->kc = malloc(slots * sizeof(*b->kc));
 	b->pfns = malloc(slots * sizeof(*b->pfns));
 	b->tmp = malloc(slots * sizeof(*b->tmp));
 	b->runs = malloc(slots * sizeof(*b->runs));
 	b->reads = malloc((slots + LIVE_BATCH_RANGES) * sizeof(*b->reads));
-	if (!b->pm || !b->kf || !b->kc || !b->pfns || !b->tmp || !b->runs ||
+	if (!b->pm || !b->kf || !b->pfns || !b->tmp || !b->runs ||
 	    !b->reads) {
 		free(b->reads);
 		b->reads = NULL;
@@ -188,16 +186,15 @@ static int batch_alloc(struct live_batch **out)
 }
 
 /*
- * The values (kpageflags, or kpagecount when count) of the pfns[0..nr) of
- * the batch, stored at out[slot]: sorted by pfn, each run of pfns at most
- * LIVE_KPAGE_GAP apart read with one pread.
+ * The kpageflags of the pfns[0..nr) of the batch, stored at out[slot]:
+ * sorted by pfn, each run of pfns at most LIVE_KPAGE_GAP apart read with
+ * one pread.
  */
-static int batch_kpage(struct live_capture *cap, bool count, size_t nr,
-		       uint64_t *out)
+static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
 {
 	struct live_batch *b = cap->batch;
 	struct live_pfn_slot *a = live_sort_pfns(b->pfns, b->tmp, nr);
-	int fd = count ? cap->kp.count.fd : cap->kp.flags.fd;
+	int fd = cap->kp.flags.fd;
 	size_t nr_runs = 0, vals = 0;
 	int ret;
 
@@ -251,9 +248,8 @@ static int batch_kpage(struct live_capture *cap, bool count, size_t nr,
  * The PAGEMAP_SCAN path reads the PMD ranges of a VMA in batches: the
  * entries of adjacent ranges with one pread (and the one entry of each
  * PMD-mapped range), then the kpageflags of all their present pages sorted
- * by pfn, a run of nearby pfns with one pread, then the same for the
- * kpagecount live_page_shared() needs, and only then hands the ranges to
- * fn, in address order.  The preads of each step are shared with a helper
+ * by pfn, a run of nearby pfns with one pread, and only then hands the
+ * ranges to fn, in address order.  The preads of each step are shared with a helper
  * thread when there are many (live_preads()).
  */
 static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
@@ -271,7 +267,6 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 			continue;
 		b->r[k].pm = b->pm + j * n;
 		b->r[k].kflags = b->kf + j * n;
-		b->r[k].kcount = b->kc + j * n;
 		j++;
 	}
 	for (size_t k = 0, e; k < b->nr; k = e) {
@@ -322,27 +317,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 				b->pfns[nr_pfns++] = (struct live_pfn_slot){
 					r->pm[i] & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
 	}
-	ret = batch_kpage(cap, false, nr_pfns, b->kf);
-	if (ret < 0)
-		return ret;
-	/* kpagecount where live_page_shared() needs it: see there */
-	nr_pfns = 0;
-	for (size_t k = 0; k < b->nr; k++) {
-		struct live_range *r = &b->r[k];
-
-		if (r->huge || r->empty || r->reused)
-			continue;
-		for (uint32_t i = r->lo; i < r->hi; i++) {
-			uint64_t e = r->pm[i];
-
-			if ((e & PM_PRESENT) && !(e & PM_MMAP_EXCLUSIVE) &&
-			    !(r->kflags[i] & KPF_BIT(KPF_THP)))
-				b->pfns[nr_pfns++] = (struct live_pfn_slot){
-					e & PM_PFN_MASK,
-					(uint64_t)(r->kcount - b->kc) + i };
-		}
-	}
-	ret = batch_kpage(cap, true, nr_pfns, b->kc);
+	ret = batch_kpage(cap, nr_pfns, b->kf);
 	if (ret < 0)
 		return ret;
 	for (size_t k = 0; k < b->nr; k++) {

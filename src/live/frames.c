@@ -2,14 +2,14 @@
 /*
  * frames.c - what a recorder keeps from one frame to the next, so that a
  * PMD range whose page-table entries did not change is not read again
- * from /proc/kpageflags and /proc/kpagecount, the bulk of a frame's cost
+ * from /proc/kpageflags, the bulk of a frame's cost
  * (mthp_live_snapshot_frame()).
  *
  * For each PMD range a frame read page by page it keeps the pagemap
- * entries, page flags and map counts.  The next frame reads the range's
+ * entries and page flags.  The next frame reads the range's
  * entries again (PAGEMAP_SCAN's path) and, when they are the same to the
  * bit (the same page frames, present, swapped, exclusive, soft-dirty and
- * uffd-wp bits), takes the flags and counts kept instead of reading them,
+ * uffd-wp bits), takes the flags kept instead of reading them,
  * unless the range held a page whose flags can change while its entry
  * does not: a page of a large folio (split in place), a locked page, or
  * one freed lazily (MADV_FREE, which a write undoes).  What the entries
@@ -26,14 +26,13 @@
 #include "live/live_internal.h"
 
 /*
- * What is kept of one range: its pagemap entries, page flags and map
- * counts (n each), and the PTE states and orders the snapshot made of
- * them.  It moves from frame to frame with its range; nothing is copied
+ * What is kept of one range: its pagemap entries and page flags (n each),
+ * and the PTE states and orders the snapshot made of them.  It moves from frame to frame with its range; nothing is copied
  * for a range whose entries did not change.
  */
 struct kept_block {
 	struct live_states states;
-	uint64_t data[];	/* pm, kflags, kcount; then the states' bytes */
+	uint64_t data[];	/* pm, kflags; then the states' bytes */
 };
 
 /* One range as a frame read it. */
@@ -210,7 +209,6 @@ bool live_frames_reuse(struct mthp_live_frames *f, struct live_range *r)
 	if (memcmp(pm + r->lo, r->pm + r->lo, len))
 		return false;
 	r->kflags = k->b->data + f->n;
-	r->kcount = k->b->data + 2 * f->n;
 	f->reused++;
 	return true;
 }
@@ -225,9 +223,9 @@ static struct kept_block *block_for(struct kept_range *before, uint32_t n)
 		before->b = NULL;
 		return b;
 	}
-	b = calloc(1, sizeof(*b) + 3 * (size_t)n * sizeof(uint64_t) + 2 * (size_t)n);
+	b = calloc(1, sizeof(*b) + 2 * (size_t)n * sizeof(uint64_t) + 2 * (size_t)n);
 	if (b) {
-		b->states.ptes = (uint8_t *)(b->data + 3 * (size_t)n);
+		b->states.ptes = (uint8_t *)(b->data + 2 * (size_t)n);
 		b->states.orders = b->states.ptes + n;
 	}
 	return b;
@@ -258,7 +256,6 @@ int live_frames_keep(struct mthp_live_frames *f, struct live_range *r, bool reus
 	pm = k->b->data;
 	memcpy(pm + r->lo, r->pm + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
 	memcpy(pm + n + r->lo, r->kflags + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
-	memcpy(pm + 2 * n + r->lo, r->kcount + r->lo, (r->hi - r->lo) * sizeof(uint64_t));
 	k->reusable = true;
 	for (uint32_t i = r->lo; i < r->hi && k->reusable; i++)
 		if (r->pm[i] & PM_PRESENT)

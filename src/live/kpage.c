@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * kpage.c - /proc/kpageflags and /proc/kpagecount through a small
+ * kpage.c - /proc/kpageflags through a small
  * direct-mapped cache of pread windows (LIVE_KPAGE_WINDOW pfns each), so
  * that pages faulted in address order, whose pfns mostly run up or down,
  * cost one read per window instead of one per page; and the order of the
@@ -73,30 +73,19 @@ int live_kpage_open(struct live_kpage *kp, struct mthp_diag *diag)
 	int ret;
 
 	memset(kp, 0, sizeof(*kp));
-	kp->flags.fd = kp->count.fd = -1;
+	kp->flags.fd = -1;
 	ret = cache_open(&kp->flags, "/proc/kpageflags", diag);
-	if (ret < 0)
-		return ret;
-	ret = cache_open(&kp->count, "/proc/kpagecount", diag);
-	if (ret < 0)
-		cache_close(&kp->flags);
 	return ret;
 }
 
 void live_kpage_close(struct live_kpage *kp)
 {
 	cache_close(&kp->flags);
-	cache_close(&kp->count);
 }
 
 uint64_t live_kpageflags(struct live_kpage *kp, uint64_t pfn)
 {
 	return cache_get(&kp->flags, pfn);
-}
-
-uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn)
-{
-	return cache_get(&kp->count, pfn);
 }
 
 unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,

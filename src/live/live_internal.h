@@ -136,15 +136,13 @@ struct live_kpage_cache {
 
 struct live_kpage {
 	struct live_kpage_cache flags;
-	struct live_kpage_cache count;
 	uint64_t folio_head, folio_nr;		/* last resolved folio */
 };
 
 int live_kpage_open(struct live_kpage *kp, struct mthp_diag *diag);
 void live_kpage_close(struct live_kpage *kp);
-/* kpageflags / kpagecount of a pfn; 0 past the end of memory. */
+/* kpageflags of a pfn; 0 past the end of memory. */
 uint64_t live_kpageflags(struct live_kpage *kp, uint64_t pfn);
-uint64_t live_kpagecount(struct live_kpage *kp, uint64_t pfn);
 /*
  * Order of the large folio holding pfn (flags: its kpageflags, KPF_THP
  * set), found from the head and tail bits; max_order bounds the search.
@@ -189,7 +187,7 @@ struct live_readers {
 /*
  * Run the preads t[0..nr), by this thread and a helper when there are many
  * bytes to read and a second CPU.  A pagemap read that fails gives -ESRCH
- * (the process exited) or -errno; a kpageflags/kpagecount read reads zeros
+ * (the process exited) or -errno; a kpageflags read reads zeros
  * past the end of memory.  0 or the first error.
  */
 int live_preads(struct live_readers *rd, const struct live_pread *t, size_t nr);
@@ -201,7 +199,7 @@ void live_readers_stop(struct live_readers *rd);
 /* One PMD range of a VMA, as read. */
 /* A recorder's PTE states and folio orders of a range (frames.c). */
 struct live_states {
-	bool valid;		/* made of the entries, flags and counts kept */
+	bool valid;		/* made of the entries and flags kept */
 	uint8_t *ptes, *orders;	/* N each */
 };
 
@@ -213,11 +211,9 @@ struct live_range {
 	bool huge_shared;	/* PMD-mapped folio not exclusive */
 	bool huge_dirty;	/* PMD soft-dirty (written since clear_refs 4) */
 	bool empty;		/* nothing present or swapped in [lo, hi) */
-	bool reused;		/* kflags and kcount the frame before's (frames.c) */
+	bool reused;		/* kflags the frame before's (frames.c) */
 	uint64_t *pm;		/* N pagemap entries (not huge, not empty) */
 	uint64_t *kflags;	/* N kpageflags of present pages, else 0 */
-	uint64_t *kcount;	/* N kpagecount of the pages live_page_shared()
-				 * needs it of, read in a batch; or NULL */
 	struct live_states *states;	/* kept for the next frame, or NULL */
 };
 
@@ -250,7 +246,7 @@ struct live_batch {
 	struct live_range r[LIVE_BATCH_RANGES];
 	uint64_t huge_e[LIVE_BATCH_RANGES];	/* the entry of a PMD-mapped range */
 	size_t nr, tables;
-	uint64_t *pm, *kf, *kc;		/* LIVE_BATCH_TABLES * N each */
+	uint64_t *pm, *kf;		/* LIVE_BATCH_TABLES * N each */
 	struct live_pfn_slot *pfns, *tmp;	/* LIVE_BATCH_TABLES * N each */
 	struct live_pfn_run *runs;	/* LIVE_BATCH_TABLES * N */
 	struct live_pread *reads;	/* LIVE_BATCH_TABLES * N + LIVE_BATCH_RANGES */
@@ -315,7 +311,7 @@ void live_frames_begin(struct mthp_live_frames *f, uint32_t n);
 void live_frames_end(struct mthp_live_frames *f, bool done);
 /*
  * r's pagemap entries read: when they equal the frame before's and its
- * pages' flags stay with them, copy its kflags and kcount in and say so.
+ * pages' flags stay with them, take its kflags and say so.
  */
 bool live_frames_reuse(struct mthp_live_frames *f, struct live_range *r);
 /*
@@ -337,12 +333,16 @@ bool live_frames_vmas(const struct mthp_live_frames *f, struct live_maps *m);
 /* ---- snapshot.c ---- */
 
 /*
- * Is the page of pagemap entry e (kpageflags flags) in a folio that may be
- * mapped by another process: not "mapped exclusively", and kpagecount > 1
- * or a large folio.  count: its kpagecount when read already, else NULL.
+ * Is the present page of pagemap entry e in a folio that may be mapped by
+ * another process?  pagemap says "mapped exclusively" of a page of a
+ * small folio mapped once (the same test as kpagecount > 1, which needs
+ * no second read), and of a page of a large folio no other process maps
+ * a part of.
  */
-bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
-		      const uint64_t *count);
+static inline bool live_page_shared(uint64_t e)
+{
+	return !(e & PM_MMAP_EXCLUSIVE);
+}
 
 /* ---- sysfs.c ---- */
 

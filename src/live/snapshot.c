@@ -2,8 +2,9 @@
 /*
  * snapshot.c - a live process's anonymous page tables as a snapshot
  * (format 2): one vma line per anon VMA, one pmd line per populated PMD
- * range (also one a VMA covers in part, once when two VMAs share it), PTE states and folio orders from pagemap, kpageflags and
- * kpagecount, and the host's THP settings as setting lines.
+ * range (also one a VMA covers in part, once when two VMAs share it),
+ * PTE states and folio orders from pagemap and kpageflags, and the
+ * host's THP settings as setting lines.
  *
  * How a PTE is classified (first match):
  *   not present, no swap entry          '.'
@@ -13,8 +14,8 @@
  *   not KPF_ANON                        'f'     KPF_LOCKED           'K'
  *   !KPF_SWAPBACKED and !KPF_DIRTY      'l' (clean MADV_FREE folio)
  *   otherwise anon: 'S' when pagemap does not say "mapped exclusively"
- *   and kpagecount > 1 or the folio is large (another part may be mapped
- *   elsewhere); else 'A'.
+ *   (a small folio mapped more than once, the same as kpagecount > 1, or
+ *   a large folio of which some part may be mapped elsewhere); else 'A'.
  *
  * Young or old: pagemap has no young bit, and KPF_IDLE is the raw PG_idle
  * flag, not refreshed from the PTE young bits unless someone reads
@@ -49,19 +50,7 @@ struct snap_ctx {
 	uint64_t *bits;		/* one range's of them */
 };
 
-/* Pages of a folio that may be mapped by another process too. */
-bool live_page_shared(struct live_kpage *kp, uint64_t e, uint64_t flags,
-		      const uint64_t *count)
-{
-	if (e & PM_MMAP_EXCLUSIVE)
-		return false;
-	if (flags & KPF_BIT(KPF_THP))
-		return true;
-	return (count ? *count : live_kpagecount(kp, e & PM_PFN_MASK)) > 1;
-}
-
-static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
-			const uint64_t *count, uint8_t *order)
+static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f, uint8_t *order)
 {
 	*order = MTHP_NO_FOLIO;
 	if (!(e & PM_PRESENT)) {
@@ -84,7 +73,7 @@ static uint8_t classify(struct live_capture *cap, uint64_t e, uint64_t f,
 		return MTHP_PTE_LOCKED;
 	if (!(f & (KPF_BIT(KPF_SWAPBACKED) | KPF_BIT(KPF_DIRTY) | KPF_BIT(KPF_KSM))))
 		return MTHP_PTE_LAZYFREE;
-	if (live_page_shared(&cap->kp, e, f, count))
+	if (live_page_shared(e))
 		return MTHP_PTE_SHARED_YOUNG;
 	return MTHP_PTE_YOUNG;
 }
@@ -166,7 +155,6 @@ static int snap_range(void *ctx, struct live_capture *cap,
 			return -EINVAL;
 		for (uint32_t i = r->lo; i < r->hi; i++)
 			prev->ptes[i] = classify(cap, r->pm[i], r->kflags[i],
-						 r->kcount ? &r->kcount[i] : NULL,
 						 &prev->folio_orders[i]);
 		ret = snap_written(sc, r, prev->ptes);
 		if (ret < 0)
@@ -181,7 +169,7 @@ static int snap_range(void *ctx, struct live_capture *cap,
 		return 0;
 	}
 	/* a recorder keeps them with the range, and the next frame takes
-	 * them as they are if its entries, flags and counts did not change */
+	 * them as they are if its entries and flags did not change */
 	ptes = r->states ? r->states->ptes : sc->ptes;
 	orders = r->states ? r->states->orders : sc->orders;
 	if (!r->states || !r->states->valid) {
@@ -191,8 +179,7 @@ static int snap_range(void *ctx, struct live_capture *cap,
 				orders[i] = MTHP_NO_FOLIO;
 				continue;
 			}
-			ptes[i] = classify(cap, r->pm[i], r->kflags[i],
-					   r->kcount ? &r->kcount[i] : NULL, &orders[i]);
+			ptes[i] = classify(cap, r->pm[i], r->kflags[i], &orders[i]);
 		}
 		/* a 'w' PTE's FOLIOS digit is its swap order */
 		if (snap_swap_orders(sc, cap, r, ptes))
