@@ -2,19 +2,28 @@
 /*
  * bench_audit_host.c - `mthp audit --rollup --prometheus` of the whole
  * host (every process in /proc) after starting 200 processes of its own
- * that hold, between them, up to 32 GiB of anonymous memory, half of each
- * process's in PMD-mapped THPs and half in 4K pages.  The target is 32 GiB;
- * this machine may not have it, so the amount is what /proc/meminfo's
- * MemAvailable allows with 8 GiB left over for the rest of the machine,
- * and what the processes really hold (their Anonymous and AnonHugePages in
- * smaps_rollup) is printed beside the time: nothing is scaled.  Once the
- * machine has settled after the faults (a second with the CPUs at least
- * 90% idle, waited for up to 120 s), the median of 3 runs with
- * PAGEMAP_SCAN and of 3 with plain pagemap reads, taken in turn.  Needs root and THP; says so and exits 0 without them.  Every
- * process dies with the benchmark (PR_SET_PDEATHSIG), also when it fails
- * or is killed.
+ * that hold 32 GiB of anonymous memory between them, half of each
+ * process's in PMD-mapped THPs and half in 4K pages.  Two measurements:
  *
- *   build/bench/bench_audit_host [GIB]     (default: as above, at most 32)
+ *   - distinct: each of the 200 faults its own memory.  This machine may
+ *     not have 32 GiB, so the amount is what /proc/meminfo's MemAvailable
+ *     allows with 8 GiB left over (at most 32);
+ *   - shared: 20 processes fault 1/200 of 32 GiB each and fork 9
+ *     children each that keep their parent's pages (copy-on-write, never
+ *     written), so the 200 processes map 32 GiB with a tenth of it in RAM.
+ *     The audit reads every process's pagemap and kpageflags just the
+ *     same, and more: a page mapped by several processes also needs its
+ *     kpagecount.
+ *
+ * What the processes really map (their Anonymous and AnonHugePages in
+ * smaps_rollup, summed) is printed beside each time: nothing is scaled.
+ * Once the machine has settled after the faults (a second with the CPUs
+ * at least 90% idle, waited for up to 120 s), the median of 3 runs with
+ * PAGEMAP_SCAN and of 3 with plain pagemap reads, taken in turn.  Needs
+ * root and THP; says so and exits 0 without them.  Every process dies
+ * with the benchmark (PR_SET_PDEATHSIG), also when it fails or is killed.
+ *
+ *   build/bench/bench_audit_host [GIB]     (distinct: GIB instead)
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -34,12 +43,15 @@
 
 #define PMD (2ul << 20)
 #define PROCS 200
+#define FAMILIES 20		/* shared: parents, each with PROCS / FAMILIES - 1 children */
 #define RUNS 3
 #define TARGET_GIB 32
 #define HEADROOM_GIB 8
 
+/* Every process of the benchmark's (the children's children too). */
 static pid_t kids[PROCS];
 
+/* Kill them all and reap those that are the benchmark's own children. */
 static void kill_kids(void)
 {
 	for (int i = 0; i < PROCS; i++)
@@ -47,7 +59,8 @@ static void kill_kids(void)
 			kill(kids[i], SIGKILL);
 	for (int i = 0; i < PROCS; i++)
 		if (kids[i] > 0)
-			waitpid(kids[i], NULL, 0);
+			waitpid(kids[i], NULL, 0);	/* ECHILD for a grandchild */
+	memset(kids, 0, sizeof(kids));
 }
 
 static void on_signal(int sig)
@@ -59,16 +72,12 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-/* A process: map, fault (half THP, half 4K), tell the parent, wait. */
-static void __attribute__((noreturn)) child(size_t bytes, int ready_fd)
+/* Map and fault bytes, half THP and half 4K; exits when that fails. */
+static void fault_in(size_t bytes)
 {
 	char *map, *base;
 	size_t half = bytes / 2;
-	char ok = 1;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(1);
 	map = mmap(NULL, bytes + PMD, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
@@ -78,11 +87,42 @@ static void __attribute__((noreturn)) child(size_t bytes, int ready_fd)
 	madvise(base + half, bytes - half, MADV_NOHUGEPAGE);
 	for (size_t off = 0; off < bytes; off += 4096)
 		base[off] = 1;
-	if (write(ready_fd, &ok, 1) != 1)
-		_exit(1);
-	close(ready_fd);	/* the parent sees the end when all are done */
+}
+
+static void __attribute__((noreturn)) wait_for_death(void)
+{
 	for (;;)
 		pause();
+}
+
+/*
+ * A process of its own memory: fault it, tell the parent (its pid), wait.
+ * With children > 0, fork them first, with the memory shared, and tell
+ * their pids too.
+ */
+static void __attribute__((noreturn)) child(size_t bytes, unsigned children, int ready_fd)
+{
+	pid_t self = getpid();
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+	fault_in(bytes);
+	for (unsigned i = 0; i < children; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(ready_fd);
+			wait_for_death();
+		}
+		if (pid < 0 || write(ready_fd, &pid, sizeof(pid)) != sizeof(pid))
+			_exit(1);
+	}
+	if (write(ready_fd, &self, sizeof(self)) != sizeof(self))
+		_exit(1);
+	close(ready_fd);	/* the parent sees the end when all are done */
+	wait_for_death();
 }
 
 /* Busy and total jiffies of all CPUs so far (/proc/stat). */
@@ -160,57 +200,52 @@ static int count_pids(void)
 	return (int)nr;
 }
 
-int main(int argc, char **argv)
+/*
+ * Start the PROCS processes: parents, each faulting per bytes and forking
+ * PROCS / parents - 1 children that share them.  Fills kids[]; false (all
+ * killed) when some did not start.
+ */
+static bool start(unsigned parents, size_t per)
 {
-	uint64_t avail_kb = bench_proc_kb("/proc/meminfo", "MemAvailable");
-	uint64_t bytes, per, anon_kb = 0, huge_kb = 0;
-	double fast[RUNS], plain[RUNS], t0;
-	struct bench_stats sf, sp;
-	int fds[2], ready = 0, procs;
-	char ok;
+	unsigned children = PROCS / parents - 1;
+	int fds[2], ready = 0;
+	pid_t pid;
 
-	if (geteuid() != 0 || access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK)) {
-		printf("bench_audit_host: needs root and THP; nothing measured\n");
-		return 0;
-	}
-	if (argc > 1)
-		bytes = strtoull(argv[1], NULL, 10) << 30;
-	else if (avail_kb > ((uint64_t)HEADROOM_GIB << 20))
-		bytes = (avail_kb - ((uint64_t)HEADROOM_GIB << 20)) << 10;
-	else
-		bytes = 0;
-	if (bytes > (uint64_t)TARGET_GIB << 30)
-		bytes = (uint64_t)TARGET_GIB << 30;
-	per = bytes / PROCS / (2 * PMD) * (2 * PMD);	/* whole THPs in each half */
-	if (!per) {
-		printf("bench_audit_host: %llu MiB available, too little to leave %d GiB; "
-		       "nothing measured\n", (unsigned long long)(avail_kb >> 10), HEADROOM_GIB);
-		return 0;
-	}
 	if (pipe(fds))
-		return 2;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	t0 = bench_now();
-	for (int i = 0; i < PROCS; i++) {
-		kids[i] = fork();
-		if (kids[i] == 0) {
+		return false;
+	for (unsigned i = 0; i < parents; i++) {
+		pid = fork();
+		if (pid == 0) {
 			close(fds[0]);
-			child(per, fds[1]);
+			child(per, children, fds[1]);
 		}
-		if (kids[i] < 0)
+		if (pid < 0)
 			break;
 	}
 	close(fds[1]);
-	while (ready < PROCS && read(fds[0], &ok, 1) == 1)
-		ready++;
+	while (ready < PROCS && read(fds[0], &pid, sizeof(pid)) == sizeof(pid))
+		kids[ready++] = pid;
 	close(fds[0]);
 	if (ready < PROCS) {
 		fprintf(stderr, "bench_audit_host: %d of %d processes started\n", ready, PROCS);
 		kill_kids();
-		return 1;
+		return false;
 	}
+	return true;
+}
+
+/*
+ * The measurement of the processes started: what they map, the wait for
+ * the machine to settle, RUNS runs with each reader in turn.  False when
+ * an audit failed.
+ */
+static bool measure(const char *what, double started)
+{
+	double fast[RUNS], plain[RUNS];
+	uint64_t anon_kb = 0, huge_kb = 0;
+	struct bench_stats sf, sp;
+	int procs;
+
 	for (int i = 0; i < PROCS; i++) {
 		char path[64];
 
@@ -218,26 +253,22 @@ int main(int argc, char **argv)
 		anon_kb += bench_proc_kb(path, "Anonymous");
 		huge_kb += bench_proc_kb(path, "AnonHugePages");
 	}
-	printf("bench_audit_host: %d processes faulted %.1f GiB in %.1f s "
-	       "(MemAvailable was %.1f GiB)\n", PROCS, (double)anon_kb / (1 << 20),
-	       bench_now() - t0, (double)avail_kb / (1 << 20));
+	printf("bench_audit_host: %s: %d processes started in %.1f s, mapping %.1f GiB\n",
+	       what, PROCS, bench_now() - started, (double)anon_kb / (1 << 20));
 	printf("bench_audit_host: waited %.0f s for the CPUs to be 90%% idle for a second\n",
 	       settle());
 	procs = count_pids();
 	for (int i = 0; i < RUNS; i++) {
 		fast[i] = run(true);
 		plain[i] = run(false);
-		if (fast[i] < 0 || plain[i] < 0) {
-			kill_kids();
-			return 1;
-		}
+		if (fast[i] < 0 || plain[i] < 0)
+			return false;
 	}
-	kill_kids();
 	bench_stats(&sf, fast, RUNS);
 	bench_stats(&sp, plain, RUNS);
-	printf("bench_audit_host: mthp audit --rollup --prometheus of every process "
-	       "(%d, of which %d hold %.2f GiB of anonymous memory, %.2f GiB of it in "
-	       "PMD THPs), %u runs each, in turn:\n", procs, PROCS,
+	printf("bench_audit_host: %s: mthp audit --rollup --prometheus of every process "
+	       "(%d, of which %d map %.2f GiB of anonymous memory, %.2f GiB of it in "
+	       "PMD THPs), %u runs each, in turn:\n", what, procs, PROCS,
 	       (double)anon_kb / (1 << 20), (double)huge_kb / (1 << 20), sf.runs);
 	printf("  PAGEMAP_SCAN, batched kpageflags: %.3f s median (min %.3f, max %.3f) "
 	       "(target < 1 s for 200 processes and %d GiB)\n", sf.median, sf.min, sf.max,
@@ -245,5 +276,69 @@ int main(int argc, char **argv)
 	printf("  plain pagemap reads:              %.3f s median (min %.3f, max %.3f)\n",
 	       sp.median, sp.min, sp.max);
 	printf("  plain / PAGEMAP_SCAN: %.1fx\n", sp.median / sf.median);
+	return true;
+}
+
+/* Whole THPs in each half of a process's share of bytes. */
+static size_t share(uint64_t bytes, unsigned procs)
+{
+	return bytes / procs / (2 * PMD) * (2 * PMD);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t avail_kb = bench_proc_kb("/proc/meminfo", "MemAvailable");
+	uint64_t headroom_kb = (uint64_t)HEADROOM_GIB << 20;
+	uint64_t bytes, target = (uint64_t)TARGET_GIB << 30;
+	/* shared: a whole number of THPs per process, at least the target in all */
+	size_t per_shared = (target / PROCS + 2 * PMD - 1) / (2 * PMD) * (2 * PMD);
+	size_t per;
+	double t0;
+
+	if (geteuid() != 0 || access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK)) {
+		printf("bench_audit_host: needs root and THP; nothing measured\n");
+		return 0;
+	}
+	if (argc > 1)
+		bytes = strtoull(argv[1], NULL, 10) << 30;
+	else if (avail_kb > headroom_kb)
+		bytes = (avail_kb - headroom_kb) << 10;
+	else
+		bytes = 0;
+	if (bytes > target)
+		bytes = target;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	printf("bench_audit_host: MemAvailable %.1f GiB\n", (double)avail_kb / (1 << 20));
+
+	per = share(bytes, PROCS);
+	if (!per) {
+		printf("bench_audit_host: distinct: too little memory to leave %d GiB; "
+		       "nothing measured\n", HEADROOM_GIB);
+	} else {
+		t0 = bench_now();
+		if (!start(PROCS, per))
+			return 1;
+		if (!measure("distinct", t0)) {
+			kill_kids();
+			return 1;
+		}
+		kill_kids();
+	}
+
+	if ((uint64_t)per_shared * FAMILIES / 1024 + headroom_kb > avail_kb) {
+		printf("bench_audit_host: shared: too little memory for %d x %zu MiB with %d GiB "
+		       "left; nothing measured\n", FAMILIES, per_shared >> 20, HEADROOM_GIB);
+		return 0;
+	}
+	t0 = bench_now();
+	if (!start(FAMILIES, per_shared))
+		return 1;
+	if (!measure("shared", t0)) {
+		kill_kids();
+		return 1;
+	}
+	kill_kids();
 	return 0;
 }
