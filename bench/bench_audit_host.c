@@ -19,7 +19,11 @@
  * smaps_rollup, summed) is printed beside each time: nothing is scaled.
  * Once the machine has settled after the faults (a second with the CPUs
  * at least 90% idle, waited for up to 120 s), the median of 3 runs with
- * PAGEMAP_SCAN and of 3 with plain pagemap reads, taken in turn.  Needs
+ * PAGEMAP_SCAN and of 3 with plain pagemap reads, taken in turn, each
+ * PAUSE seconds after the one before: this virtual machine runs slower
+ * for a few seconds after sustained load (an audit right after a plain
+ * one of the 32 GiB took 1.1 to 1.2 s, 0.6 to 0.8 s three seconds later,
+ * the same as alone).  Needs
  * root and THP; says so and exits 0 without them.  Every process dies
  * with the benchmark (PR_SET_PDEATHSIG), also when it fails or is killed.
  *
@@ -45,6 +49,7 @@
 #define PROCS 200
 #define FAMILIES 20		/* shared: parents, each with PROCS / FAMILIES - 1 children */
 #define RUNS 3
+#define PAUSE 3			/* seconds between two runs */
 #define TARGET_GIB 32
 #define HEADROOM_GIB 8
 
@@ -260,7 +265,9 @@ static bool measure(const char *what, double started)
 	procs = count_pids();
 	for (int i = 0; i < RUNS; i++) {
 		fast[i] = run(true);
+		sleep(PAUSE);
 		plain[i] = run(false);
+		sleep(PAUSE);
 		if (fast[i] < 0 || plain[i] < 0)
 			return false;
 	}
@@ -268,8 +275,8 @@ static bool measure(const char *what, double started)
 	bench_stats(&sp, plain, RUNS);
 	printf("bench_audit_host: %s: mthp audit --rollup --prometheus of every process "
 	       "(%d, of which %d map %.2f GiB of anonymous memory, %.2f GiB of it in "
-	       "PMD THPs), %u runs each, in turn:\n", what, procs, PROCS,
-	       (double)anon_kb / (1 << 20), (double)huge_kb / (1 << 20), sf.runs);
+	       "PMD THPs), %u runs each, in turn, %d s apart:\n", what, procs, PROCS,
+	       (double)anon_kb / (1 << 20), (double)huge_kb / (1 << 20), sf.runs, PAUSE);
 	printf("  PAGEMAP_SCAN, batched kpageflags: %.3f s median (min %.3f, max %.3f) "
 	       "(target < 1 s for 200 processes and %d GiB)\n", sf.median, sf.min, sf.max,
 	       TARGET_GIB);
