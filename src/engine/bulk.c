@@ -172,6 +172,8 @@ struct bulk {
 	uint32_t held_end;
 	/* windows that start below it are inside one that advanced */
 	uint32_t skip_until;
+	/* guarded, with a large folio: the words with a page of one of order 7 or more */
+	uint64_t big_words[MTHP_BITMAP_WORDS / 64];
 };
 
 static const uint64_t *bulk_large(struct bulk *b)
@@ -913,6 +915,32 @@ static bool pmd_step(struct bulk *b)
 	return true;
 }
 
+/* guarded, with a large folio: b->big_words. */
+static void find_big_words(struct bulk *b)
+{
+	const uint64_t *large = b->s->large;
+
+	memset(b->big_words, 0, sizeof(b->big_words));
+	for (uint32_t w = 0; w < b->words; w++)
+		if (large[w] && (orders_at_least(b, w, WORD_ORDER + 1) & large[w]))
+			b->big_words[w / 64] |= 1ull << (w % 64);
+}
+
+/*
+ * guarded: does the window (base, o), o > 6, hold a folio of order o or
+ * more?  Only where big_words says it may is the window looked into.
+ */
+static bool big_veto(struct bulk *b, uint32_t base, unsigned o)
+{
+	uint32_t w = base / 64, nr = BIT(o - WORD_ORDER);
+	/* the window's words lie in one word of big_words: it is aligned */
+	uint64_t bits = b->big_words[w / 64] >> (w % 64);
+
+	if (nr < 64)
+		bits &= (1ull << nr) - 1;
+	return bits && first_veto(b, base, o) != MTHP_NO_BIT;
+}
+
 void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		    const struct mthp_scan *s, uint64_t *scratch)
 {
@@ -929,6 +957,8 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	};
 
 	if (pmd_step(&b)) {
+		if (b.guarded && s->has_large)
+			find_big_words(&b);
 		for (uint32_t w = 0; w < b.words; w++) {
 			uint32_t base = w * 64;
 			bool skip = false;
@@ -940,7 +970,7 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			 * several words from here, holding a large folio)
 			 */
 			if (!b.seed && !fold_all(s->occupied[w], br->lowest) &&
-			    !(b.guarded && !(base & (BIT(WORD_ORDER + 1) - 1))))
+			    !(b.guarded && s->has_large && !(base & (BIT(WORD_ORDER + 1) - 1))))
 				continue;
 			if (base < b.skip_until)
 				continue;
@@ -955,7 +985,7 @@ void mthp_plan_bulk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 				 * order or larger, and all inside it, before any test;
 				 * a window of any order, allowed or not
 				 */
-				if (b.guarded && s->has_large && first_veto(&b, base, o) != MTHP_NO_BIT) {
+				if (b.guarded && s->has_large && big_veto(&b, base, o)) {
 					b.skip_until = base + BIT(o);
 					skip = true;
 					break;
