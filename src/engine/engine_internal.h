@@ -198,6 +198,16 @@ uint32_t mthp_guarded_max_none(const struct mthp_rules *r, unsigned order);
 uint32_t mthp_first_large_folio(const struct mthp_scan *s, uint32_t off,
 				unsigned order);
 
+/* walk.c */
+/*
+ * Does the walk of this successful scan hand out the PMD window first?
+ * Its first visit is always the PMD window, handed out when the PMD order
+ * is allowed and the window passes the policy's test (legacy: always):
+ * what the first mthp_walk_next() after mthp_walk_init() decides, without
+ * the walk.  False with a plug-in that decides windows: the walk asks it.
+ */
+bool mthp_walk_hands_out_pmd(const struct mthp_rules *r, const struct mthp_scan *s);
+
 /* plan.c */
 /* Folios a per-CPU LRU add batch holds before it drains (a folio_batch). */
 #define MTHP_LRU_BATCH_SIZE 31

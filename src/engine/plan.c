@@ -204,10 +204,41 @@ enum mthp_result mthp_precheck(const struct mthp_rules *r,
 	return SCAN_SUCCEED;
 }
 
+/* An attempt's record in the plan, and what a collapse fills. */
+static void plan_record(struct mthp_pmd_plan *out, const struct mthp_rules *r,
+			const struct mthp_scan *scan, uint32_t off, unsigned order,
+			enum mthp_result result)
+{
+	/*
+	 * Built from registers: storing the result into a window and copying
+	 * it would read back three separate stores in one load.
+	 */
+	struct mthp_window done = {
+		.offset = (uint16_t)off, .order = (uint8_t)order, .result = (uint8_t)result,
+	};
+
+	if (result != SCAN_SUCCEED) {
+		out->attempts[out->nr_attempts++] = done;
+		return;
+	}
+	out->collapses[out->nr_collapses++] = done;
+	/* a PMD window is the whole table: its count is the total */
+	out->pages_filled += order == r->pmd_order ? scan->nr_none :
+			     bits_count(scan->none, off, BIT(order));
+	if (order == r->pmd_order)
+		out->underused = mthp_underused(r->settings, scan->nr_none);
+}
+
 /*
  * The walk with the plan's attempts.  deferred: the scan, when its folio
  * bitmap is still to be filled (before the first attempt that can veto a
  * window for a large folio).
+ *
+ * Most ranges that collapse collapse whole: when the walk hands out the
+ * PMD window first (mthp_walk_hands_out_pmd()), it is attempted before
+ * the walk is set up, and the walk is only made when that fails, told the
+ * result for the same window.  The walk's state machine is a third of the
+ * plan of such a range otherwise.
  */
 static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,
@@ -215,6 +246,8 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 {
 	struct lru_batch batch;
 	struct mthp_window win;
+	enum mthp_result first = SCAN_SUCCEED;
+	bool pmd_first;
 
 	/* an observer is told of every window visited: only the walk does that */
 	if (!fn && mthp_plan_bulk_applies(r, scan)) {
@@ -226,8 +259,22 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 	batch.writable = deferred;
 	batch.large_filled = false;
 
+	/* the PMD attempt needs no folio bitmap: no veto at that order */
+	pmd_first = !fn && mthp_walk_hands_out_pmd(r, scan);
+	if (pmd_first) {
+		first = plan_attempt(&batch, r, scan, 0, r->pmd_order);
+		plan_record(out, r, scan, 0, r->pmd_order, first);
+		if (first == SCAN_SUCCEED) {
+			/* every walk goes on past a collapsed window: past the range */
+			out->lru_batch_end = batch.nr;
+			return;
+		}
+	}
 	mthp_walk_init(walk, r, scan);
 	mthp_walk_observe(walk, fn, ctx);
+	/* the walk hands out the same window first: told its result */
+	if (pmd_first && mthp_walk_next(walk, &win))
+		mthp_walk_report(walk, first);
 	while (mthp_walk_next(walk, &win)) {
 		uint32_t off = win.offset;
 		unsigned order = win.order;
@@ -238,24 +285,7 @@ static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 			deferred = NULL;
 		}
 		result = plan_attempt(&batch, r, scan, off, order);
-		/*
-		 * Built from registers: storing the result into win and copying
-		 * win would read back three separate stores in one load.
-		 */
-		struct mthp_window done = {
-			.offset = (uint16_t)off, .order = (uint8_t)order, .result = (uint8_t)result,
-		};
-
-		if (result == SCAN_SUCCEED) {
-			out->collapses[out->nr_collapses++] = done;
-			/* a PMD window is the whole table: its count is the total */
-			out->pages_filled += order == r->pmd_order ? scan->nr_none :
-					     bits_count(scan->none, off, BIT(order));
-			if (order == r->pmd_order)
-				out->underused = mthp_underused(r->settings, scan->nr_none);
-		} else {
-			out->attempts[out->nr_attempts++] = done;
-		}
+		plan_record(out, r, scan, off, order, result);
 		mthp_walk_report(walk, result);
 	}
 	out->lru_batch_end = batch.nr;

@@ -520,6 +520,33 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 	return passes;
 }
 
+bool mthp_walk_hands_out_pmd(const struct mthp_rules *r, const struct mthp_scan *s)
+{
+	/*
+	 * The state window_passes() reads at the PMD order, as init leaves
+	 * it; not the bitmaps (a kilobyte), which it reads only below.
+	 */
+	struct mthp_walk w;
+
+	if (!r->eligible || !(r->orders & BIT(r->pmd_order)) ||
+	    (r->plugin && r->plugin->window_attempt))
+		return false;
+	switch (r->policy) {
+	case MTHP_POLICY_LEGACY:
+		return true;
+	case MTHP_POLICY_SEED:
+	case MTHP_POLICY_UPSTREAM:
+	case MTHP_POLICY_GUARDED:
+		break;
+	}
+	w.rules = r;
+	w.scan = s;
+	w.exempt = r->policy == MTHP_POLICY_SEED ? seed_exempt(r) : 0;
+	/* seed: at PMD order the chunks are counted, not placed */
+	w.chunks_ready = r->policy != MTHP_POLICY_SEED || !(r->orders & ~w.exempt);
+	return window_passes(&w, 0, r->pmd_order);
+}
+
 /* ---- the observer: what it is told costs nothing when there is none ---- */
 
 static void visit_passed_over(const struct mthp_walk *w, uint32_t end)
