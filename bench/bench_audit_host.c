@@ -286,6 +286,19 @@ static bool measure(const char *what, double started)
 	return true;
 }
 
+/* Start the processes (parents and their children), measure, kill them all. */
+static bool phase(const char *what, unsigned parents, size_t per)
+{
+	double t0 = bench_now();
+	bool ok;
+
+	if (!start(parents, per))
+		return false;
+	ok = measure(what, t0);
+	kill_kids();
+	return ok;
+}
+
 /* Whole THPs in each half of a process's share of bytes. */
 static size_t share(uint64_t bytes, unsigned procs)
 {
@@ -300,7 +313,6 @@ int main(int argc, char **argv)
 	/* shared: a whole number of THPs per process, at least the target in all */
 	size_t per_shared = (target / PROCS + 2 * PMD - 1) / (2 * PMD) * (2 * PMD);
 	size_t per;
-	double t0;
 
 	if (geteuid() != 0 || access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK)) {
 		printf("bench_audit_host: needs root and THP; nothing measured\n");
@@ -320,32 +332,15 @@ int main(int argc, char **argv)
 	printf("bench_audit_host: MemAvailable %.1f GiB\n", (double)avail_kb / (1 << 20));
 
 	per = share(bytes, PROCS);
-	if (!per) {
+	if (!per)
 		printf("bench_audit_host: distinct: too little memory to leave %d GiB; "
 		       "nothing measured\n", HEADROOM_GIB);
-	} else {
-		t0 = bench_now();
-		if (!start(PROCS, per))
-			return 1;
-		if (!measure("distinct", t0)) {
-			kill_kids();
-			return 1;
-		}
-		kill_kids();
-	}
-
+	else if (!phase("distinct", PROCS, per))
+		return 1;
 	if ((uint64_t)per_shared * FAMILIES / 1024 + headroom_kb > avail_kb) {
 		printf("bench_audit_host: shared: too little memory for %d x %zu MiB with %d GiB "
 		       "left; nothing measured\n", FAMILIES, per_shared >> 20, HEADROOM_GIB);
 		return 0;
 	}
-	t0 = bench_now();
-	if (!start(FAMILIES, per_shared))
-		return 1;
-	if (!measure("shared", t0)) {
-		kill_kids();
-		return 1;
-	}
-	kill_kids();
-	return 0;
+	return phase("shared", FAMILIES, per_shared) ? 0 : 1;
 }
