@@ -865,7 +865,7 @@ static bool pmd_step(struct bulk *b)
 		passes = big_passes(b, 0, pmd);
 	} else {
 		/* guarded at max_ptes_none 0 discounts nothing: upstream's count */
-		max_none = b->guarded ? mthp_guarded_max_none(r, pmd) : mthp_upstream_max_none(r, pmd);
+		max_none = r->limits[pmd].test_none;
 		passes = max_none >= n || n - s->nr_none - s->nr_bad >= n - max_none;
 	}
 	if (!passes)

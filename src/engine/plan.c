@@ -237,8 +237,9 @@ static void plan_record(struct mthp_pmd_plan *out, const struct mthp_rules *r,
  * Most ranges that collapse collapse whole: when the walk hands out the
  * PMD window first (mthp_walk_hands_out_pmd()), it is attempted before
  * the walk is set up, and the walk is only made when that fails, told the
- * result for the same window.  The walk's state machine is a third of the
- * plan of such a range otherwise.
+ * result for the same window.  Setting the walk up, asking it for that
+ * window and reporting to it took 6 of upstream's 51 ns a range at
+ * max_ptes_none N-1 (bench_engine).
  */
 static void plan_walk(struct mthp_pmd_plan *out, const struct mthp_rules *r,
 		      const struct mthp_scan *scan, struct mthp_walk *walk,

@@ -579,8 +579,7 @@ static void visit_refused(const struct mthp_walk *w)
 		}
 	} else {
 		uint32_t max_none = r->policy == MTHP_POLICY_GUARDED ?
-				    guarded_limit(w, w->order) :
-				    mthp_upstream_max_none(r, w->order);
+				    guarded_limit(w, w->order) : r->limits[w->order].test_none;
 
 		v.need = len - (max_none < len ? max_none : len);
 		v.have = window_count(w, w->off, w->order);

@@ -249,8 +249,8 @@ static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
  * entries of adjacent ranges with one pread (and the one entry of each
  * PMD-mapped range), then the kpageflags of all their present pages sorted
  * by pfn, a run of nearby pfns with one pread, and only then hands the
- * ranges to fn, in address order.  The preads of each step are shared with a helper
- * thread when there are many (live_preads()).
+ * ranges to fn, in address order.  The preads of each step are shared
+ * with a helper thread when there are many (live_preads()).
  */
 static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		       live_range_fn fn, void *ctx)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * kpage.c - /proc/kpageflags through a small
- * direct-mapped cache of pread windows (LIVE_KPAGE_WINDOW pfns each), so
- * that pages faulted in address order, whose pfns mostly run up or down,
- * cost one read per window instead of one per page; and the order of the
+ * kpage.c - /proc/kpageflags through a small direct-mapped cache of pread
+ * windows (LIVE_KPAGE_WINDOW pfns each), so that pages faulted in address
+ * order, whose pfns mostly run up or down, cost one read per window
+ * instead of one per page; and the order of the
  * large folio a pfn belongs to, from the compound head and tail bits.
  */
 #include <errno.h>
@@ -70,12 +70,9 @@ static uint64_t cache_get(struct live_kpage_cache *c, uint64_t pfn)
 
 int live_kpage_open(struct live_kpage *kp, struct mthp_diag *diag)
 {
-	int ret;
-
 	memset(kp, 0, sizeof(*kp));
 	kp->flags.fd = -1;
-	ret = cache_open(&kp->flags, "/proc/kpageflags", diag);
-	return ret;
+	return cache_open(&kp->flags, "/proc/kpageflags", diag);
 }
 
 void live_kpage_close(struct live_kpage *kp)

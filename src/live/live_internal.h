@@ -371,7 +371,7 @@ void live_diag(struct mthp_diag *diag, const char *fmt, ...)
 
 enum live_denied {
 	LIVE_DENIED_PROC,	/* another process's maps or pagemap */
-	LIVE_DENIED_PFN,	/* page frame numbers, kpageflags, kpagecount */
+	LIVE_DENIED_PFN,	/* page frame numbers, kpageflags */
 };
 
 /* The hint after EACCES/EPERM, for a process of effective uid euid. */
