@@ -12,8 +12,7 @@
  *     children each that keep their parent's pages (copy-on-write, never
  *     written), so the 200 processes map 32 GiB with a tenth of it in RAM.
  *     The audit reads every process's pagemap and kpageflags just the
- *     same, and more: a page mapped by several processes also needs its
- *     kpagecount.
+ *     same.
  *
  * What the processes really map (their Anonymous and AnonHugePages in
  * smaps_rollup, summed) is printed beside each time: nothing is scaled.
@@ -23,9 +22,9 @@
  * PAUSE seconds after the one before: this virtual machine runs slower
  * for a few seconds after sustained load (an audit right after a plain
  * one of the 32 GiB took 1.1 to 1.2 s, 0.6 to 0.8 s three seconds later,
- * the same as alone).  Needs
- * root and THP; says so and exits 0 without them.  Every process dies
- * with the benchmark (PR_SET_PDEATHSIG), also when it fails or is killed.
+ * the same as alone).  Needs root and THP; says so and exits 0 without
+ * them.  Every process dies with the benchmark (PR_SET_PDEATHSIG), also
+ * when it fails or is killed.
  *
  *   build/bench/bench_audit_host [GIB]     (distinct: GIB instead)
  */
