@@ -335,9 +335,9 @@ bool live_frames_vmas(const struct mthp_live_frames *f, struct live_maps *m);
 /*
  * Is the present page of pagemap entry e in a folio that may be mapped by
  * another process?  pagemap says "mapped exclusively" of a page of a
- * small folio mapped once (the same test as kpagecount > 1, which needs
- * no second read), and of a page of a large folio no other process maps
- * a part of.
+ * small folio mapped once (where kpagecount would say 1: no second read
+ * is needed), and of a page of a large folio no other process maps a
+ * part of.
  */
 static inline bool live_page_shared(uint64_t e)
 {
