@@ -1340,6 +1340,89 @@ static void bulk_matches_walk_on_random_tables(void **state)
 	}
 }
 
+/*
+ * The plan attempts the PMD window before it sets up the walk, when the
+ * walk would hand it out first (mthp_walk_hands_out_pmd()), and goes on
+ * with the walk when that attempt fails.  An observer makes the plan take
+ * the walk from the start: on random tables of every policy, setting and
+ * geometry both give the same plan, and mthp_walk_hands_out_pmd() says
+ * what the walk's first mthp_walk_next() hands out.
+ */
+static void pmd_first_matches_walk_on_random_tables(void **state)
+{
+	static struct pcase pc;
+	static struct mthp_pmd_plan fast, walk;
+	static struct mthp_planner work;
+	static struct mthp_walk w;
+	unsigned tables = nr_tables(), collapsed = 0, went_on = 0;
+	struct mthp_rng g;
+
+	(void)state;
+	mthp_rng_seed(&g, 0x9d1f5ull);
+	for (unsigned i = 0; i < tables; i++) {
+		enum mthp_policy pol = (enum mthp_policy)mthp_rng_below(&g, 4);
+		struct mthp_window win;
+		struct mthp_rules r;
+		struct mthp_range range;
+		bool first, handed;
+
+		random_case(&pc, &g);
+		/*
+		 * a PMD attempt fails after its window passed the test mostly in
+		 * a userfaultfd VMA (its attempts take no none PTE, 7.2's scan
+		 * and count test do): more of them
+		 */
+		if (mthp_rng_below(&g, 4) == 0)
+			pc.flags |= MTHP_VMA_UFFD;
+		range = (struct mthp_range){
+			.pmd_addr = MT_PMD_ADDR, .vma_start = MT_PMD_ADDR,
+			.vma_end = MT_PMD_ADDR + mthp_pmd_size(&pc.s.geo), .kind = pc.kind,
+			.ptes = pc.kind == MTHP_PMD_TABLE ? pc.t.ptes : NULL,
+			.folio_orders = pc.kind == MTHP_PMD_TABLE ? pc.t.folios : NULL,
+			.folio_fills = pc.kind == MTHP_PMD_TABLE && pc.t.has_fills ? pc.t.fills : NULL,
+			.lru_batch = pc.lru,
+		};
+		mthp_rules_init(&r, &pc.s, pol, pc.ctx, pc.flags);
+		memset(&fast, 0xa5, sizeof(fast));
+		memset(&walk, 0x5a, sizeof(walk));
+		mthp_plan_range_observed(&walk, &r, &range, &work, no_visit, NULL);
+		mthp_plan_range(&fast, &r, &range, &work);
+		if (walk.scan != fast.scan || walk.pages_filled != fast.pages_filled ||
+		    walk.underused != fast.underused || walk.lru_batch_end != fast.lru_batch_end ||
+		    walk.nr_collapses != fast.nr_collapses || walk.nr_attempts != fast.nr_attempts ||
+		    memcmp(walk.collapses, fast.collapses,
+			   walk.nr_collapses * sizeof(walk.collapses[0])) ||
+		    memcmp(walk.attempts, fast.attempts,
+			   walk.nr_attempts * sizeof(walk.attempts[0]))) {
+			dump_case(&pc, i, pol);
+			fprintf(stderr, "walk: %s\nplan: %s\n", mt_plan_str(&walk), mt_plan_str(&fast));
+			fail_msg("the plan and the walk from the start differ on table %u", i);
+		}
+		if (fast.scan != SCAN_SUCCEED || mthp_plan_bulk_applies(&r, &work.scan))
+			continue;
+		/* the scan the plan left: the walk's first window against the test */
+		first = mthp_walk_hands_out_pmd(&r, &work.scan);
+		mthp_walk_init(&w, &r, &work.scan);
+		handed = mthp_walk_next(&w, &win) && win.offset == 0 && win.order == r.pmd_order;
+		if (first != handed) {
+			dump_case(&pc, i, pol);
+			fail_msg("table %u: mthp_walk_hands_out_pmd() says %d, the walk %d",
+				 i, first, handed);
+		}
+		if (first && fast.nr_collapses && fast.collapses[0].order == r.pmd_order)
+			collapsed++;
+		else if (first)
+			went_on++;
+	}
+	fprintf(stderr, "pmd first: %u tables, %u collapsed whole, %u went on with the walk\n",
+		tables, collapsed, went_on);
+	/* both ways out of the PMD attempt are taken */
+	if (tables >= 100000) {
+		assert_true(collapsed > tables / 20);
+		assert_true(went_on > tables / 1000);
+	}
+}
+
 MTHP_TEST_MAIN(
 	cmocka_unit_test(reference_reproduces_contract_examples),
 	cmocka_unit_test(attempts_read_only_their_window),
@@ -1348,5 +1431,6 @@ MTHP_TEST_MAIN(
 	POLICY_CASE("seed_matches_stack_reference_on_random_tables", seed_run),
 	POLICY_CASE("guarded_matches_recursive_reference_on_random_tables", guarded_run),
 	cmocka_unit_test(bulk_matches_walk_on_random_tables),
+	cmocka_unit_test(pmd_first_matches_walk_on_random_tables),
 	cmocka_unit_test(plugin_set_after_init_is_asked),
 )
