@@ -261,7 +261,15 @@ static void test_budget_and_cursor(void **state)
 		assert_true(d.c.pages_scanned - before > 0);
 		wakeups++;
 	}
-	assert_int_equal(d.c.full_scans, 1);
+	/*
+	 * The wake-up that ends the first pass began inside it: as 7.2's
+	 * khugepaged_do_scan(), it may go on through one whole pass more
+	 * (it passes the list head at most twice) when that pass costs less
+	 * than the budget left.  The child's other anon VMAs, inherited from
+	 * this process's allocations before the fork, decide: with one more
+	 * region that fails its scan a few hundred PTEs in, it does not fit.
+	 */
+	assert_in_range(d.c.full_scans, 1, 2);
 	assert_true(wakeups >= 2);	/* the dense range's collapse ends a turn */
 	assert_int_equal(d.c.pages_collapsed, 1);
 	assert_int_equal(daemon_pmd_mapped(c.pid, c.dense), 1);
