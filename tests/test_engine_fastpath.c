@@ -28,6 +28,7 @@
 #include "common/rng.h"
 #include "engine/engine_internal.h"
 #include "helpers/examples.h"
+#include "helpers/table.h"
 
 
 static const char *const impl_names[MTHP_NR_IMPLS] = {
@@ -60,14 +61,6 @@ static bool same_scan(const struct mthp_scan *a, const struct mthp_scan *b)
 	       !memcmp(a->swap, b->swap, len) && !memcmp(a->young, b->young, len) &&
 	       !memcmp(a->shared_pte, b->shared_pte, len) && !memcmp(a->bad, b->bad, len) &&
 	       (!a->has_large || !memcmp(a->large, b->large, len));
-}
-
-static bool same_plan(const struct mthp_pmd_plan *a, const struct mthp_pmd_plan *b)
-{
-	return a->scan == b->scan && a->pages_filled == b->pages_filled &&
-	       a->nr_collapses == b->nr_collapses && a->nr_attempts == b->nr_attempts &&
-	       !memcmp(a->collapses, b->collapses, a->nr_collapses * sizeof(a->collapses[0])) &&
-	       !memcmp(a->attempts, b->attempts, a->nr_attempts * sizeof(a->attempts[0]));
 }
 
 /* ------------------------------------------------------------------ */
@@ -274,7 +267,7 @@ static void implementations_agree_on_random_tables(void **state)
 		for (unsigned k = 0; k < nr; k++) {
 			plan_with(&got, impls[k], &fc);
 			if (!same_scan(&ref.work.scan, &got.work.scan) ||
-			    !same_plan(&ref.plan, &got.plan)) {
+			    !mt_plans_equal(&ref.plan, &got.plan)) {
 				report_case(&fc, t, impls[k]);
 				fail_msg("%s and portable differ on table %u",
 					 impl_names[impls[k]], t);
@@ -348,7 +341,7 @@ static void check_example(const char *path, void *ctx)
 								    collect, &got), 0);
 				assert_int_equal(got.nr, ref.nr);
 				for (unsigned i = 0; i < ref.nr; i++)
-					if (!same_plan(&ref.plans[i], &got.plans[i]))
+					if (!mt_plans_equal(&ref.plans[i], &got.plans[i]))
 						fail_msg("%s: %s differs from portable on pmd %u",
 							 path, impl_names[impls[k]], i);
 			}

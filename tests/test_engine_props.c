@@ -1315,13 +1315,7 @@ static void bulk_matches_walk_on_random_tables(void **state)
 			for (uint32_t k = 0; k < walk.nr_attempts; k++)
 				counted += walk.attempts[k].result == SCAN_PAGE_COUNT;
 		}
-		if (walk.scan != bulk.scan || walk.pages_filled != bulk.pages_filled ||
-		    walk.underused != bulk.underused || walk.lru_batch_end != bulk.lru_batch_end ||
-		    walk.nr_collapses != bulk.nr_collapses || walk.nr_attempts != bulk.nr_attempts ||
-		    memcmp(walk.collapses, bulk.collapses,
-			   walk.nr_collapses * sizeof(walk.collapses[0])) ||
-		    memcmp(walk.attempts, bulk.attempts,
-			   walk.nr_attempts * sizeof(walk.attempts[0]))) {
+		if (!mt_plans_equal(&walk, &bulk)) {
 			dump_case(&pc, i, pol);
 			fprintf(stderr, "walk: %s (batch %u before, %u after)\n", mt_plan_str(&walk),
 				pc.lru, walk.lru_batch_end);
@@ -1387,13 +1381,7 @@ static void pmd_first_matches_walk_on_random_tables(void **state)
 		memset(&walk, 0x5a, sizeof(walk));
 		mthp_plan_range_observed(&walk, &r, &range, &work, no_visit, NULL);
 		mthp_plan_range(&fast, &r, &range, &work);
-		if (walk.scan != fast.scan || walk.pages_filled != fast.pages_filled ||
-		    walk.underused != fast.underused || walk.lru_batch_end != fast.lru_batch_end ||
-		    walk.nr_collapses != fast.nr_collapses || walk.nr_attempts != fast.nr_attempts ||
-		    memcmp(walk.collapses, fast.collapses,
-			   walk.nr_collapses * sizeof(walk.collapses[0])) ||
-		    memcmp(walk.attempts, fast.attempts,
-			   walk.nr_attempts * sizeof(walk.attempts[0]))) {
+		if (!mt_plans_equal(&walk, &fast)) {
 			dump_case(&pc, i, pol);
 			fprintf(stderr, "walk: %s\nplan: %s\n", mt_plan_str(&walk), mt_plan_str(&fast));
 			fail_msg("the plan and the walk from the start differ on table %u", i);

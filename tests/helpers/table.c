@@ -205,6 +205,15 @@ void mt_strcat(char *buf, size_t cap, const char *fmt, ...)
 #define STR_BUFS 4
 #define STR_CAP (256 * 1024)
 
+bool mt_plans_equal(const struct mthp_pmd_plan *a, const struct mthp_pmd_plan *b)
+{
+	return a->scan == b->scan && a->pages_filled == b->pages_filled &&
+	       a->underused == b->underused && a->lru_batch_end == b->lru_batch_end &&
+	       a->nr_collapses == b->nr_collapses && a->nr_attempts == b->nr_attempts &&
+	       !memcmp(a->collapses, b->collapses, a->nr_collapses * sizeof(a->collapses[0])) &&
+	       !memcmp(a->attempts, b->attempts, a->nr_attempts * sizeof(a->attempts[0]));
+}
+
 const char *mt_plan_str(const struct mthp_pmd_plan *p)
 {
 	static char bufs[STR_BUFS][STR_CAP];

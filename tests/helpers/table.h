@@ -118,6 +118,11 @@ const struct mthp_pmd_plan *mt_plan_range(const struct mthp_settings *s,
  * static buffers: valid until four more calls.
  */
 const char *mt_plan_str(const struct mthp_pmd_plan *p);
+/*
+ * Do two plans say the same: scan result, windows (in order), pages
+ * filled, underused, and the LRU add batch left?
+ */
+bool mt_plans_equal(const struct mthp_pmd_plan *a, const struct mthp_pmd_plan *b);
 /* A result's name without "SCAN_". */
 const char *mt_result_short(enum mthp_result r);
 
