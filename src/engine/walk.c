@@ -204,32 +204,44 @@ static uint32_t seed_exempt(const struct mthp_rules *r)
 	return always & r->orders;
 }
 
-void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
-		    const struct mthp_scan *s)
+/*
+ * What window_passes() reads of the walk at the PMD order: the rules, the
+ * scan, and seed's exempt orders and chunks.  Not the bitmaps (a
+ * kilobyte), which it reads only below.
+ */
+static void walk_test_init(struct mthp_walk *w, const struct mthp_rules *r,
+			   const struct mthp_scan *s)
 {
 	w->rules = r;
 	w->scan = s;
-	w->off = 0;
-	w->order = r->pmd_order;
-	w->pending = false;
-	w->done = !r->eligible;
 	w->exempt = 0;
-	w->rule = MTHP_COUNT_ALWAYS;
 	w->chunks_ready = true;
-	w->visit = NULL;
-	w->visit_ctx = NULL;
-	if (w->done)
-		return;
-	switch (r->policy) {
-	case MTHP_POLICY_LEGACY:
-		break;
-	case MTHP_POLICY_SEED:
+	if (r->eligible && r->policy == MTHP_POLICY_SEED) {
 		w->exempt = seed_exempt(r);
 		/*
 		 * The chunks only serve the density test, and at PMD order
 		 * only their number: placed when the walk first goes below.
 		 */
 		w->chunks_ready = !(r->orders & ~w->exempt);
+	}
+}
+
+void mthp_walk_init(struct mthp_walk *w, const struct mthp_rules *r,
+		    const struct mthp_scan *s)
+{
+	walk_test_init(w, r, s);
+	w->off = 0;
+	w->order = r->pmd_order;
+	w->pending = false;
+	w->done = !r->eligible;
+	w->rule = MTHP_COUNT_ALWAYS;
+	w->visit = NULL;
+	w->visit_ctx = NULL;
+	if (w->done)
+		return;
+	switch (r->policy) {
+	case MTHP_POLICY_LEGACY:
+	case MTHP_POLICY_SEED:
 		break;
 	case MTHP_POLICY_UPSTREAM:
 		w->rule = mthp_upstream_count_rule(r);
@@ -522,10 +534,6 @@ static bool window_passes(const struct mthp_walk *w, uint32_t off, unsigned orde
 
 bool mthp_walk_hands_out_pmd(const struct mthp_rules *r, const struct mthp_scan *s)
 {
-	/*
-	 * The state window_passes() reads at the PMD order, as init leaves
-	 * it; not the bitmaps (a kilobyte), which it reads only below.
-	 */
 	struct mthp_walk w;
 
 	if (!r->eligible || !(r->orders & BIT(r->pmd_order)) ||
@@ -539,11 +547,7 @@ bool mthp_walk_hands_out_pmd(const struct mthp_rules *r, const struct mthp_scan 
 	case MTHP_POLICY_GUARDED:
 		break;
 	}
-	w.rules = r;
-	w.scan = s;
-	w.exempt = r->policy == MTHP_POLICY_SEED ? seed_exempt(r) : 0;
-	/* seed: at PMD order the chunks are counted, not placed */
-	w.chunks_ready = r->policy != MTHP_POLICY_SEED || !(r->orders & ~w.exempt);
+	walk_test_init(&w, r, s);
 	return window_passes(&w, 0, r->pmd_order);
 }
 
