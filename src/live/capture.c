@@ -186,9 +186,9 @@ static int batch_alloc(struct live_batch **out)
 }
 
 /*
- * The kpageflags of the pfns[0..nr) of the batch, stored at out[slot]:
- * sorted by pfn, each run of pfns at most LIVE_KPAGE_GAP apart read with
- * one pread.
+ * The kpageflags of the pfn runs pfns[0..nr) of the batch, stored at
+ * out[slot]: sorted by pfn, runs at most LIVE_KPAGE_GAP pfns apart read
+ * with one pread, a run read alone straight into its slots.
  */
 static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
 {
@@ -200,16 +200,21 @@ static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
 
 	for (size_t k = 0; k < nr;) {
 		struct live_pfn_run *run = &b->runs[nr_runs++];
-		uint64_t last = a[k].pfn;
+		uint64_t end = a[k].pfn + a[k].nr;	/* past the last pfn */
 
-		run->first = last;
-		run->base = vals;
+		run->first = a[k].pfn;
 		run->kbeg = k++;
-		while (k < nr && a[k].pfn - last <= LIVE_KPAGE_GAP &&
-		       a[k].pfn - run->first < LIVE_KPAGE_RUN)
-			last = a[k++].pfn;
+		while (k < nr && a[k].pfn <= end + LIVE_KPAGE_GAP &&
+		       a[k].pfn + a[k].nr - run->first <= LIVE_KPAGE_RUN) {
+			if (a[k].pfn + a[k].nr > end)
+				end = a[k].pfn + a[k].nr;
+			k++;
+		}
 		run->kend = k;
-		vals += (size_t)(last - run->first + 1);
+		run->base = vals;
+		run->nr = end - run->first;
+		if (k - run->kbeg > 1)
+			vals += (size_t)run->nr;
 	}
 	if (vals > b->cap_vals) {	/* nothing to keep: not realloc() */
 		size_t want = b->cap_vals * 2 > vals ? b->cap_vals * 2 : vals;
@@ -223,13 +228,13 @@ static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
 	}
 	for (size_t i = 0; i < nr_runs; i++) {
 		const struct live_pfn_run *run = &b->runs[i];
-		uint64_t last = a[run->kend - 1].pfn;
+		bool alone = run->kend - run->kbeg == 1;
 
 		b->reads[i] = (struct live_pread){
 			.fd = fd,
 			.off = run->first * sizeof(uint64_t),
-			.len = (size_t)(last - run->first + 1) * sizeof(uint64_t),
-			.dst = b->vals + run->base,
+			.len = (size_t)run->nr * sizeof(uint64_t),
+			.dst = alone ? out + a[run->kbeg].slot : b->vals + run->base,
 		};
 	}
 	ret = live_preads(&b->readers, b->reads, nr_runs);
@@ -238,10 +243,37 @@ static int batch_kpage(struct live_capture *cap, size_t nr, uint64_t *out)
 	for (size_t i = 0; i < nr_runs; i++) {
 		const struct live_pfn_run *run = &b->runs[i];
 
+		if (run->kend - run->kbeg == 1)
+			continue;
 		for (size_t k = run->kbeg; k < run->kend; k++)
-			out[a[k].slot] = b->vals[run->base + (a[k].pfn - run->first)];
+			memcpy(out + a[k].slot, b->vals + run->base + (a[k].pfn - run->first),
+			       a[k].nr * sizeof(*out));
 	}
 	return 0;
+}
+
+/*
+ * Add the present pages of r to the pfn runs of the batch, b->pfns[0..nr):
+ * a page whose pfn and slot both follow the last run's lengthens it (up
+ * to LIVE_KPAGE_RUN pages).  Returns the new number of runs.
+ */
+static size_t pfn_runs(struct live_batch *b, const struct live_range *r, size_t nr)
+{
+	uint32_t slot0 = (uint32_t)(r->kflags - b->kf);
+
+	for (uint32_t i = r->lo; i < r->hi; i++) {
+		uint64_t pfn = r->pm[i] & PM_PFN_MASK;
+		struct live_pfn_slot *last = nr ? &b->pfns[nr - 1] : NULL;
+
+		if (!(r->pm[i] & PM_PRESENT))
+			continue;
+		if (last && last->pfn + last->nr == pfn && last->slot + last->nr == slot0 + i &&
+		    last->nr < LIVE_KPAGE_RUN)
+			last->nr++;
+		else
+			b->pfns[nr++] = (struct live_pfn_slot){ pfn, slot0 + i, 1 };
+	}
+	return nr;
 }
 
 /*
@@ -312,10 +344,7 @@ static int batch_flush(struct live_capture *cap, const struct live_vma *vma,
 		r->reused = cap->frames && !r->empty && live_frames_reuse(cap->frames, r);
 		if (r->reused)
 			continue;
-		for (uint32_t i = r->lo; i < r->hi; i++)
-			if (r->pm[i] & PM_PRESENT)
-				b->pfns[nr_pfns++] = (struct live_pfn_slot){
-					r->pm[i] & PM_PFN_MASK, (uint64_t)(r->kflags - b->kf) + i };
+		nr_pfns = pfn_runs(b, r, nr_pfns);
 	}
 	ret = batch_kpage(cap, nr_pfns, b->kf);
 	if (ret < 0)

@@ -149,10 +149,13 @@ uint64_t live_kpageflags(struct live_kpage *kp, uint64_t pfn);
  */
 unsigned live_folio_order(struct live_kpage *kp, uint64_t pfn, uint64_t flags,
 			  unsigned max_order);
-/* A pfn to look up in kpageflags and the slot of the batch it goes to. */
+/*
+ * nr consecutive pfns to look up in kpageflags, from pfn on, and the first
+ * of the nr consecutive slots of the batch they go to.
+ */
 struct live_pfn_slot {
 	uint64_t pfn;
-	uint64_t slot;
+	uint32_t slot, nr;
 };
 
 /* Sort pfns[0..nr) by pfn, tmp being scratch of the same size; the result. */
@@ -236,9 +239,12 @@ typedef int (*live_range_fn)(void *ctx, struct live_capture *cap,
 #define LIVE_BATCH_RANGES	512
 #define LIVE_BATCH_READ		8	/* adjacent ranges read with one pread */
 
-/* A run of sorted pfns read with one pread: pfns[kbeg..kend) from vals[base]. */
+/*
+ * The pfns of pfns[kbeg..kend), sorted, read with one pread: into vals
+ * from vals[base] on, or straight into their slots when kend is kbeg + 1.
+ */
 struct live_pfn_run {
-	uint64_t first;
+	uint64_t first, nr;	/* the pfns read */
 	size_t base, kbeg, kend;
 };
 
