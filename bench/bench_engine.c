@@ -14,7 +14,12 @@
  * PTEs give the target beside the median.  Before timing a setting, it
  * checks that engine and baseline decide every table alike.
  *
+ * --kind NAME fills every table with one of the five shapes, to see where
+ * the time of the mix goes; its lines have no target (the target is the
+ * mix's).
+ *
  *   build/bench/bench_engine [RUNS] [--no-baseline] [--ptes N]   (9 runs)
+ *       [--policy NAME] [--none 0|max] [--kind empty|sparse|clustered|blocks|full]
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -39,6 +44,8 @@ static uint32_t below(uint32_t n)
 {
 	return mthp_rng_below(&rng, n);
 }
+
+static const char *const kind_names[] = { "empty", "sparse", "clustered", "blocks", "full" };
 
 /* One table of n PTEs of the mix; kind cycles through the five shapes. */
 static void make_table(uint8_t *ptes, uint8_t *orders, uint32_t n, unsigned kind)
@@ -255,6 +262,7 @@ static void print_line(const struct mthp_rules *r, const char *what,
 
 /* All policies under one geometry and max_ptes_none. */
 static const char *only_policy;	/* --policy: this one alone */
+static int only_kind = -1;		/* --kind: every table of this shape */
 
 static int bench_setting(const struct mthp_settings *s, unsigned runs, bool baseline)
 {
@@ -273,7 +281,8 @@ static int bench_setting(const struct mthp_settings *s, unsigned runs, bool base
 		time_case(&eng, SCAN_PLAN, &r, runs);
 		if (baseline)
 			time_case(&base, BASE_SCAN_PLAN, &r, runs);
-		print_line(&r, "scan+plan", &eng, baseline ? &base : NULL, windows, N == 512);
+		print_line(&r, "scan+plan", &eng, baseline ? &base : NULL, windows,
+			   N == 512 && only_kind < 0);
 		time_case(&eng, PLAN_ONLY, &r, runs);
 		if (baseline)
 			time_case(&base, BASE_PLAN_ONLY, &r, runs);
@@ -300,19 +309,28 @@ int main(int argc, char **argv)
 			only_policy = argv[++i];
 		else if (!strcmp(argv[i], "--none") && i + 1 < argc)
 			only_none = !strcmp(argv[++i], "max") ? 1 : !strcmp(argv[i], "0") ? 0 : -2;
-		else
+		else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
+			only_kind = -2;
+			for (int k = 0; k < 5; k++)
+				if (!strcmp(argv[i + 1], kind_names[k]))
+					only_kind = k;
+			i++;
+		} else
 			runs = (unsigned)atoi(argv[i]);
 	}
-	if (runs < 1 || runs > 64 || only_none == -2) {
+	if (runs < 1 || runs > 64 || only_none == -2 || only_kind == -2) {
 		fprintf(stderr, "usage: bench_engine [RUNS 1..64] [--no-baseline] "
-			"[--ptes 512|2048|8192] [--policy NAME] [--none 0|max]\n");
+			"[--ptes 512|2048|8192] [--policy NAME] [--none 0|max]\n"
+			"                    [--kind empty|sparse|clustered|blocks|full]\n");
 		return 2;
 	}
 	cpu = pin_to_one_cpu();
-	printf("engine: %s; pinned to CPU %d; %u KiB of PTEs per geometry (empty, sparse, "
-	       "clustered,\n16-PTE blocks, full); orders 2 and 4 always, PMD inherit, VMA "
-	       "hugepage;\nns per range: min, median, max of %u runs; windows: attempts per "
-	       "range\n", mthp_engine_impl_name(), cpu, TABLE_BYTES / 1024, runs);
+	printf("engine: %s; pinned to CPU %d; %u KiB of PTEs per geometry (%s%s); orders 2 "
+	       "and 4 always,\nPMD inherit, VMA hugepage; ns per range: min, median, max of %u "
+	       "runs; windows: attempts\nper range\n", mthp_engine_impl_name(), cpu,
+	       TABLE_BYTES / 1024,
+	       only_kind < 0 ? "empty, sparse, clustered, 16-PTE blocks, full" :
+	       kind_names[only_kind], only_kind < 0 ? "" : " tables only", runs);
 	printf("%5s %5s %-9s %-9s %5s %8s %8s %8s %10s %7s\n", "N", "none", "policy", "case",
 	       "wins", "min", "median", "max", "baseline", "ratio");
 	for (unsigned g = 0; g < sizeof(geometries) / sizeof(geometries[0]); g++) {
@@ -329,7 +347,8 @@ int main(int argc, char **argv)
 		s.size_enabled[2] = MTHP_MODE_ALWAYS;
 		s.size_enabled[4] = MTHP_MODE_ALWAYS;
 		for (unsigned t = 0; t < nr_tables; t++)
-			make_table(ptes + t * N, orders + t * N, N, t);
+			make_table(ptes + t * N, orders + t * N, N,
+				   only_kind < 0 ? t : (unsigned)only_kind);
 		s.max_ptes_none = N - 1;
 		if (only_none != 0 && bench_setting(&s, runs, baseline))
 			return 1;
