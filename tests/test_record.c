@@ -782,6 +782,53 @@ static void expect_row(const char *out, const char *name, const char *a, const c
 }
 
 /* `mthp sim --replay`: the table, and what does not go with it. */
+/*
+ * record --read's output: never the recording it reads (which opening it
+ * would truncate), and a write that fails is said, with --frame too.
+ */
+static void test_read_output(void **state)
+{
+	char path[] = "/tmp/mthp-read-XXXXXX", link[64], *back;
+	size_t len, got;
+	char *buf = hold_still_recording(&len);
+	int fd = mkstemp(path);
+	struct cli_run r;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	snprintf(link, sizeof(link), "%s.link", path);
+	assert_int_equal(symlink(path, link), 0);
+	cli_run_fails(1, "the file being read; writing it would destroy it",
+		      "record", "--read", path, "-o", path, NULL);
+	cli_run_fails(1, "the file being read; writing it would destroy it",
+		      "record", "--read", path, "-o", link, "--frame", "2", NULL);
+	/* the recording is whole: it still reads, byte for byte */
+	back = malloc(len + 1);
+	assert_non_null(back);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	got = fread(back, 1, len + 1, f);
+	fclose(f);
+	assert_int_equal(got, len);
+	assert_memory_equal(back, buf, len);
+	r = cli_run("record", "--read", path, NULL);
+	assert_int_equal(r.status, 0);
+	cli_run_free(&r);
+	if (access("/dev/full", W_OK) == 0) {
+		cli_run_fails(1, "mthp record: writing /dev/full failed",
+			      "record", "--read", path, "-o", "/dev/full", NULL);
+		cli_run_fails(1, "mthp record: writing /dev/full failed",
+			      "record", "--read", path, "--frame", "2", "-o", "/dev/full", NULL);
+	}
+	unlink(link);
+	unlink(path);
+	free(back);
+	free(buf);
+}
+
 static void test_sim_replay_command(void **state)
 {
 	char path[] = "/tmp/mthp-replay-XXXXXX";
@@ -1182,4 +1229,5 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_replay_moves),
 	cmocka_unit_test(test_replay_forks),
 	cmocka_unit_test(test_sim_replay_machine),
+	cmocka_unit_test(test_read_output),
 )

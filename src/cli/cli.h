@@ -36,6 +36,13 @@ int mthp_cli_parse_pid(const char *text, pid_t *pid);
  */
 int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 			  const char *path);
+/*
+ * The same file as input (both named, the output existing)?  1 (the exit
+ * status) after saying so on err, else 0: opening the output would
+ * truncate the input it is made from.
+ */
+int mthp_cli_check_not_input(FILE *err, const char *cmd, const char *opt,
+			     const char *path, const char *input);
 
 /* pause.c: CLOCK_MONOTONIC in ms. */
 uint64_t mthp_cli_now_ms(void);

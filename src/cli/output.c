@@ -95,3 +95,18 @@ int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 	}
 	return 0;
 }
+
+int mthp_cli_check_not_input(FILE *err, const char *cmd, const char *opt,
+			     const char *path, const char *input)
+{
+	struct stat out, in;
+
+	if (!path || !strcmp(path, "-") || !input || stat(path, &out) < 0 ||
+	    stat(input, &in) < 0)
+		return 0;
+	if (out.st_dev != in.st_dev || out.st_ino != in.st_ino)
+		return 0;
+	fprintf(err, "mthp %s: %s %s: is %s, the file being read; writing it would "
+		"destroy it\n", cmd, opt, path, input);
+	return 1;
+}

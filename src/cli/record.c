@@ -383,11 +383,21 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 		fprintf(err, "mthp record: %s has %" PRIu32 " frames, no frame %" PRIu64 "\n",
 			o->read, r.nr_frames, o->frame);
 		ret = -ENOENT;
+	} else if (ret < 0 && found) {
+		fprintf(err, "mthp record: writing %s failed: %s\n",
+			dst == out ? "the output" : o->output, strerror(-ret));
 	} else if (ret < 0 && diag.msg[0]) {
 		fprintf(err, "mthp record: %s\n", diag.msg);
 	}
-	if (dst != out && fclose(dst) != 0 && ret >= 0)
-		ret = -EIO;
+	if (dst != out) {
+		bool failed = ferror(dst);
+
+		if ((fclose(dst) != 0 || failed) && ret >= 0) {
+			fprintf(err, "mthp record: writing %s failed: %s\n", o->output,
+				strerror(errno ? errno : EIO));
+			ret = -EIO;
+		}
+	}
 out:
 	mthp_rec_reader_free(&r);
 	fclose(f);
@@ -422,7 +432,8 @@ int cmd_record(int argc, char **argv, FILE *out, FILE *err)
 		if (o.pid || o.interval || o.duration || o.frames || o.track_writes)
 			return mthp_opts_usage_error(&record_spec, err,
 				"--read takes only --frame and -o");
-		if (mthp_cli_check_output(err, "record", "-o", o.output))
+		if (mthp_cli_check_output(err, "record", "-o", o.output) ||
+		    mthp_cli_check_not_input(err, "record", "-o", o.output, o.read))
 			return 1;
 		return read_recording(&o, out, err);
 	}
