@@ -340,6 +340,10 @@ static void test_errors(void **state)
 		     "t.rec: frame 1: the VMA of PMD range 7f0000000000 is gone but the range is not dropped");
 	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\nmthp-snapshot 2\nvma 1 0 anon\nend\n" }, 3,
 		     "t.rec: frame 1:2: vma start 1 is not below its end 0");
+	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 31622400001\n"
+				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" }, 3,
+		     "t.rec: frame 1: time 31622400001 ms is past the latest a recording may "
+		     "have, 31622400000 ms (366 days)");
 	expect_error((const char *[]){ HEAD, FRAME0, "end frames 2\n" }, 3,
 		     "t.rec: end block after 1 frames: says 2 frames, the file holds 1");
 	expect_error((const char *[]){ HEAD, HEAD }, 2, "t.rec: frame 0: a second header block");

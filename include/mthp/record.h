@@ -25,11 +25,17 @@
 /* The version written; a reader takes this one and version 1 (no machine lines). */
 #define MTHP_REC_VERSION 2
 
+/*
+ * The latest time a frame may have, in ms from the start: 366 days.  A
+ * reader refuses later frames; the recorder ends there ("duration").
+ */
+#define MTHP_REC_MAX_TIME_MS (366ull * 86400 * 1000)
+
 /* Why a recording ended: X(end, its name). */
 #define MTHP_REC_ENDS(X) \
 	X(MTHP_REC_END_SIGNAL, "signal")	/* SIGINT or SIGTERM */ \
 	X(MTHP_REC_END_FRAMES, "frames")	/* --frames reached */ \
-	X(MTHP_REC_END_DURATION, "duration")	/* --duration reached */ \
+	X(MTHP_REC_END_DURATION, "duration")	/* --duration or 366 days reached */ \
 	X(MTHP_REC_END_EXITED, "exited")	/* the process exited */
 #define MTHP_REC_END_VALUE(end, name) end,
 enum mthp_rec_end {
@@ -74,7 +80,8 @@ int mthp_rec_writer_open(struct mthp_rec_writer *w, FILE *f,
 /*
  * Append snap (a snapshot of the host's geometry) as the next frame,
  * taken time_ms after the recording started (never less than the frame
- * before's).  Its settings are not stored: the header's apply.
+ * before's, at most MTHP_REC_MAX_TIME_MS: -EINVAL past it).  Its settings
+ * are not stored: the header's apply.
  */
 int mthp_rec_writer_frame(struct mthp_rec_writer *w,
 			  const struct mthp_snapshot *snap, uint64_t time_ms);

@@ -265,7 +265,8 @@ static int record(const struct record_opts *o, FILE *out, FILE *err)
 		}
 		do {
 			next = next_tick(start, interval, next);
-			if (o->duration && next * interval >= o->duration * 1000) {
+			if ((o->duration && next * interval >= o->duration * 1000) ||
+			    next * interval > MTHP_REC_MAX_TIME_MS) {
 				end = MTHP_REC_END_DURATION;
 				goto close;
 			}

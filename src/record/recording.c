@@ -230,7 +230,8 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 	int err;
 
 	if (snap->geo.page_size != prev->geo.page_size ||
-	    snap->geo.ptes_per_pmd != prev->geo.ptes_per_pmd)
+	    snap->geo.ptes_per_pmd != prev->geo.ptes_per_pmd ||
+	    time_ms > MTHP_REC_MAX_TIME_MS)
 		return -EINVAL;
 	if (written && written->nr &&
 	    (!w->track_writes || written->words != (n + 63) / 64 ||
@@ -659,6 +660,10 @@ static int parse_frame_head(struct mthp_rec_reader *r, char *text, size_t len,
 		return rec_error(r, diag, where,
 				 "time '%.20s' is not a number of ms at or after the frame before",
 				 sp + 1);
+	if (t > MTHP_REC_MAX_TIME_MS)
+		return rec_error(r, diag, where, "time %" PRIu64 " ms is past the latest a "
+				 "recording may have, %llu ms (366 days)", t,
+				 (unsigned long long)MTHP_REC_MAX_TIME_MS);
 	r->time_ms = t;
 	while (*pos < len && !strncmp(text + *pos, "drop ", 5)) {
 		line = next_line(text, len, pos);
