@@ -173,7 +173,9 @@ static void test_repeatable(void **state)
 	struct parsed *p;
 
 	(void)state;
-	p = parse("--set", "a=1", "-s", "b=2", "--target", "5", "--target=6", NULL);
+	/* a pid named twice is one process: taken once, where first named */
+	p = parse("--set", "a=1", "-s", "b=2", "--target", "5", "--target=6", "--target", "5",
+		  NULL);
 	assert_int_equal(p->ret, 0);
 	assert_int_equal(p->o.sets.nr, 2);
 	assert_string_equal(p->o.sets.v[0], "a=1");

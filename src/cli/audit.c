@@ -77,7 +77,7 @@ struct audit_opts {
 
 static const struct mthp_opt audit_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PIDS, OPT(pids),
-	  .help = "a process (repeatable)" },
+	  .help = "a process (repeatable; a pid named twice is read once)" },
 	{ "cgroup", 'c', "PATH", MTHP_OPT_STRING, OPT(cgroup),
 	  .help = "the processes of a cgroup (v2) and its descendants;\n"
 		  "PATH absolute or below /sys/fs/cgroup" },

@@ -90,8 +90,8 @@ struct daemon_opts {
 
 static const struct mthp_opt daemon_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PIDS, OPT(pids),
-	  .help = "a target process (repeatable); a target that\n"
-		  "exits is dropped, the others go on" },
+	  .help = "a target process (repeatable, each pid once);\n"
+		  "a target that exits is dropped, the others go on" },
 	{ "cgroup", 'c', "PATH", MTHP_OPT_STRING, OPT(cgroup),
 	  .help = "the processes of a cgroup and its descendants,\n"
 		  "listed again at each full scan; PATH absolute\n"

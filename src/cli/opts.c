@@ -143,6 +143,9 @@ static int store(const struct mthp_opt *o, void *opts, const char *value,
 			*(pid_t *)dest = pid;
 			return 0;
 		}
+		for (size_t i = 0; i < pids->nr; i++)
+			if (pids->v[i] == pid)
+				return 0;	/* named again: one process, taken once */
 		if (append((void **)&pids->v, &pids->nr, sizeof(*pids->v)))
 			return -ENOMEM;
 		pids->v[pids->nr - 1] = pid;

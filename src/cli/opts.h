@@ -25,7 +25,7 @@ enum mthp_opt_kind {
 	MTHP_OPT_STRING,	/* const char * at off: the value (the last one given) */
 	MTHP_OPT_STRINGS,	/* struct mthp_opt_strings at off: every value, in order */
 	MTHP_OPT_PID,		/* pid_t at off */
-	MTHP_OPT_PIDS,		/* struct mthp_opt_pids at off: every value, in order */
+	MTHP_OPT_PIDS,		/* struct mthp_opt_pids at off: each value once, in order */
 	MTHP_OPT_U64,		/* uint64_t at off, decimal (hex when hex), in [min, max] */
 	MTHP_OPT_POLICY,	/* enum mthp_policy at off */
 	MTHP_OPT_CONTEXT,	/* enum mthp_context at off */
