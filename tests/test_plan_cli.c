@@ -176,6 +176,7 @@ static void test_bad_options_are_usage_errors(void **state)
 		{ "--context", "fault", "--context 'fault'" },
 		{ "--page-size", "8192", "must be 4096, 16384 or 65536" },
 		{ "--addr", "1000", "not aligned" },
+		{ "--addr", "ffffffffffe00000", "would end past the last address" },
 		{ "--vma", "anon,huge", "--vma 'anon,huge'" },
 	};
 

@@ -515,6 +515,8 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0,600" }, "max_ptes_none" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--plot", "p.jpg" },
 		  ".svg or .png" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--sweep",
+		    "khugepaged/max_ptes_none=511" }, "--sweep khugepaged/max_ptes_none is given twice" },
 	};
 
 	(void)state;

@@ -172,10 +172,14 @@ static int snapshot_from_pattern(const struct plan_opts *o, struct mthp_snapshot
 			o->page_size);
 		return EXIT_USAGE;
 	}
-	if (o->addr % mthp_pmd_size(&geo) ||
-	    o->addr > UINT64_MAX - mthp_pmd_size(&geo)) {
+	if (o->addr % mthp_pmd_size(&geo)) {
 		fprintf(err, "mthp plan: --addr %" PRIx64 " is not aligned to the PMD size %#" PRIx64 "\n",
 			o->addr, mthp_pmd_size(&geo));
+		return EXIT_USAGE;
+	}
+	if (o->addr > UINT64_MAX - mthp_pmd_size(&geo)) {
+		fprintf(err, "mthp plan: --addr %" PRIx64 ": the PMD range there would end past "
+			"the last address\n", o->addr);
 		return EXIT_USAGE;
 	}
 	if (mthp_vma_flags_parse(o->vma_flags ? o->vma_flags : "anon,hugepage",

@@ -167,6 +167,12 @@ int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp
 			fprintf(err, "mthp %s: %s\n", cmd, diag.msg);
 			return EXIT_USAGE;
 		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(sw->axes[k].knob, sw->axes[i].knob)) {
+				fprintf(err, "mthp %s: --sweep %s is given twice\n", cmd,
+					sw->axes[i].knob);
+				return EXIT_USAGE;
+			}
 	}
 	sw->nr_axes = (unsigned)o->axes.nr;
 	return choose_profile(cmd, o, sw, why, whylen, err);
