@@ -136,6 +136,36 @@ static void test_load_every_state(void **state)
 	mthp_loaded_free(&ld);
 }
 
+/*
+ * Large folios in a VMA advised MADV_NOHUGEPAGE after they were made (a
+ * real process can hold them): loaded as they are, and the VMA advised.
+ */
+static void test_load_nohugepage_vma_with_large_folios(void **state)
+{
+	char text[4096], p0[513], o0[513];
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_loaded ld;
+	struct sim_vma_info v;
+
+	(void)state;
+	ptes_of("A*16 .*496", p0);
+	memset(o0, '-', 512);
+	o0[512] = '\0';
+	memset(o0, '4', 16);
+	snprintf(text, sizeof(text),
+		 "mthp-snapshot 2\nsetting enabled always\n"
+		 "vma %llx %llx anon,nohugepage\npmd %llx table %s %s\npmd %llx huge\nend\n",
+		 BASE, BASE + 2 * PMD, BASE, p0, o0, BASE + PMD);
+	if (load_text(text, &ld, &diag))
+		fail_msg("load failed: %s", diag.msg);
+	assert_int_equal(info_at(&ld, BASE).order, 4);
+	assert_true(info_at(&ld, BASE + PMD).huge);
+	assert_int_equal(sim_vma_info(ld.mm, 0, &v), 0);
+	assert_true(v.flags & MTHP_VMA_NOHUGEPAGE);
+	assert_int_equal(sim_check(ld.sim), 0);
+	mthp_loaded_free(&ld);
+}
+
 /* A state the simulator's operations cannot make is refused, naming where. */
 static void test_load_refuses(void **state)
 {
@@ -528,6 +558,7 @@ static void test_trace_diff(void **state)
 
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_load_every_state),
+	cmocka_unit_test(test_load_nohugepage_vma_with_large_folios),
 	cmocka_unit_test(test_load_refuses),
 	cmocka_unit_test(test_load_refuses_page_outside_vma),
 	cmocka_unit_test(test_load_then_khugepaged),

@@ -240,7 +240,10 @@ static int check(struct load *l)
 	return 0;
 }
 
-/* The VMAs: every anonymous private one mapped, with its advice. */
+/*
+ * The VMAs: every anonymous private one mapped, with MADV_HUGEPAGE where
+ * the snapshot says so (MADV_NOHUGEPAGE comes after the pages, nohuge()).
+ */
 static int map_vmas(struct load *l)
 {
 	const struct mthp_snapshot *s = l->snap;
@@ -257,10 +260,31 @@ static int map_vmas(struct load *l)
 		err = sim_mmap(l->out->mm, &addr, len, SIM_PROT_RW, SIM_MAP_FIXED);
 		if (!err && (v->flags & MTHP_VMA_HUGEPAGE))
 			err = sim_madvise(l->out->mm, v->start, len, SIM_MADV_HUGEPAGE);
-		if (!err && (v->flags & MTHP_VMA_NOHUGEPAGE))
-			err = sim_madvise(l->out->mm, v->start, len, SIM_MADV_NOHUGEPAGE);
 		if (err)
 			return load_fail(l, v->line, err, "mapping the VMA in the simulator "
+					 "failed (%s)", strerror(-err));
+	}
+	return 0;
+}
+
+/*
+ * MADV_NOHUGEPAGE where the snapshot says so, once the pages are made: a
+ * process may hold large folios in a VMA advised so afterwards (the advice
+ * splits nothing), and no fault in such a VMA could make them.
+ */
+static int nohuge(struct load *l)
+{
+	const struct mthp_snapshot *s = l->snap;
+
+	for (size_t i = 0; i < s->nr_vmas; i++) {
+		const struct mthp_snapshot_vma *v = &s->vmas[i];
+		int err;
+
+		if (!loadable_vma(v) || !(v->flags & MTHP_VMA_NOHUGEPAGE))
+			continue;
+		err = sim_madvise(l->out->mm, v->start, v->end - v->start, SIM_MADV_NOHUGEPAGE);
+		if (err)
+			return load_fail(l, v->line, err, "advising the VMA in the simulator "
 					 "failed (%s)", strerror(-err));
 	}
 	return 0;
@@ -506,7 +530,8 @@ int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
 				  strerror(-err));
 		}
 	}
-	err = err ?: make_pages(&l, false) ?: make_swapped(&l) ?: set_fault_order(&l, -1);
+	err = err ?: make_pages(&l, false) ?: make_swapped(&l) ?: set_fault_order(&l, -1) ?:
+	      nohuge(&l);
 	for (size_t i = 0; !err && i < snap->nr_vmas; i++)
 		if (loadable_vma(&snap->vmas[i]) && (snap->vmas[i].flags & MTHP_VMA_UFFD))
 			err = sim_uffd_register(out->mm, snap->vmas[i].start,
