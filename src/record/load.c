@@ -242,7 +242,7 @@ static int check(struct load *l)
 
 /*
  * The VMAs: every anonymous private one mapped, with MADV_HUGEPAGE where
- * the snapshot says so (MADV_NOHUGEPAGE comes after the pages, nohuge()).
+ * the snapshot says so (MADV_NOHUGEPAGE comes after the pages, finish_vmas()).
  */
 static int map_vmas(struct load *l)
 {
@@ -268,24 +268,32 @@ static int map_vmas(struct load *l)
 }
 
 /*
- * MADV_NOHUGEPAGE where the snapshot says so, once the pages are made: a
- * process may hold large folios in a VMA advised so afterwards (the advice
- * splits nothing), and no fault in such a VMA could make them.
+ * What the VMAs get once the pages are made: MADV_NOHUGEPAGE where the
+ * snapshot says so (a process may hold large folios in a VMA advised so
+ * afterwards: the advice splits nothing, and no fault in such a VMA could
+ * make them), and the userfaultfd registration of uffd ones.
  */
-static int nohuge(struct load *l)
+static int finish_vmas(struct load *l)
 {
 	const struct mthp_snapshot *s = l->snap;
 
 	for (size_t i = 0; i < s->nr_vmas; i++) {
 		const struct mthp_snapshot_vma *v = &s->vmas[i];
-		int err;
+		uint64_t len = v->end - v->start;
+		int err = 0;
 
-		if (!loadable_vma(v) || !(v->flags & MTHP_VMA_NOHUGEPAGE))
+		if (!loadable_vma(v))
 			continue;
-		err = sim_madvise(l->out->mm, v->start, v->end - v->start, SIM_MADV_NOHUGEPAGE);
+		if (v->flags & MTHP_VMA_NOHUGEPAGE) {
+			err = sim_madvise(l->out->mm, v->start, len, SIM_MADV_NOHUGEPAGE);
+			if (err)
+				return load_fail(l, v->line, err, "advising the VMA in the "
+						 "simulator failed (%s)", strerror(-err));
+		}
+		if (v->flags & MTHP_VMA_UFFD)
+			err = sim_uffd_register(l->out->mm, v->start, len, SIM_UFFD_MISSING);
 		if (err)
-			return load_fail(l, v->line, err, "advising the VMA in the simulator "
-					 "failed (%s)", strerror(-err));
+			return err;
 	}
 	return 0;
 }
@@ -531,12 +539,7 @@ int mthp_snapshot_load(const struct mthp_snapshot *snap, const char *name,
 		}
 	}
 	err = err ?: make_pages(&l, false) ?: make_swapped(&l) ?: set_fault_order(&l, -1) ?:
-	      nohuge(&l);
-	for (size_t i = 0; !err && i < snap->nr_vmas; i++)
-		if (loadable_vma(&snap->vmas[i]) && (snap->vmas[i].flags & MTHP_VMA_UFFD))
-			err = sim_uffd_register(out->mm, snap->vmas[i].start,
-						snap->vmas[i].end - snap->vmas[i].start,
-						SIM_UFFD_MISSING);
+	      finish_vmas(&l);
 	err = err ?: verify(&l);
 	if (!err)
 		return 0;
