@@ -2,7 +2,8 @@
 /*
  * test_sim_ops.c - every mapping operation of the simulator: mapping,
  * counts and content tags before and after, sim_check() clean after each.
- * munmap frees, DONTNEED zaps and splits partially covered large folios,
+ * munmap frees, DONTNEED zaps and leaves partially covered large folios
+ * partially mapped (queued for the shrinker),
  * FREE marks lazyfree, PAGEOUT writes to swap and reads back on fault,
  * mremap moves PTEs and PMDs, mprotect and madvise split and merge VMAs,
  * userfaultfd write-protection, aging, pins.
@@ -102,31 +103,160 @@ static void test_munmap_middle_splits_vma(void **state)
 	sim_fx_done(&f, true);
 }
 
-static void test_dontneed_splits_partial_folio(void **state)
+/*
+ * DONTNEED of part of a 64K folio keeps the folio, partially mapped and
+ * queued for the deferred split once; the shrinker splits it and frees
+ * the unmapped pages.
+ */
+static void test_dontneed_defers_partial_folio(void **state)
 {
 	struct sim_fx f = make(k64);
-	struct sim_page_info pi;
+	struct sim_shrink_result res;
+	uint64_t before;
 
 	(void)state;
 	sim_fx_map(f.mm, BASE, PMD);
 	fill(f.mm, BASE, 16, 0);
 	assert_int_equal(info(f.mm, BASE).order, 4);
+	before = sim_free_pages(f.sim);
 	assert_int_equal(sim_madvise(f.mm, BASE + 4 * PAGE, 4 * PAGE, SIM_MADV_DONTNEED), 0);
 	sim_fx_check(f.sim);
-	pi = info(f.mm, BASE);
-	assert_int_equal(pi.order, 0);
-	assert_int_equal(pi.refcount, 1);
+	assert_int_equal(info(f.mm, BASE).order, 4);
+	assert_int_equal(info(f.mm, BASE).refcount, 12);
 	assert_int_equal(info(f.mm, BASE + 5 * PAGE).state, '.');
+	assert_int_equal(sim_free_pages(f.sim), before);	/* nothing freed */
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "split_deferred"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
+	/* queued once */
+	assert_int_equal(sim_madvise(f.mm, BASE + 12 * PAGE, PAGE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "split_deferred"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
+	assert_int_equal(sim_free_pages(f.sim), before);
+	/* the preview counts underused THPs only */
+	assert_int_equal(sim_shrink_preview(f.sim, &res), 0);
+	assert_int_equal(res.split, 0);
+	assert_int_equal(sim_shrink(f.sim, -1, &res), 0);
+	sim_fx_check(f.sim);
+	assert_int_equal(res.split, 1);
+	assert_int_equal(res.pages_freed, 5);
+	assert_int_equal(sim_free_pages(f.sim), before + 5);
+	assert_int_equal(info(f.mm, BASE).order, 0);
+	assert_int_equal(info(f.mm, BASE).refcount, 1);
 	assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
 	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 0);
+	assert_int_equal(sim_shrink_freed(f.sim), 0);	/* no underused THP */
 	expect(f.mm, BASE, 4, 0);
-	expect(f.mm, BASE + 8 * PAGE, 8, 0);
+	expect(f.mm, BASE + 8 * PAGE, 4, 0);
+	expect(f.mm, BASE + 13 * PAGE, 3, 0);
 	{
 		uint64_t tag = 1;
 
 		assert_int_equal(sim_read(f.mm, BASE + 4 * PAGE, &tag), 0);
 		assert_int_equal(tag, 0);
 	}
+	sim_fx_done(&f, true);
+}
+
+/*
+ * The pattern make check-kernel runs on the kernel: 64K folios with one
+ * page written, cut by DONTNEED of their second page, are kept; the
+ * shrinker splits them, mapping their 14 zero-filled pages to the zero
+ * page and freeing them with the unmapped one.
+ */
+static void test_shrink_partial_maps_zero_filled(void **state)
+{
+	struct sim_fx f = make(k64);
+	struct sim_shrink_result res;
+	uint64_t before;
+
+	(void)state;
+	sim_fx_map(f.mm, BASE, PMD);
+	for (unsigned i = 0; i < 16; i++)
+		fill(f.mm, BASE + i * 16 * PAGE, 1, 0);
+	before = sim_free_pages(f.sim);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_madvise(f.mm, BASE + (i * 16 + 1) * PAGE, PAGE,
+					     SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "split_deferred"), 16);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 16);
+	assert_int_equal(info(f.mm, BASE + 2 * PAGE).order, 4);
+	assert_int_equal(sim_free_pages(f.sim), before);
+	assert_int_equal(sim_shrink(f.sim, -1, &res), 0);
+	sim_fx_check(f.sim);
+	assert_int_equal(res.split, 16);
+	assert_int_equal(res.pages_freed, 16 * 15);
+	assert_int_equal(sim_free_pages(f.sim), before + 16 * 15);
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 16);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 0);
+	for (unsigned i = 0; i < 16; i++) {
+		assert_int_equal(info(f.mm, BASE + i * 16 * PAGE).order, 0);
+		assert_int_equal(info(f.mm, BASE + (i * 16 + 1) * PAGE).state, '.');
+		assert_int_equal(info(f.mm, BASE + (i * 16 + 2) * PAGE).state, '0');
+	}
+	expect(f.mm, BASE + 16 * PAGE, 1, 0);
+	sim_fx_done(&f, true);
+}
+
+/*
+ * A fault that finds the machine out of free pages runs the shrinkers and
+ * tries once more, as direct reclaim does: the unmapped pages of
+ * partially mapped folios are what it gets back here.
+ */
+static void test_fault_short_of_memory_shrinks(void **state)
+{
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 512, .seed = 1 };
+	struct sim_fx f = sim_fx_make(&cfg, k64);
+	uint64_t addr = BASE, tag = 1;
+	unsigned folios = 0;
+	int err;
+
+	(void)state;
+	sim_fx_map(f.mm, BASE, 4 * PMD);
+	while ((err = sim_write(f.mm, addr, tag)) == 0) {
+		folios += info(f.mm, addr).order == 4;
+		addr += 16 * PAGE;
+	}
+	assert_int_equal(err, -ENOMEM);
+	assert_true(folios >= 4);
+	assert_int_equal(sim_write(f.mm, addr, tag), -ENOMEM);	/* nothing to shrink */
+	assert_int_equal(sim_madvise(f.mm, BASE + PAGE, PAGE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(sim_free_pages(f.sim), 0);
+	assert_int_equal(sim_write(f.mm, addr, tag), 0);
+	sim_fx_check(f.sim);
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
+	assert_int_equal(info(f.mm, BASE).order, 0);
+	sim_fx_done(&f, true);
+}
+
+/*
+ * Freeing a partially mapped folio's last mapping frees it, and it leaves
+ * nr_anon_partially_mapped; a folio shared after fork that one process
+ * unmaps in part is mapped whole by the other, so not partially mapped.
+ */
+static void test_partial_folio_freed_and_shared(void **state)
+{
+	struct sim_fx f = make(k64);
+	uint64_t before = sim_free_pages(f.sim);
+	struct sim_mm *child;
+
+	(void)state;
+	sim_fx_map(f.mm, BASE, PMD);
+	fill(f.mm, BASE, 32, 0);
+	assert_int_equal(sim_madvise(f.mm, BASE, PAGE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
+	assert_int_equal(sim_munmap(f.mm, BASE, 16 * PAGE), 0);
+	sim_fx_check(f.sim);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 1);
+	assert_int_equal(sim_free_pages(f.sim), before - 16);
+	assert_int_equal(sim_fork(f.mm, &child), 0);
+	assert_int_equal(sim_madvise(child, BASE + 16 * PAGE, PAGE, SIM_MADV_DONTNEED), 0);
+	sim_fx_check(f.sim);
+	assert_int_equal(mthp_stat(f.sim, 4, "split_deferred"), 1);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 0);
+	sim_exit(child);
 	sim_fx_done(&f, true);
 }
 
@@ -138,19 +268,22 @@ static void test_dontneed_huge_pmd(void **state)
 	sim_fx_map(f.mm, BASE, 2 * PMD);
 	fill(f.mm, BASE, 512, 0);
 	assert_true(info(f.mm, BASE).huge);
-	/* part of the PMD: split the PMD mapping, zap, split the folio */
+	/* part of the PMD: split the PMD mapping and zap; the folio is kept */
 	assert_int_equal(sim_madvise(f.mm, BASE, 8 * PAGE, SIM_MADV_DONTNEED), 0);
 	sim_fx_check(f.sim);
 	assert_false(info(f.mm, BASE + 8 * PAGE).huge);
+	assert_int_equal(info(f.mm, BASE + 8 * PAGE).order, 9);
 	assert_int_equal(vmstat(f.sim, "thp_split_pmd"), 1);
-	assert_int_equal(vmstat(f.sim, "thp_split_page"), 1);
+	assert_int_equal(vmstat(f.sim, "thp_split_page"), 0);
+	assert_int_equal(vmstat(f.sim, "thp_deferred_split_page"), 1);
+	assert_int_equal(mthp_stat(f.sim, 9, "nr_anon_partially_mapped"), 1);
 	expect(f.mm, BASE + 8 * PAGE, 504, 0);
 	/* a whole PMD: zapped at once */
 	fill(f.mm, BASE + PMD, 1, 0);
 	assert_true(info(f.mm, BASE + PMD).huge);
 	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PMD, SIM_MADV_DONTNEED), 0);
 	assert_int_equal(info(f.mm, BASE + PMD).state, '.');
-	assert_int_equal(mthp_stat(f.sim, 9, "nr_anon"), 0);
+	assert_int_equal(mthp_stat(f.sim, 9, "nr_anon"), 1);	/* the first one */
 	sim_fx_done(&f, true);
 }
 
@@ -271,7 +404,10 @@ static void test_mremap_moves_pmd(void **state)
 	sim_fx_done(&f, true);
 }
 
-/* mremap shrinking in place: the tail is unmapped, its folios freed or split. */
+/*
+ * mremap shrinking in place: the tail is unmapped, its folios freed or
+ * left partially mapped.
+ */
 static void test_mremap_shrink_in_place(void **state)
 {
 	struct sim_fx f = make(k64);
@@ -290,12 +426,13 @@ static void test_mremap_shrink_in_place(void **state)
 	assert_int_equal(sim_vma_info(f.mm, 0, &vi), 0);
 	assert_int_equal(vi.start, BASE);
 	assert_int_equal(vi.end, BASE + 20 * PAGE);
-	/* 44 pages freed; the 64K folio cut at page 20 split, 4 pages kept */
-	assert_int_equal(sim_free_pages(f.sim), before - 20);
-	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 1);
-	assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
+	/* 32 pages freed; the 64K folio cut at page 20 kept, partially mapped */
+	assert_int_equal(sim_free_pages(f.sim), before - 32);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon"), 2);
+	assert_int_equal(mthp_stat(f.sim, 4, "split"), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
 	assert_int_equal(info(f.mm, BASE + 3 * PAGE).order, 4);
-	assert_int_equal(info(f.mm, BASE + 17 * PAGE).order, 0);
+	assert_int_equal(info(f.mm, BASE + 17 * PAGE).order, 4);
 	assert_int_equal(info(f.mm, BASE + 20 * PAGE).state, '.');
 	assert_int_equal(sim_write(f.mm, BASE + 20 * PAGE, 1), -EFAULT);
 	expect(f.mm, BASE, 20, 5);
@@ -424,7 +561,7 @@ static void test_mremap_fixed_shrink_and_grow(void **state)
 	assert_int_equal(dst, BASE + 4 * PMD);
 	assert_int_equal(sim_nr_vmas(f.mm), 2);	/* + the rest of the replaced one */
 	assert_int_equal(info(f.mm, dst).pfn, pfn0);
-	assert_int_equal(info(f.mm, dst).order, 0);	/* split by the unmap */
+	assert_int_equal(info(f.mm, dst).order, 9);	/* partially mapped */
 	expect(f.mm, dst, 1, 8 ^ BASE ^ dst);
 	expect(f.mm, dst + PAGE, 7, 9);
 	/* back below BASE, grown by a PMD */
@@ -442,6 +579,18 @@ static void test_mremap_fixed_shrink_and_grow(void **state)
 	assert_int_equal(info(f.mm, BASE).state, '.');
 	expect(f.mm, back, 1, 8 ^ BASE ^ back);
 	expect(f.mm, dst + PAGE, 7, 9);
+	assert_int_equal(sim_free_pages(f.sim), 8191 - 8 - 511);
+	/* the shrinker splits the THP, freeing the 511 pages mapped nowhere */
+	{
+		struct sim_shrink_result res;
+
+		assert_int_equal(sim_shrink(f.sim, -1, &res), 0);
+		assert_int_equal(res.split, 1);
+		assert_int_equal(res.pages_freed, 511);
+	}
+	sim_fx_check(f.sim);
+	assert_int_equal(info(f.mm, back).order, 0);
+	expect(f.mm, back, 1, 8 ^ BASE ^ back);
 	assert_int_equal(sim_free_pages(f.sim), 8191 - 8);
 	sim_fx_done(&f, true);
 }
@@ -583,7 +732,10 @@ static void test_stat_unknown_name_fails(void **state)
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_munmap_frees),
 	cmocka_unit_test(test_munmap_middle_splits_vma),
-	cmocka_unit_test(test_dontneed_splits_partial_folio),
+	cmocka_unit_test(test_dontneed_defers_partial_folio),
+	cmocka_unit_test(test_shrink_partial_maps_zero_filled),
+	cmocka_unit_test(test_fault_short_of_memory_shrinks),
+	cmocka_unit_test(test_partial_folio_freed_and_shared),
 	cmocka_unit_test(test_dontneed_huge_pmd),
 	cmocka_unit_test(test_free_marks_lazyfree),
 	cmocka_unit_test(test_pageout_and_swapin),

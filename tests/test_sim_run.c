@@ -814,7 +814,8 @@ static void test_stats_names_are_the_kernels(void **state)
 		"anon_fault_alloc", "anon_fault_fallback", "anon_fault_fallback_charge",
 		"collapse_alloc", "collapse_alloc_failed", "swpin", "swpin_fallback",
 		"swpin_fallback_charge", "swpout", "swpout_fallback", "split",
-		"split_failed", "split_deferred", "nr_anon", "collapse_exceed_swap_pte",
+		"split_failed", "split_deferred", "nr_anon", "nr_anon_partially_mapped",
+		"collapse_exceed_swap_pte",
 		"collapse_exceed_none_pte", "collapse_exceed_shared_pte",
 	};
 	size_t nv = sizeof(vmstat) / sizeof(vmstat[0]), ns = sizeof(per_size) / sizeof(per_size[0]);

@@ -182,24 +182,30 @@ int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
 			  bool protect);
 
 /*
- * Run the deferred split shrinker's underused-THP pass, as memory
- * pressure or `echo 2 > /proc/sys/vm/drop_caches` does (src/sim/shrinker.c
- * says what it models): every queued PMD-sized folio of the memory cgroup
- * memcg (every cgroup when memcg < 0) with more than max_ptes_none
- * zero-filled pages is split and its zero-filled pages freed.  0 or
- * -ENOMEM.  Context: no simulator lock held.
+ * Run the deferred split shrinker, as memory pressure or `echo 2 >
+ * /proc/sys/vm/drop_caches` does (src/sim/shrinker.c says what it
+ * models), over the folios of the memory cgroup memcg (every cgroup when
+ * memcg < 0): every partially mapped folio is split, its unmapped pages
+ * freed; every queued PMD-sized folio with more than max_ptes_none
+ * zero-filled pages (underused) is split.  A split maps the zero-filled
+ * pages to the zero page and frees them.  0 or -ENOMEM.
+ * Context: no simulator lock held.
  */
 struct sim_shrink_result {
-	uint64_t split;		/* folios split (thp_underused_split_page) */
-	uint64_t pages_freed;	/* zero-filled pages freed */
+	uint64_t split;		/* folios split, partially mapped or underused */
+	uint64_t pages_freed;	/* pages freed: unmapped and zero-filled */
 };
 int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res);
-/* What sim_shrink(sim, -1, res) would split and free now, changing nothing. */
+/*
+ * What sim_shrink(sim, -1, res) would split and free now of the underused
+ * folios, changing nothing (the partially mapped ones are not counted).
+ */
 int sim_shrink_preview(struct sim *sim, struct sim_shrink_result *res);
 /*
- * Pages the shrinker freed since the simulator was made, also by the runs
- * a write fault makes when its memory cgroup is at its limit (it runs the
- * cgroup's shrinker and retries once).
+ * Zero-filled pages the shrinker freed from underused folios since the
+ * simulator was made, also in the runs a fault makes when memory is short
+ * (its memory cgroup at its limit, or the machine's memory: it runs the
+ * shrinker and retries once).
  */
 uint64_t sim_shrink_freed(struct sim *sim);
 

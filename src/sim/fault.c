@@ -662,6 +662,7 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		return -EINVAL;
 	for (int tries = 0;; tries++) {
 		struct sim_shrink_result shrunk;
+		bool limited;
 
 		world_enter(sim);
 		err = access_under_vma_lock(mm, addr, kind, tag);
@@ -671,10 +672,14 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 			mmap_unlock(mm);
 		}
 		world_exit(sim);
-		/* a cgroup at its limit reclaims, which runs its shrinkers */
-		if (err != -ENOMEM || tries || !mm->memcg ||
-		    ld_relaxed(&sim->memcgs[mm->memcg].limit) == UINT64_MAX ||
-		    sim_shrink(sim, (int)mm->memcg, &shrunk) || !shrunk.pages_freed)
+		/*
+		 * Short of memory, reclaim runs the shrinkers: a cgroup at its
+		 * limit its own, the machine every cgroup's.
+		 */
+		if (err != -ENOMEM || tries)
+			break;
+		limited = mm->memcg && ld_relaxed(&sim->memcgs[mm->memcg].limit) != UINT64_MAX;
+		if (sim_shrink(sim, limited ? (int)mm->memcg : -1, &shrunk) || !shrunk.pages_freed)
 			break;
 	}
 	/* debug builds: check after a fault (a mapping change) */

@@ -141,6 +141,8 @@ static unsigned folio_release(struct sim *sim, uint32_t head)
 		memcg_uncharge(sim, h->memcg, 1ull << order);
 	if (flags & PG_ANON)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
+	if (flags & PG_PARTIAL)
+		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
 	for (uint32_t i = 0; i < (1u << order); i++)
 		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
 	return order;
@@ -236,11 +238,12 @@ static void total_mod(struct sim *sim, uint32_t head, int64_t n)
  * Context: takes and drops the folio's map lock (a large folio).
  */
 static uint32_t ptes_mod(struct sim *sim, uint32_t pfn, uint32_t nr,
-			 uint32_t mm_id, int32_t d)
+			 uint32_t mm_id, int32_t d, bool *partial)
 {
-	uint32_t head = folio_head(sim, pfn);
+	uint32_t head = folio_head(sim, pfn), gone = 0;
 
 	lockdep_assert_not_held(LOCK_FOLIO_MAP, &sim_pg(sim, head)->flags);
+	*partial = false;
 	if (sim_pg(sim, head)->order == 0) {
 		__atomic_fetch_add(&sim_pg(sim, pfn)->mapcount, d, __ATOMIC_RELAXED);
 		return 1;
@@ -250,17 +253,46 @@ static uint32_t ptes_mod(struct sim *sim, uint32_t pfn, uint32_t nr,
 		int32_t *map = &sim_pg(sim, pfn + i)->mapcount;
 
 		st_relaxed(map, ld_relaxed(map) + d);
+		gone += ld_relaxed(map) == 0;
 	}
 	total_mod(sim, head, (int64_t)d * nr);
 	slots_mod(sim, head, mm_id, (int64_t)d * nr);
+	/* a page mapped nowhere now, others by PTEs (not by a PMD anywhere) */
+	*partial = d < 0 && gone && ld_relaxed(&sim_pg(sim, head)->b) &&
+		   !ld_relaxed(&sim_pg(sim, head + 1)->b);
 	mapunlock(sim, head);
 	return nr;
+}
+
+/*
+ * The first time an anon folio is found partially mapped it goes on the
+ * deferred split queue as such (not from the swap cache): counted in
+ * split_deferred (and thp_deferred_split_page at the PMD order) and in
+ * nr_anon_partially_mapped until it is split or freed.  The caller holds
+ * a reference.
+ */
+static void deferred_split_partial(struct sim *sim, uint32_t head)
+{
+	unsigned order = sim_pg(sim, head)->order;
+	uint16_t old;
+
+	if (!folio_test_flag(sim, head, PG_ANON) || folio_test_flag(sim, head, PG_SWAPCACHE))
+		return;
+	old = __atomic_fetch_or(&sim_pg(sim, head)->flags, PG_PARTIAL,
+				__ATOMIC_RELAXED);
+	if (old & PG_PARTIAL)
+		return;
+	count_mthp(sim, order, MS_SPLIT_DEFERRED);
+	if (order == sim->geo.pmd_order)
+		count_vm(sim, VM_THP_DEFERRED_SPLIT_PAGE);
+	mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, 1);
 }
 
 /* Context: takes and drops the folio's map lock (a large folio). */
 void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 {
-	uint32_t n = ptes_mod(sim, pfn, nr, mm_id, 1);
+	bool partial;
+	uint32_t n = ptes_mod(sim, pfn, nr, mm_id, 1, &partial);
 
 	folio_get(sim, folio_head(sim, pfn), n);
 }
@@ -269,8 +301,12 @@ void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 void folio_remove_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 {
 	uint32_t head = folio_head(sim, pfn);
+	bool partial;
+	uint32_t n = ptes_mod(sim, pfn, nr, mm_id, -1, &partial);
 
-	folio_put(sim, head, ptes_mod(sim, pfn, nr, mm_id, -1));
+	if (partial)
+		deferred_split_partial(sim, head);	/* still mapped: referenced */
+	folio_put(sim, head, n);
 }
 
 /* Context: takes and drops the folio's map lock. */
@@ -368,6 +404,8 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 			count_vm(sim, VM_THP_SPLIT_PAGE_FAILED);
 		return -EBUSY;
 	}
+	if (folio_flags(sim, head) & PG_PARTIAL)
+		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
 	keep = folio_flags(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
 	/* the first store below drops the map lock bit with the old flags */
 	lockdep_released(LOCK_FOLIO_MAP, &h->flags);

@@ -353,32 +353,8 @@ void zap_pte(struct sim_mm *mm, uint32_t pte)
 	}
 }
 
-#define ZAP_MAX_LARGE 64
-
-/* Large folios a zap touched, each held by an extra reference. */
-struct zap_large {
-	uint32_t head[ZAP_MAX_LARGE];
-	unsigned nr;
-};
-
-static bool zap_hold_large(struct sim *sim, struct zap_large *zl, uint32_t pfn)
-{
-	uint32_t head = folio_head(sim, pfn);
-
-	if (sim_pg(sim, head)->order == 0)
-		return true;
-	for (unsigned i = 0; i < zl->nr; i++)
-		if (zl->head[i] == head)
-			return true;
-	if (zl->nr == ZAP_MAX_LARGE)
-		return false;
-	folio_get(sim, head, 1);
-	zl->head[zl->nr++] = head;
-	return true;
-}
-
-/* Context: PTE lock of t held.  PTEs of t mapping pages of the folio. */
-static uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t head)
+/* Context: PTE lock of t held (pgtable.h). */
+uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t head)
 {
 	uint32_t nr = 1u << sim_pg(sim, head)->order, n = 0;
 
@@ -413,39 +389,6 @@ uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t he
 	return freed;
 }
 
-/*
- * Context: PTE lock of t held.  Split the partially mapped large folios a
- * zap left behind when every mapping is in t (their zero-filled pages go
- * to the zero page); otherwise defer (count).
- */
-static void split_partial_folios(struct sim_mm *mm, struct sim_pte_table *t,
-			  struct zap_large *zl)
-{
-	struct sim *sim = mm->sim;
-
-	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (unsigned i = 0; i < zl->nr; i++) {
-		uint32_t head = zl->head[i], mapped = folio_mapcount(sim, head);
-		unsigned order = sim_pg(sim, head)->order;
-
-		if (mapped == 0 || mapped == (1u << order)) {
-			folio_put(sim, head, 1);
-			continue;
-		}
-		if (!folio_maybe_shared(sim, head) &&
-		    ptes_mapping(sim, t, head) == mapped &&
-		    folio_split(sim, head, 1) == 0) {
-			split_maps_zero(mm, t, head, 1u << order);
-			continue;
-		}
-		count_mthp(sim, order, MS_SPLIT_DEFERRED);
-		if (order == sim->geo.pmd_order)
-			count_vm(sim, VM_THP_DEFERRED_SPLIT_PAGE);
-		folio_put(sim, head, 1);
-	}
-	zl->nr = 0;
-}
-
 /* Context: PTE lock of t held. */
 uint32_t pte_folio_run(struct sim *sim, const struct sim_pte_table *t, uint32_t i,
 		       uint32_t last, uint32_t pfn)
@@ -462,16 +405,17 @@ uint32_t pte_folio_run(struct sim *sim, const struct sim_pte_table *t, uint32_t 
 /*
  * Context: mmap_lock held; takes the PTE lock of the table.  The PTEs of
  * a large folio in a row leave its map counts in one change, as the
- * kernel's batched zap does: the folio is held by the zap (no reference
- * put can free it in the middle) and no other thread can look at the
- * counts between the PTEs (its PTE lock is held, and its map lock each
- * time), so the counts end as one PTE at a time would leave them.
+ * kernel's batched zap does: no other thread can look at the counts
+ * between the PTEs (its PTE lock is held, and its map lock each time), so
+ * the counts end as one PTE at a time would leave them.  A large folio
+ * left mapped in part is not split here: as in the kernel it goes on the
+ * deferred split queue (folio_remove_ptes()), and a shrinker splits it
+ * (shrinker.c).
  */
 static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		     uint32_t last)
 {
 	struct sim *sim = mm->sim;
-	struct zap_large zl = { .nr = 0 };
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	lockdep_assert_not_held(LOCK_PTE, t);
@@ -487,17 +431,12 @@ static int zap_table(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 			zap_pte(mm, pte);
 			continue;
 		}
-		if (!zap_hold_large(sim, &zl, pfn)) {
-			split_partial_folios(mm, t, &zl);
-			zap_hold_large(sim, &zl, pfn);
-		}
 		n = pte_folio_run(sim, t, i, last, pfn);
 		for (uint32_t k = i; k < i + n; k++)
 			st_relaxed(&t->ptes[k], 0);
 		folio_remove_ptes(sim, pfn, n, mm->id);
 		i += n - 1;
 	}
-	split_partial_folios(mm, t, &zl);
 	pte_unlock(t);
 	return 0;
 }

@@ -113,6 +113,8 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
  */
 uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 			 uint32_t nr);
+/* The PTEs of t that map pages of the folio.  Context: PTE lock of t held. */
+uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t head);
 /*
  * The PTE table under a PMD entry whose value was pmd, a huge PMD split
  * first; *tp NULL when the entry maps no table.  0, or -ENOMEM.

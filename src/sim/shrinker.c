@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * shrinker.c - the underused-THP half of the deferred split shrinker
- * (Linux 6.12 and later, kept by 7.2).
+ * shrinker.c - the deferred split shrinker: its underused-THP half
+ * (Linux 6.12 and later, kept by 7.2) and its partially mapped half.
  *
  * What the kernel does: a PMD-sized anon folio is put on the deferred
  * split queue when it is first mapped by a PMD, at fault and by a PMD
@@ -20,10 +20,16 @@
  * under its mmap_lock for read, where the kernel walks its queue and
  * reaches the mappings through the rmap.  A folio mapped in more than
  * one place (shared after fork, or PTE-mapped across two tables) is left
- * queued.  Partially mapped folios are split when they become so, as
- * before (pgtable.c), their zero-filled pages mapped to the zero page as
- * every split of an anon folio does (split_maps_zero()); they are not this
- * file's business.
+ * queued.
+ *
+ * The other half: a large anon folio of any order that an unmap leaves
+ * mapped in part (MADV_DONTNEED or munmap of some of its pages) goes on
+ * the same queue as partially mapped (PG_PARTIAL, folio.c), keeping all
+ * its pages, and a run splits it: its unmapped pages are freed and its
+ * zero-filled ones mapped to the zero page, as every split of an anon
+ * folio does (split_maps_zero()).  A folio mapped from two tables or by
+ * two mms is left queued.  The preview (sim_shrink_preview()) counts the
+ * underused folios only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +121,41 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head
 }
 
 /*
+ * The partially mapped half: split each partially mapped folio of the
+ * cgroup (any when memcg < 0) that t maps and nothing else does, freeing
+ * its unmapped pages and mapping its zero-filled ones to the zero page.
+ * Context: PTE lock of t held.
+ */
+static void split_partial_here(struct sim_mm *mm, struct sim_pte_table *t, int memcg,
+			       struct sim_shrink_result *res)
+{
+	struct sim *sim = mm->sim;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
+		uint32_t pte = t->ptes[i], head, nr, mapped;
+
+		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
+			continue;
+		head = folio_head(sim, pte_pfn(pte));
+		if (!folio_test_flag(sim, head, PG_PARTIAL) ||
+		    (memcg >= 0 && sim_pg(sim, head)->memcg != (unsigned)memcg))
+			continue;
+		nr = 1u << sim_pg(sim, head)->order;
+		mapped = folio_mapcount(sim, head);
+		if (folio_maybe_shared(sim, head) || ptes_mapping(sim, t, head) != mapped)
+			continue;	/* left queued */
+		folio_get(sim, head, 1);
+		if (folio_split(sim, head, 1)) {
+			folio_put(sim, head, 1);
+			continue;
+		}
+		res->split++;
+		res->pages_freed += nr - mapped + split_maps_zero(mm, t, head, nr);
+	}
+}
+
+/*
  * The queued folio mapped whole by t, from its first PTE, if there is one.
  * Context: PTE lock of t held.
  */
@@ -135,12 +176,14 @@ static bool table_candidate(struct sim_mm *mm, struct sim_pte_table *t, int memc
 /*
  * The PMD range at addr: a PMD-mapped queued folio has its PMD split
  * first (as split_folio() unmaps it), then, mapped whole by one table,
- * the folio is split if it is underused.  preview: count what would be
- * split and freed, changing nothing.  Context: mmap_lock held for read;
- * takes the PMD and PTE locks.
+ * the folio is split if it is underused; and the partially mapped folios
+ * of its table are split.  whole: the range lies in one VMA (else only
+ * the partially mapped half looks at it).  preview: count what splitting
+ * the underused folios would split and free, changing nothing.
+ * Context: mmap_lock held for read; takes the PMD and PTE locks.
  */
-static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg, bool preview,
-			struct sim_shrink_result *res)
+static int shrink_range(struct sim_mm *mm, uint64_t addr, bool whole, int memcg,
+			bool preview, struct sim_shrink_result *res)
 {
 	struct sim *sim = mm->sim;
 	struct sim_pmd_table *pmdt;
@@ -157,7 +200,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg, bool previe
 		uint64_t pmd = ld_acquire(pmdp);
 
 		head = (uint32_t)pmd_pfn(pmd);
-		if (!candidate(sim, head, memcg) || folio_maybe_shared(sim, head))
+		if (!whole || !candidate(sim, head, memcg) || folio_maybe_shared(sim, head))
 			return 0;
 		if (preview) {
 			if (underused(sim, head))
@@ -176,8 +219,12 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, int memcg, bool previe
 	case MTHP_PMD_TABLE:
 		break;
 	}
+	if (preview && !whole)
+		return 0;
 	pte_lock(t);
-	if (table_candidate(mm, t, memcg, &head)) {
+	if (!preview)
+		split_partial_here(mm, t, memcg, res);
+	if (whole && table_candidate(mm, t, memcg, &head)) {
 		if (!underused(sim, head)) {
 			if (!preview)
 				folio_clear_flag(sim, head, PG_DEFERRED);
@@ -203,10 +250,10 @@ static int shrink_mm(struct sim_mm *mm, int memcg, bool preview,
 	mmap_read_lock(mm);
 	for (size_t i = 0; !err && !ld_relaxed(&mm->exiting) && i < mm->nr_vmas; i++) {
 		const struct sim_vma *v = &mm->vmas[i];
-		uint64_t first = (v->start + pmd_size - 1) & ~(pmd_size - 1);
 
-		for (uint64_t a = first; !err && a + pmd_size <= v->end; a += pmd_size)
-			err = shrink_range(mm, a, memcg, preview, res);
+		for (uint64_t a = v->start & ~(pmd_size - 1); !err && a < v->end; a += pmd_size)
+			err = shrink_range(mm, a, a >= v->start && a + pmd_size <= v->end,
+					   memcg, preview, res);
 	}
 	mmap_unlock(mm);
 	world_exit(sim);

@@ -52,6 +52,11 @@ enum sim_page_flag {
 	 * (a large swap-in, a fault of sim_config.foreign_folios)
 	 */
 	PG_FILLED	= 1u << 12,
+	/*
+	 * head: a page of it is mapped nowhere while others are mapped; on the
+	 * deferred split queue as partially mapped, until a shrinker splits it
+	 */
+	PG_PARTIAL	= 1u << 13,
 };
 
 /*
@@ -172,6 +177,7 @@ enum sim_vmstat_item {
 	X(MS_SPLIT_FAILED, "split_failed") \
 	X(MS_SPLIT_DEFERRED, "split_deferred") \
 	X(MS_NR_ANON, "nr_anon") \
+	X(MS_NR_ANON_PARTIALLY_MAPPED, "nr_anon_partially_mapped") \
 	X(MS_COLLAPSE_EXCEED_SWAP_PTE, "collapse_exceed_swap_pte") \
 	X(MS_COLLAPSE_EXCEED_NONE_PTE, "collapse_exceed_none_pte") \
 	X(MS_COLLAPSE_EXCEED_SHARED_PTE, "collapse_exceed_shared_pte")
@@ -267,7 +273,7 @@ struct sim {
 	uint64_t seed;
 	uint64_t rng_counter;		/* atomic */
 	bool huge_zero_counted;		/* atomic */
-	uint64_t shrink_freed;		/* atomic: pages the shrinker freed */
+	uint64_t shrink_freed;		/* atomic: pages underused splits freed */
 	uint64_t vmstat[VM_NR_ITEMS];				/* atomic */
 	uint64_t mthp_stat[MTHP_MAX_PMD_ORDER + 1][MS_NR_ITEMS];	/* atomic */
 	char check_msg[256];

@@ -19,6 +19,9 @@
  *                   are split by `echo 2 > /proc/sys/vm/drop_caches` at
  *                   max_ptes_none 0 (their zero-filled pages freed), kept at
  *                   511; 64K folios are never split (src/sim/shrinker.c).
+ *   partially mapped
+ *                   64K folios cut by MADV_DONTNEED are kept whole,
+ *                   partially mapped, until drop_caches splits them.
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs".
  * Exit status 0 when every case passed, 1 otherwise.
@@ -528,6 +531,21 @@ static int shrink_state(char *base, struct shrink_state *st)
 	return 0;
 }
 
+/* `echo 2 > /proc/sys/vm/drop_caches`: the shrinkers run. */
+static int drop_caches(const char *name)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "2", 1) != 1) {
+		printf("not ok - %s: cannot write /proc/sys/vm/drop_caches\n", name);
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 struct shrink_case {
 	const char *name;
 	const char *settings;
@@ -560,7 +578,6 @@ static bool shrink_check(const struct shrink_case *sc)
 	char *base = area();
 	struct shrink_state before, after;
 	unsigned long splits;
-	int fd;
 
 	for (unsigned i = 1; i < SHRINK_RANGES / 4; i++)
 		area();		/* 32M of address space */
@@ -575,14 +592,8 @@ static bool shrink_check(const struct shrink_case *sc)
 	if (shrink_state(base, &before))
 		return false;
 	splits = vmstat_of("thp_underused_split_page");
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "2", 1) != 1) {
-		printf("not ok - %s: cannot write /proc/sys/vm/drop_caches\n", sc->name);
-		if (fd >= 0)
-			close(fd);
+	if (drop_caches(sc->name))
 		return false;
-	}
-	close(fd);
 	splits = vmstat_of("thp_underused_split_page") - splits;
 	if (shrink_state(base, &after))
 		return false;
@@ -601,6 +612,63 @@ static bool shrink_check(const struct shrink_case *sc)
 	return false;
 }
 
+/* ---- partially mapped folios ---- */
+
+#define PARTIAL_FOLIOS 16
+
+/*
+ * 16 64K folios, one page written in each (the other 15 zero-filled),
+ * then MADV_DONTNEED of page 1 of each: the kernel keeps every folio,
+ * partially mapped (split_deferred +16, nr_anon_partially_mapped +16),
+ * and `echo 2 > /proc/sys/vm/drop_caches` splits them (split +16),
+ * freeing the unmapped pages and mapping the zero-filled ones to the zero
+ * page; the simulator does the same (tests/test_sim_ops.c).
+ */
+static bool partial_check(void)
+{
+	static const char name[] =
+		"partially mapped: 64K folios cut by MADV_DONTNEED kept, split by the shrinker";
+	const unsigned per = 16;
+	char *base = area();
+	unsigned long deferred, partial, split, d_deferred, d_partial, d_split;
+	struct shrink_state cut, after;
+
+	for (unsigned i = 1; i < SHRINK_RANGES / 4; i++)
+		area();		/* what shrink_state() looks at: 32M */
+	if (guest_thp_all_never() || !map_at(base, PMD_SIZE) ||
+	    thp_set("enabled=always hugepages-64kB/enabled=always"))
+		return false;
+	for (unsigned i = 0; i < PARTIAL_FOLIOS; i++)
+		base[i * per * PAGE] = 1;
+	guest_thp_all_never();
+	deferred = stat_of("64kB", "split_deferred");
+	partial = stat_of("64kB", "nr_anon_partially_mapped");
+	split = stat_of("64kB", "split");
+	for (unsigned i = 0; i < PARTIAL_FOLIOS; i++)
+		if (madvise(base + (i * per + 1) * PAGE, PAGE, MADV_DONTNEED))
+			guest_say("MADV_DONTNEED: %s", strerror(errno));
+	if (shrink_state(base, &cut))
+		return false;
+	d_deferred = stat_of("64kB", "split_deferred") - deferred;
+	d_partial = stat_of("64kB", "nr_anon_partially_mapped") - partial;
+	if (drop_caches(name) || shrink_state(base, &after))
+		return false;
+	d_split = stat_of("64kB", "split") - split;
+	munmap(base, PMD_SIZE);
+	if (cut.present == PARTIAL_FOLIOS * (per - 1) && cut.large == cut.present &&
+	    d_deferred == PARTIAL_FOLIOS && d_partial == PARTIAL_FOLIOS &&
+	    after.present == PARTIAL_FOLIOS && after.large == 0 && d_split == PARTIAL_FOLIOS &&
+	    stat_of("64kB", "nr_anon_partially_mapped") == partial) {
+		printf("ok - %s\n", name);
+		return true;
+	}
+	printf("not ok - %s: after the cut %u pages (%u in large folios), split_deferred +%lu,"
+	       " nr_anon_partially_mapped +%lu; after drop_caches %u pages (%u in large"
+	       " folios), split +%lu\n", name, cut.present, cut.large, d_deferred, d_partial,
+	       after.present, after.large, d_split);
+	return false;
+}
+
 int main(void)
 {
 	bool failed = false;
@@ -609,6 +677,7 @@ int main(void)
 	/* first: the THPs the later cases leave mapped would be split too */
 	for (size_t i = 0; i < sizeof(shrink_cases) / sizeof(shrink_cases[0]); i++)
 		failed |= !shrink_check(&shrink_cases[i]);
+	failed |= !partial_check();
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();
