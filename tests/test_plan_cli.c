@@ -232,6 +232,30 @@ static void test_missing_and_bad_snapshot_files(void **state)
 	cli_run_free(&r);
 }
 
+/* A directory named as a file to read: said so, by every command. */
+static void test_directory_as_input(void **state)
+{
+	static const char *const cmds[][4] = {
+		{ "plan", "--snapshot", "tests", NULL },
+		{ "advise", "--snapshot", "tests", NULL },
+		{ "sim", "tests", NULL, NULL },
+		{ "sim", "--replay", "tests", NULL },
+		{ "sim", "--load", "tests", NULL },
+		{ "record", "--read", "tests", NULL },
+		{ "trace-diff", "tests", "tests", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct cli_run r = cli_run(cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL);
+
+		assert_int_not_equal(r.status, 0);
+		if (!strstr(r.err, "tests: Is a directory"))
+			fail_msg("mthp %s %s: %s", cmds[i][0], cmds[i][1], r.err);
+		cli_run_free(&r);
+	}
+}
+
 static void test_text_form_lists_ranges_and_totals(void **state)
 {
 	struct cli_run r = cli_run("plan", "--snapshot", "tests/examples/uffd-upstream-mthp.snap",
@@ -395,6 +419,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_bad_options_are_usage_errors),
 	cmocka_unit_test(test_bad_set_names_knob_and_range),
 	cmocka_unit_test(test_missing_and_bad_snapshot_files),
+	cmocka_unit_test(test_directory_as_input),
 	cmocka_unit_test(test_text_form_lists_ranges_and_totals),
 	cmocka_unit_test(test_warns_on_max_ptes_none_treated_as_zero),
 	cmocka_unit_test(test_help_documents_the_pattern),

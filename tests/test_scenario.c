@@ -391,6 +391,8 @@ static void test_missing_file(void **state)
 	(void)state;
 	assert_int_equal(mthp_scenario_read(&sc, "tests/no-such.ini", &diag), -ENOENT);
 	assert_string_equal(diag.msg, "tests/no-such.ini: No such file or directory");
+	assert_int_equal(mthp_scenario_read(&sc, "tests", &diag), -EISDIR);
+	assert_string_equal(diag.msg, "tests: Is a directory");
 }
 
 static void test_shipped_scenarios_are_valid(void **state)

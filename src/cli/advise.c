@@ -97,7 +97,7 @@ static int load(const struct advise_opts *o, struct mthp_snapshot *snap,
 	int ret;
 
 	if (o->snapshot) {
-		FILE *f = fopen(o->snapshot, "r");
+		FILE *f = mthp_cli_open_input(o->snapshot);
 
 		if (!f) {
 			fprintf(err, "mthp advise: %s: %s\n", o->snapshot, strerror(errno));

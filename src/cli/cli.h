@@ -44,6 +44,12 @@ int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 int mthp_cli_check_not_input(FILE *err, const char *cmd, const char *opt,
 			     const char *path, const char *input);
 
+/*
+ * fopen(path, "r") of a file a command reads; NULL with errno EISDIR for
+ * a directory, which fopen opens and whose first read would fail.
+ */
+FILE *mthp_cli_open_input(const char *path);
+
 /* pause.c: CLOCK_MONOTONIC in ms. */
 uint64_t mthp_cli_now_ms(void);
 /*

@@ -59,7 +59,7 @@ static int read_input(const struct cli_load_opts *o, struct mthp_snapshot *snap,
 {
 	struct mthp_diag diag = { .warn = NULL };
 	const char *name = strcmp(o->path, "-") ? o->path : "<stdin>";
-	FILE *f = strcmp(o->path, "-") ? fopen(o->path, "r") : stdin;
+	FILE *f = strcmp(o->path, "-") ? mthp_cli_open_input(o->path) : stdin;
 	int ret;
 
 	if (!f) {

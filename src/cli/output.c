@@ -110,3 +110,16 @@ int mthp_cli_check_not_input(FILE *err, const char *cmd, const char *opt,
 		"destroy it\n", cmd, opt, path, input);
 	return 1;
 }
+
+FILE *mthp_cli_open_input(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		errno = EISDIR;
+		return NULL;
+	}
+	return f;
+}

@@ -242,7 +242,7 @@ static int load_snapshot(const struct plan_opts *o, struct mthp_snapshot *snap,
 	if (!strcmp(o->snapshot, "-")) {
 		ret = mthp_snapshot_read(snap, stdin, "<stdin>", &diag);
 	} else {
-		f = fopen(o->snapshot, "r");
+		f = mthp_cli_open_input(o->snapshot);
 		if (!f) {
 			fprintf(err, "mthp plan: %s: %s\n", o->snapshot, strerror(errno));
 			return 1;

@@ -329,7 +329,7 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 	FILE *f, *dst = out;
 	int ret;
 
-	f = fopen(o->read, "r");
+	f = mthp_cli_open_input(o->read);
 	if (!f) {
 		fprintf(err, "mthp record: cannot open %s: %s\n", o->read, strerror(errno));
 		return 1;

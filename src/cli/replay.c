@@ -92,7 +92,7 @@ int cli_replay_settings(const char *path, const char *const *sets, size_t nr_set
 			struct mthp_settings *s, struct mthp_replay_size *size, FILE *err)
 {
 	struct mthp_rec_info info;
-	FILE *f = fopen(path, "r");
+	FILE *f = mthp_cli_open_input(path);
 	int status;
 
 	if (!f) {
@@ -188,7 +188,7 @@ int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 	struct mthp_replay_size size;
 	struct mthp_rec_info info;
 	struct mthp_settings s;
-	FILE *f = fopen(o->path, "r");
+	FILE *f = mthp_cli_open_input(o->path);
 	size_t n = 0;
 	int status;
 

@@ -61,7 +61,7 @@ static int read_trace(const char *path, struct mthp_trace **t, FILE *err)
 {
 	struct mthp_diag diag = { .warn = NULL };
 	bool in = !strcmp(path, "-");
-	FILE *f = in ? stdin : fopen(path, "r");
+	FILE *f = in ? stdin : mthp_cli_open_input(path);
 	int ret;
 
 	if (!f) {

@@ -152,14 +152,18 @@ int mthp_trace_read(struct mthp_trace **out, FILE *f, const char *name,
 	unsigned lineno = 0;
 	int ret = t ? 0 : -ENOMEM;
 
+	errno = 0;
 	while (!ret && getline(&line, &cap, f) > 0)
 		ret = add_line(t, line, ++lineno);
-	free(line);
 	if (!ret && ferror(f))
-		ret = -EIO;
+		ret = errno ? -errno : -EIO;	/* -EISDIR for a directory */
+	free(line);
 	if (ret) {
-		mthp_msg(diag->msg, sizeof(diag->msg), "%s:%u: %s", name, lineno,
-			 ret == -EIO ? "read error" : "out of memory");
+		if (lineno)
+			mthp_msg(diag->msg, sizeof(diag->msg), "%s:%u: %s", name, lineno,
+				 strerror(-ret));
+		else
+			mthp_msg(diag->msg, sizeof(diag->msg), "%s: %s", name, strerror(-ret));
 		mthp_trace_free(t);
 		return ret;
 	}

@@ -1054,10 +1054,12 @@ int mthp_scenario_read(struct mthp_scenario *sc, const char *path,
 		len += got;
 	} while (got);
 	if (ferror(f)) {
-		snprintf(diag->msg, sizeof(diag->msg), "%s: read error", path);
+		int e = errno ? errno : EIO;	/* EISDIR for a directory */
+
+		snprintf(diag->msg, sizeof(diag->msg), "%s: %s", path, strerror(e));
 		free(buf);
 		fclose(f);
-		return -EIO;
+		return -e;
 	}
 	fclose(f);
 	ret = mthp_scenario_read_mem(sc, buf ? buf : "", len, path, diag);

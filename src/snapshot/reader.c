@@ -578,8 +578,8 @@ int mthp_snapshot_read(struct mthp_snapshot *snap, FILE *f, const char *name,
 		if (got)
 			continue;
 		if (ferror(f)) {
-			err = -EIO;
-			snap_error(diag, name, 0, "read error");
+			err = errno ? -errno : -EIO;	/* -EISDIR for a directory */
+			snap_error(diag, name, 0, "%s", strerror(-err));
 			goto out_free_buf;
 		}
 		break;
