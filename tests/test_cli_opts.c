@@ -198,6 +198,23 @@ static void test_errors(void **state)
 	expect_error(parse("--count", "0", NULL), "--count '0' must be greater than 0");
 	expect_error(parse("--count", "11", NULL), "--count '11' must be at most 10");
 	expect_error(parse("--count", "-1", NULL), "--count '-1' is not a whole number");
+	expect_error(parse("--count", "99999999999999999999", NULL),
+		     "--count '99999999999999999999' must be at most 10");
+	{
+		char why[64];
+		uint64_t v = 7;
+
+		assert_int_equal(mthp_opts_u64("99999999999999999999", false, 0, UINT64_MAX, &v,
+					       why, sizeof(why)), -EINVAL);
+		assert_string_equal(why, "is too large for 64 bits");
+		assert_int_equal(mthp_opts_u64("0x10000000000000000", true, 0, UINT64_MAX, &v,
+					       why, sizeof(why)), -EINVAL);
+		assert_string_equal(why, "is too large for 64 bits");
+		assert_int_equal(v, 7);
+		assert_int_equal(mthp_opts_u64("18446744073709551615", false, 0, UINT64_MAX, &v,
+					       why, sizeof(why)), 0);
+		assert_true(v == UINT64_MAX);
+	}
 	expect_error(parse("--policy", "fast", NULL), "--policy 'fast' must be legacy, seed, upstream or guarded");
 	expect_error(parse("--odd", "2", NULL), "--odd '2' must be odd");
 	expect_error(parse("--target", "1", "--target", "x", NULL), "--target 'x' is not a process id");

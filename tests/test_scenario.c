@@ -260,9 +260,20 @@ static const struct bad_scenario {
 	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },
 	{ "[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]" },
 	{ "[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory" },
+	{ "; 64K pages\n[machine]\npage_size = 64K\n[process p]\n", 3,
+	  "the default memory 1G is too small with 64K pages: set memory in [machine] (at least 2G)" },
+	{ "[process p]\n[vma p v]\nsize = 1M\n[phase p f]\nvma = v\naction = bogus\n", 6,
+	  "action 'bogus': must be fill, random, cluster, read, hot, heap, fork, pageout, free,"
+	  " dontneed, advise, sleep, child_exit or shrink" },
 	/* [settings] */
 	{ "[settings]\nkhugepaged/max_ptes_none = 512\n[process p]\n", 2,
 	  "khugepaged/max_ptes_none: '512' is not in the range 0..511" },
+	{ "[settings]\nkhugepaged/max_ptes_none = abc\n", 2,
+	  "khugepaged/max_ptes_none: 'abc' is not a whole number in the range 0..511" },
+	{ "[settings]\nkhugepaged/max_ptes_none = 1e3\n", 2,
+	  "khugepaged/max_ptes_none: '1e3' is not a whole number in the range 0..511" },
+	{ "[settings]\nkhugepaged/max_ptes_none = 99999999999999999999999\n", 2,
+	  "khugepaged/max_ptes_none: '99999999999999999999999' is not in the range 0..511" },
 	{ "[settings]\nhugepages-16kB/enabled = always\n[machine]\npage_size = 64K\n"
 	  "memory = 4G\n[process p]\n", 2, "no such size with 65536-byte pages" },
 	{ "[settings]\nshmem_enabled = always\n[process p]\n", 2,
@@ -381,6 +392,11 @@ static void test_bytes_that_are_not_text(void **state)
 	/* no trailing newline is fine */
 	read_ok(&sc, "[process p]");
 	mthp_scenario_free(&sc);
+	/* a byte order mark at the start is not the first section's */
+	read_ok(&sc, "\xEF\xBB\xBF[machine]\nmemory = 64M\n[process p]\n");
+	assert_int_equal(sc.memory, 64ull << 20);
+	mthp_scenario_free(&sc);
+	expect_error("[machine]\n\xEF\xBB\xBF[process p]\n", 2, "");
 }
 
 static void test_missing_file(void **state)

@@ -95,8 +95,15 @@ int mthp_opts_u64(const char *value, bool hex, uint64_t min, uint64_t max,
 
 	errno = 0;
 	v = strtoull(value, &end, hex ? 16 : 10);
-	if (!*value || *value == '-' || *value == '+' || errno || *end) {
+	if (!*value || *value == '-' || *value == '+' || (errno && errno != ERANGE) || *end) {
 		snprintf(why, len, "is not a %s number", hex ? "hex" : "whole");
+		return -EINVAL;
+	}
+	if (errno == ERANGE) {
+		if (max == UINT64_MAX)
+			snprintf(why, len, "is too large for 64 bits");
+		else
+			snprintf(why, len, "must be at most %" PRIu64, max);
 		return -EINVAL;
 	}
 	if (v < min && min == 1) {

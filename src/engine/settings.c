@@ -186,9 +186,13 @@ int mthp_settings_set(struct mthp_settings *s, const char *knob,
 		if (strcmp(knob, k->name))
 			continue;
 		if (!parse_decimal(value, &v) || v < k->min || v > max) {
-			mthp_msg(err, errlen, "%s: '%s' is not in the range %llu..%llu",
-				knob, value, (unsigned long long)k->min,
-				(unsigned long long)max);
+			size_t sign = value[0] == '+' || value[0] == '-';
+			bool number = value[sign] && strspn(value + sign, "0123456789") ==
+						      strlen(value + sign);
+
+			mthp_msg(err, errlen, "%s: '%s' is not %s %llu..%llu", knob, value,
+				 number ? "in the range" : "a whole number in the range",
+				 (unsigned long long)k->min, (unsigned long long)max);
 			return -EINVAL;
 		}
 		*(uint32_t *)((char *)s + k->offset) = (uint32_t)v;

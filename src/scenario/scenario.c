@@ -140,6 +140,7 @@ struct reader {
 	size_t index;				/* of the current process/vma/phase */
 	bool seen_machine, seen_settings;
 	unsigned memory_line, swap_line;	/* where [machine] set them */
+	unsigned page_size_line;
 	char memory_text[MAX_LINE + 1], swap_text[MAX_LINE + 1];	/* as written */
 	struct phase_extra *extra;		/* one per phase */
 };
@@ -466,6 +467,11 @@ static char *read_line(char *str, int num, void *stream)
 	text_len = len - (nl ? 1 : 0);
 	if (text_len && start[text_len - 1] == '\r')
 		text_len--;
+	/* a UTF-8 byte order mark, as some editors write, is not text */
+	if (rd->line == 1 && text_len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
+		start += 3;
+		text_len -= 3;
+	}
 	if (memchr(start, '\0', text_len)) {
 		fail_at(rd, rd->line, "NUL byte in the line");
 		return NULL;
@@ -501,6 +507,7 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 		if (!mthp_parse_size(value, &v) || mthp_geometry_from_page_size(&geo, v))
 			return fail_value(rd, rd->line, key, value, "must be 4K, 16K or 64K");
 		sc->page_size = (uint32_t)v;
+		rd->page_size_line = rd->line;
 	} else if (!strcmp(key, "swap")) {
 		rd->swap_line = rd->line;
 		snprintf(rd->swap_text, sizeof(rd->swap_text), "%s", value);
@@ -704,10 +711,17 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 	case PK_ACTION:
 		for (k = 0; k < MTHP_NR_ACTIONS && strcmp(value, actions[k].name); k++)
 			;
-		if (k == MTHP_NR_ACTIONS)
-			return fail_at(rd, rd->line,
-				       "action '%s': must be fill, random, cluster, read, hot, heap, fork, pageout, free, dontneed, advise, sleep or child_exit",
-				       value);
+		if (k == MTHP_NR_ACTIONS) {
+			char list[256];
+			size_t at = 0;
+
+			/* every action, from the table: "a, b, ... or z" */
+			for (unsigned a = 0; a < MTHP_NR_ACTIONS && at < sizeof(list); a++)
+				at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s",
+						       a == 0 ? "" : a + 1 == MTHP_NR_ACTIONS ?
+						       " or " : ", ", actions[a].name);
+			return fail_at(rd, rd->line, "action '%s': must be %s", value, list);
+		}
 		ph->action = (enum mthp_scenario_action)k;
 		x->has_action = true;
 		break;
@@ -818,8 +832,11 @@ static void check_machine(struct reader *rd)
 		snprintf(msg, sizeof(msg),
 			 "must be a multiple of the page size, at least 4 PMD sizes (%s) and below %s with %s pages",
 			 least, most, page);
-		return fail_value(rd, rd->memory_line ? rd->memory_line : 1, "memory",
-				  rd->memory_line ? rd->memory_text : "1G", msg);
+		if (!rd->memory_line)	/* the default: the page size made it wrong */
+			return fail_at(rd, rd->page_size_line ? rd->page_size_line : 1,
+				       "the default memory 1G is too small with %s pages: set "
+				       "memory in [machine] (at least %s)", page, least);
+		return fail_value(rd, rd->memory_line, "memory", rd->memory_text, msg);
 	}
 	format_size(most, sizeof(most), max_swap + 2ull * sc->page_size);
 	if (sc->swap % sc->page_size || sc->swap > max_swap) {
