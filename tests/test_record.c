@@ -238,6 +238,38 @@ static void test_no_end(void **state)
 		   "t.rec: frame 6: cut short: the file ends after 6 frames without its end block");
 }
 
+/* Bytes after the end block, even a whole second one, are damage. */
+static void test_bytes_after_end(void **state)
+{
+	size_t len;
+	char *buf = make_recording(&len, true), *more = malloc(2 * len);
+	unsigned frames;
+	char msg[512];
+	size_t end;
+
+	(void)state;
+	assert_non_null(more);
+	memcpy(more, buf, len);
+	more[len] = '\n';
+	assert_int_equal(read_all(more, len + 1, &frames, msg, sizeof(msg), true), -EINVAL);
+	assert_int_equal(frames, NR_FRAMES);
+	assert_string_equal(msg, "t.rec: end block after 6 frames: bytes follow the end block");
+	/* the file twice: the second header after the first end */
+	memcpy(more + len, buf, len);
+	assert_int_equal(read_all(more, 2 * len, &frames, msg, sizeof(msg), true), -EINVAL);
+	assert_string_equal(msg, "t.rec: end block after 6 frames: bytes follow the end block");
+	/* the end block twice: its tag is the last "END." of the file */
+	for (end = len - 4; end > 0 && memcmp(buf + end, "END.", 4); end--)
+		;
+	assert_true(end > 0);
+	memcpy(more + len, buf + end, len - end);
+	assert_int_equal(read_all(more, len + (len - end), &frames, msg, sizeof(msg), true),
+			 -EINVAL);
+	assert_string_equal(msg, "t.rec: end block after 6 frames: bytes follow the end block");
+	free(more);
+	free(buf);
+}
+
 static void test_corrupt_byte(void **state)
 {
 	size_t len;
@@ -350,6 +382,10 @@ static void test_errors(void **state)
 	expect_error((const char *[]){ HEAD, FRAME0, "frame 1 0\nwritten 7f0000000000 " BITS1
 				       "\nmthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
 		     3, "t.rec: frame 1: a written line in a recording that does not track writes");
+	expect_error((const char *[]){ HEADW, "frame 0 0\nwritten 7f0000000000 " BITS1 "\n"
+				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\n"
+				       "pmd 7f0000000000 huge\nend\n" }, 2,
+		     "t.rec: frame 0: written lines in the first frame, which has no frame before it");
 	expect_error((const char *[]){ HEADW, FRAME0, "frame 1 0\nwritten 7f0000000000 1\n"
 				       "mthp-snapshot 2\nvma 7f0000000000 7f0000400000 anon\nend\n" },
 		     3, "t.rec: frame 1: written 7f0000000000: 1 hex digits, not 128 (one a 4 pages)");
@@ -700,6 +736,9 @@ static void test_written_refused(void **state)
 	mthp_rec_writer_free(&w);
 	info.track_writes = true;
 	assert_int_equal(mthp_rec_writer_open(&w, f, &info, &s), 0);
+	/* the first frame has no frame before it, so nothing written since */
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), -EINVAL);
+	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, NULL), 0);
 	assert_int_equal(mthp_rec_writer_frame_written(&w, &s, 0, &written), 0);
 	/* a swapped-out page, and a range the frame does not have */
 	mthp_pmd_bits_clear(&written);
@@ -1218,6 +1257,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_differences),
 	cmocka_unit_test(test_cut_short),
 	cmocka_unit_test(test_no_end),
+	cmocka_unit_test(test_bytes_after_end),
 	cmocka_unit_test(test_corrupt_byte),
 	cmocka_unit_test(test_errors),
 	cmocka_unit_test(test_moved_vma),

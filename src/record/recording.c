@@ -234,7 +234,7 @@ int mthp_rec_writer_frame_written(struct mthp_rec_writer *w,
 	    time_ms > MTHP_REC_MAX_TIME_MS)
 		return -EINVAL;
 	if (written && written->nr &&
-	    (!w->track_writes || written->words != (n + 63) / 64 ||
+	    (!w->track_writes || !w->frames || written->words != (n + 63) / 64 ||
 	     written_misfit(snap, written, &p)))
 		return -EINVAL;
 	p = 0;
@@ -848,11 +848,19 @@ int mthp_rec_reader_next(struct mthp_rec_reader *r, struct mthp_diag *diag)
 					 "says %u frames, the file holds %" PRIu32,
 					 frames, r->nr_frames);
 		}
+		/* the end block is the last: what follows it is damage */
+		if (fgetc(r->f) != EOF) {
+			r->ended = false;
+			return rec_error(r, diag, where, "bytes follow the end block");
+		}
 		return 0;
 	}
 	if (strcmp(tag, "FRAM"))
 		return rec_error(r, diag, where, "a second header block");
 	err = parse_frame_head(r, (char *)r->raw, len, &pos, &d, where, diag);
+	if (!err && r->nr_frames == 0 && r->written.nr)
+		err = rec_error(r, diag, where, "written lines in the first frame, which has"
+				" no frame before it");
 	if (err)
 		goto out;
 	snprintf(name, sizeof(name), "%s: %s", r->name, where);
