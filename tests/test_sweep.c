@@ -607,6 +607,16 @@ static void test_advise_a_snapshot_prints_the_lines_that_apply_it(void **state)
 	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", path, NULL, NULL), 0);
 	free(out);
 	free(err);
+	/* '-' reads the snapshot from standard input */
+	assert_non_null(freopen(path, "r", stdin));
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", "-", "--tlb", "arm64-4k",
+			      NULL), 0);
+	assert_non_null(strstr(out, "mthp advise: <stdin>: "));
+	assert_non_null(strstr(out, "Lowest TLB entries (arm64-4k) within 5% more memory: "
+				    "upstream with khugepaged/max_ptes_none=0, "
+				    "hugepages-64kB/enabled=always"));
+	free(out);
+	free(err);
 	/* one source, and only one */
 	assert_int_equal(mthp(&out, &err, "advise", NULL, NULL), 2);
 	assert_non_null(strstr(err, "give --pid or --snapshot"));

@@ -68,7 +68,8 @@ CLI_POLICY_HANDLERS(struct advise_opts)
 static const struct mthp_opt advise_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PID, OPT(pid), .help = "the running process" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
-	  .help = "a snapshot (mthp snapshot) instead of a process" },
+	  .help = "a snapshot (mthp snapshot) instead of a process;\n"
+		  "'-' reads standard input" },
 	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	{ "compare", 0, "LIST", MTHP_OPT_FN, .fn = parse_compare,
@@ -96,7 +97,10 @@ static int load(const struct advise_opts *o, struct mthp_snapshot *snap,
 	char msg[256];
 	int ret;
 
-	if (o->snapshot) {
+	if (o->snapshot && !strcmp(o->snapshot, "-")) {
+		name = "<stdin>";
+		ret = mthp_snapshot_read(snap, stdin, name, &diag);
+	} else if (o->snapshot) {
 		FILE *f = mthp_cli_open_input(o->snapshot);
 
 		if (!f) {
@@ -192,7 +196,8 @@ static int advise(const struct advise_opts *o, struct mthp_snapshot *snap,
 	int status;
 
 	if (o->snapshot)
-		snprintf(source, sizeof(source), "mthp advise: %s", o->snapshot);
+		snprintf(source, sizeof(source), "mthp advise: %s",
+			 strcmp(o->snapshot, "-") ? o->snapshot : "<stdin>");
 	else
 		snprintf(source, sizeof(source), "mthp advise: pid %d", (int)o->pid);
 	sw.source = source;
