@@ -16,6 +16,8 @@
 
 #include <mthp/engine.h>
 #include <mthp/scenario.h>
+
+#include "common/msg.h"
 #include <mthp/tlb.h>
 
 #include "helpers/test_main.h"
@@ -399,6 +401,22 @@ static void test_bytes_that_are_not_text(void **state)
 	expect_error("[machine]\n\xEF\xBB\xBF[process p]\n", 2, "");
 }
 
+/* Control bytes of the input are quoted as \xNN in messages, cut to fit. */
+static void test_messages_escape_control_bytes(void **state)
+{
+	char buf[12];
+
+	(void)state;
+	expect_error("[process p]\n[vma p v]\nsi\x01\x7fze = 1M\n", 3,
+		     "unknown key 'si\\x01\\x7fze' in a vma");
+	mthp_msg(buf, sizeof(buf), "a\tb\x1b[2Jc");
+	assert_string_equal(buf, "a\tb\\x1b[2Jc");
+	mthp_msg(buf, 8, "ab\x01\x02");
+	assert_string_equal(buf, "ab\\x01\\");
+	mthp_msg(buf, sizeof(buf), "line\nnext");
+	assert_string_equal(buf, "line\nnext");
+}
+
 static void test_missing_file(void **state)
 {
 	struct mthp_diag diag = { .warn = NULL };
@@ -468,6 +486,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_comments_crlf_and_indentation),
 	cmocka_unit_test(test_rejected_scenarios),
 	cmocka_unit_test(test_bytes_that_are_not_text),
+	cmocka_unit_test(test_messages_escape_control_bytes),
 	cmocka_unit_test(test_missing_file),
 	cmocka_unit_test(test_shipped_scenarios_are_valid),
 	cmocka_unit_test(test_docs_worked_example_is_valid),

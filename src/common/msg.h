@@ -13,11 +13,53 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+
+/*
+ * Control bytes (but newline and tab) written as \xNN, in place, the
+ * message cut at len: a message quotes input, which may be binary, and
+ * goes to a terminal.
+ */
+static inline void mthp_msg_escape(char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(buf), ctl = 0, j;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		ctl += (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f;
+	}
+	if (!ctl)
+		return;
+	/* from the end: byte i goes to j >= i, after every byte past i is read */
+	j = n + 3 * ctl;
+	buf[j < len - 1 ? j : len - 1] = '\0';
+	for (size_t i = n; i-- > 0;) {
+		unsigned char c = (unsigned char)buf[i];
+		char out[4] = { (char)c };
+		size_t w = 1;
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+			out[0] = '\\';
+			out[1] = 'x';
+			out[2] = hex[c >> 4];
+			out[3] = hex[c & 15];
+			w = 4;
+		}
+		j -= w;
+		for (size_t k = 0; k < w; k++)
+			if (j + k < len - 1)
+				buf[j + k] = out[k];
+	}
+}
 
 static inline void mthp_vmsg(char *buf, size_t len, const char *fmt, va_list ap)
 {
-	if (buf && len)
+	if (buf && len) {
 		vsnprintf(buf, len, fmt, ap);
+		mthp_msg_escape(buf, len);
+	}
 }
 
 static inline void mthp_msg(char *buf, size_t len, const char *fmt, ...)
@@ -44,6 +86,7 @@ static inline void mthp_vmsg_at(char *buf, size_t len, const char *name,
 		   snprintf(buf, len, "%s: ", name);
 	if (n >= 0 && (size_t)n < len)
 		vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	mthp_msg_escape(buf, len);
 }
 
 #endif /* MTHP_COMMON_MSG_H */
