@@ -899,7 +899,7 @@ static void test_sim_replay_command(void **state)
 	assert_int_equal(r.status, 0);
 	expect_row(r.out, "  more than recorded", "0", "0", NULL);
 	cli_run_free(&r);
-	cli_run_fails(2, "--replay goes with --policy, --compare, --set, --sweep",
+	cli_run_fails(2, "--replay goes with --policy, --compare, --set, --tlb, --sweep",
 		      "sim", "--replay", path, "--seed", "3", NULL);
 	cli_run_fails(2, "--map, --trace, --snapshot and --timeline draw one run each",
 		      "sim", "--replay", path, "--sweep", "khugepaged/max_ptes_none=0,511",

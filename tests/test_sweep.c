@@ -502,6 +502,53 @@ static void test_sim_sweep_json_has_every_run_the_front_and_the_answer(void **st
 	free(err);
 }
 
+/*
+ * Without --sweep, --tlb sets the simulated machine's MMU, which guarded
+ * reads: on the JVM-like heap at max_ptes_none 128 guarded fills 64K
+ * windows on arm64-4k and not on the default x86-64.
+ */
+static void test_sim_tlb_sets_the_machines_mmu(void **state)
+{
+	char *out, *err, *x86, *arm;
+	char path[] = "/tmp/mthp-mmu-ini-XXXXXX";
+	int fd;
+
+	(void)state;
+	assert_int_equal(mthp(&x86, &err, "sim", "scenarios/jvm.ini", "--compare",
+			      "upstream,guarded", "--set", "khugepaged/max_ptes_none=128", "--json",
+			      NULL), 0);
+	free(err);
+	assert_int_equal(mthp(&arm, &err, "sim", "scenarios/jvm.ini", "--compare",
+			      "upstream,guarded", "--set", "khugepaged/max_ptes_none=128", "--json",
+			      "--tlb", "arm64-4k", NULL), 0);
+	free(err);
+	assert_string_not_equal(x86, arm);
+	free(x86);
+	free(arm);
+	assert_int_equal(mthp(&out, &err, "sim", "scenarios/jvm.ini", "--compare",
+			      "upstream,guarded", "--set", "khugepaged/max_ptes_none=128",
+			      "--tlb", "arm64-4k", NULL), 0);
+	assert_non_null(strstr(out, "khugepaged wake-ups per run, MMU arm64-4k\n"));
+	assert_non_null(strstr(out, "  arm64-4k                           3931         1741"
+				    "         1440\n"));
+	free(out);
+	free(err);
+	/* a profile of another page size; a scenario that names another MMU */
+	assert_int_equal(mthp(&out, &err, "sim", "--tlb", "arm64-16k", NULL), 2);
+	assert_non_null(strstr(err, "--tlb arm64-16k: made for another page size than 4096"));
+	free(out);
+	free(err);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "[machine]\nmmu = zen\n[process p]\n", 32), 32);
+	close(fd);
+	assert_int_equal(mthp(&out, &err, "sim", path, "--tlb", "arm64-4k", NULL), 2);
+	assert_non_null(strstr(err, "--tlb arm64-4k: the scenario's machine has mmu zen ("));
+	free(out);
+	free(err);
+	unlink(path);
+}
+
 static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 {
 	static const struct {
@@ -697,6 +744,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_a_recommendation_says_what_the_shrinker_takes_back),
 	cmocka_unit_test(test_sim_sweep_json_has_every_run_the_front_and_the_answer),
 	cmocka_unit_test(test_sim_sweep_refuses_options_it_cannot_honour),
+	cmocka_unit_test(test_sim_tlb_sets_the_machines_mmu),
 	cmocka_unit_test(test_sim_sweep_judges_the_scenarios_mmu),
 	cmocka_unit_test(test_advise_a_snapshot_prints_the_lines_that_apply_it),
 	cmocka_unit_test(test_advise_a_live_process),

@@ -81,7 +81,7 @@ static const struct mthp_opt advise_opts_table[] = {
 		  "  repeatable" },
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
 	  .help = "one JSON document (\"mthp-sweep 1\") instead of the table" },
-	CLI_SWEEP_OPTIONS(struct advise_opts, ""),
+	CLI_SWEEP_OPTIONS(struct advise_opts, "", CLI_SWEEP_TLB_HELP),
 	{ 0 },
 };
 

@@ -81,6 +81,7 @@ int cmd_sim(int argc, char **argv, FILE *out, FILE *err);
  * replay.c: `mthp sim --replay PATH` with khugepaged off and under each
  * policy, and its reports; the exit status.
  */
+struct cli_sweep_opts;
 struct cli_replay_opts {
 	const char *path;
 	const int *policies;		/* enum mthp_policy */
@@ -91,6 +92,7 @@ struct cli_replay_opts {
 	const char *snapshot;		/* the last run's end state, or NULL */
 	const char *map;		/* every run's end state drawn, or NULL */
 	const char *timeline;		/* memory and TLB entries over time, or NULL */
+	const struct cli_sweep_opts *tlb;	/* --tlb: the machine's MMU, when given */
 };
 int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err);
 struct mthp_settings;
@@ -117,6 +119,7 @@ struct cli_load_opts {
 	const char *snapshot;		/* the process after the passes, or NULL */
 	bool stats;
 	int swap_device;		/* enum sim_swap_device */
+	const struct cli_sweep_opts *tlb;	/* --tlb: the machine's MMU, when given */
 };
 int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err);
 

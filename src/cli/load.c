@@ -12,6 +12,7 @@
 #include <mthp/sim.h>
 
 #include "cli/cli.h"
+#include "cli/sweep.h"
 #include "report/report.h"
 
 int cli_apply_sets(const char *cmd, const char *const *sets, size_t nr_sets,
@@ -177,6 +178,9 @@ int cli_sim_load(const struct cli_load_opts *o, FILE *out, FILE *err)
 	FILE *trace = NULL;
 	int status = read_input(o, &snap, &s, err);
 
+	if (!status && o->tlb)
+		status = cli_tlb_machine("sim", o->tlb, -1, NULL, 0, &s.geo, &s.geo.cont_order,
+					 err);
 	if (status)
 		goto out_snap;
 	if (mthp_snapshot_load(&snap, strcmp(o->path, "-") ? o->path : "<stdin>", &s, &ld,

@@ -18,6 +18,7 @@
 #include <mthp/tlb.h>
 
 #include "cli/cli.h"
+#include "cli/sweep.h"
 #include "report/replay_report.h"
 #include "report/sim_report.h"
 
@@ -197,6 +198,9 @@ int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 		return 1;
 	}
 	status = replay_settings(f, o->path, o->sets, o->nr_sets, &s, &size, &info, err);
+	if (!status && o->tlb)
+		status = cli_tlb_machine("sim", o->tlb, -1, NULL, 0, &s.geo, &s.geo.cont_order,
+					 err);
 	if (!status && o->timeline && !mthp_replay_profiles(&s.geo)) {
 		fprintf(err, "mthp sim: --timeline: no TLB profile fits %u-byte pages\n",
 			s.geo.page_size);

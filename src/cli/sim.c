@@ -35,13 +35,15 @@ extern const char mthp_default_scenario[];
 
 static const char sim_intro[] =
 "usage: mthp sim [SCENARIO] [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
-"                [--seed N] [--json] [--map FILE.svg|FILE.png] [--trace FILE]\n"
-"                [--trace-events LIST] [--snapshot FILE] [--timeline FILE] [--stats]\n"
+"                [--tlb PROFILE] [--seed N] [--json] [--map FILE.svg|FILE.png]\n"
+"                [--trace FILE] [--trace-events LIST] [--snapshot FILE]\n"
+"                [--timeline FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --policy-file FILE.so [--time-limit S] [the options above]\n"
 "       mthp sim --replay FILE [--policy P | --compare P1,P2,...] [--set KNOB=VALUE]...\n"
+"                [--tlb PROFILE]\n"
 "       mthp sim --load SNAPSHOT [--passes N] [--policy P] [--set KNOB=VALUE]...\n"
-"                [--swap-device disk|zram] [--trace FILE] [--trace-events LIST]\n"
-"                [--snapshot FILE] [--stats]\n"
+"                [--tlb PROFILE] [--swap-device disk|zram] [--trace FILE]\n"
+"                [--trace-events LIST] [--snapshot FILE] [--stats]\n"
 "       mthp sim [SCENARIO] --sweep KNOB=V1,V2,... [--sweep ...]... [--compare P1,P2]\n"
 "                [--budget PCT] [--tlb PROFILE] [--threads N] [--json] [--plot FILE]\n"
 "\n"
@@ -256,8 +258,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  swap-ins, mmaps, munmaps and mremaps, at its time\n"
 		  "  stamps, with its settings and its host's memory and\n"
 		  "  swap (--set overrides them); goes with --policy,\n"
-		  "  --compare, --set, --sweep and its options, --json,\n"
-		  "  --stats, --snapshot, --map and --timeline" },
+		  "  --compare, --set, --tlb, --sweep and its options,\n"
+		  "  --json, --stats, --snapshot, --map and --timeline" },
 	{ "load", 0, "SNAPSHOT", MTHP_OPT_STRING, OPT(load),
 	  .help = "instead of a scenario, make the process of this\n"
 		  "  snapshot ('-': standard input) in the simulator: its\n"
@@ -266,8 +268,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  child, old ones made old, 'w' paged out); with its\n"
 		  "  settings, --set overriding them; then run khugepaged's\n"
 		  "  full passes and print what each collapsed.  Goes with\n"
-		  "  --passes, --policy, --set, --swap-device, --trace,\n"
-		  "  --trace-events, --snapshot (the process after the\n"
+		  "  --passes, --policy, --set, --tlb, --swap-device,\n"
+		  "  --trace, --trace-events, --snapshot (the process after the\n"
 		  "  passes) and --stats\n"
 		  "  (the counters' change over the passes)" },
 	{ "swap-device", 0, "KIND", MTHP_OPT_FN, .fn = parse_swap_device,
@@ -280,7 +282,13 @@ static const struct mthp_opt sim_opts_table[] = {
 	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
 	  .help = "with --load: at most N full passes (default 1); a pass\n"
 		  "  that collapses nothing ends them" },
-	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: "),
+	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: ",
+			  "the MMU of the machine the runs simulate, which\n"
+			  "  policy guarded reads (default: a scenario's [machine]\n"
+			  "  mmu, else x86-64 with 4K pages and arm64 with 16K and\n"
+			  "  64K); with --sweep also the TLB profile judged\n"
+			  "  (default there: a scenario's mmu, else this host's CPU\n"
+			  "  and page size)"),
 	{ 0 },
 };
 
@@ -304,7 +312,7 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->time_limit && !o->policy_file)
 		return mthp_opts_usage_error(&sim_spec, err, "--time-limit goes with --policy-file");
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
-		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget, --tlb and --threads "
+		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget and --threads "
 					     "go with --sweep");
 	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot || o->timeline))
 		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace, --snapshot and "
@@ -314,8 +322,8 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 					     "it does not go with --sweep");
 	if (o->replay && (o->scenario || o->trace || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--replay goes with --policy, --compare, "
-					     "--set, --sweep, --json, --stats, --snapshot, --map and "
-					     "--timeline (no SCENARIO, --trace or --seed)");
+					     "--set, --tlb, --sweep, --json, --stats, --snapshot, --map "
+					     "and --timeline (no SCENARIO, --trace or --seed)");
 	if (o->passes && !o->load)
 		return mthp_opts_usage_error(&sim_spec, err, "--passes goes with --load");
 	if (o->swap_device_given && !o->load)
@@ -324,7 +332,7 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (o->load && (o->scenario || o->replay || o->policy_file || o->compare ||
 			o->sweep.axes.nr || o->json || o->map || o->timeline || o->seed_given))
 		return mthp_opts_usage_error(&sim_spec, err, "--load goes with --passes, --policy, "
-					     "--set, --swap-device, --trace, --trace-events, "
+					     "--set, --tlb, --swap-device, --trace, --trace-events, "
 					     "--snapshot and --stats only (no SCENARIO)");
 	if (o->trace_events) {
 		char why[200];
@@ -470,6 +478,17 @@ static int load(const struct sim_opts *o, struct mthp_scenario *sc,
 		fprintf(err, "mthp sim: %s\n", diag.msg);
 		return 1;
 	}
+	if (!o->sweep.axes.nr && o->sweep.tlb_given) {
+		struct mthp_geometry geo;
+		uint32_t cont = 0;
+
+		mthp_geometry_from_page_size(&geo, sc->page_size);
+		ret = cli_tlb_machine("sim", &o->sweep, sc->mmu, sc->file, sc->mmu_line, &geo,
+				      &cont, err);
+		if (ret)
+			goto out_free;
+		sc->mmu = o->sweep.tlb;	/* the machine simulated */
+	}
 	if (mthp_scenario_settings(sc, s, &diag)) {
 		fprintf(err, "mthp sim: %s\n", diag.msg);
 		ret = 1;
@@ -599,7 +618,7 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 			.path = o->load, .policy = o->policies[0], .passes = o->passes ?: 1,
 			.sets = (const char *const *)o->sets.v, .nr_sets = o->sets.nr,
 			.trace = o->trace, .trace_mask = o->trace_mask, .snapshot = o->snapshot,
-			.stats = o->stats, .swap_device = o->swap_device,
+			.stats = o->stats, .swap_device = o->swap_device, .tlb = &o->sweep,
 		};
 
 		return cli_sim_load(&lo, out, err);
@@ -616,7 +635,7 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 			.path = o->replay, .policies = o->policies, .nr_policies = o->nr_policies,
 			.sets = (const char *const *)o->sets.v, .nr_sets = o->sets.nr,
 			.json = o->json, .stats = o->stats, .snapshot = o->snapshot, .map = o->map,
-			.timeline = o->timeline,
+			.timeline = o->timeline, .tlb = &o->sweep,
 		};
 
 		return cli_sim_replay(&ro, out, err);

@@ -101,7 +101,30 @@ int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_swee
 
 bool cli_sweep_extras_given(const struct cli_sweep_opts *o)
 {
-	return o->plot || o->budget_given || o->tlb_given || o->threads;
+	return o->plot || o->budget_given || o->threads;
+}
+
+int cli_tlb_machine(const char *cmd, const struct cli_sweep_opts *o, int mmu,
+		    const char *file, unsigned line, const struct mthp_geometry *geo,
+		    uint32_t *cont_order, FILE *err)
+{
+	enum mthp_tlb_profile p = (enum mthp_tlb_profile)o->tlb;
+
+	if (!o->tlb_given)
+		return 0;
+	if (mmu >= 0 && o->tlb != mmu) {
+		fprintf(err, "mthp %s: --tlb %s: the scenario's machine has mmu %s (%s:%u)\n",
+			cmd, mthp_tlb_profile_name(p),
+			mthp_tlb_profile_name((enum mthp_tlb_profile)mmu), file, line);
+		return EXIT_USAGE;
+	}
+	if (!mthp_tlb_profile_fits(p, geo)) {
+		fprintf(err, "mthp %s: --tlb %s: made for another page size than %u bytes\n",
+			cmd, mthp_tlb_profile_name(p), geo->page_size);
+		return EXIT_USAGE;
+	}
+	*cont_order = mthp_tlb_profile_info(p)->cont_order;
+	return 0;
 }
 
 static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,

@@ -42,7 +42,14 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 	return cli_sweep_parse_tlb(&((TYPE *)opts)->sweep, value, why, len);		\
 }
 
-#define CLI_SWEEP_OPTIONS(TYPE, WITH)							\
+/* --tlb's help in a command that always sweeps. */
+#define CLI_SWEEP_TLB_HELP								\
+	"the TLB profile judged, also the MMU of the\n"				\
+	"  machine the runs simulate, which policy guarded reads\n"		\
+	"  (default: a scenario's [machine] mmu, else this\n"			\
+	"  host's CPU and page size)"
+
+#define CLI_SWEEP_OPTIONS(TYPE, WITH, TLB_HELP)						\
 	{ "sweep", 0, "KNOB=V1,V2,...", MTHP_OPT_STRINGS, offsetof(TYPE, sweep.axes),	\
 	  .help = "sweep a knob over these values; repeatable: every\n"		\
 		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511)" },		\
@@ -50,10 +57,7 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 	  .help = WITH "the memory increase the recommendation may\n"		\
 		  "  spend (default 5%)" },						\
 	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = sweep_tlb,				\
-	  .help = WITH "the TLB profile judged, also the MMU of the\n"		\
-		  "  machine the runs simulate, which policy guarded reads\n"	\
-		  "  (default: a scenario's [machine] mmu, else this\n"		\
-		  "  host's CPU and page size)" },					\
+	  .help = TLB_HELP },								\
 	{ "threads", 0, "N", MTHP_OPT_U64, offsetof(TYPE, sweep.threads), .min = 1,	\
 	  .max = 64, .help = WITH "runs at once (default: one per CPU); the\n"	\
 		  "  output is the same whatever the number" },			\
@@ -92,8 +96,18 @@ int cli_check_picture_name(const struct mthp_cmd_spec *spec, const char *opt, co
 int cli_sweep_check_plot(const struct mthp_cmd_spec *spec, const struct cli_sweep_opts *o,
 			 FILE *err);
 
-/* True when any option but --sweep was given. */
+/* True when --plot, --budget or --threads, which only a sweep takes, was given. */
 bool cli_sweep_extras_given(const struct cli_sweep_opts *o);
+/*
+ * A run without --sweep: --tlb, when given, names the simulated machine's
+ * MMU (what policy guarded reads).  It must fit the page size of geo and
+ * agree with a scenario's [machine] mmu (mmu >= 0, set at file:line); its
+ * contiguous order goes into *cont_order.  0, or EXIT_USAGE after saying
+ * why on err.
+ */
+int cli_tlb_machine(const char *cmd, const struct cli_sweep_opts *o, int mmu,
+		    const char *file, unsigned line, const struct mthp_geometry *geo,
+		    uint32_t *cont_order, FILE *err);
 
 /*
  * Fill sw's axes from --sweep (checked against sw->settings) and its TLB

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <mthp/notes.h>
+#include <mthp/tlb.h>
 
 #include "report/sim_report.h"
 
@@ -284,8 +285,11 @@ static void table(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 		  size_t n)
 {
 	fprintf(out, "mthp sim: %s, seed %" PRIu64 ", %.1f s simulated, %" PRIu64
-		" khugepaged wake-ups per run\n\n", sc->file, seed, runs[0].sim_ns / 1e9,
+		" khugepaged wake-ups per run", sc->file, seed, runs[0].sim_ns / 1e9,
 		runs[n - 1].wakeups);
+	if (sc->mmu >= 0)	/* what guarded reads */
+		fprintf(out, ", MMU %s", mthp_tlb_profile_name((enum mthp_tlb_profile)sc->mmu));
+	fputs("\n\n", out);
 	fprintf(out, "%-28s", "");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, " %12s", mthp_run_name(runs[i].policy));
