@@ -68,6 +68,36 @@ static uint64_t count_state(const struct mthp_run_report *rep, char c)
 	return n;
 }
 
+/*
+ * DONTNEED of one page of each of 64 64K folios leaves 64 partially mapped
+ * folios holding 64 pages no PTE maps; the report counts them (resident
+ * counts mapped pages), a shrink phase splits them and frees those pages.
+ */
+static void test_partially_mapped_folios_at_the_end(void **state)
+{
+	static const char settings[] = "[settings]\nhugepages-64kB/enabled = always\n";
+	static const char phases[] =
+		"[phase p f]\nvma = v\naction = fill\nlength = 4M\n"
+		"[phase p d]\nvma = v\naction = dontneed\npages = 1,17,33,49,65,81,97,113\n";
+	char text[2048];
+	struct mthp_run_report rep;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%s%s", settings, HEAD, phases);
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.partial_folios, 8);
+	assert_int_equal(rep.partial_unmapped, 8);
+	assert_int_equal(rep.resident_pages, 1024 - 8);
+	mthp_run_report_free(&rep);
+	snprintf(text, sizeof(text), "%s%s%s[phase p s]\naction = shrink\n", settings, HEAD,
+		 phases);
+	run_text(text, MTHP_RUN_NO_COLLAPSE, &rep);
+	assert_int_equal(rep.partial_folios, 0);
+	assert_int_equal(rep.partial_unmapped, 0);
+	assert_int_equal(rep.resident_pages, 1024 - 8);
+	mthp_run_report_free(&rep);
+}
+
 static void test_fill_writes_every_page_of_its_range(void **state)
 {
 	struct mthp_run_report rep;
@@ -903,6 +933,20 @@ static void test_cli_stats_text_json_and_errors(void **state)
 		assert_null(json_object_get(json_object_get(st, "hugepages-64kB"), "zswpout"));
 		assert_true(json_is_integer(json_object_get(json_object_get(st, "hugepages-64kB"),
 							    "swpin")));
+		/* the partially mapped folios at the end, as the counters have them */
+		{
+			json_t *pm = json_object_get(run, "partially_mapped");
+			json_int_t folios = 0;
+			const char *size;
+			json_t *grp;
+
+			assert_true(json_is_integer(json_object_get(pm, "pages_unmapped")));
+			json_object_foreach(st, size, grp)
+				if (!strncmp(size, "hugepages-", 10))
+					folios += json_integer_value(json_object_get(
+						grp, "nr_anon_partially_mapped"));
+			assert_int_equal(json_integer_value(json_object_get(pm, "folios")), folios);
+		}
 	}
 	/* the default scenario collapses under upstream */
 	assert_true(text_stat(t.out, "upstream", "/proc/vmstat thp_collapse_alloc") > 0);
@@ -1038,6 +1082,7 @@ static void test_cli_trace_events(void **state)
 
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_fill_writes_every_page_of_its_range),
+	cmocka_unit_test(test_partially_mapped_folios_at_the_end),
 	cmocka_unit_test(test_random_writes_about_density),
 	cmocka_unit_test(test_cluster_writes_runs),
 	cmocka_unit_test(test_read_maps_the_zero_page),

@@ -235,6 +235,9 @@ struct mthp_run_report {
 	/* what it would split and free under pressure at the end (sim_shrink_preview()) */
 	uint64_t underused_thps;
 	uint64_t underused_pages;
+	/* partially mapped folios at the end, and their pages no PTE maps */
+	uint64_t partial_folios;
+	uint64_t partial_unmapped;
 	struct mthp_run_sample *timeline;	/* opts->timeline_profile: in time order */
 	size_t nr_samples;
 	struct mthp_snapshot final;	/* every process at the end, one snapshot */

@@ -208,6 +208,13 @@ int sim_shrink_preview(struct sim *sim, struct sim_shrink_result *res);
  * shrinker and retries once).
  */
 uint64_t sim_shrink_freed(struct sim *sim);
+/*
+ * The partially mapped folios now (queued for the deferred split, never
+ * split yet), and in *unmapped the pages of them no PTE maps: memory the
+ * machine holds that no process maps.  Context: no simulator lock held;
+ * meant for a quiet simulator (a run's end).
+ */
+uint64_t sim_partially_mapped(struct sim *sim, uint64_t *unmapped);
 
 /* Clear the young bits of every PTE and PMD of the mm (aging). */
 int sim_age(struct sim_mm *mm);

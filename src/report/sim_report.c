@@ -175,6 +175,22 @@ static void text_shrinker(FILE *out, const struct mthp_run_report *runs, size_t 
 	}
 }
 
+/* The partially mapped folios at the end, when any run has one. */
+static void text_partial(FILE *out, const struct mthp_run_report *runs, size_t n,
+			 double mib)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= runs[i].partial_folios != 0;
+	if (!any)
+		return;
+	text_field(out, "partially mapped folios", runs, n,
+		   offsetof(struct mthp_run_report, partial_folios), false);
+	text_mib(out, "  MiB mapped nowhere", runs, n,
+		 offsetof(struct mthp_run_report, partial_unmapped), mib);
+}
+
 static uint64_t get_walk(const struct mthp_run_report *r, const void *arg)
 {
 	return r->walk_outcomes[*(const unsigned *)arg];
@@ -246,6 +262,7 @@ void mthp_sim_rows(FILE *out, const struct mthp_geometry *geo, uint32_t profiles
 	text_mib(out, "resident MiB", runs, n, offsetof(struct mthp_run_report, resident_pages),
 		 mib);
 	text_shrinker(out, runs, n, mib);
+	text_partial(out, runs, n, mib);
 	if (!replay) {
 		text_field(out, "pages written", runs, n,
 			   offsetof(struct mthp_run_report, pages_written), false);
@@ -469,6 +486,13 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 						 (json_int_t)r->shrink_freed, "underused_thps_at_end",
 						 (json_int_t)r->underused_thps, "underused_pages_at_end",
 						 (json_int_t)r->underused_pages))) {
+		json_decref(run);
+		return NULL;
+	}
+	if (run && json_object_set_new(run, "partially_mapped",
+				       json_pack("{s:I, s:I}", "folios",
+						 (json_int_t)r->partial_folios, "pages_unmapped",
+						 (json_int_t)r->partial_unmapped))) {
 		json_decref(run);
 		return NULL;
 	}

@@ -175,6 +175,7 @@ int run_watch_finish(struct run_watch *w, struct sim *sim, bool collapse,
 	}
 	out->underused_thps = pre.split;
 	out->underused_pages = pre.pages_freed;
+	out->partial_folios = sim_partially_mapped(sim, &out->partial_unmapped);
 	out->resident_pages = mthp_snapshot_present_pages(&out->final);
 	err = capture_stats(w, sim);
 	if (err)

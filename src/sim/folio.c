@@ -288,6 +288,26 @@ static void deferred_split_partial(struct sim *sim, uint32_t head)
 	mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, 1);
 }
 
+uint64_t sim_partially_mapped(struct sim *sim, uint64_t *unmapped)
+{
+	uint64_t folios = 0, pages = 0;
+
+	for (uint64_t pfn = 0; pfn < sim->pm.nr_frames; pfn++) {
+		const struct sim_page *h = sim_pg(sim, (uint32_t)pfn);
+		uint32_t nr;
+
+		if ((ld_relaxed(&h->flags) & (PG_HEAD | PG_PARTIAL)) != (PG_HEAD | PG_PARTIAL))
+			continue;
+		folios++;
+		nr = 1u << ld_relaxed(&h->order);
+		for (uint32_t i = 0; i < nr; i++)
+			pages += ld_relaxed(&sim_pg(sim, (uint32_t)pfn + i)->mapcount) == 0;
+		pfn += nr - 1;
+	}
+	*unmapped = pages;
+	return folios;
+}
+
 /* Context: takes and drops the folio's map lock (a large folio). */
 void folio_add_ptes(struct sim *sim, uint32_t pfn, uint32_t nr, uint32_t mm_id)
 {
