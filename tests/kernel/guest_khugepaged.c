@@ -482,13 +482,16 @@ static int in_large_folio(pid_t pid, unsigned long addr, bool *large)
  * collapsed.  A pass that ends without the canary collapsed was one over
  * the other processes that began before the registration: wait for the
  * next.  khugepaged is woken by writing the scan sleep when nothing has
- * happened for 3 s.  Then check that no other pass followed.
+ * happened for 3 s.  Then check that no other pass followed.  *before:
+ * the passes that ended after start and before the awaited one (the
+ * batch's settings wake khugepaged, and a pass over the other processes
+ * can end first), which the simulator, making one pass, does not make.
  */
 static int wait_one_pass(pid_t pid, unsigned long canary, unsigned long start,
-			 long *pass_ms)
+			 long *pass_ms, unsigned long *before)
 {
 	long t0 = now_ms(), kicked = t0;
-	unsigned long scans = start;
+	unsigned long scans = start, first = start;
 	bool done = false;
 	int ret;
 
@@ -517,6 +520,8 @@ static int wait_one_pass(pid_t pid, unsigned long canary, unsigned long start,
 			start = scans;
 	}
 	*pass_ms = now_ms() - t0;
+	/* passes that ended before the awaited one, within one poll or not */
+	*before = scans - first - 1;
 	usleep(200000);
 	if (guest_knob_read("khugepaged/full_scans", &start))
 		return -EIO;
@@ -668,6 +673,7 @@ static int run_batch(const struct batch *b, const char *out, int index)
 	struct child ch = { .pid = -1, .cmd_fd = -1, .ack_fd = -1 };
 	unsigned long start;
 	long pass_ms = 0;
+	unsigned long passes_before = 0;
 	bool traced = false;
 	unsigned passes = 0;
 	char c = 'R', path[300], line[16];
@@ -704,7 +710,12 @@ static int run_batch(const struct batch *b, const char *out, int index)
 		goto out_stop;
 	}
 	ret = wait_one_pass(ch.pid, (unsigned long)case_addr(b->nr_cases - 1), start,
-			    &pass_ms);
+			    &pass_ms, &passes_before);
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/passes-before", dir);
+		snprintf(line, sizeof(line), "%lu\n", passes_before);
+		ret = write_file(path, line);
+	}
 	if (!ret)
 		ret = stats_save(dir, "stats-after");
 	if (!ret && traced)
