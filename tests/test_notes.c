@@ -51,7 +51,7 @@ static size_t notes_of(const struct mthp_settings *s, const struct mthp_note_run
  */
 struct note_case {
 	const char *name;
-	struct mthp_note_run runs[2];
+	struct mthp_note_run runs[3];
 	size_t nr_runs;
 	const char *max_ptes_none;
 	const char *enabled_64k;
@@ -92,6 +92,25 @@ static const struct note_case cases[] = {
 	{ "a policy that collapsed nothing says where to look",
 	  { { .policy = -1 }, { .policy = MTHP_POLICY_UPSTREAM } }, 2, "0", "madvise", 1,
 	  { "upstream collapsed nothing" } },
+	/* memory in partially mapped folios beyond the run without khugepaged */
+	{ "partially mapped folios hold 1% of resident memory more: said",
+	  { { .policy = -1, .resident_pages = 10000, .partial_unmapped = 100 },
+	    { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 1 },
+	      .resident_pages = 10000, .partial_unmapped = 612 } }, 2, "0", "madvise", 1,
+	  { "upstream ends with 2.4 MiB in partially mapped folios that no process maps "
+	    "(0.4 MiB without khugepaged)", "resident MiB does not count that memory" } },
+	{ "partially mapped folios hold less than 1% more: not said",
+	  { { .policy = -1, .resident_pages = 10000, .partial_unmapped = 100 },
+	    { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 1 },
+	      .resident_pages = 10000, .partial_unmapped = 199 } }, 2, "0", "madvise", 0,
+	  { NULL } },
+	{ "two policies that hold the same: one note",
+	  { { .policy = -1, .resident_pages = 10000 },
+	    { .policy = MTHP_POLICY_UPSTREAM, .collapses_by_order = { [9] = 1 },
+	      .resident_pages = 10000, .partial_unmapped = 256 },
+	    { .policy = MTHP_POLICY_GUARDED, .collapses_by_order = { [4] = 1 },
+	      .resident_pages = 10000, .partial_unmapped = 256 } }, 3, "0", "madvise", 1,
+	  { "upstream and guarded end with 1.0 MiB" } },
 };
 
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))

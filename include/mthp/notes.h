@@ -20,6 +20,7 @@ struct mthp_note_run {
 	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];
 	uint64_t pages_filled;
 	uint64_t resident_pages;
+	uint64_t partial_unmapped;	/* pages of partially mapped folios no PTE maps */
 };
 
 /* Call emit once per note, in a fixed order; returns the number of notes. */

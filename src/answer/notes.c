@@ -108,6 +108,55 @@ static void result_notes(struct notes *nt, const struct mthp_note_run *runs, siz
 	}
 }
 
+/*
+ * Memory a policy's run ends holding in partially mapped folios beyond
+ * the run without collapses, when it is 1% of its resident memory or more:
+ * resident MiB does not show it.
+ */
+static void partial_notes(struct notes *nt, const struct mthp_settings *s,
+			  const struct mthp_note_run *runs, size_t n)
+{
+	double mib = (double)s->geo.page_size / (1 << 20);
+	const struct mthp_note_run *base = NULL;
+
+	for (size_t i = 0; i < n && !base; i++)
+		if (runs[i].policy < 0)
+			base = &runs[i];
+	if (!base)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct mthp_note_run *r = &runs[i];
+		char names[128] = "";
+		size_t len = 0, count = 0;
+		bool told = false;
+
+		if (r->policy < 0 || r->partial_unmapped <= base->partial_unmapped ||
+		    (r->partial_unmapped - base->partial_unmapped) * 100 < r->resident_pages)
+			continue;
+		/* one note for the runs that end with the same memory held */
+		for (size_t k = 0; k < i; k++)
+			told |= runs[k].policy >= 0 && runs[k].partial_unmapped == r->partial_unmapped;
+		if (told)
+			continue;
+		for (size_t k = i; k < n; k++)
+			count += runs[k].policy >= 0 && runs[k].partial_unmapped == r->partial_unmapped;
+		for (size_t k = i, said = 0; k < n && len < sizeof(names); k++) {
+			if (runs[k].policy < 0 || runs[k].partial_unmapped != r->partial_unmapped)
+				continue;
+			said++;
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						said == 1 ? "" : said == count ? " and " : ", ",
+						mthp_policy_name((enum mthp_policy)runs[k].policy));
+		}
+		note(nt, "%s end%s with %.1f MiB in partially mapped folios that no process maps "
+		     "(%.1f MiB without khugepaged): the workload unmapped parts of collapsed "
+		     "folios, and Linux keeps such a folio whole until the deferred split "
+		     "shrinker runs (memory pressure); resident MiB does not count that memory.",
+		     names, count == 1 ? "s" : "", r->partial_unmapped * mib,
+		     base->partial_unmapped * mib);
+	}
+}
+
 size_t mthp_notes(const struct mthp_settings *s, const struct mthp_note_run *runs,
 		  size_t nr_runs, void (*emit)(void *ctx, const char *note), void *ctx)
 {
@@ -115,5 +164,6 @@ size_t mthp_notes(const struct mthp_settings *s, const struct mthp_note_run *run
 
 	settings_notes(&nt, s, runs, nr_runs);
 	result_notes(&nt, runs, nr_runs);
+	partial_notes(&nt, s, runs, nr_runs);
 	return nt.n;
 }

@@ -325,6 +325,7 @@ static void runs_for_notes(const struct mthp_run_report *runs, size_t n,
 		       sizeof(nr[i].collapses_by_order));
 		nr[i].pages_filled = runs[i].pages_filled;
 		nr[i].resident_pages = runs[i].resident_pages;
+		nr[i].partial_unmapped = runs[i].partial_unmapped;
 	}
 }
 
