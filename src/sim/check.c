@@ -3,10 +3,11 @@
  * check.c - sim_check(), the invariant walker: VMAs sorted and disjoint;
  * every PTE and PMD inside a VMA and pointing at a live folio or swap
  * slot; per-page map counts, folio map counts, PMD counts and reference
- * counts agree with the tables of every mm; cgroup charges and nr_anon
- * agree with the folios; swap counts with the swap PTEs; the buddy lists
- * with the free frames.  The first inconsistency is reported.  Debug
- * builds run it after every nth mapping change (sim_debug_check).
+ * counts agree with the tables of every mm; cgroup charges, nr_anon and
+ * nr_anon_partially_mapped agree with the folios; swap counts with the
+ * swap PTEs; the buddy lists with the free frames.  The first
+ * inconsistency is reported.  Debug builds run it after every nth
+ * mapping change (sim_debug_check).
  * Context: holds the world lock for write, so no operation runs
  * (debug builds; release builds: call it only when the sim is quiet).
  */
@@ -173,7 +174,7 @@ static int check_tables(struct check *c, struct sim_mm *mm)
 
 /* One allocated folio at head against what the tables said. */
 static int check_folio(struct check *c, uint32_t head, uint64_t *charged,
-		       uint64_t *nr_anon)
+		       uint64_t *nr_anon, uint64_t *nr_partial)
 {
 	struct sim *sim = c->sim;
 	struct sim_page *h = sim_pg(sim, head);
@@ -206,6 +207,14 @@ static int check_folio(struct check *c, uint32_t head, uint64_t *charged,
 		charged[h->memcg] += nr;
 	if (h->flags & PG_ANON)
 		nr_anon[order]++;
+	if (h->flags & PG_PARTIAL) {
+		/* queued once it was cut: large, anon, never PMD-mapped since */
+		if (!order || !(h->flags & PG_ANON) || c->pmd_maps[head])
+			return fail(sim, "folio %u: partially mapped but of order %u, %sanon, "
+				    "%u PMDs", head, order, h->flags & PG_ANON ? "" : "not ",
+				    c->pmd_maps[head]);
+		nr_partial[order]++;
+	}
 	return 0;
 }
 
@@ -214,6 +223,7 @@ static int check_frames(struct check *c)
 	struct sim *sim = c->sim;
 	uint64_t charged[SIM_MAX_MEMCGS] = { 0 };
 	uint64_t nr_anon[MTHP_MAX_PMD_ORDER + 1] = { 0 };
+	uint64_t nr_partial[MTHP_MAX_PMD_ORDER + 1] = { 0 };
 	uint64_t pfn = 0;
 
 	while (pfn < sim->pm.nr_frames) {
@@ -230,7 +240,7 @@ static int check_frames(struct check *c)
 		if (!(p->flags & PG_HEAD))
 			return fail(sim, "pfn %llu: neither free nor in a folio",
 				    (unsigned long long)pfn);
-		err = check_folio(c, (uint32_t)pfn, charged, nr_anon);
+		err = check_folio(c, (uint32_t)pfn, charged, nr_anon, nr_partial);
 		if (err)
 			return err;
 		pfn += 1ull << p->order;
@@ -245,6 +255,12 @@ static int check_frames(struct check *c)
 			return fail(sim, "nr_anon of order %u: %llu, folios %llu", o,
 				    (unsigned long long)sim->mthp_stat[o][MS_NR_ANON],
 				    (unsigned long long)nr_anon[o]);
+	for (unsigned o = 0; o <= sim->geo.pmd_order; o++)
+		if (nr_partial[o] != sim->mthp_stat[o][MS_NR_ANON_PARTIALLY_MAPPED])
+			return fail(sim, "nr_anon_partially_mapped of order %u: %llu, folios %llu",
+				    o, (unsigned long long)
+				    sim->mthp_stat[o][MS_NR_ANON_PARTIALLY_MAPPED],
+				    (unsigned long long)nr_partial[o]);
 	return 0;
 }
 
