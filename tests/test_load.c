@@ -23,6 +23,7 @@
 
 #include "helpers/cli_run.h"
 #include "helpers/scratch.h"
+#include "helpers/sim_stat.h"
 #include "helpers/test_main.h"
 #include "helpers/text_has.h"
 
@@ -177,8 +178,14 @@ static void test_load_refuses(void **state)
 		{ "A*5", "04444", "PTE 1: a folio of order 4 must be 16 PTEs from PTE 0" },
 		{ "A*512", "9", "PTE 0: a folio of order 9 mapped by PTEs" },
 		{ "A*2 S*2", "2222", "PTE 0: a folio of order 2 must be 4 PTEs from PTE 0 of "
-		  "that order, all present and all shared or all not (as a fault makes it); "
-		  "PTE 2 is 'S' of order 2" },
+		  "that order, all shared or all not, or none (as a fault and an unmap make "
+		  "it); PTE 2 is 'S' of order 2" },
+		{ "S*5 . S*10", "44444-4444444444", "PTE 0: a folio of order 4 shared with a "
+		  "forked child and partially mapped (PTEs 0 to 15): the simulator makes shared "
+		  "folios whole" },
+		{ "A*5 0 A*10", "44444-4444444444", "PTE 0: a folio of order 4 must be 16 PTEs "
+		  "from PTE 0 of that order, all shared or all not, or none (as a fault and an "
+		  "unmap make it); PTE 5 is '0' of order 0" },
 	};
 	char text[4096], p[513], o[513];
 	struct mthp_loaded ld;
@@ -202,6 +209,46 @@ static void test_load_refuses(void **state)
 			fail_msg("case %zu: '%s' does not say '%s'", k, diag.msg, cases[k].why);
 		assert_null(ld.sim);
 	}
+}
+
+/*
+ * A folio the process unmapped in part loads as the kernel holds it: the
+ * fault makes it whole, MADV_DONTNEED cuts it, and it stays partially
+ * mapped (queued once) until a shrinker splits it.  One that crosses two
+ * VMAs is refused.
+ */
+static void test_load_partially_mapped_folio(void **state)
+{
+	char text[4096], p[513], o[513];
+	struct mthp_diag diag = { .warn = NULL };
+	struct sim_shrink_result res;
+	struct mthp_loaded ld;
+
+	(void)state;
+	ptes_of("A*5 . a*10", p);
+	memset(o, '-', 512);
+	o[512] = '\0';
+	memcpy(o, "44444-4444444444", 16);
+	snprintf(text, sizeof(text), "mthp-snapshot 2\nvma %llx %llx anon\n"
+		 "pmd %llx table %s %s\nend\n", BASE, BASE + PMD, BASE, p, o);
+	if (load_text(text, &ld, &diag))
+		fail_msg("load failed: %s", diag.msg);
+	assert_int_equal(info_at(&ld, BASE).order, 4);
+	assert_int_equal(info_at(&ld, BASE + 15 * 4096).order, 4);
+	assert_int_equal(info_at(&ld, BASE + 5 * 4096).state, '.');
+	assert_int_equal(mthp_stat(ld.sim, 4, "nr_anon_partially_mapped"), 1);
+	assert_int_equal(sim_check(ld.sim), 0);
+	assert_int_equal(sim_shrink(ld.sim, -1, &res), 0);
+	assert_int_equal(res.split, 1);
+	assert_int_equal(info_at(&ld, BASE).order, 0);
+	mthp_loaded_free(&ld);
+	/* the block across two VMAs */
+	snprintf(text, sizeof(text), "mthp-snapshot 2\nvma %llx %llx anon\n"
+		 "vma %llx %llx anon,hugepage\npmd %llx table %s %s\nend\n", BASE,
+		 BASE + 8 * 4096, BASE + 8 * 4096, BASE + PMD, BASE, p, o);
+	assert_int_equal(load_text(text, &ld, &diag), -EINVAL);
+	assert_non_null(strstr(diag.msg, "PTE 0: a partially mapped folio of order 4 (PTEs 0 "
+				     "to 15) across two VMAs"));
 }
 
 /* A page outside every VMA of a format-2 table cannot be made. */
@@ -560,6 +607,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_load_every_state),
 	cmocka_unit_test(test_load_nohugepage_vma_with_large_folios),
 	cmocka_unit_test(test_load_refuses),
+	cmocka_unit_test(test_load_partially_mapped_folio),
 	cmocka_unit_test(test_load_refuses_page_outside_vma),
 	cmocka_unit_test(test_load_then_khugepaged),
 	cmocka_unit_test(test_load_swap_runs),

@@ -135,13 +135,16 @@ static bool loadable_vma(const struct mthp_snapshot_vma *v)
 /*
  * The folio of order o that PTE i belongs to: 2^o PTEs, naturally
  * aligned, each with order o and of one kind (all shared or all private
- * pages), as a fault makes it.
+ * pages), as a fault makes it; or, partially mapped, private pages of
+ * order o and none PTEs, the block inside one VMA (a fault makes the
+ * folio, then MADV_DONTNEED unmaps the none ones, which Linux and the
+ * simulator leave partially mapped).
  */
 static int check_folio(struct load *l, const struct mthp_snapshot_pmd *pmd, uint32_t i,
 		       unsigned o)
 {
-	uint32_t n = 1u << o, first = i & ~(n - 1);
-	enum load_kind kind = letter_of(pmd->ptes[first]).kind;
+	uint32_t n = 1u << o, first = i & ~(n - 1), none = 0;
+	enum load_kind kind = letter_of(pmd->ptes[i]).kind;
 
 	if (o < 2 || o >= l->snap->geo.pmd_order)
 		return load_fail(l, pmd->line, -EINVAL, "PTE %" PRIu32 ": a folio of order %u "
@@ -150,13 +153,58 @@ static int check_folio(struct load *l, const struct mthp_snapshot_pmd *pmd, uint
 	for (uint32_t k = first; k < first + n; k++) {
 		enum load_kind kk = letter_of(pmd->ptes[k]).kind;
 
+		if (kk == LOAD_NONE) {
+			none++;
+			continue;
+		}
 		if (pte_order(pmd, k) != o || kk != kind ||
 		    (kind != LOAD_SHARED && kind != LOAD_PRIVATE))
 			return load_fail(l, pmd->line, -EINVAL, "PTE %" PRIu32 ": a folio of order "
 					 "%u must be %" PRIu32 " PTEs from PTE %" PRIu32 " of that "
-					 "order, all present and all shared or all not (as a fault "
-					 "makes it); PTE %" PRIu32 " is '%c' of order %u",
+					 "order, all shared or all not, or none (as a fault and an "
+					 "unmap make it); PTE %" PRIu32 " is '%c' of order %u",
 					 i, o, n, first, k, pmd->ptes[k], pte_order(pmd, k));
+	}
+	if (none && kind == LOAD_SHARED)
+		return load_fail(l, pmd->line, -EINVAL, "PTE %" PRIu32 ": a folio of order %u "
+				 "shared with a forked child and partially mapped (PTEs %" PRIu32
+				 " to %" PRIu32 "): the simulator makes shared folios whole", i, o,
+				 first, first + n - 1);
+	if (none && vma_at(l->snap, pmd->addr + first * l->page) !=
+		    vma_at(l->snap, pmd->addr + (first + n - 1) * l->page))
+		return load_fail(l, pmd->line, -EINVAL, "PTE %" PRIu32 ": a partially mapped "
+				 "folio of order %u (PTEs %" PRIu32 " to %" PRIu32 ") across two "
+				 "VMAs; the fault that made it had it in one", i, o, first,
+				 first + n - 1);
+	return 0;
+}
+
+/*
+ * MADV_DONTNEED of the none PTEs of every partially mapped folio of the
+ * range (check_folio()), once its faults made the whole folio.
+ */
+static int cut_folios(struct load *l, const struct mthp_snapshot_pmd *pmd)
+{
+	uint32_t n = l->snap->geo.ptes_per_pmd;
+
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned o = pte_order(pmd, i);
+		uint32_t first = i & ~((1u << o) - 1);
+		int err;
+
+		if (o < 2 || letter_of(pmd->ptes[i]).kind != LOAD_PRIVATE)
+			continue;
+		for (uint32_t k = first; k < first + (1u << o); k++) {
+			if (letter_of(pmd->ptes[k]).kind != LOAD_NONE)
+				continue;
+			err = sim_madvise(l->out->mm, pmd->addr + k * l->page, l->page,
+					  SIM_MADV_DONTNEED);
+			if (err)
+				return load_fail(l, pmd->line, err, "unmapping PTE %" PRIu32
+						 " of a partially mapped folio failed (%s)", k,
+						 strerror(-err));
+		}
+		i = first + (1u << o) - 1;
 	}
 	return 0;
 }
@@ -363,6 +411,8 @@ static int make_pages(struct load *l, bool shared)
 				continue;
 			err = make_page(l, pmd->line, addr, lt.kind == LOAD_ZERO, pte_order(pmd, i));
 		}
+		if (!err && !shared)
+			err = cut_folios(l, pmd);
 		/* after every fault of the range: a page-out or MADV_FREE splits */
 		for (uint32_t i = 0; i < n && !err; i++) {
 			struct letter lt = letter_of(pmd->ptes[i]);
