@@ -273,9 +273,9 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  settings, --set overriding them; then run khugepaged's\n"
 		  "  full passes and print what each collapsed.  Goes with\n"
 		  "  --passes, --policy, --set, --tlb, --swap-device,\n"
-		  "  --trace, --trace-events, --snapshot (the process after the\n"
-		  "  passes) and --stats\n"
-		  "  (the counters' change over the passes)" },
+		  "  --trace, --trace-events, --snapshot (the process\n"
+		  "  after the passes) and --stats (the counters' change\n"
+		  "  over the passes)" },
 	{ "swap-device", 0, "KIND", MTHP_OPT_FN, .fn = parse_swap_device,
 	  .help = "with --load: what a swap-in fault brings in: disk\n"
 		  "  (default), one page; zram, a whole folio of the\n"
