@@ -62,6 +62,13 @@ struct mthp_sweep_axis {
 int mthp_sweep_axis_parse(struct mthp_sweep_axis *axis, const char *arg,
 			  const struct mthp_settings *s, struct mthp_diag *diag);
 
+/*
+ * The first nr axes sweep distinct knobs: 0, or -EINVAL naming the knob
+ * given twice.
+ */
+int mthp_sweep_axes_distinct(const struct mthp_sweep_axis *axes, unsigned nr,
+			     struct mthp_diag *diag);
+
 /* One run of the grid. */
 struct mthp_sweep_run {
 	unsigned combo;			/* index into the grid */

@@ -267,17 +267,28 @@ static int run_pool(struct pool *pool)
 	return 0;
 }
 
+int mthp_sweep_axes_distinct(const struct mthp_sweep_axis *axes, unsigned nr,
+			     struct mthp_diag *diag)
+{
+	for (unsigned a = 0; a < nr; a++)
+		for (unsigned b = 0; b < a; b++)
+			if (!strcmp(axes[a].knob, axes[b].knob))
+				return fail(diag, -EINVAL, "--sweep %s is given twice",
+					    axes[a].knob);
+	return 0;
+}
+
 static int count_combos(const struct mthp_sweep *sw, unsigned *out, struct mthp_diag *diag)
 {
 	uint64_t n = 1;
+	int err;
 
 	if (sw->nr_axes > MTHP_SWEEP_MAX_AXES)
 		return fail(diag, -E2BIG, "more than %d swept knobs", MTHP_SWEEP_MAX_AXES);
+	err = mthp_sweep_axes_distinct(sw->axes, sw->nr_axes, diag);
+	if (err)
+		return err;
 	for (unsigned a = 0; a < sw->nr_axes; a++) {
-		for (unsigned b = 0; b < a; b++)
-			if (!strcmp(sw->axes[a].knob, sw->axes[b].knob))
-				return fail(diag, -EINVAL, "--sweep %s is given twice",
-					    sw->axes[a].knob);
 		n *= sw->axes[a].nr_values;
 		if (n > MTHP_SWEEP_MAX_COMBOS)
 			return fail(diag, -E2BIG, "the sweep has more than %d combinations of "

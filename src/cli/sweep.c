@@ -186,16 +186,11 @@ int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < o->axes.nr; i++) {
-		if (mthp_sweep_axis_parse(&sw->axes[i], o->axes.v[i], &sw->settings, &diag)) {
+		if (mthp_sweep_axis_parse(&sw->axes[i], o->axes.v[i], &sw->settings, &diag) ||
+		    mthp_sweep_axes_distinct(sw->axes, (unsigned)i + 1, &diag)) {
 			fprintf(err, "mthp %s: %s\n", cmd, diag.msg);
 			return EXIT_USAGE;
 		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(sw->axes[k].knob, sw->axes[i].knob)) {
-				fprintf(err, "mthp %s: --sweep %s is given twice\n", cmd,
-					sw->axes[i].knob);
-				return EXIT_USAGE;
-			}
 	}
 	sw->nr_axes = (unsigned)o->axes.nr;
 	return choose_profile(cmd, o, sw, why, whylen, err);
