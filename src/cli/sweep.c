@@ -113,8 +113,8 @@ int cli_tlb_machine(const char *cmd, const struct cli_sweep_opts *o, int mmu,
 	if (!o->tlb_given)
 		return 0;
 	if (mmu >= 0 && o->tlb != mmu) {
-		fprintf(err, "mthp %s: --tlb %s: the scenario's machine has mmu %s (%s:%u)\n",
-			cmd, mthp_tlb_profile_name(p),
+		fprintf(err, "mthp %s: --tlb %s: the scenario's machine has mmu %s (%s:%u), "
+			"and the runs simulate that machine\n", cmd, mthp_tlb_profile_name(p),
 			mthp_tlb_profile_name((enum mthp_tlb_profile)mmu), file, line);
 		return EXIT_USAGE;
 	}
@@ -134,17 +134,16 @@ static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
 	int mmu = sw->scenario ? sw->scenario->mmu : -1;
 	enum mthp_tlb_profile p;
 	char host[96];
+	uint32_t cont;
 
 	/* the profile judged is the simulated machine's MMU: one of them */
-	if (mmu >= 0 && o->tlb_given && o->tlb != mmu) {
-		fprintf(err, "mthp %s: --tlb %s: the scenario's machine has mmu %s (%s:%u); "
-			"a sweep judges the machine it simulates\n", cmd,
-			mthp_tlb_profile_name((enum mthp_tlb_profile)o->tlb),
-			mthp_tlb_profile_name((enum mthp_tlb_profile)mmu), sw->scenario->file,
-			sw->scenario->mmu_line);
-		return EXIT_USAGE;
-	}
 	if (o->tlb_given) {
+		int status = cli_tlb_machine(cmd, o, mmu, mmu >= 0 ? sw->scenario->file : NULL,
+					     mmu >= 0 ? sw->scenario->mmu_line : 0, geo, &cont,
+					     err);
+
+		if (status)
+			return status;
 		p = (enum mthp_tlb_profile)o->tlb;
 		snprintf(why, len, "--tlb");
 	} else if (mmu >= 0) {
@@ -166,11 +165,7 @@ static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
 		snprintf(why, len, "the first profile for %uK pages; this host's does not "
 			 "apply", geo->page_size / 1024);
 	}
-	if (!mthp_tlb_profile_fits(p, geo)) {
-		fprintf(err, "mthp %s: --tlb %s: made for another page size than %u bytes\n",
-			cmd, mthp_tlb_profile_name(p), geo->page_size);
-		return EXIT_USAGE;
-	}
+	/* a scenario's mmu was checked against its page size when it was read */
 	sw->profile = p;
 	return 0;
 }
