@@ -100,12 +100,8 @@ static void free_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first
 			continue;
 		if (order && (pfn - head > i ||
 		    !folio_whole_here(sim, t, i - (pfn - head), first, last, head))) {
-			folio_get(sim, head, 1);
-			if (folio_split(sim, head, 1)) {
-				folio_put(sim, head, 1);
+			if (split_folio_here(mm, t, head) < 0)
 				continue;
-			}
-			split_maps_zero(mm, t, head, 1u << order);
 			if (pte_pfn(t->ptes[i]) == sim->pm.zero_pfn)
 				continue;	/* zero-filled: the zero page now */
 			head = pfn;

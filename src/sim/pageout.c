@@ -111,17 +111,8 @@ int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
  */
 static uint32_t pageout_split(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head)
 {
-	struct sim *sim = mm->sim;
-	uint32_t nr = 1u << sim_pg(sim, head)->order;
-
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	folio_get(sim, head, 1);
-	if (folio_split(sim, head, 1) == 0) {
-		split_maps_zero(mm, t, head, nr);
-		return 0;
-	}
-	folio_put(sim, head, 1);
-	return 1;
+	return split_folio_here(mm, t, head) < 0;
 }
 
 /*

@@ -389,6 +389,21 @@ uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t he
 	return freed;
 }
 
+/* Context: PTE lock of t held (pgtable.h says what it does). */
+int split_folio_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head)
+{
+	struct sim *sim = mm->sim;
+	uint32_t nr = 1u << sim_pg(sim, head)->order;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	folio_get(sim, head, 1);
+	if (folio_split(sim, head, 1)) {
+		folio_put(sim, head, 1);
+		return -EBUSY;
+	}
+	return (int)split_maps_zero(mm, t, head, nr);
+}
+
 /* Context: PTE lock of t held. */
 uint32_t pte_folio_run(struct sim *sim, const struct sim_pte_table *t, uint32_t i,
 		       uint32_t last, uint32_t pfn)

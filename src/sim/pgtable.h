@@ -113,6 +113,13 @@ int pmd_split_huge(struct sim_mm *mm, uint64_t *pmdp, struct sim_pmd_table *pmdt
  */
 uint32_t split_maps_zero(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 			 uint32_t nr);
+/*
+ * Split the anon folio at head, which t maps and nothing else does, under
+ * a reference of its own, then split_maps_zero() its pages: the
+ * zero-filled pages freed so, or -EBUSY (split_failed counted) when the
+ * folio cannot be split now.  Context: PTE lock of t held.
+ */
+int split_folio_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head);
 /* The PTEs of t that map pages of the folio.  Context: PTE lock of t held. */
 uint32_t ptes_mapping(struct sim *sim, struct sim_pte_table *t, uint32_t head);
 /*

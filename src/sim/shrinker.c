@@ -134,6 +134,7 @@ static void split_partial_here(struct sim_mm *mm, struct sim_pte_table *t, int m
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = 0; i < sim->geo.ptes_per_pmd; i++) {
 		uint32_t pte = t->ptes[i], head, nr, mapped;
+		int zero;
 
 		if (!pte_present(pte) || pte_pfn(pte) == sim->pm.zero_pfn)
 			continue;
@@ -145,13 +146,11 @@ static void split_partial_here(struct sim_mm *mm, struct sim_pte_table *t, int m
 		mapped = folio_mapcount(sim, head);
 		if (folio_maybe_shared(sim, head) || ptes_mapping(sim, t, head) != mapped)
 			continue;	/* left queued */
-		folio_get(sim, head, 1);
-		if (folio_split(sim, head, 1)) {
-			folio_put(sim, head, 1);
+		zero = split_folio_here(mm, t, head);
+		if (zero < 0)
 			continue;
-		}
 		res->split++;
-		res->pages_freed += nr - mapped + split_maps_zero(mm, t, head, nr);
+		res->pages_freed += nr - mapped + (uint32_t)zero;
 	}
 }
 
