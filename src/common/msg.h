@@ -15,21 +15,23 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A control byte a message does not print as it is: all but newline and tab. */
+static inline int mthp_msg_is_control(unsigned char c)
+{
+	return (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f;
+}
+
 /*
- * Control bytes (but newline and tab) written as \xNN, in place, the
- * message cut at len: a message quotes input, which may be binary, and
- * goes to a terminal.
+ * Control bytes written as \xNN, in place, the message cut at len: a
+ * message quotes input, which may be binary, and goes to a terminal.
  */
 static inline void mthp_msg_escape(char *buf, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = strlen(buf), ctl = 0, j;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		ctl += (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f;
-	}
+	for (size_t i = 0; i < n; i++)
+		ctl += mthp_msg_is_control((unsigned char)buf[i]);
 	if (!ctl)
 		return;
 	/* from the end: byte i goes to j >= i, after every byte past i is read */
@@ -40,7 +42,7 @@ static inline void mthp_msg_escape(char *buf, size_t len)
 		char out[4] = { (char)c };
 		size_t w = 1;
 
-		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+		if (mthp_msg_is_control(c)) {
 			out[0] = '\\';
 			out[1] = 'x';
 			out[2] = hex[c >> 4];
