@@ -6,7 +6,7 @@
  * what it leaves (mTHP folios, 511, folios queued with the knob off), what
  * a split does (written pages kept, zero-filled ones mapped to the zero
  * page and freed), and the retry of a write fault whose memory cgroup is
- * at its limit.
+ * at its limit, and of a collapse's allocation.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -201,10 +201,143 @@ static void test_memcg_limit_runs_the_shrinker(void **state)
 	sim_destroy(sim);
 }
 
+/* The order of the folio mapped at addr. */
+static unsigned order_at(struct sim_mm *mm, uint64_t addr)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(mm, addr, &pi), 0);
+	return pi.order;
+}
+
+/*
+ * khugepaged short of memory.  With khugepaged/defrag 1 its allocation
+ * reclaims, as the kernel's GFP_TRANSHUGE does: the shrinkers run and the
+ * allocation is tried again.  What comes back here is a 64K folio whose
+ * written page was unmapped (its 15 other pages zero-filled), and with it
+ * the collapse of 16 small pages.  With khugepaged/defrag 0 the
+ * allocation fails and that folio stays partially mapped.
+ */
+static void collapse_short_of_memory(bool defrag)
+{
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 1024,
+					.nr_swap_slots = 0, .seed = 1 };
+	static const char *const knobs[] = {
+		"enabled", "never", "hugepages-64kB/enabled", "never",
+		"khugepaged/max_ptes_none", "0", NULL };
+	struct sim_fx f = sim_fx_make(&cfg, knobs);
+	uint64_t addr = BASE + PMD, tag;
+	unsigned folios = 0;
+
+	sim_fx_map(f.mm, BASE, 4 * PMD);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_write(f.mm, BASE + i * PAGE, 100 + i), 0);
+	assert_int_equal(order_at(f.mm, BASE), 0);
+	assert_int_equal(sim_set_knob(f.sim, "hugepages-64kB/enabled", "always"), 0);
+	assert_int_equal(sim_set_knob(f.sim, "khugepaged/defrag", defrag ? "1" : "0"), 0);
+	/* 64K folios of one written page, then small pages, until nothing is free */
+	while (sim_write(f.mm, addr, 1) == 0) {
+		folios += order_at(f.mm, addr) == 4;
+		addr += 16 * PAGE;
+	}
+	assert_true(folios >= 2);
+	assert_int_equal(sim_free_pages(f.sim), 0);
+	assert_int_equal(sim_madvise(f.mm, BASE + PMD, PAGE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
+	assert_int_equal(sim_free_pages(f.sim), 0);
+
+	assert_int_equal(sim_khugepaged_pass(f.sim, 0, NULL), 0);
+	sim_fx_check(f.sim);
+	if (defrag) {
+		assert_int_equal(order_at(f.mm, BASE), 4);
+		assert_int_equal(mthp_stat(f.sim, 4, "split"), 1);
+		assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 0);
+		assert_int_equal(order_at(f.mm, BASE + PMD + PAGE), 0);
+	} else {
+		assert_int_equal(order_at(f.mm, BASE), 0);
+		assert_true(mthp_stat(f.sim, 4, "collapse_alloc_failed") >= 1);
+		assert_int_equal(mthp_stat(f.sim, 4, "split"), 0);
+		assert_int_equal(mthp_stat(f.sim, 4, "nr_anon_partially_mapped"), 1);
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		assert_int_equal(sim_read(f.mm, BASE + i * PAGE, &tag), 0);
+		assert_int_equal(tag, 100 + i);
+	}
+	sim_fx_done(&f, true);
+}
+
+static void test_collapse_reclaims(void **state)
+{
+	(void)state;
+	collapse_short_of_memory(true);
+}
+
+static void test_collapse_without_defrag_does_not_reclaim(void **state)
+{
+	(void)state;
+	collapse_short_of_memory(false);
+}
+
+/*
+ * The same at a memory cgroup's limit: with khugepaged/defrag 1 the
+ * charge of the new folio reclaims in the cgroup, whose shrinker splits
+ * its underused THP, and is tried again; with 0 it fails.
+ */
+static void collapse_at_memcg_limit(bool defrag)
+{
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384,
+					.nr_swap_slots = 0, .seed = 1 };
+	struct sim *sim = sim_fx_sim(&cfg, thp0);
+	struct sim_mm *mm;
+	unsigned cg;
+
+	assert_int_equal(sim_memcg_create(sim, N + 16, &cg), 0);
+	assert_int_equal(sim_mm_create(sim, cg, &mm), 0);
+	sim_fx_map(mm, BASE, 2 * PMD);
+	assert_int_equal(sim_write(mm, BASE + PMD, 1), 0);	/* an underused THP */
+	assert_int_equal(sim_set_knob(sim, "enabled", "never"), 0);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
+	assert_int_equal(sim_memcg_usage(sim, cg), N + 16);
+	assert_int_equal(sim_set_knob(sim, "hugepages-64kB/enabled", "always"), 0);
+	assert_int_equal(sim_set_knob(sim, "khugepaged/defrag", defrag ? "1" : "0"), 0);
+
+	assert_int_equal(sim_khugepaged_pass(sim, 0, NULL), 0);
+	sim_fx_check(sim);
+	if (defrag) {
+		assert_int_equal(order_at(mm, BASE), 4);
+		assert_int_equal(vmstat(sim, "thp_underused_split_page"), 1);
+		assert_int_equal(sim_memcg_usage(sim, cg), 1 + 16);
+	} else {
+		assert_int_equal(order_at(mm, BASE), 0);
+		assert_int_equal(vmstat(sim, "thp_underused_split_page"), 0);
+		assert_int_equal(sim_memcg_usage(sim, cg), N + 16);
+	}
+	assert_int_equal(mthp_stat(sim, 4, "collapse_alloc"), 1);
+	sim_exit(mm);
+	sim_destroy(sim);
+}
+
+static void test_collapse_charge_reclaims(void **state)
+{
+	(void)state;
+	collapse_at_memcg_limit(true);
+}
+
+static void test_collapse_charge_without_defrag_fails(void **state)
+{
+	(void)state;
+	collapse_at_memcg_limit(false);
+}
+
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_splits_underused_thps),
 	cmocka_unit_test(test_underused_is_more_than_max_ptes_none),
 	cmocka_unit_test(test_what_is_never_split),
 	cmocka_unit_test(test_shared_thp_left),
 	cmocka_unit_test(test_memcg_limit_runs_the_shrinker),
+	cmocka_unit_test(test_collapse_reclaims),
+	cmocka_unit_test(test_collapse_without_defrag_does_not_reclaim),
+	cmocka_unit_test(test_collapse_charge_reclaims),
+	cmocka_unit_test(test_collapse_charge_without_defrag_fails),
 )

@@ -248,17 +248,64 @@ static void count_exceed(struct sim *sim, enum mthp_result result, unsigned orde
 }
 
 /*
- * Allocate and charge the new folio.
- * Context: no mmap_lock held (the kernel may reclaim and compact here).
+ * May the new folio's allocation and charge reclaim?  khugepaged's
+ * allocation reclaims when khugepaged/defrag is 1 (the kernel's
+ * GFP_TRANSHUGE), not when it is 0 (GFP_TRANSHUGE_LIGHT); MADV_COLLAPSE's
+ * always does.  The charge reclaims when the allocation may.
  */
-static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
-					   uint32_t *head)
+static bool collapse_may_reclaim(const struct collapse_control *cc)
+{
+	switch (cc->context) {
+	case MTHP_CONTEXT_KHUGEPAGED:
+		return sim_settings(cc->sim)->khugepaged_defrag != 0;
+	case MTHP_CONTEXT_MADVISE:
+		return true;
+	}
+	return true;
+}
+
+/*
+ * Reclaim for the new folio, as direct reclaim would: the thread's LRU
+ * add batch drained, then the shrinkers run, of the machine (memcg -1)
+ * or of the mm's cgroup.  True when it freed a page.
+ * Context: the world lock (debug builds) held and nothing else; dropped
+ * for the shrinkers and taken again.
+ */
+static bool collapse_reclaim(struct collapse_control *cc, int memcg)
+{
+	struct sim_shrink_result shrunk;
+	int err;
+
+	collapse_lru_drain(cc);
+	world_exit(cc->sim);
+	err = sim_shrink(cc->sim, memcg, &shrunk);
+	world_enter(cc->sim);
+	return !err && shrunk.pages_freed;
+}
+
+/*
+ * Allocate and charge the new folio.  When either fails, and the
+ * allocation may reclaim, the shrinkers run and it is tried once more,
+ * before the failure is counted (the kernel counts what the allocator
+ * gives back, after its own reclaim).  An injected failure is final.
+ * Context: no mmap_lock held (the kernel may reclaim and compact here);
+ * the world lock (debug builds) held, dropped and taken again around
+ * reclaim.
+ */
+static enum mthp_result alloc_charge_folio(struct sim_mm *mm, struct collapse_control *cc,
+					   unsigned order, uint32_t *head)
 {
 	struct sim *sim = mm->sim;
-	bool pmd = order == sim->geo.pmd_order;
+	bool pmd = order == sim->geo.pmd_order, reclaim = collapse_may_reclaim(cc);
+	int err;
 
 	lockdep_assert_not_held(LOCK_MMAP, NULL);
-	if (inject_fail(sim, SIM_INJECT_ALLOC) || folio_alloc(sim, order, head)) {
+	if (inject_fail(sim, SIM_INJECT_ALLOC))
+		err = -ENOMEM;
+	else if ((err = folio_alloc(sim, order, head)) && reclaim &&
+		 collapse_reclaim(cc, -1))
+		err = folio_alloc(sim, order, head);
+	if (err) {
 		*head = SIM_NO_PFN;
 		count_mthp(sim, order, MS_COLLAPSE_ALLOC_FAILED);
 		if (pmd)
@@ -268,7 +315,12 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, unsigned order,
 	count_mthp(sim, order, MS_COLLAPSE_ALLOC);
 	if (pmd)
 		count_vm(sim, VM_THP_COLLAPSE_ALLOC);
-	if (inject_fail(sim, SIM_INJECT_CHARGE) || folio_charge(sim, *head, mm->memcg)) {
+	if (inject_fail(sim, SIM_INJECT_CHARGE))
+		err = -ENOMEM;
+	else if ((err = folio_charge(sim, *head, mm->memcg)) && reclaim &&
+		 collapse_reclaim(cc, (int)mm->memcg))
+		err = folio_charge(sim, *head, mm->memcg);
+	if (err) {
 		folio_put(sim, *head, 1);
 		*head = SIM_NO_PFN;
 		return SCAN_CGROUP_CHARGE_FAIL;
@@ -1007,7 +1059,7 @@ static enum mthp_result collapse_huge_page(struct sim_mm *mm, uint64_t pmd_addr,
 	lockdep_assert_not_held(LOCK_MMAP, mm);
 	world_enter(sim);
 	sim_doing("collapse_huge_page: ALLOC", mm, addr, order);
-	result = alloc_charge_folio(mm, order, &w.head);
+	result = alloc_charge_folio(mm, cc, order, &w.head);
 	if (result != SCAN_SUCCEED)
 		goto out_nolock;
 	sim_doing("collapse_huge_page: REVALIDATE and SWAPIN (mmap_lock read)", mm, addr,
