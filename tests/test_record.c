@@ -1006,13 +1006,24 @@ static void replay_machine(const char *buf, size_t len, const struct mthp_replay
 	if (size)
 		o.size = *size;
 	ret = mthp_replay(f, "m.rec", &o, rep, &diag);
-	fclose(f);
 	if (ret != want)
 		fail_msg("replay: %d (%s), not %d", ret, diag.msg, want);
 	if (msg && !strstr(diag.msg, msg))
 		fail_msg("'%s' lacks '%s'", diag.msg, msg);
 	if (!ret)
 		assert_int_equal(rep->frames_differing, 0);
+	/* the check before a run says the same of the sizes set */
+	if (size && (!ret || ret == -ERANGE)) {
+		struct mthp_geometry geo;
+
+		assert_int_equal(mthp_geometry_from_page_size(&geo, 4096), 0);
+		rewind(f);
+		memset(&diag, 0, sizeof(diag));
+		assert_int_equal(mthp_replay_check_size(f, "m.rec", size, &geo, &diag), ret);
+		if (msg && !strstr(diag.msg, msg))
+			fail_msg("check: '%s' lacks '%s'", diag.msg, msg);
+	}
+	fclose(f);
 }
 
 static void test_replay_machine(void **state)
@@ -1050,12 +1061,14 @@ static void test_replay_machine(void **state)
 	mthp_replay_report_free(&rep);
 	/* less than the 300 pages and 16 PMD sizes the replay needs */
 	size.memory_bytes = 8ull << 20;
-	replay_machine(buf, len, &size, &rep, -EINVAL,
-		       "m.rec: memory=8388608 bytes: the replay needs 8492 pages of 4096 bytes "
-		       "at least");
+	replay_machine(buf, len, &size, &rep, -ERANGE,
+		       "m.rec: memory=8388608 bytes is less than the replay needs: at least 8492 "
+		       "pages of 4096 bytes");
 	/* more than the simulator models */
 	size.memory_bytes = 1ull << 40;
-	replay_machine(buf, len, &size, &rep, -EINVAL, "the simulator models at most 67108863");
+	replay_machine(buf, len, &size, &rep, -ERANGE,
+		       "memory=1099511627776 bytes is more than the simulator models: at most "
+		       "67108863 pages");
 	free(buf);
 	/* a host that did not say: room for the process's pages twice over */
 	info.memory_bytes = 0;
@@ -1243,11 +1256,14 @@ static void test_sim_replay_machine(void **state)
 		      "sim", "--replay", path, "--set", "memory=lots", NULL);
 	cli_run_fails(2, "mthp sim: --set memory=0: must be a size such as 16G",
 		      "sim", "--replay", path, "--set", "memory=0", NULL);
-	cli_run_fails(1, "memory=1048576 bytes: the replay needs",
+	/* a size out of range is a usage error, said before any run */
+	cli_run_fails(2, "rec: memory=1048576 bytes is less than the replay needs",
 		      "sim", "--replay", path, "--set", "memory=1M", NULL);
-	cli_run_fails(1, "memory=1048576 bytes: the replay needs",
+	cli_run_fails(2, "memory=1048576 bytes is less than the replay needs",
 		      "sim", "--replay", path, "--set", "memory=1M", "--sweep",
 		      "khugepaged/max_ptes_none=0,511", NULL);
+	cli_run_fails(2, "swap=1099511627776000 bytes is more than the simulator models",
+		      "sim", "--replay", path, "--set", "swap=1000T", NULL);
 	scratch_remove(&dir);
 	free(buf);
 }

@@ -130,11 +130,22 @@ void mthp_replay_report_free(struct mthp_replay_report *rep);
  * recording host's, less what the simulator cannot model (at most
  * SIM_MAX_FRAMES pages of memory and SIM_MAX_SWAP_SLOTS of swap), and
  * never less than room for those pages twice over and 16 PMD sizes more
- * (collapse fills), and swap for every swapped page; opts may set either.
- * On error diag->msg names the file and the frame.
+ * (collapse fills), and swap for every swapped page; opts may set either
+ * (-ERANGE when one is out of range: mthp_replay_check_size()).  On
+ * error diag->msg names the file and the frame.
  */
 int mthp_replay(FILE *f, const char *name, const struct mthp_replay_opts *opts,
 		struct mthp_replay_report *out, struct mthp_diag *diag);
+
+/*
+ * Check the memory and swap that size sets (those whose _set is true)
+ * against the recording in f, read once and rewound, as mthp_replay()
+ * would take them for pages of geo: 0; -ERANGE when one is less than the
+ * replay needs or more than the simulator models, diag->msg saying which
+ * and the bound; another negative errno when f cannot be read.
+ */
+int mthp_replay_check_size(FILE *f, const char *name, const struct mthp_replay_size *size,
+			   const struct mthp_geometry *geo, struct mthp_diag *diag);
 
 /*
  * A snapshot (format 1 or 2) made real in a new simulator, for khugepaged

@@ -52,8 +52,8 @@ static int machine_set(const char *set, struct mthp_replay_size *size, FILE *err
 
 /*
  * The recording's settings with the --set overrides (the THP knobs;
- * memory= and swap= into size, which may be NULL when the caller has
- * them already); 0 or an exit status.
+ * memory= and swap= into size, checked against the recording, which may
+ * be NULL when the caller has them already); 0 or an exit status.
  */
 static int replay_settings(FILE *f, const char *path, const char *const *sets, size_t nr_sets,
 			   struct mthp_settings *s, struct mthp_replay_size *size,
@@ -85,6 +85,14 @@ static int replay_settings(FILE *f, const char *path, const char *const *sets, s
 			ret = 0;
 		if (ret)
 			return ret;
+	}
+	/* a size out of range is a bad option value: said before any run */
+	if (size) {
+		ret = mthp_replay_check_size(f, path, size, &s->geo, &diag);
+		if (ret) {
+			fprintf(err, "mthp sim: %s\n", diag.msg);
+			return ret == -ERANGE ? EXIT_USAGE : 1;
+		}
 	}
 	return 0;
 }

@@ -888,7 +888,10 @@ const char *mthp_replay_machine_name(enum mthp_replay_machine m)
 	return mthp_name_of(names, sizeof(names) / sizeof(names[0]), m, "?");
 }
 
-/* A size the options set (what=bytes), in pages of page: 0, or -EINVAL outside [least, most]. */
+/*
+ * A size the options set (what, in bytes), in pages of page: 0, or
+ * -ERANGE outside [least, most], saying which end it passes.
+ */
 static int set_size(const char *name, const char *what, uint64_t bytes, uint64_t page,
 		    uint64_t least, uint64_t most, const char *why, uint64_t *pages,
 		    struct mthp_diag *diag)
@@ -896,18 +899,24 @@ static int set_size(const char *name, const char *what, uint64_t bytes, uint64_t
 	*pages = bytes / page;
 	if (*pages >= least && *pages <= most)
 		return 0;
-	mthp_msg(diag->msg, sizeof(diag->msg),
-		 "%s: %s=%" PRIu64 " bytes: the replay needs %" PRIu64 " pages of %" PRIu64
-		 " bytes at least (%s), and the simulator models at most %" PRIu64,
-		 name, what, bytes, least, page, why, most);
-	return -EINVAL;
+	if (*pages < least)
+		mthp_msg(diag->msg, sizeof(diag->msg),
+			 "%s: %s=%" PRIu64 " bytes is less than the replay needs: at least %"
+			 PRIu64 " pages of %" PRIu64 " bytes, %" PRIu64 " bytes (%s)",
+			 name, what, bytes, least, page, least * page, why);
+	else
+		mthp_msg(diag->msg, sizeof(diag->msg),
+			 "%s: %s=%" PRIu64 " bytes is more than the simulator models: at most %"
+			 PRIu64 " pages of %" PRIu64 " bytes, %" PRIu64 " bytes",
+			 name, what, bytes, most, page, most * page);
+	return -ERANGE;
 }
 
 /*
  * The simulated machine: the options' sizes, else the recording host's,
  * else room for the process's pages twice over; never more than the
  * simulator can model, and never less than the pages the recording
- * needs (an option that gives less is an error).  0 or -EINVAL.
+ * needs (an option that gives less is an error).  0 or -ERANGE.
  */
 static int size_machine(const struct mthp_replay_size *opts, const struct mthp_rec_info *info,
 			const struct mthp_geometry *geo, const struct rec_size *sz,
@@ -932,7 +941,7 @@ static int size_machine(const struct mthp_replay_size *opts, const struct mthp_r
 	    (opts->swap_set &&
 	     set_size(name, "swap", opts->swap_bytes, page, least_swap, SIM_MAX_SWAP_SLOTS,
 		      "the most the process had swapped out, and a PMD size", &swap, diag)))
-		return -EINVAL;
+		return -ERANGE;
 	if (memory < least)
 		memory = least;
 	if (memory > SIM_MAX_FRAMES)
@@ -947,6 +956,24 @@ static int size_machine(const struct mthp_replay_size *opts, const struct mthp_r
 	out->memory_pages = memory;
 	out->swap_pages = swap;
 	return 0;
+}
+
+int mthp_replay_check_size(FILE *f, const char *name, const struct mthp_replay_size *size,
+			   const struct mthp_geometry *geo, struct mthp_diag *diag)
+{
+	const struct mthp_rec_info info = { 0 };
+	struct mthp_replay_report rep;
+	struct sim_config cfg;
+	struct rec_size sz;
+	int ret;
+
+	if (!size->memory_set && !size->swap_set)
+		return 0;
+	ret = size_recording(f, name, &sz, diag);
+	rewind(f);
+	if (ret)
+		return ret;
+	return size_machine(size, &info, geo, &sz, name, &rep, &cfg, diag);
 }
 
 /* One point of the run's timeline: the process at frame time ns, its memory and TLB entries. */
