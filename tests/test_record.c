@@ -494,6 +494,64 @@ static char *hold_still_recording(size_t *len)
 	return recording_of("hold", 11, hold_still_frame, MTHP_REC_END_DURATION, len);
 }
 
+/*
+ * Frame 0: four 64K folios, the first two mapped in part (the program
+ * unmapped their second page and their last eight), the fourth with a
+ * zero-page PTE where its ninth page was (unmapped, then read); frame 1
+ * the same.
+ */
+static void partial_frame(struct mthp_snapshot *s, unsigned i)
+{
+	struct snap_table t;
+
+	(void)i;
+	snap_build_new(s, 4096, 1, MTHP_VMA_ANON);
+	assert_int_equal(mthp_snapshot_add_setting(s, "hugepages-64kB/enabled", "always"), 0);
+	snap_table_init(&t, 512);
+	snap_table_put(&t, 0, 1, 'A', 4);
+	snap_table_put(&t, 2, 14, 'A', 4);
+	snap_table_put(&t, 16, 8, 'A', 4);
+	snap_table_put(&t, 32, 32, 'A', 4);
+	snap_table_put(&t, 56, 1, '0', 0);
+	snap_build_add(s, 0, MTHP_PMD_TABLE, &t);
+}
+
+/*
+ * A recording whose first frame holds partially mapped folios replays
+ * every frame as recorded, those folios mapped in part as they were.
+ */
+static void test_replay_partial_folios(void **state)
+{
+	struct mthp_diag diag = { .warn = NULL };
+	struct mthp_replay_report rep;
+	struct mthp_replay_opts o = { .policy = MTHP_RUN_NO_COLLAPSE };
+	size_t len;
+	char *buf = recording_of("partial", 2, partial_frame, MTHP_REC_END_EXITED, &len);
+	FILE *f = fmemopen(buf, len, "r");
+	const struct mthp_snapshot_pmd *pmd;
+
+	(void)state;
+	if (mthp_replay(f, "partial.rec", &o, &rep, &diag))
+		fail_msg("%s", diag.msg);
+	assert_int_equal(rep.frames, 2);
+	assert_int_equal(rep.frames_differing, 0);
+	assert_int_equal(rep.last.recorded, 1 + 14 + 8 + 32);
+	assert_int_equal(rep.last.simulated, 1 + 14 + 8 + 32);
+	assert_int_equal(rep.run.final.nr_pmds, 1);
+	pmd = &rep.run.final.pmds[0];
+	assert_int_equal(pmd->ptes[56], MTHP_PTE_ZERO);
+	for (uint32_t k = 0; k < 64; k++) {
+		bool mapped = k != 1 && (k < 24 || k >= 32);
+
+		assert_int_equal(pmd->ptes[k] != MTHP_PTE_NONE, mapped);
+		if (mapped && k != 56 && pmd->folio_orders[k] != 4)
+			fail_msg("PTE %u: a folio of order %u, not 4", k, pmd->folio_orders[k]);
+	}
+	mthp_replay_report_free(&rep);
+	fclose(f);
+	free(buf);
+}
+
 /* PMD ranges a snapshot maps with a huge PMD. */
 static unsigned huge_ranges(const struct mthp_snapshot *snap)
 {
@@ -1279,6 +1337,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_moved_vma),
 	cmocka_unit_test(test_replay),
 	cmocka_unit_test(test_replay_host_collapses),
+	cmocka_unit_test(test_replay_partial_folios),
 	cmocka_unit_test(test_tracked_writes),
 	cmocka_unit_test(test_written_refused),
 	cmocka_unit_test(test_replay_corrupt),

@@ -521,6 +521,43 @@ static int replay_page(struct replay *r, uint64_t addr, enum pte_class was,
 	return err ? replay_fail(r, err, is == PTE_SWAP ? "page-out" : "fault", addr) : 0;
 }
 
+/*
+ * After a fault at PTE i of the range at addr mapped a large folio: its
+ * other pages that the next frame shows none or the zero page are
+ * unmapped again (MADV_DONTNEED), as the program did on the host before
+ * the frame was taken; the folio stays whole, mapped in part, as there.
+ * sb: the next frame's PTE states of the range; *end: the PTE after the
+ * folio's block, where the range's next fault may make another folio.
+ */
+static int cut_folio(struct replay *r, const struct mthp_snapshot *next, uint64_t addr,
+		     uint32_t i, const uint8_t *sb, uint32_t *end)
+{
+	struct sim_page_info pi;
+	uint32_t first, len;
+	int err = sim_page_info(r->mm, addr + i * r->page, &pi);
+
+	*end = i + 1;
+	if (err)
+		return replay_fail(r, err, "looking at the folio a fault made", addr + i * r->page);
+	if (pi.state == '.' || pi.order < 2)
+		return 0;
+	len = 1u << pi.order;
+	first = i & ~(len - 1);
+	*end = first + len;
+	for (uint32_t j = first; j < first + len; j++) {
+		uint64_t page = addr + j * r->page;
+		enum pte_class c = pte_class(sb[j]);
+
+		if (j == i || (c != PTE_NONE && c != PTE_ZERO) || !in_vma(next, page))
+			continue;
+		err = sim_madvise(r->mm, page, r->page, SIM_MADV_DONTNEED);
+		if (err)
+			return replay_fail(r, err, "MADV_DONTNEED of part of a folio", page);
+		run_watch_forget(&r->watch, sim_mm_id(r->mm), page, r->page);
+	}
+	return 0;
+}
+
 /* The same PTE states (and folio orders) in two ranges. */
 static bool same_ptes(const struct mthp_snapshot_pmd *a, const struct mthp_snapshot_pmd *b,
 		      uint32_t n)
@@ -584,6 +621,7 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 		uint64_t addr;
 		const struct mthp_snapshot_pmd *a = NULL, *b = NULL;
 		const uint8_t *sa, *sb;
+		uint32_t cut_end;	/* the PTEs before it are in a folio cut_folio() saw */
 
 		if (q >= next->nr_pmds ||
 		    (p < prev->nr_pmds && prev->pmds[p].addr <= next->pmds[q].addr))
@@ -598,13 +636,14 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 			continue;	/* nothing happened here */
 		sa = pmd_states(a, n, buf_a);
 		sb = pmd_states(b, n, buf_b);
+		cut_end = 0;
 		for (uint32_t w = 0; w < n; w += 8) {
 			/* a PTE whose class stays is left as it is: 8 at a time */
 			if (!memcmp(sa + w, sb + w, 8))
 				continue;
 			for (uint32_t i = w; i < w + 8; i++) {
 				uint64_t page = addr + i * r->page;
-				int err;
+				int err, order;
 
 				if (state_class[sa[i]] == state_class[sb[i]])
 					continue;
@@ -614,8 +653,12 @@ static int replay_pages(struct replay *r, const struct mthp_snapshot *next,
 					(*host_fills)++;
 					continue;	/* the host's collapse, not the program */
 				}
-				err = replay_page(r, page, pte_class(sa[i]), pte_class(sb[i]),
-						  recorded_order(b, i, &next->geo));
+				order = recorded_order(b, i, &next->geo);
+				err = replay_page(r, page, pte_class(sa[i]), pte_class(sb[i]), order);
+				/* a fault that may have mapped more than the page */
+				if (!err && order >= 2 && i >= cut_end &&
+				    pte_class(sa[i]) == PTE_NONE && pte_class(sb[i]) == PTE_PAGE)
+					err = cut_folio(r, next, addr, i, sb, &cut_end);
 				if (err)
 					return err;
 			}
