@@ -201,6 +201,15 @@ static void test_memcg_limit_runs_the_shrinker(void **state)
 	sim_destroy(sim);
 }
 
+/* Is addr mapped by a huge PMD? */
+static bool info_huge(struct sim_mm *mm, uint64_t addr)
+{
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_page_info(mm, addr, &pi), 0);
+	return pi.huge;
+}
+
 /* The order of the folio mapped at addr. */
 static unsigned order_at(struct sim_mm *mm, uint64_t addr)
 {
@@ -330,6 +339,38 @@ static void test_collapse_charge_without_defrag_fails(void **state)
 	collapse_at_memcg_limit(false);
 }
 
+/*
+ * What make check-kernel runs on the kernel: MADV_COLLAPSE at the
+ * cgroup's limit, the cgroup holding an underused THP.  Its charge
+ * reclaims whatever khugepaged/defrag says (here 0): the shrinker splits
+ * the THP and the collapse succeeds.
+ */
+static void test_madv_collapse_charge_reclaims(void **state)
+{
+	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384,
+					.nr_swap_slots = 0, .seed = 1 };
+	struct sim *sim = sim_fx_sim(&cfg, thp0);
+	struct sim_mm *mm;
+	unsigned cg;
+
+	(void)state;
+	assert_int_equal(sim_memcg_create(sim, N + 16 + N / 2, &cg), 0);
+	assert_int_equal(sim_mm_create(sim, cg, &mm), 0);
+	sim_fx_map(mm, BASE, 2 * PMD);
+	assert_int_equal(sim_write(mm, BASE + PMD + 5 * PAGE, 1), 0);	/* an underused THP */
+	assert_int_equal(sim_set_knob(sim, "enabled", "never"), 0);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
+	assert_int_equal(sim_set_knob(sim, "khugepaged/defrag", "0"), 0);
+	assert_int_equal(sim_madvise_collapse(mm, BASE, PMD), 0);
+	sim_fx_check(sim);
+	assert_true(info_huge(mm, BASE));
+	assert_int_equal(vmstat(sim, "thp_underused_split_page"), 1);
+	assert_int_equal(sim_memcg_usage(sim, cg), 1 + N);
+	sim_exit(mm);
+	sim_destroy(sim);
+}
+
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_splits_underused_thps),
 	cmocka_unit_test(test_underused_is_more_than_max_ptes_none),
@@ -340,4 +381,5 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_collapse_without_defrag_does_not_reclaim),
 	cmocka_unit_test(test_collapse_charge_reclaims),
 	cmocka_unit_test(test_collapse_charge_without_defrag_fails),
+	cmocka_unit_test(test_madv_collapse_charge_reclaims),
 )

@@ -22,6 +22,9 @@
  *   partially mapped
  *                   64K folios cut by MADV_DONTNEED are kept whole,
  *                   partially mapped, until drop_caches splits them.
+ *   charge          MADV_COLLAPSE at its memory cgroup's limit: the
+ *                   charge reclaims, which splits an underused THP, and
+ *                   the collapse succeeds.
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs".
  * Exit status 0 when every case passed, 1 otherwise.
@@ -36,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -669,6 +674,133 @@ static bool partial_check(void)
 	return false;
 }
 
+/* ---- a collapse at its memory cgroup's limit ---- */
+
+#define CGROUP "/sys/fs/cgroup"
+#define CHARGE_CGROUP CGROUP "/mthp-charge"
+
+static int write_path(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, value, strlen(value));
+	int err = n == (ssize_t)strlen(value) ? 0 : -errno;
+
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		guest_say("writing '%s' to %s: %s", value, path, strerror(-err));
+	return err;
+}
+
+static unsigned long read_path(const char *path)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f || fscanf(f, "%lu", &v) != 1)
+		guest_say("reading %s: %s", path, f ? "not a number" : strerror(errno));
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* This process in a new memory cgroup without swap: 0, or -errno. */
+static int charge_cgroup_enter(void)
+{
+	if (access(CGROUP "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROUP, "cgroup2", 0, NULL)) {
+		guest_say("mount cgroup2 on %s: %s", CGROUP, strerror(errno));
+		return -errno;
+	}
+	if (write_path(CGROUP "/cgroup.subtree_control", "+memory"))
+		return -EIO;
+	if (mkdir(CHARGE_CGROUP, 0755) && errno != EEXIST) {
+		guest_say("mkdir %s: %s", CHARGE_CGROUP, strerror(errno));
+		return -errno;
+	}
+	if (write_path(CHARGE_CGROUP "/memory.swap.max", "0") ||
+	    write_path(CHARGE_CGROUP "/cgroup.procs", "0"))
+		return -EIO;
+	return 0;
+}
+
+/* Back in the root cgroup, the case's cgroup removed. */
+static void charge_cgroup_leave(void)
+{
+	write_path(CHARGE_CGROUP "/memory.max", "max");
+	write_path(CGROUP "/cgroup.procs", "0");
+	if (rmdir(CHARGE_CGROUP))
+		guest_say("rmdir %s: %s", CHARGE_CGROUP, strerror(errno));
+}
+
+/*
+ * In a memory cgroup without swap (memory.swap.max 0): an underused THP
+ * (one page written, max_ptes_none 0) in one range, 16 small pages in
+ * the next, and memory.max 1M above the cgroup's usage, less than the 2M
+ * a PMD collapse charges.  MADV_COLLAPSE of the small pages' range: the
+ * charge reclaims in the cgroup, where the only memory to get back is
+ * the underused THP, which the deferred split shrinker splits
+ * (thp_underused_split_page +1), and the collapse succeeds.  The
+ * simulator does the same (tests/test_sim_shrinker.c).
+ */
+static bool charge_check(void)
+{
+	static const char name[] =
+		"collapse at its cgroup's limit: the charge runs the shrinker, then succeeds";
+	char *base = area(), limit[32];
+	unsigned long splits, current;
+	struct mthp_snapshot snap;
+	const struct mthp_snapshot_pmd *pmd;
+	bool huge = false;
+	int ret, err = 0;
+
+	if (guest_thp_all_never() || charge_cgroup_enter())
+		return false;
+	if (!map_at(base, 2 * PMD_SIZE) ||
+	    thp_set("enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=0"
+		    " shrink_underused=1")) {
+		charge_cgroup_leave();
+		return false;
+	}
+	base[PMD_SIZE + 5 * PAGE] = 1;		/* an underused THP */
+	guest_knob_write("enabled", "never");
+	for (unsigned i = 0; i < 16; i++)
+		base[i * PAGE] = 1;
+	current = read_path(CHARGE_CGROUP "/memory.current");
+	if (current < PMD_SIZE) {
+		printf("not ok - %s: the cgroup holds %lu bytes, no THP\n", name, current);
+		charge_cgroup_leave();
+		munmap(base, 2 * PMD_SIZE);
+		return false;
+	}
+	snprintf(limit, sizeof(limit), "%lu", current + (1ul << 20));
+	splits = vmstat_of("thp_underused_split_page");
+	if (write_path(CHARGE_CGROUP "/memory.max", limit)) {
+		charge_cgroup_leave();
+		return false;
+	}
+	ret = madvise(base, PMD_SIZE, MADV_COLLAPSE);
+	if (ret)
+		err = errno;
+	splits = vmstat_of("thp_underused_split_page") - splits;
+	charge_cgroup_leave();
+	if (!snap_self(&snap)) {
+		pmd = pmd_of(&snap, base);
+		huge = pmd && pmd->kind == MTHP_PMD_HUGE;
+		mthp_snapshot_free(&snap);
+	}
+	munmap(base, 2 * PMD_SIZE);
+	guest_thp_all_never();
+	if (!ret && huge && splits == 1) {
+		printf("ok - %s\n", name);
+		return true;
+	}
+	printf("not ok - %s: MADV_COLLAPSE %s, the range %s, thp_underused_split_page +%lu"
+	       " (expected 0, PMD-mapped, +1)\n", name, ret ? strerror(err) : "0",
+	       huge ? "PMD-mapped" : "not PMD-mapped", splits);
+	return false;
+}
+
 int main(void)
 {
 	bool failed = false;
@@ -678,6 +810,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(shrink_cases) / sizeof(shrink_cases[0]); i++)
 		failed |= !shrink_check(&shrink_cases[i]);
 	failed |= !partial_check();
+	failed |= !charge_check();
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();
