@@ -292,22 +292,33 @@ static void test_collapse_without_defrag_does_not_reclaim(void **state)
  * charge of the new folio reclaims in the cgroup, whose shrinker splits
  * its underused THP, and is tried again; with 0 it fails.
  */
+/*
+ * A process in a cgroup of limit pages: an underused THP in the second
+ * PMD range, then (THPs off) 16 small pages at the start of the first.
+ */
+static struct sim_mm *thp_and_small_pages(struct sim *sim, uint64_t limit, unsigned *cg)
+{
+	struct sim_mm *mm;
+
+	assert_int_equal(sim_memcg_create(sim, limit, cg), 0);
+	assert_int_equal(sim_mm_create(sim, *cg, &mm), 0);
+	sim_fx_map(mm, BASE, 2 * PMD);
+	assert_int_equal(sim_write(mm, BASE + PMD + 5 * PAGE, 1), 0);
+	assert_int_equal(sim_set_knob(sim, "enabled", "never"), 0);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
+	assert_int_equal(sim_memcg_usage(sim, *cg), N + 16);
+	return mm;
+}
+
 static void collapse_at_memcg_limit(bool defrag)
 {
 	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384,
 					.nr_swap_slots = 0, .seed = 1 };
 	struct sim *sim = sim_fx_sim(&cfg, thp0);
-	struct sim_mm *mm;
 	unsigned cg;
+	struct sim_mm *mm = thp_and_small_pages(sim, N + 16, &cg);
 
-	assert_int_equal(sim_memcg_create(sim, N + 16, &cg), 0);
-	assert_int_equal(sim_mm_create(sim, cg, &mm), 0);
-	sim_fx_map(mm, BASE, 2 * PMD);
-	assert_int_equal(sim_write(mm, BASE + PMD, 1), 0);	/* an underused THP */
-	assert_int_equal(sim_set_knob(sim, "enabled", "never"), 0);
-	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
-	assert_int_equal(sim_memcg_usage(sim, cg), N + 16);
 	assert_int_equal(sim_set_knob(sim, "hugepages-64kB/enabled", "always"), 0);
 	assert_int_equal(sim_set_knob(sim, "khugepaged/defrag", defrag ? "1" : "0"), 0);
 
@@ -350,17 +361,10 @@ static void test_madv_collapse_charge_reclaims(void **state)
 	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384,
 					.nr_swap_slots = 0, .seed = 1 };
 	struct sim *sim = sim_fx_sim(&cfg, thp0);
-	struct sim_mm *mm;
 	unsigned cg;
+	struct sim_mm *mm = thp_and_small_pages(sim, N + 16 + N / 2, &cg);
 
 	(void)state;
-	assert_int_equal(sim_memcg_create(sim, N + 16 + N / 2, &cg), 0);
-	assert_int_equal(sim_mm_create(sim, cg, &mm), 0);
-	sim_fx_map(mm, BASE, 2 * PMD);
-	assert_int_equal(sim_write(mm, BASE + PMD + 5 * PAGE, 1), 0);	/* an underused THP */
-	assert_int_equal(sim_set_knob(sim, "enabled", "never"), 0);
-	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(sim_write(mm, BASE + i * PAGE, 100 + i), 0);
 	assert_int_equal(sim_set_knob(sim, "khugepaged/defrag", "0"), 0);
 	assert_int_equal(sim_madvise_collapse(mm, BASE, PMD), 0);
 	sim_fx_check(sim);
