@@ -707,16 +707,20 @@ static unsigned long read_path(const char *path)
 /* This process in a new memory cgroup without swap: 0, or -errno. */
 static int charge_cgroup_enter(void)
 {
+	int err;
+
 	if (access(CGROUP "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", CGROUP, "cgroup2", 0, NULL)) {
-		guest_say("mount cgroup2 on %s: %s", CGROUP, strerror(errno));
-		return -errno;
+		err = errno;
+		guest_say("mount cgroup2 on %s: %s", CGROUP, strerror(err));
+		return -err;
 	}
 	if (write_path(CGROUP "/cgroup.subtree_control", "+memory"))
 		return -EIO;
 	if (mkdir(CHARGE_CGROUP, 0755) && errno != EEXIST) {
-		guest_say("mkdir %s: %s", CHARGE_CGROUP, strerror(errno));
-		return -errno;
+		err = errno;
+		guest_say("mkdir %s: %s", CHARGE_CGROUP, strerror(err));
+		return -err;
 	}
 	if (write_path(CHARGE_CGROUP "/memory.swap.max", "0") ||
 	    write_path(CHARGE_CGROUP "/cgroup.procs", "0"))
@@ -756,10 +760,14 @@ static bool charge_check(void)
 
 	if (guest_thp_all_never() || charge_cgroup_enter())
 		return false;
-	if (!map_at(base, 2 * PMD_SIZE) ||
-	    thp_set("enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=0"
+	if (!map_at(base, 2 * PMD_SIZE)) {
+		charge_cgroup_leave();
+		return false;
+	}
+	if (thp_set("enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=0"
 		    " shrink_underused=1")) {
 		charge_cgroup_leave();
+		munmap(base, 2 * PMD_SIZE);
 		return false;
 	}
 	base[PMD_SIZE + 5 * PAGE] = 1;		/* an underused THP */
@@ -777,6 +785,7 @@ static bool charge_check(void)
 	splits = vmstat_of("thp_underused_split_page");
 	if (write_path(CHARGE_CGROUP "/memory.max", limit)) {
 		charge_cgroup_leave();
+		munmap(base, 2 * PMD_SIZE);
 		return false;
 	}
 	ret = madvise(base, PMD_SIZE, MADV_COLLAPSE);
