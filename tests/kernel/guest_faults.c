@@ -22,9 +22,11 @@
  *   partially mapped
  *                   64K folios cut by MADV_DONTNEED are kept whole,
  *                   partially mapped, until drop_caches splits them.
- *   charge          MADV_COLLAPSE at its memory cgroup's limit: the
- *                   charge reclaims, which splits an underused THP, and
- *                   the collapse succeeds.
+ *   charge          a collapse at its memory cgroup's limit: the charge
+ *                   of MADV_COLLAPSE, and of khugepaged with
+ *                   khugepaged/defrag 1, reclaims, which splits an
+ *                   underused THP, and the collapse succeeds; with
+ *                   khugepaged/defrag 0 it fails.
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs".
  * Exit status 0 when every case passed, 1 otherwise.
@@ -43,6 +45,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mthp/engine.h>
@@ -738,25 +741,81 @@ static void charge_cgroup_leave(void)
 }
 
 /*
- * In a memory cgroup without swap (memory.swap.max 0): an underused THP
- * (one page written, max_ptes_none 0) in one range, 16 small pages in
- * the next, and memory.max 1M above the cgroup's usage, less than the 2M
- * a PMD collapse charges.  MADV_COLLAPSE of the small pages' range: the
- * charge reclaims in the cgroup, where the only memory to get back is
- * the underused THP, which the deferred split shrinker splits
- * (thp_underused_split_page +1), and the collapse succeeds.  The
- * simulator does the same (tests/test_sim_shrinker.c).
+ * Wait for khugepaged to end two more full passes (three counted: the
+ * one under way may have begun before the settings): 0, or -ETIMEDOUT.
  */
-static bool charge_check(void)
+static int wait_passes(void)
 {
-	static const char name[] =
-		"collapse at its cgroup's limit: the charge runs the shrinker, then succeeds";
+	unsigned long start = 0, scans = 0;
+	struct timespec t0, t;
+
+	if (guest_knob_read("khugepaged/full_scans", &start))
+		return -EIO;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(5000);
+		if (guest_knob_read("khugepaged/full_scans", &scans))
+			return -EIO;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 60) {
+			guest_say("khugepaged made %lu full passes in 60 s", scans - start);
+			return -ETIMEDOUT;
+		}
+	} while (scans < start + 3);
+	return 0;
+}
+
+struct charge_case {
+	const char *name;
+	bool khugepaged;	/* khugepaged's collapse, else MADV_COLLAPSE */
+	const char *defrag;	/* khugepaged/defrag */
+	bool reclaims;		/* the underused THP split, the range collapsed */
+};
+
+/*
+ * In a memory cgroup without swap (memory.swap.max 0): an underused THP
+ * (one page written, max_ptes_none 500) in one range, 16 small pages in
+ * the next, and memory.max 1M above the cgroup's usage, less than the 2M
+ * a PMD collapse charges.  Then a collapse of the small pages' range, by
+ * MADV_COLLAPSE or by khugepaged (two full passes): when its allocation
+ * may reclaim (always for MADV_COLLAPSE, with khugepaged/defrag 1 for
+ * khugepaged) the charge reclaims in the cgroup, where the only memory
+ * to get back is the underused THP, which the deferred split shrinker
+ * splits (thp_underused_split_page +1), and the collapse succeeds; with
+ * khugepaged/defrag 0 it fails and nothing is split.  The simulator does
+ * the same (tests/test_sim_shrinker.c).
+ */
+static const struct charge_case charge_cases[] = {
+	{ "collapse at its cgroup's limit: MADV_COLLAPSE's charge runs the shrinker, then"
+	  " succeeds", false, "1", true },
+	{ "collapse at its cgroup's limit: khugepaged's charge, defrag 1, runs the shrinker,"
+	  " then succeeds", true, "1", true },
+	{ "collapse at its cgroup's limit: khugepaged's charge, defrag 0, fails", true, "0",
+	  false },
+};
+
+/* The collapse of the case: 0, or errno (MADV_COLLAPSE's, or -1 when khugepaged timed out). */
+static int charge_collapse(const struct charge_case *cc, char *base)
+{
+	if (!cc->khugepaged)
+		return madvise(base, PMD_SIZE, MADV_COLLAPSE) ? errno : 0;
+	if (madvise(base, 2 * PMD_SIZE, MADV_HUGEPAGE) ||
+	    guest_knob_write("khugepaged/defrag", cc->defrag) ||
+	    guest_knob_write("khugepaged/alloc_sleep_millisecs", "10") ||
+	    guest_knob_write("khugepaged/scan_sleep_millisecs", "10") ||
+	    guest_knob_write("enabled", "always"))
+		return -1;
+	return wait_passes() ? -1 : 0;
+}
+
+static bool charge_check(const struct charge_case *cc)
+{
 	char *base = area(), limit[32];
 	unsigned long splits, current;
 	struct mthp_snapshot snap;
 	const struct mthp_snapshot_pmd *pmd;
 	bool huge = false;
-	int ret, err = 0;
+	int err;
 
 	if (guest_thp_all_never() || charge_cgroup_enter())
 		return false;
@@ -764,7 +823,7 @@ static bool charge_check(void)
 		charge_cgroup_leave();
 		return false;
 	}
-	if (thp_set("enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=0"
+	if (thp_set("enabled=always hugepages-2048kB/enabled=inherit khugepaged/max_ptes_none=500"
 		    " shrink_underused=1")) {
 		charge_cgroup_leave();
 		munmap(base, 2 * PMD_SIZE);
@@ -776,7 +835,7 @@ static bool charge_check(void)
 		base[i * PAGE] = 1;
 	current = read_path(CHARGE_CGROUP "/memory.current");
 	if (current < PMD_SIZE) {
-		printf("not ok - %s: the cgroup holds %lu bytes, no THP\n", name, current);
+		printf("not ok - %s: the cgroup holds %lu bytes, no THP\n", cc->name, current);
 		charge_cgroup_leave();
 		munmap(base, 2 * PMD_SIZE);
 		return false;
@@ -788,9 +847,8 @@ static bool charge_check(void)
 		munmap(base, 2 * PMD_SIZE);
 		return false;
 	}
-	ret = madvise(base, PMD_SIZE, MADV_COLLAPSE);
-	if (ret)
-		err = errno;
+	err = charge_collapse(cc, base);
+	guest_knob_write("enabled", "never");
 	splits = vmstat_of("thp_underused_split_page") - splits;
 	charge_cgroup_leave();
 	if (!snap_self(&snap)) {
@@ -800,13 +858,19 @@ static bool charge_check(void)
 	}
 	munmap(base, 2 * PMD_SIZE);
 	guest_thp_all_never();
-	if (!ret && huge && splits == 1) {
-		printf("ok - %s\n", name);
+	guest_knob_write("khugepaged/defrag", "1");
+	guest_knob_write("khugepaged/alloc_sleep_millisecs", "60000");
+	guest_knob_write("khugepaged/scan_sleep_millisecs", "10000");
+	if (err != -1 && huge == cc->reclaims && splits == (cc->reclaims ? 1 : 0) &&
+	    (cc->khugepaged || !err)) {
+		printf("ok - %s\n", cc->name);
 		return true;
 	}
-	printf("not ok - %s: MADV_COLLAPSE %s, the range %s, thp_underused_split_page +%lu"
-	       " (expected 0, PMD-mapped, +1)\n", name, ret ? strerror(err) : "0",
-	       huge ? "PMD-mapped" : "not PMD-mapped", splits);
+	printf("not ok - %s: %s %s, the range %s, thp_underused_split_page +%lu (expected %s,"
+	       " +%d)\n", cc->name, cc->khugepaged ? "khugepaged" : "MADV_COLLAPSE",
+	       err == -1 ? "did not run" : err ? strerror(err) : "returned",
+	       huge ? "PMD-mapped" : "not PMD-mapped", splits,
+	       cc->reclaims ? "PMD-mapped" : "not PMD-mapped", cc->reclaims ? 1 : 0);
 	return false;
 }
 
@@ -819,7 +883,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(shrink_cases) / sizeof(shrink_cases[0]); i++)
 		failed |= !shrink_check(&shrink_cases[i]);
 	failed |= !partial_check();
-	failed |= !charge_check();
+	for (size_t i = 0; i < sizeof(charge_cases) / sizeof(charge_cases[0]); i++)
+		failed |= !charge_check(&charge_cases[i]);
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();
