@@ -858,6 +858,7 @@ static bool charge_check(const struct charge_case *cc)
 	}
 	munmap(base, 2 * PMD_SIZE);
 	guest_thp_all_never();
+	guest_knob_write("khugepaged/max_ptes_none", "511");
 	guest_knob_write("khugepaged/defrag", "1");
 	guest_knob_write("khugepaged/alloc_sleep_millisecs", "60000");
 	guest_knob_write("khugepaged/scan_sleep_millisecs", "10000");
