@@ -106,6 +106,41 @@ void mm_put(struct sim_mm *mm)
 	free(mm);
 }
 
+/* Context: takes and drops the mm list lock. */
+int mm_list_get(struct sim *sim, struct sim_mm ***mmsp, size_t *nrp)
+{
+	struct sim_mm **mms = NULL;
+	size_t nr = 0, cap = 0;
+	int err = 0;
+
+	mm_list_lock(sim);
+	for (struct sim_mm *mm = sim->mm_list; mm; mm = mm->next) {
+		if (nr == cap) {
+			struct sim_mm **more = realloc(mms, (cap ? cap * 2 : 8) * sizeof(*mms));
+
+			if (!more) {
+				err = -ENOMEM;
+				break;
+			}
+			mms = more;
+			cap = cap ? cap * 2 : 8;
+		}
+		__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
+		mms[nr++] = mm;
+	}
+	mm_list_unlock(sim);
+	*mmsp = mms;
+	*nrp = nr;
+	return err;
+}
+
+void mm_list_put(struct sim_mm **mms, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		mm_put(mms[i]);
+	free(mms);
+}
+
 /* Context: mmap_lock held for write. */
 void mm_teardown(struct sim_mm *mm)
 {

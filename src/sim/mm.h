@@ -7,6 +7,7 @@
 #define MTHP_SIM_MM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/world.h"
@@ -25,6 +26,13 @@ int munmap_locked(struct sim_mm *mm, uint64_t start, uint64_t end);
 int vma_isolate_range(struct sim_mm *mm, uint64_t start, uint64_t end);
 /* Drop a reference; the last one frees the mm (after sim_exit). */
 void mm_put(struct sim_mm *mm);
+/*
+ * Every mm of the simulator now, each with a reference, in an array the
+ * caller gives back with mm_list_put(); on -ENOMEM those gathered so far.
+ * Context: takes and drops the mm list lock.
+ */
+int mm_list_get(struct sim *sim, struct sim_mm ***mms, size_t *nr);
+void mm_list_put(struct sim_mm **mms, size_t nr);
 /* Give the mm an mm slot (khugepaged_enter).  Context: takes the mm list lock. */
 void khugepaged_enter(struct sim_mm *mm);
 /* Remove the mm's slot, moving the cursor past it.  Context: mm list lock held. */

@@ -32,7 +32,6 @@
  * underused folios only.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "sim/check.h"
 #include "sim/folio.h"
@@ -262,34 +261,16 @@ static int shrink_mm(struct sim_mm *mm, int memcg, bool preview,
 /* Context: no lock held; takes the mm list lock, then each mm's (shrink_mm). */
 static int shrink(struct sim *sim, int memcg, bool preview, struct sim_shrink_result *res)
 {
-	struct sim_mm **mms = NULL;
-	size_t nr = 0, cap = 0;
-	int err = 0;
+	struct sim_mm **mms;
+	size_t nr;
+	int err;
 
 	lockdep_assert_none_held();
 	*res = (struct sim_shrink_result){ 0 };
-	mm_list_lock(sim);
-	for (struct sim_mm *mm = sim->mm_list; mm; mm = mm->next) {
-		if (nr == cap) {
-			struct sim_mm **more = realloc(mms, (cap ? cap * 2 : 8) * sizeof(*mms));
-
-			if (!more) {
-				err = -ENOMEM;
-				break;
-			}
-			mms = more;
-			cap = cap ? cap * 2 : 8;
-		}
-		__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
-		mms[nr++] = mm;
-	}
-	mm_list_unlock(sim);
-	for (size_t i = 0; i < nr; i++) {
-		if (!err)
-			err = shrink_mm(mms[i], memcg, preview, res);
-		mm_put(mms[i]);
-	}
-	free(mms);
+	err = mm_list_get(sim, &mms, &nr);
+	for (size_t i = 0; i < nr && !err; i++)
+		err = shrink_mm(mms[i], memcg, preview, res);
+	mm_list_put(mms, nr);
 	if (!err)
 		sim_debug_check(sim);
 	return err;
