@@ -391,8 +391,8 @@ static void test_writes_past_the_machine_are_counted(void **state)
 static void test_writes_past_the_cgroup_limit_are_counted(void **state)
 {
 	static const char text[] =
-		"[machine]\nmemory = 64M\n[process p]\nmemcg_limit = 2M\n[vma p v]\nsize = 4M\n"
-		"[phase p f]\nvma = v\naction = fill\n";
+		"[machine]\nmemory = 64M\nswap = 0\n[process p]\nmemcg_limit = 2M\n"
+		"[vma p v]\nsize = 4M\n[phase p f]\nvma = v\naction = fill\n";
 	struct mthp_run_report rep;
 
 	(void)state;
@@ -400,7 +400,64 @@ static void test_writes_past_the_cgroup_limit_are_counted(void **state)
 	assert_true(rep.pages_written <= 512);
 	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMCG], 1024 - rep.pages_written);
 	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMORY], 0);
+	assert_int_equal(rep.reclaim_paged_out, 0);
 	mthp_run_report_free(&rep);
+}
+
+/* Run the CLI on a scenario text with one more argument (or NULL). */
+static int cli_on_text(const char *text, char *arg, char **out_buf, char **err_buf)
+{
+	char path[] = "/tmp/mthp-test-XXXXXX";
+	char *argv[] = { "sim", path, arg, NULL };
+	size_t len;
+	FILE *out, *err, *f;
+	int fd = mkstemp(path), status;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	out = open_memstream(out_buf, &len);
+	err = open_memstream(err_buf, &len);
+	status = mthp_cli_run(arg ? 3 : 2, argv, out, err);
+	fclose(out);
+	fclose(err);
+	unlink(path);
+	return status;
+}
+
+/*
+ * With swap, the cgroup's limit pages out what the workload wrote before:
+ * every write lands, and the report says how much went to swap.
+ */
+static void test_writes_past_the_cgroup_limit_go_to_swap(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\nswap = 8M\n[process p]\nmemcg_limit = 2M\n"
+		"[vma p v]\nsize = 4M\n[phase p f]\nvma = v\naction = fill\n";
+	struct mthp_run_report rep;
+	char *out_buf = NULL, *err_buf = NULL;
+
+	(void)state;
+	run_text(text, MTHP_POLICY_UPSTREAM, &rep);
+	assert_int_equal(rep.pages_written, 1024);
+	assert_int_equal(rep.writes_failed[MTHP_WRITE_FAIL_MEMCG] +
+			 rep.writes_failed[MTHP_WRITE_FAIL_MEMORY], 0);
+	assert_int_equal(rep.reclaim_paged_out, 512);
+	assert_int_equal(rep.resident_pages, 512);
+	mthp_run_report_free(&rep);
+
+	assert_int_equal(cli_on_text(text, NULL, &out_buf, &err_buf), 0);
+	assert_non_null(strstr(out_buf, "\nMiB reclaim paged out                 2.0          2.0\n"));
+	assert_null(strstr(out_buf, "writes failed"));
+	free(out_buf);
+	free(err_buf);
+	assert_int_equal(cli_on_text(text, "--json", &out_buf, &err_buf), 0);
+	assert_non_null(strstr(out_buf, "\"reclaim\": {"));
+	assert_non_null(strstr(out_buf, "\"pages_paged_out\": 512"));
+	free(out_buf);
+	free(err_buf);
 }
 
 /*
@@ -498,29 +555,14 @@ static void test_cli_warns_of_failed_writes(void **state)
 	static const char text[] =
 		"[machine]\nmemory = 16M\nswap = 0\n[process p]\n[vma p v]\nsize = 64M\n"
 		"[phase p f]\nvma = v\naction = fill\n";
-	char path[] = "/tmp/mthp-test-XXXXXX";
 	char *out_buf = NULL, *err_buf = NULL;
-	size_t len;
-	FILE *out, *err, *f;
-	char *argv[] = { "sim", path, NULL };
-	int fd = mkstemp(path), status;
 
 	(void)state;
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	out = open_memstream(&out_buf, &len);
-	err = open_memstream(&err_buf, &len);
-	status = mthp_cli_run(2, argv, out, err);
-	fclose(out);
-	fclose(err);
-	unlink(path);
-	assert_int_equal(status, 0);
+	assert_int_equal(cli_on_text(text, NULL, &out_buf, &err_buf), 0);
 	assert_non_null(strstr(err_buf, "writes failed, the workload was cut short (out_of_memory"));
 	assert_non_null(strstr(out_buf, "\nwrites failed "));
 	assert_non_null(strstr(out_buf, "\n  out_of_memory "));
+	assert_null(strstr(out_buf, "reclaim paged out"));
 	free(out_buf);
 	free(err_buf);
 }
@@ -1098,6 +1140,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_cli_errors),
 	cmocka_unit_test(test_writes_past_the_machine_are_counted),
 	cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
+	cmocka_unit_test(test_writes_past_the_cgroup_limit_go_to_swap),
 	cmocka_unit_test(test_several_processes_run),
 	cmocka_unit_test(test_shrink_phase_splits_underused_thps),
 	cmocka_unit_test(test_vmas_off_pmd_boundaries),

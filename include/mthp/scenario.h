@@ -235,6 +235,8 @@ struct mthp_run_report {
 	/* what it would split and free under pressure at the end (sim_shrink_preview()) */
 	uint64_t underused_thps;
 	uint64_t underused_pages;
+	/* pages direct reclaim's swap-out freed, when memory was short */
+	uint64_t reclaim_paged_out;
 	/* partially mapped folios at the end, and their pages no PTE maps */
 	uint64_t partial_folios;
 	uint64_t partial_unmapped;

@@ -193,9 +193,27 @@ int sim_uffd_writeprotect(struct sim_mm *mm, uint64_t addr, uint64_t len,
  */
 struct sim_shrink_result {
 	uint64_t split;		/* folios split, partially mapped or underused */
-	uint64_t pages_freed;	/* pages freed: unmapped and zero-filled */
+	uint64_t pages_freed;	/* pages freed: unmapped and zero-filled, and
+				 * by sim_reclaim() paged out */
+	uint64_t paged_out;	/* sim_reclaim()'s: of them, freed by its
+				 * swap-out (swapped out, lazyfree folios
+				 * dropped, zero-filled pages of the folios
+				 * it split) */
 };
 int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res);
+/*
+ * Direct reclaim of at least want pages (32 at least, as the kernel asks),
+ * as an allocation that finds no memory (memcg < 0) or a charge at the
+ * limit of cgroup memcg runs it: sim_shrink(), then, when that freed less
+ * and the machine has swap, the swap-out of folios of the cgroup (any
+ * when memcg < 0) whose young bits say they are not referenced, the young
+ * bits of the others cleared, from a clock hand over every mm's page
+ * tables (src/sim/reclaim.c says what it models).  res counts both.
+ * 0 or -ENOMEM.  Context: no simulator lock held.
+ */
+int sim_reclaim(struct sim *sim, int memcg, uint64_t want, struct sim_shrink_result *res);
+/* The pages sim_reclaim()'s swap-out freed since the simulator was made. */
+uint64_t sim_reclaim_paged_out(struct sim *sim);
 /*
  * What sim_shrink(sim, -1, res) would split and free now of the underused
  * folios, changing nothing (the partially mapped ones are not counted).

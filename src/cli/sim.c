@@ -83,6 +83,10 @@ static const char sim_outro[] =
 "  THPs underused at the end  PMD-sized THPs the shrinker would split if memory\n"
 "    MiB it would free        ran short now (more than max_ptes_none of their\n"
 "                             pages zero-filled), the memory that would free\n"
+"  MiB reclaim paged out      memory direct reclaim freed by paging out to\n"
+"                             swap when a fault or a collapse found the machine\n"
+"                             or its cgroup full (old pages first;\n"
+"                             docs/scenarios.md)\n"
 "  partially mapped folios    large folios the workload unmapped in part, kept\n"
 "    MiB mapped nowhere       whole until a shrinker splits them (as Linux\n"
 "                             does), and their pages no PTE maps: memory held\n"
@@ -117,8 +121,9 @@ static const char sim_outro[] =
 "scenario as written with khugepaged off) and * marks the Pareto front: the\n"
 "runs that no other run beats on both memory and TLB entries.\n"
 "\n"
-"Writes the machine or a cgroup could not take are counted (\"writes\n"
-"failed\", by reason) and warned about; the run still succeeds.\n"
+"Writes the machine or a cgroup could not take, even after reclaim, are\n"
+"counted (\"writes failed\", by reason) and warned about; the run still\n"
+"succeeds.\n"
 "Exit status: 0 done, 1 bad scenario or failed run, 2 bad option.\n";
 
 struct sim_opts {

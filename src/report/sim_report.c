@@ -175,6 +175,19 @@ static void text_shrinker(FILE *out, const struct mthp_run_report *runs, size_t 
 	}
 }
 
+/* What reclaim paged out when memory was short, when any run did. */
+static void text_reclaim(FILE *out, const struct mthp_run_report *runs, size_t n,
+			 double mib)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= runs[i].reclaim_paged_out != 0;
+	if (any)
+		text_mib(out, "MiB reclaim paged out", runs, n,
+			 offsetof(struct mthp_run_report, reclaim_paged_out), mib);
+}
+
 /* The partially mapped folios at the end, when any run has one. */
 static void text_partial(FILE *out, const struct mthp_run_report *runs, size_t n,
 			 double mib)
@@ -262,6 +275,7 @@ void mthp_sim_rows(FILE *out, const struct mthp_geometry *geo, uint32_t profiles
 	text_mib(out, "resident MiB", runs, n, offsetof(struct mthp_run_report, resident_pages),
 		 mib);
 	text_shrinker(out, runs, n, mib);
+	text_reclaim(out, runs, n, mib);
 	text_partial(out, runs, n, mib);
 	if (!replay) {
 		text_field(out, "pages written", runs, n,
@@ -487,6 +501,12 @@ json_t *mthp_sim_run_json(const struct mthp_run_report *r, uint32_t profiles,
 						 (json_int_t)r->shrink_freed, "underused_thps_at_end",
 						 (json_int_t)r->underused_thps, "underused_pages_at_end",
 						 (json_int_t)r->underused_pages))) {
+		json_decref(run);
+		return NULL;
+	}
+	if (run && json_object_set_new(run, "reclaim",
+				       json_pack("{s:I}", "pages_paged_out",
+						 (json_int_t)r->reclaim_paged_out))) {
 		json_decref(run);
 		return NULL;
 	}

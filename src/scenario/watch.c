@@ -167,6 +167,7 @@ int run_watch_finish(struct run_watch *w, struct sim *sim, bool collapse,
 		return -EINVAL;
 	}
 	out->shrink_freed = sim_shrink_freed(sim);
+	out->reclaim_paged_out = sim_reclaim_paged_out(sim);
 	err = sim_shrink_preview(sim, &pre);
 	if (err) {
 		mthp_msg(diag->msg, sizeof(diag->msg), "the shrinker's preview failed (%s)",

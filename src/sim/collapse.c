@@ -265,27 +265,27 @@ static bool collapse_may_reclaim(const struct collapse_control *cc)
 }
 
 /*
- * Reclaim for the new folio, as direct reclaim would: the thread's LRU
- * add batch drained, then the shrinkers run, of the machine (memcg -1)
- * or of the mm's cgroup.  True when it freed a page.
+ * Reclaim for the new folio of the order, as direct reclaim would: the
+ * thread's LRU add batch drained, then sim_reclaim() of the machine
+ * (memcg -1) or of the mm's cgroup.  True when it freed a page.
  * Context: the world lock (debug builds) held and nothing else; dropped
- * for the shrinkers and taken again.
+ * for the reclaim and taken again.
  */
-static bool collapse_reclaim(struct collapse_control *cc, int memcg)
+static bool collapse_reclaim(struct collapse_control *cc, int memcg, unsigned order)
 {
 	struct sim_shrink_result shrunk;
 	int err;
 
 	collapse_lru_drain(cc);
 	world_exit(cc->sim);
-	err = sim_shrink(cc->sim, memcg, &shrunk);
+	err = sim_reclaim(cc->sim, memcg, 1ull << order, &shrunk);
 	world_enter(cc->sim);
 	return !err && shrunk.pages_freed;
 }
 
 /*
  * Allocate and charge the new folio.  When either fails, and the
- * allocation may reclaim, the shrinkers run and it is tried once more,
+ * allocation may reclaim, direct reclaim runs and it is tried once more,
  * before the failure is counted (the kernel counts what the allocator
  * gives back, after its own reclaim).  An injected failure is final.
  * Context: no mmap_lock held (the kernel may reclaim and compact here);
@@ -303,7 +303,7 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, struct collapse_co
 	if (inject_fail(sim, SIM_INJECT_ALLOC))
 		err = -ENOMEM;
 	else if ((err = folio_alloc(sim, order, head)) && reclaim &&
-		 collapse_reclaim(cc, -1))
+		 collapse_reclaim(cc, -1, order))
 		err = folio_alloc(sim, order, head);
 	if (err) {
 		*head = SIM_NO_PFN;
@@ -318,7 +318,7 @@ static enum mthp_result alloc_charge_folio(struct sim_mm *mm, struct collapse_co
 	if (inject_fail(sim, SIM_INJECT_CHARGE))
 		err = -ENOMEM;
 	else if ((err = folio_charge(sim, *head, mm->memcg)) && reclaim &&
-		 collapse_reclaim(cc, (int)mm->memcg))
+		 collapse_reclaim(cc, (int)mm->memcg, order))
 		err = folio_charge(sim, *head, mm->memcg);
 	if (err) {
 		folio_put(sim, *head, 1);

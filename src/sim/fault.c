@@ -673,13 +673,14 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 		}
 		world_exit(sim);
 		/*
-		 * Short of memory, reclaim runs the shrinkers: a cgroup at its
-		 * limit its own, the machine every cgroup's.
+		 * Short of memory, direct reclaim runs: a cgroup at its limit
+		 * reclaims its own pages, the machine every cgroup's.
 		 */
 		if (err != -ENOMEM || tries)
 			break;
 		limited = mm->memcg && ld_relaxed(&sim->memcgs[mm->memcg].limit) != UINT64_MAX;
-		if (sim_shrink(sim, limited ? (int)mm->memcg : -1, &shrunk) || !shrunk.pages_freed)
+		if (sim_reclaim(sim, limited ? (int)mm->memcg : -1, 1, &shrunk) ||
+		    !shrunk.pages_freed)
 			break;
 	}
 	/* debug builds: check after a fault (a mapping change) */

@@ -106,22 +106,30 @@ int pageout_folio(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
 }
 
 /*
- * Split for page-out (its zero-filled pages to the zero page); 0: retry
- * the PTE, 1: skip it.  Context: PTE lock of t, which maps the folio, held.
+ * Split for page-out (its zero-filled pages to the zero page, counted in
+ * *freed); 0: retry the PTE, 1: skip it.  Context: PTE lock of t, which
+ * maps the folio, held.
  */
-static uint32_t pageout_split(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head)
+static uint32_t pageout_split(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head,
+			      uint64_t *freed)
 {
+	int zero;
+
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	return split_folio_here(mm, t, head) < 0;
+	zero = split_folio_here(mm, t, head);
+	if (zero < 0)
+		return 1;
+	*freed += (uint32_t)zero;
+	return 0;
 }
 
 /*
- * Context: PTE lock of t held.  Page out the folio mapped at PTE i.
- * Returns the number of PTEs consumed, or 0 when the folio was split and
- * PTE i should be tried again.
+ * Context: PTE lock of t held.  Page out the folio mapped at PTE i; *freed
+ * gains the pages that freed.  Returns the number of PTEs consumed, or 0
+ * when the folio was split and PTE i should be tried again.
  */
 static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
-			    uint32_t i, uint32_t first, uint32_t last)
+			    uint32_t i, uint32_t first, uint32_t last, uint64_t *freed)
 {
 	struct sim *sim = mm->sim;
 	uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, nr, idx;
@@ -138,27 +146,87 @@ static uint32_t pageout_one(struct sim_mm *mm, struct sim_pte_table *t,
 		return 1;
 	idx = i - (pfn - head);
 	if (order && (pfn - head > i || !folio_whole_here(sim, t, idx, first, last, head)))
-		return pageout_split(mm, t, head);
-	if (swap_out_whole(mm, t, idx, head))
+		return pageout_split(mm, t, head, freed);
+	if (swap_out_whole(mm, t, idx, head)) {
+		*freed += nr;
 		return nr;
+	}
 	if (!order)
 		return 1;	/* swap is full */
 	count_mthp(sim, order, MS_SWPOUT_FALLBACK);
 	if (order == sim->geo.pmd_order)
 		count_vm(sim, VM_THP_SWPOUT_FALLBACK);
-	return pageout_split(mm, t, head);
+	return pageout_split(mm, t, head, freed);
 }
 
 /* Context: PTE lock of t held. */
 void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 		  uint32_t last)
 {
+	uint64_t freed = 0;
+
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
 	for (uint32_t i = first; i <= last;) {
-		uint32_t used = pageout_one(mm, t, i, first, last);
+		uint32_t used = pageout_one(mm, t, i, first, last, &freed);
 
 		if (used == 0)
-			used = pageout_one(mm, t, i, first, last);
+			used = pageout_one(mm, t, i, first, last, &freed);
 		i += used ? used : 1;
 	}
+}
+
+/*
+ * The PTEs of t that map the folio at head from PTE idx on (where a folio
+ * mapped in order has them), counted when young, their young bits
+ * cleared.  Context: PTE lock of t held.
+ */
+static uint32_t test_clear_young(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
+				 uint32_t head)
+{
+	uint32_t nr = 1u << sim_pg(sim, head)->order, young = 0;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (uint32_t k = 0; k < nr && idx + k < sim->geo.ptes_per_pmd; k++) {
+		uint32_t pte = t->ptes[idx + k];
+
+		if (!pte_present(pte) || pte_pfn(pte) != head + k || !(pte & PTE_YOUNG))
+			continue;
+		young++;
+		st_relaxed(&t->ptes[idx + k], pte & ~PTE_YOUNG);
+	}
+	return young;
+}
+
+uint32_t reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
+		      uint64_t *freed)
+{
+	struct sim *sim = mm->sim;
+	uint32_t n = sim->geo.ptes_per_pmd, i;
+
+	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
+	for (i = 0; i < n && *freed < want;) {
+		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, idx, used;
+
+		if (!pte_present(pte) || pfn == sim->pm.zero_pfn) {
+			i++;
+			continue;
+		}
+		head = folio_head(sim, pfn);
+		idx = pfn - head > i ? i : i - (pfn - head);
+		if (memcg >= 0 && sim_pg(sim, head)->memcg != (unsigned)memcg) {
+			i++;
+			continue;
+		}
+		if (test_clear_young(sim, t, idx, head)) {
+			/* referenced: kept, and old at the next pass (past
+			 * its PTEs, which are old now) */
+			i = idx + (1u << sim_pg(sim, head)->order);
+			continue;
+		}
+		used = pageout_one(mm, t, i, 0, n - 1, freed);
+		if (used == 0)
+			used = pageout_one(mm, t, i, 0, n - 1, freed);
+		i += used ? used : 1;
+	}
+	return i;
 }

@@ -22,6 +22,17 @@ void pageout_ptes(struct sim_mm *mm, struct sim_pte_table *t, uint32_t first,
 bool folio_whole_here(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
 		      uint32_t first, uint32_t last, uint32_t head);
 /*
+ * Reclaim's pass over the PTEs of t: each folio charged to memcg (any
+ * when memcg < 0) is tested as folio_referenced() tests it, by the young
+ * bits of its PTEs here, which are cleared: a young folio is kept (it is
+ * old at the next pass), an old one paged out as MADV_PAGEOUT pages it
+ * out (pageout_ptes()).  Stops once *freed, which gains the pages paged
+ * out or freed by splits, reaches want; returns the index of the next
+ * PTE to look at.  Context: PTE lock of t held.
+ */
+uint32_t reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
+		      uint64_t *freed);
+/*
  * Reclaim's unmap of one folio (try_to_unmap, then swap-out): the folio
  * at head, mapped whole in t and nowhere else, with extra references
  * beyond its mappings (the caller's), dropped if clean and lazyfree, else

@@ -25,6 +25,7 @@
  *   mm				address spaces, mm slots, mmap/munmap/mprotect
  *   pageout			swap-out of mapped pages
  *   shrinker			the underused-THP shrinker
+ *   reclaim			direct reclaim: the shrinkers, then swap-out
  *   rmap			the rmap walkers: aging and unmap under the anon_vma lock
  *   gup			the GUP-fast walker: lockless, interrupts off
  *   fault			accesses and their faults, swap-in among them

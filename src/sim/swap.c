@@ -34,6 +34,19 @@ void swap_destroy(struct sim_swap *sw)
 	free(sw->slots);
 }
 
+/* Context: takes and drops the swap lock. */
+uint64_t swap_free_slots(struct sim_swap *sw)
+{
+	uint64_t n;
+
+	if (!sw->nr_slots)
+		return 0;
+	swap_lock(sw);
+	n = sw->nr_slots - 1 - sw->nr_used;
+	swap_unlock(sw);
+	return n;
+}
+
 /* Context: swap lock held.  Is the aligned run at s free? */
 static bool run_free(struct sim_swap *sw, uint64_t s, uint32_t nr)
 {

@@ -12,6 +12,8 @@
 
 int swap_init(struct sim_swap *sw, uint64_t nr_slots);
 void swap_destroy(struct sim_swap *sw);
+/* The slots no swap entry holds.  Context: takes and drops the swap lock. */
+uint64_t swap_free_slots(struct sim_swap *sw);
 /* Context: takes and drops the swap lock. */
 int swap_alloc(struct sim_swap *sw, unsigned order, uint32_t *slot);
 void swap_dup(struct sim_swap *sw, uint32_t slot);

@@ -274,6 +274,11 @@ struct sim {
 	uint64_t rng_counter;		/* atomic */
 	bool huge_zero_counted;		/* atomic */
 	uint64_t shrink_freed;		/* atomic: pages underused splits freed */
+	struct {
+		uint32_t mm_id;		/* atomic */
+		uint64_t addr;		/* atomic */
+	} reclaim_hand;			/* where reclaim's swap-out goes on */
+	uint64_t reclaim_paged_out;	/* atomic: pages reclaim's swap-out freed */
 	uint64_t vmstat[VM_NR_ITEMS];				/* atomic */
 	uint64_t mthp_stat[MTHP_MAX_PMD_ORDER + 1][MS_NR_ITEMS];	/* atomic */
 	char check_msg[256];
