@@ -9,7 +9,9 @@
 #   make stress             the simulator stress program (STRESS_SECONDS=10)
 #   make stress SCHEDULE=det  deterministic schedules (STRESS_SCHEDULES=1000
 #                           from STRESS_SEED; same seed, same report;
-#                           STRESS_ATOMIC=1: lockless steps are points too)
+#                           STRESS_ATOMIC=1: lockless steps are points too;
+#                           STRESS_PRESSURE=1, either schedule: under memory
+#                           pressure, reclaim paging out to swap)
 #   make mutants            the collapse protocol's mutants, each must be killed
 #                           (tests/mutants/*.patch; MUTANTS="NAME ..." for some)
 #   make check-kernel       the real Linux 7.2 under qemu as the oracle
@@ -195,6 +197,7 @@ $(BUILD)/tests/test_policy_plugin: | $(PLUGIN_SOS)
 # (not a cmocka test; 'make stress' runs it, .ci/run under both sanitizers).
 # SCHEDULE=threads: real threads for STRESS_SECONDS; SCHEDULE=det:
 # STRESS_SCHEDULES deterministic schedules from seed STRESS_SEED.
+# STRESS_PRESSURE=1: under memory pressure (stress --pressure).
 SCHEDULE ?= threads
 STRESS_SECONDS ?= 10
 STRESS_SCHEDULES ?= 1000
@@ -218,7 +221,8 @@ $(BUILD)/tests/stress: $(BUILD)/tests/stress.o $(BUILD)/tests/helpers/stress_har
 stress: $(BUILD)/tests/stress
 	TSAN_OPTIONS="suppressions=tests/stress.tsan.supp $(TSAN_OPTIONS)" \
 		$(BUILD)/tests/stress $(STRESS_ARGS) --threads $(STRESS_THREADS) \
-		--seed $(STRESS_SEED) --policy $(STRESS_POLICY)
+		--seed $(STRESS_SEED) --policy $(STRESS_POLICY) \
+		$(if $(filter 1,$(STRESS_PRESSURE)),--pressure)
 
 # The collapse protocol's mutants: each tests/mutants/NAME.patch applied to
 # a scratch copy of the tree, its killers built and run (60 s at most);

@@ -46,6 +46,9 @@ static void usage(FILE *out)
 "  --threads N          mutator threads, 1 to %u (default 4)\n"
 "  --seed X             every random choice follows from it (default 1)\n"
 "  --policy P           khugepaged's: legacy, seed or upstream (default)\n"
+"  --pressure           the mm in a memory cgroup of half the pages the\n"
+"                       mutators map: their writes and swap-ins past its\n"
+"                       limit page out to swap (direct reclaim)\n"
 "\n"
 "With --schedule threads:\n"
 "  --seconds S          how long (default 10)\n"
@@ -182,6 +185,10 @@ int main(int argc, char **argv)
 		if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
 			usage(stdout);
 			return 0;
+		}
+		if (!strcmp(opt, "--pressure")) {
+			cfg.pressure = true;
+			continue;
 		}
 		if (!strcmp(opt, "--shrink") || !strcmp(opt, "--random") ||
 		    !strcmp(opt, "--atomic-points")) {

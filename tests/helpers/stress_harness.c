@@ -73,6 +73,7 @@ struct worker {
 	uint64_t ops;
 	uint64_t lost;			/* pages read back with a wrong tag */
 	uint64_t errors;		/* operations that failed unexpectedly */
+	uint64_t no_memory;		/* accesses that found no memory (pressure) */
 	char why[200];
 	unsigned op;			/* relaxed: the operation under way (op_names) */
 	uint64_t op_addr;		/* relaxed: where, when it has one place */
@@ -84,6 +85,7 @@ struct stress {
 	uint64_t nr_frames;
 	bool khugepaged;		/* its thread runs between the checks */
 	bool det;			/* a deterministic schedule: race holds, batch checks */
+	bool pressure;			/* stress_config's */
 	const char *first_why;		/* det: the first failure's text, when it came */
 	uint64_t plant_failure;		/* stress_config's */
 	bool rmap_walker;		/* so does the rmap walker's */
@@ -168,6 +170,18 @@ static void bad(struct worker *w, const char *what, uint64_t a, uint64_t b)
 	w->errors++;
 }
 
+/*
+ * Under memory pressure, an access that found no memory (reclaim freed
+ * none, or others took what it freed) changed nothing: counted.
+ */
+static bool no_memory(struct worker *w, int err)
+{
+	if (!w->st->pressure || err != -ENOMEM)
+		return false;
+	w->no_memory++;
+	return true;
+}
+
 /* Context: model lock held. */
 static void verify(struct worker *w, unsigned first, unsigned n)
 {
@@ -175,10 +189,10 @@ static void verify(struct worker *w, unsigned first, unsigned n)
 		uint64_t tag = 0, want = w->expect[i];
 		int err = sim_read(w->st->mm, page_addr(w, i), &tag);
 
-		if (err) {
+		if (err && !no_memory(w, err))
 			bad(w, "read failed", i, (uint64_t)-err);
+		if (err)
 			continue;
-		}
 		if (tag == (want & ~MAYBE_ZERO) || ((want & MAYBE_ZERO) && tag == 0))
 			continue;
 		sim_sched_failed();
@@ -218,10 +232,10 @@ static void op_write(struct worker *w)
 		uint64_t tag = (mthp_rng_next(&w->rng) | 1) & ~MAYBE_ZERO;
 		int err = sim_write(w->st->mm, page_addr(w, i), tag);
 
-		if (err)
-			bad(w, "write failed", i, (uint64_t)-err);
-		else
+		if (!err)
 			w->expect[i] = tag;
+		else if (!no_memory(w, err))
+			bad(w, "write failed", i, (uint64_t)-err);
 	}
 }
 
@@ -240,7 +254,7 @@ static void op_madvise(struct worker *w, enum sim_madv advice)
 
 	pick(w, 96, &first, &n);
 	err = sim_madvise(w->st->mm, page_addr(w, first), n * PAGE, advice);
-	if (err)
+	if (err && !(advice == SIM_MADV_POPULATE_WRITE && no_memory(w, err)))
 		bad(w, "madvise", advice, (uint64_t)-err);
 	if (advice == SIM_MADV_DONTNEED)
 		set_range(w, first, n, 0);
@@ -316,11 +330,13 @@ static void op_fork(struct worker *w)
 	int err = sim_fork(w->st->mm, &child);
 
 	if (err) {
-		bad(w, "fork", 0, (uint64_t)-err);
+		/* under pressure, the copy of a pinned page may find no memory */
+		if (!no_memory(w, err))
+			bad(w, "fork", 0, (uint64_t)-err);
 		return;
 	}
 	err = sim_write(child, page_addr(w, i), 0xc41d);
-	if (err)
+	if (err && !no_memory(w, err))
 		bad(w, "write in the child", i, (uint64_t)-err);
 	if (below(w, 2))
 		sim_thread_yield();	/* let khugepaged meet the shared pages */
@@ -372,7 +388,7 @@ static void op_read_elsewhere(struct worker *w)
 	uint64_t tag, addr = slice(0) + (uint64_t)below(w, w->st->nr_threads * SLICE_PAGES) * PAGE;
 	int err = sim_read(w->st->mm, addr, &tag);
 
-	if (err && err != -EFAULT)
+	if (err && err != -EFAULT && !no_memory(w, err))
 		bad(w, "read elsewhere", addr, (uint64_t)-err);
 }
 
@@ -779,7 +795,7 @@ static const uint32_t inject_rates[SIM_NR_INJECT] = {
 
 /* What runs did, summed over the schedules of a deterministic run. */
 struct stress_counts {
-	uint64_t ops, lost, errors, checks;
+	uint64_t ops, lost, errors, checks, no_memory, paged_out, pswpout;
 	uint64_t full_scans, ptes_scanned, pages_collapsed;
 	uint64_t collapsed[16];
 	uint64_t failed[MTHP_NR_RESULTS];
@@ -799,8 +815,11 @@ static void counts_add(struct stress_counts *c, struct stress *st)
 		c->ops += st->w[t].ops;
 		c->lost += st->w[t].lost;
 		c->errors += st->w[t].errors;
+		c->no_memory += st->w[t].no_memory;
 	}
 	c->checks += st->checks;
+	c->paged_out += sim_reclaim_paged_out(st->sim);
+	c->pswpout += vmstat(st->sim, "pswpout");
 	c->full_scans += khugepaged_stat(st->sim, "full_scans");
 	c->ptes_scanned += khugepaged_stat(st->sim, "ptes_scanned");
 	c->pages_collapsed += khugepaged_stat(st->sim, "pages_collapsed");
@@ -883,6 +902,9 @@ static void print_counts(const struct stress_counts *c, FILE *out)
 	fprintf(out, "invariant checks: %llu (sim_check of the whole simulator, every "
 		"page verified)%s\n", (unsigned long long)c->checks,
 		MTHP_DEBUG ? "; debug build: sim_check after every 512th mapping change too" : "");
+	fprintf(out, "swap-out: %llu pages (by reclaim at the memory cgroup's limit: %llu "
+		"freed; accesses that found no memory %llu)\n", (unsigned long long)c->pswpout,
+		(unsigned long long)c->paged_out, (unsigned long long)c->no_memory);
 	fprintf(out, "unexpected operation failures: %llu\n", (unsigned long long)c->errors);
 	fprintf(out, "lost pages: %llu\n", (unsigned long long)c->lost);
 }
@@ -930,8 +952,10 @@ static int setup(struct stress *st, const struct stress_config *cfg)
 	struct mthp_geometry geo;
 	struct mthp_settings s;
 	uint64_t addr = BASE;
+	unsigned memcg = 0;
 	int err;
 
+	st->pressure = cfg->pressure;
 	err = mthp_geometry_from_page_size(&geo, 4096);
 	if (err)
 		return err;
@@ -945,8 +969,10 @@ static int setup(struct stress *st, const struct stress_config *cfg)
 	err = set_knobs(st->sim, cfg->det);
 	if (!err)
 		err = sim_khugepaged_set_policy(st->sim, cfg->policy);
+	if (!err && cfg->pressure)
+		err = sim_memcg_create(st->sim, st->nr_threads * SLICE_PAGES / 2, &memcg);
 	if (!err)
-		err = sim_mm_create(st->sim, 0, &st->mm);
+		err = sim_mm_create(st->sim, memcg, &st->mm);
 	if (!err)
 		err = sim_mmap(st->mm, &addr, st->nr_threads * SLICE_PMDS * PMD, SIM_PROT_RW,
 			       SIM_MAP_FIXED);
@@ -1048,12 +1074,14 @@ static void sum_up(struct stress *st, struct stress_totals *totals)
 		totals->ops += st->w[t].ops;
 		totals->lost += st->w[t].lost;
 		totals->errors += st->w[t].errors;
+		totals->no_memory += st->w[t].no_memory;
 	}
 	for (unsigned o = 0; o < 16; o++)
 		totals->collapses += st->collapsed[o];
 	totals->checks += st->checks;
 	totals->check_failures += st->check_failures;
 	totals->full_scans += khugepaged_stat(st->sim, "full_scans");
+	totals->paged_out += sim_reclaim_paged_out(st->sim);
 	totals->failed_at = st->failed_at;
 	if (why && !totals->why[0])
 		snprintf(totals->why, sizeof(totals->why), "%s", why);
@@ -1107,6 +1135,8 @@ char *stress_replay_command(const struct stress_config *cfg, uint64_t seed)
 			      cfg->nr_threads, cfg->ops, mthp_policy_name(cfg->policy));
 	if (cfg->atomic_points)
 		at += (size_t)snprintf(cmd + at, len - at, " --atomic-points");
+	if (cfg->pressure)
+		at += (size_t)snprintf(cmd + at, len - at, " --pressure");
 	switch (cfg->strategy) {
 	case SIM_SCHED_PCT:
 		snprintf(cmd + at, len - at, " --pct %u", cfg->pct_depth);

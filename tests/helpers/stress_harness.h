@@ -34,6 +34,13 @@ struct stress_config {
 	bool gup_walker;		/* the GUP-fast walker in its own thread */
 	unsigned pause_ms;		/* between full checks */
 	/*
+	 * Memory pressure: the mm in a memory cgroup of half the pages the
+	 * slices map, so that writes and swap-ins past its limit reclaim
+	 * (page out to swap) while everything else runs; an access that
+	 * still finds no memory (-ENOMEM) is counted, not a failure.
+	 */
+	bool pressure;
+	/*
 	 * Deterministic schedules (det): every thread a coroutine of one OS
 	 * thread, scheduled by mthp/sched.h; one schedule for each seed from
 	 * seed to seed + schedules - 1, each a fresh simulator whose
@@ -62,6 +69,8 @@ struct stress_totals {
 	uint64_t check_failures;	/* sim_check() failures, frames not freed */
 	uint64_t full_scans;		/* khugepaged's */
 	uint64_t collapses;		/* by khugepaged and MADV_COLLAPSE */
+	uint64_t paged_out;		/* pages reclaim's swap-out freed */
+	uint64_t no_memory;		/* accesses that found no memory (pressure) */
 	double failed_at;		/* seconds in when a failure was first seen; 0: none */
 	char why[300];			/* the first failure, or "" */
 	/* deterministic runs */
