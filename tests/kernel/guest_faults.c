@@ -27,6 +27,9 @@
  *                   khugepaged/defrag 1, reclaims, which splits an
  *                   underused THP, and the collapse succeeds; with
  *                   khugepaged/defrag 0 it fails.
+ *   reclaim         writes past a memory cgroup's limit, with swap: they
+ *                   land, the charge's reclaim pages out old pages before
+ *                   pages read meanwhile.
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs".
  * Exit status 0 when every case passed, 1 otherwise.
@@ -707,8 +710,8 @@ static unsigned long read_path(const char *path)
 	return v;
 }
 
-/* This process in a new memory cgroup without swap: 0, or -errno. */
-static int charge_cgroup_enter(void)
+/* This process in a new memory cgroup, with swap or not: 0, or -errno. */
+static int charge_cgroup_enter(bool swap)
 {
 	int err;
 
@@ -725,7 +728,7 @@ static int charge_cgroup_enter(void)
 		guest_say("mkdir %s: %s", CHARGE_CGROUP, strerror(err));
 		return -err;
 	}
-	if (write_path(CHARGE_CGROUP "/memory.swap.max", "0") ||
+	if (write_path(CHARGE_CGROUP "/memory.swap.max", swap ? "max" : "0") ||
 	    write_path(CHARGE_CGROUP "/cgroup.procs", "0"))
 		return -EIO;
 	return 0;
@@ -817,7 +820,7 @@ static bool charge_check(const struct charge_case *cc)
 	bool huge = false;
 	int err;
 
-	if (guest_thp_all_never() || charge_cgroup_enter())
+	if (guest_thp_all_never() || charge_cgroup_enter(false))
 		return false;
 	if (!map_at(base, 2 * PMD_SIZE)) {
 		charge_cgroup_leave();
@@ -875,6 +878,109 @@ static bool charge_check(const struct charge_case *cc)
 	return false;
 }
 
+/* ---- reclaim at a memory cgroup's limit, with swap ---- */
+
+#define RECLAIM_PAGES 1024ul	/* a region: 4M */
+
+/* The pages of [p, p + n pages) whose PTE is a swap entry, or -1. */
+static long swapped_pages(const char *p, unsigned long n)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	long count = 0;
+
+	if (fd < 0) {
+		guest_say("open /proc/self/pagemap: %s", strerror(errno));
+		return -1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t e;
+
+		if (pread(fd, &e, sizeof(e), (off_t)(((uintptr_t)p / PAGE + i) * sizeof(e))) !=
+		    (ssize_t)sizeof(e)) {
+			guest_say("reading /proc/self/pagemap: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		count += (e >> 62) & 1;
+	}
+	close(fd);
+	return count;
+}
+
+/* Each page of a region holds its number, so that no two are the same. */
+static void write_region(char *r, unsigned long first)
+{
+	for (unsigned long i = 0; i < RECLAIM_PAGES; i++)
+		*(unsigned long *)(r + i * PAGE) = first + i + 1;
+}
+
+static unsigned long region_errors(const char *r, unsigned long first)
+{
+	unsigned long bad = 0;
+
+	for (unsigned long i = 0; i < RECLAIM_PAGES; i++)
+		bad += *(const unsigned long *)(r + i * PAGE) != first + i + 1;
+	return bad;
+}
+
+/*
+ * In a memory cgroup with swap (zram), small pages only: regions A and B
+ * of 4M written, memory.max set 1M above the cgroup's usage, then region
+ * C written while B is read after every 32 pages of it.  Linux 7.2's
+ * charge reclaims in the cgroup: every write lands, 2M or more goes to
+ * swap (a little under 3M: the usage read before memory.max is set counts
+ * more than the pages, their page tables among it), and more
+ * of A (never touched again) than of B (read all along).
+ * The simulator does the same (tests/test_sim_reclaim.c), where before it
+ * failed the writes past the limit.
+ */
+static bool reclaim_check(void)
+{
+	static const char name[] = "writes past a cgroup's limit with swap: old pages paged out";
+	size_t len = 3 * RECLAIM_PAGES * PAGE;
+	char *base = area(), *a = base, *b = a + RECLAIM_PAGES * PAGE, *c = b + RECLAIM_PAGES * PAGE;
+	unsigned long bad = 0;
+	long in_a, in_b, in_c;
+	char limit[32];
+
+	area();		/* the 12M take two cases' room */
+	if (guest_thp_all_never() || charge_cgroup_enter(true))
+		return false;
+	if (!map_at(base, len)) {
+		charge_cgroup_leave();
+		return false;
+	}
+	write_region(a, 0);
+	write_region(b, RECLAIM_PAGES);
+	snprintf(limit, sizeof(limit), "%lu",
+		 read_path(CHARGE_CGROUP "/memory.current") + (1ul << 20));
+	if (write_path(CHARGE_CGROUP "/memory.max", limit)) {
+		munmap(base, len);
+		charge_cgroup_leave();
+		return false;
+	}
+	for (unsigned long i = 0; i < RECLAIM_PAGES; i++) {
+		*(unsigned long *)(c + i * PAGE) = 2 * RECLAIM_PAGES + i + 1;
+		if (i % 32 == 31)
+			bad += region_errors(b, RECLAIM_PAGES);
+	}
+	in_a = swapped_pages(a, RECLAIM_PAGES);
+	in_b = swapped_pages(b, RECLAIM_PAGES);
+	in_c = swapped_pages(c, RECLAIM_PAGES);
+	bad += region_errors(a, 0) + region_errors(b, RECLAIM_PAGES) +
+	       region_errors(c, 2 * RECLAIM_PAGES);
+	munmap(base, len);
+	charge_cgroup_leave();
+	if (in_a >= 0 && in_b >= 0 && in_c >= 0 && !bad &&
+	    in_a + in_b + in_c >= (long)(RECLAIM_PAGES / 2) && in_a > in_b) {
+		printf("ok - %s (swapped: A %ld, B %ld, C %ld pages)\n", name, in_a, in_b, in_c);
+		return true;
+	}
+	printf("not ok - %s: swapped A %ld, B %ld, C %ld pages (expected 512 or more in all,"
+	       " more of A than of B), %lu pages read back wrong\n", name, in_a, in_b, in_c, bad);
+	return false;
+}
+
 int main(void)
 {
 	bool failed = false;
@@ -886,6 +992,7 @@ int main(void)
 	failed |= !partial_check();
 	for (size_t i = 0; i < sizeof(charge_cases) / sizeof(charge_cases[0]); i++)
 		failed |= !charge_check(&charge_cases[i]);
+	failed |= !reclaim_check();
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();
