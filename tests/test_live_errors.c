@@ -25,6 +25,7 @@
 #include "helpers/cli_run.h"
 #include "live/live_internal.h"
 #include "report/audit.h"
+#include "report/report.h"
 #include "helpers/live_skip.h"
 #include "helpers/text_has.h"
 
@@ -217,6 +218,36 @@ static void test_audit_json_names_not_utf8(void **state)
 	free(buf);
 }
 
+/*
+ * mthp_json_text() makes '?' of each byte that is not part of valid UTF-8
+ * (a lone or cut lead byte, an overlong form, a surrogate, a code point
+ * past U+10FFFF) and keeps valid sequences whole.
+ */
+static void test_json_text_utf8(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", "plain" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "ab\xc3", "ab?" },
+		{ "\xc3\xa9\xff\xc3\xa9", "\xc3\xa9?\xc3\xa9" },
+		{ "\xc0\xaf", "??" },
+		{ "\xed\xa0\x80", "???" },
+		{ "\xf4\x90\x80\x80", "????" },
+		{ "\xe2\x82", "??" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = mthp_json_text(cases[i].in);
+
+		assert_non_null(j);
+		assert_string_equal(json_string_value(j), cases[i].out);
+		json_decref(j);
+	}
+}
+
 /* A share of anon-total only for what is part of it: never above 100%. */
 static void test_audit_text_shares(void **state)
 {
@@ -370,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),
 		cmocka_unit_test(test_audit_json_names_not_utf8),
+	cmocka_unit_test(test_json_text_utf8),
 		cmocka_unit_test(test_audit_text_shares),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),

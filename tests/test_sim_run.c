@@ -404,20 +404,64 @@ static void test_writes_past_the_cgroup_limit_are_counted(void **state)
 	mthp_run_report_free(&rep);
 }
 
-/* Run the CLI on a scenario text with one more argument (or NULL). */
-static int cli_on_text(const char *text, char *arg, char **out_buf, char **err_buf)
+/* Write text to a new file from template (mkstemp's), named in path. */
+static void write_temp(char *path, const char *text)
 {
-	char path[] = "/tmp/mthp-test-XXXXXX";
-	char *argv[] = { "sim", path, arg, NULL };
-	size_t len;
-	FILE *out, *err, *f;
-	int fd = mkstemp(path), status;
+	int fd = mkstemp(path);
+	FILE *f;
 
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/*
+ * A scenario whose file name is not UTF-8: the JSON of a run and of a
+ * sweep names it with '?' for the byte, where jansson refused the name
+ * and the report was an empty output with status 1.
+ */
+static void test_json_of_a_name_not_utf8(void **state)
+{
+	static const char text[] =
+		"[machine]\nmemory = 64M\n[process p]\n[vma p v]\nsize = 2M\n"
+		"[phase p f]\nvma = v\naction = fill\n";
+	char path[] = "/tmp/mthp-test-\xff-XXXXXX";
+	struct cli_run r;
+	json_t *doc;
+
+	(void)state;
+	write_temp(path, text);
+	r = cli_run("sim", path, "--json", NULL);
+	assert_int_equal(r.status, 0);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "scenario")),
+			       "/tmp/mthp-test-?-"));
+	json_decref(doc);
+	cli_run_free(&r);
+	r = cli_run("sim", path, "--sweep", "khugepaged/max_ptes_none=0,511", "--json", NULL);
+	assert_int_equal(r.status, 0);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "source")),
+			       "/tmp/mthp-test-?-"));
+	json_decref(doc);
+	cli_run_free(&r);
+	unlink(path);
+}
+
+/* Run the CLI on a scenario text with one more argument (or NULL). */
+static int cli_on_text(const char *text, char *arg, char **out_buf, char **err_buf)
+{
+	char path[] = "/tmp/mthp-test-XXXXXX";
+	char *argv[] = { "sim", path, arg, NULL };
+	size_t len;
+	FILE *out, *err;
+	int status;
+
+	write_temp(path, text);
 	out = open_memstream(out_buf, &len);
 	err = open_memstream(err_buf, &len);
 	status = mthp_cli_run(arg ? 3 : 2, argv, out, err);
@@ -1141,6 +1185,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_writes_past_the_machine_are_counted),
 	cmocka_unit_test(test_writes_past_the_cgroup_limit_are_counted),
 	cmocka_unit_test(test_writes_past_the_cgroup_limit_go_to_swap),
+	cmocka_unit_test(test_json_of_a_name_not_utf8),
 	cmocka_unit_test(test_several_processes_run),
 	cmocka_unit_test(test_shrink_phase_splits_underused_thps),
 	cmocka_unit_test(test_vmas_off_pmd_boundaries),

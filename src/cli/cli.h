@@ -45,6 +45,12 @@ int mthp_cli_check_not_input(FILE *err, const char *cmd, const char *opt,
 			     const char *path, const char *input);
 
 /*
+ * A JSON report that could not be made (ret -ENOMEM) or written: 1 (the
+ * exit status) after saying which on err.
+ */
+int mthp_cli_json_failed(FILE *err, const char *cmd, int ret);
+
+/*
  * fopen(path, "r") of a file a command reads; NULL with errno EISDIR for
  * a directory, which fopen opens and whose first read would fail.
  */

@@ -123,3 +123,10 @@ FILE *mthp_cli_open_input(const char *path)
 	}
 	return f;
 }
+
+int mthp_cli_json_failed(FILE *err, const char *cmd, int ret)
+{
+	fprintf(err, "mthp %s: %s\n", cmd, ret == -ENOMEM ?
+		"out of memory building the JSON report" : "writing the JSON report failed");
+	return 1;
+}

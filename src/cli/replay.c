@@ -167,7 +167,9 @@ static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *i
 
 	runs_of(reps, n, runs);
 	if (o->json) {
-		status = mthp_replay_json(out, o->path, info, s, reps, runs, n, o->stats) ? 1 : 0;
+		int ret = mthp_replay_json(out, o->path, info, s, reps, runs, n, o->stats);
+
+		status = ret ? mthp_cli_json_failed(err, "sim", ret) : 0;
 	} else {
 		mthp_replay_text(out, o->path, info, s, reps, runs, n);
 		if (o->stats)

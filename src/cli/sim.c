@@ -668,7 +668,9 @@ static int sim_body(void *ctx, FILE *out, FILE *err)
 		uint64_t seed = o->seed_given ? o->seed : sc.seed;
 
 		if (o->json) {
-			status = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o->stats) ? 1 : 0;
+			int ret = mthp_sim_json(out, &sc, seed, &s, runs, nr_runs, o->stats);
+
+			status = ret ? mthp_cli_json_failed(err, "sim", ret) : 0;
 		} else {
 			mthp_sim_text(out, &sc, seed, &s, runs, nr_runs);
 			if (o->stats)

@@ -214,7 +214,7 @@ int cli_sweep_run(const char *cmd, const struct cli_sweep_opts *o, struct mthp_s
 		json_t *doc = mthp_sweep_json(sw, budget, why, run_json, sw);
 
 		if (!doc || json_dumpf(doc, out, JSON_INDENT(2)))
-			status = 1;
+			status = mthp_cli_json_failed(err, cmd, doc ? -EIO : -ENOMEM);
 		fputc('\n', out);
 		json_decref(doc);
 	} else {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report/audit.h"
+#include "report/report.h"
 
 /*
  * Every builder returns NULL when memory runs out, and json_pack's "o"
@@ -54,21 +55,6 @@ static json_t *json_hex(uint64_t v)
 	return json_string(buf);
 }
 
-/* A name from the kernel (comm, a mapping): bytes that are not UTF-8 become '?'. */
-static json_t *json_name(const char *name)
-{
-	char buf[sizeof(((struct mthp_audit_error *)0)->msg)];
-	json_t *j = json_string(name);
-
-	if (j)
-		return j;
-	snprintf(buf, sizeof(buf), "%s", name);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
-			*p = '?';
-	return json_string(buf);
-}
-
 static json_t *json_range(const struct mthp_audit_range *r)
 {
 	return json_pack("{s:o, s:b, s:I, s:I, s:I}", "addr", json_hex(r->pmd_addr),
@@ -89,8 +75,8 @@ static json_t *json_vma(const struct mthp_audit_vma *v,
 		}
 	}
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "start", json_hex(v->start),
-			 "end", json_hex(v->end), "perms", json_name(v->perms),
-			 "name", json_name(v->name), "counters", json_counts(&v->c, geo, opts),
+			 "end", json_hex(v->end), "perms", mthp_json_text(v->perms),
+			 "name", mthp_json_text(v->name), "counters", json_counts(&v->c, geo, opts),
 			 "pmd_ranges", ranges);
 }
 
@@ -105,7 +91,7 @@ json_t *mthp_audit_json_proc(const struct mthp_audit_proc *p)
 		}
 	}
 	return json_pack("{s:I, s:o, s:o, s:o}", "pid", (json_int_t)p->pid,
-			 "comm", json_name(p->comm),
+			 "comm", mthp_json_text(p->comm),
 			 "counters", json_counts(&p->total, &p->geo, &p->opts), "vmas", vmas);
 }
 
@@ -117,7 +103,7 @@ static json_t *json_errors(const struct mthp_audit_report *r)
 		const struct mthp_audit_error *e = &r->errors[i];
 		json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "pid", (json_int_t)e->pid,
 				      "reason", mthp_audit_reason_name(mthp_audit_reason_of(e->err)),
-				      "errno", mthp_errno_name(e->err), "error", json_name(e->msg));
+				      "errno", mthp_errno_name(e->err), "error", mthp_json_text(e->msg));
 
 		if (json_array_append_new(a, o)) {
 			json_decref(a);

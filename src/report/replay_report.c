@@ -11,6 +11,7 @@
 
 #include "common/names.h"
 #include "report/replay_report.h"
+#include "report/report.h"
 #include "report/sim_report.h"
 
 uint32_t mthp_replay_profiles(const struct mthp_geometry *geo)
@@ -160,10 +161,10 @@ int mthp_replay_json(FILE *out, const char *path, const struct mthp_rec_info *in
 		ret = -ENOMEM;
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:i, s:s, s:I, s:f, s:i, s:b, s:I, s:I, s:I, s:I, "
+	doc = json_pack("{s:s, s:o, s:i, s:o, s:I, s:f, s:i, s:b, s:I, s:I, s:I, s:I, "
 			"s:{s:I, s:I, s:s}, s:O}",
-			"format", "mthp-replay 1", "recording", path, "pid", (int)info->pid,
-			"comm", info->comm, "frames", (json_int_t)reps[0].frames,
+			"format", "mthp-replay 1", "recording", mthp_json_text(path),
+			"pid", (int)info->pid, "comm", mthp_json_text(info->comm), "frames", (json_int_t)reps[0].frames,
 			"seconds", (double)reps[0].last.time_ms / 1000.0,
 			"page_size", (int)s->geo.page_size, "writes_tracked", info->track_writes,
 			"host_filled_ptes", (json_int_t)reps[0].host_fills,

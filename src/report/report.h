@@ -14,6 +14,13 @@
 #include <mthp/explain.h>
 #include <mthp/passes.h>
 
+/*
+ * json_text.c: text from outside the program (a path, a comm) as a JSON
+ * string, each byte that is not part of valid UTF-8 made '?'; NULL when
+ * memory runs out (or text is NULL).
+ */
+json_t *mthp_json_text(const char *text);
+
 /* Totals over the ranges of a plan. */
 struct mthp_plan_totals {
 	uint64_t collapses_by_order[MTHP_MAX_PMD_ORDER + 1];

@@ -14,6 +14,7 @@
 #include <mthp/notes.h>
 #include <mthp/tlb.h>
 
+#include "report/report.h"
 #include "report/sim_report.h"
 
 uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
@@ -555,8 +556,8 @@ int mthp_sim_json(FILE *out, const struct mthp_scenario *sc, uint64_t seed,
 
 	if (!list)
 		return -ENOMEM;
-	doc = json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o}", "format", "mthp-sim 1",
-			"scenario", sc->file, "seed", (json_int_t)seed,
+	doc = json_pack("{s:s, s:o, s:I, s:i, s:f, s:o, s:o}", "format", "mthp-sim 1",
+			"scenario", mthp_json_text(sc->file), "seed", (json_int_t)seed,
 			"page_size", (int)geo->page_size, "simulated_seconds", runs[0].sim_ns / 1e9,
 			"runs", list, "notes", notes_json(s, runs, n));
 	if (!doc)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/report.h"
 #include "report/sweep_report.h"
 
 static double mib(const struct mthp_sweep *sw, uint64_t pages)
@@ -170,10 +171,10 @@ json_t *mthp_sweep_json(const struct mthp_sweep *sw, double budget, const char *
 		if (sw->runs[i].on_front && json_array_append_new(front, json_integer((json_int_t)i + 1)))
 			return json_decref(front), NULL;
 	/* a scenario's runs draw from the seed; a snapshot's and a recording's do not */
-	return json_pack("{s:s, s:s?, s:o, s:s, s:s, s:f, s:o, s:{s:o, s:I}, s:o, s:o, "
+	return json_pack("{s:s, s:o?, s:o, s:s, s:s, s:f, s:o, s:{s:o, s:I}, s:o, s:o, "
 			 "s:{s:s, s:o, s:o}}",
 			 "format", "mthp-sweep 1",
-			 "source", sw->source,
+			 "source", sw->source ? mthp_json_text(sw->source) : NULL,
 			 "seed", sw->scenario ? json_integer((json_int_t)sw->seed) : json_null(),
 			 "tlb_profile", mthp_tlb_profile_name(sw->profile),
 			 "tlb_profile_source", profile_why,
