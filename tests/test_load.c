@@ -603,6 +603,37 @@ static void test_trace_diff(void **state)
 	scratch_remove(&dir);
 }
 
+/*
+ * Input that is no text ends at once, with the line that says so: an
+ * endless run of NUL bytes (/dev/zero) as a snapshot or as a trace, and a
+ * trace line over 64 KiB.
+ */
+static void test_input_that_never_ends(void **state)
+{
+	char path[] = "/tmp/mthp-test-long-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (unsigned i = 0; i < 70000; i++)
+		fputc('x', f);
+	fclose(f);
+	alarm(60);	/* a reader that does not stop at the NUL reads for ever */
+	cli_run_fails(1, "/dev/zero:1: NUL byte at column 1", "plan", "--snapshot", "/dev/zero",
+		      NULL);
+	cli_run_fails(1, "/dev/zero:1: NUL byte at column 1", "sim", "--load", "/dev/zero",
+		      NULL);
+	cli_run_fails(2, "/dev/zero:1: a NUL byte: not a trace", "trace-diff", "/dev/zero",
+		      path, NULL);
+	cli_run_fails(2, ":1: a line longer than 64 KiB: not a trace", "trace-diff", path,
+		      "/dev/null", NULL);
+	alarm(0);
+	unlink(path);
+}
+
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_load_every_state),
 	cmocka_unit_test(test_load_nohugepage_vma_with_large_folios),
@@ -614,4 +645,5 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_cold_and_mm_slots),
 	cmocka_unit_test(test_cli_load),
 	cmocka_unit_test(test_trace_diff),
+	cmocka_unit_test(test_input_that_never_ends),
 )

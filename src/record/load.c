@@ -487,7 +487,7 @@ static int verify(struct load *l)
 	uint32_t n = s->geo.ptes_per_pmd;
 	struct mthp_snapshot got;
 	size_t q = 0;
-	int err = sim_mm_snapshot(l->out->mm, &got);
+	int err = sim_mm_snapshot_populated(l->out->mm, &got);
 
 	for (size_t p = 0; !err && p < s->nr_pmds; p++) {
 		const struct mthp_snapshot_pmd *want = &s->pmds[p], *have = NULL;

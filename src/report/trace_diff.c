@@ -143,21 +143,56 @@ static int add_line(struct mthp_trace *t, char *line, unsigned lineno)
 	return 0;
 }
 
+/* The longest line of a trace read: an ftrace line is some hundred bytes. */
+#define TRACE_LINE_MAX 65536
+
+/*
+ * The next line of f into buf (TRACE_LINE_MAX bytes), NUL-terminated: 1, 0
+ * at the end, -EILSEQ for a NUL byte in it, -E2BIG when it is longer.
+ */
+static int read_line(FILE *f, char *buf)
+{
+	size_t len = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF) {
+		if (c == '\0')
+			return -EILSEQ;
+		if (len == TRACE_LINE_MAX - 1)
+			return -E2BIG;
+		buf[len++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return len > 0;
+}
+
 int mthp_trace_read(struct mthp_trace **out, FILE *f, const char *name,
 		    struct mthp_diag *diag)
 {
 	struct mthp_trace *t = calloc(1, sizeof(*t));
-	char *line = NULL;
-	size_t cap = 0;
+	char *line = malloc(TRACE_LINE_MAX);
 	unsigned lineno = 0;
-	int ret = t ? 0 : -ENOMEM;
+	int ret = t && line ? 0 : -ENOMEM, got = 0;
 
 	errno = 0;
-	while (!ret && getline(&line, &cap, f) > 0)
+	while (!ret && (got = read_line(f, line)) > 0)
 		ret = add_line(t, line, ++lineno);
+	if (!ret && got < 0) {
+		ret = got;
+		lineno++;
+	}
 	if (!ret && ferror(f))
 		ret = errno ? -errno : -EIO;	/* -EISDIR for a directory */
 	free(line);
+	if (ret == -EILSEQ || ret == -E2BIG) {
+		mthp_msg(diag->msg, sizeof(diag->msg), "%s:%u: %s", name, lineno,
+			 ret == -EILSEQ ? "a NUL byte: not a trace (text)" :
+			 "a line longer than 64 KiB: not a trace");
+		mthp_trace_free(t);
+		return -EINVAL;
+	}
 	if (ret) {
 		if (lineno)
 			mthp_msg(diag->msg, sizeof(diag->msg), "%s:%u: %s", name, lineno,

@@ -575,6 +575,10 @@ int mthp_snapshot_read(struct mthp_snapshot *snap, FILE *f, const char *name,
 		}
 		got = fread(buf + len, 1, cap - len, f);
 		len += got;
+		/* a NUL byte ends the reading: its line is an error anyway
+		 * (and /dev/zero would never end) */
+		if (got && memchr(buf + len - got, '\0', got))
+			break;
 		if (got)
 			continue;
 		if (ferror(f)) {
