@@ -94,13 +94,13 @@ static void test_every_machine_key(void **state)
 
 	(void)state;
 	read_ok(&sc, "[machine]\nmemory = 2G\npage_size = 16K\nswap = 0\n"
-		     "fragmentation = 25%\ntlb = zen,arm64-4k\nread_fault_alloc = yes\n"
+		     "fragmentation = 25%\ntlb = arm64-16k\nread_fault_alloc = yes\n"
 		     "swap_device = zram\nseed = 42\nmmu = arm64-16k\n[process p]\n");
 	assert_int_equal(sc.memory, 2ull << 30);
 	assert_int_equal(sc.page_size, 16384);
 	assert_int_equal(sc.swap, 0);
 	assert_true(sc.fragmentation > 0.2499 && sc.fragmentation < 0.2501);
-	assert_int_equal(sc.tlb_profiles, (1u << MTHP_TLB_ZEN) | (1u << MTHP_TLB_ARM64_4K));
+	assert_int_equal(sc.tlb_profiles, 1u << MTHP_TLB_ARM64_16K);
 	assert_true(sc.read_fault_alloc);
 	assert_int_equal(sc.swap_device, SIM_SWAP_ZRAM);
 	assert_int_equal(sc.seed, 42);
@@ -283,7 +283,20 @@ static const struct bad_scenario {
 	{ "[settings]\nenabled = always\nenabled = never\n[process p]\n", 3,
 	  "given twice (first at line 2)" },
 	/* vmas and processes */
+	{ "[process p]\n[vma p v]\nsize = 4M\nsize = 8M\n", 4,
+	  "key 'size' given twice in this section (first at line 3)" },
+	{ "[process p]\nmemcg_limit = 1M\nmemcg_limit = 2M\n", 3,
+	  "key 'memcg_limit' given twice in this section (first at line 2)" },
+	{ "[machine]\nmmu = arm64-4k\nmmu = zen\n[process p]\n", 3,
+	  "key 'mmu' given twice in this section (first at line 2)" },
+	{ "[machine]\ntlb = x86-64,arm64-64k\n[process p]\n", 2,
+	  "tlb profile 'arm64-64k' is made for another page size than 4K" },
 	{ "[process p]\n[vma p v]\nsize = 0\n", 3, "size '0'" },
+	{ "[process p]\n[vma p v]\nsize = 2T\n", 2, "vma 'v' does not fit: a process's VMAs" },
+	{ "[process p]\n[vma p v]\nsize = 4M\nalign = 16T\n", 2, "vma 'v' does not fit" },
+	{ "[process p]\n[vma p v]\nsize = 600G\n[vma p w]\nsize = 600G\n", 4,
+	  "vma 'w' does not fit: a process's VMAs, each aligned and followed by a gap of its "
+	  "alignment, take at most 1T of address space" },
 	{ "[process p]\n[vma p v]\nsize = 5000\n", 2, "not a multiple of the page size" },
 	{ "[process p]\n[vma p v]\nflags = hugepage\n", 2, "has no size" },
 	{ "[process p]\n[vma p v]\nsize=4M\nalign = 3K\n", 4, "power of two" },

@@ -277,5 +277,12 @@ int mthp_run_stat(const struct mthp_run_report *r, const char *group, const char
  * policy and seed.
  */
 void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr);
+/*
+ * The first VMA (its index) that does not fit in its process's 1 TiB of
+ * address space as mthp_scenario_vma_addresses() places them (each
+ * aligned, a guard gap of its alignment after it), or sc->nr_vmas when
+ * all fit.  Needs each VMA's alignment set.
+ */
+size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc);
 
 #endif /* MTHP_SCENARIO_H */

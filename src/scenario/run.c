@@ -59,6 +59,31 @@ void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
 	}
 }
 
+size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc)
+{
+	for (size_t i = 0; i < sc->nr_processes; i++) {
+		uint64_t base = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
+		uint64_t cursor = base;
+
+		for (size_t v = 0; v < sc->nr_vmas; v++) {
+			const struct mthp_scenario_vma *sv = &sc->vmas[v];
+			uint64_t addr;
+
+			if (sv->process != i)
+				continue;
+			/* each at most a span: the sums below cannot wrap */
+			if (sv->align > PROCESS_SPAN || sv->size > PROCESS_SPAN ||
+			    sv->pmd_offset > PROCESS_SPAN || cursor > base + PROCESS_SPAN)
+				return v;
+			addr = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
+			if (addr + sv->size > base + PROCESS_SPAN)
+				return v;
+			cursor = addr + sv->size + sv->align;
+		}
+	}
+	return sc->nr_vmas;
+}
+
 struct heap_object {
 	uint64_t page;			/* first page, in the phase's range */
 	uint64_t nr;			/* pages */

@@ -141,8 +141,15 @@ struct reader {
 	bool seen_machine, seen_settings;
 	unsigned memory_line, swap_line;	/* where [machine] set them */
 	unsigned page_size_line;
+	unsigned tlb_line;			/* where [machine] gave tlb */
 	char memory_text[MAX_LINE + 1], swap_text[MAX_LINE + 1];	/* as written */
 	struct phase_extra *extra;		/* one per phase */
+	/* the keys the current [machine], [process] or [vma] gave, and where */
+	struct {
+		char key[24];
+		unsigned line;
+	} keys[12];
+	size_t nr_keys;
 };
 
 static void fail_at(struct reader *rd, unsigned line, const char *fmt, ...)
@@ -419,6 +426,7 @@ static void begin_section(struct reader *rd, const char *text)
 	const char *close = strchr(text, ']');
 	int nr = 0;
 
+	rd->nr_keys = 0;
 	if (!close || close[strspn(close + 1, " \t\r\n") + 1] != '\0')
 		return fail_at(rd, rd->line, "a section header is [KIND ...] alone on its line");
 	snprintf(copy, sizeof(copy), "%.*s", (int)(close - text - 1), text + 1);
@@ -521,6 +529,7 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 		bool all = false;
 
 		snprintf(copy, sizeof(copy), "%s", value);
+		rd->tlb_line = rd->line;
 		sc->tlb_profiles = 0;
 		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 			enum mthp_tlb_profile prof;
@@ -776,6 +785,24 @@ static void phase_key(struct reader *rd, const char *key, const char *value)
 		fail_value(rd, rd->line, key, value, phase_key_allowed[k]);
 }
 
+/*
+ * A key of [machine], [process] or [vma] given twice is an error, as in
+ * [settings] and [phase] (each checks its own): which one was meant?  A
+ * key unknown to the section is left to it to refuse.
+ */
+static void key_once(struct reader *rd, const char *key)
+{
+	for (size_t i = 0; i < rd->nr_keys; i++)
+		if (!strcmp(rd->keys[i].key, key))
+			return fail_at(rd, rd->line, "key '%s' given twice in this section "
+				       "(first at line %u)", key, rd->keys[i].line);
+	if (rd->nr_keys == sizeof(rd->keys) / sizeof(rd->keys[0]) ||
+	    strlen(key) >= sizeof(rd->keys[0].key))
+		return;
+	snprintf(rd->keys[rd->nr_keys].key, sizeof(rd->keys[0].key), "%s", key);
+	rd->keys[rd->nr_keys++].line = rd->line;
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	/* each section's reader of its keys */
@@ -792,9 +819,13 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	(void)section;
 	if (rd->failed)
 		return 0;
-	if (rd->section == SEC_NONE)
+	if (rd->section == SEC_NONE) {
 		fail_at(rd, rd->line, "'%s' is outside any section", key);
-	else
+		return 0;
+	}
+	if (rd->section == SEC_MACHINE || rd->section == SEC_PROCESS || rd->section == SEC_VMA)
+		key_once(rd, key);
+	if (!rd->failed)
 		section_key[rd->section](rd, key, value);
 	return !rd->failed;
 }
@@ -848,9 +879,15 @@ static void check_machine(struct reader *rd)
 	}
 	if (sc->mmu >= 0 && !mthp_tlb_profile_fits((enum mthp_tlb_profile)sc->mmu, &geo)) {
 		snprintf(msg, sizeof(msg), "made for another page size than %s", page);
-		fail_value(rd, sc->mmu_line, "mmu", mthp_tlb_profile_name((enum mthp_tlb_profile)sc->mmu),
-			   msg);
+		return fail_value(rd, sc->mmu_line, "mmu",
+				  mthp_tlb_profile_name((enum mthp_tlb_profile)sc->mmu), msg);
 	}
+	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++)
+		if ((sc->tlb_profiles & (1u << p)) &&
+		    !mthp_tlb_profile_fits((enum mthp_tlb_profile)p, &geo))
+			return fail_at(rd, rd->tlb_line, "tlb profile '%s' is made for another "
+				       "page size than %s", mthp_tlb_profile_name(
+					       (enum mthp_tlb_profile)p), page);
 }
 
 static void check_settings(struct reader *rd)
@@ -893,6 +930,13 @@ static void check_vmas(struct reader *rd)
 				v->name, sc->page_size);
 		else if (v->align < sc->page_size)
 			fail_at(rd, v->line, "vma '%s': align is smaller than the page size", v->name);
+	}
+	if (!rd->failed && mthp_scenario_vma_misfit(sc) < sc->nr_vmas) {
+		const struct mthp_scenario_vma *v = &sc->vmas[mthp_scenario_vma_misfit(sc)];
+
+		fail_at(rd, v->line, "vma '%s' does not fit: a process's VMAs, each aligned "
+			"and followed by a gap of its alignment, take at most 1T of address space",
+			v->name);
 	}
 }
 
