@@ -581,6 +581,21 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 		free(out);
 		free(err);
 	}
+	/* 16^4 combinations: a bad option too, refused before any run */
+	{
+		static const char v[] = "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15";
+		char none[80], swap[80], shared[80], scan[80], *out, *err;
+
+		snprintf(none, sizeof(none), "khugepaged/max_ptes_none=%s", v);
+		snprintf(swap, sizeof(swap), "khugepaged/max_ptes_swap=%s", v);
+		snprintf(shared, sizeof(shared), "khugepaged/max_ptes_shared=%s", v);
+		snprintf(scan, sizeof(scan), "khugepaged/pages_to_scan=16,%s", v + 2);
+		assert_int_equal(mthp(&out, &err, "sim", "--sweep", none, "--sweep", swap,
+				      "--sweep", shared, "--sweep", scan, NULL), 2);
+		assert_non_null(strstr(err, "the sweep has more than 4096 combinations"));
+		free(out);
+		free(err);
+	}
 }
 
 /*

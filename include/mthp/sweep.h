@@ -68,6 +68,14 @@ int mthp_sweep_axis_parse(struct mthp_sweep_axis *axis, const char *arg,
  */
 int mthp_sweep_axes_distinct(const struct mthp_sweep_axis *axes, unsigned nr,
 			     struct mthp_diag *diag);
+/*
+ * The grid of the first nr axes: its number of combinations of settings
+ * in *combos, or -E2BIG (more axes than MTHP_SWEEP_MAX_AXES, more
+ * combinations than MTHP_SWEEP_MAX_COMBOS) or -EINVAL (a knob twice),
+ * saying which.  mthp_sweep_run() checks the same.
+ */
+int mthp_sweep_grid_size(const struct mthp_sweep_axis *axes, unsigned nr, unsigned *combos,
+			 struct mthp_diag *diag);
 
 /* One run of the grid. */
 struct mthp_sweep_run {

@@ -278,18 +278,19 @@ int mthp_sweep_axes_distinct(const struct mthp_sweep_axis *axes, unsigned nr,
 	return 0;
 }
 
-static int count_combos(const struct mthp_sweep *sw, unsigned *out, struct mthp_diag *diag)
+int mthp_sweep_grid_size(const struct mthp_sweep_axis *axes, unsigned nr, unsigned *out,
+			 struct mthp_diag *diag)
 {
 	uint64_t n = 1;
 	int err;
 
-	if (sw->nr_axes > MTHP_SWEEP_MAX_AXES)
+	if (nr > MTHP_SWEEP_MAX_AXES)
 		return fail(diag, -E2BIG, "more than %d swept knobs", MTHP_SWEEP_MAX_AXES);
-	err = mthp_sweep_axes_distinct(sw->axes, sw->nr_axes, diag);
+	err = mthp_sweep_axes_distinct(axes, nr, diag);
 	if (err)
 		return err;
-	for (unsigned a = 0; a < sw->nr_axes; a++) {
-		n *= sw->axes[a].nr_values;
+	for (unsigned a = 0; a < nr; a++) {
+		n *= axes[a].nr_values;
 		if (n > MTHP_SWEEP_MAX_COMBOS)
 			return fail(diag, -E2BIG, "the sweep has more than %d combinations of "
 				    "settings", MTHP_SWEEP_MAX_COMBOS);
@@ -359,7 +360,7 @@ int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag)
 	memset(&sw->baseline, 0, sizeof(sw->baseline));
 	/* the runs are of a machine with the MMU the profile judges */
 	sw->settings.geo.cont_order = mthp_tlb_profile_info(sw->profile)->cont_order;
-	err = count_combos(sw, &sw->nr_combos, diag);
+	err = mthp_sweep_grid_size(sw->axes, sw->nr_axes, &sw->nr_combos, diag);
 	if (err)
 		return err;
 	sw->nr_runs = (size_t)sw->nr_combos * mthp_sweep_runs_per_combo(sw);

@@ -188,6 +188,10 @@ int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp
 		}
 	}
 	sw->nr_axes = (unsigned)o->axes.nr;
+	if (mthp_sweep_grid_size(sw->axes, sw->nr_axes, &sw->nr_combos, &diag)) {
+		fprintf(err, "mthp %s: %s\n", cmd, diag.msg);
+		return EXIT_USAGE;
+	}
 	return choose_profile(cmd, o, sw, why, whylen, err);
 }
 
