@@ -921,7 +921,7 @@ static void test_read_output(void **state)
 	if (access("/dev/full", W_OK) == 0) {
 		cli_run_fails(1, "mthp record: writing /dev/full failed",
 			      "record", "--read", path, "-o", "/dev/full", NULL);
-		cli_run_fails(1, "mthp record: writing /dev/full failed",
+		cli_run_fails(1, "mthp record: writing /dev/full failed: No space left on device",
 			      "record", "--read", path, "--frame", "2", "-o", "/dev/full", NULL);
 	}
 	unlink(link);

@@ -385,8 +385,10 @@ static int read_recording(const struct record_opts *o, FILE *out, FILE *err)
 			o->read, r.nr_frames, o->frame);
 		ret = -ENOENT;
 	} else if (ret < 0 && found) {
-		fprintf(err, "mthp record: writing %s failed: %s\n",
-			dst == out ? "the output" : o->output, strerror(-ret));
+		/* on standard output, main() says why when it flushes it */
+		if (dst != out)
+			fprintf(err, "mthp record: writing %s failed: %s\n", o->output,
+				strerror(-ret));
 	} else if (ret < 0 && diag.msg[0]) {
 		fprintf(err, "mthp record: %s\n", diag.msg);
 	}

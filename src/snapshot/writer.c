@@ -104,7 +104,11 @@ int mthp_snapshot_write(const struct mthp_snapshot *snap, FILE *f)
 	if (!err)
 		fputs("end\n", f);
 	free(folios);
-	if (!err && ferror(f))
-		err = -EIO;
+	if (!err) {
+		/* flushed here, so that the error is the write's (ENOSPC ...) */
+		errno = 0;
+		if (fflush(f) != 0 || ferror(f))
+			err = errno ? -errno : -EIO;
+	}
 	return err;
 }
