@@ -253,8 +253,8 @@ static const struct mthp_opt sim_opts_table[] = {
 	  .help = "with --trace: only these events, a comma list as\n"
 		  "  tracefs's set_event takes it: mm_khugepaged_scan_pmd,\n"
 		  "  mm_collapse_huge_page, mm_collapse_huge_page_isolate,\n"
-		  "  mm_collapse_huge_page_swapin, huge_memory:EVENT or\n"
-		  "  huge_memory (all; the default)" },
+		  "  mm_collapse_huge_page_swapin, mm_khugepaged_scan,\n"
+		  "  huge_memory:EVENT or huge_memory (all; the default)" },
 	{ "snapshot", 0, "FILE", MTHP_OPT_STRING, OPT(snapshot),
 	  .help = "the processes at the end of the (last) policy's run,\n"
 		  "  as a snapshot for `mthp plan --snapshot`" },
