@@ -194,6 +194,14 @@ static void test_bad_options_are_usage_errors(void **state)
 			   "unexpected argument 'extra'");
 	expect_usage_error(cli_run("plan", "--snapshot", "x.snap", "--page-size", "4096", NULL),
 			   "go with --ptes");
+	/* 0 is a value given, not the default */
+	expect_usage_error(cli_run("plan", "--snapshot", "x.snap", "--addr", "0", NULL),
+			   "go with --ptes");
+	expect_usage_error(cli_run("plan", "--ptes", "A*512", "--page-size", "0", NULL),
+			   "--page-size 0: must be 4096, 16384 or 65536");
+	expect_usage_error(cli_run("plan", "--ptes", "A*512", "--policy-file", "x.so",
+				   "--policy", "seed", NULL),
+			   "--policy-file replaces --policy");
 	expect_usage_error(cli_run("frobnicate", NULL), "unknown command 'frobnicate'");
 }
 

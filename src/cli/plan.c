@@ -48,6 +48,8 @@ struct plan_opts {
 	const char *vma_flags;
 	uint64_t page_size;
 	uint64_t addr;
+	bool page_size_given, addr_given;	/* 0 is a value given too */
+	bool policy_given;
 	enum mthp_policy policy;
 	enum mthp_context context;
 	struct mthp_opt_strings sets;
@@ -61,6 +63,33 @@ struct plan_opts {
 };
 
 #define OPT(field) offsetof(struct plan_opts, field)
+
+static int parse_page_size(void *opts, const char *value, char *why, size_t len)
+{
+	struct plan_opts *o = opts;
+
+	o->page_size_given = true;
+	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->page_size, why, len);
+}
+
+static int parse_policy(void *opts, const char *value, char *why, size_t len)
+{
+	struct plan_opts *o = opts;
+
+	o->policy_given = true;
+	if (!mthp_policy_parse(value, &o->policy))
+		return 0;
+	snprintf(why, len, "must be legacy, seed, upstream or guarded");
+	return -EINVAL;
+}
+
+static int parse_addr(void *opts, const char *value, char *why, size_t len)
+{
+	struct plan_opts *o = opts;
+
+	o->addr_given = true;
+	return mthp_opts_u64(value, true, 0, UINT64_MAX, &o->addr, why, len);
+}
 
 static const struct mthp_opt plan_opts[] = {
 	{ .help = "input (one of):" },
@@ -81,15 +110,15 @@ static const struct mthp_opt plan_opts[] = {
 		  "  A young anon   a old anon   S shared young   s shared old\n"
 		  "  f not anon   n special   l lazyfree   K locked\n"
 		  "  P pinned   N not on LRU" },
-	{ "page-size", 0, "N", MTHP_OPT_U64, OPT(page_size), 0, UINT64_MAX,
+	{ "page-size", 0, "N", MTHP_OPT_FN, .fn = parse_page_size,
 	  .help = "with --ptes: 4096 (512 PTEs, default), 16384 or 65536" },
 	{ "vma", 0, "FLAGS", MTHP_OPT_STRING, OPT(vma_flags),
 	  .help = "with --ptes: the VMA's flags (default anon,hugepage),\n"
 		  "  from anon hugepage nohugepage uffd noanonvma file shared" },
-	{ "addr", 0, "HEX", MTHP_OPT_U64, OPT(addr), 0, UINT64_MAX, true,
+	{ "addr", 0, "HEX", MTHP_OPT_FN, .fn = parse_addr,
 	  .help = "with --ptes: the PMD-aligned address (default 0)" },
 	{ .help = "\noptions:" },
-	{ "policy", 0, "P", MTHP_OPT_POLICY, OPT(policy),
+	{ "policy", 0, "P", MTHP_OPT_FN, .fn = parse_policy,
 	  .help = "legacy | seed | upstream | guarded (default upstream)" },
 	CLI_PLUGIN_OPTS("  decides the walk's windows, its built-in fallback\n"
 			"  policy the rest (replaces --policy);\n", 10),
@@ -150,7 +179,10 @@ static int parse_opts(int argc, char **argv, struct plan_opts *o, FILE *out, FIL
 					     "--until-stable");
 	if (o->time_limit && !o->policy_file)
 		return mthp_opts_usage_error(&plan_spec, err, "--time-limit goes with --policy-file");
-	if (!o->ptes && (o->page_size || o->vma_flags || o->addr))
+	if (o->policy_file && o->policy_given)
+		return mthp_opts_usage_error(&plan_spec, err, "--policy-file replaces --policy; "
+					     "give one of them");
+	if (!o->ptes && (o->page_size_given || o->vma_flags || o->addr_given))
 		return mthp_opts_usage_error(&plan_spec, err,
 					     "--page-size, --vma and --addr go with --ptes");
 	return 0;
@@ -167,7 +199,7 @@ static int snapshot_from_pattern(const struct plan_opts *o, struct mthp_snapshot
 	bool has_folios;
 	int status = EXIT_USAGE;
 
-	if (mthp_geometry_from_page_size(&geo, o->page_size ? o->page_size : 4096)) {
+	if (mthp_geometry_from_page_size(&geo, o->page_size_given ? o->page_size : 4096)) {
 		fprintf(err, "mthp plan: --page-size %" PRIu64 ": must be 4096, 16384 or 65536\n",
 			o->page_size);
 		return EXIT_USAGE;
