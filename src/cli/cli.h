@@ -31,8 +31,8 @@ int mthp_cli_parse_pid(const char *text, pid_t *pid);
 /*
  * output.c: check an output file of option opt before the work that
  * writes it (its directory exists, it can be written or created; "-" and
- * NULL pass).  0, or 1 (the exit status) after "mthp CMD: OPT PATH: why"
- * on err.
+ * NULL pass).  0, or the exit status after "mthp CMD: OPT PATH: why" on
+ * err: 1, or 2 (EXIT_USAGE) for an empty name, a bad option value.
  */
 int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 			  const char *path);

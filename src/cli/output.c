@@ -86,7 +86,7 @@ int mthp_cli_check_output(FILE *err, const char *cmd, const char *opt,
 		return 0;
 	if (!*path) {
 		fprintf(err, "mthp %s: %s: the file name is empty\n", cmd, opt);
-		return 1;
+		return EXIT_USAGE;	/* a bad option value, not a file that fails */
 	}
 	dir_of(path, dir, sizeof(dir));
 	if (check_dir(dir, why, sizeof(why)) < 0 || check_file(path, why, sizeof(why)) < 0) {

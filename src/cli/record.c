@@ -435,9 +435,10 @@ int cmd_record(int argc, char **argv, FILE *out, FILE *err)
 		if (o.pid || o.interval || o.duration || o.frames || o.track_writes)
 			return mthp_opts_usage_error(&record_spec, err,
 				"--read takes only --frame and -o");
-		if (mthp_cli_check_output(err, "record", "-o", o.output) ||
-		    mthp_cli_check_not_input(err, "record", "-o", o.output, o.read))
-			return 1;
+		ret = mthp_cli_check_output(err, "record", "-o", o.output) ?:
+		      mthp_cli_check_not_input(err, "record", "-o", o.output, o.read);
+		if (ret)
+			return ret;
 		return read_recording(&o, out, err);
 	}
 	if (!o.pid)
@@ -452,7 +453,8 @@ int cmd_record(int argc, char **argv, FILE *out, FILE *err)
 			"--duration and --frames cannot both be given");
 	if (o.track_writes && track_writes(err))
 		return 1;
-	if (mthp_cli_check_output(err, "record", "-o", o.output))
-		return 1;
+	ret = mthp_cli_check_output(err, "record", "-o", o.output);
+	if (ret)
+		return ret;
 	return record(&o, out, err);
 }

@@ -62,8 +62,9 @@ int cmd_snapshot(int argc, char **argv, FILE *out, FILE *err)
 		return ret < 0 ? 0 : ret;
 	pid = o.pid;
 	output = o.output;
-	if (mthp_cli_check_output(err, "snapshot", "-o", output))
-		return 1;
+	ret = mthp_cli_check_output(err, "snapshot", "-o", output);
+	if (ret)
+		return ret;
 	ret = mthp_live_snapshot(pid, &snap, &diag);
 	if (ret < 0) {
 		fprintf(err, "mthp snapshot: %s\n", diag.msg);
