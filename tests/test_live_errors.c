@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -390,6 +392,39 @@ static void test_host_memory(void **state)
 	assert_int_equal(swap, (uint64_t)si.totalswap * si.mem_unit);
 }
 
+/*
+ * --cgroup PATH: a relative PATH is below /sys/fs/cgroup, even where the
+ * working directory has a directory of that name (with a cgroup.procs of
+ * its own); an empty one is refused, not read as the root.
+ */
+static void test_cgroup_path_below_the_mount(void **state)
+{
+	char dir[] = "/tmp/mthp-test-cg-XXXXXX", cwd[4096];
+	struct mthp_diag diag = { .msg = "" };
+	pid_t *pids = NULL;
+	size_t nr = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(mkdir("mthp-no-such-cgroup", 0755), 0);
+	f = fopen("mthp-no-such-cgroup/cgroup.procs", "w");
+	assert_non_null(f);
+	fputs("1\n", f);
+	fclose(f);
+	assert_true(mthp_live_cgroup_pids("mthp-no-such-cgroup", &pids, &nr, &diag) < 0);
+	assert_null(pids);
+	assert_non_null(strstr(diag.msg, "/sys/fs/cgroup/mthp-no-such-cgroup/cgroup.procs"));
+	assert_int_equal(mthp_live_cgroup_pids("", &pids, &nr, &diag), -EINVAL);
+	assert_non_null(strstr(diag.msg, "the path is empty"));
+	unlink("mthp-no-such-cgroup/cgroup.procs");
+	rmdir("mthp-no-such-cgroup");
+	assert_int_equal(chdir(cwd), 0);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,7 +436,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_output_checked_first),
 		cmocka_unit_test(test_audit_json_lists_errors),
 		cmocka_unit_test(test_audit_json_names_not_utf8),
-	cmocka_unit_test(test_json_text_utf8),
+		cmocka_unit_test(test_json_text_utf8),
+		cmocka_unit_test(test_cgroup_path_below_the_mount),
 		cmocka_unit_test(test_audit_text_shares),
 		cmocka_unit_test(test_audit_prom_counts_errors),
 		cmocka_unit_test(test_audit_text_header_only_with_a_process),

@@ -479,7 +479,12 @@ int mthp_live_cgroup_pids(const char *path, pid_t **pids, size_t *nr,
 
 	*pids = NULL;
 	*nr = 0;
-	if (!strncmp(path, "/sys/fs/cgroup", 14) || access(path, F_OK) == 0)
+	if (!*path) {
+		live_diag(diag, "cgroup: the path is empty (the root cgroup is /)");
+		return -EINVAL;
+	}
+	/* relative: below the cgroup2 mount, never the working directory */
+	if (path[0] == '/' && (!strncmp(path, "/sys/fs/cgroup", 14) || access(path, F_OK) == 0))
 		snprintf(full, sizeof(full), "%s", path);
 	else
 		snprintf(full, sizeof(full), "/sys/fs/cgroup%s%s",
