@@ -313,6 +313,10 @@ static const struct bad_scenario {
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
 	  "pages = 4-1\n", 7, "such as 3,5,9-12" },
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 1,,2\n", 7, "pages '1,,2'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
+	  "pages = 1,2,\n", 7, "pages '1,2,'" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
 	  "pages = 1024\n", 7, "page 1024 is past the 1024 pages of phase 'x'" },
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = read\n"
 	  "pages = 1\ndensity = 5%\n", 7, "pages excludes density" },

@@ -645,18 +645,19 @@ static void vma_key(struct reader *rd, const char *key, const char *value)
 
 /*
  * value's comma-separated items, each through item(ph, WORD, i) for i from
- * 0, at most max of them: how many, or 0 when there is none, more than
- * max, or one item() refuses.
+ * 0, at most max of them: how many, or 0 when there is none, an empty
+ * one ("1,,2", a comma at either end), more than max, or one item()
+ * refuses.
  */
 static unsigned parse_items(struct mthp_scenario_phase *ph, const char *value, unsigned max,
 			    bool (*item)(struct mthp_scenario_phase *ph, char *w, unsigned i))
 {
-	char copy[MAX_LINE + 1], *save = NULL;
+	char copy[MAX_LINE + 1], *rest = copy, *w;
 	unsigned nr = 0;
 
 	snprintf(copy, sizeof(copy), "%s", value);
-	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (nr == max || !item(ph, w, nr++))
+	while ((w = strsep(&rest, ",")))
+		if (!*w || nr == max || !item(ph, w, nr++))
 			return 0;
 	return nr;
 }
