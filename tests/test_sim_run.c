@@ -417,6 +417,19 @@ static void write_temp(char *path, const char *text)
 	fclose(f);
 }
 
+/* The run succeeded, and its JSON's key names the file with '?' for the byte. */
+static void assert_json_name(struct cli_run r, const char *key)
+{
+	json_t *doc;
+
+	assert_int_equal(r.status, 0);
+	doc = json_loads(r.out, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, key)), "/tmp/mthp-test-?-"));
+	json_decref(doc);
+	cli_run_free(&r);
+}
+
 /*
  * A scenario whose file name is not UTF-8: the JSON of a run and of a
  * sweep names it with '?' for the byte, where jansson refused the name
@@ -428,27 +441,12 @@ static void test_json_of_a_name_not_utf8(void **state)
 		"[machine]\nmemory = 64M\n[process p]\n[vma p v]\nsize = 2M\n"
 		"[phase p f]\nvma = v\naction = fill\n";
 	char path[] = "/tmp/mthp-test-\xff-XXXXXX";
-	struct cli_run r;
-	json_t *doc;
 
 	(void)state;
 	write_temp(path, text);
-	r = cli_run("sim", path, "--json", NULL);
-	assert_int_equal(r.status, 0);
-	doc = json_loads(r.out, 0, NULL);
-	assert_non_null(doc);
-	assert_non_null(strstr(json_string_value(json_object_get(doc, "scenario")),
-			       "/tmp/mthp-test-?-"));
-	json_decref(doc);
-	cli_run_free(&r);
-	r = cli_run("sim", path, "--sweep", "khugepaged/max_ptes_none=0,511", "--json", NULL);
-	assert_int_equal(r.status, 0);
-	doc = json_loads(r.out, 0, NULL);
-	assert_non_null(doc);
-	assert_non_null(strstr(json_string_value(json_object_get(doc, "source")),
-			       "/tmp/mthp-test-?-"));
-	json_decref(doc);
-	cli_run_free(&r);
+	assert_json_name(cli_run("sim", path, "--json", NULL), "scenario");
+	assert_json_name(cli_run("sim", path, "--sweep", "khugepaged/max_ptes_none=0,511",
+				 "--json", NULL), "source");
 	unlink(path);
 }
 

@@ -197,14 +197,14 @@ static uint32_t test_clear_young(struct sim *sim, struct sim_pte_table *t, uint3
 	return young;
 }
 
-uint32_t reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
-		      uint64_t *freed)
+void reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
+		  uint64_t *freed)
 {
 	struct sim *sim = mm->sim;
-	uint32_t n = sim->geo.ptes_per_pmd, i;
+	uint32_t n = sim->geo.ptes_per_pmd;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	for (i = 0; i < n && *freed < want;) {
+	for (uint32_t i = 0; i < n && *freed < want;) {
 		uint32_t pte = t->ptes[i], pfn = pte_pfn(pte), head, idx, used;
 
 		if (!pte_present(pte) || pfn == sim->pm.zero_pfn) {
@@ -228,5 +228,4 @@ uint32_t reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uin
 			used = pageout_one(mm, t, i, 0, n - 1, freed);
 		i += used ? used : 1;
 	}
-	return i;
 }

@@ -27,11 +27,10 @@ bool folio_whole_here(struct sim *sim, struct sim_pte_table *t, uint32_t idx,
  * bits of its PTEs here, which are cleared: a young folio is kept (it is
  * old at the next pass), an old one paged out as MADV_PAGEOUT pages it
  * out (pageout_ptes()).  Stops once *freed, which gains the pages paged
- * out or freed by splits, reaches want; returns the index of the next
- * PTE to look at.  Context: PTE lock of t held.
+ * out or freed by splits, reaches want.  Context: PTE lock of t held.
  */
-uint32_t reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
-		      uint64_t *freed);
+void reclaim_ptes(struct sim_mm *mm, struct sim_pte_table *t, int memcg, uint64_t want,
+		  uint64_t *freed);
 /*
  * Reclaim's unmap of one folio (try_to_unmap, then swap-out): the folio
  * at head, mapped whole in t and nowhere else, with extra references

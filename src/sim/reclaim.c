@@ -15,13 +15,15 @@
  * shrinkers, the deferred split one among them, run in the same pass.
  *
  * Here: the shrinkers run first, and the swap-out only when they freed
- * less than asked and the machine has swap.  The simulator has no LRU
+ * less than asked, memory is still short and the machine has swap room
+ * (a large allocation that fails for want of a free block of its size
+ * pages nothing out: the kernel compacts).  The simulator has no LRU
  * list; the swap-out walks the page tables instead, as the multi-gen
  * LRU's aging walks them, from a clock hand (an mm and an address) that
  * moves on over every mm's VMAs in turn and wraps around: a folio whose
  * PTE is young has its young bits cleared and is passed over, an old one
  * is paged out as MADV_PAGEOUT pages it out (pageout.c).  Two turns at
- * most, so every folio is found old by the second if not written again
+ * most, so every folio is found old by the second if not touched again
  * meanwhile.  A PMD-mapped THP is old when its PMD is; its PMD is split
  * before it goes to swap whole, as try_to_unmap() splits it.  Folios that
  * may be mapped by another process, locked or pinned are passed over.
