@@ -204,12 +204,12 @@ int sim_shrink(struct sim *sim, int memcg, struct sim_shrink_result *res);
 /*
  * Direct reclaim of at least want pages (32 at least, as the kernel asks),
  * as an allocation that finds no memory (memcg < 0) or a charge at the
- * limit of cgroup memcg runs it: sim_shrink(), then, when that freed less
- * and the machine has swap, the swap-out of folios of the cgroup (any
- * when memcg < 0) whose young bits say they are not referenced, the young
- * bits of the others cleared, from a clock hand over every mm's page
- * tables (src/sim/reclaim.c says what it models).  res counts both.
- * 0 or -ENOMEM.  Context: no simulator lock held.
+ * limit of cgroup memcg runs it: sim_shrink(), then, when that freed less,
+ * memory is still short and the machine has swap room, the swap-out of
+ * folios of the cgroup (any when memcg < 0) whose young bits say they are
+ * not referenced, the young bits of the others cleared, from a clock hand
+ * over every mm's page tables (src/sim/reclaim.c says what it models).
+ * res counts both.  0 or -ENOMEM.  Context: no simulator lock held.
  */
 int sim_reclaim(struct sim *sim, int memcg, uint64_t want, struct sim_shrink_result *res);
 /* The pages sim_reclaim()'s swap-out freed since the simulator was made. */
