@@ -9,6 +9,7 @@
  * want of a free block of its size.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +232,52 @@ static void test_old_region_goes_before_the_read_one(void **state)
 }
 
 /*
+ * A THP fault at the cgroup's limit, in a VMA with MADV_HUGEPAGE under
+ * defrag madvise (the default): its charge reclaims (the cgroup's 400
+ * small pages, old, go to swap) and the THP is mapped, as the kernel's
+ * GFP_TRANSHUGE charge does.  With defrag never, or in a VMA without
+ * the advice under madvise, it falls back to a small page at once and
+ * nothing is paged out.  The pattern of the guest case of make
+ * check-kernel (tests/kernel/guest_faults.c).
+ */
+static void thp_fault_at_limit(const char *defrag, bool advise, bool reclaims)
+{
+	const char *k[] = { "enabled", advise ? "madvise" : "always", "defrag", defrag, NULL };
+	struct cg_fx c = make_cg(8192, 2048, 700, k);
+	struct sim_page_info pi;
+
+	assert_int_equal(sim_madvise(c.mm, BASE, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	if (advise)
+		assert_int_equal(sim_madvise(c.mm, BASE + PMD, PMD, SIM_MADV_HUGEPAGE), 0);
+	write_range(c.mm, 0, 400);
+	assert_int_equal(sim_madvise(c.mm, BASE, PMD, SIM_MADV_COLD), 0);
+	write_range(c.mm, N, 1);
+	assert_int_equal(sim_page_info(c.mm, BASE + PMD, &pi), 0);
+	if (reclaims) {
+		assert_true(pi.huge);
+		assert_int_equal(vmstat(c.f.sim, "thp_fault_alloc"), 1);
+		assert_int_equal(vmstat(c.f.sim, "thp_fault_fallback_charge"), 0);
+		assert_true(vmstat(c.f.sim, "pswpout") >= 400 + N - 700);
+	} else {
+		assert_false(pi.huge);
+		assert_int_equal(vmstat(c.f.sim, "thp_fault_alloc"), 0);
+		assert_int_equal(vmstat(c.f.sim, "thp_fault_fallback_charge"), 1);
+		assert_int_equal(vmstat(c.f.sim, "pswpout"), 0);
+	}
+	assert_contents(c.mm, 0, 400);
+	done_cg(&c);
+}
+
+static void test_thp_fault_charge_reclaims(void **state)
+{
+	(void)state;
+	thp_fault_at_limit("madvise", true, true);
+	thp_fault_at_limit("always", false, true);
+	thp_fault_at_limit("never", true, false);
+	thp_fault_at_limit("defer", true, false);
+}
+
+/*
  * Without swap, or with the swap area full, the write at the limit fails
  * (-ENOMEM) and nothing is paged out.
  */
@@ -335,6 +382,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_hand_goes_on),
 	cmocka_unit_test(test_old_region_goes_before_the_read_one),
 	cmocka_unit_test(test_old_thp_swapped_out_whole),
+	cmocka_unit_test(test_thp_fault_charge_reclaims),
 	cmocka_unit_test(test_no_swap_room_write_fails),
 	cmocka_unit_test(test_machine_short_pages_out),
 	cmocka_unit_test(test_fragmented_collapse_pages_nothing_out),

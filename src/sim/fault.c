@@ -28,6 +28,20 @@
 #define FAULT_RETRY 1
 /* Internal: the fault under the per-VMA lock needs mmap_lock: take it. */
 #define FAULT_FALLBACK 2
+/* Internal: a large folio's allocation or charge may reclaim: do, then retry. */
+#define FAULT_RECLAIM 3
+
+/*
+ * An access's direct reclaim for a large folio: once asked for (order,
+ * and the cgroup whose charge failed, or -1 for the allocation), the
+ * access drops its locks, reclaims and runs again, with done set so that
+ * it falls back as before.
+ */
+struct fault_reclaim {
+	bool done;
+	unsigned order;
+	int memcg;
+};
 
 /*
  * No fault may reach the page tables of a PMD range while a collapse
@@ -79,9 +93,36 @@ static bool read_allocates(struct sim *sim)
 	return ld_relaxed(&sim->read_fault_alloc);
 }
 
-/* A new anon folio of this order for a fault; counts its fallbacks. */
-static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
-		      uint32_t *head)
+/*
+ * May a large folio's allocation and charge at a fault in v reclaim?  As
+ * the kernel's vma_thp_gfp_mask() says: with defrag always, and with
+ * madvise or defer+madvise in a VMA with MADV_HUGEPAGE.
+ */
+static bool fault_may_reclaim(struct sim *sim, const struct sim_vma *v)
+{
+	bool advised = v->vm_flags & SIM_VM_HUGEPAGE;
+
+	switch (sim_settings(sim)->defrag) {
+	case MTHP_DEFRAG_ALWAYS:
+		return true;
+	case MTHP_DEFRAG_DEFER_MADVISE:
+	case MTHP_DEFRAG_MADVISE:
+		return advised;
+	case MTHP_DEFRAG_DEFER:
+	case MTHP_DEFRAG_NEVER:
+		return false;
+	}
+	return false;
+}
+
+/*
+ * A new anon folio of this order for a fault in v; counts its fallbacks.
+ * A large one whose allocation or charge fails where the fault may
+ * reclaim (rc not NULL, not done yet) asks for it: FAULT_RECLAIM, nothing
+ * counted.
+ */
+static int alloc_anon(struct sim_mm *mm, const struct sim_vma *v, unsigned order,
+		      bool pmd_fault, uint32_t *head, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	bool charge;
@@ -91,6 +132,11 @@ static int alloc_anon(struct sim_mm *mm, unsigned order, bool pmd_fault,
 		if (order >= MTHP_MIN_ORDER && sim->foreign_folios)
 			folio_set_flag(sim, *head, PG_FILLED);
 		return 0;
+	}
+	if (order && rc && !rc->done && fault_may_reclaim(sim, v)) {
+		rc->order = order;
+		rc->memcg = charge ? (int)mm->memcg : -1;
+		return FAULT_RECLAIM;
 	}
 	if (charge) {
 		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
@@ -131,7 +177,7 @@ static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
  * lock.  -ENOMEM: fall back.
  */
 static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
-			   uint64_t *pmdp, struct sim_pmd_table *pmdt)
+			   uint64_t *pmdp, struct sim_pmd_table *pmdt, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	unsigned order = sim->geo.pmd_order;
@@ -145,7 +191,7 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 	t = pte_table_alloc(sim);
 	if (!t)
 		return -ENOMEM;
-	err = alloc_anon(mm, order, true, &head);
+	err = alloc_anon(mm, v, order, true, &head, rc);
 	if (err) {
 		pte_table_free(t);
 		return err;
@@ -175,11 +221,12 @@ static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
  */
 static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 			  uint64_t *pmdp, struct sim_pmd_table *pmdt,
-			  enum sim_access kind)
+			  enum sim_access kind, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	unsigned pmd_order = sim->geo.pmd_order;
 	uint32_t orders = fault_allowed_orders(sim, v);
+	int err;
 
 	fault_assert_locked(mm);
 	if ((orders & (1u << pmd_order)) && order_fits(sim, v, addr, pmd_order)) {
@@ -189,8 +236,9 @@ static int fault_pmd_none(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 		if (!anon_vma_prepare(mm, v))
 			return -ENOMEM;
 		khugepaged_enter(mm);
-		if (huge_anon_fault(mm, v, pmdp, pmdt) == 0)
-			return 0;
+		err = huge_anon_fault(mm, v, pmdp, pmdt, rc);
+		if (err == 0 || err == FAULT_RECLAIM)
+			return err;
 	}
 	return pmd_install_table(mm, pmdp, pmdt);
 }
@@ -256,7 +304,7 @@ static uint32_t anon_candidate_orders(struct sim_mm *mm, const struct sim_vma *v
 
 /* Context: PTE lock of t held.  do_anonymous_page. */
 static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
-		      struct sim_pte_table *t, enum sim_access kind)
+		      struct sim_pte_table *t, enum sim_access kind, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	uint32_t orders, head;
@@ -276,7 +324,10 @@ static int anon_fault(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 		unsigned o = 31 - (unsigned)__builtin_clz(orders);
 
 		orders &= ~(1u << o);
-		if (alloc_anon(mm, o, false, &head) == 0) {
+		err = alloc_anon(mm, v, o, false, &head, rc);
+		if (err == FAULT_RECLAIM)
+			return err;
+		if (!err) {
 			map_new_folio(mm, v, t, addr, head);
 			return 0;
 		}
@@ -478,7 +529,7 @@ static void do_access(struct sim *sim, struct sim_pte_table *t, uint32_t i,
  */
 static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 		      struct sim_pte_table *t, enum sim_access kind, uint64_t *tag,
-		      bool vma_locked)
+		      bool vma_locked, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	uint32_t i = pte_index(sim, addr), pte;
@@ -491,8 +542,9 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 	fault_check_collapsing(mm, addr, vma_locked);
 	pte = t->ptes[i];
 	if (!pte) {
-		count_vm(sim, VM_PGFAULT);
-		err = anon_fault(mm, v, addr, t, kind);
+		err = anon_fault(mm, v, addr, t, kind, rc);
+		if (err != FAULT_RECLAIM)	/* else counted when it runs again */
+			count_vm(sim, VM_PGFAULT);
 	} else if (pte_is_swap(pte) && pte_slot(pte) == 0) {
 		/* a uffd-wp marker on an empty PTE */
 		err = write ? -EAGAIN : 0;
@@ -565,7 +617,8 @@ static bool access_allowed(const struct sim_vma *v, enum sim_access kind)
  * (vma_locked) v's lock for read, v then a copy of the VMA.
  */
 static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
-			     enum sim_access kind, uint64_t *tag, bool vma_locked)
+			     enum sim_access kind, uint64_t *tag, bool vma_locked,
+			     struct fault_reclaim *rc)
 {
 	fault_assert_locked(mm);
 	for (int tries = 0; tries < 64; tries++) {
@@ -579,7 +632,7 @@ static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr
 		fault_check_collapsing(mm, addr, vma_locked);
 		pmd = ld_acquire(pmdp);
 		if (pmd_is_none(pmd)) {
-			err = fault_pmd_none(mm, v, addr, pmdp, pmdt, kind);
+			err = fault_pmd_none(mm, v, addr, pmdp, pmdt, kind, rc);
 			if (err)
 				return err;
 			continue;
@@ -587,22 +640,29 @@ static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr
 		if (pmd_is_huge(pmd))
 			err = access_huge(mm, addr, pmdp, pmdt, kind, tag, vma_locked);
 		else
-			err = access_pte(mm, v, addr, pmd_table(pmd), kind, tag, vma_locked);
+			err = access_pte(mm, v, addr, pmd_table(pmd), kind, tag, vma_locked, rc);
 		if (err != FAULT_RETRY)
 			return err;
 	}
 	return -EAGAIN;
 }
 
-int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
-		  uint64_t *tag)
+/* handle_access(), reclaiming for a large folio when rc is not NULL. */
+static int handle_access_rc(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+			    uint64_t *tag, struct fault_reclaim *rc)
 {
 	struct sim_vma *v = vma_find(mm, addr);
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_ANY);
 	if (!v || !access_allowed(v, kind))
 		return -EFAULT;
-	return handle_vma_access(mm, v, addr, kind, tag, false);
+	return handle_vma_access(mm, v, addr, kind, tag, false, rc);
+}
+
+int handle_access(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+		  uint64_t *tag)
+{
+	return handle_access_rc(mm, addr, kind, tag, NULL);
 }
 
 /* Context: the collapse's mmap_lock held for write; tries VMA locks. */
@@ -631,7 +691,7 @@ void fault_race_vma_lock(struct sim_mm *mm, uint64_t addr)
  * lock for read.
  */
 static int access_under_vma_lock(struct sim_mm *mm, uint64_t addr,
-				 enum sim_access kind, uint64_t *tag)
+				 enum sim_access kind, uint64_t *tag, struct fault_reclaim *rc)
 {
 	struct sim_vma v;
 	struct sim_vma_lock *vl = lock_vma_under_rcu(mm, addr, &v);
@@ -641,7 +701,7 @@ static int access_under_vma_lock(struct sim_mm *mm, uint64_t addr,
 	if (!vl)
 		return FAULT_FALLBACK;
 	if (v.anon_vma && access_allowed(&v, kind))
-		err = handle_vma_access(mm, &v, addr, kind, tag, true);
+		err = handle_vma_access(mm, &v, addr, kind, tag, true, rc);
 	vma_end_read(vl);
 	return err;
 }
@@ -655,29 +715,42 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 {
 	struct sim *sim = mm->sim;
 	uint64_t faults = ld_relaxed(&sim->vmstat[VM_PGFAULT]);
+	struct fault_reclaim rc = { .done = false };
+	bool reclaimed = false;
 	int err;
 
 	lockdep_assert_none_held();
 	if (addr & (sim->geo.page_size - 1))
 		return -EINVAL;
-	for (int tries = 0;; tries++) {
+	for (;;) {
 		struct sim_shrink_result shrunk;
 		bool limited;
 
 		world_enter(sim);
-		err = access_under_vma_lock(mm, addr, kind, tag);
+		err = access_under_vma_lock(mm, addr, kind, tag, &rc);
 		if (err == FAULT_FALLBACK) {
 			mmap_read_lock(mm);
-			err = handle_access(mm, addr, kind, tag);
+			err = handle_access_rc(mm, addr, kind, tag, &rc);
 			mmap_unlock(mm);
 		}
 		world_exit(sim);
 		/*
+		 * A large folio's allocation or charge reclaims first, where
+		 * the settings let it, and the fault runs again (falling back
+		 * to smaller folios if it fails again).
+		 */
+		if (err == FAULT_RECLAIM) {
+			rc.done = true;
+			(void)sim_reclaim(sim, rc.memcg, 1ull << rc.order, &shrunk);
+			continue;
+		}
+		/*
 		 * Short of memory, direct reclaim runs: a cgroup at its limit
 		 * reclaims its own pages, the machine every cgroup's.
 		 */
-		if (err != -ENOMEM || tries)
+		if (err != -ENOMEM || reclaimed)
 			break;
+		reclaimed = true;
 		limited = mm->memcg && ld_relaxed(&sim->memcgs[mm->memcg].limit) != UINT64_MAX;
 		if (sim_reclaim(sim, limited ? (int)mm->memcg : -1, 1, &shrunk) ||
 		    !shrunk.pages_freed)

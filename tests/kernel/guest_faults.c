@@ -29,7 +29,9 @@
  *                   khugepaged/defrag 0 it fails.
  *   reclaim         writes past a memory cgroup's limit, with swap: they
  *                   land, the charge's reclaim pages out old pages before
- *                   pages read meanwhile.
+ *                   pages read meanwhile; a THP fault's charge there
+ *                   reclaims with defrag madvise (MADV_HUGEPAGE), falls
+ *                   back with defrag never.
  *
  * Each case: one line "ok - NAME" or "not ok - NAME: what differs".
  * Exit status 0 when every case passed, 1 otherwise.
@@ -981,6 +983,84 @@ static bool reclaim_check(void)
 	return false;
 }
 
+/*
+ * A THP fault at a memory cgroup's limit, with swap (zram): 400 small
+ * pages written in a VMA with MADV_NOHUGEPAGE, memory.max 1.5M above the
+ * cgroup's usage (less than the 2M a THP charges), then one write in a
+ * 2M-aligned VMA with MADV_HUGEPAGE, enabled madvise.  With defrag
+ * madvise (the default) the fault's allocation and charge may reclaim
+ * (vma_thp_gfp_mask()): the small pages go to swap and the THP is
+ * mapped (thp_fault_alloc +1).  With defrag never they may not: the
+ * charge fails and the fault falls back (thp_fault_fallback_charge +1),
+ * nothing swapped.  The simulator does the same (tests/test_sim_reclaim.c).
+ */
+struct thp_charge_case {
+	const char *name, *defrag;
+	bool reclaims;
+};
+
+static const struct thp_charge_case thp_charge_cases[] = {
+	{ "THP fault at its cgroup's limit, defrag madvise: the charge reclaims, the THP is"
+	  " mapped", "madvise", true },
+	{ "THP fault at its cgroup's limit, defrag never: the charge fails, it falls back",
+	  "never", false },
+};
+
+static bool thp_charge_check(const struct thp_charge_case *tc)
+{
+	char *small = area(), *thp = area(), limit[32];
+	unsigned long alloc, fallback;
+	long swapped = -1;
+	struct mthp_snapshot snap;
+	const struct mthp_snapshot_pmd *pmd;
+	bool huge = false;
+
+	if (guest_thp_all_never() || charge_cgroup_enter(true))
+		return false;
+	if (!map_at(small, PMD_SIZE) || !map_at(thp, PMD_SIZE) ||
+	    madvise(small, PMD_SIZE, MADV_NOHUGEPAGE) || madvise(thp, PMD_SIZE, MADV_HUGEPAGE) ||
+	    thp_set("enabled=madvise hugepages-2048kB/enabled=inherit") ||
+	    guest_knob_write("defrag", tc->defrag)) {
+		munmap(small, PMD_SIZE);
+		munmap(thp, PMD_SIZE);
+		charge_cgroup_leave();
+		return false;
+	}
+	for (unsigned long i = 0; i < 400; i++)
+		*(unsigned long *)(small + i * PAGE) = i + 1;
+	snprintf(limit, sizeof(limit), "%lu",
+		 read_path(CHARGE_CGROUP "/memory.current") + (3ul << 19));
+	alloc = vmstat_of("thp_fault_alloc");
+	fallback = vmstat_of("thp_fault_fallback_charge");
+	if (!write_path(CHARGE_CGROUP "/memory.max", limit)) {
+		thp[0] = 1;
+		swapped = swapped_pages(small, 400);
+	}
+	alloc = vmstat_of("thp_fault_alloc") - alloc;
+	fallback = vmstat_of("thp_fault_fallback_charge") - fallback;
+	if (!snap_self(&snap)) {
+		pmd = pmd_of(&snap, thp);
+		huge = pmd && pmd->kind == MTHP_PMD_HUGE;
+		mthp_snapshot_free(&snap);
+	}
+	munmap(small, PMD_SIZE);
+	munmap(thp, PMD_SIZE);
+	charge_cgroup_leave();
+	guest_knob_write("defrag", "madvise");
+	guest_thp_all_never();
+	if (swapped >= 0 && huge == tc->reclaims && alloc == (tc->reclaims ? 1 : 0) &&
+	    fallback == (tc->reclaims ? 0 : 1) && (tc->reclaims ? swapped > 0 : swapped == 0)) {
+		printf("ok - %s (small pages swapped: %ld)\n", tc->name, swapped);
+		return true;
+	}
+	printf("not ok - %s: the range %s, thp_fault_alloc +%lu, thp_fault_fallback_charge +%lu,"
+	       " small pages swapped %ld (expected %s, +%d, +%d, %s)\n", tc->name,
+	       huge ? "PMD-mapped" : "not PMD-mapped", alloc, fallback, swapped,
+	       tc->reclaims ? "PMD-mapped" : "not PMD-mapped", tc->reclaims ? 1 : 0,
+	       tc->reclaims ? 0 : 1, tc->reclaims ? "some" : "none");
+	return false;
+}
+
 int main(void)
 {
 	bool failed = false;
@@ -993,6 +1073,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(charge_cases) / sizeof(charge_cases[0]); i++)
 		failed |= !charge_check(&charge_cases[i]);
 	failed |= !reclaim_check();
+	for (size_t i = 0; i < sizeof(thp_charge_cases) / sizeof(thp_charge_cases[0]); i++)
+		failed |= !thp_charge_check(&thp_charge_cases[i]);
 	failed |= !collapse_all_never();
 	failed |= !collapse_mthp_sizes_on();
 	failed |= !collapse_ignores_limits();
