@@ -174,7 +174,7 @@ static int huge_zero_fault(struct sim_mm *mm, uint64_t *pmdp,
 
 /*
  * Context: mmap_lock or the VMA's lock held; takes and drops the PMD
- * lock.  -ENOMEM: fall back.
+ * lock.  -ENOMEM: fall back; FAULT_RECLAIM: reclaim first (alloc_anon()).
  */
 static int huge_anon_fault(struct sim_mm *mm, const struct sim_vma *v,
 			   uint64_t *pmdp, struct sim_pmd_table *pmdt, struct fault_reclaim *rc)
@@ -647,7 +647,10 @@ static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr
 	return -EAGAIN;
 }
 
-/* handle_access(), reclaiming for a large folio when rc is not NULL. */
+/*
+ * handle_access(), asking to reclaim for a large folio when rc is not
+ * NULL.  Context: mmap_lock held.
+ */
 static int handle_access_rc(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 			    uint64_t *tag, struct fault_reclaim *rc)
 {
