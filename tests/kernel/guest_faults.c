@@ -930,8 +930,8 @@ static unsigned long region_errors(const char *r, unsigned long first)
  * of 4M written, memory.max set 1M above the cgroup's usage, then region
  * C written while B is read after every 32 pages of it.  Linux 7.2's
  * charge reclaims in the cgroup: every write lands, 2M or more goes to
- * swap (a little under 3M: the usage read before memory.max is set counts
- * more than the pages, their page tables among it), and more
+ * swap (a little under 3M: memory.current, which memory.max is set from,
+ * counts more than the pages written), and more
  * of A (never touched again) than of B (read all along).
  * The simulator does the same (tests/test_sim_reclaim.c), where before it
  * failed the writes past the limit.
