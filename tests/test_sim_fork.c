@@ -223,8 +223,50 @@ static void test_pin_unshares(void **state)
 	done(sim, mm);
 }
 
+/*
+ * A THP mapped by four mms: two hold the kernel's two mm-id slots, the
+ * other two are untracked.  The parent unmaps it, freeing its slot; a
+ * third mm's PMD is split and it takes that slot with the PTE mappings
+ * the split adds, one fewer than it holds (its PMD mapping was
+ * untracked), so the folio stays maybe shared, as the kernel's shared bit
+ * says.  When it unmaps them all, its slot would go below zero: the
+ * kernel frees the slot, and so does the simulator, so the slots never
+ * count more than the mappings (sim_check) while the fourth mm still maps
+ * the folio.  Before, the slot's count wrapped around; the stress program
+ * found it.
+ */
+static void test_slot_of_an_untracked_mm(void **state)
+{
+	const char *k[] = { "enabled", "always", NULL };
+	struct sim *sim = make(k);
+	struct sim_mm *mm = proc(sim, PMD), *c1, *c2, *c3;
+
+	(void)state;
+	assert_int_equal(sim_write(mm, BASE, 1), 0);
+	assert_true(info(mm, BASE).huge);
+	assert_int_equal(sim_fork(mm, &c1), 0);
+	assert_int_equal(sim_fork(mm, &c2), 0);
+	assert_int_equal(sim_fork(c1, &c3), 0);
+	assert_int_equal(sim_madvise(mm, BASE, PMD, SIM_MADV_DONTNEED), 0);
+	/* c2 splits its PMD: it takes the parent's slot */
+	assert_int_equal(sim_madvise(c2, BASE, PAGE, SIM_MADV_DONTNEED), 0);
+	sim_fx_check(sim);
+	assert_false(info(c2, BASE + PAGE).huge);
+	assert_int_equal(info(c2, BASE + PAGE).state, 'S');
+	assert_int_equal(sim_madvise(c1, BASE, PMD, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(sim_madvise(c2, BASE + PAGE, PMD - PAGE, SIM_MADV_DONTNEED), 0);
+	sim_fx_check(sim);
+	assert_true(info(c3, BASE).huge);
+	assert_int_equal(rd(c3, BASE), 1);
+	sim_exit(c3);
+	sim_exit(c2);
+	sim_exit(c1);
+	done(sim, mm);
+}
+
 MTHP_TEST_MAIN(
 	cmocka_unit_test(test_fork_shares_and_cow_copies),
+	cmocka_unit_test(test_slot_of_an_untracked_mm),
 	cmocka_unit_test(test_fork_thp_and_mthp),
 	cmocka_unit_test(test_pin_unshares),
 	cmocka_unit_test(test_fork_swap_and_pin),

@@ -212,10 +212,18 @@ static void slots_mod(struct sim *sim, uint32_t head, uint32_t mm_id, int64_t n)
 		s = s1;
 	if (!s)
 		return;		/* a third mm: untracked, so maybe shared */
+	/*
+	 * An mm that took a slot while it had untracked mappings (made when
+	 * both slots were another mm's) unmaps more than its slot counts:
+	 * the slot is freed, as the kernel frees it, and never goes below 0.
+	 */
+	if (n < 0 && ld_relaxed(&s->b) <= (uint64_t)-n) {
+		st_relaxed(&s->b, 0);
+		st_relaxed(&s->a, 0);
+		return;
+	}
 	st_relaxed(&s->a, mm_id);
 	st_relaxed(&s->b, (uint32_t)(ld_relaxed(&s->b) + n));
-	if (ld_relaxed(&s->b) == 0)
-		st_relaxed(&s->a, 0);
 }
 
 /* Context: map lock held.  The folio's total map count. */
