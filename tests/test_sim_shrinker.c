@@ -288,11 +288,6 @@ static void test_collapse_without_defrag_does_not_reclaim(void **state)
 }
 
 /*
- * The same at a memory cgroup's limit: with khugepaged/defrag 1 the
- * charge of the new folio reclaims in the cgroup, whose shrinker splits
- * its underused THP, and is tried again; with 0 it fails.
- */
-/*
  * A process in a cgroup of limit pages: an underused THP in the second
  * PMD range, then (THPs off) 16 small pages at the start of the first.
  */
@@ -311,6 +306,11 @@ static struct sim_mm *thp_and_small_pages(struct sim *sim, uint64_t limit, unsig
 	return mm;
 }
 
+/*
+ * The same at a memory cgroup's limit: with khugepaged/defrag 1 the
+ * charge of the new folio reclaims in the cgroup, whose shrinker splits
+ * its underused THP, and is tried again; with 0 it fails.
+ */
 static void collapse_at_memcg_limit(bool defrag)
 {
 	const struct sim_config cfg = { .page_size = 4096, .nr_frames = 16384,
