@@ -27,6 +27,7 @@
 #include "helpers/ftrace_line.h"
 #include "helpers/png_file.h"
 #include "helpers/test_main.h"
+#include "report/sim_report.h"
 
 #define HEAD "[machine]\nmemory = 256M\nswap = 64M\n[process p]\n[vma p v]\nsize = 16M\n"
 #define V_PAGES 4096u
@@ -756,6 +757,45 @@ static void test_timeline_samples_and_picture(void **state)
 	cli_run_free(&r);
 }
 
+/*
+ * The timeline and the --map plot count in the simulated machine's TLB
+ * profile (--tlb or [machine] mmu) when the report has it, not in the
+ * first profile of the report.
+ */
+static void test_pictures_count_the_simulated_machine(void **state)
+{
+	static const struct {
+		const char *machine;
+		int profile;
+	} cases[] = {
+		{ "", MTHP_TLB_X86_64 },
+		{ "mmu = arm64-4k\n", MTHP_TLB_ARM64_4K },
+		{ "mmu = zen\n", MTHP_TLB_ZEN },
+		/* the report has only the machine's profile: it */
+		{ "mmu = arm64-4k\ntlb = arm64-4k\n", MTHP_TLB_ARM64_4K },
+		/* the report leaves the machine's out: its first */
+		{ "mmu = arm64-4k\ntlb = zen,x86-64\n", MTHP_TLB_X86_64 },
+		/* 16K pages: arm64's, the only machine with them */
+		{ "page_size = 16K\n", MTHP_TLB_ARM64_16K },
+	};
+	struct mthp_diag diag = { .warn = NULL };
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mthp_scenario sc;
+		struct mthp_settings s;
+
+		snprintf(text, sizeof(text), "[machine]\n%s[process p]\n", cases[i].machine);
+		assert_int_equal(mthp_scenario_read_mem(&sc, text, strlen(text), "t.ini", &diag), 0);
+		assert_int_equal(mthp_scenario_settings(&sc, &s, &diag), 0);
+		assert_int_equal(mthp_plot_profile(mthp_sim_profiles(&sc, &s.geo), sc.mmu),
+				 cases[i].profile);
+		mthp_scenario_free(&sc);
+	}
+	assert_int_equal(mthp_plot_profile(0, MTHP_TLB_ARM64_4K), -1);
+}
+
 static void test_runs_keys_are_checked(void **state)
 {
 	static const struct {
@@ -1194,6 +1234,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_aligned_runs_start_at_multiples_of_their_length),
 	cmocka_unit_test(test_runs_keys_are_checked),
 	cmocka_unit_test(test_timeline_samples_and_picture),
+	cmocka_unit_test(test_pictures_count_the_simulated_machine),
 	cmocka_unit_test(test_scan_succeed_says_what_the_walk_did),
 	cmocka_unit_test(test_stats_agree_with_the_report),
 	cmocka_unit_test(test_stats_of_faults_and_pageout),

@@ -155,13 +155,20 @@ static void runs_of(const struct mthp_replay_report *reps, size_t n,
 		runs[i] = reps[i].run;
 }
 
+/* The profile of the timeline: the simulated machine's (--tlb), else the first. */
+static int replay_plot_profile(const struct cli_replay_opts *o, const struct mthp_geometry *geo)
+{
+	return mthp_plot_profile(mthp_replay_profiles(geo),
+				 o->tlb && o->tlb->tlb_given ? o->tlb->tlb : -1);
+}
+
 /* The reports asked for, after the runs; 0 or an exit status. */
 static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *info,
 		  const struct mthp_settings *s, const struct mthp_replay_report *reps, size_t n,
 		  FILE *out, FILE *err)
 {
 	struct mthp_run_report runs[MTHP_SIM_MAX_RUNS];
-	uint32_t profiles = mthp_replay_profiles(&s->geo);
+	int profile = replay_plot_profile(o, &s->geo);
 	char title[320], msg[256];
 	int status = 0;
 
@@ -183,8 +190,7 @@ static int report(const struct cli_replay_opts *o, const struct mthp_rec_info *i
 		snprintf(title, sizeof(title), "mthp sim --replay: %s, memory and TLB entries "
 			 "over time", o->path);
 		if (mthp_timeline_plot(o->timeline, title,
-				       mthp_tlb_profile_name((enum mthp_tlb_profile)
-							     __builtin_ctz(profiles)),
+				       mthp_tlb_profile_name((enum mthp_tlb_profile)profile),
 				       runs, n, s->geo.page_size, msg, sizeof(msg))) {
 			fprintf(err, "mthp sim: %s\n", msg);
 			status = 1;
@@ -222,7 +228,7 @@ int cli_sim_replay(const struct cli_replay_opts *o, FILE *out, FILE *err)
 
 		ro.policy = i ? o->policies[i - 1] : MTHP_RUN_NO_COLLAPSE;
 		if (o->timeline)
-			ro.timeline_profile = __builtin_ctz(mthp_replay_profiles(&s.geo)) + 1;
+			ro.timeline_profile = replay_plot_profile(o, &s.geo) + 1;
 		rewind(f);
 		if (mthp_replay(f, o->path, &ro, &reps[i], &diag)) {
 			fprintf(err, "mthp sim: %s run: %s\n", mthp_run_name(ro.policy), diag.msg);

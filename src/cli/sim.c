@@ -245,7 +245,7 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  one panel per run (no collapse, then each policy),\n"
 		  "  one below the other, the scenario's VMAs named beside\n"
 		  "  their rows; with --compare a plot of bloat against\n"
-		  "  TLB entries below" },
+		  "  TLB entries below, in the profile --timeline counts in" },
 	{ "trace", 0, "FILE", MTHP_OPT_STRING, OPT(trace),
 	  .help = "khugepaged's tracepoint lines of every run, as an ftrace\n"
 		  "  text trace of Linux 7.2 has them (docs/scenarios.md)" },
@@ -260,7 +260,9 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  as a snapshot for `mthp plan --snapshot`" },
 	{ "timeline", 0, "FILE", MTHP_OPT_STRING, OPT(timeline),
 	  .help = "resident memory and TLB entries over simulated time,\n"
-		  "  one line per run (.svg or .png)" },
+		  "  one line per run (.svg or .png); the TLB entries of the\n"
+		  "  simulated machine's MMU (--tlb, else a scenario's mmu)\n"
+		  "  when the report counts them, else of its first profile" },
 	{ "replay", 0, "FILE", MTHP_OPT_STRING, OPT(replay),
 	  .help = "replay this recording: the differences between its\n"
 		  "  frames as the program's faults, frees, page-outs,\n"
@@ -360,6 +362,15 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 
 /* ---- map ---- */
 
+/*
+ * The profile of the timeline and the --map plot: the simulated machine's
+ * MMU (--tlb or [machine] mmu) when the report has it, else its first.
+ */
+static int plot_profile(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
+{
+	return mthp_plot_profile(mthp_sim_profiles(sc, geo), sc->mmu);
+}
+
 static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 		    const struct mthp_geometry *geo, const struct mthp_run_report *runs,
 		    size_t n, FILE *err)
@@ -368,20 +379,14 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	struct mthp_map_point points[MAX_RUNS];
 	char labels[MAX_RUNS][64];
 	struct mthp_map_plot plot = { .points = points };
-	uint32_t profiles = mthp_sim_profiles(sc, geo);
-	enum mthp_tlb_profile prof = MTHP_TLB_X86_64;
+	int found = plot_profile(sc, geo);
+	enum mthp_tlb_profile prof = found < 0 ? MTHP_TLB_X86_64 : (enum mthp_tlb_profile)found;
 	struct mthp_map_region *regions;
 	char (*names)[2 * MTHP_SCENARIO_NAME_MAX + 1];
 	uint64_t *addr;
 	char title[96], msg[256];
 	int ret = 0;
 
-	for (unsigned p = 0; p < MTHP_TLB_NR_PROFILES; p++) {
-		if (profiles & (1u << p)) {
-			prof = (enum mthp_tlb_profile)p;
-			break;
-		}
-	}
 	/* the scenario's VMAs, named "vma" (one process) or "process/vma" */
 	regions = calloc(sc->nr_vmas + 1, sizeof(*regions));
 	names = calloc(sc->nr_vmas + 1, sizeof(*names));
@@ -428,7 +433,7 @@ static int draw_map(const struct sim_opts *o, const struct mthp_scenario *sc,
 	snprintf(title, sizeof(title), "pages filled by collapse vs TLB entries (%s)",
 		 mthp_tlb_profile_name(prof));
 	plot.title = title;
-	if (mthp_map_render(o->map, panels, n, o->compare && profiles ? &plot : NULL,
+	if (mthp_map_render(o->map, panels, n, o->compare && found >= 0 ? &plot : NULL,
 			    msg, sizeof(msg))) {
 		fprintf(err, "mthp sim: %s\n", msg);
 		ret = 1;
@@ -440,19 +445,11 @@ out:
 	return ret;
 }
 
-/* The profile of the timeline and the --map plot: the scenario's first. */
-static int first_profile(const struct mthp_scenario *sc, const struct mthp_geometry *geo)
-{
-	uint32_t profiles = mthp_sim_profiles(sc, geo);
-
-	return profiles ? __builtin_ctz(profiles) : -1;
-}
-
 static int draw_timeline(const struct sim_opts *o, const struct mthp_scenario *sc,
 			 const struct mthp_geometry *geo, const struct mthp_run_report *runs,
 			 size_t n, FILE *err)
 {
-	int p = first_profile(sc, geo);
+	int p = plot_profile(sc, geo);
 	char title[320], msg[256];
 
 	if (p < 0) {
@@ -540,7 +537,7 @@ static int run_all(const struct sim_opts *o, const struct mthp_scenario *sc,
 {
 	uint64_t seed = o->seed_given ? o->seed : sc->seed;
 	struct progress pg = { .err = err, .tty = isatty(fileno(err)) };
-	int timeline = o->timeline ? first_profile(sc, &s->geo) + 1 : 0;
+	int timeline = o->timeline ? plot_profile(sc, &s->geo) + 1 : 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &pg.start);
 	for (size_t i = 0; i <= o->nr_policies; i++) {

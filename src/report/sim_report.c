@@ -30,6 +30,13 @@ uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geo
 	return mask;
 }
 
+int mthp_plot_profile(uint32_t profiles, int machine)
+{
+	if (machine >= 0 && machine < MTHP_TLB_NR_PROFILES && (profiles & (1u << machine)))
+		return machine;
+	return profiles ? __builtin_ctz(profiles) : -1;
+}
+
 uint64_t mthp_sim_tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p)
 {
 	struct mthp_tlb_count count;

@@ -20,6 +20,12 @@
 
 /* The TLB profiles to report (bits): the scenario's that fit its page size. */
 uint32_t mthp_sim_profiles(const struct mthp_scenario *sc, const struct mthp_geometry *geo);
+/*
+ * The TLB profile a picture of the runs counts in: the simulated machine's
+ * MMU (machine, an enum mthp_tlb_profile, or -1 when not said) when it is
+ * one of profiles (bits), else the first of them; -1 when there is none.
+ */
+int mthp_plot_profile(uint32_t profiles, int machine);
 /* The run's TLB entries under profile p; 0 when p does not fit. */
 uint64_t mthp_sim_tlb_total(const struct mthp_run_report *r, enum mthp_tlb_profile p);
 /* Writes the workload could not make, all reasons. */
