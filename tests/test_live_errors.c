@@ -413,6 +413,9 @@ static void test_cgroup_path_below_the_mount(void **state)
 	assert_int_equal(mthp_live_cgroup_pids("", &pids, &nr, &diag), -EINVAL);
 	assert_non_null(strstr(diag.msg, "the path is empty"));
 	assert_null(pids);
+	/* an empty --cgroup is a bad option value: exit 2, before anything is read */
+	cli_run_fails(2, "--cgroup: the path is empty", "audit", "--cgroup", "", NULL);
+	cli_run_fails(2, "--cgroup: the path is empty", "daemon", "--cgroup", "", NULL);
 }
 
 int main(void)

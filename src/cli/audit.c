@@ -140,6 +140,9 @@ static int parse_audit_opts(int argc, char **argv, struct audit_opts *o,
 	if (o->cgroup && o->pids.nr)
 		return mthp_opts_usage_error(&audit_spec, err,
 					     "--pid and --cgroup exclude each other");
+	if (o->cgroup && !*o->cgroup)
+		return mthp_opts_usage_error(&audit_spec, err,
+					     "--cgroup: the path is empty (the root cgroup is /)");
 	return 0;
 }
 

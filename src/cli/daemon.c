@@ -131,6 +131,9 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o,
 	if (o->cgroup && o->pids.nr)
 		return mthp_opts_usage_error(&daemon_spec, err,
 					     "--pid and --cgroup exclude each other");
+	if (o->cgroup && !*o->cgroup)
+		return mthp_opts_usage_error(&daemon_spec, err,
+					     "--cgroup: the path is empty (the root cgroup is /)");
 	return 0;
 }
 
