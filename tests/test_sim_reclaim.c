@@ -278,6 +278,62 @@ static void test_thp_fault_charge_reclaims(void **state)
 }
 
 /*
+ * A swap-in of a 64K folio from zram at the cgroup's limit: under defrag
+ * always, or madvise in a VMA with MADV_HUGEPAGE, its charge reclaims
+ * (the cgroup's old small pages go to swap) and the folio comes back
+ * whole; else it falls back to one page at once (swpin_fallback and
+ * swpin_fallback_charge), and the one page's charge reclaims.  As
+ * Linux's large swap-in allocates and charges with vma_thp_gfp_mask().
+ */
+static void zram_swapin_at_limit(const char *defrag, bool advise, bool reclaims)
+{
+	const char *k[] = { "enabled", "never", "hugepages-64kB/enabled", "always",
+			    "defrag", defrag, NULL };
+	struct cg_fx c = make_cg(8192, 2048, 100, k);
+	struct sim_page_info pi;
+
+	sim_set_swap_device(c.f.sim, SIM_SWAP_ZRAM);
+	if (advise)
+		assert_int_equal(sim_madvise(c.mm, BASE, PMD, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_madvise(c.mm, BASE + PMD, PMD, SIM_MADV_NOHUGEPAGE), 0);
+	write_range(c.mm, 0, 16);
+	assert_int_equal(sim_page_info(c.mm, BASE, &pi), 0);
+	assert_int_equal(pi.order, 4);
+	assert_int_equal(sim_madvise(c.mm, BASE, 16 * PAGE, SIM_MADV_PAGEOUT), 0);
+	assert_states(c.mm, 0, 16, 'w');
+	write_range(c.mm, N, 95);
+	assert_int_equal(sim_madvise(c.mm, BASE + PMD, PMD, SIM_MADV_COLD), 0);
+	assert_contents(c.mm, 0, 1);
+	assert_int_equal(sim_page_info(c.mm, BASE, &pi), 0);
+	if (reclaims) {
+		assert_int_equal(pi.order, 4);
+		assert_states(c.mm, 1, 15, 'A');
+		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin"), 1);
+		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin_fallback"), 0);
+		assert_true(vmstat(c.f.sim, "pswpout") >= 16 + 32);
+	} else {
+		assert_int_equal(pi.order, 0);
+		assert_states(c.mm, 1, 15, 'w');
+		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin"), 0);
+		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin_fallback"), 1);
+		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin_fallback_charge"), 1);
+	}
+	assert_true(sim_memcg_usage(c.f.sim, c.cg) <= 100);
+	assert_contents(c.mm, 0, 16);
+	assert_contents(c.mm, N, 95);
+	done_cg(&c);
+}
+
+static void test_zram_swapin_charge_reclaims(void **state)
+{
+	(void)state;
+	zram_swapin_at_limit("always", false, true);
+	zram_swapin_at_limit("madvise", true, true);
+	zram_swapin_at_limit("madvise", false, false);
+	zram_swapin_at_limit("never", true, false);
+}
+
+/*
  * Without swap, or with the swap area full, the write at the limit fails
  * (-ENOMEM) and nothing is paged out.
  */
@@ -383,6 +439,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_old_region_goes_before_the_read_one),
 	cmocka_unit_test(test_old_thp_swapped_out_whole),
 	cmocka_unit_test(test_thp_fault_charge_reclaims),
+	cmocka_unit_test(test_zram_swapin_charge_reclaims),
 	cmocka_unit_test(test_no_swap_room_write_fails),
 	cmocka_unit_test(test_machine_short_pages_out),
 	cmocka_unit_test(test_fragmented_collapse_pages_nothing_out),

@@ -390,10 +390,15 @@ static uint32_t swapin_orders(struct sim_mm *mm, const struct sim_vma *v,
 }
 
 /*
- * A folio for a swap-in: the largest of orders that can be allocated and
- * charged, counting each fallback as Linux does.  Context: PTE lock held.
+ * A folio for a swap-in in v: the largest of orders that can be allocated
+ * and charged, counting each fallback as Linux does.  A large one that
+ * fails where the fault may reclaim (rc not NULL, not done yet) asks for
+ * it first, as alloc_anon() does (Linux's alloc_swap_folio() allocates
+ * and charges with vma_thp_gfp_mask() too): FAULT_RECLAIM, nothing
+ * counted.  Context: PTE lock held.
  */
-static int swapin_alloc(struct sim_mm *mm, uint32_t orders, uint32_t *head)
+static int swapin_alloc(struct sim_mm *mm, const struct sim_vma *v, uint32_t orders,
+			uint32_t *head, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 
@@ -405,6 +410,11 @@ static int swapin_alloc(struct sim_mm *mm, uint32_t orders, uint32_t *head)
 
 		if (!err || !o)
 			return err;
+		if (rc && !rc->done && fault_may_reclaim(sim, v)) {
+			rc->order = o;
+			rc->memcg = charge ? (int)mm->memcg : -1;
+			return FAULT_RECLAIM;
+		}
 		if (charge)
 			count_mthp(sim, o, MS_SWPIN_FALLBACK_CHARGE);
 		count_mthp(sim, o, MS_SWPIN_FALLBACK);
@@ -412,9 +422,12 @@ static int swapin_alloc(struct sim_mm *mm, uint32_t orders, uint32_t *head)
 	}
 }
 
-/* Context: PTE lock of t held.  do_swap_page. */
-int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table *t,
-	       uint64_t addr, bool write)
+/*
+ * Context: PTE lock of t held.  do_swap_page; rc as swapin_alloc() takes
+ * it.
+ */
+static int swapin_pte_rc(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table *t,
+			 uint64_t addr, bool write, struct fault_reclaim *rc)
 {
 	struct sim *sim = mm->sim;
 	uint32_t i = pte_index(sim, addr), pte = t->ptes[i], head, nr, first, slot;
@@ -423,7 +436,7 @@ int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table 
 	int err;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	err = swapin_alloc(mm, swapin_orders(mm, v, t, addr), &head);
+	err = swapin_alloc(mm, v, swapin_orders(mm, v, t, addr), &head, rc);
 	if (err)
 		return err;
 	order = sim_pg(sim, head)->order;
@@ -447,6 +460,12 @@ int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table 
 	folio_put(sim, head, 1);
 	count_mthp(sim, order, MS_SWPIN);
 	return 0;
+}
+
+int swapin_pte(struct sim_mm *mm, const struct sim_vma *v, struct sim_pte_table *t,
+	       uint64_t addr, bool write)
+{
+	return swapin_pte_rc(mm, v, t, addr, write, NULL);
 }
 
 /* Can a write fault reuse this folio instead of copying it? */
@@ -551,8 +570,9 @@ static int access_pte(struct sim_mm *mm, struct sim_vma *v, uint64_t addr,
 		if (!err)
 			st_relaxed(&t->ptes[i], pte_mk(sim->pm.zero_pfn, PTE_UFFD_WP));
 	} else if (pte_is_swap(pte)) {
-		count_vm(sim, VM_PGFAULT);
-		err = swapin_pte(mm, v, t, addr, write);
+		err = swapin_pte_rc(mm, v, t, addr, write, rc);
+		if (err != FAULT_RECLAIM)	/* else counted when it runs again */
+			count_vm(sim, VM_PGFAULT);
 	}
 	if (!err && write && !(t->ptes[i] & PTE_WRITE)) {
 		count_vm(sim, VM_PGFAULT);
