@@ -281,8 +281,8 @@ static void test_thp_fault_charge_reclaims(void **state)
  * A swap-in of a 64K folio from zram at the cgroup's limit: under defrag
  * always, or madvise in a VMA with MADV_HUGEPAGE, its charge reclaims
  * (the cgroup's old small pages go to swap) and the folio comes back
- * whole; else it falls back to one page at once (swpin_fallback and
- * swpin_fallback_charge), and the one page's charge reclaims.  As
+ * whole; else it falls back at once to one page (swpin_fallback and
+ * swpin_fallback_charge), which fits, and nothing is paged out.  As
  * Linux's large swap-in allocates and charges with vma_thp_gfp_mask().
  */
 static void zram_swapin_at_limit(const char *defrag, bool advise, bool reclaims)
@@ -317,6 +317,7 @@ static void zram_swapin_at_limit(const char *defrag, bool advise, bool reclaims)
 		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin"), 0);
 		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin_fallback"), 1);
 		assert_int_equal(mthp_stat(c.f.sim, 4, "swpin_fallback_charge"), 1);
+		assert_int_equal(vmstat(c.f.sim, "pswpout"), 16);
 	}
 	assert_true(sim_memcg_usage(c.f.sim, c.cg) <= 100);
 	assert_contents(c.mm, 0, 16);
