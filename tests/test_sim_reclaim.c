@@ -335,6 +335,27 @@ static void test_zram_swapin_charge_reclaims(void **state)
 }
 
 /*
+ * MADV_POPULATE_WRITE past the cgroup's limit: each of its faults that
+ * finds no memory reclaims (the cgroup's old pages go to swap) and the
+ * advice goes on, as Linux's populate does; every page of the range is
+ * then present, and what went to swap reads back.
+ */
+static void test_populate_at_limit_pages_out(void **state)
+{
+	struct cg_fx c = make_cg(4096, 1024, 64, NULL);
+
+	(void)state;
+	write_range(c.mm, 0, 48);
+	assert_int_equal(sim_madvise(c.mm, BASE, 48 * PAGE, SIM_MADV_COLD), 0);
+	assert_int_equal(sim_madvise(c.mm, BASE + PMD, 40 * PAGE, SIM_MADV_POPULATE_WRITE), 0);
+	assert_states(c.mm, N, 40, 'A');
+	assert_true(vmstat(c.f.sim, "pswpout") >= 48 + 40 - 64);
+	assert_true(sim_memcg_usage(c.f.sim, c.cg) <= 64);
+	assert_contents(c.mm, 0, 48);
+	done_cg(&c);
+}
+
+/*
  * Without swap, or with the swap area full, the write at the limit fails
  * (-ENOMEM) and nothing is paged out.
  */
@@ -441,6 +462,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_old_thp_swapped_out_whole),
 	cmocka_unit_test(test_thp_fault_charge_reclaims),
 	cmocka_unit_test(test_zram_swapin_charge_reclaims),
+	cmocka_unit_test(test_populate_at_limit_pages_out),
 	cmocka_unit_test(test_no_swap_room_write_fails),
 	cmocka_unit_test(test_machine_short_pages_out),
 	cmocka_unit_test(test_fragmented_collapse_pages_nothing_out),

@@ -239,17 +239,24 @@ static int set_vm_flags(struct sim_mm *mm, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* Context: mmap_lock held for read. */
-static int populate_write(struct sim_mm *mm, uint64_t start, uint64_t end)
+/*
+ * A write fault at every page from *from to end, *from moving past each
+ * page done; a fault short of memory stops it, asking for reclaim
+ * through rc (a new page starts with rc cleared, as each of the kernel's
+ * faults may reclaim).  Context: mmap_lock held for read.
+ */
+static int populate_write(struct sim_mm *mm, uint64_t *from, uint64_t end,
+			  struct fault_reclaim *rc)
 {
 	uint64_t tag = 0;
 
 	lockdep_assert_held(LOCK_MMAP, mm, LOCK_READ);
-	for (uint64_t addr = start; addr < end; addr += mm->sim->geo.page_size) {
-		int err = handle_access(mm, addr, SIM_ACCESS_POPULATE, &tag);
+	for (; *from < end; *from += mm->sim->geo.page_size) {
+		int err = handle_access_rc(mm, *from, SIM_ACCESS_POPULATE, &tag, rc);
 
 		if (err)
 			return err;
+		*rc = (struct fault_reclaim){ .done = false };
 	}
 	return 0;
 }
@@ -270,9 +277,13 @@ static bool madv_needs_write_lock(enum sim_madv advice)
 	return true;
 }
 
-/* Context: mmap_lock held (write for the VMA flag advice). */
+/*
+ * The advice over [start, end); MADV_POPULATE_WRITE goes from *from on
+ * (populate_write()).  Context: mmap_lock held (write for the VMA flag
+ * advice).
+ */
 static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
-			  enum sim_madv advice)
+			  enum sim_madv advice, uint64_t *from, struct fault_reclaim *rc)
 {
 	struct pte_op op = { 0 };
 
@@ -299,7 +310,7 @@ static int madvise_locked(struct sim_mm *mm, uint64_t start, uint64_t end,
 		op.fn = pageout_fn;
 		return pte_op_range(mm, start, end, &op);
 	case SIM_MADV_POPULATE_WRITE:
-		return populate_write(mm, start, end);
+		return populate_write(mm, from, end, rc);
 	}
 	return -EINVAL;
 }
@@ -331,22 +342,33 @@ int sim_madvise(struct sim_mm *mm, uint64_t addr, uint64_t len,
 {
 	struct sim *sim = mm->sim;
 	bool write = madv_needs_write_lock(advice), enter;
+	struct fault_reclaim rc = { .done = false };
+	uint64_t from = addr;
 	int err;
 
 	if (!range_ok(sim, addr, len))
 		return -EINVAL;
-	world_enter(sim);
-	if (write)
-		mmap_write_lock(mm);
-	else
-		mmap_read_lock(mm);
-	err = madvise_locked(mm, addr, addr + len, advice);
-	enter = !err && advice == SIM_MADV_HUGEPAGE && collapse_possible(mm, addr, addr + len);
-	if (write)
-		mmap_write_unlock(mm);
-	else
-		mmap_unlock(mm);
-	world_exit(sim);
+	/*
+	 * MADV_POPULATE_WRITE's faults reclaim as any fault does, with
+	 * every lock dropped, then go on from the page that found no memory
+	 * with the range looked up again: Linux's GUP drops mmap_lock the
+	 * same way (FOLL_UNLOCKABLE).
+	 */
+	do {
+		world_enter(sim);
+		if (write)
+			mmap_write_lock(mm);
+		else
+			mmap_read_lock(mm);
+		err = madvise_locked(mm, from, addr + len, advice, &from, &rc);
+		enter = !err && advice == SIM_MADV_HUGEPAGE &&
+			collapse_possible(mm, addr, addr + len);
+		if (write)
+			mmap_write_unlock(mm);
+		else
+			mmap_unlock(mm);
+		world_exit(sim);
+	} while (advice == SIM_MADV_POPULATE_WRITE && fault_reclaim(mm, err, &rc));
 	if (enter)
 		khugepaged_enter(mm);	/* hugepage_madvise: an mm slot */
 	sim_debug_check(sim);

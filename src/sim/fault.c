@@ -32,18 +32,6 @@
 #define FAULT_RECLAIM 3
 
 /*
- * An access's direct reclaim for a large folio: once asked for (order,
- * and the cgroup whose charge failed, or -1 for the allocation), the
- * access drops its locks, reclaims and runs again, with done set so that
- * it falls back as before.
- */
-struct fault_reclaim {
-	bool done;
-	unsigned order;
-	int memcg;
-};
-
-/*
  * No fault may reach the page tables of a PMD range while a collapse
  * holds it (mmap_lock for write, from vma_start_write() on): a fault
  * under mmap_lock waits for the collapse's mmap_lock, a fault under the
@@ -667,12 +655,8 @@ static int handle_vma_access(struct sim_mm *mm, struct sim_vma *v, uint64_t addr
 	return -EAGAIN;
 }
 
-/*
- * handle_access(), asking to reclaim for a large folio when rc is not
- * NULL.  Context: mmap_lock held.
- */
-static int handle_access_rc(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
-			    uint64_t *tag, struct fault_reclaim *rc)
+int handle_access_rc(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
+		     uint64_t *tag, struct fault_reclaim *rc)
 {
 	struct sim_vma *v = vma_find(mm, addr);
 
@@ -729,6 +713,35 @@ static int access_under_vma_lock(struct sim_mm *mm, uint64_t addr,
 	return err;
 }
 
+bool fault_reclaim(struct sim_mm *mm, int err, struct fault_reclaim *rc)
+{
+	struct sim *sim = mm->sim;
+	struct sim_shrink_result shrunk;
+	bool limited;
+
+	lockdep_assert_none_held();
+	/*
+	 * A large folio's allocation or charge reclaims first, where the
+	 * settings let it, and the fault runs again (falling back to smaller
+	 * folios if it fails again).
+	 */
+	if (err == FAULT_RECLAIM) {
+		rc->done = true;
+		(void)sim_reclaim(sim, rc->memcg, 1ull << rc->order, &shrunk);
+		return true;
+	}
+	/*
+	 * Short of memory, direct reclaim runs once: a cgroup at its limit
+	 * reclaims its own pages, the machine every cgroup's.
+	 */
+	if (err != -ENOMEM || rc->reclaimed)
+		return false;
+	rc->reclaimed = true;
+	limited = mm->memcg && ld_relaxed(&sim->memcgs[mm->memcg].limit) != UINT64_MAX;
+	return !sim_reclaim(sim, limited ? (int)mm->memcg : -1, 1, &shrunk) &&
+	       shrunk.pages_freed;
+}
+
 /*
  * Context: no lock held; takes the world lock, then a VMA's lock for read
  * or, when that fails, mmap_lock for read.
@@ -739,16 +752,12 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 	struct sim *sim = mm->sim;
 	uint64_t faults = ld_relaxed(&sim->vmstat[VM_PGFAULT]);
 	struct fault_reclaim rc = { .done = false };
-	bool reclaimed = false;
 	int err;
 
 	lockdep_assert_none_held();
 	if (addr & (sim->geo.page_size - 1))
 		return -EINVAL;
-	for (;;) {
-		struct sim_shrink_result shrunk;
-		bool limited;
-
+	do {
 		world_enter(sim);
 		err = access_under_vma_lock(mm, addr, kind, tag, &rc);
 		if (err == FAULT_FALLBACK) {
@@ -757,28 +766,7 @@ static int access_op(struct sim_mm *mm, uint64_t addr, enum sim_access kind,
 			mmap_unlock(mm);
 		}
 		world_exit(sim);
-		/*
-		 * A large folio's allocation or charge reclaims first, where
-		 * the settings let it, and the fault runs again (falling back
-		 * to smaller folios if it fails again).
-		 */
-		if (err == FAULT_RECLAIM) {
-			rc.done = true;
-			(void)sim_reclaim(sim, rc.memcg, 1ull << rc.order, &shrunk);
-			continue;
-		}
-		/*
-		 * Short of memory, direct reclaim runs: a cgroup at its limit
-		 * reclaims its own pages, the machine every cgroup's.
-		 */
-		if (err != -ENOMEM || reclaimed)
-			break;
-		reclaimed = true;
-		limited = mm->memcg && ld_relaxed(&sim->memcgs[mm->memcg].limit) != UINT64_MAX;
-		if (sim_reclaim(sim, limited ? (int)mm->memcg : -1, 1, &shrunk) ||
-		    !shrunk.pages_freed)
-			break;
-	}
+	} while (fault_reclaim(mm, err, &rc));
 	/* debug builds: check after a fault (a mapping change) */
 	if (faults != ld_relaxed(&sim->vmstat[VM_PGFAULT]))
 		sim_debug_check(sim);
