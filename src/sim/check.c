@@ -224,7 +224,7 @@ static int check_frames(struct check *c)
 	uint64_t charged[SIM_MAX_MEMCGS] = { 0 };
 	uint64_t nr_anon[MTHP_MAX_PMD_ORDER + 1] = { 0 };
 	uint64_t nr_partial[MTHP_MAX_PMD_ORDER + 1] = { 0 };
-	uint64_t pfn = 0;
+	uint64_t pfn = 0, deferred = 0;
 
 	while (pfn < sim->pm.nr_frames) {
 		struct sim_page *p = sim_pg(sim, (uint32_t)pfn);
@@ -243,8 +243,13 @@ static int check_frames(struct check *c)
 		err = check_folio(c, (uint32_t)pfn, charged, nr_anon, nr_partial);
 		if (err)
 			return err;
+		deferred += !!(p->flags & PG_DEFERRED);
 		pfn += 1ull << p->order;
 	}
+	if (deferred != sim->nr_deferred)
+		return fail(sim, "%llu folios on the underused queue, counted %llu",
+			    (unsigned long long)deferred,
+			    (unsigned long long)sim->nr_deferred);
 	for (unsigned m = 0; m < SIM_MAX_MEMCGS; m++)
 		if (charged[m] != sim->memcgs[m].usage)
 			return fail(sim, "memcg %u: usage %llu, folios charged %llu", m,

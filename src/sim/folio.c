@@ -143,6 +143,8 @@ static unsigned folio_release(struct sim *sim, uint32_t head)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
 	if (flags & PG_PARTIAL)
 		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
+	if ((flags & PG_DEFERRED) && folio_test_clear_flag(sim, head, PG_DEFERRED))
+		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < (1u << order); i++)
 		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
 	return order;
@@ -434,6 +436,8 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 	}
 	if (folio_flags(sim, head) & PG_PARTIAL)
 		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
+	if (folio_test_clear_flag(sim, head, PG_DEFERRED))
+		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
 	keep = folio_flags(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
 	/* the first store below drops the map lock bit with the old flags */
 	lockdep_released(LOCK_FOLIO_MAP, &h->flags);

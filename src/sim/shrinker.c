@@ -47,8 +47,32 @@
 void shrinker_queue(struct sim *sim, uint32_t head)
 {
 	if (sim_settings(sim)->shrink_underused &&
-	    !folio_test_flag(sim, head, PG_SWAPCACHE))
-		folio_set_flag(sim, head, PG_DEFERRED);
+	    !folio_test_flag(sim, head, PG_SWAPCACHE) &&
+	    !(__atomic_fetch_or(&sim_pg(sim, head)->flags, PG_DEFERRED, __ATOMIC_RELAXED) &
+	      PG_DEFERRED))
+		__atomic_fetch_add(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
+}
+
+/* Off the underused queue, if on it. */
+static void dequeue(struct sim *sim, uint32_t head)
+{
+	if (folio_test_clear_flag(sim, head, PG_DEFERRED))
+		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Is the deferred split queue empty: no underused candidate and no
+ * partially mapped folio?  Then a run of the shrinker has nothing to do,
+ * as the kernel's finds an empty list, and need not walk the page tables.
+ */
+static bool queue_empty(struct sim *sim)
+{
+	if (ld_relaxed(&sim->nr_deferred))
+		return false;
+	for (unsigned o = 0; o <= sim->geo.pmd_order; o++)
+		if (ld_relaxed(&sim->mthp_stat[o][MS_NR_ANON_PARTIALLY_MAPPED]))
+			return false;
+	return true;
 }
 
 /* More than max_ptes_none zero-filled pages, as thp_underused() decides. */
@@ -109,7 +133,7 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head
 	uint32_t n = sim->geo.ptes_per_pmd, freed;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	folio_clear_flag(sim, head, PG_DEFERRED);	/* off the queue, split or not */
+	dequeue(sim, head);	/* off the queue, split or not */
 	if (folio_split(sim, head, 0))
 		return;
 	count_vm(sim, VM_THP_UNDERUSED_SPLIT_PAGE);
@@ -206,7 +230,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, bool whole, int memcg,
 			return 0;
 		}
 		if (!underused(sim, head)) {
-			folio_clear_flag(sim, head, PG_DEFERRED);
+			dequeue(sim, head);
 			return 0;
 		}
 		err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
@@ -225,7 +249,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, bool whole, int memcg,
 	if (whole && table_candidate(mm, t, memcg, &head)) {
 		if (!underused(sim, head)) {
 			if (!preview)
-				folio_clear_flag(sim, head, PG_DEFERRED);
+				dequeue(sim, head);
 		} else if (preview) {
 			count_preview(sim, head, res);
 		} else {
@@ -267,6 +291,8 @@ static int shrink(struct sim *sim, int memcg, bool preview, struct sim_shrink_re
 
 	lockdep_assert_none_held();
 	*res = (struct sim_shrink_result){ 0 };
+	if (!preview && queue_empty(sim))
+		return 0;
 	err = mm_list_get(sim, &mms, &nr);
 	for (size_t i = 0; i < nr && !err; i++)
 		err = shrink_mm(mms[i], memcg, preview, res);

@@ -274,6 +274,7 @@ struct sim {
 	uint64_t rng_counter;		/* atomic */
 	bool huge_zero_counted;		/* atomic */
 	uint64_t shrink_freed;		/* atomic: pages underused splits freed */
+	uint64_t nr_deferred;		/* atomic: heads with PG_DEFERRED */
 	struct {
 		uint32_t mm_id;		/* atomic */
 		uint64_t addr;		/* atomic */
