@@ -260,6 +260,8 @@ static const struct bad_scenario {
 	{ "[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no" },
 	{ "[machine]\nswap_device = tape\n[process p]\n", 2, "swap_device 'tape': must be disk or zram" },
 	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },
+	{ "[machine]\nseed = 9223372036854775808\n[process p]\n", 2,
+	  "must be a whole number 0-9223372036854775807" },
 	{ "[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]" },
 	{ "[machine]\nmemory = 99999999999999999999G\n[process p]\n", 2, "memory" },
 	{ "; 64K pages\n[machine]\npage_size = 64K\n[process p]\n", 3,

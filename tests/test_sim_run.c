@@ -355,6 +355,8 @@ static void test_cli_errors(void **state)
 		{ { "sim", "--compare", "legacy,,seed" }, 3, "distinct policies", 2 },
 		{ { "sim", "--compare", "seed", "--policy", "legacy" }, 5, "not both", 2 },
 		{ { "sim", "--seed", "x" }, 3, "--seed 'x'", 2 },
+		/* a seed the JSON report can say, a signed 64-bit number */
+		{ { "sim", "--seed", "9223372036854775808" }, 3, "at most 9223372036854775807", 2 },
 		{ { "sim", "--map", "out.jpg" }, 3, "must end in .svg or .png", 2 },
 		{ { "sim", "--set", "khugepaged/max_ptes_none=999" }, 3, "range 0..511", 2 },
 		{ { "sim", "tests/no-such.ini" }, 2, "tests/no-such.ini: No such file", 1 },

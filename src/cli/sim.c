@@ -190,7 +190,8 @@ static int parse_seed(void *opts, const char *value, char *why, size_t len)
 	struct sim_opts *o = opts;
 
 	o->seed_given = true;
-	return mthp_opts_u64(value, false, 0, UINT64_MAX, &o->seed, why, len);
+	/* JSON numbers are signed 64-bit: a seed the JSON report can say */
+	return mthp_opts_u64(value, false, 0, INT64_MAX, &o->seed, why, len);
 }
 
 #define OPT(field) offsetof(struct sim_opts, field)
@@ -228,7 +229,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  repeatable; with --replay also memory=SIZE and\n"
 		  "  swap=SIZE, the simulated machine's" },
 	{ "seed", 0, "N", MTHP_OPT_FN, .fn = parse_seed,
-	  .help = "the workload's random seed (default: the scenario's)" },
+	  .help = "the workload's random seed, 0 to 9223372036854775807\n"
+		  "  (default: the scenario's)" },
 	{ "json", 0, NULL, MTHP_OPT_FLAG, OPT(json),
 	  .help = "one JSON document (\"mthp-sim 1\") instead of the table" },
 	{ "stats", 0, NULL, MTHP_OPT_FLAG, OPT(stats),

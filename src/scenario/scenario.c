@@ -565,9 +565,9 @@ static void machine_key(struct reader *rd, const char *key, const char *value)
 		if (!parse_bool(value, &sc->read_fault_alloc))
 			return fail_value(rd, rd->line, key, value, "must be yes or no");
 	} else if (!strcmp(key, "seed")) {
-		if (!parse_u64(value, &sc->seed))
+		if (!parse_u64(value, &sc->seed) || sc->seed > INT64_MAX)
 			return fail_value(rd, rd->line, key, value,
-					  "must be a whole number 0-18446744073709551615");
+					  "must be a whole number 0-9223372036854775807");
 	} else {
 		return fail_at(rd, rd->line,
 			       "unknown key '%s' in [machine] (memory, page_size, swap, "
