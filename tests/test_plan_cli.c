@@ -216,6 +216,8 @@ static void test_bad_set_names_knob_and_range(void **state)
 		{ "khugepaged/pages_to_scan=0", "range 1..4294967295" },
 		{ "enabled=sometimes", "enabled: 'sometimes' is not one of always, madvise, never" },
 		{ "hugepages-8kB/enabled=always", "hugepages-8kB/enabled: no such size" },
+		/* sysfs's one name for a size: no leading zero */
+		{ "hugepages-02048kB/enabled=always", "hugepages-02048kB/enabled: no such size" },
 		{ "shmem_enabled=always", "unknown knob 'shmem_enabled'" },
 		{ "max_ptes_none", "is not KNOB=VALUE" },
 	};

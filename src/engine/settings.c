@@ -146,7 +146,8 @@ static int size_knob_order(const struct mthp_geometry *geo, const char *knob,
 		return -1;
 	memcpy(digits, knob + plen, len - plen - 2);
 	digits[len - plen - 2] = '\0';
-	if (digits[0] == '+' || !parse_decimal(digits, &kb))
+	/* sysfs names the size one way: no sign, no leading zero */
+	if (digits[0] == '+' || digits[0] == '0' || !parse_decimal(digits, &kb))
 		return -1;
 	for (unsigned o = 2; o <= geo->pmd_order; o++)
 		if (((uint64_t)geo->page_size << o) / 1024 == kb)
