@@ -1322,6 +1322,11 @@ static void test_sim_replay_machine(void **state)
 		      "khugepaged/max_ptes_none=0,511", NULL);
 	cli_run_fails(2, "swap=1099511627776000 bytes is more than the simulator models",
 		      "sim", "--replay", path, "--set", "swap=1000T", NULL);
+	/* as a scenario's sizes: whole pages, never rounded down */
+	cli_run_fails(2, "swap=4095 bytes is not a multiple of the page size, 4096 bytes",
+		      "sim", "--replay", path, "--set", "swap=4095", NULL);
+	cli_run_fails(2, "memory=41943041 bytes is not a multiple of the page size",
+		      "sim", "--replay", path, "--set", "memory=41943041", NULL);
 	scratch_remove(&dir);
 	free(buf);
 }

@@ -260,6 +260,8 @@ static const struct bad_scenario {
 	{ "[machine]\nread_fault_alloc = maybe\n[process p]\n", 2, "must be yes or no" },
 	{ "[machine]\nswap_device = tape\n[process p]\n", 2, "swap_device 'tape': must be disk or zram" },
 	{ "[machine]\nseed = x1\n[process p]\n", 2, "seed 'x1'" },
+	{ "[process p]\nmemcg_limit = 4095\n", 1,
+	  "process 'p': memcg_limit is not a multiple of the page size (4096)" },
 	{ "[machine]\nseed = 9223372036854775808\n[process p]\n", 2,
 	  "must be a whole number 0-9223372036854775807" },
 	{ "[machine]\nmemry = 1G\n[process p]\n", 2, "unknown key 'memry' in [machine]" },

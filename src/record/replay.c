@@ -940,6 +940,12 @@ static int set_size(const char *name, const char *what, uint64_t bytes, uint64_t
 		    struct mthp_diag *diag)
 {
 	*pages = bytes / page;
+	if (bytes % page) {
+		mthp_msg(diag->msg, sizeof(diag->msg),
+			 "%s: %s=%" PRIu64 " bytes is not a multiple of the page size, %" PRIu64
+			 " bytes", name, what, bytes, page);
+		return -ERANGE;
+	}
 	if (*pages >= least && *pages <= most)
 		return 0;
 	if (*pages < least)

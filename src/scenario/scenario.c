@@ -907,6 +907,11 @@ static void check_vmas(struct reader *rd)
 
 	if (!rd->failed && !sc->nr_processes)
 		fail_at(rd, rd->line, "no [process NAME] section: nothing to simulate");
+	for (size_t i = 0; i < sc->nr_processes && !rd->failed; i++)
+		if (sc->processes[i].memcg_limit % sc->page_size)
+			fail_at(rd, sc->processes[i].line, "process '%s': memcg_limit is not a "
+				"multiple of the page size (%u)", sc->processes[i].name,
+				sc->page_size);
 	for (size_t i = 0; i < sc->nr_vmas && !rd->failed; i++) {
 		struct mthp_scenario_vma *v = &sc->vmas[i];
 		uint64_t pmd_size = (uint64_t)sc->page_size *
