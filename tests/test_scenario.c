@@ -286,6 +286,17 @@ static const struct bad_scenario {
 	  "unknown knob 'shmem_enabled'" },
 	{ "[settings]\nenabled = always\nenabled = never\n[process p]\n", 3,
 	  "given twice (first at line 2)" },
+	/* what a phase places fits in its pages */
+	{ "[process p]\n[vma p a]\nsize = 16M\n[phase p c]\nvma = a\naction = cluster\n"
+	  "run_pages = 8192\n", 7, "phase 'c': run_pages 8192 is more than its 4096 pages" },
+	{ "[process p]\n[vma p a]\nsize = 16K\n[phase p c]\nvma = a\naction = cluster\n", 4,
+	  "phase 'c': run_pages 16 is more than its 4 pages" },
+	{ "[process p]\n[vma p a]\nsize = 16M\n[phase p c]\nvma = a\naction = dontneed\n"
+	  "runs = 1000000\n", 7, "1000000 runs of 16 pages would write its 4096 pages more "
+	  "than 64 times over" },
+	{ "[process p]\n[vma p a]\nsize = 64M\n[phase p h]\nvma = a\naction = heap\n"
+	  "object_sizes = 4K:1,65M:1\n", 7,
+	  "phase 'h': an object of 68157440 bytes is larger than its 67108864 bytes" },
 	/* vmas and processes */
 	{ "[process p]\n[vma p v]\nsize = 4M\nsize = 8M\n", 4,
 	  "key 'size' given twice in this section (first at line 3)" },

@@ -946,6 +946,42 @@ static void check_vmas(struct reader *rd)
 	}
 }
 
+/*
+ * What a phase places must fit in its pages: a run of run_pages, an
+ * object of object_sizes (else it could never be placed, and the phase
+ * would write less than it says without a word); and its runs may write
+ * its pages at most RUNS_OVER times over.
+ */
+#define RUNS_OVER 64
+
+static void check_phase_sizes(struct reader *rd, const struct mthp_scenario_phase *ph,
+			      const struct phase_extra *x)
+{
+	uint64_t pages = ph->length / rd->sc->page_size;
+
+	if (ph->action == MTHP_ACT_CLUSTER || ph->by_runs) {
+		unsigned line = x->keys & KEY(PK_RUN_PAGES) ? x->key_line[PK_RUN_PAGES] : ph->line;
+
+		if (ph->run_pages > pages)
+			return fail_at(rd, line, "phase '%s': run_pages %u is more than its %llu "
+				       "pages", ph->label, ph->run_pages, (unsigned long long)pages);
+		if ((uint64_t)ph->runs * ph->run_pages > RUNS_OVER * pages)
+			return fail_at(rd, x->keys & KEY(PK_RUNS) ? x->key_line[PK_RUNS] : line,
+				       "phase '%s': %u runs of %u pages would write its %llu pages "
+				       "more than %u times over", ph->label, ph->runs, ph->run_pages,
+				       (unsigned long long)pages, RUNS_OVER);
+	}
+	if (ph->action == MTHP_ACT_HEAP)
+		for (unsigned i = 0; i < ph->nr_sizes; i++)
+			if (ph->sizes[i].size > ph->length)
+				return fail_at(rd, x->keys & KEY(PK_OBJECT_SIZES) ?
+					       x->key_line[PK_OBJECT_SIZES] : ph->line,
+					       "phase '%s': an object of %llu bytes is larger than "
+					       "its %llu bytes", ph->label,
+					       (unsigned long long)ph->sizes[i].size,
+					       (unsigned long long)ph->length);
+}
+
 static void check_phases(struct reader *rd)
 {
 	struct mthp_scenario *sc = rd->sc;
@@ -1012,6 +1048,8 @@ static void check_phases(struct reader *rd)
 				"pages of phase '%s' (pages count from 0 at the phase's offset)",
 				(unsigned long long)ph->pages[ph->nr_pages - 1].last,
 				(unsigned long long)(ph->length / sc->page_size), ph->label);
+		if (!rd->failed)
+			check_phase_sizes(rd, ph, x);
 	}
 }
 
