@@ -94,6 +94,8 @@ static void test_axis_errors_name_the_knob_and_value(void **state)
 		{ "khugepaged/max_ptes_none=0,,511", "an empty value" },
 		{ "khugepaged/max_ptes_none=0,512", "max_ptes_none" },
 		{ "khugepaged/max_ptes_none=0,0", "given twice" },
+		/* one setting however written */
+		{ "khugepaged/max_ptes_none=7,007", "the values '7' and '007' are one setting" },
 		{ "no/such_knob=1", "no/such_knob" },
 		{ "hugepages-64kB/enabled=always,sometimes", "sometimes" },
 	};
@@ -564,6 +566,10 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 		  ".svg or .png" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--sweep",
 		    "khugepaged/max_ptes_none=511" }, "--sweep khugepaged/max_ptes_none is given twice" },
+		/* the sweep would override the --set without a word */
+		{ { "sim", "--set", "khugepaged/max_ptes_none=64", "--sweep",
+		    "khugepaged/max_ptes_none=0,511" },
+		  "--set khugepaged/max_ptes_none=64 and --sweep khugepaged/max_ptes_none" },
 	};
 
 	(void)state;

@@ -34,6 +34,8 @@ static int fail(struct mthp_diag *diag, int err, const char *fmt, ...)
 static int parse_values(struct mthp_sweep_axis *axis, const char *list,
 			const struct mthp_settings *s, struct mthp_diag *diag)
 {
+	/* each value as the knob reads it back: "00" and "0" are one value */
+	char canon[MTHP_SWEEP_MAX_VALUES][MTHP_SWEEP_VALUE_MAX];
 	const char *p = list;
 
 	for (;;) {
@@ -59,6 +61,13 @@ static int parse_values(struct mthp_sweep_axis *axis, const char *list,
 					    axis->knob, v);
 		if (mthp_settings_set(&scratch, axis->knob, v, msg, sizeof(msg)))
 			return fail(diag, -EINVAL, "--sweep %s=%s: %s", axis->knob, list, msg);
+		if (mthp_settings_get(&scratch, axis->knob, canon[axis->nr_values],
+				      sizeof(canon[0])))
+			snprintf(canon[axis->nr_values], sizeof(canon[0]), "%s", v);
+		for (unsigned i = 0; i < axis->nr_values; i++)
+			if (!strcmp(canon[i], canon[axis->nr_values]))
+				return fail(diag, -EINVAL, "--sweep %s: the values '%s' and '%s' "
+					    "are one setting", axis->knob, axis->values[i], v);
 		axis->nr_values++;
 		if (!p[len])
 			return 0;

@@ -244,6 +244,9 @@ int cmd_advise(int argc, char **argv, FILE *out, FILE *err)
 					       "one of them");
 		goto out_opts;
 	}
+	status = cli_sweep_check_sets("advise", &o.sweep, &o.sets, err);
+	if (status)
+		goto out_opts;
 	if (o.policy_given && o.compare) {
 		status = mthp_opts_usage_error(&advise_spec, err, "give --policy or --compare, "
 					       "not both");

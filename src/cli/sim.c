@@ -327,6 +327,9 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o, FILE *out, FILE
 	if (!o->sweep.axes.nr && cli_sweep_extras_given(&o->sweep))
 		return mthp_opts_usage_error(&sim_spec, err, "--plot, --budget and --threads "
 					     "go with --sweep");
+	ret = cli_sweep_check_sets("sim", &o->sweep, &o->sets, err);
+	if (ret)
+		return ret;
 	if (o->sweep.axes.nr && (o->map || o->trace || o->snapshot || o->timeline))
 		return mthp_opts_usage_error(&sim_spec, err, "--map, --trace, --snapshot and "
 					     "--timeline draw one run each; with --sweep, use --plot");

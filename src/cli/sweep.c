@@ -170,6 +170,32 @@ static int choose_profile(const char *cmd, const struct cli_sweep_opts *o,
 	return 0;
 }
 
+/* The length of the knob name of "KNOB=..." (all of it without '='). */
+static size_t knob_len(const char *assignment)
+{
+	const char *eq = strchr(assignment, '=');
+
+	return eq ? (size_t)(eq - assignment) : strlen(assignment);
+}
+
+int cli_sweep_check_sets(const char *cmd, const struct cli_sweep_opts *o,
+			 const struct mthp_opt_strings *sets, FILE *err)
+{
+	for (size_t a = 0; a < o->axes.nr; a++) {
+		size_t n = knob_len(o->axes.v[a]);
+
+		for (size_t i = 0; i < sets->nr; i++) {
+			if (knob_len(sets->v[i]) != n || strncmp(sets->v[i], o->axes.v[a], n))
+				continue;
+			fprintf(err, "mthp %s: --set %s and --sweep %.*s: a swept knob takes each "
+				"of its values in turn; give it to one of them\n", cmd, sets->v[i],
+				(int)n, o->axes.v[a]);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 int cli_sweep_setup(const char *cmd, const struct cli_sweep_opts *o, struct mthp_sweep *sw,
 		    char *why, size_t whylen, FILE *err)
 {

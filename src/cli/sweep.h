@@ -52,7 +52,8 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 #define CLI_SWEEP_OPTIONS(TYPE, WITH, TLB_HELP)						\
 	{ "sweep", 0, "KNOB=V1,V2,...", MTHP_OPT_STRINGS, offsetof(TYPE, sweep.axes),	\
 	  .help = "sweep a knob over these values; repeatable: every\n"		\
-		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511)" },		\
+		  "  combination runs (e.g. khugepaged/max_ptes_none=0,511);\n"	\
+		  "  at most 16 values, 4096 combinations; not a knob of --set" },	\
 	{ "budget", 0, "PCT", MTHP_OPT_FN, .fn = sweep_budget,				\
 	  .help = WITH "the memory increase the recommendation may\n"		\
 		  "  spend (default 5%)" },						\
@@ -108,6 +109,13 @@ bool cli_sweep_extras_given(const struct cli_sweep_opts *o);
 int cli_tlb_machine(const char *cmd, const struct cli_sweep_opts *o, int mmu,
 		    const char *file, unsigned line, const struct mthp_geometry *geo,
 		    uint32_t *cont_order, FILE *err);
+
+/*
+ * A knob both --set and --sweep: the sweep would override the --set
+ * without a word.  0 or EXIT_USAGE, with the message on err.
+ */
+int cli_sweep_check_sets(const char *cmd, const struct cli_sweep_opts *o,
+			 const struct mthp_opt_strings *sets, FILE *err);
 
 /*
  * Fill sw's axes from --sweep (checked against sw->settings) and its TLB
