@@ -218,6 +218,11 @@ static void test_recommendation_follows_the_budget(void **state)
 	mthp_sweep_recommendation(&f.sw, 10.0, words, sizeof(words));
 	assert_non_null(strstr(words, "within 1000% more memory"));
 	assert_non_null(strstr(words, mthp_run_name(f.sw.runs[loose.fewest_tlb].policy)));
+	/* a budget under 1% reads as what it is, not as 0% */
+	mthp_sweep_recommendation(&f.sw, 0.002, words, sizeof(words));
+	assert_non_null(strstr(words, "within 0.2% more memory"));
+	mthp_sweep_recommendation(&f.sw, 0.1225, words, sizeof(words));
+	assert_non_null(strstr(words, "within 12.25% more memory"));
 	teardown_sweep(&f);
 }
 
@@ -559,6 +564,10 @@ static void test_sim_sweep_refuses_options_it_cannot_honour(void **state)
 		{ { "sim", "--plot", "x.png" }, "go with --sweep" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--map", "m.png" }, "--plot" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--budget", "five" },
+		  "percentage" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--budget", "0x10" },
+		  "percentage" },
+		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--budget", "-0" },
 		  "percentage" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0", "--tlb", "sparc" }, "x86-64" },
 		{ { "sim", "--sweep", "khugepaged/max_ptes_none=0,600" }, "max_ptes_none" },

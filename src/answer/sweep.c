@@ -481,11 +481,29 @@ static void add_underused(const struct mthp_sweep *sw, const struct mthp_sweep_r
 		 run->report.underused_thps == 1 ? "its" : "their", mib);
 }
 
+/* A budget as a percentage, to its hundredth and no further: 5, 0.2, 12.25. */
+static void budget_text(double budget, char *buf, size_t len)
+{
+	char *end;
+
+	snprintf(buf, len, "%.2f", budget * 100 == 0 ? 0.0 : budget * 100);
+	end = buf + strlen(buf);
+	while (end[-1] == '0')
+		*--end = '\0';
+	if (end[-1] == '.')
+		end[-1] = '\0';
+}
+
+/*
+ * The words under the table.  The memory changes are given to a tenth of
+ * a percent, as the table gives them (a budget under 1% reads as what it
+ * is), the TLB changes to a whole percent.
+ */
 void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 			       char *buf, size_t buflen)
 {
 	struct mthp_sweep_choice c;
-	char what[320], other[320];
+	char what[320], other[320], pct[32];
 	const struct mthp_sweep_run *best, *most;
 
 	mthp_sweep_choose(sw, budget, &c);
@@ -497,10 +515,11 @@ void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 	}
 	most = &sw->runs[c.fewest_tlb];
 	describe(sw, most, other, sizeof(other));
+	budget_text(budget, pct, sizeof(pct));
 	if (c.within_budget < 0) {
-		snprintf(buf, buflen, "No setting saves TLB entries (%s) within %.0f%% more "
-			 "memory. The fewest TLB entries: %s: %+.0f%% TLB entries for %+.0f%% "
-			 "memory.", mthp_tlb_profile_name(sw->profile), budget * 100, other,
+		snprintf(buf, buflen, "No setting saves TLB entries (%s) within %s%% more "
+			 "memory. The fewest TLB entries: %s: %+.0f%% TLB entries for %+.1f%% "
+			 "memory.", mthp_tlb_profile_name(sw->profile), pct, other,
 			 most->tlb_change * 100, most->memory_change * 100);
 		add_underused(sw, most, buf, buflen);
 		return;
@@ -508,15 +527,15 @@ void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 	best = &sw->runs[c.within_budget];
 	describe(sw, best, what, sizeof(what));
 	if (best == most)
-		snprintf(buf, buflen, "Lowest TLB entries (%s) within %.0f%% more memory, and "
-			 "lowest of all: %s: TLB entries %+.0f%%, memory %+.0f%%.",
-			 mthp_tlb_profile_name(sw->profile), budget * 100, what,
+		snprintf(buf, buflen, "Lowest TLB entries (%s) within %s%% more memory, and "
+			 "lowest of all: %s: TLB entries %+.0f%%, memory %+.1f%%.",
+			 mthp_tlb_profile_name(sw->profile), pct, what,
 			 best->tlb_change * 100, best->memory_change * 100);
 	else
-		snprintf(buf, buflen, "Lowest TLB entries (%s) within %.0f%% more memory: %s: "
-			 "TLB entries %+.0f%%, memory %+.0f%%. The fewest of all: %s: TLB entries "
-			 "%+.0f%% for memory %+.0f%%.",
-			 mthp_tlb_profile_name(sw->profile), budget * 100, what,
+		snprintf(buf, buflen, "Lowest TLB entries (%s) within %s%% more memory: %s: "
+			 "TLB entries %+.0f%%, memory %+.1f%%. The fewest of all: %s: TLB entries "
+			 "%+.0f%% for memory %+.1f%%.",
+			 mthp_tlb_profile_name(sw->profile), pct, what,
 			 best->tlb_change * 100, best->memory_change * 100, other,
 			 most->tlb_change * 100, most->memory_change * 100);
 	add_underused(sw, best, buf, buflen);

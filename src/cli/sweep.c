@@ -17,10 +17,16 @@
 
 int cli_sweep_parse_budget(struct cli_sweep_opts *o, const char *value, char *why, size_t len)
 {
+	size_t digits = strspn(value, "0123456789"), frac = 0;
 	char *end;
-	double v = strtod(value, &end);
+	double v;
 
-	if (end == value || (*end && strcmp(end, "%")) || !(v >= 0) || v > 10000) {
+	/* decimal only: no sign, space, exponent or hex that strtod() would take */
+	if (digits && value[digits] == '.')
+		frac = strspn(value + digits + 1, "0123456789") + 1;
+	v = strtod(value, &end);
+	if (!digits || frac == 1 || end != value + digits + frac ||
+	    (*end && strcmp(end, "%")) || v > 10000) {
 		snprintf(why, len, "must be a percentage from 0 to 10000 (e.g. 5%%)");
 		return -EINVAL;
 	}

@@ -56,7 +56,7 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 		  "  at most 16 values, 4096 combinations; not a knob of --set" },	\
 	{ "budget", 0, "PCT", MTHP_OPT_FN, .fn = sweep_budget,				\
 	  .help = WITH "the memory increase the recommendation may\n"		\
-		  "  spend (default 5%)" },						\
+		  "  spend, a decimal percentage 0 to 10000 (default 5%)" },		\
 	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = sweep_tlb,				\
 	  .help = TLB_HELP },								\
 	{ "threads", 0, "N", MTHP_OPT_U64, offsetof(TYPE, sweep.threads), .min = 1,	\
