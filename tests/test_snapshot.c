@@ -474,6 +474,17 @@ static void test_vma_bad_hex(void **state)
 		    "vma line: END '7f3g00200000'", "hex", NULL);
 }
 
+/* A VMA starts and ends on a page boundary of the file's page size. */
+static void test_vma_not_page_aligned(void **state)
+{
+	(void)state;
+	check_error(HDR "vma 7f0000000100 7f0000400000 anon\n", "x.snap:2: ",
+		    "vma line: 7f0000000100-7f0000400000 does not start and end on a page "
+		    "boundary (4096-byte pages)", NULL);
+	check_error("mthp-snapshot 2\npage_size 16384\nvma 7f0000000000 7f0000001000 anon\n",
+		    "x.snap:3: ", "(16384-byte pages)", NULL);
+}
+
 static void test_vma_hex_overflow(void **state)
 {
 	struct mthp_snapshot snap;
@@ -1437,9 +1448,9 @@ static void build_sample(struct mthp_snapshot *snap, uint32_t page_size)
 	assert_int_equal(mthp_snapshot_add_pmd(snap, base + 3 * pmd, MTHP_PMD_TABLE,
 					       ptes, NULL), 0);
 	/* a vma without pmds, then one whose pmd runs past its end */
-	assert_int_equal(mthp_snapshot_add_vma(snap, base + 5 * pmd, base + 5 * pmd + 4096,
+	assert_int_equal(mthp_snapshot_add_vma(snap, base + 5 * pmd, base + 5 * pmd + page_size,
 					       MTHP_VMA_FILE | MTHP_VMA_SHARED), 0);
-	assert_int_equal(mthp_snapshot_add_vma(snap, base + 6 * pmd, base + 6 * pmd + 8192,
+	assert_int_equal(mthp_snapshot_add_vma(snap, base + 6 * pmd, base + 6 * pmd + 2 * page_size,
 					       MTHP_VMA_ANON | MTHP_VMA_UFFD |
 					       MTHP_VMA_NOANONVMA | MTHP_VMA_NOHUGEPAGE), 0);
 	assert_int_equal(mthp_snapshot_add_pmd(snap, base + 6 * pmd, MTHP_PMD_TABLE,
@@ -1491,7 +1502,7 @@ static void test_round_trip_read_unknown_flags(void **state)
 		"vma 7F3A00000000 7f3a04000000 mlocked,hugepage,anon,stack\n"
 		"pmd 7f3a00000000 table {A*100}.0wu{S*1944} {3*100}----{-*1944}\n"
 		"pmd 7f3a02000000 table {l*2048}\r\n"
-		"vma 7f3a08000000 7f3a08001000 io\n", &w);
+		"vma 7f3a08000000 7f3a08004000 io\n", &w);
 	assert_string_equal(snap.vmas[0].unknown_flags, "mlocked,stack");
 	assert_string_equal(snap.vmas[1].unknown_flags, "io");
 	assert_int_equal(snap.vmas[1].flags, 0);
@@ -1825,6 +1836,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_vma_not_increasing),
 	cmocka_unit_test(test_vma_adjacent_ok),
 	cmocka_unit_test(test_vma_bad_hex),
+	cmocka_unit_test(test_vma_not_page_aligned),
 	cmocka_unit_test(test_vma_hex_overflow),
 	cmocka_unit_test(test_vma_missing_field),
 	cmocka_unit_test(test_vma_extra_field),

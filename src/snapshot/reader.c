@@ -342,6 +342,12 @@ static int read_vma(struct reader *r, const struct tok *t, size_t n)
 	if (!parse_hex(&t[2], &end))
 		return fail(r, "vma line: END '%s' is not a 64-bit hex number",
 			    quote(q, sizeof(q), &t[2]));
+	/* (an END of all ones stands for the top of the address space) */
+	if (start < end && ((start | (end == UINT64_MAX ? 0 : end)) &
+			    (r->snap->geo.page_size - 1)))
+		return fail(r, "vma line: %llx-%llx does not start and end on a page boundary "
+			    "(%u-byte pages), as a VMA does", (unsigned long long)start,
+			    (unsigned long long)end, r->snap->geo.page_size);
 	unknown = malloc(t[3].len + 1);
 	if (!unknown)
 		return fail_why(r, -ENOMEM);
