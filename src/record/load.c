@@ -118,13 +118,20 @@ static bool inside_vma(const struct mthp_snapshot_vma *v, uint64_t addr)
 	return v->start <= addr && addr < v->end;
 }
 
-/* The VMA of pmd that holds addr, or NULL. */
+/* The VMA that holds addr, or NULL: a binary search (the VMAs are in order). */
 static const struct mthp_snapshot_vma *vma_at(const struct mthp_snapshot *s, uint64_t addr)
 {
-	for (size_t i = 0; i < s->nr_vmas; i++)
-		if (inside_vma(&s->vmas[i], addr))
-			return &s->vmas[i];
-	return NULL;
+	size_t lo = 0, hi = s->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->vmas[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_vmas && inside_vma(&s->vmas[lo], addr) ? &s->vmas[lo] : NULL;
 }
 
 static bool loadable_vma(const struct mthp_snapshot_vma *v)
