@@ -631,6 +631,14 @@ static void test_input_that_never_ends(void **state)
 	cli_run_fails(2, ":1: a line longer than 64 KiB: not a trace", "trace-diff", path,
 		      "/dev/null", NULL);
 	alarm(0);
+	/* a scan event without the field that names its process: not "no memory" */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("  khugepaged-42 [000] ..... 0.000000: mm_khugepaged_scan_pmd: scan_pfn=0x130, "
+	      "referenced=61, none_or_zero=451, status=succeeded, unmapped=0\n", f);
+	fclose(f);
+	cli_run_fails(2, ":1: an mm_khugepaged_scan_pmd event without its mm= field",
+		      "trace-diff", path, path, NULL);
 	unlink(path);
 }
 

@@ -137,7 +137,7 @@ static int add_line(struct mthp_trace *t, char *line, unsigned lineno)
 		.first = t->open, .nr = t->nr_ev - t->open, .mm = field_value(at, "mm"),
 	};
 	if (!t->ranges[t->nr_ranges].mm)
-		return -ENOMEM;
+		return strstr(at, "mm=") ? -ENOMEM : -ENOMSG;
 	t->nr_ranges++;
 	t->open = t->nr_ev;
 	return 0;
@@ -186,10 +186,11 @@ int mthp_trace_read(struct mthp_trace **out, FILE *f, const char *name,
 	if (!ret && ferror(f))
 		ret = errno ? -errno : -EIO;	/* -EISDIR for a directory */
 	free(line);
-	if (ret == -EILSEQ || ret == -E2BIG) {
+	if (ret == -EILSEQ || ret == -E2BIG || ret == -ENOMSG) {
 		mthp_msg(diag->msg, sizeof(diag->msg), "%s:%u: %s", name, lineno,
 			 ret == -EILSEQ ? "a NUL byte: not a trace (text)" :
-			 "a line longer than 64 KiB: not a trace");
+			 ret == -E2BIG ? "a line longer than 64 KiB: not a trace" :
+			 "an mm_khugepaged_scan_pmd event without its mm= field");
 		mthp_trace_free(t);
 		return -EINVAL;
 	}
