@@ -664,6 +664,7 @@ static void write_case(char *path)
 static void test_advise_a_snapshot_prints_the_lines_that_apply_it(void **state)
 {
 	char path[] = "/tmp/mthp-advise-XXXXXX", *out, *err;
+	FILE *f;
 
 	(void)state;
 	write_case(path);
@@ -705,6 +706,18 @@ static void test_advise_a_snapshot_prints_the_lines_that_apply_it(void **state)
 	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", "/nonexistent/x.snap", NULL),
 			 1);
 	assert_non_null(strstr(err, "/nonexistent/x.snap"));
+	free(out);
+	free(err);
+	/* a THP already: nothing saves an entry, said of the memory as it is */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("mthp-snapshot 2\nvma 7f0000000000 7f0000200000 anon\npmd 7f0000000000 huge\n"
+	      "end\n", f);
+	fclose(f);
+	assert_int_equal(mthp(&out, &err, "advise", "--snapshot", path, "--tlb", "x86-64",
+			      NULL), 0);
+	assert_non_null(strstr(out, "No setting needs fewer TLB entries (x86-64) than the "
+				    "memory as it is now: keep what you have."));
 	free(out);
 	free(err);
 	unlink(path);

@@ -119,6 +119,14 @@ static inline unsigned mthp_sweep_runs_per_combo(const struct mthp_sweep *sw)
 	return (sw->snapshot ? 0 : 1) + sw->nr_policies;
 }
 
+/* What the baseline is, in words: the snapshot as it is, or the run with khugepaged off. */
+static inline const char *mthp_sweep_baseline_name(const struct mthp_sweep *sw)
+{
+	return sw->snapshot ? "the memory as it is now" :
+	       sw->recording ? "the recording replayed with khugepaged off" :
+	       "the scenario as written with khugepaged off";
+}
+
 /* Run the baseline and the whole grid; fills the results. */
 int mthp_sweep_run(struct mthp_sweep *sw, struct mthp_diag *diag);
 void mthp_sweep_free(struct mthp_sweep *sw);

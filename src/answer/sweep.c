@@ -508,9 +508,9 @@ void mthp_sweep_recommendation(const struct mthp_sweep *sw, double budget,
 
 	mthp_sweep_choose(sw, budget, &c);
 	if (c.fewest_tlb < 0) {
-		snprintf(buf, buflen, "No setting needs fewer TLB entries (%s) than the scenario "
-			 "as written with khugepaged off: keep what you have.",
-			 mthp_tlb_profile_name(sw->profile));
+		snprintf(buf, buflen, "No setting needs fewer TLB entries (%s) than %s: keep "
+			 "what you have.", mthp_tlb_profile_name(sw->profile),
+			 mthp_sweep_baseline_name(sw));
 		return;
 	}
 	most = &sw->runs[c.fewest_tlb];

@@ -37,10 +37,7 @@ static void header(FILE *out, const struct mthp_sweep *sw, const char *profile_w
 	fprintf(out, "TLB entries: profile %s (%s)\n", mthp_tlb_profile_name(sw->profile),
 		profile_why);
 	fprintf(out, "baseline: %s: %.1f MiB resident, %" PRIu64 " TLB entries\n\n",
-		sw->snapshot ? "the memory as it is now" :
-		sw->recording ? "the recording replayed with khugepaged off" :
-		"the scenario as written with khugepaged off",
-		mib(sw, sw->baseline.resident_pages), sw->baseline_tlb);
+		mthp_sweep_baseline_name(sw), mib(sw, sw->baseline.resident_pages), sw->baseline_tlb);
 }
 
 static void row(FILE *out, const struct mthp_sweep *sw, size_t i)
