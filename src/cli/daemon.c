@@ -98,8 +98,8 @@ static const struct mthp_opt daemon_opts_table[] = {
 		  "or below /sys/fs/cgroup\n"
 		  "(neither: every process with anonymous memory)" },
 	{ "interval", 'i', "MS", MTHP_OPT_U64, OPT(interval), 0, 86400000,
-	  .help = "sleep between scans (default: the host's\n"
-		  "khugepaged/scan_sleep_millisecs)" },
+	  .help = "sleep between scans, 0 to 86400000 (default:\n"
+		  "the host's khugepaged/scan_sleep_millisecs)" },
 	{ "pages-to-scan", 's', "N", MTHP_OPT_U64, OPT(pages_to_scan), 1, UINT32_MAX,
 	  .help = "pages per scan, N > 0 (default: the host's\n"
 		  "khugepaged/pages_to_scan)" },

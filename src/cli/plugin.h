@@ -67,7 +67,7 @@ int mthp_plugin_command(const struct mthp_cmd_spec *spec, int parsed, void *opts
 		  WHAT									\
 		  "  run in a child process, a crash or overrun is reported" },	\
 	{ "time-limit", 0, "S", MTHP_OPT_U64, OPT(time_limit), 1, 3600,		\
-	  .help = "with --policy-file: seconds the run may take (default "		\
-		  #DEFAULT_S ")" }
+	  .help = "with --policy-file: seconds the run may take, 1 to\n"		\
+		  "  3600 (default " #DEFAULT_S ")" }
 
 #endif

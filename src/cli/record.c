@@ -83,7 +83,8 @@ static const struct mthp_opt record_opts_table[] = {
 	{ "pid", 'p', "PID", MTHP_OPT_PID, offsetof(struct record_opts, pid),
 	  .help = "the process to record" },
 	{ "interval", 'i', "MS", MTHP_OPT_U64, offsetof(struct record_opts, interval),
-	  10, 3600000, .help = "a frame every MS milliseconds (default 1000)" },
+	  10, 3600000, .help = "a frame every MS milliseconds, 10 to 3600000\n"
+		  "(default 1000)" },
 	{ "duration", 'd', "S", MTHP_OPT_U64, offsetof(struct record_opts, duration),
 	  1, 31 * 86400, .help = "stop after S seconds" },
 	{ "frames", 'n', "N", MTHP_OPT_U64, offsetof(struct record_opts, frames),

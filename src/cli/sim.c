@@ -295,8 +295,8 @@ static const struct mthp_opt sim_opts_table[] = {
 		  "  the snapshot's swap orders say where), as Linux 7.2\n"
 		  "  does from zram while zswap has never been enabled" },
 	{ "passes", 0, "N", MTHP_OPT_U64, OPT(passes), 1, 1000,
-	  .help = "with --load: at most N full passes (default 1); a pass\n"
-		  "  that collapses nothing ends them" },
+	  .help = "with --load: at most N full passes, 1 to 1000 (default\n"
+		  "  1); a pass that collapses nothing ends them" },
 	CLI_SWEEP_OPTIONS(struct sim_opts, "with --sweep: ",
 			  "the MMU of the machine the runs simulate, which\n"
 			  "  policy guarded reads (default: a scenario's [machine]\n"

@@ -60,8 +60,8 @@ static int sweep_tlb(void *opts, const char *value, char *why, size_t len)		\
 	{ "tlb", 0, "PROFILE", MTHP_OPT_FN, .fn = sweep_tlb,				\
 	  .help = TLB_HELP },								\
 	{ "threads", 0, "N", MTHP_OPT_U64, offsetof(TYPE, sweep.threads), .min = 1,	\
-	  .max = 64, .help = WITH "runs at once (default: one per CPU); the\n"	\
-		  "  output is the same whatever the number" },			\
+	  .max = 64, .help = WITH "runs at once, 1 to 64 (default: one per\n"	\
+		  "  CPU); the output is the same whatever the number" },		\
 	{ "plot", 0, "FILE", MTHP_OPT_STRING, offsetof(TYPE, sweep.plot),		\
 	  .help = WITH "the Pareto chart of memory against TLB\n"		\
 		  "  entries (.svg or .png)" }
