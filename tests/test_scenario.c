@@ -365,6 +365,13 @@ static const struct bad_scenario {
 	  "runs = 0\n", 7, "runs '0': must be a whole number 1-1000000" },
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
 	  "duration = 2h\n", 7, "duration '2h': must be a duration such as 500ms or 2s" },
+	/* plain decimal numbers: no hex, exponent or sign that strtod() takes */
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "duration = 0x10\n", 7, "duration '0x10': must be a duration" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = fill\n"
+	  "duration = 1e3\n", 7, "duration '1e3': must be a duration" },
+	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = random\n"
+	  "density = 0x0.8\n", 7, "density '0x0.8'" },
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = heap\n"
 	  "object_sizes = 4K\n", 7, "object_sizes '4K': must be SIZE:WEIGHT" },
 	{ "[process p]\n[vma p v]\nsize=4M\n[phase p x]\nvma = v\naction = advise\n"

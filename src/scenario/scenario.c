@@ -213,15 +213,31 @@ bool mthp_parse_size(const char *text, uint64_t *bytes)
 	return true;
 }
 
+/*
+ * strtod() of a plain decimal number at text, DIGITS or DIGITS.DIGITS
+ * (.DIGITS too when lead_dot): no sign, exponent, hex or inf, which
+ * strtod() would take.  *end past it; false when text does not start so.
+ */
+static bool parse_decimal(const char *text, bool lead_dot, double *v, char **end)
+{
+	size_t n = strspn(text, "0123456789"), frac = 0;
+
+	if (text[n] == '.')
+		frac = strspn(text + n + 1, "0123456789");
+	if ((!n && !(lead_dot && frac)) || (text[n] == '.' && !frac))
+		return false;
+	*v = strtod(text, end);
+	return *end == text + n + (frac ? frac + 1 : 0);
+}
+
 /* A duration: a number, then "ms" or "s" (or nothing: seconds). */
 static bool parse_duration(const char *text, uint64_t *ns)
 {
 	char *end;
 	double v, scale = 1e9;
 
-	if (!isdigit((unsigned char)*text))
+	if (!parse_decimal(text, false, &v, &end))
 		return false;
-	v = strtod(text, &end);
 	if (!strcmp(end, "ms"))
 		scale = 1e6;
 	else if (strcmp(end, "s") && *end)
@@ -238,9 +254,8 @@ static bool parse_fraction(const char *text, double *f)
 	char *end;
 	double v;
 
-	if (!isdigit((unsigned char)*text) && *text != '.')
+	if (!parse_decimal(text, true, &v, &end))
 		return false;
-	v = strtod(text, &end);
 	if (!strcmp(end, "%"))
 		v /= 100;
 	else if (*end)
