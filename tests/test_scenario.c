@@ -292,7 +292,7 @@ static const struct bad_scenario {
 	{ "[process p]\n[vma p a]\nsize = 16K\n[phase p c]\nvma = a\naction = cluster\n", 4,
 	  "phase 'c': run_pages 16 is more than its 4 pages" },
 	{ "[process p]\n[vma p a]\nsize = 16M\n[phase p c]\nvma = a\naction = dontneed\n"
-	  "runs = 1000000\n", 7, "1000000 runs of 16 pages would write its 4096 pages more "
+	  "runs = 1000000\n", 7, "1000000 runs of 16 pages would cover its 4096 pages more "
 	  "than 64 times over" },
 	{ "[process p]\n[vma p a]\nsize = 64M\n[phase p h]\nvma = a\naction = heap\n"
 	  "object_sizes = 4K:1,65M:1\n", 7,

@@ -982,7 +982,7 @@ static void check_phase_sizes(struct reader *rd, const struct mthp_scenario_phas
 				       "pages", ph->label, ph->run_pages, (unsigned long long)pages);
 		if ((uint64_t)ph->runs * ph->run_pages > RUNS_OVER * pages)
 			return fail_at(rd, x->keys & KEY(PK_RUNS) ? x->key_line[PK_RUNS] : line,
-				       "phase '%s': %u runs of %u pages would write its %llu pages "
+				       "phase '%s': %u runs of %u pages would cover its %llu pages "
 				       "more than %u times over", ph->label, ph->runs, ph->run_pages,
 				       (unsigned long long)pages, RUNS_OVER);
 	}
