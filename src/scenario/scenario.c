@@ -964,7 +964,7 @@ static void check_vmas(struct reader *rd)
 /*
  * What a phase places must fit in its pages: a run of run_pages, an
  * object of object_sizes (else it could never be placed, and the phase
- * would write less than it says without a word); and its runs may write
+ * would write less than it says without a word); and its runs may cover
  * its pages at most RUNS_OVER times over.
  */
 #define RUNS_OVER 64
