@@ -474,6 +474,29 @@ static void test_vma_bad_hex(void **state)
 		    "vma line: END '7f3g00200000'", "hex", NULL);
 }
 
+/* mthp_snapshot_vma_at(): the VMA holding an address, none in a gap or outside. */
+static void test_vma_at(void **state)
+{
+	struct mthp_snapshot snap;
+
+	(void)state;
+	mthp_snapshot_init(&snap, NULL);
+	assert_null(mthp_snapshot_vma_at(&snap, 0x1000));
+	assert_int_equal(mthp_snapshot_add_vma(&snap, 0x200000, 0x400000, MTHP_VMA_ANON), 0);
+	assert_int_equal(mthp_snapshot_add_vma(&snap, 0x600000, 0x601000, MTHP_VMA_ANON), 0);
+	assert_int_equal(mthp_snapshot_add_vma(&snap, 0x601000, 0x800000, MTHP_VMA_ANON), 0);
+	assert_null(mthp_snapshot_vma_at(&snap, 0x1ff000));
+	assert_ptr_equal(mthp_snapshot_vma_at(&snap, 0x200000), &snap.vmas[0]);
+	assert_ptr_equal(mthp_snapshot_vma_at(&snap, 0x3ff000), &snap.vmas[0]);
+	assert_null(mthp_snapshot_vma_at(&snap, 0x400000));
+	assert_null(mthp_snapshot_vma_at(&snap, 0x5ff000));
+	assert_ptr_equal(mthp_snapshot_vma_at(&snap, 0x600000), &snap.vmas[1]);
+	assert_ptr_equal(mthp_snapshot_vma_at(&snap, 0x601000), &snap.vmas[2]);
+	assert_ptr_equal(mthp_snapshot_vma_at(&snap, 0x7ff000), &snap.vmas[2]);
+	assert_null(mthp_snapshot_vma_at(&snap, 0x800000));
+	mthp_snapshot_free(&snap);
+}
+
 /* A VMA starts and ends on a page boundary of the file's page size. */
 static void test_vma_not_page_aligned(void **state)
 {
@@ -1836,6 +1859,7 @@ MTHP_TEST_MAIN(
 	cmocka_unit_test(test_vma_not_increasing),
 	cmocka_unit_test(test_vma_adjacent_ok),
 	cmocka_unit_test(test_vma_bad_hex),
+	cmocka_unit_test(test_vma_at),
 	cmocka_unit_test(test_vma_not_page_aligned),
 	cmocka_unit_test(test_vma_hex_overflow),
 	cmocka_unit_test(test_vma_missing_field),

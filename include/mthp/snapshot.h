@@ -72,6 +72,10 @@ void mthp_snapshot_free(struct mthp_snapshot *snap);
 /* The pages a snapshot maps: its huge PMDs' and its PTEs' that map a folio. */
 uint64_t mthp_snapshot_present_pages(const struct mthp_snapshot *snap);
 
+/* The VMA of snap that holds addr, or NULL (a binary search: the VMAs are in order). */
+const struct mthp_snapshot_vma *mthp_snapshot_vma_at(const struct mthp_snapshot *snap,
+						     uint64_t addr);
+
 /* Builders (copying their arguments); -ENOMEM or -EINVAL on bad input. */
 int mthp_snapshot_add_setting(struct mthp_snapshot *snap, const char *key,
 			      const char *value);

@@ -113,25 +113,10 @@ static unsigned pte_order(const struct mthp_snapshot_pmd *pmd, uint32_t i)
 	return o == MTHP_NO_FOLIO ? 0 : o;
 }
 
-static bool inside_vma(const struct mthp_snapshot_vma *v, uint64_t addr)
-{
-	return v->start <= addr && addr < v->end;
-}
-
-/* The VMA that holds addr, or NULL: a binary search (the VMAs are in order). */
+/* The VMA that holds addr, or NULL. */
 static const struct mthp_snapshot_vma *vma_at(const struct mthp_snapshot *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nr_vmas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->vmas[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nr_vmas && inside_vma(&s->vmas[lo], addr) ? &s->vmas[lo] : NULL;
+	return mthp_snapshot_vma_at(s, addr);
 }
 
 static bool loadable_vma(const struct mthp_snapshot_vma *v)

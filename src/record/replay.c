@@ -87,17 +87,7 @@ static uint64_t mapped_ptes(const struct mthp_snapshot_pmd *pmd, uint32_t n)
 /* Is addr inside a VMA of s? */
 static bool in_vma(const struct mthp_snapshot *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nr_vmas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->vmas[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nr_vmas && s->vmas[lo].start <= addr;
+	return mthp_snapshot_vma_at(s, addr) != NULL;
 }
 
 struct replay {

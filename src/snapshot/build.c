@@ -40,6 +40,22 @@ uint64_t mthp_snapshot_present_pages(const struct mthp_snapshot *snap)
 	return pages;
 }
 
+const struct mthp_snapshot_vma *mthp_snapshot_vma_at(const struct mthp_snapshot *snap,
+						     uint64_t addr)
+{
+	size_t lo = 0, hi = snap->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (snap->vmas[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < snap->nr_vmas && snap->vmas[lo].start <= addr ? &snap->vmas[lo] : NULL;
+}
+
 void snap_pmd_free_ptes(struct mthp_snapshot_pmd *pmd)
 {
 	free(pmd->ptes);
