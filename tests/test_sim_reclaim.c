@@ -6,7 +6,9 @@
  * (their young bits cleared); a THP goes to swap whole; the clock hand
  * goes on where it stopped; nothing is paged out without swap room, when
  * the shrinkers freed enough, or when a large allocation fails only for
- * want of a free block of its size.
+ * want of a free block of its size; a THP fault's and a zram swap-in's
+ * large folio reclaim as their defrag setting says, and
+ * MADV_POPULATE_WRITE reclaims as its faults need.
  */
 #include <errno.h>
 #include <stdbool.h>
