@@ -42,24 +42,14 @@
 #define PROCESS_SPAN (1ull << 40)	/* address space per process */
 #define MIN_TICK_NS 1000000ull		/* with scan_sleep_millisecs 0 */
 
-void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
-{
-	for (size_t i = 0; i < sc->nr_processes; i++) {
-		uint64_t cursor = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
-
-		for (size_t v = 0; v < sc->nr_vmas; v++) {
-			const struct mthp_scenario_vma *sv = &sc->vmas[v];
-
-			if (sv->process != i)
-				continue;
-			addr[v] = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
-			/* a guard gap keeps neighbouring VMAs from merging */
-			cursor = addr[v] + sv->size + sv->align;
-		}
-	}
-}
-
-size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc)
+/*
+ * The one layout of the VMAs: each process's from its span's base, each
+ * VMA aligned and followed by a guard gap of its alignment (so that
+ * neighbouring VMAs do not merge).  Fills addr[v] when addr is not NULL;
+ * returns the first VMA that does not fit in its span (sc->nr_vmas when
+ * all fit), stopping there.
+ */
+static size_t vma_layout(const struct mthp_scenario *sc, uint64_t *addr)
 {
 	for (size_t i = 0; i < sc->nr_processes; i++) {
 		uint64_t base = PROCESS_TOP - (sc->nr_processes - 1 - i) * PROCESS_SPAN;
@@ -67,7 +57,7 @@ size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc)
 
 		for (size_t v = 0; v < sc->nr_vmas; v++) {
 			const struct mthp_scenario_vma *sv = &sc->vmas[v];
-			uint64_t addr;
+			uint64_t at;
 
 			if (sv->process != i)
 				continue;
@@ -75,13 +65,25 @@ size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc)
 			if (sv->align > PROCESS_SPAN || sv->size > PROCESS_SPAN ||
 			    sv->pmd_offset > PROCESS_SPAN || cursor > base + PROCESS_SPAN)
 				return v;
-			addr = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
-			if (addr + sv->size > base + PROCESS_SPAN)
+			at = ((cursor + sv->align - 1) & ~(sv->align - 1)) + sv->pmd_offset;
+			if (at + sv->size > base + PROCESS_SPAN)
 				return v;
-			cursor = addr + sv->size + sv->align;
+			if (addr)
+				addr[v] = at;
+			cursor = at + sv->size + sv->align;
 		}
 	}
 	return sc->nr_vmas;
+}
+
+void mthp_scenario_vma_addresses(const struct mthp_scenario *sc, uint64_t *addr)
+{
+	(void)vma_layout(sc, addr);	/* a scenario read has no misfit */
+}
+
+size_t mthp_scenario_vma_misfit(const struct mthp_scenario *sc)
+{
+	return vma_layout(sc, NULL);
 }
 
 struct heap_object {

@@ -919,6 +919,7 @@ static void check_settings(struct reader *rd)
 static void check_vmas(struct reader *rd)
 {
 	struct mthp_scenario *sc = rd->sc;
+	size_t misfit;
 
 	if (!rd->failed && !sc->nr_processes)
 		fail_at(rd, rd->line, "no [process NAME] section: nothing to simulate");
@@ -952,8 +953,9 @@ static void check_vmas(struct reader *rd)
 		else if (v->align < sc->page_size)
 			fail_at(rd, v->line, "vma '%s': align is smaller than the page size", v->name);
 	}
-	if (!rd->failed && mthp_scenario_vma_misfit(sc) < sc->nr_vmas) {
-		const struct mthp_scenario_vma *v = &sc->vmas[mthp_scenario_vma_misfit(sc)];
+	misfit = rd->failed ? sc->nr_vmas : mthp_scenario_vma_misfit(sc);
+	if (misfit < sc->nr_vmas) {
+		const struct mthp_scenario_vma *v = &sc->vmas[misfit];
 
 		fail_at(rd, v->line, "vma '%s' does not fit: a process's VMAs, each aligned "
 			"and followed by a gap of its alignment, take at most 1T of address space",
