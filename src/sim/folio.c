@@ -39,6 +39,12 @@ bool folio_test_clear_flag(struct sim *sim, uint32_t head, uint16_t flag)
 				  __ATOMIC_ACQ_REL) & flag;
 }
 
+void folio_dequeue_deferred(struct sim *sim, uint32_t head)
+{
+	if (folio_test_clear_flag(sim, head, PG_DEFERRED))
+		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
+}
+
 bool folio_trylock(struct sim *sim, uint32_t head)
 {
 	uint16_t old = __atomic_fetch_or(&sim_pg(sim, head)->flags, PG_LOCKED,
@@ -143,8 +149,8 @@ static unsigned folio_release(struct sim *sim, uint32_t head)
 		mod_mthp(sim, order, MS_NR_ANON, -1);
 	if (flags & PG_PARTIAL)
 		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
-	if ((flags & PG_DEFERRED) && folio_test_clear_flag(sim, head, PG_DEFERRED))
-		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
+	if (flags & PG_DEFERRED)
+		folio_dequeue_deferred(sim, head);
 	for (uint32_t i = 0; i < (1u << order); i++)
 		page_store(sim_pg(sim, head + i), 0, 0, 0, 0, 0, 0);
 	return order;
@@ -436,8 +442,7 @@ int folio_split(struct sim *sim, uint32_t head, uint32_t extra)
 	}
 	if (folio_flags(sim, head) & PG_PARTIAL)
 		mod_mthp(sim, order, MS_NR_ANON_PARTIALLY_MAPPED, -1);
-	if (folio_test_clear_flag(sim, head, PG_DEFERRED))
-		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
+	folio_dequeue_deferred(sim, head);
 	keep = folio_flags(sim, head) & (PG_ANON | PG_LRU | PG_LAZYFREE | PG_CHARGED);
 	/* the first store below drops the map lock bit with the old flags */
 	lockdep_released(LOCK_FOLIO_MAP, &h->flags);

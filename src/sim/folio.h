@@ -86,6 +86,12 @@ void folio_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
  * with the kernel's folio_test_clear_lru().
  */
 bool folio_test_clear_flag(struct sim *sim, uint32_t head, uint16_t flag);
+/*
+ * Take the folio off the deferred split queue's underused half if it is
+ * on it (PG_DEFERRED, counted in sim->nr_deferred): split, freed, or found
+ * not underused.
+ */
+void folio_dequeue_deferred(struct sim *sim, uint32_t head);
 static inline uint16_t folio_flags(struct sim *sim, uint32_t head)
 {
 	return ld_relaxed(&sim_pg(sim, head)->flags);

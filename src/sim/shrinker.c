@@ -53,13 +53,6 @@ void shrinker_queue(struct sim *sim, uint32_t head)
 		__atomic_fetch_add(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
 }
 
-/* Off the underused queue, if on it. */
-static void dequeue(struct sim *sim, uint32_t head)
-{
-	if (folio_test_clear_flag(sim, head, PG_DEFERRED))
-		__atomic_fetch_sub(&sim->nr_deferred, 1, __ATOMIC_RELAXED);
-}
-
 /*
  * Is the deferred split queue empty: no underused candidate and no
  * partially mapped folio?  Then a run of the shrinker has nothing to do,
@@ -133,7 +126,7 @@ static void split_here(struct sim_mm *mm, struct sim_pte_table *t, uint32_t head
 	uint32_t n = sim->geo.ptes_per_pmd, freed;
 
 	lockdep_assert_held(LOCK_PTE, t, LOCK_WRITE);
-	dequeue(sim, head);	/* off the queue, split or not */
+	folio_dequeue_deferred(sim, head);	/* off the queue, split or not */
 	if (folio_split(sim, head, 0))
 		return;
 	count_vm(sim, VM_THP_UNDERUSED_SPLIT_PAGE);
@@ -230,7 +223,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, bool whole, int memcg,
 			return 0;
 		}
 		if (!underused(sim, head)) {
-			dequeue(sim, head);
+			folio_dequeue_deferred(sim, head);
 			return 0;
 		}
 		err = pmd_split_table(mm, pmdp, pmdt, pmd, &t);
@@ -249,7 +242,7 @@ static int shrink_range(struct sim_mm *mm, uint64_t addr, bool whole, int memcg,
 	if (whole && table_candidate(mm, t, memcg, &head)) {
 		if (!underused(sim, head)) {
 			if (!preview)
-				dequeue(sim, head);
+				folio_dequeue_deferred(sim, head);
 		} else if (preview) {
 			count_preview(sim, head, res);
 		} else {
