@@ -104,6 +104,21 @@ static bool fault_may_reclaim(struct sim *sim, const struct sim_vma *v)
 }
 
 /*
+ * A large folio of this order for a fault in v failed its allocation or
+ * (charge) its charge: may it ask the access for reclaim (rc not NULL,
+ * not done yet, and the settings let it)?  If so rc says for what.
+ */
+static bool ask_reclaim(struct sim_mm *mm, const struct sim_vma *v, unsigned order,
+			bool charge, struct fault_reclaim *rc)
+{
+	if (!order || !rc || rc->done || !fault_may_reclaim(mm->sim, v))
+		return false;
+	rc->order = order;
+	rc->memcg = charge ? (int)mm->memcg : -1;
+	return true;
+}
+
+/*
  * A new anon folio of this order for a fault in v; counts its fallbacks.
  * A large one whose allocation or charge fails where the fault may
  * reclaim (rc not NULL, not done yet) asks for it: FAULT_RECLAIM, nothing
@@ -121,11 +136,8 @@ static int alloc_anon(struct sim_mm *mm, const struct sim_vma *v, unsigned order
 			folio_set_flag(sim, *head, PG_FILLED);
 		return 0;
 	}
-	if (order && rc && !rc->done && fault_may_reclaim(sim, v)) {
-		rc->order = order;
-		rc->memcg = charge ? (int)mm->memcg : -1;
+	if (ask_reclaim(mm, v, order, charge, rc))
 		return FAULT_RECLAIM;
-	}
 	if (charge) {
 		count_mthp(sim, order, MS_ANON_FAULT_FALLBACK_CHARGE);
 		if (pmd_fault)
@@ -398,11 +410,8 @@ static int swapin_alloc(struct sim_mm *mm, const struct sim_vma *v, uint32_t ord
 
 		if (!err || !o)
 			return err;
-		if (rc && !rc->done && fault_may_reclaim(sim, v)) {
-			rc->order = o;
-			rc->memcg = charge ? (int)mm->memcg : -1;
+		if (ask_reclaim(mm, v, o, charge, rc))
 			return FAULT_RECLAIM;
-		}
 		if (charge)
 			count_mthp(sim, o, MS_SWPIN_FALLBACK_CHARGE);
 		count_mthp(sim, o, MS_SWPIN_FALLBACK);
